@@ -1,0 +1,49 @@
+# Set-up is part of every entry point: `make test` and `make demo` work on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.vtonkit-installed
+MEDIAPIPE := mediapipe==0.10.21
+
+.PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs
+
+setup: $(STAMP)
+
+# torch is installed first and pinned: any looser requirement pulls the multi-GB CUDA build.
+# mediapipe goes in last with --no-deps: its metadata pins numpy<2 and drags a second OpenCV and
+# jax, none of which it needs at run time (its real needs are project dependencies).
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q --no-deps $(MEDIAPIPE)
+	$(PY) -c "import torch, mediapipe, cv2, scrapy; print('vtonkit environment ready: torch', torch.__version__)"
+	touch $(STAMP)
+
+# Debian packages: chromium for the JavaScript-rendered crawls and the browser tests.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$VTONKIT_CHROMIUM" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; \
+	  else echo "warning: chromium not found and cannot install it (not root); browser tests will skip"; fi; \
+	fi
+
+test: setup system-deps
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+demo: setup system-deps
+	$(VENV)/bin/vtonkit demo
+
+bench: setup
+	$(PY) bench/run_all.py
+
+cli-docs: setup
+	$(PY) -m vtonkit.docs_cli > docs/cli.md
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,41 @@
+"""Shared fixtures. Real data lives in ../shared (CI always has it; a user's clone may not)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__import__("os").environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ../shared, or skip the test with a clear reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared test data at {path} (present in CI, absent in a user's clone)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def vitonhd() -> Path:
+    """../shared/data/vitonhd: genuine VITON-HD samples (test/ and train/ split dirs)."""
+    return shared_path("data", "vitonhd")
+
+
+@pytest.fixture(scope="session")
+def dresscode() -> Path:
+    """../shared/data/dresscode: Dress Code samples for upper_body, lower_body, dresses."""
+    return shared_path("data", "dresscode")
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    """../shared/data/photos: persons/ and garments/."""
+    return shared_path("data", "photos")
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """../shared/reference: official-code fixtures (agnostic/, hrviton/)."""
+    return shared_path("reference")

@@ -1,0 +1,3 @@
+from vtonkit.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""The `vtonkit` command: a thin Typer front over the packages.
+
+Each area registers its subcommands from its own module in `vtonkit.commands`; modules import
+heavy dependencies (torch, scrapy, mediapipe) inside the command functions so that `--help`
+stays instant.
+"""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from vtonkit import __version__
+
+app = typer.Typer(
+    name="vtonkit",
+    help=(
+        "Shops and person photos to HR-VITON / VITON-HD try-on datasets and previews.\n\n"
+        "Data flows one way: crawl -> preprocess -> dataset (pairs, validate, review, clean) -> infer."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+
+# Order = order of the data flow; each module defines `register(app)`.
+COMMAND_MODULES = (
+    "crawl",
+    "preprocess",
+    "models",
+    "dataset",
+    "review",
+    "infer",
+    "demo",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"vtonkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """vtonkit: virtual try-on datasets and previews."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"vtonkit.commands.{_name}").register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
