@@ -1,0 +1,1 @@
+"""Typed readers and writers, one module per artifact of the HR-VITON layout."""

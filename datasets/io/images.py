@@ -1,0 +1,98 @@
+"""RGB images: read any mode into (H, W, 3) uint8 RGB; write JPEG/PNG atomically."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from vtonkit.datasets.io.files import atomic_save_image
+from vtonkit.errors import FormatError, InputError
+
+# Refuse decompression bombs (a 100 Mpx JPEG is certainly not a garment shot) with a clear error
+# instead of PIL's warning; 64 Mpx covers every camera photo.
+MAX_PIXELS = 64_000_000
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open and fully decode an image, turning every failure into an `InputError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            if image.width * image.height > MAX_PIXELS:
+                raise InputError(path, f"image too large ({image.width}x{image.height} > {MAX_PIXELS} pixels)")
+            image.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(path, f"refused as a decompression bomb ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(path, "not an image (unrecognised format)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(path, f"corrupt or truncated image ({exc})") from exc
+    return image
+
+
+def to_rgb(image: Image.Image, *, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Any PIL mode (L, LA, P, RGBA, CMYK, I;16, I, F) to 8-bit RGB; alpha composited on `background`."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit / float greyscale: rescale to 0..255 by the type's range, not by clipping.
+        arr = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, background)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def read_rgb(path: str | Path, *, exif_transpose: bool = False) -> np.ndarray:
+    """Read an image file as `(H, W, 3) uint8` RGB.
+
+    Args:
+        path: image file.
+        exif_transpose: apply the EXIF orientation (person photos from cameras); dataset files
+            are stored upright and are read as they are, like the official loaders do.
+    """
+    image = open_image(path)
+    if exif_transpose:
+        image = ImageOps.exif_transpose(image)
+    return np.asarray(to_rgb(image))
+
+
+def read_rgba(path: str | Path) -> np.ndarray:
+    """Read as `(H, W, 4) uint8` RGBA (alpha 255 where the file has none): garment shots with alpha."""
+    image = open_image(path)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        image = to_rgb(image)
+    return np.asarray(image.convert("RGBA"))
+
+
+def _check_rgb(rgb: np.ndarray, path: str | Path) -> None:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise FormatError(path, f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
+
+
+def write_jpeg(path: str | Path, rgb: np.ndarray, quality: int = 95) -> None:
+    """Write `(H, W, 3) uint8` RGB as a baseline JPEG (4:2:0, as the dataset files are)."""
+    _check_rgb(rgb, path)
+    atomic_save_image(Image.fromarray(rgb, "RGB"), path, format="JPEG", quality=quality)
+
+
+def write_png(path: str | Path, array: np.ndarray) -> None:
+    """Write `(H, W)` uint8 (mode L), `(H, W, 3)` RGB or `(H, W, 4)` RGBA as PNG."""
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise FormatError(path, f"expected uint8 (H, W[, C]), got {array.shape} {array.dtype}")
+    atomic_save_image(Image.fromarray(array), path, format="PNG")

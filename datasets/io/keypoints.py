@@ -1,0 +1,193 @@
+"""OpenPose keypoints: BODY_25 is the only order HR-VITON understands.
+
+Everything is converted to BODY_25 `(25, 3) float64` [x, y, confidence] in pixels of the image it
+belongs to, with missing joints = (0, 0, 0) as OpenPose writes them. The official code takes
+indices 9 and 12 as hips: in COCO-18 those are the knees, so a COCO-18 file read as BODY_25 puts
+the torso on the knees without any error. `read_keypoints` detects the layout and converts.
+Coordinates stay float64 like the official loader's `np.array(json)`, so drawing the agnostic
+masks from them rasterises exactly as the official code does.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.errors import FormatError, InputError
+
+BODY25_NAMES: tuple[str, ...] = (
+    "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "mid_hip",
+    "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear",
+    "l_big_toe", "l_small_toe", "l_heel", "r_big_toe", "r_small_toe", "r_heel",
+)
+COCO18_NAMES: tuple[str, ...] = (
+    "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
+    "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear",
+)
+# BODY_25 index of each COCO-18 joint (same names); BODY_25 8 (mid-hip) and 19..24 (feet) are new.
+COCO18_TO_BODY25 = np.array([BODY25_NAMES.index(name) for name in COCO18_NAMES])
+MID_HIP, R_HIP, L_HIP = 8, 9, 12
+
+# Dress Code keypoints were computed on 512x384 (H x W) images.
+DRESSCODE_SIZE = (512, 384)
+
+KeypointFormat = Literal["auto", "body25", "coco18", "dresscode"]
+
+
+class KeypointFormatError(FormatError):
+    """The keypoint file's layout is unknown, ambiguous, or not the one required."""
+
+
+def empty_body25() -> np.ndarray:
+    return np.zeros((25, 3), dtype=np.float64)
+
+
+def coco18_to_body25(coco: np.ndarray) -> np.ndarray:
+    """COCO-18 `(18, 3)` (missing = 0,0,0) -> BODY_25 `(25, 3)`; mid-hip = mean of both hips when present."""
+    coco = np.asarray(coco, dtype=np.float64)
+    if coco.shape != (18, 3):
+        raise ValueError(f"COCO-18 keypoints must be (18, 3), got {coco.shape}")
+    body = empty_body25()
+    body[COCO18_TO_BODY25] = coco
+    if is_present(body[R_HIP]) and is_present(body[L_HIP]):
+        body[MID_HIP, :2] = (body[R_HIP, :2] + body[L_HIP, :2]) / 2
+        body[MID_HIP, 2] = min(body[R_HIP, 2], body[L_HIP, 2])
+    return body
+
+
+def is_present(point: np.ndarray) -> bool:
+    """A joint is missing iff x == 0 and y == 0 (the official code's test)."""
+    return not (float(point[0]) == 0.0 and float(point[1]) == 0.0)
+
+
+def present_mask(body25: np.ndarray) -> np.ndarray:
+    """`(25,)` bool: which joints are present."""
+    return ~((body25[:, 0] == 0) & (body25[:, 1] == 0))
+
+
+def _flat_to_points(values: Any, path: Path, key: str) -> np.ndarray:
+    try:
+        flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise KeypointFormatError(path, f"{key} is not a list of numbers") from exc
+    if not np.all(np.isfinite(flat)):
+        raise KeypointFormatError(path, f"{key} contains NaN or infinite values")
+    if flat.size == 75:
+        return flat.reshape(25, 3)
+    if flat.size == 54:
+        return flat.reshape(18, 3)
+    raise KeypointFormatError(
+        path, f"{key} has {flat.size} values: expected 75 (BODY_25) or 54 (COCO-18); other OpenPose "
+        "models (MPI-15, BODY_135) are not supported"
+    )
+
+
+def parse_keypoints(
+    data: Any, path: str | Path = "<keypoints>", fmt: KeypointFormat = "auto",
+    image_size: tuple[int, int] = (1024, 768),
+) -> np.ndarray:
+    """Decode a loaded keypoint JSON object into BODY_25 `(25, 3)` float64 pixels.
+
+    Args:
+        data: the JSON object (OpenPose `{"people": [...]}` or Dress Code `{"keypoints": [...]}`).
+        path: for error messages.
+        fmt: "auto" detects; a named format must match or `KeypointFormatError` is raised.
+        image_size: (H, W) of the image the keypoints belong to; Dress Code coordinates
+            (512x384) are rescaled to it.
+    """
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise KeypointFormatError(path, "expected a JSON object with 'people' (OpenPose) or 'keypoints' (Dress Code)")
+    if "people" in data and "keypoints" in data:
+        raise KeypointFormatError(path, "ambiguous: has both 'people' (OpenPose) and 'keypoints' (Dress Code)")
+    if "keypoints" in data:
+        detected, points = "dresscode", _dresscode_points(data["keypoints"], path)
+    elif "people" in data:
+        people = data["people"]
+        if not isinstance(people, list) or not people:
+            raise KeypointFormatError(path, "no person: 'people' is empty")
+        person = people[0]
+        keys = [k for k in ("pose_keypoints_2d", "pose_keypoints") if k in person]
+        if not keys:
+            raise KeypointFormatError(path, "people[0] has no 'pose_keypoints_2d' (nor legacy 'pose_keypoints')")
+        if len(keys) == 2 and person[keys[0]] != person[keys[1]] and person[keys[1]]:
+            raise KeypointFormatError(path, "ambiguous: both 'pose_keypoints_2d' and 'pose_keypoints' with different values")
+        points = _flat_to_points(person[keys[0]], path, keys[0])
+        detected = "body25" if points.shape[0] == 25 else "coco18"
+    else:
+        raise KeypointFormatError(path, "neither 'people' (OpenPose) nor 'keypoints' (Dress Code) found")
+
+    if fmt != "auto" and fmt != detected:
+        raise KeypointFormatError(path, f"expected {fmt} keypoints, found {detected}")
+    if detected == "body25":
+        body = points.astype(np.float64)
+    elif detected == "coco18":
+        body = coco18_to_body25(points)
+    else:
+        scale_y, scale_x = image_size[0] / DRESSCODE_SIZE[0], image_size[1] / DRESSCODE_SIZE[1]
+        if not math.isclose(scale_x, scale_y, rel_tol=1e-6):
+            raise KeypointFormatError(path, f"cannot rescale 512x384 Dress Code keypoints to a non-3:4 image {image_size}")
+        coco = points.copy()
+        coco[:, :2] *= scale_x
+        body = coco18_to_body25(coco)
+    # OpenPose writes undetected joints as exact zeros: keep that invariant after conversions.
+    body[~present_mask(body)] = 0.0
+    return body
+
+
+def _dresscode_points(entries: Any, path: Path) -> np.ndarray:
+    """Dress Code `[[x, y, score, id], ...]` (18 rows, missing = -1) -> COCO-18 (18, 3), missing = 0."""
+    try:
+        rows = np.asarray(entries, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise KeypointFormatError(path, "'keypoints' is not a list of [x, y, score, id] rows") from exc
+    if rows.ndim != 2 or rows.shape[0] != 18 or rows.shape[1] < 3:
+        raise KeypointFormatError(path, f"Dress Code 'keypoints' must be 18 rows of [x, y, score, id], got {rows.shape}")
+    points = np.zeros((18, 3), dtype=np.float64)
+    for row_index, row in enumerate(rows):
+        joint = int(row[3]) if rows.shape[1] >= 4 and row[3] >= 0 else row_index
+        if row[0] < 0 or row[1] < 0 or not 0 <= joint < 18:
+            continue  # -1 marks a joint that was not found
+        points[joint] = row[:3]
+    return points
+
+
+def read_keypoints(
+    path: str | Path, fmt: KeypointFormat = "auto", image_size: tuple[int, int] = (1024, 768)
+) -> np.ndarray:
+    """Read an OpenPose (BODY_25 / COCO-18) or Dress Code keypoint file as BODY_25 `(25, 3)`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "keypoint file not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise KeypointFormatError(path, f"not valid JSON ({exc})") from exc
+    return parse_keypoints(data, path, fmt, image_size)
+
+
+def openpose_document(body25: np.ndarray) -> dict[str, Any]:
+    """The OpenPose `--write_json` document for one person (BODY_25, 75 pose floats)."""
+    body25 = np.asarray(body25, dtype=np.float64)
+    if body25.shape != (25, 3):
+        raise ValueError(f"BODY_25 keypoints must be (25, 3), got {body25.shape}")
+    if not np.all(np.isfinite(body25)):
+        raise ValueError("BODY_25 keypoints contain NaN or infinite values")
+    flat = [round(float(v), 3) for v in body25.reshape(-1)]
+    return {
+        "version": 1.3,
+        "people": [{
+            "person_id": [-1], "pose_keypoints_2d": flat, "face_keypoints_2d": [],
+            "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [],
+            "face_keypoints_3d": [], "hand_left_keypoints_3d": [], "hand_right_keypoints_3d": [],
+        }],
+    }
+
+
+def write_openpose_json(path: str | Path, body25: np.ndarray) -> None:
+    """Write BODY_25 keypoints as an OpenPose JSON (`people[0].pose_keypoints_2d`), atomically."""
+    atomic_write_json(path, openpose_document(body25))

@@ -1,0 +1,132 @@
+"""The HR-VITON / VITON-HD dataset layout: folder names, file naming, splits, pair lists.
+
+```
+<dataset>/train_pairs.txt  test_pairs.txt
+<dataset>/<split>/image/<stem>.jpg               cloth/<stem>.jpg   cloth-mask/<stem>.jpg
+                  image-parse-v3/<stem>.png      image-parse-agnostic-v3.2/<stem>.png
+                  agnostic-v3.2/<stem>.jpg       agnostic-mask/<stem>_mask.png
+                  image-densepose/<stem>.jpg     openpose_img/<stem>_rendered.png
+                  openpose_json/<stem>_keypoints.json
+```
+Folder names are hard-coded in HR-VITON's loaders (underscores for openpose_*, hyphens elsewhere).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+HEIGHT = 1024
+WIDTH = 768
+SPLITS = ("train", "test")
+
+IMAGE = "image"
+CLOTH = "cloth"
+CLOTH_MASK = "cloth-mask"
+PARSE = "image-parse-v3"
+PARSE_AGNOSTIC = "image-parse-agnostic-v3.2"
+AGNOSTIC = "agnostic-v3.2"
+AGNOSTIC_MASK = "agnostic-mask"
+DENSEPOSE = "image-densepose"
+OPENPOSE_IMG = "openpose_img"
+OPENPOSE_JSON = "openpose_json"
+
+PERSON_FOLDERS = (IMAGE, PARSE, PARSE_AGNOSTIC, AGNOSTIC, AGNOSTIC_MASK, DENSEPOSE, OPENPOSE_IMG, OPENPOSE_JSON)
+CLOTH_FOLDERS = (CLOTH, CLOTH_MASK)
+ALL_FOLDERS = PERSON_FOLDERS + CLOTH_FOLDERS
+
+
+def stem_of(file_name: str) -> str:
+    """Pair-list name -> stem: `00891_00.jpg` -> `00891_00` (HR-VITON splits at the first dot)."""
+    return Path(file_name).name.split(".")[0]
+
+
+@dataclass(frozen=True)
+class SplitDir:
+    """One split folder (`<dataset>/train` or `<dataset>/test`) and the file of every artifact."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    def image(self, stem: str) -> Path:
+        return self.root / IMAGE / f"{stem}.jpg"
+
+    def cloth(self, stem: str) -> Path:
+        return self.root / CLOTH / f"{stem}.jpg"
+
+    def cloth_mask(self, stem: str) -> Path:
+        # Looked up with the cloth's own file name, extension included.
+        return self.root / CLOTH_MASK / f"{stem}.jpg"
+
+    def parse(self, stem: str) -> Path:
+        return self.root / PARSE / f"{stem}.png"
+
+    def parse_agnostic(self, stem: str) -> Path:
+        return self.root / PARSE_AGNOSTIC / f"{stem}.png"
+
+    def agnostic(self, stem: str) -> Path:
+        return self.root / AGNOSTIC / f"{stem}.jpg"
+
+    def agnostic_mask(self, stem: str) -> Path:
+        return self.root / AGNOSTIC_MASK / f"{stem}_mask.png"
+
+    def densepose(self, stem: str) -> Path:
+        return self.root / DENSEPOSE / f"{stem}.jpg"
+
+    def openpose_img(self, stem: str) -> Path:
+        return self.root / OPENPOSE_IMG / f"{stem}_rendered.png"
+
+    def openpose_json(self, stem: str) -> Path:
+        return self.root / OPENPOSE_JSON / f"{stem}_keypoints.json"
+
+    def person_files(self, stem: str) -> dict[str, Path]:
+        """Every per-person artifact, keyed by folder name."""
+        return {
+            IMAGE: self.image(stem), PARSE: self.parse(stem), PARSE_AGNOSTIC: self.parse_agnostic(stem),
+            AGNOSTIC: self.agnostic(stem), AGNOSTIC_MASK: self.agnostic_mask(stem),
+            DENSEPOSE: self.densepose(stem), OPENPOSE_IMG: self.openpose_img(stem),
+            OPENPOSE_JSON: self.openpose_json(stem),
+        }
+
+    def cloth_files(self, stem: str) -> dict[str, Path]:
+        return {CLOTH: self.cloth(stem), CLOTH_MASK: self.cloth_mask(stem)}
+
+    def _stems(self, folder: str, suffix: str) -> list[str]:
+        directory = self.root / folder
+        if not directory.is_dir():
+            return []
+        return sorted(p.name[: -len(suffix)] for p in directory.iterdir()
+                      if p.name.endswith(suffix) and not p.name.startswith("."))
+
+    def person_stems(self) -> list[str]:
+        """Stems of the person photos in `image/` (sorted)."""
+        return self._stems(IMAGE, ".jpg")
+
+    def cloth_stems(self) -> list[str]:
+        """Stems of the garments in `cloth/` (sorted)."""
+        return self._stems(CLOTH, ".jpg")
+
+    def make_folders(self) -> None:
+        for folder in ALL_FOLDERS:
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """A dataset root with `train/`, `test/` and their pair lists."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    def split(self, name: str) -> SplitDir:
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        return SplitDir(self.root / name)
+
+    def pairs_file(self, split: str) -> Path:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        return self.root / f"{split}_pairs.txt"

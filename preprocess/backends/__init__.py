@@ -1,0 +1,1 @@
+"""Backends of the preprocessing stages, one per file; registered lazily in `stages.py`."""
