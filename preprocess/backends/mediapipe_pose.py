@@ -1,0 +1,215 @@
+"""Embedded pose backend: mediapipe 0.10 pose landmarks (bundled "full" model) -> OpenPose BODY_25.
+
+Only `model_complexity=1` ships inside the mediapipe wheel; the lite (0) and heavy (2) models are
+downloaded on first use and fail offline, so they are not offered.
+
+Conversion of the 33 mediapipe landmarks to BODY_25 (`x, y` in pixels, confidence = visibility):
+* direct: nose, eyes (outer-less centre landmarks 2/5), ears, shoulders, elbows, wrists, hips,
+  knees, ankles, heels, and foot index -> big toe.
+* derived: neck = mid-shoulders, mid-hip = mid-hips (confidence = the smaller of the pair);
+  small toe = foot index moved towards the heel by `SMALL_TOE_BACK` of the foot length and
+  sideways (away from the body centre) by `SMALL_TOE_SIDE` of it: mediapipe has no small toe,
+  and OpenPose puts it a little behind and outside the big toe.
+* calibration: a fixed linear correction fitted on the genuine OpenPose BODY_25 of the VITON-HD
+  test samples and the Dress Code keypoints (17 people, see `docs/preprocessing.md`): hips move
+  outward by `HIP_OUT` of the hip width and up by `HIP_UP` of the torso length, elbows up by
+  `ELBOW_UP` of the upper-arm length. The residual biases after that are below the scatter.
+* missing: a landmark with visibility < `MIN_VISIBILITY` or outside the image is written as
+  0, 0, 0 as OpenPose does, except that a joint with visibility >= `BORDER_VISIBILITY` at most
+  `BORDER_MARGIN` of the image size outside is clamped onto the border (OpenPose reports the
+  knees of a thigh-length shot on the bottom edge). 0.1 keeps the occluded-but-plausible arms that OpenPose also reports
+  (VITON-HD arms behind the back) and drops mediapipe's extrapolated legs in half-body shots.
+
+People count: mediapipe pose follows one person. Extra people are counted with the bundled
+full-range face detector and the selfie segmentation: a person-sized connected component
+(>= `OTHER_PERSON_AREA` of the main silhouette) outside the main person's silhouette, or a second
+face at least half the size of the largest, counts as another person. Smaller blobs produce only
+a warning. The caller decides what to do with `num_persons > 1` (vtonkit refuses the photo).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from vtonkit.datasets.io.keypoints import empty_body25
+from vtonkit.errors import NoPersonError
+
+logger = logging.getLogger(__name__)
+
+# BODY_25 index -> mediapipe landmark index (directly mapped joints).
+BODY25_FROM_MEDIAPIPE: dict[int, int] = {
+    0: 0,  # nose
+    2: 12, 3: 14, 4: 16,  # right shoulder, elbow, wrist
+    5: 11, 6: 13, 7: 15,  # left shoulder, elbow, wrist
+    9: 24, 10: 26, 11: 28,  # right hip, knee, ankle
+    12: 23, 13: 25, 14: 27,  # left hip, knee, ankle
+    15: 5, 16: 2, 17: 8, 18: 7,  # right eye, left eye, right ear, left ear
+    19: 31, 21: 29,  # left big toe (foot index), left heel
+    22: 32, 24: 30,  # right big toe, right heel
+}
+MIN_VISIBILITY = 0.1
+SMALL_TOE_BACK = 0.2
+SMALL_TOE_SIDE = 0.3
+HIP_OUT = 0.04
+HIP_UP = 0.02
+ELBOW_UP = 0.035
+OTHER_PERSON_AREA = 0.25
+SEGMENTATION_THRESHOLD = 0.5
+BORDER_MARGIN = 0.05
+BORDER_VISIBILITY = 0.5
+
+
+class MediapipePose:
+    """BODY_25 pose of the main person from mediapipe's bundled pose landmarker (full model).
+
+    The graph is created once per instance (the first image pays ~0.3 s of set-up); instances
+    are not thread-safe (mediapipe graphs are not), use one per worker.
+    """
+
+    name = "mediapipe"
+    version = "1"
+
+    def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True) -> None:
+        try:
+            import mediapipe as mp
+        except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
+            raise ImportError("the 'mediapipe' pose backend needs `pip install mediapipe==0.10.21`") from exc
+        self.min_visibility = min_visibility
+        self.count_people = count_people
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=True, model_complexity=1, enable_segmentation=True, min_detection_confidence=0.5
+        )
+        self._faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
+        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def landmarks(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw mediapipe output: `(33, 3)` [x px, y px, visibility] and `(H, W)` float32 segmentation.
+
+        Raises:
+            NoPersonError: nobody detected.
+        """
+        image_rgb = np.ascontiguousarray(image_rgb)
+        result = self._pose.process(image_rgb)
+        if result.pose_landmarks is None:
+            raise NoPersonError(None, "no person detected (mediapipe pose found no body)")
+        height, width = image_rgb.shape[:2]
+        points = np.array([[lm.x * width, lm.y * height, lm.visibility] for lm in result.pose_landmarks.landmark],
+                          dtype=np.float64)
+        segmentation = result.segmentation_mask
+        if segmentation is None:  # pragma: no cover - enable_segmentation=True always returns one
+            segmentation = np.zeros((height, width), np.float32)
+        return points, np.asarray(segmentation, dtype=np.float32)
+
+    def estimate(self, image_rgb: np.ndarray):
+        """`(H, W, 3)` uint8 RGB -> `PoseResult` (BODY_25, people count, warnings, person mask)."""
+        from vtonkit.preprocess.stages import PoseResult
+
+        height, width = image_rgb.shape[:2]
+        landmarks, segmentation = self.landmarks(image_rgb)
+        keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
+        person_mask = main_person_mask(segmentation > SEGMENTATION_THRESHOLD, keypoints)
+        warnings: list[str] = []
+        num_persons = 1
+        if self.count_people:
+            num_persons, notes = self.count_persons(image_rgb, person_mask)
+            warnings.extend(notes)
+        return PoseResult(keypoints=keypoints, num_persons=num_persons, warnings=warnings, person_mask=person_mask)
+
+    def count_persons(self, image_rgb: np.ndarray, person_mask: np.ndarray) -> tuple[int, list[str]]:
+        """Count people: the main one plus person-sized blobs outside it or extra same-sized faces."""
+        import cv2
+
+        notes: list[str] = []
+        main_area = max(int(person_mask.sum()), 1)
+        selfie = self._selfie.process(np.ascontiguousarray(image_rgb)).segmentation_mask
+        others = (selfie > SEGMENTATION_THRESHOLD) & ~cv2.dilate(person_mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(others.astype(np.uint8), connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.zeros(0, int)
+        big_blobs = int((areas >= OTHER_PERSON_AREA * main_area).sum())
+        small_blobs = int(((areas >= 0.05 * main_area) & (areas < OTHER_PERSON_AREA * main_area)).sum())
+        faces = self._faces.process(np.ascontiguousarray(image_rgb)).detections or []
+        sizes = sorted((d.location_data.relative_bounding_box.height for d in faces), reverse=True)
+        big_faces = sum(1 for s in sizes if s >= 0.5 * sizes[0]) if sizes else 0
+        num_persons = max(1 + big_blobs, big_faces)
+        if small_blobs:
+            notes.append(f"{small_blobs} smaller person-like region(s) besides the main person (ignored)")
+        return num_persons, notes
+
+
+def landmarks_to_body25(
+    landmarks: np.ndarray, height: int, width: int, *, min_visibility: float = MIN_VISIBILITY
+) -> np.ndarray:
+    """Mediapipe `(33, 3)` [x px, y px, visibility] -> BODY_25 `(25, 3)` float64, missing = 0,0,0.
+
+    Applies the calibration (hips, elbows) and derives neck, mid-hip and small toes; see the
+    module docstring for the constants and how they were fitted.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64).copy()
+    _calibrate(lm)
+    body = empty_body25()
+    for body_index, mp_index in BODY25_FROM_MEDIAPIPE.items():
+        body[body_index] = lm[mp_index]
+    body[1] = _midpoint(lm[11], lm[12])  # neck
+    body[8] = _midpoint(lm[23], lm[24])  # mid-hip
+    body[20] = _small_toe(lm[31], lm[29], lm[23], lm[24])
+    body[23] = _small_toe(lm[32], lm[30], lm[24], lm[23])
+    # A confident joint just past the border (knees of a half-body shot) is clamped onto it, as
+    # OpenPose reports such joints at the edge; anything farther out is missing.
+    margin_x, margin_y = BORDER_MARGIN * width, BORDER_MARGIN * height
+    near = ((body[:, 0] >= -margin_x) & (body[:, 0] <= width - 1 + margin_x)
+            & (body[:, 1] >= -margin_y) & (body[:, 1] <= height - 1 + margin_y) & (body[:, 2] >= BORDER_VISIBILITY))
+    inside = (body[:, 0] >= 0) & (body[:, 0] <= width - 1) & (body[:, 1] >= 0) & (body[:, 1] <= height - 1)
+    clamp = near & ~inside
+    body[clamp, 0] = np.clip(body[clamp, 0], 0, width - 1)
+    body[clamp, 1] = np.clip(body[clamp, 1], 0, height - 1)
+    missing = (body[:, 2] < min_visibility) | ~(inside | clamp)
+    body[missing] = 0.0
+    return body
+
+
+def _calibrate(lm: np.ndarray) -> None:
+    """Shift mediapipe's hips and elbows to where OpenPose puts them (in place)."""
+    right_hip, left_hip = lm[24, :2].copy(), lm[23, :2].copy()
+    mid_shoulder = (lm[11, :2] + lm[12, :2]) / 2
+    torso = np.linalg.norm((right_hip + left_hip) / 2 - mid_shoulder)
+    outward = left_hip - right_hip  # image-left to image-right for a frontal person
+    lm[24, :2] -= HIP_OUT * outward
+    lm[23, :2] += HIP_OUT * outward
+    lm[23:25, 1] -= HIP_UP * torso
+    for elbow, shoulder in ((13, 11), (14, 12)):
+        lm[elbow, 1] -= ELBOW_UP * np.linalg.norm(lm[elbow, :2] - lm[shoulder, :2])
+
+
+def _midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, min(a[2], b[2])])
+
+
+def _small_toe(big_toe: np.ndarray, heel: np.ndarray, own_hip: np.ndarray, other_hip: np.ndarray) -> np.ndarray:
+    """Small toe approximated from the big toe, the heel and which side the body centre is on."""
+    foot = big_toe[:2] - heel[:2]
+    length = np.linalg.norm(foot)
+    if length < 1e-6:
+        return big_toe.copy()
+    side = np.array([-foot[1], foot[0]]) / length
+    if np.dot(side, own_hip[:2] - other_hip[:2]) < 0:  # point away from the other leg
+        side = -side
+    xy = big_toe[:2] - SMALL_TOE_BACK * foot + SMALL_TOE_SIDE * length * side
+    return np.array([xy[0], xy[1], min(big_toe[2], heel[2])])
+
+
+def main_person_mask(mask: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """Keep the connected components of the segmentation that hold the skeleton (drops stray blobs)."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    present = (keypoints[:, 0] > 0) | (keypoints[:, 1] > 0)
+    xs = np.clip(keypoints[present, 0].astype(int), 0, mask.shape[1] - 1)
+    ys = np.clip(keypoints[present, 1].astype(int), 0, mask.shape[0] - 1)
+    keep = set(int(v) for v in labels[ys, xs]) - {0}
+    if not keep:
+        areas = np.bincount(labels.ravel())[1:]
+        keep = {int(areas.argmax()) + 1}
+    return np.isin(labels, list(keep))
