@@ -27,6 +27,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "crawl",
     "preprocess",
+    "agnostic",
     "models",
     "dataset",
     "review",

@@ -1,0 +1,106 @@
+"""OpenPose / COCO-18 / Dress Code keypoints: round trips, detection, conversion, errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vtonkit.datasets.io.keypoints import (
+    COCO18_TO_BODY25,
+    KeypointFormatError,
+    read_keypoints,
+    write_openpose_json,
+)
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import Cihp, to_cihp
+
+
+def _genuine(vitonhd):
+    return read_keypoints(vitonhd / "test" / "openpose_json" / "00006_00_keypoints.json")
+
+
+def test_body25_round_trip(tmp_path, vitonhd):
+    body = _genuine(vitonhd)
+    assert body.shape == (25, 3) and body.dtype == np.float64
+    path = tmp_path / "x_keypoints.json"
+    write_openpose_json(path, body)
+    doc = json.loads(path.read_text())
+    assert len(doc["people"]) == 1 and len(doc["people"][0]["pose_keypoints_2d"]) == 75
+    np.testing.assert_allclose(read_keypoints(path, fmt="body25"), body, atol=1e-3)
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def _coco_from_body25(body: np.ndarray) -> np.ndarray:
+    return body[COCO18_TO_BODY25]
+
+
+@pytest.mark.parametrize("key", ["pose_keypoints_2d", "pose_keypoints"])
+def test_coco18_variants_convert_to_body25(tmp_path, vitonhd, key):
+    body = _genuine(vitonhd)
+    coco = _coco_from_body25(body)
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps({"people": [{key: coco.reshape(-1).tolist()}]}))
+    converted = read_keypoints(path)
+    # Hips land on BODY_25 9 / 12 (not the knees that COCO-18 keeps there).
+    np.testing.assert_allclose(converted[[9, 12]], body[[9, 12]], atol=1e-9)
+    np.testing.assert_allclose(converted[[10, 13]], body[[10, 13]], atol=1e-9)
+    np.testing.assert_allclose(converted[8, :2], (body[9, :2] + body[12, :2]) / 2, atol=1e-9)
+    assert np.all(converted[19:] == 0)
+    with pytest.raises(KeypointFormatError, match="expected body25 keypoints, found coco18"):
+        read_keypoints(path, fmt="body25")
+
+
+@pytest.mark.parametrize("folder", ["upper_body", "lower_body", "dresses"])
+def test_dresscode_hips_land_on_the_hips(dresscode, folder):
+    """Converted Dress Code hips sit on the person's hip region of the genuine label map."""
+    for json_path in sorted((dresscode / folder / "keypoints").glob("*_2.json")):
+        sample = json_path.stem[:-2]
+        body = read_keypoints(json_path)
+        labels = to_cihp(read_parse(dresscode / folder / "label_maps" / f"{sample}_4.png", check_ids=False), "dresscode")
+        person = labels > 0
+        for hip in (9, 12):
+            x, y = body[hip, :2].round().astype(int)
+            assert person[y, x], f"{sample}: hip {hip} at {(x, y)} is off the person"
+            region = labels[max(y - 40, 0): y + 40, max(x - 40, 0): x + 40]
+            garments = np.isin(region, [Cihp.PANTS, Cihp.SKIRT, Cihp.DRESS, Cihp.UPPER_CLOTHES])
+            assert garments.mean() > 0.3, f"{sample}: hip {hip} is not on clothing at hip level"
+        # Knees below hips, shoulders above hips, and the person's left hip on the image right.
+        assert body[10, 1] > body[9, 1] and body[13, 1] > body[12, 1]
+        assert body[2, 1] < body[9, 1]
+        assert body[12, 0] > body[9, 0]
+
+
+def test_dresscode_missing_is_zero_and_scaled(dresscode, tmp_path):
+    raw = json.loads((dresscode / "lower_body" / "keypoints" / "013563_2.json").read_text())["keypoints"]
+    body = read_keypoints(dresscode / "lower_body" / "keypoints" / "013563_2.json")
+    # The sample's left ear is missing (-1): it becomes 0,0,0 in BODY_25 (index 18).
+    assert raw[17][0] == -1 and np.all(body[18] == 0)
+    assert body[1, 0] == pytest.approx(raw[1][0] * 2) and body[1, 1] == pytest.approx(raw[1][1] * 2)
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ({"people": []}, "no person"),
+        ({"people": [{"pose_keypoints_2d": [1.0] * 45}]}, "45 values"),
+        ({"people": [{"face_keypoints_2d": []}]}, "no 'pose_keypoints_2d'"),
+        ({"people": [{"pose_keypoints_2d": [1.0] * 75, "pose_keypoints": [2.0] * 54}]}, "ambiguous"),
+        ({"people": [{"pose_keypoints_2d": [1.0] * 75}], "keypoints": []}, "ambiguous"),
+        ({"people": [{"pose_keypoints_2d": [float("nan")] * 75}]}, "NaN"),
+        ({"version": 1.3}, "neither"),
+    ],
+)
+def test_bad_keypoint_files_name_the_file(tmp_path, doc, message):
+    path = tmp_path / "bad_keypoints.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeypointFormatError, match=message) as info:
+        read_keypoints(path)
+    assert str(path) in str(info.value)
+
+
+def test_invalid_json(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    with pytest.raises(KeypointFormatError, match="not valid JSON"):
+        read_keypoints(path)

@@ -1,0 +1,45 @@
+"""`vtonkit agnostic`: recompute parse-agnostic, agnostic image and mask of a split directory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def agnostic(
+    split_dir: Path = typer.Argument(..., help="A split directory (e.g. DATASET/test) with image/, image-parse-v3/, openpose_json/."),
+    category: str = typer.Option("upper", "--category", "-c", help="upper (official HR-VITON recipe), lower or dresses."),
+) -> None:
+    """Recompute image-parse-agnostic-v3.2/, agnostic-v3.2/ and agnostic-mask/ for every sample.
+
+    upper reproduces the official HR-VITON procedures exactly; lower and dresses use the Dress
+    Code-style recipe on CIHP labels. A bad sample is reported (naming the file) and skipped;
+    the exit code is 1 when any sample failed.
+
+    Example: vtonkit agnostic data/zalando-hd-resized/test --category upper
+    """
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.preprocess.agnostic import CATEGORIES
+    from vtonkit.preprocess.agnostic_batch import recompute_split
+    from vtonkit.progress import console, track
+
+    if category not in CATEGORIES:
+        raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
+    split = SplitDir(split_dir)
+    stems = split.person_stems()
+    if not stems:
+        console.print(f"[red]error:[/] no person images (*.jpg) in {split.root / 'image'}")
+        raise typer.Exit(2)
+    failures = []
+    for result in track(recompute_split(split, category, stems), len(stems), f"agnostic ({category})"):
+        if not result.ok:
+            failures.append(result)
+            console.print(f"[red]error[/] {result.stem}: {result.error}")
+    done = len(stems) - len(failures)
+    console.print(f"{done}/{len(stems)} samples written to {split.root} ({len(failures)} failed)")
+    if failures:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agnostic")(agnostic)
