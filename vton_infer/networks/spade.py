@@ -136,53 +136,52 @@ class SPADENorm(nn.Module):
         if layout is None:
             actv = self.conv_shared(seg)
             gamma, beta = self.conv_gamma(actv), self.conv_beta(actv)
-            return normalized * (1 + gamma) + beta
-        gamma_beta = self._sparse_modulation(seg, layout)  # (N, h, w, 2C)
-        gamma = gamma_beta[..., :c].permute(0, 3, 1, 2)
-        beta = gamma_beta[..., c:].permute(0, 3, 1, 2)
-        return normalized * (1 + gamma) + beta
-
-    def _combined_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
-        weight = torch.cat([self.conv_gamma.weight, self.conv_beta.weight], 0)
-        bias = torch.cat([self.conv_gamma.bias, self.conv_beta.bias], 0)
-        return weight, bias
+        else:
+            gamma_beta = self._sparse_modulation(seg, layout)  # (N, 2C, h, w)
+            gamma, beta = gamma_beta[:, :c], gamma_beta[:, c:]
+        return normalized * (1 + gamma) + beta  # the official expression (keeps float rounding equal)
 
     def _class_constants(self, num_classes: int, like: torch.Tensor) -> torch.Tensor:
-        """(K, 2C) gamma|beta at the centre of a uniform 5x5 patch of each class (same layers)."""
-        patches = torch.eye(num_classes, dtype=like.dtype, device=like.device)[:, :, None, None].expand(-1, -1, 5, 5)
-        actv = self.conv_shared(patches.contiguous())
+        """(2C, K) gamma|beta at the centre of a uniform 5x5 patch of each class (same layers)."""
+        patches = torch.eye(num_classes, dtype=like.dtype, device=like.device)[:, :, None, None]
+        actv = self.conv_shared(patches.expand(-1, -1, 5, 5).contiguous())
         gamma = self.conv_gamma(actv)[:, :, 2, 2]
         beta = self.conv_beta(actv)[:, :, 2, 2]
-        return torch.cat([gamma, beta], 1)
+        return torch.cat([gamma, beta], 1).t()
 
     def _sparse_modulation(self, seg: torch.Tensor, layout: SegLayout) -> torch.Tensor:
+        """gamma|beta (N, 2C, h, w): class constants, recomputed exactly at the boundary pixels."""
         n, k, h, w = seg.shape
-        gamma_beta = self._class_constants(k, seg)[layout.labels]  # (N, h, w, 2C)
+        table = self._class_constants(k, seg)
+        # one-hot input: a 1x1 convolution with the table is an exact per-pixel lookup, in NCHW
+        gamma_beta = F.conv2d(seg, table[:, :, None, None])
         index = layout.boundary_index
         if index.numel() == 0:
             return gamma_beta
-        actv = self.conv_shared(seg)  # (N, hidden, h, w); zero padded below like conv_gamma's padding
+        # conv_shared in channels-last memory, so that (pixel, channel) rows are a free view
+        actv = self.conv_shared(seg.contiguous(memory_format=torch.channels_last))
         hidden = actv.shape[1]
-        actv_padded = F.pad(actv, (1, 1, 1, 1)).permute(0, 2, 3, 1).contiguous()  # (N, h+2, w+2, hidden)
-        flat = actv_padded.view(-1, hidden)
-        weight, bias = self._combined_weight()
-        # weight (2C, hidden, 3, 3) -> (2C, 9*hidden) in (ky, kx, channel) order, matching the gather
+        rows = actv.permute(0, 2, 3, 1).reshape(-1, hidden)
+        weight = torch.cat([self.conv_gamma.weight, self.conv_beta.weight], 0)
+        bias = torch.cat([self.conv_gamma.bias, self.conv_beta.bias], 0)
+        # (2C, hidden, 3, 3) -> (2C, 9 * hidden) in (ky, kx, channel) order, matching the gather below
         weight = weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
-        batch_i = torch.div(index, h * w, rounding_mode="floor")
-        rest = index - batch_i * (h * w)
-        y = torch.div(rest, w, rounding_mode="floor")
-        x = rest - y * w
-        # flat index of the window's top-left in the padded map (pixel (y, x) -> padded (y+1, x+1))
-        base = batch_i * ((h + 2) * (w + 2)) + y * (w + 2) + x
-        offsets = torch.tensor(
-            [dy * (w + 2) + dx for dy in range(3) for dx in range(3)], device=index.device, dtype=index.dtype
-        )
-        out = gamma_beta.view(-1, gamma_beta.shape[-1])
+        out = gamma_beta.view(n, weight.shape[0], h * w)
+        dy = torch.arange(-1, 2, device=index.device).repeat_interleave(3)
+        dx = torch.arange(-1, 2, device=index.device).repeat(3)
         for start in range(0, index.numel(), SPARSE_CHUNK):
-            chunk = slice(start, start + SPARSE_CHUNK)
-            window = flat[(base[chunk, None] + offsets[None, :]).reshape(-1)]  # (m*9, hidden)
-            window = window.view(-1, 9 * hidden)
-            out[index[chunk]] = torch.addmm(bias, window, weight.t())
+            pixel = index[start : start + SPARSE_CHUNK]
+            batch_i = torch.div(pixel, h * w, rounding_mode="floor")
+            rest = pixel - batch_i * (h * w)
+            y = torch.div(rest, w, rounding_mode="floor")
+            x = rest - y * w
+            ny, nx = y[:, None] + dy, x[:, None] + dx  # (m, 9) window coordinates
+            # positions outside the image read a clamped pixel and are zeroed: conv_gamma's zero padding
+            inside = ((ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)).to(actv.dtype)
+            source = batch_i[:, None] * (h * w) + ny.clamp(0, h - 1) * w + nx.clamp(0, w - 1)
+            window = rows[source.reshape(-1)].view(-1, 9, hidden) * inside[:, :, None]
+            values = torch.addmm(bias, window.view(-1, 9 * hidden), weight.t())  # (m, 2C)
+            out[batch_i, :, rest] = values
         return gamma_beta
 
 
