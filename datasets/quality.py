@@ -1,0 +1,153 @@
+"""Per-sample quality flags (warnings for a human, not format errors).
+
+Each function is pure: arrays in, a list of `Flag(code, message)` out. Thresholds were set so
+that the genuine VITON-HD samples raise no flag (measured values in the comments) while the
+defects the tests inject do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from vtonkit.datasets.io.keypoints import present_mask
+from vtonkit.datasets.labels import Cihp
+
+# Torso joints the agnostic recipes draw from: neck, shoulders, hips.
+CORE_JOINTS = (1, 2, 5, 9, 12)
+MIN_CORE_CONFIDENCE = 0.25  # mean over present core joints; genuine VITON-HD >= 0.55
+MIN_PERSON_HEIGHT = 0.5  # parse bounding-box height / image height; genuine >= 0.95
+MAX_FACE_CUT = 0.5  # face width on the top row / widest face row
+MASK_AREA_RANGE = (0.03, 0.9)  # cloth-mask area / image area; genuine 0.36-0.52
+MIN_COMPONENT_SHARE = 0.02  # a component counts when >= 2 % of the mask
+MAX_COMPONENTS = 2
+MAX_HOLE_SHARE = 0.05  # enclosed holes / mask area; genuine 0
+MIN_LAPLACIAN_VARIANCE = 6.0  # person photo, greyscale; genuine 19-190
+MAX_BORDER_STD = 12.0  # cloth photo border band, per-channel std; genuine 0.0
+BORDER_PX = 8
+MIN_ARM_SWAP_SHARE = 0.6  # share of an arm's pixels nearer the other side's joints
+MIN_ARM_PIXELS = 500
+
+RIGHT_ARM_JOINTS = (2, 3, 4)  # BODY_25 RShoulder, RElbow, RWrist: the person's right = CIHP 15
+LEFT_ARM_JOINTS = (5, 6, 7)
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+
+
+def pose_flags(body25: np.ndarray, num_people: int) -> list[Flag]:
+    """Low confidence / missing torso joints; several people in the keypoint file."""
+    flags = []
+    present = present_mask(body25)
+    missing = [j for j in CORE_JOINTS if not present[j]]
+    confidences = body25[list(CORE_JOINTS), 2][present[list(CORE_JOINTS)]]
+    mean_confidence = float(confidences.mean()) if confidences.size else 0.0
+    if missing or mean_confidence < MIN_CORE_CONFIDENCE:
+        flags.append(Flag("pose-low-confidence",
+                          f"torso joints missing {missing} / mean confidence {mean_confidence:.2f} "
+                          f"(need all of {list(CORE_JOINTS)} and >= {MIN_CORE_CONFIDENCE})"))
+    if num_people > 1:
+        flags.append(Flag("several-persons", f"openpose_json lists {num_people} people; the loaders read people[0] only"))
+    return flags
+
+
+def framing_flags(parse: np.ndarray, body25: np.ndarray | None) -> list[Flag]:
+    """Person too small (parse box height) or cut off (face on the border, shoulders outside)."""
+    height, width = parse.shape
+    flags = []
+    rows = np.flatnonzero((parse > 0).any(axis=1))
+    share = (rows[-1] - rows[0] + 1) / height if rows.size else 0.0
+    if share < MIN_PERSON_HEIGHT:
+        flags.append(Flag("person-too-small", f"person spans {share:.0%} of the image height (< {MIN_PERSON_HEIGHT:.0%})"))
+    face = parse == Cihp.FACE
+    face_widths = face.sum(axis=1)
+    # A forehead grazing the top edge is normal in VITON-HD crops (26 % of the face width on one
+    # sample); a frame cutting through the face is not.
+    if face[:, 0].any() or face[:, -1].any() or (face_widths.max() and face_widths[0] >= MAX_FACE_CUT * face_widths.max()):
+        flags.append(Flag("person-cut-off", "the image border cuts through the face"))
+    elif body25 is not None:
+        shoulders = body25[[2, 5]]
+        outside = (shoulders[:, 0] < 0) | (shoulders[:, 0] >= width) | (shoulders[:, 1] < 0) | (shoulders[:, 1] >= height)
+        if outside.any():
+            flags.append(Flag("person-cut-off", "a shoulder keypoint lies outside the image"))
+    return flags
+
+
+def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
+    """`(H, W)` bool cloth mask: area, number of large pieces, enclosed holes."""
+    flags = []
+    area = float(mask.mean())
+    if not MASK_AREA_RANGE[0] <= area <= MASK_AREA_RANGE[1]:
+        flags.append(Flag("mask-area", f"mask covers {area:.1%} of the image (expected {MASK_AREA_RANGE[0]:.0%}-"
+                                       f"{MASK_AREA_RANGE[1]:.0%})"))
+    if not mask.any():
+        return flags
+    labels, count = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel())[1:]
+    large = int((sizes >= MIN_COMPONENT_SHARE * mask.sum()).sum())
+    if large > MAX_COMPONENTS:
+        flags.append(Flag("mask-components", f"mask has {large} large separate pieces (max {MAX_COMPONENTS})"))
+    holes = int(ndimage.binary_fill_holes(mask).sum() - mask.sum())
+    if holes > MAX_HOLE_SHARE * mask.sum():
+        flags.append(Flag("mask-holes", f"enclosed holes are {holes / mask.sum():.1%} of the mask (max {MAX_HOLE_SHARE:.0%})"))
+    return flags
+
+
+def _distance_to_chain(points_xy: np.ndarray, body25: np.ndarray, chain: tuple[int, ...]) -> np.ndarray:
+    """Distance of each `(N, 2)` point to the polyline through the present joints of `chain`."""
+    present = present_mask(body25)
+    joints = [body25[j, :2] for j in chain if present[j]]
+    if not joints:
+        return np.full(len(points_xy), np.inf)
+    best = np.linalg.norm(points_xy - joints[0], axis=1)
+    for start, end in zip(joints, joints[1:]):
+        segment = end - start
+        length2 = float(segment @ segment) or 1.0
+        t = np.clip(((points_xy - start) @ segment) / length2, 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(points_xy - (start + t[:, None] * segment), axis=1))
+    return best
+
+
+def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
+    """Left/right arm labels against the pose: CIHP 14 (left arm) should lie near BODY_25 5/6/7."""
+    shares = {}
+    for label, own, other in ((Cihp.LEFT_ARM, LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS),
+                              (Cihp.RIGHT_ARM, RIGHT_ARM_JOINTS, LEFT_ARM_JOINTS)):
+        ys, xs = np.nonzero(parse == label)
+        if ys.size < MIN_ARM_PIXELS:
+            continue
+        step = max(1, ys.size // 4000)  # a few thousand pixels decide as well as all of them
+        points = np.stack([xs[::step], ys[::step]], axis=1).astype(np.float64)
+        nearer_other = _distance_to_chain(points, body25, other) < _distance_to_chain(points, body25, own)
+        shares[int(label)] = float(nearer_other.mean())
+    if shares and all(share >= MIN_ARM_SWAP_SHARE for share in shares.values()):
+        detail = ", ".join(f"label {label}: {share:.0%}" for label, share in shares.items())
+        return [Flag("arm-labels-swapped", f"arm pixels lie nearer the other arm's joints ({detail}): "
+                                           "left/right labels look swapped")]
+    return []
+
+
+def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
+    """Variance of the Laplacian of the greyscale photo; low = blurred."""
+    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    if variance < MIN_LAPLACIAN_VARIANCE:
+        return [Flag("blurry", f"variance of Laplacian {variance:.1f} < {MIN_LAPLACIAN_VARIANCE}")]
+    return []
+
+
+def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:
+    """In-shop garments are shot on a plain background: the border band should be one colour."""
+    band = np.concatenate([
+        cloth_rgb[:BORDER_PX].reshape(-1, 3), cloth_rgb[-BORDER_PX:].reshape(-1, 3),
+        cloth_rgb[:, :BORDER_PX].reshape(-1, 3), cloth_rgb[:, -BORDER_PX:].reshape(-1, 3),
+    ]).astype(np.float64)
+    spread = float(band.std(axis=0).max())
+    if spread > MAX_BORDER_STD:
+        return [Flag("cloth-background", f"border pixels vary (std {spread:.1f} > {MAX_BORDER_STD}): not a plain background")]
+    return []

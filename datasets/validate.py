@@ -1,0 +1,204 @@
+"""`validate(dataset_root, splits) -> Report`: everything that would break or degrade HR-VITON.
+
+Order of the checks, per split:
+1. the pair list (two tokens per line, no blank line, no duplicate line, names that exist);
+2. completeness: every file a pair needs, including `cloth/<person>` and its mask, which the
+   official test loader opens even for unpaired runs;
+3. per-file format (`file_checks`): real JPEG/PNG, 1024x768, modes, parse ids, BODY_25, masks;
+4. agnostic files against a recomputation from parse + pose (`agnostic_check`);
+5. quality flags (`quality`): warnings only;
+and across splits: exact / near-duplicate images and train/test leakage (`duplicates`).
+One bad file never stops the run: each becomes a finding.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from vtonkit.datasets import layout
+from vtonkit.datasets.agnostic_check import compare_agnostic
+from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
+from vtonkit.datasets.file_checks import SampleFiles, load_and_check
+from vtonkit.datasets.findings import Report, finding
+from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
+from vtonkit.datasets import quality
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> list[tuple[str, str]]:
+    """Check every line of a pair list (not only the first bad one); returns the usable pairs."""
+    name = path.name
+    if not path.is_file():
+        report.add(finding("missing-split", split, "", name, f"{name}: pair list not found"))
+        return []
+    pairs: list[tuple[str, str]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        tokens = line.split()
+        if len(tokens) != 2:
+            what = "blank line" if not tokens else f"{len(tokens)} fields"
+            report.add(finding("pair-list-invalid", split, "", name,
+                               f"{name} line {number}: {what}; the loaders need '<person>.jpg <cloth>.jpg'"))
+            continue
+        person, cloth = tokens
+        if not (person.endswith(".jpg") and cloth.endswith(".jpg")):
+            report.add(finding("pair-list-invalid", split, stem_of(person), name,
+                               f"{name} line {number}: names must be the .jpg file names, got {person!r} {cloth!r}"))
+            continue
+        if (person, cloth) in seen:
+            report.add(finding("pair-duplicate", split, stem_of(person), name,
+                               f"{name} line {number}: same pair as line {seen[(person, cloth)]}"))
+            continue
+        seen[(person, cloth)] = number
+        pairs.append((person, cloth))
+        person_stem, cloth_stem = stem_of(person), stem_of(cloth)
+        if not split_dir.image(person_stem).is_file():
+            report.add(finding("pair-missing-person", split, person_stem, name,
+                               f"{name} line {number}: {layout.IMAGE}/{person} does not exist"))
+        missing = [f"{folder}/{cloth}" for folder, file in split_dir.cloth_files(cloth_stem).items() if not file.is_file()]
+        if missing:
+            report.add(finding("pair-missing-cloth", split, person_stem, name,
+                               f"{name} line {number}: {' and '.join(missing)} do(es) not exist"))
+    return pairs
+
+
+def check_completeness(split_dir: SplitDir, split: str, stem: str, root: Path, report: Report) -> None:
+    report.ran(split, stem, "completeness")
+    wanted = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
+    for folder, path in wanted.items():
+        if not path.is_file():
+            reason = " (the official test loader opens cloth/<person> even for unpaired runs)" \
+                if folder in layout.CLOTH_FOLDERS else ""
+            report.add(finding("missing-file", split, stem, path.relative_to(root), f"{path.relative_to(root)} is missing{reason}"))
+
+
+def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Report) -> None:
+    image, parse, body25 = sample.get(layout.IMAGE), sample.get(layout.PARSE), sample.get(layout.OPENPOSE_JSON)
+    if image is None or parse is None or body25 is None:
+        return  # inputs missing or broken: already reported
+    report.ran(sample.split, sample.stem, "agnostic")
+    try:
+        mismatches = compare_agnostic(
+            image, parse, body25, stored_parse_agnostic=sample.get(layout.PARSE_AGNOSTIC),
+            stored_agnostic=sample.get(layout.AGNOSTIC), stored_agnostic_mask=sample.get(layout.AGNOSTIC_MASK),
+            category=category)
+    except ValueError as exc:  # pose unusable for the recipe (missing joints): a quality flag says so
+        logger.info("%s/%s: agnostic not recomputed: %s", sample.split, sample.stem, exc)
+        return
+    for mismatch in mismatches:
+        path = sample.paths[mismatch.folder]
+        report.add(finding("agnostic-mismatch", sample.split, sample.stem, path.relative_to(root),
+                           f"{path.relative_to(root)}: {mismatch.message}"))
+
+
+def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
+    split, stem = sample.split, sample.stem
+    flags: list[tuple[str, quality.Flag]] = []
+    body25, parse = sample.get(layout.OPENPOSE_JSON), sample.get(layout.PARSE)
+    if body25 is not None:
+        flags += [(layout.OPENPOSE_JSON, f) for f in quality.pose_flags(body25, sample.num_people)]
+    if parse is not None:
+        flags += [(layout.PARSE, f) for f in quality.framing_flags(parse, body25)]
+        if body25 is not None:
+            flags += [(layout.PARSE, f) for f in quality.arm_swap_flags(parse, body25)]
+    if sample.get(layout.IMAGE) is not None:
+        flags += [(layout.IMAGE, f) for f in quality.blur_flags(sample.get(layout.IMAGE))]
+    if sample.get(layout.CLOTH) is not None:
+        flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(sample.get(layout.CLOTH))]
+    if sample.get(layout.CLOTH_MASK) is not None:
+        flags += [(layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(sample.get(layout.CLOTH_MASK) >= 128)]
+    if sample.arrays:
+        report.ran(split, stem, "quality")
+    for folder, flag in flags:
+        path = sample.paths[folder]
+        report.add(finding(flag.code, split, stem, path.relative_to(root), f"{path.relative_to(root)}: {flag.message}"))
+
+
+def check_leakage_and_duplicates(hashed: list[HashedImage], stems: dict[str, dict[str, set[str]]],
+                                 root: Path, report: Report) -> None:
+    """Same name in two splits, or the same / nearly the same image anywhere."""
+    for kind, by_split in stems.items():
+        folder = layout.IMAGE if kind == "image" else layout.CLOTH
+        for stem in sorted(shared_names(by_split)):
+            where = [split for split, names in by_split.items() if stem in names]
+            report.add(finding("leakage", where[-1], stem, f"{where[-1]}/{folder}/{stem}.jpg",
+                               f"{folder}/{stem}.jpg exists in {' and '.join(where)}: the same "
+                               f"{'person' if kind == 'image' else 'garment'} in train and test"))
+    for pair in find_duplicates(hashed):
+        # Report on the later sample (the test one for leakage): that is the one to drop.
+        first, second = sorted((pair.first, pair.second), key=lambda item: (item.split != "train", item.split, item.stem))
+        how = "identical file (sha256)" if pair.exact else f"near-duplicate image (hash distance {pair.distance})"
+        rel_first, rel_second = first.path.relative_to(root), second.path.relative_to(root)
+        code = "leakage" if pair.cross_split else "duplicate"
+        report.add(finding(code, second.split, second.stem, rel_second, f"{rel_second}: {how} of {rel_first}"))
+    for split in report.splits:
+        for stem in report.samples.get(split, []):
+            report.ran(split, stem, "leakage")
+            report.ran(split, stem, "duplicates")
+
+
+def validate(
+    dataset_root: str | Path, splits: Iterable[str] = layout.SPLITS, *, category: str | None = "upper",
+    duplicates: bool = True, progress: Progress | None = None,
+) -> Report:
+    """Validate an HR-VITON / VITON-HD dataset.
+
+    Args:
+        dataset_root: folder with `train/`, `test/` and their pair lists.
+        splits: which splits to check (leakage needs both).
+        category: garment category for the agnostic consistency check (None skips it).
+        duplicates: hash every person and cloth image for duplicates and leakage.
+        progress: called with (done, total) after each sample.
+    Returns:
+        The report; `report.exit_code()` is 1 when it holds errors.
+    """
+    root = Path(dataset_root).resolve()
+    data = DatasetLayout(root)
+    splits = list(splits)
+    report = Report(dataset=str(root), splits=splits)
+    work: list[tuple[str, SplitDir, str, bool]] = []  # (split, dir, stem, is_person)
+    for split in splits:
+        split_dir = data.split(split)
+        if not split_dir.root.is_dir():
+            report.add(finding("missing-split", split, "", split, f"{split}/ does not exist"))
+            report.samples[split] = []
+            continue
+        pairs = lint_pairs(data.pairs_file(split), split, split_dir, report)
+        persons = sorted(set(split_dir.person_stems()) | {stem_of(person) for person, _ in pairs})
+        cloth_only = sorted({stem_of(cloth) for _, cloth in pairs} - set(persons))
+        cloth_only = [stem for stem in cloth_only if split_dir.cloth(stem).is_file()]
+        report.samples[split] = persons
+        work += [(split, split_dir, stem, True) for stem in persons]
+        work += [(split, split_dir, stem, False) for stem in cloth_only]
+
+    hashed: list[HashedImage] = []
+    stems: dict[str, dict[str, set[str]]] = {"image": {}, "cloth": {}}
+    for done, (split, split_dir, stem, is_person) in enumerate(work, start=1):
+        if is_person:
+            check_completeness(split_dir, split, stem, root, report)
+            paths = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
+        else:
+            paths = split_dir.cloth_files(stem)
+        sample = SampleFiles(split, stem, paths)
+        report.ran(split, stem, "format")
+        for item in load_and_check(sample, root):
+            report.add(item)
+        if is_person and category is not None:
+            check_agnostic(sample, category, root, report)
+        check_quality(sample, root, report)
+        if duplicates:
+            for kind, path in (("image", split_dir.image(stem)), ("cloth", split_dir.cloth(stem))):
+                if path.is_file():
+                    stems[kind].setdefault(split, set()).add(stem)
+                    item = hash_image(kind, split, stem, path)
+                    if item is not None:
+                        hashed.append(item)
+        if progress is not None:
+            progress(done, len(work))
+    if duplicates:
+        check_leakage_and_duplicates(hashed, stems, root, report)
+    return report
