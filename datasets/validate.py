@@ -190,15 +190,15 @@ def validate(
         if is_person and category is not None:
             check_agnostic(sample, category, root, report)
         check_quality(sample, root, report)
-        if duplicates:
-            for kind, path in (("image", split_dir.image(stem)), ("cloth", split_dir.cloth(stem))):
-                if path.is_file():
-                    stems[kind].setdefault(split, set()).add(stem)
-                    item = hash_image(kind, split, stem, path)
-                    if item is not None:
-                        hashed.append(item)
         if progress is not None:
             progress(done, len(work))
     if duplicates:
+        # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
+        for split in splits:
+            split_dir = data.split(split)
+            for kind, listed, path_of in (("image", split_dir.person_stems(), split_dir.image),
+                                          ("cloth", split_dir.cloth_stems(), split_dir.cloth)):
+                stems[kind][split] = set(listed)
+                hashed += [item for stem in listed if (item := hash_image(kind, split, stem, path_of(stem)))]
         check_leakage_and_duplicates(hashed, stems, root, report)
     return report

@@ -1,8 +1,118 @@
-"""`vtonkit` subcommands of this area (filled in by its issue)."""
+"""`vtonkit validate`, `vtonkit review`, `vtonkit clean`: find bad samples, decide, quarantine."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+DATASET_HELP = "Dataset folder with train/, test/ and train_pairs.txt / test_pairs.txt (HR-VITON layout)."
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.command()(validate)
+    app.command()(review)
+    app.command()(clean)
+
+
+def validate(
+    dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
+    split: list[str] = typer.Option(None, "--split", help="Split to check (train or test); repeat for both. Default: both."),
+    json_out: Path = typer.Option(None, "--json", help="Write the full report as JSON here "
+                                  "(default: <dataset>/.vtonkit/validate.json, which `review` reads)."),
+    parquet_out: Path = typer.Option(None, "--parquet", help="Also write a Parquet table: one row per sample x check."),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings (quality flags) too."),
+    no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Skip recomputing the upper-body agnostic "
+                                     "(for lower-body / dress datasets)."),
+) -> None:
+    """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
+
+    Errors (exit code 1) break HR-VITON; warnings are quality flags for `vtonkit review`.
+
+    Example: vtonkit validate data/zalando-hd-resized --split test --parquet report.parquet
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from vtonkit.datasets.layout import SPLITS
+    from vtonkit.datasets.summary import print_summary, report_path
+    from vtonkit.datasets.validate import validate as run_validate
+
+    splits = split or list(SPLITS)
+    for name in splits:
+        if name not in SPLITS:
+            raise typer.BadParameter(f"--split must be one of {SPLITS}, got {name!r}")
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("validating", total=None)
+        report = run_validate(dataset, splits, category=None if no_agnostic else "upper",
+                              progress=lambda done, total: progress.update(task, completed=done, total=total))
+    target = json_out or report_path(dataset)
+    report.write_json(target)
+    if parquet_out:
+        report.write_parquet(parquet_out)
+    print_summary(report, console)
+    console.print(f"report: {target}" + (f", table: {parquet_out}" if parquet_out else ""))
+    raise typer.Exit(report.exit_code(strict))
+
+
+def review(
+    dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
+    port: int = typer.Option(8765, help="Port of the local review app."),
+    static: Path = typer.Option(None, "--static", help="Write a self-contained HTML report here instead of serving."),
+    thumb: int = typer.Option(256, help="Thumbnail height in pixels for --static."),
+) -> None:
+    """Page through samples as grids, filter by flags, record keep / reject / note with the keyboard.
+
+    Keys: j/l or arrows move, k keep, r reject, n note, u undecided. Decisions are stored in
+    <dataset>/.vtonkit/review.sqlite. Runs `validate` first if no report exists.
+
+    Example: vtonkit review data/zalando-hd-resized          (then open http://127.0.0.1:8765)
+    Example: vtonkit review data/zalando-hd-resized --static review.html
+    """
+    from rich.console import Console
+
+    from vtonkit.datasets.summary import load_or_run_report
+
+    console = Console(stderr=True)
+    report = load_or_run_report(dataset, console)
+    if static is not None:
+        from vtonkit.datasets.review.static_report import write_static_report
+
+        count = write_static_report(dataset, report, static, thumb_height=thumb)
+        console.print(f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)")
+        return
+    import uvicorn
+
+    from vtonkit.datasets.review.app import create_app
+
+    console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)")
+    uvicorn.run(create_app(dataset, report), host=host, port=port, log_level="warning")
+
+
+def clean(
+    dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
+    undo: bool = typer.Option(False, "--undo", help="Restore the files and pair lines of the last clean."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would move."),
+) -> None:
+    """Apply review decisions: move rejected samples to <dataset>/quarantine/ and drop their pair lines.
+
+    Nothing is deleted; a manifest in <dataset>/.vtonkit/ lets `--undo` put everything back exactly.
+
+    Example: vtonkit clean data/zalando-hd-resized --dry-run
+    """
+    from rich.console import Console
+
+    from vtonkit.datasets.clean import apply_decisions, undo_last
+
+    console = Console(stderr=True)
+    if undo:
+        result = undo_last(dataset, dry_run=dry_run)
+        verb = "would restore" if dry_run else "restored"
+    else:
+        result = apply_decisions(dataset, dry_run=dry_run)
+        verb = "would quarantine" if dry_run else "quarantined"
+    for line in result.lines():
+        console.print(line)
+    console.print(f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)")

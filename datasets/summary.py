@@ -1,0 +1,53 @@
+"""Where the validate report lives in a dataset, and its short human summary (rich)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vtonkit.datasets.findings import CODES, Report
+
+STATE_DIR = ".vtonkit"
+REPORT_NAME = "validate.json"
+
+
+def state_dir(dataset_root: str | Path) -> Path:
+    """`<dataset>/.vtonkit`: the validate report, review database and clean manifest."""
+    return Path(dataset_root) / STATE_DIR
+
+
+def report_path(dataset_root: str | Path) -> Path:
+    return state_dir(dataset_root) / REPORT_NAME
+
+
+def load_or_run_report(dataset_root: str | Path, console: Console | None = None) -> Report:
+    """The stored validate report, or a fresh run (stored) when there is none."""
+    path = report_path(dataset_root)
+    if path.is_file():
+        return Report.read_json(path)
+    from vtonkit.datasets.validate import validate
+
+    if console is not None:
+        console.print(f"no report at {path}: running validate first")
+    report = validate(dataset_root)
+    report.write_json(path)
+    return report
+
+
+def print_summary(report: Report, console: Console, max_examples: int = 3) -> None:
+    """Counts per code with a few examples; one line when the dataset is clean."""
+    samples = sum(len(stems) for stems in report.samples.values())
+    if not report.findings:
+        console.print(f"[green]clean[/]: {samples} samples in {', '.join(report.splits)}, no error, no warning")
+        return
+    table = Table(title=f"{report.dataset}: {samples} samples", title_justify="left")
+    for column in ("severity", "code", "count", "examples"):
+        table.add_column(column)
+    for code, count in report.counts().items():
+        severity = CODES[code][1]
+        examples = [f"{f.split}/{f.sample or f.file}" for f in report.findings if f.code == code][:max_examples]
+        table.add_row(f"[red]{severity}[/]" if severity == "error" else f"[yellow]{severity}[/]", code,
+                      str(count), ", ".join(examples))
+    console.print(table)
+    console.print(f"[red]{len(report.errors)} error(s)[/], [yellow]{len(report.warnings)} warning(s)[/]")

@@ -1,0 +1,188 @@
+"""`validate` on genuine VITON-HD samples (no flag at all) and on copies with injected defects."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+from vitonhd_copy import copy_vitonhd
+
+from vtonkit.cli import app
+from vtonkit.datasets.findings import Report
+from vtonkit.datasets.io.keypoints import COCO18_TO_BODY25, read_keypoints
+from vtonkit.datasets.validate import validate
+
+
+@pytest.fixture(scope="module")
+def genuine(vitonhd: Path, tmp_path_factory) -> Path:
+    return copy_vitonhd(vitonhd, tmp_path_factory.mktemp("genuine"))
+
+
+@pytest.fixture(scope="module")
+def genuine_report(genuine: Path) -> Report:
+    return validate(genuine)
+
+
+def test_genuine_samples_raise_no_flag(genuine_report: Report) -> None:
+    assert genuine_report.findings == [], [f.message for f in genuine_report.findings]
+    assert genuine_report.samples == {"train": ["00000_00", "00001_00", "00002_00"],
+                                      "test": ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]}
+    # Every check family really ran on every sample (an "ok" row each).
+    checks = {check for _, _, check in genuine_report.checks_run}
+    assert {"completeness", "format", "agnostic", "quality", "leakage", "duplicates"} <= checks
+    assert genuine_report.exit_code(strict=True) == 0
+
+
+def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
+    """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
+    shutil.copytree(genuine, target)
+    test, train = target / "test", target / "train"
+    # 1. missing cloth mask of a person's own garment
+    (test / "cloth-mask/00006_00.jpg").unlink()
+    # 2. wrong size
+    Image.open(test / "image/00008_00.jpg").resize((600, 800)).save(test / "image/00008_00.jpg", quality=95)
+    # 3. greyscale parse with out-of-range ids
+    parse = np.array(Image.open(test / "image-parse-v3/00013_00.png"))
+    parse[parse == 2] = 30
+    Image.fromarray(parse, "L").save(test / "image-parse-v3/00013_00.png")
+    # 4. COCO-18 keypoints in the BODY_25 file
+    body = read_keypoints(test / "openpose_json/00017_00_keypoints.json")
+    coco = body[COCO18_TO_BODY25].reshape(-1).tolist()
+    (test / "openpose_json/00017_00_keypoints.json").write_text(
+        json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": coco}]}))
+    # 5. left/right arm labels swapped
+    parse = np.array(Image.open(train / "image-parse-v3/00001_00.png"))
+    swapped = parse.copy()
+    swapped[parse == 14], swapped[parse == 15] = 15, 14
+    image = Image.fromarray(swapped, "P")
+    image.putpalette(Image.open(train / "image-parse-v3/00001_00.png").getpalette())
+    image.save(train / "image-parse-v3/00001_00.png")
+    # 6. the same garment in train and test (re-encoded, so only the perceptual hash can tell)
+    Image.open(train / "cloth/00002_00.jpg").save(test / "cloth/00034_00.jpg", quality=88)
+    shutil.copy(train / "cloth-mask/00002_00.jpg", test / "cloth-mask/00034_00.jpg")
+    # 7. a pair naming a cloth that does not exist
+    with open(target / "train_pairs.txt", "a") as handle:
+        handle.write("00002_00.jpg 99999_00.jpg\n")
+    # 8. garbage parse-agnostic (nothing removed) and an agnostic image that is the plain photo
+    shutil.copy(train / "image-parse-v3/00000_00.png", train / "image-parse-agnostic-v3.2/00000_00.png")
+    shutil.copy(train / "image/00002_00.jpg", train / "agnostic-v3.2/00002_00.jpg")
+    # 9. RGBA skeleton, a PNG saved under a .jpg name, a soft (non-binary) cloth mask
+    Image.open(test / "openpose_img/00034_00_rendered.png").convert("RGBA").save(test / "openpose_img/00034_00_rendered.png")
+    Image.open(test / "image-densepose/00013_00.jpg").save(test / "image-densepose/00013_00.jpg", format="PNG")
+    soft = np.array(Image.open(train / "cloth-mask/00000_00.jpg"), dtype=np.float64)
+    Image.fromarray((soft * 0.5 + 60).astype(np.uint8), "L").save(train / "cloth-mask/00000_00.jpg", quality=95)
+    # 10. a blank line in a pair list, a duplicate line
+    with open(target / "test_pairs.txt", "a") as handle:
+        handle.write("\n00006_00.jpg 00008_00.jpg\n")
+    return {
+        ("test", "00006_00", "missing-file"): "missing cloth mask",
+        ("test", "00008_00", "wrong-size"): "600x800 image",
+        ("test", "00013_00", "parse-ids-out-of-range"): "L parse with id 30",
+        ("test", "00017_00", "keypoints-not-body25"): "COCO-18 json",
+        ("train", "00001_00", "arm-labels-swapped"): "14 <-> 15",
+        ("test", "00034_00", "leakage"): "train garment re-encoded into test",
+        ("train", "00002_00", "pair-missing-cloth"): "pair names 99999_00.jpg",
+        ("train", "00000_00", "agnostic-mismatch"): "parse-agnostic = parse",
+        ("train", "00002_00", "agnostic-mismatch"): "agnostic = photo",
+        ("test", "00034_00", "wrong-mode"): "RGBA skeleton",
+        ("test", "00013_00", "wrong-file-type"): "PNG bytes in .jpg",
+        ("train", "00000_00", "mask-not-binary"): "soft mask",
+        ("test", "", "pair-list-invalid"): "blank line",
+        ("test", "00006_00", "pair-duplicate"): "repeated line",
+    }
+
+
+@pytest.fixture(scope="module")
+def defective(genuine: Path, tmp_path_factory) -> tuple[Path, dict]:
+    target = tmp_path_factory.mktemp("defective") / "ds"
+    return target, _defective(genuine, target)
+
+
+def test_every_injected_defect_is_flagged_with_its_code(defective) -> None:
+    root, expected = defective
+    report = validate(root)
+    found = {(f.split, f.sample, f.code) for f in report.findings}
+    missed = {key: what for key, what in expected.items() if key not in found}
+    assert not missed, f"not flagged: {missed}"
+    by_key = {(f.split, f.sample, f.code): f for f in report.findings}
+    assert "cloth-mask/00006_00.jpg" in by_key[("test", "00006_00", "missing-file")].file
+    assert "expected body25" in by_key[("test", "00017_00", "keypoints-not-body25")].message
+    assert "train/cloth/00002_00.jpg" in by_key[("test", "00034_00", "leakage")].message
+    assert by_key[("train", "00001_00", "arm-labels-swapped")].severity == "warning"
+    assert report.exit_code() == 1
+    # The samples nobody touched in a defect's file stay free of that defect's code.
+    assert ("test", "00008_00", "keypoints-not-body25") not in found
+    assert not any(f.code == "arm-labels-swapped" and f.sample != "00001_00" for f in report.findings)
+
+
+def test_name_leakage_and_exact_duplicate(genuine: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    shutil.copy(root / "train/image/00000_00.jpg", root / "train/image/00000_00_copy.jpg")
+    # same garment name in both splits
+    shutil.copy(root / "test/cloth/00006_00.jpg", root / "train/cloth/00006_00.jpg")
+    report = validate(root, category=None)
+    codes = {(f.split, f.sample, f.code) for f in report.findings}
+    assert ("train", "00000_00_copy", "duplicate") in codes
+    assert ("test", "00006_00", "leakage") in codes
+    dup = next(f for f in report.findings if f.code == "duplicate")
+    assert "identical file (sha256)" in dup.message
+
+
+def test_several_persons_and_blur_flags(genuine: Path, tmp_path: Path) -> None:
+    from PIL import ImageFilter
+
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    path = root / "test/openpose_json/00006_00_keypoints.json"
+    data = json.loads(path.read_text())
+    data["people"].append(data["people"][0])
+    path.write_text(json.dumps(data))
+    image = root / "test/image/00017_00.jpg"
+    Image.open(image).filter(ImageFilter.GaussianBlur(6)).save(image, quality=95)
+    report = validate(root, ["test"], duplicates=False)
+    codes = {(f.sample, f.code) for f in report.findings}
+    assert ("00006_00", "several-persons") in codes
+    assert ("00017_00", "blurry") in codes
+    assert report.exit_code() == 1 or report.exit_code(strict=True) == 1
+    assert report.exit_code(strict=True) == 1
+
+
+def test_cli_writes_json_and_parquet_and_exit_codes(genuine: Path, defective, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", str(genuine), "--json", str(tmp_path / "ok.json")])
+    assert result.exit_code == 0, result.output
+    root, expected = defective
+    out_json, out_parquet = tmp_path / "bad.json", tmp_path / "bad.parquet"
+    result = runner.invoke(app, ["validate", str(root), "--json", str(out_json), "--parquet", str(out_parquet)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(out_json.read_text())
+    assert data["summary"]["errors"] > 0 and data["findings"][0]["code"]
+    table = pd.read_parquet(out_parquet)
+    assert list(table.columns) == ["split", "sample", "check", "status", "code", "file", "message"]
+    assert ((table["sample"] == "00017_00") & (table["code"] == "keypoints-not-body25")).any()
+    assert (table["status"] == "ok").any()  # passed checks are rows too
+    assert Report.read_json(out_json).counts() == Report.from_dict(data).counts()
+
+
+def test_unreadable_file_does_not_stop_the_run(genuine: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    (root / "test/cloth/00008_00.jpg").write_bytes(b"\xff\xd8 truncated")
+    (root / "test/openpose_json/00013_00_keypoints.json").write_text("{not json")
+    report = validate(root, ["test"], duplicates=False)
+    codes = {(f.sample, f.code) for f in report.findings}
+    assert ("00008_00", "wrong-file-type") in codes
+    assert ("00013_00", "keypoints-invalid") in codes
+    assert report.samples["test"] == ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]
+
+
+def test_report_round_trip_bytes(genuine_report: Report) -> None:
+    buffer = io.StringIO(json.dumps(genuine_report.to_dict()))
+    assert Report.from_dict(json.load(buffer)).samples == genuine_report.samples
