@@ -1,0 +1,72 @@
+"""The dataset manifest `<dataset>/.vtonkit/manifest.json`: which source made each sample.
+
+```
+{"version": 1,
+ "splits": {"train": {"persons": {"<stem>": {"source": "/abs/photo.jpg", "sha256": "...", "category": "upper"}},
+                      "cloths":  {"<stem>": {"source": "...", "sha256": "...", "category": "upper",
+                                             "store": "...", "product_id": "...", ...}},
+                      "placeholders": {"<person stem>": {"copied_from": "<cloth stem>", "reason": "..."}}}}}
+```
+`vtonkit prep` adds entries (stems are stable across runs: a known content hash keeps its stem);
+`vtonkit pairs` reads the categories and records the placeholder own-garments it writes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.errors import FormatError
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+PERSONS = "persons"
+CLOTHS = "cloths"
+PLACEHOLDERS = "placeholders"
+KINDS = (PERSONS, CLOTHS, PLACEHOLDERS)
+
+
+def state_dir(dataset: str | Path) -> Path:
+    """`<dataset>/.vtonkit`: manifest, cache, completion markers (hidden from the official loaders)."""
+    return Path(dataset) / ".vtonkit"
+
+
+def manifest_path(dataset: str | Path) -> Path:
+    return state_dir(dataset) / "manifest.json"
+
+
+@dataclass
+class Manifest:
+    """In-memory manifest; `entries(split, kind)` is a mutable `{stem: record}` dict."""
+
+    path: Path
+    splits: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, dataset: str | Path) -> Manifest:
+        """Read the dataset's manifest (an empty one when the file does not exist yet)."""
+        path = manifest_path(dataset)
+        if not path.is_file():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            splits = data["splits"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FormatError(path, f"unreadable manifest ({exc}); delete it to rebuild the stem mapping") from exc
+        return cls(path, splits)
+
+    def entries(self, split: str, kind: str) -> dict[str, dict[str, Any]]:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        return self.splits.setdefault(split, {}).setdefault(kind, {})
+
+    def stem_of_sha(self, split: str, kind: str) -> dict[str, str]:
+        """`{sha256: stem}` of one split and kind."""
+        return {record["sha256"]: stem for stem, record in self.entries(split, kind).items() if "sha256" in record}
+
+    def save(self) -> None:
+        atomic_write_json(self.path, {"version": MANIFEST_VERSION, "splits": self.splits}, indent=1)

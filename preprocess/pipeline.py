@@ -1,0 +1,252 @@
+"""`vtonkit prep`: person photos and garment shots -> a complete HR-VITON split, at scale.
+
+Order of work: list inputs and give each a stable stem (`sources.py`, recorded in the manifest),
+compute every stage's cache key, skip samples whose completion marker already holds their key,
+run the rest on an engine (`engines/`), then write `prep-errors.jsonl` (one record per failed
+input) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
+skipped, finished stages come from the cache, and a `kill -9` at any point loses only the sample
+in flight (every file is written atomically; markers come last).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
+from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest, state_dir
+from vtonkit.errors import VtonkitError
+from vtonkit.preprocess import steps
+from vtonkit.preprocess.cache import stage_key
+from vtonkit.preprocess.engines import ENGINES, WorkerSpec, run_tasks
+from vtonkit.preprocess.profile import ProfileBuilder
+from vtonkit.preprocess.samples import (
+    CLOTH_STAGES, PERSON_STAGES, ClothTask, PersonTask, SampleResult, is_complete,
+)
+from vtonkit.preprocess.sources import Source, assign_stems, check_category, cloth_sources, person_sources
+from vtonkit.preprocess.stages import REGISTRIES
+
+logger = logging.getLogger(__name__)
+
+PROFILE_FILE = "prep-profile.json"
+ERRORS_FILE = "prep-errors.jsonl"
+PERSON_BACKEND_STAGES = ("pose", "parser", "densepose")
+CLOTH_BACKEND_STAGES = ("cloth_mask",)
+
+
+@dataclass
+class PrepOptions:
+    """Everything `vtonkit prep` takes (the CLI maps its options one to one).
+
+    Attributes:
+        persons: folder or glob of person photos (None: garments only).
+        cloths: folder of garment shots, a `catalog.jsonl`, or a crawl folder holding one (None: persons only).
+        out: dataset root; the split folder is `out/<split>`.
+        backends: `{stage: name}` overrides for "pose", "parser", "densepose", "cloth_mask".
+        backend_options: `{stage: {option: value}}` passed to the backend constructors.
+        registrations: extra `(stage, name, "module:Class")` backends to register in every worker.
+    """
+
+    out: Path
+    split: str
+    persons: str | None = None
+    cloths: str | None = None
+    category: str = "upper"
+    workers: int = 1
+    engine: str = "local"
+    ray_address: str | None = None
+    backends: dict[str, str] = field(default_factory=dict)
+    backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config: Path | None = None
+    registrations: tuple[tuple[str, str, str], ...] = ()
+    in_process: bool | None = None
+
+
+@dataclass
+class PrepReport:
+    """Outcome of one run (also what `prep-profile.json` summarises)."""
+
+    ok: dict[str, int]
+    failed: dict[str, int]
+    skipped_complete: dict[str, int]
+    errors: list[dict[str, str]]
+    profile: dict[str, Any]
+    profile_path: Path
+    errors_path: Path
+
+
+def register_extra_backends(registrations: tuple[tuple[str, str, str], ...]) -> None:
+    """Register `(stage, name, "module:Class")` backends in this process (idempotent)."""
+    for stage, name, target in registrations:
+        if name not in REGISTRIES[stage].names():
+            REGISTRIES[stage].register_lazy(name, target)
+
+
+def resolve_backends(options: PrepOptions) -> dict[str, tuple[str, dict[str, Any]]]:
+    """`{stage: (name, options)}` for the four model stages: CLI > `--config` file > registry defaults."""
+    from vtonkit.preprocess.config import resolve_backends as resolve_from_config
+
+    register_extra_backends(options.registrations)
+    try:
+        chosen = resolve_from_config(dict(options.backends), config_path=options.config)
+    except KeyError as exc:
+        raise VtonkitError(str(exc).strip("\"'")) from exc
+    for stage, extra in options.backend_options.items():
+        chosen[stage] = (chosen[stage][0], {**chosen[stage][1], **extra})
+    return chosen
+
+
+def backend_identity(stage: str, name: str, options: dict[str, Any]) -> str:
+    """`name@version{options}` from the backend class, without building it (no model is loaded)."""
+    cls = REGISTRIES[stage].resolve(name)
+    version = getattr(cls, "version", "?")
+    return f"{getattr(cls, 'name', name)}@{version}{json.dumps(options, sort_keys=True, default=str)}"
+
+
+def person_keys(sha256: str, category: str, ids: dict[str, str]) -> dict[str, str]:
+    """Cache keys of every person stage; each includes the keys of the stages it reads."""
+    normalize = stage_key("normalize", f"normalize@{steps.NORMALIZE_VERSION}", sha256)
+    pose = stage_key("pose", ids["pose"], normalize)
+    parse = stage_key("parse", ids["parser"], pose)  # the parser reads the keypoints
+    densepose = stage_key("densepose", ids["densepose"], parse)  # reads keypoints and parse
+    agnostic = stage_key("agnostic", f"agnostic@{steps.AGNOSTIC_VERSION}:{category}", parse)
+    sample = stage_key("person-sample", f"writer@{steps.WRITER_VERSION}", agnostic, densepose)
+    return {"normalize": normalize, "pose": pose, "parse": parse, "densepose": densepose,
+            "agnostic": agnostic, "sample": sample}
+
+
+def cloth_keys(sha256: str, ids: dict[str, str]) -> dict[str, str]:
+    cloth = stage_key("cloth", f"cloth@{steps.CLOTH_PREP_VERSION}", sha256)
+    mask = stage_key("cloth_mask", ids["cloth_mask"], cloth)
+    sample = stage_key("cloth-sample", f"writer@{steps.WRITER_VERSION}", mask)
+    return {"cloth": cloth, "cloth_mask": mask, "sample": sample}
+
+
+@contextlib.contextmanager
+def dataset_lock(dataset: Path) -> Iterator[None]:
+    """One `vtonkit prep` per dataset at a time (the lock dies with its process, even on kill -9)."""
+    path = state_dir(dataset) / "prep.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise VtonkitError(f"{dataset}: another `vtonkit prep` is writing this dataset") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(dataset: Path) -> int:
+    """Delete `.<name>.<random>.tmp` files left by writers killed mid-write (safe under the lock)."""
+    removed = 0
+    roots = [dataset / split / folder for split in SPLITS for folder in ALL_FOLDERS] + [state_dir(dataset)]
+    for root in roots:
+        if not root.is_dir():
+            continue
+        pattern = "**/.*.tmp" if root == state_dir(dataset) else ".*.tmp"
+        for tmp in root.glob(pattern):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    for tmp in dataset.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _record_sources(manifest: Manifest, split: str, kind: str, sources: list[Source], category: str) -> None:
+    entries = manifest.entries(split, kind)
+    for source in sources:
+        entries[source.stem] = {"source": str(source.path), "sha256": source.sha256,
+                                "category": category, **source.meta}
+
+
+ProgressCallback = Callable[[SampleResult], None]
+
+
+def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None] | None = None,
+             on_result: ProgressCallback | None = None) -> PrepReport:
+    """Build or update `options.out/<split>`; see the module docstring.
+
+    Args:
+        on_start: called once with `{stage: number of samples that go through it}` (progress bars).
+        on_result: called with every `SampleResult` as it arrives.
+    """
+    if options.split not in SPLITS:
+        raise VtonkitError(f"split must be one of {SPLITS}, got {options.split!r}")
+    if options.engine not in ENGINES:
+        raise VtonkitError(f"engine must be one of {ENGINES}, got {options.engine!r}")
+    if not options.persons and not options.cloths:
+        raise VtonkitError("nothing to do: give --persons and/or --cloths")
+    category = check_category(options.category)
+    dataset = Path(options.out).resolve()
+    dataset.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with dataset_lock(dataset):
+        remove_stale_temporaries(dataset)
+        chosen = resolve_backends(options)
+        needed = (PERSON_BACKEND_STAGES if options.persons else ()) + (CLOTH_BACKEND_STAGES if options.cloths else ())
+        chosen = {stage: chosen[stage] for stage in needed}
+        ids = {stage: backend_identity(stage, name, opts)
+               for stage, (name, opts) in chosen.items()}
+        manifest = Manifest.load(dataset)
+        errors: list[dict[str, str]] = []
+        tasks: list[PersonTask | ClothTask] = []
+        skipped = {"person": 0, "cloth": 0}
+        DatasetLayout(dataset).split(options.split).make_folders()
+
+        for kind, spec in (("person", options.persons), ("cloth", options.cloths)):
+            if not spec:
+                continue
+            found = person_sources(spec) if kind == "person" else cloth_sources(spec, category)
+            manifest_kind = PERSONS if kind == "person" else CLOTHS
+            sources, duplicates = assign_stems(found, manifest.entries(options.split, manifest_kind))
+            _record_sources(manifest, options.split, manifest_kind, sources, category)
+            errors.extend({"stage": "input", "file": str(d.path), "reason": f"same bytes as {d.duplicate_of}; skipped",
+                           "error_type": "DuplicateInput"} for d in duplicates)
+            for source in sources:
+                if kind == "person":
+                    keys = person_keys(source.sha256 or str(source.path), category, ids)
+                    task: PersonTask | ClothTask = PersonTask(str(dataset), options.split, source.stem,
+                                                              str(source.path), category, keys)
+                else:
+                    keys = cloth_keys(source.sha256 or str(source.path), ids)
+                    task = ClothTask(str(dataset), options.split, source.stem, str(source.path), keys)
+                if source.sha256 and is_complete(dataset, options.split, kind, source.stem, keys["sample"]):
+                    skipped[kind] += 1
+                else:
+                    tasks.append(task)
+        manifest.save()  # the stem mapping survives a kill
+
+        if on_start is not None:
+            persons = sum(isinstance(t, PersonTask) for t in tasks)
+            on_start({**{s: persons for s in PERSON_STAGES}, **{s: len(tasks) - persons for s in CLOTH_STAGES}})
+        profile = ProfileBuilder()
+        spec = WorkerSpec(chosen, options.registrations)
+        if tasks:
+            for result in run_tasks(options.engine, tasks, spec, workers=options.workers,
+                                    ray_address=options.ray_address, in_process=options.in_process):
+                profile.add(result)
+                if result.error is not None:
+                    errors.append({"kind": result.kind, "stem": result.stem, **result.error})
+                if on_result is not None:
+                    on_result(result)
+
+        errors_path = dataset / ERRORS_FILE
+        atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
+        wall = time.perf_counter() - started
+        profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
+                                       skipped_complete=skipped, backends=ids)
+        profile_json["split"] = options.split
+        profile_path = dataset / PROFILE_FILE
+        atomic_write_json(profile_path, profile_json, indent=1)
+    return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,
+                      profile=profile_json, profile_path=profile_path, errors_path=errors_path)

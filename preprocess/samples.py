@@ -1,0 +1,256 @@
+"""One sample through every stage: the unit of work that the engines run (in-process, pool, Ray).
+
+A `StageWorker` builds its backends once (`model_loads` counts the builds; the profile shows one
+per model and worker) and then runs `PersonTask`s and `ClothTask`s:
+
+* person: normalise -> pose -> parse -> DensePose -> agnostic -> write the 8 person files;
+* cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/`.
+
+Pose, parse, DensePose and cloth-mask outputs come from the stage cache when their key is there
+(see `cache.py`); normalise, cloth preparation and agnostic are cheap pure functions and are
+recomputed whenever a sample is (re)written. A sample's completion marker is written after all
+its files, and removed before they are rewritten, so a killed run never leaves a sample that
+looks complete but is not. Every failure becomes an error record; nothing is raised.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.datasets.layout import DatasetLayout
+from vtonkit.datasets.manifest import state_dir
+from vtonkit.errors import MultiplePersonsError, VtonkitError
+from vtonkit.preprocess import steps
+from vtonkit.preprocess.cache import CachedError, StageCache
+from vtonkit.preprocess.stages import PoseResult
+
+logger = logging.getLogger(__name__)
+
+PERSON_STAGES = ("normalize", "pose", "parse", "densepose", "agnostic", "write")
+CLOTH_STAGES = ("cloth", "cloth_mask", "cloth_write")
+PERSON_MODEL_STAGES = ("pose", "parser", "densepose")
+
+
+@dataclass(frozen=True)
+class PersonTask:
+    """A person photo to turn into `image/`, `openpose_*`, `image-parse-*`, `image-densepose/`, `agnostic*`.
+
+    `keys` maps each stage to its cache key and "sample" to the key the completion marker holds.
+    """
+
+    dataset: str
+    split: str
+    stem: str
+    source: str
+    category: str
+    keys: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ClothTask:
+    """A garment shot to turn into `cloth/<stem>.jpg` and `cloth-mask/<stem>.jpg`."""
+
+    dataset: str
+    split: str
+    stem: str
+    source: str
+    keys: dict[str, str]
+
+
+@dataclass
+class SampleResult:
+    """What happened to one task (picklable; sent back from pool workers and Ray actors)."""
+
+    kind: str
+    split: str
+    stem: str
+    source: str
+    ok: bool
+    error: dict[str, str] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    cache_hits: list[str] = field(default_factory=list)
+    worker: str = ""
+    model_loads: dict[str, int] = field(default_factory=dict)
+    load_seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss_bytes: int = 0
+
+
+def marker_path(dataset: str | Path, split: str, kind: str, stem: str) -> Path:
+    """Completion marker of a sample: `<dataset>/.vtonkit/done/<split>/<kind>/<stem>.json`."""
+    return state_dir(dataset) / "done" / split / kind / f"{stem}.json"
+
+
+def sample_files(dataset: str | Path, split: str, kind: str, stem: str) -> dict[str, Path]:
+    layout = DatasetLayout(dataset).split(split)
+    return layout.person_files(stem) if kind == "person" else layout.cloth_files(stem)
+
+
+def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_key: str) -> bool:
+    """True when the sample's marker holds `sample_key` and all its files exist."""
+    path = marker_path(dataset, split, kind, stem)
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if marker.get("key") != sample_key:
+        return False
+    return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+class _StageFailed(Exception):
+    def __init__(self, stage: str, error: BaseException) -> None:
+        self.stage = stage
+        self.error = error
+        super().__init__(str(error))
+
+
+def _error_record(stage: str, source: str, error: BaseException) -> dict[str, str]:
+    if isinstance(error, CachedError):
+        error_type, reason = error.error_type, error.reason
+    else:
+        error_type = type(error).__name__
+        reason = getattr(error, "reason", None) or str(error) or error_type
+    return {"stage": stage, "file": source, "reason": reason, "error_type": error_type}
+
+
+class StageWorker:
+    """Holds the backends of one worker and runs tasks with them.
+
+    Args:
+        backends: `{"pose"|"parser"|"densepose"|"cloth_mask": (name, options)}` of the stages to build.
+        build: a function `(stage, name, options) -> backend`; the default uses the registries.
+    """
+
+    def __init__(self, backends: dict[str, tuple[str, dict[str, Any]]],
+                 build: Callable[[str, str, dict[str, Any]], Any] | None = None) -> None:
+        from vtonkit.preprocess.stages import REGISTRIES
+
+        build = build or (lambda stage, name, options: REGISTRIES[stage].build(name, **options))
+        self.worker_id = f"{os.uname().nodename}:{os.getpid()}"
+        self.model_loads: dict[str, int] = {}
+        self.load_seconds: dict[str, float] = {}
+        self.backends: dict[str, Any] = {}
+        for stage, (name, options) in backends.items():
+            started = time.perf_counter()
+            self.backends[stage] = build(stage, name, options)
+            self.load_seconds[stage] = time.perf_counter() - started
+            self.model_loads[f"{stage}:{name}"] = self.model_loads.get(f"{stage}:{name}", 0) + 1
+        self._caches: dict[str, StageCache] = {}
+
+    def _cache(self, dataset: str) -> StageCache:
+        if dataset not in self._caches:
+            self._caches[dataset] = StageCache(state_dir(dataset) / "cache")
+        return self._caches[dataset]
+
+    def run(self, task: PersonTask | ClothTask) -> SampleResult:
+        kind = "person" if isinstance(task, PersonTask) else "cloth"
+        result = SampleResult(kind, task.split, task.stem, task.source, ok=False, worker=self.worker_id)
+        marker = marker_path(task.dataset, task.split, kind, task.stem)
+        try:
+            marker.unlink(missing_ok=True)  # the files below are about to change
+            if kind == "person":
+                files = self._run_person(task, result)  # type: ignore[arg-type]
+            else:
+                files = self._run_cloth(task, result)  # type: ignore[arg-type]
+            atomic_write_json(marker, {"key": task.keys["sample"], "source": task.source,
+                                       "files": sorted(str(p.relative_to(task.dataset)) for p in files)})
+            result.ok = True
+        except _StageFailed as failed:
+            result.error = _error_record(failed.stage, task.source, failed.error)
+        except Exception as exc:  # a bug or an I/O failure: still one record, never a dead batch
+            logger.exception("unexpected failure on %s", task.source)
+            result.error = _error_record("write", task.source, exc)
+        result.model_loads = dict(self.model_loads)
+        result.load_seconds = dict(self.load_seconds)
+        result.peak_rss_bytes = peak_rss_bytes()
+        return result
+
+    # --- stage plumbing -------------------------------------------------------------------------
+
+    def _timed(self, result: SampleResult, stage: str, fn: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            value = fn()
+        except Exception as exc:
+            raise _StageFailed(stage, exc) from exc
+        finally:
+            result.seconds[stage] = result.seconds.get(stage, 0.0) + time.perf_counter() - started
+        return value
+
+    def _cached(self, task: PersonTask | ClothTask, result: SampleResult, stage: str,
+                compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """Load the stage output for `task.keys[stage]`, or compute, time and store it."""
+        cache, key = self._cache(task.dataset), task.keys[stage]
+        try:
+            arrays = cache.load(stage, key)
+        except CachedError as exc:
+            result.cache_hits.append(stage)
+            raise _StageFailed(stage, exc) from exc
+        if arrays is not None:
+            result.cache_hits.append(stage)
+            return arrays
+        try:
+            arrays = self._timed(result, stage, compute)
+        except _StageFailed as failed:
+            if isinstance(failed.error, VtonkitError):  # input-caused: the same bytes fail again
+                record = _error_record(stage, task.source, failed.error)
+                cache.save_error(stage, key, record["error_type"], record["reason"])
+            raise
+        cache.save(stage, key, arrays)
+        return arrays
+
+    # --- person -----------------------------------------------------------------------------
+
+    def _run_person(self, task: PersonTask, result: SampleResult) -> list[Path]:
+        source = Path(task.source)
+        image = self._timed(result, "normalize", lambda: steps.normalize_person(source))
+
+        def pose() -> dict[str, np.ndarray]:
+            estimate: PoseResult = self.backends["pose"].estimate(image)
+            if estimate.num_persons > 1:
+                raise MultiplePersonsError(source, f"{estimate.num_persons} persons detected; a person photo "
+                                                   "must show exactly one person")
+            arrays = {"keypoints": np.asarray(estimate.keypoints, dtype=np.float64),
+                      "num_persons": np.int64(estimate.num_persons),
+                      "warnings": np.array(json.dumps(list(estimate.warnings)))}
+            if estimate.person_mask is not None:
+                arrays["person_mask"] = np.asarray(estimate.person_mask, dtype=bool)
+            return arrays
+
+        pose_out = self._cached(task, result, "pose", pose)
+        keypoints = pose_out["keypoints"]
+        parse = self._cached(task, result, "parse", lambda: {
+            "labels": np.asarray(self.backends["parser"].parse(image, keypoints), dtype=np.uint8)})["labels"]
+        part_ids = self._cached(task, result, "densepose", lambda: {
+            "part_ids": np.asarray(self.backends["densepose"].densepose(image, keypoints, parse), dtype=np.uint8)
+        })["part_ids"]
+        agnostic = self._timed(result, "agnostic",
+                               lambda: steps.compute_person_agnostic(image, parse, keypoints, task.category))
+        return self._timed(result, "write", lambda: steps.write_person(
+            task.dataset, task.split, task.stem, image=image, keypoints=keypoints, parse=parse,
+            part_ids=part_ids, agnostic=agnostic))
+
+    # --- cloth ------------------------------------------------------------------------------
+
+    def _run_cloth(self, task: ClothTask, result: SampleResult) -> list[Path]:
+        source = Path(task.source)
+        cloth = self._timed(result, "cloth", lambda: steps.prepare_garment(source))
+        mask = self._cached(task, result, "cloth_mask", lambda: {
+            "mask": np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(cloth)), dtype=bool)})["mask"]
+        return self._timed(result, "cloth_write",
+                           lambda: steps.write_garment(task.dataset, task.split, task.stem, cloth, mask))

@@ -1,0 +1,199 @@
+"""What `vtonkit prep` processes, and under which sample stem.
+
+Person photos come from a folder or a glob; garments from a folder or a crawler catalog
+(`catalog.jsonl`: only garment shots of the requested category). Every input gets a stem that the
+HR-VITON loaders accept (letters, digits, `_`, `-`; no dot, since they split names at the first
+dot) and that stays the same across runs:
+
+1. identical bytes already in the manifest keep their stem (renaming a file changes nothing);
+2. otherwise the sanitised file stem (catalog: the product id), unless another input of this run
+   or of the manifest claims it: then `<stem>_<first 8 hex of sha256>` (deterministic);
+3. a second file with the same bytes as another input of the run is a duplicate and is skipped.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vtonkit.datasets.manifest import Manifest
+from vtonkit.errors import FormatError, InputError
+from vtonkit.preprocess.cache import sha256_file
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+CATEGORIES = ("upper", "lower", "dresses")
+CATALOG_NAME = "catalog.jsonl"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass
+class Source:
+    """One input file and the sample it becomes.
+
+    Attributes:
+        kind: "person" or "cloth".
+        path: the input file.
+        sha256: hex digest of its bytes ("" when it cannot be read; it then fails at normalise).
+        stem: the sample stem in the dataset.
+        meta: extra manifest fields (catalog record fields for garments).
+    """
+
+    kind: str
+    path: Path
+    sha256: str
+    stem: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Duplicate:
+    """An input whose bytes equal another input's: skipped, reported."""
+
+    path: Path
+    duplicate_of: Path
+
+
+def sanitize_stem(name: str) -> str:
+    """File name or product id -> a stem safe for the official loaders (`a b.v2.jpg` -> `a_b_v2`)."""
+    base = Path(name).name
+    suffix = Path(base).suffix
+    if suffix.lower() in IMAGE_SUFFIXES:
+        base = base[: -len(suffix)]
+    return _UNSAFE.sub("_", base).strip("_") or "sample"
+
+
+def list_images(spec: str | Path) -> list[Path]:
+    """Image files of a folder (not recursive, hidden files skipped) or of a glob pattern, sorted.
+
+    Files are selected by extension only: a broken file named `.jpg` is listed and then reported.
+    """
+    path = Path(spec)
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+    elif path.is_file():
+        files = [path]
+    else:
+        files = [Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file()]
+        if not files:
+            raise InputError(spec, "no such folder, file or glob match")
+    return sorted(p.resolve() for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def catalog_file(spec: str | Path) -> Path | None:
+    """The catalog named by `spec` (a `.jsonl` file or a crawl folder holding `catalog.jsonl`), else None."""
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".jsonl":
+        return path
+    if path.is_dir() and (path / CATALOG_NAME).is_file():
+        return path / CATALOG_NAME
+    return None
+
+
+def read_catalog_garments(catalog: Path, category: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Garment shots of `category` in a crawler catalog: `[(image path, record), ...]`.
+
+    Records that are not garment shots, of another category, or malformed are left out (the
+    malformed ones with a warning naming the line).
+    """
+    out: list[tuple[Path, dict[str, Any]]] = []
+    for number, line in enumerate(catalog.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            relative = record["path"]
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s line %d: skipped malformed catalog record (%s)", catalog, number, exc)
+            continue
+        if not record.get("is_garment_shot") or record.get("category") != category:
+            continue
+        out.append(((catalog.parent / relative).resolve(), record))
+    return out
+
+
+def _sha_or_empty(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""
+
+
+def person_sources(spec: str | Path) -> list[Source]:
+    return [Source("person", path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
+            for path in list_images(spec)]
+
+
+CATALOG_FIELDS = ("store", "product_id", "category", "image_url", "page_url", "sha256", "phash")
+
+
+def cloth_sources(spec: str | Path, category: str) -> list[Source]:
+    """Garments from a folder/glob of images or from a catalog (garment shots of `category`)."""
+    catalog = catalog_file(spec)
+    if catalog is None:
+        return [Source("cloth", path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
+                for path in list_images(spec)]
+    sources = []
+    for path, record in read_catalog_garments(catalog, category):
+        sha = _sha_or_empty(path)
+        product = str(record.get("product_id") or "")
+        candidate = sanitize_stem(product) if product else (sha[:16] or sanitize_stem(path.name))
+        meta = {name: record[name] for name in CATALOG_FIELDS if name in record}
+        meta["catalog_sha256"] = meta.pop("sha256", None)
+        sources.append(Source("cloth", path, sha, meta={"candidate": candidate, **meta}))
+    return sources
+
+
+def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]]) -> tuple[list[Source], list[Duplicate]]:
+    """Give every source a stem (rules in the module docstring); returns (kept, duplicates).
+
+    Args:
+        sources: inputs of one kind and split, in a deterministic order.
+        existing: the manifest's `{stem: record}` of that kind and split (read only).
+    """
+    by_sha = {record.get("sha256"): stem for stem, record in existing.items() if record.get("sha256")}
+    by_source = {record.get("source"): stem for stem, record in existing.items()}
+    kept: list[Source] = []
+    duplicates: list[Duplicate] = []
+    first_of_sha: dict[str, Path] = {}
+    for source in sorted(sources, key=lambda s: str(s.path)):
+        if source.sha256 and source.sha256 in first_of_sha:
+            duplicates.append(Duplicate(source.path, first_of_sha[source.sha256]))
+            continue
+        if source.sha256:
+            first_of_sha[source.sha256] = source.path
+        kept.append(source)
+    unassigned: dict[str, list[Source]] = defaultdict(list)
+    for source in kept:
+        known = by_sha.get(source.sha256) if source.sha256 else None
+        known = known or by_source.get(str(source.path))  # same file edited in place: keep its stem
+        if known:
+            source.stem = known
+        else:
+            unassigned[source.meta["candidate"]].append(source)
+    taken = {source.stem for source in kept if source.stem}
+    for candidate, group in unassigned.items():
+        clash = len(group) > 1 or candidate in existing or candidate in taken
+        for source in group:
+            source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}" if clash else candidate
+            taken.add(source.stem)
+    for source in kept:
+        source.meta.pop("candidate", None)
+    return kept, duplicates
+
+
+def _path_digest(path: Path) -> str:
+    return hashlib.sha256(str(path).encode("utf-8")).hexdigest()
+
+
+def check_category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise FormatError(None, f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
+    return category
