@@ -1,0 +1,209 @@
+"""Real pre/post-processing of the ONNX backends, on tiny generated models with the real signatures.
+
+The real weights cannot be downloaded here, so each test builds a constant-output ONNX model with
+the distributed export's input/output names and shapes (see `fake_onnx.py`), whose outputs encode
+GENUINE annotations (VITON-HD parse / OpenPose keypoints / cloth masks, Dress Code label maps)
+pushed through the network-input geometry as computed independently in the test (SCHP's and
+RTMPose's three-point `cv2.getAffineTransform` construction). The backend must decode them back to
+the genuine annotation in image pixels.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fake_onnx import constant_model
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import Cihp, to_cihp
+
+VITON_STEMS = ("00006_00", "00013_00", "00034_00")
+MIRROR = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14, 17, 16, 19, 18], dtype=np.uint8)
+ATR_MIRROR = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 9, 11, 13, 12, 15, 14, 16, 17], dtype=np.uint8)
+
+
+# ------------------------------------------------------------------- independent reference geometry
+
+
+def reference_schp_affine(center, scale_w, out_hw, inv=False):
+    """SCHP `get_affine_transform` (rot 0) rebuilt from its three point pairs, as SCHP does."""
+    out_h, out_w = out_hw
+    src = np.zeros((3, 2), np.float32)
+    dst = np.zeros((3, 2), np.float32)
+    src[0] = center
+    src[1] = center + np.array([0, scale_w * -0.5])
+    dst[0] = [(out_w - 1) * 0.5, (out_h - 1) * 0.5]
+    dst[1] = dst[0] + np.array([0, (out_w - 1) * -0.5])
+    for pts in (src, dst):
+        d = pts[0] - pts[1]
+        pts[2] = pts[1] + np.array([-d[1], d[0]])
+    return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
+
+
+def schp_box_cs(width, height, input_hw):
+    """SCHP `_box2cs([0, 0, w - 1, h - 1])`."""
+    w, h = width - 1, height - 1
+    aspect = input_hw[1] / input_hw[0]
+    if w > aspect * h:
+        h = w / aspect
+    elif w < aspect * h:
+        w = h * aspect
+    return np.array([(width - 1) * 0.5, (height - 1) * 0.5]), w
+
+
+def encode_schp_logits(labels, num_classes, input_hw, out_hw):
+    """Logits a perfect SCHP would emit for `labels` (image pixels, model label ids).
+
+    Warps the label map into the input crop (nearest), one-hot, and samples it on the
+    align_corners grid of an `out_hw` output (what `nn.Upsample(align_corners=True)` inverts).
+    """
+    center, scale_w = schp_box_cs(labels.shape[1], labels.shape[0], input_hw)
+    warped = cv2.warpAffine(labels, reference_schp_affine(center, scale_w, input_hw), input_hw[::-1],
+                            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    onehot = (np.arange(num_classes)[None, None] == warped[..., None]).astype(np.float32) * 8.0
+    if out_hw != input_hw:
+        onehot = cv2.blur(onehot, (3, 3))
+        ys = np.linspace(0, input_hw[0] - 1, out_hw[0])
+        xs = np.linspace(0, input_hw[1] - 1, out_hw[1])
+        map_x, map_y = (m.astype(np.float32) for m in np.meshgrid(xs, ys))
+        onehot = np.stack([cv2.remap(np.ascontiguousarray(onehot[..., c]), map_x, map_y, cv2.INTER_LINEAR)
+                           for c in range(num_classes)], -1)
+    return onehot.transpose(2, 0, 1)[None]
+
+
+def fake_schp(tmp_path, labels, num_classes, input_hw, *, low_res=True, three_outputs=True):
+    out_hw = ((input_hw[0] + 3) // 4, (input_hw[1] + 3) // 4) if low_res else input_hw
+    logits = encode_schp_logits(labels, num_classes, input_hw, out_hw)
+    if three_outputs:
+        # SCHP export order: [parsing, fusion, edge]; the projects read output 1 (fusion).
+        outputs = [("parsing", np.zeros_like(logits)), ("fusion", logits),
+                   ("edge", np.zeros((1, 2, *out_hw), np.float32))]
+    else:
+        outputs = [("output", logits)]
+    return constant_model(tmp_path / f"schp_{num_classes}.onnx", "input.1", (1, 3, *input_hw), outputs)
+
+
+# ------------------------------------------------------------------------------------------ SCHP
+
+
+def _viton(vitonhd, stem):
+    root = vitonhd / "test"
+    return (read_rgb(root / "image" / f"{stem}.jpg"), read_parse(root / "image-parse-v3" / f"{stem}.png"),
+            read_keypoints(root / "openpose_json" / f"{stem}_keypoints.json"))
+
+
+def test_schp_input_matches_schp_reference_preprocessing(vitonhd):
+    from vtonkit.preprocess.backends.schp_onnx import schp_center_scale, schp_input
+
+    image, _, _ = _viton(vitonhd, "00006_00")
+    for input_hw in ((473, 473), (512, 512)):
+        center, scale_w = schp_center_scale((0, 0, image.shape[1] - 1, image.shape[0] - 1), input_hw)
+        ref_center, ref_scale = schp_box_cs(image.shape[1], image.shape[0], input_hw)
+        assert np.allclose(center, ref_center) and np.isclose(scale_w, ref_scale)
+        bgr = cv2.warpAffine(image[..., ::-1].copy(), reference_schp_affine(ref_center, ref_scale, input_hw),
+                             input_hw[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        expected = ((bgr / 255.0 - [0.406, 0.456, 0.485]) / [0.225, 0.224, 0.229]).transpose(2, 0, 1)[None]
+        got = schp_input(image, center, scale_w, input_hw)
+        assert got.shape == (1, 3, *input_hw) and got.dtype == np.float32
+        # float32 matrices in the reference: a handful of edge pixels may round differently
+        assert np.mean(np.abs(got - expected) < 0.05) > 0.999
+
+
+@pytest.mark.parametrize("stem", VITON_STEMS)
+def test_schp_lip_recovers_genuine_parse_through_crop_and_inverse_warp(tmp_path, vitonhd, stem):
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    image, genuine, keypoints = _viton(vitonhd, stem)
+    lip = genuine.copy()
+    lip[genuine == Cihp.NECK] = 0  # LIP has no neck: a LIP model leaves neck skin background
+    model = fake_schp(tmp_path, lip, 20, (473, 473))
+    parser = SchpLipParser(model_path=model)
+    assert parser.input_hw == (473, 473) and parser.input_name == "input.1"
+    parsed = parser.parse(image, keypoints)
+    assert parsed.shape == genuine.shape and parsed.dtype == np.uint8
+    agreement = (parsed == genuine).mean()
+    assert agreement >= 0.97, agreement
+    neck_true, neck_found = genuine == Cihp.NECK, parsed == Cihp.NECK
+    assert (neck_true & neck_found).sum() / (neck_true | neck_found).sum() > 0.6  # derived neck
+
+
+def test_schp_lip_at_input_resolution_single_output(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    image, genuine, keypoints = _viton(vitonhd, "00013_00")
+    model = fake_schp(tmp_path, genuine, 20, (473, 473), low_res=False, three_outputs=False)
+    parsed = SchpLipParser(model_path=model, neck=False).parse(image, keypoints)
+    # LIP 10 (jumpsuits) becomes CIHP dress: the genuine neck shows up as dress here, nothing else moves
+    assert ((parsed == genuine) | ((genuine == Cihp.NECK) & (parsed == Cihp.DRESS))).mean() >= 0.99
+
+
+def test_schp_left_right_fixed_when_model_mirrors_labels(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    image, genuine, keypoints = _viton(vitonhd, "00034_00")
+    model = fake_schp(tmp_path, MIRROR[genuine], 20, (473, 473))
+    arms = np.isin(genuine, [Cihp.LEFT_ARM, Cihp.RIGHT_ARM])
+    unfixed = SchpLipParser(model_path=model, fix_sides=False, neck=False).parse(image, keypoints)
+    assert (unfixed[arms] == genuine[arms]).mean() < 0.1  # the fake really mirrors
+    fixed = SchpLipParser(model_path=model).parse(image, keypoints)
+    assert (fixed[arms] == genuine[arms]).mean() > 0.95
+    assert (fixed == genuine).mean() >= 0.97
+
+
+@pytest.mark.parametrize("stem", ["013563", "013565"])
+def test_schp_atr_legs_shoes_and_mirror_on_dresscode(tmp_path, dresscode, stem):
+    from vtonkit.preprocess.backends.schp_onnx import SchpAtrParser
+
+    root = dresscode / "lower_body"
+    image = read_rgb(root / "images" / f"{stem}_0.jpg")
+    atr = read_parse(root / "label_maps" / f"{stem}_4.png", check_ids=False)  # ATR-ordered ids
+    keypoints = read_keypoints(root / "keypoints" / f"{stem}_2.json", image_size=image.shape[:2])
+    genuine = to_cihp(atr, "dresscode")
+    model = fake_schp(tmp_path, ATR_MIRROR[atr], 18, (512, 512))
+    parsed = SchpAtrParser(model_path=model, neck=False).parse(image, keypoints)
+    assert (parsed == genuine).mean() >= 0.97
+    for left, right in ((Cihp.LEFT_LEG, Cihp.RIGHT_LEG), (Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE)):
+        both = np.isin(genuine, [left, right])
+        assert (parsed[both] == genuine[both]).mean() > 0.9
+
+
+def test_schp_pascal_limbs_split_by_pose(tmp_path, dresscode):
+    from vtonkit.preprocess.backends.schp_onnx import SchpPascalParser
+
+    root = dresscode / "lower_body"
+    image = read_rgb(root / "images" / "013565_0.jpg")
+    genuine = to_cihp(read_parse(root / "label_maps" / "013565_4.png", check_ids=False), "dresscode")
+    keypoints = read_keypoints(root / "keypoints" / "013565_2.json", image_size=image.shape[:2])
+    pascal = np.zeros_like(genuine)  # Pascal: 1 head, 2 torso, 4 lower arms, 6 lower legs (no sides)
+    pascal[np.isin(genuine, [Cihp.FACE, Cihp.HAIR, Cihp.HAT])] = 1
+    pascal[np.isin(genuine, [Cihp.UPPER_CLOTHES])] = 2
+    pascal[np.isin(genuine, [Cihp.LEFT_ARM, Cihp.RIGHT_ARM])] = 4
+    pascal[np.isin(genuine, [Cihp.LEFT_LEG, Cihp.RIGHT_LEG, Cihp.PANTS])] = 6
+    model = fake_schp(tmp_path, pascal, 7, (512, 512))
+    parsed = SchpPascalParser(model_path=model).parse(image, keypoints)
+    for left, right in ((Cihp.LEFT_ARM, Cihp.RIGHT_ARM), (Cihp.LEFT_LEG, Cihp.RIGHT_LEG)):
+        limb = np.isin(genuine, [left, right])
+        assert (parsed[limb] == genuine[limb]).mean() > 0.9
+
+
+def test_schp_wrong_label_set_is_a_clear_error(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.schp_onnx import SchpAtrParser
+
+    image, genuine, keypoints = _viton(vitonhd, "00006_00")
+    model = fake_schp(tmp_path, genuine, 20, (512, 512))  # a 20-class model loaded as ATR (18)
+    with pytest.raises(ValueError, match="18 class channels"):
+        SchpAtrParser(model_path=model).parse(image, keypoints)
+
+
+def test_missing_and_corrupt_model_files_name_the_file(tmp_path):
+    from vtonkit.errors import FormatError, InputError
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    with pytest.raises(InputError, match="nothing.onnx"):
+        SchpLipParser(model_path=tmp_path / "nothing.onnx")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a protobuf at all")
+    with pytest.raises(FormatError, match="bad.onnx"):
+        SchpLipParser(model_path=bad)
