@@ -207,3 +207,130 @@ def test_missing_and_corrupt_model_files_name_the_file(tmp_path):
     bad.write_bytes(b"not a protobuf at all")
     with pytest.raises(FormatError, match="bad.onnx"):
         SchpLipParser(model_path=bad)
+
+
+# ---------------------------------------------------------------------------------------- DWPose
+
+# BODY_25 -> COCO-WholeBody index, used to build the fake pose model's targets from genuine BODY_25.
+WHOLEBODY_FROM_BODY25 = {0: 0, 16: 1, 15: 2, 18: 3, 17: 4, 5: 5, 2: 6, 6: 7, 3: 8, 7: 9, 4: 10, 12: 11, 9: 12,
+                         13: 13, 10: 14, 14: 15, 11: 16, 19: 17, 20: 18, 21: 19, 22: 20, 23: 21, 24: 22}
+
+
+def reference_rtmpose_affine(center, scale, input_wh, inv=False):
+    """RTMPose `get_warp_matrix` (rot 0) from its three point pairs."""
+    w, h = input_wh
+    src = np.zeros((3, 2), np.float32)
+    dst = np.zeros((3, 2), np.float32)
+    src[0] = center
+    src[1] = center + np.array([0.0, scale[0] * -0.5])
+    dst[0] = [w * 0.5, h * 0.5]
+    dst[1] = dst[0] + np.array([0.0, w * -0.5])
+    for pts in (src, dst):
+        d = pts[0] - pts[1]
+        pts[2] = pts[1] + np.array([-d[1], d[0]])
+    return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
+
+
+def encode_yolox(boxes_xyxy, scores, ratio, input_hw=(640, 640), num_classes=80):
+    """Raw YOLOX output (1, 8400, 85) holding `boxes` (image pixels) at stride-32 anchors."""
+    grids = [(input_hw[0] // s, input_hw[1] // s, s) for s in (8, 16, 32)]
+    raw = np.zeros((sum(gh * gw for gh, gw, _ in grids), 5 + num_classes), np.float32)
+    raw[:, 2:4] = 0.0
+    offset = grids[0][0] * grids[0][1] + grids[1][0] * grids[1][1]
+    gh, gw, stride = grids[2]
+    for (x1, y1, x2, y2), score in zip(np.asarray(boxes_xyxy) * ratio, scores):
+        cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1
+        gx, gy = int(cx // stride), int(cy // stride)
+        row = offset + gy * gw + gx
+        raw[row, :4] = [cx / stride - gx, cy / stride - gy, np.log(w / stride), np.log(h / stride)]
+        raw[row, 4], raw[row, 5] = score, score
+    return raw[None]
+
+
+def encode_simcc(points_input, visible, input_wh=(288, 384), count=133, sigma=2.0):
+    """SimCC outputs (1, K, 2W), (1, K, 2H) peaking at the given input-space points."""
+    xs, ys = np.arange(input_wh[0] * 2), np.arange(input_wh[1] * 2)
+    simcc_x = np.zeros((1, count, xs.size), np.float32)
+    simcc_y = np.zeros((1, count, ys.size), np.float32)
+    for k in range(count):
+        if visible[k]:
+            simcc_x[0, k] = 0.9 * np.exp(-((xs - points_input[k, 0] * 2) ** 2) / (2 * sigma**2))
+            simcc_y[0, k] = 0.9 * np.exp(-((ys - points_input[k, 1] * 2) ** 2) / (2 * sigma**2))
+        else:
+            simcc_x[0, k, 0] = simcc_y[0, k, 0] = 0.05  # below the keypoint threshold
+    return simcc_x, simcc_y
+
+
+@pytest.mark.parametrize("stem", ["00006_00", "00034_00"])
+def test_dwpose_decodes_genuine_openpose_keypoints_to_body25(tmp_path, vitonhd, stem):
+    from vtonkit.preprocess.backends.dwpose_onnx import DwPose
+
+    root = vitonhd / "test"
+    image = read_rgb(root / "image" / f"{stem}.jpg")
+    genuine = read_keypoints(root / "openpose_json" / f"{stem}_keypoints.json")
+    present = ~((genuine[:, 0] == 0) & (genuine[:, 1] == 0))
+    height, width = image.shape[:2]
+    # The person box a detector would give: the keypoints' extent plus margins, inside the image.
+    xs, ys = genuine[present, 0], genuine[present, 1]
+    person = np.array([max(0, xs.min() - 60), max(0, ys.min() - 120), min(width - 1, xs.max() + 60), height - 1])
+    bystander = np.array([10.0, 700.0, 90.0, 1000.0])  # a second, small, off-centre person
+    ratio = min(640 / height, 640 / width)
+    detector = constant_model(tmp_path / "yolox_l.onnx", "images", (1, 3, 640, 640),
+                              [("output", encode_yolox([person, bystander], [0.9, 0.8], ratio))])
+    # The pose model sees the main person's crop: encode the genuine joints in that crop's pixels.
+    center = (person[:2] + person[2:]) / 2
+    w, h = (person[2:] - person[:2]) * 1.25
+    scale = np.array([w, w / (288 / 384)]) if w > h * 288 / 384 else np.array([h * 288 / 384, h])
+    matrix = reference_rtmpose_affine(center, scale, (288, 384))
+    targets = np.zeros((133, 2))
+    visible = np.zeros(133, bool)
+    for b25, wb in WHOLEBODY_FROM_BODY25.items():
+        if present[b25]:
+            targets[wb] = genuine[b25, :2] @ matrix[:, :2].T + matrix[:, 2]
+            visible[wb] = True
+    simcc_x, simcc_y = encode_simcc(targets, visible)
+    pose_model = constant_model(tmp_path / "dw-ll_ucoco_384.onnx", "input", (1, 3, 384, 288),
+                                [("simcc_x", simcc_x), ("simcc_y", simcc_y)])
+
+    result = DwPose(det_model_path=detector, pose_model_path=pose_model).estimate(image)
+    assert result.num_persons == 2 and result.warnings
+    body = result.keypoints
+    assert body.shape == (25, 3)
+    direct = [i for i in range(25) if i not in (1, 8)]
+    for i in direct:
+        if present[i]:
+            assert np.hypot(*(body[i, :2] - genuine[i, :2])) <= 2.0, (i, body[i], genuine[i])
+        else:
+            assert (body[i] == 0).all()
+    # Neck = mid-shoulders (OpenPose's own neck sits close to it): within a few pixels here.
+    assert np.hypot(*(body[1, :2] - (genuine[2, :2] + genuine[5, :2]) / 2)) <= 2.0
+    assert np.hypot(*(body[1, :2] - genuine[1, :2])) < 30
+
+
+def test_dwpose_no_person_raises(tmp_path, vitonhd):
+    from vtonkit.errors import NoPersonError
+    from vtonkit.preprocess.backends.dwpose_onnx import DwPose
+
+    image = read_rgb(vitonhd / "test" / "image" / "00006_00.jpg")
+    detector = constant_model(tmp_path / "det.onnx", "images", (1, 3, 640, 640),
+                              [("output", encode_yolox([], [], 1.0))])
+    simcc = encode_simcc(np.zeros((133, 2)), np.zeros(133, bool))
+    pose_model = constant_model(tmp_path / "pose.onnx", "input", (1, 3, 384, 288),
+                                [("simcc_x", simcc[0]), ("simcc_y", simcc[1])])
+    with pytest.raises(NoPersonError, match="no person"):
+        DwPose(det_model_path=detector, pose_model_path=pose_model).estimate(image)
+
+
+def test_wholebody_feet_and_midpoints_to_body25():
+    from vtonkit.preprocess.backends.coco_wholebody import coco_to_body25
+
+    points = np.stack([np.arange(133) * 2.0, np.arange(133) * 3.0], -1) + 1
+    scores = np.full(133, 0.9)
+    scores[12] = 0.1  # right hip missing -> no mid-hip
+    body = coco_to_body25(points, scores)
+    assert np.allclose(body[19:25, :2], points[17:23])  # feet: L big toe, L small toe, L heel, R ...
+    assert np.allclose(body[1, :2], (points[5] + points[6]) / 2)  # neck = mid-shoulders
+    assert np.allclose(body[2, :2], points[6]) and np.allclose(body[5, :2], points[5])  # R/L swap order
+    assert (body[8] == 0).all() and (body[9] == 0).all()
+    coco17 = coco_to_body25(points[:17], scores[:17])
+    assert (coco17[19:] == 0).all() and np.allclose(coco17[16, :2], points[1])
