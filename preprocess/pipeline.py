@@ -21,7 +21,7 @@ from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest, state_dir
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest, state_dir
 from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import stage_key
@@ -208,7 +208,10 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 continue
             found = person_sources(spec) if kind == "person" else cloth_sources(spec, category)
             manifest_kind = PERSONS if kind == "person" else CLOTHS
-            sources, duplicates = assign_stems(found, manifest.entries(options.split, manifest_kind))
+            existing = dict(manifest.entries(options.split, manifest_kind))
+            if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
+                existing = {**manifest.entries(options.split, PLACEHOLDERS), **existing}
+            sources, duplicates = assign_stems(found, existing)
             _record_sources(manifest, options.split, manifest_kind, sources, category)
             errors.extend({"stage": "input", "file": str(d.path), "reason": f"same bytes as {d.duplicate_of}; skipped",
                            "error_type": "DuplicateInput"} for d in duplicates)

@@ -1,0 +1,195 @@
+"""Pair lists for a built dataset, train/test assignment without leakage, and the own-garment rule.
+
+Modes (`vtonkit pairs --mode`):
+* `paired`: every person with its own garment (`cloth/<person stem>.jpg`, as in VITON-HD where a
+  person and the garment they wear share a stem). Persons without one are left out.
+* `unpaired`: every person with one other garment, drawn with a seeded shuffle so that each
+  garment is used about equally often.
+* `all`: every person with every garment of the split (its own included).
+
+Own-garment rule. HR-VITON's test loader opens `cloth/<column 1>` and `cloth-mask/<column 1>`
+(the person's own garment) for every line, even for unpaired try-on. Persons photographed apart
+from the shop (crawled data) have none, so for the **test** split `write_pair_list` writes a
+*placeholder*: a copy of the first garment assigned to that person, saved as
+`cloth/<person>.jpg` + `cloth-mask/<person>.jpg` and recorded in the manifest under
+`placeholders` (they are never offered as garments afterwards). The unpaired result of the
+official test script is then correct; its "paired" output for such a person is meaningless.
+The **train** loader trains on column 1 only (the person's own garment), so train pairs never
+get placeholders: persons without their own garment are left out of train lists.
+
+Split assignment (`split_of`) hashes a stable id (content hash, or product id for garments so
+all shots of one product land together) with a seed: the same item always goes to the same split,
+and adding items never moves existing ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vtonkit.datasets.io.files import atomic_write
+from vtonkit.datasets.layout import DatasetLayout, SplitDir
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
+from vtonkit.datasets.pairs import Pair, write_pairs
+from vtonkit.errors import VtonkitError
+
+logger = logging.getLogger(__name__)
+
+MODES = ("paired", "unpaired", "all")
+
+
+def split_of(item_id: str, test_fraction: float, seed: int = 0) -> str:
+    """"test" or "train" for a stable item id (content hash, product id); deterministic in (id, seed)."""
+    if not 0.0 <= test_fraction <= 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
+    digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") / 2**64 < test_fraction else "train"
+
+
+def split_pool(item_ids: Iterable[str], test_fraction: float, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Split ids into (train, test), each sorted; see `split_of`."""
+    train, test = [], []
+    for item in sorted(set(item_ids)):
+        (test if split_of(item, test_fraction, seed) == "test" else train).append(item)
+    return train, test
+
+
+def complete_persons(split_dir: SplitDir) -> list[str]:
+    """Person stems whose 8 files all exist (sorted)."""
+    return [stem for stem in split_dir.person_stems()
+            if all(path.is_file() for path in split_dir.person_files(stem).values())]
+
+
+def complete_cloths(split_dir: SplitDir) -> list[str]:
+    """Garment stems with both `cloth/` and `cloth-mask/` files (sorted)."""
+    return [stem for stem in split_dir.cloth_stems() if split_dir.cloth_mask(stem).is_file()]
+
+
+def _category_ok(record: dict | None, category: str | None) -> bool:
+    # Samples not made by `vtonkit prep` (no manifest record, e.g. VITON-HD) carry no category: kept.
+    return category is None or record is None or record.get("category") in (None, category)
+
+
+def make_pairs(persons: list[str], garments: list[str], mode: str, *, own_garments: set[str],
+               seed: int = 0) -> list[tuple[str, str]]:
+    """Stem pairs `(person, garment)` for `mode` (see the module docstring); deterministic in `seed`.
+
+    Args:
+        persons: person stems.
+        garments: garment stems offered for try-on (placeholders excluded).
+        own_garments: person stems that have their own garment.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    persons = sorted(persons)
+    garments = sorted(garments)
+    if mode == "paired":
+        return [(person, person) for person in persons if person in own_garments]
+    if mode == "all":
+        return [(person, garment) for person in persons for garment in garments]
+    rng = random.Random(seed)
+    deck: list[str] = []
+    pairs = []
+    for person in persons:
+        candidates = [g for g in garments if g != person]
+        if not candidates:
+            continue
+        if not deck:
+            deck = garments[:]
+            rng.shuffle(deck)
+        choice = next((g for g in deck if g != person), None)
+        if choice is None:  # only the person's own garment is left in this round: start a new round
+            deck = garments[:]
+            rng.shuffle(deck)
+            choice = next(g for g in deck if g != person)
+        deck.remove(choice)
+        pairs.append((person, choice))
+    return pairs
+
+
+def find_leakage(manifest: Manifest) -> list[str]:
+    """Sources (by content hash, and garments by product id) present in both train and test."""
+    problems = []
+    for kind in (PERSONS, CLOTHS):
+        hashes = {split: {r.get("sha256"): stem for stem, r in manifest.entries(split, kind).items() if r.get("sha256")}
+                  for split in ("train", "test")}
+        for sha in sorted(set(hashes["train"]) & set(hashes["test"])):
+            problems.append(f"{kind[:-1]} train/{hashes['train'][sha]} and test/{hashes['test'][sha]} have the same bytes")
+    products = {split: {(r.get("store"), r.get("product_id")) for r in manifest.entries(split, CLOTHS).values()
+                        if r.get("product_id")} for split in ("train", "test")}
+    for store, product in sorted(products["train"] & products["test"], key=str):
+        problems.append(f"product {store}/{product} has garment shots in both train and test")
+    return problems
+
+
+@dataclass
+class PairListResult:
+    path: Path
+    pairs: list[Pair]
+    without_own_garment: list[str] = field(default_factory=list)
+    placeholders: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    with open(source, "rb") as src, atomic_write(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
+def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0, category: str | None = None,
+                    allow_leakage: bool = False, output: str | Path | None = None) -> PairListResult:
+    """Build and write `<dataset>/<split>_pairs.txt` (or `output`); see the module docstring.
+
+    Raises:
+        VtonkitError: no persons or garments, or train/test leakage (unless `allow_leakage`).
+    """
+    dataset = Path(dataset)
+    layout = DatasetLayout(dataset)
+    split_dir = layout.split(split)
+    manifest = Manifest.load(dataset)
+    leaks = find_leakage(manifest)
+    if leaks and not allow_leakage:
+        raise VtonkitError(f"{dataset}: train/test leakage: " + "; ".join(leaks[:5])
+                           + (f" (+{len(leaks) - 5} more)" if len(leaks) > 5 else ""))
+    placeholders = manifest.entries(split, PLACEHOLDERS)
+    person_records = manifest.entries(split, PERSONS)
+    cloth_records = manifest.entries(split, CLOTHS)
+    persons = [s for s in complete_persons(split_dir) if _category_ok(person_records.get(s), category)]
+    cloth_files = set(complete_cloths(split_dir))
+    garments = [s for s in sorted(cloth_files) if s not in placeholders and _category_ok(cloth_records.get(s), category)]
+    if not persons:
+        raise VtonkitError(f"{split_dir.root}: no complete person sample" + (f" of category {category}" if category else ""))
+    if not garments and mode != "paired":
+        raise VtonkitError(f"{split_dir.root}: no garment with its mask" + (f" of category {category}" if category else ""))
+    own = {p for p in persons if p in cloth_files and p not in placeholders}
+    result = PairListResult(Path(output) if output else layout.pairs_file(split), [])
+    result.without_own_garment = sorted(set(persons) - own)
+    stem_pairs = make_pairs(persons, garments, mode, own_garments=own, seed=seed)
+    if split == "train" or mode == "paired":
+        # No placeholders here: the train loader learns from column 1, the person's own garment.
+        result.dropped = result.without_own_garment
+        stem_pairs = [(p, g) for p, g in stem_pairs if p in own]
+    else:
+        for person, garment in stem_pairs:
+            if person in own or person in result.placeholders:
+                continue
+            if person in placeholders and placeholders[person].get("copied_from") in cloth_files:
+                result.placeholders[person] = placeholders[person]["copied_from"]
+                continue
+            _copy_atomic(split_dir.cloth(garment), split_dir.cloth(person))
+            _copy_atomic(split_dir.cloth_mask(garment), split_dir.cloth_mask(person))
+            placeholders[person] = {"copied_from": garment,
+                                    "reason": "person has no own garment; HR-VITON's test loader opens cloth/<person>"}
+            result.placeholders[person] = garment
+        manifest.save()
+    result.pairs = [(f"{p}.jpg", f"{g}.jpg") for p, g in stem_pairs]
+    if not result.pairs:
+        raise VtonkitError(f"{split_dir.root}: no {mode} pair can be made"
+                           + (" (no person has its own garment: use --mode unpaired on the test split)"
+                              if mode == "paired" or split == "train" else ""))
+    write_pairs(result.path, result.pairs)
+    return result

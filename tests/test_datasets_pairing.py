@@ -1,0 +1,136 @@
+"""Pair lists, train/test assignment and the own-garment rule (vtonkit.datasets.pairing, `vtonkit pairs`)."""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from vitonhd_copy import copy_vitonhd
+from vtonkit.cli import app
+from vtonkit.datasets import layout
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
+from vtonkit.datasets.pairing import find_leakage, make_pairs, split_of, split_pool, write_pair_list
+from vtonkit.datasets.pairs import read_pairs
+from vtonkit.errors import VtonkitError
+
+
+def test_split_pool_is_deterministic_disjoint_and_stable_when_items_are_added():
+    ids = [f"item{i}" for i in range(400)]
+    train, test = split_pool(ids, 0.2, seed=3)
+    assert not set(train) & set(test) and set(train) | set(test) == set(ids)
+    assert 40 <= len(test) <= 120  # hash split: ~20 %
+    assert split_pool(reversed(ids), 0.2, seed=3) == (train, test)
+    train2, test2 = split_pool(ids + [f"new{i}" for i in range(50)], 0.2, seed=3)
+    assert set(test) <= set(test2) and set(train) <= set(train2)  # existing items never move
+    assert split_pool(ids, 0.2, seed=4) != (train, test)
+    assert all(split_of(i, 0.0) == "train" for i in ids) and all(split_of(i, 1.0) == "test" for i in ids)
+
+
+def test_unpaired_pairs_never_pair_a_person_with_itself_and_spread_garments_evenly():
+    persons = [f"p{i:02d}" for i in range(12)] + ["g1"]
+    garments = ["g1", "g2", "g3", "g4"]
+    pairs = make_pairs(persons, garments, "unpaired", own_garments=set(), seed=7)
+    assert [p for p, _ in pairs] == sorted(persons)
+    assert all(p != g for p, g in pairs)
+    uses = Counter(g for _, g in pairs)
+    assert max(uses.values()) - min(uses.values()) <= 1
+    assert make_pairs(persons, garments, "unpaired", own_garments=set(), seed=7) == pairs
+    assert make_pairs(persons, garments, "unpaired", own_garments=set(), seed=8) != pairs
+    assert make_pairs(["a", "b"], ["a", "x"], "paired", own_garments={"a"}) == [("a", "a")]
+    assert len(make_pairs(["a", "b"], ["x", "y", "z"], "all", own_garments=set())) == 6
+
+
+def test_vitonhd_paired_and_unpaired_lists(vitonhd, tmp_path):
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    stems = layout.DatasetLayout(dataset).split("test").person_stems()
+    paired = write_pair_list(dataset, "test", "paired")
+    assert read_pairs(paired.path) == [(f"{s}.jpg", f"{s}.jpg") for s in stems]
+    unpaired = write_pair_list(dataset, "test", "unpaired", seed=1)
+    pairs = read_pairs(unpaired.path)
+    assert len(pairs) == len(stems) and all(p != c for p, c in pairs)
+    assert not unpaired.placeholders  # VITON-HD persons have their own garment
+
+
+def _crawled_like(vitonhd: Path, root: Path) -> Path:
+    """A test split whose persons have no own garment: garments renamed to shop-like stems."""
+    source = vitonhd / "test"
+    split = layout.DatasetLayout(root).split("test")
+    for folder in layout.PERSON_FOLDERS:
+        shutil.copytree(source / folder, split.root / folder)
+    (split.root / layout.CLOTH).mkdir(parents=True)
+    (split.root / layout.CLOTH_MASK).mkdir(parents=True)
+    manifest = Manifest.load(root)
+    for index, stem in enumerate(sorted(p.stem for p in (source / "cloth").glob("*.jpg"))[:3]):
+        shutil.copy(source / "cloth" / f"{stem}.jpg", split.cloth(f"shop_{index}"))
+        shutil.copy(source / "cloth-mask" / f"{stem}.jpg", split.cloth_mask(f"shop_{index}"))
+        manifest.entries("test", CLOTHS)[f"shop_{index}"] = {"sha256": f"sha{index}", "category": "upper"}
+    manifest.save()
+    return root
+
+
+def test_test_persons_without_own_garment_get_recorded_placeholders(vitonhd, tmp_path):
+    dataset = _crawled_like(vitonhd, tmp_path / "ds")
+    split = layout.DatasetLayout(dataset).split("test")
+    persons = split.person_stems()
+    with pytest.raises(VtonkitError, match="no paired pair"):
+        write_pair_list(dataset, "test", "paired")
+    result = write_pair_list(dataset, "test", "unpaired", seed=0)
+    pairs = read_pairs(result.path)
+    assert [p for p, _ in pairs] == [f"{s}.jpg" for s in persons]
+    assert all(c.startswith("shop_") for _, c in pairs)
+    assert set(result.placeholders) == set(persons)
+    for person, cloth in pairs:
+        person_stem, cloth_stem = person[:-4], cloth[:-4]
+        # What the official test loader opens for column 1 exists and is the assigned garment's copy.
+        assert split.cloth(person_stem).read_bytes() == split.cloth(cloth_stem).read_bytes()
+        assert np.array_equal(read_mask(split.cloth_mask(person_stem)), read_mask(split.cloth_mask(cloth_stem)))
+        assert read_rgb(split.cloth(person_stem)).shape == (1024, 768, 3)
+    placeholders = Manifest.load(dataset).entries("test", PLACEHOLDERS)
+    assert {p: r["copied_from"] for p, r in placeholders.items()} == result.placeholders
+    # Placeholders are never offered as garments, and are reused as they are.
+    again = write_pair_list(dataset, "test", "all")
+    assert {c for _, c in read_pairs(again.path)} == {f"shop_{i}.jpg" for i in range(3)}
+    assert again.placeholders == {p: result.placeholders[p] for p in persons}
+
+
+def test_train_lists_never_get_placeholders(vitonhd, tmp_path):
+    dataset = _crawled_like(vitonhd, tmp_path / "ds")
+    src = layout.DatasetLayout(dataset).split("test").root
+    shutil.move(src, src.parent / "train")
+    manifest = Manifest.load(dataset)
+    manifest.splits["train"] = manifest.splits.pop("test")
+    manifest.save()
+    with pytest.raises(VtonkitError, match="no own garment|no unpaired pair"):
+        write_pair_list(dataset, "train", "unpaired")
+    assert not list((dataset / "train" / "cloth").glob("0*.jpg"))
+
+
+def test_leakage_between_splits_is_refused(vitonhd, tmp_path):
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    manifest = Manifest.load(dataset)
+    manifest.entries("train", PERSONS)["a"] = {"sha256": "same"}
+    manifest.entries("test", PERSONS)["b"] = {"sha256": "same"}
+    manifest.entries("train", CLOTHS)["c"] = {"sha256": "c1", "store": "s", "product_id": "42"}
+    manifest.entries("test", CLOTHS)["d"] = {"sha256": "d1", "store": "s", "product_id": "42"}
+    manifest.save()
+    problems = find_leakage(Manifest.load(dataset))
+    assert any("train/a and test/b" in p for p in problems) and any("s/42" in p for p in problems)
+    with pytest.raises(VtonkitError, match="leakage"):
+        write_pair_list(dataset, "test", "unpaired")
+    assert write_pair_list(dataset, "test", "unpaired", allow_leakage=True).pairs
+
+
+def test_pairs_command_writes_the_official_format(vitonhd, tmp_path):
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    result = CliRunner().invoke(app, ["pairs", str(dataset), "--split", "test", "--mode", "unpaired", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    lines = (dataset / "test_pairs.txt").read_text().splitlines()
+    assert lines and all(len(line.split()) == 2 and line.endswith(".jpg") for line in lines)
+    bad = CliRunner().invoke(app, ["pairs", str(dataset), "--mode", "sideways"])
+    assert bad.exit_code != 0
