@@ -334,3 +334,62 @@ def test_wholebody_feet_and_midpoints_to_body25():
     assert (body[8] == 0).all() and (body[9] == 0).all()
     coco17 = coco_to_body25(points[:17], scores[:17])
     assert (coco17[19:] == 0).all() and np.allclose(coco17[16, :2], points[1])
+
+
+# ----------------------------------------------------------------------------------------- U2-Net
+
+
+def _iou(a, b):
+    return (a & b).sum() / max(1, (a | b).sum())
+
+
+def _genuine_cloth(vitonhd, stem="00006_00"):
+    from vtonkit.datasets.io.masks import read_mask
+
+    root = vitonhd / "test"
+    return read_rgb(root / "cloth" / f"{stem}.jpg"), read_mask(root / "cloth-mask" / f"{stem}.jpg")
+
+
+def test_u2net_cloth_seg_mask_back_at_image_size(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.u2net_onnx import U2NetClothMasker
+
+    cloth, genuine = _genuine_cloth(vitonhd)
+    # rembg squashes the image to 768x768 (no aspect kept): the model's view of the garment is too.
+    squashed = cv2.resize(genuine.astype(np.uint8), (768, 768), interpolation=cv2.INTER_NEAREST).astype(bool)
+    logits = np.full((1, 4, 768, 768), -4.0, np.float32)
+    logits[0, 0][~squashed] = 4.0
+    logits[0, 1][squashed] = 4.0  # class 1 = upper clothes
+    model = constant_model(tmp_path / "u2net_cloth_seg.onnx", "input", (1, 3, 768, 768), [("output", logits)])
+    mask = U2NetClothMasker(model_path=model).mask(cloth)
+    assert mask.shape == genuine.shape and mask.dtype == bool
+    assert _iou(mask, genuine) > 0.98
+    assert U2NetClothMasker(model_path=model, category="upper").mask(cloth).sum() == mask.sum()
+    assert U2NetClothMasker(model_path=model, category="lower").mask(cloth).sum() == 0
+
+
+def test_u2net_saliency_side_outputs_and_rgba(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.u2net_onnx import U2NetClothMasker
+
+    cloth, genuine = _genuine_cloth(vitonhd)
+    small = cv2.resize(genuine.astype(np.float32), (320, 320), interpolation=cv2.INTER_AREA)
+    # U2-Net returns 7 side outputs d0..d6 (sigmoid maps); rembg reads the first.
+    outputs = [(f"d{i}", (small if i == 0 else 1 - small)[None, None] * 0.98 + 0.01) for i in range(7)]
+    model = constant_model(tmp_path / "u2net.onnx", "input.1", (1, 3, 320, 320), outputs)
+    masker = U2NetClothMasker(model="u2net", model_path=model)
+    mask = masker.mask(cloth)
+    assert _iou(mask, genuine) > 0.95
+    rgba = np.dstack([cloth, np.full(genuine.shape, 255, np.uint8)])
+    rgba[:, : genuine.shape[1] // 2, 3] = 0  # left half transparent: never part of the mask
+    cut = masker.mask(rgba)
+    assert not cut[:, : genuine.shape[1] // 2].any() and cut[:, genuine.shape[1] // 2:].sum() > 0
+
+
+def test_u2net_input_normalisation_as_rembg():
+    from vtonkit.preprocess.backends.u2net_onnx import u2net_input
+
+    image = np.zeros((40, 30, 3), np.uint8)
+    image[..., 0] = 200  # max pixel 200: rembg divides by the image maximum, not 255
+    tensor = u2net_input(image, 16, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    assert tensor.shape == (1, 3, 16, 16)
+    assert np.allclose(tensor[0, 0], (1 - 0.485) / 0.229, atol=1e-4)
+    assert np.allclose(tensor[0, 2], (0 - 0.406) / 0.225, atol=1e-4)
