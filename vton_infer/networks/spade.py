@@ -110,6 +110,24 @@ def seg_layout(seg: torch.Tensor) -> SegLayout | None:
     return SegLayout(labels, boundary_index)
 
 
+NoiseRng = list[torch.Generator] | None
+
+
+def draw_noise(batch: int, width: int, height: int, noise_rng: NoiseRng) -> torch.Tensor:
+    """(N, w, h, 1) standard normal noise on the CPU.
+
+    `noise_rng=None`: one draw from the global generator (the official stream: the whole batch at
+    once). A list of per-sample generators: one draw each, so a sample's noise does not depend on
+    the batch it is in (with batch size 1 and a freshly seeded generator this equals the official
+    stream after `torch.manual_seed(seed)`).
+    """
+    if noise_rng is None:
+        return torch.randn(batch, width, height, 1)
+    if len(noise_rng) != batch:
+        raise ValueError(f"need one noise generator per sample: {len(noise_rng)} for a batch of {batch}")
+    return torch.cat([torch.randn(1, width, height, 1, generator=g) for g in noise_rng])
+
+
 class SPADENorm(nn.Module):
     """Instance norm of (x + noise), modulated by gamma, beta predicted from the layout map.
 
@@ -125,10 +143,12 @@ class SPADENorm(nn.Module):
         self.conv_gamma = nn.Conv2d(hidden, norm_channels, 3, padding=1)
         self.conv_beta = nn.Conv2d(hidden, norm_channels, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, seg: torch.Tensor, layout: SegLayout | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, seg: torch.Tensor, layout: SegLayout | None = None, noise_rng: NoiseRng = None
+    ) -> torch.Tensor:
         """x (N, C, h, w), seg (N, K, h, w) -> (N, C, h, w); `layout` enables the sparse modulation."""
         b, c, h, w = x.shape
-        noise = torch.randn(b, w, h, 1)  # CPU generator, like the official code with cuda=False
+        noise = draw_noise(b, w, h, noise_rng)
         if bool(torch.any(self.noise_scale != 0)):
             noise = noise.to(x.device, x.dtype)
             x = x + (noise * self.noise_scale).transpose(1, 3)
@@ -201,16 +221,16 @@ class SPADEResBlock(nn.Module):
         if self.learned_shortcut:
             self.norm_s = SPADENorm(in_channels, label_channels)
 
-    def forward(self, x: torch.Tensor, seg: torch.Tensor, sparse: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, seg: torch.Tensor, sparse: bool = False, noise_rng: NoiseRng = None) -> torch.Tensor:
         """x (N, in, h, w), seg (N, K, H, W) at any size (nearest-resized here) -> (N, out, h, w)."""
         seg = F.interpolate(seg, size=x.shape[2:], mode="nearest")
         layout = seg_layout(seg) if sparse and x.shape[2] * x.shape[3] >= SPARSE_MIN_PIXELS else None
         if self.learned_shortcut:
-            x_s = self.conv_s(self.norm_s(x, seg, layout))
+            x_s = self.conv_s(self.norm_s(x, seg, layout, noise_rng))
         else:
             x_s = x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, layout), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, layout), 0.2))
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, layout, noise_rng), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, layout, noise_rng), 0.2))
         return x_s + dx
 
 
@@ -240,7 +260,14 @@ class SPADEGenerator(nn.Module):
         self.up_4 = SPADEResBlock(nf + 16, nf // 2, label_channels)
         self.conv_img = nn.Conv2d(nf // 2, 3, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    def fold_spectral_norm(self) -> None:
+        """Compute every normalised convolution weight now (they are cached until reloaded/moved)."""
+        for module in self.modules():
+            if isinstance(module, SpectralNormConv2d):
+                module.folded_weight()
+
+    def forward(self, x: torch.Tensor, seg: torch.Tensor, noise_rng: NoiseRng = None) -> torch.Tensor:
+        """x (N, 9, H, W), seg (N, 7, H, W) -> (N, 3, H, W); see `draw_noise` for `noise_rng`."""
         height, width = x.shape[2:]
         sh, sw = height // 2**self.NUM_UP_LAYERS, width // 2**self.NUM_UP_LAYERS
         if sh == 0 or sw == 0:
@@ -250,9 +277,9 @@ class SPADEGenerator(nn.Module):
             for i in range(8)
         ]
         sparse = self.sparse_modulation
-        out = self.head_0(features[0], seg, sparse)
+        out = self.head_0(features[0], seg, sparse, noise_rng)
         blocks = (self.G_middle_0, self.G_middle_1, self.up_0, self.up_1, self.up_2, self.up_3, self.up_4)
         for i, block in enumerate(blocks, start=1):
             out = F.interpolate(out, scale_factor=2, mode="nearest")
-            out = block(torch.cat((out, features[i]), 1), seg, sparse)
+            out = block(torch.cat((out, features[i]), 1), seg, sparse, noise_rng)
         return torch.tanh(self.conv_img(F.leaky_relu(out, 0.2)))

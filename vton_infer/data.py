@@ -1,0 +1,133 @@
+"""Read a (person, garment) pair from a dataset split folder into the official test tensors.
+
+Equivalent to HR-VITON's `CPDatasetTest.__getitem__` for the entries `test_generator.py` uses
+(format doc sections 1-3, 6): images in [-1, 1] (`(u8 / 255 - 0.5) / 0.5`, torchvision
+ToTensor + Normalize), the garment mask thresholded at 128, the parse-agnostic as a 13-channel
+one-hot (20 -> 13 merge) read from `image-parse-agnostic-v3.2/`, and the human-agnostic image
+recomputed on the fly from image + parse + pose (`compute_agnostic`, upper body), as the official
+loader does. `agnostic_source="file"` reads `agnostic-v3.2/` instead.
+
+Every reader is the foundation's (`vtonkit.datasets.io`); a missing or malformed file raises an
+`InputError` that names it.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import merge_to_13, one_hot
+from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, stem_of
+from vtonkit.errors import FormatError, InputError
+from vtonkit.preprocess.agnostic import compute_agnostic
+
+logger = logging.getLogger(__name__)
+
+AgnosticSource = Literal["compute", "file"]
+
+
+@dataclass
+class PairSample:
+    """One person with one garment, as arrays (all (H, W[, 3]) at the dataset resolution).
+
+    image, cloth, densepose, agnostic: uint8 RGB; cloth_mask: bool; parse, parse_agnostic: uint8
+    CIHP-20 ids; pose: (25, 3) float32 BODY_25 [x, y, conf].
+    """
+
+    person: str
+    cloth_name: str
+    image: np.ndarray
+    cloth: np.ndarray
+    cloth_mask: np.ndarray
+    parse: np.ndarray
+    parse_agnostic: np.ndarray
+    densepose: np.ndarray
+    agnostic: np.ndarray
+    pose: np.ndarray
+
+    @property
+    def output_name(self) -> str:
+        """`<person>_<cloth>.png`, the official output file name."""
+        return f"{self.person}_{self.cloth_name}.png"
+
+
+def _check_size(array: np.ndarray, path, size: tuple[int, int]) -> np.ndarray:  # noqa: ANN001
+    if array.shape[:2] != size:
+        raise FormatError(path, f"size {array.shape[1]}x{array.shape[0]} (WxH); the HR-VITON dataset needs "
+                                f"{size[1]}x{size[0]}")
+    return array
+
+
+def read_pair(
+    split: SplitDir,
+    person: str,
+    cloth: str,
+    *,
+    agnostic_source: AgnosticSource = "compute",
+    category: str = "upper",
+    size: tuple[int, int] = (HEIGHT, WIDTH),
+) -> PairSample:
+    """Read the files of one pair. `person`/`cloth` are stems or pair-list names (`00006_00.jpg`).
+
+    category: the agnostic recipe for `agnostic_source="compute"` ("upper" = official HR-VITON).
+    The parse-agnostic always comes from `image-parse-agnostic-v3.2/` (the file the official
+    loader reads); for a category other than "upper" it is recomputed like the agnostic image.
+    """
+    person, cloth = stem_of(person), stem_of(cloth)
+    image = _check_size(read_rgb(split.image(person)), split.image(person), size)
+    parse = _check_size(read_parse(split.parse(person)), split.parse(person), size)
+    pose = read_keypoints(split.openpose_json(person))
+    densepose = _check_size(read_rgb(split.densepose(person)), split.densepose(person), size)
+    cloth_rgb = _check_size(read_rgb(split.cloth(cloth)), split.cloth(cloth), size)
+    cloth_mask = _check_size(read_mask(split.cloth_mask(cloth)), split.cloth_mask(cloth), size)
+    if agnostic_source == "file" and category == "upper":
+        agnostic = _check_size(read_rgb(split.agnostic(person)), split.agnostic(person), size)
+        parse_agnostic = read_parse(split.parse_agnostic(person))
+    else:
+        try:
+            computed = compute_agnostic(image, parse, pose, category)
+        except ValueError as exc:  # MissingKeypointsError and friends
+            raise InputError(split.openpose_json(person), f"cannot build the {category} agnostic: {exc}") from exc
+        agnostic = computed.image
+        if category == "upper":
+            parse_agnostic = read_parse(split.parse_agnostic(person))
+        else:
+            parse_agnostic = computed.parse_agnostic
+    _check_size(parse_agnostic, split.parse_agnostic(person), size)
+    return PairSample(person, cloth, image, cloth_rgb, cloth_mask, parse, parse_agnostic, densepose, agnostic, pose)
+
+
+def to_unit_range(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (3, H, W) float32 in [-1, 1], bit-identical to ToTensor + Normalize(0.5, 0.5)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+    return (tensor.float() / 255 - 0.5) / 0.5
+
+
+def sample_tensors(sample: PairSample) -> dict[str, torch.Tensor]:
+    """The test-time tensors of one pair (no batch dim).
+
+    cloth, densepose, agnostic, image: (3, H, W) [-1, 1]; cloth_mask: (1, H, W) {0, 1};
+    parse_agnostic: (13, H, W) one-hot.
+    """
+    return {
+        "cloth": to_unit_range(sample.cloth),
+        "cloth_mask": torch.from_numpy(sample.cloth_mask.astype(np.float32))[None],
+        "parse_agnostic": torch.from_numpy(one_hot(merge_to_13(sample.parse_agnostic), 13)),
+        "densepose": to_unit_range(sample.densepose),
+        "agnostic": to_unit_range(sample.agnostic),
+        "image": to_unit_range(sample.image),
+    }
+
+
+def collate(samples: Sequence[PairSample]) -> dict[str, torch.Tensor]:
+    """Stack `sample_tensors` of several pairs into a batch (N, ...), in the given order."""
+    tensors = [sample_tensors(s) for s in samples]
+    return {key: torch.stack([t[key] for t in tensors]) for key in tensors[0]}

@@ -1,0 +1,173 @@
+"""The HR-VITON test-time path (`test_generator.py`, format doc section 6), batch in, images out.
+
+Per batch at 1024x768: garment mask `> 0.5`; 256x192 downsampling (garment bilinear, mask and
+parse-agnostic nearest, DensePose bilinear); condition generator; 'warp_grad' composition of the
+garment channel with the warped mask; bilinear upsampling of the layout scores and a 15x15
+sigma-3 Gaussian blur (zero padding); argmax; 13 -> 7 merge; flow upsampling normalised with the
+low-resolution flow size; border-padded `grid_sample` of garment and mask; occlusion handling
+(mask minus the probability of body parts that may cover it); SPADE generator.
+
+Every step uses the same torch operations in the same order as the official code, so float32
+CPU results match it to the last bits (see tests/test_vton_fixtures.py for the measured figures).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vtonkit.datasets.labels import T13_TO_7
+from vtonkit.vton_infer.checkpoints import load_condition_generator, load_generator
+from vtonkit.vton_infer.networks import ConditionGenerator, ConditionOutput, SPADEGenerator
+from vtonkit.vton_infer.networks.condition import make_grid, normalise_flow
+
+logger = logging.getLogger(__name__)
+
+CONDITION_SIZE = (256, 192)
+BLUR_SIZE = 15
+BLUR_SIGMA = 3.0
+# 13-class layout channels that may cover the garment (hair, face, arms, legs, shoes, socks, noise);
+# background (0), upper (3) and bottom (4) do not.
+OCCLUDING_CHANNELS = (slice(1, 3), slice(5, None))
+COMPOSITIONS = ("warp_grad", "detach", "no_composition")
+
+
+def gaussian_kernel(size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> torch.Tensor:
+    """(size, size) float32 normalised Gaussian, computed like torchgeometry's kernel.
+
+    1-D taps exp(-(k - size//2)^2 / (2 sigma^2)): the exponent in Python float, exp in float32,
+    divided by their float32 sum; the 2-D kernel is their outer product.
+    """
+    taps = torch.stack([torch.exp(torch.tensor(-((k - size // 2) ** 2) / float(2 * sigma**2))) for k in range(size)])
+    taps = taps / taps.sum()
+    return torch.matmul(taps.unsqueeze(-1), taps.unsqueeze(-1).t())
+
+
+def gaussian_blur(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Depthwise blur of (N, C, H, W) with a (k, k) kernel, zero padding k//2 (one 2-D convolution)."""
+    channels = x.shape[1]
+    weight = kernel.to(x.device, x.dtype).repeat(channels, 1, 1, 1)
+    return F.conv2d(x, weight, padding=kernel.shape[-1] // 2, groups=channels)
+
+
+def remove_overlap(probabilities: torch.Tensor, warped_mask: torch.Tensor) -> torch.Tensor:
+    """Occlusion handling: mask - mask * sum of the occluding channels' probabilities (N, 1, H, W)."""
+    occluding = torch.cat([probabilities[:, s] for s in OCCLUDING_CHANNELS], dim=1)
+    return warped_mask - occluding.sum(dim=1, keepdim=True) * warped_mask
+
+
+def to_uint8_images(output: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8 like the official `save_images` (truncating)."""
+    scaled = ((output.detach().float().cpu() + 1) * 0.5 * 255).clamp(0, 255)
+    return scaled.numpy().astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+@dataclass
+class PipelineResult:
+    """Everything one batch produced (N = batch size; H, W = input size)."""
+
+    input1: torch.Tensor  # (N, 4, 256, 192)
+    input2: torch.Tensor  # (N, 16, 256, 192)
+    condition: ConditionOutput
+    fake_segmap: torch.Tensor  # (N, 13, 256, 192) after the mask composition
+    fake_parse: torch.Tensor  # (N, H, W) int64, 13 classes
+    parse7: torch.Tensor  # (N, H, W) int64, 7 classes (generator condition)
+    warped_cloth: torch.Tensor  # (N, 3, H, W)
+    warped_cloth_mask: torch.Tensor  # (N, 1, H, W)
+    output: torch.Tensor  # (N, 3, H, W) in [-1, 1]
+
+
+class HRVitonPipeline:
+    """The official inference path around a condition generator and an image generator."""
+
+    def __init__(
+        self,
+        tocg: ConditionGenerator,
+        generator: SPADEGenerator,
+        *,
+        device: str | torch.device = "cpu",
+        occlusion: bool = True,
+        composition: str = "warp_grad",
+        seed: int | None = 0,
+    ) -> None:
+        if composition not in COMPOSITIONS:
+            raise ValueError(f"composition must be one of {COMPOSITIONS}, not {composition!r}")
+        self.device = torch.device(device)
+        self.tocg = tocg.to(self.device).eval()
+        self.generator = generator.to(self.device).eval()
+        self.occlusion = occlusion
+        self.composition = composition
+        self.seed = seed
+        self.blur_kernel = gaussian_kernel().to(self.device)
+        self.merge_7 = torch.from_numpy(T13_TO_7.astype(np.int64)).to(self.device)
+
+    @classmethod
+    def from_checkpoints(
+        cls, tocg_checkpoint: str | Path, gen_checkpoint: str | Path, *, device: str | torch.device = "cpu", **options
+    ) -> HRVitonPipeline:
+        """Build from `mtviton.pth` and `gen.pth` (see `vtonkit.vton_infer.checkpoints`)."""
+        return cls(load_condition_generator(tocg_checkpoint, device), load_generator(gen_checkpoint, device),
+                   device=device, **options)
+
+    def noise_generators(self, batch: int) -> list[torch.Generator] | None:
+        """One freshly seeded CPU generator per sample (None = global RNG, like the official script)."""
+        if self.seed is None:
+            return None
+        return [torch.Generator().manual_seed(self.seed) for _ in range(batch)]
+
+    @torch.inference_mode()
+    def run(self, batch: dict[str, torch.Tensor], *, fake_parse_override: torch.Tensor | None = None) -> PipelineResult:
+        """batch: `vtonkit.vton_infer.data.collate` output (cloth, cloth_mask, parse_agnostic, densepose, agnostic).
+
+        fake_parse_override: (N, H, W) 13-class labels to use instead of the argmax (tests only:
+        the fixture's way of comparing past an argmax tie).
+        """
+        dev = self.device
+        cloth = batch["cloth"].to(dev)
+        cloth_mask = (batch["cloth_mask"].to(dev) > 0.5).float()
+        parse_agnostic = batch["parse_agnostic"].to(dev)
+        densepose = batch["densepose"].to(dev)
+        agnostic = batch["agnostic"].to(dev)
+        n, _, height, width = cloth.shape
+
+        input1 = torch.cat([F.interpolate(cloth, size=CONDITION_SIZE, mode="bilinear"),
+                            F.interpolate(cloth_mask, size=CONDITION_SIZE, mode="nearest")], 1)
+        input2 = torch.cat([F.interpolate(parse_agnostic, size=CONDITION_SIZE, mode="nearest"),
+                            F.interpolate(densepose, size=CONDITION_SIZE, mode="bilinear")], 1)
+        condition = self.tocg(input1, input2)
+
+        fake_segmap = condition.segmap
+        if self.composition != "no_composition":
+            channel_mask = torch.ones_like(fake_segmap)
+            warped_cm = condition.warped_cloth_mask
+            channel_mask[:, 3:4] = (warped_cm > 0.5).float() if self.composition == "detach" else warped_cm
+            fake_segmap = fake_segmap * channel_mask
+
+        fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"),
+                                         self.blur_kernel)
+        fake_parse = fake_parse_gauss.argmax(dim=1)
+        if fake_parse_override is not None:
+            fake_parse = fake_parse_override.to(dev, torch.int64)
+        parse7 = self.merge_7[fake_parse]
+        parse = F.one_hot(parse7, 7).permute(0, 3, 1, 2).float()
+
+        low = condition.flow_list[-1]
+        flow = F.interpolate(low.permute(0, 3, 1, 2), size=(height, width), mode="bilinear").permute(0, 2, 3, 1)
+        flow_norm = normalise_flow(flow, low.shape[1], low.shape[2])
+        warped_grid = make_grid(n, height, width, dev) + flow_norm
+        warped_cloth = F.grid_sample(cloth, warped_grid, padding_mode="border", align_corners=False)
+        warped_mask = F.grid_sample(cloth_mask, warped_grid, padding_mode="border", align_corners=False)
+        if self.occlusion:
+            warped_mask = remove_overlap(F.softmax(fake_parse_gauss, dim=1), warped_mask)
+            warped_cloth = warped_cloth * warped_mask + torch.ones_like(warped_cloth) * (1 - warped_mask)
+        del fake_parse_gauss
+
+        output = self.generator(torch.cat((agnostic, densepose, warped_cloth), dim=1), parse,
+                                noise_rng=self.noise_generators(n))
+        return PipelineResult(input1, input2, condition, fake_segmap, fake_parse, parse7, warped_cloth,
+                              warped_mask, output)
+
