@@ -1,0 +1,194 @@
+"""`vtonkit clean`: apply review decisions without ever deleting anything; `--undo` restores exactly.
+
+A rejected sample's files (every layout folder, its own garment included) move to
+`<dataset>/quarantine/<split>/<folder>/<file>`, and the pair-list lines naming it (as person or
+as garment) are removed, the list being rewritten atomically. Each run is recorded in
+`<dataset>/.vtonkit/clean-manifest.json` BEFORE anything moves (status "applying", then
+"applied"), with the moved files and the removed lines (their index and exact text, line ending
+included), so `--undo` (or a re-run after a crash) can put every file and line back where it was.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vtonkit.datasets import layout
+from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
+from vtonkit.datasets.review.store import DecisionStore
+from vtonkit.datasets.summary import state_dir
+from vtonkit.errors import VtonkitError
+
+logger = logging.getLogger(__name__)
+
+QUARANTINE = "quarantine"
+MANIFEST_NAME = "clean-manifest.json"
+MANIFEST_VERSION = 1
+
+
+class CleanError(VtonkitError):
+    pass
+
+
+@dataclass
+class CleanResult:
+    """What a clean / undo did (or would do with `dry_run`)."""
+
+    samples: int = 0
+    moves: list[tuple[str, str]] = field(default_factory=list)  # (from, to), dataset-relative
+    removed_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    @property
+    def files(self) -> int:
+        return len(self.moves)
+
+    @property
+    def pair_lines(self) -> int:
+        return sum(len(lines) for lines in self.removed_lines.values())
+
+    def lines(self) -> list[str]:
+        out = [f"{source} -> {target}" for source, target in self.moves]
+        for split, lines in self.removed_lines.items():
+            out += [f"{split}_pairs.txt line {index + 1}: {text.rstrip()}" for index, text in lines]
+        return out
+
+
+def manifest_path(dataset_root: str | Path) -> Path:
+    return state_dir(dataset_root) / MANIFEST_NAME
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    path = manifest_path(root)
+    if not path.is_file():
+        return {"version": MANIFEST_VERSION, "runs": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_json(manifest_path(root), manifest, indent=1)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # A rename is durable only once its directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _move(root: Path, source: str, target: str) -> None:
+    src, dst = root / source, root / target
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+    _fsync_dir(dst.parent)
+    _fsync_dir(src.parent)
+
+
+def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
+    """(dataset-relative file, quarantine-relative target) for each existing file of a sample."""
+    split_dir = layout.DatasetLayout(root).split(split)
+    files = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
+    moves = []
+    for folder, path in files.items():
+        if path.is_file() or path.is_symlink():
+            moves.append((f"{split}/{folder}/{path.name}", f"{QUARANTINE}/{split}/{folder}/{path.name}"))
+    return moves
+
+
+def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanResult]:
+    """Rejected samples that still have files or pair lines -> (samples, planned result)."""
+    root = Path(dataset_root)
+    data = layout.DatasetLayout(root)
+    result = CleanResult()
+    candidates: list[tuple[str, str]] = []
+    with_files: set[tuple[str, str]] = set()
+    for record in DecisionStore(root).rejected():
+        moves = _sample_files(root, record.split, record.sample)
+        for _, target in moves:
+            if (root / target).exists():
+                raise CleanError(f"{root / target} already exists in the quarantine; move it away first")
+        result.moves += moves
+        candidates.append((record.split, record.sample))
+        if moves:
+            with_files.add((record.split, record.sample))
+    named: set[tuple[str, str]] = set()
+    for split in sorted({split for split, _ in candidates}):
+        stems = {stem for s, stem in candidates if s == split}
+        pairs_file = data.pairs_file(split)
+        if not pairs_file.is_file():
+            continue
+        for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True)):
+            hit = {layout.stem_of(token) for token in line.split()} & stems
+            if hit:
+                result.removed_lines.setdefault(split, []).append((index, line))
+                named |= {(split, stem) for stem in hit}
+    samples = [key for key in candidates if key in with_files or key in named]
+    result.samples = len(samples)
+    return samples, result
+
+
+def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult:
+    """Quarantine every rejected sample and drop its pair lines; recorded for `undo_last`."""
+    root = Path(dataset_root)
+    samples, result = plan_clean(root)
+    if dry_run or not samples:
+        return result
+    manifest = _read_manifest(root)
+    run = {"id": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": "applying",
+           "samples": samples, "moves": result.moves,
+           "removed_lines": {split: lines for split, lines in result.removed_lines.items()},
+           "pairs_rewritten": []}
+    manifest["runs"].append(run)
+    _write_manifest(root, manifest)  # intent first: a crash below is recoverable by undo
+    for source, target in result.moves:
+        _move(root, source, target)
+    data = layout.DatasetLayout(root)
+    for split, lines in result.removed_lines.items():
+        pairs_file = data.pairs_file(split)
+        drop = {index for index, _ in lines}
+        kept = [line for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True))
+                if index not in drop]
+        atomic_write_text(pairs_file, "".join(kept))
+        run["pairs_rewritten"].append(split)
+        _write_manifest(root, manifest)
+    run["status"] = "applied"
+    _write_manifest(root, manifest)
+    logger.info("quarantined %d sample(s), %d file(s)", result.samples, result.files)
+    return result
+
+
+def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult:
+    """Restore the files and pair lines of the most recent clean that is not undone yet."""
+    root = Path(dataset_root)
+    manifest = _read_manifest(root)
+    runs = [run for run in manifest["runs"] if run["status"] in ("applying", "applied")]
+    if not runs:
+        raise CleanError(f"nothing to undo: no clean recorded in {manifest_path(root)}")
+    run = runs[-1]
+    moves = [(target, source) for source, target in run["moves"] if (root / target).exists() or (root / target).is_symlink()]
+    for _, source in moves:
+        if (root / source).exists():
+            raise CleanError(f"cannot restore {root / source}: a file is there again; move it away first")
+    restored_lines = {split: [tuple(item) for item in lines] for split, lines in run["removed_lines"].items()
+                      if split in run["pairs_rewritten"]}
+    result = CleanResult(samples=len(run["samples"]), moves=moves, removed_lines=restored_lines)
+    if dry_run:
+        return result
+    for target, source in moves:
+        _move(root, target, source)
+    data = layout.DatasetLayout(root)
+    for split, lines in restored_lines.items():
+        pairs_file = data.pairs_file(split)
+        current = pairs_file.read_text(encoding="utf-8").splitlines(keepends=True) if pairs_file.is_file() else []
+        for index, text in sorted(lines):  # ascending: each goes back to its original index
+            current.insert(min(index, len(current)), text)
+        atomic_write_text(pairs_file, "".join(current))
+    run["status"] = "undone"
+    run["undone_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_manifest(root, manifest)
+    return result

@@ -1,0 +1,155 @@
+"""The local review app: FastAPI + vanilla JS, served from 127.0.0.1, works offline.
+
+Routes:
+  GET  /                                   the single page (static/index.html)
+  GET  /static/{app.js|app.css}            its script and style (no CDN)
+  GET  /api/samples?flag=&decision=&sort=  review rows (findings + decision)
+  GET  /api/flags                          finding counts per code (for the filter)
+  POST /api/decisions                      {split, sample, decision?, note?} -> stored record
+  GET  /tile/{split}/{sample}/{kind}.jpg   thumbnail rendered from the dataset files
+  GET  /files/{split}/{folder}/{file}      a raw dataset file (only known artifact folders)
+Every path parameter goes through `safe_paths`; nothing outside the dataset is ever served.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+from threading import Lock
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel
+
+from vtonkit.datasets import layout
+from vtonkit.datasets.findings import CODES, Report
+from vtonkit.datasets.review.safe_paths import UnsafePathError, check_split, check_stem, resolve_dataset_file
+from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
+from vtonkit.datasets.review.store import DECISIONS, DecisionStore
+from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, tile_jpeg
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+TILE_CACHE_SIZE = 512
+
+
+class DecisionIn(BaseModel):
+    split: str
+    sample: str
+    decision: str | None = None
+    note: str | None = None
+
+
+class _TileCache:
+    """Small LRU of rendered thumbnails keyed by file modification times."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
+    """Build the app for one dataset and its validate report."""
+    root = Path(dataset_root).resolve()
+    data = layout.DatasetLayout(root)
+    store = DecisionStore(root)
+    known = {(split, stem) for split, stems in report.samples.items() for stem in stems}
+    cache = _TileCache(TILE_CACHE_SIZE)
+    app = FastAPI(title="vtonkit review", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def refuse(exc: Exception) -> HTTPException:
+        return HTTPException(status_code=403, detail=f"refused: {exc}")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/{name}")
+    def static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(status_code=404, detail="not found")
+        return FileResponse(STATIC_DIR / name, media_type=STATIC_FILES[name])
+
+    @app.get("/api/samples")
+    def samples(flag: str = "", decision: str = "", sort: str = "severity") -> dict:
+        if sort not in SORTS:
+            raise HTTPException(status_code=400, detail=f"sort must be one of {SORTS}")
+        rows = select_rows(build_rows(report, store.all()), flag=flag, decision=decision, sort=sort)
+        return {"dataset": root.name, "kinds": [{"kind": k, "label": label} for k, label in TILE_KINDS],
+                "samples": [row.to_dict() for row in rows],
+                "other_findings": [f.__dict__ for f in split_level_findings(report)]}
+
+    @app.get("/api/flags")
+    def flags() -> dict:
+        counts = {}
+        for row in build_rows(report, {}):
+            for code in row.codes:
+                counts[code] = counts.get(code, 0) + 1
+        return {"flags": [{"code": code, "samples": n, "severity": CODES[code][1], "description": CODES[code][2]}
+                          for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]}
+
+    @app.post("/api/decisions")
+    def decide(body: DecisionIn) -> dict:
+        try:
+            check_split(body.split)
+            check_stem(body.sample)
+        except UnsafePathError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        if (body.split, body.sample) not in known:
+            raise HTTPException(status_code=404, detail=f"unknown sample {body.split}/{body.sample}")
+        if body.decision is None and body.note is None:
+            raise HTTPException(status_code=400, detail="give a decision, a note, or both")
+        if body.decision is not None and body.decision not in DECISIONS:
+            raise HTTPException(status_code=400, detail=f"decision must be one of {DECISIONS}")
+        if body.decision is None:
+            record = store.set_note(body.split, body.sample, body.note or "")
+        else:
+            record = store.set(body.split, body.sample, body.decision, body.note)
+        return record.__dict__
+
+    @app.get("/tile/{split}/{sample}/{kind}.jpg")
+    def tile(split: str, sample: str, kind: str, h: int = Query(DEFAULT_HEIGHT, ge=32, le=1024)) -> Response:
+        try:
+            check_split(split)
+            check_stem(sample)
+        except UnsafePathError as exc:
+            raise refuse(exc) from exc
+        if kind not in KINDS:
+            raise HTTPException(status_code=404, detail=f"unknown tile kind {kind!r}")
+        if (split, sample) not in known:
+            raise HTTPException(status_code=404, detail=f"unknown sample {split}/{sample}")
+        split_dir = data.split(split)
+        stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0
+                      for p in split_dir.person_files(sample).values())
+        key = (split, sample, kind, h, stamp)
+        body = cache.get(key)
+        if body is None:
+            body = tile_jpeg(split_dir, sample, kind, h)
+            cache.put(key, body)
+        return Response(body, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/files/{relative:path}")
+    def files(relative: str) -> FileResponse:
+        try:
+            path = resolve_dataset_file(root, relative)
+        except UnsafePathError as exc:
+            raise refuse(exc) from exc
+        except FileNotFoundError as exc:
+            raise HTTPException(status_code=404, detail="not found") from exc
+        return FileResponse(path)
+
+    return app

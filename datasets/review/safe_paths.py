@@ -1,0 +1,58 @@
+"""Map a request path to a dataset file, refusing anything that could leave the dataset.
+
+Only `<split>/<known artifact folder>/<plain file name>` is served. Refused: `..` and `.`
+segments, absolute paths, backslashes, NUL, any `%` left after the server's one decoding (a
+double-encoded `%252e%252e` arrives as `%2e%2e`), hidden files, and symlinks whose target
+resolves outside the artifact folder.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vtonkit.datasets import layout
+
+# Dataset file names: stems like 00006_00 plus the layout's suffixes. No leading dot, no separators.
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}$")
+STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,120}$")
+
+
+class UnsafePathError(ValueError):
+    """The requested path is outside what the review app serves."""
+
+
+def check_stem(stem: str) -> str:
+    if not STEM.fullmatch(stem):
+        raise UnsafePathError(f"not a sample name: {stem!r}")
+    return stem
+
+
+def check_split(split: str) -> str:
+    if split not in layout.SPLITS:
+        raise UnsafePathError(f"not a split: {split!r}")
+    return split
+
+
+def resolve_dataset_file(dataset_root: str | Path, relative: str) -> Path:
+    """`"test/image/00006_00.jpg"` -> the absolute file, or `UnsafePathError` / `FileNotFoundError`."""
+    if not relative or "\x00" in relative or "\\" in relative or "%" in relative:
+        raise UnsafePathError("refused path characters")
+    if relative.startswith("/") or re.match(r"^[A-Za-z]:", relative):
+        raise UnsafePathError("absolute paths are refused")
+    parts = relative.split("/")
+    if len(parts) != 3 or any(part in ("", ".", "..") for part in parts):
+        raise UnsafePathError("expected <split>/<folder>/<file>")
+    split, folder, name = parts
+    check_split(split)
+    if folder not in layout.ALL_FOLDERS:
+        raise UnsafePathError(f"not an artifact folder: {folder!r}")
+    if not FILE_NAME.fullmatch(name) or ".." in name:
+        raise UnsafePathError(f"not a dataset file name: {name!r}")
+    allowed = (Path(dataset_root) / split / folder).resolve()
+    candidate = allowed / name
+    if not candidate.exists():
+        raise FileNotFoundError(relative)
+    resolved = candidate.resolve(strict=True)  # follows symlinks: the target must stay inside
+    if resolved.parent != allowed or not resolved.is_file():
+        raise UnsafePathError("resolves outside the dataset")
+    return resolved

@@ -1,0 +1,159 @@
+// vtonkit review: vanilla JS, no dependencies. State lives in the URL query so a reload keeps it.
+"use strict";
+const PAGE_SIZE = 10;
+const state = { rows: [], kinds: [], index: 0 };
+const $ = (id) => document.getElementById(id);
+
+function readQuery() {
+  const q = new URLSearchParams(location.search);
+  for (const id of ["flag", "decision", "sort"]) if (q.has(id)) $(id).value = q.get(id);
+  state.index = parseInt(q.get("i") || "0", 10) || 0;
+}
+
+function writeQuery() {
+  const q = new URLSearchParams();
+  for (const id of ["flag", "decision", "sort"]) if ($(id).value) q.set(id, $(id).value);
+  q.set("i", String(state.index));
+  history.replaceState(null, "", "?" + q.toString());
+}
+
+function status(text) { $("status").textContent = text; }
+
+async function loadFlags() {
+  const data = await (await fetch("/api/flags")).json();
+  const select = $("flag");
+  const wanted = new URLSearchParams(location.search).get("flag") || "";
+  select.innerHTML = "";
+  const options = [["", "all samples"], ["any", "any flag"], ["none", "no flag"]];
+  for (const f of data.flags) options.push([f.code, `${f.code} (${f.samples}, ${f.severity})`]);
+  for (const [value, label] of options) {
+    const o = document.createElement("option");
+    o.value = value; o.textContent = label; select.appendChild(o);
+  }
+  select.value = wanted;
+}
+
+async function loadRows() {
+  const q = new URLSearchParams({ flag: $("flag").value, decision: $("decision").value, sort: $("sort").value });
+  const data = await (await fetch("/api/samples?" + q)).json();
+  state.rows = data.samples; state.kinds = data.kinds;
+  $("dataset").textContent = data.dataset;
+  state.index = Math.min(state.index, Math.max(0, state.rows.length - 1));
+  $("other").textContent = data.other_findings.length
+    ? `${data.other_findings.length} finding(s) not tied to a sample: ` +
+      data.other_findings.slice(0, 3).map((f) => f.message).join(" | ") : "";
+  render();
+}
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function card(row, index) {
+  const c = el("section", { class: `card decision-${row.decision}`, "data-split": row.split,
+                            "data-sample": row.sample, "data-index": String(index) });
+  if (index === state.index) c.classList.add("current");
+  const h = el("h2");
+  h.appendChild(el("span", {}, `${row.split}/${row.sample}`));
+  h.appendChild(el("span", { class: `badge ${row.decision}`, "data-role": "decision" }, row.decision));
+  const seen = new Set();
+  for (const f of row.findings) {
+    if (seen.has(f.code)) continue;
+    seen.add(f.code);
+    h.appendChild(el("span", { class: `chip ${f.severity}`, title: f.message }, f.code));
+  }
+  if (row.note) h.appendChild(el("span", { class: "note", "data-role": "note" }, row.note));
+  c.appendChild(h);
+  const grid = el("div", { class: "grid" });
+  for (const k of state.kinds) {
+    const fig = el("figure");
+    fig.appendChild(el("img", { src: `/tile/${row.split}/${row.sample}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
+                                loading: "lazy" }));
+    fig.appendChild(el("figcaption", {}, k.label));
+    grid.appendChild(fig);
+  }
+  c.appendChild(grid);
+  if (row.findings.length) {
+    const d = el("details", { class: "messages" });
+    d.appendChild(el("summary", {}, `${row.errors} error(s), ${row.warnings} warning(s)`));
+    const ul = el("ul");
+    for (const f of row.findings) ul.appendChild(el("li", { class: f.severity }, `${f.code}: ${f.message}`));
+    d.appendChild(ul);
+    c.appendChild(d);
+  }
+  c.addEventListener("click", () => { state.index = index; render(); });
+  return c;
+}
+
+function render() {
+  const pages = Math.max(1, Math.ceil(state.rows.length / PAGE_SIZE));
+  const page = Math.floor(state.index / PAGE_SIZE);
+  const cards = $("cards");
+  cards.innerHTML = "";
+  state.rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)
+    .forEach((row, i) => cards.appendChild(card(row, page * PAGE_SIZE + i)));
+  if (!state.rows.length) cards.appendChild(el("p", {}, "no sample matches this filter"));
+  $("page").textContent = `page ${page + 1} / ${pages}`;
+  const decided = state.rows.filter((r) => r.decision !== "undecided").length;
+  $("counts").textContent = `${state.rows.length} sample(s), ${decided} decided`;
+  writeQuery();
+  const current = cards.querySelector(".card.current");
+  if (current) current.scrollIntoView({ block: "nearest" });
+}
+
+function move(delta) {
+  if (!state.rows.length) return;
+  state.index = Math.max(0, Math.min(state.rows.length - 1, state.index + delta));
+  render();
+}
+
+async function decide(payload) {
+  const row = state.rows[state.index];
+  if (!row) return;
+  const response = await fetch("/api/decisions", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ split: row.split, sample: row.sample, ...payload }),
+  });
+  if (!response.ok) { status(`not saved: ${response.status} ${await response.text()}`); return; }
+  const record = await response.json();
+  row.decision = record.decision; row.note = record.note;
+  status(`saved ${row.split}/${row.sample}: ${record.decision}${record.note ? " (" + record.note + ")" : ""}`);
+  render();
+}
+
+function editNote() {
+  const current = $("cards").querySelector(".card.current");
+  const row = state.rows[state.index];
+  if (!current || !row) return;
+  const input = el("input", { class: "note-editor", placeholder: "note: Enter saves, Esc cancels" });
+  input.value = row.note || "";
+  current.querySelector("h2").appendChild(input);
+  input.focus();
+  input.addEventListener("keydown", (e) => {
+    e.stopPropagation();
+    if (e.key === "Enter") decide({ note: input.value });
+    if (e.key === "Escape") render();
+  });
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+  const actions = {
+    j: () => move(-1), ArrowLeft: () => move(-1), ArrowUp: () => move(-1),
+    l: () => move(1), ArrowRight: () => move(1), ArrowDown: () => move(1),
+    k: () => decide({ decision: "keep" }), r: () => decide({ decision: "reject" }),
+    u: () => decide({ decision: "undecided" }), n: () => editNote(),
+  };
+  if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
+});
+
+for (const id of ["flag", "decision", "sort"]) {
+  $(id).addEventListener("change", () => { state.index = 0; loadRows(); $(id).blur(); });
+}
+$("prev").addEventListener("click", () => move(-PAGE_SIZE));
+$("next").addEventListener("click", () => move(PAGE_SIZE));
+
+(async () => { readQuery(); await loadFlags(); readQuery(); await loadRows(); document.body.dataset.ready = "1"; })();

@@ -1,0 +1,142 @@
+"""Review decisions (keep / reject / undecided + a note) in SQLite inside the dataset.
+
+`<dataset>/.vtonkit/review.sqlite`. Durability over speed: rollback journal (no WAL, so the
+database is one self-contained file that can be copied with the dataset) and `synchronous=FULL`,
+so a decision acknowledged to the browser survives a crash or power loss. One writer at a time:
+a process-wide lock plus `BEGIN IMMEDIATE` (other processes wait up to `BUSY_TIMEOUT_MS`).
+Every change is also appended to `history`, so nothing a reviewer did is ever lost.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from vtonkit.datasets.summary import state_dir
+
+SCHEMA_VERSION = 1
+DB_NAME = "review.sqlite"
+BUSY_TIMEOUT_MS = 10_000
+Decision = Literal["keep", "reject", "undecided"]
+DECISIONS: tuple[str, ...] = ("keep", "reject", "undecided")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    split TEXT NOT NULL,
+    sample TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('keep', 'reject', 'undecided')),
+    note TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (split, sample)
+);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    split TEXT NOT NULL, sample TEXT NOT NULL, decision TEXT NOT NULL, note TEXT NOT NULL, at TEXT NOT NULL
+);
+"""
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Record:
+    split: str
+    sample: str
+    decision: str
+    note: str
+    updated_at: str
+
+
+def db_path(dataset_root: str | Path) -> Path:
+    return state_dir(dataset_root) / DB_NAME
+
+
+class DecisionStore:
+    """Decisions of one dataset. Safe to share between threads (each call opens its connection)."""
+
+    _write_lock = threading.Lock()
+
+    def __init__(self, dataset_root: str | Path) -> None:
+        self.path = db_path(dataset_root)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._write_lock, self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                connection.execute(statement)
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                connection.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: schema version {row[0]} is newer than this vtonkit ({SCHEMA_VERSION}); "
+                                 "upgrade vtonkit")
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=DELETE")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            yield connection
+        finally:
+            connection.close()
+
+    def schema_version(self) -> int:
+        with self._connect() as connection:
+            return int(connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+    def set(self, split: str, sample: str, decision: str, note: str | None = None) -> Record:
+        """Record a decision (and the note; None keeps the current note). Durable on return."""
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._write_lock, self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if note is None:
+                    row = connection.execute("SELECT note FROM decisions WHERE split = ? AND sample = ?",
+                                             (split, sample)).fetchone()
+                    note = row[0] if row else ""
+                connection.execute(
+                    "INSERT INTO decisions VALUES (?, ?, ?, ?, ?) ON CONFLICT (split, sample) DO UPDATE SET "
+                    "decision = excluded.decision, note = excluded.note, updated_at = excluded.updated_at",
+                    (split, sample, decision, note, now))
+                connection.execute("INSERT INTO history (split, sample, decision, note, at) VALUES (?, ?, ?, ?, ?)",
+                                   (split, sample, decision, note, now))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return Record(split, sample, decision, note, now)
+
+    def set_note(self, split: str, sample: str, note: str) -> Record:
+        current = self.get(split, sample)
+        return self.set(split, sample, current.decision if current else "undecided", note)
+
+    def get(self, split: str, sample: str) -> Record | None:
+        with self._connect() as connection:
+            row = connection.execute("SELECT split, sample, decision, note, updated_at FROM decisions "
+                                     "WHERE split = ? AND sample = ?", (split, sample)).fetchone()
+        return Record(*row) if row else None
+
+    def all(self) -> dict[tuple[str, str], Record]:
+        with self._connect() as connection:
+            rows = connection.execute("SELECT split, sample, decision, note, updated_at FROM decisions").fetchall()
+        return {(row[0], row[1]): Record(*row) for row in rows}
+
+    def rejected(self) -> list[Record]:
+        return sorted((r for r in self.all().values() if r.decision == "reject"), key=lambda r: (r.split, r.sample))
+
+    def history(self) -> list[tuple[str, str, str, str, str]]:
+        with self._connect() as connection:
+            return connection.execute("SELECT split, sample, decision, note, at FROM history ORDER BY id").fetchall()

@@ -1,0 +1,97 @@
+"""`clean` quarantines rejected samples (never deletes) and `--undo` restores files and pair lines exactly."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from vitonhd_copy import copy_vitonhd
+
+from vtonkit.cli import app
+from vtonkit.datasets.clean import CleanError, apply_decisions, manifest_path, undo_last
+from vtonkit.datasets.review.store import SCHEMA_VERSION, DecisionStore, StoreError, db_path
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every file outside .vtonkit (relative path -> digest)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".vtonkit" not in p.parts}
+
+
+@pytest.fixture()
+def dataset(vitonhd: Path, tmp_path: Path) -> Path:
+    root = copy_vitonhd(vitonhd, tmp_path / "ds")
+    # An unterminated last line must survive clean + undo byte for byte.
+    pairs = root / "test_pairs.txt"
+    pairs.write_text(pairs.read_text().rstrip("\n"))
+    return root
+
+
+def test_clean_quarantines_and_undo_restores_exactly(dataset: Path) -> None:
+    before = snapshot(dataset)
+    store = DecisionStore(dataset)
+    store.set("test", "00013_00", "reject", "parse bleeds into background")
+    store.set("test", "00006_00", "keep")
+    store.set("train", "00002_00", "reject")
+
+    result = apply_decisions(dataset)
+    assert result.samples == 2
+    # 8 person files + cloth + cloth-mask per sample, all moved (none deleted)
+    assert result.files == 20
+    for folder, name in (("image", "00013_00.jpg"), ("cloth-mask", "00013_00.jpg"),
+                         ("openpose_json", "00013_00_keypoints.json"), ("agnostic-mask", "00013_00_mask.png")):
+        assert not (dataset / "test" / folder / name).exists()
+        assert (dataset / "quarantine/test" / folder / name).is_file()
+    assert (dataset / "quarantine/train/image/00002_00.jpg").is_file()
+    # lines naming 00013_00 as person or as garment are gone, the others untouched
+    test_pairs = (dataset / "test_pairs.txt").read_text()
+    assert "00013_00" not in test_pairs
+    assert test_pairs.splitlines() == ["00006_00.jpg 00008_00.jpg", "00017_00.jpg 00034_00.jpg", "00034_00.jpg 00006_00.jpg"]
+    assert "00002_00" not in (dataset / "train_pairs.txt").read_text()
+    moved = set(before) - set(snapshot(dataset))
+    assert len(moved) == 20 + 0 and all(snapshot(dataset)[f"quarantine/{m}"] == before[m] for m in moved)
+
+    undone = undo_last(dataset)
+    assert undone.files == 20 and undone.pair_lines == result.pair_lines == 3
+    after = snapshot(dataset)
+    assert {k: v for k, v in after.items() if not k.startswith("quarantine")} == before
+    with pytest.raises(CleanError, match="nothing to undo"):
+        undo_last(dataset)
+
+
+def test_dry_run_changes_nothing_and_cli(dataset: Path) -> None:
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00017_00", "reject")
+    runner = CliRunner()
+    result = runner.invoke(app, ["clean", str(dataset), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would quarantine 1 sample(s): 10 file(s), 2 pair line(s)" in result.output
+    assert snapshot(dataset) == before and not manifest_path(dataset).exists()
+    result = runner.invoke(app, ["clean", str(dataset)])
+    assert result.exit_code == 0 and "quarantined 1 sample(s)" in result.output
+    assert (dataset / "quarantine/test/image/00017_00.jpg").is_file()
+    # a second clean has nothing left to do
+    assert apply_decisions(dataset).samples == 0
+    result = runner.invoke(app, ["clean", str(dataset), "--undo"])
+    assert result.exit_code == 0 and "restored 1 sample(s)" in result.output
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:
+    store = DecisionStore(dataset)
+    store.set("test", "00006_00", "reject")
+    store.set_note("test", "00006_00", "sleeve cut")
+    store.set("test", "00006_00", "keep")
+    reopened = DecisionStore(dataset)
+    record = reopened.get("test", "00006_00")
+    assert (record.decision, record.note) == ("keep", "sleeve cut")
+    assert [h[2] for h in reopened.history()] == ["reject", "reject", "keep"]
+    with sqlite3.connect(db_path(dataset)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(StoreError, match="newer"):
+        DecisionStore(dataset)
+    with pytest.raises(ValueError):
+        store.set("test", "00006_00", "maybe")
