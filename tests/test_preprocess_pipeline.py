@@ -1,0 +1,328 @@
+"""`vtonkit prep`: broken inputs, resumability after kill -9, incremental recompute, engines agree.
+
+End-to-end cases run the real embedded backends (mediapipe pose, geometric parser and DensePose,
+cv cloth mask) on real photos from ../shared/data/photos. The incremental-recompute test uses
+tiny backends defined here (registered as plugins) so that it can count stage computations
+cheaply; they are not a stand-in for the real ones, which the other tests exercise.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vtonkit.datasets.io.densepose import decode_densepose
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.layout import DatasetLayout
+from vtonkit.datasets.manifest import Manifest
+from vtonkit.errors import NoPersonError
+from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, PrepOptions, run_prep
+from vtonkit.preprocess.samples import marker_path
+from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
+from vtonkit.preprocess.stages import PoseResult
+
+REAL_PERSONS = ("01008_00.jpg", "049713_0.jpg")
+GARMENTS = ("00055_00.jpg", "00126_00.jpg")
+
+
+# --- tiny plugin backends (incremental test only) ------------------------------------------------
+
+def _body(height: int, width: int) -> np.ndarray:
+    joints = {0: (.5, .12), 1: (.5, .22), 2: (.38, .23), 3: (.33, .38), 4: (.31, .52), 5: (.62, .23), 6: (.67, .38),
+              7: (.69, .52), 8: (.5, .52), 9: (.43, .52), 10: (.43, .72), 11: (.43, .92), 12: (.57, .52),
+              13: (.57, .72), 14: (.57, .92)}
+    keypoints = np.zeros((25, 3))
+    for index, (x, y) in joints.items():
+        keypoints[index] = (x * width, y * height, 0.9)
+    return keypoints
+
+
+class TinyPose:
+    name, version = "tiny-pose", "1"
+
+    def estimate(self, image_rgb: np.ndarray) -> PoseResult:
+        if image_rgb.std() < 1:
+            raise NoPersonError(None, "flat image")
+        return PoseResult(_body(*image_rgb.shape[:2]))
+
+
+class TinyPoseV2(TinyPose):
+    version = "2"
+
+
+class TinyParser:
+    name, version = "tiny-parser", "1"
+
+    def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        height, width = image_rgb.shape[:2]
+        labels = np.zeros((height, width), np.uint8)
+        labels[int(.05 * height):int(.2 * height), int(.4 * width):int(.6 * width)] = 13
+        labels[int(.2 * height):int(.5 * height), int(.35 * width):int(.65 * width)] = 5
+        labels[int(.5 * height):int(.95 * height), int(.4 * width):int(.6 * width)] = 9
+        return labels
+
+
+class TinyDensePose:
+    name, version = "tiny-densepose", "1"
+
+    def densepose(self, image_rgb: np.ndarray, keypoints: np.ndarray, parse: np.ndarray) -> np.ndarray:
+        return np.where(parse > 0, 2, 0).astype(np.uint8)
+
+
+class TinyDensePoseV2(TinyDensePose):
+    version = "2"
+
+
+class TinyClothMask:
+    name, version = "tiny-mask", "1"
+
+    def mask(self, image: np.ndarray) -> np.ndarray:
+        return image[..., :3].mean(axis=2) < 240
+
+
+TINY = tuple((stage, name, f"{__name__}:{cls}") for stage, name, cls in (
+    ("pose", "tiny-pose", "TinyPose"), ("pose", "tiny-pose-v2", "TinyPoseV2"), ("parser", "tiny-parser", "TinyParser"),
+    ("densepose", "tiny-densepose", "TinyDensePose"), ("densepose", "tiny-densepose-v2", "TinyDensePoseV2"),
+    ("cloth_mask", "tiny-mask", "TinyClothMask")))
+
+
+# --- corpus -----------------------------------------------------------------------------------
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG whose header claims `width x height` (a decompression bomb if decoded)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def make_corpus(photos: Path, folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Write broken and convertible person inputs; returns ({file: expected stage of failure}, {file: kind})."""
+    folder.mkdir(parents=True)
+    persons = photos / "persons"
+    real = Image.open(persons / REAL_PERSONS[0]).convert("RGB")
+    good: dict[str, str] = {}
+    for name in REAL_PERSONS:
+        (folder / name).write_bytes((persons / name).read_bytes())
+        good[name] = "real photo"
+    data = (persons / REAL_PERSONS[0]).read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("this is a text file, not a photo\n")
+    _png_header_only(folder / "bomb.png", 40_000, 40_000)
+    grey16 = (np.asarray(real.convert("L"), dtype=np.uint16) * 257)
+    Image.fromarray(grey16, "I;16").save(folder / "sixteen_bit.png")
+    real.convert("CMYK").save(folder / "cmyk.jpg", quality=95)
+    rgba = real.convert("RGBA")
+    rgba.putalpha(255)
+    rgba.save(folder / "alpha.png")
+    real.convert("L").save(folder / "greyscale.jpg", quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": the stored pixels are the photo turned 90 CCW
+    real.transpose(Image.Transpose.ROTATE_90).save(folder / "exif_rotated.jpg", exif=exif, quality=95)
+    good.update({n: "converted" for n in ("sixteen_bit.png", "cmyk.jpg", "alpha.png", "greyscale.jpg",
+                                          "exif_rotated.jpg")})
+    (folder / "garment_only.jpg").write_bytes((photos / "garments" / GARMENTS[0]).read_bytes())
+    other = Image.open(persons / REAL_PERSONS[1]).convert("RGB")
+    two = Image.new("RGB", (real.width * 2, real.height))
+    two.paste(real, (0, 0))
+    two.paste(other, (real.width, 0))
+    two.save(folder / "two_persons.jpg", quality=95)
+    broken = {"truncated.jpg": "normalize", "empty.jpg": "normalize", "notes.jpg": "normalize",
+              "bomb.png": "normalize", "garment_only.jpg": "pose", "two_persons.jpg": "pose"}
+    return broken, good
+
+
+def assert_complete_person(dataset: Path, split: str, stem: str) -> None:
+    """Every person file exists and loads with the foundation readers at 1024 x 768."""
+    sd = DatasetLayout(dataset).split(split)
+    assert read_rgb(sd.image(stem)).shape == (1024, 768, 3)
+    assert read_parse(sd.parse(stem)).shape == (1024, 768)
+    assert read_parse(sd.parse_agnostic(stem)).shape == (1024, 768)
+    assert read_rgb(sd.agnostic(stem)).shape == (1024, 768, 3)
+    assert read_mask(sd.agnostic_mask(stem)).shape == (1024, 768)
+    assert decode_densepose(read_rgb(sd.densepose(stem))).max() > 0
+    assert read_rgb(sd.openpose_img(stem)).shape == (1024, 768, 3)
+    assert read_keypoints(sd.openpose_json(stem)).shape == (25, 3)
+    assert marker_path(dataset, split, "person", stem).is_file()
+
+
+def _errors(dataset: Path) -> list[dict]:
+    return [json.loads(line) for line in (dataset / ERRORS_FILE).read_text().splitlines()]
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+def test_stems_are_sanitised_stable_and_collision_free(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a b.v2.jpg").write_bytes(b"one")
+    (folder / "x.jpg").write_bytes(b"two")
+    (folder / "x.png").write_bytes(b"three")
+    (folder / "copy.jpg").write_bytes(b"one")
+    (folder / "readme.txt").write_text("not listed")
+    kept, duplicates = assign_stems(person_sources(folder), {})
+    stems = {s.path.name: s.stem for s in kept}
+    assert stems["a b.v2.jpg"] == "a_b_v2"
+    assert stems["x.jpg"] != stems["x.png"] and all(stems[n].startswith("x_") for n in ("x.jpg", "x.png"))
+    assert [(d.path.name, d.duplicate_of.name) for d in duplicates] == [("copy.jpg", "a b.v2.jpg")] or \
+        [(d.path.name, d.duplicate_of.name) for d in duplicates] == [("a b.v2.jpg", "copy.jpg")]
+    # A later run with the manifest keeps every stem, and a renamed file keeps its stem too.
+    existing = {s.stem: {"source": str(s.path), "sha256": s.sha256} for s in kept}
+    (folder / "x.png").rename(folder / "renamed.png")
+    again, _ = assign_stems(person_sources(folder), existing)
+    assert {s.stem for s in again} == set(existing)
+
+
+def test_catalog_takes_garment_shots_of_the_requested_category(photos, tmp_path):
+    crawl = tmp_path / "crawl"
+    (crawl / "images" / "upper").mkdir(parents=True)
+    records = []
+    for index, (name, category, shot, product) in enumerate([
+            (GARMENTS[0], "upper", True, "P1"), (GARMENTS[1], "upper", True, "P1"),
+            ("02015_00.jpg", "upper", False, "P2"), ("02305_00.jpg", "lower", True, "P3")]):
+        path = crawl / "images" / "upper" / f"{index}.jpg"
+        path.write_bytes((photos / "garments" / name).read_bytes())
+        records.append({"store": "demo", "product_id": product, "category": category, "is_garment_shot": shot,
+                        "path": f"images/upper/{index}.jpg", "image_url": f"http://shop/{index}.jpg"})
+    (crawl / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records) + "{broken\n")
+    kept, _ = assign_stems(cloth_sources(crawl / "catalog.jsonl", "upper"), {})
+    assert sorted(s.path.name for s in kept) == ["0.jpg", "1.jpg"]
+    assert all(s.stem.startswith("P1_") and s.meta["store"] == "demo" for s in kept)  # two shots of P1
+    assert [s.path.name for s in cloth_sources(crawl, "lower")] == ["3.jpg"]
+
+
+def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, tmp_path):
+    broken, good = make_corpus(photos, tmp_path / "persons")
+    dataset = tmp_path / "ds"
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"),
+                                  cloths=str(photos / "garments" / "0012*.jpg")))
+    errors = {Path(e["file"]).name: e for e in _errors(dataset)}
+    assert set(errors) == set(broken), errors
+    for name, stage in broken.items():
+        assert errors[name]["stage"] == stage and errors[name]["reason"], errors[name]
+    assert errors["two_persons.jpg"]["error_type"] == "MultiplePersonsError"
+    assert errors["garment_only.jpg"]["error_type"] == "NoPersonError"
+    assert "bomb" not in errors["bomb.png"]["reason"] or "large" in errors["bomb.png"]["reason"]
+    manifest = Manifest.load(dataset).entries("test", "persons")
+    by_source = {Path(r["source"]).name: stem for stem, r in manifest.items()}
+    for name in good:
+        assert_complete_person(dataset, "test", by_source[name])
+    assert report.ok == {"person": len(good), "cloth": 1}
+    # EXIF orientation applied: the rotated file gives the upright photo's sample.
+    split = DatasetLayout(dataset).split("test")
+    upright = read_rgb(split.image(by_source[REAL_PERSONS[0]])).astype(int)
+    rotated = read_rgb(split.image(by_source["exif_rotated.jpg"])).astype(int)
+    assert np.abs(upright - rotated).mean() < 4
+    profile = json.loads((dataset / PROFILE_FILE).read_text())
+    assert profile["stages"]["pose"]["count"] == len(good) + 2  # the no-person and two-person photos too
+    assert profile["max_model_loads_per_worker"] == 1
+    assert read_mask(split.cloth_mask("00126_00")).any()
+
+
+def test_backend_change_recomputes_only_its_stage_and_downstream(photos, tmp_path):
+    options = dict(out=tmp_path / "ds", split="train", persons=str(photos / "persons" / "0100*.jpg"),
+                   cloths=str(photos / "garments" / "0005*.jpg"), registrations=TINY)
+    backends = {"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose", "cloth_mask": "cv"}
+
+    def counts(**changes):
+        report = run_prep(PrepOptions(**options, backends={**backends, **changes}))
+        return {stage: v["count"] for stage, v in report.profile["stages"].items() if v["count"]}, report
+
+    first, report = counts()
+    assert first["pose"] == first["parse"] == first["densepose"] == 1 and first["cloth_mask"] == 1
+    again, report = counts()
+    assert again == {} and report.skipped_complete == {"person": 1, "cloth": 1}
+    dense, _ = counts(densepose="tiny-densepose-v2")
+    assert dense.get("densepose") == 1 and "pose" not in dense and "parse" not in dense and "cloth_mask" not in dense
+    pose, _ = counts(pose="tiny-pose-v2", densepose="tiny-densepose-v2")
+    assert pose.get("pose") == pose.get("parse") == pose.get("densepose") == 1 and "cloth_mask" not in pose
+    mask, _ = counts(pose="tiny-pose-v2", densepose="tiny-densepose-v2", cloth_mask="tiny-mask")
+    assert mask == {"cloth": 1, "cloth_mask": 1, "cloth_write": 1}
+    back, report = counts()  # the first configuration again: everything comes from the cache
+    assert all(stage not in back for stage in ("pose", "parse", "densepose", "cloth_mask"))
+    assert report.profile["stages"]["pose"]["cache_hits"] == 1
+
+
+def _tree(dataset: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted((dataset / "test").rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_local_engine_outputs_equal_for_one_and_two_workers(photos, tmp_path):
+    common = dict(split="test", persons=str(photos / "persons" / "0[12]*_00.jpg"),
+                  cloths=str(photos / "garments" / "0012*.jpg"))
+    one = run_prep(PrepOptions(out=tmp_path / "one", workers=1, **common))
+    two = run_prep(PrepOptions(out=tmp_path / "two", workers=2, **common))
+    assert one.ok == two.ok == {"person": 2, "cloth": 1}
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+    workers = two.profile["per_worker"]
+    assert len(workers) == 2 and all(set(w["model_loads"].values()) == {1} for w in workers.values())
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_engine_matches_local(photos, tmp_path):
+    pytest.importorskip("ray")
+    common = dict(split="test", persons=str(photos / "persons" / "01008_00.jpg"),
+                  cloths=str(photos / "garments" / "0012*.jpg"))
+    local = run_prep(PrepOptions(out=tmp_path / "local", **common))
+    ray = run_prep(PrepOptions(out=tmp_path / "ray", engine="ray", workers=1, **common))
+    assert ray.ok == local.ok == {"person": 1, "cloth": 1}
+    assert _tree(tmp_path / "local") == _tree(tmp_path / "ray")
+    assert all(set(w["model_loads"].values()) == {1} for w in ray.profile["per_worker"].values())
+
+
+@pytest.mark.slow
+def test_kill_during_prep_then_rerun_gives_a_complete_valid_dataset(photos, tmp_path):
+    persons = tmp_path / "persons"
+    persons.mkdir()
+    for name in ("01008_00.jpg", "01861_00.jpg", "02849_00.jpg"):
+        (persons / name).write_bytes((photos / "persons" / name).read_bytes())
+    dataset = tmp_path / "ds"
+    command = [sys.executable, "-m", "vtonkit", "prep", "--persons", str(persons), "--cloths",
+               str(photos / "garments" / "0012*.jpg"), "--out", str(dataset), "--split", "test", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done_dir = dataset / ".vtonkit" / "done" / "test" / "person"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (done_dir.is_dir() and any(done_dir.glob("*.json"))):
+        assert process.poll() is None, "prep ended before it could be killed"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {p.stem for p in done_dir.glob("*.json")}
+    assert 1 <= len(finished) < 3, finished  # killed mid-way
+    for stem in finished:  # whatever looks complete is complete
+        assert_complete_person(dataset, "test", stem)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    profile = json.loads((dataset / PROFILE_FILE).read_text())
+    assert profile["samples"]["skipped_complete"]["person"] == len(finished)
+    split = DatasetLayout(dataset).split("test")
+    assert split.person_stems() == ["01008_00", "01861_00", "02849_00"]
+    for stem in split.person_stems():
+        assert_complete_person(dataset, "test", stem)
+    assert not [p for p in (dataset / "test").rglob(".*.tmp")]
+    result = CliRunner().invoke(__import__("vtonkit.cli", fromlist=["app"]).app,
+                                ["pairs", str(dataset), "--split", "test", "--mode", "unpaired"])
+    assert result.exit_code == 0, result.output
+    from vtonkit.datasets.validate import validate
+
+    report = validate(dataset, ["test"], category="upper")
+    assert report.exit_code(False) == 0, report.errors()[:5]
