@@ -1,0 +1,104 @@
+"""Per-stage backend choice from vtonkit.toml / --config / $VTONKIT_CONFIG merged with CLI flags."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vtonkit.errors import FormatError, InputError
+from vtonkit.preprocess.config import configured_model_paths, resolve_backends
+from vtonkit.preprocess.stages import REGISTRIES
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("VTONKIT_CONFIG", raising=False)
+    monkeypatch.setenv("VTONKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_config():
+    resolved = resolve_backends({})
+    assert set(resolved) == {"pose", "parser", "densepose", "cloth_mask"}
+    for stage, (name, options) in resolved.items():
+        assert name == REGISTRIES[stage].default and options == {}
+
+
+def test_working_dir_config_then_cli_overrides(tmp_path):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    _write(tmp_path / "vtonkit.toml", """
+[backends]
+pose = "dwpose"
+parser = "schp-lip"
+cloth-mask = "u2net"
+
+[options.dwpose]
+det_score_threshold = 0.4
+
+[options.schp-atr]
+crop = "person"
+
+[models]
+schp-lip = "weights/parsing_lip.onnx"
+dwpose-det = "/abs/yolox_l.onnx"
+""")
+    resolved = resolve_backends({"parser": None, "densepose": "geometric"})
+    assert resolved["pose"] == ("dwpose", {"det_score_threshold": 0.4, "model_paths": {"dwpose-det": "/abs/yolox_l.onnx"}})
+    assert resolved["parser"] == ("schp-lip", {"model_paths": {"schp-lip": str(weights / "parsing_lip.onnx")}})
+    assert resolved["cloth_mask"] == ("u2net", {})
+    # A CLI flag wins, and takes its own backend's options (never the replaced backend's).
+    resolved = resolve_backends({"parser": "schp-atr", "pose": "mediapipe"})
+    assert resolved["parser"] == ("schp-atr", {"crop": "person"})
+    assert resolved["pose"] == ("mediapipe", {})
+    assert configured_model_paths()["schp-lip"] == str(weights / "parsing_lip.onnx")
+
+
+def test_explicit_path_and_env(tmp_path, monkeypatch):
+    explicit = _write(tmp_path / "a.toml", '[backends]\nparser = "schp-atr"\n')
+    env = _write(tmp_path / "b.toml", '[backends]\nparser = "schp-pascal"\n')
+    _write(tmp_path / "vtonkit.toml", '[backends]\nparser = "schp-lip"\n')
+    assert resolve_backends({})["parser"][0] == "schp-lip"
+    monkeypatch.setenv("VTONKIT_CONFIG", str(env))
+    assert resolve_backends({})["parser"][0] == "schp-pascal"
+    assert resolve_backends({}, config_path=explicit)["parser"][0] == "schp-atr"
+    with pytest.raises(InputError, match="nope.toml"):
+        resolve_backends({}, config_path=tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[backends]\nparser = "schp-lipp"\n', "unknown backend"),
+    ('[backends]\nposture = "dwpose"\n', "unknown stage"),
+    ('[backend]\nparser = "schp-lip"\n', "unknown section"),
+    ('[backends\nparser = 1\n', "not valid TOML"),
+    ('[models]\nschp-lip = 3\n', "file path"),
+])
+def test_invalid_config_names_the_file_and_the_problem(tmp_path, text, message):
+    config = _write(tmp_path / "vtonkit.toml", text)
+    with pytest.raises(FormatError, match=message) as info:
+        resolve_backends({})
+    assert str(config) in str(info.value)
+
+
+def test_unknown_cli_backend():
+    with pytest.raises(KeyError, match="available"):
+        resolve_backends({"pose": "openpose"})
+
+
+def test_config_model_paths_reach_the_backend(tmp_path):
+    """A `[models]` entry is what the SCHP backend loads (through resolve_backends + registry)."""
+    import numpy as np
+
+    from fake_onnx import constant_model
+
+    model = constant_model(tmp_path / "lip.onnx", "input.1", (1, 3, 473, 473),
+                           [("out", np.zeros((1, 20, 119, 119), np.float32))])
+    _write(tmp_path / "vtonkit.toml", f'[backends]\nparser = "schp-lip"\n[models]\nschp-lip = "{model}"\n')
+    name, options = resolve_backends({})["parser"]
+    parser = REGISTRIES["parser"].build(name, **options)
+    assert parser.input_hw == (473, 473)
