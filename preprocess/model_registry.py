@@ -26,6 +26,7 @@ class ModelSpec:
         checksum: "sha256:<hex>", "sha512:<hex>" or "md5:<hex>", or None.
         checksum_source: where the checksum comes from, or why there is none.
         licence: licence of the weights (and of the data they were trained on, where it binds).
+        commercial: "yes", "no" or "check terms" (a one-word summary of `licence`, not legal advice).
         notes: expected quality and speed.
     """
 
@@ -38,6 +39,7 @@ class ModelSpec:
     checksum: str | None = None
     checksum_source: str = UNVERIFIED
     licence: str = ""
+    commercial: str = "check terms"
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -63,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         size=266863411, approx_mb=254.5,
         checksum="sha256:8436e1dae96e2601c373d1ace29c8f0978b16357d9038c17a8ba756cca376dbc",
         checksum_source=_LFS_MIRROR, licence=_SCHP_LICENCE,
+        commercial="no",
         notes="SCHP ResNet-101, LIP 20 classes, 473x473 input; ~1-3 s/image on CPU. Good on clothes "
               "and arms; no neck class (derived from skin around the pose's neck).",
     ),
@@ -73,6 +76,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         size=266859305, approx_mb=254.5,
         checksum="sha256:04c7d1d070d0e0ae943d86b18cb5aaaea9e278d97462e9cfb270cbbe4cd977f4",
         checksum_source=_LFS_MIRROR, licence=_SCHP_LICENCE,
+        commercial="no",
         notes="SCHP ResNet-101, ATR 18 classes, 512x512 input; ~1-3 s/image on CPU. Fashion-photo "
               "domain (closest to shop images); face includes the neck (split by the pose).",
     ),
@@ -82,18 +86,21 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         checksum_source="no ONNX export is distributed: export SCHP's "
                         "exp-schp-201908270938-pascal-person-part.pth yourself, then `vtonkit models use`",
         licence=_SCHP_LICENCE,
+        commercial="no",
         notes="7 body-part classes without clothing or left/right (split by the pose): a fallback only.",
     ),
     ModelSpec(
         name="dwpose-det", backends=("dwpose",), filename="yolox_l.onnx",
         urls=("https://huggingface.co/yzd-v/DWPose/resolve/main/yolox_l.onnx",), approx_mb=217,
         licence="YOLOX Apache-2.0 (COCO-trained detector)",
+        commercial="yes",
         notes="YOLOX-L person detector, 640x640 letterbox; ~0.5-1 s/image on CPU.",
     ),
     ModelSpec(
         name="dwpose-pose", backends=("dwpose",), filename="dw-ll_ucoco_384.onnx",
         urls=("https://huggingface.co/yzd-v/DWPose/resolve/main/dw-ll_ucoco_384.onnx",), approx_mb=134,
         licence="DWPose Apache-2.0 (trained on COCO-WholeBody / UBody)",
+        commercial="yes",
         notes="DWPose-L whole-body (133 keypoints incl. feet), 288x384 SimCC; ~0.3-0.6 s/person on CPU. "
               "Close to OpenPose BODY_25 quality, with real foot points.",
     ),
@@ -104,6 +111,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         checksum_source="rembg source (sessions/u2net_cloth_seg.py, pooch md5)",
         licence="code MIT (levindabhi/cloth-segmentation, rembg); trained on iMaterialist-Fashion "
                 "(Kaggle competition data: check its terms before commercial use)",
+        commercial="check terms",
         notes="U2-Net with 4 classes (background, upper, lower, full body), 768x768; ~2-4 s/image on CPU.",
     ),
     ModelSpec(
@@ -112,6 +120,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         approx_mb=170, checksum="md5:fc16ebd8b0c10d971d3513d564d01e29",
         checksum_source="rembg source (sessions/dis_general_use.py, pooch md5)",
         licence="DIS / ISNet Apache-2.0",
+        commercial="yes",
         notes="Salient-object mask, 1024x1024; ~2-5 s/image on CPU. Best on product shots on plain backgrounds.",
     ),
     ModelSpec(
@@ -120,6 +129,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         approx_mb=168, checksum="md5:60024c5c889badc19c04ad937298a77b",
         checksum_source="rembg source (sessions/u2net.py, pooch md5)",
         licence="U-2-Net Apache-2.0",
+        commercial="yes",
         notes="Salient-object mask, 320x320; ~0.5-1 s/image on CPU; soft edges.",
     ),
     ModelSpec(
@@ -130,6 +140,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
                  "c2487033d0c02b4dd08367958e4e62091318111c519f93e2632be7b",
         checksum_source="carvekit 4.1.2 source (utils/download_models.py MODELS_CHECKSUMS)",
         licence="carvekit Apache-2.0",
+        commercial="yes",
         notes="TRACER-B7 segmentation (640x640) used by carvekit; needs torchvision (not importable here).",
     ),
     ModelSpec(
@@ -139,7 +150,8 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         checksum="sha512:890906ec94c1bfd2ad08707a63e4ccb0955d7f5d25e32853950c24c78"
                  "4cbad2e59be277999defc3754905d0f15aa75702cdead3cfe669ff72f08811c52971613",
         checksum_source="carvekit 4.1.2 source (utils/download_models.py MODELS_CHECKSUMS)",
-        licence="carvekit Apache-2.0 (FBA Matting weights MIT)",
+        licence="carvekit Apache-2.0; FBA Matting weights: see MarcoForte/FBA_Matting's licence",
+        commercial="check terms",
         notes="FBA matting refinement of the TRACER mask edges; slow on CPU (several s/image).",
     ),
     ModelSpec(
@@ -149,6 +161,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         checksum="sha256:b8a7382001b16e453bad95ca9dbc68ae8f2b839b304cf90eaf5c27fbdb4dae91",
         checksum_source=_LFS_MIRROR,
         licence="detectron2 / DensePose code Apache-2.0; model zoo weights CC BY-SA 3.0",
+        commercial="yes (share-alike)",
         notes="The model HR-VITON's authors used (densepose_rcnn_R_50_FPN_s1x); needs detectron2 "
               "(GPU recommended, ~0.2 s/image on GPU, several s on CPU).",
     ),

@@ -202,3 +202,24 @@ def test_registry_entries_are_complete():
         assert spec.checksum is None or spec.checksum_algorithm in ("sha256", "sha512", "md5")
         assert spec.urls or "export" in spec.checksum_source
         assert all(url.startswith("https://") for url in spec.urls)
+
+
+def test_cli_download_verify_path(serve, monkeypatch, store_home):
+    from typer.testing import CliRunner
+
+    from vtonkit.cli import app
+
+    server = serve(cut_first=True)
+    monkeypatch.setitem(MODELS, "test-model", _spec(server.url))
+    runner = CliRunner()
+    result = runner.invoke(app, ["models", "download", "test-model"])
+    assert result.exit_code == 0, result.output
+    assert "1 downloaded, 0 failed" in result.output
+    result = runner.invoke(app, ["models", "verify", "test-model"])
+    assert result.exit_code == 0 and "test-model: ok" in result.output
+    result = runner.invoke(app, ["models", "path", "test-model"])
+    assert result.output.strip() == str(store_home / "models" / "test-model" / "weights.onnx")
+    result = runner.invoke(app, ["models", "path", "schp-atr"])
+    assert result.exit_code == 1 and "vtonkit models download schp-atr" in result.output
+    result = runner.invoke(app, ["models", "download", "no-such-model"])
+    assert result.exit_code == 1 and "unknown model" in result.output
