@@ -22,6 +22,7 @@ from typing import Any
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest, state_dir
+from vtonkit.datasets.pairing import split_of
 from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import stage_key
@@ -30,7 +31,7 @@ from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.samples import (
     CLOTH_STAGES, PERSON_STAGES, ClothTask, PersonTask, SampleResult, is_complete,
 )
-from vtonkit.preprocess.sources import Source, assign_stems, check_category, cloth_sources, person_sources
+from vtonkit.preprocess.sources import Duplicate, Source, assign_stems, check_category, cloth_sources, person_sources
 from vtonkit.preprocess.stages import REGISTRIES
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class PrepOptions:
         persons: folder or glob of person photos (None: garments only).
         cloths: folder of garment shots, a `catalog.jsonl`, or a crawl folder holding one (None: persons only).
         out: dataset root; the split folder is `out/<split>`.
+        split: "train", "test", or "auto": each input goes to the split `datasets.pairing.split_of`
+            picks (`test_fraction`, `split_seed`), so no photo or product lands in both.
         backends: `{stage: name}` overrides for "pose", "parser", "densepose", "cloth_mask".
         backend_options: `{stage: {option: value}}` passed to the backend constructors.
         registrations: extra `(stage, name, "module:Class")` backends to register in every worker.
@@ -65,6 +68,8 @@ class PrepOptions:
     backends: dict[str, str] = field(default_factory=dict)
     backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     config: Path | None = None
+    test_fraction: float = 0.1
+    split_seed: int = 0
     registrations: tuple[tuple[str, str, str], ...] = ()
     in_process: bool | None = None
 
@@ -169,6 +174,45 @@ def _record_sources(manifest: Manifest, split: str, kind: str, sources: list[Sou
                                 "category": category, **source.meta}
 
 
+def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Source]]:
+    """`{split: sources}`: all in `options.split`, or with "auto" a stable hash split (`split_of`) keyed by
+    the content hash, and for catalog garments by store + product id (all shots of a product together)."""
+    if options.split != "auto":
+        return {options.split: sources}
+    grouped: dict[str, list[Source]] = {}
+    for source in sources:
+        product = source.meta.get("product_id")
+        item_id = f"{source.meta.get('store')}/{product}" if product else (source.sha256 or str(source.path))
+        grouped.setdefault(split_of(item_id, options.test_fraction, options.split_seed), []).append(source)
+    return grouped
+
+
+def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
+          ids: dict[str, str]) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
+    """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, n complete)."""
+    manifest_kind = PERSONS if kind == "person" else CLOTHS
+    existing = dict(manifest.entries(split, manifest_kind))
+    if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
+        existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
+    kept, duplicates = assign_stems(sources, existing)
+    _record_sources(manifest, split, manifest_kind, kept, category)
+    tasks: list[PersonTask | ClothTask] = []
+    complete = 0
+    for source in kept:
+        if kind == "person":
+            keys = person_keys(source.sha256 or str(source.path), category, ids)
+            task: PersonTask | ClothTask = PersonTask(str(dataset), split, source.stem, str(source.path),
+                                                      category, keys)
+        else:
+            keys = cloth_keys(source.sha256 or str(source.path), ids)
+            task = ClothTask(str(dataset), split, source.stem, str(source.path), keys)
+        if source.sha256 and is_complete(dataset, split, kind, source.stem, keys["sample"]):
+            complete += 1
+        else:
+            tasks.append(task)
+    return tasks, duplicates, complete
+
+
 ProgressCallback = Callable[[SampleResult], None]
 
 
@@ -180,8 +224,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         on_start: called once with `{stage: number of samples that go through it}` (progress bars).
         on_result: called with every `SampleResult` as it arrives.
     """
-    if options.split not in SPLITS:
-        raise VtonkitError(f"split must be one of {SPLITS}, got {options.split!r}")
+    if options.split not in (*SPLITS, "auto"):
+        raise VtonkitError(f"split must be one of {SPLITS} or auto, got {options.split!r}")
     if options.engine not in ENGINES:
         raise VtonkitError(f"engine must be one of {ENGINES}, got {options.engine!r}")
     if not options.persons and not options.cloths:
@@ -201,32 +245,17 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         errors: list[dict[str, str]] = []
         tasks: list[PersonTask | ClothTask] = []
         skipped = {"person": 0, "cloth": 0}
-        DatasetLayout(dataset).split(options.split).make_folders()
-
         for kind, spec in (("person", options.persons), ("cloth", options.cloths)):
             if not spec:
                 continue
             found = person_sources(spec) if kind == "person" else cloth_sources(spec, category)
-            manifest_kind = PERSONS if kind == "person" else CLOTHS
-            existing = dict(manifest.entries(options.split, manifest_kind))
-            if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
-                existing = {**manifest.entries(options.split, PLACEHOLDERS), **existing}
-            sources, duplicates = assign_stems(found, existing)
-            _record_sources(manifest, options.split, manifest_kind, sources, category)
-            errors.extend({"stage": "input", "file": str(d.path), "reason": f"same bytes as {d.duplicate_of}; skipped",
-                           "error_type": "DuplicateInput"} for d in duplicates)
-            for source in sources:
-                if kind == "person":
-                    keys = person_keys(source.sha256 or str(source.path), category, ids)
-                    task: PersonTask | ClothTask = PersonTask(str(dataset), options.split, source.stem,
-                                                              str(source.path), category, keys)
-                else:
-                    keys = cloth_keys(source.sha256 or str(source.path), ids)
-                    task = ClothTask(str(dataset), options.split, source.stem, str(source.path), keys)
-                if source.sha256 and is_complete(dataset, options.split, kind, source.stem, keys["sample"]):
-                    skipped[kind] += 1
-                else:
-                    tasks.append(task)
+            for split, sources in _by_split(found, options).items():
+                DatasetLayout(dataset).split(split).make_folders()
+                planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids)
+                tasks.extend(planned)
+                skipped[kind] += done
+                errors.extend({"stage": "input", "file": str(d.path), "error_type": "DuplicateInput",
+                               "reason": f"same bytes as {d.duplicate_of}; skipped"} for d in duplicates)
         manifest.save()  # the stem mapping survives a kill
 
         if on_start is not None:
@@ -249,6 +278,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
         profile_json["split"] = options.split
+        if options.split == "auto":
+            profile_json["test_fraction"] = options.test_fraction
         profile_path = dataset / PROFILE_FILE
         atomic_write_json(profile_path, profile_json, indent=1)
     return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,

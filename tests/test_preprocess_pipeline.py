@@ -326,3 +326,29 @@ def test_kill_during_prep_then_rerun_gives_a_complete_valid_dataset(photos, tmp_
 
     report = validate(dataset, ["test"], category="upper")
     assert report.exit_code(False) == 0, report.errors()[:5]
+
+
+def test_auto_split_keeps_each_photo_and_product_on_one_side(photos, tmp_path):
+    crawl = tmp_path / "crawl"
+    (crawl / "images").mkdir(parents=True)
+    records = []
+    for index, name in enumerate(sorted(p.name for p in (photos / "garments").glob("0*.jpg"))[:6]):
+        (crawl / "images" / name).write_bytes((photos / "garments" / name).read_bytes())
+        records.append({"store": "s", "product_id": f"P{index // 2}", "category": "upper", "is_garment_shot": True,
+                        "path": f"images/{name}"})
+    (crawl / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="auto", test_fraction=0.5, split_seed=1,
+                                  persons=str(photos / "persons" / "0100*.jpg"), cloths=str(crawl),
+                                  backends={"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose",
+                                            "cloth_mask": "tiny-mask"}, registrations=TINY))
+    assert report.ok == {"person": 1, "cloth": 6}
+    manifest = Manifest.load(tmp_path / "ds")
+    sides = {}
+    for split in ("train", "test"):
+        for stem, record in manifest.entries(split, "cloths").items():
+            sides.setdefault(record["product_id"], set()).add(split)
+            assert DatasetLayout(tmp_path / "ds").split(split).cloth(stem).is_file()
+    assert len(sides) == 3 and all(len(s) == 1 for s in sides.values())
+    from vtonkit.datasets.pairing import find_leakage
+
+    assert find_leakage(manifest) == []

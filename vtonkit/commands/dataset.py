@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
 def prep(
     out: Path = typer.Option(..., "--out", help="Dataset root (created if needed); files go to <out>/<split>/."),
-    split: str = typer.Option(..., "--split", help="Split to build: train or test."),
+    split: str = typer.Option(..., "--split", help="Split to build: train, test, or auto (a stable hash split "
+                              "by photo and by product, so nothing lands in both; see --test-fraction)."),
     persons: str = typer.Option(None, "--persons", help="Folder or glob ('photos/*.jpg') of person photos."),
     cloths: str = typer.Option(None, "--cloths", help="Folder of garment shots, or a crawler catalog.jsonl (or the "
                                "crawl folder holding it): then only garment shots of --category are taken."),
@@ -32,6 +33,9 @@ def prep(
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend; default: config or cv."),
     config: Path = typer.Option(None, "--config", help="TOML config with [backends] and [options.<backend>] "
                                 "(default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
+    test_fraction: float = typer.Option(0.1, "--test-fraction", min=0.0, max=1.0,
+                                        help="With --split auto: share of persons and products put in test."),
+    split_seed: int = typer.Option(0, "--split-seed", help="With --split auto: seed of the hash split."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per stage."),
 ) -> None:
     """Run every stage (normalise, pose, parse, DensePose, agnostic; cloth, cloth mask) and write the HR-VITON layout.
@@ -49,7 +53,8 @@ def prep(
 
     console = Console(stderr=True)
     options = PrepOptions(out=out, split=split, persons=persons, cloths=cloths, category=category, workers=workers,
-                          engine=engine, ray_address=ray_address, config=config,
+                          engine=engine, ray_address=ray_address, config=config, test_fraction=test_fraction,
+                          split_seed=split_seed,
                           backends={k: v for k, v in {"pose": pose, "parser": parser, "densepose": densepose,
                                                       "cloth_mask": cloth_mask}.items() if v})
     try:
