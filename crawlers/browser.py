@@ -1,0 +1,73 @@
+"""Find the system Chromium for JavaScript-rendered stores (scrapy-playwright).
+
+``playwright install`` needs the internet, so vtonkit drives the distribution's Chromium
+(Debian/Ubuntu: ``apt-get install chromium``). Lookup order: ``$VTONKIT_CHROMIUM``, then
+``/usr/bin/chromium``, ``/usr/bin/chromium-browser``, then ``chromium`` on ``PATH``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ENV_VAR = "VTONKIT_CHROMIUM"
+CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+LAUNCH_ARGS = (
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)
+INSTALL_HINT = (
+    "JavaScript-rendered pages need Chromium: install it (Debian/Ubuntu: `sudo apt-get install -y chromium`) "
+    f"or point ${ENV_VAR} at a Chromium/Chrome executable."
+)
+
+
+class ChromiumNotFound(RuntimeError):
+    """No usable Chromium; the message says how to get one."""
+
+
+def find_chromium() -> Path:
+    """Path of the Chromium executable to drive. Raises :class:`ChromiumNotFound` with a hint."""
+    override = os.environ.get(ENV_VAR)
+    if override:
+        path = Path(override)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise ChromiumNotFound(f"${ENV_VAR}={override} is not an executable file. {INSTALL_HINT}")
+    for candidate in CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return Path(candidate)
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return Path(found)
+    raise ChromiumNotFound(f"no Chromium found (looked at ${ENV_VAR}, {', '.join(CANDIDATES)}, PATH). {INSTALL_HINT}")
+
+
+def chromium_available() -> bool:
+    try:
+        find_chromium()
+        return True
+    except ChromiumNotFound:
+        return False
+
+
+def playwright_settings(executable: Path) -> dict[str, Any]:
+    """Scrapy settings that route ``meta={"playwright": True}`` requests through Chromium.
+
+    Only spiders that need a browser apply these (see ``StoreSpider.needs_browser``); other
+    requests of such a spider still go through Scrapy's plain HTTP handler.
+    """
+    return {
+        "DOWNLOAD_HANDLERS": {
+            "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+            "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+        },
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": str(executable), "headless": True, "args": list(LAUNCH_ARGS)},
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
+    }

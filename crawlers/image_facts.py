@@ -1,0 +1,103 @@
+"""Checks and facts for one downloaded image: format, size, hashes, garment-shot analysis.
+
+Pure functions on bytes, run off the reactor thread by the image pipeline. Anything that is not
+a usable product image raises :class:`ImageRejected` with a short reason (``not-an-image``,
+``too-large``, ``too-small``, ``undecodable``) that the crawl summary counts.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import imagehash
+from PIL import Image
+
+from vtonkit.crawlers.garment_shot import analyse_shot
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif", "AVIF": "avif"}
+
+
+class ImageRejected(ValueError):
+    """The bytes are not a product image we keep; ``reason`` is a short machine-readable tag."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    sha256: str
+    phash: str  # 64-bit perceptual hash, hex (greyscale structure)
+    colour_sig: str  # 4x4 RGB thumbnail, hex: tells a black tee from a blue one with the same phash
+    width: int
+    height: int
+    format: str
+    extension: str
+    has_alpha: bool
+    is_garment_shot: bool
+    garment_score: float
+
+
+def inspect_image(data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_000) -> ImageFacts:
+    """Validate and describe image bytes. Raises :class:`ImageRejected`.
+
+    The header is read first so that a decompression bomb (a small file declaring huge
+    dimensions) is refused before any pixel is decoded.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected("too-large", str(exc)) from exc
+    except Exception as exc:  # PIL raises UnidentifiedImageError and others for non-images
+        raise ImageRejected("not-an-image", str(exc).split("\n")[0]) from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected("too-large", f"{width}x{height} pixels > {max_pixels}")
+    if min(width, height) < min_side:
+        raise ImageRejected("too-small", f"{width}x{height} < {min_side} px")
+    try:
+        image.load()
+    except Exception as exc:
+        raise ImageRejected("undecodable", str(exc)) from exc
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    analysis = analyse_shot(image)
+    rgb = image.convert("RGB")
+    fmt = image.format or "JPEG"
+    return ImageFacts(
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=str(imagehash.phash(rgb)),
+        colour_sig=colour_signature(rgb),
+        width=width,
+        height=height,
+        format=fmt,
+        extension=EXTENSIONS.get(fmt, fmt.lower()),
+        has_alpha=has_alpha,
+        is_garment_shot=analysis.is_garment_shot,
+        garment_score=analysis.garment_score,
+    )
+
+
+def phash_distance(a: str, b: str) -> int:
+    """Hamming distance between two hex perceptual hashes."""
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def colour_signature(rgb: Image.Image) -> str:
+    """A 4x4 RGB thumbnail as 96 hex digits."""
+    return rgb.resize((4, 4), Image.BOX).tobytes().hex()
+
+
+def is_near_duplicate(a: ImageFacts, b: ImageFacts, *, max_phash: int = 6, max_colour: int = 24) -> bool:
+    """Same picture after resizing/re-encoding: close perceptual hashes and close colours."""
+    if phash_distance(a.phash, b.phash) > max_phash:
+        return False
+    colours_a, colours_b = bytes.fromhex(a.colour_sig), bytes.fromhex(b.colour_sig)
+    return max(abs(x - y) for x, y in zip(colours_a, colours_b)) <= max_colour

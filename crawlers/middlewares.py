@@ -1,0 +1,77 @@
+"""Downloader middlewares: retries with exponential backoff, and redirect-loop detection.
+
+Scrapy's own RetryMiddleware re-schedules a failed request at once; against a struggling shop
+that is the opposite of polite. This subclass waits ``VTONKIT_RETRY_BACKOFF_BASE * 2**(n-1)``
+seconds (capped by ``VTONKIT_RETRY_BACKOFF_MAX``, or the server's ``Retry-After``) before the
+n-th retry. The wait holds the request's download slot, so the whole domain slows down.
+"""
+from __future__ import annotations
+
+import logging
+import random
+
+from urllib.parse import urljoin
+
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+logger = logging.getLogger(__name__)
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware that sleeps before handing back a retry request."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("VTONKIT_RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("VTONKIT_RETRY_BACKOFF_MAX", 60.0)
+
+    def _delay(self, retry: Request, response: Response | None) -> float:
+        retry_after = response.headers.get(b"Retry-After") if response is not None else None
+        if retry_after and retry_after.strip().isdigit():
+            return min(float(retry_after), self.backoff_max)
+        attempt = max(1, int(retry.meta.get("retry_times", 1)))
+        delay = self.backoff_base * 2 ** (attempt - 1)
+        return min(delay * random.uniform(0.8, 1.2), self.backoff_max)  # jitter spreads retries
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            delay = self._delay(result, response)
+            logger.info("retrying %s (HTTP %s) in %.1fs", request.url, response.status, delay)
+            await self._wait(delay)
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            delay = self._delay(result, None)
+            logger.info("retrying %s (%s) in %.1fs", request.url, type(exception).__name__, delay)
+            await self._wait(delay)
+        return result
+
+
+class RedirectLoopMiddleware:
+    """Refuse a redirect back to a URL already visited in the same chain.
+
+    Without this a loop ends in Scrapy's duplicate filter, silently; raising ``IgnoreRequest``
+    here reaches the spider's errback, which reports the page with its URL.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+            return response
+        target = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+        chain = set(request.meta.get("redirect_urls", [])) | {request.url}
+        if target in chain:
+            raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+        return response

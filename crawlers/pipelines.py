@@ -1,0 +1,221 @@
+"""Item pipelines: product images (downloaded, checked, deduplicated, stored) and the catalog.
+
+Both are active only when the ``VTONKIT_OUT`` setting names an output folder (``vtonkit crawl``
+sets it); a bare ``scrapy crawl <store> -O out.jsonl`` only exports items.
+
+* :class:`GarmentImagesPipeline` (a ``FilesPipeline``: Scrapy's scheduling, robots, redirects
+  with ``MEDIA_ALLOW_REDIRECTS``) keeps the original bytes (PNG alpha included) under
+  ``<out>/images/<category>/<sha256>.<ext>``. It refuses non-images, decompression bombs and
+  images under ``VTONKIT_MIN_IMAGE_SIDE``; drops exact duplicates (same SHA-256) and
+  near-duplicates (perceptual hash + colour signature); and marks the plain-background garment
+  shot of each product (:mod:`vtonkit.crawlers.garment_shot`).
+* :class:`CatalogPipeline` appends one record per kept image to ``<out>/catalog.jsonl`` (and
+  every product to ``<out>/products.jsonl``), and writes ``<out>/catalog.parquet`` at the end.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
+from vtonkit.crawlers.items import CATALOG_COLUMNS
+from vtonkit.crawlers.report import report_for
+
+logger = logging.getLogger(__name__)
+
+CATALOG_JSONL = "catalog.jsonl"
+CATALOG_PARQUET = "catalog.parquet"
+PRODUCTS_JSONL = "products.jsonl"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class GarmentImagesPipeline(FilesPipeline):
+    """Download every ``image_urls`` entry of a product and record one result per URL in ``images``."""
+
+    FILES_URLS_FIELD = "image_urls"
+    FILES_RESULT_FIELD = "images"
+
+    def __init__(self, store_uri: str, *, crawler: Any):
+        super().__init__(store_uri, crawler=crawler)
+        settings = crawler.settings
+        self.out = Path(store_uri)
+        self.min_side = settings.getint("VTONKIT_MIN_IMAGE_SIDE", 256)
+        self.max_pixels = settings.getint("VTONKIT_MAX_IMAGE_PIXELS", 50_000_000)
+        self.max_bytes = settings.getint("VTONKIT_MAX_IMAGE_BYTES", 30 * 1024 * 1024)
+        self.phash_distance = settings.getint("VTONKIT_PHASH_DISTANCE", 6)
+        self.by_sha: dict[str, str] = {}  # sha256 -> stored path
+        self.kept: list[tuple[ImageFacts, str]] = []  # for near-duplicate search
+        self.path_owner: dict[str, str] = {}  # stored path -> product url that claimed it
+        self._load_previous_catalog()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> GarmentImagesPipeline:
+        out = crawler.settings.get("VTONKIT_OUT")
+        if not out:
+            raise NotConfigured("VTONKIT_OUT not set: images are not downloaded")
+        return cls(str(Path(out).resolve()), crawler=crawler)
+
+    def _load_previous_catalog(self) -> None:
+        """On a resumed crawl, images already kept count for deduplication."""
+        catalog = self.out / CATALOG_JSONL
+        if not (self.crawler.settings.get("JOBDIR") and catalog.exists()):
+            return
+        for line in catalog.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            self.by_sha[record["sha256"]] = record["path"]
+            self.path_owner[record["path"]] = record["page_url"]
+
+    # -- requests -------------------------------------------------------------------------
+    def get_media_requests(self, item: Any, info: Any) -> list[Request]:
+        adapter = ItemAdapter(item)
+        return [
+            Request(url, meta={"download_maxsize": self.max_bytes, "vtonkit_page": adapter.get("url")}, dont_filter=True)
+            for url in adapter.get("image_urls") or []
+        ]
+
+    def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> None:
+        return None  # names come from the content hash: nothing to look up before downloading
+
+    def media_failed(self, failure: Any, request: Request, info: Any):
+        report_for(self.crawler).image_error(request.url, f"download failed: {failure.value}", request.meta.get("vtonkit_page", ""))
+        raise FileException(str(failure.value))
+
+    # -- responses ------------------------------------------------------------------------
+    async def media_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> dict[str, Any]:
+        url, page = request.url, request.meta.get("vtonkit_page", "")
+        result: dict[str, Any] = {"url": url}
+        if response.status != 200 or not response.body:
+            reason = f"HTTP {response.status}" if response.status != 200 else "empty body"
+            report_for(self.crawler).image_error(url, reason, page)
+            return {**result, "status": "failed", "reason": reason}
+        try:
+            facts: ImageFacts = await maybe_deferred_to_future(
+                deferToThread(inspect_image, response.body, min_side=self.min_side, max_pixels=self.max_pixels)
+            )
+        except ImageRejected as exc:
+            report_for(self.crawler).image_error(url, str(exc), page)
+            return {**result, "status": "rejected", "reason": exc.reason}
+        result.update(
+            sha256=facts.sha256, phash=facts.phash, width=facts.width, height=facts.height, format=facts.format,
+            has_alpha=facts.has_alpha, is_garment_shot=facts.is_garment_shot, garment_score=facts.garment_score,
+        )
+        if facts.sha256 in self.by_sha:
+            return {**result, "status": "duplicate", "path": self.by_sha[facts.sha256], "duplicate_of": self.by_sha[facts.sha256]}
+        for other, other_path in self.kept:
+            if is_near_duplicate(facts, other, max_phash=self.phash_distance):
+                return {**result, "status": "near-duplicate", "path": other_path, "duplicate_of": other_path}
+        category = ItemAdapter(item).get("category") or "other"
+        path = f"images/{category}/{facts.sha256}.{facts.extension}"
+        # claim the hashes before the (threaded) write, so a concurrent copy sees them
+        self.by_sha[facts.sha256] = path
+        self.kept.append((facts, path))
+        from vtonkit.datasets.io.files import atomic_write_bytes
+
+        await maybe_deferred_to_future(deferToThread(atomic_write_bytes, self.out / path, response.body))
+        return {**result, "status": "kept", "path": path}
+
+    # -- per product ----------------------------------------------------------------------
+    def item_completed(self, results: list[tuple[bool, Any]], item: Any, info: Any) -> Any:
+        adapter = ItemAdapter(item)
+        report = report_for(self.crawler)
+        page = adapter.get("url")
+        images = []
+        for url, (ok, value) in zip(adapter.get("image_urls") or [], results):
+            entry = dict(value) if ok else {"url": url, "status": "failed", "reason": str(getattr(value, "value", value))}
+            if entry.get("status") == "kept":
+                # the same URL on a second product comes back from Scrapy's media cache as "kept"
+                owner = self.path_owner.setdefault(entry["path"], page)
+                if owner != page:
+                    entry = {**entry, "status": "duplicate", "duplicate_of": entry["path"]}
+            status = entry.get("status", "failed")
+            report.image_status[status if status != "rejected" else f"rejected:{entry.get('reason')}"] += 1
+            images.append(entry)
+        adapter["images"] = images
+        usable = [i for i in images if i.get("status") in ("kept", "duplicate", "near-duplicate")]
+        garment = [i for i in usable if i.get("is_garment_shot")]
+        best = max(garment or [], key=lambda i: i.get("garment_score", 0), default=None)
+        adapter["garment_image_url"] = best["url"] if best else None
+        return item
+
+
+class CatalogPipeline:
+    """Write ``catalog.jsonl`` (one record per kept image) and ``products.jsonl``; Parquet at close."""
+
+    def __init__(self, crawler: Any, out: Path):
+        self.crawler = crawler
+        self.out = out
+        self.category_filter = None
+        self._catalog = None
+        self._products = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CatalogPipeline:
+        out = crawler.settings.get("VTONKIT_OUT")
+        if not out:
+            raise NotConfigured("VTONKIT_OUT not set: no catalog is written")
+        return cls(crawler, Path(out).resolve())
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        mode = "a" if self.crawler.settings.get("JOBDIR") else "w"  # a resumed crawl appends
+        self._catalog = open(self.out / CATALOG_JSONL, mode, encoding="utf-8")
+        self._products = open(self.out / PRODUCTS_JSONL, mode, encoding="utf-8")
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        product = adapter.asdict()
+        report = report_for(self.crawler)
+        report.products[product.get("category") or "other"] += 1
+        crawled_at = product.get("crawled_at") or _now()
+        self._products.write(json.dumps(product, ensure_ascii=False) + "\n")
+        self._products.flush()
+        for image in product.get("images") or []:
+            if image.get("status") != "kept":
+                continue
+            record = {key: product.get(key) for key in CATALOG_COLUMNS}
+            record.update(
+                image_url=image["url"], page_url=product.get("url"), path=image["path"], sha256=image["sha256"],
+                phash=image["phash"], width=image["width"], height=image["height"], format=image["format"],
+                has_alpha=image["has_alpha"], is_garment_shot=image["is_garment_shot"],
+                garment_score=image["garment_score"], crawled_at=crawled_at,
+            )
+            report.images[product.get("category") or "other"] += 1
+            self._catalog.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._catalog.flush()
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        for handle in (self._catalog, self._products):
+            if handle:
+                handle.close()
+        write_catalog_parquet(self.out / CATALOG_JSONL, self.out / CATALOG_PARQUET)
+
+
+def write_catalog_parquet(jsonl: Path, parquet: Path) -> int:
+    """Convert ``catalog.jsonl`` to Parquet (atomically); returns the number of records."""
+    import pandas as pd
+
+    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
+    frame = pd.DataFrame.from_records(records, columns=list(CATALOG_COLUMNS))
+    tmp = parquet.with_name(f".{parquet.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, parquet)
+    return len(frame)

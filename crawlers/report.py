@@ -1,0 +1,89 @@
+"""The crawl report: what was found, kept and skipped, written to ``<out>/summary.json``.
+
+One :class:`CrawlReport` per crawler (an extension); spiders and pipelines record into it with
+:func:`report_for`. Bad pages and images are logged with their URL and counted here, so a crawl
+never dies of one bad page and the user still sees what went wrong.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_NAME = "summary.json"
+
+
+class CrawlReport:
+    """Counters and error lists of one crawl."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.started = time.time()
+        self.products: Counter[str] = Counter()  # per category
+        self.images: Counter[str] = Counter()  # kept images per category
+        self.image_status: Counter[str] = Counter()  # kept / duplicate / near-duplicate / rejected:<reason> / failed
+        self.page_errors: list[dict[str, str]] = []
+        self.image_errors: list[dict[str, str]] = []
+        self.skipped: Counter[str] = Counter()  # e.g. "category-filter", "js-no-browser"
+        self.notes: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlReport:
+        report = cls(crawler)
+        crawler.vtonkit_report = report  # type: ignore[attr-defined]
+        crawler.signals.connect(report.spider_closed, signal=signals.spider_closed)
+        return report
+
+    def page_error(self, url: str, reason: str) -> None:
+        logger.warning("skipped page %s: %s", url, reason)
+        self.page_errors.append({"url": url, "reason": reason})
+        self.crawler.stats.inc_value("vtonkit/page_errors")
+
+    def image_error(self, url: str, reason: str, page_url: str = "") -> None:
+        logger.warning("skipped image %s (on %s): %s", url, page_url or "?", reason)
+        self.image_errors.append({"url": url, "page_url": page_url, "reason": reason})
+
+    def note(self, message: str) -> None:
+        logger.warning(message)
+        self.notes.append(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store": getattr(self.crawler.spider, "name", None),
+            "seconds": round(time.time() - self.started, 2),
+            "products": dict(self.products),
+            "products_total": sum(self.products.values()),
+            "images_kept": dict(self.images),
+            "images_kept_total": sum(self.images.values()),
+            "image_status": dict(self.image_status),
+            "page_errors": self.page_errors,
+            "image_errors": self.image_errors,
+            "skipped": dict(self.skipped),
+            "notes": self.notes,
+            "finish_reason": self.crawler.stats.get_value("finish_reason"),
+        }
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        out = self.crawler.settings.get("VTONKIT_OUT")
+        if not out:
+            return
+        from vtonkit.datasets.io.files import atomic_write_json
+
+        summary = self.as_dict()
+        summary["finish_reason"] = reason
+        atomic_write_json(Path(out) / SUMMARY_NAME, summary, indent=2)
+
+
+def report_for(crawler: Crawler) -> CrawlReport:
+    """The crawler's report (created on first use when the extension is not enabled)."""
+    report = getattr(crawler, "vtonkit_report", None)
+    if report is None:
+        report = CrawlReport.from_crawler(crawler)
+    return report

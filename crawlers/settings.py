@@ -1,0 +1,72 @@
+"""Scrapy settings of the vtonkit crawlers: polite and robust by default.
+
+``scrapy.cfg`` at the repository root points here, so ``scrapy list`` and
+``scrapy crawl <store> -O out.jsonl`` work from the repository root. ``vtonkit crawl`` starts
+from the same settings and adds the output folder (``VTONKIT_OUT``), the HTTP cache
+(``--cache``), a resumable job folder (``--resume``) and, for your own servers only,
+``--no-throttle``.
+"""
+from __future__ import annotations
+
+from vtonkit import __version__
+
+BOT_NAME = "vtonkit"
+SPIDER_MODULES = ["vtonkit.crawlers.spiders"]
+NEWSPIDER_MODULE = "vtonkit.crawlers.spiders"
+
+PROJECT_URL = "https://github.com/vtonkit/vtonkit"
+# An honest user agent: who we are and where to read about us.
+USER_AGENT = f"vtonkit/{__version__} (+{PROJECT_URL})"
+
+# Politeness
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_DELAY_JITTER = 0.5  # +-50% around DOWNLOAD_DELAY
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+
+# Robustness: retries with exponential backoff (vtonkit.crawlers.middlewares)
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the page is reported in the crawl summary; not a crawl error
+VTONKIT_RETRY_BACKOFF_BASE = 1.0
+VTONKIT_RETRY_BACKOFF_MAX = 60.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "vtonkit.crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # sees 3xx responses before RedirectMiddleware (600): a loop is reported, not silently dropped
+    "vtonkit.crawlers.middlewares.RedirectLoopMiddleware": 650,
+}
+REDIRECT_MAX_TIMES = 8
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages; images have their own limit below
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+
+# Images and catalog (active only when VTONKIT_OUT is set)
+ITEM_PIPELINES = {
+    "vtonkit.crawlers.pipelines.GarmentImagesPipeline": 300,
+    "vtonkit.crawlers.pipelines.CatalogPipeline": 800,
+}
+EXTENSIONS = {"vtonkit.crawlers.report.CrawlReport": 500}
+MEDIA_ALLOW_REDIRECTS = True
+VTONKIT_OUT = None
+VTONKIT_MIN_IMAGE_SIDE = 256
+VTONKIT_MAX_IMAGE_PIXELS = 50_000_000
+VTONKIT_MAX_IMAGE_BYTES = 30 * 1024 * 1024
+VTONKIT_PHASH_DISTANCE = 6
+
+# Development: an HTTP cache, off unless asked for (`vtonkit crawl --cache`, or -s HTTPCACHE_ENABLED=1)
+HTTPCACHE_ENABLED = False
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_EXPIRATION_SECS = 24 * 3600
+HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
+
+# scrapy-playwright is enabled per spider (StoreSpider.needs_browser), never globally
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
