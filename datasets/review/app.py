@@ -133,8 +133,10 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
         if (split, sample) not in known:
             raise HTTPException(status_code=404, detail=f"unknown sample {split}/{sample}")
         split_dir = data.split(split)
-        stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0
-                      for p in split_dir.person_files(sample).values())
+        sources = [*split_dir.person_files(sample).values(), *split_dir.cloth_files(sample).values()]
+        if any(p.exists() and not p.resolve().is_relative_to(root) for p in sources):
+            raise refuse(UnsafePathError("a file of this sample links outside the dataset"))
+        stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in sources)
         key = (split, sample, kind, h, stamp)
         body = cache.get(key)
         if body is None:

@@ -48,7 +48,10 @@ def resolve_dataset_file(dataset_root: str | Path, relative: str) -> Path:
         raise UnsafePathError(f"not an artifact folder: {folder!r}")
     if not FILE_NAME.fullmatch(name) or ".." in name:
         raise UnsafePathError(f"not a dataset file name: {name!r}")
-    allowed = (Path(dataset_root) / split / folder).resolve()
+    root = Path(dataset_root).resolve()
+    allowed = (root / split / folder).resolve()
+    if not allowed.is_relative_to(root):  # the split or folder itself is a symlink leaving the dataset
+        raise UnsafePathError("resolves outside the dataset")
     candidate = allowed / name
     if not candidate.exists():
         raise FileNotFoundError(relative)

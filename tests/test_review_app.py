@@ -1,0 +1,232 @@
+"""The review app on a real uvicorn server (127.0.0.1), driven by real headless Chromium and httpx."""
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from PIL import Image
+from vitonhd_copy import copy_vitonhd
+
+from vtonkit.datasets.clean import apply_decisions, undo_last
+from vtonkit.datasets.review.app import create_app
+from vtonkit.datasets.review.static_report import write_static_report
+from vtonkit.datasets.review.store import db_path
+from vtonkit.datasets.summary import load_or_run_report, report_path
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SECRET = "vtonkit-secret-outside-the-dataset"
+
+
+def chromium_path() -> str:
+    path = os.environ.get("VTONKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        pytest.skip("needs Debian chromium (apt-get install chromium, or `make system-deps`)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset(vitonhd: Path, tmp_path_factory) -> Path:
+    """Genuine samples + two defects: swapped arm labels (warning) and a missing cloth mask (error)."""
+    root = copy_vitonhd(vitonhd, tmp_path_factory.mktemp("review") / "ds")
+    parse_file = root / "train/image-parse-v3/00001_00.png"
+    original = Image.open(parse_file)
+    labels = np.array(original)
+    swapped = labels.copy()
+    swapped[labels == 14], swapped[labels == 15] = 15, 14
+    image = Image.fromarray(swapped, "P")
+    image.putpalette(original.getpalette())
+    image.save(parse_file)
+    (root / "test/cloth-mask/00008_00.jpg").unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(dataset: Path) -> Iterator[str]:
+    report = load_or_run_report(dataset)  # runs validate and stores the report
+    assert report_path(dataset).is_file()
+    # Things the server must never hand out (made after validate, so they are not samples):
+    # a file next to the dataset and a symlink to it inside an artifact folder.
+    (dataset.parent / "secret.txt").write_text(SECRET)
+    os.symlink(dataset.parent / "secret.txt", dataset / "test/image/evil.jpg")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(dataset, report), host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if uv.started:
+            break
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+def raw_get(base: str, path: str) -> tuple[int, bytes]:
+    """GET with the path sent byte for byte (httpx normalises `..` away before sending)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.putrequest("GET", path, skip_accept_encoding=True)
+    connection.endheaders()
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_api_lists_samples_flags_and_tiles(server: str) -> None:
+    with httpx.Client(base_url=server) as client:
+        flags = {f["code"]: f for f in client.get("/api/flags").json()["flags"]}
+        assert flags["arm-labels-swapped"]["samples"] == 1 and flags["missing-file"]["severity"] == "error"
+        rows = client.get("/api/samples", params={"flag": "missing-file"}).json()["samples"]
+        assert [(r["split"], r["sample"]) for r in rows] == [("test", "00008_00")]
+        tile = client.get("/tile/test/00006_00/parse.jpg")
+        assert tile.status_code == 200 and tile.headers["content-type"] == "image/jpeg"
+        assert Image.open(__import__("io").BytesIO(tile.content)).size == (192, 256)
+        assert client.get("/files/test/image/00006_00.jpg").content[:2] == b"\xff\xd8"
+        assert client.get("/").text.count("/static/app.js") == 1
+        assert client.post("/api/decisions", json={"split": "test", "sample": "nope", "decision": "keep"}).status_code == 404
+        assert client.post("/api/decisions", json={"split": "test", "sample": "00006_00", "decision": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", [
+    "/files/../../../../etc/passwd",
+    "/files/test/image/../../../secret.txt",
+    "/files/test/../../secret.txt",
+    "/files/%2e%2e/%2e%2e/secret.txt",
+    "/files/test/image/%2e%2e%2f%2e%2e%2f%2e%2e%2fsecret.txt",
+    "/files/test/image/..%2F..%2F..%2Fsecret.txt",
+    "/files/%252e%252e/%252e%252e/secret.txt",
+    "/files/test/image/%252e%252e%252fsecret.txt",
+    "/files//etc/passwd",
+    "/files/%2Fetc%2Fpasswd",
+    "/files/test/image/evil.jpg",
+    "/files/test/.vtonkit/review.sqlite",
+    "/files/test/quarantine/00006_00.jpg",
+    "/tile/..%2F..%2Fsecret/00006_00/image.jpg",
+    "/tile/test/..%2F..%2Fsecret/image.jpg",
+    "/tile/test/evil/image.jpg",
+    "/static/..%2F..%2F..%2Fsecret.txt",
+    "/static/%2e%2e/app.py",
+])
+def test_path_escapes_are_refused(server: str, path: str) -> None:
+    status, body = raw_get(server, path)
+    assert status in (400, 403, 404), (path, status)
+    assert SECRET.encode() not in body and b"root:" not in body
+
+
+def test_path_escapes_with_httpx_and_symlinked_folder(server: str, dataset: Path) -> None:
+    with httpx.Client(base_url=server) as client:
+        for path in ("/files/%2e%2e/%2e%2e/secret.txt", "/files/%252e%252e%252f%252e%252e%252fsecret.txt",
+                     f"/files/{dataset.parent / 'secret.txt'}", "/files/test/image/evil.jpg"):
+            response = client.get(path)
+            assert response.status_code in (400, 403, 404) and SECRET not in response.text
+    # An artifact folder that is itself a symlink leaving the dataset: refused for files and tiles.
+    folder = dataset / "test/agnostic-mask"
+    outside = dataset.parent / "outside-agnostic-mask"
+    shutil.move(folder, outside)
+    os.symlink(outside, folder)
+    try:
+        status, body = raw_get(server, "/files/test/agnostic-mask/00006_00_mask.png")
+        assert status == 403 and body[:4] != b"\x89PNG"
+        assert raw_get(server, "/tile/test/00006_00/image.jpg")[0] == 403
+    finally:
+        folder.unlink()
+        shutil.move(outside, folder)
+    assert raw_get(server, "/files/test/agnostic-mask/00006_00_mask.png")[0] == 200
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.locator("section.card").count() == 8
+        page.select_option("#flag", "arm-labels-swapped")
+        page.wait_for_function("document.querySelectorAll('section.card').length === 1")
+        card = page.locator("section.card.current")
+        assert card.get_attribute("data-sample") == "00001_00"
+        page.keyboard.press("r")
+        page.wait_for_selector("section.card.current .badge.reject")
+        page.keyboard.press("n")
+        page.keyboard.type("arms swapped in parse")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("section.card.current .note")
+        # every tile image of the card actually decoded
+        assert page.evaluate("[...document.querySelectorAll('section.card img')].every(i => i.naturalWidth > 0)")
+
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.input_value("#flag") == "arm-labels-swapped"  # the filter lives in the URL
+        card = page.locator("section.card[data-sample='00001_00']")
+        assert card.locator(".badge").inner_text() == "reject"
+        assert card.locator(".note").inner_text() == "arms swapped in parse"
+
+        # keyboard navigation over all samples: l moves on, k keeps
+        page.select_option("#flag", "")
+        page.wait_for_function("document.querySelectorAll('section.card').length === 8")
+        first = page.locator("section.card.current").get_attribute("data-sample")
+        page.keyboard.press("l")
+        second = page.locator("section.card.current").get_attribute("data-sample")
+        assert second != first
+        page.keyboard.press("k")
+        page.wait_for_selector("section.card.current .badge.keep")
+        page.keyboard.press("ArrowLeft")
+        assert page.locator("section.card.current").get_attribute("data-sample") == first
+        browser.close()
+
+    with sqlite3.connect(db_path(dataset)) as connection:
+        rows = dict(connection.execute("SELECT sample, decision FROM decisions").fetchall())
+    assert rows["00001_00"] == "reject" and rows[second] == "keep"
+
+    result = apply_decisions(dataset)
+    assert result.samples == 1
+    assert (dataset / "quarantine/train/image-parse-v3/00001_00.png").is_file()
+    assert not (dataset / "train/image/00001_00.jpg").exists()
+    assert "00001_00" not in (dataset / "train_pairs.txt").read_text()
+    undo_last(dataset)
+    assert (dataset / "train/image/00001_00.jpg").is_file()
+    assert "00001_00.jpg 00001_00.jpg" in (dataset / "train_pairs.txt").read_text()
+
+
+@pytest.mark.browser
+def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    report = load_or_run_report(dataset)
+    out = tmp_path / "report.html"
+    assert write_static_report(dataset, report, out) == 8
+    html = out.read_text()
+    assert "http://" not in html and "https://" not in html and "/static/" not in html
+    assert html.count("data:image/jpeg;base64,") == 8 * 7
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(out.as_uri())
+        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        page.select_option("#flag", "missing-file")
+        assert page.locator("section.card:visible").count() == 1
+        browser.close()
+    assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
