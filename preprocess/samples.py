@@ -10,7 +10,8 @@ Pose, parse, DensePose and cloth-mask outputs come from the stage cache when the
 (see `cache.py`); normalise, cloth preparation and agnostic are cheap pure functions and are
 recomputed whenever a sample is (re)written. A sample's completion marker is written after all
 its files, and removed before they are rewritten, so a killed run never leaves a sample that
-looks complete but is not. Every failure becomes an error record; nothing is raised.
+looks complete but is not. Every failure becomes an error record (nothing is raised) and removes
+the sample's files from an earlier run, which no longer match the inputs and backends.
 """
 from __future__ import annotations
 
@@ -175,6 +176,10 @@ class StageWorker:
         except Exception as exc:  # a bug or an I/O failure: still one record, never a dead batch
             logger.exception("unexpected failure on %s", task.source)
             result.error = _error_record("write", task.source, exc)
+        if result.error is not None:
+            # Files of an earlier run (other backends) would pass for this sample: remove them.
+            for path in sample_files(task.dataset, task.split, kind, task.stem).values():
+                path.unlink(missing_ok=True)
         result.model_loads = dict(self.model_loads)
         result.load_seconds = dict(self.load_seconds)
         result.peak_rss_bytes = peak_rss_bytes()
