@@ -143,13 +143,15 @@ def test_schp_left_right_fixed_when_model_mirrors_labels(tmp_path, vitonhd):
     from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
 
     image, genuine, keypoints = _viton(vitonhd, "00034_00")
-    model = fake_schp(tmp_path, MIRROR[genuine], 20, (473, 473))
+    lip = genuine.copy()
+    lip[genuine == Cihp.NECK] = 0
+    model = fake_schp(tmp_path, MIRROR[lip], 20, (473, 473))
     arms = np.isin(genuine, [Cihp.LEFT_ARM, Cihp.RIGHT_ARM])
     unfixed = SchpLipParser(model_path=model, fix_sides=False, neck=False).parse(image, keypoints)
     assert (unfixed[arms] == genuine[arms]).mean() < 0.1  # the fake really mirrors
     fixed = SchpLipParser(model_path=model).parse(image, keypoints)
     assert (fixed[arms] == genuine[arms]).mean() > 0.95
-    assert (fixed == genuine).mean() >= 0.97
+    assert (fixed == genuine).mean() >= 0.98
 
 
 @pytest.mark.parametrize("stem", ["013563", "013565"])
