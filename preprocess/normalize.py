@@ -1,0 +1,161 @@
+"""Person photo normalisation ("refocus") to the dataset's 1024x768 (H x W) framing.
+
+Two modes:
+* refocus (default): crop and pad to 3:4 around the detected person, then resize. The box is the
+  person's silhouette bounding box plus `TOP_MARGIN` of its height above the head, `BOTTOM_MARGIN`
+  below the feet (none when the person is cut by the bottom edge, as in VITON-HD's thigh-length
+  shots) and `SIDE_MARGIN` of its width on each side, widened (or heightened) around its centre
+  to exactly 3:4. Where the box leaves the photo the border pixels are replicated (a flat
+  studio background continues; black bars would become "person" to later stages).
+* keep framing: orientation, colour mode and resize only (pixel-aligned with a 3:4 input).
+
+EXIF orientation and colour modes (RGBA, CMYK, greyscale, 16-bit) go through the foundation's
+`open_image` / `to_rgb`. Upscaling is never silent: when the person box is smaller than
+`TINY_PERSON_HEIGHT` of the output height (an upscale of more than 2x) a warning says the result
+will be blurry.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import ImageOps
+
+from vtonkit.datasets.io.images import open_image, to_rgb
+from vtonkit.datasets.layout import HEIGHT, WIDTH
+
+logger = logging.getLogger(__name__)
+
+TOP_MARGIN = 0.06
+BOTTOM_MARGIN = 0.04
+SIDE_MARGIN = 0.10
+TINY_PERSON_HEIGHT = 0.5  # person box below 512 source pixels -> > 2x upscale
+ASPECT = WIDTH / HEIGHT  # 0.75
+
+
+@dataclass(frozen=True)
+class FrameTransform:
+    """Maps source-photo pixels (after EXIF orientation) to output pixels: `out = (src - offset) * scale`.
+
+    Attributes:
+        offset_x, offset_y: top-left corner of the crop box in the oriented source (may be < 0: padding).
+        scale_x, scale_y: output pixels per source pixel.
+    """
+
+    offset_x: float
+    offset_y: float
+    scale_x: float
+    scale_y: float
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """Map `(N, 2+)` [x, y, ...] source points to output pixels; rows at (0, 0) stay missing."""
+        points = np.array(points, dtype=np.float64, copy=True)
+        missing = (points[:, 0] == 0) & (points[:, 1] == 0)
+        points[:, 0] = (points[:, 0] - self.offset_x) * self.scale_x
+        points[:, 1] = (points[:, 1] - self.offset_y) * self.scale_y
+        points[missing] = 0.0
+        return points
+
+    def invert(self, points: np.ndarray) -> np.ndarray:
+        """Map output pixels back to the oriented source photo."""
+        points = np.array(points, dtype=np.float64, copy=True)
+        missing = (points[:, 0] == 0) & (points[:, 1] == 0)
+        points[:, 0] = points[:, 0] / self.scale_x + self.offset_x
+        points[:, 1] = points[:, 1] / self.scale_y + self.offset_y
+        points[missing] = 0.0
+        return points
+
+
+@dataclass
+class Normalized:
+    """A normalised person photo: `image` `(1024, 768, 3)` uint8 RGB, the transform and warnings."""
+
+    image: np.ndarray
+    transform: FrameTransform
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_person_photo(path: str | Path) -> np.ndarray:
+    """Read any photo upright (EXIF orientation applied) as `(H, W, 3)` uint8 RGB; errors name the file."""
+    image = ImageOps.exif_transpose(open_image(path))
+    return np.asarray(to_rgb(image))
+
+
+def resize_to(image: np.ndarray, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
+    """Resize `(h, w, 3)` to `(height, width, 3)`: area filter when shrinking, cubic when enlarging."""
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = image.shape[0] >= height and image.shape[1] >= width
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def keep_framing(image: np.ndarray) -> Normalized:
+    """Resize only (`--keep-framing`); warns when the photo is not 3:4 (it gets stretched)."""
+    height, width = image.shape[:2]
+    warnings = []
+    if abs(width / height - ASPECT) > 0.01:
+        warnings.append(f"photo is {width}x{height}, not 3:4: --keep-framing stretches it to {WIDTH}x{HEIGHT}")
+    transform = FrameTransform(0.0, 0.0, WIDTH / width, HEIGHT / height)
+    return Normalized(resize_to(image), transform, warnings)
+
+
+def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
+    """3:4 crop box `(x0, y0, x1, y1)` (source pixels, may exceed the image) around the silhouette.
+
+    Raises:
+        ValueError: empty mask.
+    """
+    ys, xs = np.nonzero(person_mask)
+    if xs.size == 0:
+        raise ValueError("empty person mask")
+    height, width = person_mask.shape
+    top, bottom, left, right = float(ys.min()), float(ys.max() + 1), float(xs.min()), float(xs.max() + 1)
+    box_h = bottom - top
+    top -= TOP_MARGIN * box_h if top > 0 else 0.0
+    bottom += BOTTOM_MARGIN * box_h if bottom < height else 0.0
+    left -= SIDE_MARGIN * (right - left)
+    right += SIDE_MARGIN * (right - left)
+    box_h, box_w = bottom - top, right - left
+    if box_w / box_h < ASPECT:  # too narrow: widen around the centre
+        centre = (left + right) / 2
+        box_w = box_h * ASPECT
+        left, right = centre - box_w / 2, centre + box_w / 2
+    else:  # too wide: grow in height, keeping a person cut by the bottom edge flush with it
+        new_h = box_w / ASPECT
+        if bottom >= height:
+            top = bottom - new_h
+        else:
+            centre = (top + bottom) / 2
+            top, bottom = centre - new_h / 2, centre + new_h / 2
+        box_h = new_h
+    return left, top, left + box_w, top + box_h
+
+
+def refocus(image: np.ndarray, person_mask: np.ndarray) -> Normalized:
+    """Crop/pad `(H, W, 3)` uint8 RGB to a 3:4 box around `person_mask` `(H, W)` bool and resize to 1024x768."""
+    x0, y0, x1, y1 = person_box(person_mask)
+    scale = HEIGHT / (y1 - y0)
+    warnings = []
+    if (y1 - y0) < TINY_PERSON_HEIGHT * HEIGHT:
+        warnings.append(
+            f"tiny person: only {y1 - y0:.0f} px tall in the photo, upscaled {scale:.1f}x to {HEIGHT} px "
+            "(expect a blurry image and weaker pose/parse)"
+        )
+    # Affine crop+scale in one resampling step; replicate the border where the box leaves the photo.
+    matrix = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]], dtype=np.float64)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    if scale < 1:
+        # INTER_AREA is not supported by warpAffine: shrink the padded crop with resize instead.
+        pad = int(np.ceil(max(0.0, -x0, -y0, x1 - image.shape[1], y1 - image.shape[0]))) + 1
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        crop = padded[int(round(y0)) + pad:int(round(y1)) + pad, int(round(x0)) + pad:int(round(x1)) + pad]
+        out = cv2.resize(crop, (WIDTH, HEIGHT), interpolation=interpolation)
+        x0, y0 = float(int(round(x0))), float(int(round(y0)))
+        transform = FrameTransform(x0, y0, WIDTH / crop.shape[1], HEIGHT / crop.shape[0])
+    else:
+        out = cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+        transform = FrameTransform(x0, y0, scale, scale)
+    return Normalized(out, transform, warnings)
