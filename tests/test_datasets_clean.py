@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from vitonhd_copy import copy_vitonhd
 
 from vtonkit.cli import app
 from vtonkit.datasets.clean import CleanError, apply_decisions, manifest_path, undo_last
 from vtonkit.datasets.review.store import SCHEMA_VERSION, DecisionStore, StoreError, db_path
+from vtonkit.datasets.sample_copy import copy_dataset
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -22,7 +22,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture()
 def dataset(vitonhd: Path, tmp_path: Path) -> Path:
-    root = copy_vitonhd(vitonhd, tmp_path / "ds")
+    root = copy_dataset(vitonhd, tmp_path / "ds")
     # An unterminated last line must survive clean + undo byte for byte.
     pairs = root / "test_pairs.txt"
     pairs.write_text(pairs.read_text().rstrip("\n"))

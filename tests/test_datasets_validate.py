@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
-from vitonhd_copy import copy_vitonhd
 
 from vtonkit.cli import app
 from vtonkit.datasets.findings import Report
 from vtonkit.datasets.io.keypoints import COCO18_TO_BODY25, read_keypoints
+from vtonkit.datasets.sample_copy import copy_dataset
 from vtonkit.datasets.validate import validate
 
 
 @pytest.fixture(scope="module")
 def genuine(vitonhd: Path, tmp_path_factory) -> Path:
-    return copy_vitonhd(vitonhd, tmp_path_factory.mktemp("genuine"))
+    return copy_dataset(vitonhd, tmp_path_factory.mktemp("genuine"))
 
 
 @pytest.fixture(scope="module")

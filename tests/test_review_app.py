@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
-from vitonhd_copy import copy_vitonhd
 
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
 from vtonkit.datasets.review.store import db_path
+from vtonkit.datasets.sample_copy import copy_dataset
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -39,7 +39,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def dataset(vitonhd: Path, tmp_path_factory) -> Path:
     """Genuine samples + two defects: swapped arm labels (warning) and a missing cloth mask (error)."""
-    root = copy_vitonhd(vitonhd, tmp_path_factory.mktemp("review") / "ds")
+    root = copy_dataset(vitonhd, tmp_path_factory.mktemp("review") / "ds")
     parse_file = root / "train/image-parse-v3/00001_00.png"
     original = Image.open(parse_file)
     labels = np.array(original)

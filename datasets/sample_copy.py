@@ -1,0 +1,36 @@
+"""Copy the layout folders of a dataset (or of a sample set without pair lists) to a new root.
+
+Used to build throw-away datasets from the VITON-HD sample files (tests, screenshots) without
+touching the originals: only the HR-VITON layout folders are copied (extras such as
+`gt_cloth_wraped_mask/` are left behind). Where the source has no pair list one is written: train
+paired (person = garment), test unpaired (each person with the next person's garment), as the
+official lists are.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from vtonkit.datasets import layout
+from vtonkit.datasets.pairs import write_pairs
+
+
+def copy_dataset(source: str | Path, target: str | Path) -> Path:
+    """Copy `source/<split>/<layout folder>` for both splits to `target`; returns `target`."""
+    source, target = Path(source), Path(target)
+    data = layout.DatasetLayout(target)
+    for split in layout.SPLITS:
+        for folder in layout.ALL_FOLDERS:
+            if (source / split / folder).is_dir():
+                shutil.copytree(source / split / folder, target / split / folder)
+        source_pairs = layout.DatasetLayout(source).pairs_file(split)
+        if source_pairs.is_file():
+            shutil.copy(source_pairs, data.pairs_file(split))
+            continue
+        stems = data.split(split).person_stems()
+        if split == "train":
+            pairs = [(f"{stem}.jpg", f"{stem}.jpg") for stem in stems]
+        else:
+            pairs = [(f"{stem}.jpg", f"{stems[(i + 1) % len(stems)]}.jpg") for i, stem in enumerate(stems)]
+        write_pairs(data.pairs_file(split), pairs)
+    return target
