@@ -1,0 +1,76 @@
+"""Garment shot normalisation and the `cloth/` + `cloth-mask/` writers.
+
+`prepare_cloth` applies the EXIF orientation, composites any alpha on white (what `cloth/`
+stores), pads to 3:4 around the centre with the shot's own background colour (the median of its
+border pixels, so a light-grey studio background stays grey rather than getting white bars that
+the masker could keep) and resizes to 1024x768. The alpha channel, when the file has a useful
+one, is transformed the same way (padding = transparent) and returned for the masker.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import ImageOps
+
+from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
+from vtonkit.datasets.io.masks import write_mask
+from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
+from vtonkit.preprocess.normalize import resize_to
+
+logger = logging.getLogger(__name__)
+
+
+def border_colour(rgb: np.ndarray, width: int = 4) -> tuple[int, int, int]:
+    """Median colour of the outer `width` pixels of `(H, W, 3)` uint8 RGB (the shot's background)."""
+    border = np.concatenate([rgb[:width].reshape(-1, 3), rgb[-width:].reshape(-1, 3),
+                             rgb[:, :width].reshape(-1, 3), rgb[:, -width:].reshape(-1, 3)])
+    return tuple(int(v) for v in np.median(border, axis=0))
+
+
+def _pad_to_portrait(array: np.ndarray, fill: tuple[int, ...] | int) -> np.ndarray:
+    """Pad around the centre to 3:4 (H:W)."""
+    height, width = array.shape[:2]
+    target_w = max(width, int(round(height * WIDTH / HEIGHT)))
+    target_h = max(height, int(round(target_w * HEIGHT / WIDTH)))
+    top, left = (target_h - height) // 2, (target_w - width) // 2
+    return cv2.copyMakeBorder(array, top, target_h - height - top, left, target_w - width - left,
+                              cv2.BORDER_CONSTANT, value=fill)
+
+
+def prepare_cloth(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Garment photo -> (`(1024, 768, 3)` uint8 RGB on white/its background, `(1024, 768)` uint8 alpha or None).
+
+    Raises:
+        InputError: unreadable file (the message names it).
+    """
+    image = ImageOps.exif_transpose(open_image(path))
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    alpha = np.asarray(image.convert("RGBA"))[..., 3] if has_alpha else None
+    if alpha is not None and alpha.min() == 255:
+        alpha = None  # an alpha channel that is fully opaque carries nothing
+    rgb = np.asarray(to_rgb(image))  # composites alpha on white
+    fill = (255, 255, 255) if alpha is not None else border_colour(rgb)
+    rgb = resize_to(_pad_to_portrait(rgb, fill))
+    if alpha is not None:
+        alpha = cv2.resize(_pad_to_portrait(alpha, 0), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    return rgb, alpha
+
+
+def masker_input(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """What a `ClothMasker` gets: RGBA when there is an alpha, else the RGB."""
+    return rgb if alpha is None else np.dstack([rgb, alpha])
+
+
+def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:
+    """Write `cloth/<stem>.jpg` and `cloth-mask/<stem>.jpg` (mode L, 0/255); returns the paths."""
+    if rgb.shape[:2] != (HEIGHT, WIDTH) or mask.shape != (HEIGHT, WIDTH):
+        raise ValueError(f"cloth outputs must be {HEIGHT}x{WIDTH}, got {rgb.shape[:2]} and {mask.shape}")
+    split = split if isinstance(split, SplitDir) else SplitDir(split)
+    for path in split.cloth_files(stem).values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_jpeg(split.cloth(stem), rgb)
+    write_mask(split.cloth_mask(stem), mask)
+    return [split.cloth(stem), split.cloth_mask(stem)]

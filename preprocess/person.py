@@ -1,0 +1,208 @@
+"""The per-person chain as small steps: load -> normalise -> pose -> parse -> DensePose -> agnostic -> write.
+
+Each step is a plain function so the CLI (`vtonkit prep-person`), the batch pipeline and the
+evaluation reuse the same code. Backends come from `vtonkit.preprocess.stages` registries.
+
+Per-photo policy (errors stop that photo, warnings are reported and the photo is written):
+* no person -> `NoPersonError`; several people of comparable size -> `MultiplePersonsError`
+  (smaller bystanders are a warning);
+* hips not visible ("cut off at the waist") -> warning: HR-VITON's agnostic needs joints 9 and 12;
+  lower-body / dress categories also warn when knees or ankles are missing;
+* tiny person (upscaled more than 2x by the refocus) -> warning from `normalize`.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vtonkit.datasets.io.densepose import write_densepose
+from vtonkit.datasets.io.images import write_jpeg
+from vtonkit.datasets.io.keypoints import present_mask, write_openpose_json
+from vtonkit.datasets.io.masks import write_mask
+from vtonkit.datasets.io.parse import write_parse
+from vtonkit.datasets.io.skeleton import write_skeleton
+from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
+from vtonkit.errors import MultiplePersonsError, NoPersonError
+from vtonkit.preprocess.normalize import FrameTransform, keep_framing, load_person_photo, refocus
+from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
+
+logger = logging.getLogger(__name__)
+
+CATEGORIES = ("upper", "lower", "dresses")
+HIPS = (9, 12)
+LEGS = (10, 11, 13, 14)
+# Below this share of the image height the person is "tiny" in --keep-framing mode too.
+TINY_SHARE = 0.25
+
+
+@dataclass
+class PersonBackends:
+    """The three person-stage backends, built once and reused for every photo."""
+
+    pose: Any
+    parser: Any
+    densepose: Any
+
+    @classmethod
+    def build(cls, pose: str | None = None, parser: str | None = None, densepose: str | None = None,
+              options: dict[str, dict[str, Any]] | None = None) -> PersonBackends:
+        """Build by registry name (None = the stage's embedded default); `options[stage]` are kwargs."""
+        options = options or {}
+        return cls(
+            pose=POSE_ESTIMATORS.build(pose, **options.get("pose", {})),
+            parser=HUMAN_PARSERS.build(parser, **options.get("parser", {})),
+            densepose=DENSEPOSERS.build(densepose, **options.get("densepose", {})),
+        )
+
+
+@dataclass
+class PersonOutputs:
+    """Everything written for one person, all at 1024x768.
+
+    Attributes:
+        image: `(1024, 768, 3)` uint8 RGB normalised photo.
+        keypoints: `(25, 3)` float64 BODY_25 in `image` pixels.
+        parse: `(1024, 768)` uint8 CIHP-20.
+        densepose_ids: `(1024, 768)` uint8 DensePose part ids 0..24.
+        agnostic: `vtonkit.preprocess.agnostic.Agnostic` (parse_agnostic, mask, image), or None
+            when it could not be computed (then its three files are not written).
+        warnings: per-photo notes for the user.
+        transform: source-photo -> `image` pixel mapping.
+    """
+
+    image: np.ndarray
+    keypoints: np.ndarray
+    parse: np.ndarray
+    densepose_ids: np.ndarray
+    agnostic: Any = None
+    warnings: list[str] = field(default_factory=list)
+    transform: FrameTransform | None = None
+
+
+def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | None = None) -> PoseResult:
+    """Run the pose stage and apply the people policy. Raises `NoPersonError` / `MultiplePersonsError`."""
+    try:
+        result = pose_estimator.estimate(image)
+    except NoPersonError as exc:
+        raise NoPersonError(path, exc.reason) from None
+    if not present_mask(result.keypoints)[[1, 2, 5]].any():
+        raise NoPersonError(path, "no person detected (no neck or shoulders found)")
+    if result.num_persons > 1:
+        raise MultiplePersonsError(path, f"{result.num_persons} people detected: crop the photo to one person")
+    return result
+
+
+def framing_warnings(keypoints: np.ndarray, category: str, person_mask: np.ndarray | None) -> list[str]:
+    """Warnings about what the photo shows: cut at the waist, legs missing, tiny person."""
+    present = present_mask(keypoints)
+    notes = []
+    if not present[list(HIPS)].all():
+        notes.append("person cut off at the waist (hips not visible): the agnostic mask will be wrong")
+    elif category in ("lower", "dresses") and not present[list(LEGS)].all():
+        notes.append(f"legs cut off (knees/ankles not visible): a {category} try-on needs the legs")
+    if person_mask is not None and person_mask.any():
+        rows = np.flatnonzero(person_mask.any(1))
+        share = (rows[-1] - rows[0] + 1) / person_mask.shape[0]
+        if share < TINY_SHARE:
+            notes.append(f"tiny person: only {share:.0%} of the image height")
+    return notes
+
+
+def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = False):
+    """Load a photo upright and bring it to 1024x768 (refocus around the person unless `keep`).
+
+    Returns:
+        (Normalized, PoseResult on the normalised image).
+    """
+    source = load_person_photo(path)
+    if keep:
+        normalized = keep_framing(source)
+    else:
+        # Detect on the source (at most ~1024 px tall for speed), then crop around the silhouette.
+        detection = estimate_pose(pose_estimator, _shrink(source), path)
+        mask = _resize_mask(detection.person_mask, source.shape[:2]) if detection.person_mask is not None else None
+        if mask is None or not mask.any():
+            raise NoPersonError(path, "no person silhouette found")
+        normalized = refocus(source, mask)
+        normalized.warnings.extend(n for n in detection.warnings if n not in normalized.warnings)
+    pose = estimate_pose(pose_estimator, normalized.image, path)
+    return normalized, pose
+
+
+def _shrink(image: np.ndarray, max_side: int = 1280) -> np.ndarray:
+    import cv2
+
+    scale = max_side / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if mask.shape == shape:
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
+    """Run the parser, handing it the pose stage's silhouette when it accepts one (saves a model run)."""
+    if pose.person_mask is not None and "person_mask" in inspect.signature(parser.parse).parameters:
+        return parser.parse(image, pose.keypoints, person_mask=pose.person_mask)
+    return parser.parse(image, pose.keypoints)
+
+
+def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> tuple[Any, list[str]]:
+    """The agnostic (foundation recipe); a pose it cannot use becomes a warning, not a crash."""
+    from vtonkit.preprocess.agnostic import compute_agnostic
+
+    try:
+        return compute_agnostic(image, parse, keypoints, category), []
+    except ValueError as exc:  # MissingKeypointsError and bad categories derive from ValueError
+        return None, [f"agnostic not written: {exc}"]
+
+
+def process_person(path: str | Path, backends: PersonBackends, *, category: str = "upper",
+                   keep: bool = False) -> PersonOutputs:
+    """The whole per-person chain for one photo file (no writing)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
+    normalized, pose = normalise_person(path, backends.pose, keep=keep)
+    image = normalized.image
+    parse = human_parse(backends.parser, image, pose)
+    densepose_ids = backends.densepose.densepose(image, pose.keypoints, parse)
+    agnostic, agnostic_notes = person_agnostic(image, parse, pose.keypoints, category)
+    notes = list(normalized.warnings) + list(pose.warnings)
+    notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask) if not
+              (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
+    notes += agnostic_notes
+    return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,
+                         agnostic=agnostic, warnings=notes, transform=normalized.transform)
+
+
+def write_person_outputs(split: SplitDir, stem: str, outputs: PersonOutputs) -> list[Path]:
+    """Write the HR-VITON person files of `stem` (atomic, via the foundation writers); returns the paths."""
+    if outputs.image.shape[:2] != (HEIGHT, WIDTH):
+        raise ValueError(f"person outputs must be {HEIGHT}x{WIDTH}, got {outputs.image.shape[:2]}")
+    split = SplitDir(split.root) if isinstance(split, SplitDir) else SplitDir(split)
+    for path in split.person_files(stem).values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_jpeg(split.image(stem), outputs.image)
+    write_openpose_json(split.openpose_json(stem), outputs.keypoints)
+    write_skeleton(split.openpose_img(stem), outputs.keypoints, HEIGHT, WIDTH)
+    write_parse(split.parse(stem), outputs.parse)
+    write_densepose(split.densepose(stem), outputs.densepose_ids)
+    written = [split.image(stem), split.openpose_json(stem), split.openpose_img(stem), split.parse(stem),
+               split.densepose(stem)]
+    if outputs.agnostic is not None:
+        write_parse(split.parse_agnostic(stem), outputs.agnostic.parse_agnostic)
+        write_jpeg(split.agnostic(stem), outputs.agnostic.image)
+        write_mask(split.agnostic_mask(stem), outputs.agnostic.mask)
+        written += [split.parse_agnostic(stem), split.agnostic(stem), split.agnostic_mask(stem)]
+    return written
