@@ -81,6 +81,27 @@ class PipelineResult:
     output: torch.Tensor  # (N, 3, H, W) in [-1, 1]
 
 
+def per_sample_tensors(result: PipelineResult) -> list[dict]:
+    """Split a batch result into per-pair dicts of CPU tensors (`vtonkit infer --save-tensors`):
+    the fixture's names (input1, flow_list, warped_cm_lo, fake_segmap, fake_parse, parse7_label,
+    warped_cloth, warped_clothmask, output), float32 / uint8, no batch dim on label maps."""
+    entries = []
+    for i in range(result.output.shape[0]):
+        entries.append({
+            "input1": result.input1[i : i + 1].cpu(),
+            "input2": result.input2[i : i + 1].cpu(),
+            "flow_list": [f[i : i + 1].cpu() for f in result.condition.flow_list],
+            "warped_cm_lo": result.condition.warped_cloth_mask[i : i + 1].cpu(),
+            "fake_segmap": result.fake_segmap[i : i + 1].cpu(),
+            "fake_parse": result.fake_parse[i].to(torch.uint8).cpu(),
+            "parse7_label": result.parse7[i].to(torch.uint8).cpu(),
+            "warped_cloth": result.warped_cloth[i : i + 1].cpu(),
+            "warped_clothmask": result.warped_cloth_mask[i : i + 1].cpu(),
+            "output": result.output[i : i + 1].cpu(),
+        })
+    return entries
+
+
 class HRVitonPipeline:
     """The official inference path around a condition generator and an image generator."""
 

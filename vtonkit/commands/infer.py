@@ -1,8 +1,167 @@
-"""`vtonkit` subcommands of this area (filled in by its issue)."""
+"""`vtonkit infer` (try-on of a pair list) and `vtonkit sheet` (catalog preview sheets)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+METHOD_HELP = ("hrviton: the official HR-VITON networks (needs both checkpoints); warp: a non-learned "
+               "BASELINE that needs none. Default: hrviton when both checkpoints are given, else warp.")
+
+
+def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> str:
+    from vtonkit.progress import console
+
+    if method is None:
+        method = "hrviton" if tocg and gen else "warp"
+        if method == "warp":
+            console.print("[yellow]no checkpoints given: using the non-learned warp BASELINE "
+                          "(--method warp); pass --tocg-checkpoint and --gen-checkpoint for HR-VITON[/]")
+    if method not in ("hrviton", "warp"):
+        raise typer.BadParameter("must be hrviton or warp", param_hint="--method")
+    return method
+
+
+def _setup_torch(threads: int | None) -> int:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def infer(
+    dataset: Path = typer.Argument(..., help="Dataset root holding <split>/ and <split>_pairs.txt (HR-VITON layout)."),
+    split: str = typer.Option("test", "--split", help="Split folder to read persons and garments from."),
+    pairs: str = typer.Option(None, "--pairs", help="Pair list (path, or file name inside DATASET). Default: <split>_pairs.txt."),
+    tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="HR-VITON try-on condition generator (mtviton.pth)."),
+    gen_checkpoint: Path = typer.Option(None, "--gen-checkpoint", help="HR-VITON image generator (gen.pth)."),
+    out: Path = typer.Option(..., "--out", help="Output folder for <person>_<cloth>.png (and grid/ with --grids)."),
+    method: str = typer.Option(None, "--method", help=METHOD_HELP),
+    device: str = typer.Option("cpu", "--device", help="torch device: cpu, cuda, cuda:1, ..."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (same outputs for any size)."),
+    no_occlusion: bool = typer.Option(False, "--no-occlusion", help="Skip HR-VITON's occlusion handling (the official default is off; its README command turns it on, as we do)."),
+    grids: bool = typer.Option(False, "--grids", help="Also write a captioned per-pair grid (inputs, warped garment, layout, result) to OUT/grid/."),
+    category: str = typer.Option("upper", "--category", help="Garment category: upper (HR-VITON and warp), lower or dresses (warp only)."),
+    agnostic_from_file: bool = typer.Option(False, "--agnostic-from-file", help="Read agnostic-v3.2/ instead of recomputing the agnostic like the official loader."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generator's noise, per pair (outputs do not depend on batching)."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
+    save_tensors: bool = typer.Option(False, "--save-tensors", help="Also save each pair's intermediate tensors (flows, layout, warped garment, float output) to OUT/tensors/<name>.pt, to compare with the official code."),
+) -> None:
+    """Virtual try-on of every pair of a pair list, in order, to real PNG files.
+
+    Reads the person files (image, image-parse-v3, image-parse-agnostic-v3.2, image-densepose,
+    openpose_json) and the garment files (cloth, cloth-mask) like HR-VITON's test loader and runs
+    the official inference path (numerically identical to test_generator.py). A pair with bad files
+    is reported and skipped; the exit code is 1 if any pair failed.
+
+    HR-VITON weights are for non-commercial use only (see docs/inference.md for how to get them).
+
+    Example: vtonkit infer data/zalando-hd-resized --split test --pairs test_pairs.txt
+    --tocg-checkpoint mtviton.pth --gen-checkpoint gen.pth --out previews --grids
+    """
+    from vtonkit.datasets.layout import DatasetLayout
+    from vtonkit.errors import VtonkitError
+    from vtonkit.progress import console, make_progress
+    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, resolve_pairs, run_pairs
+
+    method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
+    num_threads = _setup_torch(threads)
+    try:
+        pair_list = resolve_pairs(dataset, split, pairs)
+        split_dir = DatasetLayout(dataset).split(split).root
+        options = InferOptions(
+            method=method, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint, device=device,
+            batch_size=batch_size, occlusion=not no_occlusion, grids=grids, category=category,
+            agnostic_source="file" if agnostic_from_file else "compute", seed=seed, save_tensors=save_tensors,
+        )
+        with make_progress() as progress:
+            task = progress.add_task(f"try-on ({method})", total=len(pair_list))
+            summary = run_pairs(split_dir, pair_list, out, options, lambda n: progress.advance(task, n))
+    except (VtonkitError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for person, cloth, reason in summary.failed:
+        console.print(f"[red]failed[/] {person} {cloth}: {reason}")
+    per_pair = summary.seconds / max(len(summary.written), 1)
+    console.print(
+        f"{len(summary.written)}/{len(pair_list)} pairs written to {out} with {METHOD_LABELS[method]} "
+        f"in {summary.seconds:.1f} s ({per_pair:.2f} s/pair, {num_threads} torch threads, {device})"
+    )
+    if method == "warp":
+        console.print("[yellow]note: these are BASELINE previews from a non-learned warp, not try-on model outputs[/]")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def sheet(
+    dataset: Path = typer.Argument(..., help="Dataset root holding <split>/ (HR-VITON layout)."),
+    split: str = typer.Option("test", "--split", help="Split folder to read from."),
+    garment: str = typer.Option(None, "--garment", help="One garment (cloth stem) to show on several persons."),
+    persons: str = typer.Option(None, "--persons", help="Comma-separated person stems for --garment (default: the first --limit persons)."),
+    person: str = typer.Option(None, "--person", help="One person (stem) to show in several garments."),
+    garments: str = typer.Option(None, "--garments", help="Comma-separated cloth stems for --person (default: the first --limit garments)."),
+    limit: int = typer.Option(8, "--limit", min=1, help="How many persons/garments when not listed."),
+    out: Path = typer.Option(..., "--out", help="Output folder: sheet PNG + HTML and the try-on images."),
+    name: str = typer.Option(None, "--name", help="File name of the sheet (default: garment_<id> or person_<id>)."),
+    tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="HR-VITON try-on condition generator (mtviton.pth)."),
+    gen_checkpoint: Path = typer.Option(None, "--gen-checkpoint", help="HR-VITON image generator (gen.pth)."),
+    method: str = typer.Option(None, "--method", help=METHOD_HELP),
+    category: str = typer.Option("upper", "--category", help="upper, lower or dresses (the latter two: warp only)."),
+    device: str = typer.Option("cpu", "--device", help="torch device."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
+) -> None:
+    """Catalog preview sheet (PNG + self-contained HTML): one garment across persons, or one person across garments.
+
+    Example: vtonkit sheet data/zalando-hd-resized --garment 00008_00 --persons 00006_00,00013_00 --out sheets
+    Example: vtonkit sheet data/zalando-hd-resized --person 00006_00 --limit 6 --method warp --out sheets
+    """
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.layout import DatasetLayout
+    from vtonkit.errors import VtonkitError
+    from vtonkit.progress import console, make_progress
+    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, run_pairs
+    from vtonkit.vton_infer.sheets import SheetTile, sheet_pairs, write_sheet
+
+    method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
+    _setup_torch(threads)
+    split_dir = DatasetLayout(dataset).split(split)
+    split_list = lambda text: [s.strip() for s in text.split(",") if s.strip()] if text else None  # noqa: E731
+    try:
+        pair_list = sheet_pairs(split_dir, garment=garment, persons=split_list(persons), person=person,
+                                garments=split_list(garments), limit=limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--garment/--person") from None
+    if not pair_list:
+        console.print(f"[red]error:[/] nothing to show: no persons/garments found in {split_dir.root}")
+        raise typer.Exit(2)
+    options = InferOptions(method=method, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint,
+                           device=device, category=category)
+    try:
+        with make_progress() as progress:
+            task = progress.add_task(f"sheet ({method})", total=len(pair_list))
+            summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n))
+        if garment:
+            anchor = SheetTile(f"garment {garment}", read_rgb(split_dir.cloth(garment)))
+            title = f"Garment {garment} on {len(summary.written)} persons"
+        else:
+            anchor = SheetTile(f"person {person}", read_rgb(split_dir.image(person)))
+            title = f"Person {person} in {len(summary.written)} garments"
+        tiles = [anchor] + [SheetTile(p.stem, read_rgb(p)) for p in summary.written]
+        note = METHOD_LABELS[method] + (" - BASELINE previews, not try-on model outputs" if method == "warp" else "")
+        png_path, html_path = write_sheet(out, name or (f"garment_{garment}" if garment else f"person_{person}"),
+                                          title, tiles, note)
+    except VtonkitError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for p, c, reason in summary.failed:
+        console.print(f"[red]failed[/] {p} {c}: {reason}")
+    console.print(f"sheet written: {png_path} and {html_path} ({len(summary.written)} try-ons, {METHOD_LABELS[method]})")
+    if summary.failed:
+        raise typer.Exit(1)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add `infer` and `sheet` to the root app."""
+    app.command("infer")(infer)
+    app.command("sheet")(sheet)

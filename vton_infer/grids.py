@@ -1,0 +1,50 @@
+"""Per-pair visual grid: inputs, intermediate results and the try-on, with captions."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vtonkit.datasets.io.parse import parse_to_rgb
+
+CAPTION_HEIGHT = 28
+TILE_WIDTH = 256
+
+
+def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image:
+    image = Image.fromarray(rgb)
+    height = round(image.height * width / image.width)
+    image = image.resize((width, height), Image.BILINEAR)
+    tile = Image.new("RGB", (width, height + CAPTION_HEIGHT), (255, 255, 255))
+    tile.paste(image, (0, CAPTION_HEIGHT))
+    ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0))
+    return tile
+
+
+def labelled_row(images: list[tuple[str, np.ndarray]], title: str | None = None) -> np.ndarray:
+    """Tiles side by side, each with its caption above, and an optional title bar: (H, W, 3) uint8."""
+    tiles = [_tile(rgb, caption) for caption, rgb in images]
+    title_height = CAPTION_HEIGHT if title else 0
+    canvas = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles) + title_height), "white")
+    if title:
+        ImageDraw.Draw(canvas).text((4, 8), title, fill=(160, 0, 0))
+    x = 0
+    for tile in tiles:
+        canvas.paste(tile, (x, title_height))
+        x += tile.width
+    return np.asarray(canvas)
+
+
+def mask_rgb(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool or float in [0, 1] -> (H, W, 3) uint8 grey."""
+    values = np.clip(np.asarray(mask, dtype=np.float32), 0, 1) * 255
+    return np.repeat(values.astype(np.uint8)[..., None], 3, axis=2)
+
+
+def layout_rgb(labels: np.ndarray, palette_ids: np.ndarray) -> np.ndarray:
+    """Colour a 13- or 7-class layout with CIHP colours of representative ids (`palette_ids[class]`)."""
+    return parse_to_rgb(palette_ids[np.asarray(labels)])
+
+
+# a representative CIHP id per HR-VITON class, for colouring 13- and 7-class maps
+CIHP_OF_13 = np.array([0, 2, 13, 5, 9, 14, 15, 16, 17, 18, 19, 8, 3], dtype=np.uint8)
+CIHP_OF_7 = np.array([0, 13, 5, 2, 14, 15, 3], dtype=np.uint8)

@@ -1,0 +1,111 @@
+"""Catalog preview sheets: one garment on several persons, or one person in several garments.
+
+A sheet is written twice: a PNG contact sheet and a self-contained HTML page (images embedded as
+data URIs, no external files), both captioned with the method (the warp method is marked as a
+non-learned BASELINE).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vtonkit.datasets.io.files import atomic_write_text
+from vtonkit.datasets.layout import SplitDir
+
+logger = logging.getLogger(__name__)
+
+THUMB_SIZE = (192, 256)  # (W, H) of a PNG-sheet tile
+HTML_SIZE = (384, 512)
+CAPTION = 30
+
+
+@dataclass
+class SheetTile:
+    caption: str
+    rgb: np.ndarray  # (H, W, 3) uint8
+
+
+def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[str] | None = None,
+                person: str | None = None, garments: list[str] | None = None, limit: int = 8) -> list[tuple[str, str]]:
+    """The (person, cloth) stems of a sheet: `garment` x `persons`, or `person` x `garments`.
+
+    Missing lists default to the split's persons (resp. garments), at most `limit`, excluding the
+    anchor itself.
+    """
+    if (garment is None) == (person is None):
+        raise ValueError("give exactly one of garment (one garment on several persons) or person")
+    if garment is not None:
+        chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
+        return [(p, garment) for p in chosen]
+    chosen = garments or [g for g in split.cloth_stems() if g != person][:limit]
+    return [(person, g) for g in chosen]
+
+
+def _thumbnail(rgb: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    image = Image.fromarray(rgb)
+    image.thumbnail(size, Image.LANCZOS)
+    canvas = Image.new("RGB", size, "white")
+    canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+    return canvas
+
+
+def render_png(title: str, tiles: list[SheetTile], columns: int = 5) -> np.ndarray:
+    """The contact sheet: a title line, then tiles in rows of `columns`, each captioned: (H, W, 3) uint8."""
+    width, height = THUMB_SIZE
+    rows = (len(tiles) + columns - 1) // columns
+    canvas = Image.new("RGB", (columns * width, CAPTION + rows * (height + CAPTION)), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.text((6, 10), title, fill=(0, 0, 0))
+    for i, tile in enumerate(tiles):
+        x, y = (i % columns) * width, CAPTION + (i // columns) * (height + CAPTION)
+        draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0))
+        canvas.paste(_thumbnail(tile.rgb, THUMB_SIZE), (x, y + CAPTION))
+    return np.asarray(canvas)
+
+
+def _data_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    _thumbnail(rgb, HTML_SIZE).save(buffer, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def render_html(title: str, tiles: list[SheetTile], note: str) -> str:
+    """A self-contained HTML page (inline CSS, images as data URIs)."""
+    figures = "\n".join(
+        f'<figure><img src="{_data_uri(t.rgb)}" alt="{html.escape(t.caption)}">'
+        f"<figcaption>{html.escape(t.caption)}</figcaption></figure>"
+        for t in tiles
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+.note {{ color: #a00; }}
+.grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+figure {{ margin: 0; width: 192px; }}
+img {{ width: 192px; height: 256px; object-fit: contain; background: #fff; border: 1px solid #ddd; }}
+figcaption {{ font-size: 0.8rem; word-break: break-all; }}
+</style></head>
+<body><h1>{html.escape(title)}</h1><p class="note">{html.escape(note)}</p>
+<div class="grid">
+{figures}
+</div></body></html>
+"""
+
+
+def write_sheet(out_dir: Path, name: str, title: str, tiles: list[SheetTile], note: str) -> tuple[Path, Path]:
+    """Write `<out_dir>/<name>.png` and `<out_dir>/<name>.html`; returns both paths."""
+    from vtonkit.datasets.io.images import write_png
+
+    out_dir = Path(out_dir)
+    png_path, html_path = out_dir / f"{name}.png", out_dir / f"{name}.html"
+    write_png(png_path, render_png(f"{title} - {note}", tiles))
+    atomic_write_text(html_path, render_html(title, tiles, note))
+    return png_path, html_path
