@@ -62,7 +62,7 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
         missing = [f"{folder}/{cloth}" for folder, file in split_dir.cloth_files(cloth_stem).items() if not file.is_file()]
         if missing:
             report.add(finding("pair-missing-cloth", split, person_stem, name,
-                               f"{name} line {number}: {' and '.join(missing)} do(es) not exist"))
+                               f"{name} line {number}: missing {', '.join(missing)}"))
     return pairs
 
 
