@@ -20,6 +20,8 @@ images and pick the best one even when the rule says no for all.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import threading
 from dataclasses import dataclass
@@ -81,7 +83,9 @@ _mp_lock = threading.Lock()
 def _person_detectors():
     """MediaPipe pose + face detectors (bundled models), or None when mediapipe is unavailable."""
     try:
-        import mediapipe as mp
+        # mediapipe prints a harmless protobuf AttributeError on import with protobuf >= 5
+        with contextlib.redirect_stderr(io.StringIO()):
+            import mediapipe as mp
 
         pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5)
         faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)

@@ -61,6 +61,10 @@ class GarmentImagesPipeline(FilesPipeline):
         self.by_sha: dict[str, str] = {}  # sha256 -> stored path
         self.kept: list[tuple[ImageFacts, str]] = []  # for near-duplicate search
         self.path_owner: dict[str, str] = {}  # stored path -> product url that claimed it
+        # smaller near-duplicates replaced by a larger copy: old path -> new path (the catalog
+        # pipeline drops their records and files at the end)
+        self.superseded: dict[str, str] = {}
+        crawler.vtonkit_superseded = self.superseded
         self._load_previous_catalog()
 
     @classmethod
@@ -119,14 +123,22 @@ class GarmentImagesPipeline(FilesPipeline):
         )
         if facts.sha256 in self.by_sha:
             return {**result, "status": "duplicate", "path": self.by_sha[facts.sha256], "duplicate_of": self.by_sha[facts.sha256]}
-        for other, other_path in self.kept:
-            if is_near_duplicate(facts, other, max_phash=self.phash_distance):
-                return {**result, "status": "near-duplicate", "path": other_path, "duplicate_of": other_path}
         category = ItemAdapter(item).get("category") or "other"
         path = f"images/{category}/{facts.sha256}.{facts.extension}"
-        # claim the hashes before the (threaded) write, so a concurrent copy sees them
+        for index, (other, other_path) in enumerate(self.kept):
+            if not is_near_duplicate(facts, other, max_phash=self.phash_distance):
+                continue
+            if facts.width * facts.height <= other.width * other.height:
+                return {**result, "status": "near-duplicate", "path": other_path, "duplicate_of": other_path}
+            # the same picture in a higher resolution: keep this one, retire the smaller copy
+            self.kept[index] = (facts, path)
+            self.superseded[other_path] = path
+            result["supersedes"] = other_path
+            break
+        else:
+            self.kept.append((facts, path))
+        # claim the hash before the (threaded) write, so a concurrent copy sees it
         self.by_sha[facts.sha256] = path
-        self.kept.append((facts, path))
         from vtonkit.datasets.io.files import atomic_write_bytes
 
         await maybe_deferred_to_future(deferToThread(atomic_write_bytes, self.out / path, response.body))
@@ -140,6 +152,9 @@ class GarmentImagesPipeline(FilesPipeline):
         images = []
         for url, (ok, value) in zip(adapter.get("image_urls") or [], results):
             entry = dict(value) if ok else {"url": url, "status": "failed", "reason": str(getattr(value, "value", value))}
+            if entry.get("status") == "kept" and entry.get("path") in self.superseded:
+                final = resolve_superseded(self.superseded, entry["path"])
+                entry = {**entry, "status": "near-duplicate", "path": final, "duplicate_of": final}
             if entry.get("status") == "kept":
                 # the same URL on a second product comes back from Scrapy's media cache as "kept"
                 owner = self.path_owner.setdefault(entry["path"], page)
@@ -187,8 +202,9 @@ class CatalogPipeline:
         crawled_at = product.get("crawled_at") or _now()
         self._products.write(json.dumps(product, ensure_ascii=False) + "\n")
         self._products.flush()
+        superseded = getattr(self.crawler, "vtonkit_superseded", {})
         for image in product.get("images") or []:
-            if image.get("status") != "kept":
+            if image.get("status") != "kept" or image.get("path") in superseded:
                 continue
             record = {key: product.get(key) for key in CATALOG_COLUMNS}
             record.update(
@@ -206,6 +222,9 @@ class CatalogPipeline:
         for handle in (self._catalog, self._products):
             if handle:
                 handle.close()
+        superseded = getattr(self.crawler, "vtonkit_superseded", {})
+        if superseded:
+            drop_superseded(self.out, superseded, report_for(self.crawler))
         write_catalog_parquet(self.out / CATALOG_JSONL, self.out / CATALOG_PARQUET)
 
 
@@ -219,3 +238,29 @@ def write_catalog_parquet(jsonl: Path, parquet: Path) -> int:
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, parquet)
     return len(frame)
+
+
+def resolve_superseded(superseded: dict[str, str], path: str) -> str:
+    """Follow replacements (a -> b -> c) to the path that is finally kept."""
+    seen = set()
+    while path in superseded and path not in seen:
+        seen.add(path)
+        path = superseded[path]
+    return path
+
+
+def drop_superseded(out: Path, superseded: dict[str, str], report: Any) -> None:
+    """Remove catalog records and files of images replaced by a larger near-duplicate."""
+    from vtonkit.datasets.io.files import atomic_write_text
+
+    catalog = out / CATALOG_JSONL
+    kept_lines = []
+    for line in catalog.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["path"] in superseded:
+            report.images[record.get("category") or "other"] -= 1
+            continue
+        kept_lines.append(line)
+    atomic_write_text(catalog, "".join(f"{line}\n" for line in kept_lines))
+    for old in superseded:
+        (out / old).unlink(missing_ok=True)

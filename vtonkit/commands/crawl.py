@@ -1,8 +1,185 @@
-"""`vtonkit` subcommands of this area (filled in by its issue)."""
+"""`vtonkit crawl`, `vtonkit extract-product`, `vtonkit demo-store`: the crawling area's CLI."""
 from __future__ import annotations
+
+import contextlib
+import json
+from enum import Enum
+from pathlib import Path
 
 import typer
 
 
+class Category(str, Enum):
+    upper = "upper"
+    lower = "lower"
+    dresses = "dresses"
+
+
+def crawl(
+    store: str = typer.Argument(None, help="Store spider to run (see --list-stores), e.g. demo, generic, shopify."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output folder: catalog.jsonl/.parquet, products.jsonl, images/, summary.json, crawl.log."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after this many products."),
+    category: Category = typer.Option(None, "--category", "-c", help="Keep only products of this category."),
+    url: str = typer.Option(None, "--url", "-u", help="Store base URL (required for generic and shopify; overrides a store's default)."),
+    resume: bool = typer.Option(False, "--resume", help="Resumable crawl: state in OUT/.job; rerun the same command to continue."),
+    cache: bool = typer.Option(False, "--cache", help="Development HTTP cache in OUT/.httpcache (replays pages without refetching)."),
+    no_throttle: bool = typer.Option(False, "--no-throttle", help="No politeness delays: ONLY for your own servers (demo store, benchmarks)."),
+    list_stores: bool = typer.Option(False, "--list-stores", help="List the available stores and exit."),
+) -> None:
+    """Crawl a store into a garment catalog and images.
+
+    Obeys robots.txt, throttles itself, retries with backoff; a bad page or image is logged (OUT/crawl.log), counted in OUT/summary.json and skipped. Exit code 1 when no product was found or the crawl aborted.
+
+    Example:
+
+        vtonkit demo-store --port 8765 &
+        vtonkit crawl demo --out runs/demo --url http://127.0.0.1:8765 --no-throttle
+        vtonkit crawl generic --url https://shop.example --out runs/shop --limit 200 --category lower
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from vtonkit.crawlers.runner import UnknownStore, run_crawl, store_names
+
+    console = Console(stderr=True)
+    if list_stores:
+        for name in store_names():
+            typer.echo(name)
+        raise typer.Exit()
+    if not store or out is None:
+        console.print("[red]error:[/red] give a STORE and --out DIR (vtonkit crawl --list-stores lists stores)")
+        raise typer.Exit(2)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"pages": 0, "products": 0}
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"crawling {store}", total=limit, detail="")
+
+        def on_event(kind: str, payload: object) -> None:
+            if kind == "page":
+                counts["pages"] += 1
+            elif kind == "product":
+                counts["products"] += 1
+                progress.advance(task)
+            progress.update(task, detail=f"{counts['pages']} pages, {counts['products']} products")
+
+        try:
+            # native libraries (MediaPipe, Chromium) write to fd 2 from their own threads: send
+            # that to OUT/native.log so the progress display stays readable
+            with _native_stderr_to(out / "native.log"):
+                summary = run_crawl(store, out, url=url, limit=limit, category=category.value if category else None,
+                                    cache=cache, resume=resume, no_throttle=no_throttle, on_event=on_event)
+        except UnknownStore as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    _print_summary(console, summary)
+    if not summary.get("products_total") or summary.get("finish_reason") not in ("finished", "limit"):
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _native_stderr_to(path: Path):
+    """Redirect file descriptor 2 to ``path``; Python's sys.stderr keeps the terminal."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    original_stderr = sys.stderr
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        sys.stderr = terminal
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr = original_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
+
+
+def _print_summary(console, summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"crawl of {summary.get('store')} ({summary.get('finish_reason')}, {summary.get('seconds')} s)")
+    table.add_column("category")
+    table.add_column("products", justify="right")
+    table.add_column("images kept", justify="right")
+    categories = sorted(set(summary.get("products", {})) | set(summary.get("images_kept", {})))
+    for name in categories:
+        table.add_row(name, str(summary["products"].get(name, 0)), str(summary["images_kept"].get(name, 0)))
+    table.add_row("[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0)))
+    console.print(table)
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("image_status", {}).items()))
+    if statuses:
+        console.print(f"images: {statuses}")
+    skipped = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("skipped", {}).items()))
+    if skipped:
+        console.print(f"skipped: {skipped}")
+    for error in summary.get("page_errors", [])[:20]:
+        console.print(f"[yellow]page skipped[/yellow] {error['url']}: {error['reason']}")
+    for note in summary.get("notes", []):
+        console.print(f"[yellow]note[/yellow] {note}")
+    console.print(f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json")
+
+
+def extract_product_command(
+    page: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A saved product page (.html)."),
+    url: str = typer.Option(None, "--url", "-u", help="The page's original URL (resolves relative links, ranks SKU candidates); default: its canonical/og:url."),
+) -> None:
+    """Print the product extracted from a saved page as JSON (the spiders' own code path).
+
+    Use it to debug a new store: save a product page from the browser, then run:
+
+        vtonkit extract-product page.html --url https://shop.example/p/123
+    """
+    from vtonkit.crawlers.extract import extract_product
+    from vtonkit.errors import InputError
+
+    try:
+        item = extract_product(page.read_bytes(), url or "")
+    except OSError as exc:
+        raise InputError(page, f"cannot read: {exc}") from exc
+    if item is None:
+        typer.echo(json.dumps({"error": f"{page}: no product data found (no Product JSON-LD, microdata or OpenGraph)"}))
+        raise typer.Exit(1)
+    record = item.to_dict()
+    for pipeline_only in ("images", "garment_image_url", "crawled_at"):
+        record.pop(pipeline_only, None)
+    typer.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def demo_store(
+    port: int = typer.Option(8765, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep loopback unless you mean it)."),
+    access_log: Path = typer.Option(None, "--access-log", help="Append one line per request to this file."),
+) -> None:
+    """Serve the demo store (tops, trousers, skirts, dresses) until Ctrl-C.
+
+    Example:
+
+        vtonkit demo-store --port 8765
+        vtonkit crawl demo --out runs/demo --url http://127.0.0.1:8765 --no-throttle
+    """
+    from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
+
+    typer.echo("drawing the demo garments (cached after the first run)...", err=True)
+    prerender_drawn()
+    server = DemoStoreServer(host, port, access_log=access_log)
+    typer.echo(f"demo store at {server.url}  (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.command("crawl")(crawl)
+    app.command("extract-product")(extract_product_command)
+    app.command("demo-store")(demo_store)

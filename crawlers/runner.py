@@ -1,0 +1,113 @@
+"""Run one store crawl in this process (the reactor starts once: one crawl per process).
+
+Used by ``vtonkit crawl`` and the benchmark; tests call it through the CLI in a subprocess.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_MODULE = "vtonkit.crawlers.settings"
+
+# For crawling your own server (the demo store, benchmarks): no politeness delays.
+NO_THROTTLE: dict[str, Any] = {
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_DELAY_JITTER": 0,
+    "CONCURRENT_REQUESTS": 32,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    "VTONKIT_RETRY_BACKOFF_BASE": 0.1,
+}
+
+
+class UnknownStore(ValueError):
+    pass
+
+
+def crawl_settings(out: Path | None, *, cache: bool = False, resume: bool = False, no_throttle: bool = False,
+                   log_file: bool = True, extra: dict[str, Any] | None = None):
+    """The project settings plus the options of one ``vtonkit crawl`` run."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    overrides: dict[str, Any] = {}
+    if out is not None:
+        out = Path(out).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        overrides["VTONKIT_OUT"] = str(out)
+        if log_file:
+            overrides.update(LOG_FILE=str(out / "crawl.log"), LOG_FILE_APPEND=resume, LOG_LEVEL="INFO")
+        if resume:
+            overrides["JOBDIR"] = str(out / ".job")
+        if cache:
+            overrides.update(HTTPCACHE_ENABLED=True, HTTPCACHE_DIR=str(out / ".httpcache"))
+    elif cache:
+        overrides["HTTPCACHE_ENABLED"] = True
+    if no_throttle:
+        overrides.update(NO_THROTTLE)
+    overrides.update(extra or {})
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def store_names() -> list[str]:
+    """Names of every spider of the project (``scrapy list``)."""
+    from scrapy.spiderloader import SpiderLoader
+
+    settings = crawl_settings(None)
+    return sorted(SpiderLoader.from_settings(settings).list())
+
+
+def run_crawl(
+    store: str,
+    out: Path,
+    *,
+    url: str | None = None,
+    limit: int | None = None,
+    category: str | None = None,
+    cache: bool = False,
+    resume: bool = False,
+    no_throttle: bool = False,
+    extra_settings: dict[str, Any] | None = None,
+    on_event: Callable[[str, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Crawl ``store`` into ``out``; returns the crawl summary (also in ``<out>/summary.json``).
+
+    ``on_event(kind, payload)`` is called from the crawl thread with ``"page"`` (a response),
+    ``"product"`` (an item) and ``"error"`` (a URL) events, for progress displays.
+    """
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    names = store_names()
+    if store not in names:
+        raise UnknownStore(f"unknown store {store!r}; known stores: {', '.join(names)}")
+    settings = crawl_settings(out, cache=cache, resume=resume, no_throttle=no_throttle, extra=extra_settings)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(store)
+    if on_event is not None:
+        # weak=False: the dispatcher would otherwise drop these closures at once
+        crawler.signals.connect(lambda response, request, spider: on_event("page", response),
+                                signal=signals.response_received, weak=False)
+        crawler.signals.connect(lambda item, response, spider: on_event("product", item),
+                                signal=signals.item_scraped, weak=False)
+    kwargs: dict[str, Any] = {}
+    if url:
+        kwargs["url"] = url
+    if limit:
+        kwargs["limit"] = limit
+    if category:
+        kwargs["category"] = category
+    process.crawl(crawler, **kwargs)
+    process.start()
+    report = getattr(crawler, "vtonkit_report", None)
+    summary = report.as_dict() if report is not None else {}
+    summary["finish_reason"] = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    summary["out"] = str(Path(out).resolve())
+    return summary
