@@ -21,15 +21,15 @@ def report_path(dataset_root: str | Path) -> Path:
     return state_dir(dataset_root) / REPORT_NAME
 
 
-def load_or_run_report(dataset_root: str | Path, console: Console | None = None) -> Report:
-    """The stored validate report, or a fresh run (stored) when there is none."""
+def load_or_run_report(dataset_root: str | Path, console: Console | None = None, *, rerun: bool = False) -> Report:
+    """The stored validate report, or a fresh run (stored) when there is none or `rerun`."""
     path = report_path(dataset_root)
-    if path.is_file():
+    if path.is_file() and not rerun:
         return Report.read_json(path)
     from vtonkit.datasets.validate import validate
 
     if console is not None:
-        console.print(f"no report at {path}: running validate first")
+        console.print("running validate" if rerun else f"no report at {path}: running validate first")
     report = validate(dataset_root)
     report.write_json(path)
     return report

@@ -230,3 +230,19 @@ def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
         assert page.locator("section.card:visible").count() == 1
         browser.close()
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+
+
+def test_cli_static_report_runs_validate_first(vitonhd: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vtonkit.cli import app
+
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    (root / "test/cloth/00017_00.jpg").unlink()
+    out = tmp_path / "flagged.html"
+    result = CliRunner().invoke(app, ["review", str(root), "--static", str(out), "--flag", "any"])
+    assert result.exit_code == 0, result.output
+    # 00017_00 lacks its own garment; 00013_00's pair line names that garment
+    assert report_path(root).is_file() and "(2 samples" in result.output
+    html = out.read_text()
+    assert "test/00017_00" in html and "test/00013_00" in html and "test/00006_00" not in html

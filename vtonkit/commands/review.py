@@ -61,7 +61,10 @@ def review(
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
     port: int = typer.Option(8765, help="Port of the local review app."),
     static: Path = typer.Option(None, "--static", help="Write a self-contained HTML report here instead of serving."),
-    thumb: int = typer.Option(256, help="Thumbnail height in pixels for --static."),
+    thumb: int = typer.Option(192, help="Thumbnail height in pixels for --static."),
+    flag: str = typer.Option("", help="--static only: keep samples with this finding code ('any' = any flag)."),
+    revalidate: bool = typer.Option(False, help="Run validate again instead of reading the stored report "
+                                    "(after fixing files or running clean)."),
 ) -> None:
     """Page through samples as grids, filter by flags, record keep / reject / note with the keyboard.
 
@@ -76,11 +79,11 @@ def review(
     from vtonkit.datasets.summary import load_or_run_report
 
     console = Console(stderr=True)
-    report = load_or_run_report(dataset, console)
+    report = load_or_run_report(dataset, console, rerun=revalidate)
     if static is not None:
         from vtonkit.datasets.review.static_report import write_static_report
 
-        count = write_static_report(dataset, report, static, thumb_height=thumb)
+        count = write_static_report(dataset, report, static, thumb_height=thumb, flag=flag)
         console.print(f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)")
         return
     import uvicorn
