@@ -102,3 +102,45 @@ def test_config_model_paths_reach_the_backend(tmp_path):
     name, options = resolve_backends({})["parser"]
     parser = REGISTRIES["parser"].build(name, **options)
     assert parser.input_hw == (473, 473)
+
+
+@pytest.mark.slow
+def test_prep_uses_real_model_backends_chosen_in_config(tmp_path, vitonhd):
+    """`vtonkit prep` with `parser = "schp-lip"` / `cloth_mask = "u2net"` and `[models]` files runs
+    the ONNX backends (generated models encoding the genuine annotations) and writes their output."""
+    import shutil
+
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from test_backends_onnx import fake_schp
+    from fake_onnx import constant_model
+    from vtonkit.cli import app
+    from vtonkit.datasets.io.masks import read_mask
+    from vtonkit.datasets.io.parse import read_parse
+
+    root = vitonhd / "test"
+    (tmp_path / "persons").mkdir()
+    (tmp_path / "cloths").mkdir()
+    shutil.copy(root / "image" / "00006_00.jpg", tmp_path / "persons")
+    shutil.copy(root / "cloth" / "00006_00.jpg", tmp_path / "cloths")
+    genuine_parse = read_parse(root / "image-parse-v3" / "00006_00.png")
+    lip = genuine_parse.copy()
+    lip[lip == 10] = 0
+    fake_schp(tmp_path, lip, 20, (473, 473))
+    genuine_mask = read_mask(root / "cloth-mask" / "00006_00.jpg")
+    squashed = cv2.resize(genuine_mask.astype(np.uint8), (768, 768), interpolation=cv2.INTER_NEAREST).astype(bool)
+    logits = np.full((1, 4, 768, 768), -4.0, np.float32)
+    logits[0, 0][~squashed] = 4.0
+    logits[0, 1][squashed] = 4.0
+    constant_model(tmp_path / "cloth.onnx", "input", (1, 3, 768, 768), [("output", logits)])
+    _write(tmp_path / "vtonkit.toml", '[backends]\nparser = "schp-lip"\ncloth_mask = "u2net"\n'
+           '[models]\nschp-lip = "schp_20.onnx"\nu2net-cloth-seg = "cloth.onnx"\n')
+    result = CliRunner().invoke(app, ["prep", "--persons", "persons", "--cloths", "cloths", "--category", "upper",
+                                      "--out", "out", "--split", "test"])
+    assert result.exit_code == 0, result.output
+    parse = read_parse(next((tmp_path / "out" / "test" / "image-parse-v3").glob("*.png")))
+    mask = read_mask(next((tmp_path / "out" / "test" / "cloth-mask").glob("*.jpg")))
+    assert parse.shape == genuine_parse.shape and (parse == genuine_parse).mean() > 0.97
+    assert (mask & genuine_mask).sum() / (mask | genuine_mask).sum() > 0.97
