@@ -1,0 +1,446 @@
+"""Embedded human parser: person mask + pose geometry + per-image colour models -> CIHP-20.
+
+No parsing network ships inside any pip wheel usable here, so this backend combines what does:
+1. Person silhouette: mediapipe pose segmentation (bundled full model), snapped to the photo's
+   edges with a guided filter (`vtonkit.preprocess.person_mask`). A mask from the pose stage can
+   be passed in instead (`person_mask=`) to skip that model.
+2. Face: mediapipe face mesh's face oval (bundled), else an ellipse from the head keypoints
+   (Dress Code crops heads at the top edge, where the mesh finds nothing).
+3. Skin: a robust Lab model of the face's own skin, then refined by a histogram likelihood ratio
+   of skin (face) against the clothes (non-skin body pixels): arms, neck, legs.
+4. Hair: non-skin, non-face pixels around and above the face; long hair below the chin only
+   where its colour is closer to the hair model (learned above the forehead) than to the top.
+5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) decide
+   the waist boundary with a soft prior at the hip line; the lower garment is a skirt when it
+   bridges the gap between the legs (knees or hem), else pants; an upper and lower garment of the
+   same colour forming a skirt make a dress. Shoes: non-skin pixels at the feet.
+6. Sides: each arm/leg/shoe pixel gets the side of the nearer limb of the skeleton (CIHP left =
+   the person's left = BODY_25 5/6/7, the image right for a frontal photo).
+7. Clean-up: a majority filter, then upsampling to full resolution inside the full-resolution
+   silhouette.
+
+Work happens at `work_size` (long side) for speed; see `docs/parser.md` for measured quality.
+"""
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from vtonkit.datasets.labels import Cihp
+from vtonkit.errors import NoPersonError
+from vtonkit.preprocess.body_frame import (
+    L_ANKLE, L_HIP, L_KNEE, NECK, NOSE, R_ANKLE, R_HIP, R_KNEE, BodyFrame, joint_present,
+)
+from vtonkit.preprocess.colour_model import ColourModel, lab_bins
+from vtonkit.preprocess.person_mask import main_person, refine_probability
+
+logger = logging.getLogger(__name__)
+
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+MIN_PERSON_FRACTION = 0.002
+
+
+class GeometricParser:
+    """Pose-and-colour human parser (registry name "geometric", the default HumanParser).
+
+    Args:
+        work_size: long side of the working resolution (labels are upsampled inside the
+            full-resolution silhouette at the end).
+        use_face_mesh: locate the face with mediapipe face mesh (else keypoints only).
+
+    Instances hold mediapipe graphs: not thread-safe, use one per worker.
+    """
+
+    name = "geometric"
+    version = "1"
+
+    def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
+        try:
+            import mediapipe as mp
+        except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
+            raise ImportError("the 'geometric' parser needs `pip install mediapipe==0.10.21`") from exc
+        self.work_size = int(work_size)
+        self._segmenter = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                 enable_segmentation=True, min_detection_confidence=0.3)
+        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._face_mesh = (mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=3,
+                                                           min_detection_confidence=0.3)
+                           if use_face_mesh else None)
+
+    # -- public API --------------------------------------------------------------------------------
+    def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray, *, person_mask: np.ndarray | None = None) -> np.ndarray:
+        """`(H, W, 3)` uint8 RGB + BODY_25 `(25, 3)` pixels -> `(H, W)` uint8 CIHP-20 label map.
+
+        Args:
+            person_mask: optional `(H, W)` bool or float silhouette (e.g. `PoseResult.person_mask`);
+                when None the parser segments the person itself.
+        Raises:
+            ValueError: malformed arrays. NoPersonError: no keypoints or no silhouette.
+        """
+        image_rgb = np.asarray(image_rgb)
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        if image_rgb.dtype != np.uint8 or image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
+        if keypoints.shape != (25, 3):
+            raise ValueError(f"keypoints must be BODY_25 (25, 3), got {keypoints.shape}")
+        present = [joint_present(keypoints, i) for i in range(25)]
+        if sum(present) < 3:
+            raise NoPersonError(None, f"no person to parse: only {sum(present)} body keypoints present")
+        height, width = image_rgb.shape[:2]
+        image_rgb = np.ascontiguousarray(image_rgb)
+
+        probability = self._person_probability(image_rgb, person_mask)
+        silhouette = main_person(refine_probability(image_rgb, probability) > 0.5, keypoints)
+        if silhouette.sum() < MIN_PERSON_FRACTION * height * width:
+            raise NoPersonError(None, "no person to parse: the person silhouette is empty")
+
+        scale = min(1.0, self.work_size / max(height, width))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else image_rgb
+        small_mask = cv2.resize(silhouette.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        small_keypoints = keypoints.copy()
+        small_keypoints[:, :2] *= scale
+        face_polygon = self._face_polygon(image_rgb, keypoints)
+        if face_polygon is not None:
+            face_polygon = face_polygon * scale
+        labels = label_person(small, small_mask, BodyFrame(small_keypoints, small.shape[:2]), face_polygon)
+        return upsample_labels(labels, silhouette)
+
+    # -- models --------------------------------------------------------------------------------------
+    def _person_probability(self, image_rgb: np.ndarray, person_mask: np.ndarray | None) -> np.ndarray:
+        if person_mask is not None:
+            person_mask = np.asarray(person_mask)
+            if person_mask.shape != image_rgb.shape[:2]:
+                raise ValueError(f"person_mask {person_mask.shape} does not match the image {image_rgb.shape[:2]}")
+            return person_mask.astype(np.float32)
+        result = self._segmenter.process(image_rgb)
+        if result.segmentation_mask is not None:
+            return np.asarray(result.segmentation_mask, np.float32)
+        # The pose model found nobody to follow: the selfie model still outlines people.
+        return np.asarray(self._selfie.process(image_rgb).segmentation_mask, np.float32)
+
+    def _face_polygon(self, image_rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
+        """`(36, 2)` float face oval in pixels of the face nearest the nose/head keypoints, or None."""
+        if self._face_mesh is None:
+            return None
+        result = self._face_mesh.process(image_rgb)
+        if not result.multi_face_landmarks:
+            return None
+        height, width = image_rgb.shape[:2]
+        head = [keypoints[i, :2] for i in (0, 15, 16, 17, 18) if joint_present(keypoints, i)]
+        best, best_distance = None, np.inf
+        for face in result.multi_face_landmarks:
+            oval = np.array([[face.landmark[i].x * width, face.landmark[i].y * height] for i in FACE_OVAL])
+            distance = float(np.linalg.norm(oval.mean(axis=0) - np.mean(head, axis=0))) if head else 0.0
+            if distance < best_distance:
+                best, best_distance = oval, distance
+        if best is not None and head:
+            size = float(np.ptp(best[:, 0]))
+            if best_distance > 1.5 * max(size, 1.0):
+                return None  # someone else's face
+        return best
+
+
+# -- labelling (pure functions on the working-resolution grid) -----------------------------------------
+def face_region(shape: tuple[int, int], frame: BodyFrame, face_polygon: np.ndarray | None) -> np.ndarray:
+    """`(H, W)` bool face area: the mesh oval, or an ellipse around the head keypoints."""
+    mask = np.zeros(shape, np.uint8)
+    if face_polygon is not None:
+        cv2.fillPoly(mask, [np.round(face_polygon).astype(np.int32)], 1)
+        return mask.astype(bool)
+    head = frame.head_points()
+    if not head:
+        return mask.astype(bool)
+    centre = np.mean(head, axis=0)
+    if frame.has(17, 18):
+        half_width = 0.5 * float(np.linalg.norm(frame.keypoints[17, :2] - frame.keypoints[18, :2]))
+    else:
+        half_width = 0.19 * frame.scale
+    half_width = float(np.clip(half_width, 0.12 * frame.scale, 0.3 * frame.scale))
+    centre = centre + np.array([0.0, 0.25 * half_width])
+    cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))),
+                (int(round(half_width)), int(round(1.3 * half_width))), 0, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def skin_mask(lab: np.ndarray, cells: np.ndarray, face: np.ndarray, body: np.ndarray,
+              garment_samples: list[np.ndarray]) -> np.ndarray:
+    """`(H, W)` bool skin inside `body`, from the face's own skin colour.
+
+    The skin histogram is learned from the face (its median lightness band, so eyebrows, eyes and
+    hair over the face stay out); each garment sample region (chest, thighs) gives a competing
+    histogram. A body pixel is skin when the skin model explains its colour better than every
+    garment model and its chroma lies near the face's (a loose Lab box, against coincidences).
+    """
+    face_pixels = lab[cv2.erode(face.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)]
+    if len(face_pixels) < 30:
+        face_pixels = lab[face]
+    if len(face_pixels) < 30:
+        return np.zeros(face.shape, bool)
+    median = np.median(face_pixels, axis=0).astype(np.float32)
+    spread = np.median(np.abs(face_pixels - median), axis=0) * 1.4826 + 1.0
+    chroma = (np.abs(lab[..., 1:] - median[1:]) / np.maximum(2.5 * spread[1:], 6.0)).max(axis=-1)
+    lightness_ok = lab[..., 0] >= median[0] - 3.5 * spread[0] - 35
+    in_box = body & (chroma <= 1.0) & lightness_ok
+    face_core = face & (np.abs(lab[..., 0] - median[0]) <= 2.0 * spread[0] + 10)
+    skin_score = ColourModel.fit(cells[face_core]).log_likelihood(cells)
+    garment_score = np.full(face.shape, -np.inf, np.float32)
+    for sample in garment_samples:
+        # A sample region of the face's own colour (bare thighs, a V-neck) is no garment model.
+        if sample.sum() >= 50 and _delta_e(np.median(lab[sample], axis=0), median) > 14.0:
+            garment_score = np.maximum(garment_score, ColourModel.fit(cells[sample]).log_likelihood(cells))
+    if np.isneginf(garment_score).all():
+        return in_box
+    return body & (skin_score > garment_score) & (chroma <= 1.6) & lightness_ok
+
+
+def anchored_skin(skin: np.ndarray, frame: BodyFrame, face_cx: float, face_bottom: float,
+                  has_face: bool) -> np.ndarray:
+    """Keep the skin-coloured pieces that connect to where skin shows: neck, hands, lower legs.
+
+    A beige jacket or khaki trousers can match the face colour; such patches float inside the
+    garment, while real skin (neck, arms, legs) reaches the neck under the face, a hand or an ankle.
+    """
+    if not skin.any():
+        return skin
+    s = frame.scale
+    anchors = np.zeros(skin.shape, np.uint8)
+    radius = max(2, int(0.1 * s))
+
+    def disc(point: np.ndarray | None, r: int = radius) -> None:
+        if point is not None:
+            cv2.circle(anchors, (int(round(point[0])), int(round(point[1]))), r, 1, -1)
+
+    neck = frame.point(NECK)
+    if has_face:
+        disc(np.array([face_cx, face_bottom + 0.06 * s]))
+    elif neck is not None:
+        disc(neck - np.array([0.0, 0.12 * s]))
+    for side in ("right", "left"):
+        arm = frame.arm(side)
+        if len(arm) >= 3:
+            disc(arm[-1])
+            disc(arm[-2])
+    for ankle, knee in ((R_ANKLE, R_KNEE), (L_ANKLE, L_KNEE)):
+        a, k = frame.point(ankle), frame.point(knee)
+        disc(a, max(2, int(0.06 * s)))
+        if a is not None and k is not None:
+            disc(0.5 * (a + k), max(2, int(0.06 * s)))
+    opened = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, components = cv2.connectedComponents(opened, connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(components[anchors > 0])] = True
+    keep[0] = False
+    return keep[components]
+
+
+def _delta_e(a: np.ndarray, b: np.ndarray) -> float:
+    """Colour distance of two OpenCV-Lab colours (8-bit scaling: L is 0..255), in CIE units."""
+    d = (np.asarray(a, np.float32) - np.asarray(b, np.float32)) * np.array([100 / 255, 1, 1], np.float32)
+    return float(np.sqrt((d * d).sum()))
+
+
+def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
+                 face_polygon: np.ndarray | None) -> np.ndarray:
+    """Label one person at working resolution.
+
+    Args:
+        image_rgb: `(h, w, 3)` uint8. mask: `(h, w)` bool silhouette. frame: skeleton geometry.
+        face_polygon: `(N, 2)` face oval in these pixels or None.
+    Returns:
+        `(h, w)` uint8 CIHP-20.
+    """
+    h, w = mask.shape
+    labels = np.zeros((h, w), np.uint8)
+    lab = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    cells = lab_bins(image_rgb)
+    s = frame.scale
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    xx = np.arange(w, dtype=np.float32)[None, :]
+
+    face = face_region((h, w), frame, face_polygon) & mask
+    body = mask & ~face
+
+    # Face box (falls back to the neck joint when no face is visible).
+    if face.any():
+        fys, fxs = np.nonzero(face)
+        face_top, face_bottom = float(fys.min()), float(fys.max())
+        face_cx, face_w = float(fxs.mean()), float(np.ptp(fxs) + 1)
+    else:
+        neck = frame.point(NECK)
+        face_cx = float(neck[0]) if neck is not None else frame.centre_x()
+        face_bottom = float(neck[1] - 0.15 * s) if neck is not None else 0.0
+        face_top, face_w = face_bottom - 0.45 * s, 0.35 * s
+    face_h = max(face_bottom - face_top, 1.0)
+    shoulder_y = frame.shoulder_y()
+    if shoulder_y is None:
+        shoulder_y = face_bottom + 0.35 * s
+    hip_y = frame.hip_y()
+
+    # Garment sample regions: chest (below the neckline, inside the torso) and thighs.
+    torso_inner = frame.inside_torso(0.3)
+    chest_top = max(shoulder_y + 0.3 * s, face_bottom + 0.2 * s)
+    chest_bottom = hip_y - 0.25 * s if hip_y is not None else chest_top + 0.8 * s
+    chest = body & torso_inner & (yy > chest_top) & (yy < max(chest_bottom, chest_top + 0.2 * s))
+    d_leg_r = frame.distance_to("leg_r", frame.leg("right"))
+    d_leg_l = frame.distance_to("leg_l", frame.leg("left"))
+    d_leg = np.minimum(d_leg_r, d_leg_l)
+    thighs = np.zeros((h, w), bool)
+    if hip_y is not None:
+        knee_y = frame.knee_y()
+        thigh_end = knee_y if knee_y is not None else hip_y + 0.9 * s
+        thighs = body & (yy > hip_y + 0.15 * (thigh_end - hip_y)) & (yy < thigh_end) & (d_leg < 0.12 * s)
+
+    # -- hair: everything non-face around and above the face; long hair by colour -----------------
+    head_zone = (yy < face_bottom - 0.3 * face_h) & (np.abs(xx - face_cx) < 1.1 * face_w)
+    hair = body & head_zone
+    long_zone = ((yy >= face_bottom - 0.3 * face_h) & (yy < shoulder_y + 1.2 * s)
+                 & (np.abs(xx - face_cx) < 0.9 * face_w + 0.1 * s) & body & ~hair)
+    hair_core = hair & (yy < face_top + 0.3 * face_h)
+    skin_guess = skin_mask(lab, cells, face, body & ~hair, [chest, thighs])
+    if hair_core.sum() >= 30:
+        hair_model = ColourModel.fit(cells[hair_core])
+        rivals = [ColourModel.fit(cells[r]) for r in (chest, face & ~hair_core) if r.sum() >= 30]
+        hair_score = hair_model.log_likelihood(cells)
+        rival_score = np.max([m.log_likelihood(cells) for m in rivals], axis=0) if rivals else hair_score - 1
+        hairy = hair_score > rival_score + 0.5
+        candidates = (long_zone & hairy) | hair
+        count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+        touching = np.zeros(count, bool)
+        touching[np.unique(components[hair])] = True
+        touching[0] = False
+        hair = touching[components]
+        # Bangs and strands over the face: dark, hair-coloured pixels in the oval's upper half.
+        face_l = np.median(lab[face][:, 0]) if face.any() else 0.0
+        hair |= face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
+    if face_polygon is None and not frame.head_points():
+        # Head cut off by the frame (Dress Code): the visible chin/jaw skin is face, not hair.
+        face |= hair & skin_guess
+        hair &= ~skin_guess
+    labels[hair] = Cihp.HAIR
+    labels[face & ~hair] = Cihp.FACE
+    body &= ~hair
+    skin = anchored_skin(skin_guess & body, frame, face_cx, face_bottom, face.any())
+    non_skin = body & ~skin
+
+    # -- skin: arms, legs, neck/torso skin -------------------------------------------------------
+    limb_radius = 0.22 * s
+    d_arm_r = frame.distance_to("arm_r", frame.arm("right"))
+    d_arm_l = frame.distance_to("arm_l", frame.arm("left"))
+    d_arm = np.minimum(d_arm_r, d_arm_l)
+    torso = frame.inside_torso(0.0)
+    neck_zone = ((yy > face_bottom - 0.3 * (face_bottom - face_top)) & (yy < shoulder_y + 0.25 * s)
+                 & (np.abs(xx - face_cx) < 0.45 * s))
+    below_hips = (yy > hip_y - 0.1 * s) if hip_y is not None else np.zeros((h, w), bool)
+    torso_skin = skin & (neck_zone | torso) & (d_arm > 0.6 * limb_radius) & ~below_hips
+    legs = skin & below_hips & (d_leg < np.minimum(d_arm, 1e9)) & ~torso_skin
+    arms = skin & ~torso_skin & ~legs
+    labels[torso_skin] = Cihp.NECK
+    labels[arms] = np.where(d_arm_l[arms] < d_arm_r[arms], Cihp.LEFT_ARM, Cihp.RIGHT_ARM)
+    labels[legs] = np.where(d_leg_l[legs] < d_leg_r[legs], Cihp.LEFT_LEG, Cihp.RIGHT_LEG)
+
+    # -- shoes -----------------------------------------------------------------------------------
+    shoes = np.zeros((h, w), bool)
+    d_feet = {}
+    for side in ("right", "left"):
+        points = frame.foot_points(side)
+        d_feet[side] = frame.distance_to(f"foot_{side}", points)
+        if points:
+            ankle_y = min(p[1] for p in points)
+            shoes |= non_skin & (d_feet[side] < 0.25 * s) & (yy > ankle_y - 0.12 * s)
+    labels[shoes] = np.where(d_feet["left"][shoes] < d_feet["right"][shoes], Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE)
+    clothes = non_skin & ~shoes
+
+    # -- garments --------------------------------------------------------------------------------
+    upper_label, lower_label = _split_garments(clothes, cells, frame, yy, chest & clothes, thighs & clothes, d_arm)
+    labels[clothes] = np.where(upper_label[clothes], upper_label[clothes], lower_label[clothes])
+    return majority_filter(labels, radius=2)
+
+
+def _split_garments(clothes: np.ndarray, cells: np.ndarray, frame: BodyFrame, yy: np.ndarray,
+                    chest: np.ndarray, thighs: np.ndarray, d_arm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper garment vs lower garment for the clothes pixels -> (upper ids or 0, lower ids or 0)."""
+    shape = clothes.shape
+    s = frame.scale
+    hip_y = frame.hip_y()
+    knee_y = frame.knee_y()
+    upper = np.zeros(shape, np.uint8)
+    lower = np.zeros(shape, np.uint8)
+    if hip_y is None:
+        upper[clothes] = Cihp.UPPER_CLOTHES
+        return upper, lower
+    if not chest.any():
+        chest = clothes & (yy < hip_y - 0.4 * s)
+    prior = (hip_y - yy) / (0.12 * s)  # logit: > 0 above the hips
+    if thighs.sum() >= 30 and chest.sum() >= 30:
+        top_model = ColourModel.fit(cells[chest])
+        bottom_model = ColourModel.fit(cells[thighs])
+        similar = top_model.similarity(bottom_model)
+        ratio = np.clip(top_model.log_likelihood(cells) - bottom_model.log_likelihood(cells), -6, 6)
+        evidence = prior + (ratio if similar < 0.8 else 0.0)
+    else:
+        similar = 0.0
+        evidence = prior
+    # Sleeves belong to the top whatever their colour.
+    is_upper = clothes & ((evidence > 0) | ((d_arm < 0.25 * s) & (yy < hip_y)))
+    is_lower = clothes & ~is_upper
+    bottom = _bottom_kind(is_lower, frame)
+    if bottom == Cihp.SKIRT and similar >= 0.6:
+        upper[is_upper] = Cihp.DRESS
+        lower[is_lower] = Cihp.DRESS
+    else:
+        upper[is_upper] = Cihp.UPPER_CLOTHES
+        lower[is_lower] = bottom
+    return upper, lower
+
+
+def _bottom_kind(lower: np.ndarray, frame: BodyFrame) -> int:
+    """Pants or skirt: a skirt bridges the gap between the legs at the knees (or at its hem)."""
+    if not lower.any() or not frame.has(R_KNEE, L_KNEE):
+        return Cihp.PANTS
+    k = frame.keypoints
+    ys = np.nonzero(lower)[0]
+    hem = float(np.percentile(ys, 97))
+    knee_y = 0.5 * (k[R_KNEE, 1] + k[L_KNEE, 1])
+    hip = 0.5 * (k[R_HIP, :2] + k[L_HIP, :2]) if frame.has(R_HIP, L_HIP) else None
+    knees_mid = 0.5 * (k[R_KNEE, :2] + k[L_KNEE, :2])
+    y = min(knee_y, hem - 0.1 * frame.scale)
+    if hip is not None and hip[1] < y:
+        t = (y - hip[1]) / max(knees_mid[1] - hip[1], 1.0)
+        x = hip[0] + t * (knees_mid[0] - hip[0])
+    else:
+        x = knees_mid[0]
+    half = max(1, int(0.04 * frame.scale))
+    row = int(np.clip(round(y), 0, lower.shape[0] - 1))
+    x0, x1 = int(max(0, x - half)), int(min(lower.shape[1], x + half + 1))
+    bridge = lower[max(0, row - half):row + half + 1, x0:x1]
+    return Cihp.SKIRT if bridge.size and bridge.mean() > 0.6 else Cihp.PANTS
+
+
+def majority_filter(labels: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Each labelled pixel takes the most frequent label in its (2r+1)^2 window (background stays)."""
+    present = [int(v) for v in np.unique(labels) if v != 0]
+    if len(present) <= 1:
+        return labels
+    size = (2 * radius + 1, 2 * radius + 1)
+    votes = np.stack([cv2.boxFilter((labels == v).astype(np.float32), -1, size, normalize=False) for v in present])
+    winner = np.array(present, np.uint8)[np.argmax(votes, axis=0)]
+    return np.where(labels > 0, winner, 0).astype(np.uint8)
+
+
+def upsample_labels(labels: np.ndarray, silhouette: np.ndarray) -> np.ndarray:
+    """Nearest-upsample working labels to the silhouette's grid; silhouette pixels without a label
+    take the nearest labelled one, labels outside the silhouette are dropped."""
+    height, width = silhouette.shape
+    full = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+    full[~silhouette] = 0
+    missing = silhouette & (full == 0)
+    if missing.any() and (full > 0).any():
+        _, nearest = cv2.distanceTransformWithLabels((full == 0).astype(np.uint8), cv2.DIST_L2, 3,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        source_values = full[full > 0]  # raster order = DIST_LABEL_PIXEL numbering
+        full[missing] = source_values[nearest[missing] - 1]
+    return full
