@@ -311,7 +311,8 @@ def download(
     Args:
         spec: registry name or a `ModelSpec`.
         url: use this URL instead of the registry's (a mirror).
-        force: download again even when a verified copy is cached.
+        force: download again even when a verified copy is cached (a cached copy that fails
+            its check is always downloaded again).
 
     Raises:
         DownloadError: no URL, HTTP/network failure after `retries` resumptions.
@@ -320,8 +321,12 @@ def download(
     spec = get_spec(spec) if isinstance(spec, str) else spec
     dest = cache_path(spec)
     if dest.is_file() and not force:
-        _check_file(spec, dest)
-        return dest
+        try:
+            _check_file(spec, dest)
+            return dest
+        except (SizeMismatchError, ChecksumMismatchError) as exc:
+            logger.warning("cached %s is corrupt (%s): downloading it again", spec.name, exc.reason)
+            dest.unlink()
     urls = (url,) if url else spec.urls
     if not urls:
         raise DownloadError(f"model {spec.name} has no download URL: {spec.checksum_source}")

@@ -222,3 +222,12 @@ def test_cli_download_verify_path(serve, monkeypatch, store_home):
     assert result.exit_code == 1 and "vtonkit models download schp-atr" in result.output
     result = runner.invoke(app, ["models", "download", "no-such-model"])
     assert result.exit_code == 1 and "unknown model" in result.output
+
+
+def test_corrupt_cached_file_is_downloaded_again(serve):
+    server = serve()
+    spec = _spec(server.url)
+    path = models.download(spec)
+    path.write_bytes(b"garbage")
+    assert models.download(spec).read_bytes() == PAYLOAD
+    assert server.requests == [None, None]

@@ -26,7 +26,8 @@ def coco_to_body25(points_xy: np.ndarray, scores: np.ndarray, *, threshold: floa
 
     Args:
         points_xy: `(K, 2)` pixel coordinates, K = 17 or >= 23 (133 for whole-body).
-        scores: `(K,)` confidences; joints below `threshold` count as missing (0, 0, 0).
+        scores: `(K,)` confidences; joints below `threshold` count as missing (0, 0, 0). SimCC
+            scores can exceed 1: they are clipped to [0, 1] like OpenPose's confidences.
     """
     points_xy = np.asarray(points_xy, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
@@ -36,6 +37,7 @@ def coco_to_body25(points_xy: np.ndarray, scores: np.ndarray, *, threshold: floa
     if count not in (17,) and count < 23:
         raise ValueError(f"expected 17 (COCO) or 133 (COCO-WholeBody) keypoints, got {count}")
     valid = scores >= threshold
+    scores = np.clip(scores, 0.0, 1.0)
     body = np.zeros((25, 3), dtype=np.float64)
     mapping = dict(BODY25_FROM_COCO)
     if count >= 23:
