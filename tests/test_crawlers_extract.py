@@ -1,0 +1,175 @@
+"""Product extraction: real shop pages against their ground truth, and malformed markup."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED, shared_path
+from vtonkit.crawlers.extract import extract_product
+from vtonkit.crawlers.jsonld import json_ld_blocks, parse_json_ld
+from vtonkit.crawlers.prices import currency_code
+
+REPO = Path(__file__).resolve().parents[1]
+VTONKIT = [sys.executable, "-m", "vtonkit"]
+
+
+def _ground_truth() -> dict:
+    return json.loads((shared_path("data", "shop-pages") / "ground-truth.json").read_text(encoding="utf-8"))
+
+
+def _shop_page_keys() -> list[str]:
+    truth = SHARED / "data" / "shop-pages" / "ground-truth.json"
+    return sorted(json.loads(truth.read_text())) if truth.exists() else ["missing-shared-data"]
+
+
+def _matches(field: str, extracted: object, truths: list[str]) -> bool:
+    """Field comparison with sensible normalisation (numbers, ISO codes vs symbols, case)."""
+    if extracted is None:
+        return False
+    if field == "price":
+        return any(abs(float(extracted) - float(t)) < 0.005 for t in truths)
+    if field == "currency":
+        return any(extracted == t or extracted == currency_code(t) for t in truths)
+    return any(str(extracted).casefold() == t.casefold() for t in truths)
+
+
+@pytest.mark.parametrize("key", _shop_page_keys())
+def test_extract_product_cli_matches_shop_page_ground_truth(key):
+    truth = _ground_truth()[key]
+    page = shared_path("data", "shop-pages", f"{key}.html")
+    run = subprocess.run([*VTONKIT, "extract-product", str(page), "--url", truth["url"]],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 0, run.stderr
+    product = json.loads(run.stdout)
+    checked = 0
+    for field in ("price", "currency", "sku", "brand"):
+        if field in truth:  # only fields the page carries
+            assert _matches(field, product[field], truth[field]), (field, product[field], truth[field])
+            checked += 1
+    assert checked >= 3
+    assert product["availability"] == "InStock"
+
+
+def test_extract_product_cli_reports_page_without_product(tmp_path):
+    page = tmp_path / "about.html"
+    page.write_text("<html><head><title>About us</title></head><body><h1>About</h1></body></html>")
+    run = subprocess.run([*VTONKIT, "extract-product", str(page)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1
+    assert "no product data" in json.loads(run.stdout)["error"]
+    assert str(page) in json.loads(run.stdout)["error"]
+
+
+def test_shop_pages_categories_and_titles():
+    truths = _ground_truth()
+    folder = shared_path("data", "shop-pages")
+    categories = {}
+    for key, truth in truths.items():
+        item = extract_product((folder / f"{key}.html").read_bytes(), truth["url"])
+        assert item is not None and item.title and item.image_urls
+        categories[truth["url"]] = item.category
+    by_word = {url.split("/")[-1].split("?")[0]: cat for url, cat in categories.items()}
+    assert by_word["esprit-chinos-camel-es122e05o-b11.html"] == "lower"
+    assert by_word["versace-jeans-couture-bull-baroque-slim-fit-jeans-azzurro-scuro-vei22g013-k11.html"] == "lower"
+    assert by_word["hope-and-ivy-tall-hadley-cocktail-dress-party-dress-black-hom21c023-q11.html"] == "dresses"
+    assert by_word["t-shirt-c%C3%B4tel%C3%A9-uni-p01044320.html"] == "upper"  # French title, Zara
+    assert by_word["buy-adidas-youth-badge-of-sport-essential-t-shirt-w712550a.html"] == "upper"  # Arabic category
+
+
+# --- malformed and alternative markup -------------------------------------------------------
+
+MALFORMED = """{
+  // comment left by a template
+  "@context": "https://schema.org",
+  "@type": "Product",
+  "name": "Cargo Hose",
+  "description": "line one
+line two\twith a tab",
+  "sku": "CH-1",
+  /* block comment */
+  "brand": {"@type": "Brand", "name": "Acme",},
+  "offers": [{"@type": "Offer", "price": "59,95", "priceCurrency": "EUR", "availability": "http://schema.org/OutOfStock",},
+             {"@type": "Offer", "price": "49.95", "priceCurrency": "EUR", "availability": "http://schema.org/InStock"},],
+  "image": [{"@type": "ImageObject", "contentUrl": "/img/a.jpg"}, "/img/b.jpg",],
+}"""
+
+
+def _page(*scripts: str, head: str = "", body: str = "") -> str:
+    tags = "".join(f'<script type="application/ld+json">{s}</script>' for s in scripts)
+    return f"<html><head>{tags}{head}</head><body>{body}</body></html>"
+
+
+def test_malformed_json_ld_is_repaired():
+    item = extract_product(_page(MALFORMED), "https://shop.example/p/cargo-hose")
+    assert item is not None
+    assert (item.title, item.sku, item.brand) == ("Cargo Hose", "CH-1", "Acme")
+    # the in-stock offer is chosen over the first, out-of-stock one
+    assert (item.price, item.currency, item.availability) == (49.95, "EUR", "InStock")
+    assert item.image_urls == ["https://shop.example/img/a.jpg", "https://shop.example/img/b.jpg"]
+    assert item.category == "lower"  # "Hose" (German)
+
+
+def test_graph_array_aggregate_offer_and_html_comment_wrapper():
+    graph = json.dumps({"@context": "https://schema.org", "@graph": [
+        {"@type": "WebSite", "name": "Shop"},
+        {"@type": ["Product", "Thing"], "name": "Jupe midi", "productID": "J-77",
+         "offers": {"@type": "AggregateOffer", "lowPrice": 35, "highPrice": 50, "priceCurrency": "GBP"},
+         "image": "https://cdn.example/j.png"},
+    ]})
+    crumbs = json.dumps([{"@type": "BreadcrumbList", "itemListElement": [
+        {"@type": "ListItem", "position": 2, "name": "Femme"}, {"@type": "ListItem", "position": 1, "name": "Accueil"}]}])
+    item = extract_product(_page("<!--" + graph + "-->", crumbs), "https://shop.example/jupe")
+    assert (item.title, item.price, item.currency, item.product_id) == ("Jupe midi", 35.0, "GBP", "J-77")
+    assert item.category == "lower" and item.gender == "women"
+    assert item.breadcrumbs == ["Accueil", "Femme"]
+
+
+def test_concatenated_objects_and_control_characters():
+    text = '{"@type": "Product", "name": "A\x01B"}{"@type": "Offer"}'
+    values = parse_json_ld(text)
+    assert len(values) == 2 and values[0]["@type"] == "Product"
+
+
+def test_unreadable_json_ld_is_skipped_not_fatal():
+    page = _page('{"@type": "Product", "name": ', json.dumps({"@type": "Product", "name": "Kleid", "sku": "K1",
+                                                             "offers": {"price": "80", "priceCurrency": "EUR"}}))
+    assert len(json_ld_blocks(page)) == 1
+    item = extract_product(page, "https://shop.example/kleid")
+    assert item.title == "Kleid" and item.category == "dresses"
+
+
+def test_microdata_only_page():
+    body = """<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Falda plisada</h1>
+      <img itemprop="image" src="/f.jpg"><span itemprop="sku">FP-9</span><span itemprop="brand">Marca</span>
+      <div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="priceCurrency" content="EUR">
+      <span itemprop="price" content="29.99">29,99 €</span><link itemprop="availability" href="https://schema.org/InStock"></div></div>"""
+    item = extract_product(_page(body=body), "https://tienda.example/falda")
+    assert (item.title, item.sku, item.brand, item.price, item.currency) == ("Falda plisada", "FP-9", "Marca", 29.99, "EUR")
+    assert item.category == "lower" and item.sources["product"] == "microdata"
+    assert item.image_urls == ["https://tienda.example/f.jpg"]
+
+
+def test_opengraph_only_page():
+    head = """<meta property="og:type" content="product"><meta property="og:title" content="Robe longue">
+      <meta property="og:image" content="https://cdn.example/r.jpg"><meta property="product:price:amount" content="120.00">
+      <meta property="product:price:currency" content="EUR"><meta property="product:brand" content="Maison">
+      <meta property="product:retailer_item_id" content="RL-1">"""
+    item = extract_product(_page(head=head), "https://boutique.example/robe")
+    assert (item.title, item.price, item.currency, item.brand, item.sku) == ("Robe longue", 120.0, "EUR", "Maison", "RL-1")
+    assert item.category == "dresses" and item.image_urls == ["https://cdn.example/r.jpg"]
+
+
+def test_visible_price_and_labelled_reference_fallback():
+    body = """<h1>Chino trousers</h1><span class="product-price">£ 45.00</span><p>Style No: AB-1234</p>"""
+    head = '<meta property="og:type" content="product">'
+    item = extract_product(_page(head=head, body=body), "https://shop.example/ab-1234")
+    assert (item.price, item.currency, item.sku, item.category) == (45.0, "GBP", "AB-1234", "lower")
+
+
+def test_non_product_and_garbage_pages_return_none():
+    assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
+    assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None
+    assert extract_product("", "") is None
