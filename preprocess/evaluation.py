@@ -1,0 +1,270 @@
+"""Quality of the preprocessing backends against genuine VITON-HD and Dress Code annotations.
+
+Every person photo goes through the same chain as `vtonkit prep-person --keep-framing`
+(`vtonkit.preprocess.person.process_person`), so outputs align pixel for pixel with the
+annotations. Metrics:
+
+* pose PCK: a joint is correct when within 0.05 x image height (51.2 px) of the annotation; over
+  the BODY_25 joints HR-VITON's agnostic recipes read (1-7, 9, 12; lower body and dresses add the
+  knees and ankles 10, 11, 13, 14), counting only joints the annotation has; a joint we miss
+  counts as wrong. VITON-HD train keypoints are not genuine OpenPose output (recovered from the
+  rendered skeletons, see ../shared/data/README.md) and Dress Code keypoints are OpenPose COCO-18
+  at 512x384 converted by `read_keypoints`.
+* parse mIoU over hair, face, upper-clothes, neck, left/right arm, pants, skirt, left/right leg,
+  for the classes present in the annotation. Dress Code maps are in the ATR set (no neck, "head"
+  includes the neck skin): they are converted with `to_cihp(..., "dresscode")` and our neck is
+  merged into face before comparing. Dress IoU is reported on its own (not in the mIoU).
+* DensePose part accuracy: share of the annotated person pixels (genuine part id > 0) given the
+  same fine part id; genuine VITON-HD renderings are decoded with `decode_densepose`, Dress Code
+  `dense/*_5.png` hold the raw ids. Reported twice: on our parse (the real chain) and on the
+  genuine parse (the DensePose stage alone).
+* cloth-mask IoU against VITON-HD `cloth-mask/` (Dress Code ships no garment masks).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vtonkit.datasets.io.densepose import read_densepose
+from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import CIHP_LABELS, Cihp, to_cihp
+
+logger = logging.getLogger(__name__)
+
+PCK_THRESHOLD = 0.05
+UPPER_JOINTS = (1, 2, 3, 4, 5, 6, 7, 9, 12)
+LOWER_JOINTS = UPPER_JOINTS + (10, 11, 13, 14)
+PARSE_CLASSES = (Cihp.HAIR, Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.NECK, Cihp.LEFT_ARM, Cihp.RIGHT_ARM, Cihp.PANTS,
+                 Cihp.SKIRT, Cihp.LEFT_LEG, Cihp.RIGHT_LEG)
+GOALS = {"pck": 0.95, "parse_miou": 0.75, "densepose_acc": 0.6, "cloth_iou": 0.95}
+DRESSCODE_CATEGORIES = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}
+
+
+@dataclass(frozen=True)
+class GenuineSample:
+    """One annotated person photo and where its annotations live."""
+
+    dataset: str  # "vitonhd/test", "dresscode/lower_body", ...
+    stem: str
+    image: Path
+    keypoints: Path
+    parse: Path
+    densepose: Path
+    category: str
+    label_set: str  # "cihp" or "dresscode"
+    densepose_rendered: bool  # True: PARULA JPEG to decode; False: raw part-id PNG
+
+
+def default_data_root() -> Path:
+    """`$VTONKIT_SHARED/data`, else `../shared/data` next to the checkout."""
+    if os.environ.get("VTONKIT_SHARED"):
+        return Path(os.environ["VTONKIT_SHARED"]) / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def find_samples(root: Path) -> tuple[list[GenuineSample], list[tuple[str, Path, Path]]]:
+    """Annotated persons and (name, garment, genuine mask) triples under `root` (vitonhd/, dresscode/)."""
+    persons: list[GenuineSample] = []
+    cloths: list[tuple[str, Path, Path]] = []
+    for split in ("test", "train"):
+        base = root / "vitonhd" / split
+        for image in sorted((base / "image").glob("*.jpg")):
+            stem = image.stem
+            persons.append(GenuineSample(f"vitonhd/{split}", stem, image, base / "openpose_json" / f"{stem}_keypoints.json",
+                                         base / "image-parse-v3" / f"{stem}.png", base / "image-densepose" / f"{stem}.jpg",
+                                         "upper", "cihp", True))
+        for cloth in sorted((base / "cloth").glob("*.jpg")):
+            mask = base / "cloth-mask" / cloth.name
+            if mask.is_file():
+                cloths.append((f"vitonhd/{split}/{cloth.stem}", cloth, mask))
+    for folder, category in DRESSCODE_CATEGORIES.items():
+        base = root / "dresscode" / folder
+        for image in sorted((base / "images").glob("*_0.jpg")):
+            number = image.stem[:-2]
+            persons.append(GenuineSample(f"dresscode/{folder}", image.stem, image, base / "keypoints" / f"{number}_2.json",
+                                         base / "label_maps" / f"{number}_4.png", base / "dense" / f"{number}_5.png",
+                                         category, "dresscode", False))
+    return persons, cloths
+
+
+def pck(predicted: np.ndarray, genuine: np.ndarray, joints: tuple[int, ...], height: int) -> tuple[int, int]:
+    """(correct, counted) over `joints` present in `genuine`; a joint missing in `predicted` is wrong."""
+    have_genuine, have_predicted = present_mask(genuine), present_mask(predicted)
+    counted = [j for j in joints if have_genuine[j]]
+    correct = sum(1 for j in counted if have_predicted[j]
+                  and np.linalg.norm(predicted[j, :2] - genuine[j, :2]) <= PCK_THRESHOLD * height)
+    return correct, len(counted)
+
+
+def class_ious(predicted: np.ndarray, genuine: np.ndarray, classes) -> dict[str, float]:
+    """IoU per class present in `genuine` (`(H, W)` CIHP ids both)."""
+    ious = {}
+    for label in classes:
+        truth = genuine == label
+        if not truth.any():
+            continue
+        guess = predicted == label
+        ious[CIHP_LABELS[label]] = float((truth & guess).sum() / (truth | guess).sum())
+    return ious
+
+
+def part_accuracy(predicted: np.ndarray, genuine: np.ndarray) -> float:
+    """Share of genuine person pixels (id > 0) with the same DensePose part id."""
+    person = genuine > 0
+    return float((predicted[person] == genuine[person]).mean()) if person.any() else float("nan")
+
+
+def _genuine_parse(sample: GenuineSample) -> np.ndarray:
+    if sample.label_set == "cihp":
+        return read_parse(sample.parse)
+    return to_cihp(np.array(Image.open(sample.parse)), sample.label_set)
+
+
+def _genuine_densepose(sample: GenuineSample) -> np.ndarray:
+    if sample.densepose_rendered:
+        return read_densepose(sample.densepose)
+    return np.array(Image.open(sample.densepose), dtype=np.uint8)
+
+
+def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
+    """Run the keep-framing chain on one genuine sample and score it."""
+    from vtonkit.preprocess.person import process_person
+
+    outputs = process_person(sample.image, backends, category=sample.category, keep=True)
+    height = outputs.image.shape[0]
+    genuine_keypoints = read_keypoints(sample.keypoints, image_size=outputs.image.shape[:2])
+    joints = UPPER_JOINTS if sample.category == "upper" else LOWER_JOINTS
+    correct, counted = pck(outputs.keypoints, genuine_keypoints, joints, height)
+    genuine_parse = _genuine_parse(sample)
+    predicted_parse = outputs.parse
+    if sample.label_set == "dresscode":  # ATR has no neck: its "head" holds it
+        predicted_parse = np.where(predicted_parse == Cihp.NECK, Cihp.FACE, predicted_parse)
+    ious = class_ious(predicted_parse, genuine_parse, PARSE_CLASSES)
+    dress = class_ious(predicted_parse, genuine_parse, (Cihp.DRESS,))
+    genuine_parts = _genuine_densepose(sample)
+    alone = backends.densepose.densepose(outputs.image, outputs.keypoints, genuine_parse)
+    return {
+        "dataset": sample.dataset, "stem": sample.stem, "category": sample.category,
+        "pck_correct": correct, "pck_counted": counted, "pck": correct / counted if counted else float("nan"),
+        "missed_joints": [j for j in joints if present_mask(genuine_keypoints)[j]
+                          and not (present_mask(outputs.keypoints)[j]
+                                   and np.linalg.norm(outputs.keypoints[j, :2] - genuine_keypoints[j, :2])
+                                   <= PCK_THRESHOLD * height)],
+        "parse_miou": float(np.mean(list(ious.values()))) if ious else float("nan"), "parse_iou": ious,
+        "dress_iou": dress.get("dress"),
+        "densepose_acc": part_accuracy(outputs.densepose_ids, genuine_parts),
+        "densepose_acc_genuine_parse": part_accuracy(alone, genuine_parts),
+        "warnings": outputs.warnings,
+        "keypoints_genuine": sample.dataset != "vitonhd/train",
+    }
+
+
+def evaluate_cloth(name: str, cloth: Path, genuine_mask: Path, masker) -> dict[str, Any]:
+    from vtonkit.preprocess.cloth import masker_input, prepare_cloth
+
+    rgb, alpha = prepare_cloth(cloth)
+    predicted = masker.mask(masker_input(rgb, alpha))
+    truth = read_mask(genuine_mask)
+    return {"name": name, "cloth_iou": float((predicted & truth).sum() / max((predicted | truth).sum(), 1))}
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rows if r.get(key) is not None and not np.isnan(r[key])]
+    return float(np.mean(values)) if values else None
+
+
+def run_evaluation(root: Path, *, pose: str | None = None, parser: str | None = None, densepose: str | None = None,
+                   cloth_mask: str | None = None,
+                   on_sample: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Score every genuine sample under `root`; returns {"persons", "cloths", "means", "goals", "failures"}."""
+    from vtonkit.preprocess.person import PersonBackends
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    persons, cloths = find_samples(root)
+    backends = PersonBackends.build(pose=pose, parser=parser, densepose=densepose)
+    masker = CLOTH_MASKERS.build(cloth_mask)
+    total = len(persons) + len(cloths)
+    person_rows: list[dict[str, Any]] = []
+    cloth_rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for index, sample in enumerate(persons):
+        try:
+            person_rows.append(evaluate_person(sample, backends))
+        except Exception as exc:  # a failure is a result too: report it, keep going
+            failures.append(f"{sample.image}: {exc}")
+        if on_sample:
+            on_sample(index + 1, total)
+    for index, (name, cloth, mask) in enumerate(cloths):
+        try:
+            cloth_rows.append(evaluate_cloth(name, cloth, mask, masker))
+        except Exception as exc:
+            failures.append(f"{cloth}: {exc}")
+        if on_sample:
+            on_sample(len(persons) + index + 1, total)
+    pooled_correct = sum(r["pck_correct"] for r in person_rows)
+    pooled_counted = sum(r["pck_counted"] for r in person_rows)
+    genuine_rows = [r for r in person_rows if r["keypoints_genuine"]]
+    means = {
+        "pck": pooled_correct / pooled_counted if pooled_counted else None,
+        "pck_genuine_keypoints_only": (sum(r["pck_correct"] for r in genuine_rows)
+                                       / max(sum(r["pck_counted"] for r in genuine_rows), 1)),
+        "parse_miou": _mean(person_rows, "parse_miou"),
+        "densepose_acc": _mean(person_rows, "densepose_acc"),
+        "densepose_acc_genuine_parse": _mean(person_rows, "densepose_acc_genuine_parse"),
+        "cloth_iou": _mean(cloth_rows, "cloth_iou"),
+    }
+    per_class: dict[str, list[float]] = {}
+    for row in person_rows:
+        for label, value in row["parse_iou"].items():
+            per_class.setdefault(label, []).append(value)
+    means["parse_iou_per_class"] = {label: float(np.mean(v)) for label, v in per_class.items()}
+    return {
+        "backends": {"pose": backends.pose.name, "parser": backends.parser.name, "densepose": backends.densepose.name,
+                     "cloth_mask": masker.name},
+        "persons": person_rows, "cloths": cloth_rows, "means": means, "goals": GOALS, "failures": failures,
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.3f}"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Plain-text per-sample table plus the means against the goals."""
+    lines = [f"backends: {report['backends']}", "",
+             f"{'sample':34s} {'cat':7s} {'PCK':>9s} {'parse mIoU':>10s} {'dress':>6s} {'DP acc':>7s} {'DP(gt parse)':>12s}"]
+    for row in report["persons"]:
+        mark = "" if row["keypoints_genuine"] else " *"
+        lines.append(f"{row['dataset'] + '/' + row['stem'] + mark:34s} {row['category']:7s} "
+                     f"{row['pck_correct']:>4d}/{row['pck_counted']:<4d} {_fmt(row['parse_miou']):>10s} "
+                     f"{_fmt(row['dress_iou']):>6s} {_fmt(row['densepose_acc']):>7s} "
+                     f"{_fmt(row['densepose_acc_genuine_parse']):>12s}")
+    for row in report["cloths"]:
+        lines.append(f"{'cloth ' + row['name']:34s} cloth-mask IoU {_fmt(row['cloth_iou'])}")
+    means, goals = report["means"], report["goals"]
+    lines += ["", "mean (goal):",
+              f"  pose PCK@0.05H        {_fmt(means['pck'])}  (>= {goals['pck']})  "
+              f"[genuine keypoints only: {_fmt(means['pck_genuine_keypoints_only'])}]",
+              f"  parse mIoU            {_fmt(means['parse_miou'])}  (>= {goals['parse_miou']})",
+              f"  DensePose accuracy    {_fmt(means['densepose_acc'])}  (>= {goals['densepose_acc']})  "
+              f"[on genuine parse: {_fmt(means['densepose_acc_genuine_parse'])}]",
+              f"  cloth-mask IoU        {_fmt(means['cloth_iou'])}  (>= {goals['cloth_iou']})",
+              "  parse IoU per class:  " + ", ".join(f"{k} {v:.2f}" for k, v in means["parse_iou_per_class"].items()),
+              "  * VITON-HD train keypoints are recovered from rendered skeletons, not genuine OpenPose output"]
+    for failure in report["failures"]:
+        lines.append(f"FAILED {failure}")
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, report: dict[str, Any]) -> None:
+    atomic_write_json(path, report)

@@ -1,0 +1,92 @@
+"""`prep-person` / `prep-cloth` on a list of files: one result per file, never an exception out of the batch.
+
+Files are written under the input's file stem (`photo.jpg` -> `image/photo.jpg`, ...). A file that
+fails (unreadable, no person, several people) gets an error result and leaves no partial sample
+behind; warnings (cut off at the waist, tiny person, ...) are recorded and the sample is written.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vtonkit.datasets.layout import SplitDir
+from vtonkit.errors import VtonkitError
+from vtonkit.preprocess.cloth import masker_input, prepare_cloth, write_cloth_outputs
+from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    """Outcome for one input file: `error` is None when the sample was written."""
+
+    path: Path
+    stem: str
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _failure(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, VtonkitError):
+        message = str(exc)
+        return message if str(path) in message else f"{path}: {message}"
+    logger.exception("unexpected failure on %s", path)
+    return f"{path}: internal error ({type(exc).__name__}: {exc})"
+
+
+def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: PersonBackends, *,
+                      category: str = "upper", keep_framing: bool = False,
+                      on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Run the person chain on each file and write its HR-VITON files under `split`."""
+    results = []
+    for raw in paths:
+        path = Path(raw)
+        result = FileResult(path, path.stem)
+        try:
+            outputs = process_person(path, backends, category=category, keep=keep_framing)
+            result.warnings = outputs.warnings
+            result.written = write_person_outputs(split, path.stem, outputs)
+        except Exception as exc:  # one bad photo never stops the batch
+            result.error = _failure(path, exc)
+            _remove(split.person_files(path.stem).values())  # no stale half sample from a previous run
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
+                     on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Normalise each garment shot, mask it and write `cloth/` + `cloth-mask/` under `split`."""
+    results = []
+    for raw in paths:
+        path = Path(raw)
+        result = FileResult(path, path.stem)
+        try:
+            rgb, alpha = prepare_cloth(path)
+            mask = masker.mask(masker_input(rgb, alpha))
+            if not mask.any():
+                raise VtonkitError(f"{path}: no garment found (the cloth mask is empty)")
+            if mask.mean() > 0.97:
+                result.warnings.append("cloth mask covers the whole image: background not separable")
+            result.written = write_cloth_outputs(split, path.stem, rgb, mask)
+        except Exception as exc:
+            result.error = _failure(path, exc)
+            _remove(split.cloth_files(path.stem).values())
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
