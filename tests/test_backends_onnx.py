@@ -42,24 +42,25 @@ def reference_schp_affine(center, scale_w, out_hw, inv=False):
     return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
 
 
-def schp_box_cs(width, height, input_hw):
-    """SCHP `_box2cs([0, 0, w - 1, h - 1])`."""
-    w, h = width - 1, height - 1
+def schp_box_cs(width, height, input_hw, box=None):
+    """SCHP `_box2cs(box)`, default box `[0, 0, w - 1, h - 1]` (the whole image, as SCHP does)."""
+    x, y, w, h = box if box is not None else (0, 0, width - 1, height - 1)
+    center = np.array([x + w * 0.5, y + h * 0.5])
     aspect = input_hw[1] / input_hw[0]
     if w > aspect * h:
         h = w / aspect
     elif w < aspect * h:
         w = h * aspect
-    return np.array([(width - 1) * 0.5, (height - 1) * 0.5]), w
+    return center, w
 
 
-def encode_schp_logits(labels, num_classes, input_hw, out_hw):
+def encode_schp_logits(labels, num_classes, input_hw, out_hw, box=None):
     """Logits a perfect SCHP would emit for `labels` (image pixels, model label ids).
 
     Warps the label map into the input crop (nearest), one-hot, and samples it on the
     align_corners grid of an `out_hw` output (what `nn.Upsample(align_corners=True)` inverts).
     """
-    center, scale_w = schp_box_cs(labels.shape[1], labels.shape[0], input_hw)
+    center, scale_w = schp_box_cs(labels.shape[1], labels.shape[0], input_hw, box)
     warped = cv2.warpAffine(labels, reference_schp_affine(center, scale_w, input_hw), input_hw[::-1],
                             flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     onehot = (np.arange(num_classes)[None, None] == warped[..., None]).astype(np.float32) * 8.0
@@ -73,9 +74,9 @@ def encode_schp_logits(labels, num_classes, input_hw, out_hw):
     return onehot.transpose(2, 0, 1)[None]
 
 
-def fake_schp(tmp_path, labels, num_classes, input_hw, *, low_res=True, three_outputs=True):
+def fake_schp(tmp_path, labels, num_classes, input_hw, *, low_res=True, three_outputs=True, box=None):
     out_hw = ((input_hw[0] + 3) // 4, (input_hw[1] + 3) // 4) if low_res else input_hw
-    logits = encode_schp_logits(labels, num_classes, input_hw, out_hw)
+    logits = encode_schp_logits(labels, num_classes, input_hw, out_hw, box)
     if three_outputs:
         # SCHP export order: [parsing, fusion, edge]; the projects read output 1 (fusion).
         outputs = [("parsing", np.zeros_like(logits)), ("fusion", logits),
@@ -137,6 +138,22 @@ def test_schp_lip_at_input_resolution_single_output(tmp_path, vitonhd):
     parsed = SchpLipParser(model_path=model, neck=False).parse(image, keypoints)
     # LIP 10 (jumpsuits) becomes CIHP dress: the genuine neck shows up as dress here, nothing else moves
     assert ((parsed == genuine) | ((genuine == Cihp.NECK) & (parsed == Cihp.DRESS))).mean() >= 0.99
+
+
+def test_schp_person_crop_uses_the_pose_box(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser, person_box
+
+    image, genuine, keypoints = _viton(vitonhd, "00013_00")
+    box = person_box(genuine.shape, keypoints, "person")
+    assert box != (0.0, 0.0, 767.0, 1023.0) and box[2] < 767  # a real crop, narrower than the image
+    lip = genuine.copy()
+    lip[genuine == Cihp.NECK] = 0
+    model = fake_schp(tmp_path, lip, 20, (473, 473), box=box)
+    parsed = SchpLipParser(model_path=model, crop="person").parse(image, keypoints)
+    inside = np.zeros(genuine.shape, bool)
+    x, y, w, h = (int(v) for v in box)
+    inside[y: y + h, x: x + w] = True
+    assert (parsed[inside] == genuine[inside]).mean() >= 0.97
 
 
 def test_schp_left_right_fixed_when_model_mirrors_labels(tmp_path, vitonhd):
@@ -395,3 +412,16 @@ def test_u2net_input_normalisation_as_rembg():
     assert tensor.shape == (1, 3, 16, 16)
     assert np.allclose(tensor[0, 0], (1 - 0.485) / 0.229, atol=1e-4)
     assert np.allclose(tensor[0, 2], (0 - 0.406) / 0.225, atol=1e-4)
+
+
+def test_yolox_end_to_end_export_and_nms():
+    from vtonkit.preprocess.backends.dwpose_onnx import decode_yolox
+
+    ratio = 0.625
+    dets = np.array([[[100, 50, 300, 600, 0.9], [105, 55, 305, 590, 0.8], [400, 100, 500, 300, 0.95]]], np.float32)
+    labels = np.array([[0, 0, 2]])  # the third box is not a person
+    boxes, scores = decode_yolox([dets, labels], (640, 640), ratio)
+    assert np.allclose(boxes, [[160, 80, 480, 960]]) and np.allclose(scores, [0.9])  # duplicate removed by NMS
+    raw = encode_yolox([[100, 100, 400, 900], [110, 90, 410, 880]], [0.9, 0.85], ratio)
+    boxes, _ = decode_yolox([raw], (640, 640), ratio)
+    assert len(boxes) == 1 and np.allclose(boxes[0], [100, 100, 400, 900], atol=1e-3)
