@@ -20,6 +20,10 @@ Conversion of the 33 mediapipe landmarks to BODY_25 (`x, y` in pixels, confidenc
   knees of a thigh-length shot on the bottom edge). 0.1 keeps the occluded-but-plausible arms that OpenPose also reports
   (VITON-HD arms behind the back) and drops mediapipe's extrapolated legs in half-body shots.
 
+Small people: the body detector sees a 224 px view of the whole photo, so a person under ~20 %
+of the image height is often missed; the full-range face detector then locates them and the pose
+runs again on a crop around the face (`FACE_CROP_WIDTH` x `FACE_CROP_HEIGHT` face heights).
+
 People count: mediapipe pose follows one person. Extra people are counted with the bundled
 full-range face detector and the selfie segmentation: a person-sized connected component
 (>= `OTHER_PERSON_AREA` of the main silhouette) outside the main person's silhouette, or a second
@@ -56,6 +60,8 @@ HIP_UP = 0.02
 ELBOW_UP = 0.035
 OTHER_PERSON_AREA = 0.25
 SEGMENTATION_THRESHOLD = 0.5
+FACE_CROP_WIDTH = 7.0  # crop around a face when the body detector found nobody, in face heights
+FACE_CROP_HEIGHT = 10.0
 BORDER_MARGIN = 0.05
 BORDER_VISIBILITY = 0.5
 
@@ -106,7 +112,12 @@ class MediapipePose:
         from vtonkit.preprocess.stages import PoseResult
 
         height, width = image_rgb.shape[:2]
-        landmarks, segmentation = self.landmarks(image_rgb)
+        try:
+            landmarks, segmentation = self.landmarks(image_rgb)
+        except NoPersonError:
+            # The pose detector works on a 224 px view of the whole photo and misses small people:
+            # look for a face and retry on a crop around where its body should be.
+            landmarks, segmentation = self._landmarks_around_face(image_rgb)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
         person_mask = main_person_mask(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
@@ -115,6 +126,28 @@ class MediapipePose:
             num_persons, notes = self.count_persons(image_rgb, person_mask)
             warnings.extend(notes)
         return PoseResult(keypoints=keypoints, num_persons=num_persons, warnings=warnings, person_mask=person_mask)
+
+    def _landmarks_around_face(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        height, width = image_rgb.shape[:2]
+        faces = self._faces.process(np.ascontiguousarray(image_rgb)).detections or []
+        if not faces:
+            raise NoPersonError(None, "no person detected (mediapipe found neither a body nor a face)")
+        box = max(faces, key=lambda d: d.location_data.relative_bounding_box.height).location_data.relative_bounding_box
+        face_h = box.height * height
+        centre_x = (box.xmin + box.width / 2) * width
+        # A standing adult is about 8 face heights tall; keep some room around.
+        x0 = int(max(0, centre_x - FACE_CROP_WIDTH * face_h / 2))
+        x1 = int(min(width, centre_x + FACE_CROP_WIDTH * face_h / 2))
+        y0 = int(max(0, box.ymin * height - 1.5 * face_h))
+        y1 = int(min(height, box.ymin * height + FACE_CROP_HEIGHT * face_h))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            raise NoPersonError(None, "no person detected (face too small)")
+        landmarks, crop_segmentation = self.landmarks(image_rgb[y0:y1, x0:x1])
+        landmarks[:, 0] += x0
+        landmarks[:, 1] += y0
+        segmentation = np.zeros((height, width), np.float32)
+        segmentation[y0:y1, x0:x1] = crop_segmentation
+        return landmarks, segmentation
 
     def count_persons(self, image_rgb: np.ndarray, person_mask: np.ndarray) -> tuple[int, list[str]]:
         """Count people: the main one plus person-sized blobs outside it or extra same-sized faces."""
