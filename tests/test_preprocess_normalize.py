@@ -1,0 +1,120 @@
+"""Person refocus / keep-framing and garment normalisation on real photos."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vtonkit.errors import InputError
+from vtonkit.preprocess.cloth import border_colour, prepare_cloth
+from vtonkit.preprocess.normalize import keep_framing, load_person_photo, person_box, refocus
+
+
+def _person_mask_by_background(rgb: np.ndarray, tolerance: int = 30) -> np.ndarray:
+    """A silhouette good enough for framing tests: differs from the studio background colour."""
+    background = np.median(rgb[:8].reshape(-1, 3), axis=0)
+    return np.abs(rgb.astype(int) - background).max(-1) > tolerance
+
+
+def test_exif_orientation_is_applied(photos, tmp_path):
+    original = np.asarray(Image.open(photos / "persons" / "051918_0.jpg").convert("RGB"))
+    sideways = Image.fromarray(original).transpose(Image.Transpose.ROTATE_90)  # stored lying on its side
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "rotated.jpg"
+    sideways.save(path, exif=exif.tobytes(), quality=98)
+    upright = load_person_photo(path)
+    assert upright.shape == original.shape
+    assert np.abs(upright.astype(int) - original).mean() < 4  # same picture, JPEG noise only
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "CMYK", "L", "I;16"])
+def test_colour_modes_become_rgb(photos, tmp_path, mode):
+    base = Image.open(photos / "persons" / "01008_00.jpg").convert("RGB")
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)
+        path = tmp_path / "grey16.png"
+    else:
+        image = base.convert(mode)
+        path = tmp_path / f"photo.{'tif' if mode == 'CMYK' else 'png'}"
+    image.save(path)
+    rgb = load_person_photo(path)
+    assert rgb.dtype == np.uint8 and rgb.shape == (1024, 768, 3)
+    normalized = keep_framing(rgb)
+    assert normalized.image.shape == (1024, 768, 3)
+
+
+def test_unreadable_file_names_the_file(tmp_path):
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"not a jpeg")
+    with pytest.raises(InputError, match="broken.jpg"):
+        load_person_photo(path)
+
+
+def test_refocus_box_is_3_by_4_around_the_person(photos):
+    rgb = np.asarray(Image.open(photos / "persons" / "model_3.png").convert("RGB"))
+    # Put the person off-centre on a wide canvas (edge colour), as a landscape phone photo would.
+    canvas = np.concatenate([np.repeat(rgb[:, :1], 600, axis=1), rgb], axis=1)
+    mask = _person_mask_by_background(canvas)
+    x0, y0, x1, y1 = person_box(mask)
+    assert (x1 - x0) / (y1 - y0) == pytest.approx(0.75)
+    ys, xs = np.nonzero(mask)
+    assert x0 <= xs.min() and x1 >= xs.max() and y0 <= ys.min() and y1 >= ys.max()
+    result = refocus(canvas, mask)
+    assert result.image.shape == (1024, 768, 3)
+    # The transform maps the silhouette's extreme points inside the output frame.
+    corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], dtype=float)
+    mapped = result.transform.apply(corners)
+    assert (mapped[:, 0] >= 0).all() and (mapped[:, 0] <= 768).all()
+    assert (mapped[:, 1] >= 0).all() and (mapped[:, 1] <= 1024).all()
+    assert np.allclose(result.transform.invert(mapped), corners)
+    # The pixel colour at a mapped point equals the source colour there (same picture, not mirrored).
+    point = np.array([[xs.mean(), ys.mean()]])
+    ox, oy = result.transform.apply(point)[0]
+    source = canvas[int(point[0, 1]), int(point[0, 0])].astype(int)
+    target = result.image[int(oy), int(ox)].astype(int)
+    assert np.abs(source - target).max() < 40
+    assert not result.warnings
+
+
+def test_tiny_person_warns_and_non_portrait_keep_framing_warns(photos):
+    rgb = np.asarray(Image.open(photos / "persons" / "model_3.png").convert("RGB"))
+    small = np.asarray(Image.fromarray(rgb).resize((192, 256)))
+    canvas = np.full((1600, 1200, 3), rgb[2, 2], np.uint8)
+    canvas[600:856, 500:692] = small
+    result = refocus(canvas, _person_mask_by_background(canvas))
+    assert any("tiny person" in w for w in result.warnings)
+    kept = keep_framing(canvas[:, :1000])  # 1600 x 1000: not 3:4
+    assert any("not 3:4" in w for w in kept.warnings)
+    assert kept.image.shape == (1024, 768, 3)
+
+
+def test_person_cut_by_the_bottom_edge_stays_flush(vitonhd):
+    """VITON-HD style thigh-length shot: no margin is invented below the bottom edge."""
+    rgb = np.asarray(Image.open(vitonhd / "test" / "image" / "00013_00.jpg").convert("RGB"))
+    mask = _person_mask_by_background(rgb)
+    _, _, _, y1 = person_box(mask)
+    assert y1 == pytest.approx(1024, abs=1)
+
+
+def test_cloth_with_alpha_is_composited_on_white(photos, tmp_path):
+    garment = Image.open(photos / "garments" / "00055_00.jpg").convert("RGB")
+    rgb = np.asarray(garment)
+    alpha = np.where(np.abs(rgb.astype(int) - 246).max(-1) > 12, 255, 0).astype(np.uint8)
+    path = tmp_path / "garment.png"
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").crop((0, 100, 768, 900)).save(path)  # landscape-ish crop
+    out, out_alpha = prepare_cloth(path)
+    assert out.shape == (1024, 768, 3) and out_alpha is not None and out_alpha.shape == (1024, 768)
+    transparent = out_alpha == 0
+    assert (out[transparent] >= 250).all()  # on white, padding included
+
+
+def test_cloth_padding_uses_the_background_colour(photos, tmp_path):
+    rgb = np.asarray(Image.open(photos / "garments" / "00055_00.jpg").convert("RGB"))
+    wide = rgb[200:700]  # 500 x 768: needs tall padding
+    path = tmp_path / "wide.jpg"
+    Image.fromarray(wide).save(path, quality=98)
+    out, alpha = prepare_cloth(path)
+    assert alpha is None and out.shape == (1024, 768, 3)
+    colour = np.array(border_colour(wide))
+    assert np.abs(out[5, 384].astype(int) - colour).max() <= 3

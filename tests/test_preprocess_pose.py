@@ -1,0 +1,106 @@
+"""mediapipe -> BODY_25 on real photos: close to the genuine OpenPose keypoints, sides right, people counted."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
+from vtonkit.errors import NoPersonError
+from vtonkit.preprocess.backends.mediapipe_pose import MIN_VISIBILITY, landmarks_to_body25
+from vtonkit.preprocess.evaluation import LOWER_JOINTS, UPPER_JOINTS, pck
+from vtonkit.preprocess.stages import POSE_ESTIMATORS
+
+
+@pytest.fixture(scope="module")
+def pose():
+    return POSE_ESTIMATORS.build("mediapipe")
+
+
+def _rgb(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_registry_builds_the_embedded_default(pose):
+    assert POSE_ESTIMATORS.default == "mediapipe"
+    assert pose.name == "mediapipe" and pose.version
+
+
+def test_vitonhd_test_keypoints_match_genuine_openpose(pose, vitonhd):
+    """PCK@0.05H over the agnostic joints on the 5 genuine OpenPose files (measured 39/45 = 0.87)."""
+    correct = counted = 0
+    for image in sorted((vitonhd / "test" / "image").glob("*.jpg")):
+        result = pose.estimate(_rgb(image))
+        genuine = read_keypoints(vitonhd / "test" / "openpose_json" / f"{image.stem}_keypoints.json")
+        c, n = pck(result.keypoints, genuine, UPPER_JOINTS, 1024)
+        correct, counted = correct + c, counted + n
+        # The torso joints the agnostic is drawn from are always within 0.05 H.
+        torso = [1, 2, 5, 9, 12]
+        assert pck(result.keypoints, genuine, tuple(torso), 1024) == (5, 5), image.name
+        assert result.keypoints.shape == (25, 3) and result.keypoints.dtype == np.float64
+    assert correct / counted >= 0.85
+
+
+def test_dresscode_full_body_keypoints_and_sides(pose, dresscode):
+    """Dress Code lower-body samples: knees and ankles too; right joints on the image's left."""
+    for image in sorted((dresscode / "lower_body" / "images").glob("*_0.jpg")):
+        result = pose.estimate(_rgb(image))
+        genuine = read_keypoints(dresscode / "lower_body" / "keypoints" / f"{image.stem[:-2]}_2.json")
+        correct, counted = pck(result.keypoints, genuine, LOWER_JOINTS, 1024)
+        assert correct >= counted - 1, image.name
+        kp = result.keypoints
+        # Not mirrored: each right joint is nearer the genuine right joint than the genuine left one.
+        for right, left in ((2, 5), (9, 12), (10, 13), (11, 14)):
+            assert kp[right, 0] < kp[left, 0], image.name
+            assert abs(kp[right, 0] - genuine[right, 0]) < abs(kp[right, 0] - genuine[left, 0])
+        # Derived feet: both small toes and heels present for a full-body shot.
+        assert present_mask(kp)[[19, 20, 21, 22, 23, 24]].all()
+
+
+def test_conversion_rules_on_synthetic_landmarks():
+    """Neck/mid-hip derivation, low visibility and off-image points become 0,0,0."""
+    landmarks = np.zeros((33, 3))
+    landmarks[:, 2] = 0.9
+    landmarks[:, :2] = [300, 400]
+    landmarks[11, :2], landmarks[12, :2] = [400, 300], [300, 300]  # left / right shoulder
+    landmarks[23, :2], landmarks[24, :2] = [380, 600], [320, 600]  # left / right hip
+    landmarks[13, 2] = MIN_VISIBILITY / 2  # left elbow barely visible
+    landmarks[27, :2] = [350, 2000]  # left ankle far below the image
+    landmarks[28, :2] = [340, 1030]  # right ankle just below the border, visible
+    body = landmarks_to_body25(landmarks, 1024, 768)
+    assert np.allclose(body[1], [350, 300, 0.9])  # neck = mid-shoulders
+    assert body[8, 0] == pytest.approx(350) and body[8, 1] < 600  # mid-hip, calibrated upwards
+    assert body[9, 0] < 320 and body[12, 0] > 380  # hips moved outwards
+    assert (body[6] == 0).all()  # invisible elbow
+    assert (body[14] == 0).all()  # ankle out of frame
+    assert body[11, 1] == 1023  # clamped onto the border
+
+
+def test_no_person_raises(pose, photos):
+    with pytest.raises(NoPersonError):
+        pose.estimate(np.full((1024, 768, 3), 235, np.uint8))
+    garment = next(iter(sorted((photos / "garments").glob("*.jpg"))))
+    with pytest.raises(NoPersonError):
+        pose.estimate(_rgb(garment))
+
+
+def test_two_people_side_by_side_are_counted(pose, photos):
+    left = _rgb(photos / "persons" / "049713_0.jpg")
+    right = _rgb(photos / "persons" / "model_2.png")
+    result = pose.estimate(np.concatenate([left, right], axis=1))
+    assert result.num_persons >= 2
+    one = pose.estimate(left)
+    assert one.num_persons == 1
+    assert one.person_mask is not None and one.person_mask.shape == left.shape[:2]
+    assert 0.1 < one.person_mask.mean() < 0.6
+
+
+def test_small_person_is_found_through_the_face(pose, photos):
+    """A person ~15 % of the image height: the body detector alone misses it, the face fallback finds it."""
+    person = Image.open(photos / "persons" / "model_1.png").convert("RGB")
+    canvas = np.full((1600, 1200, 3), np.asarray(person)[5, 5], np.uint8)
+    small = np.asarray(person.resize((person.width // 4, person.height // 4)))
+    canvas[700:700 + small.shape[0], 500:500 + small.shape[1]] = small
+    result = pose.estimate(canvas)
+    neck = result.keypoints[1]
+    assert 500 < neck[0] < 500 + small.shape[1] and 700 < neck[1] < 700 + small.shape[0]
