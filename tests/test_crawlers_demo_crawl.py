@@ -1,0 +1,191 @@
+"""Crawl the shipped demo store for real, over 127.0.0.1, and check what lands on disk.
+
+The store runs in a thread of this test process; every crawl runs in a subprocess (the
+Twisted reactor cannot restart), through the real CLIs (`vtonkit crawl`, `scrapy crawl`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vtonkit.crawlers.browser import chromium_available
+from vtonkit.crawlers.demo_store.catalogue import load_catalogue, product_path, underlying_image
+from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
+from vtonkit.crawlers.items import CATALOG_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+VTONKIT = [sys.executable, "-m", "vtonkit"]
+SCRAPY = [sys.executable, "-m", "scrapy"]
+CATALOGUE = load_catalogue()
+SHOP = [p for p in CATALOGUE["products"] if p["section"] == "shop"]
+JS = [p for p in CATALOGUE["products"] if p["section"] == "js"]
+BROWSER = chromium_available()
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    prerender_drawn()
+    log = tmp_path_factory.mktemp("store") / "access.log"
+    server = DemoStoreServer(access_log=log).start_background()
+    yield server
+    server.stop()
+
+
+def _run(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    run = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    assert run.returncode == 0, f"{args} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_crawl(store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-crawl")
+    run = _run([*VTONKIT, "crawl", "demo", "--out", str(out), "--url", store.url, "--no-throttle"])
+    products = [json.loads(line) for line in (out / "products.jsonl").read_text().splitlines()]
+    catalog = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
+    summary = json.loads((out / "summary.json").read_text())
+    return {"out": out, "products": products, "catalog": catalog, "summary": summary, "stdout": run.stdout + run.stderr}
+
+
+def _expected_products() -> list[dict]:
+    return SHOP + (JS if BROWSER else [])
+
+
+def test_every_product_found_once_with_the_right_category(demo_crawl):
+    skus = [p["sku"] for p in demo_crawl["products"]]
+    assert len(skus) == len(set(skus)), "a product was emitted twice"
+    assert sorted(skus) == sorted(p["sku"] for p in _expected_products())
+    expected = {p["sku"]: p for p in _expected_products()}
+    for product in demo_crawl["products"]:
+        truth = expected[product["sku"]]
+        assert product["category"] == truth["category"], (product["title"], product["category"])
+        assert product["title"] == truth["title"]
+        assert product["price"] == pytest.approx(truth["price"]) and product["currency"] == "EUR"
+        assert product["brand"] == CATALOGUE["store"]["brand"]
+        assert product["url"].endswith(product_path(truth))
+    assert demo_crawl["summary"]["products_total"] == len(expected)
+
+
+def test_javascript_section_found_through_the_browser(demo_crawl):
+    if not BROWSER:
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    titles = {p["title"] for p in demo_crawl["products"]}
+    assert {p["title"] for p in JS} <= titles
+    assert not demo_crawl["summary"]["skipped"].get("js-no-browser")
+
+
+def test_robots_disallowed_path_never_fetched(store, demo_crawl):
+    lines = store.access_log.read_text().splitlines()
+    paths = [line.split()[2] for line in lines]
+    assert "/robots.txt" in paths
+    assert not [p for p in paths if p.startswith(CATALOGUE["robots_disallow"])]
+    assert demo_crawl["summary"]["skipped"]["robots.txt"] >= 1
+    # the crawler says who it is
+    assert all('"vtonkit/' in line for line in lines if " /products/" in line)
+
+
+def test_broken_pages_reported_and_crawl_finished(demo_crawl):
+    summary = demo_crawl["summary"]
+    assert summary["finish_reason"] == "finished"
+    reasons = {e["url"].split("127.0.0.1")[1].split("/", 1)[1]: e["reason"] for e in summary["page_errors"]}
+    assert "no product data" in reasons["products/broken-tee"]
+    assert reasons["products/discontinued-skirt"] == "HTTP 404"
+    assert reasons["products/flaky-dress"] == "HTTP 500"
+    assert "redirect loop" in reasons["products/loop-trousers"]
+    assert "page skipped" in demo_crawl["stdout"]  # the CLI summary shows them too
+
+
+def test_images_downloaded_deduplicated_and_filtered(demo_crawl):
+    out, catalog = demo_crawl["out"], demo_crawl["catalog"]
+    crawled = _expected_products()
+    originals = {underlying_image(i) for p in crawled for i in p["images"] if not i.startswith("/media/") or i.startswith(
+        ("/media/r/", "/media/copy/", "/media/resized/"))}
+    assert len(catalog) == len(originals)
+    assert len({r["sha256"] for r in catalog}) == len(catalog)
+    for record in catalog:
+        path = out / record["path"]
+        assert path.parent.name == record["category"] and path.parent.parent.name == "images"
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == record["sha256"] == path.stem
+        assert set(CATALOG_COLUMNS) <= set(record)
+        assert record["store"] == "demo" and record["page_url"].startswith("http://127.0.0.1")
+    status = demo_crawl["summary"]["image_status"]
+    assert status["duplicate"] == 1 and status["near-duplicate"] == 1
+    assert status["rejected:too-small"] == 1 and status["rejected:not-an-image"] == 1
+    assert status["rejected:too-large"] == 1
+    # of a near-duplicate pair the larger original is kept
+    women = next(p for p in demo_crawl["products"] if p["sku"] == "AD-UP-011")
+    kept = [i for i in women["images"] if i["status"] == "kept"]
+    assert kept and kept[0]["url"].endswith("/static/garments/solidus_womens_tshirt_white.jpg")
+
+
+def test_originals_kept_with_png_alpha(demo_crawl):
+    out = demo_crawl["out"]
+    record = next(r for r in demo_crawl["catalog"] if r["image_url"].endswith("saleor-dark-polygon-tee-front.png"))
+    assert record["has_alpha"] and record["format"] == "PNG"
+    stored = (out / record["path"]).read_bytes()
+    original = (REPO / "crawlers/demo_store/static/garments/saleor-dark-polygon-tee-front.png").read_bytes()
+    assert stored == original
+    assert Image.open(out / record["path"]).mode == "RGBA"
+
+
+def test_garment_shots_told_from_on_model_shots(demo_crawl):
+    for record in demo_crawl["catalog"]:
+        on_model = "/static/persons/" in record["image_url"]
+        assert record["is_garment_shot"] is (not on_model), record["image_url"]
+    for product in demo_crawl["products"]:
+        assert product["garment_image_url"] and "/persons/" not in product["garment_image_url"]
+
+
+def test_parquet_catalog_matches_jsonl(demo_crawl):
+    frame = pd.read_parquet(demo_crawl["out"] / "catalog.parquet")
+    assert list(frame.columns) == list(CATALOG_COLUMNS)
+    assert len(frame) == len(demo_crawl["catalog"])
+    assert set(frame["category"]) == {p["category"] for p in _expected_products()}
+
+
+def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):
+    listed = _run([*SCRAPY, "list"]).stdout.split()
+    assert {"demo", "demo-shopify", "generic", "shopify"} <= set(listed)
+    out = tmp_path / "shopify.jsonl"
+    _run([*SCRAPY, "crawl", "demo-shopify", "-a", f"url={store.url}", "-O", str(out),
+          "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"])
+    items = [json.loads(line) for line in out.read_text().splitlines()]  # .jsonl: JSON lines
+    assert sorted(i["sku"] for i in items) == sorted(p["sku"] for p in SHOP)
+    assert {i["sku"]: i["category"] for i in items} == {p["sku"]: p["category"] for p in SHOP}
+    pages = [line for line in store.access_log.read_text().splitlines() if "/products.json" in line]
+    assert len(pages) == -(-len(SHOP) // 5) + 1  # five per page, then the empty page that ends it
+
+
+def test_category_filter_and_limit(store, tmp_path):
+    _run([*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle",
+          "--category", "lower", "--limit", "3"])
+    products = [json.loads(line) for line in (tmp_path / "products.jsonl").read_text().splitlines()]
+    assert len(products) == 3 and {p["category"] for p in products} == {"lower"}
+    assert {Path(r).parent.name for r in (json.loads(line)["path"] for line in (tmp_path / "catalog.jsonl").read_text().splitlines())} == {"lower"}
+
+
+def test_generic_spider_discovers_products_through_the_sitemap(store, tmp_path):
+    out = tmp_path / "generic.jsonl"
+    _run([*SCRAPY, "crawl", "generic", "-a", f"url={store.url}", "-O", str(out),
+          "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"])
+    skus = [json.loads(line)["sku"] for line in out.read_text().splitlines()]
+    assert len(skus) == len(set(skus))
+    assert {p["sku"] for p in SHOP} <= set(skus)
+    assert not {p["sku"] for p in CATALOGUE["products"] if p["section"] == "private"} & set(skus)
+
+
+def test_unknown_store_is_a_clear_error(tmp_path):
+    run = subprocess.run([*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)], capture_output=True,
+                         text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 2
+    assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr
