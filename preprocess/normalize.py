@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 TOP_MARGIN = 0.06
 BOTTOM_MARGIN = 0.04
 SIDE_MARGIN = 0.10
+EDGE_SNAP = 0.02
 TINY_PERSON_HEIGHT = 0.5  # person box below 512 source pixels -> > 2x upscale
 ASPECT = WIDTH / HEIGHT  # 0.75
 
@@ -114,8 +115,10 @@ def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
     height, width = person_mask.shape
     top, bottom, left, right = float(ys.min()), float(ys.max() + 1), float(xs.min()), float(xs.max() + 1)
     box_h = bottom - top
-    top -= TOP_MARGIN * box_h if top > 0 else 0.0
-    bottom += BOTTOM_MARGIN * box_h if bottom < height else 0.0
+    # A silhouette ending within EDGE_SNAP of a border is cut by it: stay flush, invent no margin.
+    top = 0.0 if top <= EDGE_SNAP * height else top - TOP_MARGIN * box_h
+    cut_at_bottom = bottom >= (1 - EDGE_SNAP) * height
+    bottom = float(height) if cut_at_bottom else bottom + BOTTOM_MARGIN * box_h
     left -= SIDE_MARGIN * (right - left)
     right += SIDE_MARGIN * (right - left)
     box_h, box_w = bottom - top, right - left
@@ -125,7 +128,7 @@ def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
         left, right = centre - box_w / 2, centre + box_w / 2
     else:  # too wide: grow in height, keeping a person cut by the bottom edge flush with it
         new_h = box_w / ASPECT
-        if bottom >= height:
+        if cut_at_bottom:
             top = bottom - new_h
         else:
             centre = (top + bottom) / 2
