@@ -13,16 +13,17 @@ One bad file never stops the run: each becomes a finding.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from vtonkit.datasets import layout
+from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.findings import Report, finding
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
-from vtonkit.datasets import quality
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +142,56 @@ def check_leakage_and_duplicates(hashed: list[HashedImage], stems: dict[str, dic
             report.ran(split, stem, "duplicates")
 
 
+def check_sample(root: Path, split: str, stem: str, is_person: bool, category: str | None) -> Report:
+    """All per-sample checks of one person sample (or a garment used only as an unpaired cloth)."""
+    report = Report(dataset=str(root), splits=[split])
+    split_dir = DatasetLayout(root).split(split)
+    if is_person:
+        check_completeness(split_dir, split, stem, root, report)
+        paths = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
+    else:
+        paths = split_dir.cloth_files(stem)
+    sample = SampleFiles(split, stem, paths)
+    report.ran(split, stem, "format")
+    for item in load_and_check(sample, root):
+        report.add(item)
+    if is_person and category is not None:
+        check_agnostic(sample, category, root, report)
+    check_quality(sample, root, report)
+    return report
+
+
+def _check_sample_job(job: tuple[Path, str, str, bool, str | None]) -> Report:
+    return check_sample(*job)
+
+
+def _hash_job(job: tuple[str, str, str, Path]) -> HashedImage | None:
+    return hash_image(*job)
+
+
+class _InlineExecutor:
+    """`map` in this process (workers=1): no pickling, easy debugging."""
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn, items, chunksize: int = 1):  # noqa: ARG002 - same signature as the pool's
+        return map(fn, items)
+
+
+def _executor(workers: int):
+    if workers <= 1:
+        return _InlineExecutor()
+    # spawn, not fork: the caller may hold threads (a server, a progress bar) that fork would copy.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def validate(
     dataset_root: str | Path, splits: Iterable[str] = layout.SPLITS, *, category: str | None = "upper",
-    duplicates: bool = True, progress: Progress | None = None,
+    duplicates: bool = True, progress: Progress | None = None, workers: int = 1,
 ) -> Report:
     """Validate an HR-VITON / VITON-HD dataset.
 
@@ -152,7 +200,8 @@ def validate(
         splits: which splits to check (leakage needs both).
         category: garment category for the agnostic consistency check (None skips it).
         duplicates: hash every person and cloth image for duplicates and leakage.
-        progress: called with (done, total) after each sample.
+        progress: called with (done, total) after each sample and each hashed image.
+        workers: processes for the per-sample checks and hashing (1 = in this process).
     Returns:
         The report; `report.exit_code()` is 1 when it holds errors.
     """
@@ -175,23 +224,8 @@ def validate(
         work += [(split, split_dir, stem, True) for stem in persons]
         work += [(split, split_dir, stem, False) for stem in cloth_only]
 
-    hashed: list[HashedImage] = []
+    hash_jobs: list[tuple[str, str, str, Path]] = []
     stems: dict[str, dict[str, set[str]]] = {"image": {}, "cloth": {}}
-    for done, (split, split_dir, stem, is_person) in enumerate(work, start=1):
-        if is_person:
-            check_completeness(split_dir, split, stem, root, report)
-            paths = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
-        else:
-            paths = split_dir.cloth_files(stem)
-        sample = SampleFiles(split, stem, paths)
-        report.ran(split, stem, "format")
-        for item in load_and_check(sample, root):
-            report.add(item)
-        if is_person and category is not None:
-            check_agnostic(sample, category, root, report)
-        check_quality(sample, root, report)
-        if progress is not None:
-            progress(done, len(work))
     if duplicates:
         # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
         for split in splits:
@@ -199,6 +233,22 @@ def validate(
             for kind, listed, path_of in (("image", split_dir.person_stems(), split_dir.image),
                                           ("cloth", split_dir.cloth_stems(), split_dir.cloth)):
                 stems[kind][split] = set(listed)
-                hashed += [item for stem in listed if (item := hash_image(kind, split, stem, path_of(stem)))]
+                hash_jobs += [(kind, split, stem, path_of(stem)) for stem in listed]
+    jobs = [(root, split, stem, is_person, category) for split, _, stem, is_person in work]
+    total = len(jobs) + (len(hash_jobs) if duplicates else 0)
+    hashed: list[HashedImage] = []
+    with _executor(workers) as pool:
+        for done, part in enumerate(pool.map(_check_sample_job, jobs, chunksize=4), start=1):
+            report.findings += part.findings
+            report.checks_run |= part.checks_run
+            if progress is not None:
+                progress(done, total)
+        if duplicates:
+            for done, item in enumerate(pool.map(_hash_job, hash_jobs, chunksize=16), start=len(jobs) + 1):
+                if item is not None:
+                    hashed.append(item)
+                if progress is not None:
+                    progress(done, total)
+    if duplicates:
         check_leakage_and_duplicates(hashed, stems, root, report)
     return report

@@ -156,11 +156,12 @@ def test_several_persons_and_blur_flags(genuine: Path, tmp_path: Path) -> None:
 
 def test_cli_writes_json_and_parquet_and_exit_codes(genuine: Path, defective, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["validate", str(genuine), "--json", str(tmp_path / "ok.json")])
+    result = runner.invoke(app, ["validate", str(genuine), "--json", str(tmp_path / "ok.json"), "--workers", "1"])
     assert result.exit_code == 0, result.output
     root, expected = defective
     out_json, out_parquet = tmp_path / "bad.json", tmp_path / "bad.parquet"
-    result = runner.invoke(app, ["validate", str(root), "--json", str(out_json), "--parquet", str(out_parquet)])
+    result = runner.invoke(app, ["validate", str(root), "--json", str(out_json), "--parquet", str(out_parquet),
+                                 "--workers", "1"])
     assert result.exit_code == 1, result.output
     data = json.loads(out_json.read_text())
     assert data["summary"]["errors"] > 0 and data["findings"][0]["code"]
@@ -186,3 +187,10 @@ def test_unreadable_file_does_not_stop_the_run(genuine: Path, tmp_path: Path) ->
 def test_report_round_trip_bytes(genuine_report: Report) -> None:
     buffer = io.StringIO(json.dumps(genuine_report.to_dict()))
     assert Report.from_dict(json.load(buffer)).samples == genuine_report.samples
+
+
+def test_worker_processes_give_the_same_report(defective) -> None:
+    root, _ = defective
+    inline, pooled = validate(root, ["test"]), validate(root, ["test"], workers=2)
+    assert sorted(map(repr, pooled.findings)) == sorted(map(repr, inline.findings))
+    assert pooled.checks_run == inline.checks_run

@@ -24,6 +24,7 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings (quality flags) too."),
     no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Skip recomputing the upper-body agnostic "
                                      "(for lower-body / dress datasets)."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."),
 ) -> None:
     """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
 
@@ -42,10 +43,13 @@ def validate(
     for name in splits:
         if name not in SPLITS:
             raise typer.BadParameter(f"--split must be one of {SPLITS}, got {name!r}")
+    import os
+
     console = Console(stderr=True)
+    workers = workers or min(8, len(os.sched_getaffinity(0)))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("validating", total=None)
-        report = run_validate(dataset, splits, category=None if no_agnostic else "upper",
+        report = run_validate(dataset, splits, category=None if no_agnostic else "upper", workers=workers,
                               progress=lambda done, total: progress.update(task, completed=done, total=total))
     target = json_out or report_path(dataset)
     report.write_json(target)
