@@ -95,3 +95,27 @@ def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:
         DecisionStore(dataset)
     with pytest.raises(ValueError):
         store.set("test", "00006_00", "maybe")
+
+
+def test_undo_recovers_an_interrupted_clean(dataset: Path, monkeypatch) -> None:
+    """A clean that dies half-way (simulated: the 4th move raises) is fully undone from its manifest."""
+    import vtonkit.datasets.clean as clean_module
+
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00034_00", "reject")
+    real_move, calls = clean_module._move, []
+
+    def dying_move(root: Path, source: str, target: str) -> None:
+        calls.append(source)
+        if len(calls) == 4:
+            raise OSError("simulated power loss")
+        real_move(root, source, target)
+
+    monkeypatch.setattr(clean_module, "_move", dying_move)
+    with pytest.raises(OSError, match="simulated"):
+        apply_decisions(dataset)
+    monkeypatch.setattr(clean_module, "_move", real_move)
+    assert len([p for p in (dataset / "quarantine").rglob("*") if p.is_file()]) == 3
+    undone = undo_last(dataset)
+    assert undone.files == 3 and undone.pair_lines == 0  # pair lists were not rewritten yet
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before

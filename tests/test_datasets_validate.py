@@ -194,3 +194,10 @@ def test_worker_processes_give_the_same_report(defective) -> None:
     inline, pooled = validate(root, ["test"]), validate(root, ["test"], workers=2)
     assert sorted(map(repr, pooled.findings)) == sorted(map(repr, inline.findings))
     assert pooled.checks_run == inline.checks_run
+
+
+def test_every_code_is_documented() -> None:
+    from vtonkit.datasets.findings import CODES
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "validation.md").read_text()
+    assert [code for code in CODES if f"| `{code}` |" not in docs] == []
