@@ -95,7 +95,24 @@ def _compile() -> dict[str, re.Pattern[str]]:
     return patterns
 
 
+# German writes garments as compounds ("Sommerkleid", "Jeanshose", "Faltenrock"): the garment
+# is the last part. At least three letters before it, so that "those" is not a "hose".
+COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "dresses": ("kleid", "kleider"),
+    "lower": ("hose", "hosen", "rock", "rocke", "shorts", "jeans"),
+    "upper": ("shirt", "shirts", "jacke", "jacken", "bluse", "blusen", "pullover", "hemd", "hemden", "top", "tops"),
+}
+
+
+def _compile_compounds() -> dict[str, re.Pattern[str]]:
+    return {
+        category: re.compile(r"(?<![a-z])[a-z]{3,}(?:" + "|".join(suffixes) + r")(?![a-z])")
+        for category, suffixes in COMPOUND_SUFFIXES.items()
+    }
+
+
 _PATTERNS = _compile()
+_COMPOUNDS = _compile_compounds()
 _NOISE = re.compile("|".join(NOISE_PATTERNS))
 
 
@@ -103,7 +120,8 @@ def categories_in_text(text: str) -> set[str]:
     """Every garment category whose keywords occur in ``text`` (may be empty)."""
     folded = _NOISE.sub(" ", fold(text))
     folded = re.sub(r"[_/|>+]", " ", folded)
-    return {category for category, pattern in _PATTERNS.items() if pattern.search(folded)}
+    found = {category for category, pattern in _PATTERNS.items() if pattern.search(folded)}
+    return found | {category for category, pattern in _COMPOUNDS.items() if pattern.search(folded)}
 
 
 def category_of_text(text: str | None) -> str | None:

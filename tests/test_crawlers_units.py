@@ -1,0 +1,142 @@
+"""Units of the crawlers: categories, prices, image checks, garment-shot analysis, Chromium lookup."""
+from __future__ import annotations
+
+import io
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import shared_path
+from vtonkit.crawlers.browser import ENV_VAR, ChromiumNotFound, find_chromium
+from vtonkit.crawlers.categories import normalise_category
+from vtonkit.crawlers.demo_store.drawing import KINDS, GarmentSpec, draw_garment
+from vtonkit.crawlers.demo_store.server import huge_png
+from vtonkit.crawlers.garment_shot import analyse_shot
+from vtonkit.crawlers.image_facts import ImageRejected, inspect_image, is_near_duplicate
+from vtonkit.crawlers.prices import currency_code, parse_price
+
+
+@pytest.mark.parametrize(("title", "category"), [
+    ("Slim fit jeans - azzurro scuro", "lower"),
+    ("Chino-Hose Beige", "lower"),
+    ("Pantalon large en lin", "lower"),
+    ("Jupe plissée", "lower"),
+    ("Denim skirt", "lower"),
+    ("Falda midi", "lower"),
+    ("Bermuda shorts", "lower"),
+    ("Sommerkleid mit Blumen", "dresses"),  # German compounds: the garment is the last part
+    ("Jeanshose Slim", "lower"),
+    ("Whose bag is this", "other"),  # ...but "whose" is no "hose"
+    ("Kleid schwarz", "dresses"),
+    ("Vestido largo", "dresses"),
+    ("Robe droite", "dresses"),
+    ("Shirt dress", "dresses"),
+    ("Short-sleeved T-shirt", "upper"),  # "short" sleeve is not shorts
+    ("Hoodie oversize", "upper"),
+    ("Chemise en lin", "upper"),
+    ("Teen backpack", "other"),  # "tee" must not match "teen"
+    ("تيشيرت بشعار الماركة", "upper"),
+    ("Leather belt", "other"),
+])
+def test_title_keywords_in_several_languages(title, category):
+    assert normalise_category(title=title) == category
+
+
+def test_sources_are_tried_most_specific_first():
+    # the breadcrumb's last crumb beats the title; product type beats both
+    assert normalise_category(breadcrumbs=["Damen", "Röcke"], title="Sommer Basic") == "lower"
+    assert normalise_category(breadcrumbs=["Damen", "Kleider", "Sommerkleid"], title="x") == "dresses"
+    assert normalise_category(product_type="Jeans", title="Bestseller Tee") == "lower"
+    assert normalise_category(url="https://shop.example/women/dresses/p-123") == "dresses"
+
+
+@pytest.mark.parametrize(("raw", "hint", "expected"), [
+    ("€39.30", None, (39.3, "EUR")),
+    ("7,95 EUR", None, (7.95, "EUR")),
+    ("£1,299.00", None, (1299.0, "GBP")),
+    ("99", "ر.س", (99.0, "SAR")),
+    (49.99, "EUR", (49.99, "EUR")),
+    ("", "USD", (None, "USD")),
+])
+def test_prices_and_currencies(raw, hint, expected):
+    assert parse_price(raw, hint) == expected
+
+
+def test_currency_codes():
+    assert currency_code("€") == "EUR" and currency_code("eur") == "EUR" and currency_code("CHF") == "CHF"
+    assert currency_code(None) is None
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_image_checks_reject_non_images_tiny_images_and_bombs():
+    with pytest.raises(ImageRejected) as err:
+        inspect_image(b"<html>not an image</html>")
+    assert err.value.reason == "not-an-image"
+    with pytest.raises(ImageRejected) as err:
+        inspect_image(_png(Image.new("RGB", (64, 64))))
+    assert err.value.reason == "too-small"
+    with pytest.raises(ImageRejected) as err:
+        inspect_image(huge_png())
+    assert err.value.reason == "too-large"
+
+
+def test_near_duplicates_need_the_same_picture_and_the_same_colours():
+    skirt = draw_garment(GarmentSpec("skirt", "#b0302c", seed=5))
+    other_colour = draw_garment(GarmentSpec("skirt", "#1f2a44", seed=5))
+    original = inspect_image(_png(Image.fromarray(skirt)))
+    smaller = Image.fromarray(skirt).resize((600, 800))
+    buffer = io.BytesIO()
+    smaller.save(buffer, format="JPEG", quality=75)
+    assert is_near_duplicate(original, inspect_image(buffer.getvalue()))
+    assert not is_near_duplicate(original, inspect_image(_png(Image.fromarray(other_colour))))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_drawn_garments_are_plausible_product_shots(kind):
+    rgb = draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1))
+    assert rgb.shape == (1024, 768, 3) and rgb.dtype == np.uint8
+    assert np.array_equal(rgb, draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1)))  # deterministic
+    garment = np.abs(rgb.astype(int) - 255).sum(-1) > 60
+    assert 0.08 < garment.mean() < 0.6  # a garment, centred, on a light background
+    assert not garment[:8].any() and not garment[:, :8].any()
+
+
+def test_garment_shot_analysis_on_real_vitonhd_and_dresscode_images():
+    vitonhd = shared_path("data", "vitonhd", "test")
+    dresscode = shared_path("data", "dresscode")
+    garments = sorted((vitonhd / "cloth").glob("*.jpg"))[:3] + sorted(dresscode.glob("*/images/*_1.jpg"))[:3]
+    models = sorted((vitonhd / "image").glob("*.jpg"))[:3] + sorted(dresscode.glob("*/images/*_0.jpg"))[:3]
+    assert len(garments) == 6 and len(models) == 6
+    for path in garments:
+        assert analyse_shot(Image.open(path)).is_garment_shot, path
+    for path in models:
+        assert not analyse_shot(Image.open(path)).is_garment_shot, path
+
+
+def test_transparent_background_counts_as_plain():
+    rgba = np.zeros((400, 300, 4), np.uint8)
+    rgba[80:320, 60:240] = (30, 60, 160, 255)  # an opaque garment-coloured block
+    analysis = analyse_shot(Image.fromarray(rgba, "RGBA"))
+    assert analysis.plain_border == 1.0 and analysis.is_garment_shot
+
+
+def test_chromium_lookup_honours_the_environment_variable(tmp_path, monkeypatch):
+    not_executable = tmp_path / "chromium"
+    not_executable.write_text("#!/bin/sh\n")
+    monkeypatch.setenv(ENV_VAR, str(not_executable))
+    with pytest.raises(ChromiumNotFound, match="not an executable.*apt-get install"):
+        find_chromium()
+    not_executable.chmod(not_executable.stat().st_mode | stat.S_IXUSR)
+    assert find_chromium() == Path(not_executable)
+    monkeypatch.delenv(ENV_VAR)
+    if os.access("/usr/bin/chromium", os.X_OK):
+        assert find_chromium() == Path("/usr/bin/chromium")
