@@ -17,13 +17,15 @@ def register(app: typer.Typer) -> None:
 
 def _report(console, results, kind: str) -> None:
     """Per-file lines for errors and warnings, a summary, and the exit code."""
+    from rich.markup import escape
+
     failed = [r for r in results if not r.ok]
     warned = [r for r in results if r.ok and r.warnings]
     for result in warned:
         for note in result.warnings:
-            console.print(f"[yellow]warning[/yellow] {result.path}: {note}")
+            console.print(f"[yellow]warning[/yellow] {escape(f'{result.path}: {note}')}", soft_wrap=True)
     for result in failed:
-        console.print(f"[red]error[/red] {result.error}")
+        console.print(f"[red]error[/red] {escape(result.error)}", soft_wrap=True)
     console.print(f"{kind}: {len(results) - len(failed)} written ({len(warned)} with warnings), {len(failed)} failed")
     raise typer.Exit(1 if failed else 0)
 

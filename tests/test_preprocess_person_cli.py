@@ -1,0 +1,116 @@
+"""`vtonkit prep-person` / `prep-cloth` end to end on real photos: complete loadable samples, clear per-file errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vtonkit.cli import app
+from vtonkit.datasets.io.densepose import read_densepose
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.layout import SplitDir
+from vtonkit.preprocess.evaluation import find_samples, evaluate_person
+from vtonkit.preprocess.person import PersonBackends
+
+runner = CliRunner()
+
+
+def _assert_complete_person(split: SplitDir, stem: str) -> None:
+    files = split.person_files(stem)
+    assert all(path.is_file() for path in files.values()), [p for p in files.values() if not p.is_file()]
+    assert read_rgb(split.image(stem)).shape == (1024, 768, 3)
+    keypoints = read_keypoints(split.openpose_json(stem), fmt="body25")
+    assert keypoints.shape == (25, 3)
+    parse = read_parse(split.parse(stem))
+    assert parse.shape == (1024, 768) and parse.max() < 20
+    assert read_parse(split.parse_agnostic(stem)).shape == (1024, 768)
+    with Image.open(split.openpose_img(stem)) as skeleton, Image.open(split.densepose(stem)) as densepose:
+        assert skeleton.mode == "RGB" and densepose.mode == "RGB"
+    assert read_densepose(split.densepose(stem)).max() <= 24
+    assert read_mask(split.agnostic_mask(stem)).any()
+    document = json.loads(split.openpose_json(stem).read_text())
+    assert len(document["people"][0]["pose_keypoints_2d"]) == 75
+
+
+def test_prep_person_keep_framing_writes_a_complete_aligned_sample(vitonhd, tmp_path):
+    source = vitonhd / "test" / "image" / "00034_00.jpg"
+    out = tmp_path / "test"
+    result = runner.invoke(app, ["prep-person", str(source), "--out", str(out), "--keep-framing"])
+    assert result.exit_code == 0, result.output
+    split = SplitDir(out)
+    _assert_complete_person(split, "00034_00")
+    # Keep framing: the written image is the input (JPEG round trip only).
+    assert np.abs(read_rgb(split.image("00034_00")).astype(int) - read_rgb(source)).mean() < 3
+    assert "1 written" in result.output
+
+
+def test_prep_person_batch_reports_each_bad_file_and_continues(photos, tmp_path):
+    cases = tmp_path / "in"
+    cases.mkdir()
+    Image.new("RGB", (768, 1024), (240, 240, 240)).save(cases / "blank.jpg")
+    Image.open(photos / "garments" / "00055_00.jpg").save(cases / "garment.jpg")
+    left = Image.open(photos / "persons" / "049713_0.jpg").convert("RGB")
+    right = Image.open(photos / "persons" / "model_2.png").convert("RGB")
+    pair = Image.new("RGB", (1536, 1024))
+    pair.paste(left, (0, 0))
+    pair.paste(right, (768, 0))
+    pair.save(cases / "two_people.jpg")
+    full_body = Image.open(photos / "persons" / "model_1.png").convert("RGB")
+    full_body.crop((0, 0, 768, 430)).save(cases / "waist_up.jpg")  # cut above the hips
+    (cases / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    Image.open(photos / "persons" / "051918_0.jpg").save(cases / "good.jpg")
+    out = tmp_path / "test"
+    names = ["blank", "garment", "two_people", "waist_up", "broken", "good"]
+    result = runner.invoke(app, ["prep-person", *[str(cases / f"{n}.jpg") for n in names], "--out", str(out)])
+    output = " ".join(result.output.split())  # undo rich's line wrapping
+    assert result.exit_code == 1
+    assert "blank.jpg: no person detected" in output
+    assert "garment.jpg: no person detected" in output
+    assert "two_people.jpg: 2 people detected" in output
+    assert "broken.jpg: not an image" in output
+    assert "waist_up.jpg: person cut off at the waist" in output
+    assert "2 written" in output and "4 failed" in output
+    split = SplitDir(out)
+    _assert_complete_person(split, "good")
+    assert split.image("waist_up").is_file()
+    for failed in ("blank", "garment", "two_people", "broken"):
+        assert not any(p.exists() for p in split.person_files(failed).values())
+
+
+def test_prep_cloth_writes_cloth_and_l_mode_mask(vitonhd, tmp_path):
+    source = vitonhd / "test" / "cloth" / "00006_00.jpg"
+    out = tmp_path / "test"
+    result = runner.invoke(app, ["prep-cloth", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    split = SplitDir(out)
+    with Image.open(split.cloth_mask("00006_00")) as mask:
+        assert mask.mode == "L" and mask.size == (768, 1024)
+    with Image.open(split.cloth("00006_00")) as cloth:
+        assert cloth.mode == "RGB" and cloth.size == (768, 1024)
+    predicted = read_mask(split.cloth_mask("00006_00"))
+    genuine = read_mask(vitonhd / "test" / "cloth-mask" / "00006_00.jpg")
+    assert (predicted & genuine).sum() / (predicted | genuine).sum() > 0.95
+
+
+def test_unknown_backend_is_a_clear_error(tmp_path, vitonhd):
+    result = runner.invoke(app, ["prep-person", str(vitonhd / "test" / "image" / "00034_00.jpg"),
+                                 "--out", str(tmp_path), "--pose", "nope"])
+    assert result.exit_code == 2
+    assert "unknown pose backend 'nope'" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+def test_evaluation_scores_a_genuine_dresscode_sample(dresscode):
+    """The eval-prep code path on one full-body sample: keypoints and DensePose meet their goals there."""
+    persons, _ = find_samples(dresscode.parent)
+    sample = next(s for s in persons if s.dataset == "dresscode/lower_body" and s.stem == "013564_0")
+    row = evaluate_person(sample, PersonBackends.build())
+    assert row["pck_counted"] == 13 and row["pck"] >= 0.95
+    assert row["densepose_acc"] >= 0.6
+    assert 0.0 <= row["parse_miou"] <= 1.0 and "upper_clothes" in row["parse_iou"]
