@@ -1,0 +1,136 @@
+"""The whole vtonkit job on bundled data, offline: what `make demo` runs.
+
+Each step is the very `vtonkit` command a user would type (printed before it runs), so the demo
+doubles as a tutorial. The demo store runs in this process on 127.0.0.1; everything else runs
+as subprocesses. Every step is resumable: an interrupted demo picks up where it stopped (the
+crawl keeps its Scrapy job state, `prep` skips cached stage outputs, finished steps are skipped).
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vtonkit.datasets.layout import SplitDir
+
+PERSONS_DIR = Path(__file__).resolve().parent / "demo_assets" / "persons"
+CATEGORIES = ("upper", "lower")
+
+
+@dataclass
+class DemoPlan:
+    """Where every result of the demo goes (all under `out`)."""
+
+    out: Path
+    workers: int = 2
+    tocg_checkpoint: Path | None = None
+    gen_checkpoint: Path | None = None
+    results: list[tuple[str, Path]] = field(default_factory=list)
+
+    @property
+    def crawl(self) -> Path:
+        return self.out / "crawl"
+
+    def dataset(self, category: str) -> Path:
+        return self.out / "datasets" / category
+
+    def tryon(self, category: str) -> Path:
+        return self.out / "tryon" / category
+
+    @property
+    def reports(self) -> Path:
+        return self.out / "reports"
+
+    @property
+    def sheets(self) -> Path:
+        return self.out / "sheets"
+
+    @property
+    def method(self) -> str:
+        return "hrviton" if self.tocg_checkpoint and self.gen_checkpoint else "warp"
+
+
+def vtonkit_command(*args: object) -> list[str]:
+    return [sys.executable, "-m", "vtonkit", *map(str, args)]
+
+
+def run_step(title: str, args: list[object], echo: Callable[[str], None], *, allowed_codes: tuple[int, ...] = (0,)) -> int:
+    """Print the user-facing command, run it, fail loudly on an unexpected exit code."""
+    shown = "vtonkit " + " ".join(shlex.quote(str(a)) for a in args)
+    echo(f"\n[{title}]\n$ {shown}")
+    started = time.perf_counter()
+    code = subprocess.run(vtonkit_command(*args)).returncode
+    echo(f"  ({time.perf_counter() - started:.1f} s, exit {code})")
+    if code not in allowed_codes:
+        raise RuntimeError(f"step '{title}' failed with exit code {code}: {shown}")
+    return code
+
+
+def run_demo(plan: DemoPlan, echo: Callable[[str], None] = print) -> list[tuple[str, Path]]:
+    """Run every step of the demo; returns (what, path) of each result."""
+    from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
+
+    plan.out.mkdir(parents=True, exist_ok=True)
+    plan.reports.mkdir(parents=True, exist_ok=True)
+    results = plan.results
+    echo(f"vtonkit demo -> {plan.out}  (try-on method: {plan.method})")
+
+    # 1. crawl the bundled demo store, served on loopback for the duration of the crawl.
+    if not (plan.crawl / "summary.json").is_file():
+        prerender_drawn()
+        server = DemoStoreServer("127.0.0.1", 0, access_log=plan.out / "demo-store-access.log").start_background()
+        echo(f"demo store serving at {server.url}")
+        try:
+            run_step("1/7 crawl the demo store",
+                     ["crawl", "demo", "--url", server.url, "--out", plan.crawl, "--no-throttle", "--resume"], echo)
+        finally:
+            server.stop()
+    else:
+        echo("\n[1/7 crawl the demo store] already done (delete the crawl folder to redo it)")
+    results.append(("garment catalog (JSONL + Parquet) and images", plan.crawl))
+
+    for category in CATEGORIES:
+        dataset = plan.dataset(category)
+        # 2. preprocess persons and garments of this category into the HR-VITON layout.
+        run_step(f"2/7 prep {category}-body dataset",
+                 ["prep", "--persons", PERSONS_DIR, "--cloths", plan.crawl, "--category", category,
+                  "--out", dataset, "--split", "test", "--workers", plan.workers], echo, allowed_codes=(0, 1))
+        # 3. unpaired test pairs in the official format.
+        run_step(f"3/7 pair list ({category})", ["pairs", dataset, "--split", "test", "--mode", "unpaired",
+                                                 "--category", category], echo)
+        results.append((f"{category}-body HR-VITON dataset + test_pairs.txt", dataset))
+        # 4. validate, 5. static review report.
+        report = plan.reports / f"validate-{category}.json"
+        validate_args: list[object] = ["validate", dataset, "--json", report]
+        if category != "upper":
+            validate_args.append("--no-agnostic")
+        run_step(f"4/7 validate ({category})", validate_args, echo, allowed_codes=(0, 1))
+        results.append((f"validation report ({category})", report))
+        review = plan.reports / f"review-{category}.html"
+        run_step(f"5/7 static review report ({category})", ["review", dataset, "--static", review], echo)
+        results.append((f"review report ({category}, open in a browser)", review))
+        # 6. try-on previews.
+        infer_args: list[object] = ["infer", dataset, "--split", "test", "--out", plan.tryon(category),
+                                    "--method", plan.method, "--category", category, "--grids"]
+        if plan.method == "hrviton":
+            infer_args += ["--tocg-checkpoint", plan.tocg_checkpoint, "--gen-checkpoint", plan.gen_checkpoint]
+        run_step(f"6/7 try-on previews ({category}, {plan.method})", infer_args, echo, allowed_codes=(0, 1))
+        results.append((f"try-on previews ({category}, {plan.method})", plan.tryon(category)))
+
+    # 7. catalog sheets: one garment across persons, one person across garments.
+    upper = SplitDir(plan.dataset("upper") / "test")
+    cloths, persons = upper.cloth_stems(), upper.person_stems()
+    if cloths and persons:
+        sheet_common = ["--out", plan.sheets, "--method", plan.method]
+        if plan.method == "hrviton":
+            sheet_common += ["--tocg-checkpoint", plan.tocg_checkpoint, "--gen-checkpoint", plan.gen_checkpoint]
+        run_step("7/7 catalog sheet: one garment, every person",
+                 ["sheet", plan.dataset("upper"), "--garment", cloths[0], *sheet_common], echo)
+        run_step("7/7 catalog sheet: one person, every garment",
+                 ["sheet", plan.dataset("upper"), "--person", persons[0], *sheet_common], echo)
+        results.append(("catalog sheets (PNG + HTML)", plan.sheets))
+    return results
