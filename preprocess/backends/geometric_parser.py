@@ -300,14 +300,31 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     long_zone = ((yy >= face_bottom - 0.3 * face_h) & (yy < shoulder_y + 1.2 * s)
                  & (np.abs(xx - face_cx) < 0.9 * face_w + 0.1 * s) & body & ~hair)
     hair_core = hair & (yy < face_top + 0.3 * face_h)
-    skin_guess = skin_mask(lab, cells, face, body & ~hair, [chest, thighs])
-    if hair_core.sum() >= 30:
+    # Head cropped by the top edge (Dress Code): no face mesh, and no head joint below the edge.
+    head_cut_off = face_polygon is None and all(p[1] <= 2 for p in frame.head_points())
+    skin_source = face
+    if not face.any() and frame.point(NECK) is not None:
+        # No face in view: learn skin from the throat just above the neck joint.
+        neck = frame.point(NECK)
+        skin_source = mask & (yy < neck[1] - 0.05 * s) & (np.abs(xx - neck[0]) < 0.25 * s)
+    skin_guess = skin_mask(lab, cells, skin_source, body & ~hair, [chest, thighs])
+    if head_cut_off:
+        # Head cropped by the frame (Dress Code): what shows above the neck is chin and jaw skin,
+        # with hair only where the colour is not skin; no long-hair search.
+        face |= hair & skin_guess
+        hair &= ~skin_guess
+    elif hair_core.sum() >= 30:
         hair_model = ColourModel.fit(cells[hair_core])
-        rivals = [ColourModel.fit(cells[r]) for r in (chest, face & ~hair_core) if r.sum() >= 30]
         hair_score = hair_model.log_likelihood(cells)
-        rival_score = np.max([m.log_likelihood(cells) for m in rivals], axis=0) if rivals else hair_score - 1
-        hairy = hair_score > rival_score + 0.5
-        candidates = (long_zone & hairy) | hair
+        face_score = (ColourModel.fit(cells[face & ~hair_core]).log_likelihood(cells)
+                      if (face & ~hair_core).sum() >= 30 else hair_score - 1)
+        chest_score = ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30 else hair_score - 1
+        hairy = hair_score > np.maximum(face_score, chest_score) + 0.5
+        # Below the chin the neck is a column under the face; beside it, hair is the better bet
+        # (blond hair and skin share colours), unless the colour is clearly the top's.
+        beside_neck = long_zone & (np.abs(xx - face_cx) > 0.3 * face_w) & (yy > face_bottom)
+        hairy_beside = beside_neck & (hair_score > chest_score + 0.5) & (hair_score > face_score - 1.0)
+        candidates = (long_zone & hairy) | hairy_beside | hair
         count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
         touching = np.zeros(count, bool)
         touching[np.unique(components[hair])] = True
@@ -316,10 +333,12 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         # Bangs and strands over the face: dark, hair-coloured pixels in the oval's upper half.
         face_l = np.median(lab[face][:, 0]) if face.any() else 0.0
         hair |= face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
-    if face_polygon is None and not frame.head_points():
-        # Head cut off by the frame (Dress Code): the visible chin/jaw skin is face, not hair.
-        face |= hair & skin_guess
-        hair &= ~skin_guess
+        # Ears and forehead just outside the oval: face-coloured pixels touching the face.
+        near_face = cv2.dilate(face.astype(np.uint8), cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (2 * int(0.12 * face_w) + 1,) * 2)).astype(bool)
+        ears = hair & near_face & (face_score > hair_score + 1.0) & ~face
+        hair &= ~ears
+        face |= ears
     labels[hair] = Cihp.HAIR
     labels[face & ~hair] = Cihp.FACE
     body &= ~hair
@@ -350,7 +369,9 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         d_feet[side] = frame.distance_to(f"foot_{side}", points)
         if points:
             ankle_y = min(p[1] for p in points)
-            shoes |= non_skin & (d_feet[side] < 0.25 * s) & (yy > ankle_y - 0.12 * s)
+            # COCO-18 skeletons (Dress Code) stop at the ankle: the shoe reaches a foot further.
+            reach = 0.25 * s if len(points) > 1 else 0.35 * s
+            shoes |= non_skin & (d_feet[side] < reach) & (yy > ankle_y - 0.05 * s)
     labels[shoes] = np.where(d_feet["left"][shoes] < d_feet["right"][shoes], Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE)
     clothes = non_skin & ~shoes
 
@@ -374,7 +395,8 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, frame: BodyFrame, yy
         return upper, lower
     if not chest.any():
         chest = clothes & (yy < hip_y - 0.4 * s)
-    prior = (hip_y - yy) / (0.12 * s)  # logit: > 0 above the hips
+    # logit: > 0 above the waist, which sits a little above OpenPose's hip joints
+    prior = (hip_y - 0.12 * s - yy) / (0.12 * s)
     if thighs.sum() >= 30 and chest.sum() >= 30:
         top_model = ColourModel.fit(cells[chest])
         bottom_model = ColourModel.fit(cells[thighs])
