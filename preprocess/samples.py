@@ -15,6 +15,7 @@ the sample's files from an earlier run, which no longer match the inputs and bac
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -129,6 +130,21 @@ def _error_record(stage: str, source: str, error: BaseException) -> dict[str, st
     return {"stage": stage, "file": source, "reason": reason, "error_type": error_type}
 
 
+def _parser_extras(parser: Any, pose_out: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Hand the pose stage's person silhouette to parsers that take one (`person_mask=`).
+
+    It saves the parser a segmentation model, and it makes the geometric parser's output the same
+    in every process (its own segmentation pass varied between processes on a loaded machine).
+    """
+    if "person_mask" not in pose_out:
+        return {}
+    try:
+        accepts = "person_mask" in inspect.signature(parser.parse).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"person_mask": pose_out["person_mask"]} if accepts else {}
+
+
 class StageWorker:
     """Holds the backends of one worker and runs tasks with them.
 
@@ -239,8 +255,9 @@ class StageWorker:
 
         pose_out = self._cached(task, result, "pose", pose)
         keypoints = pose_out["keypoints"]
-        parse = self._cached(task, result, "parse", lambda: {
-            "labels": np.asarray(self.backends["parser"].parse(image, keypoints), dtype=np.uint8)})["labels"]
+        parse = self._cached(task, result, "parse", lambda: {"labels": np.asarray(
+            self.backends["parser"].parse(image, keypoints, **_parser_extras(self.backends["parser"], pose_out)),
+            dtype=np.uint8)})["labels"]
         part_ids = self._cached(task, result, "densepose", lambda: {
             "part_ids": np.asarray(self.backends["densepose"].densepose(image, keypoints, parse), dtype=np.uint8)
         })["part_ids"]
