@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from vtonkit.datasets.labels import Cihp
 
@@ -30,6 +30,20 @@ MIN_GREY_FRACTION = 0.95  # inside the eroded mask, stored agnostic pixels that 
 MAX_CHANGED_OUTSIDE = 0.01  # outside the dilated mask, pixels changed vs. the photo
 CHANGED_THRESHOLD = 48
 MIN_MASK_IOU = 0.98
+
+
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+
+
+def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
+    """Dilation by a diamond of radius `steps` (OpenCV: ~10x faster than scipy.ndimage here)."""
+    return cv2.dilate(mask.astype(np.uint8), _CROSS, iterations=steps).astype(bool)
+
+
+def _erode(mask: np.ndarray, steps: int) -> np.ndarray:
+    # Outside the image counts as background, so the region also shrinks away from the frame.
+    return cv2.erode(mask.astype(np.uint8), _CROSS, iterations=steps, borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -48,14 +62,14 @@ def parse_agnostic_mismatch(stored: np.ndarray, expected: np.ndarray, grey_mask:
         grey_mask: `(H, W)` bool grey region of the image agnostic (recomputed).
     """
     differ = stored != expected
-    grey_zone = ndimage.binary_dilation(grey_mask, iterations=2)
+    grey_zone = _dilate(grey_mask, 2)
     arms_removed = (stored == Cihp.BACKGROUND) & np.isin(expected, (Cihp.LEFT_ARM, Cihp.RIGHT_ARM)) & grey_zone
     return int((differ & ~arms_removed).sum())
 
 
 def grey_fraction_inside(agnostic_rgb: np.ndarray, grey_mask: np.ndarray) -> float:
     """Share of the eroded grey region that is (128 +- 16) grey in the stored `(H, W, 3)` image."""
-    core = ndimage.binary_erosion(grey_mask, iterations=BOUNDARY_BAND_PX)
+    core = _erode(grey_mask, BOUNDARY_BAND_PX)
     if not core.any():
         return 1.0
     grey = (np.abs(agnostic_rgb[core].astype(np.int16) - GREY) <= GREY_TOLERANCE).all(axis=1)
@@ -64,11 +78,11 @@ def grey_fraction_inside(agnostic_rgb: np.ndarray, grey_mask: np.ndarray) -> flo
 
 def changed_fraction_outside(agnostic_rgb: np.ndarray, photo_rgb: np.ndarray, grey_mask: np.ndarray) -> float:
     """Share of pixels away from the grey region where the stored agnostic differs from the photo."""
-    outside = ~ndimage.binary_dilation(grey_mask, iterations=BOUNDARY_BAND_PX)
+    outside = ~_dilate(grey_mask, BOUNDARY_BAND_PX)
     if not outside.any():
         return 0.0
-    diff = np.abs(agnostic_rgb[outside].astype(np.int16) - photo_rgb[outside].astype(np.int16)).max(axis=1)
-    return float((diff > CHANGED_THRESHOLD).mean())
+    diff = cv2.absdiff(agnostic_rgb, photo_rgb).max(axis=2)
+    return float((diff[outside] > CHANGED_THRESHOLD).mean())
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -92,10 +92,17 @@ def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
     large = int((sizes >= MIN_COMPONENT_SHARE * mask.sum()).sum())
     if large > MAX_COMPONENTS:
         flags.append(Flag("mask-components", f"mask has {large} large separate pieces (max {MAX_COMPONENTS})"))
-    holes = int(ndimage.binary_fill_holes(mask).sum() - mask.sum())
+    holes = int(enclosed_background(mask).sum())
     if holes > MAX_HOLE_SHARE * mask.sum():
         flags.append(Flag("mask-holes", f"enclosed holes are {holes / mask.sum():.1%} of the mask (max {MAX_HOLE_SHARE:.0%})"))
     return flags
+
+
+def enclosed_background(mask: np.ndarray) -> np.ndarray:
+    """Background pixels not connected (4-neighbourhood) to the image border: the mask's holes."""
+    padded = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
+    return padded[1:-1, 1:-1] == 1
 
 
 def _distance_to_chain(points_xy: np.ndarray, body25: np.ndarray, chain: tuple[int, ...]) -> np.ndarray:

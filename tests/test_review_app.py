@@ -218,6 +218,9 @@ def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
     html = out.read_text()
     assert "http://" not in html and "https://" not in html and "/static/" not in html
     assert html.count("data:image/jpeg;base64,") == 8 * 7
+    limited = tmp_path / "limited.html"
+    assert write_static_report(dataset, report, limited, limit=3) == 3
+    assert "3 sample(s) of 8 (first 3 in review order)" in limited.read_text()
     executable = chromium_path()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -240,7 +243,7 @@ def test_cli_static_report_runs_validate_first(vitonhd: Path, tmp_path: Path) ->
     root = copy_dataset(vitonhd, tmp_path / "ds")
     (root / "test/cloth/00017_00.jpg").unlink()
     out = tmp_path / "flagged.html"
-    result = CliRunner().invoke(app, ["review", str(root), "--static", str(out), "--flag", "any"])
+    result = CliRunner().invoke(app, ["review", str(root), "--static", str(out), "--flag", "any", "--limit", "5"])
     assert result.exit_code == 0, result.output
     # 00017_00 lacks its own garment; 00013_00's pair line names that garment
     assert report_path(root).is_file() and "(2 samples" in result.output

@@ -24,12 +24,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def render_static_report(
     dataset_root: str | Path, report: Report, *, thumb_height: int = 192, flag: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """The report HTML (str). `flag` limits it to samples with that code ("any" = any flag)."""
+    """The report HTML (str). `flag` keeps samples with that code ("any" = any flag); `limit`
+    keeps the first samples in review order (errors first), since each costs ~40 KB of HTML."""
     root = Path(dataset_root).resolve()
     data = layout.DatasetLayout(root)
     rows = select_rows(build_rows(report, DecisionStore(root).all()), flag=flag)
+    total = len(rows)
+    rows = rows[:limit] if limit else rows
     tiles: dict[tuple[str, str, str], str] = {}
     for done, row in enumerate(rows, start=1):
         for kind, _ in TILE_KINDS:
@@ -43,7 +46,7 @@ def render_static_report(
         for code in row.codes:
             counts[code] = counts.get(code, 0) + 1
     return environment.get_template("report_template.html").render(
-        dataset=root.name, rows=rows, kinds=TILE_KINDS, tiles=tiles,
+        dataset=root.name, rows=rows, total=total, kinds=TILE_KINDS, tiles=tiles,
         css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
         flag_counts=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
         n_errors=sum(r.errors for r in rows), n_warnings=sum(r.warnings for r in rows),
@@ -53,8 +56,10 @@ def render_static_report(
 
 
 def write_static_report(dataset_root: str | Path, report: Report, out: str | Path, *, thumb_height: int = 192,
-                        flag: str = "", progress: Callable[[int, int], None] | None = None) -> int:
+                        flag: str = "", limit: int | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> int:
     """Write the report atomically; returns the number of samples in it."""
-    html = render_static_report(dataset_root, report, thumb_height=thumb_height, flag=flag, progress=progress)
+    html = render_static_report(dataset_root, report, thumb_height=thumb_height, flag=flag, limit=limit,
+                                progress=progress)
     atomic_write_text(out, html)
     return html.count('<section class="card')

@@ -67,6 +67,7 @@ def review(
     static: Path = typer.Option(None, "--static", help="Write a self-contained HTML report here instead of serving."),
     thumb: int = typer.Option(192, help="Thumbnail height in pixels for --static."),
     flag: str = typer.Option("", help="--static only: keep samples with this finding code ('any' = any flag)."),
+    limit: int = typer.Option(1000, help="--static only: at most this many samples (errors first; ~40 KB each)."),
     revalidate: bool = typer.Option(False, help="Run validate again instead of reading the stored report "
                                     "(after fixing files or running clean)."),
 ) -> None:
@@ -87,13 +88,21 @@ def review(
     if static is not None:
         from vtonkit.datasets.review.static_report import write_static_report
 
-        count = write_static_report(dataset, report, static, thumb_height=thumb, flag=flag)
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("rendering thumbnails", total=None)
+            count = write_static_report(dataset, report, static, thumb_height=thumb, flag=flag, limit=limit,
+                                        progress=lambda done, total: progress.update(task, completed=done, total=total))
         console.print(f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)")
         return
     import uvicorn
 
     from vtonkit.datasets.review.app import create_app
 
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: serving on {host}: anyone who can reach this address can read the "
+                      "dataset and record decisions (there is no login)")
     console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(create_app(dataset, report), host=host, port=port, log_level="warning")
 
