@@ -84,10 +84,18 @@ class PersonOutputs:
     transform: FrameTransform | None = None
 
 
-def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | None = None) -> PoseResult:
-    """Run the pose stage and apply the people policy. Raises `NoPersonError` / `MultiplePersonsError`."""
+def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | None = None, *,
+                  count_people: bool = True) -> PoseResult:
+    """Run the pose stage and apply the people policy. Raises `NoPersonError` / `MultiplePersonsError`.
+
+    `count_people=False` lets a backend that supports it skip its people count (the refocused
+    crop of a photo whose people were already counted).
+    """
     try:
-        result = pose_estimator.estimate(image)
+        if not count_people and "count_people" in inspect.signature(pose_estimator.estimate).parameters:
+            result = pose_estimator.estimate(image, count_people=False)
+        else:
+            result = pose_estimator.estimate(image)
     except NoPersonError as exc:
         raise NoPersonError(path, exc.reason) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
@@ -130,11 +138,11 @@ def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = Fals
             raise NoPersonError(path, "no person silhouette found")
         normalized = refocus(source, mask)
         normalized.warnings.extend(n for n in detection.warnings if n not in normalized.warnings)
-    pose = estimate_pose(pose_estimator, normalized.image, path)
+    pose = estimate_pose(pose_estimator, normalized.image, path, count_people=keep)
     return normalized, pose
 
 
-def _shrink(image: np.ndarray, max_side: int = 1280) -> np.ndarray:
+def _shrink(image: np.ndarray, max_side: int = 1024) -> np.ndarray:
     import cv2
 
     scale = max_side / max(image.shape[:2])

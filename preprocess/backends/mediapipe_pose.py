@@ -107,8 +107,12 @@ class MediapipePose:
             segmentation = np.zeros((height, width), np.float32)
         return points, np.asarray(segmentation, dtype=np.float32)
 
-    def estimate(self, image_rgb: np.ndarray):
-        """`(H, W, 3)` uint8 RGB -> `PoseResult` (BODY_25, people count, warnings, person mask)."""
+    def estimate(self, image_rgb: np.ndarray, *, count_people: bool | None = None):
+        """`(H, W, 3)` uint8 RGB -> `PoseResult` (BODY_25, people count, warnings, person mask).
+
+        `count_people=False` skips the extra-people check (face detection + selfie segmentation),
+        e.g. on a crop already checked; None uses the constructor's setting.
+        """
         from vtonkit.preprocess.stages import PoseResult
 
         height, width = image_rgb.shape[:2]
@@ -122,7 +126,7 @@ class MediapipePose:
         person_mask = main_person_mask(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
         num_persons = 1
-        if self.count_people:
+        if self.count_people if count_people is None else count_people:
             num_persons, notes = self.count_persons(image_rgb, person_mask)
             warnings.extend(notes)
         return PoseResult(keypoints=keypoints, num_persons=num_persons, warnings=warnings, person_mask=person_mask)
