@@ -19,6 +19,7 @@ from vtonkit.crawlers.garment_shot import analyse_shot
 
 logger = logging.getLogger(__name__)
 
+ANALYSIS_SIDE = 512  # longest side of the thumbnail that is hashed and analysed
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif", "AVIF": "avif"}
 
 
@@ -63,14 +64,18 @@ def inspect_image(data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_
         raise ImageRejected("too-large", f"{width}x{height} pixels > {max_pixels}")
     if min(width, height) < min_side:
         raise ImageRejected("too-small", f"{width}x{height} < {min_side} px")
+    fmt = image.format or "JPEG"
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     try:
+        # hashes and the shot analysis only need a thumbnail: JPEGs decode straight at reduced scale
+        image.draft("RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))
         image.load()
+        thumbnail = image.copy()
+        thumbnail.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.BILINEAR, reducing_gap=2.0)
     except Exception as exc:
         raise ImageRejected("undecodable", str(exc)) from exc
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    analysis = analyse_shot(image)
-    rgb = image.convert("RGB")
-    fmt = image.format or "JPEG"
+    analysis = analyse_shot(thumbnail)
+    rgb = thumbnail.convert("RGB")
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),
         phash=str(imagehash.phash(rgb)),

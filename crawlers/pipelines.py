@@ -198,7 +198,6 @@ class CatalogPipeline:
         adapter = ItemAdapter(item)
         product = adapter.asdict()
         report = report_for(self.crawler)
-        report.products[product.get("category") or "other"] += 1
         crawled_at = product.get("crawled_at") or _now()
         self._products.write(json.dumps(product, ensure_ascii=False) + "\n")
         self._products.flush()

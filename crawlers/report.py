@@ -38,8 +38,12 @@ class CrawlReport:
     def from_crawler(cls, crawler: Crawler) -> CrawlReport:
         report = cls(crawler)
         crawler.vtonkit_report = report  # type: ignore[attr-defined]
+        crawler.signals.connect(report.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(report.spider_closed, signal=signals.spider_closed)
         return report
+
+    def spider_opened(self, spider: Any) -> None:
+        self.started = time.time()  # crawl time excludes start-up (imports, settings)
 
     def page_error(self, url: str, reason: str) -> None:
         logger.warning("skipped page %s: %s", url, reason)
@@ -58,6 +62,7 @@ class CrawlReport:
         return {
             "store": getattr(self.crawler.spider, "name", None),
             "seconds": round(time.time() - self.started, 2),
+            "responses": self.crawler.stats.get_value("response_received_count", 0),
             "products": dict(self.products),
             "products_total": sum(self.products.values()),
             "images_kept": dict(self.images),

@@ -75,6 +75,7 @@ def run_crawl(
     resume: bool = False,
     no_throttle: bool = False,
     extra_settings: dict[str, Any] | None = None,
+    spider_args: dict[str, Any] | None = None,
     on_event: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Crawl ``store`` into ``out``; returns the crawl summary (also in ``<out>/summary.json``).
@@ -97,7 +98,7 @@ def run_crawl(
                                 signal=signals.response_received, weak=False)
         crawler.signals.connect(lambda item, response, spider: on_event("product", item),
                                 signal=signals.item_scraped, weak=False)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(spider_args or {})
     if url:
         kwargs["url"] = url
     if limit:

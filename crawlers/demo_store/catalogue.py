@@ -36,6 +36,20 @@ def product_path(product: dict[str, Any]) -> str:
     return f"{prefix}/{product['slug']}"
 
 
+def replicate_catalogue(catalogue: dict[str, Any], copies: int) -> dict[str, Any]:
+    """The catalogue with its ``shop`` section repeated ``copies`` times (a bigger store for
+    benchmarks): copy k has slug ``<slug>-copy<k>``, SKU ``<sku>-C<k>`` and image URLs with
+    ``?copy=k`` (same bytes, distinct URLs, so every image is fetched and analysed)."""
+    products = list(catalogue["products"])
+    for k in range(1, copies):
+        for product in catalogue["products"]:
+            if product["section"] != "shop":
+                continue
+            products.append({**product, "slug": f"{product['slug']}-copy{k}", "sku": f"{product['sku']}-C{k}",
+                             "images": [f"{image}?copy={k}" for image in product["images"]]})
+    return {**catalogue, "products": products}
+
+
 def underlying_image(path: str) -> str:
     """The original static path behind a media alias (redirect, copy, resized)."""
     for prefix in ("/media/r/", "/media/copy/", "/media/resized/"):

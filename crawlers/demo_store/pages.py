@@ -12,7 +12,7 @@ import math
 from html import escape
 from typing import Any
 
-from vtonkit.crawlers.demo_store.catalogue import load_catalogue, product_path
+from vtonkit.crawlers.demo_store.catalogue import product_path
 
 _STYLE = "body{font-family:sans-serif;margin:2em}.grid{display:flex;flex-wrap:wrap;gap:1em}.card{width:160px}img{max-width:100%}"
 
@@ -26,8 +26,8 @@ def _layout(title: str, body: str, head: str = "") -> str:
     )
 
 
-def listed_products(section: str) -> list[dict[str, Any]]:
-    return [p for p in load_catalogue()["products"] if p["section"] == section]
+def listed_products(catalogue: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    return [p for p in catalogue["products"] if p["section"] == section]
 
 
 def home_page() -> str:
@@ -38,11 +38,10 @@ def home_page() -> str:
     return _layout("vtonkit demo store", body)
 
 
-def listing_page(page: int) -> str | None:
+def listing_page(catalogue: dict[str, Any], page: int) -> str | None:
     """``/shop?page=N``: product cards, broken links and the private banner on page 1."""
-    catalogue = load_catalogue()
     size = catalogue["store"]["page_size"]
-    entries = [(product_path(p), p["title"], p["images"][0]) for p in listed_products("shop")]
+    entries = [(product_path(p), p["title"], p["images"][0]) for p in listed_products(catalogue, "shop")]
     entries += [(b["path"], b["title"], "/media/swatch/grey.png") for b in catalogue["broken"]]
     pages = max(1, math.ceil(len(entries) / size))
     if page < 1 or page > pages:
@@ -54,7 +53,7 @@ def listing_page(page: int) -> str | None:
     )
     banner = ""
     if page == 1:
-        private = listed_products("private")
+        private = listed_products(catalogue, "private")
         banner = "".join(f"<p class='staff'><a href='{product_path(p)}'>Staff only: {escape(p['title'])}</a></p>" for p in private)
     nav = []
     if page > 1:
@@ -83,16 +82,16 @@ def new_in_page() -> str:
     return _layout("New in", body)
 
 
-def new_in_json() -> str:
-    return json.dumps([{"title": p["title"], "url": product_path(p)} for p in listed_products("js")])
+def new_in_json(catalogue: dict[str, Any]) -> str:
+    return json.dumps([{"title": p["title"], "url": product_path(p)} for p in listed_products(catalogue, "js")])
 
 
 def _abs(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
-def _json_ld(product: dict[str, Any], base: str) -> dict[str, Any]:
-    store = load_catalogue()["store"]
+def _json_ld(catalogue: dict[str, Any], product: dict[str, Any], base: str) -> dict[str, Any]:
+    store = catalogue["store"]
     return {
         "@context": "https://schema.org",
         "@type": "Product",
@@ -125,20 +124,20 @@ def _breadcrumb_ld(product: dict[str, Any]) -> str:
     return f"<script type='application/ld+json'>{json.dumps(trail)}</script>"
 
 
-def _structured_head(product: dict[str, Any], base: str) -> str:
+def _structured_head(catalogue: dict[str, Any], product: dict[str, Any], base: str) -> str:
     markup = product["markup"]
-    store = load_catalogue()["store"]
+    store = catalogue["store"]
     if markup == "json-ld":
-        return f"<script type='application/ld+json'>{json.dumps(_json_ld(product, base))}</script>" + _breadcrumb_ld(product)
+        return f"<script type='application/ld+json'>{json.dumps(_json_ld(catalogue, product, base))}</script>" + _breadcrumb_ld(product)
     if markup == "json-ld-malformed":
         # what real shops ship: a comment, a raw newline inside a string, trailing commas
-        text = json.dumps(_json_ld(product, base), indent=1)
+        text = json.dumps(_json_ld(catalogue, product, base), indent=1)
         text = text.replace('"description": "', '"description": "First line\nsecond line. ', 1)
         text = text.replace('"sku":', '// merchant feed id\n "sku":', 1)
         text = text.replace("\n }\n}", "\n },\n}")  # a trailing comma after the last member
         return f"<script type=\"application/ld+json\">\n{text}\n</script>" + _breadcrumb_ld(product)
     if markup == "json-ld-graph":
-        node = _json_ld(product, base)
+        node = _json_ld(catalogue, product, base)
         node["offers"] = {"@type": "AggregateOffer", "lowPrice": f"{product['price']:.2f}",
                           "highPrice": f"{product['price'] + 10:.2f}", "priceCurrency": store["currency"], "offerCount": 3}
         graph = {"@context": "https://schema.org", "@graph": [
@@ -155,8 +154,8 @@ def _structured_head(product: dict[str, Any], base: str) -> str:
     return ""  # microdata lives in the body
 
 
-def _microdata_body(product: dict[str, Any], base: str) -> str:
-    store = load_catalogue()["store"]
+def _microdata_body(catalogue: dict[str, Any], product: dict[str, Any], base: str) -> str:
+    store = catalogue["store"]
     images = "".join(f"<img itemprop='image' src='{_abs(base, i)}' alt=''>" for i in product["images"])
     crumbs = "".join(
         f"<li itemprop='itemListElement' itemscope itemtype='https://schema.org/ListItem'>"
@@ -177,10 +176,10 @@ def _microdata_body(product: dict[str, Any], base: str) -> str:
     )
 
 
-def product_page(product: dict[str, Any], base: str) -> str:
+def product_page(catalogue: dict[str, Any], product: dict[str, Any], base: str) -> str:
     """A product page in the markup style the catalogue names for it."""
     if product["markup"] == "microdata":
-        body = _microdata_body(product, base)
+        body = _microdata_body(catalogue, product, base)
     else:
         crumbs = " &gt; ".join(escape(c) for c in product["breadcrumbs"])
         images = "".join(f"<img src='{i}' alt=''>" for i in product["images"])
@@ -189,7 +188,7 @@ def product_page(product: dict[str, Any], base: str) -> str:
             f"<div class='gallery'>{images}</div><p class='price'>{product['price']:.2f} €</p>"
             f"<p>Article number: {escape(product['sku'])}</p>"
         )
-    return _layout(product["title"], body, head=_structured_head(product, base))
+    return _layout(product["title"], body, head=_structured_head(catalogue, product, base))
 
 
 def truncated_page(title: str) -> str:
@@ -201,10 +200,10 @@ def truncated_page(title: str) -> str:
     )
 
 
-def products_json(page: int, limit: int, base: str) -> str:
+def products_json(catalogue: dict[str, Any], page: int, limit: int, base: str) -> str:
     """Shopify-style ``/products.json`` for the ``shop`` section; an empty list past the end."""
-    store = load_catalogue()["store"]
-    products = listed_products("shop")
+    store = catalogue["store"]
+    products = listed_products(catalogue, "shop")
     chunk = products[(page - 1) * limit : page * limit] if page >= 1 else []
     out = []
     for index, product in enumerate(chunk, start=(page - 1) * limit + 1):
@@ -228,11 +227,11 @@ def sitemap_index(base: str) -> str:
     )
 
 
-def products_sitemap(base: str) -> str:
-    urls = "".join(f"<url><loc>{_abs(base, product_path(p))}</loc></url>" for p in listed_products("shop"))
+def products_sitemap(catalogue: dict[str, Any], base: str) -> str:
+    urls = "".join(f"<url><loc>{_abs(base, product_path(p))}</loc></url>" for p in listed_products(catalogue, "shop"))
     return f"<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>"
 
 
-def robots_txt(base: str) -> str:
-    disallow = load_catalogue()["robots_disallow"]
+def robots_txt(catalogue: dict[str, Any], base: str) -> str:
+    disallow = catalogue["robots_disallow"]
     return f"User-agent: *\nDisallow: {disallow}\n\nSitemap: {_abs(base, '/sitemap.xml')}\n"

@@ -27,7 +27,13 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image
 
 from vtonkit.crawlers.demo_store import pages
-from vtonkit.crawlers.demo_store.catalogue import STATIC_DIR, drawn_png, load_catalogue, product_path
+from vtonkit.crawlers.demo_store.catalogue import (
+    STATIC_DIR,
+    drawn_png,
+    load_catalogue,
+    product_path,
+    replicate_catalogue,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,31 +119,31 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         base = self.server.url
-        catalogue = load_catalogue()
+        catalogue = self.server.catalogue
         if path == "/":
             return self._send(200, pages.home_page())
         if path == "/robots.txt":
-            return self._send(200, pages.robots_txt(base), "text/plain; charset=utf-8")
+            return self._send(200, pages.robots_txt(catalogue, base), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
             return self._send(200, pages.sitemap_index(base), "application/xml")
         if path == "/sitemap_products_1.xml":
-            return self._send(200, pages.products_sitemap(base), "application/xml")
+            return self._send(200, pages.products_sitemap(catalogue, base), "application/xml")
         if path == "/shop":
-            html = pages.listing_page(_int(query, "page", 1))
+            html = pages.listing_page(catalogue, _int(query, "page", 1))
             return self._send(200, html) if html else self._send(404, "<h1>No such page</h1>")
         if path == "/new-in":
             return self._send(200, pages.new_in_page())
         if path == "/api/new-in.json":
-            return self._send(200, pages.new_in_json(), "application/json")
+            return self._send(200, pages.new_in_json(catalogue), "application/json")
         if path == "/products.json":
             limit = min(max(_int(query, "limit", 30), 1), 250)
-            return self._send(200, pages.products_json(_int(query, "page", 1), limit, base), "application/json")
+            return self._send(200, pages.products_json(catalogue, _int(query, "page", 1), limit, base), "application/json")
         for broken in catalogue["broken"]:
             if path == broken["path"]:
                 return self._broken(broken)
         for product in catalogue["products"]:
             if path == product_path(product):
-                return self._send(200, pages.product_page(product, base))
+                return self._send(200, pages.product_page(catalogue, product, base))
         if path.startswith("/static/"):
             return self._send(200, static_bytes(path), _TYPES.get(Path(path).suffix.lower(), "application/octet-stream"))
         if path.startswith("/media/"):
@@ -181,8 +187,10 @@ class DemoStoreServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None, copies: int = 1):
         super().__init__((host, port), DemoStoreHandler)
+        # copies > 1 multiplies the shop section (benchmarks); see replicate_catalogue
+        self.catalogue = replicate_catalogue(load_catalogue(), copies) if copies > 1 else load_catalogue()
         self.access_log = Path(access_log) if access_log else None
         self._log_lock = threading.Lock()
         self._thread: threading.Thread | None = None

@@ -7,6 +7,7 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 * ``url``: the store's base URL (overrides ``base_url``)
 * ``limit``: stop after this many products
 * ``category``: keep only ``upper``, ``lower`` or ``dresses`` products
+* ``browser``: ``0`` skips the pages that need Chromium
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class StoreSpider(scrapy.Spider):
     use_sitemap: bool = False
 
     def __init__(self, *args: Any, url: str | None = None, limit: str | int | None = None,
-                 category: str | None = None, **kwargs: Any):
+                 category: str | None = None, browser: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.base_url = (url or self.base_url).rstrip("/")
         if not self.base_url:
@@ -70,6 +71,7 @@ class StoreSpider(scrapy.Spider):
         self.category = category or None
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.emitted = 0
+        self.skip_browser_pages = str(browser).lower() in ("0", "false", "no", "off")
         self._product_re = re.compile(self.product_link_pattern)
 
     # -- settings -----------------------------------------------------------------------
@@ -94,7 +96,7 @@ class StoreSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         for path in self.start_paths:
             yield scrapy.Request(self.url_for(path), callback=self.parse_listing, errback=self.on_error)
-        for path in self.js_paths:
+        for path in () if self.skip_browser_pages else self.js_paths:
             request = self.browser_request(self.url_for(path), callback=self.parse_listing)
             if request is not None:
                 yield request
@@ -183,6 +185,7 @@ class StoreSpider(scrapy.Spider):
             return
         item.crawled_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.emitted += 1
+        report.products[item.category] += 1
         yield item
         if self.limit is not None and self.emitted >= self.limit:
             raise CloseSpider("limit")
