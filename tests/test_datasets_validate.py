@@ -203,3 +203,20 @@ def test_every_code_is_documented() -> None:
 
     docs = (Path(__file__).resolve().parents[1] / "docs" / "validation.md").read_text()
     assert [code for code in CODES if f"| `{code}` |" not in docs] == []
+
+
+def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
+    """A resized, re-encoded garment is a near duplicate; different garments are not, among thousands."""
+    from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, perceptual_bits
+
+    cloth = vitonhd / "train/cloth/00000_00.jpg"
+    original = hash_image("cloth", "train", "00000_00", cloth)
+    buffer = io.BytesIO()
+    Image.open(cloth).resize((600, 800)).save(buffer, format="JPEG", quality=70)
+    copy = HashedImage("cloth", "test", "copy", Path("copy.jpg"), "other", perceptual_bits(Image.open(buffer)))
+    others = [hash_image("cloth", split, path.stem, path) for split in ("train", "test")
+              for path in sorted((vitonhd / split / "cloth").glob("*.jpg")) if path != cloth]
+    rng = np.random.default_rng(0)  # random 512-bit hashes: ~128 bits from anything, never near
+    noise = [HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5) for i in range(3000)]
+    pairs = find_duplicates([original, *others, *noise, copy])
+    assert [(p.first.stem, p.second.stem, p.exact, p.cross_split) for p in pairs] == [("00000_00", "copy", False, True)]
