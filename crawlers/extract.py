@@ -38,8 +38,9 @@ _SKU_LABEL = (
     r"|model\s*(?:number|no\.?|code)|sku|ref(?:erence)?\.?|r[ée]f[ée]rence|r[ée]f\.?|c[óo]digo(?:\s*de\s*producto)?"
     r"|referencia|codice(?:\s*articolo)?|kod\s*produktu|numer\s*artyku[łl]u|varenummer|artikelnummer)"
 )
-_SKU_VALUE = r"([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
-_LABELLED_SKU = re.compile(_SKU_LABEL + r"\s*[:#]\s*" + _SKU_VALUE, re.IGNORECASE)
+# a reference has at least one digit ("Style: Casual" is not one)
+_SKU_VALUE = r"(?=[A-Za-z\-/._]*\d)([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
+_LABELLED_SKU = re.compile(r"(?<![A-Za-z])" + _SKU_LABEL + r"\s*[:#]\s*" + _SKU_VALUE, re.IGNORECASE)
 _SKU_ATTR_WORDS = ("sku", "product-reference", "product-code", "productcode", "article-number",
                    "articlenumber", "style-number", "item-number", "product-ref", "product-id-display")
 
@@ -293,7 +294,9 @@ def _image_urls(evidence: _Evidence, product: dict[str, Any]) -> list[str]:
         for node in evidence.json_ld + evidence.microdata:
             add(node.get("image"))
     if not urls:
-        add([v for k, v in evidence.meta.items() if k in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image")])
+        add(evidence.selector.xpath(
+            "//meta[@property='og:image' or @property='og:image:url' or @property='og:image:secure_url']/@content"
+        ).getall() or evidence.meta.get("twitter:image"))
     if not urls:
         sel = evidence.selector
         add(sel.xpath("//img[@itemprop='image']/@src").getall())
@@ -405,6 +408,8 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         if price is not None:
             sources["price"] = "html"
     currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"))
+    if price is not None and not currency:
+        currency = _price_from_html(evidence)[1]  # the visible price usually shows the symbol
 
     availability = _schema_term(offer.get("availability")) if offer else None
     if not availability and meta.get("product:availability"):

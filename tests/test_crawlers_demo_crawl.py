@@ -184,6 +184,35 @@ def test_generic_spider_discovers_products_through_the_sitemap(store, tmp_path):
     assert not {p["sku"] for p in CATALOGUE["products"] if p["section"] == "private"} & set(skus)
 
 
+def _log_lines(store, marker: str) -> list[str]:
+    return [line for line in store.access_log.read_text().splitlines() if marker in line]
+
+
+def test_resumed_crawl_continues_without_duplicates(store, tmp_path):
+    # one category keeps the image work (and the test) small
+    args = [*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle", "--resume",
+            "--category", "dresses"]
+    _run(args)
+    assert (tmp_path / ".job").is_dir()
+    first = (tmp_path / "catalog.jsonl").read_text().splitlines()
+    requests_before = len(_log_lines(store, "/products.json"))
+    _run(args)  # everything was seen: the job state makes the rerun a no-op
+    assert len(_log_lines(store, "/products.json")) == requests_before
+    assert (tmp_path / "catalog.jsonl").read_text().splitlines() == first
+    products = (tmp_path / "products.jsonl").read_text().splitlines()
+    assert len(products) == len([p for p in SHOP if p["category"] == "dresses"]) == len(first)
+
+
+def test_http_cache_replays_pages(store, tmp_path):
+    args = [*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle", "--cache",
+            "--category", "dresses"]
+    _run(args)
+    requests_before = len(_log_lines(store, "/products.json"))
+    _run(args)
+    assert len(_log_lines(store, "/products.json")) == requests_before  # served from OUT/.httpcache
+    assert len((tmp_path / "products.jsonl").read_text().splitlines()) == len([p for p in SHOP if p["category"] == "dresses"])
+
+
 def test_unknown_store_is_a_clear_error(tmp_path):
     run = subprocess.run([*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)], capture_output=True,
                          text=True, cwd=REPO, timeout=120)

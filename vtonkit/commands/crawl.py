@@ -74,7 +74,10 @@ def crawl(
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
-    if not summary.get("products_total") or summary.get("finish_reason") not in ("finished", "limit"):
+    products_file = out / "products.jsonl"
+    # a resumed crawl may add nothing new: what counts is the catalog as a whole
+    found = summary.get("products_total") or (resume and products_file.exists() and products_file.stat().st_size > 0)
+    if not found or summary.get("finish_reason") not in ("finished", "limit"):
         raise typer.Exit(1)
 
 
