@@ -68,6 +68,7 @@ class PrepOptions:
     backends: dict[str, str] = field(default_factory=dict)
     backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     config: Path | None = None
+    keep_framing: bool = False
     test_fraction: float = 0.1
     split_seed: int = 0
     registrations: tuple[tuple[str, str, str], ...] = ()
@@ -115,9 +116,10 @@ def backend_identity(stage: str, name: str, options: dict[str, Any]) -> str:
     return f"{getattr(cls, 'name', name)}@{version}{json.dumps(options, sort_keys=True, default=str)}"
 
 
-def person_keys(sha256: str, category: str, ids: dict[str, str]) -> dict[str, str]:
+def person_keys(sha256: str, category: str, ids: dict[str, str], keep_framing: bool = False) -> dict[str, str]:
     """Cache keys of every person stage; each includes the keys of the stages it reads."""
-    normalize = stage_key("normalize", f"normalize@{steps.NORMALIZE_VERSION}", sha256)
+    framing = "keep" if keep_framing else "refocus"
+    normalize = stage_key("normalize", f"normalize@{steps.NORMALIZE_VERSION}:{framing}", sha256)
     pose = stage_key("pose", ids["pose"], normalize)
     parse = stage_key("parse", ids["parser"], pose)  # the parser reads the keypoints
     densepose = stage_key("densepose", ids["densepose"], parse)  # reads keypoints and parse
@@ -188,7 +190,7 @@ def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Sou
 
 
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
-          ids: dict[str, str]) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
+          ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
     """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, n complete)."""
     manifest_kind = PERSONS if kind == "person" else CLOTHS
     existing = dict(manifest.entries(split, manifest_kind))
@@ -200,9 +202,9 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
     complete = 0
     for source in kept:
         if kind == "person":
-            keys = person_keys(source.sha256 or str(source.path), category, ids)
+            keys = person_keys(source.sha256 or str(source.path), category, ids, keep_framing)
             task: PersonTask | ClothTask = PersonTask(str(dataset), split, source.stem, str(source.path),
-                                                      category, keys)
+                                                      category, keys, keep_framing)
         else:
             keys = cloth_keys(source.sha256 or str(source.path), ids)
             task = ClothTask(str(dataset), split, source.stem, str(source.path), keys)
@@ -251,7 +253,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
             found = person_sources(spec) if kind == "person" else cloth_sources(spec, category)
             for split, sources in _by_split(found, options).items():
                 DatasetLayout(dataset).split(split).make_folders()
-                planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids)
+                planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,
+                                                  options.keep_framing)
                 tasks.extend(planned)
                 skipped[kind] += done
                 errors.extend({"stage": "input", "file": str(d.path), "error_type": "DuplicateInput",

@@ -3,19 +3,21 @@
 A `StageWorker` builds its backends once (`model_loads` counts the builds; the profile shows one
 per model and worker) and then runs `PersonTask`s and `ClothTask`s:
 
-* person: normalise -> pose -> parse -> DensePose -> agnostic -> write the 8 person files;
+* person: normalise (refocus around the person, which runs the pose model) and pose -> parse ->
+  DensePose -> agnostic -> write the 8 person files (`person.py` steps);
 * cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/`.
 
+* cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/` (`cloth.py` steps).
+
 Pose, parse, DensePose and cloth-mask outputs come from the stage cache when their key is there
-(see `cache.py`); normalise, cloth preparation and agnostic are cheap pure functions and are
-recomputed whenever a sample is (re)written. A sample's completion marker is written after all
+(see `cache.py`; pose is replayed into the refocus, see `steps.py`); normalise, cloth preparation
+and agnostic are cheap pure functions and are recomputed whenever a sample is (re)written. A sample's completion marker is written after all
 its files, and removed before they are rewritten, so a killed run never leaves a sample that
 looks complete but is not. Every failure becomes an error record (nothing is raised) and removes
 the sample's files from an earlier run, which no longer match the inputs and backends.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -31,7 +33,7 @@ import numpy as np
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import state_dir
-from vtonkit.errors import MultiplePersonsError, VtonkitError
+from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import CachedError, StageCache
 from vtonkit.preprocess.stages import PoseResult
@@ -56,6 +58,7 @@ class PersonTask:
     source: str
     category: str
     keys: dict[str, str]
+    keep_framing: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class SampleResult:
     model_loads: dict[str, int] = field(default_factory=dict)
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def marker_path(dataset: str | Path, split: str, kind: str, stem: str) -> Path:
@@ -130,21 +134,6 @@ def _error_record(stage: str, source: str, error: BaseException) -> dict[str, st
     return {"stage": stage, "file": source, "reason": reason, "error_type": error_type}
 
 
-def _parser_extras(parser: Any, pose_out: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Hand the pose stage's person silhouette to parsers that take one (`person_mask=`).
-
-    It saves the parser a segmentation model, and it makes the geometric parser's output the same
-    in every process (its own segmentation pass varied between processes on a loaded machine).
-    """
-    if "person_mask" not in pose_out:
-        return {}
-    try:
-        accepts = "person_mask" in inspect.signature(parser.parse).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {"person_mask": pose_out["person_mask"]} if accepts else {}
-
-
 class StageWorker:
     """Holds the backends of one worker and runs tasks with them.
 
@@ -184,8 +173,8 @@ class StageWorker:
                 files = self._run_person(task, result)  # type: ignore[arg-type]
             else:
                 files = self._run_cloth(task, result)  # type: ignore[arg-type]
-            atomic_write_json(marker, {"key": task.keys["sample"], "source": task.source,
-                                       "files": sorted(str(p.relative_to(task.dataset)) for p in files)})
+            atomic_write_json(marker, {"key": task.keys["sample"], "source": task.source, "warnings": result.warnings,
+                                       "files": sorted(str(Path(p).relative_to(task.dataset)) for p in files)})
             result.ok = True
         except _StageFailed as failed:
             result.error = _error_record(failed.stage, task.source, failed.error)
@@ -239,40 +228,56 @@ class StageWorker:
 
     def _run_person(self, task: PersonTask, result: SampleResult) -> list[Path]:
         source = Path(task.source)
-        image = self._timed(result, "normalize", lambda: steps.normalize_person(source))
-
-        def pose() -> dict[str, np.ndarray]:
-            estimate: PoseResult = self.backends["pose"].estimate(image)
-            if estimate.num_persons > 1:
-                raise MultiplePersonsError(source, f"{estimate.num_persons} persons detected; a person photo "
-                                                   "must show exactly one person")
-            arrays = {"keypoints": np.asarray(estimate.keypoints, dtype=np.float64),
-                      "num_persons": np.int64(estimate.num_persons),
-                      "warnings": np.array(json.dumps(list(estimate.warnings)))}
-            if estimate.person_mask is not None:
-                arrays["person_mask"] = np.asarray(estimate.person_mask, dtype=bool)
-            return arrays
-
-        pose_out = self._cached(task, result, "pose", pose)
-        keypoints = pose_out["keypoints"]
-        parse = self._cached(task, result, "parse", lambda: {"labels": np.asarray(
-            self.backends["parser"].parse(image, keypoints, **_parser_extras(self.backends["parser"], pose_out)),
-            dtype=np.uint8)})["labels"]
+        normalized, pose = self._normalise_and_pose(task, result, source)
+        image, keypoints = normalized.image, pose.keypoints
+        parse = self._cached(task, result, "parse", lambda: {
+            "labels": steps.human_parse(self.backends["parser"], image, pose)})["labels"]
         part_ids = self._cached(task, result, "densepose", lambda: {
             "part_ids": np.asarray(self.backends["densepose"].densepose(image, keypoints, parse), dtype=np.uint8)
         })["part_ids"]
         agnostic = self._timed(result, "agnostic",
-                               lambda: steps.compute_person_agnostic(image, parse, keypoints, task.category))
+                               lambda: steps.person_agnostic(image, parse, keypoints, task.category))
+        result.warnings = steps.person_warnings(normalized, pose, task.category)
         return self._timed(result, "write", lambda: steps.write_person(
             task.dataset, task.split, task.stem, image=image, keypoints=keypoints, parse=parse,
-            part_ids=part_ids, agnostic=agnostic))
+            part_ids=part_ids, agnostic=agnostic, warnings=result.warnings))
+
+    def _normalise_and_pose(self, task: PersonTask, result: SampleResult, source: Path) -> tuple[Any, PoseResult]:
+        """Normalise (refocus) and pose: the pose model runs inside the refocus, so its results are
+        recorded into the cache, and replayed from it when only later stages must be recomputed."""
+        cache, key = self._cache(task.dataset), task.keys["pose"]
+        try:
+            recorded = cache.load("pose", key)
+        except CachedError as exc:
+            result.cache_hits.append("pose")
+            raise _StageFailed("pose", exc) from exc
+        if recorded is not None:
+            result.cache_hits.append("pose")
+            return self._timed(result, "normalize", lambda: steps.normalise_person(
+                source, steps.ReplayPose(recorded), keep_framing=task.keep_framing))
+        recorder = steps.RecordingPose(self.backends["pose"])
+        started = time.perf_counter()
+        try:
+            normalized, pose = steps.normalise_person(source, recorder, keep_framing=task.keep_framing)
+        except Exception as exc:
+            stage = "pose" if recorder.seconds > 0 else "normalize"  # the photo could not even be read
+            if stage == "pose" and isinstance(exc, VtonkitError):  # input-caused: the same bytes fail again
+                record = _error_record(stage, task.source, exc)
+                cache.save_error(stage, key, record["error_type"], record["reason"])
+            raise _StageFailed(stage, exc) from exc
+        finally:
+            if recorder.seconds > 0:
+                result.seconds["pose"] = recorder.seconds
+            result.seconds["normalize"] = time.perf_counter() - started - recorder.seconds
+        cache.save("pose", key, recorder.to_arrays())
+        return normalized, pose
 
     # --- cloth ------------------------------------------------------------------------------
 
     def _run_cloth(self, task: ClothTask, result: SampleResult) -> list[Path]:
         source = Path(task.source)
-        cloth = self._timed(result, "cloth", lambda: steps.prepare_garment(source))
+        garment = self._timed(result, "cloth", lambda: steps.prepare_garment(source))
         mask = self._cached(task, result, "cloth_mask", lambda: {
-            "mask": np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(cloth)), dtype=bool)})["mask"]
+            "mask": np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(garment)), dtype=bool)})["mask"]
         return self._timed(result, "cloth_write",
-                           lambda: steps.write_garment(task.dataset, task.split, task.stem, cloth, mask))
+                           lambda: steps.write_garment(task.dataset, task.split, task.stem, garment, mask))

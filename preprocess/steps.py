@@ -1,106 +1,135 @@
-"""The pipeline's calls into the per-sample steps (normalise, agnostic, writers), in one place.
+"""The pipeline's view of the per-sample steps of `person.py` and `cloth.py`, with cacheable pose.
 
-The steps themselves live in `normalize.py`, `person.py`, `cloth.py` and `agnostic.py`; this module
-only adapts their signatures to what `samples.py` needs. While one of them is not available yet
-a minimal stand-in below is used (marked FALLBACK); the stand-ins log once which one is active.
+`person.normalise_person` runs the pose backend twice (detect on the source photo to refocus the
+crop, then BODY_25 on the 1024x768 result). To cache pose without storing full-resolution images,
+the pipeline hands it a `RecordingPose` that stores each `PoseResult` (keypoints, count, warnings,
+silhouette); when only a later stage must be recomputed, a `ReplayPose` returns the stored
+results instead of running the model, and the refocus reproduces the same image from them.
 """
 from __future__ import annotations
 
-import importlib
-import logging
-from functools import cache
+import inspect
+import json
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from vtonkit.datasets.io.densepose import render_densepose
-from vtonkit.datasets.io.images import read_rgb, read_rgba, write_jpeg
-from vtonkit.datasets.io.keypoints import write_openpose_json
-from vtonkit.datasets.io.masks import write_mask
-from vtonkit.datasets.io.parse import write_parse
-from vtonkit.datasets.io.skeleton import write_skeleton
-from vtonkit.datasets.layout import HEIGHT, WIDTH, DatasetLayout
-from vtonkit.preprocess.agnostic import Agnostic, compute_agnostic
+from vtonkit.datasets.layout import SplitDir
+from vtonkit.preprocess.stages import PoseResult
 
-logger = logging.getLogger(__name__)
-
-# Versions of the pure steps: part of the cache keys and completion markers (bump on change).
+# Versions of the pure steps (normalise, garment preparation, agnostic, writers): part of the cache
+# keys and completion markers; bump one when its outputs change.
 NORMALIZE_VERSION = "1"
 CLOTH_PREP_VERSION = "1"
 AGNOSTIC_VERSION = "1"
 WRITER_VERSION = "1"
 
 
-@cache
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(f"vtonkit.preprocess.{module}")
-    except ImportError:
-        logger.warning("vtonkit.preprocess.%s is not available: using the pipeline's minimal stand-in", module)
-        return None
+class RecordingPose:
+    """Wraps a pose backend: forwards `estimate` and records every result (and the model time)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.results: list[PoseResult] = []
+        self.seconds = 0.0
+        self._takes_count = "count_people" in inspect.signature(backend.estimate).parameters
+
+    def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
+        started = time.perf_counter()
+        try:
+            if not count_people and self._takes_count:
+                result = self.backend.estimate(image_rgb, count_people=False)
+            else:
+                result = self.backend.estimate(image_rgb)
+        finally:
+            self.seconds += time.perf_counter() - started
+        self.results.append(result)
+        return result
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The recorded results as arrays for the stage cache."""
+        arrays: dict[str, np.ndarray] = {"count": np.int64(len(self.results))}
+        for index, result in enumerate(self.results):
+            arrays[f"keypoints_{index}"] = np.asarray(result.keypoints, dtype=np.float64)
+            arrays[f"num_persons_{index}"] = np.int64(result.num_persons)
+            arrays[f"warnings_{index}"] = np.array(json.dumps(list(result.warnings)))
+            if result.person_mask is not None:
+                arrays[f"person_mask_{index}"] = np.asarray(result.person_mask, dtype=bool)
+        return arrays
 
 
-def _fit_portrait(image: Image.Image, fill: tuple[int, ...]) -> Image.Image:
-    """FALLBACK: pad to 3:4 (H:W) around the centre, then resize to 1024 x 768."""
-    width, height = image.size
-    target_w = max(width, int(round(height * WIDTH / HEIGHT)))
-    target_h = max(height, int(round(target_w * HEIGHT / WIDTH)))
-    canvas = Image.new(image.mode, (target_w, target_h), fill)
-    canvas.paste(image, ((target_w - width) // 2, (target_h - height) // 2))
-    return canvas.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+class ReplayPose:
+    """Stands in for the pose backend with results read back from the cache, in call order."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.results = [
+            PoseResult(keypoints=arrays[f"keypoints_{i}"], num_persons=int(arrays[f"num_persons_{i}"]),
+                       warnings=json.loads(str(arrays[f"warnings_{i}"])),
+                       person_mask=arrays.get(f"person_mask_{i}"))
+            for i in range(int(arrays["count"]))]
+
+    def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
+        if not self.results:
+            raise RuntimeError("pose replay exhausted: the normalise step called pose more often than recorded")
+        return self.results.pop(0)
 
 
-def normalize_person(path: Path) -> np.ndarray:
-    """Person photo file -> upright `(1024, 768, 3)` uint8 RGB."""
-    rgb = read_rgb(path, exif_transpose=True)
-    if rgb.shape[:2] == (HEIGHT, WIDTH):
-        return rgb
-    return np.asarray(_fit_portrait(Image.fromarray(rgb), (255, 255, 255)))
+def normalise_person(path: Path, pose: Any, *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
+    """(Normalized, PoseResult on the normalised image); see `person.normalise_person`."""
+    from vtonkit.preprocess.person import normalise_person as normalise
+
+    return normalise(path, pose, keep=keep_framing)
 
 
-def prepare_garment(path: Path) -> np.ndarray:
-    """Garment shot file -> `(1024, 768, 4)` uint8 RGBA (alpha 255 where the file has none)."""
-    rgba = read_rgba(path)
-    if rgba.shape[:2] == (HEIGHT, WIDTH):
-        return rgba
-    return np.asarray(_fit_portrait(Image.fromarray(rgba, "RGBA"), (255, 255, 255, 0)))
+def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
+    from vtonkit.preprocess.person import human_parse as parse
+
+    return np.asarray(parse(parser, image, pose), dtype=np.uint8)
 
 
-def garment_rgb(rgba: np.ndarray) -> np.ndarray:
-    """`(H, W, 4)` RGBA -> `(H, W, 3)` RGB composited on white (what `cloth/` stores)."""
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    return (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+def person_warnings(normalized: Any, pose: PoseResult, category: str) -> list[str]:
+    """The per-photo notes `person.process_person` reports (framing, tiny person, cut off)."""
+    from vtonkit.preprocess.person import framing_warnings
+
+    notes = list(normalized.warnings) + [w for w in pose.warnings if w not in normalized.warnings]
+    notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask)
+              if not (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
+    return notes
 
 
-def masker_input(rgba: np.ndarray) -> np.ndarray:
-    """What the cloth masker sees: RGBA when the alpha carries information, else RGB."""
-    return rgba if (rgba[..., 3] < 255).any() else rgba[..., :3]
+def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> Any:
+    """The agnostic; a pose it cannot use is an error here (HR-VITON reads the parse-agnostic file)."""
+    from vtonkit.preprocess.agnostic import compute_agnostic
 
-
-def compute_person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> Agnostic:
     return compute_agnostic(image, parse, keypoints, category)
 
 
 def write_person(dataset: str | Path, split: str, stem: str, *, image: np.ndarray, keypoints: np.ndarray,
-                 parse: np.ndarray, part_ids: np.ndarray, agnostic: Agnostic) -> list[Path]:
-    """Write the 8 person files of `stem`; returns their paths."""
-    files = DatasetLayout(dataset).split(split).person_files(stem)
-    write_jpeg(files["image"], image)
-    write_openpose_json(files["openpose_json"], keypoints)
-    write_skeleton(files["openpose_img"], keypoints, HEIGHT, WIDTH)
-    write_parse(files["image-parse-v3"], parse)
-    write_parse(files["image-parse-agnostic-v3.2"], agnostic.parse_agnostic)
-    write_jpeg(files["agnostic-v3.2"], agnostic.image)
-    write_mask(files["agnostic-mask"], agnostic.mask)
-    write_jpeg(files["image-densepose"], render_densepose(part_ids))
-    return list(files.values())
+                 parse: np.ndarray, part_ids: np.ndarray, agnostic: Any, warnings: list[str]) -> list[Path]:
+    from vtonkit.preprocess.person import PersonOutputs, write_person_outputs
+
+    outputs = PersonOutputs(image=image, keypoints=keypoints, parse=parse, densepose_ids=part_ids,
+                            agnostic=agnostic, warnings=warnings)
+    return write_person_outputs(SplitDir(Path(dataset) / split), stem, outputs)
 
 
-def write_garment(dataset: str | Path, split: str, stem: str, rgba: np.ndarray, mask: np.ndarray) -> list[Path]:
-    """Write `cloth/<stem>.jpg` (on white) and `cloth-mask/<stem>.jpg`; returns their paths."""
-    files = DatasetLayout(dataset).split(split).cloth_files(stem)
-    write_jpeg(files["cloth"], garment_rgb(rgba))
-    write_mask(files["cloth-mask"], mask)
-    return list(files.values())
+def prepare_garment(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(`(1024, 768, 3)` RGB, alpha or None); see `cloth.prepare_cloth`."""
+    from vtonkit.preprocess.cloth import prepare_cloth
+
+    return prepare_cloth(path)
+
+
+def masker_input(garment: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+    from vtonkit.preprocess.cloth import masker_input as to_masker
+
+    return to_masker(*garment)
+
+
+def write_garment(dataset: str | Path, split: str, stem: str, garment: tuple[np.ndarray, np.ndarray | None],
+                  mask: np.ndarray) -> list[Path]:
+    from vtonkit.preprocess.cloth import write_cloth_outputs
+
+    return write_cloth_outputs(SplitDir(Path(dataset) / split), stem, garment[0], mask)

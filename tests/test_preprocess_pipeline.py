@@ -58,7 +58,10 @@ class TinyPose:
     def estimate(self, image_rgb: np.ndarray) -> PoseResult:
         if image_rgb.std() < 1:
             raise NoPersonError(None, "flat image")
-        return PoseResult(_body(*image_rgb.shape[:2]))
+        height, width = image_rgb.shape[:2]
+        silhouette = np.zeros((height, width), bool)
+        silhouette[int(.05 * height):int(.95 * height), int(.3 * width):int(.7 * width)] = True
+        return PoseResult(_body(height, width), person_mask=silhouette)
 
 
 class TinyPoseV2(TinyPose):

@@ -33,6 +33,8 @@ def prep(
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend; default: config or cv."),
     config: Path = typer.Option(None, "--config", help="TOML config with [backends] and [options.<backend>] "
                                 "(default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
+    keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not refocus around the person: "
+                                      "only orient, convert and resize (for photos already framed 3:4)."),
     test_fraction: float = typer.Option(0.1, "--test-fraction", min=0.0, max=1.0,
                                         help="With --split auto: share of persons and products put in test."),
     split_seed: int = typer.Option(0, "--split-seed", help="With --split auto: seed of the hash split."),
@@ -54,6 +56,7 @@ def prep(
     console = Console(stderr=True)
     options = PrepOptions(out=out, split=split, persons=persons, cloths=cloths, category=category, workers=workers,
                           engine=engine, ray_address=ray_address, config=config, test_fraction=test_fraction,
+                          keep_framing=keep_framing,
                           split_seed=split_seed,
                           backends={k: v for k, v in {"pose": pose, "parser": parser, "densepose": densepose,
                                                       "cloth_mask": cloth_mask}.items() if v})
