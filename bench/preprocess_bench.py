@@ -71,7 +71,8 @@ def bench_person(paths: list[Path], out: Path) -> tuple[dict[str, float], float]
         run: dict[str, list[float]] = {}
         total_start = time.perf_counter()
         source = timed(run, "load", load_person_photo, path)
-        detection = timed(run, "detect (pose on source)", steps.estimate_pose, backends.pose, steps._shrink(source), path)
+        detection = timed(run, "detect (pose on source)", steps.estimate_pose, backends.pose, steps._shrink(source), path,
+                          silhouette_only=True)
         mask = steps._resize_mask(detection.person_mask, source.shape[:2])
         normalized = timed(run, "refocus crop+resize", refocus, source, mask)
         pose = timed(run, "pose", steps.estimate_pose, backends.pose, normalized.image, path, count_people=False)

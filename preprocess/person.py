@@ -85,17 +85,17 @@ class PersonOutputs:
 
 
 def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | None = None, *,
-                  count_people: bool = True) -> PoseResult:
+                  count_people: bool = True, silhouette_only: bool = False) -> PoseResult:
     """Run the pose stage and apply the people policy. Raises `NoPersonError` / `MultiplePersonsError`.
 
     `count_people=False` lets a backend that supports it skip its people count (the refocused
-    crop of a photo whose people were already counted).
+    crop of a photo whose people were already counted); `silhouette_only` lets it skip work that
+    only refines the joints (the detection pass before the refocus needs the silhouette).
     """
+    accepted = inspect.signature(pose_estimator.estimate).parameters
+    options = {"count_people": count_people, "flip_average": not silhouette_only}
     try:
-        if not count_people and "count_people" in inspect.signature(pose_estimator.estimate).parameters:
-            result = pose_estimator.estimate(image, count_people=False)
-        else:
-            result = pose_estimator.estimate(image)
+        result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if k in accepted})
     except NoPersonError as exc:
         raise NoPersonError(path, exc.reason) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
@@ -132,7 +132,7 @@ def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = Fals
         normalized = keep_framing(source)
     else:
         # Detect on the source (at most ~1024 px tall for speed), then crop around the silhouette.
-        detection = estimate_pose(pose_estimator, _shrink(source), path)
+        detection = estimate_pose(pose_estimator, _shrink(source), path, silhouette_only=True)
         mask = _resize_mask(detection.person_mask, source.shape[:2]) if detection.person_mask is not None else None
         if mask is None or not mask.any():
             raise NoPersonError(path, "no person silhouette found")

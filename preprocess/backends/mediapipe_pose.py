@@ -14,11 +14,14 @@ Conversion of the 33 mediapipe landmarks to BODY_25 (`x, y` in pixels, confidenc
   test samples and the Dress Code keypoints (17 people, see `docs/preprocessing.md`): hips move
   outward by `HIP_OUT` of the hip width and up by `HIP_UP` of the torso length, elbows up by
   `ELBOW_UP` of the upper-arm length. The residual biases after that are below the scatter.
+* mirror averaging (default on): the landmarks are averaged with those of the mirrored photo
+  (sides swapped back). One extra inference; PCK on the genuine samples 0.949 -> 0.960.
 * missing: a landmark with visibility < `MIN_VISIBILITY` or outside the image is written as
   0, 0, 0 as OpenPose does, except that a joint with visibility >= `BORDER_VISIBILITY` at most
   `BORDER_MARGIN` of the image size outside is clamped onto the border (OpenPose reports the
-  knees of a thigh-length shot on the bottom edge). 0.1 keeps the occluded-but-plausible arms that OpenPose also reports
-  (VITON-HD arms behind the back) and drops mediapipe's extrapolated legs in half-body shots.
+  knees of a thigh-length shot on the bottom edge). 0.05 keeps the occluded-but-plausible arms that OpenPose also reports
+  (VITON-HD arms behind the back; HR-VITON's agnostic needs every arm joint) and drops
+  mediapipe's extrapolated legs in half-body shots.
 
 Small people: the body detector sees a 224 px view of the whole photo, so a person under ~20 %
 of the image height is often missed; the full-range face detector then locates them and the pose
@@ -52,7 +55,9 @@ BODY25_FROM_MEDIAPIPE: dict[int, int] = {
     19: 31, 21: 29,  # left big toe (foot index), left heel
     22: 32, 24: 30,  # right big toe, right heel
 }
-MIN_VISIBILITY = 0.1
+MIN_VISIBILITY = 0.05
+# Landmark order of a mirrored photo: left and right swap (eyes, ears, mouth, limbs, feet).
+MIRROR_LANDMARKS = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, *[i + 1 if i % 2 else i - 1 for i in range(11, 33)]]
 SMALL_TOE_BACK = 0.2
 SMALL_TOE_SIDE = 0.3
 HIP_OUT = 0.04
@@ -76,13 +81,15 @@ class MediapipePose:
     name = "mediapipe"
     version = "1"
 
-    def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True) -> None:
+    def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
+                 flip_average: bool = True) -> None:
         try:
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
             raise ImportError("the 'mediapipe' pose backend needs `pip install mediapipe==0.10.21`") from exc
         self.min_visibility = min_visibility
         self.count_people = count_people
+        self.flip_average = flip_average
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=True, model_complexity=1, enable_segmentation=True, min_detection_confidence=0.5
         )
@@ -107,11 +114,13 @@ class MediapipePose:
             segmentation = np.zeros((height, width), np.float32)
         return points, np.asarray(segmentation, dtype=np.float32)
 
-    def estimate(self, image_rgb: np.ndarray, *, count_people: bool | None = None):
+    def estimate(self, image_rgb: np.ndarray, *, count_people: bool | None = None,
+                 flip_average: bool | None = None):
         """`(H, W, 3)` uint8 RGB -> `PoseResult` (BODY_25, people count, warnings, person mask).
 
         `count_people=False` skips the extra-people check (face detection + selfie segmentation),
-        e.g. on a crop already checked; None uses the constructor's setting.
+        e.g. on a crop already checked; `flip_average=False` skips the mirrored second pass (when
+        only the silhouette is needed). None uses the constructor's settings.
         """
         from vtonkit.preprocess.stages import PoseResult
 
@@ -122,6 +131,8 @@ class MediapipePose:
             # The pose detector works on a 224 px view of the whole photo and misses small people:
             # look for a face and retry on a crop around where its body should be.
             landmarks, segmentation = self._landmarks_around_face(image_rgb)
+        if self.flip_average if flip_average is None else flip_average:
+            landmarks = self._average_with_mirror(image_rgb, landmarks)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
         person_mask = main_person_mask(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
@@ -130,6 +141,18 @@ class MediapipePose:
             num_persons, notes = self.count_persons(image_rgb, person_mask)
             warnings.extend(notes)
         return PoseResult(keypoints=keypoints, num_persons=num_persons, warnings=warnings, person_mask=person_mask)
+
+    def _average_with_mirror(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """Average with the landmarks of the mirrored photo (sides swapped back): steadier joints."""
+        try:
+            mirrored, _ = self.landmarks(image_rgb[:, ::-1])
+        except NoPersonError:
+            return landmarks
+        mirrored = mirrored[MIRROR_LANDMARKS]
+        mirrored[:, 0] = image_rgb.shape[1] - 1 - mirrored[:, 0]
+        if np.median(np.linalg.norm(mirrored[:, :2] - landmarks[:, :2], axis=1)) > 0.1 * image_rgb.shape[0]:
+            return landmarks  # the mirrored pass locked onto something else: keep the direct one
+        return (landmarks + mirrored) / 2
 
     def _landmarks_around_face(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         height, width = image_rgb.shape[:2]
