@@ -173,3 +173,13 @@ def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None
     assert extract_product("", "") is None
+
+
+def test_shop_pages_without_url_use_the_pages_own_canonical_address():
+    truths = _ground_truth()
+    folder = shared_path("data", "shop-pages")
+    for key, truth in truths.items():
+        item = extract_product((folder / f"{key}.html").read_bytes())
+        for field in ("price", "currency", "sku", "brand"):
+            if field in truth:
+                assert _matches(field, getattr(item, field), truth[field]), (key, field)
