@@ -77,6 +77,8 @@ def test_dry_run_changes_nothing_and_cli(dataset: Path) -> None:
     result = runner.invoke(app, ["clean", str(dataset), "--undo"])
     assert result.exit_code == 0 and "restored 1 sample(s)" in result.output
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+    result = runner.invoke(app, ["clean", str(dataset), "--undo"])
+    assert result.exit_code == 1 and "nothing to undo" in result.output
 
 
 def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:

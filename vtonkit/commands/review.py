@@ -120,15 +120,21 @@ def clean(
     """
     from rich.console import Console
 
-    from vtonkit.datasets.clean import apply_decisions, undo_last
+    from vtonkit.datasets.clean import CleanError, apply_decisions, undo_last
 
     console = Console(stderr=True)
-    if undo:
-        result = undo_last(dataset, dry_run=dry_run)
-        verb = "would restore" if dry_run else "restored"
-    else:
-        result = apply_decisions(dataset, dry_run=dry_run)
-        verb = "would quarantine" if dry_run else "quarantined"
+    try:
+        if undo:
+            result = undo_last(dataset, dry_run=dry_run)
+            verb = "would restore" if dry_run else "restored"
+        else:
+            result = apply_decisions(dataset, dry_run=dry_run)
+            verb = "would quarantine" if dry_run else "quarantined"
+    except CleanError as exc:
+        console.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(1) from exc
     for line in result.lines():
-        console.print(line)
+        console.print(line, markup=False, highlight=False)
     console.print(f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)")
+    if result.samples and not dry_run:
+        console.print("run `vtonkit validate` again to refresh the report")
