@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets.manifest import Manifest
-from vtonkit.errors import FormatError, InputError
+from vtonkit.errors import InputError, VtonkitError
 from vtonkit.preprocess.cache import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -195,5 +195,5 @@ def _path_digest(path: Path) -> str:
 
 def check_category(category: str) -> str:
     if category not in CATEGORIES:
-        raise FormatError(None, f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
+        raise VtonkitError(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
     return category

@@ -253,7 +253,10 @@ def test_backend_change_recomputes_only_its_stage_and_downstream(photos, tmp_pat
     assert first["pose"] == first["parse"] == first["densepose"] == 1 and first["cloth_mask"] == 1
     again, report = counts()
     assert again == {} and report.skipped_complete == {"person": 1, "cloth": 1}
+    image = DatasetLayout(options["out"]).split("train").image("01008_00")
+    first_image = image.read_bytes()
     dense, _ = counts(densepose="tiny-densepose-v2")
+    assert image.read_bytes() == first_image  # the refocus replayed from the cached pose is identical
     assert dense.get("densepose") == 1 and "pose" not in dense and "parse" not in dense and "cloth_mask" not in dense
     pose, _ = counts(pose="tiny-pose-v2", densepose="tiny-densepose-v2")
     assert pose.get("pose") == pose.get("parse") == pose.get("densepose") == 1 and "cloth_mask" not in pose
