@@ -172,6 +172,8 @@ def test_cli_writes_json_and_parquet_and_exit_codes(genuine: Path, defective, tm
     assert ((table["sample"] == "00017_00") & (table["code"] == "keypoints-not-body25")).any()
     assert (table["status"] == "ok").any()  # passed checks are rows too
     assert Report.read_json(out_json).counts() == Report.from_dict(data).counts()
+    # `review` reads the copy kept inside the dataset
+    assert Report.read_json(root / ".vtonkit/validate.json").counts() == Report.from_dict(data).counts()
 
 
 def test_unreadable_file_does_not_stop_the_run(genuine: Path, tmp_path: Path) -> None:
@@ -220,3 +222,11 @@ def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
     noise = [HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5) for i in range(3000)]
     pairs = find_duplicates([original, *others, *noise, copy])
     assert [(p.first.stem, p.second.stem, p.exact, p.cross_split) for p in pairs] == [("00000_00", "copy", False, True)]
+
+
+def test_agnostic_check_follows_the_category(genuine: Path) -> None:
+    """The VITON-HD files are upper-body agnostics: checked as lower-body ones they all disagree."""
+    report = validate(genuine, ["test"], category="lower", duplicates=False)
+    mismatched = {f.sample for f in report.findings if f.code == "agnostic-mismatch"}
+    assert mismatched == set(report.samples["test"])
+    assert {f.code for f in report.findings} == {"agnostic-mismatch"}

@@ -18,12 +18,13 @@ def register(app: typer.Typer) -> None:
 def validate(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     split: list[str] = typer.Option(None, "--split", help="Split to check (train or test); repeat for both. Default: both."),
-    json_out: Path = typer.Option(None, "--json", help="Write the full report as JSON here "
-                                  "(default: <dataset>/.vtonkit/validate.json, which `review` reads)."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the full report as JSON here (it is always "
+                                  "written to <dataset>/.vtonkit/validate.json, which `review` reads)."),
     parquet_out: Path = typer.Option(None, "--parquet", help="Also write a Parquet table: one row per sample x check."),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings (quality flags) too."),
-    no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Skip recomputing the upper-body agnostic "
-                                     "(for lower-body / dress datasets)."),
+    category: str = typer.Option("upper", help="Garment category whose agnostic recipe the stored agnostic files "
+                                 "are checked against: upper (VITON-HD / HR-VITON), lower, dresses, or none to skip."),
+    no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Same as --category none."),
     workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."),
 ) -> None:
     """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
@@ -39,6 +40,10 @@ def validate(
     from vtonkit.datasets.summary import print_summary, report_path
     from vtonkit.datasets.validate import validate as run_validate
 
+    if category not in ("upper", "lower", "dresses", "none"):
+        raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
+    if no_agnostic:
+        category = "none"
     splits = split or list(SPLITS)
     for name in splits:
         if name not in SPLITS:
@@ -49,14 +54,15 @@ def validate(
     workers = workers or min(8, len(os.sched_getaffinity(0)))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("validating", total=None)
-        report = run_validate(dataset, splits, category=None if no_agnostic else "upper", workers=workers,
+        report = run_validate(dataset, splits, category=None if category == "none" else category, workers=workers,
                               progress=lambda done, total: progress.update(task, completed=done, total=total))
-    target = json_out or report_path(dataset)
-    report.write_json(target)
+    report.write_json(report_path(dataset))
+    if json_out:
+        report.write_json(json_out)
     if parquet_out:
         report.write_parquet(parquet_out)
     print_summary(report, console)
-    console.print(f"report: {target}" + (f", table: {parquet_out}" if parquet_out else ""))
+    console.print(f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else ""))
     raise typer.Exit(report.exit_code(strict))
 
 
