@@ -213,10 +213,14 @@ def test_catalog_takes_garment_shots_of_the_requested_category(photos, tmp_path)
 
 def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, tmp_path):
     broken, good = make_corpus(photos, tmp_path / "persons")
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    (garments / "00126_00.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes())
+    (garments / "half_garment.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes()[:2000])
     dataset = tmp_path / "ds"
-    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"),
-                                  cloths=str(photos / "garments" / "0012*.jpg")))
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"), cloths=str(garments)))
     errors = {Path(e["file"]).name: e for e in _errors(dataset)}
+    assert errors.pop("half_garment.jpg")["stage"] == "cloth"
     assert set(errors) == set(broken), errors
     for name, stage in broken.items():
         assert errors[name]["stage"] == stage and errors[name]["reason"], errors[name]
@@ -229,6 +233,7 @@ def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, 
     for name in good:
         assert_complete_person(dataset, "test", by_source[name])
     assert report.ok == {"person": len(good), "cloth": 1}
+    assert report.failed == {"person": len(broken), "cloth": 1}
     # EXIF orientation applied: the rotated file gives the upright photo's sample.
     split = DatasetLayout(dataset).split("test")
     upright = read_rgb(split.image(by_source[REAL_PERSONS[0]])).astype(int)
