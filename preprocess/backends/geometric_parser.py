@@ -189,8 +189,12 @@ def skin_mask(lab: np.ndarray, cells: np.ndarray, face: np.ndarray, body: np.nda
     skin_score = ColourModel.fit(cells[face_core]).log_likelihood(cells)
     garment_score = np.full(face.shape, -np.inf, np.float32)
     for sample in garment_samples:
-        # A sample region of the face's own colour (bare thighs, a V-neck) is no garment model.
-        if sample.sum() >= 50 and _delta_e(np.median(lab[sample], axis=0), median) > 14.0:
+        # A sample region of the face's own colour (bare thighs, a V-neck) is no garment model;
+        # a beige or khaki garment is close to it on average but rarely inside the skin box.
+        if sample.sum() < 50:
+            continue
+        skin_like = _delta_e(np.median(lab[sample], axis=0), median) < 14.0 and in_box[sample].mean() > 0.3
+        if not skin_like:
             garment_score = np.maximum(garment_score, ColourModel.fit(cells[sample]).log_likelihood(cells))
     if np.isneginf(garment_score).all():
         return in_box
