@@ -194,8 +194,13 @@ def skin_mask(lab: np.ndarray, cells: np.ndarray, face: np.ndarray, body: np.nda
         if sample.sum() < 50:
             continue
         skin_like = _delta_e(np.median(lab[sample], axis=0), median) < 14.0 and in_box[sample].mean() > 0.3
-        if not skin_like:
-            garment_score = np.maximum(garment_score, ColourModel.fit(cells[sample]).log_likelihood(cells))
+        if skin_like:
+            continue
+        # Bare skin inside the sample (thighs below shorts) must not teach the garment model,
+        # unless the whole sample is in the skin box (dark trousers on dark skin).
+        garment = sample & ~in_box if in_box[sample].mean() < 0.9 else sample
+        if garment.sum() >= 50:
+            garment_score = np.maximum(garment_score, ColourModel.fit(cells[garment]).log_likelihood(cells))
     if np.isneginf(garment_score).all():
         return in_box
     return body & (skin_score > garment_score) & (chroma <= 1.6) & lightness_ok
