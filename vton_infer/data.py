@@ -107,7 +107,7 @@ def read_pair(
 
 def to_unit_range(rgb: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (3, H, W) float32 in [-1, 1], bit-identical to ToTensor + Normalize(0.5, 0.5)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+    tensor = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).contiguous()
     return (tensor.float() / 255 - 0.5) / 0.5
 
 

@@ -1,0 +1,105 @@
+"""`vtonkit infer --method warp` and `vtonkit sheet` as a user runs them, on real VITON-HD samples."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vtonkit.cli import app
+
+PAIRS = [("00013_00", "00017_00"), ("00006_00", "00008_00"), ("00034_00", "00006_00")]
+
+
+def make_dataset(vitonhd: Path, root: Path, pairs: list[tuple[str, str]]) -> Path:
+    (root / "test").mkdir(parents=True)
+    for folder in (vitonhd / "test").iterdir():
+        (root / "test" / folder.name).symlink_to(folder, target_is_directory=True)
+    (root / "test_pairs.txt").write_text("".join(f"{p}.jpg {c}.jpg\n" for p, c in pairs))
+    return root
+
+
+def test_warp_baseline_writes_labelled_pngs_in_order_and_skips_a_bad_pair(vitonhd: Path, tmp_path: Path) -> None:
+    pairs = PAIRS + [("99999_00", "00008_00")]  # a person that does not exist
+    dataset = make_dataset(vitonhd, tmp_path / "ds", pairs)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--pairs", "test_pairs.txt", "--out", str(out),
+                                      "--method", "warp", "--batch-size", "2", "--grids"])
+    assert result.exit_code == 1, result.output  # one pair failed, the others were written
+    assert "3/4 pairs written" in result.output and "99999_00" in result.output
+    assert "BASELINE" in result.output
+    for person, cloth in PAIRS:
+        png = Image.open(out / f"{person}_{cloth}.png")
+        assert png.format == "PNG" and png.size == (768, 1024) and png.mode == "RGB"
+        assert "baseline" in png.text["vtonkit-method"]
+        grid = Image.open(out / "grid" / f"{person}_{cloth}.png")
+        assert grid.format == "PNG" and "baseline" in grid.text["vtonkit-method"]
+    # the garment region of the person changed, the face (top rows) did not
+    person = np.asarray(Image.open(vitonhd / "test/image/00013_00.jpg")).astype(int)
+    tried = np.asarray(Image.open(out / "00013_00_00017_00.png")).astype(int)
+    assert np.abs(tried[:150] - person[:150]).mean() < 2
+    assert np.abs(tried[450:600, 250:500] - person[450:600, 250:500]).mean() > 20
+
+
+@pytest.mark.parametrize(("category", "person", "garment"), [("lower_body", "013563", "013564"),
+                                                            ("dresses", "020714", "020715")])
+def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, category: str, person: str,
+                                                             garment: str) -> None:
+    """Trousers/skirts and dresses: the garment lands on the person's garment region, the head stays."""
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.io.keypoints import read_keypoints
+    from vtonkit.datasets.io.parse import read_parse
+    from vtonkit.datasets.labels import to_cihp
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+    from vtonkit.vton_infer.warp_baseline import GARMENT_LABELS, try_on_warp
+
+    root = dresscode / category
+    if not (root / "images" / f"{person}_0.jpg").is_file():
+        pytest.skip(f"sample {person} not in {root}")
+    image = read_rgb(root / "images" / f"{person}_0.jpg")
+    cloth = read_rgb(root / "images" / f"{garment}_1.jpg")
+    parse = to_cihp(read_parse(root / "label_maps" / f"{person}_4.png", check_ids=False), "dresscode")
+    pose = read_keypoints(root / "keypoints" / f"{person}_2.json")
+    cloth_mask = CLOTH_MASKERS.build("cv").mask(cloth)
+    kind = "lower" if category == "lower_body" else "dresses"
+    result = try_on_warp(image, parse, pose, cloth, cloth_mask, kind)
+    region = np.isin(parse, GARMENT_LABELS[kind])
+    covered = result["alpha"] > 0.5
+    assert covered[region].mean() > 0.6  # most of the old garment is replaced
+    assert not covered[~region].any()  # nothing is painted outside it
+    head = np.isin(parse, (2, 13))
+    assert np.array_equal(result["output"][head], image[head])
+
+
+def test_hrviton_without_checkpoints_is_refused_with_a_hint(vitonhd: Path, tmp_path: Path) -> None:
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(tmp_path / "o"), "--method", "hrviton"])
+    assert result.exit_code == 2
+    assert "--method warp" in result.output
+
+
+def test_sheet_one_garment_across_persons(vitonhd: Path, tmp_path: Path) -> None:
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheet"
+    result = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00",
+                                      "--persons", "00006_00,00013_00,00034_00", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = Image.open(out / "garment_00008_00.png")
+    assert sheet.format == "PNG" and sheet.width >= 4 * 192
+    html = (out / "garment_00008_00.html").read_text()
+    assert html.count("<img src=\"data:image/jpeg;base64,") == 4  # garment + 3 try-ons, all embedded
+    assert "BASELINE" in html and "src=\"http" not in html
+    for person in ("00006_00", "00013_00", "00034_00"):
+        assert (out / f"{person}_00008_00.png").is_file()
+
+
+def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None:
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheet"
+    result = CliRunner().invoke(app, ["sheet", str(dataset), "--person", "00013_00", "--limit", "2",
+                                      "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "person_00013_00.png").is_file()
+    assert sorted(p.name for p in out.glob("00013_00_*.png")) == ["00013_00_00006_00.png", "00013_00_00008_00.png"]
