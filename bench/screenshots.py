@@ -9,6 +9,7 @@ A given --dataset is used read-only except for its `.vtonkit/` state (report, de
 Needs Debian chromium (`make system-deps`). Writes docs/review-app.png and docs/review-report.png
 (each kept under 600 KB by palette quantisation when needed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,15 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 MAX_BYTES = 600_000
 
 
@@ -50,7 +58,9 @@ def build_demo(source: Path, target: Path) -> Path:
 def save_png(png: bytes, out: Path) -> None:
     """Write a screenshot, quantised to a palette if it would exceed MAX_BYTES."""
     if len(png) > MAX_BYTES:
-        image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        image = (
+            Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        )
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", optimize=True)
         png = buffer.getvalue()
@@ -60,15 +70,17 @@ def save_png(png: bytes, out: Path) -> None:
 
 def serve(dataset: Path):
     import uvicorn
-
     from vtonkit.datasets.review.app import create_app
     from vtonkit.datasets.summary import load_or_run_report
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(dataset, load_or_run_report(dataset)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(dataset, load_or_run_report(dataset)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -78,15 +90,18 @@ def serve(dataset: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, help="existing dataset to photograph (default: build one)")
-    parser.add_argument("--samples", type=Path, default=REPO.parent / "shared/data/vitonhd",
-                        help="VITON-HD sample folder to build the throw-away dataset from")
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=REPO.parent / "shared/data/vitonhd",
+        help="VITON-HD sample folder to build the throw-away dataset from",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     parser.add_argument("--chromium", default=os.environ.get("VTONKIT_CHROMIUM") or shutil.which("chromium"))
     args = parser.parse_args()
     if not args.chromium:
         raise SystemExit("needs Debian chromium: apt-get install chromium (or set VTONKIT_CHROMIUM)")
     from playwright.sync_api import sync_playwright
-
     from vtonkit.datasets.review.static_report import write_static_report
     from vtonkit.datasets.summary import load_or_run_report
 

@@ -13,13 +13,13 @@ stored files. The comparison tolerates what genuine VITON-HD files legitimately 
 A wrong file (another sample's agnostic, nothing removed, garbage) differs by thousands of
 pixels and is reported as `agnostic-mismatch`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 from vtonkit.datasets.labels import Cihp
 
 # parse-agnostic: pixels that may differ beyond the known arm removal (reference max: 19).
@@ -42,8 +42,9 @@ def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
 
 def _erode(mask: np.ndarray, steps: int) -> np.ndarray:
     # Outside the image counts as background, so the region also shrinks away from the frame.
-    return cv2.erode(mask.astype(np.uint8), _CROSS, iterations=steps, borderType=cv2.BORDER_CONSTANT,
-                     borderValue=0).astype(bool)
+    return cv2.erode(
+        mask.astype(np.uint8), _CROSS, iterations=steps, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    ).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def parse_agnostic_mismatch(stored: np.ndarray, expected: np.ndarray, grey_mask:
     """
     differ = stored != expected
     grey_zone = _dilate(grey_mask, 2)
-    arms_removed = (stored == Cihp.BACKGROUND) & np.isin(expected, (Cihp.LEFT_ARM, Cihp.RIGHT_ARM)) & grey_zone
+    arms_removed = (
+        (stored == Cihp.BACKGROUND) & np.isin(expected, (Cihp.LEFT_ARM, Cihp.RIGHT_ARM)) & grey_zone
+    )
     return int((differ & ~arms_removed).sum())
 
 
@@ -91,9 +94,14 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_agnostic(
-    image_rgb: np.ndarray, parse: np.ndarray, body25: np.ndarray, *,
-    stored_parse_agnostic: np.ndarray | None, stored_agnostic: np.ndarray | None,
-    stored_agnostic_mask: np.ndarray | None, category: str = "upper",
+    image_rgb: np.ndarray,
+    parse: np.ndarray,
+    body25: np.ndarray,
+    *,
+    stored_parse_agnostic: np.ndarray | None,
+    stored_agnostic: np.ndarray | None,
+    stored_agnostic_mask: np.ndarray | None,
+    category: str = "upper",
 ) -> list[AgnosticMismatch]:
     """Recompute the agnostic and compare every stored artifact that is present.
 
@@ -115,21 +123,32 @@ def compare_agnostic(
     if stored_parse_agnostic is not None:
         mismatch = parse_agnostic_mismatch(stored_parse_agnostic, expected.parse_agnostic, expected.mask)
         if mismatch > MAX_PARSE_MISMATCH_PIXELS:
-            found.append(AgnosticMismatch(
-                "image-parse-agnostic-v3.2",
-                f"{mismatch} pixels differ from the parse-agnostic recomputed from image-parse-v3 and the "
-                f"pose (tolerance {MAX_PARSE_MISMATCH_PIXELS} beyond the known arm removal)"))
+            found.append(
+                AgnosticMismatch(
+                    "image-parse-agnostic-v3.2",
+                    f"{mismatch} pixels differ from the parse-agnostic recomputed from image-parse-v3 "
+                    f"and the pose (tolerance {MAX_PARSE_MISMATCH_PIXELS} beyond the known arm removal)",
+                )
+            )
     if stored_agnostic is not None:
         inside = grey_fraction_inside(stored_agnostic, expected.mask)
         outside = changed_fraction_outside(stored_agnostic, image_rgb, expected.mask)
         if inside < MIN_GREY_FRACTION or outside > MAX_CHANGED_OUTSIDE:
-            found.append(AgnosticMismatch(
-                "agnostic-v3.2",
-                f"grey region disagrees with the recomputed one: {inside:.1%} grey inside "
-                f"(need >= {MIN_GREY_FRACTION:.0%}), {outside:.2%} changed outside (max {MAX_CHANGED_OUTSIDE:.0%})"))
+            found.append(
+                AgnosticMismatch(
+                    "agnostic-v3.2",
+                    f"grey region disagrees with the recomputed one: {inside:.1%} grey inside "
+                    f"(need >= {MIN_GREY_FRACTION:.0%}), {outside:.2%} changed outside "
+                    f"(max {MAX_CHANGED_OUTSIDE:.0%})",
+                )
+            )
     if stored_agnostic_mask is not None:
         iou = mask_iou(stored_agnostic_mask >= 128, expected.mask)
         if iou < MIN_MASK_IOU:
-            found.append(AgnosticMismatch(
-                "agnostic-mask", f"IoU {iou:.3f} with the recomputed agnostic mask (need >= {MIN_MASK_IOU})"))
+            found.append(
+                AgnosticMismatch(
+                    "agnostic-mask",
+                    f"IoU {iou:.3f} with the recomputed agnostic mask (need >= {MIN_MASK_IOU})",
+                )
+            )
     return found

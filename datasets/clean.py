@@ -7,6 +7,7 @@ as garment) are removed, the list being rewritten atomically. Each run is record
 "applied"), with the moved files and the removed lines (their index and exact text, line ending
 included), so `--undo` (or a re-run after a crash) can put every file and line back where it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.review.store import DecisionStore
 from vtonkit.datasets.summary import state_dir
+
 from vtonkit.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
@@ -139,10 +141,14 @@ def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> Clean
     if dry_run or not samples:
         return result
     manifest = _read_manifest(root)
-    run = {"id": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": "applying",
-           "samples": samples, "moves": result.moves,
-           "removed_lines": {split: lines for split, lines in result.removed_lines.items()},
-           "pairs_rewritten": []}
+    run = {
+        "id": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": "applying",
+        "samples": samples,
+        "moves": result.moves,
+        "removed_lines": {split: lines for split, lines in result.removed_lines.items()},
+        "pairs_rewritten": [],
+    }
     manifest["runs"].append(run)
     _write_manifest(root, manifest)  # intent first: a crash below is recoverable by undo
     for source, target in result.moves:
@@ -151,8 +157,11 @@ def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> Clean
     for split, lines in result.removed_lines.items():
         pairs_file = data.pairs_file(split)
         drop = {index for index, _ in lines}
-        kept = [line for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True))
-                if index not in drop]
+        kept = [
+            line
+            for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True))
+            if index not in drop
+        ]
         atomic_write_text(pairs_file, "".join(kept))
         run["pairs_rewritten"].append(split)
         _write_manifest(root, manifest)
@@ -170,12 +179,19 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     if not runs:
         raise CleanError(f"nothing to undo: no clean recorded in {manifest_path(root)}")
     run = runs[-1]
-    moves = [(target, source) for source, target in run["moves"] if (root / target).exists() or (root / target).is_symlink()]
+    moves = [
+        (target, source)
+        for source, target in run["moves"]
+        if (root / target).exists() or (root / target).is_symlink()
+    ]
     for _, source in moves:
         if (root / source).exists():
             raise CleanError(f"cannot restore {root / source}: a file is there again; move it away first")
-    restored_lines = {split: [tuple(item) for item in lines] for split, lines in run["removed_lines"].items()
-                      if split in run["pairs_rewritten"]}
+    restored_lines = {
+        split: [tuple(item) for item in lines]
+        for split, lines in run["removed_lines"].items()
+        if split in run["pairs_rewritten"]
+    }
     result = CleanResult(samples=len(run["samples"]), moves=moves, removed_lines=restored_lines)
     if dry_run:
         return result
@@ -184,7 +200,9 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     data = layout.DatasetLayout(root)
     for split, lines in restored_lines.items():
         pairs_file = data.pairs_file(split)
-        current = pairs_file.read_text(encoding="utf-8").splitlines(keepends=True) if pairs_file.is_file() else []
+        current = (
+            pairs_file.read_text(encoding="utf-8").splitlines(keepends=True) if pairs_file.is_file() else []
+        )
         for index, text in sorted(lines):  # ascending: each goes back to its original index
             current.insert(min(index, len(current)), text)
         atomic_write_text(pairs_file, "".join(current))

@@ -5,6 +5,7 @@ Near duplicates are pairs whose 256-bit pHash AND dHash (imagehash, hash_size=16
 among the VITON-HD samples are 66 bits apart (8-bit pHash would put them at 8, hence 16x16 hashes).
 Comparisons run on packed bits with numpy in blocks of ~64 MB, so 10k x 10k images fit in memory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,13 +44,18 @@ def perceptual_bits(image) -> np.ndarray:
     """pHash + dHash bits of a PIL image (any mode): `(512,)` bool."""
     import imagehash
 
-    return np.concatenate([imagehash.phash(image, hash_size=HASH_SIZE).hash.ravel(),
-                           imagehash.dhash(image, hash_size=HASH_SIZE).hash.ravel()])
+    return np.concatenate(
+        [
+            imagehash.phash(image, hash_size=HASH_SIZE).hash.ravel(),
+            imagehash.dhash(image, hash_size=HASH_SIZE).hash.ravel(),
+        ]
+    )
 
 
 def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | None:
     """Hash one file; None when it cannot be decoded (the format check reports that)."""
     from vtonkit.datasets.io.images import open_image
+
     from vtonkit.errors import InputError
 
     try:
@@ -69,7 +75,7 @@ def near_pairs(items: list[HashedImage]) -> list[tuple[int, int, int, bool]]:
     out = []
     chunk = max(1, CHUNK_BYTES // (len(items) * 8))
     for start in range(0, len(items), chunk):
-        block = phash_words[start:start + chunk]
+        block = phash_words[start : start + chunk]
         phash = np.zeros((len(block), len(items)), dtype=np.uint16)
         for word in range(4):  # 2-D per word: far faster than one 3-D XOR + sum
             phash += np.bitwise_count(block[:, word, None] ^ phash_words[None, :, word])
@@ -105,7 +111,9 @@ def find_duplicates(items: Iterable[HashedImage]) -> list[DuplicatePair]:
         by_kind.setdefault(item.kind, []).append(item)
     pairs = []
     for group in by_kind.values():
-        pairs += [DuplicatePair(group[i], group[j], distance, exact) for i, j, distance, exact in near_pairs(group)]
+        pairs += [
+            DuplicatePair(group[i], group[j], distance, exact) for i, j, distance, exact in near_pairs(group)
+        ]
     return pairs
 
 

@@ -5,6 +5,7 @@ Each check reads a file once through the foundation readers and keeps the decode
 check is not handed to later checks (they see `None`), so one bad file yields one clear finding
 instead of a cascade.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,12 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import Finding, finding
 from vtonkit.datasets.io.images import open_image, to_rgb
 from vtonkit.datasets.io.keypoints import KeypointFormatError, read_keypoints
 from vtonkit.datasets.labels import NUM_CIHP, Cihp
+
 from vtonkit.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -79,14 +80,31 @@ def check_image_file(folder: str, path: Path, split: str, stem: str, root: Path)
         return [finding("wrong-file-type", split, stem, rel, f"{rel}: {exc.reason}")], None
     problems: list[Finding] = []
     if image.format != expected_format:
-        problems.append(finding("wrong-file-type", split, stem, rel,
-                                f"{rel}: content is {image.format}, the name and the loaders expect {expected_format}"))
+        problems.append(
+            finding(
+                "wrong-file-type",
+                split,
+                stem,
+                rel,
+                f"{rel}: content is {image.format}, the name and the loaders expect {expected_format}",
+            )
+        )
     if image.size != (layout.WIDTH, layout.HEIGHT):
-        problems.append(finding("wrong-size", split, stem, rel,
-                                f"{rel}: {image.width}x{image.height} (W x H), expected {layout.WIDTH}x{layout.HEIGHT}"))
+        problems.append(
+            finding(
+                "wrong-size",
+                split,
+                stem,
+                rel,
+                f"{rel}: {image.width}x{image.height} (W x H), expected {layout.WIDTH}x{layout.HEIGHT}",
+            )
+        )
     if image.mode not in modes:
-        problems.append(finding("wrong-mode", split, stem, rel,
-                                f"{rel}: mode {image.mode}, expected {' or '.join(modes)}"))
+        problems.append(
+            finding(
+                "wrong-mode", split, stem, rel, f"{rel}: mode {image.mode}, expected {' or '.join(modes)}"
+            )
+        )
     return problems, image
 
 
@@ -95,8 +113,15 @@ def check_parse_labels(labels: np.ndarray, folder: str, split: str, stem: str, r
     problems = []
     if labels.size and int(labels.max()) >= NUM_CIHP:
         bad = np.unique(labels[labels >= NUM_CIHP])
-        problems.append(finding("parse-ids-out-of-range", split, stem, rel,
-                                f"{rel}: label ids {bad[:8].tolist()} >= {NUM_CIHP} (HR-VITON's one-hot scatter crashes)"))
+        problems.append(
+            finding(
+                "parse-ids-out-of-range",
+                split,
+                stem,
+                rel,
+                f"{rel}: label ids {bad[:8].tolist()} >= {NUM_CIHP} (HR-VITON's one-hot scatter crashes)",
+            )
+        )
     if folder == layout.PARSE:
         present = set(np.unique(labels).tolist())
         missing = []
@@ -105,7 +130,9 @@ def check_parse_labels(labels: np.ndarray, folder: str, split: str, stem: str, r
         if not present & {int(label) for label in GARMENT_LABELS}:
             missing.append("any garment (5, 6, 7, 9, 12)")
         if missing:
-            problems.append(finding("parse-labels-missing", split, stem, rel, f"{rel}: no {' and no '.join(missing)}"))
+            problems.append(
+                finding("parse-labels-missing", split, stem, rel, f"{rel}: no {' and no '.join(missing)}")
+            )
     return problems
 
 
@@ -113,14 +140,23 @@ def check_mask_values(gray: np.ndarray, split: str, stem: str, rel: str) -> list
     """Masks must be 0/255 up to JPEG edge noise, and not empty."""
     grey_fraction = float(((gray > GREY_LOW) & (gray < GREY_HIGH)).mean())
     if grey_fraction > MAX_GREY_FRACTION:
-        return [finding("mask-not-binary", split, stem, rel,
-                        f"{rel}: {grey_fraction:.1%} of pixels are grey (>{MAX_GREY_FRACTION:.0%}): not a 0/255 mask")]
+        return [
+            finding(
+                "mask-not-binary",
+                split,
+                stem,
+                rel,
+                f"{rel}: {grey_fraction:.1%} of pixels are grey (>{MAX_GREY_FRACTION:.0%}): not a 0/255 mask",
+            )
+        ]
     if not (gray >= 128).any():
         return [finding("mask-empty", split, stem, rel, f"{rel}: mask is empty (no pixel >= 128)")]
     return []
 
 
-def check_keypoint_file(path: Path, split: str, stem: str, rel: str) -> tuple[list[Finding], np.ndarray | None, int]:
+def check_keypoint_file(
+    path: Path, split: str, stem: str, rel: str
+) -> tuple[list[Finding], np.ndarray | None, int]:
     """BODY_25 only: a COCO-18 file here puts HR-VITON's hips on the knees."""
     try:
         body25 = read_keypoints(path, fmt="body25")

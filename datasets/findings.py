@@ -5,6 +5,7 @@ inference, "warning" is a quality flag for a human to look at), a stable machine
 (`missing-file`, `wrong-size`, ...), the split, the sample stem, the file and a message.
 The report also records which checks ran on which sample, so the table can say "ok" too.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,11 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "missing-split": ("completeness", ERROR, "the split folder or its pair list is missing"),
     "wrong-size": ("format", ERROR, "image is not 1024 (H) x 768 (W)"),
     "wrong-file-type": ("format", ERROR, "content is not the JPEG/PNG the name says, or unreadable"),
-    "wrong-mode": ("format", ERROR, "image mode the official loader cannot use (RGBA skeleton, RGB parse, ...)"),
+    "wrong-mode": (
+        "format",
+        ERROR,
+        "image mode the official loader cannot use (RGBA skeleton, RGB parse, ...)",
+    ),
     "parse-ids-out-of-range": ("parse", ERROR, "parse map has label ids >= 20"),
     "parse-labels-missing": ("parse", ERROR, "parse map lacks a face or any garment label"),
     "keypoints-not-body25": ("keypoints", ERROR, "openpose_json is not BODY_25 (COCO-18, other model)"),
@@ -73,8 +78,9 @@ class Finding:
             object.__setattr__(self, "check", CODES[self.code][0])
 
 
-def finding(code: str, split: str, sample: str, file: str | Path, message: str,
-            severity: Severity | None = None) -> Finding:
+def finding(
+    code: str, split: str, sample: str, file: str | Path, message: str, severity: Severity | None = None
+) -> Finding:
     """Build a finding with the code's default severity."""
     return Finding(severity or CODES[code][1], code, split, sample, str(file), message)
 
@@ -148,17 +154,36 @@ class Report:
         for key in sorted(self.checks_run | set(by_key)):
             split, sample, check = key
             for item in by_key.get(key, []):
-                rows.append({"split": split, "sample": sample, "check": check, "status": item.severity,
-                             "code": item.code, "file": item.file, "message": item.message})
+                rows.append(
+                    {
+                        "split": split,
+                        "sample": sample,
+                        "check": check,
+                        "status": item.severity,
+                        "code": item.code,
+                        "file": item.file,
+                        "message": item.message,
+                    }
+                )
             if key not in by_key:
-                rows.append({"split": split, "sample": sample, "check": check, "status": "ok",
-                             "code": "", "file": "", "message": ""})
+                rows.append(
+                    {
+                        "split": split,
+                        "sample": sample,
+                        "check": check,
+                        "status": "ok",
+                        "code": "",
+                        "file": "",
+                        "message": "",
+                    }
+                )
         return rows
 
     def write_parquet(self, path: str | Path) -> None:
         import pandas as pd
 
-        frame = pd.DataFrame(self.table_rows(),
-                             columns=["split", "sample", "check", "status", "code", "file", "message"])
+        frame = pd.DataFrame(
+            self.table_rows(), columns=["split", "sample", "check", "status", "code", "file", "message"]
+        )
         with atomic_write(path, "wb") as handle:
             frame.to_parquet(handle, index=False)

@@ -4,6 +4,7 @@ Each function is pure: arrays in, a list of `Flag(code, message)` out. Threshold
 that the genuine VITON-HD samples raise no flag (measured values in the comments) while the
 defects the tests inject do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage
-
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.labels import Cihp
 
@@ -48,11 +48,19 @@ def pose_flags(body25: np.ndarray, num_people: int) -> list[Flag]:
     confidences = body25[list(CORE_JOINTS), 2][present[list(CORE_JOINTS)]]
     mean_confidence = float(confidences.mean()) if confidences.size else 0.0
     if missing or mean_confidence < MIN_CORE_CONFIDENCE:
-        flags.append(Flag("pose-low-confidence",
-                          f"torso joints missing {missing} / mean confidence {mean_confidence:.2f} "
-                          f"(need all of {list(CORE_JOINTS)} and >= {MIN_CORE_CONFIDENCE})"))
+        flags.append(
+            Flag(
+                "pose-low-confidence",
+                f"torso joints missing {missing} / mean confidence {mean_confidence:.2f} "
+                f"(need all of {list(CORE_JOINTS)} and >= {MIN_CORE_CONFIDENCE})",
+            )
+        )
     if num_people > 1:
-        flags.append(Flag("several-persons", f"openpose_json lists {num_people} people; the loaders read people[0] only"))
+        flags.append(
+            Flag(
+                "several-persons", f"openpose_json lists {num_people} people; the loaders read people[0] only"
+            )
+        )
     return flags
 
 
@@ -63,16 +71,30 @@ def framing_flags(parse: np.ndarray, body25: np.ndarray | None) -> list[Flag]:
     rows = np.flatnonzero((parse > 0).any(axis=1))
     share = (rows[-1] - rows[0] + 1) / height if rows.size else 0.0
     if share < MIN_PERSON_HEIGHT:
-        flags.append(Flag("person-too-small", f"person spans {share:.0%} of the image height (< {MIN_PERSON_HEIGHT:.0%})"))
+        flags.append(
+            Flag(
+                "person-too-small",
+                f"person spans {share:.0%} of the image height (< {MIN_PERSON_HEIGHT:.0%})",
+            )
+        )
     face = parse == Cihp.FACE
     face_widths = face.sum(axis=1)
     # A forehead grazing the top edge is normal in VITON-HD crops (26 % of the face width on one
     # sample); a frame cutting through the face is not.
-    if face[:, 0].any() or face[:, -1].any() or (face_widths.max() and face_widths[0] >= MAX_FACE_CUT * face_widths.max()):
+    if (
+        face[:, 0].any()
+        or face[:, -1].any()
+        or (face_widths.max() and face_widths[0] >= MAX_FACE_CUT * face_widths.max())
+    ):
         flags.append(Flag("person-cut-off", "the image border cuts through the face"))
     elif body25 is not None:
         shoulders = body25[[2, 5]]
-        outside = (shoulders[:, 0] < 0) | (shoulders[:, 0] >= width) | (shoulders[:, 1] < 0) | (shoulders[:, 1] >= height)
+        outside = (
+            (shoulders[:, 0] < 0)
+            | (shoulders[:, 0] >= width)
+            | (shoulders[:, 1] < 0)
+            | (shoulders[:, 1] >= height)
+        )
         if outside.any():
             flags.append(Flag("person-cut-off", "a shoulder keypoint lies outside the image"))
     return flags
@@ -83,18 +105,30 @@ def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
     flags = []
     area = float(mask.mean())
     if not MASK_AREA_RANGE[0] <= area <= MASK_AREA_RANGE[1]:
-        flags.append(Flag("mask-area", f"mask covers {area:.1%} of the image (expected {MASK_AREA_RANGE[0]:.0%}-"
-                                       f"{MASK_AREA_RANGE[1]:.0%})"))
+        flags.append(
+            Flag(
+                "mask-area",
+                f"mask covers {area:.1%} of the image (expected {MASK_AREA_RANGE[0]:.0%}-"
+                f"{MASK_AREA_RANGE[1]:.0%})",
+            )
+        )
     if not mask.any():
         return flags
     labels, count = ndimage.label(mask)
     sizes = np.bincount(labels.ravel())[1:]
     large = int((sizes >= MIN_COMPONENT_SHARE * mask.sum()).sum())
     if large > MAX_COMPONENTS:
-        flags.append(Flag("mask-components", f"mask has {large} large separate pieces (max {MAX_COMPONENTS})"))
+        flags.append(
+            Flag("mask-components", f"mask has {large} large separate pieces (max {MAX_COMPONENTS})")
+        )
     holes = int(enclosed_background(mask).sum())
     if holes > MAX_HOLE_SHARE * mask.sum():
-        flags.append(Flag("mask-holes", f"enclosed holes are {holes / mask.sum():.1%} of the mask (max {MAX_HOLE_SHARE:.0%})"))
+        flags.append(
+            Flag(
+                "mask-holes",
+                f"enclosed holes are {holes / mask.sum():.1%} of the mask (max {MAX_HOLE_SHARE:.0%})",
+            )
+        )
     return flags
 
 
@@ -123,8 +157,10 @@ def _distance_to_chain(points_xy: np.ndarray, body25: np.ndarray, chain: tuple[i
 def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
     """Left/right arm labels against the pose: CIHP 14 (left arm) should lie near BODY_25 5/6/7."""
     shares = {}
-    for label, own, other in ((Cihp.LEFT_ARM, LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS),
-                              (Cihp.RIGHT_ARM, RIGHT_ARM_JOINTS, LEFT_ARM_JOINTS)):
+    for label, own, other in (
+        (Cihp.LEFT_ARM, LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS),
+        (Cihp.RIGHT_ARM, RIGHT_ARM_JOINTS, LEFT_ARM_JOINTS),
+    ):
         ys, xs = np.nonzero(parse == label)
         if ys.size < MIN_ARM_PIXELS:
             continue
@@ -134,8 +170,12 @@ def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
         shares[int(label)] = float(nearer_other.mean())
     if shares and all(share >= MIN_ARM_SWAP_SHARE for share in shares.values()):
         detail = ", ".join(f"label {label}: {share:.0%}" for label, share in shares.items())
-        return [Flag("arm-labels-swapped", f"arm pixels lie nearer the other arm's joints ({detail}): "
-                                           "left/right labels look swapped")]
+        return [
+            Flag(
+                "arm-labels-swapped",
+                f"arm pixels lie nearer the other arm's joints ({detail}): left/right labels look swapped",
+            )
+        ]
     return []
 
 
@@ -150,11 +190,20 @@ def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
 
 def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:
     """In-shop garments are shot on a plain background: the border band should be one colour."""
-    band = np.concatenate([
-        cloth_rgb[:BORDER_PX].reshape(-1, 3), cloth_rgb[-BORDER_PX:].reshape(-1, 3),
-        cloth_rgb[:, :BORDER_PX].reshape(-1, 3), cloth_rgb[:, -BORDER_PX:].reshape(-1, 3),
-    ]).astype(np.float64)
+    band = np.concatenate(
+        [
+            cloth_rgb[:BORDER_PX].reshape(-1, 3),
+            cloth_rgb[-BORDER_PX:].reshape(-1, 3),
+            cloth_rgb[:, :BORDER_PX].reshape(-1, 3),
+            cloth_rgb[:, -BORDER_PX:].reshape(-1, 3),
+        ]
+    ).astype(np.float64)
     spread = float(band.std(axis=0).max())
     if spread > MAX_BORDER_STD:
-        return [Flag("cloth-background", f"border pixels vary (std {spread:.1f} > {MAX_BORDER_STD}): not a plain background")]
+        return [
+            Flag(
+                "cloth-background",
+                f"border pixels vary (std {spread:.1f} > {MAX_BORDER_STD}): not a plain background",
+            )
+        ]
     return []

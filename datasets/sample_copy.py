@@ -6,6 +6,7 @@ touching the originals: only the HR-VITON layout folders are copied (extras such
 paired (person = garment), test unpaired (each person with the next person's garment), as the
 official lists are.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -10,6 +10,7 @@ Order of the checks, per split:
 and across splits: exact / near-duplicate images and train/test leakage (`duplicates`).
 One bad file never stops the run: each becomes a finding.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,28 +43,67 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
         tokens = line.split()
         if len(tokens) != 2:
             what = "blank line" if not tokens else f"{len(tokens)} fields"
-            report.add(finding("pair-list-invalid", split, "", name,
-                               f"{name} line {number}: {what}; the loaders need '<person>.jpg <cloth>.jpg'"))
+            report.add(
+                finding(
+                    "pair-list-invalid",
+                    split,
+                    "",
+                    name,
+                    f"{name} line {number}: {what}; the loaders need '<person>.jpg <cloth>.jpg'",
+                )
+            )
             continue
         person, cloth = tokens
         if not (person.endswith(".jpg") and cloth.endswith(".jpg")):
-            report.add(finding("pair-list-invalid", split, stem_of(person), name,
-                               f"{name} line {number}: names must be the .jpg file names, got {person!r} {cloth!r}"))
+            report.add(
+                finding(
+                    "pair-list-invalid",
+                    split,
+                    stem_of(person),
+                    name,
+                    f"{name} line {number}: names must be the .jpg file names, got {person!r} {cloth!r}",
+                )
+            )
             continue
         if (person, cloth) in seen:
-            report.add(finding("pair-duplicate", split, stem_of(person), name,
-                               f"{name} line {number}: same pair as line {seen[(person, cloth)]}"))
+            report.add(
+                finding(
+                    "pair-duplicate",
+                    split,
+                    stem_of(person),
+                    name,
+                    f"{name} line {number}: same pair as line {seen[(person, cloth)]}",
+                )
+            )
             continue
         seen[(person, cloth)] = number
         pairs.append((person, cloth))
         person_stem, cloth_stem = stem_of(person), stem_of(cloth)
         if not split_dir.image(person_stem).is_file():
-            report.add(finding("pair-missing-person", split, person_stem, name,
-                               f"{name} line {number}: {layout.IMAGE}/{person} does not exist"))
-        missing = [f"{folder}/{cloth}" for folder, file in split_dir.cloth_files(cloth_stem).items() if not file.is_file()]
+            report.add(
+                finding(
+                    "pair-missing-person",
+                    split,
+                    person_stem,
+                    name,
+                    f"{name} line {number}: {layout.IMAGE}/{person} does not exist",
+                )
+            )
+        missing = [
+            f"{folder}/{cloth}"
+            for folder, file in split_dir.cloth_files(cloth_stem).items()
+            if not file.is_file()
+        ]
         if missing:
-            report.add(finding("pair-missing-cloth", split, person_stem, name,
-                               f"{name} line {number}: missing {', '.join(missing)}"))
+            report.add(
+                finding(
+                    "pair-missing-cloth",
+                    split,
+                    person_stem,
+                    name,
+                    f"{name} line {number}: missing {', '.join(missing)}",
+                )
+            )
     return pairs
 
 
@@ -72,28 +112,55 @@ def check_completeness(split_dir: SplitDir, split: str, stem: str, root: Path, r
     wanted = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
     for folder, path in wanted.items():
         if not path.is_file():
-            reason = " (the official test loader opens cloth/<person> even for unpaired runs)" \
-                if folder in layout.CLOTH_FOLDERS else ""
-            report.add(finding("missing-file", split, stem, path.relative_to(root), f"{path.relative_to(root)} is missing{reason}"))
+            reason = (
+                " (the official test loader opens cloth/<person> even for unpaired runs)"
+                if folder in layout.CLOTH_FOLDERS
+                else ""
+            )
+            report.add(
+                finding(
+                    "missing-file",
+                    split,
+                    stem,
+                    path.relative_to(root),
+                    f"{path.relative_to(root)} is missing{reason}",
+                )
+            )
 
 
 def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Report) -> None:
-    image, parse, body25 = sample.get(layout.IMAGE), sample.get(layout.PARSE), sample.get(layout.OPENPOSE_JSON)
+    image, parse, body25 = (
+        sample.get(layout.IMAGE),
+        sample.get(layout.PARSE),
+        sample.get(layout.OPENPOSE_JSON),
+    )
     if image is None or parse is None or body25 is None:
         return  # inputs missing or broken: already reported
     report.ran(sample.split, sample.stem, "agnostic")
     try:
         mismatches = compare_agnostic(
-            image, parse, body25, stored_parse_agnostic=sample.get(layout.PARSE_AGNOSTIC),
-            stored_agnostic=sample.get(layout.AGNOSTIC), stored_agnostic_mask=sample.get(layout.AGNOSTIC_MASK),
-            category=category)
+            image,
+            parse,
+            body25,
+            stored_parse_agnostic=sample.get(layout.PARSE_AGNOSTIC),
+            stored_agnostic=sample.get(layout.AGNOSTIC),
+            stored_agnostic_mask=sample.get(layout.AGNOSTIC_MASK),
+            category=category,
+        )
     except ValueError as exc:  # pose unusable for the recipe (missing joints): a quality flag says so
         logger.info("%s/%s: agnostic not recomputed: %s", sample.split, sample.stem, exc)
         return
     for mismatch in mismatches:
         path = sample.paths[mismatch.folder]
-        report.add(finding("agnostic-mismatch", sample.split, sample.stem, path.relative_to(root),
-                           f"{path.relative_to(root)}: {mismatch.message}"))
+        report.add(
+            finding(
+                "agnostic-mismatch",
+                sample.split,
+                sample.stem,
+                path.relative_to(root),
+                f"{path.relative_to(root)}: {mismatch.message}",
+            )
+        )
 
 
 def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
@@ -111,31 +178,53 @@ def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
     if sample.get(layout.CLOTH) is not None:
         flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(sample.get(layout.CLOTH))]
     if sample.get(layout.CLOTH_MASK) is not None:
-        flags += [(layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(sample.get(layout.CLOTH_MASK) >= 128)]
+        flags += [
+            (layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(sample.get(layout.CLOTH_MASK) >= 128)
+        ]
     if sample.arrays:
         report.ran(split, stem, "quality")
     for folder, flag in flags:
         path = sample.paths[folder]
-        report.add(finding(flag.code, split, stem, path.relative_to(root), f"{path.relative_to(root)}: {flag.message}"))
+        report.add(
+            finding(
+                flag.code, split, stem, path.relative_to(root), f"{path.relative_to(root)}: {flag.message}"
+            )
+        )
 
 
-def check_leakage_and_duplicates(hashed: list[HashedImage], stems: dict[str, dict[str, set[str]]],
-                                 root: Path, report: Report) -> None:
+def check_leakage_and_duplicates(
+    hashed: list[HashedImage], stems: dict[str, dict[str, set[str]]], root: Path, report: Report
+) -> None:
     """Same name in two splits, or the same / nearly the same image anywhere."""
     for kind, by_split in stems.items():
         folder = layout.IMAGE if kind == "image" else layout.CLOTH
         for stem in sorted(shared_names(by_split)):
             where = [split for split, names in by_split.items() if stem in names]
-            report.add(finding("leakage", where[-1], stem, f"{where[-1]}/{folder}/{stem}.jpg",
-                               f"{folder}/{stem}.jpg exists in {' and '.join(where)}: the same "
-                               f"{'person' if kind == 'image' else 'garment'} in train and test"))
+            report.add(
+                finding(
+                    "leakage",
+                    where[-1],
+                    stem,
+                    f"{where[-1]}/{folder}/{stem}.jpg",
+                    f"{folder}/{stem}.jpg exists in {' and '.join(where)}: the same "
+                    f"{'person' if kind == 'image' else 'garment'} in train and test",
+                )
+            )
     for pair in find_duplicates(hashed):
         # Report on the later sample (the test one for leakage): that is the one to drop.
-        first, second = sorted((pair.first, pair.second), key=lambda item: (item.split != "train", item.split, item.stem))
-        how = "identical file (sha256)" if pair.exact else f"near-duplicate image (hash distance {pair.distance})"
+        first, second = sorted(
+            (pair.first, pair.second), key=lambda item: (item.split != "train", item.split, item.stem)
+        )
+        how = (
+            "identical file (sha256)"
+            if pair.exact
+            else f"near-duplicate image (hash distance {pair.distance})"
+        )
         rel_first, rel_second = first.path.relative_to(root), second.path.relative_to(root)
         code = "leakage" if pair.cross_split else "duplicate"
-        report.add(finding(code, second.split, second.stem, rel_second, f"{rel_second}: {how} of {rel_first}"))
+        report.add(
+            finding(code, second.split, second.stem, rel_second, f"{rel_second}: {how} of {rel_first}")
+        )
     for split in report.splits:
         for stem in report.samples.get(split, []):
             report.ran(split, stem, "leakage")
@@ -190,8 +279,13 @@ def _executor(workers: int):
 
 
 def validate(
-    dataset_root: str | Path, splits: Iterable[str] = layout.SPLITS, *, category: str | None = "upper",
-    duplicates: bool = True, progress: Progress | None = None, workers: int = 1,
+    dataset_root: str | Path,
+    splits: Iterable[str] = layout.SPLITS,
+    *,
+    category: str | None = "upper",
+    duplicates: bool = True,
+    progress: Progress | None = None,
+    workers: int = 1,
 ) -> Report:
     """Validate an HR-VITON / VITON-HD dataset.
 
@@ -230,8 +324,10 @@ def validate(
         # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
         for split in splits:
             split_dir = data.split(split)
-            for kind, listed, path_of in (("image", split_dir.person_stems(), split_dir.image),
-                                          ("cloth", split_dir.cloth_stems(), split_dir.cloth)):
+            for kind, listed, path_of in (
+                ("image", split_dir.person_stems(), split_dir.image),
+                ("cloth", split_dir.cloth_stems(), split_dir.cloth),
+            ):
                 stems[kind][split] = set(listed)
                 hash_jobs += [(kind, split, stem, path_of(stem)) for stem in listed]
     jobs = [(root, split, stem, is_person, category) for split, _, stem, is_person in work]

@@ -1,4 +1,5 @@
 """`clean` quarantines rejected samples (never deletes) and `--undo` restores files and pair lines exactly."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,17 +8,20 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-
-from vtonkit.cli import app
 from vtonkit.datasets.clean import CleanError, apply_decisions, manifest_path, undo_last
 from vtonkit.datasets.review.store import SCHEMA_VERSION, DecisionStore, StoreError, db_path
 from vtonkit.datasets.sample_copy import copy_dataset
 
+from vtonkit.cli import app
+
 
 def snapshot(root: Path) -> dict[str, str]:
     """sha256 of every file outside .vtonkit (relative path -> digest)."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".vtonkit" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".vtonkit" not in p.parts
+    }
 
 
 @pytest.fixture()
@@ -40,15 +44,23 @@ def test_clean_quarantines_and_undo_restores_exactly(dataset: Path) -> None:
     assert result.samples == 2
     # 8 person files + cloth + cloth-mask per sample, all moved (none deleted)
     assert result.files == 20
-    for folder, name in (("image", "00013_00.jpg"), ("cloth-mask", "00013_00.jpg"),
-                         ("openpose_json", "00013_00_keypoints.json"), ("agnostic-mask", "00013_00_mask.png")):
+    for folder, name in (
+        ("image", "00013_00.jpg"),
+        ("cloth-mask", "00013_00.jpg"),
+        ("openpose_json", "00013_00_keypoints.json"),
+        ("agnostic-mask", "00013_00_mask.png"),
+    ):
         assert not (dataset / "test" / folder / name).exists()
         assert (dataset / "quarantine/test" / folder / name).is_file()
     assert (dataset / "quarantine/train/image/00002_00.jpg").is_file()
     # lines naming 00013_00 as person or as garment are gone, the others untouched
     test_pairs = (dataset / "test_pairs.txt").read_text()
     assert "00013_00" not in test_pairs
-    assert test_pairs.splitlines() == ["00006_00.jpg 00008_00.jpg", "00017_00.jpg 00034_00.jpg", "00034_00.jpg 00006_00.jpg"]
+    assert test_pairs.splitlines() == [
+        "00006_00.jpg 00008_00.jpg",
+        "00017_00.jpg 00034_00.jpg",
+        "00034_00.jpg 00006_00.jpg",
+    ]
     assert "00002_00" not in (dataset / "train_pairs.txt").read_text()
     moved = set(before) - set(snapshot(dataset))
     assert len(moved) == 20 + 0 and all(snapshot(dataset)[f"quarantine/{m}"] == before[m] for m in moved)
@@ -92,7 +104,9 @@ def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:
     assert [h[2] for h in reopened.history()] == ["reject", "reject", "keep"]
     with sqlite3.connect(db_path(dataset)) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+        connection.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),)
+        )
     with pytest.raises(StoreError, match="newer"):
         DecisionStore(dataset)
     with pytest.raises(ValueError):

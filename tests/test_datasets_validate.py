@@ -1,4 +1,5 @@
 """`validate` on genuine VITON-HD samples (no flag at all) and on copies with injected defects."""
+
 from __future__ import annotations
 
 import io
@@ -11,12 +12,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
-
-from vtonkit.cli import app
 from vtonkit.datasets.findings import Report
 from vtonkit.datasets.io.keypoints import COCO18_TO_BODY25, read_keypoints
 from vtonkit.datasets.sample_copy import copy_dataset
 from vtonkit.datasets.validate import validate
+
+from vtonkit.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,10 @@ def genuine_report(genuine: Path) -> Report:
 
 def test_genuine_samples_raise_no_flag(genuine_report: Report) -> None:
     assert genuine_report.findings == [], [f.message for f in genuine_report.findings]
-    assert genuine_report.samples == {"train": ["00000_00", "00001_00", "00002_00"],
-                                      "test": ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]}
+    assert genuine_report.samples == {
+        "train": ["00000_00", "00001_00", "00002_00"],
+        "test": ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"],
+    }
     # Every check family really ran on every sample (an "ok" row each).
     checks = {check for _, _, check in genuine_report.checks_run}
     assert {"completeness", "format", "agnostic", "quality", "leakage", "duplicates"} <= checks
@@ -55,7 +58,8 @@ def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     body = read_keypoints(test / "openpose_json/00017_00_keypoints.json")
     coco = body[COCO18_TO_BODY25].reshape(-1).tolist()
     (test / "openpose_json/00017_00_keypoints.json").write_text(
-        json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": coco}]}))
+        json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": coco}]})
+    )
     # 5. left/right arm labels swapped
     parse = np.array(Image.open(train / "image-parse-v3/00001_00.png"))
     swapped = parse.copy()
@@ -73,10 +77,16 @@ def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     shutil.copy(train / "image-parse-v3/00000_00.png", train / "image-parse-agnostic-v3.2/00000_00.png")
     shutil.copy(train / "image/00002_00.jpg", train / "agnostic-v3.2/00002_00.jpg")
     # 9. RGBA skeleton, a PNG saved under a .jpg name, a soft (non-binary) cloth mask
-    Image.open(test / "openpose_img/00034_00_rendered.png").convert("RGBA").save(test / "openpose_img/00034_00_rendered.png")
-    Image.open(test / "image-densepose/00013_00.jpg").save(test / "image-densepose/00013_00.jpg", format="PNG")
+    Image.open(test / "openpose_img/00034_00_rendered.png").convert("RGBA").save(
+        test / "openpose_img/00034_00_rendered.png"
+    )
+    Image.open(test / "image-densepose/00013_00.jpg").save(
+        test / "image-densepose/00013_00.jpg", format="PNG"
+    )
     soft = np.array(Image.open(train / "cloth-mask/00000_00.jpg"), dtype=np.float64)
-    Image.fromarray((soft * 0.5 + 60).astype(np.uint8), "L").save(train / "cloth-mask/00000_00.jpg", quality=95)
+    Image.fromarray((soft * 0.5 + 60).astype(np.uint8), "L").save(
+        train / "cloth-mask/00000_00.jpg", quality=95
+    )
     # 10. a blank line in a pair list, a duplicate line
     with open(target / "test_pairs.txt", "a") as handle:
         handle.write("\n00006_00.jpg 00008_00.jpg\n")
@@ -158,12 +168,15 @@ def test_several_persons_and_blur_flags(genuine: Path, tmp_path: Path) -> None:
 
 def test_cli_writes_json_and_parquet_and_exit_codes(genuine: Path, defective, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["validate", str(genuine), "--json", str(tmp_path / "ok.json"), "--workers", "1"])
+    result = runner.invoke(
+        app, ["validate", str(genuine), "--json", str(tmp_path / "ok.json"), "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     root, expected = defective
     out_json, out_parquet = tmp_path / "bad.json", tmp_path / "bad.parquet"
-    result = runner.invoke(app, ["validate", str(root), "--json", str(out_json), "--parquet", str(out_parquet),
-                                 "--workers", "1"])
+    result = runner.invoke(
+        app, ["validate", str(root), "--json", str(out_json), "--parquet", str(out_parquet), "--workers", "1"]
+    )
     assert result.exit_code == 1, result.output
     data = json.loads(out_json.read_text())
     assert data["summary"]["errors"] > 0 and data["findings"][0]["code"]
@@ -215,13 +228,24 @@ def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
     original = hash_image("cloth", "train", "00000_00", cloth)
     buffer = io.BytesIO()
     Image.open(cloth).resize((600, 800)).save(buffer, format="JPEG", quality=70)
-    copy = HashedImage("cloth", "test", "copy", Path("copy.jpg"), "other", perceptual_bits(Image.open(buffer)))
-    others = [hash_image("cloth", split, path.stem, path) for split in ("train", "test")
-              for path in sorted((vitonhd / split / "cloth").glob("*.jpg")) if path != cloth]
+    copy = HashedImage(
+        "cloth", "test", "copy", Path("copy.jpg"), "other", perceptual_bits(Image.open(buffer))
+    )
+    others = [
+        hash_image("cloth", split, path.stem, path)
+        for split in ("train", "test")
+        for path in sorted((vitonhd / split / "cloth").glob("*.jpg"))
+        if path != cloth
+    ]
     rng = np.random.default_rng(0)  # random 512-bit hashes: ~128 bits from anything, never near
-    noise = [HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5) for i in range(3000)]
+    noise = [
+        HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5)
+        for i in range(3000)
+    ]
     pairs = find_duplicates([original, *others, *noise, copy])
-    assert [(p.first.stem, p.second.stem, p.exact, p.cross_split) for p in pairs] == [("00000_00", "copy", False, True)]
+    assert [(p.first.stem, p.second.stem, p.exact, p.cross_split) for p in pairs] == [
+        ("00000_00", "copy", False, True)
+    ]
 
 
 def test_agnostic_check_follows_the_category(genuine: Path) -> None:

@@ -1,4 +1,5 @@
 """The review app on a real uvicorn server (127.0.0.1), driven by real headless Chromium and httpx."""
+
 from __future__ import annotations
 
 import http.client
@@ -16,7 +17,6 @@ import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
-
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
@@ -24,8 +24,15 @@ from vtonkit.datasets.review.store import db_path
 from vtonkit.datasets.sample_copy import copy_dataset
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SECRET = "vtonkit-secret-outside-the-dataset"
 
 
@@ -98,30 +105,43 @@ def test_api_lists_samples_flags_and_tiles(server: str) -> None:
         assert Image.open(__import__("io").BytesIO(tile.content)).size == (192, 256)
         assert client.get("/files/test/image/00006_00.jpg").content[:2] == b"\xff\xd8"
         assert client.get("/").text.count("/static/app.js") == 1
-        assert client.post("/api/decisions", json={"split": "test", "sample": "nope", "decision": "keep"}).status_code == 404
-        assert client.post("/api/decisions", json={"split": "test", "sample": "00006_00", "decision": "x"}).status_code == 400
+        assert (
+            client.post(
+                "/api/decisions", json={"split": "test", "sample": "nope", "decision": "keep"}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.post(
+                "/api/decisions", json={"split": "test", "sample": "00006_00", "decision": "x"}
+            ).status_code
+            == 400
+        )
 
 
-@pytest.mark.parametrize("path", [
-    "/files/../../../../etc/passwd",
-    "/files/test/image/../../../secret.txt",
-    "/files/test/../../secret.txt",
-    "/files/%2e%2e/%2e%2e/secret.txt",
-    "/files/test/image/%2e%2e%2f%2e%2e%2f%2e%2e%2fsecret.txt",
-    "/files/test/image/..%2F..%2F..%2Fsecret.txt",
-    "/files/%252e%252e/%252e%252e/secret.txt",
-    "/files/test/image/%252e%252e%252fsecret.txt",
-    "/files//etc/passwd",
-    "/files/%2Fetc%2Fpasswd",
-    "/files/test/image/evil.jpg",
-    "/files/test/.vtonkit/review.sqlite",
-    "/files/test/quarantine/00006_00.jpg",
-    "/tile/..%2F..%2Fsecret/00006_00/image.jpg",
-    "/tile/test/..%2F..%2Fsecret/image.jpg",
-    "/tile/test/evil/image.jpg",
-    "/static/..%2F..%2F..%2Fsecret.txt",
-    "/static/%2e%2e/app.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../../../../etc/passwd",
+        "/files/test/image/../../../secret.txt",
+        "/files/test/../../secret.txt",
+        "/files/%2e%2e/%2e%2e/secret.txt",
+        "/files/test/image/%2e%2e%2f%2e%2e%2f%2e%2e%2fsecret.txt",
+        "/files/test/image/..%2F..%2F..%2Fsecret.txt",
+        "/files/%252e%252e/%252e%252e/secret.txt",
+        "/files/test/image/%252e%252e%252fsecret.txt",
+        "/files//etc/passwd",
+        "/files/%2Fetc%2Fpasswd",
+        "/files/test/image/evil.jpg",
+        "/files/test/.vtonkit/review.sqlite",
+        "/files/test/quarantine/00006_00.jpg",
+        "/tile/..%2F..%2Fsecret/00006_00/image.jpg",
+        "/tile/test/..%2F..%2Fsecret/image.jpg",
+        "/tile/test/evil/image.jpg",
+        "/static/..%2F..%2F..%2Fsecret.txt",
+        "/static/%2e%2e/app.py",
+    ],
+)
 def test_path_escapes_are_refused(server: str, path: str) -> None:
     status, body = raw_get(server, path)
     assert status in (400, 403, 404), (path, status)
@@ -130,8 +150,12 @@ def test_path_escapes_are_refused(server: str, path: str) -> None:
 
 def test_path_escapes_with_httpx_and_symlinked_folder(server: str, dataset: Path) -> None:
     with httpx.Client(base_url=server) as client:
-        for path in ("/files/%2e%2e/%2e%2e/secret.txt", "/files/%252e%252e%252f%252e%252e%252fsecret.txt",
-                     f"/files/{dataset.parent / 'secret.txt'}", "/files/test/image/evil.jpg"):
+        for path in (
+            "/files/%2e%2e/%2e%2e/secret.txt",
+            "/files/%252e%252e%252f%252e%252e%252fsecret.txt",
+            f"/files/{dataset.parent / 'secret.txt'}",
+            "/files/test/image/evil.jpg",
+        ):
             response = client.get(path)
             assert response.status_code in (400, 403, 404) and SECRET not in response.text
     # An artifact folder that is itself a symlink leaving the dataset: refused for files and tiles.
@@ -172,7 +196,9 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
         page.keyboard.press("Enter")
         page.wait_for_selector("section.card.current .note")
         # every tile image of the card actually decoded
-        assert page.evaluate("[...document.querySelectorAll('section.card img')].every(i => i.naturalWidth > 0)")
+        assert page.evaluate(
+            "[...document.querySelectorAll('section.card img')].every(i => i.naturalWidth > 0)"
+        )
 
         page.reload()
         page.wait_for_selector("body[data-ready='1']")
@@ -243,7 +269,9 @@ def test_cli_static_report_runs_validate_first(vitonhd: Path, tmp_path: Path) ->
     root = copy_dataset(vitonhd, tmp_path / "ds")
     (root / "test/cloth/00017_00.jpg").unlink()
     out = tmp_path / "flagged.html"
-    result = CliRunner().invoke(app, ["review", str(root), "--static", str(out), "--flag", "any", "--limit", "5"])
+    result = CliRunner().invoke(
+        app, ["review", str(root), "--static", str(out), "--flag", "any", "--limit", "5"]
+    )
     assert result.exit_code == 0, result.output
     # 00017_00 lacks its own garment; 00013_00's pair line names that garment
     assert report_path(root).is_file() and "(2 samples" in result.output

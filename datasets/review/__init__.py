@@ -1,0 +1,1 @@
+"""Human review of a validated dataset: the local app, the static report, the decision store."""

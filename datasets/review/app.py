@@ -10,6 +10,7 @@ Routes:
   GET  /files/{split}/{folder}/{file}      a raw dataset file (only known artifact folders)
 Every path parameter goes through `safe_paths`; nothing outside the dataset is ever served.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,6 @@ from threading import Lock
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
-
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Report
 from vtonkit.datasets.review.safe_paths import UnsafePathError, check_split, check_stem, resolve_dataset_file
@@ -89,9 +89,12 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
         if sort not in SORTS:
             raise HTTPException(status_code=400, detail=f"sort must be one of {SORTS}")
         rows = select_rows(build_rows(report, store.all()), flag=flag, decision=decision, sort=sort)
-        return {"dataset": root.name, "kinds": [{"kind": k, "label": label} for k, label in TILE_KINDS],
-                "samples": [row.to_dict() for row in rows],
-                "other_findings": [f.__dict__ for f in split_level_findings(report)]}
+        return {
+            "dataset": root.name,
+            "kinds": [{"kind": k, "label": label} for k, label in TILE_KINDS],
+            "samples": [row.to_dict() for row in rows],
+            "other_findings": [f.__dict__ for f in split_level_findings(report)],
+        }
 
     @app.get("/api/flags")
     def flags() -> dict:
@@ -99,8 +102,12 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
         for row in build_rows(report, {}):
             for code in row.codes:
                 counts[code] = counts.get(code, 0) + 1
-        return {"flags": [{"code": code, "samples": n, "severity": CODES[code][1], "description": CODES[code][2]}
-                          for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]}
+        return {
+            "flags": [
+                {"code": code, "samples": n, "severity": CODES[code][1], "description": CODES[code][2]}
+                for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+        }
 
     @app.post("/api/decisions")
     def decide(body: DecisionIn) -> dict:

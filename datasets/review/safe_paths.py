@@ -5,6 +5,7 @@ segments, absolute paths, backslashes, NUL, any `%` left after the server's one 
 double-encoded `%252e%252e` arrives as `%2e%2e`), hidden files, and symlinks whose target
 resolves outside the artifact folder.
 """
+
 from __future__ import annotations
 
 import re

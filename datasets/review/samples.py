@@ -3,6 +3,7 @@
 Shared by the live app (JSON API) and the static report, so both list the same samples in the
 same order.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -43,9 +44,16 @@ class SampleRow:
         return list(seen.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"split": self.split, "sample": self.sample, "decision": self.decision, "note": self.note,
-                "errors": self.errors, "warnings": self.warnings, "codes": self.codes,
-                "findings": [asdict(f) for f in self.findings]}
+        return {
+            "split": self.split,
+            "sample": self.sample,
+            "decision": self.decision,
+            "note": self.note,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "codes": self.codes,
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def build_rows(report: Report, decisions: dict[tuple[str, str], Record]) -> list[SampleRow]:
@@ -69,7 +77,9 @@ def split_level_findings(report: Report) -> list[Finding]:
     return [f for f in report.findings if (f.split, f.sample) not in listed]
 
 
-def select_rows(rows: list[SampleRow], *, flag: str = "", decision: str = "", sort: str = "severity") -> list[SampleRow]:
+def select_rows(
+    rows: list[SampleRow], *, flag: str = "", decision: str = "", sort: str = "severity"
+) -> list[SampleRow]:
     """Filter by flag code ("any" = any finding, "none" = clean) and decision; sort."""
     if flag == "any":
         rows = [r for r in rows if r.findings]

@@ -3,6 +3,7 @@
 Thumbnails are inlined as base64 JPEG and the style sheet is embedded, so the file opens
 offline, from an e-mail or a shared drive, with no server. Decisions are shown read-only.
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
-
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import Report
 from vtonkit.datasets.io.files import atomic_write_text
@@ -23,8 +23,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def render_static_report(
-    dataset_root: str | Path, report: Report, *, thumb_height: int = 192, flag: str = "",
-    limit: int | None = None, progress: Callable[[int, int], None] | None = None,
+    dataset_root: str | Path,
+    report: Report,
+    *,
+    thumb_height: int = 192,
+    flag: str = "",
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """The report HTML (str). `flag` keeps samples with that code ("any" = any flag); `limit`
     keeps the first samples in review order (errors first), since each costs ~40 KB of HTML."""
@@ -46,20 +51,33 @@ def render_static_report(
         for code in row.codes:
             counts[code] = counts.get(code, 0) + 1
     return environment.get_template("report_template.html").render(
-        dataset=root.name, rows=rows, total=total, kinds=TILE_KINDS, tiles=tiles,
+        dataset=root.name,
+        rows=rows,
+        total=total,
+        kinds=TILE_KINDS,
+        tiles=tiles,
         css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
         flag_counts=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
-        n_errors=sum(r.errors for r in rows), n_warnings=sum(r.warnings for r in rows),
+        n_errors=sum(r.errors for r in rows),
+        n_warnings=sum(r.warnings for r in rows),
         other=split_level_findings(report),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
-def write_static_report(dataset_root: str | Path, report: Report, out: str | Path, *, thumb_height: int = 192,
-                        flag: str = "", limit: int | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> int:
+def write_static_report(
+    dataset_root: str | Path,
+    report: Report,
+    out: str | Path,
+    *,
+    thumb_height: int = 192,
+    flag: str = "",
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Write the report atomically; returns the number of samples in it."""
-    html = render_static_report(dataset_root, report, thumb_height=thumb_height, flag=flag, limit=limit,
-                                progress=progress)
+    html = render_static_report(
+        dataset_root, report, thumb_height=thumb_height, flag=flag, limit=limit, progress=progress
+    )
     atomic_write_text(out, html)
     return html.count('<section class="card')

@@ -6,6 +6,7 @@ so a decision acknowledged to the browser survives a crash or power loss. One wr
 a process-wide lock plus `BEGIN IMMEDIATE` (other processes wait up to `BUSY_TIMEOUT_MS`).
 Every change is also appended to `history`, so nothing a reviewer did is ever lost.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -76,8 +77,10 @@ class DecisionStore:
                 connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 connection.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: schema version {row[0]} is newer than this vtonkit ({SCHEMA_VERSION}); "
-                                 "upgrade vtonkit")
+                raise StoreError(
+                    f"{self.path}: schema version {row[0]} is newer than this vtonkit ({SCHEMA_VERSION}); "
+                    "upgrade vtonkit"
+                )
             connection.execute("COMMIT")
 
     @contextmanager
@@ -93,7 +96,9 @@ class DecisionStore:
 
     def schema_version(self) -> int:
         with self._connect() as connection:
-            return int(connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+            return int(
+                connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+            )
 
     def set(self, split: str, sample: str, decision: str, note: str | None = None) -> Record:
         """Record a decision (and the note; None keeps the current note). Durable on return."""
@@ -104,15 +109,19 @@ class DecisionStore:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 if note is None:
-                    row = connection.execute("SELECT note FROM decisions WHERE split = ? AND sample = ?",
-                                             (split, sample)).fetchone()
+                    row = connection.execute(
+                        "SELECT note FROM decisions WHERE split = ? AND sample = ?", (split, sample)
+                    ).fetchone()
                     note = row[0] if row else ""
                 connection.execute(
                     "INSERT INTO decisions VALUES (?, ?, ?, ?, ?) ON CONFLICT (split, sample) DO UPDATE SET "
                     "decision = excluded.decision, note = excluded.note, updated_at = excluded.updated_at",
-                    (split, sample, decision, note, now))
-                connection.execute("INSERT INTO history (split, sample, decision, note, at) VALUES (?, ?, ?, ?, ?)",
-                                   (split, sample, decision, note, now))
+                    (split, sample, decision, note, now),
+                )
+                connection.execute(
+                    "INSERT INTO history (split, sample, decision, note, at) VALUES (?, ?, ?, ?, ?)",
+                    (split, sample, decision, note, now),
+                )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -125,18 +134,27 @@ class DecisionStore:
 
     def get(self, split: str, sample: str) -> Record | None:
         with self._connect() as connection:
-            row = connection.execute("SELECT split, sample, decision, note, updated_at FROM decisions "
-                                     "WHERE split = ? AND sample = ?", (split, sample)).fetchone()
+            row = connection.execute(
+                "SELECT split, sample, decision, note, updated_at FROM decisions "
+                "WHERE split = ? AND sample = ?",
+                (split, sample),
+            ).fetchone()
         return Record(*row) if row else None
 
     def all(self) -> dict[tuple[str, str], Record]:
         with self._connect() as connection:
-            rows = connection.execute("SELECT split, sample, decision, note, updated_at FROM decisions").fetchall()
+            rows = connection.execute(
+                "SELECT split, sample, decision, note, updated_at FROM decisions"
+            ).fetchall()
         return {(row[0], row[1]): Record(*row) for row in rows}
 
     def rejected(self) -> list[Record]:
-        return sorted((r for r in self.all().values() if r.decision == "reject"), key=lambda r: (r.split, r.sample))
+        return sorted(
+            (r for r in self.all().values() if r.decision == "reject"), key=lambda r: (r.split, r.sample)
+        )
 
     def history(self) -> list[tuple[str, str, str, str, str]]:
         with self._connect() as connection:
-            return connection.execute("SELECT split, sample, decision, note, at FROM history ORDER BY id").fetchall()
+            return connection.execute(
+                "SELECT split, sample, decision, note, at FROM history ORDER BY id"
+            ).fetchall()

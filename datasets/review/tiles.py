@@ -4,6 +4,7 @@ The grid is the same in the live app and the static report: photo, garment, garm
 overlaid on the photo, DensePose, skeleton drawn over the dimmed photo, agnostic. A missing or
 unreadable file becomes a grey tile that says so (the review must still show the sample).
 """
+
 from __future__ import annotations
 
 import io
@@ -13,21 +14,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
-
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import overlay_parse, read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
+
 from vtonkit.errors import InputError
 
 logger = logging.getLogger(__name__)
 
 # (kind, label) in grid order.
 TILE_KINDS: tuple[tuple[str, str], ...] = (
-    ("image", "photo"), ("cloth", "cloth"), ("cloth-mask", "cloth mask"), ("parse", "parse"),
-    ("densepose", "DensePose"), ("skeleton", "skeleton"), ("agnostic", "agnostic"),
+    ("image", "photo"),
+    ("cloth", "cloth"),
+    ("cloth-mask", "cloth mask"),
+    ("parse", "parse"),
+    ("densepose", "DensePose"),
+    ("skeleton", "skeleton"),
+    ("agnostic", "agnostic"),
 )
 KINDS = tuple(kind for kind, _ in TILE_KINDS)
 DEFAULT_HEIGHT = 256
@@ -66,7 +72,9 @@ def placeholder(text: str, height: int) -> np.ndarray:
     width = height * 3 // 4
     tile = np.full((height, width, 3), 60, dtype=np.uint8)
     for row, line in enumerate(_wrap(text, 16)[:6]):
-        cv2.putText(tile, line, (6, 24 + 18 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(
+            tile, line, (6, 24 + 18 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA
+        )
     return tile
 
 
@@ -95,7 +103,9 @@ def render_tile(split_dir: layout.SplitDir, stem: str, kind: str, height: int = 
     return cv2.resize(full, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def tile_jpeg(split_dir: layout.SplitDir, stem: str, kind: str, height: int = DEFAULT_HEIGHT, quality: int = 82) -> bytes:
+def tile_jpeg(
+    split_dir: layout.SplitDir, stem: str, kind: str, height: int = DEFAULT_HEIGHT, quality: int = 82
+) -> bytes:
     """The thumbnail encoded as JPEG bytes (for HTTP responses and base64 inlining)."""
     buffer = io.BytesIO()
     Image.fromarray(render_tile(split_dir, stem, kind, height)).save(buffer, format="JPEG", quality=quality)
@@ -104,6 +114,12 @@ def tile_jpeg(split_dir: layout.SplitDir, stem: str, kind: str, height: int = DE
 
 def source_files(split_dir: layout.SplitDir, stem: str) -> dict[str, Path]:
     """Files behind each tile kind (for links to the raw files)."""
-    return {"image": split_dir.image(stem), "cloth": split_dir.cloth(stem), "cloth-mask": split_dir.cloth_mask(stem),
-            "parse": split_dir.parse(stem), "densepose": split_dir.densepose(stem),
-            "skeleton": split_dir.openpose_json(stem), "agnostic": split_dir.agnostic(stem)}
+    return {
+        "image": split_dir.image(stem),
+        "cloth": split_dir.cloth(stem),
+        "cloth-mask": split_dir.cloth_mask(stem),
+        "parse": split_dir.parse(stem),
+        "densepose": split_dir.densepose(stem),
+        "skeleton": split_dir.openpose_json(stem),
+        "agnostic": split_dir.agnostic(stem),
+    }

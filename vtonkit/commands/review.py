@@ -1,4 +1,5 @@
 """`vtonkit validate`, `vtonkit review`, `vtonkit clean`: find bad samples, decide, quarantine."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,15 +18,28 @@ def register(app: typer.Typer) -> None:
 
 def validate(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
-    split: list[str] = typer.Option(None, "--split", help="Split to check (train or test); repeat for both. Default: both."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the full report as JSON here (it is always "
-                                  "written to <dataset>/.vtonkit/validate.json, which `review` reads)."),
-    parquet_out: Path = typer.Option(None, "--parquet", help="Also write a Parquet table: one row per sample x check."),
+    split: list[str] = typer.Option(
+        None, "--split", help="Split to check (train or test); repeat for both. Default: both."
+    ),
+    json_out: Path = typer.Option(
+        None,
+        "--json",
+        help="Also write the full report as JSON here (it is always "
+        "written to <dataset>/.vtonkit/validate.json, which `review` reads).",
+    ),
+    parquet_out: Path = typer.Option(
+        None, "--parquet", help="Also write a Parquet table: one row per sample x check."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings (quality flags) too."),
-    category: str = typer.Option("upper", help="Garment category whose agnostic recipe the stored agnostic files "
-                                 "are checked against: upper (VITON-HD / HR-VITON), lower, dresses, or none to skip."),
+    category: str = typer.Option(
+        "upper",
+        help="Garment category whose agnostic recipe the stored agnostic files "
+        "are checked against: upper (VITON-HD / HR-VITON), lower, dresses, or none to skip.",
+    ),
     no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Same as --category none."),
-    workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."),
+    workers: int = typer.Option(
+        0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."
+    ),
 ) -> None:
     """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
 
@@ -54,15 +68,22 @@ def validate(
     workers = workers or min(8, len(os.sched_getaffinity(0)))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("validating", total=None)
-        report = run_validate(dataset, splits, category=None if category == "none" else category, workers=workers,
-                              progress=lambda done, total: progress.update(task, completed=done, total=total))
+        report = run_validate(
+            dataset,
+            splits,
+            category=None if category == "none" else category,
+            workers=workers,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     report.write_json(report_path(dataset))
     if json_out:
         report.write_json(json_out)
     if parquet_out:
         report.write_parquet(parquet_out)
     print_summary(report, console)
-    console.print(f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else ""))
+    console.print(
+        f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else "")
+    )
     raise typer.Exit(report.exit_code(strict))
 
 
@@ -70,12 +91,20 @@ def review(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
     port: int = typer.Option(8765, help="Port of the local review app."),
-    static: Path = typer.Option(None, "--static", help="Write a self-contained HTML report here instead of serving."),
+    static: Path = typer.Option(
+        None, "--static", help="Write a self-contained HTML report here instead of serving."
+    ),
     thumb: int = typer.Option(192, help="Thumbnail height in pixels for --static."),
-    flag: str = typer.Option("", help="--static only: keep samples with this finding code ('any' = any flag)."),
-    limit: int = typer.Option(1000, help="--static only: at most this many samples (errors first; ~40 KB each)."),
-    revalidate: bool = typer.Option(False, help="Run validate again instead of reading the stored report "
-                                    "(after fixing files or running clean)."),
+    flag: str = typer.Option(
+        "", help="--static only: keep samples with this finding code ('any' = any flag)."
+    ),
+    limit: int = typer.Option(
+        1000, help="--static only: at most this many samples (errors first; ~40 KB each)."
+    ),
+    revalidate: bool = typer.Option(
+        False,
+        help="Run validate again instead of reading the stored report (after fixing files or running clean).",
+    ),
 ) -> None:
     """Page through samples as grids, filter by flags, record keep / reject / note with the keyboard.
 
@@ -92,14 +121,21 @@ def review(
     console = Console(stderr=True)
     report = load_or_run_report(dataset, console, rerun=revalidate)
     if static is not None:
-        from vtonkit.datasets.review.static_report import write_static_report
-
         from rich.progress import Progress
+
+        from vtonkit.datasets.review.static_report import write_static_report
 
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("rendering thumbnails", total=None)
-            count = write_static_report(dataset, report, static, thumb_height=thumb, flag=flag, limit=limit,
-                                        progress=lambda done, total: progress.update(task, completed=done, total=total))
+            count = write_static_report(
+                dataset,
+                report,
+                static,
+                thumb_height=thumb,
+                flag=flag,
+                limit=limit,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
         console.print(f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)")
         return
     import uvicorn
@@ -107,8 +143,10 @@ def review(
     from vtonkit.datasets.review.app import create_app
 
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]warning[/]: serving on {host}: anyone who can reach this address can read the "
-                      "dataset and record decisions (there is no login)")
+        console.print(
+            f"[yellow]warning[/]: serving on {host}: anyone who can reach this address can read the "
+            "dataset and record decisions (there is no login)"
+        )
     console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(create_app(dataset, report), host=host, port=port, log_level="warning")
 
@@ -141,6 +179,8 @@ def clean(
         raise typer.Exit(1) from exc
     for line in result.lines():
         console.print(line, markup=False, highlight=False)
-    console.print(f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)")
+    console.print(
+        f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)"
+    )
     if result.samples and not dry_run:
         console.print("run `vtonkit validate` again to refresh the report")
