@@ -98,10 +98,21 @@ class TinyClothMask:
         return image[..., :3].mean(axis=2) < 240
 
 
+class CrashingClothMask(TinyClothMask):
+    """Dies like a native crash (no exception, no clean-up) on a pure red image."""
+
+    name = "crashing-mask"
+
+    def mask(self, image: np.ndarray) -> np.ndarray:
+        if (image[..., 0] > 200).mean() > 0.9 and (image[..., 1] < 50).mean() > 0.9:
+            os._exit(3)
+        return super().mask(image)
+
+
 TINY = tuple((stage, name, f"{__name__}:{cls}") for stage, name, cls in (
     ("pose", "tiny-pose", "TinyPose"), ("pose", "tiny-pose-v2", "TinyPoseV2"), ("parser", "tiny-parser", "TinyParser"),
     ("densepose", "tiny-densepose", "TinyDensePose"), ("densepose", "tiny-densepose-v2", "TinyDensePoseV2"),
-    ("cloth_mask", "tiny-mask", "TinyClothMask")))
+    ("cloth_mask", "tiny-mask", "TinyClothMask"), ("cloth_mask", "crashing-mask", "CrashingClothMask")))
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -274,6 +285,20 @@ def test_backend_change_recomputes_only_its_stage_and_downstream(photos, tmp_pat
 
 def _tree(dataset: Path) -> dict[str, bytes]:
     return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted((dataset / "test").rglob("*")) if p.is_file()}
+
+
+def test_a_worker_crash_costs_only_the_input_that_caused_it(photos, tmp_path):
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    for name in GARMENTS:
+        (garments / name).write_bytes((photos / "garments" / name).read_bytes())
+    Image.new("RGB", (300, 400), (255, 0, 0)).save(garments / "red.png")
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(garments), workers=2,
+                                  backends={"cloth_mask": "crashing-mask"}, registrations=TINY))
+    assert report.ok == {"cloth": 2} and report.failed == {"cloth": 1}
+    assert [(Path(e["file"]).name, e["error_type"]) for e in report.errors] == [("red.png", "WorkerDied")]
+    split = DatasetLayout(tmp_path / "ds").split("test")
+    assert split.cloth_stems() == ["00055_00", "00126_00"]
 
 
 @pytest.mark.slow

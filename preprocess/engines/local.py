@@ -3,15 +3,24 @@
 Pool workers are spawned (no fork of a parent holding threads or model state) and build their
 `StageWorker` in the pool initializer; tasks are fed through a bounded window so that millions
 of inputs never sit in the executor's queue at once.
+
+A worker that dies (a native crash in a model library, the out-of-memory killer) breaks the
+pool. The tasks that were in flight are then retried one at a time in a fresh pool: the one that
+kills its worker again gets an error record ("worker process died"), the others complete, and the
+batch goes on. (In-process mode cannot survive such a crash; the re-run resumes where it stopped.)
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
-from vtonkit.preprocess.samples import SampleResult, StageWorker
+from vtonkit.preprocess.samples import ClothTask, SampleResult, StageWorker
+
+logger = logging.getLogger(__name__)
 
 _WORKER: StageWorker | None = None
 WINDOW_PER_WORKER = 4
@@ -25,6 +34,58 @@ def _initialize(spec: WorkerSpec) -> None:
 def _run(task: Task) -> SampleResult:
     assert _WORKER is not None, "pool worker used before its initializer ran"
     return _WORKER.run(task)
+
+
+def worker_died(task: Task) -> SampleResult:
+    """The error result of a task whose worker process died while running it alone."""
+    kind = "cloth" if isinstance(task, ClothTask) else "person"
+    return SampleResult(kind, task.split, task.stem, task.source, ok=False, error={
+        "stage": "worker", "file": task.source, "error_type": "WorkerDied",
+        "reason": "the worker process died on this input (native crash or out of memory); it was retried alone"})
+
+
+def _pool(spec: WorkerSpec, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_initialize, initargs=(spec,))
+
+
+def _run_window(tasks: Iterator[Task], spec: WorkerSpec, workers: int, window: int,
+                orphans: list[Task]) -> Iterator[SampleResult]:
+    """Run `tasks` on one pool; on a broken pool, put the unfinished tasks into `orphans` and stop."""
+    pending: dict[Future[SampleResult], Task] = {}
+    with _pool(spec, workers) as executor:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    task = next(tasks)
+                except StopIteration:
+                    exhausted = True
+                    break
+                try:
+                    pending[executor.submit(_run, task)] = task
+                except BrokenProcessPool:  # broke between two results
+                    orphans.append(task)
+                    orphans.extend(pending.values())
+                    return
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                task = pending.pop(future)
+                if isinstance(future.exception(), BrokenProcessPool):
+                    orphans.append(task)
+                    broken = True
+                else:
+                    yield future.result()
+            if broken:  # every other unfinished task of this pool is lost with it: hand them back
+                for future, task in pending.items():
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        yield future.result()
+                    else:
+                        orphans.append(task)
+                return
 
 
 def run_local(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
@@ -43,21 +104,16 @@ def run_local(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
         for task in tasks:
             yield worker.run(task)
         return
-    context = multiprocessing.get_context("spawn")
     pool_spec = WorkerSpec(spec.backends, spec.registrations, single_thread=True, extra=spec.extra)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_initialize,
-                             initargs=(pool_spec,)) as executor:
-        pending: set[Future[SampleResult]] = set()
-        iterator = iter(tasks)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < workers * WINDOW_PER_WORKER:
-                try:
-                    pending.add(executor.submit(_run, next(iterator)))
-                except StopIteration:
-                    exhausted = True
-            if not pending:
-                break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+    remaining = iter(tasks)
+    while True:
+        orphans: list[Task] = []
+        yield from _run_window(remaining, pool_spec, workers, workers * WINDOW_PER_WORKER, orphans)
+        if not orphans:
+            return
+        logger.warning("a worker process died; retrying the %d tasks it left, one at a time", len(orphans))
+        for task in orphans:
+            alone: list[Task] = []
+            yield from _run_window(iter([task]), pool_spec, 1, 1, alone)
+            if alone:
+                yield worker_died(task)
