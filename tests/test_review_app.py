@@ -100,6 +100,8 @@ def test_api_lists_samples_flags_and_tiles(server: str) -> None:
         assert flags["arm-labels-swapped"]["samples"] == 1 and flags["missing-file"]["severity"] == "error"
         rows = client.get("/api/samples", params={"flag": "missing-file"}).json()["samples"]
         assert [(r["split"], r["sample"]) for r in rows] == [("test", "00008_00")]
+        assert rows[0]["files"]["skeleton"] == "/files/test/openpose_json/00008_00_keypoints.json"
+        assert client.get(rows[0]["files"]["parse"]).content[:4] == b"\x89PNG"
         tile = client.get("/tile/test/00006_00/parse.jpg")
         assert tile.status_code == 200 and tile.headers["content-type"] == "image/jpeg"
         assert Image.open(__import__("io").BytesIO(tile.content)).size == (192, 256)

@@ -26,7 +26,7 @@ from vtonkit.datasets.findings import CODES, Report
 from vtonkit.datasets.review.safe_paths import UnsafePathError, check_split, check_stem, resolve_dataset_file
 from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
 from vtonkit.datasets.review.store import DECISIONS, DecisionStore
-from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, tile_jpeg
+from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
     def refuse(exc: Exception) -> HTTPException:
         return HTTPException(status_code=403, detail=f"refused: {exc}")
 
+    def source_links(split: str, stem: str) -> dict[str, str]:
+        """Tile kind -> `/files/...` URL of the file behind it (opens the full-resolution file)."""
+        files = source_files(data.split(split), stem)
+        return {kind: f"/files/{split}/{path.parent.name}/{path.name}" for kind, path in files.items()}
+
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
@@ -92,7 +97,7 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
         return {
             "dataset": root.name,
             "kinds": [{"kind": k, "label": label} for k, label in TILE_KINDS],
-            "samples": [row.to_dict() for row in rows],
+            "samples": [{**row.to_dict(), "files": source_links(row.split, row.sample)} for row in rows],
             "other_findings": [f.__dict__ for f in split_level_findings(report)],
         }
 

@@ -70,8 +70,11 @@ function card(row, index) {
   const grid = el("div", { class: "grid" });
   for (const k of state.kinds) {
     const fig = el("figure");
-    fig.appendChild(el("img", { src: `/tile/${row.split}/${row.sample}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
-                                loading: "lazy" }));
+    // The tile opens the full-resolution file behind it in a new tab.
+    const link = el("a", { href: row.files[k.kind], target: "_blank", rel: "noopener", title: row.files[k.kind] });
+    link.appendChild(el("img", { src: `/tile/${row.split}/${row.sample}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
+                                 loading: "lazy" }));
+    fig.appendChild(link);
     fig.appendChild(el("figcaption", {}, k.label));
     grid.appendChild(fig);
   }
