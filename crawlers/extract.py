@@ -13,6 +13,7 @@ references, then structured-data SKUs.
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -33,14 +34,15 @@ PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct",
 
 # Labels that introduce a product reference in the visible text, in several languages.
 _SKU_LABEL = (
-    r"(?:article\s*(?:number|no\.?|nr\.?|#)|art\.?\s*-?\s*nr\.?|artikel\s*-?\s*nummer|artikelnr\.?"
+    r"(?:article\s*(?:number|no\.?|nr\.?|#)|art\.?\s*-?\s*(?:nr|no|nummer)\.?|artikel\s*-?\s*nummer|artikelnr\.?"
     r"|item\s*(?:number|no\.?|#|code)|style\s*(?:number|no\.?|#|code|id)|product\s*(?:code|number|id|no\.?|ref\.?)"
     r"|model\s*(?:number|no\.?|code)|sku|ref(?:erence)?\.?|r[ée]f[ée]rence|r[ée]f\.?|c[óo]digo(?:\s*de\s*producto)?"
     r"|referencia|codice(?:\s*articolo)?|kod\s*produktu|numer\s*artyku[łl]u|varenummer|artikelnummer)"
 )
 # a reference has at least one digit ("Style: Casual" is not one)
 _SKU_VALUE = r"(?=[A-Za-z\-/._]*\d)([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
-_LABELLED_SKU = re.compile(r"(?<![A-Za-z])" + _SKU_LABEL + r"\s*[:#]\s*" + _SKU_VALUE, re.IGNORECASE)
+# "Ref. 1234/567" and "SKU 12345" are written without a colon too
+_LABELLED_SKU = re.compile(r"(?<![A-Za-z])" + _SKU_LABEL + r"\s*[:#]?\s*" + _SKU_VALUE, re.IGNORECASE)
 _SKU_ATTR_WORDS = ("sku", "product-reference", "product-code", "productcode", "article-number",
                    "articlenumber", "style-number", "item-number", "product-ref", "product-id-display")
 
@@ -83,7 +85,7 @@ def _text(value: Any) -> str | None:
         value = _first(value)
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = re.sub(r"\s+", " ", str(value)).strip()
+    text = re.sub(r"\s+", " ", html.unescape(str(value))).strip()  # some shops entity-escape JSON-LD
     return text or None
 
 

@@ -91,7 +91,8 @@ class GarmentImagesPipeline(FilesPipeline):
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
         adapter = ItemAdapter(item)
         return [
-            Request(url, meta={"download_maxsize": self.max_bytes, "vtonkit_page": adapter.get("url")}, dont_filter=True)
+            Request(url, meta={"download_maxsize": self.max_bytes, "vtonkit_page": adapter.get("url"), "allow_offsite": True},
+                    dont_filter=True)  # images often live on a CDN domain
             for url in adapter.get("image_urls") or []
         ]
 
