@@ -135,3 +135,30 @@ def test_undo_recovers_an_interrupted_clean(dataset: Path, monkeypatch) -> None:
     undone = undo_last(dataset)
     assert undone.files == 3 and undone.pair_lines == 0  # pair lists were not rewritten yet
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_store_serialises_concurrent_writers(dataset: Path) -> None:
+    """Threads (the app's request workers) and a second store (another process's view) all land."""
+    import threading
+
+    stores = [DecisionStore(dataset), DecisionStore(dataset)]
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            for step in range(15):
+                stores[index % 2].set("test", f"s{index}", ("keep", "reject")[step % 2], f"step {step}")
+        except BaseException as exc:  # collected: an exception in a thread would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    records = DecisionStore(dataset).all()
+    assert {key: (r.decision, r.note) for key, r in records.items()} == {
+        ("test", f"s{i}"): ("keep", "step 14") for i in range(6)
+    }
+    assert len(DecisionStore(dataset).history()) == 6 * 15

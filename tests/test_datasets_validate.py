@@ -254,3 +254,63 @@ def test_agnostic_check_follows_the_category(genuine: Path) -> None:
     mismatched = {f.sample for f in report.findings if f.code == "agnostic-mismatch"}
     assert mismatched == set(report.samples["test"])
     assert {f.code for f in report.findings} == {"agnostic-mismatch"}
+
+
+def test_quality_flags_fire_on_injected_problems(genuine: Path, tmp_path: Path) -> None:
+    """Each remaining quality flag on a copy of a genuine sample (warnings only: exit code 0)."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    test = root / "test"
+
+    def edit_mask(stem: str, edit) -> None:
+        path = test / f"cloth-mask/{stem}.jpg"
+        mask = np.array(Image.open(path))
+        edit(mask)
+        Image.fromarray(mask, "L").save(path, quality=95)
+
+    def holes(mask):  # two black squares inside the garment
+        ys, xs = np.nonzero(mask > 128)
+        cy, cx = int(ys.mean()), int(xs.mean())
+        mask[cy - 80 : cy + 80, cx - 80 : cx + 80] = 0
+
+    def pieces(mask):  # three separate pieces
+        mask[:, 300:320] = 0
+        mask[:, 450:470] = 0
+
+    def tiny(mask):  # a sliver only
+        mask[:] = 0
+        mask[500:540, 380:420] = 255
+
+    edit_mask("00006_00", holes)
+    edit_mask("00008_00", pieces)
+    edit_mask("00013_00", tiny)
+    cloth = np.array(Image.open(test / "cloth/00017_00.jpg"))
+    cloth[:40] = np.random.default_rng(0).integers(0, 255, cloth[:40].shape, dtype=np.uint8)
+    Image.fromarray(cloth).save(test / "cloth/00017_00.jpg", quality=95)
+    parse_path = test / "image-parse-v3/00034_00.png"
+    parse_image = Image.open(parse_path)
+    parse = np.array(parse_image)
+    small = np.zeros_like(parse)
+    small[:400] = np.array(Image.fromarray(parse).resize((parse.shape[1], 400), Image.NEAREST))
+    small[:60, 300:460] = 13  # and a face cut by the top edge
+    out = Image.fromarray(small, "P")
+    out.putpalette(parse_image.getpalette())
+    out.save(parse_path)
+    keypoints = test / "openpose_json/00034_00_keypoints.json"
+    data = json.loads(keypoints.read_text())
+    flat = data["people"][0]["pose_keypoints_2d"]
+    data["people"][0]["pose_keypoints_2d"] = [v * 0.1 if i % 3 == 2 else v for i, v in enumerate(flat)]
+    keypoints.write_text(json.dumps(data))
+
+    report = validate(root, ["test"], category=None, duplicates=False)
+    found = {(f.sample, f.code) for f in report.findings}
+    assert {
+        ("00006_00", "mask-holes"),
+        ("00008_00", "mask-components"),
+        ("00013_00", "mask-area"),
+        ("00017_00", "cloth-background"),
+        ("00034_00", "person-too-small"),
+        ("00034_00", "person-cut-off"),
+        ("00034_00", "pose-low-confidence"),
+    } <= found
+    assert report.errors == [] and report.exit_code() == 0
