@@ -231,8 +231,12 @@ def anchored_skin(skin: np.ndarray, frame: BodyFrame, face_cx: float, face_botto
     for side in ("right", "left"):
         arm = frame.arm(side)
         if len(arm) >= 3:
+            # The forearm and hand: skin whenever the sleeve stops above the wrist.
+            a, b = arm[-3], arm[-1]
+            start = a + 0.5 * (arm[-2] - a)
+            cv2.line(anchors, tuple(int(round(v)) for v in start), tuple(int(round(v)) for v in b), 1,
+                     max(1, int(0.12 * s)))
             disc(arm[-1])
-            disc(arm[-2])
     for ankle, knee in ((R_ANKLE, R_KNEE), (L_ANKLE, L_KNEE)):
         a, k = frame.point(ankle), frame.point(knee)
         disc(a, max(2, int(0.06 * s)))
@@ -333,7 +337,10 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         # (blond hair and skin share colours), unless the colour is clearly the top's.
         beside_neck = long_zone & (np.abs(xx - face_cx) > 0.3 * face_w) & (yy > face_bottom)
         hairy_beside = beside_neck & (hair_score > chest_score + 0.5) & (hair_score > face_score - 1.0)
-        candidates = (long_zone & hairy) | hairy_beside | hair
+        # Above the shoulders and clearly beside the neck column only hair (or the top) can be.
+        beside_high = (beside_neck & (np.abs(xx - face_cx) > 0.45 * face_w) & (yy < shoulder_y - 0.1 * s)
+                       & (hair_score > chest_score) & (hair_score > face_score - 3.0))
+        candidates = (long_zone & hairy) | hairy_beside | beside_high | hair
         count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
         touching = np.zeros(count, bool)
         touching[np.unique(components[hair])] = True
