@@ -162,3 +162,23 @@ def test_store_serialises_concurrent_writers(dataset: Path) -> None:
         ("test", f"s{i}"): ("keep", "step 14") for i in range(6)
     }
     assert len(DecisionStore(dataset).history()) == 6 * 15
+
+
+def test_store_two_processes_write_at_once(dataset: Path) -> None:
+    """Another process writing at the same time waits for the lock (BEGIN IMMEDIATE) instead of failing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom vtonkit.datasets.review.store import DecisionStore\n"
+        "store = DecisionStore(sys.argv[1])\n"
+        "for i in range(30): store.set('train', f'p{i}', 'reject', 'other process')\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(dataset)])
+    store = DecisionStore(dataset)
+    for i in range(30):
+        store.set("test", f"m{i}", "keep")
+    assert child.wait(timeout=120) == 0
+    records = DecisionStore(dataset).all()
+    assert sum(r.decision == "reject" for r in records.values()) == 30
+    assert sum(r.decision == "keep" for r in records.values()) == 30
