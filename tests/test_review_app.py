@@ -107,6 +107,8 @@ def test_api_lists_samples_flags_and_tiles(server: str) -> None:
         assert Image.open(__import__("io").BytesIO(tile.content)).size == (192, 256)
         assert client.get("/files/test/image/00006_00.jpg").content[:2] == b"\xff\xd8"
         assert client.get("/").text.count("/static/app.js") == 1
+        for page in ("/", "/static/app.js", "/static/app.css"):  # offline: nothing fetched from elsewhere
+            assert "http://" not in client.get(page).text and "https://" not in client.get(page).text
         assert (
             client.post(
                 "/api/decisions", json={"split": "test", "sample": "nope", "decision": "keep"}
