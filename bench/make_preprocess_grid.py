@@ -56,8 +56,8 @@ def _vitonhd_row(stem: str) -> Row:
 
 
 def _dresscode_row(folder: str, number: str, category: str) -> Row:
-    from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.io.densepose import render_densepose
+    from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.io.keypoints import read_keypoints
     from vtonkit.datasets.io.parse import overlay_parse
     from vtonkit.datasets.io.skeleton import render_skeleton

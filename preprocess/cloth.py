@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import ImageOps
-
 from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
@@ -33,8 +32,8 @@ def border_colour(rgb: np.ndarray, width: int = 4) -> tuple[int, int, int]:
 def _pad_to_portrait(array: np.ndarray, fill: tuple[int, ...] | int) -> np.ndarray:
     """Pad around the centre to 3:4 (H:W)."""
     height, width = array.shape[:2]
-    target_w = max(width, int(round(height * WIDTH / HEIGHT)))
-    target_h = max(height, int(round(target_w * HEIGHT / WIDTH)))
+    target_w = max(width, round(height * WIDTH / HEIGHT))
+    target_h = max(height, round(target_w * HEIGHT / WIDTH))
     top, left = (target_h - height) // 2, (target_w - width) // 2
     return cv2.copyMakeBorder(array, top, target_h - height - top, left, target_w - width - left,
                               cv2.BORDER_CONSTANT, value=fill)

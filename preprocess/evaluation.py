@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
@@ -200,14 +199,14 @@ def run_evaluation(root: Path, *, pose: str | None = None, parser: str | None = 
     for index, sample in enumerate(persons):
         try:
             person_rows.append(evaluate_person(sample, backends))
-        except Exception as exc:  # a failure is a result too: report it, keep going
+        except Exception as exc:  # noqa: BLE001 - a failure is a result too: report it, keep going
             failures.append(f"{sample.image}: {exc}")
         if on_sample:
             on_sample(index + 1, total)
     for index, (name, cloth, mask) in enumerate(cloths):
         try:
             cloth_rows.append(evaluate_cloth(name, cloth, mask, masker))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - same as above
             failures.append(f"{cloth}: {exc}")
         if on_sample:
             on_sample(len(persons) + index + 1, total)
@@ -253,11 +252,11 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(f"{'cloth ' + row['name']:34s} cloth-mask IoU {_fmt(row['cloth_iou'])}")
     means, goals = report["means"], report["goals"]
     lines += ["", "mean (goal):",
-              f"  pose PCK@0.05H        {_fmt(means['pck'])}  (>= {goals['pck']})  "
-              f"[genuine keypoints only: {_fmt(means['pck_genuine_keypoints_only'])}]",
+              (f"  pose PCK@0.05H        {_fmt(means['pck'])}  (>= {goals['pck']})  "
+               f"[genuine keypoints only: {_fmt(means['pck_genuine_keypoints_only'])}]"),
               f"  parse mIoU            {_fmt(means['parse_miou'])}  (>= {goals['parse_miou']})",
-              f"  DensePose accuracy    {_fmt(means['densepose_acc'])}  (>= {goals['densepose_acc']})  "
-              f"[on genuine parse: {_fmt(means['densepose_acc_genuine_parse'])}]",
+              (f"  DensePose accuracy    {_fmt(means['densepose_acc'])}  (>= {goals['densepose_acc']})  "
+               f"[on genuine parse: {_fmt(means['densepose_acc_genuine_parse'])}]"),
               f"  cloth-mask IoU        {_fmt(means['cloth_iou'])}  (>= {goals['cloth_iou']})",
               "  parse IoU per class:  " + ", ".join(f"{k} {v:.2f}" for k, v in means["parse_iou_per_class"].items()),
               "  * VITON-HD train keypoints are recovered from rendered skeletons, not genuine OpenPose output"]

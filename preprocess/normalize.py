@@ -23,7 +23,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import ImageOps
-
 from vtonkit.datasets.io.images import open_image, to_rgb
 from vtonkit.datasets.layout import HEIGHT, WIDTH
 
@@ -112,7 +111,7 @@ def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
     ys, xs = np.nonzero(person_mask)
     if xs.size == 0:
         raise ValueError("empty person mask")
-    height, width = person_mask.shape
+    height = person_mask.shape[0]
     top, bottom, left, right = float(ys.min()), float(ys.max() + 1), float(xs.min()), float(xs.max() + 1)
     box_h = bottom - top
     # A silhouette ending within EDGE_SNAP of a border is cut by it: stay flush, invent no margin.
@@ -154,9 +153,9 @@ def refocus(image: np.ndarray, person_mask: np.ndarray) -> Normalized:
         # INTER_AREA is not supported by warpAffine: shrink the padded crop with resize instead.
         pad = int(np.ceil(max(0.0, -x0, -y0, x1 - image.shape[1], y1 - image.shape[0]))) + 1
         padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        crop = padded[int(round(y0)) + pad:int(round(y1)) + pad, int(round(x0)) + pad:int(round(x1)) + pad]
+        crop = padded[round(y0) + pad:round(y1) + pad, round(x0) + pad:round(x1) + pad]
         out = cv2.resize(crop, (WIDTH, HEIGHT), interpolation=interpolation)
-        x0, y0 = float(int(round(x0))), float(int(round(y0)))
+        x0, y0 = float(round(x0)), float(round(y0))
         transform = FrameTransform(x0, y0, WIDTH / crop.shape[1], HEIGHT / crop.shape[0])
     else:
         out = cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)

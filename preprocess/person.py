@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vtonkit.datasets.io.densepose import write_densepose
 from vtonkit.datasets.io.images import write_jpeg
 from vtonkit.datasets.io.keypoints import present_mask, write_openpose_json
@@ -27,9 +26,10 @@ from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
-from vtonkit.errors import MultiplePersonsError, NoPersonError
 from vtonkit.preprocess.normalize import FrameTransform, keep_framing, load_person_photo, refocus
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
+
+from vtonkit.errors import MultiplePersonsError, NoPersonError
 
 logger = logging.getLogger(__name__)
 

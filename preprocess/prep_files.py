@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.errors import VtonkitError
 from vtonkit.preprocess.cloth import masker_input, prepare_cloth, write_cloth_outputs
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
+
+from vtonkit.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: Pe
             outputs = process_person(path, backends, category=category, keep=keep_framing)
             result.warnings = outputs.warnings
             result.written = write_person_outputs(split, path.stem, outputs)
-        except Exception as exc:  # one bad photo never stops the batch
+        except Exception as exc:  # noqa: BLE001 - one bad photo never stops the batch
             result.error = _failure(path, exc)
             _remove(split.person_files(path.stem).values())  # no stale half sample from a previous run
         results.append(result)
@@ -83,7 +84,7 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
             if mask.mean() > 0.97:
                 result.warnings.append("cloth mask covers the whole image: background not separable")
             result.written = write_cloth_outputs(split, path.stem, rgb, mask)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad garment never stops the batch
             result.error = _failure(path, exc)
             _remove(split.cloth_files(path.stem).values())
         results.append(result)

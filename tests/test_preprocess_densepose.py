@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
 from vtonkit.datasets.io.densepose import PARULA_RGB, read_densepose, render_densepose, write_densepose
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.parse import read_parse

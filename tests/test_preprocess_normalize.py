@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
 from vtonkit.datasets.io.parse import read_parse
-from vtonkit.errors import InputError
 from vtonkit.preprocess.cloth import border_colour, prepare_cloth
 from vtonkit.preprocess.normalize import keep_framing, load_person_photo, person_box, refocus
+
+from vtonkit.errors import InputError
 
 
 def _person_mask_by_background(rgb: np.ndarray, tolerance: int = 30) -> np.ndarray:

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
-
-from vtonkit.cli import app
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.preprocess.evaluation import find_samples, evaluate_person
+from vtonkit.preprocess.evaluation import evaluate_person, find_samples
 from vtonkit.preprocess.person import PersonBackends
+
+from vtonkit.cli import app
 
 runner = CliRunner()
 

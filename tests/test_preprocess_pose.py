@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
 from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.backends.mediapipe_pose import MIN_VISIBILITY, landmarks_to_body25
 from vtonkit.preprocess.evaluation import LOWER_JOINTS, UPPER_JOINTS, pck
 from vtonkit.preprocess.stages import POSE_ESTIMATORS
+
+from vtonkit.errors import NoPersonError
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-
 from vtonkit.datasets.labels import Cihp
 
 logger = logging.getLogger(__name__)

@@ -38,8 +38,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-
 from vtonkit.datasets.io.keypoints import empty_body25
+
 from vtonkit.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,9 @@ class MediapipePose:
         notes: list[str] = []
         main_area = max(int(person_mask.sum()), 1)
         selfie = self._selfie.process(np.ascontiguousarray(image_rgb)).segmentation_mask
-        others = (selfie > SEGMENTATION_THRESHOLD) & ~cv2.dilate(person_mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(others.astype(np.uint8), connectivity=8)
+        near_main = cv2.dilate(person_mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        others = (selfie > SEGMENTATION_THRESHOLD) & ~near_main
+        count, _, stats, _ = cv2.connectedComponentsWithStats(others.astype(np.uint8), connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.zeros(0, int)
         big_blobs = int((areas >= OTHER_PERSON_AREA * main_area).sum())
         small_blobs = int(((areas >= 0.05 * main_area) & (areas < OTHER_PERSON_AREA * main_area)).sum())
@@ -268,7 +269,7 @@ def main_person_mask(mask: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     present = (keypoints[:, 0] > 0) | (keypoints[:, 1] > 0)
     xs = np.clip(keypoints[present, 0].astype(int), 0, mask.shape[1] - 1)
     ys = np.clip(keypoints[present, 1].astype(int), 0, mask.shape[0] - 1)
-    keep = set(int(v) for v in labels[ys, xs]) - {0}
+    keep = {int(v) for v in labels[ys, xs]} - {0}
     if not keep:
         areas = np.bincount(labels.ravel())[1:]
         keep = {int(areas.argmax()) + 1}
