@@ -187,23 +187,30 @@ def _limb_core(pose: np.ndarray, chain: Sequence[int], r: int, size: tuple[int, 
     return np.asarray(canvas) == 0
 
 
-def agnostic_mask_upper(parse: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """The region the official `get_agnostic` paints grey, as `(H, W)` bool."""
-    height, width = parse.shape
-    pose = _respread_hips(pose)
-    r = _stroke_radius(pose)
+ARM_CHAINS = ((Cihp.LEFT_ARM, (5, 6, 7)), (Cihp.RIGHT_ARM, (2, 3, 4)))
+
+
+def _upper_body_shapes(
+    shape: tuple[int, int], pose: np.ndarray
+) -> tuple[ImageDraw.ImageDraw, Image.Image, np.ndarray, int]:
+    """Canvas with the official torso, neck and arm shapes; also the hip-re-spread pose and r."""
+    height, width = shape
+    upper_pose = _respread_hips(pose)
+    r = _stroke_radius(upper_pose)
     canvas = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(canvas)
-    _draw_torso(draw, pose, r)
-    _draw_neck(draw, pose, r)
-    _draw_arms(draw, pose, r)
-    mask = np.asarray(canvas) == 255
-    for arm_label, chain in ((Cihp.LEFT_ARM, (5, 6, 7)), (Cihp.RIGHT_ARM, (2, 3, 4))):
-        # The official canvas is hard-coded 768x1024; same as (width, height) for dataset images.
-        core = _limb_core(pose, chain, r, (width, height), (5, 6), 10)
-        mask &= ~(~core & (parse == arm_label))
-    mask &= ~np.isin(parse, (*HEAD_LABELS, *LOWER_BODY_LABELS))
-    return mask
+    _draw_torso(draw, upper_pose, r)
+    _draw_neck(draw, upper_pose, r)
+    _draw_arms(draw, upper_pose, r)
+    return draw, canvas, upper_pose, r
+
+
+def agnostic_mask_upper(parse: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """The region the official `get_agnostic` paints grey, as `(H, W)` bool."""
+    _, canvas, upper_pose, r = _upper_body_shapes(parse.shape, pose)
+    # The official arm-restore canvas is hard-coded 768x1024, the size of every dataset image.
+    mask = _restore_limbs(np.asarray(canvas) == 255, parse, upper_pose, r, ARM_CHAINS, (5, 6))
+    return mask & ~np.isin(parse, (*HEAD_LABELS, *LOWER_BODY_LABELS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,18 +261,10 @@ def agnostic_mask_lower(parse: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
 def agnostic_mask_dresses(parse: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """Dress grey region: the upper-body shapes (torso, neck, arms) plus the lower-body legs band."""
-    height, width = parse.shape
-    upper_pose = _respread_hips(pose)
-    r = _stroke_radius(upper_pose)
-    canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
-    _draw_torso(draw, upper_pose, r)
-    _draw_neck(draw, upper_pose, r)
-    _draw_arms(draw, upper_pose, r)
+    draw, canvas, upper_pose, r = _upper_body_shapes(parse.shape, pose)
     _draw_legs(draw, pose, r)
     mask = (np.asarray(canvas) == 255) | _bounding_box_mask(parse == Cihp.DRESS)
-    mask = _restore_limbs(mask, parse, upper_pose, r,
-                          ((Cihp.LEFT_ARM, (5, 6, 7)), (Cihp.RIGHT_ARM, (2, 3, 4))), (5, 6))
+    mask = _restore_limbs(mask, parse, upper_pose, r, ARM_CHAINS, (5, 6))
     mask = _restore_limbs(mask, parse, pose, r, LEG_CHAINS, (10, 6))
     return mask & ~np.isin(parse, DRESSES_KEEP_LABELS)
 
