@@ -161,7 +161,13 @@ def check_keypoint_file(
     try:
         body25 = read_keypoints(path, fmt="body25")
     except KeypointFormatError as exc:
-        layout_wrong = "expected body25" in exc.reason or "expected 75" in exc.reason
+        # Readable in another layout (COCO-18, Dress Code) or a wrong number of values (another
+        # OpenPose model): the wrong skeleton. Anything else: no usable keypoints at all.
+        try:
+            read_keypoints(path, fmt="auto")
+            layout_wrong = True
+        except (KeypointFormatError, InputError):
+            layout_wrong = "expected 75" in exc.reason
         code = "keypoints-not-body25" if layout_wrong else "keypoints-invalid"
         return [finding(code, split, stem, rel, f"{rel}: {exc.reason}")], None, 0
     except InputError as exc:
