@@ -314,3 +314,24 @@ def test_quality_flags_fire_on_injected_problems(genuine: Path, tmp_path: Path) 
         ("00034_00", "pose-low-confidence"),
     } <= found
     assert report.errors == [] and report.exit_code() == 0
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ({"people": [{"pose_keypoints_2d": [1.0] * 54}]}, "keypoints-not-body25"),  # COCO-18
+        ({"people": [{"pose_keypoints_2d": [1.0] * 45}]}, "keypoints-not-body25"),  # MPI-15
+        ({"keypoints": [[10.0, 20.0, 0.9, i] for i in range(18)]}, "keypoints-not-body25"),  # Dress Code
+        ({"people": []}, "keypoints-invalid"),
+        ({"version": 1.3}, "keypoints-invalid"),
+        ({"people": [{"pose_keypoints_2d": [1.0] * 75}]}, None),
+    ],
+)
+def test_keypoint_file_codes(tmp_path: Path, document: dict, code: str | None) -> None:
+    from vtonkit.datasets.file_checks import check_keypoint_file
+
+    path = tmp_path / "x_keypoints.json"
+    path.write_text(json.dumps(document))
+    findings, body25, _ = check_keypoint_file(path, "test", "x", path.name)
+    assert [f.code for f in findings] == ([code] if code else [])
+    assert (body25 is None) == (code is not None)
