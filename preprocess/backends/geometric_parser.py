@@ -333,14 +333,23 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
                       if (face & ~hair_core).sum() >= 30 else hair_score - 1)
         chest_score = ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30 else hair_score - 1
         hairy = hair_score > np.maximum(face_score, chest_score) + 0.5
-        # Below the chin the neck is a column under the face; beside it, hair is the better bet
-        # (blond hair and skin share colours), unless the colour is clearly the top's.
-        beside_neck = long_zone & (np.abs(xx - face_cx) > 0.3 * face_w) & (yy > face_bottom)
-        hairy_beside = beside_neck & (hair_score > chest_score + 0.5) & (hair_score > face_score - 1.0)
-        # Above the shoulders and clearly beside the neck column only hair (or the top) can be.
-        beside_high = (beside_neck & (np.abs(xx - face_cx) > 0.45 * face_w) & (yy < shoulder_y - 0.1 * s)
-                       & (hair_score > chest_score) & (hair_score > face_score - 3.0))
-        candidates = (long_zone & hairy) | hairy_beside | beside_high | hair
+        # Below the head, each pixel goes to the best of hair / skin / top by colour plus a layout
+        # prior (log-odds): the neck is a column under the face, hair hangs beside it, the top
+        # starts at the shoulders. Blond hair and skin share colours, so the layout often decides.
+        neck = frame.point(NECK)
+        column_x = np.full_like(yy, face_cx)
+        if neck is not None and neck[1] > face_bottom + 1:
+            # A tilted head: the neck runs from under the chin to the neck joint.
+            t = np.clip((yy - face_bottom) / (neck[1] - face_bottom), 0.0, 1.0)
+            column_x = face_cx + t * (neck[0] - face_cx)
+        offset = np.abs(xx - column_x) / max(face_w, 1.0)
+        in_column = offset < 0.4
+        below_shoulders = np.clip((yy - shoulder_y) / (0.5 * s), 0.0, None)
+        hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
+        skin_prior = np.where(in_column, 1.5, -1.0)
+        top_prior = np.where(yy > shoulder_y - 0.05 * s, 1.0, -1.0)
+        best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
+        candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
         count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
         touching = np.zeros(count, bool)
         touching[np.unique(components[hair])] = True
