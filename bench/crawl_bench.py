@@ -12,6 +12,7 @@ dominate a small crawl. Usage::
 
     .venv/bin/python bench/crawl_bench.py --copies 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,24 +34,32 @@ def worker(mode: str, url: str, out: str) -> None:
     if mode == "pages":
         extra["ITEM_PIPELINES"] = {}
     started = time.perf_counter()
-    summary = run_crawl("demo", Path(out), url=url, no_throttle=True, extra_settings=extra,
-                        spider_args={"browser": "0"})
+    summary = run_crawl(
+        "demo", Path(out), url=url, no_throttle=True, extra_settings=extra, spider_args={"browser": "0"}
+    )
     summary["wall_seconds"] = round(time.perf_counter() - started, 2)
     print("BENCH " + json.dumps(summary))
 
 
 def run_mode(mode: str, url: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        run = subprocess.run([sys.executable, __file__, "--worker", mode, "--url", url, "--out", out],
-                             capture_output=True, text=True, cwd=REPO, timeout=1800)
+        run = subprocess.run(
+            [sys.executable, __file__, "--worker", mode, "--url", url, "--out", out],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=1800,
+        )
     line = next((l for l in run.stdout.splitlines() if l.startswith("BENCH ")), None)
     if run.returncode != 0 or line is None:
         raise SystemExit(f"{mode} crawl failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
-    return json.loads(line[len("BENCH "):])
+    return json.loads(line[len("BENCH ") :])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--copies", type=int, default=10, help="repeat the shop section this many times")
     parser.add_argument("--worker", choices=("pages", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -73,18 +82,25 @@ def main() -> None:
     for mode, summary in results.items():
         seconds = summary["seconds"]
         images = sum(summary.get("image_status", {}).values())
-        rows.append({
-            "mode": mode, "products": summary["products_total"], "pages": summary["responses"],
-            "images": images, "seconds": seconds,
-            "pages_per_s": round(summary["responses"] / seconds, 1),
-            "images_per_s": round(images / seconds, 1) if images else None,
-        })
+        rows.append(
+            {
+                "mode": mode,
+                "products": summary["products_total"],
+                "pages": summary["responses"],
+                "images": images,
+                "seconds": seconds,
+                "pages_per_s": round(summary["responses"] / seconds, 1),
+                "images_per_s": round(images / seconds, 1) if images else None,
+            }
+        )
     print(f"demo store x{args.copies} on 127.0.0.1, throttling off, JavaScript section skipped")
     print("| crawl | products | responses | images | seconds | pages/s | images/s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['mode']} | {r['products']} | {r['pages']} | {r['images']} | {r['seconds']} | {r['pages_per_s']} | "
-              f"{r['images_per_s'] if r['images_per_s'] is not None else '-'} |")
+        print(
+            f"| {r['mode']} | {r['products']} | {r['pages']} | {r['images']} | {r['seconds']} | {r['pages_per_s']} | "
+            f"{r['images_per_s'] if r['images_per_s'] is not None else '-'} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

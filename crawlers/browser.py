@@ -4,6 +4,7 @@
 (Debian/Ubuntu: ``apt-get install chromium``). Lookup order: ``$VTONKIT_CHROMIUM``, then
 ``/usr/bin/chromium``, ``/usr/bin/chromium-browser``, then ``chromium`` on ``PATH``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,13 @@ logger = logging.getLogger(__name__)
 ENV_VAR = "VTONKIT_CHROMIUM"
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 LAUNCH_ARGS = (
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 )
 INSTALL_HINT = (
     "JavaScript-rendered pages need Chromium: install it (Debian/Ubuntu: `sudo apt-get install -y chromium`) "
@@ -44,7 +50,9 @@ def find_chromium() -> Path:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return Path(found)
-    raise ChromiumNotFound(f"no Chromium found (looked at ${ENV_VAR}, {', '.join(CANDIDATES)}, PATH). {INSTALL_HINT}")
+    raise ChromiumNotFound(
+        f"no Chromium found (looked at ${ENV_VAR}, {', '.join(CANDIDATES)}, PATH). {INSTALL_HINT}"
+    )
 
 
 def chromium_available() -> bool:
@@ -67,7 +75,11 @@ def playwright_settings(executable: Path) -> dict[str, Any]:
             "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
         },
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": str(executable), "headless": True, "args": list(LAUNCH_ARGS)},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": str(executable),
+            "headless": True,
+            "args": list(LAUNCH_ARGS),
+        },
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
     }

@@ -10,6 +10,7 @@ reference in the visible page. Candidates from every source are ranked: one that
 the page URL wins (shops put the product reference in product URLs), then visible labelled
 references, then structured-data SKUs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,6 @@ from urllib.parse import urljoin, urlsplit
 
 import extruct
 from parsel import Selector
-
 from vtonkit.crawlers.categories import normalise_category
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, types_of
@@ -43,16 +43,66 @@ _SKU_LABEL = (
 _SKU_VALUE = r"(?=[A-Za-z\-/._]*\d)([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
 # "Ref. 1234/567" and "SKU 12345" are written without a colon too
 _LABELLED_SKU = re.compile(r"(?<![A-Za-z])" + _SKU_LABEL + r"\s*[:#]?\s*" + _SKU_VALUE, re.IGNORECASE)
-_SKU_ATTR_WORDS = ("sku", "product-reference", "product-code", "productcode", "article-number",
-                   "articlenumber", "style-number", "item-number", "product-ref", "product-id-display")
+_SKU_ATTR_WORDS = (
+    "sku",
+    "product-reference",
+    "product-code",
+    "productcode",
+    "article-number",
+    "articlenumber",
+    "style-number",
+    "item-number",
+    "product-ref",
+    "product-id-display",
+)
 
 _GENDER_WORDS = {
-    "women": ("women", "woman", "womens", "female", "ladies", "damen", "femme", "femmes", "mujer",
-              "donna", "dames", "kobiety", "نساء", "نسائي"),
-    "men": ("men", "man", "mens", "male", "herren", "homme", "hommes", "hombre", "uomo", "heren",
-            "mezczyzni", "رجال", "رجالي"),
-    "kids": ("kids", "kid", "children", "girls", "boys", "kinder", "enfant", "enfants", "nino",
-             "bambini", "اطفال", "اولاد", "بنات"),
+    "women": (
+        "women",
+        "woman",
+        "womens",
+        "female",
+        "ladies",
+        "damen",
+        "femme",
+        "femmes",
+        "mujer",
+        "donna",
+        "dames",
+        "kobiety",
+        "نساء",
+        "نسائي",
+    ),
+    "men": (
+        "men",
+        "man",
+        "mens",
+        "male",
+        "herren",
+        "homme",
+        "hommes",
+        "hombre",
+        "uomo",
+        "heren",
+        "mezczyzni",
+        "رجال",
+        "رجالي",
+    ),
+    "kids": (
+        "kids",
+        "kid",
+        "children",
+        "girls",
+        "boys",
+        "kinder",
+        "enfant",
+        "enfants",
+        "nino",
+        "bambini",
+        "اطفال",
+        "اولاد",
+        "بنات",
+    ),
     "unisex": ("unisex",),
 }
 
@@ -81,7 +131,12 @@ def _text(value: Any) -> str | None:
     """A plain string from a JSON-LD/microdata value (string, number, {name}, [..])."""
     value = _first(value)
     if isinstance(value, dict):
-        value = value.get("name") or value.get("@value") or value.get("value") or value.get("properties", {}).get("name")
+        value = (
+            value.get("name")
+            or value.get("@value")
+            or value.get("value")
+            or value.get("properties", {}).get("name")
+        )
         value = _first(value)
     if value is None or isinstance(value, (dict, list)):
         return None
@@ -90,7 +145,7 @@ def _text(value: Any) -> str | None:
 
 
 def _schema_term(value: Any) -> str | None:
-    """"http://schema.org/InStock" -> "InStock"."""
+    """ "http://schema.org/InStock" -> "InStock"."""
     text = _text(value)
     if not text:
         return None
@@ -106,8 +161,13 @@ def _read_evidence(page_html: str, url: str) -> _Evidence:
             if types_of(node) & PRODUCT_TYPES:
                 evidence.json_ld.append(node)
     try:
-        data = extruct.extract(selector.root, base_url=url or None, syntaxes=["microdata", "opengraph"],
-                               uniform=True, errors="log")
+        data = extruct.extract(
+            selector.root,
+            base_url=url or None,
+            syntaxes=["microdata", "opengraph"],
+            uniform=True,
+            errors="log",
+        )
     except Exception as exc:  # extruct raises assorted errors on odd markup; the rest still works
         logger.info("extruct failed on %s: %s", url or "<page>", exc)
         data = {}
@@ -121,7 +181,9 @@ def _read_evidence(page_html: str, url: str) -> _Evidence:
             if isinstance(key, str) and ":" in key and key not in evidence.meta:
                 evidence.meta[key.lower()] = _text(value) or ""
     for meta in selector.xpath("//meta[@content]"):
-        key = (meta.attrib.get("property") or meta.attrib.get("name") or meta.attrib.get("itemprop") or "").lower()
+        key = (
+            meta.attrib.get("property") or meta.attrib.get("name") or meta.attrib.get("itemprop") or ""
+        ).lower()
         if key and key not in evidence.meta:
             evidence.meta[key] = meta.attrib["content"].strip()
     texts = selector.xpath(
@@ -208,7 +270,8 @@ def _sku_candidates(evidence: _Evidence, product: dict[str, Any]) -> list[tuple[
     for match in _LABELLED_SKU.finditer(evidence.visible_text):
         found.append((match.group(1), 3))
     attr_test = " or ".join(
-        f"contains(translate(., 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{w}')" for w in _SKU_ATTR_WORDS
+        f"contains(translate(., 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '{w}')"
+        for w in _SKU_ATTR_WORDS
     )
     xpath = (
         "//*[@*[(local-name()='class' or local-name()='id' or local-name()='itemprop' or starts-with(local-name(), 'data-'))"
@@ -259,7 +322,11 @@ def _breadcrumbs(evidence: _Evidence) -> list[str]:
         elements = elements if isinstance(elements, list) else [elements]
         elements = sorted(
             (e for e in elements if isinstance(e, dict)),
-            key=lambda e: float(_text(e.get("position")) or 0) if re.match(r"^[\d.]+$", _text(e.get("position")) or "") else 0,
+            key=lambda e: (
+                float(_text(e.get("position")) or 0)
+                if re.match(r"^[\d.]+$", _text(e.get("position")) or "")
+                else 0
+            ),
         )
         names = [_text(e.get("name")) or _text(e.get("item")) for e in elements]
         names = [n for n in names if n and not n.startswith("http")]
@@ -270,7 +337,10 @@ def _breadcrumbs(evidence: _Evidence) -> list[str]:
         "contains(translate(@aria-label, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb') or "
         "contains(translate(@id, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')][.//a]"
     )[:1]:
-        names = [re.sub(r"\s+", " ", t).strip() for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()]
+        names = [
+            re.sub(r"\s+", " ", t).strip()
+            for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()
+        ]
         names = [n for n in names if n and n not in {">", "/", "›", "»", "|"}]
         if names:
             return names
@@ -296,16 +366,21 @@ def _image_urls(evidence: _Evidence, product: dict[str, Any]) -> list[str]:
         for node in evidence.json_ld + evidence.microdata:
             add(node.get("image"))
     if not urls:
-        add(evidence.selector.xpath(
-            "//meta[@property='og:image' or @property='og:image:url' or @property='og:image:secure_url']/@content"
-        ).getall() or evidence.meta.get("twitter:image"))
+        add(
+            evidence.selector.xpath(
+                "//meta[@property='og:image' or @property='og:image:url' or @property='og:image:secure_url']/@content"
+            ).getall()
+            or evidence.meta.get("twitter:image")
+        )
     if not urls:
         sel = evidence.selector
         add(sel.xpath("//img[@itemprop='image']/@src").getall())
-        add(sel.xpath(
-            "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
-            "//img/@src"
-        ).getall())
+        add(
+            sel.xpath(
+                "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
+                "//img/@src"
+            ).getall()
+        )
     return urls
 
 
@@ -341,7 +416,10 @@ def _product_id(product: dict[str, Any], sku: str | None, url: str) -> str:
 def page_url(page_html: str) -> str | None:
     """The page's own URL as it declares it (canonical link, then og:url), for saved pages."""
     selector = Selector(text=page_html)
-    return selector.xpath("//link[@rel='canonical']/@href").get() or selector.xpath("//meta[@property='og:url']/@content").get()
+    return (
+        selector.xpath("//link[@rel='canonical']/@href").get()
+        or selector.xpath("//meta[@property='og:url']/@content").get()
+    )
 
 
 def is_product_page(item: ProductItem | None) -> bool:
@@ -366,7 +444,11 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         sources["product"] = "json-ld"
     elif evidence.microdata:
         sources["product"] = "microdata"
-    elif meta.get("og:type", "").endswith("product") or meta.get("product:price:amount") or meta.get("og:price:amount"):
+    elif (
+        meta.get("og:type", "").endswith("product")
+        or meta.get("product:price:amount")
+        or meta.get("og:price:amount")
+    ):
         sources["product"] = "opengraph"
     structured = "json-ld" if product in evidence.json_ld else "microdata"
 
@@ -379,10 +461,20 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         return None
 
     h1 = evidence.selector.xpath("normalize-space(//h1)").get()
-    title = pick("title", (structured, product.get("name")), ("opengraph", meta.get("og:title")), ("html", h1),
-                 ("html", evidence.selector.xpath("normalize-space(//title)").get()))
-    brand = pick("brand", (structured, product.get("brand")), ("opengraph", meta.get("product:brand")),
-                 ("opengraph", meta.get("og:brand")), (structured, product.get("manufacturer")))
+    title = pick(
+        "title",
+        (structured, product.get("name")),
+        ("opengraph", meta.get("og:title")),
+        ("html", h1),
+        ("html", evidence.selector.xpath("normalize-space(//title)").get()),
+    )
+    brand = pick(
+        "brand",
+        (structured, product.get("brand")),
+        ("opengraph", meta.get("product:brand")),
+        ("opengraph", meta.get("og:brand")),
+        (structured, product.get("manufacturer")),
+    )
     colour = pick("colour", (structured, product.get("color")), ("opengraph", meta.get("product:color")))
 
     offer = _choose_offer(_offers(product))
@@ -415,13 +507,20 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
 
     availability = _schema_term(offer.get("availability")) if offer else None
     if not availability and meta.get("product:availability"):
-        availability = {"in stock": "InStock", "instock": "InStock", "out of stock": "OutOfStock",
-                        "oos": "OutOfStock", "preorder": "PreOrder"}.get(meta["product:availability"].lower())
+        availability = {
+            "in stock": "InStock",
+            "instock": "InStock",
+            "out of stock": "OutOfStock",
+            "oos": "OutOfStock",
+            "preorder": "PreOrder",
+        }.get(meta["product:availability"].lower())
 
     sku = _choose_sku(_sku_candidates(evidence, product), url)
     breadcrumbs = _breadcrumbs(evidence)
     schema_category = _text(product.get("category")) or (_text(offer.get("category")) if offer else None)
-    category = normalise_category(schema_category=schema_category, breadcrumbs=breadcrumbs, title=title, url=url)
+    category = normalise_category(
+        schema_category=schema_category, breadcrumbs=breadcrumbs, title=title, url=url
+    )
 
     item = ProductItem(
         store=store or (urlsplit(url).hostname or ""),

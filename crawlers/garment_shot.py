@@ -18,6 +18,7 @@ almost no skin visible reads as a garment shot; a garment with large skin-tone p
 as on-model. ``garment_score`` (higher = more garment-shot-like) lets callers rank a product's
 images and pick the best one even when the rule says no for all.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,7 +57,9 @@ def _resize_rgba(image: Image.Image) -> np.ndarray:
     image = image.convert("RGBA")
     scale = ANALYSIS_SIDE / max(image.size)
     if scale < 1:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR
+        )
     return np.asarray(image)
 
 
@@ -87,11 +90,15 @@ def _person_detectors():
         with contextlib.redirect_stderr(io.StringIO()):
             import mediapipe as mp
 
-        pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5)
+        pose = mp.solutions.pose.Pose(
+            static_image_mode=True, model_complexity=1, min_detection_confidence=0.5
+        )
         faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
         return pose, faces
     except Exception as exc:  # optional: the skin rule still works without it
-        logger.warning("mediapipe unavailable (%s); garment shots are decided from background and skin only", exc)
+        logger.warning(
+            "mediapipe unavailable (%s); garment shots are decided from background and skin only", exc
+        )
         return None
 
 
@@ -134,5 +141,17 @@ def analyse_shot(image: Image.Image) -> ShotAnalysis:
         visibility, faces = evidence
         person = visibility >= POSE_VISIBILITY_MIN or (faces > 0 and visibility >= POSE_WITH_FACE_MIN)
     is_garment = plain >= PLAIN_BORDER_MIN and not person and foreground.mean() > 0.02
-    score = plain - visibility - 0.25 * min(faces, 1) - 0.25 * (skin_fraction if skin_fraction <= SKIN_RANGE[1] else 0.0)
-    return ShotAnalysis(round(plain, 4), round(skin_fraction, 4), round(visibility, 3), faces, bool(is_garment), round(float(score), 4))
+    score = (
+        plain
+        - visibility
+        - 0.25 * min(faces, 1)
+        - 0.25 * (skin_fraction if skin_fraction <= SKIN_RANGE[1] else 0.0)
+    )
+    return ShotAnalysis(
+        round(plain, 4),
+        round(skin_fraction, 4),
+        round(visibility, 3),
+        faces,
+        bool(is_garment),
+        round(float(score), 4),
+    )

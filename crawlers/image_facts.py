@@ -4,6 +4,7 @@ Pure functions on bytes, run off the reactor thread by the image pipeline. Anyth
 a usable product image raises :class:`ImageRejected` with a short reason (``not-an-image``,
 ``too-large``, ``too-small``, ``undecodable``) that the crawl summary counts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,13 +15,20 @@ from dataclasses import dataclass
 
 import imagehash
 from PIL import Image
-
 from vtonkit.crawlers.garment_shot import analyse_shot
 
 logger = logging.getLogger(__name__)
 
 ANALYSIS_SIDE = 512  # longest side of the thumbnail that is hashed and analysed
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif", "AVIF": "avif"}
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tif",
+    "AVIF": "avif",
+}
 
 
 class ImageRejected(ValueError):
@@ -92,7 +100,7 @@ def inspect_image(data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_
 
 def phash_distance(a: str, b: str) -> int:
     """Hamming distance between two hex perceptual hashes."""
-    return bin(int(a, 16) ^ int(b, 16)).count("1")
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def colour_signature(rgb: Image.Image) -> str:

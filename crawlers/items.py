@@ -4,6 +4,7 @@ A product item comes from :func:`vtonkit.crawlers.extract.extract_product` (or t
 ``/products.json`` reader); the image pipeline fills ``images`` and ``garment_image_url``, and
 turns each kept image into a :data:`CATALOG_COLUMNS` record for ``catalog.jsonl``/``.parquet``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,7 +49,27 @@ class ProductItem:
 
 # One record per kept image; the prep pipeline reads these columns.
 CATALOG_COLUMNS = (
-    "store", "product_id", "sku", "title", "brand", "price", "currency", "availability",
-    "gender", "colour", "category", "image_url", "page_url", "path", "sha256", "phash",
-    "width", "height", "format", "has_alpha", "is_garment_shot", "garment_score", "crawled_at",
+    "store",
+    "product_id",
+    "sku",
+    "title",
+    "brand",
+    "price",
+    "currency",
+    "availability",
+    "gender",
+    "colour",
+    "category",
+    "image_url",
+    "page_url",
+    "path",
+    "sha256",
+    "phash",
+    "width",
+    "height",
+    "format",
+    "has_alpha",
+    "is_garment_shot",
+    "garment_score",
+    "crawled_at",
 )

@@ -5,6 +5,7 @@ HTML entities, several objects concatenated in one script tag, ``@graph`` wrappe
 arrays, and ``@type`` written in lower case ("product"). :func:`json_ld_blocks` returns every
 block it could read (after repairs) and :func:`iter_nodes` walks them.
 """
+
 from __future__ import annotations
 
 import html
@@ -80,10 +81,8 @@ def _decode_concatenated(text: str) -> list[Any]:
 def parse_json_ld(text: str) -> list[Any]:
     """Parse one JSON-LD script body, repairing common breakage. Raises ValueError if hopeless."""
     raw = text.strip()
-    if raw.startswith("<!--"):
-        raw = raw[4:]
-    if raw.endswith("-->"):
-        raw = raw[:-3]
+    raw = raw.removeprefix("<!--")
+    raw = raw.removesuffix("-->")
     raw = raw.strip().removeprefix("<![CDATA[").removesuffix("]]>").strip()
     try:
         return _decode_concatenated(raw)

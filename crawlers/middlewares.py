@@ -5,16 +5,16 @@ that is the opposite of polite. This subclass waits ``VTONKIT_RETRY_BACKOFF_BASE
 seconds (capped by ``VTONKIT_RETRY_BACKOFF_MAX``, or the server's ``Retry-After``) before the
 n-th retry. The wait holds the request's download slot, so the whole domain slows down.
 """
+
 from __future__ import annotations
 
 import logging
 import random
-
 from urllib.parse import urljoin
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor

@@ -12,12 +12,13 @@ sets it); a bare ``scrapy crawl <store> -O out.jsonl`` only exports items.
 * :class:`CatalogPipeline` appends one record per kept image to ``<out>/catalog.jsonl`` (and
   every product to ``<out>/products.jsonl``), and writes ``<out>/catalog.parquet`` at the end.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
-
 from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.report import report_for
@@ -41,7 +41,7 @@ PRODUCTS_JSONL = "products.jsonl"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class GarmentImagesPipeline(FilesPipeline):
@@ -91,8 +91,15 @@ class GarmentImagesPipeline(FilesPipeline):
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
         adapter = ItemAdapter(item)
         return [
-            Request(url, meta={"download_maxsize": self.max_bytes, "vtonkit_page": adapter.get("url"), "allow_offsite": True},
-                    dont_filter=True)  # images often live on a CDN domain
+            Request(
+                url,
+                meta={
+                    "download_maxsize": self.max_bytes,
+                    "vtonkit_page": adapter.get("url"),
+                    "allow_offsite": True,
+                },
+                dont_filter=True,
+            )  # images often live on a CDN domain
             for url in adapter.get("image_urls") or []
         ]
 
@@ -100,11 +107,15 @@ class GarmentImagesPipeline(FilesPipeline):
         return None  # names come from the content hash: nothing to look up before downloading
 
     def media_failed(self, failure: Any, request: Request, info: Any):
-        report_for(self.crawler).image_error(request.url, f"download failed: {failure.value}", request.meta.get("vtonkit_page", ""))
+        report_for(self.crawler).image_error(
+            request.url, f"download failed: {failure.value}", request.meta.get("vtonkit_page", "")
+        )
         raise FileException(str(failure.value))
 
     # -- responses ------------------------------------------------------------------------
-    async def media_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> dict[str, Any]:
+    async def media_downloaded(
+        self, response: Any, request: Request, info: Any, *, item: Any = None
+    ) -> dict[str, Any]:
         url, page = request.url, request.meta.get("vtonkit_page", "")
         result: dict[str, Any] = {"url": url}
         if response.status != 200 or not response.body:
@@ -113,17 +124,30 @@ class GarmentImagesPipeline(FilesPipeline):
             return {**result, "status": "failed", "reason": reason}
         try:
             facts: ImageFacts = await maybe_deferred_to_future(
-                deferToThread(inspect_image, response.body, min_side=self.min_side, max_pixels=self.max_pixels)
+                deferToThread(
+                    inspect_image, response.body, min_side=self.min_side, max_pixels=self.max_pixels
+                )
             )
         except ImageRejected as exc:
             report_for(self.crawler).image_error(url, str(exc), page)
             return {**result, "status": "rejected", "reason": exc.reason}
         result.update(
-            sha256=facts.sha256, phash=facts.phash, width=facts.width, height=facts.height, format=facts.format,
-            has_alpha=facts.has_alpha, is_garment_shot=facts.is_garment_shot, garment_score=facts.garment_score,
+            sha256=facts.sha256,
+            phash=facts.phash,
+            width=facts.width,
+            height=facts.height,
+            format=facts.format,
+            has_alpha=facts.has_alpha,
+            is_garment_shot=facts.is_garment_shot,
+            garment_score=facts.garment_score,
         )
         if facts.sha256 in self.by_sha:
-            return {**result, "status": "duplicate", "path": self.by_sha[facts.sha256], "duplicate_of": self.by_sha[facts.sha256]}
+            return {
+                **result,
+                "status": "duplicate",
+                "path": self.by_sha[facts.sha256],
+                "duplicate_of": self.by_sha[facts.sha256],
+            }
         category = ItemAdapter(item).get("category") or "other"
         path = f"images/{category}/{facts.sha256}.{facts.extension}"
         for index, (other, other_path) in enumerate(self.kept):
@@ -152,7 +176,11 @@ class GarmentImagesPipeline(FilesPipeline):
         page = adapter.get("url")
         images = []
         for url, (ok, value) in zip(adapter.get("image_urls") or [], results):
-            entry = dict(value) if ok else {"url": url, "status": "failed", "reason": str(getattr(value, "value", value))}
+            entry = (
+                dict(value)
+                if ok
+                else {"url": url, "status": "failed", "reason": str(getattr(value, "value", value))}
+            )
             if entry.get("status") == "kept" and entry.get("path") in self.superseded:
                 final = resolve_superseded(self.superseded, entry["path"])
                 entry = {**entry, "status": "near-duplicate", "path": final, "duplicate_of": final}
@@ -208,10 +236,18 @@ class CatalogPipeline:
                 continue
             record = {key: product.get(key) for key in CATALOG_COLUMNS}
             record.update(
-                image_url=image["url"], page_url=product.get("url"), path=image["path"], sha256=image["sha256"],
-                phash=image["phash"], width=image["width"], height=image["height"], format=image["format"],
-                has_alpha=image["has_alpha"], is_garment_shot=image["is_garment_shot"],
-                garment_score=image["garment_score"], crawled_at=crawled_at,
+                image_url=image["url"],
+                page_url=product.get("url"),
+                path=image["path"],
+                sha256=image["sha256"],
+                phash=image["phash"],
+                width=image["width"],
+                height=image["height"],
+                format=image["format"],
+                has_alpha=image["has_alpha"],
+                is_garment_shot=image["is_garment_shot"],
+                garment_score=image["garment_score"],
+                crawled_at=crawled_at,
             )
             report.images[product.get("category") or "other"] += 1
             self._catalog.write(json.dumps(record, ensure_ascii=False) + "\n")

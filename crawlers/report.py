@@ -4,6 +4,7 @@ One :class:`CrawlReport` per crawler (an extension); spiders and pipelines recor
 :func:`report_for`. Bad pages and images are logged with their URL and counted here, so a crawl
 never dies of one bad page and the user still sees what went wrong.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,9 @@ class CrawlReport:
         self.started = time.time()
         self.products: Counter[str] = Counter()  # per category
         self.images: Counter[str] = Counter()  # kept images per category
-        self.image_status: Counter[str] = Counter()  # kept / duplicate / near-duplicate / rejected:<reason> / failed
+        self.image_status: Counter[str] = (
+            Counter()
+        )  # kept / duplicate / near-duplicate / rejected:<reason> / failed
         self.page_errors: list[dict[str, str]] = []
         self.image_errors: list[dict[str, str]] = []
         self.skipped: Counter[str] = Counter()  # e.g. "category-filter", "js-no-browser"

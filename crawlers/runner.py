@@ -2,10 +2,10 @@
 
 Used by ``vtonkit crawl`` and the benchmark; tests call it through the CLI in a subprocess.
 """
+
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,15 @@ class UnknownStore(ValueError):
     pass
 
 
-def crawl_settings(out: Path | None, *, cache: bool = False, resume: bool = False, no_throttle: bool = False,
-                   log_file: bool = True, extra: dict[str, Any] | None = None):
+def crawl_settings(
+    out: Path | None,
+    *,
+    cache: bool = False,
+    resume: bool = False,
+    no_throttle: bool = False,
+    log_file: bool = True,
+    extra: dict[str, Any] | None = None,
+):
     """The project settings plus the options of one ``vtonkit crawl`` run."""
     from scrapy.settings import Settings
 
@@ -94,10 +101,14 @@ def run_crawl(
     crawler = process.create_crawler(store)
     if on_event is not None:
         # weak=False: the dispatcher would otherwise drop these closures at once
-        crawler.signals.connect(lambda response, request, spider: on_event("page", response),
-                                signal=signals.response_received, weak=False)
-        crawler.signals.connect(lambda item, response, spider: on_event("product", item),
-                                signal=signals.item_scraped, weak=False)
+        crawler.signals.connect(
+            lambda response, request, spider: on_event("page", response),
+            signal=signals.response_received,
+            weak=False,
+        )
+        crawler.signals.connect(
+            lambda item, response, spider: on_event("product", item), signal=signals.item_scraped, weak=False
+        )
     kwargs: dict[str, Any] = dict(spider_args or {})
     if url:
         kwargs["url"] = url

@@ -6,6 +6,7 @@ from the same settings and adds the output folder (``VTONKIT_OUT``), the HTTP ca
 (``--cache``), a resumable job folder (``--resume``) and, for your own servers only,
 ``--no-throttle``.
 """
+
 from __future__ import annotations
 
 from vtonkit import __version__

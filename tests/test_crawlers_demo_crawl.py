@@ -3,6 +3,7 @@
 The store runs in a thread of this test process; every crawl runs in a subprocess (the
 Twisted reactor cannot restart), through the real CLIs (`vtonkit crawl`, `scrapy crawl`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
-
 from vtonkit.crawlers.browser import chromium_available
 from vtonkit.crawlers.demo_store.catalogue import load_catalogue, product_path, underlying_image
 from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
@@ -53,7 +53,13 @@ def demo_crawl(store, tmp_path_factory):
     products = [json.loads(line) for line in (out / "products.jsonl").read_text().splitlines()]
     catalog = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
     summary = json.loads((out / "summary.json").read_text())
-    return {"out": out, "products": products, "catalog": catalog, "summary": summary, "stdout": run.stdout + run.stderr}
+    return {
+        "out": out,
+        "products": products,
+        "catalog": catalog,
+        "summary": summary,
+        "stdout": run.stdout + run.stderr,
+    }
 
 
 def _expected_products() -> list[dict]:
@@ -107,8 +113,12 @@ def test_broken_pages_reported_and_crawl_finished(demo_crawl):
 def test_images_downloaded_deduplicated_and_filtered(demo_crawl):
     out, catalog = demo_crawl["out"], demo_crawl["catalog"]
     crawled = _expected_products()
-    originals = {underlying_image(i) for p in crawled for i in p["images"] if not i.startswith("/media/") or i.startswith(
-        ("/media/r/", "/media/copy/", "/media/resized/"))}
+    originals = {
+        underlying_image(i)
+        for p in crawled
+        for i in p["images"]
+        if not i.startswith("/media/") or i.startswith(("/media/r/", "/media/copy/", "/media/resized/"))
+    }
     assert len(catalog) == len(originals)
     assert len({r["sha256"] for r in catalog}) == len(catalog)
     for record in catalog:
@@ -130,7 +140,9 @@ def test_images_downloaded_deduplicated_and_filtered(demo_crawl):
 
 def test_originals_kept_with_png_alpha(demo_crawl):
     out = demo_crawl["out"]
-    record = next(r for r in demo_crawl["catalog"] if r["image_url"].endswith("saleor-dark-polygon-tee-front.png"))
+    record = next(
+        r for r in demo_crawl["catalog"] if r["image_url"].endswith("saleor-dark-polygon-tee-front.png")
+    )
     assert record["has_alpha"] and record["format"] == "PNG"
     stored = (out / record["path"]).read_bytes()
     original = (REPO / "crawlers/demo_store/static/garments/saleor-dark-polygon-tee-front.png").read_bytes()
@@ -157,8 +169,21 @@ def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):
     listed = _run([*SCRAPY, "list"]).stdout.split()
     assert {"demo", "demo-shopify", "generic", "shopify"} <= set(listed)
     out = tmp_path / "shopify.jsonl"
-    _run([*SCRAPY, "crawl", "demo-shopify", "-a", f"url={store.url}", "-O", str(out),
-          "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"])
+    _run(
+        [
+            *SCRAPY,
+            "crawl",
+            "demo-shopify",
+            "-a",
+            f"url={store.url}",
+            "-O",
+            str(out),
+            "-s",
+            "AUTOTHROTTLE_ENABLED=0",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+        ]
+    )
     items = [json.loads(line) for line in out.read_text().splitlines()]  # .jsonl: JSON lines
     assert sorted(i["sku"] for i in items) == sorted(p["sku"] for p in SHOP)
     assert {i["sku"]: i["category"] for i in items} == {p["sku"]: p["category"] for p in SHOP}
@@ -167,17 +192,49 @@ def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):
 
 
 def test_category_filter_and_limit(store, tmp_path):
-    _run([*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle",
-          "--category", "lower", "--limit", "3"])
+    _run(
+        [
+            *VTONKIT,
+            "crawl",
+            "demo-shopify",
+            "--out",
+            str(tmp_path),
+            "--url",
+            store.url,
+            "--no-throttle",
+            "--category",
+            "lower",
+            "--limit",
+            "3",
+        ]
+    )
     products = [json.loads(line) for line in (tmp_path / "products.jsonl").read_text().splitlines()]
     assert len(products) == 3 and {p["category"] for p in products} == {"lower"}
-    assert {Path(r).parent.name for r in (json.loads(line)["path"] for line in (tmp_path / "catalog.jsonl").read_text().splitlines())} == {"lower"}
+    assert {
+        Path(r).parent.name
+        for r in (json.loads(line)["path"] for line in (tmp_path / "catalog.jsonl").read_text().splitlines())
+    } == {"lower"}
 
 
 def test_generic_spider_discovers_products_through_the_sitemap(store, tmp_path):
     out = tmp_path / "generic.jsonl"
-    _run([*SCRAPY, "crawl", "generic", "-a", f"url={store.url}", "-O", str(out),
-          "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"])
+    _run(
+        [
+            *SCRAPY,
+            "crawl",
+            "generic",
+            "-a",
+            f"url={store.url}",
+            "-O",
+            str(out),
+            "-s",
+            "AUTOTHROTTLE_ENABLED=0",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "RETRY_TIMES=0",
+        ]
+    )
     skus = [json.loads(line)["sku"] for line in out.read_text().splitlines()]
     assert len(skus) == len(set(skus))
     assert {p["sku"] for p in SHOP} <= set(skus)
@@ -190,8 +247,19 @@ def _log_lines(store, marker: str) -> list[str]:
 
 def test_resumed_crawl_continues_without_duplicates(store, tmp_path):
     # one category keeps the image work (and the test) small
-    args = [*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle", "--resume",
-            "--category", "dresses"]
+    args = [
+        *VTONKIT,
+        "crawl",
+        "demo-shopify",
+        "--out",
+        str(tmp_path),
+        "--url",
+        store.url,
+        "--no-throttle",
+        "--resume",
+        "--category",
+        "dresses",
+    ]
     _run(args)
     assert (tmp_path / ".job").is_dir()
     first = (tmp_path / "catalog.jsonl").read_text().splitlines()
@@ -204,17 +272,35 @@ def test_resumed_crawl_continues_without_duplicates(store, tmp_path):
 
 
 def test_http_cache_replays_pages(store, tmp_path):
-    args = [*VTONKIT, "crawl", "demo-shopify", "--out", str(tmp_path), "--url", store.url, "--no-throttle", "--cache",
-            "--category", "dresses"]
+    args = [
+        *VTONKIT,
+        "crawl",
+        "demo-shopify",
+        "--out",
+        str(tmp_path),
+        "--url",
+        store.url,
+        "--no-throttle",
+        "--cache",
+        "--category",
+        "dresses",
+    ]
     _run(args)
     requests_before = len(_log_lines(store, "/products.json"))
     _run(args)
     assert len(_log_lines(store, "/products.json")) == requests_before  # served from OUT/.httpcache
-    assert len((tmp_path / "products.jsonl").read_text().splitlines()) == len([p for p in SHOP if p["category"] == "dresses"])
+    assert len((tmp_path / "products.jsonl").read_text().splitlines()) == len(
+        [p for p in SHOP if p["category"] == "dresses"]
+    )
 
 
 def test_unknown_store_is_a_clear_error(tmp_path):
-    run = subprocess.run([*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)], capture_output=True,
-                         text=True, cwd=REPO, timeout=120)
+    run = subprocess.run(
+        [*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert run.returncode == 2
     assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr

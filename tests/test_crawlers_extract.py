@@ -1,4 +1,5 @@
 """Product extraction: real shop pages against their ground truth, and malformed markup."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import SHARED, shared_path
 from vtonkit.crawlers.extract import extract_product
 from vtonkit.crawlers.jsonld import json_ld_blocks, parse_json_ld
 from vtonkit.crawlers.prices import currency_code
+
+from tests.conftest import SHARED, shared_path
 
 REPO = Path(__file__).resolve().parents[1]
 VTONKIT = [sys.executable, "-m", "vtonkit"]
@@ -41,8 +42,13 @@ def _matches(field: str, extracted: object, truths: list[str]) -> bool:
 def test_extract_product_cli_matches_shop_page_ground_truth(key):
     truth = _ground_truth()[key]
     page = shared_path("data", "shop-pages", f"{key}.html")
-    run = subprocess.run([*VTONKIT, "extract-product", str(page), "--url", truth["url"]],
-                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    run = subprocess.run(
+        [*VTONKIT, "extract-product", str(page), "--url", truth["url"]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     product = json.loads(run.stdout)
     checked = 0
@@ -57,7 +63,9 @@ def test_extract_product_cli_matches_shop_page_ground_truth(key):
 def test_extract_product_cli_reports_page_without_product(tmp_path):
     page = tmp_path / "about.html"
     page.write_text("<html><head><title>About us</title></head><body><h1>About</h1></body></html>")
-    run = subprocess.run([*VTONKIT, "extract-product", str(page)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    run = subprocess.run(
+        [*VTONKIT, "extract-product", str(page)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert run.returncode == 1
     assert "no product data" in json.loads(run.stdout)["error"]
     assert str(page) in json.loads(run.stdout)["error"]
@@ -73,10 +81,17 @@ def test_shop_pages_categories_and_titles():
         categories[truth["url"]] = item.category
     by_word = {url.split("/")[-1].split("?")[0]: cat for url, cat in categories.items()}
     assert by_word["esprit-chinos-camel-es122e05o-b11.html"] == "lower"
-    assert by_word["versace-jeans-couture-bull-baroque-slim-fit-jeans-azzurro-scuro-vei22g013-k11.html"] == "lower"
-    assert by_word["hope-and-ivy-tall-hadley-cocktail-dress-party-dress-black-hom21c023-q11.html"] == "dresses"
+    assert (
+        by_word["versace-jeans-couture-bull-baroque-slim-fit-jeans-azzurro-scuro-vei22g013-k11.html"]
+        == "lower"
+    )
+    assert (
+        by_word["hope-and-ivy-tall-hadley-cocktail-dress-party-dress-black-hom21c023-q11.html"] == "dresses"
+    )
     assert by_word["t-shirt-c%C3%B4tel%C3%A9-uni-p01044320.html"] == "upper"  # French title, Zara
-    assert by_word["buy-adidas-youth-badge-of-sport-essential-t-shirt-w712550a.html"] == "upper"  # Arabic category
+    assert (
+        by_word["buy-adidas-youth-badge-of-sport-essential-t-shirt-w712550a.html"] == "upper"
+    )  # Arabic category
 
 
 # --- malformed and alternative markup -------------------------------------------------------
@@ -113,14 +128,37 @@ def test_malformed_json_ld_is_repaired():
 
 
 def test_graph_array_aggregate_offer_and_html_comment_wrapper():
-    graph = json.dumps({"@context": "https://schema.org", "@graph": [
-        {"@type": "WebSite", "name": "Shop"},
-        {"@type": ["Product", "Thing"], "name": "Jupe midi", "productID": "J-77",
-         "offers": {"@type": "AggregateOffer", "lowPrice": 35, "highPrice": 50, "priceCurrency": "GBP"},
-         "image": "https://cdn.example/j.png"},
-    ]})
-    crumbs = json.dumps([{"@type": "BreadcrumbList", "itemListElement": [
-        {"@type": "ListItem", "position": 2, "name": "Femme"}, {"@type": "ListItem", "position": 1, "name": "Accueil"}]}])
+    graph = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {"@type": "WebSite", "name": "Shop"},
+                {
+                    "@type": ["Product", "Thing"],
+                    "name": "Jupe midi",
+                    "productID": "J-77",
+                    "offers": {
+                        "@type": "AggregateOffer",
+                        "lowPrice": 35,
+                        "highPrice": 50,
+                        "priceCurrency": "GBP",
+                    },
+                    "image": "https://cdn.example/j.png",
+                },
+            ],
+        }
+    )
+    crumbs = json.dumps(
+        [
+            {
+                "@type": "BreadcrumbList",
+                "itemListElement": [
+                    {"@type": "ListItem", "position": 2, "name": "Femme"},
+                    {"@type": "ListItem", "position": 1, "name": "Accueil"},
+                ],
+            }
+        ]
+    )
     item = extract_product(_page("<!--" + graph + "-->", crumbs), "https://shop.example/jupe")
     assert (item.title, item.price, item.currency, item.product_id) == ("Jupe midi", 35.0, "GBP", "J-77")
     assert item.category == "lower" and item.gender == "women"
@@ -134,8 +172,17 @@ def test_concatenated_objects_and_control_characters():
 
 
 def test_unreadable_json_ld_is_skipped_not_fatal():
-    page = _page('{"@type": "Product", "name": ', json.dumps({"@type": "Product", "name": "Kleid", "sku": "K1",
-                                                             "offers": {"price": "80", "priceCurrency": "EUR"}}))
+    page = _page(
+        '{"@type": "Product", "name": ',
+        json.dumps(
+            {
+                "@type": "Product",
+                "name": "Kleid",
+                "sku": "K1",
+                "offers": {"price": "80", "priceCurrency": "EUR"},
+            }
+        ),
+    )
     assert len(json_ld_blocks(page)) == 1
     item = extract_product(page, "https://shop.example/kleid")
     assert item.title == "Kleid" and item.category == "dresses"
@@ -147,7 +194,13 @@ def test_microdata_only_page():
       <div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="priceCurrency" content="EUR">
       <span itemprop="price" content="29.99">29,99 €</span><link itemprop="availability" href="https://schema.org/InStock"></div></div>"""
     item = extract_product(_page(body=body), "https://tienda.example/falda")
-    assert (item.title, item.sku, item.brand, item.price, item.currency) == ("Falda plisada", "FP-9", "Marca", 29.99, "EUR")
+    assert (item.title, item.sku, item.brand, item.price, item.currency) == (
+        "Falda plisada",
+        "FP-9",
+        "Marca",
+        29.99,
+        "EUR",
+    )
     assert item.category == "lower" and item.sources["product"] == "microdata"
     assert item.image_urls == ["https://tienda.example/f.jpg"]
 
@@ -158,7 +211,13 @@ def test_opengraph_only_page():
       <meta property="product:price:currency" content="EUR"><meta property="product:brand" content="Maison">
       <meta property="product:retailer_item_id" content="RL-1">"""
     item = extract_product(_page(head=head), "https://boutique.example/robe")
-    assert (item.title, item.price, item.currency, item.brand, item.sku) == ("Robe longue", 120.0, "EUR", "Maison", "RL-1")
+    assert (item.title, item.price, item.currency, item.brand, item.sku) == (
+        "Robe longue",
+        120.0,
+        "EUR",
+        "Maison",
+        "RL-1",
+    )
     assert item.category == "dresses" and item.image_urls == ["https://cdn.example/r.jpg"]
 
 

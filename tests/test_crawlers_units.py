@@ -1,4 +1,5 @@
 """Units of the crawlers: categories, prices, image checks, garment-shot analysis, Chromium lookup."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from tests.conftest import shared_path
 from vtonkit.crawlers.browser import ENV_VAR, ChromiumNotFound, find_chromium
 from vtonkit.crawlers.categories import normalise_category
 from vtonkit.crawlers.demo_store.drawing import KINDS, GarmentSpec, draw_garment
@@ -19,29 +18,34 @@ from vtonkit.crawlers.garment_shot import analyse_shot
 from vtonkit.crawlers.image_facts import ImageRejected, inspect_image, is_near_duplicate
 from vtonkit.crawlers.prices import currency_code, parse_price
 
+from tests.conftest import shared_path
 
-@pytest.mark.parametrize(("title", "category"), [
-    ("Slim fit jeans - azzurro scuro", "lower"),
-    ("Chino-Hose Beige", "lower"),
-    ("Pantalon large en lin", "lower"),
-    ("Jupe plissée", "lower"),
-    ("Denim skirt", "lower"),
-    ("Falda midi", "lower"),
-    ("Bermuda shorts", "lower"),
-    ("Sommerkleid mit Blumen", "dresses"),  # German compounds: the garment is the last part
-    ("Jeanshose Slim", "lower"),
-    ("Whose bag is this", "other"),  # ...but "whose" is no "hose"
-    ("Kleid schwarz", "dresses"),
-    ("Vestido largo", "dresses"),
-    ("Robe droite", "dresses"),
-    ("Shirt dress", "dresses"),
-    ("Short-sleeved T-shirt", "upper"),  # "short" sleeve is not shorts
-    ("Hoodie oversize", "upper"),
-    ("Chemise en lin", "upper"),
-    ("Teen backpack", "other"),  # "tee" must not match "teen"
-    ("تيشيرت بشعار الماركة", "upper"),
-    ("Leather belt", "other"),
-])
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("Slim fit jeans - azzurro scuro", "lower"),
+        ("Chino-Hose Beige", "lower"),
+        ("Pantalon large en lin", "lower"),
+        ("Jupe plissée", "lower"),
+        ("Denim skirt", "lower"),
+        ("Falda midi", "lower"),
+        ("Bermuda shorts", "lower"),
+        ("Sommerkleid mit Blumen", "dresses"),  # German compounds: the garment is the last part
+        ("Jeanshose Slim", "lower"),
+        ("Whose bag is this", "other"),  # ...but "whose" is no "hose"
+        ("Kleid schwarz", "dresses"),
+        ("Vestido largo", "dresses"),
+        ("Robe droite", "dresses"),
+        ("Shirt dress", "dresses"),
+        ("Short-sleeved T-shirt", "upper"),  # "short" sleeve is not shorts
+        ("Hoodie oversize", "upper"),
+        ("Chemise en lin", "upper"),
+        ("Teen backpack", "other"),  # "tee" must not match "teen"
+        ("تيشيرت بشعار الماركة", "upper"),
+        ("Leather belt", "other"),
+    ],
+)
 def test_title_keywords_in_several_languages(title, category):
     assert normalise_category(title=title) == category
 
@@ -54,14 +58,17 @@ def test_sources_are_tried_most_specific_first():
     assert normalise_category(url="https://shop.example/women/dresses/p-123") == "dresses"
 
 
-@pytest.mark.parametrize(("raw", "hint", "expected"), [
-    ("€39.30", None, (39.3, "EUR")),
-    ("7,95 EUR", None, (7.95, "EUR")),
-    ("£1,299.00", None, (1299.0, "GBP")),
-    ("99", "ر.س", (99.0, "SAR")),
-    (49.99, "EUR", (49.99, "EUR")),
-    ("", "USD", (None, "USD")),
-])
+@pytest.mark.parametrize(
+    ("raw", "hint", "expected"),
+    [
+        ("€39.30", None, (39.3, "EUR")),
+        ("7,95 EUR", None, (7.95, "EUR")),
+        ("£1,299.00", None, (1299.0, "GBP")),
+        ("99", "ر.س", (99.0, "SAR")),
+        (49.99, "EUR", (49.99, "EUR")),
+        ("", "USD", (None, "USD")),
+    ],
+)
 def test_prices_and_currencies(raw, hint, expected):
     assert parse_price(raw, hint) == expected
 
@@ -104,7 +111,9 @@ def test_near_duplicates_need_the_same_picture_and_the_same_colours():
 def test_drawn_garments_are_plausible_product_shots(kind):
     rgb = draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1))
     assert rgb.shape == (1024, 768, 3) and rgb.dtype == np.uint8
-    assert np.array_equal(rgb, draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1)))  # deterministic
+    assert np.array_equal(
+        rgb, draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1))
+    )  # deterministic
     garment = np.abs(rgb.astype(int) - 255).sum(-1) > 60
     assert 0.08 < garment.mean() < 0.6  # a garment, centred, on a light background
     assert not garment[:8].any() and not garment[:, :8].any()

@@ -5,6 +5,7 @@ page uses: JSON-LD, malformed JSON-LD, ``@graph`` + AggregateOffer, microdata, O
 which section lists them (``shop`` listing, ``js`` JavaScript-rendered "new in" page, ``private``
 path disallowed by robots.txt), drawn garment specs, and deliberately broken pages.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,14 @@ def replicate_catalogue(catalogue: dict[str, Any], copies: int) -> dict[str, Any
         for product in catalogue["products"]:
             if product["section"] != "shop":
                 continue
-            products.append({**product, "slug": f"{product['slug']}-copy{k}", "sku": f"{product['sku']}-C{k}",
-                             "images": [f"{image}?copy={k}" for image in product["images"]]})
+            products.append(
+                {
+                    **product,
+                    "slug": f"{product['slug']}-copy{k}",
+                    "sku": f"{product['sku']}-C{k}",
+                    "images": [f"{image}?copy={k}" for image in product["images"]],
+                }
+            )
     return {**catalogue, "products": products}
 
 

@@ -5,6 +5,7 @@ exercises every extraction path: ``json-ld``, ``json-ld-malformed`` (comments, t
 raw newlines), ``json-ld-graph`` (``@graph`` + ``AggregateOffer``), ``microdata`` and
 ``opengraph`` (meta tags only).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,10 @@ def listing_page(catalogue: dict[str, Any], page: int) -> str | None:
     banner = ""
     if page == 1:
         private = listed_products(catalogue, "private")
-        banner = "".join(f"<p class='staff'><a href='{product_path(p)}'>Staff only: {escape(p['title'])}</a></p>" for p in private)
+        banner = "".join(
+            f"<p class='staff'><a href='{product_path(p)}'>Staff only: {escape(p['title'])}</a></p>"
+            for p in private
+        )
     nav = []
     if page > 1:
         nav.append(f"<a rel='prev' href='/shop?page={page - 1}'>Previous</a>")
@@ -83,7 +87,9 @@ def new_in_page() -> str:
 
 
 def new_in_json(catalogue: dict[str, Any]) -> str:
-    return json.dumps([{"title": p["title"], "url": product_path(p)} for p in listed_products(catalogue, "js")])
+    return json.dumps(
+        [{"title": p["title"], "url": product_path(p)} for p in listed_products(catalogue, "js")]
+    )
 
 
 def _abs(base: str, path: str) -> str:
@@ -118,7 +124,8 @@ def _breadcrumb_ld(product: dict[str, Any]) -> str:
         "@context": "https://schema.org",
         "@type": "BreadcrumbList",
         "itemListElement": [
-            {"@type": "ListItem", "position": i + 1, "name": name} for i, name in enumerate(product["breadcrumbs"])
+            {"@type": "ListItem", "position": i + 1, "name": name}
+            for i, name in enumerate(product["breadcrumbs"])
         ],
     }
     return f"<script type='application/ld+json'>{json.dumps(trail)}</script>"
@@ -128,27 +135,43 @@ def _structured_head(catalogue: dict[str, Any], product: dict[str, Any], base: s
     markup = product["markup"]
     store = catalogue["store"]
     if markup == "json-ld":
-        return f"<script type='application/ld+json'>{json.dumps(_json_ld(catalogue, product, base))}</script>" + _breadcrumb_ld(product)
+        return (
+            f"<script type='application/ld+json'>{json.dumps(_json_ld(catalogue, product, base))}</script>"
+            + _breadcrumb_ld(product)
+        )
     if markup == "json-ld-malformed":
         # what real shops ship: a comment, a raw newline inside a string, trailing commas
         text = json.dumps(_json_ld(catalogue, product, base), indent=1)
         text = text.replace('"description": "', '"description": "First line\nsecond line. ', 1)
         text = text.replace('"sku":', '// merchant feed id\n "sku":', 1)
         text = text.replace("\n }\n}", "\n },\n}")  # a trailing comma after the last member
-        return f"<script type=\"application/ld+json\">\n{text}\n</script>" + _breadcrumb_ld(product)
+        return f'<script type="application/ld+json">\n{text}\n</script>' + _breadcrumb_ld(product)
     if markup == "json-ld-graph":
         node = _json_ld(catalogue, product, base)
-        node["offers"] = {"@type": "AggregateOffer", "lowPrice": f"{product['price']:.2f}",
-                          "highPrice": f"{product['price'] + 10:.2f}", "priceCurrency": store["currency"], "offerCount": 3}
-        graph = {"@context": "https://schema.org", "@graph": [
-            {"@type": "WebPage", "name": product["title"]}, {**node, "@context": None}]}
+        node["offers"] = {
+            "@type": "AggregateOffer",
+            "lowPrice": f"{product['price']:.2f}",
+            "highPrice": f"{product['price'] + 10:.2f}",
+            "priceCurrency": store["currency"],
+            "offerCount": 3,
+        }
+        graph = {
+            "@context": "https://schema.org",
+            "@graph": [{"@type": "WebPage", "name": product["title"]}, {**node, "@context": None}],
+        }
         graph["@graph"][1].pop("@context")
         return f"<script type='application/ld+json'>{json.dumps(graph)}</script>" + _breadcrumb_ld(product)
     if markup == "opengraph":
-        metas = [("og:type", "product"), ("og:title", product["title"]), ("product:brand", store["brand"]),
-                 ("product:price:amount", f"{product['price']:.2f}"), ("product:price:currency", store["currency"]),
-                 ("product:retailer_item_id", product["sku"]), ("product:availability", "in stock"),
-                 ("product:color", product["colour"])]
+        metas = [
+            ("og:type", "product"),
+            ("og:title", product["title"]),
+            ("product:brand", store["brand"]),
+            ("product:price:amount", f"{product['price']:.2f}"),
+            ("product:price:currency", store["currency"]),
+            ("product:retailer_item_id", product["sku"]),
+            ("product:availability", "in stock"),
+            ("product:color", product["colour"]),
+        ]
         metas += [("og:image", _abs(base, i)) for i in product["images"]]
         return "".join(f"<meta property='{k}' content='{escape(v)}'>" for k, v in metas)
     return ""  # microdata lives in the body
@@ -195,7 +218,9 @@ def truncated_page(title: str) -> str:
     """A product page cut off mid-document: unreadable JSON-LD and no other product data."""
     return (
         f"<!doctype html><html><head><title>{escape(title)}</title>"
-        "<script type='application/ld+json'>{\"@type\": \"Product\", \"name\": \"" + escape(title) + "\", \"offers\": {\"price\": "
+        '<script type=\'application/ld+json\'>{"@type": "Product", "name": "'
+        + escape(title)
+        + '", "offers": {"price": '
         "</script></head><body><h1>"
     )
 
@@ -207,16 +232,28 @@ def products_json(catalogue: dict[str, Any], page: int, limit: int, base: str) -
     chunk = products[(page - 1) * limit : page * limit] if page >= 1 else []
     out = []
     for index, product in enumerate(chunk, start=(page - 1) * limit + 1):
-        out.append({
-            "id": 7000 + index,
-            "title": product["title"],
-            "handle": product["slug"],
-            "vendor": store["brand"],
-            "product_type": product["type"],
-            "tags": [product["gender"], product["colour"]],
-            "variants": [{"id": 9000 + index, "sku": product["sku"], "price": f"{product['price']:.2f}", "available": True}],
-            "images": [{"id": 8000 + index * 10 + k, "src": _abs(base, i), "position": k + 1} for k, i in enumerate(product["images"])],
-        })
+        out.append(
+            {
+                "id": 7000 + index,
+                "title": product["title"],
+                "handle": product["slug"],
+                "vendor": store["brand"],
+                "product_type": product["type"],
+                "tags": [product["gender"], product["colour"]],
+                "variants": [
+                    {
+                        "id": 9000 + index,
+                        "sku": product["sku"],
+                        "price": f"{product['price']:.2f}",
+                        "available": True,
+                    }
+                ],
+                "images": [
+                    {"id": 8000 + index * 10 + k, "src": _abs(base, i), "position": k + 1}
+                    for k, i in enumerate(product["images"])
+                ],
+            }
+        )
     return json.dumps({"products": out})
 
 
@@ -228,7 +265,9 @@ def sitemap_index(base: str) -> str:
 
 
 def products_sitemap(catalogue: dict[str, Any], base: str) -> str:
-    urls = "".join(f"<url><loc>{_abs(base, product_path(p))}</loc></url>" for p in listed_products(catalogue, "shop"))
+    urls = "".join(
+        f"<url><loc>{_abs(base, product_path(p))}</loc></url>" for p in listed_products(catalogue, "shop")
+    )
     return f"<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>"
 
 

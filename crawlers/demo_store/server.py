@@ -10,6 +10,7 @@ PNG whose header claims 40000x40000 pixels. Broken product pages come from the c
 
 Each request appends one line to the access log: ``<unix time> <METHOD> <path> <status> "<UA>"``.
 """
+
 from __future__ import annotations
 
 import io
@@ -25,7 +26,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
-
 from vtonkit.crawlers.demo_store import pages
 from vtonkit.crawlers.demo_store.catalogue import (
     STATIC_DIR,
@@ -41,7 +41,9 @@ _TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +51,12 @@ def huge_png() -> bytes:
     """A tiny file whose PNG header declares 40000 x 40000 RGB pixels (a decompression bomb)."""
     header = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\x00" + b"\xff" * 3 * 40000)  # one row; decoders must never get this far
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", rows) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", rows)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @lru_cache(maxsize=16)
@@ -66,7 +73,9 @@ def resized_jpeg(static_path: str) -> bytes:
 def swatch_png(colour: str) -> bytes:
     """A 48x48 colour swatch: real shops mix these into galleries; the min-size filter drops them."""
     buffer = io.BytesIO()
-    Image.new("RGB", (48, 48), {"grey": (128, 128, 128)}.get(colour, (200, 50, 50))).save(buffer, format="PNG")
+    Image.new("RGB", (48, 48), {"grey": (128, 128, 128)}.get(colour, (200, 50, 50))).save(
+        buffer, format="PNG"
+    )
     return buffer.getvalue()
 
 
@@ -85,8 +94,13 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
     server: DemoStoreServer
     server_version = "vtonkit-demo-store/1"
 
-    def _send(self, status: int, body: bytes | str, content_type: str = "text/html; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -101,13 +115,13 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
         code = code.value if isinstance(code, HTTPStatus) else code
         self.server.log_access(self.command, self.path, code, self.headers.get("User-Agent", ""))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         logger.debug("demo store: " + format, *args)
 
-    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+    def do_HEAD(self) -> None:
         self.do_GET()
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         try:
             self._route()
         except FileNotFoundError:
@@ -137,7 +151,9 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
             return self._send(200, pages.new_in_json(catalogue), "application/json")
         if path == "/products.json":
             limit = min(max(_int(query, "limit", 30), 1), 250)
-            return self._send(200, pages.products_json(catalogue, _int(query, "page", 1), limit, base), "application/json")
+            return self._send(
+                200, pages.products_json(catalogue, _int(query, "page", 1), limit, base), "application/json"
+            )
         for broken in catalogue["broken"]:
             if path == broken["path"]:
                 return self._broken(broken)
@@ -145,7 +161,9 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
             if path == product_path(product):
                 return self._send(200, pages.product_page(catalogue, product, base))
         if path.startswith("/static/"):
-            return self._send(200, static_bytes(path), _TYPES.get(Path(path).suffix.lower(), "application/octet-stream"))
+            return self._send(
+                200, static_bytes(path), _TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+            )
         if path.startswith("/media/"):
             return self._media(path)
         return self._send(404, "<h1>Not found</h1>")
@@ -162,7 +180,9 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
             return self._send(302, "", headers={"Location": "/" + path.removeprefix("/media/r/")})
         if path.startswith("/media/copy/"):
             target = "/" + path.removeprefix("/media/copy/")
-            return self._send(200, static_bytes(target), _TYPES.get(Path(target).suffix.lower(), "image/jpeg"))
+            return self._send(
+                200, static_bytes(target), _TYPES.get(Path(target).suffix.lower(), "image/jpeg")
+            )
         if path.startswith("/media/resized/"):
             return self._send(200, resized_jpeg("/" + path.removeprefix("/media/resized/")), "image/jpeg")
         if path.startswith("/media/swatch/"):
@@ -187,7 +207,9 @@ class DemoStoreServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None, copies: int = 1):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None, copies: int = 1
+    ):
         super().__init__((host, port), DemoStoreHandler)
         # copies > 1 multiplies the shop section (benchmarks); see replicate_catalogue
         self.catalogue = replicate_catalogue(load_catalogue(), copies) if copies > 1 else load_catalogue()
@@ -203,7 +225,7 @@ class DemoStoreServer(ThreadingHTTPServer):
     def log_access(self, method: str, path: str, status: int | str, user_agent: str) -> None:
         if self.access_log is None:
             return
-        line = f"{time.time():.3f} {method} {path} {status} \"{user_agent}\"\n"
+        line = f'{time.time():.3f} {method} {path} {status} "{user_agent}"\n'
         with self._log_lock, open(self.access_log, "a", encoding="utf-8") as handle:
             handle.write(line)
 

@@ -9,13 +9,14 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 * ``category``: keep only ``upper``, ``lower`` or ``dresses`` products
 * ``browser``: ``0`` skips the pages that need Chromium
 """
+
 from __future__ import annotations
 
 import gzip
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +25,6 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
-
 from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.extract import extract_product, is_product_page
@@ -59,8 +59,15 @@ class StoreSpider(scrapy.Spider):
     #: follow sitemaps announced in robots.txt (or /sitemap.xml) for product URLs
     use_sitemap: bool = False
 
-    def __init__(self, *args: Any, url: str | None = None, limit: str | int | None = None,
-                 category: str | None = None, browser: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        url: str | None = None,
+        limit: str | int | None = None,
+        category: str | None = None,
+        browser: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.base_url = (url or self.base_url).rstrip("/")
         if not self.base_url:
@@ -101,8 +108,13 @@ class StoreSpider(scrapy.Spider):
             if request is not None:
                 yield request
         if self.use_sitemap:
-            yield scrapy.Request(self.url_for("/robots.txt"), callback=self.parse_robots, errback=self.on_sitemap_error,
-                                 meta={"dont_obey_robotstxt": True}, dont_filter=True)
+            yield scrapy.Request(
+                self.url_for("/robots.txt"),
+                callback=self.parse_robots,
+                errback=self.on_sitemap_error,
+                meta={"dont_obey_robotstxt": True},
+                dont_filter=True,
+            )
 
     def browser_request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A request rendered by Chromium, or None (reported) when no browser is available."""
@@ -113,12 +125,20 @@ class StoreSpider(scrapy.Spider):
         from scrapy_playwright.page import PageMethod
 
         methods = [PageMethod("wait_for_selector", self.js_wait_selector)] if self.js_wait_selector else []
-        return scrapy.Request(url, callback=callback, errback=self.on_error,
-                              meta={"playwright": True, "playwright_page_methods": methods})
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta={"playwright": True, "playwright_page_methods": methods},
+        )
 
     # -- sitemaps -------------------------------------------------------------------------
     def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
-        sitemaps = list(sitemap_urls_from_robots(response.text, base_url=response.url)) if response.status == 200 else []
+        sitemaps = (
+            list(sitemap_urls_from_robots(response.text, base_url=response.url))
+            if response.status == 200
+            else []
+        )
         for url in sitemaps or [self.url_for("/sitemap.xml")]:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error)
 
@@ -168,10 +188,14 @@ class StoreSpider(scrapy.Spider):
         try:
             item = extract_product(response.text, response.url, store=self.name)
         except Exception as exc:  # malformed HTML must never stop the crawl
-            report_for(self.crawler).page_error(response.url, f"extraction failed: {type(exc).__name__}: {exc}")
+            report_for(self.crawler).page_error(
+                response.url, f"extraction failed: {type(exc).__name__}: {exc}"
+            )
             return
         if not is_product_page(item):
-            report_for(self.crawler).page_error(response.url, "no product data found (no Product JSON-LD/microdata/OpenGraph)")
+            report_for(self.crawler).page_error(
+                response.url, "no product data found (no Product JSON-LD/microdata/OpenGraph)"
+            )
             return
         yield from self.emit(item)
 
@@ -183,7 +207,7 @@ class StoreSpider(scrapy.Spider):
             return
         if self.limit is not None and self.emitted >= self.limit:
             return
-        item.crawled_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.emitted += 1
         report.products[item.category] += 1
         yield item

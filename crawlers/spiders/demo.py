@@ -4,6 +4,7 @@
 ``demo-shopify`` reads the same store through its Shopify-style ``/products.json``.
 The store URL comes from ``-a url=...``, else ``$VTONKIT_DEMO_URL``, else http://127.0.0.1:8765.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ kept when structured product data is found. Usage::
 
     scrapy crawl generic -a url=https://shop.example -a limit=50 -O products.jsonl
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -13,7 +14,6 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.spiders.base import StoreSpider
@@ -32,7 +32,9 @@ class GenericSpider(StoreSpider):
         try:
             item = extract_product(response.text, response.url, store=self.name)
         except Exception as exc:  # malformed HTML must never stop the crawl
-            report_for(self.crawler).page_error(response.url, f"extraction failed: {type(exc).__name__}: {exc}")
+            report_for(self.crawler).page_error(
+                response.url, f"extraction failed: {type(exc).__name__}: {exc}"
+            )
             item = None
         if is_product_page(item):
             yield from self.emit(item)

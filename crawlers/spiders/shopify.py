@@ -4,6 +4,7 @@ Every Shopify store serves ``/products.json?limit=250&page=N``: titles, vendor, 
 tags, variants (SKU, price, availability) and all image URLs. A Shopify store spider only needs
 a ``name``, a ``base_url`` and, since products.json carries no currency, ``currency``.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-
 from vtonkit.crawlers.categories import normalise_category
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.prices import parse_price
@@ -20,7 +20,9 @@ from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.spiders.base import StoreSpider
 
 
-def product_from_shopify(product: dict[str, Any], base_url: str, store: str, currency: str | None) -> ProductItem:
+def product_from_shopify(
+    product: dict[str, Any], base_url: str, store: str, currency: str | None
+) -> ProductItem:
     """One ``products.json`` entry -> :class:`ProductItem`."""
     variants = product.get("variants") or [{}]
     variant = next((v for v in variants if v.get("available")), variants[0])
@@ -28,7 +30,9 @@ def product_from_shopify(product: dict[str, Any], base_url: str, store: str, cur
     tags = product.get("tags") or []
     tags = tags.split(",") if isinstance(tags, str) else tags
     url = f"{base_url}/products/{product.get('handle')}"
-    gender = next((t.strip().lower() for t in tags if t.strip().lower() in ("women", "men", "unisex", "kids")), None)
+    gender = next(
+        (t.strip().lower() for t in tags if t.strip().lower() in ("women", "men", "unisex", "kids")), None
+    )
     return ProductItem(
         store=store,
         url=url,
@@ -40,8 +44,9 @@ def product_from_shopify(product: dict[str, Any], base_url: str, store: str, cur
         currency=currency,
         availability="InStock" if any(v.get("available") for v in variants) else "OutOfStock",
         gender=gender,
-        category=normalise_category(product_type=product.get("product_type"), breadcrumbs=tags,
-                                    title=product.get("title"), url=url),
+        category=normalise_category(
+            product_type=product.get("product_type"), breadcrumbs=tags, title=product.get("title"), url=url
+        ),
         breadcrumbs=[product["product_type"]] if product.get("product_type") else [],
         image_urls=[i["src"] for i in product.get("images") or [] if i.get("src")],
         sources={"product": "shopify"},
@@ -59,8 +64,12 @@ class ShopifySpider(StoreSpider):
         yield self.page_request(1)
 
     def page_request(self, page: int) -> scrapy.Request:
-        return scrapy.Request(self.url_for(f"/products.json?limit={self.page_size}&page={page}"),
-                              callback=self.parse_products_json, errback=self.on_error, cb_kwargs={"page": page})
+        return scrapy.Request(
+            self.url_for(f"/products.json?limit={self.page_size}&page={page}"),
+            callback=self.parse_products_json,
+            errback=self.on_error,
+            cb_kwargs={"page": page},
+        )
 
     def parse_products_json(self, response: Response, page: int) -> Iterable[Any]:
         try:

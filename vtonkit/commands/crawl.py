@@ -1,4 +1,5 @@
 """`vtonkit crawl`, `vtonkit extract-product`, `vtonkit demo-store`: the crawling area's CLI."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,14 +17,34 @@ class Category(str, Enum):
 
 
 def crawl(
-    store: str = typer.Argument(None, help="Store spider to run (see --list-stores), e.g. demo, generic, shopify."),
-    out: Path = typer.Option(None, "--out", "-o", help="Output folder: catalog.jsonl/.parquet, products.jsonl, images/, summary.json, crawl.log."),
+    store: str = typer.Argument(
+        None, help="Store spider to run (see --list-stores), e.g. demo, generic, shopify."
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output folder: catalog.jsonl/.parquet, products.jsonl, images/, summary.json, crawl.log.",
+    ),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after this many products."),
     category: Category = typer.Option(None, "--category", "-c", help="Keep only products of this category."),
-    url: str = typer.Option(None, "--url", "-u", help="Store base URL (required for generic and shopify; overrides a store's default)."),
-    resume: bool = typer.Option(False, "--resume", help="Resumable crawl: state in OUT/.job; rerun the same command to continue."),
-    cache: bool = typer.Option(False, "--cache", help="Development HTTP cache in OUT/.httpcache (replays pages without refetching)."),
-    no_throttle: bool = typer.Option(False, "--no-throttle", help="No politeness delays: ONLY for your own servers (demo store, benchmarks)."),
+    url: str = typer.Option(
+        None,
+        "--url",
+        "-u",
+        help="Store base URL (required for generic and shopify; overrides a store's default).",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Resumable crawl: state in OUT/.job; rerun the same command to continue."
+    ),
+    cache: bool = typer.Option(
+        False, "--cache", help="Development HTTP cache in OUT/.httpcache (replays pages without refetching)."
+    ),
+    no_throttle: bool = typer.Option(
+        False,
+        "--no-throttle",
+        help="No politeness delays: ONLY for your own servers (demo store, benchmarks).",
+    ),
     list_stores: bool = typer.Option(False, "--list-stores", help="List the available stores and exit."),
 ) -> None:
     """Crawl a store into a garment catalog and images.
@@ -37,7 +58,14 @@ def crawl(
         vtonkit crawl generic --url https://shop.example --out runs/shop --limit 200 --category lower
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from vtonkit.crawlers.runner import UnknownStore, run_crawl, store_names
 
@@ -47,12 +75,20 @@ def crawl(
             typer.echo(name)
         raise typer.Exit()
     if not store or out is None:
-        console.print("[red]error:[/red] give a STORE and --out DIR (vtonkit crawl --list-stores lists stores)")
+        console.print(
+            "[red]error:[/red] give a STORE and --out DIR (vtonkit crawl --list-stores lists stores)"
+        )
         raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     counts = {"pages": 0, "products": 0}
-    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    columns = [
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"crawling {store}", total=limit, detail="")
 
@@ -68,15 +104,26 @@ def crawl(
             # native libraries (MediaPipe, Chromium) write to fd 2 from their own threads: send
             # that to OUT/native.log so the progress display stays readable
             with _native_stderr_to(out / "native.log"):
-                summary = run_crawl(store, out, url=url, limit=limit, category=category.value if category else None,
-                                    cache=cache, resume=resume, no_throttle=no_throttle, on_event=on_event)
+                summary = run_crawl(
+                    store,
+                    out,
+                    url=url,
+                    limit=limit,
+                    category=category.value if category else None,
+                    cache=cache,
+                    resume=resume,
+                    no_throttle=no_throttle,
+                    on_event=on_event,
+                )
         except UnknownStore as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
     products_file = out / "products.jsonl"
     # a resumed crawl may add nothing new: what counts is the catalog as a whole
-    found = summary.get("products_total") or (resume and products_file.exists() and products_file.stat().st_size > 0)
+    found = summary.get("products_total") or (
+        resume and products_file.exists() and products_file.stat().st_size > 0
+    )
     if not found or summary.get("finish_reason") not in ("finished", "limit"):
         raise typer.Exit(1)
 
@@ -107,14 +154,18 @@ def _native_stderr_to(path: Path):
 def _print_summary(console, summary: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"crawl of {summary.get('store')} ({summary.get('finish_reason')}, {summary.get('seconds')} s)")
+    table = Table(
+        title=f"crawl of {summary.get('store')} ({summary.get('finish_reason')}, {summary.get('seconds')} s)"
+    )
     table.add_column("category")
     table.add_column("products", justify="right")
     table.add_column("images kept", justify="right")
     categories = sorted(set(summary.get("products", {})) | set(summary.get("images_kept", {})))
     for name in categories:
         table.add_row(name, str(summary["products"].get(name, 0)), str(summary["images_kept"].get(name, 0)))
-    table.add_row("[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0)))
+    table.add_row(
+        "[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0))
+    )
     console.print(table)
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("image_status", {}).items()))
     if statuses:
@@ -126,12 +177,21 @@ def _print_summary(console, summary: dict) -> None:
         console.print(f"[yellow]page skipped[/yellow] {error['url']}: {error['reason']}")
     for note in summary.get("notes", []):
         console.print(f"[yellow]note[/yellow] {note}")
-    console.print(f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json")
+    console.print(
+        f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json"
+    )
 
 
 def extract_product_command(
-    page: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A saved product page (.html)."),
-    url: str = typer.Option(None, "--url", "-u", help="The page's original URL (resolves relative links, ranks SKU candidates); default: its canonical/og:url."),
+    page: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="A saved product page (.html)."
+    ),
+    url: str = typer.Option(
+        None,
+        "--url",
+        "-u",
+        help="The page's original URL (resolves relative links, ranks SKU candidates); default: its canonical/og:url.",
+    ),
 ) -> None:
     """Print the product extracted from a saved page as JSON (the spiders' own code path).
 
@@ -147,7 +207,11 @@ def extract_product_command(
     except OSError as exc:
         raise InputError(page, f"cannot read: {exc}") from exc
     if item is None:
-        typer.echo(json.dumps({"error": f"{page}: no product data found (no Product JSON-LD, microdata or OpenGraph)"}))
+        typer.echo(
+            json.dumps(
+                {"error": f"{page}: no product data found (no Product JSON-LD, microdata or OpenGraph)"}
+            )
+        )
         raise typer.Exit(1)
     record = item.to_dict()
     for pipeline_only in ("images", "garment_image_url", "crawled_at"):
@@ -157,7 +221,9 @@ def extract_product_command(
 
 def demo_store(
     port: int = typer.Option(8765, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep loopback unless you mean it)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind (keep loopback unless you mean it)."
+    ),
     access_log: Path = typer.Option(None, "--access-log", help="Append one line per request to this file."),
 ) -> None:
     """Serve the demo store (tops, trousers, skirts, dresses) until Ctrl-C.
