@@ -24,6 +24,11 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
+def flat(text: str) -> str:
+    """CLI output with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
 @pytest.fixture()
 def dataset(vitonhd: Path, tmp_path: Path) -> Path:
     root = copy_dataset(vitonhd, tmp_path / "ds")
@@ -79,18 +84,18 @@ def test_dry_run_changes_nothing_and_cli(dataset: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["clean", str(dataset), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "would quarantine 1 sample(s): 10 file(s), 2 pair line(s)" in result.output
+    assert "would quarantine 1 sample(s): 10 file(s), 2 pair line(s)" in flat(result.output)
     assert snapshot(dataset) == before and not manifest_path(dataset).exists()
     result = runner.invoke(app, ["clean", str(dataset)])
-    assert result.exit_code == 0 and "quarantined 1 sample(s)" in result.output
+    assert result.exit_code == 0 and "quarantined 1 sample(s)" in flat(result.output)
     assert (dataset / "quarantine/test/image/00017_00.jpg").is_file()
     # a second clean has nothing left to do
     assert apply_decisions(dataset).samples == 0
     result = runner.invoke(app, ["clean", str(dataset), "--undo"])
-    assert result.exit_code == 0 and "restored 1 sample(s)" in result.output
+    assert result.exit_code == 0 and "restored 1 sample(s)" in flat(result.output)
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
     result = runner.invoke(app, ["clean", str(dataset), "--undo"])
-    assert result.exit_code == 1 and "nothing to undo" in result.output
+    assert result.exit_code == 1 and "nothing to undo" in flat(result.output)
 
 
 def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:
