@@ -41,7 +41,7 @@ def worker_died(task: Task) -> SampleResult:
     kind = "cloth" if isinstance(task, ClothTask) else "person"
     return SampleResult(kind, task.split, task.stem, task.source, ok=False, error={
         "stage": "worker", "file": task.source, "error_type": "WorkerDied",
-        "reason": "the worker process died on this input (native crash or out of memory); it was retried alone"})
+        "reason": "the worker process died while processing this input alone (native crash or out of memory)"})
 
 
 def _pool(spec: WorkerSpec, workers: int) -> ProcessPoolExecutor:

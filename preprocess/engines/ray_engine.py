@@ -30,12 +30,18 @@ class _ActorBody:
 
 def run_ray(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
             address: str | None = None) -> Iterator[SampleResult]:
-    """Yield one result per task, computed by `workers` Ray actors."""
+    """Yield one result per task, computed by `workers` Ray actors (one task in flight per actor).
+
+    An actor that dies on a task (native crash, out of memory) yields a "worker died" error record
+    for exactly that task and is replaced by a new actor; the batch goes on.
+    """
     try:
         import ray
-        from ray.util import ActorPool
+        from ray.exceptions import RayActorError
     except ImportError as exc:
         raise ImportError(RAY_HINT) from exc
+    from vtonkit.preprocess.engines.local import worker_died
+
     workers = max(1, int(workers))
     started_here = not ray.is_initialized()
     if started_here:
@@ -43,13 +49,33 @@ def run_ray(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
             "num_cpus": workers, "include_dashboard": False}
         ray.init(log_to_driver=False, logging_level=logging.WARNING, **init)
     actor_spec = WorkerSpec(spec.backends, spec.registrations, single_thread=workers > 1, extra=spec.extra)
-    actor_class = ray.remote(num_cpus=1)(_ActorBody)
-    actors = [actor_class.remote(actor_spec) for _ in range(workers)]
+    actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ActorBody)
+    idle = [actor_class.remote(actor_spec) for _ in range(workers)]
+    in_flight: dict[Any, tuple[Any, Task]] = {}
+    remaining = iter(tasks)
     try:
-        pool = ActorPool(actors)
-        yield from pool.map_unordered(lambda actor, task: actor.run.remote(task), tasks)
+        while True:
+            while idle:
+                task = next(remaining, None)
+                if task is None:
+                    break
+                actor = idle.pop()
+                in_flight[actor.run.remote(task)] = (actor, task)
+            if not in_flight:
+                return
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            actor, task = in_flight.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except RayActorError:
+                logger.warning("Ray actor died on %s; starting a new one", task.source)
+                ray.kill(actor)
+                actor = actor_class.remote(actor_spec)
+                result = worker_died(task)
+            idle.append(actor)
+            yield result
     finally:
-        for actor in actors:
+        for actor in idle + [a for a, _ in in_flight.values()]:
             ray.kill(actor)
         if started_here:
             ray.shutdown()
