@@ -83,6 +83,7 @@ class PrepReport:
     failed: dict[str, int]
     skipped_complete: dict[str, int]
     errors: list[dict[str, str]]
+    duplicates: list[dict[str, str]]
     profile: dict[str, Any]
     profile_path: Path
     errors_path: Path
@@ -247,6 +248,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         errors: list[dict[str, str]] = []
         tasks: list[PersonTask | ClothTask] = []
         skipped = {"person": 0, "cloth": 0}
+        skipped_duplicates: list[dict[str, str]] = []
         for kind, spec in (("person", options.persons), ("cloth", options.cloths)):
             if not spec:
                 continue
@@ -257,8 +259,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                                                   options.keep_framing)
                 tasks.extend(planned)
                 skipped[kind] += done
-                errors.extend({"stage": "input", "file": str(d.path), "error_type": "DuplicateInput",
-                               "reason": f"same bytes as {d.duplicate_of}; skipped"} for d in duplicates)
+                skipped_duplicates.extend({"kind": kind, "file": str(d.path), "same_bytes_as": str(d.duplicate_of)}
+                                          for d in duplicates)
         manifest.save()  # the stem mapping survives a kill
 
         if on_start is not None:
@@ -281,9 +283,11 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
         profile_json["split"] = options.split
+        profile_json["duplicates_skipped"] = skipped_duplicates
         if options.split == "auto":
             profile_json["test_fraction"] = options.test_fraction
         profile_path = dataset / PROFILE_FILE
         atomic_write_json(profile_path, profile_json, indent=1)
     return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,
+                      duplicates=skipped_duplicates,
                       profile=profile_json, profile_path=profile_path, errors_path=errors_path)

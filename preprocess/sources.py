@@ -101,9 +101,10 @@ def read_catalog_garments(catalog: Path, category: str) -> list[tuple[Path, dict
     """Garment shots of `category` in a crawler catalog: `[(image path, record), ...]`.
 
     Records that are not garment shots, of another category, or malformed are left out (the
-    malformed ones with a warning naming the line).
+    malformed ones with a warning naming the line); a file listed again keeps its first record.
     """
     out: list[tuple[Path, dict[str, Any]]] = []
+    seen: set[Path] = set()
     for number, line in enumerate(catalog.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -115,7 +116,11 @@ def read_catalog_garments(catalog: Path, category: str) -> list[tuple[Path, dict
             continue
         if not record.get("is_garment_shot") or record.get("category") != category:
             continue
-        out.append(((catalog.parent / relative).resolve(), record))
+        path = (catalog.parent / relative).resolve()
+        if path in seen:  # one stored image listed by several products (the crawler dedupes by content)
+            continue
+        seen.add(path)
+        out.append((path, record))
     return out
 
 
@@ -131,7 +136,8 @@ def person_sources(spec: str | Path) -> list[Source]:
             for path in list_images(spec)]
 
 
-CATALOG_FIELDS = ("store", "product_id", "category", "image_url", "page_url", "sha256", "phash")
+CATALOG_FIELDS = ("store", "product_id", "title", "brand", "colour", "gender", "category", "image_url", "page_url",
+                  "sha256", "phash")
 
 
 def cloth_sources(spec: str | Path, category: str) -> list[Source]:

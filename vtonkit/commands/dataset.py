@@ -69,6 +69,8 @@ def prep(
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     console.print(f"prep {split}: {ok} samples written, {skipped} already complete, {failed} failed "
                   f"({report.profile['images_per_s']} images/s)")
+    if report.duplicates:
+        console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input (listed in the profile)")
     for record in report.errors[:10]:
         console.print(f"  [yellow]{record['stage']}[/yellow] {record['file']}: {record['reason']}")
     if len(report.errors) > 10:
