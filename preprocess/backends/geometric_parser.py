@@ -360,8 +360,8 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         hair |= face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
         # Ears and forehead just outside the oval: face-coloured pixels touching the face.
         near_face = cv2.dilate(face.astype(np.uint8), cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * int(0.12 * face_w) + 1,) * 2)).astype(bool)
-        ears = hair & near_face & (face_score > hair_score + 1.0) & ~face
+            cv2.MORPH_ELLIPSE, (2 * int(0.2 * face_w) + 1,) * 2)).astype(bool)
+        ears = hair & near_face & (face_score > hair_score) & ~face
         hair &= ~ears
         face |= ears
     labels[hair] = Cihp.HAIR
@@ -401,13 +401,46 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     clothes = non_skin & ~shoes
 
     # -- garments --------------------------------------------------------------------------------
-    upper_label, lower_label = _split_garments(clothes, cells, frame, yy, chest & clothes, thighs & clothes, d_arm)
+    upper_label, lower_label = _split_garments(clothes, cells, lab[..., 0], frame, yy, chest & clothes,
+                                               thighs & clothes, d_arm)
     labels[clothes] = np.where(upper_label[clothes], upper_label[clothes], lower_label[clothes])
     return majority_filter(labels, radius=2)
 
 
-def _split_garments(clothes: np.ndarray, cells: np.ndarray, frame: BodyFrame, yy: np.ndarray,
-                    chest: np.ndarray, thighs: np.ndarray, d_arm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def waist_line(lightness: np.ndarray, clothes: np.ndarray, frame: BodyFrame) -> float | None:
+    """Row of the top's hem / the waistband: the strongest horizontal edge across the hips.
+
+    Searched from 0.6 shoulder widths above the hip joints to 0.15 below, over the central hip
+    width, on clothes pixels only; None when no row stands out (a dress, a tucked-in top with no
+    visible seam).
+    """
+    hip_y = frame.hip_y()
+    if hip_y is None:
+        return None
+    s = frame.scale
+    h, w = clothes.shape
+    y0, y1 = int(max(0, hip_y - 0.6 * s)), int(min(h, hip_y + 0.15 * s))
+    cx = frame.centre_x()
+    x0, x1 = int(max(0, cx - 0.3 * s)), int(min(w, cx + 0.3 * s))
+    if y1 - y0 < 5 or x1 - x0 < 5:
+        return None
+    band = cv2.GaussianBlur(lightness[y0:y1, x0:x1], (5, 5), 0)
+    edge = np.abs(cv2.Sobel(band, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    inside = clothes[y0:y1, x0:x1]
+    counts = inside.sum(axis=1)
+    profile = np.where(counts >= 0.5 * (x1 - x0), (edge * inside).sum(axis=1) / np.maximum(counts, 1), 0.0)
+    profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+    if not profile.any():
+        return None
+    peak = int(np.argmax(profile))
+    if profile[peak] < 2.0 or profile[peak] < 2.5 * np.median(profile[profile > 0]):
+        return None
+    return float(y0 + peak)
+
+
+def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarray, frame: BodyFrame,
+                    yy: np.ndarray, chest: np.ndarray, thighs: np.ndarray, d_arm: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Upper garment vs lower garment for the clothes pixels -> (upper ids or 0, lower ids or 0)."""
     shape = clothes.shape
     s = frame.scale
@@ -420,8 +453,10 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, frame: BodyFrame, yy
         return upper, lower
     if not chest.any():
         chest = clothes & (yy < hip_y - 0.4 * s)
-    # logit: > 0 above the waist, which sits a little above OpenPose's hip joints
-    prior = (hip_y - 0.12 * s - yy) / (0.12 * s)
+    # logit: > 0 above the waist: a visible hem/waistband when there is one, else a little above
+    # OpenPose's hip joints
+    waist = waist_line(lightness, clothes, frame)
+    prior = (waist - yy) / (0.06 * s) if waist is not None else (hip_y - 0.12 * s - yy) / (0.12 * s)
     if thighs.sum() >= 30 and chest.sum() >= 30:
         top_model = ColourModel.fit(cells[chest])
         bottom_model = ColourModel.fit(cells[thighs])
