@@ -314,6 +314,18 @@ def _choose_sku(candidates: list[tuple[str, int]], url: str) -> str | None:
     return max(enumerate(candidates), key=score)[1][0]
 
 
+def _brand_from_html(evidence: _Evidence) -> str | None:
+    """A visible brand element (``class="product-brand"``, ``brand-name``); never a site logo."""
+    for node in evidence.selector.xpath(
+        "//*[contains(@class, 'product-brand') or contains(@class, 'productBrand') or contains(@class, 'brand-name')"
+        " or contains(@class, 'product__brand') or contains(@data-testid, 'brand')][not(self::script)]"
+    )[:5]:
+        text = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip()
+        if text and len(text) <= 60:
+            return text
+    return None
+
+
 def _breadcrumbs(evidence: _Evidence) -> list[str]:
     for node in evidence.json_ld_all + evidence.microdata_all:
         if "breadcrumblist" not in types_of(node):
@@ -474,6 +486,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         ("opengraph", meta.get("product:brand")),
         ("opengraph", meta.get("og:brand")),
         (structured, product.get("manufacturer")),
+        ("html", _brand_from_html(evidence)),
     )
     colour = pick("colour", (structured, product.get("color")), ("opengraph", meta.get("product:color")))
 

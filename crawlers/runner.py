@@ -25,7 +25,11 @@ NO_THROTTLE: dict[str, Any] = {
 }
 
 
-class UnknownStore(ValueError):
+class CrawlSetupError(ValueError):
+    """The crawl cannot start as asked (unknown store, missing URL); the message says why."""
+
+
+class UnknownStore(CrawlSetupError):
     pass
 
 
@@ -96,6 +100,11 @@ def run_crawl(
     names = store_names()
     if store not in names:
         raise UnknownStore(f"unknown store {store!r}; known stores: {', '.join(names)}")
+    from scrapy.spiderloader import SpiderLoader
+
+    spider_cls = SpiderLoader.from_settings(crawl_settings(None)).load(store)
+    if not url and not getattr(spider_cls, "base_url", ""):
+        raise CrawlSetupError(f"store {store!r} needs the store's address: --url https://shop.example")
     settings = crawl_settings(out, cache=cache, resume=resume, no_throttle=no_throttle, extra=extra_settings)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(store)
@@ -120,6 +129,9 @@ def run_crawl(
     process.start()
     report = getattr(crawler, "vtonkit_report", None)
     summary = report.as_dict() if report is not None else {}
-    summary["finish_reason"] = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    try:
+        summary["finish_reason"] = crawler.stats.get_value("finish_reason")
+    except RuntimeError:  # the crawl never started (the spider refused its arguments)
+        summary["finish_reason"] = "not started (see crawl.log)"
     summary["out"] = str(Path(out).resolve())
     return summary

@@ -304,3 +304,11 @@ def test_unknown_store_is_a_clear_error(tmp_path):
     )
     assert run.returncode == 2
     assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr
+    run = subprocess.run(
+        [*VTONKIT, "crawl", "generic", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert run.returncode == 2 and "needs the store's address: --url" in run.stderr

@@ -222,10 +222,12 @@ def test_opengraph_only_page():
 
 
 def test_visible_price_and_labelled_reference_fallback():
-    body = """<h1>Chino trousers</h1><span class="product-price">£ 45.00</span><p>Style No: AB-1234</p>"""
+    body = """<a class="navbar-brand">ShopName</a><h1>Chino trousers</h1><a class="product-brand"> Acme Denim </a>
+      <span class="product-price">£ 45.00</span><p>Style No: AB-1234</p>"""
     head = '<meta property="og:type" content="product">'
     item = extract_product(_page(head=head, body=body), "https://shop.example/ab-1234")
     assert (item.price, item.currency, item.sku, item.category) == (45.0, "GBP", "AB-1234", "lower")
+    assert item.brand == "Acme Denim" and item.sources["brand"] == "html"
 
 
 def test_non_product_and_garbage_pages_return_none():

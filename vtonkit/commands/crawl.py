@@ -67,7 +67,7 @@ def crawl(
         TimeElapsedColumn,
     )
 
-    from vtonkit.crawlers.runner import UnknownStore, run_crawl, store_names
+    from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
 
     console = Console(stderr=True)
     if list_stores:
@@ -115,7 +115,7 @@ def crawl(
                     no_throttle=no_throttle,
                     on_event=on_event,
                 )
-        except UnknownStore as exc:
+        except CrawlSetupError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
