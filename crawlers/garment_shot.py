@@ -115,8 +115,12 @@ def _person_evidence(rgb: np.ndarray) -> tuple[float, int] | None:
     return visibility, len(detections or [])
 
 
-def analyse_shot(image: Image.Image) -> ShotAnalysis:
-    """Classify one image (any mode; alpha is used when present)."""
+def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> ShotAnalysis:
+    """Classify one image (any mode; alpha is used when present).
+
+    ``person_detector``: ``"mediapipe"`` (pose + face, the default) or ``"skin"`` (the faster,
+    weaker skin-share rule).
+    """
     rgba = _resize_rgba(image)
     rgb, alpha = np.ascontiguousarray(rgba[..., :3]), rgba[..., 3]
     height, width = alpha.shape
@@ -133,7 +137,11 @@ def analyse_shot(image: Image.Image) -> ShotAnalysis:
     foreground = ~background
     skin = _skin_mask(rgb) & foreground
     skin_fraction = float(skin.sum() / max(1, foreground.sum()))
-    evidence = _person_evidence(rgb) if foreground.any() else (0.0, 0)
+    if person_detector not in ("mediapipe", "skin"):
+        raise ValueError(f"person_detector must be 'mediapipe' or 'skin', got {person_detector!r}")
+    evidence = (
+        (_person_evidence(rgb) if person_detector == "mediapipe" else None) if foreground.any() else (0.0, 0)
+    )
     if evidence is None:
         visibility, faces = 0.0, 0
         person = SKIN_RANGE[0] <= skin_fraction <= SKIN_RANGE[1]

@@ -53,7 +53,9 @@ class ImageFacts:
     garment_score: float
 
 
-def inspect_image(data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_000) -> ImageFacts:
+def inspect_image(
+    data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_000, person_detector: str = "mediapipe"
+) -> ImageFacts:
     """Validate and describe image bytes. Raises :class:`ImageRejected`.
 
     The header is read first so that a decompression bomb (a small file declaring huge
@@ -82,7 +84,7 @@ def inspect_image(data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_
         thumbnail.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.BILINEAR, reducing_gap=2.0)
     except Exception as exc:
         raise ImageRejected("undecodable", str(exc)) from exc
-    analysis = analyse_shot(thumbnail)
+    analysis = analyse_shot(thumbnail, person_detector=person_detector)
     rgb = thumbnail.convert("RGB")
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),

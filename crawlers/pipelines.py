@@ -58,6 +58,7 @@ class GarmentImagesPipeline(FilesPipeline):
         self.max_pixels = settings.getint("VTONKIT_MAX_IMAGE_PIXELS", 50_000_000)
         self.max_bytes = settings.getint("VTONKIT_MAX_IMAGE_BYTES", 30 * 1024 * 1024)
         self.phash_distance = settings.getint("VTONKIT_PHASH_DISTANCE", 6)
+        self.person_detector = settings.get("VTONKIT_PERSON_DETECTOR", "mediapipe")
         self.by_sha: dict[str, str] = {}  # sha256 -> stored path
         self.kept: list[tuple[ImageFacts, str]] = []  # for near-duplicate search
         self.path_owner: dict[str, str] = {}  # stored path -> product url that claimed it
@@ -125,7 +126,11 @@ class GarmentImagesPipeline(FilesPipeline):
         try:
             facts: ImageFacts = await maybe_deferred_to_future(
                 deferToThread(
-                    inspect_image, response.body, min_side=self.min_side, max_pixels=self.max_pixels
+                    inspect_image,
+                    response.body,
+                    min_side=self.min_side,
+                    max_pixels=self.max_pixels,
+                    person_detector=self.person_detector,
                 )
             )
         except ImageRejected as exc:

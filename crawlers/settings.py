@@ -60,6 +60,8 @@ VTONKIT_MIN_IMAGE_SIDE = 256
 VTONKIT_MAX_IMAGE_PIXELS = 50_000_000
 VTONKIT_MAX_IMAGE_BYTES = 30 * 1024 * 1024
 VTONKIT_PHASH_DISTANCE = 6
+# garment shot vs on-model: "mediapipe" (pose + face; accurate) or "skin" (faster, weaker)
+VTONKIT_PERSON_DETECTOR = "mediapipe"
 
 # Development: an HTTP cache, off unless asked for (`vtonkit crawl --cache`, or -s HTTPCACHE_ENABLED=1)
 HTTPCACHE_ENABLED = False

@@ -149,3 +149,13 @@ def test_chromium_lookup_honours_the_environment_variable(tmp_path, monkeypatch)
     monkeypatch.delenv(ENV_VAR)
     if os.access("/usr/bin/chromium", os.X_OK):
         assert find_chromium() == Path("/usr/bin/chromium")
+
+
+def test_skin_rule_without_mediapipe_on_the_demo_photos():
+    static = Path(__file__).resolve().parents[1] / "crawlers" / "demo_store" / "static"
+    person = analyse_shot(Image.open(static / "persons" / "tada_photo.jpg"), person_detector="skin")
+    garment = analyse_shot(Image.open(static / "garments" / "ruby_polo.jpg"), person_detector="skin")
+    assert not person.is_garment_shot and garment.is_garment_shot
+    assert person.pose_visibility == 0.0  # MediaPipe was not asked
+    with pytest.raises(ValueError, match="person_detector"):
+        analyse_shot(Image.open(static / "persons" / "t5.jpg"), person_detector="yolo")
