@@ -81,6 +81,16 @@ def test_image_readers_handle_modes(tmp_path):
     assert Image.open(tmp_path / "o.jpg").format == "JPEG" and Image.open(tmp_path / "o.png").format == "PNG"
 
 
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+
+    with atomic_write(tmp_path / "f.txt", "w") as handle:
+        handle.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "keep.txt"
     target.write_text("old")

@@ -10,11 +10,20 @@ import contextlib
 import json
 import os
 import tempfile
+from functools import cache
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from PIL import Image
+
+
+@cache
+def _file_mode() -> int:
+    """Permissions of a normally created file (0666 minus the umask); mkstemp's 0600 is too strict."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -31,6 +40,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _file_mode())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
