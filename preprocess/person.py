@@ -26,7 +26,7 @@ from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
-from vtonkit.preprocess.normalize import FrameTransform, keep_framing, load_person_photo, refocus
+from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
 
 from vtonkit.errors import MultiplePersonsError, NoPersonError
@@ -121,6 +121,14 @@ def framing_warnings(keypoints: np.ndarray, category: str, person_mask: np.ndarr
     return notes
 
 
+def person_warnings(normalized: Normalized, pose: PoseResult, category: str) -> list[str]:
+    """All per-photo notes of the normalise and pose steps plus the framing checks (one tiny-person note)."""
+    notes = list(normalized.warnings) + [w for w in pose.warnings if w not in normalized.warnings]
+    notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask)
+              if not (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
+    return notes
+
+
 def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = False):
     """Load a photo upright and bring it to 1024x768 (refocus around the person unless `keep`).
 
@@ -186,10 +194,7 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     parse = human_parse(backends.parser, image, pose)
     densepose_ids = backends.densepose.densepose(image, pose.keypoints, parse)
     agnostic, agnostic_notes = person_agnostic(image, parse, pose.keypoints, category)
-    notes = list(normalized.warnings) + list(pose.warnings)
-    notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask) if not
-              (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
-    notes += agnostic_notes
+    notes = person_warnings(normalized, pose, category) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,
                          agnostic=agnostic, warnings=notes, transform=normalized.transform)
 
