@@ -77,7 +77,8 @@ class BodyFrame:
         return float(np.mean(ys)) if ys else None
 
     def centre_x(self) -> float:
-        xs = [self.keypoints[i, 0] for i in (NECK, MID_HIP, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP) if self.has(i)]
+        torso = (NECK, MID_HIP, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP)
+        xs = [self.keypoints[i, 0] for i in torso if self.has(i)]
         return float(np.mean(xs)) if xs else self.shape[1] / 2.0
 
     # -- limbs -----------------------------------------------------------------------------------
@@ -147,7 +148,10 @@ class BodyFrame:
         return self._cache[key]
 
     def foot_points(self, side: str) -> list[np.ndarray]:
-        joints = (R_ANKLE, R_HEEL, R_BIG_TOE, R_SMALL_TOE) if side == "right" else (L_ANKLE, L_HEEL, L_BIG_TOE, L_SMALL_TOE)
+        if side == "right":
+            joints = (R_ANKLE, R_HEEL, R_BIG_TOE, R_SMALL_TOE)
+        else:
+            joints = (L_ANKLE, L_HEEL, L_BIG_TOE, L_SMALL_TOE)
         return [self.keypoints[i, :2].astype(np.float64) for i in joints if self.has(i)]
 
     def head_points(self) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""ClassicClothMasker ("cv", the default ClothMasker) on genuine VITON-HD garments and hard synthetic shots."""
+"""ClassicClothMasker ("cv", the default ClothMasker): genuine VITON-HD garments, hard synthetic shots."""
 from __future__ import annotations
 
 import cv2
@@ -104,7 +104,8 @@ def test_dark_garment_on_light_grey_with_background_coloured_print(masker) -> No
 def test_transparent_png_uses_alpha_and_drops_the_faint_shadow(masker) -> None:
     shape = tee_shape()
     rgba = np.zeros((*shape.shape, 4), np.uint8)
-    rgba[..., :3] = np.random.default_rng(1).integers(0, 255, (*shape.shape, 3), dtype=np.uint8)  # junk colour
+    # Junk colour under the transparent pixels: only the alpha may decide.
+    rgba[..., :3] = np.random.default_rng(1).integers(0, 255, (*shape.shape, 3), dtype=np.uint8)
     alpha = np.zeros(shape.shape, np.uint8)
     cv2.ellipse(alpha, (384, 960), (250, 25), 0, 0, 360, 30, -1)  # drop shadow, alpha 30
     alpha[shape] = 255

@@ -54,7 +54,7 @@ def test_registry_default_builds_the_geometric_parser(parser) -> None:
 
 @pytest.mark.slow
 def test_quality_on_genuine_samples(parsed) -> None:
-    """Measured with genuine keypoints: mean per-sample mIoU 0.725, pooled per-class mIoU 0.759."""
+    """Measured with genuine keypoints: mean per-sample mIoU 0.762, pooled per-class mIoU 0.794."""
     per_sample, totals = [], {}
     for sample, _, truth, ours in parsed:
         ours = comparable(ours, sample.label_set)
@@ -64,10 +64,10 @@ def test_quality_on_genuine_samples(parsed) -> None:
             inter_union = totals.setdefault(int(label), [0, 0])
             inter_union[0] += int(((truth == label) & (ours == label)).sum())
             inter_union[1] += int(((truth == label) | (ours == label)).sum())
-        assert np.mean(list(ious.values())) >= 0.35, (sample.stem, ious)
+        assert np.mean(list(ious.values())) >= 0.5, (sample.stem, ious)
     pooled = {k: i / u for k, (i, u) in totals.items() if u}
-    assert np.mean(per_sample) >= 0.70, per_sample
-    assert np.mean(list(pooled.values())) >= 0.73, pooled
+    assert np.mean(per_sample) >= 0.73, per_sample
+    assert np.mean(list(pooled.values())) >= 0.76, pooled
     for label in (Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.LEFT_ARM, Cihp.PANTS):
         assert pooled[int(label)] >= 0.7, (label.name, pooled)
 
@@ -101,7 +101,7 @@ def test_dresses_are_dresses_and_trousers_are_pants(parsed) -> None:
     for sample, _, truth, ours in parsed:
         if sample.dataset.endswith("dresses"):
             assert (ours == Cihp.DRESS).sum() > 0.5 * (truth == Cihp.DRESS).sum(), sample.stem
-            assert not (ours == Cihp.PANTS).any() or (ours == Cihp.PANTS).sum() < 0.05 * (ours == Cihp.DRESS).sum()
+            assert (ours == Cihp.PANTS).sum() < 0.05 * (ours == Cihp.DRESS).sum(), sample.stem
         if sample.dataset.endswith("lower_body"):
             assert (ours == Cihp.PANTS).sum() > 0.5 * (truth == Cihp.PANTS).sum(), sample.stem
             assert not (ours == Cihp.DRESS).any(), sample.stem

@@ -3,13 +3,16 @@
 Method, in the order `ClassicClothMasker.mask` applies it:
 1. RGBA with a meaningful alpha channel (some pixels clearly transparent): the mask is alpha >= 128
    (drop shadows rendered into the alpha stay out: they are faint), then cleaned as below.
-2. Otherwise the background colour is estimated from the image border (robust median), and a pixel
-   is a background candidate when it is close to that colour AND not on an edge. The real
+2. Otherwise the background is modelled as a smooth quadratic colour surface fitted to the image
+   border (vignetting, light gradients), with tolerances adapted to the noise measured there. A
+   pixel is a background candidate when it is close to that surface AND not on an edge; the real
    background is every candidate connected to the image border (a flood fill with tolerance), so
    - white garments on white survive thanks to their outline and shading (edges stop the fill),
    - logos and prints inside the garment never touch the border and are filled,
    - sleeve openings and necklines that open onto the background are reached and stay background.
 3. Clean-up: open away edge fringes, fill enclosed holes, keep the largest component(s).
+4. Outline snapping at full resolution: pixels in a thin band around the coarse outline go to the
+   nearer of the background colour and the garment's local colour.
 
 All work happens at a working resolution of at most `work_size` pixels on the long side (masks
 are smooth; this keeps a 1024x768 shot well under 0.1 s on one core), then the mask is resized back.
@@ -50,17 +53,6 @@ def _touching_border(labels: np.ndarray, count: int) -> np.ndarray:
     touching[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
     touching[0] = False
     return touching[labels]
-
-
-def border_colour(image: np.ndarray, ring: int = 4) -> np.ndarray:
-    """Median colour of the outer `ring` pixels: the background of a product shot. `(3,)` float32."""
-    h, w = image.shape[:2]
-    ring = max(1, min(ring, h // 4, w // 4))
-    pixels = np.concatenate([
-        image[:ring].reshape(-1, 3), image[-ring:].reshape(-1, 3),
-        image[:, :ring].reshape(-1, 3), image[:, -ring:].reshape(-1, 3),
-    ])
-    return np.median(pixels, axis=0).astype(np.float32)
 
 
 def background_surface(image: np.ndarray, ring: int = 4) -> np.ndarray:
@@ -130,8 +122,10 @@ class ClassicClothMasker:
             ValueError: not an `(H, W, 3|4)` uint8 array.
         """
         image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 8:
-            raise ValueError(f"cloth image must be (H, W, 3|4) uint8 with H, W >= 8, got {image.shape} {image.dtype}")
+        if (image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4)
+                or min(image.shape[:2]) < 8):
+            raise ValueError(f"cloth image must be (H, W, 3|4) uint8 with H, W >= 8, "
+                             f"got {image.shape} {image.dtype}")
         h, w = image.shape[:2]
         scale = min(1.0, self.work_size / max(h, w))
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
@@ -151,7 +145,8 @@ class ClassicClothMasker:
             coarse_small = self._clean(coarse_small)
             coarse = coarse_small
             if scale < 1.0:
-                coarse = cv2.resize(coarse_small.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+                coarse = cv2.resize(coarse_small.astype(np.uint8), (w, h),
+                                    interpolation=cv2.INTER_NEAREST) > 0
             full_rgb = image if image.shape[2] == 3 else cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
             mask = self._clean(self._refine_outline(full_rgb, coarse, coarse_small, rgb, background,
                                                      colour_tolerance))
@@ -191,7 +186,8 @@ class ClassicClothMasker:
         In a band around the outline each pixel goes to whichever is nearer in colour: the background
         or the garment's local colour (mean of the nearby interior, taken at the working resolution).
         Where the garment is too close to the background colour for that (white on white), a band
-        pixel is garment when it differs from the background by more than the noise tolerance. Only band pixels are touched, so this costs little at full resolution.
+        pixel is garment when it differs from the background by more than the noise tolerance.
+        Only band pixels are touched, so this costs little at full resolution.
         """
         h, w = coarse.shape
         radius = max(2, round(0.009 * max(h, w)))
@@ -210,7 +206,8 @@ class ClassicClothMasker:
             cv2.MORPH_ELLIPSE, (2 * small_radius + 1, 2 * small_radius + 1))).astype(np.float32)
         window = (8 * small_radius + 1, 8 * small_radius + 1)
         weight = cv2.boxFilter(small_interior, -1, window, normalize=False)
-        total = cv2.boxFilter(small_rgb.astype(np.float32) * small_interior[..., None], -1, window, normalize=False)
+        total = cv2.boxFilter(small_rgb.astype(np.float32) * small_interior[..., None], -1, window,
+                              normalize=False)
         sy = np.minimum((ys * fy).astype(np.intp), sh - 1)
         sx = np.minimum((xs * fx).astype(np.intp), sw - 1)
         band_weight = weight[sy, sx]

@@ -31,7 +31,7 @@ import numpy as np
 from vtonkit.datasets.labels import Cihp
 from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.body_frame import (
-    L_ANKLE, L_HIP, L_KNEE, NECK, NOSE, R_ANKLE, R_HIP, R_KNEE, BodyFrame, joint_present,
+    L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE, BodyFrame, joint_present,
 )
 from vtonkit.preprocess.colour_model import ColourModel, lab_bins
 from vtonkit.preprocess.person_mask import main_person, refine_probability
@@ -71,7 +71,8 @@ class GeometricParser:
                            if use_face_mesh else None)
 
     # -- public API --------------------------------------------------------------------------------
-    def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray, *, person_mask: np.ndarray | None = None) -> np.ndarray:
+    def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray, *,
+              person_mask: np.ndarray | None = None) -> np.ndarray:
         """`(H, W, 3)` uint8 RGB + BODY_25 `(25, 3)` pixels -> `(H, W)` uint8 CIHP-20 label map.
 
         Args:
@@ -114,7 +115,8 @@ class GeometricParser:
         if person_mask is not None:
             person_mask = np.asarray(person_mask)
             if person_mask.shape != image_rgb.shape[:2]:
-                raise ValueError(f"person_mask {person_mask.shape} does not match the image {image_rgb.shape[:2]}")
+                raise ValueError(f"person_mask {person_mask.shape} does not match the image "
+                                 f"{image_rgb.shape[:2]}")
             return person_mask.astype(np.float32)
         result = self._segmenter.process(image_rgb)
         if result.segmentation_mask is not None:
@@ -331,7 +333,8 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         hair_score = hair_model.log_likelihood(cells)
         face_score = (ColourModel.fit(cells[face & ~hair_core]).log_likelihood(cells)
                       if (face & ~hair_core).sum() >= 30 else hair_score - 1)
-        chest_score = ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30 else hair_score - 1
+        chest_score = (ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30
+                       else hair_score - 1)
         hairy = hair_score > np.maximum(face_score, chest_score) + 0.5
         # Below the head, each pixel goes to the best of hair / skin / top by colour plus a layout
         # prior (log-odds): the neck is a column under the face, hair hangs beside it, the top
@@ -445,7 +448,6 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarra
     shape = clothes.shape
     s = frame.scale
     hip_y = frame.hip_y()
-    knee_y = frame.knee_y()
     upper = np.zeros(shape, np.uint8)
     lower = np.zeros(shape, np.uint8)
     if hip_y is None:
@@ -514,7 +516,8 @@ def majority_filter(labels: np.ndarray, radius: int = 2) -> np.ndarray:
     if len(present) <= 1:
         return labels
     size = (2 * radius + 1, 2 * radius + 1)
-    votes = np.stack([cv2.boxFilter((labels == v).astype(np.float32), -1, size, normalize=False) for v in present])
+    votes = np.stack([cv2.boxFilter((labels == v).astype(np.float32), -1, size, normalize=False)
+                      for v in present])
     winner = np.array(present, np.uint8)[np.argmax(votes, axis=0)]
     return np.where(labels > 0, winner, 0).astype(np.uint8)
 
