@@ -193,12 +193,46 @@ def _read_evidence(page_html: str, url: str) -> _Evidence:
     return evidence
 
 
+def _image_paths(value: Any) -> set[str]:
+    """URL paths (no query) of a JSON-LD image value, for comparing variants with og:image."""
+    values = value if isinstance(value, list) else [value]
+    paths = set()
+    for v in values:
+        if isinstance(v, dict):
+            v = v.get("contentUrl") or v.get("url")
+        if isinstance(v, str) and v:
+            paths.add(urlsplit(v).path)
+    return paths
+
+
 def _main_product(evidence: _Evidence) -> dict[str, Any]:
-    """The page's own product node: the first with a name (variants repeat the same product)."""
-    for node in evidence.json_ld + evidence.microdata:
-        if _text(node.get("name")):
-            return node
-    return (evidence.json_ld + evidence.microdata or [{}])[0]
+    """The page's own product node.
+
+    Pages often list one node per variant (size, colour). The node for the variant on screen
+    is the one whose URL is the page's, whose image is the page's ``og:image``, or whose colour
+    is named in the page URL; otherwise the first named node.
+    """
+    nodes = [n for n in evidence.json_ld + evidence.microdata if _text(n.get("name"))]
+    if not nodes:
+        return (evidence.json_ld + evidence.microdata or [{}])[0]
+    page = urlsplit(evidence.url)
+    page_words = set(re.findall(r"[a-z]+", (page.path + " " + page.query).lower()))
+    og_images = {
+        urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()
+    }
+
+    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, int, int, int]:
+        index, node = entry
+        node_url = _text(node.get("url")) or ""
+        same_page = int(
+            bool(node_url) and urlsplit(node_url).path == page.path and bool(page.path.strip("/"))
+        )
+        same_image = int(bool(og_images & _image_paths(node.get("image"))))
+        colour = (_text(node.get("color")) or "").lower()
+        colour_in_url = int(bool(colour) and colour in page_words)
+        return (same_page, same_image, colour_in_url, -index)
+
+    return max(enumerate(nodes), key=score)[1]
 
 
 def _offers(node: dict[str, Any]) -> list[dict[str, Any]]:

@@ -244,3 +244,24 @@ def test_shop_pages_without_url_use_the_pages_own_canonical_address():
         for field in ("price", "currency", "sku", "brand"):
             if field in truth:
                 assert _matches(field, getattr(item, field), truth[field]), (key, field)
+
+
+def test_the_variant_on_screen_is_the_main_product():
+    def node(colour: str) -> str:
+        return json.dumps(
+            {
+                "@type": "Product",
+                "name": "Cardigan",
+                "color": colour,
+                "image": f"https://cdn.example/{colour}.jpg",
+                "offers": {"price": "49.99", "priceCurrency": "EUR"},
+            }
+        )
+
+    page = _page(
+        node("Blue"), node("Black"), head='<meta property="og:image" content="https://cdn.example/Black.jpg">'
+    )
+    item = extract_product(page, "https://shop.example/cardigan-1")
+    assert item.colour == "Black" and item.image_urls == ["https://cdn.example/Black.jpg"]
+    by_url = extract_product(_page(node("Blue"), node("Grey")), "https://shop.example/cardigan-1?colour=grey")
+    assert by_url.colour == "Grey"
