@@ -3,6 +3,9 @@
 Near duplicates are pairs whose 256-bit pHash AND dHash (imagehash, hash_size=16) both lie within
 `MAX_HAMMING` bits: a re-encoded or resized copy is at 0-2 bits; the closest two different garments
 among the VITON-HD samples are 66 bits apart (8-bit pHash would put them at 8, hence 16x16 hashes).
+Both hashes see only grey levels, so colour variants of one cut (navy, black and khaki trousers
+from one template) look alike to them; a 4x4 mean-colour signature must agree too: no cell channel
+may differ by more than `MAX_COLOUR_DIFFERENCE` levels (a re-encoded, resized copy differs by 1).
 Comparisons run on packed bits with numpy in blocks of ~64 MB, so 10k x 10k images fit in memory.
 """
 
@@ -17,6 +20,7 @@ import numpy as np
 
 HASH_SIZE = 16
 MAX_HAMMING = 20
+MAX_COLOUR_DIFFERENCE = 12.0  # largest absolute difference between the 4x4 RGB signatures, 0..255
 CHUNK_BYTES = 64_000_000  # XOR block kept in memory at a time
 
 
@@ -30,6 +34,7 @@ class HashedImage:
     path: Path
     sha256: str
     bits: np.ndarray  # (2 * HASH_SIZE**2,) bool: pHash bits then dHash bits
+    colour: np.ndarray  # (48,) float32: mean RGB of a 4x4 grid
 
 
 def file_sha256(path: Path) -> str:
@@ -52,6 +57,13 @@ def perceptual_bits(image) -> np.ndarray:
     )
 
 
+def colour_signature(image) -> np.ndarray:
+    """Mean RGB of a 4x4 grid of a PIL image: `(48,)` float32."""
+    from PIL import Image
+
+    return np.asarray(image.convert("RGB").resize((4, 4), Image.Resampling.BOX), dtype=np.float32).ravel()
+
+
 def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | None:
     """Hash one file; None when it cannot be decoded (the format check reports that)."""
     from vtonkit.datasets.io.images import open_image
@@ -62,7 +74,7 @@ def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | No
         image = open_image(path)
     except InputError:
         return None
-    return HashedImage(kind, split, stem, path, file_sha256(path), perceptual_bits(image))
+    return HashedImage(kind, split, stem, path, file_sha256(path), perceptual_bits(image), colour_signature(image))
 
 
 def near_pairs(items: list[HashedImage]) -> list[tuple[int, int, int, bool]]:
@@ -86,7 +98,8 @@ def near_pairs(items: list[HashedImage]) -> list[tuple[int, int, int, bool]]:
             continue
         dhash = np.bitwise_count(dhash_words[start + rows] ^ dhash_words[cols]).sum(-1)
         for row, col, near in zip(rows.tolist(), cols.tolist(), (dhash <= MAX_HAMMING).tolist()):
-            if near:
+            colour_difference = np.abs(items[start + row].colour - items[col].colour).max()
+            if near and colour_difference <= MAX_COLOUR_DIFFERENCE:
                 i = start + row
                 out.append((i, col, int(phash[row, col]), items[i].sha256 == items[col].sha256))
     return out

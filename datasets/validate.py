@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.findings import Report, finding
@@ -278,9 +279,15 @@ def _executor(workers: int):
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def present_splits(dataset_root: str | Path) -> list[str]:
+    """Splits that exist in a dataset: a split folder or its pair list is there."""
+    data = DatasetLayout(dataset_root)
+    return [s for s in layout.SPLITS if data.split(s).root.is_dir() or data.pairs_file(s).is_file()]
+
+
 def validate(
     dataset_root: str | Path,
-    splits: Iterable[str] = layout.SPLITS,
+    splits: Iterable[str] | None = None,
     *,
     category: str | None = "upper",
     duplicates: bool = True,
@@ -291,7 +298,9 @@ def validate(
 
     Args:
         dataset_root: folder with `train/`, `test/` and their pair lists.
-        splits: which splits to check (leakage needs both).
+        splits: which splits to check (leakage needs both); None = the splits present (a
+            test-only dataset is fine), and a dataset with neither split is an error. A split
+            asked for by name must exist.
         category: garment category for the agnostic consistency check (None skips it).
         duplicates: hash every person and cloth image for duplicates and leakage.
         progress: called with (done, total) after each sample and each hashed image.
@@ -301,8 +310,10 @@ def validate(
     """
     root = Path(dataset_root).resolve()
     data = DatasetLayout(root)
-    splits = list(splits)
+    splits = present_splits(root) if splits is None else list(splits)
     report = Report(dataset=str(root), splits=splits)
+    if not splits:
+        report.add(finding("missing-split", "", "", "", f"{root}: neither train/ nor test/ (nor a pair list) found"))
     work: list[tuple[str, SplitDir, str, bool]] = []  # (split, dir, stem, is_person)
     for split in splits:
         split_dir = data.split(split)
@@ -324,9 +335,13 @@ def validate(
         # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
         for split in splits:
             split_dir = data.split(split)
+            # `vtonkit pairs` copies a garment to cloth/<person> on purpose (the official test
+            # loader opens it); such recorded placeholders are not duplicates to report.
+            placeholders = set(Manifest.load(root).entries(split, PLACEHOLDERS))
+            cloths = [stem for stem in split_dir.cloth_stems() if stem not in placeholders]
             for kind, listed, path_of in (
                 ("image", split_dir.person_stems(), split_dir.image),
-                ("cloth", split_dir.cloth_stems(), split_dir.cloth),
+                ("cloth", cloths, split_dir.cloth),
             ):
                 stems[kind][split] = set(listed)
                 hash_jobs += [(kind, split, stem, path_of(stem)) for stem in listed]

@@ -222,14 +222,21 @@ def test_every_code_is_documented() -> None:
 
 def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
     """A resized, re-encoded garment is a near duplicate; different garments are not, among thousands."""
-    from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, perceptual_bits
+    from vtonkit.datasets.duplicates import (
+        HashedImage,
+        colour_signature,
+        find_duplicates,
+        hash_image,
+        perceptual_bits,
+    )
 
     cloth = vitonhd / "train/cloth/00000_00.jpg"
     original = hash_image("cloth", "train", "00000_00", cloth)
     buffer = io.BytesIO()
     Image.open(cloth).resize((600, 800)).save(buffer, format="JPEG", quality=70)
     copy = HashedImage(
-        "cloth", "test", "copy", Path("copy.jpg"), "other", perceptual_bits(Image.open(buffer))
+        "cloth", "test", "copy", Path("copy.jpg"), "other", perceptual_bits(Image.open(buffer)),
+        colour_signature(Image.open(buffer)),
     )
     others = [
         hash_image("cloth", split, path.stem, path)
@@ -239,13 +246,28 @@ def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
     ]
     rng = np.random.default_rng(0)  # random 512-bit hashes: ~128 bits from anything, never near
     noise = [
-        HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5)
+        HashedImage("cloth", "train", f"r{i}", Path(f"r{i}"), f"r{i}", rng.random(512) > 0.5, original.colour)
         for i in range(3000)
     ]
     pairs = find_duplicates([original, *others, *noise, copy])
     assert [(p.first.stem, p.second.stem, p.exact, p.cross_split) for p in pairs] == [
         ("00000_00", "copy", False, True)
     ]
+
+
+def test_colour_variants_of_one_cut_are_not_near_duplicates(vitonhd: Path) -> None:
+    """Same shape, other colour (a catalog's colour variants): grey hashes agree, colours do not."""
+    from vtonkit.datasets.duplicates import HashedImage, colour_signature, find_duplicates, perceptual_bits
+
+    cloth = Image.open(vitonhd / "train/cloth/00000_00.jpg").convert("RGB")
+    recoloured = Image.fromarray(np.asarray(cloth)[..., ::-1].copy())  # same structure, other colours
+    bits = perceptual_bits(cloth)  # identical grey hashes: only the colour can tell them apart
+
+    def item(name: str, image: Image.Image) -> HashedImage:
+        return HashedImage("cloth", "test", name, Path(name), name, bits, colour_signature(image))
+
+    assert find_duplicates([item("a", cloth), item("b", recoloured)]) == []
+    assert len(find_duplicates([item("a", cloth), item("c", cloth)])) == 1
 
 
 def test_agnostic_check_follows_the_category(genuine: Path) -> None:
@@ -335,3 +357,27 @@ def test_keypoint_file_codes(tmp_path: Path, document: dict, code: str | None) -
     findings, body25, _ = check_keypoint_file(path, "test", "x", path.name)
     assert [f.code for f in findings] == ([code] if code else [])
     assert (body25 is None) == (code is not None)
+
+
+def test_test_only_dataset_and_recorded_placeholders(genuine: Path, tmp_path: Path) -> None:
+    """A test-only dataset is complete; a requested missing split is an error; recorded
+    placeholder own-garments (copies written by `vtonkit pairs`) are not reported as duplicates."""
+    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+
+    root = tmp_path / "test_only"
+    shutil.copytree(genuine / "test", root / "test")
+    shutil.copy(genuine / "test_pairs.txt", root / "test_pairs.txt")
+    test = root / "test"
+    for folder in ("cloth", "cloth-mask"):  # 00006_00's own garment becomes a copy of 00008_00's
+        shutil.copy(test / folder / "00008_00.jpg", test / folder / "00006_00.jpg")
+    report = validate(root, duplicates=True, category=None)
+    assert report.splits == ["test"]
+    assert {f.code for f in report.findings} == {"duplicate"}
+    manifest = Manifest.load(root)
+    manifest.entries("test", PLACEHOLDERS)["00006_00"] = {"copied_from": "00008_00", "reason": "test"}
+    manifest.save()
+    assert validate(root, category=None).findings == []
+    assert [f.code for f in validate(root, ["train"], category=None).findings] == ["missing-split"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert [f.code for f in validate(empty).findings] == ["missing-split"]

@@ -58,8 +58,8 @@ def validate(
         raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
     if no_agnostic:
         category = "none"
-    splits = split or list(SPLITS)
-    for name in splits:
+    splits = split or None  # None: the splits the dataset has
+    for name in splits or ():
         if name not in SPLITS:
             raise typer.BadParameter(f"--split must be one of {SPLITS}, got {name!r}")
     import os
