@@ -45,6 +45,9 @@ def crawl(
         "--no-throttle",
         help="No politeness delays: ONLY for your own servers (demo store, benchmarks).",
     ),
+    no_browser: bool = typer.Option(
+        False, "--no-browser", help="Skip the store's JavaScript-rendered pages (no Chromium started)."
+    ),
     list_stores: bool = typer.Option(False, "--list-stores", help="List the available stores and exit."),
 ) -> None:
     """Crawl a store into a garment catalog and images.
@@ -113,6 +116,7 @@ def crawl(
                     cache=cache,
                     resume=resume,
                     no_throttle=no_throttle,
+                    spider_args={"browser": "0"} if no_browser else None,
                     on_event=on_event,
                 )
         except CrawlSetupError as exc:
