@@ -151,9 +151,8 @@ class ClassicClothMasker:
                 coarse = cv2.resize(coarse_small.astype(np.uint8), (w, h),
                                     interpolation=cv2.INTER_NEAREST) > 0
             full_rgb = image if image.shape[2] == 3 else cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
-            # Snapping only moves the outline by a few pixels: holes may appear, new pieces cannot.
-            mask = _fill_holes(self._refine_outline(full_rgb, coarse, coarse_small, rgb, background,
-                                                     colour_tolerance))
+            mask = self._clean(self._refine_outline(full_rgb, coarse, coarse_small, rgb, background,
+                                                    colour_tolerance))
         if not mask.any():
             logger.warning("cloth mask is empty: the garment could not be separated from the background")
         return mask
