@@ -7,6 +7,7 @@ Twisted reactor cannot restart), through the real CLIs (`vtonkit crawl`, `scrapy
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import subprocess
 import sys
@@ -312,3 +313,33 @@ def test_unknown_store_is_a_clear_error(tmp_path):
         timeout=120,
     )
     assert run.returncode == 2 and "needs the store's address: --url" in run.stderr
+
+
+def test_missing_chromium_skips_the_javascript_section_with_a_note(store, tmp_path):
+    env = {**os.environ, "VTONKIT_CHROMIUM": str(tmp_path / "no-chromium-here")}
+    run = subprocess.run(
+        [
+            *VTONKIT,
+            "crawl",
+            "demo",
+            "--out",
+            str(tmp_path),
+            "--url",
+            store.url,
+            "--no-throttle",
+            "--category",
+            "dresses",
+            "--limit",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["skipped"]["js-no-browser"] == 1
+    note = next(note for note in summary["notes"] if "Chromium not available" in note)
+    assert "VTONKIT_CHROMIUM" in note and "apt-get install" in note  # says how to fix it

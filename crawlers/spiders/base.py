@@ -58,6 +58,8 @@ class StoreSpider(scrapy.Spider):
     next_page_css: str = "a[rel=next]::attr(href), link[rel=next]::attr(href)"
     #: follow sitemaps announced in robots.txt (or /sitemap.xml) for product URLs
     use_sitemap: bool = False
+    #: why Chromium could not be used (set when the crawl's settings were built)
+    browser_problem: str | None = None
 
     def __init__(
         self,
@@ -89,6 +91,7 @@ class StoreSpider(scrapy.Spider):
             try:
                 settings.setdict(playwright_settings(find_chromium()), priority="spider")
             except ChromiumNotFound as exc:
+                cls.browser_problem = str(exc)  # reported in the crawl summary
                 logger.warning("%s: JavaScript pages will be skipped: %s", cls.name, exc)
 
     @property
@@ -120,7 +123,10 @@ class StoreSpider(scrapy.Spider):
         """A request rendered by Chromium, or None (reported) when no browser is available."""
         if not self.browser_enabled:
             report_for(self.crawler).skipped["js-no-browser"] += 1
-            report_for(self.crawler).note(f"skipped JavaScript page {url}: Chromium not available")
+            problem = self.browser_problem or "the spider was started without its browser settings"
+            report_for(self.crawler).note(
+                f"skipped JavaScript page {url}: Chromium not available ({problem})"
+            )
             return None
         from scrapy_playwright.page import PageMethod
 
