@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from vitonhd_copy import copy_vitonhd
 from vtonkit.cli import app
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.images import read_rgb
@@ -18,6 +17,14 @@ from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import find_leakage, make_pairs, split_of, split_pool, write_pair_list
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.errors import VtonkitError
+
+
+def copy_vitonhd(source: Path, target: Path) -> Path:
+    """A throw-away copy of the genuine VITON-HD samples (both splits) under `target`."""
+    for split in layout.SPLITS:
+        for folder in layout.ALL_FOLDERS:
+            shutil.copytree(source / split / folder, target / split / folder)
+    return target
 
 
 def test_split_pool_is_deterministic_disjoint_and_stable_when_items_are_added():
