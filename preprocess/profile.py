@@ -1,7 +1,7 @@
 """`prep-profile.json`: per-stage counts and seconds, per-worker model loads and memory, throughput.
 
 `count` is the number of times a stage actually computed; `cache_hits` the times its output came
-from the stage cache. Model loads are counted per worker process (or Ray actor): each must be 1
+from the stage cache. Stage seconds are wall-clock; `cpu_s_per_sample` is CPU time. Model loads are counted per worker process (or Ray actor): each must be 1
 per model, which is the whole point of building the backends in the worker initializer.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ class ProfileBuilder:
         worker["model_loads"] = dict(result.model_loads)
         worker["model_load_seconds"] = {k: round(v, 3) for k, v in result.load_seconds.items()}
         worker["peak_rss_bytes"] = max(worker.get("peak_rss_bytes", 0), result.peak_rss_bytes)
+        worker["cpu_s"] = round(max(worker.get("cpu_s", 0.0), result.cpu_seconds), 3)
 
     def to_json(self, *, wall_seconds: float, engine: str, workers: int, skipped_complete: dict[str, int],
                 backends: dict[str, str]) -> dict[str, Any]:
@@ -49,6 +50,9 @@ class ProfileBuilder:
             "wall_s": round(wall_seconds, 3),
             "samples": {"ok": dict(self.ok), "failed": dict(self.failed), "skipped_complete": skipped_complete},
             "images_per_s": round(processed / wall_seconds, 4) if wall_seconds > 0 and processed else 0.0,
+            # CPU seconds of the workers (model loading included) per sample: 1 / this is the rate one
+            # free core sustains, a figure that holds on a shared machine where wall time does not.
+            "cpu_s_per_sample": round(sum(w["cpu_s"] for w in self.workers.values()) / processed, 4) if processed else 0.0,
             "stages": stages,
             "per_worker": self.workers,
             "max_model_loads_per_worker": max((n for w in self.workers.values()

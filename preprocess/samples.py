@@ -88,6 +88,7 @@ class SampleResult:
     model_loads: dict[str, int] = field(default_factory=dict)
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
+    cpu_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -111,6 +112,12 @@ def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_ke
     if marker.get("key") != sample_key:
         return False
     return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time this process has used so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_bytes() -> int:
@@ -188,6 +195,7 @@ class StageWorker:
         result.model_loads = dict(self.model_loads)
         result.load_seconds = dict(self.load_seconds)
         result.peak_rss_bytes = peak_rss_bytes()
+        result.cpu_seconds = cpu_seconds()
         return result
 
     # --- stage plumbing -------------------------------------------------------------------------
