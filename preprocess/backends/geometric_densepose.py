@@ -61,6 +61,8 @@ ALLOWED: dict[int, tuple[str, ...]] = {
     Cihp.LEFT_LEG: (*_LEGS, *_FEET), Cihp.RIGHT_LEG: (*_LEGS, *_FEET), Cihp.SOCKS: (*_LEGS, *_FEET),
     Cihp.LEFT_SHOE: _FEET, Cihp.RIGHT_SHOE: _FEET,
 }
+ARM_LABELS = (Cihp.LEFT_ARM, Cihp.RIGHT_ARM, Cihp.GLOVE)
+HAIR_BELOW_CHIN = 1.0  # hair lower than this many head radii under the face centre leaves the head
 HAIR_REACH = 1.5  # hair farther than this many head radii from the head centre is background
 NECK_HEAD_SHARE = 0.45  # upper share of the neck (between chin level and shoulders) drawn as head
 
@@ -69,7 +71,7 @@ class GeometricDensePose:
     """DensePose fine parts from parse + BODY_25 (see the module docstring)."""
 
     name = "geometric"
-    version = "1"
+    version = "2"
 
     def __init__(self, *, work_scale: int = 2) -> None:
         self.work_scale = work_scale
@@ -234,8 +236,17 @@ def _assign_parts(parse: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
 
     if head is not None:
         centre, radius = head
-        far_hair = (labels == Cihp.HAIR) & (np.linalg.norm(points - centre, axis=1) > HAIR_REACH * radius)
-        ids[far_hair] = 0
+        hair = labels == Cihp.HAIR
+        # Long hair below the chin is not head for DensePose: background, or torso where it lies
+        # on the torso (as in the genuine files).
+        far_hair = hair & ((np.linalg.norm(points - centre, axis=1) > HAIR_REACH * radius)
+                           | (points[:, 1] > centre[1] + HAIR_BELOW_CHIN * radius))
+        ids[far_hair] = np.where(distance[far_hair, 0] == 0, PART_ID["torso"], 0)
+        # Above the face centre and close to it only the head can be (a parser calling the top of
+        # the hair "clothes" must not put torso there); arms raised over the head keep their ids.
+        over_face = ((points[:, 1] < centre[1]) & (np.linalg.norm(points - centre, axis=1) < HAIR_REACH * radius)
+                     & ~np.isin(labels, ARM_LABELS))
+        ids[over_face] = np.where(points[over_face, 0] < centre[0], HEAD_RIGHT, HEAD_LEFT)
     if _present(keypoints, 1):
         chin_y = head[0][1] + head[1] if head is not None else keypoints[1, 1] - 0.3 * shoulder_width
         cut_y = chin_y + NECK_HEAD_SHARE * (keypoints[1, 1] - chin_y)
