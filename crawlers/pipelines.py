@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,15 +28,12 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
+from vtonkit.crawlers.catalog import CATALOG_JSONL, CATALOG_PARQUET, PRODUCTS_JSONL, write_catalog_parquet
 from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.report import report_for
 
 logger = logging.getLogger(__name__)
-
-CATALOG_JSONL = "catalog.jsonl"
-CATALOG_PARQUET = "catalog.parquet"
-PRODUCTS_JSONL = "products.jsonl"
 
 
 def _now() -> str:
@@ -267,18 +263,6 @@ class CatalogPipeline:
         if superseded:
             drop_superseded(self.out, superseded, report_for(self.crawler))
         write_catalog_parquet(self.out / CATALOG_JSONL, self.out / CATALOG_PARQUET)
-
-
-def write_catalog_parquet(jsonl: Path, parquet: Path) -> int:
-    """Convert ``catalog.jsonl`` to Parquet (atomically); returns the number of records."""
-    import pandas as pd
-
-    records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
-    frame = pd.DataFrame.from_records(records, columns=list(CATALOG_COLUMNS))
-    tmp = parquet.with_name(f".{parquet.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, parquet)
-    return len(frame)
 
 
 def resolve_superseded(superseded: dict[str, str], path: str) -> str:

@@ -7,8 +7,8 @@ Twisted reactor cannot restart), through the real CLIs (`vtonkit crawl`, `scrapy
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +17,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 from vtonkit.crawlers.browser import chromium_available
+from vtonkit.crawlers.catalog import garment_images, read_catalog
 from vtonkit.crawlers.demo_store.catalogue import load_catalogue, product_path, underlying_image
 from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
 from vtonkit.crawlers.items import CATALOG_COLUMNS
+
+from vtonkit.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 VTONKIT = [sys.executable, "-m", "vtonkit"]
@@ -164,6 +167,21 @@ def test_parquet_catalog_matches_jsonl(demo_crawl):
     assert list(frame.columns) == list(CATALOG_COLUMNS)
     assert len(frame) == len(demo_crawl["catalog"])
     assert set(frame["category"]) == {p["category"] for p in _expected_products()}
+
+
+def test_catalog_reader_hands_garment_shots_to_preprocessing(demo_crawl, tmp_path):
+    lower = garment_images(demo_crawl["out"], category="lower")
+    assert {record["sku"] for _, record in lower} == {
+        p["sku"] for p in _expected_products() if p["category"] == "lower"
+    }
+    assert all(path.is_file() and record["is_garment_shot"] for path, record in lower)
+    every = garment_images(demo_crawl["out"], garment_shots_only=False)
+    assert len(every) == len(demo_crawl["catalog"])
+    broken = tmp_path / "catalog.jsonl"
+    broken.write_text('{"path": "a"}\n{"path": "b"}\n{"path": ')  # a crawl killed mid-line
+    assert [r["path"] for r in read_catalog(tmp_path)] == ["a", "b"]
+    with pytest.raises(InputError, match="catalog.jsonl"):
+        read_catalog(tmp_path / "missing")
 
 
 def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):

@@ -1,0 +1,82 @@
+"""Reading a crawl's catalog: the hand-off from crawling to preprocessing.
+
+A crawl folder holds ``catalog.parquet`` and ``catalog.jsonl`` (same records, one per kept
+image, columns :data:`~vtonkit.crawlers.items.CATALOG_COLUMNS`) and ``images/<category>/``.
+``catalog.jsonl`` is written as an append-only log during the crawl (so that a resumed crawl
+continues it); ``catalog.parquet`` is written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from vtonkit.crawlers.items import CATALOG_COLUMNS
+
+from vtonkit.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+CATALOG_JSONL = "catalog.jsonl"
+CATALOG_PARQUET = "catalog.parquet"
+PRODUCTS_JSONL = "products.jsonl"
+
+
+def read_catalog(crawl_dir: str | Path) -> list[dict[str, Any]]:
+    """Every image record of a crawl (from ``catalog.jsonl``; Parquet holds the same).
+
+    Raises :class:`~vtonkit.errors.InputError` naming the file when it is missing or a line is
+    not JSON.
+    """
+    path = Path(crawl_dir) / CATALOG_JSONL
+    if not path.is_file():
+        raise InputError(path, "no crawl catalog here (run `vtonkit crawl <store> --out DIR` first)")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as exc:
+            if number == len(
+                lines
+            ):  # the catalog is an append-only log: a killed crawl may cut its last line
+                logger.warning("%s: ignoring the truncated last line %d", path, number)
+                break
+            raise InputError(path, f"line {number} is not JSON: {exc}") from exc
+    return records
+
+
+def garment_images(
+    crawl_dir: str | Path, *, category: str | None = None, garment_shots_only: bool = True
+) -> list[tuple[Path, dict[str, Any]]]:
+    """(absolute image path, record) for the crawl's images, optionally one category only.
+
+    ``garment_shots_only`` keeps the plain-background, no-person product shots that try-on
+    datasets use as cloth images.
+    """
+    crawl_dir = Path(crawl_dir)
+    selected = []
+    for record in read_catalog(crawl_dir):
+        if category and record.get("category") != category:
+            continue
+        if garment_shots_only and not record.get("is_garment_shot"):
+            continue
+        selected.append((crawl_dir / record["path"], record))
+    return selected
+
+
+def write_catalog_parquet(jsonl: Path, parquet: Path) -> int:
+    """Convert ``catalog.jsonl`` to Parquet (atomically); returns the number of records."""
+    import pandas as pd
+
+    records = read_catalog(jsonl.parent) if jsonl.name == CATALOG_JSONL else []
+    frame = pd.DataFrame.from_records(records, columns=list(CATALOG_COLUMNS))
+    tmp = parquet.with_name(f".{parquet.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, parquet)
+    return len(frame)
