@@ -16,6 +16,7 @@ from vtonkit.datasets.layout import SplitDir
 from vtonkit.preprocess.evaluation import evaluate_person, find_samples
 from vtonkit.preprocess.person import PersonBackends
 
+from tests.conftest import shared_path
 from vtonkit.cli import app
 
 runner = CliRunner()
@@ -96,6 +97,26 @@ def test_prep_cloth_writes_cloth_and_l_mode_mask(vitonhd, tmp_path):
     predicted = read_mask(split.cloth_mask("00006_00"))
     genuine = read_mask(vitonhd / "test" / "cloth-mask" / "00006_00.jpg")
     assert (predicted & genuine).sum() / (predicted | genuine).sum() > 0.95
+
+
+def test_prep_cloth_transparent_png_and_blank_shot(tmp_path):
+    """A 2160x2160 RGBA render is padded/resized and masked from its alpha; a blank shot is a clear error."""
+    render = shared_path("demo", "garments", "saleor-grey-hoodie.png")
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (768, 1024), (255, 255, 255)).save(blank)
+    out = tmp_path / "test"
+    result = runner.invoke(app, ["prep-cloth", str(render), str(blank), "--out", str(out)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "blank.jpg: no garment found" in output and "1 written" in output
+    split = SplitDir(out)
+    mask = read_mask(split.cloth_mask("saleor-grey-hoodie"))
+    with Image.open(render) as source:
+        alpha = np.asarray(source.getchannel("A"))
+    # The square render sits in the middle of the 3:4 frame: coverage matches the alpha's.
+    assert abs(mask.mean() - (alpha > 127).mean() * 0.75) < 0.05
+    assert not mask[:100].any() and not mask[-100:].any()  # padding is background
+    assert not split.cloth("blank").exists()
 
 
 def test_unknown_backend_is_a_clear_error(tmp_path, vitonhd):
