@@ -322,7 +322,7 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         # No face in view: learn skin from the throat just above the neck joint.
         neck = frame.point(NECK)
         skin_source = mask & (yy < neck[1] - 0.05 * s) & (np.abs(xx - neck[0]) < 0.25 * s)
-    skin_guess = skin_mask(lab, cells, skin_source, body & ~hair, [chest, thighs])
+    skin_guess = skin_mask(lab, cells, skin_source, body, [chest, thighs])
     if head_cut_off:
         # Head cropped by the frame (Dress Code): what shows above the neck is chin and jaw skin,
         # with hair only where the colour is not skin; no long-hair search.
@@ -364,12 +364,12 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         # Ears and forehead just outside the oval: face-coloured pixels touching the face.
         near_face = cv2.dilate(face.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * int(0.2 * face_w) + 1,) * 2)).astype(bool)
-        ears = hair & near_face & (face_score > hair_score) & ~face
+        ears = hair & near_face & skin_guess & (face_score > hair_score) & ~face
         hair &= ~ears
         face |= ears
     labels[hair] = Cihp.HAIR
     labels[face & ~hair] = Cihp.FACE
-    body &= ~hair
+    body &= ~(hair | face)
     skin = anchored_skin(skin_guess & body, frame, face_cx, face_bottom, face.any())
     non_skin = body & ~skin
 
