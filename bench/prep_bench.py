@@ -31,7 +31,7 @@ def _inputs(shared: Path, persons: int, cloths: int, root: Path) -> tuple[Path, 
 def run_once(person_dir: Path, cloth_dir: Path, workers: int, out: Path) -> dict:
     started = time.perf_counter()
     report = run_prep(PrepOptions(out=out, split="test", persons=str(person_dir), cloths=str(cloth_dir),
-                                  workers=workers, in_process=False))
+                                  workers=workers))
     wall = time.perf_counter() - started
     profile = report.profile
     samples = sum(report.ok.values()) + sum(report.failed.values())

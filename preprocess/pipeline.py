@@ -55,6 +55,8 @@ class PrepOptions:
         backends: `{stage: name}` overrides for "pose", "parser", "densepose", "cloth_mask".
         backend_options: `{stage: {option: value}}` passed to the backend constructors.
         registrations: extra `(stage, name, "module:Class")` backends to register in every worker.
+        in_process: run the local engine's single worker in this process (no spawn; a native crash
+            in a model library then ends the run). Default: a process pool, even of one worker.
     """
 
     out: Path
@@ -72,7 +74,7 @@ class PrepOptions:
     test_fraction: float = 0.1
     split_seed: int = 0
     registrations: tuple[tuple[str, str, str], ...] = ()
-    in_process: bool | None = None
+    in_process: bool = False
 
 
 @dataclass

@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -229,7 +230,8 @@ def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, 
     (garments / "00126_00.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes())
     (garments / "half_garment.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes()[:2000])
     dataset = tmp_path / "ds"
-    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"), cloths=str(garments)))
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"), cloths=str(garments),
+                                  in_process=True))
     errors = {Path(e["file"]).name: e for e in _errors(dataset)}
     assert errors.pop("half_garment.jpg")["stage"] == "cloth"
     assert set(errors) == set(broken), errors
@@ -258,7 +260,7 @@ def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, 
 
 def test_backend_change_recomputes_only_its_stage_and_downstream(photos, tmp_path):
     options = dict(out=tmp_path / "ds", split="train", persons=str(photos / "persons" / "0100*.jpg"),
-                   cloths=str(photos / "garments" / "0005*.jpg"), registrations=TINY)
+                   cloths=str(photos / "garments" / "0005*.jpg"), registrations=TINY, in_process=True)
     backends = {"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose", "cloth_mask": "cv"}
 
     def counts(**changes):
@@ -305,7 +307,7 @@ def test_a_worker_crash_costs_only_the_input_that_caused_it(photos, tmp_path):
 def test_local_engine_outputs_equal_for_one_and_two_workers(photos, tmp_path):
     common = dict(split="test", persons=str(photos / "persons" / "01[08]*_00.jpg"),
                   cloths=str(photos / "garments" / "0012*.jpg"))
-    one = run_prep(PrepOptions(out=tmp_path / "one", workers=1, **common))
+    one = run_prep(PrepOptions(out=tmp_path / "one", workers=1, in_process=True, **common))
     two = run_prep(PrepOptions(out=tmp_path / "two", workers=2, **common))
     assert one.ok == two.ok == {"person": 2, "cloth": 1}
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
@@ -319,7 +321,7 @@ def test_ray_engine_matches_local(photos, tmp_path):
     pytest.importorskip("ray")
     common = dict(split="test", persons=str(photos / "persons" / "01008_00.jpg"),
                   cloths=str(photos / "garments" / "0012*.jpg"))
-    local = run_prep(PrepOptions(out=tmp_path / "local", **common))
+    local = run_prep(PrepOptions(out=tmp_path / "local", in_process=True, **common))
     ray = run_prep(PrepOptions(out=tmp_path / "ray", engine="ray", workers=1, **common))
     assert ray.ok == local.ok == {"person": 1, "cloth": 1}
     assert _tree(tmp_path / "local") == _tree(tmp_path / "ray")
@@ -341,8 +343,12 @@ def test_kill_during_prep_then_rerun_gives_a_complete_valid_dataset(photos, tmp_
     while time.monotonic() < deadline and not (done_dir.is_dir() and any(done_dir.glob("*.json"))):
         assert process.poll() is None, "prep ended before it could be killed"
         time.sleep(0.05)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert workers  # the pool's worker(s)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "pool workers outlived the killed prep (they would keep writing into the dataset)"
     finished = {p.stem for p in done_dir.glob("*.json")}
     assert 1 <= len(finished) < 3, finished  # killed mid-way
     for stem in finished:  # whatever looks complete is complete
@@ -377,7 +383,7 @@ def test_auto_split_keeps_each_photo_and_product_on_one_side(photos, tmp_path):
     report = run_prep(PrepOptions(out=tmp_path / "ds", split="auto", test_fraction=0.5, split_seed=1,
                                   persons=str(photos / "persons" / "0100*.jpg"), cloths=str(crawl),
                                   backends={"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose",
-                                            "cloth_mask": "tiny-mask"}, registrations=TINY))
+                                            "cloth_mask": "tiny-mask"}, registrations=TINY, in_process=True))
     assert report.ok == {"person": 1, "cloth": 6}
     manifest = Manifest.load(tmp_path / "ds")
     sides = {}

@@ -58,7 +58,7 @@ def build_worker(spec: WorkerSpec) -> StageWorker:
 
 
 def run_tasks(engine: str, tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
-              ray_address: str | None = None, in_process: bool | None = None) -> Iterator[SampleResult]:
+              ray_address: str | None = None, in_process: bool = False) -> Iterator[SampleResult]:
     """Run `tasks` on `engine` ("local" or "ray") with `workers` workers; yields results as they finish."""
     if engine == "local":
         module = importlib.import_module("vtonkit.preprocess.engines.local")

@@ -7,12 +7,13 @@ of inputs never sit in the executor's queue at once.
 A worker that dies (a native crash in a model library, the out-of-memory killer) breaks the
 pool. The tasks that were in flight are then retried one at a time in a fresh pool: the one that
 kills its worker again gets an error record ("worker process died"), the others complete, and the
-batch goes on. (In-process mode cannot survive such a crash; the re-run resumes where it stopped.)
+batch goes on. (In-process mode, for tests and debugging, cannot survive such a crash.)
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -26,8 +27,20 @@ _WORKER: StageWorker | None = None
 WINDOW_PER_WORKER = 4
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent dies, so a `kill -9` of `vtonkit prep` leaves no orphan
+    worker writing into the dataset while the next run starts."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux / no glibc: the orphan finishes its task and exits
+        pass
+
+
 def _initialize(spec: WorkerSpec) -> None:
     global _WORKER
+    _die_with_parent()
     _WORKER = build_worker(spec)
 
 
@@ -89,16 +102,14 @@ def _run_window(tasks: Iterator[Task], spec: WorkerSpec, workers: int, window: i
 
 
 def run_local(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
-              in_process: bool | None = None) -> Iterator[SampleResult]:
+              in_process: bool = False) -> Iterator[SampleResult]:
     """Yield one result per task.
 
     Args:
-        workers: pool size; 1 runs in this process unless `in_process=False` (the benchmark uses a
-            one-worker pool to compare like with like).
+        workers: pool size (a pool of one still isolates the main process from native crashes).
+        in_process: run one worker in this process instead (tests, debugging).
     """
     workers = max(1, int(workers))
-    if in_process is None:
-        in_process = workers == 1
     if in_process:
         worker = build_worker(spec)
         for task in tasks:

@@ -38,6 +38,8 @@ def prep(
     test_fraction: float = typer.Option(0.1, "--test-fraction", min=0.0, max=1.0,
                                         help="With --split auto: share of persons and products put in test."),
     split_seed: int = typer.Option(0, "--split-seed", help="With --split auto: seed of the hash split."),
+    in_process: bool = typer.Option(False, "--in-process", help="Debugging: run the single worker in this "
+                                    "process (no pool; a native crash in a model library then ends the run)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per stage."),
 ) -> None:
     """Run every stage (normalise, pose, parse, DensePose, agnostic; cloth, cloth mask) and write the HR-VITON layout.
@@ -56,7 +58,7 @@ def prep(
     console = Console(stderr=True)
     options = PrepOptions(out=out, split=split, persons=persons, cloths=cloths, category=category, workers=workers,
                           engine=engine, ray_address=ray_address, config=config, test_fraction=test_fraction,
-                          keep_framing=keep_framing,
+                          keep_framing=keep_framing, in_process=in_process,
                           split_seed=split_seed,
                           backends={k: v for k, v in {"pose": pose, "parser": parser, "densepose": densepose,
                                                       "cloth_mask": cloth_mask}.items() if v})
