@@ -400,6 +400,8 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
             # COCO-18 skeletons (Dress Code) stop at the ankle: the shoe reaches a foot further.
             reach = 0.25 * s if len(points) > 1 else 0.35 * s
             shoes |= non_skin & (d_feet[side] < reach) & (yy > ankle_y - 0.05 * s)
+            # Trousers end at the ankle: anything clothed clearly below it is footwear.
+            shoes |= non_skin & (d_feet[side] < 0.6 * s) & (yy > ankle_y + 0.08 * s)
     labels[shoes] = np.where(d_feet["left"][shoes] < d_feet["right"][shoes], Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE)
     clothes = non_skin & ~shoes
 
