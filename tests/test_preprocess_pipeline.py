@@ -395,3 +395,22 @@ def test_auto_split_keeps_each_photo_and_product_on_one_side(photos, tmp_path):
     from vtonkit.datasets.pairing import find_leakage
 
     assert find_leakage(manifest) == []
+
+
+def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
+    from vtonkit.cli import app
+
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    (garments / "00055_00.jpg").write_bytes((photos / "garments" / "00055_00.jpg").read_bytes())
+    (garments / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    args = ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "test", "--no-progress",
+            "--in-process"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "1 samples written" in result.output and "1 failed" in result.output
+    assert "broken.jpg" in result.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "1 already complete" in again.output
+    bad = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "val"])
+    assert bad.exit_code == 2 and "split must be one of" in bad.output

@@ -55,7 +55,7 @@ def prep(
 
     from vtonkit.preprocess.pipeline import PrepOptions, run_prep
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     options = PrepOptions(out=out, split=split, persons=persons, cloths=cloths, category=category, workers=workers,
                           engine=engine, ray_address=ray_address, config=config, test_fraction=test_fraction,
                           keep_framing=keep_framing, in_process=in_process,
@@ -142,7 +142,7 @@ def pairs(
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {MODES}, got {mode!r}")
     try:
