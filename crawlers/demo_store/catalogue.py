@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from vtonkit.crawlers.demo_store.drawing import GarmentSpec, draw_garment, encode
+from vtonkit.crawlers.demo_store.drawing import DRAWING_VERSION, GarmentSpec, draw_garment, encode
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def drawn_png(name: str) -> bytes:
     """PNG bytes of the drawn garment ``name`` (rendered once, cached in memory and on disk)."""
     spec_dict = load_catalogue()["drawn"][name]
     spec = GarmentSpec(**spec_dict)
-    key = hashlib.sha256(json.dumps(spec_dict, sort_keys=True).encode()).hexdigest()[:12]
+    identity = json.dumps({"spec": spec_dict, "version": DRAWING_VERSION}, sort_keys=True)
+    key = hashlib.sha256(identity.encode()).hexdigest()[:12]
     with _draw_lock:
         if name in _drawn:
             return _drawn[name]

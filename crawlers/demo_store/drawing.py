@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 HEIGHT, WIDTH = 1024, 768
 _SS = 4  # supersampling factor for the silhouette
+DRAWING_VERSION = 3  # bump when the drawing changes: cached renders are keyed on it
 KINDS = ("trousers", "jeans", "shorts", "skirt", "pleated-skirt", "dress", "strap-dress")
 
 
@@ -204,11 +205,18 @@ def draw_garment(spec: GarmentSpec) -> np.ndarray:
     # cushion shading: darker near the outline, lighter across the middle, plus soft folds
     inside = ndimage.distance_transform_edt(mask > 0.5).astype(np.float32)
     cushion = 0.78 + 0.22 * np.clip(inside / 40.0, 0, 1)
-    folds = ndimage.gaussian_filter(rng.normal(0, 1, (HEIGHT // 16, WIDTH // 16)).astype(np.float32), 1.2)
+    # folds hang vertically: noise smoothed much more along y than along x
+    folds = ndimage.gaussian_filter(
+        rng.normal(0, 1, (HEIGHT // 16, WIDTH // 16)).astype(np.float32), (4.0, 0.9)
+    )
+    folds = folds / (np.abs(folds).max() + 1e-6)
     folds = np.asarray(Image.fromarray(folds).resize((WIDTH, HEIGHT), Image.BICUBIC), dtype=np.float32)
-    shading = cushion * (1.0 + 0.06 * folds) * _texture(spec.fabric, rng)
+    shading = cushion * (1.0 + 0.10 * folds) * _texture(spec.fabric, rng)
     colour = _rgb(spec.colour)
     fabric = colour[None, None, :] * shading[..., None]
+    # dark fabrics show their folds as soft highlights rather than shadows
+    darkness = 1.0 - float(colour.mean()) / 255.0
+    fabric = fabric + (darkness**2 * 40.0) * np.clip(folds, 0, None)[..., None]
     if spec.fabric == "dots":
         alpha, print_colour = _dots(rng, colour)
         fabric = (
