@@ -383,7 +383,10 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
                  & (np.abs(xx - face_cx) < 0.45 * s))
     below_hips = (yy > hip_y - 0.1 * s) if hip_y is not None else np.zeros((h, w), bool)
     torso_skin = skin & (neck_zone | torso) & (d_arm > 0.6 * limb_radius) & ~below_hips
-    legs = skin & below_hips & (d_leg < np.minimum(d_arm, 1e9)) & ~torso_skin
+    legs = skin & below_hips & (d_leg < d_arm) & ~torso_skin
+    if not frame.has(R_KNEE) and not frame.has(L_KNEE):
+        # Cut above the knees (VITON-HD): skin at thigh level is almost always a hand.
+        legs &= d_arm > 0.3 * s
     arms = skin & ~torso_skin & ~legs
     labels[torso_skin] = Cihp.NECK
     labels[arms] = np.where(d_arm_l[arms] < d_arm_r[arms], Cihp.LEFT_ARM, Cihp.RIGHT_ARM)
@@ -466,12 +469,16 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarra
         bottom_model = ColourModel.fit(cells[thighs])
         similar = top_model.similarity(bottom_model)
         ratio = np.clip(top_model.log_likelihood(cells) - bottom_model.log_likelihood(cells), -6, 6)
-        evidence = prior + (ratio if similar < 0.8 else 0.0)
+        if similar >= 0.8:
+            ratio = np.zeros_like(ratio)
+        evidence = prior + ratio
     else:
         similar = 0.0
+        ratio = np.zeros(shape, np.float32)
         evidence = prior
-    # Sleeves belong to the top whatever their colour.
-    is_upper = clothes & ((evidence > 0) | ((d_arm < 0.25 * s) & (yy < hip_y)))
+    # Sleeves belong to the top even where their colour is ambiguous (not where it is the bottom's).
+    sleeves = (d_arm < 0.25 * s) & (yy < hip_y) & (ratio >= 0)
+    is_upper = clothes & ((evidence > 0) | sleeves)
     is_lower = clothes & ~is_upper
     bridged, long_enough = bridges_the_legs(is_lower, frame)
     if bridged and similar >= 0.88:  # dresses measured 0.93-1.0, a black top over a leopard skirt 0.82
