@@ -90,6 +90,7 @@ class SampleResult:
     peak_rss_bytes: int = 0
     cpu_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    uncached: bool = False  # set when a cached entry proved stale: the sample is recomputed whole
 
 
 def marker_path(dataset: str | Path, split: str, kind: str, stem: str) -> Path:
@@ -215,7 +216,7 @@ class StageWorker:
         """Load the stage output for `task.keys[stage]`, or compute, time and store it."""
         cache, key = self._cache(task.dataset), task.keys[stage]
         try:
-            arrays = cache.load(stage, key)
+            arrays = None if result.uncached else cache.load(stage, key)
         except CachedError as exc:
             result.cache_hits.append(stage)
             raise _StageFailed(stage, exc) from exc
@@ -260,9 +261,20 @@ class StageWorker:
             result.cache_hits.append("pose")
             raise _StageFailed("pose", exc) from exc
         if recorded is not None:
-            result.cache_hits.append("pose")
-            return self._timed(result, "normalize", lambda: steps.normalise_person(
-                source, steps.ReplayPose(recorded), keep_framing=task.keep_framing))
+            try:
+                replayed = self._timed(result, "normalize", lambda: steps.replay_normalise(
+                    source, recorded, keep_framing=task.keep_framing))
+            except _StageFailed as failed:
+                if not isinstance(failed.error, steps.ReplayMismatch):
+                    raise
+                # The normalise code changed without a version bump: nothing cached for this
+                # sample can be trusted any more; recompute every stage and overwrite the cache.
+                logger.warning("%s: cached pose does not match the normalised image; recomputing", source)
+                result.uncached = True
+                result.seconds.pop("normalize", None)
+            else:
+                result.cache_hits.append("pose")
+                return replayed
         recorder = steps.RecordingPose(self.backends["pose"])
         started = time.perf_counter()
         try:

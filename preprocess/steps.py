@@ -4,10 +4,14 @@
 crop, then BODY_25 on the 1024x768 result). To cache pose without storing full-resolution images,
 the pipeline hands it a `RecordingPose` that stores each `PoseResult` (keypoints, count, warnings,
 silhouette); when only a later stage must be recomputed, a `ReplayPose` returns the stored
-results instead of running the model, and the refocus reproduces the same image from them.
+results instead of running the model, and the refocus reproduces the same image from them. Each
+recorded result keeps the digest of the image it was computed on: a replay that is asked about
+another image (the normalise code changed without a version bump) raises `ReplayMismatch`, and
+the sample is recomputed without the cache.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import time
@@ -27,12 +31,23 @@ AGNOSTIC_VERSION = "1"
 WRITER_VERSION = "1"
 
 
+class ReplayMismatch(RuntimeError):
+    """The normalise step asked pose for another image than the one recorded (its code changed)."""
+
+
+def image_digest(image_rgb: np.ndarray) -> str:
+    """sha1 of an image's shape and pixels: which image a recorded pose result belongs to."""
+    array = np.ascontiguousarray(image_rgb)
+    return hashlib.sha1(repr(array.shape).encode() + array.tobytes()).hexdigest()
+
+
 class RecordingPose:
     """Wraps a pose backend: forwards `estimate` and records every result (and the model time)."""
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.results: list[PoseResult] = []
+        self.inputs: list[str] = []
         self.seconds = 0.0
         self._takes_count = "count_people" in inspect.signature(backend.estimate).parameters
 
@@ -46,6 +61,7 @@ class RecordingPose:
         finally:
             self.seconds += time.perf_counter() - started
         self.results.append(result)
+        self.inputs.append(image_digest(image_rgb))
         return result
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -54,6 +70,7 @@ class RecordingPose:
         for index, result in enumerate(self.results):
             arrays[f"keypoints_{index}"] = np.asarray(result.keypoints, dtype=np.float64)
             arrays[f"num_persons_{index}"] = np.int64(result.num_persons)
+            arrays[f"input_{index}"] = np.array(self.inputs[index])
             arrays[f"warnings_{index}"] = np.array(json.dumps(list(result.warnings)))
             if result.person_mask is not None:
                 arrays[f"person_mask_{index}"] = np.asarray(result.person_mask, dtype=bool)
@@ -69,10 +86,14 @@ class ReplayPose:
                        warnings=json.loads(str(arrays[f"warnings_{i}"])),
                        person_mask=arrays.get(f"person_mask_{i}"))
             for i in range(int(arrays["count"]))]
+        self.inputs = [str(arrays[f"input_{i}"]) if f"input_{i}" in arrays else "" for i in range(len(self.results))]
 
     def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
         if not self.results:
-            raise RuntimeError("pose replay exhausted: the normalise step called pose more often than recorded")
+            raise ReplayMismatch("the normalise step called pose more often than recorded")
+        if self.inputs[0] != image_digest(image_rgb):
+            raise ReplayMismatch("the normalise step called pose on another image than recorded")
+        self.inputs.pop(0)
         return self.results.pop(0)
 
 
@@ -81,6 +102,19 @@ def normalise_person(path: Path, pose: Any, *, keep_framing: bool = False) -> tu
     from vtonkit.preprocess.person import normalise_person as normalise
 
     return normalise(path, pose, keep=keep_framing)
+
+
+def replay_normalise(path: Path, recorded: dict[str, np.ndarray], *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
+    """`normalise_person` with the pose results read back from the cache (no model runs).
+
+    Raises:
+        ReplayMismatch: the normalise step no longer asks pose the recorded questions.
+    """
+    replay = ReplayPose(recorded)
+    normalized, pose = normalise_person(path, replay, keep_framing=keep_framing)
+    if replay.results:
+        raise ReplayMismatch("the normalise step called pose fewer times than recorded")
+    return normalized, pose
 
 
 def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:

@@ -283,6 +283,15 @@ def test_backend_change_recomputes_only_its_stage_and_downstream(photos, tmp_pat
     back, report = counts()  # the first configuration again: everything comes from the cache
     assert all(stage not in back for stage in ("pose", "parse", "densepose", "cloth_mask"))
     assert report.profile["stages"]["pose"]["cache_hits"] == 1
+    # A cached pose recorded for another image (normalise code changed without a version bump) is
+    # detected on replay, and the whole sample is recomputed instead of mixing stale outputs.
+    for entry in (options["out"] / ".vtonkit" / "cache" / "pose").glob("*.npz"):
+        with np.load(entry) as data:
+            arrays = {name: data[name] for name in data.files}
+        arrays["input_1"] = np.array("0" * 40)
+        np.savez_compressed(entry, **arrays)
+    stale, _ = counts(densepose="tiny-densepose-v2", parser="tiny-parser")
+    assert stale.get("pose") == stale.get("parse") == stale.get("densepose") == 1
 
 
 def _tree(dataset: Path) -> dict[str, bytes]:

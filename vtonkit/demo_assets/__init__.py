@@ -1,1 +1,0 @@
-"""Assets that ship with vtonkit for `vtonkit demo` (CC0 person photos, see PROVENANCE.md)."""
