@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vtonkit.crawlers.demo_store.catalogue import STATIC_DIR
 from vtonkit.datasets.layout import SplitDir
 
-PERSONS_DIR = Path(__file__).resolve().parent / "demo_assets" / "persons"
+# The bundled CC0 person photos (also the demo store's on-model shots; licences beside them).
+PERSONS_DIR = STATIC_DIR / "persons"
 CATEGORIES = ("upper", "lower")
 
 
