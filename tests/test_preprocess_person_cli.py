@@ -64,10 +64,14 @@ def test_prep_person_batch_reports_each_bad_file_and_continues(photos, tmp_path)
     pair.save(cases / "two_people.jpg")
     full_body = Image.open(photos / "persons" / "model_1.png").convert("RGB")
     full_body.crop((0, 0, 768, 430)).save(cases / "waist_up.jpg")  # cut above the hips
+    # Tiny person: a quarter-size shot pasted on a large canvas of its own background colour.
+    tiny = Image.new("RGB", (1200, 1600), full_body.getpixel((5, 5)))
+    tiny.paste(full_body.resize((192, 256)), (500, 700))
+    tiny.save(cases / "tiny.jpg")
     (cases / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     Image.open(photos / "persons" / "051918_0.jpg").save(cases / "good.jpg")
     out = tmp_path / "test"
-    names = ["blank", "garment", "two_people", "waist_up", "broken", "good"]
+    names = ["blank", "garment", "two_people", "waist_up", "tiny", "broken", "good"]
     result = runner.invoke(app, ["prep-person", *[str(cases / f"{n}.jpg") for n in names], "--out", str(out)])
     output = " ".join(result.output.split())  # undo rich's line wrapping
     assert result.exit_code == 1
@@ -76,7 +80,8 @@ def test_prep_person_batch_reports_each_bad_file_and_continues(photos, tmp_path)
     assert "two_people.jpg: 2 people detected" in output
     assert "broken.jpg: not an image" in output
     assert "waist_up.jpg: person cut off at the waist" in output
-    assert "2 written" in output and "4 failed" in output
+    assert "tiny.jpg: tiny person" in output and "upscaled" in output
+    assert "3 written" in output and "4 failed" in output
     split = SplitDir(out)
     _assert_complete_person(split, "good")
     assert split.image("waist_up").is_file()
