@@ -31,7 +31,7 @@ def prep(
     parser: str = typer.Option(None, "--parser", help="Human-parser backend; default: config or geometric."),
     densepose: str = typer.Option(None, "--densepose", help="DensePose backend; default: config or geometric."),
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend; default: config or cv."),
-    config: Path = typer.Option(None, "--config", help="TOML config with [backends] and [options.<backend>] "
+    config: Path = typer.Option(None, "--config", help="TOML config with \\[backends] and \\[options.<backend>] tables "
                                 "(default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
     keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not refocus around the person: "
                                       "only orient, convert and resize (for photos already framed 3:4)."),
