@@ -40,6 +40,7 @@ from vtonkit.errors import VtonkitError
 logger = logging.getLogger(__name__)
 
 MODES = ("paired", "unpaired", "all")
+MAX_ALL_PAIRS = 10_000_000  # a cross product beyond this is a mistake, not a pair list
 
 
 def split_of(item_id: str, test_fraction: float, seed: int = 0) -> str:
@@ -90,6 +91,9 @@ def make_pairs(persons: list[str], garments: list[str], mode: str, *, own_garmen
     if mode == "paired":
         return [(person, person) for person in persons if person in own_garments]
     if mode == "all":
+        if len(persons) * len(garments) > MAX_ALL_PAIRS:
+            raise VtonkitError(f"--mode all would write {len(persons) * len(garments):,} pairs "
+                               f"(> {MAX_ALL_PAIRS:,}); use --mode unpaired or --category to narrow it")
         return [(person, garment) for person in persons for garment in garments]
     rng = random.Random(seed)
     deck: list[str] = []
