@@ -54,7 +54,7 @@ def test_registry_default_builds_the_geometric_parser(parser) -> None:
 
 @pytest.mark.slow
 def test_quality_on_genuine_samples(parsed) -> None:
-    """Measured with genuine keypoints: mean per-sample mIoU 0.762, pooled per-class mIoU 0.794."""
+    """Measured with genuine keypoints: mean per-sample mIoU 0.780, pooled per-class mIoU 0.815."""
     per_sample, totals = [], {}
     for sample, _, truth, ours in parsed:
         ours = comparable(ours, sample.label_set)
@@ -66,10 +66,11 @@ def test_quality_on_genuine_samples(parsed) -> None:
             inter_union[1] += int(((truth == label) | (ours == label)).sum())
         assert np.mean(list(ious.values())) >= 0.5, (sample.stem, ious)
     pooled = {k: i / u for k, (i, u) in totals.items() if u}
-    assert np.mean(per_sample) >= 0.73, per_sample
-    assert np.mean(list(pooled.values())) >= 0.76, pooled
-    for label in (Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.LEFT_ARM, Cihp.PANTS):
-        assert pooled[int(label)] >= 0.7, (label.name, pooled)
+    assert np.mean(per_sample) >= 0.75, per_sample
+    assert np.mean(list(pooled.values())) >= 0.78, pooled
+    for label in (Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.LEFT_ARM, Cihp.PANTS, Cihp.LEFT_LEG, Cihp.RIGHT_LEG):
+        assert pooled[int(label)] >= 0.75, (label.name, pooled)
+    assert pooled[int(Cihp.HAIR)] >= 0.6 and pooled[int(Cihp.NECK)] >= 0.7, pooled
 
 
 def test_output_contract_and_layout_sanity(parsed) -> None:
@@ -131,7 +132,7 @@ def test_with_mediapipe_keypoints(parser, vitonhd) -> None:
         ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
         truth = read_parse(vitonhd / "test" / "image-parse-v3" / f"{stem}.png")
         scores.append(np.mean(list(class_ious(ours, truth, PARSE_CLASSES).values())))
-    assert np.mean(scores) >= 0.65, scores
+    assert np.mean(scores) >= 0.72, scores  # measured 0.81
 
 
 def test_no_keypoints_is_no_person(parser) -> None:
