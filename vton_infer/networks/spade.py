@@ -159,7 +159,8 @@ class SPADENorm(nn.Module):
         else:
             gamma_beta = self._sparse_modulation(seg, layout)  # (N, 2C, h, w)
             gamma, beta = gamma_beta[:, :c], gamma_beta[:, c:]
-        return normalized * (1 + gamma) + beta  # the official expression (keeps float rounding equal)
+        # = normalized * (1 + gamma) + beta, in place (same operations, so the same rounding)
+        return normalized.mul_(gamma.add_(1)).add_(beta)
 
     def _class_constants(self, num_classes: int, like: torch.Tensor) -> torch.Tensor:
         """(2C, K) gamma|beta at the centre of a uniform 5x5 patch of each class (same layers)."""
@@ -170,7 +171,13 @@ class SPADENorm(nn.Module):
         return torch.cat([gamma, beta], 1).t()
 
     def _sparse_modulation(self, seg: torch.Tensor, layout: SegLayout) -> torch.Tensor:
-        """gamma|beta (N, 2C, h, w): class constants, recomputed exactly at the boundary pixels."""
+        """gamma|beta (N, 2C, h, w): class constants, recomputed at the boundary pixels.
+
+        At a boundary pixel p, gamma|beta = conv_gamma|beta over the 3x3 `actv` around p, and
+        actv(q) = ReLU(bias + sum over the 3x3 taps t of W_shared[:, label(q + t), t]) because the
+        layout is one-hot; positions outside the image contribute zero to both convolutions
+        (their zero padding). So only the labels of p's 5x5 window are gathered.
+        """
         n, k, h, w = seg.shape
         table = self._class_constants(k, seg)
         # one-hot input: a 1x1 convolution with the table is an exact per-pixel lookup, in NCHW
@@ -178,30 +185,42 @@ class SPADENorm(nn.Module):
         index = layout.boundary_index
         if index.numel() == 0:
             return gamma_beta
-        # conv_shared in channels-last memory, so that (pixel, channel) rows are a free view
-        actv = self.conv_shared(seg.contiguous(memory_format=torch.channels_last))
-        hidden = actv.shape[1]
-        rows = actv.permute(0, 2, 3, 1).reshape(-1, hidden)
+        shared = self.conv_shared[0]
+        hidden = shared.out_channels
+        # tap lookup rows: (tap, label) -> W_shared[:, label, ty, tx]; label k = outside the image (zeros)
+        taps = shared.weight.permute(2, 3, 1, 0).reshape(9, k, hidden)
+        taps = torch.cat([taps, taps.new_zeros(9, 1, hidden)], 1).reshape(9 * (k + 1), hidden)
         weight = torch.cat([self.conv_gamma.weight, self.conv_beta.weight], 0)
         bias = torch.cat([self.conv_gamma.bias, self.conv_beta.bias], 0)
-        # (2C, hidden, 3, 3) -> (2C, 9 * hidden) in (ky, kx, channel) order, matching the gather below
+        # (2C, hidden, 3, 3) -> (2C, 9 * hidden) in (ky, kx, channel) order, matching the windows below
         weight = weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
+        padded_w = w + 4
+        labels = F.pad(layout.labels, (2, 2, 2, 2), value=k).reshape(-1)  # outside = k
+        step = torch.tensor([-1, 0, 1], device=index.device)
+        offsets = (step[:, None] * padded_w + step[None, :]).reshape(-1)  # 3x3 offsets, (ky, kx) order
+        tap_rows = torch.arange(9, device=index.device) * (k + 1)
+        batch_i = torch.div(index, h * w, rounding_mode="floor")
+        rest = index - batch_i * (h * w)
+        y = torch.div(rest, w, rounding_mode="floor")
+        centre = batch_i * ((h + 4) * padded_w) + (y + 2) * padded_w + (rest - y * w + 2)
+        # actv is needed on the 3x3 neighbourhoods of the boundary pixels: compute each position once
+        windows = centre[:, None] + offsets[None, :]  # (m, 9) padded positions
+        needed = torch.zeros(labels.numel(), dtype=torch.bool, device=index.device)
+        needed[windows.reshape(-1)] = True
+        positions = needed.nonzero().squeeze(1)
+        position_id = torch.empty(labels.numel(), dtype=torch.int64, device=index.device)
+        position_id[positions] = torch.arange(positions.numel(), device=index.device)
+        window_ids = position_id[windows]
+        actv = shared.bias.expand(positions.numel(), hidden).clone()
+        for tap in range(9):
+            actv += taps[labels[positions + offsets[tap]] + tap_rows[tap]]
+        actv.relu_()
+        actv *= (labels[positions] != k).to(actv.dtype)[:, None]  # conv_gamma's zero padding
         out = gamma_beta.view(n, weight.shape[0], h * w)
-        dy = torch.arange(-1, 2, device=index.device).repeat_interleave(3)
-        dx = torch.arange(-1, 2, device=index.device).repeat(3)
         for start in range(0, index.numel(), SPARSE_CHUNK):
-            pixel = index[start : start + SPARSE_CHUNK]
-            batch_i = torch.div(pixel, h * w, rounding_mode="floor")
-            rest = pixel - batch_i * (h * w)
-            y = torch.div(rest, w, rounding_mode="floor")
-            x = rest - y * w
-            ny, nx = y[:, None] + dy, x[:, None] + dx  # (m, 9) window coordinates
-            # positions outside the image read a clamped pixel and are zeroed: conv_gamma's zero padding
-            inside = ((ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)).to(actv.dtype)
-            source = batch_i[:, None] * (h * w) + ny.clamp(0, h - 1) * w + nx.clamp(0, w - 1)
-            window = rows[source.reshape(-1)].view(-1, 9, hidden) * inside[:, :, None]
-            values = torch.addmm(bias, window.view(-1, 9 * hidden), weight.t())  # (m, 2C)
-            out[batch_i, :, rest] = values
+            chunk = slice(start, start + SPARSE_CHUNK)
+            gathered = actv[window_ids[chunk]].view(-1, 9 * hidden)
+            out[batch_i[chunk], :, rest[chunk]] = torch.addmm(bias, gathered, weight.t())
         return gamma_beta
 
 
