@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vtonkit.datasets.manifest import Manifest
 from vtonkit.errors import InputError, VtonkitError
 from vtonkit.preprocess.cache import sha256_file
 

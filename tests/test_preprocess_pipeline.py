@@ -7,7 +7,6 @@ cheaply; they are not a stand-in for the real ones, which the other tests exerci
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
