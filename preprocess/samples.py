@@ -5,16 +5,15 @@ per model and worker) and then runs `PersonTask`s and `ClothTask`s:
 
 * person: normalise (refocus around the person, which runs the pose model) and pose -> parse ->
   DensePose -> agnostic -> write the 8 person files (`person.py` steps);
-* cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/`.
-
 * cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/` (`cloth.py` steps).
 
 Pose, parse, DensePose and cloth-mask outputs come from the stage cache when their key is there
 (see `cache.py`; pose is replayed into the refocus, see `steps.py`); normalise, cloth preparation
-and agnostic are cheap pure functions and are recomputed whenever a sample is (re)written. A sample's completion marker is written after all
-its files, and removed before they are rewritten, so a killed run never leaves a sample that
-looks complete but is not. Every failure becomes an error record (nothing is raised) and removes
-the sample's files from an earlier run, which no longer match the inputs and backends.
+and agnostic are cheap pure functions and are recomputed whenever a sample is (re)written. A
+sample's completion marker is written after all its files, and removed before they are
+rewritten, so a killed run never leaves a sample that looks complete but is not. Every failure
+becomes an error record (nothing is raised) and removes the sample's files from an earlier run,
+which no longer match the inputs and backends.
 """
 from __future__ import annotations
 
@@ -42,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 PERSON_STAGES = ("normalize", "pose", "parse", "densepose", "agnostic", "write")
 CLOTH_STAGES = ("cloth", "cloth_mask", "cloth_write")
-PERSON_MODEL_STAGES = ("pose", "parser", "densepose")
 
 
 @dataclass(frozen=True)
@@ -146,22 +144,20 @@ class StageWorker:
     """Holds the backends of one worker and runs tasks with them.
 
     Args:
-        backends: `{"pose"|"parser"|"densepose"|"cloth_mask": (name, options)}` of the stages to build.
-        build: a function `(stage, name, options) -> backend`; the default uses the registries.
+        backends: `{"pose"|"parser"|"densepose"|"cloth_mask": (name, options)}` of the stages to build
+            (from the stage registries).
     """
 
-    def __init__(self, backends: dict[str, tuple[str, dict[str, Any]]],
-                 build: Callable[[str, str, dict[str, Any]], Any] | None = None) -> None:
+    def __init__(self, backends: dict[str, tuple[str, dict[str, Any]]]) -> None:
         from vtonkit.preprocess.stages import REGISTRIES
 
-        build = build or (lambda stage, name, options: REGISTRIES[stage].build(name, **options))
         self.worker_id = f"{os.uname().nodename}:{os.getpid()}"
         self.model_loads: dict[str, int] = {}
         self.load_seconds: dict[str, float] = {}
         self.backends: dict[str, Any] = {}
         for stage, (name, options) in backends.items():
             started = time.perf_counter()
-            self.backends[stage] = build(stage, name, options)
+            self.backends[stage] = REGISTRIES[stage].build(name, **options)
             self.load_seconds[stage] = time.perf_counter() - started
             self.model_loads[f"{stage}:{name}"] = self.model_loads.get(f"{stage}:{name}", 0) + 1
         self._caches: dict[str, StageCache] = {}
