@@ -279,6 +279,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 if on_result is not None:
                     on_result(result)
 
+        errors.sort(key=lambda e: (e.get("kind", ""), e["file"]))  # same file whatever the completion order
         errors_path = dataset / ERRORS_FILE
         atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
         wall = time.perf_counter() - started
