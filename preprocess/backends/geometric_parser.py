@@ -360,7 +360,14 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         hair = touching[components]
         # Bangs and strands over the face: dark, hair-coloured pixels in the oval's upper half.
         face_l = np.median(lab[face][:, 0]) if face.any() else 0.0
-        hair |= face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
+        bangs = face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
+        bangs = cv2.morphologyEx(bangs.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+        # Only strands that hang from the hair outside the oval; eyebrows and eyes stay face.
+        count, components = cv2.connectedComponents((bangs | hair).astype(np.uint8), connectivity=8)
+        touching = np.zeros(count, bool)
+        touching[np.unique(components[hair])] = True
+        touching[0] = False
+        hair |= bangs & touching[components]
         # Ears and forehead just outside the oval: face-coloured pixels touching the face.
         near_face = cv2.dilate(face.astype(np.uint8), cv2.getStructuringElement(
             cv2.MORPH_ELLIPSE, (2 * int(0.2 * face_w) + 1,) * 2)).astype(bool)
