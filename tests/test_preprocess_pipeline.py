@@ -297,13 +297,16 @@ def _tree(dataset: Path) -> dict[str, bytes]:
     return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted((dataset / "test").rglob("*")) if p.is_file()}
 
 
-def test_a_worker_crash_costs_only_the_input_that_caused_it(photos, tmp_path):
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=[pytest.mark.ray, pytest.mark.slow])])
+def test_a_worker_crash_costs_only_the_input_that_caused_it(photos, tmp_path, engine):
+    if engine == "ray":
+        pytest.importorskip("ray")
     garments = tmp_path / "garments"
     garments.mkdir()
     for name in GARMENTS:
         (garments / name).write_bytes((photos / "garments" / name).read_bytes())
     Image.new("RGB", (300, 400), (255, 0, 0)).save(garments / "red.png")
-    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(garments), workers=2,
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(garments), workers=2, engine=engine,
                                   backends={"cloth_mask": "crashing-mask"}, registrations=TINY))
     assert report.ok == {"cloth": 2} and report.failed == {"cloth": 1}
     assert [(Path(e["file"]).name, e["error_type"]) for e in report.errors] == [("red.png", "WorkerDied")]

@@ -7,6 +7,8 @@ need vtonkit installed and the dataset folder on a shared filesystem (actors wri
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -45,8 +47,11 @@ def run_ray(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
     workers = max(1, int(workers))
     started_here = not ray.is_initialized()
     if started_here:
+        # A local instance sees this interpreter's import path, so that plugin backends registered
+        # by module path (`WorkerSpec.registrations`) import in the actors as they do here.
         init: dict[str, Any] = {"address": address} if address else {
-            "num_cpus": workers, "include_dashboard": False}
+            "num_cpus": workers, "include_dashboard": False,
+            "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}}
         ray.init(log_to_driver=False, logging_level=logging.WARNING, **init)
     actor_spec = WorkerSpec(spec.backends, spec.registrations, single_thread=workers > 1, extra=spec.extra)
     actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ActorBody)
