@@ -152,6 +152,9 @@ def pairs(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"{result.path}: {len(result.pairs)} {mode} pairs")
+    if split == "train" and mode != "paired":
+        console.print("[yellow]note: HR-VITON's training loader reads column 1 only (the person's own garment), "
+                      "so every line of a train list trains paired; --mode paired is the usual choice[/yellow]")
     if result.dropped:
         console.print(f"[yellow]{len(result.dropped)} persons left out: no own garment "
                       f"(cloth/<person>.jpg){' — train reads column 1 only' if split == 'train' else ''}[/yellow]")
