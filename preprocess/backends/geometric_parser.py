@@ -315,8 +315,10 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     long_zone = ((yy >= face_bottom - 0.3 * face_h) & (yy < shoulder_y + 1.2 * s)
                  & (np.abs(xx - face_cx) < 0.9 * face_w + 0.1 * s) & body & ~hair)
     hair_core = hair & (yy < face_top + 0.3 * face_h)
-    # Head cropped by the top edge (Dress Code): no face mesh, and no head joint below the edge.
-    head_cut_off = face_polygon is None and all(p[1] <= 2 for p in frame.head_points())
+    # Head cropped by the top edge (Dress Code): no face mesh, and the head joints (mostly) on
+    # the edge (OpenPose writes them at y = 0, mediapipe clamps them there).
+    head_ys = [p[1] for p in frame.head_points()]
+    head_cut_off = face_polygon is None and (not head_ys or np.mean(np.array(head_ys) <= 2) >= 0.5)
     skin_source = face
     if not face.any() and frame.point(NECK) is not None:
         # No face in view: learn skin from the throat just above the neck joint.
