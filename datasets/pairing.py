@@ -7,6 +7,12 @@ Modes (`vtonkit pairs --mode`):
   garment is used about equally often.
 * `all`: every person with every garment of the split (its own included).
 
+Own garments from a catalog. Persons taken from a crawler catalog's on-model shots carry their
+product id; the same product's garment shot is their own garment. They share the product id as
+stem when the product has one shot of each; otherwise `link_own_garments` makes
+`cloth/<person>.jpg` (and its mask) a copy of the product's garment, recorded in the manifest with
+`own: true`. Such persons pair (`paired`) and train like VITON-HD's.
+
 Own-garment rule. HR-VITON's test loader opens `cloth/<column 1>` and `cloth-mask/<column 1>`
 (the person's own garment) for every line, even for unpaired try-on. Persons photographed apart
 from the shop (crawled data) have none, so for the **test** split `write_pair_list` writes a
@@ -137,11 +143,46 @@ class PairListResult:
     without_own_garment: list[str] = field(default_factory=list)
     placeholders: dict[str, str] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
+    own_copies: dict[str, str] = field(default_factory=dict)
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
     with open(source, "rb") as src, atomic_write(target, "wb") as dst:
         shutil.copyfileobj(src, dst)
+
+
+def link_own_garments(split_dir: SplitDir, persons: list[str], person_records: dict[str, dict],
+                      cloth_records: dict[str, dict], cloth_files: set[str],
+                      placeholders: dict[str, dict]) -> dict[str, str]:
+    """Give persons from a catalog's on-model shots their own garment: the same product's garment shot.
+
+    A person and the garment of one product usually share the product id as stem already; when
+    they do not (several shots of a product), `cloth/<person>.jpg` and its mask become copies of
+    the product's garment, recorded in `placeholders` with `own: true`. Returns `{person: garment}`
+    for the copies made now. Updates `placeholders` in place (the caller saves the manifest).
+    """
+    by_product: dict[tuple[str, str], str] = {}
+    for stem in sorted(cloth_files):
+        record = cloth_records.get(stem)
+        if stem in placeholders or not record or not record.get("product_id"):
+            continue
+        by_product.setdefault((str(record.get("store")), str(record["product_id"])), stem)
+    copies: dict[str, str] = {}
+    for person in persons:
+        record = person_records.get(person) or {}
+        garment = by_product.get((str(record.get("store")), str(record.get("product_id"))))
+        if garment is None or garment == person:
+            continue
+        current = placeholders.get(person, {})
+        if current.get("own") and current.get("copied_from") == garment and person in cloth_files:
+            continue
+        _copy_atomic(split_dir.cloth(garment), split_dir.cloth(person))
+        _copy_atomic(split_dir.cloth_mask(garment), split_dir.cloth_mask(person))
+        placeholders[person] = {"copied_from": garment, "own": True,
+                                "reason": "the person's own garment: the garment shot of the same product"}
+        cloth_files.add(person)
+        copies[person] = garment
+    return copies
 
 
 def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0, category: str | None = None,
@@ -169,8 +210,10 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
         raise VtonkitError(f"{split_dir.root}: no complete person sample" + (f" of category {category}" if category else ""))
     if not garments and mode != "paired":
         raise VtonkitError(f"{split_dir.root}: no garment with its mask" + (f" of category {category}" if category else ""))
-    own = {p for p in persons if p in cloth_files and p not in placeholders}
     result = PairListResult(Path(output) if output else layout.pairs_file(split), [])
+    result.own_copies = link_own_garments(split_dir, persons, person_records, cloth_records, cloth_files,
+                                          placeholders)
+    own = {p for p in persons if p in cloth_files and (p not in placeholders or placeholders[p].get("own"))}
     result.without_own_garment = sorted(set(persons) - own)
     stem_pairs = make_pairs(persons, garments, mode, own_garments=own, seed=seed)
     if split == "train" or mode == "paired":
@@ -181,7 +224,8 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
         for person, garment in stem_pairs:
             if person in own or person in result.placeholders:
                 continue
-            if person in placeholders and placeholders[person].get("copied_from") in cloth_files:
+            if (person in placeholders and not placeholders[person].get("own")
+                    and placeholders[person].get("copied_from") in cloth_files):
                 result.placeholders[person] = placeholders[person]["copied_from"]
                 continue
             _copy_atomic(split_dir.cloth(garment), split_dir.cloth(person))
@@ -195,5 +239,7 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
         raise VtonkitError(f"{split_dir.root}: no {mode} pair can be made"
                            + (" (no person has its own garment: use --mode unpaired on the test split)"
                               if mode == "paired" or split == "train" else ""))
+    if result.own_copies:
+        manifest.save()
     write_pairs(result.path, result.pairs)
     return result

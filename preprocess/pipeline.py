@@ -254,7 +254,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         for kind, spec in (("person", options.persons), ("cloth", options.cloths)):
             if not spec:
                 continue
-            found = person_sources(spec) if kind == "person" else cloth_sources(spec, category)
+            found = person_sources(spec, category) if kind == "person" else cloth_sources(spec, category)
             for split, sources in _by_split(found, options).items():
                 DatasetLayout(dataset).split(split).make_folders()
                 planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,

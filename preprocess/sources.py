@@ -1,12 +1,12 @@
 """What `vtonkit prep` processes, and under which sample stem.
 
-Person photos come from a folder or a glob; garments from a folder or a crawler catalog
-(`catalog.jsonl`: only garment shots of the requested category). Every input gets a stem that the
+Person photos and garments come from a folder, a glob, or a crawler catalog (`catalog.jsonl`):
+persons from its on-model shots, garments from its garment shots, of the requested category. Every input gets a stem that the
 HR-VITON loaders accept (letters, digits, `_`, `-`; no dot, since they split names at the first
 dot) and that stays the same across runs:
 
 1. identical bytes already in the manifest keep their stem (renaming a file changes nothing);
-2. otherwise the sanitised file stem (catalog: the product id), unless another input of this run
+2. otherwise the sanitised file stem (catalog: the product id, for persons and garments alike), unless another input of this run
    or of the manifest claims it: then `<stem>_<first 8 hex of sha256>` (deterministic);
 3. a second file with the same bytes as another input of the run is a duplicate and is skipped.
 """
@@ -96,11 +96,16 @@ def catalog_file(spec: str | Path) -> Path | None:
     return None
 
 
-def read_catalog_garments(catalog: Path, category: str) -> list[tuple[Path, dict[str, Any]]]:
-    """Garment shots of `category` in a crawler catalog: `[(image path, record), ...]`.
+def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[tuple[Path, dict[str, Any]]]:
+    """Images of `category` in a crawler catalog: `[(image path, record), ...]`.
 
-    Records that are not garment shots, of another category, or malformed are left out (the
-    malformed ones with a warning naming the line); a file listed again keeps its first record.
+    Args:
+        garment_shots: True for the garment shots (`is_garment_shot: true`, for `--cloths`), False for
+            the on-model shots (`is_garment_shot: false`, for `--persons`: a person wearing the
+            product, whose own garment is then the product's garment shot).
+
+    Records of the other kind, of another category, or malformed are left out (the malformed ones
+    with a warning naming the line); a file listed again keeps its first record.
     """
     out: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
@@ -113,7 +118,7 @@ def read_catalog_garments(catalog: Path, category: str) -> list[tuple[Path, dict
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("%s line %d: skipped malformed catalog record (%s)", catalog, number, exc)
             continue
-        if not record.get("is_garment_shot") or record.get("category") != category:
+        if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
             continue
         path = (catalog.parent / relative).resolve()
         if path in seen:  # one stored image listed by several products (the crawler dedupes by content)
@@ -130,30 +135,37 @@ def _sha_or_empty(path: Path) -> str:
         return ""
 
 
-def person_sources(spec: str | Path) -> list[Source]:
-    return [Source("person", path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
-            for path in list_images(spec)]
-
-
 CATALOG_FIELDS = ("store", "product_id", "title", "brand", "colour", "gender", "category", "image_url", "page_url",
                   "sha256", "phash")
 
 
-def cloth_sources(spec: str | Path, category: str) -> list[Source]:
-    """Garments from a folder/glob of images or from a catalog (garment shots of `category`)."""
+def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
+    """Sources of one kind from a folder/glob of images or from a catalog (see `read_catalog`)."""
     catalog = catalog_file(spec)
     if catalog is None:
-        return [Source("cloth", path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
+        return [Source(kind, path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
                 for path in list_images(spec)]
     sources = []
-    for path, record in read_catalog_garments(catalog, category):
+    for path, record in read_catalog(catalog, category, garment_shots=kind == "cloth"):
         sha = _sha_or_empty(path)
         product = str(record.get("product_id") or "")
+        # The product id for both kinds: a product's single on-model shot and single garment shot
+        # then share a stem, which is exactly VITON-HD's "person wears the garment of the same name".
         candidate = sanitize_stem(product) if product else (sha[:16] or sanitize_stem(path.name))
         meta = {name: record[name] for name in CATALOG_FIELDS if name in record}
         meta["catalog_sha256"] = meta.pop("sha256", None)
-        sources.append(Source("cloth", path, sha, meta={"candidate": candidate, **meta}))
+        sources.append(Source(kind, path, sha, meta={"candidate": candidate, **meta}))
     return sources
+
+
+def person_sources(spec: str | Path, category: str = "upper") -> list[Source]:
+    """Person photos from a folder/glob, or a catalog's on-model shots of `category`."""
+    return _sources("person", spec, category)
+
+
+def cloth_sources(spec: str | Path, category: str = "upper") -> list[Source]:
+    """Garments from a folder/glob of images, or a catalog's garment shots of `category`."""
+    return _sources("cloth", spec, category)
 
 
 def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]]) -> tuple[list[Source], list[Duplicate]]:

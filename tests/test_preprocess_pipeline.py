@@ -425,3 +425,37 @@ def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
     assert again.exit_code == 1 and "1 already complete" in again.output
     bad = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "val"])
     assert bad.exit_code == 2 and "split must be one of" in bad.output
+
+
+def test_catalog_on_model_shots_become_persons_paired_with_their_product_garment(photos, tmp_path):
+    from vtonkit.datasets.pairing import write_pair_list
+    from vtonkit.datasets.pairs import read_pairs
+
+    crawl = tmp_path / "crawl"
+    (crawl / "images").mkdir(parents=True)
+    shots = [("01008_00.jpg", "persons", "P1", False), ("00055_00.jpg", "garments", "P1", True),
+             ("01861_00.jpg", "persons", "P2", False), ("02849_00.jpg", "persons", "P2", False),
+             ("00126_00.jpg", "garments", "P2", True), ("02015_00.jpg", "garments", "P3", True)]
+    records = []
+    for name, folder, product, garment in shots:
+        (crawl / "images" / name).write_bytes((photos / folder / name).read_bytes())
+        records.append({"store": "shop", "product_id": product, "category": "upper", "is_garment_shot": garment,
+                        "path": f"images/{name}"})
+    (crawl / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    dataset = tmp_path / "ds"
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(crawl), cloths=str(crawl), registrations=TINY,
+                                  backends={"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose",
+                                            "cloth_mask": "tiny-mask"}, in_process=True))
+    assert report.ok == {"person": 3, "cloth": 3}
+    split = DatasetLayout(dataset).split("test")
+    p2 = [s for s in split.person_stems() if s.startswith("P2_")]
+    assert split.person_stems() == sorted(["P1", *p2]) and len(p2) == 2
+    assert split.cloth_stems() == ["P1", "P2", "P3"]
+    paired = write_pair_list(dataset, "test", "paired")
+    assert read_pairs(paired.path) == [(f"{s}.jpg", f"{s}.jpg") for s in sorted(["P1", *p2])]
+    assert paired.own_copies == {s: "P2" for s in p2}
+    for stem in p2:  # the own garment the official loader opens is the product's garment shot
+        assert split.cloth(stem).read_bytes() == split.cloth("P2").read_bytes()
+    unpaired = write_pair_list(dataset, "test", "unpaired", seed=3)
+    assert not unpaired.placeholders and not unpaired.own_copies  # all own, copies already there
+    assert {c for _, c in read_pairs(unpaired.path)} <= {"P1.jpg", "P2.jpg", "P3.jpg"}
