@@ -122,17 +122,18 @@ def make_pairs(persons: list[str], garments: list[str], mode: str, *, own_garmen
 
 
 def find_leakage(manifest: Manifest) -> list[str]:
-    """Sources (by content hash, and garments by product id) present in both train and test."""
+    """Sources (by content hash, and catalog images by product id) present in both train and test."""
     problems = []
     for kind in (PERSONS, CLOTHS):
         hashes = {split: {r.get("sha256"): stem for stem, r in manifest.entries(split, kind).items() if r.get("sha256")}
                   for split in ("train", "test")}
         for sha in sorted(set(hashes["train"]) & set(hashes["test"])):
             problems.append(f"{kind[:-1]} train/{hashes['train'][sha]} and test/{hashes['test'][sha]} have the same bytes")
-    products = {split: {(r.get("store"), r.get("product_id")) for r in manifest.entries(split, CLOTHS).values()
-                        if r.get("product_id")} for split in ("train", "test")}
+    products = {split: {(r.get("store"), r.get("product_id")) for kind in (PERSONS, CLOTHS)
+                        for r in manifest.entries(split, kind).values() if r.get("product_id")}
+                for split in ("train", "test")}
     for store, product in sorted(products["train"] & products["test"], key=str):
-        problems.append(f"product {store}/{product} has garment shots in both train and test")
+        problems.append(f"product {store}/{product} has shots in both train and test")
     return problems
 
 
