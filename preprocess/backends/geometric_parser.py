@@ -4,16 +4,19 @@ No parsing network ships inside any pip wheel usable here, so this backend combi
 1. Person silhouette: mediapipe pose segmentation (bundled full model), snapped to the photo's
    edges with a guided filter (`vtonkit.preprocess.person_mask`). A mask from the pose stage can
    be passed in instead (`person_mask=`) to skip that model.
-2. Face: mediapipe face mesh's face oval (bundled), else an ellipse from the head keypoints
-   (Dress Code crops heads at the top edge, where the mesh finds nothing).
-3. Skin: a robust Lab model of the face's own skin, then refined by a histogram likelihood ratio
-   of skin (face) against the clothes (non-skin body pixels): arms, neck, legs.
-4. Hair: non-skin, non-face pixels around and above the face; long hair below the chin only
-   where its colour is closer to the hair model (learned above the forehead) than to the top.
-5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) decide
-   the waist boundary with a soft prior at the hip line; the lower garment is a skirt when it
-   bridges the gap between the legs (knees or hem), else pants; an upper and lower garment of the
-   same colour forming a skirt make a dress. Shoes: non-skin pixels at the feet.
+2. Face: mediapipe face mesh's face oval (bundled), else an ellipse from the head keypoints;
+   a head cropped by the top edge (Dress Code) gets its visible skin as face.
+3. Skin: a Lab histogram of the face's own skin against histograms of the garments sampled at
+   the chest and thighs (skin-coloured samples dropped, bare skin inside a sample ignored), with a
+   loose Lab box around the face colour; only skin pieces reaching the chin, forearms/hands or
+   shins are kept (a beige jacket does not become skin).
+4. Hair: everything non-face around and above the face; below the chin, hair vs skin vs top by
+   colour plus a layout prior (the neck is a column from the chin to the neck joint, hair hangs
+   beside it, the top starts at the shoulders); ears/forehead skin next to the oval go to face.
+5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) with a
+   prior at the waist (the strongest horizontal edge across the hips, else just above the hip
+   joints); the lower garment is a skirt when it stays one piece between the legs down to the
+   knees, else pants; one such garment of the top's colour is a dress. Shoes: clothes at the feet.
 6. Sides: each arm/leg/shoe pixel gets the side of the nearer limb of the skeleton (CIHP left =
    the person's left = BODY_25 5/6/7, the image right for a frontal photo).
 7. Clean-up: a majority filter, then upsampling to full resolution inside the full-resolution
@@ -65,7 +68,7 @@ class GeometricParser:
         self.work_size = int(work_size)
         self._segmenter = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
                                                  enable_segmentation=True, min_detection_confidence=0.3)
-        self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._selfie = None  # built on first need (the pose model found nobody)
         self._face_mesh = (mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=3,
                                                            min_detection_confidence=0.3)
                            if use_face_mesh else None)
@@ -122,6 +125,10 @@ class GeometricParser:
         if result.segmentation_mask is not None:
             return np.asarray(result.segmentation_mask, np.float32)
         # The pose model found nobody to follow: the selfie model still outlines people.
+        if self._selfie is None:
+            import mediapipe as mp
+
+            self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         return np.asarray(self._selfie.process(image_rgb).segmentation_mask, np.float32)
 
     def _face_polygon(self, image_rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
