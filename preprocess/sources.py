@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import logging
 import re
 from collections import defaultdict
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 CATEGORIES = ("upper", "lower", "dresses")
-CATALOG_NAME = "catalog.jsonl"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -87,12 +85,14 @@ def list_images(spec: str | Path) -> list[Path]:
 
 
 def catalog_file(spec: str | Path) -> Path | None:
-    """The catalog named by `spec` (a `.jsonl` file or a crawl folder holding `catalog.jsonl`), else None."""
+    """The catalog named by `spec` (a crawl folder holding `catalog.jsonl`, or that file), else None."""
+    from vtonkit.crawlers.catalog import CATALOG_JSONL
+
     path = Path(spec)
-    if path.is_file() and path.suffix == ".jsonl":
+    if path.is_file() and path.name == CATALOG_JSONL:
         return path
-    if path.is_dir() and (path / CATALOG_NAME).is_file():
-        return path / CATALOG_NAME
+    if path.is_dir() and (path / CATALOG_JSONL).is_file():
+        return path / CATALOG_JSONL
     return None
 
 
@@ -104,24 +104,21 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
             the on-model shots (`is_garment_shot: false`, for `--persons`: a person wearing the
             product, whose own garment is then the product's garment shot).
 
-    Records of the other kind, of another category, or malformed are left out (the malformed ones
-    with a warning naming the line); a file listed again keeps its first record.
+    Records are read by the crawler's own reader (`crawlers.catalog`, which tolerates the cut last
+    line of a killed crawl); a file listed again (one image for several products) counts once.
     """
+    from vtonkit.crawlers.catalog import read_catalog as read_records
+
     out: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
-    for number, line in enumerate(catalog.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            relative = record["path"]
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s line %d: skipped malformed catalog record (%s)", catalog, number, exc)
-            continue
+    for record in read_records(catalog.parent):
         if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
             continue
-        path = (catalog.parent / relative).resolve()
-        if path in seen:  # one stored image listed by several products (the crawler dedupes by content)
+        if not record.get("path"):
+            logger.warning("%s: skipped a record without a path (%s)", catalog, record.get("image_url"))
+            continue
+        path = (catalog.parent / record["path"]).resolve()
+        if path in seen:
             continue
         seen.add(path)
         out.append((path, record))
