@@ -26,6 +26,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+GAP = 6  # pixels at the working resolution; see `_mask_from_colour`
+
 
 def _largest_components(mask: np.ndarray, min_fraction: float) -> np.ndarray:
     """Keep the largest 8-connected component and any other at least `min_fraction` of its area."""
@@ -177,9 +179,34 @@ class ClassicClothMasker:
         colour_tolerance = float(np.clip(np.percentile(distance[ring], 95) + 2.0, 3.0, self.colour_tolerance))
         edge_tolerance = float(np.clip(np.percentile(edge[ring], 95) + 1.0, 1.5, self.edge_tolerance))
         logger.debug("cloth mask tolerances: colour %.1f, edge %.1f", colour_tolerance, edge_tolerance)
-        candidate = (distance <= colour_tolerance) & (edge <= edge_tolerance)
-        count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=4)
-        return ~_touching_border(labels, count), colour_tolerance
+        candidate = ((distance <= colour_tolerance) & (edge <= edge_tolerance)).astype(np.uint8)
+        count, labels = cv2.connectedComponents(candidate, connectivity=4)
+        background = _touching_border(labels, count)
+        # Leak-proof fill: a faint outline (white on white) has gaps through which the fill
+        # floods the garment. Shrinking the candidates closes gaps up to 2 * GAP + 1 pixels;
+        # after that fill the background grows back by GAP pixels only.
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * GAP + 1, 2 * GAP + 1))
+        shrunk = cv2.erode(candidate, kernel, borderType=cv2.BORDER_REPLICATE)
+        count, labels = cv2.connectedComponents(shrunk, connectivity=4)
+        sealed = cv2.dilate(_touching_border(labels, count).astype(np.uint8), kernel).astype(bool)
+        # Regions only the plain fill reached: a flooded garment interior is walled by faint
+        # outlines, a real narrow opening (between a sleeve and the body) by the garment's colour.
+        leaked = background & ~sealed
+        count, labels = cv2.connectedComponents(leaked.astype(np.uint8), connectivity=4)
+        if count > 1:
+            ring = cv2.dilate(leaked.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~background
+            nearest = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+            strong = distance > 4.0 * colour_tolerance
+            walls = np.bincount(nearest[ring], minlength=count).astype(np.float64)
+            strong_walls = np.bincount(nearest[ring], weights=strong[ring], minlength=count)
+            # Only large flooded regions: a neckline behind a white collar is also walled by faint
+            # outlines, but it is small next to the garment.
+            areas = np.bincount(labels.ravel(), minlength=count)
+            large = areas >= 0.1 * max(int((~background).sum()), 1)
+            faint = (walls > 0) & (strong_walls < 0.5 * walls) & large
+            faint[0] = False
+            background &= ~faint[labels]
+        return ~background, colour_tolerance
 
     def _refine_outline(self, rgb: np.ndarray, coarse: np.ndarray, coarse_small: np.ndarray,
                         small_rgb: np.ndarray, small_background: np.ndarray,
