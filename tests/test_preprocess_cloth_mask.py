@@ -92,6 +92,19 @@ def test_white_tee_on_vitonhd_grey(masker) -> None:
     assert iou(predicted, shape) >= 0.95
 
 
+def test_garment_of_the_background_colour_with_a_broken_outline(masker) -> None:
+    """A white tee at exactly the backdrop's 246 grey, outlined by a faint seam with gaps."""
+    shape = tee_shape()
+    image = np.full((*shape.shape, 3), 246, np.uint8)
+    contours, _ = cv2.findContours(shape.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outline = contours[0][:, 0]
+    for start in range(0, len(outline), 50):  # 30-pixel dashes, 20-pixel gaps (a plain fill scores 0.05)
+        cv2.polylines(image, [outline[start:start + 30]], False, (228, 228, 228), 3)
+    image[400:520, 320:450] = (200, 40, 40)  # a print
+    predicted = masker.mask(image)
+    assert iou(predicted, shape) >= 0.9
+
+
 def test_dark_garment_on_light_grey_with_background_coloured_print(masker) -> None:
     shape = tee_shape()
     image = render(shape, garment=40, background=246, noise=2.0)
