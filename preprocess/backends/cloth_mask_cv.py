@@ -202,7 +202,7 @@ class ClassicClothMasker:
             # Only large flooded regions: a neckline behind a white collar is also walled by faint
             # outlines, but it is small next to the garment.
             areas = np.bincount(labels.ravel(), minlength=count)
-            large = areas >= 0.1 * max(int((~background).sum()), 1)
+            large = areas >= 0.03 * max(int((~background).sum()), 1)
             faint = (walls > 0) & (strong_walls < 0.5 * walls) & large
             faint[0] = False
             background &= ~faint[labels]
