@@ -114,7 +114,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 760})
-            page.goto(base + "/?flag=any")
+            # The throw-away dataset has flags to show; a clean one (the demo's) shows all samples.
+            page.goto(base + ("/" if args.dataset else "/?flag=any"))
             page.wait_for_selector("body[data-ready='1']")
             page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             if not args.dataset:  # show a decision and a note being recorded (throw-away dataset only)

@@ -51,9 +51,15 @@ class DemoPlan:
     def sheets(self) -> Path:
         return self.out / "sheets"
 
-    @property
-    def method(self) -> str:
-        return "hrviton" if self.tocg_checkpoint and self.gen_checkpoint else "warp"
+    def method(self, category: str) -> str:
+        """HR-VITON when both checkpoints are given (its published weights are upper-body only)."""
+        return "hrviton" if category == "upper" and self.tocg_checkpoint and self.gen_checkpoint else "warp"
+
+    def method_args(self, category: str) -> list[object]:
+        args: list[object] = ["--method", self.method(category), "--category", category]
+        if self.method(category) == "hrviton":
+            args += ["--tocg-checkpoint", self.tocg_checkpoint, "--gen-checkpoint", self.gen_checkpoint]
+        return args
 
 
 def vtonkit_command(*args: object) -> list[str]:
@@ -79,7 +85,7 @@ def run_demo(plan: DemoPlan, echo: Callable[[str], None] = print) -> list[tuple[
     plan.out.mkdir(parents=True, exist_ok=True)
     plan.reports.mkdir(parents=True, exist_ok=True)
     results = plan.results
-    echo(f"vtonkit demo -> {plan.out}  (try-on method: {plan.method})")
+    echo(f"vtonkit demo -> {plan.out}  (upper-body try-on: {plan.method('upper')}, lower-body: warp baseline)")
 
     # 1. crawl the bundled demo store, served on loopback for the duration of the crawl.
     if not (plan.crawl / "summary.json").is_file():
@@ -113,23 +119,21 @@ def run_demo(plan: DemoPlan, echo: Callable[[str], None] = print) -> list[tuple[
         run_step(f"5/7 static review report ({category})", ["review", dataset, "--static", review], echo)
         results.append((f"review report ({category}, open in a browser)", review))
         # 6. try-on previews.
-        infer_args: list[object] = ["infer", dataset, "--split", "test", "--out", plan.tryon(category),
-                                    "--method", plan.method, "--category", category, "--grids"]
-        if plan.method == "hrviton":
-            infer_args += ["--tocg-checkpoint", plan.tocg_checkpoint, "--gen-checkpoint", plan.gen_checkpoint]
-        run_step(f"6/7 try-on previews ({category}, {plan.method})", infer_args, echo, allowed_codes=(0, 1))
-        results.append((f"try-on previews ({category}, {plan.method})", plan.tryon(category)))
+        method = plan.method(category)
+        run_step(f"6/7 try-on previews ({category}, {method})",
+                 ["infer", dataset, "--split", "test", "--out", plan.tryon(category), "--grids",
+                  *plan.method_args(category)], echo)
+        results.append((f"try-on previews ({category}, {method})", plan.tryon(category)))
 
-    # 7. catalog sheets: one garment across persons, one person across garments.
-    upper = SplitDir(plan.dataset("upper") / "test")
-    cloths, persons = upper.cloth_stems(), upper.person_stems()
-    if cloths and persons:
-        sheet_common = ["--out", plan.sheets, "--method", plan.method]
-        if plan.method == "hrviton":
-            sheet_common += ["--tocg-checkpoint", plan.tocg_checkpoint, "--gen-checkpoint", plan.gen_checkpoint]
+    # 7. catalog sheets: one upper garment on every person, one person in every lower garment.
+    upper, lower = SplitDir(plan.dataset("upper") / "test"), SplitDir(plan.dataset("lower") / "test")
+    if upper.cloth_stems():
         run_step("7/7 catalog sheet: one garment, every person",
-                 ["sheet", plan.dataset("upper"), "--garment", cloths[0], *sheet_common], echo)
-        run_step("7/7 catalog sheet: one person, every garment",
-                 ["sheet", plan.dataset("upper"), "--person", persons[0], *sheet_common], echo)
-        results.append(("catalog sheets (PNG + HTML)", plan.sheets))
+                 ["sheet", plan.dataset("upper"), "--garment", upper.cloth_stems()[0], "--out", plan.sheets,
+                  *plan.method_args("upper")], echo)
+    if lower.person_stems():
+        run_step("7/7 catalog sheet: one person, every lower-body garment",
+                 ["sheet", plan.dataset("lower"), "--person", lower.person_stems()[0], "--out", plan.sheets,
+                  *plan.method_args("lower")], echo)
+    results.append(("catalog sheets (PNG + HTML)", plan.sheets))
     return results
