@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from vtonkit.datasets.layout import SplitDir
+# The pipeline reports exactly the notes `prep-person` reports: the one implementation, re-exported.
+from vtonkit.preprocess.person import person_warnings  # noqa: F401
 from vtonkit.preprocess.stages import PoseResult
 
 # Versions of the pure steps (normalise, garment preparation, agnostic, writers): part of the cache
@@ -121,16 +123,6 @@ def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
     from vtonkit.preprocess.person import human_parse as parse
 
     return np.asarray(parse(parser, image, pose), dtype=np.uint8)
-
-
-def person_warnings(normalized: Any, pose: PoseResult, category: str) -> list[str]:
-    """The per-photo notes `person.process_person` reports (framing, tiny person, cut off)."""
-    from vtonkit.preprocess.person import framing_warnings
-
-    notes = list(normalized.warnings) + [w for w in pose.warnings if w not in normalized.warnings]
-    notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask)
-              if not (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
-    return notes
 
 
 def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> Any:
