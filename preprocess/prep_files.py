@@ -48,46 +48,50 @@ def _failure(path: Path, exc: BaseException) -> str:
     return f"{path}: internal error ({type(exc).__name__}: {exc})"
 
 
-def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: PersonBackends, *,
-                      category: str = "upper", keep_framing: bool = False,
-                      on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
-    """Run the person chain on each file and write its HR-VITON files under `split`."""
+def _each_file(paths: Iterable[str | Path], sample_files: Callable[[str], dict[str, Path]],
+               work: Callable[[Path, FileResult], None],
+               on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """Run `work(path, result)` on each file; a failure becomes the file's error and removes its
+    sample files (`sample_files(stem)`), so no stale half sample of a previous run remains."""
     results = []
     for raw in paths:
         path = Path(raw)
         result = FileResult(path, path.stem)
         try:
-            outputs = process_person(path, backends, category=category, keep=keep_framing)
-            result.warnings = outputs.warnings
-            result.written = write_person_outputs(split, path.stem, outputs)
-        except Exception as exc:  # noqa: BLE001 - one bad photo never stops the batch
+            work(path, result)
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
             result.error = _failure(path, exc)
-            _remove(split.person_files(path.stem).values())  # no stale half sample from a previous run
+            _remove(sample_files(path.stem).values())
         results.append(result)
         if on_result:
             on_result(result)
     return results
+
+
+def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: PersonBackends, *,
+                      category: str = "upper", keep_framing: bool = False,
+                      on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Run the person chain on each file and write its HR-VITON files under `split`."""
+
+    def work(path: Path, result: FileResult) -> None:
+        outputs = process_person(path, backends, category=category, keep=keep_framing)
+        result.warnings = outputs.warnings
+        result.written = write_person_outputs(split, path.stem, outputs)
+
+    return _each_file(paths, split.person_files, work, on_result)
 
 
 def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
                      on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
     """Normalise each garment shot, mask it and write `cloth/` + `cloth-mask/` under `split`."""
-    results = []
-    for raw in paths:
-        path = Path(raw)
-        result = FileResult(path, path.stem)
-        try:
-            rgb, alpha = prepare_cloth(path)
-            mask = masker.mask(masker_input(rgb, alpha))
-            if not mask.any():
-                raise VtonkitError(f"{path}: no garment found (the cloth mask is empty)")
-            if mask.mean() > 0.97:
-                result.warnings.append("cloth mask covers the whole image: background not separable")
-            result.written = write_cloth_outputs(split, path.stem, rgb, mask)
-        except Exception as exc:  # noqa: BLE001 - one bad garment never stops the batch
-            result.error = _failure(path, exc)
-            _remove(split.cloth_files(path.stem).values())
-        results.append(result)
-        if on_result:
-            on_result(result)
-    return results
+
+    def work(path: Path, result: FileResult) -> None:
+        rgb, alpha = prepare_cloth(path)
+        mask = masker.mask(masker_input(rgb, alpha))
+        if not mask.any():
+            raise VtonkitError(f"{path}: no garment found (the cloth mask is empty)")
+        if mask.mean() > 0.97:
+            result.warnings.append("cloth mask covers the whole image: background not separable")
+        result.written = write_cloth_outputs(split, path.stem, rgb, mask)
+
+    return _each_file(paths, split.cloth_files, work, on_result)
