@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-dense", action="store_true", help="skip the official-equivalent rows (slow)")
+    parser.add_argument("--bf16", action="store_true", help="also time the opt-in bfloat16 generator")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -110,6 +111,15 @@ def main() -> None:
           f" | {OFFICIAL_README_SECONDS['pipeline 1024x768']:.0f} |")
     for label, g_med, g_min, p_med, p_min in rows:
         print(f"| {label} (this run) | {g_med:.2f} / {g_min:.2f} | {p_med:.2f} / {p_min:.2f} |")
+    if args.bf16:
+        gen.sparse_modulation = True
+        bf16 = HRVitonPipeline(tocg, gen, precision="bf16")
+        with torch.inference_mode():
+            bf16.run(batch)  # measures the deviation once (and warms up)
+            p_med, p_min = timed(lambda: bf16.run(batch), args.repeats)
+        d = bf16.deviation
+        print(f"| vtonkit --precision bf16 (this run; max |diff| vs fp32 {d['max']:.4f}, mean {d['mean']:.5f}) "
+              f"| - | {p_med:.2f} / {p_min:.2f} |")
     ours = rows[0][3]
     print(f"vtonkit pipeline = {ours / OFFICIAL_README_SECONDS['pipeline 1024x768']:.2f} x the README figure"
           + (f", {ours / rows[1][3]:.2f} x the official-equivalent run" if len(rows) > 1 else ""))

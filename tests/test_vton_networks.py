@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from vtonkit.errors import FormatError, InputError
-from vtonkit.vton_infer.checkpoints import load_condition_generator, load_generator, official_renames, read_state_dict
+from vtonkit.vton_infer.checkpoints import (
+    load_condition_generator,
+    load_generator,
+    official_renames,
+    read_state_dict,
+)
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 from vtonkit.vton_infer.networks.spade import SPADENorm, seg_layout
+
+from vtonkit.errors import FormatError, InputError
 
 
 def key_table(path: Path) -> list[tuple[str, tuple[int, ...]]]:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 
 from vtonkit.errors import FormatError, InputError
-from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def official_renames(state: OrderedDict) -> OrderedDict:
 
     def rename(key: str) -> str:
         key = key.replace("ace", "alias").replace(".Spade", "")
-        return key[len("module."):] if key.startswith("module.") else key
+        return key.removeprefix("module.")
 
     renamed = OrderedDict((rename(k), v) for k, v in state.items())
     metadata = getattr(state, "_metadata", None)

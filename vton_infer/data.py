@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
-
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import merge_to_13, one_hot
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, stem_of
-from vtonkit.errors import FormatError, InputError
 from vtonkit.preprocess.agnostic import compute_agnostic
+
+from vtonkit.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class PairSample:
         return f"{self.person}_{self.cloth_name}.png"
 
 
-def _check_size(array: np.ndarray, path, size: tuple[int, int]) -> np.ndarray:  # noqa: ANN001
+def _check_size(array: np.ndarray, path: Path, size: tuple[int, int]) -> np.ndarray:
     if array.shape[:2] != size:
         raise FormatError(path, f"size {array.shape[1]}x{array.shape[0]} (WxH); the HR-VITON dataset needs "
                                 f"{size[1]}x{size[0]}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
-
 from vtonkit.datasets.io.parse import parse_to_rgb
 
 CAPTION_HEIGHT = 28

@@ -16,13 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-
 from vtonkit.datasets.io.files import atomic_save_image, atomic_write
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs
-from vtonkit.errors import InputError, VtonkitError
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.data import PairSample, collate, read_pair
+
+from vtonkit.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class InferOptions:
     agnostic_source: str = "compute"
     seed: int | None = 0
     save_tensors: bool = False
+    precision: str = "fp32"
 
 
 @dataclass
@@ -56,6 +57,7 @@ class InferSummary:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (person, cloth, reason)
     seconds: float = 0.0
     method: str = "hrviton"
+    deviation: dict | None = None  # bf16 vs fp32, measured on the first batch
 
 
 def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[tuple[str, str]]:
@@ -98,7 +100,7 @@ class _Engine:
 
             self.pipeline = HRVitonPipeline.from_checkpoints(
                 options.tocg_checkpoint, options.gen_checkpoint, device=options.device,
-                occlusion=options.occlusion, seed=options.seed,
+                occlusion=options.occlusion, seed=options.seed, precision=options.precision,
             )
         elif options.method != "warp":
             raise VtonkitError(f"unknown method {options.method!r}; choose one of {', '.join(METHODS)}")
@@ -186,4 +188,6 @@ def run_pairs(
             flush()
     flush()
     summary.seconds = time.perf_counter() - start
+    if engine.pipeline is not None:
+        summary.deviation = engine.pipeline.deviation
     return summary

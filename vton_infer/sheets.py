@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
-
 from vtonkit.datasets.io.files import atomic_write_text
 from vtonkit.datasets.layout import SplitDir
 

@@ -24,13 +24,10 @@ import logging
 
 import cv2
 import numpy as np
-
 from vtonkit.datasets.labels import Cihp
 from vtonkit.preprocess.agnostic import compute_agnostic
 
 logger = logging.getLogger(__name__)
-
-METHOD_LABEL = "warp baseline (non-learned, not HR-VITON)"
 
 GARMENT_LABELS: dict[str, tuple[int, ...]] = {
     "upper": (Cihp.UPPER_CLOTHES, Cihp.COAT),
@@ -99,7 +96,7 @@ def _vertical_range(mask: np.ndarray, centre_x: float, category: str) -> tuple[i
     tops and dresses (sleeves hanging below the hem must not stretch the body); full height for lower."""
     rows = np.flatnonzero(mask.any(axis=1))
     if category != "lower":
-        column = np.flatnonzero(mask[:, int(round(centre_x))])
+        column = np.flatnonzero(mask[:, round(centre_x)])
         if column.size >= 2 and column[-1] - rows[0] > 0.3 * (rows[-1] - rows[0]):
             return int(rows[0]), int(column[-1])  # shoulders to the hem at the centre line
     return int(rows[0]), int(rows[-1])
@@ -142,7 +139,7 @@ def scanline_maps(
     xs = np.arange(width, dtype=np.float64)
     for y in np.flatnonzero(~np.isnan(t_points[:, 0])):
         gy = float(np.clip(g0 + (y - t0) * scale, g_rows[0], g_rows[-1]))
-        gi = int(round(gy))
+        gi = round(gy)
         if np.isnan(g_points[gi, 0]):
             continue
         target, source = t_points[y] + ramp, g_points[gi].copy()

@@ -78,7 +78,7 @@ class SpectralNormConv2d(nn.Module):
         return F.conv2d(x, self.folded_weight(), self.bias, padding=self.padding)
 
 
-def _spectral_norm_metadata_hook(module, state_dict, prefix, local_metadata):  # noqa: ANN001
+def _spectral_norm_metadata_hook(module, state_dict, prefix, local_metadata):
     # what the legacy spectral_norm state-dict hook records, so saved files look the same
     local_metadata.setdefault("spectral_norm", {})["weight.version"] = 1
     return state_dict
@@ -287,6 +287,9 @@ class SPADEGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor, noise_rng: NoiseRng = None) -> torch.Tensor:
         """x (N, 9, H, W), seg (N, 7, H, W) -> (N, 3, H, W); see `draw_noise` for `noise_rng`."""
+        # NCHW-contiguous inputs: a permuted one-hot (NHWC strides) would make every convolution of
+        # the network produce channels-last tensors and mix layouts in the element-wise steps (2x slower)
+        x, seg = x.contiguous(), seg.contiguous()
         height, width = x.shape[2:]
         sh, sw = height // 2**self.NUM_UP_LAYERS, width // 2**self.NUM_UP_LAYERS
         if sh == 0 or sw == 0:
