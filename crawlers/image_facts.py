@@ -13,9 +13,10 @@ import logging
 import warnings
 from dataclasses import dataclass
 
-import imagehash
+import numpy as np
 from PIL import Image
 from vtonkit.crawlers.garment_shot import analyse_shot
+from vtonkit.datasets.image_hashes import bits_to_hex, colour_difference, colour_signature, hex_hamming, phash_bits
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ def inspect_image(
     rgb = thumbnail.convert("RGB")
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),
-        phash=str(imagehash.phash(rgb)),
-        colour_sig=colour_signature(rgb),
+        phash=bits_to_hex(phash_bits(rgb)),
+        colour_sig=colour_signature(rgb).tobytes().hex(),
         width=width,
         height=height,
         format=fmt,
@@ -100,19 +101,13 @@ def inspect_image(
     )
 
 
-def phash_distance(a: str, b: str) -> int:
-    """Hamming distance between two hex perceptual hashes."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def colour_signature(rgb: Image.Image) -> str:
-    """A 4x4 RGB thumbnail as 96 hex digits."""
-    return rgb.resize((4, 4), Image.BOX).tobytes().hex()
-
-
 def is_near_duplicate(a: ImageFacts, b: ImageFacts, *, max_phash: int = 6, max_colour: int = 24) -> bool:
-    """Same picture after resizing/re-encoding: close perceptual hashes and close colours."""
-    if phash_distance(a.phash, b.phash) > max_phash:
+    """Same picture after resizing/re-encoding: close perceptual hashes and close colours.
+
+    Thresholds for catalog copies; the dataset validator uses longer hashes (see
+    `vtonkit.datasets.image_hashes`, which computes both).
+    """
+    if hex_hamming(a.phash, b.phash) > max_phash:
         return False
-    colours_a, colours_b = bytes.fromhex(a.colour_sig), bytes.fromhex(b.colour_sig)
-    return max(abs(x - y) for x, y in zip(colours_a, colours_b)) <= max_colour
+    colours_a, colours_b = (np.frombuffer(bytes.fromhex(sig), np.uint8) for sig in (a.colour_sig, b.colour_sig))
+    return colour_difference(colours_a, colours_b) <= max_colour

@@ -6,6 +6,8 @@ among the VITON-HD samples are 66 bits apart (8-bit pHash would put them at 8, h
 Both hashes see only grey levels, so colour variants of one cut (navy, black and khaki trousers
 from one template) look alike to them; a 4x4 mean-colour signature must agree too: no cell channel
 may differ by more than `MAX_COLOUR_DIFFERENCE` levels (a re-encoded, resized copy differs by 1).
+The hashes and the colour signature come from `vtonkit.datasets.image_hashes`, shared with the
+crawler's dedupe (which compares catalog images with shorter hashes and its own thresholds).
 Comparisons run on packed bits with numpy in blocks of ~64 MB, so 10k x 10k images fit in memory.
 """
 
@@ -17,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# colour_signature is re-exported: callers of the validator's hashes find them all here.
+from vtonkit.datasets.image_hashes import colour_difference, colour_signature, dhash_bits, phash_bits  # noqa: F401
 
 HASH_SIZE = 16
 MAX_HAMMING = 20
@@ -34,7 +39,7 @@ class HashedImage:
     path: Path
     sha256: str
     bits: np.ndarray  # (2 * HASH_SIZE**2,) bool: pHash bits then dHash bits
-    colour: np.ndarray  # (48,) float32: mean RGB of a 4x4 grid
+    colour: np.ndarray  # (48,) uint8: mean RGB of a 4x4 grid (`image_hashes.colour_signature`)
 
 
 def file_sha256(path: Path) -> str:
@@ -47,21 +52,7 @@ def file_sha256(path: Path) -> str:
 
 def perceptual_bits(image) -> np.ndarray:
     """pHash + dHash bits of a PIL image (any mode): `(512,)` bool."""
-    import imagehash
-
-    return np.concatenate(
-        [
-            imagehash.phash(image, hash_size=HASH_SIZE).hash.ravel(),
-            imagehash.dhash(image, hash_size=HASH_SIZE).hash.ravel(),
-        ]
-    )
-
-
-def colour_signature(image) -> np.ndarray:
-    """Mean RGB of a 4x4 grid of a PIL image: `(48,)` float32."""
-    from PIL import Image
-
-    return np.asarray(image.convert("RGB").resize((4, 4), Image.Resampling.BOX), dtype=np.float32).ravel()
+    return np.concatenate([phash_bits(image, HASH_SIZE), dhash_bits(image, HASH_SIZE)])
 
 
 def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | None:
@@ -98,8 +89,7 @@ def near_pairs(items: list[HashedImage]) -> list[tuple[int, int, int, bool]]:
             continue
         dhash = np.bitwise_count(dhash_words[start + rows] ^ dhash_words[cols]).sum(-1)
         for row, col, near in zip(rows.tolist(), cols.tolist(), (dhash <= MAX_HAMMING).tolist()):
-            colour_difference = np.abs(items[start + row].colour - items[col].colour).max()
-            if near and colour_difference <= MAX_COLOUR_DIFFERENCE:
+            if near and colour_difference(items[start + row].colour, items[col].colour) <= MAX_COLOUR_DIFFERENCE:
                 i = start + row
                 out.append((i, col, int(phash[row, col]), items[i].sha256 == items[col].sha256))
     return out
