@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from vtonkit.crawlers.garment_shot import analyse_shot
-from vtonkit.datasets.image_hashes import bits_to_hex, colour_difference, colour_signature, hex_hamming, phash_bits
+from vtonkit.datasets.image_hashes import (
+    MAX_COLOUR_DIFFERENCE,
+    bits_to_hex,
+    colour_difference,
+    colour_signature,
+    hex_hamming,
+    phash_bits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +108,12 @@ def inspect_image(
     )
 
 
-def is_near_duplicate(a: ImageFacts, b: ImageFacts, *, max_phash: int = 6, max_colour: int = 24) -> bool:
+def is_near_duplicate(a: ImageFacts, b: ImageFacts, *, max_phash: int = 6,
+                      max_colour: int = MAX_COLOUR_DIFFERENCE) -> bool:
     """Same picture after resizing/re-encoding: close perceptual hashes and close colours.
 
-    Thresholds for catalog copies; the dataset validator uses longer hashes (see
-    `vtonkit.datasets.image_hashes`, which computes both).
+    The fingerprints and the colour threshold are the dataset validator's too
+    (`vtonkit.datasets.image_hashes`); its hashes are longer, hence its own bit threshold.
     """
     if hex_hamming(a.phash, b.phash) > max_phash:
         return False

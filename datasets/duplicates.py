@@ -7,7 +7,7 @@ Both hashes see only grey levels, so colour variants of one cut (navy, black and
 from one template) look alike to them; a 4x4 mean-colour signature must agree too: no cell channel
 may differ by more than `MAX_COLOUR_DIFFERENCE` levels (a re-encoded, resized copy differs by 1).
 The hashes and the colour signature come from `vtonkit.datasets.image_hashes`, shared with the
-crawler's dedupe (which compares catalog images with shorter hashes and its own thresholds).
+crawler's dedupe (64-bit pHash) with the same colour threshold.
 Comparisons run on packed bits with numpy in blocks of ~64 MB, so 10k x 10k images fit in memory.
 """
 
@@ -20,12 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-# colour_signature is re-exported: callers of the validator's hashes find them all here.
-from vtonkit.datasets.image_hashes import colour_difference, colour_signature, dhash_bits, phash_bits  # noqa: F401
+# colour_signature and MAX_COLOUR_DIFFERENCE are re-exported: the validator's hashes are all found here.
+from vtonkit.datasets.image_hashes import (  # noqa: F401
+    MAX_COLOUR_DIFFERENCE,
+    colour_difference,
+    colour_signature,
+    dhash_bits,
+    phash_bits,
+)
 
 HASH_SIZE = 16
 MAX_HAMMING = 20
-MAX_COLOUR_DIFFERENCE = 12.0  # largest absolute difference between the 4x4 RGB signatures, 0..255
 CHUNK_BYTES = 64_000_000  # XOR block kept in memory at a time
 
 

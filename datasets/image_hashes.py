@@ -1,20 +1,26 @@
 """Image fingerprints for near-duplicate search: perceptual hashes and a 4x4 colour signature.
 
-One implementation serves both duplicate searches of vtonkit; each keeps its own thresholds,
-because they compare different hashes of different images:
+One implementation serves both duplicate searches of vtonkit:
 * the crawler (`vtonkit.crawlers.image_facts`) compares each downloaded catalog image with those
-  already kept, on 512 px thumbnails: a 64-bit pHash (stored in the catalog as 16 hex digits)
-  within `VTONKIT_PHASH_DISTANCE` = 6 bits and colour signatures within 24 levels;
+  already kept, on 512 px thumbnails, with a 64-bit pHash (stored in the catalog as 16 hex
+  digits) within `VTONKIT_PHASH_DISTANCE` = 6 bits;
 * the dataset validator (`vtonkit.datasets.duplicates`) compares every image of a dataset with
-  every other at full resolution: 256-bit pHash and dHash within 20 bits each (the closest two
-  different VITON-HD garments are 8 bits apart in a 64-bit pHash, 66 in a 256-bit one) and colour
-  signatures within 12 levels.
+  every other at full resolution, with 256-bit pHash and dHash within 20 bits each (the closest
+  two different VITON-HD garments are 8 bits apart in a 64-bit pHash, 66 in a 256-bit one).
+The hash lengths (and so the bit thresholds) differ because the crawler's hex pHash is part of
+the catalog format. The colour threshold is one: `MAX_COLOUR_DIFFERENCE` levels. Resized and
+re-encoded copies of the VITON-HD garments and of the demo store's drawings (JPEG q60..90, 384 to
+1024 px) differ by at most 2 levels; a garment with its red and blue channels swapped (a colour
+variant of one cut, with the very same 64-bit pHash) differs by 24, which the crawler's former
+threshold of 24 let through as a duplicate.
 Both hashes see only grey levels, so colour variants of one cut (navy and black trousers from one
 template) look alike to them: the colour signature must agree too.
 """
 from __future__ import annotations
 
 import numpy as np
+
+MAX_COLOUR_DIFFERENCE = 12  # largest difference between two colour signatures of one picture, 0..255
 
 
 def phash_bits(image, hash_size: int = 8) -> np.ndarray:

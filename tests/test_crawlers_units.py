@@ -107,6 +107,18 @@ def test_near_duplicates_need_the_same_picture_and_the_same_colours():
     assert not is_near_duplicate(original, inspect_image(_png(Image.fromarray(other_colour))))
 
 
+def test_a_colour_variant_with_the_same_phash_is_not_a_near_duplicate(vitonhd: Path):
+    """Red and blue swapped: the 64-bit pHash is the same, the colour signatures differ by 24 levels."""
+    cloth = Image.open(vitonhd / "train/cloth/00000_00.jpg").convert("RGB")
+    original = inspect_image(_png(cloth))
+    variant = inspect_image(_png(Image.fromarray(np.asarray(cloth)[..., ::-1].copy())))
+    assert variant.phash == original.phash
+    assert not is_near_duplicate(original, variant)
+    copy = io.BytesIO()
+    cloth.resize((384, 512)).save(copy, format="JPEG", quality=60)
+    assert is_near_duplicate(original, inspect_image(copy.getvalue()))
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_drawn_garments_are_plausible_product_shots(kind):
     rgb = draw_garment(GarmentSpec(kind, "#2f4370", fabric="denim", seed=1))
