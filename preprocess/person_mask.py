@@ -61,7 +61,16 @@ def skeleton_image(keypoints: np.ndarray, shape: tuple[int, int], thickness: int
 
 
 def main_person(mask: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """Keep the components of `mask` that the skeleton passes through (else the largest one)."""
+    """Keep the components of `mask` that the skeleton passes through (else the largest one).
+
+    The one "main person" rule of vtonkit: the mediapipe pose backend's silhouette and the
+    geometric parser's both use it (drops bystanders and stray blobs of the segmentation).
+
+    Args:
+        mask: `(H, W)` bool segmentation. keypoints: `(25, 3)` BODY_25 in the same pixels.
+    Returns:
+        `(H, W)` bool.
+    """
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return mask.astype(bool)

@@ -39,6 +39,7 @@ import logging
 
 import numpy as np
 from vtonkit.datasets.io.keypoints import empty_body25
+from vtonkit.preprocess.person_mask import main_person
 
 from vtonkit.errors import NoPersonError
 
@@ -79,7 +80,9 @@ class MediapipePose:
     """
 
     name = "mediapipe"
-    version = "1"
+    # 2: the silhouette keeps the pieces the skeleton's limbs pass through (the geometric parser's
+    # `main_person`), not only those holding a joint (identical on the 43 shared photos).
+    version = "2"
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True) -> None:
@@ -134,7 +137,7 @@ class MediapipePose:
         if self.flip_average if flip_average is None else flip_average:
             landmarks = self._average_with_mirror(image_rgb, landmarks)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
-        person_mask = main_person_mask(segmentation > SEGMENTATION_THRESHOLD, keypoints)
+        person_mask = main_person(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
         num_persons = 1
         if self.count_people if count_people is None else count_people:
@@ -257,20 +260,3 @@ def _small_toe(big_toe: np.ndarray, heel: np.ndarray, own_hip: np.ndarray, other
         side = -side
     xy = big_toe[:2] - SMALL_TOE_BACK * foot + SMALL_TOE_SIDE * length * side
     return np.array([xy[0], xy[1], min(big_toe[2], heel[2])])
-
-
-def main_person_mask(mask: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """Keep the connected components of the segmentation that hold the skeleton (drops stray blobs)."""
-    import cv2
-
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    if count <= 2:
-        return mask
-    present = (keypoints[:, 0] > 0) | (keypoints[:, 1] > 0)
-    xs = np.clip(keypoints[present, 0].astype(int), 0, mask.shape[1] - 1)
-    ys = np.clip(keypoints[present, 1].astype(int), 0, mask.shape[0] - 1)
-    keep = {int(v) for v in labels[ys, xs]} - {0}
-    if not keep:
-        areas = np.bincount(labels.ravel())[1:]
-        keep = {int(areas.argmax()) + 1}
-    return np.isin(labels, list(keep))
