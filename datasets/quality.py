@@ -139,23 +139,11 @@ def enclosed_background(mask: np.ndarray) -> np.ndarray:
     return padded[1:-1, 1:-1] == 1
 
 
-def _distance_to_chain(points_xy: np.ndarray, body25: np.ndarray, chain: tuple[int, ...]) -> np.ndarray:
-    """Distance of each `(N, 2)` point to the polyline through the present joints of `chain`."""
-    present = present_mask(body25)
-    joints = [body25[j, :2] for j in chain if present[j]]
-    if not joints:
-        return np.full(len(points_xy), np.inf)
-    best = np.linalg.norm(points_xy - joints[0], axis=1)
-    for start, end in zip(joints, joints[1:]):
-        segment = end - start
-        length2 = float(segment @ segment) or 1.0
-        t = np.clip(((points_xy - start) @ segment) / length2, 0.0, 1.0)
-        best = np.minimum(best, np.linalg.norm(points_xy - (start + t[:, None] * segment), axis=1))
-    return best
-
-
 def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
     """Left/right arm labels against the pose: CIHP 14 (left arm) should lie near BODY_25 5/6/7."""
+    from vtonkit.preprocess.body_frame import BodyFrame  # the one limb-distance implementation
+
+    frame = BodyFrame(np.asarray(body25, dtype=np.float64), parse.shape)
     shares = {}
     for label, own, other in (
         (Cihp.LEFT_ARM, LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS),
@@ -165,8 +153,8 @@ def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
         if ys.size < MIN_ARM_PIXELS:
             continue
         step = max(1, ys.size // 4000)  # a few thousand pixels decide as well as all of them
-        points = np.stack([xs[::step], ys[::step]], axis=1).astype(np.float64)
-        nearer_other = _distance_to_chain(points, body25, other) < _distance_to_chain(points, body25, own)
+        ys, xs = ys[::step], xs[::step]
+        nearer_other = frame.chain_distance(other)[ys, xs] < frame.chain_distance(own)[ys, xs]
         shares[int(label)] = float(nearer_other.mean())
     if shares and all(share >= MIN_ARM_SWAP_SHARE for share in shares.values()):
         detail = ", ".join(f"label {label}: {share:.0%}" for label, share in shares.items())

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from vtonkit.datasets.labels import Cihp
+from vtonkit.preprocess.body_frame import BodyFrame
 
 logger = logging.getLogger(__name__)
 
@@ -89,31 +90,16 @@ def fix_left_right(labels: np.ndarray, keypoints: np.ndarray | None, *, min_pixe
     return out
 
 
-def _distance_to_chain(xs: np.ndarray, ys: np.ndarray, keypoints: np.ndarray, chain: tuple[int, ...]) -> np.ndarray:
-    """Distance of each pixel to the polyline through the present joints of `chain` (inf if none)."""
-    points = [keypoints[i, :2] for i in chain if _present(keypoints, i)]
-    best = np.full(xs.shape, np.inf)
-    if not points:
-        return best
-    if len(points) == 1:
-        return np.hypot(xs - points[0][0], ys - points[0][1])
-    for a, b in zip(points[:-1], points[1:]):
-        ab = b - a
-        denom = float(ab @ ab) or 1.0
-        t = np.clip(((xs - a[0]) * ab[0] + (ys - a[1]) * ab[1]) / denom, 0.0, 1.0)
-        best = np.minimum(best, np.hypot(xs - (a[0] + t * ab[0]), ys - (a[1] + t * ab[1])))
-    return best
-
-
 def split_left_right(labels: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
     """Give side-less limbs (Pascal: everything arm = LEFT_ARM, leg = LEFT_LEG) their side.
 
     Each arm pixel goes to the nearer of the right (2-3-4) and left (5-6-7) arm polylines, each
-    leg pixel to the nearer leg (9-10-11 / 12-13-14). Without keypoints the sides are split by
-    the vertical through the limbs' centre (a person facing the camera has their right on the
-    image's left).
+    leg pixel to the nearer leg (9-10-11 / 12-13-14), measured on `BodyFrame` distance maps.
+    Without keypoints the sides are split by the vertical through the limbs' centre (a person
+    facing the camera has their right on the image's left).
     """
     out = np.array(labels, dtype=np.uint8, copy=True)
+    frame = BodyFrame(keypoints, labels.shape) if keypoints is not None else None
     for left_label, right_label, r_chain, l_chain in (
         (Cihp.LEFT_ARM, Cihp.RIGHT_ARM, R_ARM_CHAIN, L_ARM_CHAIN),
         (Cihp.LEFT_LEG, Cihp.RIGHT_LEG, R_LEG_CHAIN, L_LEG_CHAIN),
@@ -123,8 +109,7 @@ def split_left_right(labels: np.ndarray, keypoints: np.ndarray | None) -> np.nda
         if xs.size == 0:
             continue
         if keypoints is not None:
-            d_right = _distance_to_chain(xs, ys, keypoints, r_chain)
-            d_left = _distance_to_chain(xs, ys, keypoints, l_chain)
+            d_right, d_left = (frame.chain_distance(chain)[ys, xs] for chain in (r_chain, l_chain))
         else:
             d_right = d_left = np.full(xs.shape, np.inf)
         if np.isinf(d_right).all() and np.isinf(d_left).all():

@@ -189,3 +189,6 @@ class SchpAtrParser(SchpParser):
 
 class SchpPascalParser(SchpParser):
     name, label_set, model_name = "schp-pascal", "pascal", "schp-pascal"
+    # 2: limb sides from `BodyFrame` distance maps (rasterised polylines) instead of exact segment
+    # distances (identical sides on the 8 shared VITON-HD parses; ties near the midline may differ).
+    version = "2"
