@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
+from vtonkit.crawlers.browser import LAUNCH_ARGS, ChromiumNotFound, find_chromium
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
@@ -24,23 +25,15 @@ from vtonkit.datasets.review.store import db_path
 from vtonkit.datasets.sample_copy import copy_dataset
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECRET = "vtonkit-secret-outside-the-dataset"
 
 
 def chromium_path() -> str:
-    path = os.environ.get("VTONKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        pytest.skip("needs Debian chromium (apt-get install chromium, or `make system-deps`)")
-    return path
+    """The crawler's own Chromium lookup (`$VTONKIT_CHROMIUM`, /usr/bin, PATH); skip without one."""
+    try:
+        return str(find_chromium())
+    except ChromiumNotFound as exc:
+        pytest.skip(f"needs Debian chromium (apt-get install chromium, or `make system-deps`): {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +177,7 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
 
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=list(LAUNCH_ARGS))
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(server + "/")
         page.wait_for_selector("body[data-ready='1']")
@@ -253,7 +246,7 @@ def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
     assert "3 sample(s) of 8 (first 3 in review order)" in limited.read_text()
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=list(LAUNCH_ARGS))
         page = browser.new_page()
         requests = []
         page.on("request", lambda request: requests.append(request.url))
