@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-# colour_signature and MAX_COLOUR_DIFFERENCE are re-exported: the validator's hashes are all found here.
-from vtonkit.datasets.image_hashes import (  # noqa: F401
+from vtonkit.datasets.image_hashes import (
     MAX_COLOUR_DIFFERENCE,
     colour_difference,
     colour_signature,

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vtonkit.datasets.layout import SplitDir
+
 # The pipeline reports exactly the notes `prep-person` reports: the one implementation, re-exported.
 from vtonkit.preprocess.person import person_warnings  # noqa: F401
 from vtonkit.preprocess.stages import PoseResult
