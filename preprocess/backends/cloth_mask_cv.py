@@ -23,6 +23,7 @@ import logging
 
 import cv2
 import numpy as np
+from vtonkit.datasets.quality import enclosed_background
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +39,6 @@ def _largest_components(mask: np.ndarray, min_fraction: float) -> np.ndarray:
     keep = np.zeros(count, dtype=bool)
     keep[1:] = areas >= max(areas.max() * min_fraction, 1)
     return keep[labels]
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """Fill regions of background that do not connect to the image border (prints, logos)."""
-    background = ~mask
-    count, labels = cv2.connectedComponents(background.astype(np.uint8), connectivity=4)
-    if count <= 1:
-        return mask
-    return ~_touching_border(labels, count)
 
 
 def _touching_border(labels: np.ndarray, count: int) -> np.ndarray:
@@ -259,4 +251,4 @@ class ClassicClothMasker:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
         mask = _largest_components(mask, self.min_component_fraction)
-        return _fill_holes(mask)
+        return mask | enclosed_background(mask)  # prints and logos inside the garment
