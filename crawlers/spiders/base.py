@@ -190,13 +190,19 @@ class StoreSpider(scrapy.Spider):
         for href in response.css(self.next_page_css).getall():
             yield scrapy.Request(response.urljoin(href), callback=self.parse_listing, errback=self.on_error)
 
-    def parse_product(self, response: Response) -> Iterable[ProductItem]:
+    def extract(self, response: Response) -> tuple[bool, ProductItem | None]:
+        """(extraction ran, the page's product data or None); a failing run is reported as a page error."""
         try:
-            item = extract_product(response.text, response.url, store=self.name)
+            return True, extract_product(response.text, response.url, store=self.name)
         except Exception as exc:  # malformed HTML must never stop the crawl
             report_for(self.crawler).page_error(
                 response.url, f"extraction failed: {type(exc).__name__}: {exc}"
             )
+            return False, None
+
+    def parse_product(self, response: Response) -> Iterable[ProductItem]:
+        ran, item = self.extract(response)
+        if not ran:
             return
         if not is_product_page(item):
             report_for(self.crawler).page_error(

@@ -14,8 +14,7 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from vtonkit.crawlers.extract import extract_product, is_product_page
-from vtonkit.crawlers.report import report_for
+from vtonkit.crawlers.extract import is_product_page
 from vtonkit.crawlers.spiders.base import StoreSpider
 
 
@@ -29,13 +28,7 @@ class GenericSpider(StoreSpider):
         """Any page: a product when extraction finds one, otherwise a source of links."""
         if not hasattr(response, "text"):
             return
-        try:
-            item = extract_product(response.text, response.url, store=self.name)
-        except Exception as exc:  # malformed HTML must never stop the crawl
-            report_for(self.crawler).page_error(
-                response.url, f"extraction failed: {type(exc).__name__}: {exc}"
-            )
-            item = None
+        _, item = self.extract(response)
         if is_product_page(item):
             yield from self.emit(item)
         for url in self.links(response):
