@@ -13,12 +13,12 @@ Comparisons run on packed bits with numpy in blocks of ~64 MB, so 10k x 10k imag
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.image_hashes import (
     MAX_COLOUR_DIFFERENCE,
     colour_difference,
@@ -45,14 +45,6 @@ class HashedImage:
     colour: np.ndarray  # (48,) uint8: mean RGB of a 4x4 grid (`image_hashes.colour_signature`)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def perceptual_bits(image) -> np.ndarray:
     """pHash + dHash bits of a PIL image (any mode): `(512,)` bool."""
     return np.concatenate([phash_bits(image, HASH_SIZE), dhash_bits(image, HASH_SIZE)])
@@ -68,7 +60,7 @@ def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | No
         image = open_image(path)
     except InputError:
         return None
-    return HashedImage(kind, split, stem, path, file_sha256(path), perceptual_bits(image), colour_signature(image))
+    return HashedImage(kind, split, stem, path, file_digest(path), perceptual_bits(image), colour_signature(image))
 
 
 def near_pairs(items: list[HashedImage]) -> list[tuple[int, int, int, bool]]:

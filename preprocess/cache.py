@@ -20,19 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vtonkit.datasets.io.files import atomic_write_bytes, atomic_write_json
 
 logger = logging.getLogger(__name__)
-
-
-def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def stage_key(stage: str, backend_id: str, *upstream: str) -> str:

@@ -14,7 +14,6 @@ later corruption even for models without a published checksum.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import logging
@@ -27,9 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
-from vtonkit.errors import InputError, VtonkitError
 from vtonkit.preprocess.model_registry import MODELS, ModelSpec, get_spec
+
+from vtonkit.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -156,15 +157,6 @@ def path(name: str, *, configured: dict[str, str] | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------ checking
-
-
-def file_digest(file: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.new(algorithm)
-    with open(file, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_file(spec: ModelSpec, file: Path) -> None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vtonkit.datasets.file_digest import file_digest
+
 from vtonkit.errors import InputError, VtonkitError
-from vtonkit.preprocess.cache import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
 
 def _sha_or_empty(path: Path) -> str:
     try:
-        return sha256_file(path)
+        return file_digest(path)
     except OSError:
         return ""
 
