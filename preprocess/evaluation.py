@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from vtonkit.datasets.agnostic_check import mask_iou
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
@@ -112,8 +113,7 @@ def class_ious(predicted: np.ndarray, genuine: np.ndarray, classes) -> dict[str,
         truth = genuine == label
         if not truth.any():
             continue
-        guess = predicted == label
-        ious[CIHP_LABELS[label]] = float((truth & guess).sum() / (truth | guess).sum())
+        ious[CIHP_LABELS[label]] = mask_iou(predicted == label, truth)
     return ious
 
 
@@ -174,7 +174,7 @@ def evaluate_cloth(name: str, cloth: Path, genuine_mask: Path, masker) -> dict[s
     rgb, alpha = prepare_cloth(cloth)
     predicted = masker.mask(masker_input(rgb, alpha))
     truth = read_mask(genuine_mask)
-    return {"name": name, "cloth_iou": float((predicted & truth).sum() / max((predicted | truth).sum(), 1))}
+    return {"name": name, "cloth_iou": mask_iou(predicted, truth)}
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
