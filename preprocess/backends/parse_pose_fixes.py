@@ -15,16 +15,29 @@ import logging
 
 import cv2
 import numpy as np
-
 from vtonkit.datasets.labels import Cihp
-from vtonkit.preprocess.body_frame import BodyFrame
+from vtonkit.preprocess.body_frame import (
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    NECK,
+    NOSE,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+    BodyFrame,
+)
 
 logger = logging.getLogger(__name__)
 
-NOSE, NECK, R_SHOULDER, L_SHOULDER = 0, 1, 2, 5
-R_HIP, L_HIP, R_ANKLE, L_ANKLE = 9, 12, 11, 14
-R_ARM_CHAIN, L_ARM_CHAIN = (2, 3, 4), (5, 6, 7)
-R_LEG_CHAIN, L_LEG_CHAIN = (9, 10, 11), (12, 13, 14)
+R_ARM_CHAIN, L_ARM_CHAIN = (R_SHOULDER, R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW, L_WRIST)
+R_LEG_CHAIN, L_LEG_CHAIN = (R_HIP, R_KNEE, R_ANKLE), (L_HIP, L_KNEE, L_ANKLE)
 
 # (person's-left label, person's-right label, right joint, left joint, fallback joints)
 _PAIRS = (
