@@ -40,6 +40,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _out_dir(crawler: Any, consequence: str) -> Path:
+    """The crawl's output folder (``VTONKIT_OUT``, absolute); without one the pipeline is disabled."""
+    out = crawler.settings.get("VTONKIT_OUT")
+    if not out:
+        raise NotConfigured(f"VTONKIT_OUT not set: {consequence}")
+    return Path(out).resolve()
+
+
 class GarmentImagesPipeline(FilesPipeline):
     """Download every ``image_urls`` entry of a product and record one result per URL in ``images``."""
 
@@ -66,10 +74,7 @@ class GarmentImagesPipeline(FilesPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> GarmentImagesPipeline:
-        out = crawler.settings.get("VTONKIT_OUT")
-        if not out:
-            raise NotConfigured("VTONKIT_OUT not set: images are not downloaded")
-        return cls(str(Path(out).resolve()), crawler=crawler)
+        return cls(str(_out_dir(crawler, "images are not downloaded")), crawler=crawler)
 
     def _load_previous_catalog(self) -> None:
         """On a resumed crawl, images already kept count for deduplication."""
@@ -213,10 +218,7 @@ class CatalogPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CatalogPipeline:
-        out = crawler.settings.get("VTONKIT_OUT")
-        if not out:
-            raise NotConfigured("VTONKIT_OUT not set: no catalog is written")
-        return cls(crawler, Path(out).resolve())
+        return cls(crawler, _out_dir(crawler, "no catalog is written"))
 
     def open_spider(self, spider: Any = None) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
