@@ -50,10 +50,15 @@ def _run(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
     return run
 
 
+def _crawl(store_name: str, out, url: str, *extra: str) -> list[str]:
+    """`vtonkit crawl STORE --out OUT --url URL --no-throttle EXTRA...` as an argument list."""
+    return [*VTONKIT, "crawl", store_name, "--out", str(out), "--url", url, "--no-throttle", *extra]
+
+
 @pytest.fixture(scope="module")
 def demo_crawl(store, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-crawl")
-    run = _run([*VTONKIT, "crawl", "demo", "--out", str(out), "--url", store.url, "--no-throttle"])
+    run = _run(_crawl("demo", out, store.url))
     products = [json.loads(line) for line in (out / "products.jsonl").read_text().splitlines()]
     catalog = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
     summary = json.loads((out / "summary.json").read_text())
@@ -211,22 +216,7 @@ def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):
 
 
 def test_category_filter_and_limit(store, tmp_path):
-    _run(
-        [
-            *VTONKIT,
-            "crawl",
-            "demo-shopify",
-            "--out",
-            str(tmp_path),
-            "--url",
-            store.url,
-            "--no-throttle",
-            "--category",
-            "lower",
-            "--limit",
-            "3",
-        ]
-    )
+    _run(_crawl("demo-shopify", tmp_path, store.url, "--category", "lower", "--limit", "3"))
     products = [json.loads(line) for line in (tmp_path / "products.jsonl").read_text().splitlines()]
     assert len(products) == 3 and {p["category"] for p in products} == {"lower"}
     assert {
@@ -266,19 +256,7 @@ def _log_lines(store, marker: str) -> list[str]:
 
 def test_resumed_crawl_continues_without_duplicates(store, tmp_path):
     # one category keeps the image work (and the test) small
-    args = [
-        *VTONKIT,
-        "crawl",
-        "demo-shopify",
-        "--out",
-        str(tmp_path),
-        "--url",
-        store.url,
-        "--no-throttle",
-        "--resume",
-        "--category",
-        "dresses",
-    ]
+    args = _crawl("demo-shopify", tmp_path, store.url, "--resume", "--category", "dresses")
     _run(args)
     assert (tmp_path / ".job").is_dir()
     first = (tmp_path / "catalog.jsonl").read_text().splitlines()
@@ -291,19 +269,7 @@ def test_resumed_crawl_continues_without_duplicates(store, tmp_path):
 
 
 def test_http_cache_replays_pages(store, tmp_path):
-    args = [
-        *VTONKIT,
-        "crawl",
-        "demo-shopify",
-        "--out",
-        str(tmp_path),
-        "--url",
-        store.url,
-        "--no-throttle",
-        "--cache",
-        "--category",
-        "dresses",
-    ]
+    args = _crawl("demo-shopify", tmp_path, store.url, "--cache", "--category", "dresses")
     _run(args)
     requests_before = len(_log_lines(store, "/products.json"))
     _run(args)
@@ -336,20 +302,7 @@ def test_unknown_store_is_a_clear_error(tmp_path):
 def test_missing_chromium_skips_the_javascript_section_with_a_note(store, tmp_path):
     env = {**os.environ, "VTONKIT_CHROMIUM": str(tmp_path / "no-chromium-here")}
     run = subprocess.run(
-        [
-            *VTONKIT,
-            "crawl",
-            "demo",
-            "--out",
-            str(tmp_path),
-            "--url",
-            store.url,
-            "--no-throttle",
-            "--category",
-            "dresses",
-            "--limit",
-            "1",
-        ],
+        _crawl("demo", tmp_path, store.url, "--category", "dresses", "--limit", "1"),
         capture_output=True,
         text=True,
         cwd=REPO,
