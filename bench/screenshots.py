@@ -24,17 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from vtonkit.crawlers.browser import LAUNCH_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MAX_BYTES = 600_000
 
 
@@ -112,7 +104,7 @@ def main() -> None:
         write_static_report(dataset, load_or_run_report(dataset), report_html)
         args.out.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=list(LAUNCH_ARGS))
             page = browser.new_page(viewport={"width": 1280, "height": 760})
             # The throw-away dataset has flags to show; a clean one (the demo's) shows all samples.
             page.goto(base + ("/" if args.dataset else "/?flag=any"))
