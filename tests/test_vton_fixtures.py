@@ -24,7 +24,7 @@ from vtonkit.vton_infer.pipeline import HRVitonPipeline, gaussian_kernel
 
 from vtonkit.cli import app
 
-PAIRS = [("00006_00", "00008_00"), ("00013_00", "00017_00"), ("00034_00", "00006_00")]
+PAIRS = [("00006_00", "00008_00"), ("00013_00", "00017_00")]
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -195,7 +195,10 @@ def build_dataset(vitonhd: Path, root: Path) -> Path:
 
 @pytest.mark.slow
 def test_c_whole_pipeline_through_the_cli(hr: Path, checkpoints: dict, vitonhd: Path, tmp_path: Path) -> None:
-    """`vtonkit infer` (batch 2 over 3 pairs) reproduces fixture (c) and equals a batch-1 run."""
+    """`vtonkit infer` (one batch of 2 pairs) reproduces fixture (c) and equals a batch-1 run.
+
+    (Order and the last incomplete batch are covered with the fast warp method in test_vton_cli.py.)
+    """
     dataset = build_dataset(vitonhd, tmp_path / "dataset")
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
@@ -204,8 +207,8 @@ def test_c_whole_pipeline_through_the_cli(hr: Path, checkpoints: dict, vitonhd: 
         "--out", str(out), "--batch-size", "2", "--save-tensors", "--threads", "2",
     ])
     assert result.exit_code == 0, result.output
-    assert "3/3 pairs written" in result.output
-    for person, cloth in PAIRS:  # every pair, the last one alone in its batch
+    assert "2/2 pairs written" in result.output
+    for person, cloth in PAIRS:
         png = out / f"{person}_{cloth}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
