@@ -55,6 +55,21 @@ def _crawl(store_name: str, out, url: str, *extra: str) -> list[str]:
     return [*VTONKIT, "crawl", store_name, "--out", str(out), "--url", url, "--no-throttle", *extra]
 
 
+def _scrapy_crawl(spider: str, url: str, out, *settings: str) -> list[str]:
+    """`scrapy crawl SPIDER -a url=URL -O OUT` without throttling, plus `-s NAME=VALUE` settings."""
+    unthrottled = ("AUTOTHROTTLE_ENABLED=0", "DOWNLOAD_DELAY=0", *settings)
+    return [
+        *SCRAPY,
+        "crawl",
+        spider,
+        "-a",
+        f"url={url}",
+        "-O",
+        str(out),
+        *(a for s in unthrottled for a in ("-s", s)),
+    ]
+
+
 @pytest.fixture(scope="module")
 def demo_crawl(store, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-crawl")
@@ -193,21 +208,7 @@ def test_scrapy_cli_from_repo_root_and_shopify_pagination(store, tmp_path):
     listed = _run([*SCRAPY, "list"]).stdout.split()
     assert {"demo", "demo-shopify", "generic", "shopify"} <= set(listed)
     out = tmp_path / "shopify.jsonl"
-    _run(
-        [
-            *SCRAPY,
-            "crawl",
-            "demo-shopify",
-            "-a",
-            f"url={store.url}",
-            "-O",
-            str(out),
-            "-s",
-            "AUTOTHROTTLE_ENABLED=0",
-            "-s",
-            "DOWNLOAD_DELAY=0",
-        ]
-    )
+    _run(_scrapy_crawl("demo-shopify", store.url, out))
     items = [json.loads(line) for line in out.read_text().splitlines()]  # .jsonl: JSON lines
     assert sorted(i["sku"] for i in items) == sorted(p["sku"] for p in SHOP)
     assert {i["sku"]: i["category"] for i in items} == {p["sku"]: p["category"] for p in SHOP}
@@ -227,23 +228,7 @@ def test_category_filter_and_limit(store, tmp_path):
 
 def test_generic_spider_discovers_products_through_the_sitemap(store, tmp_path):
     out = tmp_path / "generic.jsonl"
-    _run(
-        [
-            *SCRAPY,
-            "crawl",
-            "generic",
-            "-a",
-            f"url={store.url}",
-            "-O",
-            str(out),
-            "-s",
-            "AUTOTHROTTLE_ENABLED=0",
-            "-s",
-            "DOWNLOAD_DELAY=0",
-            "-s",
-            "RETRY_TIMES=0",
-        ]
-    )
+    _run(_scrapy_crawl("generic", store.url, out, "RETRY_TIMES=0"))
     skus = [json.loads(line)["sku"] for line in out.read_text().splitlines()]
     assert len(skus) == len(set(skus))
     assert {p["sku"] for p in SHOP} <= set(skus)
