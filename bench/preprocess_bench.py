@@ -59,6 +59,25 @@ def timed(times: dict[str, list[float]], stage: str, function, *args, **kwargs):
     return value
 
 
+def median_stage_times(paths: list[Path], measure) -> dict[str, float]:
+    """Median wall and CPU seconds per stage of `measure(index, path, run)` over `paths`.
+
+    `measure` records its stages with `timed(run, ...)`; the whole call is recorded as "total".
+    The first path runs twice: once to warm up (not counted), then as one of the inputs.
+    """
+    times: dict[str, list[float]] = {}
+    for index, path in enumerate([paths[0], *paths]):
+        run: dict[str, list[float]] = {}
+        total_start, total_cpu = time.perf_counter(), time.process_time()
+        measure(index, path, run)
+        run["total"] = [time.perf_counter() - total_start]
+        run["total" + CPU] = [time.process_time() - total_cpu]
+        if index:
+            for stage, values in run.items():
+                times.setdefault(stage, []).extend(values)
+    return {stage: statistics.median(values) for stage, values in times.items()}
+
+
 def bench_person(paths: list[Path], out: Path) -> tuple[dict[str, float], float]:
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess import person as steps
@@ -68,11 +87,9 @@ def bench_person(paths: list[Path], out: Path) -> tuple[dict[str, float], float]
     start = time.perf_counter()
     backends = PersonBackends.build()
     load_s = time.perf_counter() - start
-    times: dict[str, list[float]] = {}
     split = SplitDir(out)
-    for index, path in enumerate([paths[0], *paths]):  # the first photo warms up and is not counted
-        run: dict[str, list[float]] = {}
-        total_start, total_cpu = time.perf_counter(), time.process_time()
+
+    def measure(index: int, path: Path, run: dict[str, list[float]]) -> None:
         source = timed(run, "load", load_person_photo, path)
         detection = timed(run, "detect (pose on source)", steps.estimate_pose, backends.pose, steps._shrink(source), path,
                           silhouette_only=True)
@@ -84,12 +101,8 @@ def bench_person(paths: list[Path], out: Path) -> tuple[dict[str, float], float]
         agnostic, _ = timed(run, "agnostic", steps.person_agnostic, normalized.image, parse, pose.keypoints, "upper")
         outputs = PersonOutputs(normalized.image, pose.keypoints, parse, part_ids, agnostic)
         timed(run, "write 8 files", write_person_outputs, split, f"p{index}", outputs)
-        run["total"] = [time.perf_counter() - total_start]
-        run["total" + CPU] = [time.process_time() - total_cpu]
-        if index:
-            for stage, values in run.items():
-                times.setdefault(stage, []).extend(values)
-    return {stage: statistics.median(values) for stage, values in times.items()}, load_s
+
+    return median_stage_times(paths, measure), load_s
 
 
 def bench_cloth(paths: list[Path], out: Path) -> tuple[dict[str, float], float]:
@@ -100,19 +113,13 @@ def bench_cloth(paths: list[Path], out: Path) -> tuple[dict[str, float], float]:
     start = time.perf_counter()
     masker = CLOTH_MASKERS.build()
     load_s = time.perf_counter() - start
-    times: dict[str, list[float]] = {}
-    for index, path in enumerate([paths[0], *paths]):
-        run: dict[str, list[float]] = {}
-        total_start, total_cpu = time.perf_counter(), time.process_time()
+
+    def measure(index: int, path: Path, run: dict[str, list[float]]) -> None:
         rgb, alpha = timed(run, "prepare_cloth", prepare_cloth, path)
         mask = timed(run, "cloth_mask", masker.mask, masker_input(rgb, alpha))
         timed(run, "write 2 files", write_cloth_outputs, SplitDir(out), f"c{index}", rgb, mask)
-        run["total"] = [time.perf_counter() - total_start]
-        run["total" + CPU] = [time.process_time() - total_cpu]
-        if index:
-            for stage, values in run.items():
-                times.setdefault(stage, []).extend(values)
-    return {stage: statistics.median(values) for stage, values in times.items()}, load_s
+
+    return median_stage_times(paths, measure), load_s
 
 
 def main(argv: list[str] | None = None) -> int:
