@@ -22,7 +22,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 from vtonkit.crawlers.browser import LAUNCH_ARGS
 
@@ -32,19 +31,9 @@ MAX_BYTES = 600_000
 
 def build_demo(source: Path, target: Path) -> Path:
     """Copy the samples and inject two defects so the screenshots show flags."""
-    from vtonkit.datasets.sample_copy import copy_dataset
+    from vtonkit.datasets.sample_copy import copy_dataset, inject_review_defects
 
-    root = copy_dataset(source, target)
-    parse_file = root / "train/image-parse-v3/00001_00.png"
-    original = Image.open(parse_file)
-    labels = np.array(original)
-    swapped = labels.copy()
-    swapped[labels == 14], swapped[labels == 15] = 15, 14
-    image = Image.fromarray(swapped, "P")
-    image.putpalette(original.getpalette())
-    image.save(parse_file)
-    (root / "test/cloth-mask/00008_00.jpg").unlink()
-    return root
+    return inject_review_defects(copy_dataset(source, target))
 
 
 def save_png(png: bytes, out: Path) -> None:

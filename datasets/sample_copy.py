@@ -4,7 +4,8 @@ Used to build throw-away datasets from the VITON-HD sample files (tests, screens
 touching the originals: only the HR-VITON layout folders are copied (extras such as
 `gt_cloth_wraped_mask/` are left behind). Where the source has no pair list one is written: train
 paired (person = garment), test unpaired (each person with the next person's garment), as the
-official lists are.
+official lists are. `inject_review_defects` adds the two defects the review tests and screenshots
+show.
 """
 
 from __future__ import annotations
@@ -35,3 +36,25 @@ def copy_dataset(source: str | Path, target: str | Path) -> Path:
             pairs = [(f"{stem}.jpg", f"{stems[(i + 1) % len(stems)]}.jpg") for i, stem in enumerate(stems)]
         write_pairs(data.pairs_file(split), pairs)
     return target
+
+
+def inject_review_defects(root: str | Path) -> Path:
+    """Break a copy of the VITON-HD samples in two ways the validator must flag; returns `root`.
+
+    * train 00001_00: left and right arm labels (CIHP 14/15) swapped in its parse (a warning);
+    * test 00008_00: its cloth mask deleted (an error).
+    """
+    import numpy as np
+    from PIL import Image
+
+    root = Path(root)
+    parse_file = root / "train" / layout.PARSE / "00001_00.png"
+    with Image.open(parse_file) as original:
+        labels, palette = np.array(original), original.getpalette()
+    swapped = labels.copy()
+    swapped[labels == 14], swapped[labels == 15] = 15, 14
+    image = Image.fromarray(swapped, "P")
+    image.putpalette(palette)
+    image.save(parse_file)
+    (root / "test" / layout.CLOTH_MASK / "00008_00.jpg").unlink()
+    return root

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 import uvicorn
 from PIL import Image
@@ -22,7 +21,7 @@ from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
 from vtonkit.datasets.review.store import db_path
-from vtonkit.datasets.sample_copy import copy_dataset
+from vtonkit.datasets.sample_copy import copy_dataset, inject_review_defects
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
 SECRET = "vtonkit-secret-outside-the-dataset"
@@ -39,17 +38,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def dataset(vitonhd: Path, tmp_path_factory) -> Path:
     """Genuine samples + two defects: swapped arm labels (warning) and a missing cloth mask (error)."""
-    root = copy_dataset(vitonhd, tmp_path_factory.mktemp("review") / "ds")
-    parse_file = root / "train/image-parse-v3/00001_00.png"
-    original = Image.open(parse_file)
-    labels = np.array(original)
-    swapped = labels.copy()
-    swapped[labels == 14], swapped[labels == 15] = 15, 14
-    image = Image.fromarray(swapped, "P")
-    image.putpalette(original.getpalette())
-    image.save(parse_file)
-    (root / "test/cloth-mask/00008_00.jpg").unlink()
-    return root
+    return inject_review_defects(copy_dataset(vitonhd, tmp_path_factory.mktemp("review") / "ds"))
 
 
 @pytest.fixture(scope="module")
