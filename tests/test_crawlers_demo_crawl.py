@@ -44,9 +44,14 @@ def store(tmp_path_factory):
     server.stop()
 
 
-def _run(args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
-    run = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=timeout)
-    assert run.returncode == 0, f"{args} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+def _run(
+    args: list[str], timeout: int = 300, *, expect: int = 0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command from the repository root; its exit code must be `expect`."""
+    run = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=timeout, env=env)
+    assert run.returncode == expect, (
+        f"{args} exited {run.returncode}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    )
     return run
 
 
@@ -265,36 +270,15 @@ def test_http_cache_replays_pages(store, tmp_path):
 
 
 def test_unknown_store_is_a_clear_error(tmp_path):
-    run = subprocess.run(
-        [*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert run.returncode == 2
+    run = _run([*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)], 120, expect=2)
     assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr
-    run = subprocess.run(
-        [*VTONKIT, "crawl", "generic", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert run.returncode == 2 and "needs the store's address: --url" in run.stderr
+    run = _run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path)], 120, expect=2)
+    assert "needs the store's address: --url" in run.stderr
 
 
 def test_missing_chromium_skips_the_javascript_section_with_a_note(store, tmp_path):
     env = {**os.environ, "VTONKIT_CHROMIUM": str(tmp_path / "no-chromium-here")}
-    run = subprocess.run(
-        _crawl("demo", tmp_path, store.url, "--category", "dresses", "--limit", "1"),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
+    _run(_crawl("demo", tmp_path, store.url, "--category", "dresses", "--limit", "1"), env=env)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["skipped"]["js-no-browser"] == 1
     note = next(note for note in summary["notes"] if "Chromium not available" in note)
