@@ -17,6 +17,7 @@ from PIL import ImageOps
 from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
+from vtonkit.errors import InputError
 from vtonkit.preprocess.normalize import resize_to
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,18 @@ def prepare_cloth(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
 def masker_input(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """What a `ClothMasker` gets: RGBA when there is an alpha, else the RGB."""
     return rgb if alpha is None else np.dstack([rgb, alpha])
+
+
+FULL_FRAME_SHARE = 0.97
+
+
+def check_cloth_mask(path: str | Path, mask: np.ndarray) -> list[str]:
+    """An empty mask is an error (no garment found); one covering the frame is a warning."""
+    if not np.asarray(mask).any():
+        raise InputError(path, "no garment found (the cloth mask is empty)")
+    if np.asarray(mask).mean() > FULL_FRAME_SHARE:
+        return ["cloth mask covers the whole image: background not separable"]
+    return []
 
 
 def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:

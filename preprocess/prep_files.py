@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.preprocess.cloth import masker_input, prepare_cloth, write_cloth_outputs
+from vtonkit.preprocess.cloth import check_cloth_mask, masker_input, prepare_cloth, write_cloth_outputs
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
 
 from vtonkit.errors import VtonkitError
@@ -88,10 +88,7 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
     def work(path: Path, result: FileResult) -> None:
         rgb, alpha = prepare_cloth(path)
         mask = masker.mask(masker_input(rgb, alpha))
-        if not mask.any():
-            raise VtonkitError(f"{path}: no garment found (the cloth mask is empty)")
-        if mask.mean() > 0.97:
-            result.warnings.append("cloth mask covers the whole image: background not separable")
+        result.warnings += check_cloth_mask(path, mask)
         result.written = write_cloth_outputs(split, path.stem, rgb, mask)
 
     return _each_file(paths, split.cloth_files, work, on_result)

@@ -35,6 +35,7 @@ from vtonkit.datasets.manifest import state_dir
 from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import CachedError, StageCache
+from vtonkit.preprocess.cloth import check_cloth_mask
 from vtonkit.preprocess.stages import PoseResult
 
 logger = logging.getLogger(__name__)
@@ -293,7 +294,13 @@ class StageWorker:
     def _run_cloth(self, task: ClothTask, result: SampleResult) -> list[Path]:
         source = Path(task.source)
         garment = self._timed(result, "cloth", lambda: steps.prepare_garment(source))
-        mask = self._cached(task, result, "cloth_mask", lambda: {
-            "mask": np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(garment)), dtype=bool)})["mask"]
+
+        def cloth_mask() -> dict[str, np.ndarray]:
+            mask = np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(garment)), dtype=bool)
+            check_cloth_mask(source, mask)  # an empty mask fails this stage, as in prep-cloth
+            return {"mask": mask}
+
+        mask = self._cached(task, result, "cloth_mask", cloth_mask)["mask"]
+        result.warnings += check_cloth_mask(source, mask)  # the warnings, also on a cache hit
         return self._timed(result, "cloth_write",
                            lambda: steps.write_garment(task.dataset, task.split, task.stem, garment, mask))

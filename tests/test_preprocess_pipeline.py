@@ -228,11 +228,14 @@ def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, 
     garments.mkdir()
     (garments / "00126_00.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes())
     (garments / "half_garment.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes()[:2000])
+    Image.new("RGB", (768, 1024), (246, 246, 246)).save(garments / "blank_shot.jpg")  # no garment at all
     dataset = tmp_path / "ds"
     report = run_prep(PrepOptions(out=dataset, split="test", persons=str(tmp_path / "persons"), cloths=str(garments),
                                   in_process=True))
     errors = {Path(e["file"]).name: e for e in _errors(dataset)}
     assert errors.pop("half_garment.jpg")["stage"] == "cloth"
+    blank = errors.pop("blank_shot.jpg")
+    assert blank["stage"] == "cloth_mask" and "no garment found" in blank["reason"]
     assert set(errors) == set(broken), errors
     for name, stage in broken.items():
         assert errors[name]["stage"] == stage and errors[name]["reason"], errors[name]
@@ -245,7 +248,7 @@ def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, 
     for name in good:
         assert_complete_person(dataset, "test", by_source[name])
     assert report.ok == {"person": len(good), "cloth": 1}
-    assert report.failed == {"person": len(broken), "cloth": 1}
+    assert report.failed == {"person": len(broken), "cloth": 2}
     # EXIF orientation applied: the rotated file gives the upright photo's sample.
     split = DatasetLayout(dataset).split("test")
     upright = read_rgb(split.image(by_source[REAL_PERSONS[0]])).astype(int)
