@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.errors import InputError
 from vtonkit.vton_infer.data import collate, read_pair
+
+from vtonkit.errors import InputError
 
 
 def test_agnostic_can_be_read_from_the_shipped_file(vitonhd: Path) -> None:
