@@ -381,3 +381,17 @@ def test_test_only_dataset_and_recorded_placeholders(genuine: Path, tmp_path: Pa
     empty = tmp_path / "empty"
     empty.mkdir()
     assert [f.code for f in validate(empty).findings] == ["missing-split"]
+
+
+def test_cli_accepts_one_split_folder(genuine: Path, tmp_path: Path) -> None:
+    """`vtonkit validate DATASET/test` checks that split alone and names the missing file."""
+    root = tmp_path / "one_split"
+    shutil.copytree(genuine / "test", root / "test")
+    shutil.copy(genuine / "test_pairs.txt", root / "test_pairs.txt")
+    (root / "test" / "cloth-mask" / "00034_00.jpg").unlink()
+    result = CliRunner().invoke(app, ["validate", str(root / "test"), "--category", "none", "--workers", "1"])
+    assert result.exit_code == 1
+    report = json.loads((root / ".vtonkit" / "validate.json").read_text())
+    assert report["splits"] == ["test"]
+    found = {(f["code"], f["file"]) for f in report["findings"]}
+    assert found == {("missing-file", "test/cloth-mask/00034_00.jpg"), ("pair-missing-cloth", "test_pairs.txt")}

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 def validate(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     split: list[str] = typer.Option(
-        None, "--split", help="Split to check (train or test); repeat for both. Default: both."
+        None, "--split", help="Split to check (train or test); repeat for both. Default: the splits present."
     ),
     json_out: Path = typer.Option(
         None,
@@ -44,6 +44,7 @@ def validate(
     """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
 
     Errors (exit code 1) break HR-VITON; warnings are quality flags for `vtonkit review`.
+    DATASET may also be one split folder (DATASET/test): then only that split is checked.
 
     Example: vtonkit validate data/zalando-hd-resized --split test --parquet report.parquet
     """
@@ -59,6 +60,8 @@ def validate(
     if no_agnostic:
         category = "none"
     splits = split or None  # None: the splits the dataset has
+    if (dataset / "image").is_dir() and dataset.name in SPLITS and not split:
+        dataset, splits = dataset.parent, [dataset.name]  # a split folder was given
     for name in splits or ():
         if name not in SPLITS:
             raise typer.BadParameter(f"--split must be one of {SPLITS}, got {name!r}")
