@@ -36,15 +36,24 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
     """The (person, cloth) stems of a sheet: `garment` x `persons`, or `person` x `garments`.
 
     Missing lists default to the split's persons (resp. garments), at most `limit`, excluding the
-    anchor itself.
+    anchor itself; default garments also exclude the placeholder own-garments `vtonkit pairs` recorded
+    in the manifest (copies of other garments, named after their person).
     """
     if (garment is None) == (person is None):
         raise ValueError("give exactly one of garment (one garment on several persons) or person")
     if garment is not None:
         chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
         return [(p, garment) for p in chosen]
-    chosen = garments or [g for g in split.cloth_stems() if g != person][:limit]
+    placeholders = placeholder_stems(split) if garments is None else set()
+    chosen = garments or [g for g in split.cloth_stems() if g != person and g not in placeholders][:limit]
     return [(person, g) for g in chosen]
+
+
+def placeholder_stems(split: SplitDir) -> set[str]:
+    """Cloth stems of the split that are placeholder copies (the dataset manifest's `placeholders`)."""
+    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+
+    return set(Manifest.load(split.root.parent).entries(split.root.name, PLACEHOLDERS))
 
 
 def _thumbnail(rgb: np.ndarray, size: tuple[int, int]) -> Image.Image:
