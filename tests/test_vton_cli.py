@@ -47,7 +47,8 @@ def test_warp_baseline_writes_labelled_pngs_in_order_and_skips_a_bad_pair(vitonh
                                                             ("dresses", "020714", "020715")])
 def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, category: str, person: str,
                                                              garment: str) -> None:
-    """Trousers/skirts and dresses: the garment lands on the person's garment region, the head stays."""
+    """Trousers/skirts and dresses: the garment replaces the person's garment, the head stays. Dresses
+    fit the old garment's region; lower garments are placed by the pose (waist to their own length)."""
     from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.io.keypoints import read_keypoints
     from vtonkit.datasets.io.parse import read_parse
@@ -68,7 +69,11 @@ def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, cat
     region = np.isin(parse, GARMENT_LABELS[kind])
     covered = result["alpha"] > 0.5
     assert covered[region].mean() > 0.6  # most of the old garment is replaced
-    assert not covered[~region].any()  # nothing is painted outside it
+    if kind == "dresses":
+        assert not covered[~region].any()  # nothing is painted outside it
+    else:  # from the waist down, between the person's hips and below: nothing on the torso or the arms
+        assert not covered[: int(pose[[9, 12], 1].min() - 0.5 * (pose[[10, 13], 1].mean() - pose[[9, 12], 1].mean()))].any()
+        assert not covered[np.isin(parse, (14, 15))].any()
     head = np.isin(parse, (2, 13))
     assert np.array_equal(result["output"][head], image[head])
 
