@@ -290,7 +290,7 @@ def lower_body_maps(
         map_x[y] = np.interp(xs, target, source)
         map_y[y] = gy
     support = map_y >= 0
-    return map_x, map_y, support, int(round(hem_y))
+    return map_x, map_y, support, round(hem_y)
 
 
 def remap_garment(
