@@ -1,22 +1,32 @@
 """`--method warp`: a NON-LEARNED try-on BASELINE that needs no checkpoint.
 
-It is a preview, not a try-on model: the garment photo is stretched onto the region the person's
-own garment of the same category occupies, row by row, and composited onto the person with the
-garment area removed. Every output says so (PNG metadata, grid caption, CLI summary).
+It is a preview, not a try-on model: the garment photo is stretched onto the person, row by row, and
+composited onto the person with the garment area removed. Every output says so (PNG metadata, grid
+caption, CLI summary).
 
-Recipe (`warp_garment`):
+Upper garments and dresses (`warp_garment`, `scanline_maps`):
 1. target region on the person: the parse labels of the category's garments (upper: upper
-   clothes + coat; lower: pants + skirt; dresses: every garment label); when the person wears
-   nothing of that category, the category's agnostic mask (body-shape region from the pose).
+   clothes + coat; dresses: every garment label); when the person wears nothing of that category,
+   the category's agnostic mask (body-shape region from the pose).
 2. scanline correspondence: person rows map linearly onto garment rows (neckline to hem along the
-   body centre line for tops and dresses, waist to hem for lower garments). In each row five
-   contour landmarks (outer left, body/leg inner left, centre, inner right, outer right; from the
-   masks, smoothed over rows) of the region are matched to the garment's, and pixels in between
-   are mapped piecewise linearly: body to body, sleeves to sleeves, left leg to left leg. So the
-   warp is a piecewise-affine fit between the two mask contours, centred on the pose.
-3. `cv2.remap` of garment and mask (bilinear); composite over the agnostic image inside the
-   target region, person pixels restored where the grey agnostic area is not garment, and what
-   remains of the old garment inpainted from its surroundings.
+   body centre line). In each row five contour landmarks (outer left, body inner left, centre,
+   inner right, outer right; from the masks, smoothed over rows) of the region are matched to the
+   garment's, and pixels in between are mapped piecewise linearly: body to body, sleeves to
+   sleeves. So the warp is a piecewise-affine fit between the two mask contours, centred on the pose.
+
+Lower garments (`lower_body_maps`) are placed by the pose, not fitted to the old bottom garment (full
+jeans would turn shorts into trousers): the waistband at the top of the person's pants/skirt (or just
+above the hip joints), the hem where the garment's own length/waist-width ratio in the product shot
+says (`hem_fraction`: ~1.6 reaches the knee, ~2.4 the ankle), the width scaled to the person's hips,
+and each garment leg bent along the hip -> knee -> ankle line of the person's leg. Tops, coats, arms
+and hair stay in front. Without hips, knees and ankles in the pose, the region fit above is used.
+
+Compositing (`try_on_warp`): `cv2.remap` of garment and mask (bilinear) over the agnostic image.
+Where the new garment leaves the grey agnostic area uncovered, the ORIGINAL person pixels come back
+wherever the person was not wearing the old garment (skin, shoes, socks, background: real pixels).
+Where the old garment was: legs below a shorter hem get a flat skin colour from the person's own
+face/arms/legs, shaded darker towards the edges (`skin_fill`; a guess, since those legs were never
+seen, but a better one than a blur of the old jeans); the rest is inpainted from its surroundings.
 """
 from __future__ import annotations
 
@@ -212,6 +222,31 @@ def _leg_line(pose: np.ndarray, hip: int, knee: int, ankle: int, ys: np.ndarray)
     return x, slope
 
 
+SHADOW_BAND = 24  # px from the mask's edge where a drop shadow may have joined the cloth mask
+
+
+def trim_shadow(cloth: np.ndarray, cloth_mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool cloth mask without the product shot's drop shadow along its edge.
+
+    Drawn and studio shots often cast a soft grey shadow that a cloth masker takes for garment; warped
+    onto a person it shows as a light rim. Trimmed: mask pixels within `SHADOW_BAND` of the mask edge
+    that are neutral grey, close to the photo background and unlike the garment's own interior colour
+    (so a grey or white garment keeps its edges). cloth: (H, W, 3) uint8; cloth_mask: (H, W) bool.
+    """
+    if cloth_mask.all() or not cloth_mask.any():
+        return cloth_mask
+    pixels = cloth.astype(np.int16)
+    background = np.median(pixels[~cloth_mask], axis=0)
+    depth = cv2.distanceTransform(cloth_mask.astype(np.uint8), cv2.DIST_L2, 5)
+    interior = depth > SHADOW_BAND
+    garment_colour = np.median(pixels[interior], axis=0) if interior.sum() > MIN_REGION_PIXELS else background
+    neutral = np.ptp(pixels, axis=2) < 12
+    near_background = np.abs(pixels - background).max(axis=2) < 60
+    unlike_garment = np.abs(pixels - garment_colour).max(axis=2) > 40
+    shadow = cloth_mask & (depth <= SHADOW_BAND) & neutral & near_background & unlike_garment
+    return cloth_mask & ~shadow
+
+
 def lower_body_maps(
     garment_mask: np.ndarray, parse: np.ndarray, pose: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
@@ -392,6 +427,8 @@ def try_on_warp(
     """
     computed = compute_agnostic(image, parse, pose, category)
     base = (computed.image if agnostic is None else agnostic).astype(np.float32)
+    if category == "lower":
+        cloth_mask = trim_shadow(cloth, cloth_mask)
     placed = lower_body_maps(cloth_mask, parse, pose) if category == "lower" else None
     hem_row = parse.shape[0]
     if placed is not None:
