@@ -184,6 +184,7 @@ def scanline_maps(
 KNEE_RATIO = 1.6
 ANKLE_RATIO = 2.4
 LEG_SMOOTH_ROWS = 81
+LEG_FOLLOW_FROM = 0.5  # share of hip -> knee over which garment legs move onto the person's leg lines
 R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, MID_HIP = 9, 10, 11, 12, 13, 14, 8
 # person labels that make the lower-body silhouette (arms hang beside the hips: not counted)
 _LOWER_BODY = (Cihp.DRESS, Cihp.PANTS, Cihp.SKIRT, Cihp.LEFT_LEG, Cihp.RIGHT_LEG)
@@ -319,7 +320,12 @@ def lower_body_maps(
         # a slanted leg is wider in a horizontal cut than the garment leg is across
         sl = scale_x * np.hypot(1.0, slope_left[i])
         sr = scale_x * np.hypot(1.0, slope_right[i])
-        pl, pr = p_left[i], max(p_right[i], p_left[i] + 1.0)
+        # at the hips the garment keeps its own shape (scaled); down the thighs its legs move onto the
+        # person's leg lines (hip joints sit wider apart than a garment's quarter points)
+        follow = float(np.clip((y - hip_y) / (LEG_FOLLOW_FROM * thigh), 0.0, 1.0))
+        half = scale_x * (gr - gl) / 2
+        pl = (1 - follow) * (centre_x - half) + follow * p_left[i]
+        pr = max((1 - follow) * (centre_x + half) + follow * p_right[i], pl + 1.0)
         target = [pl - far * sl, pl, (pl + pr) / 2, pr, pr + far * sr]
         source = [gl - far, gl, (gl + gr) / 2, gr, gr + far]
         map_x[y] = np.interp(xs, target, source)
