@@ -117,3 +117,27 @@ def test_sheet_default_garments_leave_out_placeholders(lower_dataset: Path) -> N
     assert len(garments) == 2
     # an explicit list is taken as given
     assert sheet_pairs(split, person=PERSON, garments=[PERSON]) == [(PERSON, PERSON)]
+
+
+def test_drop_shadow_is_trimmed_from_the_cloth_mask(lower_dataset: Path) -> None:
+    """The drawn trousers cast a grey shadow that the cloth mask includes; only that rim is trimmed."""
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.io.masks import read_mask
+    from vtonkit.datasets.layout import DatasetLayout
+    from vtonkit.vton_infer.warp_baseline import SHADOW_BAND, trim_shadow
+
+    split = DatasetLayout(lower_dataset).split("test")
+    cloth, mask = read_rgb(split.cloth(TROUSERS)).astype(int), read_mask(split.cloth_mask(TROUSERS))
+    trimmed = trim_shadow(cloth.astype(np.uint8), mask)
+    removed = mask & ~trimmed
+    assert not (trimmed & ~mask).any()
+    assert removed.sum() > 1000  # the shadow was there, in the mask
+    assert np.ptp(cloth[removed], axis=1).max() < 12  # all of it neutral grey, none of the indigo denim
+    inner = _eroded(mask, SHADOW_BAND + 2)
+    assert not (removed & inner).any()  # the garment's interior is untouched
+
+
+def _eroded(mask: np.ndarray, pixels: int) -> np.ndarray:
+    import cv2
+
+    return cv2.erode(mask.astype(np.uint8), np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)).astype(bool)

@@ -245,6 +245,8 @@ def trim_shadow(cloth: np.ndarray, cloth_mask: np.ndarray) -> np.ndarray:
     near_background = np.abs(pixels - background).max(axis=2) < 60
     unlike_garment = np.abs(pixels - garment_colour).max(axis=2) > 40
     shadow = cloth_mask & (depth <= SHADOW_BAND) & neutral & near_background & unlike_garment
+    if shadow.sum() > 0.25 * cloth_mask.sum():  # not a rim any more: rather keep the masker's answer
+        return cloth_mask
     return cloth_mask & ~shadow
 
 
