@@ -152,15 +152,24 @@ def _draw_neck(draw: ImageDraw.ImageDraw, pose: np.ndarray, r: int) -> None:
     draw.rectangle((x - r * 5, y - r * 9, x + r * 5, y), 255, 255)
 
 
-def _draw_arms(draw: ImageDraw.ImageDraw, pose: np.ndarray, r: int) -> None:
-    _line(draw, pose, (2, 5), r * 12, 255)
-    for shoulder in (2, 5):
-        _ellipse(draw, _xy(pose, shoulder), r * 5, r * 6, 255)
-    for joint in (3, 4, 6, 7):
+def _draw_limbs(
+    draw: ImageDraw.ImageDraw, pose: np.ndarray, roots: tuple[int, int], joints: tuple[int, ...],
+    root_radii: tuple[int, int], band: int, joint_radii: tuple[int, int],
+) -> None:
+    """A band between the two roots with an ellipse on each, then each present segment
+    `joint - 1 -> joint` as a band of width `band` with an ellipse at its joint (sizes in pixels)."""
+    _line(draw, pose, roots, 2 * root_radii[1], 255)
+    for root in roots:
+        _ellipse(draw, _xy(pose, root), *root_radii, 255)
+    for joint in joints:
         if _missing(pose, joint - 1) or _missing(pose, joint):
             continue
-        _line(draw, pose, (joint - 1, joint), r * 10, 255)
-        _ellipse(draw, _xy(pose, joint), r * 5, r * 5, 255)
+        _line(draw, pose, (joint - 1, joint), band, 255)
+        _ellipse(draw, _xy(pose, joint), *joint_radii, 255)
+
+
+def _draw_arms(draw: ImageDraw.ImageDraw, pose: np.ndarray, r: int) -> None:
+    _draw_limbs(draw, pose, (2, 5), (3, 4, 6, 7), (r * 5, r * 6), r * 10, (r * 5, r * 5))
 
 
 def _limb_core(pose: np.ndarray, chain: Sequence[int], r: int, size: tuple[int, int],
@@ -220,14 +229,7 @@ LEG_CHAINS = ((Cihp.LEFT_LEG, (12, 13, 14)), (Cihp.RIGHT_LEG, (9, 10, 11)))
 
 
 def _draw_legs(draw: ImageDraw.ImageDraw, pose: np.ndarray, r: int) -> None:
-    _line(draw, pose, (9, 12), r * 12, 255)
-    for hip in (9, 12):
-        _ellipse(draw, _xy(pose, hip), r * 10, r * 6, 255)
-    for joint in (10, 11, 13, 14):
-        if _missing(pose, joint - 1) or _missing(pose, joint):
-            continue
-        _line(draw, pose, (joint - 1, joint), r * 20, 255)
-        _ellipse(draw, _xy(pose, joint), r * 10, r * 6, 255)
+    _draw_limbs(draw, pose, (9, 12), (10, 11, 13, 14), (r * 10, r * 6), r * 20, (r * 10, r * 6))
 
 
 def _bounding_box_mask(region: np.ndarray) -> np.ndarray:
