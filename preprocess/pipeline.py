@@ -269,7 +269,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
             persons = sum(isinstance(t, PersonTask) for t in tasks)
             on_start({**{s: persons for s in PERSON_STAGES}, **{s: len(tasks) - persons for s in CLOTH_STAGES}})
         profile = ProfileBuilder()
-        spec = WorkerSpec(chosen, options.registrations)
+        spec = WorkerSpec(chosen, options.registrations, native_log=str(state_dir(options.out) / "native.log"))
         if tasks:
             for result in run_tasks(options.engine, tasks, spec, workers=options.workers,
                                     ray_address=options.ray_address, in_process=options.in_process):

@@ -28,12 +28,15 @@ class WorkerSpec:
             before building (plugins, and the test backends of the test suite).
         single_thread: limit numeric libraries to one thread per worker (set when several
             workers share the cores, so they do not oversubscribe them).
+        native_log: file that pool workers send what native libraries print to (MediaPipe's
+            TFLite lines would otherwise break the progress bars); None keeps the terminal.
     """
 
     backends: dict[str, tuple[str, dict[str, Any]]]
     registrations: tuple[tuple[str, str, str], ...] = ()
     single_thread: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    native_log: str | None = None
 
 
 def limit_threads() -> None:

@@ -11,6 +11,7 @@ batch goes on. (In-process mode, for tests and debugging, cannot survive such a 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import signal
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from vtonkit.native_logs import redirect_native_stderr
 from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
 from vtonkit.preprocess.samples import ClothTask, SampleResult, StageWorker
 
@@ -41,6 +43,8 @@ def _die_with_parent() -> None:
 def _initialize(spec: WorkerSpec) -> None:
     global _WORKER
     _die_with_parent()
+    if spec.native_log:
+        redirect_native_stderr(spec.native_log)
     _WORKER = build_worker(spec)
 
 
@@ -115,7 +119,7 @@ def run_local(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
         for task in tasks:
             yield worker.run(task)
         return
-    pool_spec = WorkerSpec(spec.backends, spec.registrations, single_thread=True, extra=spec.extra)
+    pool_spec = dataclasses.replace(spec, single_thread=True)
     remaining = iter(tasks)
     while True:
         orphans: list[Task] = []

@@ -6,6 +6,7 @@ need vtonkit installed and the dataset folder on a shared filesystem (actors wri
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -53,7 +54,7 @@ def run_ray(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
             "num_cpus": workers, "include_dashboard": False,
             "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}}
         ray.init(log_to_driver=False, logging_level=logging.WARNING, **init)
-    actor_spec = WorkerSpec(spec.backends, spec.registrations, single_thread=workers > 1, extra=spec.extra)
+    actor_spec = dataclasses.replace(spec, single_thread=workers > 1)
     actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ActorBody)
     idle = [actor_class.remote(actor_spec) for _ in range(workers)]
     in_flight: dict[Any, tuple[Any, Task]] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from enum import Enum
 from pathlib import Path
@@ -71,6 +70,7 @@ def crawl(
     )
 
     from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
+    from vtonkit.native_logs import native_stderr_to
 
     console = Console(stderr=True)
     if list_stores:
@@ -106,7 +106,7 @@ def crawl(
         try:
             # native libraries (MediaPipe, Chromium) write to fd 2 from their own threads: send
             # that to OUT/native.log so the progress display stays readable
-            with _native_stderr_to(out / "native.log"):
+            with native_stderr_to(out / "native.log"):
                 summary = run_crawl(
                     store,
                     out,
@@ -130,29 +130,6 @@ def crawl(
     )
     if not found or summary.get("finish_reason") not in ("finished", "limit"):
         raise typer.Exit(1)
-
-
-@contextlib.contextmanager
-def _native_stderr_to(path: Path):
-    """Redirect file descriptor 2 to ``path``; Python's sys.stderr keeps the terminal."""
-    import os
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
-    original_stderr = sys.stderr
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        sys.stderr = terminal
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            sys.stderr = original_stderr
-            os.dup2(saved, 2)
-            os.close(saved)
-            terminal.close()
 
 
 def _print_summary(console, summary: dict) -> None:

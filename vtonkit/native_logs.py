@@ -1,0 +1,42 @@
+"""Keep what native libraries print (MediaPipe/TFLite, Chromium) out of the progress display.
+
+They write to file descriptor 2 from their own threads, below Python's `sys.stderr`, so the
+descriptor itself is pointed at a log file while Python's `sys.stderr` keeps the terminal.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def redirect_native_stderr(path: str | Path) -> None:
+    """For the rest of this process: fd 2 appends to `path`, `sys.stderr` stays on the terminal."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(2), "w", buffering=1)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    sys.stderr = terminal
+
+
+@contextlib.contextmanager
+def native_stderr_to(path: str | Path) -> Iterator[None]:
+    """Like `redirect_native_stderr`, restored when the block ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    original_stderr = sys.stderr
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        sys.stderr = terminal
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr = original_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
