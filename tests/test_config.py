@@ -144,3 +144,18 @@ def test_prep_uses_real_model_backends_chosen_in_config(tmp_path, vitonhd):
     mask = read_mask(next((tmp_path / "out" / "test" / "cloth-mask").glob("*.jpg")))
     assert parse.shape == genuine_parse.shape and (parse == genuine_parse).mean() > 0.97
     assert (mask & genuine_mask).sum() / (mask | genuine_mask).sum() > 0.97
+    # prep-person and prep-cloth read the same config file.
+    split = tmp_path / "single" / "test"
+    result = CliRunner().invoke(app, ["prep-person", "persons/00006_00.jpg", "--out", str(split), "--keep-framing"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["prep-cloth", "cloths/00006_00.jpg", "--out", str(split)])
+    assert result.exit_code == 0, result.output
+    parse = read_parse(split / "image-parse-v3" / "00006_00.png")
+    mask = read_mask(split / "cloth-mask" / "00006_00.jpg")
+    assert (parse == genuine_parse).mean() > 0.97  # the embedded parser reaches ~0.8 on this photo
+    assert (mask & genuine_mask).sum() / (mask | genuine_mask).sum() > 0.97
+    # The cloth masker really comes from the file: one that cannot run here is reported as such.
+    _write(tmp_path / "carvekit.toml", '[backends]\ncloth_mask = "carvekit"\n')
+    result = CliRunner().invoke(app, ["prep-cloth", "cloths/00006_00.jpg", "--out", str(split),
+                                      "--config", "carvekit.toml"])
+    assert result.exit_code == 2 and "carvekit" in result.output

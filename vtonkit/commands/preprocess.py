@@ -44,9 +44,11 @@ def prep_person(
     keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not crop around the person: only fix "
                                       "orientation and colour mode and resize to 1024x768 (for 3:4 inputs; outputs "
                                       "then align pixel for pixel with the input)."),
-    pose: str = typer.Option(None, "--pose", help="Pose backend (default: mediapipe, embedded)."),
-    parser: str = typer.Option(None, "--parser", help="Human-parser backend (default: geometric, embedded)."),
-    densepose: str = typer.Option(None, "--densepose", help="DensePose backend (default: geometric, embedded)."),
+    pose: str = typer.Option(None, "--pose", help="Pose backend (default: config, else mediapipe, embedded)."),
+    parser: str = typer.Option(None, "--parser", help="Human-parser backend (default: config, else geometric)."),
+    densepose: str = typer.Option(None, "--densepose", help="DensePose backend (default: config, else geometric)."),
+    config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
+                                "\\[models] tables (default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
 ) -> None:
     """Preprocess person photos into HR-VITON files under each photo's file stem.
 
@@ -60,6 +62,8 @@ def prep_person(
     from rich.console import Console
 
     from vtonkit.datasets.layout import SplitDir
+    from vtonkit.errors import VtonkitError
+    from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.person import CATEGORIES, PersonBackends
     from vtonkit.preprocess.prep_files import prep_person_files
 
@@ -67,8 +71,10 @@ def prep_person(
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
     try:
-        backends = PersonBackends.build(pose=pose, parser=parser, densepose=densepose)
-    except (KeyError, ImportError) as exc:
+        built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
+                               stages=("pose", "parser", "densepose"))
+        backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
+    except (KeyError, ImportError, VtonkitError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     with _progress(console, len(images), "prep-person") as bar:
@@ -81,7 +87,9 @@ def prep_person(
 def prep_cloth(
     images: list[Path] = typer.Argument(..., help="Garment shots (white, grey or transparent background)."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
-    cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend (default: cv, embedded)."),
+    cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend (default: config, else cv)."),
+    config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
+                                "\\[models] tables (default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
 ) -> None:
     """Normalise garment shots to 1024x768 and write cloth/<stem>.jpg and cloth-mask/<stem>.jpg.
 
@@ -92,13 +100,14 @@ def prep_cloth(
     from rich.console import Console
 
     from vtonkit.datasets.layout import SplitDir
+    from vtonkit.errors import VtonkitError
+    from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.prep_files import prep_cloth_files
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
 
     console = Console(stderr=True)
     try:
-        masker = CLOTH_MASKERS.build(cloth_mask)
-    except (KeyError, ImportError) as exc:
+        masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
+    except (KeyError, ImportError, VtonkitError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     with _progress(console, len(images), "prep-cloth") as bar:
