@@ -21,6 +21,11 @@ from typing import Any
 import numpy as np
 from vtonkit.datasets.layout import SplitDir
 
+from vtonkit.preprocess import person
+from vtonkit.preprocess.agnostic import compute_agnostic
+from vtonkit.preprocess.cloth import masker_input as cloth_masker_input
+from vtonkit.preprocess.cloth import prepare_cloth, write_cloth_outputs
+
 # The pipeline reports exactly the notes `prep-person` reports: the one implementation, re-exported.
 from vtonkit.preprocess.person import person_warnings  # noqa: F401
 from vtonkit.preprocess.stages import PoseResult
@@ -101,9 +106,7 @@ class ReplayPose:
 
 def normalise_person(path: Path, pose: Any, *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
     """(Normalized, PoseResult on the normalised image); see `person.normalise_person`."""
-    from vtonkit.preprocess.person import normalise_person as normalise
-
-    return normalise(path, pose, keep=keep_framing)
+    return person.normalise_person(path, pose, keep=keep_framing)
 
 
 def replay_normalise(path: Path, recorded: dict[str, np.ndarray], *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
@@ -120,42 +123,30 @@ def replay_normalise(path: Path, recorded: dict[str, np.ndarray], *, keep_framin
 
 
 def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
-    from vtonkit.preprocess.person import human_parse as parse
-
-    return np.asarray(parse(parser, image, pose), dtype=np.uint8)
+    return np.asarray(person.human_parse(parser, image, pose), dtype=np.uint8)
 
 
 def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> Any:
     """The agnostic; a pose it cannot use is an error here (HR-VITON reads the parse-agnostic file)."""
-    from vtonkit.preprocess.agnostic import compute_agnostic
-
     return compute_agnostic(image, parse, keypoints, category)
 
 
 def write_person(dataset: str | Path, split: str, stem: str, *, image: np.ndarray, keypoints: np.ndarray,
                  parse: np.ndarray, part_ids: np.ndarray, agnostic: Any, warnings: list[str]) -> list[Path]:
-    from vtonkit.preprocess.person import PersonOutputs, write_person_outputs
-
-    outputs = PersonOutputs(image=image, keypoints=keypoints, parse=parse, densepose_ids=part_ids,
+    outputs = person.PersonOutputs(image=image, keypoints=keypoints, parse=parse, densepose_ids=part_ids,
                             agnostic=agnostic, warnings=warnings)
-    return write_person_outputs(SplitDir(Path(dataset) / split), stem, outputs)
+    return person.write_person_outputs(SplitDir(Path(dataset) / split), stem, outputs)
 
 
 def prepare_garment(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(`(1024, 768, 3)` RGB, alpha or None); see `cloth.prepare_cloth`."""
-    from vtonkit.preprocess.cloth import prepare_cloth
-
     return prepare_cloth(path)
 
 
 def masker_input(garment: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
-    from vtonkit.preprocess.cloth import masker_input as to_masker
-
-    return to_masker(*garment)
+    return cloth_masker_input(*garment)
 
 
 def write_garment(dataset: str | Path, split: str, stem: str, garment: tuple[np.ndarray, np.ndarray | None],
                   mask: np.ndarray) -> list[Path]:
-    from vtonkit.preprocess.cloth import write_cloth_outputs
-
     return write_cloth_outputs(SplitDir(Path(dataset) / split), stem, garment[0], mask)
