@@ -16,7 +16,7 @@ from typing import Any
 
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ PRODUCTS_JSONL = "products.jsonl"
 def read_catalog(crawl_dir: str | Path) -> list[dict[str, Any]]:
     """Every image record of a crawl (from ``catalog.jsonl``; Parquet holds the same).
 
-    Raises :class:`~vtonkit.errors.InputError` naming the file when it is missing or a line is
+    Raises :class:`~vtonkit.core.errors.InputError` naming the file when it is missing or a line is
     not JSON.
     """
     path = Path(crawl_dir) / CATALOG_JSONL

@@ -13,9 +13,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from vtonkit.core.categories import CATALOG_CATEGORIES
+
 logger = logging.getLogger(__name__)
 
-CATEGORIES = ("upper", "lower", "dresses", "other")
+CATEGORIES = CATALOG_CATEGORIES
 
 # Latin-script keywords are matched as word prefixes ("trouser" matches "trousers"); keep them
 # lower-case and accent-free (text is folded the same way before matching).

@@ -21,9 +21,9 @@ from typing import Any
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.review.store import DecisionStore
-from vtonkit.datasets.summary import state_dir
 
-from vtonkit.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError
+from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
 

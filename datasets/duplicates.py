@@ -54,7 +54,7 @@ def hash_image(kind: str, split: str, stem: str, path: Path) -> HashedImage | No
     """Hash one file; None when it cannot be decoded (the format check reports that)."""
     from vtonkit.datasets.io.images import open_image
 
-    from vtonkit.errors import InputError
+    from vtonkit.core.errors import InputError
 
     try:
         image = open_image(path)

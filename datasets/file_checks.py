@@ -22,7 +22,7 @@ from vtonkit.datasets.io.images import open_image, to_rgb
 from vtonkit.datasets.io.keypoints import KeypointFormatError, read_keypoints
 from vtonkit.datasets.labels import NUM_CIHP, Cihp
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json
-from vtonkit.errors import FormatError
+
+from vtonkit.core.errors import FormatError
+from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +30,6 @@ PERSONS = "persons"
 CLOTHS = "cloths"
 PLACEHOLDERS = "placeholders"
 KINDS = (PERSONS, CLOTHS, PLACEHOLDERS)
-
-
-def state_dir(dataset: str | Path) -> Path:
-    """`<dataset>/.vtonkit`: manifest, cache, completion markers (hidden from the official loaders)."""
-    return Path(dataset) / ".vtonkit"
 
 
 def manifest_path(dataset: str | Path) -> Path:

@@ -41,7 +41,8 @@ from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.layout import DatasetLayout, SplitDir
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, write_pairs
-from vtonkit.errors import VtonkitError
+
+from vtonkit.core.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vtonkit.datasets.io.files import atomic_write_text
-from vtonkit.errors import FormatError, InputError
+
+from vtonkit.core.errors import FormatError, InputError
 
 Pair = tuple[str, str]
 

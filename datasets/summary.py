@@ -8,13 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from vtonkit.datasets.findings import CODES, Report
 
-STATE_DIR = ".vtonkit"
+from vtonkit.core.paths import state_dir
+
 REPORT_NAME = "validate.json"
-
-
-def state_dir(dataset_root: str | Path) -> Path:
-    """`<dataset>/.vtonkit`: the validate report, review database and clean manifest."""
-    return Path(dataset_root) / STATE_DIR
 
 
 def report_path(dataset_root: str | Path) -> Path:

@@ -20,12 +20,13 @@ from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
-
 from vtonkit.datasets.io.keypoints import BODY25_NAMES
 from vtonkit.datasets.labels import Cihp
 
+from vtonkit.core.categories import GARMENT_CATEGORIES
+
 Category = Literal["upper", "lower", "dresses"]
-CATEGORIES: tuple[str, ...] = ("upper", "lower", "dresses")
+CATEGORIES = GARMENT_CATEGORIES
 GREY = 128  # PIL's 'gray'
 
 # BODY_25 joints each recipe draws from (a missing one makes the recipe meaningless).

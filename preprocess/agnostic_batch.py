@@ -15,8 +15,9 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
-from vtonkit.errors import FormatError, InputError, VtonkitError
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
+
+from vtonkit.core.errors import FormatError, InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from PIL import ImageOps
 from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
-from vtonkit.errors import InputError
 from vtonkit.preprocess.normalize import resize_to
+
+from vtonkit.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

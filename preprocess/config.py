@@ -30,7 +30,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vtonkit.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 

@@ -39,6 +39,8 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import CIHP_LABELS, Cihp, to_cihp
 
+from vtonkit.core.categories import DRESSCODE_FOLDERS
+
 logger = logging.getLogger(__name__)
 
 PCK_THRESHOLD = 0.05
@@ -47,7 +49,7 @@ LOWER_JOINTS = UPPER_JOINTS + (10, 11, 13, 14)
 PARSE_CLASSES = (Cihp.HAIR, Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.NECK, Cihp.LEFT_ARM, Cihp.RIGHT_ARM, Cihp.PANTS,
                  Cihp.SKIRT, Cihp.LEFT_LEG, Cihp.RIGHT_LEG)
 GOALS = {"pck": 0.95, "parse_miou": 0.75, "densepose_acc": 0.6, "cloth_iou": 0.95}
-DRESSCODE_CATEGORIES = {"upper_body": "upper", "lower_body": "lower", "dresses": "dresses"}
+DRESSCODE_CATEGORIES = DRESSCODE_FOLDERS
 
 
 @dataclass(frozen=True)

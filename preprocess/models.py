@@ -30,7 +30,7 @@ from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.preprocess.model_registry import MODELS, ModelSpec, get_spec
 
-from vtonkit.errors import InputError, VtonkitError
+from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 

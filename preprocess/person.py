@@ -29,11 +29,12 @@ from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
 
-from vtonkit.errors import MultiplePersonsError, NoPersonError
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import MultiplePersonsError, NoPersonError
 
 logger = logging.getLogger(__name__)
 
-CATEGORIES = ("upper", "lower", "dresses")
+CATEGORIES = GARMENT_CATEGORIES
 HIPS = (9, 12)
 LEGS = (10, 11, 13, 14)
 # Below this share of the image height the person is "tiny" in --keep-framing mode too.

@@ -21,18 +21,32 @@ from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest, state_dir
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import split_of
-from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, WorkerSpec, run_tasks
 from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.samples import (
-    CLOTH_STAGES, PERSON_STAGES, ClothTask, PersonTask, SampleResult, is_complete,
+    CLOTH_STAGES,
+    PERSON_STAGES,
+    ClothTask,
+    PersonTask,
+    SampleResult,
+    is_complete,
 )
-from vtonkit.preprocess.sources import Duplicate, Source, assign_stems, check_category, cloth_sources, person_sources
+from vtonkit.preprocess.sources import (
+    Duplicate,
+    Source,
+    assign_stems,
+    check_category,
+    cloth_sources,
+    person_sources,
+)
 from vtonkit.preprocess.stages import REGISTRIES
+
+from vtonkit.core.errors import VtonkitError
+from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
 

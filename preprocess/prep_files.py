@@ -15,7 +15,7 @@ from vtonkit.datasets.layout import SplitDir
 from vtonkit.preprocess.cloth import check_cloth_mask, masker_input, prepare_cloth, write_cloth_outputs
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
 
-from vtonkit.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 

@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.layout import DatasetLayout
-from vtonkit.datasets.manifest import state_dir
-from vtonkit.errors import VtonkitError
 from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import CachedError, StageCache
 from vtonkit.preprocess.cloth import check_cloth_mask
 from vtonkit.preprocess.stages import PoseResult
+
+from vtonkit.core.errors import VtonkitError
+from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
 

@@ -23,12 +23,13 @@ from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
 
-from vtonkit.errors import InputError, VtonkitError
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
-CATEGORIES = ("upper", "lower", "dresses")
+CATEGORIES = GARMENT_CATEGORIES
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from fake_onnx import constant_model
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
@@ -217,8 +216,9 @@ def test_schp_wrong_label_set_is_a_clear_error(tmp_path, vitonhd):
 
 
 def test_missing_and_corrupt_model_files_name_the_file(tmp_path):
-    from vtonkit.errors import FormatError, InputError
     from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    from vtonkit.core.errors import FormatError, InputError
 
     with pytest.raises(InputError, match="nothing.onnx"):
         SchpLipParser(model_path=tmp_path / "nothing.onnx")
@@ -327,8 +327,9 @@ def test_dwpose_decodes_genuine_openpose_keypoints_to_body25(tmp_path, vitonhd, 
 
 
 def test_dwpose_no_person_raises(tmp_path, vitonhd):
-    from vtonkit.errors import NoPersonError
     from vtonkit.preprocess.backends.dwpose_onnx import DwPose
+
+    from vtonkit.core.errors import NoPersonError
 
     image = read_rgb(vitonhd / "test" / "image" / "00006_00.jpg")
     detector = constant_model(tmp_path / "det.onnx", "images", (1, 3, 640, 640),

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from vtonkit.errors import FormatError, InputError
 from vtonkit.preprocess.config import configured_model_paths, resolve_backends
 from vtonkit.preprocess.stages import REGISTRIES
+
+from vtonkit.core.errors import FormatError, InputError
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +93,6 @@ def test_unknown_cli_backend():
 def test_config_model_paths_reach_the_backend(tmp_path):
     """A `[models]` entry is what the SCHP backend loads (through resolve_backends + registry)."""
     import numpy as np
-
     from fake_onnx import constant_model
 
     model = constant_model(tmp_path / "lip.onnx", "input.1", (1, 3, 473, 473),
@@ -112,13 +111,13 @@ def test_prep_uses_real_model_backends_chosen_in_config(tmp_path, vitonhd):
 
     import cv2
     import numpy as np
-    from typer.testing import CliRunner
-
-    from test_backends_onnx import fake_schp
     from fake_onnx import constant_model
-    from vtonkit.cli import app
+    from test_backends_onnx import fake_schp
+    from typer.testing import CliRunner
     from vtonkit.datasets.io.masks import read_mask
     from vtonkit.datasets.io.parse import read_parse
+
+    from vtonkit.cli import app
 
     root = vitonhd / "test"
     (tmp_path / "persons").mkdir()

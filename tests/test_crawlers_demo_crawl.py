@@ -22,7 +22,7 @@ from vtonkit.crawlers.demo_store.catalogue import load_catalogue, product_path, 
 from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 VTONKIT = [sys.executable, "-m", "vtonkit"]

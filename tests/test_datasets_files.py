@@ -7,15 +7,21 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-
-from vtonkit.datasets.io.densepose import PARULA_RGB, decode_densepose, read_densepose, render_densepose, write_densepose
+from vtonkit.datasets.io.densepose import (
+    PARULA_RGB,
+    decode_densepose,
+    read_densepose,
+    render_densepose,
+    write_densepose,
+)
 from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.io.images import read_rgb, read_rgba, write_jpeg, write_png
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask, write_mask
 from vtonkit.datasets.io.parse import overlay_parse, read_parse, write_parse
 from vtonkit.datasets.io.skeleton import BODY25_COLOURS_RGB, render_skeleton, write_skeleton
-from vtonkit.errors import FormatError, InputError
+
+from vtonkit.core.errors import FormatError, InputError
 
 
 def test_parse_round_trip_mode_p(tmp_path, vitonhd):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs, write_pairs
-from vtonkit.errors import FormatError
+
+from vtonkit.core.errors import FormatError
 
 
 def test_file_names_follow_hrviton(vitonhd):

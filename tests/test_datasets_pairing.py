@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from typer.testing import CliRunner
-
-from vtonkit.cli import app
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import find_leakage, make_pairs, split_of, split_pool, write_pair_list
 from vtonkit.datasets.pairs import read_pairs
-from vtonkit.errors import VtonkitError
+
+from vtonkit.cli import app
+from vtonkit.core.errors import VtonkitError
 
 
 def copy_vitonhd(source: Path, target: Path) -> Path:

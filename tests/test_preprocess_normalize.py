@@ -8,7 +8,7 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.preprocess.cloth import border_colour, prepare_cloth
 from vtonkit.preprocess.normalize import keep_framing, load_person_photo, person_box, refocus
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 
 def _person_mask_by_background(rgb: np.ndarray, tolerance: int = 30) -> np.ndarray:

@@ -4,15 +4,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import Cihp, to_cihp
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.backends.geometric_parser import GeometricParser
 from vtonkit.preprocess.evaluation import PARSE_CLASSES, class_ious, find_samples
 from vtonkit.preprocess.stages import HUMAN_PARSERS, POSE_ESTIMATORS, HumanParser
+
+from vtonkit.core.errors import NoPersonError
 
 
 @pytest.fixture(scope="module")

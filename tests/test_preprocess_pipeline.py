@@ -22,7 +22,6 @@ import psutil
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
-
 from vtonkit.datasets.io.densepose import decode_densepose
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
@@ -30,11 +29,12 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import Manifest
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, PrepOptions, run_prep
 from vtonkit.preprocess.samples import marker_path
 from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
 from vtonkit.preprocess.stages import PoseResult
+
+from vtonkit.core.errors import NoPersonError
 
 REAL_PERSONS = ("01008_00.jpg", "049713_0.jpg")
 GARMENTS = ("00055_00.jpg", "00126_00.jpg")

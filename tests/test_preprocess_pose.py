@@ -9,7 +9,7 @@ from vtonkit.preprocess.backends.mediapipe_pose import MIN_VISIBILITY, landmarks
 from vtonkit.preprocess.evaluation import LOWER_JOINTS, UPPER_JOINTS, pck
 from vtonkit.preprocess.stages import POSE_ESTIMATORS
 
-from vtonkit.errors import NoPersonError
+from vtonkit.core.errors import NoPersonError
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.vton_infer.data import collate, read_pair
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 
 def test_agnostic_can_be_read_from_the_shipped_file(vitonhd: Path) -> None:

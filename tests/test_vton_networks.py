@@ -15,7 +15,7 @@ from vtonkit.vton_infer.checkpoints import (
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 from vtonkit.vton_infer.networks.spade import SPADENorm, seg_layout
 
-from vtonkit.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError, InputError
 
 
 def key_table(path: Path) -> list[tuple[str, tuple[int, ...]]]:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 
-from vtonkit.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from vtonkit.datasets.labels import merge_to_13, one_hot
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, stem_of
 from vtonkit.preprocess.agnostic import compute_agnostic
 
-from vtonkit.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 

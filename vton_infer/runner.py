@@ -22,7 +22,7 @@ from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.data import PairSample, collate, read_pair
 
-from vtonkit.errors import InputError, VtonkitError
+from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 

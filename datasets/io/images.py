@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-
 from vtonkit.datasets.io.files import atomic_save_image
-from vtonkit.errors import FormatError, InputError
+
+from vtonkit.core.errors import FormatError, InputError
 
 # Refuse decompression bombs (a 100 Mpx JPEG is certainly not a garment shot) with a clear error
 # instead of PIL's warning; 64 Mpx covers every camera photo.

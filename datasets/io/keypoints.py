@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
 from vtonkit.datasets.io.files import atomic_write_json
-from vtonkit.errors import FormatError, InputError
+
+from vtonkit.core.errors import FormatError, InputError
 
 BODY25_NAMES: tuple[str, ...] = (
     "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "mid_hip",

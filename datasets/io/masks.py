@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from vtonkit.datasets.io.files import atomic_save_image
 from vtonkit.datasets.io.images import open_image
-from vtonkit.errors import FormatError
+
+from vtonkit.core.errors import FormatError
 
 THRESHOLD = 128
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from vtonkit.datasets.io.files import atomic_save_image
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.labels import CIHP_COLOURS, CIHP_PALETTE, NUM_CIHP
-from vtonkit.errors import FormatError
+
+from vtonkit.core.errors import FormatError
 
 
 def read_parse(path: str | Path, *, check_ids: bool = True) -> np.ndarray:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from vtonkit.datasets.summary import state_dir
+from vtonkit.core.paths import state_dir
 
 SCHEMA_VERSION = 1
 DB_NAME = "review.sqlite"

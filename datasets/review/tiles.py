@@ -21,7 +21,7 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import overlay_parse, read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
 
-from vtonkit.errors import InputError
+from vtonkit.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

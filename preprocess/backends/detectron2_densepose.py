@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.backends.onnx_session import model_file
+
+from vtonkit.core.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
 

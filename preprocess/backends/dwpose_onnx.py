@@ -23,12 +23,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.backends.affine import apply_affine, box_affine, fit_aspect
 from vtonkit.preprocess.backends.coco_wholebody import coco_to_body25
 from vtonkit.preprocess.backends.onnx_session import model_file, open_session, static_hw
 from vtonkit.preprocess.stages import PoseResult
+
+from vtonkit.core.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
 

@@ -30,14 +30,22 @@ import logging
 
 import cv2
 import numpy as np
-
 from vtonkit.datasets.labels import Cihp
-from vtonkit.errors import NoPersonError
 from vtonkit.preprocess.body_frame import (
-    L_ANKLE, L_HIP, L_KNEE, NECK, R_ANKLE, R_HIP, R_KNEE, BodyFrame, joint_present,
+    L_ANKLE,
+    L_HIP,
+    L_KNEE,
+    NECK,
+    R_ANKLE,
+    R_HIP,
+    R_KNEE,
+    BodyFrame,
+    joint_present,
 )
 from vtonkit.preprocess.colour_model import ColourModel, lab_bins
 from vtonkit.preprocess.person_mask import main_person, refine_probability
+
+from vtonkit.core.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
 

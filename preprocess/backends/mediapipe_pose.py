@@ -41,7 +41,7 @@ import numpy as np
 from vtonkit.datasets.io.keypoints import empty_body25
 from vtonkit.preprocess.person_mask import main_person
 
-from vtonkit.errors import NoPersonError
+from vtonkit.core.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
 

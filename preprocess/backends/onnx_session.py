@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from vtonkit.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 

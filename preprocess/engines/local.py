@@ -19,9 +19,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from vtonkit.native_logs import redirect_native_stderr
 from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
 from vtonkit.preprocess.samples import ClothTask, SampleResult, StageWorker
+
+from vtonkit.core.native_logs import redirect_native_stderr
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ def agnostic(
 
     Example: vtonkit agnostic data/zalando-hd-resized/test --category upper
     """
+    from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.agnostic import CATEGORIES
     from vtonkit.preprocess.agnostic_batch import recompute_split
-    from vtonkit.progress import console, track
 
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")

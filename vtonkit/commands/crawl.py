@@ -69,8 +69,8 @@ def crawl(
         TimeElapsedColumn,
     )
 
+    from vtonkit.core.native_logs import native_stderr_to
     from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
-    from vtonkit.native_logs import native_stderr_to
 
     console = Console(stderr=True)
     if list_stores:
@@ -180,8 +180,8 @@ def extract_product_command(
 
         vtonkit extract-product page.html --url https://shop.example/p/123
     """
+    from vtonkit.core.errors import InputError
     from vtonkit.crawlers.extract import extract_product
-    from vtonkit.errors import InputError
 
     try:
         item = extract_product(page.read_bytes(), url or "")

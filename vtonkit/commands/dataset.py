@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from vtonkit.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError
 
 
 def register(app: typer.Typer) -> None:

@@ -25,8 +25,8 @@ def demo(
     """
     from rich.table import Table
 
+    from vtonkit.core.progress import console
     from vtonkit.demo import DemoPlan, run_demo
-    from vtonkit.progress import console
 
     plan = DemoPlan(out=out, workers=workers, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint)
     try:

@@ -10,7 +10,7 @@ METHOD_HELP = ("hrviton: the official HR-VITON networks (needs both checkpoints)
 
 
 def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> str:
-    from vtonkit.progress import console
+    from vtonkit.core.progress import console
 
     if method is None:
         method = "hrviton" if tocg and gen else "warp"
@@ -61,9 +61,9 @@ def infer(
     Example: vtonkit infer data/zalando-hd-resized --split test --pairs test_pairs.txt
     --tocg-checkpoint mtviton.pth --gen-checkpoint gen.pth --out previews --grids
     """
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.errors import VtonkitError
-    from vtonkit.progress import console, make_progress
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, resolve_pairs, run_pairs
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
@@ -122,10 +122,10 @@ def sheet(
     Example: vtonkit sheet data/zalando-hd-resized --garment 00008_00 --persons 00006_00,00013_00 --out sheets
     Example: vtonkit sheet data/zalando-hd-resized --person 00006_00 --limit 6 --method warp --out sheets
     """
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.errors import VtonkitError
-    from vtonkit.progress import console, make_progress
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, run_pairs
     from vtonkit.vton_infer.sheets import SheetTile, sheet_pairs, write_sheet
 

@@ -66,7 +66,7 @@ def download_command(
     """
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from vtonkit.errors import VtonkitError
+    from vtonkit.core.errors import VtonkitError
     from vtonkit.preprocess import models
     from vtonkit.preprocess.model_registry import MODELS
 
@@ -132,7 +132,7 @@ def path_command(name: str = typer.Argument(..., help="Model name.")) -> None:
 
     Example: vtonkit models path dwpose-pose
     """
-    from vtonkit.errors import VtonkitError
+    from vtonkit.core.errors import VtonkitError
     from vtonkit.preprocess import models
 
     try:
@@ -151,7 +151,7 @@ def use_command(
 
     Example: vtonkit models use schp-atr --file ~/weights/parsing_atr.onnx
     """
-    from vtonkit.errors import VtonkitError
+    from vtonkit.core.errors import VtonkitError
     from vtonkit.preprocess import models
 
     try:

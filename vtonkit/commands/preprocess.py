@@ -61,8 +61,8 @@ def prep_person(
     """
     from rich.console import Console
 
+    from vtonkit.core.errors import VtonkitError
     from vtonkit.datasets.layout import SplitDir
-    from vtonkit.errors import VtonkitError
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.person import CATEGORIES, PersonBackends
     from vtonkit.preprocess.prep_files import prep_person_files
@@ -99,8 +99,8 @@ def prep_cloth(
     """
     from rich.console import Console
 
+    from vtonkit.core.errors import VtonkitError
     from vtonkit.datasets.layout import SplitDir
-    from vtonkit.errors import VtonkitError
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.prep_files import prep_cloth_files
 
