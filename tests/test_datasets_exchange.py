@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
-from vtonkit.cli import app
 from vtonkit.datasets.export.dresscode import export_dresscode
 from vtonkit.datasets.export.mask_inpaint import export_mask_inpaint
 from vtonkit.datasets.export.stableviton import export_stableviton
@@ -27,6 +26,7 @@ from vtonkit.datasets.table import write_table
 from vtonkit.datasets.validate import validate
 
 from tests.conftest import shared_path
+from vtonkit.cli import app
 
 VITONHD_STEMS = {"train": ["00000_00"], "test": ["00006_00", "00008_00"]}
 

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import ConversionReport, DatasetSample, dataset_samples, run_samples, write_binary_mask
+from vtonkit.datasets.conversion import (
+    ConversionReport,
+    DatasetSample,
+    dataset_samples,
+    run_samples,
+    write_binary_mask,
+)
 from vtonkit.datasets.export.common import copy_person_and_cloth, label_sample, write_split_pair_lists
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints

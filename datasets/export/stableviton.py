@@ -15,8 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import ConversionReport, DatasetSample, dataset_samples, run_samples, write_binary_mask
-from vtonkit.datasets.export.common import copy_person_and_cloth, garment_mask, label_sample, write_split_pair_lists
+from vtonkit.datasets.conversion import (
+    ConversionReport,
+    DatasetSample,
+    dataset_samples,
+    run_samples,
+    write_binary_mask,
+)
+from vtonkit.datasets.export.common import (
+    copy_person_and_cloth,
+    garment_mask,
+    label_sample,
+    write_split_pair_lists,
+)
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import Cihp
 

@@ -21,7 +21,16 @@ def register(app: typer.Typer) -> None:
     app.command()(table)
 
 
-def _print_report(report, console) -> None:
+def _run_and_report(convert) -> None:
+    """Run one conversion, print what was written, each failed sample and the notes; exit with its code."""
+    from rich.console import Console
+
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        report = convert()
+    except (VtonkitError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     console.print(f"{report.target}: {len(report.converted)} samples written to {report.out}, "
                   f"{len(report.failures)} failed")
     for failure in report.failures[:20]:
@@ -30,6 +39,7 @@ def _print_report(report, console) -> None:
         console.print(f"  ... {len(report.failures) - 20} more")
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
+    raise typer.Exit(report.exit_code())
 
 
 def export(
@@ -56,30 +66,21 @@ def export(
 
     Example: vtonkit export data/mine --to dresscode --out export/dresscode --category lower
     """
-    from rich.console import Console
-
     from vtonkit.datasets.export.dresscode import export_dresscode
     from vtonkit.datasets.export.mask_inpaint import export_mask_inpaint
     from vtonkit.datasets.export.stableviton import export_stableviton
 
-    console = Console(stderr=True, soft_wrap=True)
     if to not in TARGETS:
         raise typer.BadParameter(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
     options = {"category": category, "splits": split or None, "progress": progress}
-    try:
-        if to == "dresscode":
-            report = export_dresscode(dataset, out, **options)
-        elif to == "stableviton":
-            report = export_stableviton(dataset, out, **options)
-        else:
-            report = export_mask_inpaint(dataset, out, mask_recipe=mask_recipe, **options)
-    except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    _print_report(report, console)
-    raise typer.Exit(report.exit_code())
+    if to == "dresscode":
+        _run_and_report(lambda: export_dresscode(dataset, out, **options))
+    elif to == "stableviton":
+        _run_and_report(lambda: export_stableviton(dataset, out, **options))
+    else:
+        _run_and_report(lambda: export_mask_inpaint(dataset, out, mask_recipe=mask_recipe, **options))
 
 
 def import_(
@@ -105,27 +106,19 @@ def import_(
 
     Example: vtonkit import dresscode ~/DressCode --category lower --out data/dresscode-lower
     """
-    from rich.console import Console
-
     from vtonkit.datasets.importers.dresscode import import_dresscode
     from vtonkit.datasets.importers.vitonhd import import_vitonhd
 
-    console = Console(stderr=True, soft_wrap=True)
     if source_format not in SOURCES:
         raise typer.BadParameter(f"FORMAT must be one of {', '.join(SOURCES)}, got {source_format!r}")
     if unlisted not in ("train", "test", "skip"):
         raise typer.BadParameter(f"--unlisted must be train, test or skip, got {unlisted!r}")
-    try:
-        if source_format == "dresscode":
-            report = import_dresscode(source, out, category=category,
-                                      unlisted_split=None if unlisted == "skip" else unlisted, progress=progress)
-        else:
-            report = import_vitonhd(source, out, progress=progress)
-    except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    _print_report(report, console)
-    raise typer.Exit(report.exit_code())
+    if source_format == "dresscode":
+        _run_and_report(lambda: import_dresscode(source, out, category=category,
+                                                 unlisted_split=None if unlisted == "skip" else unlisted,
+                                                 progress=progress))
+    else:
+        _run_and_report(lambda: import_vitonhd(source, out, progress=progress))
 
 
 def table(
