@@ -81,6 +81,14 @@ ATR_TO_CIHP = np.array(
     dtype=np.uint8,
 )
 DRESSCODE_TO_CIHP = ATR_TO_CIHP
+# CIHP-20 -> Dress Code-18 (export). Lossy: Dress Code has no glove, coat, socks or neck: coat
+# becomes upper clothes, the neck joins "head" (Dress Code's head holds the neck skin), glove and
+# socks become background (no left/right to put them on).
+CIHP_TO_DRESSCODE = np.array(
+    [0, 1, 2, 0, 3, 4, 7, 4, 0, 6, 11, 17, 5, 11, 14, 15, 12, 13, 9, 10], dtype=np.uint8
+)
+# CIHP ids that do not survive CIHP -> Dress Code -> CIHP unchanged.
+CIHP_NOT_IN_DRESSCODE = tuple(int(i) for i in np.flatnonzero(DRESSCODE_TO_CIHP[CIHP_TO_DRESSCODE] != np.arange(20)))
 PASCAL_TO_CIHP = np.array(
     [C.BACKGROUND, C.FACE, C.UPPER_CLOTHES, C.LEFT_ARM, C.LEFT_ARM, C.LEFT_LEG, C.LEFT_LEG], dtype=np.uint8
 )
@@ -151,4 +159,20 @@ _VIS_COLOURS = (
 CIHP_COLOURS = np.array(_VIS_COLOURS, dtype=np.uint8)
 CIHP_PALETTE: list[int] = [c for rgb in _VIS_COLOURS for c in rgb] + [
     c for i in range(NUM_CIHP, 256) for c in (i, i, i)
+]
+
+
+def _voc_colour(index: int) -> tuple[int, int, int]:
+    """PASCAL VOC colour map entry (bit-interleaved), the palette of Dress Code's label maps."""
+    rgb = [0, 0, 0]
+    for shift in range(7, -1, -1):
+        for channel in range(3):
+            rgb[channel] |= ((index >> channel) & 1) << shift
+        index >>= 3
+    return (rgb[0], rgb[1], rgb[2])
+
+
+# Dress Code `label_maps/*_4.png` palette: VOC colours for ids 0..17, then a grey ramp (read from the files).
+DRESSCODE_PALETTE: list[int] = [c for i in range(len(DRESSCODE_LABELS)) for c in _voc_colour(i)] + [
+    c for i in range(len(DRESSCODE_LABELS), 256) for c in (i, i, i)
 ]

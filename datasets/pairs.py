@@ -38,3 +38,11 @@ def write_pairs(path: str | Path, pairs: Iterable[Pair]) -> None:
             raise ValueError(f"pair names must be non-empty and free of whitespace: {person!r} {cloth!r}")
         lines.append(f"{person} {cloth}\n")
     atomic_write_text(path, "".join(lines))
+
+
+def default_pairs(split: str, stems: list[str]) -> list[Pair]:
+    """The pair list of a source that ships none, shaped like the official lists: train paired
+    (person = own garment), test unpaired (each person with the next person's garment)."""
+    if split == "train":
+        return [(f"{stem}.jpg", f"{stem}.jpg") for stem in stems]
+    return [(f"{stem}.jpg", f"{stems[(i + 1) % len(stems)]}.jpg") for i, stem in enumerate(stems)]

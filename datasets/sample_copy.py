@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from vtonkit.datasets import layout
-from vtonkit.datasets.pairs import write_pairs
+from vtonkit.datasets.pairs import default_pairs, write_pairs
 
 
 def copy_dataset(source: str | Path, target: str | Path) -> Path:
@@ -29,12 +29,7 @@ def copy_dataset(source: str | Path, target: str | Path) -> Path:
         if source_pairs.is_file():
             shutil.copy(source_pairs, data.pairs_file(split))
             continue
-        stems = data.split(split).person_stems()
-        if split == "train":
-            pairs = [(f"{stem}.jpg", f"{stem}.jpg") for stem in stems]
-        else:
-            pairs = [(f"{stem}.jpg", f"{stems[(i + 1) % len(stems)]}.jpg") for i, stem in enumerate(stems)]
-        write_pairs(data.pairs_file(split), pairs)
+        write_pairs(data.pairs_file(split), default_pairs(split, data.split(split).person_stems()))
     return target
 
 

@@ -191,3 +191,30 @@ def openpose_document(body25: np.ndarray) -> dict[str, Any]:
 def write_openpose_json(path: str | Path, body25: np.ndarray) -> None:
     """Write BODY_25 keypoints as an OpenPose JSON (`people[0].pose_keypoints_2d`), atomically."""
     atomic_write_json(path, openpose_document(body25))
+
+
+def dresscode_document(body25: np.ndarray, image_size: tuple[int, int] = (1024, 768)) -> dict[str, Any]:
+    """BODY_25 `(25, 3)` in pixels of an `image_size` (H, W) image -> Dress Code `{"keypoints": [...]}`.
+
+    18 COCO-order rows `[x, y, score, id]` in 512x384 coordinates; a missing joint is
+    `[-1, -1, 0, -1]` (Dress Code's readme). BODY_25's mid-hip and feet have no COCO-18 row.
+    """
+    body25 = np.asarray(body25, dtype=np.float64)
+    if body25.shape != (25, 3):
+        raise ValueError(f"BODY_25 keypoints must be (25, 3), got {body25.shape}")
+    scale_y, scale_x = DRESSCODE_SIZE[0] / image_size[0], DRESSCODE_SIZE[1] / image_size[1]
+    if not math.isclose(scale_x, scale_y, rel_tol=1e-6):
+        raise ValueError(f"cannot scale keypoints of a non-3:4 image {image_size} to Dress Code's 512x384")
+    rows = []
+    for joint, body_index in enumerate(COCO18_TO_BODY25):
+        x, y, score = (float(v) for v in body25[body_index])
+        if x == 0.0 and y == 0.0:
+            rows.append([-1.0, -1.0, 0.0, -1.0])
+        else:
+            rows.append([x * scale_x, y * scale_y, score, float(joint)])
+    return {"keypoints": rows}
+
+
+def write_dresscode_keypoints(path: str | Path, body25: np.ndarray, image_size: tuple[int, int] = (1024, 768)) -> None:
+    """Write BODY_25 keypoints as a Dress Code `_2.json`, atomically."""
+    atomic_write_json(path, dresscode_document(body25, image_size))

@@ -1,0 +1,122 @@
+"""What every exporter and importer shares: the samples of a dataset with their category, a batch
+runner that names each failed sample and carries on, byte copies and verified binary masks.
+
+A conversion never stops on one bad sample: its failure (split, sample, reason) goes into the
+`ConversionReport` and the next sample is converted. Every file is written atomically.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from vtonkit.datasets import layout
+from vtonkit.datasets.io.files import atomic_write_bytes
+from vtonkit.datasets.io.masks import read_mask, write_mask
+from vtonkit.datasets.manifest import PERSONS, Manifest
+
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import FormatError, InputError, VtonkitError
+from vtonkit.core.progress import track
+
+T = TypeVar("T")
+
+LICENCE_NOTE = (
+    "Data converted from or to VITON-HD (CC BY-NC 4.0) or Dress Code (non-commercial research licence "
+    "that forbids redistribution) keeps that licence: non-commercial use only, and Dress Code-derived "
+    "files must not be redistributed."
+)
+
+
+@dataclass(frozen=True)
+class SampleFailure:
+    """One sample that could not be converted, and why (the message names the file)."""
+
+    split: str
+    sample: str
+    reason: str
+
+
+@dataclass
+class ConversionReport:
+    """Result of one export or import: what was written, what failed, what the reader should know."""
+
+    target: str
+    out: Path
+    converted: list[tuple[str, str]] = field(default_factory=list)  # (split or category, sample)
+    failures: list[SampleFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """1 when any sample failed (or nothing was converted), else 0."""
+        return 1 if self.failures or not self.converted else 0
+
+
+@dataclass(frozen=True)
+class DatasetSample:
+    """One person sample of a vtonkit / HR-VITON dataset: its split, stem and garment category."""
+
+    split: str
+    stem: str
+    category: str
+
+
+def dataset_samples(dataset: str | Path, splits: Iterable[str] | None = None,
+                    category: str | None = None) -> list[DatasetSample]:
+    """Person samples of `dataset` (the stems in `<split>/image/`) with their category.
+
+    The category comes from the manifest (`vtonkit prep`, `vtonkit import` record it); `category`
+    fills it in where the manifest has none and, when given, keeps only samples of that category.
+    Raises `InputError` when a sample's category is unknown and none was given.
+    """
+    if category is not None and category not in GARMENT_CATEGORIES:
+        raise ValueError(f"category must be one of {GARMENT_CATEGORIES}, got {category!r}")
+    data = layout.DatasetLayout(dataset)
+    manifest = Manifest.load(dataset)
+    samples = []
+    for split in splits or layout.SPLITS:
+        for stem in data.split(split).person_stems():
+            recorded = manifest.entries(split, PERSONS).get(stem, {}).get("category")
+            if recorded is None and category is None:
+                raise InputError(data.split(split).image(stem), "garment category unknown (not in the manifest): "
+                                 "pass --category upper, lower or dresses")
+            if category is not None and recorded not in (None, category):
+                continue
+            samples.append(DatasetSample(split, stem, recorded or category))
+    return samples
+
+
+def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],
+                report: ConversionReport, description: str, progress: bool = True, total: int | None = None) -> None:
+    """`convert` each item; a failing one is recorded in `report.failures` and the batch goes on."""
+    items = list(items)
+    iterator = track(items, total if total is not None else len(items), description) if progress else items
+    for item in iterator:
+        split, sample = label(item)
+        try:
+            convert(item)
+        except (VtonkitError, ValueError, OSError) as exc:
+            report.failures.append(SampleFailure(split, sample, str(exc)))
+            continue
+        report.converted.append((split, sample))
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Byte-for-byte copy (lossless), atomic; a missing source is an `InputError` naming it."""
+    if not source.is_file():
+        raise InputError(source, "file not found")
+    atomic_write_bytes(target, source.read_bytes())
+
+
+def write_binary_mask(path: Path, mask: np.ndarray) -> None:
+    """Write a bool mask as L 0/255 (PNG or JPEG by the name) and check it reads back identical.
+
+    Every loader here binarises masks (>= 128 or >= 0.5), so a JPEG mask is lossless as long as
+    its decoded pixels fall on the right side of 128; this is verified, not assumed.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    write_mask(path, mask)
+    if not np.array_equal(read_mask(path), mask):
+        raise FormatError(path, "binary mask did not survive JPEG encoding; write it as PNG")

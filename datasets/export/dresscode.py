@@ -1,0 +1,127 @@
+"""Export a vtonkit dataset to the Dress Code layout (`datasets/dresscode_layout.py`).
+
+Per sample: the person and garment photos byte for byte; keypoints as 18 COCO-order rows in
+512x384 coordinates; the CIHP parse converted to Dress Code's 18 labels (PNG mode P, Dress Code's
+own palette); DensePose part ids decoded from `image-densepose` into `dense/<id>_5.png`; the
+skeleton rendered; `image-densepose`, the agnostic mask and the cloth mask for the readers that
+use them. Train and test samples share the category folder; the pair files say which is which.
+Not written: `dense/<id>_5_uv.npz` (DensePose UV coordinates; the HR-VITON layout has none).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from vtonkit.datasets import layout
+from vtonkit.datasets.conversion import (
+    ConversionReport,
+    DatasetSample,
+    SampleFailure,
+    copy_file,
+    dataset_samples,
+    run_samples,
+    write_binary_mask,
+)
+from vtonkit.datasets.dresscode_layout import (
+    FOLDER_OF_CATEGORY,
+    TEST_PAIRS_PAIRED,
+    TEST_PAIRS_UNPAIRED,
+    TRAIN_PAIRS,
+    CategoryDir,
+    dresscode_id,
+)
+from vtonkit.datasets.io.densepose import read_densepose
+from vtonkit.datasets.io.files import atomic_save_image
+from vtonkit.datasets.io.images import write_jpeg, write_png
+from vtonkit.datasets.io.keypoints import read_keypoints, write_dresscode_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.io.skeleton import render_skeleton
+from vtonkit.datasets.labels import CIHP_TO_DRESSCODE, DRESSCODE_PALETTE
+from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs, write_pairs
+
+UV_NOTE = ("dense/<id>_5_uv.npz (DensePose UV) is not written: the HR-VITON layout keeps part ids only; "
+           "the official Dress Code dataset.py opens it, so drop that line or use a loader without UV")
+
+
+def dresscode_label_map(parse_cihp) -> Image.Image:
+    """CIHP-20 ids `(H, W)` -> Dress Code label map image (mode P, Dress Code palette)."""
+    image = Image.fromarray(CIHP_TO_DRESSCODE[parse_cihp], "P")
+    image.putpalette(DRESSCODE_PALETTE)
+    return image
+
+
+def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
+    """Write every Dress Code file of one sample into `out/<category folder>/`."""
+    split_dir = layout.DatasetLayout(dataset).split(sample.split)
+    target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
+    dc_id = dresscode_id(sample.stem)
+    copy_file(split_dir.image(sample.stem), target.person(dc_id))
+    copy_file(split_dir.cloth(sample.stem), target.garment(dc_id))
+    body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
+    write_dresscode_keypoints(target.keypoints(dc_id), body25, (layout.HEIGHT, layout.WIDTH))
+    write_jpeg(target.skeleton(dc_id), render_skeleton(body25, layout.HEIGHT, layout.WIDTH))
+    atomic_save_image(dresscode_label_map(read_parse(split_dir.parse(sample.stem))), target.label_map(dc_id),
+                      format="PNG")
+    write_png(target.dense(dc_id), read_densepose(split_dir.densepose(sample.stem)))
+    copy_file(split_dir.densepose(sample.stem), target.densepose(dc_id))
+    write_binary_mask(target.agnostic_mask(dc_id), read_mask(split_dir.agnostic_mask(sample.stem)))
+    write_binary_mask(target.cloth_mask(dc_id), read_mask(split_dir.cloth_mask(sample.stem)))
+
+
+def _unpaired(dataset: Path, stems: list[str], exported: set[str]) -> list[Pair]:
+    """The dataset's test pair list restricted to exported persons and garments (or a default one)."""
+    pairs_file = layout.DatasetLayout(dataset).pairs_file("test")
+    pairs = read_pairs(pairs_file) if pairs_file.is_file() else default_pairs("test", stems)
+    return [(person, cloth) for person, cloth in pairs
+            if layout.stem_of(person) in exported and layout.stem_of(cloth) in exported]
+
+
+def _dc_pair(pair: Pair) -> Pair:
+    person, cloth = (dresscode_id(layout.stem_of(name)) for name in pair)
+    return f"{person}_0.jpg", f"{cloth}_1.jpg"
+
+
+def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | None = None,
+                     splits: list[str] | None = None, progress: bool = True) -> ConversionReport:
+    """Export `dataset` to a Dress Code root at `out` (one folder per category present).
+
+    Args:
+        dataset: a vtonkit / HR-VITON dataset root.
+        out: Dress Code root to write (created; existing files of the same names are replaced).
+        category: only this category (and the category of samples the manifest does not know).
+        splits: splits to export (default both).
+    Returns:
+        The report: converted samples, failures with reasons, notes on what was not written.
+    """
+    dataset, out = Path(dataset), Path(out)
+    report = ConversionReport("dresscode", out, notes=[UV_NOTE])
+    samples = dataset_samples(dataset, splits, category)
+    # Dress Code keeps train and test of a category in one folder: a name must be unique there.
+    owner: dict[tuple[str, str], DatasetSample] = {}
+    unique = []
+    for sample in samples:
+        key = (sample.category, dresscode_id(sample.stem))
+        if key in owner:
+            first = owner[key]
+            report.failures.append(SampleFailure(sample.split, sample.stem, f"Dress Code id {key[1]!r} already used by "
+                                                 f"{first.split}/{first.stem} in {FOLDER_OF_CATEGORY[key[0]]}/"))
+            continue
+        owner[key] = sample
+        unique.append(sample)
+    run_samples(unique, lambda s: export_sample(dataset, out, s), label=lambda s: (s.split, s.stem),
+                report=report, description="export dresscode", progress=progress)
+    done = set(report.converted)
+    for category_name, folder in FOLDER_OF_CATEGORY.items():
+        members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
+        if not members:
+            continue
+        target = CategoryDir(out / folder)
+        by_split = {split: [s.stem for s in members if s.split == split] for split in layout.SPLITS}
+        write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["train"]])
+        write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["test"]])
+        unpaired = _unpaired(dataset, by_split["test"], set(by_split["test"]))
+        write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
+        target.write_stem_map({dresscode_id(s.stem): s.stem for s in members})
+    return report
+

@@ -1,0 +1,80 @@
+"""Export for mask-based diffusion try-on (IDM-VTON, CatVTON; OOTDiffusion-style inpainting).
+
+```
+<out>/train_pairs.txt  test_pairs.txt  test_pairs_unpaired.txt (CatVTON's name)  test_pairs_paired.txt
+<out>/<split>/image/<stem>.jpg  cloth/<stem>.jpg  image-densepose/<stem>.jpg
+              agnostic-mask/<stem>_mask.png       L 0/255, white = the region to inpaint
+```
+IDM-VTON reads `agnostic-mask/<stem>_mask.png` (resized without thresholding, so the file must be
+binary) and `image-densepose` at 1024x768; CatVTON reads the same mask name and binarises it.
+`--mask-recipe` chooses the mask: `stored` (the dataset's agnostic mask, as VITON-HD ships it) or
+a category recipe of `preprocess/agnostic.py` (`upper`, `lower`, `dresses`) recomputed from the
+parse and the pose, e.g. a lower-body mask for persons of an upper-body dataset.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from vtonkit.datasets import layout
+from vtonkit.datasets.conversion import (
+    ConversionReport,
+    DatasetSample,
+    dataset_samples,
+    run_samples,
+    write_binary_mask,
+)
+from vtonkit.datasets.export.common import copy_person_and_cloth, label_sample, write_split_pair_lists
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.pairs import write_pairs
+from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
+
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import InputError
+
+MASK_RECIPES: tuple[str, ...] = ("stored", *GARMENT_CATEGORIES)
+FOLDERS = (layout.IMAGE, layout.CLOTH, layout.DENSEPOSE)
+
+
+def inpaint_mask(split: layout.SplitDir, stem: str, recipe: str) -> np.ndarray:
+    """The `(H, W)` bool inpainting mask of one sample by `recipe` (see `MASK_RECIPES`)."""
+    if recipe not in MASK_RECIPES:
+        raise ValueError(f"mask recipe must be one of {MASK_RECIPES}, got {recipe!r}")
+    if recipe == "stored":
+        return read_mask(split.agnostic_mask(stem))
+    pose_file = split.openpose_json(stem)
+    try:
+        return compute_agnostic(read_rgb(split.image(stem)), read_parse(split.parse(stem)),
+                                read_keypoints(pose_file, fmt="body25"), recipe).mask
+    except MissingKeypointsError as exc:
+        raise InputError(pose_file, str(exc)) from exc
+
+
+def export_sample(dataset: Path, out: Path, sample: DatasetSample, recipe: str) -> None:
+    source = layout.DatasetLayout(dataset).split(sample.split)
+    target = layout.DatasetLayout(out).split(sample.split)
+    mask = inpaint_mask(source, sample.stem, recipe)
+    copy_person_and_cloth(source, target, sample.stem, FOLDERS)
+    write_binary_mask(target.agnostic_mask(sample.stem), mask)
+
+
+def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str | None = None,
+                        splits: list[str] | None = None, mask_recipe: str = "stored",
+                        progress: bool = True) -> ConversionReport:
+    """Export `dataset` for mask-based inpainting try-on at `out`."""
+    if mask_recipe not in MASK_RECIPES:
+        raise ValueError(f"--mask-recipe must be one of {', '.join(MASK_RECIPES)}, got {mask_recipe!r}")
+    dataset, out = Path(dataset), Path(out)
+    report = ConversionReport("mask-inpaint", out)
+    samples = dataset_samples(dataset, splits, category)
+    run_samples(samples, lambda s: export_sample(dataset, out, s, mask_recipe), label=label_sample, report=report,
+                description=f"export mask-inpaint ({mask_recipe} masks)", progress=progress)
+    write_split_pair_lists(dataset, out, report,
+                           extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
+    test_stems = sorted(sample for split, sample in report.converted if split == "test")
+    if test_stems:
+        write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in test_stems])
+    return report

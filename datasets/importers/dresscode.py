@@ -1,0 +1,170 @@
+"""Import Dress Code (one category folder, or the root with all three) into the vtonkit layout.
+
+Per sample `<id>`: the person and garment photos byte for byte; `keypoints/<id>_2.json`
+(COCO-18, 512x384) converted to BODY_25 at 1024x768 and its skeleton rendered; `label_maps`
+(Dress Code-18) converted to CIHP-20; DensePose re-rendered in the HR-VITON PARULA colours from
+the raw part ids of `dense/<id>_5.png`; the cloth mask from `cloth_mask/<id>_1.png` when present
+(vtonkit's own exports) or computed by the `cv` cloth masker; the three agnostic files by the
+category's recipe (`preprocess/agnostic.py`). Splits come from the pair files (`train_pairs.txt`
+-> train, `test_pairs_*.txt` -> test); ids in none of them go to `unlisted_split`.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from vtonkit.datasets import layout
+from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, run_samples
+from vtonkit.datasets.dresscode_layout import (
+    TEST_PAIRS_PAIRED,
+    TEST_PAIRS_UNPAIRED,
+    TRAIN_PAIRS,
+    CategoryDir,
+    category_dirs,
+)
+from vtonkit.datasets.io.densepose import NUM_PARTS, write_densepose
+from vtonkit.datasets.io.images import open_image, read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints, write_openpose_json
+from vtonkit.datasets.io.masks import read_mask, write_mask
+from vtonkit.datasets.io.parse import write_parse
+from vtonkit.datasets.io.skeleton import write_skeleton
+from vtonkit.datasets.labels import DRESSCODE_LABELS, to_cihp
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs, write_pairs
+from vtonkit.preprocess.agnostic_batch import recompute_sample
+from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+from vtonkit.core.errors import FormatError, InputError
+
+SOURCE_URL = "https://github.com/aimagelab/dress-code"
+LICENCE = "Dress Code licence: non-commercial research only, no redistribution"
+
+
+def _read_ids(path: Path, column: int) -> set[str]:
+    """Ids in one column of a Dress Code pair file (`<id>_0.jpg <id>_1.jpg`), empty when absent."""
+    if not path.is_file():
+        return set()
+    suffix = "_0.jpg" if column == 0 else "_1.jpg"
+    return {pair[column][: -len(suffix)] for pair in read_pairs(path) if pair[column].endswith(suffix)}
+
+
+def _raw_ids(path: Path, what: str, limit: int) -> np.ndarray:
+    """A single-channel id map (label map or DensePose part ids) with its range checked."""
+    image = open_image(path)
+    if image.mode not in ("P", "L"):
+        raise FormatError(path, f"{what} has mode {image.mode}: expected raw ids in mode P or L")
+    ids = np.array(image, dtype=np.uint8)
+    if ids.shape != (layout.HEIGHT, layout.WIDTH):
+        raise FormatError(path, f"{what} is {ids.shape[1]}x{ids.shape[0]}, expected {layout.WIDTH}x{layout.HEIGHT}")
+    if ids.size and int(ids.max()) >= limit:
+        raise FormatError(path, f"{what} has ids up to {int(ids.max())}, expected 0..{limit - 1}")
+    return ids
+
+
+def _checked_photo(path: Path) -> None:
+    image = open_image(path)
+    if image.format != "JPEG" or image.mode != "RGB" or image.size != (layout.WIDTH, layout.HEIGHT):
+        raise FormatError(path, f"{image.format} {image.mode} {image.width}x{image.height}: expected an RGB JPEG "
+                          f"of {layout.WIDTH}x{layout.HEIGHT}")
+
+
+def _cloth_mask(source: CategoryDir, dc_id: str, masker) -> np.ndarray:
+    if source.cloth_mask(dc_id).is_file():
+        return read_mask(source.cloth_mask(dc_id))
+    mask = masker.mask(read_rgb(source.garment(dc_id)))
+    if not mask.any():
+        raise InputError(source.garment(dc_id), "no garment found (the computed cloth mask is empty)")
+    return mask
+
+
+def import_sample(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
+    """Convert one Dress Code sample into `split_dir` under `stem`."""
+    for photo in (source.person(dc_id), source.garment(dc_id)):
+        _checked_photo(photo)
+    body25 = read_keypoints(source.keypoints(dc_id), fmt="dresscode", image_size=(layout.HEIGHT, layout.WIDTH))
+    labels = _raw_ids(source.label_map(dc_id), "label map", len(DRESSCODE_LABELS))
+    parts = _raw_ids(source.dense(dc_id), "DensePose part ids", NUM_PARTS + 1)
+    cloth_mask = _cloth_mask(source, dc_id, masker)
+    copy_file(source.person(dc_id), split_dir.image(stem))
+    copy_file(source.garment(dc_id), split_dir.cloth(stem))
+    write_mask(split_dir.cloth_mask(stem), cloth_mask)
+    write_openpose_json(split_dir.openpose_json(stem), body25)
+    write_skeleton(split_dir.openpose_img(stem), body25, layout.HEIGHT, layout.WIDTH)
+    write_parse(split_dir.parse(stem), to_cihp(labels, "dresscode"))
+    write_densepose(split_dir.densepose(stem), parts)
+    recompute_sample(split_dir, stem, source.category)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def import_dresscode(source: str | Path, out: str | Path, *, category: str | None = None,
+                     unlisted_split: str | None = "train", progress: bool = True) -> ConversionReport:
+    """Import a Dress Code root (or one category folder) into the vtonkit dataset `out`.
+
+    Args:
+        source: Dress Code root with `upper_body/`, `lower_body/`, `dresses/`, or one of them.
+        out: vtonkit dataset root (created). One dataset holds one category, because the agnostic
+            files and `vtonkit validate --category` are per category.
+        category: which category to import; required when `source` holds more than one.
+        unlisted_split: split for ids no pair file names ("train", "test", or None to skip them).
+    """
+    source, out = Path(source), Path(out)
+    folders = category_dirs(source)
+    if category is not None:
+        folders = [folder for folder in folders if folder.category == category]
+    if not folders:
+        raise InputError(source, "no Dress Code category folder (upper_body, lower_body, dresses) here"
+                         + (f" for category {category}" if category else ""))
+    if len(folders) > 1:
+        raise InputError(source, "holds several categories (" + ", ".join(f.root.name for f in folders)
+                         + "): pass --category upper, lower or dresses (one dataset per category)")
+    folder = folders[0]
+    report = ConversionReport("vtonkit", out, notes=[LICENCE_NOTE])
+    train_ids = _read_ids(folder.root / TRAIN_PAIRS, 0)
+    test_ids = _read_ids(folder.root / TEST_PAIRS_PAIRED, 0) | _read_ids(folder.root / TEST_PAIRS_UNPAIRED, 0)
+    stem_of_id = folder.read_stem_map()
+    data = layout.DatasetLayout(out)
+    manifest = Manifest.load(out)
+    jobs: list[tuple[str, str, str]] = []  # (split, dc id, stem)
+    for dc_id in folder.person_ids():
+        split = "train" if dc_id in train_ids else "test" if dc_id in test_ids else unlisted_split
+        if split is None:
+            report.notes.append(f"{folder.person(dc_id)}: in no pair file, skipped")
+            continue
+        jobs.append((split, dc_id, stem_of_id.get(dc_id, dc_id)))
+    masker = CLOTH_MASKERS.build("cv")
+    imported: list[tuple[str, str, str]] = []
+
+    def convert(job: tuple[str, str, str]) -> None:
+        split, dc_id, stem = job
+        import_sample(folder, dc_id, data.split(split), stem, masker)
+        record = {"category": folder.category, "dataset": "Dress Code", "source_url": SOURCE_URL, "licence": LICENCE}
+        manifest.entries(split, PERSONS)[stem] = {"source": str(folder.person(dc_id).resolve()),
+                                                  "sha256": _sha256(folder.person(dc_id)), **record}
+        manifest.entries(split, CLOTHS)[stem] = {"source": str(folder.garment(dc_id).resolve()),
+                                                 "sha256": _sha256(folder.garment(dc_id)), **record}
+        imported.append(job)
+
+    run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
+                description=f"import dresscode/{folder.root.name}", progress=progress)
+    manifest.save()
+    for split in layout.SPLITS:
+        stem_by_id = {dc_id: stem for s, dc_id, stem in imported if s == split}
+        if stem_by_id:
+            write_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id))
+    return report
+
+
+def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str]) -> list[Pair]:
+    """The category's own pairs of imported ids (unpaired list for test), else the default list."""
+    source = folder.root / (TRAIN_PAIRS if split == "train" else TEST_PAIRS_UNPAIRED)
+    pairs = []
+    if source.is_file():
+        for person, cloth in read_pairs(source):
+            person_id, cloth_id = person[: -len("_0.jpg")], cloth[: -len("_1.jpg")]
+            if person_id in stem_by_id and cloth_id in stem_by_id:
+                pairs.append((f"{stem_by_id[person_id]}.jpg", f"{stem_by_id[cloth_id]}.jpg"))
+    return pairs or default_pairs(split, sorted(stem_by_id.values()))

@@ -1,0 +1,93 @@
+"""Import VITON-HD (the `zalando-hd-resized` download, or StableVITON's copy) into the vtonkit layout.
+
+VITON-HD already is the HR-VITON layout, so every file that exists is copied byte for byte (the
+genuine annotations stay genuine). Folder names of VITON-HD's own loader (`image-parse`,
+`openpose-json`, `openpose-img`) are accepted too. What a download may lack is made: the
+skeleton image from the keypoints, and the three agnostic files by the official upper-body
+recipe (`preprocess/agnostic.py`) when any of them is missing. A sample missing a file that
+cannot be made (photo, garment, its mask, parse, keypoints, DensePose) is named with the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from vtonkit.datasets import layout
+from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, run_samples
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.io.skeleton import write_skeleton
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
+from vtonkit.preprocess.agnostic_batch import recompute_sample
+
+from vtonkit.core.errors import InputError
+
+SOURCE_URL = "https://github.com/shadow2496/VITON-HD"
+LICENCE = "CC BY-NC 4.0"
+# VITON-HD's own loader (datasets.py) names these folders differently from HR-VITON.
+ALIASES = {layout.PARSE: "image-parse", layout.OPENPOSE_JSON: "openpose-json", layout.OPENPOSE_IMG: "openpose-img"}
+REQUIRED = (layout.IMAGE, layout.CLOTH, layout.CLOTH_MASK, layout.PARSE, layout.OPENPOSE_JSON, layout.DENSEPOSE)
+AGNOSTIC_FOLDERS = (layout.PARSE_AGNOSTIC, layout.AGNOSTIC, layout.AGNOSTIC_MASK)
+
+
+def _source_file(source: layout.SplitDir, folder: str, stem: str) -> Path:
+    path = {**source.person_files(stem), **source.cloth_files(stem)}[folder]
+    if not path.is_file() and folder in ALIASES:
+        alias = source.root / ALIASES[folder] / path.name
+        if alias.is_file():
+            return alias
+    return path
+
+
+def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -> None:
+    """Copy one VITON-HD sample, checking the files the loaders decode, and make what is missing."""
+    files = {folder: _source_file(source, folder, stem) for folder in (*layout.ALL_FOLDERS,)}
+    for folder in REQUIRED:
+        if not files[folder].is_file():
+            raise InputError(files[folder], f"missing ({folder} cannot be made from the other files)")
+    body25 = read_keypoints(files[layout.OPENPOSE_JSON], fmt="body25")
+    read_parse(files[layout.PARSE])
+    read_mask(files[layout.CLOTH_MASK])
+    targets = {**target.person_files(stem), **target.cloth_files(stem)}
+    for folder, path in files.items():
+        if path.is_file():
+            copy_file(path, targets[folder])
+    if not files[layout.OPENPOSE_IMG].is_file():
+        write_skeleton(target.openpose_img(stem), body25, layout.HEIGHT, layout.WIDTH)
+    if not all(files[folder].is_file() for folder in AGNOSTIC_FOLDERS):
+        recompute_sample(target, stem, "upper")
+
+
+def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True) -> ConversionReport:
+    """Import the `train/` and `test/` splits of a VITON-HD root into the vtonkit dataset `out`."""
+    source, out = Path(source), Path(out)
+    splits = [split for split in layout.SPLITS if (source / split).is_dir()]
+    if not splits:
+        raise InputError(source, "no train/ or test/ folder: not a VITON-HD root")
+    report = ConversionReport("vtonkit", out, notes=[LICENCE_NOTE])
+    data_in, data_out = layout.DatasetLayout(source), layout.DatasetLayout(out)
+    manifest = Manifest.load(out)
+    record = {"category": "upper", "dataset": "VITON-HD", "source_url": SOURCE_URL, "licence": LICENCE}
+    jobs = [(split, stem) for split in splits for stem in data_in.split(split).person_stems()]
+
+    def convert(job: tuple[str, str]) -> None:
+        split, stem = job
+        source_split = data_in.split(split)
+        import_sample(source_split, data_out.split(split), stem)
+        for kind, path in ((PERSONS, source_split.image(stem)), (CLOTHS, source_split.cloth(stem))):
+            manifest.entries(split, kind)[stem] = {"source": str(path.resolve()),
+                                                   "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **record}
+
+    run_samples(jobs, convert, label=lambda job: job, report=report, description="import vitonhd", progress=progress)
+    manifest.save()
+    for split in splits:
+        stems = {stem for s, stem in report.converted if s == split}
+        if not stems:
+            continue
+        pairs_file = data_in.pairs_file(split)
+        pairs = [pair for pair in read_pairs(pairs_file) if all(layout.stem_of(name) in stems for name in pair)] \
+            if pairs_file.is_file() else default_pairs(split, sorted(stems))
+        write_pairs(data_out.pairs_file(split), pairs)
+    return report

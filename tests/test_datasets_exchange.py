@@ -1,0 +1,238 @@
+"""Import, export and round trips on the shared Dress Code and VITON-HD samples.
+
+The target readers below are written from the published data-loading code of each target (facts
+in docs/formats.md), not from the exporters: names derived the way the loaders derive them, files
+opened with OpenCV / PIL as they open them, masks binarised as they binarise them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+from vtonkit.datasets.export.dresscode import export_dresscode
+from vtonkit.datasets.export.mask_inpaint import export_mask_inpaint
+from vtonkit.datasets.export.stableviton import export_stableviton
+from vtonkit.datasets.importers.dresscode import import_dresscode
+from vtonkit.datasets.importers.vitonhd import import_vitonhd
+from vtonkit.datasets.review.store import DecisionStore
+from vtonkit.datasets.roundtrip import compare_datasets
+from vtonkit.datasets.table import write_table
+from vtonkit.datasets.validate import validate
+
+from tests.conftest import shared_path
+from vtonkit.cli import app
+
+VITONHD_STEMS = {"train": ["00000_00"], "test": ["00006_00", "00008_00"]}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("exchange")
+
+
+@pytest.fixture(scope="module")
+def vitonhd_dataset(work: Path) -> Path:
+    """VITON-HD imported from a three-sample view of ../shared (symlinks: the data is read in place)."""
+    shared = shared_path("data", "vitonhd")
+    view = work / "vitonhd-view"
+    for split, stems in VITONHD_STEMS.items():
+        for folder in (shared / split).iterdir():
+            for path in folder.iterdir():
+                if any(path.name.startswith(stem) for stem in stems):
+                    (view / split / folder.name).mkdir(parents=True, exist_ok=True)
+                    (view / split / folder.name / path.name).symlink_to(path)
+    report = import_vitonhd(view, work / "vitonhd", progress=False)
+    assert report.failures == [] and len(report.converted) == 3
+    return work / "vitonhd"
+
+
+@pytest.fixture(scope="module")
+def dresscode_lower(work: Path) -> Path:
+    report = import_dresscode(shared_path("data", "dresscode"), work / "dc-lower", category="lower", progress=False)
+    assert report.failures == []
+    assert sorted(s for _, s in report.converted) == ["013563_0.jpg", "013564_0.jpg", "013565_0.jpg"]
+    return work / "dc-lower"
+
+
+@pytest.fixture(scope="module")
+def dresscode_export(vitonhd_dataset: Path, dresscode_lower: Path, work: Path) -> Path:
+    """Both imported datasets exported to one Dress Code root (upper_body from VITON-HD, lower_body)."""
+    out = work / "to-dresscode"
+    for dataset in (vitonhd_dataset, dresscode_lower):
+        report = export_dresscode(dataset, out, progress=False)
+        assert report.failures == [] and report.converted
+    return out
+
+
+def test_import_then_validate_is_clean(vitonhd_dataset: Path, dresscode_lower: Path) -> None:
+    for dataset, category in ((vitonhd_dataset, "upper"), (dresscode_lower, "lower")):
+        report = validate(dataset, category=category, duplicates=False)
+        assert report.errors == [], [f.message for f in report.errors]
+        assert sum(len(v) for v in report.samples.values()) == 3
+    # Dress Code ids 0..24 re-rendered in PARULA, labels converted: spot-check one sample.
+    parse = np.array(Image.open(dresscode_lower / "train" / "image-parse-v3" / "013564.png"))
+    genuine = np.array(Image.open(shared_path("data", "dresscode", "lower_body", "label_maps", "013564_4.png")))
+    assert Image.open(dresscode_lower / "train" / "image-parse-v3" / "013564.png").mode == "P"
+    assert ((genuine == 6) == (parse == 9)).all()  # Dress Code pants (6) are CIHP pants (9)
+    body = json.loads((dresscode_lower / "train" / "openpose_json" / "013564_keypoints.json").read_text())
+    assert len(body["people"][0]["pose_keypoints_2d"]) == 75
+
+
+def test_import_names_samples_that_cannot_convert(work: Path) -> None:
+    source = work / "broken-dc" / "upper_body"
+    shared = shared_path("data", "dresscode", "upper_body")
+    for folder in ("images", "keypoints", "label_maps", "dense"):
+        (source / folder).mkdir(parents=True)
+        for path in (shared / folder).iterdir():
+            (source / folder / path.name).symlink_to(path)
+    (source / "keypoints" / "000001_2.json").unlink()
+    report = import_dresscode(source, work / "broken-out", progress=False)
+    assert [f.sample for f in report.failures] == ["000001_0.jpg"]
+    assert "000001_2.json" in report.failures[0].reason and "not found" in report.failures[0].reason
+    assert len(report.converted) == 2 and report.exit_code() == 1
+
+
+def _dresscode_reader(root: Path, folder: str, pair_file: str) -> list[dict]:
+    """Dress Code's dataset.py conventions: per-category pair file split on whitespace, names by replace()."""
+    base = root / folder
+    samples = []
+    for line in (base / pair_file).read_text().splitlines():
+        im_name, c_name = line.strip().split()
+        parse = np.array(Image.open(base / "label_maps" / im_name.replace("_0.jpg", "_4.png")))
+        keypoints = np.array(json.loads((base / "keypoints" / im_name.replace("_0.jpg", "_2.json")).read_text())
+                             ["keypoints"]).reshape((-1, 4))
+        samples.append({
+            "cloth": Image.open(base / "images" / c_name), "image": Image.open(base / "images" / im_name),
+            "skeleton": Image.open(base / "skeletons" / im_name.replace("_0", "_5")),
+            "parse_mode": Image.open(base / "label_maps" / im_name.replace("_0.jpg", "_4.png")).mode,
+            "parse": parse, "keypoints": keypoints,
+            "dense": np.array(Image.open(base / "dense" / im_name.replace("_0.jpg", "_5.png"))),
+            "densepose": Image.open(base / "image-densepose" / im_name),  # IDM-VTON's reader
+            "catvton_mask": Image.open(base / "agnostic_masks" / im_name.replace(".jpg", ".png")),
+        })
+    return samples
+
+
+def test_export_dresscode_reads_with_the_dresscode_conventions(dresscode_export: Path) -> None:
+    out = dresscode_export
+    for folder, count in (("upper_body", 3), ("lower_body", 3)):
+        samples = [s for name in ("train_pairs.txt", "test_pairs_paired.txt", "test_pairs_unpaired.txt")
+                   for s in _dresscode_reader(out, folder, name)]
+        assert len(samples) == count + (2 if folder == "upper_body" else 0)  # + 2 unpaired test lines
+        for sample in samples:
+            assert sample["image"].size == sample["cloth"].size == sample["skeleton"].size == (768, 1024)
+            assert sample["image"].mode == "RGB" and sample["skeleton"].mode == "RGB"
+            assert sample["parse_mode"] == "P" and sample["parse"].max() < 18
+            assert sample["keypoints"].shape == (18, 4)
+            present = sample["keypoints"][:, 0] > 1
+            assert (sample["keypoints"][present, 0] <= 384).all() and (sample["keypoints"][present, 1] <= 512).all()
+            assert (sample["keypoints"][~present] == [-1, -1, 0, -1]).all()
+            assert set(np.unique(sample["dense"])) <= set(range(25)) and sample["dense"].shape == (1024, 768)
+            assert sample["densepose"].mode == "RGB"
+            assert sample["catvton_mask"].mode == "L" and set(np.unique(sample["catvton_mask"])) <= {0, 255}
+    # CatVTON splits Dress Code pair lines on a single space.
+    for line in (out / "upper_body" / "test_pairs_unpaired.txt").read_text().splitlines():
+        assert len(line.strip().split(" ")) == 2
+
+
+def test_export_stableviton_reads_with_its_dataset_conventions(vitonhd_dataset: Path, work: Path) -> None:
+    out = work / "to-stableviton"
+    assert export_stableviton(vitonhd_dataset, out, progress=False).failures == []
+    read = 0
+    for data_type in ("train", "test"):
+        for line in (out / f"{data_type}_pairs.txt").read_text().splitlines():
+            im_name, c_name = line.strip().split()
+            folder = out / data_type
+            names = {"agnostic-v3.2": im_name, "agnostic-mask": im_name.replace(".jpg", "_mask.png"), "cloth": c_name,
+                     "cloth-mask": c_name, "image": im_name, "image-densepose": im_name}
+            if data_type == "train":
+                names["gt_cloth_warped_mask"] = im_name
+            for sub, name in names.items():
+                image = cv2.imread(str(folder / sub / name))  # OpenCV decodes by content, BGR
+                assert image is not None and image.shape == (1024, 768, 3), (sub, name)
+                if "mask" in sub:
+                    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+                    assert (grey >= 128).any()
+            if data_type == "train":
+                worn = cv2.cvtColor(cv2.imread(str(folder / "gt_cloth_warped_mask" / im_name)), cv2.COLOR_BGR2GRAY) >= 128
+                genuine = cv2.imread(str(shared_path("data", "vitonhd", "train", "gt_cloth_wraped_mask", im_name)), 0) >= 128
+                assert (worn == genuine).all()
+            read += 1
+    assert read == 3
+
+
+@pytest.mark.parametrize("recipe", ["stored", "lower"])
+def test_export_mask_inpaint_reads_with_idm_vton_and_catvton_conventions(vitonhd_dataset: Path, work: Path,
+                                                                         recipe: str) -> None:
+    out = work / f"to-inpaint-{recipe}"
+    assert export_mask_inpaint(vitonhd_dataset, out, mask_recipe=recipe, progress=False).failures == []
+    masks = {}
+    for line in (out / "test_pairs_unpaired.txt").read_text().splitlines():  # CatVTON: split(" ")
+        person, cloth = line.strip().split(" ")
+        mask = Image.open(out / "test" / "agnostic-mask" / person.replace(".jpg", "_mask.png"))
+        assert mask.mode == "L" and mask.size == (768, 1024)
+        values = np.array(mask)
+        assert set(np.unique(values)) == {0, 255}  # IDM-VTON uses it unthresholded: must be binary
+        assert Image.open(out / "test" / "image-densepose" / person).size == (768, 1024)
+        assert Image.open(out / "test" / "cloth" / cloth).mode == "RGB"
+        masks[person] = values > 0
+    assert len(masks) == 2
+    stored = np.array(Image.open(vitonhd_dataset / "test" / "agnostic-mask" / "00006_00_mask.png").convert("L")) >= 128
+    # the stored recipe is the dataset's mask; the lower-body recipe masks a different region
+    assert (masks["00006_00.jpg"] == stored).all() == (recipe == "stored")
+
+
+def test_round_trip_hrviton_dresscode_hrviton_lists_the_lossy_fields(vitonhd_dataset: Path, dresscode_export: Path,
+                                                                     work: Path) -> None:
+    back = import_dresscode(dresscode_export, work / "rt-back", category="upper", progress=False)
+    assert back.failures == []
+    comparison = compare_datasets(vitonhd_dataset, work / "rt-back")
+    assert comparison.identical["image"] == comparison.identical["cloth"] == 3
+    assert comparison.identical["pairs"] == 2  # stems and pair lists come back unchanged
+    lossy = comparison.by_folder()
+    assert set(lossy) <= {"image-parse-v3", "image-parse-agnostic-v3.2", "agnostic-v3.2", "agnostic-mask",
+                          "image-densepose", "openpose_img", "openpose_json", "cloth-mask"}
+    # Dress Code has no neck: CIHP 10 comes back as face (13), nothing else changes in the parse.
+    for item in lossy["image-parse-v3"]:
+        assert "10->13" in item.detail and item.detail.count("->") == 1
+    for item in lossy["openpose_json"]:
+        assert item.detail.startswith("joints differ: mid_hip")  # BODY_25's own mid-hip is re-derived
+    for item in lossy.get("cloth-mask", []):
+        assert "IoU 1.0000" in item.detail  # JPEG bytes differ, the binarised mask does not
+    for item in lossy["image-densepose"]:
+        assert float(item.detail.split("agree on ")[1].split("%")[0]) > 98.0
+
+
+def test_table_opens_in_pandas_with_findings_review_and_licence(dresscode_lower: Path, work: Path) -> None:
+    validate(dresscode_lower, category="lower", duplicates=False).write_json(
+        dresscode_lower / ".vtonkit" / "validate.json")
+    DecisionStore(dresscode_lower).set("train", "013564", "reject", "shadow on the trousers")
+    out = work / "dc-lower.parquet"
+    assert write_table(dresscode_lower, out) == 3
+    frame = pd.read_parquet(out)
+    row = frame.set_index("sample").loc["013564"]
+    assert row["review_decision"] == "reject" and row["category"] == "lower"
+    assert row["width"] == 768 and row["height"] == 1024 and row["errors"] == 0
+    assert row["person_source_url"] == "https://github.com/aimagelab/dress-code"
+    assert "non-commercial" in row["person_licence"]
+    assert (dresscode_lower / row["path_image_parse_v3"]).is_file()
+    assert frame["review_decision"].tolist().count("") == 2
+
+
+def test_cli_export_help_states_the_licence_and_bad_target_fails(vitonhd_dataset: Path, work: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "forbids" not in result.output  # the wording is the help's own
+    assert "redistribute Dress Code-derived files" in " ".join(result.output.split())
+    result = runner.invoke(app, ["export", str(vitonhd_dataset), "--to", "viton", "--out", str(work / "x")])
+    assert result.exit_code != 0
+    result = runner.invoke(app, ["export", str(vitonhd_dataset), "--to", "stableviton", "--out",
+                                 str(work / "cli-sv"), "--split", "test", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (work / "cli-sv" / "test" / "image").iterdir()) == ["00006_00.jpg", "00008_00.jpg"]
