@@ -181,7 +181,9 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
         page.keyboard.type("arms swapped in parse")
         page.keyboard.press("Enter")
         page.wait_for_selector("section.card.current .note")
-        # every tile image of the card actually decoded
+        # every tile image of the card actually decoded (tiles are rendered on demand: wait until each
+        # image has finished loading, successfully or not, then require a decoded width)
+        page.wait_for_function("[...document.querySelectorAll('section.card img')].every(i => i.complete)")
         assert page.evaluate(
             "[...document.querySelectorAll('section.card img')].every(i => i.naturalWidth > 0)"
         )
