@@ -3,7 +3,8 @@
 Shops name the same garment in many languages and taxonomies ("Slim fit jeans", "Hose",
 "Jupe longue", "Vestido midi", "تيشيرتات"). Try-on datasets only need the three HR-VITON /
 Dress Code body regions, so every source (schema.org category, breadcrumbs, title, URL) is
-matched against one multilingual keyword table, most specific source first.
+matched against the keyword tables of every language (crawlers/vocab/), most specific source
+first.
 """
 
 from __future__ import annotations
@@ -13,235 +14,39 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from vtonkit.crawlers.vocab import merged_vocabulary
+
 from vtonkit.core.categories import CATALOG_CATEGORIES
 
 logger = logging.getLogger(__name__)
 
 CATEGORIES = CATALOG_CATEGORIES
 
-# Latin-script keywords are matched as word prefixes ("trouser" matches "trousers"); keep them
-# lower-case and accent-free (text is folded the same way before matching).
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    "dresses": (
-        # en, de, fr, es/pt, it, nl, pl, sv/da/no, tr
-        "dress",
-        "gown",
-        "sundress",
-        "kleid",
-        "kleider",
-        "robe",
-        "vestido",
-        "vestito",
-        "abito",
-        "abiti",
-        "jurk",
-        "jurken",
-        "sukienka",
-        "sukienki",
-        "klanning",
-        "kjole",
-        "elbise",
-        # non-Latin (substring match)
-        "платье",
-        "платья",
-        "فستان",
-        "فساتين",
-        "ドレス",
-        "ワンピース",
-        "连衣裙",
-    ),
-    "lower": (
-        "jean",
-        "denim jean",
-        "trouser",
-        "pant",
-        "chino",
-        "shorts",
-        "skirt",
-        "legging",
-        "jogger",
-        "culotte",
-        "cargo pant",
-        "slacks",
-        "sweatpant",
-        "bermuda",
-        "hose",
-        "hosen",
-        "rocke",
-        "minirock",
-        "jeansrock",
-        "faltenrock",
-        "bleistiftrock",
-        "jeanshose",
-        "pantalon",
-        "pantalons",
-        "jupe",
-        "jupes",
-        "pantacourt",
-        "pantalones",
-        "falda",
-        "vaquero",
-        "calca",
-        "calcas",
-        "saia",
-        "pantaloni",
-        "gonna",
-        "gonne",
-        "broek",
-        "broeken",
-        "rok",
-        "rokken",
-        "spodnie",
-        "spodnica",
-        "spodnice",
-        "spodnicy",
-        "byxor",
-        "kjol",
-        "kjolar",
-        "bukser",
-        "nederdel",
-        "pantolon",
-        "etek",
-        "брюки",
-        "юбка",
-        "юбки",
-        "джинсы",
-        "шорты",
-        "بنطلون",
-        "بناطيل",
-        "تنورة",
-        "تنانير",
-        "جينز",
-        "شورت",
-        "パンツ",
-        "スカート",
-        "裤",
-        "半身裙",
-    ),
-    "upper": (
-        "t-shirt",
-        "t shirt",
-        "tshirt",
-        "tee",
-        "shirt",
-        "top",
-        "blouse",
-        "sweater",
-        "jumper",
-        "hoodie",
-        "sweatshirt",
-        "cardigan",
-        "polo",
-        "tank top",
-        "camisole",
-        "jacket",
-        "blazer",
-        "coat",
-        "pullover",
-        "knitwear",
-        "bodysuit",
-        "crop top",
-        "tunic",
-        "hemd",
-        "hemden",
-        "bluse",
-        "blusen",
-        "oberteil",
-        "oberteile",
-        "strickjacke",
-        "jacke",
-        "jacken",
-        "chemise",
-        "chemisier",
-        "pull",
-        "debardeur",
-        "veste",
-        "haut",
-        "sweat",
-        "camiseta",
-        "camisa",
-        "blusa",
-        "sudadera",
-        "jersey",
-        "chaqueta",
-        "chaleco",
-        "maglia",
-        "maglietta",
-        "magliette",
-        "camicia",
-        "camicie",
-        "felpa",
-        "giacca",
-        "overhemd",
-        "trui",
-        "truien",
-        "koszula",
-        "koszulka",
-        "koszulki",
-        "bluzka",
-        "bluzki",
-        "sweter",
-        "trojka",
-        "gomlek",
-        "kazak",
-        "футболка",
-        "футболки",
-        "рубашка",
-        "блузка",
-        "свитер",
-        "толстовка",
-        "تيشيرت",
-        "تي شيرت",
-        "قميص",
-        "قمصان",
-        "بلوزة",
-        "سويت شيرت",
-        "كنزة",
-        "جاكيت",
-        "シャツ",
-        "トップス",
-        "ニット",
-        "衬衫",
-        "t恤",
-        "上衣",
-        "卫衣",
-    ),
-}
+# Latin-script keywords are matched as word prefixes ("trouser" matches "trousers"); the word
+# lists live in one file per language (crawlers/vocab/*.toml) and are matched all together.
+KEYWORDS: dict[str, tuple[str, ...]] = merged_vocabulary().categories
 
 # Phrases that contain a category keyword but do not name the garment ("short-sleeved tee",
 # "dress shirt", "bathrobe"). They are removed before matching.
-NOISE_PATTERNS = (
-    r"short[\s-]*sleeve[sd]?",
-    r"long[\s-]*sleeve[sd]?",
-    r"manches? courtes?",
-    r"manches? longues?",
-    r"dress[\s-]*shirt",
-    r"bath[\s-]*robe",
-    r"dressing[\s-]*gown",
-    r"kurzarm",
-    r"langarm",
-    r"pant[\s-]*suit",
-    r"jean[\s-]*jacket",
-    r"denim[\s-]*jacket",
-    r"jeansjacke",
-    r"veste en jean",
-    r"polo[\s-]*neck",
-    r"robe de chambre",
-    r"top[\s-]*seller",
-    r"top[\s-]*rated",
-    r"on[\s-]*top",
-)
+NOISE_PATTERNS = merged_vocabulary().category_noise
 
 # When a text names garments of several regions, the dress wins over the bottom over the top
 # ("shirt dress", "t-shirt and shorts set" are rarer than "denim skirt").
 PRIORITY = ("dresses", "lower", "upper")
 
 
+# Japanese voicing marks (ガ = カ + U+3099) are part of the word, not an accent.
+_KANA_VOICING = {"\u3099", "\u309a"}
+
+
 def fold(text: str) -> str:
-    """Lower-case, strip accents (Latin only), collapse whitespace."""
+    """Lower-case, strip accents, collapse whitespace; full-width letters become ASCII (NFKC).
+
+    Kana voicing marks and Hangul syllables survive (decomposed, then recomposed).
+    """
     text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", text).strip()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) or ch in _KANA_VOICING)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
 def _compile() -> dict[str, re.Pattern[str]]:
@@ -249,7 +54,7 @@ def _compile() -> dict[str, re.Pattern[str]]:
     for category, words in KEYWORDS.items():
         latin = sorted({fold(w) for w in words if w.isascii() or fold(w).isascii()}, key=len, reverse=True)
         other = sorted(
-            {w.lower() for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True
+            {fold(w) for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True
         )
         parts = []
         if latin:
@@ -262,25 +67,8 @@ def _compile() -> dict[str, re.Pattern[str]]:
     return patterns
 
 
-# German writes garments as compounds ("Sommerkleid", "Jeanshose", "Faltenrock"): the garment
-# is the last part. At least three letters before it, so that "those" is not a "hose".
-COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "dresses": ("kleid", "kleider"),
-    "lower": ("hose", "hosen", "rock", "rocke", "shorts", "jeans"),
-    "upper": (
-        "shirt",
-        "shirts",
-        "jacke",
-        "jacken",
-        "bluse",
-        "blusen",
-        "pullover",
-        "hemd",
-        "hemden",
-        "top",
-        "tops",
-    ),
-}
+# German writes garments as compounds ("Sommerkleid"): the garment is the last part (see de.toml).
+COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = merged_vocabulary().compound_suffixes
 
 
 def _compile_compounds() -> dict[str, re.Pattern[str]]:
