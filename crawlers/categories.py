@@ -13,8 +13,9 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
-from vtonkit.crawlers.vocab import merged_vocabulary
+from vtonkit.crawlers.vocab import false_friends_for, merged_vocabulary
 
 from vtonkit.core.categories import CATALOG_CATEGORIES
 
@@ -83,19 +84,35 @@ _COMPOUNDS = _compile_compounds()
 _NOISE = re.compile("|".join(NOISE_PATTERNS))
 
 
-def categories_in_text(text: str) -> set[str]:
-    """Every garment category whose keywords occur in ``text`` (may be empty)."""
+@lru_cache(maxsize=64)
+def _false_friends(language: str | None) -> re.Pattern[str] | None:
+    """Other languages' false friends ("robe" on an English page), removed before matching."""
+    words = sorted({fold(w) for w in false_friends_for(language)}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es)?(?![a-z])")
+
+
+def categories_in_text(text: str, language: str | None = None) -> set[str]:
+    """Every garment category whose keywords occur in ``text`` (may be empty).
+
+    ``language`` is the page's declared language (a vocabulary tag such as ``en`` or ``ko``):
+    when given, other languages' false friends do not count.
+    """
     folded = _NOISE.sub(" ", fold(text))
+    friends = _false_friends(language)
+    if friends is not None:
+        folded = friends.sub(" ", folded)
     folded = re.sub(r"[_/|>+]", " ", folded)
     found = {category for category, pattern in _PATTERNS.items() if pattern.search(folded)}
     return found | {category for category, pattern in _COMPOUNDS.items() if pattern.search(folded)}
 
 
-def category_of_text(text: str | None) -> str | None:
+def category_of_text(text: str | None, language: str | None = None) -> str | None:
     """The single category ``text`` names, by priority, or None when it names none."""
     if not text:
         return None
-    found = categories_in_text(text)
+    found = categories_in_text(text, language)
     for category in PRIORITY:
         if category in found:
             return category
@@ -109,12 +126,14 @@ def normalise_category(
     title: str | None = None,
     url: str | None = None,
     product_type: str | None = None,
+    language: str | None = None,
 ) -> str:
     """Map a product's evidence to ``upper | lower | dresses | other``.
 
     Sources are tried from the most to the least specific: the shop's own product type or
     schema.org category, the breadcrumb trail from its last (most specific) crumb backwards,
-    the title, then the URL path. The first source that names a garment decides.
+    the title, then the URL path. The first source that names a garment decides. ``language``
+    (the page's ``<html lang>`` as a vocabulary tag) rules out other languages' false friends.
     """
     crumbs = [c for c in breadcrumbs if c]
     sources: list[str | None] = [product_type, schema_category, *reversed(crumbs), title]
@@ -122,7 +141,7 @@ def normalise_category(
         path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0]
         sources.append(re.sub(r"[-_/.]+", " ", path))
     for source in sources:
-        category = category_of_text(source)
+        category = category_of_text(source, language)
         if category:
             return category
     return "other"

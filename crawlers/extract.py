@@ -84,7 +84,12 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         (structured, product.get("manufacturer")),
         ("html", page_fields.brand_from_html(evidence)),
     )
-    colour = pick("colour", (structured, product.get("color")), ("opengraph", meta.get("product:color")))
+    colour = pick(
+        "colour",
+        (structured, product.get("color")),
+        ("opengraph", meta.get("product:color")),
+        ("html", page_fields.visible_colour(evidence)),
+    )
 
     offer = read_offer(evidence, product, structured)
     if offer.price_source:
@@ -97,6 +102,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         breadcrumbs=trail,
         title=title,
         url=url,
+        language=evidence.language,
     )
 
     item = ProductItem(

@@ -155,3 +155,16 @@ def product_id(product: dict[str, Any], sku: str | None, url: str) -> str:
     path = urlsplit(url).path.rstrip("/")
     slug = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return slug or hashlib.sha1(url.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _labelled_colour() -> re.Pattern[str]:
+    labels = "|".join(merged_vocabulary().colour_labels)
+    # a colon is required: "Colour" alone is usually a filter or a heading
+    return re.compile(r"(?<![A-Za-z])(?:" + labels + r")\s*[:：]\s*([^\s,/|;:：()]{1,24})", re.IGNORECASE)
+
+
+def visible_colour(evidence: PageEvidence) -> str | None:
+    """A colour shown as "<label>: <colour>" ("Colour: Navy", "색상: 블랙", "カラー：ブラック")."""
+    match = _labelled_colour().search(evidence.visible_text)
+    return match.group(1) if match else None
