@@ -89,6 +89,7 @@ class CrawlReport:
             "rendered": dict(self.rendered),
             "rendered_total": sum(self.rendered.values()),
             "render_seconds": round(self.render_seconds, 2),
+            "browser_launches": self.crawler.stats.get_value("playwright/browser_count", 0),
             "missing_products": self.missing_products,
             "browser_blocked": self.browser_blocked,
             "finish_reason": self.crawler.stats.get_value("finish_reason"),

@@ -9,13 +9,7 @@ from PIL import Image
 from vtonkit.crawlers.garment_shot import analyse_shot
 
 from tests.conftest import shared_path
-
-
-def pale_dress_head_cropped(photo: Path) -> Image.Image:
-    """A shop-style crop of a Dress Code photo: the cream dress on white, head and shins cut off."""
-    image = Image.open(photo).convert("RGB")
-    width, height = image.size
-    return image.crop((0, int(height * 0.16), width, int(height * 0.70)))
+from tests.fixture_shops import pale_dress_head_cropped
 
 
 def _photos(kind: str, count: int) -> list[Path]:

@@ -71,6 +71,8 @@ class StoreSpider(scrapy.Spider):
     #: when pages go through Chromium: "auto" (pages that should hold a product but don't),
     #: "always" or "never"; the crawl's VTONKIT_RENDER setting or ``-a render=`` override it
     render: str = "auto"
+    #: False for spiders that read no HTML pages (Shopify's products.json): no browser settings
+    renders_pages: bool = True
     #: why Chromium could not be used (set when the crawl's settings were built)
     browser_problem: str | None = None
 
@@ -106,7 +108,7 @@ class StoreSpider(scrapy.Spider):
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
         policy = render_policy(settings.get("VTONKIT_RENDER"), default=cls.render)
-        if cls.js_paths or policy != "never":
+        if cls.js_paths or (cls.renders_pages and policy != "never"):
             # scrapy-playwright starts Chromium only for the first rendered page: a crawl that
             # renders nothing costs no browser time
             try:
@@ -282,7 +284,9 @@ class StoreSpider(scrapy.Spider):
 
     # -- listings and products -------------------------------------------------------------
     def is_product_url(self, url: str) -> bool:
-        return bool(self._product_re.search(urlsplit(url).path))
+        """The product link pattern matches the URL's path (and query, where stores put the id)."""
+        parts = urlsplit(url)
+        return bool(self._product_re.search(parts.path + (f"?{parts.query}" if parts.query else "")))
 
     def links(self, response: Response) -> list[str]:
         hrefs = response.css("a::attr(href)").getall()

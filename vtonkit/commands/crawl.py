@@ -54,10 +54,12 @@ def crawl(
         False, "--no-browser", help="Skip the store's JavaScript-rendered pages (no Chromium started)."
     ),
     render: Render = typer.Option(
-        Render.auto,
+        None,
         "--render",
-        help="When pages go through Chromium: auto = only pages that should hold a product but whose "
-        "HTML has none (product sitemap, listing link, app shell); always; never.",
+        help="When pages go through Chromium: auto (the default, unless the store's file says "
+        "otherwise) = only pages that should hold a product but whose HTML has none (product "
+        "sitemap, listing link, app shell); always; never.",
+        show_default=False,
     ),
     render_budget: int = typer.Option(
         200, "--render-budget", min=0, help="At most this many pages rendered in Chromium per crawl."
@@ -131,7 +133,10 @@ def crawl(
                     cache=cache,
                     resume=resume,
                     no_throttle=no_throttle,
-                    extra_settings={"VTONKIT_RENDER": render.value, "VTONKIT_RENDER_BUDGET": render_budget},
+                    extra_settings={
+                        "VTONKIT_RENDER_BUDGET": render_budget,
+                        **({"VTONKIT_RENDER": render.value} if render else {}),
+                    },
                     spider_args={"browser": "0"} if no_browser else None,
                     on_event=on_event,
                 )
