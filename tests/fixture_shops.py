@@ -94,6 +94,18 @@ def json_ld(*nodes: dict) -> str:
     )
 
 
+def product_ld(name: str, image: str | list[str], offer: dict, sku: str | None = None) -> str:
+    """A schema.org Product JSON-LD script (without SKU unless given)."""
+    node = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": name,
+        "image": image,
+        "offers": offer,
+    }
+    return json_ld({**node, "sku": sku} if sku else node)
+
+
 def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality)
@@ -171,15 +183,7 @@ def mixed_store(on_model_photo: Image.Image) -> Callable[[str], Routes]:
             "<nav class='breadcrumb'><a href='/'>홈 › 하의 › 바지</a></nav><h1>와이드 데님 버뮤다 팬츠</h1>"
             "<p class='price'>39,000원</p><table><tr><th>상품코드</th><td>SH-24-DB02</td></tr></table>",
             lang="ko",
-            head=json_ld(
-                {
-                    "@context": "https://schema.org",
-                    "@type": "Product",
-                    "name": "와이드 데님 버뮤다 팬츠",
-                    "image": "/img/ruby_polo.jpg",
-                    "offers": offer(39000, "KRW"),
-                }
-            ),
+            head=product_ld("와이드 데님 버뮤다 팬츠", "/img/ruby_polo.jpg", offer(39000, "KRW")),
         )
         ja = html(
             "<h1>花柄ティアードワンピース</h1><p>品番：JP-0412-77</p><p>カラー：ホワイト</p>",
@@ -205,27 +209,17 @@ def mixed_store(on_model_photo: Image.Image) -> Callable[[str], Routes]:
         zh = html(
             "<h1>高腰A字半身裙</h1><p>商品编号：CN-5521</p>",
             lang="zh-CN",
-            head=json_ld(
-                {
-                    "@context": "https://schema.org",
-                    "@type": "Product",
-                    "name": "高腰A字半身裙",
-                    "image": ["/img/resized/ruby_polo.jpg", "/img/missing.jpg"],
-                    "offers": offer(199, "CNY"),
-                }
+            head=product_ld(
+                "高腰A字半身裙", ["/img/resized/ruby_polo.jpg", "/img/missing.jpg"], offer(199, "CNY")
             ),
         )
         tee = html(
             "<h1>Organic cotton tee</h1>",
-            head=json_ld(
-                {
-                    "@context": "https://schema.org",
-                    "@type": "Product",
-                    "name": "Organic cotton tee",
-                    "sku": "EN-TEE-100",
-                    "image": ["/img/copy/ruby_polo.jpg", "/img/not-an-image.jpg"],
-                    "offers": offer(25, "EUR"),
-                }
+            head=product_ld(
+                "Organic cotton tee",
+                ["/img/copy/ruby_polo.jpg", "/img/not-an-image.jpg"],
+                offer(25, "EUR"),
+                sku="EN-TEE-100",
             ),
         )
         empty = html(

@@ -35,6 +35,15 @@ VTONKIT = [sys.executable, "-m", "vtonkit"]
 pytestmark = pytest.mark.slow
 
 
+def _crawl_shop(routes, store: str, out: Path) -> tuple[FixtureShop, dict, list[dict], list[dict], str]:
+    """Serve a fixture shop, crawl it with the spider ``store``, stop it: (shop, *crawl results)."""
+    shop = FixtureShop(routes)
+    try:
+        return (shop, *_crawl(store, shop.url, out))
+    finally:
+        shop.stop()
+
+
 def _crawl(store: str, url: str, out: Path, *extra: str) -> tuple[dict, list[dict], list[dict], str]:
     """(summary, products, catalog records, console output) of one `vtonkit crawl`."""
     run = subprocess.run(
@@ -59,12 +68,9 @@ def mixed_crawl(tmp_path_factory):
     if not chromium_available():
         pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
     photo = pale_dress_head_cropped(shared_path("data", "photos", "persons") / "053514_0.jpg")
-    shop = FixtureShop(mixed_store(photo))
-    out = tmp_path_factory.mktemp("mixed")
-    try:
-        summary, products, catalog, console = _crawl("generic", shop.url, out)
-    finally:
-        shop.stop()
+    shop, summary, products, catalog, console = _crawl_shop(
+        mixed_store(photo), "generic", tmp_path_factory.mktemp("mixed")
+    )
     return {"shop": shop, "summary": summary, "products": products, "catalog": catalog, "console": console}
 
 
@@ -130,11 +136,7 @@ def test_on_model_photo_the_pose_model_misses_is_not_a_garment_shot(mixed_crawl)
 
 
 def test_korean_mall_from_its_store_file_costs_no_browser_time(tmp_path):
-    shop = FixtureShop(kr_mall)
-    try:
-        summary, products, catalog, _ = _crawl("example-kr-mall", shop.url, tmp_path)
-    finally:
-        shop.stop()
+    shop, summary, products, catalog, _ = _crawl_shop(kr_mall, "example-kr-mall", tmp_path)
     found = {p["sku"]: (p["category"], p["title"]) for p in products}
     assert found == {sku: (category, title) for sku, category, title in KR_MALL_PRODUCTS.values()}
     assert {p["currency"] for p in products} == {"KRW"} and {p["gender"] for p in products} == {"women"}
@@ -147,11 +149,7 @@ def test_korean_mall_from_its_store_file_costs_no_browser_time(tmp_path):
 
 
 def test_shopify_store_from_its_store_file(tmp_path):
-    shop = FixtureShop(shopify_store)
-    try:
-        summary, products, _, _ = _crawl("example-shopify", shop.url, tmp_path)
-    finally:
-        shop.stop()
+    shop, summary, products, _, _ = _crawl_shop(shopify_store, "example-shopify", tmp_path)
     assert {p["sku"]: p["category"] for p in products} == {s: c for s, c, _, _ in SHOPIFY_PRODUCTS.values()}
     assert {p["currency"] for p in products} == {"EUR"} and summary["browser_launches"] == 0
     assert shop.paths.count("/products.json?limit=250&page=2") == 1  # the empty page ends it
