@@ -35,11 +35,13 @@ VTONKIT = [sys.executable, "-m", "vtonkit"]
 pytestmark = pytest.mark.slow
 
 
-def _crawl_shop(routes, store: str, out: Path) -> tuple[FixtureShop, dict, list[dict], list[dict], str]:
+def _crawl_shop(
+    routes, store: str, out: Path, *extra: str
+) -> tuple[FixtureShop, dict, list[dict], list[dict], str]:
     """Serve a fixture shop, crawl it with the spider ``store``, stop it: (shop, *crawl results)."""
     shop = FixtureShop(routes)
     try:
-        return (shop, *_crawl(store, shop.url, out))
+        return (shop, *_crawl(store, shop.url, out, *extra))
     finally:
         shop.stop()
 
@@ -133,6 +135,23 @@ def test_on_model_photo_the_pose_model_misses_is_not_a_garment_shot(mixed_crawl)
     assert garment["is_garment_shot"] is True and garment["shot_evidence"] == "no-person"
     dress = next(p for p in mixed_crawl["products"] if p["sku"] == "JP-0412-77")
     assert dress["garment_image_url"].endswith("/img/solidus_long_white.jpg")
+
+
+def test_a_spent_render_budget_names_the_pages_it_left(tmp_path):
+    photo = pale_dress_head_cropped(shared_path("data", "photos", "persons") / "053514_0.jpg")
+    _, summary, products, _, _ = _crawl_shop(
+        mixed_store(photo), "generic", tmp_path, "--render-budget", "0", "--category", "lower"
+    )
+    assert {p["sku"] for p in products} == {s for s, (c, _) in MIXED_PRODUCTS.items() if c == "lower"}
+    assert summary["rendered_total"] == 0 and summary["browser_launches"] == 0
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    spent = "not rendered: the render budget of 0 pages is spent"
+    assert missing == {
+        "goods/gone": "product-sitemap: HTTP 404",
+        "goods/empty": f"listing-link: {spent}",
+        "goods/app-shell-knit": f"product-sitemap: {spent}",
+        "lookbook/linen-shirt": f"app-shell: {spent}",
+    }
 
 
 def test_korean_mall_from_its_store_file_costs_no_browser_time(tmp_path):
