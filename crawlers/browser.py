@@ -66,8 +66,9 @@ def chromium_available() -> bool:
 def playwright_settings(executable: Path) -> dict[str, Any]:
     """Scrapy settings that route ``meta={"playwright": True}`` requests through Chromium.
 
-    Only spiders that need a browser apply these (see ``StoreSpider.needs_browser``); other
-    requests of such a spider still go through Scrapy's plain HTTP handler.
+    Store spiders apply these unless rendering is off (``StoreSpider.update_settings``); other
+    requests still go through Scrapy's plain HTTP handler, and Chromium is only launched for the
+    first rendered page (see :mod:`vtonkit.crawlers.render`).
     """
     return {
         "DOWNLOAD_HANDLERS": {

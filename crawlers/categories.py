@@ -3,7 +3,8 @@
 Shops name the same garment in many languages and taxonomies ("Slim fit jeans", "Hose",
 "Jupe longue", "Vestido midi", "تيشيرتات"). Try-on datasets only need the three HR-VITON /
 Dress Code body regions, so every source (schema.org category, breadcrumbs, title, URL) is
-matched against one multilingual keyword table, most specific source first.
+matched against the keyword tables of every language (crawlers/vocab/), most specific source
+first.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
+
+from vtonkit.crawlers.vocab import false_friends_for, merged_vocabulary
 
 from vtonkit.core.categories import CATALOG_CATEGORIES
 
@@ -19,229 +23,31 @@ logger = logging.getLogger(__name__)
 
 CATEGORIES = CATALOG_CATEGORIES
 
-# Latin-script keywords are matched as word prefixes ("trouser" matches "trousers"); keep them
-# lower-case and accent-free (text is folded the same way before matching).
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    "dresses": (
-        # en, de, fr, es/pt, it, nl, pl, sv/da/no, tr
-        "dress",
-        "gown",
-        "sundress",
-        "kleid",
-        "kleider",
-        "robe",
-        "vestido",
-        "vestito",
-        "abito",
-        "abiti",
-        "jurk",
-        "jurken",
-        "sukienka",
-        "sukienki",
-        "klanning",
-        "kjole",
-        "elbise",
-        # non-Latin (substring match)
-        "платье",
-        "платья",
-        "فستان",
-        "فساتين",
-        "ドレス",
-        "ワンピース",
-        "连衣裙",
-    ),
-    "lower": (
-        "jean",
-        "denim jean",
-        "trouser",
-        "pant",
-        "chino",
-        "shorts",
-        "skirt",
-        "legging",
-        "jogger",
-        "culotte",
-        "cargo pant",
-        "slacks",
-        "sweatpant",
-        "bermuda",
-        "hose",
-        "hosen",
-        "rocke",
-        "minirock",
-        "jeansrock",
-        "faltenrock",
-        "bleistiftrock",
-        "jeanshose",
-        "pantalon",
-        "pantalons",
-        "jupe",
-        "jupes",
-        "pantacourt",
-        "pantalones",
-        "falda",
-        "vaquero",
-        "calca",
-        "calcas",
-        "saia",
-        "pantaloni",
-        "gonna",
-        "gonne",
-        "broek",
-        "broeken",
-        "rok",
-        "rokken",
-        "spodnie",
-        "spodnica",
-        "spodnice",
-        "spodnicy",
-        "byxor",
-        "kjol",
-        "kjolar",
-        "bukser",
-        "nederdel",
-        "pantolon",
-        "etek",
-        "брюки",
-        "юбка",
-        "юбки",
-        "джинсы",
-        "шорты",
-        "بنطلون",
-        "بناطيل",
-        "تنورة",
-        "تنانير",
-        "جينز",
-        "شورت",
-        "パンツ",
-        "スカート",
-        "裤",
-        "半身裙",
-    ),
-    "upper": (
-        "t-shirt",
-        "t shirt",
-        "tshirt",
-        "tee",
-        "shirt",
-        "top",
-        "blouse",
-        "sweater",
-        "jumper",
-        "hoodie",
-        "sweatshirt",
-        "cardigan",
-        "polo",
-        "tank top",
-        "camisole",
-        "jacket",
-        "blazer",
-        "coat",
-        "pullover",
-        "knitwear",
-        "bodysuit",
-        "crop top",
-        "tunic",
-        "hemd",
-        "hemden",
-        "bluse",
-        "blusen",
-        "oberteil",
-        "oberteile",
-        "strickjacke",
-        "jacke",
-        "jacken",
-        "chemise",
-        "chemisier",
-        "pull",
-        "debardeur",
-        "veste",
-        "haut",
-        "sweat",
-        "camiseta",
-        "camisa",
-        "blusa",
-        "sudadera",
-        "jersey",
-        "chaqueta",
-        "chaleco",
-        "maglia",
-        "maglietta",
-        "magliette",
-        "camicia",
-        "camicie",
-        "felpa",
-        "giacca",
-        "overhemd",
-        "trui",
-        "truien",
-        "koszula",
-        "koszulka",
-        "koszulki",
-        "bluzka",
-        "bluzki",
-        "sweter",
-        "trojka",
-        "gomlek",
-        "kazak",
-        "футболка",
-        "футболки",
-        "рубашка",
-        "блузка",
-        "свитер",
-        "толстовка",
-        "تيشيرت",
-        "تي شيرت",
-        "قميص",
-        "قمصان",
-        "بلوزة",
-        "سويت شيرت",
-        "كنزة",
-        "جاكيت",
-        "シャツ",
-        "トップス",
-        "ニット",
-        "衬衫",
-        "t恤",
-        "上衣",
-        "卫衣",
-    ),
-}
+# Latin-script keywords are matched as word prefixes ("trouser" matches "trousers"); the word
+# lists live in one file per language (crawlers/vocab/*.toml) and are matched all together.
+KEYWORDS: dict[str, tuple[str, ...]] = merged_vocabulary().categories
 
 # Phrases that contain a category keyword but do not name the garment ("short-sleeved tee",
 # "dress shirt", "bathrobe"). They are removed before matching.
-NOISE_PATTERNS = (
-    r"short[\s-]*sleeve[sd]?",
-    r"long[\s-]*sleeve[sd]?",
-    r"manches? courtes?",
-    r"manches? longues?",
-    r"dress[\s-]*shirt",
-    r"bath[\s-]*robe",
-    r"dressing[\s-]*gown",
-    r"kurzarm",
-    r"langarm",
-    r"pant[\s-]*suit",
-    r"jean[\s-]*jacket",
-    r"denim[\s-]*jacket",
-    r"jeansjacke",
-    r"veste en jean",
-    r"polo[\s-]*neck",
-    r"robe de chambre",
-    r"top[\s-]*seller",
-    r"top[\s-]*rated",
-    r"on[\s-]*top",
-)
+NOISE_PATTERNS = merged_vocabulary().category_noise
 
 # When a text names garments of several regions, the dress wins over the bottom over the top
 # ("shirt dress", "t-shirt and shorts set" are rarer than "denim skirt").
 PRIORITY = ("dresses", "lower", "upper")
 
 
+# Japanese voicing marks (ガ = カ + U+3099) are part of the word, not an accent.
+_KANA_VOICING = {"\u3099", "\u309a"}
+
+
 def fold(text: str) -> str:
-    """Lower-case, strip accents (Latin only), collapse whitespace."""
+    """Lower-case, strip accents, collapse whitespace; full-width letters become ASCII (NFKC).
+
+    Kana voicing marks and Hangul syllables survive (decomposed, then recomposed).
+    """
     text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", text).strip()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) or ch in _KANA_VOICING)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
 def _compile() -> dict[str, re.Pattern[str]]:
@@ -249,7 +55,7 @@ def _compile() -> dict[str, re.Pattern[str]]:
     for category, words in KEYWORDS.items():
         latin = sorted({fold(w) for w in words if w.isascii() or fold(w).isascii()}, key=len, reverse=True)
         other = sorted(
-            {w.lower() for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True
+            {fold(w) for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True
         )
         parts = []
         if latin:
@@ -262,25 +68,8 @@ def _compile() -> dict[str, re.Pattern[str]]:
     return patterns
 
 
-# German writes garments as compounds ("Sommerkleid", "Jeanshose", "Faltenrock"): the garment
-# is the last part. At least three letters before it, so that "those" is not a "hose".
-COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "dresses": ("kleid", "kleider"),
-    "lower": ("hose", "hosen", "rock", "rocke", "shorts", "jeans"),
-    "upper": (
-        "shirt",
-        "shirts",
-        "jacke",
-        "jacken",
-        "bluse",
-        "blusen",
-        "pullover",
-        "hemd",
-        "hemden",
-        "top",
-        "tops",
-    ),
-}
+# German writes garments as compounds ("Sommerkleid"): the garment is the last part (see de.toml).
+COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = merged_vocabulary().compound_suffixes
 
 
 def _compile_compounds() -> dict[str, re.Pattern[str]]:
@@ -295,19 +84,35 @@ _COMPOUNDS = _compile_compounds()
 _NOISE = re.compile("|".join(NOISE_PATTERNS))
 
 
-def categories_in_text(text: str) -> set[str]:
-    """Every garment category whose keywords occur in ``text`` (may be empty)."""
+@lru_cache(maxsize=64)
+def _false_friends(language: str | None) -> re.Pattern[str] | None:
+    """Other languages' false friends ("robe" on an English page), removed before matching."""
+    words = sorted({fold(w) for w in false_friends_for(language)}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es)?(?![a-z])")
+
+
+def categories_in_text(text: str, language: str | None = None) -> set[str]:
+    """Every garment category whose keywords occur in ``text`` (may be empty).
+
+    ``language`` is the page's declared language (a vocabulary tag such as ``en`` or ``ko``):
+    when given, other languages' false friends do not count.
+    """
     folded = _NOISE.sub(" ", fold(text))
+    friends = _false_friends(language)
+    if friends is not None:
+        folded = friends.sub(" ", folded)
     folded = re.sub(r"[_/|>+]", " ", folded)
     found = {category for category, pattern in _PATTERNS.items() if pattern.search(folded)}
     return found | {category for category, pattern in _COMPOUNDS.items() if pattern.search(folded)}
 
 
-def category_of_text(text: str | None) -> str | None:
+def category_of_text(text: str | None, language: str | None = None) -> str | None:
     """The single category ``text`` names, by priority, or None when it names none."""
     if not text:
         return None
-    found = categories_in_text(text)
+    found = categories_in_text(text, language)
     for category in PRIORITY:
         if category in found:
             return category
@@ -321,12 +126,14 @@ def normalise_category(
     title: str | None = None,
     url: str | None = None,
     product_type: str | None = None,
+    language: str | None = None,
 ) -> str:
     """Map a product's evidence to ``upper | lower | dresses | other``.
 
     Sources are tried from the most to the least specific: the shop's own product type or
     schema.org category, the breadcrumb trail from its last (most specific) crumb backwards,
-    the title, then the URL path. The first source that names a garment decides.
+    the title, then the URL path. The first source that names a garment decides. ``language``
+    (the page's ``<html lang>`` as a vocabulary tag) rules out other languages' false friends.
     """
     crumbs = [c for c in breadcrumbs if c]
     sources: list[str | None] = [product_type, schema_category, *reversed(crumbs), title]
@@ -334,7 +141,7 @@ def normalise_category(
         path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0]
         sources.append(re.sub(r"[-_/.]+", " ", path))
     for source in sources:
-        category = category_of_text(source)
+        category = category_of_text(source, language)
         if category:
             return category
     return "other"

@@ -4,19 +4,27 @@ Decided from the pixels, because shops name their images arbitrarily:
 
 1. **Plain background**: the image border (a 3% frame) is transparent (PNG alpha) or nearly one
    colour (>= 70% of border pixels within a small RGB distance of the border median; garments
-   that touch the frame, like long trousers, cover the rest). Street and
-   lifestyle shots fail here.
-2. **No person**: studio on-model shots have plain backgrounds too, so we look for a body with
-   MediaPipe (bundled models only): the pose landmarker's mean landmark visibility (>= 0.8 means
-   a body, even with the head cropped off, as in Dress Code model shots) and the full-range face
-   detector (a face plus visibility >= 0.7). Without mediapipe a weaker skin rule is used: a
-   YCrCb skin share of 3-55% of the foreground means arms, legs or a face next to the clothes.
+   that touch the frame, like long trousers, cover the rest). Street and lifestyle shots fail here.
+2. **No person**: studio on-model shots have plain backgrounds too. Several cues each give a
+   person strength in [0, 1]; the strongest wins (>= 0.5 means a person), so no single model
+   decides alone:
 
+   * ``pose``: MediaPipe pose landmarker, mean landmark visibility (>= 0.8: a body). Its
+     detector starts from the face, so it misses most head-cropped shots.
+   * ``face``: MediaPipe face detector; with pose visibility >= 0.7 a person, alone weak (prints
+     on T-shirts have faces).
+   * ``hands``: MediaPipe hand detector (palm based, no face needed): two hands are a person,
+     one hand is weak evidence.
+   * ``cut-body``: skin where the frame cuts the foreground at the top or bottom (a neck under a
+     cropped-off head, legs cut at the knee). Flat garment shots never have skin at the frame.
+   * ``skin``: without mediapipe, a YCrCb skin share of 3-55% of the foreground.
+
+Every image keeps its reasons (:attr:`ShotAnalysis.reasons`, the catalog's ``shot_reasons``).
 Calibrated on the shared VITON-HD / Dress Code / photo samples (garment vs model images).
 Known limits (documented in docs/crawling.md): an on-model shot cropped to the garment with
-almost no skin visible reads as a garment shot; a garment with large skin-tone prints may read
-as on-model. ``garment_score`` (higher = more garment-shot-like) lets callers rank a product's
-images and pick the best one even when the rule says no for all.
+no skin at the frame and no hands reads as a garment shot; a garment with large skin-tone prints
+may read as on-model. ``garment_score`` (higher = more garment-shot-like) lets callers rank a
+product's images and pick the best one even when the rule says no for all.
 """
 
 from __future__ import annotations
@@ -39,11 +47,14 @@ PLAIN_BORDER_MIN = 0.7
 SKIN_RANGE = (0.03, 0.55)
 POSE_VISIBILITY_MIN = 0.8
 POSE_WITH_FACE_MIN = 0.7
+PERSON_MIN = 0.5  # the strongest person cue must reach this
+CUT_BODY_SKIN_MIN = 0.25  # skin share of the foreground where the frame cuts it
+HANDS_MIN_SCORE = 0.8
 
 
 @dataclass(frozen=True)
 class ShotAnalysis:
-    """Evidence for one image; ``is_garment_shot`` is the decision."""
+    """Evidence for one image; ``is_garment_shot`` is the decision, ``reasons`` say why."""
 
     plain_border: float  # fraction of border pixels matching the background (transparent counts)
     skin_fraction: float  # skin-coloured share of the foreground
@@ -51,6 +62,19 @@ class ShotAnalysis:
     faces: int
     is_garment_shot: bool
     garment_score: float
+    hands: int = 0
+    cut_body_skin: float = 0.0  # skin share of the foreground where the frame cuts it
+    evidence: str = ""  # the cue that decided: "background", "pose", "cut-body", ... or "no-person"
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonCue:
+    """One cue's verdict: how strongly it says "a person is in the picture" (0..1)."""
+
+    name: str
+    strength: float
+    detail: str
 
 
 def _resize_rgba(image: Image.Image) -> np.ndarray:
@@ -94,7 +118,10 @@ def _person_detectors():
             static_image_mode=True, model_complexity=1, min_detection_confidence=0.5
         )
         faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
-        return pose, faces
+        hands = mp.solutions.hands.Hands(
+            static_image_mode=True, max_num_hands=4, min_detection_confidence=0.5
+        )
+        return pose, faces, hands
     except Exception as exc:  # optional: the skin rule still works without it
         logger.warning(
             "mediapipe unavailable (%s); garment shots are decided from background and skin only", exc
@@ -102,17 +129,78 @@ def _person_detectors():
         return None
 
 
-def _person_evidence(rgb: np.ndarray) -> tuple[float, int] | None:
-    """(mean pose-landmark visibility, face count) for (H, W, 3) uint8 RGB, or None without mediapipe."""
+@dataclass(frozen=True)
+class _ModelEvidence:
+    visibility: float
+    faces: int
+    hand_scores: tuple[float, ...]
+
+
+def _person_evidence(rgb: np.ndarray) -> _ModelEvidence | None:
+    """MediaPipe pose visibility, faces and hands for (H, W, 3) uint8 RGB, or None without mediapipe."""
     detectors = _person_detectors()
     if detectors is None:
         return None
-    pose, faces = detectors
+    pose, faces, hands = detectors
     with _mp_lock:  # mediapipe graphs are not thread-safe
         landmarks = pose.process(rgb).pose_landmarks
         detections = faces.process(rgb).detections
+        handedness = hands.process(rgb).multi_handedness
     visibility = float(np.mean([lm.visibility for lm in landmarks.landmark[:25]])) if landmarks else 0.0
-    return visibility, len(detections or [])
+    scores = tuple(sorted((h.classification[0].score for h in handedness or []), reverse=True))
+    return _ModelEvidence(visibility, len(detections or []), scores)
+
+
+def _cut_body_skin(skin: np.ndarray, foreground: np.ndarray, band: int) -> float:
+    """Skin share of the foreground in the top or bottom frame band (the larger), 0 if barely cut."""
+    shares = []
+    for rows in (slice(0, band), slice(skin.shape[0] - band, skin.shape[0])):
+        cut = foreground[rows]
+        if cut.mean() >= 0.05:  # the frame really cuts the subject here
+            shares.append(float((skin[rows] & cut).sum() / cut.sum()))
+    return max(shares, default=0.0)
+
+
+def person_cues(model: _ModelEvidence | None, skin_fraction: float, cut_body_skin: float) -> list[PersonCue]:
+    """Each cue's person strength; with ``model`` None (no mediapipe) the skin-share rule stands in."""
+    cues = [
+        PersonCue(
+            "cut-body",
+            0.5 + cut_body_skin / 2 if cut_body_skin >= CUT_BODY_SKIN_MIN else cut_body_skin,
+            f"{cut_body_skin:.0%} skin where the frame cuts the subject",
+        )
+    ]
+    if model is None:
+        in_range = SKIN_RANGE[0] <= skin_fraction <= SKIN_RANGE[1]
+        cues.append(
+            PersonCue("skin", 0.6 if in_range else 0.0, f"{skin_fraction:.0%} of the foreground is skin")
+        )
+        return cues
+    visibility = model.visibility
+    cues.append(
+        PersonCue(
+            "pose",
+            visibility if visibility >= POSE_VISIBILITY_MIN else visibility / 2,
+            f"pose landmark visibility {visibility:.2f}",
+        )
+    )
+    with_body = visibility >= POSE_WITH_FACE_MIN
+    cues.append(
+        PersonCue(
+            "face",
+            (0.75 if with_body else 0.4) if model.faces else 0.0,
+            f"{model.faces} face(s)" + (" with a body" if with_body and model.faces else ""),
+        )
+    )
+    hands = [score for score in model.hand_scores if score >= HANDS_MIN_SCORE]
+    cues.append(
+        PersonCue(
+            "hands",
+            min(hands[:2]) if len(hands) >= 2 else 0.4 * max(model.hand_scores, default=0.0),
+            f"{len(model.hand_scores)} hand(s), best score {max(model.hand_scores, default=0.0):.2f}",
+        )
+    )
+    return cues
 
 
 def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> ShotAnalysis:
@@ -139,21 +227,38 @@ def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> S
     skin_fraction = float(skin.sum() / max(1, foreground.sum()))
     if person_detector not in ("mediapipe", "skin"):
         raise ValueError(f"person_detector must be 'mediapipe' or 'skin', got {person_detector!r}")
-    evidence = (
-        (_person_evidence(rgb) if person_detector == "mediapipe" else None) if foreground.any() else (0.0, 0)
-    )
-    if evidence is None:
-        visibility, faces = 0.0, 0
-        person = SKIN_RANGE[0] <= skin_fraction <= SKIN_RANGE[1]
+    band = max(2, round(BORDER_FRACTION * min(height, width)))
+    cut_body = _cut_body_skin(skin, foreground, band)
+    if not foreground.any():
+        model: _ModelEvidence | None = _ModelEvidence(0.0, 0, ())
     else:
-        visibility, faces = evidence
-        person = visibility >= POSE_VISIBILITY_MIN or (faces > 0 and visibility >= POSE_WITH_FACE_MIN)
-    is_garment = plain >= PLAIN_BORDER_MIN and not person and foreground.mean() > 0.02
+        model = _person_evidence(rgb) if person_detector == "mediapipe" else None
+    cues = person_cues(model, skin_fraction, cut_body)
+    strongest = max(cues, key=lambda cue: cue.strength)
+    person = strongest.strength >= PERSON_MIN
+    has_subject = foreground.mean() > 0.02
+    is_garment = plain >= PLAIN_BORDER_MIN and not person and has_subject
+    if plain < PLAIN_BORDER_MIN:
+        evidence = "background"
+    elif person:
+        evidence = strongest.name
+    else:
+        evidence = "no-person" if has_subject else "empty"
+    reasons = (
+        f"background: {plain:.0%} of the border is plain (>= {PLAIN_BORDER_MIN:.0%} needed)",
+        *(
+            f"{cue.name}: {cue.strength:.2f} ({cue.detail})"
+            for cue in sorted(cues, key=lambda c: -c.strength)
+        ),
+    )
+    visibility = model.visibility if model else 0.0
+    faces = model.faces if model else 0
     score = (
         plain
         - visibility
         - 0.25 * min(faces, 1)
         - 0.25 * (skin_fraction if skin_fraction <= SKIN_RANGE[1] else 0.0)
+        - max(0.0, strongest.strength - visibility)
     )
     return ShotAnalysis(
         round(plain, 4),
@@ -162,4 +267,8 @@ def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> S
         faces,
         bool(is_garment),
         round(float(score), 4),
+        hands=len(model.hand_scores) if model else 0,
+        cut_body_skin=round(cut_body, 4),
+        evidence=evidence,
+        reasons=reasons,
     )

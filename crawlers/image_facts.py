@@ -59,6 +59,8 @@ class ImageFacts:
     has_alpha: bool
     is_garment_shot: bool
     garment_score: float
+    shot_evidence: str = ""  # the cue that decided (see vtonkit.crawlers.garment_shot)
+    shot_reasons: str = ""  # every cue with its strength, "; "-separated
 
 
 def inspect_image(
@@ -105,6 +107,8 @@ def inspect_image(
         has_alpha=has_alpha,
         is_garment_shot=analysis.is_garment_shot,
         garment_score=analysis.garment_score,
+        shot_evidence=analysis.evidence,
+        shot_reasons="; ".join(analysis.reasons),
     )
 
 

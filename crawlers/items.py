@@ -71,5 +71,7 @@ CATALOG_COLUMNS = (
     "has_alpha",
     "is_garment_shot",
     "garment_score",
+    "shot_evidence",
+    "shot_reasons",
     "crawled_at",
 )

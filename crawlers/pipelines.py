@@ -146,6 +146,8 @@ class GarmentImagesPipeline(FilesPipeline):
             has_alpha=facts.has_alpha,
             is_garment_shot=facts.is_garment_shot,
             garment_score=facts.garment_score,
+            shot_evidence=facts.shot_evidence,
+            shot_reasons=facts.shot_reasons,
         )
         if facts.sha256 in self.by_sha:
             return {
@@ -250,6 +252,8 @@ class CatalogPipeline:
                 has_alpha=image["has_alpha"],
                 is_garment_shot=image["is_garment_shot"],
                 garment_score=image["garment_score"],
+                shot_evidence=image.get("shot_evidence", ""),
+                shot_reasons=image.get("shot_reasons", ""),
                 crawled_at=crawled_at,
             )
             report.images[product.get("category") or "other"] += 1

@@ -36,6 +36,12 @@ class CrawlReport:
         self.image_errors: list[dict[str, str]] = []
         self.skipped: Counter[str] = Counter()  # e.g. "category-filter", "js-no-browser"
         self.notes: list[str] = []
+        # rendering (vtonkit.crawlers.render): pages rendered per reason, their download seconds,
+        # pages that should have held a product and still do not, browser requests robots.txt refused
+        self.rendered: Counter[str] = Counter()
+        self.render_seconds = 0.0
+        self.missing_products: list[dict[str, str]] = []
+        self.browser_blocked: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlReport:
@@ -57,6 +63,11 @@ class CrawlReport:
         logger.warning("skipped image %s (on %s): %s", url, page_url or "?", reason)
         self.image_errors.append({"url": url, "page_url": page_url, "reason": reason})
 
+    def missing_product(self, url: str, reason: str) -> None:
+        """A page that should have held a product (sitemap, listing, app shell) and does not."""
+        logger.warning("no product at %s: %s", url, reason)
+        self.missing_products.append({"url": url, "reason": reason})
+
     def note(self, message: str) -> None:
         logger.warning(message)
         self.notes.append(message)
@@ -75,6 +86,12 @@ class CrawlReport:
             "image_errors": self.image_errors,
             "skipped": dict(self.skipped),
             "notes": self.notes,
+            "rendered": dict(self.rendered),
+            "rendered_total": sum(self.rendered.values()),
+            "render_seconds": round(self.render_seconds, 2),
+            "browser_launches": self.crawler.stats.get_value("playwright/browser_count", 0),
+            "missing_products": self.missing_products,
+            "browser_blocked": self.browser_blocked,
             "finish_reason": self.crawler.stats.get_value("finish_reason"),
         }
 

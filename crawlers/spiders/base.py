@@ -7,7 +7,10 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 * ``url``: the store's base URL (overrides ``base_url``)
 * ``limit``: stop after this many products
 * ``category``: keep only ``upper``, ``lower`` or ``dresses`` products
-* ``browser``: ``0`` skips the pages that need Chromium
+* ``browser``: ``0`` skips the pages that need Chromium (same as ``render=never``)
+* ``render``: ``auto`` (default), ``always`` or ``never``: when pages go through Chromium
+  (see :mod:`vtonkit.crawlers.render`; the ``VTONKIT_RENDER`` setting sets it for a crawl)
+* ``render_budget``: at most this many pages rendered per crawl (``VTONKIT_RENDER_BUDGET``)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -29,6 +33,12 @@ from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.items import ProductItem
+from vtonkit.crawlers.render import (
+    DEFAULT_RENDER_BUDGET,
+    BrowserRequestGate,
+    app_shell_verdict,
+    render_policy,
+)
 from vtonkit.crawlers.report import report_for
 
 logger = logging.getLogger(__name__)
@@ -58,6 +68,11 @@ class StoreSpider(scrapy.Spider):
     next_page_css: str = "a[rel=next]::attr(href), link[rel=next]::attr(href)"
     #: follow sitemaps announced in robots.txt (or /sitemap.xml) for product URLs
     use_sitemap: bool = False
+    #: when pages go through Chromium: "auto" (pages that should hold a product but don't),
+    #: "always" or "never"; the crawl's VTONKIT_RENDER setting or ``-a render=`` override it
+    render: str = "auto"
+    #: False for spiders that read no HTML pages (Shopify's products.json): no browser settings
+    renders_pages: bool = True
     #: why Chromium could not be used (set when the crawl's settings were built)
     browser_problem: str | None = None
 
@@ -68,6 +83,8 @@ class StoreSpider(scrapy.Spider):
         limit: str | int | None = None,
         category: str | None = None,
         browser: str | None = None,
+        render: str | None = None,
+        render_budget: str | int | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -81,18 +98,55 @@ class StoreSpider(scrapy.Spider):
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.emitted = 0
         self.skip_browser_pages = str(browser).lower() in ("0", "false", "no", "off")
+        self.render_arg = render_policy(render) if render else None
+        self.render_budget_arg = int(render_budget) if render_budget not in (None, "") else None
+        self.renders_used = 0
         self._product_re = re.compile(self.product_link_pattern)
 
     # -- settings -----------------------------------------------------------------------
     @classmethod
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
-        if cls.js_paths:
+        policy = render_policy(settings.get("VTONKIT_RENDER"), default=cls.render)
+        if cls.js_paths or (cls.renders_pages and policy != "never"):
+            # scrapy-playwright starts Chromium only for the first rendered page: a crawl that
+            # renders nothing costs no browser time
             try:
                 settings.setdict(playwright_settings(find_chromium()), priority="spider")
+                settings.set("PLAYWRIGHT_ABORT_REQUEST", BrowserRequestGate(), priority="spider")
             except ChromiumNotFound as exc:
                 cls.browser_problem = str(exc)  # reported in the crawl summary
-                logger.warning("%s: JavaScript pages will be skipped: %s", cls.name, exc)
+                logger.warning("%s: pages that need a browser will be skipped: %s", cls.name, exc)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> StoreSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        gate = crawler.settings.get("PLAYWRIGHT_ABORT_REQUEST")
+        if isinstance(gate, BrowserRequestGate):
+            gate.bind(crawler)
+        crawler.signals.connect(spider._count_rendered, signal=signals.response_received)
+        return spider
+
+    @property
+    def render_policy(self) -> str:
+        if self.skip_browser_pages:
+            return "never"
+        return self.render_arg or render_policy(
+            self.crawler.settings.get("VTONKIT_RENDER"), default=self.render
+        )
+
+    @property
+    def render_budget(self) -> int:
+        if self.render_budget_arg is not None:
+            return self.render_budget_arg
+        return self.crawler.settings.getint("VTONKIT_RENDER_BUDGET", DEFAULT_RENDER_BUDGET)
+
+    def _count_rendered(self, response: Response, request: scrapy.Request, spider: Any) -> None:
+        reason = request.meta.get("vtonkit_render_reason")
+        if reason:
+            report = report_for(self.crawler)
+            report.rendered[reason] += 1
+            report.render_seconds += float(request.meta.get("download_latency") or 0.0)
 
     @property
     def browser_enabled(self) -> bool:
@@ -105,7 +159,7 @@ class StoreSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for path in self.start_paths:
-            yield scrapy.Request(self.url_for(path), callback=self.parse_listing, errback=self.on_error)
+            yield self.page_request(self.url_for(path), self.parse_listing)
         for path in () if self.skip_browser_pages else self.js_paths:
             request = self.browser_request(self.url_for(path), callback=self.parse_listing)
             if request is not None:
@@ -120,23 +174,77 @@ class StoreSpider(scrapy.Spider):
             )
 
     def browser_request(self, url: str, callback: Any) -> scrapy.Request | None:
-        """A request rendered by Chromium, or None (reported) when no browser is available."""
+        """A ``js_paths`` page rendered by Chromium, or None (reported) when no browser is available."""
         if not self.browser_enabled:
             report_for(self.crawler).skipped["js-no-browser"] += 1
-            problem = self.browser_problem or "the spider was started without its browser settings"
             report_for(self.crawler).note(
-                f"skipped JavaScript page {url}: Chromium not available ({problem})"
+                f"skipped JavaScript page {url}: Chromium not available ({self._no_browser_reason()})"
             )
             return None
+        self.renders_used += 1
+        return self._rendered_request(url, callback, "js-path", wait_selector=self.js_wait_selector)
+
+    def _no_browser_reason(self) -> str:
+        return self.browser_problem or "the spider was started without its browser settings"
+
+    def _rendered_request(
+        self,
+        url: str,
+        callback: Any,
+        reason: str,
+        *,
+        wait_selector: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> scrapy.Request:
         from scrapy_playwright.page import PageMethod
 
-        methods = [PageMethod("wait_for_selector", self.js_wait_selector)] if self.js_wait_selector else []
+        wait = (
+            PageMethod("wait_for_selector", wait_selector)
+            if wait_selector
+            else PageMethod("wait_for_load_state", "networkidle")  # the shell's data requests are done
+        )
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
-            meta={"playwright": True, "playwright_page_methods": methods},
+            dont_filter=True,  # the same URL was fetched once already without the browser
+            meta={
+                **(meta or {}),
+                "playwright": True,
+                "playwright_page_methods": [wait],
+                "vtonkit_render_reason": reason,
+            },
         )
+
+    def page_request(self, url: str, callback: Any, *, expected: str | None = None) -> scrapy.Request:
+        """A page request; ``expected`` says why the page should hold a product (or None).
+
+        With ``render=always`` the page goes straight to the browser while the budget lasts.
+        """
+        meta = {"vtonkit_expected": expected} if expected else {}
+        if self.render_policy == "always" and self.browser_enabled and self.renders_used < self.render_budget:
+            self.renders_used += 1
+            return self._rendered_request(url, callback, "always", meta=meta)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+
+    def render_or_report(self, response: Response, expected: str, callback: Any) -> Iterable[scrapy.Request]:
+        """Render a page that should hold a product but has none in its HTML, or say why not."""
+        why_not = None
+        if self.render_policy == "never":
+            why_not = "rendering is off (--render never)"
+        elif not self.browser_enabled:
+            why_not = f"Chromium not available ({self._no_browser_reason()})"
+        elif self.renders_used >= self.render_budget:
+            why_not = f"the render budget of {self.render_budget} pages is spent"
+        if why_not is None:
+            self.renders_used += 1
+            yield self._rendered_request(
+                response.url, callback, expected, meta={"vtonkit_expected": expected}
+            )
+            return
+        report = report_for(self.crawler)
+        report.page_error(response.url, f"no product data found in the HTML; not rendered: {why_not}")
+        report.missing_product(response.url, f"{expected}: not rendered: {why_not}")
 
     # -- sitemaps -------------------------------------------------------------------------
     def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
@@ -164,14 +272,21 @@ class StoreSpider(scrapy.Spider):
             if sitemap.type == "sitemapindex":
                 yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_sitemap_error)
             elif self.is_product_url(loc):
-                yield scrapy.Request(loc, callback=self.parse_product, errback=self.on_error)
+                expected = self.sitemap_entry_expected(loc, response.url)
+                yield self.page_request(loc, self.parse_product, expected=expected)
+
+    def sitemap_entry_expected(self, loc: str, sitemap_url: str) -> str | None:
+        """Why a sitemap entry should be a product page (None: it may be any page)."""
+        return "product-sitemap"
 
     def on_sitemap_error(self, failure: Any) -> None:
         logger.info("no sitemap at %s: %s", failure.request.url, failure.value)
 
     # -- listings and products -------------------------------------------------------------
     def is_product_url(self, url: str) -> bool:
-        return bool(self._product_re.search(urlsplit(url).path))
+        """The product link pattern matches the URL's path (and query, where stores put the id)."""
+        parts = urlsplit(url)
+        return bool(self._product_re.search(parts.path + (f"?{parts.query}" if parts.query else "")))
 
     def links(self, response: Response) -> list[str]:
         hrefs = response.css("a::attr(href)").getall()
@@ -186,9 +301,9 @@ class StoreSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterable[Any]:
         for url in self.links(response):
             if self.is_product_url(url):
-                yield scrapy.Request(url, callback=self.parse_product, errback=self.on_error)
+                yield self.page_request(url, self.parse_product, expected="listing-link")
         for href in response.css(self.next_page_css).getall():
-            yield scrapy.Request(response.urljoin(href), callback=self.parse_listing, errback=self.on_error)
+            yield self.page_request(response.urljoin(href), self.parse_listing)
 
     def extract(self, response: Response) -> tuple[bool, ProductItem | None]:
         """(extraction ran, the page's product data or None); a failing run is reported as a page error."""
@@ -200,16 +315,42 @@ class StoreSpider(scrapy.Spider):
             )
             return False, None
 
-    def parse_product(self, response: Response) -> Iterable[ProductItem]:
+    def parse_product(self, response: Response) -> Iterable[Any]:
+        yield from self.product_or_render(
+            response, response.meta.get("vtonkit_expected") or "listing-link", self.parse_product
+        )
+
+    def product_or_render(self, response: Response, expected: str | None, callback: Any) -> Iterable[Any]:
+        """The page's product; else, when it should hold one, a rendered retry or a named miss.
+
+        ``expected`` says why the page should be a product (``product-sitemap``,
+        ``listing-link``) or is None; an app-shell page is expected to be one wherever it was found.
+        """
+        report = report_for(self.crawler)
+        if not hasattr(response, "text"):  # an image or other binary where a page was expected
+            if expected:
+                report.page_error(response.url, "not an HTML page")
+                report.missing_product(response.url, f"{expected}: not an HTML page")
+            return
         ran, item = self.extract(response)
-        if not ran:
+        if is_product_page(item):
+            yield from self.emit(item)
             return
-        if not is_product_page(item):
-            report_for(self.crawler).page_error(
-                response.url, "no product data found (no Product JSON-LD/microdata/OpenGraph)"
+        rendered = "vtonkit_render_reason" in response.meta
+        if expected is None and not rendered and app_shell_verdict(response.text).is_app_shell:
+            expected = "app-shell"
+        if expected is None or not ran:
+            if not ran and expected:
+                report.missing_product(response.url, f"{expected}: extraction failed")
+            return
+        if rendered:
+            report.page_error(
+                response.url,
+                "no product data found (no Product JSON-LD/microdata/OpenGraph), also after rendering",
             )
+            report.missing_product(response.url, f"{expected}: no product data after rendering")
             return
-        yield from self.emit(item)
+        yield from self.render_or_report(response, expected, callback)
 
     def emit(self, item: ProductItem) -> Iterable[ProductItem]:
         """Apply the category filter and the limit, stamp the crawl time, yield the item."""
@@ -239,3 +380,6 @@ class StoreSpider(scrapy.Spider):
         else:
             reason = f"{type(failure.value).__name__}: {failure.value}"
         report_for(self.crawler).page_error(request.url, reason)
+        expected = request.meta.get("vtonkit_expected")
+        if expected:
+            report_for(self.crawler).missing_product(request.url, f"{expected}: {reason}")

@@ -2,20 +2,29 @@
 
 Discovers product pages through the sitemaps announced in robots.txt (or ``/sitemap.xml``) and
 by following same-site links (depth-limited); every fetched page is tried as a product page and
-kept when structured product data is found. Usage::
+kept when structured product data is found. A page that should be a product (listed in a
+product sitemap, linked with a product-like path, or an app shell) but has no product data in
+its HTML is rendered in Chromium (``-a render=auto|always|never``). Usage::
 
     scrapy crawl generic -a url=https://shop.example -a limit=50 -O products.jsonl
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
-import scrapy
 from scrapy.http import Response
-from vtonkit.crawlers.extract import is_product_page
 from vtonkit.crawlers.spiders.base import StoreSpider
+
+# paths shops give product pages; such a link without product data in its HTML is rendered
+PRODUCT_URL_HINT = re.compile(
+    r"/(?:products?|goods|items?|p|dp|artikel|produit|producto)/[^/]", re.IGNORECASE
+)
+# sitemap files of products (Shopify: sitemap_products_1.xml)
+PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
 
 
 class GenericSpider(StoreSpider):
@@ -24,16 +33,22 @@ class GenericSpider(StoreSpider):
     product_link_pattern = r"."  # from sitemaps every URL is a candidate product page
     custom_settings = {"DEPTH_LIMIT": 4}
 
+    def is_expected_product(self, url: str, sitemap_url: str = "") -> bool:
+        """A URL that should hold a product: it looks like one, or a product sitemap lists it."""
+        return bool(PRODUCT_URL_HINT.search(urlsplit(url).path) or PRODUCT_SITEMAP_HINT.search(sitemap_url))
+
     def parse_listing(self, response: Response) -> Iterable[Any]:
         """Any page: a product when extraction finds one, otherwise a source of links."""
         if not hasattr(response, "text"):
             return
-        _, item = self.extract(response)
-        if is_product_page(item):
-            yield from self.emit(item)
+        yield from self.product_or_render(response, response.meta.get("vtonkit_expected"), self.parse_listing)
         for url in self.links(response):
-            yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+            expected = "listing-link" if self.is_expected_product(url) else None
+            yield self.page_request(url, self.parse_listing, expected=expected)
 
     def parse_product(self, response: Response) -> Iterable[Any]:
         # sitemap URLs may be categories as well as products: treat them like any page
         yield from self.parse_listing(response)
+
+    def sitemap_entry_expected(self, loc: str, sitemap_url: str) -> str | None:
+        return "product-sitemap" if self.is_expected_product(loc, sitemap_url) else None

@@ -57,6 +57,7 @@ class ShopifySpider(StoreSpider):
     """Base class of Shopify store spiders (``scrapy crawl shopify -a url=...`` for any store)."""
 
     name = "shopify"
+    renders_pages = False  # products.json only: never a page to render
     page_size = 250
     currency: str | None = None
 

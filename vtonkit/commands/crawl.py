@@ -15,6 +15,12 @@ class Category(str, Enum):
     dresses = "dresses"
 
 
+class Render(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 def crawl(
     store: str = typer.Argument(
         None, help="Store spider to run (see --list-stores), e.g. demo, generic, shopify."
@@ -46,6 +52,17 @@ def crawl(
     ),
     no_browser: bool = typer.Option(
         False, "--no-browser", help="Skip the store's JavaScript-rendered pages (no Chromium started)."
+    ),
+    render: Render = typer.Option(
+        None,
+        "--render",
+        help="When pages go through Chromium: auto (the default, unless the store's file says "
+        "otherwise) = only pages that should hold a product but whose HTML has none (product "
+        "sitemap, listing link, app shell); always; never.",
+        show_default=False,
+    ),
+    render_budget: int = typer.Option(
+        200, "--render-budget", min=0, help="At most this many pages rendered in Chromium per crawl."
     ),
     list_stores: bool = typer.Option(False, "--list-stores", help="List the available stores and exit."),
 ) -> None:
@@ -116,6 +133,10 @@ def crawl(
                     cache=cache,
                     resume=resume,
                     no_throttle=no_throttle,
+                    extra_settings={
+                        "VTONKIT_RENDER_BUDGET": render_budget,
+                        **({"VTONKIT_RENDER": render.value} if render else {}),
+                    },
                     spider_args={"browser": "0"} if no_browser else None,
                     on_event=on_event,
                 )
@@ -148,6 +169,20 @@ def _print_summary(console, summary: dict) -> None:
         "[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0))
     )
     console.print(table)
+    rendered = summary.get("rendered") or {}
+    console.print(
+        f"pages rendered in Chromium: {summary.get('rendered_total', 0)}"
+        + (f" ({', '.join(f'{why}: {n}' for why, n in sorted(rendered.items()))})" if rendered else "")
+        + f", {summary.get('render_seconds', 0)} s"
+    )
+    missing = summary.get("missing_products") or []
+    if missing:
+        gaps = Table(title=f"{len(missing)} pages should have held a product and do not")
+        gaps.add_column("page")
+        gaps.add_column("why")
+        for entry in missing:
+            gaps.add_row(entry["url"], entry["reason"])
+        console.print(gaps)
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("image_status", {}).items()))
     if statuses:
         console.print(f"images: {statuses}")

@@ -1,0 +1,174 @@
+"""Everything read from one product page before any field is chosen, and the page's own product node.
+
+:func:`read_evidence` parses a page once: schema.org ``Product`` nodes from JSON-LD (read
+tolerantly, see :mod:`vtonkit.crawlers.jsonld`) and microdata, OpenGraph/``product:`` meta tags,
+the declared language and the visible text. :func:`main_product` picks the node of the variant
+on screen. The ``text``/``first``/``schema_term`` helpers turn structured-data values into strings.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import extruct
+from parsel import Selector
+from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, types_of
+from vtonkit.crawlers.vocab import language_of
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct", "someproducts", "vehicle"}
+
+
+@dataclass
+class PageEvidence:
+    """Everything read from one page before fields are chosen."""
+
+    url: str
+    selector: Selector
+    json_ld: list[dict[str, Any]] = field(default_factory=list)  # Product nodes
+    json_ld_all: list[dict[str, Any]] = field(default_factory=list)
+    microdata: list[dict[str, Any]] = field(default_factory=list)  # Product items
+    microdata_all: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)  # og:/product:/twitter:/name= metas
+    visible_text: str = ""
+    # vocabulary language the page declares (<html lang>, else og:locale): "ko", "zh-Hant", ...
+    language: str | None = None
+
+    @property
+    def structured_nodes(self) -> list[dict[str, Any]]:
+        """Every Product node, JSON-LD first."""
+        return self.json_ld + self.microdata
+
+
+def first(value: Any) -> Any:
+    """The first non-empty entry of a list (a scalar is returned as is)."""
+    if isinstance(value, list):
+        return next((v for v in value if v not in (None, "", [], {})), None)
+    return value
+
+
+def text(value: Any) -> str | None:
+    """A plain string from a JSON-LD/microdata value (string, number, {name}, [..])."""
+    value = first(value)
+    if isinstance(value, dict):
+        value = (
+            value.get("name")
+            or value.get("@value")
+            or value.get("value")
+            or value.get("properties", {}).get("name")
+        )
+        value = first(value)
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    plain = re.sub(r"\s+", " ", html.unescape(str(value))).strip()  # some shops entity-escape JSON-LD
+    return plain or None
+
+
+def schema_term(value: Any) -> str | None:
+    """ "http://schema.org/InStock" -> "InStock"."""
+    plain = text(value)
+    if not plain:
+        return None
+    return plain.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def read_evidence(page_html: str, url: str) -> PageEvidence:
+    """Parse one page into :class:`PageEvidence` (extruct failures are logged, never raised)."""
+    selector = Selector(text=page_html)
+    evidence = PageEvidence(url=url, selector=selector)
+    for block in json_ld_blocks(page_html, url):
+        for node in iter_nodes(block):
+            evidence.json_ld_all.append(node)
+            if types_of(node) & PRODUCT_TYPES:
+                evidence.json_ld.append(node)
+    try:
+        data = extruct.extract(
+            selector.root,
+            base_url=url or None,
+            syntaxes=["microdata", "opengraph"],
+            uniform=True,
+            errors="log",
+        )
+    except Exception as exc:  # extruct raises assorted errors on odd markup; the rest still works
+        logger.info("extruct failed on %s: %s", url or "<page>", exc)
+        data = {}
+    for item in data.get("microdata", []) or []:
+        for node in iter_nodes(item):
+            evidence.microdata_all.append(node)
+            if types_of(node) & PRODUCT_TYPES:
+                evidence.microdata.append(node)
+    for og in data.get("opengraph", []) or []:
+        for key, value in og.items():
+            if isinstance(key, str) and ":" in key and key not in evidence.meta:
+                evidence.meta[key.lower()] = text(value) or ""
+    for meta in selector.xpath("//meta[@content]"):
+        key = (
+            meta.attrib.get("property") or meta.attrib.get("name") or meta.attrib.get("itemprop") or ""
+        ).lower()
+        if key and key not in evidence.meta:
+            evidence.meta[key] = meta.attrib["content"].strip()
+    texts = selector.xpath(
+        "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+    ).getall()
+    evidence.visible_text = re.sub(r"\s+", " ", " ".join(texts))
+    evidence.language = language_of(
+        selector.xpath("/html/@lang").get() or evidence.meta.get("og:locale") or None
+    )
+    return evidence
+
+
+def _image_paths(value: Any) -> set[str]:
+    """URL paths (no query) of a JSON-LD image value, for comparing variants with og:image."""
+    values = value if isinstance(value, list) else [value]
+    paths = set()
+    for v in values:
+        if isinstance(v, dict):
+            v = v.get("contentUrl") or v.get("url")
+        if isinstance(v, str) and v:
+            paths.add(urlsplit(v).path)
+    return paths
+
+
+def main_product(evidence: PageEvidence) -> dict[str, Any]:
+    """The page's own product node (``{}`` when the page has none).
+
+    Pages often list one node per variant (size, colour). The node for the variant on screen
+    is the one whose URL is the page's, whose image is the page's ``og:image``, or whose colour
+    is named in the page URL; otherwise the first named node.
+    """
+    nodes = [n for n in evidence.structured_nodes if text(n.get("name"))]
+    if not nodes:
+        return (evidence.structured_nodes or [{}])[0]
+    page = urlsplit(evidence.url)
+    page_words = set(re.findall(r"[a-z]+", (page.path + " " + page.query).lower()))
+    og_images = {
+        urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()
+    }
+
+    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, int, int, int]:
+        index, node = entry
+        node_url = text(node.get("url")) or ""
+        same_page = int(
+            bool(node_url) and urlsplit(node_url).path == page.path and bool(page.path.strip("/"))
+        )
+        same_image = int(bool(og_images & _image_paths(node.get("image"))))
+        colour = (text(node.get("color")) or "").lower()
+        colour_in_url = int(bool(colour) and colour in page_words)
+        return (same_page, same_image, colour_in_url, -index)
+
+    return max(enumerate(nodes), key=score)[1]
+
+
+def page_url(page_html: str) -> str | None:
+    """The page's own URL as it declares it (canonical link, then og:url), for saved pages."""
+    selector = Selector(text=page_html)
+    return (
+        selector.xpath("//link[@rel='canonical']/@href").get()
+        or selector.xpath("//meta[@property='og:url']/@content").get()
+    )

@@ -1,0 +1,161 @@
+"""Price, currency and availability of a product: structured offers first, then meta tags, then the page.
+
+Offers come flat or nested (a list, one ``Offer``, an ``AggregateOffer`` with or without its
+offers, offers under ``hasVariant``); the offer shown is the first priced one in stock.
+:func:`read_offer` returns one :class:`OfferFinding` saying where each value came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from vtonkit.crawlers.evidence import PageEvidence, first, schema_term, text
+from vtonkit.crawlers.jsonld import types_of
+from vtonkit.crawlers.prices import currency_code, parse_price
+from vtonkit.crawlers.vocab import merged_vocabulary
+
+# og/product meta availability words -> schema.org terms
+_META_AVAILABILITY = {
+    "in stock": "InStock",
+    "instock": "InStock",
+    "out of stock": "OutOfStock",
+    "oos": "OutOfStock",
+    "preorder": "PreOrder",
+}
+
+
+@dataclass(frozen=True)
+class OfferFinding:
+    """The product's price and availability, each with its source (``None`` when not found)."""
+
+    price: float | None
+    currency: str | None
+    availability: str | None
+    price_source: str | None  # "json-ld", "microdata", "opengraph", "html"
+    category: str | None  # an offer's schema.org category (some shops put it there)
+
+
+def flat_offers(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flat offers of a product node (list, single Offer, AggregateOffer with or without offers)."""
+    raw = node.get("offers")
+    if raw is None and isinstance(node.get("hasVariant"), list):
+        raw = [v.get("offers") for v in node["hasVariant"] if isinstance(v, dict)]
+    pending = raw if isinstance(raw, list) else [raw]
+    flat: list[dict[str, Any]] = []
+    while pending:
+        offer = pending.pop(0)
+        if isinstance(offer, list):
+            pending[:0] = offer
+        elif isinstance(offer, dict):
+            if "aggregateoffer" in types_of(offer) and isinstance(offer.get("offers"), (list, dict)):
+                pending[:0] = offer["offers"] if isinstance(offer["offers"], list) else [offer["offers"]]
+                if offer.get("lowPrice") is None and offer.get("price") is None:
+                    continue
+            flat.append(offer)
+    return flat
+
+
+def offer_price(offer: dict[str, Any]) -> tuple[float | None, str | None]:
+    """(amount, ISO currency) of one offer (``price``, ``lowPrice`` or its price specification)."""
+    currency = text(offer.get("priceCurrency"))
+    value = offer.get("price")
+    if value in (None, ""):
+        value = offer.get("lowPrice")
+    spec = offer.get("priceSpecification")
+    if value in (None, "") and spec:
+        spec = first(spec) if isinstance(spec, list) else spec
+        if isinstance(spec, dict):
+            value = spec.get("price")
+            currency = currency or text(spec.get("priceCurrency"))
+    value = first(value)
+    if isinstance(value, str):
+        value = value.strip()
+    return parse_price(value, currency)
+
+
+def choose_offer(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first priced offer in stock, else the first priced one, else the first."""
+    priced = [o for o in offers if offer_price(o)[0] is not None]
+    in_stock = [o for o in priced if (schema_term(o.get("availability")) or "").lower() == "instock"]
+    return (in_stock or priced or offers or [None])[0]
+
+
+def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
+    """A visible price: ``itemprop=price`` or a price-classed element that shows a currency."""
+    sel = evidence.selector
+    for value in sel.xpath("//*[@itemprop='price']/@content | //*[@itemprop='price']//text()").getall():
+        amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get())
+        if amount is not None:
+            return amount, currency
+    price_nodes = sel.xpath(
+        "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')]"
+        "[not(ancestor::script)]"
+    )
+    for node in price_nodes[:40]:
+        shown = " ".join(node.xpath(".//text()").getall()).strip()
+        if not shown or len(shown) > 60 or not re.search(r"\d", shown):
+            continue
+        amount, currency = parse_price(shown)
+        if amount is not None and currency:
+            return amount, currency
+    return None, None
+
+
+def visible_availability(evidence: PageEvidence) -> str | None:
+    """``OutOfStock`` when a stock/buy element shows "sold out" in any known language."""
+    words = [w.lower() for w in merged_vocabulary().out_of_stock]
+    nodes = evidence.selector.xpath(
+        "//*[contains(translate(@class, 'STOCK', 'stock'), 'stock') or contains(translate(@class, 'SOLD', 'sold'), 'sold')"
+        " or contains(@class, 'availability') or self::button][not(ancestor::script)]"
+    )
+    for node in nodes[:20]:
+        shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip().lower()
+        if shown and len(shown) <= 40 and any(w in shown for w in words):
+            return "OutOfStock"
+    return None
+
+
+def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str) -> OfferFinding:
+    """Price, currency and availability of ``product`` (``structured`` names its source)."""
+    meta = evidence.meta
+    offer = choose_offer(flat_offers(product))
+    if offer is None:
+        for node in evidence.structured_nodes:
+            offer = choose_offer(flat_offers(node))
+            if offer is not None:
+                break
+    price, currency = offer_price(offer) if offer else (None, None)
+    source = structured if price is not None else None
+    if price is None:
+        for meta_source, amount_key, currency_key in (
+            ("opengraph", "product:price:amount", "product:price:currency"),
+            ("opengraph", "og:price:amount", "og:price:currency"),
+            ("opengraph", "product:sale_price:amount", "product:sale_price:currency"),
+        ):
+            if meta.get(amount_key):
+                price, currency = parse_price(meta[amount_key], meta.get(currency_key) or None)
+                if price is not None:
+                    source = meta_source
+                    break
+    if price is None:
+        price, currency = price_from_html(evidence)
+        if price is not None:
+            source = "html"
+    currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"))
+    if price is not None and not currency:
+        currency = price_from_html(evidence)[1]  # the visible price usually shows the symbol
+
+    availability = schema_term(offer.get("availability")) if offer else None
+    if not availability and meta.get("product:availability"):
+        availability = _META_AVAILABILITY.get(meta["product:availability"].lower())
+    if not availability:
+        availability = visible_availability(evidence)
+    return OfferFinding(
+        price=price,
+        currency=currency,
+        availability=availability,
+        price_source=source,
+        category=text(offer.get("category")) if offer else None,
+    )

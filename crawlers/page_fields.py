@@ -1,0 +1,170 @@
+"""Product fields read from the page around the product node: brand, breadcrumb trail, images,
+audience (gender) and a stable product id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from vtonkit.crawlers.evidence import PageEvidence, text
+from vtonkit.crawlers.jsonld import types_of
+from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
+
+# visible breadcrumb separators, also when a shop writes the whole trail in one text node
+_CRUMB_SEPARATORS = {">", "/", "›", "»", "|", "＞", "〉"}
+_CRUMB_SPLIT = re.compile(r"\s+[>›»|＞〉/]\s+")
+# scripts written without spaces between words: their words are found as substrings
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def brand_from_html(evidence: PageEvidence) -> str | None:
+    """A visible brand element (``class="product-brand"``, ``brand-name``); never a site logo."""
+    for node in evidence.selector.xpath(
+        "//*[contains(@class, 'product-brand') or contains(@class, 'productBrand') or contains(@class, 'brand-name')"
+        " or contains(@class, 'product__brand') or contains(@data-testid, 'brand')][not(self::script)]"
+    )[:5]:
+        shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip()
+        if shown and len(shown) <= 60:
+            return shown
+    return None
+
+
+def _position(element: dict[str, Any]) -> float:
+    position = text(element.get("position")) or ""
+    return float(position) if re.match(r"^[\d.]+$", position) else 0
+
+
+def breadcrumbs(evidence: PageEvidence) -> list[str]:
+    """The category trail: schema.org ``BreadcrumbList`` first, then a visible breadcrumb element."""
+    for node in evidence.json_ld_all + evidence.microdata_all:
+        if "breadcrumblist" not in types_of(node):
+            continue
+        elements = node.get("itemListElement") or []
+        elements = elements if isinstance(elements, list) else [elements]
+        elements = sorted((e for e in elements if isinstance(e, dict)), key=_position)
+        names = [text(e.get("name")) or text(e.get("item")) for e in elements]
+        names = [n for n in names if n and not n.startswith("http")]
+        if names:
+            return names
+    for trail in evidence.selector.xpath(
+        "//*[contains(translate(@class, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb') or "
+        "contains(translate(@aria-label, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb') or "
+        "contains(translate(@id, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')][.//a]"
+    )[:1]:
+        names = [
+            part
+            for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()
+            for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())
+        ]
+        names = [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
+        if names:
+            return names
+    return []
+
+
+def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
+    """Absolute image URLs: the product node's, any product node's, og:image, then gallery images."""
+    urls: list[str] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, list):
+            for v in value:
+                add(v)
+        elif isinstance(value, dict):
+            add(value.get("contentUrl") or value.get("url") or value.get("@id"))
+        elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
+            absolute = urljoin(evidence.url, value.strip()) if evidence.url else value.strip()
+            if absolute not in urls:
+                urls.append(absolute)
+
+    add(product.get("image"))
+    if not urls:
+        for node in evidence.structured_nodes:
+            add(node.get("image"))
+    if not urls:
+        add(
+            evidence.selector.xpath(
+                "//meta[@property='og:image' or @property='og:image:url' or @property='og:image:secure_url']/@content"
+            ).getall()
+            or evidence.meta.get("twitter:image")
+        )
+    if not urls:
+        sel = evidence.selector
+        add(sel.xpath("//img[@itemprop='image']/@src").getall())
+        add(
+            sel.xpath(
+                "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
+                "//img/@src"
+            ).getall()
+        )
+    return urls
+
+
+@lru_cache(maxsize=1)
+def _gender_words() -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
+    """gender -> (whole words, substrings for scripts without spaces)."""
+    genders = merged_vocabulary().genders
+    return {
+        g: (
+            frozenset(w.lower() for w in genders[g] if not _UNSPACED.search(w)),
+            tuple(w for w in genders[g] if _UNSPACED.search(w)),
+        )
+        for g in GENDERS
+    }
+
+
+def gender_of_text(value: str) -> str | None:
+    """The audience a text names (``unisex`` before ``kids`` before ``women`` before ``men``)."""
+    words = set(re.findall(r"[^\W\d_]+", value.lower()))
+    table = _gender_words()
+    for gender in ("unisex", "kids", "women", "men"):
+        whole, unspaced = table[gender]
+        if words & whole or any(w in value for w in unspaced):
+            return gender
+    return None
+
+
+def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) -> str | None:
+    """The audience from explicit fields, then the breadcrumb trail, then the URL path."""
+    audience = product.get("audience")
+    explicit = [
+        text(audience.get("suggestedGender")) if isinstance(audience, dict) else None,
+        text(product.get("gender")),
+        evidence.meta.get("product:target_gender"),
+        evidence.meta.get("product:gender"),
+    ]
+    for value in [t for t in explicit if t] + [" ".join(trail), urlsplit(evidence.url).path]:
+        found = gender_of_text(value)
+        if found:
+            return found
+    return None
+
+
+def product_id(product: dict[str, Any], sku: str | None, url: str) -> str:
+    """The shop's product id, else the SKU, else the URL slug (else a hash of the URL)."""
+    for key in ("productID", "productGroupID", "sku"):
+        value = text(product.get(key))
+        if value and not value.startswith("http"):
+            return value
+    if sku:
+        return sku
+    path = urlsplit(url).path.rstrip("/")
+    slug = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return slug or hashlib.sha1(url.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _labelled_colour() -> re.Pattern[str]:
+    labels = "|".join(merged_vocabulary().colour_labels)
+    # a colon is required: "Colour" alone is usually a filter or a heading
+    return re.compile(r"(?<![A-Za-z])(?:" + labels + r")\s*[:：]\s*([^\s,/|;:：()]{1,24})", re.IGNORECASE)
+
+
+def visible_colour(evidence: PageEvidence) -> str | None:
+    """A colour shown as "<label>: <colour>" ("Colour: Navy", "색상: 블랙", "カラー：ブラック")."""
+    match = _labelled_colour().search(evidence.visible_text)
+    return match.group(1) if match else None

@@ -1,0 +1,122 @@
+"""When a page goes through Chromium, and what the browser may fetch.
+
+Plain HTTP is the default for every page. A page is rendered (scrapy-playwright, the system
+Chromium) only when it should hold a product but its HTML has none:
+
+* ``product-sitemap``: listed in a product sitemap;
+* ``listing-link``: linked from a listing as a product;
+* ``app-shell``: the page is an application shell (little visible text, an empty root element,
+  scripts), wherever it was found.
+
+``--render always`` sends every page through the browser; ``--render never`` renders nothing
+(such pages are reported as missing products). A per-crawl budget (``VTONKIT_RENDER_BUDGET``,
+``--render-budget``) caps the number of rendered pages. Every sub-request the browser makes (XHR,
+scripts, the page itself) passes Scrapy's robots.txt rules first (:class:`BrowserRequestGate`);
+images, fonts and media are never fetched by the browser (the image pipeline fetches images).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from parsel import Selector
+
+logger = logging.getLogger(__name__)
+
+RENDER_POLICIES = ("auto", "always", "never")
+DEFAULT_RENDER_BUDGET = 200
+# below this much visible text, with scripts and an empty root element, a page is an app shell
+APP_SHELL_MAX_TEXT = 400
+_ROOT_IDS = ("root", "app", "__next", "__nuxt", "main-app", "svelte", "q-app")
+# resource types the browser never downloads while rendering
+SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+
+
+class RenderPolicyError(ValueError):
+    """An unknown render policy or a negative budget; the message lists the valid values."""
+
+
+def render_policy(value: str | None, default: str = "auto") -> str:
+    """``auto``, ``always`` or ``never`` (``None`` or empty: ``default``)."""
+    policy = (value or default).strip().lower()
+    if policy not in RENDER_POLICIES:
+        raise RenderPolicyError(f"render policy must be one of {', '.join(RENDER_POLICIES)}, got {value!r}")
+    return policy
+
+
+@dataclass(frozen=True)
+class ShellVerdict:
+    """Why a page looks (or does not look) like an application shell."""
+
+    is_app_shell: bool
+    visible_chars: int
+    scripts: int
+    empty_root: bool
+
+
+def app_shell_verdict(page_html: str) -> ShellVerdict:
+    """Little visible text, at least one script and an empty root element (or almost no markup)."""
+    selector = Selector(text=page_html or "<html></html>")
+    texts = selector.xpath(
+        "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+    ).getall()
+    visible = len(re.sub(r"\s+", " ", " ".join(texts)).strip())
+    scripts = len(selector.xpath("//script[not(@type='application/ld+json')]"))
+    roots = selector.xpath(
+        " | ".join(f"//*[@id='{i}']" for i in _ROOT_IDS) + " | //*[@data-reactroot] | //*[@ng-app]"
+    )
+    empty_root = any(not root.xpath("normalize-space(.)").get() for root in roots)
+    few_elements = len(selector.xpath("//body//*[not(self::script)]")) <= 5
+    return ShellVerdict(
+        is_app_shell=visible < APP_SHELL_MAX_TEXT and scripts > 0 and (empty_root or few_elements),
+        visible_chars=visible,
+        scripts=scripts,
+        empty_root=empty_root,
+    )
+
+
+class BrowserRequestGate:
+    """``PLAYWRIGHT_ABORT_REQUEST``: abort what robots.txt disallows, and images/fonts/media.
+
+    Scrapy's RobotsTxtMiddleware checks the requests Scrapy makes; the browser's own requests
+    (XHR, scripts) bypass it. This gate asks the same middleware (same cache, same user agent)
+    about each of them. Bound to its crawler by the spider (:meth:`bind`).
+    """
+
+    def __init__(self) -> None:
+        self.crawler: Any = None
+
+    def bind(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    def _robots_middleware(self) -> Any:
+        from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+
+        middlewares = self.crawler.engine.downloader.middleware.middlewares
+        return next((m for m in middlewares if isinstance(m, RobotsTxtMiddleware)), None)
+
+    async def __call__(self, request: Any) -> bool:
+        """True to abort the browser's ``request`` (a Playwright Request)."""
+        if request.resource_type in SKIPPED_RESOURCES:
+            return True
+        if self.crawler is None or not request.url.startswith(("http://", "https://")):
+            return False
+        robots = self._robots_middleware()
+        if robots is None:  # ROBOTSTXT_OBEY is off
+            return False
+        import scrapy
+        from scrapy.exceptions import IgnoreRequest
+
+        probe = scrapy.Request(request.url, headers={"User-Agent": self.crawler.settings["USER_AGENT"]})
+        try:
+            robots.process_request_2(await robots.robot_parser(probe), probe)
+        except IgnoreRequest:
+            from vtonkit.crawlers.report import report_for
+
+            report_for(self.crawler).browser_blocked.append(request.url)
+            logger.info("browser request blocked by robots.txt: %s", request.url)
+            return True
+        return False

@@ -1,0 +1,230 @@
+"""Per-store spiders as configuration: a few lines of TOML instead of a spider class.
+
+A store file (``crawlers/stores/<name>.toml``, or any folder named in ``$VTONKIT_STORES``,
+``os.pathsep``-separated) says where the store starts, which links are products, how listings
+paginate, how its pages are rendered, and, only for the fields the store hides from structured
+data, CSS selectors::
+
+    name = "my-mall"
+    base_url = "https://www.my-mall.example"
+    start_paths = ["/display/list?cate=bottoms"]
+    product_link_pattern = '/goods/view\\?goodsNo='
+    next_page_css = "a.next::attr(href)"
+    currency = "KRW"            # for prices shown without a symbol
+    render = "auto"             # auto | always | never
+
+    [selectors]                 # optional; each is a Scrapy CSS selector (::text, ::attr(...))
+    sku = "input[name=goods_cd]::attr(value)"
+
+``kind = "shopify"`` reads the store's ``/products.json`` instead (``name``, ``base_url``,
+``currency`` are all it needs). :func:`spider_class` turns a config into a spider class; the
+spider module :mod:`vtonkit.crawlers.spiders.configured` registers one per file, so
+``vtonkit crawl my-mall`` works like any built-in store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from parsel import Selector
+from vtonkit.crawlers.categories import normalise_category
+from vtonkit.crawlers.items import ProductItem
+from vtonkit.crawlers.page_fields import gender_of_text
+from vtonkit.crawlers.prices import parse_price
+from vtonkit.crawlers.render import render_policy
+from vtonkit.crawlers.vocab import language_of
+
+STORES_DIR = Path(__file__).resolve().parent / "stores"
+STORES_ENV = "VTONKIT_STORES"
+KINDS = ("html", "shopify")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class StoreConfigError(ValueError):
+    """A store file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class FieldSelectors:
+    """CSS selectors for fields a store keeps out of its structured data (all optional).
+
+    A value found by a selector replaces the extracted one: the store's author knows best.
+    """
+
+    title: str | None = None
+    sku: str | None = None
+    price: str | None = None
+    brand: str | None = None
+    colour: str | None = None
+    breadcrumbs: str | None = None  # every match is one crumb
+    images: str | None = None  # every match is one image URL
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """One store: where to start, what is a product, how to render, what to select."""
+
+    name: str
+    base_url: str
+    kind: str = "html"
+    start_paths: tuple[str, ...] = ("/",)
+    product_link_pattern: str = r"/products?/"
+    next_page_css: str = "a[rel=next]::attr(href), link[rel=next]::attr(href)"
+    use_sitemap: bool = False
+    js_paths: tuple[str, ...] = ()
+    js_wait_selector: str | None = None
+    render: str = "auto"
+    currency: str | None = None
+    page_size: int = 250  # shopify: products per /products.json page
+    selectors: FieldSelectors = field(default_factory=FieldSelectors)
+    source: str = ""  # the file it was read from
+
+
+def load_store_config(path: Path) -> StoreConfig:
+    """Read and check one store file; raises :class:`StoreConfigError` naming the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StoreConfigError(f"{path}: {exc}") from exc
+    known = {f.name for f in fields(StoreConfig)} - {"source"}
+    unknown = set(data) - known
+    if unknown:
+        raise StoreConfigError(f"{path}: unknown keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
+    for key in ("name", "base_url"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise StoreConfigError(f"{path}: '{key}' is required (a string)")
+    if not _NAME.match(data["name"]):
+        raise StoreConfigError(f"{path}: name {data['name']!r} must be lower-case letters, digits, - or _")
+    if data.get("kind", "html") not in KINDS:
+        raise StoreConfigError(f"{path}: kind must be one of {', '.join(KINDS)}, got {data['kind']!r}")
+    selectors = data.pop("selectors", {})
+    known_selectors = {f.name for f in fields(FieldSelectors)}
+    if not isinstance(selectors, dict) or set(selectors) - known_selectors:
+        raise StoreConfigError(
+            f"{path}: [selectors] may only name {', '.join(sorted(known_selectors))}, got {sorted(selectors)}"
+        )
+    try:
+        render_policy(data.get("render"))
+        re.compile(data.get("product_link_pattern", ""))
+        for name in ("start_paths", "js_paths"):
+            if name in data:
+                data[name] = tuple(data[name])
+        return StoreConfig(**data, selectors=FieldSelectors(**selectors), source=str(path))
+    except (ValueError, TypeError, re.error) as exc:
+        raise StoreConfigError(f"{path}: {exc}") from exc
+
+
+def store_dirs() -> list[Path]:
+    """The shipped stores folder, then every folder in ``$VTONKIT_STORES``."""
+    extra = [Path(p) for p in os.environ.get(STORES_ENV, "").split(os.pathsep) if p]
+    return [STORES_DIR, *extra]
+
+
+def store_configs(dirs: list[Path] | None = None) -> list[StoreConfig]:
+    """Every store file in ``dirs`` (default :func:`store_dirs`), by file name."""
+    configs = []
+    for folder in dirs if dirs is not None else store_dirs():
+        configs += [load_store_config(path) for path in sorted(Path(folder).glob("*.toml"))]
+    return configs
+
+
+def _selected(selector: Selector, css: str | None) -> list[str]:
+    if not css:
+        return []
+    return [re.sub(r"\s+", " ", value).strip() for value in selector.css(css).getall() if value.strip()]
+
+
+def apply_selectors(
+    item: ProductItem | None, page_html: str, url: str, config: StoreConfig, *, store: str
+) -> ProductItem | None:
+    """``item`` with the store's selected fields filled in (or a new item built from them).
+
+    A page without structured product data becomes a product when the selectors find a title
+    and a price or SKU; the category is recomputed from the selected trail and title.
+    """
+    chosen = config.selectors
+    if chosen == FieldSelectors():
+        return item
+    selector = Selector(text=page_html)
+    found: dict[str, Any] = {}
+    for name in ("title", "sku", "brand", "colour"):
+        values = _selected(selector, getattr(chosen, name))
+        if values:
+            found[name] = values[0]
+    prices = _selected(selector, chosen.price)
+    if prices:
+        price, currency = parse_price(prices[0], config.currency)
+        if price is not None:
+            found.update(price=price, currency=currency)
+    crumbs = _selected(selector, chosen.breadcrumbs)
+    if crumbs:
+        found["breadcrumbs"] = crumbs
+    images = [urljoin(url, src) for src in _selected(selector, chosen.images)]
+    if images:
+        found["image_urls"] = list(dict.fromkeys(images))
+    if not found:
+        return item
+    if item is None:
+        if not (found.get("title") and (found.get("price") is not None or found.get("sku"))):
+            return None
+        item = ProductItem(store=store, url=url, sources={"product": "selectors"})
+    for name, value in found.items():
+        setattr(item, name, value)
+        item.sources[name] = "selectors"
+    item.product_id = item.product_id or item.sku
+    item.gender = item.gender or gender_of_text(" ".join(item.breadcrumbs))
+    item.category = normalise_category(
+        breadcrumbs=item.breadcrumbs,
+        title=item.title,
+        url=url,
+        language=language_of(selector.xpath("/html/@lang").get()),
+    )
+    return item
+
+
+def spider_class(config: StoreConfig) -> type:
+    """A spider class for ``config`` (Shopify or HTML store)."""
+    from vtonkit.crawlers.spiders.base import StoreSpider
+    from vtonkit.crawlers.spiders.shopify import ShopifySpider
+
+    attributes: dict[str, Any] = {
+        "name": config.name,
+        "base_url": config.base_url,
+        "store_config": config,
+        "__doc__": f"Store configured in {config.source or 'a StoreConfig'}.",
+    }
+    if config.kind == "shopify":
+        attributes.update(currency=config.currency, page_size=config.page_size)
+        return type(_class_name(config.name), (ShopifySpider,), attributes)
+    attributes.update(
+        start_paths=config.start_paths,
+        product_link_pattern=config.product_link_pattern,
+        next_page_css=config.next_page_css,
+        use_sitemap=config.use_sitemap,
+        js_paths=config.js_paths,
+        js_wait_selector=config.js_wait_selector,
+        render=config.render,
+    )
+    return type(_class_name(config.name), (ConfiguredSpiderMixin, StoreSpider), attributes)
+
+
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name)) + "Spider"
+
+
+class ConfiguredSpiderMixin:
+    """Adds the store's selectors to the generic extraction of a :class:`StoreSpider`."""
+
+    store_config: StoreConfig
+
+    def extract(self, response: Any) -> tuple[bool, ProductItem | None]:
+        ran, item = super().extract(response)  # type: ignore[misc]
+        if not ran:
+            return ran, item
+        return True, apply_selectors(item, response.text, response.url, self.store_config, store=self.name)  # type: ignore[attr-defined]

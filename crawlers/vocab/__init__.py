@@ -1,0 +1,146 @@
+"""Shop vocabularies: one TOML file per language, loaded and merged by one loader.
+
+Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) may hold:
+
+* ``[categories]`` ``dresses``/``lower``/``upper``: garment words. Latin-script words match as
+  whole words after accent folding (with an optional plural ``s``/``es``); other scripts match
+  as substrings (Korean, Japanese and Chinese do not separate words with spaces).
+* ``[categories] noise``: regular expressions of phrases that contain a garment word but do not
+  name the garment ("dress shirt", "robe de chambre"); removed before matching.
+* ``[categories] compound_suffixes_*``: garment words that end compounds ("Sommerkleid").
+* ``[genders]`` ``women``/``men``/``kids``/``unisex``: audience words.
+* ``[labels]`` ``sku``: regular-expression fragments that introduce a product reference in the
+  visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour.
+* ``[availability]`` ``out_of_stock``: visible "sold out" wording.
+* ``[false_friends]`` ``words``: garment words of this language that mean something else in
+  others (French "robe" is an English bathrobe): they only count on pages that declare this
+  language (``<html lang>``) or declare none.
+
+Adding a language is adding a file; :func:`merged_vocabulary` unions every file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from vtonkit.core.categories import GARMENT_CATEGORIES
+
+VOCAB_DIR = Path(__file__).resolve().parent
+GENDERS = ("women", "men", "kids", "unisex")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The word lists of one language (or of all languages merged)."""
+
+    language: str
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    category_noise: tuple[str, ...] = ()
+    compound_suffixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    genders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sku_labels: tuple[str, ...] = ()
+    colour_labels: tuple[str, ...] = ()
+    out_of_stock: tuple[str, ...] = ()
+    false_friends: tuple[str, ...] = ()
+
+
+class VocabularyError(ValueError):
+    """A vocabulary file that cannot be used; the message names the file and the problem."""
+
+
+def _strings(path: Path, where: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise VocabularyError(f"{path}: {where} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """One ``<language>.toml`` file; raises :class:`VocabularyError` naming the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise VocabularyError(f"{path}: {exc}") from exc
+    known = {"categories", "genders", "labels", "availability", "false_friends"}
+    if set(data) - known:
+        raise VocabularyError(f"{path}: unknown tables {sorted(set(data) - known)} (known: {sorted(known)})")
+    categories = data.get("categories", {})
+    genders = data.get("genders", {})
+    labels = data.get("labels", {})
+    for name in set(genders) - set(GENDERS):
+        raise VocabularyError(f"{path}: unknown gender {name!r} (known: {', '.join(GENDERS)})")
+    garment = {c for c in GARMENT_CATEGORIES}
+    suffix_keys = {f"compound_suffixes_{c}" for c in garment}
+    for name in set(categories) - garment - suffix_keys - {"noise"}:
+        raise VocabularyError(f"{path}: unknown category key {name!r} (known: {', '.join(sorted(garment))})")
+    return Vocabulary(
+        language=path.stem,
+        categories={c: _strings(path, f"categories.{c}", categories[c]) for c in garment if c in categories},
+        category_noise=_strings(path, "categories.noise", categories.get("noise", []))
+        if "noise" in categories
+        else (),
+        compound_suffixes={
+            c: _strings(path, f"categories.compound_suffixes_{c}", categories[f"compound_suffixes_{c}"])
+            for c in garment
+            if f"compound_suffixes_{c}" in categories
+        },
+        genders={g: _strings(path, f"genders.{g}", genders[g]) for g in GENDERS if g in genders},
+        sku_labels=_strings(path, "labels.sku", labels["sku"]) if "sku" in labels else (),
+        colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
+        out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
+        false_friends=tuple(data.get("false_friends", {}).get("words", ())),
+    )
+
+
+@lru_cache(maxsize=1)
+def vocabularies() -> dict[str, Vocabulary]:
+    """Every shipped vocabulary by language tag, in file-name order."""
+    return {path.stem: load_vocabulary(path) for path in sorted(VOCAB_DIR.glob("*.toml"))}
+
+
+def _union(lists: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(word for words in lists for word in words))
+
+
+@lru_cache(maxsize=1)
+def merged_vocabulary() -> Vocabulary:
+    """All languages in one vocabulary (a page's words are matched against every language)."""
+    every = list(vocabularies().values())
+    return Vocabulary(
+        language="*",
+        categories={c: _union([v.categories.get(c, ()) for v in every]) for c in GARMENT_CATEGORIES},
+        category_noise=_union([v.category_noise for v in every]),
+        compound_suffixes={
+            c: _union([v.compound_suffixes.get(c, ()) for v in every])
+            for c in GARMENT_CATEGORIES
+            if any(c in v.compound_suffixes for v in every)
+        },
+        genders={g: _union([v.genders.get(g, ()) for v in every]) for g in GENDERS},
+        sku_labels=_union([v.sku_labels for v in every]),
+        colour_labels=_union([v.colour_labels for v in every]),
+        out_of_stock=_union([v.out_of_stock for v in every]),
+        false_friends=(),
+    )
+
+
+def language_of(tag: str | None) -> str | None:
+    """The vocabulary language for a page's declared language ("ko-KR" -> "ko", "zh-TW" -> "zh-Hant")."""
+    if not tag:
+        return None
+    parts = tag.replace("_", "-").strip().split("-")
+    base = parts[0].lower()
+    if base == "zh":
+        rest = {p.lower() for p in parts[1:]}
+        return "zh-Hant" if rest & {"hant", "tw", "hk", "mo"} else "zh-Hans"
+    return base or None
+
+
+def false_friends_for(language: str | None) -> frozenset[str]:
+    """Words to ignore on a page in ``language``: other languages' false friends (none when unknown)."""
+    if not language:
+        return frozenset()
+    return frozenset(
+        word for lang, vocab in vocabularies().items() if lang != language for word in vocab.false_friends
+    )

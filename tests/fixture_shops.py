@@ -1,0 +1,378 @@
+"""Small shops written for the crawler tests, served on 127.0.0.1 (a helper module, not tests).
+
+* :func:`mixed_store`: a store with a sitemap index, paginated listings, robots.txt rules, two
+  application-shell pages fed by JSON endpoints (one also calls a disallowed tracker), Korean-,
+  Japanese- and Chinese-only pages whose only reference is a visible "상품코드"/"品番"/"商品编号",
+  an on-model photo the pose model misses, exact and near-duplicate images, a 404 image, an HTML
+  page served as ``.jpg``, a 404 product and a product page without product data.
+* :func:`kr_mall`: a Korean-mall-style store for ``crawlers/stores/example-kr-mall.toml``.
+* :func:`shopify_store`: ``/products.json`` for ``crawlers/stores/example-shopify.toml``.
+
+Every request is logged with its path and user agent (:attr:`FixtureShop.requests`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+GARMENTS = REPO / "crawlers" / "demo_store" / "static" / "garments"
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+
+Routes = dict[str, Page]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FixtureShop
+
+    def do_GET(self) -> None:
+        self.server.log(self.path, self.headers.get("User-Agent", ""))
+        page = self.server.routes.get(self.path) or Page(b"<h1>Not found</h1>", status=404)
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        self.wfile.write(page.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # the shop keeps its own log
+        pass
+
+
+class FixtureShop(ThreadingHTTPServer):
+    """Serve ``routes`` (exact path + query) on 127.0.0.1 from a daemon thread."""
+
+    daemon_threads = True
+
+    def __init__(self, make_routes: Callable[[str], Routes]):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.routes = make_routes(self.url)
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def log(self, path: str, user_agent: str) -> None:
+        with self._lock:
+            self.requests.append((path, user_agent))
+
+    @property
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [path for path, _ in self.requests]
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def html(body: str, *, lang: str = "en", head: str = "", title: str = "shop") -> Page:
+    page = (
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+        f"<body>{body}</body></html>"
+    )
+    return Page(page.encode("utf-8"))
+
+
+def json_ld(*nodes: dict) -> str:
+    return "".join(
+        f'<script type="application/ld+json">{json.dumps(n, ensure_ascii=False)}</script>' for n in nodes
+    )
+
+
+def product_ld(name: str, image: str | list[str], offer: dict, sku: str | None = None) -> str:
+    """A schema.org Product JSON-LD script (without SKU unless given)."""
+    node = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": name,
+        "image": image,
+        "offers": offer,
+    }
+    return json_ld({**node, "sku": sku} if sku else node)
+
+
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def pale_dress_head_cropped(photo: Path) -> Image.Image:
+    """A shop-style crop of a Dress Code photo: the cream dress on white, head and shins cut off."""
+    image = Image.open(photo).convert("RGB")
+    width, height = image.size
+    return image.crop((0, int(height * 0.16), width, int(height * 0.70)))
+
+
+def _xml(content: str) -> Page:
+    return Page(f"<?xml version='1.0' encoding='UTF-8'?>{content}".encode(), "application/xml")
+
+
+_SITEMAP_NS = "xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+
+# the application shell: the page's data only exists after this script ran
+APP_JS = """
+(async () => {
+  const root = document.getElementById('root');
+  const id = root.dataset.goods;
+  fetch('/tracking/beacon?goods=' + id).catch(() => {});  // disallowed by robots.txt
+  const product = await (await fetch('/api/goods/' + id + '.json')).json();
+  root.innerHTML = '<h1>' + product.name + '</h1><p class="price">' + product.price + ' EUR</p>'
+    + '<img src="' + product.image + '">';
+  const ld = document.createElement('script');
+  ld.type = 'application/ld+json';
+  ld.textContent = JSON.stringify({'@context': 'https://schema.org', '@type': 'Product', name: product.name,
+    sku: product.sku, image: product.image,
+    offers: {'@type': 'Offer', price: product.price, priceCurrency: product.currency}});
+  document.head.appendChild(ld);
+  root.dataset.loaded = '1';
+})();
+"""
+
+# sku -> (category, title) of every product the mixed store sells
+MIXED_PRODUCTS = {
+    "SH-24-DB02": ("lower", "와이드 데님 버뮤다 팬츠"),
+    "JP-0412-77": ("dresses", "花柄ティアードワンピース"),
+    "CN-5521": ("lower", "高腰A字半身裙"),
+    "AS-KNIT-09": ("upper", "Cable knit sweater"),
+    "LB-SHIRT-3": ("upper", "Linen shirt"),
+    "EN-TEE-100": ("upper", "Organic cotton tee"),
+}
+DISALLOWED = ("/private/", "/tracking/")
+
+
+def _app_shell(goods: str) -> Page:
+    return html(
+        f"<div id='root' data-goods='{goods}'></div><noscript>Please enable JavaScript.</noscript>"
+        "<script src='/static/app.js'></script>",
+        title="Loading…",
+    )
+
+
+def mixed_store(on_model_photo: Image.Image) -> Callable[[str], Routes]:
+    """Routes of the must-show store; ``on_model_photo`` is served as ``/img/model-crop.jpg``."""
+    polo = (GARMENTS / "ruby_polo.jpg").read_bytes()
+    polo_image = Image.open(io.BytesIO(polo))
+    near_copy = jpeg(polo_image.resize((int(polo_image.width * 0.85), int(polo_image.height * 0.85))), 80)
+
+    def routes(base: str) -> Routes:
+        def offer(price: float, currency: str) -> dict:
+            return {
+                "@type": "Offer",
+                "price": price,
+                "priceCurrency": currency,
+                "availability": "https://schema.org/InStock",
+            }
+
+        ko = html(
+            "<nav class='breadcrumb'><a href='/'>홈 › 하의 › 바지</a></nav><h1>와이드 데님 버뮤다 팬츠</h1>"
+            "<p class='price'>39,000원</p><table><tr><th>상품코드</th><td>SH-24-DB02</td></tr></table>",
+            lang="ko",
+            head=product_ld("와이드 데님 버뮤다 팬츠", "/img/ruby_polo.jpg", offer(39000, "KRW")),
+        )
+        ja = html(
+            "<h1>花柄ティアードワンピース</h1><p>品番：JP-0412-77</p><p>カラー：ホワイト</p>",
+            lang="ja",
+            head=(
+                "<meta property='og:type' content='product'><meta property='og:title' content='花柄ティアードワンピース'>"
+                "<meta property='product:price:amount' content='12900'><meta property='product:price:currency' content='JPY'>"
+                f"<meta property='og:image' content='{base}/img/model-crop.jpg'>"
+                f"<meta property='og:image' content='{base}/img/solidus_long_white.jpg'>"
+                + json_ld(
+                    {
+                        "@context": "https://schema.org",
+                        "@type": "BreadcrumbList",
+                        "itemListElement": [
+                            {"@type": "ListItem", "position": 1, "name": "ホーム"},
+                            {"@type": "ListItem", "position": 2, "name": "レディース"},
+                            {"@type": "ListItem", "position": 3, "name": "ワンピース"},
+                        ],
+                    }
+                )
+            ),
+        )
+        zh = html(
+            "<h1>高腰A字半身裙</h1><p>商品编号：CN-5521</p>",
+            lang="zh-CN",
+            head=product_ld(
+                "高腰A字半身裙", ["/img/resized/ruby_polo.jpg", "/img/missing.jpg"], offer(199, "CNY")
+            ),
+        )
+        tee = html(
+            "<h1>Organic cotton tee</h1>",
+            head=product_ld(
+                "Organic cotton tee",
+                ["/img/copy/ruby_polo.jpg", "/img/not-an-image.jpg"],
+                offer(25, "EUR"),
+                sku="EN-TEE-100",
+            ),
+        )
+        empty = html(
+            "<h1>Coming soon</h1><p>This product page has no product on it yet, only a note. " * 3 + "</p>"
+        )
+        listing = {
+            1: ["/goods/ko-bermuda", "/goods/jp-dress", "/goods/empty"],
+            2: ["/goods/zh-skirt", "/goods/en-tee"],
+        }
+
+        def listing_page(page: int) -> Page:
+            cards = "".join(
+                f"<li><a href='{href}'>{href.rsplit('/', 1)[-1]}</a></li>" for href in listing[page]
+            )
+            more = "<a rel='next' href='/category/all?page=2'>next</a>" if page == 1 else ""
+            return html(f"<h1>All products, page {page}</h1><ul>{cards}</ul>{more}")
+
+        product_sitemap = "".join(
+            f"<url><loc>{base}{path}</loc></url>"
+            for path in (
+                "/goods/ko-bermuda",
+                "/goods/jp-dress",
+                "/goods/app-shell-knit",
+                "/goods/gone",
+                "/private/goods/secret",
+            )
+        )
+
+        def api(name: str, sku: str, price: float, image: str) -> Page:
+            data = {"name": name, "sku": sku, "price": price, "currency": "EUR", "image": image}
+            return Page(json.dumps(data).encode(), "application/json")
+
+        return {
+            "/": html(
+                "<h1>Fixture shop</h1><p>Welcome.</p><a href='/category/all'>All products</a> "
+                "<a href='/lookbook/linen-shirt'>Lookbook: the linen shirt</a>"
+            ),
+            "/robots.txt": Page(
+                (
+                    "User-agent: *\n"
+                    + "".join(f"Disallow: {p}\n" for p in DISALLOWED)
+                    + f"\nSitemap: {base}/sitemap.xml\n"
+                ).encode(),
+                "text/plain",
+            ),
+            "/sitemap.xml": _xml(
+                f"<sitemapindex {_SITEMAP_NS}><sitemap><loc>{base}/sitemap_products_1.xml</loc></sitemap>"
+                f"<sitemap><loc>{base}/sitemap_pages.xml</loc></sitemap></sitemapindex>"
+            ),
+            "/sitemap_products_1.xml": _xml(f"<urlset {_SITEMAP_NS}>{product_sitemap}</urlset>"),
+            "/sitemap_pages.xml": _xml(
+                f"<urlset {_SITEMAP_NS}><url><loc>{base}/category/all</loc></url></urlset>"
+            ),
+            "/category/all": listing_page(1),
+            "/category/all?page=2": listing_page(2),
+            "/goods/ko-bermuda": ko,
+            "/goods/jp-dress": ja,
+            "/goods/zh-skirt": zh,
+            "/goods/en-tee": tee,
+            "/goods/empty": empty,
+            "/goods/app-shell-knit": _app_shell("app-shell-knit"),
+            "/lookbook/linen-shirt": _app_shell("linen-shirt"),
+            "/static/app.js": Page(APP_JS.encode(), "application/javascript"),
+            "/api/goods/app-shell-knit.json": api(
+                "Cable knit sweater", "AS-KNIT-09", 59.0, "/img/saleor-grey-hoodie.png"
+            ),
+            "/api/goods/linen-shirt.json": api(
+                "Linen shirt", "LB-SHIRT-3", 45.0, "/img/solidus_tshirt_blue.jpg"
+            ),
+            "/private/goods/secret": html("<h1>Staff only</h1>"),
+            "/tracking/beacon?goods=app-shell-knit": Page(b"ok", "text/plain"),
+            "/tracking/beacon?goods=linen-shirt": Page(b"ok", "text/plain"),
+            "/img/ruby_polo.jpg": Page(polo, "image/jpeg"),
+            "/img/copy/ruby_polo.jpg": Page(polo, "image/jpeg"),
+            "/img/resized/ruby_polo.jpg": Page(near_copy, "image/jpeg"),
+            "/img/model-crop.jpg": Page(jpeg(on_model_photo), "image/jpeg"),
+            "/img/solidus_long_white.jpg": Page(
+                (GARMENTS / "solidus_long_white.jpg").read_bytes(), "image/jpeg"
+            ),
+            "/img/saleor-grey-hoodie.png": Page(
+                (GARMENTS / "saleor-grey-hoodie.png").read_bytes(), "image/png"
+            ),
+            "/img/solidus_tshirt_blue.jpg": Page(
+                (GARMENTS / "solidus_tshirt_blue.jpg").read_bytes(), "image/jpeg"
+            ),
+            "/img/not-an-image.jpg": Page(b"<html><body>Image temporarily unavailable</body></html>"),
+        }
+
+    return routes
+
+
+# goodsNo -> (sku, category, title) of the Korean-mall fixture
+KR_MALL_PRODUCTS = {
+    "1001": ("SH-24-DB02", "lower", "와이드 데님 버뮤다 팬츠"),
+    "1002": ("SH-24-SK11", "lower", "플리츠 미디 스커트"),
+    "1003": ("SH-24-OP07", "dresses", "린넨 셔츠 원피스"),
+}
+
+
+def kr_mall(base: str) -> Routes:
+    """Category listings (``?page=N``), product pages with no structured data, hidden codes."""
+    trails = {"lower": ["홈", "여성", "하의"], "dresses": ["홈", "여성", "원피스"]}
+    garments = ["solidus_long_white.jpg", "ruby_hoodie.jpg", "solidus_tshirt_black.jpg"]
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nDisallow: /order/\n", "text/plain")}
+    for index, (goods, (sku, category, title)) in enumerate(KR_MALL_PRODUCTS.items()):
+        crumbs = "".join(f"<a href='/'>{c}</a>" for c in trails[category])
+        routes[f"/goods/view?goodsNo={goods}"] = html(
+            f"<div class='location'>{crumbs}</div><div class='goods-thumbs'><img src='/img/{goods}.jpg'></div>"
+            f"<span class='brand-name'>무신사 스탠다드</span><h2 class='goods-name'>{title}</h2>"
+            f"<strong class='sale-price'>{39000 + index * 10000:,}</strong>원"
+            f"<form action='/order/cart'><input type='hidden' name='goods_cd' value='{sku}'></form>",
+            lang="ko",
+        )
+        routes[f"/img/{goods}.jpg"] = Page((GARMENTS / garments[index]).read_bytes(), "image/jpeg")
+    pages = {
+        "/display/list?cate=bottoms": (["1001"], "/display/list?cate=bottoms&amp;page=2"),
+        "/display/list?cate=bottoms&page=2": (["1002"], None),
+        "/display/list?cate=dresses": (["1003"], None),
+    }
+    for path, (goods_numbers, next_page) in pages.items():
+        cards = "".join(f"<li><a href='/goods/view?goodsNo={g}'>상품 {g}</a></li>" for g in goods_numbers)
+        paging = f"<div class='paging'><a class='next' href='{next_page}'>다음</a></div>" if next_page else ""
+        routes[path] = html(
+            f"<ul class='goods-list'>{cards}</ul>{paging}<a href='/order/cart'>장바구니</a>", lang="ko"
+        )
+    return routes
+
+
+# handle -> (sku, category) of the Shopify fixture
+SHOPIFY_PRODUCTS = {
+    "wide-leg-jeans": ("SF-JEANS-1", "lower", "Wide leg jeans", "Jeans"),
+    "wrap-dress": ("SF-DRESS-2", "dresses", "Wrap dress", "Dresses"),
+    "boxy-tee": ("SF-TEE-3", "upper", "Boxy tee", "T-Shirts"),
+}
+
+
+def shopify_store(base: str) -> Routes:
+    """``/products.json``: every product on page 1, then the empty page that ends the listing."""
+    products = [
+        {
+            "id": 9000 + i,
+            "handle": handle,
+            "title": title,
+            "vendor": "Fixture Brand",
+            "product_type": product_type,
+            "tags": ["women"],
+            "variants": [{"sku": sku, "price": "49.90", "available": True}],
+            "images": [],
+        }
+        for i, (handle, (sku, _, title, product_type)) in enumerate(SHOPIFY_PRODUCTS.items())
+    ]
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nDisallow: /checkout\n", "text/plain")}
+    for page, chunk in ((1, products), (2, [])):  # 250 per page: one full page, then the empty end
+        body = json.dumps({"products": chunk}).encode()
+        routes[f"/products.json?limit=250&page={page}"] = Page(body, "application/json")
+    return routes

@@ -1,0 +1,204 @@
+"""Real crawls of the fixture shops (tests/fixture_shops.py) on 127.0.0.1: automatic rendering in
+Chromium, CJK pages, robots.txt for the browser too, named failures, and stores as configuration.
+
+Each crawl runs `vtonkit crawl` in a subprocess (the Twisted reactor cannot restart).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vtonkit.crawlers.browser import chromium_available
+from vtonkit.crawlers.render import RenderPolicyError, app_shell_verdict, render_policy
+from vtonkit.crawlers.store_config import StoreConfigError, load_store_config, store_configs
+
+from tests.conftest import shared_path
+from tests.fixture_shops import (
+    DISALLOWED,
+    KR_MALL_PRODUCTS,
+    MIXED_PRODUCTS,
+    SHOPIFY_PRODUCTS,
+    FixtureShop,
+    kr_mall,
+    mixed_store,
+    pale_dress_head_cropped,
+    shopify_store,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+VTONKIT = [sys.executable, "-m", "vtonkit"]
+
+pytestmark = pytest.mark.slow
+
+
+def _crawl_shop(
+    routes, store: str, out: Path, *extra: str
+) -> tuple[FixtureShop, dict, list[dict], list[dict], str]:
+    """Serve a fixture shop, crawl it with the spider ``store``, stop it: (shop, *crawl results)."""
+    shop = FixtureShop(routes)
+    try:
+        return (shop, *_crawl(store, shop.url, out, *extra))
+    finally:
+        shop.stop()
+
+
+def _crawl(store: str, url: str, out: Path, *extra: str) -> tuple[dict, list[dict], list[dict], str]:
+    """(summary, products, catalog records, console output) of one `vtonkit crawl`."""
+    run = subprocess.run(
+        [*VTONKIT, "crawl", store, "--out", str(out), "--url", url, "--no-throttle", *extra],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,  # the exit code is asserted below, with the output
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    def lines(name: str) -> list[dict]:
+        return [json.loads(line) for line in (out / name).read_text(encoding="utf-8").splitlines()]
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return summary, lines("products.jsonl"), lines("catalog.jsonl"), run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def mixed_crawl(tmp_path_factory):
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    photo = pale_dress_head_cropped(shared_path("data", "photos", "persons") / "053514_0.jpg")
+    shop, summary, products, catalog, console = _crawl_shop(
+        mixed_store(photo), "generic", tmp_path_factory.mktemp("mixed")
+    )
+    return {"shop": shop, "summary": summary, "products": products, "catalog": catalog, "console": console}
+
+
+def test_every_product_found_with_its_category_and_sku(mixed_crawl):
+    found = {p["sku"]: (p["category"], p["title"]) for p in mixed_crawl["products"]}
+    assert found == MIXED_PRODUCTS
+    by_sku = {p["sku"]: p for p in mixed_crawl["products"]}
+    assert by_sku["JP-0412-77"]["gender"] == "women" and by_sku["JP-0412-77"]["colour"] == "ホワイト"
+    assert (by_sku["SH-24-DB02"]["price"], by_sku["SH-24-DB02"]["currency"]) == (39000.0, "KRW")
+    assert by_sku["SH-24-DB02"]["breadcrumbs"] == ["홈", "하의", "바지"]
+
+
+def test_only_pages_without_product_html_are_rendered_and_counted_by_reason(mixed_crawl):
+    summary = mixed_crawl["summary"]
+    # the two app shells (one from the product sitemap, one found as a link) and the empty
+    # product page; none of the four products whose HTML held them went through the browser
+    assert summary["rendered"] == {"product-sitemap": 1, "app-shell": 1, "listing-link": 1}
+    assert summary["rendered_total"] == 3 and summary["browser_launches"] == 1
+    sources = {p["sku"]: p["sources"]["product"] for p in mixed_crawl["products"]}
+    assert sources["AS-KNIT-09"] == sources["LB-SHIRT-3"] == "json-ld"  # written by the app's script
+    assert "pages rendered in Chromium: 3" in mixed_crawl["console"]
+
+
+def test_robots_txt_holds_for_the_crawler_and_the_browser(mixed_crawl):
+    shop = mixed_crawl["shop"]
+    assert "/robots.txt" in shop.paths
+    assert not [p for p in shop.paths if p.startswith(DISALLOWED)]
+    # the app shells' scripts did try their tracker: the browser was stopped, not the server
+    blocked = mixed_crawl["summary"]["browser_blocked"]
+    assert sorted(u.split("/", 3)[3] for u in blocked) == [
+        "tracking/beacon?goods=app-shell-knit",
+        "tracking/beacon?goods=linen-shirt",
+    ]
+    assert "/api/goods/app-shell-knit.json" in shop.paths  # the JSON endpoint fed the shell
+    assert all(agent.startswith("vtonkit/") for path, agent in shop.requests if path.startswith("/goods/"))
+
+
+def test_every_failure_is_named(mixed_crawl):
+    summary = mixed_crawl["summary"]
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    assert missing == {
+        "goods/gone": "product-sitemap: HTTP 404",
+        "goods/empty": "listing-link: no product data after rendering",
+    }
+    images = {e["url"].split("/", 3)[3]: e["reason"] for e in summary["image_errors"]}
+    assert images["img/missing.jpg"] == "HTTP 404"
+    assert images["img/not-an-image.jpg"].startswith("not-an-image")
+    status = summary["image_status"]
+    assert status["duplicate"] == 1 and status["near-duplicate"] == 1
+    console = mixed_crawl["console"]
+    assert "should have held a product" in console and "goods/gone" in console and "goods/empty" in console
+
+
+def test_on_model_photo_the_pose_model_misses_is_not_a_garment_shot(mixed_crawl):
+    records = {r["image_url"].split("/", 3)[3]: r for r in mixed_crawl["catalog"]}
+    crop = records["img/model-crop.jpg"]
+    assert crop["is_garment_shot"] is False and crop["shot_evidence"] == "cut-body"
+    assert "pose:" in crop["shot_reasons"] and "cut-body:" in crop["shot_reasons"]
+    garment = records["img/solidus_long_white.jpg"]
+    assert garment["is_garment_shot"] is True and garment["shot_evidence"] == "no-person"
+    dress = next(p for p in mixed_crawl["products"] if p["sku"] == "JP-0412-77")
+    assert dress["garment_image_url"].endswith("/img/solidus_long_white.jpg")
+
+
+def test_a_spent_render_budget_names_the_pages_it_left(tmp_path):
+    photo = pale_dress_head_cropped(shared_path("data", "photos", "persons") / "053514_0.jpg")
+    _, summary, products, _, _ = _crawl_shop(
+        mixed_store(photo), "generic", tmp_path, "--render-budget", "0", "--category", "lower"
+    )
+    assert {p["sku"] for p in products} == {s for s, (c, _) in MIXED_PRODUCTS.items() if c == "lower"}
+    assert summary["rendered_total"] == 0 and summary["browser_launches"] == 0
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    spent = "not rendered: the render budget of 0 pages is spent"
+    assert missing == {
+        "goods/gone": "product-sitemap: HTTP 404",
+        "goods/empty": f"listing-link: {spent}",
+        "goods/app-shell-knit": f"product-sitemap: {spent}",
+        "lookbook/linen-shirt": f"app-shell: {spent}",
+    }
+
+
+def test_korean_mall_from_its_store_file_costs_no_browser_time(tmp_path):
+    shop, summary, products, catalog, _ = _crawl_shop(kr_mall, "example-kr-mall", tmp_path)
+    found = {p["sku"]: (p["category"], p["title"]) for p in products}
+    assert found == {sku: (category, title) for sku, category, title in KR_MALL_PRODUCTS.values()}
+    assert {p["currency"] for p in products} == {"KRW"} and {p["gender"] for p in products} == {"women"}
+    assert sorted(p["price"] for p in products) == [39000.0, 49000.0, 59000.0]
+    assert all(p["sources"]["sku"] == "selectors" for p in products)
+    assert "/display/list?cate=bottoms&page=2" in shop.paths  # pagination followed
+    assert not [p for p in shop.paths if p.startswith("/order/")]
+    assert summary["rendered_total"] == 0 and summary["browser_launches"] == 0
+    assert summary["missing_products"] == [] and len(catalog) == 3
+
+
+def test_shopify_store_from_its_store_file(tmp_path):
+    shop, summary, products, _, _ = _crawl_shop(shopify_store, "example-shopify", tmp_path)
+    assert {p["sku"]: p["category"] for p in products} == {s: c for s, c, _, _ in SHOPIFY_PRODUCTS.values()}
+    assert {p["currency"] for p in products} == {"EUR"} and summary["browser_launches"] == 0
+    assert shop.paths.count("/products.json?limit=250&page=2") == 1  # the empty page ends it
+
+
+def test_store_files_are_checked_and_named(tmp_path):
+    shipped = {c.name: c for c in store_configs()}
+    assert {"example-kr-mall", "example-shopify"} <= set(shipped)
+    assert shipped["example-kr-mall"].selectors.sku == "input[name=goods_cd]::attr(value)"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "Bad Name"\nbase_url = "https://x.example"\n', encoding="utf-8")
+    with pytest.raises(StoreConfigError, match="bad.toml: name 'Bad Name'"):
+        load_store_config(bad)
+    bad.write_text('name = "ok"\nbase_url = "https://x.example"\nrender = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(StoreConfigError, match="bad.toml: render policy must be one of auto, always, never"):
+        load_store_config(bad)
+    bad.write_text('name = "ok"\nbase_url = "https://x.example"\n[selectors]\nsize = "x"\n', encoding="utf-8")
+    with pytest.raises(StoreConfigError, match=r"bad.toml: \[selectors\] may only name"):
+        load_store_config(bad)
+    with pytest.raises(RenderPolicyError):
+        render_policy("sometimes")
+
+
+def test_app_shell_verdict():
+    shell = app_shell_verdict(
+        "<html><body><div id='root'></div><script src='/app.js'></script></body></html>"
+    )
+    assert shell.is_app_shell and shell.empty_root and shell.scripts == 1
+    article = (
+        "<html><body><div id='root'><h1>Shirt</h1>" + "<p>Soft cotton.</p>" * 60 + "</div><script></script>"
+    )
+    assert not app_shell_verdict(article).is_app_shell  # rendered on the server: plenty of text
+    assert not app_shell_verdict("<html><body><p>Hello</p></body></html>").is_app_shell  # no scripts

@@ -1,0 +1,140 @@
+"""The shop vocabularies (crawlers/vocab/*.toml): one check per word class and language, the
+loader's errors, and Korean/Japanese/Chinese pages read end to end by `extract_product`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from vtonkit.crawlers.categories import category_of_text, normalise_category
+from vtonkit.crawlers.extract import extract_product
+from vtonkit.crawlers.page_fields import gender_of_text
+from vtonkit.crawlers.vocab import (
+    VocabularyError,
+    language_of,
+    load_vocabulary,
+    vocabularies,
+)
+
+LANGUAGES = sorted(vocabularies())
+CJK = ("ko", "ja", "zh-Hans", "zh-Hant")
+
+
+def test_every_language_has_its_file_and_cjk_is_complete():
+    assert {"en", "de", "fr", "es", "it", "ko", "ja", "zh-Hans", "zh-Hant"} <= set(LANGUAGES)
+    for language in CJK:
+        vocab = vocabularies()[language]
+        assert set(vocab.categories) == {"upper", "lower", "dresses"}, language
+        assert set(vocab.genders) == {"women", "men", "kids", "unisex"}, language
+        assert vocab.sku_labels and vocab.colour_labels and vocab.out_of_stock, language
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_category_words_name_their_category(language):
+    for category, words in vocabularies()[language].categories.items():
+        for word in words:
+            assert category_of_text(f"{word}", language) == category, (language, word)
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if vocabularies()[lang].genders])
+def test_gender_words_name_their_audience(language):
+    for gender, words in vocabularies()[language].genders.items():
+        for word in words:
+            assert gender_of_text(f"Home > {word} > x") == gender, (language, word)
+
+
+def _page(body: str, lang: str = "", head: str = "") -> str:
+    lang_attr = f' lang="{lang}"' if lang else ""
+    return f"<!doctype html><html{lang_attr}><head>{head}</head><body>{body}</body></html>"
+
+
+SKU_SAMPLES = {
+    "en": ("Article number: AB-1234", "AB-1234"),
+    "de": ("Artikelnummer: 4711-01", "4711-01"),
+    "fr": ("Référence : FR-5521", "FR-5521"),
+    "ko": ("상품코드 SH-24-DB02", "SH-24-DB02"),
+    "ja": ("品番：24-JP-0012", "24-JP-0012"),
+    "zh-Hans": ("商品编号：CN-1001", "CN-1001"),
+    "zh-Hant": ("型號 TW-3003", "TW-3003"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SKU_SAMPLES))
+def test_sku_labels_find_the_visible_reference(language):
+    text, sku = SKU_SAMPLES[language]
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="10">'
+    item = extract_product(_page(f"<h1>x</h1><p>{text}</p>", language, head), "https://shop.example/p/1")
+    assert item is not None and item.sku == sku
+
+
+@pytest.mark.parametrize("language", CJK + ("en", "de"))
+def test_sold_out_and_colour_labels_are_read(language):
+    vocab = vocabularies()[language]
+    body = (
+        f"<h1>x</h1><button class='add-to-cart'>{vocab.out_of_stock[0]}</button>"
+        f"<p>{vocab.colour_labels[0].replace('?', '')}: Navy</p>"
+        "<span class='price'>10,00 €</span>"
+    )
+    head = '<meta property="og:type" content="product">'
+    item = extract_product(_page(body, language, head), "https://shop.example/p/1")
+    assert item.availability == "OutOfStock" and item.colour == "Navy", language
+    in_stock = extract_product(_page(body.replace(vocab.out_of_stock[0], "Add to cart"), language, head))
+    assert in_stock.availability is None
+
+
+def test_page_language_rules_out_false_friends():
+    assert normalise_category(title="Robe longue", language="fr") == "dresses"
+    assert normalise_category(title="Robe longue") == "dresses"  # no language declared
+    assert normalise_category(title="Waffle robe", language="en") == "other"
+    assert normalise_category(title="Sheer hose", language="en") == "other"
+    assert language_of("ko-KR") == "ko" and language_of("zh-TW") == "zh-Hant"
+    assert language_of("zh-CN") == "zh-Hans" and language_of("ja") == "ja" and language_of(None) is None
+
+
+def test_korean_page_breadcrumb_title_and_code():
+    """The issue's example: a Korean-only page with a visible trail and a "상품코드"."""
+    body = """<nav class="breadcrumb"><a href="/">홈 › 하의 › 바지</a></nav>
+      <h1>와이드 데님 버뮤다 팬츠</h1><span class="price">39,000원</span>
+      <dl><dt>상품코드</dt><dd>SH-24-DB02</dd><dt>색상</dt><dd>: 블루</dd></dl>"""
+    head = '<meta property="og:type" content="product"><meta property="og:title" content="와이드 데님 버뮤다 팬츠">'
+    item = extract_product(_page(body, "ko", head), "https://mall.example/goods/view?no=881")
+    assert (item.category, item.sku) == ("lower", "SH-24-DB02")
+    assert item.breadcrumbs == ["홈", "하의", "바지"]
+
+
+def test_breadcrumb_schema_decides_over_the_title_in_chinese():
+    crumbs = {
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": 1, "name": "首页"},
+            {"@type": "ListItem", "position": 2, "name": "女装"},
+            {"@type": "ListItem", "position": 3, "name": "连衣裙"},
+        ],
+    }
+    product = {"@type": "Product", "name": "法式碎花长款", "offers": {"price": "299", "priceCurrency": "CNY"}}
+    scripts = "".join(
+        f'<script type="application/ld+json">{json.dumps(x, ensure_ascii=False)}</script>'
+        for x in (crumbs, product)
+    )
+    item = extract_product(_page("<p>货号：CN-88-01</p>", "zh-CN", scripts), "https://shop.example.cn/item/9")
+    assert (item.category, item.gender, item.sku, item.price, item.currency) == (
+        "dresses",
+        "women",
+        "CN-88-01",
+        299.0,
+        "CNY",
+    )
+
+
+def test_a_broken_vocabulary_file_is_named(tmp_path):
+    bad = tmp_path / "xx.toml"
+    bad.write_text('[categories]\nshoes = ["boot"]\n', encoding="utf-8")
+    with pytest.raises(VocabularyError, match="xx.toml.*unknown category key 'shoes'"):
+        load_vocabulary(bad)
+    bad.write_text("[categories\n", encoding="utf-8")
+    with pytest.raises(VocabularyError, match="xx.toml"):
+        load_vocabulary(bad)
+    bad.write_text('[genders]\nwomen = "damen"\n', encoding="utf-8")
+    with pytest.raises(VocabularyError, match="genders.women must be a list"):
+        load_vocabulary(bad)
