@@ -471,3 +471,18 @@ def test_yolox_end_to_end_export_and_nms():
     raw = encode_yolox([[100, 100, 400, 900], [110, 90, 410, 880]], [0.9, 0.85], ratio)
     boxes, _ = decode_yolox([raw], (640, 640), ratio)
     assert len(boxes) == 1 and np.allclose(boxes[0], [100, 100, 400, 900], atol=1e-3)
+
+
+def test_yolox_scores_the_person_column_of_every_anchor():
+    # Upstream (DWPose onnxdet) runs class-aware NMS and keeps class 0: a person anchor whose top
+    # class is another one (a handbag held in front of the body) still counts as a person.
+    from vtonkit.preprocess.backends.dwpose_onnx import decode_yolox
+
+    ratio = 0.625
+    raw = encode_yolox([[100, 100, 400, 900], [500, 120, 700, 880]], [0.9, 0.8], ratio)
+    second = np.flatnonzero(raw[0, :, 5] == np.float32(0.8))[0]
+    raw[0, second, 5 + 26] = 0.95  # COCO class 26 "handbag" beats "person" on the second box
+    boxes, scores = decode_yolox([raw], (640, 640), ratio)
+    assert len(boxes) == 2
+    assert np.allclose(sorted(boxes[:, 0]), [100, 500], atol=1e-3)
+    assert np.allclose(sorted(scores), [0.8 * 0.8, 0.9 * 0.9], atol=1e-6)  # obj x person column, not the best column
