@@ -129,6 +129,22 @@ def test_schp_lip_recovers_genuine_parse_through_crop_and_inverse_warp(tmp_path,
     assert (neck_true & neck_found).sum() / (neck_true | neck_found).sum() > 0.6  # derived neck
 
 
+@pytest.mark.parametrize(("neck_as", "stem"), [(Cihp.UPPER_CLOTHES, "00008_00"), (Cihp.UPPER_CLOTHES, "00017_00"),
+                                             (Cihp.FACE, "00013_00"), (Cihp.FACE, "00034_00"), (Cihp.HAIR, "00008_00")])
+def test_schp_lip_neck_found_when_the_model_labels_it_other_than_background(tmp_path, vitonhd, neck_as, stem):
+    # LIP has no neck class; a LIP model may put neck skin under the collar's upper-clothes, the
+    # face or long hair instead of background. Today's derivation looked in background only.
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    image, genuine, keypoints = _viton(vitonhd, stem)
+    lip = genuine.copy()
+    lip[genuine == Cihp.NECK] = {Cihp.UPPER_CLOTHES: 5, Cihp.FACE: 13, Cihp.HAIR: 2}[neck_as]  # LIP ids
+    parsed = SchpLipParser(model_path=fake_schp(tmp_path, lip, 20, (473, 473))).parse(image, keypoints)
+    neck_true, neck_found = genuine == Cihp.NECK, parsed == Cihp.NECK
+    iou = (neck_true & neck_found).sum() / (neck_true | neck_found).sum()
+    assert iou > (0.5 if neck_as != Cihp.HAIR else 0.4), iou
+
+
 def test_schp_lip_at_input_resolution_single_output(tmp_path, vitonhd):
     from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
 
