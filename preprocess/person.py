@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
+from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
 from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
 
@@ -200,6 +201,12 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     normalized, pose = normalise_person(path, backends.pose, keep=keep)
     image = normalized.image
     parse = human_parse(backends.parser, image, pose)
+    # Joints the parse or silhouette contradicts keep their place but lose confidence (see pose_evidence).
+    person = parse > 0 if pose.person_mask is None else (parse > 0) | pose.person_mask
+    doubts = doubtful_joints(pose.keypoints, person)
+    if doubts:
+        pose = replace(pose, keypoints=lower_doubtful(pose.keypoints, doubts),
+                       warnings=[*pose.warnings, *(d.note() for d in doubts)])
     densepose_ids = backends.densepose.densepose(image, pose.keypoints, parse)
     agnostic, agnostic_notes = person_agnostic(image, parse, pose.keypoints, category)
     notes = person_warnings(normalized, pose, category, parse) + agnostic_notes
