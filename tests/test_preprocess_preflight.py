@@ -197,3 +197,14 @@ def test_prep_cloth_reports_preflight_codes_per_file(tmp_path, garment):
     Image.fromarray(rgb).resize((300, 400)).save(small)
     notes = check_cloth_mask(small, mask)  # the mask is computed on the shot brought to 1024x768
     assert any(n.startswith("cloth-low-resolution:") for n in notes)
+
+
+@pytest.mark.slow
+def test_prep_person_reports_preflight_codes_per_file(tmp_path, vitonhd):
+    from PIL import Image
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    small = tmp_path / "small.jpg"
+    Image.open(vitonhd / "test" / "image" / "00034_00.jpg").resize((225, 300)).save(small)
+    notes = process_person(small, PersonBackends.build(), keep=True).warnings
+    assert any(n.startswith("person-too-small:") for n in notes), notes
