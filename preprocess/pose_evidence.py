@@ -67,7 +67,7 @@ def doubtful_joints(keypoints: np.ndarray, person: np.ndarray | None, hand_wrist
         for joint in (*ARM_JOINTS, *HIP_JOINTS):
             if not present[joint]:
                 continue
-            x, y = (int(round(v)) for v in keypoints[joint, :2])
+            x, y = (round(v) for v in keypoints[joint, :2])
             if 0 <= x < width and 0 <= y < height and distance[y, x] > limit:
                 doubts.append(JointDoubt(joint, "the person region", float(distance[y, x])))
     if hand_wrists is not None and len(hand_wrists):

@@ -270,7 +270,7 @@ def garment_hanger(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) ->
     rgb = np.asarray(rgb)[..., :3].astype(np.int16)
     background = np.median(_border_band(rgb), 0)
     foreground = (np.abs(rgb - background).max(-1) > 40) | np.asarray(mask, dtype=bool)
-    count, components, stats, _ = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=8)
+    count, components = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
     if count <= 1:
         return []
     garment = np.bincount(components[ys, xs], minlength=count)[1:].argmax() + 1

@@ -108,7 +108,11 @@ def test_small_person_is_found_through_the_face(pose, photos):
 
 def test_pose_model_choice_follows_the_installed_heavy_model(tmp_path, vitonhd):
     from vtonkit.datasets.io.images import read_rgb
-    from vtonkit.preprocess.backends.mediapipe_pose import MediapipePose, heavy_model_installed, heavy_model_path
+    from vtonkit.preprocess.backends.mediapipe_pose import (
+        MediapipePose,
+        heavy_model_installed,
+        heavy_model_path,
+    )
 
     with pytest.raises(ValueError, match="model must be one of"):
         MediapipePose(model="ultra")

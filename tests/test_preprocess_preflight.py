@@ -45,7 +45,7 @@ def test_genuine_person_and_garment_pass_every_check(person, garment):
 
 
 def test_person_too_small(person):
-    image, _, parse = person
+    _, _, parse = person
     small = cv2.resize(parse, (230, 307), interpolation=cv2.INTER_NEAREST)  # the photo delivered at 307 px
     assert codes(pf.person_too_small(small > 0, 1.0, T)) == {"person-too-small"}
     # Upscaled 3.3x by normalisation: prep passes that scale, the source height is what counts.
@@ -136,7 +136,7 @@ def test_cloth_background_textured_and_dark(garment, vitonhd):
 
 
 def test_cloth_not_centred(garment):
-    rgb, mask = garment
+    _, mask = garment
     shift = int(0.3 * mask.shape[1])
     moved = np.zeros_like(mask)
     moved[:, shift:] = mask[:, : mask.shape[1] - shift]
@@ -157,7 +157,7 @@ def test_cloth_hanger(garment):
 
 
 def test_cloth_folded(garment):
-    rgb, mask = garment
+    _, mask = garment
     ys, xs = np.nonzero(mask)
     # Folded into a square stack: the garment's own pixels, cropped to a square block of its body.
     side = int(0.45 * (xs.max() - xs.min()))
