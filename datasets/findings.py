@@ -61,6 +61,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "person-back-view": ("preflight", WARNING, "no face, or the right shoulder on the image's right"),
     "person-sitting": ("preflight", WARNING, "knees level with the hips: the person sits or crouches"),
     "arms-hide-garment": ("preflight", WARNING, "arms cover a large part of the torso"),
+    "pose-joint-doubtful": ("preflight", WARNING, "an elbow, wrist or hip lies off the parsed person"),
     "cloth-not-centred": ("preflight", WARNING, "garment far from the centre of the shot"),
     "cloth-hanger": ("preflight", WARNING, "a hanger, hook or loop shows above the garment"),
     "cloth-folded": ("preflight", WARNING, "garment shot folded (compact, nearly rectangular silhouette)"),

@@ -199,6 +199,11 @@ def preflight_flags(body25: np.ndarray | None, parse: np.ndarray | None, cloth_r
         if parse is not None:
             person += preflight.arms_hide_garment(body25, parse, t)
         found += [("person", Flag(f.code, f.message)) for f in person]
+        if parse is not None:  # joints the parse contradicts (what prep lowers the confidence of)
+            from vtonkit.preprocess.pose_evidence import doubtful_joints
+
+            found += [("person", Flag("pose-joint-doubtful", d.note().split(": ", 1)[1]))
+                      for d in doubtful_joints(body25, parse > 0)]
     if cloth_mask is not None and cloth_mask.any():
         cloth = preflight.garment_not_centred(cloth_mask, t) + preflight.garment_folded(cloth_mask, t)
         if cloth_rgb is not None:

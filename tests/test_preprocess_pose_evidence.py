@@ -41,3 +41,13 @@ def test_a_wrist_away_from_the_detected_hand_is_doubted(vitonhd):
     wrong[4, 1] += 90  # still on the body (the hip), but 90 px from the hand the hand model found
     doubts = doubtful_joints(wrong, parse > 0, hands)
     assert [(d.joint, d.evidence) for d in doubts] == [(4, "the wrist of a detected hand")]
+
+
+def test_validate_flags_a_doubtful_joint(vitonhd):
+    from vtonkit.datasets.quality import preflight_flags
+
+    keypoints, parse = _genuine(vitonhd, "00006_00")
+    assert [f.code for _, f in preflight_flags(keypoints, parse, None, None)] == []
+    wrong = keypoints.copy()
+    wrong[4, 0] -= 200  # the right wrist out in the background
+    assert [f.code for _, f in preflight_flags(wrong, parse, None, None)] == ["pose-joint-doubtful"]
