@@ -208,3 +208,35 @@ def test_prep_person_reports_preflight_codes_per_file(tmp_path, vitonhd):
     Image.open(vitonhd / "test" / "image" / "00034_00.jpg").resize((225, 300)).save(small)
     notes = process_person(small, PersonBackends.build(), keep=True).warnings
     assert any(n.startswith("person-too-small:") for n in notes), notes
+
+
+@pytest.mark.slow
+def test_validate_flags_preflight_codes_on_a_dataset(vitonhd, tmp_path):
+    import json
+
+    from PIL import Image
+    from vtonkit.datasets.sample_copy import copy_dataset
+    from vtonkit.datasets.validate import validate
+
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    # The garment of 00006 moved 30 % to the right (shot and mask), on its white background.
+    for folder, fill in (("cloth", 255), ("cloth-mask", 0)):
+        path = root / "test" / folder / "00006_00.jpg"
+        array = np.asarray(Image.open(path))
+        moved = np.full_like(array, fill)
+        shift = int(0.3 * array.shape[1])
+        moved[:, shift:] = array[:, : array.shape[1] - shift]
+        Image.fromarray(moved).save(path, quality=95)
+    # The keypoints of 00008 seen sideways: shoulders and hips pulled to the centre line.
+    path = root / "test" / "openpose_json" / "00008_00_keypoints.json"
+    data = json.loads(path.read_text())
+    points = np.asarray(data["people"][0]["pose_keypoints_2d"], dtype=float).reshape(-1, 3)
+    centre = points[1, 0]
+    for joint in (2, 5, 9, 12):
+        points[joint, 0] = centre + 0.3 * (points[joint, 0] - centre)
+    data["people"][0]["pose_keypoints_2d"] = points.reshape(-1).tolist()
+    path.write_text(json.dumps(data))
+    report = validate(root, ["test"], duplicates=False)
+    codes = {(f.sample, f.code) for f in report.findings}
+    assert ("00006_00", "cloth-not-centred") in codes and ("00008_00", "person-side-view") in codes, codes
+    assert not any(sample in ("00013_00", "00017_00", "00034_00") for sample, _ in codes)
