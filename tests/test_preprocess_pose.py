@@ -116,7 +116,7 @@ def test_pose_model_choice_follows_the_installed_heavy_model(tmp_path, vitonhd):
 
     with pytest.raises(ValueError, match="model must be one of"):
         MediapipePose(model="ultra")
-    auto = MediapipePose(model="auto", count_people=False, flip_average=False)
+    auto = MediapipePose(count_people=False, flip_average=False)  # model="auto" is the default
     assert auto.model == ("heavy" if heavy_model_installed() else "full") and auto.version.endswith(auto.model)
     if not heavy_model_installed():
         with pytest.raises(ValueError, match="make setup"):

@@ -5,11 +5,12 @@ Only the full model (`model_complexity=1`) ships inside the mediapipe wheel. The
 27.7 MB) is in the npm package `@mediapipe/pose` 0.5.1675469404; `make` installs it (sha256
 checked) next to the full model, in `mediapipe/modules/pose_landmark/`, which is where the legacy
 `mp.solutions.pose.Pose` looks before it would download: it then runs offline. `model="auto"`
-uses heavy when that file is there with the right size, else full; "heavy" without the file is
-refused (mediapipe would try to download it). The default stays "full": on the eval-prep test
-set heavy raises PCK@0.05 0.965 -> 0.974 but the geometric parser, tuned on the full model's
-joints and silhouette, drops parse mIoU 0.791 -> 0.759 (one Dress Code photo loses its pants
-entirely); choose it with `[options.mediapipe] model = "auto"` (or "heavy") in vtonkit.toml.
+(default) uses heavy when that file is there with the right size, else full; "heavy" without the
+file is refused (mediapipe would try to download it). With heavy joints the person silhouette
+still comes from the full model (one more inference): the geometric parser was tuned on it.
+Chosen on the eval-prep tuning set (parse mIoU 0.744 full, 0.756 heavy, 0.758 heavy joints +
+full silhouette; PCK 0.951 -> 0.967); the test set then gave PCK 0.965 -> 0.974 and parse
+0.791 full, 0.759 heavy alone, 0.789 with the full silhouette (docs/preprocessing.md).
 `hand_evidence=True` also runs the bundled hand landmarker and lowers the confidence of a wrist
 that a detected hand contradicts (`vtonkit.preprocess.pose_evidence`).
 
@@ -116,7 +117,7 @@ class MediapipePose:
     version = "3"
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
-                 flip_average: bool = True, model: str = "full", hand_evidence: bool = False) -> None:
+                 flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:
         try:
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
@@ -135,6 +136,12 @@ class MediapipePose:
             static_image_mode=True, model_complexity=2 if self.model == "heavy" else 1, enable_segmentation=True,
             min_detection_confidence=0.5,
         )
+        # With heavy joints the silhouette still comes from the full model: the geometric parser was
+        # tuned on the full model's silhouette (on the tuning set: parse 0.744 full, 0.756 heavy,
+        # 0.758 heavy joints + full silhouette). One more inference.
+        self._silhouette = (mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                   enable_segmentation=True, min_detection_confidence=0.5)
+                            if self.model == "heavy" else None)
         # The bundled hand landmarker checks the wrists (one more inference, so off by default).
         self._hands = (mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=1,
                                                 min_detection_confidence=0.3) if hand_evidence else None)
@@ -178,6 +185,10 @@ class MediapipePose:
             landmarks, segmentation = self._landmarks_around_face(image_rgb)
         if self.flip_average if flip_average is None else flip_average:
             landmarks = self._average_with_mirror(image_rgb, landmarks)
+        if self._silhouette is not None:
+            full = self._silhouette.process(np.ascontiguousarray(image_rgb))
+            if full.pose_landmarks is not None and full.segmentation_mask is not None:
+                segmentation = np.asarray(full.segmentation_mask, dtype=np.float32)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
         person_mask = main_person(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
