@@ -240,3 +240,25 @@ def test_validate_flags_preflight_codes_on_a_dataset(vitonhd, tmp_path):
     codes = {(f.sample, f.code) for f in report.findings}
     assert ("00006_00", "cloth-not-centred") in codes and ("00008_00", "person-side-view") in codes, codes
     assert not any(sample in ("00013_00", "00017_00", "00034_00") for sample, _ in codes)
+
+
+@pytest.mark.slow
+def test_batch_prep_records_preflight_codes_per_file(tmp_path, vitonhd):
+    import json
+
+    from PIL import Image
+    from vtonkit.preprocess.pipeline import PrepOptions, run_prep
+
+    persons, cloths = tmp_path / "persons", tmp_path / "cloths"
+    persons.mkdir()
+    cloths.mkdir()
+    Image.open(vitonhd / "test" / "image" / "00034_00.jpg").resize((225, 300)).save(persons / "small.jpg")
+    Image.open(vitonhd / "test" / "cloth" / "00034_00.jpg").resize((300, 400)).save(cloths / "tiny.jpg")
+    dataset = tmp_path / "ds"
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(persons), cloths=str(cloths),
+                                  in_process=True))
+    assert report.ok == {"person": 1, "cloth": 1}
+    notes = {kind: [n for marker in (dataset / ".vtonkit" / "done" / "test" / kind).glob("*.json")
+                    for n in json.loads(marker.read_text())["warnings"]] for kind in ("person", "cloth")}
+    assert any(n.startswith("person-too-small:") for n in notes["person"]), notes
+    assert any(n.startswith("cloth-low-resolution:") for n in notes["cloth"]), notes
