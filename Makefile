@@ -5,10 +5,14 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.vtonkit-installed
 MEDIAPIPE := mediapipe==0.10.21
+# mediapipe's heavy pose landmark model is not in the wheel; this npm package ships it (27.7 MB).
+POSE_NPM := @mediapipe/pose@0.5.1675469404
+POSE_HEAVY_SHA256 := 59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe
+POSE_HEAVY := $(VENV)/.pose-heavy-installed
 
 .PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs
 
-setup: $(STAMP)
+setup: $(STAMP) $(POSE_HEAVY)
 
 # torch is installed first and pinned: any looser requirement pulls the multi-GB CUDA build.
 # mediapipe goes in last with --no-deps: its metadata pins numpy<2 and drags a second OpenCV and
@@ -21,6 +25,22 @@ $(STAMP): pyproject.toml setup.py
 	$(PIP) install -q --no-deps $(MEDIAPIPE)
 	$(PY) -c "import torch, mediapipe, cv2, scrapy; print('vtonkit environment ready: torch', torch.__version__)"
 	touch $(STAMP)
+
+# The heavy pose model goes next to the wheel's full model, where mediapipe's legacy
+# Pose(model_complexity=2) looks before it would download: it then runs offline, and the
+# `mediapipe` pose backend uses it (else the bundled full model). A checksum mismatch stops
+# the build; no npm or no network only warns.
+$(POSE_HEAVY): $(STAMP)
+	@set -e; dest=$$($(PY) -c "import mediapipe, os; print(os.path.join(os.path.dirname(mediapipe.__file__), 'modules', 'pose_landmark'))"); \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	if command -v npm >/dev/null 2>&1 && (cd "$$tmp" && npm pack -q $(POSE_NPM) >/dev/null 2>&1); then \
+	  tar xzf "$$tmp"/*.tgz -C "$$tmp" package/pose_landmark_heavy.tflite; \
+	  echo "$(POSE_HEAVY_SHA256)  $$tmp/package/pose_landmark_heavy.tflite" | sha256sum -c --quiet; \
+	  cp "$$tmp/package/pose_landmark_heavy.tflite" "$$dest/pose_landmark_heavy.tflite.part"; \
+	  mv "$$dest/pose_landmark_heavy.tflite.part" "$$dest/pose_landmark_heavy.tflite"; \
+	  echo "heavy pose model installed in $$dest"; \
+	else echo "warning: could not fetch $(POSE_NPM) with npm: the pose backend uses the bundled full model"; fi
+	touch $@
 
 # Debian packages: chromium for the JavaScript-rendered crawls and the browser tests.
 system-deps:

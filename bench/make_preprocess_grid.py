@@ -37,14 +37,16 @@ class Row:
     category: str
     keep_framing: bool
     genuine: dict[str, np.ndarray] | None = None  # skeleton, parse, densepose, agnostic (RGB) at 1024x768
+    genuine_keypoints: np.ndarray | None = None  # BODY_25 at 1024x768: the label names the joints we miss
 
 
-def _vitonhd_row(stem: str) -> Row:
+def _vitonhd_row(stem: str, what: str, split: str = "test") -> Row:
     from vtonkit.datasets.io.densepose import read_densepose, render_densepose
     from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.io.keypoints import read_keypoints
     from vtonkit.datasets.io.parse import overlay_parse, read_parse
 
-    base = SHARED / "data" / "vitonhd" / "test"
+    base = SHARED / "data" / "vitonhd" / split
     image = read_rgb(base / "image" / f"{stem}.jpg")
     genuine = {
         "skeleton": read_rgb(base / "openpose_img" / f"{stem}_rendered.png"),
@@ -52,7 +54,9 @@ def _vitonhd_row(stem: str) -> Row:
         "densepose": render_densepose(read_densepose(base / "image-densepose" / f"{stem}.jpg")),
         "agnostic": read_rgb(base / "agnostic-v3.2" / f"{stem}.jpg"),
     }
-    return Row(f"VITON-HD {stem} (upper)", base / "image" / f"{stem}.jpg", "upper", True, genuine)
+    keypoints = read_keypoints(base / "openpose_json" / f"{stem}_keypoints.json", image_size=image.shape[:2])
+    return Row(f"VITON-HD {split} {stem} (upper): {what}", base / "image" / f"{stem}.jpg", "upper", True, genuine,
+               keypoints)
 
 
 def _dresscode_row(folder: str, number: str, category: str) -> Row:
@@ -78,7 +82,11 @@ def _dresscode_row(folder: str, number: str, category: str) -> Row:
 
 
 def default_rows(with_dresscode: bool) -> list[Row]:
-    rows = [_vitonhd_row(stem) for stem in ("00006_00", "00034_00", "00017_00")]
+    # The photos the issue names as failing today: dark sleeves across a dark top, hands at or in
+    # the pockets, a hand in a pocket at the frame's edge (train keypoints: recovered, see data README).
+    rows = [_vitonhd_row("00006_00", "black sleeves across a black top"),
+            _vitonhd_row("00017_00", "hands in the pockets"), _vitonhd_row("00013_00", "hand at the pocket"),
+            _vitonhd_row("00001_00", "hand in a pocket at the frame edge", split="train")]
     rows.append(Row("CC0 demo photo, landscape (lower, refocused)", SHARED / "demo" / "persons" / "tada_photo.jpg",
                     "lower", False))
     rows.append(Row("OOTDiffusion model_8 (lower, refocused)", SHARED / "data" / "photos" / "persons" / "model_8.png",
@@ -118,7 +126,21 @@ def render_row(row: Row, backends) -> list[Image.Image]:
     tiles = [_thumb(load_person_photo(row.photo)), _thumb(outputs.image)]
     for key in ("skeleton", "parse", "densepose", "agnostic"):
         tiles += [_thumb(ours[key]), _thumb(genuine.get(key))]
-    return tiles
+    return tiles, missed_joints(outputs.keypoints, row.genuine_keypoints)
+
+
+def missed_joints(ours: np.ndarray, genuine: np.ndarray | None) -> str:
+    """"misses RWrist 120 px, ..." for agnostic joints beyond PCK@0.05 (51.2 px), or "all joints within 51 px"."""
+    from vtonkit.datasets.io.keypoints import BODY25_NAMES, present_mask
+    from vtonkit.preprocess.evaluation import PCK_THRESHOLD, UPPER_JOINTS
+
+    if genuine is None:
+        return ""
+    have, found = present_mask(genuine), present_mask(ours)
+    misses = [f"{BODY25_NAMES[j]} " + (f"{np.linalg.norm(ours[j, :2] - genuine[j, :2]):.0f} px" if found[j] else "missing")
+              for j in UPPER_JOINTS if have[j] and (not found[j] or np.linalg.norm(ours[j, :2] - genuine[j, :2])
+                                                    > PCK_THRESHOLD * 1024)]
+    return " | misses " + ", ".join(misses) if misses else " | all agnostic joints within 51 px"
 
 
 def make_grid(rows: list[Row]) -> Image.Image:
@@ -134,8 +156,9 @@ def make_grid(rows: list[Row]) -> Image.Image:
         draw.text((index * THUMB[0] + 4, 3), name, fill=(0, 0, 0))
     for row_index, row in enumerate(rows):
         top = header + row_index * (THUMB[1] + label_h)
-        draw.text((4, top + 1), row.label, fill=(0, 0, 0))
-        for column, tile in enumerate(render_row(row, backends)):
+        tiles, misses = render_row(row, backends)
+        draw.text((4, top + 1), row.label + misses, fill=(0, 0, 0))
+        for column, tile in enumerate(tiles):
             grid.paste(tile, (column * THUMB[0], top + label_h))
     return grid
 

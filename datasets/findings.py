@@ -55,7 +55,16 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "mask-holes": ("quality", WARNING, "cloth mask has large holes"),
     "arm-labels-swapped": ("quality", WARNING, "left/right arm labels disagree with the pose"),
     "blurry": ("quality", WARNING, "person image is blurred (low variance of Laplacian)"),
-    "cloth-background": ("quality", WARNING, "garment is not on a plain background"),
+    "cloth-background": ("quality", WARNING, "garment is not on a plain light background"),
+    # Pre-flight checks (vtonkit.preprocess.preflight; prep reports them per file too).
+    "person-side-view": ("preflight", WARNING, "shoulders seen edge-on: the person stands sideways"),
+    "person-back-view": ("preflight", WARNING, "no face, or the right shoulder on the image's right"),
+    "person-sitting": ("preflight", WARNING, "knees level with the hips: the person sits or crouches"),
+    "arms-hide-garment": ("preflight", WARNING, "arms cover a large part of the torso"),
+    "pose-joint-doubtful": ("preflight", WARNING, "an elbow, wrist or hip lies off the parsed person"),
+    "cloth-not-centred": ("preflight", WARNING, "garment far from the centre of the shot"),
+    "cloth-hanger": ("preflight", WARNING, "a hanger, hook or loop shows above the garment"),
+    "cloth-folded": ("preflight", WARNING, "garment shot folded (compact, nearly rectangular silhouette)"),
 }
 
 

@@ -26,7 +26,6 @@ MAX_COMPONENTS = 2
 MAX_HOLE_SHARE = 0.05  # enclosed holes / mask area; genuine 0
 MIN_LAPLACIAN_VARIANCE = 6.0  # person photo, greyscale; genuine 19-190
 MAX_BORDER_STD = 12.0  # cloth photo border band, per-channel std; genuine 0.0
-BORDER_PX = 8
 MIN_ARM_SWAP_SHARE = 0.6  # share of an arm's pixels nearer the other side's joints
 MIN_ARM_PIXELS = 500
 
@@ -177,21 +176,37 @@ def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
 
 
 def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:
-    """In-shop garments are shot on a plain background: the border band should be one colour."""
-    band = np.concatenate(
-        [
-            cloth_rgb[:BORDER_PX].reshape(-1, 3),
-            cloth_rgb[-BORDER_PX:].reshape(-1, 3),
-            cloth_rgb[:, :BORDER_PX].reshape(-1, 3),
-            cloth_rgb[:, -BORDER_PX:].reshape(-1, 3),
-        ]
-    ).astype(np.float64)
-    spread = float(band.std(axis=0).max())
-    if spread > MAX_BORDER_STD:
-        return [
-            Flag(
-                "cloth-background",
-                f"border pixels vary (std {spread:.1f} > {MAX_BORDER_STD}): not a plain background",
-            )
-        ]
-    return []
+    """In-shop garments are shot on a plain light background (the pre-flight check, one implementation)."""
+    from vtonkit.preprocess.preflight import PreflightThresholds, cloth_background
+
+    thresholds = PreflightThresholds(max_border_std=MAX_BORDER_STD)
+    return [Flag(f.code, f.message) for f in cloth_background(cloth_rgb, thresholds)]
+
+
+def preflight_flags(body25: np.ndarray | None, parse: np.ndarray | None, cloth_rgb: np.ndarray | None,
+                    cloth_mask: np.ndarray | None) -> list[tuple[str, Flag]]:
+    """The pre-flight checks a finished dataset can still answer: ("person"|"cloth", flag) pairs.
+
+    Size and resolution checks need the source photo and belong to prep; framing and several
+    persons are covered above.
+    """
+    from vtonkit.preprocess import preflight
+
+    t = preflight.PreflightThresholds()
+    found: list[tuple[str, Flag]] = []
+    if body25 is not None:
+        person = preflight.person_view(body25, parse, t) + preflight.person_sitting(body25, t)
+        if parse is not None:
+            person += preflight.arms_hide_garment(body25, parse, t)
+        found += [("person", Flag(f.code, f.message)) for f in person]
+        if parse is not None:  # joints the parse contradicts (what prep lowers the confidence of)
+            from vtonkit.preprocess.pose_evidence import doubtful_joints
+
+            found += [("person", Flag("pose-joint-doubtful", d.note().split(": ", 1)[1]))
+                      for d in doubtful_joints(body25, parse > 0)]
+    if cloth_mask is not None and cloth_mask.any():
+        cloth = preflight.garment_not_centred(cloth_mask, t) + preflight.garment_folded(cloth_mask, t)
+        if cloth_rgb is not None:
+            cloth += preflight.garment_hanger(cloth_rgb, cloth_mask, t)
+        found += [("cloth", Flag(f.code, f.message)) for f in cloth]
+    return found

@@ -182,6 +182,11 @@ def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
         flags += [
             (layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(sample.get(layout.CLOTH_MASK) >= 128)
         ]
+    cloth_mask = sample.get(layout.CLOTH_MASK)
+    for kind, flag in quality.preflight_flags(body25, parse, sample.get(layout.CLOTH),
+                                              None if cloth_mask is None else cloth_mask >= 128):
+        folder = (layout.PARSE if parse is not None else layout.OPENPOSE_JSON) if kind == "person" else layout.CLOTH
+        flags.append((folder, flag))
     if sample.arrays:
         report.ran(split, stem, "quality")
     for folder, flag in flags:

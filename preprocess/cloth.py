@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import ImageOps
+from PIL import Image, ImageOps
 from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
@@ -69,12 +69,20 @@ FULL_FRAME_SHARE = 0.97
 
 
 def check_cloth_mask(path: str | Path, mask: np.ndarray) -> list[str]:
-    """An empty mask is an error (no garment found); one covering the frame is a warning."""
+    """An empty mask is an error (no garment found); one covering the frame is a warning; then the
+    pre-flight garment checks ("<code>: <message>", thresholds from the config's `[preflight]`)."""
     if not np.asarray(mask).any():
         raise InputError(path, "no garment found (the cloth mask is empty)")
     if np.asarray(mask).mean() > FULL_FRAME_SHARE:
         return ["cloth mask covers the whole image: background not separable"]
-    return []
+    from vtonkit.preprocess.config import preflight_thresholds
+    from vtonkit.preprocess.preflight import garment_checks
+
+    rgb, _ = prepare_cloth(path)  # the shot as the masker saw it (the callers keep only the mask)
+    with Image.open(path) as source:
+        source_hw = (source.height, source.width)
+    found = garment_checks(rgb, np.asarray(mask, dtype=bool), source_hw=source_hw, thresholds=preflight_thresholds())
+    return [f.note() for f in found]
 
 
 def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:

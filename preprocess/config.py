@@ -19,6 +19,10 @@ Which file: `--config PATH` (passed as `config_path`), else `$VTONKIT_CONFIG`, e
     [models]                   # model name (`vtonkit models list`) = local weights file
     schp-lip = "/data/weights/parsing_lip.onnx"
 
+    [preflight]                # pre-flight check thresholds (`vtonkit.preprocess.preflight`)
+    min_person_height_px = 400
+    max_arm_torso_share = 0.25
+
 Precedence: CLI flag > config file > registry default. Options are keyed by backend name so that
 switching a stage's backend never hands it another backend's options.
 """
@@ -81,9 +85,16 @@ def _stage_key(stage: str) -> str:
 def _validate(data: dict[str, Any], file: Path) -> None:
     from vtonkit.preprocess.stages import REGISTRIES
 
-    unknown_sections = set(data) - {"backends", "options", "models"}
+    unknown_sections = set(data) - {"backends", "options", "models", "preflight"}
     if unknown_sections:
-        raise FormatError(file, f"unknown section(s) {sorted(unknown_sections)}; expected [backends], [options.*], [models]")
+        raise FormatError(file, f"unknown section(s) {sorted(unknown_sections)}; expected [backends], [options.*], "
+                          "[models], [preflight]")
+    from vtonkit.preprocess.preflight import thresholds_from_table
+
+    try:
+        thresholds_from_table(data.get("preflight"))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(file, f"[preflight]: {exc}") from exc
     for stage, name in data.get("backends", {}).items():
         key = _stage_key(stage)
         if key not in REGISTRIES:
@@ -106,6 +117,13 @@ def configured_model_paths(config_path: str | Path | None = None) -> dict[str, s
         return {}
     table = load_config(file).get("models", {})
     return {name: str((file.parent / Path(value).expanduser()).resolve()) for name, value in table.items()}
+
+
+def preflight_thresholds(config_path: str | Path | None = None):
+    """The pre-flight thresholds: defaults overridden by the config file's `[preflight]` table."""
+    from vtonkit.preprocess.preflight import thresholds_from_table
+
+    return thresholds_from_table(load_config(config_path).get("preflight"))
 
 
 def resolve_backends(

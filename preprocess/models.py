@@ -308,7 +308,8 @@ def download(
 
     Raises:
         DownloadError: no URL, HTTP/network failure after `retries` resumptions.
-        SizeMismatchError / ChecksumMismatchError: the finished download is wrong; it is deleted.
+        SizeMismatchError / ChecksumMismatchError: every URL failed and at least one served a
+            wrong file (deleted); a wrong file from one URL makes the next URL of the entry be tried.
     """
     spec = get_spec(spec) if isinstance(spec, str) else spec
     dest = cache_path(spec)
@@ -323,6 +324,7 @@ def download(
     if not urls:
         raise DownloadError(f"model {spec.name} has no download URL: {spec.checksum_source}")
     errors: list[str] = []
+    mismatch: SizeMismatchError | ChecksumMismatchError | None = None
     for candidate in urls:
         try:
             part = download_file(candidate, dest, expected_size=spec.size, retries=retries,
@@ -332,14 +334,20 @@ def download(
             continue
         try:
             _check_file(spec, part)
-        except (SizeMismatchError, ChecksumMismatchError):
+        except (SizeMismatchError, ChecksumMismatchError) as exc:
             with contextlib.suppress(FileNotFoundError):
-                part.unlink()  # never leave a corrupt file that a later run would resume
-            raise
+                part.unlink()  # never leave a corrupt file that a later run (or the next mirror) would resume
+            # A stale or wrong mirror must not hide a good one further down the list.
+            logger.warning("%s from %s: %s; trying the next URL", spec.name, candidate, exc.reason)
+            errors.append(f"{candidate}: {exc.reason}")
+            mismatch = mismatch or exc
+            continue
         atomic_write_text(dest.with_name(dest.name + ".sha256"), f"{file_digest(part)}  {dest.name}\n")
         os.replace(part, dest)
         logger.info("downloaded %s -> %s", spec.name, dest)
         return dest
+    if mismatch is not None:  # every URL answered, at least one with the wrong file: say so, with its type
+        raise type(mismatch)(mismatch.path, "; ".join(errors))
     raise DownloadError(f"could not download {spec.name}: " + "; ".join(errors))
 
 

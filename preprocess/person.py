@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,10 @@ from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
+from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
+from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
+from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -122,12 +125,17 @@ def framing_warnings(keypoints: np.ndarray, category: str, person_mask: np.ndarr
     return notes
 
 
-def person_warnings(normalized: Normalized, pose: PoseResult, category: str) -> list[str]:
-    """All per-photo notes of the normalise and pose steps plus the framing checks (one tiny-person note)."""
+def person_warnings(normalized: Normalized, pose: PoseResult, category: str, parse: np.ndarray | None = None,
+                    thresholds: PreflightThresholds | None = None) -> list[str]:
+    """All per-photo notes of the normalise and pose steps, the framing checks (one tiny-person note)
+    and the pre-flight checks ("<code>: <message>"; those needing the parse run when it is given)."""
     notes = list(normalized.warnings) + [w for w in pose.warnings if w not in normalized.warnings]
     notes += [n for n in framing_warnings(pose.keypoints, category, pose.person_mask)
               if not (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
-    return notes
+    scale = normalized.transform.scale_y if normalized.transform is not None else 1.0
+    found = person_checks(pose.keypoints, parse, normalized.image.shape[:2], scale=scale, num_persons=pose.num_persons,
+                          person_mask=pose.person_mask, thresholds=thresholds or preflight_thresholds())
+    return notes + [f.note() for f in found]
 
 
 def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = False):
@@ -193,9 +201,15 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     normalized, pose = normalise_person(path, backends.pose, keep=keep)
     image = normalized.image
     parse = human_parse(backends.parser, image, pose)
+    # Joints the parse or silhouette contradicts keep their place but lose confidence (see pose_evidence).
+    person = parse > 0 if pose.person_mask is None else (parse > 0) | pose.person_mask
+    doubts = doubtful_joints(pose.keypoints, person)
+    if doubts:
+        pose = replace(pose, keypoints=lower_doubtful(pose.keypoints, doubts),
+                       warnings=[*pose.warnings, *(d.note() for d in doubts)])
     densepose_ids = backends.densepose.densepose(image, pose.keypoints, parse)
     agnostic, agnostic_notes = person_agnostic(image, parse, pose.keypoints, category)
-    notes = person_warnings(normalized, pose, category) + agnostic_notes
+    notes = person_warnings(normalized, pose, category, parse) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,
                          agnostic=agnostic, warnings=notes, transform=normalized.transform)
 

@@ -243,7 +243,7 @@ class StageWorker:
         })["part_ids"]
         agnostic = self._timed(result, "agnostic",
                                lambda: steps.person_agnostic(image, parse, keypoints, task.category))
-        result.warnings = steps.person_warnings(normalized, pose, task.category)
+        result.warnings = steps.person_warnings(normalized, pose, task.category, parse)  # + parse: pre-flight (#19)
         return self._timed(result, "write", lambda: steps.write_person(
             task.dataset, task.split, task.stem, image=image, keypoints=keypoints, parse=parse,
             part_ids=part_ids, agnostic=agnostic, warnings=result.warnings))

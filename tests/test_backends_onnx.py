@@ -129,6 +129,22 @@ def test_schp_lip_recovers_genuine_parse_through_crop_and_inverse_warp(tmp_path,
     assert (neck_true & neck_found).sum() / (neck_true | neck_found).sum() > 0.6  # derived neck
 
 
+@pytest.mark.parametrize(("neck_as", "stem"), [(Cihp.UPPER_CLOTHES, "00008_00"), (Cihp.UPPER_CLOTHES, "00017_00"),
+                                             (Cihp.FACE, "00013_00"), (Cihp.FACE, "00034_00"), (Cihp.HAIR, "00008_00")])
+def test_schp_lip_neck_found_when_the_model_labels_it_other_than_background(tmp_path, vitonhd, neck_as, stem):
+    # LIP has no neck class; a LIP model may put neck skin under the collar's upper-clothes, the
+    # face or long hair instead of background. Today's derivation looked in background only.
+    from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
+
+    image, genuine, keypoints = _viton(vitonhd, stem)
+    lip = genuine.copy()
+    lip[genuine == Cihp.NECK] = {Cihp.UPPER_CLOTHES: 5, Cihp.FACE: 13, Cihp.HAIR: 2}[neck_as]  # LIP ids
+    parsed = SchpLipParser(model_path=fake_schp(tmp_path, lip, 20, (473, 473))).parse(image, keypoints)
+    neck_true, neck_found = genuine == Cihp.NECK, parsed == Cihp.NECK
+    iou = (neck_true & neck_found).sum() / (neck_true | neck_found).sum()
+    assert iou > (0.5 if neck_as != Cihp.HAIR else 0.4), iou
+
+
 def test_schp_lip_at_input_resolution_single_output(tmp_path, vitonhd):
     from vtonkit.preprocess.backends.schp_onnx import SchpLipParser
 
@@ -404,15 +420,60 @@ def test_u2net_saliency_side_outputs_and_rgba(tmp_path, vitonhd):
     assert not cut[:, : genuine.shape[1] // 2].any() and cut[:, genuine.shape[1] // 2:].sum() > 0
 
 
-def test_u2net_input_normalisation_as_rembg():
-    from vtonkit.preprocess.backends.u2net_onnx import u2net_input
+def test_u2net_input_normalisation_as_rembg_and_as_training():
+    from vtonkit.preprocess.backends.u2net_onnx import U2NET_SETTINGS, u2net_input
 
     image = np.zeros((40, 30, 3), np.uint8)
     image[..., 0] = 200  # max pixel 200: rembg divides by the image maximum, not 255
-    tensor = u2net_input(image, 16, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    _, cloth_seg = U2NET_SETTINGS["u2net-cloth-seg"]
+    tensor = u2net_input(image, 16, cloth_seg["rembg"])
     assert tensor.shape == (1, 3, 16, 16)
     assert np.allclose(tensor[0, 0], (1 - 0.485) / 0.229, atol=1e-4)
     assert np.allclose(tensor[0, 2], (0 - 0.406) / 0.225, atol=1e-4)
+    # The cloth-segmentation training code: ToTensor (x/255) then Normalize(0.5, 0.5).
+    tensor = u2net_input(image, 16, cloth_seg["training"])
+    assert np.allclose(tensor[0, 0], (200 / 255 - 0.5) / 0.5, atol=1e-4)
+    assert np.allclose(tensor[0, 2], -1.0, atol=1e-4)
+
+
+def _red_channel_classifier(path):
+    """u2net_cloth_seg signature; logits (0, red input, -20, -20): "upper" wherever the normalised red is > 0."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n)
+              for n, v in (("starts", [0]), ("ends", [1]), ("axes", [1]))]
+    consts += [numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+               numpy_helper.from_array(np.array(-20.0, np.float32), "low")]
+    nodes = [helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["red"]),
+             helper.make_node("Mul", ["red", "zero"], ["background"]),
+             helper.make_node("Add", ["background", "low"], ["other"]),
+             helper.make_node("Concat", ["background", "red", "other", "other"], ["output"], axis=1)]
+    graph = helper.make_graph(nodes, "red", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 768, 768])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 768, 768])],
+                              initializer=consts)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_u2net_cloth_seg_defaults_to_its_training_normalisation(tmp_path, vitonhd):
+    from vtonkit.preprocess.backends.u2net_onnx import U2NetClothMasker
+
+    cloth, _ = _genuine_cloth(vitonhd)
+    cloth = (cloth * 0.45).astype(np.uint8)  # an under-exposed shot: rembg stretches it back to full range
+    model = _red_channel_classifier(tmp_path / "u2net_cloth_seg.onnx")
+    red = cv2.resize(cloth[..., 0].astype(np.float32), (768, 768), interpolation=cv2.INTER_CUBIC)
+    red = cv2.resize(red, (cloth.shape[1], cloth.shape[0]), interpolation=cv2.INTER_LINEAR)
+    # Training normalisation: red/255 - 0.5 > 0  <=>  red > 127.5.  rembg: red/max > 0.485.
+    by_training = U2NetClothMasker(model_path=model).mask(cloth)
+    assert (by_training != (red > 127.5)).mean() < 0.01
+    by_rembg = U2NetClothMasker(model_path=model, normalisation="rembg").mask(cloth)
+    assert (by_rembg != (red > 0.485 * cloth.max())).mean() < 0.01
+    assert (by_rembg & ~by_training).mean() > 0.5  # the two really differ on this photo (the dim background)
+    with pytest.raises(ValueError, match="normalisation"):
+        U2NetClothMasker(model_path=model, normalisation="imagenet")
 
 
 def test_yolox_end_to_end_export_and_nms():
@@ -426,3 +487,18 @@ def test_yolox_end_to_end_export_and_nms():
     raw = encode_yolox([[100, 100, 400, 900], [110, 90, 410, 880]], [0.9, 0.85], ratio)
     boxes, _ = decode_yolox([raw], (640, 640), ratio)
     assert len(boxes) == 1 and np.allclose(boxes[0], [100, 100, 400, 900], atol=1e-3)
+
+
+def test_yolox_scores_the_person_column_of_every_anchor():
+    # Upstream (DWPose onnxdet) runs class-aware NMS and keeps class 0: a person anchor whose top
+    # class is another one (a handbag held in front of the body) still counts as a person.
+    from vtonkit.preprocess.backends.dwpose_onnx import decode_yolox
+
+    ratio = 0.625
+    raw = encode_yolox([[100, 100, 400, 900], [500, 120, 700, 880]], [0.9, 0.8], ratio)
+    second = np.flatnonzero(raw[0, :, 5] == np.float32(0.8))[0]
+    raw[0, second, 5 + 26] = 0.95  # COCO class 26 "handbag" beats "person" on the second box
+    boxes, scores = decode_yolox([raw], (640, 640), ratio)
+    assert len(boxes) == 2
+    assert np.allclose(sorted(boxes[:, 0]), [100, 500], atol=1e-3)
+    assert np.allclose(sorted(scores), [0.8 * 0.8, 0.9 * 0.9], atol=1e-6)  # obj x person column, not the best column

@@ -72,3 +72,40 @@ def test_carvekit_backend_explains_torchvision():
 
     with pytest.raises(ImportError, match="torchvision"):
         CLOTH_MASKERS.build("carvekit")
+
+
+def _encoder_decoder():
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 1, 1))
+
+
+def test_carvekit_non_strict_loading_refuses_a_checkpoint_whose_keys_do_not_match(tmp_path):
+    # carvekit itself cannot import here (torchvision); the loader is plain torch, exercised on a small network.
+    import torch
+    from vtonkit.core.errors import InputError
+    from vtonkit.preprocess.backends.carvekit_masker import load_local_state
+
+    source = _encoder_decoder()
+    state = dict(source.state_dict())
+    # TRACER's real checkpoint carries an unused edge head: extra keys are tolerated.
+    with_edge_head = tmp_path / "tracer_b7.pth"
+    torch.save({**state, "edge_head.weight": torch.ones(4)}, with_edge_head)
+    target = _encoder_decoder()
+    with torch.no_grad():
+        for parameter in target.parameters():
+            parameter.zero_()
+    load_local_state(target, with_edge_head, strict=False)
+    assert torch.equal(target[0].weight, source[0].weight)
+    # A checkpoint saved from DataParallel ("module." prefix): no key matches, strict=False used to accept it.
+    wrapped = tmp_path / "wrapped.pth"
+    torch.save({f"module.{k}": v for k, v in state.items()}, wrapped)
+    with pytest.raises(InputError, match="wrapped.pth.*keys are missing"):
+        load_local_state(_encoder_decoder(), wrapped, strict=False)
+    # Another network's file whose few keys happen to overlap (the first conv) but lack the rest.
+    other = tmp_path / "other.pth"
+    torch.save({"0.weight": state["0.weight"], "0.bias": state["0.bias"],
+                **{f"backbone.{i}.weight": torch.zeros(2) for i in range(20)}}, other)
+    with pytest.raises(InputError, match="other.pth"):
+        load_local_state(_encoder_decoder(), other, strict=False)

@@ -231,3 +231,27 @@ def test_corrupt_cached_file_is_downloaded_again(serve):
     path.write_bytes(b"garbage")
     assert models.download(spec).read_bytes() == PAYLOAD
     assert server.requests == [None, None]
+
+
+@pytest.mark.parametrize("wrong", ["checksum", "size"])
+def test_wrong_file_on_the_first_url_falls_back_to_the_next_url(serve, wrong):
+    # Two real loopback servers: the first serves a different file (a stale mirror), the second the right one.
+    stale = serve()
+    stale.payload = PAYLOAD[:-4] + b"TAIL" if wrong == "checksum" else PAYLOAD + b"extra"
+    good = serve()
+    spec = _spec(stale.url)
+    spec = ModelSpec(name=spec.name, backends=spec.backends, filename=spec.filename, urls=(stale.url, good.url),
+                     size=spec.size, checksum=spec.checksum, checksum_source=spec.checksum_source)
+    path = models.download(spec, retries=0)
+    assert path.read_bytes() == PAYLOAD
+    assert stale.requests == [None] and good.requests == [None]  # the good mirror did not resume the bad bytes
+
+
+def test_every_url_serving_a_wrong_file_names_each_url(serve):
+    first, second = serve(), serve()
+    spec = ModelSpec(name="test-model", backends=("none",), filename="weights.onnx", urls=(first.url, second.url),
+                     size=len(PAYLOAD), checksum="sha256:" + "0" * 64, checksum_source="test")
+    with pytest.raises(models.ChecksumMismatchError) as caught:
+        models.download(spec, retries=0)
+    assert first.url in str(caught.value) and second.url in str(caught.value)
+    assert not models.cache_path(spec).with_name("weights.onnx.part").exists()

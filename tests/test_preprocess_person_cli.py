@@ -13,7 +13,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.preprocess.evaluation import evaluate_person, find_samples
+from vtonkit.preprocess.evaluation import evaluate_person, find_samples, summarise_set
 from vtonkit.preprocess.person import PersonBackends
 
 from tests.conftest import shared_path
@@ -140,3 +140,20 @@ def test_evaluation_scores_a_genuine_dresscode_sample(dresscode):
     assert row["pck_counted"] == 13 and row["pck"] >= 0.95
     assert row["densepose_acc"] >= 0.6
     assert 0.0 <= row["parse_miou"] <= 1.0 and "upper_clothes" in row["parse_iou"]
+    # Per joint and per class, the way the tune/test report pools them.
+    assert row["split"] == "test" and len(row["joints"]) == 13 and sum(row["joints"].values()) == row["pck_correct"]
+    assert row["worn_garment_iou"] == row["parse_iou"]["pants"]  # lower body: the pants are the worn garment
+    assert {"legs", "pants", "upper_clothes"} <= set(row["class_iou"])
+    summary = summarise_set([row], [])
+    assert summary["pck"] == row["pck"] and summary["per_category"]["lower"]["worn_garment"] == row["worn_garment_iou"]
+
+
+def test_evaluation_sets_are_disjoint_and_each_holds_every_category(vitonhd):
+    persons, _ = find_samples(vitonhd.parent)
+    by_set = {name: [s for s in persons if s.split == name] for name in ("tune", "test")}
+    assert {s.image for s in by_set["tune"]}.isdisjoint({s.image for s in by_set["test"]})
+    assert len(by_set["tune"]) + len(by_set["test"]) == len(persons)
+    for name, samples in by_set.items():
+        assert {s.category for s in samples} == {"upper", "lower", "dresses"}, name
+    assert all(s.split == "test" for s in persons if s.dataset == "vitonhd/test")
+    assert all(s.split == "tune" for s in persons if s.dataset == "vitonhd/train")

@@ -104,3 +104,26 @@ def test_small_person_is_found_through_the_face(pose, photos):
     result = pose.estimate(canvas)
     neck = result.keypoints[1]
     assert 500 < neck[0] < 500 + small.shape[1] and 700 < neck[1] < 700 + small.shape[0]
+
+
+def test_pose_model_choice_follows_the_installed_heavy_model(tmp_path, vitonhd):
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.preprocess.backends.mediapipe_pose import (
+        MediapipePose,
+        heavy_model_installed,
+        heavy_model_path,
+    )
+
+    with pytest.raises(ValueError, match="model must be one of"):
+        MediapipePose(model="ultra")
+    auto = MediapipePose(count_people=False, flip_average=False)  # model="auto" is the default
+    assert auto.model == ("heavy" if heavy_model_installed() else "full") and auto.version.endswith(auto.model)
+    if not heavy_model_installed():
+        with pytest.raises(ValueError, match="make setup"):
+            MediapipePose(model="heavy")
+        pytest.skip(f"heavy pose model not installed at {heavy_model_path()} (`make setup` installs it)")
+    # Installed by `make`: the legacy solution loads it offline and finds the genuine joints.
+    image = read_rgb(vitonhd / "test" / "image" / "00034_00.jpg")
+    genuine = read_keypoints(vitonhd / "test" / "openpose_json" / "00034_00_keypoints.json", image_size=image.shape[:2])
+    correct, counted = pck(auto.estimate(image).keypoints, genuine, UPPER_JOINTS, image.shape[0])
+    assert correct == counted

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vtonkit.core.errors import InputError
 from vtonkit.preprocess.backends.onnx_session import model_file
 from vtonkit.preprocess.backends.u2net_onnx import rgb_on_white
 
@@ -48,12 +49,43 @@ def import_carvekit() -> dict[str, Any]:
             "MattingMethod": MattingMethod, "TrimapGenerator": TrimapGenerator}
 
 
+# With strict=False, at most this share of the network's parameters may be absent from the file:
+# carvekit's TRACER checkpoint only adds keys (an unused edge head), it never lacks any.
+MAX_MISSING_SHARE = 0.05
+
+
 def load_local_state(network: Any, weights: Path, *, strict: bool) -> None:
-    """Load a carvekit checkpoint from a local file into `network` (CPU map)."""
+    """Load a carvekit checkpoint from a local file into `network` (CPU map).
+
+    `strict=False` tolerates extra keys in the file, but a file that leaves more than
+    `MAX_MISSING_SHARE` of the network's keys unset, or whose keys mostly belong to something
+    else, is refused: loading it would silently give random weights and garbage masks.
+
+    Raises:
+        InputError: the file is not a state dict, or its keys do not fit the network.
+    """
     import torch
 
     state = torch.load(str(weights), map_location="cpu", weights_only=False)
-    network.load_state_dict(state, strict=strict)
+    if not isinstance(state, dict):
+        raise InputError(weights, f"expected a state dict (a mapping of tensors), got {type(state).__name__}")
+    try:
+        result = network.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        raise InputError(weights, f"does not fit {type(network).__name__}: {str(exc).splitlines()[0]}") from exc
+    if strict:
+        return
+    expected = len(network.state_dict())
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    matched = expected - len(missing)
+    if len(missing) > MAX_MISSING_SHARE * expected or len(unexpected) > matched:
+        raise InputError(
+            weights, f"not a checkpoint of {type(network).__name__}: {len(missing)} of its {expected} keys are "
+            f"missing from the file (e.g. {missing[:3]}) and {len(unexpected)} of the file's {len(state)} keys are "
+            f"unknown to it (e.g. {unexpected[:3]}); a wrong or re-wrapped file would give garbage masks"
+        )
+    if missing or unexpected:
+        logger.info("%s: %d missing and %d unused keys (tolerated)", weights, len(missing), len(unexpected))
 
 
 class CarvekitClothMasker:

@@ -4,8 +4,9 @@ Facts followed (DWPose's onnxdet.py / onnxpose.py, rtmlib):
 * YOLOX: letterbox into 640x640 (scale `r = min(640/h, 640/w)`, image at the top-left, pad 114),
   raw 0..255 pixels in BGR order (YOLOX is trained on cv2 images, no normalisation), NCHW float32.
   Output (1, A, 5 + classes) with A = sum over strides 8/16/32 of the grid cells: xy are
-  offsets in grid cells, wh log-sizes, objectness and class scores already sigmoid-ed; score =
-  obj * cls; class-aware NMS (IoU 0.45). End-to-end exports with NMS built in
+  offsets in grid cells, wh log-sizes, objectness and class scores already sigmoid-ed; person
+  score = obj * cls[person] for every anchor (upstream's class-aware NMS keeps class 0, so an
+  anchor whose top class is another one still counts); NMS (IoU 0.45). End-to-end exports with NMS built in
   ((1, N, 5) boxes + scores) are accepted too.
 * Pose (RTMPose / DWPose, e.g. `dw-ll_ucoco_384.onnx`, input (1, 3, 384, 288)): box grown by
   1.25, fixed to the input aspect ratio, warped with `get_warp_matrix` (no -1), RGB normalised
@@ -92,11 +93,11 @@ def decode_yolox(outputs: list[np.ndarray], input_hw: tuple[int, int], ratio: fl
     if raw.ndim == 2 and raw.shape[0] == grid.shape[0] and raw.shape[1] >= 6:
         centers = (raw[:, :2] + grid) * strides
         sizes = np.exp(np.clip(raw[:, 2:4], -20, 20)) * strides
-        class_scores = raw[:, 4:5] * raw[:, 5:]
-        best_class = class_scores.argmax(1)
-        scores = class_scores[np.arange(len(raw)), best_class]
+        # DWPose's onnxdet runs class-aware NMS and keeps class 0: every anchor is scored on its
+        # person column, whatever its best class (a person holding a bag may score "handbag" higher).
+        scores = raw[:, 4] * raw[:, 5]
         boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], 1) / ratio
-        person = (best_class == 0) & (scores > score_threshold)
+        person = scores > score_threshold
     elif raw.ndim == 2 and raw.shape[1] == 5:
         # End-to-end export (NMS inside): boxes in letterbox pixels + score; optional labels output.
         boxes, scores = raw[:, :4] / ratio, raw[:, 4]

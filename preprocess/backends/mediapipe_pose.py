@@ -1,7 +1,18 @@
-"""Embedded pose backend: mediapipe 0.10 pose landmarks (bundled "full" model) -> OpenPose BODY_25.
+"""Embedded pose backend: mediapipe 0.10 pose landmarks (heavy model when installed, else the
+bundled "full" model) -> OpenPose BODY_25.
 
-Only `model_complexity=1` ships inside the mediapipe wheel; the lite (0) and heavy (2) models are
-downloaded on first use and fail offline, so they are not offered.
+Only the full model (`model_complexity=1`) ships inside the mediapipe wheel. The heavy one (2,
+27.7 MB) is in the npm package `@mediapipe/pose` 0.5.1675469404; `make` installs it (sha256
+checked) next to the full model, in `mediapipe/modules/pose_landmark/`, which is where the legacy
+`mp.solutions.pose.Pose` looks before it would download: it then runs offline. `model="auto"`
+(default) uses heavy when that file is there with the right size, else full; "heavy" without the
+file is refused (mediapipe would try to download it). With heavy joints the person silhouette
+still comes from the full model (one more inference): the geometric parser was tuned on it.
+Chosen on the eval-prep tuning set (parse mIoU 0.744 full, 0.756 heavy, 0.758 heavy joints +
+full silhouette; PCK 0.951 -> 0.967); the test set then gave PCK 0.965 -> 0.974 and parse
+0.791 full, 0.759 heavy alone, 0.789 with the full silhouette (docs/preprocessing.md).
+`hand_evidence=True` also runs the bundled hand landmarker and lowers the confidence of a wrist
+that a detected hand contradicts (`vtonkit.preprocess.pose_evidence`).
 
 Conversion of the 33 mediapipe landmarks to BODY_25 (`x, y` in pixels, confidence = visibility):
 * direct: nose, eyes (outer-less centre landmarks 2/5), ears, shoulders, elbows, wrists, hips,
@@ -72,8 +83,28 @@ BORDER_MARGIN = 0.05
 BORDER_VISIBILITY = 0.5
 
 
+HEAVY_MODEL_FILE = "pose_landmark_heavy.tflite"
+HEAVY_MODEL_SIZE = 27_709_200
+MODELS = ("auto", "heavy", "full")
+
+
+def heavy_model_path():
+    """Where mediapipe's legacy pose solution looks for the heavy model (whether or not it is there)."""
+    from pathlib import Path
+
+    import mediapipe
+
+    return Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / HEAVY_MODEL_FILE
+
+
+def heavy_model_installed() -> bool:
+    """The heavy model file is in place with its published size (`make` checked its sha256)."""
+    path = heavy_model_path()
+    return path.is_file() and path.stat().st_size == HEAVY_MODEL_SIZE
+
+
 class MediapipePose:
-    """BODY_25 pose of the main person from mediapipe's bundled pose landmarker (full model).
+    """BODY_25 pose of the main person from mediapipe's pose landmarker (heavy model when installed, else full).
 
     The graph is created once per instance (the first image pays ~0.3 s of set-up); instances
     are not thread-safe (mediapipe graphs are not), use one per worker.
@@ -82,20 +113,38 @@ class MediapipePose:
     name = "mediapipe"
     # 2: the silhouette keeps the pieces the skeleton's limbs pass through (the geometric parser's
     # `main_person`), not only those holding a joint (identical on the 43 shared photos).
-    version = "2"
+    # 3: the heavy model when installed; the version carries "-heavy" or "-full".
+    version = "3"
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
-                 flip_average: bool = True) -> None:
+                 flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:
         try:
             import mediapipe as mp
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
             raise ImportError("the 'mediapipe' pose backend needs `pip install mediapipe==0.10.21`") from exc
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        if model == "heavy" and not heavy_model_installed():
+            raise ValueError(f"the heavy pose model is not installed at {heavy_model_path()}: run `make setup` "
+                             "(it fetches it from the npm package @mediapipe/pose) or use model='full'")
+        self.model = "heavy" if model == "heavy" or (model == "auto" and heavy_model_installed()) else "full"
+        self.version = f"{self.version}-{self.model}"  # cached results of one model never stand for the other's
         self.min_visibility = min_visibility
         self.count_people = count_people
         self.flip_average = flip_average
         self._pose = mp.solutions.pose.Pose(
-            static_image_mode=True, model_complexity=1, enable_segmentation=True, min_detection_confidence=0.5
+            static_image_mode=True, model_complexity=2 if self.model == "heavy" else 1, enable_segmentation=True,
+            min_detection_confidence=0.5,
         )
+        # With heavy joints the silhouette still comes from the full model: the geometric parser was
+        # tuned on the full model's silhouette (on the tuning set: parse 0.744 full, 0.756 heavy,
+        # 0.758 heavy joints + full silhouette). One more inference.
+        self._silhouette = (mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                   enable_segmentation=True, min_detection_confidence=0.5)
+                            if self.model == "heavy" else None)
+        # The bundled hand landmarker checks the wrists (one more inference, so off by default).
+        self._hands = (mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=1,
+                                                min_detection_confidence=0.3) if hand_evidence else None)
         self._faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
         self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
@@ -136,9 +185,21 @@ class MediapipePose:
             landmarks, segmentation = self._landmarks_around_face(image_rgb)
         if self.flip_average if flip_average is None else flip_average:
             landmarks = self._average_with_mirror(image_rgb, landmarks)
+        if self._silhouette is not None:
+            full = self._silhouette.process(np.ascontiguousarray(image_rgb))
+            if full.pose_landmarks is not None and full.segmentation_mask is not None:
+                segmentation = np.asarray(full.segmentation_mask, dtype=np.float32)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
         person_mask = main_person(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
+        if self._hands is not None:
+            from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
+
+            found = self._hands.process(np.ascontiguousarray(image_rgb)).multi_hand_landmarks or []
+            wrists = np.array([[h.landmark[0].x * width, h.landmark[0].y * height] for h in found]).reshape(-1, 2)
+            doubts = doubtful_joints(keypoints, person_mask, wrists)
+            keypoints = lower_doubtful(keypoints, doubts)
+            warnings += [d.note() for d in doubts]
         num_persons = 1
         if self.count_people if count_people is None else count_people:
             num_persons, notes = self.count_persons(image_rgb, person_mask)

@@ -143,16 +143,32 @@ def _skin_model(image_rgb: np.ndarray, face_mask: np.ndarray) -> tuple[np.ndarra
     return median, spread
 
 
+# What a parser without a neck class calls neck skin. LIP's annotation has no neck: its face
+# stops at the jaw (OOTDiffusion takes "ATR face and not LIP face" as the neck) and a LIP model
+# usually leaves the neck background. When it does not (the neck swallowed by the collar's
+# upper-clothes, by long hair, or by the face), the neck is looked for in those labels too,
+# one after the other: upper-clothes above the collar line, then hair of the face's lightness.
+# Share of face pixels below the chin estimate above which the face is taken to hold the neck
+# (genuine CIHP faces, neck excluded, put 0-7% of their pixels there on the VITON-HD samples).
+FACE_HOLDS_NECK_SHARE = 0.12
+# A background-only neck smaller than this share of shoulder width squared means the parser put
+# the neck under another label (genuine necks: 0.08-0.2 on the VITON-HD samples).
+MIN_NECK_SHARE = 0.03
+
+
 def derive_neck(
-    labels: np.ndarray, image_rgb: np.ndarray, keypoints: np.ndarray | None, *, face_includes_neck: bool = False,
-    chroma_tolerance: float = 3.5, min_chroma_tolerance: float = 8.0,
+    labels: np.ndarray, image_rgb: np.ndarray, keypoints: np.ndarray | None, *,
+    face_includes_neck: bool | None = False, chroma_tolerance: float = 3.5, min_chroma_tolerance: float = 8.0,
 ) -> np.ndarray:
     """Label the neck (CIHP 10) from skin between face and clothes around the BODY_25 neck.
 
     Region: a window centred on the neck joint (1), 0.6 shoulder widths wide, from the nose (0)
-    down to a little below the neck joint. Candidates in it are background pixels (LIP has no
-    neck and leaves it background) and, with `face_includes_neck` (ATR, Dress Code), face pixels
-    below an estimated chin line. Kept: candidates whose Lab chroma is within
+    down to a little below the neck joint. Candidates in it are background pixels and face
+    pixels below an estimated chin line when the face holds the neck: always with
+    `face_includes_neck=True` (ATR, Dress Code), never with False, and with None (LIP) when
+    more than `FACE_HOLDS_NECK_SHARE` of the face lies below the chin line. When that finds
+    less than `MIN_NECK_SHARE` x shoulder width² of neck, upper-clothes pixels above the
+    collar line, then hair pixels of the face's lightness, become candidates too. Kept: candidates whose Lab chroma is within
     `chroma_tolerance` robust spreads (at least `min_chroma_tolerance`) of the face's, in
     connected pieces that touch the centre column under the face.
 
@@ -176,15 +192,16 @@ def derive_neck(
     if x1 <= x0 or y1 <= y0:
         return out
     window = labels[y0:y1, x0:x1]
+    chin = top + 0.4 * (neck[1] - top)
+    face_mask = labels == Cihp.FACE
+    if face_includes_neck is None:
+        below = face_mask[int(chin) + 1:].sum()
+        face_includes_neck = bool(face_mask.any() and below > FACE_HOLDS_NECK_SHARE * face_mask.sum())
     candidates = window == Cihp.BACKGROUND
     if face_includes_neck:
-        chin = top + 0.4 * (neck[1] - top)
-        rows = np.arange(y0, y1)[:, None]
-        candidates |= (window == Cihp.FACE) & (rows > chin)
-    face_mask = labels == Cihp.FACE
-    if face_includes_neck:
+        candidates |= (window == Cihp.FACE) & (np.arange(y0, y1)[:, None] > chin)
         # The skin model must come from the face proper, above the chin estimate.
-        face_mask = face_mask & (np.arange(h)[:, None] <= top + 0.4 * (neck[1] - top))
+        face_mask = face_mask & (np.arange(h)[:, None] <= chin)
     model = _skin_model(image_rgb, face_mask)
     if model is None:
         return out
@@ -192,13 +209,26 @@ def derive_neck(
     lab = cv2.cvtColor(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.float32)
     tolerance = np.maximum(chroma_tolerance * spread[1:], min_chroma_tolerance)
     chroma_ok = (np.abs(lab[..., 1:] - median[1:]) <= tolerance).all(-1)
-    skin = candidates & chroma_ok & (lab[..., 0] >= median[0] - 4 * spread[0] - 40)
-    count, components = cv2.connectedComponents(skin.astype(np.uint8), connectivity=4)
-    if count <= 1:
-        return out
+    skin_coloured = chroma_ok & (lab[..., 0] >= median[0] - 4 * spread[0] - 40)
     centre = int(round(neck[0])) - x0
     band = slice(max(0, centre - max(2, int(0.08 * width))), centre + max(2, int(0.08 * width)) + 1)
-    keep_ids = np.unique(components[:, band])
-    keep = np.isin(components, keep_ids[keep_ids > 0])
+    keep = _centre_connected(candidates & skin_coloured, band)
+    above_collar = np.arange(y0, y1)[:, None] <= neck[1]  # skin-toned garments pass the colour test
+    # Brown hair shares skin's chroma: hair pixels must match the face's lightness as well.
+    lightness_ok = np.abs(lab[..., 0] - median[0]) <= 2.5 * spread[0] + 12
+    for label, extra in ((Cihp.UPPER_CLOTHES, above_collar), (Cihp.HAIR, above_collar & lightness_ok)):
+        if keep.sum() >= MIN_NECK_SHARE * width * width:
+            break
+        candidates = candidates | ((window == label) & extra)
+        keep = _centre_connected(candidates & skin_coloured, band)
     out[y0:y1, x0:x1][keep] = Cihp.NECK
     return out
+
+
+def _centre_connected(mask: np.ndarray, band: slice) -> np.ndarray:
+    """The 4-connected pieces of `mask` that reach into the column `band`."""
+    count, components = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    if count <= 1:
+        return np.zeros(mask.shape, dtype=bool)
+    keep_ids = np.unique(components[:, band])
+    return np.isin(components, keep_ids[keep_ids > 0])

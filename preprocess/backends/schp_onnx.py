@@ -175,7 +175,9 @@ class SchpParser:
         if self.fix_sides:
             labels = fix_left_right(labels, keypoints)
         if self.neck:
-            labels = derive_neck(labels, image_rgb, keypoints, face_includes_neck=self.label_set == "atr")
+            # ATR folds the neck into the face; LIP has no neck and its models vary (see derive_neck).
+            face_includes_neck = True if self.label_set == "atr" else None
+            labels = derive_neck(labels, image_rgb, keypoints, face_includes_neck=face_includes_neck)
         return labels
 
 

@@ -129,7 +129,9 @@ def eval_prep(
 
     Runs the prep-person --keep-framing chain on every genuine person photo and prints pose PCK
     (0.05 x image height, agnostic joints), parse mIoU, DensePose part accuracy inside the person
-    and cloth-mask IoU, per sample and as means next to the goals.
+    and cloth-mask IoU, per sample and as means next to the goals; then a tuning set (VITON-HD
+    train + the first Dress Code person per category) beside a disjoint test set (the others),
+    per joint and per class. Quote the test set; never tune on it.
 
     Example: vtonkit eval-prep --json eval-prep.json
     """

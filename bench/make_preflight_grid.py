@@ -1,0 +1,153 @@
+"""Make docs/preflight-grid.png: one real example per pre-flight code, with what the check said.
+
+Every example is derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
+tests/test_preprocess_preflight.py derives it: a crop, a squeeze, a downscale, two photos side
+by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
+annotation transformed with the photo (drawn as a skeleton or parse overlay where the derived
+case exists only in the annotation). The several-persons tile runs the real default pose
+backend. Dress Code photos are not used (their licence forbids redistribution).
+
+Usage: .venv/bin/python bench/make_preflight_grid.py [--out docs/preflight-grid.png]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
+THUMB = (160, 213)  # W, H
+COLUMNS = 5
+
+
+def examples() -> list[tuple[str, np.ndarray, list]]:
+    """(title, picture, findings) per code."""
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.io.keypoints import read_keypoints
+    from vtonkit.datasets.io.masks import read_mask
+    from vtonkit.datasets.io.parse import overlay_parse, read_parse
+    from vtonkit.datasets.io.skeleton import render_skeleton
+    from vtonkit.datasets.labels import Cihp
+    from vtonkit.preprocess import preflight as pf
+    from vtonkit.preprocess.stages import POSE_ESTIMATORS
+
+    t = pf.PreflightThresholds()
+    root = SHARED / "data" / "vitonhd" / "test"
+    image = read_rgb(root / "image" / "00006_00.jpg")
+    keypoints = read_keypoints(root / "openpose_json" / "00006_00_keypoints.json", image_size=image.shape[:2])
+    parse = read_parse(root / "image-parse-v3" / "00006_00.png")
+    rgb, mask = read_rgb(root / "cloth" / "00006_00.jpg"), read_mask(root / "cloth-mask" / "00006_00.jpg")
+    out = [("genuine photo: no finding", image, pf.person_checks(keypoints, parse, image.shape[:2]))]
+
+    small = cv2.resize(image, (230, 307), interpolation=cv2.INTER_AREA)
+    small_parse = cv2.resize(parse, (230, 307), interpolation=cv2.INTER_NEAREST)
+    out.append(("delivered at 307x230", small, pf.person_too_small(small_parse > 0, 1.0, t)))
+
+    x0 = int(keypoints[3, 0]) + 5
+    cropped = keypoints.copy()
+    cropped[:, 0] -= x0
+    out.append(("cropped through the elbow", image[:, x0:],
+                pf.person_cut_off(cropped, parse[:, x0:], (image.shape[0], image.shape[1] - x0), t)))
+
+    squeezed = keypoints.copy()
+    squeezed[:, 0] *= 0.45
+    narrow = cv2.resize(image, (int(image.shape[1] * 0.45), image.shape[0]), interpolation=cv2.INTER_AREA)
+    out.append(("squeezed to 45 % (sideways)", narrow, pf.person_view(squeezed, parse, t)))
+
+    back_parse = np.where(parse == Cihp.FACE, Cihp.HAIR, parse).astype(np.uint8)
+    back = keypoints.copy()
+    back[[0, 15, 16, 17, 18]] = 0
+    out.append(("no face (annotation)", overlay_parse(image, back_parse), pf.person_view(back, back_parse, t)))
+
+    seated = keypoints.copy()
+    seated[[10, 13], :2] = seated[[9, 12], :2] + [[0, 30], [0, 30]]
+    seated[[10, 13], 2] = 0.9
+    out.append(("knees at hip height (annotation)", render_skeleton(seated, 1024, 768), pf.person_sitting(seated, t)))
+
+    pair = cv2.resize(np.hstack([image, read_rgb(root / "image" / "00017_00.jpg")]), (768, 512),
+                      interpolation=cv2.INTER_AREA)
+    people = POSE_ESTIMATORS.build(None).estimate(pair).num_persons
+    out.append(("two photos side by side", pair, pf.several_persons(people)))
+
+    folded = parse.copy()
+    y_mid = int((keypoints[2, 1] + keypoints[9, 1]) / 2)
+    xa, xb = int(keypoints[[2, 9], 0].min()), int(keypoints[[5, 12], 0].max())
+    band = folded[y_mid: int(keypoints[9, 1]), xa:xb]
+    band[band == Cihp.UPPER_CLOTHES] = Cihp.RIGHT_ARM
+    out.append(("arms across the waist (annotation)", overlay_parse(image, folded),
+                pf.arms_hide_garment(keypoints, folded, t)))
+
+    out.append(("genuine garment: no finding", rgb, pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2])))
+    photo = read_rgb(root / "image" / "00013_00.jpg")
+    texture = cv2.resize(photo[300:700, 200:560], rgb.shape[1::-1])
+    pasted = np.where(mask[..., None], rgb, texture)
+    out.append(("pasted on a texture", pasted, pf.cloth_background(pasted, t)))
+    shift = int(0.3 * mask.shape[1])
+    moved_mask = np.zeros_like(mask)
+    moved_mask[:, shift:] = mask[:, : mask.shape[1] - shift]
+    moved = np.full_like(rgb, 255)
+    moved[:, shift:] = rgb[:, : rgb.shape[1] - shift]
+    out.append(("moved 30 % right", moved, pf.garment_not_centred(moved_mask, t)))
+    hooked = rgb.copy()
+    ys, xs = np.nonzero(mask)
+    centre, top = int(xs.mean()), int(ys.min())
+    cv2.line(hooked, (centre, top + 5), (centre, top - 90), (40, 40, 40), 6)
+    cv2.ellipse(hooked, (centre + 15, top - 90), (15, 15), 0, 180, 360, (40, 40, 40), 6)
+    out.append(("hanger hook drawn above", hooked, pf.garment_hanger(hooked, mask, t)))
+    side = int(0.45 * (xs.max() - xs.min()))
+    cy, cx = int(ys.mean()), int(xs.mean())
+    block = np.full_like(rgb, 255)
+    block[cy - side // 2: cy + side // 2, cx - side // 2: cx + side // 2] = rgb[cy - side // 2: cy + side // 2,
+                                                                                 cx - side // 2: cx + side // 2]
+    block_mask = np.zeros_like(mask)
+    block_mask[cy - side // 2: cy + side // 2, cx - side // 2: cx + side // 2] = True
+    out.append(("square block of the garment", block, pf.garment_folded(block_mask, t)))
+    tiny = cv2.resize(rgb, (300, 400), interpolation=cv2.INTER_AREA)
+    out.append(("delivered at 400x300", tiny, pf.garment_low_resolution(tiny.shape[:2], t)))
+    return out
+
+
+def _tile(picture: np.ndarray) -> Image.Image:
+    image = Image.fromarray(picture)
+    image.thumbnail(THUMB, Image.Resampling.LANCZOS)
+    tile = Image.new("RGB", THUMB, (235, 235, 235))
+    tile.paste(image, ((THUMB[0] - image.width) // 2, (THUMB[1] - image.height) // 2))
+    return tile
+
+
+def make_grid() -> Image.Image:
+    items = examples()
+    label_h = 30
+    rows = (len(items) + COLUMNS - 1) // COLUMNS
+    grid = Image.new("RGB", (THUMB[0] * COLUMNS, rows * (THUMB[1] + label_h)), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    for index, (title, picture, found) in enumerate(items):
+        x, y = (index % COLUMNS) * THUMB[0], (index // COLUMNS) * (THUMB[1] + label_h)
+        draw.text((x + 3, y + 2), title[:30], fill=(0, 0, 0))
+        codes = ", ".join(f.code for f in found) or "no finding"
+        draw.text((x + 3, y + 15), codes[:30], fill=(170, 0, 0) if found else (0, 120, 0))
+        grid.paste(_tile(picture), (x, y + label_h))
+    return grid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "preflight-grid.png")
+    args = parser.parse_args(argv)
+    if not (SHARED / "data" / "vitonhd").is_dir():
+        print(f"needs the shared samples at {SHARED}/data", file=sys.stderr)
+        return 2
+    grid = make_grid()
+    grid.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(args.out, optimize=True)
+    print(f"wrote {args.out} ({grid.width}x{grid.height}, {args.out.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Pre-flight checks: is a person photo or a garment shot fit for try-on, before anyone trains on it?
+
+Pure functions over what the preprocessing already computed (the image, the BODY_25 pose, the
+CIHP parse, the garment mask): no model runs here. Each check returns a list of
+`PreflightFinding(code, message)`; the codes are stable (`PERSON_CODES`, `GARMENT_CODES`; the
+dataset validator flags them under the same names) and every threshold is a field of
+`PreflightThresholds`, which the `[preflight]` table of vtonkit.toml overrides
+(`vtonkit.preprocess.config.preflight_thresholds`). docs/preflight.md shows one real example
+per code.
+
+Conventions: keypoints are BODY_25 `(25, 3)` in image pixels (x, y, confidence; (0, 0) =
+missing); a person faces the camera when their right shoulder (joint 2) is on the image's left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import cv2
+import numpy as np
+from vtonkit.datasets.io.keypoints import present_mask
+from vtonkit.datasets.labels import Cihp
+
+NOSE, NECK, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = 0, 1, 2, 3, 4, 5, 6, 7
+MID_HIP, R_HIP, R_KNEE, L_HIP, L_KNEE = 8, 9, 10, 12, 13
+R_EYE, L_EYE = 15, 16
+
+PERSON_CODES: dict[str, str] = {
+    "person-too-small": "the person is too few source pixels tall for a 1024 px try-on",
+    "person-cut-off": "the frame cuts through the head or an arm",
+    "person-side-view": "shoulders seen edge-on: the person stands sideways",
+    "person-back-view": "no face: the person shows their back (or left/right are reversed)",
+    "person-sitting": "knees level with the hips: the person sits or crouches",
+    "several-persons": "more than one person in the photo",
+    "arms-hide-garment": "arms cover a large part of the torso (the garment is hidden)",
+}
+GARMENT_CODES: dict[str, str] = {
+    "cloth-background": "not on a plain light background",
+    "cloth-not-centred": "the garment is far from the centre of the shot",
+    "cloth-hanger": "a hanger (or a hook or loop) shows above the garment",
+    "cloth-folded": "the garment is folded: its silhouette is compact and not garment-shaped",
+    "cloth-low-resolution": "the shot is smaller than the try-on resolution allows",
+}
+
+
+@dataclass(frozen=True)
+class PreflightThresholds:
+    """Every pre-flight threshold; `[preflight]` in vtonkit.toml sets any of them by name."""
+
+    min_person_height_px: float = 400.0  # person height in the source photo (VITON-HD persons: ~1000)
+    border_margin: float = 0.01  # share of the image side counted as "on the border"
+    min_shoulder_torso_ratio: float = 0.35  # shoulder width / neck-to-mid-hip (genuine samples: 0.41-0.82)
+    min_face_keypoint_confidence: float = 0.2  # nose and eyes below this = no face ...
+    min_face_share: float = 0.002  # ... unless face pixels cover this share of the image
+    min_knee_drop_ratio: float = 0.35  # (knee y - hip y) / neck-to-mid-hip (genuine standing: 0.59-1.04)
+    max_arm_torso_share: float = 0.25  # arm pixels inside the torso box / garment + arm pixels there
+    max_border_std: float = 12.0  # garment shot border band, per-channel std
+    min_border_lightness: float = 170.0  # garment shot border band, mean grey level (0-255)
+    max_centre_offset: float = 0.15  # garment mask centre from the image centre, share of the side
+    max_hanger_width_share: float = 0.12  # a thin part above the garment narrower than this x garment width
+    min_hanger_height_share: float = 0.03  # ... and taller than this x image height
+    max_folded_aspect: float = 1.15  # folded: mask box height / width at most this ...
+    min_folded_solidity: float = 0.93  # ... area / convex hull at least this (flat-lay shots: 0.75-0.95) ...
+    min_folded_fill: float = 0.85  # ... and area / box at least this (flat-lay shots with sleeves: < 0.8)
+    min_garment_side_px: int = 512  # shorter side of the garment shot in the source
+
+
+def thresholds_from_table(table: dict[str, Any] | None) -> PreflightThresholds:
+    """`PreflightThresholds` with the `[preflight]` table's values; unknown keys raise ValueError."""
+    table = dict(table or {})
+    known = {f.name: f.type for f in fields(PreflightThresholds)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ValueError(f"unknown [preflight] key(s) {unknown}; known: {', '.join(known)}")
+    return PreflightThresholds(**{k: float(v) if known[k] == "float" else int(v) for k, v in table.items()})
+
+
+@dataclass(frozen=True)
+class PreflightFinding:
+    """One pre-flight problem of one photo."""
+
+    code: str
+    message: str
+
+    def note(self) -> str:
+        """The per-file warning line prep prints: "<code>: <message>"."""
+        return f"{self.code}: {self.message}"
+
+
+def _present(keypoints: np.ndarray) -> np.ndarray:
+    return present_mask(np.asarray(keypoints, dtype=np.float64))
+
+
+def _torso_length(keypoints: np.ndarray) -> float | None:
+    present = _present(keypoints)
+    if not (present[NECK] and present[MID_HIP]):
+        return None
+    return float(np.linalg.norm(keypoints[MID_HIP, :2] - keypoints[NECK, :2])) or None
+
+
+# ------------------------------------------------------------------------------------------ person
+
+
+def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Person height (box of the `person` mask) in source pixels: output height / `scale` (output px per source px)."""
+    rows = np.flatnonzero(np.asarray(person, dtype=bool).any(1))
+    if not rows.size:
+        return []
+    source_px = (rows[-1] - rows[0] + 1) / max(scale, 1e-9)
+    if source_px < t.min_person_height_px:
+        return [PreflightFinding("person-too-small", f"the person is {source_px:.0f} px tall in the photo "
+                                 f"(< {t.min_person_height_px:.0f}): upscaled, the try-on will be blurred")]
+    return []
+
+
+def person_cut_off(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int],
+                   t: PreflightThresholds) -> list[PreflightFinding]:
+    """The frame cuts the head (face on a side border; needs the parse) or an arm (elbow/wrist on or past a side)."""
+    height, width = image_hw
+    margin_x, margin_y = t.border_margin * width, t.border_margin * height
+    found = []
+    # A top edge through the face is how Dress Code and many shops crop: harmless for try-on.
+    if parse is not None:
+        face = parse == Cihp.FACE
+        if face[:, : max(1, int(margin_x))].any() or face[:, width - max(1, int(margin_x)):].any():
+            found.append("the head")
+    present = _present(keypoints)
+    for side, shoulder, joints in (("right", R_SHOULDER, (R_ELBOW, R_WRIST)), ("left", L_SHOULDER, (L_ELBOW, L_WRIST))):
+        if not present[shoulder]:
+            continue
+        for joint in joints:
+            x, y = keypoints[joint, :2]
+            if present[joint] and (x < margin_x or x > width - 1 - margin_x or y > height - 1 - margin_y):
+                found.append(f"the {side} arm")
+                break
+    if found:
+        return [PreflightFinding("person-cut-off", f"the frame cuts {' and '.join(found)}")]
+    return []
+
+
+def person_view(keypoints: np.ndarray, parse: np.ndarray | None, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Side view (shoulders narrow against the torso) or back view (no face at all, or sides reversed).
+
+    "No face" needs the parse: photos cropped at the mouth have no eye or nose keypoints."""
+    present = _present(keypoints)
+    if not (present[R_SHOULDER] and present[L_SHOULDER]):
+        return []
+    torso = _torso_length(keypoints)
+    shoulders = keypoints[L_SHOULDER, 0] - keypoints[R_SHOULDER, 0]  # > 0 when facing the camera
+    if torso and abs(shoulders) / torso < t.min_shoulder_torso_ratio:
+        return [PreflightFinding("person-side-view", f"shoulder width is {abs(shoulders) / torso:.2f} x the torso "
+                                 f"length (< {t.min_shoulder_torso_ratio}): the person stands sideways")]
+    face_seen = [present[j] and keypoints[j, 2] >= t.min_face_keypoint_confidence for j in (NOSE, R_EYE, L_EYE)]
+    # Photos cropped at the mouth have no eyes or nose but still a face in the parse.
+    if parse is not None and not any(face_seen) and (parse == Cihp.FACE).mean() < t.min_face_share:
+        return [PreflightFinding("person-back-view", "no face (no nose, eye or face pixels): the person shows "
+                                 "their back")]
+    if shoulders < 0:
+        return [PreflightFinding("person-back-view", "the right shoulder is on the image's right: the person "
+                                 "faces away (or the photo is mirrored)")]
+    return []
+
+
+def person_sitting(keypoints: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Knees barely below the hips (thighs towards the camera or horizontal)."""
+    present = _present(keypoints)
+    torso = _torso_length(keypoints)
+    drops = [keypoints[knee, 1] - keypoints[hip, 1] for hip, knee in ((R_HIP, R_KNEE), (L_HIP, L_KNEE))
+             if present[hip] and present[knee]]
+    if torso and drops and max(drops) / torso < t.min_knee_drop_ratio:
+        return [PreflightFinding("person-sitting", f"knees only {max(drops) / torso:.2f} torso lengths below the "
+                                 f"hips (< {t.min_knee_drop_ratio}): the person sits or crouches")]
+    return []
+
+
+def several_persons(num_persons: int) -> list[PreflightFinding]:
+    """More than one person detected (the pose stage counts them)."""
+    if num_persons > 1:
+        return [PreflightFinding("several-persons", f"{num_persons} people detected: crop the photo to one person")]
+    return []
+
+
+def arms_hide_garment(keypoints: np.ndarray, parse: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Share of the torso box (between the shoulders, neck to hips) that the arms cover."""
+    present = _present(keypoints)
+    if not all(present[j] for j in (R_SHOULDER, L_SHOULDER, R_HIP, L_HIP)):
+        return []
+    xs = keypoints[[R_SHOULDER, L_SHOULDER, R_HIP, L_HIP], 0]
+    y0 = int(max(0, min(keypoints[R_SHOULDER, 1], keypoints[L_SHOULDER, 1])))
+    y1 = int(min(parse.shape[0], max(keypoints[R_HIP, 1], keypoints[L_HIP, 1])))
+    x0, x1 = int(max(0, xs.min())), int(min(parse.shape[1], xs.max()))
+    if y1 <= y0 or x1 <= x0:
+        return []
+    box = parse[y0:y1, x0:x1]
+    arms = np.isin(box, (Cihp.LEFT_ARM, Cihp.RIGHT_ARM, Cihp.GLOVE)).sum()
+    garment = np.isin(box, (Cihp.UPPER_CLOTHES, Cihp.DRESS, Cihp.COAT, Cihp.PANTS, Cihp.SKIRT)).sum()
+    share = arms / max(arms + garment, 1)
+    if share > t.max_arm_torso_share:
+        return [PreflightFinding("arms-hide-garment", f"arms cover {share:.0%} of the torso "
+                                 f"(> {t.max_arm_torso_share:.0%}): the garment is partly hidden")]
+    return []
+
+
+def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int], *,
+                  scale: float = 1.0, num_persons: int = 1, person_mask: np.ndarray | None = None,
+                  thresholds: PreflightThresholds | None = None) -> list[PreflightFinding]:
+    """Every person check on one photo's stage outputs.
+
+    Args:
+        keypoints: BODY_25 `(25, 3)` in image pixels.
+        parse: CIHP-20 `(H, W)` or None (then the checks that need it are skipped or use `person_mask`).
+        image_hw: the image's size.
+        scale: output pixels per source pixel (the photo's `FrameTransform.scale_y`; 1 when unknown).
+        num_persons: people the pose stage counted.
+        person_mask: silhouette for the size check when there is no parse.
+    """
+    t = thresholds or PreflightThresholds()
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    found = []
+    person = np.asarray(parse) > 0 if parse is not None else person_mask
+    if person is not None:
+        found += person_too_small(person, scale, t)
+    found += person_cut_off(keypoints, parse, image_hw, t) + person_view(keypoints, parse, t)
+    found += person_sitting(keypoints, t) + several_persons(num_persons)
+    if parse is not None:
+        found += arms_hide_garment(keypoints, np.asarray(parse), t)
+    return found
+
+
+# ----------------------------------------------------------------------------------------- garment
+
+
+def _border_band(rgb: np.ndarray, px: int = 8) -> np.ndarray:
+    return np.concatenate([rgb[:px].reshape(-1, 3), rgb[-px:].reshape(-1, 3), rgb[:, :px].reshape(-1, 3),
+                           rgb[:, -px:].reshape(-1, 3)]).astype(np.float64)
+
+
+def cloth_background(rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """The border band must be one light colour (studio white/grey)."""
+    band = _border_band(np.asarray(rgb)[..., :3])
+    spread, lightness = float(band.std(0).max()), float(band.mean())
+    if spread > t.max_border_std:
+        return [PreflightFinding("cloth-background", f"the border varies (std {spread:.1f} > {t.max_border_std}): "
+                                 "not a plain background")]
+    if lightness < t.min_border_lightness:
+        return [PreflightFinding("cloth-background", f"the background is dark (grey level {lightness:.0f} < "
+                                 f"{t.min_border_lightness:.0f}): not a light background")]
+    return []
+
+
+def garment_not_centred(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Centre of the garment mask's box against the image centre."""
+    ys, xs = np.nonzero(mask)
+    if not xs.size:
+        return []
+    height, width = mask.shape
+    dx = ((xs.min() + xs.max()) / 2 - (width - 1) / 2) / width
+    dy = ((ys.min() + ys.max()) / 2 - (height - 1) / 2) / height
+    if max(abs(dx), abs(dy)) > t.max_centre_offset:
+        return [PreflightFinding("cloth-not-centred", f"the garment's centre is off by {dx:+.0%} of the width and "
+                                 f"{dy:+.0%} of the height (> {t.max_centre_offset:.0%})")]
+    return []
+
+
+def garment_hanger(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """A thin foreground part (not background-coloured) standing above the garment's top edge."""
+    ys, xs = np.nonzero(mask)
+    if not xs.size:
+        return []
+    rgb = np.asarray(rgb)[..., :3].astype(np.int16)
+    background = np.median(_border_band(rgb), 0)
+    foreground = (np.abs(rgb - background).max(-1) > 40) | np.asarray(mask, dtype=bool)
+    count, components = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return []
+    garment = np.bincount(components[ys, xs], minlength=count)[1:].argmax() + 1
+    column = (components == garment)
+    rows = np.flatnonzero(column.any(1))
+    top, garment_width = rows[0], xs.max() - xs.min() + 1
+    # Rows of the garment's component above the mask's top: the part the mask does not call garment.
+    above = column[top: ys.min()]
+    if above.shape[0] < t.min_hanger_height_share * mask.shape[0]:
+        return []
+    widest = int(above.sum(1).max()) if above.size else 0
+    if widest <= t.max_hanger_width_share * garment_width:
+        return [PreflightFinding("cloth-hanger", f"a thin part {above.shape[0]} px tall and at most {widest} px wide "
+                                 "stands above the garment: a hanger or hook is visible")]
+    return []
+
+
+def garment_folded(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Folded shots are compact blocks: box about square or wide, the silhouette nearly convex and filling its box."""
+    mask = np.asarray(mask, dtype=bool)
+    ys, xs = np.nonzero(mask)
+    if xs.size < 100:
+        return []
+    aspect = (ys.max() - ys.min() + 1) / (xs.max() - xs.min() + 1)
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(np.concatenate(contours))
+    solidity = xs.size / max(cv2.contourArea(hull), 1.0)
+    fill = xs.size / ((ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1))
+    if aspect <= t.max_folded_aspect and solidity >= t.min_folded_solidity and fill >= t.min_folded_fill:
+        return [PreflightFinding("cloth-folded", f"the silhouette is a compact block (height/width {aspect:.2f}, "
+                                 f"solidity {solidity:.2f}): the garment looks folded")]
+    return []
+
+
+def garment_low_resolution(source_hw: tuple[int, int], t: PreflightThresholds) -> list[PreflightFinding]:
+    """Shorter side of the garment shot as delivered."""
+    if min(source_hw) < t.min_garment_side_px:
+        return [PreflightFinding("cloth-low-resolution", f"the shot is {source_hw[1]}x{source_hw[0]} px "
+                                 f"(shorter side < {t.min_garment_side_px}): it will be upscaled")]
+    return []
+
+
+def garment_checks(rgb: np.ndarray, mask: np.ndarray, *, source_hw: tuple[int, int] | None = None,
+                   thresholds: PreflightThresholds | None = None) -> list[PreflightFinding]:
+    """Every garment check on one shot (`rgb` and `mask` at the same size; `source_hw` as delivered)."""
+    t = thresholds or PreflightThresholds()
+    mask = np.asarray(mask, dtype=bool)
+    found = cloth_background(rgb, t) + garment_not_centred(mask, t) + garment_hanger(rgb, mask, t)
+    found += garment_folded(mask, t)
+    if source_hw is not None:
+        found += garment_low_resolution(source_hw, t)
+    return found

@@ -1,0 +1,264 @@
+"""Pre-flight checks on real photos: for each code, a photo derived from ../shared that trips it
+(crop, squeeze, downscale, two people side by side, garment pasted on a texture...) and the
+genuine photo that does not. The checks read stage outputs (pose, parse, masks): the person
+cases use the genuine VITON-HD annotations transformed with the photo, so the test measures the
+check, not a pose model's mood; the several-persons case runs the real default pose backend."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.keypoints import read_keypoints
+from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import Cihp
+from vtonkit.preprocess import preflight as pf
+
+T = pf.PreflightThresholds()
+
+
+@pytest.fixture(scope="module")
+def person(vitonhd):
+    root = vitonhd / "test"
+    stem = "00006_00"
+    image = read_rgb(root / "image" / f"{stem}.jpg")
+    return (image, read_keypoints(root / "openpose_json" / f"{stem}_keypoints.json", image_size=image.shape[:2]),
+            read_parse(root / "image-parse-v3" / f"{stem}.png"))
+
+
+@pytest.fixture(scope="module")
+def garment(vitonhd):
+    root = vitonhd / "test"
+    return read_rgb(root / "cloth" / "00006_00.jpg"), read_mask(root / "cloth-mask" / "00006_00.jpg")
+
+
+def codes(found):
+    return {f.code for f in found}
+
+
+def test_genuine_person_and_garment_pass_every_check(person, garment):
+    image, keypoints, parse = person
+    assert pf.person_checks(keypoints, parse, image.shape[:2]) == []
+    rgb, mask = garment
+    assert pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2]) == []
+
+
+def test_person_too_small(person):
+    _, _, parse = person
+    small = cv2.resize(parse, (230, 307), interpolation=cv2.INTER_NEAREST)  # the photo delivered at 307 px
+    assert codes(pf.person_too_small(small > 0, 1.0, T)) == {"person-too-small"}
+    # Upscaled 3.3x by normalisation: prep passes that scale, the source height is what counts.
+    assert codes(pf.person_too_small(parse > 0, 1024 / 307, T)) == {"person-too-small"}
+    assert pf.person_too_small(parse > 0, 1.0, T) == []
+
+
+def test_person_cut_off_arm(person):
+    image, keypoints, parse = person
+    x0 = int(keypoints[3, 0]) + 5  # a crop through the right elbow, like the issue's "arm cut off" photo
+    cropped = keypoints.copy()
+    cropped[:, 0] -= x0
+    found = pf.person_cut_off(cropped, parse[:, x0:], (image.shape[0], image.shape[1] - x0), T)
+    assert codes(found) == {"person-cut-off"} and "right arm" in found[0].message
+    assert pf.person_cut_off(keypoints, parse, image.shape[:2], T) == []
+
+
+def test_person_side_view(person):
+    _, keypoints, parse = person
+    squeezed = keypoints.copy()
+    squeezed[:, 0] *= 0.45  # the torso seen at an angle: shoulders foreshortened
+    assert codes(pf.person_view(squeezed, parse, T)) == {"person-side-view"}
+    assert pf.person_view(keypoints, parse, T) == []
+
+
+def test_person_back_view(person):
+    image, keypoints, parse = person
+    # Seen from behind: no face, the head is hair. Derived from the genuine parse and pose.
+    back_parse = np.where(parse == Cihp.FACE, Cihp.HAIR, parse).astype(np.uint8)
+    back_keypoints = keypoints.copy()
+    back_keypoints[[0, 15, 16, 17, 18]] = 0
+    assert codes(pf.person_view(back_keypoints, back_parse, T)) == {"person-back-view"}
+    # Sides reversed: the right shoulder on the image's right (the photo mirrored, labels kept).
+    mirrored = keypoints.copy()
+    mirrored[:, 0] = np.where(mirrored[:, 0] > 0, image.shape[1] - 1 - mirrored[:, 0], 0)
+    assert codes(pf.person_view(mirrored, parse[:, ::-1], T)) == {"person-back-view"}
+    # A photo cropped at the mouth (Dress Code) has no eye or nose keypoints but a face: not a back view.
+    cropped_face = keypoints.copy()
+    cropped_face[[0, 15, 16, 17, 18]] = 0
+    assert pf.person_view(cropped_face, parse, T) == []
+
+
+def test_person_sitting(dresscode):
+    # No seated photo in ../shared: a genuine standing full-body pose with the knees raised to hip
+    # height, what a seated front view gives.
+    keypoints = read_keypoints(dresscode / "lower_body" / "keypoints" / "013563_2.json", image_size=(1024, 768))
+    assert pf.person_sitting(keypoints, T) == []
+    seated = keypoints.copy()
+    seated[[10, 13], 1] = seated[[9, 12], 1] + 0.1 * (seated[8, 1] - seated[1, 1])
+    assert codes(pf.person_sitting(seated, T)) == {"person-sitting"}
+
+
+@pytest.mark.slow
+def test_several_persons_from_the_real_pose_backend(vitonhd):
+    from vtonkit.preprocess.stages import POSE_ESTIMATORS
+
+    root = vitonhd / "test" / "image"
+    one, other = read_rgb(root / "00006_00.jpg"), read_rgb(root / "00017_00.jpg")
+    side_by_side = cv2.resize(np.hstack([one, other]), (768, 512), interpolation=cv2.INTER_AREA)
+    estimator = POSE_ESTIMATORS.build(None)
+    found = pf.several_persons(estimator.estimate(side_by_side).num_persons)
+    assert codes(found) == {"several-persons"}
+    single = cv2.resize(one, (384, 512), interpolation=cv2.INTER_AREA)
+    assert pf.several_persons(estimator.estimate(single).num_persons) == []
+
+
+def test_arms_hide_garment(person):
+    _, keypoints, parse = person
+    assert pf.arms_hide_garment(keypoints, parse, T) == []
+    # Arms folded across the waist: the lower half of the torso box becomes arm (derived annotation).
+    folded = parse.copy()
+    y_mid = int((keypoints[2, 1] + keypoints[9, 1]) / 2)
+    x0, x1 = int(keypoints[[2, 9], 0].min()), int(keypoints[[5, 12], 0].max())
+    band = folded[y_mid: int(keypoints[9, 1]), x0:x1]
+    band[band == Cihp.UPPER_CLOTHES] = Cihp.RIGHT_ARM
+    assert codes(pf.arms_hide_garment(keypoints, folded, T)) == {"arms-hide-garment"}
+
+
+def test_cloth_background_textured_and_dark(garment, vitonhd):
+    rgb, mask = garment
+    photo = read_rgb(vitonhd / "test" / "image" / "00013_00.jpg")
+    texture = cv2.resize(photo[300:700, 200:560], rgb.shape[1::-1])  # the model's clothes and arms as a backdrop
+    pasted = np.where(mask[..., None], rgb, texture)
+    assert codes(pf.cloth_background(pasted, T)) == {"cloth-background"}
+    dark = np.where(mask[..., None], rgb, np.uint8(60))
+    assert "dark" in pf.cloth_background(dark, T)[0].message
+    assert pf.cloth_background(rgb, T) == []
+
+
+def test_cloth_not_centred(garment):
+    _, mask = garment
+    shift = int(0.3 * mask.shape[1])
+    moved = np.zeros_like(mask)
+    moved[:, shift:] = mask[:, : mask.shape[1] - shift]
+    assert codes(pf.garment_not_centred(moved, T)) == {"cloth-not-centred"}
+    assert pf.garment_not_centred(mask, T) == []
+
+
+def test_cloth_hanger(garment):
+    rgb, mask = garment
+    # A hanger hook: a thin dark bar and hook drawn above the garment's collar on the real shot.
+    hooked = rgb.copy()
+    ys, xs = np.nonzero(mask)
+    centre, top = int(xs.mean()), int(ys.min())
+    cv2.line(hooked, (centre, top + 5), (centre, top - 90), (40, 40, 40), 6)
+    cv2.ellipse(hooked, (centre + 15, top - 90), (15, 15), 0, 180, 360, (40, 40, 40), 6)
+    assert codes(pf.garment_hanger(hooked, mask, T)) == {"cloth-hanger"}
+    assert pf.garment_hanger(rgb, mask, T) == []
+
+
+def test_cloth_folded(garment):
+    _, mask = garment
+    ys, xs = np.nonzero(mask)
+    # Folded into a square stack: the garment's own pixels, cropped to a square block of its body.
+    side = int(0.45 * (xs.max() - xs.min()))
+    folded = np.zeros_like(mask)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    folded[cy - side // 2: cy + side // 2, cx - side // 2: cx + side // 2] = True
+    assert codes(pf.garment_folded(folded, T)) == {"cloth-folded"}
+    assert pf.garment_folded(mask, T) == []
+
+
+def test_cloth_low_resolution():
+    assert codes(pf.garment_low_resolution((400, 300), T)) == {"cloth-low-resolution"}
+    assert pf.garment_low_resolution((1024, 768), T) == []
+
+
+def test_thresholds_come_from_the_config_table(tmp_path):
+    from vtonkit.preprocess.config import preflight_thresholds
+
+    config = tmp_path / "vtonkit.toml"
+    config.write_text("[preflight]\nmax_arm_torso_share = 0.5\nmin_garment_side_px = 300\n")
+    thresholds = preflight_thresholds(config)
+    assert thresholds.max_arm_torso_share == 0.5 and thresholds.min_garment_side_px == 300
+    assert pf.garment_low_resolution((400, 300), thresholds) == []
+    config.write_text("[preflight]\nmax_arms = 0.5\n")
+    from vtonkit.core.errors import FormatError
+
+    with pytest.raises(FormatError, match="max_arms"):
+        preflight_thresholds(config)
+
+
+def test_prep_cloth_reports_preflight_codes_per_file(tmp_path, garment):
+    from PIL import Image
+    from vtonkit.preprocess.cloth import check_cloth_mask
+
+    rgb, mask = garment
+    small = tmp_path / "small.jpg"
+    Image.fromarray(rgb).resize((300, 400)).save(small)
+    notes = check_cloth_mask(small, mask)  # the mask is computed on the shot brought to 1024x768
+    assert any(n.startswith("cloth-low-resolution:") for n in notes)
+
+
+@pytest.mark.slow
+def test_prep_person_reports_preflight_codes_per_file(tmp_path, vitonhd):
+    from PIL import Image
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    small = tmp_path / "small.jpg"
+    Image.open(vitonhd / "test" / "image" / "00034_00.jpg").resize((225, 300)).save(small)
+    notes = process_person(small, PersonBackends.build(), keep=True).warnings
+    assert any(n.startswith("person-too-small:") for n in notes), notes
+
+
+@pytest.mark.slow
+def test_validate_flags_preflight_codes_on_a_dataset(vitonhd, tmp_path):
+    import json
+
+    from PIL import Image
+    from vtonkit.datasets.sample_copy import copy_dataset
+    from vtonkit.datasets.validate import validate
+
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    # The garment of 00006 moved 30 % to the right (shot and mask), on its white background.
+    for folder, fill in (("cloth", 255), ("cloth-mask", 0)):
+        path = root / "test" / folder / "00006_00.jpg"
+        array = np.asarray(Image.open(path))
+        moved = np.full_like(array, fill)
+        shift = int(0.3 * array.shape[1])
+        moved[:, shift:] = array[:, : array.shape[1] - shift]
+        Image.fromarray(moved).save(path, quality=95)
+    # The keypoints of 00008 seen sideways: shoulders and hips pulled to the centre line.
+    path = root / "test" / "openpose_json" / "00008_00_keypoints.json"
+    data = json.loads(path.read_text())
+    points = np.asarray(data["people"][0]["pose_keypoints_2d"], dtype=float).reshape(-1, 3)
+    centre = points[1, 0]
+    for joint in (2, 5, 9, 12):
+        points[joint, 0] = centre + 0.3 * (points[joint, 0] - centre)
+    data["people"][0]["pose_keypoints_2d"] = points.reshape(-1).tolist()
+    path.write_text(json.dumps(data))
+    report = validate(root, ["test"], duplicates=False)
+    codes = {(f.sample, f.code) for f in report.findings}
+    assert ("00006_00", "cloth-not-centred") in codes and ("00008_00", "person-side-view") in codes, codes
+    assert not any(sample in ("00013_00", "00017_00", "00034_00") for sample, _ in codes)
+
+
+@pytest.mark.slow
+def test_batch_prep_records_preflight_codes_per_file(tmp_path, vitonhd):
+    import json
+
+    from PIL import Image
+    from vtonkit.preprocess.pipeline import PrepOptions, run_prep
+
+    persons, cloths = tmp_path / "persons", tmp_path / "cloths"
+    persons.mkdir()
+    cloths.mkdir()
+    Image.open(vitonhd / "test" / "image" / "00034_00.jpg").resize((225, 300)).save(persons / "small.jpg")
+    Image.open(vitonhd / "test" / "cloth" / "00034_00.jpg").resize((300, 400)).save(cloths / "tiny.jpg")
+    dataset = tmp_path / "ds"
+    report = run_prep(PrepOptions(out=dataset, split="test", persons=str(persons), cloths=str(cloths),
+                                  in_process=True))
+    assert report.ok == {"person": 1, "cloth": 1}
+    notes = {kind: [n for marker in (dataset / ".vtonkit" / "done" / "test" / kind).glob("*.json")
+                    for n in json.loads(marker.read_text())["warnings"]] for kind in ("person", "cloth")}
+    assert any(n.startswith("person-too-small:") for n in notes["person"]), notes
+    assert any(n.startswith("cloth-low-resolution:") for n in notes["cloth"]), notes
