@@ -107,7 +107,8 @@ class CrawlBudget:
 
     def spider_opened(self, spider: Any) -> None:
         if self.budget.max_seconds > 0:
-            from twisted.internet import reactor  # the crawl's reactor: importing it earlier would install one
+            # the crawl's reactor, imported only now: importing it at module level would install one
+            from twisted.internet import reactor
 
             self.timer = reactor.callLater(self.budget.max_seconds, self.stop, "max-time")
 

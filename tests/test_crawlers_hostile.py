@@ -98,7 +98,7 @@ class HostileShop(ThreadingHTTPServer):
         self.requests: list[str] = []
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
-    def __enter__(self) -> HostileShop:
+    def __enter__(self) -> HostileShop:  # noqa: PYI034
         self.thread.start()
         return self
 
