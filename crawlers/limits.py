@@ -15,7 +15,9 @@ crawl finite whatever it sends:
   (faceted navigation, session ids, endless sort/filter combinations), more than
   ``VTONKIT_TRAP_MAX_PARAMS`` query parameters on one link (stacked facets), and a path segment
   repeated ``VTONKIT_TRAP_SEGMENT_REPEATS`` times (relative-link loops like ``/a/b/a/b/a/``).
-  Each pruned pattern is reported once, with how many links it cost.
+  Each pruned pattern is reported once, with how many links it cost. Links beyond
+  ``LINKS_PER_PAGE_BUDGET`` x the page budget are dropped too (a huge sitemap or page would
+  otherwise queue a million requests that the budget never lets run).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from vtonkit.crawlers import settings as defaults  # the documented default of e
 
 logger = logging.getLogger(__name__)
 
+# page requests scheduled at most, per page of the page budget (the rest could never be fetched)
+LINKS_PER_PAGE_BUDGET = 10
 # finish reasons of a crawl ended by its budget (a normal end: what was found is kept)
 BUDGET_REASONS = ("max-pages", "max-time", "stalled")
 # the image pipeline marks its requests with the page they belong to; those are not pages
@@ -183,6 +187,10 @@ class TrapFilter(BaseSpiderMiddleware):
         self.max_repeats = settings.getint(
             "VTONKIT_TRAP_SEGMENT_REPEATS", defaults.VTONKIT_TRAP_SEGMENT_REPEATS
         )
+        # links scheduled at most: a 32 MiB sitemap or page can hold ~1M links, each a queued request
+        max_pages = settings.getint("VTONKIT_MAX_PAGES", defaults.VTONKIT_MAX_PAGES)
+        self.max_links = LINKS_PER_PAGE_BUDGET * max_pages if max_pages > 0 else 0
+        self.links = 0
         self.state = TrapState()
         crawler.vtonkit_traps = self.state.traps  # type: ignore[attr-defined]
 
@@ -190,7 +198,15 @@ class TrapFilter(BaseSpiderMiddleware):
         if request.dont_filter or not is_page_request(request):
             return request  # robots.txt, sitemap retries, images: never trap links
         trap = self.trap_of(request.url)
+        if trap is None and self.max_links and self.links >= self.max_links:
+            host = urlsplit(request.url).netloc.lower()
+            trap = (
+                "link-budget",
+                host,
+                f"{host}: more than {self.max_links} links scheduled ({LINKS_PER_PAGE_BUDGET} x --max-pages)",
+            )
         if trap is None:
+            self.links += 1
             return request
         rule, where, pattern = trap
         report = self.state.traps.get((rule, where))

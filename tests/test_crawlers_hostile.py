@@ -301,6 +301,8 @@ def test_page_and_time_budgets_stop_an_endless_site(shop: HostileShop, tmp_path:
     assert summary["finish_reason"] == "max-pages" and summary["budget"]["stopped_by"] == "max-pages"
     assert 40 <= summary["budget"]["pages"] < 40 + 40  # in-flight requests may still land
     assert any("page budget spent" in note for note in summary["notes"])
+    # 60 links a page: past 10 x 40 links nothing more is even queued (a 1M-link sitemap stays small)
+    assert any(trap["rule"] == "link-budget" and trap["pruned"] > 0 for trap in summary["traps"])
     # every /slow page takes 1 s: within 2 s at most 2 x 32 pages arrive, far from any other budget
     run, summary, _ = crawl(shop, tmp_path / "time", "--max-time", "2", "--no-browser", start="/slow")
     assert summary["finish_reason"] == "max-time" and summary["budget"]["max_seconds"] == 2

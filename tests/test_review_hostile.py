@@ -135,6 +135,8 @@ def test_dns_rebinding_is_refused(server: str, dataset: Path, browser) -> None:
         for host, status in (
             ("evil.example", 403),
             (f"127.0.0.1.evil.example:{port}", 403),
+            (f"127.0.0.1:{port}@evil.example", 403),
+            ("", 403),
             (f"localhost.:{port}", 200),
             (f"[::1]:{port}", 200),
             (f"review.lan:{port}", 200),
@@ -206,12 +208,17 @@ def test_active_content_is_never_served(server: str, dataset: Path, browser) -> 
     # another site framing the app (clickjacking a keep/reject) gets an error page in the frame
     page.route(
         "http://attacker.example/frame",
-        lambda route: route.fulfill(content_type="text/html", body=f'<iframe src="{server}/"></iframe>'),
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f'<iframe src="{server}/"></iframe><img src="{server}/files/test/image/00006_00.jpg">',
+        ),
     )
     page.goto("http://attacker.example/frame")
     page.wait_for_load_state("networkidle")
     framed = [frame for frame in page.frames if frame != page.main_frame]
     assert framed and all(frame.url.startswith("chrome-error://") for frame in framed)
+    # ... and cannot embed the dataset's images either (not even to learn their sizes)
+    assert page.evaluate("document.images[0].complete && document.images[0].naturalWidth") == 0
     page.close()
 
 

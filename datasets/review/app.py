@@ -64,7 +64,7 @@ def servable_body(path: Path) -> tuple[bytes, str]:
     if path.parent.name == layout.OPENPOSE_JSON:
         try:
             return json.dumps(json.loads(data)).encode(), "application/json"
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise NotServable(f"{path.name} is not valid JSON") from exc
     raise NotServable(f"{path.name} is not a JPEG or PNG image")
 

@@ -12,6 +12,8 @@ it" to the reviewer's own browser on this machine:
   `same-origin`; the body must be `application/json` (HTML forms cannot send that). Browsers
   always send `Origin` on cross-origin POSTs; a client without either header (curl, a script)
   is not a browser that another site could drive.
+* Requests another site's page makes (`Sec-Fetch-Site: cross-site`) are refused, except a plain
+  navigation (a link to the app still opens it).
 * Every response carries `X-Content-Type-Options: nosniff`, a strict Content-Security-Policy
   with `frame-ancestors 'none'`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
   `Cross-Origin-Resource-Policy: same-origin` (other sites cannot embed the dataset's images).
@@ -47,11 +49,20 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def host_name(host_header: str) -> str:
-    """`"localhost:8765"` -> `"localhost"`, `"[::1]:8765"` -> `"::1"` (lower case, no trailing dot)."""
+    """`"localhost:8765"` -> `"localhost"`, `"[::1]:8765"` -> `"::1"` (lower case, no trailing dot);
+    "" for anything that is not `name[:port]` (a port that is not a number, stray characters)."""
     host = host_header.strip().lower()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else ""
-    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") == 1 else host.rstrip(".")
+        name, _, rest = host[1:].partition("]")
+    elif host.count(":") > 1:  # a bare IPv6 address
+        name, rest = host, ""
+    else:
+        name, _, port = host.partition(":")
+        rest = f":{port}" if _ else ""
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return ""
+    name = name.rstrip(".")
+    return name if name and all(c.isalnum() or c in ".-_:" for c in name) else ""
 
 
 def allowed_host_names(bound_host: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
@@ -70,12 +81,15 @@ def refusal(scope: Scope, headers: dict[str, str], allowed: frozenset[str]) -> t
             f"refused: host {host!r} is not this review app (allowed: {', '.join(sorted(allowed))}; "
             "start it with --allow-host NAME to add a name)"
         )
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site == "cross-site" and headers.get("sec-fetch-mode") != "navigate":
+        # another site embedding or fetching the app's files and data (a link to the app still works)
+        return 403, "refused: a request from another site"
     if scope.get("method", "GET") in SAFE_METHODS:
         return None
     origin = headers.get("origin")
     if origin is not None and origin != f"http://{host}":
         return 403, f"refused: a change requested by another site (Origin {origin!r})"
-    fetch_site = headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site != "same-origin":
         return 403, f"refused: a change requested by another site (Sec-Fetch-Site {fetch_site!r})"
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()

@@ -159,7 +159,8 @@ def review(
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(
             f"[yellow]warning[/]: serving on {escape(host)}: anyone who can reach this address can read the "
-            "dataset and record decisions (there is no login)"
+            "dataset and record decisions (there is no login). Browsers must use an allowed host name: "
+            "add this machine's name or address with --allow-host"
         )
     console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)", markup=False)
     app = create_app(dataset, report, bound_host=host, allow_hosts=allow_host or ())
