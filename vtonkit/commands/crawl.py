@@ -107,7 +107,7 @@ def crawl(
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"crawling {store}", total=limit, detail="")
+        task = progress.add_task(f"crawling {escape(store)}", total=limit, detail="")
 
         def on_event(kind: str, payload: object) -> None:
             if kind == "page":
