@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
@@ -73,7 +74,8 @@ class Budget:
     max_pages: int
     max_seconds: float
     stall_pages: int
-    pages: int = 0
+    started: int = 0  # page downloads started (what the page budget counts)
+    pages: int = 0  # page responses received
     pages_since_product: int = 0
     stopped_by: str | None = None
 
@@ -98,7 +100,7 @@ class CrawlBudget:
             max_seconds=settings.getfloat("VTONKIT_MAX_SECONDS", defaults.VTONKIT_MAX_SECONDS),
             stall_pages=settings.getint("VTONKIT_STALL_PAGES", defaults.VTONKIT_STALL_PAGES),
         )
-        crawler.vtonkit_budget = self.budget  # type: ignore[attr-defined]
+        crawler.vtonkit_budget = self  # type: ignore[attr-defined]
         self.timer: Any = None
 
     @classmethod
@@ -126,9 +128,7 @@ class CrawlBudget:
         budget = self.budget
         budget.pages += 1
         budget.pages_since_product += 1
-        if budget.max_pages > 0 and budget.pages >= budget.max_pages:
-            self.stop("max-pages")
-        elif budget.stall_pages > 0 and budget.pages_since_product >= budget.stall_pages:
+        if budget.stall_pages > 0 and budget.pages_since_product >= budget.stall_pages:
             self.stop("stalled")
 
     def stop(self, reason: str) -> None:
@@ -136,7 +136,7 @@ class CrawlBudget:
             return
         self.budget.stopped_by = reason
         explanation = {
-            "max-pages": f"page budget spent ({self.budget.pages} pages; --max-pages {self.budget.max_pages})",
+            "max-pages": f"page budget spent (--max-pages {self.budget.max_pages})",
             "max-time": f"time budget spent (--max-time {self.budget.max_seconds:g} s)",
             "stalled": f"no product page in the last {self.budget.stall_pages} pages (VTONKIT_STALL_PAGES)",
         }[reason]
@@ -149,9 +149,40 @@ class CrawlBudget:
 
 def product_found(crawler: Crawler) -> None:
     """The spider found a product page (before its category filter): the stall count restarts."""
-    budget = getattr(crawler, "vtonkit_budget", None)
-    if budget is not None:
-        budget.pages_since_product = 0
+    extension = getattr(crawler, "vtonkit_budget", None)
+    if extension is not None:
+        extension.budget.pages_since_product = 0
+
+
+class BudgetSpent(IgnoreRequest):
+    """A page request refused because the page budget is spent (not a failure of the page)."""
+
+
+class PageBudgetGate:
+    """Downloader middleware: no page download starts once the page budget is spent.
+
+    The budget counts downloads started, so a crawl fetches at most ``VTONKIT_MAX_PAGES`` pages
+    (counting responses instead would let every request in flight overshoot it). The download
+    that spends the budget stops the crawl; requests already in flight still complete.
+    """
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageBudgetGate:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        extension = getattr(self.crawler, "vtonkit_budget", None)
+        if extension is None or not is_page_request(request) or extension.budget.max_pages <= 0:
+            return
+        budget = extension.budget
+        if budget.started >= budget.max_pages:
+            raise BudgetSpent(f"not fetched: the page budget ({budget.max_pages} pages) is spent")
+        budget.started += 1
+        if budget.started >= budget.max_pages:
+            extension.stop("max-pages")
 
 
 @dataclass

@@ -75,10 +75,15 @@ class CrawlReport:
             "image_errors": self.image_errors,
             "skipped": dict(self.skipped),
             "notes": self.notes,
-            "budget": budget.as_dict() if (budget := getattr(self.crawler, "vtonkit_budget", None)) else None,
+            "budget": self.budget(),
             "traps": [trap.as_dict() for trap in getattr(self.crawler, "vtonkit_traps", {}).values()],
             "finish_reason": self.crawler.stats.get_value("finish_reason"),
         }
+
+    def budget(self) -> dict[str, Any] | None:
+        """The crawl's budgets and what was spent (None when the budget extension is off)."""
+        extension = getattr(self.crawler, "vtonkit_budget", None)
+        return extension.budget.as_dict() if extension is not None else None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         out = self.crawler.settings.get("VTONKIT_OUT")

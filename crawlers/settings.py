@@ -43,6 +43,8 @@ DOWNLOADER_MIDDLEWARES = {
     "vtonkit.crawlers.middlewares.BackoffRetryMiddleware": 550,
     # sees 3xx responses before RedirectMiddleware (600): a loop is reported, not silently dropped
     "vtonkit.crawlers.middlewares.RedirectLoopMiddleware": 650,
+    # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget
+    "vtonkit.crawlers.limits.PageBudgetGate": 150,
 }
 REDIRECT_MAX_TIMES = 8
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages, also once decompressed; images have their own limit below

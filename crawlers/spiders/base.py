@@ -28,7 +28,7 @@ from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.items import ProductItem
-from vtonkit.crawlers.limits import gunzip_capped, product_found
+from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.report import failure_reason, report_for
 
 logger = logging.getLogger(__name__)
@@ -236,6 +236,9 @@ class StoreSpider(scrapy.Spider):
     def on_error(self, failure: Any) -> None:
         """Errback of page requests: log with the URL, count, carry on."""
         request = failure.request
+        if failure.check(BudgetSpent):  # the crawl is stopping; the summary says why
+            report_for(self.crawler).skipped["page-budget"] += 1
+            return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             reason = str(failure.value) or "ignored"
             if "robots.txt" in reason.lower():
