@@ -23,12 +23,15 @@ from vtonkit.core.errors import InputError
 @pytest.fixture(scope="module")
 def odd_dataset(vitonhd: Path, tmp_path_factory) -> Path:
     """The test split under `.../odd[/x]/`: 00008_00's cloth mask all black, 00013_00's all white,
-    00017_00's stored agnostic replaced by the plain photo (no grey region)."""
+    00017_00's a few stray pixels and its stored agnostic replaced by the plain photo (no grey)."""
     root = tmp_path_factory.mktemp("infer") / "odd[" / "x]"
     shutil.copytree(vitonhd / "test", root / "test")
     split = SplitDir(root / "test")
     Image.new("L", (768, 1024), 0).save(split.cloth_mask("00008_00"), quality=95)
     Image.new("L", (768, 1024), 255).save(split.cloth_mask("00013_00"), quality=95)
+    stray = Image.new("L", (768, 1024), 0)
+    stray.paste(255, (380, 500, 400, 520))  # 400 pixels: 0.05 % of the frame
+    stray.save(split.cloth_mask("00017_00"), quality=95)
     shutil.copy(split.image("00017_00"), split.agnostic("00017_00"))
     (root / "test_pairs.txt").write_text("00006_00.jpg 00008_00.jpg\n00006_00.jpg 00034_00.jpg\n")
     return root
@@ -40,6 +43,8 @@ def test_read_pair_refuses_empty_and_full_masks_and_a_missing_grey_region(odd_da
         read_pair(split, "00006_00", "00008_00")
     with pytest.raises(InputError, match=r"cloth-mask/00013_00\.jpg.*100\.0% of the image \(full frame\)"):
         read_pair(split, "00006_00", "00013_00")
+    with pytest.raises(InputError, match=r"cloth-mask/00017_00\.jpg.*nearly empty"):
+        read_pair(split, "00006_00", "00017_00")
     with pytest.raises(InputError, match=r"agnostic-v3\.2/00017_00\.jpg.*no grey region"):
         read_pair(split, "00017_00", "00034_00", agnostic_source="file")
     # the genuine files of the same persons and garments still read, stored or computed agnostic

@@ -19,6 +19,8 @@ from vtonkit.core.errors import InputError
 # A garment mask covering more than this share of the frame marks the background too (genuine
 # VITON-HD masks cover 36-52 %; `validate` warns above 90 %).
 MAX_CLOTH_MASK_FRACTION = 0.98
+# ... and one covering less than this is a few stray pixels (a garment is never 0.5 % of the frame)
+MIN_CLOTH_MASK_FRACTION = 0.005
 # The agnostic's grey (128, 128, 128) region covers 25-42 % of genuine VITON-HD agnostic images
 # and ~0 % of a photo; JPEG moves the grey by a few levels.
 GREY, GREY_TOLERANCE = 128, 8
@@ -31,6 +33,12 @@ def check_cloth_mask(mask: np.ndarray, path: Path) -> np.ndarray:
     if covered == 0.0:
         raise InputError(
             path, "cloth mask is empty (no pixel >= 128): the garment would vanish from the try-on"
+        )
+    if covered < MIN_CLOTH_MASK_FRACTION:
+        raise InputError(
+            path,
+            f"cloth mask is nearly empty ({covered:.2%} of the image): the garment would vanish from the "
+            "try-on; recompute it (vtonkit prep-cloth)",
         )
     if covered > MAX_CLOTH_MASK_FRACTION:
         raise InputError(
