@@ -14,7 +14,8 @@ crawl finite whatever it sends:
   they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` query strings on one path
   (faceted navigation, session ids, endless sort/filter combinations), more than
   ``VTONKIT_TRAP_MAX_PARAMS`` query parameters on one link (stacked facets), and a path segment
-  repeated ``VTONKIT_TRAP_SEGMENT_REPEATS`` times (relative-link loops like ``/a/b/a/b/a/``).
+  repeated ``VTONKIT_TRAP_SEGMENT_REPEATS`` times (relative-link loops like ``/a/b/a/b/a/``),
+  and paths deeper than ``VTONKIT_TRAP_MAX_DEPTH`` segments.
   Each pruned pattern is reported once, with how many links it cost. Links beyond
   ``LINKS_PER_PAGE_BUDGET`` x the page budget are dropped too (a huge sitemap or page would
   otherwise queue a million requests that the budget never lets run).
@@ -218,6 +219,7 @@ class TrapFilter(BaseSpiderMiddleware):
         self.max_repeats = settings.getint(
             "VTONKIT_TRAP_SEGMENT_REPEATS", defaults.VTONKIT_TRAP_SEGMENT_REPEATS
         )
+        self.max_depth = settings.getint("VTONKIT_TRAP_MAX_DEPTH", defaults.VTONKIT_TRAP_MAX_DEPTH)
         # links scheduled at most: a 32 MiB sitemap or page can hold ~1M links, each a queued request
         max_pages = settings.getint("VTONKIT_MAX_PAGES", defaults.VTONKIT_MAX_PAGES)
         self.max_links = LINKS_PER_PAGE_BUDGET * max_pages if max_pages > 0 else 0
@@ -263,6 +265,13 @@ class TrapFilter(BaseSpiderMiddleware):
                 "repeated-segment",
                 f"{host} {segment}",
                 f"{host}/…/{segment}/…/{segment}/… (path segment repeated)",
+            )
+        if self.max_depth and len(segments) > self.max_depth:
+            prefix = "/".join(segments[:2])
+            return (
+                "deep-path",
+                f"{host}/{prefix}",
+                f"{host}/{prefix}/… (more than {self.max_depth} path segments)",
             )
         if not parts.query:
             return None

@@ -58,6 +58,7 @@ VTONKIT_STALL_PAGES = 300  # stop after this many pages in a row without a produ
 VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct query strings followed per URL path
 VTONKIT_TRAP_MAX_PARAMS = 6  # links with more query parameters are stacked facets
 VTONKIT_TRAP_SEGMENT_REPEATS = 3  # a path segment this often in one URL is a link loop
+VTONKIT_TRAP_MAX_DEPTH = 12  # links with more path segments lead nowhere a shop puts products
 
 # Images and catalog (active only when VTONKIT_OUT is set)
 ITEM_PIPELINES = {

@@ -307,3 +307,28 @@ def test_page_and_time_budgets_stop_an_endless_site(shop: HostileShop, tmp_path:
     run, summary, _ = crawl(shop, tmp_path / "time", "--max-time", "2", "--no-browser", start="/slow")
     assert summary["finish_reason"] == "max-time" and summary["budget"]["max_seconds"] == 2
     assert summary["budget"]["pages"] < summary["budget"]["stall_pages"]
+
+
+def test_trap_rules_on_urls() -> None:
+    """Each rule on real URL shapes of known traps, with the project's default settings."""
+    from types import SimpleNamespace
+
+    from vtonkit.crawlers.limits import TrapFilter
+    from vtonkit.crawlers.runner import crawl_settings
+
+    # trap_of reads only the crawler's settings: a real Crawler would need a Twisted reactor in
+    # this test process, so a namespace holding the project's real settings stands in for it
+    traps = TrapFilter(SimpleNamespace(settings=crawl_settings(None)))
+    rule = lambda url: (traps.trap_of(url) or ("",))[0]
+    assert rule("https://shop.example/products/red-tee") == ""
+    assert rule("https://shop.example/a/b/a/b/a/b") == "repeated-segment"
+    assert rule("https://shop.example/" + "/".join(f"d{i}" for i in range(13))) == "deep-path"
+    assert rule("https://shop.example/c?" + "&".join(f"f{i}=1" for i in range(7))) == "facet-stacking"
+    assert (
+        rule("https://shop.example/c?color=red&color=red&color=red&color=red&color=red&color=red&x=1")
+        == "facet-stacking"
+    )
+    # session ids and calendars: a new query string on every link of one path
+    assert [rule(f"https://shop.example/calendar?month={m}") for m in range(101)][-1] == "query-explosion"
+    assert rule("https://shop.example/calendar?month=5") == ""  # a variant already followed stays allowed
+    assert rule("https://shop.example/other?page=2") == ""  # other paths have their own count
