@@ -31,7 +31,7 @@ from twisted.internet.threads import deferToThread
 from vtonkit.crawlers.catalog import CATALOG_JSONL, CATALOG_PARQUET, PRODUCTS_JSONL, write_catalog_parquet
 from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
 from vtonkit.crawlers.items import CATALOG_COLUMNS
-from vtonkit.crawlers.report import report_for
+from vtonkit.crawlers.report import failure_reason, report_for
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +109,9 @@ class GarmentImagesPipeline(FilesPipeline):
         return None  # names come from the content hash: nothing to look up before downloading
 
     def media_failed(self, failure: Any, request: Request, info: Any):
-        report_for(self.crawler).image_error(
-            request.url, f"download failed: {failure.value}", request.meta.get("vtonkit_page", "")
-        )
-        raise FileException(str(failure.value))
+        reason = f"download failed: {failure_reason(failure.value, max_bytes=self.max_bytes)}"
+        report_for(self.crawler).image_error(request.url, reason, request.meta.get("vtonkit_page", ""))
+        raise FileException(reason)
 
     # -- responses ------------------------------------------------------------------------
     async def media_downloaded(
@@ -187,7 +186,11 @@ class GarmentImagesPipeline(FilesPipeline):
             entry = (
                 dict(value)
                 if ok
-                else {"url": url, "status": "failed", "reason": str(getattr(value, "value", value))}
+                else {
+                    "url": url,
+                    "status": "failed",
+                    "reason": failure_reason(getattr(value, "value", value)),
+                }
             )
             if entry.get("status") == "kept" and entry.get("path") in self.superseded:
                 final = resolve_superseded(self.superseded, entry["path"])

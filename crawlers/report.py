@@ -92,8 +92,15 @@ class CrawlReport:
             "browser_launches": self.crawler.stats.get_value("playwright/browser_count", 0),
             "missing_products": self.missing_products,
             "browser_blocked": self.browser_blocked,
+            "budget": self.budget(),
+            "traps": [trap.as_dict() for trap in getattr(self.crawler, "vtonkit_traps", {}).values()],
             "finish_reason": self.crawler.stats.get_value("finish_reason"),
         }
+
+    def budget(self) -> dict[str, Any] | None:
+        """The crawl's budgets and what was spent (None when the budget extension is off)."""
+        extension = getattr(self.crawler, "vtonkit_budget", None)
+        return extension.budget.as_dict() if extension is not None else None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         out = self.crawler.settings.get("VTONKIT_OUT")
@@ -104,6 +111,34 @@ class CrawlReport:
         summary = self.as_dict()
         summary["finish_reason"] = reason
         atomic_write_json(Path(out) / SUMMARY_NAME, summary, indent=2)
+
+
+def failure_reason(error: BaseException, *, max_bytes: int | None = None) -> str:
+    """A reason for a failed download that is never empty.
+
+    Twisted wraps connection problems in lists of failures (their messages are joined), and
+    Scrapy cancels a body that grows past the size limit with an exception that has no message
+    (``max_bytes`` is that limit, stated in the reason).
+    """
+    from scrapy.exceptions import DownloadCancelledError
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.defer import CancelledError
+
+    name = type(error).__name__
+    if isinstance(error, HttpError) and getattr(error, "response", None) is not None:
+        return f"HTTP {error.response.status}"
+    reasons = getattr(error, "reasons", None)  # twisted.web ResponseFailed / ResponseNeverReceived
+    if reasons:
+        inner = "; ".join(getattr(r, "getErrorMessage", lambda r=r: str(r))() for r in reasons)
+        return f"{name}: {inner}"
+    message = str(error).strip()
+    if message:
+        return f"{name}: {message}"
+    if isinstance(error, (DownloadCancelledError, CancelledError)):
+        limit = f" ({max_bytes} bytes)" if max_bytes else ""
+        return f"{name}: download cancelled: the body grew past the download size limit{limit}"
+    doc = (type(error).__doc__ or "").strip().splitlines()
+    return f"{name}: {doc[0] if doc else 'failed without a message'}"
 
 
 def report_for(crawler: Crawler) -> CrawlReport:

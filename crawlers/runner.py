@@ -85,11 +85,17 @@ def run_crawl(
     cache: bool = False,
     resume: bool = False,
     no_throttle: bool = False,
+    max_pages: int | None = None,
+    max_seconds: float | None = None,
     extra_settings: dict[str, Any] | None = None,
     spider_args: dict[str, Any] | None = None,
     on_event: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Crawl ``store`` into ``out``; returns the crawl summary (also in ``<out>/summary.json``).
+
+    ``max_pages`` / ``max_seconds`` replace the default budgets (``VTONKIT_MAX_PAGES``,
+    ``VTONKIT_MAX_SECONDS`` in :mod:`vtonkit.crawlers.settings`; 0 = none), see
+    :mod:`vtonkit.crawlers.limits`.
 
     ``on_event(kind, payload)`` is called from the crawl thread with ``"page"`` (a response),
     ``"product"`` (an item) and ``"error"`` (a URL) events, for progress displays.
@@ -105,7 +111,14 @@ def run_crawl(
     spider_cls = SpiderLoader.from_settings(crawl_settings(None)).load(store)
     if not url and not getattr(spider_cls, "base_url", ""):
         raise CrawlSetupError(f"store {store!r} needs the store's address: --url https://shop.example")
-    settings = crawl_settings(out, cache=cache, resume=resume, no_throttle=no_throttle, extra=extra_settings)
+    budgets: dict[str, Any] = {}
+    if max_pages is not None:
+        budgets["VTONKIT_MAX_PAGES"] = max_pages
+    if max_seconds is not None:
+        budgets["VTONKIT_MAX_SECONDS"] = max_seconds
+    settings = crawl_settings(
+        out, cache=cache, resume=resume, no_throttle=no_throttle, extra={**budgets, **(extra_settings or {})}
+    )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(store)
     if on_event is not None:

@@ -43,17 +43,29 @@ DOWNLOADER_MIDDLEWARES = {
     "vtonkit.crawlers.middlewares.BackoffRetryMiddleware": 550,
     # sees 3xx responses before RedirectMiddleware (600): a loop is reported, not silently dropped
     "vtonkit.crawlers.middlewares.RedirectLoopMiddleware": 650,
+    # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget
+    "vtonkit.crawlers.limits.PageBudgetGate": 150,
 }
 REDIRECT_MAX_TIMES = 8
-DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages; images have their own limit below
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages, also once decompressed; images have their own limit below
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+
+# Bounds of every crawl (vtonkit.crawlers.limits): budgets, and links that only lead to more links
+SPIDER_MIDDLEWARES = {"vtonkit.crawlers.limits.TrapFilter": 950}
+VTONKIT_MAX_PAGES = 5000  # `vtonkit crawl --max-pages`; 0 = no page budget
+VTONKIT_MAX_SECONDS = 3600  # `vtonkit crawl --max-time`; 0 = no time budget
+VTONKIT_STALL_PAGES = 300  # stop after this many pages in a row without a product page; 0 = never
+VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct query strings followed per URL path
+VTONKIT_TRAP_MAX_PARAMS = 6  # links with more query parameters are stacked facets
+VTONKIT_TRAP_SEGMENT_REPEATS = 3  # a path segment this often in one URL is a link loop
+VTONKIT_TRAP_MAX_DEPTH = 12  # links with more path segments lead nowhere a shop puts products
 
 # Images and catalog (active only when VTONKIT_OUT is set)
 ITEM_PIPELINES = {
     "vtonkit.crawlers.pipelines.GarmentImagesPipeline": 300,
     "vtonkit.crawlers.pipelines.CatalogPipeline": 800,
 }
-EXTENSIONS = {"vtonkit.crawlers.report.CrawlReport": 500}
+EXTENSIONS = {"vtonkit.crawlers.report.CrawlReport": 500, "vtonkit.crawlers.limits.CrawlBudget": 510}
 MEDIA_ALLOW_REDIRECTS = True
 VTONKIT_OUT = None
 VTONKIT_MIN_IMAGE_SIDE = 256

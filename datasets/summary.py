@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from vtonkit.datasets.findings import CODES, Report
 
@@ -27,21 +28,25 @@ def load_or_run_report(
     from vtonkit.datasets.validate import validate
 
     if console is not None:
-        console.print("running validate" if rerun else f"no report at {path}: running validate first")
+        console.print(
+            "running validate" if rerun else f"no report at {path}: running validate first", markup=False
+        )
     report = validate(dataset_root)
     report.write_json(path)
     return report
 
 
 def print_summary(report: Report, console: Console, max_examples: int = 3) -> None:
-    """Counts per code with a few examples; one line when the dataset is clean."""
+    """Counts per code with a few examples; one line when the dataset is clean.
+
+    Dataset, sample and file names are escaped: a name like `odd[/x]` is text, not rich markup."""
     samples = sum(len(stems) for stems in report.samples.values())
     if not report.findings:
         console.print(
-            f"[green]clean[/]: {samples} samples in {', '.join(report.splits)}, no error, no warning"
+            f"[green]clean[/]: {samples} samples in {escape(', '.join(report.splits))}, no error, no warning"
         )
         return
-    table = Table(title=f"{report.dataset}: {samples} samples", title_justify="left")
+    table = Table(title=f"{escape(str(report.dataset))}: {samples} samples", title_justify="left")
     for column in ("severity", "code", "count", "examples"):
         table.add_column(column)
     for code, count in report.counts().items():
@@ -53,7 +58,7 @@ def print_summary(report: Report, console: Console, max_examples: int = 3) -> No
             f"[red]{severity}[/]" if severity == "error" else f"[yellow]{severity}[/]",
             code,
             str(count),
-            ", ".join(examples),
+            escape(", ".join(examples)),
         )
     console.print(table)
     console.print(f"[red]{len(report.errors)} error(s)[/], [yellow]{len(report.warnings)} warning(s)[/]")

@@ -162,7 +162,7 @@ def test_path_escapes_with_httpx_and_symlinked_folder(server: str, dataset: Path
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     executable = chromium_path()
     with sync_playwright() as playwright:
@@ -172,7 +172,8 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
         page.wait_for_selector("body[data-ready='1']")
         assert page.locator("section.card").count() == 8
         page.select_option("#flag", "arm-labels-swapped")
-        page.wait_for_function("document.querySelectorAll('section.card').length === 1")
+        # (locator waits, not wait_for_function: the app's CSP forbids the eval that one needs)
+        expect(page.locator("section.card")).to_have_count(1)
         card = page.locator("section.card.current")
         assert card.get_attribute("data-sample") == "00001_00"
         page.keyboard.press("r")
@@ -197,7 +198,7 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
 
         # keyboard navigation over all samples: l moves on, k keeps
         page.select_option("#flag", "")
-        page.wait_for_function("document.querySelectorAll('section.card').length === 8")
+        expect(page.locator("section.card")).to_have_count(8)
         first = page.locator("section.card.current").get_attribute("data-sample")
         page.keyboard.press("l")
         second = page.locator("section.card.current").get_attribute("data-sample")

@@ -8,7 +8,8 @@ recomputed on the fly from image + parse + pose (`compute_agnostic`, upper body)
 loader does. `agnostic_source="file"` reads `agnostic-v3.2/` instead.
 
 Every reader is the foundation's (`vtonkit.datasets.io`); a missing or malformed file raises an
-`InputError` that names it.
+`InputError` that names it, and so does a well-formed file that would give an empty try-on (an
+empty or full-frame cloth mask, an agnostic without its grey region: `input_checks`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import merge_to_13, one_hot
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, stem_of
 from vtonkit.preprocess.agnostic import compute_agnostic
+from vtonkit.vton_infer.input_checks import check_agnostic, check_cloth_mask
 
 from vtonkit.core.errors import FormatError, InputError
 
@@ -89,15 +91,18 @@ def read_pair(
     densepose = _check_size(read_rgb(split.densepose(person)), split.densepose(person), size)
     cloth_rgb = _check_size(read_rgb(split.cloth(cloth)), split.cloth(cloth), size)
     cloth_mask = _check_size(read_mask(split.cloth_mask(cloth)), split.cloth_mask(cloth), size)
+    check_cloth_mask(cloth_mask, split.cloth_mask(cloth))
     if agnostic_source == "file" and category == "upper":
         agnostic = _check_size(read_rgb(split.agnostic(person)), split.agnostic(person), size)
+        check_agnostic(agnostic, split.agnostic(person))
         parse_agnostic = read_parse(split.parse_agnostic(person))
     else:
         try:
             computed = compute_agnostic(image, parse, pose, category)
         except ValueError as exc:  # MissingKeypointsError and friends
             raise InputError(split.openpose_json(person), f"cannot build the {category} agnostic: {exc}") from exc
-        agnostic = computed.image
+        inputs = f"{split.parse(person).name} + {split.openpose_json(person).name}"
+        agnostic = check_agnostic(computed.image, split.parse(person), computed_from=inputs)
         if category == "upper":
             parse_agnostic = read_parse(split.parse_agnostic(person))
         else:

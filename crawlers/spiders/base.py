@@ -15,7 +15,6 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -33,13 +32,14 @@ from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.items import ProductItem
+from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.render import (
     DEFAULT_RENDER_BUDGET,
     BrowserRequestGate,
     app_shell_verdict,
     render_policy,
 )
-from vtonkit.crawlers.report import report_for
+from vtonkit.crawlers.report import failure_reason, report_for
 
 logger = logging.getLogger(__name__)
 
@@ -258,11 +258,12 @@ class StoreSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         body = response.body
-        if body[:2] == b"\x1f\x8b":
-            body = gzip.decompress(body)
         try:
+            if body[:2] == b"\x1f\x8b":  # a sitemap.xml.gz file: inflated here, so capped here
+                max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+                body = gunzip_capped(body, response.meta.get("download_maxsize", max_size))
             sitemap = Sitemap(body)
-        except Exception as exc:  # not XML at all
+        except Exception as exc:  # a decompression bomb, or not XML at all
             report_for(self.crawler).page_error(response.url, f"unreadable sitemap: {exc}")
             return
         for entry in sitemap:
@@ -280,7 +281,12 @@ class StoreSpider(scrapy.Spider):
         return "product-sitemap"
 
     def on_sitemap_error(self, failure: Any) -> None:
-        logger.info("no sitemap at %s: %s", failure.request.url, failure.value)
+        """No sitemap (404) is normal and only logged; any other failure (a decompression bomb, a
+        broken connection) is reported like a page's."""
+        if failure.check(HttpError) and failure.value.response.status == 404:
+            logger.info("no sitemap at %s: %s", failure.request.url, failure.value)
+            return
+        self.on_error(failure)
 
     # -- listings and products -------------------------------------------------------------
     def is_product_url(self, url: str) -> bool:
@@ -355,6 +361,7 @@ class StoreSpider(scrapy.Spider):
     def emit(self, item: ProductItem) -> Iterable[ProductItem]:
         """Apply the category filter and the limit, stamp the crawl time, yield the item."""
         report = report_for(self.crawler)
+        product_found(self.crawler)
         if self.category and item.category != self.category:
             report.skipped["category-filter"] += 1
             return
@@ -370,15 +377,17 @@ class StoreSpider(scrapy.Spider):
     def on_error(self, failure: Any) -> None:
         """Errback of page requests: log with the URL, count, carry on."""
         request = failure.request
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
-        elif failure.check(IgnoreRequest):
+        if failure.check(BudgetSpent):  # the crawl is stopping; the summary says why
+            report_for(self.crawler).skipped["page-budget"] += 1
+            return
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
             reason = str(failure.value) or "ignored"
             if "robots.txt" in reason.lower():
                 report_for(self.crawler).skipped["robots.txt"] += 1
                 return
         else:
-            reason = f"{type(failure.value).__name__}: {failure.value}"
+            max_bytes = request.meta.get("download_maxsize", self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            reason = failure_reason(failure.value, max_bytes=max_bytes)
         report_for(self.crawler).page_error(request.url, reason)
         expected = request.meta.get("vtonkit_expected")
         if expected:

@@ -7,14 +7,19 @@ Routes:
   GET  /api/flags                          finding counts per code (for the filter)
   POST /api/decisions                      {split, sample, decision?, note?} -> stored record
   GET  /tile/{split}/{sample}/{kind}.jpg   thumbnail rendered from the dataset files
-  GET  /files/{split}/{folder}/{file}      a raw dataset file (only known artifact folders)
+  GET  /files/{split}/{folder}/{file}      a raw dataset file (only known artifact folders), served
+                                           only as what its content is: JPEG, PNG, or (keypoints) JSON
 Every path parameter goes through `safe_paths`; nothing outside the dataset is ever served.
+`http_guard` refuses other hosts (DNS rebinding) and cross-site changes, and adds nosniff, CSP
+and anti-framing headers to every response.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from threading import Lock
 
@@ -23,7 +28,14 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Report
-from vtonkit.datasets.review.safe_paths import UnsafePathError, check_split, check_stem, resolve_dataset_file
+from vtonkit.datasets.review.http_guard import LocalOnlyGuard, allowed_host_names
+from vtonkit.datasets.review.safe_paths import (
+    UnsafePathError,
+    check_split,
+    check_stem,
+    links_outside,
+    resolve_dataset_file,
+)
 from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
 from vtonkit.datasets.review.store import DECISIONS, DecisionStore
 from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
@@ -33,6 +45,28 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 TILE_CACHE_SIZE = 512
+# Content signatures of the only file types `/files/` hands out (a file is served as what it is,
+# whatever its name says; an .svg or .html dropped into an artifact folder is refused).
+IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+class NotServable(ValueError):
+    """A dataset file whose content is not a type the app serves."""
+
+
+def servable_body(path: Path) -> tuple[bytes, str]:
+    """(body, media type) of a dataset file, typed from its content: JPEG, PNG, or keypoints JSON
+    (parsed and re-encoded, so the bytes sent are JSON and nothing else). Raises NotServable."""
+    data = path.read_bytes()
+    for signature, media_type in IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return data, media_type
+    if path.parent.name == layout.OPENPOSE_JSON:
+        try:
+            return json.dumps(json.loads(data)).encode(), "application/json"
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise NotServable(f"{path.name} is not valid JSON") from exc
+    raise NotServable(f"{path.name} is not a JPEG or PNG image")
 
 
 class DecisionIn(BaseModel):
@@ -62,14 +96,25 @@ class _TileCache:
                 self.items.popitem(last=False)
 
 
-def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
-    """Build the app for one dataset and its validate report."""
+def create_app(
+    dataset_root: str | Path,
+    report: Report,
+    *,
+    bound_host: str | None = "127.0.0.1",
+    allow_hosts: Iterable[str] = (),
+) -> FastAPI:
+    """Build the app for one dataset and its validate report.
+
+    bound_host: the address the server listens on (its name is accepted as `Host`);
+    allow_hosts: further host names browsers may use to reach it (`--allow-host`).
+    """
     root = Path(dataset_root).resolve()
     data = layout.DatasetLayout(root)
     store = DecisionStore(root)
     known = {(split, stem) for split, stems in report.samples.items() for stem in stems}
     cache = _TileCache(TILE_CACHE_SIZE)
     app = FastAPI(title="vtonkit review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(LocalOnlyGuard, allowed_hosts=allowed_host_names(bound_host, allow_hosts))
 
     def refuse(exc: Exception) -> HTTPException:
         return HTTPException(status_code=403, detail=f"refused: {exc}")
@@ -146,7 +191,7 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
             raise HTTPException(status_code=404, detail=f"unknown sample {split}/{sample}")
         split_dir = data.split(split)
         sources = [*split_dir.person_files(sample).values(), *split_dir.cloth_files(sample).values()]
-        if any(p.exists() and not p.resolve().is_relative_to(root) for p in sources):
+        if links_outside(root, sources):
             raise refuse(UnsafePathError("a file of this sample links outside the dataset"))
         stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in sources)
         key = (split, sample, kind, h, stamp)
@@ -157,13 +202,14 @@ def create_app(dataset_root: str | Path, report: Report) -> FastAPI:
         return Response(body, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
     @app.get("/files/{relative:path}")
-    def files(relative: str) -> FileResponse:
+    def files(relative: str) -> Response:
         try:
             path = resolve_dataset_file(root, relative)
-        except UnsafePathError as exc:
+            body, media_type = servable_body(path)
+        except (UnsafePathError, NotServable) as exc:
             raise refuse(exc) from exc
         except FileNotFoundError as exc:
             raise HTTPException(status_code=404, detail="not found") from exc
-        return FileResponse(path)
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     return app

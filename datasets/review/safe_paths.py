@@ -9,6 +9,7 @@ resolves outside the artifact folder.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from vtonkit.datasets import layout
@@ -60,3 +61,20 @@ def resolve_dataset_file(dataset_root: str | Path, relative: str) -> Path:
     if resolved.parent != allowed or not resolved.is_file():
         raise UnsafePathError("resolves outside the dataset")
     return resolved
+
+
+def links_outside(dataset_root: str | Path, paths: Iterable[Path]) -> list[Path]:
+    """The existing `paths` that resolve (following every symlink) outside the dataset root.
+
+    The live app refuses a sample with such a file and the static report draws a placeholder
+    instead of it, so neither ever shows a file from outside the dataset.
+    """
+    root = Path(dataset_root).resolve()
+    outside = []
+    for path in paths:
+        try:
+            if path.exists() and not path.resolve().is_relative_to(root):
+                outside.append(path)
+        except (OSError, RuntimeError):  # a symlink loop: not readable, so nothing leaks either
+            continue
+    return outside

@@ -3,7 +3,8 @@
 `<dataset>/.vtonkit/review.sqlite`. Durability over speed: rollback journal (no WAL, so the
 database is one self-contained file that can be copied with the dataset) and `synchronous=FULL`,
 so a decision acknowledged to the browser survives a crash or power loss. One writer at a time:
-a process-wide lock plus `BEGIN IMMEDIATE` (other processes wait up to `BUSY_TIMEOUT_MS`).
+a process-wide lock plus `BEGIN IMMEDIATE` (other processes wait up to `BUSY_TIMEOUT_MS`), and
+each write changes only the column it is about (a note edit never writes the decision back).
 Every change is also appended to `history`, so nothing a reviewer did is ever lost.
 """
 
@@ -41,6 +42,14 @@ CREATE TABLE IF NOT EXISTS history (
     split TEXT NOT NULL, sample TEXT NOT NULL, decision TEXT NOT NULL, note TEXT NOT NULL, at TEXT NOT NULL
 );
 """
+
+# Which columns one write changes -> (the values of a new row, the SET of an existing one): a write
+# touches only its own columns (fixed SQL fragments; values are always bound parameters).
+_UPSERTS: dict[str, tuple[str, str]] = {
+    "decision": ("?, ''", "decision = excluded.decision"),
+    "note": ("'undecided', ?", "note = excluded.note"),
+    "decision, note": ("?, ?", "decision = excluded.decision, note = excluded.note"),
+}
 
 
 class StoreError(RuntimeError):
@@ -104,33 +113,39 @@ class DecisionStore:
         """Record a decision (and the note; None keeps the current note). Durable on return."""
         if decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+        if note is None:
+            return self._write(split, sample, "decision", decision)
+        return self._write(split, sample, "decision, note", decision, note)
+
+    def set_note(self, split: str, sample: str, note: str) -> Record:
+        """Change only the note; the decision stays what it is at the moment of the write."""
+        return self._write(split, sample, "note", note)
+
+    def _write(self, split: str, sample: str, columns: str, *values: str) -> Record:
+        """Upsert `columns` of one sample and append the resulting row to `history`, in ONE
+        transaction: the columns a write does not name are never read and written back, so two
+        concurrent writers (a decision and a note) cannot revert each other."""
+        inserted, updated = _UPSERTS[columns]
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._write_lock, self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if note is None:
-                    row = connection.execute(
-                        "SELECT note FROM decisions WHERE split = ? AND sample = ?", (split, sample)
-                    ).fetchone()
-                    note = row[0] if row else ""
-                connection.execute(
-                    "INSERT INTO decisions VALUES (?, ?, ?, ?, ?) ON CONFLICT (split, sample) DO UPDATE SET "
-                    "decision = excluded.decision, note = excluded.note, updated_at = excluded.updated_at",
-                    (split, sample, decision, note, now),
-                )
+                row = connection.execute(
+                    f"INSERT INTO decisions (split, sample, decision, note, updated_at) "
+                    f"VALUES (?, ?, {inserted}, ?) ON CONFLICT (split, sample) DO UPDATE SET "
+                    f"{updated}, updated_at = excluded.updated_at "
+                    "RETURNING split, sample, decision, note, updated_at",
+                    (split, sample, *values, now),
+                ).fetchone()
                 connection.execute(
                     "INSERT INTO history (split, sample, decision, note, at) VALUES (?, ?, ?, ?, ?)",
-                    (split, sample, decision, note, now),
+                    (row[0], row[1], row[2], row[3], row[4]),
                 )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-        return Record(split, sample, decision, note, now)
-
-    def set_note(self, split: str, sample: str, note: str) -> Record:
-        current = self.get(split, sample)
-        return self.set(split, sample, current.decision if current else "undecided", note)
+        return Record(*row)
 
     def get(self, split: str, sample: str) -> Record | None:
         with self._connect() as connection:

@@ -20,6 +20,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import overlay_parse, read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
+from vtonkit.datasets.review.safe_paths import links_outside
 
 from vtonkit.core.errors import InputError
 
@@ -90,7 +91,13 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def render_tile(split_dir: layout.SplitDir, stem: str, kind: str, height: int = DEFAULT_HEIGHT) -> np.ndarray:
-    """One thumbnail `(height, ~0.75 height, 3)` uint8; a labelled placeholder on any problem."""
+    """One thumbnail `(height, ~0.75 height, 3)` uint8; a labelled placeholder on any problem.
+
+    A file that links outside the dataset is never read (placeholder "outside dataset"), so
+    neither the app nor the static report can be made to show a file from elsewhere.
+    """
+    if links_outside(split_dir.root.parent, files_read(split_dir, stem, kind)):
+        return placeholder(f"{kind}: link leaves the dataset", height)
     try:
         full = _render_full(split_dir, stem, kind)
     except (InputError, FileNotFoundError) as exc:
@@ -110,6 +117,12 @@ def tile_jpeg(
     buffer = io.BytesIO()
     Image.fromarray(render_tile(split_dir, stem, kind, height)).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def files_read(split_dir: layout.SplitDir, stem: str, kind: str) -> list[Path]:
+    """Every file `_render_full` reads for one tile kind (the parse and skeleton tiles draw on the photo)."""
+    primary = source_files(split_dir, stem)[kind]
+    return [primary, split_dir.image(stem)] if kind in ("parse", "skeleton") else [primary]
 
 
 def source_files(split_dir: layout.SplitDir, stem: str) -> dict[str, Path]:

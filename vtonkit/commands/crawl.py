@@ -7,6 +7,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 
 class Category(str, Enum):
@@ -64,11 +65,23 @@ def crawl(
     render_budget: int = typer.Option(
         200, "--render-budget", min=0, help="At most this many pages rendered in Chromium per crawl."
     ),
+    max_pages: int = typer.Option(
+        None,
+        "--max-pages",
+        min=0,
+        help="Page budget: stop after this many pages (images not counted). Default 5000; 0 = none.",
+    ),
+    max_time: float = typer.Option(
+        None,
+        "--max-time",
+        min=0,
+        help="Time budget in seconds: stop after this long, keeping what was found. Default 3600; 0 = none.",
+    ),
     list_stores: bool = typer.Option(False, "--list-stores", help="List the available stores and exit."),
 ) -> None:
     """Crawl a store into a garment catalog and images.
 
-    Obeys robots.txt, throttles itself, retries with backoff; a bad page or image is logged (OUT/crawl.log), counted in OUT/summary.json and skipped. Exit code 1 when no product was found or the crawl aborted.
+    Obeys robots.txt, throttles itself, retries with backoff; a bad page or image is logged (OUT/crawl.log), counted in OUT/summary.json and skipped. Every crawl is bounded: --max-pages, --max-time, a stop after 300 pages without a product, link traps (facets, session ids, link loops) pruned and reported. Exit code 1 when no product was found or the crawl aborted.
 
     Example:
 
@@ -87,6 +100,7 @@ def crawl(
     )
 
     from vtonkit.core.native_logs import native_stderr_to
+    from vtonkit.crawlers.limits import BUDGET_REASONS
     from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
 
     console = Console(stderr=True)
@@ -110,7 +124,7 @@ def crawl(
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"crawling {store}", total=limit, detail="")
+        task = progress.add_task(f"crawling {escape(store)}", total=limit, detail="")
 
         def on_event(kind: str, payload: object) -> None:
             if kind == "page":
@@ -137,11 +151,13 @@ def crawl(
                         "VTONKIT_RENDER_BUDGET": render_budget,
                         **({"VTONKIT_RENDER": render.value} if render else {}),
                     },
+                    max_pages=max_pages,
+                    max_seconds=max_time,
                     spider_args={"browser": "0"} if no_browser else None,
                     on_event=on_event,
                 )
         except CrawlSetupError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
     products_file = out / "products.jsonl"
@@ -149,22 +165,25 @@ def crawl(
     found = summary.get("products_total") or (
         resume and products_file.exists() and products_file.stat().st_size > 0
     )
-    if not found or summary.get("finish_reason") not in ("finished", "limit"):
+    if not found or summary.get("finish_reason") not in ("finished", "limit", *BUDGET_REASONS):
         raise typer.Exit(1)
 
 
 def _print_summary(console, summary: dict) -> None:
+    """The end-of-crawl summary. URLs, reasons and notes come from the crawled site: printed as
+    text (escaped), never as rich markup, so `[/x]` in a URL is shown, not interpreted."""
     from rich.table import Table
 
-    table = Table(
-        title=f"crawl of {summary.get('store')} ({summary.get('finish_reason')}, {summary.get('seconds')} s)"
-    )
+    title = f"crawl of {summary.get('store')} ({summary.get('finish_reason')}, {summary.get('seconds')} s)"
+    table = Table(title=escape(title))
     table.add_column("category")
     table.add_column("products", justify="right")
     table.add_column("images kept", justify="right")
     categories = sorted(set(summary.get("products", {})) | set(summary.get("images_kept", {})))
     for name in categories:
-        table.add_row(name, str(summary["products"].get(name, 0)), str(summary["images_kept"].get(name, 0)))
+        table.add_row(
+            escape(name), str(summary["products"].get(name, 0)), str(summary["images_kept"].get(name, 0))
+        )
     table.add_row(
         "[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0))
     )
@@ -181,20 +200,40 @@ def _print_summary(console, summary: dict) -> None:
         gaps.add_column("page")
         gaps.add_column("why")
         for entry in missing:
-            gaps.add_row(entry["url"], entry["reason"])
+            gaps.add_row(escape(entry["url"]), escape(entry["reason"]))
         console.print(gaps)
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("image_status", {}).items()))
     if statuses:
-        console.print(f"images: {statuses}")
+        console.print(f"images: {statuses}", markup=False)
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("skipped", {}).items()))
     if skipped:
-        console.print(f"skipped: {skipped}")
+        console.print(f"skipped: {skipped}", markup=False)
     for error in summary.get("page_errors", [])[:20]:
-        console.print(f"[yellow]page skipped[/yellow] {error['url']}: {error['reason']}")
+        console.print(f"[yellow]page skipped[/yellow] {escape(error['url'])}: {escape(error['reason'])}")
+    for error in summary.get("image_errors", [])[:20]:
+        console.print(f"[yellow]image skipped[/yellow] {escape(error['url'])}: {escape(error['reason'])}")
     for note in summary.get("notes", []):
-        console.print(f"[yellow]note[/yellow] {note}")
+        console.print(f"[yellow]note[/yellow] {escape(note)}")
+    for trap in summary.get("traps", []):
+        console.print(
+            f"[yellow]link trap pruned[/yellow] {escape(trap['pattern'])}: {trap['pruned']} link(s), "
+            f"e.g. {escape(trap['example'])}"
+        )
+    budget = summary.get("budget")
+    if budget:
+        limits = ", ".join(
+            f"{name} {value if value else 'none'}"
+            for name, value in (
+                ("--max-pages", budget["max_pages"]),
+                ("--max-time", f"{budget['max_seconds']:g} s" if budget["max_seconds"] else 0),
+                ("stall", budget["stall_pages"]),
+            )
+        )
+        stopped = f"; stopped by {budget['stopped_by']}" if budget.get("stopped_by") else ""
+        console.print(f"budget: {budget['pages']} page(s) fetched ({limits}){stopped}", markup=False)
     console.print(
-        f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json"
+        f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json",
+        markup=False,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 METHOD_HELP = ("hrviton: the official HR-VITON networks (needs both checkpoints); warp: a non-learned "
                "BASELINE that needs none. Default: hrviton when both checkpoints are given, else warp.")
@@ -81,13 +82,13 @@ def infer(
             task = progress.add_task(f"try-on ({method})", total=len(pair_list))
             summary = run_pairs(split_dir, pair_list, out, options, lambda n: progress.advance(task, n))
     except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for person, cloth, reason in summary.failed:
-        console.print(f"[red]failed[/] {person} {cloth}: {reason}")
+        console.print(f"[red]failed[/] {escape(f'{person} {cloth}: {reason}')}")
     per_pair = summary.seconds / max(len(summary.written), 1)
     console.print(
-        f"{len(summary.written)}/{len(pair_list)} pairs written to {out} with {METHOD_LABELS[method]} "
+        f"{len(summary.written)}/{len(pair_list)} pairs written to {escape(str(out))} with {METHOD_LABELS[method]} "
         f"in {summary.seconds:.1f} s ({per_pair:.2f} s/pair, {num_threads} torch threads, {device})"
     )
     if summary.deviation:
@@ -139,7 +140,7 @@ def sheet(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--garment/--person") from None
     if not pair_list:
-        console.print(f"[red]error:[/] nothing to show: no persons/garments found in {split_dir.root}")
+        console.print(f"[red]error:[/] nothing to show: no persons/garments found in {escape(str(split_dir.root))}")
         raise typer.Exit(2)
     options = InferOptions(method=method, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint,
                            device=device, category=category)
@@ -158,11 +159,12 @@ def sheet(
         png_path, html_path = write_sheet(out, name or (f"garment_{garment}" if garment else f"person_{person}"),
                                           title, tiles, note)
     except VtonkitError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for p, c, reason in summary.failed:
-        console.print(f"[red]failed[/] {p} {c}: {reason}")
-    console.print(f"sheet written: {png_path} and {html_path} ({len(summary.written)} try-ons, {METHOD_LABELS[method]})")
+        console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
+    console.print(f"sheet written: {png_path} and {html_path} ({len(summary.written)} try-ons, {METHOD_LABELS[method]})",
+                  markup=False)
     if summary.failed:
         raise typer.Exit(1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 DATASET_HELP = "Dataset folder with train/, test/ and train_pairs.txt / test_pairs.txt (HR-VITON layout)."
 
@@ -85,7 +86,8 @@ def validate(
         report.write_parquet(parquet_out)
     print_summary(report, console)
     console.print(
-        f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else "")
+        f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else ""),
+        markup=False,
     )
     raise typer.Exit(report.exit_code(strict))
 
@@ -94,6 +96,13 @@ def review(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
     port: int = typer.Option(8765, help="Port of the local review app."),
+    allow_host: list[str] = typer.Option(
+        None,
+        "--allow-host",
+        help="Another host name browsers may use to reach the app (repeatable). Requests naming any "
+        "other host are refused (DNS-rebinding protection); 127.0.0.1, localhost, ::1 and --host "
+        "are always allowed.",
+    ),
     static: Path = typer.Option(
         None, "--static", help="Write a self-contained HTML report here instead of serving."
     ),
@@ -139,7 +148,9 @@ def review(
                 limit=limit,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
-        console.print(f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)")
+        console.print(
+            f"wrote {static} ({count} samples, {static.stat().st_size / 1e6:.1f} MB)", markup=False
+        )
         return
     import uvicorn
 
@@ -147,11 +158,13 @@ def review(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(
-            f"[yellow]warning[/]: serving on {host}: anyone who can reach this address can read the "
-            "dataset and record decisions (there is no login)"
+            f"[yellow]warning[/]: serving on {escape(host)}: anyone who can reach this address can read the "
+            "dataset and record decisions (there is no login). Browsers must use an allowed host name: "
+            "add this machine's name or address with --allow-host"
         )
-    console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)")
-    uvicorn.run(create_app(dataset, report), host=host, port=port, log_level="warning")
+    console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)", markup=False)
+    app = create_app(dataset, report, bound_host=host, allow_hosts=allow_host or ())
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def clean(
@@ -178,7 +191,7 @@ def clean(
             result = apply_decisions(dataset, dry_run=dry_run)
             verb = "would quarantine" if dry_run else "quarantined"
     except CleanError as exc:
-        console.print(f"[red]error[/]: {exc}")
+        console.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(1) from exc
     for line in result.lines():
         console.print(line, markup=False, highlight=False)

@@ -1,0 +1,141 @@
+"""What the review app refuses before a route runs, and the security headers on every response.
+
+The app has no login: it trusts whoever can reach it. This ASGI middleware keeps "who can reach
+it" to the reviewer's own browser on this machine:
+
+* Host allow-list: the request's `Host` must name this machine (`127.0.0.1`, `localhost`,
+  `::1`), the address the server is bound to, or a name given with `--allow-host`. A page of
+  another site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name and is
+  refused, so it can neither read samples nor record decisions.
+* State changes (any method but GET/HEAD/OPTIONS) must come from the app's own page: an `Origin`
+  header, when sent, must be exactly `http://<Host>`; `Sec-Fetch-Site`, when sent, must be
+  `same-origin`; the body must be `application/json` (HTML forms cannot send that). Browsers
+  always send `Origin` on cross-origin POSTs; a client without either header (curl, a script)
+  is not a browser that another site could drive.
+* Requests another site's page makes (`Sec-Fetch-Site: cross-site`) are refused, except a plain
+  navigation (a link to the app still opens it).
+* Every response carries `X-Content-Type-Options: nosniff`, a strict Content-Security-Policy
+  with `frame-ancestors 'none'`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
+  `Cross-Origin-Resource-Policy: same-origin` (other sites cannot embed the dataset's images).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# The page loads only its own script, style, thumbnails and API; nothing inline, nothing remote.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# Dataset files, thumbnails and API answers: never a document that could run anything.
+RESOURCE_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
+COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def host_name(host_header: str) -> str:
+    """`"localhost:8765"` -> `"localhost"`, `"[::1]:8765"` -> `"::1"` (lower case, no trailing dot);
+    "" for anything that is not `name[:port]` (a port that is not a number, stray characters)."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+    elif host.count(":") > 1:  # a bare IPv6 address
+        name, rest = host, ""
+    else:
+        name, _, port = host.partition(":")
+        rest = f":{port}" if _ else ""
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return ""
+    name = name.rstrip(".")
+    return name if name and all(c.isalnum() or c in ".-_:" for c in name) else ""
+
+
+def allowed_host_names(bound_host: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
+    """Loopback names, the bound address (unless a wildcard) and the `--allow-host` names."""
+    names = {*LOOPBACK_HOSTS, *(host_name(name) for name in extra if name.strip())}
+    if bound_host and bound_host not in ("0.0.0.0", "::", ""):
+        names.add(host_name(bound_host if ":" not in bound_host else f"[{bound_host}]"))
+    return frozenset(names)
+
+
+def refusal(scope: Scope, headers: dict[str, str], allowed: frozenset[str]) -> tuple[int, str] | None:
+    """(status, reason) when the request must be refused, else None."""
+    host = headers.get("host", "")
+    if host_name(host) not in allowed:
+        return 403, (
+            f"refused: host {host!r} is not this review app (allowed: {', '.join(sorted(allowed))}; "
+            "start it with --allow-host NAME to add a name)"
+        )
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site == "cross-site" and headers.get("sec-fetch-mode") != "navigate":
+        # another site embedding or fetching the app's files and data (a link to the app still works)
+        return 403, "refused: a request from another site"
+    if scope.get("method", "GET") in SAFE_METHODS:
+        return None
+    origin = headers.get("origin")
+    if origin is not None and origin != f"http://{host}":
+        return 403, f"refused: a change requested by another site (Origin {origin!r})"
+    if fetch_site is not None and fetch_site != "same-origin":
+        return 403, f"refused: a change requested by another site (Sec-Fetch-Site {fetch_site!r})"
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return 415, "refused: changes are sent as application/json"
+    return None
+
+
+class LocalOnlyGuard:
+    """ASGI middleware: the checks and headers described in the module docstring."""
+
+    def __init__(self, app: Callable, allowed_hosts: frozenset[str], page_paths: Iterable[str] = ("/",)):
+        self.app = app
+        self.allowed = allowed_hosts
+        self.page_paths = frozenset(page_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        csp = PAGE_CSP if scope.get("path") in self.page_paths else RESOURCE_CSP
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *COMMON_HEADERS,
+                    (b"content-security-policy", csp.encode()),
+                ]
+            await send(message)
+
+        refused = refusal(scope, headers, self.allowed)
+        if refused is None:
+            await self.app(scope, receive, send_with_headers)
+            return
+        status, reason = refused
+        body = json.dumps({"detail": reason}).encode()
+        await send_with_headers(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
