@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "dataset",
     "review",
     "infer",
+    "evaluate",
     "demo",
 )
 
