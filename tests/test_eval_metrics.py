@@ -106,8 +106,12 @@ def test_fid_stays_finite_on_rank_deficient_covariances() -> None:
     """5 images in 64 dimensions (like 5 try-ons in 2048): singular covariances, no offset needed."""
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(5, 64)), rng.normal(size=(5, 64)) + 0.5
-    value = fid.frechet_distance(fid.feature_statistics(x), fid.feature_statistics(y))
+    stats_x, stats_y = fid.feature_statistics(x), fid.feature_statistics(y)
+    value = fid.frechet_distance(stats_x, stats_y)  # the small-sample route (nuclear norm)
     sx, sy = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    full = fid.frechet_distance(fid.FeatureStatistics(stats_x.mean, sx, 5), fid.FeatureStatistics(stats_y.mean, sy, 5))
+    # the eigendecomposition route agrees (up to sqrt of rounding-level eigenvalues of the null space)
+    assert value == pytest.approx(full, rel=1e-7)
     offset = np.eye(64) * 1e-6  # pytorch-fid's fallback for singular products
     reference_trace = np.trace(scipy.linalg.sqrtm((sx + offset) @ (sy + offset)).real)
     diff = x.mean(0) - y.mean(0)

@@ -7,7 +7,10 @@ diagonals. Here the trace of the square root comes from symmetric eigendecomposi
 (S1 S2)^(1/2) is similar to (A S2 A)^(1/2) with A = S1^(1/2), and A S2 A is symmetric positive
 semi-definite, so its eigenvalues are real and only rounding can make them (slightly) negative;
 those are clipped to 0. That stays finite for the rank-deficient covariances of small image
-sets (fewer images than the 2048 feature dimensions) without any offset.
+sets (fewer images than the 2048 feature dimensions) without any offset. When both sets have
+fewer vectors than dimensions, the same trace is exactly the nuclear norm of X1 X2^T /
+sqrt((n1 - 1)(n2 - 1)) (X = centred features): the non-zero eigenvalues of S1 S2 are the squared
+singular values of that small matrix. That avoids two 2048x2048 eigendecompositions.
 """
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FeatureStatistics:
-    """Mean (D,) and sample covariance (D, D) of `count` feature vectors."""
+    """Mean (D,) and sample covariance (D, D) of `count` feature vectors (`centred` kept when count < D)."""
 
     mean: np.ndarray
     covariance: np.ndarray
     count: int
+    centred: np.ndarray | None = None
 
 
 def feature_statistics(features: np.ndarray) -> FeatureStatistics:
@@ -30,7 +34,9 @@ def feature_statistics(features: np.ndarray) -> FeatureStatistics:
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or features.shape[0] < 2:
         raise ValueError(f"need at least 2 feature vectors (N, D), got shape {features.shape}")
-    return FeatureStatistics(features.mean(axis=0), np.cov(features, rowvar=False), features.shape[0])
+    mean = features.mean(axis=0)
+    centred = features - mean if features.shape[0] < features.shape[1] else None
+    return FeatureStatistics(mean, np.cov(features, rowvar=False), features.shape[0], centred)
 
 
 def psd_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -63,6 +69,10 @@ def frechet_distance(a: FeatureStatistics, b: FeatureStatistics) -> float:
     if a.mean.shape != b.mean.shape:
         raise ValueError(f"feature dimensions differ: {a.mean.shape} vs {b.mean.shape}")
     diff = a.mean - b.mean
-    value = diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) \
-        - 2 * trace_sqrt_product(a.covariance, b.covariance)
+    if a.centred is not None and b.centred is not None:
+        cross = a.centred @ b.centred.T / np.sqrt((a.count - 1) * (b.count - 1))
+        trace_sqrt = float(np.linalg.svd(cross, compute_uv=False).sum())
+    else:
+        trace_sqrt = trace_sqrt_product(a.covariance, b.covariance)
+    value = diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) - 2 * trace_sqrt
     return float(value)

@@ -9,28 +9,25 @@ averaged. `data_range` is 255 for uint8 greyscale (HR-VITON's evaluate.py) and 1
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
+from scipy.ndimage import correlate1d
 
 SIGMA = 1.5
 TRUNCATE = 3.5  # scipy.ndimage.gaussian_filter's default: radius int(3.5 * 1.5 + 0.5) = 5 -> 11 taps
 K1, K2 = 0.01, 0.03
 
 
-def gaussian_taps(sigma: float = SIGMA) -> torch.Tensor:
+def gaussian_taps(sigma: float = SIGMA) -> np.ndarray:
     """The normalised 1-D Gaussian window (float64)."""
     radius = int(TRUNCATE * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    taps = np.exp(-0.5 * (x / sigma) ** 2)
     return taps / taps.sum()
 
 
-def _blur_valid(planes: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian over (P, 1, H, W) keeping only the fully covered ("valid") pixels."""
-    k = taps.numel()
-    planes = F.conv2d(planes, taps.view(1, 1, k, 1))
-    return F.conv2d(planes, taps.view(1, 1, 1, k))
+def _blur(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Separable Gaussian of an (H, W) plane; the border (where padding would matter) is cut later."""
+    return correlate1d(correlate1d(plane, taps, axis=0), taps, axis=1)
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float, sigma: float = SIGMA) -> np.ndarray:
@@ -40,18 +37,20 @@ def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float, sigma: float = 
     """
     if a.shape != b.shape:
         raise ValueError(f"images differ in size: {a.shape} vs {b.shape}")
-    x = torch.from_numpy(np.asarray(a, dtype=np.float64))
-    y = torch.from_numpy(np.asarray(b, dtype=np.float64))
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.ndim == 2:
-        x, y = x[..., None], y[..., None]
-    x, y = x.permute(2, 0, 1)[:, None], y.permute(2, 0, 1)[:, None]  # (C, 1, H, W)
+        return _ssim_plane(x, y, data_range, sigma)
+    return np.stack([_ssim_plane(x[..., c], y[..., c], data_range, sigma) for c in range(x.shape[2])], axis=2)
+
+
+def _ssim_plane(x: np.ndarray, y: np.ndarray, data_range: float, sigma: float) -> np.ndarray:
     taps = gaussian_taps(sigma)
-    mu_x, mu_y, xx, yy, xy = _blur_valid(torch.cat([x, y, x * x, y * y, x * y]), taps).chunk(5)
+    mu_x, mu_y, xx, yy, xy = (_blur(p, taps) for p in (x, y, x * x, y * y, x * y))
     var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    s = s[:, 0].permute(1, 2, 0).numpy()
-    return s[..., 0] if np.asarray(a).ndim == 2 else s
+    r = border(sigma)
+    return s[r:-r, r:-r]
 
 
 def border(sigma: float = SIGMA) -> int:
