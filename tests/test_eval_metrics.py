@@ -14,7 +14,6 @@ import scipy.linalg
 import torch
 from PIL import Image
 from skimage.metrics import structural_similarity
-
 from vtonkit.vton_infer.evaluation import fid, kid, resize, ssim
 from vtonkit.vton_infer.evaluation.psnr import psnr_from_mse, squared_error
 
@@ -122,7 +121,7 @@ def test_fid_stays_finite_on_rank_deficient_covariances() -> None:
 def _direct_mmd(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3, summed pair by pair."""
     m, d = len(x), x.shape[1]
-    k = lambda a, b: (float(np.dot(a, b)) / d + 1) ** 3  # noqa: E731
+    k = lambda a, b: (float(np.dot(a, b)) / d + 1) ** 3
     xx = sum(k(x[i], x[j]) for i, j in itertools.permutations(range(m), 2))
     yy = sum(k(y[i], y[j]) for i, j in itertools.permutations(range(m), 2))
     xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m))

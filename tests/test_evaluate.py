@@ -17,11 +17,16 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage.metrics import structural_similarity
 from typer.testing import CliRunner
+from vtonkit.vton_infer.evaluation.inception import (
+    FIDInceptionV3,
+    inception_features,
+    load_inception,
+    preprocess,
+)
+from vtonkit.vton_infer.evaluation.lpips import LPIPS, load_lpips
 
 from vtonkit.cli import app
 from vtonkit.core.errors import FormatError
-from vtonkit.vton_infer.evaluation.inception import FIDInceptionV3, inception_features, load_inception, preprocess
-from vtonkit.vton_infer.evaluation.lpips import LPIPS, load_lpips
 
 # torchvision's published parameter count of inception_v3 (27,161,264) without the auxiliary
 # classifier (3,326,696) and with pytorch-fid's 1008-class fc instead of 1000 (+8 x 2049).
@@ -101,16 +106,16 @@ def functional_fid_inception(x: torch.Tensor, w: dict[str, torch.Tensor]) -> tor
     x = _cbr(_cbr(x, w, "Conv2d_3b_1x1"), w, "Conv2d_4a_3x3", 1, 0)
     x = F.max_pool2d(x, 3, 2)
     for b in ("Mixed_5b", "Mixed_5c", "Mixed_5d"):
-        c = lambda n, t, **k: _cbr(t, w, f"{b}.{n}", **k)  # noqa: E731
+        c = lambda n, t, b=b, **k: _cbr(t, w, f"{b}.{n}", **k)
         x = torch.cat([c("branch1x1", x), c("branch5x5_2", c("branch5x5_1", x)),
                        c("branch3x3dbl_3", c("branch3x3dbl_2", c("branch3x3dbl_1", x))),
                        c("branch_pool", _tf_avg(x))], 1)
-    c = lambda n, t, **k: _cbr(t, w, f"Mixed_6a.{n}", **k)  # noqa: E731
+    c = lambda n, t, **k: _cbr(t, w, f"Mixed_6a.{n}", **k)
     x = torch.cat([c("branch3x3", x, stride=2, padding=0),
                    c("branch3x3dbl_3", c("branch3x3dbl_2", c("branch3x3dbl_1", x)), stride=2, padding=0),
                    F.max_pool2d(x, 3, 2)], 1)
     for b in ("Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"):
-        c = lambda n, t, **k: _cbr(t, w, f"{b}.{n}", **k)  # noqa: E731
+        c = lambda n, t, b=b, **k: _cbr(t, w, f"{b}.{n}", **k)
         seven = x
         for n in ("branch7x7_1", "branch7x7_2", "branch7x7_3"):
             seven = c(n, seven)
@@ -118,12 +123,12 @@ def functional_fid_inception(x: torch.Tensor, w: dict[str, torch.Tensor]) -> tor
         for n in ("branch7x7dbl_1", "branch7x7dbl_2", "branch7x7dbl_3", "branch7x7dbl_4", "branch7x7dbl_5"):
             double = c(n, double)
         x = torch.cat([c("branch1x1", x), seven, double, c("branch_pool", _tf_avg(x))], 1)
-    c = lambda n, t, **k: _cbr(t, w, f"Mixed_7a.{n}", **k)  # noqa: E731
+    c = lambda n, t, **k: _cbr(t, w, f"Mixed_7a.{n}", **k)
     seven = c("branch7x7x3_3", c("branch7x7x3_2", c("branch7x7x3_1", x)))
     x = torch.cat([c("branch3x3_2", c("branch3x3_1", x), stride=2, padding=0),
                    c("branch7x7x3_4", seven, stride=2, padding=0), F.max_pool2d(x, 3, 2)], 1)
     for b, pool in (("Mixed_7b", _tf_avg), ("Mixed_7c", lambda t: F.max_pool2d(t, 3, 1, 1))):
-        c = lambda n, t, **k: _cbr(t, w, f"{b}.{n}", **k)  # noqa: E731
+        c = lambda n, t, b=b, **k: _cbr(t, w, f"{b}.{n}", **k)
         three, double = c("branch3x3_1", x), c("branch3x3dbl_2", c("branch3x3dbl_1", x))
         x = torch.cat([c("branch1x1", x), c("branch3x3_2a", three), c("branch3x3_2b", three),
                        c("branch3x3dbl_3a", double), c("branch3x3dbl_3b", double), c("branch_pool", pool(x))], 1)
@@ -136,12 +141,12 @@ def functional_lpips(a: torch.Tensor, b: torch.Tensor, backbone: dict, lins: dic
     scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
     if net == "alex":
         stages = [[("c", 0, 4, 2)], [("p",), ("c", 3, 1, 2)], [("p",), ("c", 6, 1, 1)], [("c", 8, 1, 1)], [("c", 10, 1, 1)]]
-        pool = lambda t: F.max_pool2d(t, 3, 2)  # noqa: E731
+        pool = lambda t: F.max_pool2d(t, 3, 2)
     else:
         convs = iter([0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28])
         stages = [[("c", next(convs), 1, 1) for _ in range(n)] for n in (2, 2, 3, 3, 3)]
         stages = [s if i == 0 else [("p",)] + s for i, s in enumerate(stages)]
-        pool = lambda t: F.max_pool2d(t, 2, 2)  # noqa: E731
+        pool = lambda t: F.max_pool2d(t, 2, 2)
 
     def features(x):
         outputs = []
@@ -265,7 +270,7 @@ def test_infer_evaluate_scores_ssim_and_psnr_without_any_weights(tryon) -> None:
     assert report["fid"] is None and report["versions"]["torch"] == torch.__version__
     # each pair's SSIM is scikit-image's on PIL greyscale, as HR-VITON's evaluate.py computes it
     pair = report["pairs"][2]
-    grey = lambda p: np.asarray(Image.open(p).convert("L"))  # noqa: E731
+    grey = lambda p: np.asarray(Image.open(p).convert("L"))
     expected = structural_similarity(grey(dataset / "test/image" / f"{pair['person']}.jpg"), grey(out / pair["name"]),
                                      data_range=255, gaussian_weights=True, use_sample_covariance=False)
     assert pair["ssim"] == pytest.approx(expected, abs=1e-9)
