@@ -317,14 +317,17 @@ def test_bad_inputs_are_named_and_listed_never_dropped(tryon, tmp_path) -> None:
     (preds / f"{PERSONS[0]}_{PERSONS[0]}.png").unlink()
     Image.open(out / f"{PERSONS[0]}_{PERSONS[0]}.png").resize((384, 512)).save(preds / f"{PERSONS[0]}_{PERSONS[0]}.png")
     (preds / "99999_00_99999_00.png").symlink_to(out / f"{PERSONS[1]}_{PERSONS[1]}.png")  # no such person photo
+    pairs = tmp_path / "pairs.txt"  # the last pair has no output at all
+    pairs.write_text("".join(f"{p}.jpg {p}.jpg\n" for p in [*PERSONS, "99999_00"]) + "00008_00.jpg 00006_00.jpg\n")
     report_path = tmp_path / "r.json"
     result = CliRunner().invoke(app, ["evaluate", "--pred", str(preds), "--real", str(dataset), "--out", str(report_path),
-                                      "--metrics", "ssim,psnr"])
+                                      "--metrics", "ssim,psnr", "--pairs", str(pairs)])
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
     reasons = {s["name"]: s["reason"] for s in report["skipped"]}
     assert "size 384x512 (WxH) but protocol hrviton evaluates at 768x1024" in reasons[f"{PERSONS[0]}_{PERSONS[0]}.png"]
     assert "ground-truth image" in reasons["99999_00_99999_00.png"] and "99999_00.jpg is missing" in reasons["99999_00_99999_00.png"]
+    assert "no prediction" in reasons["00008_00_00006_00"] and "pairs.txt" in reasons["00008_00_00006_00"]
     assert report["counts"]["paired_scored"] == 4 and report["counts"]["predictions"] == 6
     said = " ".join(result.output.split())
     assert "skipped (all)" in said and "384x512" in said
