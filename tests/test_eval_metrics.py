@@ -53,6 +53,28 @@ def test_ssim_rgb_matches_scikit_image_in_torchmetrics_convention(person_and_gar
     assert ssim.ssim(real, fake, data_range=1.0, mask=mask) == pytest.approx(full[mask].mean(), abs=1e-9)
 
 
+def _torch_reflect_ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """torchmetrics 1.9's recipe written with torch: reflect-pad 5, 11x11 Gaussian (sigma 1.5), clamp, whole-map mean."""
+    x = torch.from_numpy(a).permute(2, 0, 1)[None]
+    y = torch.from_numpy(b).permute(2, 0, 1)[None]
+    d = torch.arange(-5, 6, dtype=torch.float64)
+    g = torch.exp(-((d / 1.5) ** 2) / 2)
+    g = g / g.sum()
+    kernel = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+    x, y = torch.nn.functional.pad(x, (5, 5, 5, 5), mode="reflect"), torch.nn.functional.pad(y, (5, 5, 5, 5), mode="reflect")
+    mx, my, xx, yy, xy = (torch.nn.functional.conv2d(t, kernel, groups=3) for t in (x, y, x * x, y * y, x * y))
+    vx, vy, cxy = (xx - mx**2).clamp(min=0), (yy - my**2).clamp(min=0), xy - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    return float((((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))).mean())
+
+
+def test_ssim_reflect_border_is_the_torchmetrics_recipe(person_and_garment) -> None:
+    real, fake = (x[::4, ::4] / 255.0 for x in person_and_garment)
+    ours = ssim.ssim(real, fake, data_range=1.0, border="reflect")
+    assert ours == pytest.approx(_torch_reflect_ssim(real, fake), abs=1e-9)
+    assert abs(ours - ssim.ssim(real, fake, data_range=1.0)) > 1e-4  # the border handling matters
+
+
 def test_psnr_and_mse_on_a_known_difference() -> None:
     a = np.zeros((10, 10, 3), np.uint8)
     b = a.copy()

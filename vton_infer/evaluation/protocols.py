@@ -21,6 +21,8 @@ class Protocol:
         resize_filter: PIL filter ("bilinear", "bicubic") for bringing images to `resolution`.
         ssim_colour: "grey" (PIL convert("L"), uint8, data range 255) or "rgb" (per channel on
             [0, 1] floats, data range 1).
+        ssim_border: "crop" (average without the 5-pixel window radius, scikit-image) or "reflect"
+            (mirror padding, whole map, torchmetrics 1.9).
         lpips_backbone: "alex" or "vgg".
         lpips_size: (height, width) LPIPS inputs are squashed to with PIL `lpips_filter` first,
             or None for `resolution`.
@@ -38,6 +40,7 @@ class Protocol:
     resolution: tuple[int, int]
     resize_filter: str
     ssim_colour: str
+    ssim_border: str
     lpips_backbone: str
     lpips_size: tuple[int, int] | None
     lpips_filter: str
@@ -62,7 +65,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
         name="hrviton",
         summary="HR-VITON's official evaluate.py at its default --resolution 1024 (no FID/KID there: pytorch-fid's added)",
         resolution=(1024, 768), resize_filter="bilinear",
-        ssim_colour="grey", lpips_backbone="alex", lpips_size=(128, 128), lpips_filter="bilinear",
+        ssim_colour="grey", ssim_border="crop", lpips_backbone="alex", lpips_size=(128, 128), lpips_filter="bilinear",
         psnr_reduction="per-image", inception_input="pytorch-fid", divide_by_gt_count=True,
         library="scikit-image SSIM (gaussian, sigma 1.5, population covariance, data range 255) on greyscale; "
                 "PerceptualSimilarity v0.1 LPIPS alex on PIL-resized 128x128 inputs; MSE of ToTensor RGB; "
@@ -70,20 +73,20 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     ),
     Protocol(
         name="cleanfid-512",
-        summary="clean-fid FID/KID (clean resize) at 512x384, paired metrics in torchmetrics' convention",
+        summary="clean-fid FID/KID (clean resize) at 512x384, RGB paired metrics",
         resolution=(512, 384), resize_filter="bicubic",
-        ssim_colour="rgb", lpips_backbone="alex", lpips_size=None, lpips_filter="bicubic",
+        ssim_colour="rgb", ssim_border="crop", lpips_backbone="alex", lpips_size=None, lpips_filter="bicubic",
         psnr_reduction="per-image", inception_input="clean",
         library="clean-fid mode 'clean' (PIL bicubic on float channels to 299x299, (x - 128) / 128); "
-                "torchmetrics-style SSIM (RGB, data range 1) and LPIPS alex on [-1, 1] at 512x384",
+                "SSIM as scikit-image on RGB (data range 1, without the 5-pixel border) and LPIPS alex on [-1, 1] at 512x384",
     ),
     Protocol(
         name="torchmetrics-1024",
         summary="torchmetrics metrics at the native 1024x768",
         resolution=(1024, 768), resize_filter="bicubic",
-        ssim_colour="rgb", lpips_backbone="vgg", lpips_size=None, lpips_filter="bicubic",
+        ssim_colour="rgb", ssim_border="reflect", lpips_backbone="vgg", lpips_size=None, lpips_filter="bicubic",
         psnr_reduction="pooled", inception_input="tf1-bilinear",
-        library="torchmetrics: StructuralSimilarityIndexMeasure(data_range=1.0), PeakSignalNoiseRatio(data_range=1.0) "
+        library="torchmetrics 1.9: StructuralSimilarityIndexMeasure(data_range=1.0) (mirror padding, whole map), PeakSignalNoiseRatio(data_range=1.0) "
                 "(MSE pooled over all images), LearnedPerceptualImagePatchSimilarity(net_type='vgg'), "
                 "FrechetInceptionDistance / KernelInceptionDistance (torch-fidelity Inception input: uint8, "
                 "TensorFlow-1 bilinear resize, (x - 128) / 128)",

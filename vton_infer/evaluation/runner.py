@@ -176,9 +176,10 @@ class _Scorer:
         return pil_resize_uint8(read_rgb(path), self.protocol.resolution, self.protocol.resize_filter)
 
     def ssim(self, pred: np.ndarray, real: np.ndarray, mask: np.ndarray | None = None) -> float:
+        border = self.protocol.ssim_border
         if self.protocol.ssim_colour == "grey":
-            return ssim(greyscale(real), greyscale(pred), data_range=255.0, mask=mask)
-        return ssim(psnr_metric.unit_float(real), psnr_metric.unit_float(pred), data_range=1.0, mask=mask)
+            return ssim(greyscale(real), greyscale(pred), data_range=255.0, mask=mask, border=border)
+        return ssim(psnr_metric.unit_float(real), psnr_metric.unit_float(pred), data_range=1.0, mask=mask, border=border)
 
     def lpips_input(self, rgb: np.ndarray) -> torch.Tensor:
         if self.protocol.lpips_size is not None:

@@ -1,9 +1,11 @@
 """SSIM (Wang et al. 2004) with a Gaussian window, as scikit-image and torchmetrics compute it.
 
-Both libraries use an 11x11 Gaussian window (sigma 1.5), K1 0.01, K2 0.03, population (not
-sample) variances, and average the SSIM map without a border of 5 pixels (the window radius),
-so the result does not depend on how either pads. Colour images are scored per channel and
-averaged. `data_range` is 255 for uint8 greyscale (HR-VITON's evaluate.py) and 1.0 for RGB in
+Both libraries use an 11x11 Gaussian window (sigma 1.5), K1 0.01, K2 0.03 and population (not
+sample) variances. They differ at the border: scikit-image averages the SSIM map without a
+border of 5 pixels (the window radius), so padding does not matter (`border="crop"`);
+torchmetrics 1.9 pads the images by mirroring (without repeating the edge pixel, torch's
+"reflect"), clamps the variances at 0 and averages the whole map (`border="reflect"`). Colour
+images are scored per channel and averaged. `data_range` is 255 for uint8 greyscale (HR-VITON's evaluate.py) and 1.0 for RGB in
 [0, 1] (torchmetrics on ToTensor images).
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from scipy.ndimage import correlate1d
 SIGMA = 1.5
 TRUNCATE = 3.5  # scipy.ndimage.gaussian_filter's default: radius int(3.5 * 1.5 + 0.5) = 5 -> 11 taps
 K1, K2 = 0.01, 0.03
+BORDERS = ("crop", "reflect")
 
 
 def gaussian_taps(sigma: float = SIGMA) -> np.ndarray:
@@ -30,44 +33,54 @@ def _blur(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return correlate1d(correlate1d(plane, taps, axis=0), taps, axis=1)
 
 
-def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float, sigma: float = SIGMA) -> np.ndarray:
-    """Per-pixel SSIM of two same-size images ((H, W) or (H, W, C)), without the window-radius border.
+def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float, sigma: float = SIGMA,
+             border: str = "crop") -> np.ndarray:
+    """Per-pixel SSIM of two same-size images ((H, W) or (H, W, C)).
 
-    Returns (H - 2r, W - 2r) or (H - 2r, W - 2r, C) float64.
+    border: "crop" -> (H - 2r, W - 2r[, C]) without the window radius r; "reflect" -> (H, W[, C])
+    on mirror-padded images.
     """
     if a.shape != b.shape:
         raise ValueError(f"images differ in size: {a.shape} vs {b.shape}")
+    if border not in BORDERS:
+        raise ValueError(f"unknown SSIM border handling {border!r}; known: {', '.join(BORDERS)}")
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.ndim == 2:
-        return _ssim_plane(x, y, data_range, sigma)
-    return np.stack([_ssim_plane(x[..., c], y[..., c], data_range, sigma) for c in range(x.shape[2])], axis=2)
+        return _ssim_plane(x, y, data_range, sigma, border)
+    return np.stack([_ssim_plane(x[..., c], y[..., c], data_range, sigma, border) for c in range(x.shape[2])], axis=2)
 
 
-def _ssim_plane(x: np.ndarray, y: np.ndarray, data_range: float, sigma: float) -> np.ndarray:
+def _ssim_plane(x: np.ndarray, y: np.ndarray, data_range: float, sigma: float, border: str) -> np.ndarray:
     taps = gaussian_taps(sigma)
+    r = radius(sigma)
+    if border == "reflect":
+        x, y = np.pad(x, r, mode="reflect"), np.pad(y, r, mode="reflect")
     mu_x, mu_y, xx, yy, xy = (_blur(p, taps) for p in (x, y, x * x, y * y, x * y))
     var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
+    if border == "reflect":  # torchmetrics clamps rounding negatives
+        var_x, var_y = var_x.clip(min=0), var_y.clip(min=0)
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    r = border(sigma)
     return s[r:-r, r:-r]
 
 
-def border(sigma: float = SIGMA) -> int:
-    """Pixels left out on each side of the SSIM map (the window radius)."""
+def radius(sigma: float = SIGMA) -> int:
+    """The window radius: pixels left out on each side of the "crop" map."""
     return int(TRUNCATE * sigma + 0.5)
 
 
-def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float, mask: np.ndarray | None = None) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float, mask: np.ndarray | None = None,
+         border: str = "crop") -> float:
     """Mean SSIM; with `mask` ((H, W) bool at the image size) the mean over the masked pixels only."""
-    s = ssim_map(a, b, data_range=data_range)
+    s = ssim_map(a, b, data_range=data_range, border=border)
     if mask is None:
         return float(s.mean())
-    r = border()
-    inner = mask[r:-r, r:-r]
-    if not inner.any():
+    if border == "crop":
+        r = radius()
+        mask = mask[r:-r, r:-r]
+    if not mask.any():
         raise ValueError("the mask is empty inside the SSIM border")
-    return float(s[inner].mean())
+    return float(s[mask].mean())
 
 
 def greyscale(rgb: np.ndarray) -> np.ndarray:
