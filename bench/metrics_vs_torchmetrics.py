@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.vton_infer.evaluation import fid, kid, psnr, ssim
 from vtonkit.vton_infer.evaluation.matching import list_images
@@ -37,7 +36,7 @@ def main() -> None:
     pairs = [(real, pred) for real, pred in pairs if real.is_file()]
     reals = [read_rgb(real)[::2, ::2] for real, _ in pairs]
     preds = [read_rgb(pred)[::2, ::2] for _, pred in pairs]
-    as_batch = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).double() / 255  # noqa: E731
+    as_batch = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).double() / 255
     theirs = structural_similarity_index_measure(as_batch(preds), as_batch(reals), data_range=1.0).item()
     ours = np.mean([ssim.ssim(psnr.unit_float(r), psnr.unit_float(p), data_range=1.0, border="reflect")
                     for r, p in zip(reals, preds)])
