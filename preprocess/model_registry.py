@@ -54,6 +54,8 @@ class ModelSpec:
 
 _LFS_MIRROR = ("Git LFS pointer in a third-party mirror (TRI3D-LC/tri3d-comfyui-nodes, ckpt/); "
                "not checked against the official file here")
+_HASH_PREFIX = ("unverified: only the first 8 hex digits of the sha256 are published, in the file name ({}, "
+                "torch.hub convention); the full sha256 is recorded at download time")
 _SCHP_LICENCE = ("SCHP code MIT; weights trained on LIP / ATR / Pascal-Person-Part, whose terms are "
                  "research-only: treat the weights as non-commercial")
 
@@ -164,6 +166,46 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
         commercial="yes (share-alike)",
         notes="The model HR-VITON's authors used (densepose_rcnn_R_50_FPN_s1x); needs detectron2 "
               "(GPU recommended, ~0.2 s/image on GPU, several s on CPU).",
+    ),
+    # Feature networks of `vtonkit evaluate` (FID/KID, LPIPS); see docs/evaluation.md.
+    ModelSpec(
+        name="fid-inception", backends=("evaluate: fid, kid",), filename="pt_inception-2015-12-05-6726825d.pth",
+        urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",),
+        approx_mb=91, checksum_source=_HASH_PREFIX.format("6726825d"),
+        licence="pytorch-fid Apache-2.0; weights ported from TensorFlow's inception-2015-12-05 (Apache-2.0), "
+                "trained on ImageNet (research terms)",
+        commercial="check terms",
+        notes="The FID Inception v3 of pytorch-fid (TensorFlow graph); 2048-d pool features; ~0.3 s/image on CPU.",
+    ),
+    ModelSpec(
+        name="torchvision-alexnet", backends=("evaluate: lpips alex",), filename="alexnet-owt-7be5be79.pth",
+        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
+        approx_mb=233, checksum_source=_HASH_PREFIX.format("7be5be79"),
+        licence="torchvision BSD-3-Clause; ImageNet-trained weights (ImageNet terms: non-commercial research)",
+        commercial="check terms",
+        notes="LPIPS alex backbone: only the features.* keys are used.",
+    ),
+    ModelSpec(
+        name="torchvision-vgg16", backends=("evaluate: lpips vgg",), filename="vgg16-397923af.pth",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",),
+        approx_mb=528, checksum_source=_HASH_PREFIX.format("397923af"),
+        licence="torchvision BSD-3-Clause; ImageNet-trained weights (ImageNet terms: non-commercial research)",
+        commercial="check terms",
+        notes="LPIPS vgg backbone: only the features.* keys are used; slow at 1024x768 on CPU (~10 s/pair).",
+    ),
+    ModelSpec(
+        name="lpips-alex", backends=("evaluate: lpips alex",), filename="alex.pth",
+        urls=("https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",),
+        approx_mb=0.006, licence="LPIPS (richzhang/PerceptualSimilarity) BSD-2-Clause",
+        commercial="yes",
+        notes="LPIPS v0.1 linear layers for AlexNet (lin0..lin4); HR-VITON's evaluate.py uses these.",
+    ),
+    ModelSpec(
+        name="lpips-vgg", backends=("evaluate: lpips vgg",), filename="vgg.pth",
+        urls=("https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/vgg.pth",),
+        approx_mb=0.007, licence="LPIPS (richzhang/PerceptualSimilarity) BSD-2-Clause",
+        commercial="yes",
+        notes="LPIPS v0.1 linear layers for VGG16 (lin0..lin4).",
     ),
 )}
 

@@ -74,8 +74,12 @@ def official_renames(state: OrderedDict) -> OrderedDict:
     return renamed
 
 
-def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool) -> None:
-    """Raise FormatError listing missing keys, shape mismatches (and unexpected keys when strict)."""
+HRVITON_HINT = "Is this the right checkpoint (mtviton.pth for --tocg-checkpoint, gen.pth for --gen-checkpoint)?"
+
+
+def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool,
+                     hint: str = HRVITON_HINT) -> None:
+    """Raise FormatError listing missing keys, shape mismatches (and unexpected keys when strict), then `hint`."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -94,8 +98,7 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: 
     if problems:
         raise FormatError(
             path,
-            f"does not fit {type(model).__name__}: " + "; ".join(problems)
-            + ". Is this the right checkpoint (mtviton.pth for --tocg-checkpoint, gen.pth for --gen-checkpoint)?",
+            f"does not fit {type(model).__name__}: " + "; ".join(problems) + ". " + hint,
         )
     if unexpected:
         logger.warning("%s: ignoring %d keys the network does not have (e.g. %s), as the official loader does",

@@ -60,15 +60,19 @@ class InferSummary:
     deviation: dict | None = None  # bf16 vs fp32, measured on the first batch
 
 
-def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[tuple[str, str]]:
-    """The pair list: a path, a name inside the dataset root (`test_pairs.txt`), or the split's default."""
-    layout = DatasetLayout(Path(dataset))
+def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
+    """The pair-list file: a path, a name inside the dataset root (`test_pairs.txt`), or the split's default."""
     if pairs is None:
-        return read_pairs(layout.pairs_file(split))
+        return DatasetLayout(Path(dataset)).pairs_file(split)
     path = Path(pairs)
     if not path.is_file() and (Path(dataset) / path).is_file():
         path = Path(dataset) / path
-    return read_pairs(path)
+    return path
+
+
+def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[tuple[str, str]]:
+    """The pairs of `pairs_path(dataset, split, pairs)`."""
+    return read_pairs(pairs_path(dataset, split, pairs))
 
 
 def png_info(method: str) -> PngInfo:

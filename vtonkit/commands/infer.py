@@ -49,6 +49,8 @@ def infer(
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers) or bf16 (generator in bfloat16 autocast: faster on CPUs with AMX/AVX512-BF16, not the official numbers; its deviation from fp32 is measured on the first batch and printed)."),
     save_tensors: bool = typer.Option(False, "--save-tensors", help="Also save each pair's intermediate tensors (flows, layout, warped garment, float output) to OUT/tensors/<name>.pt, to compare with the official code."),
+    evaluate: bool = typer.Option(False, "--evaluate", help="Then score the outputs against the person photos (paired test list) with `vtonkit evaluate`'s --eval-protocol; report in OUT/evaluation.json (+ .html)."),
+    eval_protocol: str = typer.Option("hrviton", "--eval-protocol", help="Protocol for --evaluate (see `vtonkit evaluate --help`)."),
 ) -> None:
     """Virtual try-on of every pair of a pair list, in order, to real PNG files.
 
@@ -97,6 +99,16 @@ def infer(
                       f"grey levels), mean {d['mean']:.5f}, measured on the first batch[/]")
     if method == "warp":
         console.print("[yellow]note: these are BASELINE previews from a non-learned warp, not try-on model outputs[/]")
+    if evaluate:
+        from vtonkit.commands.evaluate import run_evaluation
+        from vtonkit.vton_infer.runner import pairs_path
+
+        try:
+            run_evaluation(out, dataset, eval_protocol, out / "evaluation.json", split=split,
+                           pairs_file=pairs_path(dataset, split, pairs), category=category, device=device)
+        except (VtonkitError, ValueError, KeyError) as exc:
+            console.print(f"[red]evaluation failed:[/] {exc}")
+            raise typer.Exit(2) from None
     if summary.failed:
         raise typer.Exit(1)
 

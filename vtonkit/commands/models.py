@@ -8,7 +8,8 @@ import typer
 models_app = typer.Typer(
     name="models",
     help=(
-        "Real-model weights (SCHP, DWPose, U2-Net, carvekit, DensePose): list, download (resumable, "
+        "Real-model weights (SCHP, DWPose, U2-Net, carvekit, DensePose; the FID/LPIPS networks of "
+        "`vtonkit evaluate`): list, download (resumable, "
         "checksum-verified) into $VTONKIT_HOME, verify, or point at local files.\n\n"
         "Backends load them through `vtonkit models path NAME`; see docs/real-models.md."
     ),
