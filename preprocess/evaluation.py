@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from vtonkit.datasets.agnostic_check import mask_iou
+from vtonkit.datasets.mask_geometry import mask_iou
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.io.keypoints import present_mask, read_keypoints
