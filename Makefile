@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.vtonkit-installed
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs
+.PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs architecture-docs
 
 setup: $(STAMP)
 
@@ -30,8 +30,13 @@ system-deps:
 	  else echo "warning: chromium not found and cannot install it (not root); browser tests will skip"; fi; \
 	fi
 
+# ruff (rules chosen in pyproject.toml), then the layering contract (lint-imports through
+# vtonkit.architecture, which lays out the installed package map for it), then the tests, with the
+# slowest ones listed so that a slow-down shows in every CI log.
 test: setup system-deps
-	$(PY) -m pytest
+	$(VENV)/bin/ruff check .
+	$(PY) -m vtonkit.architecture lint
+	$(PY) -m pytest --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
@@ -44,6 +49,9 @@ bench: setup
 
 cli-docs: setup
 	$(PY) -m vtonkit.docs_cli > docs/cli.md
+
+architecture-docs: setup
+	$(PY) -m vtonkit.architecture doc > docs/architecture.md
 
 clean-venv:
 	rm -rf $(VENV)

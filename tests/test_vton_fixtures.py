@@ -108,7 +108,8 @@ def generator_inputs(inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_pair_reader_reproduces_the_official_dataset_item(vitonhd: Path, inputs: dict) -> None:
     sample = read_pair(SplitDir(vitonhd / "test"), "00006_00.jpg", "00008_00.jpg")
-    chw = lambda a: torch.from_numpy(np.array(a)).permute(2, 0, 1)
+    def chw(a):
+        return torch.from_numpy(np.array(a)).permute(2, 0, 1)
     # the agnostic is recomputed on the fly, like CPDatasetTest.get_agnostic
     assert torch.equal(chw(sample.agnostic), inputs["agnostic"])
     assert torch.equal(torch.from_numpy(sample.parse_agnostic), inputs["parse_agnostic_v32"])
@@ -215,7 +216,8 @@ def test_c_whole_pipeline_through_the_cli(hr: Path, checkpoints: dict, vitonhd: 
     ref = torch.load(hr / "pipeline_00006_00_00008_00.pt", weights_only=True)
     got = torch.load(out / "tensors" / "00006_00_00008_00.pt", weights_only=True)
     y, x, h, w = ref["crop_yxhw"]
-    crop = lambda t: t[..., y:y + h, x:x + w]
+    def crop(t):
+        return t[..., y:y + h, x:x + w]
     figures = {
         "input1": max_diff(got["input1"], ref["input1"]),
         "flow_list": max(max_diff(a, b) for a, b in zip(got["flow_list"], ref["flow_list"])),
