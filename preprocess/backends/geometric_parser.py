@@ -67,6 +67,7 @@ class GeometricParser:
 
     name = "geometric"
     version = "1"
+    abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
         try:

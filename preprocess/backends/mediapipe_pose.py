@@ -83,6 +83,7 @@ class MediapipePose:
     # 2: the silhouette keeps the pieces the skeleton's limbs pass through (the geometric parser's
     # `main_person`), not only those holding a joint (identical on the 43 shared photos).
     version = "2"
+    abilities = frozenset({"count_people", "flip_average"})  # see stages.POSE_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True) -> None:

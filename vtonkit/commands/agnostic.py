@@ -23,7 +23,7 @@ def agnostic(
     from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.agnostic import CATEGORIES
-    from vtonkit.preprocess.agnostic_batch import recompute_split
+    from vtonkit.preprocess.batch import recompute_split
 
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")

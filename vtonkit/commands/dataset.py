@@ -107,7 +107,7 @@ class _StageBars:
                 self.bars[stage] = self.progress.add_task(stage, total=total)
 
     def advance(self, result) -> None:
-        from vtonkit.preprocess.samples import CLOTH_STAGES, PERSON_STAGES
+        from vtonkit.preprocess.stage_worker import CLOTH_STAGES, PERSON_STAGES
 
         reached = set(result.seconds) | set(result.cache_hits)
         for stage in PERSON_STAGES if result.kind == "person" else CLOTH_STAGES:

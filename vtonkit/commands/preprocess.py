@@ -64,7 +64,7 @@ def prep_person(
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.person import CATEGORIES, PersonBackends
-    from vtonkit.preprocess.prep_files import prep_person_files
+    from vtonkit.preprocess.batch import prep_person_files
 
     console = Console(stderr=True)
     if category not in CATEGORIES:
@@ -101,7 +101,7 @@ def prep_cloth(
     from vtonkit.core.errors import VtonkitError
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
-    from vtonkit.preprocess.prep_files import prep_cloth_files
+    from vtonkit.preprocess.batch import prep_cloth_files
 
     console = Console(stderr=True)
     try:
