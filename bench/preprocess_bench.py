@@ -98,7 +98,7 @@ def bench_person(paths: list[Path], out: Path) -> tuple[dict[str, float], float]
         pose = timed(run, "pose", steps.estimate_pose, backends.pose, normalized.image, path, count_people=False)
         parse = timed(run, "parse", steps.human_parse, backends.parser, normalized.image, pose)
         part_ids = timed(run, "densepose", backends.densepose.densepose, normalized.image, pose.keypoints, parse)
-        agnostic = timed(run, "agnostic", steps.person_agnostic, path, normalized.image, parse, pose.keypoints, "upper")
+        agnostic, _ = timed(run, "agnostic", steps.person_agnostic, normalized.image, parse, pose.keypoints, "upper")
         outputs = PersonOutputs(normalized.image, pose.keypoints, parse, part_ids, agnostic)
         timed(run, "write 8 files", write_person_outputs, split, f"p{index}", outputs)
 

@@ -1,7 +1,7 @@
 """The batch runner of `prep-person`, `prep-cloth` and `agnostic`: one result per input, never an exception out of the batch.
 
 Every input goes through `run_each`, with one failure policy: an expected failure (`VtonkitError`:
-unreadable file, not a regular file, no person, several people, a pose the agnostic cannot use,
+unreadable file, not a regular file, no person, several people, a malformed dataset file,
 ...) becomes the input's error naming the file; anything else becomes an "internal error" result
 (and a logged traceback); either way the files the input would have written are removed, so no
 stale half sample of an earlier run remains, and the next input runs. Warnings (cut off at the

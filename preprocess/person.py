@@ -30,7 +30,7 @@ from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framin
 from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult, has_ability
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
-from vtonkit.core.errors import InputError, MultiplePersonsError, NoPersonError
+from vtonkit.core.errors import MultiplePersonsError, NoPersonError
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ class PersonOutputs:
         keypoints: `(25, 3)` float64 BODY_25 in `image` pixels.
         parse: `(1024, 768)` uint8 CIHP-20.
         densepose_ids: `(1024, 768)` uint8 DensePose part ids 0..24.
-        agnostic: `vtonkit.preprocess.agnostic.Agnostic` (parse_agnostic, mask, image); None only
-            for callers that skip the agnostic (its three files are then not written).
+        agnostic: `vtonkit.preprocess.agnostic.Agnostic` (parse_agnostic, mask, image), or None
+            when it could not be computed (then its three files are not written; see `person_agnostic`).
         warnings: per-photo notes for the user.
         transform: source-photo -> `image` pixel mapping.
     """
@@ -174,16 +174,19 @@ def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
     return parser.parse(image, pose.keypoints)
 
 
-def person_agnostic(path: str | Path, image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray,
-                    category: str) -> Any:
-    """The agnostic (foundation recipe). A pose it cannot use fails the photo, in every entry point:
-    HR-VITON reads the parse-agnostic file, so a sample without it is not a sample."""
+def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray,
+                    category: str) -> tuple[Any, list[str]]:
+    """The agnostic (foundation recipe), or (None, [note]) when the pose lacks joints the recipe needs.
+
+    The one policy of every entry point: such a photo is still written, without its three agnostic
+    files, and the note says why (`vtonkit validate` then reports the missing files).
+    """
     from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 
     try:
-        return compute_agnostic(image, parse, keypoints, category)
+        return compute_agnostic(image, parse, keypoints, category), []
     except MissingKeypointsError as exc:
-        raise InputError(path, f"agnostic cannot be computed: {exc}") from exc
+        return None, [f"agnostic not written: {exc}"]
 
 
 T = TypeVar("T")
@@ -215,8 +218,8 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     parse = run_stage("parse", lambda: np.asarray(human_parse(backends.parser, image, pose), dtype=np.uint8))
     densepose_ids = run_stage("densepose", lambda: np.asarray(
         backends.densepose.densepose(image, pose.keypoints, parse), dtype=np.uint8))
-    agnostic = run_stage("agnostic", lambda: person_agnostic(path, image, parse, pose.keypoints, category))
-    notes = person_warnings(normalized, pose, category)
+    agnostic, agnostic_notes = run_stage("agnostic", lambda: person_agnostic(image, parse, pose.keypoints, category))
+    notes = person_warnings(normalized, pose, category) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,
                          agnostic=agnostic, warnings=notes, transform=normalized.transform)
 

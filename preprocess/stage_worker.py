@@ -121,6 +121,8 @@ def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_ke
         return False
     if marker.get("key") != sample_key:
         return False
+    if "files" in marker:  # what the sample wrote (a person whose agnostic cannot be computed has 5 files)
+        return all((Path(dataset) / name).is_file() for name in marker["files"])
     return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
 
 

@@ -36,7 +36,7 @@ def agnostic(
     for result in track(recompute_split(split, category, stems), len(stems), f"agnostic ({category})"):
         if not result.ok:
             failures.append(result)
-            console.print(f"[red]error[/] {escape(f'{result.stem}: {result.error}')}")
+            console.print(f"[red]error[/] {escape(f'{result.stem}: {result.error}')}", soft_wrap=True)  # paths unbroken
     done = len(stems) - len(failures)
     console.print(f"{done}/{len(stems)} samples written to {split.root} ({len(failures)} failed)", markup=False)
     if failures:
