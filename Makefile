@@ -32,11 +32,12 @@ system-deps:
 
 # ruff (rules chosen in pyproject.toml), then the layering contract (lint-imports through
 # vtonkit.architecture, which lays out the installed package map for it), then the tests, with the
-# slowest ones listed so that a slow-down shows in every CI log.
+# slowest ones listed so that a slow-down shows in every CI log. Test files run in parallel, one
+# process per core, each file whole on one process (its module fixtures are built once).
 test: setup system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m vtonkit.architecture lint
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n auto --dist loadfile --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
