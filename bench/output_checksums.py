@@ -18,6 +18,11 @@ Ignored because they legitimately vary from run to run (timings, clocks, ports, 
 One unreadable person photo and one unreadable garment shot are among the inputs, so the error
 records of the failure policy are part of the checksums too.
 
+Known variation that is not a code change: when two demo products share one picture (or one
+picture is served in two sizes), the crawl's catalog.jsonl / products.jsonl / catalog.parquet
+credit it to whichever download finished first, so those three can differ between two runs of
+the same code; the downloaded images/ files do not.
+
 Usage: python bench/output_checksums.py OUT.json [--keep SCRATCH]
 """
 from __future__ import annotations
