@@ -10,7 +10,7 @@ POSE_NPM := @mediapipe/pose@0.5.1675469404
 POSE_HEAVY_SHA256 := 59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe
 POSE_HEAVY := $(VENV)/.pose-heavy-installed
 
-.PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs
+.PHONY: setup system-deps test test-fast demo bench clean-venv cli-docs architecture-docs
 
 setup: $(STAMP) $(POSE_HEAVY)
 
@@ -50,8 +50,14 @@ system-deps:
 	  else echo "warning: chromium not found and cannot install it (not root); browser tests will skip"; fi; \
 	fi
 
+# ruff (rules chosen in pyproject.toml), then the layering contract (lint-imports through
+# vtonkit.architecture, which lays out the installed package map for it), then the tests, with the
+# slowest ones listed so that a slow-down shows in every CI log. Test files run in parallel, one
+# process per core, each file whole on one process (its module fixtures are built once).
 test: setup system-deps
-	$(PY) -m pytest
+	$(VENV)/bin/ruff check .
+	$(PY) -m vtonkit.architecture lint
+	$(PY) -m pytest -n auto --dist loadfile --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
@@ -64,6 +70,9 @@ bench: setup
 
 cli-docs: setup
 	$(PY) -m vtonkit.docs_cli > docs/cli.md
+
+architecture-docs: setup
+	$(PY) -m vtonkit.architecture doc > docs/architecture.md
 
 clean-venv:
 	rm -rf $(VENV)

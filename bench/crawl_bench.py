@@ -74,7 +74,7 @@ def run_mode(mode: str, url: str, render_pages: int) -> dict:
             cwd=REPO,
             timeout=1800,
         )
-    line = next((l for l in run.stdout.splitlines() if l.startswith("BENCH ")), None)
+    line = next((text for text in run.stdout.splitlines() if text.startswith("BENCH ")), None)
     if run.returncode != 0 or line is None:
         raise SystemExit(f"{mode} crawl failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
     return json.loads(line[len("BENCH ") :])

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from vtonkit.datasets.labels import Cihp
+from vtonkit.datasets.mask_geometry import mask_iou
 
 # parse-agnostic: pixels that may differ beyond the known arm removal (reference max: 19).
 MAX_PARSE_MISMATCH_PIXELS = 400
@@ -86,11 +87,6 @@ def changed_fraction_outside(agnostic_rgb: np.ndarray, photo_rgb: np.ndarray, gr
         return 0.0
     diff = cv2.absdiff(agnostic_rgb, photo_rgb).max(axis=2)
     return float((diff[outside] > CHANGED_THRESHOLD).mean())
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
 def compare_agnostic(

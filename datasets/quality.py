@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.labels import Cihp
+from vtonkit.datasets.mask_geometry import enclosed_background
 
 # Torso joints the agnostic recipes draw from: neck, shoulders, hips.
 CORE_JOINTS = (1, 2, 5, 9, 12)
@@ -129,13 +130,6 @@ def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
             )
         )
     return flags
-
-
-def enclosed_background(mask: np.ndarray) -> np.ndarray:
-    """Background pixels not connected (4-neighbourhood) to the image border: the mask's holes."""
-    padded = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
-    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
-    return padded[1:-1, 1:-1] == 1
 
 
 def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:

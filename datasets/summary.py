@@ -7,15 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from vtonkit.datasets.dataset_paths import report_path
 from vtonkit.datasets.findings import CODES, Report
-
-from vtonkit.core.paths import state_dir
-
-REPORT_NAME = "validate.json"
-
-
-def report_path(dataset_root: str | Path) -> Path:
-    return state_dir(dataset_root) / REPORT_NAME
 
 
 def load_or_run_report(
@@ -34,6 +27,18 @@ def load_or_run_report(
     report = validate(dataset_root)
     report.write_json(path)
     return report
+
+
+def store_report(report: Report, dataset_root: str | Path, json_out: Path | None = None,
+                 parquet_out: Path | None = None) -> Path:
+    """Write the report where `review` reads it, plus the optional JSON / Parquet copies; returns the JSON path
+    to show (the extra copy when there is one)."""
+    report.write_json(report_path(dataset_root))
+    if json_out:
+        report.write_json(json_out)
+    if parquet_out:
+        report.write_parquet(parquet_out)
+    return Path(json_out) if json_out else report_path(dataset_root)
 
 
 def print_summary(report: Report, console: Console, max_examples: int = 3) -> None:

@@ -9,7 +9,10 @@ one, is transformed the same way (padding = transparent) and returned for the ma
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -83,6 +86,35 @@ def check_cloth_mask(path: str | Path, mask: np.ndarray) -> list[str]:
         source_hw = (source.height, source.width)
     found = garment_checks(rgb, np.asarray(mask, dtype=bool), source_hw=source_hw, thresholds=preflight_thresholds())
     return [f.note() for f in found]
+
+
+@dataclass
+class ClothOutputs:
+    """Everything written for one garment shot, at 1024x768: `rgb` (`cloth/`), `mask` (`cloth-mask/`), notes."""
+
+    rgb: np.ndarray
+    mask: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+
+def process_cloth(path: str | Path, masker: Any, *,
+                  run_stage: Callable[[str, Callable[[], Any]], Any] | None = None) -> ClothOutputs:
+    """The per-garment chain for one shot (no writing): prepare -> cloth mask -> checks.
+
+    The one chain of every entry point: `prep-cloth` runs it as is; the `prep` worker passes
+    `run_stage` (timed stage "cloth", cached stage "cloth_mask"). An empty mask fails the shot
+    inside the "cloth_mask" stage, so the cache remembers the failure too.
+    """
+    run_stage = run_stage or (lambda _stage, compute: compute())
+    rgb, alpha = run_stage("cloth", lambda: prepare_cloth(path))
+
+    def cloth_mask() -> np.ndarray:
+        mask = np.asarray(masker.mask(masker_input(rgb, alpha)), dtype=bool)
+        check_cloth_mask(path, mask)
+        return mask
+
+    mask = run_stage("cloth_mask", cloth_mask)
+    return ClothOutputs(rgb=rgb, mask=mask, warnings=check_cloth_mask(path, mask))
 
 
 def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:

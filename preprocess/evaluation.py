@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from vtonkit.datasets.agnostic_check import mask_iou
+from vtonkit.datasets.mask_geometry import mask_iou
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.io.keypoints import BODY25_NAMES, present_mask, read_keypoints

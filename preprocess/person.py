@@ -12,11 +12,11 @@ Per-photo policy (errors stop that photo, warnings are reported and the photo is
 """
 from __future__ import annotations
 
-import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from vtonkit.datasets.io.densepose import write_densepose
@@ -30,7 +30,7 @@ from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
 from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
-from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult
+from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult, has_ability
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import MultiplePersonsError, NoPersonError
@@ -74,7 +74,7 @@ class PersonOutputs:
         parse: `(1024, 768)` uint8 CIHP-20.
         densepose_ids: `(1024, 768)` uint8 DensePose part ids 0..24.
         agnostic: `vtonkit.preprocess.agnostic.Agnostic` (parse_agnostic, mask, image), or None
-            when it could not be computed (then its three files are not written).
+            when it could not be computed (then its three files are not written; see `person_agnostic`).
         warnings: per-photo notes for the user.
         transform: source-photo -> `image` pixel mapping.
     """
@@ -96,10 +96,9 @@ def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | Non
     crop of a photo whose people were already counted); `silhouette_only` lets it skip work that
     only refines the joints (the detection pass before the refocus needs the silhouette).
     """
-    accepted = inspect.signature(pose_estimator.estimate).parameters
     options = {"count_people": count_people, "flip_average": not silhouette_only}
     try:
-        result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if k in accepted})
+        result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
     except NoPersonError as exc:
         raise NoPersonError(path, exc.reason) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
@@ -177,38 +176,63 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
-    """Run the parser, handing it the pose stage's silhouette when it accepts one (saves a model run)."""
-    if pose.person_mask is not None and "person_mask" in inspect.signature(parser.parse).parameters:
+    """Run the parser, handing it the pose stage's silhouette when it declares it takes one (saves a model run)."""
+    if pose.person_mask is not None and has_ability(parser, "person_mask"):
         return parser.parse(image, pose.keypoints, person_mask=pose.person_mask)
     return parser.parse(image, pose.keypoints)
 
 
-def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> tuple[Any, list[str]]:
-    """The agnostic (foundation recipe); a pose it cannot use becomes a warning, not a crash."""
-    from vtonkit.preprocess.agnostic import compute_agnostic
+def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray,
+                    category: str) -> tuple[Any, list[str]]:
+    """The agnostic (foundation recipe), or (None, [note]) when the pose lacks joints the recipe needs.
+
+    The one policy of every entry point: such a photo is still written, without its three agnostic
+    files, and the note says why (`vtonkit validate` then reports the missing files).
+    """
+    from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 
     try:
         return compute_agnostic(image, parse, keypoints, category), []
-    except ValueError as exc:  # MissingKeypointsError and bad categories derive from ValueError
+    except MissingKeypointsError as exc:
         return None, [f"agnostic not written: {exc}"]
 
 
-def process_person(path: str | Path, backends: PersonBackends, *, category: str = "upper",
-                   keep: bool = False) -> PersonOutputs:
-    """The whole per-person chain for one photo file (no writing)."""
+T = TypeVar("T")
+StageRunner = Callable[[str, Callable[[], T]], T]
+Normaliser = Callable[[Path, Any, bool], tuple[Normalized, PoseResult]]
+
+
+def run_directly(stage: str, compute: Callable[[], T]) -> T:
+    """The plain stage runner: compute now (the prep worker's runner adds the cache and timings)."""
+    return compute()
+
+
+def process_person(path: str | Path, backends: PersonBackends, *, category: str = "upper", keep: bool = False,
+                   run_stage: StageRunner = run_directly, normalise: Normaliser | None = None) -> PersonOutputs:
+    """The per-person chain for one photo file (no writing): normalise + pose -> parse -> DensePose -> agnostic.
+
+    The one chain of every entry point: `prep-person` runs it as is; the `prep` worker passes
+    `run_stage` (cached, timed stages "parse", "densepose", "agnostic") and `normalise` (the
+    normalise + pose step with recorded or replayed pose).
+    """
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
-    normalized, pose = normalise_person(path, backends.pose, keep=keep)
+    path = Path(path)
+    if normalise is None:
+        normalized, pose = normalise_person(path, backends.pose, keep=keep)
+    else:
+        normalized, pose = normalise(path, backends.pose, keep)
     image = normalized.image
-    parse = human_parse(backends.parser, image, pose)
+    parse = run_stage("parse", lambda: np.asarray(human_parse(backends.parser, image, pose), dtype=np.uint8))
     # Joints the parse or silhouette contradicts keep their place but lose confidence (see pose_evidence).
     person = parse > 0 if pose.person_mask is None else (parse > 0) | pose.person_mask
     doubts = doubtful_joints(pose.keypoints, person)
     if doubts:
         pose = replace(pose, keypoints=lower_doubtful(pose.keypoints, doubts),
                        warnings=[*pose.warnings, *(d.note() for d in doubts)])
-    densepose_ids = backends.densepose.densepose(image, pose.keypoints, parse)
-    agnostic, agnostic_notes = person_agnostic(image, parse, pose.keypoints, category)
+    densepose_ids = run_stage("densepose", lambda: np.asarray(
+        backends.densepose.densepose(image, pose.keypoints, parse), dtype=np.uint8))
+    agnostic, agnostic_notes = run_stage("agnostic", lambda: person_agnostic(image, parse, pose.keypoints, category))
     notes = person_warnings(normalized, pose, category, parse) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,
                          agnostic=agnostic, warnings=notes, transform=normalized.transform)

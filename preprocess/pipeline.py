@@ -23,13 +23,16 @@ from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import split_of
-from vtonkit.preprocess import steps
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, WorkerSpec, run_tasks
 from vtonkit.preprocess.profile import ProfileBuilder
-from vtonkit.preprocess.samples import (
+from vtonkit.preprocess.stage_worker import (
+    AGNOSTIC_VERSION,
+    CLOTH_PREP_VERSION,
     CLOTH_STAGES,
+    NORMALIZE_VERSION,
     PERSON_STAGES,
+    WRITER_VERSION,
     ClothTask,
     PersonTask,
     SampleResult,
@@ -136,20 +139,20 @@ def backend_identity(stage: str, name: str, options: dict[str, Any]) -> str:
 def person_keys(sha256: str, category: str, ids: dict[str, str], keep_framing: bool = False) -> dict[str, str]:
     """Cache keys of every person stage; each includes the keys of the stages it reads."""
     framing = "keep" if keep_framing else "refocus"
-    normalize = stage_key("normalize", f"normalize@{steps.NORMALIZE_VERSION}:{framing}", sha256)
+    normalize = stage_key("normalize", f"normalize@{NORMALIZE_VERSION}:{framing}", sha256)
     pose = stage_key("pose", ids["pose"], normalize)
     parse = stage_key("parse", ids["parser"], pose)  # the parser reads the keypoints
     densepose = stage_key("densepose", ids["densepose"], parse)  # reads keypoints and parse
-    agnostic = stage_key("agnostic", f"agnostic@{steps.AGNOSTIC_VERSION}:{category}", parse)
-    sample = stage_key("person-sample", f"writer@{steps.WRITER_VERSION}", agnostic, densepose)
+    agnostic = stage_key("agnostic", f"agnostic@{AGNOSTIC_VERSION}:{category}", parse)
+    sample = stage_key("person-sample", f"writer@{WRITER_VERSION}", agnostic, densepose)
     return {"normalize": normalize, "pose": pose, "parse": parse, "densepose": densepose,
             "agnostic": agnostic, "sample": sample}
 
 
 def cloth_keys(sha256: str, ids: dict[str, str]) -> dict[str, str]:
-    cloth = stage_key("cloth", f"cloth@{steps.CLOTH_PREP_VERSION}", sha256)
+    cloth = stage_key("cloth", f"cloth@{CLOTH_PREP_VERSION}", sha256)
     mask = stage_key("cloth_mask", ids["cloth_mask"], cloth)
-    sample = stage_key("cloth-sample", f"writer@{steps.WRITER_VERSION}", mask)
+    sample = stage_key("cloth-sample", f"writer@{WRITER_VERSION}", mask)
     return {"cloth": cloth, "cloth_mask": mask, "sample": sample}
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from vtonkit.preprocess.samples import SampleResult, peak_rss_bytes
+from vtonkit.preprocess.stage_worker import SampleResult, peak_rss_bytes
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
+from vtonkit.datasets.io.images import check_regular_file
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
@@ -76,14 +77,21 @@ def list_images(spec: str | Path) -> list[Path]:
     """
     path = Path(spec)
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        files = [p for p in path.iterdir() if not p.name.startswith(".") and not p.is_dir()]
     elif path.is_file():
         files = [path]
     else:
-        files = [Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file()]
+        files = [Path(p) for p in glob.glob(str(spec), recursive=True) if not Path(p).is_dir()]
         if not files:
             raise InputError(spec, "no such folder, file or glob match")
-    return sorted(p.resolve() for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
+    # Not only regular files: a FIFO, a dangling or looping link named `.jpg` is listed too, and
+    # then fails with an error record naming it (never skipped silently, never opened).
+    return sorted(_absolute(p) for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _absolute(path: Path) -> Path:
+    """`path.resolve()`; a dangling or looping link keeps its own (absolute) name, which the error names."""
+    return path.resolve() if path.exists() else path.absolute()
 
 
 def catalog_file(spec: str | Path) -> Path | None:
@@ -128,9 +136,11 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
 
 
 def _sha_or_empty(path: Path) -> str:
+    """The content digest, or "" for anything but a readable regular file (it then fails at the first stage)."""
     try:
+        check_regular_file(path)
         return file_digest(path)
-    except OSError:
+    except (OSError, InputError):
         return ""
 
 

@@ -31,8 +31,29 @@ class PoseResult:
     person_mask: np.ndarray | None = None
 
 
+# Optional abilities a backend declares in its class attribute `abilities` (a frozenset of these
+# names; a backend without the attribute has none). The pipeline passes the matching keyword only
+# to a backend that declares it; it never guesses from signatures.
+POSE_ABILITIES = frozenset({
+    "count_people",  # estimate(image, count_people=False) skips counting people (a crop already counted)
+    "flip_average",  # estimate(image, flip_average=False) skips work that only refines the joints
+})
+PARSER_ABILITIES = frozenset({
+    "person_mask",  # parse(image, keypoints, person_mask=...) reuses the pose stage's silhouette
+})
+
+
+def has_ability(backend: Any, ability: str) -> bool:
+    """Whether `backend` declares `ability` (one of `POSE_ABILITIES` / `PARSER_ABILITIES`)."""
+    if ability not in POSE_ABILITIES | PARSER_ABILITIES:
+        raise ValueError(f"unknown backend ability {ability!r}")
+    return ability in getattr(backend, "abilities", frozenset())
+
+
 @runtime_checkable
 class PoseEstimator(Protocol):
+    """Optional abilities (`abilities` class attribute): `POSE_ABILITIES`."""
+
     name: str
     version: str
 
@@ -43,6 +64,8 @@ class PoseEstimator(Protocol):
 
 @runtime_checkable
 class HumanParser(Protocol):
+    """Optional abilities (`abilities` class attribute): `PARSER_ABILITIES`."""
+
     name: str
     version: str
 

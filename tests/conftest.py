@@ -1,6 +1,7 @@
 """Shared fixtures. Real data lives in ../shared (CI always has it; a user's clone may not)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__import__("os").environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
 
 
+def in_ci() -> bool:
+    """CI=true (set by CI services): there ../shared is always present, so its absence is a failure."""
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
 def shared_path(*parts: str) -> Path:
-    """Path inside ../shared, or skip the test with a clear reason when it is absent."""
+    """Path inside ../shared; when absent, skip the test with a clear reason, or fail it under CI=true."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"needs the shared test data at {path} (present in CI, absent in a user's clone)")
+        message = f"needs the shared test data at {path} (present in CI, absent in a user's clone)"
+        if in_ci():
+            pytest.fail(f"CI=true but {message}", pytrace=False)
+        pytest.skip(message)
     return path
 
 

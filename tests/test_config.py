@@ -111,8 +111,7 @@ def test_prep_uses_real_model_backends_chosen_in_config(tmp_path, vitonhd):
 
     import cv2
     import numpy as np
-    from fake_onnx import constant_model
-    from test_backends_onnx import fake_schp
+    from fake_onnx import constant_model, fake_schp
     from typer.testing import CliRunner
     from vtonkit.datasets.io.masks import read_mask
     from vtonkit.datasets.io.parse import read_parse

@@ -137,7 +137,7 @@ def test_dresses_remove_the_dress_and_keep_the_head(dresscode):
 
 
 def test_upper_on_dresscode_keeps_the_lower_body(dresscode):
-    for sample, image, parse, keypoints in _dresscode(dresscode, "upper_body"):
+    for _sample, image, parse, keypoints in _dresscode(dresscode, "upper_body"):
         result = compute_agnostic(image, parse, keypoints, "upper")
         assert result.mask[parse == Cihp.UPPER_CLOTHES].mean() > 0.95
         assert not result.mask[np.isin(parse, [Cihp.PANTS, Cihp.SKIRT, Cihp.FACE])].any()

@@ -30,7 +30,7 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import Manifest
 from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, PrepOptions, run_prep
-from vtonkit.preprocess.samples import marker_path
+from vtonkit.preprocess.stage_worker import marker_path
 from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
 from vtonkit.preprocess.stages import PoseResult
 

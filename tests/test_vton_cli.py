@@ -54,7 +54,8 @@ def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, cat
     from vtonkit.datasets.io.parse import read_parse
     from vtonkit.datasets.labels import to_cihp
     from vtonkit.preprocess.stages import CLOTH_MASKERS
-    from vtonkit.vton_infer.warp_baseline import GARMENT_LABELS, try_on_warp
+    from vtonkit.vton_infer.warp_baseline import try_on_warp
+    from vtonkit.vton_infer.warp_upper import GARMENT_LABELS
 
     root = dresscode / category
     if not (root / "images" / f"{person}_0.jpg").is_file():
@@ -67,7 +68,7 @@ def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, cat
     kind = "lower" if category == "lower_body" else "dresses"
     result = try_on_warp(image, parse, pose, cloth, cloth_mask, kind)
     region = np.isin(parse, GARMENT_LABELS[kind])
-    covered = result["alpha"] > 0.5
+    covered = result.alpha > 0.5
     assert covered[region].mean() > 0.6  # most of the old garment is replaced
     if kind == "dresses":
         assert not covered[~region].any()  # nothing is painted outside it
@@ -75,7 +76,7 @@ def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, cat
         assert not covered[: int(pose[[9, 12], 1].min() - 0.5 * (pose[[10, 13], 1].mean() - pose[[9, 12], 1].mean()))].any()
         assert not covered[np.isin(parse, (14, 15))].any()
     head = np.isin(parse, (2, 13))
-    assert np.array_equal(result["output"][head], image[head])
+    assert np.array_equal(result.output[head], image[head])
 
 
 def test_hrviton_without_checkpoints_is_refused_with_a_hint(vitonhd: Path, tmp_path: Path) -> None:

@@ -31,12 +31,12 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a.float() - b.float()).abs().max().item()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hr(reference: Path) -> Path:
     return reference / "hrviton"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fill(hr: Path):
     spec = importlib.util.spec_from_file_location("hrviton_fill_weights", hr / "fill_weights.py")
     module = importlib.util.module_from_spec(spec)
@@ -70,9 +70,7 @@ def published_checkpoint(path: Path, filled: dict, *, zero_noise: bool) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def checkpoints(hr: Path, fill, tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("checkpoints")
+def build_checkpoints(hr: Path, fill, folder: Path) -> dict[str, Path]:
     gen_filled = fill(read_key_tsv(hr / "gen_keys.tsv"))
     return {
         "tocg": published_checkpoint(folder / "mtviton.pth", fill(read_key_tsv(hr / "condgen_keys.tsv")), zero_noise=True),
@@ -80,6 +78,38 @@ def checkpoints(hr: Path, fill, tmp_path_factory) -> dict[str, Path]:
         "gen": published_checkpoint(folder / "gen.pth", gen_filled, zero_noise=True),
         "gen_noise": published_checkpoint(folder / "gen_noise.pth", gen_filled, zero_noise=False),
     }
+
+
+@pytest.fixture(scope="session")
+def checkpoints(hr: Path, fill, request, tmp_path_factory) -> dict[str, Path]:
+    """The filled checkpoints, built once and kept in pytest's cache folder between runs.
+
+    Filling (a float64 eigendecomposition per spectral-norm layer) is the costly part; the cached
+    files are keyed by the digest of everything they are made from (the fill procedure, the key
+    lists and this module's checkpoint writer), so any change rebuilds them.
+    """
+    import hashlib
+    import inspect
+    import shutil
+
+    digest = hashlib.sha256()
+    for source in (hr / "fill_weights.py", hr / "gen_keys.tsv", hr / "condgen_keys.tsv"):
+        digest.update(source.read_bytes())
+    digest.update(inspect.getsource(published_checkpoint).encode() + inspect.getsource(build_checkpoints).encode())
+    digest.update(torch.__version__.encode())
+    cache = request.config.cache
+    if cache is None:  # -p no:cacheprovider
+        return build_checkpoints(hr, fill, tmp_path_factory.mktemp("checkpoints"))
+    folder = cache.mkdir("hrviton-checkpoints") / digest.hexdigest()[:16]
+    names = {"tocg": "mtviton.pth", "gen": "gen.pth", "gen_noise": "gen_noise.pth"}
+    if not all((folder / name).is_file() for name in names.values()):
+        staging = Path(str(folder) + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        build_checkpoints(hr, fill, staging)
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)  # whole or absent: a killed build is redone
+    return {key: folder / name for key, name in names.items()}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +138,8 @@ def generator_inputs(inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_pair_reader_reproduces_the_official_dataset_item(vitonhd: Path, inputs: dict) -> None:
     sample = read_pair(SplitDir(vitonhd / "test"), "00006_00.jpg", "00008_00.jpg")
-    chw = lambda a: torch.from_numpy(np.array(a)).permute(2, 0, 1)
+    def chw(a):
+        return torch.from_numpy(np.array(a)).permute(2, 0, 1)
     # the agnostic is recomputed on the fly, like CPDatasetTest.get_agnostic
     assert torch.equal(chw(sample.agnostic), inputs["agnostic"])
     assert torch.equal(torch.from_numpy(sample.parse_agnostic), inputs["parse_agnostic_v32"])
@@ -215,7 +246,8 @@ def test_c_whole_pipeline_through_the_cli(hr: Path, checkpoints: dict, vitonhd: 
     ref = torch.load(hr / "pipeline_00006_00_00008_00.pt", weights_only=True)
     got = torch.load(out / "tensors" / "00006_00_00008_00.pt", weights_only=True)
     y, x, h, w = ref["crop_yxhw"]
-    crop = lambda t: t[..., y:y + h, x:x + w]
+    def crop(t):
+        return t[..., y:y + h, x:x + w]
     figures = {
         "input1": max_diff(got["input1"], ref["input1"]),
         "flow_list": max(max_diff(a, b) for a, b in zip(got["flow_list"], ref["flow_list"])),

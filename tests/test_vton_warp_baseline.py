@@ -74,14 +74,14 @@ def test_shorts_cover_the_thighs_and_show_the_legs_below_the_knees(lower_dataset
     from vtonkit.datasets.labels import Cihp
 
     result, image, parse, pose = _try_on(lower_dataset, SHORTS)
-    covered = result["alpha"] > 0.5
+    covered = result.alpha > 0.5
     for leg in LEGS:
         for t in (0.2, 0.5):  # upper and middle thigh of each leg
             x, y = _along_leg(pose, leg, t)
             assert covered[y, x], f"thigh point {(x, y)} of leg {leg} not covered"
     knees_y = int(pose[[10, 13], 1].min())
     assert not covered[knees_y:].any()  # shorts, not trousers: nothing at or below the knees
-    output = result["output"].astype(int)
+    output = result.output.astype(int)
     shoes = np.isin(parse, (Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE))
     assert np.array_equal(output[shoes], image[shoes].astype(int))  # real pixels, not an inpainting
     # shins: the old dark jeans are gone, replaced by something skin-coloured (the face's colour)
@@ -94,7 +94,7 @@ def test_shorts_cover_the_thighs_and_show_the_legs_below_the_knees(lower_dataset
 
 def test_trousers_cover_both_legs_down_to_the_ankles(lower_dataset: Path) -> None:
     result, _, _, pose = _try_on(lower_dataset, TROUSERS)
-    covered = result["alpha"] > 0.5
+    covered = result.alpha > 0.5
     for leg in LEGS:
         for t in (0.2, 0.6, 1.0, 1.4, 1.8):  # thigh, knee, shin of each leg
             x, y = _along_leg(pose, leg, t)
@@ -124,7 +124,7 @@ def test_drop_shadow_is_trimmed_from_the_cloth_mask(lower_dataset: Path) -> None
     from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.io.masks import read_mask
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.vton_infer.warp_baseline import SHADOW_BAND, trim_shadow
+    from vtonkit.vton_infer.shadow_trim import SHADOW_BAND, trim_shadow
 
     split = DatasetLayout(lower_dataset).split("test")
     cloth, mask = read_rgb(split.cloth(TROUSERS)).astype(int), read_mask(split.cloth_mask(TROUSERS))

@@ -133,12 +133,12 @@ class _Engine:
         images, rows = [], []
         for s in samples:
             result = try_on_warp(s.image, s.parse, s.pose, s.cloth, s.cloth_mask, self.options.category)
-            images.append(result["output"])
+            images.append(result.output)
             if self.options.grids:
                 rows.append(grids.labelled_row([
-                    ("person", s.image), ("garment", s.cloth), ("target region", grids.mask_rgb(result["region"])),
-                    ("warped garment", result["warped_cloth"]), ("alpha", grids.mask_rgb(result["alpha"])),
-                    ("BASELINE try-on", result["output"]),
+                    ("person", s.image), ("garment", s.cloth), ("target region", grids.mask_rgb(result.region)),
+                    ("warped garment", result.warped_cloth), ("alpha", grids.mask_rgb(result.alpha)),
+                    ("BASELINE try-on", result.output),
                 ], title=f"{s.person} + {s.cloth_name}: BASELINE - {METHOD_LABELS['warp']}"))
         return np.stack(images), rows, []
 

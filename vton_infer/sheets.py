@@ -117,3 +117,22 @@ def write_sheet(out_dir: Path, name: str, title: str, tiles: list[SheetTile], no
     write_png(png_path, render_png(f"{title} - {note}", tiles))
     atomic_write_text(html_path, render_html(title, tiles, note))
     return png_path, html_path
+
+
+def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method_label: str, *, baseline: bool,
+                      garment: str | None = None, person: str | None = None, name: str | None = None) -> tuple[Path, Path]:
+    """The sheet of `vtonkit sheet`: the anchor (`garment`'s cloth or `person`'s photo) then every try-on PNG.
+
+    Returns the PNG and HTML paths (`<out_dir>/<name>.png|.html`; default name garment_<id> / person_<id>).
+    """
+    from vtonkit.datasets.io.images import read_rgb
+
+    if garment:
+        anchor = SheetTile(f"garment {garment}", read_rgb(split.cloth(garment)))
+        title = f"Garment {garment} on {len(tryons)} persons"
+    else:
+        anchor = SheetTile(f"person {person}", read_rgb(split.image(person)))
+        title = f"Person {person} in {len(tryons)} garments"
+    tiles = [anchor] + [SheetTile(p.stem, read_rgb(p)) for p in tryons]
+    note = method_label + (" - BASELINE previews, not try-on model outputs" if baseline else "")
+    return write_sheet(out_dir, name or (f"garment_{garment}" if garment else f"person_{person}"), title, tiles, note)

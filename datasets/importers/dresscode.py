@@ -32,7 +32,7 @@ from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.labels import DRESSCODE_LABELS, to_cihp
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs, write_pairs
-from vtonkit.preprocess.agnostic_batch import recompute_sample
+from vtonkit.preprocess.batch import recompute_sample
 from vtonkit.preprocess.stages import CLOTH_MASKERS
 
 from vtonkit.core.errors import FormatError, InputError

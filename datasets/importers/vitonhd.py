@@ -20,7 +20,7 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
-from vtonkit.preprocess.agnostic_batch import recompute_sample
+from vtonkit.preprocess.batch import recompute_sample
 
 from vtonkit.core.errors import InputError
 

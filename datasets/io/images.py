@@ -1,6 +1,9 @@
 """RGB images: read any mode into (H, W, 3) uint8 RGB; write JPEG/PNG atomically."""
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -15,12 +18,35 @@ from vtonkit.core.errors import FormatError, InputError
 MAX_PIXELS = 64_000_000
 
 
+def check_regular_file(path: str | Path) -> os.stat_result:
+    """The `stat` of a regular, readable file; anything else (missing, dangling or looping symbolic link,
+    FIFO, device, folder, no read permission) is an `InputError` that names the file and says which.
+
+    Never opens the file: opening a FIFO for reading would wait for a writer forever.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(path, "symbolic link loop") from None
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise InputError(path, "dangling symbolic link (its target does not exist)") from None
+        if exc.errno == errno.ENOENT:
+            raise InputError(path, "file not found") from None
+        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "folder" if stat.S_ISDIR(info.st_mode) else "FIFO" if stat.S_ISFIFO(info.st_mode) else "special file"
+        raise InputError(path, f"not a regular file (a {kind})")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot read (permission denied)")
+    return info
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully decode an image, turning every failure into an `InputError` naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    if path.stat().st_size == 0:
+    if check_regular_file(path).st_size == 0:
         raise InputError(path, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():

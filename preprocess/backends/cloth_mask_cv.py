@@ -23,7 +23,7 @@ import logging
 
 import cv2
 import numpy as np
-from vtonkit.datasets.quality import enclosed_background
+from vtonkit.datasets.mask_geometry import enclosed_background
 
 logger = logging.getLogger(__name__)
 

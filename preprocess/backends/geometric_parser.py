@@ -27,6 +27,7 @@ Work happens at `work_size` (long side) for speed; see `docs/parser.md` for meas
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -67,6 +68,7 @@ class GeometricParser:
 
     name = "geometric"
     version = "1"
+    abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
         try:
@@ -273,9 +275,43 @@ def _delta_e(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt((d * d).sum()))
 
 
+@dataclass
+class PersonLayout:
+    """Where things are on one person at working resolution: what every labelling step reads.
+
+    Attributes:
+        lab: `(h, w, 3)` float32 CIELAB image; cells: its colour-histogram bins (`lab_bins`).
+        yy, xx: row / column coordinate grids (broadcastable `(h, 1)` and `(1, w)`).
+        s: the skeleton's scale (pixels); face: `(h, w)` bool face region; body: silhouette minus face.
+        face_top, face_bottom, face_cx, face_w, face_h: the face box (from the neck joint when no face shows).
+        shoulder_y, hip_y: rows of the shoulders and hips (hip_y None when the hips are not visible).
+        chest, thighs: `(h, w)` bool garment sample regions; d_leg_r, d_leg_l, d_leg: distances to the legs.
+    """
+
+    lab: np.ndarray
+    cells: np.ndarray
+    yy: np.ndarray
+    xx: np.ndarray
+    s: float
+    face: np.ndarray
+    body: np.ndarray
+    face_top: float
+    face_bottom: float
+    face_cx: float
+    face_w: float
+    face_h: float
+    shoulder_y: float
+    hip_y: float | None
+    chest: np.ndarray
+    thighs: np.ndarray
+    d_leg_r: np.ndarray
+    d_leg_l: np.ndarray
+    d_leg: np.ndarray
+
+
 def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
                  face_polygon: np.ndarray | None) -> np.ndarray:
-    """Label one person at working resolution.
+    """Label one person at working resolution: layout, then hair and face, skin parts, shoes, garments.
 
     Args:
         image_rgb: `(h, w, 3)` uint8. mask: `(h, w)` bool silhouette. frame: skeleton geometry.
@@ -283,8 +319,27 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     Returns:
         `(h, w)` uint8 CIHP-20.
     """
+    labels = np.zeros(mask.shape, np.uint8)
+    layout = person_layout(image_rgb, mask, frame, face_polygon)
+    hair, face, skin_guess = hair_and_face(layout, mask, frame, face_polygon)
+    labels[hair] = Cihp.HAIR
+    labels[face & ~hair] = Cihp.FACE
+    body = layout.body & ~(hair | face)
+    skin = anchored_skin(skin_guess & body, frame, layout.face_cx, layout.face_bottom, face.any())
+    non_skin = body & ~skin
+    d_arm = label_skin(labels, layout, skin, frame)
+    shoes = label_shoes(labels, layout, non_skin, frame)
+    clothes = non_skin & ~shoes
+    upper_label, lower_label = _split_garments(clothes, layout.cells, layout.lab[..., 0], frame, layout.yy,
+                                               layout.chest & clothes, layout.thighs & clothes, d_arm)
+    labels[clothes] = np.where(upper_label[clothes], upper_label[clothes], lower_label[clothes])
+    return majority_filter(labels, radius=2)
+
+
+def person_layout(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
+                  face_polygon: np.ndarray | None) -> PersonLayout:
+    """Colour spaces, the face box, shoulder and hip rows, and the chest and thigh garment samples."""
     h, w = mask.shape
-    labels = np.zeros((h, w), np.uint8)
     lab = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     cells = lab_bins(image_rgb)
     s = frame.scale
@@ -323,7 +378,21 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         knee_y = frame.knee_y()
         thigh_end = knee_y if knee_y is not None else hip_y + 0.9 * s
         thighs = body & (yy > hip_y + 0.15 * (thigh_end - hip_y)) & (yy < thigh_end) & (d_leg < 0.12 * s)
+    return PersonLayout(lab=lab, cells=cells, yy=yy, xx=xx, s=s, face=face, body=body, face_top=face_top,
+                        face_bottom=face_bottom, face_cx=face_cx, face_w=face_w, face_h=face_h,
+                        shoulder_y=shoulder_y, hip_y=hip_y, chest=chest, thighs=thighs, d_leg_r=d_leg_r,
+                        d_leg_l=d_leg_l, d_leg=d_leg)
 
+
+def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
+                  face_polygon: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hair, face, skin guess) `(h, w)` bool: hair around and above the face, long hair by colour and
+    layout, bangs over the face, ears; the skin-colour guess of the whole body."""
+    lab, cells, yy, xx, s = layout.lab, layout.cells, layout.yy, layout.xx, layout.s
+    face, body, chest, thighs = layout.face.copy(), layout.body, layout.chest, layout.thighs
+    face_top, face_bottom, face_cx, face_w, face_h = (layout.face_top, layout.face_bottom, layout.face_cx,
+                                                      layout.face_w, layout.face_h)
+    shoulder_y = layout.shoulder_y
     # -- hair: everything non-face around and above the face; long hair by colour -----------------
     head_zone = (yy < face_bottom - 0.3 * face_h) & (np.abs(xx - face_cx) < 1.1 * face_w)
     hair = body & head_zone
@@ -391,12 +460,16 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         ears = hair & near_face & skin_guess & (face_score > hair_score) & ~face
         hair &= ~ears
         face |= ears
-    labels[hair] = Cihp.HAIR
-    labels[face & ~hair] = Cihp.FACE
-    body &= ~(hair | face)
-    skin = anchored_skin(skin_guess & body, frame, face_cx, face_bottom, face.any())
-    non_skin = body & ~skin
+    return hair, face, skin_guess
 
+
+def label_skin(labels: np.ndarray, layout: PersonLayout, skin: np.ndarray, frame: BodyFrame) -> np.ndarray:
+    """Label skin as neck/torso skin, arms and legs (left/right by the nearer limb) into `labels`;
+    returns the distance to the nearer arm, which the garment split reads too."""
+    yy, xx, s, hip_y = layout.yy, layout.xx, layout.s, layout.hip_y
+    face_top, face_bottom, face_cx = layout.face_top, layout.face_bottom, layout.face_cx
+    shoulder_y, d_leg, d_leg_l, d_leg_r = layout.shoulder_y, layout.d_leg, layout.d_leg_l, layout.d_leg_r
+    h, w = skin.shape
     # -- skin: arms, legs, neck/torso skin -------------------------------------------------------
     limb_radius = 0.22 * s
     d_arm_r = frame.distance_to("arm_r", frame.arm("right"))
@@ -415,7 +488,13 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     labels[torso_skin] = Cihp.NECK
     labels[arms] = np.where(d_arm_l[arms] < d_arm_r[arms], Cihp.LEFT_ARM, Cihp.RIGHT_ARM)
     labels[legs] = np.where(d_leg_l[legs] < d_leg_r[legs], Cihp.LEFT_LEG, Cihp.RIGHT_LEG)
+    return d_arm
 
+
+def label_shoes(labels: np.ndarray, layout: PersonLayout, non_skin: np.ndarray, frame: BodyFrame) -> np.ndarray:
+    """Label clothed pixels at and below the ankles as left/right shoes into `labels`; returns the shoe mask."""
+    yy, s = layout.yy, layout.s
+    h, w = non_skin.shape
     # -- shoes -----------------------------------------------------------------------------------
     shoes = np.zeros((h, w), bool)
     d_feet = {}
@@ -430,13 +509,7 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
             # Trousers end at the ankle: anything clothed clearly below it is footwear.
             shoes |= non_skin & (d_feet[side] < 0.6 * s) & (yy > ankle_y + 0.08 * s)
     labels[shoes] = np.where(d_feet["left"][shoes] < d_feet["right"][shoes], Cihp.LEFT_SHOE, Cihp.RIGHT_SHOE)
-    clothes = non_skin & ~shoes
-
-    # -- garments --------------------------------------------------------------------------------
-    upper_label, lower_label = _split_garments(clothes, cells, lab[..., 0], frame, yy, chest & clothes,
-                                               thighs & clothes, d_arm)
-    labels[clothes] = np.where(upper_label[clothes], upper_label[clothes], lower_label[clothes])
-    return majority_filter(labels, radius=2)
+    return shoes
 
 
 def waist_line(lightness: np.ndarray, clothes: np.ndarray, frame: BodyFrame) -> float | None:

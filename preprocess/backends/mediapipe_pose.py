@@ -115,6 +115,7 @@ class MediapipePose:
     # `main_person`), not only those holding a joint (identical on the 43 shared photos).
     # 3: the heavy model when installed; the version carries "-heavy" or "-full".
     version = "3"
+    abilities = frozenset({"count_people", "flip_average"})  # see stages.POSE_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:

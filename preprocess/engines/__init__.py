@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vtonkit.preprocess.samples import ClothTask, PersonTask, SampleResult, StageWorker
+from vtonkit.preprocess.stage_worker import ClothTask, PersonTask, SampleResult, StageWorker
 
 Task = PersonTask | ClothTask
 ENGINES = ("local", "ray")

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 
 from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
-from vtonkit.preprocess.samples import ClothTask, SampleResult, StageWorker
+from vtonkit.preprocess.stage_worker import ClothTask, SampleResult, StageWorker
 
 from vtonkit.core.native_logs import redirect_native_stderr
 

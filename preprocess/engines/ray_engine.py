@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
-from vtonkit.preprocess.samples import SampleResult
+from vtonkit.preprocess.stage_worker import SampleResult
 
 logger = logging.getLogger(__name__)
 

@@ -18,25 +18,27 @@ def agnostic(
 
     Example: vtonkit agnostic data/zalando-hd-resized/test --category upper
     """
+    from rich.markup import escape  # paths and reasons are user text, not markup
+
     from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.agnostic import CATEGORIES
-    from vtonkit.preprocess.agnostic_batch import recompute_split
+    from vtonkit.preprocess.batch import recompute_split
 
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
     split = SplitDir(split_dir)
     stems = split.person_stems()
     if not stems:
-        console.print(f"[red]error:[/] no person images (*.jpg) in {split.root / 'image'}")
+        console.print(f"[red]error:[/] no person images (*.jpg) in {escape(str(split.root / 'image'))}")
         raise typer.Exit(2)
     failures = []
     for result in track(recompute_split(split, category, stems), len(stems), f"agnostic ({category})"):
         if not result.ok:
             failures.append(result)
-            console.print(f"[red]error[/] {result.stem}: {result.error}")
+            console.print(f"[red]error[/] {escape(f'{result.stem}: {result.error}')}", soft_wrap=True)  # paths unbroken
     done = len(stems) - len(failures)
-    console.print(f"{done}/{len(stems)} samples written to {split.root} ({len(failures)} failed)")
+    console.print(f"{done}/{len(stems)} samples written to {split.root} ({len(failures)} failed)", markup=False)
     if failures:
         raise typer.Exit(1)
 

@@ -53,6 +53,8 @@ def prep(
     """
     from rich.console import Console
 
+    from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
+
     from vtonkit.preprocess.pipeline import PrepOptions, run_prep
 
     console = Console(stderr=True, soft_wrap=True)
@@ -66,7 +68,7 @@ def prep(
         with _StageBars(console, enabled=progress) as bars:
             report = run_prep(options, on_start=bars.start, on_result=bars.advance)
     except (VtonkitError, ImportError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     console.print(f"prep {split}: {ok} samples written, {skipped} already complete, {failed} failed "
@@ -74,10 +76,11 @@ def prep(
     if report.duplicates:
         console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input (listed in the profile)")
     for record in report.errors[:10]:
-        console.print(f"  [yellow]{record['stage']}[/yellow] {record['file']}: {record['reason']}")
+        where = f"{record['file']}: {record['reason']}"
+        console.print(f"  [yellow]{escape(record['stage'])}[/yellow] {escape(where)}")
     if len(report.errors) > 10:
         console.print(f"  ... {len(report.errors) - 10} more")
-    console.print(f"errors: {report.errors_path}  profile: {report.profile_path}")
+    console.print(f"errors: {report.errors_path}  profile: {report.profile_path}", markup=False)
     raise typer.Exit(1 if report.errors else 0)
 
 
@@ -104,7 +107,7 @@ class _StageBars:
                 self.bars[stage] = self.progress.add_task(stage, total=total)
 
     def advance(self, result) -> None:
-        from vtonkit.preprocess.samples import CLOTH_STAGES, PERSON_STAGES
+        from vtonkit.preprocess.stage_worker import CLOTH_STAGES, PERSON_STAGES
 
         reached = set(result.seconds) | set(result.cache_hits)
         for stage in PERSON_STAGES if result.kind == "person" else CLOTH_STAGES:

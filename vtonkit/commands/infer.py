@@ -137,15 +137,18 @@ def sheet(
     """
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
-    from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, run_pairs
-    from vtonkit.vton_infer.sheets import SheetTile, sheet_pairs, write_sheet
+    from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
+    from rich.markup import escape  # file names and reasons are user text, not markup
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     _setup_torch(threads)
     split_dir = DatasetLayout(dataset).split(split)
-    split_list = lambda text: [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+    def split_list(text: str | None) -> list[str] | None:
+        return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
     try:
         pair_list = sheet_pairs(split_dir, garment=garment, persons=split_list(persons), person=person,
                                 garments=split_list(garments), limit=limit)
@@ -160,16 +163,9 @@ def sheet(
         with make_progress() as progress:
             task = progress.add_task(f"sheet ({method})", total=len(pair_list))
             summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n))
-        if garment:
-            anchor = SheetTile(f"garment {garment}", read_rgb(split_dir.cloth(garment)))
-            title = f"Garment {garment} on {len(summary.written)} persons"
-        else:
-            anchor = SheetTile(f"person {person}", read_rgb(split_dir.image(person)))
-            title = f"Person {person} in {len(summary.written)} garments"
-        tiles = [anchor] + [SheetTile(p.stem, read_rgb(p)) for p in summary.written]
-        note = METHOD_LABELS[method] + (" - BASELINE previews, not try-on model outputs" if method == "warp" else "")
-        png_path, html_path = write_sheet(out, name or (f"garment_{garment}" if garment else f"person_{person}"),
-                                          title, tiles, note)
+        png_path, html_path = write_tryon_sheet(split_dir, summary.written, out, METHOD_LABELS[method],
+                                                baseline=method == "warp", garment=garment, person=person,
+                                                name=name)
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
 
 CATEGORY_HELP = "Garment category the agnostic is made for: upper, lower or dresses."
 
@@ -17,8 +18,6 @@ def register(app: typer.Typer) -> None:
 
 def _report(console, results, kind: str) -> None:
     """Per-file lines for errors and warnings, a summary, and the exit code."""
-    from rich.markup import escape
-
     failed = [r for r in results if not r.ok]
     warned = [r for r in results if r.ok and r.warnings]
     for result in warned:
@@ -65,7 +64,7 @@ def prep_person(
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.person import CATEGORIES, PersonBackends
-    from vtonkit.preprocess.prep_files import prep_person_files
+    from vtonkit.preprocess.batch import prep_person_files
 
     console = Console(stderr=True)
     if category not in CATEGORIES:
@@ -75,7 +74,7 @@ def prep_person(
                                stages=("pose", "parser", "densepose"))
         backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
     except (KeyError, ImportError, VtonkitError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     with _progress(console, len(images), "prep-person") as bar:
         task = bar.add_task("persons", total=len(images))
@@ -102,13 +101,13 @@ def prep_cloth(
     from vtonkit.core.errors import VtonkitError
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
-    from vtonkit.preprocess.prep_files import prep_cloth_files
+    from vtonkit.preprocess.batch import prep_cloth_files
 
     console = Console(stderr=True)
     try:
         masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
     except (KeyError, ImportError, VtonkitError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     with _progress(console, len(images), "prep-cloth") as bar:
         task = bar.add_task("garments", total=len(images))
@@ -141,7 +140,8 @@ def eval_prep(
 
     root = data or default_data_root()
     if not (root / "vitonhd").is_dir() and not (root / "dresscode").is_dir():
-        Console(stderr=True).print(f"[red]error:[/red] {root}: no vitonhd/ or dresscode/ samples there (use --data)")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "
+                                   "(use --data)")
         raise typer.Exit(2)
     with _progress(Console(stderr=True), 1, "eval-prep") as bar:
         task = bar.add_task("samples", total=None)

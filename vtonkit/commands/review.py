@@ -52,20 +52,18 @@ def validate(
     from rich.console import Console
     from rich.progress import Progress
 
-    from vtonkit.datasets.layout import SPLITS
-    from vtonkit.datasets.summary import print_summary, report_path
+    from vtonkit.datasets.dataset_paths import dataset_and_splits
+    from vtonkit.datasets.summary import print_summary, store_report
     from vtonkit.datasets.validate import validate as run_validate
 
     if category not in ("upper", "lower", "dresses", "none"):
         raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
     if no_agnostic:
         category = "none"
-    splits = split or None  # None: the splits the dataset has
-    if (dataset / "image").is_dir() and dataset.name in SPLITS and not split:
-        dataset, splits = dataset.parent, [dataset.name]  # a split folder was given
-    for name in splits or ():
-        if name not in SPLITS:
-            raise typer.BadParameter(f"--split must be one of {SPLITS}, got {name!r}")
+    try:
+        dataset, splits = dataset_and_splits(dataset, split)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     import os
 
     console = Console(stderr=True)
@@ -79,16 +77,9 @@ def validate(
             workers=workers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    report.write_json(report_path(dataset))
-    if json_out:
-        report.write_json(json_out)
-    if parquet_out:
-        report.write_parquet(parquet_out)
+    shown = store_report(report, dataset, json_out, parquet_out)
     print_summary(report, console)
-    console.print(
-        f"report: {json_out or report_path(dataset)}" + (f", table: {parquet_out}" if parquet_out else ""),
-        markup=False,
-    )
+    console.print(f"report: {shown}" + (f", table: {parquet_out}" if parquet_out else ""), markup=False)
     raise typer.Exit(report.exit_code(strict))
 
 

@@ -1,41 +1,25 @@
-"""The pipeline's view of the per-sample steps of `person.py` and `cloth.py`, with cacheable pose.
+"""Cacheable pose: record the pose results of the normalise step, and replay them without the model.
 
 `person.normalise_person` runs the pose backend twice (detect on the source photo to refocus the
 crop, then BODY_25 on the 1024x768 result). To cache pose without storing full-resolution images,
-the pipeline hands it a `RecordingPose` that stores each `PoseResult` (keypoints, count, warnings,
-silhouette); when only a later stage must be recomputed, a `ReplayPose` returns the stored
-results instead of running the model, and the refocus reproduces the same image from them. Each
-recorded result keeps the digest of the image it was computed on: a replay that is asked about
-another image (the normalise code changed without a version bump) raises `ReplayMismatch`, and
-the sample is recomputed without the cache.
+the prep worker hands it a `RecordingPose` that stores each `PoseResult` (keypoints, count,
+warnings, silhouette); when only a later stage must be recomputed, a `ReplayPose` returns the
+stored results instead of running the model, and the refocus reproduces the same image from them.
+Each recorded result keeps the digest of the image it was computed on: a replay that is asked
+about another image (the normalise code changed without a version bump) raises `ReplayMismatch`,
+and the sample is recomputed without the cache.
 """
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vtonkit.datasets.layout import SplitDir
-
 from vtonkit.preprocess import person
-from vtonkit.preprocess.agnostic import compute_agnostic
-from vtonkit.preprocess.cloth import masker_input as cloth_masker_input
-from vtonkit.preprocess.cloth import prepare_cloth, write_cloth_outputs
-
-# The pipeline reports exactly the notes `prep-person` reports: the one implementation, re-exported.
-from vtonkit.preprocess.person import person_warnings  # noqa: F401
-from vtonkit.preprocess.stages import PoseResult
-
-# Versions of the pure steps (normalise, garment preparation, agnostic, writers): part of the cache
-# keys and completion markers; bump one when its outputs change.
-NORMALIZE_VERSION = "1"
-CLOTH_PREP_VERSION = "1"
-AGNOSTIC_VERSION = "1"
-WRITER_VERSION = "1"
+from vtonkit.preprocess.stages import PoseResult, has_ability
 
 
 class ReplayMismatch(RuntimeError):
@@ -51,17 +35,19 @@ def image_digest(image_rgb: np.ndarray) -> str:
 class RecordingPose:
     """Wraps a pose backend: forwards `estimate` and records every result (and the model time)."""
 
+    abilities = frozenset({"count_people"})  # forwarded when the backend has it (stages.POSE_ABILITIES)
+
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.results: list[PoseResult] = []
         self.inputs: list[str] = []
         self.seconds = 0.0
-        self._takes_count = "count_people" in inspect.signature(backend.estimate).parameters
+        self._forwards_count = has_ability(backend, "count_people")
 
     def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
         started = time.perf_counter()
         try:
-            if not count_people and self._takes_count:
+            if not count_people and self._forwards_count:
                 result = self.backend.estimate(image_rgb, count_people=False)
             else:
                 result = self.backend.estimate(image_rgb)
@@ -87,6 +73,8 @@ class RecordingPose:
 class ReplayPose:
     """Stands in for the pose backend with results read back from the cache, in call order."""
 
+    abilities = frozenset({"count_people"})  # what RecordingPose declared when the results were recorded
+
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.results = [
             PoseResult(keypoints=arrays[f"keypoints_{i}"], num_persons=int(arrays[f"num_persons_{i}"]),
@@ -104,49 +92,14 @@ class ReplayPose:
         return self.results.pop(0)
 
 
-def normalise_person(path: Path, pose: Any, *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
-    """(Normalized, PoseResult on the normalised image); see `person.normalise_person`."""
-    return person.normalise_person(path, pose, keep=keep_framing)
-
-
 def replay_normalise(path: Path, recorded: dict[str, np.ndarray], *, keep_framing: bool = False) -> tuple[Any, PoseResult]:
-    """`normalise_person` with the pose results read back from the cache (no model runs).
+    """`person.normalise_person` with the pose results read back from the cache (no model runs).
 
     Raises:
         ReplayMismatch: the normalise step no longer asks pose the recorded questions.
     """
     replay = ReplayPose(recorded)
-    normalized, pose = normalise_person(path, replay, keep_framing=keep_framing)
+    normalized, pose = person.normalise_person(path, replay, keep=keep_framing)
     if replay.results:
         raise ReplayMismatch("the normalise step called pose fewer times than recorded")
     return normalized, pose
-
-
-def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
-    return np.asarray(person.human_parse(parser, image, pose), dtype=np.uint8)
-
-
-def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray, category: str) -> Any:
-    """The agnostic; a pose it cannot use is an error here (HR-VITON reads the parse-agnostic file)."""
-    return compute_agnostic(image, parse, keypoints, category)
-
-
-def write_person(dataset: str | Path, split: str, stem: str, *, image: np.ndarray, keypoints: np.ndarray,
-                 parse: np.ndarray, part_ids: np.ndarray, agnostic: Any, warnings: list[str]) -> list[Path]:
-    outputs = person.PersonOutputs(image=image, keypoints=keypoints, parse=parse, densepose_ids=part_ids,
-                            agnostic=agnostic, warnings=warnings)
-    return person.write_person_outputs(SplitDir(Path(dataset) / split), stem, outputs)
-
-
-def prepare_garment(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(`(1024, 768, 3)` RGB, alpha or None); see `cloth.prepare_cloth`."""
-    return prepare_cloth(path)
-
-
-def masker_input(garment: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
-    return cloth_masker_input(*garment)
-
-
-def write_garment(dataset: str | Path, split: str, stem: str, garment: tuple[np.ndarray, np.ndarray | None],
-                  mask: np.ndarray) -> list[Path]:
-    return write_cloth_outputs(SplitDir(Path(dataset) / split), stem, garment[0], mask)

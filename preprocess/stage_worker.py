@@ -1,14 +1,15 @@
-"""One sample through every stage: the unit of work that the engines run (in-process, pool, Ray).
+"""The `vtonkit prep` worker: one sample through every stage, the unit of work the engines run (in-process, pool, Ray).
 
 A `StageWorker` builds its backends once (`model_loads` counts the builds; the profile shows one
-per model and worker) and then runs `PersonTask`s and `ClothTask`s:
+per model and worker) and then runs `PersonTask`s and `ClothTask`s through the same per-sample
+chains as `prep-person` / `prep-cloth`, with caching and timing added per stage:
 
-* person: normalise (refocus around the person, which runs the pose model) and pose -> parse ->
-  DensePose -> agnostic -> write the 8 person files (`person.py` steps);
-* cloth: prepare -> cloth mask -> write `cloth/` and `cloth-mask/` (`cloth.py` steps).
+* person: `person.process_person` (normalise, which runs the pose model to refocus, and pose ->
+  parse -> DensePose -> agnostic) -> write the 8 person files;
+* cloth: `cloth.process_cloth` (prepare -> cloth mask) -> write `cloth/` and `cloth-mask/`.
 
 Pose, parse, DensePose and cloth-mask outputs come from the stage cache when their key is there
-(see `cache.py`; pose is replayed into the refocus, see `steps.py`); normalise, cloth preparation
+(see `cache.py`; pose is replayed into the refocus, see `pose_replay.py`); normalise, cloth preparation
 and agnostic are cheap pure functions and are recomputed whenever a sample is (re)written. A
 sample's completion marker is written after all its files, and removed before they are
 rewritten, so a killed run never leaves a sample that looks complete but is not. Every failure
@@ -29,10 +30,10 @@ from typing import Any
 
 import numpy as np
 from vtonkit.datasets.io.files import atomic_write_json
-from vtonkit.datasets.layout import DatasetLayout
-from vtonkit.preprocess import steps
+from vtonkit.datasets.layout import DatasetLayout, SplitDir
+from vtonkit.preprocess import cloth, person
 from vtonkit.preprocess.cache import CachedError, StageCache
-from vtonkit.preprocess.cloth import check_cloth_mask
+from vtonkit.preprocess.pose_replay import RecordingPose, ReplayMismatch, replay_normalise
 from vtonkit.preprocess.stages import PoseResult
 
 from vtonkit.core.errors import VtonkitError
@@ -42,6 +43,15 @@ logger = logging.getLogger(__name__)
 
 PERSON_STAGES = ("normalize", "pose", "parse", "densepose", "agnostic", "write")
 CLOTH_STAGES = ("cloth", "cloth_mask", "cloth_write")
+# Stages whose outputs the cache keeps (as arrays under these names); the others are cheap and pure.
+CACHED_ARRAYS = {"parse": "labels", "densepose": "part_ids", "cloth_mask": "mask"}
+
+# Versions of the pure steps (normalise, garment preparation, agnostic, writers): part of the cache
+# keys and completion markers; bump one when its outputs change.
+NORMALIZE_VERSION = "1"
+CLOTH_PREP_VERSION = "1"
+AGNOSTIC_VERSION = "1"
+WRITER_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,8 @@ def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_ke
         return False
     if marker.get("key") != sample_key:
         return False
+    if "files" in marker:  # what the sample wrote (a person whose agnostic cannot be computed has 5 files)
+        return all((Path(dataset) / name).is_file() for name in marker["files"])
     return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
 
 
@@ -230,23 +242,25 @@ class StageWorker:
         cache.save(stage, key, arrays)
         return arrays
 
+    def _stage(self, task: PersonTask | ClothTask, result: SampleResult, stage: str, compute: Callable[[], Any]) -> Any:
+        """The chains' stage runner: cached stages go through the cache, the others are timed."""
+        if stage not in CACHED_ARRAYS:
+            return self._timed(result, stage, compute)
+        name = CACHED_ARRAYS[stage]
+        return self._cached(task, result, stage, lambda: {name: compute()})[name]
+
     # --- person -----------------------------------------------------------------------------
 
     def _run_person(self, task: PersonTask, result: SampleResult) -> list[Path]:
-        source = Path(task.source)
-        normalized, pose = self._normalise_and_pose(task, result, source)
-        image, keypoints = normalized.image, pose.keypoints
-        parse = self._cached(task, result, "parse", lambda: {
-            "labels": steps.human_parse(self.backends["parser"], image, pose)})["labels"]
-        part_ids = self._cached(task, result, "densepose", lambda: {
-            "part_ids": np.asarray(self.backends["densepose"].densepose(image, keypoints, parse), dtype=np.uint8)
-        })["part_ids"]
-        agnostic = self._timed(result, "agnostic",
-                               lambda: steps.person_agnostic(image, parse, keypoints, task.category))
-        result.warnings = steps.person_warnings(normalized, pose, task.category, parse)  # + parse: pre-flight (#19)
-        return self._timed(result, "write", lambda: steps.write_person(
-            task.dataset, task.split, task.stem, image=image, keypoints=keypoints, parse=parse,
-            part_ids=part_ids, agnostic=agnostic, warnings=result.warnings))
+        backends = person.PersonBackends(pose=self.backends.get("pose"), parser=self.backends.get("parser"),
+                                         densepose=self.backends.get("densepose"))
+        outputs = person.process_person(
+            Path(task.source), backends, category=task.category, keep=task.keep_framing,
+            run_stage=lambda stage, compute: self._stage(task, result, stage, compute),
+            normalise=lambda path, _pose, _keep: self._normalise_and_pose(task, result, path))
+        result.warnings = outputs.warnings
+        split = SplitDir(Path(task.dataset) / task.split)
+        return self._timed(result, "write", lambda: person.write_person_outputs(split, task.stem, outputs))
 
     def _normalise_and_pose(self, task: PersonTask, result: SampleResult, source: Path) -> tuple[Any, PoseResult]:
         """Normalise (refocus) and pose: the pose model runs inside the refocus, so its results are
@@ -259,10 +273,10 @@ class StageWorker:
             raise _StageFailed("pose", exc) from exc
         if recorded is not None:
             try:
-                replayed = self._timed(result, "normalize", lambda: steps.replay_normalise(
+                replayed = self._timed(result, "normalize", lambda: replay_normalise(
                     source, recorded, keep_framing=task.keep_framing))
             except _StageFailed as failed:
-                if not isinstance(failed.error, steps.ReplayMismatch):
+                if not isinstance(failed.error, ReplayMismatch):
                     raise
                 # The normalise code changed without a version bump: nothing cached for this
                 # sample can be trusted any more; recompute every stage and overwrite the cache.
@@ -272,10 +286,10 @@ class StageWorker:
             else:
                 result.cache_hits.append("pose")
                 return replayed
-        recorder = steps.RecordingPose(self.backends["pose"])
+        recorder = RecordingPose(self.backends["pose"])
         started = time.perf_counter()
         try:
-            normalized, pose = steps.normalise_person(source, recorder, keep_framing=task.keep_framing)
+            normalized, pose = person.normalise_person(source, recorder, keep=task.keep_framing)
         except Exception as exc:
             stage = "pose" if recorder.seconds > 0 else "normalize"  # the photo could not even be read
             if stage == "pose" and isinstance(exc, VtonkitError):  # input-caused: the same bytes fail again
@@ -292,15 +306,9 @@ class StageWorker:
     # --- cloth ------------------------------------------------------------------------------
 
     def _run_cloth(self, task: ClothTask, result: SampleResult) -> list[Path]:
-        source = Path(task.source)
-        garment = self._timed(result, "cloth", lambda: steps.prepare_garment(source))
-
-        def cloth_mask() -> dict[str, np.ndarray]:
-            mask = np.asarray(self.backends["cloth_mask"].mask(steps.masker_input(garment)), dtype=bool)
-            check_cloth_mask(source, mask)  # an empty mask fails this stage, as in prep-cloth
-            return {"mask": mask}
-
-        mask = self._cached(task, result, "cloth_mask", cloth_mask)["mask"]
-        result.warnings += check_cloth_mask(source, mask)  # the warnings, also on a cache hit
+        outputs = cloth.process_cloth(Path(task.source), self.backends["cloth_mask"],
+                                      run_stage=lambda stage, compute: self._stage(task, result, stage, compute))
+        result.warnings += outputs.warnings
+        split = SplitDir(Path(task.dataset) / task.split)
         return self._timed(result, "cloth_write",
-                           lambda: steps.write_garment(task.dataset, task.split, task.stem, garment, mask))
+                           lambda: cloth.write_cloth_outputs(split, task.stem, outputs.rgb, outputs.mask))

@@ -1,0 +1,170 @@
+"""The layering contract of pyproject.toml ([tool.importlinter]): check it, and draw docs/architecture.md from it.
+
+    python -m vtonkit.architecture lint   # lint-imports on the installed package map (what `make test` runs)
+    python -m vtonkit.architecture doc    # docs/architecture.md on stdout
+
+`lint-imports` finds a package's modules by walking its folder, but vtonkit's subpackages live in
+sibling folders (crawlers/, preprocess/, ... mapped by setup.py). `lint` therefore lays the
+package out as it is installed, as symlinks in a temporary folder, and runs lint-imports there.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = REPO / "pyproject.toml"
+DOC = REPO / "docs" / "architecture.md"
+
+# How data moves through the toolkit: (from, to, what travels). Nodes are modules of the contract.
+DATA_FLOW = (
+    ("vtonkit.crawlers", "vtonkit.preprocess", "catalog.jsonl + garment images"),
+    ("vtonkit.preprocess", "vtonkit.datasets.layout", "HR-VITON split: image, parse, pose, DensePose, agnostic, cloth"),
+    ("vtonkit.datasets.layout", "vtonkit.datasets.pairing", "samples"),
+    ("vtonkit.datasets.pairing", "vtonkit.datasets.pairs", "SPLIT_pairs.txt"),
+    ("vtonkit.datasets.layout", "vtonkit.datasets.validate", "every file"),
+    ("vtonkit.datasets.validate", "vtonkit.datasets.review", "report (findings)"),
+    ("vtonkit.datasets.review", "vtonkit.datasets.clean", "keep / reject decisions"),
+    ("vtonkit.datasets.clean", "vtonkit.datasets.layout", "quarantine/, pruned pair lists"),
+    ("vtonkit.datasets.pairs", "vtonkit.vton_infer", "pairs to try on"),
+    ("vtonkit.vton_infer", "vtonkit.vton_infer.sheets", "try-on PNGs, grids, catalog sheets"),
+)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the contract: its modules, and whether they must not import each other."""
+
+    modules: tuple[str, ...]
+    independent: bool
+
+
+def load_contracts(pyproject: Path = PYPROJECT) -> list[dict]:
+    """The import-linter contracts of pyproject.toml."""
+    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+
+
+def load_layers(pyproject: Path = PYPROJECT) -> list[Layer]:
+    """The layers of the contract with id "layers", top first."""
+    contract = next(c for c in load_contracts(pyproject) if c.get("id") == "layers")
+    layers = []
+    for text in contract["layers"]:
+        independent = "|" in text
+        parts = text.split("|") if independent else text.split(":")
+        layers.append(Layer(tuple(p.strip() for p in parts), independent))
+    return layers
+
+
+def package_dirs(setup_py: Path = REPO / "setup.py") -> dict[str, str]:
+    """setup.py's PACKAGE_DIRS literal ({package: folder}), read without running setup.py."""
+    for node in ast.parse(setup_py.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PACKAGE_DIRS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{setup_py}: no PACKAGE_DIRS")
+
+
+def stage_package(root: Path) -> Path:
+    """Symlink the installed layout of `vtonkit` under `root` (subpackages in their sibling folders)."""
+    dirs = package_dirs()
+    top = root / "vtonkit"
+    top.mkdir()
+    for entry in (REPO / dirs["vtonkit"]).iterdir():
+        if entry.name != "__pycache__":
+            (top / entry.name).symlink_to(entry)
+    for package, folder in dirs.items():
+        if package != "vtonkit":
+            (top / package.split(".", 1)[1]).symlink_to(REPO / folder)
+    return root
+
+
+def lint(config: Path = PYPROJECT, **run_options) -> subprocess.CompletedProcess:
+    """Run lint-imports on the contract in `config`; its exit code is non-zero on any back-edge."""
+    with tempfile.TemporaryDirectory(prefix="vtonkit-layers-") as tmp:
+        stage_package(Path(tmp))
+        env = {**os.environ, "PYTHONPATH": tmp}
+        command = [str(Path(sys.executable).parent / "lint-imports"), str(config), "--no-cache"]
+        return subprocess.run(command, cwd=tmp, env=env, **run_options)
+
+
+def _node(module: str) -> str:
+    return module.replace(".", "_")
+
+
+def _label(module: str) -> str:
+    return module.removeprefix("vtonkit.")
+
+
+def render_doc(layers: list[Layer], contracts: list[dict]) -> str:
+    """docs/architecture.md: the layers (from the contract) and the data flow, as mermaid diagrams."""
+    names = ["CLI (parse arguments, call one library function, print)", "Dataset tools, inference and training",
+             "Preprocess (photos and garment shots to HR-VITON samples)", "Crawl (shops to a garment catalog)",
+             "HR-VITON format library", "Shared core (errors, logs, progress, categories, paths)"]
+    if len(names) != len(layers):
+        raise ValueError(f"the contract has {len(layers)} layers; name each one in vtonkit.architecture")
+    lines = [
+        "# Architecture",
+        "",
+        "<!-- Generated by `python -m vtonkit.architecture doc > docs/architecture.md` from the import-linter",
+        "     contract in pyproject.toml; tests/test_architecture.py fails when the two drift. -->",
+        "",
+        "The code is layered one way: a module imports only from its own layer or the layers below it.",
+        "`make test` checks this with import-linter (`python -m vtonkit.architecture lint`), so a back-edge",
+        "fails the build. Within a layer, parts joined by a dotted arrow must not import each other.",
+        "",
+        "## Layers",
+        "",
+        "```mermaid",
+        "flowchart TB",
+    ]
+    for index, (name, layer) in enumerate(zip(names, layers)):
+        lines.append(f'  subgraph L{index}["{name}"]')
+        lines.append("    direction LR")
+        lines += [f'    {_node(m)}["{_label(m)}"]' for m in layer.modules]
+        if layer.independent:
+            lines += [f"    {_node(a)} -.-|independent| {_node(b)}" for a, b in zip(layer.modules, layer.modules[1:])]
+        lines.append("  end")
+    lines += [f"  L{i} --> L{i + 1}" for i in range(len(layers) - 1)]
+    lines += ["```", "", "| layer | modules | rule |", "|---|---|---|"]
+    for name, layer in zip(names, layers):
+        rule = "must not import each other" if layer.independent else "may import each other"
+        lines.append(f"| {name} | {', '.join(f'`{m}`' for m in layer.modules)} | {rule} |")
+    forbidden = [c for c in contracts if c.get("type") == "forbidden"]
+    if forbidden:
+        lines += ["", "Also enforced:", ""]
+        for contract in forbidden:
+            lines.append(f"- {contract['name']}: {', '.join(f'`{_label(m)}`' for m in contract['source_modules'])} "
+                         f"never import {', '.join(f'`{_label(m)}`' for m in contract['forbidden_modules'])}.")
+    lines += ["", "## Data flow", "", "```mermaid", "flowchart LR"]
+    for source, target, what in DATA_FLOW:
+        lines.append(f'  {_node(source)}["{_label(source)}"] -->|"{what}"| {_node(target)}["{_label(target)}"]')
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def layer_of(module: str, layers: list[Layer]) -> int | None:
+    """Index of the layer that holds `module` (or a package above it); None when none does."""
+    for index, layer in enumerate(layers):
+        if any(module == m or module.startswith(m + ".") for m in layer.modules):
+            return index
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["lint"]:
+        return lint().returncode
+    if args == ["doc"]:
+        sys.stdout.write(render_doc(load_layers(), load_contracts()))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
