@@ -216,11 +216,15 @@ def crawl(
     shop: HostileShop, out: Path, *args: str, start: str = ""
 ) -> tuple[subprocess.CompletedProcess, dict, int]:
     """The real `vtonkit crawl generic` in a subprocess -> (process, summary.json, peak RSS in MiB)."""
+    # Peak RSS from the process's own memory map (VmHWM): getrusage's ru_maxrss survives fork + exec,
+    # so under a big parent (a pytest worker that ran the HR-VITON tests) it reports the parent's peak.
     code = (
-        "import resource, runpy, sys\n"
+        "import runpy, sys\n"
         "sys.argv = ['vtonkit', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('vtonkit', run_name='__main__')\n"
-        "finally:\n    print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "finally:\n"
+        "    hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1]\n"
+        "    print('PEAK_RSS_KIB', hwm, file=sys.stderr)\n"
     )
     url = shop.url + start
     command = [
