@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
-from vtonkit.vton_infer.networks import spade
+from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator, spade
 from vtonkit.vton_infer.pipeline import generator_layout
 from vtonkit.vton_infer.train.condition_stage import (
     ConditionStageConfig,
