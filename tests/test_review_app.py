@@ -5,18 +5,15 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from PIL import Image
-from vtonkit.crawlers.browser import LAUNCH_ARGS, ChromiumNotFound, find_chromium
+from review_server import chromium_path, serve_on_loopback
+from vtonkit.crawlers.browser import LAUNCH_ARGS
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
@@ -25,14 +22,6 @@ from vtonkit.datasets.sample_copy import copy_dataset, inject_review_defects
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
 SECRET = "vtonkit-secret-outside-the-dataset"
-
-
-def chromium_path() -> str:
-    """The crawler's own Chromium lookup (`$VTONKIT_CHROMIUM`, /usr/bin, PATH); skip without one."""
-    try:
-        return str(find_chromium())
-    except ChromiumNotFound as exc:
-        pytest.skip(f"needs Debian chromium (apt-get install chromium, or `make system-deps`): {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +38,8 @@ def server(dataset: Path) -> Iterator[str]:
     # a file next to the dataset and a symlink to it inside an artifact folder.
     (dataset.parent / "secret.txt").write_text(SECRET)
     os.symlink(dataset.parent / "secret.txt", dataset / "test/image/evil.jpg")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(dataset, report), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serve_on_loopback(create_app(dataset, report)) as url:
+        yield url
 
 
 def raw_get(base: str, path: str) -> tuple[int, bytes]:

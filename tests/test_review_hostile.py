@@ -11,19 +11,17 @@ import io
 import itertools
 import os
 import re
-import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image
-from vtonkit.crawlers.browser import LAUNCH_ARGS, ChromiumNotFound, find_chromium
+from review_server import chromium_path, serve_on_loopback
+from vtonkit.crawlers.browser import LAUNCH_ARGS
 from vtonkit.datasets.findings import Report
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import render_static_report
@@ -36,13 +34,6 @@ ATTACK_SCRIPT = """
         body: JSON.stringify({split: "test", sample: "%s", decision: "reject", note: "pwned"})})
     .then(r => r.status, e => "error " + e).then(s => { document.body.dataset.post = String(s); });
 """
-
-
-def chromium_path() -> str:
-    try:
-        return str(find_chromium())
-    except ChromiumNotFound as exc:
-        pytest.skip(f"needs Debian chromium (apt-get install chromium, or `make system-deps`): {exc}")
 
 
 def decision_of(dataset: Path, sample: str) -> str | None:
@@ -66,21 +57,9 @@ def clean_report(dataset: Path) -> Report:
 
 @pytest.fixture(scope="module")
 def server(dataset: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     app = create_app(dataset, clean_report(dataset), bound_host="127.0.0.1", allow_hosts=["review.lan"])
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if uv.started:
-            break
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serve_on_loopback(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
