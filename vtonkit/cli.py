@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "models",
     "dataset",
     "review",
+    "train",
     "infer",
     "demo",
 )
