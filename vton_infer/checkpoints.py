@@ -120,6 +120,11 @@ def _load_into(build: Callable[[Mapping[str, torch.Tensor]], nn.Module], path: s
     return model
 
 
+def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False) -> nn.Module:
+    """Load a state-dict file into an existing network (training inits), with the same checks and report."""
+    return _load_into(lambda state: model, path, "cpu", allow_unexpected=allow_unexpected)
+
+
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:
     """`mtviton.pth` -> ConditionGenerator in eval mode on `device`."""
     model = _load_into(lambda state: ConditionGenerator(ngf=width_of(state, "ClothEncoder.0.scale.weight", 1, 96)),
