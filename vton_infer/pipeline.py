@@ -68,6 +68,74 @@ def to_uint8_images(output: torch.Tensor) -> np.ndarray:
 
 
 @dataclass
+class ConditionStageResult:
+    """The condition stage of the test-time path (everything before the image generator)."""
+
+    input1: torch.Tensor  # (N, 4, 256, 192)
+    input2: torch.Tensor  # (N, 16, 256, 192)
+    condition: ConditionOutput
+    fake_segmap: torch.Tensor  # (N, 13, 256, 192) after the mask composition
+    fake_parse: torch.Tensor  # (N, H, W) int64, 13 classes
+    warped_cloth: torch.Tensor  # (N, 3, H, W), white where the (occlusion-handled) mask is 0
+    warped_cloth_mask: torch.Tensor  # (N, 1, H, W)
+
+
+def condition_stage(
+    tocg: ConditionGenerator,
+    cloth: torch.Tensor,
+    cloth_mask: torch.Tensor,
+    parse_agnostic: torch.Tensor,
+    densepose: torch.Tensor,
+    *,
+    occlusion: bool = True,
+    composition: str = "warp_grad",
+    blur_kernel: torch.Tensor | None = None,
+    fake_parse_override: torch.Tensor | None = None,
+) -> ConditionStageResult:
+    """test_generator.py steps 2-9 (also train_generator.py's frozen stage) at the inputs' size H, W.
+
+    cloth (N, 3, H, W) and densepose in [-1, 1], cloth_mask (N, 1, H, W) in {0, 1}, parse_agnostic
+    (N, 13, H, W) one-hot. The caller chooses the mode and grad context (eval, no_grad).
+    """
+    n, _, height, width = cloth.shape
+    input1 = torch.cat([F.interpolate(cloth, size=CONDITION_SIZE, mode="bilinear"),
+                        F.interpolate(cloth_mask, size=CONDITION_SIZE, mode="nearest")], 1)
+    input2 = torch.cat([F.interpolate(parse_agnostic, size=CONDITION_SIZE, mode="nearest"),
+                        F.interpolate(densepose, size=CONDITION_SIZE, mode="bilinear")], 1)
+    condition = tocg(input1, input2)
+
+    fake_segmap = condition.segmap
+    if composition != "no_composition":
+        channel_mask = torch.ones_like(fake_segmap)
+        warped_cm = condition.warped_cloth_mask
+        channel_mask[:, 3:4] = (warped_cm > 0.5).float() if composition == "detach" else warped_cm
+        fake_segmap = fake_segmap * channel_mask
+
+    kernel = gaussian_kernel() if blur_kernel is None else blur_kernel
+    fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"), kernel)
+    fake_parse = fake_parse_gauss.argmax(dim=1)
+    if fake_parse_override is not None:
+        fake_parse = fake_parse_override.to(cloth.device, torch.int64)
+
+    low = condition.flow_list[-1]
+    flow = F.interpolate(low.permute(0, 3, 1, 2), size=(height, width), mode="bilinear").permute(0, 2, 3, 1)
+    flow_norm = normalise_flow(flow, low.shape[1], low.shape[2])
+    warped_grid = make_grid(n, height, width, cloth.device) + flow_norm
+    warped_cloth = F.grid_sample(cloth, warped_grid, padding_mode="border", align_corners=False)
+    warped_mask = F.grid_sample(cloth_mask, warped_grid, padding_mode="border", align_corners=False)
+    if occlusion:
+        warped_mask = remove_overlap(F.softmax(fake_parse_gauss, dim=1), warped_mask)
+        warped_cloth = warped_cloth * warped_mask + torch.ones_like(warped_cloth) * (1 - warped_mask)
+    return ConditionStageResult(input1, input2, condition, fake_segmap, fake_parse, warped_cloth, warped_mask)
+
+
+def generator_layout(fake_parse: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """13-class labels (N, H, W) -> (7-class labels (N, H, W), one-hot (N, 7, H, W) float32, NCHW-contiguous)."""
+    parse7 = torch.from_numpy(T13_TO_7.astype(np.int64)).to(fake_parse.device)[fake_parse]
+    return parse7, F.one_hot(parse7, 7).permute(0, 3, 1, 2).float().contiguous()
+
+
+@dataclass
 class PipelineResult:
     """Everything one batch produced (N = batch size; H, W = input size)."""
 
@@ -130,7 +198,6 @@ class HRVitonPipeline:
         self.precision = precision
         self.deviation: dict[str, float] | None = None  # bf16 vs fp32 on the first batch
         self.blur_kernel = gaussian_kernel().to(self.device)
-        self.merge_7 = torch.from_numpy(T13_TO_7.astype(np.int64)).to(self.device)
 
     @classmethod
     def from_checkpoints(
@@ -173,45 +240,15 @@ class HRVitonPipeline:
         """
         dev = self.device
         cloth = batch["cloth"].to(dev)
-        cloth_mask = (batch["cloth_mask"].to(dev) > 0.5).float()
-        parse_agnostic = batch["parse_agnostic"].to(dev)
         densepose = batch["densepose"].to(dev)
+        stage = condition_stage(
+            self.tocg, cloth, (batch["cloth_mask"].to(dev) > 0.5).float(), batch["parse_agnostic"].to(dev), densepose,
+            occlusion=self.occlusion, composition=self.composition, blur_kernel=self.blur_kernel,
+            fake_parse_override=fake_parse_override,
+        )
+        parse7, parse = generator_layout(stage.fake_parse)
         agnostic = batch["agnostic"].to(dev)
-        n, _, height, width = cloth.shape
-
-        input1 = torch.cat([F.interpolate(cloth, size=CONDITION_SIZE, mode="bilinear"),
-                            F.interpolate(cloth_mask, size=CONDITION_SIZE, mode="nearest")], 1)
-        input2 = torch.cat([F.interpolate(parse_agnostic, size=CONDITION_SIZE, mode="nearest"),
-                            F.interpolate(densepose, size=CONDITION_SIZE, mode="bilinear")], 1)
-        condition = self.tocg(input1, input2)
-
-        fake_segmap = condition.segmap
-        if self.composition != "no_composition":
-            channel_mask = torch.ones_like(fake_segmap)
-            warped_cm = condition.warped_cloth_mask
-            channel_mask[:, 3:4] = (warped_cm > 0.5).float() if self.composition == "detach" else warped_cm
-            fake_segmap = fake_segmap * channel_mask
-
-        fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"),
-                                         self.blur_kernel)
-        fake_parse = fake_parse_gauss.argmax(dim=1)
-        if fake_parse_override is not None:
-            fake_parse = fake_parse_override.to(dev, torch.int64)
-        parse7 = self.merge_7[fake_parse]
-        parse = F.one_hot(parse7, 7).permute(0, 3, 1, 2).float().contiguous()
-
-        low = condition.flow_list[-1]
-        flow = F.interpolate(low.permute(0, 3, 1, 2), size=(height, width), mode="bilinear").permute(0, 2, 3, 1)
-        flow_norm = normalise_flow(flow, low.shape[1], low.shape[2])
-        warped_grid = make_grid(n, height, width, dev) + flow_norm
-        warped_cloth = F.grid_sample(cloth, warped_grid, padding_mode="border", align_corners=False)
-        warped_mask = F.grid_sample(cloth_mask, warped_grid, padding_mode="border", align_corners=False)
-        if self.occlusion:
-            warped_mask = remove_overlap(F.softmax(fake_parse_gauss, dim=1), warped_mask)
-            warped_cloth = warped_cloth * warped_mask + torch.ones_like(warped_cloth) * (1 - warped_mask)
-        del fake_parse_gauss
-
-        output = self.generate(torch.cat((agnostic, densepose, warped_cloth), dim=1), parse)
-        return PipelineResult(input1, input2, condition, fake_segmap, fake_parse, parse7, warped_cloth,
-                              warped_mask, output)
+        output = self.generate(torch.cat((agnostic, densepose, stage.warped_cloth), dim=1), parse)
+        return PipelineResult(stage.input1, stage.input2, stage.condition, stage.fake_segmap, stage.fake_parse, parse7,
+                              stage.warped_cloth, stage.warped_cloth_mask, output)
 

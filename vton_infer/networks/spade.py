@@ -3,8 +3,10 @@
 Keys and shapes equal the official `SPADEGenerator` built with `norm_G='spectralaliasinstance'`,
 `ngf=64`, 7 semantic channels, `num_upsampling_layers='most'`. The convolutions of the residual
 blocks carry the legacy `torch.nn.utils.spectral_norm` parameters (`weight_orig`, `weight_u`,
-`weight_v`): this is an inference implementation, so the normalised weight
-`weight_orig / (u . (W v))` is computed once and cached (no power iteration, as in eval mode).
+`weight_v`). In eval mode the normalised weight `weight_orig / (u . (W v))` is computed once and
+cached (no power iteration, as the official eval mode). In train mode (vtonkit.vton_infer.train)
+every forward runs one power iteration on u, v first, like torch's spectral norm, the SPADE noise
+is always added (so `noise_scale` gets a gradient even at 0) and the modulation is dense.
 
 Speed: the SPADE modulation (`conv_shared` -> `conv_gamma`/`conv_beta`, two 3x3 convolutions) costs
 about 4/5 of the generator's arithmetic at 1024x768. When the layout map is one-hot (always, in
@@ -38,9 +40,12 @@ class SpectralNormConv2d(nn.Module):
     entries `torch.nn.utils.spectral_norm` leaves on a module, plus its `_metadata` version tag.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int, bias: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, padding: int, bias: bool = True, stride: int = 1
+    ) -> None:
         super().__init__()
         self.padding = padding
+        self.stride = stride
         if bias:
             self.bias = nn.Parameter(torch.zeros(out_channels))
         else:
@@ -59,9 +64,10 @@ class SpectralNormConv2d(nn.Module):
         self._folded = None
 
     def _cache_key(self) -> tuple:
-        # storage identity + dtype/device: changes with .to(), .half(), parameter replacement
+        # storage identity + dtype/device: changes with .to(), .half(), parameter replacement;
+        # the version counter changes with in-place updates (optimizer steps, power iterations)
         tensors = (self.weight_orig, self.weight_u, self.weight_v)
-        return tuple((t.data_ptr(), t.dtype, t.device) for t in tensors)
+        return tuple((t.data_ptr(), t.dtype, t.device, t._version) for t in tensors)
 
     def folded_weight(self) -> torch.Tensor:
         """The effective (normalised) weight, cached until the weights are reloaded or moved."""
@@ -74,8 +80,30 @@ class SpectralNormConv2d(nn.Module):
             self._folded_key = key
         return self._folded
 
+    def normalised_weight(self, power_iteration: bool) -> torch.Tensor:
+        """`weight_orig / sigma` with gradient, as torch.nn.utils.spectral_norm computes it.
+
+        power_iteration: first update u, v in place by one step (v = normalize(W^T u),
+        u = normalize(W v), eps 1e-12), in float32 and without gradient (train mode)."""
+        weight_mat = self.weight_orig.reshape(self.weight_orig.shape[0], -1)
+        u, v = self.weight_u, self.weight_v
+        if power_iteration:
+            with torch.no_grad(), torch.autocast(self.weight_orig.device.type, enabled=False):
+                F.normalize(torch.mv(weight_mat.t(), u), dim=0, eps=1e-12, out=v)
+                F.normalize(torch.mv(weight_mat, v), dim=0, eps=1e-12, out=u)
+            # torch uses clones, so a later in-place update cannot touch this graph
+            u, v = u.clone(memory_format=torch.contiguous_format), v.clone(memory_format=torch.contiguous_format)
+        with torch.autocast(self.weight_orig.device.type, enabled=False):
+            sigma = torch.dot(u, torch.mv(weight_mat, v))
+            return self.weight_orig / sigma
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.folded_weight(), self.bias, padding=self.padding)
+        if self.training or (torch.is_grad_enabled() and self.weight_orig.requires_grad):
+            self._folded = None
+            weight = self.normalised_weight(power_iteration=self.training)
+        else:
+            weight = self.folded_weight()
+        return F.conv2d(x, weight, self.bias, stride=self.stride, padding=self.padding)
 
 
 def _spectral_norm_metadata_hook(module, state_dict, prefix, local_metadata):
@@ -149,7 +177,7 @@ class SPADENorm(nn.Module):
         """x (N, C, h, w), seg (N, K, h, w) -> (N, C, h, w); `layout` enables the sparse modulation."""
         b, c, h, w = x.shape
         noise = draw_noise(b, w, h, noise_rng)
-        if bool(torch.any(self.noise_scale != 0)):
+        if self.training or bool(torch.any(self.noise_scale != 0)):
             noise = noise.to(x.device, x.dtype)
             x = x + (noise * self.noise_scale).transpose(1, 3)
         normalized = F.instance_norm(x, eps=1e-5)
@@ -159,7 +187,9 @@ class SPADENorm(nn.Module):
         else:
             gamma_beta = self._sparse_modulation(seg, layout)  # (N, 2C, h, w)
             gamma, beta = gamma_beta[:, :c], gamma_beta[:, c:]
-        # = normalized * (1 + gamma) + beta, in place (same operations, so the same rounding)
+        if torch.is_grad_enabled():
+            return normalized * (1 + gamma) + beta
+        # the same operations in place (same rounding), without the temporaries
         return normalized.mul_(gamma.add_(1)).add_(beta)
 
     def _class_constants(self, num_classes: int, like: torch.Tensor) -> torch.Tensor:
@@ -298,7 +328,8 @@ class SPADEGenerator(nn.Module):
             getattr(self, f"conv_{i}")(F.interpolate(x, size=(sh * 2**i, sw * 2**i), mode="nearest"))
             for i in range(8)
         ]
-        sparse = self.sparse_modulation
+        # the sparse modulation is an inference path: training computes gamma/beta densely
+        sparse = self.sparse_modulation and not self.training and not torch.is_grad_enabled()
         out = self.head_0(features[0], seg, sparse, noise_rng)
         blocks = (self.G_middle_0, self.G_middle_1, self.up_0, self.up_1, self.up_2, self.up_3, self.up_4)
         for i, block in enumerate(blocks, start=1):
