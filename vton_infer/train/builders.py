@@ -17,11 +17,11 @@ import torch
 from torch import nn
 from vtonkit.vton_infer.checkpoints import load_condition_generator, load_weights
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
-from vtonkit.vton_infer.train.discriminators import ConditionDiscriminator, ImageDiscriminator
+from vtonkit.vton_infer.train.distributed import World, sync_batch_norm
 from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
 from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
 
-OFFICIAL_WIDTHS = {"condition": 96, "generator": 64, "disc": 64}
+OFFICIAL_WIDTHS = {"condition": 96, "generator": 64}
 
 
 def narrow_vgg19(divisor: int, seed: int = 0) -> VGG19:
@@ -47,12 +47,13 @@ def build_vgg(options: Any, device: str) -> VGG19:
     return load_vgg19(options.vgg_weights, device)
 
 
-def _with_lr(config: Any, lr: float | None, g_field: str, d_field: str) -> Any:
-    """The config with the generator's lr set and the discriminator's scaled by the official ratio."""
-    if lr is None:
+def stage_config(config_class: Any, options: Any, **overrides: Any) -> Any:
+    """The official argparse defaults (`--recipe default`) or the README command's flags (`readme`),
+    with `--lr` setting the generator's rate and the discriminator's keeping the official ratio."""
+    config = config_class.readme(**overrides) if options.recipe == "readme" else config_class(**overrides)
+    if options.lr is None:
         return config
-    ratio = getattr(config, d_field) / getattr(config, g_field)
-    return dataclasses.replace(config, **{g_field: lr, d_field: lr * ratio})
+    return dataclasses.replace(config, lr_g=options.lr, lr_d=options.lr * config.lr_d / config.lr_g)
 
 
 def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module] | None) -> nn.Module:
@@ -61,31 +62,35 @@ def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module
     return official(model) if official is not None else model
 
 
-def build_condition_stage(options: Any, t13: np.ndarray, device: str, autocast_dtype: torch.dtype | None,
-                          scaler: Any) -> tuple[Any, nn.Module, Callable]:
+def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,
+                          autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
     from vtonkit.vton_infer.train.condition_stage import ConditionStageConfig, ConditionTrainer, condition_batch
 
-    config = _with_lr(ConditionStageConfig(), options.lr, "g_lr", "d_lr")
+    config = stage_config(ConditionStageConfig, options)
     tocg = _init(ConditionGenerator(ngf=options.width or OFFICIAL_WIDTHS["condition"]), options.init_tocg, None)
-    disc = ConditionDiscriminator(ndf=options.disc_width or OFFICIAL_WIDTHS["disc"], downx2=config.d_downx2,
-                                  dropout=config.d_dropout)
+    # before the optimizers exist: the swap creates new BatchNorm modules
+    tocg = sync_batch_norm(tocg.to(device), world, device)
+    disc = config.discriminator()
+    if options.disc_width:
+        disc = type(disc)(ndf=options.disc_width, num_D=config.num_d, downx2=config.d_downx2, dropout=config.d_dropout)
     disc = _init(disc, options.init_disc, init_pix2pixhd)
-    trainer = ConditionTrainer(tocg.to(device), disc.to(device), build_vgg(options, device), config,
+    trainer = ConditionTrainer(tocg, disc.to(device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
     table = tuple(int(v) for v in t13)
-    return trainer, tocg, lambda raw: condition_batch(raw, t13=table)
+    return trainer, tocg, lambda raw: condition_batch(raw, t13=table).to(device)
 
 
-def build_generator_stage(options: Any, t13: np.ndarray, device: str, autocast_dtype: torch.dtype | None,
-                          scaler: Any) -> tuple[Any, nn.Module, Callable]:
+def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: World,
+                          autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
     from vtonkit.vton_infer.train.generator_stage import GeneratorStageConfig, GeneratorTrainer, generator_batch
 
-    config = _with_lr(GeneratorStageConfig(), options.lr, "g_lr", "d_lr")
+    config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
     tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode
     tocg.requires_grad_(False)
     generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)
-    disc = _init(ImageDiscriminator(ndf=options.disc_width or OFFICIAL_WIDTHS["disc"]), options.init_disc, init_spade)
+    disc = _init(config.discriminator(), options.init_disc, init_spade)
     trainer = GeneratorTrainer(generator.to(device), disc.to(device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
     table = tuple(int(v) for v in t13)
-    return trainer, generator, lambda raw: generator_batch(raw, tocg, t13=table)
+    return trainer, generator, lambda raw: generator_batch(raw, tocg, t13=table, occlusion=config.occlusion,
+                                                           composition=config.clothmask_composition)

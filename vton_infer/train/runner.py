@@ -8,6 +8,7 @@ then the resume file, then a sample grid and the loss plot. Data order is a pure
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from vtonkit.vton_infer.train.distributed import (
     close_world,
     init_world,
     mean_over_ranks,
-    sync_batch_norm,
 )
 
 from vtonkit.core.errors import InputError, VtonkitError
@@ -38,6 +38,7 @@ from vtonkit.core.errors import InputError, VtonkitError
 logger = logging.getLogger(__name__)
 
 STAGES = ("condition", "generator")
+RECIPES = ("default", "readme")
 PRECISIONS = ("fp32", "bf16", "fp16")
 LOSS_KEYS = {
     "condition": ("l1_cloth", "vgg", "tv", "ce", "g_gan", "g_total", "d_real", "d_fake", "d_total"),
@@ -70,6 +71,7 @@ class TrainOptions:
     shuffle: bool = True
     device: str = "cpu"
     precision: str = "fp32"
+    recipe: str = "default"
     checkpoint_every: int = 500
     sample_every: int = 500
     workers: int = 0
@@ -95,6 +97,8 @@ def check_options(options: TrainOptions) -> None:
         raise VtonkitError(f"--stage must be one of {', '.join(STAGES)}, not {options.stage!r}")
     if options.precision not in PRECISIONS:
         raise VtonkitError(f"--precision must be one of {', '.join(PRECISIONS)}, not {options.precision!r}")
+    if options.recipe not in RECIPES:
+        raise VtonkitError(f"--recipe must be one of {', '.join(RECIPES)}, not {options.recipe!r}")
     if options.precision == "fp16" and not options.device.startswith("cuda"):
         raise VtonkitError("--precision fp16 needs a CUDA device (use bf16 on a CPU)")
     if options.vgg_width:
@@ -102,7 +106,7 @@ def check_options(options: TrainOptions) -> None:
     elif options.vgg_weights is None:
         raise VtonkitError("--vgg-weights is required: torchvision's VGG19 file (vgg19-dcbb9e9d.pth), "
                            "see docs/training.md")
-    if not Path(options.vgg_weights).is_file():
+    elif not Path(options.vgg_weights).is_file():
         raise InputError(Path(options.vgg_weights), "VGG19 weights not found (torchvision's vgg19-dcbb9e9d.pth)")
     if options.stage == "generator" and options.tocg_checkpoint is None:
         raise VtonkitError("--stage generator needs --tocg-checkpoint: the trained condition generator "
@@ -141,9 +145,7 @@ def build_stage(options: TrainOptions, category: str, device: str, world: World)
     t13 = cihp_to_13_table(category)
     autocast_dtype, scaler = _autocast(options)
     build = build_condition_stage if options.stage == "condition" else build_generator_stage
-    trainer, network, make_batch = build(options, t13, device, autocast_dtype, scaler)
-    if options.stage == "condition":
-        sync_batch_norm(network, world, device)
+    trainer, network, make_batch = build(options, t13, device, world, autocast_dtype, scaler)
     for optimizer in _optimizers(trainer):
         average_gradients_on_step(optimizer, world)
     return Stage(trainer, network, make_batch)
@@ -204,10 +206,12 @@ def _visual_rgb(tensor: torch.Tensor) -> np.ndarray:
     return grids.layout_rgb(tensor.argmax(0).numpy(), palette)
 
 
-def save_samples(run: Path, step: int, visuals: dict[str, torch.Tensor] | None, rows: int = 2) -> Path | None:
-    """RUN/samples/step<N>.png: one captioned row per sample of the last batch."""
-    if not visuals:
+def save_samples(run: Path, step: int, visuals: Any, rows: int = 2) -> Path | None:
+    """RUN/samples/step<N>.png: one captioned row per sample of the last batch (the trainer's
+    `last_visuals` dataclass: each tensor field becomes a captioned tile)."""
+    if visuals is None:
         return None
+    visuals = {f.name.replace("_", " "): getattr(visuals, f.name) for f in dataclasses.fields(visuals)}
     count = min(rows, next(iter(visuals.values())).shape[0])
     lines = [grids.labelled_row([(name, _visual_rgb(v[i])) for name, v in visuals.items()],
                                 title=f"step {step}, sample {i}") for i in range(count)]

@@ -28,6 +28,7 @@ def train(
     no_shuffle: bool = typer.Option(False, "--no-shuffle", help="Read batches in pair-list order (the official loader always shuffles)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (under torchrun each process takes cuda:<local rank>)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers), bf16 (autocast, CPU or GPU) or fp16 (autocast + gradient scaling, GPU only)."),
+    recipe: str = typer.Option("default", "--recipe", help="default: the official scripts' argparse defaults; readme: the flags of the HR-VITON README commands (stage 1: --Ddownx2 --Ddropout --lasttvonly --interflowloss --occlusion; stage 2: --occlusion), which trained the published weights."),
     checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Write checkpoints and the resume file every N steps (and at the end)."),
     sample_every: int = typer.Option(500, "--sample-every", help="Write a sample grid and the loss plot every N steps."),
     workers: int = typer.Option(0, "--workers", help="Data-loading processes per training process."),
@@ -63,7 +64,7 @@ def train(
         dataset=dataset, out=out, stage=stage, category=category, split=split, pairs=pairs,
         vgg_weights=vgg_weights, init_tocg=init_tocg, init_gen=init_gen, init_disc=init_disc,
         tocg_checkpoint=tocg_checkpoint, batch_size=batch_size, steps=steps, lr=lr, resume=resume, seed=seed,
-        shuffle=not no_shuffle, device=device, precision=precision, checkpoint_every=checkpoint_every,
+        shuffle=not no_shuffle, device=device, precision=precision, recipe=recipe, checkpoint_every=checkpoint_every,
         sample_every=sample_every, workers=workers, width=width, disc_width=disc_width, vgg_width=vgg_width,
     )
     try:
