@@ -176,7 +176,7 @@ def test_resume_after_kill_continues_with_every_step_logged_once(tmp_path: Path)
     common = ["train", vitonhd, "--split", "test", "--pairs", pairs, "--stage", "condition", "--batch-size", 1,
               "--checkpoint-every", 2, "--sample-every", 100, "--seed", 3, *TINY]
     run = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, common), "--steps", 50, "--out", run],
+    process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [*common, "--steps", 50, "--out", run])],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

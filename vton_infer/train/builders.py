@@ -64,7 +64,11 @@ def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module
 
 def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,
                           autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
-    from vtonkit.vton_infer.train.condition_stage import ConditionStageConfig, ConditionTrainer, condition_batch
+    from vtonkit.vton_infer.train.condition_stage import (
+        ConditionStageConfig,
+        ConditionTrainer,
+        condition_batch,
+    )
 
     config = stage_config(ConditionStageConfig, options)
     tocg = _init(ConditionGenerator(ngf=options.width or OFFICIAL_WIDTHS["condition"]), options.init_tocg, None)
@@ -82,7 +86,11 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
 
 def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: World,
                           autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
-    from vtonkit.vton_infer.train.generator_stage import GeneratorStageConfig, GeneratorTrainer, generator_batch
+    from vtonkit.vton_infer.train.generator_stage import (
+        GeneratorStageConfig,
+        GeneratorTrainer,
+        generator_batch,
+    )
 
     config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
     tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode

@@ -56,7 +56,8 @@ def train(
 
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
-    from vtonkit.vton_infer.train.runner import TrainOptions, train as run_training
+    from vtonkit.vton_infer.train.runner import TrainOptions
+    from vtonkit.vton_infer.train.runner import train as run_training
 
     if threads:
         torch.set_num_threads(threads)
