@@ -67,6 +67,20 @@ def to_uint8_images(output: torch.Tensor) -> np.ndarray:
     return scaled.numpy().astype(np.uint8).transpose(0, 2, 3, 1)
 
 
+def compose_garment_channel(segmap: torch.Tensor, warped_cloth_mask: torch.Tensor, composition: str) -> torch.Tensor:
+    """`--clothmask_composition`: layout scores with the garment channel (3) times the warped mask.
+
+    warp_grad: the mask itself (gradient flows into the warp); detach: the mask > 0.5;
+    no_composition: unchanged."""
+    if composition not in COMPOSITIONS:
+        raise ValueError(f"composition must be one of {COMPOSITIONS}, not {composition!r}")
+    if composition == "no_composition":
+        return segmap
+    channel_mask = torch.ones_like(segmap)
+    channel_mask[:, 3:4] = (warped_cloth_mask > 0.5).float() if composition == "detach" else warped_cloth_mask
+    return segmap * channel_mask
+
+
 @dataclass
 class ConditionStageResult:
     """The condition stage of the test-time path (everything before the image generator)."""
@@ -103,13 +117,7 @@ def condition_stage(
     input2 = torch.cat([F.interpolate(parse_agnostic, size=CONDITION_SIZE, mode="nearest"),
                         F.interpolate(densepose, size=CONDITION_SIZE, mode="bilinear")], 1)
     condition = tocg(input1, input2)
-
-    fake_segmap = condition.segmap
-    if composition != "no_composition":
-        channel_mask = torch.ones_like(fake_segmap)
-        warped_cm = condition.warped_cloth_mask
-        channel_mask[:, 3:4] = (warped_cm > 0.5).float() if composition == "detach" else warped_cm
-        fake_segmap = fake_segmap * channel_mask
+    fake_segmap = compose_garment_channel(condition.segmap, condition.warped_cloth_mask, composition)
 
     kernel = gaussian_kernel() if blur_kernel is None else blur_kernel
     fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"), kernel)

@@ -51,9 +51,10 @@ class SpectralNormConv2d(nn.Module):
         else:
             self.register_parameter("bias", None)
         self.weight_orig = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        self.register_buffer("weight_u", torch.zeros(out_channels))
-        self.register_buffer("weight_v", torch.zeros(in_channels * kernel_size * kernel_size))
         nn.init.kaiming_uniform_(self.weight_orig, a=5**0.5)
+        # random unit vectors as torch's spectral_norm starts from (a checkpoint overwrites them)
+        self.register_buffer("weight_u", F.normalize(torch.randn(out_channels), dim=0, eps=1e-12))
+        self.register_buffer("weight_v", F.normalize(torch.randn(in_channels * kernel_size * kernel_size), dim=0, eps=1e-12))
         self._folded: torch.Tensor | None = None
         self._folded_key: tuple | None = None
         self._register_state_dict_hook(_spectral_norm_metadata_hook)
