@@ -1,6 +1,7 @@
 """`vtonkit train`: train or fine-tune one HR-VITON stage on a dataset (any garment category)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -69,14 +70,18 @@ def train(
         sample_every=sample_every, workers=workers, width=width, disc_width=disc_width, vgg_width=vgg_width,
     )
     try:
-        with make_progress() as progress:
-            task = progress.add_task(f"train {stage}", total=steps)
+        if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 shows the progress
+            summary = run_training(options)
+        else:
+            with make_progress() as progress:
+                task = progress.add_task(f"train {stage}", total=steps)
 
-            def report(step: int, total: int, losses: dict[str, float]) -> None:
-                shown = " ".join(f"{k} {v:.3g}" for k, v in losses.items() if k in ("g_total", "d_total", "l1_cloth", "g_vgg"))
-                progress.update(task, completed=step, description=f"train {stage} {shown}")
+                def report(step: int, total: int, losses: dict[str, float]) -> None:
+                    shown = " ".join(f"{k} {v:.3g}" for k, v in losses.items()
+                                     if k in ("g_total", "d_total", "l1_cloth", "g_vgg"))
+                    progress.update(task, completed=step, description=f"train {stage} {shown}")
 
-            summary = run_training(options, report)
+                summary = run_training(options, report)
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
