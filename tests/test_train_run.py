@@ -66,6 +66,17 @@ def test_training_samples_equal_the_official_loader(tmp_path: Path) -> None:
                 assert torch.equal(batch[key], expected), (name, key)
 
 
+def test_a_bad_sample_is_named_and_replaced(tmp_path: Path) -> None:
+    """A listed person without files is logged with the missing file and replaced by the next one."""
+    from vtonkit.vton_infer.train.data import TrainingDataset
+
+    pairs = _pair_list(tmp_path / "pairs.txt", ["99999_00", "00006_00"])
+    dataset = TrainingDataset(shared_path("data", "vitonhd"), "test", pairs)
+    sample = dataset[0]
+    assert int(sample["index"]) == 1 and sample["image"].shape == (3, 256, 192)
+    assert list(dataset.bad) == ["99999_00"] and "99999_00" in dataset.bad["99999_00"]
+
+
 def test_category_tables_put_the_removed_garment_in_channel_3() -> None:
     """For each category, the garment labels its parse-agnostic removes from a real person map to
     channel 3, the kept ones never do, and the limbs the agnostic greys map to the generated 5/6."""
