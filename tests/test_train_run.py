@@ -113,19 +113,22 @@ def test_clear_errors(tmp_path: Path) -> None:
     done = _vtonkit("train", vitonhd, "--pairs", pairs, "--stage", "condition", "--out", tmp_path / "r1",
                     "--vgg-weights", tmp_path / "vgg19-missing.pth")
     assert done.returncode == 2 and "vgg19-missing.pth" in _said(done)
+    from vtonkit.vton_infer.train.data import resolve_category
+    from vtonkit.vton_infer.train.runner import TrainOptions, train
+
+    from vtonkit.core.errors import InputError, VtonkitError
+
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    done = _vtonkit("train", vitonhd, "--pairs", empty, "--stage", "condition", "--out", tmp_path / "r2", *TINY)
-    assert done.returncode == 2 and "empty pair list" in _said(done)
-    from vtonkit.vton_infer.train.data import resolve_category
+    with pytest.raises(InputError, match="empty pair list") as caught:
+        train(TrainOptions(vitonhd, tmp_path / "r2", pairs=empty, width=8, disc_width=8, vgg_width=16))
+    assert caught.value.path == empty
 
     dataset = tmp_path / "ds"
     (dataset / ".vtonkit").mkdir(parents=True)
     (dataset / ".vtonkit/manifest.json").write_text(json.dumps(
         {"version": 1, "splits": {"train": {"persons": {"a": {"category": "lower"}}, "cloths": {}}}}))
     assert resolve_category(dataset, "train", None) == "lower"
-    from vtonkit.core.errors import VtonkitError
-
     with pytest.raises(VtonkitError, match="holds lower garments"):
         resolve_category(dataset, "train", "upper")
 
