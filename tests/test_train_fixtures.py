@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
-from vtonkit.vton_infer.networks import spade
+from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator, spade
 from vtonkit.vton_infer.pipeline import generator_layout
 from vtonkit.vton_infer.train.condition_stage import (
     ConditionStageConfig,
@@ -154,7 +153,9 @@ def compare_adam(dev: Deviations, tag: str, model: torch.nn.Module, optimizer: t
         diff = (params[name].detach() - after).abs()
         dev.add(f"{tag} weight_after", f"{name} (strong grad)", diff[strong].max().item(), 1e-6)
         if (~strong).any():
-            dev.add(f"{tag} weight_after", f"{name} (other)", diff[~strong].max().item(), 2 * ref_adam["lr"])
+            # a sign flip of a round-off gradient moves the weight by 2 lr (+ float32 rounding of the weight)
+            rounding = 2 * torch.finfo(torch.float32).eps * after.abs().max().item()
+            dev.add(f"{tag} weight_after", f"{name} (other)", diff[~strong].max().item(), 2 * ref_adam["lr"] + rounding)
 
 
 def record_calls(module: torch.nn.Module, store: list) -> torch.utils.hooks.RemovableHandle:

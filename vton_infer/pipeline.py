@@ -144,17 +144,11 @@ def generator_layout(fake_parse: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 
 @dataclass
-class PipelineResult:
-    """Everything one batch produced (N = batch size; H, W = input size)."""
+class PipelineResult(ConditionStageResult):
+    """Everything one batch produced (N = batch size; H, W = input size): the condition stage's fields,
+    the generator's 7-class layout and its output."""
 
-    input1: torch.Tensor  # (N, 4, 256, 192)
-    input2: torch.Tensor  # (N, 16, 256, 192)
-    condition: ConditionOutput
-    fake_segmap: torch.Tensor  # (N, 13, 256, 192) after the mask composition
-    fake_parse: torch.Tensor  # (N, H, W) int64, 13 classes
     parse7: torch.Tensor  # (N, H, W) int64, 7 classes (generator condition)
-    warped_cloth: torch.Tensor  # (N, 3, H, W)
-    warped_cloth_mask: torch.Tensor  # (N, 1, H, W)
     output: torch.Tensor  # (N, 3, H, W) in [-1, 1]
 
 
@@ -257,6 +251,5 @@ class HRVitonPipeline:
         parse7, parse = generator_layout(stage.fake_parse)
         agnostic = batch["agnostic"].to(dev)
         output = self.generate(torch.cat((agnostic, densepose, stage.warped_cloth), dim=1), parse)
-        return PipelineResult(stage.input1, stage.input2, stage.condition, stage.fake_segmap, stage.fake_parse, parse7,
-                              stage.warped_cloth, stage.warped_cloth_mask, output)
+        return PipelineResult(**vars(stage), parse7=parse7, output=output)
 

@@ -102,7 +102,7 @@ class ConditionStageConfig:
     @classmethod
     def readme(cls, **overrides) -> ConditionStageConfig:
         """The README command: `--Ddownx2 --Ddropout --lasttvonly --interflowloss --occlusion`."""
-        flags = dict(d_downx2=True, d_dropout=True, lasttvonly=True, interflowloss=True, occlusion=True)
+        flags = {"d_downx2": True, "d_dropout": True, "lasttvonly": True, "interflowloss": True, "occlusion": True}
         return cls(**{**flags, **overrides})
 
     @classmethod

@@ -46,7 +46,11 @@ from torch import nn
 from vtonkit.vton_infer.pipeline import COMPOSITIONS, condition_stage, generator_layout
 from vtonkit.vton_infer.train.condition_stage import OFFICIAL_T13, one_hot_layout, unit_range
 from vtonkit.vton_infer.train.discriminators import ImageDiscriminator
-from vtonkit.vton_infer.train.losses import feature_matching_loss, hinge_discriminator_loss, hinge_generator_loss
+from vtonkit.vton_infer.train.losses import (
+    feature_matching_loss,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+)
 from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, unwrap
 from vtonkit.vton_infer.train.vgg import vgg_loss
 

@@ -112,7 +112,7 @@ def layout_cross_entropy(segmap: torch.Tensor, labels: torch.Tensor) -> torch.Te
     """utils.cross_entropy2d: scores (N, C, H, W), labels (N, 1, H, W) float class ids -> mean CE.
 
     The scores are laid out as (N*H*W, C) like the official code (same reduction order)."""
-    n, c, h, w = segmap.shape
+    c = segmap.shape[1]
     flat = segmap.transpose(1, 2).transpose(2, 3).contiguous().view(-1, c)
     target = labels.transpose(0, 1)[0].long().reshape(-1)
     return F.cross_entropy(flat, target, ignore_index=IGNORE_LABEL)

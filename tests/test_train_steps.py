@@ -1,0 +1,102 @@
+"""Training steps beyond the official fixtures: resume from state_dict, mixed precision, LR decay.
+
+Small networks (ngf 4-8) on the fixtures' real samples, reduced in size, keep these fast; the
+numerics against the official code are in test_train_fixtures.py.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
+from vtonkit.vton_infer.train.condition_stage import ConditionStageConfig, ConditionTrainer, condition_batch
+from vtonkit.vton_infer.train.generator_stage import (
+    GeneratorStageConfig,
+    GeneratorTrainer,
+    generator_batch,
+    linear_decay_factor,
+)
+from vtonkit.vton_infer.train.vgg import VGG19
+
+
+def sources(path: Path, step_y: int, step_x: int) -> dict[str, torch.Tensor]:
+    raw = torch.load(path, weights_only=True)
+    return {k: v[..., ::step_y, ::step_x].contiguous() for k, v in raw.items() if torch.is_tensor(v)}
+
+
+def roundtrip(state: dict) -> dict:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def vgg() -> VGG19:
+    torch.manual_seed(0)
+    return VGG19()
+
+
+def condition_trainer(vgg: VGG19, **options) -> ConditionTrainer:
+    torch.manual_seed(1)
+    config = ConditionStageConfig(**options)
+    return ConditionTrainer(ConditionGenerator(ngf=4), config.discriminator(), vgg, config)
+
+
+def test_condition_stage_resumes_exactly_and_runs_in_bf16(reference: Path, vgg: VGG19) -> None:
+    batch = condition_batch(sources(reference / "hrviton-train" / "inputs_256x192.pt", 2, 2))  # 128x96
+    straight = condition_trainer(vgg)
+    first = straight.step(batch)
+    saved = roundtrip(straight.state_dict())
+    second = straight.step(batch)
+    resumed = condition_trainer(vgg)
+    resumed.load_state_dict(saved)
+    assert resumed.step_count == 1
+    assert resumed.step(batch) == second
+    assert second != first
+    assert all(torch.equal(a, b) for a, b in zip(straight.tocg.state_dict().values(), resumed.tocg.state_dict().values()))
+    visuals = resumed.last_visuals
+    assert visuals.layout.shape == (2, 128, 96) and visuals.warped_cloth.shape == (2, 3, 128, 96)
+
+    bf16 = ConditionTrainer(ConditionGenerator(ngf=4), ConditionStageConfig.readme().discriminator(), vgg,
+                            ConditionStageConfig.readme(edgeawaretv="weighted"), autocast_dtype=torch.bfloat16)
+    losses = bf16.step(batch)
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values()), losses
+
+
+def test_generator_stage_resumes_exactly_with_decaying_learning_rate(reference: Path, vgg: VGG19) -> None:
+    raw = sources(reference / "hrviton-train" / "inputs_512x384.pt", 2, 3)  # 256x128: the smallest 'most' size
+    torch.manual_seed(2)
+    tocg = ConditionGenerator(ngf=4)
+    batch = generator_batch(raw, tocg, occlusion=True)
+    assert batch.x.shape == (2, 9, 256, 128) and batch.parse.shape == (2, 7, 256, 128)
+    config = GeneratorStageConfig(keep_step=1, decay_step=4, decay_every=1)
+
+    def trainer() -> GeneratorTrainer:
+        torch.manual_seed(3)
+        return GeneratorTrainer(SPADEGenerator(ngf=4), config.discriminator(), vgg, config)
+
+    straight = trainer()
+    straight.step(batch)
+    saved = roundtrip(straight.state_dict())
+    torch.manual_seed(4)  # the SPADE noise stream of the second step
+    second = straight.step(batch)
+    resumed = trainer()
+    resumed.load_state_dict(saved)
+    torch.manual_seed(4)
+    assert resumed.step(batch) == second
+    assert all(torch.isfinite(torch.tensor(v)) for v in second.values())
+    # after 2 steps: factor 1 - (2 - 1) / 5
+    for t in (straight, resumed):
+        assert t.optimizers.generator.param_groups[0]["lr"] == pytest.approx(1e-4 * 0.8)
+        assert t.optimizers.discriminator.param_groups[0]["lr"] == pytest.approx(4e-4 * 0.8)
+
+
+def test_linear_decay_factor_is_the_official_schedule() -> None:
+    # official: LambdaLR stepped every 1000 steps, lambda k: 1 - max(0, 1000 k - keep) / (decay + 1)
+    assert linear_decay_factor(0, 100000, 100000) == 1.0
+    assert linear_decay_factor(100999, 100000, 100000) == 1.0
+    assert linear_decay_factor(101000, 100000, 100000) == 1.0 - 1000 / 100001
+    assert linear_decay_factor(200000, 100000, 100000) == pytest.approx(1 / 100001)
