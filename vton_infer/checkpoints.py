@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import pickle
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -105,23 +105,41 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: 
                        path, len(unexpected), ", ".join(unexpected[:5]))
 
 
-def _load_into(model: nn.Module, path: str | Path, map_location: str | torch.device, *, allow_unexpected: bool) -> nn.Module:
+def width_of(state: Mapping[str, torch.Tensor], key: str, divisor: int, default: int) -> int:
+    """The base width (`ngf`) a checkpoint was trained with, read from one weight's output channels.
+
+    The published files give the official widths; `vtonkit train --width` runs give their own."""
+    weight = state.get(key)
+    return int(weight.shape[0]) // divisor if weight is not None and weight.ndim == 4 else default
+
+
+def _load_into(build: Callable[[Mapping[str, torch.Tensor]], nn.Module], path: str | Path,
+               map_location: str | torch.device, *, allow_unexpected: bool) -> nn.Module:
     path = Path(path)
     state = official_renames(read_state_dict(path, map_location))
+    model = build(state)
     check_state_dict(model, state, path, allow_unexpected=allow_unexpected)
     model.load_state_dict(state, strict=not allow_unexpected)
     return model
 
 
+def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False) -> nn.Module:
+    """Load a state-dict file into an existing network (training inits), with the same checks and report."""
+    return _load_into(lambda state: model, path, "cpu", allow_unexpected=allow_unexpected)
+
+
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:
     """`mtviton.pth` -> ConditionGenerator in eval mode on `device`."""
-    model = _load_into(ConditionGenerator(), path, "cpu", allow_unexpected=True)
+    model = _load_into(lambda state: ConditionGenerator(ngf=width_of(state, "ClothEncoder.0.scale.weight", 1, 96)),
+                       path, "cpu", allow_unexpected=True)
     return model.to(device).eval()
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", *, sparse_modulation: bool = True) -> SPADEGenerator:
     """`gen.pth` -> SPADEGenerator in eval mode on `device` (spectral norm folded once here)."""
-    model = _load_into(SPADEGenerator(sparse_modulation=sparse_modulation), path, "cpu", allow_unexpected=False)
+    model = _load_into(lambda state: SPADEGenerator(ngf=width_of(state, "conv_0.weight", 16, 64),
+                                                    sparse_modulation=sparse_modulation),
+                       path, "cpu", allow_unexpected=False)
     model = model.to(device).eval()
     model.fold_spectral_norm()
     return model

@@ -117,8 +117,8 @@ def to_unit_range(rgb: np.ndarray) -> torch.Tensor:
     return (tensor.float() / 255 - 0.5) / 0.5
 
 
-def sample_tensors(sample: PairSample) -> dict[str, torch.Tensor]:
-    """The test-time tensors of one pair (no batch dim).
+def sample_tensors(sample: PairSample, category: str = "upper") -> dict[str, torch.Tensor]:
+    """The test-time tensors of one pair (no batch dim); `category` picks the 13-channel table.
 
     cloth, densepose, agnostic, image: (3, H, W) [-1, 1]; cloth_mask: (1, H, W) {0, 1};
     parse_agnostic: (13, H, W) one-hot.
@@ -126,14 +126,14 @@ def sample_tensors(sample: PairSample) -> dict[str, torch.Tensor]:
     return {
         "cloth": to_unit_range(sample.cloth),
         "cloth_mask": torch.from_numpy(sample.cloth_mask.astype(np.float32))[None],
-        "parse_agnostic": torch.from_numpy(one_hot(merge_to_13(sample.parse_agnostic), 13)),
+        "parse_agnostic": torch.from_numpy(one_hot(merge_to_13(sample.parse_agnostic, category), 13)),
         "densepose": to_unit_range(sample.densepose),
         "agnostic": to_unit_range(sample.agnostic),
         "image": to_unit_range(sample.image),
     }
 
 
-def collate(samples: Sequence[PairSample]) -> dict[str, torch.Tensor]:
+def collate(samples: Sequence[PairSample], category: str = "upper") -> dict[str, torch.Tensor]:
     """Stack `sample_tensors` of several pairs into a batch (N, ...), in the given order."""
-    tensors = [sample_tensors(s) for s in samples]
+    tensors = [sample_tensors(s, category) for s in samples]
     return {key: torch.stack([t[key] for t in tensors]) for key in tensors[0]}

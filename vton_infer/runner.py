@@ -95,8 +95,9 @@ class _Engine:
         self.pipeline = None
         if options.method == "hrviton":
             if options.category != "upper":
-                raise VtonkitError("HR-VITON is trained on upper-body garments only; use --method warp for "
-                                   f"--category {options.category}")
+                # the published weights are upper-body only; a `vtonkit train --category` run's are not
+                logger.info("HR-VITON for %s: expects checkpoints trained with vtonkit train --category %s",
+                            options.category, options.category)
             if not options.tocg_checkpoint or not options.gen_checkpoint:
                 raise VtonkitError("--method hrviton needs --tocg-checkpoint (mtviton.pth) and --gen-checkpoint "
                                    "(gen.pth); see docs/inference.md, or use --method warp for the baseline")
@@ -114,7 +115,7 @@ class _Engine:
         if self.pipeline is not None:
             from vtonkit.vton_infer.pipeline import per_sample_tensors, to_uint8_images
 
-            result = self.pipeline.run(collate(samples))
+            result = self.pipeline.run(collate(samples, self.options.category))
             images = to_uint8_images(result.output)
             tensors = per_sample_tensors(result) if self.options.save_tensors else []
             rows = []

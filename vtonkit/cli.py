@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "dataset",
     "review",
     "exchange",
+    "train",
     "infer",
     "evaluate",
     "demo",

@@ -43,7 +43,7 @@ def infer(
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (same outputs for any size)."),
     no_occlusion: bool = typer.Option(False, "--no-occlusion", help="Skip HR-VITON's occlusion handling (the official default is off; its README command turns it on, as we do)."),
     grids: bool = typer.Option(False, "--grids", help="Also write a captioned per-pair grid (inputs, warped garment, layout, result) to OUT/grid/."),
-    category: str = typer.Option("upper", "--category", help="Garment category: upper (HR-VITON and warp), lower or dresses (warp only)."),
+    category: str = typer.Option("upper", "--category", help="Garment category: upper, lower or dresses. HR-VITON needs checkpoints trained for it (the published ones are upper only; `vtonkit train --category` makes lower/dresses ones)."),
     agnostic_from_file: bool = typer.Option(False, "--agnostic-from-file", help="Read agnostic-v3.2/ instead of recomputing the agnostic like the official loader."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generator's noise, per pair (outputs do not depend on batching)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
@@ -126,7 +126,7 @@ def sheet(
     tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="HR-VITON try-on condition generator (mtviton.pth)."),
     gen_checkpoint: Path = typer.Option(None, "--gen-checkpoint", help="HR-VITON image generator (gen.pth)."),
     method: str = typer.Option(None, "--method", help=METHOD_HELP),
-    category: str = typer.Option("upper", "--category", help="upper, lower or dresses (the latter two: warp only)."),
+    category: str = typer.Option("upper", "--category", help="upper, lower or dresses (HR-VITON: checkpoints trained for that category, see vtonkit train)."),
     device: str = typer.Option("cpu", "--device", help="torch device."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
 ) -> None:

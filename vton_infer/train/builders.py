@@ -1,0 +1,104 @@
+"""Networks, initial weights and trainer of one stage, from `TrainOptions` (used by the runner).
+
+Initial weights: `--init-tocg` / `--init-gen` / `--init-disc` files (checked key by key like the
+inference loaders) or the official initialisations (`init.py`: torch's default for the condition
+generator, N(0, 0.02) for its discriminator, xavier 0.02 for the image generator and its
+discriminator). `--width` / `--disc-width` / `--vgg-width` build narrower networks for tests and
+benchmarks: not the published architecture (docs/training.md says what this means).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from vtonkit.vton_infer.checkpoints import load_condition_generator, load_weights
+from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
+from vtonkit.vton_infer.train.distributed import World, sync_batch_norm
+from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
+from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
+
+OFFICIAL_WIDTHS = {"condition": 96, "generator": 64}
+
+
+def narrow_vgg19(divisor: int, seed: int = 0) -> VGG19:
+    """VGG19's layer layout with every width divided by `divisor` and seeded random frozen weights.
+
+    A cheap stand-in for the loss network in tests and benchmarks: the loss is then NOT the
+    perceptual loss of the official code (no pretrained features)."""
+    vgg = VGG19()
+    channels = 3
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for index, layer in enumerate(vgg.features):
+            if isinstance(layer, nn.Conv2d):
+                out = max(layer.out_channels // divisor, 1)
+                vgg.features[index] = nn.Conv2d(channels, out, 3, padding=1)
+                channels = out
+    return vgg.requires_grad_(False).eval()
+
+
+def build_vgg(options: Any, device: str) -> VGG19:
+    if options.vgg_width:
+        return narrow_vgg19(options.vgg_width).to(device)
+    return load_vgg19(options.vgg_weights, device)
+
+
+def stage_config(config_class: Any, options: Any, **overrides: Any) -> Any:
+    """The official argparse defaults (`--recipe default`) or the README command's flags (`readme`),
+    with `--lr` setting the generator's rate and the discriminator's keeping the official ratio."""
+    config = config_class.readme(**overrides) if options.recipe == "readme" else config_class(**overrides)
+    if options.lr is None:
+        return config
+    return dataclasses.replace(config, lr_g=options.lr, lr_d=options.lr * config.lr_d / config.lr_g)
+
+
+def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module] | None) -> nn.Module:
+    if path is not None:
+        return load_weights(model, path)
+    return official(model) if official is not None else model
+
+
+def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,
+                          autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
+    from vtonkit.vton_infer.train.condition_stage import (
+        ConditionStageConfig,
+        ConditionTrainer,
+        condition_batch,
+    )
+
+    config = stage_config(ConditionStageConfig, options)
+    tocg = _init(ConditionGenerator(ngf=options.width or OFFICIAL_WIDTHS["condition"]), options.init_tocg, None)
+    # before the optimizers exist: the swap creates new BatchNorm modules
+    tocg = sync_batch_norm(tocg.to(device), world, device)
+    disc = config.discriminator()
+    if options.disc_width:
+        disc = type(disc)(ndf=options.disc_width, num_D=config.num_d, downx2=config.d_downx2, dropout=config.d_dropout)
+    disc = _init(disc, options.init_disc, init_pix2pixhd)
+    trainer = ConditionTrainer(tocg, disc.to(device), build_vgg(options, device), config,
+                               autocast_dtype=autocast_dtype, grad_scaler=scaler)
+    table = tuple(int(v) for v in t13)
+    return trainer, tocg, lambda raw: condition_batch(raw, t13=table).to(device)
+
+
+def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: World,
+                          autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
+    from vtonkit.vton_infer.train.generator_stage import (
+        GeneratorStageConfig,
+        GeneratorTrainer,
+        generator_batch,
+    )
+
+    config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
+    tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode
+    tocg.requires_grad_(False)
+    generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)
+    disc = _init(config.discriminator(), options.init_disc, init_spade)
+    trainer = GeneratorTrainer(generator.to(device), disc.to(device), build_vgg(options, device), config,
+                               autocast_dtype=autocast_dtype, grad_scaler=scaler)
+    table = tuple(int(v) for v in t13)
+    return trainer, generator, lambda raw: generator_batch(raw, tocg, t13=table, occlusion=config.occlusion,
+                                                           composition=config.clothmask_composition)

@@ -1,0 +1,156 @@
+"""Training samples of a vtonkit dataset split, as the official `CPDataset` builds them (paired).
+
+Paired training (as HR-VITON trains): each person wears its own garment, `cloth/<person>.jpg`;
+the pair list only says which persons train. Every array is read at the dataset resolution
+(1024x768) with the foundation's readers (`vtonkit.vton_infer.data.read_pair`, which names the
+file on any error) and resized exactly like `CPDataset` (`transforms.Resize(width)` on the PIL
+image): RGB bilinear (image, cloth, DensePose, agnostic), nearest for the cloth mask (its raw grey
+values, thresholded later by the stage) and both parse maps. The agnostic image is computed from
+the full-resolution image, parse and pose and then resized, as `CPDataset.get_agnostic` does.
+
+Categories (docs/training.md): `upper` is the official recipe (parse-agnostic read from
+`image-parse-agnostic-v3.2/`); `lower` and `dresses` use the recipes of
+`vtonkit.preprocess.agnostic` (recomputed, so a dataset from any `vtonkit prep` trains without
+conversion). The 13-channel table of the category (`datasets.labels.CATEGORY_TO_13`) is applied
+by the stages, not here: the tensors are raw CIHP-20 ids like the official loader's.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from vtonkit.datasets.io.images import open_image
+from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.pairs import read_pairs
+from vtonkit.vton_infer.data import read_pair
+
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import InputError, VtonkitError
+
+logger = logging.getLogger(__name__)
+
+CONDITION_SIZE = (256, 192)  # stage 1 (train_condition.py fine size)
+GENERATOR_SIZE = (512, 384)  # stage 2 at the smallest size the generator supports (README of the fixtures)
+RGB_KEYS = ("cloth", "image", "densepose")
+LABEL_KEYS = ("cloth_mask", "parse", "parse_agnostic")
+
+
+def resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (3, h, w) uint8, PIL bilinear (`transforms.Resize(w, interpolation=2)`)."""
+    height, width = size
+    resized = Image.fromarray(np.ascontiguousarray(rgb), "RGB").resize((width, height), Image.BILINEAR)
+    return torch.from_numpy(np.array(resized)).permute(2, 0, 1).contiguous()
+
+
+def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """(H, W) uint8 -> (h, w) uint8, PIL nearest (`interpolation=0`): ids and mask values are kept."""
+    height, width = size
+    resized = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), "L").resize((width, height), Image.NEAREST)
+    return torch.from_numpy(np.array(resized))
+
+
+def read_cloth_mask_grey(path: Path) -> np.ndarray:
+    """The cloth-mask file's grey values (the official loader thresholds after resizing)."""
+    return np.array(open_image(path).convert("L"))
+
+
+def dataset_category(dataset: Path, split: str) -> str | None:
+    """The garment category recorded by `vtonkit prep` in the manifest (None when absent or mixed)."""
+    manifest = Manifest.load(dataset)
+    found = {record.get("category") for kind in (PERSONS, CLOTHS)
+             for record in manifest.entries(split, kind).values()} - {None}
+    if len(found) > 1:
+        raise VtonkitError(f"{dataset}: split {split} mixes garment categories {sorted(found)}; "
+                           "train one category at a time (--category)")
+    return found.pop() if found else None
+
+
+def resolve_category(dataset: Path, split: str, category: str | None) -> str:
+    """--category if given (checked against the manifest), else the manifest's, else `upper`."""
+    recorded = dataset_category(dataset, split)
+    if category is None:
+        return recorded or "upper"
+    if category not in GARMENT_CATEGORIES:
+        raise VtonkitError(f"--category must be one of {', '.join(GARMENT_CATEGORIES)}, not {category!r}")
+    if recorded and recorded != category:
+        raise VtonkitError(f"{dataset}: the manifest says split {split} holds {recorded} garments, not {category}; "
+                           f"pass --category {recorded} (or fix the manifest)")
+    return category
+
+
+@dataclass
+class TrainingDataset(Dataset):
+    """Paired training samples of `<dataset>/<split>/` listed in a pair list.
+
+    `__getitem__` returns uint8 tensors without batch dim: cloth, image, densepose (3, h, w);
+    cloth_mask, parse, parse_agnostic (h, w); with `with_agnostic` also agnostic (3, h, w); plus
+    `index` (int64) so a batch can be traced back to `names`. A sample whose files are bad is
+    logged with the file and the reason and replaced by the next good one (recorded in `bad`).
+    """
+
+    dataset: Path
+    split: str = "train"
+    pairs: Path | None = None
+    category: str = "upper"
+    size: tuple[int, int] = CONDITION_SIZE
+    with_agnostic: bool = False
+    names: list[str] = field(init=False)
+    bad: dict[str, str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.dataset = Path(self.dataset)
+        if self.category not in GARMENT_CATEGORIES:
+            raise VtonkitError(f"category must be one of {', '.join(GARMENT_CATEGORIES)}, not {self.category!r}")
+        layout = DatasetLayout(self.dataset)
+        self.split_dir = SplitDir(layout.split(self.split).root)
+        pairs_path = Path(self.pairs) if self.pairs else layout.pairs_file(self.split)
+        if not pairs_path.is_file() and (self.dataset / pairs_path).is_file():
+            pairs_path = self.dataset / pairs_path  # a name inside the dataset root, as `vtonkit infer --pairs`
+        if not pairs_path.is_file():
+            raise InputError(pairs_path, "pair list not found (write one with `vtonkit pairs`, or pass --pairs)")
+        # paired training: the person's own garment (CPDataset's c_name['paired'] = im_name)
+        seen: dict[str, None] = {}
+        for person, _ in read_pairs(pairs_path):
+            seen.setdefault(stem_of(person), None)
+        self.names = list(seen)
+        if not self.names:
+            raise InputError(pairs_path, "empty pair list: nothing to train on")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def read(self, index: int) -> dict[str, torch.Tensor]:
+        """One sample, or an InputError naming the bad file."""
+        name = self.names[index]
+        full = read_pair(self.split_dir, name, name, category=self.category)
+        sample = {
+            "cloth": resize_rgb(full.cloth, self.size),
+            "cloth_mask": resize_labels(read_cloth_mask_grey(self.split_dir.cloth_mask(name)), self.size),
+            "image": resize_rgb(full.image, self.size),
+            "densepose": resize_rgb(full.densepose, self.size),
+            "parse": resize_labels(full.parse, self.size),
+            "parse_agnostic": resize_labels(full.parse_agnostic, self.size),
+            "index": torch.tensor(index, dtype=torch.int64),
+        }
+        if self.with_agnostic:
+            sample["agnostic"] = resize_rgb(full.agnostic, self.size)
+        return sample
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        for offset in range(len(self.names)):
+            candidate = (index + offset) % len(self.names)
+            try:
+                return self.read(candidate)
+            except (InputError, ValueError) as exc:
+                name = self.names[candidate]
+                if name not in self.bad:
+                    logger.error("bad training sample %s (replaced by the next one): %s", name, exc)
+                self.bad[name] = str(exc)
+        raise VtonkitError(f"{self.split_dir.root}: no readable training sample ({len(self.bad)} bad, e.g. "
+                           f"{next(iter(self.bad.items()))})")

@@ -1,0 +1,344 @@
+"""`vtonkit train`: the loop around one HR-VITON training stage, single process or torchrun.
+
+Per step: one global batch (split evenly over the ranks, each rank's share from its own sampler
+over the same seeded order), `trainer.step`, the losses averaged over the ranks, one JSONL line
+(rank 0). Every `checkpoint_every` steps and at the end: the network in the published format,
+then the resume file, then a sample grid and the loss plot. Data order is a pure function of
+(seed, epoch, step), so a resumed run reads exactly the batches an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+from vtonkit.datasets.io.files import atomic_save_image
+from vtonkit.datasets.labels import cihp_to_13_table
+from vtonkit.vton_infer import grids
+from vtonkit.vton_infer.train import run_files
+from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset, resolve_category
+from vtonkit.vton_infer.train.distributed import (
+    World,
+    average_gradients_on_step,
+    close_world,
+    init_world,
+    mean_over_ranks,
+)
+
+from vtonkit.core.errors import InputError, VtonkitError
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("condition", "generator")
+RECIPES = ("default", "readme")
+PRECISIONS = ("fp32", "bf16", "fp16")
+LOSS_KEYS = {
+    "condition": ("l1_cloth", "vgg", "tv", "ce", "g_gan", "g_total", "d_real", "d_fake", "d_total"),
+    "generator": ("g_gan", "g_feat", "g_vgg", "g_total", "d_real", "d_fake", "d_total"),
+}
+# losses that must fall in an overfit run (the adversarial ones need not)
+RECONSTRUCTION_KEYS = {"condition": ("l1_cloth", "vgg", "tv", "ce"), "generator": ("g_feat", "g_vgg")}
+
+
+@dataclass
+class TrainOptions:
+    """What `train` does; `vtonkit train --help` explains each field."""
+
+    dataset: Path
+    out: Path
+    stage: str = "condition"
+    category: str | None = None
+    split: str = "train"
+    pairs: Path | None = None
+    vgg_weights: Path | None = None
+    init_tocg: Path | None = None
+    init_gen: Path | None = None
+    init_disc: Path | None = None
+    tocg_checkpoint: Path | None = None
+    batch_size: int = 8
+    steps: int = 1000
+    lr: float | None = None
+    resume: bool = False
+    seed: int = 0
+    shuffle: bool = True
+    device: str = "cpu"
+    precision: str = "fp32"
+    recipe: str = "default"
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    workers: int = 0
+    width: int | None = None
+    disc_width: int | None = None
+    vgg_width: int | None = None
+
+
+@dataclass
+class TrainSummary:
+    steps_done: int = 0
+    resumed_from: int = 0
+    seconds: float = 0.0
+    checkpoint: Path | None = None
+    last_losses: dict[str, float] = field(default_factory=dict)
+    bad_samples: dict[str, str] = field(default_factory=dict)
+    world_size: int = 1
+
+
+def check_options(options: TrainOptions) -> None:
+    """Refuse impossible option sets before any file is read, with the option named."""
+    if options.stage not in STAGES:
+        raise VtonkitError(f"--stage must be one of {', '.join(STAGES)}, not {options.stage!r}")
+    if options.precision not in PRECISIONS:
+        raise VtonkitError(f"--precision must be one of {', '.join(PRECISIONS)}, not {options.precision!r}")
+    if options.recipe not in RECIPES:
+        raise VtonkitError(f"--recipe must be one of {', '.join(RECIPES)}, not {options.recipe!r}")
+    if options.precision == "fp16" and not options.device.startswith("cuda"):
+        raise VtonkitError("--precision fp16 needs a CUDA device (use bf16 on a CPU)")
+    if options.vgg_width:
+        pass  # tests/benchmarks: a narrow random VGG instead of the file
+    elif options.vgg_weights is None:
+        raise VtonkitError("--vgg-weights is required: torchvision's VGG19 file (vgg19-dcbb9e9d.pth), "
+                           "see docs/training.md")
+    elif not Path(options.vgg_weights).is_file():
+        raise InputError(Path(options.vgg_weights), "VGG19 weights not found (torchvision's vgg19-dcbb9e9d.pth)")
+    if options.stage == "generator" and options.tocg_checkpoint is None:
+        raise VtonkitError("--stage generator needs --tocg-checkpoint: the trained condition generator "
+                           "(mtviton.pth of a condition run, or the published one for upper body)")
+    for name in ("init_tocg", "init_gen", "init_disc", "tocg_checkpoint"):
+        path = getattr(options, name)
+        if path is not None and not Path(path).is_file():
+            raise InputError(Path(path), f"--{name.replace('_', '-')} file not found")
+    if options.batch_size < 1 or options.steps < 1:
+        raise VtonkitError("--batch-size and --steps must be at least 1")
+
+
+# ---------------------------------------------------------------------------------------------
+# the stage (numerical core: vtonkit.vton_infer.train.condition_stage / generator_stage)
+
+
+@dataclass
+class Stage:
+    trainer: Any
+    network: torch.nn.Module  # the network published as mtviton.pth / gen.pth
+    make_batch: Callable[[dict[str, torch.Tensor]], Any]
+
+
+def _autocast(options: TrainOptions) -> tuple[torch.dtype | None, Any]:
+    if options.precision == "bf16":
+        return torch.bfloat16, None
+    if options.precision == "fp16":
+        return torch.float16, torch.amp.GradScaler("cuda")
+    return None, None
+
+
+def build_stage(options: TrainOptions, category: str, device: str, world: World) -> Stage:
+    """Networks (from init files or freshly initialised), the trainer and its batch recipe."""
+    from vtonkit.vton_infer.train.builders import build_condition_stage, build_generator_stage
+
+    t13 = cihp_to_13_table(category)
+    autocast_dtype, scaler = _autocast(options)
+    build = build_condition_stage if options.stage == "condition" else build_generator_stage
+    trainer, network, make_batch = build(options, t13, device, world, autocast_dtype, scaler)
+    for optimizer in _optimizers(trainer):
+        average_gradients_on_step(optimizer, world)
+    return Stage(trainer, network, make_batch)
+
+
+def _optimizers(trainer: Any) -> list[torch.optim.Optimizer]:
+    optimizers = trainer.optimizers
+    return list(optimizers.values()) if isinstance(optimizers, dict) else list(optimizers)
+
+
+def current_lr(trainer: Any) -> float:
+    return float(_optimizers(trainer)[0].param_groups[0]["lr"])
+
+
+# ---------------------------------------------------------------------------------------------
+# data order
+
+
+def epoch_batches(dataset: TrainingDataset, options: TrainOptions, world: World, epoch: int) -> list[list[int]]:
+    """This rank's batches of one epoch: seeded shuffle (or the list order), full batches only."""
+    per_rank = options.batch_size // world.size
+    sampler = DistributedSampler(dataset, num_replicas=world.size, rank=world.rank, shuffle=options.shuffle,
+                                 seed=options.seed, drop_last=True)
+    sampler.set_epoch(epoch)
+    indices = list(sampler)
+    return [indices[i: i + per_rank] for i in range(0, len(indices) - per_rank + 1, per_rank)]
+
+
+def batches_from(dataset: TrainingDataset, options: TrainOptions, world: World, start_step: int):
+    """Yield (step, raw batch) from `start_step` on, forever (epochs of full batches)."""
+    steps_per_epoch = len(epoch_batches(dataset, options, world, 0))
+    epoch, position = divmod(start_step, steps_per_epoch)
+    step = start_step
+    while True:
+        batches = epoch_batches(dataset, options, world, epoch)[position:]
+        loader = DataLoader(dataset, batch_sampler=batches, num_workers=options.workers)
+        for raw in loader:
+            yield step, raw
+            step += 1
+        epoch, position = epoch + 1, 0
+
+
+# ---------------------------------------------------------------------------------------------
+# sample grids
+
+
+def _visual_rgb(tensor: torch.Tensor) -> np.ndarray:
+    """One sample's visual as (H, W, 3) uint8: RGB in [-1, 1], a mask, or 13/7-channel scores."""
+    tensor = tensor.detach().float().cpu()
+    if tensor.ndim == 2:
+        return grids.layout_rgb(tensor.long().clamp(0, 12).numpy(), grids.CIHP_OF_13)
+    channels = tensor.shape[0]
+    if channels == 3:
+        return ((tensor.clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).numpy().astype(np.uint8)
+    if channels == 1:
+        return grids.mask_rgb(tensor[0].numpy())
+    palette = grids.CIHP_OF_13 if channels == 13 else grids.CIHP_OF_7
+    return grids.layout_rgb(tensor.argmax(0).numpy(), palette)
+
+
+def save_samples(run: Path, step: int, visuals: Any, rows: int = 2) -> Path | None:
+    """RUN/samples/step<N>.png: one captioned row per sample of the last batch (the trainer's
+    `last_visuals` dataclass: each tensor field becomes a captioned tile)."""
+    if visuals is None:
+        return None
+    visuals = {f.name.replace("_", " "): getattr(visuals, f.name) for f in dataclasses.fields(visuals)}
+    count = min(rows, next(iter(visuals.values())).shape[0])
+    lines = [grids.labelled_row([(name, _visual_rgb(v[i])) for name, v in visuals.items()],
+                                title=f"step {step}, sample {i}") for i in range(count)]
+    width = max(line.shape[1] for line in lines)
+    canvas = np.full((sum(line.shape[0] for line in lines), width, 3), 255, np.uint8)
+    y = 0
+    for line in lines:
+        canvas[y: y + line.shape[0], : line.shape[1]] = line
+        y += line.shape[0]
+    from PIL import Image
+
+    path = run / "samples" / f"step{step:07d}.png"
+    atomic_save_image(Image.fromarray(canvas), path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+def _gather_rng(world: World) -> list[dict[str, Any]]:
+    states = run_files.rng_states()
+    if world.size <= 1:
+        return [states]
+    gathered: list[Any] = [None] * world.size
+    dist.all_gather_object(gathered, states)
+    return gathered
+
+
+def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, category: str, world: World) -> Path | None:
+    rng = _gather_rng(world)
+    if not world.is_main:
+        return None
+    path = run_files.save_published(run, options.stage, stage.network.state_dict(), step)
+    run_files.save_resume(run, {
+        "step": step, "stage": options.stage, "category": category, "seed": options.seed,
+        "batch_size": options.batch_size, "world_size": world.size,
+        "trainer": stage.trainer.state_dict(), "rng": rng,
+    })
+    return path
+
+
+def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World) -> int:
+    payload = run_files.load_resume(run)
+    for key, value in (("stage", options.stage), ("category", category), ("batch_size", options.batch_size)):
+        if payload.get(key) != value:
+            raise VtonkitError(f"{run / run_files.RESUME_FILE}: was trained with {key} {payload.get(key)!r}, "
+                               f"not {value!r}; resume with the same options")
+    stage.trainer.load_state_dict(payload["trainer"])
+    rng = payload["rng"]
+    run_files.set_rng_states(rng[world.rank] if len(rng) == world.size else rng[0])
+    if world.is_main:
+        kept = run_files.truncate_losses(run, payload["step"])
+        logger.info("resuming at step %d (%d log lines kept)", payload["step"], kept)
+    return int(payload["step"])
+
+
+ProgressCallback = Callable[[int, int, dict[str, float]], None]
+
+
+def train(options: TrainOptions, progress: ProgressCallback | None = None) -> TrainSummary:
+    """Run (or resume) one stage to `options.steps` steps; see the module docstring."""
+    check_options(options)
+    world = init_world(options.device)
+    try:
+        return _train(options, world, progress)
+    finally:
+        close_world(world)
+
+
+def _train(options: TrainOptions, world: World, progress: ProgressCallback | None) -> TrainSummary:
+    start_time = time.perf_counter()
+    run = Path(options.out)
+    device = options.device
+    if device == "cuda" and world.size > 1:
+        device = f"cuda:{world.local_rank}"
+        torch.cuda.set_device(device)
+    if options.batch_size % world.size:
+        raise VtonkitError(f"--batch-size {options.batch_size} (the global batch) must be divisible by the "
+                           f"{world.size} processes")
+    category = resolve_category(Path(options.dataset), options.split, options.category)
+    size = CONDITION_SIZE if options.stage == "condition" else GENERATOR_SIZE
+    dataset = TrainingDataset(Path(options.dataset), options.split, options.pairs, category, size,
+                              with_agnostic=options.stage == "generator")
+    if len(dataset) < options.batch_size:
+        raise VtonkitError(f"{dataset.split_dir.root}: {len(dataset)} training samples, fewer than one batch "
+                           f"of {options.batch_size} (the last partial batch is dropped, as in the official loader)")
+    if options.resume and not (run / run_files.RESUME_FILE).is_file():
+        raise InputError(run / run_files.RESUME_FILE, "--resume given but this run has no checkpoint yet")
+    if not options.resume and (run / run_files.LOSSES_FILE).is_file():
+        raise VtonkitError(f"{run} already holds a run (losses.jsonl); pass --resume to continue it or choose "
+                           "another --out")
+
+    torch.manual_seed(options.seed)  # the official scripts seed right before train()
+    stage = build_stage(options, category, device, world)
+    start_step = _resume(run, options, stage, category, world) if options.resume else 0
+    summary = TrainSummary(resumed_from=start_step, world_size=world.size)
+    if world.is_main:
+        run.mkdir(parents=True, exist_ok=True)
+        run_files.write_options(run, {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
+                                      "category": category, "world_size": world.size, "samples": len(dataset)})
+    log = run_files.LossLog(run) if world.is_main else None
+    keys = LOSS_KEYS[options.stage]
+    step = start_step
+    try:
+        if step < options.steps:
+            for step_index, raw in batches_from(dataset, options, world, start_step):
+                raw = {k: v.to(device) for k, v in raw.items() if k != "index"}
+                losses = stage.trainer.step(stage.make_batch(raw))
+                losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
+                step = step_index + 1
+                if log is not None:
+                    log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
+                summary.last_losses = losses
+                if step % options.checkpoint_every == 0 or step == options.steps:
+                    summary.checkpoint = _checkpoint(run, options, stage, step, category, world) or summary.checkpoint
+                if world.is_main and (step % options.sample_every == 0 or step == options.steps):
+                    save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
+                    run_files.plot_losses(run, keys)
+                if progress is not None and world.is_main:
+                    progress(step, options.steps, losses)
+                if step >= options.steps:
+                    break
+    finally:
+        if log is not None:
+            log.close()
+    summary.steps_done = step
+    summary.bad_samples = dict(dataset.bad)
+    summary.seconds = time.perf_counter() - start_time
+    return summary
