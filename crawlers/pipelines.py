@@ -284,7 +284,8 @@ def resolve_superseded(superseded: dict[str, str], path: str) -> str:
 
 
 def drop_superseded(out: Path, superseded: dict[str, str], report: Any) -> None:
-    """Remove catalog records and files of images replaced by a larger near-duplicate."""
+    """Remove catalog records and files of images replaced by a larger near-duplicate (and count them as
+    near-duplicates, not kept)."""
     from vtonkit.datasets.io.files import atomic_write_text
 
     catalog = out / CATALOG_JSONL
@@ -292,7 +293,11 @@ def drop_superseded(out: Path, superseded: dict[str, str], report: Any) -> None:
     for line in catalog.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         if record["path"] in superseded:
+            # counted as kept when its product completed before the larger copy arrived: the
+            # counts must not depend on download order
             report.images[record.get("category") or "other"] -= 1
+            report.image_status["kept"] -= 1
+            report.image_status["near-duplicate"] += 1
             continue
         kept_lines.append(line)
     atomic_write_text(catalog, "".join(f"{line}\n" for line in kept_lines))

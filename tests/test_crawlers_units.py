@@ -171,3 +171,26 @@ def test_skin_rule_without_mediapipe_on_the_demo_photos():
     assert person.pose_visibility == 0.0  # MediaPipe was not asked
     with pytest.raises(ValueError, match="person_detector"):
         analyse_shot(Image.open(static / "persons" / "t5.jpg"), person_detector="yolo")
+
+
+def test_a_copy_superseded_after_its_product_completed_counts_as_near_duplicate(tmp_path: Path) -> None:
+    """Download order must not change the counts: the smaller copy was kept (and counted) before the
+    larger one arrived; closing the crawl moves it from kept to near-duplicate and drops its file."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from vtonkit.crawlers.pipelines import CATALOG_JSONL, drop_superseded
+
+    small, large = "images/upper/aaa.jpg", "images/upper/bbb.jpg"
+    for path in (small, large):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"jpeg")
+    (tmp_path / CATALOG_JSONL).write_text(
+        "".join(f'{{"path": "{p}", "category": "upper"}}\n' for p in (small, large)), encoding="utf-8"
+    )
+    report = SimpleNamespace(images=Counter(upper=2), image_status=Counter(kept=2))
+    drop_superseded(tmp_path, {small: large}, report)
+    assert report.image_status == Counter(kept=1, **{"near-duplicate": 1})
+    assert report.images == Counter(upper=1)
+    assert not (tmp_path / small).exists() and (tmp_path / large).exists()
+    assert (tmp_path / CATALOG_JSONL).read_text(encoding="utf-8").count("\n") == 1
