@@ -274,7 +274,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
     category = check_category(options.category)
     dataset = Path(options.out).resolve()
     dataset.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     with dataset_lock(dataset):
         remove_stale_temporaries(dataset)
         chosen = resolve_backends(options)
@@ -282,6 +282,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         chosen = {stage: chosen[stage] for stage in needed}
         ids = {stage: backend_identity(stage, name, opts)
                for stage, (name, opts) in chosen.items()}
+        resolved_at = time.time()
         manifest = Manifest.load(dataset)
         errors: list[dict[str, str]] = []
         tasks: list[PersonTask | ClothTask] = []
@@ -305,6 +306,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
             persons = sum(isinstance(t, PersonTask) for t in tasks)
             on_start({**{s: persons for s in PERSON_STAGES}, **{s: len(tasks) - persons for s in CLOTH_STAGES}})
         profile = ProfileBuilder()
+        planned_at = time.time()
         if tasks:
             for result in run_each(tasks, WorkerSpec(chosen, options.registrations), engine=engine,
                                    on_result=on_result):
@@ -312,12 +314,15 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 if result.failure is not None:
                     errors.append({"kind": result.kind, "stem": result.stem, **result.failure.record()})
 
+        last_result_at = time.time()
         errors.sort(key=lambda e: (e.get("kind", ""), e["file"]))  # same file whatever the completion order
         errors_path = dataset / ERRORS_FILE
         atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
         wall = time.perf_counter() - started
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
+        profile_json["timeline"] = profile.timeline(started_at, {"backends_resolved": resolved_at,
+                                                                 "tasks_planned": planned_at, "last_result": last_result_at})
         profile_json["split"] = options.split
         profile_json["duplicates_skipped"] = skipped_duplicates
         if options.split == "auto":

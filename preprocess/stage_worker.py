@@ -99,6 +99,14 @@ class SampleResult(ItemResult):
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
     cpu_seconds: float = 0.0
+    # Clock times (epoch seconds, comparable between the processes of one machine) for the profile's
+    # timeline: when the worker's process started and when its backends were built, with the CPU
+    # seconds that start-up took; when this sample began and ended.
+    worker_started_at: float = 0.0
+    worker_ready_at: float = 0.0
+    startup_cpu_s: float = 0.0
+    began_at: float = 0.0
+    ended_at: float = 0.0
     uncached: bool = False  # set when a cached entry proved stale: the sample is recomputed whole
 
     @classmethod
@@ -111,6 +119,19 @@ def cpu_seconds() -> float:
     """User + system CPU time this process has used so far (all its threads)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_started_at() -> float:
+    """When this process started (epoch seconds, to the clock tick: the age from `/proc/self/stat`;
+    psutil's create time adds the boot time rounded to whole seconds)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+        return time.time() - age
+    except (OSError, ValueError, IndexError, AttributeError):  # not Linux
+        import psutil
+
+        return psutil.Process().create_time()
 
 
 def peak_rss_bytes() -> int:
@@ -171,6 +192,9 @@ class StageWorker:
             self.backends[stage] = REGISTRIES[stage].build(name, **options)
             self.load_seconds[stage] = time.perf_counter() - started
             self.model_loads[f"{stage}:{name}"] = self.model_loads.get(f"{stage}:{name}", 0) + 1
+        self.started_at = process_started_at()
+        self.ready_at = time.time()
+        self.startup_cpu_s = cpu_seconds()  # interpreter start, imports and model loads
         self._caches: dict[str, StageCache] = {}
 
     def _cache(self, dataset: str) -> StageCache:
@@ -179,7 +203,8 @@ class StageWorker:
         return self._caches[dataset]
 
     def run(self, task: PersonTask | ClothTask) -> SampleResult:
-        result = SampleResult.of(task, worker=self.worker_id)
+        result = SampleResult.of(task, worker=self.worker_id, worker_started_at=self.started_at,
+                                 worker_ready_at=self.ready_at, startup_cpu_s=self.startup_cpu_s, began_at=time.time())
         chain = self._run_person if result.kind == "person" else self._run_cloth
         marker = CompletionMarker(marker_path(task.dataset, task.split, result.kind, task.stem), task.keys["sample"],
                                   Path(task.dataset))
@@ -190,6 +215,7 @@ class StageWorker:
         result.load_seconds = dict(self.load_seconds)
         result.peak_rss_bytes = peak_rss_bytes()
         result.cpu_seconds = cpu_seconds()
+        result.ended_at = time.time()
         return result
 
     # --- stage plumbing -------------------------------------------------------------------------

@@ -528,3 +528,21 @@ def test_prep_picks_its_engine_by_name_and_passes_only_declared_options(tmp_path
         assert ENGINES.resolve(name).abilities <= {"parallel", "separate_processes", "cluster"}
     with pytest.raises(ValueError, match="unknown engine ability"):
         has_engine_ability(pool, "gpu")
+
+
+def test_profile_timeline_shows_where_each_pool_worker_spent_the_run(photos, tmp_path):
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    for name in ("00055_00.jpg", "00126_00.jpg", "02015_00.jpg", "02305_00.jpg"):
+        (garments / name).write_bytes((photos / "garments" / name).read_bytes())
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(garments), workers=2,
+                                  backends={"cloth_mask": "tiny-mask"}, registrations=TINY))
+    timeline = report.profile["timeline"]
+    assert 0 <= timeline["backends_resolved_s"] <= timeline["tasks_planned_s"] <= timeline["last_result_s"]
+    workers = timeline["workers"]
+    assert set(workers) == set(report.profile["per_worker"]) and 1 <= len(workers) <= 2
+    for clock in workers.values():  # a worker starts, loads its models, then works
+        assert clock["started_s"] <= clock["ready_s"] <= clock["first_task_s"] <= clock["last_task_end_s"]
+        assert clock["last_task_end_s"] <= timeline["last_result_s"] and clock["busy_s"] > 0
+        assert clock["busy_s"] <= clock["last_task_end_s"] - clock["first_task_s"] + 1e-3
+    assert all(w["startup_cpu_s"] > 0 for w in report.profile["per_worker"].values())
