@@ -11,7 +11,8 @@ dataset (cold cache). Prints three tables:
 3. CPU seconds, which do not depend on other load: main process, worker start-up (interpreter,
    imports, model loads), work per sample, worker exit (what the workers used after their last task),
    and the scaling they predict for N workers on N free cores:
-       (start-up + exit + work of the 1-worker run) / (start-up + exit + (work + main) / N of the N-worker run).
+       (start-up + exit + work of the 1-worker run) / (start-up + exit + (work + main) / N of the N-worker run),
+   also with the 1-worker run's work in both ("same work/sample": what the serial part alone allows).
 
 `--json PATH` also writes everything as JSON. Usage:
     python bench/prep_bench.py [--persons 16] [--cloths 16] [--workers 1 2] [--shared ../shared]
@@ -92,39 +93,46 @@ def run_once(person_dir: Path, cloth_dir: Path, workers: int, out: Path) -> dict
     }
 
 
-def predicted_scaling(base: dict, run: dict) -> float:
-    """Scaling the CPU figures predict on `run['workers']` free cores (module docstring)."""
+def predicted_scaling(base: dict, run: dict, *, same_work: bool = False) -> float:
+    """Scaling the CPU figures predict on `run['workers']` free cores (module docstring).
+
+    `same_work`: count the 1-worker run's work for both, so that only the serial part (worker
+    start-up and exit, main process) decides; the work per sample of N workers sharing a machine's
+    caches and memory is often a little higher, and on a loaded machine it varies from run to run.
+    """
     def serial(r: dict) -> float:
         return r["cpu_s"]["worker_startup_per_worker"] + r["cpu_s"]["worker_exit_per_worker"]
 
+    work = base["cpu_s"]["work_total"] if same_work else run["cpu_s"]["work_total"]
     one = serial(base) + base["cpu_s"]["work_total"]
-    many = serial(run) + (run["cpu_s"]["work_total"] + run["cpu_s"]["main"]) / run["workers"]
+    many = serial(run) + (work + run["cpu_s"]["main"]) / run["workers"]
     return round(one / many, 3)
+
+
+def _table(title: str, header: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    print(f"\n{title}")
+    for row in (header, *rows):
+        print("  ".join(f"{cell!s:>{width}}" for cell, width in zip(row, widths)))
 
 
 def print_tables(result: dict) -> None:
     runs = result["runs"]
     print(f"load average at start: {result['load_average']}  (wall-clock figures depend on it; CPU figures do not)")
-    print("\nthroughput")
-    print(f"{'workers':>7} {'samples':>7} {'wall s':>7} {'images/s':>8} {'scaling':>7}")
-    for r in runs:
-        print(f"{r['workers']:>7} {r['samples']:>7} {r['wall_s']:>7} {r['images_per_s']:>8} "
-              f"{result.get('scaling', {}).get(str(r['workers']), ''):>7}")
-    print("\ntimeline (wall s from the start of run_prep)")
-    print(f"{'workers':>7} {'set-up':>7} {'start-up':>8} {'1st task':>8} {'busy per worker':>16} {'last task':>9} "
-          f"{'end':>6}")
-    for r in runs:
-        t = r["timeline"]
-        busy = "/".join(f"{b:.1f}" for b in t["worker_busy_s"])
-        print(f"{r['workers']:>7} {t['setup_s']:>7} {t['worker_startup_s']:>8} {t['first_task_s']:>8} {busy:>16} "
-              f"{t['last_task_end_s']:>9} {t['end_s']:>6}")
-    print("\nCPU s (load-independent)")
-    print(f"{'workers':>7} {'main':>6} {'start-up/worker':>15} {'work/sample':>11} {'exit/worker':>11} "
-          f"{'predicted scaling':>17}")
-    for r in runs:
-        c = r["cpu_s"]
-        print(f"{r['workers']:>7} {c['main']:>6} {c['worker_startup_per_worker']:>15} {c['work_per_sample']:>11} "
-              f"{c['worker_exit_per_worker']:>11} {result.get('predicted_scaling', {}).get(str(r['workers']), ''):>17}")
+    _table("throughput", ["workers", "samples", "wall s", "images/s", "scaling"],
+           [[r["workers"], r["samples"], r["wall_s"], r["images_per_s"],
+             result.get("scaling", {}).get(str(r["workers"]), "")] for r in runs])
+    _table("timeline (wall s from the start of run_prep)",
+           ["workers", "set-up", "start-up", "1st task", "busy per worker", "last task", "end"],
+           [[r["workers"], r["timeline"]["setup_s"], r["timeline"]["worker_startup_s"], r["timeline"]["first_task_s"],
+             "/".join(f"{b:.1f}" for b in r["timeline"]["worker_busy_s"]), r["timeline"]["last_task_end_s"],
+             r["timeline"]["end_s"]] for r in runs])
+    _table("CPU s (load-independent)",
+           ["workers", "main", "start-up/worker", "work/sample", "exit/worker", "predicted scaling",
+            "same work/sample"],
+           [[r["workers"], r["cpu_s"]["main"], r["cpu_s"]["worker_startup_per_worker"], r["cpu_s"]["work_per_sample"],
+             r["cpu_s"]["worker_exit_per_worker"], result.get("predicted_scaling", {}).get(str(r["workers"]), ""),
+             result.get("predicted_scaling_same_work", {}).get(str(r["workers"]), "")] for r in runs])
     print(f"\nmodels loaded per worker: at most {result['max_model_loads_per_worker']} per model")
 
 
@@ -146,6 +154,8 @@ def main() -> None:
     if base:
         result["scaling"] = {str(r["workers"]): round(r["images_per_s"] / base["images_per_s"], 3) for r in runs}
         result["predicted_scaling"] = {str(r["workers"]): predicted_scaling(base, r) for r in runs}
+        result["predicted_scaling_same_work"] = {str(r["workers"]): predicted_scaling(base, r, same_work=True)
+                                                 for r in runs}
     result["max_model_loads_per_worker"] = max(n for r in runs for loads in r["model_loads_per_worker"].values()
                                                for n in loads.values())
     print_tables(result)
