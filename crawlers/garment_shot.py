@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from vtonkit.core.mediapipe_import import import_mediapipe
 from PIL import Image
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _person_detectors():
     try:
         # mediapipe prints a harmless protobuf AttributeError on import with protobuf >= 5
         with contextlib.redirect_stderr(io.StringIO()):
-            import mediapipe as mp
+            mp = import_mediapipe()
 
         pose = mp.solutions.pose.Pose(
             static_image_mode=True, model_complexity=1, min_detection_confidence=0.5

@@ -1,15 +1,20 @@
-"""The batch runner of `prep-person`, `prep-cloth` and `agnostic`: one result per input, never an exception out of the batch.
+"""The one batch runner of `prep`, `prep-person`, `prep-cloth` and `agnostic`: one result per item, never an exception out of the batch.
 
-Every input goes through `run_each`, with one failure policy: an expected failure (`VtonkitError`:
-unreadable file, not a regular file, no person, several people, a malformed dataset file,
-...) becomes the input's error naming the file; anything else becomes an "internal error" result
-(and a logged traceback); either way the files the input would have written are removed, so no
-stale half sample of an earlier run remains, and the next input runs. Warnings (cut off at the
-waist, tiny person, ...) are recorded and the sample is written.
+`run_each(items, make_worker, engine=..., on_result=...)` runs every item on an execution engine
+(`engines/`: inline, process pool, Ray; the runner only sees their interface) and yields its
+result as it arrives (`on_result` drives the progress bars). A worker's `run` wraps each item in
+`attempt`, the one failure policy: an expected failure (`VtonkitError`: unreadable file, not a
+regular file, no person, several people, a malformed dataset file, ...; or one of those read back
+from the stage cache) becomes the item's `Failure` naming the file; anything else becomes an
+"internal error" failure (and a logged traceback); either way the files the item would have
+written are removed, so no stale half sample of an earlier run remains, and the next item runs.
+Warnings (cut off at the waist, tiny person, ...) are recorded and the sample is written.
+Resumable batches (`prep`) also give `attempt` the item's completion marker (`markers.py`): it is
+removed before the item's files change and written after the last of them.
 
-`vtonkit prep` runs the same per-sample chains (`person.process_person`, `cloth.process_cloth`)
-through its stage worker (`stage_worker.py`, with the stage cache, the engines and error records
-in `prep-errors.jsonl`), using the same error wording (`failure_reason`).
+Workers: `EachWorker` runs a plain function per `(path, stem)` in this process (prep-person,
+prep-cloth, agnostic); `stage_worker.WorkerSpec` builds the `prep` worker (stage cache, timings)
+in whichever process the engine runs it.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from vtonkit.datasets.io.images import read_rgb, write_jpeg
 from vtonkit.datasets.io.keypoints import read_keypoints
@@ -24,7 +30,10 @@ from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
+from vtonkit.preprocess.cache import CachedError
 from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
+from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
+from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
 
 from vtonkit.core.errors import FormatError, InputError, VtonkitError
@@ -32,57 +41,160 @@ from vtonkit.core.errors import FormatError, InputError, VtonkitError
 logger = logging.getLogger(__name__)
 
 AGNOSTIC_JPEG_QUALITY = 95
+WORKER_DIED = "the worker process died while processing this input alone (native crash or out of memory)"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an item failed.
+
+    Attributes:
+        stage: where it failed ("" when the work has no stages).
+        file: the input file ("" when the item has none).
+        reason: the problem, without the file name.
+        error_type: the exception's class name ("WorkerDied" when its worker process died).
+        message: the user-facing line; it always names the file.
+    """
+
+    stage: str
+    file: str
+    reason: str
+    error_type: str
+    message: str
+
+    def record(self) -> dict[str, str]:
+        """The `prep-errors.jsonl` fields."""
+        return {"stage": self.stage, "file": self.file, "reason": self.reason, "error_type": self.error_type}
+
+
+class StageError(Exception):
+    """`error` raised in stage `stage` of an item's work (the failure records the stage)."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        self.stage = stage
+        self.error = error
+        super().__init__(str(error))
+
+
+def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failure:
+    """The failure of the item of `path` that raised `exc` (outside any `StageError`: in `stage`)."""
+    if isinstance(exc, StageError):
+        stage, exc = exc.stage, exc.error
+    file = "" if path is None else str(path)
+    if isinstance(exc, CachedError):  # an expected failure of an earlier run
+        error_type, reason, message = exc.error_type, exc.reason, exc.reason
+    elif isinstance(exc, VtonkitError):
+        error_type = type(exc).__name__
+        reason = getattr(exc, "reason", None) or str(exc) or error_type
+        message = str(exc)
+    else:  # a bug or an I/O failure: still one failure, never a dead batch
+        logger.error("unexpected failure on %s", path, exc_info=exc)
+        error_type = type(exc).__name__
+        reason = f"internal error ({error_type}: {exc})"
+        return Failure(stage, file, reason, error_type, reason if path is None else f"{path}: {reason}")
+    if path is not None and file not in message:
+        message = f"{path}: {message}"
+    return Failure(stage, file, reason, error_type, message)
+
+
+def failure_reason(path: Path | None, exc: BaseException) -> str:
+    """The user-facing message of a failed input: it always names the file."""
+    return failure_of(path, exc).message
 
 
 @dataclass
 class ItemResult:
-    """Outcome for one input: `error` is None when its files were written.
+    """Outcome for one input: `failure` is None when its files were written.
 
     Attributes:
-        path: the input file (prep-person, prep-cloth), or None for a sample of a split (agnostic).
+        path: the input file, or None for a sample of a split (agnostic).
         stem: the sample stem.
     """
 
     path: Path | None
     stem: str
-    error: str | None = None
+    failure: Failure | None = None
     warnings: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.failure is None
+
+    @property
+    def error(self) -> str | None:
+        """The failure's user-facing message (naming the file), or None."""
+        return None if self.failure is None else self.failure.message
 
 
-def failure_reason(path: Path | None, exc: BaseException) -> str:
-    """The user-facing message of a failed input: it always names the file."""
-    if isinstance(exc, VtonkitError):
-        message = str(exc)
-        return message if path is None or str(path) in message else f"{path}: {message}"
-    logger.exception("unexpected failure on %s", path)
-    where = f"{path}: " if path is not None else ""
-    return f"{where}internal error ({type(exc).__name__}: {exc})"
+R = TypeVar("R", bound=ItemResult)
 
 
-def run_each(items: Iterable[tuple[Path | None, str]], work: Callable[[ItemResult], None],
-             outputs_of: Callable[[str], Iterable[Path]],
-             on_result: Callable[[ItemResult], None] | None = None) -> Iterator[ItemResult]:
-    """Run `work(result)` for each `(path, stem)` and yield its result (see the module docstring).
+def attempt(result: R, work: Callable[[], Any], outputs: Callable[[], Iterable[Path]], *,
+            marker: CompletionMarker | None = None, stage: str = "") -> R:
+    """Run `work()` for `result`'s item under the one failure policy (module docstring); returns `result`.
+
+    Args:
+        work: fills `result.warnings` and `result.written`.
+        outputs: every file the item can write; removed when the work fails.
+        marker: the item's completion marker (resumable batches).
+        stage: what a failure outside any `StageError` is recorded at.
+    """
+    try:
+        if marker is not None:
+            marker.clear()  # the files below are about to change
+        work()
+        if marker is not None:
+            marker.write(str(result.path), result.warnings, result.written)
+    except Exception as exc:  # noqa: BLE001 - one bad input never stops the batch
+        result.failure = failure_of(result.path, exc, stage)
+        result.warnings = []
+        for output in outputs():  # an earlier run's files would pass for this item
+            output.unlink(missing_ok=True)
+    return result
+
+
+def worker_died(result: R) -> R:
+    """`result` failed because its worker process died while running it alone."""
+    file = "" if result.path is None else str(result.path)
+    result.failure = Failure("worker", file, WORKER_DIED, "WorkerDied", f"{file}: {WORKER_DIED}" if file else WORKER_DIED)
+    return result
+
+
+@dataclass
+class EachWorker:
+    """A worker (and its own factory) that runs `work(result)` for each `(path, stem)` in this process.
 
     Args:
         outputs_of: the files a stem's work writes; removed when the work fails.
-        on_result: called with each result as it is made (progress bars).
     """
-    for path, stem in items:
-        result = ItemResult(path, stem)
-        try:
-            work(result)
-        except Exception as exc:  # noqa: BLE001 - one bad input never stops the batch
-            result.error = failure_reason(path, exc)
-            result.warnings = []
-            for output in outputs_of(stem):
-                output.unlink(missing_ok=True)
-        if on_result:
+
+    work: Callable[[ItemResult], None]
+    outputs_of: Callable[[str], Iterable[Path]]
+
+    def __call__(self) -> EachWorker:
+        return self
+
+    def run(self, item: tuple[Path | None, str]) -> ItemResult:
+        result = ItemResult(*item)
+        return attempt(result, lambda: self.work(result), lambda: self.outputs_of(result.stem))
+
+    def lost(self, item: tuple[Path | None, str]) -> ItemResult:
+        return worker_died(ItemResult(*item))
+
+
+def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine: Engine | str = "inline",
+             on_result: Callable[[R], None] | None = None) -> Iterator[R]:
+    """Run every item on `engine` (an `Engine`, or a name in `engines.ENGINES` built without options)
+    with workers from `make_worker`; yield each result as it arrives (in completion order).
+
+    Args:
+        on_result: called with each result as it arrives (progress bars).
+    """
+    if isinstance(engine, str):
+        engine = ENGINES.build(engine)
+    for result in engine.run(make_worker, items):
+        if on_result is not None:
             on_result(result)
         yield result
 
@@ -101,7 +213,8 @@ def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: Pe
         result.warnings = outputs.warnings
         result.written = write_person_outputs(split, result.stem, outputs)
 
-    return list(run_each(_files(paths), work, lambda stem: split.person_files(stem).values(), on_result))
+    return list(run_each(_files(paths), EachWorker(work, lambda stem: split.person_files(stem).values()),
+                         on_result=on_result))
 
 
 def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
@@ -113,7 +226,8 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
         result.warnings = outputs.warnings
         result.written = write_cloth_outputs(split, result.stem, outputs.rgb, outputs.mask)
 
-    return list(run_each(_files(paths), work, lambda stem: split.cloth_files(stem).values(), on_result))
+    return list(run_each(_files(paths), EachWorker(work, lambda stem: split.cloth_files(stem).values()),
+                         on_result=on_result))
 
 
 def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> list[Path]:
@@ -150,4 +264,4 @@ def recompute_split(split: SplitDir, category: str = "upper", stems: Iterable[st
         return [split.parse_agnostic(stem), split.agnostic(stem), split.agnostic_mask(stem)]
 
     items = [(None, stem) for stem in (split.person_stems() if stems is None else stems)]
-    return run_each(items, work, agnostic_files)
+    return run_each(items, EachWorker(work, agnostic_files))

@@ -1,9 +1,10 @@
 """`vtonkit prep`: person photos and garment shots -> a complete HR-VITON split, at scale.
 
 Order of work: list inputs and give each a stable stem (`sources.py`, recorded in the manifest),
-compute every stage's cache key, skip samples whose completion marker already holds their key,
-run the rest on an engine (`engines/`), then write `prep-errors.jsonl` (one record per failed
-input) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
+compute every stage's cache key, skip samples whose completion marker already holds their key
+(`markers.py`), run the rest through the one batch runner (`batch.run_each`, with the `prep` worker
+of `stage_worker.py` on the engine `--engine` / `--in-process` pick from `engines/`), then write
+`prep-errors.jsonl` (one record per failed input) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
 skipped, finished stages come from the cache, and a `kill -9` at any point loses only the sample
 in flight (every file is written atomically; markers come last).
 """
@@ -23,8 +24,10 @@ from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import split_of
+from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
-from vtonkit.preprocess.engines import ENGINES, WorkerSpec, run_tasks
+from vtonkit.preprocess.engines import ENGINES, Engine, has_engine_ability
+from vtonkit.preprocess.markers import is_complete
 from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.stage_worker import (
     AGNOSTIC_VERSION,
@@ -36,7 +39,7 @@ from vtonkit.preprocess.stage_worker import (
     ClothTask,
     PersonTask,
     SampleResult,
-    is_complete,
+    WorkerSpec,
 )
 from vtonkit.preprocess.sources import (
     Duplicate,
@@ -236,6 +239,23 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
 
 
 ProgressCallback = Callable[[SampleResult], None]
+LOCAL = "local"  # `--engine local`: the pool engine, or the inline one with `--in-process`
+
+
+def build_engine(options: PrepOptions) -> Engine:
+    """The execution engine `options` ask for, given the options it declares it takes (`ENGINE_ABILITIES`)."""
+    name = ("inline" if options.in_process else "pool") if options.engine == LOCAL else options.engine
+    if name not in ENGINES.names():
+        raise VtonkitError(f"engine must be one of {', '.join([LOCAL, *ENGINES.names()])}, got {options.engine!r}")
+    cls = ENGINES.resolve(name)
+    settings: dict[str, Any] = {}
+    if has_engine_ability(cls, "parallel"):
+        settings["workers"] = options.workers
+    if has_engine_ability(cls, "separate_processes"):
+        settings["native_log"] = str(state_dir(options.out) / "native.log")
+    if has_engine_ability(cls, "cluster"):
+        settings["address"] = options.ray_address
+    return cls(**settings)
 
 
 def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None] | None = None,
@@ -248,14 +268,13 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
     """
     if options.split not in (*SPLITS, "auto"):
         raise VtonkitError(f"split must be one of {SPLITS} or auto, got {options.split!r}")
-    if options.engine not in ENGINES:
-        raise VtonkitError(f"engine must be one of {ENGINES}, got {options.engine!r}")
+    engine = build_engine(options)
     if not options.persons and not options.cloths:
         raise VtonkitError("nothing to do: give --persons and/or --cloths")
     category = check_category(options.category)
     dataset = Path(options.out).resolve()
     dataset.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     with dataset_lock(dataset):
         remove_stale_temporaries(dataset)
         chosen = resolve_backends(options)
@@ -263,6 +282,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         chosen = {stage: chosen[stage] for stage in needed}
         ids = {stage: backend_identity(stage, name, opts)
                for stage, (name, opts) in chosen.items()}
+        resolved_at = time.time()
         manifest = Manifest.load(dataset)
         errors: list[dict[str, str]] = []
         tasks: list[PersonTask | ClothTask] = []
@@ -286,22 +306,23 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
             persons = sum(isinstance(t, PersonTask) for t in tasks)
             on_start({**{s: persons for s in PERSON_STAGES}, **{s: len(tasks) - persons for s in CLOTH_STAGES}})
         profile = ProfileBuilder()
-        spec = WorkerSpec(chosen, options.registrations, native_log=str(state_dir(options.out) / "native.log"))
+        planned_at = time.time()
         if tasks:
-            for result in run_tasks(options.engine, tasks, spec, workers=options.workers,
-                                    ray_address=options.ray_address, in_process=options.in_process):
+            for result in run_each(tasks, WorkerSpec(chosen, options.registrations), engine=engine,
+                                   on_result=on_result):
                 profile.add(result)
-                if result.error is not None:
-                    errors.append({"kind": result.kind, "stem": result.stem, **result.error})
-                if on_result is not None:
-                    on_result(result)
+                if result.failure is not None:
+                    errors.append({"kind": result.kind, "stem": result.stem, **result.failure.record()})
 
+        last_result_at = time.time()
         errors.sort(key=lambda e: (e.get("kind", ""), e["file"]))  # same file whatever the completion order
         errors_path = dataset / ERRORS_FILE
         atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
         wall = time.perf_counter() - started
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
+        profile_json["timeline"] = profile.timeline(started_at, {"backends_resolved": resolved_at,
+                                                                 "tasks_planned": planned_at, "last_result": last_result_at})
         profile_json["split"] = options.split
         profile_json["duplicates_skipped"] = skipped_duplicates
         if options.split == "auto":

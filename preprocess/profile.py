@@ -20,6 +20,7 @@ class ProfileBuilder:
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     ok: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    clocks: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def add(self, result: SampleResult) -> None:
         for stage, seconds in result.seconds.items():
@@ -34,6 +35,30 @@ class ProfileBuilder:
         worker["model_load_seconds"] = {k: round(v, 3) for k, v in result.load_seconds.items()}
         worker["peak_rss_bytes"] = max(worker.get("peak_rss_bytes", 0), result.peak_rss_bytes)
         worker["cpu_s"] = round(max(worker.get("cpu_s", 0.0), result.cpu_seconds), 3)
+        worker["startup_cpu_s"] = round(result.startup_cpu_s, 3)
+        clock = self.clocks.setdefault(result.worker, {"started_at": result.worker_started_at,
+                                                       "ready_at": result.worker_ready_at, "busy_s": 0.0,
+                                                       "first_began_at": result.began_at, "last_ended_at": 0.0})
+        clock["busy_s"] += result.ended_at - result.began_at
+        clock["first_began_at"] = min(clock["first_began_at"], result.began_at)
+        clock["last_ended_at"] = max(clock["last_ended_at"], result.ended_at)
+
+    def timeline(self, run_started_at: float, marks: dict[str, float]) -> dict[str, Any]:
+        """Where the wall time of a run went, in seconds from `run_started_at` (epoch seconds).
+
+        `marks` are the main process's moments (`{"tasks_planned": epoch, ...}` -> `tasks_planned_s`);
+        per worker: when its process started, when its models were loaded (`ready_s`), when its first
+        task began and its last task ended, and its busy seconds. Worker time that is not busy (models
+        still loading, waiting for the main process, idle at the end) is what keeps N workers from
+        doing N times the work of one.
+        """
+        def rel(when: float) -> float:
+            return round(when - run_started_at, 3)
+
+        workers = {name: {"started_s": rel(c["started_at"]), "ready_s": rel(c["ready_at"]),
+                          "first_task_s": rel(c["first_began_at"]), "last_task_end_s": rel(c["last_ended_at"]),
+                          "busy_s": round(c["busy_s"], 3)} for name, c in self.clocks.items()}
+        return {**{f"{mark}_s": rel(when) for mark, when in marks.items()}, "workers": workers}
 
     def to_json(self, *, wall_seconds: float, engine: str, workers: int, skipped_complete: dict[str, int],
                 backends: dict[str, str]) -> dict[str, Any]:

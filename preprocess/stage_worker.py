@@ -1,6 +1,7 @@
-"""The `vtonkit prep` worker: one sample through every stage, the unit of work the engines run (in-process, pool, Ray).
+"""The `vtonkit prep` worker: one sample through every stage, what the batch runner (`batch.run_each`) runs on its engines.
 
-A `StageWorker` builds its backends once (`model_loads` counts the builds; the profile shows one
+`WorkerSpec` is the picklable factory an engine calls in each worker process. A `StageWorker`
+builds its backends once (`model_loads` counts the builds; the profile shows one
 per model and worker) and then runs `PersonTask`s and `ClothTask`s through the same per-sample
 chains as `prep-person` / `prep-cloth`, with caching and timing added per stage:
 
@@ -12,13 +13,13 @@ Pose, parse, DensePose and cloth-mask outputs come from the stage cache when the
 (see `cache.py`; pose is replayed into the refocus, see `pose_replay.py`); normalise, cloth preparation
 and agnostic are cheap pure functions and are recomputed whenever a sample is (re)written. A
 sample's completion marker is written after all its files, and removed before they are
-rewritten, so a killed run never leaves a sample that looks complete but is not. Every failure
-becomes an error record (nothing is raised) and removes the sample's files from an earlier run,
-which no longer match the inputs and backends.
+rewritten, so a killed run never leaves a sample that looks complete but is not (`markers.py`).
+Failures follow the runner's one policy (`batch.attempt`): a failure record naming the stage
+(nothing is raised), and the sample's files from an earlier run, which no longer match the inputs
+and backends, are removed.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import resource
@@ -29,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vtonkit.datasets.io.files import atomic_write_json
-from vtonkit.datasets.layout import DatasetLayout, SplitDir
+from vtonkit.datasets.layout import SplitDir
 from vtonkit.preprocess import cloth, person
+from vtonkit.preprocess.batch import ItemResult, StageError, attempt, failure_of, worker_died
 from vtonkit.preprocess.cache import CachedError, StageCache
+from vtonkit.preprocess.markers import CompletionMarker, marker_path, sample_files
 from vtonkit.preprocess.pose_replay import RecordingPose, ReplayMismatch, replay_normalise
 from vtonkit.preprocess.stages import PoseResult
 
@@ -81,16 +83,15 @@ class ClothTask:
     keys: dict[str, str]
 
 
-@dataclass
-class SampleResult:
-    """What happened to one task (picklable; sent back from pool workers and Ray actors)."""
+@dataclass(kw_only=True)
+class SampleResult(ItemResult):
+    """What happened to one task (picklable; sent back from pool workers and Ray actors).
+
+    `path` is the input file; `failure.record()` is its line of `prep-errors.jsonl`.
+    """
 
     kind: str
     split: str
-    stem: str
-    source: str
-    ok: bool
-    error: dict[str, str] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: list[str] = field(default_factory=list)
     worker: str = ""
@@ -98,32 +99,20 @@ class SampleResult:
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
     cpu_seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    # Clock times (epoch seconds, comparable between the processes of one machine) for the profile's
+    # timeline: when the worker's process started and when its backends were built, with the CPU
+    # seconds that start-up took; when this sample began and ended.
+    worker_started_at: float = 0.0
+    worker_ready_at: float = 0.0
+    startup_cpu_s: float = 0.0
+    began_at: float = 0.0
+    ended_at: float = 0.0
     uncached: bool = False  # set when a cached entry proved stale: the sample is recomputed whole
 
-
-def marker_path(dataset: str | Path, split: str, kind: str, stem: str) -> Path:
-    """Completion marker of a sample: `<dataset>/.vtonkit/done/<split>/<kind>/<stem>.json`."""
-    return state_dir(dataset) / "done" / split / kind / f"{stem}.json"
-
-
-def sample_files(dataset: str | Path, split: str, kind: str, stem: str) -> dict[str, Path]:
-    layout = DatasetLayout(dataset).split(split)
-    return layout.person_files(stem) if kind == "person" else layout.cloth_files(stem)
-
-
-def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_key: str) -> bool:
-    """True when the sample's marker holds `sample_key` and all its files exist."""
-    path = marker_path(dataset, split, kind, stem)
-    try:
-        marker = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if marker.get("key") != sample_key:
-        return False
-    if "files" in marker:  # what the sample wrote (a person whose agnostic cannot be computed has 5 files)
-        return all((Path(dataset) / name).is_file() for name in marker["files"])
-    return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
+    @classmethod
+    def of(cls, task: PersonTask | ClothTask, **fields: Any) -> SampleResult:
+        kind = "person" if isinstance(task, PersonTask) else "cloth"
+        return cls(Path(task.source), task.stem, kind=kind, split=task.split, **fields)
 
 
 def cpu_seconds() -> float:
@@ -132,25 +121,55 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def process_started_at() -> float:
+    """When this process started (epoch seconds, to the clock tick: the age from `/proc/self/stat`;
+    psutil's create time adds the boot time rounded to whole seconds)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+        return time.time() - age
+    except (OSError, ValueError, IndexError, AttributeError):  # not Linux
+        import psutil
+
+        return psutil.Process().create_time()
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set size (Linux reports KiB)."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-class _StageFailed(Exception):
-    def __init__(self, stage: str, error: BaseException) -> None:
-        self.stage = stage
-        self.error = error
-        super().__init__(str(error))
+def _remember_failure(cache: StageCache, stage: str, key: str, source: str, error: BaseException) -> None:
+    """Cache an input-caused failure (`VtonkitError`): the same bytes fail again, a re-run reports it unrun."""
+    if isinstance(error, VtonkitError):
+        failure = failure_of(Path(source), error, stage)
+        cache.save_error(stage, key, failure.error_type, failure.reason)
 
 
-def _error_record(stage: str, source: str, error: BaseException) -> dict[str, str]:
-    if isinstance(error, CachedError):
-        error_type, reason = error.error_type, error.reason
-    else:
-        error_type = type(error).__name__
-        reason = getattr(error, "reason", None) or str(error) or error_type
-    return {"stage": stage, "file": source, "reason": reason, "error_type": error_type}
+@dataclass(frozen=True)
+class WorkerSpec:
+    """How a `prep` worker builds its backends: the picklable `WorkerFactory` engines call in each worker.
+
+    Attributes:
+        backends: `{stage: (backend name, options)}` for the stages this run needs.
+        registrations: extra `(stage, name, "module:Class")` backends registered in every worker
+            before building (plugins, and the test backends of the test suite).
+    """
+
+    backends: dict[str, tuple[str, dict[str, Any]]]
+    registrations: tuple[tuple[str, str, str], ...] = ()
+
+    def __call__(self) -> StageWorker:
+        """Apply the registrations, then build the worker (its backends load here, once)."""
+        from vtonkit.preprocess.stages import REGISTRIES
+
+        for stage, name, target in self.registrations:
+            if name not in REGISTRIES[stage].names():
+                REGISTRIES[stage].register_lazy(name, target)
+        return StageWorker(self.backends)
+
+    def lost(self, task: PersonTask | ClothTask) -> SampleResult:
+        return worker_died(SampleResult.of(task))
 
 
 class StageWorker:
@@ -173,6 +192,9 @@ class StageWorker:
             self.backends[stage] = REGISTRIES[stage].build(name, **options)
             self.load_seconds[stage] = time.perf_counter() - started
             self.model_loads[f"{stage}:{name}"] = self.model_loads.get(f"{stage}:{name}", 0) + 1
+        self.started_at = process_started_at()
+        self.ready_at = time.time()
+        self.startup_cpu_s = cpu_seconds()  # interpreter start, imports and model loads
         self._caches: dict[str, StageCache] = {}
 
     def _cache(self, dataset: str) -> StageCache:
@@ -181,31 +203,19 @@ class StageWorker:
         return self._caches[dataset]
 
     def run(self, task: PersonTask | ClothTask) -> SampleResult:
-        kind = "person" if isinstance(task, PersonTask) else "cloth"
-        result = SampleResult(kind, task.split, task.stem, task.source, ok=False, worker=self.worker_id)
-        marker = marker_path(task.dataset, task.split, kind, task.stem)
-        try:
-            marker.unlink(missing_ok=True)  # the files below are about to change
-            if kind == "person":
-                files = self._run_person(task, result)  # type: ignore[arg-type]
-            else:
-                files = self._run_cloth(task, result)  # type: ignore[arg-type]
-            atomic_write_json(marker, {"key": task.keys["sample"], "source": task.source, "warnings": result.warnings,
-                                       "files": sorted(str(Path(p).relative_to(task.dataset)) for p in files)})
-            result.ok = True
-        except _StageFailed as failed:
-            result.error = _error_record(failed.stage, task.source, failed.error)
-        except Exception as exc:  # a bug or an I/O failure: still one record, never a dead batch
-            logger.exception("unexpected failure on %s", task.source)
-            result.error = _error_record("write", task.source, exc)
-        if result.error is not None:
-            # Files of an earlier run (other backends) would pass for this sample: remove them.
-            for path in sample_files(task.dataset, task.split, kind, task.stem).values():
-                path.unlink(missing_ok=True)
+        result = SampleResult.of(task, worker=self.worker_id, worker_started_at=self.started_at,
+                                 worker_ready_at=self.ready_at, startup_cpu_s=self.startup_cpu_s, began_at=time.time())
+        chain = self._run_person if result.kind == "person" else self._run_cloth
+        marker = CompletionMarker(marker_path(task.dataset, task.split, result.kind, task.stem), task.keys["sample"],
+                                  Path(task.dataset))
+        attempt(result, lambda: chain(task, result),  # type: ignore[operator]
+                lambda: sample_files(task.dataset, task.split, result.kind, task.stem).values(),
+                marker=marker, stage="write")
         result.model_loads = dict(self.model_loads)
         result.load_seconds = dict(self.load_seconds)
         result.peak_rss_bytes = peak_rss_bytes()
         result.cpu_seconds = cpu_seconds()
+        result.ended_at = time.time()
         return result
 
     # --- stage plumbing -------------------------------------------------------------------------
@@ -215,7 +225,7 @@ class StageWorker:
         try:
             value = fn()
         except Exception as exc:
-            raise _StageFailed(stage, exc) from exc
+            raise StageError(stage, exc) from exc
         finally:
             result.seconds[stage] = result.seconds.get(stage, 0.0) + time.perf_counter() - started
         return value
@@ -228,16 +238,14 @@ class StageWorker:
             arrays = None if result.uncached else cache.load(stage, key)
         except CachedError as exc:
             result.cache_hits.append(stage)
-            raise _StageFailed(stage, exc) from exc
+            raise StageError(stage, exc) from exc
         if arrays is not None:
             result.cache_hits.append(stage)
             return arrays
         try:
             arrays = self._timed(result, stage, compute)
-        except _StageFailed as failed:
-            if isinstance(failed.error, VtonkitError):  # input-caused: the same bytes fail again
-                record = _error_record(stage, task.source, failed.error)
-                cache.save_error(stage, key, record["error_type"], record["reason"])
+        except StageError as failed:
+            _remember_failure(cache, stage, key, task.source, failed.error)
             raise
         cache.save(stage, key, arrays)
         return arrays
@@ -251,7 +259,7 @@ class StageWorker:
 
     # --- person -----------------------------------------------------------------------------
 
-    def _run_person(self, task: PersonTask, result: SampleResult) -> list[Path]:
+    def _run_person(self, task: PersonTask, result: SampleResult) -> None:
         backends = person.PersonBackends(pose=self.backends.get("pose"), parser=self.backends.get("parser"),
                                          densepose=self.backends.get("densepose"))
         outputs = person.process_person(
@@ -260,7 +268,7 @@ class StageWorker:
             normalise=lambda path, _pose, _keep: self._normalise_and_pose(task, result, path))
         result.warnings = outputs.warnings
         split = SplitDir(Path(task.dataset) / task.split)
-        return self._timed(result, "write", lambda: person.write_person_outputs(split, task.stem, outputs))
+        result.written = self._timed(result, "write", lambda: person.write_person_outputs(split, task.stem, outputs))
 
     def _normalise_and_pose(self, task: PersonTask, result: SampleResult, source: Path) -> tuple[Any, PoseResult]:
         """Normalise (refocus) and pose: the pose model runs inside the refocus, so its results are
@@ -270,12 +278,12 @@ class StageWorker:
             recorded = cache.load("pose", key)
         except CachedError as exc:
             result.cache_hits.append("pose")
-            raise _StageFailed("pose", exc) from exc
+            raise StageError("pose", exc) from exc
         if recorded is not None:
             try:
                 replayed = self._timed(result, "normalize", lambda: replay_normalise(
                     source, recorded, keep_framing=task.keep_framing))
-            except _StageFailed as failed:
+            except StageError as failed:
                 if not isinstance(failed.error, ReplayMismatch):
                     raise
                 # The normalise code changed without a version bump: nothing cached for this
@@ -292,10 +300,9 @@ class StageWorker:
             normalized, pose = person.normalise_person(source, recorder, keep=task.keep_framing)
         except Exception as exc:
             stage = "pose" if recorder.seconds > 0 else "normalize"  # the photo could not even be read
-            if stage == "pose" and isinstance(exc, VtonkitError):  # input-caused: the same bytes fail again
-                record = _error_record(stage, task.source, exc)
-                cache.save_error(stage, key, record["error_type"], record["reason"])
-            raise _StageFailed(stage, exc) from exc
+            if stage == "pose":
+                _remember_failure(cache, stage, key, task.source, exc)
+            raise StageError(stage, exc) from exc
         finally:
             if recorder.seconds > 0:
                 result.seconds["pose"] = recorder.seconds
@@ -305,10 +312,10 @@ class StageWorker:
 
     # --- cloth ------------------------------------------------------------------------------
 
-    def _run_cloth(self, task: ClothTask, result: SampleResult) -> list[Path]:
+    def _run_cloth(self, task: ClothTask, result: SampleResult) -> None:
         outputs = cloth.process_cloth(Path(task.source), self.backends["cloth_mask"],
                                       run_stage=lambda stage, compute: self._stage(task, result, stage, compute))
         result.warnings += outputs.warnings
         split = SplitDir(Path(task.dataset) / task.split)
-        return self._timed(result, "cloth_write",
-                           lambda: cloth.write_cloth_outputs(split, task.stem, outputs.rgb, outputs.mask))
+        result.written = self._timed(result, "cloth_write",
+                                     lambda: cloth.write_cloth_outputs(split, task.stem, outputs.rgb, outputs.mask))

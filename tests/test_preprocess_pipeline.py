@@ -30,11 +30,11 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import Manifest
 from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, PrepOptions, run_prep
-from vtonkit.preprocess.stage_worker import marker_path
+from vtonkit.preprocess.markers import marker_path
 from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
 from vtonkit.preprocess.stages import PoseResult
 
-from vtonkit.core.errors import NoPersonError
+from vtonkit.core.errors import NoPersonError, VtonkitError
 
 REAL_PERSONS = ("01008_00.jpg", "049713_0.jpg")
 GARMENTS = ("00055_00.jpg", "00126_00.jpg")
@@ -109,10 +109,22 @@ class CrashingClothMask(TinyClothMask):
         return super().mask(image)
 
 
+class BuggyClothMask(TinyClothMask):
+    """Raises a plain bug (not an input error) on a pure red image, like a backend with a defect."""
+
+    name = "buggy-mask"
+
+    def mask(self, image: np.ndarray) -> np.ndarray:
+        if (image[..., 0] > 200).mean() > 0.9 and (image[..., 1] < 50).mean() > 0.9:
+            raise RuntimeError("index out of range in the red branch")
+        return super().mask(image)
+
+
 TINY = tuple((stage, name, f"{__name__}:{cls}") for stage, name, cls in (
     ("pose", "tiny-pose", "TinyPose"), ("pose", "tiny-pose-v2", "TinyPoseV2"), ("parser", "tiny-parser", "TinyParser"),
     ("densepose", "tiny-densepose", "TinyDensePose"), ("densepose", "tiny-densepose-v2", "TinyDensePoseV2"),
-    ("cloth_mask", "tiny-mask", "TinyClothMask"), ("cloth_mask", "crashing-mask", "CrashingClothMask")))
+    ("cloth_mask", "tiny-mask", "TinyClothMask"), ("cloth_mask", "crashing-mask", "CrashingClothMask"),
+    ("cloth_mask", "buggy-mask", "BuggyClothMask")))
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -462,3 +474,75 @@ def test_catalog_on_model_shots_become_persons_paired_with_their_product_garment
     unpaired = write_pair_list(dataset, "test", "unpaired", seed=3)
     assert not unpaired.placeholders and not unpaired.own_copies  # all own, copies already there
     assert {c for _, c in read_pairs(unpaired.path)} <= {"P1.jpg", "P2.jpg", "P3.jpg"}
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_prep_and_prep_cloth_share_one_failure_policy(photos, tmp_path, in_process):
+    """A bug in a backend and an unreadable shot fail the same way through `prep` (inline or pool
+    engine) and through `prep-cloth`'s batch: the same reason naming the file, the batch goes on,
+    and a stale file of an earlier run of the failed shot is removed."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.preprocess.batch import prep_cloth_files
+
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    (garments / "00055_00.jpg").write_bytes((photos / "garments" / "00055_00.jpg").read_bytes())
+    Image.new("RGB", (300, 400), (255, 0, 0)).save(garments / "red.png")
+    (garments / "broken.jpg").write_bytes(b"not a JPEG")
+    dataset = tmp_path / "ds"
+    stale = DatasetLayout(dataset).split("test").cloth("red")
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an earlier run's garment")
+    report = run_prep(PrepOptions(out=dataset, split="test", cloths=str(garments), registrations=TINY,
+                                  backends={"cloth_mask": "buggy-mask"}, in_process=in_process))
+    assert report.ok == {"cloth": 1} and report.failed == {"cloth": 2}
+    records = {Path(e["file"]).name: e for e in report.errors}
+    assert records["red.png"]["stage"] == "cloth_mask" and records["red.png"]["error_type"] == "RuntimeError"
+    assert records["red.png"]["reason"] == "internal error (RuntimeError: index out of range in the red branch)"
+    assert records["broken.jpg"]["stage"] == "cloth" and records["broken.jpg"]["error_type"] == "InputError"
+    assert not stale.exists()
+    assert DatasetLayout(dataset).split("test").cloth_stems() == ["00055_00"]
+
+    results = prep_cloth_files(sorted(garments.iterdir()), SplitDir(tmp_path / "cloth-only"), BuggyClothMask())
+    by_name = {r.path.name: r for r in results}
+    assert [r.path.name for r in results if r.ok] == ["00055_00.jpg"]
+    for name in ("red.png", "broken.jpg"):  # the message is the record's reason, prefixed by the file
+        assert by_name[name].error == f"{garments / name}: {records[name]['reason']}"
+        assert by_name[name].failure.error_type == records[name]["error_type"]
+
+
+def test_prep_picks_its_engine_by_name_and_passes_only_declared_options(tmp_path):
+    from vtonkit.preprocess.engines import ENGINES, has_engine_ability
+    from vtonkit.preprocess.pipeline import build_engine
+
+    inline = build_engine(PrepOptions(out=tmp_path, split="test", in_process=True, workers=3))
+    assert inline.name == "inline" and not inline.abilities  # nothing passed that it cannot take
+    pool = build_engine(PrepOptions(out=tmp_path, split="test", workers=3))
+    assert pool.name == "pool" and pool.workers == 3 and pool.native_log == str(tmp_path / ".vtonkit" / "native.log")
+    ray = build_engine(PrepOptions(out=tmp_path, split="test", engine="ray", workers=2, ray_address="auto"))
+    assert ray.name == "ray" and (ray.workers, ray.address) == (2, "auto")
+    assert build_engine(PrepOptions(out=tmp_path, split="test", engine="pool")).name == "pool"
+    with pytest.raises(VtonkitError, match="engine must be one of local, inline, pool, ray"):
+        build_engine(PrepOptions(out=tmp_path, split="test", engine="spark"))
+    for name in ENGINES.names():
+        assert ENGINES.resolve(name).abilities <= {"parallel", "separate_processes", "cluster"}
+    with pytest.raises(ValueError, match="unknown engine ability"):
+        has_engine_ability(pool, "gpu")
+
+
+def test_profile_timeline_shows_where_each_pool_worker_spent_the_run(photos, tmp_path):
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    for name in ("00055_00.jpg", "00126_00.jpg", "02015_00.jpg", "02305_00.jpg"):
+        (garments / name).write_bytes((photos / "garments" / name).read_bytes())
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(garments), workers=2,
+                                  backends={"cloth_mask": "tiny-mask"}, registrations=TINY))
+    timeline = report.profile["timeline"]
+    assert 0 <= timeline["backends_resolved_s"] <= timeline["tasks_planned_s"] <= timeline["last_result_s"]
+    workers = timeline["workers"]
+    assert set(workers) == set(report.profile["per_worker"]) and 1 <= len(workers) <= 2
+    for clock in workers.values():  # a worker starts, loads its models, then works
+        assert clock["started_s"] <= clock["ready_s"] <= clock["first_task_s"] <= clock["last_task_end_s"]
+        assert clock["last_task_end_s"] <= timeline["last_result_s"] and clock["busy_s"] > 0
+        assert clock["busy_s"] <= clock["last_task_end_s"] - clock["first_task_s"] + 1e-3
+    assert all(w["startup_cpu_s"] > 0 for w in report.profile["per_worker"].values())

@@ -46,6 +46,7 @@ from vtonkit.preprocess.body_frame import (
 from vtonkit.preprocess.colour_model import ColourModel, lab_bins
 from vtonkit.preprocess.person_mask import main_person, refine_probability
 
+from vtonkit.core.mediapipe_import import import_mediapipe
 from vtonkit.core.errors import NoPersonError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class GeometricParser:
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
         try:
-            import mediapipe as mp
+            mp = import_mediapipe()
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
             raise ImportError("the 'geometric' parser needs `pip install mediapipe==0.10.21`") from exc
         self.work_size = int(work_size)
@@ -136,7 +137,7 @@ class GeometricParser:
             return np.asarray(result.segmentation_mask, np.float32)
         # The pose model found nobody to follow: the selfie model still outlines people.
         if self._selfie is None:
-            import mediapipe as mp
+            mp = import_mediapipe()
 
             self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         return np.asarray(self._selfie.process(image_rgb).segmentation_mask, np.float32)

@@ -53,6 +53,7 @@ from vtonkit.datasets.io.keypoints import empty_body25
 from vtonkit.preprocess.person_mask import main_person
 
 from vtonkit.core.errors import NoPersonError
+from vtonkit.core.mediapipe_import import import_mediapipe
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def heavy_model_path():
     """Where mediapipe's legacy pose solution looks for the heavy model (whether or not it is there)."""
     from pathlib import Path
 
-    import mediapipe
+    mediapipe = import_mediapipe()
 
     return Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / HEAVY_MODEL_FILE
 
@@ -120,7 +121,7 @@ class MediapipePose:
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:
         try:
-            import mediapipe as mp
+            mp = import_mediapipe()
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
             raise ImportError("the 'mediapipe' pose backend needs `pip install mediapipe==0.10.21`") from exc
         if model not in MODELS:

@@ -1,46 +1,78 @@
-"""Engines run `StageWorker` tasks: in-process, on a local process pool, or on Ray actors.
+"""Execution engines of the batch runner (`batch.run_each`): where the per-item work runs.
 
-Every engine builds one `StageWorker` per worker from the same `WorkerSpec` (so each worker loads
-each model once) and yields one `SampleResult` per task, in completion order. The work per task
-is identical whichever engine runs it, so the outputs are too.
+The runner only sees the `Engine` interface; engines are named backends in `ENGINES`:
+
+* `inline`: one worker in the calling process (prep-person, prep-cloth, agnostic; `prep --in-process`);
+* `pool`: a local process pool (`prep`'s default, even of one worker: a native crash costs one input);
+* `ray`: Ray actors, locally or on a cluster.
+
+An engine builds one worker per worker slot by calling the `WorkerFactory` there (so each worker
+loads its models once), feeds it items, and yields one result per item in completion order. The
+work per item is the same whichever engine runs it, so the outputs are too.
+
+What an engine can do beyond that is declared in its `abilities` class attribute (names from
+`ENGINE_ABILITIES`); the caller passes the matching constructor options only to an engine that
+declares them (`has_engine_ability`), it never guesses from signatures.
 """
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from vtonkit.preprocess.stage_worker import ClothTask, PersonTask, SampleResult, StageWorker
+from vtonkit.preprocess.stages import Registry
 
-Task = PersonTask | ClothTask
-ENGINES = ("local", "ray")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Item_contra = TypeVar("Item_contra", contravariant=True)
+Result_co = TypeVar("Result_co", covariant=True)
+
+ENGINE_ABILITIES = frozenset({
+    "parallel",  # Engine(workers=N): N workers at once
+    "separate_processes",  # workers run in other processes: the factory and items are pickled, a worker
+    # that dies costs its item only (the factory's `lost` result), and Engine(native_log=path) sends what
+    # native libraries print there
+    "cluster",  # Engine(address=...): join a running cluster instead of starting a local one
+})
 
 
-@dataclass(frozen=True)
-class WorkerSpec:
-    """How a worker builds its backends.
+class Worker(Protocol[Item_contra, Result_co]):
+    """Runs one item at a time with what it built once (models); never raises (see `batch.attempt`)."""
 
-    Attributes:
-        backends: `{stage: (backend name, options)}` for the stages this run needs.
-        registrations: extra `(stage, name, "module:Class")` backends registered in every worker
-            before building (plugins, and the test backends of the test suite).
-        single_thread: limit numeric libraries to one thread per worker (set when several
-            workers share the cores, so they do not oversubscribe them).
-        native_log: file that pool workers send what native libraries print to (MediaPipe's
-            TFLite lines would otherwise break the progress bars); None keeps the terminal.
-    """
+    def run(self, item: Item_contra) -> Result_co: ...
 
-    backends: dict[str, tuple[str, dict[str, Any]]]
-    registrations: tuple[tuple[str, str, str], ...] = ()
-    single_thread: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-    native_log: str | None = None
+
+@runtime_checkable
+class WorkerFactory(Protocol[Item, Result]):
+    """Builds a worker where it runs (picklable for engines with "separate_processes")."""
+
+    def __call__(self) -> Worker[Item, Result]: ...
+
+    def lost(self, item: Item) -> Result:
+        """The result of an item whose worker process died while running it alone."""
+        ...
+
+
+class Engine(Protocol):
+    """Optional abilities (`abilities` class attribute): `ENGINE_ABILITIES`."""
+
+    name: str
+    abilities: frozenset[str]
+
+    def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
+        """Yield one result per item, in completion order."""
+        ...
+
+
+def has_engine_ability(engine: Any, ability: str) -> bool:
+    """Whether the engine (class or instance) declares `ability` (one of `ENGINE_ABILITIES`)."""
+    if ability not in ENGINE_ABILITIES:
+        raise ValueError(f"unknown engine ability {ability!r}")
+    return ability in getattr(engine, "abilities", frozenset())
 
 
 def limit_threads() -> None:
-    """One thread per numeric library in this process (workers share the cores)."""
+    """One thread per numeric library in this process (set in workers that share the cores)."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
     import cv2
@@ -48,25 +80,8 @@ def limit_threads() -> None:
     cv2.setNumThreads(1)
 
 
-def build_worker(spec: WorkerSpec) -> StageWorker:
-    """Apply the spec's registrations, then build the worker (its backends load here, once)."""
-    from vtonkit.preprocess.stages import REGISTRIES
-
-    if spec.single_thread:
-        limit_threads()
-    for stage, name, target in spec.registrations:
-        if name not in REGISTRIES[stage].names():
-            REGISTRIES[stage].register_lazy(name, target)
-    return StageWorker(spec.backends)
-
-
-def run_tasks(engine: str, tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
-              ray_address: str | None = None, in_process: bool = False) -> Iterator[SampleResult]:
-    """Run `tasks` on `engine` ("local" or "ray") with `workers` workers; yields results as they finish."""
-    if engine == "local":
-        module = importlib.import_module("vtonkit.preprocess.engines.local")
-        return module.run_local(tasks, spec, workers=workers, in_process=in_process)
-    if engine == "ray":
-        module = importlib.import_module("vtonkit.preprocess.engines.ray_engine")
-        return module.run_ray(tasks, spec, workers=workers, address=ray_address)
-    raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+ENGINES: Registry[Engine] = Registry("engine", default="inline")
+_E = "vtonkit.preprocess.engines"
+ENGINES.register_lazy("inline", f"{_E}.inline:InlineEngine", "one worker in this process")
+ENGINES.register_lazy("pool", f"{_E}.local:PoolEngine", "local process pool; a native crash costs one input")
+ENGINES.register_lazy("ray", f"{_E}.ray_engine:RayEngine", "Ray actors, local or on a cluster (pip install ray)")

@@ -1,32 +1,36 @@
-"""Local engine: in-process for one worker, else a process pool whose workers load models once.
+"""Pool engine: a local process pool whose workers build their worker (load models) once.
 
-Pool workers are spawned (no fork of a parent holding threads or model state) and build their
-`StageWorker` in the pool initializer; tasks are fed through a bounded window so that millions
-of inputs never sit in the executor's queue at once.
+Pool workers are spawned (no fork of a parent holding threads or model state), limit numeric
+libraries to one thread each (the workers share the cores) and build their worker in the pool
+initializer; items are fed through a bounded window so that millions of inputs never sit in the
+executor's queue at once.
 
 A worker that dies (a native crash in a model library, the out-of-memory killer) breaks the
-pool. The tasks that were in flight are then retried one at a time in a fresh pool: the one that
-kills its worker again gets an error record ("worker process died"), the others complete, and the
-batch goes on. (In-process mode, for tests and debugging, cannot survive such a crash.)
+pool. The items that were in flight are then retried one at a time in a fresh pool: the one that
+kills its worker again gets the factory's `lost` result ("worker process died"), the others
+complete, and the batch goes on.
 """
 from __future__ import annotations
 
-import dataclasses
+import atexit
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from vtonkit.preprocess.engines import Task, WorkerSpec, build_worker
-from vtonkit.preprocess.stage_worker import ClothTask, SampleResult, StageWorker
+from vtonkit.preprocess.engines import Worker, WorkerFactory, limit_threads
 
 from vtonkit.core.native_logs import redirect_native_stderr
 
 logger = logging.getLogger(__name__)
 
-_WORKER: StageWorker | None = None
+_WORKER: Worker[Any, Any] | None = None
 WINDOW_PER_WORKER = 4
 
 
@@ -41,95 +45,102 @@ def _die_with_parent() -> None:
         pass
 
 
-def _initialize(spec: WorkerSpec) -> None:
+def _leave_without_teardown() -> None:
+    """Exit a pool worker at once when the pool shuts it down (registered with `atexit`, so it runs first).
+
+    By then every result has been sent back and every file written (atomically), so there is nothing
+    left to clean up; the interpreter's own teardown of the loaded models would cost ~0.45 CPU s per
+    worker at the end of every run, while the pool waits for its workers to exit.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None) -> None:
     global _WORKER
     _die_with_parent()
-    if spec.native_log:
-        redirect_native_stderr(spec.native_log)
-    _WORKER = build_worker(spec)
+    if native_log:
+        redirect_native_stderr(native_log)
+    limit_threads()
+    _WORKER = make_worker()
+    atexit.register(_leave_without_teardown)  # after a successful build: a failed one exits the usual way
 
 
-def _run(task: Task) -> SampleResult:
+def _run(item: Any) -> Any:
     assert _WORKER is not None, "pool worker used before its initializer ran"
-    return _WORKER.run(task)
+    return _WORKER.run(item)
 
 
-def worker_died(task: Task) -> SampleResult:
-    """The error result of a task whose worker process died while running it alone."""
-    kind = "cloth" if isinstance(task, ClothTask) else "person"
-    return SampleResult(kind, task.split, task.stem, task.source, ok=False, error={
-        "stage": "worker", "file": task.source, "error_type": "WorkerDied",
-        "reason": "the worker process died while processing this input alone (native crash or out of memory)"})
-
-
-def _pool(spec: WorkerSpec, workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_initialize, initargs=(spec,))
-
-
-def _run_window(tasks: Iterator[Task], spec: WorkerSpec, workers: int, window: int,
-                orphans: list[Task]) -> Iterator[SampleResult]:
-    """Run `tasks` on one pool; on a broken pool, put the unfinished tasks into `orphans` and stop."""
-    pending: dict[Future[SampleResult], Task] = {}
-    with _pool(spec, workers) as executor:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    task = next(tasks)
-                except StopIteration:
-                    exhausted = True
-                    break
-                try:
-                    pending[executor.submit(_run, task)] = task
-                except BrokenProcessPool:  # broke between two results
-                    orphans.append(task)
-                    orphans.extend(pending.values())
-                    return
-            if not pending:
-                return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            broken = False
-            for future in done:
-                task = pending.pop(future)
-                if isinstance(future.exception(), BrokenProcessPool):
-                    orphans.append(task)
-                    broken = True
-                else:
-                    yield future.result()
-            if broken:  # every other unfinished task of this pool is lost with it: hand them back
-                for future, task in pending.items():
-                    if future.done() and not future.cancelled() and future.exception() is None:
-                        yield future.result()
-                    else:
-                        orphans.append(task)
-                return
-
-
-def run_local(tasks: Iterable[Task], spec: WorkerSpec, *, workers: int = 1,
-              in_process: bool = False) -> Iterator[SampleResult]:
-    """Yield one result per task.
+class PoolEngine:
+    """`workers` spawned processes (a pool even of one isolates this process from native crashes).
 
     Args:
-        workers: pool size (a pool of one still isolates the main process from native crashes).
-        in_process: run one worker in this process instead (tests, debugging).
+        native_log: file the workers send what native libraries print to (MediaPipe's TFLite lines
+            would otherwise break the progress bars); None keeps the terminal.
     """
-    workers = max(1, int(workers))
-    if in_process:
-        worker = build_worker(spec)
-        for task in tasks:
-            yield worker.run(task)
-        return
-    pool_spec = dataclasses.replace(spec, single_thread=True)
-    remaining = iter(tasks)
-    while True:
-        orphans: list[Task] = []
-        yield from _run_window(remaining, pool_spec, workers, workers * WINDOW_PER_WORKER, orphans)
-        if not orphans:
-            return
-        logger.warning("a worker process died; retrying the %d tasks it left, one at a time", len(orphans))
-        for task in orphans:
-            alone: list[Task] = []
-            yield from _run_window(iter([task]), pool_spec, 1, 1, alone)
-            if alone:
-                yield worker_died(task)
+
+    name = "pool"
+    abilities = frozenset({"parallel", "separate_processes"})
+
+    def __init__(self, workers: int = 1, native_log: str | None = None) -> None:
+        self.workers = max(1, int(workers))
+        self.native_log = native_log
+
+    def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
+        remaining = iter(items)
+        while True:
+            orphans: list[Any] = []
+            yield from self._run_window(make_worker, remaining, self.workers, self.workers * WINDOW_PER_WORKER,
+                                        orphans)
+            if not orphans:
+                return
+            logger.warning("a worker process died; retrying the %d items it left, one at a time", len(orphans))
+            for item in orphans:
+                alone: list[Any] = []
+                yield from self._run_window(make_worker, iter([item]), 1, 1, alone)
+                if alone:
+                    yield make_worker.lost(item)
+
+    def _pool(self, make_worker: WorkerFactory[Any, Any], workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_initialize, initargs=(make_worker, self.native_log))
+
+    def _run_window(self, make_worker: WorkerFactory[Any, Any], items: Iterator[Any], workers: int, window: int,
+                    orphans: list[Any]) -> Iterator[Any]:
+        """Run `items` on one pool; on a broken pool, put the unfinished items into `orphans` and stop."""
+        pending: dict[Future[Any], Any] = {}
+        with self._pool(make_worker, workers) as executor:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    try:
+                        pending[executor.submit(_run, item)] = item
+                    except BrokenProcessPool:  # broke between two results
+                        orphans.append(item)
+                        orphans.extend(pending.values())
+                        return
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    item = pending.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        orphans.append(item)
+                        broken = True
+                    else:
+                        yield future.result()
+                if broken:  # every other unfinished item of this pool is lost with it: hand them back
+                    for future, item in pending.items():
+                        if future.done() and not future.cancelled() and future.exception() is None:
+                            yield future.result()
+                        else:
+                            orphans.append(item)
+                    return

@@ -24,7 +24,8 @@ def prep(
     category: str = typer.Option("upper", "--category", help="Garment category: upper, lower or dresses "
                                  "(selects catalog garments and the agnostic recipe)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers; each loads every model once."),
-    engine: str = typer.Option("local", "--engine", help="local (process pool) or ray (actors; pip install ray)."),
+    engine: str = typer.Option("local", "--engine", help="local (process pool, or this process with --in-process) "
+                               "or ray (actors; pip install ray); the engine names pool and inline work too."),
     ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster (e.g. ray://head:10001 or "
                                     "auto) instead of starting a local Ray instance."),
     pose: str = typer.Option(None, "--pose", help="Pose backend (see `vtonkit models list`); default: config or mediapipe."),
