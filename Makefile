@@ -69,7 +69,7 @@ bench: setup
 	$(PY) bench/run_all.py
 
 cli-docs: setup
-	$(PY) -m vtonkit.docs_cli > docs/cli.md
+	$(PY) -m vtonkit.docs_cli --update README.md
 
 architecture-docs: setup
 	$(PY) -m vtonkit.architecture doc > docs/architecture.md
