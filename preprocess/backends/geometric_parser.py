@@ -421,7 +421,14 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         hair &= ~skin_guess
         neck = frame.point(NECK)
         if neck is not None:
-            hair |= body & (yy < neck[1] - 0.3 * s) & (np.abs(xx - neck[0]) < 0.4 * s) & ~skin_guess
+            head = body & (yy < neck[1] - 0.3 * s) & (np.abs(xx - neck[0]) < 0.4 * s)
+            hair |= head & ~skin_guess
+            # The hair of a cropped head runs off the top edge; shadows under the jaw do not.
+            count, components = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
+            at_top = np.zeros(count, bool)
+            at_top[np.unique(components[:2])] = True
+            at_top[0] = False
+            hair = at_top[components]
     elif hair_core.sum() >= 30:
         hair_model = ColourModel.fit(cells[hair_core])
         hair_score = hair_model.log_likelihood(cells)
