@@ -415,14 +415,17 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
     if head_cut_off:
         # Head cropped by the frame (Dress Code): what shows above the neck is chin and jaw skin,
         # with hair only where the colour is not skin; no long-hair search.
-        # The ellipse from clamped head joints says little here; the head is what the
-        # silhouette holds above the neck joint, around it.
         face |= hair & skin_guess
         hair &= ~skin_guess
         neck = frame.point(NECK)
         if neck is not None:
+            # The ellipse from head joints clamped to the edge says little: the head is what the
+            # silhouette holds above the neck joint, around it.
             head = body & (yy < neck[1] - 0.3 * s) & (np.abs(xx - neck[0]) < 0.4 * s)
-            hair |= head & ~skin_guess
+            # Opened: the silhouette's rim and the shadow line under the jaw are thin, hair is not.
+            size = 2 * max(1, round(0.025 * s)) + 1
+            hair |= cv2.morphologyEx((head & ~skin_guess).astype(np.uint8), cv2.MORPH_OPEN,
+                                     np.ones((size, size), np.uint8)) > 0
             # The hair of a cropped head runs off the top edge; shadows under the jaw do not.
             count, components = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
             at_top = np.zeros(count, bool)
