@@ -451,18 +451,6 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
             column_x = face_cx + t * (neck[0] - face_cx)
         offset = np.abs(xx - column_x) / max(face_w, 1.0)
         in_column = offset < 0.4
-        # Where the neck's skin shows, it sets the column's width: the skin connected to the
-        # throat under the chin, up to 0.55 face widths from the column's centre line (a fixed
-        # width took shaded neck skin for hair on a tilted head, and hair beside a slim neck for
-        # neck). A column of 0.25 stays where the neck is hidden.
-        throat = body & skin_guess & (yy > face_bottom - 0.1 * face_h) & (yy < shoulder_y + 0.1 * s) & (offset < 0.55)
-        count, components = cv2.connectedComponents(throat.astype(np.uint8), connectivity=8)
-        connected = np.zeros(count, bool)
-        connected[np.unique(components[throat & (offset < 0.1) & (yy < face_bottom + 0.15 * s)])] = True
-        connected[0] = False
-        neck_skin = cv2.dilate(connected[components].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        if neck_skin.any():
-            in_column = (offset < 0.25) | neck_skin
         # The shoulder joints lie inside the body, about a fifth of the shoulder width below the
         # outline of the shoulders, where the top starts (black hair on a black top would
         # otherwise run down onto it).
