@@ -56,25 +56,26 @@ def arm_skin(lab: np.ndarray, body: np.ndarray, skin: np.ndarray, frame: BodyFra
         if seeds.sum() < MIN_SAMPLES or clothes.sum() < MIN_SAMPLES:
             continue
         window_lab = lab[window]
-        skin_like = gaussian_log_likelihood(window_lab, window_lab[seeds]) > gaussian_log_likelihood(
-            window_lab, window_lab[clothes])
-        found = cv2.morphologyEx((zone & (skin_like | seeds)).astype(np.uint8), cv2.MORPH_CLOSE,
-                                 np.ones((5, 5), np.uint8))
+        candidates = window_lab[zone]  # only the zone is decided: the Gaussians cost per pixel
+        found = seeds.copy()
+        found[zone] |= gaussian_log_likelihood(candidates, window_lab[seeds]) > gaussian_log_likelihood(
+            candidates, window_lab[clothes])
+        found = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         count, components = cv2.connectedComponents(found, connectivity=8)
-        keep = np.zeros(count, bool)
-        keep[np.unique(components[seeds])] = True
+        keep = np.bincount(components[seeds], minlength=count) > 0
         keep[0] = False
         found_all[window] |= fill_holes(keep[components]) & zone
     return found_all
 
 
 def gaussian_log_likelihood(lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """`lab.shape[:-1]` log-density (up to a shared constant) under a Gaussian fitted to `samples` `(N, 3)`."""
+    """`(..., 3)` colours -> `(...)` log-density (up to a shared constant) under a Gaussian fitted to
+    `samples` `(N, 3)`."""
     mean = samples.mean(axis=0)
     covariance = np.cov(samples.T) + 4.0 * np.eye(3)  # a floor: flat-coloured samples stay invertible
     inverse = np.linalg.inv(covariance)
     d = lab.reshape(-1, 3) - mean
-    mahalanobis = np.einsum("ij,jk,ik->i", d, inverse, d)
+    mahalanobis = ((d @ inverse) * d).sum(axis=1)
     return (-0.5 * mahalanobis - 0.5 * np.log(np.linalg.det(covariance))).reshape(lab.shape[:-1])
 
 
