@@ -12,7 +12,10 @@ No parsing network ships inside any pip wheel usable here, so this backend combi
    shins are kept (a beige jacket does not become skin).
 4. Hair: everything non-face around and above the face; below the chin, hair vs skin vs top by
    colour plus a layout prior (the neck is a column from the chin to the neck joint, hair hangs
-   beside it, the top starts at the shoulders); ears/forehead skin next to the oval go to face.
+   beside it, the top starts at the shoulders' outline); ears/forehead skin next to the oval go
+   to face. A head cut by the top edge: non-skin blobs above the neck that run off the edge.
+   Along each arm, a local two-Gaussian colour model adds the shaded skin the face-learned model
+   missed (`vtonkit.preprocess.arm_skin`).
 5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) with a
    prior at the waist (the strongest horizontal edge across the hips, else just above the hip
    joints); the lower garment is a skirt when it stays one piece between the legs down to the
@@ -68,7 +71,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "1"
+    version = "2"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line
     abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
