@@ -8,7 +8,9 @@ from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import Cihp, to_cihp
+from vtonkit.preprocess.arm_skin import arm_skin, fill_holes
 from vtonkit.preprocess.backends.geometric_parser import GeometricParser
+from vtonkit.preprocess.body_frame import BodyFrame
 from vtonkit.preprocess.evaluation import PARSE_CLASSES, class_ious, find_samples
 from vtonkit.preprocess.stages import HUMAN_PARSERS, POSE_ESTIMATORS, HumanParser
 
@@ -54,7 +56,8 @@ def test_registry_default_builds_the_geometric_parser(parser) -> None:
 
 @pytest.mark.slow
 def test_quality_on_genuine_samples(parsed) -> None:
-    """Measured with genuine keypoints: mean per-sample mIoU 0.780, pooled per-class mIoU 0.815."""
+    """Measured with genuine keypoints: mean per-sample mIoU 0.812 (worst sample 0.693), pooled
+    per-class mIoU 0.829; hair 0.695, left / right arm 0.899 / 0.758, neck 0.765."""
     per_sample, totals = [], {}
     for sample, _, truth, ours in parsed:
         ours = comparable(ours, sample.label_set)
@@ -64,13 +67,14 @@ def test_quality_on_genuine_samples(parsed) -> None:
             inter_union = totals.setdefault(int(label), [0, 0])
             inter_union[0] += int(((truth == label) & (ours == label)).sum())
             inter_union[1] += int(((truth == label) | (ours == label)).sum())
-        assert np.mean(list(ious.values())) >= 0.5, (sample.stem, ious)
+        assert np.mean(list(ious.values())) >= 0.65, (sample.stem, ious)
     pooled = {k: i / u for k, (i, u) in totals.items() if u}
-    assert np.mean(per_sample) >= 0.75, per_sample
-    assert np.mean(list(pooled.values())) >= 0.78, pooled
-    for label in (Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.LEFT_ARM, Cihp.PANTS, Cihp.LEFT_LEG, Cihp.RIGHT_LEG):
+    assert np.mean(per_sample) >= 0.79, per_sample
+    assert np.mean(list(pooled.values())) >= 0.81, pooled
+    for label in (Cihp.FACE, Cihp.UPPER_CLOTHES, Cihp.PANTS, Cihp.LEFT_LEG, Cihp.RIGHT_LEG):
         assert pooled[int(label)] >= 0.75, (label.name, pooled)
-    assert pooled[int(Cihp.HAIR)] >= 0.6 and pooled[int(Cihp.NECK)] >= 0.7, pooled
+    assert pooled[int(Cihp.LEFT_ARM)] >= 0.87 and pooled[int(Cihp.RIGHT_ARM)] >= 0.73, pooled
+    assert pooled[int(Cihp.HAIR)] >= 0.67 and pooled[int(Cihp.NECK)] >= 0.74, pooled
 
 
 def test_output_contract_and_layout_sanity(parsed) -> None:
@@ -154,3 +158,68 @@ def test_black_image_is_no_person(parser, vitonhd) -> None:
 def test_malformed_inputs_are_refused(parser, image, keypoints) -> None:
     with pytest.raises(ValueError):
         parser.parse(image, keypoints)
+
+
+def arms_iou(ours: np.ndarray, truth: np.ndarray) -> float:
+    arms = (Cihp.LEFT_ARM, Cihp.RIGHT_ARM)
+    mine, theirs = np.isin(ours, arms), np.isin(truth, arms)
+    return float((mine & theirs).sum() / max(1, (mine | theirs).sum()))
+
+
+def test_shaded_hands_by_the_trousers_are_arms(parsed) -> None:
+    """Hands hanging by khaki or denim trousers: their shaded side was labelled trousers (or leg)
+    before the per-arm colour model (tuning-set photos; arms IoU 0.56 / 0.63 before)."""
+    checked = 0
+    for sample, _, truth, ours in parsed:
+        if f"{sample.dataset}/{sample.stem}" in ("dresscode/upper_body/000000_0", "vitonhd/train/00002_00"):
+            assert arms_iou(ours, truth) >= 0.8, sample.stem
+            checked += 1
+    assert checked == 2
+
+
+def test_a_cropped_heads_hair_is_found(parsed) -> None:
+    """Dress Code heads cut by the top edge: the hair behind the ear used to be labelled top."""
+    for sample, _, truth, ours in parsed:
+        if f"{sample.dataset}/{sample.stem}" == "dresscode/lower_body/013563_0":
+            iou = class_ious(ours, truth, (Cihp.HAIR,))["hair"]
+            assert iou >= 0.25, iou
+            return
+    pytest.fail("dresscode/lower_body/013563_0 not among the samples")
+
+
+def test_arm_skin_needs_seed_skin_and_stays_near_the_arm() -> None:
+    """An arm without any skin found on it (long sleeves, gloves) gains nothing; skin is only
+    added inside the zone around the skeleton's arm."""
+    keypoints = np.zeros((25, 3))
+    # A frontal upper body on a 200x160 grid: neck, shoulders, elbows, wrists.
+    for index, (x, y) in {1: (80, 40), 2: (60, 42), 5: (100, 42), 3: (55, 80), 6: (105, 80),
+                          4: (52, 115), 7: (108, 115)}.items():
+        keypoints[index] = (x, y, 0.9)
+    frame = BodyFrame(keypoints, (200, 160))
+    rgb = np.full((200, 160, 3), (40, 40, 120), np.uint8)  # a blue garment everywhere
+    yy, xx = np.mgrid[0:200, 0:160]
+    hand = (xx - 52) ** 2 + (yy - 123) ** 2 < 5 ** 2  # a quarter of the shoulder width across
+    rgb[hand] = (200, 150, 120)
+    rgb[hand & (xx > 52)] = (150, 110, 90)  # the hand's shaded half
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    body = np.ones((200, 160), bool)
+    assert not arm_skin(lab, body, np.zeros_like(body), frame).any()
+    lit = hand & (xx <= 52)
+    found = arm_skin(lab, body, lit, frame)
+    assert found[hand].mean() > 0.95  # the shaded half joins the lit half
+    assert not found[~hand].any()  # the blue garment stays clothes
+    far = np.zeros_like(body)
+    far[180:190, 5:15] = True  # skin far from either arm is not this function's business
+    assert not arm_skin(lab, body, far, frame)[far].any()
+
+
+def test_fill_holes_fills_enclosed_regions_only() -> None:
+    ring = np.zeros((20, 20), bool)
+    ring[3:12, 3:12] = True
+    ring[5:10, 5:10] = False  # enclosed: filled
+    ring[14:20, 14:18] = True
+    ring[16:20, 15:17] = False  # open to the border: stays open
+    filled = fill_holes(ring)
+    assert filled[3:12, 3:12].all()
+    assert not filled[16:20, 15:17].any()
+    assert (filled & ~ring).sum() == 25

@@ -12,7 +12,10 @@ No parsing network ships inside any pip wheel usable here, so this backend combi
    shins are kept (a beige jacket does not become skin).
 4. Hair: everything non-face around and above the face; below the chin, hair vs skin vs top by
    colour plus a layout prior (the neck is a column from the chin to the neck joint, hair hangs
-   beside it, the top starts at the shoulders); ears/forehead skin next to the oval go to face.
+   beside it, the top starts at the shoulders' outline); ears/forehead skin next to the oval go
+   to face. A head cut by the top edge: non-skin blobs above the neck that run off the edge.
+   Along each arm, a local two-Gaussian colour model adds the shaded skin the face-learned model
+   missed (`vtonkit.preprocess.arm_skin`).
 5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) with a
    prior at the waist (the strongest horizontal edge across the hips, else just above the hip
    joints); the lower garment is a skirt when it stays one piece between the legs down to the
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from vtonkit.datasets.labels import Cihp
+from vtonkit.preprocess.arm_skin import arm_skin
 from vtonkit.preprocess.body_frame import (
     L_ANKLE,
     L_HIP,
@@ -68,7 +72,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "1"
+    version = "2"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line
     abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -327,8 +331,10 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     labels[face & ~hair] = Cihp.FACE
     body = layout.body & ~(hair | face)
     skin = anchored_skin(skin_guess & body, frame, layout.face_cx, layout.face_bottom, face.any())
+    arms = arm_skin(layout.lab, body, skin, frame)
+    skin |= arms
     non_skin = body & ~skin
-    d_arm = label_skin(labels, layout, skin, frame)
+    d_arm = label_skin(labels, layout, skin, frame, arms)
     shoes = label_shoes(labels, layout, non_skin, frame)
     clothes = non_skin & ~shoes
     upper_label, lower_label = _split_garments(clothes, layout.cells, layout.lab[..., 0], frame, layout.yy,
@@ -415,6 +421,21 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         # with hair only where the colour is not skin; no long-hair search.
         face |= hair & skin_guess
         hair &= ~skin_guess
+        neck = frame.point(NECK)
+        if neck is not None:
+            # The ellipse from head joints clamped to the edge says little: the head is what the
+            # silhouette holds above the neck joint, around it.
+            head = body & (yy < neck[1] - 0.3 * s) & (np.abs(xx - neck[0]) < 0.4 * s)
+            # Opened: the silhouette's rim and the shadow line under the jaw are thin, hair is not.
+            size = 2 * max(1, round(0.025 * s)) + 1
+            hair |= cv2.morphologyEx((head & ~skin_guess).astype(np.uint8), cv2.MORPH_OPEN,
+                                     np.ones((size, size), np.uint8)) > 0
+            # The hair of a cropped head runs off the top edge; shadows under the jaw do not.
+            count, components = cv2.connectedComponents(hair.astype(np.uint8), connectivity=8)
+            at_top = np.zeros(count, bool)
+            at_top[np.unique(components[:2])] = True
+            at_top[0] = False
+            hair = at_top[components]
     elif hair_core.sum() >= 30:
         hair_model = ColourModel.fit(cells[hair_core])
         hair_score = hair_model.log_likelihood(cells)
@@ -434,10 +455,14 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
             column_x = face_cx + t * (neck[0] - face_cx)
         offset = np.abs(xx - column_x) / max(face_w, 1.0)
         in_column = offset < 0.4
-        below_shoulders = np.clip((yy - shoulder_y) / (0.5 * s), 0.0, None)
+        # The shoulder joints lie inside the body, about a fifth of the shoulder width below the
+        # outline of the shoulders, where the top starts (black hair on a black top would
+        # otherwise run down onto it).
+        top_line = shoulder_y - 0.2 * s
+        below_shoulders = np.clip((yy - top_line) / (0.5 * s), 0.0, None)
         hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
         skin_prior = np.where(in_column, 1.5, -1.0)
-        top_prior = np.where(yy > shoulder_y - 0.05 * s, 1.0, -1.0)
+        top_prior = np.where(yy > top_line, 1.0, -1.0)
         best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
         candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
         count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
@@ -464,7 +489,8 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
     return hair, face, skin_guess
 
 
-def label_skin(labels: np.ndarray, layout: PersonLayout, skin: np.ndarray, frame: BodyFrame) -> np.ndarray:
+def label_skin(labels: np.ndarray, layout: PersonLayout, skin: np.ndarray, frame: BodyFrame,
+               arm_zone_skin: np.ndarray | None = None) -> np.ndarray:
     """Label skin as neck/torso skin, arms and legs (left/right by the nearer limb) into `labels`;
     returns the distance to the nearer arm, which the garment split reads too."""
     yy, xx, s, hip_y = layout.yy, layout.xx, layout.s, layout.hip_y
@@ -482,6 +508,8 @@ def label_skin(labels: np.ndarray, layout: PersonLayout, skin: np.ndarray, frame
     below_hips = (yy > hip_y - 0.1 * s) if hip_y is not None else np.zeros((h, w), bool)
     torso_skin = skin & (neck_zone | torso) & (d_arm > 0.6 * limb_radius) & ~below_hips
     legs = skin & below_hips & (d_leg < d_arm) & ~torso_skin
+    if arm_zone_skin is not None:  # a hand by the thigh is no leg
+        legs &= ~arm_zone_skin
     if not frame.has(R_KNEE) and not frame.has(L_KNEE):
         # Cut above the knees (VITON-HD): skin at thigh level is almost always a hand.
         legs &= d_arm > 0.3 * s
