@@ -137,7 +137,7 @@ def run_settings(options: InferOptions) -> dict:
     return settings
 
 
-class _Engine:
+class TryOnEngine:
     """Turns a list of PairSamples into output images (N, H, W, 3) uint8 plus grid tiles."""
 
     def __init__(self, options: InferOptions) -> None:
@@ -247,7 +247,7 @@ def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, option
              loop: LoopOptions, log: RunLog, summary: InferSummary,
              progress: Callable[[int], None] | None) -> None:
     """Read (threads) -> compute batches (here) -> write and log (writer thread), overlapped."""
-    engine = _Engine(options)
+    engine = TryOnEngine(options)
     split = SplitDir(split_dir)
 
     def finished(output: PairOutput, record: PairRecord) -> None:  # writer thread; the only summary writer

@@ -87,6 +87,9 @@ def infer(
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     if engine not in ("local", "ray"):
         raise typer.BadParameter("must be local or ray", param_hint="--engine")
+    if engine == "local" and workers > 1:
+        raise typer.BadParameter("several workers need --engine ray (or one --shard i/n per process)",
+                                 param_hint="--workers")
     try:
         part = Shard.parse(shard) if shard else Shard()
     except ValueError as exc:
