@@ -213,3 +213,14 @@ def test_ray_workers_compute_each_pair_once(vitonhd: Path, tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
     assert result.exit_code == 0 and "0/10 pairs written" in " ".join(result.output.split())
     assert_every_pair_once(out, pairs)
+
+
+def test_sheets_keep_no_run_log_so_one_folder_takes_sheets_of_any_settings(vitonhd: Path, tmp_path: Path) -> None:
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    out = tmp_path / "sheets"
+    for extra in ([], ["--category", "dresses", "--name", "as_dresses"]):
+        result = CliRunner().invoke(app, ["sheet", str(tmp_path / "ds"), "--person", "00013_00", "--limit", "2",
+                                          "--method", "warp", "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    assert (out / "person_00013_00.png").is_file() and (out / "as_dresses.png").is_file()
+    assert not list(out.glob("infer-*"))  # no run log, no settings record: nothing to refuse

@@ -61,7 +61,8 @@ class LoopOptions:
     read_workers: threads reading the next pairs (0: read inline, the serial loop);
     prefetch: pairs read ahead at most; write_queue: batches waiting for the writer thread at most
     (0: write inline); resume: skip the pairs OUT's run log has as done (else start over);
-    shard: this process's part of the list.
+    shard: this process's part of the list; run_log: keep OUT/infer-log*.jsonl and
+    OUT/infer-settings.json (off for `vtonkit sheet`, whose folder collects sheets of any settings).
     """
 
     read_workers: int = 2
@@ -69,6 +70,7 @@ class LoopOptions:
     write_queue: int = 4
     resume: bool = True
     shard: Shard = field(default_factory=Shard)
+    run_log: bool = True
 
 
 @dataclass
@@ -220,23 +222,26 @@ def run_pairs(
     summary = InferSummary(method=options.method, duplicates=duplicates, pairs=len(mine))
     if on_start:
         on_start(len(mine))
-    if not loop.resume:
-        if not loop.shard.whole:
-            raise VtonkitError("--fresh cannot be combined with --shard: the other shards' logs would still count; "
-                               "empty the output folder once (or use a new --out) before starting the shards")
-        start_fresh(out_dir)
-    check_settings(out_dir, run_settings(options))
-    with RunLog(out_dir, loop.shard) as log:
-        removed = remove_stale_temps(out_dir, loop.shard)
-        if removed:
-            logger.info("removed %d temporary files left by an interrupted run in %s", removed, out_dir)
-        finished = finished_outputs(out_dir) if loop.resume else {}
-        todo = [(p, c) for p, c in mine if f"{p}_{c}.png" not in finished]
-        summary.skipped = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in finished]
-        if progress and summary.skipped:
-            progress(len(summary.skipped))
-        if todo:
-            _compute(split_dir, todo, out_dir, options, loop, log, summary, progress)
+    if not loop.run_log:
+        _compute(split_dir, mine, out_dir, options, loop, None, summary, progress)
+    else:
+        if not loop.resume:
+            if not loop.shard.whole:
+                raise VtonkitError("--fresh cannot be combined with --shard: the other shards' logs would still "
+                                   "count; empty the output folder once (or use a new --out) before starting them")
+            start_fresh(out_dir)
+        check_settings(out_dir, run_settings(options))
+        with RunLog(out_dir, loop.shard) as log:
+            removed = remove_stale_temps(out_dir, loop.shard)
+            if removed:
+                logger.info("removed %d temporary files left by an interrupted run in %s", removed, out_dir)
+            finished = finished_outputs(out_dir) if loop.resume else {}
+            todo = [(p, c) for p, c in mine if f"{p}_{c}.png" not in finished]
+            summary.skipped = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in finished]
+            if progress and summary.skipped:
+                progress(len(summary.skipped))
+            if todo:
+                _compute(split_dir, todo, out_dir, options, loop, log, summary, progress)
     done = {p.name for p in summary.written} | {p.name for p in summary.skipped}
     summary.outputs = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in done]
     summary.seconds = time.perf_counter() - start
@@ -244,7 +249,7 @@ def run_pairs(
 
 
 def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, options: InferOptions,
-             loop: LoopOptions, log: RunLog, summary: InferSummary,
+             loop: LoopOptions, log: RunLog | None, summary: InferSummary,
              progress: Callable[[int], None] | None) -> None:
     """Read (threads) -> compute batches (here) -> write and log (writer thread), overlapped."""
     engine = TryOnEngine(options)

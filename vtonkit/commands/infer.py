@@ -180,7 +180,7 @@ def sheet(
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, run_pairs
+    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
     from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
     from rich.markup import escape  # file names and reasons are user text, not markup
 
@@ -204,7 +204,9 @@ def sheet(
     try:
         with make_progress() as progress:
             task = progress.add_task(f"sheet ({method})", total=len(pair_list))
-            summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n))
+            # a sheet folder collects sheets made with any settings: no run log, every pair computed
+            summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n),
+                                LoopOptions(run_log=False))
         png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
                                                 baseline=method == "warp", garment=garment, person=person,
                                                 name=name)
