@@ -224,3 +224,24 @@ def test_sheets_keep_no_run_log_so_one_folder_takes_sheets_of_any_settings(viton
         assert result.exit_code == 0, result.output
     assert (out / "person_00013_00.png").is_file() and (out / "as_dresses.png").is_file()
     assert not list(out.glob("infer-*"))  # no run log, no settings record: nothing to refuse
+
+
+def test_hrviton_settings_record_the_checkpoints_by_content(tmp_path: Path) -> None:
+    """Resuming HR-VITON with other weights is refused even when the checkpoint paths are the same."""
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.vton_infer.run_log import PairRecord, check_settings
+    from vtonkit.vton_infer.runner import InferOptions, run_settings
+
+    tocg, gen = tmp_path / "mtviton.pth", tmp_path / "gen.pth"
+    tocg.write_bytes(b"condition generator weights")
+    gen.write_bytes(b"image generator weights")
+    options = InferOptions(method="hrviton", tocg_checkpoint=tocg, gen_checkpoint=gen)
+    out = tmp_path / "out"
+    out.mkdir()
+    check_settings(out, run_settings(options))
+    with RunLog(out, Shard()) as log:
+        log.append(PairRecord("a", "b", "a_b.png", "done", 0.1, ["a_b.png"]))
+    check_settings(out, run_settings(options))  # same weights: resumes
+    gen.write_bytes(b"image generator weights, retrained")
+    with pytest.raises(VtonkitError, match="gen_checkpoint_sha256"):
+        check_settings(out, run_settings(options))

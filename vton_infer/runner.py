@@ -289,7 +289,9 @@ def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, option
         batch.clear()
 
     try:
-        for item in read_ahead(read, todo, workers=loop.read_workers, depth=loop.prefetch):
+        # at least a batch ahead, so the whole next batch is read while this one computes
+        depth = max(loop.prefetch, options.batch_size)
+        for item in read_ahead(read, todo, workers=loop.read_workers, depth=depth):
             if item.sample is None:
                 writer.put([PairOutput(item.person, item.cloth, error=item.error, seconds=item.seconds)])
                 continue

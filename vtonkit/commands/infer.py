@@ -57,7 +57,7 @@ def infer(
     workers: int = typer.Option(1, "--workers", min=1, help="With --engine ray: how many Ray tasks (1 CPU each, 1 GPU each with --device cuda)."),
     ray_address: str = typer.Option(None, "--ray-address", help="With --engine ray: join this cluster (ray://head:10001 or auto) instead of starting a local Ray instance."),
     read_workers: int = typer.Option(2, "--read-workers", min=0, help="Threads reading and decoding the next pairs while the current batch computes (0: read one pair after the other)."),
-    prefetch: int = typer.Option(4, "--prefetch", min=1, help="Pairs read ahead at most (memory: about 15 MB each at 1024x768)."),
+    prefetch: int = typer.Option(4, "--prefetch", min=1, help="Pairs read ahead at most, at least one batch (memory: about 15 MB a pair at 1024x768)."),
 ) -> None:
     """Virtual try-on of every pair of a pair list, in order, to real PNG files.
 
