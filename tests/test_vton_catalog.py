@@ -67,7 +67,7 @@ def test_resume_after_kill_9_writes_every_pair_once(vitonhd: Path, tmp_path: Pat
     with open(tmp_path / "first.log", "wb") as log:
         first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         deadline = time.monotonic() + 300
-        while len(list(out.glob("*.png"))) < 8 and first.poll() is None and time.monotonic() < deadline:
+        while sum(done_lines(out).values()) < 8 and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
