@@ -196,8 +196,6 @@ class TryOnEngine:
         return np.stack(images), rows, []
 
 
-
-
 def run_pairs(
     split_dir: Path,
     pairs: Sequence[tuple[str, str]],
