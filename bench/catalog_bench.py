@@ -154,7 +154,8 @@ def main() -> None:
             summary = run_pairs_ray(split_dir, pairs, tmp_path / "ray", options, workers=args.ray_workers)
             walls["ray"], cpus["ray"] = [time.perf_counter() - wall0], [float("nan")]
             digests["ray"] = digest_outputs(tmp_path / "ray")
-        stages = stage_cpu_seconds(split_dir, pairs[: min(len(pairs), 8)], options, tmp_path / "stages")
+        stage_pairs = pairs[: min(len(pairs), 8)]
+        stages = stage_cpu_seconds(split_dir, stage_pairs, options, tmp_path / "stages")
         load_after = os.getloadavg()
 
     serial = statistics.median(walls["serial"])
@@ -162,11 +163,11 @@ def main() -> None:
     for mode in walls:
         wall, cpu = statistics.median(walls[mode]), statistics.median(cpus[mode])
         label = mode if mode != "ray" else f"ray x{args.ray_workers}"
-        print(f"{label:<12} {wall:>8.1f} {args.pairs / wall:>8.2f} {cpu / args.pairs:>11.3f} "
+        print(f"{label:<12} {wall:>8.1f} {args.pairs / wall:>8.3g} {cpu / args.pairs:>11.3f} "
               f"{cpu / wall / cores:>8.0%} {serial / wall:>8.2f}x")
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     bound = sum(stages.values()) / max(stages.values())
-    print("CPU s/pair by stage (serial, 8 pairs): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+    print(f"CPU s/pair by stage (serial, {len(stage_pairs)} pairs): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
           + f" -> pipelined bound with >= 3 free cores: {bound:.2f}x (sum / slowest stage)")
     same = all(d == digests["serial"] for d in digests.values())
     print(f"outputs identical in every mode: {same}")
