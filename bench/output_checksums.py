@@ -13,8 +13,8 @@ Ignored because they legitimately vary from run to run (timings, clocks, ports, 
   summary.json of the crawl (timestamps, durations), the crawl's .job/.httpcache (none without
   --resume/--cache). Text outputs have the scratch folder path and the store's base URL replaced
   by placeholders before hashing, so absolute paths and the random port do not count. JSON-lines
-  and Parquet rows are hashed without their `crawled_at` clock field and in sorted order (the
-  crawler's concurrent requests finish in any order).
+  and Parquet rows are hashed without their clock fields (`crawled_at`; `seconds` and `finished`
+  of infer's run log) and in sorted order (the crawler's concurrent requests finish in any order).
 One unreadable person photo and one unreadable garment shot are among the inputs, so the error
 records of the failure policy are part of the checksums too.
 
@@ -42,7 +42,7 @@ PERSONS = ["01008_00.jpg", "07966_00.jpg", "049713_0.jpg", "model_1.png"]
 UPPER_CLOTHS = ["00055_00.jpg", "02015_00.jpg"]
 LOWER_CLOTHS = ["048554_1.jpg", "049805_1.jpg"]
 IGNORED_NAMES = {"prep-profile.json", "native.log", "crawl.log", "summary.json"}
-CLOCK_FIELDS = {"crawled_at"}
+CLOCK_FIELDS = {"crawled_at", "seconds", "finished"}  # the crawl's clock; infer-log.jsonl's timings
 TEXT_SUFFIXES = {".json", ".jsonl", ".txt", ".csv", ".html", ".toml"}
 
 

@@ -17,6 +17,7 @@ RUNS = [
     ("preprocess", ["preprocess_bench.py", "--json", str(RESULTS / "preprocess.json")]),
     ("prep", ["prep_bench.py", "--json", str(RESULTS / "prep.json")]),
     ("infer", ["infer_bench.py", "--threads", "2"]),
+    ("catalog", ["catalog_bench.py", "--pairs", "32", "--ray-workers", "2"]),
     ("crawl", ["crawl_bench.py"]),
     ("onnx-overhead", ["onnx_backend_overhead.py"]),
 ]

@@ -53,3 +53,26 @@ def inject_review_defects(root: str | Path) -> Path:
     image.save(parse_file)
     (root / "test" / layout.CLOTH_MASK / "00008_00.jpg").unlink()
     return root
+
+
+def replicate_samples(source: layout.SplitDir, target: layout.SplitDir, copies: int) -> tuple[list[str], list[str]]:
+    """Link every sample of `source` into `target`, and `copies` more times under the stems `<stem>r<k>`.
+
+    A large throw-away split from a few samples (catalog-scale tests and benchmarks of `vtonkit
+    infer`): the files are symlinks to the originals, so nothing is copied. Returns the person
+    stems and the garment stems of `target`.
+    """
+    target.make_folders()
+    persons: list[str] = []
+    cloths: list[str] = []
+    for k in range(copies + 1):
+        for stems, files, made in ((source.person_stems(), "person_files", persons),
+                                   (source.cloth_stems(), "cloth_files", cloths)):
+            for stem in stems:
+                new = stem if k == 0 else f"{stem}r{k}"
+                targets = getattr(target, files)(new)
+                for folder, path in getattr(source, files)(stem).items():
+                    if path.exists():
+                        targets[folder].symlink_to(path.resolve())
+                made.append(new)
+    return persons, cloths

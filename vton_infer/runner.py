@@ -1,8 +1,14 @@
 """Run try-on over a pair list: read, batch, infer (HR-VITON or the warp baseline), save.
 
-Order is the pair list's, every pair is processed (no shuffle, no dropped tail), a pair whose
-files are bad is reported and skipped without stopping the others, and outputs are real PNGs
-`<person>_<cloth>.png` written atomically, with the method recorded in the PNG metadata.
+Order is the pair list's, every pair is processed once (no shuffle, no dropped tail, a repeated
+pair computed once), a pair whose files are bad is reported and skipped without stopping the
+others, and outputs are real PNGs `<person>_<cloth>.png` written atomically, with the method
+recorded in the PNG metadata.
+
+Three stages overlap (`LoopOptions`): reader threads decode the next pairs (`prefetch`), this
+thread computes a batch, a writer thread saves the previous one and logs it (`output_writer`).
+The run log (`run_log`) makes a rerun resume where a run stopped, and `--shard i/n` (`shards`)
+gives each of several processes or machines its own disjoint part of the list.
 """
 from __future__ import annotations
 
@@ -13,24 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-from vtonkit.datasets.io.files import atomic_save_image, atomic_write
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.data import PairSample, collate, read_pair
+from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOutput
+from vtonkit.vton_infer.prefetch import LoadedPair, read_ahead
+from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, file_digest, finished_outputs,
+                                        remove_stale_temps, start_fresh)
+from vtonkit.vton_infer.shards import Shard
 
-from vtonkit.core.errors import InputError, VtonkitError
+from vtonkit.core.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("hrviton", "warp")
-METHOD_LABELS = {
-    "hrviton": "HR-VITON (official architecture and checkpoints)",
-    "warp": "warp baseline (non-learned, not HR-VITON)",
-}
 
 
 @dataclass
@@ -52,12 +55,42 @@ class InferOptions:
 
 
 @dataclass
+class LoopOptions:
+    """How `run_pairs` moves pairs through (not what it computes: the outputs do not depend on these).
+
+    read_workers: threads reading the next pairs (0: read inline, the serial loop);
+    prefetch: pairs read ahead at most; write_queue: batches waiting for the writer thread at most
+    (0: write inline); resume: skip the pairs OUT's run log has as done (else start over);
+    shard: this process's part of the list; run_log: keep OUT/infer-log*.jsonl and
+    OUT/infer-settings.json (off for `vtonkit sheet`, whose folder collects sheets of any settings).
+    """
+
+    read_workers: int = 2
+    prefetch: int = 4
+    write_queue: int = 4
+    resume: bool = True
+    shard: Shard = field(default_factory=Shard)
+    run_log: bool = True
+
+
+@dataclass
 class InferSummary:
-    written: list[Path] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # computed by this run, in pair-list order
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (person, cloth, reason)
+    skipped: list[Path] = field(default_factory=list)  # finished by an earlier run (resume)
+    outputs: list[Path] = field(default_factory=list)  # every finished output of this run's pairs, in order
+    duplicates: int = 0  # pair-list lines repeating an earlier pair (computed once)
+    pairs: int = 0  # distinct pairs of this shard
     seconds: float = 0.0
     method: str = "hrviton"
     deviation: dict | None = None  # bf16 vs fp32, measured on the first batch
+
+    def merge(self, other: InferSummary) -> None:
+        """Add another shard's summary (Ray); `seconds` is the caller's wall time."""
+        for name in ("written", "failed", "skipped", "outputs"):
+            getattr(self, name).extend(getattr(other, name))
+        self.pairs += other.pairs
+        self.deviation = self.deviation or other.deviation
 
 
 def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
@@ -75,19 +108,38 @@ def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[t
     return read_pairs(pairs_path(dataset, split, pairs))
 
 
-def png_info(method: str) -> PngInfo:
-    info = PngInfo()
-    info.add_text("vtonkit-method", METHOD_LABELS[method])
-    if method == "warp":
-        info.add_text("Comment", "BASELINE preview: non-learned garment warp, not a try-on model output")
-    return info
+def unique_pairs(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
+    """Stems of the pairs, each (person, cloth) once in first-seen order (one output file each), and
+    how many lines repeated an earlier pair."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for person, cloth in pairs:
+        key = (stem_of(person), stem_of(cloth))
+        if key not in seen:
+            seen.add(key)
+            unique.append(key)
+    return unique, len(pairs) - len(unique)
 
 
-def save_png(path: Path, rgb: np.ndarray, method: str) -> None:
-    atomic_save_image(Image.fromarray(rgb, "RGB"), path, format="PNG", pnginfo=png_info(method))
+def _digest_or_none(path: Path | None) -> str | None:
+    # a missing file is reported by the checkpoint loader, with its own message
+    return file_digest(Path(path)) if path and Path(path).is_file() else None
 
 
-class _Engine:
+def run_settings(options: InferOptions) -> dict:
+    """What decides an output's pixels and files (recorded in OUT; a resume must match it).
+    Device and batch size are left out: outputs do not depend on them beyond float rounding."""
+    settings = {"method": options.method, "category": options.category,
+                "agnostic_source": options.agnostic_source, "grids": options.grids,
+                "save_tensors": options.save_tensors}
+    if options.method == "hrviton":
+        settings.update(seed=options.seed, occlusion=options.occlusion, precision=options.precision,
+                        tocg_checkpoint_sha256=_digest_or_none(options.tocg_checkpoint),
+                        gen_checkpoint_sha256=_digest_or_none(options.gen_checkpoint))
+    return settings
+
+
+class TryOnEngine:
     """Turns a list of PairSamples into output images (N, H, W, 3) uint8 plus grid tiles."""
 
     def __init__(self, options: InferOptions) -> None:
@@ -150,49 +202,102 @@ def run_pairs(
     out_dir: Path,
     options: InferOptions,
     progress: Callable[[int], None] | None = None,
+    loop: LoopOptions | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> InferSummary:
-    """Try on every pair of `pairs` (in order) with the samples of `split_dir`, writing to `out_dir`.
+    """Try on every pair of `pairs` (in order; those of `loop.shard`) with the samples of `split_dir`,
+    writing to `out_dir` and its run log; with `loop.resume`, pairs the log has as done are skipped.
 
-    progress: called with the number of pairs finished (or failed) after each batch.
+    progress: called with the number of pairs finished (written, failed or skipped), from the
+    writer thread. on_start: called with the number of distinct pairs of this shard.
     """
     start = time.perf_counter()
-    engine = _Engine(options)
-    split = SplitDir(split_dir)
+    loop = loop or LoopOptions()
     out_dir = Path(out_dir)
-    summary = InferSummary(method=options.method)
-    batch: list[PairSample] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    unique, duplicates = unique_pairs(pairs)
+    mine = [(p, c) for p, c in unique if loop.shard.owns(f"{p}_{c}")]
+    summary = InferSummary(method=options.method, duplicates=duplicates, pairs=len(mine))
+    if on_start:
+        on_start(len(mine))
+    if not loop.run_log:
+        _compute(split_dir, mine, out_dir, options, loop, None, summary, progress)
+    else:
+        if not loop.resume:
+            if not loop.shard.whole:
+                raise VtonkitError("--fresh cannot be combined with --shard: the other shards' logs would still "
+                                   "count; empty the output folder once (or use a new --out) before starting them")
+            start_fresh(out_dir)
+        check_settings(out_dir, run_settings(options))
+        with RunLog(out_dir, loop.shard) as log:
+            removed = remove_stale_temps(out_dir, loop.shard)
+            if removed:
+                logger.info("removed %d temporary files left by an interrupted run in %s", removed, out_dir)
+            finished = finished_outputs(out_dir) if loop.resume else {}
+            todo = [(p, c) for p, c in mine if f"{p}_{c}.png" not in finished]
+            summary.skipped = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in finished]
+            if progress and summary.skipped:
+                progress(len(summary.skipped))
+            if todo:
+                _compute(split_dir, todo, out_dir, options, loop, log, summary, progress)
+    done = {p.name for p in summary.written} | {p.name for p in summary.skipped}
+    summary.outputs = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in done]
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, options: InferOptions,
+             loop: LoopOptions, log: RunLog | None, summary: InferSummary,
+             progress: Callable[[int], None] | None) -> None:
+    """Read (threads) -> compute batches (here) -> write and log (writer thread), overlapped."""
+    engine = TryOnEngine(options)
+    split = SplitDir(split_dir)
+
+    def finished(output: PairOutput, record: PairRecord) -> None:  # writer thread; the only summary writer
+        if record.status == "done":
+            summary.written.append(out_dir / output.output_name)
+        else:
+            logger.error("skipping %s %s: %s", output.person, output.cloth, record.error)
+            summary.failed.append((output.person, output.cloth, record.error or ""))
+        if progress:
+            progress(1)
+
+    def read(person: str, cloth: str) -> PairSample:
+        return read_pair(split, person, cloth, agnostic_source=options.agnostic_source, category=options.category)
+
+    writer = OutputWriter(out_dir, options.method, log, finished, depth=loop.write_queue)
+    batch: list[LoadedPair] = []
 
     def flush() -> None:
         if not batch:
             return
-        images, rows, tensors = engine.run(batch)
-        for sample, rgb in zip(batch, images):
-            path = out_dir / sample.output_name
-            save_png(path, rgb, options.method)
-            summary.written.append(path)
-        for sample, row in zip(batch, rows):
-            save_png(out_dir / "grid" / sample.output_name, row, options.method)
-        for sample, entry in zip(batch, tensors):
-            with atomic_write(out_dir / "tensors" / (Path(sample.output_name).stem + ".pt")) as handle:
-                torch.save(entry, handle)
-        if progress:
-            progress(len(batch))
+        compute_start = time.perf_counter()
+        try:
+            images, rows, tensors = engine.run([item.sample for item in batch])
+        except Exception as exc:  # one batch's failure is its pairs' error, not the run's end
+            logger.exception("computing %s", ", ".join(item.output_stem for item in batch))
+            reason = f"internal error while computing: {type(exc).__name__}: {exc}"
+            writer.put([PairOutput(i.person, i.cloth, error=reason, seconds=i.seconds) for i in batch])
+            batch.clear()
+            return
+        share = (time.perf_counter() - compute_start) / len(batch)
+        writer.put([PairOutput(item.person, item.cloth, image=images[i], grid=rows[i] if rows else None,
+                               tensors=tensors[i] if tensors else None, seconds=item.seconds + share)
+                    for i, item in enumerate(batch)])
         batch.clear()
 
-    for person, cloth in pairs:
-        try:
-            batch.append(read_pair(split, person, cloth, agnostic_source=options.agnostic_source,
-                                   category=options.category))
-        except (InputError, ValueError) as exc:
-            logger.error("skipping %s %s: %s", person, cloth, exc)
-            summary.failed.append((stem_of(person), stem_of(cloth), str(exc)))
-            if progress:
-                progress(1)
-            continue
-        if len(batch) >= options.batch_size:
-            flush()
-    flush()
-    summary.seconds = time.perf_counter() - start
+    try:
+        # at least a batch ahead, so the whole next batch is read while this one computes
+        depth = max(loop.prefetch, options.batch_size)
+        for item in read_ahead(read, todo, workers=loop.read_workers, depth=depth):
+            if item.sample is None:
+                writer.put([PairOutput(item.person, item.cloth, error=item.error, seconds=item.seconds)])
+                continue
+            batch.append(item)
+            if len(batch) >= options.batch_size:
+                flush()
+        flush()
+    finally:
+        writer.close()
     if engine.pipeline is not None:
         summary.deviation = engine.pipeline.deviation
-    return summary

@@ -51,6 +51,13 @@ def infer(
     save_tensors: bool = typer.Option(False, "--save-tensors", help="Also save each pair's intermediate tensors (flows, layout, warped garment, float output) to OUT/tensors/<name>.pt, to compare with the official code."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Then score the outputs against the person photos (paired test list) with `vtonkit evaluate`'s --eval-protocol; report in OUT/evaluation.json (+ .html)."),
     eval_protocol: str = typer.Option("hrviton", "--eval-protocol", help="Protocol for --evaluate (see `vtonkit evaluate --help`)."),
+    resume: bool = typer.Option(True, "--resume/--fresh", help="--resume (default): skip the pairs OUT/infer-log*.jsonl has as done whose files exist, so a rerun continues where a run stopped (refused if OUT was made with other settings). --fresh: forget the log and compute every pair again."),
+    shard: str = typer.Option(None, "--shard", help="INDEX/COUNT, e.g. 0/4: compute only this part of the list (a fixed hash of the output name; shards 0..COUNT-1 are disjoint and cover the list). Start one per machine on the same OUT."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (--workers Ray tasks, each with its own shard; pip install ray)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="With --engine ray: how many Ray tasks (1 CPU each, 1 GPU each with --device cuda)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="With --engine ray: join this cluster (ray://head:10001 or auto) instead of starting a local Ray instance."),
+    read_workers: int = typer.Option(2, "--read-workers", min=0, help="Threads reading and decoding the next pairs while the current batch computes (0: read one pair after the other)."),
+    prefetch: int = typer.Option(4, "--prefetch", min=1, help="Pairs read ahead at most, at least one batch (memory: about 15 MB a pair at 1024x768)."),
 ) -> None:
     """Virtual try-on of every pair of a pair list, in order, to real PNG files.
 
@@ -59,17 +66,34 @@ def infer(
     the official inference path (numerically identical to test_generator.py). A pair with bad files
     is reported and skipped; the exit code is 1 if any pair failed.
 
+    Catalog scale: reading, computing and writing overlap (reader threads, a writer thread); every
+    finished pair is appended to OUT/infer-log.jsonl, so after a crash or a kill the same command
+    resumes; --shard i/n or --engine ray spread the list over processes or machines, each pair
+    computed once (docs/inference.md, "Catalog scale").
+
     HR-VITON weights are for non-commercial use only (see docs/inference.md for how to get them).
 
     Example: vtonkit infer data/zalando-hd-resized --split test --pairs test_pairs.txt
     --tocg-checkpoint mtviton.pth --gen-checkpoint gen.pth --out previews --grids
+
+    Example (machine 2 of 3, same shared OUT): vtonkit infer data/catalog --method warp --out previews --shard 1/3
     """
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, resolve_pairs, run_pairs
+    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, resolve_pairs, run_pairs
+    from vtonkit.vton_infer.shards import Shard
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("must be local or ray", param_hint="--engine")
+    if engine == "local" and workers > 1:
+        raise typer.BadParameter("several workers need --engine ray (or one --shard i/n per process)",
+                                 param_hint="--workers")
+    try:
+        part = Shard.parse(shard) if shard else Shard()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--shard") from None
     num_threads = _setup_torch(threads)
     try:
         pair_list = resolve_pairs(dataset, split, pairs)
@@ -80,18 +104,36 @@ def infer(
             agnostic_source="file" if agnostic_from_file else "compute", seed=seed, save_tensors=save_tensors,
             precision=precision,
         )
+        loop = LoopOptions(read_workers=read_workers, prefetch=prefetch, resume=resume, shard=part)
         with make_progress() as progress:
-            task = progress.add_task(f"try-on ({method})", total=len(pair_list))
-            summary = run_pairs(split_dir, pair_list, out, options, lambda n: progress.advance(task, n))
-    except (VtonkitError, ValueError) as exc:
+            where = f" shard {part}" if not part.whole else (f" on {workers} Ray workers" if engine == "ray" else "")
+            task = progress.add_task(f"try-on ({method}){where}", total=None)
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+
+            if engine == "ray":
+                from vtonkit.vton_infer.ray_runner import run_pairs_ray
+                from vtonkit.vton_infer.runner import unique_pairs
+
+                progress.update(task, total=len(unique_pairs(pair_list)[0]))
+                summary = run_pairs_ray(split_dir, pair_list, out, options, advance, loop, workers=workers,
+                                        address=ray_address)
+            else:
+                summary = run_pairs(split_dir, pair_list, out, options, advance, loop,
+                                    on_start=lambda total: progress.update(task, total=total))
+    except (VtonkitError, ValueError, ImportError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for person, cloth, reason in summary.failed:
         console.print(f"[red]failed[/] {escape(f'{person} {cloth}: {reason}')}")
     per_pair = summary.seconds / max(len(summary.written), 1)
+    resumed = f", {len(summary.skipped)} already done (resumed)" if summary.skipped else ""
+    repeated = f", {summary.duplicates} repeated pair-list lines computed once" if summary.duplicates else ""
     console.print(
-        f"{len(summary.written)}/{len(pair_list)} pairs written to {escape(str(out))} with {METHOD_LABELS[method]} "
-        f"in {summary.seconds:.1f} s ({per_pair:.2f} s/pair, {num_threads} torch threads, {device})"
+        f"{len(summary.written)}/{summary.pairs} pairs written to {escape(str(out))}{resumed}{repeated} with "
+        f"{METHOD_LABELS[method]} in {summary.seconds:.1f} s ({per_pair:.2f} s/pair, {num_threads} torch threads, "
+        f"{device}); run log: {escape(str(out))}/infer-log*.jsonl"
     )
     if summary.deviation:
         d = summary.deviation
@@ -138,7 +180,7 @@ def sheet(
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
-    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, run_pairs
+    from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
     from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
     from rich.markup import escape  # file names and reasons are user text, not markup
 
@@ -162,8 +204,10 @@ def sheet(
     try:
         with make_progress() as progress:
             task = progress.add_task(f"sheet ({method})", total=len(pair_list))
-            summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n))
-        png_path, html_path = write_tryon_sheet(split_dir, summary.written, out, METHOD_LABELS[method],
+            # a sheet folder collects sheets made with any settings: no run log, every pair computed
+            summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n),
+                                LoopOptions(run_log=False))
+        png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
                                                 baseline=method == "warp", garment=garment, person=person,
                                                 name=name)
     except VtonkitError as exc:
@@ -171,7 +215,7 @@ def sheet(
         raise typer.Exit(2) from None
     for p, c, reason in summary.failed:
         console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
-    console.print(f"sheet written: {png_path} and {html_path} ({len(summary.written)} try-ons, {METHOD_LABELS[method]})",
+    console.print(f"sheet written: {png_path} and {html_path} ({len(summary.outputs)} try-ons, {METHOD_LABELS[method]})",
                   markup=False)
     if summary.failed:
         raise typer.Exit(1)

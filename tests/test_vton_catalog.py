@@ -1,0 +1,247 @@
+"""`vtonkit infer` at catalog scale: read-ahead, background writer, run log, resume after kill -9,
+shards and Ray, each pair computed exactly once. Real VITON-HD samples (linked under extra stems
+to make a longer list), the real CLI, real files."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vtonkit.cli import app
+from vtonkit.datasets.layout import DatasetLayout, SplitDir
+from vtonkit.datasets.pairs import write_pairs
+from vtonkit.datasets.sample_copy import replicate_samples
+from vtonkit.vton_infer.prefetch import read_ahead
+from vtonkit.vton_infer.run_log import RunLog, read_records
+from vtonkit.vton_infer.shards import Shard
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def catalog_dataset(vitonhd: Path, root: Path, copies: int, garments: int) -> list[tuple[str, str]]:
+    """The 5 test persons and garments linked `copies` more times under new stems; every person with
+    the first `garments` garments written as test_pairs.txt. Returns the pairs (stems)."""
+    persons, cloths = replicate_samples(SplitDir(vitonhd / "test"), DatasetLayout(root).split("test"), copies)
+    pairs = [(p, c) for p in persons for c in cloths[:garments]]
+    write_pairs(DatasetLayout(root).pairs_file("test"), [(f"{p}.jpg", f"{c}.jpg") for p, c in pairs])
+    return pairs
+
+
+def done_lines(out: Path) -> Counter:
+    """Output name -> number of "done" lines over every run log of OUT."""
+    return Counter(r.output for r in read_records(out) if r.status == "done")
+
+
+def assert_every_pair_once(out: Path, pairs: list[tuple[str, str]]) -> None:
+    names = {f"{p}_{c}.png" for p, c in pairs}
+    assert done_lines(out) == Counter(names)  # exactly one done line per pair, none for anything else
+    assert {p.name for p in out.glob("*.png")} == names
+    for name in names:
+        with Image.open(out / name) as image:
+            image.load()  # a truncated file raises here
+            assert image.format == "PNG" and image.size == (768, 1024) and image.mode == "RGB"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no temporary file left
+
+
+def vtonkit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "vtonkit", *args]
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_writes_every_pair_once(vitonhd: Path, tmp_path: Path) -> None:
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=1, garments=5)  # 10 persons x 5 garments
+    assert len(pairs) == 50
+    out = tmp_path / "out"
+    command = vtonkit("infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out), "--threads", "1")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with open(tmp_path / "first.log", "wb") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        deadline = time.monotonic() + 300
+        while sum(done_lines(out).values()) < 8 and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    assert first.returncode == -signal.SIGKILL, (tmp_path / "first.log").read_text()
+    before = {name: (out / name).stat().st_mtime_ns for name in done_lines(out)}
+    assert 8 <= len(before) < len(pairs)  # killed in the middle of the list
+
+    second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    output = " ".join((second.stdout + second.stderr).split())
+    assert second.returncode == 0, output
+    assert f"{len(before)} already done (resumed)" in output
+    assert f"{len(pairs) - len(before)}/{len(pairs)} pairs written" in output
+    assert_every_pair_once(out, pairs)
+    # the pairs finished before the kill were not computed again: same files, untouched
+    assert {name: (out / name).stat().st_mtime_ns for name in before} == before
+
+
+def test_shards_are_disjoint_and_cover_the_list() -> None:
+    stems = [f"{p:05d}_00_{c:05d}_00" for p in range(60) for c in range(7)]
+    for count in (1, 2, 3, 7):
+        owners = [[i for i in range(count) if Shard(i, count).owns(s)] for s in stems]
+        assert all(len(o) == 1 for o in owners)  # each pair in exactly one shard
+        sizes = Counter(o[0] for o in owners)
+        assert len(sizes) == count and min(sizes.values()) > len(stems) / count / 2  # none empty or starved
+    assert Shard.parse(" 2/5 ") == Shard(2, 5) and str(Shard(2, 5)) == "2/5"
+    for bad in ("5/5", "1", "-1/2", "a/b", "0/0"):
+        with pytest.raises(ValueError, match="shard"):
+            Shard.parse(bad)
+
+
+def test_two_shard_processes_compute_the_list_once(vitonhd: Path, tmp_path: Path) -> None:
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=1, garments=2)  # 20 pairs
+    out = tmp_path / "out"
+    for index in (0, 1):
+        result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out),
+                                          "--shard", f"{index}/2"])
+        assert result.exit_code == 0, result.output
+    assert_every_pair_once(out, pairs)
+    for index in (0, 1):
+        logged = {r.output for r in read_records(out) if r.shard == f"{index}/2"}
+        assert logged and all(Shard(index, 2).owns(name.removesuffix(".png")) for name in logged)
+        assert (out / f"infer-log.shard-{index}-of-2.jsonl").is_file()
+    # a later whole-list run finds every pair done in the shard logs and computes nothing
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"0/{len(pairs)} pairs written" in " ".join(result.output.split())
+    assert_every_pair_once(out, pairs)
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out),
+                                      "--shard", "0/2", "--fresh"])
+    assert result.exit_code == 2 and "--fresh" in result.output
+
+
+def test_other_settings_are_refused_and_fresh_recomputes(vitonhd: Path, tmp_path: Path) -> None:
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)  # 5 pairs
+    out = tmp_path / "out"
+    base = ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)]
+    assert CliRunner().invoke(app, base).exit_code == 0
+    refused = CliRunner().invoke(app, [*base, "--grids"])
+    assert refused.exit_code == 2
+    assert "other settings" in refused.output and "grids" in refused.output
+    again = CliRunner().invoke(app, [*base, "--grids", "--fresh"])
+    assert again.exit_code == 0, again.output
+    assert f"{len(pairs)}/{len(pairs)} pairs written" in " ".join(again.output.split())
+    assert_every_pair_once(out, pairs)
+    records = read_records(out)
+    assert all(r.files == [r.output, f"grid/{r.output}"] and r.seconds > 0 for r in records)
+
+
+def test_a_pair_that_cannot_be_written_is_logged_and_the_batch_goes_on(vitonhd: Path, tmp_path: Path) -> None:
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=2)  # 10 pairs
+    out = tmp_path / "out"
+    blocked = f"{pairs[3][0]}_{pairs[3][1]}.png"
+    (out / blocked).mkdir(parents=True)  # a folder where the PNG must go: the rename fails
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out),
+                                      "--batch-size", "3"])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "9/10 pairs written" in output and "cannot write" in output
+    assert blocked in result.output.replace("\n", "")  # rich may fold the long path anywhere
+    failed = [r for r in read_records(out) if r.status == "failed"]
+    assert [r.output for r in failed] == [blocked] and "cannot write" in failed[0].error
+    assert done_lines(out) == Counter(f"{p}_{c}.png" for p, c in pairs if f"{p}_{c}.png" != blocked)
+    # once the obstacle is gone, the rerun computes that pair only
+    (out / blocked).rmdir()
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1/10 pairs written" in " ".join(result.output.split())
+    assert_every_pair_once(out, pairs)
+
+
+def test_a_torn_last_log_line_is_skipped_and_the_next_line_starts_fresh(tmp_path: Path) -> None:
+    from vtonkit.vton_infer.run_log import PairRecord
+
+    log_path = tmp_path / "infer-log.jsonl"
+    whole = PairRecord("a", "b", "a_b.png", "done", 0.5, ["a_b.png"]).to_line()
+    log_path.write_text(whole + whole[: len(whole) // 2])  # what a kill during a write leaves
+    with RunLog(tmp_path, Shard()) as log:
+        log.append(PairRecord("c", "d", "c_d.png", "done", 0.25, ["c_d.png"]))
+        with pytest.raises(Exception, match="another `vtonkit infer` is writing"):
+            RunLog(tmp_path, Shard())  # one writer per log
+    assert [r.output for r in read_records(tmp_path)] == ["a_b.png", "c_d.png"]
+    assert json.loads(log_path.read_text().splitlines()[-1])["person"] == "c"
+
+
+def test_read_ahead_keeps_order_and_its_bound() -> None:
+    consumed = 0
+    ahead = []
+    lock = threading.Lock()
+
+    def read(person: str, cloth: str):
+        with lock:
+            ahead.append(int(person) - consumed)
+        time.sleep(0.002 * (int(person) % 3))  # finish out of order
+        if person == "7":
+            raise ValueError("bad pair 7")
+        return person
+
+    pairs = [(str(i), "x") for i in range(30)]
+    got = []
+    for item in read_ahead(read, pairs, workers=3, depth=4):
+        got.append((item.person, item.sample, item.error))
+        consumed += 1
+    assert [g[0] for g in got] == [str(i) for i in range(30)]
+    assert got[7] == ("7", None, "bad pair 7") and got[8] == ("8", "8", None)
+    assert max(ahead) < 4  # never more than `depth` pairs read ahead of the consumer
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_workers_compute_each_pair_once(vitonhd: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=2)  # 10 pairs
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out),
+                                      "--engine", "ray", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "10/10 pairs written" in " ".join(result.output.split())
+    assert_every_pair_once(out, pairs)
+    for index in (0, 1):  # each Ray task computed its own shard, and only it
+        logged = {r.output for r in read_records(out) if r.shard == f"{index}/2"}
+        assert logged and logged == {f"{p}_{c}.png" for p, c in pairs if Shard(index, 2).owns(f"{p}_{c}")}
+    # the local engine resumes a Ray run: nothing left to compute
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 0 and "0/10 pairs written" in " ".join(result.output.split())
+    assert_every_pair_once(out, pairs)
+
+
+def test_sheets_keep_no_run_log_so_one_folder_takes_sheets_of_any_settings(vitonhd: Path, tmp_path: Path) -> None:
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    out = tmp_path / "sheets"
+    for extra in ([], ["--category", "dresses", "--name", "as_dresses"]):
+        result = CliRunner().invoke(app, ["sheet", str(tmp_path / "ds"), "--person", "00013_00", "--limit", "2",
+                                          "--method", "warp", "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    assert (out / "person_00013_00.png").is_file() and (out / "as_dresses.png").is_file()
+    assert not list(out.glob("infer-*"))  # no run log, no settings record: nothing to refuse
+
+
+def test_hrviton_settings_record_the_checkpoints_by_content(tmp_path: Path) -> None:
+    """Resuming HR-VITON with other weights is refused even when the checkpoint paths are the same."""
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.vton_infer.run_log import PairRecord, check_settings
+    from vtonkit.vton_infer.runner import InferOptions, run_settings
+
+    tocg, gen = tmp_path / "mtviton.pth", tmp_path / "gen.pth"
+    tocg.write_bytes(b"condition generator weights")
+    gen.write_bytes(b"image generator weights")
+    options = InferOptions(method="hrviton", tocg_checkpoint=tocg, gen_checkpoint=gen)
+    out = tmp_path / "out"
+    out.mkdir()
+    check_settings(out, run_settings(options))
+    with RunLog(out, Shard()) as log:
+        log.append(PairRecord("a", "b", "a_b.png", "done", 0.1, ["a_b.png"]))
+    check_settings(out, run_settings(options))  # same weights: resumes
+    gen.write_bytes(b"image generator weights, retrained")
+    with pytest.raises(VtonkitError, match="gen_checkpoint_sha256"):
+        check_settings(out, run_settings(options))

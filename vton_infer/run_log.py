@@ -1,0 +1,180 @@
+"""The run log of `vtonkit infer`: what is finished in an output folder, so a rerun resumes there.
+
+OUT/infer-log.jsonl (OUT/infer-log.shard-<i>-of-<n>.jsonl for `--shard i/n` and Ray workers) has one
+JSON object per finished pair, appended, flushed and fsynced only after the pair's files were
+renamed into place:
+
+    {"person": "00013_00", "cloth": "00017_00", "output": "00013_00_00017_00.png", "status": "done",
+     "seconds": 0.41, "files": ["00013_00_00017_00.png", "grid/00013_00_00017_00.png"],
+     "shard": "0/1", "finished": "2026-12-03T08:10:00Z"}
+
+`status` is "done" or "failed" (then "error" says why; failed pairs are retried by the next run).
+A kill can tear only the last line; readers skip it and the next writer starts on a new line.
+A pair is finished when some log has a "done" line for it and all its `files` exist.
+
+OUT/infer-settings.json holds what decides the pixels (method, category, seed, precision,
+checkpoint digests, ...); resuming with other settings is refused rather than mixing two runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.vton_infer.shards import Shard
+
+from vtonkit.core.errors import VtonkitError
+
+LOG_GLOB = "infer-log*.jsonl"
+SETTINGS_FILE = "infer-settings.json"
+# atomic_write's temporary files: ".<target name>.<8 random chars>.tmp" (tempfile.mkstemp)
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def log_name(shard: Shard) -> str:
+    """infer-log.jsonl for the whole list, infer-log.shard-<i>-of-<n>.jsonl for a shard (one writer each)."""
+    return "infer-log.jsonl" if shard.whole else f"infer-log.shard-{shard.index}-of-{shard.count}.jsonl"
+
+
+@dataclass
+class PairRecord:
+    """One line of the run log."""
+
+    person: str
+    cloth: str
+    output: str  # file name inside OUT
+    status: str  # "done" | "failed"
+    seconds: float  # work spent on this pair: read + its share of the batch compute + write
+    files: list[str] = field(default_factory=list)  # every file written for it, relative to OUT
+    shard: str = "0/1"
+    error: str | None = None
+    finished: str = ""
+
+    def to_line(self) -> str:
+        record = {k: v for k, v in asdict(self).items() if v is not None}
+        return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def read_records(out_dir: Path) -> list[PairRecord]:
+    """Every complete line of every run log in `out_dir` (a torn or foreign line is skipped)."""
+    records = []
+    for path in sorted(Path(out_dir).glob(LOG_GLOB)):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                records.append(PairRecord(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+    return records
+
+
+def finished_outputs(out_dir: Path) -> dict[str, PairRecord]:
+    """Output name -> its "done" record, for the pairs whose files all still exist."""
+    out_dir = Path(out_dir)
+    done: dict[str, PairRecord] = {}
+    for record in read_records(out_dir):
+        if record.status == "done" and all((out_dir / f).is_file() for f in record.files or [record.output]):
+            done[record.output] = record
+    return done
+
+
+class RunLog:
+    """This process's run log: locked (one writer per log file), appended line by line with fsync."""
+
+    def __init__(self, out_dir: Path, shard: Shard) -> None:
+        self.shard = shard
+        self.path = Path(out_dir) / log_name(shard)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+b")  # noqa: SIM115 (kept open, and locked, for the run)
+        try:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise VtonkitError(f"{self.path}: another `vtonkit infer` is writing this output folder (shard "
+                               f"{shard}); wait for it, or give this one another --out or --shard") from None
+        self.handle.seek(0, os.SEEK_END)
+        if self.handle.tell():
+            self.handle.seek(-1, os.SEEK_END)
+            if self.handle.read(1) != b"\n":  # torn last line of a killed run: start on a fresh one
+                self._append(b"\n")
+
+    def _append(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def append(self, record: PairRecord) -> None:
+        record.shard = str(self.shard)
+        record.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self._append(record.to_line().encode("utf-8"))
+
+    def close(self) -> None:
+        self.handle.close()  # also releases the lock
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file (checkpoints: two runs resume into one folder only with the same weights)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
+    """Record `settings` in OUT, or refuse when OUT already holds a run made with other ones."""
+    path = Path(out_dir) / SETTINGS_FILE
+    if path.is_file():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            recorded = None
+        if recorded == settings:
+            return
+        if isinstance(recorded, dict):
+            changed = sorted(k for k in set(recorded) | set(settings) if recorded.get(k) != settings.get(k))
+            what = ", ".join(f"{k}: {recorded.get(k)!r} -> {settings.get(k)!r}" for k in changed)
+        else:
+            what = "the file is unreadable"
+        if any(Path(out_dir).glob(LOG_GLOB)):
+            raise VtonkitError(f"{path}: this output folder holds a run with other settings ({what}); resuming "
+                               "would mix them. Use another --out, or --fresh to recompute every pair")
+    atomic_write_json(path, settings, indent=2)
+
+
+def start_fresh(out_dir: Path) -> None:
+    """Forget every finished pair of OUT (`--fresh`): remove the run logs and the settings record."""
+    for path in Path(out_dir).glob(LOG_GLOB):
+        path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (Path(out_dir) / SETTINGS_FILE).unlink()
+
+
+def remove_stale_temps(out_dir: Path, shard: Shard, folders: tuple[str, ...] = ("", "grid", "tensors")) -> int:
+    """Delete temporary files a killed run left in OUT (only those of `shard`'s pairs: another
+    shard's process may be writing its own right now). Returns how many."""
+    removed = 0
+    for folder in folders:
+        directory = Path(out_dir) / folder
+        if not directory.is_dir():
+            continue
+        for path in directory.iterdir():
+            match = _TEMP_NAME.match(path.name)
+            if match and (shard.whole or shard.owns(Path(match.group("target")).stem)):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+    return removed
