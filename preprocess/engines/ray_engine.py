@@ -1,23 +1,19 @@
 """Ray engine: one actor per worker holds the models; items are spread over the actors.
 
-`address=None` starts a local Ray instance (`ray.init(num_cpus=workers)`, ~10 s) and shuts it
+`address=None` starts a local Ray instance (`vtonkit.core.ray_session`, ~10 s) and shuts it
 down afterwards; an address (`ray://host:10001` or `auto`) joins an existing cluster, whose nodes
 need vtonkit installed and the dataset folder on a shared filesystem (actors write the files).
 """
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from vtonkit.core.ray_session import ray_session
 from vtonkit.preprocess.engines import WorkerFactory, limit_threads
 
 logger = logging.getLogger(__name__)
-
-RAY_HINT = "the ray engine needs Ray: pip install 'vtonkit[ray]' (or pip install 'ray>=2.9')"
-
 
 class _ActorBody:
     """What each Ray actor runs: the worker built once in the constructor."""
@@ -47,20 +43,12 @@ class RayEngine:
         self.address = address
 
     def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
-        try:
-            import ray
-            from ray.exceptions import RayActorError
-        except ImportError as exc:
-            raise ImportError(RAY_HINT) from exc
+        with ray_session(self.address, self.workers) as ray:
+            yield from self._run_actors(ray, make_worker, items)
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            # A local instance sees this interpreter's import path, so that plugin backends registered
-            # by module path import in the actors as they do here.
-            init: dict[str, Any] = {"address": self.address} if self.address else {
-                "num_cpus": self.workers, "include_dashboard": False,
-                "runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}}
-            ray.init(log_to_driver=False, logging_level=logging.WARNING, **init)
+    def _run_actors(self, ray: Any, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
+        from ray.exceptions import RayActorError
+
         actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ActorBody)
         single_thread = self.workers > 1
         idle = [actor_class.remote(make_worker, single_thread) for _ in range(self.workers)]
@@ -93,5 +81,3 @@ class RayEngine:
         finally:
             for actor in idle + [a for a, _ in in_flight.values()]:
                 ray.kill(actor)
-            if started_here:
-                ray.shutdown()
