@@ -14,6 +14,7 @@ import os
 import resource
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 
 import pytest
 
@@ -27,46 +28,38 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+@contextmanager
 def _measured(item: pytest.Item, phase: str):
     cpu, wall = _cpu_seconds(), time.perf_counter()
-    yield
-    _per_test[item.nodeid][phase] = _cpu_seconds() - cpu
-    _wall[item.nodeid] += time.perf_counter() - wall
-    out = os.environ.get("VTONKIT_CPUTIME_JSONL")
-    if out and phase == "teardown":
-        with open(out, "a") as handle:
-            handle.write(json.dumps({"nodeid": item.nodeid, **_per_test[item.nodeid], "wall": _wall[item.nodeid],
-                                     "load1": os.getloadavg()[0]}) + "\n")
+    try:
+        yield
+    finally:
+        _per_test[item.nodeid][phase] = _cpu_seconds() - cpu
+        _wall[item.nodeid] += time.perf_counter() - wall
+        out = os.environ.get("VTONKIT_CPUTIME_JSONL")
+        if out and phase == "teardown":
+            with open(out, "a") as handle:
+                handle.write(json.dumps({"nodeid": item.nodeid, **_per_test[item.nodeid], "wall": _wall[item.nodeid],
+                                         "load1": os.getloadavg()[0], "finished": time.time(),
+                                         "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}) + "\n")
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
-    gen = _measured(item, "setup")
-    next(gen)
-    try:
+    with _measured(item, "setup"):
         return (yield)
-    finally:
-        next(gen, None)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    gen = _measured(item, "call")
-    next(gen)
-    try:
+    with _measured(item, "call"):
         return (yield)
-    finally:
-        next(gen, None)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item):
-    gen = _measured(item, "teardown")
-    next(gen)
-    try:
+    with _measured(item, "teardown"):
         return (yield)
-    finally:
-        next(gen, None)
 
 
 def pytest_terminal_summary(terminalreporter):
