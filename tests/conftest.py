@@ -51,16 +51,28 @@ def reference() -> Path:
 
 
 
-# The costliest test modules and tests, in CPU seconds (bench/pytest_cputime.py, one process,
-# OMP_NUM_THREADS=1, load average 11-18 on the shared 2-core machine). `make test` hands whole files
-# to 2 workers (`--dist loadfile`) in collection order (`--no-loadscope-reorder`: xdist otherwise
-# orders files by their number of tests, and test_vton_fixtures.py, about half the baseline suite's
-# CPU in 8 tests, went nearly last and ran alone while the other worker idled). Collection starts
-# with the costliest file, and within it with the costliest tests (xdist queues a worker's next file
-# once 2 of its tests are left, so a costly last test would hold a whole further file back), and
-# the other worker works through everything else meanwhile. Only the order depends on these
-# figures: a stale one costs time, never a result. Everything not listed keeps its order after these.
-MODULE_CPU_SECONDS = {"test_vton_fixtures.py": 138, "test_crawlers_demo_crawl.py": 35, "test_preprocess_pipeline.py": 30}
+# The costliest test modules and tests, in CPU seconds (bench/pytest_cputime.py under make test's
+# options, load average 9-13 on the shared 2-core machine; the train modules' figures are lower
+# bounds). `make test` hands whole files to 2 workers (`--dist loadfile`) in collection order
+# (`--no-loadscope-reorder`: xdist otherwise orders files by their number of tests, and
+# test_vton_fixtures.py, about half the CPU of the 322 tests of issue #12's baseline in 8 tests,
+# went nearly last and ran alone while the other worker idled). Collection starts with the
+# costliest file, and within it with the costliest tests (xdist queues a worker's next file once 2
+# of its tests are left, so a costly last test would hold a whole further file back), and the other
+# worker works through the rest meanwhile. Only the order depends on these figures: a stale one
+# costs time, never a result. Everything not listed keeps its (alphabetical) order after these.
+MODULE_CPU_SECONDS = {
+    "test_vton_fixtures.py": 189,
+    "test_train_run.py": 89,
+    "test_train_fixtures.py": 64,
+    "test_crawlers_demo_crawl.py": 34,
+    "test_preprocess_pipeline.py": 28,
+    "test_evaluate.py": 23,
+    "test_train_steps.py": 23,
+    "test_crawlers_render.py": 17,
+    "test_crawlers_hostile.py": 14,
+    "test_datasets_validate.py": 14,
+}
 TEST_CPU_SECONDS = {
     "tests/test_vton_fixtures.py::test_c_whole_pipeline_through_the_cli": 102,
     "tests/test_vton_fixtures.py::test_b_generator_1024x768": 12,
