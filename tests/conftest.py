@@ -52,8 +52,8 @@ def reference() -> Path:
 
 
 # The costliest test modules and tests, in CPU seconds (bench/pytest_cputime.py under make test's
-# options, load average 9-13 on the shared 2-core machine; the train modules' figures are lower
-# bounds). `make test` hands whole files to 2 workers (`--dist loadfile`) in collection order
+# options, load average 4-13 on the shared 2-core machine; test_train_run.py's figure is a lower
+# bound). `make test` hands whole files to 2 workers (`--dist loadfile`) in collection order
 # (`--no-loadscope-reorder`: xdist otherwise orders files by their number of tests, and
 # test_vton_fixtures.py, about half the CPU of the 322 tests of issue #12's baseline in 8 tests,
 # went nearly last and ran alone while the other worker idled). Collection starts with the
@@ -63,8 +63,8 @@ def reference() -> Path:
 # costs time, never a result. Everything not listed keeps its (alphabetical) order after these.
 MODULE_CPU_SECONDS = {
     "test_vton_fixtures.py": 189,
+    "test_train_fixtures.py": 169,  # alone in one process (a make test worker was OOM-killed in it)
     "test_train_run.py": 89,
-    "test_train_fixtures.py": 64,
     "test_crawlers_demo_crawl.py": 34,
     "test_preprocess_pipeline.py": 28,
     "test_evaluate.py": 23,
