@@ -53,11 +53,12 @@ system-deps:
 # ruff (rules chosen in pyproject.toml), then the layering contract (lint-imports through
 # vtonkit.architecture, which lays out the installed package map for it), then the tests, with the
 # slowest ones listed so that a slow-down shows in every CI log. Test files run in parallel, one
-# process per core, each file whole on one process (its module fixtures are built once).
+# process per core, each file whole on one process (its module fixtures are built once), handed out
+# in collection order, which tests/conftest.py starts with the costliest files (see MODULE_CPU_SECONDS).
 test: setup system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m vtonkit.architecture lint
-	$(PY) -m pytest -n auto --dist loadfile --durations=25
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"

@@ -48,3 +48,41 @@ def photos() -> Path:
 def reference() -> Path:
     """../shared/reference: official-code fixtures (agnostic/, hrviton/)."""
     return shared_path("reference")
+
+
+
+# The costliest test modules and tests, in CPU seconds (bench/pytest_cputime.py under make test's
+# options, load average 4-13 on the shared 2-core machine; test_train_run.py's figure is a lower
+# bound). `make test` hands whole files to 2 workers (`--dist loadfile`) in collection order
+# (`--no-loadscope-reorder`: xdist otherwise orders files by their number of tests, and
+# test_vton_fixtures.py, about half the CPU of the 322 tests of issue #12's baseline in 8 tests,
+# went nearly last and ran alone while the other worker idled). Collection starts with the
+# costliest file, and within it with the costliest tests (xdist queues a worker's next file once 2
+# of its tests are left, so a costly last test would hold a whole further file back), and the other
+# worker works through the rest meanwhile. Only the order depends on these figures: a stale one
+# costs time, never a result. Everything not listed keeps its (alphabetical) order after these.
+MODULE_CPU_SECONDS = {
+    "test_vton_fixtures.py": 189,
+    "test_train_fixtures.py": 169,  # alone in one process (a make test worker was OOM-killed in it)
+    "test_train_run.py": 89,
+    "test_crawlers_demo_crawl.py": 34,
+    "test_preprocess_pipeline.py": 28,
+    "test_evaluate.py": 23,
+    "test_train_steps.py": 23,
+    "test_crawlers_render.py": 17,
+    "test_crawlers_hostile.py": 14,
+    "test_datasets_validate.py": 14,
+}
+TEST_CPU_SECONDS = {
+    "tests/test_vton_fixtures.py::test_c_whole_pipeline_through_the_cli": 102,
+    "tests/test_vton_fixtures.py::test_b_generator_1024x768": 12,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Costliest modules first, costliest tests first within them; the sort is stable."""
+    def cost(item: pytest.Item) -> tuple[int, int]:
+        function_id = item.nodeid.split("[", 1)[0]  # parametrised tests share their function's figure
+        return -MODULE_CPU_SECONDS.get(item.path.name, 0), -TEST_CPU_SECONDS.get(function_id, 0)
+
+    items.sort(key=cost)
