@@ -87,9 +87,9 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
 def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: World,
                           autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
     from vtonkit.vton_infer.train.generator_stage import (
+        CachedGeneratorBatches,
         GeneratorStageConfig,
         GeneratorTrainer,
-        generator_batch,
     )
 
     config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
@@ -99,6 +99,6 @@ def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     disc = _init(config.discriminator(), options.init_disc, init_spade)
     trainer = GeneratorTrainer(generator.to(device), disc.to(device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
-    table = tuple(int(v) for v in t13)
-    return trainer, generator, lambda raw: generator_batch(raw, tocg, t13=table, occlusion=config.occlusion,
-                                                           composition=config.clothmask_composition)
+    # the frozen stage's outputs computed once per sample (see CachedGeneratorBatches)
+    return trainer, generator, CachedGeneratorBatches(tocg, t13, occlusion=config.occlusion,
+                                                      composition=config.clothmask_composition)

@@ -319,7 +319,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
     try:
         if step < options.steps:
             for step_index, raw in batches_from(dataset, options, world, start_step):
-                raw = {k: v.to(device) for k, v in raw.items() if k != "index"}
+                raw = {k: v.to(device) for k, v in raw.items()}  # `index` keys the stage-2 cache
                 losses = stage.trainer.step(stage.make_batch(raw))
                 losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
                 step = step_index + 1
