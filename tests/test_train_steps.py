@@ -133,3 +133,21 @@ def test_cached_frozen_stage_gives_the_batches_of_a_recomputation(reference: Pat
     full(raw)
     full(raw)
     assert full.cache == {} and len(forwards) == 5  # 3 so far + one per uncached call
+
+
+def test_noise_share_is_this_process_rows_of_the_global_draw() -> None:
+    """Data-parallel stage 2: rank r of N (b samples each) adds the noise rows r*b.. of the draw one
+    process makes for the global batch, and leaves the global stream where one process leaves it."""
+    from vtonkit.vton_infer.networks.spade import NoiseShare, draw_noise
+
+    torch.manual_seed(7)
+    whole = draw_noise(4, 6, 5, None)
+    after_whole = torch.randn(3)
+    shares = []
+    for rank in range(2):
+        torch.manual_seed(7)
+        shares.append(draw_noise(2, 6, 5, NoiseShare(4, 2 * rank)))
+        assert torch.equal(torch.randn(3), after_whole)
+    assert torch.equal(torch.cat(shares), whole) and whole.shape == (4, 6, 5, 1)
+    with pytest.raises(ValueError, match="outside the global batch"):
+        draw_noise(2, 6, 5, NoiseShare(3, 2))

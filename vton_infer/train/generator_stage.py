@@ -43,6 +43,7 @@ from functools import partial
 
 import torch
 from torch import nn
+from vtonkit.vton_infer.networks.spade import NoiseShare
 from vtonkit.vton_infer.pipeline import COMPOSITIONS, condition_stage, generator_layout
 from vtonkit.vton_infer.train.condition_stage import OFFICIAL_T13, one_hot_layout, unit_range
 from vtonkit.vton_infer.train.discriminators import ImageDiscriminator
@@ -244,7 +245,9 @@ class GeneratorTrainer:
 
     generator: SPADEGenerator; disc: ImageDiscriminator (`config.discriminator()`); vgg: frozen
     VGG19. autocast_dtype / grad_scaler as in ConditionTrainer. `schedulers` decay both learning
-    rates per `linear_decay_factor`.
+    rates per `linear_decay_factor`. rank / world_size: this process's place in a data-parallel run
+    (`distributed.data_parallel` wrappers): every rank draws the SPADE noise of the global batch and
+    uses its own rows (`NoiseShare`), so N ranks compute what one process computes on the global batch.
     """
 
     def __init__(
@@ -256,8 +259,11 @@ class GeneratorTrainer:
         *,
         autocast_dtype: torch.dtype | None = None,
         grad_scaler: torch.amp.GradScaler | None = None,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.generator = generator
+        self.rank, self.world_size = rank, world_size
         self.disc = disc
         self.vgg = vgg
         self.config = config or GeneratorStageConfig()
@@ -285,8 +291,9 @@ class GeneratorTrainer:
         self.disc.train()
         disc_core = unwrap(self.disc)
         device = batch.x.device
+        noise = None if self.world_size == 1 else NoiseShare(n * self.world_size, n * self.rank)
         with self.precision.autocast(device):
-            output = self.generator(batch.x, batch.parse)
+            output = self.generator(batch.x, batch.parse, noise_rng=noise)
             with frozen(disc_core):
                 fake, real = _split_batch(disc_core(self._pair(batch, output)), n)
             g_gan = hinge_generator_loss(fake)
@@ -297,8 +304,8 @@ class GeneratorTrainer:
         self.precision.backward_step(g_total, self.optimizers.generator)
 
         with self.precision.autocast(device):
-            with torch.no_grad():
-                output_d = self.generator(batch.x, batch.parse)
+            with torch.no_grad():  # unwrapped: no gradient, nothing for DDP to do
+                output_d = unwrap(self.generator)(batch.x, batch.parse, noise_rng=noise)
             fake, real = _split_batch(self.disc(self._pair(batch, output_d.detach())), n)
             d_fake = hinge_discriminator_loss(fake, False)
             d_real = hinge_discriminator_loss(real, True)
