@@ -100,3 +100,54 @@ def test_linear_decay_factor_is_the_official_schedule() -> None:
     assert linear_decay_factor(100999, 100000, 100000) == 1.0
     assert linear_decay_factor(101000, 100000, 100000) == 1.0 - 1000 / 100001
     assert linear_decay_factor(200000, 100000, 100000) == pytest.approx(1 / 100001)
+
+
+def test_cached_frozen_stage_gives_the_batches_of_a_recomputation(reference: Path) -> None:
+    """Stage 2's per-sample cache of the frozen condition generator: the first batch is the
+    uncached recipe's bit for bit, a later batch in another order runs no frozen forward and equals
+    a recomputation (warped garment within 1e-5, layout exactly), and a full budget caches nothing."""
+    from vtonkit.vton_infer.train.generator_stage import CachedGeneratorBatches
+
+    raw = sources(reference / "hrviton-train" / "inputs_512x384.pt", 2, 3)  # 2 samples at 256x128
+    raw["index"] = torch.tensor([5, 9])
+    torch.manual_seed(2)
+    tocg = ConditionGenerator(ngf=4)
+    forwards = []
+    tocg.register_forward_hook(lambda *_: forwards.append(1))
+    recipe = CachedGeneratorBatches(tocg, occlusion=True)
+    first = recipe(raw)
+    plain = generator_batch(raw, tocg, occlusion=True)
+    for name in ("x", "parse", "image", "fake_parse"):
+        assert torch.equal(getattr(first, name), getattr(plain, name)), name
+    assert len(forwards) == 2 and sorted(recipe.cache) == [5, 9]
+
+    swapped = {k: v.flip(0) for k, v in raw.items()}  # indices [9, 5]: both cached
+    cached = recipe(swapped)
+    assert len(forwards) == 2  # no frozen forward for a cached batch
+    again = generator_batch(swapped, tocg, occlusion=True)
+    assert torch.equal(cached.fake_parse, again.fake_parse) and torch.equal(cached.parse, again.parse)
+    assert torch.equal(cached.image, again.image)
+    torch.testing.assert_close(cached.x, again.x, rtol=0, atol=1e-5)
+
+    full = CachedGeneratorBatches(tocg, occlusion=True, budget_bytes=0)
+    full(raw)
+    full(raw)
+    assert full.cache == {} and len(forwards) == 5  # 3 so far + one per uncached call
+
+
+def test_noise_share_is_this_process_rows_of_the_global_draw() -> None:
+    """Data-parallel stage 2: rank r of N (b samples each) adds the noise rows r*b.. of the draw one
+    process makes for the global batch, and leaves the global stream where one process leaves it."""
+    from vtonkit.vton_infer.networks.spade import NoiseShare, draw_noise
+
+    torch.manual_seed(7)
+    whole = draw_noise(4, 6, 5, None)
+    after_whole = torch.randn(3)
+    shares = []
+    for rank in range(2):
+        torch.manual_seed(7)
+        shares.append(draw_noise(2, 6, 5, NoiseShare(4, 2 * rank)))
+        assert torch.equal(torch.randn(3), after_whole)
+    assert torch.equal(torch.cat(shares), whole) and whole.shape == (4, 6, 5, 1)
+    with pytest.raises(ValueError, match="outside the global batch"):
+        draw_noise(2, 6, 5, NoiseShare(3, 2))

@@ -139,19 +139,36 @@ def seg_layout(seg: torch.Tensor) -> SegLayout | None:
     return SegLayout(labels, boundary_index)
 
 
-NoiseRng = list[torch.Generator] | None
+class NoiseShare(NamedTuple):
+    """This process's rows of a batch split over data-parallel processes.
+
+    Every process draws the noise of the whole global batch from the global generator (seeded
+    alike, so the streams stay equal) and keeps rows `start .. start + batch`: the processes
+    together use exactly the noise one process would draw for the global batch."""
+
+    global_batch: int
+    start: int
+
+
+NoiseRng = list[torch.Generator] | NoiseShare | None
 
 
 def draw_noise(batch: int, width: int, height: int, noise_rng: NoiseRng) -> torch.Tensor:
     """(N, w, h, 1) standard normal noise on the CPU.
 
     `noise_rng=None`: one draw from the global generator (the official stream: the whole batch at
-    once). A list of per-sample generators: one draw each, so a sample's noise does not depend on
-    the batch it is in (with batch size 1 and a freshly seeded generator this equals the official
-    stream after `torch.manual_seed(seed)`).
+    once). A `NoiseShare`: this process's rows of the global batch's draw (data-parallel
+    training). A list of per-sample generators: one draw each, so a sample's noise does not depend
+    on the batch it is in (with batch size 1 and a freshly seeded generator this equals the
+    official stream after `torch.manual_seed(seed)`).
     """
     if noise_rng is None:
         return torch.randn(batch, width, height, 1)
+    if isinstance(noise_rng, NoiseShare):
+        if noise_rng.start + batch > noise_rng.global_batch:
+            raise ValueError(f"rows {noise_rng.start}..{noise_rng.start + batch} are outside the global batch "
+                             f"of {noise_rng.global_batch}")
+        return torch.randn(noise_rng.global_batch, width, height, 1)[noise_rng.start: noise_rng.start + batch]
     if len(noise_rng) != batch:
         raise ValueError(f"need one noise generator per sample: {len(noise_rng)} for a batch of {batch}")
     return torch.cat([torch.randn(1, width, height, 1, generator=g) for g in noise_rng])

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from vtonkit.vton_infer.checkpoints import load_condition_generator, load_weights
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
-from vtonkit.vton_infer.train.distributed import World, sync_batch_norm
+from vtonkit.vton_infer.train.distributed import World, data_parallel, sync_batch_norm
 from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
 from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
 
@@ -78,7 +78,8 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     if options.disc_width:
         disc = type(disc)(ndf=options.disc_width, num_D=config.num_d, downx2=config.d_downx2, dropout=config.d_dropout)
     disc = _init(disc, options.init_disc, init_pix2pixhd)
-    trainer = ConditionTrainer(tocg, disc.to(device), build_vgg(options, device), config,
+    trainer = ConditionTrainer(data_parallel(tocg, world, device, find_unused_parameters=True),
+                               data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
     table = tuple(int(v) for v in t13)
     return trainer, tocg, lambda raw: condition_batch(raw, t13=table).to(device)
@@ -87,9 +88,9 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
 def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: World,
                           autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
     from vtonkit.vton_infer.train.generator_stage import (
+        CachedGeneratorBatches,
         GeneratorStageConfig,
         GeneratorTrainer,
-        generator_batch,
     )
 
     config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
@@ -97,8 +98,9 @@ def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     tocg.requires_grad_(False)
     generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)
     disc = _init(config.discriminator(), options.init_disc, init_spade)
-    trainer = GeneratorTrainer(generator.to(device), disc.to(device), build_vgg(options, device), config,
-                               autocast_dtype=autocast_dtype, grad_scaler=scaler)
-    table = tuple(int(v) for v in t13)
-    return trainer, generator, lambda raw: generator_batch(raw, tocg, t13=table, occlusion=config.occlusion,
-                                                           composition=config.clothmask_composition)
+    trainer = GeneratorTrainer(data_parallel(generator.to(device), world, device),
+                               data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
+                               autocast_dtype=autocast_dtype, grad_scaler=scaler, rank=world.rank, world_size=world.size)
+    # the frozen stage's outputs computed once per sample (see CachedGeneratorBatches)
+    return trainer, generator, CachedGeneratorBatches(tocg, t13, occlusion=config.occlusion,
+                                                      composition=config.clothmask_composition)

@@ -59,7 +59,7 @@ from vtonkit.vton_infer.train.losses import (
     layout_cross_entropy,
     lsgan_loss,
 )
-from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, unwrap
+from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, sync_only_last, unwrap
 from vtonkit.vton_infer.train.vgg import vgg_loss
 
 # CIHP label 0..19 -> 13 layout channels (channel 3 = the garment), the official table
@@ -185,8 +185,9 @@ class ConditionTrainer:
     tocg: ConditionGenerator; disc: ConditionDiscriminator (`config.discriminator()`); vgg: frozen
     VGG19 (`load_vgg19`). autocast_dtype: torch.bfloat16 / torch.float16 autocast around the
     forwards; grad_scaler: a torch.amp.GradScaler for float16.
-    Note for DDP: the tocg's `conv2.*` never get a gradient (fact 3), so wrap it with
-    `find_unused_parameters=True`.
+    DDP: wrap with `distributed.data_parallel` (the tocg with `find_unused_parameters=True`: its
+    `conv2.*` never get a gradient, fact 3); the distributed module docstring says why this step
+    then equals one process on the global batch.
     """
 
     def __init__(
@@ -245,7 +246,8 @@ class ConditionTrainer:
         d_fake = d_real = d_total = torch.zeros(())
         if not cfg.no_gan_loss:
             with self.precision.autocast(batch.input1.device):
-                d_fake = lsgan_loss(self.disc(torch.cat((batch.input1, batch.input2, fake_softmax.detach()), 1)), False)
+                with sync_only_last(self.disc):  # one all-reduce of both forwards' gradients (DDP)
+                    d_fake = lsgan_loss(self.disc(torch.cat((batch.input1, batch.input2, fake_softmax.detach()), 1)), False)
                 d_real = lsgan_loss(self.disc(torch.cat((batch.input1, batch.input2, batch.label), 1)), True)
                 d_total = d_fake + d_real
             self.precision.backward_step(d_total, self.optimizers.discriminator)

@@ -1,17 +1,33 @@
 """Data-parallel training over `torch.distributed` (torchrun; gloo on CPU, nccl on GPU).
 
-Why the gradients are averaged at each optimizer step instead of by DistributedDataParallel's
-backward hooks: both HR-VITON stages call their discriminator several times per step (stage 1:
-G-GAN, D-fake and D-real in separate forwards; the G loss back-propagates through the D too), and
-stage 2 runs the generator a second time for the D step. DDP's reducer expects one forward per
-backward and marks each parameter ready once, which these steps break. Averaging every
-parameter's gradient over the ranks right before `optimizer.step()` (one all-reduce per
-optimizer per step, same order on every rank) is what DDP computes, for any number of calls.
+The trained networks (condition generator or image generator, and the discriminator) are wrapped
+in `DistributedDataParallel` (`data_parallel`): each rank computes its share of the global batch,
+DDP's reducer averages the gradients during the backward pass, and N ranks with b samples each
+compute the step of one process with N*b samples. What the trainers do so that DDP's
+one-forward-per-backward reducer sees what it expects (and the result equals one process):
+
+* the generator loss calls the discriminator through its unwrapped module with its parameters
+  frozen (`optim.frozen`), so D's reducer is not armed by G's forward and G's backward computes no
+  D gradients;
+* a discriminator step with two separate forwards (stage 1: fake, then real; each with its own
+  spectral-norm power iteration / dropout draw, as officially) runs all but the last forward under
+  `no_sync()` (`optim.sync_only_last`): the one backward of the summed loss then accumulates both
+  contributions locally and all-reduces each gradient once;
+* the stage-2 discriminator step's second generator forward (no gradient) uses the unwrapped
+  generator;
+* the condition generator's `conv2.*` never get a gradient (fixture fact 3): it is wrapped with
+  `find_unused_parameters=True`, which leaves their gradients None as in one process;
+* `forward_sync_buffers=False` (torch >= 2.13's name for `broadcast_buffers=False`): buffers are
+  copied from rank 0 once when wrapping, not before every forward. The only buffers are
+  spectral-norm u/v (their power iteration depends on the weights only, so equal weights keep
+  them equal on every rank) and the synchronised BatchNorm statistics (equal on every rank by
+  construction), so the per-forward broadcast would copy equal values.
 
 BatchNorm (stage-1 condition generator, train mode) must see the statistics of the global batch
 for a multi-process run to equal a single-process one: `sync_batch_norm` swaps every BatchNorm2d
 for torch's SyncBatchNorm on GPUs and for `DistributedBatchNorm2d` (below) on CPUs, where torch's
-refuses to run. State-dict keys stay the same.
+refuses to run (torch 2.13: "SyncBatchNorm expected input tensor to be on GPU"). State-dict keys
+stay the same.
 """
 from __future__ import annotations
 
@@ -52,25 +68,15 @@ def close_world(world: World) -> None:
         dist.destroy_process_group()
 
 
-def average_gradients_on_step(optimizer: torch.optim.Optimizer, world: World) -> None:
-    """Make `optimizer.step()` first replace each gradient by its mean over the ranks."""
+def data_parallel(module: nn.Module, world: World, device: str, *, find_unused_parameters: bool = False) -> nn.Module:
+    """`module` wrapped in DistributedDataParallel on several ranks (itself on one).
+
+    Parameters are broadcast from rank 0 when wrapping; see the module docstring for the options."""
     if world.size <= 1:
-        return
-    step = optimizer.step
-
-    def averaged_step(*args, **kwargs):
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        if grads:
-            flat = torch.cat([g.reshape(-1) for g in grads])
-            dist.all_reduce(flat)
-            flat /= world.size
-            offset = 0
-            for g in grads:
-                g.copy_(flat[offset: offset + g.numel()].view_as(g))
-                offset += g.numel()
-        return step(*args, **kwargs)
-
-    optimizer.step = averaged_step  # type: ignore[method-assign]
+        return module
+    device_ids = [torch.device(device).index] if device.startswith("cuda") else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids, forward_sync_buffers=False,
+                                               find_unused_parameters=find_unused_parameters)
 
 
 def mean_over_ranks(values: dict[str, float], world: World) -> dict[str, float]:
@@ -94,19 +100,23 @@ class DistributedBatchNorm2d(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        count = torch.tensor([x.shape[0] * x.shape[2] * x.shape[3]], dtype=x.dtype, device=x.device)
-        stats = torch.cat([x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3)), count])
+        # float64 sums: E[x^2] - E[x]^2 in float32 cancels digits when |mean| >> std (torch's own
+        # BatchNorm uses a two-pass variance); in float64 the statistics match it to float32 rounding
+        wide = x.double()
+        count = torch.tensor([x.shape[0] * x.shape[2] * x.shape[3]], dtype=torch.float64, device=x.device)
+        stats = torch.cat([wide.sum(dim=(0, 2, 3)), (wide * wide).sum(dim=(0, 2, 3)), count])
         stats = dist_fn.all_reduce(stats)
         channels = x.shape[1]
         total = stats[-1]
-        mean = stats[:channels] / total
-        var = stats[channels: 2 * channels] / total - mean * mean
+        mean64 = stats[:channels] / total
+        var64 = stats[channels: 2 * channels] / total - mean64 * mean64
+        mean, var = mean64.to(x.dtype), var64.to(x.dtype)
         with torch.no_grad():
             if self.num_batches_tracked is not None:
                 self.num_batches_tracked.add_(1)
             momentum = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
             self.running_mean.mul_(1 - momentum).add_(mean.detach(), alpha=momentum)
-            unbiased = var.detach() * total / (total - 1)
+            unbiased = (var64.detach() * total / (total - 1)).to(x.dtype)
             self.running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
         shape = (1, channels, 1, 1)
         out = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)

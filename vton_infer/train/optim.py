@@ -32,6 +32,14 @@ def unwrap(module: nn.Module) -> nn.Module:
     return module
 
 
+def sync_only_last(module: nn.Module) -> contextlib.AbstractContextManager:
+    """Around every forward of a DDP-wrapped module but the last before one backward: `no_sync()`
+    (the backward then all-reduces the summed gradient once). A no-op on an unwrapped module."""
+    if isinstance(module, nn.parallel.DistributedDataParallel):
+        return module.no_sync()
+    return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def frozen(module: nn.Module) -> Iterator[nn.Module]:
     """Parameters without gradient inside the block (the discriminator while the generator learns).

@@ -27,7 +27,6 @@ from vtonkit.vton_infer.train import run_files
 from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset, resolve_category
 from vtonkit.vton_infer.train.distributed import (
     World,
-    average_gradients_on_step,
     close_world,
     init_world,
     mean_over_ranks,
@@ -146,8 +145,6 @@ def build_stage(options: TrainOptions, category: str, device: str, world: World)
     autocast_dtype, scaler = _autocast(options)
     build = build_condition_stage if options.stage == "condition" else build_generator_stage
     trainer, network, make_batch = build(options, t13, device, world, autocast_dtype, scaler)
-    for optimizer in _optimizers(trainer):
-        average_gradients_on_step(optimizer, world)
     return Stage(trainer, network, make_batch)
 
 
@@ -319,7 +316,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
     try:
         if step < options.steps:
             for step_index, raw in batches_from(dataset, options, world, start_step):
-                raw = {k: v.to(device) for k, v in raw.items() if k != "index"}
+                raw = {k: v.to(device) for k, v in raw.items()}  # `index` keys the stage-2 cache
                 losses = stage.trainer.step(stage.make_batch(raw))
                 losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
                 step = step_index + 1
