@@ -49,6 +49,7 @@ class InferOptions:
     seed: int | None = 0
     save_tensors: bool = False
     precision: str = "fp32"
+    channels_last: bool = False
 
 
 @dataclass
@@ -57,7 +58,7 @@ class InferSummary:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (person, cloth, reason)
     seconds: float = 0.0
     method: str = "hrviton"
-    deviation: dict | None = None  # bf16 vs fp32, measured on the first batch
+    deviation: dict | None = None  # bf16/fp16 vs fp32, measured on the first batch
 
 
 def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
@@ -106,6 +107,7 @@ class _Engine:
             self.pipeline = HRVitonPipeline.from_checkpoints(
                 options.tocg_checkpoint, options.gen_checkpoint, device=options.device,
                 occlusion=options.occlusion, seed=options.seed, precision=options.precision,
+                channels_last=options.channels_last,
             )
         elif options.method != "warp":
             raise VtonkitError(f"unknown method {options.method!r}; choose one of {', '.join(METHODS)}")
