@@ -160,13 +160,24 @@ def _dense_ids(digits: torch.Tensor, base: int) -> torch.Tensor:
     return key
 
 
-def seg_layout(seg: torch.Tensor) -> SegLayout | None:
-    """SegLayout of an (N, K, h, w) map, or None when it is not exactly one-hot (use the dense path)."""
+def one_hot_labels(seg: torch.Tensor) -> torch.Tensor | None:
+    """(N, K, h, w) map -> its (N, h, w) int64 labels, or None when it is not exactly one-hot."""
     labels = seg.argmax(1)
     if not torch.equal(F.one_hot(labels, seg.shape[1]).permute(0, 3, 1, 2).to(seg.dtype), seg):
         return None
-    n, k, h, w = seg.shape
-    device = seg.device
+    return labels
+
+
+def seg_layout(seg: torch.Tensor) -> SegLayout | None:
+    """SegLayout of an (N, K, h, w) map, or None when it is not exactly one-hot (use the dense path)."""
+    labels = one_hot_labels(seg)
+    return None if labels is None else label_layout(labels, seg.shape[1])
+
+
+def label_layout(labels: torch.Tensor, k: int) -> SegLayout:
+    """SegLayout of (N, h, w) int64 labels in [0, k)."""
+    n, h, w = labels.shape
+    device = labels.device
     # uniform windows (away from label boundaries and the 2-pixel frame) are pattern = their label
     lab = labels[:, None].to(torch.float32)
     uniform = F.max_pool2d(lab, 5, 1, 2) == -F.max_pool2d(-lab, 5, 1, 2)
@@ -319,18 +330,27 @@ class SPADEResBlock(nn.Module):
         if self.learned_shortcut:
             self.norm_s = SPADENorm(in_channels, label_channels)
 
-    def forward(self, x: torch.Tensor, seg: torch.Tensor, sparse: bool = False, noise_rng: NoiseRng = None) -> torch.Tensor:
-        """x (N, in, h, w), seg (N, K, H, W) at any size (nearest-resized here) -> (N, out, h, w)."""
+    def forward(
+        self, x: torch.Tensor, seg: torch.Tensor, sparse: bool = False, noise_rng: NoiseRng = None,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """x (N, in, h, w), seg (N, K, H, W) at any size (nearest-resized here) -> (N, out, h, w).
+
+        labels: seg's (N, H, W) labels when it is known to be one-hot (saves the check per block)."""
+        if sparse and x.shape[2] * x.shape[3] >= SPARSE_MIN_PIXELS:
+            if labels is None:
+                labels = one_hot_labels(seg)
+            if labels is not None:
+                # nearest resizing picks the same pixels for the labels as for the one-hot map
+                small = F.interpolate(labels[:, None].to(seg.dtype), size=x.shape[2:], mode="nearest")
+                return self._forward_sparse(x, label_layout(small[:, 0].long(), seg.shape[1]), noise_rng)
         seg = F.interpolate(seg, size=x.shape[2:], mode="nearest")
-        layout = seg_layout(seg) if sparse and x.shape[2] * x.shape[3] >= SPARSE_MIN_PIXELS else None
-        if layout is not None:
-            return self._forward_sparse(x, layout, noise_rng)
         if self.learned_shortcut:
-            x_s = self.conv_s(self.norm_s(x, seg, layout, noise_rng))
+            x_s = self.conv_s(self.norm_s(x, seg, noise_rng=noise_rng))
         else:
             x_s = x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, layout, noise_rng), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, layout, noise_rng), 0.2))
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, noise_rng=noise_rng), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, noise_rng=noise_rng), 0.2))
         return x_s + dx
 
     def _forward_sparse(self, x: torch.Tensor, layout: SegLayout, noise_rng: NoiseRng) -> torch.Tensor:
@@ -406,9 +426,10 @@ class SPADEGenerator(nn.Module):
         # the sparse modulation is an inference path: training computes gamma/beta densely
         sparse = self.sparse_modulation if sparse_modulation is None else sparse_modulation
         sparse = sparse and not self.training and not torch.is_grad_enabled()
-        out = self.head_0(features[0], seg, sparse, noise_rng)
+        labels = one_hot_labels(seg) if sparse else None  # checked once, resized per block
+        out = self.head_0(features[0], seg, sparse, noise_rng, labels)
         blocks = (self.G_middle_0, self.G_middle_1, self.up_0, self.up_1, self.up_2, self.up_3, self.up_4)
         for i, block in enumerate(blocks, start=1):
             out = F.interpolate(out, scale_factor=2, mode="nearest")
-            out = block(torch.cat((out, features[i]), 1), seg, sparse, noise_rng)
+            out = block(torch.cat((out, features[i]), 1), seg, sparse, noise_rng, labels)
         return torch.tanh(self.conv_img(F.leaky_relu(out, 0.2)))
