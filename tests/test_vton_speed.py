@@ -38,16 +38,26 @@ def generator_inputs(vitonhd: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def generator(reference: Path) -> SPADEGenerator:
+def fill(reference: Path):
     spec = importlib.util.spec_from_file_location("hrviton_fill_weights", reference / "hrviton" / "fill_weights.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    gen = SPADEGenerator(ngf=16).eval()
-    state = module.fill_state_dict(gen.state_dict())  # official key names: any width fills
+    return module.fill_state_dict
+
+
+def filled(network: torch.nn.Module, fill) -> torch.nn.Module:
+    """The network with the fixtures' weights (official key names: any width fills), noise off, eval."""
+    state = fill(network.state_dict())
     for key in state:
         if key.endswith("noise_scale"):
             state[key].zero_()
-    gen.load_state_dict(state)
+    network.load_state_dict(state)
+    return network.eval()
+
+
+@pytest.fixture(scope="module")
+def generator(fill) -> SPADEGenerator:
+    gen = filled(SPADEGenerator(ngf=16), fill)
     gen.fold_spectral_norm()
     return gen
 
@@ -116,19 +126,18 @@ def test_unknown_precision_is_refused(generator) -> None:
 
 
 @CUDA
-@torch.inference_mode()
-def test_cuda_pipeline_equals_cpu_and_reduced_precisions_are_bounded(vitonhd: Path) -> None:
+def test_cuda_pipeline_equals_cpu_and_reduced_precisions_are_bounded(vitonhd: Path, fill) -> None:
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.vton_infer.data import collate, read_pair
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(0)
-    tocg, gen = ConditionGenerator().eval(), SPADEGenerator().eval()
+    # full width, made outside inference mode (the spectral-norm cache tracks tensor versions)
+    tocg, gen = filled(ConditionGenerator(), fill), filled(SPADEGenerator(), fill)
     gen.fold_spectral_norm()
     batch = collate([read_pair(SplitDir(vitonhd / "test"), "00006_00", "00008_00"),
                      read_pair(SplitDir(vitonhd / "test"), "00013_00", "00017_00")])
-    cpu = HRVitonPipeline(tocg, gen).run(batch)
+    cpu = HRVitonPipeline(tocg, gen).run(batch)  # run() is in inference mode; .to() below moves the modules
     layout = cpu.fake_parse  # the argmax has near-ties: compare past it with one layout
     for options in ({}, {"channels_last": True}):
         cuda = HRVitonPipeline(tocg, gen, device="cuda", **options).run(batch, fake_parse_override=layout)
