@@ -1,7 +1,7 @@
 """Seconds per 1024x768 try-on pair on the CPU: the official computation vs vtonkit, side by side.
 
 Run: .venv/bin/python bench/infer_bench.py [--threads 2] [--repeats 3] [--no-bf16]
-(about 4 minutes on a quiet 2-core machine, most of it the official rows)
+(about 5 minutes on a quiet 2-core machine, most of it the official rows)
 
 GPU (or any device) throughput table: bench/infer_gpu.sh, i.e.
 .venv/bin/python bench/infer_bench.py --throughput --device cuda [--tocg-checkpoint mtviton.pth --gen-checkpoint gen.pth]
