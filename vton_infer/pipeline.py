@@ -33,8 +33,10 @@ BLUR_SIGMA = 3.0
 # background (0), upper (3) and bottom (4) do not.
 OCCLUDING_CHANNELS = (slice(1, 3), slice(5, None))
 COMPOSITIONS = ("warp_grad", "detach", "no_composition")
-# bf16 = generator under bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16); opt-in, deviation measured
-PRECISIONS = ("fp32", "bf16")
+# reduced precisions = the generator under autocast (bf16: CPU with AMX/AVX512-BF16 or GPU; fp16: GPU);
+# opt-in, their deviation from float32 measured on the first batch
+PRECISIONS = ("fp32", "bf16", "fp16")
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def gaussian_kernel(size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> torch.Tensor:
@@ -48,10 +50,17 @@ def gaussian_kernel(size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> torch.T
     return torch.matmul(taps.unsqueeze(-1), taps.unsqueeze(-1).t())
 
 
-def gaussian_blur(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Depthwise blur of (N, C, H, W) with a (k, k) kernel, zero padding k//2 (one 2-D convolution)."""
+def gaussian_blur(x: torch.Tensor, kernel: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """Depthwise blur of (N, C, H, W) with a (k, k) kernel, zero padding k//2 (one 2-D convolution).
+
+    channels_last: run the convolution on a channels-last copy (oneDNN's depthwise kernel for that
+    layout is ~50x faster on CPU for 13 channels and 15x15; results differ from the NCHW one by
+    float32 summation order, about 1e-6) and return a channels-last tensor.
+    """
     channels = x.shape[1]
     weight = kernel.to(x.device, x.dtype).repeat(channels, 1, 1, 1)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     return F.conv2d(x, weight, padding=kernel.shape[-1] // 2, groups=channels)
 
 
@@ -105,11 +114,13 @@ def condition_stage(
     composition: str = "warp_grad",
     blur_kernel: torch.Tensor | None = None,
     fake_parse_override: torch.Tensor | None = None,
+    channels_last_blur: bool = False,
 ) -> ConditionStageResult:
     """test_generator.py steps 2-9 (also train_generator.py's frozen stage) at the inputs' size H, W.
 
     cloth (N, 3, H, W) and densepose in [-1, 1], cloth_mask (N, 1, H, W) in {0, 1}, parse_agnostic
     (N, 13, H, W) one-hot. The caller chooses the mode and grad context (eval, no_grad).
+    channels_last_blur: see `gaussian_blur` (not the official operation order; off = bit for bit).
     """
     n, _, height, width = cloth.shape
     input1 = torch.cat([F.interpolate(cloth, size=CONDITION_SIZE, mode="bilinear"),
@@ -120,7 +131,8 @@ def condition_stage(
     fake_segmap = compose_garment_channel(condition.segmap, condition.warped_cloth_mask, composition)
 
     kernel = gaussian_kernel() if blur_kernel is None else blur_kernel
-    fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"), kernel)
+    fake_parse_gauss = gaussian_blur(F.interpolate(fake_segmap, size=(height, width), mode="bilinear"), kernel,
+                                     channels_last=channels_last_blur)
     fake_parse = fake_parse_gauss.argmax(dim=1)
     if fake_parse_override is not None:
         fake_parse = fake_parse_override.to(cloth.device, torch.int64)
@@ -174,7 +186,15 @@ def per_sample_tensors(result: PipelineResult) -> list[dict]:
 
 
 class HRVitonPipeline:
-    """The official inference path around a condition generator and an image generator."""
+    """The official inference path around a condition generator and an image generator.
+
+    precision: fp32 (the official numbers), bf16 or fp16 (generator under autocast, opt-in; the
+    deviation from fp32 is measured on the first batch, see `deviation`).
+    channels_last: networks and inputs in channels-last memory format (GPU tensor cores; on the
+    CPU the default NCHW is faster for these networks).
+    reference_ops: perform the official operations everywhere (dense SPADE modulation, NCHW blur),
+    bit for bit the official float32 results; slower. For benchmarks and checks.
+    """
 
     def __init__(
         self,
@@ -186,19 +206,23 @@ class HRVitonPipeline:
         composition: str = "warp_grad",
         seed: int | None = 0,
         precision: str = "fp32",
+        channels_last: bool = False,
+        reference_ops: bool = False,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         if composition not in COMPOSITIONS:
             raise ValueError(f"composition must be one of {COMPOSITIONS}, not {composition!r}")
         self.device = torch.device(device)
-        self.tocg = tocg.to(self.device).eval()
-        self.generator = generator.to(self.device).eval()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.tocg = tocg.to(self.device, memory_format=self.memory_format).eval()
+        self.generator = generator.to(self.device, memory_format=self.memory_format).eval()
         self.occlusion = occlusion
         self.composition = composition
         self.seed = seed
         self.precision = precision
-        self.deviation: dict[str, float] | None = None  # bf16 vs fp32 on the first batch
+        self.reference_ops = reference_ops
+        self.deviation: dict[str, float] | None = None  # reduced precision vs fp32 on the first batch
         self.blur_kernel = gaussian_kernel().to(self.device)
 
     @classmethod
@@ -210,22 +234,30 @@ class HRVitonPipeline:
                    device=device, **options)
 
     def generate(self, x: torch.Tensor, parse: torch.Tensor) -> torch.Tensor:
-        """The image generator, in float32 or (opt-in) bfloat16 autocast; float32 output."""
+        """The image generator, in float32 or (opt-in) bf16/fp16 autocast; float32 output."""
+        sparse = None if not self.reference_ops else False
         noise_rng = self.noise_generators(x.shape[0])
         if self.precision == "fp32":
-            return self.generator(x, parse, noise_rng=noise_rng)
-        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
-            output = self.generator(x, parse, noise_rng=noise_rng)
+            return self.generator(x, parse, noise_rng=noise_rng, sparse_modulation=sparse)
+        with torch.autocast(device_type=self.device.type, dtype=AUTOCAST_DTYPES[self.precision]):
+            output = self.generator(x, parse, noise_rng=noise_rng, sparse_modulation=sparse)
         output = output.float()
         if self.deviation is None:
             # reduced precision is only offered with its measured effect: compare once with float32
-            reference = self.generator(x, parse, noise_rng=self.noise_generators(x.shape[0]))
+            reference = self.generator(x, parse, noise_rng=self.noise_generators(x.shape[0]), sparse_modulation=sparse)
             diff = (output - reference).abs()
             self.deviation = {"max": diff.max().item(), "mean": diff.mean().item(),
                               "uint8_max": int(diff.max().item() * 127.5 + 1)}
-            logger.warning("bf16 generator: max |diff| %.4f, mean %.5f vs float32 (output range [-1, 1]) on the "
-                           "first batch", self.deviation["max"], self.deviation["mean"])
+            logger.warning("%s generator: max |diff| %.4f, mean %.5f vs float32 (output range [-1, 1]) on the "
+                           "first batch", self.precision, self.deviation["max"], self.deviation["mean"])
         return output
+
+    def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The batch's input tensors on the device: through pinned memory, asynchronously, on CUDA."""
+        names = ("cloth", "cloth_mask", "parse_agnostic", "densepose", "agnostic")
+        if self.device.type != "cuda":
+            return {name: batch[name].to(self.device) for name in names}
+        return {name: batch[name].pin_memory().to(self.device, non_blocking=True) for name in names}
 
     def noise_generators(self, batch: int) -> list[torch.Generator] | None:
         """One freshly seeded CPU generator per sample (None = global RNG, like the official script)."""
@@ -240,16 +272,15 @@ class HRVitonPipeline:
         fake_parse_override: (N, H, W) 13-class labels to use instead of the argmax (tests only:
         the fixture's way of comparing past an argmax tie).
         """
-        dev = self.device
-        cloth = batch["cloth"].to(dev)
-        densepose = batch["densepose"].to(dev)
+        inputs = self.to_device(batch)
         stage = condition_stage(
-            self.tocg, cloth, (batch["cloth_mask"].to(dev) > 0.5).float(), batch["parse_agnostic"].to(dev), densepose,
-            occlusion=self.occlusion, composition=self.composition, blur_kernel=self.blur_kernel,
-            fake_parse_override=fake_parse_override,
+            self.tocg, inputs["cloth"], (inputs["cloth_mask"] > 0.5).float(), inputs["parse_agnostic"],
+            inputs["densepose"], occlusion=self.occlusion, composition=self.composition, blur_kernel=self.blur_kernel,
+            fake_parse_override=fake_parse_override, channels_last_blur=not self.reference_ops,
         )
         parse7, parse = generator_layout(stage.fake_parse)
-        agnostic = batch["agnostic"].to(dev)
-        output = self.generate(torch.cat((agnostic, densepose, stage.warped_cloth), dim=1), parse)
+        x = torch.cat((inputs["agnostic"], inputs["densepose"], stage.warped_cloth), dim=1)
+        output = self.generate(x.contiguous(memory_format=self.memory_format),
+                               parse.contiguous(memory_format=self.memory_format))
         return PipelineResult(**vars(stage), parse7=parse7, output=output)
 

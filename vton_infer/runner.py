@@ -52,6 +52,7 @@ class InferOptions:
     seed: int | None = 0
     save_tensors: bool = False
     precision: str = "fp32"
+    channels_last: bool = False
 
 
 @dataclass
@@ -83,7 +84,7 @@ class InferSummary:
     pairs: int = 0  # distinct pairs of this shard
     seconds: float = 0.0
     method: str = "hrviton"
-    deviation: dict | None = None  # bf16 vs fp32, measured on the first batch
+    deviation: dict | None = None  # bf16/fp16 vs fp32, measured on the first batch
 
     def merge(self, other: InferSummary) -> None:
         """Add another shard's summary (Ray); `seconds` is the caller's wall time."""
@@ -158,6 +159,7 @@ class TryOnEngine:
             self.pipeline = HRVitonPipeline.from_checkpoints(
                 options.tocg_checkpoint, options.gen_checkpoint, device=options.device,
                 occlusion=options.occlusion, seed=options.seed, precision=options.precision,
+                channels_last=options.channels_last,
             )
         elif options.method != "warp":
             raise VtonkitError(f"unknown method {options.method!r}; choose one of {', '.join(METHODS)}")

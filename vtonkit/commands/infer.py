@@ -39,7 +39,7 @@ def infer(
     gen_checkpoint: Path = typer.Option(None, "--gen-checkpoint", help="HR-VITON image generator (gen.pth)."),
     out: Path = typer.Option(..., "--out", help="Output folder for <person>_<cloth>.png (and grid/ with --grids)."),
     method: str = typer.Option(None, "--method", help=METHOD_HELP),
-    device: str = typer.Option("cpu", "--device", help="torch device: cpu, cuda, cuda:1, ..."),
+    device: str = typer.Option("cpu", "--device", help="torch device: cpu, cuda, cuda:1, mps, ... (on CUDA the inputs go through pinned memory)."),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (same outputs for any size)."),
     no_occlusion: bool = typer.Option(False, "--no-occlusion", help="Skip HR-VITON's occlusion handling (the official default is off; its README command turns it on, as we do)."),
     grids: bool = typer.Option(False, "--grids", help="Also write a captioned per-pair grid (inputs, warped garment, layout, result) to OUT/grid/."),
@@ -47,7 +47,8 @@ def infer(
     agnostic_from_file: bool = typer.Option(False, "--agnostic-from-file", help="Read agnostic-v3.2/ instead of recomputing the agnostic like the official loader."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generator's noise, per pair (outputs do not depend on batching)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers) or bf16 (generator in bfloat16 autocast: faster on CPUs with AMX/AVX512-BF16, not the official numbers; its deviation from fp32 is measured on the first batch and printed)."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers), bf16 or fp16 (generator under autocast: bf16 for GPUs and CPUs with AMX, fp16 for GPUs; not the official numbers, their deviation from fp32 is measured on the first batch and printed)."),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Networks and tensors in channels-last memory format (faster on GPU tensor cores, with --precision fp16/bf16; slower on CPUs). Same numbers up to float32 rounding."),
     save_tensors: bool = typer.Option(False, "--save-tensors", help="Also save each pair's intermediate tensors (flows, layout, warped garment, float output) to OUT/tensors/<name>.pt, to compare with the official code."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Then score the outputs against the person photos (paired test list) with `vtonkit evaluate`'s --eval-protocol; report in OUT/evaluation.json (+ .html)."),
     eval_protocol: str = typer.Option("hrviton", "--eval-protocol", help="Protocol for --evaluate (see `vtonkit evaluate --help`)."),
@@ -102,7 +103,7 @@ def infer(
             method=method, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint, device=device,
             batch_size=batch_size, occlusion=not no_occlusion, grids=grids, category=category,
             agnostic_source="file" if agnostic_from_file else "compute", seed=seed, save_tensors=save_tensors,
-            precision=precision,
+            precision=precision, channels_last=channels_last,
         )
         loop = LoopOptions(read_workers=read_workers, prefetch=prefetch, resume=resume, shard=part)
         with make_progress() as progress:
@@ -137,7 +138,7 @@ def infer(
     )
     if summary.deviation:
         d = summary.deviation
-        console.print(f"[yellow]bf16: outputs deviate from float32 by max {d['max']:.4f} (about {d['uint8_max']} "
+        console.print(f"[yellow]{precision}: outputs deviate from float32 by max {d['max']:.4f} (about {d['uint8_max']} "
                       f"grey levels), mean {d['mean']:.5f}, measured on the first batch[/]")
     if method == "warp":
         console.print("[yellow]note: these are BASELINE previews from a non-learned warp, not try-on model outputs[/]")
