@@ -2,7 +2,7 @@
 
 Both runs use a process pool (a one-worker pool too, so that they compare like with like) on the
 same person photos and garment shots (default 16 + 16 = 32 photos, issue #16), each into a fresh
-dataset (cold cache). Prints three tables:
+dataset (cold cache). Prints four tables:
 
 1. throughput: wall seconds, images/s, scaling (wall-clock: only meaningful on a quiet machine;
    the load average is printed beside it);
@@ -12,7 +12,8 @@ dataset (cold cache). Prints three tables:
    imports, model loads), work per sample, worker exit (what the workers used after their last task),
    and the scaling they predict for N workers on N free cores:
        (start-up + exit + work of the 1-worker run) / (start-up + exit + (work + main) / N of the N-worker run),
-   also with the 1-worker run's work in both ("same work/sample": what the serial part alone allows).
+   also with the 1-worker run's work in both ("same work/sample": what the serial part alone allows);
+4. per stage: each stage's mean wall seconds per sample, for each worker count.
 
 `--json PATH` also writes everything as JSON. Usage:
     python bench/prep_bench.py [--persons 16] [--cloths 16] [--workers 1 2] [--shared ../shared]
@@ -133,6 +134,9 @@ def print_tables(result: dict) -> None:
            [[r["workers"], r["cpu_s"]["main"], r["cpu_s"]["worker_startup_per_worker"], r["cpu_s"]["work_per_sample"],
              r["cpu_s"]["worker_exit_per_worker"], result.get("predicted_scaling", {}).get(str(r["workers"]), ""),
              result.get("predicted_scaling_same_work", {}).get(str(r["workers"]), "")] for r in runs])
+    stages = sorted({stage for r in runs for stage in r["stage_mean_s"]})
+    _table("per stage, mean wall s per sample (from prep-profile.json)", ["stage", *[f"{r['workers']} worker(s)" for r in runs]],
+           [[stage, *[r["stage_mean_s"].get(stage, "") for r in runs]] for stage in stages])
     print(f"\nmodels loaded per worker: at most {result['max_model_loads_per_worker']} per model")
 
 
