@@ -1,6 +1,7 @@
 """Shared fixtures. Real data lives in ../shared (CI always has it; a user's clone may not)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -48,6 +49,15 @@ def photos() -> Path:
 def reference() -> Path:
     """../shared/reference: official-code fixtures (agnostic/, hrviton/)."""
     return shared_path("reference")
+
+
+@pytest.fixture(scope="session")
+def fill(reference: Path):
+    """The reference's deterministic weight fill (`fill_state_dict` of hrviton/fill_weights.py)."""
+    spec = importlib.util.spec_from_file_location("hrviton_fill_weights", reference / "hrviton" / "fill_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.fill_state_dict
 
 
 

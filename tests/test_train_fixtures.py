@@ -11,7 +11,6 @@ the README's tolerances and print the worst measured deviation as a fraction of 
 """
 from __future__ import annotations
 
-import importlib.util
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -47,14 +46,6 @@ T2_LOSSES = {"g_gan": "G_GAN", "g_feat": "G_GAN_Feat", "g_vgg": "G_VGG", "g_tota
 @pytest.fixture(scope="module")
 def train_ref(reference: Path) -> Path:
     return reference / "hrviton-train"
-
-
-@pytest.fixture(scope="module")
-def fill(reference: Path):
-    spec = importlib.util.spec_from_file_location("hrviton_fill_weights", reference / "hrviton" / "fill_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_state_dict
 
 
 def key_shapes(path: Path) -> OrderedDict:

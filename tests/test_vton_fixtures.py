@@ -8,7 +8,6 @@ They are then loaded by `vtonkit.vton_infer.checkpoints` (stage fixtures) or by 
 """
 from __future__ import annotations
 
-import importlib.util
 from collections import OrderedDict
 from pathlib import Path
 
@@ -34,14 +33,6 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 @pytest.fixture(scope="session")
 def hr(reference: Path) -> Path:
     return reference / "hrviton"
-
-
-@pytest.fixture(scope="session")
-def fill(hr: Path):
-    spec = importlib.util.spec_from_file_location("hrviton_fill_weights", hr / "fill_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_state_dict
 
 
 def read_key_tsv(path: Path) -> OrderedDict:

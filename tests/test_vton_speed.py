@@ -7,7 +7,6 @@ measured in bench/infer_bench.py and bench/infer_gpu.sh, not here.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,6 @@ def generator_inputs(vitonhd: Path) -> tuple[torch.Tensor, torch.Tensor]:
     seg = torch.cat([layout(vitonhd, "00006_00"), layout(vitonhd, "00013_00")])
     x = torch.rand(2, 9, *SIZE, generator=torch.Generator().manual_seed(3)) * 2 - 1
     return x, seg
-
-
-@pytest.fixture(scope="module")
-def fill(reference: Path):
-    spec = importlib.util.spec_from_file_location("hrviton_fill_weights", reference / "hrviton" / "fill_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_state_dict
 
 
 def filled(network: torch.nn.Module, fill) -> torch.nn.Module:
