@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 AgnosticSource = Literal["compute", "file"]
 
 
+def output_stem(person: str, cloth: str) -> str:
+    """`<person>_<cloth>`: the stem of a pair's try-on output, as the official test script names it."""
+    return f"{person}_{cloth}"
+
+
 @dataclass
 class PairSample:
     """One person with one garment, as arrays (all (H, W[, 3]) at the dataset resolution).
@@ -59,7 +64,7 @@ class PairSample:
     @property
     def output_name(self) -> str:
         """`<person>_<cloth>.png`, the official output file name."""
-        return f"{self.person}_{self.cloth_name}.png"
+        return f"{output_stem(self.person, self.cloth_name)}.png"
 
 
 def _check_size(array: np.ndarray, path: Path, size: tuple[int, int]) -> np.ndarray:

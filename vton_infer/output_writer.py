@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from vtonkit.datasets.io.files import atomic_save_image, atomic_write
+from vtonkit.vton_infer.data import output_stem
 from vtonkit.vton_infer.run_log import PairRecord, RunLog
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class PairOutput:
 
     @property
     def output_name(self) -> str:
-        return f"{self.person}_{self.cloth}.png"
+        return f"{output_stem(self.person, self.cloth)}.png"
 
 
 class OutputWriter:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from vtonkit.vton_infer.data import PairSample
+from vtonkit.vton_infer.data import PairSample, output_stem
 
 from vtonkit.core.errors import InputError
 
@@ -34,7 +34,7 @@ class LoadedPair:
 
     @property
     def output_stem(self) -> str:
-        return f"{self.person}_{self.cloth}"
+        return output_stem(self.person, self.cloth)
 
 
 def load_pair(read: Callable[[str, str], PairSample], person: str, cloth: str) -> LoadedPair:

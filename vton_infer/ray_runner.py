@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from vtonkit.vton_infer.data import output_stem
 from vtonkit.vton_infer.run_log import check_settings, finished_outputs, log_name, start_fresh
 from vtonkit.vton_infer.runner import InferOptions, InferSummary, LoopOptions, run_pairs, run_settings, unique_pairs
 from vtonkit.vton_infer.shards import Shard
@@ -66,7 +67,7 @@ def run_pairs_ray(
     unique, duplicates = unique_pairs(pairs)
     already = finished_outputs(out_dir)
     if progress:
-        progress(sum(f"{p}_{c}.png" in already for p, c in unique))
+        progress(sum(f"{output_stem(p, c)}.png" in already for p, c in unique))
     summary = InferSummary(method=options.method, duplicates=duplicates)
     with ray_session(address, workers) as ray:
         from ray.exceptions import RayError, RayTaskError
@@ -95,7 +96,7 @@ def run_pairs_ray(
                     _shard_lost(summary, unique, out_dir, shard, exc)
                 except RayError as exc:  # the worker process or its node died
                     _shard_lost(summary, unique, out_dir, shard, exc)
-    order = {f"{p}_{c}.png": i for i, (p, c) in enumerate(unique)}
+    order = {f"{output_stem(p, c)}.png": i for i, (p, c) in enumerate(unique)}
     for name in ("written", "skipped", "outputs"):
         getattr(summary, name).sort(key=lambda path: order[path.name])
     summary.seconds = time.perf_counter() - start
@@ -106,11 +107,11 @@ def _shard_lost(summary: InferSummary, unique: list[tuple[str, str]], out_dir: P
                 exc: Exception) -> None:
     """A task ended without a result: its pairs not in the logs are failed (a rerun resumes them)."""
     finished = finished_outputs(out_dir)
-    mine = [(p, c) for p, c in unique if shard.owns(f"{p}_{c}")]
+    mine = [(p, c) for p, c in unique if shard.owns(output_stem(p, c))]
     reason = f"Ray worker of shard {shard} ended early ({type(exc).__name__}); rerun to resume"
     summary.pairs += len(mine)
     for person, cloth in mine:
-        name = f"{person}_{cloth}.png"
+        name = f"{output_stem(person, cloth)}.png"
         if name in finished:
             summary.outputs.append(out_dir / name)
         else:

@@ -22,7 +22,7 @@ import numpy as np
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer import grids
-from vtonkit.vton_infer.data import PairSample, collate, read_pair
+from vtonkit.vton_infer.data import PairSample, collate, output_stem, read_pair
 from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOutput
 from vtonkit.vton_infer.prefetch import LoadedPair, read_ahead
 from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, file_digest, finished_outputs,
@@ -218,7 +218,7 @@ def run_pairs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     unique, duplicates = unique_pairs(pairs)
-    mine = [(p, c) for p, c in unique if loop.shard.owns(f"{p}_{c}")]
+    mine = [(p, c) for p, c in unique if loop.shard.owns(output_stem(p, c))]
     summary = InferSummary(method=options.method, duplicates=duplicates, pairs=len(mine))
     if on_start:
         on_start(len(mine))
@@ -236,14 +236,14 @@ def run_pairs(
             if removed:
                 logger.info("removed %d temporary files left by an interrupted run in %s", removed, out_dir)
             finished = finished_outputs(out_dir) if loop.resume else {}
-            todo = [(p, c) for p, c in mine if f"{p}_{c}.png" not in finished]
-            summary.skipped = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in finished]
+            todo = [(p, c) for p, c in mine if f"{output_stem(p, c)}.png" not in finished]
+            summary.skipped = [out_dir / f"{output_stem(p, c)}.png" for p, c in mine if f"{output_stem(p, c)}.png" in finished]
             if progress and summary.skipped:
                 progress(len(summary.skipped))
             if todo:
                 _compute(split_dir, todo, out_dir, options, loop, log, summary, progress)
     done = {p.name for p in summary.written} | {p.name for p in summary.skipped}
-    summary.outputs = [out_dir / f"{p}_{c}.png" for p, c in mine if f"{p}_{c}.png" in done]
+    summary.outputs = [out_dir / f"{output_stem(p, c)}.png" for p, c in mine if f"{output_stem(p, c)}.png" in done]
     summary.seconds = time.perf_counter() - start
     return summary
 

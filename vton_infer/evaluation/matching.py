@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vtonkit.datasets.layout import SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs
+from vtonkit.vton_infer.data import output_stem
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -72,7 +73,7 @@ def match_predictions(
         candidates = []
         for person, cloth in read_pairs(pairs_file):
             person, cloth = stem_of(person), stem_of(cloth)
-            name = f"{person}_{cloth}"
+            name = output_stem(person, cloth)
             if name not in by_stem:
                 skipped.append(Skipped(name, f"no prediction {pred_dir / (name + '.png')} for this pair of {pairs_file}"))
                 continue
