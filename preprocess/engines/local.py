@@ -1,8 +1,8 @@
 """Pool engine: a local process pool whose workers build their worker (load models) once.
 
 Pool workers are spawned (no fork of a parent holding threads or model state), limit numeric
-libraries to one thread each (the workers share the cores) and build their worker in the pool
-initializer; items are fed through a bounded window so that millions of inputs never sit in the
+libraries to one thread each from their start (the workers share the cores), run on a core of
+their own when the pool takes every core, and build their worker in the pool initializer; items are fed through a bounded window so that millions of inputs never sit in the
 executor's queue at once.
 
 A worker that dies (a native crash in a model library, the out-of-memory killer) breaks the
@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from vtonkit.preprocess.engines import Worker, WorkerFactory, limit_threads
+from vtonkit.preprocess.engines import Worker, WorkerFactory, limit_threads, spawning_workers
 
 from vtonkit.core.native_logs import redirect_native_stderr
 
@@ -58,9 +58,28 @@ def _leave_without_teardown() -> None:
     os._exit(0)
 
 
-def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None) -> None:
+def _pin_to_own_core(counter: Any, cores: list[int]) -> None:
+    """Run this worker, every thread of it, on one core of `cores`: the next one by pool start order.
+
+    A worker's backends keep threads of their own (mediapipe's graph, OpenCV): left free, the
+    scheduler moves them onto the other workers' cores (2 workers on 2 cores: ~15,000 preemptions
+    per 32 photos instead of ~2,000, and 0.2-0.5 s longer).
+    """
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    core = {cores[index % len(cores)]}
+    for thread in os.listdir("/proc/self/task"):  # threads started later inherit the main thread's
+        with contextlib.suppress(OSError):  # a thread that just ended
+            os.sched_setaffinity(int(thread), core)
+
+
+def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None, core_counter: Any = None,
+                cores: list[int] | None = None) -> None:
     global _WORKER
     _die_with_parent()
+    if core_counter is not None and cores:
+        _pin_to_own_core(core_counter, cores)
     if native_log:
         redirect_native_stderr(native_log)
     limit_threads()
@@ -89,6 +108,10 @@ class PoolEngine:
         self.native_log = native_log
 
     def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
+        with spawning_workers():  # pools start their workers while items are submitted
+            yield from self._run_all(make_worker, items)
+
+    def _run_all(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
         remaining = iter(items)
         while True:
             orphans: list[Any] = []
@@ -104,8 +127,14 @@ class PoolEngine:
                     yield make_worker.lost(item)
 
     def _pool(self, make_worker: WorkerFactory[Any, Any], workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_initialize, initargs=(make_worker, self.native_log))
+        context = multiprocessing.get_context("spawn")
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        # Pinned only when the pool takes every core this process may use (`--workers` = cores): a pool
+        # on part of a machine leaves the placement to the scheduler, so that two runs side by
+        # side do not pile onto the same cores.
+        counter = context.Value("i", 0) if workers > 1 and workers == len(cores) else None
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_initialize,
+                                   initargs=(make_worker, self.native_log, counter, cores))
 
     def _run_window(self, make_worker: WorkerFactory[Any, Any], items: Iterator[Any], workers: int, window: int,
                     orphans: list[Any]) -> Iterator[Any]:
