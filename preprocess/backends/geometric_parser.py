@@ -81,9 +81,10 @@ class GeometricParser:
         except ImportError as exc:  # pragma: no cover - mediapipe is a core dependency
             raise ImportError("the 'geometric' parser needs `pip install mediapipe==0.10.21`") from exc
         self.work_size = int(work_size)
-        self._segmenter = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                 enable_segmentation=True, min_detection_confidence=0.3)
-        self._selfie = None  # built on first need (the pose model found nobody)
+        # Built on first need: prep passes the pose stage's silhouette, so there the parser never
+        # segments (a whole pose graph less to load and set up in every worker).
+        self._segmenter = None  # the person's silhouette when no person_mask is given
+        self._selfie = None  # when the pose model found nobody
         self._face_mesh = (mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=3,
                                                            min_detection_confidence=0.3)
                            if use_face_mesh else None)
@@ -136,13 +137,15 @@ class GeometricParser:
                 raise ValueError(f"person_mask {person_mask.shape} does not match the image "
                                  f"{image_rgb.shape[:2]}")
             return person_mask.astype(np.float32)
+        mp = import_mediapipe()
+        if self._segmenter is None:
+            self._segmenter = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                     enable_segmentation=True, min_detection_confidence=0.3)
         result = self._segmenter.process(image_rgb)
         if result.segmentation_mask is not None:
             return np.asarray(result.segmentation_mask, np.float32)
         # The pose model found nobody to follow: the selfie model still outlines people.
         if self._selfie is None:
-            mp = import_mediapipe()
-
             self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         return np.asarray(self._selfie.process(image_rgb).segmentation_mask, np.float32)
 
