@@ -4,8 +4,9 @@ Both runs use a process pool (a one-worker pool too, so that they compare like w
 same person photos and garment shots (default 16 + 16 = 32 photos, issue #16), each into a fresh
 dataset (cold cache). Prints four tables:
 
-1. throughput: wall seconds, images/s, scaling (wall-clock: only meaningful on a quiet machine;
-   the load average is printed beside it);
+1. throughput: wall seconds of every round and their median, images/s, scaling (wall-clock: only
+   meaningful on a quiet machine; the load average is printed beside it). The worker counts run
+   interleaved, `--repeat` rounds (default 3), and the other tables show each count's median run;
 2. timeline (from `prep-profile.json`): the main process's set-up, each worker's start-up
    (process start -> models loaded), busy time, and the tail from its last task to the end of the run;
 3. CPU seconds, which do not depend on other load: main process, worker start-up (interpreter,
@@ -16,7 +17,7 @@ dataset (cold cache). Prints four tables:
 4. per stage: each stage's mean wall seconds per sample, for each worker count.
 
 `--json PATH` also writes everything as JSON. Usage:
-    python bench/prep_bench.py [--persons 16] [--cloths 16] [--workers 1 2] [--shared ../shared]
+    python bench/prep_bench.py [--persons 16] [--cloths 16] [--workers 1 2] [--repeat 3] [--shared ../shared]
 """
 from __future__ import annotations
 
@@ -94,6 +95,11 @@ def run_once(person_dir: Path, cloth_dir: Path, workers: int, out: Path) -> dict
     }
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
+
+
 def predicted_scaling(base: dict, run: dict, *, same_work: bool = False) -> float:
     """Scaling the CPU figures predict on `run['workers']` free cores (module docstring).
 
@@ -120,9 +126,10 @@ def _table(title: str, header: list[str], rows: list[list]) -> None:
 def print_tables(result: dict) -> None:
     runs = result["runs"]
     print(f"load average at start: {result['load_average']}  (wall-clock figures depend on it; CPU figures do not)")
-    _table("throughput", ["workers", "samples", "wall s", "images/s", "scaling"],
-           [[r["workers"], r["samples"], r["wall_s"], r["images_per_s"],
-             result.get("scaling", {}).get(str(r["workers"]), "")] for r in runs])
+    _table("throughput (median of the rounds; scaling = median images/s over the 1-worker median)",
+           ["workers", "samples", "wall s (median)", "every round", "images/s", "scaling"],
+           [[r["workers"], r["samples"], r["wall_s"], " ".join(str(w) for w in result["rounds_wall_s"][str(r["workers"])]),
+             r["images_per_s"], result.get("scaling", {}).get(str(r["workers"]), "")] for r in runs])
     _table("timeline (wall s from the start of run_prep)",
            ["workers", "set-up", "start-up", "1st task", "busy per worker", "last task", "end"],
            [[r["workers"], r["timeline"]["setup_s"], r["timeline"]["worker_startup_s"], r["timeline"]["first_task_s"],
@@ -147,12 +154,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of all worker counts; the tables show each count's median-wall run")
     args = parser.parse_args()
     result: dict = {"load_average": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="vtonkit-prep-bench-") as tmp:
         root = Path(tmp)
         person_dir, cloth_dir = _inputs(args.shared, args.persons, args.cloths, root)
-        runs = [run_once(person_dir, cloth_dir, n, root / f"ds{n}") for n in args.workers]
+        rounds = []
+        for index in range(args.repeat):  # interleaved, so that a slow spell of the machine hits both counts
+            rounds.append([run_once(person_dir, cloth_dir, n, root / f"ds{index}-{n}") for n in args.workers])
+    result["rounds_wall_s"] = {str(n): [r[i]["wall_s"] for r in rounds] for i, n in enumerate(args.workers)}
+    runs = [median_run([r[i] for r in rounds]) for i in range(len(args.workers))]
     result["runs"] = runs
     base = next((r for r in runs if r["workers"] == 1), None)
     if base:
