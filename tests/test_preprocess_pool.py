@@ -1,4 +1,4 @@
-"""The pool engine's workers: numeric libraries single-threaded from the process start, and one
+"""The pool engine's workers (and the Ray engine's actors): numeric libraries single-threaded from the process start, and one
 core each when the pool takes every core (what keeps `prep --workers N` from fighting over cores)."""
 from __future__ import annotations
 
@@ -68,3 +68,17 @@ def test_a_pool_on_every_core_runs_each_worker_on_a_core_of_its_own():
 def test_a_pool_on_part_of_the_machine_leaves_placement_to_the_scheduler():
     for result in _run(workers=1, items=2):
         assert result["thread_cores"] == [tuple(CORES)]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_actors_start_with_the_same_worker_environment():
+    pytest.importorskip("ray")
+    from vtonkit.preprocess.engines.ray_engine import RayEngine
+
+    results = list(RayEngine(workers=2).run(ProbeFactory(), range(4)))
+    assert len(results) == 4
+    for result in results:
+        environment = result["start_environment"]
+        assert {name: environment.get(name) for name in SINGLE_THREAD_ENV} == SINGLE_THREAD_ENV
+        assert MALLOC_HUGE_PAGES in environment.get("GLIBC_TUNABLES", "")

@@ -7,11 +7,12 @@ need vtonkit installed and the dataset folder on a shared filesystem (actors wri
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from vtonkit.core.ray_session import ray_session
-from vtonkit.preprocess.engines import WorkerFactory, limit_threads
+from vtonkit.preprocess.engines import WorkerFactory, limit_threads, worker_environment
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,11 @@ class RayEngine:
     def _run_actors(self, ray: Any, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
         from ray.exceptions import RayActorError
 
-        actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ActorBody)
         single_thread = self.workers > 1
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": 0}
+        if single_thread:  # from the actor process's start, as the pool does (`spawning_workers`)
+            options["runtime_env"] = {"env_vars": worker_environment(os.environ)}
+        actor_class = ray.remote(**options)(_ActorBody)
         idle = [actor_class.remote(make_worker, single_thread) for _ in range(self.workers)]
         in_flight: dict[Any, tuple[Any, Any]] = {}
         remaining = iter(items)
