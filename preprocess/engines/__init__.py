@@ -91,8 +91,8 @@ def limit_threads() -> None:
 
 # glibc >= 2.35 reads this at process start: malloc asks the kernel for transparent huge pages
 # (madvise), so a worker's first inference, where TFLite/XNNPACK set up and touch ~400 MB, takes
-# ~100,000 fewer page faults (prep on 2 workers: 1.3 s less kernel time per run). Other C
-# libraries ignore it; with transparent huge pages off it changes nothing.
+# about half the page faults (prep, 2 workers, 32 photos: 370,000 -> 215,000, kernel time 3.2 s ->
+# 1.8-2.1 s). Other C libraries ignore it; with transparent huge pages off it changes nothing.
 MALLOC_HUGE_PAGES = "glibc.malloc.hugetlb=1"
 
 
@@ -113,8 +113,8 @@ def spawning_workers() -> Iterator[None]:
     """`worker_environment` in this process's environment while it starts worker processes (they inherit it).
 
     Without it each spawned worker's numpy starts OpenBLAS with a thread per core, whose threads
-    spin after every call and take CPU from the other workers (prep on 2 workers: 1-2 s more CPU
-    per 32 photos, bench/prep_bench.py); `limit_threads` in the worker comes too late for them.
+    spin after every call and take CPU from the other workers (prep, 2 workers, 32 photos: ~2 s
+    more CPU, docs/pipeline.md); `limit_threads` in the worker comes too late for them.
     """
     wanted = worker_environment(os.environ)
     saved = {name: os.environ.get(name) for name in wanted}
