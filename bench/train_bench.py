@@ -28,6 +28,13 @@ SHARED = Path(os.environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
 TEST_PERSONS = ["00006_00", "00008_00", "00013_00", "00017_00"]
 
 
+def default_pairs(workdir: Path) -> Path:
+    """A paired list of the 4 VITON-HD test persons (each with its own garment), written in `workdir`."""
+    path = workdir / "pairs.txt"
+    path.write_text("".join(f"{n}.jpg {n}.jpg\n" for n in TEST_PERSONS))
+    return path
+
+
 def bench_stage(stage: str, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     from vtonkit.vton_infer.networks import ConditionGenerator
     from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset
@@ -85,8 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.pairs is None:
-            args.pairs = workdir / "pairs.txt"
-            args.pairs.write_text("".join(f"{n}.jpg {n}.jpg\n" for n in TEST_PERSONS))
+            args.pairs = default_pairs(workdir)
         stages = ("condition", "generator") if args.stage == "both" else (args.stage,)
         print(f"load average {os.getloadavg()[0]:.1f}, {torch.get_num_threads()} threads, {args.device}, "
               f"{args.precision}, {'official' if args.full else 'tiny'} widths, batch {args.batch_size}")

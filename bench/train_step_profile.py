@@ -25,9 +25,7 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
-TEST_PERSONS = ["00006_00", "00008_00", "00013_00", "00017_00"]
+from train_bench import SHARED, default_pairs  # bench/ is this script's folder, so on sys.path
 
 
 class PhaseClock:
@@ -168,8 +166,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.pairs is None:
-            args.pairs = workdir / "pairs.txt"
-            args.pairs.write_text("".join(f"{n}.jpg {n}.jpg\n" for n in TEST_PERSONS))
+            args.pairs = default_pairs(workdir)
         wall, cpu = profile(args, workdir)
         print(f"stage {args.stage}, batch {args.batch_size}, {'official' if args.full else 'tiny'} widths, "
               f"{torch.get_num_threads()} thread(s), cache {'on' if args.cache else 'off'}, mean of steps 2..{args.steps}, "
