@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from vtonkit.crawlers.browser import LAUNCH_ARGS
+from vtonkit.crawlers.browser import LAUNCH_ARGS, wait_until_true
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_BYTES = 600_000
@@ -98,7 +98,7 @@ def main() -> None:
             # The throw-away dataset has flags to show; a clean one (the demo's) shows all samples.
             page.goto(base + ("/" if args.dataset else "/?flag=any"))
             page.wait_for_selector("body[data-ready='1']")
-            page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            wait_until_true(page, "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             if not args.dataset:  # show a decision and a note being recorded (throw-away dataset only)
                 page.keyboard.press("r")  # the first card: the swapped-arms sample
                 page.wait_for_selector("section.card.current .badge.reject")
@@ -108,7 +108,7 @@ def main() -> None:
                 page.wait_for_selector("section.card.current .note")
             save_png(page.screenshot(), args.out / "review-app.png")
             page.goto(report_html.as_uri())
-            page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            wait_until_true(page, "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             save_png(page.screenshot(), args.out / "review-report.png")
             browser.close()
         server.should_exit = True

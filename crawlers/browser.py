@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,17 @@ def playwright_settings(executable: Path) -> dict[str, Any]:
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
     }
+
+
+def wait_until_true(page: Any, expression: str, timeout_s: float = 30.0, interval_s: float = 0.05) -> None:
+    """Poll a JavaScript expression from Python until it is truthy (a sync Playwright ``page``).
+
+    ``page.wait_for_function`` polls inside the page with ``eval``, which a ``script-src 'self'``
+    Content Security Policy (the review app's) refuses once the first check comes back false;
+    each ``page.evaluate`` is a separate DevTools call, which that policy allows.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_s:g} s: {expression}")
+        time.sleep(interval_s)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 from review_server import chromium_path, serve_on_loopback
-from vtonkit.crawlers.browser import LAUNCH_ARGS
+from vtonkit.crawlers.browser import LAUNCH_ARGS, wait_until_true
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
@@ -136,6 +136,27 @@ def test_path_escapes_with_httpx_and_symlinked_folder(server: str, dataset: Path
 
 
 @pytest.mark.browser
+def test_waiting_for_a_late_condition_under_the_apps_csp(server: str) -> None:
+    """The wait the browser tests use keeps polling under the app's `script-src 'self'` policy
+    (in-page polling with eval is refused there once a first check is false), and times out with
+    the expression named."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        page = browser.new_page()
+        response = page.goto(server + "/")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_selector("body[data-ready='1']")
+        page.evaluate("setTimeout(() => { document.body.dataset.late = '1' }, 400)")
+        assert page.evaluate("document.body.dataset.late") is None
+        wait_until_true(page, "document.body.dataset.late === '1'", timeout_s=20)
+        with pytest.raises(TimeoutError, match="never_set"):
+            wait_until_true(page, "document.body.dataset.never_set === '1'", timeout_s=0.3)
+        browser.close()
+
+
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
@@ -148,7 +169,8 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
         page.wait_for_selector("body[data-ready='1']")
         assert page.locator("section.card").count() == 8
         page.select_option("#flag", "arm-labels-swapped")
-        # (locator waits, not wait_for_function: the app's CSP forbids the eval that one needs)
+        # (locator waits and wait_until_true, not wait_for_function: the app's CSP forbids the eval
+        # that one needs as soon as it has to poll)
         expect(page.locator("section.card")).to_have_count(1)
         card = page.locator("section.card.current")
         assert card.get_attribute("data-sample") == "00001_00"
@@ -160,7 +182,7 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
         page.wait_for_selector("section.card.current .note")
         # every tile image of the card actually decoded (tiles are rendered on demand: wait until each
         # image has finished loading, successfully or not, then require a decoded width)
-        page.wait_for_function("[...document.querySelectorAll('section.card img')].every(i => i.complete)")
+        wait_until_true(page, "[...document.querySelectorAll('section.card img')].every(i => i.complete)")
         assert page.evaluate(
             "[...document.querySelectorAll('section.card img')].every(i => i.naturalWidth > 0)"
         )
