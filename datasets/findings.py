@@ -59,7 +59,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     # Pre-flight checks (vtonkit.preprocess.preflight; prep reports them per file too).
     "person-side-view": ("preflight", WARNING, "shoulders seen edge-on: the person stands sideways"),
     "person-back-view": ("preflight", WARNING, "no face, or the right shoulder on the image's right"),
-    "person-sitting": ("preflight", WARNING, "knees level with the hips: the person sits or crouches"),
+    "person-sitting": ("preflight", WARNING, "a knee level with its hip or above it: the person sits or crouches"),
     "arms-hide-garment": ("preflight", WARNING, "arms cover a large part of the torso"),
     "pose-joint-doubtful": ("preflight", WARNING, "an elbow, wrist or hip lies off the parsed person"),
     "cloth-not-centred": ("preflight", WARNING, "garment far from the centre of the shot"),

@@ -5,6 +5,9 @@ cases use the genuine VITON-HD annotations transformed with the photo, so the te
 check, not a pose model's mood; the several-persons case runs the real default pose backend."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -89,13 +92,32 @@ def test_person_back_view(person):
 
 
 def test_person_sitting(dresscode):
-    # No seated photo in ../shared: a genuine standing full-body pose with the knees raised to hip
-    # height, what a seated front view gives.
+    # A genuine standing full-body pose with the knees raised to hip height, what a seated front view gives.
     keypoints = read_keypoints(dresscode / "lower_body" / "keypoints" / "013563_2.json", image_size=(1024, 768))
     assert pf.person_sitting(keypoints, T) == []
     seated = keypoints.copy()
     seated[[10, 13], 1] = seated[[9, 12], 1] + 0.1 * (seated[8, 1] - seated[1, 1])
     assert codes(pf.person_sitting(seated, T)) == {"person-sitting"}
+
+
+SEATED = Path(__file__).parent / "data" / "seated_keypoints.json"
+
+
+@pytest.mark.parametrize("name", sorted(json.loads(SEATED.read_text())["photos"]))
+def test_person_sitting_on_real_seated_photos(name):
+    # Keypoints the pose backend measured on real photos of seated people (the photos cannot ship
+    # here: tests/data/seated_keypoints.json names each one's source and crop).
+    keypoints = np.array(json.loads(SEATED.read_text())["photos"][name]["pose_keypoints_2d"]).reshape(25, 3)
+    assert codes(pf.person_sitting(keypoints, T)) == {"person-sitting"}
+
+
+def test_person_sitting_spares_every_standing_person_with_knees(dresscode):
+    # Genuine Dress Code keypoints of all nine full-body persons (COCO-18 in 384x512, read as BODY_25).
+    files = sorted(dresscode.glob("*/keypoints/*_2.json"))
+    assert len(files) == 9
+    for path in files:
+        keypoints = read_keypoints(path, image_size=(1024, 768))
+        assert pf.person_sitting(keypoints, T) == [], path.name
 
 
 @pytest.mark.slow
