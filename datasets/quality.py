@@ -189,7 +189,8 @@ def preflight_flags(body25: np.ndarray | None, parse: np.ndarray | None, cloth_r
     t = preflight.PreflightThresholds()
     found: list[tuple[str, Flag]] = []
     if body25 is not None:
-        person = preflight.person_view(body25, parse, t) + preflight.person_sitting(body25, t)
+        image_hw = parse.shape[:2] if parse is not None else None
+        person = preflight.person_view(body25, parse, t) + preflight.person_sitting(body25, t, image_hw)
         if parse is not None:
             person += preflight.arms_hide_garment(body25, parse, t)
         found += [("person", Flag(f.code, f.message)) for f in person]

@@ -100,15 +100,24 @@ def test_person_sitting(dresscode):
     assert codes(pf.person_sitting(seated, T)) == {"person-sitting"}
 
 
-SEATED = Path(__file__).parent / "data" / "seated_keypoints.json"
+MEASURED = json.loads((Path(__file__).parent / "data" / "preflight_keypoints.json").read_text())
 
 
-@pytest.mark.parametrize("name", sorted(json.loads(SEATED.read_text())["photos"]))
+@pytest.mark.parametrize("name", sorted(MEASURED["photos"]))
 def test_person_sitting_on_real_seated_photos(name):
     # Keypoints the pose backend measured on real photos of seated people (the photos cannot ship
-    # here: tests/data/seated_keypoints.json names each one's source and crop).
-    keypoints = np.array(json.loads(SEATED.read_text())["photos"][name]["pose_keypoints_2d"]).reshape(25, 3)
+    # here: tests/data/preflight_keypoints.json names each one's source and crop).
+    keypoints = np.array(MEASURED["photos"][name]["pose_keypoints_2d"]).reshape(25, 3)
+    assert codes(pf.person_sitting(keypoints, T, (1024, 768))) == {"person-sitting"}
+
+
+def test_person_sitting_skips_joints_clamped_to_the_bottom_row():
+    # A real half-body photo cut at the hips: mediapipe puts the hips and the knees below the frame
+    # on its last row, level with each other. Read as joints, that is a seated person.
+    case = MEASURED["border_clamped"]["schp_g5"]
+    keypoints = np.array(case["pose_keypoints_2d"]).reshape(25, 3)
     assert codes(pf.person_sitting(keypoints, T)) == {"person-sitting"}
+    assert pf.person_sitting(keypoints, T, tuple(case["image_hw"])) == []
 
 
 def test_person_sitting_spares_every_standing_person_with_knees(dresscode):
