@@ -53,7 +53,7 @@ class PreflightThresholds:
     min_face_keypoint_confidence: float = 0.2  # nose and eyes below this = no face ...
     min_face_share: float = 0.002  # ... unless face pixels cover this share of the image
     # Each knee at least this far below its hip: (knee y - hip y) / neck-to-mid-hip. The higher knee of
-    # a standing person: 0.57-0.94 on the 38 people of ../shared; seated (7 real photos, tests/data): -0.15-0.43.
+    # a standing person: 0.57-0.91 on the 38 people of ../shared; seated (7 real photos, tests/data): -0.15-0.43.
     min_knee_drop_ratio: float = 0.5
     max_arm_torso_share: float = 0.25  # arm pixels inside the torso box / garment + arm pixels there
     max_border_std: float = 12.0  # garment shot border band, per-channel std
