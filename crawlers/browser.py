@@ -1,4 +1,4 @@
-"""Find the system Chromium for JavaScript-rendered stores (scrapy-playwright).
+"""Find the system Chromium for JavaScript-rendered stores (scrapy-playwright), and wait on its pages.
 
 ``playwright install`` needs the internet, so vtonkit drives the distribution's Chromium
 (Debian/Ubuntu: ``apt-get install chromium``). Lookup order: ``$VTONKIT_CHROMIUM``, then
