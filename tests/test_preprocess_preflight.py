@@ -91,6 +91,23 @@ def test_person_back_view(person):
     assert pf.person_view(cropped_face, parse, T) == []
 
 
+LUMA = Path(__file__).parent / "data" / "luma"  # real shop photos (AFL-3.0, see its PROVENANCE.md)
+
+
+@pytest.mark.slow
+def test_person_back_view_on_real_shop_photos():
+    # The whole person chain with the embedded backends, as prep-person runs it: the two back views
+    # trip the check, the front views of the same people and garments do not.
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    backends = PersonBackends.build()
+    for stem in ("mh03-black", "ws02-green"):
+        back = process_person(LUMA / f"{stem}_back.jpg", backends)
+        front = process_person(LUMA / f"{stem}_main.jpg", backends)
+        assert any(w.startswith("person-back-view:") for w in back.warnings), (stem, back.warnings)
+        assert not any(w.split(":")[0] in pf.PERSON_CODES for w in front.warnings), (stem, front.warnings)
+
+
 def test_person_sitting(dresscode):
     # A genuine standing full-body pose with the knees raised to hip height, what a seated front view gives.
     keypoints = read_keypoints(dresscode / "lower_body" / "keypoints" / "013563_2.json", image_size=(1024, 768))

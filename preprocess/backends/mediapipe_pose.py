@@ -224,7 +224,8 @@ class MediapipePose:
         height, width = image_rgb.shape[:2]
         faces = self._faces.process(np.ascontiguousarray(image_rgb)).detections or []
         if not faces:
-            raise NoPersonError(None, "no person detected (mediapipe found neither a body nor a face)")
+            raise NoPersonError(None, "no person detected (mediapipe found neither a body nor a face; it needs "
+                                      "the head and shoulders in the photo: a shot of the legs alone does not work)")
         box = max(faces, key=lambda d: d.location_data.relative_bounding_box.height).location_data.relative_bounding_box
         face_h = box.height * height
         centre_x = (box.xmin + box.width / 2) * width
