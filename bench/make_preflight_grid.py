@@ -1,10 +1,12 @@
 """Make docs/preflight-grid.png: one real example per pre-flight code, with what the check said.
 
-Every example is derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
-tests/test_preprocess_preflight.py derives it: a crop, a squeeze, a downscale, two photos side
+Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
+tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, two photos side
 by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
-annotation transformed with the photo (drawn as a skeleton or parse overlay where the derived
-case exists only in the annotation). The several-persons tile runs the real default pose
+annotation transformed with the photo (drawn as a parse overlay where the derived case exists
+only in the annotation). The back view is a real shop photo (tests/data/luma, AFL-3.0) run
+through the whole person chain; the seated tile draws the keypoints measured on a real photo
+(tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
 backend. Dress Code photos are not used (their licence forbids redistribution).
 
 Usage: .venv/bin/python bench/make_preflight_grid.py [--out docs/preflight-grid.png]
@@ -12,6 +14,7 @@ Usage: .venv/bin/python bench/make_preflight_grid.py [--out docs/preflight-grid.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -60,15 +63,17 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     narrow = cv2.resize(image, (int(image.shape[1] * 0.45), image.shape[0]), interpolation=cv2.INTER_AREA)
     out.append(("squeezed to 45 % (sideways)", narrow, pf.person_view(squeezed, parse, t)))
 
-    back_parse = np.where(parse == Cihp.FACE, Cihp.HAIR, parse).astype(np.uint8)
-    back = keypoints.copy()
-    back[[0, 15, 16, 17, 18]] = 0
-    out.append(("no face (annotation)", overlay_parse(image, back_parse), pf.person_view(back, back_parse, t)))
+    # A real back view (Luma shop photo, AFL-3.0, tests/data/luma) through the whole person chain.
+    from vtonkit.preprocess.person import PersonBackends, process_person
 
-    seated = keypoints.copy()
-    seated[[10, 13], :2] = seated[[9, 12], :2] + [[0, 30], [0, 30]]
-    seated[[10, 13], 2] = 0.9
-    out.append(("knees at hip height (annotation)", render_skeleton(seated, 1024, 768), pf.person_sitting(seated, t)))
+    back = process_person(REPO / "tests" / "data" / "luma" / "ws02-green_back.jpg", PersonBackends.build())
+    out.append(("shop photo from the back", back.image, pf.person_view(back.keypoints, back.parse, t)))
+
+    # A real seated person: the keypoints the pose backend measured on a photo that cannot ship here.
+    measured = json.loads((REPO / "tests" / "data" / "preflight_keypoints.json").read_text())["photos"]
+    seated = np.array(measured["sit_mpii_r"]["pose_keypoints_2d"]).reshape(25, 3)
+    out.append(("seated (measured keypoints)", render_skeleton(seated, 1024, 768),
+                pf.person_sitting(seated, t, (1024, 768))))
 
     pair = cv2.resize(np.hstack([image, read_rgb(root / "image" / "00017_00.jpg")]), (768, 512),
                       interpolation=cv2.INTER_AREA)
