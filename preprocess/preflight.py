@@ -140,10 +140,17 @@ def person_cut_off(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tu
     return []
 
 
+def head_cut_by_top_edge(parse: np.ndarray, t: PreflightThresholds) -> bool:
+    """The top edge crosses the person below the hair: through the face, neck or body."""
+    top = np.asarray(parse)[: max(1, int(t.border_margin * parse.shape[0]))]
+    return bool(((top > 0) & ~np.isin(top, (Cihp.HAIR, Cihp.HAT))).any())
+
+
 def person_view(keypoints: np.ndarray, parse: np.ndarray | None, t: PreflightThresholds) -> list[PreflightFinding]:
     """Side view (shoulders narrow against the torso) or back view (no face at all, or sides reversed).
 
-    "No face" needs the parse: photos cropped at the mouth have no eye or nose keypoints."""
+    "No face" needs the parse: photos cropped at the mouth have no eye or nose keypoints. With the
+    parse, the view is not judged when the top edge cuts through the head (`head_cut_by_top_edge`)."""
     present = _present(keypoints)
     if not (present[R_SHOULDER] and present[L_SHOULDER]):
         return []
@@ -152,6 +159,10 @@ def person_view(keypoints: np.ndarray, parse: np.ndarray | None, t: PreflightThr
     if torso and abs(shoulders) / torso < t.min_shoulder_torso_ratio:
         return [PreflightFinding("person-side-view", f"shoulder width is {abs(shoulders) / torso:.2f} x the torso "
                                  f"length (< {t.min_shoulder_torso_ratio}): the person stands sideways")]
+    if parse is not None and head_cut_by_top_edge(parse, t):
+        # Without the head in the frame neither a missing face nor the pose's sides say which way
+        # the person faces (shop photos cut at the chin read as back views both ways).
+        return []
     face_seen = [present[j] and keypoints[j, 2] >= t.min_face_keypoint_confidence for j in (NOSE, R_EYE, L_EYE)]
     # Photos cropped at the mouth have no eyes or nose but still a face in the parse.
     if parse is not None and not any(face_seen) and (parse == Cihp.FACE).mean() < t.min_face_share:

@@ -89,9 +89,27 @@ def test_person_back_view(person):
     cropped_face = keypoints.copy()
     cropped_face[[0, 15, 16, 17, 18]] = 0
     assert pf.person_view(cropped_face, parse, T) == []
+    # Cut at the chin: the top edge crosses the neck, so no face and mirrored sides say nothing.
+    chin = int(parse.shape[0] * 0.02) + int(np.nonzero((parse == Cihp.NECK).any(1))[0].min())
+    cut_keypoints = back_keypoints.copy()
+    cut_keypoints[cut_keypoints[:, 2] > 0, 1] -= chin
+    cut_parse = np.where(back_parse[chin:] == Cihp.HAIR, 0, back_parse[chin:]).astype(np.uint8)
+    assert pf.head_cut_by_top_edge(cut_parse, T) and not pf.head_cut_by_top_edge(back_parse, T)
+    assert pf.person_view(cut_keypoints, cut_parse, T) == []
+    assert pf.person_view(mirrored, parse[:, ::-1], T) != []  # sides still count with the head in the frame
 
 
 LUMA = Path(__file__).parent / "data" / "luma"  # real shop photos (AFL-3.0, see its PROVENANCE.md)
+
+
+@pytest.mark.slow
+def test_front_view_cut_at_the_chin_is_not_a_back_view():
+    # A real shop photo (tests/data/sylius, MIT) cut at the chin: no face, but none turned away.
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    outputs = process_person(Path(__file__).parent / "data" / "sylius" / "dress_02.jpg", PersonBackends.build())
+    assert pf.head_cut_by_top_edge(outputs.parse, T)
+    assert not any(w.startswith("person-back-view:") for w in outputs.warnings), outputs.warnings
 
 
 @pytest.mark.slow
