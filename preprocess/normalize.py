@@ -5,8 +5,10 @@ Two modes:
   person's silhouette bounding box plus `TOP_MARGIN` of its height above the head, `BOTTOM_MARGIN`
   below the feet (none when the person is cut by the bottom edge, as in VITON-HD's thigh-length
   shots) and `SIDE_MARGIN` of its width on each side, widened (or heightened) around its centre
-  to exactly 3:4. Where the box leaves the photo the border pixels are replicated (a flat
-  studio background continues; black bars would become "person" to later stages).
+  to exactly 3:4. A person cut by both the top and the bottom edge (a shop's torso shot cut at
+  the chin) keeps the photo's height and gives up side margin instead. Where the box leaves the
+  photo the border pixels are replicated (a flat studio background continues; black bars would
+  become "person" to later stages).
 * keep framing: orientation, colour mode and resize only (pixel-aligned with a 3:4 input).
 
 EXIF orientation and colour modes (RGBA, CMYK, greyscale, 16-bit) go through the foundation's
@@ -115,9 +117,11 @@ def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
     top, bottom, left, right = float(ys.min()), float(ys.max() + 1), float(xs.min()), float(xs.max() + 1)
     box_h = bottom - top
     # A silhouette ending within EDGE_SNAP of a border is cut by it: stay flush, invent no margin.
-    top = 0.0 if top <= EDGE_SNAP * height else top - TOP_MARGIN * box_h
+    cut_at_top = top <= EDGE_SNAP * height
+    top = 0.0 if cut_at_top else top - TOP_MARGIN * box_h
     cut_at_bottom = bottom >= (1 - EDGE_SNAP) * height
     bottom = float(height) if cut_at_bottom else bottom + BOTTOM_MARGIN * box_h
+    bare_left, bare_right = left, right
     left -= SIDE_MARGIN * (right - left)
     right += SIDE_MARGIN * (right - left)
     box_h, box_w = bottom - top, right - left
@@ -125,6 +129,11 @@ def person_box(person_mask: np.ndarray) -> tuple[float, float, float, float]:
         centre = (left + right) / 2
         box_w = box_h * ASPECT
         left, right = centre - box_w / 2, centre + box_w / 2
+    elif cut_at_top and cut_at_bottom and bare_right - bare_left <= box_h * ASPECT:
+        # A torso shot cut by both edges: more height would repeat the body across a border (a
+        # streaked neck and head above a shot cut at the chin). Give up side margin instead.
+        box_w = box_h * ASPECT
+        left = (bare_left + bare_right) / 2 - box_w / 2
     else:  # too wide: grow in height, keeping a person cut by the bottom edge flush with it
         new_h = box_w / ASPECT
         if cut_at_bottom:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from vtonkit.datasets.io.parse import read_parse
+from vtonkit.datasets.labels import Cihp
 from vtonkit.preprocess.cloth import border_colour, prepare_cloth
 from vtonkit.preprocess.normalize import keep_framing, load_person_photo, person_box, refocus
 
@@ -118,3 +119,20 @@ def test_cloth_padding_uses_the_background_colour(photos, tmp_path):
     assert alpha is None and out.shape == (1024, 768, 3)
     colour = np.array(border_colour(wide))
     assert np.abs(out[5, 384].astype(int) - colour).max() <= 3
+
+
+def test_torso_cut_by_both_edges_gets_no_repeated_rows(vitonhd):
+    """A torso shot cut by the top and the bottom edge: the box keeps the photo's height and gives up
+    side margin, instead of growing above the cut (where the border rows, repeated, looked like a
+    neck and head to the pose model on a shop photo cut at the chin)."""
+    parse = read_parse(vitonhd / "test" / "image-parse-v3" / "00013_00.png")
+    below_neck = int(np.nonzero((parse == Cihp.NECK).any(1))[0].max())
+    mask = parse[below_neck + 50:] > 0  # genuine silhouette, the top edge across the chest
+    ys, xs = np.nonzero(mask)
+    bare_w = xs.max() + 1 - xs.min()
+    assert ys.min() == 0 and ys.max() == mask.shape[0] - 1
+    assert 1.2 * bare_w / mask.shape[0] > 0.75 >= bare_w / mask.shape[0]  # too wide with margins, fits without
+    x0, y0, x1, y1 = person_box(mask)
+    assert (y0, y1) == (0.0, mask.shape[0])
+    assert (x1 - x0) / (y1 - y0) == pytest.approx(0.75)
+    assert x0 <= xs.min() and x1 >= xs.max() + 1
