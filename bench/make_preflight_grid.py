@@ -3,9 +3,8 @@
 Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
 tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, two photos side
 by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
-annotation transformed with the photo (drawn as a parse overlay where the derived case exists
-only in the annotation). The back view is a real shop photo (tests/data/luma, AFL-3.0) run
-through the whole person chain; the seated tile draws the keypoints measured on a real photo
+annotation transformed with the photo. The back view and the crossed arms are real shop photos
+(tests/data/luma, AFL-3.0) run through the whole person chain; the seated tile draws the keypoints measured on a real photo
 (tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
 backend. Dress Code photos are not used (their licence forbids redistribution).
 
@@ -34,9 +33,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     from vtonkit.datasets.io.images import read_rgb
     from vtonkit.datasets.io.keypoints import read_keypoints
     from vtonkit.datasets.io.masks import read_mask
-    from vtonkit.datasets.io.parse import overlay_parse, read_parse
+    from vtonkit.datasets.io.parse import read_parse
     from vtonkit.datasets.io.skeleton import render_skeleton
-    from vtonkit.datasets.labels import Cihp
     from vtonkit.preprocess import preflight as pf
     from vtonkit.preprocess.stages import POSE_ESTIMATORS
 
@@ -66,7 +64,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     # A real back view (Luma shop photo, AFL-3.0, tests/data/luma) through the whole person chain.
     from vtonkit.preprocess.person import PersonBackends, process_person
 
-    back = process_person(REPO / "tests" / "data" / "luma" / "ws02-green_back.jpg", PersonBackends.build())
+    backends = PersonBackends.build()
+    back = process_person(REPO / "tests" / "data" / "luma" / "ws02-green_back.jpg", backends)
     out.append(("shop photo from the back", back.image, pf.person_view(back.keypoints, back.parse, t)))
 
     # A real seated person: the keypoints the pose backend measured on a photo that cannot ship here.
@@ -80,13 +79,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     people = POSE_ESTIMATORS.build(None).estimate(pair).num_persons
     out.append(("two photos side by side", pair, pf.several_persons(people)))
 
-    folded = parse.copy()
-    y_mid = int((keypoints[2, 1] + keypoints[9, 1]) / 2)
-    xa, xb = int(keypoints[[2, 9], 0].min()), int(keypoints[[5, 12], 0].max())
-    band = folded[y_mid: int(keypoints[9, 1]), xa:xb]
-    band[band == Cihp.UPPER_CLOTHES] = Cihp.RIGHT_ARM
-    out.append(("arms across the waist (annotation)", overlay_parse(image, folded),
-                pf.arms_hide_garment(keypoints, folded, t)))
+    crossed = process_person(REPO / "tests" / "data" / "luma" / "ms01-brown_main.jpg", backends)
+    out.append(("shop photo, arms crossed", crossed.image, pf.arms_hide_garment(crossed.keypoints, crossed.parse, t)))
 
     out.append(("genuine garment: no finding", rgb, pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2])))
     photo = read_rgb(root / "image" / "00013_00.jpg")

@@ -113,7 +113,7 @@ def test_front_view_cut_at_the_chin_is_not_a_back_view():
 
 
 @pytest.mark.slow
-def test_person_back_view_on_real_shop_photos():
+def test_back_view_and_hidden_garment_on_real_shop_photos():
     # The whole person chain with the embedded backends, as prep-person runs it: the two back views
     # trip the check, the front views of the same people and garments do not.
     from vtonkit.preprocess.person import PersonBackends, process_person
@@ -124,6 +124,8 @@ def test_person_back_view_on_real_shop_photos():
         front = process_person(LUMA / f"{stem}_main.jpg", backends)
         assert any(w.startswith("person-back-view:") for w in back.warnings), (stem, back.warnings)
         assert not any(w.split(":")[0] in pf.PERSON_CODES for w in front.warnings), (stem, front.warnings)
+    crossed = process_person(LUMA / "ms01-brown_main.jpg", backends)  # arms crossed over the chest
+    assert [w.split(":")[0] for w in crossed.warnings if w.split(":")[0] in pf.PERSON_CODES] == ["arms-hide-garment"]
 
 
 def test_person_sitting(dresscode):
