@@ -104,7 +104,7 @@ LUMA = Path(__file__).parent / "data" / "luma"  # real shop photos (AFL-3.0, see
 
 @pytest.mark.slow
 def test_front_view_cut_at_the_chin_is_not_a_back_view():
-    # A real shop photo (tests/data/sylius, MIT) cut at the chin: no face, but none turned away.
+    # A real shop photo (tests/data/sylius, MIT) cut at the chin: no face in it, yet not turned away.
     from vtonkit.preprocess.person import PersonBackends, process_person
 
     outputs = process_person(Path(__file__).parent / "data" / "sylius" / "dress_02.jpg", PersonBackends.build())
