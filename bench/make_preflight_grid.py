@@ -4,7 +4,8 @@ Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) t
 tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, two photos side
 by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
 annotation transformed with the photo. The back view and the crossed arms are real shop photos
-(tests/data/luma, AFL-3.0) run through the whole person chain; the seated tile draws the keypoints measured on a real photo
+(tests/data/luma, AFL-3.0) run through the whole person chain, the background example a real
+home shot (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
 (tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
 backend. Dress Code photos are not used (their licence forbids redistribution).
 
@@ -83,10 +84,11 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     out.append(("shop photo, arms crossed", crossed.image, pf.arms_hide_garment(crossed.keypoints, crossed.parse, t)))
 
     out.append(("genuine garment: no finding", rgb, pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2])))
-    photo = read_rgb(root / "image" / "00013_00.jpg")
-    texture = cv2.resize(photo[300:700, 200:560], rgb.shape[1::-1])
-    pasted = np.where(mask[..., None], rgb, texture)
-    out.append(("pasted on a texture", pasted, pf.cloth_background(pasted, t)))
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    home = process_cloth(REPO / "tests" / "data" / "clothing" / "tshirt_on_red_cloth.jpg", CLOTH_MASKERS.build(None))
+    out.append(("home shot on a red cloth", home.rgb, pf.cloth_background(home.rgb, t)))
     shift = int(0.3 * mask.shape[1])
     moved_mask = np.zeros_like(mask)
     moved_mask[:, shift:] = mask[:, : mask.shape[1] - shift]

@@ -203,6 +203,20 @@ def test_cloth_background_textured_and_dark(garment, vitonhd):
     assert pf.cloth_background(rgb, T) == []
 
 
+def test_cloth_background_and_low_resolution_on_real_home_shots():
+    # Real garment photos (tests/data/clothing, CC0) through the garment chain prep-cloth runs.
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    masker = CLOTH_MASKERS.build(None)
+    clothing = Path(__file__).parent / "data" / "clothing"
+    varied = process_cloth(clothing / "tshirt_on_red_cloth.jpg", masker).warnings
+    dark = process_cloth(clothing / "tshirt_on_dark_red.jpg", masker).warnings
+    for warnings in (varied, dark):
+        assert sorted(w.split(":")[0] for w in warnings) == ["cloth-background", "cloth-low-resolution"], warnings
+    assert "border varies" in varied[0] and "dark" in dark[0]
+
+
 def test_cloth_not_centred(garment):
     _, mask = garment
     shift = int(0.3 * mask.shape[1])
