@@ -4,8 +4,8 @@ Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) t
 tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, two photos side
 by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
 annotation transformed with the photo. The back view and the crossed arms are real shop photos
-(tests/data/luma, AFL-3.0) run through the whole person chain, the background example a real
-home shot (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
+(tests/data/luma, AFL-3.0) run through the whole person chain, the background and hanger examples
+real home shots (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
 (tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
 backend. Dress Code photos are not used (their licence forbids redistribution).
 
@@ -95,12 +95,9 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     moved = np.full_like(rgb, 255)
     moved[:, shift:] = rgb[:, : rgb.shape[1] - shift]
     out.append(("moved 30 % right", moved, pf.garment_not_centred(moved_mask, t)))
-    hooked = rgb.copy()
+    coat = process_cloth(REPO / "tests" / "data" / "clothing" / "coat_on_hanger_on_door.jpg", CLOTH_MASKERS.build(None))
+    out.append(("home shot, coat on a hanger", coat.rgb, pf.garment_hanger(coat.rgb, coat.mask, t)))
     ys, xs = np.nonzero(mask)
-    centre, top = int(xs.mean()), int(ys.min())
-    cv2.line(hooked, (centre, top + 5), (centre, top - 90), (40, 40, 40), 6)
-    cv2.ellipse(hooked, (centre + 15, top - 90), (15, 15), 0, 180, 360, (40, 40, 40), 6)
-    out.append(("hanger hook drawn above", hooked, pf.garment_hanger(hooked, mask, t)))
     side = int(0.45 * (xs.max() - xs.min()))
     cy, cx = int(ys.mean()), int(xs.mean())
     block = np.full_like(rgb, 255)

@@ -61,6 +61,8 @@ class PreflightThresholds:
     max_centre_offset: float = 0.15  # garment mask centre from the image centre, share of the side
     max_hanger_width_share: float = 0.12  # a thin part above the garment narrower than this x garment width
     min_hanger_height_share: float = 0.03  # ... and taller than this x image height
+    max_hook_centre_offset: float = 0.1  # a hook inside the mask: its top this close to the garment's middle
+    hook_opening_share: float = 0.06  # parts of the mask thinner than this x garment width are not garment body
     max_folded_aspect: float = 1.15  # folded: mask box height / width at most this ...
     min_folded_solidity: float = 0.93  # ... area / convex hull at least this (flat-lay shots: 0.75-0.95) ...
     min_folded_fill: float = 0.85  # ... and area / box at least this (flat-lay shots with sleeves: < 0.8)
@@ -285,13 +287,19 @@ def garment_not_centred(mask: np.ndarray, t: PreflightThresholds) -> list[Prefli
 
 
 def garment_hanger(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
-    """A thin foreground part (not background-coloured) standing above the garment's top edge."""
-    ys, xs = np.nonzero(mask)
-    if not xs.size:
+    """A hanger's hook above the garment: left out of the mask (`_hook_outside_mask`) or inside it (`_hook_in_mask`)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
         return []
+    return _hook_outside_mask(rgb, mask, t) or _hook_in_mask(mask, t)
+
+
+def _hook_outside_mask(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """A thin foreground part (not background-coloured) standing above the mask's top edge."""
+    ys, xs = np.nonzero(mask)
     rgb = np.asarray(rgb)[..., :3].astype(np.int16)
     background = np.median(_border_band(rgb), 0)
-    foreground = (np.abs(rgb - background).max(-1) > 40) | np.asarray(mask, dtype=bool)
+    foreground = (np.abs(rgb - background).max(-1) > 40) | mask
     count, components = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
     if count <= 1:
         return []
@@ -308,6 +316,50 @@ def garment_hanger(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) ->
         return [PreflightFinding("cloth-hanger", f"a thin part {above.shape[0]} px tall and at most {widest} px wide "
                                  "stands above the garment: a hanger or hook is visible")]
     return []
+
+
+def _hook_in_mask(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """A masker that keeps the hook: one thin part of the mask rising above the garment's body, at its middle.
+
+    The body is the mask opened by a disc of `hook_opening_share` x the garment's width (hooks, straps
+    and ties are thinner). A hook is the one thin part whose top rows are narrow, near the body's middle
+    (`max_hook_centre_offset`) and at least `min_hanger_height_share` of the image above the body; a
+    camisole's straps rise too, but as a pair, off the middle. A mask that runs off the frame is not read.
+    """
+    if mask[-1].any() or mask[:, 0].any() or mask[:, -1].any():
+        # Off the frame at a side or the bottom (a hook may run off the top): the mask holds background
+        # (a floor's tiles, a sheet's folds, a wall's shadows) and its thin parts are not the garment's.
+        return []
+    xs = np.flatnonzero(mask.any(0))
+    garment_width = xs[-1] - xs[0] + 1
+    size = max(5, round(t.hook_opening_share * garment_width)) | 1
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return []
+    body = components == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
+    body_rows, body_cols = np.flatnonzero(body.any(1)), np.flatnonzero(body.any(0))
+    body_top, body_width = body_rows[0], body_cols[-1] - body_cols[0] + 1
+    body_middle = (body_cols[0] + body_cols[-1]) / 2
+    touching_body = cv2.dilate(body.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rise = max(1, round(t.min_hanger_height_share * mask.shape[0]))
+    count, parts, stats, _ = cv2.connectedComponentsWithStats((mask & ~body).astype(np.uint8), connectivity=8)
+    hooks = []
+    for label in range(1, count):
+        top = stats[label, cv2.CC_STAT_TOP]
+        part = parts == label
+        if body_top - top < rise or not (part & touching_body).any():
+            continue
+        head = part[top: top + rise]
+        offset = abs(np.nonzero(head)[1].mean() - body_middle) / body_width
+        if head.sum(1).max() <= t.max_hanger_width_share * body_width and offset <= t.max_hook_centre_offset:
+            hooks.append((body_top - top, int(head.sum(1).max())))
+    if len(hooks) != 1:
+        return []
+    height, width = hooks[0]
+    return [PreflightFinding("cloth-hanger", f"a thin part of the mask rises {height} px above the garment at its "
+                             f"middle, at most {width} px wide at its top: a hanger's hook is visible")]
 
 
 def garment_folded(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:

@@ -238,6 +238,55 @@ def test_cloth_hanger(garment):
     assert pf.garment_hanger(rgb, mask, T) == []
 
 
+def test_cloth_hanger_on_a_real_shot_whose_mask_keeps_the_hook():
+    # A real coat hung from a hanger on a door (tests/data/clothing, CC0): the cv masker keeps the
+    # hanger's hook in the mask, so the hook is a thin part of the mask above the coat's body.
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    shot = process_cloth(Path(__file__).parent / "data" / "clothing" / "coat_on_hanger_on_door.jpg",
+                         CLOTH_MASKERS.build(None))
+    assert "cloth-hanger" in {w.split(":")[0] for w in shot.warnings}, shot.warnings
+    assert codes(pf._hook_in_mask(shot.mask, T)) == {"cloth-hanger"}
+    assert pf._hook_outside_mask(shot.rgb, shot.mask, T) == []  # the other route needs the hook left out
+    # Without the hook: the rows above the coat's body cleared, nothing rises above it.
+    rows = np.flatnonzero(shot.mask.any(1))
+    cut = shot.mask.copy()
+    cut[: rows[0] + int(0.05 * shot.mask.shape[0])] = False
+    assert pf._hook_in_mask(cut, T) == []
+    # A mask that runs off the frame at the bottom holds background: its thin parts are not read.
+    spilled = shot.mask.copy()
+    spilled[-40:, 300:500] = True
+    assert pf._hook_in_mask(spilled, T) == []
+
+
+def test_camisole_straps_are_no_hook(photos):
+    # A real Dress Code camisole shot (../shared): two thin straps rise above its body, off its
+    # middle; a hook is one thin part near the middle.
+    from dataclasses import replace
+
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    shot = process_cloth(photos / "garments" / "050002_1.jpg", CLOTH_MASKERS.build(None))
+    assert shot.warnings == []
+    mask = shot.mask
+    xs = np.flatnonzero(mask.any(0))
+    size = max(5, round(T.hook_opening_share * (xs[-1] - xs[0] + 1))) | 1
+    body = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
+    straps = mask & ~body
+    straps[np.flatnonzero(body.any(1))[0]:] = False
+    count, parts = cv2.connectedComponents(straps.astype(np.uint8))
+    assert count - 1 == 2, "two straps rise above the body"
+    # Each strap is off the middle; with the centre rule loosened to reach them, the pair still is no hook ...
+    loose = replace(T, max_hook_centre_offset=0.3)
+    assert pf._hook_in_mask(mask, loose) == []
+    # ... while one strap alone is.
+    assert codes(pf._hook_in_mask(mask & ~(parts == 1), loose)) == {"cloth-hanger"}
+    assert pf._hook_in_mask(mask & ~(parts == 1), T) == []
+
+
 def test_cloth_folded(garment):
     _, mask = garment
     ys, xs = np.nonzero(mask)
