@@ -16,6 +16,7 @@ RESULTS = BENCH.parent / "bench-results"
 RUNS = [
     ("preprocess", ["preprocess_bench.py", "--json", str(RESULTS / "preprocess.json")]),
     ("prep", ["prep_bench.py", "--json", str(RESULTS / "prep.json")]),
+    ("core-contention", ["core_contention.py", "--json", str(RESULTS / "core_contention.json")]),
     ("infer", ["infer_bench.py", "--threads", "2"]),
     ("catalog", ["catalog_bench.py", "--pairs", "32", "--ray-workers", "2"]),
     ("crawl", ["crawl_bench.py"]),
