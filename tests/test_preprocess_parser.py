@@ -187,6 +187,21 @@ def test_a_cropped_heads_hair_is_found(parsed) -> None:
     pytest.fail("dresscode/lower_body/013563_0 not among the samples")
 
 
+
+@pytest.mark.slow
+def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
+    """A camisole and light-brown hair that ends at the chin (../shared/data/photos/persons/05997_00):
+    the skin between the hair and the straps shares the hair's colour and used to be labelled hair
+    down to the straps (32 % of the hair below the shoulder joints); smooth skin now leans to skin."""
+    pose = POSE_ESTIMATORS.build("mediapipe")
+    image = read_rgb(photos / "persons" / "05997_00.jpg")
+    result = pose.estimate(image)
+    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    hair = ours == Cihp.HAIR
+    shoulders_y = int(result.keypoints[[2, 5], 1].mean())
+    assert hair.sum() > 10_000, "the hair itself is still found"
+    assert hair[shoulders_y:].sum() < 0.1 * hair.sum(), hair[shoulders_y:].sum() / hair.sum()
+
 def test_arm_skin_needs_seed_skin_and_stays_near_the_arm() -> None:
     """An arm without any skin found on it (long sleeves, gloves) gains nothing; skin is only
     added inside the zone around the skeleton's arm."""

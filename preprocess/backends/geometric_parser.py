@@ -12,7 +12,8 @@ No parsing network ships inside any pip wheel usable here, so this backend combi
    shins are kept (a beige jacket does not become skin).
 4. Hair: everything non-face around and above the face; below the chin, hair vs skin vs top by
    colour plus a layout prior (the neck is a column from the chin to the neck joint, hair hangs
-   beside it, the top starts at the shoulders' outline); ears/forehead skin next to the oval go
+   beside it, the top starts at the shoulders' outline, smooth skin-coloured pixels lean to skin);
+   ears/forehead skin next to the oval go
    to face. A head cut by the top edge: non-skin blobs above the neck that run off the edge.
    Along each arm, a local two-Gaussian colour model adds the shaded skin the face-learned model
    missed (`vtonkit.preprocess.arm_skin`).
@@ -58,6 +59,11 @@ logger = logging.getLogger(__name__)
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
              148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 MIN_PERSON_FRACTION = 0.002
+# Lightness std (5x5, working resolution) below which a skin-coloured pixel counts as smooth skin
+# (bare shoulders: 4-6; hair beside the face: a quarter of its pixels below 14), and the log-odds it
+# adds to skin there in the long-hair search.
+SMOOTH_SKIN_STD = 7.0
+SMOOTH_SKIN_BONUS = 2.5
 
 
 class GeometricParser:
@@ -72,7 +78,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "2"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line
+    version = "3"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair
     abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -277,6 +283,13 @@ def anchored_skin(skin: np.ndarray, frame: BodyFrame, face_cx: float, face_botto
     return keep[components]
 
 
+def local_std(channel: np.ndarray, size: int = 5) -> np.ndarray:
+    """`(H, W)` float32 standard deviation of `channel` over a `size` x `size` window."""
+    channel = channel.astype(np.float32)
+    mean = cv2.blur(channel, (size, size))
+    return np.sqrt(np.maximum(cv2.blur(channel * channel, (size, size)) - mean * mean, 0.0))
+
+
 def _delta_e(a: np.ndarray, b: np.ndarray) -> float:
     """Colour distance of two OpenCV-Lab colours (8-bit scaling: L is 0..255), in CIE units."""
     d = (np.asarray(a, np.float32) - np.asarray(b, np.float32)) * np.array([100 / 255, 1, 1], np.float32)
@@ -464,7 +477,10 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         top_line = shoulder_y - 0.2 * s
         below_shoulders = np.clip((yy - top_line) / (0.5 * s), 0.0, None)
         hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
-        skin_prior = np.where(in_column, 1.5, -1.0)
+        # Bare shoulders beside the neck share light-brown or blond hair's colour, but skin is smooth
+        # and hair has strands: skin-coloured pixels in a smooth neighbourhood lean to skin.
+        smooth_skin = skin_guess & (local_std(lab[..., 0]) < SMOOTH_SKIN_STD)
+        skin_prior = np.where(in_column, 1.5, -1.0) + np.where(smooth_skin, SMOOTH_SKIN_BONUS, 0.0)
         top_prior = np.where(yy > top_line, 1.0, -1.0)
         best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
         candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
