@@ -66,6 +66,7 @@ class PreflightThresholds:
     max_folded_aspect: float = 1.15  # folded: mask box height / width at most this ...
     min_folded_solidity: float = 0.93  # ... area / convex hull at least this (flat-lay shots: 0.75-0.95) ...
     min_folded_fill: float = 0.85  # ... and area / box at least this (flat-lay shots with sleeves: < 0.8)
+    min_leg_split_depth: float = 0.1  # ... unless a notch this deep x height splits its bottom: legs (shorts: 0.30)
     min_garment_side_px: int = 512  # shorter side of the garment shot in the source
 
 
@@ -294,6 +295,16 @@ def garment_hanger(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) ->
     return _hook_outside_mask(rgb, mask, t) or _hook_in_mask(mask, t)
 
 
+def mask_runs_off_frame(mask: np.ndarray) -> bool:
+    """The mask reaches a side or the bottom of the shot (a hanger's hook may run off the top).
+
+    A garment shot on a plain background keeps its garment inside the frame; a mask that runs off it
+    has taken in background (a floor's tiles, a bed sheet, a wall's shadows), so its shape says
+    nothing about the garment: the shape checks (hook inside the mask, folded) do not read it.
+    """
+    return bool(mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+
+
 def _hook_outside_mask(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
     """A thin foreground part (not background-coloured) standing above the mask's top edge."""
     ys, xs = np.nonzero(mask)
@@ -324,11 +335,9 @@ def _hook_in_mask(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFin
     The body is the mask opened by a disc of `hook_opening_share` x the garment's width (hooks, straps
     and ties are thinner). A hook is the one thin part whose top rows are narrow, near the body's middle
     (`max_hook_centre_offset`) and at least `min_hanger_height_share` of the image above the body; a
-    camisole's straps rise too, but as a pair, off the middle. A mask that runs off the frame is not read.
+    camisole's straps rise too, but as a pair, off the middle. Not read when the mask runs off the frame.
     """
-    if mask[-1].any() or mask[:, 0].any() or mask[:, -1].any():
-        # Off the frame at a side or the bottom (a hook may run off the top): the mask holds background
-        # (a floor's tiles, a sheet's folds, a wall's shadows) and its thin parts are not the garment's.
+    if mask_runs_off_frame(mask):
         return []
     xs = np.flatnonzero(mask.any(0))
     garment_width = xs[-1] - xs[0] + 1
@@ -363,20 +372,42 @@ def _hook_in_mask(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFin
 
 
 def garment_folded(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
-    """Folded shots are compact blocks: box about square or wide, the silhouette nearly convex and filling its box."""
+    """Folded shots are compact blocks: box about square or wide, the silhouette nearly convex and filling its box.
+
+    Not read when the mask runs off the frame (`mask_runs_off_frame`).
+    """
     mask = np.asarray(mask, dtype=bool)
     ys, xs = np.nonzero(mask)
-    if xs.size < 100:
+    if xs.size < 100 or mask_runs_off_frame(mask):
         return []
     aspect = (ys.max() - ys.min() + 1) / (xs.max() - xs.min() + 1)
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = cv2.convexHull(np.concatenate(contours))
     solidity = xs.size / max(cv2.contourArea(hull), 1.0)
     fill = xs.size / ((ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1))
-    if aspect <= t.max_folded_aspect and solidity >= t.min_folded_solidity and fill >= t.min_folded_fill:
+    if (aspect <= t.max_folded_aspect and solidity >= t.min_folded_solidity and fill >= t.min_folded_fill
+            and _leg_split_depth(mask) < t.min_leg_split_depth):
         return [PreflightFinding("cloth-folded", f"the silhouette is a compact block (height/width {aspect:.2f}, "
                                  f"solidity {solidity:.2f}): the garment looks folded")]
     return []
+
+
+def _leg_split_depth(mask: np.ndarray) -> float:
+    """Depth of the deepest notch in the bottom half of the largest outline, near its middle, as a share of the
+    box height: the split between a pair of shorts' legs (a flat-lay pair of shorts is as square and convex as a
+    folded garment otherwise)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outline = max(contours, key=cv2.contourArea)
+    x, y, width, height = cv2.boundingRect(outline)
+    defects = cv2.convexityDefects(outline, cv2.convexHull(outline, returnPoints=False))
+    if defects is None:
+        return 0.0
+    deepest = 0.0
+    for _start, _end, farthest, depth in defects.reshape(-1, 4):
+        px, py = outline[farthest][0]
+        if py > y + height / 2 and abs(px - (x + width / 2)) < 0.15 * width:
+            deepest = max(deepest, depth / 256.0 / height)
+    return deepest
 
 
 def garment_low_resolution(source_hw: tuple[int, int], t: PreflightThresholds) -> list[PreflightFinding]:

@@ -299,6 +299,37 @@ def test_cloth_folded(garment):
     assert pf.garment_folded(mask, T) == []
 
 
+def test_flat_lay_shorts_are_not_folded(dresscode):
+    # Genuine Dress Code shorts (../shared): a flat-lay pair is as square, convex and full as a
+    # folded block; the notch between the legs is what tells them apart.
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    shot = process_cloth(dresscode / "lower_body" / "images" / "013564_1.jpg", CLOTH_MASKERS.build(None))
+    assert shot.warnings == []
+    assert pf._leg_split_depth(shot.mask) > 0.2  # measured 0.30
+    contours, _ = cv2.findContours(shot.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    notch_filled = cv2.fillPoly(np.zeros(shot.mask.shape, np.uint8), [cv2.convexHull(np.concatenate(contours))], 1)
+    assert codes(pf.garment_folded(notch_filled > 0, T)) == {"cloth-folded"}
+
+
+def test_a_mask_that_runs_off_the_frame_is_not_read_for_its_shape():
+    # A real cardigan laid flat on a white sheet (tests/data/clothing, CC0): the sheet's folds pass the
+    # background check, the mask takes in the sheet up to the frame, and its box used to read as a
+    # folded block.
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    shot = process_cloth(Path(__file__).parent / "data" / "clothing" / "cardigan_on_white_sheet.jpg",
+                         CLOTH_MASKERS.build(None))
+    assert pf.mask_runs_off_frame(shot.mask)
+    assert [w.split(":")[0] for w in shot.warnings] == ["cloth-low-resolution"], shot.warnings
+    inside = np.zeros_like(shot.mask)  # the same mask one pixel inside the frame is read again
+    inside[1:-1, 1:-1] = shot.mask[1:-1, 1:-1]
+    assert not pf.mask_runs_off_frame(inside)
+    assert codes(pf.garment_folded(inside, T)) == {"cloth-folded"}
+
+
 def test_cloth_low_resolution():
     assert codes(pf.garment_low_resolution((400, 300), T)) == {"cloth-low-resolution"}
     assert pf.garment_low_resolution((1024, 768), T) == []
