@@ -399,7 +399,12 @@ def _leg_split_depth(mask: np.ndarray) -> float:
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     outline = max(contours, key=cv2.contourArea)
     x, y, width, height = cv2.boundingRect(outline)
-    defects = cv2.convexityDefects(outline, cv2.convexHull(outline, returnPoints=False))
+    if len(outline) < 4:
+        return 0.0
+    try:
+        defects = cv2.convexityDefects(outline, cv2.convexHull(outline, returnPoints=False))
+    except cv2.error:  # OpenCV refuses some self-touching outlines ("hull indices are not monotonous")
+        return 0.0
     if defects is None:
         return 0.0
     deepest = 0.0
