@@ -187,7 +187,6 @@ def test_a_cropped_heads_hair_is_found(parsed) -> None:
     pytest.fail("dresscode/lower_body/013563_0 not among the samples")
 
 
-
 @pytest.mark.slow
 def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
     """A camisole and light-brown hair that ends at the chin (../shared/data/photos/persons/05997_00):
@@ -201,6 +200,7 @@ def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
     shoulders_y = int(result.keypoints[[2, 5], 1].mean())
     assert hair.sum() > 10_000, "the hair itself is still found"
     assert hair[shoulders_y:].sum() < 0.1 * hair.sum(), hair[shoulders_y:].sum() / hair.sum()
+
 
 def test_arm_skin_needs_seed_skin_and_stays_near_the_arm() -> None:
     """An arm without any skin found on it (long sleeves, gloves) gains nothing; skin is only

@@ -13,8 +13,8 @@ No parsing network ships inside any pip wheel usable here, so this backend combi
 4. Hair: everything non-face around and above the face; below the chin, hair vs skin vs top by
    colour plus a layout prior (the neck is a column from the chin to the neck joint, hair hangs
    beside it, the top starts at the shoulders' outline, smooth skin-coloured pixels lean to skin);
-   ears/forehead skin next to the oval go
-   to face. A head cut by the top edge: non-skin blobs above the neck that run off the edge.
+   ears/forehead skin next to the oval go to face. A head cut by the top edge: non-skin blobs
+   above the neck that run off the edge.
    Along each arm, a local two-Gaussian colour model adds the shaded skin the face-learned model
    missed (`vtonkit.preprocess.arm_skin`).
 5. Garments: colour histograms of the chest (upper garment) and thighs (lower garment) with a
