@@ -9,9 +9,9 @@
 Each round runs the whole person chain (`prep-person`'s chain, embedded defaults, no writing) on the
 same photos in child processes pinned to one core each, interleaved:
 
-* **alone**: one child on core 0, the other core idle;
-* **beside a worker**: two children at once, on cores 0 and 1 (what two `prep` workers do);
-* **beside a spin loop**: one child on core 0 and a pure-Python loop on core 1 (touches almost no
+* **alone**: one child on the first core this process may use, the second one idle;
+* **beside a worker**: two children at once, one on each (what two `prep` workers do);
+* **beside a spin loop**: one child on the first core and a pure-Python loop on the second (touches almost no
   memory: what is left is what the host shares between the two virtual CPUs).
 
 It prints the median per-photo wall and CPU seconds of each setting, r, and the scaling the two
@@ -69,18 +69,19 @@ def _result(process: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _spin(seconds: float) -> subprocess.Popen:
-    code = ("import os,time\nos.sched_setaffinity(0,{1})\nend=time.time()+%f\nn=0\n"
-            "while time.time()<end: n+=1\n" % seconds)
+def _spin(core: int, seconds: float) -> subprocess.Popen:
+    code = ("import os,time\nos.sched_setaffinity(0,{%d})\nend=time.time()+%f\nn=0\n"
+            "while time.time()<end: n+=1\n" % (core, seconds))
     return subprocess.Popen([sys.executable, "-c", code])
 
 
-def round_once(photos: list[str], spin_seconds: float) -> dict[str, list[dict]]:
-    alone = [_result(_spawn(0, photos))]
-    pair = [_spawn(0, photos), _spawn(1, photos)]
+def round_once(photos: list[str], cores: tuple[int, int], spin_seconds: float) -> dict[str, list[dict]]:
+    first, second = cores
+    alone = [_result(_spawn(first, photos))]
+    pair = [_spawn(first, photos), _spawn(second, photos)]
     beside_worker = [_result(p) for p in pair]
-    spin = _spin(spin_seconds)
-    beside_spin = [_result(_spawn(0, photos))]
+    spin = _spin(second, spin_seconds)
+    beside_spin = [_result(_spawn(first, photos))]
     spin.kill()
     spin.wait()
     return {"alone": alone, "beside a worker": beside_worker, "beside a spin loop": beside_spin}
@@ -96,7 +97,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if len(os.sched_getaffinity(0)) < 2:
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
         sys.exit("core_contention: needs at least 2 cores")
     folder = args.shared / "data" / "photos" / "persons"
     photos = sorted(str(p) for p in folder.iterdir() if p.suffix in (".jpg", ".png"))[:args.photos]
@@ -107,7 +109,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {}
     spin_seconds = 0.0
     for index in range(args.rounds):
-        result = round_once(photos, spin_seconds or 30.0)
+        result = round_once(photos, (cores[0], cores[1]), spin_seconds or 30.0)
         # The spin loop should outlast its companion: size it from the first round's alone run.
         spin_seconds = 1.5 * sum(r["build_s"] + r["first_photo_s"] + r["per_photo_s"] * len(photos)
                                  for r in result["alone"])
