@@ -87,7 +87,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     from vtonkit.preprocess.cloth import process_cloth
     from vtonkit.preprocess.stages import CLOTH_MASKERS
 
-    home = process_cloth(REPO / "tests" / "data" / "clothing" / "tshirt_on_red_cloth.jpg", CLOTH_MASKERS.build(None))
+    masker = CLOTH_MASKERS.build(None)
+    home = process_cloth(REPO / "tests" / "data" / "clothing" / "tshirt_on_red_cloth.jpg", masker)
     out.append(("home shot on a red cloth", home.rgb, pf.cloth_background(home.rgb, t)))
     shift = int(0.3 * mask.shape[1])
     moved_mask = np.zeros_like(mask)
@@ -95,7 +96,7 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     moved = np.full_like(rgb, 255)
     moved[:, shift:] = rgb[:, : rgb.shape[1] - shift]
     out.append(("moved 30 % right", moved, pf.garment_not_centred(moved_mask, t)))
-    coat = process_cloth(REPO / "tests" / "data" / "clothing" / "coat_on_hanger_on_door.jpg", CLOTH_MASKERS.build(None))
+    coat = process_cloth(REPO / "tests" / "data" / "clothing" / "coat_on_hanger_on_door.jpg", masker)
     out.append(("home shot, coat on a hanger", coat.rgb, pf.garment_hanger(coat.rgb, coat.mask, t)))
     ys, xs = np.nonzero(mask)
     side = int(0.45 * (xs.max() - xs.min()))

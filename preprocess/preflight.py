@@ -329,25 +329,33 @@ def _hook_outside_mask(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds
     return []
 
 
+def garment_body(mask: np.ndarray, t: PreflightThresholds) -> np.ndarray:
+    """`(H, W)` bool: the largest piece of the mask opened by a disc of `hook_opening_share` x the garment's
+    width, i.e. the garment without its thin parts (hooks, straps, ties); all False for an empty mask."""
+    xs = np.flatnonzero(mask.any(0))
+    if not xs.size:
+        return np.zeros(mask.shape, bool)
+    size = max(5, round(t.hook_opening_share * (xs[-1] - xs[0] + 1))) | 1
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    return components == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
+
+
 def _hook_in_mask(mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
     """A masker that keeps the hook: one thin part of the mask rising above the garment's body, at its middle.
 
-    The body is the mask opened by a disc of `hook_opening_share` x the garment's width (hooks, straps
-    and ties are thinner). A hook is the one thin part whose top rows are narrow, near the body's middle
+    The body is `garment_body` (the mask without parts thinner than `hook_opening_share` x its width). A hook is the one thin part whose top rows are narrow, near the body's middle
     (`max_hook_centre_offset`) and at least `min_hanger_height_share` of the image above the body; a
     camisole's straps rise too, but as a pair, off the middle. Not read when the mask runs off the frame.
     """
     if mask_runs_off_frame(mask):
         return []
-    xs = np.flatnonzero(mask.any(0))
-    garment_width = xs[-1] - xs[0] + 1
-    size = max(5, round(t.hook_opening_share * garment_width)) | 1
-    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-    if count <= 1:
+    body = garment_body(mask, t)
+    if not body.any():
         return []
-    body = components == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
     body_rows, body_cols = np.flatnonzero(body.any(1)), np.flatnonzero(body.any(0))
     body_top, body_width = body_rows[0], body_cols[-1] - body_cols[0] + 1
     body_middle = (body_cols[0] + body_cols[-1]) / 2

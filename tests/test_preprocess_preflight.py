@@ -36,6 +36,16 @@ def garment(vitonhd):
     return read_rgb(root / "cloth" / "00006_00.jpg"), read_mask(root / "cloth-mask" / "00006_00.jpg")
 
 
+@pytest.fixture(scope="module")
+def garment_chain():
+    """`path -> ClothOutputs`: the garment chain `prep-cloth` runs, with the default cloth masker."""
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    masker = CLOTH_MASKERS.build(None)
+    return lambda path: process_cloth(path, masker)
+
+
 def codes(found):
     return {f.code for f in found}
 
@@ -203,15 +213,11 @@ def test_cloth_background_textured_and_dark(garment, vitonhd):
     assert pf.cloth_background(rgb, T) == []
 
 
-def test_cloth_background_and_low_resolution_on_real_home_shots():
+def test_cloth_background_and_low_resolution_on_real_home_shots(garment_chain):
     # Real garment photos (tests/data/clothing, CC0) through the garment chain prep-cloth runs.
-    from vtonkit.preprocess.cloth import process_cloth
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
-
-    masker = CLOTH_MASKERS.build(None)
     clothing = Path(__file__).parent / "data" / "clothing"
-    varied = process_cloth(clothing / "tshirt_on_red_cloth.jpg", masker).warnings
-    dark = process_cloth(clothing / "tshirt_on_dark_red.jpg", masker).warnings
+    varied = garment_chain(clothing / "tshirt_on_red_cloth.jpg").warnings
+    dark = garment_chain(clothing / "tshirt_on_dark_red.jpg").warnings
     for warnings in (varied, dark):
         assert sorted(w.split(":")[0] for w in warnings) == ["cloth-background", "cloth-low-resolution"], warnings
     assert "border varies" in varied[0] and "dark" in dark[0]
@@ -238,14 +244,10 @@ def test_cloth_hanger(garment):
     assert pf.garment_hanger(rgb, mask, T) == []
 
 
-def test_cloth_hanger_on_a_real_shot_whose_mask_keeps_the_hook():
+def test_cloth_hanger_on_a_real_shot_whose_mask_keeps_the_hook(garment_chain):
     # A real coat hung from a hanger on a door (tests/data/clothing, CC0): the cv masker keeps the
     # hanger's hook in the mask, so the hook is a thin part of the mask above the coat's body.
-    from vtonkit.preprocess.cloth import process_cloth
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
-
-    shot = process_cloth(Path(__file__).parent / "data" / "clothing" / "coat_on_hanger_on_door.jpg",
-                         CLOTH_MASKERS.build(None))
+    shot = garment_chain(Path(__file__).parent / "data" / "clothing" / "coat_on_hanger_on_door.jpg")
     assert "cloth-hanger" in {w.split(":")[0] for w in shot.warnings}, shot.warnings
     assert codes(pf._hook_in_mask(shot.mask, T)) == {"cloth-hanger"}
     assert pf._hook_outside_mask(shot.rgb, shot.mask, T) == []  # the other route needs the hook left out
@@ -260,21 +262,15 @@ def test_cloth_hanger_on_a_real_shot_whose_mask_keeps_the_hook():
     assert pf._hook_in_mask(spilled, T) == []
 
 
-def test_camisole_straps_are_no_hook(photos):
+def test_camisole_straps_are_no_hook(photos, garment_chain):
     # A real Dress Code camisole shot (../shared): two thin straps rise above its body, off its
     # middle; a hook is one thin part near the middle.
     from dataclasses import replace
 
-    from vtonkit.preprocess.cloth import process_cloth
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
-
-    shot = process_cloth(photos / "garments" / "050002_1.jpg", CLOTH_MASKERS.build(None))
+    shot = garment_chain(photos / "garments" / "050002_1.jpg")
     assert shot.warnings == []
     mask = shot.mask
-    xs = np.flatnonzero(mask.any(0))
-    size = max(5, round(T.hook_opening_share * (xs[-1] - xs[0] + 1))) | 1
-    body = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
-                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) > 0
+    body = pf.garment_body(mask, T)
     straps = mask & ~body
     straps[np.flatnonzero(body.any(1))[0]:] = False
     count, parts = cv2.connectedComponents(straps.astype(np.uint8))
@@ -299,13 +295,10 @@ def test_cloth_folded(garment):
     assert pf.garment_folded(mask, T) == []
 
 
-def test_flat_lay_shorts_are_not_folded(dresscode):
+def test_flat_lay_shorts_are_not_folded(dresscode, garment_chain):
     # Genuine Dress Code shorts (../shared): a flat-lay pair is as square, convex and full as a
     # folded block; the notch between the legs is what tells them apart.
-    from vtonkit.preprocess.cloth import process_cloth
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
-
-    shot = process_cloth(dresscode / "lower_body" / "images" / "013564_1.jpg", CLOTH_MASKERS.build(None))
+    shot = garment_chain(dresscode / "lower_body" / "images" / "013564_1.jpg")
     assert shot.warnings == []
     assert pf._leg_split_depth(shot.mask) > 0.2  # measured 0.30
     contours, _ = cv2.findContours(shot.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -313,15 +306,11 @@ def test_flat_lay_shorts_are_not_folded(dresscode):
     assert codes(pf.garment_folded(notch_filled > 0, T)) == {"cloth-folded"}
 
 
-def test_a_mask_that_runs_off_the_frame_is_not_read_for_its_shape():
+def test_a_mask_that_runs_off_the_frame_is_not_read_for_its_shape(garment_chain):
     # A real cardigan laid flat on a white sheet (tests/data/clothing, CC0): the sheet's folds pass the
     # background check, the mask takes in the sheet up to the frame, and its box used to read as a
     # folded block.
-    from vtonkit.preprocess.cloth import process_cloth
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
-
-    shot = process_cloth(Path(__file__).parent / "data" / "clothing" / "cardigan_on_white_sheet.jpg",
-                         CLOTH_MASKERS.build(None))
+    shot = garment_chain(Path(__file__).parent / "data" / "clothing" / "cardigan_on_white_sheet.jpg")
     assert pf.mask_runs_off_frame(shot.mask)
     assert [w.split(":")[0] for w in shot.warnings] == ["cloth-low-resolution"], shot.warnings
     inside = np.zeros_like(shot.mask)  # the same mask one pixel inside the frame is read again
