@@ -57,8 +57,9 @@ def flat_offers(node: dict[str, Any]) -> list[dict[str, Any]]:
     return flat
 
 
-def offer_price(offer: dict[str, Any]) -> tuple[float | None, str | None]:
-    """(amount, ISO currency) of one offer (``price``, ``lowPrice`` or its price specification)."""
+def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[float | None, str | None]:
+    """(amount, ISO currency) of one offer (``price``, ``lowPrice`` or its price specification);
+    ``language``, the page's, settles a shared symbol such as "¥" (see ``prices.currency_code``)."""
     currency = text(offer.get("priceCurrency"))
     value = offer.get("price")
     if value in (None, ""):
@@ -72,7 +73,7 @@ def offer_price(offer: dict[str, Any]) -> tuple[float | None, str | None]:
     value = first(value)
     if isinstance(value, str):
         value = value.strip()
-    return parse_price(value, currency)
+    return parse_price(value, currency, language)
 
 
 def choose_offer(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -86,7 +87,8 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     """A visible price: ``itemprop=price`` or a price-classed element that shows a currency."""
     sel = evidence.selector
     for value in sel.xpath("//*[@itemprop='price']/@content | //*[@itemprop='price']//text()").getall():
-        amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get())
+        amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get(),
+                                       evidence.language)
         if amount is not None:
             return amount, currency
     price_nodes = sel.xpath(
@@ -97,7 +99,7 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
         shown = " ".join(node.xpath(".//text()").getall()).strip()
         if not shown or len(shown) > 60 or not re.search(r"\d", shown):
             continue
-        amount, currency = parse_price(shown)
+        amount, currency = parse_price(shown, language=evidence.language)
         if amount is not None and currency:
             return amount, currency
     return None, None
@@ -126,7 +128,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
             offer = choose_offer(flat_offers(node))
             if offer is not None:
                 break
-    price, currency = offer_price(offer) if offer else (None, None)
+    price, currency = offer_price(offer, evidence.language) if offer else (None, None)
     source = structured if price is not None else None
     if price is None:
         for meta_source, amount_key, currency_key in (
@@ -135,7 +137,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
             ("opengraph", "product:sale_price:amount", "product:sale_price:currency"),
         ):
             if meta.get(amount_key):
-                price, currency = parse_price(meta[amount_key], meta.get(currency_key) or None)
+                price, currency = parse_price(meta[amount_key], meta.get(currency_key) or None, evidence.language)
                 if price is not None:
                     source = meta_source
                     break
@@ -143,7 +145,8 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
         price, currency = price_from_html(evidence)
         if price is not None:
             source = "html"
-    currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"))
+    currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"),
+                                         evidence.language)
     if price is not None and not currency:
         currency = price_from_html(evidence)[1]  # the visible price usually shows the symbol
 

@@ -30,11 +30,23 @@ SYMBOL_TO_ISO = {
     "s$": "SGD",
     "r$": "BRL",
     "mx$": "MXN",
-    "¥": "JPY",
     "円": "JPY",
-    "￥": "JPY",
+    "日元": "JPY",
     "元": "CNY",
+    "人民币": "CNY",
     "rmb": "CNY",
+    "nt$": "TWD",
+    "新台幣": "TWD",
+    "台幣": "TWD",
+    "港幣": "HKD",
+    "港币": "HKD",
+    "원": "KRW",
+    "won": "KRW",
+    "đ": "VND",
+    "vnđ": "VND",
+    "rp": "IDR",
+    "rp.": "IDR",
+    "rm": "MYR",
     "₹": "INR",
     "rs": "INR",
     "rs.": "INR",
@@ -71,25 +83,90 @@ SYMBOL_TO_ISO = {
     "ج.م": "EGP",
     "e£": "EGP",
 }
+# Symbols several currencies write: (the currency without other evidence, {page language: currency}).
+# An ISO code from the page's structured data or the store's config decides before either.
+SHARED_SYMBOLS: dict[str, tuple[str | None, dict[str, str]]] = {
+    "$": ("USD", {}),
+    "¥": ("JPY", {"zh": "CNY"}),  # the yen and the yuan
+    "￥": ("JPY", {"zh": "CNY"}),
+    "kr": (None, {"sv": "SEK", "da": "DKK", "nb": "NOK", "no": "NOK", "is": "ISK"}),
+}
 _ISO = re.compile(r"^[A-Z]{3}$")
+# Symbols price-parser does not find by itself ("299元", "39,000원"): looked for in the text, longest first.
+_WRITTEN_SYMBOLS = sorted((k for k in SYMBOL_TO_ISO if not k.isascii()), key=len, reverse=True)
+# CJK number units: "2만9천원" is 29,000 won, "1.5万円" 15,000 yen.
+_CJK_UNITS = {"억": 10**8, "億": 10**8, "亿": 10**8, "만": 10**4, "萬": 10**4, "万": 10**4, "천": 10**3, "千": 10**3}
+_CJK_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([억億亿만萬万천千])")
+_CJK_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?\s*[억億亿만萬万천千]\s*)+(?:\d[\d,]*)?")
 
 
-def currency_code(value: str | None) -> str | None:
-    """ISO 4217 code for a code or symbol ("€" -> "EUR", "eur" -> "EUR"); unknown symbols pass through."""
+def _is_iso(code: str | None) -> bool:
+    return bool(code) and bool(_ISO.match(str(code).strip()))
+
+
+def currency_code(value: str | None, language: str | None = None) -> str | None:
+    """ISO 4217 code for a code or symbol ("€" -> "EUR", "eur" -> "EUR"); unknown symbols pass through.
+
+    `language` (the page's, "zh-Hans", "ja", "sv", ...) settles a symbol several currencies write:
+    "¥" is CNY on a Chinese page and JPY otherwise.
+    """
     if not value:
         return None
     text = str(value).strip()
     if _ISO.match(text.upper()) and text.isalpha():
         return text.upper()
+    shared = SHARED_SYMBOLS.get(text.lower())
+    if shared is not None:
+        default, by_language = shared
+        base = (language or "").split("-")[0].lower()
+        return by_language.get(base) or default or text
     return SYMBOL_TO_ISO.get(text.lower(), text)
 
 
-def parse_price(value: object, currency_hint: str | None = None) -> tuple[float | None, str | None]:
-    """Amount and ISO currency from a number or a price string ("7,95 EUR", "€39.30", 49.99)."""
+def cjk_amount(text: str) -> float | None:
+    """The amount of a price written with CJK number units ("2만9천원" -> 29000.0), else None.
+
+    Units must fall from large to small ("2만9천", not "9천2만"); a text whose units do not parse
+    gives None, never the number before the first unit.
+    """
+    found = _CJK_AMOUNT.search(text)
+    if found is None:
+        return None
+    written = found.group(0)
+    total, last_unit, end = 0.0, None, 0
+    for term in _CJK_TERM.finditer(written):
+        unit = _CJK_UNITS[term.group(2)]
+        if last_unit is not None and unit >= last_unit:
+            return None
+        total += float(term.group(1)) * unit
+        last_unit, end = unit, term.end()
+    rest = written[end:].replace(",", "").strip()
+    if rest:
+        if last_unit is not None and float(rest) >= last_unit:
+            return None
+        total += float(rest)
+    return total
+
+
+def parse_price(value: object, currency_hint: str | None = None,
+                language: str | None = None) -> tuple[float | None, str | None]:
+    """Amount and ISO currency from a number or a price string ("7,95 EUR", "€39.30", "39,000원", 49.99).
+
+    The currency the text shows wins over `currency_hint`, except a symbol several currencies write
+    ("$", "¥"): then an ISO hint decides, else the page `language` (see `currency_code`).
+    """
+    hint = currency_code(currency_hint, language)
     if value is None or value == "":
-        return None, currency_code(currency_hint)
+        return None, hint
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value), currency_code(currency_hint)
-    parsed = Price.fromstring(str(value), currency_hint=currency_hint)
-    amount = float(parsed.amount) if parsed.amount is not None else None
-    return amount, currency_code(parsed.currency or currency_hint)
+        return float(value), hint
+    text = str(value)
+    parsed = Price.fromstring(text)
+    amount = cjk_amount(text) if _CJK_TERM.search(text) else (float(parsed.amount) if parsed.amount is not None
+                                                            else None)
+    symbol = parsed.currency or next((s for s in _WRITTEN_SYMBOLS if s in text), None)
+    if symbol is None:
+        return amount, hint
+    if symbol.strip().lower() in SHARED_SYMBOLS and _is_iso(hint):
+        return amount, hint
+    return amount, currency_code(symbol, language)

@@ -67,10 +67,41 @@ def test_sources_are_tried_most_specific_first():
         ("99", "ر.س", (99.0, "SAR")),
         (49.99, "EUR", (49.99, "EUR")),
         ("", "USD", (None, "USD")),
+        # symbols price-parser leaves raw or misses: always an ISO code, never "원"
+        ("39,000원", None, (39000.0, "KRW")),
+        ("299元", None, (299.0, "CNY")),
+        ("售价：299元", None, (299.0, "CNY")),
+        ("NT$1,280", None, (1280.0, "TWD")),
+        ("390.000đ", None, (390000.0, "VND")),
+        ("Rp 150.000", None, (150000.0, "IDR")),
+        # CJK number units, and a text whose units do not parse gives no amount (not 9)
+        ("2만9천원", None, (29000.0, "KRW")),
+        ("2만 9,900원", None, (29900.0, "KRW")),
+        ("1.5万円", None, (15000.0, "JPY")),
+        ("9천2만원", None, (None, "KRW")),
+        # a shared symbol defers to the shop's ISO code; an unambiguous one does not
+        ("$49.99", "CAD", (49.99, "CAD")),
+        ("¥299", "CNY", (299.0, "CNY")),
+        ("€49", "USD", (49.0, "EUR")),
     ],
 )
 def test_prices_and_currencies(raw, hint, expected):
     assert parse_price(raw, hint) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "language", "expected"),
+    [
+        ("¥1,980", "ja", (1980.0, "JPY")),
+        ("¥299", "zh-Hans", (299.0, "CNY")),
+        ("￥299", "zh-Hant", (299.0, "CNY")),
+        ("¥299", None, (299.0, "JPY")),
+        ("199 kr", "sv", (199.0, "SEK")),
+        ("199 kr", "da", (199.0, "DKK")),
+    ],
+)
+def test_the_page_language_settles_a_shared_symbol(raw, language, expected):
+    assert parse_price(raw, None, language) == expected
 
 
 def test_currency_codes():

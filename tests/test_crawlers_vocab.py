@@ -101,6 +101,25 @@ def test_korean_page_breadcrumb_title_and_code():
     item = extract_product(_page(body, "ko", head), "https://mall.example/goods/view?no=881")
     assert (item.category, item.sku) == ("lower", "SH-24-DB02")
     assert item.breadcrumbs == ["홈", "하의", "바지"]
+    assert (item.price, item.currency) == (39000.0, "KRW")  # the page shows only "39,000원"
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "expected"),
+    [
+        ("zh-CN", "¥299", (299.0, "CNY")),  # the yuan sign is the yen sign
+        ("zh-CN", "299元", (299.0, "CNY")),  # price-parser finds no currency here: the price was lost
+        ("zh-TW", "NT$1,280", (1280.0, "TWD")),
+        ("ja", "3,300円(税込)", (3300.0, "JPY")),
+        ("ja", "¥3,300", (3300.0, "JPY")),
+        ("ko", "2만9천원", (29000.0, "KRW")),  # was 2.0
+    ],
+)
+def test_visible_cjk_prices_without_structured_data(lang, shown, expected):
+    head = '<meta property="og:type" content="product">'
+    body = f'<h1>Wide pants</h1><span class="price">{shown}</span>'
+    item = extract_product(_page(body, lang, head), "https://shop.example/item/7")
+    assert (item.price, item.currency) == expected
 
 
 def test_breadcrumb_schema_decides_over_the_title_in_chinese():
