@@ -78,6 +78,44 @@ def schema_term(value: Any) -> str | None:
     return plain.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
+# Legacy encodings by page language (`<html lang>` is ASCII, so it reads before decoding), in the
+# order tried: a short page is too little text for a statistical guess between CJK encodings.
+LEGACY_ENCODINGS = {"ko": ("cp949",), "ja": ("cp932", "euc_jp"), "zh-Hant": ("cp950", "big5hkscs"),
+                    "zh-Hans": ("gb18030",)}
+_HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z-]+)", re.IGNORECASE)
+
+
+def _sniff_encoding(body: bytes) -> str:
+    """The encoding of a page that declares none: UTF-8 when it decodes as such, else the first
+    legacy encoding of its language that decodes it, else charset-normalizer's guess."""
+    candidates = ["utf-8"]
+    declared = _HTML_LANG.search(body[:4096])
+    if declared:
+        candidates += LEGACY_ENCODINGS.get(language_of(declared.group(1).decode("ascii")) or "", ())
+    for encoding in candidates:
+        try:
+            body.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body).best()
+    return best.encoding if best is not None else "utf-8"
+
+
+def page_text(body: bytes, content_type: str | None = None) -> str:
+    """A page's bytes (a saved page) as text, decoded as a browser would.
+
+    Byte-order mark, then the `Content-Type` header when there is one, then the page's own
+    `<meta charset>` / `http-equiv` declaration, then a guess. Korean, Japanese and Chinese shops
+    still serve EUC-KR, Shift_JIS, GBK or Big5; read as UTF-8 their titles came out as U+FFFD.
+    """
+    from w3lib.encoding import html_to_unicode
+
+    return html_to_unicode(content_type, body, auto_detect_fun=_sniff_encoding)[1]
+
+
 def read_evidence(page_html: str, url: str) -> PageEvidence:
     """Parse one page into :class:`PageEvidence` (extruct failures are logged, never raised)."""
     selector = Selector(text=page_html)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import main_product, page_url, read_evidence, text
+from vtonkit.crawlers.evidence import main_product, page_text, page_url, read_evidence, text
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
@@ -42,7 +42,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
     candidates); when empty the page's canonical/og:url is used.
     """
     if isinstance(page_html, bytes):
-        page_html = page_html.decode("utf-8", errors="replace")
+        page_html = page_text(page_html)
     url = url or page_url(page_html) or ""
     evidence = read_evidence(page_html, url)
     product = main_product(evidence)

@@ -5,6 +5,8 @@ loader's errors, and Korean/Japanese/Chinese pages read end to end by `extract_p
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from vtonkit.crawlers.categories import category_of_text, normalise_category
@@ -157,3 +159,40 @@ def test_a_broken_vocabulary_file_is_named(tmp_path):
     bad.write_text('[genders]\nwomen = "damen"\n', encoding="utf-8")
     with pytest.raises(VocabularyError, match="genders.women must be a list"):
         load_vocabulary(bad)
+
+
+_LEGACY_PAGE = """<html lang="{lang}"><head>{declaration}<meta property="og:type" content="product">
+<title>{title}</title></head><body><h1>{title}</h1><span class="price">{price}</span>
+<table><tr><th>{label}</th><td>SH-24-DB02</td></tr></table></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "encoding", "declared", "title", "price", "label", "expected"),
+    [
+        ("ko", "euc-kr", True, "와이드 데님 버뮤다 팬츠", "39,000원", "상품코드", (39000.0, "KRW")),
+        ("ko", "cp949", False, "와이드 데님 버뮤다 팬츠", "39,000원", "상품코드", (39000.0, "KRW")),
+        ("ja", "shift_jis", False, "ワイドデニムパンツ", "3,300円", "品番", (3300.0, "JPY")),
+        ("zh-CN", "gbk", True, "阔腿牛仔裤", "￥299", "货号", (299.0, "CNY")),
+        ("zh-TW", "big5", False, "寬褲牛仔褲長褲", "NT$1,280", "商品編號", (1280.0, "TWD")),
+    ],
+)
+def test_saved_pages_in_legacy_cjk_encodings(lang, encoding, declared, title, price, label, expected):
+    """Saved pages are bytes: read as UTF-8 these titles were U+FFFD and the price and code were lost."""
+    declaration = f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">' if declared else ""
+    page = _LEGACY_PAGE.format(lang=lang, declaration=declaration, title=title, price=price, label=label)
+    item = extract_product(page.encode(encoding), "https://shop.example/item/7")
+    assert (item.title, item.sku, item.category) == (title, "SH-24-DB02", "lower")
+    assert (item.price, item.currency) == expected
+
+
+def test_extract_product_cli_reads_an_euc_kr_page(tmp_path):
+    page = tmp_path / "goods.html"
+    page.write_bytes(_LEGACY_PAGE.format(
+        lang="ko", declaration='<meta charset="euc-kr">', title="린넨 셔츠 원피스", price="59,000원",
+        label="상품코드").encode("euc-kr"))
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "extract-product", str(page)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    product = json.loads(run.stdout)
+    assert (product["title"], product["price"], product["currency"], product["category"]) == (
+        "린넨 셔츠 원피스", 59000.0, "KRW", "dresses")
