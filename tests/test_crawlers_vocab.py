@@ -46,6 +46,23 @@ def test_gender_words_name_their_audience(language):
             assert gender_of_text(f"Home > {word} > x") == gender, (language, word)
 
 
+@pytest.mark.parametrize(
+    ("language", "title", "category"),
+    [
+        ("zh-Hans", "法式高腰百褶裙", "lower"),  # a skirt: "裙" alone says skirt or dress
+        ("zh-Hans", "真丝吊带裙", "dresses"),
+        ("zh-Hans", "牛仔背心裙", "dresses"),  # a pinafore, though "背心" alone is a vest
+        ("zh-Hans", "纯棉吊带背心", "upper"),
+        ("zh-Hant", "高腰A字裙", "lower"),
+        ("zh-Hant", "碎花吊帶裙", "dresses"),
+        ("ja", "ストレッチチノパン", "lower"),
+        ("ko", "린넨 와이드 슬랙스", "lower"),
+    ],
+)
+def test_cjk_product_titles(language, title, category):
+    assert normalise_category(title=title, language=language) == category
+
+
 def _page(body: str, lang: str = "", head: str = "") -> str:
     lang_attr = f' lang="{lang}"' if lang else ""
     return f"<!doctype html><html{lang_attr}><head>{head}</head><body>{body}</body></html>"
