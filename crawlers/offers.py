@@ -83,20 +83,57 @@ def choose_offer(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
     return (in_stock or priced or offers or [None])[0]
 
 
+# A price shown struck through, or in an element named as the old one, is not what the product
+# costs now: shops on sale show it first ("<del>49,000원</del> 39,000원", Magento's "old-price",
+# Shopify's "<s class=price-item--regular>"). "regular" alone is not old: Shopify names the only
+# price of a product not on sale that way.
+_STRUCK_TAGS = {"del", "s", "strike"}
+_OLD_PRICE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:old|was|compare|original|before|strike|crossed|rrp|msrp|list|consumer)(?:$|[\s_-])"
+    r"|oldprice|wasprice|compareat|listprice|price-?old|price-?was",
+    re.IGNORECASE,
+)
+_NOW_PRICE_CLASS = re.compile(r"sale|special|final|current|now|discount|promo|reduced|selling", re.IGNORECASE)
+
+
+def _is_old_price(element: Any) -> bool:
+    if not isinstance(element.tag, str):  # a comment or processing instruction
+        return False
+    return (element.tag.lower() in _STRUCK_TAGS or bool(_OLD_PRICE_CLASS.search(element.get("class") or ""))
+            or (element.get("data-price-type") or "").lower() == "oldprice")
+
+
+def _current_price_text(element: Any) -> str:
+    """The text of `element` without what it shows struck through or as the old price."""
+    parts = [element.text or ""] if isinstance(element.tag, str) else []
+    for child in element:
+        if isinstance(child.tag, str) and not _is_old_price(child):
+            parts.append(_current_price_text(child))
+        parts.append(child.tail or "")
+    return " ".join(" ".join(parts).split())
+
+
 def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
-    """A visible price: ``itemprop=price`` or a price-classed element that shows a currency."""
+    """A visible price: ``itemprop=price``, else a price-classed element that shows a currency.
+
+    The price the product costs now: elements named as a sale or final price first, and nothing
+    shown struck through or as the old price.
+    """
     sel = evidence.selector
     for value in sel.xpath("//*[@itemprop='price']/@content | //*[@itemprop='price']//text()").getall():
         amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get(),
                                        evidence.language)
         if amount is not None:
             return amount, currency
-    price_nodes = sel.xpath(
+    price_nodes = [node.root for node in sel.xpath(
         "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')]"
         "[not(ancestor::script)]"
-    )
-    for node in price_nodes[:40]:
-        shown = " ".join(node.xpath(".//text()").getall()).strip()
+    )[:40]]
+    current = [node for node in price_nodes
+               if not any(_is_old_price(e) for e in (node, *node.iterancestors()))]
+    now_first = sorted(current, key=lambda node: not _NOW_PRICE_CLASS.search(node.get("class") or ""))
+    for node in now_first:
+        shown = _current_price_text(node)
         if not shown or len(shown) > 60 or not re.search(r"\d", shown):
             continue
         amount, currency = parse_price(shown, language=evidence.language)
@@ -131,10 +168,10 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
     price, currency = offer_price(offer, evidence.language) if offer else (None, None)
     source = structured if price is not None else None
     if price is None:
-        for meta_source, amount_key, currency_key in (
+        for meta_source, amount_key, currency_key in (  # a sale price, when given, is what it costs now
+            ("opengraph", "product:sale_price:amount", "product:sale_price:currency"),
             ("opengraph", "product:price:amount", "product:price:currency"),
             ("opengraph", "og:price:amount", "og:price:currency"),
-            ("opengraph", "product:sale_price:amount", "product:sale_price:currency"),
         ):
             if meta.get(amount_key):
                 price, currency = parse_price(meta[amount_key], meta.get(currency_key) or None, evidence.language)

@@ -230,6 +230,38 @@ def test_visible_price_and_labelled_reference_fallback():
     assert item.brand == "Acme Denim" and item.sources["brand"] == "html"
 
 
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ('<div class="price"><del>49,000원</del><strong>39,000원</strong></div>', (39000.0, "KRW")),
+        ('<span class="price-original">49,000원</span><span class="price-sale">39,000원</span>', (39000.0, "KRW")),
+        ('<p class="price"><s>¥4,400</s> ¥3,300(税込)</p>', (3300.0, "JPY")),
+        # Shopify (Dawn): the struck regular price, then the sale price; a product not on sale
+        ('<div class="price"><s class="price-item price-item--regular">$49.00</s>'
+         '<span class="price-item price-item--sale">$39.00</span></div>', (39.0, "USD")),
+        ('<div class="price"><span class="price-item price-item--regular">$49.00</span></div>', (49.0, "USD")),
+        # Magento: old and final price wrappers around plain "price" spans
+        ('<span class="old-price"><span class="price">$49.00</span></span>'
+         '<span class="special-price"><span class="price">$39.00</span></span>', (39.0, "USD")),
+        ('<span data-price-type="oldPrice" class="price-wrapper"><span class="price">$49.00</span></span>'
+         '<span data-price-type="finalPrice" class="price-wrapper"><span class="price">$39.00</span></span>', (39.0, "USD")),
+    ],
+)
+def test_a_visible_sale_price_wins_over_the_struck_old_one(shown, expected):
+    head = '<meta property="og:type" content="product">'
+    item = extract_product(_page(head=head, body=f"<h1>Wide pants</h1>{shown}"), "https://shop.example/p/1")
+    assert (item.price, item.currency) == expected
+
+
+def test_the_opengraph_sale_price_is_the_price():
+    head = ('<meta property="og:type" content="product"><meta property="product:price:amount" content="49.00">'
+            '<meta property="product:price:currency" content="EUR">'
+            '<meta property="product:sale_price:amount" content="39.00">'
+            '<meta property="product:sale_price:currency" content="EUR">')
+    item = extract_product(_page(head=head, body="<h1>Wide pants</h1>"), "https://shop.example/p/1")
+    assert (item.price, item.currency, item.sources["price"]) == (39.0, "EUR", "opengraph")
+
+
 def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None
