@@ -57,6 +57,9 @@ def flat_offers(node: dict[str, Any]) -> list[dict[str, Any]]:
     return flat
 
 
+_LIST_PRICE_TYPES = {"strikethroughprice", "listprice", "srp", "msrp", "invoiceprice"}
+
+
 def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[float | None, str | None]:
     """(amount, ISO currency) of one offer (``price``, ``lowPrice`` or its price specification);
     ``language``, the page's, settles a shared symbol such as "¥" (see ``prices.currency_code``)."""
@@ -66,7 +69,11 @@ def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[flo
         value = offer.get("lowPrice")
     spec = offer.get("priceSpecification")
     if value in (None, "") and spec:
-        spec = first(spec) if isinstance(spec, list) else spec
+        specs = spec if isinstance(spec, list) else [spec]
+        # Google's sale markup lists the struck list price beside the price it costs now.
+        current = [s for s in specs if isinstance(s, dict)
+                   and (schema_term(s.get("priceType")) or "").lower() not in _LIST_PRICE_TYPES]
+        spec = first(current or specs)
         if isinstance(spec, dict):
             value = spec.get("price")
             currency = currency or text(spec.get("priceCurrency"))

@@ -253,6 +253,18 @@ def test_a_visible_sale_price_wins_over_the_struck_old_one(shown, expected):
     assert (item.price, item.currency) == expected
 
 
+def test_a_struck_list_price_specification_is_not_the_price():
+    """Google's sale markup: a StrikethroughPrice specification beside the one the product costs now."""
+    product = {"@type": "Product", "name": "Wide pants", "sku": "AB-1", "offers": {
+        "@type": "Offer", "priceCurrency": "USD", "availability": "https://schema.org/InStock",
+        "priceSpecification": [
+            {"@type": "UnitPriceSpecification", "priceType": "https://schema.org/StrikethroughPrice", "price": 49.0},
+            {"@type": "UnitPriceSpecification", "price": 39.0, "priceCurrency": "USD"},
+        ]}}
+    item = extract_product(_page(json.dumps(product)), "https://shop.example/p/1")
+    assert (item.price, item.currency) == (39.0, "USD")
+
+
 def test_the_opengraph_sale_price_is_the_price():
     head = ('<meta property="og:type" content="product"><meta property="product:price:amount" content="49.00">'
             '<meta property="product:price:currency" content="EUR">'
