@@ -69,12 +69,13 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         return None
 
     h1 = evidence.selector.xpath("normalize-space(//h1)").get()
+    site = meta.get("og:site_name")
     title = pick(
         "title",
         (structured, product.get("name")),
-        ("opengraph", meta.get("og:title")),
+        ("opengraph", page_fields.without_site_name(meta.get("og:title"), site)),
         ("html", h1),
-        ("html", evidence.selector.xpath("normalize-space(//title)").get()),
+        ("html", page_fields.without_site_name(evidence.selector.xpath("normalize-space(//title)").get(), site)),
     )
     brand = pick(
         "brand",

@@ -21,6 +21,22 @@ _CRUMB_SPLIT = re.compile(r"\s+[>›»|＞〉/]\s+")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
+_TITLE_SEPARATORS = ("|", "-", "–", "—", "::", "·", ":")
+
+
+def without_site_name(title: str | None, site_name: str | None) -> str | None:
+    """A page title without the shop's name that pages append or prepend ("Wide Pants | ACME")."""
+    if not title or not site_name or title.strip() == site_name.strip():
+        return title
+    title, site = title.strip(), site_name.strip()
+    for separator in _TITLE_SEPARATORS:
+        if title.endswith(f" {separator} {site}"):
+            return title[: -len(f" {separator} {site}")].strip() or title
+        if title.startswith(f"{site} {separator} "):
+            return title[len(f"{site} {separator} "):].strip() or title
+    return title
+
+
 def brand_from_html(evidence: PageEvidence) -> str | None:
     """A visible brand element (``class="product-brand"``, ``brand-name``); never a site logo."""
     for node in evidence.selector.xpath(

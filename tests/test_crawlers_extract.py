@@ -274,6 +274,21 @@ def test_the_opengraph_sale_price_is_the_price():
     assert (item.price, item.currency, item.sources["price"]) == (39.0, "EUR", "opengraph")
 
 
+@pytest.mark.parametrize(
+    ("og_title", "title"),
+    [
+        ("와이드 데님 팬츠 - 샘플몰", "와이드 데님 팬츠"),
+        ("샘플몰 | 와이드 데님 팬츠", "와이드 데님 팬츠"),
+        ("Tie-dye tee - blue", "Tie-dye tee - blue"),  # not the site's name: kept
+    ],
+)
+def test_the_shops_name_is_not_part_of_the_title(og_title, title):
+    head = (f'<meta property="og:type" content="product"><meta property="og:site_name" content="샘플몰">'
+            f'<meta property="og:title" content="{og_title}"><meta property="product:price:amount" content="39000">')
+    item = extract_product(_page(head=head, body="<h2>x</h2>"), "https://mall.example/product/detail.html?product_no=1")
+    assert item.title == title
+
+
 def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None

@@ -225,3 +225,24 @@ def test_a_copy_superseded_after_its_product_completed_counts_as_near_duplicate(
     assert report.images == Counter(upper=1)
     assert not (tmp_path / small).exists() and (tmp_path / large).exists()
     assert (tmp_path / CATALOG_JSONL).read_text(encoding="utf-8").count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://mall.example/product/detail.html?product_no=101", True),  # Cafe24
+        ("https://mall.example/product/wide-pants/101/category/24/display/1/", True),
+        ("https://mall.example/goods/goods_view.php?goodsNo=7", True),  # Godomall
+        ("https://shop.example/products/minimalist-tee", True),
+        ("https://shop.example/items/list-dress", True),
+        # listings those platforms keep under product-like paths: no browser time, no "missing product"
+        ("https://mall.example/product/list.html?cate_no=24", False),
+        ("https://mall.example/goods/goods_list.php?cateCd=001", False),
+        ("https://shop.example/products/search", False),
+        ("https://shop.example/products/", False),
+    ],
+)
+def test_generic_spider_tells_product_urls_from_listings(url, expected):
+    from vtonkit.crawlers.spiders.generic import expected_product_url
+
+    assert expected_product_url(url) is expected

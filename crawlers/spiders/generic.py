@@ -23,8 +23,22 @@ from vtonkit.crawlers.spiders.base import StoreSpider
 PRODUCT_URL_HINT = re.compile(
     r"/(?:products?|goods|items?|p|dp|artikel|produit|producto)/[^/]", re.IGNORECASE
 )
+# ... except the listings some platforms keep under those paths: Cafe24's /product/list.html,
+# Godomall's /goods/goods_list.php, a /products/search. Taken for products, each was rendered in
+# Chromium (the render budget spent on listings) and then reported as a product page that held none.
+LISTING_URL_HINT = re.compile(
+    r"/(?:(?:goods|products?|items?)_?)?lists?(?:\.\w+)?/?$|/(?:category|categories|search|catalog)(?:\.\w+)?/?$",
+    re.IGNORECASE,
+)
 # sitemap files of products (Shopify: sitemap_products_1.xml)
 PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
+
+
+def expected_product_url(url: str, sitemap_url: str = "") -> bool:
+    """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
+    path = urlsplit(url).path
+    looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
+    return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))
 
 
 class GenericSpider(StoreSpider):
@@ -34,8 +48,8 @@ class GenericSpider(StoreSpider):
     custom_settings = {"DEPTH_LIMIT": 4}
 
     def is_expected_product(self, url: str, sitemap_url: str = "") -> bool:
-        """A URL that should hold a product: it looks like one, or a product sitemap lists it."""
-        return bool(PRODUCT_URL_HINT.search(urlsplit(url).path) or PRODUCT_SITEMAP_HINT.search(sitemap_url))
+        """A URL that should hold a product (see `expected_product_url`)."""
+        return expected_product_url(url, sitemap_url)
 
     def parse_listing(self, response: Response) -> Iterable[Any]:
         """Any page: a product when extraction finds one, otherwise a source of links."""
