@@ -79,6 +79,7 @@ def test_sources_are_tried_most_specific_first():
         ("2만 9,900원", None, (29900.0, "KRW")),
         ("1.5万円", None, (15000.0, "JPY")),
         ("9천2만원", None, (None, "KRW")),
+        ("39,000원 (5만원 이상 무료배송)", None, (39000.0, "KRW")),  # the units belong to the shipping note
         # a shared symbol defers to the shop's ISO code; an unambiguous one does not
         ("$49.99", "CAD", (49.99, "CAD")),
         ("¥299", "CNY", (299.0, "CNY")),
