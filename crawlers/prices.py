@@ -97,6 +97,9 @@ _WRITTEN_SYMBOLS = sorted((k for k in SYMBOL_TO_ISO if not k.isascii()), key=len
 # CJK number units: "2만9천원" is 29,000 won, "1.5万円" 15,000 yen.
 _CJK_UNITS = {"억": 10**8, "億": 10**8, "亿": 10**8, "만": 10**4, "萬": 10**4, "万": 10**4, "천": 10**3, "千": 10**3}
 _CJK_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([억億亿만萬万천千])")
+# Japanese shops show the price before tax beside the one with it ("¥3,000(税抜) ¥3,300(税込)");
+# the customer pays the one marked 税込 (tax included).
+_TAX_INCLUDED = re.compile(r"(\d[\d,]*)\s*円?\s*[（(]\s*税込\s*[)）]|税込[^\d]{0,6}?(\d[\d,]*)")
 _FIRST_NUMBER = re.compile(r"\d[\d,.]*\s*([억億亿만萬万천千])?")
 _CJK_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?\s*[억億亿만萬万천千]\s*)+(?:\d[\d,]*)?")
 
@@ -166,6 +169,9 @@ def parse_price(value: object, currency_hint: str | None = None,
     first_number = _FIRST_NUMBER.search(text)
     written_in_units = bool(first_number and first_number.group(1))  # "2만9천원", not "39,000원 (5만원 이상 무료)"
     amount = cjk_amount(text) if written_in_units else (float(parsed.amount) if parsed.amount is not None else None)
+    with_tax = _TAX_INCLUDED.search(text)
+    if with_tax and not written_in_units:
+        amount = float((with_tax.group(1) or with_tax.group(2)).replace(",", ""))
     symbol = parsed.currency or next((s for s in _WRITTEN_SYMBOLS if s in text), None)
     if symbol is None:
         return amount, hint

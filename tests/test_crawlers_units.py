@@ -80,6 +80,10 @@ def test_sources_are_tried_most_specific_first():
         ("1.5万円", None, (15000.0, "JPY")),
         ("9천2만원", None, (None, "KRW")),
         ("39,000원 (5만원 이상 무료배송)", None, (39000.0, "KRW")),  # the units belong to the shipping note
+        # Japanese pages beside the price before tax: the one the customer pays is marked 税込
+        ("¥3,000(税抜) ¥3,300(税込)", None, (3300.0, "JPY")),
+        ("本体価格 3,000円 (税込 3,300円)", None, (3300.0, "JPY")),
+        ("￥3,300（税込）", None, (3300.0, "JPY")),
         # a shared symbol defers to the shop's ISO code; an unambiguous one does not
         ("$49.99", "CAD", (49.99, "CAD")),
         ("¥299", "CNY", (299.0, "CNY")),
