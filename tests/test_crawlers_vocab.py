@@ -87,6 +87,13 @@ def test_sku_labels_find_the_visible_reference(language):
     assert item is not None and item.sku == sku
 
 
+@pytest.mark.parametrize("label", ["모델명", "자체상품코드", "상품번호"])
+def test_korean_shops_label_their_code_in_several_ways(label):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    body = f"<h2>와이드 팬츠</h2><table><tr><th>{label}</th><td>DP-2401-BK</td></tr></table>"
+    assert extract_product(_page(body, "ko", head), "https://mall.example/goods/1").sku == "DP-2401-BK"
+
+
 @pytest.mark.parametrize("language", CJK + ("en", "de"))
 def test_sold_out_and_colour_labels_are_read(language):
     vocab = vocabularies()[language]
