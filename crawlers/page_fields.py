@@ -110,14 +110,39 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
         )
     if not urls:
         sel = evidence.selector
-        add(sel.xpath("//img[@itemprop='image']/@src").getall())
-        add(
-            sel.xpath(
-                "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
-                "//img/@src"
-            ).getall()
-        )
+        add([_full_image(img) for img in sel.xpath("//img[@itemprop='image']")])
+        add([_full_image(img) for img in sel.xpath(
+            "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
+            "//img | //img[contains(translate(@class, 'BIGIMAGE', 'bigimage'), 'bigimage')]"
+        )])
     return urls
+
+
+# Where lazy-loading galleries keep the real image while `src` holds a placeholder (Cafe24:
+# `ec-data-src`), most specific first; then the widest `srcset` candidate, then `src`.
+_LAZY_IMAGE_ATTRIBUTES = ("data-zoom-image", "data-large", "data-original", "data-src", "ec-data-src",
+                          "data-lazy-src", "data-lazy")
+_PLACEHOLDER_IMAGE = re.compile(r"(?:blank|spacer|placeholder|loading|transparent|pixel)\.(?:gif|png|svg)", re.IGNORECASE)
+
+
+def _full_image(img: Any) -> str | None:
+    """The URL of the picture an `<img>` shows once loaded (not a lazy-loading placeholder)."""
+    for attribute in _LAZY_IMAGE_ATTRIBUTES:
+        value = img.attrib.get(attribute)
+        if value and value.strip():
+            return value.strip()
+    srcset = img.attrib.get("srcset") or img.attrib.get("data-srcset")
+    if srcset:
+        candidates = []
+        for entry in srcset.split(","):
+            parts = entry.strip().split()
+            if parts:
+                width = parts[1][:-1] if len(parts) > 1 and parts[1].endswith("w") else "0"
+                candidates.append((int(width) if width.isdigit() else 0, parts[0]))
+        if candidates:
+            return max(candidates)[1]
+    src = (img.attrib.get("src") or "").strip()
+    return None if not src or _PLACEHOLDER_IMAGE.search(src) else src
 
 
 @lru_cache(maxsize=1)

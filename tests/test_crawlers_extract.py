@@ -289,6 +289,18 @@ def test_the_shops_name_is_not_part_of_the_title(og_title, title):
     assert item.title == title
 
 
+def test_lazy_loaded_gallery_images_are_the_real_pictures():
+    """No structured image and no og:image: the gallery's <img> tags, read past their placeholders."""
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    body = """<h2>x</h2><div class="product-gallery">
+      <img src="/img/blank.gif" ec-data-src="/web/product/big/1.jpg">
+      <img src="/s/2_small.jpg" srcset="/s/2_small.jpg 300w, /s/2_large.jpg 1200w">
+      <img src="/img/loading.gif"></div><img class="BigImage" src="/web/product/big/3.jpg">"""
+    item = extract_product(_page(head=head, body=body), "https://mall.example/goods/1")
+    assert item.image_urls == ["https://mall.example/web/product/big/1.jpg", "https://mall.example/s/2_large.jpg",
+                               "https://mall.example/web/product/big/3.jpg"]
+
+
 def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None
