@@ -35,6 +35,9 @@ SYMBOL_TO_ISO = {
     "元": "CNY",
     "人民币": "CNY",
     "rmb": "CNY",
+    "yuan": "CNY",
+    "yen": "JPY",
+    "ntd": "TWD",
     "nt$": "TWD",
     "新台幣": "TWD",
     "台幣": "TWD",
@@ -117,14 +120,16 @@ def currency_code(value: str | None, language: str | None = None) -> str | None:
     if not value:
         return None
     text = str(value).strip()
-    if _ISO.match(text.upper()) and text.isalpha():
-        return text.upper()
     shared = SHARED_SYMBOLS.get(text.lower())
     if shared is not None:
         default, by_language = shared
         base = (language or "").split("-")[0].lower()
         return by_language.get(base) or default or text
-    return SYMBOL_TO_ISO.get(text.lower(), text)
+    if text.lower() in SYMBOL_TO_ISO:  # before the ISO shape: "RMB" and "NTD" look like codes but are not
+        return SYMBOL_TO_ISO[text.lower()]
+    if _ISO.match(text.upper()) and text.isalpha():
+        return text.upper()
+    return text
 
 
 def cjk_amount(text: str) -> float | None:

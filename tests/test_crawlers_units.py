@@ -112,6 +112,8 @@ def test_the_page_language_settles_a_shared_symbol(raw, language, expected):
 def test_currency_codes():
     assert currency_code("€") == "EUR" and currency_code("eur") == "EUR" and currency_code("CHF") == "CHF"
     assert currency_code(None) is None
+    # three letters that look like ISO codes and are not (shops write them in priceCurrency)
+    assert [currency_code(c) for c in ("RMB", "NTD", "YEN", "WON")] == ["CNY", "TWD", "JPY", "KRW"]
 
 
 def _png(image: Image.Image) -> bytes:
