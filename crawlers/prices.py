@@ -95,6 +95,9 @@ SHARED_SYMBOLS: dict[str, tuple[str | None, dict[str, str]]] = {
     "kr": (None, {"sv": "SEK", "da": "DKK", "nb": "NOK", "no": "NOK", "is": "ISK"}),
 }
 _ISO = re.compile(r"^[A-Z]{3}$")
+# A price is a short text; a hostile page's megabyte "price" would cost the number searches
+# quadratic time (10,000 digits: seconds), so only its start is read.
+MAX_PRICE_TEXT = 200
 # Symbols price-parser does not find by itself ("299元", "39,000원"): looked for in the text, longest first.
 _WRITTEN_SYMBOLS = sorted((k for k in SYMBOL_TO_ISO if not k.isascii()), key=len, reverse=True)
 # CJK number units: "2만9천원" is 29,000 won, "1.5万円" 15,000 yen.
@@ -169,7 +172,7 @@ def parse_price(value: object, currency_hint: str | None = None,
         return None, hint
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), hint
-    text = str(value)
+    text = str(value)[:MAX_PRICE_TEXT]
     parsed = Price.fromstring(text)
     first_number = _FIRST_NUMBER.search(text)
     written_in_units = bool(first_number and first_number.group(1))  # "2만9천원", not "39,000원 (5만원 이상 무료)"

@@ -16,7 +16,7 @@ from vtonkit.crawlers.demo_store.drawing import KINDS, GarmentSpec, draw_garment
 from vtonkit.crawlers.demo_store.server import huge_png
 from vtonkit.crawlers.garment_shot import analyse_shot
 from vtonkit.crawlers.image_facts import ImageRejected, inspect_image, is_near_duplicate
-from vtonkit.crawlers.prices import currency_code, parse_price
+from vtonkit.crawlers.prices import MAX_PRICE_TEXT, currency_code, parse_price
 
 from tests.conftest import shared_path
 
@@ -107,6 +107,12 @@ def test_prices_and_currencies(raw, hint, expected):
 )
 def test_the_page_language_settles_a_shared_symbol(raw, language, expected):
     assert parse_price(raw, None, language) == expected
+
+
+def test_a_megabyte_price_is_read_by_its_start():
+    """A hostile page's huge "price" costs no more than a short one (the number searches were quadratic)."""
+    assert parse_price("1" * 1_000_000) == (float("1" * MAX_PRICE_TEXT), None)
+    assert parse_price("2만" * 200_000 + "원") == (None, None)  # units out of order within the first 200
 
 
 def test_currency_codes():
