@@ -11,8 +11,10 @@ crawl finite whatever it sends:
   (``--max-pages``), ``VTONKIT_MAX_SECONDS`` seconds (``--max-time``), or
   ``VTONKIT_STALL_PAGES`` pages in a row without a product page. Image downloads are not pages.
 * **Traps** (:class:`TrapFilter`): links that only lead to more of themselves are pruned before
-  they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` query strings on one path
-  (faceted navigation, session ids, endless sort/filter combinations), more than
+  they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` views on one path (query
+  strings without page numbers and item ids, see :mod:`~vtonkit.crawlers.url_roles`: faceted
+  navigation, session ids, endless sort/filter combinations), more than
+  ``VTONKIT_TRAP_LISTING_PAGES`` pages of one listing (a page counter that never ends), more than
   ``VTONKIT_TRAP_MAX_PARAMS`` query parameters on one link (stacked facets), and a path segment
   repeated ``VTONKIT_TRAP_SEGMENT_REPEATS`` times (relative-link loops like ``/a/b/a/b/a/``),
   and paths deeper than ``VTONKIT_TRAP_MAX_DEPTH`` segments.
@@ -33,9 +35,11 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
 from vtonkit.crawlers import settings as defaults  # the documented default of every limit
+from vtonkit.crawlers.url_roles import listing_of, page_number, view_query
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +206,27 @@ class TrapReport:
 @dataclass
 class TrapState:
     query_variants: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    listing_pages: dict[tuple[str, str, str], set[int]] = field(default_factory=dict)  # listing_of -> pages
     param_names: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     traps: dict[tuple[str, str], TrapReport] = field(default_factory=dict)  # (rule, where) -> report
+
+
+class ListingDepthMiddleware(DepthMiddleware):
+    """Scrapy's depth limit, except that the next page of a listing is as deep as the listing.
+
+    A spider marks such a request with ``meta["vtonkit_next_page"]`` (see
+    :func:`~vtonkit.crawlers.url_roles.is_next_listing_page`). Counted one level deeper per page,
+    a category's products beyond its third page fell past ``DEPTH_LIMIT`` = 4 of the generic spider.
+    """
+
+    def get_processed_request(self, request: Request, response: Any) -> Request | None:
+        if response is None or not request.meta.get("vtonkit_next_page"):
+            return super().get_processed_request(request, response)
+        request.meta.pop("depth_reset", None)
+        request.meta["depth"] = response.meta["depth"]
+        if self.prio:
+            request.priority -= request.meta["depth"] * self.prio
+        return request
 
 
 class TrapFilter(BaseSpiderMiddleware):
@@ -220,6 +243,7 @@ class TrapFilter(BaseSpiderMiddleware):
             "VTONKIT_TRAP_SEGMENT_REPEATS", defaults.VTONKIT_TRAP_SEGMENT_REPEATS
         )
         self.max_depth = settings.getint("VTONKIT_TRAP_MAX_DEPTH", defaults.VTONKIT_TRAP_MAX_DEPTH)
+        self.max_listing_pages = settings.getint("VTONKIT_TRAP_LISTING_PAGES", defaults.VTONKIT_TRAP_LISTING_PAGES)
         # links scheduled at most: a 32 MiB sitemap or page can hold ~1M links, each a queued request
         max_pages = settings.getint("VTONKIT_MAX_PAGES", defaults.VTONKIT_MAX_PAGES)
         self.max_links = LINKS_PER_PAGE_BUDGET * max_pages if max_pages > 0 else 0
@@ -273,6 +297,17 @@ class TrapFilter(BaseSpiderMiddleware):
                 f"{host}/{prefix}",
                 f"{host}/{prefix}/… (more than {self.max_depth} path segments)",
             )
+        # Views, not raw query strings: a page number or an item id does not make a new view (see
+        # url_roles); a shop serving every product from one path is not a trap, facets are.
+        view = view_query(parts.query)
+        page = page_number(url)
+        if page is not None and self.max_listing_pages:
+            listing = listing_of(url)
+            pages = self.state.listing_pages.setdefault(listing, set())
+            if page not in pages and len(pages) >= self.max_listing_pages:
+                where = f"{listing[0]}{listing[1]}?{listing[2]}"
+                return "endless-listing", where, f"{where}… (more than {self.max_listing_pages} pages of one listing)"
+            pages.add(page)
         if not parts.query:
             return None
         params = parse_qsl(parts.query, keep_blank_values=True)
@@ -283,12 +318,12 @@ class TrapFilter(BaseSpiderMiddleware):
         key = (host, path)
         variants = self.state.query_variants.setdefault(key, set())
         seen_names = self.state.param_names.setdefault(key, Counter())
-        if parts.query in variants:
+        if view in variants:
             return None
         if self.max_variants and len(variants) >= self.max_variants:
             common = ", ".join(name for name, _ in seen_names.most_common(5))
             pattern = f"{host}{path}?… (more than {self.max_variants} query variants; parameters {common})"
             return "query-explosion", f"{host}{path}", pattern
-        variants.add(parts.query)
+        variants.add(view)
         seen_names.update(names)
         return None

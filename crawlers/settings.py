@@ -51,11 +51,16 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages, also once decompressed; images hav
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 # Bounds of every crawl (vtonkit.crawlers.limits): budgets, and links that only lead to more links
-SPIDER_MIDDLEWARES = {"vtonkit.crawlers.limits.TrapFilter": 950}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "vtonkit.crawlers.limits.ListingDepthMiddleware": 900,  # where Scrapy's own stands
+    "vtonkit.crawlers.limits.TrapFilter": 950,
+}
 VTONKIT_MAX_PAGES = 5000  # `vtonkit crawl --max-pages`; 0 = no page budget
 VTONKIT_MAX_SECONDS = 3600  # `vtonkit crawl --max-time`; 0 = no time budget
 VTONKIT_STALL_PAGES = 300  # stop after this many pages in a row without a product page; 0 = never
-VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct query strings followed per URL path
+VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct views (query strings less page numbers and item ids) per URL path
+VTONKIT_TRAP_LISTING_PAGES = 1000  # pages followed of one listing (one path and view)
 VTONKIT_TRAP_MAX_PARAMS = 6  # links with more query parameters are stacked facets
 VTONKIT_TRAP_SEGMENT_REPEATS = 3  # a path segment this often in one URL is a link loop
 VTONKIT_TRAP_MAX_DEPTH = 12  # links with more path segments lead nowhere a shop puts products

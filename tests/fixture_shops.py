@@ -348,6 +348,48 @@ def kr_mall(base: str) -> Routes:
     return routes
 
 
+CAFE24_PRODUCTS = 110  # one category, 3 a page: a 37-page listing, its pager in blocks of 5 pages
+CAFE24_GARMENTS = ["solidus_long_white.jpg", "ruby_hoodie.jpg", "solidus_tshirt_black.jpg", "ruby_polo.jpg"]
+
+
+def cafe24_mall(base: str) -> Routes:
+    """A Cafe24-style Korean mall in EUC-KR with no sitemap: a long paginated listing at
+    ``/product/list.html?cate_no=24&page=N`` and every product at ``/product/detail.html?product_no=N``
+    (one path), OpenGraph only, the sale price beside the struck list price, the shop's name in og:title."""
+    def euc_kr(body: str, head: str = "") -> Page:
+        page = (f"<!doctype html><html lang='ko'><head><meta charset='euc-kr'><title>샘플몰</title>{head}</head>"
+                f"<body>{body}</body></html>")
+        return Page(page.encode("euc-kr"), "text/html")  # the charset only in the page, as many malls do
+
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                      "/": euc_kr("<a href='/product/list.html?cate_no=24'>하의</a>")}
+    numbers = list(range(101, 101 + CAFE24_PRODUCTS))
+    for page in range(1, (len(numbers) + 2) // 3 + 1):
+        cards = "".join(f"<li><a href='/product/detail.html?product_no={n}&cate_no=24&display_group=1'>"
+                        f"<img src='/web/product/small/{n}.jpg'>와이드 팬츠 {n}</a>"
+                        f"<span class='price'>{39000 + n:,}원</span></li>" for n in numbers[(page - 1) * 3:page * 3])
+        last, block = (len(numbers) + 2) // 3, (page - 1) // 5 * 5
+        pager = "".join(f"<a href='?cate_no=24&page={p}'>{p}</a>" for p in range(block + 1, min(block + 5, last) + 1))
+        pager += f"<a class='next' href='?cate_no=24&page={block + 6}'>다음</a>" if block + 6 <= last else ""
+        listing = euc_kr(f"<ul class='prdList'>{cards}</ul><div class='xans-product-normalpaging'>{pager}</div>")
+        routes[f"/product/list.html?cate_no=24&page={page}"] = listing
+        if page == 1:
+            routes["/product/list.html?cate_no=24"] = listing
+    for index, n in enumerate(numbers):
+        head = (f"<meta property='og:type' content='product'><meta property='og:site_name' content='샘플몰'>"
+                f"<meta property='og:title' content='와이드 팬츠 {n} - 샘플몰'>"
+                f"<meta property='og:image' content='{base}/web/product/big/{n}.jpg'>")
+        body = (f"<div class='xans-product-headcategory path'><ol><li><a href='/'>홈</a></li>"
+                f"<li><a href='/product/list.html?cate_no=24'>하의</a></li></ol></div><div class='headingArea'>"
+                f"<h2>와이드 팬츠 {n}</h2></div><table><tr><th>판매가</th><td><strike>{49000 + n:,}원</strike>"
+                f"<strong class='price'>{39000 + n:,}원</strong></td></tr><tr><th>상품코드</th><td>P0000{n}AB</td></tr>"
+                f"</table>")
+        routes[f"/product/detail.html?product_no={n}&cate_no=24&display_group=1"] = euc_kr(body, head)
+        routes[f"/web/product/big/{n}.jpg"] = Page(
+            (GARMENTS / CAFE24_GARMENTS[index % len(CAFE24_GARMENTS)]).read_bytes(), "image/jpeg")
+    return routes
+
+
 # handle -> (sku, category) of the Shopify fixture
 SHOPIFY_PRODUCTS = {
     "wide-leg-jeans": ("SF-JEANS-1", "lower", "Wide leg jeans", "Jeans"),

@@ -336,3 +336,10 @@ def test_trap_rules_on_urls() -> None:
     assert [rule(f"https://shop.example/calendar?month={m}") for m in range(101)][-1] == "query-explosion"
     assert rule("https://shop.example/calendar?month=5") == ""  # a variant already followed stays allowed
     assert rule("https://shop.example/other?page=2") == ""  # other paths have their own count
+    # one path serving every product is not a trap: item ids are not views (Cafe24, Godomall)
+    assert {rule(f"https://mall.example/product/detail.html?product_no={n}&cate_no=24") for n in range(500)} == {""}
+    assert {rule(f"https://mall.example/goods/goods_view.php?goodsNo={n}") for n in range(500)} == {""}
+    # nor a long listing, up to the listing-page cap; a page counter that never ends is
+    pages = [rule(f"https://mall.example/product/list.html?cate_no=24&page={n}") for n in range(1, 1002)]
+    assert set(pages[:1000]) == {""} and pages[1000] == "endless-listing"
+    assert rule("https://mall.example/product/list.html?cate_no=25&page=1001") == ""  # another listing

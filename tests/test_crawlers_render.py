@@ -21,8 +21,10 @@ from tests.fixture_shops import (
     DISALLOWED,
     KR_MALL_PRODUCTS,
     MIXED_PRODUCTS,
+    CAFE24_PRODUCTS,
     SHOPIFY_PRODUCTS,
     FixtureShop,
+    cafe24_mall,
     kr_mall,
     mixed_store,
     pale_dress_head_cropped,
@@ -202,3 +204,17 @@ def test_app_shell_verdict():
     )
     assert not app_shell_verdict(article).is_app_shell  # rendered on the server: plenty of text
     assert not app_shell_verdict("<html><body><p>Hello</p></body></html>").is_app_shell  # no scripts
+
+
+def test_a_cafe24_mall_is_crawled_whole_by_the_generic_spider(tmp_path):
+    """No sitemap, no store file: every product of a 37-page listing (depth counted per listing, not
+    per page), all 110 from one product path (item ids are not link-trap variants), its listing
+    pages not taken for products, EUC-KR decoded, the sale price, the title without the shop's name."""
+    shop, summary, products, _, _ = _crawl_shop(cafe24_mall, "generic", tmp_path, "--render", "never")
+    assert len(products) == CAFE24_PRODUCTS and summary["products"] == {"lower": CAFE24_PRODUCTS}
+    assert summary["traps"] == [] and summary["page_errors"] == [] and summary["missing_products"] == []
+    by_sku = {p["sku"]: p for p in products}
+    first = by_sku["P0000101AB"]
+    assert (first["title"], first["price"], first["currency"], first["category"]) == (
+        "와이드 팬츠 101", 39101.0, "KRW", "lower")
+    assert "/product/list.html?cate_no=24&page=37" in shop.paths

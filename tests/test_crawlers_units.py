@@ -259,3 +259,24 @@ def test_generic_spider_tells_product_urls_from_listings(url, expected):
     from vtonkit.crawlers.spiders.generic import expected_product_url
 
     assert expected_product_url(url) is expected
+
+
+def test_url_roles_next_listing_pages_and_views():
+    from vtonkit.crawlers.url_roles import is_next_listing_page, page_number, view_query
+
+    listing = "https://mall.example/product/list.html?cate_no=24"
+    assert is_next_listing_page("https://mall.example/product/list.html?cate_no=24&page=2", listing)
+    assert is_next_listing_page("https://mall.example/product/list.html?page=3&cate_no=24", listing)
+    assert not is_next_listing_page("https://mall.example/product/list.html?cate_no=25&page=2", listing)
+    assert not is_next_listing_page("https://mall.example/product/detail.html?product_no=1&cate_no=24", listing)
+    assert is_next_listing_page("https://shop.example/women/pants/page/2/", "https://shop.example/women/pants/")
+    assert page_number("https://shop.example/women/pants/page/7/") == 7 and page_number(listing) is None
+    # item ids and page numbers are not part of the view; facets and sorts are
+    assert view_query("product_no=101&cate_no=24&display_group=1") == "display_group=1"
+    assert view_query("goodsNo=7") == view_query("id=42") == view_query("page=3") == ""
+    assert view_query("cateCd=001&page=2") == view_query("xcode=001&page=4") == ""  # Godomall, Makeshop listings
+    assert view_query("sort=price&color=red&size=m") == "color=red&size=m&sort=price"
+    assert view_query("color=red&page=2") == "color=red&page=2"  # each page of a filtered view counts
+    assert view_query("sessionid=abc") == "sessionid=abc"
+    # only a plain listing's pages stay at its depth: not those of a filtered one
+    assert not is_next_listing_page("https://shop.example/shop?color=red&page=2", "https://shop.example/shop?color=red")

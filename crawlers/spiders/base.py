@@ -216,12 +216,16 @@ class StoreSpider(scrapy.Spider):
             },
         )
 
-    def page_request(self, url: str, callback: Any, *, expected: str | None = None) -> scrapy.Request:
-        """A page request; ``expected`` says why the page should hold a product (or None).
+    def page_request(self, url: str, callback: Any, *, expected: str | None = None,
+                     next_page: bool = False) -> scrapy.Request:
+        """A page request; ``expected`` says why the page should hold a product (or None);
+        ``next_page``: the next page of the listing that links it (kept at that listing's depth).
 
         With ``render=always`` the page goes straight to the browser while the budget lasts.
         """
-        meta = {"vtonkit_expected": expected} if expected else {}
+        meta: dict[str, Any] = {"vtonkit_expected": expected} if expected else {}
+        if next_page:
+            meta["vtonkit_next_page"] = True
         if self.render_policy == "always" and self.browser_enabled and self.renders_used < self.render_budget:
             self.renders_used += 1
             return self._rendered_request(url, callback, "always", meta=meta)
@@ -309,7 +313,7 @@ class StoreSpider(scrapy.Spider):
             if self.is_product_url(url):
                 yield self.page_request(url, self.parse_product, expected="listing-link")
         for href in response.css(self.next_page_css).getall():
-            yield self.page_request(response.urljoin(href), self.parse_listing)
+            yield self.page_request(response.urljoin(href), self.parse_listing, next_page=True)
 
     def extract(self, response: Response) -> tuple[bool, ProductItem | None]:
         """(extraction ran, the page's product data or None); a failing run is reported as a page error."""

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response
 from vtonkit.crawlers.spiders.base import StoreSpider
+from vtonkit.crawlers.url_roles import is_next_listing_page
 
 # paths shops give product pages; such a link without product data in its HTML is rendered
 PRODUCT_URL_HINT = re.compile(
@@ -58,7 +59,8 @@ class GenericSpider(StoreSpider):
         yield from self.product_or_render(response, response.meta.get("vtonkit_expected"), self.parse_listing)
         for url in self.links(response):
             expected = "listing-link" if self.is_expected_product(url) else None
-            yield self.page_request(url, self.parse_listing, expected=expected)
+            yield self.page_request(url, self.parse_listing, expected=expected,
+                                    next_page=is_next_listing_page(url, response.url))
 
     def parse_product(self, response: Response) -> Iterable[Any]:
         # sitemap URLs may be categories as well as products: treat them like any page
