@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from vtonkit.crawlers.evidence import PageEvidence, text
 from vtonkit.crawlers.jsonld import types_of
+from vtonkit.crawlers.url_roles import product_in_url
 from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
 
 # visible breadcrumb separators, also when a shop writes the whole trail in one text node
@@ -186,16 +187,15 @@ def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) ->
 
 
 def product_id(product: dict[str, Any], sku: str | None, url: str) -> str:
-    """The shop's product id, else the SKU, else the URL slug (else a hash of the URL)."""
+    """The shop's product id, else the SKU, else the product the URL names (`url_roles.product_in_url`:
+    a product parameter or the path's last segment), else a hash of the URL."""
     for key in ("productID", "productGroupID", "sku"):
         value = text(product.get(key))
         if value and not value.startswith("http"):
             return value
     if sku:
         return sku
-    path = urlsplit(url).path.rstrip("/")
-    slug = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return slug or hashlib.sha1(url.encode()).hexdigest()[:12]
+    return product_in_url(url) or hashlib.sha1(url.encode()).hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,8 @@
   ``offset``, ...), of a plain listing (a category, not a filtered or sorted view of it). A crawl
   keeps such a page at the depth of the listing it continues, so a 50-page category is not cut
   off by the depth limit after its third page.
+* **The product a page shows** (:func:`product_in_url`, :func:`product_identity`): its product
+  parameter or last path segment, and the page however it was reached (from two categories).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
   pruning caps the pages of each listing.
 * **The view a query shows** (:func:`view_query`): the query without its page parameters and
@@ -25,9 +27,13 @@ PAGE_PARAMS = frozenset({"page", "p", "pg", "pageno", "page_no", "pagenum", "pag
 _PAGE_IN_PATH = re.compile(r"/page/\d+/?$", re.IGNORECASE)
 # Names shops give the parameter that picks one item (product_no, goodsNo, branduid, pid, itemId, id,
 # no, idx, sku) or one category's listing (cate_no, cateCd, cat, category_id, Makeshop's xcode)
-_ITEM_PARAM = re.compile(r"(?:^|_)(?:no|id|idx|seq|uid|sku)$|(?:goods|product|item|brand)_?(?:no|id|uid|cd|code)$|^p?id$"
-                         r"|^(?:cate|cat|category)(?:_?(?:no|id|cd|code))?$|^[xms]code$", re.IGNORECASE)
+_CATEGORY_PARAM = re.compile(r"^(?:cate|cat|category)(?:_?(?:no|id|cd|code))?$|^[xms]code$", re.IGNORECASE)
+_PRODUCT_PARAM = re.compile(r"^(?:goods|product|item|brand)_?(?:no|id|uid|cd|code)$|^p?id$|^branduid$", re.IGNORECASE)
+_ITEM_PARAM = re.compile(rf"{_PRODUCT_PARAM.pattern}|{_CATEGORY_PARAM.pattern}|(?:^|_)(?:no|id|idx|seq|uid|sku)$",
+                         re.IGNORECASE)
 _ITEM_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+# Cafe24's readable product URLs end in navigation pairs: /product/<name>/<no>/category/24/display/1/
+_NAVIGATION_TAIL = re.compile(r"(?:/(?:category|display|cate)/\d+)+/?$", re.IGNORECASE)
 
 
 def _is_page_param(name: str, value: str) -> bool:
@@ -74,3 +80,27 @@ def is_next_listing_page(url: str, listing_url: str) -> bool:
     """`url` shows another page of the plain (unfiltered, unsorted) listing at `listing_url`."""
     return (page_number(url) is not None and url != listing_url and listing_of(url) == listing_of(listing_url)
             and view_query(urlsplit(listing_url).query) == "")
+
+
+def product_in_url(url: str) -> str | None:
+    """The product a URL names by itself: its product parameter (``product_no=101``, ``goodsNo=7``,
+    ``branduid=123456``), else the last path segment once navigation pairs are dropped
+    (Cafe24's ``/product/<name>/101/category/24/display/1/`` -> ``101``); None for a bare path."""
+    parts = urlsplit(url)
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _PRODUCT_PARAM.search(name) and _ITEM_VALUE.match(value):
+            return value
+    path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/")
+    segment = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return segment or None
+
+
+def product_identity(url: str) -> str:
+    """One product page however it was reached: host, path without navigation pairs, and only the
+    product parameters of the query (``.../detail.html?product_no=101&cate_no=24`` and ``...&cate_no=26``
+    are one page, linked from two categories)."""
+    parts = urlsplit(url)
+    path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/") or "/"
+    product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+                     if _PRODUCT_PARAM.search(name))
+    return f"{parts.netloc.lower()}{path}" + (f"?{urlencode(product)}" if product else "")

@@ -349,6 +349,7 @@ def kr_mall(base: str) -> Routes:
 
 
 CAFE24_PRODUCTS = 110  # one category, 3 a page: a 37-page listing, its pager in blocks of 5 pages
+CAFE24_NEW_IN = 5  # products also listed under "NEW", with that category in their URLs
 CAFE24_GARMENTS = ["solidus_long_white.jpg", "ruby_hoodie.jpg", "solidus_tshirt_black.jpg", "ruby_polo.jpg"]
 
 
@@ -361,9 +362,13 @@ def cafe24_mall(base: str) -> Routes:
                 f"<body>{body}</body></html>")
         return Page(page.encode("euc-kr"), "text/html")  # the charset only in the page, as many malls do
 
-    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
-                      "/": euc_kr("<a href='/product/list.html?cate_no=24'>하의</a>")}
     numbers = list(range(101, 101 + CAFE24_PRODUCTS))
+    new_in = "".join(f"<li><a href='/product/detail.html?product_no={n}&cate_no=1&display_group=1'>{n}</a></li>"
+                     for n in numbers[:CAFE24_NEW_IN])  # the same products, reached from a second category
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                      "/": euc_kr("<a href='/product/list.html?cate_no=24'>하의</a>"
+                                  "<a href='/product/list.html?cate_no=1'>NEW</a>"),
+                      "/product/list.html?cate_no=1": euc_kr(f"<ul class='prdList'>{new_in}</ul>")}
     for page in range(1, (len(numbers) + 2) // 3 + 1):
         cards = "".join(f"<li><a href='/product/detail.html?product_no={n}&cate_no=24&display_group=1'>"
                         f"<img src='/web/product/small/{n}.jpg'>와이드 팬츠 {n}</a>"
@@ -385,6 +390,7 @@ def cafe24_mall(base: str) -> Routes:
                 f"<strong class='price'>{39000 + n:,}원</strong></td></tr><tr><th>상품코드</th><td>P0000{n}AB</td></tr>"
                 f"</table>")
         routes[f"/product/detail.html?product_no={n}&cate_no=24&display_group=1"] = euc_kr(body, head)
+        routes[f"/product/detail.html?product_no={n}&cate_no=1&display_group=1"] = euc_kr(body, head)
         routes[f"/web/product/big/{n}.jpg"] = Page(
             (GARMENTS / CAFE24_GARMENTS[index % len(CAFE24_GARMENTS)]).read_bytes(), "image/jpeg")
     return routes

@@ -301,6 +301,21 @@ def test_lazy_loaded_gallery_images_are_the_real_pictures():
                                "https://mall.example/web/product/big/3.jpg"]
 
 
+@pytest.mark.parametrize(
+    ("url", "product_id"),
+    [
+        ("https://mall.example/product/detail.html?product_no=101&cate_no=24", "101"),
+        ("https://mall.example/goods/goods_view.php?goodsNo=7", "7"),
+        ("https://mall.example/product/wide-pants/101/category/24/display/1/", "101"),
+    ],
+)
+def test_a_product_without_sku_is_named_by_its_url_not_its_page_file(url, product_id):
+    """Korean mall platforms serve every product from one file (detail.html, goods_view.php)."""
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    item = extract_product(_page(head=head, body="<h2>와이드 팬츠</h2>"), url)
+    assert item.sku is None and item.product_id == product_id
+
+
 def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None

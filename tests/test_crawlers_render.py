@@ -21,6 +21,7 @@ from tests.fixture_shops import (
     DISALLOWED,
     KR_MALL_PRODUCTS,
     MIXED_PRODUCTS,
+    CAFE24_NEW_IN,
     CAFE24_PRODUCTS,
     SHOPIFY_PRODUCTS,
     FixtureShop,
@@ -209,9 +210,12 @@ def test_app_shell_verdict():
 def test_a_cafe24_mall_is_crawled_whole_by_the_generic_spider(tmp_path):
     """No sitemap, no store file: every product of a 37-page listing (depth counted per listing, not
     per page), all 110 from one product path (item ids are not link-trap variants), its listing
-    pages not taken for products, EUC-KR decoded, the sale price, the title without the shop's name."""
+    pages not taken for products, EUC-KR decoded, the sale price, the title without the shop's name,
+    and the products a second category lists (its number in their URLs) counted once."""
     shop, summary, products, _, _ = _crawl_shop(cafe24_mall, "generic", tmp_path, "--render", "never")
     assert len(products) == CAFE24_PRODUCTS and summary["products"] == {"lower": CAFE24_PRODUCTS}
+    assert summary["skipped"] == {"duplicate-product": CAFE24_NEW_IN}
+    assert "/product/detail.html?product_no=101&cate_no=1&display_group=1" in shop.paths
     assert summary["traps"] == [] and summary["page_errors"] == [] and summary["missing_products"] == []
     by_sku = {p["sku"]: p for p in products}
     first = by_sku["P0000101AB"]

@@ -280,3 +280,31 @@ def test_url_roles_next_listing_pages_and_views():
     assert view_query("sessionid=abc") == "sessionid=abc"
     # only a plain listing's pages stay at its depth: not those of a filtered one
     assert not is_next_listing_page("https://shop.example/shop?color=red&page=2", "https://shop.example/shop?color=red")
+
+
+@pytest.mark.parametrize(
+    ("url", "product"),
+    [
+        ("https://mall.example/product/detail.html?product_no=101&cate_no=24", "101"),  # Cafe24
+        ("https://mall.example/product/wide-pants/101/category/24/display/1/", "101"),
+        ("https://mall.example/goods/goods_view.php?goodsNo=7", "7"),  # Godomall
+        ("https://mall.example/shop/shopdetail.html?branduid=123456&xcode=001", "123456"),  # Makeshop
+        ("https://shop.example/products/wide-pants", "wide-pants"),
+        ("https://shop.example/", None),
+    ],
+)
+def test_the_product_a_url_names(url, product):
+    """Not the page's file name ("detail", "goods_view", "shopdetail": every product of the mall)."""
+    from vtonkit.crawlers.url_roles import product_in_url
+
+    assert product_in_url(url) == product
+
+
+def test_one_product_page_reached_from_two_categories_is_one():
+    from vtonkit.crawlers.url_roles import product_identity
+
+    assert (product_identity("https://mall.example/product/detail.html?product_no=101&cate_no=24&display_group=1")
+            == product_identity("https://mall.example/product/detail.html?cate_no=1&product_no=101"))
+    assert (product_identity("https://mall.example/product/wide-pants/101/category/24/display/1/")
+            == product_identity("https://mall.example/product/wide-pants/101/category/1/display/2/"))
+    assert product_identity("https://shop.example/women/wide") != product_identity("https://shop.example/men/wide")

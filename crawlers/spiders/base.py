@@ -40,6 +40,7 @@ from vtonkit.crawlers.render import (
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
+from vtonkit.crawlers.url_roles import product_identity
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class StoreSpider(scrapy.Spider):
         self.category = category or None
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.emitted = 0
+        self._emitted_products: set[str] = set()
         self.skip_browser_pages = str(browser).lower() in ("0", "false", "no", "off")
         self.render_arg = render_policy(render) if render else None
         self.render_budget_arg = int(render_budget) if render_budget not in (None, "") else None
@@ -371,6 +373,13 @@ class StoreSpider(scrapy.Spider):
             return
         if self.limit is not None and self.emitted >= self.limit:
             return
+        # One product reached twice (listed in two categories, or with another category in its
+        # URL) is one product: by its SKU, else by its page less navigation parameters.
+        key = f"sku:{item.sku}" if item.sku else f"url:{product_identity(item.url)}"
+        if key in self._emitted_products:
+            report.skipped["duplicate-product"] += 1
+            return
+        self._emitted_products.add(key)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.emitted += 1
         report.products[item.category] += 1
