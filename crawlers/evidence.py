@@ -104,16 +104,16 @@ def _sniff_encoding(body: bytes) -> str:
     return best.encoding if best is not None else "utf-8"
 
 
-def page_text(body: bytes, content_type: str | None = None) -> str:
-    """A page's bytes (a saved page) as text, decoded as a browser would.
+def page_text(body: bytes) -> str:
+    """A saved page's bytes as text, decoded as a browser would with no HTTP header to go by.
 
-    Byte-order mark, then the `Content-Type` header when there is one, then the page's own
-    `<meta charset>` / `http-equiv` declaration, then a guess. Korean, Japanese and Chinese shops
-    still serve EUC-KR, Shift_JIS, GBK or Big5; read as UTF-8 their titles came out as U+FFFD.
+    Byte-order mark, then the page's own `<meta charset>` / `http-equiv` declaration, then a
+    guess. Korean, Japanese and Chinese shops still serve EUC-KR, Shift_JIS, GBK or Big5; read as
+    UTF-8 their titles came out as U+FFFD.
     """
     from w3lib.encoding import html_to_unicode
 
-    return html_to_unicode(content_type, body, auto_detect_fun=_sniff_encoding)[1]
+    return html_to_unicode(None, body, auto_detect_fun=_sniff_encoding)[1]
 
 
 def read_evidence(page_html: str, url: str) -> PageEvidence:

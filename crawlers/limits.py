@@ -12,7 +12,7 @@ crawl finite whatever it sends:
   ``VTONKIT_STALL_PAGES`` pages in a row without a product page. Image downloads are not pages.
 * **Traps** (:class:`TrapFilter`): links that only lead to more of themselves are pruned before
   they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` views on one path (query
-  strings without page numbers and item ids, see :mod:`~vtonkit.crawlers.url_roles`: faceted
+  strings without item and category ids, see :mod:`~vtonkit.crawlers.url_roles`: faceted
   navigation, session ids, endless sort/filter combinations), more than
   ``VTONKIT_TRAP_LISTING_PAGES`` pages of one listing (a page counter that never ends), more than
   ``VTONKIT_TRAP_MAX_PARAMS`` query parameters on one link (stacked facets), and a path segment
@@ -297,8 +297,9 @@ class TrapFilter(BaseSpiderMiddleware):
                 f"{host}/{prefix}",
                 f"{host}/{prefix}/… (more than {self.max_depth} path segments)",
             )
-        # Views, not raw query strings: a page number or an item id does not make a new view (see
-        # url_roles); a shop serving every product from one path is not a trap, facets are.
+        # Views, not raw query strings: an item or category id, or a plain listing's page number,
+        # does not make a new view (url_roles); a shop serving every product from one path is not
+        # a trap, facets are.
         view = view_query(parts.query)
         page = page_number(url)
         if page is not None and self.max_listing_pages:

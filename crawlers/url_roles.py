@@ -9,8 +9,9 @@
   parameter or last path segment, and the page however it was reached (from two categories).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
   pruning caps the pages of each listing.
-* **The view a query shows** (:func:`view_query`): the query without its page parameters and
-  without parameters that name one item (``product_no=101``, ``goodsNo=7``, ``id=42``). Link-trap
+* **The view a query shows** (:func:`view_query`): the query without the parameters that pick one
+  item or category (``product_no=101``, ``goodsNo=7``, ``id=42``, ``cate_no=24``) and, for a plain
+  listing, without its page number. Link-trap
   pruning counts views per path, not raw query strings: Cafe24 serves every product from
   ``/product/detail.html?product_no=N`` and every category page from
   ``/product/list.html?cate_no=C&page=N``, Godomall from ``/goods/goods_view.php?goodsNo=N``,
