@@ -32,7 +32,6 @@ SYMBOL_TO_ISO = {
     "mx$": "MXN",
     "円": "JPY",
     "日元": "JPY",
-    "元": "CNY",
     "人民币": "CNY",
     "rmb": "CNY",
     "yuan": "CNY",
@@ -43,6 +42,10 @@ SYMBOL_TO_ISO = {
     "台幣": "TWD",
     "港幣": "HKD",
     "港币": "HKD",
+    "港元": "HKD",
+    "美元": "USD",
+    "欧元": "EUR",
+    "歐元": "EUR",
     "원": "KRW",
     "won": "KRW",
     "đ": "VND",
@@ -92,6 +95,7 @@ SHARED_SYMBOLS: dict[str, tuple[str | None, dict[str, str]]] = {
     "$": ("USD", {}),
     "¥": ("JPY", {"zh": "CNY"}),  # the yen and the yuan
     "￥": ("JPY", {"zh": "CNY"}),
+    "元": ("CNY", {"zh-Hant": "TWD"}),  # the yuan, and in Taiwan the New Taiwan dollar
     "kr": (None, {"sv": "SEK", "da": "DKK", "nb": "NOK", "no": "NOK", "is": "ISK"}),
 }
 _ISO = re.compile(r"^[A-Z]{3}$")
@@ -99,7 +103,7 @@ _ISO = re.compile(r"^[A-Z]{3}$")
 # quadratic time (10,000 digits: seconds), so only its start is read.
 MAX_PRICE_TEXT = 200
 # Symbols price-parser does not find by itself ("299元", "39,000원"): looked for in the text, longest first.
-_WRITTEN_SYMBOLS = sorted((k for k in SYMBOL_TO_ISO if not k.isascii()), key=len, reverse=True)
+_WRITTEN_SYMBOLS = sorted((k for k in {**SYMBOL_TO_ISO, **SHARED_SYMBOLS} if not k.isascii()), key=len, reverse=True)
 # CJK number units: "2만9천원" is 29,000 won, "1.5万円" 15,000 yen.
 _CJK_UNITS = {"억": 10**8, "億": 10**8, "亿": 10**8, "만": 10**4, "萬": 10**4, "万": 10**4, "천": 10**3, "千": 10**3}
 _CJK_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([억億亿만萬万천千])")
@@ -127,7 +131,7 @@ def currency_code(value: str | None, language: str | None = None) -> str | None:
     if shared is not None:
         default, by_language = shared
         base = (language or "").split("-")[0].lower()
-        return by_language.get(base) or default or text
+        return by_language.get(language or "") or by_language.get(base) or default or text
     if text.lower() in SYMBOL_TO_ISO:  # before the ISO shape: "RMB" and "NTD" look like codes but are not
         return SYMBOL_TO_ISO[text.lower()]
     if _ISO.match(text.upper()) and text.isalpha():

@@ -103,6 +103,9 @@ def test_prices_and_currencies(raw, hint, expected):
         ("¥299", None, (299.0, "JPY")),
         ("199 kr", "sv", (199.0, "SEK")),
         ("199 kr", "da", (199.0, "DKK")),
+        ("199元", "zh-Hans", (199.0, "CNY")),
+        ("199元", "zh-Hant", (199.0, "TWD")),  # 元 in Taiwan is the New Taiwan dollar
+        ("399港元", "zh-Hant", (399.0, "HKD")),
     ],
 )
 def test_the_page_language_settles_a_shared_symbol(raw, language, expected):
