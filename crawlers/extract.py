@@ -84,6 +84,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         ("opengraph", meta.get("og:brand")),
         (structured, product.get("manufacturer")),
         ("html", page_fields.brand_from_html(evidence)),
+        ("html", page_fields.labelled_brand(evidence)),
     )
     colour = pick(
         "colour",

@@ -50,6 +50,35 @@ def brand_from_html(evidence: PageEvidence) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _brand_label() -> re.Pattern[str]:
+    labels = "|".join(re.escape(label) for label in merged_vocabulary().brand_labels)
+    return re.compile(rf"^\s*(?:{labels})\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def labelled_brand(evidence: PageEvidence) -> str | None:
+    """A brand shown beside its label: a table row (``<th>브랜드</th><td>…</td>``,
+    ``<dt>ブランド</dt><dd>…</dd>``) or one element reading "<label>: <brand>" ("品牌：优衣库")."""
+    label = _brand_label()
+    sel = evidence.selector
+    for cell in sel.xpath("//th | //dt")[:200]:
+        head = re.sub(r"\s+", " ", " ".join(cell.xpath(".//text()").getall()))
+        found = label.match(head)
+        if found and not found.group(1):
+            value = " ".join(" ".join(cell.xpath("following-sibling::*[self::td or self::dd][1]//text()")
+                                      .getall()).split())
+            if value and len(value) <= 60:
+                return value
+    for node in sel.xpath("//p | //li | //span | //div[not(*)]")[:2000]:
+        shown = " ".join(" ".join(node.xpath(".//text()").getall()).split())
+        if not shown or len(shown) > 80:
+            continue
+        found = label.match(shown)
+        if found and found.group(1) and re.search(r"[:：]", shown):
+            return found.group(1)
+    return None
+
+
 def _position(element: dict[str, Any]) -> float:
     position = text(element.get("position")) or ""
     return float(position) if re.match(r"^[\d.]+$", position) else 0

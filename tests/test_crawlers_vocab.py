@@ -94,6 +94,22 @@ def test_korean_shops_label_their_code_in_several_ways(label):
     assert extract_product(_page(body, "ko", head), "https://mall.example/goods/1").sku == "DP-2401-BK"
 
 
+@pytest.mark.parametrize(
+    ("language", "shown", "brand"),
+    [
+        ("ko", "<table><tr><th>브랜드</th><td>무신사 스탠다드</td></tr></table>", "무신사 스탠다드"),
+        ("ja", "<dl><dt>ブランド</dt><dd>ユニクロ</dd></dl>", "ユニクロ"),
+        ("zh-Hans", "<p>品牌：优衣库</p>", "优衣库"),
+        ("en", "<table><tr><th>Brand:</th><td>Acme Denim</td></tr></table>", "Acme Denim"),
+        ("en", "<p>Brand new season styles</p>", None),  # the word, not a label
+    ],
+)
+def test_a_brand_beside_its_label_is_read(language, shown, brand):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    item = extract_product(_page(f"<h2>x</h2>{shown}", language, head), "https://mall.example/goods/1")
+    assert item.brand == brand
+
+
 @pytest.mark.parametrize("language", CJK + ("en", "de"))
 def test_sold_out_and_colour_labels_are_read(language):
     vocab = vocabularies()[language]

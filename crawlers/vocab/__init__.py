@@ -43,6 +43,7 @@ class Vocabulary:
     genders: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sku_labels: tuple[str, ...] = ()
     colour_labels: tuple[str, ...] = ()
+    brand_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
@@ -89,6 +90,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         genders={g: _strings(path, f"genders.{g}", genders[g]) for g in GENDERS if g in genders},
         sku_labels=_strings(path, "labels.sku", labels["sku"]) if "sku" in labels else (),
         colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
+        brand_labels=_strings(path, "labels.brand", labels["brand"]) if "brand" in labels else (),
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
@@ -120,6 +122,7 @@ def merged_vocabulary() -> Vocabulary:
         genders={g: _union([v.genders.get(g, ()) for v in every]) for g in GENDERS},
         sku_labels=_union([v.sku_labels for v in every]),
         colour_labels=_union([v.colour_labels for v in every]),
+        brand_labels=_union([v.brand_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
         false_friends=(),
     )
