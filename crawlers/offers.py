@@ -90,6 +90,18 @@ def choose_offer(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
     return (in_stock or priced or offers or [None])[0]
 
 
+def _class_token(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+# Elements the page keeps but does not show: platforms ship the sold-out badge or button on every
+# product page and hide it while the product is in stock (Cafe24: class "displaynone").
+SHOWN = ("[not(ancestor-or-self::*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
+         " or contains(translate(@style, ' ', ''), 'visibility:hidden') or "
+         + " or ".join(_class_token(name) for name in ("displaynone", "hidden", "hide", "d-none", "is-hidden"))
+         + "])]")
+
+
 # A price shown struck through, or in an element named as the old one, is not what the product
 # costs now: shops on sale show it first ("<del>49,000원</del> 39,000원", Magento's "old-price",
 # Shopify's "<s class=price-item--regular>"). "regular" alone is not old: Shopify names the only
@@ -134,7 +146,7 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
             return amount, currency
     price_nodes = [node.root for node in sel.xpath(
         "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')]"
-        "[not(ancestor::script)]"
+        "[not(ancestor::script)]" + SHOWN
     )[:40]]
     current = [node for node in price_nodes
                if not any(_is_old_price(e) for e in (node, *node.iterancestors()))]
@@ -150,11 +162,11 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
 
 
 def visible_availability(evidence: PageEvidence) -> str | None:
-    """``OutOfStock`` when a stock/buy element shows "sold out" in any known language."""
+    """``OutOfStock`` when a shown stock/buy element says "sold out" in any known language."""
     words = [w.lower() for w in merged_vocabulary().out_of_stock]
     nodes = evidence.selector.xpath(
         "//*[contains(translate(@class, 'STOCK', 'stock'), 'stock') or contains(translate(@class, 'SOLD', 'sold'), 'sold')"
-        " or contains(@class, 'availability') or self::button][not(ancestor::script)]"
+        " or contains(@class, 'availability') or self::button][not(ancestor::script)]" + SHOWN
     )
     for node in nodes[:20]:
         shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip().lower()

@@ -316,6 +316,29 @@ def test_a_product_without_sku_is_named_by_its_url_not_its_page_file(url, produc
     assert item.sku is None and item.product_id == product_id
 
 
+@pytest.mark.parametrize(
+    ("shown", "availability"),
+    [
+        ('<span class="sold_out displaynone">품절</span>', None),  # Cafe24 keeps it on every page, hidden
+        ('<div class="stock" style="display: none">Sold out</div>', None),
+        ('<div class="hide"><span class="sold_out">품절</span></div>', None),
+        ('<span class="sold_out">품절</span>', "OutOfStock"),
+    ],
+)
+def test_a_hidden_sold_out_badge_does_not_mark_the_product_sold_out(shown, availability):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    item = extract_product(_page(head=head, body=f"<h2>x</h2>{shown}"), "https://mall.example/product/detail.html?product_no=1")
+    assert item.availability == availability
+
+
+def test_a_hidden_sale_price_is_not_the_price():
+    """Cafe24 ships an empty sale-price element on every page and hides it when there is no sale."""
+    head = '<meta property="og:type" content="product">'
+    body = '<h2>x</h2><span class="sale-price displaynone">0원</span><strong class="price">39,000원</strong>'
+    item = extract_product(_page(head=head, body=body), "https://mall.example/product/detail.html?product_no=1")
+    assert (item.price, item.currency) == (39000.0, "KRW")
+
+
 def test_non_product_and_garbage_pages_return_none():
     assert extract_product("<html><body><h1>Welcome</h1>", "https://shop.example/") is None
     assert extract_product(b"\x00\xff\xfe garbage <<<>>>", "https://shop.example/x") is None
