@@ -61,8 +61,9 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
     structured = "json-ld" if product in evidence.json_ld else "microdata"
 
     def pick(name: str, *candidates: tuple[str, Any]) -> str | None:
+        """The first non-empty candidate; a callable one (a scan of the page) runs only when reached."""
         for source, value in candidates:
-            chosen = text(value)
+            chosen = text(value() if callable(value) else value)
             if chosen:
                 sources[name] = source
                 return chosen
@@ -83,14 +84,14 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         ("opengraph", meta.get("product:brand")),
         ("opengraph", meta.get("og:brand")),
         (structured, product.get("manufacturer")),
-        ("html", page_fields.brand_from_html(evidence)),
-        ("html", page_fields.labelled_brand(evidence)),
+        ("html", lambda: page_fields.brand_from_html(evidence)),
+        ("html", lambda: page_fields.labelled_brand(evidence)),
     )
     colour = pick(
         "colour",
         (structured, product.get("color")),
         ("opengraph", meta.get("product:color")),
-        ("html", page_fields.visible_colour(evidence)),
+        ("html", lambda: page_fields.visible_colour(evidence)),
     )
 
     offer = read_offer(evidence, product, structured)
