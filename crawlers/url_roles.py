@@ -5,6 +5,9 @@
   ``offset``, ...), of a plain listing (a category, not a filtered or sorted view of it). A crawl
   keeps such a page at the depth of the listing it continues, so a 50-page category is not cut
   off by the depth limit after its third page.
+* **A link that should hold a product** (:func:`expected_product_url`): a product-like path that
+  is not a listing's, or an entry of a product sitemap; the generic spider renders such a page
+  when its HTML holds no product, and names it when it still holds none.
 * **The product a page shows** (:func:`product_in_url`, :func:`product_identity`): its product
   parameter or last path segment, and the page however it was reached (from two categories).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
@@ -105,3 +108,25 @@ def product_identity(url: str) -> str:
     product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                      if _PRODUCT_PARAM.search(name))
     return f"{parts.netloc.lower()}{path}" + (f"?{urlencode(product)}" if product else "")
+
+
+# paths shops give product pages; such a link without product data in its HTML is rendered
+PRODUCT_URL_HINT = re.compile(
+    r"/(?:products?|goods|items?|p|dp|artikel|produit|producto)/[^/]", re.IGNORECASE
+)
+# ... except the listings some platforms keep under those paths: Cafe24's /product/list.html,
+# Godomall's /goods/goods_list.php, a /products/search. Taken for products, each was rendered in
+# Chromium (the render budget spent on listings) and then reported as a product page that held none.
+LISTING_URL_HINT = re.compile(
+    r"/(?:(?:goods|products?|items?)_?)?lists?(?:\.\w+)?/?$|/(?:category|categories|search|catalog)(?:\.\w+)?/?$",
+    re.IGNORECASE,
+)
+# sitemap files of products (Shopify: sitemap_products_1.xml)
+PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
+
+
+def expected_product_url(url: str, sitemap_url: str = "") -> bool:
+    """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
+    path = urlsplit(url).path
+    looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
+    return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))

@@ -259,7 +259,7 @@ def test_a_copy_superseded_after_its_product_completed_counts_as_near_duplicate(
     ],
 )
 def test_generic_spider_tells_product_urls_from_listings(url, expected):
-    from vtonkit.crawlers.spiders.generic import expected_product_url
+    from vtonkit.crawlers.url_roles import expected_product_url
 
     assert expected_product_url(url) is expected
 

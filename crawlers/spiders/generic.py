@@ -11,35 +11,12 @@ its HTML is rendered in Chromium (``-a render=auto|always|never``). Usage::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy.http import Response
 from vtonkit.crawlers.spiders.base import StoreSpider
-from vtonkit.crawlers.url_roles import is_next_listing_page
-
-# paths shops give product pages; such a link without product data in its HTML is rendered
-PRODUCT_URL_HINT = re.compile(
-    r"/(?:products?|goods|items?|p|dp|artikel|produit|producto)/[^/]", re.IGNORECASE
-)
-# ... except the listings some platforms keep under those paths: Cafe24's /product/list.html,
-# Godomall's /goods/goods_list.php, a /products/search. Taken for products, each was rendered in
-# Chromium (the render budget spent on listings) and then reported as a product page that held none.
-LISTING_URL_HINT = re.compile(
-    r"/(?:(?:goods|products?|items?)_?)?lists?(?:\.\w+)?/?$|/(?:category|categories|search|catalog)(?:\.\w+)?/?$",
-    re.IGNORECASE,
-)
-# sitemap files of products (Shopify: sitemap_products_1.xml)
-PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
-
-
-def expected_product_url(url: str, sitemap_url: str = "") -> bool:
-    """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
-    path = urlsplit(url).path
-    looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
-    return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))
+from vtonkit.crawlers.url_roles import expected_product_url, is_next_listing_page
 
 
 class GenericSpider(StoreSpider):
