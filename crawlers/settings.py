@@ -59,8 +59,8 @@ SPIDER_MIDDLEWARES = {
 VTONKIT_MAX_PAGES = 5000  # `vtonkit crawl --max-pages`; 0 = no page budget
 VTONKIT_MAX_SECONDS = 3600  # `vtonkit crawl --max-time`; 0 = no time budget
 VTONKIT_STALL_PAGES = 300  # stop after this many pages in a row without a product page; 0 = never
-VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct views (query strings less page numbers and item ids) per URL path
-VTONKIT_TRAP_LISTING_PAGES = 1000  # pages followed of one listing (one path and view)
+VTONKIT_TRAP_QUERY_VARIANTS = 100  # distinct views per URL path (query strings less item and category ids, url_roles)
+VTONKIT_TRAP_LISTING_PAGES = 1000  # pages followed of one listing (its URL less the page number)
 VTONKIT_TRAP_MAX_PARAMS = 6  # links with more query parameters are stacked facets
 VTONKIT_TRAP_SEGMENT_REPEATS = 3  # a path segment this often in one URL is a link loop
 VTONKIT_TRAP_MAX_DEPTH = 12  # links with more path segments lead nowhere a shop puts products
