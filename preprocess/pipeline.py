@@ -4,7 +4,8 @@ Order of work: list inputs and give each a stable stem (`sources.py`, recorded i
 compute every stage's cache key, skip samples whose completion marker already holds their key
 (`markers.py`), run the rest through the one batch runner (`batch.run_each`, with the `prep` worker
 of `stage_worker.py` on the engine `--engine` / `--in-process` pick from `engines/`), then write
-`prep-errors.jsonl` (one record per failed input) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
+`prep-errors.jsonl` (one record per failed input), `prep-warnings.jsonl` (one record per warning of a
+written sample: pre-flight findings, a tiny or cut-off person) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
 skipped, finished stages come from the cache, and a `kill -9` at any point loses only the sample
 in flight (every file is written atomically; markers come last).
 """
@@ -58,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 PROFILE_FILE = "prep-profile.json"
 ERRORS_FILE = "prep-errors.jsonl"
+WARNINGS_FILE = "prep-warnings.jsonl"
 PERSON_BACKEND_STAGES = ("pose", "parser", "densepose")
 CLOTH_BACKEND_STAGES = ("cloth_mask",)
 
@@ -105,10 +107,12 @@ class PrepReport:
     failed: dict[str, int]
     skipped_complete: dict[str, int]
     errors: list[dict[str, str]]
+    warnings: list[dict[str, str]]  # of the samples written by this run (a skipped complete one is not re-read)
     duplicates: list[dict[str, str]]
     profile: dict[str, Any]
     profile_path: Path
     errors_path: Path
+    warnings_path: Path
 
 
 def register_extra_backends(registrations: tuple[tuple[str, str, str], ...]) -> None:
@@ -285,6 +289,7 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         resolved_at = time.time()
         manifest = Manifest.load(dataset)
         errors: list[dict[str, str]] = []
+        warnings: list[dict[str, str]] = []
         tasks: list[PersonTask | ClothTask] = []
         skipped = {"person": 0, "cloth": 0}
         skipped_duplicates: list[dict[str, str]] = []
@@ -313,11 +318,17 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 profile.add(result)
                 if result.failure is not None:
                     errors.append({"kind": result.kind, "stem": result.stem, **result.failure.record()})
+                else:
+                    warnings.extend({"kind": result.kind, "stem": result.stem, "file": str(result.path), "warning": note}
+                                    for note in result.warnings)
 
         last_result_at = time.time()
         errors.sort(key=lambda e: (e.get("kind", ""), e["file"]))  # same file whatever the completion order
         errors_path = dataset / ERRORS_FILE
         atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
+        warnings.sort(key=lambda w: (w["kind"], w["file"]))  # stable sort: a file's notes keep their order
+        warnings_path = dataset / WARNINGS_FILE
+        atomic_write_text(warnings_path, "".join(json.dumps(w, ensure_ascii=False) + "\n" for w in warnings))
         wall = time.perf_counter() - started
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
@@ -330,5 +341,5 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         profile_path = dataset / PROFILE_FILE
         atomic_write_json(profile_path, profile_json, indent=1)
     return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,
-                      duplicates=skipped_duplicates,
-                      profile=profile_json, profile_path=profile_path, errors_path=errors_path)
+                      warnings=warnings, duplicates=skipped_duplicates, profile=profile_json,
+                      profile_path=profile_path, errors_path=errors_path, warnings_path=warnings_path)

@@ -29,7 +29,7 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import Manifest
-from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, PrepOptions, run_prep
+from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, WARNINGS_FILE, PrepOptions, run_prep
 from vtonkit.preprocess.markers import marker_path
 from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
 from vtonkit.preprocess.stages import PoseResult
@@ -441,6 +441,25 @@ def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
     bad = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "val"])
     assert bad.exit_code == 2 and "split must be one of" in bad.output
 
+
+def test_prep_command_reports_each_warning_per_file_and_in_the_dataset(photos, tmp_path):
+    """Pre-flight findings reach the user of `prep` (they used to stop at the worker's result)."""
+    from vtonkit.cli import app
+
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    (garments / "00055_00.jpg").write_bytes((photos / "garments" / "00055_00.jpg").read_bytes())
+    Image.open(photos / "garments" / "00126_00.jpg").resize((300, 400)).save(garments / "small.jpg", quality=95)
+    dataset = tmp_path / "ds"
+    result = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(dataset), "--split", "test",
+                                      "--no-progress", "--in-process"])
+    assert result.exit_code == 0, result.output
+    assert "2 samples written (1 with warnings)" in result.output
+    assert f"warning {garments / 'small.jpg'}: cloth-low-resolution:" in result.output
+    records = [json.loads(line) for line in (dataset / WARNINGS_FILE).read_text().splitlines()]
+    assert [(r["kind"], r["stem"], Path(r["file"]).name) for r in records] == [("cloth", "small", "small.jpg")]
+    assert records[0]["warning"].startswith("cloth-low-resolution: ")
+    assert (dataset / "test" / "cloth" / "small.jpg").is_file()  # a warning never stops the photo
 
 def test_catalog_on_model_shots_become_persons_paired_with_their_product_garment(photos, tmp_path):
     from vtonkit.datasets.pairing import write_pair_list

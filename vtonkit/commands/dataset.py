@@ -47,7 +47,9 @@ def prep(
 
     Re-running is cheap: finished samples are skipped, and changing one backend recomputes only its
     stage and the stages after it. Failed inputs never stop the batch: each gets a record in
-    <out>/prep-errors.jsonl; timings and model loads go to <out>/prep-profile.json. Exit code 1
+    <out>/prep-errors.jsonl. Warnings (pre-flight findings such as person-too-small or
+    cloth-background, see docs/preflight.md) are printed per file and kept in <out>/prep-warnings.jsonl;
+    the photo is still written. Timings and model loads go to <out>/prep-profile.json. Exit code 1
     when any input failed.
 
     Example: vtonkit prep --persons photos/ --cloths crawl/catalog.jsonl --category upper --out data/mine --split test --workers 2
@@ -72,17 +74,26 @@ def prep(
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
-    console.print(f"prep {split}: {ok} samples written, {skipped} already complete, {failed} failed "
-                  f"({report.profile['images_per_s']} images/s)")
+    warned = len({w["file"] for w in report.warnings})
+    console.print(f"prep {split}: {ok} samples written ({warned} with warnings), {skipped} already complete, "
+                  f"{failed} failed ({report.profile['images_per_s']} images/s)")
     if report.duplicates:
         console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input (listed in the profile)")
-    for record in report.errors[:10]:
+    for record in report.warnings[:_SHOWN]:
+        console.print(f"  [yellow]warning[/yellow] {escape(record['file'])}: {escape(record['warning'])}")
+    if len(report.warnings) > _SHOWN:
+        console.print(f"  ... {len(report.warnings) - _SHOWN} more warnings")
+    for record in report.errors[:_SHOWN]:
         where = f"{record['file']}: {record['reason']}"
-        console.print(f"  [yellow]{escape(record['stage'])}[/yellow] {escape(where)}")
-    if len(report.errors) > 10:
-        console.print(f"  ... {len(report.errors) - 10} more")
-    console.print(f"errors: {report.errors_path}  profile: {report.profile_path}", markup=False)
+        console.print(f"  [red]{escape(record['stage'])}[/red] {escape(where)}")
+    if len(report.errors) > _SHOWN:
+        console.print(f"  ... {len(report.errors) - _SHOWN} more errors")
+    console.print(f"errors: {report.errors_path}  warnings: {report.warnings_path}  profile: {report.profile_path}",
+                  markup=False)
     raise typer.Exit(1 if report.errors else 0)
+
+
+_SHOWN = 10  # per kind of finding on the terminal; the files in the dataset hold them all
 
 
 class _StageBars:
