@@ -255,7 +255,7 @@ def build_engine(options: PrepOptions) -> Engine:
     settings: dict[str, Any] = {}
     if has_engine_ability(cls, "parallel"):
         settings["workers"] = options.workers
-    if has_engine_ability(cls, "separate_processes"):
+    if has_engine_ability(cls, "native_log"):
         settings["native_log"] = str(state_dir(options.out) / "native.log")
     if has_engine_ability(cls, "cluster"):
         settings["address"] = options.ray_address

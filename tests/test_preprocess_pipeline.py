@@ -535,7 +535,8 @@ def test_prep_picks_its_engine_by_name_and_passes_only_declared_options(tmp_path
     from vtonkit.preprocess.pipeline import build_engine
 
     inline = build_engine(PrepOptions(out=tmp_path, split="test", in_process=True, workers=3))
-    assert inline.name == "inline" and not inline.abilities  # nothing passed that it cannot take
+    assert inline.name == "inline" and inline.abilities == {"native_log"}  # nothing passed that it cannot take
+    assert inline.native_log == str(tmp_path / ".vtonkit" / "native.log")
     pool = build_engine(PrepOptions(out=tmp_path, split="test", workers=3))
     assert pool.name == "pool" and pool.workers == 3 and pool.native_log == str(tmp_path / ".vtonkit" / "native.log")
     ray = build_engine(PrepOptions(out=tmp_path, split="test", engine="ray", workers=2, ray_address="auto"))
@@ -544,7 +545,7 @@ def test_prep_picks_its_engine_by_name_and_passes_only_declared_options(tmp_path
     with pytest.raises(VtonkitError, match="engine must be one of local, inline, pool, ray"):
         build_engine(PrepOptions(out=tmp_path, split="test", engine="spark"))
     for name in ENGINES.names():
-        assert ENGINES.resolve(name).abilities <= {"parallel", "separate_processes", "cluster"}
+        assert ENGINES.resolve(name).abilities <= {"parallel", "separate_processes", "native_log", "cluster"}
     with pytest.raises(ValueError, match="unknown engine ability"):
         has_engine_ability(pool, "gpu")
 

@@ -31,8 +31,9 @@ Result_co = TypeVar("Result_co", covariant=True)
 ENGINE_ABILITIES = frozenset({
     "parallel",  # Engine(workers=N): N workers at once
     "separate_processes",  # workers run in other processes: the factory and items are pickled, a worker
-    # that dies costs its item only (the factory's `lost` result), and Engine(native_log=path) sends what
-    # native libraries print there
+    # that dies costs its item only (the factory's `lost` result)
+    "native_log",  # Engine(native_log=path): what native libraries (MediaPipe/TFLite) print goes there,
+    # not over the progress bars
     "cluster",  # Engine(address=...): join a running cluster instead of starting a local one
 })
 

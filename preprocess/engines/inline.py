@@ -6,17 +6,28 @@ library then ends the run, since nothing isolates the worker).
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from vtonkit.core.native_logs import native_stderr_to
 from vtonkit.preprocess.engines import WorkerFactory
 
 
 class InlineEngine:
+    """Args:
+        native_log: file that what native libraries print while the worker is built and runs goes to.
+    """
+
     name = "inline"
-    abilities: frozenset[str] = frozenset()
+    abilities: frozenset[str] = frozenset({"native_log"})
+
+    def __init__(self, native_log: str | None = None) -> None:
+        self.native_log = native_log
 
     def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
-        worker = make_worker()
-        for item in items:
-            yield worker.run(item)
+        quiet = native_stderr_to(self.native_log) if self.native_log else contextlib.nullcontext()
+        with quiet:
+            worker = make_worker()
+            for item in items:
+                yield worker.run(item)

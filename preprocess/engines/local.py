@@ -102,7 +102,7 @@ class PoolEngine:
     """
 
     name = "pool"
-    abilities = frozenset({"parallel", "separate_processes"})
+    abilities = frozenset({"parallel", "separate_processes", "native_log"})
 
     def __init__(self, workers: int = 1, native_log: str | None = None) -> None:
         self.workers = max(1, int(workers))

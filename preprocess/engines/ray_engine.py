@@ -36,7 +36,7 @@ class RayEngine:
     """
 
     name = "ray"
-    abilities = frozenset({"parallel", "separate_processes", "cluster"})
+    abilities = frozenset({"parallel", "separate_processes", "native_log", "cluster"})
 
     def __init__(self, workers: int = 1, native_log: str | None = None, address: str | None = None) -> None:
         self.workers = max(1, int(workers))

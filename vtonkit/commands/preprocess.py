@@ -1,10 +1,14 @@
 """`vtonkit prep-person`, `prep-cloth` and `eval-prep`: per-file preprocessing and its measured quality."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import typer
 from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
+
+from vtonkit.core.native_logs import native_stderr_to
+from vtonkit.core.paths import state_dir
 
 CATEGORY_HELP = "Garment category the agnostic is made for: upper, lower or dresses."
 
@@ -27,6 +31,12 @@ def _report(console, results, kind: str) -> None:
         console.print(f"[red]error[/red] {escape(result.error)}", soft_wrap=True)
     console.print(f"{kind}: {len(results) - len(failed)} written ({len(warned)} with warnings), {len(failed)} failed")
     raise typer.Exit(1 if failed else 0)
+
+
+def _native_log_of(split_dir: Path):
+    """What MediaPipe/TFLite print while the models load and run goes to `<dataset>/.vtonkit/native.log`
+    (the log `prep` uses), not over the progress bar."""
+    return native_stderr_to(state_dir(Path(split_dir).absolute().parent) / "native.log")
 
 
 def _progress(console, total: int, label: str):
@@ -69,17 +79,18 @@ def prep_person(
     console = Console(stderr=True)
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
-    try:
-        built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
-                               stages=("pose", "parser", "densepose"))
-        backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
-    except (KeyError, ImportError, VtonkitError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    with _progress(console, len(images), "prep-person") as bar:
-        task = bar.add_task("persons", total=len(images))
-        results = prep_person_files(images, SplitDir(out), backends, category=category, keep_framing=keep_framing,
-                                    on_result=lambda _r: bar.advance(task))
+    with _native_log_of(out):
+        try:
+            built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
+                                   stages=("pose", "parser", "densepose"))
+            backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
+        except (KeyError, ImportError, VtonkitError) as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        with _progress(console, len(images), "prep-person") as bar:
+            task = bar.add_task("persons", total=len(images))
+            results = prep_person_files(images, SplitDir(out), backends, category=category,
+                                        keep_framing=keep_framing, on_result=lambda _r: bar.advance(task))
     _report(console, results, "prep-person")
 
 
@@ -104,14 +115,15 @@ def prep_cloth(
     from vtonkit.preprocess.batch import prep_cloth_files
 
     console = Console(stderr=True)
-    try:
-        masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
-    except (KeyError, ImportError, VtonkitError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    with _progress(console, len(images), "prep-cloth") as bar:
-        task = bar.add_task("garments", total=len(images))
-        results = prep_cloth_files(images, SplitDir(out), masker, on_result=lambda _r: bar.advance(task))
+    with _native_log_of(out):
+        try:
+            masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
+        except (KeyError, ImportError, VtonkitError) as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        with _progress(console, len(images), "prep-cloth") as bar:
+            task = bar.add_task("garments", total=len(images))
+            results = prep_cloth_files(images, SplitDir(out), masker, on_result=lambda _r: bar.advance(task))
     _report(console, results, "prep-cloth")
 
 
@@ -143,7 +155,8 @@ def eval_prep(
         Console(stderr=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "
                                    "(use --data)")
         raise typer.Exit(2)
-    with _progress(Console(stderr=True), 1, "eval-prep") as bar:
+    native_log = Path(tempfile.gettempdir()) / "vtonkit-native.log"  # no dataset of its own to hold it
+    with native_stderr_to(native_log), _progress(Console(stderr=True), 1, "eval-prep") as bar:
         task = bar.add_task("samples", total=None)
         report = run_evaluation(root, pose=pose, parser=parser, densepose=densepose, cloth_mask=cloth_mask,
                                 on_sample=lambda done, total: bar.update(task, completed=done, total=total))

@@ -24,19 +24,33 @@ def redirect_native_stderr(path: str | Path) -> None:
 
 @contextlib.contextmanager
 def native_stderr_to(path: str | Path) -> Iterator[None]:
-    """Like `redirect_native_stderr`, restored when the block ends."""
+    """Like `redirect_native_stderr`, restored when the block ends.
+
+    `sys.stderr` is only re-pointed at the terminal when it writes to file descriptor 2 itself; a
+    stream that does not (a test runner's capture, a notebook's) keeps receiving Python's output.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
     saved = os.dup(2)
-    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
     original_stderr = sys.stderr
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1) if _writes_to_fd_2(original_stderr) else None
     with open(path, "ab") as log:
         os.dup2(log.fileno(), 2)
+    if terminal is not None:
         sys.stderr = terminal
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            sys.stderr = original_stderr
-            os.dup2(saved, 2)
-            os.close(saved)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = original_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        if terminal is not None:
             terminal.close()
+
+
+def _writes_to_fd_2(stream) -> bool:
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
