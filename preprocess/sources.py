@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -62,12 +63,15 @@ class Duplicate:
 
 
 def sanitize_stem(name: str) -> str:
-    """File name or product id -> a stem safe for the official loaders (`a b.v2.jpg` -> `a_b_v2`)."""
+    """File name or product id -> a stem safe for the official loaders (`a b.v2.jpg` -> `a_b_v2`).
+
+    No leading `-` either: `-shirt.jpg` in a shell command reads as an option.
+    """
     base = Path(name).name
     suffix = Path(base).suffix
     if suffix.lower() in IMAGE_SUFFIXES:
         base = base[: -len(suffix)]
-    return _UNSAFE.sub("_", base).strip("_") or "sample"
+    return _UNSAFE.sub("_", base).strip("_").lstrip("-_") or "sample"
 
 
 def list_images(spec: str | Path) -> list[Path]:
@@ -90,8 +94,9 @@ def list_images(spec: str | Path) -> list[Path]:
 
 
 def _absolute(path: Path) -> Path:
-    """`path.resolve()`; a dangling or looping link keeps its own (absolute) name, which the error names."""
-    return path.resolve() if path.exists() else path.absolute()
+    """The absolute path, symbolic links not followed: a folder of links (`anna.jpg -> IMG_0412.jpg`)
+    gives stems and error records by the links' names, the ones the user chose."""
+    return Path(os.path.abspath(path))
 
 
 def catalog_file(spec: str | Path) -> Path | None:

@@ -216,6 +216,18 @@ def test_stems_are_sanitised_stable_and_collision_free(tmp_path):
     assert {s.stem for s in again} == set(existing)
 
 
+def test_linked_and_dash_named_photos_keep_the_names_the_user_gave(tmp_path):
+    store, folder = tmp_path / "store", tmp_path / "in"
+    store.mkdir()
+    folder.mkdir()
+    (store / "IMG_0412.jpg").write_bytes(b"anna's photo")
+    (folder / "anna.jpg").symlink_to(store / "IMG_0412.jpg")
+    (folder / "-ben.jpg").write_bytes(b"ben's photo")
+    kept, _ = assign_stems(person_sources(folder), {})
+    assert {s.path.name: s.stem for s in kept} == {"anna.jpg": "anna", "-ben.jpg": "ben"}
+    assert {s.path for s in kept} == {folder / "anna.jpg", folder / "-ben.jpg"}  # what an error record names
+
+
 def test_catalog_takes_garment_shots_of_the_requested_category(photos, tmp_path):
     crawl = tmp_path / "crawl"
     (crawl / "images" / "upper").mkdir(parents=True)
