@@ -40,7 +40,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "mask-not-binary": ("masks", ERROR, "mask has many grey pixels beyond JPEG edge noise"),
     "mask-empty": ("masks", ERROR, "mask is empty"),
     "agnostic-mismatch": ("agnostic", ERROR, "stored agnostic files disagree with parse + pose"),
-    "pair-list-invalid": ("pairs", ERROR, "pair list line is not two tokens (blank line, 3 fields)"),
+    "pair-list-invalid": ("pairs", ERROR, "pair list line is not two plain file names (blank line, 3 fields, a "
+                          "folder in a name, a byte-order mark)"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),
     "pair-missing-person": ("pairs", ERROR, "pair names a person with no image"),
     "pair-missing-cloth": ("pairs", ERROR, "pair names a cloth with no file"),

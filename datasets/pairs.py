@@ -1,7 +1,10 @@
 """Pair lists (`train_pairs.txt`, `test_pairs.txt`): one `<person file> <cloth file>` per line.
 
 The official loaders split each line on whitespace and need exactly two tokens; a blank line
-crashes them, so the writer never emits one and the reader reports it with its line number.
+crashes them, so the writer never emits one and the reader reports it with its line number. They
+join each token to `image/` or `cloth/` as it stands, so a token holding a folder (`../x.jpg`) points
+outside them, and a byte-order mark (Windows editors save one) becomes part of the first name: both
+are refused by name and line.
 """
 from __future__ import annotations
 
@@ -14,19 +17,40 @@ from vtonkit.core.errors import FormatError, InputError
 
 Pair = tuple[str, str]
 
+BYTE_ORDER_MARK = "\ufeff"
+BOM_PROBLEM = ("starts with a UTF-8 byte-order mark, which the official loaders read as part of the first person's "
+               "name; save the file as UTF-8 without BOM")
+
+
+def pair_of(line: str) -> Pair:
+    """One line of a pair list -> `(person, cloth)`; `ValueError` saying what is wrong with it."""
+    tokens = line.split()
+    if len(tokens) != 2:
+        what = "blank line" if not tokens else f"{len(tokens)} fields"
+        raise ValueError(f"{what}; expected '<person file> <cloth file>'")
+    for token in tokens:
+        if "/" in token or "\\" in token:
+            raise ValueError(f"{token!r} holds a folder; a pair names files inside image/ and cloth/")
+    return tokens[0], tokens[1]
+
 
 def read_pairs(path: str | Path) -> list[Pair]:
-    """Read a pair list; raises `FormatError` naming the line for anything but two tokens."""
+    """Read a pair list; raises `FormatError` naming the line of anything `pair_of` refuses (and a BOM)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "pair list not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
+    if text.startswith(BYTE_ORDER_MARK):
+        raise FormatError(path, BOM_PROBLEM)
     pairs: list[Pair] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        tokens = line.split()
-        if len(tokens) != 2:
-            what = "blank line" if not tokens else f"{len(tokens)} fields"
-            raise FormatError(path, f"line {number}: {what}; expected '<person file> <cloth file>'")
-        pairs.append((tokens[0], tokens[1]))
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            pairs.append(pair_of(line))
+        except ValueError as exc:
+            raise FormatError(path, f"line {number}: {exc}") from None
     return pairs
 
 

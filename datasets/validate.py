@@ -22,6 +22,7 @@ from pathlib import Path
 from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
 from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.findings import Report, finding
@@ -40,21 +41,16 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
         return []
     pairs: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        tokens = line.split()
-        if len(tokens) != 2:
-            what = "blank line" if not tokens else f"{len(tokens)} fields"
-            report.add(
-                finding(
-                    "pair-list-invalid",
-                    split,
-                    "",
-                    name,
-                    f"{name} line {number}: {what}; the loaders need '<person>.jpg <cloth>.jpg'",
-                )
-            )
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.startswith(BYTE_ORDER_MARK):
+        report.add(finding("pair-list-invalid", split, "", name, f"{name}: {BOM_PROBLEM}"))
+        text = text[1:]  # the lines themselves are still worth checking
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            person, cloth = pair_of(line)
+        except ValueError as exc:
+            report.add(finding("pair-list-invalid", split, "", name, f"{name} line {number}: {exc}"))
             continue
-        person, cloth = tokens
         if not (person.endswith(".jpg") and cloth.endswith(".jpg")):
             report.add(
                 finding(

@@ -32,3 +32,12 @@ def test_pairs_round_trip_and_errors(tmp_path):
         read_pairs(tmp_path / "bad.txt")
     with pytest.raises(ValueError):
         write_pairs(tmp_path / "x.txt", [("a b.jpg", "c.jpg")])
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfa.jpg b.jpg\n")
+    with pytest.raises(FormatError, match="bom.txt: starts with a UTF-8 byte-order mark"):
+        read_pairs(tmp_path / "bom.txt")
+    (tmp_path / "outside.txt").write_text("a.jpg b.jpg\na.jpg ..\\..\\b.jpg\n")
+    with pytest.raises(FormatError, match=r"line 2: '\.\.\\\\\.\.\\\\b\.jpg' holds a folder"):
+        read_pairs(tmp_path / "outside.txt")
+    (tmp_path / "latin1.txt").write_bytes("a.jpg caf\xe9.jpg\n".encode("latin-1"))
+    with pytest.raises(FormatError, match="not UTF-8 text"):
+        read_pairs(tmp_path / "latin1.txt")

@@ -42,6 +42,27 @@ def test_genuine_samples_raise_no_flag(genuine_report: Report) -> None:
     assert genuine_report.exit_code(strict=True) == 0
 
 
+def test_pair_lines_that_point_outside_or_carry_a_bom_are_flagged_once(vitonhd: Path, tmp_path) -> None:
+    """A byte-order mark is one finding, not a phantom sample whose every file is missing."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.datasets.validate import lint_pairs
+
+    pairs = tmp_path / "test_pairs.txt"
+    pairs.write_bytes(b"\xef\xbb\xbf00006_00.jpg 00006_00.jpg\r\n../../../etc/passwd x.jpg\n"
+                      b"00006_00.jpg ../cloth/00008_00.jpg\n00008_00.jpg 00008_00.jpg\n")
+    report = Report(dataset=str(tmp_path), splits=["test"])
+    usable = lint_pairs(pairs, "test", SplitDir(vitonhd / "test"), report)
+    assert usable == [("00006_00.jpg", "00006_00.jpg"), ("00008_00.jpg", "00008_00.jpg")]
+    messages = sorted(f.message for f in report.findings)
+    assert [f.code for f in report.findings] == ["pair-list-invalid"] * 3
+    assert messages == [
+        "test_pairs.txt line 2: '../../../etc/passwd' holds a folder; a pair names files inside image/ and cloth/",
+        "test_pairs.txt line 3: '../cloth/00008_00.jpg' holds a folder; a pair names files inside image/ and cloth/",
+        "test_pairs.txt: starts with a UTF-8 byte-order mark, which the official loaders read as part of the first "
+        "person's name; save the file as UTF-8 without BOM",
+    ]
+
+
 def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
     shutil.copytree(genuine, target)
