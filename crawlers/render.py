@@ -8,6 +8,13 @@ Chromium) only when it should hold a product but its HTML has none:
 * ``app-shell``: the page is an application shell (little visible text, an empty root element,
   scripts), wherever it was found.
 
+A rendered page that may be a listing (an app shell, a configured JavaScript page, any page
+under ``--render always`` that is not expected to be a product) is then grown the way a person
+would: scrolled to its bottom, and a visible "load more" button clicked when scrolling adds
+nothing (captions from the vocabularies' ``load_more`` labels), until it stops growing or after
+``VTONKIT_RENDER_GROW_ROUNDS`` rounds (:data:`GROW_LISTING_JS`); infinite-scroll grids then give
+every product link, not the first batch.
+
 ``--render always`` sends every page through the browser; ``--render never`` renders nothing
 (such pages are reported as missing products). A per-crawl budget (``VTONKIT_RENDER_BUDGET``,
 ``--render-budget``) caps the number of rendered pages. Every sub-request the browser makes (XHR,
@@ -33,6 +40,46 @@ APP_SHELL_MAX_TEXT = 400
 _ROOT_IDS = ("root", "app", "__next", "__nuxt", "main-app", "svelte", "q-app")
 # resource types the browser never downloads while rendering
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+DEFAULT_GROW_ROUNDS = 40  # scroll / "load more" rounds per rendered listing (VTONKIT_RENDER_GROW_ROUNDS)
+GROW_PAUSE_MS = 300  # wait after each round for the page's data request and redraw
+GROW_PATIENCE = 3  # rounds in a row without growth that end it (a scroll, then clicks)
+
+# Runs in the page (Playwright's page.evaluate) with [rounds, load-more pattern, pause, patience];
+# returns how many rounds made the page grow. Growth is more links or a taller document. Only
+# buttons, or links that go nowhere (no href, "#", "javascript:"), are clicked: a real link would
+# leave the page, and a form's submit button would post it.
+GROW_LISTING_JS = """
+async ([rounds, pattern, pauseMs, patience]) => {
+  const caption = new RegExp(pattern, 'i');
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  const size = () => [document.links.length, document.documentElement.scrollHeight];
+  const clickable = (el) => {
+    const href = el.tagName === 'A' ? (el.getAttribute('href') || '') : '';
+    if (href && !/^\\s*(#|javascript:)/i.test(href)) return false;
+    if (el.tagName === 'BUTTON' && el.form && el.type === 'submit') return false;
+    const text = (el.innerText || el.value || '').trim();
+    return text.length > 0 && text.length <= 40 && caption.test(text) && el.offsetParent !== null && !el.disabled;
+  };
+  const loadMore = () => [...document.querySelectorAll('button, [role=button], a, input[type=button]')].find(clickable);
+  let [links, height] = size(), idle = 0, grew = 0;
+  for (let round = 0; round < rounds && idle < patience; round++) {
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    if (idle > 0) { const button = loadMore(); if (button) button.click(); }
+    await pause(pauseMs);
+    const [nowLinks, nowHeight] = size();
+    if (nowLinks > links || nowHeight > height) { grew++; idle = 0; } else { idle++; }
+    [links, height] = [Math.max(links, nowLinks), Math.max(height, nowHeight)];
+  }
+  return grew;
+}
+"""
+
+
+def load_more_pattern() -> str:
+    """One regular expression (Python and JavaScript alike) matching any vocabulary's "load more" caption."""
+    from vtonkit.crawlers.vocab import merged_vocabulary
+
+    return "|".join(f"(?:{label})" for label in merged_vocabulary().load_more_labels)
 
 
 class RenderPolicyError(ValueError):

@@ -40,6 +40,7 @@ class CrawlReport:
         # pages that should have held a product and still do not, browser requests robots.txt refused
         self.rendered: Counter[str] = Counter()
         self.render_seconds = 0.0
+        self.grow_rounds = 0  # scroll / "load more" rounds that made a rendered listing grow
         self.missing_products: list[dict[str, str]] = []
         self.browser_blocked: list[str] = []
 
@@ -89,6 +90,7 @@ class CrawlReport:
             "rendered": dict(self.rendered),
             "rendered_total": sum(self.rendered.values()),
             "render_seconds": round(self.render_seconds, 2),
+            "grow_rounds": self.grow_rounds,
             "browser_launches": self.crawler.stats.get_value("playwright/browser_count", 0),
             "missing_products": self.missing_products,
             "browser_blocked": self.browser_blocked,

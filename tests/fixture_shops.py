@@ -7,6 +7,8 @@
   page served as ``.jpg``, a 404 product and a product page without product data.
 * :func:`kr_mall`: a Korean-mall-style store for ``crawlers/stores/example-kr-mall.toml``.
 * :func:`shopify_store`: ``/products.json`` for ``crawlers/stores/example-shopify.toml``.
+* :func:`cafe24_mall`: an EUC-KR mall with a 37-page listing and no sitemap.
+* :func:`spa_store`: a single-page-app store whose grid grows by infinite scroll and a "load more" button.
 
 Every request is logged with its path and user agent (:attr:`FixtureShop.requests`).
 """
@@ -423,4 +425,81 @@ def shopify_store(base: str) -> Routes:
     for page, chunk in ((1, products), (2, [])):  # 250 per page: one full page, then the empty end
         body = json.dumps({"products": chunk}).encode()
         routes[f"/products.json?limit=250&page={page}"] = Page(body, "application/json")
+    return routes
+
+
+SPA_PRODUCTS = 16  # a single-page-app store: every page drawn by script, the listing grows on scroll
+SPA_BATCH = 4  # products the listing's API returns per request (what one scroll or click loads)
+
+# the whole store is this script: the listing appends a batch of cards when the window is scrolled
+# to its bottom (the first two batches after the initial one), then only when its "상품 더보기"
+# button is clicked; a real link captioned "더보기" leads away. A product page draws itself from its JSON.
+SPA_JS = """
+(async () => {
+  const root = document.getElementById('app');
+  const slug = location.pathname.startsWith('/p/') ? location.pathname.slice(3) : null;
+  if (slug) {
+    const p = await (await fetch('/api/p/' + slug + '.json')).json();
+    root.innerHTML = '<h1>' + p.name + '</h1><p class="price">' + p.price + ' USD</p><img src="' + p.image + '">';
+    const ld = document.createElement('script');
+    ld.type = 'application/ld+json';
+    ld.textContent = JSON.stringify({'@context': 'https://schema.org', '@type': 'Product', name: p.name,
+      sku: p.sku, image: p.image, offers: {'@type': 'Offer', price: p.price, priceCurrency: 'USD'}});
+    document.head.appendChild(ld);
+    return;
+  }
+  let next = 0, busy = false, batches = 0;
+  root.innerHTML = '<a href="/event">이벤트 더보기</a>';
+  const grid = document.createElement('div');
+  const button = document.createElement('button');
+  button.textContent = '상품 더보기';
+  button.style.display = 'none';
+  button.addEventListener('click', () => more());
+  root.append(grid, button);
+  async function more() {
+    if (busy || next === null) return;
+    busy = true;
+    batches += 1;
+    const page = await (await fetch('/api/products?offset=' + next)).json();
+    for (const item of page.items) {
+      const card = document.createElement('a');
+      card.href = '/p/' + item.slug;
+      card.textContent = item.name;
+      card.style.cssText = 'display:block;height:400px';
+      grid.appendChild(card);
+    }
+    next = page.next;
+    button.style.display = next !== null && batches >= 3 ? 'block' : 'none';
+    busy = false;
+  }
+  window.addEventListener('scroll', () => {
+    if (batches < 3 && innerHeight + scrollY >= document.body.scrollHeight - 100) more();
+  });
+  more();
+})();
+"""
+
+
+def spa_store(base: str) -> Routes:
+    """A store that is one script: an app-shell home page whose product grid grows by infinite
+    scroll (no pager, no sitemap), and app-shell product pages fed by JSON."""
+    shell = html("<div id='app'></div><script src='/static/shop.js'></script>", title="Shop")
+    kinds = [("Wide leg trousers", "SPA-TR"), ("Slip dress", "SPA-DR"), ("Pleated skirt", "SPA-SK")]
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"), "/": shell,
+                      "/event": html("<h1>Spring event</h1><p>No products here.</p>"),
+                      "/static/shop.js": Page(SPA_JS.encode(), "application/javascript")}
+    items = []
+    for n in range(SPA_PRODUCTS):
+        name, code = kinds[n % len(kinds)]
+        slug = f"{code.lower()}-{n}"
+        items.append({"slug": slug, "name": f"{name} {n}"})
+        image = f"/img/{n}.jpg"
+        routes[f"/p/{slug}"] = shell
+        routes[f"/api/p/{slug}.json"] = Page(json.dumps({"name": f"{name} {n}", "sku": f"{code}-{n}", "price": 30 + n,
+                                                         "image": image}).encode(), "application/json")
+        routes[image] = Page((GARMENTS / CAFE24_GARMENTS[n % len(CAFE24_GARMENTS)]).read_bytes(), "image/jpeg")
+    for offset in range(0, SPA_PRODUCTS, SPA_BATCH):
+        after = offset + SPA_BATCH
+        page = {"items": items[offset:after], "next": after if after < SPA_PRODUCTS else None}
+        routes[f"/api/products?offset={offset}"] = Page(json.dumps(page).encode(), "application/json")
     return routes

@@ -24,12 +24,15 @@ from tests.fixture_shops import (
     CAFE24_NEW_IN,
     CAFE24_PRODUCTS,
     SHOPIFY_PRODUCTS,
+    SPA_BATCH,
+    SPA_PRODUCTS,
     FixtureShop,
     cafe24_mall,
     kr_mall,
     mixed_store,
     pale_dress_head_cropped,
     shopify_store,
+    spa_store,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,3 +225,18 @@ def test_a_cafe24_mall_is_crawled_whole_by_the_generic_spider(tmp_path):
     assert (first["title"], first["price"], first["currency"], first["category"]) == (
         "와이드 팬츠 101", 39101.0, "KRW", "lower")
     assert "/product/list.html?cate_no=24&page=37" in shop.paths
+
+
+def test_an_infinite_scroll_store_is_crawled_whole(tmp_path):
+    """A store that is one script, no sitemap, no pager: the home page's grid grows by scrolling, then
+    by its "상품 더보기" button. Every product is found (the first batch alone before), the link
+    captioned "이벤트 더보기" is not clicked, and the grown home page is a listing, not a missing product."""
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    shop, summary, products, _, _ = _crawl_shop(spa_store, "generic", tmp_path)
+    assert sorted(p["sku"] for p in products) == sorted(
+        f"{code}-{n}" for n, code in zip(range(SPA_PRODUCTS), ["SPA-TR", "SPA-DR", "SPA-SK"] * SPA_PRODUCTS))
+    batches = [f"/api/products?offset={offset}" for offset in range(0, SPA_PRODUCTS, SPA_BATCH)]
+    assert [p for p in shop.paths if p.startswith("/api/products")] == batches  # 2 by scroll, the last by click
+    assert summary["grow_rounds"] == len(batches) - 1
+    assert summary["rendered"]["app-shell"] == 1 and summary["missing_products"] == []

@@ -236,3 +236,21 @@ def test_extract_product_cli_reads_an_euc_kr_page(tmp_path):
     product = json.loads(run.stdout)
     assert (product["title"], product["price"], product["currency"], product["category"]) == (
         "린넨 셔츠 원피스", 59000.0, "KRW", "dresses")
+
+
+def test_load_more_captions_are_one_pattern_for_python_and_the_browser():
+    """The in-page script runs the same pattern as a JavaScript RegExp: keep to the common syntax."""
+    import re
+
+    from vtonkit.crawlers.render import load_more_pattern
+
+    pattern = re.compile(load_more_pattern(), re.IGNORECASE)
+    for caption in ("Load more", "SHOW MORE", "상품 더보기", "더보기 +", "もっと見る", "加载更多", "載入更多",
+                    "Mehr laden", "Voir plus", "Cargar más", "Показать ещё", "Daha fazla göster"):
+        assert pattern.search(caption), caption
+    for caption in ("Add to cart", "More info", "Sold out", "품절"):
+        assert not pattern.search(caption), caption
+    python_only = re.compile(r"\(\?P|\(\?<[=!]|\(\?[aiLmsux]|\\[AZ]")  # named groups, look-behind, flags
+    for language, vocab in vocabularies().items():
+        for label in vocab.load_more_labels:
+            assert not python_only.search(label), (language, label)

@@ -34,9 +34,14 @@ from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.render import (
+    DEFAULT_GROW_ROUNDS,
     DEFAULT_RENDER_BUDGET,
+    GROW_LISTING_JS,
+    GROW_PATIENCE,
+    GROW_PAUSE_MS,
     BrowserRequestGate,
     app_shell_verdict,
+    load_more_pattern,
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
@@ -148,6 +153,9 @@ class StoreSpider(scrapy.Spider):
         if reason:
             report = report_for(self.crawler)
             report.rendered[reason] += 1
+            grown = [m.result for m in request.meta.get("playwright_page_methods", [])
+                     if getattr(m, "method", "") == "evaluate" and isinstance(getattr(m, "result", None), int)]
+            report.grow_rounds += sum(grown)
             report.render_seconds += float(request.meta.get("download_latency") or 0.0)
 
     @property
@@ -205,6 +213,11 @@ class StoreSpider(scrapy.Spider):
             if wait_selector
             else PageMethod("wait_for_load_state", "networkidle")  # the shell's data requests are done
         )
+        methods = [wait]
+        if not (meta or {}).get("vtonkit_expected") or reason == "app-shell":  # may be a listing: grow it
+            rounds = self.crawler.settings.getint("VTONKIT_RENDER_GROW_ROUNDS", DEFAULT_GROW_ROUNDS)
+            methods.append(PageMethod("evaluate", GROW_LISTING_JS,
+                                      [rounds, load_more_pattern(), GROW_PAUSE_MS, GROW_PATIENCE]))
         return scrapy.Request(
             url,
             callback=callback,
@@ -213,7 +226,7 @@ class StoreSpider(scrapy.Spider):
             meta={
                 **(meta or {}),
                 "playwright": True,
-                "playwright_page_methods": [wait],
+                "playwright_page_methods": methods,
                 "vtonkit_render_reason": reason,
             },
         )
@@ -300,6 +313,10 @@ class StoreSpider(scrapy.Spider):
         parts = urlsplit(url)
         return bool(self._product_re.search(parts.path + (f"?{parts.query}" if parts.query else "")))
 
+    def is_expected_product(self, url: str, sitemap_url: str = "") -> bool:
+        """A URL that should hold a product: the store's product link pattern (the generic spider guesses)."""
+        return self.is_product_url(url)
+
     def links(self, response: Response) -> list[str]:
         hrefs = response.css("a::attr(href)").getall()
         urls = []
@@ -356,6 +373,8 @@ class StoreSpider(scrapy.Spider):
                 report.missing_product(response.url, f"{expected}: extraction failed")
             return
         if rendered:
+            if expected == "app-shell" and any(self.is_expected_product(url) for url in self.links(response)):
+                return  # a listing drawn by script, not a product that went missing: its links are followed
             report.page_error(
                 response.url,
                 "no product data found (no Product JSON-LD/microdata/OpenGraph), also after rendering",

@@ -10,7 +10,10 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[categories] compound_suffixes_*``: garment words that end compounds ("Sommerkleid").
 * ``[genders]`` ``women``/``men``/``kids``/``unisex``: audience words.
 * ``[labels]`` ``sku``: regular-expression fragments that introduce a product reference in the
-  visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour.
+  visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour;
+  ``brand``: for a brand; ``load_more``: the caption of a listing's "load more" button ("Load more",
+  "더보기", "もっと見る"), clicked when a rendered listing stops growing on scroll. These fragments
+  are also run as JavaScript regular expressions in the browser: keep to the common syntax.
 * ``[availability]`` ``out_of_stock``: visible "sold out" wording.
 * ``[false_friends]`` ``words``: garment words of this language that mean something else in
   others (French "robe" is an English bathrobe): they only count on pages that declare this
@@ -44,6 +47,7 @@ class Vocabulary:
     sku_labels: tuple[str, ...] = ()
     colour_labels: tuple[str, ...] = ()
     brand_labels: tuple[str, ...] = ()
+    load_more_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
@@ -91,6 +95,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         sku_labels=_strings(path, "labels.sku", labels["sku"]) if "sku" in labels else (),
         colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
         brand_labels=_strings(path, "labels.brand", labels["brand"]) if "brand" in labels else (),
+        load_more_labels=_strings(path, "labels.load_more", labels["load_more"]) if "load_more" in labels else (),
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
@@ -123,6 +128,7 @@ def merged_vocabulary() -> Vocabulary:
         sku_labels=_union([v.sku_labels for v in every]),
         colour_labels=_union([v.colour_labels for v in every]),
         brand_labels=_union([v.brand_labels for v in every]),
+        load_more_labels=_union([v.load_more_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
         false_friends=(),
     )

@@ -193,6 +193,7 @@ def _print_summary(console, summary: dict) -> None:
         f"pages rendered in Chromium: {summary.get('rendered_total', 0)}"
         + (f" ({', '.join(f'{why}: {n}' for why, n in sorted(rendered.items()))})" if rendered else "")
         + f", {summary.get('render_seconds', 0)} s"
+        + (f"; listings grew in {summary['grow_rounds']} scroll / load-more rounds" if summary.get("grow_rounds") else "")
     )
     missing = summary.get("missing_products") or []
     if missing:
