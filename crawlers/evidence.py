@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import extruct
 from parsel import Selector
@@ -205,8 +205,26 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
 
 def page_url(page_html: str) -> str | None:
     """The page's own URL as it declares it (canonical link, then og:url), for saved pages."""
-    selector = Selector(text=page_html)
-    return (
+    return declared_url(Selector(text=page_html))
+
+
+def declared_url(selector: Selector) -> str | None:
+    """The canonical link's href, else og:url, as written (maybe relative)."""
+    found = (
         selector.xpath("//link[@rel='canonical']/@href").get()
         or selector.xpath("//meta[@property='og:url']/@content").get()
     )
+    return found.strip() if found and found.strip() else None
+
+
+def canonical_url(selector: Selector, url: str) -> str | None:
+    """The address a page declares as its own, absolute, when it is on the page's own host (a
+    canonical link to another site is a syndication or a mistake, not the same page)."""
+    declared = declared_url(selector)
+    if not declared:
+        return None
+    absolute = urljoin(url, declared) if url else declared
+    parts, own = urlsplit(absolute), urlsplit(url)
+    if parts.scheme not in ("http", "https") or (url and parts.netloc.lower() != own.netloc.lower()):
+        return None
+    return absolute

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import main_product, page_text, page_url, read_evidence, text
+from vtonkit.crawlers.evidence import canonical_url, main_product, page_text, page_url, read_evidence, text
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
@@ -111,6 +111,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
     item = ProductItem(
         store=store or (urlsplit(url).hostname or ""),
         url=url,
+        canonical_url=canonical_url(evidence.selector, url),
         product_id=page_fields.product_id(product, sku, url),
         sku=sku,
         title=title,

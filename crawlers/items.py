@@ -23,6 +23,9 @@ class ProductItem:
 
     store: str
     url: str
+    # the address the page declares as its own (canonical link, else og:url), on its own host: one
+    # product reached by two paths (/collections/dresses/products/x and /products/x) declares one
+    canonical_url: str | None = None
     product_id: str | None = None
     sku: str | None = None
     title: str | None = None

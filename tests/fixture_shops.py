@@ -9,6 +9,7 @@
 * :func:`shopify_store`: ``/products.json`` for ``crawlers/stores/example-shopify.toml``.
 * :func:`cafe24_mall`: an EUC-KR mall with a 37-page listing and no sitemap.
 * :func:`spa_store`: a single-page-app store whose grid grows by infinite scroll and a "load more" button.
+* :func:`collection_store`: products linked by two paths, one canonical address, no SKU.
 
 Every request is logged with its path and user agent (:attr:`FixtureShop.requests`).
 """
@@ -502,4 +503,31 @@ def spa_store(base: str) -> Routes:
         after = offset + SPA_BATCH
         page = {"items": items[offset:after], "next": after if after < SPA_PRODUCTS else None}
         routes[f"/api/products?offset={offset}"] = Page(json.dumps(page).encode(), "application/json")
+    return routes
+
+
+COLLECTION_PRODUCTS = 5  # each linked by two paths, no SKU anywhere
+
+
+def collection_store(base: str) -> Routes:
+    """A theme of the Shopify kind for the generic spider: each product linked from its collection as
+    ``/collections/dresses/products/<handle>`` and from the catalogue as ``/products/<handle>``, its
+    page (the same under both paths) declaring ``/products/<handle>`` canonical; JSON-LD without SKU."""
+    handles = [f"wrap-dress-{n}" for n in range(COLLECTION_PRODUCTS)]
+
+    def listing(prefix: str) -> Page:
+        return html("".join(f"<a href='{prefix}/products/{h}'>{h}</a> " for h in handles))
+
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                      "/": html("<a href='/collections/dresses'>Dresses</a> <a href='/collections/all'>All</a>"),
+                      "/collections/dresses": listing("/collections/dresses"),
+                      "/collections/all": listing("")}
+    for n, handle in enumerate(handles):
+        offer = {"@type": "Offer", "price": 59 + n, "priceCurrency": "EUR"}
+        page = html(f"<h1>Wrap dress {n}</h1>", head=f"<link rel='canonical' href='{base}/products/{handle}'>"
+                    + product_ld(f"Wrap dress {n}", f"/cdn/{handle}.jpg", offer))
+        routes[f"/products/{handle}"] = page
+        routes[f"/collections/dresses/products/{handle}"] = page
+        routes[f"/cdn/{handle}.jpg"] = Page((GARMENTS / CAFE24_GARMENTS[n % len(CAFE24_GARMENTS)]).read_bytes(),
+                                            "image/jpeg")
     return routes

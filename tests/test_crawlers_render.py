@@ -23,11 +23,13 @@ from tests.fixture_shops import (
     MIXED_PRODUCTS,
     CAFE24_NEW_IN,
     CAFE24_PRODUCTS,
+    COLLECTION_PRODUCTS,
     SHOPIFY_PRODUCTS,
     SPA_BATCH,
     SPA_PRODUCTS,
     FixtureShop,
     cafe24_mall,
+    collection_store,
     kr_mall,
     mixed_store,
     pale_dress_head_cropped,
@@ -240,3 +242,12 @@ def test_an_infinite_scroll_store_is_crawled_whole(tmp_path):
     assert [p for p in shop.paths if p.startswith("/api/products")] == batches  # 2 by scroll, the last by click
     assert summary["grow_rounds"] == len(batches) - 1
     assert summary["rendered"]["app-shell"] == 1 and summary["missing_products"] == []
+
+
+def test_a_product_linked_by_two_paths_is_one_product_by_its_canonical_address(tmp_path):
+    """No SKU to tell them apart: /collections/dresses/products/x and /products/x declare one page."""
+    shop, summary, products, _, _ = _crawl_shop(collection_store, "generic", tmp_path, "--render", "never")
+    assert len(products) == COLLECTION_PRODUCTS and summary["skipped"] == {"duplicate-product": COLLECTION_PRODUCTS}
+    assert {p["canonical_url"] for p in products} == {
+        f"{shop.url}/products/wrap-dress-{n}" for n in range(COLLECTION_PRODUCTS)}
+    assert all(p["sku"] is None for p in products)

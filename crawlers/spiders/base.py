@@ -393,8 +393,9 @@ class StoreSpider(scrapy.Spider):
         if self.limit is not None and self.emitted >= self.limit:
             return
         # One product reached twice (listed in two categories, or with another category in its
-        # URL) is one product: by its SKU, else by its page less navigation parameters.
-        key = f"sku:{item.sku}" if item.sku else f"url:{product_identity(item.url)}"
+        # URL) is one product: by its SKU, else by the page it declares itself to be (canonical),
+        # less navigation parameters.
+        key = f"sku:{item.sku}" if item.sku else f"url:{product_identity(item.canonical_url or item.url)}"
         if key in self._emitted_products:
             report.skipped["duplicate-product"] += 1
             return
