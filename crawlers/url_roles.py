@@ -8,6 +8,10 @@
 * **A link that should hold a product** (:func:`expected_product_url`): a product-like path that
   is not a listing's, or an entry of a product sitemap; the generic spider renders such a page
   when its HTML holds no product, and names it when it still holds none.
+* **A link a crawl never follows** (:func:`not_for_crawling`): files that are not pages, a shopper's
+  own pages (cart, account, orders, log-in), links that change state when fetched (WooCommerce's
+  ``?add-to-cart=``), and a shop's bulletin boards (Korean malls' ``/board/`` reviews and Q&A run
+  to thousands of pages and hold no product).
 * **The product a page shows** (:func:`product_in_url`, :func:`product_identity`): its product
   parameter or last path segment, and the page however it was reached (from two categories).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
@@ -38,6 +42,21 @@ _ITEM_PARAM = re.compile(rf"{_PRODUCT_PARAM.pattern}|{_CATEGORY_PARAM.pattern}|(
 _ITEM_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 # Cafe24's readable product URLs end in navigation pairs: /product/<name>/<no>/category/24/display/1/
 _NAVIGATION_TAIL = re.compile(r"(?:/(?:category|display|cate)/\d+)+/?$", re.IGNORECASE)
+
+
+_NOT_FOR_CRAWLING = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|pdf|zip|mp4|woff2?)(?:\?|$)"
+    r"|/(?:cart|basket|checkout|account|my-?account|myshop|mypage|member|customer|login|logout|signin|signup"
+    r"|register|wishlist|compare|search|order|board|feed|wp-admin|wp-json|wp-login)(?:/|\?|#|$|\.\w+(?:\?|#|$))"
+    r"|[?&](?:add-to-cart|add_to_cart|add-to-wishlist|remove_item|replytocom)="
+    r"|^(?:mailto|tel|javascript|sms|whatsapp):",
+    re.IGNORECASE,
+)
+
+
+def not_for_crawling(href: str) -> bool:
+    """A link no crawl follows: not a page, a shopper's own page, a state change, a bulletin board."""
+    return bool(_NOT_FOR_CRAWLING.search(href))
 
 
 def _is_page_param(name: str, value: str) -> bool:

@@ -286,6 +286,39 @@ def test_url_roles_next_listing_pages_and_views():
 
 
 @pytest.mark.parametrize(
+    ("href", "skipped"),
+    [
+        ("/?add-to-cart=123", True),  # WooCommerce: fetching it puts the product in a cart
+        ("/shop/page/2/?add-to-cart=123", True),
+        ("/order/basket.html", True),  # Cafe24
+        ("/order/cart.php", True),  # Godomall
+        ("/member/login.html?returnUrl=%2Fproduct%2F1", True),
+        ("/myshop/index.html", True),
+        ("/mypage/order_list.php", True),
+        ("/board/product/list.html?board_no=4&page=812", True),  # a mall's review board: thousands of pages
+        ("/customer/account/login/", True),  # Magento
+        ("/my-account/", True),
+        ("/blog/feed/", True),
+        ("/wp-login.php?action=lostpassword", True),
+        ("/blog/post/?replytocom=17", True),
+        ("/img/dress.jpg?v=2", True),
+        ("mailto:shop@example.com", True),
+        ("/products/wrap-dress", False),
+        ("/product/detail.html?product_no=101&cate_no=24", False),
+        ("/collections/dresses?page=2", False),
+        ("/shop/page/2/", False),
+        ("/bags/tote", False),
+        ("/ordering-guide-and-sizes", False),
+        ("/boards-and-skates", False),
+    ],
+)
+def test_links_a_crawl_never_follows(href, skipped):
+    from vtonkit.crawlers.url_roles import not_for_crawling
+
+    assert not_for_crawling(href) is skipped
+
+
+@pytest.mark.parametrize(
     ("url", "product"),
     [
         ("https://mall.example/product/detail.html?product_no=101&cate_no=24", "101"),  # Cafe24

@@ -45,17 +45,11 @@ from vtonkit.crawlers.render import (
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.url_roles import product_identity
+from vtonkit.crawlers.url_roles import not_for_crawling, product_identity
 
 logger = logging.getLogger(__name__)
 
 # Links a crawler should never follow on a shop
-_SKIP_LINK = re.compile(
-    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|pdf|zip|mp4|woff2?)(?:\?|$)|/(?:cart|checkout|account|login|logout|"
-    r"register|wishlist|search)(?:/|\?|$)|^(?:mailto|tel|javascript):",
-    re.IGNORECASE,
-)
-
 
 class StoreSpider(scrapy.Spider):
     """Base class of every vtonkit spider (not itself runnable: it has no ``name``)."""
@@ -322,7 +316,7 @@ class StoreSpider(scrapy.Spider):
         urls = []
         for href in hrefs:
             href = href.strip()
-            if not href or href.startswith("#") or _SKIP_LINK.search(href):
+            if not href or href.startswith("#") or not_for_crawling(href):
                 continue
             urls.append(response.urljoin(href))
         return urls
