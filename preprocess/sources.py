@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
-from vtonkit.datasets.io.images import check_regular_file
+from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif"}) | HEIF_SUFFIXES
 CATEGORIES = GARMENT_CATEGORIES
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 

@@ -46,6 +46,43 @@ def test_colour_modes_become_rgb(photos, tmp_path, mode):
     assert normalized.image.shape == (1024, 768, 3)
 
 
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_phone_photo_formats_are_read_and_listed(photos, tmp_path, suffix):
+    """HEIC (what iPhones take) through pi-heif, AVIF through Pillow: read like the JPEG, listed by prep."""
+    original = Image.open(photos / "persons" / "01008_00.jpg").convert("RGB")
+    path = tmp_path / f"IMG_0412{suffix}"
+    if suffix == ".heic":
+        import pillow_heif  # the encoder, a test dependency only
+
+        pillow_heif.from_pillow(original).save(path, quality=90)
+    else:
+        original.save(path, quality=90)
+    rgb = load_person_photo(path)
+    assert rgb.shape == (1024, 768, 3)
+    assert np.abs(rgb.astype(int) - np.asarray(original)).mean() < 4  # the same picture, codec noise only
+    from vtonkit.preprocess.sources import person_sources
+
+    assert [s.path.name for s in person_sources(tmp_path)] == [path.name]
+
+
+def test_heic_without_its_decoder_says_what_to_install(photos, tmp_path, monkeypatch):
+    import pillow_heif
+    from PIL import Image as PILImage
+
+    from vtonkit.datasets.io import images
+
+    path = tmp_path / "IMG_0413.HEIC"
+    pillow_heif.from_pillow(PILImage.open(photos / "persons" / "01008_00.jpg")).save(path, quality=80)
+    # as if pi-heif were not installed: no opener registered (every other plugin loaded first, so
+    # nothing registers into the patched tables and is lost when they are restored)
+    monkeypatch.setattr(images, "heif_support", lambda: False)
+    PILImage.init()
+    monkeypatch.setattr(PILImage, "ID", [name for name in PILImage.ID if name != "HEIF"])
+    monkeypatch.setattr(PILImage, "OPEN", {k: v for k, v in PILImage.OPEN.items() if k != "HEIF"})
+    with pytest.raises(InputError, match=r"IMG_0413.HEIC: HEIC/HEIF photo, and no HEIF decoder: pip install pi-heif"):
+        load_person_photo(path)
+
+
 def test_unreadable_file_names_the_file(tmp_path):
     path = tmp_path / "broken.jpg"
     path.write_bytes(b"not a jpeg")

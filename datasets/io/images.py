@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import warnings
@@ -43,11 +44,26 @@ def check_regular_file(path: str | Path) -> os.stat_result:
     return info
 
 
+HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
+
+
+@functools.cache
+def heif_support() -> bool:
+    """Register pi-heif's HEIC/HEIF decoder with Pillow (once); False when pi-heif is not installed."""
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully decode an image, turning every failure into an `InputError` naming the file."""
     path = Path(path)
     if check_regular_file(path).st_size == 0:
         raise InputError(path, "empty file (0 bytes)")
+    heif = heif_support()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -60,6 +76,8 @@ def open_image(path: str | Path) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(path, f"refused as a decompression bomb ({exc})") from exc
     except UnidentifiedImageError as exc:
+        if not heif and path.suffix.lower() in HEIF_SUFFIXES:
+            raise InputError(path, "HEIC/HEIF photo, and no HEIF decoder: pip install pi-heif") from exc
         raise InputError(path, "not an image (unrecognised format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(path, f"corrupt or truncated image ({exc})") from exc

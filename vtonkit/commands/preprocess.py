@@ -47,7 +47,7 @@ def _progress(console, total: int, label: str):
 
 
 def prep_person(
-    images: list[Path] = typer.Argument(..., help="Person photos (any format PIL reads; EXIF orientation honoured)."),
+    images: list[Path] = typer.Argument(..., help="Person photos (JPEG, PNG, WebP, HEIC, AVIF, TIFF, ...; EXIF orientation honoured)."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
     category: str = typer.Option("upper", "--category", help=CATEGORY_HELP),
     keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not crop around the person: only fix "
