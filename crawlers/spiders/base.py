@@ -49,7 +49,6 @@ from vtonkit.crawlers.url_roles import not_for_crawling, product_identity
 
 logger = logging.getLogger(__name__)
 
-# Links a crawler should never follow on a shop
 
 class StoreSpider(scrapy.Spider):
     """Base class of every vtonkit spider (not itself runnable: it has no ``name``)."""
