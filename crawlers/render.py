@@ -10,7 +10,8 @@ Chromium) only when it should hold a product but its HTML has none:
 
 A rendered page that may be a listing (an app shell, a configured JavaScript page, any page
 under ``--render always`` that is not expected to be a product) is then grown the way a person
-would: scrolled to its bottom, and a visible "load more" button clicked when scrolling adds
+would: scrolled to its bottom (the window and every box that scrolls on its own), and a visible
+"load more" button clicked when scrolling adds
 nothing (captions from the vocabularies' ``load_more`` labels), until it stops growing or after
 ``VTONKIT_RENDER_GROW_ROUNDS`` rounds (:data:`GROW_LISTING_JS`); infinite-scroll grids then give
 every product link, not the first batch.
@@ -61,9 +62,17 @@ async ([rounds, pattern, pauseMs, patience]) => {
     return text.length > 0 && text.length <= 40 && caption.test(text) && el.offsetParent !== null && !el.disabled;
   };
   const loadMore = () => [...document.querySelectorAll('button, [role=button], a, input[type=button]')].find(clickable);
+  const scrollAll = () => {  // the window, and every box that scrolls on its own (a grid in a panel)
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    for (const el of document.querySelectorAll('*')) {
+      if (el.scrollHeight > el.clientHeight + 50 && /^(auto|scroll)$/.test(getComputedStyle(el).overflowY)) {
+        el.scrollTop = el.scrollHeight;
+      }
+    }
+  };
   let [links, height] = size(), idle = 0, grew = 0;
   for (let round = 0; round < rounds && idle < patience; round++) {
-    window.scrollTo(0, document.documentElement.scrollHeight);
+    scrollAll();
     if (idle > 0) { const button = loadMore(); if (button) button.click(); }
     await pause(pauseMs);
     const [nowLinks, nowHeight] = size();

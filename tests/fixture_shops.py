@@ -457,6 +457,12 @@ SPA_JS = """
   button.style.display = 'none';
   button.addEventListener('click', () => more());
   root.append(grid, button);
+  // the grid scrolls inside its own box (data-scroller="inner") or with the window
+  const inner = root.dataset.scroller === 'inner';
+  if (inner) grid.style.cssText = 'height:600px;overflow-y:auto';
+  const scroller = inner ? grid : window;
+  const atBottom = () => inner ? grid.scrollTop + grid.clientHeight >= grid.scrollHeight - 100
+                               : innerHeight + scrollY >= document.body.scrollHeight - 100;
   async function more() {
     if (busy || next === null) return;
     busy = true;
@@ -473,18 +479,20 @@ SPA_JS = """
     button.style.display = next !== null && batches >= 3 ? 'block' : 'none';
     busy = false;
   }
-  window.addEventListener('scroll', () => {
-    if (batches < 3 && innerHeight + scrollY >= document.body.scrollHeight - 100) more();
+  scroller.addEventListener('scroll', () => {
+    if (batches < 3 && atBottom()) more();
   });
   more();
 })();
 """
 
 
-def spa_store(base: str) -> Routes:
+def spa_store(base: str, *, inner_scroller: bool = False) -> Routes:
     """A store that is one script: an app-shell home page whose product grid grows by infinite
-    scroll (no pager, no sitemap), and app-shell product pages fed by JSON."""
-    shell = html("<div id='app'></div><script src='/static/shop.js'></script>", title="Shop")
+    scroll (no pager, no sitemap), and app-shell product pages fed by JSON. ``inner_scroller``: the
+    grid scrolls inside its own box, not with the window."""
+    scroller = " data-scroller='inner'" if inner_scroller else ""
+    shell = html(f"<div id='app'{scroller}></div><script src='/static/shop.js'></script>", title="Shop")
     kinds = [("Wide leg trousers", "SPA-TR"), ("Slip dress", "SPA-DR"), ("Pleated skirt", "SPA-SK")]
     routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"), "/": shell,
                       "/event": html("<h1>Spring event</h1><p>No products here.</p>"),
