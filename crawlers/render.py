@@ -11,8 +11,9 @@ Chromium) only when it should hold a product but its HTML has none:
 A rendered page that may be a listing (an app shell, a configured JavaScript page, any page
 under ``--render always`` that is not expected to be a product) is then grown the way a person
 would: scrolled to its bottom (the window and every box that scrolls on its own), and a visible
-"load more" button clicked when scrolling adds
-nothing (captions from the vocabularies' ``load_more`` labels), until it stops growing or after
+"load more" button, else a "next page" button without a link, clicked when scrolling adds nothing
+(captions from the vocabularies' ``load_more`` and ``next_page`` labels), every link it shows on
+the way kept, until it stops growing or after
 ``VTONKIT_RENDER_GROW_ROUNDS`` rounds (:data:`GROW_LISTING_JS`); infinite-scroll grids then give
 every product link, not the first batch.
 
@@ -41,27 +42,33 @@ APP_SHELL_MAX_TEXT = 400
 _ROOT_IDS = ("root", "app", "__next", "__nuxt", "main-app", "svelte", "q-app")
 # resource types the browser never downloads while rendering
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
-DEFAULT_GROW_ROUNDS = 40  # scroll / "load more" rounds per rendered listing (VTONKIT_RENDER_GROW_ROUNDS)
+DEFAULT_GROW_ROUNDS = 40  # scroll / click rounds per rendered listing (VTONKIT_RENDER_GROW_ROUNDS)
 GROW_PAUSE_MS = 300  # wait after each round for the page's data request and redraw
 GROW_PATIENCE = 3  # rounds in a row without growth that end it (a scroll, then clicks)
+MAX_CAPTION = 40  # characters: a longer text is a card or a paragraph, not a button's caption
 
-# Runs in the page (Playwright's page.evaluate) with [rounds, load-more pattern, pause, patience];
-# returns how many rounds made the page grow. Growth is more links or a taller document. Only
-# buttons, or links that go nowhere (no href, "#", "javascript:"), are clicked: a real link would
-# leave the page, and a form's submit button would post it.
+# Runs in the page (Playwright's page.evaluate) with [rounds, load-more pattern, next-page pattern,
+# pause, patience]; returns {grew: rounds that made the page grow, links: every link it showed}.
+# Growth is a link not seen before or a taller document, so a pager that replaces its grid (a
+# "next page" button without a link) counts as well as one that appends. Only buttons, or links
+# that go nowhere (no href, "#", "javascript:"), are clicked: a real link would leave the page (the
+# crawl follows it anyway), and a form's submit button would post it.
 GROW_LISTING_JS = """
-async ([rounds, pattern, pauseMs, patience]) => {
-  const caption = new RegExp(pattern, 'i');
+async ([rounds, morePattern, nextPattern, pauseMs, patience, maxCaption]) => {
+  const more = new RegExp(morePattern, 'i'), next = new RegExp(nextPattern, 'i');
   const pause = (ms) => new Promise((done) => setTimeout(done, ms));
-  const size = () => [document.links.length, document.documentElement.scrollHeight];
-  const clickable = (el) => {
+  const seen = new Set();
+  const collect = () => { for (const a of document.links) seen.add(a.href); };
+  const says = (el, caption) => [el.innerText, el.value, el.getAttribute('aria-label')]
+    .some((t) => t && t.trim().length > 0 && t.trim().length <= maxCaption && caption.test(t.trim()));
+  const clickable = (el, caption) => {
     const href = el.tagName === 'A' ? (el.getAttribute('href') || '') : '';
     if (href && !/^\\s*(#|javascript:)/i.test(href)) return false;
     if (el.tagName === 'BUTTON' && el.form && el.type === 'submit') return false;
-    const text = (el.innerText || el.value || '').trim();
-    return text.length > 0 && text.length <= 40 && caption.test(text) && el.offsetParent !== null && !el.disabled;
+    return el.offsetParent !== null && !el.disabled && el.getAttribute('aria-disabled') !== 'true' && says(el, caption);
   };
-  const loadMore = () => [...document.querySelectorAll('button, [role=button], a, input[type=button]')].find(clickable);
+  const find = (caption) =>
+    [...document.querySelectorAll('button, [role=button], a, input[type=button]')].find((el) => clickable(el, caption));
   const scrollAll = () => {  // the window, and every box that scrolls on its own (a grid in a panel)
     window.scrollTo(0, document.documentElement.scrollHeight);
     for (const el of document.querySelectorAll('*')) {
@@ -70,16 +77,18 @@ async ([rounds, pattern, pauseMs, patience]) => {
       }
     }
   };
-  let [links, height] = size(), idle = 0, grew = 0;
+  collect();
+  let links = seen.size, height = document.documentElement.scrollHeight, idle = 0, grew = 0;
   for (let round = 0; round < rounds && idle < patience; round++) {
     scrollAll();
-    if (idle > 0) { const button = loadMore(); if (button) button.click(); }
+    if (idle > 0) { const button = find(more) || find(next); if (button) button.click(); }
     await pause(pauseMs);
-    const [nowLinks, nowHeight] = size();
-    if (nowLinks > links || nowHeight > height) { grew++; idle = 0; } else { idle++; }
-    [links, height] = [Math.max(links, nowLinks), Math.max(height, nowHeight)];
+    collect();
+    const nowHeight = document.documentElement.scrollHeight;
+    if (seen.size > links || nowHeight > height) { grew++; idle = 0; } else { idle++; }
+    [links, height] = [seen.size, Math.max(height, nowHeight)];
   }
-  return grew;
+  return {grew, links: [...seen]};
 }
 """
 
@@ -89,6 +98,33 @@ def load_more_pattern() -> str:
     from vtonkit.crawlers.vocab import merged_vocabulary
 
     return "|".join(f"(?:{label})" for label in merged_vocabulary().load_more_labels)
+
+
+def next_page_pattern() -> str:
+    """The whole caption of a "next page" button in any vocabulary ("Next", "다음 페이지 ›", "下一页"):
+    anchored, since "next" inside a longer caption ("Next-day delivery") is something else."""
+    from vtonkit.crawlers.vocab import merged_vocabulary
+
+    labels = "|".join(f"(?:{label})" for label in merged_vocabulary().next_page_labels)
+    return rf"^(?:{labels})\s*[›»>→]*$"
+
+
+def grow_method(rounds: int) -> Any:
+    """The page method that grows a rendered listing (see :data:`GROW_LISTING_JS`)."""
+    from scrapy_playwright.page import PageMethod
+
+    return PageMethod("evaluate", GROW_LISTING_JS, [rounds, load_more_pattern(), next_page_pattern(), GROW_PAUSE_MS,
+                                                     GROW_PATIENCE, MAX_CAPTION])
+
+
+def grown(meta: dict[str, Any]) -> tuple[int, list[str]]:
+    """(rounds that grew the page, every link it showed) of a rendered request's grow step; (0, [])
+    when it had none or it did not finish."""
+    for method in meta.get("playwright_page_methods", ()):
+        result = getattr(method, "result", None)
+        if getattr(method, "args", None) and method.args[0] is GROW_LISTING_JS and isinstance(result, dict):
+            return int(result.get("grew", 0)), [str(url) for url in result.get("links", ()) if isinstance(url, str)]
+    return 0, []
 
 
 class RenderPolicyError(ValueError):

@@ -457,6 +457,13 @@ SPA_JS = """
   button.style.display = 'none';
   button.addEventListener('click', () => more());
   root.append(grid, button);
+  // data-layout="pager": one batch at a time, replaced by a "다음 페이지 ›" button (no link, no URL change)
+  const pager = root.dataset.layout === 'pager';
+  const nextPage = document.createElement('button');
+  nextPage.textContent = '다음 페이지 ›';
+  nextPage.style.display = 'none';
+  nextPage.addEventListener('click', () => more());
+  root.append(nextPage);
   // the grid scrolls inside its own box (data-scroller="inner") or with the window
   const inner = root.dataset.scroller === 'inner';
   if (inner) grid.style.cssText = 'height:600px;overflow-y:auto';
@@ -468,6 +475,7 @@ SPA_JS = """
     busy = true;
     batches += 1;
     const page = await (await fetch('/api/products?offset=' + next)).json();
+    if (pager) grid.replaceChildren();
     for (const item of page.items) {
       const card = document.createElement('a');
       card.href = '/p/' + item.slug;
@@ -476,23 +484,25 @@ SPA_JS = """
       grid.appendChild(card);
     }
     next = page.next;
-    button.style.display = next !== null && batches >= 3 ? 'block' : 'none';
+    button.style.display = !pager && next !== null && batches >= 3 ? 'block' : 'none';
+    nextPage.style.display = pager && next !== null ? 'inline' : 'none';
     busy = false;
   }
   scroller.addEventListener('scroll', () => {
-    if (batches < 3 && atBottom()) more();
+    if (!pager && batches < 3 && atBottom()) more();
   });
   more();
 })();
 """
 
 
-def spa_store(base: str, *, inner_scroller: bool = False) -> Routes:
+def spa_store(base: str, *, inner_scroller: bool = False, pager: bool = False) -> Routes:
     """A store that is one script: an app-shell home page whose product grid grows by infinite
     scroll (no pager, no sitemap), and app-shell product pages fed by JSON. ``inner_scroller``: the
-    grid scrolls inside its own box, not with the window."""
-    scroller = " data-scroller='inner'" if inner_scroller else ""
-    shell = html(f"<div id='app'{scroller}></div><script src='/static/shop.js'></script>", title="Shop")
+    grid scrolls inside its own box, not with the window; ``pager``: the grid shows one batch at a
+    time and a button without a link replaces it with the next."""
+    layout = (" data-scroller='inner'" if inner_scroller else "") + (" data-layout='pager'" if pager else "")
+    shell = html(f"<div id='app'{layout}></div><script src='/static/shop.js'></script>", title="Shop")
     kinds = [("Wide leg trousers", "SPA-TR"), ("Slip dress", "SPA-DR"), ("Pleated skirt", "SPA-SK")]
     routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"), "/": shell,
                       "/event": html("<h1>Spring event</h1><p>No products here.</p>"),

@@ -230,20 +230,22 @@ def test_a_cafe24_mall_is_crawled_whole_by_the_generic_spider(tmp_path):
     assert "/product/list.html?cate_no=24&page=37" in shop.paths
 
 
-@pytest.mark.parametrize("inner_scroller", [False, True], ids=["window", "inner-box"])
-def test_an_infinite_scroll_store_is_crawled_whole(tmp_path, inner_scroller):
-    """A store that is one script, no sitemap, no pager: the home page's grid grows by scrolling (the
-    window, or a box of its own), then by its "상품 더보기" button. Every product is found (the first
-    batch alone before), the link captioned "이벤트 더보기" is not clicked, and the grown home page is
-    a listing, not a missing product."""
+@pytest.mark.parametrize("layout", [{}, {"inner_scroller": True}, {"pager": True}],
+                         ids=["window", "inner-box", "button-pager"])
+def test_an_infinite_scroll_store_is_crawled_whole(tmp_path, layout):
+    """A store that is one script, no sitemap, no pager links: the home page's grid grows by scrolling
+    (the window, or a box of its own), then by its "상품 더보기" button; or it shows one batch at a
+    time behind a "다음 페이지 ›" button that replaces it. Every product is found (the first batch
+    alone before), the link captioned "이벤트 더보기" is not clicked, and the grown home page is a
+    listing, not a missing product."""
     if not chromium_available():
         pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
-    routes = functools.partial(spa_store, inner_scroller=inner_scroller)
+    routes = functools.partial(spa_store, **layout)
     shop, summary, products, _, _ = _crawl_shop(routes, "generic", tmp_path)
     assert sorted(p["sku"] for p in products) == sorted(
         f"{code}-{n}" for n, code in zip(range(SPA_PRODUCTS), ["SPA-TR", "SPA-DR", "SPA-SK"] * SPA_PRODUCTS))
     batches = [f"/api/products?offset={offset}" for offset in range(0, SPA_PRODUCTS, SPA_BATCH)]
-    assert [p for p in shop.paths if p.startswith("/api/products")] == batches  # 2 by scroll, the last by click
+    assert [p for p in shop.paths if p.startswith("/api/products")] == batches  # by scroll or click, each once
     assert summary["grow_rounds"] == len(batches) - 1
     assert summary["rendered"]["app-shell"] == 1 and summary["missing_products"] == []
 

@@ -252,5 +252,18 @@ def test_load_more_captions_are_one_pattern_for_python_and_the_browser():
         assert not pattern.search(caption), caption
     python_only = re.compile(r"\(\?P|\(\?<[=!]|\(\?[aiLmsux]|\\[AZ]")  # named groups, look-behind, flags
     for language, vocab in vocabularies().items():
-        for label in vocab.load_more_labels:
+        for label in vocab.load_more_labels + vocab.next_page_labels:
             assert not python_only.search(label), (language, label)
+
+
+def test_next_page_captions_match_whole_captions_only():
+    import re
+
+    from vtonkit.crawlers.render import next_page_pattern
+
+    pattern = re.compile(next_page_pattern(), re.IGNORECASE)
+    for caption in ("Next", "next page", "Next »", "다음", "다음 페이지 ›", "次へ", "下一页", "下一頁", "Weiter",
+                    "Nächste Seite", "Suivant", "Siguiente", "Далее"):
+        assert pattern.search(caption), caption
+    for caption in ("Next-day delivery", "Page 2", "다음 상품 보기", "Add to cart"):
+        assert not pattern.search(caption), caption

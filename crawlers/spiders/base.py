@@ -36,12 +36,10 @@ from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.render import (
     DEFAULT_GROW_ROUNDS,
     DEFAULT_RENDER_BUDGET,
-    GROW_LISTING_JS,
-    GROW_PATIENCE,
-    GROW_PAUSE_MS,
     BrowserRequestGate,
     app_shell_verdict,
-    load_more_pattern,
+    grow_method,
+    grown,
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
@@ -146,9 +144,7 @@ class StoreSpider(scrapy.Spider):
         if reason:
             report = report_for(self.crawler)
             report.rendered[reason] += 1
-            grown = [m.result for m in request.meta.get("playwright_page_methods", [])
-                     if getattr(m, "method", "") == "evaluate" and isinstance(getattr(m, "result", None), int)]
-            report.grow_rounds += sum(grown)
+            report.grow_rounds += grown(request.meta)[0]
             report.render_seconds += float(request.meta.get("download_latency") or 0.0)
 
     @property
@@ -209,8 +205,7 @@ class StoreSpider(scrapy.Spider):
         methods = [wait]
         if not (meta or {}).get("vtonkit_expected") or reason == "app-shell":  # may be a listing: grow it
             rounds = self.crawler.settings.getint("VTONKIT_RENDER_GROW_ROUNDS", DEFAULT_GROW_ROUNDS)
-            methods.append(PageMethod("evaluate", GROW_LISTING_JS,
-                                      [rounds, load_more_pattern(), GROW_PAUSE_MS, GROW_PATIENCE]))
+            methods.append(grow_method(rounds))
         return scrapy.Request(
             url,
             callback=callback,
@@ -311,14 +306,18 @@ class StoreSpider(scrapy.Spider):
         return self.is_product_url(url)
 
     def links(self, response: Response) -> list[str]:
+        """The page's links to follow; for a grown rendered page, also those it showed on the way
+        (a pager that replaces its grid leaves only the last page's in the final HTML)."""
         hrefs = response.css("a::attr(href)").getall()
+        if response.request is not None:  # a response built by hand has no meta
+            hrefs += grown(response.meta)[1]
         urls = []
         for href in hrefs:
             href = href.strip()
             if not href or href.startswith("#") or not_for_crawling(href):
                 continue
             urls.append(response.urljoin(href))
-        return urls
+        return list(dict.fromkeys(urls))  # once each, in page order
 
     def parse_listing(self, response: Response) -> Iterable[Any]:
         for url in self.links(response):

@@ -12,7 +12,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[labels]`` ``sku``: regular-expression fragments that introduce a product reference in the
   visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour;
   ``brand``: for a brand; ``load_more``: the caption of a listing's "load more" button ("Load more",
-  "더보기", "もっと見る"), clicked when a rendered listing stops growing on scroll. These fragments
+  "더보기", "もっと見る"), clicked when a rendered listing stops growing on scroll; ``next_page``: the
+  whole caption of a "next page" button ("Next", "다음", "下一页"), clicked when there is no "load
+  more" button. These fragments
   are also run as JavaScript regular expressions in the browser: keep to the common syntax.
 * ``[availability]`` ``out_of_stock``: visible "sold out" wording.
 * ``[false_friends]`` ``words``: garment words of this language that mean something else in
@@ -48,6 +50,7 @@ class Vocabulary:
     colour_labels: tuple[str, ...] = ()
     brand_labels: tuple[str, ...] = ()
     load_more_labels: tuple[str, ...] = ()
+    next_page_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
@@ -96,6 +99,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
         brand_labels=_strings(path, "labels.brand", labels["brand"]) if "brand" in labels else (),
         load_more_labels=_strings(path, "labels.load_more", labels["load_more"]) if "load_more" in labels else (),
+        next_page_labels=_strings(path, "labels.next_page", labels["next_page"]) if "next_page" in labels else (),
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
@@ -129,6 +133,7 @@ def merged_vocabulary() -> Vocabulary:
         colour_labels=_union([v.colour_labels for v in every]),
         brand_labels=_union([v.brand_labels for v in every]),
         load_more_labels=_union([v.load_more_labels for v in every]),
+        next_page_labels=_union([v.next_page_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
         false_friends=(),
     )
