@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import extruct
 from parsel import Selector
 from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, types_of
+from vtonkit.crawlers.page_state import state_blocks, state_product
 from vtonkit.crawlers.vocab import language_of
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class PageEvidence:
     json_ld_all: list[dict[str, Any]] = field(default_factory=list)
     microdata: list[dict[str, Any]] = field(default_factory=list)  # Product items
     microdata_all: list[dict[str, Any]] = field(default_factory=list)
+    # the product of the page's application state (crawlers/page_state.py), read only when the page
+    # has no JSON-LD, microdata or OpenGraph product
+    state: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # og:/product:/twitter:/name= metas
     visible_text: str = ""
     # vocabulary language the page declares (<html lang>, else og:locale): "ko", "zh-Hant", ...
@@ -42,8 +46,8 @@ class PageEvidence:
 
     @property
     def structured_nodes(self) -> list[dict[str, Any]]:
-        """Every Product node, JSON-LD first."""
-        return self.json_ld + self.microdata
+        """Every Product node, JSON-LD first, the application state's last."""
+        return self.json_ld + self.microdata + self.state
 
 
 def first(value: Any) -> Any:
@@ -158,7 +162,19 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
     evidence.language = language_of(
         selector.xpath("/html/@lang").get() or evidence.meta.get("og:locale") or None
     )
+    if not evidence.json_ld and not evidence.microdata and not has_opengraph_product(evidence.meta):
+        titles = [t for t in (evidence.meta.get("og:title"), selector.xpath("normalize-space(//title)").get(),
+                              selector.xpath("normalize-space(//h1)").get()) if t]
+        found = state_product(state_blocks(selector), titles)
+        if found:
+            evidence.state.append(found)
     return evidence
+
+
+def has_opengraph_product(meta: dict[str, str]) -> bool:
+    """The page declares a product in its OpenGraph tags (``og:type`` product, or a price)."""
+    return bool(meta.get("og:type", "").endswith("product") or meta.get("product:price:amount")
+                or meta.get("og:price:amount"))
 
 
 def _image_paths(value: Any) -> set[str]:

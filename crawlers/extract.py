@@ -1,7 +1,8 @@
 """Structured-data-first product extraction, shared by every spider and `vtonkit extract-product`.
 
 Order of evidence, most to least trusted: schema.org ``Product`` in JSON-LD, schema.org
-microdata and OpenGraph/``product:`` meta tags, then the visible page: labelled references,
+microdata and OpenGraph/``product:`` meta tags, the page's application state when it has none of
+those (:mod:`~vtonkit.crawlers.page_state`), then the visible page: labelled references,
 price-classed elements, breadcrumb trails, ``<h1>``. This module only assembles; each job has
 its module:
 
@@ -20,7 +21,15 @@ from urllib.parse import urlsplit
 
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import canonical_url, main_product, page_text, page_url, read_evidence, text
+from vtonkit.crawlers.evidence import (
+    canonical_url,
+    has_opengraph_product,
+    main_product,
+    page_text,
+    page_url,
+    read_evidence,
+    text,
+)
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
@@ -52,13 +61,12 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         sources["product"] = "json-ld"
     elif evidence.microdata:
         sources["product"] = "microdata"
-    elif (
-        meta.get("og:type", "").endswith("product")
-        or meta.get("product:price:amount")
-        or meta.get("og:price:amount")
-    ):
+    elif has_opengraph_product(meta):
         sources["product"] = "opengraph"
-    structured = "json-ld" if product in evidence.json_ld else "microdata"
+    elif evidence.state:
+        sources["product"] = "page-state"
+    structured = ("json-ld" if product in evidence.json_ld else "microdata" if product in evidence.microdata
+                  else "page-state")
 
     def pick(name: str, *candidates: tuple[str, Any]) -> str | None:
         """The first non-empty candidate; a callable one (a scan of the page) runs only when reached."""
