@@ -2,7 +2,8 @@
 
 Shops built with Next.js, or with a Redux/Vuex store filled on the server, put the page's data in
 the HTML as JSON (``<script id="__NEXT_DATA__">``, ``window.__PRELOADED_STATE__ = {...}``,
-``window.__INITIAL_STATE__``, ``window.__APOLLO_STATE__``) and often no schema.org markup at all.
+``window.__INITIAL_STATE__ = JSON.parse("...")``, ``window.__APOLLO_STATE__``) and often no
+schema.org markup at all.
 Those objects hold the product under names each shop picks (``productName``, ``salePrice``,
 ``representImage``), beside related products, recommendations and menus, so a product is taken
 only when:
@@ -36,10 +37,11 @@ SKU_KEYS = ("sku", "productCode", "product_code", "styleCode", "styleNo", "model
 CURRENCY_KEYS = ("currency", "currencyCode", "priceCurrency", "currency_code")
 BRAND_KEYS = ("brand", "brandName", "brand_name", "manufacturer")
 
-# JavaScript assignments of a state object; the object itself is read as JSON from its first brace
+# JavaScript assignments of a state object: the object itself is read as JSON from its first brace,
+# or, for `= JSON.parse("...")`, from the double-quoted string (a JSON string literal too)
 _ASSIGNED_STATE = re.compile(
     r"(?:window\.|\bvar\s+|\bconst\s+|\blet\s+)?(__PRELOADED_STATE__|__INITIAL_STATE__|__APOLLO_STATE__|"
-    r"__NEXT_DATA__|__STATE__)\s*=\s*(?=[{\[])"
+    r"__NEXT_DATA__|__STATE__)\s*=\s*(?:(?=[{\[])|JSON\.parse\(\s*(?=\"))"
 )
 MAX_STATE_CHARS = 5_000_000  # a page's state beyond this is not read (a hostile page, not a product)
 MAX_NODES = 200_000  # objects and lists walked per page
@@ -62,7 +64,8 @@ def state_blocks(selector: Selector) -> list[Any]:
             continue
         for found in _ASSIGNED_STATE.finditer(script):
             try:
-                blocks.append(decoder.raw_decode(script, found.end())[0])
+                value = decoder.raw_decode(script, found.end())[0]
+                blocks.append(json.loads(value) if isinstance(value, str) else value)
             except (ValueError, RecursionError):
                 continue
     return blocks

@@ -48,6 +48,16 @@ def test_a_korean_app_shell_with_a_preloaded_state():
     assert item.image_urls == ["https://cdn.example/slacks.jpg"]
 
 
+def test_a_state_assigned_through_json_parse():
+    state = {"goods": {"goodsNm": "リネンシャツ", "price": "6,900", "currency": "JPY", "img": ["/g/1.jpg"]}}
+    literal = json.dumps(json.dumps(state, ensure_ascii=False), ensure_ascii=False)  # a JS string literal
+    page = ("<html lang='ja'><head><title>リネンシャツ｜ショップ</title></head><body><div id='app'></div>"
+            f"<script>window.__INITIAL_STATE__ = JSON.parse({literal});</script></body></html>")
+    item = extract_product(page, "https://shop.example/goods/1")
+    assert is_product_page(item)
+    assert (item.title, item.price, item.currency, item.category) == ("リネンシャツ", 6900.0, "JPY", "upper")
+
+
 def test_schema_org_markup_still_decides_first():
     data = {"props": {"pageProps": {"product": {"name": "Wrap dress", "price": 1, "image": "/img/x.jpg"}}}}
     ld = {"@context": "https://schema.org", "@type": "Product", "name": "Wrap dress", "image": "/img/y.jpg",
