@@ -59,7 +59,8 @@ def crawl(
         "--render",
         help="When pages go through Chromium: auto (the default, unless the store's file says "
         "otherwise) = only pages that should hold a product but whose HTML has none (product "
-        "sitemap, listing link, app shell); always; never.",
+        "sitemap, listing link, app shell); always; never. A rendered listing is scrolled and its "
+        "'load more' / 'next page' buttons clicked until it stops growing.",
         show_default=False,
     ),
     render_budget: int = typer.Option(
