@@ -8,6 +8,9 @@
 * **A link that should hold a product** (:func:`expected_product_url`): a product-like path that
   is not a listing's, or an entry of a product sitemap; the generic spider renders such a page
   when its HTML holds no product, and names it when it still holds none.
+* **Links that are not anchors** (:func:`scripted_links`): product cards that navigate by script
+  (``onclick="location.href='/product/detail.html?product_no=7'"``, common on Korean malls) or
+  carry their address in a ``data-href`` / ``data-url`` / ``data-link`` attribute.
 * **A link a crawl never follows** (:func:`not_for_crawling`): files that are not pages, a shopper's
   own pages (cart, account, orders, log-in), links that change state when fetched (WooCommerce's
   ``?add-to-cart=``), and a shop's bulletin boards (Korean malls' ``/board/`` reviews and Q&A run
@@ -29,6 +32,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 PAGE_PARAMS = frozenset({"page", "p", "pg", "pageno", "page_no", "pagenum", "pagenumber", "paged", "offset", "start"})
@@ -42,6 +46,24 @@ _ITEM_PARAM = re.compile(rf"{_PRODUCT_PARAM.pattern}|{_CATEGORY_PARAM.pattern}|(
 _ITEM_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 # Cafe24's readable product URLs end in navigation pairs: /product/<name>/<no>/category/24/display/1/
 _NAVIGATION_TAIL = re.compile(r"(?:/(?:category|display|cate)/\d+)+/?$", re.IGNORECASE)
+
+
+# an address a click handler navigates to: location.href = '...', location = "...",
+# location.assign('...') / .replace('...'), window.open('...')
+_SCRIPTED_NAVIGATION = re.compile(
+    r"""(?:location(?:\.href)?\s*=\s*|location\.(?:assign|replace)\(\s*|window\.open\(\s*)(['"])([^'"]+)\1"""
+)
+LINK_ATTRIBUTES = ("data-href", "data-url", "data-link", "data-product-url")
+
+
+def scripted_links(selector: Any) -> list[str]:
+    """Addresses that elements of a page (a parsel ``Selector`` or Scrapy response) lead to without
+    being links: click handlers that set the location, and ``data-href``-style attributes."""
+    found = [match.group(2) for handler in selector.xpath("//@onclick").getall()
+             for match in _SCRIPTED_NAVIGATION.finditer(handler)]
+    for attribute in LINK_ATTRIBUTES:
+        found += selector.xpath(f"//@{attribute}").getall()
+    return [href.strip() for href in found if href.strip()]
 
 
 _NOT_FOR_CRAWLING = re.compile(

@@ -318,6 +318,30 @@ def test_links_a_crawl_never_follows(href, skipped):
     assert not_for_crawling(href) is skipped
 
 
+def test_product_cards_that_navigate_by_script_are_followed():
+    """Korean malls often make a whole card clickable by script instead of a link; the spider's own
+    `links` (a real Scrapy response) follows them, still never into a cart."""
+    from scrapy.http import HtmlResponse, Request
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    body = (
+        "<ul class='prdList'><li onclick=\"location.href='/product/detail.html?product_no=7'\">와이드 팬츠</li>"
+        "<li onclick='javascript:window.location = \"/goods/goods_view.php?goodsNo=8\"; return false;'>슬랙스</li>"
+        "<div class='card' data-href='/goods/9'>니트</div><a href='/p/1'>셔츠</a>"
+        "<button onclick='addCart(3)'>장바구니</button><span onclick=\"location.href='/order/basket.html'\">basket</span>"
+        "<li onclick=\"window.open('/product/detail.html?product_no=10', '_blank')\">원피스</li></ul>"
+    ).encode()
+    url = "https://mall.example/product/list.html?cate_no=24"
+    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
+    assert GenericSpider(url="https://mall.example").links(response) == [
+        "https://mall.example/p/1",
+        "https://mall.example/product/detail.html?product_no=7",
+        "https://mall.example/goods/goods_view.php?goodsNo=8",
+        "https://mall.example/product/detail.html?product_no=10",
+        "https://mall.example/goods/9",
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "product"),
     [

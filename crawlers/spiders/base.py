@@ -43,7 +43,7 @@ from vtonkit.crawlers.render import (
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.url_roles import not_for_crawling, product_identity
+from vtonkit.crawlers.url_roles import not_for_crawling, product_identity, scripted_links
 
 logger = logging.getLogger(__name__)
 
@@ -306,9 +306,10 @@ class StoreSpider(scrapy.Spider):
         return self.is_product_url(url)
 
     def links(self, response: Response) -> list[str]:
-        """The page's links to follow; for a grown rendered page, also those it showed on the way
-        (a pager that replaces its grid leaves only the last page's in the final HTML)."""
-        hrefs = response.css("a::attr(href)").getall()
+        """The page's links to follow: anchors, product cards that navigate by script or by a
+        ``data-href`` attribute (`scripted_links`), and, for a grown rendered page, the links it
+        showed on the way (a pager that replaces its grid leaves only the last page's in the HTML)."""
+        hrefs = response.css("a::attr(href)").getall() + scripted_links(response)
         if response.request is not None:  # a response built by hand has no meta
             hrefs += grown(response.meta)[1]
         urls = []
