@@ -16,7 +16,7 @@ from vtonkit.preprocess.engines import WorkerFactory
 
 class InlineEngine:
     """Args:
-        native_log: file that what native libraries print while the worker is built and runs goes to.
+        native_log: the file native libraries' output goes to while the worker is built and runs.
     """
 
     name = "inline"
