@@ -5,9 +5,10 @@ compute every stage's cache key, skip samples whose completion marker already ho
 (`markers.py`), run the rest through the one batch runner (`batch.run_each`, with the `prep` worker
 of `stage_worker.py` on the engine `--engine` / `--in-process` pick from `engines/`), then write
 `prep-errors.jsonl` (one record per failed input), `prep-warnings.jsonl` (one record per warning of a
-written sample: pre-flight findings, a tiny or cut-off person) and `prep-profile.json` in the dataset. Re-running is cheap and safe: finished samples are
-skipped, finished stages come from the cache, and a `kill -9` at any point loses only the sample
-in flight (every file is written atomically; markers come last).
+written sample: pre-flight findings, a tiny or cut-off person) and `prep-profile.json` in the
+dataset. Re-running is cheap and safe: finished samples are skipped, finished stages come from the
+cache, and a `kill -9` at any point loses only the sample in flight (every file is written
+atomically; markers come last).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ from vtonkit.preprocess.sources import (
 from vtonkit.preprocess.stages import REGISTRIES
 
 from vtonkit.core.errors import VtonkitError
+from vtonkit.core.native_logs import NATIVE_LOG
 from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
@@ -256,7 +258,7 @@ def build_engine(options: PrepOptions) -> Engine:
     if has_engine_ability(cls, "parallel"):
         settings["workers"] = options.workers
     if has_engine_ability(cls, "native_log"):
-        settings["native_log"] = str(state_dir(options.out) / "native.log")
+        settings["native_log"] = str(state_dir(options.out) / NATIVE_LOG)
     if has_engine_ability(cls, "cluster"):
         settings["address"] = options.ray_address
     return cls(**settings)

@@ -100,7 +100,7 @@ def crawl(
         TimeElapsedColumn,
     )
 
-    from vtonkit.core.native_logs import native_stderr_to
+    from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
     from vtonkit.crawlers.limits import BUDGET_REASONS
     from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
 
@@ -138,7 +138,7 @@ def crawl(
         try:
             # native libraries (MediaPipe, Chromium) write to fd 2 from their own threads: send
             # that to OUT/native.log so the progress display stays readable
-            with native_stderr_to(out / "native.log"):
+            with native_stderr_to(out / NATIVE_LOG):
                 summary = run_crawl(
                     store,
                     out,

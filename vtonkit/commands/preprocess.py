@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
 
-from vtonkit.core.native_logs import native_stderr_to
+from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
 from vtonkit.core.paths import state_dir
 
 CATEGORY_HELP = "Garment category the agnostic is made for: upper, lower or dresses."
@@ -36,7 +36,7 @@ def _report(console, results, kind: str) -> None:
 def _native_log_of(split_dir: Path):
     """What MediaPipe/TFLite print while the models load and run goes to `<dataset>/.vtonkit/native.log`
     (the log `prep` uses), not over the progress bar."""
-    return native_stderr_to(state_dir(Path(split_dir).absolute().parent) / "native.log")
+    return native_stderr_to(state_dir(Path(split_dir).absolute().parent) / NATIVE_LOG)
 
 
 def _progress(console, total: int, label: str):

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+NATIVE_LOG = "native.log"  # its file name, in a dataset's state folder or a crawl's output folder
+
 
 def redirect_native_stderr(path: str | Path) -> None:
     """For the rest of this process: fd 2 appends to `path`, `sys.stderr` stays on the terminal."""
