@@ -7,6 +7,7 @@ stays instant.
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import typer
 
@@ -54,8 +55,38 @@ def _root(
     """vtonkit: virtual try-on datasets and previews."""
 
 
+def reflow_help(text: str) -> str:
+    """Join the hard-wrapped lines of each help paragraph into one.
+
+    Typer's rich help keeps every single line break, so docstrings wrapped for the source read
+    ragged in a narrower terminal. Lines that start an example, a bullet or an indented block
+    keep their own line.
+    """
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            starts_own_line = line.startswith(("Example", "- ", "* ", " ")) or not lines
+            if starts_own_line:
+                lines.append(line)
+            else:
+                lines[-1] = f"{lines[-1]} {line.strip()}"
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _reflow_commands(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback)
+        if doc:
+            info.help = reflow_help(doc)
+    for group in typer_app.registered_groups:
+        _reflow_commands(group.typer_instance)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"vtonkit.commands.{_name}").register(app)
+_reflow_commands(app)
 
 
 def main() -> None:
