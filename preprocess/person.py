@@ -96,7 +96,7 @@ def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | Non
     crop of a photo whose people were already counted); `silhouette_only` lets it skip work that
     only refines the joints (the detection pass before the refocus needs the silhouette).
     """
-    options = {"count_people": count_people, "flip_average": not silhouette_only}
+    options = {"count_people": count_people, "silhouette_only": silhouette_only}
     try:
         result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
     except NoPersonError as exc:

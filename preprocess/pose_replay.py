@@ -35,22 +35,24 @@ def image_digest(image_rgb: np.ndarray) -> str:
 class RecordingPose:
     """Wraps a pose backend: forwards `estimate` and records every result (and the model time)."""
 
-    abilities = frozenset({"count_people"})  # forwarded when the backend has it (stages.POSE_ABILITIES)
+    # Forwarded to the backend when it declares them too (stages.POSE_ABILITIES).
+    abilities = frozenset({"count_people", "silhouette_only"})
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.results: list[PoseResult] = []
         self.inputs: list[str] = []
         self.seconds = 0.0
-        self._forwards_count = has_ability(backend, "count_people")
+        self._forwarded = {name for name in self.abilities if has_ability(backend, name)}
 
-    def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
+    def estimate(self, image_rgb: np.ndarray, count_people: bool = True, silhouette_only: bool = False) -> PoseResult:
+        # Only what differs from the defaults: a backend's own count_people setting stands otherwise.
+        options = {"count_people": False} if not count_people else {}
+        if silhouette_only:
+            options["silhouette_only"] = True
         started = time.perf_counter()
         try:
-            if not count_people and self._forwards_count:
-                result = self.backend.estimate(image_rgb, count_people=False)
-            else:
-                result = self.backend.estimate(image_rgb)
+            result = self.backend.estimate(image_rgb, **{k: v for k, v in options.items() if k in self._forwarded})
         finally:
             self.seconds += time.perf_counter() - started
         self.results.append(result)
@@ -73,7 +75,7 @@ class RecordingPose:
 class ReplayPose:
     """Stands in for the pose backend with results read back from the cache, in call order."""
 
-    abilities = frozenset({"count_people"})  # what RecordingPose declared when the results were recorded
+    abilities = RecordingPose.abilities  # what RecordingPose declared when the results were recorded
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.results = [
@@ -83,7 +85,7 @@ class ReplayPose:
             for i in range(int(arrays["count"]))]
         self.inputs = [str(arrays[f"input_{i}"]) if f"input_{i}" in arrays else "" for i in range(len(self.results))]
 
-    def estimate(self, image_rgb: np.ndarray, count_people: bool = True) -> PoseResult:
+    def estimate(self, image_rgb: np.ndarray, count_people: bool = True, silhouette_only: bool = False) -> PoseResult:
         if not self.results:
             raise ReplayMismatch("the normalise step called pose more often than recorded")
         if self.inputs[0] != image_digest(image_rgb):

@@ -36,7 +36,8 @@ class PoseResult:
 # to a backend that declares it; it never guesses from signatures.
 POSE_ABILITIES = frozenset({
     "count_people",  # estimate(image, count_people=False) skips counting people (a crop already counted)
-    "flip_average",  # estimate(image, flip_average=False) skips work that only refines the joints
+    "silhouette_only",  # estimate(image, silhouette_only=True): only the silhouette (and joints enough to
+    # pick the person) is wanted, e.g. to refocus the photo; work that only refines the joints is skipped
 })
 PARSER_ABILITIES = frozenset({
     "person_mask",  # parse(image, keypoints, person_mask=...) reuses the pose stage's silhouette

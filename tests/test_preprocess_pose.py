@@ -127,3 +127,51 @@ def test_pose_model_choice_follows_the_installed_heavy_model(tmp_path, vitonhd):
     genuine = read_keypoints(vitonhd / "test" / "openpose_json" / "00034_00_keypoints.json", image_size=image.shape[:2])
     correct, counted = pck(auto.estimate(image).keypoints, genuine, UPPER_JOINTS, image.shape[0])
     assert correct == counted
+
+
+class _CountingGraph:
+    """A real mediapipe graph that counts its runs (which models a pass pays for)."""
+
+    def __init__(self, graph) -> None:
+        self.graph, self.runs = graph, 0
+
+    def process(self, image):
+        self.runs += 1
+        return self.graph.process(image)
+
+
+@pytest.fixture()
+def counted_heavy_pose():
+    from vtonkit.preprocess.backends.mediapipe_pose import MediapipePose, heavy_model_installed, heavy_model_path
+
+    if not heavy_model_installed():
+        pytest.skip(f"heavy pose model not installed at {heavy_model_path()} (`make setup` installs it)")
+    pose = MediapipePose(count_people=False)
+    pose._pose, pose._silhouette = _CountingGraph(pose._pose), _CountingGraph(pose._silhouette)
+    return pose
+
+
+def test_silhouette_only_runs_the_silhouette_model_alone_for_the_same_mask(counted_heavy_pose, photos):
+    pose = counted_heavy_pose
+    image = _rgb(photos / "persons" / "model_2.png")
+    quick = pose.estimate(image, silhouette_only=True)
+    assert (pose._pose.runs, pose._silhouette.runs) == (0, 1)
+    whole = pose.estimate(image)
+    assert (pose._pose.runs, pose._silhouette.runs) == (2, 2)  # heavy direct + mirrored, then the silhouette
+    assert quick.person_mask.any() and np.array_equal(quick.person_mask, whole.person_mask)
+
+
+def test_prep_refocus_pass_asks_the_pose_backend_for_the_silhouette_only(counted_heavy_pose, photos):
+    """prep records pose through `RecordingPose`: it must forward `silhouette_only`, or the refocus
+    pass pays for the heavy model and the mirrored pass too (0.15 CPU s a photo)."""
+    from vtonkit.preprocess.person import normalise_person
+    from vtonkit.preprocess.pose_replay import RecordingPose, replay_normalise
+
+    pose = counted_heavy_pose
+    recorder = RecordingPose(pose)
+    normalized, result = normalise_person(photos / "persons" / "model_2.png", recorder)
+    assert (pose._pose.runs, pose._silhouette.runs) == (2, 2)  # refocus: full only; real pass: heavy x2 + full
+    assert normalized.image.shape == (1024, 768, 3)
+    # The recorded calls replay into the same normalised photo and pose.
+    again, replayed = replay_normalise(photos / "persons" / "model_2.png", recorder.to_arrays())
+    assert np.array_equal(again.image, normalized.image) and np.array_equal(replayed.keypoints, result.keypoints)

@@ -115,8 +115,11 @@ class MediapipePose:
     # 2: the silhouette keeps the pieces the skeleton's limbs pass through (the geometric parser's
     # `main_person`), not only those holding a joint (identical on the 43 shared photos).
     # 3: the heavy model when installed; the version carries "-heavy" or "-full".
-    version = "3"
-    abilities = frozenset({"count_people", "flip_average"})  # see stages.POSE_ABILITIES
+    # 4: `silhouette_only` (prep's refocus pass) runs the full model alone, with no mirrored pass
+    # (the same crop on 53 of the 54 shared photos; the 54th is a garment shot the heavy model
+    # took for a person).
+    version = "4"
+    abilities = frozenset({"count_people", "silhouette_only"})  # see stages.POSE_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:
@@ -150,14 +153,18 @@ class MediapipePose:
         self._faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
         self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
-    def landmarks(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def landmarks(self, image_rgb: np.ndarray, *, joints_model: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Raw mediapipe output: `(33, 3)` [x px, y px, visibility] and `(H, W)` float32 segmentation.
+
+        `joints_model=False` runs the silhouette's (full) model alone when the heavy one is loaded:
+        its segmentation is the one used anyway, and its joints are enough to pick the person.
 
         Raises:
             NoPersonError: nobody detected.
         """
         image_rgb = np.ascontiguousarray(image_rgb)
-        result = self._pose.process(image_rgb)
+        graph = self._pose if joints_model or self._silhouette is None else self._silhouette
+        result = graph.process(image_rgb)
         if result.pose_landmarks is None:
             raise NoPersonError(None, "no person detected (mediapipe pose found no body)")
         height, width = image_rgb.shape[:2]
@@ -168,33 +175,35 @@ class MediapipePose:
             segmentation = np.zeros((height, width), np.float32)
         return points, np.asarray(segmentation, dtype=np.float32)
 
-    def estimate(self, image_rgb: np.ndarray, *, count_people: bool | None = None,
-                 flip_average: bool | None = None):
+    def estimate(self, image_rgb: np.ndarray, *, count_people: bool | None = None, silhouette_only: bool = False):
         """`(H, W, 3)` uint8 RGB -> `PoseResult` (BODY_25, people count, warnings, person mask).
 
         `count_people=False` skips the extra-people check (face detection + selfie segmentation),
-        e.g. on a crop already checked; `flip_average=False` skips the mirrored second pass (when
-        only the silhouette is needed). None uses the constructor's settings.
+        e.g. on a crop already checked (None: the constructor's setting). `silhouette_only=True`
+        is for a caller that wants the silhouette alone (prep's refocus before the real pass): the
+        silhouette's (full) model runs alone, without the heavy model and the mirrored pass, whose
+        finer joints would be thrown away; the person mask is the same.
         """
         from vtonkit.preprocess.stages import PoseResult
 
         height, width = image_rgb.shape[:2]
+        joints_model = not silhouette_only
         try:
-            landmarks, segmentation = self.landmarks(image_rgb)
+            landmarks, segmentation = self.landmarks(image_rgb, joints_model=joints_model)
         except NoPersonError:
             # The pose detector works on a 224 px view of the whole photo and misses small people:
             # look for a face and retry on a crop around where its body should be.
-            landmarks, segmentation = self._landmarks_around_face(image_rgb)
-        if self.flip_average if flip_average is None else flip_average:
+            landmarks, segmentation = self._landmarks_around_face(image_rgb, joints_model=joints_model)
+        if self.flip_average and not silhouette_only:
             landmarks = self._average_with_mirror(image_rgb, landmarks)
-        if self._silhouette is not None:
+        if self._silhouette is not None and not silhouette_only:  # else the segmentation is the full model's already
             full = self._silhouette.process(np.ascontiguousarray(image_rgb))
             if full.pose_landmarks is not None and full.segmentation_mask is not None:
                 segmentation = np.asarray(full.segmentation_mask, dtype=np.float32)
         keypoints = landmarks_to_body25(landmarks, height, width, min_visibility=self.min_visibility)
         person_mask = main_person(segmentation > SEGMENTATION_THRESHOLD, keypoints)
         warnings: list[str] = []
-        if self._hands is not None:
+        if self._hands is not None and not silhouette_only:
             from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
 
             found = self._hands.process(np.ascontiguousarray(image_rgb)).multi_hand_landmarks or []
@@ -220,7 +229,8 @@ class MediapipePose:
             return landmarks  # the mirrored pass locked onto something else: keep the direct one
         return (landmarks + mirrored) / 2
 
-    def _landmarks_around_face(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _landmarks_around_face(self, image_rgb: np.ndarray, *, joints_model: bool = True
+                               ) -> tuple[np.ndarray, np.ndarray]:
         height, width = image_rgb.shape[:2]
         faces = self._faces.process(np.ascontiguousarray(image_rgb)).detections or []
         if not faces:
@@ -236,7 +246,7 @@ class MediapipePose:
         y1 = int(min(height, box.ymin * height + FACE_CROP_HEIGHT * face_h))
         if x1 - x0 < 16 or y1 - y0 < 16:
             raise NoPersonError(None, "no person detected (face too small)")
-        landmarks, crop_segmentation = self.landmarks(image_rgb[y0:y1, x0:x1])
+        landmarks, crop_segmentation = self.landmarks(image_rgb[y0:y1, x0:x1], joints_model=joints_model)
         landmarks[:, 0] += x0
         landmarks[:, 1] += y0
         segmentation = np.zeros((height, width), np.float32)
