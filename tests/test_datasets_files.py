@@ -116,6 +116,17 @@ def test_densepose_colours_are_opencv_parula():
     np.testing.assert_array_equal(render_densepose(ids), expected)
 
 
+def test_densepose_rendering_is_the_palette_lookup_for_any_integer_type():
+    from vtonkit.datasets.io.densepose import PARULA_RGB
+
+    ids = np.random.default_rng(0).integers(0, 25, (1024, 768))
+    for dtype in (np.uint8, np.int32, np.int64):
+        rendered = render_densepose(ids.astype(dtype))
+        assert rendered.dtype == np.uint8 and np.array_equal(rendered, PARULA_RGB[ids])
+    with pytest.raises(ValueError, match="0..24"):
+        render_densepose(np.full((4, 4), 25))
+
+
 def test_densepose_decoder_survives_jpeg(tmp_path, vitonhd, dresscode):
     ids = np.array(Image.open(dresscode / "upper_body" / "dense" / "048554_5.png")) if (
         dresscode / "upper_body" / "dense" / "048554_5.png").exists() else None
