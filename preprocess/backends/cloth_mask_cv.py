@@ -32,10 +32,10 @@ GAP = 6  # pixels at the working resolution; see `_mask_from_colour`
 
 def _largest_components(mask: np.ndarray, min_fraction: float) -> np.ndarray:
     """Keep the largest 8-connected component and any other at least `min_fraction` of its area."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)  # areas only: no boxes
     if count <= 1:
         return mask.astype(bool)
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    areas = np.bincount(labels.ravel(), minlength=count)[1:]
     keep = np.zeros(count, dtype=bool)
     keep[1:] = areas >= max(areas.max() * min_fraction, 1)
     return keep[labels]

@@ -262,8 +262,8 @@ class MediapipePose:
         selfie = self._selfie.process(np.ascontiguousarray(image_rgb)).segmentation_mask
         near_main = cv2.dilate(person_mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
         others = (selfie > SEGMENTATION_THRESHOLD) & ~near_main
-        count, _, stats, _ = cv2.connectedComponentsWithStats(others.astype(np.uint8), connectivity=8)
-        areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.zeros(0, int)
+        count, labels = cv2.connectedComponents(others.astype(np.uint8), connectivity=8)  # no boxes needed
+        areas = np.bincount(labels.ravel(), minlength=count)[1:]
         big_blobs = int((areas >= OTHER_PERSON_AREA * main_area).sum())
         small_blobs = int(((areas >= 0.05 * main_area) & (areas < OTHER_PERSON_AREA * main_area)).sum())
         faces = self._faces.process(np.ascontiguousarray(image_rgb)).detections or []
