@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import extruct
 from parsel import Selector
-from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, types_of
+from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, resolve_references, types_of
 from vtonkit.crawlers.page_state import state_blocks, state_product
 from vtonkit.crawlers.vocab import language_of
 
@@ -124,10 +124,16 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
     """Parse one page into :class:`PageEvidence` (extruct failures are logged, never raised)."""
     selector = Selector(text=page_html)
     evidence = PageEvidence(url=url, selector=selector)
-    for block in json_ld_blocks(page_html, url):
+    products_seen: set[str] = set()
+    for block in resolve_references(json_ld_blocks(page_html, url)):
         for node in iter_nodes(block):
             evidence.json_ld_all.append(node)
             if types_of(node) & PRODUCT_TYPES:
+                # a product also inlined where another node refers to it ("mainEntity") counts once
+                identifier = node.get("@id")
+                if isinstance(identifier, str) and identifier in products_seen:
+                    continue
+                products_seen.add(identifier) if isinstance(identifier, str) else None
                 evidence.json_ld.append(node)
     try:
         data = extruct.extract(
@@ -162,6 +168,9 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
     evidence.language = language_of(
         selector.xpath("/html/@lang").get() or evidence.meta.get("og:locale") or None
     )
+    if lists_products(evidence):
+        # A category page describing the products it lists: none of them is this page's product.
+        evidence.json_ld, evidence.microdata = [], []
     if not evidence.json_ld and not evidence.microdata and not has_opengraph_product(evidence.meta):
         titles = [t for t in (evidence.meta.get("og:title"), selector.xpath("normalize-space(//title)").get(),
                               selector.xpath("normalize-space(//h1)").get()) if t]
@@ -189,12 +198,67 @@ def _image_paths(value: Any) -> set[str]:
     return paths
 
 
+def _words(value: str | None) -> str:
+    return " ".join(re.findall(r"\w+", (value or "").casefold()))
+
+
+def _listed_in_item_list(nodes: list[dict[str, Any]]) -> set[int]:
+    """`id()`s of the nodes that are elements of an ``ItemList`` (or ``OfferCatalog``) among `nodes`."""
+    listed: set[int] = set()
+    for node in nodes:
+        if not types_of(node) & {"itemlist", "offercatalog"}:
+            continue
+        elements = node.get("itemListElement") or []
+        for element in elements if isinstance(elements, list) else [elements]:
+            if isinstance(element, dict):
+                listed.add(id(element))
+                if isinstance(element.get("item"), dict):
+                    listed.add(id(element["item"]))
+    return listed
+
+
+def is_own_product(evidence: PageEvidence, node: dict[str, Any]) -> bool:
+    """The node describes the page's own product: it names the page's URL or its og:image, or its
+    name and the page's heading (``<h1>``, else og:title / title) contain one another."""
+    page = urlsplit(evidence.url).path
+    node_url = urlsplit(text(node.get("url")) or "").path
+    if page.strip("/") and node_url == page:
+        return True
+    og_images = {urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()}
+    return bool(og_images & _image_paths(node.get("image"))) or names_the_heading(evidence, node)
+
+
+def names_the_heading(evidence: PageEvidence, node: dict[str, Any]) -> bool:
+    """The node's name and the page's heading (``<h1>``, else og:title, else title) contain one another."""
+    name = _words(text(node.get("name")))
+    headings = [evidence.selector.xpath("normalize-space(//h1)").get(), evidence.meta.get("og:title"),
+                evidence.selector.xpath("normalize-space(//title)").get()]
+    heading = next((_words(h) for h in headings if _words(h)), "")
+    return bool(name and heading and (name in heading or heading in name))
+
+
+def lists_products(evidence: PageEvidence) -> bool:
+    """The page's Product nodes are a listing's (a category page), not a product page's.
+
+    So when none of them is the page's own (`is_own_product`) and they are either all elements
+    of an ``ItemList`` or at least two products of different names (variants of one product share
+    a name; a product page's "related" products come beside its own).
+    """
+    nodes = [n for n in evidence.json_ld + evidence.microdata if text(n.get("name"))]
+    if not nodes or any(is_own_product(evidence, n) for n in nodes):
+        return False
+    listed = _listed_in_item_list(evidence.json_ld_all + evidence.microdata_all)
+    names = {_words(text(n.get("name"))) for n in nodes}
+    return all(id(n) in listed for n in nodes) or len(names) >= 2
+
+
 def main_product(evidence: PageEvidence) -> dict[str, Any]:
     """The page's own product node (``{}`` when the page has none).
 
-    Pages often list one node per variant (size, colour). The node for the variant on screen
-    is the one whose URL is the page's, whose image is the page's ``og:image``, or whose colour
-    is named in the page URL; otherwise the first named node.
+    Pages often list one node per variant (size, colour), or related products beside their own.
+    The node on screen is the one whose URL is the page's, whose image is the page's ``og:image``,
+    whose name is the page's heading, or whose colour is named in the page URL; otherwise the
+    first named node.
     """
     nodes = [n for n in evidence.structured_nodes if text(n.get("name"))]
     if not nodes:
@@ -205,7 +269,7 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
         urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()
     }
 
-    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, int, int, int]:
+    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, int, int, int, int]:
         index, node = entry
         node_url = text(node.get("url")) or ""
         same_page = int(
@@ -214,7 +278,7 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
         same_image = int(bool(og_images & _image_paths(node.get("image"))))
         colour = (text(node.get("color")) or "").lower()
         colour_in_url = int(bool(colour) and colour in page_words)
-        return (same_page, same_image, colour_in_url, -index)
+        return (same_page, same_image, int(names_the_heading(evidence, node)), colour_in_url, -index)
 
     return max(enumerate(nodes), key=score)[1]
 

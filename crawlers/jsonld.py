@@ -3,7 +3,9 @@
 Seen in the wild: trailing commas, JavaScript comments, raw newlines and tabs inside strings,
 HTML entities, several objects concatenated in one script tag, ``@graph`` wrappers, top-level
 arrays, and ``@type`` written in lower case ("product"). :func:`json_ld_blocks` returns every
-block it could read (after repairs) and :func:`iter_nodes` walks them.
+block it could read (after repairs), :func:`resolve_references` puts the node a ``{"@id": ...}``
+reference names in its place (Yoast's ``@graph`` gives a product's image, offers and brand that
+way), and :func:`iter_nodes` walks them.
 """
 
 from __future__ import annotations
@@ -111,6 +113,45 @@ def json_ld_blocks(page_html: str, url: str = "") -> list[Any]:
         except ValueError as exc:
             logger.info("skipping JSON-LD block on %s: %s", url or "<page>", exc)
     return blocks
+
+
+_REFERENCE_KEYS = {"@id", "@type", "@context"}
+# Caps on what resolving may build: references of a hostile page can nest and fan out.
+MAX_REFERENCE_HOPS = 3
+MAX_RESOLVED_VALUES = 50_000
+
+
+def _is_reference(value: dict[str, Any]) -> bool:
+    return isinstance(value.get("@id"), str) and not set(value) - _REFERENCE_KEYS
+
+
+def resolve_references(blocks: list[Any]) -> list[Any]:
+    """Copies of `blocks` in which each reference (a dict holding only ``@id``, maybe ``@type``) is
+    replaced by the node of that ``@id`` elsewhere in the page, its own references resolved too.
+
+    At most `MAX_REFERENCE_HOPS` references deep and `MAX_RESOLVED_VALUES` values in all (what is
+    left over stays a reference), so cycles and fan-outs end; references to nothing stay as they are.
+    """
+    index: dict[str, dict[str, Any]] = {}
+    for node in iter_nodes(blocks):
+        if isinstance(node.get("@id"), str) and not _is_reference(node):
+            index.setdefault(node["@id"], node)
+    budget = [MAX_RESOLVED_VALUES]
+
+    def resolve(value: Any, hops: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return value
+        if isinstance(value, list):
+            return [resolve(v, hops) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if _is_reference(value):
+            target = index.get(value["@id"])
+            return resolve(target, hops - 1) if target is not None and hops > 0 else value
+        return {key: resolve(v, hops) for key, v in value.items()}
+
+    return [resolve(block, MAX_REFERENCE_HOPS) for block in blocks]
 
 
 def types_of(node: dict[str, Any]) -> set[str]:

@@ -112,18 +112,32 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
     return []
 
 
+def document_base(evidence: PageEvidence) -> str:
+    """The address the page's relative URLs resolve against: its ``<base href>`` (itself resolved
+    against the page's URL), else the page's URL."""
+    href = (evidence.selector.xpath("//head/base/@href | //base/@href").get() or "").strip()
+    if not href:
+        return evidence.url
+    absolute = urljoin(evidence.url, href) if evidence.url else href
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else evidence.url
+
+
 def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
     """Absolute image URLs: the product node's, any product node's, og:image, then gallery images."""
     urls: list[str] = []
+    base = document_base(evidence)
 
     def add(value: Any) -> None:
         if isinstance(value, list):
             for v in value:
                 add(v)
         elif isinstance(value, dict):
-            add(value.get("contentUrl") or value.get("url") or value.get("@id"))
+            # An "@id" is the image only when it is not a name inside a page (Yoast: ".../#primaryimage");
+            # such references are resolved to the ImageObject they name when the page has it.
+            identifier = value.get("@id") if "#" not in str(value.get("@id") or "#") else None
+            add(value.get("contentUrl") or value.get("url") or identifier)
         elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
-            absolute = urljoin(evidence.url, value.strip()) if evidence.url else value.strip()
+            absolute = urljoin(base, value.strip()) if base else value.strip()
             if absolute not in urls:
                 urls.append(absolute)
 
@@ -149,30 +163,70 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
 
 
 # Where lazy-loading galleries keep the real image while `src` holds a placeholder (Cafe24:
-# `ec-data-src`), most specific first; then the widest `srcset` candidate, then `src`.
+# `ec-data-src`), most specific first; then the largest `srcset` candidate (the lazy loaders'
+# `data-srcset` first), then the `<source>`s of an enclosing `<picture>`, then `src`.
 _LAZY_IMAGE_ATTRIBUTES = ("data-zoom-image", "data-large", "data-original", "data-src", "ec-data-src",
                           "data-lazy-src", "data-lazy")
 _PLACEHOLDER_IMAGE = re.compile(r"(?:blank|spacer|placeholder|loading|transparent|pixel)\.(?:gif|png|svg)", re.IGNORECASE)
+_DESCRIPTOR = re.compile(r"^(\d+(?:\.\d+)?)([wx])$")
+
+
+def srcset_candidates(value: str) -> list[tuple[str, str, float]]:
+    """`(url, "w" or "x", size)` of each candidate of a `srcset` value, split as browsers split it.
+
+    A URL runs to the next whitespace, so commas inside it stay (`.../w_1600,c_fill/a.jpg`); a
+    comma after the URL or its descriptors ends the candidate. No descriptor means `1x`.
+    """
+    candidates: list[tuple[str, str, float]] = []
+    position, end = 0, len(value)
+    while position < end:
+        while position < end and (value[position].isspace() or value[position] == ","):
+            position += 1
+        start = position
+        while position < end and not value[position].isspace():
+            position += 1
+        url, descriptors = value[start:position], ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            start = position
+            while position < end and value[position] != ",":
+                position += 1
+            descriptors = value[start:position]
+        kind, size = "x", 1.0
+        for token in descriptors.split():
+            found = _DESCRIPTOR.match(token)
+            if found:
+                kind, size = found.group(2), float(found.group(1))
+        if url:
+            candidates.append((url, kind, size))
+    return candidates
+
+
+def _largest(srcsets: list[str]) -> str | None:
+    """The largest image of some `srcset` values: widest `w`, else densest `x`; a tie goes to the later one."""
+    ranked = [((kind == "w", size, index), url)
+              for index, (url, kind, size) in enumerate(c for value in srcsets for c in srcset_candidates(value))
+              if not url.startswith("data:")]
+    return max(ranked)[1] if ranked else None
 
 
 def _full_image(img: Any) -> str | None:
     """The URL of the picture an `<img>` shows once loaded (not a lazy-loading placeholder)."""
     for attribute in _LAZY_IMAGE_ATTRIBUTES:
-        value = img.attrib.get(attribute)
-        if value and value.strip():
-            return value.strip()
-    srcset = img.attrib.get("srcset") or img.attrib.get("data-srcset")
-    if srcset:
-        candidates = []
-        for entry in srcset.split(","):
-            parts = entry.strip().split()
-            if parts:
-                width = parts[1][:-1] if len(parts) > 1 and parts[1].endswith("w") else "0"
-                candidates.append((int(width) if width.isdigit() else 0, parts[0]))
-        if candidates:
-            return max(candidates)[1]
+        value = (img.attrib.get(attribute) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    for attribute in ("data-srcset", "srcset"):
+        found = _largest([img.attrib.get(attribute) or ""])
+        if found:
+            return found
+    found = _largest([source.attrib.get("data-srcset") or source.attrib.get("srcset") or ""
+                      for source in img.xpath("ancestor::picture[1]//source")])  # lxml nests <source>s
+    if found:
+        return found
     src = (img.attrib.get("src") or "").strip()
-    return None if not src or _PLACEHOLDER_IMAGE.search(src) else src
+    return None if not src or src.startswith("data:") or _PLACEHOLDER_IMAGE.search(src) else src
 
 
 @lru_cache(maxsize=1)

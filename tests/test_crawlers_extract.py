@@ -374,3 +374,90 @@ def test_the_variant_on_screen_is_the_main_product():
     assert item.colour == "Black" and item.image_urls == ["https://cdn.example/Black.jpg"]
     by_url = extract_product(_page(node("Blue"), node("Grey")), "https://shop.example/cardigan-1?colour=grey")
     assert by_url.colour == "Grey"
+
+
+# --- markup of real shop themes (found by probing hand-made pages) ----------------------------------
+
+_JEANS = json.dumps({"@type": "Product", "name": "Slim Jeans", "sku": "SJ-1",
+                     "offers": {"@type": "Offer", "price": "59.00", "priceCurrency": "EUR"}})
+
+
+def _gallery_image(markup: str, head: str = "") -> list[str]:
+    page = _page(_JEANS, head=head, body=f'<h1>Slim Jeans</h1><div class="product-gallery">{markup}</div>')
+    return extract_product(page, "https://shop.example/en/p/slim-jeans").image_urls
+
+
+def test_gallery_images_are_read_as_a_browser_picks_them():
+    cdn = "https://res.cloudinary.com/acme/image/upload"
+    # commas inside srcset URLs (Cloudinary transformations) are not candidate separators
+    assert _gallery_image(f'<img src="{cdn}/w_400,c_fill/sj.jpg" srcset="{cdn}/w_400,c_fill/sj.jpg 400w, '
+                          f'{cdn}/w_1600,c_fill/sj.jpg 1600w">') == [f"{cdn}/w_1600,c_fill/sj.jpg"]
+    # density descriptors: the densest, not the alphabetically last
+    assert _gallery_image('<img src="/img/sj-small.jpg" srcset="/img/sj-large.jpg 2x, /img/sj-small.jpg 1x">'
+                          ) == ["https://shop.example/img/sj-large.jpg"]
+    # a <picture> whose <img> is a placeholder: the widest <source>
+    assert _gallery_image('<picture><source type="image/webp" srcset="/img/sj-800.webp 800w, /img/sj-1600.webp 1600w">'
+                          '<source srcset="/img/sj-800.jpg 800w, /img/sj-1600.jpg 1600w">'
+                          '<img src="/static/placeholder.png" alt=""></picture>') == ["https://shop.example/img/sj-1600.jpg"]
+    # lazysizes: a data: placeholder in srcset, the real set in data-srcset
+    assert _gallery_image('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" srcset="data:image/gif;base64,R0lGOD" '
+                          'data-srcset="/img/sj-600.jpg 600w, /img/sj-1200.jpg 1200w">'
+                          ) == ["https://shop.example/img/sj-1200.jpg"]
+    # relative URLs resolve against <base href>
+    assert _gallery_image('<img src="images/sj.jpg">', head='<base href="https://cdn.shop.example/store/">'
+                          ) == ["https://cdn.shop.example/store/images/sj.jpg"]
+
+
+def test_yoast_graph_references_resolve_to_the_image_offer_and_brand():
+    page_url = "https://shop.example/product/linen-shirt/"
+    graph = json.dumps({"@context": "https://schema.org", "@graph": [
+        {"@type": ["WebPage", "ItemPage"], "@id": page_url, "url": page_url, "name": "Linen Shirt - ACME",
+         "mainEntity": {"@id": f"{page_url}#product"}, "image": {"@id": f"{page_url}#primaryimage"}},
+        {"@type": "ImageObject", "@id": f"{page_url}#primaryimage", "url": "https://shop.example/up/linen-shirt.jpg"},
+        {"@type": "Organization", "@id": "https://shop.example/#organization", "name": "ACME"},
+        {"@type": "Product", "@id": f"{page_url}#product", "name": "Linen Shirt", "sku": "LS-9",
+         "image": {"@id": f"{page_url}#primaryimage"}, "brand": {"@id": "https://shop.example/#organization"},
+         "offers": [{"@id": f"{page_url}#offer"}], "mainEntityOfPage": {"@id": page_url}},
+        {"@type": "Offer", "@id": f"{page_url}#offer", "price": "79.00", "priceCurrency": "USD",
+         "availability": "http://schema.org/InStock"}]})
+    item = extract_product(_page(graph, body="<h1>Linen Shirt</h1>"), page_url)
+    assert item.image_urls == ["https://shop.example/up/linen-shirt.jpg"]
+    assert (item.price, item.currency, item.availability, item.brand) == (79.0, "USD", "InStock", "ACME")
+
+
+def test_reference_cycles_and_fan_outs_end():
+    from vtonkit.crawlers.jsonld import MAX_RESOLVED_VALUES, resolve_references
+
+    cycle = [{"@id": "a", "@type": "AggregateOffer", "offers": {"@id": "b"}},
+             {"@id": "b", "@type": "AggregateOffer", "offers": {"@id": "a"}, "price": "1"}]
+    fan = [{"@id": f"n{i}", "next": [{"@id": f"n{i + 1}"}] * 50} for i in range(10)] + [{"@id": "n10", "name": "x"}]
+    for blocks in (cycle, fan):
+        resolved = resolve_references(blocks)
+        assert len(json.dumps(resolved)) < 100 * MAX_RESOLVED_VALUES
+    item = extract_product(_page(json.dumps({"@type": "Product", "name": "Loop", "offers": {"@id": "a"}}),
+                                 json.dumps(cycle)), "https://shop.example/p/loop")
+    assert item.title == "Loop"
+
+
+def test_a_category_page_that_describes_its_products_is_not_a_product():
+    def product(name: str, slug: str) -> dict:
+        return {"@type": "Product", "name": name, "url": f"https://shop.example/p/{slug}", "sku": slug.upper(),
+                "offers": {"@type": "Offer", "price": "49.00", "priceCurrency": "EUR"}}
+
+    item_list = json.dumps({"@type": "ItemList", "itemListElement": [
+        {"@type": "ListItem", "position": i + 1, "item": product(name, slug)}
+        for i, (name, slug) in enumerate([("Wide Leg Trousers", "wide-leg"), ("Culottes", "culottes")])]})
+    listing = extract_product(_page(item_list, body="<h1>Women's Trousers</h1>"), "https://shop.example/women/trousers")
+    assert listing is None or "product" not in listing.sources
+    grid = "".join(f'<div itemscope itemtype="https://schema.org/Product"><a itemprop="url" href="/p/{s}">'
+                   f'<span itemprop="name">{n}</span></a><div itemprop="offers" itemscope '
+                   f'itemtype="https://schema.org/Offer"><span itemprop="price" content="39.00">39</span>'
+                   f'<meta itemprop="priceCurrency" content="EUR"></div></div>'
+                   for n, s in (("Midi Skirt", "midi"), ("Mini Skirt", "mini")))
+    listing = extract_product(_page(body=f"<h1>Skirts</h1>{grid}"), "https://shop.example/women/skirts")
+    assert listing is None or "product" not in listing.sources
+    # a product page keeps its product beside a related one, and an ItemList on it is not its product
+    related = extract_product(_page(json.dumps([product("Wide Leg Trousers", "wide-leg"),
+                                                {**product("Cigarette Trousers", "cigarette"), "url": None}]),
+                                    body="<h1>Cigarette Trousers</h1>"), "https://shop.example/p/cigarette")
+    assert related.sources["product"] == "json-ld" and related.title == "Cigarette Trousers"
