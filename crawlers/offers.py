@@ -113,13 +113,29 @@ _OLD_PRICE_CLASS = re.compile(
     re.IGNORECASE,
 )
 _NOW_PRICE_CLASS = re.compile(r"sale|special|final|current|now|discount|promo|reduced|selling", re.IGNORECASE)
+# Containers of other products' cards: a "sale" price there is another product's.
+_OTHER_PRODUCTS = re.compile(
+    r"related|relation|recommend|upsell|up-sell|cross-?sell|also-?(?:like|bought|viewed)|similar|recently|"
+    r"suggest|complete-the-look|shop-the-look|carousel", re.IGNORECASE)
+# Marks of a price before tax, shown beside the one the customer pays ("3,619円(税抜)").
+_BEFORE_TAX = re.compile(r"税抜|税別|本体価格|\+\s*税|excl\.?\s*(?:vat|tax)|before tax|tax excluded|세전|부가세\s*별도",
+                         re.IGNORECASE)
 
 
-def _is_old_price(element: Any) -> bool:
+def _is_old_price(element: Any, *, container: bool = False) -> bool:
+    """Struck through, or named as the old price. A `container` (an ancestor of the price) counts
+    only when its name is about a price: "info_list" or "product-list" hold current prices."""
     if not isinstance(element.tag, str):  # a comment or processing instruction
         return False
-    return (element.tag.lower() in _STRUCK_TAGS or bool(_OLD_PRICE_CLASS.search(element.get("class") or ""))
+    name = element.get("class") or ""
+    named_old = bool(_OLD_PRICE_CLASS.search(name)) and (not container or "price" in name.lower())
+    return (element.tag.lower() in _STRUCK_TAGS or named_old
             or (element.get("data-price-type") or "").lower() == "oldprice")
+
+
+def _in_other_products(element: Any) -> bool:
+    return any(_OTHER_PRODUCTS.search(f"{e.get('class') or ''} {e.get('id') or ''}")
+               for e in element.iterancestors() if isinstance(e.tag, str))
 
 
 def _current_price_text(element: Any) -> str:
@@ -135,8 +151,9 @@ def _current_price_text(element: Any) -> str:
 def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     """A visible price: ``itemprop=price``, else a price-classed element that shows a currency.
 
-    The price the product costs now: elements named as a sale or final price first, and nothing
-    shown struck through or as the old price.
+    The price the product costs now: elements named as a sale or final price first, a price
+    marked as before tax last, and nothing shown struck through or as the old price, nor in the
+    cards of related or recommended products.
     """
     sel = evidence.selector
     for value in sel.xpath("//*[@itemprop='price']/@content | //*[@itemprop='price']//text()").getall():
@@ -149,8 +166,11 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
         "[not(ancestor::script)]" + SHOWN
     )[:40]]
     current = [node for node in price_nodes
-               if not any(_is_old_price(e) for e in (node, *node.iterancestors()))]
-    now_first = sorted(current, key=lambda node: not _NOW_PRICE_CLASS.search(node.get("class") or ""))
+               if not _is_old_price(node) and not any(_is_old_price(e, container=True) for e in node.iterancestors())
+               and not _in_other_products(node)]
+    # A price the page marks as before tax goes after the others; then sale and final prices first.
+    now_first = sorted(current, key=lambda node: (bool(_BEFORE_TAX.search(" ".join(node.itertext()))),
+                                                  not _NOW_PRICE_CLASS.search(node.get("class") or "")))
     for node in now_first:
         shown = _current_price_text(node)
         if not shown or len(shown) > 60 or not re.search(r"\d", shown):

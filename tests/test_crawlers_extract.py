@@ -461,3 +461,25 @@ def test_a_category_page_that_describes_its_products_is_not_a_product():
                                                 {**product("Cigarette Trousers", "cigarette"), "url": None}]),
                                     body="<h1>Cigarette Trousers</h1>"), "https://shop.example/p/cigarette")
     assert related.sources["product"] == "json-ld" and related.title == "Cigarette Trousers"
+
+
+def _visible_price(body: str, lang: str = "en") -> tuple[float | None, str | None]:
+    page = (f'<html lang="{lang}"><head><meta property="og:type" content="product"><title>Item</title></head>'
+            f"<body><h1>Item</h1>{body}</body></html>")
+    item = extract_product(page, "https://shop.example/p/item")
+    return item.price, item.currency
+
+
+def test_the_visible_price_is_the_one_this_product_costs_now():
+    # a list container around the price ("info_list") is not an old ("list") price
+    assert _visible_price('<ul class="info_list"><li><span class="tit">판매가</span> <span class="price">39,000원</span>'
+                          "</li></ul>", "ko") == (39000.0, "KRW")
+    # a related product's sale price is another product's
+    assert _visible_price('<div class="product-info"><span class="price">€59.00</span></div><div class="related">'
+                          '<div class="card"><span class="price sale-price">€19.00</span></div></div>') == (59.0, "EUR")
+    # the price before tax (税抜) gives way to the one with tax (税込), in separate elements too
+    assert _visible_price('<p class="price">3,619円 <span class="tax">(税抜)</span></p>'
+                          '<p class="price-tax">3,980円<span>(税込)</span></p>', "ja") == (3980.0, "JPY")
+    # still: a struck old price and an element named as the old one are skipped
+    assert _visible_price('<div class="price"><del>49,000원</del> 39,000원</div>', "ko") == (39000.0, "KRW")
+    assert _visible_price('<span class="old-price">€80.00</span><span class="price">€59.00</span>') == (59.0, "EUR")
