@@ -44,6 +44,15 @@ from tests.conftest import shared_path
         ("Teen backpack", "other"),  # "tee" must not match "teen"
         ("تيشيرت بشعار الماركة", "upper"),
         ("Leather belt", "other"),
+        # "dress" before another garment or a shoe is a style, and a garment word before an
+        # accessory names the accessory's use
+        ("Dress Pants", "lower"),
+        ("Pleated dress trousers", "lower"),
+        ("Dress shirt", "upper"),
+        ("Dress Shoes", "other"),
+        ("Leather Jeans Belt", "other"),
+        ("Denim Skirt Hanger", "other"),
+        ("Skirt with belt", "lower"),
     ],
 )
 def test_title_keywords_in_several_languages(title, category):
