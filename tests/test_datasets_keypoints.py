@@ -104,3 +104,47 @@ def test_invalid_json(tmp_path):
     path.write_text("{not json")
     with pytest.raises(KeypointFormatError, match="not valid JSON"):
         read_keypoints(path)
+
+
+def _genuine_doc(vitonhd) -> dict:
+    return json.loads((vitonhd / "test" / "openpose_json" / "00006_00_keypoints.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "message"),
+    [
+        (6, 3e9, "far outside any image"),  # PIL's 32-bit drawing overflowed
+        (6, 1e20, "far outside any image"),  # OpenCV could not convert it to int
+        (3, 1e300, "far outside any image"),
+        (6, "123.4", "not a list of numbers"),  # the official np.array arithmetic fails on strings
+        (6, None, "not a list of numbers"),
+    ],
+)
+def test_huge_or_odd_values_are_one_clear_error(tmp_path, vitonhd, index, value, message):
+    doc = _genuine_doc(vitonhd)
+    doc["people"][0]["pose_keypoints_2d"][index] = value
+    path = tmp_path / "odd_keypoints.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(KeypointFormatError, match=message) as info:
+        read_keypoints(path)
+    assert str(path) in str(info.value)
+
+
+def test_all_number_strings_and_deep_nesting_are_refused(tmp_path, vitonhd):
+    doc = _genuine_doc(vitonhd)
+    doc["people"][0]["pose_keypoints_2d"] = [str(v) for v in doc["people"][0]["pose_keypoints_2d"]]
+    strings = tmp_path / "strings_keypoints.json"
+    strings.write_text(json.dumps(doc))
+    with pytest.raises(KeypointFormatError, match="holds strings"):
+        read_keypoints(strings)
+    deep = tmp_path / "deep_keypoints.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(KeypointFormatError, match="nested too deeply") as info:
+        read_keypoints(deep)
+    assert str(deep) in str(info.value)
+    # A coordinate merely outside the frame is a pose problem, not an unreadable file.
+    doc = _genuine_doc(vitonhd)
+    doc["people"][0]["pose_keypoints_2d"][6] = -5000.0
+    outside = tmp_path / "outside_keypoints.json"
+    outside.write_text(json.dumps(doc))
+    assert read_keypoints(outside)[2, 0] == -5000.0

@@ -32,6 +32,10 @@ COCO18_NAMES: tuple[str, ...] = (
 COCO18_TO_BODY25 = np.array([BODY25_NAMES.index(name) for name in COCO18_NAMES])
 MID_HIP, R_HIP, L_HIP = 8, 9, 12
 
+# Pixel coordinates beyond this are no photo's (a 1024x768 person is ~1e3 px) but still draw
+# safely: agnostic shapes span a few times the coordinates, within 32-bit drawing integers.
+MAX_COORDINATE = 1e6
+
 # Dress Code keypoints were computed on 512x384 (H x W) images.
 DRESSCODE_SIZE = (512, 384)
 
@@ -69,11 +73,30 @@ def present_mask(body25: np.ndarray) -> np.ndarray:
     return ~((body25[:, 0] == 0) & (body25[:, 1] == 0))
 
 
-def _flat_to_points(values: Any, path: Path, key: str) -> np.ndarray:
+def _numbers(values: Any, path: Path, key: str) -> np.ndarray:
+    """`values` as float64, accepted only when the official `np.array(values)` is numeric.
+
+    `np.asarray(..., dtype=float)` would quietly parse "123.4"; the official loader's arithmetic on
+    the resulting string array fails, so strings, nulls and all-boolean lists are refused here.
+    """
     try:
-        flat = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
+        raw = np.asarray(values)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise KeypointFormatError(path, f"{key} is not a list of numbers") from exc
+    if raw.dtype.kind not in "iuf":
+        raise KeypointFormatError(path, f"{key} is not a list of numbers (holds {_kind_name(raw)})")
+    try:
+        return raw.astype(np.float64)
+    except OverflowError as exc:  # a JSON integer beyond float64
+        raise KeypointFormatError(path, f"{key} holds a number too large for float64") from exc
+
+
+def _kind_name(raw: np.ndarray) -> str:
+    return {"U": "strings", "S": "strings", "b": "only booleans"}.get(raw.dtype.kind, "null, nested or mixed values")
+
+
+def _flat_to_points(values: Any, path: Path, key: str) -> np.ndarray:
+    flat = _numbers(values, path, key).reshape(-1)
     if not np.all(np.isfinite(flat)):
         raise KeypointFormatError(path, f"{key} contains NaN or infinite values")
     if flat.size == 75:
@@ -111,6 +134,8 @@ def parse_keypoints(
         if not isinstance(people, list) or not people:
             raise KeypointFormatError(path, "no person: 'people' is empty")
         person = people[0]
+        if not isinstance(person, dict):
+            raise KeypointFormatError(path, "people[0] is not a JSON object")
         keys = [k for k in ("pose_keypoints_2d", "pose_keypoints") if k in person]
         if not keys:
             raise KeypointFormatError(path, "people[0] has no 'pose_keypoints_2d' (nor legacy 'pose_keypoints')")
@@ -136,15 +161,27 @@ def parse_keypoints(
         body = coco18_to_body25(coco)
     # OpenPose writes undetected joints as exact zeros: keep that invariant after conversions.
     body[~present_mask(body)] = 0.0
+    _check_coordinates(body, path)
     return body
+
+
+def _check_coordinates(body25: np.ndarray, path: Path) -> None:
+    """Refuse coordinates no photo has: PIL and OpenCV draw with 32-bit integers and fail on them."""
+    far = np.abs(body25[:, :2]).max(axis=1) > MAX_COORDINATE
+    if far.any():
+        joint = int(np.argmax(far))
+        x, y = body25[joint, :2]
+        raise KeypointFormatError(
+            path, f"joint {joint} ({BODY25_NAMES[joint]}) at ({x:g}, {y:g}) is far outside any image "
+            f"(|coordinate| > {MAX_COORDINATE:g} px)"
+        )
 
 
 def _dresscode_points(entries: Any, path: Path) -> np.ndarray:
     """Dress Code `[[x, y, score, id], ...]` (18 rows, missing = -1) -> COCO-18 (18, 3), missing = 0."""
-    try:
-        rows = np.asarray(entries, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise KeypointFormatError(path, "'keypoints' is not a list of [x, y, score, id] rows") from exc
+    rows = _numbers(entries, path, "'keypoints'")
+    if not np.all(np.isfinite(rows)):
+        raise KeypointFormatError(path, "'keypoints' contains NaN or infinite values")
     if rows.ndim != 2 or rows.shape[0] != 18 or rows.shape[1] < 3:
         raise KeypointFormatError(path, f"Dress Code 'keypoints' must be 18 rows of [x, y, score, id], got {rows.shape}")
     points = np.zeros((18, 3), dtype=np.float64)
@@ -165,8 +202,12 @@ def read_keypoints(
         raise InputError(path, "keypoint file not found")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:  # arrays nested thousands deep exhaust the parser's stack
+        raise KeypointFormatError(path, "not valid keypoint JSON (nested too deeply)") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # ValueError: also an integer of > 4300 digits
         raise KeypointFormatError(path, f"not valid JSON ({exc})") from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot read keypoint file ({exc.strerror or exc})") from exc
     return parse_keypoints(data, path, fmt, image_size)
 
 
