@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets import layout
-from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
+from vtonkit.datasets.io.files import atomic_write_bytes, atomic_write_json
 from vtonkit.datasets.review.store import DecisionStore
 
 from vtonkit.core.errors import VtonkitError
@@ -91,6 +91,15 @@ def _move(root: Path, source: str, target: str) -> None:
     _fsync_dir(src.parent)
 
 
+def _pair_lines(path: Path) -> list[str]:
+    """The lines of a pair list with their exact endings (`read_text` would turn CRLF into LF)."""
+    return path.read_bytes().decode("utf-8").splitlines(keepends=True)
+
+
+def _write_pair_lines(path: Path, lines: list[str]) -> None:
+    atomic_write_bytes(path, "".join(lines).encode("utf-8"))  # bytes: no newline translation either
+
+
 def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
     """(dataset-relative file, quarantine-relative target) for each existing file of a sample."""
     split_dir = layout.DatasetLayout(root).split(split)
@@ -124,7 +133,7 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
         pairs_file = data.pairs_file(split)
         if not pairs_file.is_file():
             continue
-        for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True)):
+        for index, line in enumerate(_pair_lines(pairs_file)):
             hit = {layout.stem_of(token) for token in line.split()} & stems
             if hit:
                 result.removed_lines.setdefault(split, []).append((index, line))
@@ -157,12 +166,8 @@ def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> Clean
     for split, lines in result.removed_lines.items():
         pairs_file = data.pairs_file(split)
         drop = {index for index, _ in lines}
-        kept = [
-            line
-            for index, line in enumerate(pairs_file.read_text(encoding="utf-8").splitlines(keepends=True))
-            if index not in drop
-        ]
-        atomic_write_text(pairs_file, "".join(kept))
+        _write_pair_lines(pairs_file, [line for index, line in enumerate(_pair_lines(pairs_file))
+                                       if index not in drop])
         run["pairs_rewritten"].append(split)
         _write_manifest(root, manifest)
     run["status"] = "applied"
@@ -200,12 +205,10 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     data = layout.DatasetLayout(root)
     for split, lines in restored_lines.items():
         pairs_file = data.pairs_file(split)
-        current = (
-            pairs_file.read_text(encoding="utf-8").splitlines(keepends=True) if pairs_file.is_file() else []
-        )
+        current = _pair_lines(pairs_file) if pairs_file.is_file() else []
         for index, text in sorted(lines):  # ascending: each goes back to its original index
             current.insert(min(index, len(current)), text)
-        atomic_write_text(pairs_file, "".join(current))
+        _write_pair_lines(pairs_file, current)
     run["status"] = "undone"
     run["undone_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _write_manifest(root, manifest)

@@ -35,9 +35,17 @@ CLOTH_FOLDERS = (CLOTH, CLOTH_MASK)
 ALL_FOLDERS = PERSON_FOLDERS + CLOTH_FOLDERS
 
 
+JPG = ".jpg"
+
+
 def stem_of(file_name: str) -> str:
-    """Pair-list name -> stem: `00891_00.jpg` -> `00891_00` (HR-VITON splits at the first dot)."""
-    return Path(file_name).name.split(".")[0]
+    """Pair-list name -> stem: `00891_00.jpg` -> `00891_00`, `a.b.jpg` -> `a.b`.
+
+    HR-VITON's loaders derive every file with `name.replace('.jpg', ...)`: only the `.jpg` goes,
+    other dots stay (`pair_of` refuses a `.jpg` anywhere but at the end).
+    """
+    name = Path(file_name).name
+    return name[: -len(JPG)] if name.endswith(JPG) else name
 
 
 @dataclass(frozen=True)
@@ -101,11 +109,11 @@ class SplitDir:
 
     def person_stems(self) -> list[str]:
         """Stems of the person photos in `image/` (sorted)."""
-        return self._stems(IMAGE, ".jpg")
+        return self._stems(IMAGE, JPG)
 
     def cloth_stems(self) -> list[str]:
         """Stems of the garments in `cloth/` (sorted)."""
-        return self._stems(CLOTH, ".jpg")
+        return self._stems(CLOTH, JPG)
 
     def make_folders(self) -> None:
         for folder in ALL_FOLDERS:

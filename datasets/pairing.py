@@ -40,7 +40,7 @@ from pathlib import Path
 from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.layout import DatasetLayout, SplitDir
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
-from vtonkit.datasets.pairs import Pair, write_pairs
+from vtonkit.datasets.pairs import Pair, name_problem, write_pairs
 
 from vtonkit.core.errors import VtonkitError
 
@@ -146,6 +146,7 @@ class PairListResult:
     placeholders: dict[str, str] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     own_copies: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # file (split-relative) -> why it cannot be listed
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
@@ -187,6 +188,16 @@ def link_own_garments(split_dir: SplitDir, persons: list[str], person_records: d
     return copies
 
 
+def unlistable(stems: list[str], folder: str) -> dict[str, str]:
+    """`{"<folder>/<stem>.jpg": reason}` for the stems whose file name cannot stand in a pair list."""
+    problems = {}
+    for stem in stems:
+        problem = name_problem(f"{stem}.jpg")
+        if problem is not None:
+            problems[f"{folder}/{stem}.jpg"] = problem
+    return problems
+
+
 def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0, category: str | None = None,
                     allow_leakage: bool = False, output: str | Path | None = None) -> PairListResult:
     """Build and write `<dataset>/<split>_pairs.txt` (or `output`); see the module docstring.
@@ -208,11 +219,15 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
     persons = [s for s in complete_persons(split_dir) if _category_ok(person_records.get(s), category)]
     cloth_files = set(complete_cloths(split_dir))
     garments = [s for s in sorted(cloth_files) if s not in placeholders and _category_ok(cloth_records.get(s), category)]
+    # One photo whose name a pair list cannot hold (`my photo.jpg`) is left out, not the whole list.
+    skipped = {**unlistable(persons, "image"), **unlistable(garments, "cloth")}
+    persons = [s for s in persons if f"image/{s}.jpg" not in skipped]
+    garments = [s for s in garments if f"cloth/{s}.jpg" not in skipped]
     if not persons:
         raise VtonkitError(f"{split_dir.root}: no complete person sample" + (f" of category {category}" if category else ""))
     if not garments and mode != "paired":
         raise VtonkitError(f"{split_dir.root}: no garment with its mask" + (f" of category {category}" if category else ""))
-    result = PairListResult(Path(output) if output else layout.pairs_file(split), [])
+    result = PairListResult(Path(output) if output else layout.pairs_file(split), [], skipped=skipped)
     result.own_copies = link_own_garments(split_dir, persons, person_records, cloth_records, cloth_files,
                                           placeholders)
     own = {p for p in persons if p in cloth_files and (p not in placeholders or placeholders[p].get("own"))}

@@ -22,6 +22,20 @@ BOM_PROBLEM = ("starts with a UTF-8 byte-order mark, which the official loaders 
                "name; save the file as UTF-8 without BOM")
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot stand in a pair list as the official loaders read it, or None."""
+    if not name:
+        return "empty name"
+    if any(ch.isspace() for ch in name):
+        return f"{name!r} holds whitespace, which splits a pair-list line into more than two names"
+    if "/" in name or "\\" in name:
+        return f"{name!r} holds a folder; a pair names files inside image/ and cloth/"
+    if ".jpg" in name[:-len(".jpg")]:
+        # The loaders' name.replace('.jpg', '.png') rewrites every occurrence, not the suffix alone.
+        return f"{name!r} holds '.jpg' before its end; the official loaders would rewrite that too"
+    return None
+
+
 def pair_of(line: str) -> Pair:
     """One line of a pair list -> `(person, cloth)`; `ValueError` saying what is wrong with it."""
     tokens = line.split()
@@ -29,9 +43,20 @@ def pair_of(line: str) -> Pair:
         what = "blank line" if not tokens else f"{len(tokens)} fields"
         raise ValueError(f"{what}; expected '<person file> <cloth file>'")
     for token in tokens:
-        if "/" in token or "\\" in token:
-            raise ValueError(f"{token!r} holds a folder; a pair names files inside image/ and cloth/")
+        if (problem := name_problem(token)) is not None:
+            raise ValueError(problem)
     return tokens[0], tokens[1]
+
+
+def read_pair_text(path: Path) -> str:
+    """The pair list as UTF-8 text, as the official loaders read it; `FormatError` when it is not."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(path, "UTF-16 text (a UTF-16 byte-order mark), not UTF-8; save the file as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
@@ -39,10 +64,7 @@ def read_pairs(path: str | Path) -> list[Pair]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "pair list not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(path, f"not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
+    text = read_pair_text(path)
     if text.startswith(BYTE_ORDER_MARK):
         raise FormatError(path, BOM_PROBLEM)
     pairs: list[Pair] = []
@@ -58,8 +80,8 @@ def write_pairs(path: str | Path, pairs: Iterable[Pair]) -> None:
     """Write a pair list atomically (space separated, newline terminated, no blank lines)."""
     lines = []
     for person, cloth in pairs:
-        if not person or not cloth or any(ch.isspace() for ch in person + cloth):
-            raise ValueError(f"pair names must be non-empty and free of whitespace: {person!r} {cloth!r}")
+        if (problem := name_problem(person) or name_problem(cloth)) is not None:
+            raise ValueError(f"cannot write the pair {person!r} {cloth!r}: {problem}")
         lines.append(f"{person} {cloth}\n")
     atomic_write_text(path, "".join(lines))
 

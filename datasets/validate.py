@@ -22,11 +22,13 @@ from pathlib import Path
 from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
 from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
-from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of
+from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of, read_pair_text
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.findings import Report, finding
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
+
+from vtonkit.core.errors import FormatError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,11 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
         return []
     pairs: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], int] = {}
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_pair_text(path)
+    except FormatError as exc:  # decoded anyway, every name would be wrong: one finding says why
+        report.add(finding("pair-list-invalid", split, "", name, f"{name}: {exc.reason}"))
+        return []
     if text.startswith(BYTE_ORDER_MARK):
         report.add(finding("pair-list-invalid", split, "", name, f"{name}: {BOM_PROBLEM}"))
         text = text[1:]  # the lines themselves are still worth checking

@@ -187,3 +187,17 @@ def test_store_two_processes_write_at_once(dataset: Path) -> None:
     records = DecisionStore(dataset).all()
     assert sum(r.decision == "reject" for r in records.values()) == 30
     assert sum(r.decision == "keep" for r in records.values()) == 30
+
+
+def test_undo_restores_crlf_pair_lists_byte_for_byte(dataset: Path) -> None:
+    """Reading the list as text turned CRLF into LF: the kept lines and the restored ones changed bytes."""
+    pairs = dataset / "test_pairs.txt"
+    pairs.write_bytes(pairs.read_bytes().replace(b"\n", b"\r\n") + b"\r\n")
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    result = apply_decisions(dataset)
+    assert result.pair_lines == 2
+    assert b"\r\n" in pairs.read_bytes() and b"\n" not in pairs.read_bytes().replace(b"\r\n", b"")
+    undo_last(dataset)
+    after = snapshot(dataset)
+    assert {k: v for k, v in after.items() if not k.startswith("quarantine")} == before

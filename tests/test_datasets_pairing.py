@@ -141,3 +141,17 @@ def test_pairs_command_writes_the_official_format(vitonhd, tmp_path):
     assert lines and all(len(line.split()) == 2 and line.endswith(".jpg") for line in lines)
     bad = CliRunner().invoke(app, ["pairs", str(dataset), "--mode", "sideways"])
     assert bad.exit_code != 0
+
+
+def test_a_photo_name_with_a_space_is_skipped_by_name_and_the_list_written(vitonhd, tmp_path):
+    """`my photo.jpg` cannot stand in a whitespace-split pair list: skipped with a message, not exit 1."""
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    test = dataset / "test"
+    for path in list(test.rglob("00006_00*")):
+        path.rename(path.with_name(path.name.replace("00006_00", "my photo")))
+    result = CliRunner().invoke(app, ["pairs", str(dataset), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    assert "skipped test/image/my photo.jpg" in result.output
+    pairs = read_pairs(dataset / "test_pairs.txt")
+    names = {name for pair in pairs for name in pair}
+    assert "my photo.jpg" not in names and len(pairs) == len(layout.SplitDir(test).person_stems()) - 1

@@ -416,3 +416,72 @@ def test_cli_accepts_one_split_folder(genuine: Path, tmp_path: Path) -> None:
     assert report["splits"] == ["test"]
     found = {(f["code"], f["file"]) for f in report["findings"]}
     assert found == {("missing-file", "test/cloth-mask/00034_00.jpg"), ("pair-missing-cloth", "test_pairs.txt")}
+
+
+def test_huge_or_odd_keypoints_are_findings_and_the_run_goes_on(genuine: Path, tmp_path: Path) -> None:
+    """An x of 3e9 crashed the agnostic drawing, deep nesting the JSON parser: each is one finding."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine / "test", root / "test")
+    shutil.copy(genuine / "test_pairs.txt", root / "test_pairs.txt")
+    pose = root / "test" / "openpose_json"
+    doc = json.loads((pose / "00006_00_keypoints.json").read_text())
+    doc["people"][0]["pose_keypoints_2d"][6] = 3e9
+    (pose / "00006_00_keypoints.json").write_text(json.dumps(doc))
+    (pose / "00008_00_keypoints.json").write_text("[" * 100_000 + "]" * 100_000)
+    doc["people"][0]["pose_keypoints_2d"] = [str(v) for v in doc["people"][0]["pose_keypoints_2d"][:6]] + \
+        doc["people"][0]["pose_keypoints_2d"][6:]
+    doc["people"][0]["pose_keypoints_2d"][6] = 300.0
+    (pose / "00013_00_keypoints.json").write_text(json.dumps(doc))
+    report = validate(root, ["test"], duplicates=False, workers=1)
+    found = {(f.sample, f.code) for f in report.findings}
+    assert found == {("00006_00", "keypoints-invalid"), ("00008_00", "keypoints-invalid"),
+                     ("00013_00", "keypoints-invalid")}, [f.message for f in report.findings]
+    assert all("openpose_json/" in f.message for f in report.findings)
+    assert ("test", "00017_00", "agnostic") in report.checks_run  # the other samples carried on
+
+
+def _rename_sample(split_dir: Path, pairs: Path, old: str, new: str) -> None:
+    for path in list(split_dir.rglob(f"{old}*")):
+        path.rename(path.with_name(path.name.replace(old, new)))
+    pairs.write_text(pairs.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def test_pair_names_lose_only_the_jpg_suffix_as_in_the_official_loader(genuine: Path, tmp_path: Path) -> None:
+    """`a.b.jpg` is sample `a.b` (the loader's name.replace('.jpg', ...)), not `a`; `00006_00.x.jpg`
+    names a file that does not exist even though `00006_00.jpg` does."""
+    from vtonkit.datasets.importers.vitonhd import import_vitonhd
+    from vtonkit.datasets.layout import stem_of
+    from vtonkit.datasets.pairs import pair_of
+
+    assert stem_of("00891_00.jpg") == "00891_00" and stem_of("a.b.jpg") == "a.b"
+    with pytest.raises(ValueError, match="'.jpg' before its end"):
+        pair_of("a.jpg.jpg 00008_00.jpg")
+    root = tmp_path / "dotted"
+    shutil.copytree(genuine / "test", root / "test")
+    shutil.copy(genuine / "test_pairs.txt", root / "test_pairs.txt")
+    _rename_sample(root / "test", root / "test_pairs.txt", "00006_00", "a.b")
+    report = validate(root, ["test"], duplicates=False, workers=1)
+    assert report.findings == [], [f.message for f in report.findings]
+    assert "a.b" in report.samples["test"]
+    imported = import_vitonhd(root, tmp_path / "imported", progress=False)
+    assert imported.failures == []
+    # every line kept, the a.b ones included (they were dropped without a word)
+    assert (tmp_path / "imported" / "test_pairs.txt").read_text() == (root / "test_pairs.txt").read_text()
+    assert "a.b.jpg" in (root / "test_pairs.txt").read_text()
+
+    (root / "test_pairs.txt").write_text("00008_00.x.jpg 00013_00.jpg\n")
+    report = validate(root, ["test"], duplicates=False, category=None, workers=1)
+    assert "test_pairs.txt line 1: image/00008_00.x.jpg does not exist" in [f.message for f in report.findings]
+
+
+@pytest.mark.parametrize(("encoding", "reason"), [("utf-16", "UTF-16 text"), ("latin-1", "not UTF-8 text")])
+def test_a_pair_list_that_is_not_utf8_is_one_finding(genuine: Path, tmp_path: Path, encoding: str,
+                                                     reason: str) -> None:
+    """Decoded anyway, a UTF-16 list showed names full of NULs; say what read_pairs says instead."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine / "test", root / "test")
+    text = (genuine / "test_pairs.txt").read_text() + "café.jpg café.jpg\n"
+    (root / "test_pairs.txt").write_bytes(text.encode(encoding))
+    report = validate(root, ["test"], duplicates=False, category=None, workers=1)
+    assert [(f.code, f.file) for f in report.findings] == [("pair-list-invalid", "test_pairs.txt")]
+    assert reason in report.findings[0].message and "\x00" not in report.findings[0].message

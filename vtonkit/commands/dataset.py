@@ -154,6 +154,7 @@ def pairs(
     Example: vtonkit pairs data/mine --split test --mode unpaired --seed 1
     """
     from rich.console import Console
+    from rich.markup import escape  # file names are user text
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 
@@ -164,8 +165,10 @@ def pairs(
         result = write_pair_list(dataset, split, mode, seed=seed, category=category, allow_leakage=allow_leakage,
                                  output=output)
     except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    for file, problem in result.skipped.items():
+        console.print(f"[yellow]skipped {escape(f'{split}/{file}')}: {escape(problem)}; rename it to list it[/yellow]")
     console.print(f"{result.path}: {len(result.pairs)} {mode} pairs")
     if split == "train" and mode != "paired":
         console.print("[yellow]note: HR-VITON's training loader reads column 1 only (the person's own garment), "
