@@ -265,3 +265,40 @@ def test_cli_static_report_runs_validate_first(vitonhd: Path, tmp_path: Path) ->
     html = out.read_text()
     assert html.count('<section class="card') == 2
     assert "test/00017_00" in html and "test/00013_00" in html and "test/00006_00" not in html
+
+
+def _rename_sample(root: Path, split: str, old: str, new: str) -> None:
+    for path in list((root / split).rglob(f"{old}*")):
+        path.rename(path.with_name(path.name.replace(old, new)))
+    pairs = root / f"{split}_pairs.txt"
+    pairs.write_text(pairs.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def test_unicode_sample_names_are_served_in_either_normal_form(vitonhd: Path, tmp_path: Path) -> None:
+    """`café_ü` (valid for validate) gets its tiles, files and decisions, sent as NFC or NFD and
+    percent-encoded; separators and look-alikes stay refused."""
+    import unicodedata
+    from urllib.parse import quote
+
+    from vtonkit.datasets.review.safe_paths import UnsafePathError, check_stem
+
+    name = unicodedata.normalize("NFC", "café_ü")
+    nfd = unicodedata.normalize("NFD", name)
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    _rename_sample(root, "test", "00006_00", name)
+    report = load_or_run_report(root)
+    assert name in report.samples["test"]
+    with serve_on_loopback(create_app(root, report)) as url, httpx.Client(base_url=url) as client:
+        row = next(r for r in client.get("/api/samples").json()["samples"] if r["sample"] == name)
+        assert client.get(row["files"]["image"]).content[:2] == b"\xff\xd8"
+        for form in (name, nfd):
+            tile = client.get(f"/tile/test/{quote(form)}/image.jpg")
+            assert tile.status_code == 200 and tile.content[:2] == b"\xff\xd8", form
+            assert client.get(f"/files/test/image/{quote(form)}.jpg").status_code == 200
+        saved = client.post("/api/decisions", json={"split": "test", "sample": nfd, "decision": "reject"})
+        assert saved.status_code == 200 and saved.json()["sample"] == name  # stored as the report names it
+        assert raw_get(url, f"/tile/test/{quote(name)}%2F..%2F00008_00/image.jpg")[0] in (403, 404)
+        assert raw_get(url, f"/files/test/image/{quote(name + '／..')}.jpg")[0] == 403
+    for bad in ("café／x", "café∕x", "café x", "café\u200bx", "..", ".café", "café%2e"):
+        with pytest.raises(UnsafePathError):
+            check_stem(bad)

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from threading import Lock
+from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -34,6 +35,7 @@ from vtonkit.datasets.review.safe_paths import (
     check_split,
     check_stem,
     links_outside,
+    normalisation_forms,
     resolve_dataset_file,
 )
 from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
@@ -122,7 +124,15 @@ def create_app(
     def source_links(split: str, stem: str) -> dict[str, str]:
         """Tile kind -> `/files/...` URL of the file behind it (opens the full-resolution file)."""
         files = source_files(data.split(split), stem)
-        return {kind: f"/files/{split}/{path.parent.name}/{path.name}" for kind, path in files.items()}
+        # percent-encoded: a non-ASCII name must reach the server as the same code points
+        return {kind: quote(f"/files/{split}/{path.parent.name}/{path.name}") for kind, path in files.items()}
+
+    def known_sample(split: str, sample: str) -> str:
+        """The sample as the report names it, in whichever Unicode form (NFC/NFD) the client sent it."""
+        found = next((form for form in normalisation_forms(sample) if (split, form) in known), None)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"unknown sample {split}/{sample}")
+        return found
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
@@ -166,16 +176,15 @@ def create_app(
             check_stem(body.sample)
         except UnsafePathError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
-        if (body.split, body.sample) not in known:
-            raise HTTPException(status_code=404, detail=f"unknown sample {body.split}/{body.sample}")
+        sample = known_sample(body.split, body.sample)
         if body.decision is None and body.note is None:
             raise HTTPException(status_code=400, detail="give a decision, a note, or both")
         if body.decision is not None and body.decision not in DECISIONS:
             raise HTTPException(status_code=400, detail=f"decision must be one of {DECISIONS}")
         if body.decision is None:
-            record = store.set_note(body.split, body.sample, body.note or "")
+            record = store.set_note(body.split, sample, body.note or "")
         else:
-            record = store.set(body.split, body.sample, body.decision, body.note)
+            record = store.set(body.split, sample, body.decision, body.note)
         return record.__dict__
 
     @app.get("/tile/{split}/{sample}/{kind}.jpg")
@@ -187,8 +196,7 @@ def create_app(
             raise refuse(exc) from exc
         if kind not in KINDS:
             raise HTTPException(status_code=404, detail=f"unknown tile kind {kind!r}")
-        if (split, sample) not in known:
-            raise HTTPException(status_code=404, detail=f"unknown sample {split}/{sample}")
+        sample = known_sample(split, sample)
         split_dir = data.split(split)
         sources = [*split_dir.person_files(sample).values(), *split_dir.cloth_files(sample).values()]
         if links_outside(root, sources):

@@ -9,24 +9,45 @@ resolves outside the artifact folder.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 from vtonkit.datasets import layout
 
-# Dataset file names: stems like 00006_00 plus the layout's suffixes. No leading dot, no separators.
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}$")
-STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,120}$")
+# Dataset names: letters, digits and combining marks of any script (`café_ü`, also in NFD form,
+# where the accents are marks), plus `_`, `-` and `.`; starting with a letter or digit, no `..`.
+# Separators, `%`, spaces, controls and symbols stay refused.
+MAX_FILE_NAME, MAX_STEM = 201, 121
+EXTRA_NAME_CHARACTERS = "_-."
 
 
 class UnsafePathError(ValueError):
     """The requested path is outside what the review app serves."""
 
 
+def is_plain_name(name: str, max_length: int) -> bool:
+    """A dataset stem or file name that cannot name anything but one file inside its folder."""
+    if not 0 < len(name) <= max_length or ".." in name or unicodedata.category(name[0])[0] not in "LN":
+        return False
+    return all(ch in EXTRA_NAME_CHARACTERS or unicodedata.category(ch)[0] in "LNM" for ch in name)
+
+
 def check_stem(stem: str) -> str:
-    if not STEM.fullmatch(stem):
+    if not is_plain_name(stem, MAX_STEM):
         raise UnsafePathError(f"not a sample name: {stem!r}")
     return stem
+
+
+def normalisation_forms(name: str) -> list[str]:
+    """`name` as sent, then its NFC and NFD forms: the browser and the disk may disagree on which
+    (macOS and some editors write NFD, most input methods type NFC); Python compares code points."""
+    forms = [name]
+    for form in ("NFC", "NFD"):
+        other = unicodedata.normalize(form, name)
+        if other not in forms:
+            forms.append(other)
+    return forms
 
 
 def check_split(split: str) -> str:
@@ -48,14 +69,14 @@ def resolve_dataset_file(dataset_root: str | Path, relative: str) -> Path:
     check_split(split)
     if folder not in layout.ALL_FOLDERS:
         raise UnsafePathError(f"not an artifact folder: {folder!r}")
-    if not FILE_NAME.fullmatch(name) or ".." in name:
+    if not is_plain_name(name, MAX_FILE_NAME):
         raise UnsafePathError(f"not a dataset file name: {name!r}")
     root = Path(dataset_root).resolve()
     allowed = (root / split / folder).resolve()
     if not allowed.is_relative_to(root):  # the split or folder itself is a symlink leaving the dataset
         raise UnsafePathError("resolves outside the dataset")
-    candidate = allowed / name
-    if not candidate.exists():
+    candidate = next((allowed / form for form in normalisation_forms(name) if (allowed / form).exists()), None)
+    if candidate is None:
         raise FileNotFoundError(relative)
     resolved = candidate.resolve(strict=True)  # follows symlinks: the target must stay inside
     if resolved.parent != allowed or not resolved.is_file():

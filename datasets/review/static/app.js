@@ -72,7 +72,7 @@ function card(row, index) {
     const fig = el("figure");
     // The tile opens the full-resolution file behind it in a new tab.
     const link = el("a", { href: row.files[k.kind], target: "_blank", rel: "noopener", title: row.files[k.kind] });
-    link.appendChild(el("img", { src: `/tile/${row.split}/${row.sample}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
+    link.appendChild(el("img", { src: `/tile/${encodeURIComponent(row.split)}/${encodeURIComponent(row.sample)}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
                                  loading: "lazy" }));
     fig.appendChild(link);
     fig.appendChild(el("figcaption", {}, k.label));
