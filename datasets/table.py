@@ -1,7 +1,7 @@
 """A Parquet view of a dataset: one row per person sample, for pandas, Arrow and Hugging Face `datasets`.
 
 Columns: split, sample, category, the relative path of every layout file (empty when missing),
-image width and height, the `vtonkit validate` findings of the sample (error and warning counts
+image width and height (0 and the reason in `image_problem` when the photo cannot be read), the `vtonkit validate` findings of the sample (error and warning counts
 and the codes, from `.vtonkit/validate.json` when it exists), the review decision and note (from
 `.vtonkit/review.sqlite`), and where the photo and garment came from: source file, source URL,
 store, product id and licence from the manifest (which carries the crawl catalog's fields).
@@ -19,6 +19,7 @@ from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.review.store import DecisionStore, db_path
 
+from vtonkit.core.errors import InputError
 from vtonkit.core.paths import state_dir
 
 PATH_COLUMNS = tuple(f"path_{folder.replace('-', '_').replace('.', '_')}" for folder in layout.ALL_FOLDERS)
@@ -32,6 +33,16 @@ def _findings(dataset: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
     for item in json.loads(path.read_text(encoding="utf-8")).get("findings", []):
         grouped.setdefault((item["split"], item["sample"]), []).append(item)
     return grouped
+
+
+def _image_size(path: Path) -> tuple[int, int, str]:
+    """(width, height, problem) of the person photo; an unreadable one is (0, 0, the reason), so
+    one bad photo is a row that says so instead of a table that is not written."""
+    try:
+        with open_image(path) as image:
+            return image.width, image.height, ""
+    except InputError as exc:
+        return 0, 0, exc.reason
 
 
 def _source_url(record: dict[str, Any]) -> str:
@@ -53,15 +64,14 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
             person = manifest.entries(split, PERSONS).get(stem, {})
             cloth = manifest.entries(split, CLOTHS).get(stem, {})
             files = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
-            with open_image(split_dir.image(stem)) as image:
-                width, height = image.size
+            width, height, image_problem = _image_size(split_dir.image(stem))
             found = findings.get((split, stem), [])
             decision = decisions.get((split, stem))
             row: dict[str, Any] = {"split": split, "sample": stem, "category": str(person.get("category", ""))}
             for column, folder in zip(PATH_COLUMNS, layout.ALL_FOLDERS):
                 row[column] = str(files[folder].relative_to(dataset)) if files[folder].is_file() else ""
             row.update({
-                "width": width, "height": height,
+                "width": width, "height": height, "image_problem": image_problem,
                 "validated": validated,
                 "errors": sum(1 for f in found if f["severity"] == "error"),
                 "warnings": sum(1 for f in found if f["severity"] == "warning"),

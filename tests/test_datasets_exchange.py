@@ -236,3 +236,22 @@ def test_cli_export_help_states_the_licence_and_bad_target_fails(vitonhd_dataset
                                  str(work / "cli-sv"), "--split", "test", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (work / "cli-sv" / "test" / "image").iterdir()) == ["00006_00.jpg", "00008_00.jpg"]
+
+
+def test_table_keeps_a_row_for_an_unreadable_photo(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """A truncated or empty person photo is a row with the reason, not a table that is never written."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    photo = root / "test" / "image" / "00006_00.jpg"
+    photo.write_bytes(photo.read_bytes()[: photo.stat().st_size // 2])
+    (root / "train" / "image" / "00000_00.jpg").write_bytes(b"")
+    out = tmp_path / "t.parquet"
+    result = CliRunner().invoke(app, ["table", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out).set_index("sample")
+    assert len(frame) == 3
+    assert frame.loc["00006_00", "width"] == 0 and "truncated" in frame.loc["00006_00", "image_problem"]
+    assert frame.loc["00000_00", "image_problem"] == "empty file (0 bytes)"
+    assert frame.loc["00008_00", "width"] == 768 and frame.loc["00008_00", "image_problem"] == ""
