@@ -103,11 +103,17 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
         report.converted.append((split, sample))
 
 
-def copy_file(source: Path, target: Path) -> None:
-    """Byte-for-byte copy (lossless), atomic; a missing source is an `InputError` naming it."""
+def require_file(source: Path) -> Path:
+    """`source`, or an `InputError` naming it when it is not a file: exporters check every input of
+    a sample before they write any of its outputs, so a failed sample leaves none behind."""
     if not source.is_file():
         raise InputError(source, "file not found")
-    atomic_write_bytes(target, source.read_bytes())
+    return source
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Byte-for-byte copy (lossless), atomic; a missing source is an `InputError` naming it."""
+    atomic_write_bytes(target, require_file(source).read_bytes())
 
 
 def write_binary_mask(path: Path, mask: np.ndarray) -> None:

@@ -255,3 +255,33 @@ def test_table_keeps_a_row_for_an_unreadable_photo(vitonhd_dataset: Path, tmp_pa
     assert frame.loc["00006_00", "width"] == 0 and "truncated" in frame.loc["00006_00", "image_problem"]
     assert frame.loc["00000_00", "image_problem"] == "empty file (0 bytes)"
     assert frame.loc["00008_00", "width"] == 768 and frame.loc["00008_00", "image_problem"] == ""
+
+
+def test_a_failed_sample_or_pair_list_leaves_no_exported_file_behind(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """Every input of a sample is read before its first output is written; a pair list the
+    exporters cannot read stops the export before its first sample."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    (root / "test" / "cloth-mask" / "00006_00.jpg").unlink()
+    (root / "test" / "densepose_gone").mkdir()
+    (root / "test" / "image-densepose" / "00008_00.jpg").rename(root / "test" / "densepose_gone" / "x.jpg")
+    both, densepose_only = {"00006_00", "00008_00"}, {"00008_00"}  # mask-inpaint reads no garment mask
+    for name, export, expected in (("dresscode", export_dresscode, both), ("stableviton", export_stableviton, both),
+                                   ("mask-inpaint", export_mask_inpaint, densepose_only)):
+        out = tmp_path / name
+        report = export(root, out, progress=False)
+        failed = {f.sample for f in report.failures}
+        assert failed == expected, (name, report.failures)
+        written = [p.name for p in out.rglob("*") if p.is_file()]
+        for stem in failed:
+            assert not [n for n in written if n.startswith((stem, stem.replace("_", "-")))], (name, stem, written)
+        assert any(n.startswith(("00000_00", "00000-00")) for n in written), name  # the train sample is there
+    pairs = root / "test_pairs.txt"
+    pairs.write_bytes(b"\xef\xbb\xbf" + pairs.read_bytes())
+    for name, export in (("dresscode", export_dresscode), ("stableviton", export_stableviton)):
+        out = tmp_path / f"{name}-bom"
+        with pytest.raises(Exception, match="byte-order mark"):
+            export(root, out, progress=False)
+        assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]

@@ -6,38 +6,58 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import ConversionReport, DatasetSample, copy_file, write_binary_mask
+from vtonkit.datasets.conversion import ConversionReport, DatasetSample, copy_file, require_file, write_binary_mask
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
 
 
+_MASKS = (layout.CLOTH_MASK, layout.AGNOSTIC_MASK)
+
+
 def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem: str, folders: tuple[str, ...]) -> None:
-    """Byte copies of `folders` (photos, DensePose, agnostic image); masks re-written as verified L 0/255."""
+    """Byte copies of `folders` (photos, DensePose, agnostic image); masks re-written as verified L 0/255.
+
+    Every input is read or checked before the first file is written: a sample with a missing or
+    unreadable file leaves nothing behind.
+    """
     files = {**source.person_files(stem), **source.cloth_files(stem)}
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
-    for folder in folders:
-        if folder in (layout.CLOTH_MASK, layout.AGNOSTIC_MASK):
-            write_binary_mask(targets[folder], read_mask(files[folder]))
-        else:
-            copy_file(files[folder], targets[folder])
+    masks = {folder: read_mask(files[folder]) for folder in folders if folder in _MASKS}
+    copies = [(require_file(files[folder]), targets[folder]) for folder in folders if folder not in _MASKS]
+    for source_file, target_file in copies:
+        copy_file(source_file, target_file)
+    for folder, mask in masks.items():
+        write_binary_mask(targets[folder], mask)
 
 
-def exported_pairs(dataset: Path, split: str, stems: set[str]) -> list[tuple[str, str]]:
-    """The dataset's pair list of `split` restricted to exported samples (a default list when it has none)."""
-    pairs_file = layout.DatasetLayout(dataset).pairs_file(split)
-    if not pairs_file.is_file():
+Pairs = list[tuple[str, str]]
+
+
+def dataset_pair_lists(dataset: Path) -> dict[str, Pairs | None]:
+    """The dataset's pair list of each split (None where it has none), read before an export writes
+    anything: a pair list the exporters cannot read stops the export before its first sample."""
+    lists: dict[str, Pairs | None] = {}
+    for split in layout.SPLITS:
+        pairs_file = layout.DatasetLayout(dataset).pairs_file(split)
+        lists[split] = read_pairs(pairs_file) if pairs_file.is_file() else None
+    return lists
+
+
+def exported_pairs(pairs: Pairs | None, split: str, stems: set[str]) -> Pairs:
+    """A split's pair list (`dataset_pair_lists`) restricted to exported samples (a default list when it has none)."""
+    if pairs is None:
         return default_pairs(split, sorted(stems))
-    return [pair for pair in read_pairs(pairs_file) if all(layout.stem_of(name) in stems for name in pair)]
+    return [pair for pair in pairs if all(layout.stem_of(name) in stems for name in pair)]
 
 
-def write_split_pair_lists(dataset: Path, out: Path, report: ConversionReport,
+def write_split_pair_lists(pair_lists: dict[str, Pairs | None], out: Path, report: ConversionReport,
                            extra_names: Callable[[str], tuple[str, ...]] = lambda split: ()) -> None:
     """`<out>/<split>_pairs.txt` (plus `extra_names(split)` copies) for every split with exported samples."""
     for split in layout.SPLITS:
         stems = {sample for s, sample in report.converted if s == split}
         if not stems:
             continue
-        pairs = exported_pairs(dataset, split, stems)
+        pairs = exported_pairs(pair_lists[split], split, stems)
         for name in (f"{split}_pairs.txt", *extra_names(split)):
             write_pairs(out / name, pairs)
 

@@ -18,6 +18,7 @@ from vtonkit.datasets.conversion import (
     DatasetSample,
     SampleFailure,
     copy_file,
+    require_file,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -38,7 +39,8 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
 from vtonkit.datasets.labels import CIHP_TO_DRESSCODE, DRESSCODE_PALETTE
-from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs, write_pairs
+from vtonkit.datasets.export.common import dataset_pair_lists
+from vtonkit.datasets.pairs import Pair, default_pairs, write_pairs
 
 UV_NOTE = ("dense/<id>_5_uv.npz (DensePose UV) is not written: the HR-VITON layout keeps part ids only; "
            "the official Dress Code dataset.py opens it, so drop that line or use a loader without UV")
@@ -56,23 +58,28 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     split_dir = layout.DatasetLayout(dataset).split(sample.split)
     target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
     dc_id = dresscode_id(sample.stem)
-    copy_file(split_dir.image(sample.stem), target.person(dc_id))
-    copy_file(split_dir.cloth(sample.stem), target.garment(dc_id))
+    # Everything is read and rendered first: a sample with a missing or bad file leaves nothing behind.
+    person, garment = require_file(split_dir.image(sample.stem)), require_file(split_dir.cloth(sample.stem))
+    densepose = require_file(split_dir.densepose(sample.stem))
     body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
+    skeleton = render_skeleton(body25, layout.HEIGHT, layout.WIDTH)
+    label_map = dresscode_label_map(read_parse(split_dir.parse(sample.stem)))
+    part_ids = read_densepose(densepose)
+    agnostic_mask, cloth_mask = read_mask(split_dir.agnostic_mask(sample.stem)), read_mask(split_dir.cloth_mask(sample.stem))
+    copy_file(person, target.person(dc_id))
+    copy_file(garment, target.garment(dc_id))
     write_dresscode_keypoints(target.keypoints(dc_id), body25, (layout.HEIGHT, layout.WIDTH))
-    write_jpeg(target.skeleton(dc_id), render_skeleton(body25, layout.HEIGHT, layout.WIDTH))
-    atomic_save_image(dresscode_label_map(read_parse(split_dir.parse(sample.stem))), target.label_map(dc_id),
-                      format="PNG")
-    write_png(target.dense(dc_id), read_densepose(split_dir.densepose(sample.stem)))
-    copy_file(split_dir.densepose(sample.stem), target.densepose(dc_id))
-    write_binary_mask(target.agnostic_mask(dc_id), read_mask(split_dir.agnostic_mask(sample.stem)))
-    write_binary_mask(target.cloth_mask(dc_id), read_mask(split_dir.cloth_mask(sample.stem)))
+    write_jpeg(target.skeleton(dc_id), skeleton)
+    atomic_save_image(label_map, target.label_map(dc_id), format="PNG")
+    write_png(target.dense(dc_id), part_ids)
+    copy_file(densepose, target.densepose(dc_id))
+    write_binary_mask(target.agnostic_mask(dc_id), agnostic_mask)
+    write_binary_mask(target.cloth_mask(dc_id), cloth_mask)
 
 
-def _unpaired(dataset: Path, stems: list[str], exported: set[str]) -> list[Pair]:
+def _unpaired(test_pairs: list[Pair] | None, stems: list[str], exported: set[str]) -> list[Pair]:
     """The dataset's test pair list restricted to exported persons and garments (or a default one)."""
-    pairs_file = layout.DatasetLayout(dataset).pairs_file("test")
-    pairs = read_pairs(pairs_file) if pairs_file.is_file() else default_pairs("test", stems)
+    pairs = test_pairs if test_pairs is not None else default_pairs("test", stems)
     return [(person, cloth) for person, cloth in pairs
             if layout.stem_of(person) in exported and layout.stem_of(cloth) in exported]
 
@@ -97,6 +104,7 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     dataset, out = Path(dataset), Path(out)
     report = ConversionReport("dresscode", out, notes=[UV_NOTE])
     samples = dataset_samples(dataset, splits, category)
+    test_pairs = dataset_pair_lists(dataset)["test"]  # before any sample: an unreadable list writes nothing
     # Dress Code keeps train and test of a category in one folder: a name must be unique there.
     owner: dict[tuple[str, str], DatasetSample] = {}
     unique = []
@@ -120,7 +128,7 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
         by_split = {split: [s.stem for s in members if s.split == split] for split in layout.SPLITS}
         write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["train"]])
         write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["test"]])
-        unpaired = _unpaired(dataset, by_split["test"], set(by_split["test"]))
+        unpaired = _unpaired(test_pairs, by_split["test"], set(by_split["test"]))
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
         target.write_stem_map({dresscode_id(s.stem): s.stem for s in members})
     return report

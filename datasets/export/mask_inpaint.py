@@ -24,7 +24,12 @@ from vtonkit.datasets.conversion import (
     run_samples,
     write_binary_mask,
 )
-from vtonkit.datasets.export.common import copy_person_and_cloth, label_sample, write_split_pair_lists
+from vtonkit.datasets.export.common import (
+    copy_person_and_cloth,
+    dataset_pair_lists,
+    label_sample,
+    write_split_pair_lists,
+)
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
@@ -70,9 +75,10 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     dataset, out = Path(dataset), Path(out)
     report = ConversionReport("mask-inpaint", out)
     samples = dataset_samples(dataset, splits, category)
+    pair_lists = dataset_pair_lists(dataset)
     run_samples(samples, lambda s: export_sample(dataset, out, s, mask_recipe), label=label_sample, report=report,
                 description=f"export mask-inpaint ({mask_recipe} masks)", progress=progress)
-    write_split_pair_lists(dataset, out, report,
+    write_split_pair_lists(pair_lists, out, report,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
     test_stems = sorted(sample for split, sample in report.converted if split == "test")
     if test_stems:

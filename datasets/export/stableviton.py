@@ -24,6 +24,7 @@ from vtonkit.datasets.conversion import (
 )
 from vtonkit.datasets.export.common import (
     copy_person_and_cloth,
+    dataset_pair_lists,
     garment_mask,
     label_sample,
     write_split_pair_lists,
@@ -48,8 +49,8 @@ def gt_cloth_warped_mask_path(split_root: Path, stem: str) -> Path:
 def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     source = layout.DatasetLayout(dataset).split(sample.split)
     target = layout.DatasetLayout(out).split(sample.split)
-    copy_person_and_cloth(source, target, sample.stem, FOLDERS)
     worn = garment_mask(read_parse(source.parse(sample.stem)), WORN_GARMENT_LABELS[sample.category])
+    copy_person_and_cloth(source, target, sample.stem, FOLDERS)
     write_binary_mask(gt_cloth_warped_mask_path(target.root, sample.stem), worn)
 
 
@@ -59,10 +60,11 @@ def export_stableviton(dataset: str | Path, out: str | Path, *, category: str | 
     dataset, out = Path(dataset), Path(out)
     report = ConversionReport("stableviton", out)
     samples = dataset_samples(dataset, splits, category)
+    pair_lists = dataset_pair_lists(dataset)
     if any(sample.category != "upper" for sample in samples):
         report.notes.append("StableVITON's released model is trained on VITON-HD (upper body); lower-body and "
                             "dress samples are written in the same layout with their own masks")
     run_samples(samples, lambda s: export_sample(dataset, out, s), label=label_sample, report=report,
                 description="export stableviton", progress=progress)
-    write_split_pair_lists(dataset, out, report)
+    write_split_pair_lists(pair_lists, out, report)
     return report
