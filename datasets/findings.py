@@ -40,6 +40,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "mask-not-binary": ("masks", ERROR, "mask has many grey pixels beyond JPEG edge noise"),
     "mask-empty": ("masks", ERROR, "mask is empty"),
     "agnostic-mismatch": ("agnostic", ERROR, "stored agnostic files disagree with parse + pose"),
+    "agnostic-unchecked": ("agnostic", WARNING, "the agnostic recipe cannot run on this pose (joints missing or "
+                           "on one point): the stored agnostic files were not checked"),
     "pair-list-invalid": ("pairs", ERROR, "pair list line is not two plain file names (blank line, 3 fields, a "
                           "folder in a name, a byte-order mark)"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),

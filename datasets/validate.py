@@ -150,8 +150,11 @@ def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Repor
             stored_agnostic_mask=sample.get(layout.AGNOSTIC_MASK),
             category=category,
         )
-    except ValueError as exc:  # pose unusable for the recipe (missing joints): a quality flag says so
-        logger.info("%s/%s: agnostic not recomputed: %s", sample.split, sample.stem, exc)
+    except ValueError as exc:  # pose unusable for the recipe: say so, or a broken agnostic passes unseen
+        path = sample.paths[layout.OPENPOSE_JSON]
+        report.add(finding("agnostic-unchecked", sample.split, sample.stem, path.relative_to(root),
+                           f"{path.relative_to(root)}: agnostic not recomputed ({exc}); the stored agnostic "
+                           "files were not checked"))
         return
     for mismatch in mismatches:
         path = sample.paths[mismatch.folder]

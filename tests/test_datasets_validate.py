@@ -485,3 +485,21 @@ def test_a_pair_list_that_is_not_utf8_is_one_finding(genuine: Path, tmp_path: Pa
     report = validate(root, ["test"], duplicates=False, category=None, workers=1)
     assert [(f.code, f.file) for f in report.findings] == [("pair-list-invalid", "test_pairs.txt")]
     assert reason in report.findings[0].message and "\x00" not in report.findings[0].message
+
+
+def test_a_pose_the_agnostic_recipe_cannot_use_is_a_warning_not_a_silent_pass(genuine: Path, tmp_path: Path) -> None:
+    """Both hips on one point: the recipe cannot run, so the stored agnostic files (here replaced by
+    the photo itself) go unchecked; validate says so instead of calling the sample clean."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine / "test", root / "test")
+    shutil.copy(genuine / "test_pairs.txt", root / "test_pairs.txt")
+    keypoints = root / "test" / "openpose_json" / "00006_00_keypoints.json"
+    doc = json.loads(keypoints.read_text())
+    joints = doc["people"][0]["pose_keypoints_2d"]
+    joints[12 * 3: 12 * 3 + 2] = joints[9 * 3: 9 * 3 + 2]
+    keypoints.write_text(json.dumps(doc))
+    shutil.copy(root / "test" / "image" / "00006_00.jpg", root / "test" / "agnostic-v3.2" / "00006_00.jpg")
+    report = validate(root, ["test"], duplicates=False, workers=1)
+    unchecked = [f for f in report.findings if f.code == "agnostic-unchecked"]
+    assert [(f.sample, f.severity) for f in unchecked] == [("00006_00", "warning")], [f.message for f in report.findings]
+    assert "openpose_json/00006_00_keypoints.json" in unchecked[0].message
