@@ -241,6 +241,7 @@ def test_hrviton_settings_record_the_checkpoints_by_content(tmp_path: Path) -> N
     check_settings(out, run_settings(options))
     with RunLog(out, Shard()) as log:
         log.append(PairRecord("a", "b", "a_b.png", "done", 0.1, ["a_b.png"]))
+    (out / "a_b.png").write_bytes(b"a finished output")  # what the folder protects
     check_settings(out, run_settings(options))  # same weights: resumes
     gen.write_bytes(b"image generator weights, retrained")
     with pytest.raises(VtonkitError, match="gen_checkpoint_sha256"):

@@ -1,6 +1,7 @@
 """`vtonkit infer --method warp` and `vtonkit sheet` as a user runs them, on real VITON-HD samples."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,76 @@ def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert (out / "person_00013_00.png").is_file()
     assert sorted(p.name for p in out.glob("00013_00_*.png")) == ["00013_00_00006_00.png", "00013_00_00008_00.png"]
+
+
+def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: Path) -> None:
+    import torch
+
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    infer = ["infer", str(dataset), "--method", "warp"]
+    cases = [
+        ([*infer, "--out", str(a_file)], "--out", "exists and is not a folder"),
+        ([*infer, "--out", str(tmp_path / "o1"), "--category", "shoes"], "--category", "'shoes' is not one of"),
+        ([*infer, "--out", str(tmp_path / "o2"), "--evaluate", "--eval-protocol", "nope"], "--eval-protocol", "nope"),
+        (["sheet", str(dataset), "--split", "val", "--garment", "00013_00", "--out", str(tmp_path / "s")], "--split",
+         "split must be one of"),
+        (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--out", str(tmp_path)], "--out", "is a folder"),
+        (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--protocol", "nope"], "--protocol", "nope"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append(([*infer, "--out", str(tmp_path / "o3"), "--device", "cuda"], "--device", "CUDA is not available"))
+    for args, option, message in cases:
+        result = CliRunner().invoke(app, args)
+        text = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2 and option in text and message in text, (args, result.output)
+        assert not isinstance(result.exception, (AssertionError, OSError, KeyError)), result.exception
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()  # refused before anything was made
+
+
+def test_a_run_that_failed_before_its_first_pair_does_not_lock_its_folder(vitonhd: Path, tmp_path: Path) -> None:
+    """A mistyped checkpoint path: the folder holds no output, so the corrected command runs there."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    out = tmp_path / "out"
+    missing = tmp_path / "gne.pth"
+    first = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(out), "--tocg-checkpoint", str(missing),
+                                     "--gen-checkpoint", str(missing)])
+    assert first.exit_code != 0 and "checkpoint not found" in first.output, first.output
+    second = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(out), "--method", "warp"])
+    assert second.exit_code == 0, second.output
+    assert (out / "00013_00_00017_00.png").is_file()
+    # once it holds finished pairs, other settings are refused as before
+    third = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(out), "--method", "warp", "--category",
+                                     "dresses"])
+    assert third.exit_code == 2 and "other settings" in third.output
+    # and a sheet does not write over them
+    sheet = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00017_00", "--persons", "00013_00",
+                                     "--method", "warp", "--out", str(out)])
+    assert sheet.exit_code == 2 and "holds a `vtonkit infer` run" in " ".join(sheet.output.replace("│", " ").split())
+
+
+def test_evaluate_scores_a_repeated_pair_line_once(vitonhd: Path, tmp_path: Path) -> None:
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.evaluation.matching import match_predictions
+
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    Image.open(vitonhd / "test/image/00006_00.jpg").save(pred / "00006_00_00006_00.png")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("00006_00.jpg 00006_00.jpg\n" * 3)
+    predictions, skipped = match_predictions(pred, SplitDir(vitonhd / "test"), pairs_file=pairs)
+    assert [p.name for p in predictions] == ["00006_00_00006_00.png"] and skipped == []
+
+
+@pytest.mark.parametrize(("content", "message"), [(b"", "empty file (0 bytes)"),
+                                                  (b"https://drive.google.com/file/d/x/view", "not a PyTorch checkpoint")])
+def test_a_checkpoint_that_is_no_checkpoint_is_named(tmp_path: Path, content: bytes, message: str) -> None:
+    from vtonkit.core.errors import FormatError
+    from vtonkit.vton_infer.checkpoints import read_state_dict
+
+    path = tmp_path / "gen.pth"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=re.escape(message)) as raised:
+        read_state_dict(path)
+    assert str(path) in str(raised.value)

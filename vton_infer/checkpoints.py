@@ -38,12 +38,16 @@ def read_state_dict(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "checkpoint not found")
+    if path.stat().st_size == 0:
+        raise FormatError(path, "empty file (0 bytes): not a checkpoint")
     try:
         loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         raise FormatError(path, f"not a plain state_dict checkpoint (refused by weights_only loading: {exc})") from exc
+    except KeyError as exc:  # the unpickler read the first byte of a text file (a saved web page, a URL) as an opcode
+        raise FormatError(path, f"not a PyTorch checkpoint (starts with {path.read_bytes()[:16]!r})") from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise FormatError(path, f"cannot read checkpoint ({exc})") from exc
+        raise FormatError(path, f"cannot read checkpoint ({exc or type(exc).__name__})") from exc
     if isinstance(loaded, Mapping):
         for key in WRAPPER_KEYS:
             inner = loaded.get(key)

@@ -149,7 +149,9 @@ def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
             what = ", ".join(f"{k}: {recorded.get(k)!r} -> {settings.get(k)!r}" for k in changed)
         else:
             what = "the file is unreadable"
-        if any(Path(out_dir).glob(LOG_GLOB)):
+        # Only finished pairs are worth protecting: a run that failed before its first pair (a
+        # mistyped checkpoint path) leaves logs with nothing in them, and must not lock the folder.
+        if finished_outputs(out_dir):
             raise VtonkitError(f"{path}: this output folder holds a run with other settings ({what}); resuming "
                                "would mix them. Use another --out, or --fresh to recompute every pair")
     atomic_write_json(path, settings, indent=2)

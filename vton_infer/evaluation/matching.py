@@ -71,9 +71,13 @@ def match_predictions(
     if pairs_file is not None:
         by_stem = {p.stem: p for p in list_images(pred_dir)}
         candidates = []
+        seen: set[str] = set()
         for person, cloth in read_pairs(pairs_file):
             person, cloth = stem_of(person), stem_of(cloth)
             name = output_stem(person, cloth)
+            if name in seen:  # a repeated line names the same output: scored once, as infer computes it once
+                continue
+            seen.add(name)
             if name not in by_stem:
                 skipped.append(Skipped(name, f"no prediction {pred_dir / (name + '.png')} for this pair of {pairs_file}"))
                 continue

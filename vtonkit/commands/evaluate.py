@@ -87,10 +87,18 @@ def evaluate(
 
     Example: vtonkit evaluate --pred previews --real data/zalando-hd-resized --split test --protocol hrviton --out eval.json
     """
+    from vtonkit.commands.checks import check_choice, check_device, check_output_file
+    from vtonkit.core.categories import GARMENT_CATEGORIES
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console
+    from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
     from vtonkit.vton_infer.evaluation.runner import FeatureWeights
 
+    check_choice(protocol, PROTOCOLS, "--protocol")
+    check_choice(category, GARMENT_CATEGORIES, "--category")
+    check_device(device)
+    if out is not None:
+        check_output_file(out)
     try:
         run_evaluation(
             pred, real, protocol, out, split=split, pairs_file=pairs,
@@ -99,8 +107,6 @@ def evaluate(
             masked=not no_masked, category=category, compare_to_person=compare_to_person, resize_pred=resize_pred,
             kid_subset_size=kid_subset_size, kid_subsets=kid_subsets, seed=seed, device=device,
         )
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc).strip('"'), param_hint="--protocol") from None
     except (VtonkitError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None

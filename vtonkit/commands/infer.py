@@ -85,7 +85,16 @@ def infer(
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, resolve_pairs, run_pairs
     from vtonkit.vton_infer.shards import Shard
 
+    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
+    from vtonkit.core.categories import GARMENT_CATEGORIES
+    from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
+
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
+    check_device(device)
+    check_choice(category, GARMENT_CATEGORIES, "--category")
+    if evaluate:  # checked now, not after every pair is computed
+        check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
+    check_output_folder(out)
     if engine not in ("local", "ray"):
         raise typer.BadParameter("must be local or ray", param_hint="--engine")
     if engine == "local" and workers > 1:
@@ -185,9 +194,23 @@ def sheet(
     from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
     from rich.markup import escape  # file names and reasons are user text, not markup
 
+    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
+    from vtonkit.core.categories import GARMENT_CATEGORIES
+
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
+    check_device(device)
+    check_choice(category, GARMENT_CATEGORIES, "--category")
+    check_output_folder(out)
+    from vtonkit.vton_infer.run_log import LOG_GLOB, SETTINGS_FILE
+
+    if (out / SETTINGS_FILE).is_file() or any(out.glob(LOG_GLOB)):
+        raise typer.BadParameter(f"{out} holds a `vtonkit infer` run; a sheet would overwrite its outputs with "
+                                 "its own: give the sheet a folder of its own", param_hint="--out")
     _setup_torch(threads)
-    split_dir = DatasetLayout(dataset).split(split)
+    try:
+        split_dir = DatasetLayout(dataset).split(split)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--split") from None
 
     def split_list(text: str | None) -> list[str] | None:
         return [s.strip() for s in text.split(",") if s.strip()] if text else None

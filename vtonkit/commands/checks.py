@@ -1,0 +1,60 @@
+"""Option checks shared by the commands: a bad value is a usage error naming the option, caught
+before any work starts (not a traceback after the first batch)."""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import typer
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """`device` when this machine has it (cpu, cuda, cuda:N, mps), else `typer.BadParameter` saying why."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise typer.BadParameter(f"not a torch device: {device!r} ({exc})", param_hint=option) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise typer.BadParameter("CUDA is not available on this machine (torch.cuda.is_available() is False); "
+                                     "use --device cpu", param_hint=option)
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise typer.BadParameter(f"no GPU {parsed.index}: this machine has {torch.cuda.device_count()}",
+                                     param_hint=option)
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise typer.BadParameter("Apple's MPS is not available on this machine; use --device cpu", param_hint=option)
+    return device
+
+
+def check_choice(value: str, choices: Iterable[str], option: str) -> str:
+    """`value` when it is one of `choices`, else `typer.BadParameter` listing them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=option)
+    return value
+
+
+def check_output_folder(path: Path, option: str = "--out") -> Path:
+    """`path` as a folder this process can write files into (created when missing)."""
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} exists and is not a folder", param_hint=option)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # A real write: permission bits say nothing for root, nor for an immutable folder.
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write into {path} ({exc.strerror or exc})", param_hint=option) from None
+    return path
+
+
+def check_output_file(path: Path, option: str = "--out") -> Path:
+    """`path` as a file this process can write (its folder created when missing); not an existing folder."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; give a file name such as {path / 'report.json'}",
+                                 param_hint=option)
+    check_output_folder(path.parent if str(path.parent) else Path("."), option)
+    return path
