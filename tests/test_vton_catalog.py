@@ -246,3 +246,13 @@ def test_hrviton_settings_record_the_checkpoints_by_content(tmp_path: Path) -> N
     gen.write_bytes(b"image generator weights, retrained")
     with pytest.raises(VtonkitError, match="gen_checkpoint_sha256"):
         check_settings(out, run_settings(options))
+
+
+def test_two_pairs_that_would_write_one_output_are_refused_by_name() -> None:
+    """`p_1` + `c` and `p` + `1_c` both name `p_1_c.png`: one would silently overwrite the other."""
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.vton_infer.runner import unique_pairs
+
+    assert unique_pairs([("a.jpg", "b.jpg"), ("a.jpg", "b.jpg")]) == ([("a", "b")], 1)
+    with pytest.raises(VtonkitError, match=r"p_1 \+ c and p \+ 1_c would both write p_1_c\.png"):
+        unique_pairs([("p_1.jpg", "c.jpg"), ("p.jpg", "1_c.jpg")])

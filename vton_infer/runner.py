@@ -111,14 +111,26 @@ def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[t
 
 def unique_pairs(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
     """Stems of the pairs, each (person, cloth) once in first-seen order (one output file each), and
-    how many lines repeated an earlier pair."""
+    how many lines repeated an earlier pair.
+
+    Raises:
+        VtonkitError: two different pairs would write one output file (`p_1` + `c` and `p` + `1_c`
+            are both `p_1_c.png`): one of them would be lost.
+    """
     seen: set[tuple[str, str]] = set()
+    owners: dict[str, tuple[str, str]] = {}
     unique = []
     for person, cloth in pairs:
         key = (stem_of(person), stem_of(cloth))
-        if key not in seen:
-            seen.add(key)
-            unique.append(key)
+        if key in seen:
+            continue
+        name = output_stem(*key)
+        if name in owners:
+            raise VtonkitError(f"pairs {' + '.join(owners[name])} and {' + '.join(key)} would both write {name}.png; "
+                               "rename one of the files (or drop one pair)")
+        owners[name] = key
+        seen.add(key)
+        unique.append(key)
     return unique, len(pairs) - len(unique)
 
 
