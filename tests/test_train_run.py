@@ -29,6 +29,8 @@ GENERATOR_KEYS = ["g_gan", "g_feat", "g_vgg", "g_total", "d_real", "d_fake", "d_
 
 
 def _vtonkit(*args: object, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    # A wide terminal: rich would otherwise wrap a long path inside its error box, between box borders.
+    env = {**(env if env is not None else os.environ), "COLUMNS": "1000"}
     return subprocess.run([sys.executable, "-m", "vtonkit", *map(str, args)], capture_output=True, text=True,
                           check=False, timeout=timeout, env=env)
 
@@ -421,3 +423,152 @@ def test_overfit_halves_every_reconstruction_loss(stage: str, tmp_path: Path) ->
         first = np.mean([r[key] for r in log[:window]])
         last = np.mean([r[key] for r in log[-window:]])
         assert last <= first / 2, (key, first, last)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run folder and the options: refusals with the file or option named, no tracebacks
+
+
+def _tiny_options(tmp_path: Path, run: Path, **changes: object):
+    """One person of the test split, tiny networks: a step takes about a second in-process."""
+    from vtonkit.vton_infer.train.runner import TrainOptions
+
+    pairs = _pair_list(tmp_path / "one.txt", ["00006_00"])
+    settings = {"split": "test", "pairs": pairs, "batch_size": 1, "steps": 1, "width": 8, "disc_width": 8,
+                "vgg_width": 16, **changes}
+    return TrainOptions(shared_path("data", "vitonhd"), run, **settings)
+
+
+def _tiny_cli(tmp_path: Path, *args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+    pairs = _pair_list(tmp_path / "one.txt", ["00006_00"])
+    return _vtonkit("train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage",
+                    "condition", "--batch-size", 1, "--steps", 1, *TINY, *args, env=env)
+
+
+def test_a_run_that_stopped_before_its_first_checkpoint_starts_afresh(tmp_path: Path) -> None:
+    """A crash after step 2 of a run checkpointing at step 3 leaves run.json, two log lines and
+    samples but no checkpoint: nothing to resume, so the same command starts afresh (not "pass
+    --resume"), --resume says to run without it, and the new run keeps nothing of the old one.
+    A folder holding a checkpoint is still refused without --resume, whatever the settings."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import InputError, VtonkitError
+
+    run = tmp_path / "run"
+
+    def crash(step: int, total: int, losses: dict[str, float]) -> None:
+        if step == 2:
+            raise RuntimeError("the machine went down")
+
+    with pytest.raises(RuntimeError, match="went down"):
+        train(_tiny_options(tmp_path, run, steps=3, checkpoint_every=3, sample_every=1), crash)
+    assert [r["step"] for r in _log(run)] == [1, 2] and not (run / "resume.pt").exists()
+    with pytest.raises(InputError, match="without --resume") as caught:
+        train(_tiny_options(tmp_path, run, resume=True))
+    assert caught.value.path == run / "resume.pt"
+
+    summary = train(_tiny_options(tmp_path, run))
+    assert summary.steps_done == 1 and [r["step"] for r in _log(run)] == [1]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step0000001.png"]  # not the old step 2
+
+    with pytest.raises(VtonkitError, match="pass --resume") as refused:
+        train(_tiny_options(tmp_path, run, seed=5))
+    assert "resume.pt" in str(refused.value)
+    assert [r["step"] for r in _log(run)] == [1]  # untouched
+
+
+def test_weights_without_a_resume_file_are_not_overwritten(tmp_path: Path) -> None:
+    """A kill between the first checkpoint's weights and its resume file: the weights are kept."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import VtonkitError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "mtviton.pth").write_bytes(b"trained weights")
+    with pytest.raises(VtonkitError, match="mtviton.pth"):
+        train(_tiny_options(tmp_path, run))
+    assert (run / "mtviton.pth").read_bytes() == b"trained weights"
+    # another stage's network is not this run's checkpoint (a stage-1 file kept next to a stage-2 run)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "gen.pth").write_bytes(b"a stage-2 network")
+    train(_tiny_options(tmp_path, other))
+    assert (other / "gen.pth").read_bytes() == b"a stage-2 network" and (other / "mtviton.pth").is_file()
+
+
+@pytest.mark.parametrize("option", ["--checkpoint-every", "--sample-every"])
+def test_a_zero_period_is_refused_when_parsing(option: str, tmp_path: Path) -> None:
+    done = _tiny_cli(tmp_path, option, 0, "--out", tmp_path / "run")
+    said = " ".join(_said(done).replace("│", " ").split())  # the text of rich's error box
+    assert done.returncode == 2 and f"Invalid value for '{option}'" in said and "equal to 1" in said, said
+    assert "Traceback" not in said and not (tmp_path / "run").exists()
+
+
+def test_an_unknown_split_names_the_valid_ones(tmp_path: Path) -> None:
+    done = _tiny_cli(tmp_path, "--split", "val", "--out", tmp_path / "run")
+    said = _said(done)
+    assert done.returncode == 2 and "--split" in said and "train, test" in said, said
+    assert "Traceback" not in said
+
+
+def test_an_out_that_cannot_be_a_run_folder_is_named(tmp_path: Path) -> None:
+    """An existing file, a path below a file, and (not as root) a read-only folder."""
+    existing = tmp_path / "existing"
+    existing.write_text("x")
+    cases = [(existing, "is not a folder"), (existing / "run", "cannot write into")]
+    if os.geteuid() != 0:  # root writes into any folder
+        read_only = tmp_path / "read-only"
+        read_only.mkdir(mode=0o500)
+        cases.append((read_only, "cannot write into"))
+    for out, reason in cases:
+        done = _tiny_cli(tmp_path, "--out", out)
+        said = _said(done)
+        assert done.returncode == 2 and "--out" in said and str(out) in said and reason in said, said
+        assert "Traceback" not in said
+
+
+def test_cuda_on_a_machine_without_it_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # no GPU visible, even on a machine with one
+    done = _tiny_cli(tmp_path, "--device", "cuda", "--out", tmp_path / "run", env=env)
+    said = _said(done)
+    assert done.returncode == 2 and "CUDA is not available on this machine" in said and "--device cpu" in said, said
+    assert "Traceback" not in said
+
+
+def test_stale_checkpoint_temp_files_are_removed_on_start(tmp_path: Path) -> None:
+    """A kill -9 inside an atomic write leaves its temporary sibling; the next start (resume or
+    fresh) removes those of the run's own files, and nothing else."""
+    from vtonkit.vton_infer.train.runner import train
+
+    run = tmp_path / "run"
+    train(_tiny_options(tmp_path, run))
+    stale = [run / ".mtviton.pth.p7_pii82.tmp", run / ".resume.pt.abcd1234.tmp", run / ".losses.jsonl.x_y_z_w_.tmp",
+             run / "checkpoints/.mtviton_step0000001.pth.qwertyui.tmp", run / "samples/.step0000001.png.asdfghjk.tmp"]
+    kept = [run / ".mtviton.pth.mine.tmp", run / "notes.tmp", run / ".other.pth.abcd1234.tmp",
+            run / "checkpoints/.mtviton.pth.abcd1234.tmp"]
+    for path in stale + kept:
+        path.write_bytes(b"partial")
+    train(_tiny_options(tmp_path, run, steps=2, resume=True))
+    assert [p.name for p in stale if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / ".resume.pt.abcd1234.tmp").write_bytes(b"partial")
+    train(_tiny_options(tmp_path, fresh))
+    assert not (fresh / ".resume.pt.abcd1234.tmp").exists()
+
+
+@pytest.mark.parametrize("option", ["init_tocg", "tocg_checkpoint"])
+def test_a_text_file_as_checkpoint_is_named(option: str, tmp_path: Path) -> None:
+    """A download that saved a URL or a web page instead of the weights."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import FormatError
+
+    text = tmp_path / "mtviton.pth"
+    text.write_text("https://drive.google.com/file/d/1XJTCdRBOPVgVTmqzhVGFAgMm2NLkw5uQ/view\n")
+    stage = "generator" if option == "tocg_checkpoint" else "condition"
+    with pytest.raises(FormatError, match="not a PyTorch checkpoint") as caught:
+        train(_tiny_options(tmp_path, tmp_path / "run", stage=stage, **{option: text}))
+    assert caught.value.path == text

@@ -22,21 +22,18 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vtonkit.datasets.io.files import atomic_write_json
+from vtonkit.datasets.io.files import atomic_write_json, temp_target
 from vtonkit.vton_infer.shards import Shard
 
 from vtonkit.core.errors import VtonkitError
 
 LOG_GLOB = "infer-log*.jsonl"
 SETTINGS_FILE = "infer-settings.json"
-# atomic_write's temporary files: ".<target name>.<8 random chars>.tmp" (tempfile.mkstemp)
-_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def log_name(shard: Shard) -> str:
@@ -174,8 +171,8 @@ def remove_stale_temps(out_dir: Path, shard: Shard, folders: tuple[str, ...] = (
         if not directory.is_dir():
             continue
         for path in directory.iterdir():
-            match = _TEMP_NAME.match(path.name)
-            if match and (shard.whole or shard.owns(Path(match.group("target")).stem)):
+            target = temp_target(path.name)
+            if target and (shard.whole or shard.owns(Path(target).stem)):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from functools import cache
 from collections.abc import Iterator
@@ -46,6 +47,17 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+# `atomic_write`'s temporary files: ".<target name>.<8 random chars>.tmp" (tempfile.mkstemp).
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def temp_target(name: str) -> str | None:
+    """The name of the file an `atomic_write` temporary file called `name` was to become, else None
+    (what a writer killed mid-write leaves is cleaned up by who owns the target)."""
+    match = _TEMP_NAME.fullmatch(name)
+    return match.group("target") if match else None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

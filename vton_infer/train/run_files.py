@@ -7,32 +7,91 @@ RUN/checkpoints/<name>_step<N>.pth   the same at every checkpoint step
 RUN/resume.pt              everything else to continue: step, data position, trainer state
                            (networks, discriminator, optimizers, schedulers), RNG states
 RUN/samples/step<N>.png    sample grid; RUN/losses.png loss plot; RUN/run.json the options
+
+A kill -9 inside an atomic write leaves its temporary sibling (`.<name>.<8 chars>.tmp`);
+`remove_stale_temps` deletes those of these files when a run starts or resumes.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from vtonkit.datasets.io.files import atomic_write, atomic_write_json
+from vtonkit.datasets.io.files import atomic_write, atomic_write_json, temp_target
 
 from vtonkit.core.errors import FormatError
+
+logger = logging.getLogger(__name__)
 
 PUBLISHED_NAMES = {"condition": "mtviton", "generator": "gen"}
 RESUME_FILE = "resume.pt"
 LOSSES_FILE = "losses.jsonl"
+PLOT_FILE = "losses.png"
+OPTIONS_FILE = "run.json"
+CHECKPOINTS_DIR = "checkpoints"
+SAMPLES_DIR = "samples"
+
+# The run's own files per folder (as regular expressions): only temporary files of these
+# (`datasets.io.files.temp_target`) are ever deleted as stale.
+_PUBLISHED = "|".join(PUBLISHED_NAMES.values())
+_OWN_FILES = {
+    ".": rf"({_PUBLISHED})\.pth|{re.escape(RESUME_FILE)}|{re.escape(LOSSES_FILE)}|{re.escape(PLOT_FILE)}"
+         rf"|{re.escape(OPTIONS_FILE)}",
+    CHECKPOINTS_DIR: rf"({_PUBLISHED})_step\d+\.pth",
+    SAMPLES_DIR: r"step\d+\.png",
+}
+
+
+def checkpoint_files(run: Path, stage: str) -> list[Path]:
+    """The files in RUN holding what a run of `stage` trained: resume.pt, <name>.pth, checkpoints/<name>_step*.pth.
+
+    Another stage's network (a stage-1 mtviton.pth kept next to a stage-2 run) is not among them."""
+    name = PUBLISHED_NAMES[stage]
+    found = [path for path in (run / RESUME_FILE, run / f"{name}.pth") if path.is_file()]
+    return found + sorted((run / CHECKPOINTS_DIR).glob(f"{name}_step*.pth"))
+
+
+def remove_stale_temps(run: Path) -> list[Path]:
+    """Delete the temporary files that a kill inside an atomic write left of the run's own files.
+
+    Called by rank 0 (the only writer) before its first write, so no live write is hit."""
+    removed = []
+    for folder, names in _OWN_FILES.items():
+        own = re.compile(names)
+        directory = run / folder
+        if not directory.is_dir():
+            continue
+        for path in directory.iterdir():
+            target = temp_target(path.name)
+            if target and own.fullmatch(target) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if removed:
+        logger.info("%s: removed %d temporary files of interrupted writes (%s)", run, len(removed),
+                    ", ".join(p.name for p in removed[:3]))
+    return removed
+
+
+def clear_unfinished(run: Path) -> None:
+    """Delete the log, plot and samples of an attempt that stopped before its first checkpoint.
+
+    Nothing of it can be resumed; a fresh start must not append to its log or show its samples."""
+    for path in (run / LOSSES_FILE, run / PLOT_FILE, *(run / SAMPLES_DIR).glob("step*.png")):
+        path.unlink(missing_ok=True)
 
 
 def save_published(run: Path, stage: str, state: dict[str, torch.Tensor], step: int) -> Path:
     """Write the network as RUN/checkpoints/<name>_step<N>.pth and RUN/<name>.pth (plain state dicts)."""
     name = PUBLISHED_NAMES[stage]
     cpu_state = {k: v.detach().cpu() for k, v in state.items()}
-    path = run / "checkpoints" / f"{name}_step{step:07d}.pth"
+    path = run / CHECKPOINTS_DIR / f"{name}_step{step:07d}.pth"
     for target in (path, run / f"{name}.pth"):
         with atomic_write(target) as handle:
             torch.save(cpu_state, handle)
@@ -73,7 +132,7 @@ def load_resume(run: Path) -> dict[str, Any]:
 
 
 def write_options(run: Path, options: dict[str, Any]) -> None:
-    atomic_write_json(run / "run.json", options, indent=2)
+    atomic_write_json(run / OPTIONS_FILE, options, indent=2)
 
 
 def read_losses(run: Path) -> list[dict[str, float]]:
@@ -134,7 +193,7 @@ def plot_losses(run: Path, keys: Iterable[str]) -> Path | None:
             axis.set_yscale("log")
     np.atleast_1d(axes)[-1].set_xlabel("step")
     figure.tight_layout()
-    path = run / "losses.png"
+    path = run / PLOT_FILE
     with atomic_write(path) as handle:
         figure.savefig(handle, format="png", dpi=80)
     plt.close(figure)

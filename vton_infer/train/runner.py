@@ -116,6 +116,8 @@ def check_options(options: TrainOptions) -> None:
             raise InputError(Path(path), f"--{name.replace('_', '-')} file not found")
     if options.batch_size < 1 or options.steps < 1:
         raise VtonkitError("--batch-size and --steps must be at least 1")
+    if options.checkpoint_every < 1 or options.sample_every < 1:  # periods: step % 0 would fail after step 1
+        raise VtonkitError("--checkpoint-every and --sample-every must be at least 1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def save_samples(run: Path, step: int, visuals: Any, rows: int = 2) -> Path | No
         y += line.shape[0]
     from PIL import Image
 
-    path = run / "samples" / f"step{step:07d}.png"
+    path = run / run_files.SAMPLES_DIR / f"step{step:07d}.png"
     atomic_save_image(Image.fromarray(canvas), path)
     return path
 
@@ -296,11 +298,19 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
     if len(dataset) < options.batch_size:
         raise VtonkitError(f"{dataset.split_dir.root}: {len(dataset)} training samples, fewer than one batch "
                            f"of {options.batch_size} (the last partial batch is dropped, as in the official loader)")
+    # Only trained weights are protected: an attempt that stopped before its first checkpoint (a
+    # bad file, kill -9) left a log and settings that nothing can resume, so it is started afresh.
+    held = run_files.checkpoint_files(run, options.stage)
     if options.resume and not (run / run_files.RESUME_FILE).is_file():
-        raise InputError(run / run_files.RESUME_FILE, "--resume given but this run has no checkpoint yet")
-    if not options.resume and (run / run_files.LOSSES_FILE).is_file():
-        raise VtonkitError(f"{run} already holds a run (losses.jsonl); pass --resume to continue it or choose "
-                           "another --out")
+        raise InputError(run / run_files.RESUME_FILE, "--resume given but this run has no resume file yet (it is "
+                         "written at the first checkpoint); run without --resume to start afresh")
+    if not options.resume and held:
+        names = ", ".join(str(path.relative_to(run)) for path in held[:3])
+        if held[0].name == run_files.RESUME_FILE:
+            raise VtonkitError(f"{run} already holds a run with a checkpoint ({names}); pass --resume to "
+                               "continue it or choose another --out")
+        raise VtonkitError(f"{run} holds trained weights ({names}) but no {run_files.RESUME_FILE} to continue "
+                           "from; choose another --out, or move them away to start afresh here")
 
     torch.manual_seed(options.seed)  # the official scripts seed right before train()
     stage = build_stage(options, category, device, world)
@@ -308,6 +318,9 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
     summary = TrainSummary(resumed_from=start_step, world_size=world.size)
     if world.is_main:
         run.mkdir(parents=True, exist_ok=True)
+        run_files.remove_stale_temps(run)
+        if not options.resume:
+            run_files.clear_unfinished(run)  # no checkpoint here (refused above otherwise)
         run_files.write_options(run, {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
                                       "category": category, "world_size": world.size, "samples": len(dataset)})
     log = run_files.LossLog(run) if world.is_main else None

@@ -30,8 +30,8 @@ def train(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (under torchrun each process takes cuda:<local rank>)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers), bf16 (autocast, CPU or GPU) or fp16 (autocast + gradient scaling, GPU only)."),
     recipe: str = typer.Option("default", "--recipe", help="default: the official scripts' argparse defaults; readme: the flags of the HR-VITON README commands (stage 1: --Ddownx2 --Ddropout --lasttvonly --interflowloss --occlusion; stage 2: --occlusion), which trained the published weights."),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Write checkpoints and the resume file every N steps (and at the end)."),
-    sample_every: int = typer.Option(500, "--sample-every", help="Write a sample grid and the loss plot every N steps."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=1, help="Write checkpoints and the resume file every N steps (and at the end)."),
+    sample_every: int = typer.Option(500, "--sample-every", min=1, help="Write a sample grid and the loss plot every N steps."),
     workers: int = typer.Option(0, "--workers", help="Data-loading processes per training process."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
     width: int = typer.Option(None, "--width", hidden=True, help=f"{ADVANCED}: base width (ngf) of the trained network instead of the official 96 / 64. Not the published architecture: `vtonkit infer` reads the width from the file, the official code cannot load it."),
@@ -54,12 +54,18 @@ def train(
     runs/lower-tocg/mtviton.pth --init-gen gen.pth --vgg-weights vgg19-dcbb9e9d.pth --out runs/lower-gen
     """
     import torch
+    from vtonkit.datasets.layout import SPLITS
 
+    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions
     from vtonkit.vton_infer.train.runner import train as run_training
 
+    # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
+    check_choice(split, SPLITS, "--split")
+    check_device(device)
+    check_output_folder(out)
     if threads:
         torch.set_num_threads(threads)
     options = TrainOptions(
