@@ -26,28 +26,43 @@ PRODUCTS_JSONL = "products.jsonl"
 
 
 def read_catalog(crawl_dir: str | Path) -> list[dict[str, Any]]:
-    """Every image record of a crawl (from ``catalog.jsonl``; Parquet holds the same).
+    """Every image record of a crawl (from ``catalog.jsonl``; Parquet holds the same)."""
+    return read_catalog_file(Path(crawl_dir) / CATALOG_JSONL)
 
-    Raises :class:`~vtonkit.core.errors.InputError` naming the file when it is missing or a line is
-    not JSON.
+
+def read_catalog_file(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a catalog in JSON lines (``catalog.jsonl``, or a copy under another name).
+
+    A line that is not a JSON object is skipped with a warning naming the file and the line (one
+    bad line does not cost the others); the last line of a crawl killed mid-write is cut, which is
+    said as such. A byte-order mark (an editor's "UTF-8 with BOM") is read past.
+
+    Raises :class:`~vtonkit.core.errors.InputError` naming the file when it is missing or not UTF-8.
     """
-    path = Path(crawl_dir) / CATALOG_JSONL
+    path = Path(path)
     if not path.is_file():
         raise InputError(path, "no crawl catalog here (run `vtonkit crawl <store> --out DIR` first)")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
+    lines = text.splitlines()
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError as exc:
-            if number == len(
-                lines
-            ):  # the catalog is an append-only log: a killed crawl may cut its last line
+            if number == len(lines) and not text.endswith("\n"):  # an append-only log cut by a kill
                 logger.warning("%s: ignoring the truncated last line %d", path, number)
-                break
-            raise InputError(path, f"line {number} is not JSON: {exc}") from exc
+            else:
+                logger.warning("%s: skipping line %d, which is not JSON (%s)", path, number, exc)
+            continue
+        if not isinstance(record, dict):
+            logger.warning("%s: skipping line %d, which is not a JSON object", path, number)
+            continue
+        records.append(record)
     return records
 
 

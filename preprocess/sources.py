@@ -100,15 +100,32 @@ def _absolute(path: Path) -> Path:
 
 
 def catalog_file(spec: str | Path) -> Path | None:
-    """The catalog named by `spec` (a crawl folder holding `catalog.jsonl`, or that file), else None."""
+    """The catalog named by `spec`, else None: a crawl folder holding `catalog.jsonl`, a JSON-lines
+    file (`catalog.jsonl` or a copy of it under any name), or a crawl's `catalog.parquet`."""
     from vtonkit.crawlers.catalog import CATALOG_JSONL
 
     path = Path(spec)
-    if path.is_file() and path.name == CATALOG_JSONL:
+    if path.is_file() and path.suffix.lower() in (".jsonl", ".parquet"):
         return path
     if path.is_dir() and (path / CATALOG_JSONL).is_file():
         return path / CATALOG_JSONL
     return None
+
+
+def _catalog_records(catalog: Path) -> list[dict[str, Any]]:
+    from vtonkit.crawlers.catalog import read_catalog_file
+
+    if catalog.suffix.lower() != ".parquet":
+        return read_catalog_file(catalog)
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(catalog)
+    except (OSError, ValueError) as exc:
+        raise InputError(catalog, f"not a readable Parquet catalog ({exc})") from None
+    # Parquet has no "absent": missing values come back as None/NaN, which the filters below treat as absent.
+    return [{k: v.item() if hasattr(v, "item") else v for k, v in row.items() if v is not None and v == v}
+            for row in frame.to_dict("records")]
 
 
 def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[tuple[Path, dict[str, Any]]]:
@@ -119,14 +136,20 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
             the on-model shots (`is_garment_shot: false`, for `--persons`: a person wearing the
             product, whose own garment is then the product's garment shot).
 
-    Records are read by the crawler's own reader (`crawlers.catalog`, which tolerates the cut last
-    line of a killed crawl); a file listed again (one image for several products) counts once.
+    Records are read by the crawler's own reader (`crawlers.catalog`, which skips a bad line with a
+    warning and tolerates the cut last line of a killed crawl); a file listed again (one image for
+    several products) counts once.
+
+    Raises:
+        InputError: the catalog holds no image of the kind and category asked for; the message
+            counts what it holds instead (a run would otherwise write nothing and say nothing).
     """
-    from vtonkit.crawlers.catalog import read_catalog as read_records
+    from collections import Counter
 
     out: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
-    for record in read_records(catalog.parent):
+    records = _catalog_records(catalog)
+    for record in records:
         if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
             continue
         if not record.get("path"):
@@ -137,6 +160,12 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
             continue
         seen.add(path)
         out.append((path, record))
+    if not out:
+        shot = "garment shots" if garment_shots else "on-model shots"
+        held = Counter(f"{r.get('category') or 'no category'} "
+                       f"{'garment shots' if r.get('is_garment_shot') is True else 'other shots'}" for r in records)
+        holds = ", ".join(f"{n} {what}" for what, n in sorted(held.items())) or "nothing"
+        raise InputError(catalog, f"no {shot} of category {category} among its {len(records)} records ({holds})")
     return out
 
 

@@ -246,6 +246,34 @@ def test_catalog_takes_garment_shots_of_the_requested_category(photos, tmp_path)
     assert [s.path.name for s in cloth_sources(crawl, "lower")] == ["3.jpg"]
 
 
+def test_a_catalog_under_any_name_with_a_bom_or_a_bad_line_still_gives_its_garments(photos, tmp_path, caplog):
+    """A copied or Parquet catalog is a catalog (not an empty image folder: 0 samples, rc 0 and no
+    word before); a BOM or one bad line does not cost the other records; a catalog with nothing
+    of the category asked for says what it holds instead of writing nothing."""
+    import pandas as pd
+    from vtonkit.core.errors import InputError
+
+    crawl = tmp_path / "crawl"
+    (crawl / "images").mkdir(parents=True)
+    records = []
+    for index, (name, category) in enumerate([(GARMENTS[0], "upper"), (GARMENTS[1], "upper"), (GARMENTS[0], "other")]):
+        (crawl / "images" / f"{index}.jpg").write_bytes((photos / "garments" / name).read_bytes())
+        records.append({"product_id": f"P{index}", "category": category, "is_garment_shot": True,
+                        "path": f"images/{index}.jpg"})
+    lines = [json.dumps(records[0]), "{not json", json.dumps(records[1]), json.dumps(records[2])]
+    copied = crawl / "my-selection.jsonl"
+    copied.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+    with caplog.at_level("WARNING"):
+        found = cloth_sources(copied, "upper")
+    assert sorted(s.path.name for s in found) == ["0.jpg", "1.jpg"]
+    assert "my-selection.jsonl: skipping line 2" in caplog.text
+    pd.DataFrame.from_records(records).to_parquet(crawl / "catalog.parquet")
+    assert sorted(s.path.name for s in cloth_sources(crawl / "catalog.parquet", "upper")) == ["0.jpg", "1.jpg"]
+    with pytest.raises(InputError, match=r"no garment shots of category lower among its 3 records "
+                                         r"\(1 other garment shots, 2 upper garment shots\)"):
+        cloth_sources(copied, "lower")
+
+
 def test_broken_inputs_get_error_records_and_good_ones_complete_samples(photos, tmp_path):
     broken, good = make_corpus(photos, tmp_path / "persons")
     garments = tmp_path / "garments"

@@ -19,8 +19,9 @@ def prep(
     split: str = typer.Option(..., "--split", help="Split to build: train, test, or auto (a stable hash split "
                               "by photo and by product, so nothing lands in both; see --test-fraction)."),
     persons: str = typer.Option(None, "--persons", help="Folder or glob ('photos/*.jpg') of person photos."),
-    cloths: str = typer.Option(None, "--cloths", help="Folder of garment shots, or a crawler catalog.jsonl (or the "
-                               "crawl folder holding it): then only garment shots of --category are taken."),
+    cloths: str = typer.Option(None, "--cloths", help="Folder of garment shots, or a crawler catalog (the crawl "
+                               "folder, its catalog.jsonl or catalog.parquet, or any .jsonl copy): then only garment "
+                               "shots of --category are taken."),
     category: str = typer.Option("upper", "--category", help="Garment category: upper, lower or dresses "
                                  "(selects catalog garments and the agnostic recipe)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers; each loads every model once."),
