@@ -194,7 +194,10 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
         product = str(record.get("product_id") or "")
         # The product id for both kinds: a product's single on-model shot and single garment shot
         # then share a stem, which is exactly VITON-HD's "person wears the garment of the same name".
-        candidate = sanitize_stem(product) if product else (sha[:16] or sanitize_stem(path.name))
+        # An id is not a path: "men/tee/9" keeps its folders as words ("men_tee_9"), or it would clash
+        # with "women/tee/9".
+        identifier = product.replace("/", "_").replace("\\", "_")
+        candidate = sanitize_stem(identifier) if product else (sha[:16] or sanitize_stem(path.name))
         meta = {name: record[name] for name in CATALOG_FIELDS if name in record}
         meta["catalog_sha256"] = meta.pop("sha256", None)
         sources.append(Source(kind, path, sha, meta={"candidate": candidate, **meta}))

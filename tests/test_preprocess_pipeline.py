@@ -269,6 +269,12 @@ def test_a_catalog_under_any_name_with_a_bom_or_a_bad_line_still_gives_its_garme
     assert "my-selection.jsonl: skipping line 2" in caplog.text
     pd.DataFrame.from_records(records).to_parquet(crawl / "catalog.parquet")
     assert sorted(s.path.name for s in cloth_sources(crawl / "catalog.parquet", "upper")) == ["0.jpg", "1.jpg"]
+    # product ids holding slashes keep their folders as words, so they do not clash
+    slashed = crawl / "slashed.jsonl"
+    slashed.write_text("".join(json.dumps({**records[i], "product_id": pid}) + "\n"
+                               for i, pid in ((0, "men/tee/9"), (1, "women/tee/9"))))
+    kept, _ = assign_stems(cloth_sources(slashed, "upper"), {})
+    assert sorted(s.stem for s in kept) == ["men_tee_9", "women_tee_9"]
     with pytest.raises(InputError, match=r"no garment shots of category lower among its 3 records "
                                          r"\(1 other garment shots, 2 upper garment shots\)"):
         cloth_sources(copied, "lower")
