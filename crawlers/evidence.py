@@ -131,9 +131,10 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
             if types_of(node) & PRODUCT_TYPES:
                 # a product also inlined where another node refers to it ("mainEntity") counts once
                 identifier = node.get("@id")
-                if isinstance(identifier, str) and identifier in products_seen:
-                    continue
-                products_seen.add(identifier) if isinstance(identifier, str) else None
+                if isinstance(identifier, str):
+                    if identifier in products_seen:
+                        continue
+                    products_seen.add(identifier)
                 evidence.json_ld.append(node)
     try:
         data = extruct.extract(
@@ -217,35 +218,41 @@ def _listed_in_item_list(nodes: list[dict[str, Any]]) -> set[int]:
     return listed
 
 
-def is_own_product(evidence: PageEvidence, node: dict[str, Any]) -> bool:
-    """The node describes the page's own product: it names the page's URL or its og:image, or its
-    name and the page's heading (``<h1>``, else og:title / title) contain one another."""
-    page = urlsplit(evidence.url).path
-    node_url = urlsplit(text(node.get("url")) or "").path
-    if page.strip("/") and node_url == page:
-        return True
-    og_images = {urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()}
-    return bool(og_images & _image_paths(node.get("image"))) or names_the_heading(evidence, node)
+@dataclass(frozen=True)
+class PageMarks:
+    """What names a page's own product: its URL path, its og:image paths, its heading's words."""
 
+    path: str
+    og_images: frozenset[str]
+    heading: str  # words of the <h1>, else og:title, else <title>
 
-def names_the_heading(evidence: PageEvidence, node: dict[str, Any]) -> bool:
-    """The node's name and the page's heading (``<h1>``, else og:title, else title) contain one another."""
-    name = _words(text(node.get("name")))
-    headings = [evidence.selector.xpath("normalize-space(//h1)").get(), evidence.meta.get("og:title"),
-                evidence.selector.xpath("normalize-space(//title)").get()]
-    heading = next((_words(h) for h in headings if _words(h)), "")
-    return bool(name and heading and (name in heading or heading in name))
+    @classmethod
+    def of(cls, evidence: PageEvidence) -> PageMarks:
+        selector = evidence.selector
+        headings = [selector.xpath("normalize-space(//h1)").get(), evidence.meta.get("og:title"),
+                    selector.xpath("normalize-space(//title)").get()]
+        return cls(urlsplit(evidence.url).path,
+                   frozenset(urlsplit(u).path for u in selector.xpath("//meta[@property='og:image']/@content").getall()),
+                   next((_words(h) for h in headings if _words(h)), ""))
+
+    def signals(self, node: dict[str, Any]) -> tuple[int, int, int]:
+        """(names the page's URL, shows its og:image, its name and the heading contain one another)."""
+        same_page = bool(self.path.strip("/")) and urlsplit(text(node.get("url")) or "").path == self.path
+        name = _words(text(node.get("name")))
+        named = bool(name and self.heading and (name in self.heading or self.heading in name))
+        return int(same_page), int(bool(self.og_images & _image_paths(node.get("image")))), int(named)
 
 
 def lists_products(evidence: PageEvidence) -> bool:
     """The page's Product nodes are a listing's (a category page), not a product page's.
 
-    So when none of them is the page's own (`is_own_product`) and they are either all elements
+    So when none of them is the page's own (no `PageMarks.signals`) and they are either all elements
     of an ``ItemList`` or at least two products of different names (variants of one product share
     a name; a product page's "related" products come beside its own).
     """
     nodes = [n for n in evidence.json_ld + evidence.microdata if text(n.get("name"))]
-    if not nodes or any(is_own_product(evidence, n) for n in nodes):
+    marks = PageMarks.of(evidence)
+    if not nodes or any(any(marks.signals(n)) for n in nodes):
         return False
     listed = _listed_in_item_list(evidence.json_ld_all + evidence.microdata_all)
     names = {_words(text(n.get("name"))) for n in nodes}
@@ -265,20 +272,13 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
         return (evidence.structured_nodes or [{}])[0]
     page = urlsplit(evidence.url)
     page_words = set(re.findall(r"[a-z]+", (page.path + " " + page.query).lower()))
-    og_images = {
-        urlsplit(u).path for u in evidence.selector.xpath("//meta[@property='og:image']/@content").getall()
-    }
+    marks = PageMarks.of(evidence)
 
-    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, int, int, int, int]:
+    def score(entry: tuple[int, dict[str, Any]]) -> tuple[int, ...]:
         index, node = entry
-        node_url = text(node.get("url")) or ""
-        same_page = int(
-            bool(node_url) and urlsplit(node_url).path == page.path and bool(page.path.strip("/"))
-        )
-        same_image = int(bool(og_images & _image_paths(node.get("image"))))
         colour = (text(node.get("color")) or "").lower()
         colour_in_url = int(bool(colour) and colour in page_words)
-        return (same_page, same_image, int(names_the_heading(evidence, node)), colour_in_url, -index)
+        return (*marks.signals(node), colour_in_url, -index)
 
     return max(enumerate(nodes), key=score)[1]
 

@@ -110,7 +110,7 @@ def json_ld_blocks(page_html: str, url: str = "") -> list[Any]:
             continue
         try:
             blocks.extend(parse_json_ld(body))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the JSON parser's depth
             logger.info("skipping JSON-LD block on %s: %s", url or "<page>", exc)
     return blocks
 
@@ -151,7 +151,13 @@ def resolve_references(blocks: list[Any]) -> list[Any]:
             return resolve(target, hops - 1) if target is not None and hops > 0 else value
         return {key: resolve(v, hops) for key, v in value.items()}
 
-    return [resolve(block, MAX_REFERENCE_HOPS) for block in blocks]
+    if not index:
+        return blocks
+    try:
+        return [resolve(block, MAX_REFERENCE_HOPS) for block in blocks]
+    except RecursionError:  # nested past Python's depth (a hostile page): read as written
+        logger.info("JSON-LD nested too deeply to resolve its references; read as written")
+        return blocks
 
 
 def types_of(node: dict[str, Any]) -> set[str]:

@@ -437,6 +437,13 @@ def test_reference_cycles_and_fan_outs_end():
     item = extract_product(_page(json.dumps({"@type": "Product", "name": "Loop", "offers": {"@id": "a"}}),
                                  json.dumps(cycle)), "https://shop.example/p/loop")
     assert item.title == "Loop"
+    # Nesting past Python's recursion depth: read unresolved (900 deep), or the block skipped as
+    # unreadable (3,000 deep, past the JSON parser's own depth); never a RecursionError.
+    for depth, title in ((900, "Deep"), (3000, None)):
+        nested = "[" * depth + '{"@id": "x", "name": "n"}' + "]" * depth
+        block = '{"@type": "Product", "name": "Deep", "offers": {"price": "1", "priceCurrency": "EUR"}, "x": ' + nested + "}"
+        found = extract_product(_page(block, body="<h1>Deep</h1>"), "https://shop.example/p/deep")
+        assert (found.title if found and "product" in found.sources else None) == title
 
 
 def test_a_category_page_that_describes_its_products_is_not_a_product():
