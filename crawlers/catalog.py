@@ -31,7 +31,8 @@ def read_catalog(crawl_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def read_catalog_file(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a catalog in JSON lines (``catalog.jsonl``, or a copy under another name).
+    """The records of a catalog: JSON lines (``catalog.jsonl``, or a copy under another name), or
+    ``catalog.parquet`` (by its suffix).
 
     A line that is not a JSON object is skipped with a warning naming the file and the line (one
     bad line does not cost the others); the last line of a crawl killed mid-write is cut, which is
@@ -42,6 +43,8 @@ def read_catalog_file(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no crawl catalog here (run `vtonkit crawl <store> --out DIR` first)")
+    if path.suffix.lower() == ".parquet":
+        return _parquet_records(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -63,6 +66,28 @@ def read_catalog_file(path: str | Path) -> list[dict[str, Any]]:
             logger.warning("%s: skipping line %d, which is not a JSON object", path, number)
             continue
         records.append(record)
+    return records
+
+
+def _parquet_records(path: Path) -> list[dict[str, Any]]:
+    """The rows of a Parquet catalog as the JSON lines give them: plain Python values, and an absent
+    field (null; NaN in a float column) left out rather than present as None/NaN."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a readable Parquet catalog ({exc})") from None
+
+    def plain(value: Any) -> Any:
+        return value.tolist() if isinstance(value, np.ndarray) else value.item() if isinstance(value, np.generic) else value
+
+    records = []
+    for row in frame.to_dict("records"):
+        values = {key: plain(value) for key, value in row.items()}
+        records.append({key: value for key, value in values.items()
+                        if value is not None and not (isinstance(value, float) and value != value)})
     return records
 
 

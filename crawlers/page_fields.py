@@ -132,9 +132,11 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
             for v in value:
                 add(v)
         elif isinstance(value, dict):
-            # An "@id" is the image only when it is not a name inside a page (Yoast: ".../#primaryimage");
-            # such references are resolved to the ImageObject they name when the page has it.
-            identifier = value.get("@id") if "#" not in str(value.get("@id") or "#") else None
+            # An "@id" naming a node inside a page (Yoast: ".../#primaryimage") is no image; the
+            # references are resolved to the ImageObject they name when the page has it.
+            identifier = value.get("@id")
+            if not isinstance(identifier, str) or "#" in identifier:
+                identifier = None
             add(value.get("contentUrl") or value.get("url") or identifier)
         elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
             absolute = urljoin(base, value.strip()) if base else value.strip()

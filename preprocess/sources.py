@@ -112,22 +112,6 @@ def catalog_file(spec: str | Path) -> Path | None:
     return None
 
 
-def _catalog_records(catalog: Path) -> list[dict[str, Any]]:
-    from vtonkit.crawlers.catalog import read_catalog_file
-
-    if catalog.suffix.lower() != ".parquet":
-        return read_catalog_file(catalog)
-    import pandas as pd
-
-    try:
-        frame = pd.read_parquet(catalog)
-    except (OSError, ValueError) as exc:
-        raise InputError(catalog, f"not a readable Parquet catalog ({exc})") from None
-    # Parquet has no "absent": missing values come back as None/NaN, which the filters below treat as absent.
-    return [{k: v.item() if hasattr(v, "item") else v for k, v in row.items() if v is not None and v == v}
-            for row in frame.to_dict("records")]
-
-
 def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[tuple[Path, dict[str, Any]]]:
     """Images of `category` in a crawler catalog: `[(image path, record), ...]`.
 
@@ -146,9 +130,11 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
     """
     from collections import Counter
 
+    from vtonkit.crawlers.catalog import read_catalog_file
+
     out: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
-    records = _catalog_records(catalog)
+    records = read_catalog_file(catalog)
     for record in records:
         if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
             continue

@@ -267,8 +267,12 @@ def test_a_catalog_under_any_name_with_a_bom_or_a_bad_line_still_gives_its_garme
         found = cloth_sources(copied, "upper")
     assert sorted(s.path.name for s in found) == ["0.jpg", "1.jpg"]
     assert "my-selection.jsonl: skipping line 2" in caplog.text
-    pd.DataFrame.from_records(records).to_parquet(crawl / "catalog.parquet")
-    assert sorted(s.path.name for s in cloth_sources(crawl / "catalog.parquet", "upper")) == ["0.jpg", "1.jpg"]
+    # Parquet: list columns come back as arrays and absent fields as null; read like the JSON lines
+    rows = [{**r, "shot_reasons": ["plain background", "centred"], "brand": "Acme" if i else None} for i, r in enumerate(records)]
+    pd.DataFrame.from_records(rows).to_parquet(crawl / "catalog.parquet")
+    from_parquet = cloth_sources(crawl / "catalog.parquet", "upper")
+    assert sorted(s.path.name for s in from_parquet) == ["0.jpg", "1.jpg"]
+    assert {s.path.name: s.meta.get("brand") for s in from_parquet} == {"0.jpg": None, "1.jpg": "Acme"}
     # product ids holding slashes keep their folders as words, so they do not clash
     slashed = crawl / "slashed.jsonl"
     slashed.write_text("".join(json.dumps({**records[i], "product_id": pid}) + "\n"
