@@ -154,6 +154,11 @@ def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
     atomic_write_json(path, settings, indent=2)
 
 
+def holds_run(out_dir: Path) -> bool:
+    """OUT holds a resumable `vtonkit infer` run (its settings record or run logs)."""
+    return (Path(out_dir) / SETTINGS_FILE).is_file() or any(Path(out_dir).glob(LOG_GLOB))
+
+
 def start_fresh(out_dir: Path) -> None:
     """Forget every finished pair of OUT (`--fresh`): remove the run logs and the settings record."""
     for path in Path(out_dir).glob(LOG_GLOB):

@@ -201,9 +201,9 @@ def sheet(
     check_device(device)
     check_choice(category, GARMENT_CATEGORIES, "--category")
     check_output_folder(out)
-    from vtonkit.vton_infer.run_log import LOG_GLOB, SETTINGS_FILE
+    from vtonkit.vton_infer.run_log import holds_run
 
-    if (out / SETTINGS_FILE).is_file() or any(out.glob(LOG_GLOB)):
+    if holds_run(out):
         raise typer.BadParameter(f"{out} holds a `vtonkit infer` run; a sheet would overwrite its outputs with "
                                  "its own: give the sheet a folder of its own", param_hint="--out")
     _setup_torch(threads)
