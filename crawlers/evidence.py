@@ -243,6 +243,20 @@ class PageMarks:
         return int(same_page), int(bool(self.og_images & _image_paths(node.get("image")))), int(named)
 
 
+def _variants_in_groups(nodes: list[dict[str, Any]]) -> set[int]:
+    """`id()`s of the nodes among `nodes` that are variants (``hasVariant``) of another of them."""
+    listed: set[int] = set()
+    identifiers: set[str] = set()
+    for node in nodes:
+        variants = node.get("hasVariant") or []
+        for variant in variants if isinstance(variants, list) else [variants]:
+            if isinstance(variant, dict):
+                listed.add(id(variant))
+                if isinstance(variant.get("@id"), str):
+                    identifiers.add(variant["@id"])
+    return {id(n) for n in nodes if id(n) in listed or n.get("@id") in identifiers}
+
+
 def lists_products(evidence: PageEvidence) -> bool:
     """The page's Product nodes are a listing's (a category page), not a product page's.
 
@@ -251,6 +265,8 @@ def lists_products(evidence: PageEvidence) -> bool:
     a name; a product page's "related" products come beside its own).
     """
     nodes = [n for n in evidence.json_ld + evidence.microdata if text(n.get("name"))]
+    variants = _variants_in_groups(nodes)  # a group's sizes and colours are one product
+    nodes = [n for n in nodes if id(n) not in variants]
     marks = PageMarks.of(evidence)
     if not nodes or any(any(marks.signals(n)) for n in nodes):
         return False
@@ -265,11 +281,14 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
     Pages often list one node per variant (size, colour), or related products beside their own.
     The node on screen is the one whose URL is the page's, whose image is the page's ``og:image``,
     whose name is the page's heading, or whose colour is named in the page URL; otherwise the
-    first named node.
+    first named node. A ``ProductGroup`` is the product rather than any of its variants: its name
+    is the product's (theirs add the size), its offers span them all.
     """
     nodes = [n for n in evidence.structured_nodes if text(n.get("name"))]
     if not nodes:
         return (evidence.structured_nodes or [{}])[0]
+    variants = _variants_in_groups(nodes)
+    nodes = [n for n in nodes if id(n) not in variants]
     page = urlsplit(evidence.url)
     page_words = set(re.findall(r"[a-z]+", (page.path + " " + page.query).lower()))
     marks = PageMarks.of(evidence)

@@ -78,11 +78,11 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         return None
 
     h1 = evidence.selector.xpath("normalize-space(//h1)").get()
-    site = meta.get("og:site_name")
+    site, host = meta.get("og:site_name"), urlsplit(url).hostname or ""
     title = pick(
         "title",
         (structured, product.get("name")),
-        ("opengraph", page_fields.without_site_name(meta.get("og:title"), site)),
+        ("opengraph", page_fields.without_site_name(meta.get("og:title"), site, h1, host)),
         ("html", h1),
         ("html", page_fields.without_site_name(evidence.selector.xpath("normalize-space(//title)").get(), site)),
     )

@@ -11,18 +11,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.evidence import PageEvidence, first, schema_term, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.prices import currency_code, parse_price
 from vtonkit.crawlers.vocab import merged_vocabulary
 
-# og/product meta availability words -> schema.org terms
+# product:/og: meta availability words (Facebook's catalog, Pinterest's rich pins), without spaces,
+# "_" and "-" -> schema.org terms
 _META_AVAILABILITY = {
-    "in stock": "InStock",
     "instock": "InStock",
-    "out of stock": "OutOfStock",
+    "outofstock": "OutOfStock",
     "oos": "OutOfStock",
     "preorder": "PreOrder",
+    "backorder": "BackOrder",
+    "discontinued": "Discontinued",
 }
 
 
@@ -104,12 +107,13 @@ SHOWN = ("[not(ancestor-or-self::*[@hidden or contains(translate(@style, ' ', ''
 
 # A price shown struck through, or in an element named as the old one, is not what the product
 # costs now: shops on sale show it first ("<del>49,000원</del> 39,000원", Magento's "old-price",
-# Shopify's "<s class=price-item--regular>"). "regular" alone is not old: Shopify names the only
-# price of a product not on sale that way.
+# Shopify's "<s class=price-item--regular>"; Korean shops' 정가 "org_price", Chinese 市场价
+# "market-price", Japanese 定価 "proper-price"). "regular" alone is not old: Shopify names the only
+# price of a product not on sale that way; nor is "normal" alone (Tailwind's "font-normal").
 _STRUCK_TAGS = {"del", "s", "strike"}
 _OLD_PRICE_CLASS = re.compile(
-    r"(?:^|[\s_-])(?:old|was|compare|original|before|strike|crossed|rrp|msrp|list|consumer)(?:$|[\s_-])"
-    r"|oldprice|wasprice|compareat|listprice|price-?old|price-?was",
+    r"(?:^|[\s_-])(?:old|was|compare|original|origin|org|before|strike|crossed|rrp|msrp|list|consumer|market|mkt"
+    r"|proper)(?:$|[\s_-])|oldprice|wasprice|compareat|listprice|price-?old|price-?was|normal[-_]?price",
     re.IGNORECASE,
 )
 _NOW_PRICE_CLASS = re.compile(r"sale|special|final|current|now|discount|promo|reduced|selling", re.IGNORECASE)
@@ -129,7 +133,8 @@ def _is_old_price(element: Any, *, container: bool = False) -> bool:
         return False
     name = element.get("class") or ""
     named_old = bool(_OLD_PRICE_CLASS.search(name)) and (not container or "price" in name.lower())
-    return (element.tag.lower() in _STRUCK_TAGS or named_old
+    struck_by_style = "line-through" in (element.get("style") or "").lower()  # Cafe24's regular price on sale
+    return (element.tag.lower() in _STRUCK_TAGS or named_old or struck_by_style
             or (element.get("data-price-type") or "").lower() == "oldprice")
 
 
@@ -149,7 +154,9 @@ def _current_price_text(element: Any) -> str:
 
 
 def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
-    """A visible price: ``itemprop=price``, else a price-classed element that shows a currency.
+    """A visible price: ``itemprop=price``, else a price-named element (class, test id or id, as
+    Cafe24's ``span_product_price_text``) that shows a currency, else the row labelled with the
+    price ("<th>판매가</th><td>39,000원</td>", see ``labels.price`` in crawlers/vocab/).
 
     The price the product costs now: elements named as a sale or final price first, a price
     marked as before tax last, and nothing shown struck through or as the old price, nor in the
@@ -162,7 +169,8 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
         if amount is not None:
             return amount, currency
     price_nodes = [node.root for node in sel.xpath(
-        "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')]"
+        "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')"
+        " or contains(translate(@id, 'PRICE', 'price'), 'price')]"
         "[not(ancestor::script)]" + SHOWN
     )[:40]]
     current = [node for node in price_nodes
@@ -171,7 +179,9 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     # A price the page marks as before tax goes after the others; then sale and final prices first.
     now_first = sorted(current, key=lambda node: (bool(_BEFORE_TAX.search(" ".join(node.itertext()))),
                                                   not _NOW_PRICE_CLASS.search(node.get("class") or "")))
-    for node in now_first:
+    # Then the labelled rows, a sale price's label first.
+    labelled = sorted(page_fields.labelled_cells(evidence, merged_vocabulary().price_labels), key=lambda row: row[0])
+    for node in now_first + [cell.root for _, cell in labelled if not _in_other_products(cell.root)]:
         shown = _current_price_text(node)
         if not shown or len(shown) > 60 or not re.search(r"\d", shown):
             continue
@@ -227,8 +237,9 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
         currency = price_from_html(evidence)[1]  # the visible price usually shows the symbol
 
     availability = schema_term(offer.get("availability")) if offer else None
-    if not availability and meta.get("product:availability"):
-        availability = _META_AVAILABILITY.get(meta["product:availability"].lower())
+    written = meta.get("product:availability") or meta.get("og:availability")
+    if not availability and written:
+        availability = _META_AVAILABILITY.get(re.sub(r"[\s_-]+", "", written.lower()))
     if not availability:
         availability = visible_availability(evidence)
     return OfferFinding(

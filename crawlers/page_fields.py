@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from parsel import Selector
 from vtonkit.crawlers.evidence import PageEvidence, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
@@ -25,16 +26,32 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
 _TITLE_SEPARATORS = ("|", "-", "–", "—", "::", "·", ":")
 
 
-def without_site_name(title: str | None, site_name: str | None) -> str | None:
-    """A page title without the shop's name that pages append or prepend ("Wide Pants | ACME")."""
-    if not title or not site_name or title.strip() == site_name.strip():
+def without_site_name(title: str | None, site_name: str | None, heading: str | None = None,
+                      host: str = "") -> str | None:
+    """A page title without the shop's name that pages append or prepend ("Wide Pants | ACME").
+
+    With no ``og:site_name`` to go by, the page's `heading` shows where the product's name ends: the
+    rest is the shop's name when set off by "|" or when it spells the `host` ("Acme Store" on
+    acmestore.com), not a colour or a size ("Linen Shirt - White").
+    """
+    if not title:
         return title
-    title, site = title.strip(), site_name.strip()
+    title = title.strip()
+    site = (site_name or "").strip()
+    heading = (heading or "").strip()
     for separator in _TITLE_SEPARATORS:
-        if title.endswith(f" {separator} {site}"):
-            return title[: -len(f" {separator} {site}")].strip() or title
-        if title.startswith(f"{site} {separator} "):
-            return title[len(f"{site} {separator} "):].strip() or title
+        if site and site != title:
+            if title.endswith(f" {separator} {site}"):
+                return title[: -len(f" {separator} {site}")].strip() or title
+            if title.startswith(f"{site} {separator} "):
+                return title[len(f"{site} {separator} "):].strip() or title
+        if heading and heading != title:
+            rest = (title.removeprefix(f"{heading} {separator} ") if title.startswith(f"{heading} {separator} ")
+                    else title.removesuffix(f" {separator} {heading}") if title.endswith(f" {separator} {heading}")
+                    else None)
+            spelled = re.sub(r"[^a-z0-9]", "", (rest or "").lower())
+            if rest and (separator == "|" or (len(spelled) >= 3 and spelled in host.lower().replace(".", ""))):
+                return heading
     return title
 
 
@@ -56,19 +73,34 @@ def _brand_label() -> re.Pattern[str]:
     return re.compile(rf"^\s*(?:{labels})\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8)
+def _whole_labels(labels: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(rf"^\s*(?:{label})\s*[:：]?\s*$", re.IGNORECASE) for label in labels)
+
+
+def labelled_cells(evidence: PageEvidence, labels: tuple[str, ...]) -> list[tuple[int, Selector]]:
+    """(index of the label, value cell) of each table row or definition-list entry whose header is
+    one of `labels` (regular-expression fragments): ``<th>브랜드</th><td>…</td>``, ``<dt>売価</dt><dd>…</dd>``."""
+    patterns = _whole_labels(labels)
+    found = []
+    for cell in evidence.selector.xpath("//th | //dt")[:200]:
+        head = " ".join(" ".join(cell.xpath(".//text()").getall()).split())
+        index = next((i for i, pattern in enumerate(patterns) if pattern.match(head)), None)
+        value = cell.xpath("following-sibling::*[self::td or self::dd][1]") if index is not None else []
+        if value:
+            found.append((index, value[0]))
+    return found
+
+
 def labelled_brand(evidence: PageEvidence) -> str | None:
     """A brand shown beside its label: a table row (``<th>브랜드</th><td>…</td>``,
     ``<dt>ブランド</dt><dd>…</dd>``) or one element reading "<label>: <brand>" ("品牌：优衣库")."""
+    for _, cell in labelled_cells(evidence, tuple(re.escape(label) for label in merged_vocabulary().brand_labels)):
+        value = " ".join(" ".join(cell.xpath(".//text()").getall()).split())
+        if value and len(value) <= 60:
+            return value
     label = _brand_label()
     sel = evidence.selector
-    for cell in sel.xpath("//th | //dt")[:200]:
-        head = re.sub(r"\s+", " ", " ".join(cell.xpath(".//text()").getall()))
-        found = label.match(head)
-        if found and not found.group(1):
-            value = " ".join(" ".join(cell.xpath("following-sibling::*[self::td or self::dd][1]//text()")
-                                      .getall()).split())
-            if value and len(value) <= 60:
-                return value
     for node in sel.xpath("//p | //li | //span | //div[not(*)]")[:2000]:
         shown = " ".join(" ".join(node.xpath(".//text()").getall()).split())
         if not shown or len(shown) > 80:
@@ -84,6 +116,18 @@ def _position(element: dict[str, Any]) -> float:
     return float(position) if re.match(r"^[\d.]+$", position) else 0
 
 
+# What shops name their visible trail, tried in this order: Chinese shops write "crumb", Japanese
+# ones "topic path" or "pankuzu" (パンくず), Cafe24's skins "xans-product-headcategory".
+_TRAIL_NAMES = ("breadcrumb", "crumb", "topicpath", "topic-path", "topic_path", "pankuzu", "headcategory")
+
+
+def _named(name: str) -> str:
+    """An XPath test: the element's class, id or aria-label contains `name` (ASCII), in any case."""
+    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return " or ".join(f"contains(translate(@{attribute}, '{upper}', '{upper.lower()}'), '{name}')"
+                       for attribute in ("class", "id", "aria-label"))
+
+
 def breadcrumbs(evidence: PageEvidence) -> list[str]:
     """The category trail: schema.org ``BreadcrumbList`` first, then a visible breadcrumb element."""
     for node in evidence.json_ld_all + evidence.microdata_all:
@@ -96,19 +140,16 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
         names = [n for n in names if n and not n.startswith("http")]
         if names:
             return names
-    for trail in evidence.selector.xpath(
-        "//*[contains(translate(@class, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb') or "
-        "contains(translate(@aria-label, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb') or "
-        "contains(translate(@id, 'BREADCRUMB', 'breadcrumb'), 'breadcrumb')][.//a]"
-    )[:1]:
-        names = [
-            part
-            for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()
-            for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())
-        ]
-        names = [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
-        if names:
-            return names
+    for name in _TRAIL_NAMES:
+        for trail in evidence.selector.xpath(f"//*[{_named(name)}][.//a]")[:1]:
+            names = [
+                part
+                for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()
+                for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())
+            ]
+            names = [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
+            if names:
+                return names
     return []
 
 

@@ -176,7 +176,8 @@ def parse_price(value: object, currency_hint: str | None = None,
         return None, hint
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), hint
-    text = str(value)[:MAX_PRICE_TEXT]
+    # Swiss shops group thousands with a typographic apostrophe ("CHF 1’299.90"); price-parser knows "'"
+    text = re.sub(r"(?<=\d)[’ʼ′](?=\d{3})", "'", str(value)[:MAX_PRICE_TEXT])
     parsed = Price.fromstring(text)
     first_number = _FIRST_NUMBER.search(text)
     written_in_units = bool(first_number and first_number.group(1))  # "2만9천원", not "39,000원 (5만원 이상 무료)"
