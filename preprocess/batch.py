@@ -35,6 +35,7 @@ from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
 from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
+from vtonkit.preprocess.sources import assign_stems, file_sources
 
 from vtonkit.core.errors import FormatError, InputError, VtonkitError
 
@@ -116,6 +117,7 @@ class ItemResult:
     failure: Failure | None = None
     warnings: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    duplicate_of: Path | None = None  # not run: its bytes equal this other input's (`sources.assign_stems`)
 
     @property
     def ok(self) -> bool:
@@ -199,22 +201,32 @@ def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine
         yield result
 
 
-def _files(paths: Iterable[str | Path]) -> list[tuple[Path | None, str]]:
-    return [(Path(p), Path(p).stem) for p in paths]
+def _run_files(kind: str, paths: Iterable[str | Path], worker: EachWorker,
+               on_result: Callable[[ItemResult], None] | None) -> list[ItemResult]:
+    """Run `worker` on each file under the stem `prep` would give it (`sources.assign_stems`): sanitised
+    for the official loaders, made unique where two files would share one (`a.jpg`, `a.png`), so no
+    sample overwrites another; a file with the same bytes as another is not run but reported as skipped."""
+    kept, duplicates = assign_stems(file_sources(kind, paths), {})
+    results = list(run_each([(source.path, source.stem) for source in kept], worker, on_result=on_result))
+    for duplicate in duplicates:
+        skipped = ItemResult(duplicate.path, "", duplicate_of=duplicate.duplicate_of)
+        if on_result is not None:
+            on_result(skipped)
+        results.append(skipped)
+    return results
 
 
 def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: PersonBackends, *,
                       category: str = "upper", keep_framing: bool = False,
                       on_result: Callable[[ItemResult], None] | None = None) -> list[ItemResult]:
-    """`prep-person`: the person chain on each file, written under `split` with the file's stem."""
+    """`prep-person`: the person chain on each file, written under `split` with the file's stem (see `_run_files`)."""
 
     def work(result: ItemResult) -> None:
         outputs = process_person(result.path, backends, category=category, keep=keep_framing)
         result.warnings = outputs.warnings
         result.written = write_person_outputs(split, result.stem, outputs)
 
-    return list(run_each(_files(paths), EachWorker(work, lambda stem: split.person_files(stem).values()),
-                         on_result=on_result))
+    return _run_files("person", paths, EachWorker(work, lambda stem: split.person_files(stem).values()), on_result)
 
 
 def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
@@ -226,8 +238,7 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
         result.warnings = outputs.warnings
         result.written = write_cloth_outputs(split, result.stem, outputs.rgb, outputs.mask)
 
-    return list(run_each(_files(paths), EachWorker(work, lambda stem: split.cloth_files(stem).values()),
-                         on_result=on_result))
+    return _run_files("cloth", paths, EachWorker(work, lambda stem: split.cloth_files(stem).values()), on_result)
 
 
 def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> list[Path]:

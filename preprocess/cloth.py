@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
-from vtonkit.datasets.io.images import open_image, to_rgb, write_jpeg
+from vtonkit.datasets.io.images import MAX_PIXELS, open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
@@ -34,11 +34,21 @@ def border_colour(rgb: np.ndarray, width: int = 4) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.median(border, axis=0))
 
 
+# Padding to 3:4 multiplies the pixels by the shot's distance from 3:4: a square shot of the largest
+# size read (`MAX_PIXELS`) grows 1.33x, a 1-pixel strip by thousands.
+MAX_PADDED_PIXELS = 2 * MAX_PIXELS
+
+
+def _portrait_size(height: int, width: int) -> tuple[int, int]:
+    """`(height, width)` of a `height x width` shot padded around the centre to 3:4 (H:W)."""
+    target_w = max(width, round(height * WIDTH / HEIGHT))
+    return max(height, round(target_w * HEIGHT / WIDTH)), target_w
+
+
 def _pad_to_portrait(array: np.ndarray, fill: tuple[int, ...] | int) -> np.ndarray:
     """Pad around the centre to 3:4 (H:W)."""
     height, width = array.shape[:2]
-    target_w = max(width, round(height * WIDTH / HEIGHT))
-    target_h = max(height, round(target_w * HEIGHT / WIDTH))
+    target_h, target_w = _portrait_size(height, width)
     top, left = (target_h - height) // 2, (target_w - width) // 2
     return cv2.copyMakeBorder(array, top, target_h - height - top, left, target_w - width - left,
                               cv2.BORDER_CONSTANT, value=fill)
@@ -51,6 +61,10 @@ def prepare_cloth(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         InputError: unreadable file (the message names it).
     """
     image = ImageOps.exif_transpose(open_image(path))
+    padded_h, padded_w = _portrait_size(image.height, image.width)
+    if padded_h * padded_w > MAX_PADDED_PIXELS:  # a 320-byte 1x60000 strip would pad to 45000x60000 (8 GB)
+        raise InputError(path, f"{image.width}x{image.height} is too far from 3:4 for a garment shot (padded to "
+                               f"{padded_w}x{padded_h}, more than {MAX_PADDED_PIXELS} pixels)")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     alpha = np.asarray(image.convert("RGBA"))[..., 3] if has_alpha else None
     if alpha is not None and alpha.min() == 255:

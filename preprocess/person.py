@@ -164,7 +164,9 @@ def _shrink(image: np.ndarray, max_side: int = 1024) -> np.ndarray:
     scale = max_side / max(image.shape[:2])
     if scale >= 1:
         return image
-    return cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    # At least 1 px: a 1x60000 strip would round to width 0, which OpenCV refuses with an assertion.
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,10 +139,15 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
     for record in records:
         if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
             continue
-        if not record.get("path"):
-            logger.warning("%s: skipped a record without a path (%s)", catalog, record.get("image_url"))
+        relative = record.get("path")
+        # A hand-edited or foreign catalog can hold any JSON here (a number, a list, a NUL byte),
+        # which would otherwise end the whole run with a traceback.
+        if not isinstance(relative, str) or not relative or "\0" in relative:
+            logger.warning("%s: skipped a record whose path is not a file name (%r; image %s)", catalog, relative,
+                           record.get("image_url"))
             continue
-        path = (catalog.parent / record["path"]).resolve()
+        # Not resolved: a link loop or dangling link then fails as that file's error record, not the run.
+        path = _absolute(catalog.parent / relative)
         if path in seen:
             continue
         seen.add(path)
@@ -172,8 +178,7 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
     """Sources of one kind from a folder/glob of images or from a catalog (see `read_catalog`)."""
     catalog = catalog_file(spec)
     if catalog is None:
-        return [Source(kind, path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)})
-                for path in list_images(spec)]
+        return file_sources(kind, list_images(spec))
     sources = []
     for path, record in read_catalog(catalog, category, garment_shots=kind == "cloth"):
         sha = _sha_or_empty(path)
@@ -188,6 +193,13 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
         meta["catalog_sha256"] = meta.pop("sha256", None)
         sources.append(Source(kind, path, sha, meta={"candidate": candidate, **meta}))
     return sources
+
+
+def file_sources(kind: str, paths: Iterable[str | Path]) -> list[Source]:
+    """Sources of image files given one by one (a folder's, or `prep-person`/`prep-cloth`'s arguments),
+    each a candidate stem from its sanitised file name (`assign_stems` settles clashes)."""
+    return [Source(kind, Path(path), _sha_or_empty(Path(path)), meta={"candidate": sanitize_stem(Path(path).name)})
+            for path in paths]
 
 
 def person_sources(spec: str | Path, category: str = "upper") -> list[Source]:

@@ -148,7 +148,8 @@ class ClassicClothMasker:
             mask = self._clean(self._refine_outline(full_rgb, coarse, coarse_small, rgb, background,
                                                     colour_tolerance))
         if not mask.any():
-            logger.warning("cloth mask is empty: the garment could not be separated from the background")
+            # debug only: the caller fails the shot with an error that names its file
+            logger.debug("cloth mask is empty: the garment could not be separated from the background")
         return mask
 
     def _mask_from_colour(self, rgb: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:

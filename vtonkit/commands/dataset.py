@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError, describe_os_error
 
 
 def register(app: typer.Typer) -> None:
@@ -73,6 +73,9 @@ def prep(
             report = run_prep(options, on_start=bars.start, on_result=bars.advance)
     except (VtonkitError, ImportError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    except OSError as exc:  # the dataset cannot be written (read-only, disk full): a message, not a traceback
+        console.print(f"[red]error:[/red] {escape(describe_os_error(exc, out))}")
         raise typer.Exit(2) from exc
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     warned = len({w["file"] for w in report.warnings})

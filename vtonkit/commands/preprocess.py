@@ -1,12 +1,14 @@
 """`vtonkit prep-person`, `prep-cloth` and `eval-prep`: per-file preprocessing and its measured quality."""
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
 import typer
 from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
 
+from vtonkit.core.errors import describe_os_error
 from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
 from vtonkit.core.paths import state_dir
 
@@ -23,13 +25,18 @@ def register(app: typer.Typer) -> None:
 def _report(console, results, kind: str) -> None:
     """Per-file lines for errors and warnings, a summary, and the exit code."""
     failed = [r for r in results if not r.ok]
+    skipped = [r for r in results if r.duplicate_of is not None]
     warned = [r for r in results if r.ok and r.warnings]
     for result in warned:
         for note in result.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(f'{result.path}: {note}')}", soft_wrap=True)
+    for result in skipped:
+        console.print(f"skipped {escape(f'{result.path}: same bytes as {result.duplicate_of}')}", soft_wrap=True)
     for result in failed:
         console.print(f"[red]error[/red] {escape(result.error)}", soft_wrap=True)
-    console.print(f"{kind}: {len(results) - len(failed)} written ({len(warned)} with warnings), {len(failed)} failed")
+    written = len(results) - len(failed) - len(skipped)
+    console.print(f"{kind}: {written} written ({len(warned)} with warnings), {len(failed)} failed"
+                  + (f", {len(skipped)} skipped" if skipped else ""))
     raise typer.Exit(1 if failed else 0)
 
 
@@ -37,6 +44,17 @@ def _native_log_of(split_dir: Path):
     """What MediaPipe/TFLite print while the models load and run goes to `<dataset>/.vtonkit/native.log`
     (the log `prep` uses), not over the progress bar."""
     return native_stderr_to(state_dir(Path(split_dir).absolute().parent) / NATIVE_LOG)
+
+
+@contextlib.contextmanager
+def _writable(console, out: Path):
+    """An `OSError` no one input caused (the output folder is read-only, full, or a file is in its
+    way; each input's own failures are caught per input) -> a message naming the file, exit code 2."""
+    try:
+        yield
+    except OSError as exc:
+        console.print(f"[red]error:[/red] {escape(describe_os_error(exc, out))}")
+        raise typer.Exit(2) from exc
 
 
 def _progress(console, total: int, label: str):
@@ -47,7 +65,9 @@ def _progress(console, total: int, label: str):
 
 
 def prep_person(
-    images: list[Path] = typer.Argument(..., help="Person photos (JPEG, PNG, WebP, HEIC, AVIF, TIFF, ...; EXIF orientation honoured)."),
+    # readable=False: Click would refuse the whole command for one unreadable file; it fails on its own.
+    images: list[Path] = typer.Argument(..., readable=False, help="Person photos (JPEG, PNG, WebP, HEIC, AVIF, "
+                                        "TIFF, ...; EXIF orientation honoured)."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
     category: str = typer.Option("upper", "--category", help=CATEGORY_HELP),
     keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not crop around the person: only fix "
@@ -59,7 +79,8 @@ def prep_person(
     config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
                                 "\\[models] tables (default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
 ) -> None:
-    """Preprocess person photos into HR-VITON files under each photo's file stem.
+    """Preprocess person photos into HR-VITON files under each photo's file stem (made safe for the official
+    loaders, as `prep` does: `a b.v2.jpg` -> a_b_v2; `a.jpg` and `a.png` get a hash suffix each).
 
     Writes image/, openpose_json/, openpose_img/, image-parse-v3/, image-densepose/,
     image-parse-agnostic-v3.2/, agnostic-v3.2/ and agnostic-mask/. A photo with no person or
@@ -79,7 +100,7 @@ def prep_person(
     console = Console(stderr=True)
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
-    with _native_log_of(out):
+    with _writable(console, out), _native_log_of(out):
         try:
             built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
                                    stages=("pose", "parser", "densepose"))
@@ -95,7 +116,8 @@ def prep_person(
 
 
 def prep_cloth(
-    images: list[Path] = typer.Argument(..., help="Garment shots (white, grey or transparent background)."),
+    images: list[Path] = typer.Argument(..., readable=False, help="Garment shots (white, grey or transparent "
+                                        "background)."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend (default: config, else cv)."),
     config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
@@ -115,7 +137,7 @@ def prep_cloth(
     from vtonkit.preprocess.batch import prep_cloth_files
 
     console = Console(stderr=True)
-    with _native_log_of(out):
+    with _writable(console, out), _native_log_of(out):
         try:
             masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
         except (KeyError, ImportError, VtonkitError) as exc:

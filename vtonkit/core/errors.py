@@ -27,3 +27,9 @@ class NoPersonError(InputError):
 
 class MultiplePersonsError(InputError):
     """More than one person was detected where exactly one is required."""
+
+
+def describe_os_error(exc: OSError, where: str | Path) -> str:
+    """`<file>: <problem>` of an `OSError` that is no one input's fault (an output folder that is read-only,
+    full or blocked by a file, an unreadable input folder): the file it names, else `where`."""
+    return f"{exc.filename or where}: {exc.strerror or exc}"

@@ -1,0 +1,169 @@
+"""Hostile inputs and hostile surroundings of `prep`, `prep-person` and `prep-cloth`, through the real CLIs.
+
+Clashing or loader-unsafe file names, a catalog whose records hold junk instead of a path, a file
+the user may not read among the arguments, an output folder that cannot be written, and a disk
+that fills up: each must give a clear message naming the file, cost at most that file, and leave
+an honest summary. Garment shots (the cheap classic cloth-mask backend),
+in-process.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+from vtonkit.datasets.layout import SplitDir
+from vtonkit.preprocess.pipeline import PrepOptions, run_prep
+
+from vtonkit.cli import app
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _shot(path: Path, shade: int = 40, size: tuple[int, int] = (600, 800)) -> Path:
+    """A garment-like shot: a dark block on white (the cv masker separates it)."""
+    image = Image.new("RGB", size, (255, 255, 255))
+    ImageDraw.Draw(image).rectangle((size[0] // 4, size[1] // 5, size[0] * 3 // 4, size[1] * 4 // 5),
+                                    fill=(shade, shade, shade + 30))
+    image.save(path)
+    return path
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())  # undo rich's line wrapping
+
+
+def test_prep_cloth_gives_clashing_and_unsafe_names_their_own_loader_safe_stems(tmp_path):
+    """`shirt.jpg` and `shirt.png` (other bytes) both got stem "shirt": the second overwrote the first
+    while the summary said 2 written. Names with a space, a newline or a second dot became stems the
+    official loaders cannot read (they split pair lists at whitespace and names at the first dot)."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    names = ["shirt.jpg", "shirt.png", "a b.v2.jpg", "new\nline.JPG"]
+    for shade, name in enumerate(names):
+        _shot(shots / name, shade=20 + 30 * shade)
+    (shots / "copy.jpg").write_bytes((shots / "shirt.jpg").read_bytes())  # same bytes: skipped, said so
+    out = tmp_path / "dataset" / "test"
+    result = CliRunner().invoke(app, ["prep-cloth", *(str(shots / n) for n in [*names, "copy.jpg"]), "--out", str(out)])
+    output = _flat(result.output)
+    assert result.exit_code == 0, output
+    assert "4 written" in output and "1 skipped" in output and "same bytes as" in output
+    stems = SplitDir(out).cloth_stems()
+    assert len(stems) == 4, stems
+    assert all(stem.replace("_", "").isalnum() for stem in stems), stems
+    assert "a_b_v2" in stems and "new_line" in stems
+    assert len({Image.open(SplitDir(out).cloth(stem)).tobytes() for stem in stems}) == 4
+
+
+def test_catalog_records_with_junk_paths_cost_only_themselves(tmp_path):
+    """A path that is a number, a list or holds a NUL byte (a hand-edited or foreign catalog) ended the
+    whole run with a TypeError; a path that is a symbolic link loop ended it with a RuntimeError."""
+    crawl = tmp_path / "crawl"
+    (crawl / "images").mkdir(parents=True)
+    _shot(crawl / "images" / "good.jpg")
+    (crawl / "images" / "loop.jpg").symlink_to(crawl / "images" / "loop.jpg")
+    paths = ["images/good.jpg", 123, ["images/good.jpg"], "images/nul\0.jpg", "images/loop.jpg", None]
+    (crawl / "catalog.jsonl").write_text("".join(
+        json.dumps({"store": "s", "product_id": f"p{n}", "category": "upper", "is_garment_shot": True, "path": path})
+        + "\n" for n, path in enumerate(paths)))
+    report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(crawl), in_process=True))
+    assert report.ok == {"cloth": 1}
+    assert [(Path(e["file"]).name, e["reason"]) for e in report.errors] == [("loop.jpg", "symbolic link loop")]
+
+
+def test_an_unreadable_argument_costs_only_itself(tmp_path, monkeypatch):
+    """Click's own readability check on the arguments refused the whole `prep-cloth` command (exit 2,
+    nothing done) when one of many files could not be read (simulated: the tests may run as root)."""
+    good, locked = _shot(tmp_path / "good.jpg"), _shot(tmp_path / "locked.jpg", shade=90)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, *a, **k: Path(path) != locked and real_access(path, mode))
+    out = tmp_path / "ds" / "test"
+    result = CliRunner().invoke(app, ["prep-cloth", str(good), str(locked), "--out", str(out)])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "locked.jpg: cannot read (permission denied)" in output and "1 written" in output
+    assert SplitDir(out).cloth_stems() == ["good"]
+
+
+@pytest.mark.parametrize("command", ["prep", "prep-cloth", "prep-person"])
+def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path, command):
+    """An output below a regular file (like a read-only or full disk: the folder cannot be made)
+    ended with a traceback instead of a message naming the folder."""
+    shot = _shot(tmp_path / "good.jpg")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should go")
+    out = blocker / "ds"
+    args = (["prep", "--cloths", str(tmp_path / "*.jpg"), "--out", str(out), "--split", "test", "--in-process",
+             "--no-progress"] if command == "prep" else [command, str(shot), "--out", str(out / "test")])
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2
+    assert "error" in result.output and str(blocker) in _flat(result.output).replace(" ", "")
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    """A full disk (simulated: every atomic write fails with ENOSPC) ended `prep` with a traceback when
+    it wrote its manifest or, after a batch of failed samples, its prep-errors.jsonl."""
+    import vtonkit.datasets.io.files as files
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    _shot(shots / "a.jpg")
+    _shot(shots / "b.jpg", shade=90)
+    out = tmp_path / "ds"
+    real_atomic_write = files.atomic_write
+
+    @contextlib.contextmanager
+    def full_disk(path, mode="wb"):  # every atomic write: "No space left on device", as a full disk says it
+        with real_atomic_write(path, mode) as handle:
+            yield handle
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "atomic_write", full_disk)
+    result = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(out), "--split", "test",
+                                      "--in-process", "--no-progress"])
+    output = _flat(result.output)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2, output
+    assert "No space left on device" in output and "Traceback" not in output
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_one_pixel_strip_is_refused_before_it_is_padded_to_gigabytes(tmp_path):
+    """A 1x20000 garment PNG (a few hundred bytes, far under the decompression-bomb limit) was padded to
+    3:4 at full size first: 15000x20000 pixels, a 900 MB array per copy (1x60000: 8 GB)."""
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (1, 20000), (200, 10, 10)).save(strip)
+    result = CliRunner().invoke(app, ["prep-cloth", str(strip), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "strip.png: 1x20000 is too far from 3:4" in output
+
+
+def test_a_one_pixel_strip_is_no_person_rather_than_an_internal_error(tmp_path):
+    """The detection pass shrinks a photo to 1024 px: a 1x20000 strip became 0 px wide and OpenCV's
+    assertion surfaced as an "internal error" with a logged traceback."""
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (1, 20000), (200, 10, 10)).save(strip)
+    result = CliRunner().invoke(app, ["prep-person", str(strip), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "strip.png: no person" in output and "internal error" not in output
+
+
+def test_an_empty_cloth_mask_is_said_once_with_the_file_name(tmp_path, caplog):
+    """The cv masker also logged a warning of its own for an empty mask: a line on the terminal naming no file."""
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (600, 800), (255, 255, 255)).save(blank)
+    with caplog.at_level(logging.WARNING):
+        result = CliRunner().invoke(app, ["prep-cloth", str(blank), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "blank.jpg: no garment found" in output
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
