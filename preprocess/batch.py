@@ -8,6 +8,9 @@ regular file, no person, several people, a malformed dataset file, ...; or one o
 from the stage cache) becomes the item's `Failure` naming the file; anything else becomes an
 "internal error" failure (and a logged traceback); either way the files the item would have
 written are removed, so no stale half sample of an earlier run remains, and the next item runs.
+The one exception: an output the file system refuses (disk full, quota, read-only) would fail
+every later item the same way, so the batch stops there with `OutputRefusedError` and the
+samples finished so far are kept.
 Warnings (cut off at the waist, tiny person, ...) are recorded and the sample is written.
 Resumable batches (`prep`) also give `attempt` the item's completion marker (`markers.py`): it is
 removed before the item's files change and written after the last of them.
@@ -18,6 +21,7 @@ in whichever process the engine runs it.
 """
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,12 +41,14 @@ from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
 from vtonkit.preprocess.sources import assign_stems, file_sources
 
-from vtonkit.core.errors import FormatError, InputError, VtonkitError
+from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
 AGNOSTIC_JPEG_QUALITY = 95
 WORKER_DIED = "the worker process died while processing this input alone (native crash or out of memory)"
+OUTPUT_REFUSED = "OutputRefused"  # `Failure.error_type` of a write the file system refused
+_REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,9 @@ def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failur
         error_type = type(exc).__name__
         reason = getattr(exc, "reason", None) or str(exc) or error_type
         message = str(exc)
+    elif isinstance(exc, OSError) and exc.errno in _REFUSING_ERRNOS:  # not this input's fault, nor a bug
+        error_type = OUTPUT_REFUSED
+        reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
     else:  # a bug or an I/O failure: still one failure, never a dead batch
         logger.error("unexpected failure on %s", path, exc_info=exc)
         error_type = type(exc).__name__
@@ -192,13 +201,30 @@ def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine
 
     Args:
         on_result: called with each result as it arrives (progress bars).
+
+    Raises:
+        OutputRefusedError: an item's output was refused by the file system (`failure_of`); the
+            results before it were yielded, the items in flight finish, no new one starts.
     """
     if isinstance(engine, str):
         engine = ENGINES.build(engine)
-    for result in engine.run(make_worker, items):
-        if on_result is not None:
-            on_result(result)
-        yield result
+    finished = 0
+    results = engine.run(make_worker, items)
+    try:
+        for result in results:
+            failure = getattr(result, "failure", None)
+            if failure is not None and failure.error_type == OUTPUT_REFUSED:
+                raise OutputRefusedError(f"stopped: {failure.message}. The {finished} items finished before it are "
+                                         "kept; free the space (or make the folder writable) and run the same "
+                                         "command again.")
+            finished += failure is None
+            if on_result is not None:
+                on_result(result)
+            yield result
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # the engine's pool shuts down now, not when the generator is collected
+            close()
 
 
 def _run_files(kind: str, paths: Iterable[str | Path], worker: EachWorker,

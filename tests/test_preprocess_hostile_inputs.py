@@ -167,3 +167,72 @@ def test_an_empty_cloth_mask_is_said_once_with_the_file_name(tmp_path, caplog):
     assert result.exit_code == 1, output
     assert "blank.jpg: no garment found" in output
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_disk_that_fills_up_mid_run_stops_the_batch_and_the_next_run_goes_on(tmp_path, monkeypatch):
+    """A disk that fills up after the first sample used to fail every later input one by one, each
+    an "internal error" with a logged traceback. The batch now stops at the first refused write,
+    keeps the finished sample, and a run after space is freed does only the rest."""
+    import vtonkit.datasets.io.files as files
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for name, shade in (("a", 40), ("b", 90), ("c", 60)):
+        _shot(shots / f"{name}.jpg", shade=shade)
+    out = tmp_path / "ds"
+    real_atomic_write = files.atomic_write
+    attempted: list[str] = []
+
+    @contextlib.contextmanager
+    def full_after_a(path, mode="wb"):  # samples are run in name order in one process: a, then b, then c
+        with real_atomic_write(path, mode) as handle:
+            yield handle
+            if Path(path).parent.name == "cloth":
+                attempted.append(Path(path).stem)
+                if Path(path).stem != "a":
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    command = ["prep", "--cloths", str(shots), "--out", str(out), "--split", "test", "--in-process", "--no-progress"]
+    monkeypatch.setattr(files, "atomic_write", full_after_a)
+    result = CliRunner().invoke(app, command)
+    output = _flat(result.output)
+    assert result.exit_code == 2, output
+    assert "stopped" in output and "No space left on device" in output and "cloth/b.jpg" in output, output
+    assert "Traceback" not in output and "internal error" not in output
+    assert "b" in attempted and "c" not in attempted, attempted  # c never started
+    assert (out / "test" / "cloth" / "a.jpg").is_file() and not (out / "test" / "cloth" / "b.jpg").exists()
+
+    monkeypatch.setattr(files, "atomic_write", real_atomic_write)  # space freed
+    result = CliRunner().invoke(app, command)
+    output = _flat(result.output)
+    assert result.exit_code == 0, output
+    assert "2 samples written" in output and "1 already complete" in output, output
+    assert sorted(p.name for p in (out / "test" / "cloth").iterdir()) == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+def test_ctrl_c_says_how_to_go_on(tmp_path):
+    """Ctrl-C used to end `prep` with exit status 130 and not a word; the user was left to guess
+    whether the finished samples count and what to run next. A real SIGINT to a real run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for index in range(40):
+        _shot(shots / f"s{index:02d}.jpg", shade=30 + index)
+    out = tmp_path / "ds"
+    run = subprocess.Popen([sys.executable, "-m", "vtonkit", "prep", "--cloths", str(shots), "--out", str(out),
+                            "--split", "test", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    deadline = time.monotonic() + 60
+    while not list((out / "test" / "cloth").glob("*.jpg")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    output = _flat(run.communicate(timeout=60)[0])
+    if run.returncode == 0:
+        pytest.fail(f"the run finished before the interrupt arrived: {output}")
+    assert run.returncode == 130, output
+    assert "interrupted" in output and "run the same command again" in output, output
+    assert "Traceback" not in output, output

@@ -20,6 +20,7 @@ def agnostic(
     """
     from rich.markup import escape  # paths and reasons are user text, not markup
 
+    from vtonkit.core.errors import OutputRefusedError
     from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.agnostic import CATEGORIES
@@ -33,10 +34,14 @@ def agnostic(
         console.print(f"[red]error:[/] no person images (*.jpg) in {escape(str(split.root / 'image'))}")
         raise typer.Exit(2)
     failures = []
-    for result in track(recompute_split(split, category, stems), len(stems), f"agnostic ({category})"):
-        if not result.ok:
-            failures.append(result)
-            console.print(f"[red]error[/] {escape(f'{result.stem}: {result.error}')}", soft_wrap=True)  # paths unbroken
+    try:
+        for result in track(recompute_split(split, category, stems), len(stems), f"agnostic ({category})"):
+            if not result.ok:
+                failures.append(result)
+                console.print(f"[red]error[/] {escape(f'{result.stem}: {result.error}')}", soft_wrap=True)  # paths unbroken
+    except OutputRefusedError as exc:  # the disk filled up: every later sample would fail the same way
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     done = len(stems) - len(failures)
     console.print(f"{done}/{len(stems)} samples written to {split.root} ({len(failures)} failed)", markup=False)
     if failures:

@@ -77,6 +77,10 @@ def prep(
     except OSError as exc:  # the dataset cannot be written (read-only, disk full): a message, not a traceback
         console.print(f"[red]error:[/red] {escape(describe_os_error(exc, out))}")
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt as exc:  # every finished sample has its completion marker: the next run skips it
+        console.print("interrupted: the samples finished so far are kept; run the same command again to go on "
+                      "(finished samples are skipped)")
+        raise typer.Exit(130) from exc
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     warned = len({w["file"] for w in report.warnings})
     console.print(f"prep {split}: {ok} samples written ({warned} with warnings), {skipped} already complete, "

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
 
-from vtonkit.core.errors import describe_os_error
+from vtonkit.core.errors import OutputRefusedError, describe_os_error
 from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
 from vtonkit.core.paths import state_dir
 
@@ -54,6 +54,9 @@ def _writable(console, out: Path):
         yield
     except OSError as exc:
         console.print(f"[red]error:[/red] {escape(describe_os_error(exc, out))}")
+        raise typer.Exit(2) from exc
+    except OutputRefusedError as exc:  # the same, met by the batch after some files were written
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

@@ -29,6 +29,10 @@ class MultiplePersonsError(InputError):
     """More than one person was detected where exactly one is required."""
 
 
+class OutputRefusedError(VtonkitError):
+    """A batch stopped: the file system refused an output (full, over quota, read-only)."""
+
+
 def describe_os_error(exc: OSError, where: str | Path) -> str:
     """`<file>: <problem>` of an `OSError` that is no one input's fault (an output folder that is read-only,
     full or blocked by a file, an unreadable input folder): the file it names, else `where`."""
