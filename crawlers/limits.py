@@ -212,15 +212,18 @@ class TrapState:
 
 
 class ListingDepthMiddleware(DepthMiddleware):
-    """Scrapy's depth limit, except that the next page of a listing is as deep as the listing.
+    """Scrapy's depth limit, except that the next page of a listing is as deep as the listing, and a
+    page fetched again to be rendered in Chromium is as deep as its plain fetch.
 
     A spider marks such a request with ``meta["vtonkit_next_page"]`` (see
-    :func:`~vtonkit.crawlers.url_roles.is_next_listing_page`). Counted one level deeper per page,
-    a category's products beyond its third page fell past ``DEPTH_LIMIT`` = 4 of the generic spider.
+    :func:`~vtonkit.crawlers.url_roles.is_next_listing_page`) or ``meta["vtonkit_rerender"]``.
+    Counted one level deeper per page, a category's products beyond its third page fell past
+    ``DEPTH_LIMIT`` = 4 of the generic spider; counted one level deeper per render, so did the
+    products of a script-drawn store's categories (home, its render, a category, its render, ...).
     """
 
     def get_processed_request(self, request: Request, response: Any) -> Request | None:
-        if response is None or not request.meta.get("vtonkit_next_page"):
+        if response is None or not (request.meta.get("vtonkit_next_page") or request.meta.get("vtonkit_rerender")):
             return super().get_processed_request(request, response)
         request.meta.pop("depth_reset", None)
         request.meta["depth"] = response.meta["depth"]

@@ -6,7 +6,10 @@ Chromium) only when it should hold a product but its HTML has none:
 * ``product-sitemap``: listed in a product sitemap;
 * ``listing-link``: linked from a listing as a product;
 * ``app-shell``: the page is an application shell (little visible text, an empty root element,
-  scripts), wherever it was found.
+  scripts), wherever it was found;
+* ``script-listing``: a page drawn on the server (menus, footer) whose product grid is an empty
+  box that a script fills (:func:`empty_product_grid`), and whose HTML links no product: rendered
+  as a listing, never named as a missing product.
 
 A rendered page that may be a listing (an app shell, a configured JavaScript page, any page
 under ``--render always`` that is not expected to be a product) is then grown the way a person
@@ -168,6 +171,32 @@ def app_shell_verdict(page_html: str) -> ShellVerdict:
         scripts=scripts,
         empty_root=empty_root,
     )
+
+
+# an element a script fills with the product grid: its id or class names products, not a side
+# widget (related or recently viewed products, the cart), that a product page or a listing drawn on
+# the server also leaves empty for later
+_GRID_NAME = re.compile(r"product|goods|prd|item|catalog", re.IGNORECASE)
+_SIDE_WIDGET = re.compile(r"related|recent|recommend|viewed|similar|cart|basket|wish|review|upsell|cross",
+                          re.IGNORECASE)
+_GRID_TAGS = ("div", "ul", "ol", "section", "main", "tbody")
+# pages rendered because they may be listings: grown after rendering (scrolled, "load more" clicked)
+LISTING_REASONS = frozenset({"app-shell", "script-listing"})
+
+
+def empty_product_grid(page_html: str) -> bool:
+    """The page has scripts and an empty product grid (``<div id="product-grid"></div>``,
+    ``<ul class="prdList"></ul>``): its products exist only once a script ran."""
+    selector = Selector(text=page_html or "<html></html>")
+    if not selector.xpath("//script[not(@type='application/ld+json')]"):
+        return False
+    tags = " | ".join(f"//body//{tag}[@id or @class]" for tag in _GRID_TAGS)
+    for element in selector.xpath(tags):
+        names = " ".join(element.xpath("@id | @class").getall())
+        if (_GRID_NAME.search(names) and not _SIDE_WIDGET.search(names)
+                and not element.xpath(".//a | .//img | .//li") and not element.xpath("normalize-space(.)").get()):
+            return True
+    return False
 
 
 class BrowserRequestGate:

@@ -47,6 +47,8 @@ DOWNLOADER_MIDDLEWARES = {
     "vtonkit.crawlers.limits.PageBudgetGate": 150,
 }
 REDIRECT_MAX_TIMES = 8
+# the fragment of a hash route (/#/item/3) makes another page (Scrapy's own drops every fragment)
+REQUEST_FINGERPRINTER_CLASS = "vtonkit.crawlers.url_roles.RouteFingerprinter"
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # pages, also once decompressed; images have their own limit below
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 

@@ -17,6 +17,10 @@
   to thousands of pages and hold no product).
 * **The product a page shows** (:func:`product_in_url`, :func:`product_identity`): its product
   parameter or last path segment, and the page however it was reached (from two categories).
+* **A hash route** (:func:`hash_route`): ``/#/item/3`` or ``/#!/item/3``, the page of a
+  single-page app that routes by the URL's fragment. Only a browser shows it (the server sends
+  every route the same shell), and it is another page than ``/``: kept in links, in product
+  identity, and in the requests' fingerprints (:class:`RouteFingerprinter`).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
   pruning caps the pages of each listing.
 * **The view a query shows** (:func:`view_query`): the query without the parameters that pick one
@@ -74,6 +78,33 @@ _NOT_FOR_CRAWLING = re.compile(
     r"|^(?:mailto|tel|javascript|sms|whatsapp):",
     re.IGNORECASE,
 )
+
+
+_HASH_ROUTE = re.compile(r"^!?/")
+
+
+def hash_route(url: str) -> str | None:
+    """The route a single-page app reads from the URL's fragment (``/item/3`` of ``/#/item/3`` or
+    ``/#!/item/3``), or None: a plain fragment (``#reviews``) is a place on the same page."""
+    fragment = url.partition("#")[2]
+    return "/" + fragment.lstrip("!/") if _HASH_ROUTE.match(fragment) else None
+
+
+class RouteFingerprinter:
+    """``REQUEST_FINGERPRINTER_CLASS``: Scrapy's fingerprint, with the fragment when it is a hash
+    route. Scrapy drops fragments, so every route of a hash-routed shop was a duplicate of ``/``."""
+
+    def __init__(self, crawler: Any = None):
+        from scrapy.utils.request import fingerprint
+
+        self._fingerprint = fingerprint
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RouteFingerprinter:
+        return cls(crawler)
+
+    def fingerprint(self, request: Any) -> bytes:
+        return self._fingerprint(request, keep_fragments=hash_route(request.url) is not None)
 
 
 def not_for_crawling(href: str) -> bool:
@@ -135,7 +166,7 @@ def product_in_url(url: str) -> str | None:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if _PRODUCT_PARAM.search(name) and _ITEM_VALUE.match(value):
             return value
-    path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/")
+    path = _NAVIGATION_TAIL.sub("", hash_route(url) or parts.path).rstrip("/")
     segment = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return segment or None
 
@@ -148,7 +179,9 @@ def product_identity(url: str) -> str:
     path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/") or "/"
     product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                      if _PRODUCT_PARAM.search(name))
-    return f"{parts.netloc.lower()}{path}" + (f"?{urlencode(product)}" if product else "")
+    route = hash_route(url)
+    return (f"{parts.netloc.lower()}{path}" + (f"?{urlencode(product)}" if product else "")
+            + (f"#{route}" if route else ""))
 
 
 # paths shops give product pages; such a link without product data in its HTML is rendered
@@ -168,6 +201,6 @@ PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
 
 def expected_product_url(url: str, sitemap_url: str = "") -> bool:
     """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
-    path = urlsplit(url).path
+    path = hash_route(url) or urlsplit(url).path
     looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
     return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))

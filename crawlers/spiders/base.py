@@ -36,16 +36,27 @@ from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.render import (
     DEFAULT_GROW_ROUNDS,
     DEFAULT_RENDER_BUDGET,
+    LISTING_REASONS,
     BrowserRequestGate,
     app_shell_verdict,
+    empty_product_grid,
     grow_method,
     grown,
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.url_roles import not_for_crawling, product_identity, scripted_links
+from vtonkit.crawlers.url_roles import hash_route, not_for_crawling, product_identity, scripted_links
 
 logger = logging.getLogger(__name__)
+
+
+def _asked_url(response: Response) -> str:
+    """The page's address with the hash route it was asked for (``/#/item/3``): Scrapy's HTTP
+    download drops the fragment from ``response.url``, and the browser needs it to show the route."""
+    request = response.request
+    if request is not None and hash_route(request.url) and request.url.partition("#")[0] == response.url:
+        return request.url
+    return response.url
 
 
 class StoreSpider(scrapy.Spider):
@@ -99,6 +110,7 @@ class StoreSpider(scrapy.Spider):
         self.render_arg = render_policy(render) if render else None
         self.render_budget_arg = int(render_budget) if render_budget not in (None, "") else None
         self.renders_used = 0
+        self._render_requested: set[bytes] = set()  # fingerprints of pages sent to the browser (always)
         self._product_re = re.compile(self.product_link_pattern)
 
     # -- settings -----------------------------------------------------------------------
@@ -123,6 +135,7 @@ class StoreSpider(scrapy.Spider):
         if isinstance(gate, BrowserRequestGate):
             gate.bind(crawler)
         crawler.signals.connect(spider._count_rendered, signal=signals.response_received)
+        crawler.signals.connect(spider._adopt_redirected_host, signal=signals.response_received)
         return spider
 
     @property
@@ -158,19 +171,38 @@ class StoreSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for path in self.start_paths:
-            yield self.page_request(self.url_for(path), self.parse_listing)
+            yield self._start_request(self.page_request(self.url_for(path), self.parse_listing))
         for path in () if self.skip_browser_pages else self.js_paths:
             request = self.browser_request(self.url_for(path), callback=self.parse_listing)
             if request is not None:
-                yield request
+                yield self._start_request(request)
         if self.use_sitemap:
-            yield scrapy.Request(
+            yield self._start_request(scrapy.Request(
                 self.url_for("/robots.txt"),
                 callback=self.parse_robots,
                 errback=self.on_sitemap_error,
                 meta={"dont_obey_robotstxt": True},
                 dont_filter=True,
-            )
+            ))
+
+    @staticmethod
+    def _start_request(request: scrapy.Request) -> scrapy.Request:
+        """A start request may be redirected to another host (``shop.example`` -> ``www.shop.example``,
+        or the reverse, which the offsite filter refused): that host is then the store's
+        (:meth:`_adopt_redirected_host`)."""
+        request.meta.update(vtonkit_start=True, allow_offsite=True)
+        return request
+
+    def _adopt_redirected_host(self, response: Response, request: scrapy.Request, spider: Any) -> None:
+        """A start page redirected to a host outside ``allowed_domains``: the store lives there, so its
+        links are followed (before, every one was dropped as offsite and the crawl found nothing)."""
+        host = (urlsplit(response.url).hostname or "").lower()
+        if not request.meta.get("vtonkit_start") or not host:
+            return
+        if any(host == domain or host.endswith(f".{domain}") for domain in self.allowed_domains):
+            return
+        self.allowed_domains.append(host)  # Scrapy's OffsiteMiddleware re-reads the list on change
+        report_for(self.crawler).note(f"the store's address redirects to {host}: crawling that host too")
 
     def browser_request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A ``js_paths`` page rendered by Chromium, or None (reported) when no browser is available."""
@@ -181,7 +213,7 @@ class StoreSpider(scrapy.Spider):
             )
             return None
         self.renders_used += 1
-        return self._rendered_request(url, callback, "js-path", wait_selector=self.js_wait_selector)
+        return self._rendered_request(url, callback, "js-path", wait_selector=self.js_wait_selector, refetch=True)
 
     def _no_browser_reason(self) -> str:
         return self.browser_problem or "the spider was started without its browser settings"
@@ -194,7 +226,10 @@ class StoreSpider(scrapy.Spider):
         *,
         wait_selector: str | None = None,
         meta: dict[str, Any] | None = None,
+        refetch: bool = False,
     ) -> scrapy.Request:
+        """A request rendered by Chromium; ``refetch``: the page was (or may be) fetched already
+        without the browser, so the duplicate filter must let it through."""
         from scrapy_playwright.page import PageMethod
 
         wait = (
@@ -203,14 +238,17 @@ class StoreSpider(scrapy.Spider):
             else PageMethod("wait_for_load_state", "networkidle")  # the shell's data requests are done
         )
         methods = [wait]
-        if not (meta or {}).get("vtonkit_expected") or reason == "app-shell":  # may be a listing: grow it
+        if not (meta or {}).get("vtonkit_expected") or reason in LISTING_REASONS:  # may be a listing: grow it
             rounds = self.crawler.settings.getint("VTONKIT_RENDER_GROW_ROUNDS", DEFAULT_GROW_ROUNDS)
             methods.append(grow_method(rounds))
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
-            dont_filter=True,  # the same URL was fetched once already without the browser
+            # Only a re-render passes the duplicate filter: under --render always a page linked from
+            # every page (a menu, the home page) was rendered again for each link, spending the
+            # render budget on copies (and bypassing link-trap pruning, which skips dont_filter)
+            dont_filter=refetch,
             meta={
                 **(meta or {}),
                 "playwright": True,
@@ -229,10 +267,16 @@ class StoreSpider(scrapy.Spider):
         meta: dict[str, Any] = {"vtonkit_expected": expected} if expected else {}
         if next_page:
             meta["vtonkit_next_page"] = True
+        request = scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
         if self.render_policy == "always" and self.browser_enabled and self.renders_used < self.render_budget:
-            self.renders_used += 1
-            return self._rendered_request(url, callback, "always", meta=meta)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+            # a page linked again (from every page's menu) is dropped by the duplicate filter: it
+            # must not spend the render budget once per link
+            key = self.crawler.request_fingerprinter.fingerprint(request)
+            if key not in self._render_requested:
+                self._render_requested.add(key)
+                self.renders_used += 1
+                return self._rendered_request(url, callback, "always", meta=meta)
+        return request
 
     def render_or_report(self, response: Response, expected: str, callback: Any) -> Iterable[scrapy.Request]:
         """Render a page that should hold a product but has none in its HTML, or say why not."""
@@ -245,11 +289,13 @@ class StoreSpider(scrapy.Spider):
             why_not = f"the render budget of {self.render_budget} pages is spent"
         if why_not is None:
             self.renders_used += 1
-            yield self._rendered_request(
-                response.url, callback, expected, meta={"vtonkit_expected": expected}
-            )
+            meta = {"vtonkit_expected": expected, "vtonkit_rerender": True}  # at the plain fetch's depth
+            yield self._rendered_request(_asked_url(response), callback, expected, meta=meta, refetch=True)
             return
         report = report_for(self.crawler)
+        if expected == "script-listing":  # a listing: its products are missed, not the page's own
+            report.page_error(response.url, f"product grid drawn by script; not rendered: {why_not}")
+            return
         report.page_error(response.url, f"no product data found in the HTML; not rendered: {why_not}")
         report.missing_product(response.url, f"{expected}: not rendered: {why_not}")
 
@@ -315,7 +361,8 @@ class StoreSpider(scrapy.Spider):
         urls = []
         for href in hrefs:
             href = href.strip()
-            if not href or href.startswith("#") or not_for_crawling(href):
+            # "#reviews" is a place on this page; "#/item/3" a page of a hash-routed app
+            if not href or (href.startswith("#") and hash_route(href) is None) or not_for_crawling(href):
                 continue
             urls.append(response.urljoin(href))
         return list(dict.fromkeys(urls))  # once each, in page order
@@ -359,14 +406,21 @@ class StoreSpider(scrapy.Spider):
             yield from self.emit(item)
             return
         rendered = "vtonkit_render_reason" in response.meta
-        if expected is None and not rendered and app_shell_verdict(response.text).is_app_shell:
-            expected = "app-shell"
+        if expected is None and not rendered:
+            if app_shell_verdict(response.text).is_app_shell:
+                expected = "app-shell"
+            elif empty_product_grid(response.text) and not any(
+                self.is_expected_product(url) for url in self.links(response)
+            ):
+                expected = "script-listing"
         if expected is None or not ran:
             if not ran and expected:
                 report.missing_product(response.url, f"{expected}: extraction failed")
             return
         if rendered:
-            if expected == "app-shell" and any(self.is_expected_product(url) for url in self.links(response)):
+            if expected == "script-listing" or (
+                expected == "app-shell" and any(self.is_expected_product(url) for url in self.links(response))
+            ):
                 return  # a listing drawn by script, not a product that went missing: its links are followed
             report.page_error(
                 response.url,

@@ -62,7 +62,7 @@ class ShopifySpider(StoreSpider):
     currency: str | None = None
 
     async def start(self) -> AsyncIterator[Any]:
-        yield self.page_request(1)
+        yield self._start_request(self.page_request(1))  # brand.myshopify.com -> brand.example
 
     def page_request(self, page: int) -> scrapy.Request:
         return scrapy.Request(
