@@ -14,19 +14,9 @@ from typing import Any
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.evidence import PageEvidence, first, schema_term, text
 from vtonkit.crawlers.jsonld import types_of
+from vtonkit.crawlers.page_state import availability_term
 from vtonkit.crawlers.prices import currency_code, parse_price
 from vtonkit.crawlers.vocab import merged_vocabulary
-
-# product:/og: meta availability words (Facebook's catalog, Pinterest's rich pins), without spaces,
-# "_" and "-" -> schema.org terms
-_META_AVAILABILITY = {
-    "instock": "InStock",
-    "outofstock": "OutOfStock",
-    "oos": "OutOfStock",
-    "preorder": "PreOrder",
-    "backorder": "BackOrder",
-    "discontinued": "Discontinued",
-}
 
 
 @dataclass(frozen=True)
@@ -191,6 +181,24 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     return None, None
 
 
+def currency_beside(evidence: PageEvidence, amount: float) -> str | None:
+    """The currency the visible page writes beside `amount` ("39,000원", "€ 59,90"), for a price
+    read without one (an application state: Naver's has none) and shown in no price element."""
+    whole, cents = f"{amount:.2f}".split(".")
+    groups = [whole[max(0, end - 3):end] for end in range(len(whole), 0, -3)][::-1]
+    fraction = cents.rstrip("0")
+    number = (r"(?<![\d.,])" + r"[,.\s'’]?".join(groups)
+              + (rf"[.,]{fraction}0?" if fraction else r"(?:[.,]00?)?") + r"(?!\d)")
+    text = evidence.visible_text
+    for shown in re.finditer(number, text):
+        before = re.search(r"\D{0,6}$", text[max(0, shown.start() - 6):shown.start()]).group()
+        after = re.match(r"\D{0,6}", text[shown.end():shown.end() + 6]).group()
+        currency = parse_price(before + shown.group() + after, language=evidence.language)[1]
+        if currency:
+            return currency
+    return None
+
+
 def visible_availability(evidence: PageEvidence) -> str | None:
     """``OutOfStock`` when a shown stock/buy element says "sold out" in any known language."""
     words = [w.lower() for w in merged_vocabulary().out_of_stock]
@@ -234,12 +242,13 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
     currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"),
                                          evidence.language)
     if price is not None and not currency:
-        currency = price_from_html(evidence)[1]  # the visible price usually shows the symbol
+        # the visible price usually shows the symbol, when not in a price element then beside the amount
+        currency = price_from_html(evidence)[1] or currency_beside(evidence, price)
 
     availability = schema_term(offer.get("availability")) if offer else None
     written = meta.get("product:availability") or meta.get("og:availability")
     if not availability and written:
-        availability = _META_AVAILABILITY.get(re.sub(r"[\s_-]+", "", written.lower()))
+        availability = availability_term(written)  # Facebook's catalog, Pinterest's rich pins
     if not availability:
         availability = visible_availability(evidence)
     return OfferFinding(

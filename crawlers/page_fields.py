@@ -163,10 +163,23 @@ def document_base(evidence: PageEvidence) -> str:
     return absolute if urlsplit(absolute).scheme in ("http", "https") else evidence.url
 
 
+def _images_base(evidence: PageEvidence, product: dict[str, Any]) -> str | None:
+    """Where the product's relative image paths are served when the page's og:image shows one of
+    them on another host (a CDN: Musinsa's state writes "/images/goods_img/..." and its og:image
+    is that path on image.msscdn.net); None otherwise."""
+    images = product.get("image") if isinstance(product.get("image"), list) else [product.get("image")]
+    relative = {urlsplit(i.strip()).path for i in images if isinstance(i, str) and re.match(r"\s*/(?!/)", i)}
+    for og_image in evidence.selector.xpath("//meta[@property='og:image']/@content").getall():
+        parts = urlsplit(og_image.strip())
+        if relative and parts.scheme in ("http", "https") and parts.path in relative:
+            return f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
 def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
     """Absolute image URLs: the product node's, any product node's, og:image, then gallery images."""
     urls: list[str] = []
-    base = document_base(evidence)
+    base = _images_base(evidence, product) or document_base(evidence)
 
     def add(value: Any) -> None:
         if isinstance(value, list):

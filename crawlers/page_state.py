@@ -10,8 +10,9 @@ only when:
 
 * an object has a name, a price and an image under the usual keys (:data:`NAME_KEYS`,
   :data:`PRICE_KEYS`, :data:`IMAGE_KEYS`), and
-* its name is the page's title (``og:title``, ``<title>`` or ``<h1>``, the shop's name aside), so
-  a listing, whose state holds many products and whose title names none, yields nothing.
+* its name is the page's title (``og:title``, ``<title>`` or ``<h1>``, the shop's name aside, or
+  one part of a title that adds more: "<brand> <product> - 사이즈 & 후기 | 무신사"), so a listing,
+  whose state holds many products and whose title names none, yields nothing.
 
 The product comes back as a schema.org-shaped node, so every field is then chosen as for JSON-LD.
 Read only for a page without JSON-LD, microdata or OpenGraph product data.
@@ -28,14 +29,31 @@ from typing import Any
 from parsel import Selector
 
 NAME_KEYS = ("name", "productName", "product_name", "goodsName", "goodsNm", "itemName", "prdName", "title")
-PRICE_KEYS = ("salePrice", "sale_price", "sellPrice", "finalPrice", "discountedPrice", "discountPrice",
-              "currentPrice", "price", "priceAmount", "amount")
+# A discounted price first: it is what the product costs now, and Korean shops' "salePrice" is
+# their 판매가, the price before the discount (Naver keeps the discounted one in "benefitsView" too).
+# A price key may hold an object of prices (Musinsa's "goodsPrice": {"normalPrice", "salePrice"}).
+PRICE_KEYS = ("discountedSalePrice", "discountedPrice", "benefitsView", "salePrice", "sale_price", "sellPrice",
+              "finalPrice", "discountPrice", "currentPrice", "price", "priceAmount", "amount", "goodsPrice")
 IMAGE_KEYS = ("image", "images", "imageUrl", "image_url", "imageURL", "mainImage", "representImage",
-              "thumbnail", "thumbnailUrl", "img", "media")
+              "representativeImageUrl", "thumbnail", "thumbnailUrl", "thumbnailImageUrl", "img", "media",
+              "productImages", "goodsImages")
 SKU_KEYS = ("sku", "productCode", "product_code", "styleCode", "styleNo", "modelCode", "modelNo", "itemCode",
             "goodsCd", "mpn")
 CURRENCY_KEYS = ("currency", "currencyCode", "priceCurrency", "currency_code")
-BRAND_KEYS = ("brand", "brandName", "brand_name", "manufacturer")
+# An object describing the brand first: beside it "brand" may be a code (Musinsa's "musinsastandard"
+# beside "brandInfo": {"brandName": "무신사 스탠다드"})
+BRAND_KEYS = ("brandInfo", "brand", "brandName", "brand_name", "manufacturer")
+CATEGORY_KEYS = ("category", "categoryPath", "wholeCategoryName", "categoryName", "categories")
+# The sale status, as schema.org says it; Naver's "productStatusType" is SALE, OUTOFSTOCK, SUSPENSION
+# (판매중지), CLOSE (판매종료) or PROHIBITION. True under a sold-out flag says OutOfStock.
+AVAILABILITY_KEYS = ("availability", "productStatusType", "stockStatus", "saleStatus", "goodsSaleType")
+SOLD_OUT_KEYS = ("soldOut", "isSoldOut", "outOfStock", "isOutOfStock")
+AVAILABILITY_WORDS = {
+    "instock": "InStock", "sale": "InStock", "onsale": "InStock", "available": "InStock",
+    "outofstock": "OutOfStock", "oos": "OutOfStock", "soldout": "OutOfStock", "suspension": "OutOfStock",
+    "preorder": "PreOrder", "backorder": "BackOrder",
+    "discontinued": "Discontinued", "close": "Discontinued", "closed": "Discontinued", "prohibition": "Discontinued",
+}
 
 # JavaScript assignments of a state object: the object itself is read as JSON from its first brace,
 # or, for `= JSON.parse("...")`, from the double-quoted string (a JSON string literal too)
@@ -46,6 +64,8 @@ _ASSIGNED_STATE = re.compile(
 MAX_STATE_CHARS = 5_000_000  # a page's state beyond this is not read (a hostile page, not a product)
 MAX_NODES = 200_000  # objects and lists walked per page
 _WORDS = re.compile(r"\w+", re.UNICODE)
+# What sets apart the parts of a page title: the shop's name, a page's suffix ("- 사이즈 & 후기")
+_TITLE_PARTS = re.compile(r"\s+[:/·–—-]\s+|\s*[|｜]\s*")
 
 
 def state_blocks(selector: Selector) -> list[Any]:
@@ -88,27 +108,44 @@ def _first(node: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return next((node[k] for k in keys if node.get(k) not in (None, "", [], {})), None)
 
 
+def _first_price(node: dict[str, Any], keys: tuple[str, ...], *, inside: bool = True) -> float | str | None:
+    """The first price under `keys`: a key holding none (an empty benefit, a discount of 0) is passed
+    over; an object of prices is looked into once (`inside`)."""
+    for key in keys:
+        value = node.get(key)
+        if isinstance(value, dict):
+            price = _first_price(value, PRICE_KEYS + ("value", "sale", "current", "final"), inside=False) if inside else None
+        else:
+            price = _price(value)
+        if price is not None:
+            return price
+    return None
+
+
 def _price(value: Any) -> float | str | None:
-    """A price value: a number, a numeric string, or an object holding one (``{"amount": 59.9}``)."""
-    if isinstance(value, dict):
-        value = _first(value, ("amount", "value", "price", "sale", "current", "final"))
+    """A price value: a number or a numeric string, not 0 (no garment costs nothing)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)) and value > 0:
         return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[\d.,\s]*\d[\d.,\s]*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[\d.,\s]*\d[\d.,\s]*", value) and re.search(r"[1-9]", value):
         return value.strip()
     return None
 
 
-def _image(value: Any) -> str | None:
-    """An image URL from a string, a list of them, or objects holding one (``{"url": ...}``)."""
-    for candidate in value if isinstance(value, list) else [value]:
-        if isinstance(candidate, dict):
-            candidate = _first(candidate, ("url", "src", "contentUrl", "imageUrl", "original", "large"))
-        if isinstance(candidate, str) and re.match(r"(?:https?:)?//|/", candidate.strip()):
-            return candidate.strip()
-    return None
+def _images(node: dict[str, Any]) -> list[str]:
+    """The image URLs under every image key (the main image, then a gallery: Naver's "productImages"),
+    each a string or an object holding one (``{"url": ...}``)."""
+    urls: list[str] = []
+    for key in IMAGE_KEYS:
+        value = node.get(key)
+        for candidate in value if isinstance(value, list) else [value]:
+            if isinstance(candidate, dict):
+                candidate = _first(candidate, ("url", "src", "contentUrl", "imageUrl", "original", "large"))
+            if isinstance(candidate, str) and re.match(r"(?:https?:)?//|/", candidate.strip()):
+                if candidate.strip() not in urls:
+                    urls.append(candidate.strip())
+    return urls
 
 
 def _text(value: Any) -> str | None:
@@ -117,21 +154,46 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _category(value: Any) -> str | None:
+    """A category path: a string, a list of levels, or an object naming it (its whole path first:
+    Naver's "wholeCategoryName") or naming its levels, in order (Musinsa's "categoryDepth1Name", ...)."""
+    if isinstance(value, dict):
+        whole = _text(_first(value, ("wholeCategoryName", "fullName", "path", "name", "categoryName")))
+        value = whole or [v for k, v in value.items() if k.lower().endswith("name")]
+    levels = [_text(level) for level in (value if isinstance(value, list) else [value])]
+    return ">".join(level for level in levels if level) or None
+
+
+def availability_term(value: Any) -> str | None:
+    """A schema.org availability term for a shop's stock word ("out_of_stock", "SOLD OUT", Naver's
+    "SALE"), a schema.org URL included; None for any other word."""
+    if not isinstance(value, str):
+        return None
+    return AVAILABILITY_WORDS.get(re.sub(r"[\s_-]+", "", value.rstrip("/").rsplit("/", 1)[-1].lower()))
+
+
+def _availability(node: dict[str, Any]) -> str | None:
+    if any(node.get(key) is True for key in SOLD_OUT_KEYS):
+        return "OutOfStock"
+    return next((term for key in AVAILABILITY_KEYS if (term := availability_term(node.get(key)))), None)
+
+
 def _words(value: str) -> list[str]:
     return _WORDS.findall(value.casefold())
 
 
 def names_the_page(name: str, titles: list[str]) -> bool:
     """``name`` is what one of the page's titles says: all of its words, in order, inside the title
-    (which may add the shop's name), and at least half of the title's words."""
+    (which may add the shop's name), and at least half of the title's words; or so inside one part
+    of the title (the shop's name and a suffix such as "- 사이즈 & 후기" set apart)."""
     words = _words(name)
     if not words:
         return False
     for title in titles:
-        title_words = _words(title)
-        joined = " ".join(title_words)
-        if f" {' '.join(words)} " in f" {joined} " and len(words) * 2 >= len(title_words):
-            return True
+        for part in (title, *_TITLE_PARTS.split(title)):
+            part_words = _words(part)
+            if f" {' '.join(words)} " in f" {' '.join(part_words)} " and len(words) * 2 >= len(part_words):
+                return True
     return False
 
 
@@ -143,27 +205,33 @@ def state_product(blocks: list[Any], titles: list[str]) -> dict[str, Any] | None
     for block in blocks:
         for node in _walk(block):
             name = _text(_first(node, NAME_KEYS))
-            price = _price(_first(node, PRICE_KEYS))
-            image = _image(_first(node, IMAGE_KEYS))
-            if name and price is not None and image and names_the_page(name, titles):
+            price = _first_price(node, PRICE_KEYS)
+            images = _images(node)
+            if name and price is not None and images and names_the_page(name, titles):
                 if best is None or len(_words(name)) > best[0]:
-                    best = (len(_words(name)), _as_product(node, name, price, image))
+                    best = (len(_words(name)), _as_product(node, name, price, images))
     return best[1] if best else None
 
 
-def _as_product(node: dict[str, Any], name: str, price: float | str, image: str) -> dict[str, Any]:
+def _as_product(node: dict[str, Any], name: str, price: float | str, images: list[str]) -> dict[str, Any]:
     """A state object as a schema.org Product node."""
     offer: dict[str, Any] = {"@type": "Offer", "price": price}
-    price_object = _first(node, PRICE_KEYS)
-    currency = _text(_first(node, CURRENCY_KEYS)) or (
-        _text(_first(price_object, CURRENCY_KEYS)) if isinstance(price_object, dict) else None)
+    price_objects = [node[k] for k in PRICE_KEYS if isinstance(node.get(k), dict)]
+    currency = next((c for holder in (node, *price_objects) if (c := _text(_first(holder, CURRENCY_KEYS)))), None)
     if currency:
         offer["priceCurrency"] = currency
-    product: dict[str, Any] = {"@type": "Product", "name": name, "image": image, "offers": offer}
+    availability = _availability(node)
+    if availability:
+        offer["availability"] = availability
+    product: dict[str, Any] = {"@type": "Product", "name": name, "image": images, "offers": offer}
+    category = _category(_first(node, CATEGORY_KEYS))
+    if category:
+        product["category"] = category
     sku = _first(node, SKU_KEYS)
     if isinstance(sku, (str, int)) and not isinstance(sku, bool) and str(sku).strip():
         product["sku"] = str(sku).strip()
-    brand = _text(_first(node, BRAND_KEYS))
+    brand = _first(node, BRAND_KEYS)
+    brand = _text(_first(brand, ("name", "brandName")) if isinstance(brand, dict) else brand)
     if brand:
         product["brand"] = brand
     return product

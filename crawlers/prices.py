@@ -170,7 +170,15 @@ def parse_price(value: object, currency_hint: str | None = None,
 
     The currency the text shows wins over `currency_hint`, except a symbol several currencies write
     ("$", "¥"): then an ISO hint decides, else the page `language` (see `currency_code`).
+    An amount of 0 is no price (an ``AggregateOffer``'s ``lowPrice`` of 0, a price on request, a
+    placeholder): a garment never costs nothing, so the next evidence decides.
     """
+    amount, currency = _amount_and_currency(value, currency_hint, language)
+    return (amount if amount is not None and amount > 0 else None), currency
+
+
+def _amount_and_currency(value: object, currency_hint: str | None,
+                         language: str | None) -> tuple[float | None, str | None]:
     hint = currency_code(currency_hint, language)
     if value is None or value == "":
         return None, hint

@@ -224,3 +224,25 @@ def test_a_shops_name_beside_the_heading_is_not_part_of_the_title(og_title, titl
 )
 def test_the_list_price_as_asian_shops_name_it_is_not_the_price(body, lang, expected):
     assert _visible_price(body, lang)[0] == expected
+
+
+# --- zero prices ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("offers", [
+    {"@type": "AggregateOffer", "lowPrice": 0, "highPrice": 89, "priceCurrency": "EUR", "offerCount": 3,
+     "availability": "https://schema.org/InStock"},
+    {"@type": "AggregateOffer", "lowPrice": "0.00", "highPrice": "89.00", "priceCurrency": "EUR"},
+    # the aggregate's 0 came first, before its own offers with no availability
+    {"@type": "AggregateOffer", "lowPrice": "0.00", "priceCurrency": "EUR",
+     "offers": [{"@type": "Offer", "price": "69.00", "priceCurrency": "EUR"}]},
+    {"@type": "Offer", "price": "0", "priceCurrency": "EUR"},
+])
+def test_a_zero_price_is_no_price(offers):
+    """A 0 (price on request, a free variant, a placeholder) is never a garment's price: the next
+    evidence decides, here the visible price."""
+    product = {"@context": "https://schema.org/", "@type": "Product", "name": "Robe portefeuille en lin",
+               "image": "https://boutique.example/media/robe.jpg", "offers": offers}
+    page = _page(product, body='<h1>Robe portefeuille en lin</h1><div class="product-price"><span class="price">'
+                               "69,00 €</span></div>", lang="fr")
+    item = extract_product(page, "https://boutique.example/p/robe")
+    assert (item.price, item.currency) == (69.0, "EUR")

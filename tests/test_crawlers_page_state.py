@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.page_state import names_the_page
 
@@ -85,3 +86,76 @@ def test_a_name_is_the_page_title_not_a_word_of_it():
     assert names_the_page("花柄ワンピース", ["花柄ワンピース｜ショップ"])
     assert not names_the_page("Skirt", ["Skirts and dresses for summer | Acme"])
     assert not names_the_page("Midi skirt", ["Pleated midi skirt in washed cotton, made in Portugal | Acme"])
+
+
+def _naver_page(product: dict) -> str:
+    """Naver Smart Store: the product under `product.A` of a preloaded state with no currency, beside
+    the store's best sellers; the page shows the price with its "원" split over spans."""
+    state = {"product": {"A": product}, "bestProducts": {"A": {"simpleProducts": [
+        {"id": "111", "name": "린넨 와이드 팬츠", "salePrice": 29000, "benefitsView": {"discountedSalePrice": 25000},
+         "representativeImageUrl": "https://shop-phinf.pstatic.net/x/pants.jpg"}]}}}
+    return ("<html lang='ko'><head><title>플라워 쉬폰 롱 A라인 : 데일리룩 스토어</title>"
+            "<meta property='og:title' content='플라워 쉬폰 롱 A라인 : 데일리룩 스토어'></head><body><div id='root'>"
+            "<h3 class='_22kNQuEXmb _copyable'>플라워 쉬폰 롱 A라인</h3><del class='VaZJPclpdJ'><span class='blind'>정상가"
+            "</span><span class='_1LY7DqCnwR'>49,000</span>원</del><strong class='aICRqgP9zw'><span class='blind'>할인판매가"
+            "</span><span class='_1LY7DqCnwR'>39,000</span><span class='won'>원</span></strong></div>"
+            f"<script>window.__PRELOADED_STATE__={json.dumps(state, ensure_ascii=False)};</script></body></html>")
+
+
+_NAVER_PRODUCT = {
+    "id": "9876543210", "name": "플라워 쉬폰 롱 A라인", "salePrice": 49000, "discountedSalePrice": 39000,
+    "productStatusType": "SALE", "channel": {"channelName": "데일리룩 스토어"},
+    "category": {"categoryName": "원피스", "wholeCategoryName": "패션의류>여성의류>원피스"},
+    "representImage": {"url": "https://shop-phinf.pstatic.net/a/dress.jpg", "imageType": "REPRESENTATIVE"},
+    "productImages": [{"url": "https://shop-phinf.pstatic.net/a/dress.jpg"}, {"url": "https://shop-phinf.pstatic.net/a/back.jpg"}],
+    "benefitsView": {"discountedSalePrice": 39000, "discountedRatio": 20},
+}
+
+
+@pytest.mark.parametrize(("changes", "availability"), [
+    ({}, "InStock"),
+    # the discounted price only in "benefitsView" (Naver's listings and some product states)
+    ({"discountedSalePrice": None, "productStatusType": "OUTOFSTOCK"}, "OutOfStock"),
+    ({"productStatusType": "SUSPENSION"}, "OutOfStock"),
+])
+def test_a_naver_smart_store_state(changes, availability):
+    """The discounted price (what it costs now, not the 판매가 "salePrice"), in the won the page
+    shows beside it; the category path, the sale status and every product image of the state."""
+    product = {k: v for k, v in {**_NAVER_PRODUCT, **changes}.items() if v is not None}
+    item = extract_product(_naver_page(product), "https://smartstore.naver.com/dailylook/products/9876543210")
+    assert is_product_page(item) and item.sources["product"] == "page-state"
+    assert (item.title, item.price, item.currency, item.category, item.availability) == (
+        "플라워 쉬폰 롱 A라인", 39000.0, "KRW", "dresses", availability)
+    assert item.image_urls == ["https://shop-phinf.pstatic.net/a/dress.jpg", "https://shop-phinf.pstatic.net/a/back.jpg"]
+
+
+@pytest.mark.parametrize("title", ["베이식 릴렉스 핏 [오트밀] | 무신사",
+                                   "무신사 스탠다드 베이식 릴렉스 핏 [오트밀] - 사이즈 &amp; 후기 | 무신사"])
+def test_a_musinsa_next_data_product(title):
+    """Musinsa: the product nested in `pageProps.meta.data`, its prices in one object, its category
+    as named levels; the title adds the brand and "- 사이즈 & 후기" before the shop's name."""
+    goods = {"goodsNo": 3470432, "goodsNm": "베이식 릴렉스 핏 [오트밀]", "brand": "musinsastandard",
+             "brandInfo": {"brandName": "무신사 스탠다드"},
+             "thumbnailImageUrl": "/images/goods_img/3470432_500.jpg",  # on the CDN of the og:image
+             "goodsImages": [{"imageUrl": "/images/prd_img/detail_3470432_500.jpg"}],
+             "goodsPrice": {"normalPrice": 39900, "salePrice": 29900, "discountRate": 25, "couponPrice": 0},
+             "category": {"categoryDepth1Code": "001", "categoryDepth1Name": "상의", "categoryDepth2Code": "001005",
+                          "categoryDepth2Name": "맨투맨/스웨트셔츠"}}
+    data = {"props": {"pageProps": {"meta": {"data": goods}, "recommendGoods": [
+        {"goodsName": "릴렉스 후드 집업", "price": 49900, "imageUrl": "/images/goods_img/111_500.jpg"}]}},
+        "page": "/products/[goodsNo]", "query": {"goodsNo": "3470432"}}
+    body = ('<span class="text-body_13px_reg line-through">39,900원</span>'
+            '<span class="text-title_18px_semi text-black">29,900원</span>')
+    og_image = '<meta property="og:image" content="https://image.msscdn.net/images/goods_img/3470432_500.jpg">'
+    page = _next_page(title, data, lang="ko", body=body).replace("</head>", f"{og_image}</head>")
+    item = extract_product(page, "https://www.musinsa.com/products/3470432")
+    assert is_product_page(item) and item.sources["product"] == "page-state"
+    assert (item.title, item.brand, item.price, item.currency, item.category) == (
+        "베이식 릴렉스 핏 [오트밀]", "무신사 스탠다드", 29900.0, "KRW", "upper")
+    assert item.image_urls == ["https://image.msscdn.net/images/goods_img/3470432_500.jpg",
+                               "https://image.msscdn.net/images/prd_img/detail_3470432_500.jpg"]
+
+
+def test_a_name_is_one_part_of_a_title_that_adds_more_than_the_shops_name():
+    assert names_the_page("베이식 릴렉스 핏", ["무신사 스탠다드 베이식 릴렉스 핏 - 사이즈 & 후기 | 무신사"])
+    assert not names_the_page("Midi skirt", ["Pleated midi skirt in washed cotton - Sale | Acme"])
