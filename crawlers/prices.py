@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 from price_parser import Price
 
@@ -184,8 +185,13 @@ def _amount_and_currency(value: object, currency_hint: str | None,
         return None, hint
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), hint
-    # Swiss shops group thousands with a typographic apostrophe ("CHF 1’299.90"); price-parser knows "'"
-    text = re.sub(r"(?<=\d)[’ʼ′](?=\d{3})", "'", str(value)[:MAX_PRICE_TEXT])
+    # Full-width forms as plain ones: CJK pages write "３９，０００원", and EUC-KR has no "₩" but
+    # "￦" (U+FFE6); then a backslash before the amount is the yen sign, byte 0x5C of Shift_JIS and
+    # EUC-JP pages decoded as ASCII; Swiss shops group thousands with a typographic apostrophe
+    # ("CHF 1’299.90"), where price-parser knows "'".
+    text = unicodedata.normalize("NFKC", str(value)[:MAX_PRICE_TEXT])
+    text = re.sub(r"\\(?=\s?\d)", "¥", text)
+    text = re.sub(r"(?<=\d)[’ʼ′](?=\d{3})", "'", text)
     parsed = Price.fromstring(text)
     first_number = _FIRST_NUMBER.search(text)
     written_in_units = bool(first_number and first_number.group(1))  # "2만9천원", not "39,000원 (5만원 이상 무료)"

@@ -246,3 +246,17 @@ def test_a_zero_price_is_no_price(offers):
                                "69,00 €</span></div>", lang="fr")
     item = extract_product(page, "https://boutique.example/p/robe")
     assert (item.price, item.currency) == (69.0, "EUR")
+
+
+@pytest.mark.parametrize("shown, lang, expected", [
+    ("３９，０００원", "ko", (39000.0, "KRW")),  # full-width digits and comma: read as 39.0 before
+    ("￦39,000", "ko", (39000.0, "KRW")),  # U+FFE6, the won sign EUC-KR pages write: no price before
+    ("\\ 3,980", "ja", (3980.0, "JPY")),  # Shift_JIS's yen byte decoded as a backslash: no currency before
+    ("１，９８０円（税込）", "ja", (1980.0, "JPY")),
+])
+def test_full_width_and_legacy_encoding_prices(shown, lang, expected):
+    page = (f'<html lang="{lang}"><head><meta property="og:type" content="product"><meta property="og:title" '
+            f'content="Pants"><meta property="og:image" content="/a.jpg"></head><body><h1>Pants</h1>'
+            f'<div class="price">{shown}</div></body></html>')
+    item = extract_product(page, "https://shop.example/product/1")
+    assert (item.price, item.currency) == expected
