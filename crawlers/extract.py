@@ -31,7 +31,7 @@ from vtonkit.crawlers.evidence import (
     text,
 )
 from vtonkit.crawlers.items import ProductItem
-from vtonkit.crawlers.offers import read_offer
+from vtonkit.crawlers.offers import read_offer, shows_many_prices
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
 
 logger = logging.getLogger(__name__)
@@ -44,11 +44,16 @@ def is_product_page(item: ProductItem | None) -> bool:
     return bool(item and item.title and (item.price is not None or item.sku) and item.sources.get("product"))
 
 
-def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -> ProductItem | None:
+def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
+                    expected: bool = False) -> ProductItem | None:
     """Read one product page into a :class:`ProductItem`; None when the page holds no product.
 
     ``url`` is the page's address (used to resolve relative image URLs and to rank SKU
-    candidates); when empty the page's canonical/og:url is used.
+    candidates); when empty the page's canonical/og:url is used. ``expected``: the crawl reached
+    the page as a product's (a product link, a product sitemap); then a page without product data
+    is one when it shows one product: a ``<h1>`` name, its price and its picture, and not the
+    prices of several (``sources["product"] == "visible"``). Script-drawn shops often write no
+    product data at all.
     """
     if isinstance(page_html, bytes):
         page_html = page_text(page_html)
@@ -131,9 +136,12 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "") -
         colour=colour,
         category=category,
         breadcrumbs=trail,
-        image_urls=page_fields.image_urls(evidence, product),
+        image_urls=page_fields.image_urls(evidence, product, None if sources.get("product") else title),
         sources=sources,
     )
+    shows_one_product = h1 and title and offer.price is not None and item.image_urls
+    if expected and not sources.get("product") and shows_one_product and not shows_many_prices(evidence):
+        sources["product"] = "visible"
     if not sources.get("product") and not (title and offer.price is not None):
         return None
     return item

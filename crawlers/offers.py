@@ -143,6 +143,29 @@ def _current_price_text(element: Any) -> str:
     return " ".join(" ".join(parts).split())
 
 
+def _current_price_elements(evidence: PageEvidence) -> list[Any]:
+    """The shown price-named elements (class, test id or id) of the page's own product: not old
+    prices, not inside an old-price container, not in related products' cards."""
+    price_nodes = [node.root for node in evidence.selector.xpath(
+        "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')"
+        " or contains(translate(@id, 'PRICE', 'price'), 'price')]"
+        "[not(ancestor::script)]" + SHOWN
+    )[:40]]
+    return [node for node in price_nodes
+            if not _is_old_price(node) and not any(_is_old_price(e, container=True) for e in node.iterancestors())
+            and not _in_other_products(node)]
+
+
+def shows_many_prices(evidence: PageEvidence) -> bool:
+    """The page shows the prices of several products (a listing's cards): four or more price
+    elements, none inside another, with three or more different amounts."""
+    current = _current_price_elements(evidence)
+    outermost = [node for node in current if not any(ancestor in current for ancestor in node.iterancestors())]
+    amounts = [parse_price(_current_price_text(node), language=evidence.language)[0] for node in outermost]
+    amounts = [amount for amount in amounts if amount is not None]
+    return len(amounts) >= 4 and len(set(amounts)) >= 3
+
+
 def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     """A visible price: ``itemprop=price``, else a price-named element (class, test id or id, as
     Cafe24's ``span_product_price_text``) that shows a currency, else the row labelled with the
@@ -158,14 +181,7 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
                                        evidence.language)
         if amount is not None:
             return amount, currency
-    price_nodes = [node.root for node in sel.xpath(
-        "//*[contains(translate(@class, 'PRICE', 'price'), 'price') or contains(translate(@data-testid, 'PRICE', 'price'), 'price')"
-        " or contains(translate(@id, 'PRICE', 'price'), 'price')]"
-        "[not(ancestor::script)]" + SHOWN
-    )[:40]]
-    current = [node for node in price_nodes
-               if not _is_old_price(node) and not any(_is_old_price(e, container=True) for e in node.iterancestors())
-               and not _in_other_products(node)]
+    current = _current_price_elements(evidence)
     # A price the page marks as before tax goes after the others; then sale and final prices first.
     now_first = sorted(current, key=lambda node: (bool(_BEFORE_TAX.search(" ".join(node.itertext()))),
                                                   not _NOW_PRICE_CLASS.search(node.get("class") or "")))

@@ -176,8 +176,9 @@ def _images_base(evidence: PageEvidence, product: dict[str, Any]) -> str | None:
     return None
 
 
-def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
-    """Absolute image URLs: the product node's, any product node's, og:image, then gallery images."""
+def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | None = None) -> list[str]:
+    """Absolute image URLs: the product node's, any product node's, og:image, then gallery images,
+    then the pictures the page shows as the product titled `title` (:func:`pictures_of`)."""
     urls: list[str] = []
     base = _images_base(evidence, product) or document_base(evidence)
 
@@ -215,7 +216,33 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any]) -> list[str]:
             "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
             "//img | //img[contains(translate(@class, 'BIGIMAGE', 'bigimage'), 'bigimage')]"
         )])
+    if not urls and title:
+        add(pictures_of(evidence, title))
     return urls
+
+
+# what a page shows beside a product that is not its picture
+_NOT_A_PICTURE = re.compile(r"logo|icon|sprite|badge|flag|payment|avatar|banner|rating|star", re.IGNORECASE)
+
+
+def pictures_of(evidence: PageEvidence, title: str) -> list[str]:
+    """The pictures a page without product data shows of its product: the images whose alt text
+    is the product's name (or holds it), else those beside the ``<h1>`` (in its nearest enclosing
+    element that has any), logos and icons aside."""
+    name = " ".join(title.casefold().split())
+
+    def wanted(img: Any) -> bool:
+        marks = " ".join(img.xpath("@src | @alt | @class | @id").getall())
+        return not _NOT_A_PICTURE.search(marks) and not img.xpath("ancestor::header | ancestor::footer | ancestor::nav")
+
+    named = [img for img in evidence.selector.xpath("//img[@alt]")
+             if name and name in " ".join((img.attrib.get("alt") or "").casefold().split()) and wanted(img)]
+    if not named:
+        for container in evidence.selector.xpath("(//h1)[1]/ancestor::*[position() <= 3]"):
+            named = [img for img in container.xpath(".//img") if wanted(img)]
+            if named:
+                break
+    return [url for url in (_full_image(img) for img in named) if url]
 
 
 # Where lazy-loading galleries keep the real image while `src` holds a placeholder (Cafe24:

@@ -223,8 +223,8 @@ class ConfiguredSpiderMixin:
 
     store_config: StoreConfig
 
-    def extract(self, response: Any) -> tuple[bool, ProductItem | None]:
-        ran, item = super().extract(response)  # type: ignore[misc]
+    def extract(self, response: Any, expected: str | None = None) -> tuple[bool, ProductItem | None]:
+        ran, item = super().extract(response, expected)  # type: ignore[misc]
         if not ran:
             return ran, item
         return True, apply_selectors(item, response.text, response.url, self.store_config, store=self.name)  # type: ignore[attr-defined]

@@ -260,3 +260,27 @@ def test_full_width_and_legacy_encoding_prices(shown, lang, expected):
             f'<div class="price">{shown}</div></body></html>')
     item = extract_product(page, "https://shop.example/product/1")
     assert (item.price, item.currency) == expected
+
+
+SHOWN_ONLY = ('<html lang="en"><head><title>Wide leg trousers | Shop</title></head><body><div id="app">'
+              '<h1>Wide leg trousers</h1><p class="price">$59</p><img src="/img/0.jpg" alt="Wide leg trousers">'
+              '</div></body></html>')
+
+
+def test_a_page_reached_as_a_product_is_one_by_what_it_shows():
+    """No product data at all (a script-drawn shop): the crawl reached the page by a product link,
+    and it shows one name, one price and its picture."""
+    item = extract_product(SHOWN_ONLY, "https://shop.example/item/7", expected=True)
+    assert item.sources["product"] == "visible"
+    assert (item.title, item.price, item.currency) == ("Wide leg trousers", 59.0, "USD")
+    assert item.image_urls == ["https://shop.example/img/0.jpg"]
+    # not reached as a product's: such a page is no product (a home page with a featured item)
+    assert not extract_product(SHOWN_ONLY, "https://shop.example/item/7").sources.get("product")
+
+
+def test_a_listing_reached_by_a_product_like_address_is_no_product():
+    cards = "".join(f'<div class="card"><img src="/img/{n}.jpg" alt="Tee {n}"><span class="price">${20 + n}</span></div>'
+                    for n in range(6))
+    page = f'<html lang="en"><body><h1>All tees</h1>{cards}</body></html>'
+    item = extract_product(page, "https://shop.example/products/tees", expected=True)
+    assert item is None or not item.sources.get("product")

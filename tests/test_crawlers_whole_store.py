@@ -191,6 +191,10 @@ async function route() {
   if ((m = path.match(/^\\/item\\/([\\w-]+)/))) {
     const p = await (await fetch('/api/item/' + m[1] + '.json')).json();
     app.innerHTML = '<h1>' + p.name + '</h1><a href="' + href('/') + '">Home</a>';
+    if (app.dataset.plain) {  // no product data: only what a shopper sees
+      app.innerHTML += '<img src="' + p.image + '" alt="' + p.name + '"><p class="price">€' + p.price + '</p>';
+      return;
+    }
     const ld = document.createElement('script');
     ld.type = 'application/ld+json';
     ld.textContent = JSON.stringify({'@context': 'https://schema.org', '@type': 'Product', name: p.name, sku: p.sku,
@@ -211,9 +215,11 @@ route();
 """
 
 
-def routed_app(routing: str):
+def routed_app(routing: str, plain: bool = False):
+    """`plain`: product pages show name, picture and price and write no product data."""
     def routes(base: str) -> Routes:
-        shell = html(f"<div id='app' data-routing='{routing}'></div><script src='/static/app.js'></script>")
+        shell = html(f"<div id='app' data-routing='{routing}'{' data-plain=1' if plain else ''}></div>"
+                     "<script src='/static/app.js'></script>")
         routes: Routes = {"/robots.txt": ROBOTS, "/": shell,
                           "/static/app.js": Page(ROUTED_APP_JS.encode(), "application/javascript")}
         n = 0
@@ -253,3 +259,45 @@ def test_hash_routes():
     assert hash_route("https://shop.example/p/3#reviews") is None and hash_route("https://shop.example/") is None
     assert product_identity("https://shop.example/#/item/3") != product_identity("https://shop.example/#/item/4")
     assert product_identity("https://shop.example/p/3#reviews") == product_identity("https://shop.example/p/3")
+
+
+@needs_chromium
+def test_a_single_page_app_without_product_data_is_crawled_by_what_it_shows(tmp_path):
+    """The app's product pages write no JSON-LD, microdata or OpenGraph: a name in <h1>, a picture and
+    a price, as many script-drawn shops do. Before, every one was "no product data after rendering"."""
+    _, summary, products, catalog, _ = _crawl_shop(routed_app("history", plain=True), "generic", tmp_path)
+    names = sorted(slug.replace("-", " ").title() for slugs in APP_CATEGORIES.values() for slug in slugs)
+    assert sorted(p["title"] for p in products) == names
+    assert all(p["price"] is not None and p["currency"] == "EUR" and p["sources"]["product"] == "visible"
+               for p in products)
+    assert all(p["image_urls"] and "/img/" in p["image_urls"][0] for p in products)
+    downloaded = {r["image_url"] for r in catalog if r.get("path")}  # one per distinct picture (they repeat)
+    assert len(downloaded) == len({CAFE24_GARMENTS[n % len(CAFE24_GARMENTS)] for n in range(len(names))})
+    assert summary["missing_products"] == []
+
+
+def plain_store(base: str) -> Routes:
+    """A shop drawn on the server that writes no product data: a category page of cards with
+    prices (itself no product, though its address says "products") and product pages."""
+    items = {"wide-trousers": 59, "linen-shirt": 45, "pleated-skirt": 39, "denim-shorts": 35}
+    cards = "".join(f"<div class='card'><a href='/item/{h}'><img src='/img/{n}.jpg' alt='{h}'></a>"
+                    f"<span class='price'>${v}.00</span></div>" for n, (h, v) in enumerate(items.items()))
+    routes: Routes = {"/robots.txt": ROBOTS, "/": html("<a href='/products/all'>All products</a>"),
+                      "/products/all": html(f"<h1>All products</h1>{cards}")}
+    for n, (handle, value) in enumerate(items.items()):
+        name = handle.replace("-", " ").title()
+        routes[f"/item/{handle}"] = html(
+            f"<header><img src='/logo.png' alt='Shop logo'></header><main><h1>{name}</h1>"
+            f"<div><img src='/img/{n}.jpg' alt='{name}, front'></div><p class='price'>${value}.00</p>"
+            "<button>Add to cart</button></main>", title=f"{name} | Shop")
+        routes[f"/img/{n}.jpg"] = _image(n)
+    return routes
+
+
+def test_a_server_drawn_shop_without_product_data_is_crawled_by_what_it_shows(tmp_path):
+    _, summary, products, _, _ = _crawl_shop(plain_store, "generic", tmp_path, "--render", "never")
+    assert sorted((p["title"], p["price"], p["currency"]) for p in products) == [
+        ("Denim Shorts", 35.0, "USD"), ("Linen Shirt", 45.0, "USD"), ("Pleated Skirt", 39.0, "USD"),
+        ("Wide Trousers", 59.0, "USD")]
+    assert all(len(p["image_urls"]) == 1 and "/img/" in p["image_urls"][0] for p in products)  # not the logo
+    assert summary["missing_products"] == []

@@ -30,7 +30,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
 from vtonkit.crawlers.categories import CATEGORIES
+from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
+from vtonkit.crawlers.offers import shows_many_prices
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.render import (
@@ -45,7 +47,13 @@ from vtonkit.crawlers.render import (
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.url_roles import hash_route, not_for_crawling, product_identity, scripted_links
+from vtonkit.crawlers.url_roles import (
+    expected_product_url,
+    hash_route,
+    not_for_crawling,
+    product_identity,
+    scripted_links,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -374,10 +382,17 @@ class StoreSpider(scrapy.Spider):
         for href in response.css(self.next_page_css).getall():
             yield self.page_request(response.urljoin(href), self.parse_listing, next_page=True)
 
-    def extract(self, response: Response) -> tuple[bool, ProductItem | None]:
-        """(extraction ran, the page's product data or None); a failing run is reported as a page error."""
+    def extract(self, response: Response, expected: str | None = None) -> tuple[bool, ProductItem | None]:
+        """(extraction ran, the page's product data or None); a failing run is reported as a page error.
+
+        ``expected``: why the page should be a product (`product_or_render`); a page reached as a
+        product's may be one by what it shows alone (`extract_product`), an app shell only where
+        its address looks like a product's.
+        """
+        as_product = expected in ("listing-link", "product-sitemap") or (
+            expected is not None and expected_product_url(response.url))
         try:
-            return True, extract_product(response.text, response.url, store=self.name)
+            return True, extract_product(response.text, _asked_url(response), store=self.name, expected=as_product)
         except Exception as exc:  # malformed HTML must never stop the crawl
             report_for(self.crawler).page_error(
                 response.url, f"extraction failed: {type(exc).__name__}: {exc}"
@@ -401,7 +416,7 @@ class StoreSpider(scrapy.Spider):
                 report.page_error(response.url, "not an HTML page")
                 report.missing_product(response.url, f"{expected}: not an HTML page")
             return
-        ran, item = self.extract(response)
+        ran, item = self.extract(response, expected)
         if is_product_page(item):
             yield from self.emit(item)
             return
@@ -417,10 +432,10 @@ class StoreSpider(scrapy.Spider):
             if not ran and expected:
                 report.missing_product(response.url, f"{expected}: extraction failed")
             return
+        if expected != "script-listing" and self._shows_a_listing(response, expected):
+            return  # a listing at an address like a product's, not a product that went missing: its links are followed
         if rendered:
-            if expected == "script-listing" or (
-                expected == "app-shell" and any(self.is_expected_product(url) for url in self.links(response))
-            ):
+            if expected == "script-listing":
                 return  # a listing drawn by script, not a product that went missing: its links are followed
             report.page_error(
                 response.url,
@@ -429,6 +444,17 @@ class StoreSpider(scrapy.Spider):
             report.missing_product(response.url, f"{expected}: no product data after rendering")
             return
         yield from self.render_or_report(response, expected, callback)
+
+    def _shows_a_listing(self, response: Response, expected: str) -> bool:
+        """A page without a product that is a listing or the app's navigation, not a product that went
+        missing: an app shell rendered that links products, or, at an address unlike a product's,
+        any page of the app (home, a category); or a page that links products and shows the prices
+        of several (a category at ``/products/all``)."""
+        links = self.links(response)
+        to_products = any(self.is_expected_product(url) for url in links)
+        if "vtonkit_render_reason" in response.meta and expected == "app-shell":
+            return to_products or (bool(links) and not expected_product_url(_asked_url(response)))
+        return to_products and shows_many_prices(read_evidence(response.text, response.url))
 
     def emit(self, item: ProductItem) -> Iterable[ProductItem]:
         """Apply the category filter and the limit, stamp the crawl time, yield the item."""
