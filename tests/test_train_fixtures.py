@@ -122,7 +122,7 @@ def compare_gradients(dev: Deviations, tag: str, model: torch.nn.Module, block: 
 
 def compare_adam(dev: Deviations, tag: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  block: dict, fill) -> None:
-    """The trainer's optimizer settings on fill + stored gradient == weight_after bit for bit; and the
+    """The trainer's optimizer settings on fill + stored gradient == weight_after (to the last bits); and the
     end-to-end update: <= 1e-6 where |g_ref| >= 0.25 max|g_ref|, <= 2 lr elsewhere."""
     params = dict(model.named_parameters())
     ref_adam = block["adam"]
@@ -138,7 +138,13 @@ def compare_adam(dev: Deviations, tag: str, model: torch.nn.Module, optimizer: t
         replay = type(optimizer)([p], **optimizer.defaults)
         p.grad = block["grad_full"][name].clone()
         replay.step()
-        assert torch.equal(p.detach(), after), f"{tag} {name}: Adam(fill, stored grad) != weight_after"
+        # Bit for bit on the machine that made the fixture; elsewhere torch's vector kernels (AVX2 vs
+        # AVX-512) may round the last bit of w - lr * m / (sqrt(v) + eps) otherwise: measured up to
+        # 1.5 float32 ulps of the operands' scale, so 2 ulps of max(|w before|, |w after|, lr) is allowed.
+        ulp = torch.finfo(torch.float32).eps * torch.maximum(torch.maximum(start[name].abs(), after.abs()),
+                                                             torch.tensor(ref_adam["lr"]))
+        off = ((p.detach() - after).abs() / ulp).max().item()
+        assert off <= 2.0, f"{tag} {name}: Adam(fill, stored grad) is {off:.1f} ulps from weight_after"
         g_ref = block["grad_full"][name].abs()
         strong = g_ref >= 0.25 * g_ref.max()
         diff = (params[name].detach() - after).abs()

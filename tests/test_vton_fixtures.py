@@ -88,7 +88,7 @@ def checkpoints(hr: Path, fill, request, tmp_path_factory) -> dict[str, Path]:
         digest.update(source.read_bytes())
     digest.update(inspect.getsource(published_checkpoint).encode() + inspect.getsource(build_checkpoints).encode())
     digest.update(torch.__version__.encode())
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)
     if cache is None:  # -p no:cacheprovider
         return build_checkpoints(hr, fill, tmp_path_factory.mktemp("checkpoints"))
     folder = cache.mkdir("hrviton-checkpoints") / digest.hexdigest()[:16]

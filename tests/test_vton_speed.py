@@ -57,15 +57,22 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a.float() - b.float()).abs().max().item()
 
 
-@torch.inference_mode()
-def test_sparse_batched_output_equals_each_pair_alone_and_the_dense_computation(generator, generator_inputs) -> None:
+def test_sparse_batched_output_equals_each_pair_alone_and_the_dense_computation(generator, generator_inputs,
+                                                                               fill) -> None:
+    """Each path within the fixtures' tolerance of the same network in float64 (the fixtures' own
+    reference): float32 round-off differs between paths and machines (the vector kernels a batch
+    of 2 gets are not those of a batch of 1), so the paths are not held to each other."""
     x, seg = generator_inputs
-    batched = generator(x, seg)
-    for i in range(2):
-        alone = generator(x[i : i + 1], seg[i : i + 1])
-        dense = generator(x[i : i + 1], seg[i : i + 1], sparse_modulation=False)
-        assert max_diff(batched[i : i + 1], alone) <= 1e-4
-        assert max_diff(alone, dense) <= 1e-4
+    exact = filled(SPADEGenerator(ngf=16), fill).double()
+    exact.fold_spectral_norm()
+    with torch.inference_mode():
+        truth = exact(x.double(), seg.double(), sparse_modulation=False)
+        batched = generator(x, seg)
+        for i in range(2):
+            alone = generator(x[i : i + 1], seg[i : i + 1])
+            dense = generator(x[i : i + 1], seg[i : i + 1], sparse_modulation=False)
+            for name, output in (("batched", batched[i : i + 1]), ("alone", alone), ("dense", dense)):
+                assert max_diff(output, truth[i : i + 1]) <= 1e-4, (i, name)
     # the two samples differ, so a mix-up between them would show
     assert max_diff(batched[0], batched[1]) > 0.1
     print(f"batch 2 vs alone, sparse vs dense: max |diff| {max_diff(batched[1:], alone):.2g}, {max_diff(alone, dense):.2g}")
