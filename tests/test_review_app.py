@@ -148,9 +148,11 @@ def test_waiting_for_a_late_condition_under_the_apps_csp(server: str) -> None:
         response = page.goto(server + "/")
         assert "script-src 'self'" in response.headers["content-security-policy"]
         page.wait_for_selector("body[data-ready='1']")
-        page.evaluate("setTimeout(() => { document.body.dataset.late = '1' }, 400)")
-        assert page.evaluate("document.body.dataset.late") is None
-        wait_until_true(page, "document.body.dataset.late === '1'", timeout_s=20)
+        # A condition that is false on its first two checks whatever the machine's speed (a timer
+        # could fire before the first check on a loaded machine): the wait must poll a third time.
+        page.evaluate("window.checks = 0")
+        wait_until_true(page, "++window.checks >= 3", timeout_s=20)
+        assert page.evaluate("window.checks") == 3
         with pytest.raises(TimeoutError, match="never_set"):
             wait_until_true(page, "document.body.dataset.never_set === '1'", timeout_s=0.3)
         browser.close()
