@@ -203,13 +203,14 @@ def test_resume_after_kill_continues_with_every_step_logged_once(tmp_path: Path)
     process.wait()
     killed_at = len(_log(run))
     assert killed_at >= 3
-    done = _vtonkit(*common, "--steps", 6, "--out", run, "--resume")
+    steps = max(6, killed_at + 3)  # the kill may land a few steps late on a loaded machine
+    done = _vtonkit(*common, "--steps", steps, "--out", run, "--resume")
     assert done.returncode == 0, done.stdout + done.stderr
     resumed = _log(run)
-    assert [r["step"] for r in resumed] == [1, 2, 3, 4, 5, 6]
-    assert torch.load(run / "resume.pt", weights_only=False)["step"] == 6
+    assert [r["step"] for r in resumed] == list(range(1, steps + 1))
+    assert torch.load(run / "resume.pt", weights_only=False)["step"] == steps
     reference = tmp_path / "straight"
-    done = _vtonkit(*common, "--steps", 6, "--out", reference)
+    done = _vtonkit(*common, "--steps", steps, "--out", reference)
     assert done.returncode == 0, done.stdout + done.stderr
     for a, b in zip(resumed, _log(reference)):
         for key in CONDITION_KEYS:
