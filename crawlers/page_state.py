@@ -41,8 +41,10 @@ SKU_KEYS = ("sku", "productCode", "product_code", "styleCode", "styleNo", "model
             "goodsCd", "mpn")
 CURRENCY_KEYS = ("currency", "currencyCode", "priceCurrency", "currency_code")
 # An object describing the brand first: beside it "brand" may be a code (Musinsa's "musinsastandard"
-# beside "brandInfo": {"brandName": "무신사 스탠다드"})
-BRAND_KEYS = ("brandInfo", "brand", "brandName", "brand_name", "manufacturer")
+# beside "brandInfo": {"brandName": "무신사 스탠다드"}); Naver keeps it in "naverShoppingSearchInfo"
+# ({"brandName", "manufacturerName"}). The manufacturer is schema.org's own field, a brand's fallback.
+BRAND_KEYS = ("brandInfo", "naverShoppingSearchInfo", "brand", "brandName", "brand_name")
+MANUFACTURER_KEYS = ("naverShoppingSearchInfo", "manufacturer", "manufacturerName")
 CATEGORY_KEYS = ("category", "categoryPath", "wholeCategoryName", "categoryName", "categories")
 # The sale status, as schema.org says it; Naver's "productStatusType" is SALE, OUTOFSTOCK, SUSPENSION
 # (판매중지), CLOSE (판매종료) or PROHIBITION. True under a sold-out flag says OutOfStock.
@@ -154,6 +156,17 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _named(node: dict[str, Any], keys: tuple[str, ...], inner: tuple[str, ...]) -> str | None:
+    """The first name under `keys`: a string, or one under `inner` of an object there (an object
+    naming none, Naver's search info without a brand, passes to the next key)."""
+    for key in keys:
+        value = node.get(key)
+        name = _text(_first(value, inner) if isinstance(value, dict) else value)
+        if name:
+            return name
+    return None
+
+
 def _category(value: Any) -> str | None:
     """A category path: a string, a list of levels, or an object naming it (its whole path first:
     Naver's "wholeCategoryName") or naming its levels, in order (Musinsa's "categoryDepth1Name", ...)."""
@@ -230,8 +243,10 @@ def _as_product(node: dict[str, Any], name: str, price: float | str, images: lis
     sku = _first(node, SKU_KEYS)
     if isinstance(sku, (str, int)) and not isinstance(sku, bool) and str(sku).strip():
         product["sku"] = str(sku).strip()
-    brand = _first(node, BRAND_KEYS)
-    brand = _text(_first(brand, ("name", "brandName")) if isinstance(brand, dict) else brand)
+    brand = _named(node, BRAND_KEYS, ("name", "brandName"))
     if brand:
         product["brand"] = brand
+    manufacturer = _named(node, MANUFACTURER_KEYS, ("name", "manufacturerName"))
+    if manufacturer:
+        product["manufacturer"] = manufacturer
     return product

@@ -129,6 +129,17 @@ def test_a_naver_smart_store_state(changes, availability):
     assert item.image_urls == ["https://shop-phinf.pstatic.net/a/dress.jpg", "https://shop-phinf.pstatic.net/a/back.jpg"]
 
 
+@pytest.mark.parametrize(("search_info", "brand"), [
+    ({"brandName": "데일리룩", "manufacturerName": "한빛섬유"}, "데일리룩"),
+    ({"brandName": "", "manufacturerName": "한빛섬유"}, "한빛섬유"),  # the manufacturer only when no brand
+])
+def test_a_naver_brand_inside_its_shopping_search_info(search_info, brand):
+    """Naver writes the brand nowhere but in the product's "naverShoppingSearchInfo"."""
+    product = {**_NAVER_PRODUCT, "naverShoppingSearchInfo": search_info}
+    item = extract_product(_naver_page(product), "https://smartstore.naver.com/dailylook/products/9876543210")
+    assert (item.brand, item.sources["brand"]) == (brand, "page-state")
+
+
 @pytest.mark.parametrize("title", ["베이식 릴렉스 핏 [오트밀] | 무신사",
                                    "무신사 스탠다드 베이식 릴렉스 핏 [오트밀] - 사이즈 &amp; 후기 | 무신사"])
 def test_a_musinsa_next_data_product(title):
