@@ -336,6 +336,20 @@ def gender_of_text(value: str) -> str | None:
     return None
 
 
+# One-letter codes a gender field holds (Musinsa's "sex": "M"); never read from other text, where
+# "M" is a size
+_GENDER_CODES = {"m": "men", "f": "women"}
+
+
+def gender_of_field(value: str) -> str | None:
+    """The audience a gender field names: a word (any language) or a code, or several ("M, F",
+    "남성, 여성"), which for men and women is unisex."""
+    found = {_GENDER_CODES.get(part.strip().casefold()) or gender_of_text(part) for part in re.split(r"[,;/|&]", value)}
+    if {"men", "women"} <= found:
+        return "unisex"
+    return next((g for g in ("unisex", "kids", "women", "men") if g in found), None)
+
+
 def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) -> str | None:
     """The audience from explicit fields, then the breadcrumb trail, then the URL path."""
     audience = product.get("audience")
@@ -345,7 +359,11 @@ def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) ->
         evidence.meta.get("product:target_gender"),
         evidence.meta.get("product:gender"),
     ]
-    for value in [t for t in explicit if t] + [" ".join(trail), urlsplit(evidence.url).path]:
+    for value in [t for t in explicit if t]:
+        found = gender_of_field(value)
+        if found:
+            return found
+    for value in (" ".join(trail), urlsplit(evidence.url).path):
         found = gender_of_text(value)
         if found:
             return found

@@ -30,10 +30,11 @@ from parsel import Selector
 
 NAME_KEYS = ("name", "productName", "product_name", "goodsName", "goodsNm", "itemName", "prdName", "title")
 # A discounted price first: it is what the product costs now, and Korean shops' "salePrice" is
-# their 판매가, the price before the discount (Naver keeps the discounted one in "benefitsView" too).
-# A price key may hold an object of prices (Musinsa's "goodsPrice": {"normalPrice", "salePrice"}).
-PRICE_KEYS = ("discountedSalePrice", "discountedPrice", "benefitsView", "salePrice", "sale_price", "sellPrice",
-              "finalPrice", "discountPrice", "currentPrice", "price", "priceAmount", "amount", "goodsPrice")
+# their 판매가, the price before the discount (Naver keeps the discounted one in "benefitsView" too,
+# Musinsa in "finalPrice"). A price key may hold an object of prices (Musinsa's "goodsPrice":
+# {"normalPrice", "salePrice", "finalPrice"}).
+PRICE_KEYS = ("discountedSalePrice", "discountedPrice", "benefitsView", "finalPrice", "salePrice", "sale_price",
+              "sellPrice", "discountPrice", "currentPrice", "price", "priceAmount", "amount", "goodsPrice")
 IMAGE_KEYS = ("image", "images", "imageUrl", "image_url", "imageURL", "mainImage", "representImage",
               "representativeImageUrl", "thumbnail", "thumbnailUrl", "thumbnailImageUrl", "img", "media",
               "productImages", "goodsImages")
@@ -45,6 +46,8 @@ CURRENCY_KEYS = ("currency", "currencyCode", "priceCurrency", "currency_code")
 # ({"brandName", "manufacturerName"}). The manufacturer is schema.org's own field, a brand's fallback.
 BRAND_KEYS = ("brandInfo", "naverShoppingSearchInfo", "brand", "brandName", "brand_name")
 MANUFACTURER_KEYS = ("naverShoppingSearchInfo", "manufacturer", "manufacturerName")
+# The audience as a word or a code, alone or several (Musinsa's "sex": "M", "여성", ["남성", "여성"])
+GENDER_KEYS = ("gender", "sex")
 CATEGORY_KEYS = ("category", "categoryPath", "wholeCategoryName", "categoryName", "categories")
 # The sale status, as schema.org says it; Naver's "productStatusType" is SALE, OUTOFSTOCK, SUSPENSION
 # (판매중지), CLOSE (판매종료) or PROHIBITION. True under a sold-out flag says OutOfStock.
@@ -237,6 +240,10 @@ def _as_product(node: dict[str, Any], name: str, price: float | str, images: lis
     if availability:
         offer["availability"] = availability
     product: dict[str, Any] = {"@type": "Product", "name": name, "image": images, "offers": offer}
+    gender = _first(node, GENDER_KEYS)
+    gender = ", ".join(g for g in map(_text, gender) if g) if isinstance(gender, list) else _text(gender)
+    if gender:
+        product["audience"] = {"@type": "PeopleAudience", "suggestedGender": gender}
     category = _category(_first(node, CATEGORY_KEYS))
     if category:
         product["category"] = category

@@ -140,31 +140,46 @@ def test_a_naver_brand_inside_its_shopping_search_info(search_info, brand):
     assert (item.brand, item.sources["brand"]) == (brand, "page-state")
 
 
-@pytest.mark.parametrize("title", ["베이식 릴렉스 핏 [오트밀] | 무신사",
-                                   "무신사 스탠다드 베이식 릴렉스 핏 [오트밀] - 사이즈 &amp; 후기 | 무신사"])
-def test_a_musinsa_next_data_product(title):
+def _musinsa_page(title: str, **changes) -> str:
     """Musinsa: the product nested in `pageProps.meta.data`, its prices in one object, its category
-    as named levels; the title adds the brand and "- 사이즈 & 후기" before the shop's name."""
+    as named levels, beside recommended goods."""
     goods = {"goodsNo": 3470432, "goodsNm": "베이식 릴렉스 핏 [오트밀]", "brand": "musinsastandard",
              "brandInfo": {"brandName": "무신사 스탠다드"},
              "thumbnailImageUrl": "/images/goods_img/3470432_500.jpg",  # on the CDN of the og:image
              "goodsImages": [{"imageUrl": "/images/prd_img/detail_3470432_500.jpg"}],
              "goodsPrice": {"normalPrice": 39900, "salePrice": 29900, "discountRate": 25, "couponPrice": 0},
              "category": {"categoryDepth1Code": "001", "categoryDepth1Name": "상의", "categoryDepth2Code": "001005",
-                          "categoryDepth2Name": "맨투맨/스웨트셔츠"}}
+                          "categoryDepth2Name": "맨투맨/스웨트셔츠"}, **changes}
     data = {"props": {"pageProps": {"meta": {"data": goods}, "recommendGoods": [
         {"goodsName": "릴렉스 후드 집업", "price": 49900, "imageUrl": "/images/goods_img/111_500.jpg"}]}},
         "page": "/products/[goodsNo]", "query": {"goodsNo": "3470432"}}
     body = ('<span class="text-body_13px_reg line-through">39,900원</span>'
             '<span class="text-title_18px_semi text-black">29,900원</span>')
     og_image = '<meta property="og:image" content="https://image.msscdn.net/images/goods_img/3470432_500.jpg">'
-    page = _next_page(title, data, lang="ko", body=body).replace("</head>", f"{og_image}</head>")
-    item = extract_product(page, "https://www.musinsa.com/products/3470432")
+    return _next_page(title, data, lang="ko", body=body).replace("</head>", f"{og_image}</head>")
+
+
+@pytest.mark.parametrize("title", ["베이식 릴렉스 핏 [오트밀] | 무신사",
+                                   "무신사 스탠다드 베이식 릴렉스 핏 [오트밀] - 사이즈 &amp; 후기 | 무신사"])
+def test_a_musinsa_next_data_product(title):
+    """The title adds the brand and "- 사이즈 & 후기" before the shop's name."""
+    item = extract_product(_musinsa_page(title), "https://www.musinsa.com/products/3470432")
     assert is_product_page(item) and item.sources["product"] == "page-state"
     assert (item.title, item.brand, item.price, item.currency, item.category) == (
         "베이식 릴렉스 핏 [오트밀]", "무신사 스탠다드", 29900.0, "KRW", "upper")
     assert item.image_urls == ["https://image.msscdn.net/images/goods_img/3470432_500.jpg",
                                "https://image.msscdn.net/images/prd_img/detail_3470432_500.jpg"]
+
+
+@pytest.mark.parametrize(("sex", "gender"), [
+    ("M", "men"), ("F", "women"), ("남성", "men"), ("여성", "women"), ("공용", "unisex"), (["M", "F"], "unisex"),
+])
+def test_a_musinsa_audience_and_final_price(sex, gender):
+    """Musinsa's "sex" is the audience, its "finalPrice" what the buyer pays (below the 판매가 "salePrice")."""
+    prices = {"normalPrice": 39900, "salePrice": 29900, "finalPrice": 26900, "discountRate": 33}
+    item = extract_product(_musinsa_page("베이식 릴렉스 핏 [오트밀] | 무신사", sex=sex, goodsPrice=prices),
+                           "https://www.musinsa.com/products/3470432")
+    assert (item.gender, item.price) == (gender, 26900.0)
 
 
 def test_a_name_is_one_part_of_a_title_that_adds_more_than_the_shops_name():
