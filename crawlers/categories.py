@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from vtonkit.crawlers.vocab import false_friends_for, merged_vocabulary
@@ -50,37 +50,46 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
-def _compile() -> dict[str, re.Pattern[str]]:
-    patterns: dict[str, re.Pattern[str]] = {}
-    for category, words in KEYWORDS.items():
-        latin = sorted({fold(w) for w in words if w.isascii() or fold(w).isascii()}, key=len, reverse=True)
-        other = sorted(
-            {fold(w) for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True
-        )
-        parts = []
-        if latin:
-            # whole words, with an optional English/Romance plural ending; other inflections are
-            # listed explicitly above (a free letter tail would make "tee" match "teen")
-            parts.append(r"(?<![a-z])(?:" + "|".join(re.escape(w) for w in latin) + r")(?:s|es)?(?![a-z])")
-        if other:
-            parts.append("(?:" + "|".join(re.escape(w) for w in other) + ")")
-        patterns[category] = re.compile("|".join(parts))
-    return patterns
+# Words that also name something else (see crawlers/vocab/__init__.py): a category only they name
+# loses to one an unambiguous word of the same text names.
+AMBIGUOUS = frozenset(fold(w) for w in merged_vocabulary().ambiguous)
+
+
+def _words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    words = list(words)
+    latin = sorted({fold(w) for w in words if w.isascii() or fold(w).isascii()}, key=len, reverse=True)
+    other = sorted({fold(w) for w in words if not (w.isascii() or fold(w).isascii())}, key=len, reverse=True)
+    parts = []
+    if latin:
+        # whole words, with an optional English/Romance plural ending; other inflections are
+        # listed in the vocabularies (a free letter tail would make "tee" match "teen")
+        parts.append(r"(?<![a-z])(?:" + "|".join(re.escape(w) for w in latin) + r")(?:s|es)?(?![a-z])")
+    if other:
+        parts.append("(?:" + "|".join(re.escape(w) for w in other) + ")")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _compound_pattern(suffixes: Iterable[str]) -> re.Pattern[str] | None:
+    suffixes = list(suffixes)
+    return re.compile(r"(?<![a-z])[a-z]{3,}(?:" + "|".join(suffixes) + r")(?![a-z])") if suffixes else None
+
+
+_Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
+
+
+def _split(table: dict[str, tuple[str, ...]],
+           build: Callable[[Iterable[str]], re.Pattern[str] | None]) -> dict[str, _Patterns]:
+    """category -> (pattern of its unambiguous words, pattern of its ambiguous ones)."""
+    return {category: (build(w for w in words if fold(w) not in AMBIGUOUS),
+                       build(w for w in words if fold(w) in AMBIGUOUS))
+            for category, words in table.items()}
 
 
 # German writes garments as compounds ("Sommerkleid"): the garment is the last part (see de.toml).
 COMPOUND_SUFFIXES: dict[str, tuple[str, ...]] = merged_vocabulary().compound_suffixes
 
-
-def _compile_compounds() -> dict[str, re.Pattern[str]]:
-    return {
-        category: re.compile(r"(?<![a-z])[a-z]{3,}(?:" + "|".join(suffixes) + r")(?![a-z])")
-        for category, suffixes in COMPOUND_SUFFIXES.items()
-    }
-
-
-_PATTERNS = _compile()
-_COMPOUNDS = _compile_compounds()
+_PATTERNS = _split(KEYWORDS, _words_pattern)
+_COMPOUNDS = _split(COMPOUND_SUFFIXES, _compound_pattern)
 _NOISE = re.compile("|".join(NOISE_PATTERNS))
 
 
@@ -94,7 +103,8 @@ def _false_friends(language: str | None) -> re.Pattern[str] | None:
 
 
 def categories_in_text(text: str, language: str | None = None) -> set[str]:
-    """Every garment category whose keywords occur in ``text`` (may be empty).
+    """Every garment category whose keywords occur in ``text`` (may be empty); those that only
+    ambiguous words name ("Punkrock") only when no unambiguous word names one ("T-Shirt").
 
     ``language`` is the page's declared language (a vocabulary tag such as ``en`` or ``ko``):
     when given, other languages' false friends do not count.
@@ -104,8 +114,9 @@ def categories_in_text(text: str, language: str | None = None) -> set[str]:
     if friends is not None:
         folded = friends.sub(" ", folded)
     folded = re.sub(r"[_/|>+]", " ", folded)
-    found = {category for category, pattern in _PATTERNS.items() if pattern.search(folded)}
-    return found | {category for category, pattern in _COMPOUNDS.items() if pattern.search(folded)}
+    named = [{category for table in (_PATTERNS, _COMPOUNDS) for category, patterns in table.items()
+              if patterns[rank] is not None and patterns[rank].search(folded)} for rank in (0, 1)]
+    return named[0] or named[1]
 
 
 def category_of_text(text: str | None, language: str | None = None) -> str | None:

@@ -59,6 +59,37 @@ def test_title_keywords_in_several_languages(title, category):
     assert normalise_category(title=title) == category
 
 
+@pytest.mark.parametrize(
+    ("title", "language", "category"),
+    [
+        # words that alone name no garment: denim is jeans, a jacket or a skirt; 베스트 is a vest or "best"
+        ("デニム", "ja", "other"),
+        ("デニムジャケット", "ja", "upper"),
+        ("デニムスカート", "ja", "lower"),
+        ("베스트", "ko", "other"),
+        ("베스트 셀러 와이드 슬랙스", "ko", "lower"),
+        ("니트 베스트", "ko", "upper"),
+        ("Short sleeve", "en", "other"),
+        ("Short sleeve shirt", "en", "upper"),
+        ("Denim shorts", "en", "lower"),
+        # a "-rock" is a skirt or music: it loses to an unambiguous garment word
+        ("Damen Rock", "de", "other"),
+        ("Lederrock", "de", "lower"),
+        ("Punkrock Band T-Shirt", "de", "upper"),
+        ("Hardrock Cafe Tee", "en", "upper"),
+        # jeans before a top are its fabric, and the top is still the garment
+        ("Denim jacket", "en", "upper"),
+        ("Jean jacket", "en", "upper"),
+        ("Jeansjacke", "de", "upper"),
+        ("Veste en jean", "fr", "upper"),
+        ("Jupe en jean", "fr", "lower"),
+        ("Mom jeans", "en", "lower"),
+    ],
+)
+def test_ambiguous_words_need_context_or_lose_to_an_unambiguous_one(title, language, category):
+    assert normalise_category(title=title, language=language) == category
+
+
 def test_sources_are_tried_most_specific_first():
     # the breadcrumb's last crumb beats the title; product type beats both
     assert normalise_category(breadcrumbs=["Damen", "Röcke"], title="Sommer Basic") == "lower"

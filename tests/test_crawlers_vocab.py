@@ -196,6 +196,9 @@ def test_a_broken_vocabulary_file_is_named(tmp_path):
     bad.write_text("[categories\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="xx.toml"):
         load_vocabulary(bad)
+    bad.write_text('[categories]\nlower = ["rok"]\nambiguous = ["rock"]\n', encoding="utf-8")
+    with pytest.raises(VocabularyError, match="ambiguous word 'rock' is none of this file's garment words"):
+        load_vocabulary(bad)
     bad.write_text('[genders]\nwomen = "damen"\n', encoding="utf-8")
     with pytest.raises(VocabularyError, match="genders.women must be a list"):
         load_vocabulary(bad)

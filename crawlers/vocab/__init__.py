@@ -8,6 +8,10 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[categories] noise``: regular expressions of phrases that contain a garment word but do not
   name the garment ("dress shirt", "robe de chambre"); removed before matching.
 * ``[categories] compound_suffixes_*``: garment words that end compounds ("Sommerkleid").
+* ``[categories] ambiguous``: this file's garment words or compound suffixes that also name
+  something else (German "Rock" is a skirt and music: "Punkrock"); a category they name loses
+  to one that an unambiguous word of the same text names ("Punkrock T-Shirt" is a top). A word
+  that alone names no garment at all (Japanese "デニム", Korean "베스트") is no garment word.
 * ``[genders]`` ``women``/``men``/``kids``/``unisex``: audience words.
 * ``[labels]`` ``sku``: regular-expression fragments that introduce a product reference in the
   visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour;
@@ -46,6 +50,7 @@ class Vocabulary:
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     category_noise: tuple[str, ...] = ()
     compound_suffixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ambiguous: tuple[str, ...] = ()
     genders: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sku_labels: tuple[str, ...] = ()
     colour_labels: tuple[str, ...] = ()
@@ -83,9 +88,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise VocabularyError(f"{path}: unknown gender {name!r} (known: {', '.join(GENDERS)})")
     garment = {c for c in GARMENT_CATEGORIES}
     suffix_keys = {f"compound_suffixes_{c}" for c in garment}
-    for name in set(categories) - garment - suffix_keys - {"noise"}:
+    for name in set(categories) - garment - suffix_keys - {"noise", "ambiguous"}:
         raise VocabularyError(f"{path}: unknown category key {name!r} (known: {', '.join(sorted(garment))})")
-    return Vocabulary(
+    vocabulary = Vocabulary(
         language=path.stem,
         categories={c: _strings(path, f"categories.{c}", categories[c]) for c in garment if c in categories},
         category_noise=_strings(path, "categories.noise", categories.get("noise", []))
@@ -96,6 +101,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
             for c in garment
             if f"compound_suffixes_{c}" in categories
         },
+        ambiguous=_strings(path, "categories.ambiguous", categories["ambiguous"]) if "ambiguous" in categories else (),
         genders={g: _strings(path, f"genders.{g}", genders[g]) for g in GENDERS if g in genders},
         sku_labels=_strings(path, "labels.sku", labels["sku"]) if "sku" in labels else (),
         colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
@@ -106,6 +112,10 @@ def load_vocabulary(path: Path) -> Vocabulary:
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
+    words = {w for table in (vocabulary.categories, vocabulary.compound_suffixes) for ws in table.values() for w in ws}
+    for word in set(vocabulary.ambiguous) - words:
+        raise VocabularyError(f"{path}: categories.ambiguous word {word!r} is none of this file's garment words")
+    return vocabulary
 
 
 @lru_cache(maxsize=1)
@@ -131,6 +141,7 @@ def merged_vocabulary() -> Vocabulary:
             for c in GARMENT_CATEGORIES
             if any(c in v.compound_suffixes for v in every)
         },
+        ambiguous=_union([v.ambiguous for v in every]),
         genders={g: _union([v.genders.get(g, ()) for v in every]) for g in GENDERS},
         sku_labels=_union([v.sku_labels for v in every]),
         colour_labels=_union([v.colour_labels for v in every]),
