@@ -119,13 +119,23 @@ def _position(element: dict[str, Any]) -> float:
 # What shops name their visible trail, tried in this order: Chinese shops write "crumb", Japanese
 # ones "topic path" or "pankuzu" (パンくず), Cafe24's skins "xans-product-headcategory".
 _TRAIL_NAMES = ("breadcrumb", "crumb", "topicpath", "topic-path", "topic_path", "pankuzu", "headcategory")
+# Korean and Japanese shops also write "path" or "location" (현재 위치), words too common inside
+# other names ("clip-path", "store-location"): only a whole class or id, with two links or more
+# (a store finder's "location" block has one or none).
+_TRAIL_WORDS = ("path", "location")
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _named(name: str) -> str:
     """An XPath test: the element's class, id or aria-label contains `name` (ASCII), in any case."""
-    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return " or ".join(f"contains(translate(@{attribute}, '{upper}', '{upper.lower()}'), '{name}')"
+    return " or ".join(f"contains(translate(@{attribute}, '{_UPPER}', '{_UPPER.lower()}'), '{name}')"
                        for attribute in ("class", "id", "aria-label"))
+
+
+def _named_whole(name: str) -> str:
+    """An XPath test: one of the element's classes, or its id, is `name` (ASCII), in any case."""
+    return (f"contains(concat(' ', normalize-space(translate(@class, '{_UPPER}', '{_UPPER.lower()}')), ' '), ' {name} ')"
+            f" or translate(@id, '{_UPPER}', '{_UPPER.lower()}') = '{name}'")
 
 
 def breadcrumbs(evidence: PageEvidence) -> list[str]:
@@ -140,8 +150,10 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
         names = [n for n in names if n and not n.startswith("http")]
         if names:
             return names
-    for name in _TRAIL_NAMES:
-        for trail in evidence.selector.xpath(f"//*[{_named(name)}][.//a]")[:1]:
+    tests = [f"[{_named(name)}][.//a]" for name in _TRAIL_NAMES]
+    tests += [f"[{_named_whole(word)}][count(.//a) >= 2]" for word in _TRAIL_WORDS]
+    for test in tests:
+        for trail in evidence.selector.xpath(f"//*{test}")[:1]:
             names = [
                 part
                 for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()

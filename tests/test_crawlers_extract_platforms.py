@@ -114,6 +114,10 @@ def test_swiss_thousands_apostrophes_are_read(shown):
         ('<ul class="topicpath"><li><a href="/">TOP</a></li><li><a href="/c/onepiece">ワンピース</a></li></ul>',
          "ja", "dresses"),
         ('<div id="pankuzu"><a href="/">ホーム</a> &gt; <a href="/c/skirt">スカート</a></div>', "ja", "lower"),
+        # Korean and Japanese shops' "location" (현재 위치) and "path"
+        ('<div class="location"><a href="/">홈</a> &gt; <a href="/category/skirt/">스커트</a> &gt; <strong>롱</strong>'
+         '</div>', "ko", "lower"),
+        ('<ol id="Path"><li><a href="/">ホーム</a></li><li><a href="/c/tops">トップス</a></li></ol>', "ja", "upper"),
         # Chinese shops' "crumb"
         ('<div class="crumb-wrap"><div class="crumb"><a href="/">首页</a> &gt; <a href="/c/1">女装</a> &gt; '
          '<a href="/c/2">半身裙</a></div></div>', "zh-CN", "lower"),
@@ -125,6 +129,17 @@ def test_the_platforms_breadcrumb_trails_give_the_category(trail, lang, category
     item = extract_product(_page(head=head, body=f"{trail}<h2>Pleats Long A</h2>", lang=lang),
                            "https://mall.example/product/detail.html?product_no=13")
     assert item.category == category and item.breadcrumbs[0] in {"홈", "TOP", "ホーム", "首页"}
+
+
+def test_elements_named_path_or_location_that_are_no_trail():
+    """An SVG path, a store finder's links, an address block: no trail, and the title decides."""
+    body = ('<header><a href="/"><svg class="path"><path class="path" d="M0 0h9"/></svg>Home</a>'
+            '<div class="store-location"><a href="/stores">Stores</a> <a href="/stores/map">Map</a></div></header>'
+            '<div id="location"><p>1 Main St, open 10-20</p><a href="/stores">Find a store</a></div>'
+            '<h1>Pleated midi skirt</h1>')
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="45">'
+    item = extract_product(_page(head=head, body=body), "https://shop.example/p/13")
+    assert (item.breadcrumbs, item.category) == ([], "lower")
 
 
 # --- garment words the vocabularies missed -----------------------------------------------------
