@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from vtonkit.crawlers import page_fields
@@ -76,10 +77,16 @@ def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[flo
     return parse_price(value, currency, language)
 
 
+def offer_availability(offer: dict[str, Any]) -> str | None:
+    """An offer's availability as a schema.org term: the shop's own wording read as one ("in stock",
+    "Available for order"), else the term it writes (".../InStock", ".../LimitedAvailability")."""
+    return availability_term(text(offer.get("availability"))) or schema_term(offer.get("availability"))
+
+
 def choose_offer(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first priced offer in stock, else the first priced one, else the first."""
     priced = [o for o in offers if offer_price(o)[0] is not None]
-    in_stock = [o for o in priced if (schema_term(o.get("availability")) or "").lower() == "instock"]
+    in_stock = [o for o in priced if offer_availability(o) == "InStock"]
     return (in_stock or priced or offers or [None])[0]
 
 
@@ -215,16 +222,28 @@ def currency_beside(evidence: PageEvidence, amount: float) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _orderable() -> re.Pattern[str] | None:
+    fragments = merged_vocabulary().orderable
+    return re.compile("|".join(f"(?:{f})" for f in fragments), re.IGNORECASE) if fragments else None
+
+
 def visible_availability(evidence: PageEvidence) -> str | None:
-    """``OutOfStock`` when a shown stock/buy element says "sold out" in any known language."""
+    """``OutOfStock`` when a shown stock/buy element says "sold out" in any known language;
+    ``InStock`` when it says the product can be ordered, a sold-out word beside it or not."""
     words = [w.lower() for w in merged_vocabulary().out_of_stock]
+    orderable = _orderable()
     nodes = evidence.selector.xpath(
         "//*[contains(translate(@class, 'STOCK', 'stock'), 'stock') or contains(translate(@class, 'SOLD', 'sold'), 'sold')"
         " or contains(@class, 'availability') or self::button][not(ancestor::script)]" + SHOWN
     )
     for node in nodes[:20]:
         shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip().lower()
-        if shown and len(shown) <= 40 and any(w in shown for w in words):
+        if not shown or len(shown) > 40:
+            continue
+        if orderable is not None and orderable.search(shown):
+            return "InStock"
+        if any(w in shown for w in words):
             return "OutOfStock"
     return None
 
@@ -261,7 +280,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
         # the visible price usually shows the symbol, when not in a price element then beside the amount
         currency = price_from_html(evidence)[1] or currency_beside(evidence, price)
 
-    availability = schema_term(offer.get("availability")) if offer else None
+    availability = offer_availability(offer) if offer else None
     written = meta.get("product:availability") or meta.get("og:availability")
     if not availability and written:
         availability = availability_term(written)  # Facebook's catalog, Pinterest's rich pins

@@ -55,6 +55,7 @@ AVAILABILITY_KEYS = ("availability", "productStatusType", "stockStatus", "saleSt
 SOLD_OUT_KEYS = ("soldOut", "isSoldOut", "outOfStock", "isOutOfStock")
 AVAILABILITY_WORDS = {
     "instock": "InStock", "sale": "InStock", "onsale": "InStock", "available": "InStock",
+    "availablefororder": "InStock", "availabletoorder": "InStock",  # Facebook's catalog: orderable
     "outofstock": "OutOfStock", "oos": "OutOfStock", "soldout": "OutOfStock", "suspension": "OutOfStock",
     "preorder": "PreOrder", "backorder": "BackOrder",
     "discontinued": "Discontinued", "close": "Discontinued", "closed": "Discontinued", "prohibition": "Discontinued",

@@ -194,6 +194,27 @@ def test_the_availability_meta_tags_are_read(meta, availability):
     assert item.availability == availability
 
 
+_ORDERABLE_SHIRT = {"@context": "https://schema.org", "@type": "Product", "name": "Shirt",
+                    "offers": {"@type": "Offer", "price": 99, "priceCurrency": "EUR", "availability": "Available for order"}}
+
+
+@pytest.mark.parametrize(
+    ("json_ld", "head", "body", "availability"),
+    [
+        # Facebook's catalog writes "available for order" for a product that can be ordered
+        ((), '<meta property="product:availability" content="available for order">', "", "InStock"),
+        ((), '<meta property="og:availability" content="Available to order">', "", "InStock"),
+        ((_ORDERABLE_SHIRT,), "", "", "InStock"),
+        ((), "", '<div class="availability">Out of stock online - available to order</div>', "InStock"),
+        ((), "", "<button>Available for order</button>", "InStock"),
+        ((), "", '<div class="stock">Sold out, not available to order</div>', "OutOfStock"),
+    ],
+)
+def test_available_for_order_is_orderable_not_sold_out(json_ld, head, body, availability):
+    item = extract_product(_page(*json_ld, head=_PRICED + head, body=f"<h1>Shirt</h1>{body}"), "https://shop.example/p/1")
+    assert item.availability == availability
+
+
 @pytest.mark.parametrize(
     ("shown", "lang"),
     [('<div class="stock">在庫なし</div>', "ja"), ('<div class="stock-info">无货</div>', "zh-CN"),

@@ -21,7 +21,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
   rendered listing stops growing on scroll; ``next_page``: the whole caption of a "next page"
   button ("Next", "다음", "下一页"), clicked when there is no "load more" button. These fragments
   are also run as JavaScript regular expressions in the browser: keep to the common syntax.
-* ``[availability]`` ``out_of_stock``: visible "sold out" wording.
+* ``[availability]`` ``out_of_stock``: visible "sold out" wording; ``orderable``: regular-expression
+  fragments of visible wording that says the product can be ordered ("available to order"),
+  which wins over a sold-out word beside it ("Out of stock online - available to order").
 * ``[false_friends]`` ``words``: garment words of this language that mean something else in
   others (French "robe" is an English bathrobe): they only count on pages that declare this
   language (``<html lang>``) or declare none.
@@ -59,6 +61,7 @@ class Vocabulary:
     load_more_labels: tuple[str, ...] = ()
     next_page_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
+    orderable: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
 
@@ -110,6 +113,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
         load_more_labels=_strings(path, "labels.load_more", labels["load_more"]) if "load_more" in labels else (),
         next_page_labels=_strings(path, "labels.next_page", labels["next_page"]) if "next_page" in labels else (),
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
+        orderable=_strings(path, "availability.orderable", data["availability"]["orderable"])
+        if "orderable" in data.get("availability", {})
+        else (),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
     words = {w for table in (vocabulary.categories, vocabulary.compound_suffixes) for ws in table.values() for w in ws}
@@ -150,6 +156,7 @@ def merged_vocabulary() -> Vocabulary:
         load_more_labels=_union([v.load_more_labels for v in every]),
         next_page_labels=_union([v.next_page_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
+        orderable=_union([v.orderable for v in every]),
         false_friends=(),
     )
 
