@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import shutil
 from collections.abc import Iterable
@@ -38,11 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtonkit.datasets.io.files import atomic_write
+from vtonkit.datasets.io.images import check_regular_file
 from vtonkit.datasets.layout import DatasetLayout, SplitDir
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, name_problem, write_pairs
 
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +75,10 @@ def complete_persons(split_dir: SplitDir) -> list[str]:
 
 
 def complete_cloths(split_dir: SplitDir) -> list[str]:
-    """Garment stems with both `cloth/` and `cloth-mask/` files (sorted)."""
-    return [stem for stem in split_dir.cloth_stems() if split_dir.cloth_mask(stem).is_file()]
+    """Garment stems with both `cloth/` and `cloth-mask/` files (sorted); a folder or a broken link named
+    like a garment is none."""
+    return [stem for stem in split_dir.cloth_stems()
+            if split_dir.cloth(stem).is_file() and split_dir.cloth_mask(stem).is_file()]
 
 
 def _category_ok(record: dict | None, category: str | None) -> bool:
@@ -154,6 +158,31 @@ def _copy_atomic(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, dst)
 
 
+def own_garment_blocker(split_dir: SplitDir, person: str, *, recorded: bool) -> tuple[str, str] | None:
+    """Why `cloth/<person>.jpg` and its mask cannot be (re)written as a copy of another garment, as
+    `(split-relative file, problem)`, or None when they can.
+
+    Something that is not a regular file where one of them goes (a folder, a symbolic link loop or a
+    dangling link) blocks the copy. So does one half of an own garment that is not a recorded
+    placeholder (`recorded`): the copy would overwrite the person's real garment shot or mask.
+    """
+    paths = {split_dir.cloth(person): "cloth", split_dir.cloth_mask(person): "cloth-mask"}
+    present = []
+    for path, folder in paths.items():
+        if not os.path.lexists(path):
+            continue
+        try:
+            check_regular_file(path)
+        except InputError as exc:
+            return f"{folder}/{path.name}", f"{exc.reason}; the person's own garment goes there, fix or remove it"
+        present.append(f"{folder}/{path.name}")
+    if len(present) == 1 and not recorded:
+        missing = next(f"{folder}/{path.name}" for path, folder in paths.items() if f"{folder}/{path.name}" not in present)
+        return present[0], (f"the person's own garment has no {missing}; a placeholder copy would overwrite this file, "
+                            "so add the missing file or remove this one")
+    return None
+
+
 def link_own_garments(split_dir: SplitDir, persons: list[str], person_records: dict[str, dict],
                       cloth_records: dict[str, dict], cloth_files: set[str],
                       placeholders: dict[str, dict]) -> dict[str, str]:
@@ -179,6 +208,8 @@ def link_own_garments(split_dir: SplitDir, persons: list[str], person_records: d
         current = placeholders.get(person, {})
         if current.get("own") and current.get("copied_from") == garment and person in cloth_files:
             continue
+        if own_garment_blocker(split_dir, person, recorded=person in placeholders) is not None:
+            continue  # left without an own garment: the placeholder step names the file
         _copy_atomic(split_dir.cloth(garment), split_dir.cloth(person))
         _copy_atomic(split_dir.cloth_mask(garment), split_dir.cloth_mask(person))
         placeholders[person] = {"copied_from": garment, "own": True,
@@ -194,7 +225,7 @@ def unlistable(stems: list[str], folder: str) -> dict[str, str]:
     for stem in stems:
         problem = name_problem(f"{stem}.jpg")
         if problem is not None:
-            problems[f"{folder}/{stem}.jpg"] = problem
+            problems[f"{folder}/{stem}.jpg"] = f"{problem}; rename it to list it"
     return problems
 
 
@@ -238,18 +269,25 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
         result.dropped = result.without_own_garment
         stem_pairs = [(p, g) for p, g in stem_pairs if p in own]
     else:
+        blocked: set[str] = set()
         for person, garment in stem_pairs:
-            if person in own or person in result.placeholders:
+            if person in own or person in result.placeholders or person in blocked:
                 continue
             if (person in placeholders and not placeholders[person].get("own")
                     and placeholders[person].get("copied_from") in cloth_files):
                 result.placeholders[person] = placeholders[person]["copied_from"]
+                continue
+            problem = own_garment_blocker(split_dir, person, recorded=person in placeholders)
+            if problem is not None:  # this person is left out; the others are listed
+                result.skipped[problem[0]] = problem[1]
+                blocked.add(person)
                 continue
             _copy_atomic(split_dir.cloth(garment), split_dir.cloth(person))
             _copy_atomic(split_dir.cloth_mask(garment), split_dir.cloth_mask(person))
             placeholders[person] = {"copied_from": garment,
                                     "reason": "person has no own garment; HR-VITON's test loader opens cloth/<person>"}
             result.placeholders[person] = garment
+        stem_pairs = [(p, g) for p, g in stem_pairs if p not in blocked]
         manifest.save()
     result.pairs = [(f"{p}.jpg", f"{g}.jpg") for p, g in stem_pairs]
     if not result.pairs:

@@ -155,3 +155,25 @@ def test_a_photo_name_with_a_space_is_skipped_by_name_and_the_list_written(viton
     pairs = read_pairs(dataset / "test_pairs.txt")
     names = {name for pair in pairs for name in pair}
     assert "my photo.jpg" not in names and len(pairs) == len(layout.SplitDir(test).person_stems()) - 1
+
+
+def test_a_broken_own_garment_is_skipped_by_name_and_never_overwritten(vitonhd, tmp_path):
+    """A folder, a dangling link or half an own garment where a test placeholder would go: that person
+    is left out by name, the half garment keeps its bytes, the others are listed (no traceback)."""
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    test = layout.SplitDir(dataset / "test")
+    test.cloth_mask("00006_00").unlink()
+    test.cloth_mask("00006_00").mkdir()
+    own_cloth = test.cloth("00008_00").read_bytes()
+    test.cloth_mask("00008_00").unlink()
+    test.cloth("00013_00").unlink()
+    test.cloth("00013_00").symlink_to("nowhere.jpg")
+    result = CliRunner().invoke(app, ["pairs", str(dataset), "--split", "test", "--mode", "unpaired"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "skipped test/cloth-mask/00006_00.jpg: not a regular file (a folder)" in said
+    assert "skipped test/cloth/00008_00.jpg: the person's own garment has no cloth-mask/00008_00.jpg" in said
+    assert "skipped test/cloth/00013_00.jpg: dangling symbolic link" in said
+    assert test.cloth("00008_00").read_bytes() == own_cloth and not test.cloth_mask("00008_00").exists()
+    names = {name for pair in read_pairs(dataset / "test_pairs.txt") for name in pair}
+    assert names and not names & {"00006_00.jpg", "00008_00.jpg", "00013_00.jpg"}

@@ -175,8 +175,11 @@ def pairs(
     except (VtonkitError, ValueError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    except OSError as exc:  # the dataset cannot be written (read-only, disk full): a message, not a traceback
+        console.print(f"[red]error:[/red] {escape(describe_os_error(exc, dataset))}")
+        raise typer.Exit(1) from exc
     for file, problem in result.skipped.items():
-        console.print(f"[yellow]skipped {escape(f'{split}/{file}')}: {escape(problem)}; rename it to list it[/yellow]")
+        console.print(f"[yellow]skipped {escape(f'{split}/{file}')}: {escape(problem)}[/yellow]")
     console.print(f"{result.path}: {len(result.pairs)} {mode} pairs")
     if split == "train" and mode != "paired":
         console.print("[yellow]note: HR-VITON's training loader reads column 1 only (the person's own garment), "
