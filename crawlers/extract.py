@@ -74,10 +74,11 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
                   else "page-state")
 
     def pick(name: str, *candidates: tuple[str, Any]) -> str | None:
-        """The first non-empty candidate; a callable one (a scan of the page) runs only when reached."""
+        """The first non-empty candidate that is no placeholder ("N/A"); a callable one (a scan of
+        the page) runs only when reached."""
         for source, value in candidates:
             chosen = text(value() if callable(value) else value)
-            if chosen:
+            if chosen and not page_fields.is_placeholder(chosen):
                 sources[name] = source
                 return chosen
         return None

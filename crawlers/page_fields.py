@@ -55,6 +55,16 @@ def without_site_name(title: str | None, site_name: str | None, heading: str | N
     return title
 
 
+@lru_cache(maxsize=1)
+def _placeholder() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in merged_vocabulary().placeholders), re.IGNORECASE)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a field's whole value is wording for "no value" ("N/A", "상세페이지 참조")."""
+    return bool(_placeholder().fullmatch(value.strip(" .:-()[]")))
+
+
 def brand_from_html(evidence: PageEvidence) -> str | None:
     """A visible brand element (``class="product-brand"``, ``brand-name``); never a site logo."""
     for node in evidence.selector.xpath(

@@ -140,6 +140,18 @@ def test_a_naver_brand_inside_its_shopping_search_info(search_info, brand):
     assert (item.brand, item.sources["brand"]) == (brand, "page-state")
 
 
+@pytest.mark.parametrize("placeholder", ["상세페이지 참조", "상세설명참조", "상품 상세 참고", "해당없음", "(상세정보 참조)"])
+def test_a_sellers_see_the_detail_page_is_no_brand(placeholder):
+    """Naver sellers fill the notice fields they skip with "see the detail page": no brand, and a
+    brand label in the page comes next."""
+    product = {**_NAVER_PRODUCT, "naverShoppingSearchInfo": {"brandName": "", "manufacturerName": placeholder}}
+    item = extract_product(_naver_page(product), "https://smartstore.naver.com/dailylook/products/9876543210")
+    assert item.brand is None and "brand" not in item.sources
+    labelled = _naver_page(product).replace("</body>", "<table><tr><th>브랜드</th><td>데일리룩</td></tr></table></body>")
+    item = extract_product(labelled, "https://smartstore.naver.com/dailylook/products/9876543210")
+    assert (item.brand, item.sources["brand"]) == ("데일리룩", "html")
+
+
 def _musinsa_page(title: str, **changes) -> str:
     """Musinsa: the product nested in `pageProps.meta.data`, its prices in one object, its category
     as named levels, beside recommended goods."""

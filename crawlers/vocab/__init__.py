@@ -24,6 +24,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[availability]`` ``out_of_stock``: visible "sold out" wording; ``orderable``: regular-expression
   fragments of visible wording that says the product can be ordered ("available to order"),
   which wins over a sold-out word beside it ("Out of stock online - available to order").
+* ``[values]`` ``placeholder``: regular-expression fragments of what shops write in a field that
+  has no value ("N/A", "see the description", Korean sellers' "상세페이지 참조"), matched against
+  the whole value; such a value is no brand, colour or name.
 * ``[false_friends]`` ``words``: garment words of this language that mean something else in
   others (French "robe" is an English bathrobe): they only count on pages that declare this
   language (``<html lang>``) or declare none.
@@ -62,6 +65,7 @@ class Vocabulary:
     next_page_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
     orderable: tuple[str, ...] = ()
+    placeholders: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
 
@@ -81,7 +85,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise VocabularyError(f"{path}: {exc}") from exc
-    known = {"categories", "genders", "labels", "availability", "false_friends"}
+    known = {"categories", "genders", "labels", "availability", "values", "false_friends"}
     if set(data) - known:
         raise VocabularyError(f"{path}: unknown tables {sorted(set(data) - known)} (known: {sorted(known)})")
     categories = data.get("categories", {})
@@ -115,6 +119,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
         orderable=_strings(path, "availability.orderable", data["availability"]["orderable"])
         if "orderable" in data.get("availability", {})
+        else (),
+        placeholders=_strings(path, "values.placeholder", data["values"]["placeholder"])
+        if "placeholder" in data.get("values", {})
         else (),
         false_friends=tuple(data.get("false_friends", {}).get("words", ())),
     )
@@ -157,6 +164,7 @@ def merged_vocabulary() -> Vocabulary:
         next_page_labels=_union([v.next_page_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
         orderable=_union([v.orderable for v in every]),
+        placeholders=_union([v.placeholders for v in every]),
         false_friends=(),
     )
 
