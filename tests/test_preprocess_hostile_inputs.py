@@ -220,8 +220,8 @@ def test_ctrl_c_says_how_to_go_on(tmp_path):
 
     shots = tmp_path / "shots"
     shots.mkdir()
-    for index in range(40):
-        _shot(shots / f"s{index:02d}.jpg", shade=30 + index)
+    for index in range(160):  # many more than a loaded machine writes between two polls below
+        _shot(shots / f"s{index:03d}.jpg", shade=30 + index % 100)
     out = tmp_path / "ds"
     run = subprocess.Popen([sys.executable, "-m", "vtonkit", "prep", "--cloths", str(shots), "--out", str(out),
                             "--split", "test", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
