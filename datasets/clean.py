@@ -20,6 +20,7 @@ from typing import Any
 
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_bytes, atomic_write_json
+from vtonkit.datasets.pairs import read_pair_text
 from vtonkit.datasets.review.store import DecisionStore
 
 from vtonkit.core.errors import VtonkitError
@@ -67,7 +68,19 @@ def _read_manifest(root: Path) -> dict[str, Any]:
     path = manifest_path(root)
     if not path.is_file():
         return {"version": MANIFEST_VERSION, "runs": []}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        runs = manifest["runs"]
+        if not isinstance(runs, list) or not all(isinstance(run, dict) and set(_RUN_KEYS) <= set(run) for run in runs):
+            raise ValueError(f"'runs' is not a list of clean runs with {', '.join(_RUN_KEYS)}")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CleanError(f"{path}: unreadable clean manifest ({exc}); it records what earlier cleans moved, "
+                         "for --undo: repair it, or move it away to start a new record") from None
+    return manifest
+
+
+# What every recorded run holds (apply_decisions writes them, undo_last reads them).
+_RUN_KEYS = ("status", "samples", "moves", "removed_lines", "pairs_rewritten")
 
 
 def _write_manifest(root: Path, manifest: dict[str, Any]) -> None:
@@ -92,8 +105,9 @@ def _move(root: Path, source: str, target: str) -> None:
 
 
 def _pair_lines(path: Path) -> list[str]:
-    """The lines of a pair list with their exact endings (`read_text` would turn CRLF into LF)."""
-    return path.read_bytes().decode("utf-8").splitlines(keepends=True)
+    """The lines of a pair list with their exact endings (`read_text` would turn CRLF into LF); a list
+    that is not UTF-8 is a `FormatError` naming it, before anything moves."""
+    return read_pair_text(path).splitlines(keepends=True)
 
 
 def _write_pair_lines(path: Path, lines: list[str]) -> None:

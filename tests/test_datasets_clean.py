@@ -201,3 +201,26 @@ def test_undo_restores_crlf_pair_lists_byte_for_byte(dataset: Path) -> None:
     undo_last(dataset)
     after = snapshot(dataset)
     assert {k: v for k, v in after.items() if not k.startswith("quarantine")} == before
+
+
+@pytest.mark.parametrize("damage", ["pair list not UTF-8", "clean manifest cut short", "decisions not SQLite"])
+def test_damaged_state_files_end_in_a_named_error_and_move_nothing(dataset: Path, damage: str) -> None:
+    """A pair list in Latin-1, a cut-short clean manifest or a review.sqlite that is no database:
+    exit 1 with the file named (no traceback), and not one file moved."""
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    if damage == "pair list not UTF-8":
+        target = dataset / "test_pairs.txt"
+        target.write_bytes(target.read_bytes() + b"\ncaf\xe9.jpg 00006_00.jpg\n")
+    elif damage == "clean manifest cut short":
+        target = manifest_path(dataset)
+        target.write_text('{"version": 1, "runs": [')
+    else:
+        target = db_path(dataset)
+        target.write_bytes(b"not a database at all")
+    before = snapshot(dataset)
+    result = CliRunner().invoke(app, ["clean", str(dataset)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert str(target) in "".join(result.output.split()), result.output
+    undo = CliRunner().invoke(app, ["clean", str(dataset), "--undo"])  # nothing recorded, or the manifest named
+    assert undo.exit_code == 1 and isinstance(undo.exception, SystemExit), undo.output
+    assert snapshot(dataset) == before

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from vtonkit.core.errors import VtonkitError
 from vtonkit.core.paths import state_dir
 
 SCHEMA_VERSION = 1
@@ -52,8 +53,8 @@ _UPSERTS: dict[str, tuple[str, str]] = {
 }
 
 
-class StoreError(RuntimeError):
-    pass
+class StoreError(VtonkitError, RuntimeError):
+    """The decisions database cannot be used (damaged, not SQLite, or from a newer vtonkit)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class DecisionStore:
     def __init__(self, dataset_root: str | Path) -> None:
         self.path = db_path(dataset_root)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:  # not SQLite, damaged, or a folder in its place
+            raise StoreError(f"{self.path}: not a usable review database ({exc}); move it away to start a new one "
+                             "(the decisions in it stay there)") from None
+
+    def _open(self) -> None:
+        """Create the tables if needed and check the schema version."""
         with self._write_lock, self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             for statement in filter(str.strip, _SCHEMA.split(";")):

@@ -121,8 +121,20 @@ def review(
 
     from vtonkit.datasets.summary import load_or_run_report
 
+    from vtonkit.core.errors import VtonkitError
+
     console = Console(stderr=True)
-    report = load_or_run_report(dataset, console, rerun=revalidate)
+    try:
+        _review(dataset, console, host=host, port=port, allow_host=allow_host, static=static, thumb=thumb,
+                flag=flag, limit=limit, report=load_or_run_report(dataset, console, rerun=revalidate))
+    except VtonkitError as exc:  # an unreadable decisions database, a file of the dataset
+        console.print(f"[red]error[/]: {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+
+
+def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[str] | None, static: Path | None,
+            thumb: int, flag: str, limit: int, report) -> None:
+    """`review` after its report is loaded: the static report, or the app until Ctrl-C."""
     if static is not None:
         from rich.progress import Progress
 
@@ -171,7 +183,9 @@ def clean(
     """
     from rich.console import Console
 
-    from vtonkit.datasets.clean import CleanError, apply_decisions, undo_last
+    from vtonkit.datasets.clean import apply_decisions, undo_last
+
+    from vtonkit.core.errors import VtonkitError
 
     console = Console(stderr=True)
     try:
@@ -181,7 +195,7 @@ def clean(
         else:
             result = apply_decisions(dataset, dry_run=dry_run)
             verb = "would quarantine" if dry_run else "quarantined"
-    except CleanError as exc:
+    except VtonkitError as exc:  # a clean problem, an unreadable pair list, manifest or decisions database
         console.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(1) from exc
     for line in result.lines():
