@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from vtonkit.datasets.io.files import atomic_write, atomic_write_json
 
+from vtonkit.core.errors import FormatError
+
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
@@ -155,7 +157,18 @@ class Report:
 
     @classmethod
     def read_json(cls, path: str | Path) -> Report:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """A report `write_json` wrote; anything else (damaged, cut short, hand-edited) is a `FormatError`
+        naming the file."""
+        path = Path(path)
+        try:
+            report = cls.from_dict(json.loads(path.read_bytes().decode("utf-8")))
+            if not all(isinstance(stems, list) and all(isinstance(s, str) for s in stems)
+                       for stems in report.samples.values()):
+                raise ValueError("'samples' is not a list of sample names per split")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise FormatError(path, f"unreadable validate report ({type(exc).__name__}: {exc}); "
+                              "run `vtonkit validate` again to rewrite it") from None
+        return report
 
     def table_rows(self) -> list[dict[str, str]]:
         """One row per (split, sample, check): a row per finding, or one `ok` row when none."""

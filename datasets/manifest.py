@@ -32,6 +32,12 @@ PLACEHOLDERS = "placeholders"
 KINDS = (PERSONS, CLOTHS, PLACEHOLDERS)
 
 
+def _is_dict_of(value: Any, check: Any) -> bool:
+    """`value` is a dict whose values pass `check` (a type, or a predicate)."""
+    test = (lambda item: isinstance(item, check)) if isinstance(check, type) else check
+    return isinstance(value, dict) and all(test(item) for item in value.values())
+
+
 def manifest_path(dataset: str | Path) -> Path:
     return state_dir(dataset) / "manifest.json"
 
@@ -52,6 +58,8 @@ class Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             splits = data["splits"]
+            if not _is_dict_of(splits, lambda kinds: _is_dict_of(kinds, lambda records: _is_dict_of(records, dict))):
+                raise ValueError("'splits' is not {split: {kind: {stem: record}}}")
         except (ValueError, KeyError, TypeError) as exc:
             raise FormatError(path, f"unreadable manifest ({exc}); delete it to rebuild the stem mapping") from exc
         return cls(path, splits)

@@ -10,20 +10,24 @@ from rich.table import Table
 from vtonkit.datasets.dataset_paths import report_path
 from vtonkit.datasets.findings import CODES, Report
 
+from vtonkit.core.errors import FormatError
+
 
 def load_or_run_report(
     dataset_root: str | Path, console: Console | None = None, *, rerun: bool = False
 ) -> Report:
     """The stored validate report, or a fresh run (stored) when there is none or `rerun`."""
     path = report_path(dataset_root)
+    why = "running validate" if rerun else f"no report at {path}: running validate first"
     if path.is_file() and not rerun:
-        return Report.read_json(path)
+        try:
+            return Report.read_json(path)
+        except FormatError as exc:  # the stored report is only a cache of validate: make it again
+            why = f"{exc.path}: {exc.reason.split('; ')[0]}: running validate again"
     from vtonkit.datasets.validate import validate
 
     if console is not None:
-        console.print(
-            "running validate" if rerun else f"no report at {path}: running validate first", markup=False
-        )
+        console.print(why, markup=False)
     report = validate(dataset_root)
     report.write_json(path)
     return report

@@ -9,29 +9,29 @@ Plain strings and integers only, so every Parquet reader opens it.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets import layout
+from vtonkit.datasets.dataset_paths import report_path
+from vtonkit.datasets.findings import Finding, Report
 from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.review.store import DecisionStore, db_path
 
 from vtonkit.core.errors import InputError
-from vtonkit.core.paths import state_dir
 
 PATH_COLUMNS = tuple(f"path_{folder.replace('-', '_').replace('.', '_')}" for folder in layout.ALL_FOLDERS)
 
 
-def _findings(dataset: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    path = state_dir(dataset) / "validate.json"
+def _findings(dataset: Path) -> dict[tuple[str, str], list[Finding]]:
+    path = report_path(dataset)
     if not path.is_file():
         return {}
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for item in json.loads(path.read_text(encoding="utf-8")).get("findings", []):
-        grouped.setdefault((item["split"], item["sample"]), []).append(item)
+    grouped: dict[tuple[str, str], list[Finding]] = {}
+    for item in Report.read_json(path).findings:
+        grouped.setdefault((item.split, item.sample), []).append(item)
     return grouped
 
 
@@ -56,7 +56,7 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
     manifest = Manifest.load(dataset)
     findings = _findings(dataset)
     decisions = DecisionStore(dataset).all() if db_path(dataset).is_file() else {}
-    validated = (state_dir(dataset) / "validate.json").is_file()
+    validated = report_path(dataset).is_file()
     rows = []
     for split in layout.SPLITS:
         split_dir = data.split(split)
@@ -73,9 +73,9 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
             row.update({
                 "width": width, "height": height, "image_problem": image_problem,
                 "validated": validated,
-                "errors": sum(1 for f in found if f["severity"] == "error"),
-                "warnings": sum(1 for f in found if f["severity"] == "warning"),
-                "finding_codes": ",".join(sorted({f["code"] for f in found})),
+                "errors": sum(1 for f in found if f.severity == "error"),
+                "warnings": sum(1 for f in found if f.severity == "warning"),
+                "finding_codes": ",".join(sorted({f.code for f in found})),
                 "review_decision": decision.decision if decision else "",
                 "review_note": decision.note if decision else "",
                 "person_source": str(person.get("source", "")),

@@ -285,3 +285,34 @@ def test_a_failed_sample_or_pair_list_leaves_no_exported_file_behind(vitonhd_dat
         with pytest.raises(Exception, match="byte-order mark"):
             export(root, out, progress=False)
         assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("state_file, text", [
+    ("validate.json", '{"dataset": "x", "splits": ["test"], "findings": [{"code": "wrong-size"'),  # cut short
+    ("validate.json", '{"dataset": "x", "splits": ["test"], "samples": {"test": "00006_00"}, "findings": []}'),
+    ("manifest.json", '{"version": 1, "splits": {"test": {"persons": ["00006_00"]}}}'),
+])
+def test_a_damaged_state_file_is_named_not_a_traceback(vitonhd_dataset: Path, tmp_path: Path, state_file: str,
+                                                       text: str) -> None:
+    """A cut-short or hand-edited .vtonkit/validate.json or manifest.json: table, pairs, export and
+    sheet exit with the file named; review, whose report is a cache of validate, runs validate again."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    damaged = root / ".vtonkit" / state_file
+    damaged.write_text(text)
+    commands = [["table", root, "--out", tmp_path / "t.parquet"]]
+    if state_file == "manifest.json":
+        commands += [["pairs", root, "--output", tmp_path / "pairs.txt"],
+                     ["export", root, "--to", "mask-inpaint", "--out", tmp_path / "out", "--no-progress"],
+                     ["sheet", root, "--person", "00006_00", "--limit", "1", "--out", tmp_path / "sheet"]]
+    for args in commands:
+        result = CliRunner().invoke(app, [str(a) for a in args])
+        said = "".join(result.output.split())
+        assert result.exit_code != 0 and isinstance(result.exception, SystemExit), (args[0], result.output)
+        assert f"{damaged}:unreadable" in said, (args[0], result.output)
+    if state_file == "validate.json":
+        result = CliRunner().invoke(app, ["review", str(root), "--static", str(tmp_path / "r.html")])
+        assert result.exit_code == 0, result.output
+        assert "running validate again" in result.output and (tmp_path / "r.html").is_file()

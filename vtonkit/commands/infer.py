@@ -220,6 +220,9 @@ def sheet(
                                 garments=split_list(garments), limit=limit)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--garment/--person") from None
+    except VtonkitError as exc:  # an unreadable dataset manifest
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     if not pair_list:
         console.print(f"[red]error:[/] nothing to show: no persons/garments found in {escape(str(split_dir.root))}")
         raise typer.Exit(2)
