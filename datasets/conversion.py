@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_bytes
+from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
 from vtonkit.datasets.manifest import PERSONS, Manifest
 
@@ -104,10 +105,18 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
 
 
 def require_file(source: Path) -> Path:
-    """`source`, or an `InputError` naming it when it is not a file: exporters check every input of
-    a sample before they write any of its outputs, so a failed sample leaves none behind."""
-    if not source.is_file():
-        raise InputError(source, "file not found")
+    """`source`, or an `InputError` naming it and saying why it is not a readable file (missing, a
+    folder, a link loop): exporters check every input of a sample before they write any of its
+    outputs, so a failed sample leaves none behind."""
+    check_regular_file(source)
+    return source
+
+
+def require_image(source: Path) -> Path:
+    """`source` when it decodes as an image, else an `InputError` naming it (empty, truncated, not an
+    image, a decompression bomb): a byte-for-byte copy must not hand the next loader a file it
+    cannot open."""
+    open_image(source).close()
     return source
 
 

@@ -316,3 +316,27 @@ def test_a_damaged_state_file_is_named_not_a_traceback(vitonhd_dataset: Path, tm
         result = CliRunner().invoke(app, ["review", str(root), "--static", str(tmp_path / "r.html")])
         assert result.exit_code == 0, result.output
         assert "running validate again" in result.output and (tmp_path / "r.html").is_file()
+
+
+def test_an_undecodable_photo_is_named_not_copied(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """Exporters and the VITON-HD importer copy photos byte for byte: a truncated JPEG or a text file
+    named .jpg fails its sample by name instead of landing in the output as it is."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    photo = root / "test" / "image" / "00006_00.jpg"
+    photo.write_bytes(photo.read_bytes()[: photo.stat().st_size // 2])
+    cloth = root / "test" / "cloth" / "00008_00.jpg"
+    cloth.write_text("<html>404 Not Found</html>")
+    for name, export in (("dresscode", export_dresscode), ("stableviton", export_stableviton),
+                         ("mask-inpaint", export_mask_inpaint)):
+        report = export(root, tmp_path / name, progress=False)
+        reasons = {f.sample: f.reason for f in report.failures}
+        assert set(reasons) == {"00006_00", "00008_00"}, (name, report.failures)
+        assert str(photo) in reasons["00006_00"] and "truncated" in reasons["00006_00"], name
+        assert str(cloth) in reasons["00008_00"] and "not an image" in reasons["00008_00"], name
+        assert [s for _, s in report.converted] == ["00000_00"], name
+    report = import_vitonhd(root, tmp_path / "imported", progress=False)
+    assert {f.sample for f in report.failures} == {"00006_00", "00008_00"}, report.failures
+    assert not list((tmp_path / "imported" / "test" / "image").glob("00006_00*"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import ConversionReport, DatasetSample, copy_file, require_file, write_binary_mask
+from vtonkit.datasets.conversion import ConversionReport, DatasetSample, copy_file, require_image, write_binary_mask
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
 
@@ -15,7 +15,8 @@ _MASKS = (layout.CLOTH_MASK, layout.AGNOSTIC_MASK)
 
 
 def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem: str, folders: tuple[str, ...]) -> None:
-    """Byte copies of `folders` (photos, DensePose, agnostic image); masks re-written as verified L 0/255.
+    """Byte copies of `folders` (photos, DensePose, agnostic image; each checked to decode); masks
+    re-written as verified L 0/255.
 
     Every input is read or checked before the first file is written: a sample with a missing or
     unreadable file leaves nothing behind.
@@ -23,7 +24,7 @@ def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem
     files = {**source.person_files(stem), **source.cloth_files(stem)}
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
     masks = {folder: read_mask(files[folder]) for folder in folders if folder in _MASKS}
-    copies = [(require_file(files[folder]), targets[folder]) for folder in folders if folder not in _MASKS]
+    copies = [(require_image(files[folder]), targets[folder]) for folder in folders if folder not in _MASKS]
     for source_file, target_file in copies:
         copy_file(source_file, target_file)
     for folder, mask in masks.items():

@@ -19,6 +19,7 @@ from vtonkit.datasets.conversion import (
     SampleFailure,
     copy_file,
     require_file,
+    require_image,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -59,7 +60,7 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
     dc_id = dresscode_id(sample.stem)
     # Everything is read and rendered first: a sample with a missing or bad file leaves nothing behind.
-    person, garment = require_file(split_dir.image(sample.stem)), require_file(split_dir.cloth(sample.stem))
+    person, garment = require_image(split_dir.image(sample.stem)), require_image(split_dir.cloth(sample.stem))
     densepose = require_file(split_dir.densepose(sample.stem))
     body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
     skeleton = render_skeleton(body25, layout.HEIGHT, layout.WIDTH)

@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, run_samples
+from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, require_image, run_samples
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
@@ -50,6 +50,9 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
     body25 = read_keypoints(files[layout.OPENPOSE_JSON], fmt="body25")
     read_parse(files[layout.PARSE])
     read_mask(files[layout.CLOTH_MASK])
+    for folder, path in files.items():  # the byte copies below must open in the loaders too
+        if folder not in (layout.OPENPOSE_JSON, layout.PARSE, layout.CLOTH_MASK) and path.is_file():
+            require_image(path)
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
     for folder, path in files.items():
         if path.is_file():
