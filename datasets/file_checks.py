@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from vtonkit.datasets import layout
-from vtonkit.datasets.findings import Finding, finding
+from vtonkit.datasets.findings import ERROR, Finding, finding
 from vtonkit.datasets.io.images import open_image, to_rgb
 from vtonkit.datasets.io.keypoints import KeypointFormatError, read_keypoints
 from vtonkit.datasets.labels import NUM_CIHP, Cihp
@@ -103,6 +103,16 @@ def check_image_file(folder: str, path: Path, split: str, stem: str, root: Path)
         problems.append(
             finding(
                 "wrong-mode", split, stem, rel, f"{rel}: mode {image.mode}, expected {' or '.join(modes)}"
+            )
+        )
+    # An animated PNG passes every check above; its other frames are silently dropped by every loader.
+    # (MPO, a camera JPEG with an embedded preview, is reported as a file type above.)
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        problems.append(
+            finding(
+                "multi-frame", split, stem, rel,
+                f"{rel}: {frames} frames (an animation or a multi-page file); the loaders read the first one only",
             )
         )
     return problems, image
@@ -198,6 +208,7 @@ def load_and_check(sample: SampleFiles, root: Path) -> list[Finding]:
             continue
         found, image = check_image_file(folder, path, sample.split, sample.stem, root)
         problems += found
+        found = [item for item in found if item.severity == ERROR]  # a warned file is still checked further
         if image is None:
             continue
         if folder in PARSE_FOLDERS:

@@ -35,6 +35,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
         ERROR,
         "image mode the official loader cannot use (RGBA skeleton, RGB parse, ...)",
     ),
+    "multi-frame": ("format", WARNING, "an animated or multi-page image: the loaders read its first frame only"),
     "parse-ids-out-of-range": ("parse", ERROR, "parse map has label ids >= 20"),
     "parse-labels-missing": ("parse", ERROR, "parse map lacks a face or any garment label"),
     "keypoints-not-body25": ("keypoints", ERROR, "openpose_json is not BODY_25 (COCO-18, other model)"),

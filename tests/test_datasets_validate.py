@@ -503,3 +503,19 @@ def test_a_pose_the_agnostic_recipe_cannot_use_is_a_warning_not_a_silent_pass(ge
     unchecked = [f for f in report.findings if f.code == "agnostic-unchecked"]
     assert [(f.sample, f.severity) for f in unchecked] == [("00006_00", "warning")], [f.message for f in report.findings]
     assert "openpose_json/00006_00_keypoints.json" in unchecked[0].message
+
+
+def test_an_animated_png_is_a_warning_naming_the_file(genuine: Path, tmp_path: Path) -> None:
+    """An animated PNG skeleton passes type, size and mode: the loaders read its first frame and drop
+    the rest silently, so validate says so (a warning), and still checks the file as usual."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    skeleton = root / "test/openpose_img/00006_00_rendered.png"
+    first = Image.open(skeleton).convert("RGB")
+    first.save(skeleton, format="PNG", save_all=True, append_images=[Image.new("RGB", first.size)])
+    assert Image.open(skeleton).n_frames == 2
+    report = validate(root, ["test"], duplicates=False)
+    found = [f for f in report.findings if f.file.endswith("00006_00_rendered.png")]
+    assert [(f.severity, f.code) for f in found] == [("warning", "multi-frame")], found
+    assert "2 frames" in found[0].message and "first one only" in found[0].message
+    assert not report.errors
