@@ -1,11 +1,13 @@
 """Layout names and pair lists."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs, write_pairs
 
-from vtonkit.core.errors import FormatError
+from vtonkit.core.errors import FormatError, InputError
 
 
 def test_file_names_follow_hrviton(vitonhd):
@@ -41,3 +43,15 @@ def test_pairs_round_trip_and_errors(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("a.jpg caf\xe9.jpg\n".encode("latin-1"))
     with pytest.raises(FormatError, match="not UTF-8 text"):
         read_pairs(tmp_path / "latin1.txt")
+
+
+def test_a_pair_list_that_is_a_folder_or_a_link_loop_says_so(tmp_path: Path) -> None:
+    """Not 'pair list not found' for a path that is there: what is wrong with it, by name."""
+    folder = tmp_path / "test_pairs.txt"
+    folder.mkdir()
+    loop = tmp_path / "loop_pairs.txt"
+    loop.symlink_to(loop.name)
+    for path, reason in ((folder, "a folder"), (loop, "symbolic link loop"), (tmp_path / "none.txt", "not found")):
+        with pytest.raises(InputError, match=reason) as caught:
+            read_pairs(path)
+        assert caught.value.path == path

@@ -112,7 +112,7 @@ class TrainingDataset(Dataset):
         pairs_path = Path(self.pairs) if self.pairs else layout.pairs_file(self.split)
         if not pairs_path.is_file() and (self.dataset / pairs_path).is_file():
             pairs_path = self.dataset / pairs_path  # a name inside the dataset root, as `vtonkit infer --pairs`
-        if not pairs_path.is_file():
+        if not pairs_path.exists() and not pairs_path.is_symlink():  # anything else there: read_pairs says what
             raise InputError(pairs_path, "pair list not found (write one with `vtonkit pairs`, or pass --pairs)")
         # paired training: the person's own garment (CPDataset's c_name['paired'] = im_name)
         seen: dict[str, None] = {}
