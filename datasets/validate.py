@@ -25,10 +25,11 @@ from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of, read_pair_text
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
+from vtonkit.datasets.io.images import check_regular_file
 from vtonkit.datasets.findings import Report, finding
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 
-from vtonkit.core.errors import FormatError
+from vtonkit.core.errors import FormatError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +115,27 @@ def check_completeness(split_dir: SplitDir, split: str, stem: str, root: Path, r
     report.ran(split, stem, "completeness")
     wanted = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
     for folder, path in wanted.items():
-        if not path.is_file():
-            reason = (
-                " (the official test loader opens cloth/<person> even for unpaired runs)"
-                if folder in layout.CLOTH_FOLDERS
-                else ""
+        if path.is_file():
+            continue
+        try:
+            check_regular_file(path)
+            problem = "is missing"
+        except InputError as exc:  # a folder, a link loop or a dangling link says which
+            problem = "is missing" if exc.reason == "file not found" else f"is missing: {exc.reason}"
+        reason = (
+            " (the official test loader opens cloth/<person> even for unpaired runs)"
+            if folder in layout.CLOTH_FOLDERS
+            else ""
+        )
+        report.add(
+            finding(
+                "missing-file",
+                split,
+                stem,
+                path.relative_to(root),
+                f"{path.relative_to(root)} {problem}{reason}",
             )
-            report.add(
-                finding(
-                    "missing-file",
-                    split,
-                    stem,
-                    path.relative_to(root),
-                    f"{path.relative_to(root)} is missing{reason}",
-                )
-            )
+        )
 
 
 def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Report) -> None:

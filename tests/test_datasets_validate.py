@@ -519,3 +519,23 @@ def test_an_animated_png_is_a_warning_naming_the_file(genuine: Path, tmp_path: P
     assert [(f.severity, f.code) for f in found] == [("warning", "multi-frame")], found
     assert "2 frames" in found[0].message and "first one only" in found[0].message
     assert not report.errors
+
+
+def test_a_folder_or_link_loop_in_place_of_a_file_says_which(genuine: Path, tmp_path: Path) -> None:
+    """A missing file that is really a folder or a link loop: the finding says so, not only that the
+    file is missing (a user looking at `ls` sees something there)."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    parse = root / "test/image-parse-v3/00006_00.png"
+    parse.unlink()
+    parse.mkdir()
+    densepose = root / "test/image-densepose/00006_00.jpg"
+    densepose.unlink()
+    densepose.symlink_to(densepose)
+    cloth = root / "test/cloth/00006_00.jpg"
+    cloth.unlink()
+    report = validate(root, ["test"], duplicates=False)
+    messages = {f.file: f.message for f in report.findings if f.code == "missing-file"}
+    assert messages["test/image-parse-v3/00006_00.png"].endswith("is missing: not a regular file (a folder)")
+    assert messages["test/image-densepose/00006_00.jpg"].endswith("is missing: symbolic link loop")
+    assert messages["test/cloth/00006_00.jpg"].startswith("test/cloth/00006_00.jpg is missing (the official")
