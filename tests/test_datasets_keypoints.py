@@ -83,6 +83,7 @@ def test_dresscode_missing_is_zero_and_scaled(dresscode, tmp_path):
     "doc, message",
     [
         ({"people": []}, "no person"),
+        ({"people": {"pose_keypoints_2d": [1.0] * 75}}, "'people' is an object, not a list of persons"),
         ({"people": [{"pose_keypoints_2d": [1.0] * 45}]}, "45 values"),
         ({"people": [{"face_keypoints_2d": []}]}, "no 'pose_keypoints_2d'"),
         ({"people": [{"pose_keypoints_2d": [1.0] * 75, "pose_keypoints": [2.0] * 54}]}, "ambiguous"),

@@ -131,7 +131,10 @@ def parse_keypoints(
         detected, points = "dresscode", _dresscode_points(data["keypoints"], path)
     elif "people" in data:
         people = data["people"]
-        if not isinstance(people, list) or not people:
+        if not isinstance(people, list):
+            kind = {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(people), "a number")
+            raise KeypointFormatError(path, f"'people' is {kind}, not a list of persons")
+        if not people:
             raise KeypointFormatError(path, "no person: 'people' is empty")
         person = people[0]
         if not isinstance(person, dict):
