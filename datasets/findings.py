@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
                            "on one point): the stored agnostic files were not checked"),
     "pair-list-invalid": ("pairs", ERROR, "pair list line is not two plain file names (blank line, 3 fields, a "
                           "folder in a name, a byte-order mark)"),
+    "pair-list-empty": ("pairs", WARNING, "the pair list names no pair: the split gives nothing to train or test"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),
     "pair-missing-person": ("pairs", ERROR, "pair names a person with no image"),
     "pair-missing-cloth": ("pairs", ERROR, "pair names a cloth with no file"),

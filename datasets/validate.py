@@ -52,6 +52,8 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
     if text.startswith(BYTE_ORDER_MARK):
         report.add(finding("pair-list-invalid", split, "", name, f"{name}: {BOM_PROBLEM}"))
         text = text[1:]  # the lines themselves are still worth checking
+    if not text.strip():
+        report.add(finding("pair-list-empty", split, "", name, f"{name}: names no pair"))
     for number, line in enumerate(text.splitlines(), start=1):
         try:
             person, cloth = pair_of(line)

@@ -539,3 +539,13 @@ def test_a_folder_or_link_loop_in_place_of_a_file_says_which(genuine: Path, tmp_
     assert messages["test/image-parse-v3/00006_00.png"].endswith("is missing: not a regular file (a folder)")
     assert messages["test/image-densepose/00006_00.jpg"].endswith("is missing: symbolic link loop")
     assert messages["test/cloth/00006_00.jpg"].startswith("test/cloth/00006_00.jpg is missing (the official")
+
+
+def test_an_empty_pair_list_is_a_warning(genuine: Path, tmp_path: Path) -> None:
+    """A pair list with nothing in it passed without a word; training or testing on it gives nothing."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    (root / "test_pairs.txt").write_text("\n")
+    report = validate(root, ["test"], duplicates=False)
+    empty = [f for f in report.findings if f.code == "pair-list-empty"]
+    assert [(f.severity, f.file, f.message) for f in empty] == [("warning", "test_pairs.txt", "test_pairs.txt: names no pair")]
