@@ -183,3 +183,27 @@ def test_a_checkpoint_that_is_no_checkpoint_is_named(tmp_path: Path, content: by
     with pytest.raises(FormatError, match=re.escape(message)) as raised:
         read_state_dict(path)
     assert str(path) in str(raised.value)
+
+
+def test_damaged_or_pickled_module_checkpoints_say_what_to_do(tmp_path: Path) -> None:
+    """Torch's refusal text advises weights_only=False (which runs the file's code) for random bytes
+    too; the message says instead what the file is and what to do."""
+    import torch
+
+    from vtonkit.core.errors import FormatError
+    from vtonkit.vton_infer.checkpoints import read_state_dict
+
+    whole = tmp_path / "whole.pth"
+    torch.save({"w": torch.zeros(4)}, whole)
+    cases = {"junk.pth": (bytes(range(244, 256)) * 40, "not a PyTorch checkpoint (unreadable pickle data"),
+             "cut.pth": (whole.read_bytes()[:200], "damaged or cut-short checkpoint"),
+             "module.pth": (None, "holds Python objects, not only tensors (torch.nn.modules.linear.Linear)")}
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        if content is None:
+            torch.save(torch.nn.Linear(2, 2), path)
+        else:
+            path.write_bytes(content)
+        with pytest.raises(FormatError, match=re.escape(message)) as raised:
+            read_state_dict(path)
+        assert str(path) in str(raised.value) and "weights_only" not in str(raised.value), raised.value

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,6 +34,21 @@ logger = logging.getLogger(__name__)
 WRAPPER_KEYS = ("state_dict", "model", "generator", "tocg")
 
 
+def _head(path: Path) -> str:
+    with open(path, "rb") as file:
+        return repr(file.read(16))
+
+
+def _unpickling_problem(path: Path, message: str) -> str:
+    """What a weights-only load refusal means for the user. Torch's text advises loading with
+    `weights_only=False`, which runs whatever code the file holds: never the right advice here."""
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    if found:
+        return (f"holds Python objects, not only tensors ({found.group(1)}); vtonkit reads plain state_dicts "
+                "only (a pickle may run code): save the weights with torch.save(model.state_dict(), path)")
+    return f"not a PyTorch checkpoint (unreadable pickle data, starts with {_head(path)})"
+
+
 def read_state_dict(path: str | Path, map_location: str | torch.device = "cpu") -> OrderedDict:
     """Read a checkpoint file into an OrderedDict of tensors (keeps `_metadata` when present)."""
     path = Path(path)
@@ -43,10 +59,13 @@ def read_state_dict(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise FormatError(path, f"not a plain state_dict checkpoint (refused by weights_only loading: {exc})") from exc
+        raise FormatError(path, _unpickling_problem(path, str(exc))) from exc
     except KeyError as exc:  # the unpickler read the first byte of a text file (a saved web page, a URL) as an opcode
-        raise FormatError(path, f"not a PyTorch checkpoint (starts with {path.read_bytes()[:16]!r})") from exc
+        raise FormatError(path, f"not a PyTorch checkpoint (starts with {_head(path)})") from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        if "zip archive" in str(exc):  # torch's own text goes on about causes; the file is what matters
+            raise FormatError(path, "damaged or cut-short checkpoint (its zip archive does not open); "
+                                    "download or copy it again") from exc
         raise FormatError(path, f"cannot read checkpoint ({exc or type(exc).__name__})") from exc
     if isinstance(loaded, Mapping):
         for key in WRAPPER_KEYS:
