@@ -109,3 +109,12 @@ def test_carvekit_non_strict_loading_refuses_a_checkpoint_whose_keys_do_not_matc
                 **{f"backbone.{i}.weight": torch.zeros(2) for i in range(20)}}, other)
     with pytest.raises(InputError, match="other.pth"):
         load_local_state(_encoder_decoder(), other, strict=False)
+    # A download cut short is named, and its pickle is never run with code allowed (weights_only).
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(with_edge_head.read_bytes()[:300])
+    with pytest.raises(InputError, match="cut.pth: damaged or cut-short checkpoint"):
+        load_local_state(_encoder_decoder(), cut, strict=False)
+    pickled_module = tmp_path / "module.pth"
+    torch.save(_encoder_decoder(), pickled_module)
+    with pytest.raises(InputError, match="module.pth: holds Python objects"):
+        load_local_state(_encoder_decoder(), pickled_module, strict=False)

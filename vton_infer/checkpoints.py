@@ -1,7 +1,8 @@
 """Load the published HR-VITON checkpoints (`mtviton.pth`, `gen.pth`) as they are.
 
 Both files are plain `state_dict()` pickles. They are opened with `torch.load(weights_only=True)`
-(no code from the file is executed) and `map_location`, so a checkpoint saved on a GPU loads on a
+(no code from the file is executed; `datasets.io.state_dicts` names every way a file goes wrong)
+and `map_location`, so a checkpoint saved on a GPU loads on a
 CPU-only machine. Keys get the official generator loader's renames (`'ace' -> 'alias'`,
 `'.Spade' -> ''`; a no-op for the released file) and a `module.` prefix (DataParallel) is
 dropped. Then every key and shape is checked against the network with a readable report:
@@ -16,72 +17,18 @@ HR-VITON weights are licensed for non-commercial use only (CC BY-NC 4.0, see doc
 from __future__ import annotations
 
 import logging
-import pickle
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
+from vtonkit.datasets.io.state_dicts import read_state_dict
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 
-from vtonkit.core.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError
 
 logger = logging.getLogger(__name__)
-
-# State-dict keys a tool may have wrapped the weights in (not the official format, but common).
-WRAPPER_KEYS = ("state_dict", "model", "generator", "tocg")
-
-
-def _head(path: Path) -> str:
-    with open(path, "rb") as file:
-        return repr(file.read(16))
-
-
-def _unpickling_problem(path: Path, message: str) -> str:
-    """What a weights-only load refusal means for the user. Torch's text advises loading with
-    `weights_only=False`, which runs whatever code the file holds: never the right advice here."""
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
-    if found:
-        return (f"holds Python objects, not only tensors ({found.group(1)}); vtonkit reads plain state_dicts "
-                "only (a pickle may run code): save the weights with torch.save(model.state_dict(), path)")
-    return f"not a PyTorch checkpoint (unreadable pickle data, starts with {_head(path)})"
-
-
-def read_state_dict(path: str | Path, map_location: str | torch.device = "cpu") -> OrderedDict:
-    """Read a checkpoint file into an OrderedDict of tensors (keeps `_metadata` when present)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "checkpoint not found")
-    if path.stat().st_size == 0:
-        raise FormatError(path, "empty file (0 bytes): not a checkpoint")
-    try:
-        loaded = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise FormatError(path, _unpickling_problem(path, str(exc))) from exc
-    except KeyError as exc:  # the unpickler read the first byte of a text file (a saved web page, a URL) as an opcode
-        raise FormatError(path, f"not a PyTorch checkpoint (starts with {_head(path)})") from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        if "zip archive" in str(exc):  # torch's own text goes on about causes; the file is what matters
-            raise FormatError(path, "damaged or cut-short checkpoint (its zip archive does not open); "
-                                    "download or copy it again") from exc
-        raise FormatError(path, f"cannot read checkpoint ({exc or type(exc).__name__})") from exc
-    if isinstance(loaded, Mapping):
-        for key in WRAPPER_KEYS:
-            inner = loaded.get(key)
-            if isinstance(inner, Mapping) and inner and all(torch.is_tensor(v) for v in inner.values()):
-                logger.info("%s: using the state dict stored under %r", path, key)
-                loaded = inner
-                break
-    if not isinstance(loaded, Mapping) or not loaded or not all(torch.is_tensor(v) for v in loaded.values()):
-        raise FormatError(path, "expected a state_dict (a mapping of parameter names to tensors)")
-    state = OrderedDict(loaded)
-    metadata = getattr(loaded, "_metadata", None)
-    if metadata is not None:
-        state._metadata = metadata  # type: ignore[attr-defined]
-    return state
-
 
 def official_renames(state: OrderedDict) -> OrderedDict:
     """The official generator loader's key renames, plus dropping a DataParallel `module.` prefix."""

@@ -64,11 +64,9 @@ def load_local_state(network: Any, weights: Path, *, strict: bool) -> None:
     Raises:
         InputError: the file is not a state dict, or its keys do not fit the network.
     """
-    import torch
+    from vtonkit.datasets.io.state_dicts import read_state_dict
 
-    state = torch.load(str(weights), map_location="cpu", weights_only=False)
-    if not isinstance(state, dict):
-        raise InputError(weights, f"expected a state dict (a mapping of tensors), got {type(state).__name__}")
+    state = read_state_dict(weights)
     try:
         result = network.load_state_dict(state, strict=strict)
     except RuntimeError as exc:
