@@ -580,3 +580,16 @@ def test_a_text_file_as_checkpoint_is_named(option: str, tmp_path: Path) -> None
     with pytest.raises(FormatError, match="not a PyTorch checkpoint") as caught:
         train(_tiny_options(tmp_path, tmp_path / "run", stage=stage, **{option: text}))
     assert caught.value.path == text
+
+
+@pytest.mark.parametrize("content", [b"\x80\x05junk that is no pickle", b"PK\x03\x04cut"])
+def test_a_damaged_resume_file_is_named_with_what_to_do(tmp_path: Path, content: bytes) -> None:
+    """A resume.pt that was overwritten or cut short (a copy between machines): named, not a traceback."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    (run / "resume.pt").write_bytes(content)
+    done = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2)
+    said = _said(done)
+    assert done.returncode == 2 and "resume.pt: cannot read the resume file" in said, said
+    assert "without --resume" in said and "Traceback" not in said, said

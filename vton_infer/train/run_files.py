@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import random
 import re
 from collections.abc import Iterable
@@ -127,8 +128,9 @@ def load_resume(run: Path) -> dict[str, Any]:
     try:
         # our own file (optimizer states and RNG tuples): not weights-only material
         return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise FormatError(path, f"cannot read the resume file ({exc})") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+        raise FormatError(path, f"cannot read the resume file ({exc}); start the run again without --resume, "
+                                "or resume from a copy of the run folder that has a sound one") from exc
 
 
 def write_options(run: Path, options: dict[str, Any]) -> None:
