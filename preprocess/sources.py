@@ -94,6 +94,18 @@ def list_images(spec: str | Path) -> list[Path]:
     return sorted(_absolute(p) for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def with_folders_listed(paths: Iterable[str | Path]) -> list[Path]:
+    """Arguments of `prep-person` / `prep-cloth`: a folder stands for its images (`list_images`), a
+    file stays as given, whatever its name, so that a bad one is reported, not dropped."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        listed = list_images(path) if path.is_dir() else [path]
+        if not listed:  # refused before any work: a mistyped folder, not a bad file inside a batch
+            raise InputError(path, f"folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        files.extend(listed)
+    return files
+
+
 def _absolute(path: Path) -> Path:
     """The absolute path, symbolic links not followed: a folder of links (`anna.jpg -> IMG_0412.jpg`)
     gives stems and error records by the links' names, the ones the user chose."""

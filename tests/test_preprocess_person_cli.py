@@ -157,3 +157,24 @@ def test_evaluation_sets_are_disjoint_and_each_holds_every_category(vitonhd):
         assert {s.category for s in samples} == {"upper", "lower", "dresses"}, name
     assert all(s.split == "test" for s in persons if s.dataset == "vitonhd/test")
     assert all(s.split == "tune" for s in persons if s.dataset == "vitonhd/train")
+
+
+def test_a_folder_argument_stands_for_its_images(photos, tmp_path):
+    """`prep-cloth shots/` used to fail the folder itself ("not a regular file (a folder)"); a folder
+    now gives its image files, beside files given one by one; an empty folder is refused up front."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for name in ("00055_00.jpg", "00126_00.jpg"):
+        (shots / name).write_bytes((photos / "garments" / name).read_bytes())
+    (shots / "notes.txt").write_text("not an image")
+    single = tmp_path / "single.jpg"
+    single.write_bytes((photos / "garments" / "00151_00.jpg").read_bytes())
+    out = tmp_path / "test"
+    result = runner.invoke(app, ["prep-cloth", str(shots), str(single), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "cloth").iterdir()) == ["00055_00.jpg", "00126_00.jpg", "single.jpg"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["prep-cloth", str(empty), "--out", str(tmp_path / "other")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{empty}: folder holds no image files" in output, output

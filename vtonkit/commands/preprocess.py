@@ -70,7 +70,7 @@ def _progress(console, total: int, label: str):
 def prep_person(
     # readable=False: Click would refuse the whole command for one unreadable file; it fails on its own.
     images: list[Path] = typer.Argument(..., readable=False, help="Person photos (JPEG, PNG, WebP, HEIC, AVIF, "
-                                        "TIFF, ...; EXIF orientation honoured)."),
+                                        "TIFF, ...; EXIF orientation honoured), or folders of them."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
     category: str = typer.Option("upper", "--category", help=CATEGORY_HELP),
     keep_framing: bool = typer.Option(False, "--keep-framing", help="Do not crop around the person: only fix "
@@ -99,6 +99,7 @@ def prep_person(
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.person import CATEGORIES, PersonBackends
     from vtonkit.preprocess.batch import prep_person_files
+    from vtonkit.preprocess.sources import with_folders_listed
 
     console = Console(stderr=True)
     if category not in CATEGORIES:
@@ -108,6 +109,7 @@ def prep_person(
             built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
                                    stages=("pose", "parser", "densepose"))
             backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
+            images = with_folders_listed(images)
         except (KeyError, ImportError, VtonkitError) as exc:
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
@@ -120,7 +122,7 @@ def prep_person(
 
 def prep_cloth(
     images: list[Path] = typer.Argument(..., readable=False, help="Garment shots (white, grey or transparent "
-                                        "background)."),
+                                        "background), or folders of them."),
     out: Path = typer.Option(..., "--out", help="Split folder to write into, e.g. data/mine/test (created)."),
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend (default: config, else cv)."),
     config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
@@ -138,11 +140,13 @@ def prep_cloth(
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.batch import prep_cloth_files
+    from vtonkit.preprocess.sources import with_folders_listed
 
     console = Console(stderr=True)
     with _writable(console, out), _native_log_of(out):
         try:
             masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
+            images = with_folders_listed(images)
         except (KeyError, ImportError, VtonkitError) as exc:
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
