@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
-from vtonkit.datasets.io.images import MAX_PIXELS, open_image, to_rgb, write_jpeg
+from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_image, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
@@ -128,7 +128,7 @@ def process_cloth(path: str | Path, masker: Any, *,
         return mask
 
     mask = run_stage("cloth_mask", cloth_mask)
-    return ClothOutputs(rgb=rgb, mask=mask, warnings=check_cloth_mask(path, mask))
+    return ClothOutputs(rgb=rgb, mask=mask, warnings=[*frames_note(path), *check_cloth_mask(path, mask)])
 
 
 def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:

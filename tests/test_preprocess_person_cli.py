@@ -178,3 +178,26 @@ def test_a_folder_argument_stands_for_its_images(photos, tmp_path):
     result = runner.invoke(app, ["prep-cloth", str(empty), "--out", str(tmp_path / "other")])
     output = " ".join(result.output.split())
     assert result.exit_code == 2 and f"{empty}: folder holds no image files" in output, output
+
+
+def test_a_photo_with_several_frames_is_used_with_a_warning(vitonhd, photos, tmp_path):
+    """An animated GIF or a multi-page TIFF went through on its first frame without a word; a
+    camera's MPO JPEG (picture + preview) is an ordinary photo."""
+    person = Image.open(vitonhd / "test" / "image" / "00034_00.jpg").convert("RGB")
+    garment = Image.open(photos / "garments" / "00055_00.jpg").convert("RGB")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    person.save(inputs / "person.gif", save_all=True, append_images=[person.rotate(10)])
+    person.save(inputs / "camera.mpo", format="MPO", save_all=True, append_images=[person.resize((192, 256))])
+    garment.save(inputs / "garment.tiff", save_all=True, append_images=[garment.rotate(5), garment.rotate(10)])
+    assert Image.open(inputs / "camera.mpo").n_frames == 2
+    result = runner.invoke(app, ["prep-person", str(inputs / "person.gif"), str(inputs / "camera.mpo"), "--out",
+                                 str(tmp_path / "test"), "--keep-framing"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "person.gif: 2 frames (an animation or a multi-page file): the first one is used" in output
+    assert "camera.mpo: 2 frames" not in output
+    result = runner.invoke(app, ["prep-cloth", str(inputs / "garment.tiff"), "--out", str(tmp_path / "test")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "garment.tiff: 3 frames (an animation or a multi-page file): the first one is used" in output

@@ -58,6 +58,21 @@ def heif_support() -> bool:
     return True
 
 
+def frames_note(path: str | Path) -> list[str]:
+    """A note when an input photo holds several frames (an animated GIF, PNG or WebP, a multi-page
+    TIFF): every reader takes the first one, which should not happen without a word. A camera's MPO
+    JPEG (the picture plus a small preview) is no such case. Reads the header only; a file that does
+    not open gives no note (its reading fails on its own, by name)."""
+    try:
+        with Image.open(path) as image:
+            frames, kind = getattr(image, "n_frames", 1), image.format
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return []
+    if frames <= 1 or kind == "MPO":
+        return []
+    return [f"{frames} frames (an animation or a multi-page file): the first one is used"]
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open and fully decode an image, turning every failure into an `InputError` naming the file."""
     path = Path(path)
