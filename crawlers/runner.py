@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,18 @@ class CrawlSetupError(ValueError):
 
 class UnknownStore(CrawlSetupError):
     pass
+
+
+def _check_address(url: str) -> None:
+    """Refuse a store address the crawl could only fail on, before it starts (a typo'd scheme went on
+    to a DNS lookup; words or a broken IPv6 literal ended in a bare 'start_error')."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError as exc:
+        raise CrawlSetupError(f"--url {url!r} is no web address ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CrawlSetupError(f"--url {url!r} is no http(s) address with a host name; give it as https://shop.example")
 
 
 def crawl_settings(
@@ -111,6 +124,8 @@ def run_crawl(
     spider_cls = SpiderLoader.from_settings(crawl_settings(None)).load(store)
     if not url and not getattr(spider_cls, "base_url", ""):
         raise CrawlSetupError(f"store {store!r} needs the store's address: --url https://shop.example")
+    if url:
+        _check_address(url)
     budgets: dict[str, Any] = {}
     if max_pages is not None:
         budgets["VTONKIT_MAX_PAGES"] = max_pages

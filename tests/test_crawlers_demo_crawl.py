@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -274,6 +275,21 @@ def test_unknown_store_is_a_clear_error(tmp_path):
     assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr
     run = _run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path)], 120, expect=2)
     assert "needs the store's address: --url" in run.stderr
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("shop.example", "no http(s) address with a host name"),  # no scheme
+    ("ftp://shop.example/", "no http(s) address with a host name"),  # went on to a DNS lookup
+    ("not a url", "no http(s) address with a host name"),  # ended in a bare "start_error"
+    ("http://[::1", "no web address (Invalid IPv6 URL)"),
+    ("https://shop.example:port/", "no web address (Port could not be cast"),
+])
+def test_a_store_address_the_crawl_could_only_fail_on_is_refused_before_it_starts(tmp_path, url, message):
+    from vtonkit.crawlers.runner import CrawlSetupError, run_crawl
+
+    with pytest.raises(CrawlSetupError, match=re.escape(f"--url {url!r} is {message}")):
+        run_crawl("generic", tmp_path / "out", url=url)
+    assert not (tmp_path / "out" / "catalog.jsonl").exists()
 
 
 def test_missing_chromium_skips_the_javascript_section_with_a_note(store, tmp_path):
