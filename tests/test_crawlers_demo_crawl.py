@@ -299,3 +299,16 @@ def test_missing_chromium_skips_the_javascript_section_with_a_note(store, tmp_pa
     assert summary["skipped"]["js-no-browser"] == 1
     note = next(note for note in summary["notes"] if "Chromium not available" in note)
     assert "VTONKIT_CHROMIUM" in note and "apt-get install" in note  # says how to fix it
+
+
+def test_demo_store_on_a_taken_port_says_so(tmp_path):
+    """It ended in an OSError traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        run = _run([*VTONKIT, "demo-store", "--port", str(port)], 120, expect=2)
+    said = " ".join(run.stderr.split())
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in said and "Traceback" not in said, said

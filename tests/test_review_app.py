@@ -6,6 +6,7 @@ import http.client
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -304,3 +305,39 @@ def test_unicode_sample_names_are_served_in_either_normal_form(vitonhd: Path, tm
     for bad in ("café／x", "café∕x", "café x", "café\u200bx", "..", ".café", "café%2e"):
         with pytest.raises(UnsafePathError):
             check_stem(bad)
+
+
+def test_the_review_command_serves_and_says_when_its_port_is_taken(dataset: Path) -> None:
+    """`vtonkit review` as a user starts it: it serves the app on the port asked for; a port in use
+    was announced as the app's address and then ended in uvicorn's own log line."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "vtonkit", "review", str(dataset), "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+        said = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode == 1, said
+        assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in said and "--port" in said, said
+        assert "review app: http" not in said and "Traceback" not in said, said
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "-m", "vtonkit", "review", str(dataset), "--port", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/flags", timeout=2)
+                break
+            except httpx.TransportError:
+                assert app.poll() is None, "the review app ended before serving"
+                time.sleep(0.1)
+        assert response.status_code == 200 and "flags" in response.json()
+    finally:
+        app.terminate()
+        app.wait(timeout=30)

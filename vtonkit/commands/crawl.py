@@ -290,11 +290,16 @@ def demo_store(
         vtonkit demo-store --port 8765
         vtonkit crawl demo --out runs/demo --url http://127.0.0.1:8765 --no-throttle
     """
+    from vtonkit.core.listening import listen_problem
     from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
 
     typer.echo("drawing the demo garments (cached after the first run)...", err=True)
     prerender_drawn()
-    server = DemoStoreServer(host, port, access_log=access_log)
+    try:
+        server = DemoStoreServer(host, port, access_log=access_log)
+    except OSError as exc:
+        typer.echo(f"error: {listen_problem(exc, host, port)}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"demo store at {server.url}  (Ctrl-C to stop)")
     try:
         server.serve_forever()

@@ -157,6 +157,7 @@ def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[st
         return
     import uvicorn
 
+    from vtonkit.core.listening import listening_socket
     from vtonkit.datasets.review.app import create_app
 
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -165,9 +166,10 @@ def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[st
             "dataset and record decisions (there is no login). Browsers must use an allowed host name: "
             "add this machine's name or address with --allow-host"
         )
+    listening = listening_socket(host, port)  # a port in use is said before the app is announced
     console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)", markup=False)
     app = create_app(dataset, report, bound_host=host, allow_hosts=allow_host or ())
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[listening])
 
 
 def clean(
