@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtonkit.datasets.io.files import atomic_write
-from vtonkit.datasets.io.images import check_regular_file
+from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.datasets.layout import DatasetLayout, SplitDir
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, name_problem, write_pairs
 
-from vtonkit.core.errors import InputError, VtonkitError
+from vtonkit.core.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -171,10 +171,9 @@ def own_garment_blocker(split_dir: SplitDir, person: str, *, recorded: bool) -> 
     for path, folder in paths.items():
         if not os.path.lexists(path):
             continue
-        try:
-            check_regular_file(path)
-        except InputError as exc:
-            return f"{folder}/{path.name}", f"{exc.reason}; the person's own garment goes there, fix or remove it"
+        why = regular_file_problem(path)
+        if why is not None:
+            return f"{folder}/{path.name}", f"{why}; the person's own garment goes there, fix or remove it"
         present.append(f"{folder}/{path.name}")
     if len(present) == 1 and not recorded:
         missing = next(f"{folder}/{path.name}" for path, folder in paths.items() if f"{folder}/{path.name}" not in present)

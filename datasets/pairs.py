@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vtonkit.datasets.io.files import atomic_write_text
-from vtonkit.datasets.io.images import check_regular_file
+from vtonkit.datasets.io.images import regular_file_problem
 
 from vtonkit.core.errors import FormatError, InputError
 
@@ -63,11 +63,9 @@ def read_pair_text(path: Path) -> str:
 def read_pairs(path: str | Path) -> list[Pair]:
     """Read a pair list; raises `FormatError` naming the line of anything `pair_of` refuses (and a BOM)."""
     path = Path(path)
-    try:
-        check_regular_file(path)
-    except InputError as exc:  # missing, or a folder / link loop / dangling link where the list should be
-        raise InputError(path, "pair list not found" if exc.reason == "file not found"
-                         else f"pair list is no readable file: {exc.reason}") from None
+    why = regular_file_problem(path)  # missing, or a folder / link loop / dangling link where the list should be
+    if why is not None:
+        raise InputError(path, "pair list not found" if why == "file not found" else f"pair list is no readable file: {why}")
     text = read_pair_text(path)
     if text.startswith(BYTE_ORDER_MARK):
         raise FormatError(path, BOM_PROBLEM)

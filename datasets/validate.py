@@ -25,11 +25,11 @@ from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of, read_pair_text
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
-from vtonkit.datasets.io.images import check_regular_file
+from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.datasets.findings import Report, finding
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 
-from vtonkit.core.errors import FormatError, InputError
+from vtonkit.core.errors import FormatError
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +119,8 @@ def check_completeness(split_dir: SplitDir, split: str, stem: str, root: Path, r
     for folder, path in wanted.items():
         if path.is_file():
             continue
-        try:
-            check_regular_file(path)
-            problem = "is missing"
-        except InputError as exc:  # a folder, a link loop or a dangling link says which
-            problem = "is missing" if exc.reason == "file not found" else f"is missing: {exc.reason}"
+        why = regular_file_problem(path)  # a folder, a link loop or a dangling link says which
+        problem = "is missing" if why in (None, "file not found") else f"is missing: {why}"
         reason = (
             " (the official test loader opens cloth/<person> even for unpaired runs)"
             if folder in layout.CLOTH_FOLDERS

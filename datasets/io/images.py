@@ -44,6 +44,16 @@ def check_regular_file(path: str | Path) -> os.stat_result:
     return info
 
 
+def regular_file_problem(path: str | Path) -> str | None:
+    """Why `path` is no readable regular file (`check_regular_file`'s reason: "file not found", "symbolic
+    link loop", "not a regular file (a folder)", ...), or None when it is one."""
+    try:
+        check_regular_file(path)
+    except InputError as exc:
+        return exc.reason
+    return None
+
+
 HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
 
 
