@@ -115,12 +115,16 @@ def _write_pair_lines(path: Path, lines: list[str]) -> None:
 
 
 def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
-    """(dataset-relative file, quarantine-relative target) for each existing file of a sample."""
+    """(dataset-relative file, quarantine-relative target) for each existing entry of a sample.
+
+    Whatever sits at a file's place moves, a folder or a dangling link too: left behind, it would
+    still name the rejected sample in the dataset (validate would report it again).
+    """
     split_dir = layout.DatasetLayout(root).split(split)
     files = {**split_dir.person_files(stem), **split_dir.cloth_files(stem)}
     moves = []
     for folder, path in files.items():
-        if path.is_file() or path.is_symlink():
+        if os.path.lexists(path):
             moves.append((f"{split}/{folder}/{path.name}", f"{QUARANTINE}/{split}/{folder}/{path.name}"))
     return moves
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -224,3 +225,25 @@ def test_damaged_state_files_end_in_a_named_error_and_move_nothing(dataset: Path
     undo = CliRunner().invoke(app, ["clean", str(dataset), "--undo"])  # nothing recorded, or the manifest named
     assert undo.exit_code == 1 and isinstance(undo.exception, SystemExit), undo.output
     assert snapshot(dataset) == before
+
+
+def test_a_folder_or_dangling_link_in_a_files_place_moves_with_its_sample(dataset: Path) -> None:
+    image = dataset / "test" / "image" / "00013_00.jpg"
+    image.unlink()
+    image.mkdir()
+    (image / "inside.txt").write_text("a folder where the photo belongs")
+    mask = dataset / "test" / "cloth-mask" / "00013_00.jpg"
+    mask.unlink()
+    mask.symlink_to(dataset / "nowhere.jpg")
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+
+    result = apply_decisions(dataset)
+    assert result.files == 10
+    assert not os.path.lexists(image) and not os.path.lexists(mask)
+    assert (dataset / "quarantine/test/image/00013_00.jpg/inside.txt").is_file()
+    assert (dataset / "quarantine/test/cloth-mask/00013_00.jpg").is_symlink()
+
+    undone = undo_last(dataset)
+    assert undone.files == 10
+    assert (image / "inside.txt").read_text() == "a folder where the photo belongs"
+    assert mask.is_symlink()
