@@ -207,3 +207,23 @@ def test_damaged_or_pickled_module_checkpoints_say_what_to_do(tmp_path: Path) ->
         with pytest.raises(FormatError, match=re.escape(message)) as raised:
             read_state_dict(path)
         assert str(path) in str(raised.value) and "weights_only" not in str(raised.value), raised.value
+
+
+def test_an_animated_input_is_used_on_its_first_frame_with_a_warning(vitonhd: Path, tmp_path: Path, caplog) -> None:
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS + [("00006_00", "00017_00")])
+    images = dataset / "test" / "image"
+    images.unlink()
+    images.mkdir()
+    for photo in (vitonhd / "test" / "image").iterdir():
+        (images / photo.name).symlink_to(photo)
+    first = Image.open(vitonhd / "test/image/00006_00.jpg").convert("RGB")
+    (images / "00006_00.jpg").unlink()  # an animated GIF under the photo's name
+    first.save(images / "00006_00.jpg", format="GIF", save_all=True, append_images=[first.rotate(180)])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(out), "--method", "warp"])
+    assert result.exit_code == 0, result.output
+    assert "4/4 pairs written" in result.output
+    warnings = [r.getMessage() for r in caplog.records if "frames" in r.getMessage()]
+    # once, though the person is in two pairs; and only for that file
+    assert warnings == [f"{images / '00006_00.jpg'}: 2 frames (an animation or a multi-page file): "
+                        "the first one is used"]

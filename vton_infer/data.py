@@ -14,6 +14,7 @@ empty or full-frame cloth mask, an agnostic without its grey region: `input_chec
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from vtonkit.datasets.io.images import read_rgb
+from vtonkit.datasets.io.images import frames_note, read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
@@ -67,6 +68,23 @@ class PairSample:
         return f"{output_stem(self.person, self.cloth_name)}.png"
 
 
+_FRAMES_CHECKED: set[Path] = set()
+_FRAMES_LOCK = threading.Lock()
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    """`read_rgb`, with a warning (once per file and process: training reads every file each epoch)
+    when the file holds several frames: like the official loader, only the first one is used."""
+    rgb = read_rgb(path)
+    with _FRAMES_LOCK:  # `infer` reads pairs on several threads; a person may be in two pairs at once
+        first_time = path not in _FRAMES_CHECKED
+        _FRAMES_CHECKED.add(path)
+    if first_time:
+        for note in frames_note(path):
+            logger.warning("%s: %s", path, note)
+    return rgb
+
+
 def _check_size(array: np.ndarray, path: Path, size: tuple[int, int]) -> np.ndarray:
     if array.shape[:2] != size:
         raise FormatError(path, f"size {array.shape[1]}x{array.shape[0]} (WxH); the HR-VITON dataset needs "
@@ -90,15 +108,15 @@ def read_pair(
     loader reads); for a category other than "upper" it is recomputed like the agnostic image.
     """
     person, cloth = stem_of(person), stem_of(cloth)
-    image = _check_size(read_rgb(split.image(person)), split.image(person), size)
+    image = _check_size(_read_rgb(split.image(person)), split.image(person), size)
     parse = _check_size(read_parse(split.parse(person)), split.parse(person), size)
     pose = read_keypoints(split.openpose_json(person))
-    densepose = _check_size(read_rgb(split.densepose(person)), split.densepose(person), size)
-    cloth_rgb = _check_size(read_rgb(split.cloth(cloth)), split.cloth(cloth), size)
+    densepose = _check_size(_read_rgb(split.densepose(person)), split.densepose(person), size)
+    cloth_rgb = _check_size(_read_rgb(split.cloth(cloth)), split.cloth(cloth), size)
     cloth_mask = _check_size(read_mask(split.cloth_mask(cloth)), split.cloth_mask(cloth), size)
     check_cloth_mask(cloth_mask, split.cloth_mask(cloth))
     if agnostic_source == "file" and category == "upper":
-        agnostic = _check_size(read_rgb(split.agnostic(person)), split.agnostic(person), size)
+        agnostic = _check_size(_read_rgb(split.agnostic(person)), split.agnostic(person), size)
         check_agnostic(agnostic, split.agnostic(person))
         parse_agnostic = read_parse(split.parse_agnostic(person))
     else:
