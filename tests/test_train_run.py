@@ -593,3 +593,13 @@ def test_a_damaged_resume_file_is_named_with_what_to_do(tmp_path: Path, content:
     said = _said(done)
     assert done.returncode == 2 and "resume.pt: cannot read the resume file" in said, said
     assert "without --resume" in said and "Traceback" not in said, said
+
+
+def test_an_official_stage_name_is_a_usage_error_with_the_vtonkit_name_and_no_progress_bar(tmp_path: Path) -> None:
+    done = _vtonkit("train", tmp_path, "--stage", "tocg", "--out", tmp_path / "run", "--vgg-width", 4)
+    said = _said(done)
+    assert done.returncode == 2, said
+    assert "--stage must be one of condition, generator, not 'tocg' (the official train_condition.py: condition)" \
+        in said, said
+    assert "train tocg" not in said and "0/1000" not in said, said  # refused before the run's progress bar
+    assert list((tmp_path / "run").rglob("*")) == []  # nothing written

@@ -93,7 +93,9 @@ class TrainSummary:
 def check_options(options: TrainOptions) -> None:
     """Refuse impossible option sets before any file is read, with the option named."""
     if options.stage not in STAGES:
-        raise VtonkitError(f"--stage must be one of {', '.join(STAGES)}, not {options.stage!r}")
+        official = {"tocg": " (the official train_condition.py: condition)",
+                    "gen": " (the official train_generator.py: generator)"}.get(options.stage, "")
+        raise VtonkitError(f"--stage must be one of {', '.join(STAGES)}, not {options.stage!r}{official}")
     if options.precision not in PRECISIONS:
         raise VtonkitError(f"--precision must be one of {', '.join(PRECISIONS)}, not {options.precision!r}")
     if options.recipe not in RECIPES:

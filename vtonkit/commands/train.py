@@ -59,7 +59,7 @@ def train(
     from vtonkit.commands.checks import check_choice, check_device, check_output_folder
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
-    from vtonkit.vton_infer.train.runner import TrainOptions
+    from vtonkit.vton_infer.train.runner import TrainOptions, check_options
     from vtonkit.vton_infer.train.runner import train as run_training
 
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
@@ -76,6 +76,7 @@ def train(
         sample_every=sample_every, workers=workers, width=width, disc_width=disc_width, vgg_width=vgg_width,
     )
     try:
+        check_options(options)  # before the progress bar: a usage error is no training run
         if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 shows the progress
             summary = run_training(options)
         else:
