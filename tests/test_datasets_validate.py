@@ -549,3 +549,26 @@ def test_an_empty_pair_list_is_a_warning(genuine: Path, tmp_path: Path) -> None:
     report = validate(root, ["test"], duplicates=False)
     empty = [f for f in report.findings if f.code == "pair-list-empty"]
     assert [(f.severity, f.file, f.message) for f in empty] == [("warning", "test_pairs.txt", "test_pairs.txt: names no pair")]
+
+
+@pytest.mark.parametrize(("args", "option", "suggested"), [
+    (["validate", "{ds}", "--json", "{folder}"], "--json", "validate.json"),
+    (["validate", "{ds}", "--parquet", "{folder}"], "--parquet", "validate.parquet"),
+    (["review", "{ds}", "--static", "{folder}"], "--static", "review.html"),
+    (["table", "{ds}", "--out", "{folder}"], "--out", "dataset.parquet"),
+    (["pairs", "{ds}", "--split", "test", "--output", "{folder}"], "--output", "test_pairs.txt"),
+    (["eval-prep", "--json", "{folder}"], "--json", "eval-prep.json"),
+])
+def test_a_folder_given_as_an_output_file_is_a_usage_error_before_any_work(
+        vitonhd: Path, tmp_path: Path, args: list[str], option: str, suggested: str) -> None:
+    """Before: table and review --static ended in a traceback from the atomic rename onto the folder."""
+    dataset = copy_dataset(vitonhd, tmp_path / "ds")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    argv = [a.format(ds=dataset, folder=folder) for a in args]
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "400"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert f"Invalid value for {option}: {folder} is a folder; give a file name such as {folder / suggested}" in said
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert list(folder.iterdir()) == [] and not (dataset / ".vtonkit" / "validate.json").exists()

@@ -51,10 +51,13 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
-def check_output_file(path: Path, option: str = "--out") -> Path:
-    """`path` as a file this process can write (its folder created when missing); not an existing folder."""
+def check_output_file(path: Path, option: str = "--out", example: str = "report.json") -> Path:
+    """`path` as a file this process can write (its folder created when missing); not an existing folder.
+
+    `example`: the file name the error suggests inside a folder given by mistake.
+    """
     if path.is_dir():
-        raise typer.BadParameter(f"{path} is a folder; give a file name such as {path / 'report.json'}",
+        raise typer.BadParameter(f"{path} is a folder; give a file name such as {path / example}",
                                  param_hint=option)
     check_output_folder(path.parent if str(path.parent) else Path("."), option)
     return path

@@ -169,6 +169,10 @@ def pairs(
     console = Console(stderr=True, soft_wrap=True)
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {MODES}, got {mode!r}")
+    if output is not None:
+        from vtonkit.commands.checks import check_output_file
+
+        check_output_file(output, "--output", f"{split}_pairs.txt")
     try:
         result = write_pair_list(dataset, split, mode, seed=seed, category=category, allow_leakage=allow_leakage,
                                  output=output)

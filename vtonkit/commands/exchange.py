@@ -135,6 +135,9 @@ def table(
 
     from vtonkit.datasets.table import write_table
 
+    from vtonkit.commands.checks import check_output_file
+
+    check_output_file(out, "--out", "dataset.parquet")
     console = Console(stderr=True, soft_wrap=True)
     try:
         rows = write_table(dataset, out)

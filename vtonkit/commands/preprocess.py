@@ -179,6 +179,10 @@ def eval_prep(
 
     from vtonkit.preprocess.evaluation import default_data_root, format_table, run_evaluation, write_json
 
+    if json_out is not None:
+        from vtonkit.commands.checks import check_output_file
+
+        check_output_file(json_out, "--json", "eval-prep.json")
     root = data or default_data_root()
     if not (root / "vitonhd").is_dir() and not (root / "dresscode").is_dir():
         Console(stderr=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "

@@ -60,6 +60,12 @@ def validate(
         raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
     if no_agnostic:
         category = "none"
+    from vtonkit.commands.checks import check_output_file
+
+    if json_out is not None:
+        check_output_file(json_out, "--json", "validate.json")
+    if parquet_out is not None:
+        check_output_file(parquet_out, "--parquet", "validate.parquet")
     try:
         dataset, splits = dataset_and_splits(dataset, split)
     except ValueError as exc:
@@ -123,6 +129,10 @@ def review(
 
     from vtonkit.core.errors import VtonkitError
 
+    from vtonkit.commands.checks import check_output_file
+
+    if static is not None:
+        check_output_file(static, "--static", "review.html")
     console = Console(stderr=True)
     try:
         _review(dataset, console, host=host, port=port, allow_host=allow_host, static=static, thumb=thumb,
