@@ -88,6 +88,21 @@ def store_names() -> list[str]:
     return sorted(SpiderLoader.from_settings(settings).list())
 
 
+def check_crawl(store: str, url: str | None) -> None:
+    """Refuse a crawl that cannot start as asked (an unknown store, a store without an address, an
+    address that is none) with a `CrawlSetupError` that says why, before anything runs."""
+    from scrapy.spiderloader import SpiderLoader
+
+    names = store_names()
+    if store not in names:
+        raise UnknownStore(f"unknown store {store!r}; known stores: {', '.join(names)}")
+    spider_cls = SpiderLoader.from_settings(crawl_settings(None)).load(store)
+    if not url and not getattr(spider_cls, "base_url", ""):
+        raise CrawlSetupError(f"store {store!r} needs the store's address: --url https://shop.example")
+    if url:
+        _check_address(url)
+
+
 def run_crawl(
     store: str,
     out: Path,
@@ -116,16 +131,7 @@ def run_crawl(
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    names = store_names()
-    if store not in names:
-        raise UnknownStore(f"unknown store {store!r}; known stores: {', '.join(names)}")
-    from scrapy.spiderloader import SpiderLoader
-
-    spider_cls = SpiderLoader.from_settings(crawl_settings(None)).load(store)
-    if not url and not getattr(spider_cls, "base_url", ""):
-        raise CrawlSetupError(f"store {store!r} needs the store's address: --url https://shop.example")
-    if url:
-        _check_address(url)
+    check_crawl(store, url)
     budgets: dict[str, Any] = {}
     if max_pages is not None:
         budgets["VTONKIT_MAX_PAGES"] = max_pages

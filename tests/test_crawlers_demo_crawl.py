@@ -271,10 +271,25 @@ def test_http_cache_replays_pages(store, tmp_path):
 
 
 def test_unknown_store_is_a_clear_error(tmp_path):
-    run = _run([*VTONKIT, "crawl", "no-such-shop", "--out", str(tmp_path)], 120, expect=2)
+    out = tmp_path / "out"
+    run = _run([*VTONKIT, "crawl", "no-such-shop", "--out", str(out)], 120, expect=2)
     assert "unknown store 'no-such-shop'" in run.stderr and "demo" in run.stderr
-    run = _run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path)], 120, expect=2)
+    run = _run([*VTONKIT, "crawl", "generic", "--out", str(out)], 120, expect=2)
     assert "needs the store's address: --url" in run.stderr
+    run = _run([*VTONKIT, "crawl", "generic", "--url", "http://[::1", "--out", str(out)], 120, expect=2)
+    assert "no web address" in run.stderr
+    assert "crawling" not in run.stderr  # refused before the progress display was drawn
+    assert not out.exists()  # nor was the output folder made
+
+
+def test_an_output_path_that_is_a_file_is_a_usage_error(tmp_path):
+    """It ended in a FileExistsError traceback from mkdir."""
+    taken = tmp_path / "catalog.txt"
+    taken.write_text("not a folder")
+    run = _run([*VTONKIT, "crawl", "generic", "--url", "http://127.0.0.1:9/", "--out", str(taken)], 120, expect=2)
+    said = " ".join(run.stderr.split())
+    assert "Invalid value for --out" in said and "exists and is not a folder" in said and "Traceback" not in said
+    assert taken.read_text() == "not a folder"
 
 
 @pytest.mark.parametrize(("url", "message"), [

@@ -102,7 +102,9 @@ def crawl(
 
     from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
     from vtonkit.crawlers.limits import BUDGET_REASONS
-    from vtonkit.crawlers.runner import CrawlSetupError, run_crawl, store_names
+    from vtonkit.crawlers.runner import CrawlSetupError, check_crawl, run_crawl, store_names
+
+    from vtonkit.commands.checks import check_output_folder
 
     console = Console(stderr=True)
     if list_stores:
@@ -114,7 +116,12 @@ def crawl(
             "[red]error:[/red] give a STORE and --out DIR (vtonkit crawl --list-stores lists stores)"
         )
         raise typer.Exit(2)
-    out.mkdir(parents=True, exist_ok=True)
+    try:  # before the progress display: a crawl that cannot start draws none
+        check_crawl(store, url)
+    except CrawlSetupError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    check_output_folder(out)
     counts = {"pages": 0, "products": 0}
     columns = [
         SpinnerColumn(),
