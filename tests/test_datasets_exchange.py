@@ -340,3 +340,21 @@ def test_an_undecodable_photo_is_named_not_copied(vitonhd_dataset: Path, tmp_pat
     report = import_vitonhd(root, tmp_path / "imported", progress=False)
     assert {f.sample for f in report.failures} == {"00006_00", "00008_00"}, report.failures
     assert not list((tmp_path / "imported" / "test" / "image").glob("00006_00*"))
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "{ds}", "--to", "stableviton", "--category", "upper", "--out", "{file}"],
+    ["export", "{ds}", "--to", "dresscode", "--category", "upper", "--out", "{file}"],
+    ["import", "vitonhd", "{ds}", "--out", "{file}"],
+    ["demo", "--out", "{file}"],
+])
+def test_an_output_folder_that_is_a_file_is_a_usage_error(vitonhd: Path, tmp_path: Path, args: list[str]) -> None:
+    """import and demo ended in a FileExistsError / NotADirectoryError traceback; export failed every
+    sample one by one with the same 'Not a directory'."""
+    taken = tmp_path / "results.txt"
+    taken.write_text("a file, not a folder")
+    result = CliRunner().invoke(app, [a.format(ds=vitonhd, file=taken) for a in args], env={"COLUMNS": "400"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert f"Invalid value for --out: {taken} exists and is not a folder" in said
+    assert taken.read_text() == "a file, not a folder"

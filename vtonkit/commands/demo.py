@@ -28,6 +28,9 @@ def demo(
     from vtonkit.core.progress import console
     from vtonkit.demo import DemoPlan, run_demo
 
+    from vtonkit.commands.checks import check_output_folder
+
+    check_output_folder(out, "--out")
     plan = DemoPlan(out=out, workers=workers, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint)
     try:
         results = run_demo(plan, echo=console.print)

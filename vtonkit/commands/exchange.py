@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from vtonkit.commands.checks import check_output_file, check_output_folder
 from vtonkit.core.errors import VtonkitError
 
 LICENCE_HELP = ("Licence: VITON-HD (CC BY-NC 4.0) and Dress Code (non-commercial research, no redistribution) "
@@ -74,6 +75,7 @@ def export(
         raise typer.BadParameter(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
+    check_output_folder(out)
     options = {"category": category, "splits": split or None, "progress": progress}
     if to == "dresscode":
         _run_and_report(lambda: export_dresscode(dataset, out, **options))
@@ -113,6 +115,7 @@ def import_(
         raise typer.BadParameter(f"FORMAT must be one of {', '.join(SOURCES)}, got {source_format!r}")
     if unlisted not in ("train", "test", "skip"):
         raise typer.BadParameter(f"--unlisted must be train, test or skip, got {unlisted!r}")
+    check_output_folder(out)
     if source_format == "dresscode":
         _run_and_report(lambda: import_dresscode(source, out, category=category,
                                                  unlisted_split=None if unlisted == "skip" else unlisted,
@@ -134,8 +137,6 @@ def table(
     from rich.console import Console
 
     from vtonkit.datasets.table import write_table
-
-    from vtonkit.commands.checks import check_output_file
 
     check_output_file(out, "--out", "dataset.parquet")
     console = Console(stderr=True, soft_wrap=True)
