@@ -190,7 +190,10 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
     """Sources of one kind from a folder/glob of images or from a catalog (see `read_catalog`)."""
     catalog = catalog_file(spec)
     if catalog is None:
-        return file_sources(kind, list_images(spec))
+        files = list_images(spec)
+        if not files:  # a mistyped folder or pattern: refused, not a run that "succeeds" with 0 samples
+            raise InputError(spec, f"no image files there ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return file_sources(kind, files)
     sources = []
     for path, record in read_catalog(catalog, category, garment_shots=kind == "cloth"):
         sha = _sha_or_empty(path)

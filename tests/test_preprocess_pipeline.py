@@ -490,6 +490,15 @@ def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
     assert again.exit_code == 1 and "1 already complete" in again.output
     bad = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "val"])
     assert bad.exit_code == 2 and "split must be one of" in bad.output
+    # A folder without images (a mistyped one, or only a readme) is refused: it "succeeded" with 0 samples.
+    empty = tmp_path / "people"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("photos go here")
+    nothing = CliRunner().invoke(app, ["prep", "--persons", str(empty), "--cloths", str(garments), "--out",
+                                       str(tmp_path / "ds2"), "--split", "test", "--no-progress", "--in-process"])
+    said = " ".join(nothing.output.split())
+    assert nothing.exit_code == 2, said
+    assert f"{empty}: no image files there (" in said and "samples written" not in said
 
 
 def test_prep_command_reports_each_warning_per_file_and_in_the_dataset(photos, tmp_path):
