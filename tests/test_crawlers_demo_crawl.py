@@ -327,3 +327,6 @@ def test_demo_store_on_a_taken_port_says_so(tmp_path):
         run = _run([*VTONKIT, "demo-store", "--port", str(port)], 120, expect=2)
     said = " ".join(run.stderr.split())
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in said and "Traceback" not in said, said
+    run = _run([*VTONKIT, "demo-store", "--port", "99999"], 120, expect=2)  # was an OverflowError traceback
+    said = " ".join(run.stderr.split())
+    assert "Invalid value for '--port'" in said and "Traceback" not in said, said

@@ -341,3 +341,34 @@ def test_the_review_command_serves_and_says_when_its_port_is_taken(dataset: Path
     finally:
         app.terminate()
         app.wait(timeout=30)
+
+
+def test_port_0_announces_the_port_the_system_picked_and_a_port_out_of_range_is_a_usage_error(
+        dataset: Path) -> None:
+    """`--port 0` announced http://127.0.0.1:0; `--port 99999` ended in an OverflowError traceback."""
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vtonkit", "review", str(dataset), "--port", "99999"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "Invalid value for '--port'" in said and "Traceback" not in said, said
+    app = subprocess.Popen([sys.executable, "-m", "vtonkit", "review", str(dataset), "--port", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+    try:
+        lines = []
+        for line in app.stderr:  # until the app announces itself (it keeps running after)
+            lines.append(line)
+            if "review app:" in line:
+                break
+        announced = re.search(r"review app: http://127\.0\.0\.1:(\d+)", "".join(lines))
+        assert announced, lines
+        port = int(announced.group(1))
+        assert port != 0
+        response = httpx.get(f"http://127.0.0.1:{port}/api/flags", timeout=10)
+        assert response.status_code == 200 and "flags" in response.json()
+    finally:
+        app.terminate()
+        app.wait(timeout=30)

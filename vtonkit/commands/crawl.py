@@ -284,7 +284,7 @@ def extract_product_command(
 
 
 def demo_store(
-    port: int = typer.Option(8765, "--port", "-p", help="Port on 127.0.0.1 (0 picks a free one)."),
+    port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one)."),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Interface to bind (keep loopback unless you mean it)."
     ),

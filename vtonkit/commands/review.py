@@ -92,7 +92,7 @@ def validate(
 def review(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
-    port: int = typer.Option(8765, help="Port of the local review app."),
+    port: int = typer.Option(8765, min=0, max=65535, help="Port of the local review app (0 picks a free one)."),
     allow_host: list[str] = typer.Option(
         None,
         "--allow-host",
@@ -177,7 +177,9 @@ def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[st
             "add this machine's name or address with --allow-host"
         )
     listening = listening_socket(host, port)  # a port in use is said before the app is announced
-    console.print(f"review app: http://{host}:{port}  (Ctrl+C to stop)", markup=False)
+    port = listening.getsockname()[1]  # the one the system picked for --port 0
+    console.print(f"review app: http://{f'[{host}]' if ':' in host else host}:{port}  (Ctrl+C to stop)",
+                  markup=False)
     app = create_app(dataset, report, bound_host=host, allow_hosts=allow_host or ())
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[listening])
 
