@@ -127,6 +127,14 @@ def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: P
          "split must be one of"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--out", str(tmp_path)], "--out", "is a folder"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--protocol", "nope"], "--protocol", "nope"),
+        # torch's RuntimeError / OpenCV's resize assertion / an out-of-memory kill, before these bounds
+        ([*infer, "--out", str(tmp_path / "o4"), "--threads", "-1"], "--threads", "greater than or equal to 1"),
+        (["train", str(dataset), "--stage", "condition", "--out", str(tmp_path / "t"), "--threads", "0"], "--threads",
+         "greater than or equal to 1"),
+        (["review", str(dataset), "--static", str(tmp_path / "r.html"), "--thumb", "0"], "--thumb",
+         "greater than or equal to 16"),
+        (["review", str(dataset), "--static", str(tmp_path / "r.html"), "--thumb", "100000"], "--thumb",
+         "less than or equal to 1024"),
     ]
     if not torch.cuda.is_available():
         cases.append(([*infer, "--out", str(tmp_path / "o3"), "--device", "cuda"], "--device", "CUDA is not available"))

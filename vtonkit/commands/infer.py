@@ -46,7 +46,7 @@ def infer(
     category: str = typer.Option("upper", "--category", help="Garment category: upper, lower or dresses. HR-VITON needs checkpoints trained for it (the published ones are upper only; `vtonkit train --category` makes lower/dresses ones)."),
     agnostic_from_file: bool = typer.Option(False, "--agnostic-from-file", help="Read agnostic-v3.2/ instead of recomputing the agnostic like the official loader."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generator's noise, per pair (outputs do not depend on batching)."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's choice)."),
+    threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 (official numbers), bf16 or fp16 (generator under autocast: bf16 for GPUs and CPUs with AMX, fp16 for GPUs; not the official numbers, their deviation from fp32 is measured on the first batch and printed)."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Networks and tensors in channels-last memory format (faster on GPU tensor cores, with --precision fp16/bf16; slower on CPUs). Same numbers up to float32 rounding."),
     save_tensors: bool = typer.Option(False, "--save-tensors", help="Also save each pair's intermediate tensors (flows, layout, warped garment, float output) to OUT/tensors/<name>.pt, to compare with the official code."),
@@ -180,7 +180,7 @@ def sheet(
     method: str = typer.Option(None, "--method", help=METHOD_HELP),
     category: str = typer.Option("upper", "--category", help="upper, lower or dresses (HR-VITON: checkpoints trained for that category, see vtonkit train)."),
     device: str = typer.Option("cpu", "--device", help="torch device."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
+    threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
     """Catalog preview sheet (PNG + self-contained HTML): one garment across persons, or one person across garments.
 

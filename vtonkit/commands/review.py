@@ -39,7 +39,7 @@ def validate(
     ),
     no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Same as --category none."),
     workers: int = typer.Option(
-        0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."
+        0, min=0, help="Worker processes (0 = one per CPU core, at most 8; 1 = no subprocess)."
     ),
 ) -> None:
     """Check a dataset: files, sizes, modes, parse ids, BODY_25, masks, agnostic, pairs, leakage, duplicates.
@@ -103,12 +103,13 @@ def review(
     static: Path = typer.Option(
         None, "--static", help="Write a self-contained HTML report here instead of serving."
     ),
-    thumb: int = typer.Option(192, help="Thumbnail height in pixels for --static."),
+    thumb: int = typer.Option(192, min=16, max=1024, help="Thumbnail height in pixels for --static (16-1024: the "
+                              "dataset's own height is the most a thumbnail can show)."),
     flag: str = typer.Option(
         "", help="--static only: keep samples with this finding code ('any' = any flag)."
     ),
     limit: int = typer.Option(
-        1000, help="--static only: at most this many samples (errors first; ~40 KB each)."
+        1000, min=1, help="--static only: at most this many samples (errors first; ~40 KB each)."
     ),
     revalidate: bool = typer.Option(
         False,
