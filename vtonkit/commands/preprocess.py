@@ -40,6 +40,11 @@ def _report(console, results, kind: str) -> None:
     raise typer.Exit(1 if failed else 0)
 
 
+def _said(exc: Exception) -> str:
+    """An error's message; a KeyError's own str() would wrap it in quotes."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
 def _native_log_of(split_dir: Path):
     """What MediaPipe/TFLite print while the models load and run goes to `<dataset>/.vtonkit/native.log`
     (the log `prep` uses), not over the progress bar."""
@@ -111,7 +116,7 @@ def prep_person(
             backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
             images = with_folders_listed(images)
         except (KeyError, ImportError, VtonkitError) as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            console.print(f"[red]error:[/red] {escape(_said(exc))}")
             raise typer.Exit(2) from exc
         with _progress(console, len(images), "prep-person") as bar:
             task = bar.add_task("persons", total=len(images))
@@ -148,7 +153,7 @@ def prep_cloth(
             masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
             images = with_folders_listed(images)
         except (KeyError, ImportError, VtonkitError) as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            console.print(f"[red]error:[/red] {escape(_said(exc))}")
             raise typer.Exit(2) from exc
         with _progress(console, len(images), "prep-cloth") as bar:
             task = bar.add_task("garments", total=len(images))
