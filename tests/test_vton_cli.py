@@ -127,6 +127,10 @@ def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: P
          "split must be one of"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--out", str(tmp_path)], "--out", "is a folder"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--protocol", "nope"], "--protocol", "nope"),
+        # these drew the evaluation's progress bar first, and a file as --pred was "folder not found"
+        (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--metrics", "ssim,ssmi"], "--metrics",
+         "'ssmi' is not one of ssim, psnr, lpips, fid, kid"),
+        (["evaluate", "--pred", str(a_file), "--real", str(dataset)], "--pred", "is a file"),
         # torch's RuntimeError / OpenCV's resize assertion / an out-of-memory kill, before these bounds
         ([*infer, "--out", str(tmp_path / "o4"), "--threads", "-1"], "--threads", "greater than or equal to 1"),
         (["train", str(dataset), "--stage", "condition", "--out", str(tmp_path / "t"), "--threads", "0"], "--threads",

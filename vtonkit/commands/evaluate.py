@@ -57,8 +57,8 @@ def run_evaluation(pred_dir: Path, dataset: Path, protocol_name: str, out: Path 
 
 
 def evaluate(
-    pred: Path = typer.Option(..., "--pred", help="Folder of try-on outputs <person>_<cloth>.png (what `vtonkit infer` writes)."),
-    real: Path = typer.Option(..., "--real", help="Dataset root (HR-VITON layout) holding the ground truth <split>/image/."),
+    pred: Path = typer.Option(..., "--pred", exists=True, file_okay=False, help="Folder of try-on outputs <person>_<cloth>.png (what `vtonkit infer` writes)."),
+    real: Path = typer.Option(..., "--real", exists=True, file_okay=False, help="Dataset root (HR-VITON layout) holding the ground truth <split>/image/."),
     split: str = typer.Option("test", "--split", help="Split folder of the ground truth."),
     pairs: Path = typer.Option(None, "--pairs", help="Pair list: score exactly these pairs (a missing output is reported). Default: every image in --pred."),
     protocol: str = typer.Option("hrviton", "--protocol", help=PROTOCOL_HELP),
@@ -92,18 +92,21 @@ def evaluate(
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
-    from vtonkit.vton_infer.evaluation.runner import FeatureWeights
+    from vtonkit.vton_infer.evaluation.runner import METRICS, FeatureWeights
 
     check_choice(protocol, PROTOCOLS, "--protocol")
     check_choice(category, GARMENT_CATEGORIES, "--category")
     check_device(device)
     if out is not None:
         check_output_file(out)
+    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    for metric in chosen or ():
+        check_choice(metric, METRICS, "--metrics")
     try:
         run_evaluation(
             pred, real, protocol, out, split=split, pairs_file=pairs,
             weights=FeatureWeights(inception_weights, lpips_backbone_weights, lpips_weights),
-            metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            metrics=chosen,
             masked=not no_masked, category=category, compare_to_person=compare_to_person, resize_pred=resize_pred,
             kid_subset_size=kid_subset_size, kid_subsets=kid_subsets, seed=seed, device=device,
         )
