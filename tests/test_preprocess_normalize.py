@@ -65,6 +65,30 @@ def test_phone_photo_formats_are_read_and_listed(photos, tmp_path, suffix):
     assert [s.path.name for s in person_sources(tmp_path)] == [path.name]
 
 
+def test_the_heif_decoder_loads_only_for_a_file_that_needs_it(photos, tmp_path):
+    """A JPEG does not pay the decoder's import; a phone's HEIC photo saved under a .jpg name is still read.
+    In a child process: this one may have registered the decoder already."""
+    import subprocess
+    import sys
+
+    import pillow_heif
+
+    disguised = tmp_path / "IMG_0414.jpg"
+    pillow_heif.from_pillow(Image.open(photos / "persons" / "01008_00.jpg")).save(disguised, format="HEIF", quality=80)
+    assert disguised.read_bytes()[4:12] == b"ftypheic"
+    script = (
+        "import sys\n"
+        "from vtonkit.datasets.io.images import read_rgb\n"
+        f"jpeg = read_rgb({str(photos / 'persons' / '01008_00.jpg')!r})\n"
+        "print('after jpeg:', 'pi_heif' in sys.modules)\n"
+        f"heic = read_rgb({str(disguised)!r})\n"
+        "print('after heic:', 'pi_heif' in sys.modules, heic.shape, abs(heic.astype(int) - jpeg).mean() < 4)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["after jpeg: False", "after heic: True (1024, 768, 3) True"]
+
+
 def test_heic_without_its_decoder_says_what_to_install(photos, tmp_path, monkeypatch):
     import pillow_heif
     from PIL import Image as PILImage
