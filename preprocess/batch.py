@@ -193,6 +193,9 @@ class EachWorker:
     def lost(self, item: tuple[Path | None, str]) -> ItemResult:
         return worker_died(ItemResult(*item))
 
+    def close(self) -> None:
+        """Nothing to release: the backends in `work` belong to its caller, who closes them."""
+
 
 def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine: Engine | str = "inline",
              on_result: Callable[[R], None] | None = None) -> Iterator[R]:

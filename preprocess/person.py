@@ -30,7 +30,14 @@ from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
 from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
-from vtonkit.preprocess.stages import DENSEPOSERS, HUMAN_PARSERS, POSE_ESTIMATORS, PoseResult, has_ability
+from vtonkit.preprocess.stages import (
+    DENSEPOSERS,
+    HUMAN_PARSERS,
+    POSE_ESTIMATORS,
+    PoseResult,
+    close_backend,
+    has_ability,
+)
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import MultiplePersonsError, NoPersonError
@@ -62,6 +69,11 @@ class PersonBackends:
             parser=HUMAN_PARSERS.build(parser, **options.get("parser", {})),
             densepose=DENSEPOSERS.build(densepose, **options.get("densepose", {})),
         )
+
+    def close(self) -> None:
+        """Close the backends that declare it (`stages.close_backend`)."""
+        for backend in (self.pose, self.parser, self.densepose):
+            close_backend(backend)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from vtonkit.preprocess.batch import ItemResult, StageError, attempt, failure_of
 from vtonkit.preprocess.cache import CachedError, StageCache
 from vtonkit.preprocess.markers import CompletionMarker, marker_path, sample_files
 from vtonkit.preprocess.pose_replay import RecordingPose, ReplayMismatch, replay_normalise
-from vtonkit.preprocess.stages import PoseResult
+from vtonkit.preprocess.stages import PoseResult, close_backend
 
 from vtonkit.core.errors import VtonkitError
 from vtonkit.core.paths import state_dir
@@ -196,6 +196,11 @@ class StageWorker:
         self.ready_at = time.time()
         self.startup_cpu_s = cpu_seconds()  # interpreter start, imports and model loads
         self._caches: dict[str, StageCache] = {}
+
+    def close(self) -> None:
+        """Close the backends that declare it (`stages.close_backend`)."""
+        for backend in self.backends.values():
+            close_backend(backend)
 
     def _cache(self, dataset: str) -> StageCache:
         if dataset not in self._caches:

@@ -42,13 +42,23 @@ POSE_ABILITIES = frozenset({
 PARSER_ABILITIES = frozenset({
     "person_mask",  # parse(image, keypoints, person_mask=...) reuses the pose stage's silhouette
 })
+BACKEND_ABILITIES = frozenset({
+    "close",  # close() stops the threads the backend started (MediaPipe graphs load their models on
+    # threads of their own): its owner calls it while native output still goes to the native log
+})
 
 
 def has_ability(backend: Any, ability: str) -> bool:
-    """Whether `backend` declares `ability` (one of `POSE_ABILITIES` / `PARSER_ABILITIES`)."""
-    if ability not in POSE_ABILITIES | PARSER_ABILITIES:
+    """Whether `backend` declares `ability` (one of `POSE_ABILITIES`, `PARSER_ABILITIES`, `BACKEND_ABILITIES`)."""
+    if ability not in POSE_ABILITIES | PARSER_ABILITIES | BACKEND_ABILITIES:
         raise ValueError(f"unknown backend ability {ability!r}")
     return ability in getattr(backend, "abilities", frozenset())
+
+
+def close_backend(backend: Any) -> None:
+    """Close `backend` when it declares "close" (`BACKEND_ABILITIES`); the others hold nothing to close."""
+    if backend is not None and has_ability(backend, "close"):
+        backend.close()
 
 
 @runtime_checkable

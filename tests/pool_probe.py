@@ -42,6 +42,9 @@ class ProbeFactory:
 
 
 class ProbeWorker:
+    def close(self) -> None:
+        """Holds nothing (the `Worker` protocol's)."""
+
     def run(self, item: int) -> dict:
         np.ones((64, 64)) @ np.ones((64, 64))  # OpenBLAS is used, as the backends use it
         huge_pages_kib = _huge_pages_of_a_malloc(64 << 20)

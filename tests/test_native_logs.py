@@ -29,6 +29,27 @@ def test_prep_person_keeps_mediapipe_lines_out_of_the_terminal(photos, tmp_path)
     assert "XNNPACK" in log  # the lines were printed, into the log
 
 
+def test_graphs_that_never_ran_print_into_the_log_too(tmp_path):
+    """When no photo reaches the models (here: none is an image), MediaPipe's graphs still load their
+    models on their own threads; those lines came after the log was handed back, under the summary.
+    `prep --in-process` runs its worker in the command's process and had the same leak."""
+    junk = tmp_path / "photos" / "scan.jpg"
+    junk.parent.mkdir()
+    junk.write_text("not an image")
+    env = {**os.environ, "COLUMNS": "200"}
+    commands = {
+        "prep-person": ["prep-person", str(junk), "--out", str(tmp_path / "a" / "test")],
+        "prep --in-process": ["prep", "--persons", str(junk.parent), "--out", str(tmp_path / "b"), "--split", "test",
+                              "--in-process"],
+    }
+    for name, args in commands.items():
+        done = subprocess.run([sys.executable, "-m", "vtonkit", *args], capture_output=True, text=True, timeout=300,
+                              env=env)
+        assert done.returncode == 1, (name, done.stderr)
+        assert "not an image" in done.stderr, (name, done.stderr)
+        assert not [m for m in NATIVE_MARKERS if m in done.stderr + done.stdout], (name, done.stderr)
+
+
 def test_python_output_keeps_a_captured_stderr(tmp_path, monkeypatch):
     """A stream that is not fd 2 (a test runner's, a notebook's) keeps Python's output; fd 2 goes to the log."""
     captured = io.StringIO()

@@ -79,7 +79,7 @@ class GeometricParser:
 
     name = "geometric"
     version = "3"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair
-    abilities = frozenset({"person_mask"})  # see stages.PARSER_ABILITIES
+    abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
         try:
@@ -96,6 +96,12 @@ class GeometricParser:
                            if use_face_mesh else None)
 
     # -- public API --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the MediaPipe graphs built so far; the parser is unusable after."""
+        for graph in (self._face_mesh, self._segmenter, self._selfie):
+            if graph is not None:
+                graph.close()
+
     def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray, *,
               person_mask: np.ndarray | None = None) -> np.ndarray:
         """`(H, W, 3)` uint8 RGB + BODY_25 `(25, 3)` pixels -> `(H, W)` uint8 CIHP-20 label map.

@@ -119,7 +119,7 @@ class MediapipePose:
     # (the same crop on 53 of the 54 shared photos; the 54th is a garment shot the heavy model
     # took for a person).
     version = "4"
-    abilities = frozenset({"count_people", "silhouette_only"})  # see stages.POSE_ABILITIES
+    abilities = frozenset({"count_people", "silhouette_only", "close"})  # see stages.POSE_/BACKEND_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
                  flip_average: bool = True, model: str = "auto", hand_evidence: bool = False) -> None:
@@ -152,6 +152,12 @@ class MediapipePose:
                                                 min_detection_confidence=0.3) if hand_evidence else None)
         self._faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
         self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def close(self) -> None:
+        """Stop the graphs (they load their models on threads of their own); the backend is unusable after."""
+        for graph in (self._pose, self._silhouette, self._hands, self._faces, self._selfie):
+            if graph is not None:
+                graph.close()
 
     def landmarks(self, image_rgb: np.ndarray, *, joints_model: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Raw mediapipe output: `(33, 3)` [x px, y px, visibility] and `(H, W)` float32 segmentation.

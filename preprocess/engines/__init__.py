@@ -43,6 +43,11 @@ class Worker(Protocol[Item_contra, Result_co]):
 
     def run(self, item: Item_contra) -> Result_co: ...
 
+    def close(self) -> None:
+        """Release what the worker built (model threads) now. An engine running the worker in the
+        caller's process calls it when the items are done; a worker process just exits."""
+        ...
+
 
 @runtime_checkable
 class WorkerFactory(Protocol[Item, Result]):

@@ -29,5 +29,8 @@ class InlineEngine:
         quiet = native_stderr_to(self.native_log) if self.native_log else contextlib.nullcontext()
         with quiet:
             worker = make_worker()
-            for item in items:
-                yield worker.run(item)
+            try:
+                for item in items:
+                    yield worker.run(item)
+            finally:  # while native output still goes to the log: closing graphs prints too
+                worker.close()

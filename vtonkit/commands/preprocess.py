@@ -111,17 +111,20 @@ def prep_person(
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
     with _writable(console, out), _native_log_of(out):
         try:
+            images = with_folders_listed(images)
             built = build_backends({"pose": pose, "parser": parser, "densepose": densepose}, config,
                                    stages=("pose", "parser", "densepose"))
-            backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
-            images = with_folders_listed(images)
         except (KeyError, ImportError, VtonkitError) as exc:
             console.print(f"[red]error:[/red] {escape(_said(exc))}")
             raise typer.Exit(2) from exc
-        with _progress(console, len(images), "prep-person") as bar:
-            task = bar.add_task("persons", total=len(images))
-            results = prep_person_files(images, SplitDir(out), backends, category=category,
-                                        keep_framing=keep_framing, on_result=lambda _r: bar.advance(task))
+        backends = PersonBackends(pose=built["pose"], parser=built["parser"], densepose=built["densepose"])
+        try:
+            with _progress(console, len(images), "prep-person") as bar:
+                task = bar.add_task("persons", total=len(images))
+                results = prep_person_files(images, SplitDir(out), backends, category=category,
+                                            keep_framing=keep_framing, on_result=lambda _r: bar.advance(task))
+        finally:  # inside the native log: MediaPipe graphs that never ran print as they stop
+            backends.close()
     _report(console, results, "prep-person")
 
 
@@ -145,19 +148,23 @@ def prep_cloth(
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.config import build_backends
     from vtonkit.preprocess.batch import prep_cloth_files
+    from vtonkit.preprocess.stages import close_backend
     from vtonkit.preprocess.sources import with_folders_listed
 
     console = Console(stderr=True)
     with _writable(console, out), _native_log_of(out):
         try:
-            masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
             images = with_folders_listed(images)
+            masker = build_backends({"cloth_mask": cloth_mask}, config, stages=("cloth_mask",))["cloth_mask"]
         except (KeyError, ImportError, VtonkitError) as exc:
             console.print(f"[red]error:[/red] {escape(_said(exc))}")
             raise typer.Exit(2) from exc
-        with _progress(console, len(images), "prep-cloth") as bar:
-            task = bar.add_task("garments", total=len(images))
-            results = prep_cloth_files(images, SplitDir(out), masker, on_result=lambda _r: bar.advance(task))
+        try:
+            with _progress(console, len(images), "prep-cloth") as bar:
+                task = bar.add_task("garments", total=len(images))
+                results = prep_cloth_files(images, SplitDir(out), masker, on_result=lambda _r: bar.advance(task))
+        finally:
+            close_backend(masker)
     _report(console, results, "prep-cloth")
 
 
