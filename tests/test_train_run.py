@@ -603,3 +603,16 @@ def test_an_official_stage_name_is_a_usage_error_with_the_vtonkit_name_and_no_pr
         in said, said
     assert "train tocg" not in said and "0/1000" not in said, said  # refused before the run's progress bar
     assert list((tmp_path / "run").rglob("*")) == []  # nothing written
+
+
+def test_resuming_a_finished_run_says_there_is_nothing_to_train(tmp_path: Path) -> None:
+    """It printed "1 steps (from 1) ...; last checkpoint: None"."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    weights = (run / "mtviton.pth").read_bytes()
+    again = _tiny_cli(tmp_path, "--out", run, "--resume")
+    said = _said(again)
+    assert again.returncode == 0, said
+    assert f"nothing to train: {run} is at step 1 and --steps is 1; raise --steps to train on" in said, said
+    assert "None" not in said and (run / "mtviton.pth").read_bytes() == weights

@@ -94,6 +94,10 @@ def train(
         raise typer.Exit(2) from None
     for name, reason in summary.bad_samples.items():
         console.print(f"[red]bad sample[/] {name}: {reason}")
+    if summary.steps_done == summary.resumed_from:  # a resumed run that had reached --steps already
+        console.print(f"nothing to train: {out} is at step {summary.resumed_from} and --steps is {steps}; "
+                      "raise --steps to train on", markup=False)
+        return
     console.print(f"{summary.steps_done} steps (from {summary.resumed_from}) in {summary.seconds:.1f} s on "
                   f"{summary.world_size} process(es); last checkpoint: {summary.checkpoint}")
 
