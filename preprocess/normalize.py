@@ -11,6 +11,11 @@ Two modes:
   become "person" to later stages).
 * keep framing: orientation, colour mode and resize only (pixel-aligned with a 3:4 input).
 
+A person lying sideways or upside down in a photo without EXIF orientation (a rotated scan, a
+web image whose tag was stripped) is turned upright by quarter turns, from the torso direction of
+the first pose pass (`quarter_turns_to_upright`); a standing person's torso is within about 15
+degrees of vertical, a turned photo's near 90 or 180.
+
 EXIF orientation and colour modes (RGBA, CMYK, greyscale, 16-bit) go through the foundation's
 `open_image` / `to_rgb`. Upscaling is never silent: when the person box is smaller than
 `TINY_PERSON_HEIGHT` of the output height (an upscale of more than 2x) a warning says the result
@@ -35,6 +40,8 @@ BOTTOM_MARGIN = 0.04
 SIDE_MARGIN = 0.10
 EDGE_SNAP = 0.02
 TINY_PERSON_HEIGHT = 0.5  # person box below 512 source pixels -> > 2x upscale
+UPRIGHT_LIMIT_DEG = 60.0  # a torso further than this from vertical: the photo itself is turned
+SHOULDERS, HIPS = (2, 5), (9, 12)  # BODY_25
 ASPECT = WIDTH / HEIGHT  # 0.75
 
 
@@ -84,6 +91,28 @@ def load_person_photo(path: str | Path) -> np.ndarray:
     """Read any photo upright (EXIF orientation applied) as `(H, W, 3)` uint8 RGB; errors name the file."""
     image = ImageOps.exif_transpose(open_image(path))
     return np.asarray(to_rgb(image))
+
+
+def quarter_turns_to_upright(keypoints: np.ndarray) -> int:
+    """`k` of `np.rot90(image, k)` (counter-clockwise quarter turns, 0-3) that stands the person of
+    these BODY_25 `keypoints` upright: 0 unless both shoulders and both hips were found and the
+    torso (shoulders -> hips) runs more than `UPRIGHT_LIMIT_DEG` away from straight down."""
+    points = np.asarray(keypoints, dtype=np.float64)
+    joints = [*SHOULDERS, *HIPS]
+    if ((points[joints, 0] == 0) & (points[joints, 1] == 0)).any():
+        return 0
+    dx, dy = points[list(HIPS), :2].mean(0) - points[list(SHOULDERS), :2].mean(0)
+    angle = np.degrees(np.arctan2(dx, dy))  # 0: hips below the shoulders (image rows grow downwards)
+    if abs(angle) <= UPRIGHT_LIMIT_DEG:
+        return 0
+    return int(-np.round(angle / 90.0)) % 4  # torso to the right (+90): a clockwise turn, k = 3
+
+
+def turned_note(turns: int) -> str:
+    """The warning of a photo `quarter_turns_to_upright` turned."""
+    how = {1: "90 degrees anticlockwise", 2: "180 degrees", 3: "90 degrees clockwise"}[turns]
+    return (f"photo turned upright ({how}): the person lay {'upside down' if turns == 2 else 'sideways'} in it "
+            "and the file has no EXIF orientation to say so")
 
 
 def resize_to(image: np.ndarray, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:

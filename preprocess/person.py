@@ -27,7 +27,15 @@ from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.config import preflight_thresholds
-from vtonkit.preprocess.normalize import FrameTransform, Normalized, keep_framing, load_person_photo, refocus
+from vtonkit.preprocess.normalize import (
+    FrameTransform,
+    Normalized,
+    keep_framing,
+    load_person_photo,
+    quarter_turns_to_upright,
+    refocus,
+    turned_note,
+)
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
 from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
 from vtonkit.preprocess.stages import (
@@ -108,6 +116,13 @@ def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | Non
     crop of a photo whose people were already counted); `silhouette_only` lets it skip work that
     only refines the joints (the detection pass before the refocus needs the silhouette).
     """
+    return one_person(pose_of(pose_estimator, image, path, count_people=count_people,
+                              silhouette_only=silhouette_only), path)
+
+
+def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = None, *,
+            count_people: bool = True, silhouette_only: bool = False) -> PoseResult:
+    """`estimate_pose` without the people policy: the result however many people it counted."""
     options = {"count_people": count_people, "silhouette_only": silhouette_only}
     try:
         result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
@@ -115,6 +130,11 @@ def estimate_pose(pose_estimator: Any, image: np.ndarray, path: str | Path | Non
         raise NoPersonError(path, exc.reason) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
         raise NoPersonError(path, "no person detected (no neck or shoulders found)")
+    return result
+
+
+def one_person(result: PoseResult, path: str | Path | None = None) -> PoseResult:
+    """`result`, unless it counted several people (`MultiplePersonsError`)."""
     if result.num_persons > 1:
         raise MultiplePersonsError(path, f"{result.num_persons} people detected: crop the photo to one person")
     return result
@@ -158,16 +178,29 @@ def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = Fals
     source = load_person_photo(path)
     if keep:
         normalized = keep_framing(source)
+        # The people count of a turned photo is unreliable: counted again once it is upright.
+        pose = pose_of(pose_estimator, normalized.image, path, count_people=True)
+        turns = quarter_turns_to_upright(pose.keypoints)
+        if turns:
+            source = np.ascontiguousarray(np.rot90(source, turns))
+            normalized = keep_framing(source)
+            pose = pose_of(pose_estimator, normalized.image, path, count_people=True)
+        one_person(pose, path)
     else:
         # Detect on the source (at most ~1024 px tall for speed), then crop around the silhouette.
-        detection = estimate_pose(pose_estimator, _shrink(source), path, silhouette_only=True)
+        detection = pose_of(pose_estimator, _shrink(source), path, silhouette_only=True)
+        turns = quarter_turns_to_upright(detection.keypoints)
+        if turns:
+            source = np.ascontiguousarray(np.rot90(source, turns))
+            detection = pose_of(pose_estimator, _shrink(source), path, silhouette_only=True)
+        one_person(detection, path)
         mask = _resize_mask(detection.person_mask, source.shape[:2]) if detection.person_mask is not None else None
         if mask is None or not mask.any():
             raise NoPersonError(path, "no person silhouette found")
         normalized = refocus(source, mask)
         normalized.warnings.extend(n for n in detection.warnings if n not in normalized.warnings)
-    normalized.warnings[:0] = frames_note(path)
-    pose = estimate_pose(pose_estimator, normalized.image, path, count_people=keep)
+        pose = estimate_pose(pose_estimator, normalized.image, path, count_people=False)
+    normalized.warnings[:0] = frames_note(path) + ([turned_note(turns)] if turns else [])
     return normalized, pose
 
 

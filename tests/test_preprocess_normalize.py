@@ -197,3 +197,62 @@ def test_torso_cut_by_both_edges_gets_no_repeated_rows(vitonhd):
     assert (y0, y1) == (0.0, mask.shape[0])
     assert (x1 - x0) / (y1 - y0) == pytest.approx(0.75)
     assert x0 <= xs.min() and x1 >= xs.max() + 1
+
+
+def _body25(shoulders: tuple[tuple[float, float], tuple[float, float]],
+            hips: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+    points = np.zeros((25, 3))
+    for index, (x, y) in zip((2, 5, 9, 12), (*shoulders, *hips)):
+        points[index] = (x, y, 1.0)
+    return points
+
+
+@pytest.mark.parametrize(("shoulders", "hips", "turns"), [
+    (((300, 300), (460, 300)), ((320, 600), (440, 600)), 0),  # standing
+    (((300, 300), (460, 300)), ((520, 560), (640, 560)), 0),  # leaning 40 degrees: still a person's pose
+    (((300, 300), (300, 460)), ((600, 320), (600, 440)), 3),  # torso to the right: turn clockwise
+    (((600, 300), (600, 460)), ((300, 320), (300, 440)), 1),  # torso to the left: turn anticlockwise
+    (((460, 600), (300, 600)), ((440, 300), (320, 300)), 2),  # upside down
+])
+def test_quarter_turns_to_upright(shoulders, hips, turns):
+    from vtonkit.preprocess.normalize import quarter_turns_to_upright
+
+    points = _body25(shoulders, hips)
+    assert quarter_turns_to_upright(points) == turns
+    # The turn it asks for, done by np.rot90 on a 1000x1000 image, brings the hips below the shoulders:
+    # one anticlockwise quarter turn moves the pixel (x, y) to (y, 999 - x).
+    turned = points[:, :2].copy()
+    for _ in range(turns):
+        turned = np.stack([turned[:, 1], 999 - turned[:, 0]], axis=1)
+    torso = turned[[9, 12]].mean(0) - turned[[2, 5]].mean(0)
+    assert torso[1] > 0 and abs(torso[0]) < torso[1]
+    points[9, :2] = 0  # a hip not found: no turn on the word of three joints
+    assert quarter_turns_to_upright(points) == 0
+
+
+def test_a_person_lying_in_a_photo_without_exif_orientation_is_stood_upright(photos, tmp_path):
+    """A photo turned by 1, 2 or 3 quarter turns (pixels turned, no EXIF tag: a rotated scan, a stripped
+    web image) gives exactly the outputs of the upright photo, with a warning saying so. Before, the
+    sideways person was squeezed into a 3:4 crop with a "side view" warning, or was "2 people"."""
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    upright = np.asarray(Image.open(photos / "persons" / "02849_00.jpg").convert("RGB"))
+    backends = PersonBackends.build()
+    try:
+        outputs = {}
+        for turns in (0, 1, 2, 3):
+            path = tmp_path / f"turned{turns}.png"  # PNG: the turned pixels are exactly the upright ones
+            Image.fromarray(np.ascontiguousarray(np.rot90(upright, turns))).save(path)
+            outputs[turns] = process_person(path, backends, category="upper")
+    finally:
+        backends.close()
+    assert not [w for w in outputs[0].warnings if "turned" in w]
+    for turns, expected in ((1, "90 degrees clockwise"), (2, "180 degrees"), (3, "90 degrees anticlockwise")):
+        out = outputs[turns]
+        assert np.array_equal(out.image, outputs[0].image)
+        assert np.array_equal(out.keypoints, outputs[0].keypoints)
+        assert np.array_equal(out.parse, outputs[0].parse)
+        assert np.array_equal(out.densepose_ids, outputs[0].densepose_ids)
+        assert [w for w in out.warnings if "turned" in w] == [
+            f"photo turned upright ({expected}): the person lay {'upside down' if turns == 2 else 'sideways'} "
+            "in it and the file has no EXIF orientation to say so"]
