@@ -330,3 +330,30 @@ def test_demo_store_on_a_taken_port_says_so(tmp_path):
     run = _run([*VTONKIT, "demo-store", "--port", "99999"], 120, expect=2)  # was an OverflowError traceback
     said = " ".join(run.stderr.split())
     assert "Invalid value for '--port'" in said and "Traceback" not in said, said
+
+
+def test_the_demo_store_answers_only_to_names_of_this_machine(store):
+    """DNS rebinding: a page of another site whose name points at 127.0.0.1 sends its own name as Host.
+    The store served it; now it is refused like the review app refuses it (one rule, core/hosts.py)."""
+    import http.client
+
+    port = store.server_address[1]
+
+    def status(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.putrequest("GET", "/", skip_host=True)
+            connection.putheader("Host", host)
+            connection.endheaders()
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert status(f"127.0.0.1:{port}") == 200 and status(f"localhost:{port}") == 200
+    assert status(f"shop.attacker.example:{port}") == 403 and status("shop.attacker.example") == 403
+    allowed = DemoStoreServer(allow_hosts=("demo.lan",)).start_background()
+    try:
+        port = allowed.server_address[1]
+        assert status(f"demo.lan:{port}") == 200 and status(f"other.lan:{port}") == 403
+    finally:
+        allowed.stop()

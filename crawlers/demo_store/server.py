@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
+from vtonkit.core.hosts import allowed_host_names, host_name
 from vtonkit.crawlers.demo_store import pages
 from vtonkit.crawlers.demo_store.catalogue import (
     STATIC_DIR,
@@ -122,6 +123,9 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        if host_name(self.headers.get("Host", "")) not in self.server.allowed_hosts:
+            # DNS rebinding: another site's name pointed at this machine (see core/hosts.py)
+            return self._send(403, "<h1>Refused</h1><p>The Host header names no address of this demo store.</p>")
         try:
             self._route()
         except FileNotFoundError:
@@ -208,9 +212,11 @@ class DemoStoreServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None, copies: int = 1
+        self, host: str = "127.0.0.1", port: int = 0, access_log: Path | None = None, copies: int = 1,
+        allow_hosts: tuple[str, ...] = (),
     ):
         super().__init__((host, port), DemoStoreHandler)
+        self.allowed_hosts = allowed_host_names(host, allow_hosts)  # requests naming other hosts are refused
         # copies > 1 multiplies the shop section (benchmarks); see replicate_catalogue
         self.catalogue = replicate_catalogue(load_catalogue(), copies) if copies > 1 else load_catalogue()
         self.access_log = Path(access_log) if access_log else None

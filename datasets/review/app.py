@@ -29,7 +29,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Report
-from vtonkit.datasets.review.http_guard import LocalOnlyGuard, allowed_host_names
+from vtonkit.datasets.review.http_guard import LocalOnlyGuard
+
+from vtonkit.core.hosts import allowed_host_names
 from vtonkit.datasets.review.safe_paths import (
     UnsafePathError,
     check_split,

@@ -25,7 +25,8 @@ import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+from vtonkit.core.hosts import host_name
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 # The page loads only its own script, style, thumbnails and API; nothing inline, nothing remote.
@@ -46,31 +47,6 @@ COMMON_HEADERS = (
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def host_name(host_header: str) -> str:
-    """`"localhost:8765"` -> `"localhost"`, `"[::1]:8765"` -> `"::1"` (lower case, no trailing dot);
-    "" for anything that is not `name[:port]` (a port that is not a number, stray characters)."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        name, _, rest = host[1:].partition("]")
-    elif host.count(":") > 1:  # a bare IPv6 address
-        name, rest = host, ""
-    else:
-        name, _, port = host.partition(":")
-        rest = f":{port}" if _ else ""
-    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
-        return ""
-    name = name.rstrip(".")
-    return name if name and all(c.isalnum() or c in ".-_:" for c in name) else ""
-
-
-def allowed_host_names(bound_host: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
-    """Loopback names, the bound address (unless a wildcard) and the `--allow-host` names."""
-    names = {*LOOPBACK_HOSTS, *(host_name(name) for name in extra if name.strip())}
-    if bound_host and bound_host not in ("0.0.0.0", "::", ""):
-        names.add(host_name(bound_host if ":" not in bound_host else f"[{bound_host}]"))
-    return frozenset(names)
 
 
 def refusal(scope: Scope, headers: dict[str, str], allowed: frozenset[str]) -> tuple[int, str] | None:

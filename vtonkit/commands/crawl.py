@@ -289,6 +289,10 @@ def demo_store(
         "127.0.0.1", "--host", help="Interface to bind (keep loopback unless you mean it)."
     ),
     access_log: Path = typer.Option(None, "--access-log", help="Append one line per request to this file."),
+    allow_host: list[str] = typer.Option(
+        None, "--allow-host", help="Another host name browsers or crawlers may use to reach the store "
+        "(repeatable). Requests naming any other host are refused (DNS-rebinding protection); 127.0.0.1, "
+        "localhost, ::1 and --host are always allowed."),
 ) -> None:
     """Serve the demo store (tops, trousers, skirts, dresses) until Ctrl-C.
 
@@ -303,7 +307,7 @@ def demo_store(
     typer.echo("drawing the demo garments (cached after the first run)...", err=True)
     prerender_drawn()
     try:
-        server = DemoStoreServer(host, port, access_log=access_log)
+        server = DemoStoreServer(host, port, access_log=access_log, allow_hosts=tuple(allow_host or ()))
     except OSError as exc:
         typer.echo(f"error: {listen_problem(exc, host, port)}", err=True)
         raise typer.Exit(2) from None
