@@ -258,3 +258,29 @@ def test_parallel_decisions_and_notes_never_revert_each_other(server: str, datas
         if note != before[1] and decision != before[0]:
             reverted.append((before, (decision, note)))
     assert reverted == [], f"{len(reverted)} writes reverted another: {reverted[:3]}"
+
+
+@pytest.mark.parametrize("name", ["*", "", "http://review.lan", "review.lan/path", "*.lan"])
+def test_an_allow_host_that_is_no_host_name_is_refused_not_turned_into_anything_goes(dataset: Path, name: str) -> None:
+    """`--allow-host '*'` (or a URL) became "", the name a missing or malformed Host header parses to:
+    requests without a usable Host were let through. Now it is an error, in the app and on the command line."""
+    from typer.testing import CliRunner
+
+    from vtonkit.cli import app as cli
+    from vtonkit.core.hosts import allowed_host_names
+
+    with pytest.raises(ValueError, match="not a host name"):
+        allowed_host_names("127.0.0.1", [name])
+    # --static: refused before it would write the report (and a server would never return)
+    result = CliRunner().invoke(cli, ["review", str(dataset), "--static", str(dataset / "r.html"), "--allow-host", name],
+                                env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Invalid value for --allow-host: not a host name" in said, said
+    assert not (dataset / "r.html").exists()
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vtonkit", "demo-store", "--port", "0", "--allow-host", name],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 2 and "Invalid value for --allow-host: not a host name" in said, said

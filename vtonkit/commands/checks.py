@@ -61,3 +61,15 @@ def check_output_file(path: Path, option: str = "--out", example: str = "report.
                                  param_hint=option)
     check_output_folder(path.parent if str(path.parent) else Path("."), option)
     return path
+
+
+def check_host_names(names: Iterable[str] | None, option: str = "--allow-host") -> tuple[str, ...]:
+    """`names` when each is a host name a server can compare a Host header with, else `typer.BadParameter`."""
+    from vtonkit.core.hosts import allowed_host_names
+
+    names = tuple(names or ())
+    try:
+        allowed_host_names(None, names)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+    return names

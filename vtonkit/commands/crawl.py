@@ -304,10 +304,14 @@ def demo_store(
     from vtonkit.core.listening import listen_problem
     from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
 
+    from vtonkit.commands.checks import check_host_names
+
+    allowed = check_host_names(allow_host)
+
     typer.echo("drawing the demo garments (cached after the first run)...", err=True)
     prerender_drawn()
     try:
-        server = DemoStoreServer(host, port, access_log=access_log, allow_hosts=tuple(allow_host or ()))
+        server = DemoStoreServer(host, port, access_log=access_log, allow_hosts=allowed)
     except OSError as exc:
         typer.echo(f"error: {listen_problem(exc, host, port)}", err=True)
         raise typer.Exit(2) from None

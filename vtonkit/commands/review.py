@@ -130,10 +130,11 @@ def review(
 
     from vtonkit.core.errors import VtonkitError
 
-    from vtonkit.commands.checks import check_output_file
+    from vtonkit.commands.checks import check_host_names, check_output_file
 
     if static is not None:
         check_output_file(static, "--static", "review.html")
+    check_host_names(allow_host)
     console = Console(stderr=True)
     try:
         _review(dataset, console, host=host, port=port, allow_host=allow_host, static=static, thumb=thumb,

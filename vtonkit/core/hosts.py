@@ -30,8 +30,18 @@ def host_name(host_header: str) -> str:
 
 
 def allowed_host_names(bound_host: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
-    """Loopback names, the bound address (unless a wildcard) and the `--allow-host` names."""
-    names = {*LOOPBACK_HOSTS, *(host_name(name) for name in extra if name.strip())}
+    """Loopback names, the bound address (unless a wildcard) and the `--allow-host` names.
+
+    Raises:
+        ValueError: an `extra` entry is no host name (`*`, a URL, an empty string): as "" it would
+            have let through requests without a usable Host header.
+    """
+    extra = list(extra)
+    bad = [name for name in extra if not host_name(name)]
+    if bad:
+        raise ValueError(f"not a host name: {', '.join(repr(name) for name in bad)} (give a name or address "
+                         "such as review.lan or 192.168.1.20, without scheme, path or wildcard)")
+    names = {*LOOPBACK_HOSTS, *(host_name(name) for name in extra)}
     if bound_host and bound_host not in ("0.0.0.0", "::", ""):
         names.add(host_name(bound_host if ":" not in bound_host else f"[{bound_host}]"))
     return frozenset(names)
