@@ -28,6 +28,7 @@ from pathlib import Path
 
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
+from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.preprocess.model_registry import MODELS, ModelSpec, get_spec
 
 from vtonkit.core.errors import InputError, VtonkitError
@@ -105,8 +106,9 @@ def use(name: str, file: str | Path, *, check: bool = True) -> Path:
     """
     spec = get_spec(name)
     file = Path(file).expanduser().resolve()
-    if not file.is_file():
-        raise InputError(file, f"model file for {name} not found")
+    problem = regular_file_problem(file)
+    if problem is not None:
+        raise InputError(file, f"model file for {name}: {problem}")
     if check:
         _check_file(spec, file)
     overrides = local_overrides()

@@ -175,6 +175,21 @@ def test_use_refuses_a_file_of_the_wrong_size(tmp_path):
         models.use("schp-lip", wrong)
 
 
+def test_use_says_what_stands_where_the_file_should_be(tmp_path):
+    """A folder was "model file not found"; a dangling link too."""
+    from vtonkit.core.errors import InputError
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    dangling = tmp_path / "parsing_lip.onnx"
+    dangling.symlink_to(tmp_path / "gone.onnx")
+    for where, problem in ((folder, "not a regular file (a folder)"), (tmp_path / "none.onnx", "file not found")):
+        with pytest.raises(InputError, match=f"model file for schp-lip: {problem}".replace("(", r"\(").replace(")", r"\)")):
+            models.use("schp-lip", where)
+    with pytest.raises(InputError, match="model file for schp-lip: file not found"):
+        models.use("schp-lip", dangling)  # resolved first: the missing target is named
+
+
 def test_verify_reports_ok_corrupt_missing_unverified(serve, monkeypatch):
     server = serve()
     spec = _spec(server.url)
