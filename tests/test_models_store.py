@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import re
 import threading
 
 import pytest
@@ -184,7 +185,7 @@ def test_use_says_what_stands_where_the_file_should_be(tmp_path):
     dangling = tmp_path / "parsing_lip.onnx"
     dangling.symlink_to(tmp_path / "gone.onnx")
     for where, problem in ((folder, "not a regular file (a folder)"), (tmp_path / "none.onnx", "file not found")):
-        with pytest.raises(InputError, match=f"model file for schp-lip: {problem}".replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(InputError, match=re.escape(f"model file for schp-lip: {problem}")):
             models.use("schp-lip", where)
     with pytest.raises(InputError, match="model file for schp-lip: file not found"):
         models.use("schp-lip", dangling)  # resolved first: the missing target is named
