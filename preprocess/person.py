@@ -28,6 +28,7 @@ from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import (
+    HIPS,
     FrameTransform,
     Normalized,
     keep_framing,
@@ -53,7 +54,6 @@ from vtonkit.core.errors import MultiplePersonsError, NoPersonError
 logger = logging.getLogger(__name__)
 
 CATEGORIES = GARMENT_CATEGORIES
-HIPS = (9, 12)
 LEGS = (10, 11, 13, 14)
 # Below this share of the image height the person is "tiny" in --keep-framing mode too.
 TINY_SHARE = 0.25
