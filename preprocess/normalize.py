@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PIL import ImageOps
 from vtonkit.datasets.io.images import open_image, to_rgb
+from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,7 @@ def quarter_turns_to_upright(keypoints: np.ndarray) -> int:
     these BODY_25 `keypoints` upright: 0 unless both shoulders and both hips were found and the
     torso (shoulders -> hips) runs more than `UPRIGHT_LIMIT_DEG` away from straight down."""
     points = np.asarray(keypoints, dtype=np.float64)
-    joints = [*SHOULDERS, *HIPS]
-    if ((points[joints, 0] == 0) & (points[joints, 1] == 0)).any():
+    if not present_mask(points)[[*SHOULDERS, *HIPS]].all():
         return 0
     dx, dy = points[list(HIPS), :2].mean(0) - points[list(SHOULDERS), :2].mean(0)
     angle = np.degrees(np.arctan2(dx, dy))  # 0: hips below the shoulders (image rows grow downwards)

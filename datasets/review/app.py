@@ -30,8 +30,6 @@ from pydantic import BaseModel
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Report
 from vtonkit.datasets.review.http_guard import LocalOnlyGuard
-
-from vtonkit.core.hosts import allowed_host_names
 from vtonkit.datasets.review.safe_paths import (
     UnsafePathError,
     check_split,
@@ -43,6 +41,8 @@ from vtonkit.datasets.review.safe_paths import (
 from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
 from vtonkit.datasets.review.store import DECISIONS, DecisionStore
 from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
+
+from vtonkit.core.hosts import allowed_host_names
 
 logger = logging.getLogger(__name__)
 
