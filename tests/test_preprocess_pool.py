@@ -82,3 +82,25 @@ def test_ray_actors_start_with_the_same_worker_environment():
         environment = result["start_environment"]
         assert {name: environment.get(name) for name in SINGLE_THREAD_ENV} == SINGLE_THREAD_ENV
         assert MALLOC_HUGE_PAGES in environment.get("GLIBC_TUNABLES", "")
+
+
+@pytest.mark.parametrize("entry, reimported", [("run_as_module_entry()", False), ("pass", True)])
+def test_workers_spawned_from_the_console_script_skip_re_running_it(tmp_path, entry, reimported):
+    # The `vtonkit` console script is a file run as __main__: a spawned worker re-runs such a file
+    # before its first task, which imports the whole CLI (typer, every command module) in every
+    # worker. `main()` gives the script the spec of `python -m vtonkit`, which spawn skips. The
+    # script below is the console script's shape; the worker reports what it has imported.
+    import subprocess
+    import sys
+
+    script = tmp_path / "vtonkit"
+    script.write_text(
+        "import multiprocessing, sys\n"
+        "from vtonkit.cli import run_as_module_entry\n"
+        "if __name__ == '__main__':\n"
+        f"    {entry}\n"
+        "    with multiprocessing.get_context('spawn').Pool(1) as pool:\n"
+        "        print(pool.apply(eval, (\"'vtonkit.cli' in __import__('sys').modules\",)))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(reimported)
