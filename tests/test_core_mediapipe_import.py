@@ -1,4 +1,4 @@
-"""`vtonkit.core.mediapipe_import`: mediapipe without matplotlib, and the real matplotlib afterwards.
+"""`vtonkit.core.mediapipe_import`: mediapipe without matplotlib and its Tasks API, both real when asked for afterwards.
 
 Each case runs in a fresh interpreter: whether matplotlib is imported is per process.
 """
@@ -38,4 +38,21 @@ def test_mediapipe_imports_without_matplotlib_which_stays_importable():
 
 def test_a_process_that_already_has_matplotlib_keeps_it_for_mediapipe():
     run = _run(MATPLOTLIB_FIRST)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+TASKS_ON_FIRST_USE = """
+import sys
+from vtonkit.core.mediapipe_import import import_mediapipe
+mp = import_mediapipe()
+assert "mediapipe.tasks.python" not in sys.modules, "the Tasks API was imported"
+options = mp.tasks.BaseOptions(model_asset_path="x.tflite")  # first use imports the real Tasks API
+assert options.model_asset_path == "x.tflite" and "mediapipe.tasks.python.vision" in sys.modules
+from mediapipe.tasks.python import vision
+assert mp.tasks.vision is vision
+"""
+
+
+def test_the_tasks_api_is_imported_on_first_use():
+    run = _run(TASKS_ON_FIRST_USE)
     assert run.returncode == 0, run.stderr[-2000:]

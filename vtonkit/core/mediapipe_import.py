@@ -1,19 +1,22 @@
-"""`import mediapipe` without the matplotlib import its drawing helpers pull in.
+"""`import mediapipe` without the modules of it that vtonkit never uses.
 
-mediapipe's package `__init__` imports `solutions.drawing_utils`, which imports `matplotlib.pyplot`:
-about 0.35 of the ~0.5 CPU s that `import mediapipe` costs, paid again by every prep worker process
-at start-up, although vtonkit never draws with mediapipe. While mediapipe imports, placeholders
-stand in for `matplotlib` and `matplotlib.pyplot`; they leave `sys.modules` right afterwards, so a
-later `import matplotlib.pyplot` anywhere gets the real one. Only mediapipe's own drawing helpers
-(`drawing_utils.plot_landmarks`) keep the placeholder, which says so when used.
+mediapipe's package `__init__` imports `solutions.drawing_utils`, which imports `matplotlib.pyplot`
+(about 0.35 of the ~0.5 CPU s that `import mediapipe` costs), and the whole Tasks API
+(`mediapipe.tasks.python`: vision, audio and text tasks, ~0.03 s more). Every prep worker process
+pays that at start-up, on the critical path, although vtonkit draws nothing with mediapipe and
+runs only its `solutions`. While mediapipe imports, placeholders stand in for those modules and
+leave `sys.modules` right afterwards:
+
+* a later `import matplotlib.pyplot` anywhere gets the real one; only mediapipe's own drawing
+  helpers (`drawing_utils.plot_landmarks`) keep the placeholder, which says so when used;
+* `mediapipe.tasks` imports the real Tasks API on first use (`mp.tasks.vision...` works as usual).
 """
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from typing import Any
-
-_STAND_INS = ("matplotlib", "matplotlib.pyplot")
 
 
 class _Placeholder(types.ModuleType):
@@ -22,14 +25,35 @@ class _Placeholder(types.ModuleType):
                              "helpers (see vtonkit.core.mediapipe_import); import matplotlib before mediapipe to use them")
 
 
+class _LazyTasks(types.ModuleType):
+    """Stands for `mediapipe.tasks.python` (what mediapipe calls `mp.tasks`) until an attribute is read."""
+
+    def __getattr__(self, name: str) -> Any:
+        real = importlib.import_module("mediapipe.tasks.python")
+        # Importing it binds the package `mediapipe.tasks` to `mp.tasks`; mediapipe's own `__init__`
+        # binds the `python` module there (`import mediapipe.tasks.python as tasks`): so do we.
+        sys.modules["mediapipe"].tasks = real
+        return getattr(real, name)
+
+
+def _stand_ins() -> dict[str, types.ModuleType]:
+    stand_ins: dict[str, types.ModuleType] = {}
+    if "matplotlib" not in sys.modules:  # already imported: mediapipe gets the real one
+        stand_ins["matplotlib"] = _Placeholder("matplotlib")
+        stand_ins["matplotlib.pyplot"] = stand_ins["matplotlib"].pyplot = _Placeholder("matplotlib.pyplot")
+    package = types.ModuleType("mediapipe.tasks")  # only for mediapipe's `import mediapipe.tasks.python as tasks`
+    package.python = _LazyTasks("mediapipe.tasks.python")
+    stand_ins.update({"mediapipe.tasks": package, "mediapipe.tasks.python": package.python})
+    return stand_ins
+
+
 def import_mediapipe() -> types.ModuleType:
     """The `mediapipe` module (imported once per process; see the module docstring)."""
-    if "mediapipe" in sys.modules or any(name in sys.modules for name in _STAND_INS):
+    if "mediapipe" in sys.modules:
         import mediapipe
 
         return mediapipe
-    stand_ins = {name: _Placeholder(name) for name in _STAND_INS}
-    stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # `import matplotlib.pyplot as plt`
+    stand_ins = _stand_ins()
     sys.modules.update(stand_ins)
     try:
         import mediapipe
