@@ -187,6 +187,18 @@ def test_a_cropped_heads_hair_is_found(parsed) -> None:
     pytest.fail("dresscode/lower_body/013563_0 not among the samples")
 
 
+def test_curls_hanging_beside_a_tilted_neck_are_hair(parsed) -> None:
+    """vitonhd/train/00000_00 (tuning set): the head tilts, brown curls hang beside the neck, inside
+    the column where the neck is expected, in skin-like colours; they were labelled neck (hair
+    IoU 0.801, neck 0.670 with genuine keypoints). Textured pixels there now lean to hair."""
+    for sample, _, truth, ours in parsed:
+        if f"{sample.dataset}/{sample.stem}" == "vitonhd/train/00000_00":
+            ious = class_ious(ours, truth, (Cihp.HAIR, Cihp.NECK))
+            assert ious["hair"] >= 0.815 and ious["neck"] >= 0.685, ious
+            return
+    pytest.fail("vitonhd/train/00000_00 not among the samples")
+
+
 @pytest.mark.slow
 def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
     """A camisole and light-brown hair that ends at the chin (../shared/data/photos/persons/05997_00):

@@ -64,6 +64,12 @@ MIN_PERSON_FRACTION = 0.002
 # adds to skin there in the long-hair search.
 SMOOTH_SKIN_STD = 7.0
 SMOOTH_SKIN_BONUS = 2.5
+# The converse in the neck column: the column's skin prior fades by up to TEXTURED_COLUMN_PENALTY
+# log-odds as the lightness std rises from TEXTURED_STD over TEXTURE_RAMP (hair hanging beside the
+# neck of a tilted head: median std 18-20; the neck: 5-9, its shadow edges reach 17).
+TEXTURED_STD = 12.0
+TEXTURE_RAMP = 10.0
+TEXTURED_COLUMN_PENALTY = 3.0
 
 
 class GeometricParser:
@@ -78,7 +84,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "3"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair
+    version = "4"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -485,8 +491,11 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
         # Bare shoulders beside the neck share light-brown or blond hair's colour, but skin is smooth
         # and hair has strands: skin-coloured pixels in a smooth neighbourhood lean to skin.
-        smooth_skin = skin_guess & (local_std(lab[..., 0]) < SMOOTH_SKIN_STD)
-        skin_prior = np.where(in_column, 1.5, -1.0) + np.where(smooth_skin, SMOOTH_SKIN_BONUS, 0.0)
+        texture = local_std(lab[..., 0])
+        smooth_skin = skin_guess & (texture < SMOOTH_SKIN_STD)
+        textured = np.clip((texture - TEXTURED_STD) / TEXTURE_RAMP, 0.0, 1.0)
+        skin_prior = (np.where(in_column, 1.5 - TEXTURED_COLUMN_PENALTY * textured, -1.0)
+                      + np.where(smooth_skin, SMOOTH_SKIN_BONUS, 0.0))
         top_prior = np.where(yy > top_line, 1.0, -1.0)
         best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
         candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
