@@ -9,7 +9,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import Cihp, to_cihp
 from vtonkit.preprocess.arm_skin import arm_skin, fill_holes
-from vtonkit.preprocess.backends.geometric_parser import GeometricParser
+from vtonkit.preprocess.backends.geometric_parser import GeometricParser, greyer_than_face
 from vtonkit.preprocess.body_frame import BodyFrame
 from vtonkit.preprocess.evaluation import PARSE_CLASSES, class_ious, find_samples
 from vtonkit.preprocess.stages import HUMAN_PARSERS, POSE_ESTIMATORS, HumanParser
@@ -212,6 +212,36 @@ def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
     shoulders_y = int(result.keypoints[[2, 5], 1].mean())
     assert hair.sum() > 10_000, "the hair itself is still found"
     assert hair[shoulders_y:].sum() < 0.1 * hair.sum(), hair[shoulders_y:].sum() / hair.sum()
+
+
+@pytest.mark.parametrize("photo", ["model_2.png", "model_3.png", "model_6.png", "model_9.png"])
+def test_the_shaded_side_of_a_white_top_is_not_torso_skin(parser, photos, photo) -> None:
+    """White tops under warm light (../shared/data/photos/persons/model_*): their shaded side passes
+    the skin colour model of a pale face and was labelled torso skin (neck) over 5-23 % of the
+    garment's mid-torso rows; its chroma (3-5) is far below the face's (18-28)."""
+    pose = POSE_ESTIMATORS.build("mediapipe")
+    image = read_rgb(photos / "persons" / photo)
+    result = pose.estimate(image)
+    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    shoulders_y = result.keypoints[[2, 5], 1].mean()
+    hips_y = result.keypoints[[9, 12], 1].mean()
+    rows = ours[int(shoulders_y + 0.2 * (hips_y - shoulders_y)):int(shoulders_y + 0.6 * (hips_y - shoulders_y))]
+    garment = np.isin(rows, (Cihp.UPPER_CLOTHES, Cihp.DRESS)).sum()
+    assert garment > 10_000, "the top itself is found"
+    assert (rows == Cihp.NECK).sum() < 0.01 * garment, (rows == Cihp.NECK).sum() / garment
+
+
+def test_greyer_than_face_needs_a_coloured_face() -> None:
+    def lab(a: float, b: float) -> np.ndarray:  # OpenCV 8-bit Lab: a and b offset by 128
+        return np.array([150.0, 128 + a, 128 + b], np.float32)
+
+    image = np.stack([np.stack([lab(10, 16), lab(3, 3), lab(6, 8), lab(-8, -9)])])  # (1, 4, 3)
+    face = np.array([[True, False, False, False]])
+    # face chroma 18.9: grey-pink (4.2) is greyer than 40 % of it; 10.0 and 12.0 are not
+    assert greyer_than_face(image, face).tolist() == [[False, True, False, False]]
+    image[0, 0] = lab(3, 5)  # a face of chroma 5.8 (greyscale photo, colour cast): no verdict
+    assert not greyer_than_face(image, face).any()
+    assert not greyer_than_face(image, np.zeros_like(face)).any()
 
 
 def test_arm_skin_needs_seed_skin_and_stays_near_the_arm() -> None:

@@ -70,6 +70,13 @@ SMOOTH_SKIN_BONUS = 2.5
 TEXTURED_STD = 12.0
 TEXTURE_RAMP = 10.0
 TEXTURED_COLUMN_PENALTY = 3.0
+# Body skin must keep at least this fraction of the face's chroma (Lab sqrt(a^2 + b^2)): the shaded
+# side of a white top under warm light passes the skin colour model (pale skin and grey-pink share
+# hue and lightness) but its chroma is 3-5 against 18-28 for the skin it imitates. Only applied when
+# the face has MIN_FACE_CHROMA or more (not on greyscale photos or under a colour cast that greys
+# the face too).
+SKIN_CHROMA_FRACTION = 0.4
+MIN_FACE_CHROMA = 10.0
 
 
 class GeometricParser:
@@ -84,7 +91,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "4"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair
+    version = "5"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -251,6 +258,19 @@ def skin_mask(lab: np.ndarray, cells: np.ndarray, face: np.ndarray, body: np.nda
     return body & (skin_score > garment_score) & (chroma <= 1.6) & lightness_ok
 
 
+def greyer_than_face(lab: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """`(H, W)` bool: pixels whose Lab chroma is below SKIN_CHROMA_FRACTION of the face's median
+    chroma (`lab`: OpenCV 8-bit Lab, a and b offset by 128); all False when the face is missing or
+    itself nearly grey."""
+    chroma = np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0)
+    if not face.any():
+        return np.zeros(face.shape, bool)
+    face_chroma = float(np.median(chroma[face]))
+    if face_chroma < MIN_FACE_CHROMA:
+        return np.zeros(face.shape, bool)
+    return chroma < SKIN_CHROMA_FRACTION * face_chroma
+
+
 def anchored_skin(skin: np.ndarray, frame: BodyFrame, face_cx: float, face_bottom: float,
                   has_face: bool) -> np.ndarray:
     """Keep the skin-coloured pieces that connect to where skin shows: neck, hands, lower legs.
@@ -358,6 +378,7 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     labels[hair] = Cihp.HAIR
     labels[face & ~hair] = Cihp.FACE
     body = layout.body & ~(hair | face)
+    skin_guess = skin_guess & ~greyer_than_face(layout.lab, face & ~hair)
     skin = anchored_skin(skin_guess & body, frame, layout.face_cx, layout.face_bottom, face.any())
     arms = arm_skin(layout.lab, body, skin, frame)
     skin |= arms
