@@ -231,6 +231,24 @@ def test_the_shaded_side_of_a_white_top_is_not_torso_skin(parser, photos, photo)
     assert (rows == Cihp.NECK).sum() < 0.01 * garment, (rows == Cihp.NECK).sum() / garment
 
 
+@pytest.mark.parametrize(("photo", "garment"), [
+    ("model_4.png", Cihp.SKIRT),  # a mini skirt cropped just above the knees: was pants
+    ("model_2.png", Cihp.SKIRT), ("01008_00.jpg", Cihp.SKIRT),  # skirts down to the edge
+    ("model_3.png", Cihp.PANTS), ("05997_00.jpg", Cihp.PANTS), ("14627_00.jpg", Cihp.PANTS),  # trousers cut by it
+])
+def test_a_skirt_that_runs_off_the_bottom_edge_is_a_skirt(parser, photos, photo, garment) -> None:
+    """A lower garment is a skirt when it bridges the legs and reaches the knees; one that runs
+    off the photo's bottom edge has its hem out of view and counts as reaching them. Trousers cut
+    by the edge stay pants: they open into two legs."""
+    pose = POSE_ESTIMATORS.build("mediapipe")
+    image = read_rgb(photos / "persons" / photo)
+    result = pose.estimate(image)
+    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    pants, skirt = (ours == Cihp.PANTS).sum(), (ours == Cihp.SKIRT).sum()
+    assert pants + skirt > 30_000, "the lower garment is found"
+    assert (skirt if garment == Cihp.SKIRT else pants) > 0.9 * (pants + skirt), (pants, skirt)
+
+
 def test_greyer_than_face_needs_a_coloured_face() -> None:
     def lab(a: float, b: float) -> np.ndarray:  # OpenCV 8-bit Lab: a and b offset by 128
         return np.array([150.0, 128 + a, 128 + b], np.float32)

@@ -91,7 +91,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "5"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma
+    version = "6"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -677,7 +677,9 @@ def bridges_the_legs(lower: np.ndarray, frame: BodyFrame) -> tuple[bool, bool]:
     Along the body's midline between hips and knees, trousers open into two legs below the crotch
     (background or skin shows between them); a skirt or dress stays one piece of cloth down to its
     hem. Shorts worn with the legs together look like a skirt, so only a garment that also reaches
-    the knees is called a skirt (HR-VITON merges pants and skirt into one channel anyway).
+    the knees is called a skirt (HR-VITON merges pants and skirt into one channel anyway). A
+    garment that runs off the bottom edge of the photo counts as reaching them: its hem is out of
+    view (a skirt cropped just above the knees, whose knee joints sit on the edge).
     """
     if not lower.any() or not frame.has(R_KNEE, L_KNEE, R_HIP, L_HIP):
         return False, False
@@ -697,7 +699,8 @@ def bridges_the_legs(lower: np.ndarray, frame: BodyFrame) -> tuple[bool, bool]:
     t = (rows - hip[1]) / (knee[1] - hip[1])
     xs = np.round(hip[0] + t * (knee[0] - hip[0])).astype(int)
     covered = [lower[r, max(0, x - half):x + half + 1].mean() > 0.5 for r, x in zip(rows, xs)]
-    return bool(np.mean(covered) > 0.9), bool(hem >= knee[1] - 0.05 * frame.scale)
+    cut_by_frame = bool(lower[-1].any()) and hem >= lower.shape[0] - 1 - 0.1 * frame.scale
+    return bool(np.mean(covered) > 0.9), bool(hem >= knee[1] - 0.05 * frame.scale or cut_by_frame)
 
 
 def majority_filter(labels: np.ndarray, radius: int = 2) -> np.ndarray:
