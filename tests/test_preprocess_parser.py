@@ -12,6 +12,7 @@ from vtonkit.preprocess.arm_skin import arm_skin, fill_holes
 from vtonkit.preprocess.backends.geometric_parser import GeometricParser, greyer_than_face
 from vtonkit.preprocess.body_frame import BodyFrame
 from vtonkit.preprocess.evaluation import PARSE_CLASSES, class_ious, find_samples
+from vtonkit.preprocess.neckline_skin import neckline_skin
 from vtonkit.preprocess.stages import HUMAN_PARSERS, POSE_ESTIMATORS, HumanParser
 
 from vtonkit.core.errors import NoPersonError
@@ -247,6 +248,50 @@ def test_a_skirt_that_runs_off_the_bottom_edge_is_a_skirt(parser, photos, photo,
     pants, skirt = (ours == Cihp.PANTS).sum(), (ours == Cihp.SKIRT).sum()
     assert pants + skirt > 30_000, "the lower garment is found"
     assert (skirt if garment == Cihp.SKIRT else pants) > 0.9 * (pants + skirt), (pants, skirt)
+
+
+@pytest.mark.parametrize(("photo", "low"), [("model_1.png", 0.22), ("model_3.png", 0.28)])
+def test_a_lit_neckline_above_a_white_top_is_skin(parser, photos, photo, low) -> None:
+    """Scoop necklines over white tank tops (../shared/data/photos/persons/model_1, model_3): the
+    lit side of the chest is brighter than the face and shares a white top's histogram cells, so
+    it was labelled top; 8 % and 13 % of the upper chest band were neck. The neckline's own
+    Gaussians now give it back (30 % and 38 %) without spilling over the top."""
+    pose = POSE_ESTIMATORS.build("mediapipe")
+    image = read_rgb(photos / "persons" / photo)
+    result = pose.estimate(image)
+    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    k = result.keypoints
+    shoulders_y, hips_y = k[[2, 5], 1].mean(), k[[9, 12], 1].mean()
+    x0, x1 = sorted((int(k[2, 0]), int(k[5, 0])))
+    band = ours[int(shoulders_y - 0.1 * (hips_y - shoulders_y)):int(shoulders_y + 0.25 * (hips_y - shoulders_y)), x0:x1]
+    share = (band == Cihp.NECK).mean()
+    assert low <= share <= 0.5, share
+
+
+def test_neckline_skin_joins_smooth_lit_skin_to_the_seeds_only() -> None:
+    """Synthetic neck zone (OpenCV-style Lab, a and b offset by 128): skin seeds shading from dark
+    to light, lit skin of about the same chroma beside them, a white garment below, a skin-coloured patch cut off by the
+    garment, and a textured strip of lit-skin colour (hair) that is not smooth."""
+    lab = np.zeros((60, 60, 3), np.float32)
+    lab[:] = (235, 128, 129)  # white garment
+    lit = (205, 138, 141)
+    lab[0:20, 10:30] = (0, 141, 145)
+    lab[0:20, 10:30, 0] = np.linspace(110, 190, 20)  # skin shading from the shadow side to the light
+    lab[0:20, 30:50] = lit
+    lab[40:50, 10:20] = lit  # cut off from the seeds by the garment
+    lab[0:20, 50:55] = lit  # the strip that is not smooth
+    zone = np.ones((60, 60), bool)
+    skin = np.zeros((60, 60), bool)
+    skin[0:20, 10:30] = True
+    garment = np.zeros((60, 60), bool)
+    garment[25:35, :] = True
+    smooth = np.ones((60, 60), bool)
+    smooth[:, 50:55] = False
+    found = neckline_skin(lab, zone, skin, garment, smooth)
+    assert found[0:20, 10:48].all()  # seeds and the lit skin beside them
+    assert not found[25:60].any()  # the garment, and the patch it cuts off
+    assert not found[0:20, 52:].any()  # not smooth: not added
+    assert not neckline_skin(lab, zone, np.zeros_like(skin), garment, smooth).any()  # no seeds, no verdict
 
 
 def test_greyer_than_face_needs_a_coloured_face() -> None:

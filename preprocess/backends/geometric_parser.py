@@ -49,6 +49,7 @@ from vtonkit.preprocess.body_frame import (
     joint_present,
 )
 from vtonkit.preprocess.colour_model import ColourModel, lab_bins
+from vtonkit.preprocess.neckline_skin import neckline_skin
 from vtonkit.preprocess.person_mask import main_person, refine_probability
 
 from vtonkit.core.mediapipe_import import import_mediapipe
@@ -77,6 +78,8 @@ TEXTURED_COLUMN_PENALTY = 3.0
 # the face too).
 SKIN_CHROMA_FRACTION = 0.4
 MIN_FACE_CHROMA = 10.0
+# Skin this far from the nearer arm's skeleton (shoulder widths) may be neck/torso skin.
+TORSO_ARM_CLEARANCE = 0.132
 
 
 class GeometricParser:
@@ -91,7 +94,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "6"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees
+    version = "7"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -382,6 +385,9 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     skin = anchored_skin(skin_guess & body, frame, layout.face_cx, layout.face_bottom, face.any())
     arms = arm_skin(layout.lab, body, skin, frame)
     skin |= arms
+    neck_skin_zone = body & neck_zone(layout) & (arm_distance(frame) > TORSO_ARM_CLEARANCE * layout.s)
+    smooth = local_std(layout.lab[..., 0]) < SMOOTH_SKIN_STD
+    skin |= neckline_skin(layout.lab, neck_skin_zone, skin, layout.chest & body & ~skin, smooth)
     non_skin = body & ~skin
     d_arm = label_skin(labels, layout, skin, frame, arms)
     shoes = label_shoes(labels, layout, non_skin, frame)
@@ -544,24 +550,33 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
     return hair, face, skin_guess
 
 
+def neck_zone(layout: PersonLayout) -> np.ndarray:
+    """`(h, w)` bool: where skin is neck (torso skin) by position: from a little above the chin to a
+    quarter shoulder width below the shoulders, 0.45 shoulder widths either side of the face."""
+    yy, xx, s = layout.yy, layout.xx, layout.s
+    return ((yy > layout.face_bottom - 0.3 * (layout.face_bottom - layout.face_top))
+            & (yy < layout.shoulder_y + 0.25 * s) & (np.abs(xx - layout.face_cx) < 0.45 * s))
+
+
+def arm_distance(frame: BodyFrame) -> np.ndarray:
+    """`(h, w)` float32 distance to the nearer arm's skeleton."""
+    return np.minimum(frame.distance_to("arm_r", frame.arm("right")), frame.distance_to("arm_l", frame.arm("left")))
+
+
 def label_skin(labels: np.ndarray, layout: PersonLayout, skin: np.ndarray, frame: BodyFrame,
                arm_zone_skin: np.ndarray | None = None) -> np.ndarray:
     """Label skin as neck/torso skin, arms and legs (left/right by the nearer limb) into `labels`;
     returns the distance to the nearer arm, which the garment split reads too."""
-    yy, xx, s, hip_y = layout.yy, layout.xx, layout.s, layout.hip_y
-    face_top, face_bottom, face_cx = layout.face_top, layout.face_bottom, layout.face_cx
-    shoulder_y, d_leg, d_leg_l, d_leg_r = layout.shoulder_y, layout.d_leg, layout.d_leg_l, layout.d_leg_r
+    yy, s, hip_y = layout.yy, layout.s, layout.hip_y
+    d_leg, d_leg_l, d_leg_r = layout.d_leg, layout.d_leg_l, layout.d_leg_r
     h, w = skin.shape
     # -- skin: arms, legs, neck/torso skin -------------------------------------------------------
-    limb_radius = 0.22 * s
     d_arm_r = frame.distance_to("arm_r", frame.arm("right"))
     d_arm_l = frame.distance_to("arm_l", frame.arm("left"))
-    d_arm = np.minimum(d_arm_r, d_arm_l)
+    d_arm = arm_distance(frame)
     torso = frame.inside_torso(0.0)
-    neck_zone = ((yy > face_bottom - 0.3 * (face_bottom - face_top)) & (yy < shoulder_y + 0.25 * s)
-                 & (np.abs(xx - face_cx) < 0.45 * s))
     below_hips = (yy > hip_y - 0.1 * s) if hip_y is not None else np.zeros((h, w), bool)
-    torso_skin = skin & (neck_zone | torso) & (d_arm > 0.6 * limb_radius) & ~below_hips
+    torso_skin = skin & (neck_zone(layout) | torso) & (d_arm > TORSO_ARM_CLEARANCE * s) & ~below_hips
     legs = skin & below_hips & (d_leg < d_arm) & ~torso_skin
     if arm_zone_skin is not None:  # a hand by the thigh is no leg
         legs &= ~arm_zone_skin
