@@ -39,6 +39,19 @@ def parsed(parser, vitonhd, dresscode):
     return results
 
 
+@pytest.fixture(scope="module")
+def pose():
+    return POSE_ESTIMATORS.build("mediapipe")
+
+
+def parse_photo(parser, pose, path):
+    """A photo as `prep-person` sees it: mediapipe keypoints and silhouette, then the parser ->
+    (pose result, CIHP labels)."""
+    image = read_rgb(path)
+    result = pose.estimate(image)
+    return result, parser.parse(image, result.keypoints, person_mask=result.person_mask)
+
+
 def comparable(ours: np.ndarray, label_set: str) -> np.ndarray:
     # Dress Code (ATR) has no neck: its "head" label covers the neck skin.
     return np.where(ours == Cihp.NECK, Cihp.FACE, ours) if label_set == "dresscode" else ours
@@ -127,14 +140,11 @@ def test_given_person_mask_bounds_the_labels(parser, vitonhd) -> None:
 
 
 @pytest.mark.slow
-def test_with_mediapipe_keypoints(parser, vitonhd) -> None:
+def test_with_mediapipe_keypoints(parser, pose, vitonhd) -> None:
     """The real chain: mediapipe pose (and its silhouette) feeding the parser."""
-    pose = POSE_ESTIMATORS.build("mediapipe")
     scores = []
     for stem in ("00006_00", "00013_00", "00034_00"):
-        image = read_rgb(vitonhd / "test" / "image" / f"{stem}.jpg")
-        result = pose.estimate(image)
-        ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+        _, ours = parse_photo(parser, pose, vitonhd / "test" / "image" / f"{stem}.jpg")
         truth = read_parse(vitonhd / "test" / "image-parse-v3" / f"{stem}.png")
         scores.append(np.mean(list(class_ious(ours, truth, PARSE_CLASSES).values())))
     assert np.mean(scores) >= 0.72, scores  # measured 0.81
@@ -201,14 +211,11 @@ def test_curls_hanging_beside_a_tilted_neck_are_hair(parsed) -> None:
 
 
 @pytest.mark.slow
-def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
+def test_bare_shoulders_beside_short_hair_are_not_hair(parser, pose, photos) -> None:
     """A camisole and light-brown hair that ends at the chin (../shared/data/photos/persons/05997_00):
     the skin between the hair and the straps shares the hair's colour and used to be labelled hair
     down to the straps (32 % of the hair below the shoulder joints); smooth skin now leans to skin."""
-    pose = POSE_ESTIMATORS.build("mediapipe")
-    image = read_rgb(photos / "persons" / "05997_00.jpg")
-    result = pose.estimate(image)
-    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    result, ours = parse_photo(parser, pose, photos / "persons" / "05997_00.jpg")
     hair = ours == Cihp.HAIR
     shoulders_y = int(result.keypoints[[2, 5], 1].mean())
     assert hair.sum() > 10_000, "the hair itself is still found"
@@ -216,14 +223,11 @@ def test_bare_shoulders_beside_short_hair_are_not_hair(parser, photos) -> None:
 
 
 @pytest.mark.parametrize("photo", ["model_2.png", "model_3.png", "model_6.png", "model_9.png"])
-def test_the_shaded_side_of_a_white_top_is_not_torso_skin(parser, photos, photo) -> None:
+def test_the_shaded_side_of_a_white_top_is_not_torso_skin(parser, pose, photos, photo) -> None:
     """White tops under warm light (../shared/data/photos/persons/model_*): their shaded side passes
     the skin colour model of a pale face and was labelled torso skin (neck) over 5-23 % of the
     garment's mid-torso rows; its chroma (3-5) is far below the face's (18-28)."""
-    pose = POSE_ESTIMATORS.build("mediapipe")
-    image = read_rgb(photos / "persons" / photo)
-    result = pose.estimate(image)
-    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    result, ours = parse_photo(parser, pose, photos / "persons" / photo)
     shoulders_y = result.keypoints[[2, 5], 1].mean()
     hips_y = result.keypoints[[9, 12], 1].mean()
     rows = ours[int(shoulders_y + 0.2 * (hips_y - shoulders_y)):int(shoulders_y + 0.6 * (hips_y - shoulders_y))]
@@ -237,29 +241,23 @@ def test_the_shaded_side_of_a_white_top_is_not_torso_skin(parser, photos, photo)
     ("model_2.png", Cihp.SKIRT), ("01008_00.jpg", Cihp.SKIRT),  # skirts down to the edge
     ("model_3.png", Cihp.PANTS), ("05997_00.jpg", Cihp.PANTS), ("14627_00.jpg", Cihp.PANTS),  # trousers cut by it
 ])
-def test_a_skirt_that_runs_off_the_bottom_edge_is_a_skirt(parser, photos, photo, garment) -> None:
+def test_a_skirt_that_runs_off_the_bottom_edge_is_a_skirt(parser, pose, photos, photo, garment) -> None:
     """A lower garment is a skirt when it bridges the legs and reaches the knees; one that runs
     off the photo's bottom edge has its hem out of view and counts as reaching them. Trousers cut
     by the edge stay pants: they open into two legs."""
-    pose = POSE_ESTIMATORS.build("mediapipe")
-    image = read_rgb(photos / "persons" / photo)
-    result = pose.estimate(image)
-    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    result, ours = parse_photo(parser, pose, photos / "persons" / photo)
     pants, skirt = (ours == Cihp.PANTS).sum(), (ours == Cihp.SKIRT).sum()
     assert pants + skirt > 30_000, "the lower garment is found"
     assert (skirt if garment == Cihp.SKIRT else pants) > 0.9 * (pants + skirt), (pants, skirt)
 
 
 @pytest.mark.parametrize(("photo", "low"), [("model_1.png", 0.22), ("model_3.png", 0.28)])
-def test_a_lit_neckline_above_a_white_top_is_skin(parser, photos, photo, low) -> None:
+def test_a_lit_neckline_above_a_white_top_is_skin(parser, pose, photos, photo, low) -> None:
     """Scoop necklines over white tank tops (../shared/data/photos/persons/model_1, model_3): the
     lit side of the chest is brighter than the face and shares a white top's histogram cells, so
     it was labelled top; 8 % and 13 % of the upper chest band were neck. The neckline's own
     Gaussians now give it back (30 % and 38 %) without spilling over the top."""
-    pose = POSE_ESTIMATORS.build("mediapipe")
-    image = read_rgb(photos / "persons" / photo)
-    result = pose.estimate(image)
-    ours = parser.parse(image, result.keypoints, person_mask=result.person_mask)
+    result, ours = parse_photo(parser, pose, photos / "persons" / photo)
     k = result.keypoints
     shoulders_y, hips_y = k[[2, 5], 1].mean(), k[[9, 12], 1].mean()
     x0, x1 = sorted((int(k[2, 0]), int(k[5, 0])))
