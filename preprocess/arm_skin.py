@@ -60,11 +60,7 @@ def arm_skin(lab: np.ndarray, body: np.ndarray, skin: np.ndarray, frame: BodyFra
         found = seeds.copy()
         found[zone] |= gaussian_log_likelihood(candidates, window_lab[seeds]) > gaussian_log_likelihood(
             candidates, window_lab[clothes])
-        found = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-        count, components = cv2.connectedComponents(found, connectivity=8)
-        keep = np.bincount(components[seeds], minlength=count) > 0
-        keep[0] = False
-        found_all[window] |= fill_holes(keep[components]) & zone
+        found_all[window] |= fill_holes(joined_to_seeds(found, seeds)) & zone
     return found_all
 
 
@@ -77,6 +73,16 @@ def gaussian_log_likelihood(lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
     d = lab.reshape(-1, 3) - mean
     mahalanobis = ((d @ inverse) * d).sum(axis=1)
     return (-0.5 * mahalanobis - 0.5 * np.log(np.linalg.det(covariance))).reshape(lab.shape[:-1])
+
+
+def joined_to_seeds(found: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """`found` closed (5x5, small gaps between skin pixels) and kept where its 8-connected pieces
+    hold a seed."""
+    closed = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, components = cv2.connectedComponents(closed, connectivity=8)
+    keep = np.bincount(components[seeds], minlength=count) > 0
+    keep[0] = False
+    return keep[components]
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

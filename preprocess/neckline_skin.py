@@ -9,9 +9,8 @@ strands and skin-like colours), and only where they join the skin found.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
-from vtonkit.preprocess.arm_skin import MIN_SAMPLES, gaussian_log_likelihood
+from vtonkit.preprocess.arm_skin import MIN_SAMPLES, gaussian_log_likelihood, joined_to_seeds
 
 
 def neckline_skin(lab: np.ndarray, zone: np.ndarray, skin: np.ndarray, garment: np.ndarray,
@@ -33,8 +32,4 @@ def neckline_skin(lab: np.ndarray, zone: np.ndarray, skin: np.ndarray, garment: 
     found = seeds.copy()
     found[zone] |= gaussian_log_likelihood(lab[zone], lab[seeds]) > gaussian_log_likelihood(lab[zone], lab[garment])
     found &= seeds | smooth
-    found = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    count, components = cv2.connectedComponents(found, connectivity=8)
-    keep = np.bincount(components[seeds], minlength=count) > 0
-    keep[0] = False
-    return keep[components] & zone
+    return joined_to_seeds(found, seeds) & zone

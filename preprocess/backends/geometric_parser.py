@@ -337,6 +337,7 @@ class PersonLayout:
 
     Attributes:
         lab: `(h, w, 3)` float32 CIELAB image; cells: its colour-histogram bins (`lab_bins`).
+        texture: `(h, w)` float32 lightness std over 5x5 (`local_std`): strands vs smooth skin.
         yy, xx: row / column coordinate grids (broadcastable `(h, 1)` and `(1, w)`).
         s: the skeleton's scale (pixels); face: `(h, w)` bool face region; body: silhouette minus face.
         face_top, face_bottom, face_cx, face_w, face_h: the face box (from the neck joint when no face shows).
@@ -346,6 +347,7 @@ class PersonLayout:
 
     lab: np.ndarray
     cells: np.ndarray
+    texture: np.ndarray
     yy: np.ndarray
     xx: np.ndarray
     s: float
@@ -386,7 +388,7 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     arms = arm_skin(layout.lab, body, skin, frame)
     skin |= arms
     neck_skin_zone = body & neck_zone(layout) & (arm_distance(frame) > TORSO_ARM_CLEARANCE * layout.s)
-    smooth = local_std(layout.lab[..., 0]) < SMOOTH_SKIN_STD
+    smooth = layout.texture < SMOOTH_SKIN_STD
     skin |= neckline_skin(layout.lab, neck_skin_zone, skin, layout.chest & body & ~skin, smooth)
     non_skin = body & ~skin
     d_arm = label_skin(labels, layout, skin, frame, arms)
@@ -440,8 +442,8 @@ def person_layout(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
         knee_y = frame.knee_y()
         thigh_end = knee_y if knee_y is not None else hip_y + 0.9 * s
         thighs = body & (yy > hip_y + 0.15 * (thigh_end - hip_y)) & (yy < thigh_end) & (d_leg < 0.12 * s)
-    return PersonLayout(lab=lab, cells=cells, yy=yy, xx=xx, s=s, face=face, body=body, face_top=face_top,
-                        face_bottom=face_bottom, face_cx=face_cx, face_w=face_w, face_h=face_h,
+    return PersonLayout(lab=lab, cells=cells, texture=local_std(lab[..., 0]), yy=yy, xx=xx, s=s, face=face,
+                        body=body, face_top=face_top, face_bottom=face_bottom, face_cx=face_cx, face_w=face_w, face_h=face_h,
                         shoulder_y=shoulder_y, hip_y=hip_y, chest=chest, thighs=thighs, d_leg_r=d_leg_r,
                         d_leg_l=d_leg_l, d_leg=d_leg)
 
@@ -518,7 +520,7 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
         # Bare shoulders beside the neck share light-brown or blond hair's colour, but skin is smooth
         # and hair has strands: skin-coloured pixels in a smooth neighbourhood lean to skin.
-        texture = local_std(lab[..., 0])
+        texture = layout.texture
         smooth_skin = skin_guess & (texture < SMOOTH_SKIN_STD)
         textured = np.clip((texture - TEXTURED_STD) / TEXTURE_RAMP, 0.0, 1.0)
         skin_prior = (np.where(in_column, 1.5 - TEXTURED_COLUMN_PENALTY * textured, -1.0)
