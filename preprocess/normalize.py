@@ -108,11 +108,13 @@ def quarter_turns_to_upright(keypoints: np.ndarray) -> int:
     return int(-np.round(angle / 90.0)) % 4  # torso to the right (+90): a clockwise turn, k = 3
 
 
-def turned_note(turns: int) -> str:
-    """The warning of a photo `quarter_turns_to_upright` turned."""
+def turned_note(turns: int, orientation: int | None = None) -> str:
+    """The warning of a photo `quarter_turns_to_upright` turned; `orientation`: the file's EXIF
+    orientation tag (`exif_orientation`), already applied when the person was found lying."""
     how = {1: "90 degrees anticlockwise", 2: "180 degrees", 3: "90 degrees clockwise"}[turns]
-    return (f"photo turned upright ({how}): the person lay {'upside down' if turns == 2 else 'sideways'} in it "
-            "and the file has no EXIF orientation to say so")
+    why = ("the file has no EXIF orientation to say so" if orientation is None
+           else f"the file's EXIF orientation ({orientation}, applied first) was wrong")
+    return f"photo turned upright ({how}): the person lay {'upside down' if turns == 2 else 'sideways'} in it and {why}"
 
 
 def resize_to(image: np.ndarray, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:

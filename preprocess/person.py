@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from vtonkit.datasets.io.densepose import write_densepose
-from vtonkit.datasets.io.images import frames_note, write_jpeg
+from vtonkit.datasets.io.images import exif_orientation, frames_note, write_jpeg
 from vtonkit.datasets.io.keypoints import present_mask, write_openpose_json
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import write_parse
@@ -200,7 +200,7 @@ def normalise_person(path: str | Path, pose_estimator: Any, *, keep: bool = Fals
         normalized = refocus(source, mask)
         normalized.warnings.extend(n for n in detection.warnings if n not in normalized.warnings)
         pose = estimate_pose(pose_estimator, normalized.image, path, count_people=False)
-    normalized.warnings[:0] = frames_note(path) + ([turned_note(turns)] if turns else [])
+    normalized.warnings[:0] = frames_note(path) + ([turned_note(turns, exif_orientation(path))] if turns else [])
     return normalized, pose
 
 

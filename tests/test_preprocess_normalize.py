@@ -256,3 +256,31 @@ def test_a_person_lying_in_a_photo_without_exif_orientation_is_stood_upright(pho
         assert [w for w in out.warnings if "turned" in w] == [
             f"photo turned upright ({expected}): the person lay {'upside down' if turns == 2 else 'sideways'} "
             "in it and the file has no EXIF orientation to say so"]
+
+
+def test_a_wrong_exif_orientation_is_named_in_the_turn_warning(photos, tmp_path):
+    """Upright pixels with an EXIF tag saying "turn 90 degrees clockwise" (a phone that rotated the
+    pixels and kept the tag): the tag is applied, the person then lies sideways and is stood upright
+    again, so the outputs are the upright photo's. The warning used to say the file had no EXIF
+    orientation, which sends whoever checks the file looking for the wrong problem."""
+    from vtonkit.datasets.io.images import exif_orientation
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    upright = Image.open(photos / "persons" / "02849_00.jpg").convert("RGB")
+    plain, tagged = tmp_path / "plain.png", tmp_path / "tagged.png"  # PNG: lossless, and it keeps EXIF
+    upright.save(plain)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.save(tagged, exif=exif.tobytes())
+    assert exif_orientation(tagged) == 6 and exif_orientation(plain) is None
+    backends = PersonBackends.build()
+    try:
+        reference = process_person(plain, backends, category="upper")
+        turned = process_person(tagged, backends, category="upper")
+    finally:
+        backends.close()
+    assert np.array_equal(turned.image, reference.image)
+    assert np.array_equal(turned.parse, reference.parse)
+    assert [w for w in turned.warnings if "turned" in w] == [
+        "photo turned upright (90 degrees anticlockwise): the person lay sideways in it and the file's "
+        "EXIF orientation (6, applied first) was wrong"]

@@ -55,6 +55,7 @@ def regular_file_problem(path: str | Path) -> str | None:
 
 
 HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
+ORIENTATION_TAG = 0x0112  # EXIF "Orientation"
 
 
 @functools.cache
@@ -81,6 +82,18 @@ def frames_note(path: str | Path) -> list[str]:
     if frames <= 1 or kind == "MPO":
         return []
     return [f"{frames} frames (an animation or a multi-page file): the first one is used"]
+
+
+def exif_orientation(path: str | Path) -> int | None:
+    """The EXIF orientation tag of a photo (1: stored upright, 2-8: a turn or mirror to apply), None
+    when it has none. Reads the header only; a file that does not open gives None (its reading fails
+    on its own, by name)."""
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(ORIENTATION_TAG)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def open_image(path: str | Path) -> Image.Image:
