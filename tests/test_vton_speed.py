@@ -59,23 +59,30 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def test_sparse_batched_output_equals_each_pair_alone_and_the_dense_computation(generator, generator_inputs,
                                                                                fill) -> None:
-    """Each path within the fixtures' tolerance of the same network in float64 (the fixtures' own
-    reference): float32 round-off differs between paths and machines (the vector kernels a batch
-    of 2 gets are not those of a batch of 1), so the paths are not held to each other."""
+    """Each path against the same network in float64 (the fixtures' own reference). float32 round-off
+    differs between paths and machines (the vector kernels a batch of 2 gets are not those of a batch
+    of 1), so the paths are not held to each other, and the plain dense computation's own round-off
+    sets the bar: on an AVX-512 AMD EPYC it is 1.13e-4 for the first sample of this narrow network
+    (about 6e-5 on the machine that wrote the test), over the fixtures' 1e-4. A fast path may add no
+    error of its own: within twice that round-off (or 1e-4); the dense path within 1e-3, far below
+    what a wrong computation gives (> 1e-2)."""
     x, seg = generator_inputs
     exact = filled(SPADEGenerator(ngf=16), fill).double()
     exact.fold_spectral_norm()
     with torch.inference_mode():
         truth = exact(x.double(), seg.double(), sparse_modulation=False)
         batched = generator(x, seg)
-        for i in range(2):
-            alone = generator(x[i : i + 1], seg[i : i + 1])
-            dense = generator(x[i : i + 1], seg[i : i + 1], sparse_modulation=False)
-            for name, output in (("batched", batched[i : i + 1]), ("alone", alone), ("dense", dense)):
-                assert max_diff(output, truth[i : i + 1]) <= 1e-4, (i, name)
+        alone = [generator(x[i : i + 1], seg[i : i + 1]) for i in range(2)]
+        dense = [generator(x[i : i + 1], seg[i : i + 1], sparse_modulation=False) for i in range(2)]
+    round_off = max(max_diff(dense[i], truth[i : i + 1]) for i in range(2))
+    assert round_off <= 1e-3, f"the dense computation is {round_off:.2g} from float64"
+    for i in range(2):
+        for name, output in (("batched", batched[i : i + 1]), ("alone", alone[i])):
+            assert max_diff(output, truth[i : i + 1]) <= max(1e-4, 2 * round_off), (i, name, round_off)
     # the two samples differ, so a mix-up between them would show
     assert max_diff(batched[0], batched[1]) > 0.1
-    print(f"batch 2 vs alone, sparse vs dense: max |diff| {max_diff(batched[1:], alone):.2g}, {max_diff(alone, dense):.2g}")
+    print(f"dense vs float64 {round_off:.2g}; batch 2 vs alone, sparse vs dense: "
+          f"max |diff| {max_diff(batched[1:], alone[1]):.2g}, {max_diff(alone[1], dense[1]):.2g}")
 
 
 def test_channels_last_generator_equals_nchw(generator, generator_inputs) -> None:
