@@ -63,7 +63,7 @@ def test_sparse_batched_output_equals_each_pair_alone_and_the_dense_computation(
     differs between paths and machines (the vector kernels a batch of 2 gets are not those of a batch
     of 1), so the paths are not held to each other, and the plain dense computation's own round-off
     sets the bar: on an AVX-512 AMD EPYC it is 1.13e-4 for the first sample of this narrow network
-    (about 6e-5 on the machine that wrote the test), over the fixtures' 1e-4. A fast path may add no
+    (under 1e-4 on the machines before), over the fixtures' 1e-4. A fast path may add no
     error of its own: within twice that round-off (or 1e-4); the dense path within 1e-3, far below
     what a wrong computation gives (> 1e-2)."""
     x, seg = generator_inputs
