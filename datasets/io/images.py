@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from vtonkit.datasets.io.files import atomic_save_image
 
 from vtonkit.core.errors import FormatError, InputError
@@ -55,7 +55,6 @@ def regular_file_problem(path: str | Path) -> str | None:
 
 
 HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
-ORIENTATION_TAG = 0x0112  # EXIF "Orientation"
 
 
 @functools.cache
@@ -90,7 +89,7 @@ def exif_orientation(path: str | Path) -> int | None:
     on its own, by name)."""
     try:
         with Image.open(path) as image:
-            value = image.getexif().get(ORIENTATION_TAG)
+            value = image.getexif().get(ExifTags.Base.Orientation)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     return value if isinstance(value, int) and 1 <= value <= 8 else None
