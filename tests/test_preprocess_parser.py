@@ -70,8 +70,8 @@ def test_registry_default_builds_the_geometric_parser(parser) -> None:
 
 @pytest.mark.slow
 def test_quality_on_genuine_samples(parsed) -> None:
-    """Measured with genuine keypoints: mean per-sample mIoU 0.812 (worst sample 0.693), pooled
-    per-class mIoU 0.829; hair 0.695, left / right arm 0.899 / 0.758, neck 0.765."""
+    """Measured with genuine keypoints (parser version 8): mean per-sample mIoU 0.826 (worst sample
+    0.692), pooled per-class mIoU 0.847; hair 0.736, left / right arm 0.900 / 0.773, neck 0.830."""
     per_sample, totals = [], {}
     for sample, _, truth, ours in parsed:
         ours = comparable(ours, sample.label_set)
@@ -208,6 +208,18 @@ def test_curls_hanging_beside_a_tilted_neck_are_hair(parsed) -> None:
             assert ious["hair"] >= 0.815 and ious["neck"] >= 0.685, ious
             return
     pytest.fail("vitonhd/train/00000_00 not among the samples")
+
+
+def test_holes_and_gaps_in_long_hair_over_a_black_top_are_hair(parsed) -> None:
+    """vitonhd/train/00002_00 (tuning set): long blond hair over a black top; lit strands and the
+    top showing between strands failed the colour test and left holes and notches in the hair
+    (hair IoU 0.723 with genuine keypoints). What the hair encloses or closes over is now hair."""
+    for sample, _, truth, ours in parsed:
+        if f"{sample.dataset}/{sample.stem}" == "vitonhd/train/00002_00":
+            ious = class_ious(ours, truth, (Cihp.HAIR, Cihp.UPPER_CLOTHES))
+            assert ious["hair"] >= 0.76 and ious["upper_clothes"] >= 0.94, ious
+            return
+    pytest.fail("vitonhd/train/00002_00 not among the samples")
 
 
 @pytest.mark.slow
