@@ -80,6 +80,31 @@ def test_warp_baseline_on_dress_code_lower_body_and_dresses(dresscode: Path, cat
     assert np.array_equal(result.output[head], image[head])
 
 
+def test_warp_baseline_with_shoulders_outside_the_image_uses_the_garment_region(vitonhd: Path) -> None:
+    """Keypoints of another framing (shoulders thousands of pixels off the image) used to index the
+    centre line out of bounds (IndexError, reported as an internal error); the garment region's
+    middle is the centre line then, as without shoulder keypoints."""
+    from vtonkit.datasets.io.images import read_rgb
+    from vtonkit.datasets.io.keypoints import read_keypoints
+    from vtonkit.datasets.io.masks import read_mask
+    from vtonkit.datasets.io.parse import read_parse
+    from vtonkit.vton_infer.warp_baseline import try_on_warp
+    from vtonkit.vton_infer.warp_upper import person_centre_x, target_region
+
+    test = vitonhd / "test"
+    image, parse = read_rgb(test / "image/00013_00.jpg"), read_parse(test / "image-parse-v3/00013_00.png")
+    pose = read_keypoints(test / "openpose_json/00013_00_keypoints.json")
+    cloth, mask = read_rgb(test / "cloth/00017_00.jpg"), read_mask(test / "cloth-mask/00017_00.jpg")
+    shifted = pose.copy()
+    shifted[:, 0] -= 3000.0
+    region = target_region(parse, np.zeros(parse.shape, bool), "upper")
+    columns = np.flatnonzero(region.any(axis=0))
+    assert person_centre_x(region, shifted, "upper") == (columns[0] + columns[-1]) / 2
+    assert person_centre_x(region, pose, "upper") == (pose[2, 0] + pose[5, 0]) / 2
+    result = try_on_warp(image, parse, shifted, cloth, mask, "upper")
+    assert (result.alpha[region] > 0.5).mean() > 0.6  # the old top is replaced
+
+
 def test_hrviton_without_checkpoints_is_refused_with_a_hint(vitonhd: Path, tmp_path: Path) -> None:
     dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
     result = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(tmp_path / "o"), "--method", "hrviton"])

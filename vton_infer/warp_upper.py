@@ -38,11 +38,14 @@ def _vertical_range(mask: np.ndarray, centre_x: float, category: str) -> tuple[i
 
 
 def person_centre_x(region: np.ndarray, pose: np.ndarray, category: str) -> float:
-    """Body centre line: between the shoulders (tops, dresses) or hips (lower), else the region's middle."""
+    """Body centre line: between the shoulders (tops, dresses) or hips (lower), else the region's middle
+    (also when those joints put it outside the image: keypoints of another framing)."""
     joints = (9, 12) if category == "lower" else (2, 5)
     a, b = pose[joints[0], :2], pose[joints[1], :2]
     if np.any(a != 0) and np.any(b != 0):
-        return float((a[0] + b[0]) / 2)
+        centre = float((a[0] + b[0]) / 2)
+        if 0 <= centre <= region.shape[1] - 1:
+            return centre
     xs = np.flatnonzero(region.any(axis=0))
     return float((xs[0] + xs[-1]) / 2)
 
