@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 
@@ -172,10 +173,11 @@ def parse_price(value: object, currency_hint: str | None = None,
     The currency the text shows wins over `currency_hint`, except a symbol several currencies write
     ("$", "¥"): then an ISO hint decides, else the page `language` (see `currency_code`).
     An amount of 0 is no price (an ``AggregateOffer``'s ``lowPrice`` of 0, a price on request, a
-    placeholder): a garment never costs nothing, so the next evidence decides.
+    placeholder): a garment never costs nothing, so the next evidence decides. Nor does it cost an
+    infinite or undefined amount (JSON-LD "Infinity", "NaN", 1e999).
     """
     amount, currency = _amount_and_currency(value, currency_hint, language)
-    return (amount if amount is not None and amount > 0 else None), currency
+    return (amount if amount is not None and math.isfinite(amount) and amount > 0 else None), currency
 
 
 def _amount_and_currency(value: object, currency_hint: str | None,

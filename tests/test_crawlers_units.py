@@ -158,6 +158,19 @@ def test_a_megabyte_price_is_read_by_its_start():
     assert parse_price("2만" * 200_000 + "원") == (None, None)  # units out of order within the first 200
 
 
+def test_an_infinite_or_undefined_amount_is_no_price():
+    """A JSON-LD price of 1e999 parses as infinity; it used to reach the currency search beside the
+    amount, which formats it and crashed `extract-product` (ValueError)."""
+    for raw in (float("inf"), float("-inf"), float("nan"), "Infinity", "NaN"):
+        assert parse_price(raw, "EUR")[0] is None, raw
+    page = (b'<html><head><script type="application/ld+json">{"@type":"Product","name":"Shirt",'
+            b'"offers":{"price":1e999,"priceCurrency":null}}</script></head><body>Shirt</body></html>')
+    from vtonkit.crawlers.extract import extract_product
+
+    item = extract_product(page, "http://127.0.0.1/p/1")
+    assert item.title == "Shirt" and item.price is None
+
+
 def test_currency_codes():
     assert currency_code("€") == "EUR" and currency_code("eur") == "EUR" and currency_code("CHF") == "CHF"
     assert currency_code(None) is None
