@@ -29,6 +29,9 @@ def name_problem(name: str) -> str | None:
         return "empty name"
     if any(ch.isspace() for ch in name):
         return f"{name!r} holds whitespace, which splits a pair-list line into more than two names"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        # A NUL cannot stand in a file name at all (the OS refuses the path), the others name no real file.
+        return f"{name!r} holds a control character; no file name does"
     if "/" in name or "\\" in name:
         return f"{name!r} holds a folder; a pair names files inside image/ and cloth/"
     if ".jpg" in name[:-len(".jpg")]:

@@ -63,6 +63,18 @@ def test_pair_lines_that_point_outside_or_carry_a_bom_are_flagged_once(vitonhd: 
     ]
 
 
+def test_a_pair_name_with_a_nul_byte_is_a_finding_not_a_crash(genuine: Path, tmp_path: Path) -> None:
+    """A NUL in a pair list used to reach os.stat and stop `validate` with "embedded null byte"."""
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    with (target / "test_pairs.txt").open("ab") as pairs:
+        pairs.write(b"00006\x00_00.jpg 00006_00.jpg\n")
+    report = validate(target)
+    invalid = [f.message for f in report.findings if f.code == "pair-list-invalid"]
+    assert len(invalid) == 1 and "holds a control character" in invalid[0], invalid
+    assert report.samples["test"] == ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]
+
+
 def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
     shutil.copytree(genuine, target)
