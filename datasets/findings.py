@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
                            "on one point): the stored agnostic files were not checked"),
     "pair-list-invalid": ("pairs", ERROR, "pair list line is not two plain file names (blank line, 3 fields, a "
                           "folder in a name, a byte-order mark)"),
+    "name-not-utf8": ("pairs", ERROR, "a person photo or garment whose file name is not UTF-8: no pair list can name it"),
     "pair-list-empty": ("pairs", WARNING, "the pair list names no pair: the split gives nothing to train or test"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),
     "pair-missing-person": ("pairs", ERROR, "pair names a person with no image"),

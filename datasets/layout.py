@@ -12,6 +12,7 @@ Folder names are hard-coded in HR-VITON's loaders (underscores for openpose_*, h
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,12 +101,21 @@ class SplitDir:
     def cloth_files(self, stem: str) -> dict[str, Path]:
         return {CLOTH: self.cloth(stem), CLOTH_MASK: self.cloth_mask(stem)}
 
-    def _stems(self, folder: str, suffix: str) -> list[str]:
+    def _names(self, folder: str, suffix: str) -> list[str]:
         directory = self.root / folder
         if not directory.is_dir():
             return []
-        return sorted(p.name[: -len(suffix)] for p in directory.iterdir()
-                      if p.name.endswith(suffix) and not p.name.startswith("."))
+        return [p.name for p in directory.iterdir() if p.name.endswith(suffix) and not p.name.startswith(".")]
+
+    def _stems(self, folder: str, suffix: str) -> list[str]:
+        # A name that is not UTF-8 is left out: no pair list (UTF-8 text) can name it, and no report,
+        # table or JSON file can hold it; `non_utf8_names` lists it for `validate`.
+        return sorted(name[: -len(suffix)] for name in self._names(folder, suffix) if is_utf8_name(name))
+
+    def non_utf8_names(self) -> list[str]:
+        """`image/` and `cloth/` files whose names are not UTF-8, as `image/bad\\xff.jpg` (escaped)."""
+        return sorted(f"{folder}/{display_name(name)}" for folder in (IMAGE, CLOTH)
+                      for name in self._names(folder, JPG) if not is_utf8_name(name))
 
     def person_stems(self) -> list[str]:
         """Stems of the person photos in `image/` (sorted)."""
@@ -118,6 +128,20 @@ class SplitDir:
     def make_folders(self) -> None:
         for folder in ALL_FOLDERS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+
+def is_utf8_name(name: str) -> bool:
+    """False for a file name whose bytes are not UTF-8 (Python holds them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def display_name(name: str) -> str:
+    """`name` with the bytes that are not UTF-8 escaped (`bad\\xff.jpg`): printable and storable."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,9 @@ def validate(
             report.add(finding("missing-split", split, "", split, f"{split}/ does not exist"))
             report.samples[split] = []
             continue
+        for name in split_dir.non_utf8_names():
+            report.add(finding("name-not-utf8", split, "", name,
+                               f"{name}: the file name is not UTF-8, so no pair list can name it; rename it"))
         pairs = lint_pairs(data.pairs_file(split), split, split_dir, report)
         persons = sorted(set(split_dir.person_stems()) | {stem_of(person) for person, _ in pairs})
         cloth_only = sorted({stem_of(cloth) for _, cloth in pairs} - set(persons))

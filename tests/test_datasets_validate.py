@@ -75,6 +75,30 @@ def test_a_pair_name_with_a_nul_byte_is_a_finding_not_a_crash(genuine: Path, tmp
     assert report.samples["test"] == ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]
 
 
+def test_a_file_name_that_is_not_utf8_is_a_finding_and_left_out(genuine: Path, tmp_path: Path) -> None:
+    """A photo named with a Latin-1 byte (b"bad\\xff.jpg") used to crash `validate` writing its JSON
+    report and `table` writing Parquet (UnicodeEncodeError: surrogates not allowed)."""
+    import os
+
+    from vtonkit.datasets.table import write_table
+
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    name = os.fsdecode(b"bad\xff.jpg")
+    for folder in ("image", "cloth"):
+        shutil.copy(target / "test" / folder / "00006_00.jpg", target / "test" / folder / name)
+    report = validate(target)
+    found = [(f.code, f.file, f.message) for f in report.findings if f.code == "name-not-utf8"]
+    assert found == [("name-not-utf8", f"{folder}/bad\\xff.jpg",
+                      f"{folder}/bad\\xff.jpg: the file name is not UTF-8, so no pair list can name it; rename it")
+                     for folder in ("cloth", "image")]
+    assert report.samples["test"] == ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]
+    report.write_json(tmp_path / "report.json")
+    assert "name-not-utf8" in (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert write_table(target, tmp_path / "table.parquet") == 8
+    assert sorted(pd.read_parquet(tmp_path / "table.parquet")["sample"])[:2] == ["00000_00", "00001_00"]
+
+
 def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
     shutil.copytree(genuine, target)
