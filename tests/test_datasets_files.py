@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -151,3 +152,42 @@ def test_skeleton_rendering(tmp_path, vitonhd):
     assert canvas[0, 0].sum() == 0
     write_skeleton(tmp_path / "s_rendered.png", body)
     assert Image.open(tmp_path / "s_rendered.png").mode == "RGB"
+
+
+_SHORT_WRITE_CHILD = """
+import io, resource, signal, sys
+import numpy as np
+from pathlib import Path
+from PIL import Image
+from vtonkit.datasets.io.files import atomic_save_image
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+target = Path(sys.argv[1])
+image = Image.fromarray(np.random.RandomState(0).randint(0, 255, (256, 192, 3), np.uint8))
+encoded = io.BytesIO()
+image.save(encoded, format="JPEG", quality=95)
+# Room for all but the last 100 bytes: the encoder's last write comes up short, as on a full disk.
+resource.setrlimit(resource.RLIMIT_FSIZE, (len(encoded.getvalue()) - 100, resource.RLIM_INFINITY))
+try:
+    atomic_save_image(image, target, quality=95)
+except OSError as exc:
+    print("refused", exc.errno)
+else:
+    print("written", target.stat().st_size)
+"""
+
+
+def test_an_image_cut_short_by_a_full_disk_is_an_error_not_a_truncated_file(tmp_path: Path) -> None:
+    """Pillow's encoders write to a real file's descriptor from C and ignore a short write: on a nearly
+    full disk `agnostic` replaced good JPEGs with truncated ones and reported success. A file-size
+    limit (RLIMIT_FSIZE, in a child process) makes the same short last write here."""
+    import errno
+    import subprocess
+    import sys
+
+    target = tmp_path / "agnostic.jpg"
+    target.write_bytes(b"the earlier file")
+    done = subprocess.run([sys.executable, "-c", _SHORT_WRITE_CHILD, str(target)], capture_output=True, text=True,
+                          check=False)
+    assert done.stdout.split() == ["refused", str(errno.EFBIG)], done.stdout + done.stderr
+    assert target.read_bytes() == b"the earlier file"
+    assert [p.name for p in tmp_path.iterdir()] == ["agnostic.jpg"]  # no temporary file left

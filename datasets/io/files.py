@@ -7,6 +7,7 @@ POSIX within one filesystem).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -75,8 +76,14 @@ def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = None) 
 
 
 def atomic_save_image(image: Image.Image, path: str | Path, **save_kwargs: Any) -> None:
-    """`image.save(path, **save_kwargs)` atomically; the format follows the extension unless given."""
+    """`image.save(path, **save_kwargs)` atomically; the format follows the extension unless given.
+
+    Encoded in memory first: given a real file, Pillow's encoders write to its descriptor from C and
+    ignore a short write, so on a nearly full disk the file came out truncated with no error raised.
+    Python's own file writes retry a short write and raise ENOSPC.
+    """
     path = Path(path)
     save_kwargs.setdefault("format", Image.registered_extensions().get(path.suffix.lower(), "PNG"))
-    with atomic_write(path, "wb") as handle:
-        image.save(handle, **save_kwargs)
+    encoded = io.BytesIO()
+    image.save(encoded, **save_kwargs)
+    atomic_write_bytes(path, encoded.getbuffer())
