@@ -21,6 +21,8 @@ in whichever process the engine runs it.
 """
 from __future__ import annotations
 
+import contextlib
+
 import errno
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -48,7 +50,8 @@ logger = logging.getLogger(__name__)
 AGNOSTIC_JPEG_QUALITY = 95
 WORKER_DIED = "the worker process died while processing this input alone (native crash or out of memory)"
 OUTPUT_REFUSED = "OutputRefused"  # `Failure.error_type` of a write the file system refused
-_REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+# A full disk, a read-only one, a folder the output needs that is a file (EEXIST from mkdir, ENOTDIR).
+_REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EEXIST, errno.ENOTDIR})
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,9 @@ def attempt(result: R, work: Callable[[], Any], outputs: Callable[[], Iterable[P
         result.failure = failure_of(result.path, exc, stage)
         result.warnings = []
         for output in outputs():  # an earlier run's files would pass for this item
-            output.unlink(missing_ok=True)
+            # A folder blocked by a file (the failure itself, often) holds nothing to remove.
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                output.unlink()
     return result
 
 

@@ -244,3 +244,20 @@ def test_ctrl_c_says_how_to_go_on(tmp_path):
     assert run.returncode == 130, output
     assert "interrupted" in output and "run the same command again" in output, output
     assert "Traceback" not in output, output
+
+
+def test_agnostic_with_an_output_folder_blocked_by_a_file_stops_with_its_name(vitonhd: Path, tmp_path: Path):
+    """`agnostic` when agnostic-v3.2 is a file: mkdir's FileExistsError was an "internal error", and the
+    clean-up of the failed sample's outputs then died on NotADirectoryError with a traceback."""
+    import shutil
+
+    split = tmp_path / "test"
+    shutil.copytree(vitonhd / "test", split)
+    shutil.rmtree(split / "agnostic-v3.2")
+    (split / "agnostic-v3.2").write_text("a file where a folder belongs\n")
+    result = CliRunner().invoke(app, ["agnostic", str(split)])
+    output = _flat(result.output)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code != 0 and "Traceback" not in output
+    assert f"cannot write {split / 'agnostic-v3.2'}: File exists" in output, output
+    assert (split / "agnostic-v3.2").read_text() == "a file where a folder belongs\n"
