@@ -13,13 +13,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import extruct
 from parsel import Selector
 from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, resolve_references, types_of
 from vtonkit.crawlers.page_state import state_blocks, state_product
 from vtonkit.crawlers.vocab import language_of
+from vtonkit.crawlers.urls import join_url, split_url
 
 logger = logging.getLogger(__name__)
 
@@ -136,17 +136,15 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
                         continue
                     products_seen.add(identifier)
                 evidence.json_ld.append(node)
-    try:
-        data = extruct.extract(
-            selector.root,
-            base_url=url or None,
-            syntaxes=["microdata", "opengraph"],
-            uniform=True,
-            errors="log",
-        )
-    except Exception as exc:  # extruct raises assorted errors on odd markup; the rest still works
-        logger.info("extruct failed on %s: %s", url or "<page>", exc)
-        data = {}
+    data: dict[str, Any] = {}
+    for syntax in ("microdata", "opengraph"):
+        # One syntax at a time, strict: extruct's own "log" mode prints a whole traceback for odd
+        # markup (an XML document has no <head>), and a failure in one syntax must not cost the other.
+        try:
+            data.update(extruct.extract(selector.root, base_url=url or None, syntaxes=[syntax], uniform=True,
+                                        errors="strict"))
+        except Exception as exc:  # extruct raises assorted errors on odd markup; the rest still works
+            logger.info("extruct (%s) failed on %s: %s", syntax, url or "<page>", exc)
     for item in data.get("microdata", []) or []:
         for node in iter_nodes(item):
             evidence.microdata_all.append(node)
@@ -195,7 +193,7 @@ def _image_paths(value: Any) -> set[str]:
         if isinstance(v, dict):
             v = v.get("contentUrl") or v.get("url")
         if isinstance(v, str) and v:
-            paths.add(urlsplit(v).path)
+            paths.add(split_url(v).path)
     return paths
 
 
@@ -231,13 +229,13 @@ class PageMarks:
         selector = evidence.selector
         headings = [selector.xpath("normalize-space(//h1)").get(), evidence.meta.get("og:title"),
                     selector.xpath("normalize-space(//title)").get()]
-        return cls(urlsplit(evidence.url).path,
-                   frozenset(urlsplit(u).path for u in selector.xpath("//meta[@property='og:image']/@content").getall()),
+        return cls(split_url(evidence.url).path,
+                   frozenset(split_url(u).path for u in selector.xpath("//meta[@property='og:image']/@content").getall()),
                    next((_words(h) for h in headings if _words(h)), ""))
 
     def signals(self, node: dict[str, Any]) -> tuple[int, int, int]:
         """(names the page's URL, shows its og:image, its name and the heading contain one another)."""
-        same_page = bool(self.path.strip("/")) and urlsplit(text(node.get("url")) or "").path == self.path
+        same_page = bool(self.path.strip("/")) and split_url(text(node.get("url")) or "").path == self.path
         name = _words(text(node.get("name")))
         named = bool(name and self.heading and (name in self.heading or self.heading in name))
         return int(same_page), int(bool(self.og_images & _image_paths(node.get("image")))), int(named)
@@ -289,7 +287,7 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
         return (evidence.structured_nodes or [{}])[0]
     variants = _variants_in_groups(nodes)
     nodes = [n for n in nodes if id(n) not in variants]
-    page = urlsplit(evidence.url)
+    page = split_url(evidence.url)
     page_words = set(re.findall(r"[a-z]+", (page.path + " " + page.query).lower()))
     marks = PageMarks.of(evidence)
 
@@ -322,8 +320,8 @@ def canonical_url(selector: Selector, url: str) -> str | None:
     declared = declared_url(selector)
     if not declared:
         return None
-    absolute = urljoin(url, declared) if url else declared
-    parts, own = urlsplit(absolute), urlsplit(url)
+    absolute = join_url(url, declared) if url else declared
+    parts, own = split_url(absolute), split_url(url)
     if parts.scheme not in ("http", "https") or (url and parts.netloc.lower() != own.netloc.lower()):
         return None
     return absolute

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.categories import normalise_category
@@ -33,6 +32,7 @@ from vtonkit.crawlers.evidence import (
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer, shows_many_prices
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
+from vtonkit.crawlers.urls import split_url
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         return None
 
     h1 = evidence.selector.xpath("normalize-space(//h1)").get()
-    site, host = meta.get("og:site_name"), urlsplit(url).hostname or ""
+    site, host = meta.get("og:site_name"), split_url(url).hostname or ""
     title = pick(
         "title",
         (structured, product.get("name")),
@@ -123,7 +123,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
     )
 
     item = ProductItem(
-        store=store or (urlsplit(url).hostname or ""),
+        store=store or (split_url(url).hostname or ""),
         url=url,
         canonical_url=canonical_url(evidence.selector, url),
         product_id=page_fields.product_id(product, sku, url),

@@ -8,13 +8,13 @@ import hashlib
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 from vtonkit.crawlers.evidence import PageEvidence, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
 from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
+from vtonkit.crawlers.urls import join_url, split_url
 
 # visible breadcrumb separators, also when a shop writes the whole trail in one text node
 _CRUMB_SEPARATORS = {">", "/", "›", "»", "|", "＞", "〉"}
@@ -181,8 +181,8 @@ def document_base(evidence: PageEvidence) -> str:
     href = (evidence.selector.xpath("//head/base/@href | //base/@href").get() or "").strip()
     if not href:
         return evidence.url
-    absolute = urljoin(evidence.url, href) if evidence.url else href
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else evidence.url
+    absolute = join_url(evidence.url, href) if evidence.url else href
+    return absolute if split_url(absolute).scheme in ("http", "https") else evidence.url
 
 
 def _images_base(evidence: PageEvidence, product: dict[str, Any]) -> str | None:
@@ -190,9 +190,9 @@ def _images_base(evidence: PageEvidence, product: dict[str, Any]) -> str | None:
     them on another host (a CDN: Musinsa's state writes "/images/goods_img/..." and its og:image
     is that path on image.msscdn.net); None otherwise."""
     images = product.get("image") if isinstance(product.get("image"), list) else [product.get("image")]
-    relative = {urlsplit(i.strip()).path for i in images if isinstance(i, str) and re.match(r"\s*/(?!/)", i)}
+    relative = {split_url(i.strip()).path for i in images if isinstance(i, str) and re.match(r"\s*/(?!/)", i)}
     for og_image in evidence.selector.xpath("//meta[@property='og:image']/@content").getall():
-        parts = urlsplit(og_image.strip())
+        parts = split_url(og_image.strip())
         if relative and parts.scheme in ("http", "https") and parts.path in relative:
             return f"{parts.scheme}://{parts.netloc}/"
     return None
@@ -216,8 +216,9 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
                 identifier = None
             add(value.get("contentUrl") or value.get("url") or identifier)
         elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
-            absolute = urljoin(base, value.strip()) if base else value.strip()
-            if absolute not in urls:
+            absolute = join_url(base, value.strip()) if base else value.strip()
+            # split_url gives a malformed address ("http://[x/a.jpg") no parts at all: it is no image
+            if split_url(absolute).geturl() and absolute not in urls:
                 urls.append(absolute)
 
     add(product.get("image"))
@@ -385,7 +386,7 @@ def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) ->
         found = gender_of_field(value)
         if found:
             return found
-    for value in (" ".join(trail), urlsplit(evidence.url).path):
+    for value in (" ".join(trail), split_url(evidence.url).path):
         found = gender_of_text(value)
         if found:
             return found

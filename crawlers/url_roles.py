@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
+
+from vtonkit.crawlers.urls import split_url
 
 PAGE_PARAMS = frozenset({"page", "p", "pg", "pageno", "page_no", "pagenum", "pagenumber", "paged", "offset", "start"})
 _PAGE_IN_PATH = re.compile(r"/page/\d+/?$", re.IGNORECASE)
@@ -122,7 +124,7 @@ def _is_item_param(name: str, value: str) -> bool:
 
 def page_number(url: str) -> int | None:
     """The page a listing URL shows (``?page=3``, ``/page/3/``), or None when it names none."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     found = _PAGE_IN_PATH.search(parts.path)
     if found:
         return int(found.group(0).strip("/").split("/")[-1])
@@ -145,7 +147,7 @@ def view_query(query: str) -> str:
 
 def listing_of(url: str) -> tuple[str, str, str]:
     """(host, path, query) of the listing a page of it shows: the URL without its page number."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = _PAGE_IN_PATH.sub("", parts.path).rstrip("/") or "/"
     rest = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                   if not _is_page_param(name, value))
@@ -155,14 +157,14 @@ def listing_of(url: str) -> tuple[str, str, str]:
 def is_next_listing_page(url: str, listing_url: str) -> bool:
     """`url` shows another page of the plain (unfiltered, unsorted) listing at `listing_url`."""
     return (page_number(url) is not None and url != listing_url and listing_of(url) == listing_of(listing_url)
-            and view_query(urlsplit(listing_url).query) == "")
+            and view_query(split_url(listing_url).query) == "")
 
 
 def product_in_url(url: str) -> str | None:
     """The product a URL names by itself: its product parameter (``product_no=101``, ``goodsNo=7``,
     ``branduid=123456``), else the last path segment once navigation pairs are dropped
     (Cafe24's ``/product/<name>/101/category/24/display/1/`` -> ``101``); None for a bare path."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if _PRODUCT_PARAM.search(name) and _ITEM_VALUE.match(value):
             return value
@@ -175,7 +177,7 @@ def product_identity(url: str) -> str:
     """One product page however it was reached: host, path without navigation pairs, and only the
     product parameters of the query (``.../detail.html?product_no=101&cate_no=24`` and ``...&cate_no=26``
     are one page, linked from two categories)."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/") or "/"
     product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                      if _PRODUCT_PARAM.search(name))
@@ -201,6 +203,6 @@ PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
 
 def expected_product_url(url: str, sitemap_url: str = "") -> bool:
     """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
-    path = hash_route(url) or urlsplit(url).path
+    path = hash_route(url) or split_url(url).path
     looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
     return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))

@@ -171,6 +171,25 @@ def test_an_infinite_or_undefined_amount_is_no_price():
     assert item.title == "Shirt" and item.price is None
 
 
+def test_an_xml_document_is_no_product_without_a_traceback(caplog):
+    """extruct's "log" mode printed a whole traceback for an XML page (no <head> for OpenGraph);
+    each syntax now runs strict on its own and a failure is one INFO line."""
+    import logging
+
+    from vtonkit.crawlers.evidence import read_evidence
+
+    page = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+            '<html><head><title>&b;</title></head></html>')
+    with caplog.at_level(logging.INFO):
+        evidence = read_evidence(page, "http://127.0.0.1/p/1")
+    assert evidence.microdata == [] and evidence.json_ld == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info], caplog.records
+    og = read_evidence('<html><head><meta property="og:title" content="Shirt"></head><body>'
+                       '<div itemscope itemtype="https://schema.org/Product"><span itemprop="name">Shirt</span>'
+                       '</div></body></html>', "http://127.0.0.1/p/2")
+    assert og.meta.get("og:title") == "Shirt" and len(og.microdata) == 1
+
+
 def test_currency_codes():
     assert currency_code("€") == "EUR" and currency_code("eur") == "EUR" and currency_code("CHF") == "CHF"
     assert currency_code(None) is None
@@ -393,6 +412,28 @@ def test_product_cards_that_navigate_by_script_are_followed():
         "https://mall.example/product/detail.html?product_no=10",
         "https://mall.example/goods/9",
     ]
+
+
+def test_malformed_addresses_on_a_page_cost_only_themselves():
+    """An unclosed IPv6 bracket ("http://[::1/p") in a canonical link, og:url, og:image, a JSON-LD image,
+    a listing link or the page's own URL raised ValueError out of extraction (the whole page lost,
+    `extract-product` a traceback) and out of the spider's link collection (the listing lost)."""
+    from scrapy.http import HtmlResponse, Request
+    from vtonkit.crawlers.extract import extract_product
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    page = ('<html><head><link rel="canonical" href="http://[::1/p"><meta property="og:url" content="http://[::1/p">'
+            '<meta property="og:image" content="http://[x/og.jpg"><script type="application/ld+json">'
+            '{"@type":"Product","name":"Shirt","image":["http://[x/a.jpg","/img/b.jpg"],'
+            '"offers":{"price":"19.99","priceCurrency":"EUR"}}</script></head><body>Shirt</body></html>').encode()
+    item = extract_product(page, "https://shop.example/p/1")
+    assert (item.title, item.price, item.currency) == ("Shirt", 19.99, "EUR")
+    assert item.canonical_url is None and item.image_urls == ["https://shop.example/img/b.jpg"]
+    assert extract_product(page, "http://[::1").title == "Shirt"
+    url = "https://mall.example/list"
+    body = b"<a href='http://[::1/p'>x</a><a href='/p/1'>y</a><a class='next' href='http://[z/'>next</a>"
+    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
+    assert GenericSpider(url="https://mall.example").links(response) == ["https://mall.example/p/1"]
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,7 @@ from vtonkit.crawlers.url_roles import (
     product_identity,
     scripted_links,
 )
+from vtonkit.crawlers.urls import join_url, split_url
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ class StoreSpider(scrapy.Spider):
     # -- listings and products -------------------------------------------------------------
     def is_product_url(self, url: str) -> bool:
         """The product link pattern matches the URL's path (and query, where stores put the id)."""
-        parts = urlsplit(url)
+        parts = split_url(url)
         return bool(self._product_re.search(parts.path + (f"?{parts.query}" if parts.query else "")))
 
     def is_expected_product(self, url: str, sitemap_url: str = "") -> bool:
@@ -372,7 +373,9 @@ class StoreSpider(scrapy.Spider):
             # "#reviews" is a place on this page; "#/item/3" a page of a hash-routed app
             if not href or (href.startswith("#") and hash_route(href) is None) or not_for_crawling(href):
                 continue
-            urls.append(response.urljoin(href))
+            url = join_url(response.url, href)
+            if url:  # a malformed link ("http://[::1/p") costs only itself
+                urls.append(url)
         return list(dict.fromkeys(urls))  # once each, in page order
 
     def parse_listing(self, response: Response) -> Iterable[Any]:
@@ -380,7 +383,8 @@ class StoreSpider(scrapy.Spider):
             if self.is_product_url(url):
                 yield self.page_request(url, self.parse_product, expected="listing-link")
         for href in response.css(self.next_page_css).getall():
-            yield self.page_request(response.urljoin(href), self.parse_listing, next_page=True)
+            if url := join_url(response.url, href):
+                yield self.page_request(url, self.parse_listing, next_page=True)
 
     def extract(self, response: Response, expected: str | None = None) -> tuple[bool, ProductItem | None]:
         """(extraction ran, the page's product data or None); a failing run is reported as a page error.
