@@ -8,6 +8,7 @@ are refused by name and line.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from vtonkit.core.errors import FormatError, InputError
 Pair = tuple[str, str]
 
 BYTE_ORDER_MARK = "\ufeff"
+MAX_NAME_BYTES = 255 - len("_keypoints.json") + len(".jpg")  # the longest derived name must fit NAME_MAX
 BOM_PROBLEM = ("starts with a UTF-8 byte-order mark, which the official loaders read as part of the first person's "
                "name; save the file as UTF-8 without BOM")
 
@@ -34,6 +36,11 @@ def name_problem(name: str) -> str | None:
         return f"{name!r} holds a control character; no file name does"
     if "/" in name or "\\" in name:
         return f"{name!r} holds a folder; a pair names files inside image/ and cloth/"
+    if not name.endswith(".jpg"):
+        # The loaders open image/<name> as it stands and derive the parse and pose names from '.jpg'.
+        return f"{name!r} is no .jpg file name; a pair names the .jpg files in image/ and cloth/"
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        return f"a name of {len(os.fsencode(name))} bytes ({name[:40]!r}...) is longer than a file name may be"
     if ".jpg" in name[:-len(".jpg")]:
         # The loaders' name.replace('.jpg', '.png') rewrites every occurrence, not the suffix alone.
         return f"{name!r} holds '.jpg' before its end; the official loaders would rewrite that too"

@@ -454,6 +454,21 @@ def test_cli_accepts_one_split_folder(genuine: Path, tmp_path: Path) -> None:
     assert found == {("missing-file", "test/cloth-mask/00034_00.jpg"), ("pair-missing-cloth", "test_pairs.txt")}
 
 
+def test_pair_names_must_be_jpg_file_names_a_file_system_can_hold() -> None:
+    """A name without .jpg passed `read_pairs` (infer then looked for image/00006_00.png.jpg, "# comment"
+    became a pair), and a 300-byte name reached os.stat ("File name too long", a validate traceback)."""
+    from vtonkit.datasets.pairs import pair_of
+
+    assert pair_of("00006_00.jpg 00008_00.jpg") == ("00006_00.jpg", "00008_00.jpg")
+    for line, problem in [("00006_00.png 00008_00.jpg", "is no .jpg file name"),
+                          ("# comment", "is no .jpg file name"),
+                          (f"{'a' * 300}.jpg 00006_00.jpg", "longer than a file name may be"),
+                          (f"{'a' * 241}.jpg 00006_00.jpg", "longer than a file name may be")]:  # its _keypoints.json: 256
+        with pytest.raises(ValueError, match=problem):
+            pair_of(line)
+    assert pair_of(f"{'a' * 240}.jpg 00006_00.jpg")[0] == f"{'a' * 240}.jpg"
+
+
 def test_huge_or_odd_keypoints_are_findings_and_the_run_goes_on(genuine: Path, tmp_path: Path) -> None:
     """An x of 3e9 crashed the agnostic drawing, deep nesting the JSON parser: each is one finding."""
     root = tmp_path / "ds"

@@ -137,6 +137,18 @@ def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in out.glob("00013_00_*.png")) == ["00013_00_00006_00.png", "00013_00_00008_00.png"]
 
 
+def test_a_megabyte_name_in_the_pair_list_is_refused_by_its_line(vitonhd: Path, tmp_path: Path) -> None:
+    """A 5 MB token passed the pair-list reader; infer computed the other pairs in a second and then
+    spent minutes (Rich highlighting the name) printing the failure line of that one."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    with (dataset / "test_pairs.txt").open("a") as pairs:
+        pairs.write("a" * 5_000_000 + ".jpg 00006_00.jpg\n")
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(tmp_path / "o")])
+    output = " ".join(result.output.split())
+    assert result.exit_code != 0 and "test_pairs.txt" in output and "line 2" in output, output[:500]
+    assert "longer than a file name may be" in output and len(output) < 2000
+
+
 def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: Path) -> None:
     import torch
 
