@@ -158,6 +158,27 @@ def test_a_pair_that_cannot_be_written_is_logged_and_the_batch_goes_on(vitonhd: 
     assert_every_pair_once(out, pairs)
 
 
+def test_a_resume_computes_again_the_outputs_damaged_since(vitonhd: Path, tmp_path: Path) -> None:
+    """A "done" line used to count for as long as its file existed: a PNG emptied or cut short after the
+    run (a full disk during a copy, a failed sync) was skipped as done by every rerun."""
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)  # 5 pairs
+    out = tmp_path / "out"
+    base = ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)]
+    assert CliRunner().invoke(app, base).exit_code == 0
+    assert all(r.sizes == [(out / r.output).stat().st_size] for r in read_records(out))
+    cut, emptied = (out / f"{p}_{c}.png" for p, c in pairs[:2])
+    cut.write_bytes(cut.read_bytes()[:1000])
+    emptied.write_bytes(b"")
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 0, result.output
+    assert "2/5 pairs written" in " ".join(result.output.split())
+    for name in (cut, emptied):
+        with Image.open(name) as image:
+            image.load()
+    assert Counter(r.output for r in read_records(out) if r.status == "done") == Counter(
+        {f"{p}_{c}.png": 2 if i < 2 else 1 for i, (p, c) in enumerate(pairs)})
+
+
 def test_a_torn_last_log_line_is_skipped_and_the_next_line_starts_fresh(tmp_path: Path) -> None:
     from vtonkit.vton_infer.run_log import PairRecord
 

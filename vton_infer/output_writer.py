@@ -84,6 +84,7 @@ class OutputWriter:
         """Write the pair's files, then log it (a failure of the pair's files is logged as its error)."""
         start = time.perf_counter()
         files: list[str] = []
+        sizes: list[int] = []
         error = output.error
         if error is None:
             try:
@@ -97,13 +98,15 @@ class OutputWriter:
                     with atomic_write(self.out_dir / name) as handle:
                         torch.save(output.tensors, handle)
                     files.append(name)
+                sizes = [(self.out_dir / f).stat().st_size for f in files]  # what a resume checks
             except OSError as exc:
                 error = f"{self.out_dir / output.output_name}: cannot write ({exc})"
             except Exception as exc:  # e.g. an encoder error: recorded for this pair, batch goes on
                 logger.exception("writing %s", output.output_name)
                 error = f"internal error while writing {output.output_name}: {type(exc).__name__}: {exc}"
         record = PairRecord(output.person, output.cloth, output.output_name, "failed" if error else "done",
-                            round(output.seconds + time.perf_counter() - start, 4), files, error=error)
+                            round(output.seconds + time.perf_counter() - start, 4), files, error=error,
+                            sizes=None if error else sizes)
         if self.log is not None:
             self.log.append(record)  # after the rename: a "done" line always has its files
         self.on_finished(output, record)

@@ -5,12 +5,13 @@ JSON object per finished pair, appended, flushed and fsynced only after the pair
 renamed into place:
 
     {"person": "00013_00", "cloth": "00017_00", "output": "00013_00_00017_00.png", "status": "done",
-     "seconds": 0.41, "files": ["00013_00_00017_00.png", "grid/00013_00_00017_00.png"],
+     "seconds": 0.41, "files": ["00013_00_00017_00.png", "grid/00013_00_00017_00.png"], "sizes": [812345, 90211],
      "shard": "0/1", "finished": "2026-12-03T08:10:00Z"}
 
 `status` is "done" or "failed" (then "error" says why; failed pairs are retried by the next run).
 A kill can tear only the last line; readers skip it and the next writer starts on a new line.
-A pair is finished when some log has a "done" line for it and all its `files` exist.
+A pair is finished when some log has a "done" line for it and all its `files` exist with the byte
+`sizes` recorded beside them.
 
 OUT/infer-settings.json holds what decides the pixels (method, category, seed, precision,
 checkpoint digests, ...); resuming with other settings is refused rather than mixing two runs.
@@ -51,6 +52,7 @@ class PairRecord:
     status: str  # "done" | "failed"
     seconds: float  # work spent on this pair: read + its share of the batch compute + write
     files: list[str] = field(default_factory=list)  # every file written for it, relative to OUT
+    sizes: list[int] | None = None  # their byte sizes, in `files` order (logs before sizes: None)
     shard: str = "0/1"
     error: str | None = None
     finished: str = ""
@@ -72,12 +74,24 @@ def read_records(out_dir: Path) -> list[PairRecord]:
     return records
 
 
+def _intact(path: Path, size: int | None) -> bool:
+    """The file is there with the size it was written with (any size > 0 for logs without sizes): an
+    output emptied or cut short since (a full disk elsewhere, a copy that failed) is computed again."""
+    try:
+        actual = path.stat().st_size
+    except OSError:
+        return False
+    return path.is_file() and (actual == size if size is not None else actual > 0)
+
+
 def finished_outputs(out_dir: Path) -> dict[str, PairRecord]:
-    """Output name -> its "done" record, for the pairs whose files all still exist."""
+    """Output name -> its "done" record, for the pairs whose files all still exist, intact."""
     out_dir = Path(out_dir)
     done: dict[str, PairRecord] = {}
     for record in read_records(out_dir):
-        if record.status == "done" and all((out_dir / f).is_file() for f in record.files or [record.output]):
+        files = record.files or [record.output]
+        sizes = record.sizes if record.sizes is not None and len(record.sizes) == len(files) else [None] * len(files)
+        if record.status == "done" and all(_intact(out_dir / f, n) for f, n in zip(files, sizes, strict=True)):
             done[record.output] = record
     return done
 
