@@ -98,6 +98,22 @@ def test_import_names_samples_that_cannot_convert(work: Path) -> None:
     assert len(report.converted) == 2 and report.exit_code() == 1
 
 
+def test_a_reason_with_brackets_is_printed_whole(work: Path) -> None:
+    """Rich read "[x, y, score, id]" in a failure reason as markup and dropped it: the import said
+    "must be 18 rows of , got (72,)"."""
+    source = work / "brackets-dc" / "upper_body"
+    shared = shared_path("data", "dresscode", "upper_body")
+    for folder in ("images", "keypoints", "label_maps", "dense"):
+        (source / folder).mkdir(parents=True)
+        for path in (shared / folder).iterdir():
+            (source / folder / path.name).symlink_to(path)
+    (source / "keypoints" / "000001_2.json").unlink()
+    (source / "keypoints" / "000001_2.json").write_text(json.dumps({"keypoints": [0.0] * 72}))
+    result = CliRunner().invoke(app, ["import", "dresscode", str(source), "--out", str(work / "brackets-out")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "must be 18 rows of [x, y, score, id], got (72,)" in output, output
+
+
 def _dresscode_reader(root: Path, folder: str, pair_file: str) -> list[dict]:
     """Dress Code's dataset.py conventions: per-category pair file split on whitespace, names by replace()."""
     base = root / folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 
 def demo(
@@ -35,7 +36,7 @@ def demo(
     try:
         results = run_demo(plan, echo=console.print)
     except RuntimeError as exc:
-        console.print(f"[red]demo stopped:[/] {exc}")
+        console.print(f"[red]demo stopped:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     table = Table(title="vtonkit demo: results")
     table.add_column("what")

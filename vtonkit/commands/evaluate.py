@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 PROTOCOL_HELP = ("hrviton (HR-VITON's evaluate.py: greyscale SSIM, LPIPS alex at 128x128, 1024x768), cleanfid-512 "
                  "(clean-fid FID/KID, 512x384), torchmetrics-1024 (torchmetrics conventions, 1024x768). "
@@ -31,10 +32,10 @@ def print_summary(result, json_path: Path | None, html_path: Path | None) -> Non
                       f"{result.kid.subsets} subsets of {result.kid.subset_size})", highlight=False)
     for metric, reason in result.not_computed.items():
         if reason != "not requested":
-            console.print(f"[yellow]{metric} not computed:[/] {reason}", highlight=False)
+            console.print(f"[yellow]{metric} not computed:[/] {escape(str(reason))}", highlight=False)
     for item in result.skipped:
         colour = "red" if item.metrics == "all" else "yellow"
-        console.print(f"[{colour}]skipped ({item.metrics})[/] {item.name}: {item.reason}", highlight=False)
+        console.print(f"[{colour}]skipped ({escape(str(item.metrics))})[/] {escape(f'{item.name}: {item.reason}')}", highlight=False)
     if json_path:
         console.print(f"report: {json_path} and {html_path}", highlight=False)
 
@@ -111,7 +112,7 @@ def evaluate(
             kid_subset_size=kid_subset_size, kid_subsets=kid_subsets, seed=seed, device=device,
         )
     except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 

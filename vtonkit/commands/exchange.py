@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from vtonkit.commands.checks import check_output_file, check_output_folder
 from vtonkit.core.errors import VtonkitError
@@ -30,12 +31,12 @@ def _run_and_report(convert) -> None:
     try:
         report = convert()
     except (VtonkitError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     console.print(f"{report.target}: {len(report.converted)} samples written to {report.out}, "
                   f"{len(report.failures)} failed")
     for failure in report.failures[:20]:
-        console.print(f"  [yellow]{failure.split}/{failure.sample}[/yellow]: {failure.reason}")
+        console.print(f"  [yellow]{escape(f'{failure.split}/{failure.sample}')}[/yellow]: {escape(failure.reason)}")
     if len(report.failures) > 20:
         console.print(f"  ... {len(report.failures) - 20} more")
     for note in report.notes:
@@ -143,6 +144,6 @@ def table(
     try:
         rows = write_table(dataset, out)
     except VtonkitError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     console.print(f"{out}: {rows} rows")

@@ -159,7 +159,7 @@ def infer(
             run_evaluation(out, dataset, eval_protocol, out / "evaluation.json", split=split,
                            pairs_file=pairs_path(dataset, split, pairs), category=category, device=device)
         except (VtonkitError, ValueError, KeyError) as exc:
-            console.print(f"[red]evaluation failed:[/] {exc}")
+            console.print(f"[red]evaluation failed:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
     if summary.failed:
         raise typer.Exit(1)
@@ -192,7 +192,6 @@ def sheet(
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
     from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
-    from rich.markup import escape  # file names and reasons are user text, not markup
 
     from vtonkit.commands.checks import check_choice, check_device, check_output_folder
     from vtonkit.core.categories import GARMENT_CATEGORIES

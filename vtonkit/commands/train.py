@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 ADVANCED = "Advanced (tests, benchmarks)"
 
@@ -90,10 +91,10 @@ def train(
 
                 summary = run_training(options, report)
     except VtonkitError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for name, reason in summary.bad_samples.items():
-        console.print(f"[red]bad sample[/] {name}: {reason}")
+        console.print(f"[red]bad sample[/] {escape(f'{name}: {reason}')}")
     if summary.steps_done == summary.resumed_from:  # a resumed run that had reached --steps already
         console.print(f"nothing to train: {out} is at step {summary.resumed_from} and --steps is {steps}; "
                       "raise --steps to train on", markup=False)
