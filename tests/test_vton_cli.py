@@ -177,6 +177,13 @@ def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: P
          "greater than or equal to 16"),
         (["review", str(dataset), "--static", str(tmp_path / "r.html"), "--thumb", "100000"], "--thumb",
          "less than or equal to 1024"),
+        # a --name with folders wrote the sheet outside --out; an empty --garment read image/None.jpg,
+        # and a --garment with folders read files outside the split
+        (["sheet", str(dataset), "--garment", "00013_00", "--out", str(tmp_path / "s1"), "--name", "../../escaped"],
+         "--name", "give a plain file name"),
+        (["sheet", str(dataset), "--garment", "", "--out", str(tmp_path / "s2")], "--garment", "empty name"),
+        (["sheet", str(dataset), "--person", "../train/00000_00", "--out", str(tmp_path / "s3")], "--garment/--person",
+         "holds a folder"),
     ]
     if not torch.cuda.is_available():
         cases.append(([*infer, "--out", str(tmp_path / "o3"), "--device", "cuda"], "--device", "CUDA is not available"))

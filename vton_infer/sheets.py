@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from vtonkit.datasets.io.files import atomic_write_text
 from vtonkit.datasets.layout import SplitDir
+from vtonkit.datasets.pairs import name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +42,24 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
     """
     if (garment is None) == (person is None):
         raise ValueError("give exactly one of garment (one garment on several persons) or person")
+    for stem in [s for s in (garment, person, *(persons or []), *(garments or [])) if s is not None]:
+        # a stem is what a pair list names (plus .jpg): no folder, so nothing outside the split is read
+        problem = "empty name" if not stem else name_problem(f"{stem}.jpg")
+        if problem is not None:
+            raise ValueError(f"not a sample name: {problem}")
     if garment is not None:
         chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
         return [(p, garment) for p in chosen]
     placeholders = placeholder_stems(split) if garments is None else set()
     chosen = garments or [g for g in split.cloth_stems() if g != person and g not in placeholders][:limit]
     return [(person, g) for g in chosen]
+
+
+def sheet_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a sheet's file name inside the output folder, or None."""
+    if not name.strip() or name.startswith(".") or any(c in name for c in "/\\\0"):
+        return f"sheet name {name!r}: give a plain file name (no folder, not hidden); it is written inside --out"
+    return None
 
 
 def placeholder_stems(split: SplitDir) -> set[str]:
@@ -135,4 +148,6 @@ def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method
         title = f"Person {person} in {len(tryons)} garments"
     tiles = [anchor] + [SheetTile(p.stem, read_rgb(p)) for p in tryons]
     note = method_label + (" - BASELINE previews, not try-on model outputs" if baseline else "")
+    if name is not None and (problem := sheet_name_problem(name)):
+        raise ValueError(problem)
     return write_sheet(out_dir, name or (f"garment_{garment}" if garment else f"person_{person}"), title, tiles, note)

@@ -191,7 +191,7 @@ def sheet(
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
-    from vtonkit.vton_infer.sheets import sheet_pairs, write_tryon_sheet
+    from vtonkit.vton_infer.sheets import sheet_name_problem, sheet_pairs, write_tryon_sheet
 
     from vtonkit.commands.checks import check_choice, check_device, check_output_folder
     from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -200,6 +200,8 @@ def sheet(
     check_device(device)
     check_choice(category, GARMENT_CATEGORIES, "--category")
     check_output_folder(out)
+    if name is not None and (problem := sheet_name_problem(name)):
+        raise typer.BadParameter(problem, param_hint="--name")
     from vtonkit.vton_infer.run_log import holds_run
 
     if holds_run(out):
