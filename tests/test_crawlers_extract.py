@@ -71,6 +71,19 @@ def test_extract_product_cli_reports_page_without_product(tmp_path):
     assert str(page) in json.loads(run.stdout)["error"]
 
 
+def test_a_page_that_is_no_regular_file_is_refused_at_once(tmp_path):
+    """`extract-product /dev/zero` read for ever; a special file (a FIFO too) is now named and refused."""
+    import os
+
+    fifo = tmp_path / "page.html"
+    os.mkfifo(fifo)
+    for page in ("/dev/zero", str(fifo)):
+        run = subprocess.run([*VTONKIT, "extract-product", page], capture_output=True, text=True, cwd=REPO,
+                             timeout=60)
+        assert run.returncode == 2 and run.stderr.startswith(f"error: {page}: "), (run.returncode, run.stderr)
+        assert "Traceback" not in run.stderr and run.stdout == ""
+
+
 def test_shop_pages_categories_and_titles():
     truths = _ground_truth()
     folder = shared_path("data", "shop-pages")

@@ -263,13 +263,19 @@ def extract_product_command(
 
         vtonkit extract-product page.html --url https://shop.example/p/123
     """
-    from vtonkit.core.errors import InputError
     from vtonkit.crawlers.extract import extract_product
+    from vtonkit.datasets.io.images import regular_file_problem
 
-    try:
-        item = extract_product(page.read_bytes(), url or "")
-    except OSError as exc:
-        raise InputError(page, f"cannot read: {exc}") from exc
+    problem = regular_file_problem(page)  # /dev/zero would be read for ever
+    if problem is None:
+        try:
+            data = page.read_bytes()
+        except OSError as exc:
+            problem = f"cannot read it ({exc.strerror or exc})"
+    if problem is not None:
+        typer.echo(f"error: {page}: {problem}", err=True)
+        raise typer.Exit(2)
+    item = extract_product(data, url or "")
     if item is None:
         typer.echo(
             json.dumps(
