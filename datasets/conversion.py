@@ -6,6 +6,7 @@ A conversion never stops on one bad sample: its failure (split, sample, reason) 
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
 from vtonkit.datasets.manifest import PERSONS, Manifest
+from vtonkit.datasets.pairs import Pair, name_problem, read_pairs, write_pairs
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import FormatError, InputError, VtonkitError
@@ -90,8 +92,14 @@ def dataset_samples(dataset: str | Path, splits: Iterable[str] | None = None,
 
 
 def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],
-                report: ConversionReport, description: str, progress: bool = True, total: int | None = None) -> None:
-    """`convert` each item; a failing one is recorded in `report.failures` and the batch goes on."""
+                report: ConversionReport, description: str, progress: bool = True, total: int | None = None,
+                outputs: Callable[[T], Iterable[Path]] | None = None) -> None:
+    """`convert` each item; a failing one is recorded in `report.failures` and the batch goes on.
+
+    Args:
+        outputs: the files an item writes, removed when it fails (a sample that failed at its last
+            step, the agnostic say, must not leave the files of its first steps looking like a sample).
+    """
     items = list(items)
     iterator = track(items, total if total is not None else len(items), description) if progress else items
     for item in iterator:
@@ -100,8 +108,30 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
             convert(item)
         except (VtonkitError, ValueError, OSError) as exc:
             report.failures.append(SampleFailure(split, sample, str(exc)))
+            for path in outputs(item) if outputs is not None else ():
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    path.unlink()
             continue
         report.converted.append((split, sample))
+
+
+def check_stem(stem: str, source: Path) -> None:
+    """An `InputError` naming `source` when `stem` cannot name a sample in a pair list (a space, a
+    folder, a control character...): checked before any file of the sample is written."""
+    if (problem := name_problem(f"{stem}.jpg")) is not None:
+        raise InputError(source, f"its name cannot stand in a pair list: {problem}; rename it")
+
+
+def sample_outputs(split: layout.SplitDir, stem: str) -> list[Path]:
+    """Every file an imported sample `stem` gets in `split`."""
+    return [*split.person_files(stem).values(), *split.cloth_files(stem).values()]
+
+
+def add_pairs(path: Path, pairs: list[Pair]) -> None:
+    """Write `pairs` after the pairs `path` already lists (importing into an existing dataset keeps
+    its pairs), each pair once."""
+    existing = read_pairs(path) if path.is_file() else []
+    write_pairs(path, existing + [pair for pair in dict.fromkeys(pairs) if pair not in set(existing)])
 
 
 def require_file(source: Path) -> Path:

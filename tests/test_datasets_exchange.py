@@ -114,6 +114,61 @@ def test_a_reason_with_brackets_is_printed_whole(work: Path) -> None:
     assert result.exit_code == 1 and "must be 18 rows of [x, y, score, id], got (72,)" in output, output
 
 
+def _dresscode_view(root: Path) -> Path:
+    """A symlinked copy of ../shared's Dress Code upper_body (images, keypoints, label maps, dense)."""
+    source = root / "upper_body"
+    shared = shared_path("data", "dresscode", "upper_body")
+    for folder in ("images", "keypoints", "label_maps", "dense"):
+        (source / folder).mkdir(parents=True)
+        for path in (shared / folder).iterdir():
+            (source / folder / path.name).symlink_to(path)
+    return source
+
+
+def test_a_sample_failing_at_its_last_step_leaves_no_files(work: Path) -> None:
+    """Keypoints with every joint missing pass the reader but not the agnostic recipe: the import named
+    the sample as failed and left its image, cloth, parse, DensePose and pose files behind."""
+    source = _dresscode_view(work / "late-failure")
+    (source / "keypoints" / "000001_2.json").unlink()
+    (source / "keypoints" / "000001_2.json").write_text(json.dumps({"keypoints": [[-1.0, -1.0, 0.0, -1.0]] * 18}))
+    out = work / "late-failure-out"
+    report = import_dresscode(source, out, progress=False)
+    assert [f.sample for f in report.failures] == ["000001_0.jpg"], report.failures
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("000001*"))
+    assert left == [], left
+    assert len(report.converted) == 2
+
+
+def test_a_name_no_pair_list_can_hold_costs_only_its_sample(work: Path) -> None:
+    """A Dress Code file named with a space stopped the import after every sample was written, before
+    any pair list: the good samples were left without one."""
+    source = _dresscode_view(work / "spaced")
+    for folder, suffix in (("images", "_0.jpg"), ("images", "_1.jpg"), ("keypoints", "_2.json"),
+                           ("label_maps", "_4.png"), ("dense", "_5.png")):
+        (source / folder / f"000000{suffix}").rename(source / folder / f"my photo{suffix}")
+    out = work / "spaced-out"
+    report = import_dresscode(source, out, progress=False)
+    assert [f.sample for f in report.failures] == ["my photo_0.jpg"]
+    assert "cannot stand in a pair list" in report.failures[0].reason
+    assert not list(out.rglob("my photo*")) and not list(out.rglob("my_photo*"))
+    pairs = (out / "train_pairs.txt").read_text().split()
+    assert sorted(set(pairs)) == ["000001.jpg", "000002.jpg"]
+
+
+def test_importing_into_an_existing_dataset_keeps_its_pairs(vitonhd_dataset: Path, work: Path) -> None:
+    """The pair list of the dataset imported into used to be replaced by the new samples' pairs alone."""
+    import shutil
+
+    target = work / "merged"
+    shutil.copytree(vitonhd_dataset, target, symlinks=True)
+    before = (target / "train_pairs.txt").read_text().splitlines()
+    report = import_dresscode(shared_path("data", "dresscode"), target, category="upper", progress=False)
+    assert report.failures == []
+    after = (target / "train_pairs.txt").read_text().splitlines()
+    assert after[: len(before)] == before and len(after) > len(before)
+    assert len(after) == len(set(after))
+
+
 def _dresscode_reader(root: Path, folder: str, pair_file: str) -> list[dict]:
     """Dress Code's dataset.py conventions: per-category pair file split on whitespace, names by replace()."""
     base = root / folder

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, run_samples
+from vtonkit.datasets.conversion import (
+    LICENCE_NOTE,
+    ConversionReport,
+    add_pairs,
+    check_stem,
+    copy_file,
+    run_samples,
+    sample_outputs,
+)
 from vtonkit.datasets.dresscode_layout import (
     TEST_PAIRS_PAIRED,
     TEST_PAIRS_UNPAIRED,
@@ -31,7 +39,7 @@ from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.labels import DRESSCODE_LABELS, to_cihp
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
-from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs, write_pairs
+from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs
 from vtonkit.preprocess.batch import recompute_sample
 from vtonkit.preprocess.stages import CLOTH_MASKERS
 
@@ -140,6 +148,7 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
 
     def convert(job: tuple[str, str, str]) -> None:
         split, dc_id, stem = job
+        check_stem(stem, folder.person(dc_id))
         import_sample(folder, dc_id, data.split(split), stem, masker)
         record = {"category": folder.category, "dataset": "Dress Code", "source_url": SOURCE_URL, "licence": LICENCE}
         manifest.entries(split, PERSONS)[stem] = {"source": str(folder.person(dc_id).resolve()),
@@ -149,12 +158,13 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
         imported.append(job)
 
     run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
-                description=f"import dresscode/{folder.root.name}", progress=progress)
+                description=f"import dresscode/{folder.root.name}", progress=progress,
+                outputs=lambda job: sample_outputs(data.split(job[0]), job[2]))
     manifest.save()
     for split in layout.SPLITS:
         stem_by_id = {dc_id: stem for s, dc_id, stem in imported if s == split}
         if stem_by_id:
-            write_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id))
+            add_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id))
     return report
 
 

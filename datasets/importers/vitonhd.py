@@ -13,16 +13,25 @@ import hashlib
 from pathlib import Path
 
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import LICENCE_NOTE, ConversionReport, copy_file, require_image, run_samples
+from vtonkit.datasets.conversion import (
+    LICENCE_NOTE,
+    ConversionReport,
+    add_pairs,
+    check_stem,
+    copy_file,
+    require_image,
+    run_samples,
+    sample_outputs,
+)
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
-from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
+from vtonkit.datasets.pairs import default_pairs, read_pairs
 from vtonkit.preprocess.batch import recompute_sample
 
-from vtonkit.core.errors import InputError
+from vtonkit.core.errors import FormatError, InputError
 
 SOURCE_URL = "https://github.com/shadow2496/VITON-HD"
 LICENCE = "CC BY-NC 4.0"
@@ -78,19 +87,25 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
     def convert(job: tuple[str, str]) -> None:
         split, stem = job
         source_split = data_in.split(split)
+        check_stem(stem, source_split.image(stem))
         import_sample(source_split, data_out.split(split), stem)
         for kind, path in ((PERSONS, source_split.image(stem)), (CLOTHS, source_split.cloth(stem))):
             manifest.entries(split, kind)[stem] = {"source": str(path.resolve()),
                                                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **record}
 
-    run_samples(jobs, convert, label=lambda job: job, report=report, description="import vitonhd", progress=progress)
+    run_samples(jobs, convert, label=lambda job: job, report=report, description="import vitonhd", progress=progress,
+                outputs=lambda job: sample_outputs(data_out.split(job[0]), job[1]))
     manifest.save()
     for split in splits:
         stems = {stem for s, stem in report.converted if s == split}
         if not stems:
             continue
         pairs_file = data_in.pairs_file(split)
-        pairs = [pair for pair in read_pairs(pairs_file) if all(layout.stem_of(name) in stems for name in pair)] \
-            if pairs_file.is_file() else default_pairs(split, sorted(stems))
-        write_pairs(data_out.pairs_file(split), pairs)
+        pairs = default_pairs(split, sorted(stems))
+        if pairs_file.is_file():
+            try:
+                pairs = [pair for pair in read_pairs(pairs_file) if all(layout.stem_of(n) in stems for n in pair)]
+            except FormatError as exc:  # the samples are in: give them the default pairs rather than none
+                report.notes.append(f"{exc}; the {split} samples get the default pair list instead")
+        add_pairs(data_out.pairs_file(split), pairs)
     return report
