@@ -60,6 +60,11 @@ class Manifest:
             splits = data["splits"]
             if not _is_dict_of(splits, lambda kinds: _is_dict_of(kinds, lambda records: _is_dict_of(records, dict))):
                 raise ValueError("'splits' is not {split: {kind: {stem: record}}}")
+            for kinds in splits.values():
+                for records in kinds.values():
+                    for stem, record in records.items():
+                        if not isinstance(record.get("sha256", ""), str):  # looked up as a dict key later
+                            raise ValueError(f"the sha256 of {stem!r} is not a string")
         except (ValueError, KeyError, TypeError) as exc:
             raise FormatError(path, f"unreadable manifest ({exc}); delete it to rebuild the stem mapping") from exc
         return cls(path, splits)

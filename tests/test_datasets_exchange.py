@@ -362,6 +362,8 @@ def test_a_failed_sample_or_pair_list_leaves_no_exported_file_behind(vitonhd_dat
     ("validate.json", '{"dataset": "x", "splits": ["test"], "findings": [{"code": "wrong-size"'),  # cut short
     ("validate.json", '{"dataset": "x", "splits": ["test"], "samples": {"test": "00006_00"}, "findings": []}'),
     ("manifest.json", '{"version": 1, "splits": {"test": {"persons": ["00006_00"]}}}'),
+    # a sha256 that is no string was a TypeError (unhashable) in `pairs`
+    ("manifest.json", '{"version": 1, "splits": {"test": {"persons": {"00006_00": {"sha256": [1]}}}}}'),
 ])
 def test_a_damaged_state_file_is_named_not_a_traceback(vitonhd_dataset: Path, tmp_path: Path, state_file: str,
                                                        text: str) -> None:
