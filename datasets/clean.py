@@ -137,6 +137,10 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
     candidates: list[tuple[str, str]] = []
     with_files: set[tuple[str, str]] = set()
     for record in DecisionStore(root).rejected():
+        if record.split not in layout.SPLITS:  # a hand-edited review store: nothing of the dataset to move
+            logger.warning("review decision for %s/%s skipped: %r is not a split (%s)", record.split, record.sample,
+                           record.split, ", ".join(layout.SPLITS))
+            continue
         moves = _sample_files(root, record.split, record.sample)
         for _, target in moves:
             if (root / target).exists():

@@ -247,3 +247,17 @@ def test_a_folder_or_dangling_link_in_a_files_place_moves_with_its_sample(datase
     assert undone.files == 10
     assert (image / "inside.txt").read_text() == "a folder where the photo belongs"
     assert mask.is_symlink()
+
+
+def test_a_decision_for_no_split_is_skipped_with_a_warning(dataset: Path, caplog) -> None:
+    """A hand-edited review store with a decision for split "bogus" stopped `clean` with a ValueError
+    traceback; the decision is skipped, named in a warning, and the other decisions are applied."""
+    store = DecisionStore(dataset)
+    store.set("test", "00017_00", "reject")
+    with sqlite3.connect(db_path(dataset)) as connection:
+        connection.execute("UPDATE decisions SET split = 'bogus' WHERE sample = '00017_00'")
+    store.set("test", "00013_00", "reject")
+    result = apply_decisions(dataset)
+    assert result.samples == 1 and (dataset / "quarantine/test/image/00013_00.jpg").is_file()
+    assert (dataset / "test/image/00017_00.jpg").is_file()
+    assert any("'bogus' is not a split" in r.getMessage() for r in caplog.records)
