@@ -169,6 +169,45 @@ def test_importing_into_an_existing_dataset_keeps_its_pairs(vitonhd_dataset: Pat
     assert len(after) == len(set(after))
 
 
+def test_a_full_disk_while_writing_the_pair_list_is_a_clear_error(vitonhd_dataset: Path, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """A full disk when import / export wrote a pair list or the manifest ended in an OSError traceback.
+    Simulated: every text file written atomically fails with ENOSPC (the image files still go in)."""
+    import contextlib
+    import errno
+    import os
+
+    import vtonkit.datasets.io.files as files
+
+    real_atomic_write = files.atomic_write
+
+    @contextlib.contextmanager
+    def full_for_text(path, mode="wb"):
+        with real_atomic_write(path, mode) as handle:
+            yield handle
+            if "b" not in mode:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(files, "atomic_write", full_for_text)
+    for args in (["import", "vitonhd", str(vitonhd_dataset), "--out", str(tmp_path / "imported")],
+                 ["export", str(vitonhd_dataset), "--to", "dresscode", "--category", "upper", "--out",
+                  str(tmp_path / "exported"), "--no-progress"]):
+        result = CliRunner().invoke(app, args)
+        output = " ".join(result.output.split())
+        # import: the samples go in, the pair list fails (2); export: its samples write JSON, each fails (1)
+        assert isinstance(result.exception, SystemExit) and result.exit_code in (1, 2), (args[0], result.output)
+        assert "No space left on device" in output and "Traceback" not in output, output
+
+
+def test_a_dresscode_folder_without_photos_says_so(work: Path) -> None:
+    """A category folder with no images/ said "0 samples written, 0 failed" and exited 1 with no reason."""
+    source = work / "no-images" / "upper_body"
+    (source / "keypoints").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["import", "dresscode", str(source), "--out", str(work / "no-images-out")])
+    output = "".join(result.output.split())
+    assert result.exit_code == 2 and f"{source / 'images'}:nopersonphoto" in output, result.output
+
+
 def _dresscode_reader(root: Path, folder: str, pair_file: str) -> list[dict]:
     """Dress Code's dataset.py conventions: per-category pair file split on whitespace, names by replace()."""
     base = root / folder

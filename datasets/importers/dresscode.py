@@ -143,6 +143,9 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
             report.notes.append(f"{folder.person(dc_id)}: in no pair file, skipped")
             continue
         jobs.append((split, dc_id, stem_of_id.get(dc_id, dc_id)))
+    if not jobs:
+        raise InputError(folder.root / "images", "no person photo (<id>_0.jpg) to import here"
+                         + (" that a pair file names" if unlisted_split is None else ""))
     masker = CLOTH_MASKERS.build("cv")
     imported: list[tuple[str, str, str]] = []
 

@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from vtonkit.commands.checks import check_output_file, check_output_folder
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError, describe_os_error
 
 LICENCE_HELP = ("Licence: VITON-HD (CC BY-NC 4.0) and Dress Code (non-commercial research, no redistribution) "
                 "data stay under their licences after conversion: non-commercial use only, and never "
@@ -33,6 +33,10 @@ def _run_and_report(convert) -> None:
     except (VtonkitError, ValueError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    except OSError as exc:  # a full disk or a read-only folder while writing a pair list or the manifest
+        console.print(f"[red]error:[/red] {escape(describe_os_error(exc, 'the output folder'))}; the samples "
+                      "written so far are complete: free the space and run the same command again")
+        raise typer.Exit(2) from exc
     console.print(f"{report.target}: {len(report.converted)} samples written to {report.out}, "
                   f"{len(report.failures)} failed")
     for failure in report.failures[:20]:
@@ -40,7 +44,7 @@ def _run_and_report(convert) -> None:
     if len(report.failures) > 20:
         console.print(f"  ... {len(report.failures) - 20} more")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     raise typer.Exit(report.exit_code())
 
 
@@ -145,5 +149,8 @@ def table(
         rows = write_table(dataset, out)
     except VtonkitError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    except OSError as exc:  # a full disk or a read-only folder: the table is not written (atomic)
+        console.print(f"[red]error:[/red] {escape(describe_os_error(exc, out))}")
         raise typer.Exit(2) from exc
     console.print(f"{out}: {rows} rows")
