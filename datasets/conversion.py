@@ -143,11 +143,25 @@ def require_file(source: Path) -> Path:
 
 
 def require_image(source: Path) -> Path:
-    """`source` when it decodes as an image, else an `InputError` naming it (empty, truncated, not an
-    image, a decompression bomb): a byte-for-byte copy must not hand the next loader a file it
-    cannot open."""
-    open_image(source).close()
+    """`source` when it decodes as a 1024x768 image, else an `InputError` naming it (empty, truncated,
+    not an image, a decompression bomb, another size): a byte-for-byte copy must not hand the next
+    loader a file it cannot open or one `validate` rejects."""
+    with open_image(source) as image:
+        size = image.size
+    if size != (layout.WIDTH, layout.HEIGHT):
+        raise InputError(source, f"image is {size[0]}x{size[1]} (W x H), not {layout.WIDTH}x{layout.HEIGHT}")
     return source
+
+
+def require_mask(source: Path, *, cloth: bool) -> np.ndarray:
+    """The bool mask of `source` at 1024x768 (a cloth mask must also hold the garment), else an
+    `InputError` naming it."""
+    mask = read_mask(source)
+    if mask.shape != (layout.HEIGHT, layout.WIDTH):
+        raise InputError(source, f"mask is {mask.shape[1]}x{mask.shape[0]} (W x H), not {layout.WIDTH}x{layout.HEIGHT}")
+    if cloth and not mask.any():
+        raise InputError(source, "cloth mask is empty: it shows no garment")
+    return mask
 
 
 def copy_file(source: Path, target: Path) -> None:

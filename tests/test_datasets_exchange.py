@@ -199,6 +199,31 @@ def test_a_full_disk_while_writing_the_pair_list_is_a_clear_error(vitonhd_datase
         assert "No space left on device" in output and "Traceback" not in output, output
 
 
+def test_files_validate_rejects_are_not_imported_or_exported(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """A 384x512 garment or DensePose image and an all-black cloth mask were copied as they were by
+    `import vitonhd` and `export` (rc 0, no warning); `validate` then rejected what they wrote."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(vitonhd_dataset, source, symlinks=False)
+    cloth, mask, dense = (source / "test" / "cloth" / "00006_00.jpg", source / "test" / "cloth-mask" / "00008_00.jpg",
+                          source / "train" / "image-densepose" / "00000_00.jpg")
+    for path in (cloth, mask, dense):
+        path.unlink()
+    Image.new("RGB", (384, 512), "white").save(cloth)
+    Image.new("L", (768, 1024), 0).save(mask)
+    Image.new("RGB", (384, 512), "black").save(dense)
+    expected = {("test", "00006_00"): "image is 384x512", ("test", "00008_00"): "cloth mask is empty",
+                ("train", "00000_00"): "image is 384x512"}
+    report = import_vitonhd(source, tmp_path / "imported", progress=False)
+    failed = {(f.split, f.sample): f.reason for f in report.failures}
+    assert failed.keys() == expected.keys() and all(expected[k] in failed[k] for k in expected), failed
+    assert not any((tmp_path / "imported").rglob("0000[068]_00*"))
+    exported = export_dresscode(source, tmp_path / "exported", category="upper", progress=False)
+    failed = {(f.split, f.sample): f.reason for f in exported.failures}
+    assert failed.keys() == expected.keys() and all(expected[k] in failed[k] for k in expected), failed
+
+
 def test_a_dresscode_folder_without_photos_says_so(work: Path) -> None:
     """A category folder with no images/ said "0 samples written, 0 failed" and exited 1 with no reason."""
     source = work / "no-images" / "upper_body"

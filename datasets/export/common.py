@@ -6,8 +6,14 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.conversion import ConversionReport, DatasetSample, copy_file, require_image, write_binary_mask
-from vtonkit.datasets.io.masks import read_mask
+from vtonkit.datasets.conversion import (
+    ConversionReport,
+    DatasetSample,
+    copy_file,
+    require_image,
+    require_mask,
+    write_binary_mask,
+)
 from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
 
 
@@ -23,7 +29,8 @@ def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem
     """
     files = {**source.person_files(stem), **source.cloth_files(stem)}
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
-    masks = {folder: read_mask(files[folder]) for folder in folders if folder in _MASKS}
+    masks = {folder: require_mask(files[folder], cloth=folder == layout.CLOTH_MASK) for folder in folders
+             if folder in _MASKS}
     copies = [(require_image(files[folder]), targets[folder]) for folder in folders if folder not in _MASKS]
     for source_file, target_file in copies:
         copy_file(source_file, target_file)

@@ -18,8 +18,8 @@ from vtonkit.datasets.conversion import (
     DatasetSample,
     SampleFailure,
     copy_file,
-    require_file,
     require_image,
+    require_mask,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -36,7 +36,6 @@ from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.io.files import atomic_save_image
 from vtonkit.datasets.io.images import write_jpeg, write_png
 from vtonkit.datasets.io.keypoints import read_keypoints, write_dresscode_keypoints
-from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
 from vtonkit.datasets.labels import CIHP_TO_DRESSCODE, DRESSCODE_PALETTE
@@ -61,12 +60,13 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     dc_id = dresscode_id(sample.stem)
     # Everything is read and rendered first: a sample with a missing or bad file leaves nothing behind.
     person, garment = require_image(split_dir.image(sample.stem)), require_image(split_dir.cloth(sample.stem))
-    densepose = require_file(split_dir.densepose(sample.stem))
+    densepose = require_image(split_dir.densepose(sample.stem))
     body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
     skeleton = render_skeleton(body25, layout.HEIGHT, layout.WIDTH)
     label_map = dresscode_label_map(read_parse(split_dir.parse(sample.stem)))
     part_ids = read_densepose(densepose)
-    agnostic_mask, cloth_mask = read_mask(split_dir.agnostic_mask(sample.stem)), read_mask(split_dir.cloth_mask(sample.stem))
+    agnostic_mask = require_mask(split_dir.agnostic_mask(sample.stem), cloth=False)
+    cloth_mask = require_mask(split_dir.cloth_mask(sample.stem), cloth=True)
     copy_file(person, target.person(dc_id))
     copy_file(garment, target.garment(dc_id))
     write_dresscode_keypoints(target.keypoints(dc_id), body25, (layout.HEIGHT, layout.WIDTH))

@@ -20,11 +20,11 @@ from vtonkit.datasets.conversion import (
     check_stem,
     copy_file,
     require_image,
+    require_mask,
     run_samples,
     sample_outputs,
 )
 from vtonkit.datasets.io.keypoints import read_keypoints
-from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
@@ -58,7 +58,7 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
             raise InputError(files[folder], f"missing ({folder} cannot be made from the other files)")
     body25 = read_keypoints(files[layout.OPENPOSE_JSON], fmt="body25")
     read_parse(files[layout.PARSE])
-    read_mask(files[layout.CLOTH_MASK])
+    require_mask(files[layout.CLOTH_MASK], cloth=True)
     for folder, path in files.items():  # the byte copies below must open in the loaders too
         if folder not in (layout.OPENPOSE_JSON, layout.PARSE, layout.CLOTH_MASK) and path.is_file():
             require_image(path)
