@@ -137,6 +137,17 @@ def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in out.glob("00013_00_*.png")) == ["00013_00_00006_00.png", "00013_00_00008_00.png"]
 
 
+def test_a_sheet_whose_every_try_on_failed_is_not_written(vitonhd: Path, tmp_path: Path) -> None:
+    """A person with no photo: every try-on failed and an empty sheet ("0 try-ons") was still written."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheet"
+    result = CliRunner().invoke(app, ["sheet", str(dataset), "--person", "99999_00", "--limit", "2",
+                                      "--method", "warp", "--out", str(out)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "every try-on failed: no sheet written" in output, output
+    assert not list(out.glob("person_99999_00.*"))
+
+
 def test_a_megabyte_name_in_the_pair_list_is_refused_by_its_line(vitonhd: Path, tmp_path: Path) -> None:
     """A 5 MB token passed the pair-list reader; infer computed the other pairs in a second and then
     spent minutes (Rich highlighting the name) printing the failure line of that one."""

@@ -235,6 +235,11 @@ def sheet(
             # a sheet folder collects sheets made with any settings: no run log, every pair computed
             summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n),
                                 LoopOptions(run_log=False))
+        if not summary.outputs:  # a sheet of nothing would look like a result
+            for p, c, reason in summary.failed:
+                console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
+            console.print("[red]error:[/] every try-on failed: no sheet written")
+            raise typer.Exit(1)
         png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
                                                 baseline=method == "warp", garment=garment, person=person,
                                                 name=name)
