@@ -47,6 +47,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
                            "on one point): the stored agnostic files were not checked"),
     "pair-list-invalid": ("pairs", ERROR, "pair list line is not two plain file names (blank line, 3 fields, a "
                           "folder in a name, a byte-order mark)"),
+    "name-not-jpg": ("completeness", WARNING, "a file in image/ or cloth/ that is no <stem>.jpg (.JPG, .jpeg, .png): "
+                     "no loader reads it, so it is no sample"),
     "name-not-utf8": ("pairs", ERROR, "a person photo or garment whose file name is not UTF-8: no pair list can name it"),
     "pair-list-empty": ("pairs", WARNING, "the pair list names no pair: the split gives nothing to train or test"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),

@@ -112,6 +112,17 @@ class SplitDir:
         # table or JSON file can hold it; `non_utf8_names` lists it for `validate`.
         return sorted(name[: -len(suffix)] for name in self._names(folder, suffix) if is_utf8_name(name))
 
+    def not_jpg_names(self) -> list[str]:
+        """`image/` and `cloth/` files that are no `<stem>.jpg` (`a.JPG`, `a.jpeg`, `a.png`) and so no sample,
+        as `image/a.JPG` (escaped when not UTF-8)."""
+        names = []
+        for folder in (IMAGE, CLOTH):
+            directory = self.root / folder
+            if directory.is_dir():
+                names += [f"{folder}/{display_name(p.name)}" for p in directory.iterdir()
+                          if not p.name.endswith(JPG) and not p.name.startswith(".") and not p.is_dir()]
+        return sorted(names)
+
     def non_utf8_names(self) -> list[str]:
         """`image/` and `cloth/` files whose names are not UTF-8, as `image/bad\\xff.jpg` (escaped)."""
         return sorted(f"{folder}/{display_name(name)}" for folder in (IMAGE, CLOTH)

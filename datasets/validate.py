@@ -326,6 +326,9 @@ def validate(
             report.add(finding("missing-split", split, "", split, f"{split}/ does not exist"))
             report.samples[split] = []
             continue
+        for name in split_dir.not_jpg_names():
+            report.add(finding("name-not-jpg", split, "", name,
+                               f"{name}: no <stem>.jpg name, so no loader reads it as a sample; rename or convert it"))
         for name in split_dir.non_utf8_names():
             report.add(finding("name-not-utf8", split, "", name,
                                f"{name}: the file name is not UTF-8, so no pair list can name it; rename it"))

@@ -99,6 +99,18 @@ def test_a_file_name_that_is_not_utf8_is_a_finding_and_left_out(genuine: Path, t
     assert sorted(pd.read_parquet(tmp_path / "table.parquet")["sample"])[:2] == ["00000_00", "00001_00"]
 
 
+def test_photos_that_are_no_jpg_names_are_a_warning(genuine: Path, tmp_path: Path) -> None:
+    """`a.JPG` or `a.jpeg` in image/ was silently no sample (validate counted 4 persons of 5)."""
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    (target / "test" / "image" / "00006_00.jpg").rename(target / "test" / "image" / "00006_00.JPG")
+    shutil.copy(target / "test" / "cloth" / "00008_00.jpg", target / "test" / "cloth" / "extra.jpeg")
+    report = validate(target)
+    found = sorted((f.code, f.file) for f in report.findings if f.code == "name-not-jpg")
+    assert found == [("name-not-jpg", "cloth/extra.jpeg"), ("name-not-jpg", "image/00006_00.JPG")]
+    assert all(f.severity == "warning" for f in report.findings if f.code == "name-not-jpg")
+
+
 def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
     shutil.copytree(genuine, target)
