@@ -84,13 +84,19 @@ def test_import_then_validate_is_clean(vitonhd_dataset: Path, dresscode_lower: P
     assert len(body["people"][0]["pose_keypoints_2d"]) == 75
 
 
-def test_import_names_samples_that_cannot_convert(work: Path) -> None:
-    source = work / "broken-dc" / "upper_body"
+def _dresscode_view(root: Path) -> Path:
+    """A symlinked copy of ../shared's Dress Code upper_body (images, keypoints, label maps, dense)."""
+    source = root / "upper_body"
     shared = shared_path("data", "dresscode", "upper_body")
     for folder in ("images", "keypoints", "label_maps", "dense"):
         (source / folder).mkdir(parents=True)
         for path in (shared / folder).iterdir():
             (source / folder / path.name).symlink_to(path)
+    return source
+
+
+def test_import_names_samples_that_cannot_convert(work: Path) -> None:
+    source = _dresscode_view(work / "broken-dc")
     (source / "keypoints" / "000001_2.json").unlink()
     report = import_dresscode(source, work / "broken-out", progress=False)
     assert [f.sample for f in report.failures] == ["000001_0.jpg"]
@@ -101,28 +107,12 @@ def test_import_names_samples_that_cannot_convert(work: Path) -> None:
 def test_a_reason_with_brackets_is_printed_whole(work: Path) -> None:
     """Rich read "[x, y, score, id]" in a failure reason as markup and dropped it: the import said
     "must be 18 rows of , got (72,)"."""
-    source = work / "brackets-dc" / "upper_body"
-    shared = shared_path("data", "dresscode", "upper_body")
-    for folder in ("images", "keypoints", "label_maps", "dense"):
-        (source / folder).mkdir(parents=True)
-        for path in (shared / folder).iterdir():
-            (source / folder / path.name).symlink_to(path)
+    source = _dresscode_view(work / "brackets-dc")
     (source / "keypoints" / "000001_2.json").unlink()
     (source / "keypoints" / "000001_2.json").write_text(json.dumps({"keypoints": [0.0] * 72}))
     result = CliRunner().invoke(app, ["import", "dresscode", str(source), "--out", str(work / "brackets-out")])
     output = " ".join(result.output.split())
     assert result.exit_code == 1 and "must be 18 rows of [x, y, score, id], got (72,)" in output, output
-
-
-def _dresscode_view(root: Path) -> Path:
-    """A symlinked copy of ../shared's Dress Code upper_body (images, keypoints, label maps, dense)."""
-    source = root / "upper_body"
-    shared = shared_path("data", "dresscode", "upper_body")
-    for folder in ("images", "keypoints", "label_maps", "dense"):
-        (source / folder).mkdir(parents=True)
-        for path in (shared / folder).iterdir():
-            (source / folder / path.name).symlink_to(path)
-    return source
 
 
 def test_a_sample_failing_at_its_last_step_leaves_no_files(work: Path) -> None:

@@ -57,6 +57,14 @@ def comparable(ours: np.ndarray, label_set: str) -> np.ndarray:
     return np.where(ours == Cihp.NECK, Cihp.FACE, ours) if label_set == "dresscode" else ours
 
 
+def parsed_sample(parsed, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ours, truth) of the sample `key` ("vitonhd/train/00000_00") among the `parsed` fixture's."""
+    for sample, _, truth, ours in parsed:
+        if f"{sample.dataset}/{sample.stem}" == key:
+            return ours, truth
+    pytest.fail(f"{key} not among the samples")
+
+
 def centroid(mask: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(mask)
     return np.array([xs.mean(), ys.mean()])
@@ -202,24 +210,16 @@ def test_curls_hanging_beside_a_tilted_neck_are_hair(parsed) -> None:
     """vitonhd/train/00000_00 (tuning set): the head tilts, brown curls hang beside the neck, inside
     the column where the neck is expected, in skin-like colours; they were labelled neck (hair
     IoU 0.801, neck 0.670 with genuine keypoints). Textured pixels there now lean to hair."""
-    for sample, _, truth, ours in parsed:
-        if f"{sample.dataset}/{sample.stem}" == "vitonhd/train/00000_00":
-            ious = class_ious(ours, truth, (Cihp.HAIR, Cihp.NECK))
-            assert ious["hair"] >= 0.815 and ious["neck"] >= 0.685, ious
-            return
-    pytest.fail("vitonhd/train/00000_00 not among the samples")
+    ious = class_ious(*parsed_sample(parsed, "vitonhd/train/00000_00"), (Cihp.HAIR, Cihp.NECK))
+    assert ious["hair"] >= 0.815 and ious["neck"] >= 0.685, ious
 
 
 def test_holes_and_gaps_in_long_hair_over_a_black_top_are_hair(parsed) -> None:
     """vitonhd/train/00002_00 (tuning set): long blond hair over a black top; lit strands and the
     top showing between strands failed the colour test and left holes and notches in the hair
     (hair IoU 0.723 with genuine keypoints). What the hair encloses or closes over is now hair."""
-    for sample, _, truth, ours in parsed:
-        if f"{sample.dataset}/{sample.stem}" == "vitonhd/train/00002_00":
-            ious = class_ious(ours, truth, (Cihp.HAIR, Cihp.UPPER_CLOTHES))
-            assert ious["hair"] >= 0.76 and ious["upper_clothes"] >= 0.94, ious
-            return
-    pytest.fail("vitonhd/train/00002_00 not among the samples")
+    ious = class_ious(*parsed_sample(parsed, "vitonhd/train/00002_00"), (Cihp.HAIR, Cihp.UPPER_CLOTHES))
+    assert ious["hair"] >= 0.76 and ious["upper_clothes"] >= 0.94, ious
 
 
 @pytest.mark.slow
