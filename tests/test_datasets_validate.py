@@ -635,3 +635,13 @@ def test_a_folder_given_as_an_output_file_is_a_usage_error_before_any_work(
     assert f"Invalid value for {option}: {folder} is a folder; give a file name such as {folder / suggested}" in said
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert list(folder.iterdir()) == [] and not (dataset / ".vtonkit" / "validate.json").exists()
+
+
+def test_validate_on_a_folder_that_is_no_dataset_is_refused_and_leaves_nothing(genuine: Path, tmp_path: Path) -> None:
+    """`vtonkit validate DATASET/test/image` reported missing splits and left a .vtonkit/ folder inside image/."""
+    folder = tmp_path / "ds" / "test" / "image"
+    shutil.copytree(genuine / "test" / "image", folder)
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no train/ or test/ folder and no pair list here" in output, output
+    assert not (folder / ".vtonkit").exists()

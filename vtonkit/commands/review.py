@@ -54,6 +54,7 @@ def validate(
 
     from vtonkit.datasets.dataset_paths import dataset_and_splits
     from vtonkit.datasets.summary import print_summary, store_report
+    from vtonkit.datasets.validate import present_splits
     from vtonkit.datasets.validate import validate as run_validate
 
     if category not in ("upper", "lower", "dresses", "none"):
@@ -70,6 +71,9 @@ def validate(
         dataset, splits = dataset_and_splits(dataset, split)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if splits is None and not present_splits(dataset):  # nothing to check, and no .vtonkit/ to leave there
+        raise typer.BadParameter(f"{dataset}: no train/ or test/ folder and no pair list here: give a dataset "
+                                 "root or one of its split folders", param_hint="DATASET")
     import os
 
     console = Console(stderr=True)
