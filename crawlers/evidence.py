@@ -122,7 +122,7 @@ def page_text(body: bytes) -> str:
 
 def read_evidence(page_html: str, url: str) -> PageEvidence:
     """Parse one page into :class:`PageEvidence` (extruct failures are logged, never raised)."""
-    selector = Selector(text=page_html)
+    selector = Selector(text=page_html, type="html")
     evidence = PageEvidence(url=url, selector=selector)
     products_seen: set[str] = set()
     for block in resolve_references(json_ld_blocks(page_html, url)):
@@ -302,7 +302,7 @@ def main_product(evidence: PageEvidence) -> dict[str, Any]:
 
 def page_url(page_html: str) -> str | None:
     """The page's own URL as it declares it (canonical link, then og:url), for saved pages."""
-    return declared_url(Selector(text=page_html))
+    return declared_url(Selector(text=page_html, type="html"))
 
 
 def declared_url(selector: Selector) -> str | None:

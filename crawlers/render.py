@@ -154,7 +154,7 @@ class ShellVerdict:
 
 def app_shell_verdict(page_html: str) -> ShellVerdict:
     """Little visible text, at least one script and an empty root element (or almost no markup)."""
-    selector = Selector(text=page_html or "<html></html>")
+    selector = Selector(text=page_html or "<html></html>", type="html")
     texts = selector.xpath(
         "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
     ).getall()
@@ -187,7 +187,7 @@ LISTING_REASONS = frozenset({"app-shell", "script-listing"})
 def empty_product_grid(page_html: str) -> bool:
     """The page has scripts and an empty product grid (``<div id="product-grid"></div>``,
     ``<ul class="prdList"></ul>``): its products exist only once a script ran."""
-    selector = Selector(text=page_html or "<html></html>")
+    selector = Selector(text=page_html or "<html></html>", type="html")
     if not selector.xpath("//script[not(@type='application/ld+json')]"):
         return False
     tags = " | ".join(f"//body//{tag}[@id or @class]" for tag in _GRID_TAGS)

@@ -151,7 +151,7 @@ def apply_selectors(
     chosen = config.selectors
     if chosen == FieldSelectors():
         return item
-    selector = Selector(text=page_html)
+    selector = Selector(text=page_html, type="html")
     found: dict[str, Any] = {}
     for name in ("title", "sku", "brand", "colour"):
         values = _selected(selector, getattr(chosen, name))

@@ -190,6 +190,20 @@ def test_an_xml_document_is_no_product_without_a_traceback(caplog):
     assert og.meta.get("og:title") == "Shirt" and len(og.microdata) == 1
 
 
+def test_an_xhtml_page_is_read_as_html():
+    """A page that starts with an XML declaration (XHTML) was parsed as namespaced XML: no <meta> matched,
+    so its OpenGraph product was "no product data found"."""
+    from vtonkit.crawlers.extract import extract_product
+
+    page = (b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+            b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+            b'<meta property="og:type" content="product"/><meta property="og:title" content="Linen Shirt"/>'
+            b'<meta property="product:price:amount" content="19.99"/>'
+            b'<meta property="product:price:currency" content="EUR"/></head><body><h1>Linen Shirt</h1></body></html>')
+    item = extract_product(page, "https://shop.example/p/1")
+    assert item is not None and (item.title, item.price, item.currency) == ("Linen Shirt", 19.99, "EUR")
+
+
 def test_currency_codes():
     assert currency_code("€") == "EUR" and currency_code("eur") == "EUR" and currency_code("CHF") == "CHF"
     assert currency_code(None) is None
