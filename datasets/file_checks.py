@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import ERROR, Finding, finding
 from vtonkit.datasets.io.images import open_image, to_rgb
@@ -113,6 +113,17 @@ def check_image_file(folder: str, path: Path, split: str, stem: str, root: Path)
             finding(
                 "multi-frame", split, stem, rel,
                 f"{rel}: {frames} frames (an animation or a multi-page file); the loaders read the first one only",
+            )
+        )
+    # The loaders (PIL) read the pixels as stored; OpenCV's imread and every viewer turn them by the tag
+    # first, so such a file shows one way and trains another (its parse no longer lines up).
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
+    if isinstance(orientation, int) and 2 <= orientation <= 8:
+        problems.append(
+            finding(
+                "exif-orientation", split, stem, rel,
+                f"{rel}: EXIF orientation {orientation}: viewers and OpenCV show it turned, the loaders read it "
+                "as stored; save the pixels upright without the tag",
             )
         )
     return problems, image

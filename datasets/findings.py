@@ -35,6 +35,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
         ERROR,
         "image mode the official loader cannot use (RGBA skeleton, RGB parse, ...)",
     ),
+    "exif-orientation": ("format", WARNING, "an image with an EXIF orientation tag of 2-8: viewers and OpenCV "
+                         "turn it, the loaders (PIL) do not"),
     "multi-frame": ("format", WARNING, "an animated or multi-page image: the loaders read its first frame only"),
     "parse-ids-out-of-range": ("parse", ERROR, "parse map has label ids >= 20"),
     "parse-labels-missing": ("parse", ERROR, "parse map lacks a face or any garment label"),

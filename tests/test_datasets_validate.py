@@ -111,6 +111,22 @@ def test_photos_that_are_no_jpg_names_are_a_warning(genuine: Path, tmp_path: Pat
     assert all(f.severity == "warning" for f in report.findings if f.code == "name-not-jpg")
 
 
+def test_an_exif_orientation_tag_on_a_dataset_photo_is_a_warning(genuine: Path, tmp_path: Path) -> None:
+    """A person photo saved with EXIF orientation 6 passed: PIL (the loaders) reads it as stored, OpenCV
+    and viewers turn it, so the reviewer saw another picture than the one that trains."""
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    photo = target / "test" / "image" / "00006_00.jpg"
+    with Image.open(photo) as image:
+        exif = image.getexif()
+        exif[0x0112] = 6
+        pixels = image.copy()
+    pixels.save(photo, quality=95, exif=exif)
+    report = validate(target)
+    found = [(f.code, f.sample, f.severity) for f in report.findings]
+    assert found == [("exif-orientation", "00006_00", "warning")], [f.message for f in report.findings]
+
+
 def _defective(genuine: Path, target: Path) -> dict[tuple[str, str, str], str]:
     """Copy `genuine` and inject one defect per entry; returns {(split, sample, code): what}."""
     shutil.copytree(genuine, target)
