@@ -131,7 +131,8 @@ def add_pairs(path: Path, pairs: list[Pair]) -> None:
     """Write `pairs` after the pairs `path` already lists (importing into an existing dataset keeps
     its pairs), each pair once."""
     existing = read_pairs(path) if path.is_file() else []
-    write_pairs(path, existing + [pair for pair in dict.fromkeys(pairs) if pair not in set(existing)])
+    listed = set(existing)
+    write_pairs(path, existing + [pair for pair in dict.fromkeys(pairs) if pair not in listed])
 
 
 def require_file(source: Path) -> Path:

@@ -101,7 +101,8 @@ class SplitDir:
     def cloth_files(self, stem: str) -> dict[str, Path]:
         return {CLOTH: self.cloth(stem), CLOTH_MASK: self.cloth_mask(stem)}
 
-    def _names(self, folder: str, suffix: str) -> list[str]:
+    def _names(self, folder: str, suffix: str = "") -> list[str]:
+        """Names of the entries of `folder` ending in `suffix`, hidden ones left out."""
         directory = self.root / folder
         if not directory.is_dir():
             return []
@@ -115,13 +116,8 @@ class SplitDir:
     def not_jpg_names(self) -> list[str]:
         """`image/` and `cloth/` files that are no `<stem>.jpg` (`a.JPG`, `a.jpeg`, `a.png`) and so no sample,
         as `image/a.JPG` (escaped when not UTF-8)."""
-        names = []
-        for folder in (IMAGE, CLOTH):
-            directory = self.root / folder
-            if directory.is_dir():
-                names += [f"{folder}/{display_name(p.name)}" for p in directory.iterdir()
-                          if not p.name.endswith(JPG) and not p.name.startswith(".") and not p.is_dir()]
-        return sorted(names)
+        return sorted(f"{folder}/{display_name(name)}" for folder in (IMAGE, CLOTH) for name in self._names(folder)
+                      if not name.endswith(JPG) and not (self.root / folder / name).is_dir())
 
     def non_utf8_names(self) -> list[str]:
         """`image/` and `cloth/` files whose names are not UTF-8, as `image/bad\\xff.jpg` (escaped)."""
