@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import ExifTags, Image
+from PIL import Image
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import ERROR, Finding, finding
-from vtonkit.datasets.io.images import open_image, to_rgb
+from vtonkit.datasets.io.images import open_image, orientation_tag, to_rgb
 from vtonkit.datasets.io.keypoints import KeypointFormatError, read_keypoints
 from vtonkit.datasets.labels import NUM_CIHP, Cihp
 
@@ -117,8 +117,8 @@ def check_image_file(folder: str, path: Path, split: str, stem: str, root: Path)
         )
     # The loaders (PIL) read the pixels as stored; OpenCV's imread and every viewer turn them by the tag
     # first, so such a file shows one way and trains another (its parse no longer lines up).
-    orientation = image.getexif().get(ExifTags.Base.Orientation)
-    if isinstance(orientation, int) and 2 <= orientation <= 8:
+    orientation = orientation_tag(image)
+    if orientation is not None and orientation != 1:
         problems.append(
             finding(
                 "exif-orientation", split, stem, rel,

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -78,10 +79,10 @@ def _intact(path: Path, size: int | None) -> bool:
     """The file is there with the size it was written with (any size > 0 for logs without sizes): an
     output emptied or cut short since (a full disk elsewhere, a copy that failed) is computed again."""
     try:
-        actual = path.stat().st_size
+        found = path.stat()
     except OSError:
         return False
-    return path.is_file() and (actual == size if size is not None else actual > 0)
+    return stat.S_ISREG(found.st_mode) and (found.st_size == size if size is not None else found.st_size > 0)
 
 
 def finished_outputs(out_dir: Path) -> dict[str, PairRecord]:

@@ -83,16 +83,21 @@ def frames_note(path: str | Path) -> list[str]:
     return [f"{frames} frames (an animation or a multi-page file): the first one is used"]
 
 
+def orientation_tag(image: Image.Image) -> int | None:
+    """The EXIF orientation tag of an open image (1: stored upright, 2-8: a turn or mirror to apply),
+    None when it has none or a value outside 1-8."""
+    value = image.getexif().get(ExifTags.Base.Orientation)
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
+
+
 def exif_orientation(path: str | Path) -> int | None:
-    """The EXIF orientation tag of a photo (1: stored upright, 2-8: a turn or mirror to apply), None
-    when it has none. Reads the header only; a file that does not open gives None (its reading fails
-    on its own, by name)."""
+    """`orientation_tag` of the photo at `path`. Reads the header only; a file that does not open
+    gives None (its reading fails on its own, by name)."""
     try:
         with Image.open(path) as image:
-            value = image.getexif().get(ExifTags.Base.Orientation)
+            return orientation_tag(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
-    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def open_image(path: str | Path) -> Image.Image:

@@ -235,9 +235,9 @@ def sheet(
             # a sheet folder collects sheets made with any settings: no run log, every pair computed
             summary = run_pairs(split_dir.root, pair_list, out, options, lambda n: progress.advance(task, n),
                                 LoopOptions(run_log=False))
+        for p, c, reason in summary.failed:
+            console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
         if not summary.outputs:  # a sheet of nothing would look like a result
-            for p, c, reason in summary.failed:
-                console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
             console.print("[red]error:[/] every try-on failed: no sheet written")
             raise typer.Exit(1)
         png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
@@ -246,8 +246,6 @@ def sheet(
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    for p, c, reason in summary.failed:
-        console.print(f"[red]failed[/] {escape(f'{p} {c}: {reason}')}")
     console.print(f"sheet written: {png_path} and {html_path} ({len(summary.outputs)} try-ons, {METHOD_LABELS[method]})",
                   markup=False)
     if summary.failed:
