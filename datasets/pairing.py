@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.datasets.layout import DatasetLayout, SplitDir
@@ -142,6 +143,49 @@ def find_leakage(manifest: Manifest) -> list[str]:
     return problems
 
 
+def find_file_leakage(layout: DatasetLayout, manifest: Manifest) -> list[str]:
+    """Person photos and garments on disk in both train and test: the same name, or the same bytes.
+
+    The manifest check (`find_leakage`) sees only what vtonkit recorded; an imported or hand-made
+    layout has no manifest, so its files are compared too. Recorded placeholders are copies on
+    purpose and are left out. Near duplicates (a re-encoded copy) take decoding every image:
+    `vtonkit validate` reports those.
+    """
+    problems = []
+    for folder, stems_of, path_of in (("image", SplitDir.person_stems, SplitDir.image),
+                                      ("cloth", SplitDir.cloth_stems, SplitDir.cloth)):
+        stems = {}
+        for split in ("train", "test"):
+            split_dir = layout.split(split)
+            placeholders = manifest.entries(split, PLACEHOLDERS) if folder == "cloth" else {}
+            stems[split] = {stem: path_of(split_dir, stem) for stem in stems_of(split_dir) if stem not in placeholders}
+        for stem in sorted(set(stems["train"]) & set(stems["test"])):
+            problems.append(f"{folder}/{stem}.jpg is in both train and test")
+        if not stems["train"] or not stems["test"]:
+            continue
+        train_digests = {}
+        for stem, path in stems["train"].items():
+            digest = _digest_or_none(path)
+            if digest is not None:
+                train_digests.setdefault(digest, stem)
+        for stem, path in stems["test"].items():
+            twin = train_digests.get(_digest_or_none(path))
+            if twin is not None and twin != stem:
+                problems.append(f"test/{folder}/{stem}.jpg has the same bytes as train/{folder}/{twin}.jpg")
+    return problems
+
+
+def _digest_or_none(path: Path) -> str | None:
+    # An unreadable or special file (a FIFO would block the read) is no leak to report here;
+    # `validate` names it.
+    if regular_file_problem(path) is not None:
+        return None
+    try:
+        return file_digest(path)
+    except OSError:
+        return None
+
+
 @dataclass
 class PairListResult:
     path: Path
@@ -239,7 +283,7 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
     layout = DatasetLayout(dataset)
     split_dir = layout.split(split)
     manifest = Manifest.load(dataset)
-    leaks = find_leakage(manifest)
+    leaks = find_leakage(manifest) + find_file_leakage(layout, manifest)
     if leaks and not allow_leakage:
         raise VtonkitError(f"{dataset}: train/test leakage: " + "; ".join(leaks[:5])
                            + (f" (+{len(leaks) - 5} more)" if len(leaks) > 5 else ""))

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.masks import read_mask
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
-from vtonkit.datasets.pairing import find_leakage, make_pairs, split_of, split_pool, write_pair_list
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest, manifest_path
+from vtonkit.datasets.pairing import find_file_leakage, find_leakage, make_pairs, split_of, split_pool, write_pair_list
 from vtonkit.datasets.pairs import read_pairs
 
 from vtonkit.cli import app
@@ -130,6 +130,29 @@ def test_leakage_between_splits_is_refused(vitonhd, tmp_path):
     assert any("train/a and test/b" in p for p in problems) and any("s/42" in p for p in problems)
     with pytest.raises(VtonkitError, match="leakage"):
         write_pair_list(dataset, "test", "unpaired")
+    assert write_pair_list(dataset, "test", "unpaired", allow_leakage=True).pairs
+
+
+def test_leakage_on_disk_is_refused_without_a_manifest(vitonhd, tmp_path):
+    # An imported or hand-made layout has no manifest; `validate` finds the leak in its files, and so
+    # must `pairs`, before it writes a list that evaluates on training data.
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    assert not manifest_path(dataset).exists()
+    assert write_pair_list(dataset, "test", "unpaired").pairs  # the genuine splits are disjoint
+    data = layout.DatasetLayout(dataset)
+    train, test = data.split("train"), data.split("test")
+    person, garment = train.person_stems()[0], train.cloth_stems()[0]
+    # A train person copied into test under a new name, and a train garment under its own name.
+    for name, target in ((train.image(person), test.image("renamed_copy")),
+                         (train.cloth(garment), test.cloth(garment))):
+        shutil.copyfile(name, target)
+    problems = find_file_leakage(data, Manifest.load(dataset))
+    assert f"test/image/renamed_copy.jpg has the same bytes as train/image/{person}.jpg" in problems
+    assert f"cloth/{garment}.jpg is in both train and test" in problems
+    with pytest.raises(VtonkitError, match="leakage.*renamed_copy"):
+        write_pair_list(dataset, "test", "unpaired")
+    result = CliRunner().invoke(app, ["pairs", str(dataset), "--split", "test"])
+    assert result.exit_code != 0 and "leakage" in result.output
     assert write_pair_list(dataset, "test", "unpaired", allow_leakage=True).pairs
 
 

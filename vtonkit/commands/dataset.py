@@ -159,6 +159,9 @@ def pairs(
     the manifest and never offered as a garment. Train lists never get placeholders: persons without
     their own garment are left out (training reads column 1 only).
 
+    Refuses to write when train and test share a photo or garment: the same product in the
+    manifest, the same file name, or the same bytes (near duplicates: `vtonkit validate`).
+
     Example: vtonkit pairs data/mine --split test --mode unpaired --seed 1
     """
     from rich.console import Console
