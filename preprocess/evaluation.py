@@ -154,16 +154,18 @@ def part_accuracy(predicted: np.ndarray, genuine: np.ndarray) -> float:
     return float((predicted[person] == genuine[person]).mean()) if person.any() else float("nan")
 
 
-def report_class_ious(predicted: np.ndarray, genuine: np.ndarray) -> dict[str, float]:
-    """IoU per `REPORT_CLASSES` entry present in `genuine`; "arms"/"legs" pool both sides."""
+def report_class_counts(predicted: np.ndarray, genuine: np.ndarray) -> dict[str, tuple[int, int]]:
+    """(intersection, union) pixel counts per `REPORT_CLASSES` entry present in `genuine`; "arms"/"legs"
+    pool both sides."""
     pooled = {"arms": (Cihp.LEFT_ARM, Cihp.RIGHT_ARM), "legs": (Cihp.LEFT_LEG, Cihp.RIGHT_LEG)}
-    ious = {}
+    counts = {}
     for name in REPORT_CLASSES:
         labels = pooled.get(name) or (CIHP_LABELS.index(name),)
         truth = np.isin(genuine, labels)
         if truth.any():
-            ious[name] = mask_iou(np.isin(predicted, labels), truth)
-    return ious
+            guess = np.isin(predicted, labels)
+            counts[name] = (int(np.logical_and(guess, truth).sum()), int(np.logical_or(guess, truth).sum()))
+    return counts
 
 
 def worn_garment_iou(predicted: np.ndarray, genuine: np.ndarray, category: str) -> float | None:
@@ -204,6 +206,7 @@ def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
     if sample.label_set == "dresscode":  # ATR has no neck: its "head" holds it
         predicted_parse = np.where(predicted_parse == Cihp.NECK, Cihp.FACE, predicted_parse)
     ious = class_ious(predicted_parse, genuine_parse, PARSE_CLASSES)
+    class_counts = report_class_counts(predicted_parse, genuine_parse)
     dress = class_ious(predicted_parse, genuine_parse, (Cihp.DRESS,))
     have_genuine, have_predicted = present_mask(genuine_keypoints), present_mask(outputs.keypoints)
     joint_hits = {BODY25_NAMES[j]: bool(have_predicted[j] and np.linalg.norm(
@@ -218,7 +221,8 @@ def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
         "missed_joints": [j for j in joints if BODY25_NAMES[j] in joint_hits and not joint_hits[BODY25_NAMES[j]]],
         "parse_miou": float(np.mean(list(ious.values()))) if ious else float("nan"), "parse_iou": ious,
         "dress_iou": dress.get("dress"),
-        "class_iou": report_class_ious(predicted_parse, genuine_parse),
+        "class_iou": {name: inter / union for name, (inter, union) in class_counts.items()},
+        "class_pixels": class_counts,
         "worn_garment_iou": worn_garment_iou(predicted_parse, genuine_parse, sample.category),
         "densepose_acc": part_accuracy(outputs.densepose_ids, genuine_parts),
         "densepose_acc_genuine_parse": part_accuracy(alone, genuine_parts),
@@ -305,11 +309,14 @@ def summarise_set(rows: list[dict[str, Any]], cloth_rows: list[dict[str, Any]]) 
     """Pooled PCK, PCK per joint, IoU per class, worn garment, DensePose and means per category of one set."""
     per_joint: dict[str, list[bool]] = {}
     per_class: dict[str, list[float]] = {}
+    pixels: dict[str, np.ndarray] = {}
     for row in rows:
         for joint, hit in row["joints"].items():
             per_joint.setdefault(joint, []).append(hit)
         for name, value in row["class_iou"].items():
             per_class.setdefault(name, []).append(value)
+        for name, counts in row["class_pixels"].items():
+            pixels[name] = pixels.get(name, 0) + np.array(counts, np.int64)
     counted = sum(r["pck_counted"] for r in rows)
     categories = {}
     for category in ("upper", "lower", "dresses"):
@@ -326,6 +333,10 @@ def summarise_set(rows: list[dict[str, Any]], cloth_rows: list[dict[str, Any]]) 
         "pck_per_joint": {j: float(np.mean(v)) for j, v in per_joint.items()},
         "parse_miou": _mean(rows, "parse_miou"),
         "class_iou": {name: float(np.mean(per_class[name])) for name in REPORT_CLASSES if name in per_class},
+        # The LIP / CIHP benchmarks' convention: one confusion count over the set's pixels, so a
+        # photo with 11 hair pixels weighs what its pixels weigh, not a seventh of the mean.
+        "class_iou_pooled": {name: float(pixels[name][0] / pixels[name][1])
+                             for name in REPORT_CLASSES if name in pixels},
         "worn_garment": _mean([r for r in rows if r["category"] != "upper"], "worn_garment_iou"),
         "densepose_acc": _mean(rows, "densepose_acc"), "cloth_iou": _mean(cloth_rows, "cloth_iou"),
         "per_category": categories,
@@ -385,6 +396,9 @@ def format_sets(report: dict[str, Any]) -> list[str]:
     row("parse mIoU", lambda s: s["parse_miou"], goals["parse_miou"])
     for name in REPORT_CLASSES:
         row(f"  {name}", lambda s, n=name: s["class_iou"].get(n), goals.get(name))
+    lines.append("  per class, pixels pooled over the set (LIP/CIHP benchmark convention; goals above are per-photo means):")
+    for name in REPORT_CLASSES:
+        row(f"  {name} (pooled)", lambda s, n=name: s["class_iou_pooled"].get(n))
     row("worn garment (lower, dress)", lambda s: s["worn_garment"], goals["worn_garment"])
     row("DensePose part accuracy", lambda s: s["densepose_acc"], goals["densepose_acc"])
     row("cloth-mask IoU", lambda s: s["cloth_iou"], goals["cloth_iou"])

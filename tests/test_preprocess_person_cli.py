@@ -13,7 +13,16 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import SplitDir
-from vtonkit.preprocess.evaluation import evaluate_person, find_samples, summarise_set
+from vtonkit.datasets.labels import Cihp
+from vtonkit.preprocess.evaluation import (
+    SET_DESCRIPTIONS,
+    TEST_GOALS,
+    evaluate_person,
+    find_samples,
+    format_sets,
+    report_class_counts,
+    summarise_set,
+)
 from vtonkit.preprocess.person import PersonBackends
 
 from tests.conftest import shared_path
@@ -147,6 +156,30 @@ def test_evaluation_scores_a_genuine_dresscode_sample(dresscode):
     assert {"legs", "pants", "upper_clothes"} <= set(row["class_iou"])
     summary = summarise_set([row], [])
     assert summary["pck"] == row["pck"] and summary["per_category"]["lower"]["worn_garment"] == row["worn_garment_iou"]
+
+
+def test_pooled_class_iou_weighs_photos_by_their_pixels():
+    """Per-photo means let a photo with a few annotated hair pixels weigh as much as a whole head;
+    the benchmark convention counts the set's pixels once."""
+    genuine = np.zeros((40, 40), np.uint8)
+    genuine[:20] = Cihp.HAIR  # 800 hair pixels
+    big = genuine.copy()
+    big[:2] = Cihp.FACE  # 720 of 800 right
+    small_truth = np.zeros((40, 40), np.uint8)
+    small_truth[0, :10] = Cihp.HAIR  # 10 hair pixels
+    small = np.zeros((40, 40), np.uint8)
+    small[0, :5] = Cihp.HAIR  # 5 of 10 right
+    rows = []
+    for predicted, truth in ((big, genuine), (small, small_truth)):
+        counts = report_class_counts(predicted, truth)
+        rows.append({"joints": {}, "pck_correct": 0, "pck_counted": 0, "category": "upper", "dataset": "d",
+                     "stem": "s", "parse_miou": 0.0, "worn_garment_iou": None, "densepose_acc": 0.0,
+                     "class_iou": {n: i / u for n, (i, u) in counts.items()}, "class_pixels": counts})
+    summary = summarise_set(rows, [])
+    assert summary["class_iou"]["hair"] == pytest.approx((0.9 + 0.5) / 2)
+    assert summary["class_iou_pooled"]["hair"] == pytest.approx((720 + 5) / (800 + 10))
+    assert "hair (pooled)" in "\n".join(format_sets({"sets": {"tune": summary, "test": summary},
+                                                     "test_goals": TEST_GOALS, "set_descriptions": SET_DESCRIPTIONS}))
 
 
 def test_evaluation_sets_are_disjoint_and_each_holds_every_category(vitonhd):
