@@ -7,7 +7,8 @@ result as it arrives (`on_result` drives the progress bars). A worker's `run` wr
 regular file, no person, several people, a malformed dataset file, ...; or one of those read back
 from the stage cache) becomes the item's `Failure` naming the file; anything else becomes an
 "internal error" failure (and a logged traceback); either way the files the item would have
-written are removed, so no stale half sample of an earlier run remains, and the next item runs.
+written are removed, so no stale half sample of an earlier run remains, and the next item runs
+(`agnostic` names none: what it would overwrite are the dataset's own files, kept as they were).
 The one exception: an output the file system refuses (disk full, quota, read-only) would fail
 every later item the same way, so the batch stops there with `OutputRefusedError` and the
 samples finished so far are kept.
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vtonkit.datasets.io.files import all_or_none
 from vtonkit.datasets.io.images import read_rgb, write_jpeg
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
@@ -293,20 +295,22 @@ def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> lis
         result = compute_agnostic(image, parse, keypoints, category)
     except MissingKeypointsError as exc:
         raise InputError(pose_path, str(exc)) from exc
-    write_parse(split.parse_agnostic(stem), result.parse_agnostic)
-    write_jpeg(split.agnostic(stem), result.image, quality=AGNOSTIC_JPEG_QUALITY)
-    write_mask(split.agnostic_mask(stem), result.mask)
+    with all_or_none():  # the three files change together or not at all
+        write_parse(split.parse_agnostic(stem), result.parse_agnostic)
+        write_jpeg(split.agnostic(stem), result.image, quality=AGNOSTIC_JPEG_QUALITY)
+        write_mask(split.agnostic_mask(stem), result.mask)
     return [split.parse_agnostic(stem), split.agnostic(stem), split.agnostic_mask(stem)]
 
 
 def recompute_split(split: SplitDir, category: str = "upper", stems: Iterable[str] | None = None) -> Iterator[ItemResult]:
-    """`agnostic`: yield one result per sample (all persons in `image/` unless `stems` is given)."""
+    """`agnostic`: yield one result per sample (all persons in `image/` unless `stems` is given).
+
+    A failed sample removes nothing: its agnostic files already there are often the dataset's genuine
+    ones, and `recompute_sample` writes all three or none, so no half sample can be left.
+    """
 
     def work(result: ItemResult) -> None:
         result.written = recompute_sample(split, result.stem, category)
 
-    def agnostic_files(stem: str) -> list[Path]:
-        return [split.parse_agnostic(stem), split.agnostic(stem), split.agnostic_mask(stem)]
-
     items = [(None, stem) for stem in (split.person_stems() if stems is None else stems)]
-    return run_each(items, EachWorker(work, agnostic_files))
+    return run_each(items, EachWorker(work, lambda stem: []))

@@ -15,7 +15,7 @@ from vtonkit.datasets.io.densepose import (
     render_densepose,
     write_densepose,
 )
-from vtonkit.datasets.io.files import atomic_write
+from vtonkit.datasets.io.files import all_or_none, atomic_write, atomic_write_text
 from vtonkit.datasets.io.images import read_rgb, read_rgba, write_jpeg, write_png
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask, write_mask
@@ -106,6 +106,22 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             handle.write("new, half")
             raise RuntimeError("crash mid-write")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_all_or_none_keeps_every_old_file_when_a_later_write_fails(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("old a")
+    second.write_text("old b")
+    with pytest.raises(OSError):
+        with all_or_none():
+            atomic_write_text(first, "new a")
+            atomic_write_text(first / "b.txt", "refused")  # a file where its folder belongs
+    assert (first.read_text(), second.read_text()) == ("old a", "old b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    with all_or_none():
+        atomic_write_text(first, "new a")
+        atomic_write_text(second, "new b")
+    assert (first.read_text(), second.read_text()) == ("new a", "new b")
 
 
 def test_densepose_colours_are_opencv_parula():

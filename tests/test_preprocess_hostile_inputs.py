@@ -261,3 +261,25 @@ def test_agnostic_with_an_output_folder_blocked_by_a_file_stops_with_its_name(vi
     assert result.exit_code != 0 and "Traceback" not in output
     assert f"cannot write {split / 'agnostic-v3.2'}: File exists" in output, output
     assert (split / "agnostic-v3.2").read_text() == "a file where a folder belongs\n"
+
+
+def test_agnostic_leaves_a_failed_samples_genuine_files_untouched(vitonhd: Path, tmp_path: Path):
+    """A recompute that failed for a sample (no person in its pose file) deleted that sample's genuine
+    agnostic files: the clean-up meant for a half-written sample of `prep` removed what was there."""
+    import shutil
+
+    split = SplitDir(tmp_path / "test")
+    shutil.copytree(vitonhd / "test", split.root)
+    stems = split.person_stems()
+    bad, good = stems[0], stems[1]
+    split.openpose_json(bad).write_text(json.dumps({"people": []}))
+    genuine = {path: path.read_bytes() for path in (split.parse_agnostic(bad), split.agnostic(bad), split.agnostic_mask(bad))}
+    split.agnostic(good).unlink()  # recomputed from its inputs
+    result = CliRunner().invoke(app, ["agnostic", str(split.root)])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert f"{bad}:" in output and str(split.openpose_json(bad)) in output and "no person" in output, output
+    assert f"{len(stems) - 1}/{len(stems)} samples" in output, output
+    assert {path: path.read_bytes() for path in genuine} == genuine
+    assert split.agnostic(good).is_file()
+    assert not [p for p in split.root.rglob("*") if p.name.endswith(".tmp")]

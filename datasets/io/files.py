@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+from contextvars import ContextVar
 from functools import cache
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,11 +44,43 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, _file_mode())
-        os.replace(tmp_name, path)
+        _replace_or_defer(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+# The writes of an open `all_or_none` block: (temporary file, target), moved into place at its end.
+_DEFERRED: ContextVar[list[tuple[str, Path]] | None] = ContextVar("deferred_replaces", default=None)
+
+
+def _replace_or_defer(tmp_name: str, path: Path) -> None:
+    deferred = _DEFERRED.get()
+    if deferred is None:
+        os.replace(tmp_name, path)
+    else:
+        deferred.append((tmp_name, path))
+
+
+@contextlib.contextmanager
+def all_or_none() -> Iterator[None]:
+    """The `atomic_write`s inside the block replace their targets only once the whole block succeeded;
+    when it raises, every one of them is removed and all targets keep what they held. For files that
+    belong together (a sample's three agnostic files): never part new, part old, never one lost."""
+    deferred: list[tuple[str, Path]] = []
+    token = _DEFERRED.set(deferred)
+    try:
+        yield
+    except BaseException:
+        for tmp_name, _ in deferred:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        raise
+    finally:
+        _DEFERRED.reset(token)
+    for tmp_name, path in deferred:
+        os.replace(tmp_name, path)
 
 
 # `atomic_write`'s temporary files: ".<target name>.<8 random chars>.tmp" (tempfile.mkstemp).
