@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -218,6 +219,13 @@ def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Sou
     return grouped
 
 
+def _has_files(dataset: Path, split: str, kind: str, stem: str) -> bool:
+    """Whether `dataset/split` holds any file of sample `stem` of `kind` (person: image/, parse, pose, ...)."""
+    split_dir = DatasetLayout(dataset).split(split)
+    files = split_dir.person_files(stem) if kind == "person" else split_dir.cloth_files(stem)
+    return any(os.path.lexists(path) for path in files.values())
+
+
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
           ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
     """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, n complete)."""
@@ -225,7 +233,7 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
     existing = dict(manifest.entries(split, manifest_kind))
     if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
         existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
-    kept, duplicates = assign_stems(sources, existing)
+    kept, duplicates = assign_stems(sources, existing, lambda stem: _has_files(dataset, split, kind, stem))
     _record_sources(manifest, split, manifest_kind, kept, category)
     tasks: list[PersonTask | ClothTask] = []
     complete = 0

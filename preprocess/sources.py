@@ -7,7 +7,8 @@ dot) and that stays the same across runs:
 
 1. identical bytes already in the manifest keep their stem (renaming a file changes nothing);
 2. otherwise the sanitised file stem (catalog: the product id, for persons and garments alike), unless another input of this run
-   or of the manifest claims it: then `<stem>_<first 8 hex of sha256>` (deterministic);
+   or of the manifest claims it, or the split already holds files of that stem the manifest does not know (a genuine
+   VITON-HD sample): then `<stem>_<first 8 hex of sha256>` (deterministic);
 3. a second file with the same bytes as another input of the run is a duplicate and is skipped.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,12 +228,15 @@ def cloth_sources(spec: str | Path, category: str = "upper") -> list[Source]:
     return _sources("cloth", spec, category)
 
 
-def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]]) -> tuple[list[Source], list[Duplicate]]:
+def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
+                 on_disk: Callable[[str], bool] = lambda stem: False) -> tuple[list[Source], list[Duplicate]]:
     """Give every source a stem (rules in the module docstring); returns (kept, duplicates).
 
     Args:
         sources: inputs of one kind and split, in a deterministic order.
         existing: the manifest's `{stem: record}` of that kind and split (read only).
+        on_disk: whether the split already holds files of a stem of that kind; such a stem outside the
+            manifest belongs to no input of `prep` and would be overwritten.
     """
     by_sha = {record.get("sha256"): stem for stem, record in existing.items() if record.get("sha256")}
     by_source = {record.get("source"): stem for stem, record in existing.items()}
@@ -256,7 +260,7 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]]) -> 
             unassigned[source.meta["candidate"]].append(source)
     taken = {source.stem for source in kept if source.stem}
     for candidate, group in unassigned.items():
-        clash = len(group) > 1 or candidate in existing or candidate in taken
+        clash = len(group) > 1 or candidate in existing or candidate in taken or on_disk(candidate)
         for source in group:
             source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}" if clash else candidate
             taken.add(source.stem)

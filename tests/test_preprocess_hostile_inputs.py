@@ -283,3 +283,26 @@ def test_agnostic_leaves_a_failed_samples_genuine_files_untouched(vitonhd: Path,
     assert {path: path.read_bytes() for path in genuine} == genuine
     assert split.agnostic(good).is_file()
     assert not [p for p in split.root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_prep_onto_a_genuine_dataset_keeps_a_sample_of_the_same_stem(vitonhd: Path, tmp_path: Path):
+    """`prep --out` onto a VITON-HD dataset: a new garment shot named like a genuine sample (00006_00.jpg)
+    overwrote its cloth/ and cloth-mask/ files, since only the manifest (none there) was asked."""
+    import shutil
+
+    split = SplitDir(tmp_path / "ds" / "test")
+    stem = "00006_00"
+    for folder in ("cloth", "cloth-mask"):
+        (split.root / folder).mkdir(parents=True)
+        shutil.copy(vitonhd / "test" / folder / f"{stem}.jpg", split.root / folder)
+    genuine = {path: path.read_bytes() for path in split.cloth_files(stem).values()}
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    _shot(shots / f"{stem}.jpg")
+    report = run_prep(PrepOptions(out=split.root.parent, split="test", cloths=str(shots), in_process=True))
+    assert report.ok == {"cloth": 1}, report.errors
+    assert {path: path.read_bytes() for path in genuine} == genuine
+    stems = split.cloth_stems()
+    assert len(stems) == 2 and stem in stems, stems
+    new = next(s for s in stems if s != stem)
+    assert new.startswith(f"{stem}_") and split.cloth_mask(new).is_file()
