@@ -32,8 +32,11 @@ from vtonkit.crawlers.catalog import CATALOG_JSONL, CATALOG_PARQUET, PRODUCTS_JS
 from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.report import failure_reason, report_for
+from vtonkit.crawlers.urls import is_web_url
 
 logger = logging.getLogger(__name__)
+
+NOT_WEB_URL = "not-http"  # the rejection of an image URL that is no http(s) address
 
 
 def _now() -> str:
@@ -91,19 +94,21 @@ class GarmentImagesPipeline(FilesPipeline):
 
     # -- requests -------------------------------------------------------------------------
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
+        """A request per http(s) image URL; any other is refused here, named with its page
+        (`item_completed` records it as rejected)."""
         adapter = ItemAdapter(item)
-        return [
-            Request(
+        page = adapter.get("url")
+        requests = []
+        for url in adapter.get("image_urls") or []:
+            if not is_web_url(url):
+                report_for(self.crawler).image_error(url, f"{NOT_WEB_URL}: only http(s) images are downloaded", page)
+                continue
+            requests.append(Request(
                 url,
-                meta={
-                    "download_maxsize": self.max_bytes,
-                    "vtonkit_page": adapter.get("url"),
-                    "allow_offsite": True,
-                },
+                meta={"download_maxsize": self.max_bytes, "vtonkit_page": page, "allow_offsite": True},
                 dont_filter=True,
-            )  # images often live on a CDN domain
-            for url in adapter.get("image_urls") or []
-        ]
+            ))  # images often live on a CDN domain
+        return requests
 
     def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> None:
         return None  # names come from the content hash: nothing to look up before downloading
@@ -182,16 +187,14 @@ class GarmentImagesPipeline(FilesPipeline):
         report = report_for(self.crawler)
         page = adapter.get("url")
         images = []
-        for url, (ok, value) in zip(adapter.get("image_urls") or [], results):
-            entry = (
-                dict(value)
-                if ok
-                else {
-                    "url": url,
-                    "status": "failed",
-                    "reason": failure_reason(getattr(value, "value", value)),
-                }
-            )
+        downloads = iter(results)  # one per http(s) URL, in order (`get_media_requests`)
+        for url in adapter.get("image_urls") or []:
+            if not is_web_url(url):
+                entry = {"url": url, "status": "rejected", "reason": NOT_WEB_URL}
+            else:
+                ok, value = next(downloads)
+                entry = dict(value) if ok else {
+                    "url": url, "status": "failed", "reason": failure_reason(getattr(value, "value", value))}
             if entry.get("status") == "kept" and entry.get("path") in self.superseded:
                 final = resolve_superseded(self.superseded, entry["path"])
                 entry = {**entry, "status": "near-duplicate", "path": final, "duplicate_of": final}

@@ -27,3 +27,11 @@ def join_url(base: str, href: str) -> str:
     except ValueError:
         return ""
     return joined
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) address with a host: the only kind a crawl downloads (a page's ``file://``
+    image would copy this machine's files into the catalog; ``ftp:``, ``javascript:``, ``data:``
+    name no shop's picture)."""
+    parts = split_url(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -1,0 +1,93 @@
+"""Hostile product pages on 127.0.0.1 against the real `vtonkit crawl generic`: image URLs that
+are no web addresses, image files Pillow would hand to an outside program, images whose header
+declares a huge size, odd JSON-LD prices and product pages that redirect off the store's host.
+
+One shop, crawled once in a subprocess (the Twisted reactor cannot restart); each test reads
+what that crawl wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.fixture_shops import CAFE24_GARMENTS, GARMENTS, Page, Routes, html, json_ld
+from tests.test_crawlers_render import _crawl_shop
+
+pytestmark = pytest.mark.slow
+
+ROBOTS = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+# image URLs that name no web address; each must stay out of the downloads
+NOT_WEB = ["ftp://127.0.0.1/img/tee.jpg", "javascript:alert(1)", "file:///etc/passwd"]
+
+
+def _garment(n: int) -> Page:
+    return Page((GARMENTS / CAFE24_GARMENTS[n % len(CAFE24_GARMENTS)]).read_bytes(), "image/jpeg")
+
+
+def _product(handle: str, *, image: object = None, price: object = "19.90", body: str = "") -> Page:
+    """A product page: schema.org Product JSON-LD (its ``image`` only when given), ``body`` below its ``<h1>``."""
+    node = {"@context": "https://schema.org", "@type": "Product", "name": f"Cotton tee {handle}",
+            "sku": handle, "category": "T-shirts",
+            "offers": {"@type": "Offer", "price": price, "priceCurrency": "EUR"}}
+    if image is not None:
+        node["image"] = image
+    return html(f"<h1>Cotton tee {handle}</h1>{body}", head=json_ld(node))
+
+
+def local_picture(path: Path) -> Path:
+    """A picture on this machine's disk that no shop serves: its copy in the store would be a leak."""
+    noise = np.random.default_rng(7).integers(0, 255, (320, 320, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path)
+    return path
+
+
+def hostile_items_store(local: Path):
+    def routes(base: str) -> Routes:
+        products = {
+            # JSON-LD images: a local file, then addresses no download may follow, then a real one
+            "local-files": _product("local-files", image=[f"file://{local}", *NOT_WEB, "/img/0.jpg"]),
+            # no image in the product data: the gallery's <img> tags are read
+            "gallery-schemes": _product("gallery-schemes", body="<div class='gallery'>" + "".join(
+                f"<img src='{src}'>" for src in [f"file://{local}", *NOT_WEB, "/img/1.jpg"]) + "</div>"),
+        }
+        routes: Routes = {"/robots.txt": ROBOTS,
+                          "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in products)),
+                          "/img/0.jpg": _garment(0), "/img/1.jpg": _garment(1)}
+        routes.update({f"/products/{handle}": page for handle, page in products.items()})
+        return routes
+
+    return routes
+
+
+@pytest.fixture(scope="module")
+def hostile_crawl(tmp_path_factory):
+    local = local_picture(tmp_path_factory.mktemp("disk") / "private.png")
+    out = tmp_path_factory.mktemp("crawl")
+    shop, summary, products, catalog, console = _crawl_shop(
+        hostile_items_store(local), "generic", out, "--render", "never")
+    return {"shop": shop, "summary": summary, "products": {p["sku"]: p for p in products},
+            "catalog": catalog, "console": console, "out": out, "local": local}
+
+
+def test_only_http_image_urls_are_downloaded(hostile_crawl):
+    """A page's ``file://`` image made the crawler copy a file of this machine into the catalog;
+    ``ftp:``/``javascript:`` ones were requested too. Each is refused, named with its page."""
+    catalog, products, summary = hostile_crawl["catalog"], hostile_crawl["products"], hostile_crawl["summary"]
+    assert {record["image_url"].split(":")[0] for record in catalog} == {"http"}
+    secret = hashlib.sha256(hostile_crawl["local"].read_bytes()).hexdigest()
+    stored = {hashlib.sha256(path.read_bytes()).hexdigest() for path in (hostile_crawl["out"] / "images").rglob("*.*")}
+    assert secret not in stored and len(stored) == 2  # the two garments the shop serves
+    for handle in ("local-files", "gallery-schemes"):
+        images = products[handle]["images"]
+        refused = [i for i in images if i["status"] == "rejected" and i["reason"] == "not-http"]
+        assert len(refused) == 1 + len(NOT_WEB) and [i["status"] for i in images][-1] == "kept", images
+        page = f"{hostile_crawl['shop'].url}/products/{handle}"
+        errors = [e for e in summary["image_errors"] if e["page_url"] == page]
+        assert {e["url"].split(":")[0] for e in errors} == {"file", "ftp", "javascript"}
+        assert all(e["reason"].startswith("not-http") for e in errors), errors
+    assert summary["image_status"]["rejected:not-http"] == 2 * (1 + len(NOT_WEB))
