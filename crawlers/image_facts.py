@@ -1,8 +1,9 @@
 """Checks and facts for one downloaded image: format, size, hashes, garment-shot analysis.
 
 Pure functions on bytes, run off the reactor thread by the image pipeline. Anything that is not
-a usable product image raises :class:`ImageRejected` with a short reason (``not-an-image``,
-``too-large``, ``too-small``, ``undecodable``) that the crawl summary counts.
+a usable product image raises :class:`ImageRejected` with a short reason (``not-an-image``, also
+for a format outside :data:`EXTENSIONS`, ``too-large``, ``too-small``, ``undecodable``) that the
+crawl summary counts.
 """
 
 from __future__ import annotations
@@ -28,15 +29,20 @@ from vtonkit.datasets.image_hashes import (
 logger = logging.getLogger(__name__)
 
 ANALYSIS_SIDE = 512  # longest side of the thumbnail that is hashed and analysed
+# The formats a shop shows its garments in (those browsers display), Pillow's name -> extension.
+# No other is opened at all: Pillow draws EPS, PS and PDF by running Ghostscript on the bytes, and
+# the rest (TIFF, ICO, PSD, ...) are no product photo, only more parsers for a shop's bytes to reach.
 EXTENSIONS = {
     "JPEG": "jpg",
     "PNG": "png",
     "WEBP": "webp",
     "GIF": "gif",
     "BMP": "bmp",
-    "TIFF": "tif",
     "AVIF": "avif",
 }
+# A camera's multi-picture JPEG (MPO) comes through Pillow's JPEG reader: a JPEG file whose first
+# picture every decoder shows, so it is kept as the JPEG it is.
+SAME_FORMAT = {"MPO": "JPEG"}
 
 
 class ImageRejected(ValueError):
@@ -74,9 +80,11 @@ def inspect_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=list(EXTENSIONS))
     except Image.DecompressionBombError as exc:
         raise ImageRejected("too-large", str(exc)) from exc
+    except Image.UnidentifiedImageError as exc:
+        raise ImageRejected("not-an-image", f"not a {', '.join(EXTENSIONS)} image") from exc
     except Exception as exc:  # PIL raises UnidentifiedImageError and others for non-images
         raise ImageRejected("not-an-image", str(exc).split("\n")[0]) from exc
     width, height = image.size
@@ -84,7 +92,7 @@ def inspect_image(
         raise ImageRejected("too-large", f"{width}x{height} pixels > {max_pixels}")
     if min(width, height) < min_side:
         raise ImageRejected("too-small", f"{width}x{height} < {min_side} px")
-    fmt = image.format or "JPEG"
+    fmt = SAME_FORMAT.get(image.format, image.format)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     try:
         # hashes and the shot analysis only need a thumbnail: JPEGs decode straight at reduced scale
@@ -103,7 +111,7 @@ def inspect_image(
         width=width,
         height=height,
         format=fmt,
-        extension=EXTENSIONS.get(fmt, fmt.lower()),
+        extension=EXTENSIONS[fmt],
         has_alpha=has_alpha,
         is_garment_shot=analysis.is_garment_shot,
         garment_score=analysis.garment_score,

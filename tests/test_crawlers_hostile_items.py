@@ -9,6 +9,8 @@ what that crawl wrote.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,10 @@ pytestmark = pytest.mark.slow
 ROBOTS = Page(b"User-agent: *\nAllow: /\n", "text/plain")
 # image URLs that name no web address; each must stay out of the downloads
 NOT_WEB = ["ftp://127.0.0.1/img/tee.jpg", "javascript:alert(1)", "file:///etc/passwd"]
+# an Encapsulated PostScript file served as a product photo: Pillow draws EPS with Ghostscript
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 400 400\n%%EndComments\nnewpath 0 0 moveto 400 400 lineto stroke\n%%EOF\n"
+# a Ghostscript stand-in for the crawl: it notes that it ran (a real one would run the shop's PostScript)
+FAKE_GHOSTSCRIPT = "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/ran\"\necho 10.0\n"
 
 
 def _garment(n: int) -> Page:
@@ -54,24 +60,36 @@ def hostile_items_store(local: Path):
             # no image in the product data: the gallery's <img> tags are read
             "gallery-schemes": _product("gallery-schemes", body="<div class='gallery'>" + "".join(
                 f"<img src='{src}'>" for src in [f"file://{local}", *NOT_WEB, "/img/1.jpg"]) + "</div>"),
+            "eps-image": _product("eps-image", image=["/img/drawing.jpg", "/img/2.jpg"]),
         }
         routes: Routes = {"/robots.txt": ROBOTS,
                           "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in products)),
-                          "/img/0.jpg": _garment(0), "/img/1.jpg": _garment(1)}
+                          "/img/drawing.jpg": Page(EPS, "image/jpeg"),
+                          **{f"/img/{n}.jpg": _garment(n) for n in range(3)}}
         routes.update({f"/products/{handle}": page for handle, page in products.items()})
         return routes
 
     return routes
 
 
+def fake_ghostscript(folder: Path) -> Path:
+    (folder / "gs").write_text(FAKE_GHOSTSCRIPT)
+    (folder / "gs").chmod(0o755)
+    return folder / "ran"
+
+
 @pytest.fixture(scope="module")
 def hostile_crawl(tmp_path_factory):
     local = local_picture(tmp_path_factory.mktemp("disk") / "private.png")
-    out = tmp_path_factory.mktemp("crawl")
-    shop, summary, products, catalog, console = _crawl_shop(
-        hostile_items_store(local), "generic", out, "--render", "never")
+    tools, out = tmp_path_factory.mktemp("bin"), tmp_path_factory.mktemp("crawl")
+    ghostscript_ran = fake_ghostscript(tools)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+        shop, summary, products, catalog, console = _crawl_shop(
+            hostile_items_store(local), "generic", out, "--render", "never")
     return {"shop": shop, "summary": summary, "products": {p["sku"]: p for p in products},
-            "catalog": catalog, "console": console, "out": out, "local": local}
+            "catalog": catalog, "console": console, "out": out, "local": local,
+            "ghostscript_ran": ghostscript_ran}
 
 
 def test_only_http_image_urls_are_downloaded(hostile_crawl):
@@ -81,7 +99,7 @@ def test_only_http_image_urls_are_downloaded(hostile_crawl):
     assert {record["image_url"].split(":")[0] for record in catalog} == {"http"}
     secret = hashlib.sha256(hostile_crawl["local"].read_bytes()).hexdigest()
     stored = {hashlib.sha256(path.read_bytes()).hexdigest() for path in (hostile_crawl["out"] / "images").rglob("*.*")}
-    assert secret not in stored and len(stored) == 2  # the two garments the shop serves
+    assert secret not in stored and len(stored) == 3  # the garments the shop serves
     for handle in ("local-files", "gallery-schemes"):
         images = products[handle]["images"]
         refused = [i for i in images if i["status"] == "rejected" and i["reason"] == "not-http"]
@@ -91,3 +109,35 @@ def test_only_http_image_urls_are_downloaded(hostile_crawl):
         assert {e["url"].split(":")[0] for e in errors} == {"file", "ftp", "javascript"}
         assert all(e["reason"].startswith("not-http") for e in errors), errors
     assert summary["image_status"]["rejected:not-http"] == 2 * (1 + len(NOT_WEB))
+
+
+def test_an_eps_file_as_product_image_is_refused_unread(hostile_crawl):
+    """Pillow opens EPS (and PS, PDF) by running Ghostscript on the bytes: a shop's PostScript
+    ran on this machine. Only the formats shops show garments in are opened."""
+    eps, garment = hostile_crawl["products"]["eps-image"]["images"]
+    assert (eps["status"], eps["reason"], garment["status"]) == ("rejected", "not-an-image", "kept")
+    assert not hostile_crawl["ghostscript_ran"].exists()
+    error = next(e for e in hostile_crawl["summary"]["image_errors"] if e["url"].endswith("/img/drawing.jpg"))
+    assert "JPEG" in error["reason"] and "PNG" in error["reason"], error
+
+
+def _encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def test_image_formats_are_the_ones_shops_show():
+    """TIFF and ICO are refused unparsed; a camera's multi-picture JPEG is kept as the JPEG it is."""
+    from vtonkit.crawlers.image_facts import ImageRejected, inspect_image
+
+    picture = Image.fromarray(np.random.default_rng(3).integers(0, 255, (300, 300, 3), dtype=np.uint8))
+    for fmt in ("TIFF", "ICO", "EPS"):
+        with pytest.raises(ImageRejected) as refused:
+            inspect_image(_encoded(picture, fmt, **({"sizes": [(256, 256)]} if fmt == "ICO" else {})),
+                          person_detector="skin")
+        assert refused.value.reason == "not-an-image", fmt
+    camera = _encoded(picture, "MPO", save_all=True, append_images=[picture.rotate(90)])
+    facts = inspect_image(camera, person_detector="skin")
+    assert (facts.format, facts.extension) == ("JPEG", "jpg")
+    assert inspect_image(_encoded(picture, "WEBP"), person_detector="skin").extension == "webp"
