@@ -571,6 +571,9 @@ def test_prep_and_prep_cloth_share_one_failure_policy(photos, tmp_path, in_proce
     stale = DatasetLayout(dataset).split("test").cloth("red")
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an earlier run's garment")
+    earlier = Manifest.load(dataset)  # an earlier run recorded the stem before writing (no record: not prep's file)
+    earlier.entries("test", "cloths")["red"] = {"source": str(garments / "red.png"), "sha256": "0" * 64}
+    earlier.save()
     report = run_prep(PrepOptions(out=dataset, split="test", cloths=str(garments), registrations=TINY,
                                   backends={"cloth_mask": "buggy-mask"}, in_process=in_process))
     assert report.ok == {"cloth": 1} and report.failed == {"cloth": 2}
