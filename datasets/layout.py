@@ -146,8 +146,10 @@ def is_utf8_name(name: str) -> bool:
     return True
 
 
-def display_name(name: str) -> str:
-    """`name` with the bytes that are not UTF-8 escaped (`bad\\xff.jpg`): printable and storable."""
+def display_name(name: str | os.PathLike[str]) -> str:
+    """`name` (a file name, a path, or text holding one) with the bytes that are not UTF-8 escaped
+    (`bad\\xff.jpg`): printable and storable in UTF-8 files. Any other text comes back unchanged, so
+    records of UTF-8 names stay as they were; readable rather than reversible (a record, not a handle)."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 

@@ -36,7 +36,7 @@ from vtonkit.datasets.io.images import read_rgb, write_jpeg
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
-from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
+from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, display_name
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 from vtonkit.preprocess.cache import CachedError
 from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
@@ -73,6 +73,11 @@ class Failure:
     reason: str
     error_type: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Written to UTF-8 files and printed: a file name that is not UTF-8 is escaped (`display_name`).
+        for name in ("file", "reason", "message"):
+            object.__setattr__(self, name, display_name(getattr(self, name)))
 
     def record(self) -> dict[str, str]:
         """The `prep-errors.jsonl` fields."""
@@ -161,7 +166,7 @@ def attempt(result: R, work: Callable[[], Any], outputs: Callable[[], Iterable[P
             marker.clear()  # the files below are about to change
         work()
         if marker is not None:
-            marker.write(str(result.path), result.warnings, result.written)
+            marker.write(display_name(result.path), result.warnings, result.written)
     except Exception as exc:  # noqa: BLE001 - one bad input never stops the batch
         result.failure = failure_of(result.path, exc, stage)
         result.warnings = []

@@ -29,7 +29,7 @@ def stage_key(stage: str, backend_id: str, *upstream: str) -> str:
     """Key of one stage output: sha256 over the stage, its backend identity and upstream keys."""
     digest = hashlib.sha256()
     for part in (stage, backend_id, *upstream):
-        digest.update(part.encode("utf-8"))
+        digest.update(part.encode("utf-8", "surrogateescape"))  # a path standing in for an unreadable file's bytes
         digest.update(b"\0")
     return digest.hexdigest()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
-from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout
+from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout, display_name
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
@@ -202,7 +202,8 @@ def remove_stale_temporaries(dataset: Path) -> int:
 def _record_sources(manifest: Manifest, split: str, kind: str, sources: list[Source], category: str) -> None:
     entries = manifest.entries(split, kind)
     for source in sources:
-        entries[source.stem] = {"source": str(source.path), "sha256": source.sha256,
+        # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.
+        entries[source.stem] = {"source": display_name(source.path), "sha256": source.sha256,
                                 "category": category, **source.meta}
 
 
@@ -214,7 +215,7 @@ def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Sou
     grouped: dict[str, list[Source]] = {}
     for source in sources:
         product = source.meta.get("product_id")
-        item_id = f"{source.meta.get('store')}/{product}" if product else (source.sha256 or str(source.path))
+        item_id = f"{source.meta.get('store')}/{product}" if product else (source.sha256 or display_name(source.path))
         grouped.setdefault(split_of(item_id, options.test_fraction, options.split_seed), []).append(source)
     return grouped
 
@@ -313,7 +314,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                                                   options.keep_framing)
                 tasks.extend(planned)
                 skipped[kind] += done
-                skipped_duplicates.extend({"kind": kind, "file": str(d.path), "same_bytes_as": str(d.duplicate_of)}
+                skipped_duplicates.extend({"kind": kind, "file": display_name(d.path),
+                                           "same_bytes_as": display_name(d.duplicate_of)}
                                           for d in duplicates)
         manifest.save()  # the stem mapping survives a kill
 
@@ -329,7 +331,8 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 if result.failure is not None:
                     errors.append({"kind": result.kind, "stem": result.stem, **result.failure.record()})
                 else:
-                    warnings.extend({"kind": result.kind, "stem": result.stem, "file": str(result.path), "warning": note}
+                    warnings.extend({"kind": result.kind, "stem": result.stem, "file": display_name(result.path),
+                                     "warning": display_name(note)}
                                     for note in result.warnings)
 
         last_result_at = time.time()

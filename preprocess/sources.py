@@ -26,6 +26,7 @@ from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
+from vtonkit.datasets.layout import display_name
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
@@ -253,7 +254,7 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
     unassigned: dict[str, list[Source]] = defaultdict(list)
     for source in kept:
         known = by_sha.get(source.sha256) if source.sha256 else None
-        known = known or by_source.get(str(source.path))  # same file edited in place: keep its stem
+        known = known or by_source.get(display_name(source.path))  # same file edited in place: keep its stem
         if known:
             source.stem = known
         else:
@@ -270,7 +271,7 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
 
 
 def _path_digest(path: Path) -> str:
-    return hashlib.sha256(str(path).encode("utf-8")).hexdigest()
+    return hashlib.sha256(os.fsencode(path)).hexdigest()  # the name's bytes: any name, UTF-8 or not
 
 
 def check_category(category: str) -> str:

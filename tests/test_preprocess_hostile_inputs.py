@@ -306,3 +306,27 @@ def test_prep_onto_a_genuine_dataset_keeps_a_sample_of_the_same_stem(vitonhd: Pa
     assert len(stems) == 2 and stem in stems, stems
     new = next(s for s in stems if s != stem)
     assert new.startswith(f"{stem}_") and split.cloth_mask(new).is_file()
+
+
+def test_prep_takes_file_names_that_are_not_utf8(tmp_path: Path):
+    """A shot named with Latin-1 bytes (b'\\xe9t\\xe9.jpg', held by Python as lone surrogates) ended the
+    whole `prep` with a UnicodeEncodeError traceback when its path went into the manifest."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    _shot(shots / "plain.jpg")
+    _shot(Path(os.fsdecode(os.fsencode(shots) + b"/\xe9t\xe9.jpg")), shade=90)
+    Path(os.fsdecode(os.fsencode(shots) + b"/bro\xefken.jpg")).write_bytes(b"not a JPEG")
+    out = tmp_path / "ds"
+    result = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(out), "--split", "test",
+                                      "--in-process", "--no-progress"])
+    output = _flat(result.output)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in output, output
+    assert "bro\\xefken.jpg" in output, output
+    assert SplitDir(out / "test").cloth_stems() == ["plain", "t"]
+    written = [p for p in out.rglob("*") if p.suffix in (".json", ".jsonl")]
+    records = {p.name: p.read_bytes().decode("utf-8") for p in written}  # strict UTF-8, no surrogates
+    manifest = json.loads(records["manifest.json"])
+    assert manifest["splits"]["test"]["cloths"]["t"]["source"] == f"{shots}/\\xe9t\\xe9.jpg"  # escaped, readable
+    errors = [json.loads(line) for line in records["prep-errors.jsonl"].splitlines()]
+    assert [error["file"] for error in errors] == [f"{shots}/bro\\xefken.jpg"]

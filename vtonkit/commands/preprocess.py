@@ -24,14 +24,17 @@ def register(app: typer.Typer) -> None:
 
 def _report(console, results, kind: str) -> None:
     """Per-file lines for errors and warnings, a summary, and the exit code."""
+    from vtonkit.datasets.layout import display_name
+
     failed = [r for r in results if not r.ok]
     skipped = [r for r in results if r.duplicate_of is not None]
     warned = [r for r in results if r.ok and r.warnings]
     for result in warned:
         for note in result.warnings:
-            console.print(f"[yellow]warning[/yellow] {escape(f'{result.path}: {note}')}", soft_wrap=True)
+            console.print(f"[yellow]warning[/yellow] {escape(display_name(f'{result.path}: {note}'))}", soft_wrap=True)
     for result in skipped:
-        console.print(f"skipped {escape(f'{result.path}: same bytes as {result.duplicate_of}')}", soft_wrap=True)
+        same = display_name(f"{result.path}: same bytes as {result.duplicate_of}")  # as the errors name files
+        console.print(f"skipped {escape(same)}", soft_wrap=True)
     for result in failed:
         console.print(f"[red]error[/red] {escape(result.error)}", soft_wrap=True)
     written = len(results) - len(failed) - len(skipped)
