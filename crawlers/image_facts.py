@@ -29,6 +29,10 @@ from vtonkit.datasets.image_hashes import (
 logger = logging.getLogger(__name__)
 
 ANALYSIS_SIDE = 512  # longest side of the thumbnail that is hashed and analysed
+# Pixels an image's header may declare (`VTONKIT_MAX_IMAGE_PIXELS`). A PNG decodes whole: 7070 x 7070
+# RGBA is 190 kB on the wire and 200 MB in memory, ten images at once in the crawl's threads.
+# Shops' largest garment photos are about 25 MP.
+MAX_IMAGE_PIXELS = 40_000_000
 # The formats a shop shows its garments in (those browsers display), Pillow's name -> extension.
 # No other is opened at all: Pillow draws EPS, PS and PDF by running Ghostscript on the bytes, and
 # the rest (TIFF, ICO, PSD, ...) are no product photo, only more parsers for a shop's bytes to reach.
@@ -70,7 +74,7 @@ class ImageFacts:
 
 
 def inspect_image(
-    data: bytes, *, min_side: int = 256, max_pixels: int = 50_000_000, person_detector: str = "mediapipe"
+    data: bytes, *, min_side: int = 256, max_pixels: int = MAX_IMAGE_PIXELS, person_detector: str = "mediapipe"
 ) -> ImageFacts:
     """Validate and describe image bytes. Raises :class:`ImageRejected`.
 
@@ -85,7 +89,7 @@ def inspect_image(
         raise ImageRejected("too-large", str(exc)) from exc
     except Image.UnidentifiedImageError as exc:
         raise ImageRejected("not-an-image", f"not a {', '.join(EXTENSIONS)} image") from exc
-    except Exception as exc:  # PIL raises UnidentifiedImageError and others for non-images
+    except Exception as exc:  # a broken header of one of those formats
         raise ImageRejected("not-an-image", str(exc).split("\n")[0]) from exc
     width, height = image.size
     if width * height > max_pixels:
@@ -98,12 +102,12 @@ def inspect_image(
         # hashes and the shot analysis only need a thumbnail: JPEGs decode straight at reduced scale
         image.draft("RGB", (ANALYSIS_SIDE, ANALYSIS_SIDE))
         image.load()
-        thumbnail = image.copy()
-        thumbnail.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.BILINEAR, reducing_gap=2.0)
+        # in place: a copy of the decoded picture would double the memory each image holds
+        image.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.BILINEAR, reducing_gap=2.0)
     except Exception as exc:
         raise ImageRejected("undecodable", str(exc)) from exc
-    analysis = analyse_shot(thumbnail, person_detector=person_detector)
-    rgb = thumbnail.convert("RGB")
+    analysis = analyse_shot(image, person_detector=person_detector)
+    rgb = image.convert("RGB")
     return ImageFacts(
         sha256=hashlib.sha256(data).hexdigest(),
         phash=bits_to_hex(phash_bits(rgb)),

@@ -29,7 +29,13 @@ from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 from vtonkit.crawlers.catalog import CATALOG_JSONL, CATALOG_PARQUET, PRODUCTS_JSONL, write_catalog_parquet
-from vtonkit.crawlers.image_facts import ImageFacts, ImageRejected, inspect_image, is_near_duplicate
+from vtonkit.crawlers.image_facts import (
+    MAX_IMAGE_PIXELS,
+    ImageFacts,
+    ImageRejected,
+    inspect_image,
+    is_near_duplicate,
+)
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.report import failure_reason, report_for
 from vtonkit.crawlers.urls import is_web_url
@@ -62,7 +68,7 @@ class GarmentImagesPipeline(FilesPipeline):
         settings = crawler.settings
         self.out = Path(store_uri)
         self.min_side = settings.getint("VTONKIT_MIN_IMAGE_SIDE", 256)
-        self.max_pixels = settings.getint("VTONKIT_MAX_IMAGE_PIXELS", 50_000_000)
+        self.max_pixels = settings.getint("VTONKIT_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
         self.max_bytes = settings.getint("VTONKIT_MAX_IMAGE_BYTES", 30 * 1024 * 1024)
         self.phash_distance = settings.getint("VTONKIT_PHASH_DISTANCE", 6)
         self.person_detector = settings.get("VTONKIT_PERSON_DETECTOR", "mediapipe")

@@ -76,7 +76,7 @@ EXTENSIONS = {"vtonkit.crawlers.report.CrawlReport": 500, "vtonkit.crawlers.limi
 MEDIA_ALLOW_REDIRECTS = True
 VTONKIT_OUT = None
 VTONKIT_MIN_IMAGE_SIDE = 256
-VTONKIT_MAX_IMAGE_PIXELS = 50_000_000
+VTONKIT_MAX_IMAGE_PIXELS = 40_000_000  # from the header, before decoding (image_facts.MAX_IMAGE_PIXELS)
 VTONKIT_MAX_IMAGE_BYTES = 30 * 1024 * 1024
 VTONKIT_PHASH_DISTANCE = 6
 # garment shot vs on-model: "mediapipe" (pose + face; accurate) or "skin" (faster, weaker)

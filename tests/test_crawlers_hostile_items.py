@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,22 @@ NOT_WEB = ["ftp://127.0.0.1/img/tee.jpg", "javascript:alert(1)", "file:///etc/pa
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 400 400\n%%EndComments\nnewpath 0 0 moveto 400 400 lineto stroke\n%%EOF\n"
 # a Ghostscript stand-in for the crawl: it notes that it ran (a real one would run the shop's PostScript)
 FAKE_GHOSTSCRIPT = "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/ran\"\necho 10.0\n"
+
+
+BOMB_SIDE = 7070  # 50 MP less a little: an RGBA PNG of about 190 kB that decodes to 200 MB
+
+
+def png_bomb(side: int, *, pixels: bool = True) -> bytes:
+    """A valid `side` x `side` RGBA PNG of zeros, compressed row block by row block (never the
+    decoded bytes in memory); ``pixels=False``: its header alone, no image data."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows, compressor = b"\0" * (1 + side * 4) * 100, zlib.compressobj(9)
+    data = [compressor.compress(rows) for _ in range(side // 100)] if pixels else []
+    data += [compressor.compress(b"\0" * (1 + side * 4) * (side % 100) if pixels else b""), compressor.flush()]
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)  # 8 bits, RGBA
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(data)) + chunk(b"IEND", b"")
 
 
 def _garment(n: int) -> Page:
@@ -61,11 +79,13 @@ def hostile_items_store(local: Path):
             "gallery-schemes": _product("gallery-schemes", body="<div class='gallery'>" + "".join(
                 f"<img src='{src}'>" for src in [f"file://{local}", *NOT_WEB, "/img/1.jpg"]) + "</div>"),
             "eps-image": _product("eps-image", image=["/img/drawing.jpg", "/img/2.jpg"]),
+            "pixel-bomb": _product("pixel-bomb", image=["/img/bomb.png", "/img/3.jpg"]),
         }
         routes: Routes = {"/robots.txt": ROBOTS,
                           "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in products)),
                           "/img/drawing.jpg": Page(EPS, "image/jpeg"),
-                          **{f"/img/{n}.jpg": _garment(n) for n in range(3)}}
+                          "/img/bomb.png": Page(png_bomb(BOMB_SIDE), "image/png"),
+                          **{f"/img/{n}.jpg": _garment(n) for n in range(4)}}
         routes.update({f"/products/{handle}": page for handle, page in products.items()})
         return routes
 
@@ -99,7 +119,7 @@ def test_only_http_image_urls_are_downloaded(hostile_crawl):
     assert {record["image_url"].split(":")[0] for record in catalog} == {"http"}
     secret = hashlib.sha256(hostile_crawl["local"].read_bytes()).hexdigest()
     stored = {hashlib.sha256(path.read_bytes()).hexdigest() for path in (hostile_crawl["out"] / "images").rglob("*.*")}
-    assert secret not in stored and len(stored) == 3  # the garments the shop serves
+    assert secret not in stored and len(stored) == 4  # the garments the shop serves
     for handle in ("local-files", "gallery-schemes"):
         images = products[handle]["images"]
         refused = [i for i in images if i["status"] == "rejected" and i["reason"] == "not-http"]
@@ -141,3 +161,26 @@ def test_image_formats_are_the_ones_shops_show():
     facts = inspect_image(camera, person_detector="skin")
     assert (facts.format, facts.extension) == ("JPEG", "jpg")
     assert inspect_image(_encoded(picture, "WEBP"), person_detector="skin").extension == "webp"
+
+
+def test_a_png_declaring_50_megapixels_is_refused_by_its_header(hostile_crawl):
+    """7070 x 7070 RGBA: 190 kB on the wire, 200 MB decoded, and a copy, up to ten at once (the
+    image threads): ~4 GB from one listing. The default cap (40 MP) refuses it before decoding."""
+    bomb, garment = hostile_crawl["products"]["pixel-bomb"]["images"]
+    assert (bomb["status"], bomb["reason"], garment["status"]) == ("rejected", "too-large", "kept")
+    error = next(e for e in hostile_crawl["summary"]["image_errors"] if e["url"].endswith("/img/bomb.png"))
+    assert f"{BOMB_SIDE}x{BOMB_SIDE}" in error["reason"], error
+
+
+def test_the_pixel_cap_is_read_from_the_header_before_any_pixel():
+    """A header with no image data behind it: a decode would fail ("undecodable"); the cap refuses it first."""
+    from vtonkit.crawlers.image_facts import MAX_IMAGE_PIXELS, ImageRejected, inspect_image
+    from vtonkit.crawlers.runner import crawl_settings
+
+    assert crawl_settings(None).getint("VTONKIT_MAX_IMAGE_PIXELS") == MAX_IMAGE_PIXELS <= 40_000_000
+    with pytest.raises(ImageRejected) as refused:
+        inspect_image(png_bomb(BOMB_SIDE, pixels=False))
+    assert refused.value.reason == "too-large"
+    with pytest.raises(ImageRejected) as refused:
+        inspect_image(png_bomb(600, pixels=False), max_pixels=300 * 300)
+    assert refused.value.reason == "too-large" and "600x600 pixels > 90000" in str(refused.value)
