@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 from vtonkit.datasets import layout
+from vtonkit.datasets.file_checks import spec_problems
 from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
@@ -143,14 +144,22 @@ def require_file(source: Path) -> Path:
     return source
 
 
-def require_image(source: Path) -> Path:
-    """`source` when it decodes as a 1024x768 image, else an `InputError` naming it (empty, truncated,
-    not an image, a decompression bomb, another size): a byte-for-byte copy must not hand the next
-    loader a file it cannot open or one `validate` rejects."""
+def spec_problem(source: Path, folder: str) -> str | None:
+    """What of `folder`'s file contract (`file_checks.spec_problems`: JPEG or PNG as the name says,
+    1024x768, a mode the loaders read) the image `source` breaks, or None; an `InputError` naming it
+    when it does not decode (empty, truncated, not an image, a decompression bomb)."""
     with open_image(source) as image:
-        size = image.size
-    if size != (layout.WIDTH, layout.HEIGHT):
-        raise InputError(source, f"image is {size[0]}x{size[1]} (W x H), not {layout.WIDTH}x{layout.HEIGHT}")
+        problems = [problem for _, problem in spec_problems(image, folder)]
+    return "; ".join(problems) or None
+
+
+def require_image(source: Path, folder: str) -> Path:
+    """`source` when it keeps `folder`'s file contract (`spec_problem`), else an `InputError` naming it:
+    a byte-for-byte copy must not hand the next loader a file it cannot read or one `validate` rejects.
+    The sample is refused rather than converted: a greyscale or CMYK photo, or a PNG under a .jpg name,
+    becomes a contract JPEG only by re-encoding it (lossy) and, for CMYK, by changing its colours."""
+    if (problem := spec_problem(source, folder)) is not None:
+        raise InputError(source, problem)
     return source
 
 
@@ -163,6 +172,20 @@ def require_mask(source: Path, *, cloth: bool) -> np.ndarray:
     if cloth and not mask.any():
         raise InputError(source, "cloth mask is empty: it shows no garment")
     return mask
+
+
+def copy_mask(source: Path, target: Path, mask: np.ndarray, folder: str) -> str | None:
+    """Copy the mask `source` (already read by `require_mask` as `mask`) byte for byte when it keeps
+    `folder`'s file contract; else write `mask` as the L 0/255 file the contract asks for and return a
+    note naming `source`. Every loader binarises masks, so the rewrite loses nothing they see
+    (`write_binary_mask` verifies it), where a copy would hand HR-VITON, which opens the cloth mask
+    without a convert, three channels where one belongs."""
+    problem = spec_problem(source, folder)
+    if problem is None:
+        copy_file(source, target)
+        return None
+    write_binary_mask(target, mask)
+    return f"{source}: {problem}; written as a single-channel (L) 0/255 mask"
 
 
 def copy_file(source: Path, target: Path) -> None:

@@ -70,41 +70,28 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def spec_problems(image: Image.Image, folder: str) -> list[tuple[str, str]]:
+    """`(finding kind, problem)` for each way a decoded image breaks its folder's `FILE_SPECS` (container
+    format, 1024x768, mode): the one reading of the contract, for `validate` and the converters alike."""
+    expected_format, modes = FILE_SPECS[folder]
+    problems = []
+    if image.format != expected_format:
+        problems.append(("wrong-file-type", f"content is {image.format}, the name and the loaders expect {expected_format}"))
+    if image.size != (layout.WIDTH, layout.HEIGHT):
+        problems.append(("wrong-size", f"image is {image.width}x{image.height} (W x H), expected {layout.WIDTH}x{layout.HEIGHT}"))
+    if image.mode not in modes:
+        problems.append(("wrong-mode", f"mode {image.mode}, expected {' or '.join(modes)}"))
+    return problems
+
+
 def check_image_file(folder: str, path: Path, split: str, stem: str, root: Path) -> tuple[list[Finding], Any]:
     """Open one image file and check type, size and mode. Returns (findings, PIL image or None)."""
     rel = _relative(path, root)
-    expected_format, modes = FILE_SPECS[folder]
     try:
         image = open_image(path)
     except InputError as exc:
         return [finding("wrong-file-type", split, stem, rel, f"{rel}: {exc.reason}")], None
-    problems: list[Finding] = []
-    if image.format != expected_format:
-        problems.append(
-            finding(
-                "wrong-file-type",
-                split,
-                stem,
-                rel,
-                f"{rel}: content is {image.format}, the name and the loaders expect {expected_format}",
-            )
-        )
-    if image.size != (layout.WIDTH, layout.HEIGHT):
-        problems.append(
-            finding(
-                "wrong-size",
-                split,
-                stem,
-                rel,
-                f"{rel}: {image.width}x{image.height} (W x H), expected {layout.WIDTH}x{layout.HEIGHT}",
-            )
-        )
-    if image.mode not in modes:
-        problems.append(
-            finding(
-                "wrong-mode", split, stem, rel, f"{rel}: mode {image.mode}, expected {' or '.join(modes)}"
-            )
-        )
+    problems = [finding(kind, split, stem, rel, f"{rel}: {problem}") for kind, problem in spec_problems(image, folder)]
     # An animated PNG passes every check above; its other frames are silently dropped by every loader.
     # (MPO, a camera JPEG with an embedded preview, is reported as a file type above.)
     frames = getattr(image, "n_frames", 1)

@@ -485,3 +485,47 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(vitonhd: Path, tmp_pat
     assert result.exit_code == 2, said
     assert f"Invalid value for --out: {taken} exists and is not a folder" in said
     assert taken.read_text() == "a file, not a folder"
+
+
+def test_files_of_the_wrong_mode_or_format_are_not_imported_or_exported(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """A greyscale person photo, a CMYK garment and a PNG named .jpg for DensePose were copied as they were
+    by `import vitonhd` and `export` (rc 0): only their size was checked, and the loaders need 3-channel
+    RGB (HR-VITON opens the photo and DensePose without a convert) and `validate` rejects them."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(vitonhd_dataset, source, symlinks=False)
+    person, cloth, dense = (source / "test" / "image" / "00006_00.jpg", source / "test" / "cloth" / "00008_00.jpg",
+                            source / "train" / "image-densepose" / "00000_00.jpg")
+    Image.open(person).convert("L").save(person, "JPEG")
+    Image.open(cloth).convert("CMYK").save(cloth, "JPEG")
+    Image.open(dense).save(dense, "PNG")
+    expected = {("test", "00006_00"): f"{person}: mode L, expected RGB",
+                ("test", "00008_00"): f"{cloth}: mode CMYK, expected RGB or L",
+                ("train", "00000_00"): f"{dense}: content is PNG, the name and the loaders expect JPEG"}
+    report = import_vitonhd(source, tmp_path / "imported", progress=False)
+    failed = {(f.split, f.sample): f.reason for f in report.failures}
+    assert failed == expected
+    assert not any((tmp_path / "imported").rglob("0000[068]_00*"))
+    exported = export_dresscode(source, tmp_path / "exported", category="upper", progress=False)
+    assert {(f.split, f.sample): f.reason for f in exported.failures} == expected
+
+
+def test_an_rgb_cloth_mask_is_imported_as_the_single_channel_mask_the_loaders_need(vitonhd_dataset: Path,
+                                                                                   tmp_path: Path) -> None:
+    """An RGB cloth mask was copied as it was: HR-VITON opens it without a convert, so its array had three
+    channels where one belongs. A binary mask rewritten as L 0/255 loses nothing the loaders see."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(vitonhd_dataset, source, symlinks=False)
+    mask = source / "test" / "cloth-mask" / "00006_00.jpg"
+    Image.open(mask).convert("RGB").save(mask, "JPEG", quality=100)
+    report = import_vitonhd(source, tmp_path / "imported", progress=False)
+    assert report.failures == [] and len(report.converted) == 3
+    assert any(str(mask) in note and "mode RGB" in note for note in report.notes), report.notes
+    written = Image.open(tmp_path / "imported" / "test" / "cloth-mask" / "00006_00.jpg")
+    assert written.mode == "L" and written.format == "JPEG"
+    assert np.array_equal(np.array(written) >= 128, np.array(Image.open(mask))[..., 0] >= 128)
+    genuine = tmp_path / "imported" / "test" / "cloth-mask" / "00008_00.jpg"  # a mask that was L stays byte for byte
+    assert genuine.read_bytes() == (source / "test" / "cloth-mask" / "00008_00.jpg").read_bytes()

@@ -31,7 +31,7 @@ def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
     masks = {folder: require_mask(files[folder], cloth=folder == layout.CLOTH_MASK) for folder in folders
              if folder in _MASKS}
-    copies = [(require_image(files[folder]), targets[folder]) for folder in folders if folder not in _MASKS]
+    copies = [(require_image(files[folder], folder), targets[folder]) for folder in folders if folder not in _MASKS]
     for source_file, target_file in copies:
         copy_file(source_file, target_file)
     for folder, mask in masks.items():

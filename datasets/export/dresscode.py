@@ -59,8 +59,9 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
     dc_id = dresscode_id(sample.stem)
     # Everything is read and rendered first: a sample with a missing or bad file leaves nothing behind.
-    person, garment = require_image(split_dir.image(sample.stem)), require_image(split_dir.cloth(sample.stem))
-    densepose = require_image(split_dir.densepose(sample.stem))
+    person = require_image(split_dir.image(sample.stem), layout.IMAGE)
+    garment = require_image(split_dir.cloth(sample.stem), layout.CLOTH)
+    densepose = require_image(split_dir.densepose(sample.stem), layout.DENSEPOSE)
     body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
     skeleton = render_skeleton(body25, layout.HEIGHT, layout.WIDTH)
     label_map = dresscode_label_map(read_parse(split_dir.parse(sample.stem)))

@@ -19,6 +19,7 @@ from vtonkit.datasets.conversion import (
     add_pairs,
     check_stem,
     copy_file,
+    copy_mask,
     require_image,
     require_mask,
     run_samples,
@@ -39,6 +40,7 @@ LICENCE = "CC BY-NC 4.0"
 ALIASES = {layout.PARSE: "image-parse", layout.OPENPOSE_JSON: "openpose-json", layout.OPENPOSE_IMG: "openpose-img"}
 REQUIRED = (layout.IMAGE, layout.CLOTH, layout.CLOTH_MASK, layout.PARSE, layout.OPENPOSE_JSON, layout.DENSEPOSE)
 AGNOSTIC_FOLDERS = (layout.PARSE_AGNOSTIC, layout.AGNOSTIC, layout.AGNOSTIC_MASK)
+MASK_FOLDERS = (layout.CLOTH_MASK, layout.AGNOSTIC_MASK)
 
 
 def _source_file(source: layout.SplitDir, folder: str, stem: str) -> Path:
@@ -50,26 +52,32 @@ def _source_file(source: layout.SplitDir, folder: str, stem: str) -> Path:
     return path
 
 
-def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -> None:
-    """Copy one VITON-HD sample, checking the files the loaders decode, and make what is missing."""
-    files = {folder: _source_file(source, folder, stem) for folder in (*layout.ALL_FOLDERS,)}
+def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -> list[str]:
+    """Copy one VITON-HD sample, checking the files the loaders decode, and make what is missing.
+
+    Returns notes naming the masks rewritten to the file contract (`conversion.copy_mask`).
+    """
+    files = {folder: path for folder in layout.ALL_FOLDERS if (path := _source_file(source, folder, stem)).is_file()}
     for folder in REQUIRED:
-        if not files[folder].is_file():
-            raise InputError(files[folder], f"missing ({folder} cannot be made from the other files)")
+        if folder not in files:
+            raise InputError(_source_file(source, folder, stem), f"missing ({folder} cannot be made from the other files)")
     body25 = read_keypoints(files[layout.OPENPOSE_JSON], fmt="body25")
     read_parse(files[layout.PARSE])
-    require_mask(files[layout.CLOTH_MASK], cloth=True)
+    masks = {folder: require_mask(files[folder], cloth=folder == layout.CLOTH_MASK)
+             for folder in MASK_FOLDERS if folder in files}
     for folder, path in files.items():  # the byte copies below must open in the loaders too
-        if folder not in (layout.OPENPOSE_JSON, layout.PARSE, layout.CLOTH_MASK) and path.is_file():
-            require_image(path)
+        if folder not in (layout.OPENPOSE_JSON, *MASK_FOLDERS):
+            require_image(path, folder)
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
+    notes = [note for folder, mask in masks.items() if (note := copy_mask(files[folder], targets[folder], mask, folder))]
     for folder, path in files.items():
-        if path.is_file():
+        if folder not in masks:
             copy_file(path, targets[folder])
-    if not files[layout.OPENPOSE_IMG].is_file():
+    if layout.OPENPOSE_IMG not in files:
         write_skeleton(target.openpose_img(stem), body25, layout.HEIGHT, layout.WIDTH)
-    if not all(files[folder].is_file() for folder in AGNOSTIC_FOLDERS):
+    if not all(folder in files for folder in AGNOSTIC_FOLDERS):
         recompute_sample(target, stem, "upper")
+    return notes
 
 
 def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True) -> ConversionReport:
@@ -88,7 +96,7 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
         split, stem = job
         source_split = data_in.split(split)
         check_stem(stem, source_split.image(stem))
-        import_sample(source_split, data_out.split(split), stem)
+        report.notes.extend(import_sample(source_split, data_out.split(split), stem))
         for kind, path in ((PERSONS, source_split.image(stem)), (CLOTHS, source_split.cloth(stem))):
             manifest.entries(split, kind)[stem] = {"source": str(path.resolve()),
                                                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **record}
