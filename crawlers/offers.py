@@ -7,6 +7,7 @@ offers, offers under ``hasVariant``); the offer shown is the first priced one in
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,8 +17,10 @@ from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.evidence import PageEvidence, first, schema_term, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.page_state import availability_term
-from vtonkit.crawlers.prices import currency_code, parse_price
+from vtonkit.crawlers.prices import currency_code, parse_price, structured_amount
 from vtonkit.crawlers.vocab import merged_vocabulary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,8 @@ def flat_offers(node: dict[str, Any]) -> list[dict[str, Any]]:
 _LIST_PRICE_TYPES = {"strikethroughprice", "listprice", "srp", "msrp", "invoiceprice"}
 
 
-def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[float | None, str | None]:
-    """(amount, ISO currency) of one offer (``price``, ``lowPrice`` or its price specification);
-    ``language``, the page's, settles a shared symbol such as "¥" (see ``prices.currency_code``)."""
+def written_price(offer: dict[str, Any]) -> tuple[Any, str | None]:
+    """(the price one offer writes: ``price``, ``lowPrice`` or its price specification's, the currency it names)."""
     currency = text(offer.get("priceCurrency"))
     value = offer.get("price")
     if value in (None, ""):
@@ -72,9 +74,15 @@ def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[flo
             value = spec.get("price")
             currency = currency or text(spec.get("priceCurrency"))
     value = first(value)
-    if isinstance(value, str):
-        value = value.strip()
-    return parse_price(value, currency, language)
+    return (value.strip() if isinstance(value, str) else value), currency
+
+
+def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[float | None, str | None]:
+    """(amount, ISO currency) of one offer, its written price read as the machine number it is
+    (`structured_amount`); ``language``, the page's, settles a shared symbol such as "¥" (see
+    ``prices.currency_code``)."""
+    value, currency = written_price(offer)
+    return parse_price(structured_amount(value), currency, language)
 
 
 def offer_availability(offer: dict[str, Any]) -> str | None:
@@ -258,6 +266,10 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
             if offer is not None:
                 break
     price, currency = offer_price(offer, evidence.language) if offer else (None, None)
+    written = written_price(offer)[0] if offer else None
+    if price is None and written not in (None, ""):
+        logger.info("%s: the offer's price %r is no price (zero, negative or no number): the page's other "
+                    "evidence decides", evidence.url, written)
     source = structured if price is not None else None
     if price is None:
         for meta_source, amount_key, currency_key in (  # a sale price, when given, is what it costs now

@@ -166,6 +166,22 @@ def cjk_amount(text: str) -> float | None:
     return total
 
 
+_MACHINE_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def structured_amount(value: object) -> object:
+    """A structured-data price written as a string of a number, as that number; any other value as is.
+
+    schema.org prices are machine numbers with "." for decimals: "12.500" is twelve and a half
+    (the text reading guesses a German "12.500" = 12500) and "-5" is minus five (the text reading
+    drops the sign), which `parse_price` then refuses. A string that is no plain number ("19,90 €")
+    is left to the text reading.
+    """
+    if isinstance(value, str) and _MACHINE_NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def parse_price(value: object, currency_hint: str | None = None,
                 language: str | None = None) -> tuple[float | None, str | None]:
     """Amount and ISO currency from a number or a price string ("7,95 EUR", "€39.30", "39,000원", 49.99).

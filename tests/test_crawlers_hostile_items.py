@@ -184,3 +184,33 @@ def test_the_pixel_cap_is_read_from_the_header_before_any_pixel():
     with pytest.raises(ImageRejected) as refused:
         inspect_image(png_bomb(600, pixels=False), max_pixels=300 * 300)
     assert refused.value.reason == "too-large" and "600x600 pixels > 90000" in str(refused.value)
+
+
+def test_structured_prices_are_machine_numbers():
+    """schema.org prices are numbers with "." for decimals: "12.500" is 12.5, not 12500 (the visible
+    text's locale guess), and "-5" is refused, not read as 5. A price string that is no plain number
+    ("19,90 €") is still read as text; visible prices keep the locale-aware reading."""
+    from vtonkit.crawlers.offers import offer_price
+    from vtonkit.crawlers.prices import parse_price
+
+    assert offer_price({"price": "12.500", "priceCurrency": "EUR"}) == (12.5, "EUR")
+    assert offer_price({"price": " 1299.00 ", "priceCurrency": "USD"}) == (1299.0, "USD")
+    assert offer_price({"price": "-5", "priceCurrency": "EUR"}) == (None, "EUR")
+    assert offer_price({"price": -5, "priceCurrency": "EUR"}) == (None, "EUR")
+    assert offer_price({"priceSpecification": {"price": "-19.90"}, "priceCurrency": "EUR"}) == (None, "EUR")
+    assert offer_price({"price": "19,90 €"}) == (19.9, "EUR")
+    assert parse_price("12.500 €") == (12500.0, "EUR")  # shown on a page: the German thousands
+
+
+def test_a_json_ld_price_string_is_read_as_a_decimal_number(caplog):
+    from vtonkit.crawlers.extract import extract_product
+
+    def page(price: str) -> str:
+        return _product("tee", image="/img/0.jpg", price=price).body.decode()
+
+    item = extract_product(page("12.500"), "https://shop.example/products/tee")
+    assert (item.price, item.currency, item.sources["price"]) == (12.5, "EUR", "json-ld")
+    with caplog.at_level("INFO", logger="vtonkit.crawlers.offers"):
+        item = extract_product(page("-5"), "https://shop.example/products/tee")
+    assert item.price is None
+    assert "https://shop.example/products/tee" in caplog.text and "'-5'" in caplog.text
