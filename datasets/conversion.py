@@ -51,6 +51,9 @@ class ConversionReport:
     out: Path
     converted: list[tuple[str, str]] = field(default_factory=list)  # (split or category, sample)
     failures: list[SampleFailure] = field(default_factory=list)
+    # Samples a list of the source names whose file is not there: skipped, named, counted, yet no failure,
+    # since a shared subset of a dataset keeps the full pair files (Dress Code's list 1800 ids for 3 photos).
+    missing: list[SampleFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def exit_code(self) -> int:

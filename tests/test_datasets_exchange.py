@@ -529,3 +529,16 @@ def test_an_rgb_cloth_mask_is_imported_as_the_single_channel_mask_the_loaders_ne
     assert np.array_equal(np.array(written) >= 128, np.array(Image.open(mask))[..., 0] >= 128)
     genuine = tmp_path / "imported" / "test" / "cloth-mask" / "00008_00.jpg"  # a mask that was L stays byte for byte
     assert genuine.read_bytes() == (source / "test" / "cloth-mask" / "00008_00.jpg").read_bytes()
+
+
+def test_a_person_photo_a_pair_file_lists_but_that_is_missing_is_named_and_counted(work: Path) -> None:
+    """A pair file naming a person photo that is not in images/ lost that sample without a word: only the
+    photos found were imported, and the summary said nothing about the one the pair file promised."""
+    source = _dresscode_view(work / "lost-photo")
+    (source / "train_pairs.txt").write_text("".join(f"{i}_0.jpg\t{i}_1.jpg\n" for i in ("000000", "000001", "000009")))
+    result = CliRunner().invoke(app, ["import", "dresscode", str(source), "--out", str(work / "lost-photo-out")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "3 samples written" in output and "1 listed in a pair file but missing" in output, output
+    assert f"train/000009_0.jpg: {source / 'images' / '000009_0.jpg'}: file not found, though train_pairs.txt lists it" \
+        in output, output

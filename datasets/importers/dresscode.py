@@ -18,6 +18,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.conversion import (
     LICENCE_NOTE,
     ConversionReport,
+    SampleFailure,
     add_pairs,
     check_stem,
     copy_file,
@@ -55,6 +56,14 @@ def _read_ids(path: Path, column: int) -> set[str]:
         return set()
     suffix = "_0.jpg" if column == 0 else "_1.jpg"
     return {pair[column][: -len(suffix)] for pair in read_pairs(path) if pair[column].endswith(suffix)}
+
+
+def _listed_ids(folder: CategoryDir) -> dict[str, tuple[str, str]]:
+    """`{dc id: (split, pair file name)}` of the person ids the category's pair files list (train wins)."""
+    listed: dict[str, tuple[str, str]] = {}
+    for name, split in ((TEST_PAIRS_UNPAIRED, "test"), (TEST_PAIRS_PAIRED, "test"), (TRAIN_PAIRS, "train")):
+        listed.update(dict.fromkeys(_read_ids(folder.root / name, 0), (split, name)))
+    return listed
 
 
 def _raw_ids(path: Path, what: str, limit: int) -> np.ndarray:
@@ -131,14 +140,18 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
                          + "): pass --category upper, lower or dresses (one dataset per category)")
     folder = folders[0]
     report = ConversionReport("vtonkit", out, notes=[LICENCE_NOTE])
-    train_ids = _read_ids(folder.root / TRAIN_PAIRS, 0)
-    test_ids = _read_ids(folder.root / TEST_PAIRS_PAIRED, 0) | _read_ids(folder.root / TEST_PAIRS_UNPAIRED, 0)
+    listed = _listed_ids(folder)
     stem_of_id = folder.read_stem_map()
     data = layout.DatasetLayout(out)
     manifest = Manifest.load(out)
     jobs: list[tuple[str, str, str]] = []  # (split, dc id, stem)
-    for dc_id in folder.person_ids():
-        split = "train" if dc_id in train_ids else "test" if dc_id in test_ids else unlisted_split
+    person_ids = folder.person_ids()
+    for dc_id in sorted(listed.keys() - set(person_ids)):
+        split, pair_file = listed[dc_id]
+        report.missing.append(SampleFailure(split, folder.person(dc_id).name,
+                                            f"{folder.person(dc_id)}: file not found, though {pair_file} lists it"))
+    for dc_id in person_ids:
+        split = listed[dc_id][0] if dc_id in listed else unlisted_split
         if split is None:
             report.notes.append(f"{folder.person(dc_id)}: in no pair file, skipped")
             continue

@@ -37,12 +37,14 @@ def _run_and_report(convert) -> None:
         console.print(f"[red]error:[/red] {escape(describe_os_error(exc, 'the output folder'))}; the samples "
                       "written so far are complete: free the space and run the same command again")
         raise typer.Exit(2) from exc
+    missing = f", {len(report.missing)} listed in a pair file but missing" if report.missing else ""
     console.print(f"{report.target}: {len(report.converted)} samples written to {report.out}, "
-                  f"{len(report.failures)} failed")
-    for failure in report.failures[:20]:
-        console.print(f"  [yellow]{escape(f'{failure.split}/{failure.sample}')}[/yellow]: {escape(failure.reason)}")
-    if len(report.failures) > 20:
-        console.print(f"  ... {len(report.failures) - 20} more")
+                  f"{len(report.failures)} failed{missing}")
+    for samples in (report.failures, report.missing):
+        for failure in samples[:20]:
+            console.print(f"  [yellow]{escape(f'{failure.split}/{failure.sample}')}[/yellow]: {escape(failure.reason)}")
+        if len(samples) > 20:
+            console.print(f"  ... {len(samples) - 20} more")
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
     raise typer.Exit(report.exit_code())
