@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -616,3 +617,63 @@ def test_resuming_a_finished_run_says_there_is_nothing_to_train(tmp_path: Path) 
     assert again.returncode == 0, said
     assert f"nothing to train: {run} is at step 1 and --steps is 1; raise --steps to train on" in said, said
     assert "None" not in said and (run / "mtviton.pth").read_bytes() == weights
+
+
+def _non_finite_files(run: Path) -> list[str]:
+    """The run's weight files (published, per-step, resume) holding a NaN or an infinity."""
+    bad = []
+    for path in [*run.glob("*.pth"), *run.glob("checkpoints/*.pth")]:
+        state = torch.load(path, weights_only=True)
+        if any(v.is_floating_point() and not torch.isfinite(v).all() for v in state.values()):
+            bad.append(path.name)
+    if (run / "resume.pt").is_file():
+        trainer = torch.load(run / "resume.pt", weights_only=False)["trainer"]
+        for network in ("tocg", "discriminator"):
+            if any(v.is_floating_point() and not torch.isfinite(v).all() for v in trainer[network].values()):
+                bad.append(f"resume.pt {network}")
+    return bad
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss(tmp_path: Path) -> None:
+    """A learning rate of 1e6 makes the tiny network's loss NaN at step 2. It crashed with a segfault
+    (rc 139, in grid_sample's backward through a NaN grid) after saving the step's checkpoint."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--lr", "1e6", "--steps", 6, "--checkpoint-every", 1, "--out", run)
+    said = _said(done)
+    assert done.returncode == 2, said
+    assert re.search(r"loss is not finite at step \d+ \(.*g_total nan", said), said
+    assert "Traceback" not in said
+    stopped_at = int(re.search(r"at step (\d+)", said).group(1))
+    assert [r["step"] for r in _log(run)] == list(range(1, stopped_at))  # the failed step is not logged
+    assert not list(run.glob(f"checkpoints/*_step{stopped_at:07d}.pth"))
+    assert _non_finite_files(run) == []
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_a_learning_rate_that_is_not_a_finite_positive_number_is_refused(value: str, tmp_path: Path) -> None:
+    done = _tiny_cli(tmp_path, "--lr", value, "--out", tmp_path / "run")
+    said = _said(done)
+    assert done.returncode == 2 and f"--lr must be a finite number above 0, not {float(value)}" in said, said
+    assert "Traceback" not in said and not (tmp_path / "run").exists()
+
+
+def test_weights_stepped_to_infinity_are_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finite loss whose update leaves an infinite weight: the checkpoint is refused, naming the weight."""
+    from vtonkit.vton_infer.train.condition_stage import ConditionTrainer
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import VtonkitError
+
+    original_step = ConditionTrainer.step
+
+    def step_to_infinity(self, batch):
+        losses = original_step(self, batch)
+        with torch.no_grad():
+            self.tocg.conv1[0].weight[0, 0, 0, 0] = float("inf")
+        return losses
+
+    monkeypatch.setattr(ConditionTrainer, "step", step_to_infinity)
+    run = tmp_path / "run"
+    with pytest.raises(VtonkitError, match=r"weights are not finite after step 1 \(tocg\.conv1\.0\.weight\)"):
+        train(_tiny_options(tmp_path, run))
+    assert not list(run.rglob("*.pth")) and not (run / "resume.pt").exists()

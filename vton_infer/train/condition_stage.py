@@ -59,7 +59,15 @@ from vtonkit.vton_infer.train.losses import (
     layout_cross_entropy,
     lsgan_loss,
 )
-from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, sync_only_last, unwrap
+from vtonkit.vton_infer.train.optim import (
+    Precision,
+    TrainerOptimizers,
+    adam,
+    frozen,
+    stop_unless_finite,
+    sync_only_last,
+    unwrap,
+)
 from vtonkit.vton_infer.train.vgg import vgg_loss
 
 # CIHP label 0..19 -> 13 layout channels (channel 3 = the garment), the official table
@@ -241,6 +249,8 @@ class ConditionTrainer:
                 with frozen(disc_core):
                     g_gan = lsgan_loss(disc_core(torch.cat((batch.input1, batch.input2, fake_softmax), 1)), True)
                 g_total = (cfg.l1_lambda * l1_cloth + vgg + cfg.tv_lambda * tv) + (ce * cfg.ce_lambda + g_gan * cfg.gan_lambda)
+        stop_unless_finite(self.step_count + 1, {"l1_cloth": l1_cloth, "vgg": vgg, "tv": tv, "ce": ce,
+                                                  "g_gan": g_gan, "g_total": g_total})
         self.precision.backward_step(g_total, self.optimizers.generator)
 
         d_fake = d_real = d_total = torch.zeros(())
@@ -250,6 +260,7 @@ class ConditionTrainer:
                     d_fake = lsgan_loss(self.disc(torch.cat((batch.input1, batch.input2, fake_softmax.detach()), 1)), False)
                 d_real = lsgan_loss(self.disc(torch.cat((batch.input1, batch.input2, batch.label), 1)), True)
                 d_total = d_fake + d_real
+            stop_unless_finite(self.step_count + 1, {"d_real": d_real, "d_fake": d_fake, "d_total": d_total})
             self.precision.backward_step(d_total, self.optimizers.discriminator)
         self.precision.end_step()
         self.step_count += 1

@@ -52,7 +52,7 @@ from vtonkit.vton_infer.train.losses import (
     hinge_discriminator_loss,
     hinge_generator_loss,
 )
-from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, unwrap
+from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, stop_unless_finite, unwrap
 from vtonkit.vton_infer.train.vgg import vgg_loss
 
 LOSS_KEYS = ("g_gan", "g_feat", "g_vgg", "g_total", "d_real", "d_fake", "d_total")
@@ -301,6 +301,7 @@ class GeneratorTrainer:
             g_feat = zero if cfg.no_ganfeat_loss else feature_matching_loss(fake, real, cfg.lambda_feat)
             g_vgg = zero if cfg.no_vgg_loss else vgg_loss(self.vgg, output, batch.image) * cfg.lambda_vgg
             g_total = g_gan + g_feat + g_vgg
+        stop_unless_finite(self.step_count + 1, {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg, "g_total": g_total})
         self.precision.backward_step(g_total, self.optimizers.generator)
 
         with self.precision.autocast(device):
@@ -310,6 +311,7 @@ class GeneratorTrainer:
             d_fake = hinge_discriminator_loss(fake, False)
             d_real = hinge_discriminator_loss(real, True)
             d_total = d_fake + d_real
+        stop_unless_finite(self.step_count + 1, {"d_real": d_real, "d_fake": d_fake, "d_total": d_total})
         self.precision.backward_step(d_total, self.optimizers.discriminator)
         self.precision.end_step()
         for scheduler in self.schedulers:

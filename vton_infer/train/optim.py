@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 import torch
+import torch.distributed as dist
 from torch import nn
+
+from vtonkit.core.errors import VtonkitError
 
 AUTOCAST_DTYPES = (torch.bfloat16, torch.float16)
 
@@ -55,6 +59,27 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     finally:
         for p in changed:
             p.requires_grad_(True)
+
+
+DIVERGED = ("the run diverged; its checkpoints up to the previous one are kept. Lower --lr and start again, "
+            "or resume from the last checkpoint with a lower --lr")
+
+
+def stop_unless_finite(step: int, losses: Mapping[str, torch.Tensor]) -> None:
+    """Raise before a backward when a loss is NaN or infinite: the run diverged.
+
+    Checked before the backward (not after the step): a NaN sampling grid crashes grid_sample's
+    backward with a segfault, and the optimizer step would write the NaN into the weights. Every
+    rank learns whether any rank's loss is bad, so all stop together (none waits in an all-reduce)."""
+    finite = torch.isfinite(torch.stack([loss.detach().float().reshape(()) for loss in losses.values()])).all()
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        finite = finite.to(torch.int32)
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    if bool(finite):
+        return
+    values = {name: float(loss) for name, loss in losses.items()}
+    bad = ", ".join(f"{name} {value}" for name, value in values.items() if not math.isfinite(value))
+    raise VtonkitError(f"loss is not finite at step {step} ({bad or 'on another process'}): {DIVERGED}")
 
 
 class Precision:

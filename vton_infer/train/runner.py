@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ from vtonkit.vton_infer.train.distributed import (
     init_world,
     mean_over_ranks,
 )
+from vtonkit.vton_infer.train.optim import DIVERGED
 
 from vtonkit.core.errors import InputError, VtonkitError
 
@@ -116,6 +118,8 @@ def check_options(options: TrainOptions) -> None:
         path = getattr(options, name)
         if path is not None and not Path(path).is_file():
             raise InputError(Path(path), f"--{name.replace('_', '-')} file not found")
+    if options.lr is not None and not (math.isfinite(options.lr) and options.lr > 0):
+        raise VtonkitError(f"--lr must be a finite number above 0, not {options.lr}")
     if options.batch_size < 1 or options.steps < 1:
         raise VtonkitError("--batch-size and --steps must be at least 1")
     if options.checkpoint_every < 1 or options.sample_every < 1:  # periods: step % 0 would fail after step 1
@@ -242,7 +246,24 @@ def _gather_rng(world: World) -> list[dict[str, Any]]:
     return gathered
 
 
+def _non_finite_weight(state: dict[str, Any]) -> str | None:
+    """The first key (nested keys joined by dots) of a floating tensor holding a NaN or an infinity."""
+    for key, value in state.items():
+        if isinstance(value, dict):
+            inner = _non_finite_weight(value)
+            if inner is not None:
+                return f"{key}.{inner}"
+        elif torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all():
+            return str(key)
+    return None
+
+
 def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, category: str, world: World) -> Path | None:
+    trainer_state = stage.trainer.state_dict()
+    # a finite loss can still step the weights to infinity; such a checkpoint would only spoil the good ones
+    bad = _non_finite_weight(trainer_state)  # every rank holds the same weights, so every rank stops
+    if bad is not None:
+        raise VtonkitError(f"weights are not finite after step {step} ({bad}): {DIVERGED}")
     rng = _gather_rng(world)
     if not world.is_main:
         return None
@@ -250,7 +271,7 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
     run_files.save_resume(run, {
         "step": step, "stage": options.stage, "category": category, "seed": options.seed,
         "batch_size": options.batch_size, "world_size": world.size,
-        "trainer": stage.trainer.state_dict(), "rng": rng,
+        "trainer": trainer_state, "rng": rng,
     })
     return path
 

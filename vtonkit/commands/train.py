@@ -66,7 +66,6 @@ def train(
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
     check_choice(split, SPLITS, "--split")
     check_device(device)
-    check_output_folder(out)
     if threads:
         torch.set_num_threads(threads)
     options = TrainOptions(
@@ -78,6 +77,7 @@ def train(
     )
     try:
         check_options(options)  # before the progress bar: a usage error is no training run
+        check_output_folder(out)  # after the options: a refused option leaves no folder behind
         if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 shows the progress
             summary = run_training(options)
         else:
