@@ -16,8 +16,8 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
-from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_image, to_rgb, write_jpeg
+from PIL import Image
+from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_upright, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
@@ -60,7 +60,7 @@ def prepare_cloth(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     Raises:
         InputError: unreadable file (the message names it).
     """
-    image = ImageOps.exif_transpose(open_image(path))
+    image = open_upright(path)
     padded_h, padded_w = _portrait_size(image.height, image.width)
     if padded_h * padded_w > MAX_PADDED_PIXELS:  # a 320-byte 1x60000 strip would pad to 45000x60000 (8 GB)
         raise InputError(path, f"{image.width}x{image.height} is too far from 3:4 for a garment shot (padded to "

@@ -17,7 +17,7 @@ the first pose pass (`quarter_turns_to_upright`); a standing person's torso is w
 degrees of vertical, a turned photo's near 90 or 180.
 
 EXIF orientation and colour modes (RGBA, CMYK, greyscale, 16-bit) go through the foundation's
-`open_image` / `to_rgb`. Upscaling is never silent: when the person box is smaller than
+`open_upright` / `to_rgb`. Upscaling is never silent: when the person box is smaller than
 `TINY_PERSON_HEIGHT` of the output height (an upscale of more than 2x) a warning says the result
 will be blurry.
 """
@@ -29,8 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import ImageOps
-from vtonkit.datasets.io.images import open_image, to_rgb
+from vtonkit.datasets.io.images import open_upright, to_rgb
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH
 
@@ -90,7 +89,7 @@ class Normalized:
 
 def load_person_photo(path: str | Path) -> np.ndarray:
     """Read any photo upright (EXIF orientation applied) as `(H, W, 3)` uint8 RGB; errors name the file."""
-    image = ImageOps.exif_transpose(open_image(path))
+    image = open_upright(path)
     return np.asarray(to_rgb(image))
 
 

@@ -1,11 +1,13 @@
 """RGB images: read any mode into (H, W, 3) uint8 RGB; write JPEG/PNG atomically."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
 import stat
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +143,23 @@ def _decode(path: Path) -> Image.Image:
     return image
 
 
+@contextlib.contextmanager
+def warnings_naming(path: str | Path) -> Iterator[None]:
+    """The warnings raised in the block come out once each, prefixed by `path`: Pillow's about a damaged
+    EXIF block ("Tag data larger than file") name no file, and come several times per photo."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for message, category in dict.fromkeys((str(w.message), w.category) for w in caught):
+        warnings.warn(f"{path}: {message}", category, stacklevel=3)
+
+
+def open_upright(path: str | Path) -> Image.Image:
+    """`open_image` with the EXIF orientation applied (camera photos); its warnings name `path`."""
+    with warnings_naming(path):
+        return ImageOps.exif_transpose(open_image(path))
+
+
 def to_rgb(image: Image.Image, *, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Any PIL mode (L, LA, P, RGBA, CMYK, I;16, I, F) to 8-bit RGB; alpha composited on `background`."""
     if image.mode == "RGB":
@@ -167,9 +186,7 @@ def read_rgb(path: str | Path, *, exif_transpose: bool = False) -> np.ndarray:
         exif_transpose: apply the EXIF orientation (person photos from cameras); dataset files
             are stored upright and are read as they are, like the official loaders do.
     """
-    image = open_image(path)
-    if exif_transpose:
-        image = ImageOps.exif_transpose(image)
+    image = open_upright(path) if exif_transpose else open_image(path)
     return np.asarray(to_rgb(image))
 
 
