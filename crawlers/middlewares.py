@@ -1,4 +1,4 @@
-"""Downloader middlewares: retries with exponential backoff, and redirect-loop detection.
+"""Downloader middlewares: retries with exponential backoff, and redirects that would vanish (loops, off-host).
 
 Scrapy's own RetryMiddleware re-schedules a failed request at once; against a struggling shop
 that is the opposite of polite. This subclass waits ``VTONKIT_RETRY_BACKOFF_BASE * 2**(n-1)``
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 from urllib.parse import urljoin
 
 from scrapy import Request
@@ -19,6 +20,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from vtonkit.crawlers.report import report_for
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +63,19 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 
 class RedirectLoopMiddleware:
-    """Refuse a redirect back to a URL already visited in the same chain.
+    """Refuse the redirects Scrapy would drop silently: back to a URL already visited in the same
+    chain (its duplicate filter), or off the store's hosts (its offsite filter drops the redirected
+    request when it is scheduled, with no errback).
 
-    Without this a loop ends in Scrapy's duplicate filter, silently; raising ``IgnoreRequest``
-    here reaches the spider's errback, which reports the page with its URL.
+    Raising ``IgnoreRequest`` here reaches the spider's errback, which reports the page with its URL.
     """
+
+    def __init__(self, crawler: Any = None):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
@@ -74,4 +84,16 @@ class RedirectLoopMiddleware:
         chain = set(request.meta.get("redirect_urls", [])) | {request.url}
         if target in chain:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+        if self._leaves_store(request, target):
+            report_for(self.crawler).skipped["off-host-redirect"] += 1
+            raise IgnoreRequest(f"redirected off the store's host: {request.url} -> {target}")
         return response
+
+    def _leaves_store(self, request: Request, target: str) -> bool:
+        """The redirect leads where the offsite filter would drop it (requests allowed anywhere, a
+        start page or an image, and spiders without a store's hosts are let through)."""
+        spider = self.crawler.spider if self.crawler is not None else None
+        on_store_host = getattr(spider, "on_store_host", None)
+        if on_store_host is None or request.dont_filter or request.meta.get("allow_offsite"):
+            return False
+        return not on_store_host(target)

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fixture_shops import CAFE24_GARMENTS, GARMENTS, Page, Routes, html, json_ld
-from tests.test_crawlers_render import _crawl_shop
+from tests.fixture_shops import CAFE24_GARMENTS, GARMENTS, FixtureShop, Page, Routes, _Handler, html, json_ld
+from tests.test_crawlers_render import _crawl
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,7 @@ def hostile_items_store(local: Path):
                 f"<img src='{src}'>" for src in [f"file://{local}", *NOT_WEB, "/img/1.jpg"]) + "</div>"),
             "eps-image": _product("eps-image", image=["/img/drawing.jpg", "/img/2.jpg"]),
             "pixel-bomb": _product("pixel-bomb", image=["/img/bomb.png", "/img/3.jpg"]),
+            "moved-away": _product("moved-away"),  # never served: it redirects off the host (_OffHostHandler)
         }
         routes: Routes = {"/robots.txt": ROBOTS,
                           "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in products)),
@@ -90,6 +91,19 @@ def hostile_items_store(local: Path):
         return routes
 
     return routes
+
+
+class _OffHostHandler(_Handler):
+    """``/products/moved-away`` is sent on to the same shop under another host name (``localhost``)."""
+
+    def do_GET(self) -> None:
+        if self.path != "/products/moved-away":
+            return super().do_GET()
+        self.server.log(self.path, self.headers.get("User-Agent", ""))
+        self.send_response(301)
+        self.send_header("Location", self.server.url.replace("127.0.0.1", "localhost") + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
 
 def fake_ghostscript(folder: Path) -> Path:
@@ -103,10 +117,14 @@ def hostile_crawl(tmp_path_factory):
     local = local_picture(tmp_path_factory.mktemp("disk") / "private.png")
     tools, out = tmp_path_factory.mktemp("bin"), tmp_path_factory.mktemp("crawl")
     ghostscript_ran = fake_ghostscript(tools)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
-        shop, summary, products, catalog, console = _crawl_shop(
-            hostile_items_store(local), "generic", out, "--render", "never")
+    shop = FixtureShop(hostile_items_store(local))
+    shop.RequestHandlerClass = _OffHostHandler
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+            summary, products, catalog, console = _crawl("generic", shop.url, out, "--render", "never")
+    finally:
+        shop.stop()
     return {"shop": shop, "summary": summary, "products": {p["sku"]: p for p in products},
             "catalog": catalog, "console": console, "out": out, "local": local,
             "ghostscript_ran": ghostscript_ran}
@@ -214,3 +232,15 @@ def test_a_json_ld_price_string_is_read_as_a_decimal_number(caplog):
         item = extract_product(page("-5"), "https://shop.example/products/tee")
     assert item.price is None
     assert "https://shop.example/products/tee" in caplog.text and "'-5'" in caplog.text
+
+
+def test_a_product_page_redirected_off_the_store_is_reported(hostile_crawl):
+    """Scrapy's offsite filter dropped the redirected request when it was scheduled: no errback, no
+    report, the product simply absent. The redirect is refused and named with both addresses."""
+    summary, page = hostile_crawl["summary"], f"{hostile_crawl['shop'].url}/products/moved-away"
+    errors = [e["reason"] for e in summary["page_errors"] if e["url"] == page]
+    assert errors and "redirected off the store's host" in errors[0] and "localhost" in errors[0], errors
+    assert summary["skipped"]["off-host-redirect"] == 1
+    assert any(m["url"] == page for m in summary["missing_products"])
+    assert "moved-away" not in hostile_crawl["products"]
+    assert "redirected off the store's host" in (hostile_crawl["out"] / "crawl.log").read_text()

@@ -202,13 +202,17 @@ class StoreSpider(scrapy.Spider):
         request.meta.update(vtonkit_start=True, allow_offsite=True)
         return request
 
+    def on_store_host(self, url: str) -> bool:
+        """The URL is on one of the store's hosts (``allowed_domains`` or a subdomain), as Scrapy's
+        offsite filter decides."""
+        host = (split_url(url).hostname or "").lower()
+        return any(host == domain or host.endswith(f".{domain}") for domain in self.allowed_domains)
+
     def _adopt_redirected_host(self, response: Response, request: scrapy.Request, spider: Any) -> None:
         """A start page redirected to a host outside ``allowed_domains``: the store lives there, so its
         links are followed (before, every one was dropped as offsite and the crawl found nothing)."""
         host = (urlsplit(response.url).hostname or "").lower()
-        if not request.meta.get("vtonkit_start") or not host:
-            return
-        if any(host == domain or host.endswith(f".{domain}") for domain in self.allowed_domains):
+        if not request.meta.get("vtonkit_start") or not host or self.on_store_host(response.url):
             return
         self.allowed_domains.append(host)  # Scrapy's OffsiteMiddleware re-reads the list on change
         report_for(self.crawler).note(f"the store's address redirects to {host}: crawling that host too")
