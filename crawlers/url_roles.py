@@ -52,6 +52,13 @@ _ITEM_PARAM = re.compile(rf"{_PRODUCT_PARAM.pattern}|{_CATEGORY_PARAM.pattern}|(
 _ITEM_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 # Cafe24's readable product URLs end in navigation pairs: /product/<name>/<no>/category/24/display/1/
 _NAVIGATION_TAIL = re.compile(r"(?:/(?:category|display|cate)/\d+)+/?$", re.IGNORECASE)
+# Java shops write the visitor's session into every link's path: /products/tee;jsessionid=0AF3...
+_SESSION_PARAM = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)
+
+
+def _product_path(path: str) -> str:
+    """A path as the product it names: without session parameters and trailing navigation pairs."""
+    return _NAVIGATION_TAIL.sub("", _SESSION_PARAM.sub("", path)).rstrip("/")
 
 
 # an address a click handler navigates to: location.href = '...', location = "...",
@@ -168,17 +175,17 @@ def product_in_url(url: str) -> str | None:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if _PRODUCT_PARAM.search(name) and _ITEM_VALUE.match(value):
             return value
-    path = _NAVIGATION_TAIL.sub("", hash_route(url) or parts.path).rstrip("/")
+    path = _product_path(hash_route(url) or parts.path)
     segment = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return segment or None
 
 
 def product_identity(url: str) -> str:
-    """One product page however it was reached: host, path without navigation pairs, and only the
+    """One product page however it was reached: host, path without navigation pairs and session ids, and only the
     product parameters of the query (``.../detail.html?product_no=101&cate_no=24`` and ``...&cate_no=26``
     are one page, linked from two categories)."""
     parts = split_url(url)
-    path = _NAVIGATION_TAIL.sub("", parts.path).rstrip("/") or "/"
+    path = _product_path(parts.path) or "/"
     product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                      if _PRODUCT_PARAM.search(name))
     route = hash_route(url)

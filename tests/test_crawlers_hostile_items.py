@@ -244,3 +244,16 @@ def test_a_product_page_redirected_off_the_store_is_reported(hostile_crawl):
     assert any(m["url"] == page for m in summary["missing_products"])
     assert "moved-away" not in hostile_crawl["products"]
     assert "redirected off the store's host" in (hostile_crawl["out"] / "crawl.log").read_text()
+
+
+def test_a_session_id_in_the_path_is_not_another_product():
+    """Java shops write the session into every link's path (``;jsessionid=...``): each visit's
+    links made the same product a new one."""
+    from vtonkit.crawlers.url_roles import product_identity, product_in_url
+
+    plain = "https://shop.example/products/linen-shirt"
+    for url in (f"{plain};jsessionid=A1B2C3D4E5", f"{plain};JSESSIONID=ffee99.node01?color=red",
+                "https://shop.example/products;jsessionid=0AF/linen-shirt;jsessionid=0AF"):
+        assert product_identity(url) == product_identity(plain), url
+        assert product_in_url(url) == "linen-shirt", url
+    assert product_identity(f"{plain};color=red") != product_identity(plain)  # other parameters stay
