@@ -110,3 +110,58 @@ def test_sparse_modulation_equals_dense_on_a_real_layout(vitonhd: Path) -> None:
         sparse = norm(x, seg, layout)
     assert (dense - sparse).abs().max().item() < 1e-5
     assert seg_layout(seg * 0.5) is None  # not one-hot: dense path
+
+
+def _with_nan(weight: torch.Tensor) -> torch.Tensor:
+    weight = weight.clone()
+    weight.view(-1)[0] = float("nan")
+    return weight
+
+
+def _with_inf(weight: torch.Tensor) -> torch.Tensor:
+    weight = weight.clone()
+    weight.view(-1)[-1] = float("-inf")
+    return weight
+
+
+@pytest.mark.parametrize(("spoil", "reason"), [
+    (_with_nan, "NaN or infinite values"),
+    (_with_inf, "NaN or infinite values"),
+    (lambda w: w.to(torch.int32), "torch.int32, not floating point"),
+    (lambda w: w.bool(), "torch.bool, not floating point"),
+    (lambda w: w.to(torch.complex64), "torch.complex64, not floating point"),
+    (lambda w: w.to_sparse(), "torch.sparse_coo tensor, not a dense one"),
+])
+def test_weights_with_unusable_values_are_named(tmp_path: Path, spoil, reason: str) -> None:
+    """They loaded silently (all-black outputs, rc 0); a sparse tensor was a traceback."""
+    state = OrderedDict(ConditionGenerator(ngf=8).state_dict())
+    state["ClothEncoder.0.block.0.weight"] = spoil(state["ClothEncoder.0.block.0.weight"])
+    torch.save(state, tmp_path / "mtviton.pth")
+    with pytest.raises(FormatError) as info:
+        load_condition_generator(tmp_path / "mtviton.pth")
+    assert info.value.path == tmp_path / "mtviton.pth"
+    assert f"ClothEncoder.0.block.0.weight: {reason}" in str(info.value)
+
+
+def test_a_forged_width_key_builds_no_network_before_the_other_keys_are_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width is read from one weight; forged to 20000 it built a network of ~2e12 weights."""
+    from vtonkit.vton_infer import checkpoints
+
+    built = []
+
+    def spy(ngf: int) -> ConditionGenerator:
+        device = torch.get_default_device()
+        built.append((ngf, device.type))
+        if ngf > 96 and device.type != "meta":
+            raise AssertionError(f"built a width-{ngf} network in memory before checking the file")
+        return ConditionGenerator(ngf=ngf)
+
+    monkeypatch.setattr(checkpoints, "ConditionGenerator", spy)
+    state = OrderedDict(ConditionGenerator(ngf=8).state_dict())
+    state["ClothEncoder.0.scale.weight"] = torch.zeros(20000, 4, 1, 1)
+    torch.save(state, tmp_path / "mtviton.pth")
+    with pytest.raises(FormatError, match="shape mismatches") as info:
+        load_condition_generator(tmp_path / "mtviton.pth")
+    assert "mtviton.pth" in str(info.value) and "ClothEncoder.0.block.0.weight" in str(info.value)
+    assert built == [(20000, "meta")]

@@ -5,7 +5,9 @@ Both files are plain `state_dict()` pickles. They are opened with `torch.load(we
 and `map_location`, so a checkpoint saved on a GPU loads on a
 CPU-only machine. Keys get the official generator loader's renames (`'ace' -> 'alias'`,
 `'.Spade' -> ''`; a no-op for the released file) and a `module.` prefix (DataParallel) is
-dropped. Then every key and shape is checked against the network with a readable report:
+dropped. Then every key, shape and value is checked against the network with a readable report (a
+weight must be a dense floating-point tensor without NaN or infinity, where the network holds
+one: anything else loads silently and makes black images):
 
 * condition generator: the official code loads it with `strict=False`; here a missing key or a
   shape mismatch is an error (it would silently leave random weights), an unexpected key is
@@ -47,9 +49,24 @@ def official_renames(state: OrderedDict) -> OrderedDict:
 HRVITON_HINT = "Is this the right checkpoint (mtviton.pth for --tocg-checkpoint, gen.pth for --gen-checkpoint)?"
 
 
+def value_problem(stored: torch.Tensor, network: torch.Tensor) -> str | None:
+    """What makes `stored` unfit to replace the network's tensor (None when it fits).
+
+    Only a floating-point slot is checked for its kind: an integer counter (BatchNorm's
+    num_batches_tracked) may come back as a float from a file converted with `.half()`."""
+    if stored.layout != torch.strided:
+        return f"{stored.layout} tensor, not a dense one"
+    if network.is_floating_point() and not stored.is_floating_point():
+        return f"{stored.dtype}, not floating point"
+    if stored.is_floating_point() and not torch.isfinite(stored).all():
+        return "NaN or infinite values"
+    return None
+
+
 def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool,
                      hint: str = HRVITON_HINT) -> None:
-    """Raise FormatError listing missing keys, shape mismatches (and unexpected keys when strict), then `hint`."""
+    """Raise FormatError listing missing keys, shape mismatches, unusable values (and unexpected keys
+    when strict), then `hint`."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -58,11 +75,15 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: 
         for k in expected
         if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
     ]
+    unusable = [f"{k}: {problem}" for k in expected if k in state
+                for problem in [value_problem(state[k], expected[k])] if problem]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:5])})")
     if mismatched:
         problems.append(f"{len(mismatched)} shape mismatches ({'; '.join(mismatched[:5])})")
+    if unusable:
+        problems.append(f"{len(unusable)} unusable tensors ({'; '.join(unusable[:5])})")
     if unexpected and not allow_unexpected:
         problems.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:5])})")
     if problems:
@@ -78,38 +99,59 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], path: 
 def width_of(state: Mapping[str, torch.Tensor], key: str, divisor: int, default: int) -> int:
     """The base width (`ngf`) a checkpoint was trained with, read from one weight's output channels.
 
-    The published files give the official widths; `vtonkit train --width` runs give their own."""
+    The published files give the official widths; `vtonkit train --width` runs give their own. A
+    weight too narrow for any width gives `default` (the check then reports its shape)."""
     weight = state.get(key)
-    return int(weight.shape[0]) // divisor if weight is not None and weight.ndim == 4 else default
+    if weight is None or weight.ndim != 4 or weight.shape[0] < divisor:
+        return default
+    return int(weight.shape[0]) // divisor
 
 
-def _load_into(build: Callable[[Mapping[str, torch.Tensor]], nn.Module], path: str | Path,
-               map_location: str | torch.device, *, allow_unexpected: bool) -> nn.Module:
+def _read(path: str | Path) -> tuple[Path, OrderedDict]:
     path = Path(path)
-    state = official_renames(read_state_dict(path, map_location))
-    model = build(state)
+    return path, official_renames(read_state_dict(path, "cpu"))
+
+
+def _load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool) -> nn.Module:
     check_state_dict(model, state, path, allow_unexpected=allow_unexpected)
     model.load_state_dict(state, strict=not allow_unexpected)
     return model
 
 
+def _build_checked(network: Callable[[int], nn.Module], width: int, official_width: int,
+                   state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool) -> nn.Module:
+    """`network(width)` holding `state`, every key checked.
+
+    The width comes from one key of the file: a network wider than the published one is first
+    checked as a meta-device blueprint (no memory), so a forged width key cannot allocate a huge
+    network before the other keys are read. The published widths skip the blueprint: building it
+    costs about a second once per process (the spectral norms' first meta-device kernels)."""
+    if width > official_width:
+        with torch.device("meta"):
+            check_state_dict(network(width), state, path, allow_unexpected=allow_unexpected)
+    return _load_checked(network(width), state, path, allow_unexpected=allow_unexpected)
+
+
 def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False) -> nn.Module:
     """Load a state-dict file into an existing network (training inits), with the same checks and report."""
-    return _load_into(lambda state: model, path, "cpu", allow_unexpected=allow_unexpected)
+    path, state = _read(path)
+    return _load_checked(model, state, path, allow_unexpected=allow_unexpected)
 
 
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:
     """`mtviton.pth` -> ConditionGenerator in eval mode on `device`."""
-    model = _load_into(lambda state: ConditionGenerator(ngf=width_of(state, "ClothEncoder.0.scale.weight", 1, 96)),
-                       path, "cpu", allow_unexpected=True)
+    path, state = _read(path)
+    width = width_of(state, "ClothEncoder.0.scale.weight", 1, 96)
+    model = _build_checked(lambda ngf: ConditionGenerator(ngf=ngf), width, 96, state, path, allow_unexpected=True)
     return model.to(device).eval()
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", *, sparse_modulation: bool = True) -> SPADEGenerator:
     """`gen.pth` -> SPADEGenerator in eval mode on `device` (spectral norm folded once here)."""
-    model = _load_into(lambda state: SPADEGenerator(ngf=width_of(state, "conv_0.weight", 16, 64),
-                                                    sparse_modulation=sparse_modulation),
-                       path, "cpu", allow_unexpected=False)
+    path, state = _read(path)
+    width = width_of(state, "conv_0.weight", 16, 64)
+    model = _build_checked(lambda ngf: SPADEGenerator(ngf=ngf, sparse_modulation=sparse_modulation), width, 64,
+                           state, path, allow_unexpected=False)
     model = model.to(device).eval()
     model.fold_spectral_norm()
     return model
