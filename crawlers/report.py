@@ -54,6 +54,9 @@ class CrawlReport:
 
     def spider_opened(self, spider: Any) -> None:
         self.started = time.time()  # crawl time excludes start-up (imports, settings)
+        resumed = self.crawler.settings.get("VTONKIT_RESUME_NOTE")  # a killed run's job recovered (runner)
+        if resumed:
+            self.note(resumed)
 
     def page_error(self, url: str, reason: str) -> None:
         logger.warning("skipped page %s: %s", url, reason)

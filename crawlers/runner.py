@@ -6,6 +6,7 @@ Used by ``vtonkit crawl`` and the benchmark; tests call it through the CLI in a 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 logger = logging.getLogger(__name__)
 
 SETTINGS_MODULE = "vtonkit.crawlers.settings"
+# In a resumable crawl's job folder while the crawl runs; a killed crawl leaves it behind.
+RUNNING_MARK = "vtonkit-running"
 
 # For crawling your own server (the demo store, benchmarks): no politeness delays.
 NO_THROTTLE: dict[str, Any] = {
@@ -80,6 +83,23 @@ def crawl_settings(
     return settings
 
 
+def recover_killed_job(job: Path) -> str | None:
+    """Drop the request queue and seen-list that a killed crawl left in its job folder; a note saying
+    so, or None when the last run ended cleanly.
+
+    Scrapy writes the queue's index at a clean close only, while the duplicate filter's seen-list
+    grows on disk as the crawl goes: resumed from them, the start pages were dropped as seen and
+    nothing else was queued, so the crawl ended at once with most of the store never crawled. The
+    store is crawled again instead; the spider skips the products found before (products.jsonl).
+    """
+    if not (job / RUNNING_MARK).exists():
+        return None
+    shutil.rmtree(job / "requests.queue", ignore_errors=True)
+    (job / "requests.seen").unlink(missing_ok=True)
+    return ("the last run of this crawl was killed, and its request queue with it: the store is crawled "
+            "again from its start pages, the products found before kept once")
+
+
 def store_names() -> list[str]:
     """Names of every spider of the project (``scrapy list``)."""
     from scrapy.spiderloader import SpiderLoader
@@ -140,6 +160,11 @@ def run_crawl(
     settings = crawl_settings(
         out, cache=cache, resume=resume, no_throttle=no_throttle, extra={**budgets, **(extra_settings or {})}
     )
+    job = Path(settings["JOBDIR"]) if settings.get("JOBDIR") else None
+    if job is not None:
+        settings.set("VTONKIT_RESUME_NOTE", recover_killed_job(job), priority="cmdline")
+        job.mkdir(parents=True, exist_ok=True)
+        (job / RUNNING_MARK).touch()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(store)
     if on_event is not None:
@@ -161,6 +186,8 @@ def run_crawl(
         kwargs["category"] = category
     process.crawl(crawler, **kwargs)
     process.start()
+    if job is not None:
+        (job / RUNNING_MARK).unlink(missing_ok=True)  # a clean end: Scrapy has saved its queue
     report = getattr(crawler, "vtonkit_report", None)
     summary = report.as_dict() if report is not None else {}
     try:

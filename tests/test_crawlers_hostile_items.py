@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import signal
 import struct
+import subprocess
+import time
 import zlib
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import pytest
 from PIL import Image
 
 from tests.fixture_shops import CAFE24_GARMENTS, GARMENTS, FixtureShop, Page, Routes, _Handler, html, json_ld
-from tests.test_crawlers_render import _crawl
+from tests.test_crawlers_render import REPO, VTONKIT, _crawl
 
 pytestmark = pytest.mark.slow
 
@@ -257,3 +260,50 @@ def test_a_session_id_in_the_path_is_not_another_product():
         assert product_identity(url) == product_identity(plain), url
         assert product_in_url(url) == "linen-shirt", url
     assert product_identity(f"{plain};color=red") != product_identity(plain)  # other parameters stay
+
+
+RESUME_PRODUCTS = 400  # its requests fill the buffer of the duplicate filter's seen-list: it reaches the disk
+
+
+class _SlowProductHandler(_Handler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/products/"):
+            time.sleep(0.02)  # the killed run must still be crawling
+        super().do_GET()
+
+
+def many_products(base: str) -> Routes:
+    handles = [f"tee-{n}" for n in range(RESUME_PRODUCTS)]
+    routes: Routes = {"/robots.txt": ROBOTS, "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in handles))}
+    routes.update({f"/products/{h}": _product(h) for h in handles})
+    return routes
+
+
+def test_a_killed_crawl_resumes_the_whole_store(tmp_path):
+    """`kill -9`, then `--resume`: Scrapy writes its queue's index only at a clean close, while its
+    seen-list grew as the crawl went, so the resumed run dropped the start page as already seen and
+    ended at once, exit 0, the rest of the store never crawled. Now the store is crawled again and
+    the products found before are kept once."""
+    shop = FixtureShop(many_products)
+    shop.RequestHandlerClass = _SlowProductHandler
+    command = [*VTONKIT, "crawl", "generic", "--url", shop.url, "--out", str(tmp_path), "--no-throttle",
+               "--render", "never", "--resume"]
+    products = tmp_path / "products.jsonl"
+    try:
+        killed = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and killed.poll() is None and (
+                not products.exists() or products.read_text().count("\n") < 100):
+            time.sleep(0.02)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        before = products.read_text().count("\n")
+        assert 0 < before < RESUME_PRODUCTS, before  # killed mid-crawl
+        summary, found, _, _ = _crawl("generic", shop.url, tmp_path, "--render", "never", "--resume")
+    finally:
+        shop.stop()
+    skus = [p["sku"] for p in found]
+    assert sorted(set(skus)) == sorted(f"tee-{n}" for n in range(RESUME_PRODUCTS))
+    assert len(skus) == RESUME_PRODUCTS  # each product once
+    assert summary["skipped"]["found-before"] >= before - 16  # a killed run's last lines may be lost
+    assert any("killed" in note for note in summary["notes"]), summary["notes"]

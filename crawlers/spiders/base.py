@@ -15,10 +15,12 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -29,6 +31,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
+from vtonkit.crawlers.catalog import PRODUCTS_JSONL
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
@@ -66,6 +69,28 @@ def _asked_url(response: Response) -> str:
     if request is not None and hash_route(request.url) and request.url.partition("#")[0] == response.url:
         return request.url
     return response.url
+
+
+def product_key(sku: str | None, url: str) -> str:
+    """One product however it was reached: by its SKU, else by the page it is (`product_identity`)."""
+    return f"sku:{sku}" if sku else f"url:{product_identity(url)}"
+
+
+def products_found_before(settings: Any) -> set[str]:
+    """`product_key` of each product a resumable crawl's earlier runs wrote to products.jsonl (a
+    line cut short by a killed run is skipped)."""
+    out = settings.get("VTONKIT_OUT")
+    path = Path(out) / PRODUCTS_JSONL if out and settings.get("JOBDIR") else None
+    if path is None or not path.exists():
+        return set()
+    keys = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            product = json.loads(line)
+        except ValueError:
+            continue
+        keys.add(product_key(product.get("sku"), product.get("canonical_url") or product.get("url") or ""))
+    return keys
 
 
 class StoreSpider(scrapy.Spider):
@@ -115,6 +140,7 @@ class StoreSpider(scrapy.Spider):
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.emitted = 0
         self._emitted_products: set[str] = set()
+        self._found_before: set[str] = set()  # a resumed crawl's products of earlier runs (from_crawler)
         self.skip_browser_pages = str(browser).lower() in ("0", "false", "no", "off")
         self.render_arg = render_policy(render) if render else None
         self.render_budget_arg = int(render_budget) if render_budget not in (None, "") else None
@@ -145,6 +171,7 @@ class StoreSpider(scrapy.Spider):
             gate.bind(crawler)
         crawler.signals.connect(spider._count_rendered, signal=signals.response_received)
         crawler.signals.connect(spider._adopt_redirected_host, signal=signals.response_received)
+        spider._found_before = products_found_before(crawler.settings)
         return spider
 
     @property
@@ -476,7 +503,10 @@ class StoreSpider(scrapy.Spider):
         # One product reached twice (listed in two categories, or with another category in its
         # URL) is one product: by its SKU, else by the page it declares itself to be (canonical),
         # less navigation parameters.
-        key = f"sku:{item.sku}" if item.sku else f"url:{product_identity(item.canonical_url or item.url)}"
+        key = product_key(item.sku, item.canonical_url or item.url)
+        if key in self._found_before:  # a resumed crawl meets its earlier runs' products again
+            report.skipped["found-before"] += 1
+            return
         if key in self._emitted_products:
             report.skipped["duplicate-product"] += 1
             return
