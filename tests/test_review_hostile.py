@@ -284,3 +284,13 @@ def test_an_allow_host_that_is_no_host_name_is_refused_not_turned_into_anything_
                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"})
     said = " ".join(done.stderr.split())
     assert done.returncode == 2 and "Invalid value for --allow-host: not a host name" in said, said
+
+
+def test_a_note_that_is_no_unicode_text_is_a_clear_400(server: str, dataset: Path) -> None:
+    """JSON allows a lone surrogate (\\ud800), UTF-8 and SQLite do not: it was an HTTP 500."""
+    body = b'{"split": "test", "sample": "00013_00", "decision": "keep", "note": "bad \\ud800 note"}'
+    with httpx.Client(base_url=server) as client:
+        answer = client.post("/api/decisions", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert "note is not valid Unicode text: a lone surrogate (U+D800) at character 4" in answer.json()["detail"]
+    assert decision_of(dataset, "00013_00") is None

@@ -183,10 +183,13 @@ def create_app(
             raise HTTPException(status_code=400, detail="give a decision, a note, or both")
         if body.decision is not None and body.decision not in DECISIONS:
             raise HTTPException(status_code=400, detail=f"decision must be one of {DECISIONS}")
-        if body.decision is None:
-            record = store.set_note(body.split, sample, body.note or "")
-        else:
-            record = store.set(body.split, sample, body.decision, body.note)
+        try:
+            if body.decision is None:
+                record = store.set_note(body.split, sample, body.note or "")
+            else:
+                record = store.set(body.split, sample, body.decision, body.note)
+        except ValueError as exc:  # a note that is no storable text
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
         return record.__dict__
 
     @app.get("/tile/{split}/{sample}/{kind}.jpg")

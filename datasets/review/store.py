@@ -53,6 +53,18 @@ _UPSERTS: dict[str, tuple[str, str]] = {
 }
 
 
+def storable_note(note: str) -> str:
+    """`note` when it is Unicode text SQLite can store, else ValueError saying where it is not.
+
+    JSON's escapes can spell a lone surrogate ("\\ud800"), which no UTF-8 text holds."""
+    try:
+        note.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"note is not valid Unicode text: a lone surrogate (U+{ord(note[exc.start]):04X}) "
+                         f"at character {exc.start}") from None
+    return note
+
+
 class StoreError(VtonkitError, RuntimeError):
     """The decisions database cannot be used (damaged, not SQLite, or from a newer vtonkit)."""
 
@@ -124,11 +136,11 @@ class DecisionStore:
             raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
         if note is None:
             return self._write(split, sample, "decision", decision)
-        return self._write(split, sample, "decision, note", decision, note)
+        return self._write(split, sample, "decision, note", decision, storable_note(note))
 
     def set_note(self, split: str, sample: str, note: str) -> Record:
         """Change only the note; the decision stays what it is at the moment of the write."""
-        return self._write(split, sample, "note", note)
+        return self._write(split, sample, "note", storable_note(note))
 
     def _write(self, split: str, sample: str, columns: str, *values: str) -> Record:
         """Upsert `columns` of one sample and append the resulting row to `history`, in ONE
