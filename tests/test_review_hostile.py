@@ -294,3 +294,12 @@ def test_a_note_that_is_no_unicode_text_is_a_clear_400(server: str, dataset: Pat
     assert answer.status_code == 400, answer.text[:300]
     assert "note is not valid Unicode text: a lone surrogate (U+D800) at character 4" in answer.json()["detail"]
     assert decision_of(dataset, "00013_00") is None
+
+
+def test_a_second_origin_header_is_refused(server: str, dataset: Path) -> None:
+    """The guard read the last Origin header only: another site's first one was never looked at."""
+    with httpx.Client(base_url=server) as client:
+        answer = client.post("/api/decisions", json={"split": "test", "sample": "00006_00", "decision": "reject"},
+                             headers=[("Origin", "http://evil.example"), ("Origin", server)])
+    assert answer.status_code == 400 and "2 Origin headers" in answer.json()["detail"], answer.text[:300]
+    assert decision_of(dataset, "00006_00") is None

@@ -14,6 +14,8 @@ it" to the reviewer's own browser on this machine:
   is not a browser that another site could drive.
 * Requests another site's page makes (`Sec-Fetch-Site: cross-site`) are refused, except a plain
   navigation (a link to the app still opens it).
+* A header the guard reads (Host, Origin, Sec-Fetch-*, Content-Type) sent twice is refused: a
+  server reading the last one would let another site's first one through unseen.
 * Every response carries `X-Content-Type-Options: nosniff`, a strict Content-Security-Policy
   with `frame-ancestors 'none'`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
   `Cross-Origin-Resource-Policy: same-origin` (other sites cannot embed the dataset's images).
@@ -28,6 +30,7 @@ from typing import Any
 from vtonkit.core.hosts import host_name
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+GUARDED_HEADERS = ("host", "origin", "sec-fetch-site", "sec-fetch-mode", "content-type")
 
 # The page loads only its own script, style, thumbnails and API; nothing inline, nothing remote.
 PAGE_CSP = (
@@ -47,6 +50,16 @@ COMMON_HEADERS = (
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def repeated_header(names: list[str]) -> tuple[int, str] | None:
+    """(400, reason) when a header the guard reads comes more than once (`names`: all, lower case)."""
+    for name in GUARDED_HEADERS:
+        count = names.count(name)
+        if count > 1:
+            shown = "-".join(part.capitalize() for part in name.split("-"))
+            return 400, f"refused: {count} {shown} headers (a request names each once)"
+    return None
 
 
 def refusal(scope: Scope, headers: dict[str, str], allowed: frozenset[str]) -> tuple[int, str] | None:
@@ -86,7 +99,8 @@ class LocalOnlyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        pairs = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        headers = dict(pairs)
         csp = PAGE_CSP if scope.get("path") in self.page_paths else RESOURCE_CSP
 
         async def send_with_headers(message: dict[str, Any]) -> None:
@@ -98,7 +112,7 @@ class LocalOnlyGuard:
                 ]
             await send(message)
 
-        refused = refusal(scope, headers, self.allowed)
+        refused = repeated_header([name for name, _ in pairs]) or refusal(scope, headers, self.allowed)
         if refused is None:
             await self.app(scope, receive, send_with_headers)
             return
