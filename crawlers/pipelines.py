@@ -236,7 +236,11 @@ class CatalogPipeline:
 
     def open_spider(self, spider: Any = None) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        mode = "a" if self.crawler.settings.get("JOBDIR") else "w"  # a resumed crawl appends
+        resumed = bool(self.crawler.settings.get("JOBDIR"))
+        mode = "a" if resumed else "w"  # a resumed crawl appends
+        if resumed:
+            for name in (CATALOG_JSONL, PRODUCTS_JSONL):
+                drop_cut_short_line(self.out / name)
         self._catalog = open(self.out / CATALOG_JSONL, mode, encoding="utf-8")
         self._products = open(self.out / PRODUCTS_JSONL, mode, encoding="utf-8")
 
@@ -281,6 +285,19 @@ class CatalogPipeline:
         if superseded:
             drop_superseded(self.out, superseded, report_for(self.crawler))
         write_catalog_parquet(self.out / CATALOG_JSONL, self.out / CATALOG_PARQUET)
+
+
+def drop_cut_short_line(path: Path) -> None:
+    """Cut the unfinished last line a killed run may have left, so that what is appended next starts
+    a line of its own instead of merging into a broken record."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            logger.warning("%s: dropped the last line a killed crawl left unfinished", path)
+            handle.truncate(end)
 
 
 def resolve_superseded(superseded: dict[str, str], path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 from pathlib import Path
@@ -476,3 +477,23 @@ def test_one_product_page_reached_from_two_categories_is_one():
     assert (product_identity("https://mall.example/product/wide-pants/101/category/24/display/1/")
             == product_identity("https://mall.example/product/wide-pants/101/category/1/display/2/"))
     assert product_identity("https://shop.example/women/wide") != product_identity("https://shop.example/men/wide")
+
+
+def test_a_resumed_catalog_drops_the_line_a_killed_run_cut_short(tmp_path: Path):
+    """A kill -9 can stop a crawl mid-write; appending after it used to merge the next record into
+    the broken one, and the whole catalog then failed to load at the end of the resumed crawl."""
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.pipelines import CatalogPipeline
+
+    whole = '{"sku": "tee-1", "images": []}\n'
+    (tmp_path / "products.jsonl").write_text(whole + '{"sku": "tee-2", "ima', encoding="utf-8")
+    (tmp_path / "catalog.jsonl").write_text('{"path": "images/x', encoding="utf-8")
+    crawler = get_crawler(settings_dict={"VTONKIT_OUT": str(tmp_path), "JOBDIR": str(tmp_path / ".job")})
+    pipeline = CatalogPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    pipeline.process_item({"sku": "tee-3", "images": []})
+    pipeline._products.close()
+    pipeline._catalog.close()
+    lines = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["sku"] for line in lines] == ["tee-1", "tee-3"]
+    assert (tmp_path / "catalog.jsonl").read_text(encoding="utf-8") == ""
