@@ -296,6 +296,28 @@ def test_a_note_that_is_no_unicode_text_is_a_clear_400(server: str, dataset: Pat
     assert decision_of(dataset, "00013_00") is None
 
 
+def test_a_request_body_over_one_mib_is_refused_unread(server: str, dataset: Path) -> None:
+    """There was no limit: any body was read whole into memory. Refused with 413 from the limit on,
+    declared (Content-Length) or not (chunked); a long note under it is stored."""
+    def body(note_size: int) -> bytes:
+        return b'{"split": "test", "sample": "00017_00", "note": "' + b"n" * note_size + b'"}'
+
+    def chunked(data: bytes, chunk: int = 64 * 1024) -> Iterator[bytes]:  # no Content-Length
+        for start in range(0, len(data), chunk):
+            yield data[start: start + chunk]
+
+    json_type = {"Content-Type": "application/json"}
+    with httpx.Client(base_url=server, timeout=60) as client:
+        answer = client.post("/api/decisions", content=body(2 << 20), headers=json_type)
+        assert answer.status_code == 413 and "1 MiB" in answer.json()["detail"], answer.text[:300]
+        answer = client.post("/api/decisions", content=chunked(body(64 << 20)), headers=json_type)
+        assert answer.status_code == 413, answer.text[:300]
+        assert decision_of(dataset, "00017_00") is None
+        answer = client.post("/api/decisions", content=body(1000 * 1000), headers=json_type)
+        assert answer.status_code == 200, answer.text[:300]
+    assert decision_of(dataset, "00017_00") == "undecided"
+
+
 def test_a_second_origin_header_is_refused(server: str, dataset: Path) -> None:
     """The guard read the last Origin header only: another site's first one was never looked at."""
     with httpx.Client(base_url=server) as client:

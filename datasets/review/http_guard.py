@@ -16,6 +16,8 @@ it" to the reviewer's own browser on this machine:
   navigation (a link to the app still opens it).
 * A header the guard reads (Host, Origin, Sec-Fetch-*, Content-Type) sent twice is refused: a
   server reading the last one would let another site's first one through unseen.
+* A state change's body is read up to `MAX_BODY_BYTES` only (413 beyond): a decision with a long
+  note is a few KiB.
 * Every response carries `X-Content-Type-Options: nosniff`, a strict Content-Security-Policy
   with `frame-ancestors 'none'`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
   `Cross-Origin-Resource-Policy: same-origin` (other sites cannot embed the dataset's images).
@@ -31,6 +33,7 @@ from vtonkit.core.hosts import host_name
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 GUARDED_HEADERS = ("host", "origin", "sec-fetch-site", "sec-fetch-mode", "content-type")
+MAX_BODY_BYTES = 1 << 20
 
 # The page loads only its own script, style, thumbnails and API; nothing inline, nothing remote.
 PAGE_CSP = (
@@ -87,6 +90,30 @@ def refusal(scope: Scope, headers: dict[str, str], allowed: frozenset[str]) -> t
     return None
 
 
+async def read_bounded(receive: Receive) -> list[dict[str, Any]] | None:
+    """The request's body messages, or None as soon as they hold more than MAX_BODY_BYTES (the
+    rest is never read)."""
+    messages, size = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return messages
+
+
+def replay(messages: list[dict[str, Any]], receive: Receive) -> Receive:
+    """A `receive` that gives the messages read already, then the connection's own."""
+    pending = iter(messages)
+
+    async def replayed() -> dict[str, Any]:
+        return next(pending, None) or await receive()
+
+    return replayed
+
+
 class LocalOnlyGuard:
     """ASGI middleware: the checks and headers described in the module docstring."""
 
@@ -113,6 +140,12 @@ class LocalOnlyGuard:
             await send(message)
 
         refused = repeated_header([name for name, _ in pairs]) or refusal(scope, headers, self.allowed)
+        if refused is None and scope.get("method", "GET") not in SAFE_METHODS:
+            messages = await read_bounded(receive)
+            if messages is None:
+                refused = 413, f"refused: a request body over {MAX_BODY_BYTES >> 20} MiB"
+            else:
+                receive = replay(messages, receive)
         if refused is None:
             await self.app(scope, receive, send_with_headers)
             return
