@@ -677,3 +677,31 @@ def test_weights_stepped_to_infinity_are_not_saved(tmp_path: Path, monkeypatch: 
     with pytest.raises(VtonkitError, match=r"weights are not finite after step 1 \(tocg\.conv1\.0\.weight\)"):
         train(_tiny_options(tmp_path, run))
     assert not list(run.rglob("*.pth")) and not (run / "resume.pt").exists()
+
+
+def test_resuming_with_other_networks_or_data_order_names_the_options(tmp_path: Path) -> None:
+    """Another --recipe or --width was a traceback from load_state_dict; another --seed was accepted."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    for args, expected in ((["--recipe", "readme", "--width", 16], "--recipe default, --width 8, not --recipe readme, "
+                                                                   "--width 16"),
+                           (["--seed", 5], "--seed 0, not --seed 5")):
+        again = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2, *args)
+        said = _said(again)
+        assert again.returncode == 2 and f"resume.pt: was trained with {expected};" in said, said
+        assert "Traceback" not in said and [r["step"] for r in _log(run)] == [1]
+
+
+def test_resuming_with_another_learning_rate_uses_it_and_says_so(tmp_path: Path) -> None:
+    """The saved optimizer state silently brought the old rate back (the log showed it)."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    again = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2, "--lr", "1e-5")
+    said = _said(again)
+    assert again.returncode == 0, said
+    assert "resume.pt: was trained with --lr 0.0002; resuming with 1e-05" in said, said
+    assert [(r["step"], r["lr"]) for r in _log(run)] == [(1, 2e-4), (2, 1e-5)]
+    trainer = torch.load(run / "resume.pt", weights_only=False)["trainer"]
+    assert [g["lr"] for g in trainer["optimizer_d"]["param_groups"]] == [1e-5]  # stage 1: the same rate for D

@@ -64,6 +64,7 @@ from vtonkit.vton_infer.train.optim import (
     TrainerOptimizers,
     adam,
     frozen,
+    restore_rates,
     stop_unless_finite,
     sync_only_last,
     unwrap,
@@ -285,5 +286,6 @@ class ConditionTrainer:
         unwrap(self.disc).load_state_dict(state["discriminator"])
         self.optimizers.generator.load_state_dict(state["optimizer_g"])
         self.optimizers.discriminator.load_state_dict(state["optimizer_d"])
+        restore_rates(self.optimizers, (self.config.lr_g, self.config.lr_d))
         self.precision.load_state_dict(state)
         self.step_count = int(state["step"])

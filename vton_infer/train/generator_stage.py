@@ -52,7 +52,15 @@ from vtonkit.vton_infer.train.losses import (
     hinge_discriminator_loss,
     hinge_generator_loss,
 )
-from vtonkit.vton_infer.train.optim import Precision, TrainerOptimizers, adam, frozen, stop_unless_finite, unwrap
+from vtonkit.vton_infer.train.optim import (
+    Precision,
+    TrainerOptimizers,
+    adam,
+    frozen,
+    restore_rates,
+    stop_unless_finite,
+    unwrap,
+)
 from vtonkit.vton_infer.train.vgg import vgg_loss
 
 LOSS_KEYS = ("g_gan", "g_feat", "g_vgg", "g_total", "d_real", "d_fake", "d_total")
@@ -342,5 +350,6 @@ class GeneratorTrainer:
         self.optimizers.discriminator.load_state_dict(state["optimizer_d"])
         self.schedulers.generator.load_state_dict(state["scheduler_g"])
         self.schedulers.discriminator.load_state_dict(state["scheduler_d"])
+        restore_rates(self.optimizers, (self.config.lr_g, self.config.lr_d), self.schedulers)
         self.precision.load_state_dict(state)
         self.step_count = int(state["step"])

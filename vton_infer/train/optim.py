@@ -29,6 +29,24 @@ def adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.opti
     return torch.optim.Adam(module.parameters(), lr=lr, betas=(float(betas[0]), float(betas[1])))
 
 
+def restore_rates(optimizers: TrainerOptimizers, rates: tuple[float, float],
+                  schedulers: TrainerOptimizers | None = None) -> None:
+    """After loading a saved state: the given base learning rates (generator, discriminator), each
+    group's current rate keeping its schedule's factor.
+
+    Optimizer.load_state_dict (and a scheduler's) brings back the saved rates: a run resumed with
+    another --lr would otherwise go on silently at the old one."""
+    for index, (optimizer, rate) in enumerate(zip(optimizers, rates)):
+        for group in optimizer.param_groups:
+            base = group.get("initial_lr", group["lr"])  # initial_lr: the base rate under a scheduler
+            if base != rate:  # same rate: not even a rounding change to the resumed run
+                group["lr"] = group["lr"] / base * rate
+                if "initial_lr" in group:
+                    group["initial_lr"] = rate
+        if schedulers is not None:
+            schedulers[index].base_lrs = [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
+
+
 def unwrap(module: nn.Module) -> nn.Module:
     """The network inside a DistributedDataParallel / DataParallel wrapper (or the module itself)."""
     if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):

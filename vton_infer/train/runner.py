@@ -270,18 +270,51 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
     path = run_files.save_published(run, options.stage, stage.network.state_dict(), step)
     run_files.save_resume(run, {
         "step": step, "stage": options.stage, "category": category, "seed": options.seed,
-        "batch_size": options.batch_size, "world_size": world.size,
+        "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
         "trainer": trainer_state, "rng": rng,
     })
     return path
 
 
-def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World) -> int:
-    payload = run_files.load_resume(run)
+def fixed_settings(options: TrainOptions) -> dict[str, Any]:
+    """The options a resumed run must repeat (besides stage, category and batch size): they shape the
+    networks and the loss, or the data order that a resumed run continues."""
+    return {"--recipe": options.recipe, "--width": options.width, "--disc-width": options.disc_width,
+            "--vgg-width": options.vgg_width, "--seed": options.seed, "--no-shuffle": not options.shuffle}
+
+
+def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOptions, category: str) -> None:
     for key, value in (("stage", options.stage), ("category", category), ("batch_size", options.batch_size)):
         if payload.get(key) != value:
-            raise VtonkitError(f"{run / run_files.RESUME_FILE}: was trained with {key} {payload.get(key)!r}, "
-                               f"not {value!r}; resume with the same options")
+            raise VtonkitError(f"{path}: was trained with {key} {payload.get(key)!r}, not {value!r}; "
+                               "resume with the same options")
+    saved = payload.get("settings", {})  # absent from the resume files of older versions
+    given = fixed_settings(options)
+    changed = [name for name, value in given.items() if name in saved and saved[name] != value]
+    if changed:
+        raise VtonkitError(f"{path}: was trained with {_shown(saved, changed)}, not {_shown(given, changed)}; "
+                           "these shape the networks, the loss or the data order: resume with the same options, "
+                           "or start a new run in another --out")
+
+
+def _shown(settings: dict[str, Any], names: list[str]) -> str:
+    return ", ".join(f"{name} {'(not given)' if settings[name] is None else settings[name]}" for name in names)
+
+
+def _note_changed_rate(path: Path, payload: dict[str, Any], stage: Stage) -> None:
+    """A new --lr is allowed (lowering it after a divergence is the usual cure), and said."""
+    saved, rate = payload["trainer"].get("config", {}).get("lr_g"), stage.trainer.config.lr_g
+    if saved is not None and saved != rate:
+        logger.warning("%s: was trained with --lr %g; resuming with %g (the discriminator's in the same ratio)",
+                       path, saved, rate)
+
+
+def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World) -> int:
+    path = run / run_files.RESUME_FILE
+    payload = run_files.load_resume(run)
+    _check_same_settings(path, payload, options, category)
+    if world.is_main:
+        _note_changed_rate(path, payload, stage)
     stage.trainer.load_state_dict(payload["trainer"])
     rng = payload["rng"]
     run_files.set_rng_states(rng[world.rank] if len(rng) == world.size else rng[0])
