@@ -57,7 +57,9 @@ def split_of(item_id: str, test_fraction: float, seed: int = 0) -> str:
     """"test" or "train" for a stable item id (content hash, product id); deterministic in (id, seed)."""
     if not 0.0 <= test_fraction <= 1.0:
         raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
-    digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
+    # surrogatepass: a product id read from JSON may hold a lone surrogate ("\udc80"); it still
+    # has one stable split (valid text encodes as plain UTF-8, unchanged)
+    digest = hashlib.sha256(f"{seed}:{item_id}".encode("utf-8", "surrogatepass")).digest()
     return "test" if int.from_bytes(digest[:8], "big") / 2**64 < test_fraction else "train"
 
 

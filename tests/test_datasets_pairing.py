@@ -200,3 +200,11 @@ def test_a_broken_own_garment_is_skipped_by_name_and_never_overwritten(vitonhd, 
     assert test.cloth("00008_00").read_bytes() == own_cloth and not test.cloth_mask("00008_00").exists()
     names = {name for pair in read_pairs(dataset / "test_pairs.txt") for name in pair}
     assert names and not names & {"00006_00.jpg", "00008_00.jpg", "00013_00.jpg"}
+
+
+def test_an_id_with_a_lone_surrogate_has_one_stable_split():
+    """A product id read from a JSON escape ("\\udc80") raised UnicodeEncodeError and stopped pairing."""
+    odd = "tee-\udc80"
+    assert split_of(odd, 0.5) == split_of(odd, 0.5) in ("train", "test")
+    assert split_of("tee-1", 0.5, seed=3) == split_of("tee-1", 0.5, seed=3)
+    assert {split_of(f"x{n}\udc80", 0.5) for n in range(40)} == {"train", "test"}
