@@ -693,6 +693,21 @@ def test_resuming_with_other_networks_or_data_order_names_the_options(tmp_path: 
         assert "Traceback" not in said and [r["step"] for r in _log(run)] == [1]
 
 
+def test_resuming_an_older_file_with_another_width_is_a_clear_error(tmp_path: Path) -> None:
+    """Resume files written before the settings were recorded cannot be checked by name: another
+    --width was a raw load_state_dict traceback."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    payload = torch.load(run / "resume.pt", weights_only=False)
+    del payload["settings"]
+    torch.save(payload, run / "resume.pt")
+    again = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2, "--width", 16)
+    said = _said(again)
+    assert again.returncode == 2 and "resume.pt: its networks do not fit the given options" in said, said
+    assert "Traceback" not in said and [r["step"] for r in _log(run)] == [1]
+
+
 def test_resuming_with_another_learning_rate_uses_it_and_says_so(tmp_path: Path) -> None:
     """The saved optimizer state silently brought the old rate back (the log showed it)."""
     run = tmp_path / "run"

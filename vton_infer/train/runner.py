@@ -315,7 +315,12 @@ def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world
     _check_same_settings(path, payload, options, category)
     if world.is_main:
         _note_changed_rate(path, payload, stage)
-    stage.trainer.load_state_dict(payload["trainer"])
+    try:
+        stage.trainer.load_state_dict(payload["trainer"])
+    except (RuntimeError, KeyError, ValueError) as exc:  # older resume files record no --width/--recipe
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VtonkitError(f"{path}: its networks do not fit the given options ({first}); resume with the "
+                           "options of the run that wrote it, or start a new run in another --out") from exc
     rng = payload["rng"]
     run_files.set_rng_states(rng[world.rank] if len(rng) == world.size else rng[0])
     if world.is_main:
