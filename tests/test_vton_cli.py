@@ -295,3 +295,36 @@ def test_an_animated_input_is_used_on_its_first_frame_with_a_warning(vitonhd: Pa
     # once, though the person is in two pairs; and only for that file
     assert warnings == [f"{images / '00006_00.jpg'}: 2 frames (an animation or a multi-page file): "
                         "the first one is used"]
+
+
+def test_an_out_folder_inside_the_dataset_is_refused_before_any_dataset_file_is_replaced(
+        vitonhd: Path, tmp_path: Path) -> None:
+    """`sheet --out <ds>/test/image-parse-v3 --name 00008_00` replaced that person's parse map with the sheet
+    PNG (exit 0); infer wrote its outputs and run log among the dataset files. A copy, never the shared data."""
+    import hashlib
+    import shutil
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(vitonhd / "test", dataset / "test", symlinks=False)
+    (dataset / "test_pairs.txt").write_text("00013_00.jpg 00017_00.jpg\n")
+    parse = dataset / "test/image-parse-v3/00008_00.png"
+    before = hashlib.sha256(parse.read_bytes()).hexdigest()
+    (tmp_path / "link").symlink_to(dataset / "test", target_is_directory=True)  # the same folder by another path
+    cases = [
+        ["sheet", str(dataset), "--person", "00006_00", "--garments", "00013_00", "--method", "warp",
+         "--out", str(parse.parent), "--name", "00008_00"],
+        ["sheet", str(dataset), "--person", "00006_00", "--garments", "00013_00", "--method", "warp",
+         "--out", str(tmp_path / "link/image-parse-v3"), "--name", "00008_00"],
+        ["infer", str(dataset), "--method", "warp", "--out", str(dataset)],
+        ["infer", str(dataset), "--method", "warp", "--out", str(dataset / "test/image-parse-v3/new")],
+    ]
+    for args in cases:
+        result = CliRunner().invoke(app, args)
+        text = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2 and "--out" in text and "dataset" in text, (args, result.output)
+        assert hashlib.sha256(parse.read_bytes()).hexdigest() == before, args
+    assert not list(dataset.glob("*.png")) and not list(dataset.glob("infer-*"))
+    assert not (dataset / "test/image-parse-v3/new").exists()
+    # a folder beside the splits holds no dataset file: allowed
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(dataset / "previews")])
+    assert result.exit_code == 0, result.output

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from vtonkit.datasets.io.files import atomic_save_image, atomic_write
+from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS
 from vtonkit.vton_infer.data import output_stem
 from vtonkit.vton_infer.run_log import PairRecord, RunLog
 
@@ -31,6 +32,28 @@ METHOD_LABELS = {
     "warp": "warp baseline (non-learned, not HR-VITON)",
 }
 _STOP = object()
+
+
+def dataset_overlap_problem(out_dir: Path, dataset: Path) -> str | None:
+    """Why `out_dir` cannot take try-on outputs for `dataset`, or None.
+
+    Outputs are `<person>_<cloth>.png` and sheets `<name>.png`: inside a split folder they land among
+    the dataset files and can replace one (`sheet --name 00008_00` in image-parse-v3/ is that person's
+    parse map); in the dataset root they mix with the pair lists. Paths are compared resolved, so a
+    symlink to a split folder (or a split folder that is a symlink) is caught too. A folder beside the
+    splits (`<dataset>/previews`) holds no dataset file and is allowed.
+    """
+    out, root = Path(out_dir).resolve(), Path(dataset).resolve()
+    if out == root:
+        return f"{out_dir} is the dataset folder itself; give the outputs a folder of their own"
+    for split in SPLITS:
+        for folder in (root / split, *(root / split / name for name in ALL_FOLDERS)):
+            guarded = folder.resolve()
+            if out == guarded or guarded in out.parents:
+                return (f"{out_dir} is inside the dataset's {folder.relative_to(root)} folder ({guarded}): outputs "
+                        "written there would sit among the dataset files and could replace them; give a folder "
+                        "outside the dataset's splits")
+    return None
 
 
 def png_info(method: str) -> PngInfo:

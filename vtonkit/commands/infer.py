@@ -23,6 +23,14 @@ def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> s
     return method
 
 
+def _check_out_beside_dataset(out: Path, dataset: Path) -> None:
+    """A usage error when --out would put outputs among the dataset's files (checked before it is made)."""
+    from vtonkit.vton_infer.output_writer import dataset_overlap_problem
+
+    if (problem := dataset_overlap_problem(out, dataset)) is not None:
+        raise typer.BadParameter(problem, param_hint="--out")
+
+
 def _setup_torch(threads: int | None) -> int:
     import torch
 
@@ -94,6 +102,7 @@ def infer(
     check_choice(category, GARMENT_CATEGORIES, "--category")
     if evaluate:  # checked now, not after every pair is computed
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
+    _check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if engine not in ("local", "ray"):
         raise typer.BadParameter("must be local or ray", param_hint="--engine")
@@ -199,6 +208,7 @@ def sheet(
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     check_device(device)
     check_choice(category, GARMENT_CATEGORIES, "--category")
+    _check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if name is not None and (problem := sheet_name_problem(name)):
         raise typer.BadParameter(problem, param_hint="--name")
