@@ -350,3 +350,29 @@ def test_bad_inputs_are_named_and_listed_never_dropped(tryon, tmp_path) -> None:
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "alexnet-owt-7be5be79.pth" in said and "vtonkit models download torchvision-alexnet" in said
+
+
+def test_kid_left_out_when_skipped_predictions_shrink_the_set_the_rest_is_reported(tryon, weights, tmp_path) -> None:
+    """KID's subset size is checked against the predictions found; one unreadable prediction (skipped
+    while scoring) left too few, and the TooFewImagesError at the very end threw away every metric
+    already computed: exit 2, no report."""
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for person in PERSONS[:3]:
+        (preds / f"{person}_{person}.png").symlink_to(out / f"{person}_{person}.png")
+    (preds / f"{PERSONS[3]}_{PERSONS[3]}.png").write_bytes(b"not a png")
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, [
+        "evaluate", "--pred", str(preds), "--real", str(dataset), "--out", str(report_path), "--metrics",
+        "ssim,psnr,fid,kid", "--inception-weights", str(weights["inception"]), "--kid-subset-size", "4",
+        "--kid-subsets", "2", "--no-masked"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["counts"]["paired_scored"] == 3 and report["counts"]["generated_for_fid"] == 3
+    assert math.isfinite(report["fid"]) and report["kid"] is None
+    assert "KID needs at least 4 images" in report["not_computed"]["kid"]
+    assert "got 5 real and 3 generated" in report["not_computed"]["kid"]
+    assert any("not an image" in s["reason"] for s in report["skipped"])
+    said = " ".join(result.output.split())
+    assert "kid not computed" in said

@@ -25,7 +25,7 @@ from vtonkit.vton_infer.data import to_unit_range
 from vtonkit.vton_infer.evaluation import psnr as psnr_metric
 from vtonkit.vton_infer.evaluation.fid import feature_statistics, frechet_distance
 from vtonkit.vton_infer.evaluation.inception import inception_features, load_inception
-from vtonkit.vton_infer.evaluation.kid import KidResult, kernel_inception_distance, subset_indices
+from vtonkit.vton_infer.evaluation.kid import KidResult, TooFewImagesError, kernel_inception_distance, subset_indices
 from vtonkit.vton_infer.evaluation.lpips import load_lpips
 from vtonkit.vton_infer.evaluation.matching import Prediction, Skipped, list_images, match_predictions
 from vtonkit.vton_infer.evaluation.protocols import Protocol
@@ -295,8 +295,14 @@ def evaluate(
         else:
             fid = frechet_distance(feature_statistics(reals), feature_statistics(fakes))
     if inception is not None and "kid" not in not_computed:
-        raw = kernel_inception_distance(reals, fakes, subsets=kid_count, subset_size=kid_size, seed=seed)
-        kid = KidResult(raw.mean * protocol.kid_scale, raw.std * protocol.kid_scale, raw.subsets, raw.subset_size)
+        try:
+            raw = kernel_inception_distance(reals, fakes, subsets=kid_count, subset_size=kid_size, seed=seed)
+        except TooFewImagesError as exc:
+            # checked before the slow part on the files found; skipped (unreadable) images can still
+            # leave too few here, and the metrics already computed must not be thrown away with it
+            not_computed["kid"] = f"{exc} (after the skipped images listed in the report)"
+        else:
+            kid = KidResult(raw.mean * protocol.kid_scale, raw.std * protocol.kid_scale, raw.subsets, raw.subset_size)
 
     means, official = _averages(scores, protocol, squared_sum, value_count, len(real_paths))
     counts = {
