@@ -129,6 +129,33 @@ def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
     return moves
 
 
+def sample_name_problem(stem: str) -> str | None:
+    """Why a review decision's sample cannot be a stem of the dataset (it would name a file elsewhere), or None."""
+    if stem in ("", ".", "..") or any(ch in stem for ch in "/\\\x00"):
+        return f"{stem!r} is no sample name (a stem holds no folder)"
+    return None
+
+
+def move_problem(root: Path, source: str, target: str) -> str | None:
+    """Why `clean` may not move the dataset-relative `source` to `target` (or back), or None.
+
+    A move goes from `<split>/<folder>/<file>` to `quarantine/<split>/<folder>/<file>`, and no folder on
+    either way may be a symbolic link: a rename through one would take a file out of a folder
+    tree outside the dataset (or put one into it). The file itself may be a link: it moves as the link.
+    """
+    parts = source.split("/")
+    if (len(parts) != 3 or parts[0] not in layout.SPLITS or parts[1] not in layout.ALL_FOLDERS
+            or sample_name_problem(parts[2]) or target != f"{QUARANTINE}/{source}"):
+        return f"{source!r} -> {target!r} is no move between <split>/<folder>/<file> and {QUARANTINE}/"
+    real_root = Path(os.path.realpath(root))
+    for relative in (source, target):
+        folder = Path(relative).parent
+        real = Path(os.path.realpath(root / folder))
+        if real != real_root / folder:
+            return f"{folder} is reached through a symbolic link (to {real}); clean moves no file through a linked folder"
+    return None
+
+
 def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanResult]:
     """Rejected samples that still have files or pair lines -> (samples, planned result)."""
     root = Path(dataset_root)
@@ -141,7 +168,13 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
             logger.warning("review decision for %s/%s skipped: %r is not a split (%s)", record.split, record.sample,
                            record.split, ", ".join(layout.SPLITS))
             continue
+        if (problem := sample_name_problem(record.sample)) is not None:
+            logger.warning("review decision for %s/%s skipped: %s", record.split, record.sample, problem)
+            continue
         moves = _sample_files(root, record.split, record.sample)
+        if (problem := next(filter(None, (move_problem(root, *move) for move in moves)), None)) is not None:
+            logger.warning("%s/%s skipped: %s", record.split, record.sample, problem)
+            continue
         for _, target in moves:
             if (root / target).exists():
                 raise CleanError(f"{root / target} already exists in the quarantine; move it away first")

@@ -261,3 +261,43 @@ def test_a_decision_for_no_split_is_skipped_with_a_warning(dataset: Path, caplog
     assert result.samples == 1 and (dataset / "quarantine/test/image/00013_00.jpg").is_file()
     assert (dataset / "test/image/00017_00.jpg").is_file()
     assert any("'bogus' is not a split" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("link", ["image folder", "split folder"])
+def test_clean_moves_nothing_through_a_linked_folder(dataset: Path, tmp_path: Path, link: str, caplog) -> None:
+    """`test/image` (or `test/`) a symbolic link to a folder outside the dataset: os.replace took the photo
+    out of that outside folder into the quarantine. The sample is skipped, named in a warning; the
+    outside folder keeps every file, and the other decisions are still applied."""
+    outside = tmp_path / "elsewhere"
+    moved = dataset / "test" / ("image" if link == "image folder" else "")
+    os.replace(moved, outside)
+    moved.symlink_to(outside, target_is_directory=True)
+    before_outside = snapshot(outside)
+    store = DecisionStore(dataset)
+    store.set("test", "00013_00", "reject")
+    store.set("train", "00002_00", "reject")
+
+    result = apply_decisions(dataset)
+    assert snapshot(outside) == before_outside
+    assert not (dataset / "quarantine" / "test").exists()
+    assert result.samples == 1 and (dataset / "quarantine/train/image/00002_00.jpg").is_file()
+    assert "00013_00" in (dataset / "test_pairs.txt").read_text()  # a skipped sample keeps its pair lines
+    assert any("test/00013_00 skipped" in r.getMessage() and "symbolic link" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("sample", ["../../../elsewhere/image/victim", "/abs/elsewhere/image/victim"])
+def test_a_decision_for_no_plain_sample_name_moves_nothing(dataset: Path, tmp_path: Path, sample: str) -> None:
+    """A hand-edited review store naming `../..` or an absolute path: clean stopped with a
+    FileNotFoundError traceback after recording a half run. The decision is skipped; nothing
+    outside the dataset is touched."""
+    victim = tmp_path / "elsewhere" / "image" / "victim.jpg"
+    victim.parent.mkdir(parents=True)
+    victim.write_bytes(b"not the dataset's")
+    if sample.startswith("/abs"):
+        sample = str(tmp_path) + sample[len("/abs"):]
+    DecisionStore(dataset).set("test", sample, "reject")
+    before = snapshot(dataset)
+    result = CliRunner().invoke(app, ["clean", str(dataset)])
+    assert result.exit_code == 0, result.output
+    assert victim.read_bytes() == b"not the dataset's"
+    assert snapshot(dataset) == before
