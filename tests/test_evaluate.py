@@ -376,3 +376,15 @@ def test_kid_left_out_when_skipped_predictions_shrink_the_set_the_rest_is_report
     assert any("not an image" in s["reason"] for s in report["skipped"])
     said = " ".join(result.output.split())
     assert "kid not computed" in said
+
+
+@pytest.mark.parametrize("name", ["r.html", "R.HTML"])
+def test_a_report_path_ending_in_html_is_refused_before_scoring(tryon, tmp_path, name) -> None:
+    """--out r.html: the JSON was written there, then the HTML page (same name, .html) replaced it; exit 0,
+    'report: r.html and r.html', and the JSON report (the numbers, the skipped items) was gone."""
+    dataset, out = tryon
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(out), "--real", str(dataset), "--metrics", "ssim",
+                                      "--out", str(tmp_path / name)])
+    said = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "--out" in said and "JSON" in said, result.output
+    assert not (tmp_path / name).exists()

@@ -88,10 +88,18 @@ Counts: {html.escape(json.dumps(result.counts))}.</p>
 """
 
 
+def report_paths(path: Path) -> tuple[Path, Path]:
+    """(the JSON report `path`, its HTML page: same name, .html); `ValueError` when both would be one file."""
+    path = Path(path)
+    if path.suffix.lower() == ".html":
+        raise ValueError(f"{path} names the JSON report, and its HTML page is written next to it as <name>.html: "
+                         f"the page would replace the JSON; give a .json name such as {path.with_suffix('.json')}")
+    return path, path.with_suffix(".html")
+
+
 def write_report(result: EvaluationResult, path: Path) -> tuple[Path, Path]:
     """Write `path` (JSON) and the HTML page next to it (same name, .html); returns both paths."""
-    path = Path(path)
+    path, html_path = report_paths(path)
     atomic_write_text(path, json.dumps(report_dict(result), indent=2, allow_nan=False) + "\n")
-    html_path = path.with_suffix(".html")
     atomic_write_text(html_path, report_html(result))
     return path, html_path

@@ -99,6 +99,12 @@ def evaluate(
     check_choice(category, GARMENT_CATEGORIES, "--category")
     check_device(device)
     if out is not None:
+        from vtonkit.vton_infer.evaluation.report import report_paths
+
+        try:
+            report_paths(out)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--out") from None
         check_output_file(out)
     chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     for metric in chosen or ():
