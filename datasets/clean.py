@@ -239,6 +239,11 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     if not runs:
         raise CleanError(f"nothing to undo: no clean recorded in {manifest_path(root)}")
     run = runs[-1]
+    for move in run["moves"]:
+        problem = (move_problem(root, *move) if isinstance(move, list) and len(move) == 2
+                   and all(isinstance(part, str) for part in move) else f"{move!r} is no [file, quarantine file] pair")
+        if problem is not None:  # the manifest travels with the dataset: it must not steer a rename elsewhere
+            raise CleanError(f"{manifest_path(root)}: run {run.get('id', '?')}: {problem}; nothing restored")
     moves = [
         (target, source)
         for source, target in run["moves"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -301,3 +302,30 @@ def test_a_decision_for_no_plain_sample_name_moves_nothing(dataset: Path, tmp_pa
     assert result.exit_code == 0, result.output
     assert victim.read_bytes() == b"not the dataset's"
     assert snapshot(dataset) == before
+
+
+@pytest.mark.parametrize("move", [("test/image/00013_00.jpg", "../elsewhere/victim.jpg"),
+                                  ("../elsewhere/planted.jpg", "test/image/00013_00.jpg"),
+                                  ("test/image/00013_00.jpg", "quarantine/test/image/00013_00.jpg")])
+def test_undo_moves_nothing_a_clean_manifest_points_outside(dataset: Path, tmp_path: Path, move) -> None:
+    """A clean manifest (it travels with the dataset) whose recorded move leaves the dataset, or goes
+    through a linked quarantine folder: `--undo` renamed a file from outside into the dataset, or
+    a dataset file out of it. Now it is a named error and nothing moves."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "victim.jpg").write_bytes(b"not the dataset's")
+    if move[1].startswith("quarantine"):
+        (elsewhere / "test" / "image").mkdir(parents=True)
+        (elsewhere / "test" / "image" / "00013_00.jpg").write_bytes(b"not the dataset's")
+        (dataset / "quarantine").symlink_to(elsewhere, target_is_directory=True)
+    if move[0].startswith("test/"):  # the recorded file is not in its place (as after a clean)
+        os.remove(dataset / move[0])
+    manifest_path(dataset).parent.mkdir(parents=True, exist_ok=True)
+    manifest_path(dataset).write_text(json.dumps({"version": 1, "runs": [
+        {"status": "applied", "samples": [["test", "00013_00"]], "moves": [list(move)], "removed_lines": {},
+         "pairs_rewritten": []}]}))
+    before, outside = snapshot(dataset), snapshot(elsewhere)
+    result = CliRunner().invoke(app, ["clean", str(dataset), "--undo"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert str(manifest_path(dataset)) in "".join(result.output.split()), result.output
+    assert snapshot(dataset) == before and snapshot(elsewhere) == outside
