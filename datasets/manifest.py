@@ -65,7 +65,7 @@ class Manifest:
                     for stem, record in records.items():
                         if not isinstance(record.get("sha256", ""), str):  # looked up as a dict key later
                             raise ValueError(f"the sha256 of {stem!r} is not a string")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested too deep
             raise FormatError(path, f"unreadable manifest ({exc}); delete it to rebuild the stem mapping") from exc
         return cls(path, splits)
 

@@ -284,6 +284,16 @@ def _executor(workers: int):
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
+def recorded_manifest(root: Path) -> Manifest:
+    """The dataset's manifest, or an empty one (with a warning naming the file) when it is unreadable:
+    validate reads it only for the placeholder garments, and checks every sample either way."""
+    try:
+        return Manifest.load(root)
+    except FormatError as exc:
+        logger.warning("%s; its placeholder garments are reported as duplicates", exc)
+        return Manifest(exc.path)
+
+
 def present_splits(dataset_root: str | Path) -> list[str]:
     """Splits that exist in a dataset: a split folder or its pair list is there."""
     data = DatasetLayout(dataset_root)
@@ -343,12 +353,13 @@ def validate(
     hash_jobs: list[tuple[str, str, str, Path]] = []
     stems: dict[str, dict[str, set[str]]] = {"image": {}, "cloth": {}}
     if duplicates:
+        manifest = recorded_manifest(root)
         # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
         for split in splits:
             split_dir = data.split(split)
             # `vtonkit pairs` copies a garment to cloth/<person> on purpose (the official test
             # loader opens it); such recorded placeholders are not duplicates to report.
-            placeholders = set(Manifest.load(root).entries(split, PLACEHOLDERS))
+            placeholders = set(manifest.entries(split, PLACEHOLDERS))
             cloths = [stem for stem in split_dir.cloth_stems() if stem not in placeholders]
             for kind, listed, path_of in (
                 ("image", split_dir.person_stems(), split_dir.image),

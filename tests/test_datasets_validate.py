@@ -661,3 +661,26 @@ def test_validate_on_a_folder_that_is_no_dataset_is_refused_and_leaves_nothing(g
     output = " ".join(result.output.split())
     assert result.exit_code == 2 and "no train/ or test/ folder and no pair list here" in output, output
     assert not (folder / ".vtonkit").exists()
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"splits": {"test": null}}'])
+def test_an_unreadable_dataset_manifest_does_not_stop_validate(genuine: Path, tmp_path: Path, caplog, text: str) -> None:
+    """`.vtonkit/manifest.json` nested too deep for the JSON reader (a RecursionError traceback in
+    validate, pairs, export and table) or of the wrong shape (a FormatError traceback in validate,
+    which read it only for its placeholder garments): validate names it in a warning and checks every
+    sample; `Manifest.load` says which file it cannot read."""
+    from vtonkit.core.errors import FormatError
+    from vtonkit.datasets.manifest import Manifest, manifest_path
+
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    manifest_path(root).parent.mkdir(parents=True, exist_ok=True)
+    manifest_path(root).write_text(text)
+    with pytest.raises(FormatError, match="unreadable manifest"):
+        Manifest.load(root)
+    report = validate(root, ["test"])
+    assert report.samples["test"] == ["00006_00", "00008_00", "00013_00", "00017_00", "00034_00"]
+    assert report.exit_code() == 0
+    assert any(str(manifest_path(root)) in r.getMessage() for r in caplog.records)
+    result = CliRunner().invoke(app, ["validate", str(root), "--split", "test", "--workers", "1"])
+    assert result.exit_code == 0, result.output  # a traceback is exit code 1
