@@ -328,3 +328,27 @@ def test_an_out_folder_inside_the_dataset_is_refused_before_any_dataset_file_is_
     # a folder beside the splits holds no dataset file: allowed
     result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(dataset / "previews")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_sheet_of_many_try_ons_holds_thumbnails_not_every_full_image(vitonhd: Path, tmp_path: Path) -> None:
+    """Every try-on was read at full size (1024x768: 2.4 MB) and kept until the sheet was drawn: ~2.8 MB a
+    tile at the peak, so a catalog sheet of thousands of persons was killed for memory after every try-on
+    had been computed. Memory now grows by a thumbnail a tile (the PNG tile and the HTML data URI)."""
+    import tracemalloc
+
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.sheets import write_tryon_sheet
+
+    tryon = tmp_path / "00013_00_00017_00.png"
+    Image.open(vitonhd / "test/image/00013_00.jpg").save(tryon)
+    count = 40
+    tracemalloc.start()
+    try:
+        png, html = write_tryon_sheet(SplitDir(vitonhd / "test"), [tryon] * count, tmp_path / "sheet", "label",
+                                      baseline=True, garment="00017_00")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6, f"{peak / 1e6:.0f} MB traced for {count} tiles"  # full images: 112 MB; thumbnails: ~20 MB
+    assert Image.open(png).size == (5 * 192, 30 + 9 * (256 + 30))
+    assert html.read_text().count('<img src="data:image/jpeg;base64,') == count + 1

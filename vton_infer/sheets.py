@@ -28,8 +28,17 @@ CAPTION = 30
 
 @dataclass
 class SheetTile:
+    """One captioned image of a sheet, kept as what the sheet shows of it (not the full image: a
+    catalog sheet holds thousands of tiles until it is drawn)."""
+
     caption: str
-    rgb: np.ndarray  # (H, W, 3) uint8
+    thumb: np.ndarray  # (H, W, 3) uint8 at THUMB_SIZE, for the PNG sheet
+    uri: str  # HTML_SIZE JPEG data URI, for the HTML page
+
+    @classmethod
+    def of(cls, caption: str, rgb: np.ndarray) -> SheetTile:
+        """The tile of an (H, W, 3) uint8 image."""
+        return cls(caption, np.asarray(_thumbnail(rgb, THUMB_SIZE)), _data_uri(rgb))
 
 
 def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[str] | None = None,
@@ -87,7 +96,7 @@ def render_png(title: str, tiles: list[SheetTile], columns: int = 5) -> np.ndarr
     for i, tile in enumerate(tiles):
         x, y = (i % columns) * width, CAPTION + (i // columns) * (height + CAPTION)
         draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0))
-        canvas.paste(_thumbnail(tile.rgb, THUMB_SIZE), (x, y + CAPTION))
+        canvas.paste(Image.fromarray(tile.thumb), (x, y + CAPTION))
     return np.asarray(canvas)
 
 
@@ -100,7 +109,7 @@ def _data_uri(rgb: np.ndarray) -> str:
 def render_html(title: str, tiles: list[SheetTile], note: str) -> str:
     """A self-contained HTML page (inline CSS, images as data URIs)."""
     figures = "\n".join(
-        f'<figure><img src="{_data_uri(t.rgb)}" alt="{html.escape(t.caption)}">'
+        f'<figure><img src="{t.uri}" alt="{html.escape(t.caption)}">'
         f"<figcaption>{html.escape(t.caption)}</figcaption></figure>"
         for t in tiles
     )
@@ -141,12 +150,12 @@ def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method
     from vtonkit.datasets.io.images import read_rgb
 
     if garment:
-        anchor = SheetTile(f"garment {garment}", read_rgb(split.cloth(garment)))
+        anchor = SheetTile.of(f"garment {garment}", read_rgb(split.cloth(garment)))
         title = f"Garment {garment} on {len(tryons)} persons"
     else:
-        anchor = SheetTile(f"person {person}", read_rgb(split.image(person)))
+        anchor = SheetTile.of(f"person {person}", read_rgb(split.image(person)))
         title = f"Person {person} in {len(tryons)} garments"
-    tiles = [anchor] + [SheetTile(p.stem, read_rgb(p)) for p in tryons]
+    tiles = [anchor] + [SheetTile.of(p.stem, read_rgb(p)) for p in tryons]  # each full image freed once tiled
     note = method_label + (" - BASELINE previews, not try-on model outputs" if baseline else "")
     if name is not None and (problem := sheet_name_problem(name)):
         raise ValueError(problem)
