@@ -20,7 +20,7 @@ from typing import Any
 
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_bytes, atomic_write_json
-from vtonkit.datasets.pairs import read_pair_text
+from vtonkit.datasets.pairs import pair_list_lines, read_pair_text
 from vtonkit.datasets.review.store import DecisionStore
 
 from vtonkit.core.errors import VtonkitError
@@ -107,7 +107,7 @@ def _move(root: Path, source: str, target: str) -> None:
 def _pair_lines(path: Path) -> list[str]:
     """The lines of a pair list with their exact endings (`read_text` would turn CRLF into LF); a list
     that is not UTF-8 is a `FormatError` naming it, before anything moves."""
-    return read_pair_text(path).splitlines(keepends=True)
+    return pair_list_lines(read_pair_text(path), keepends=True)
 
 
 def _write_pair_lines(path: Path, lines: list[str]) -> None:

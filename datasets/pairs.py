@@ -8,6 +8,7 @@ are refused by name and line.
 """
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -70,6 +71,14 @@ def read_pair_text(path: Path) -> str:
         raise FormatError(path, f"not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
 
 
+def pair_list_lines(text: str, *, keepends: bool = False) -> list[str]:
+    """The lines of a pair list as the official loaders' text-mode `readlines()` sees them: ended by
+    \\n, \\r or \\r\\n only. `str.splitlines` also ends a line at U+2028, U+0085, \\f or \\x1e, which the
+    loaders' `split()` reads as a space between two more names of the same line."""
+    lines = io.StringIO(text, newline="").readlines()  # newline="": split there, keep the endings as they are
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
 def read_pairs(path: str | Path) -> list[Pair]:
     """Read a pair list; raises `FormatError` naming the line of anything `pair_of` refuses (and a BOM)."""
     path = Path(path)
@@ -80,7 +89,7 @@ def read_pairs(path: str | Path) -> list[Pair]:
     if text.startswith(BYTE_ORDER_MARK):
         raise FormatError(path, BOM_PROBLEM)
     pairs: list[Pair] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(pair_list_lines(text), start=1):
         try:
             pairs.append(pair_of(line))
         except ValueError as exc:

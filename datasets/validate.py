@@ -22,7 +22,7 @@ from pathlib import Path
 from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
 from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
-from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_of, read_pair_text
+from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_list_lines, pair_of, read_pair_text
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.io.images import regular_file_problem
@@ -54,7 +54,7 @@ def lint_pairs(path: Path, split: str, split_dir: SplitDir, report: Report) -> l
         text = text[1:]  # the lines themselves are still worth checking
     if not text.strip():
         report.add(finding("pair-list-empty", split, "", name, f"{name}: names no pair"))
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(pair_list_lines(text), start=1):
         try:
             person, cloth = pair_of(line)
         except ValueError as exc:

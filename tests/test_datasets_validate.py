@@ -684,3 +684,23 @@ def test_an_unreadable_dataset_manifest_does_not_stop_validate(genuine: Path, tm
     assert any(str(manifest_path(root)) in r.getMessage() for r in caplog.records)
     result = CliRunner().invoke(app, ["validate", str(root), "--split", "test", "--workers", "1"])
     assert result.exit_code == 0, result.output  # a traceback is exit code 1
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x85", "\x0c", "\x1e"])
+def test_a_unicode_line_break_inside_a_pair_line_is_one_line_as_the_loader_reads_it(
+        genuine: Path, tmp_path: Path, separator: str) -> None:
+    """The official loaders read a pair list in text mode (lines end at \\n, \\r or \\r\\n only) and split
+    each line on any whitespace: `a.jpg a.jpg<U+2028>b.jpg b.jpg` is one line of 4 names, a
+    ValueError in HR-VITON. `str.splitlines` cut it in two, so validate passed it (exit 0)."""
+    from vtonkit.core.errors import FormatError
+    from vtonkit.datasets.pairs import read_pairs
+
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    (root / "test_pairs.txt").write_text(f"00006_00.jpg 00006_00.jpg{separator}00008_00.jpg 00008_00.jpg\n",
+                                         encoding="utf-8")
+    report = validate(root, ["test"], duplicates=False, category=None)
+    invalid = [f for f in report.findings if f.code == "pair-list-invalid"]
+    assert len(invalid) == 1 and "line 1: 4 fields" in invalid[0].message, invalid
+    with pytest.raises(FormatError, match="line 1: 4 fields"):
+        read_pairs(root / "test_pairs.txt")
