@@ -388,3 +388,25 @@ def test_a_report_path_ending_in_html_is_refused_before_scoring(tryon, tmp_path,
     said = " ".join(result.output.replace("│", " ").split())
     assert result.exit_code == 2 and "--out" in said and "JSON" in said, result.output
     assert not (tmp_path / name).exists()
+
+
+def test_a_stray_image_in_the_results_folder_is_not_counted_as_a_generated_image(tryon, tmp_path) -> None:
+    """`IMG_0001.jpg` beside the outputs was read as person IMG + garment 0001 (the VITON-HD naming guess),
+    listed as an 'unpaired output' and fed to FID/KID as a generated image: a wrong FID with exit 0."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.evaluation.matching import match_predictions
+
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for person in PERSONS[:2]:
+        (preds / f"{person}_{person}.png").symlink_to(out / f"{person}_{person}.png")
+    (preds / f"{PERSONS[0]}_{PERSONS[1]}.png").symlink_to(out / f"{PERSONS[0]}_{PERSONS[0]}.png")  # unpaired: FID only
+    (preds / "IMG_0001.jpg").symlink_to(dataset / "test/image" / f"{PERSONS[2]}.jpg")
+    (preds / "99999_00_99999_00.png").symlink_to(out / f"{PERSONS[1]}_{PERSONS[1]}.png")  # no such person
+    predictions, skipped = match_predictions(preds, SplitDir(dataset / "test"))
+    assert sorted(p.name for p in predictions) == sorted(
+        [f"{PERSONS[0]}_{PERSONS[0]}.png", f"{PERSONS[1]}_{PERSONS[1]}.png", f"{PERSONS[0]}_{PERSONS[1]}.png"])
+    reasons = {s.name: (s.reason, s.metrics) for s in skipped}
+    assert reasons["IMG_0001.jpg"][1] == "all" and "IMG.jpg" in reasons["IMG_0001.jpg"][0]
+    assert reasons["99999_00_99999_00.png"][1] == "all" and "99999_00.jpg" in reasons["99999_00_99999_00.png"][0]

@@ -52,7 +52,7 @@ def _split_name(stem: str, persons: list[str]) -> tuple[str, str] | None:
         if stem.startswith(person + "_") and len(stem) > len(person) + 1:
             return person, stem[len(person) + 1:]
     # No such person photo: guess the VITON-HD naming (`00006_00_00008_00`, halves) so that the
-    # missing ground truth can be named.
+    # missing photo can be named (the caller leaves such an output out).
     parts = stem.split("_")
     if len(parts) >= 2 and len(parts) % 2 == 0:
         half = len(parts) // 2
@@ -84,10 +84,17 @@ def match_predictions(
             candidates.append((by_stem[name], person, cloth))
     else:
         candidates = []
+        known = set(persons)
         for path in list_images(pred_dir):
             parts = _split_name(path.stem, persons)
             if parts is None:
                 skipped.append(Skipped(path.name, f"name is not <person>_<cloth> for any person photo in {split.root / 'image'}"))
+                continue
+            if parts[0] not in known:
+                # only a guess at the name (a stray IMG_0001.jpg reads as person IMG): nothing says it is
+                # a try-on of this split, so it is no generated image for FID/KID either
+                skipped.append(Skipped(path.name, f"no person photo {split.image(parts[0])} for this output: not a "
+                                                  "try-on of this split (left out of FID/KID too)"))
                 continue
             candidates.append((path, *parts))
     for path, person, cloth in candidates:
