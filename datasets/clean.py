@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,10 +74,20 @@ def _read_manifest(root: Path) -> dict[str, Any]:
         runs = manifest["runs"]
         if not isinstance(runs, list) or not all(isinstance(run, dict) and set(_RUN_KEYS) <= set(run) for run in runs):
             raise ValueError(f"'runs' is not a list of clean runs with {', '.join(_RUN_KEYS)}")
+        if not all(_is_removed_lines(run["removed_lines"]) for run in runs):
+            raise ValueError("a run's 'removed_lines' is not {split: [[line index, line text], ...]}")
     except (ValueError, KeyError, TypeError) as exc:
         raise CleanError(f"{path}: unreadable clean manifest ({exc}); it records what earlier cleans moved, "
                          "for --undo: repair it, or move it away to start a new record") from None
     return manifest
+
+
+def _is_removed_lines(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        split in layout.SPLITS and isinstance(lines, list) and all(
+            isinstance(item, list) and len(item) == 2 and type(item[0]) is int and isinstance(item[1], str)
+            for item in lines)
+        for split, lines in value.items())
 
 
 # What every recorded run holds (apply_decisions writes them, undo_last reads them).
@@ -231,6 +242,22 @@ def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> Clean
     return result
 
 
+def _lines_not_back(removed: list[Any], current: list[str]) -> list[tuple[int, str]]:
+    """The removed pair lines that the pair list does not hold now. Read from the list itself, not
+    from the run's record of rewritten lists: a kill between rewriting a list and recording it, or
+    between restoring the lines and marking the run undone, must neither lose nor double a line.
+    A clean removes every line naming its samples, so a removed text still present was not removed
+    (or is back already)."""
+    present = Counter(current)
+    missing = []
+    for index, text in sorted(tuple(item) for item in removed):
+        if present[text] > 0:
+            present[text] -= 1
+        else:
+            missing.append((index, text))
+    return missing
+
+
 def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult:
     """Restore the files and pair lines of the most recent clean that is not undone yet."""
     root = Path(dataset_root)
@@ -252,20 +279,21 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     for _, source in moves:
         if (root / source).exists():
             raise CleanError(f"cannot restore {root / source}: a file is there again; move it away first")
-    restored_lines = {
-        split: [tuple(item) for item in lines]
-        for split, lines in run["removed_lines"].items()
-        if split in run["pairs_rewritten"]
-    }
+    data = layout.DatasetLayout(root)
+    current_lines = {split: _pair_lines(data.pairs_file(split)) if data.pairs_file(split).is_file() else []
+                     for split in run["removed_lines"]}
+    restored_lines = {}
+    for split, removed in run["removed_lines"].items():
+        if missing := _lines_not_back(removed, current_lines[split]):
+            restored_lines[split] = missing
     result = CleanResult(samples=len(run["samples"]), moves=moves, removed_lines=restored_lines)
     if dry_run:
         return result
     for target, source in moves:
         _move(root, target, source)
-    data = layout.DatasetLayout(root)
     for split, lines in restored_lines.items():
         pairs_file = data.pairs_file(split)
-        current = _pair_lines(pairs_file) if pairs_file.is_file() else []
+        current = current_lines[split]
         for index, text in sorted(lines):  # ascending: each goes back to its original index
             current.insert(min(index, len(current)), text)
         _write_pair_lines(pairs_file, current)

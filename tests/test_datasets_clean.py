@@ -329,3 +329,49 @@ def test_undo_moves_nothing_a_clean_manifest_points_outside(dataset: Path, tmp_p
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert str(manifest_path(dataset)) in "".join(result.output.split()), result.output
     assert snapshot(dataset) == before and snapshot(elsewhere) == outside
+
+
+def _last_run(root: Path, **changes: object) -> None:
+    """Set fields of the clean manifest's last run, as a kill between two writes would leave it."""
+    manifest = json.loads(manifest_path(root).read_text())
+    manifest["runs"][-1].update(changes)
+    manifest_path(root).write_text(json.dumps(manifest))
+
+
+def test_undo_restores_pair_lines_a_killed_clean_rewrote_but_had_not_recorded(dataset: Path) -> None:
+    """kill -9 after a pair list's rewrite, before the manifest said so: undo read only the record,
+    so the removed lines were never restored."""
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    apply_decisions(dataset)
+    _last_run(dataset, status="applying", pairs_rewritten=[])
+    undone = undo_last(dataset)
+    assert undone.pair_lines == 2
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_a_second_undo_after_a_kill_before_marking_the_first_done_doubles_no_line(dataset: Path) -> None:
+    """kill -9 after undo put the lines back, before it marked the run undone: the next undo inserted
+    them a second time."""
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    apply_decisions(dataset)
+    undo_last(dataset)
+    _last_run(dataset, status="applied")
+    again = undo_last(dataset)
+    assert again.pair_lines == 0 and again.files == 0
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+@pytest.mark.parametrize("removed", [{"test": [["x", 1]]}, {"test": "00013_00.jpg 00006_00.jpg"},
+                                     {"../../elsewhere": [[0, "a.jpg b.jpg"]]}])
+def test_undo_refuses_removed_lines_of_the_wrong_shape(dataset: Path, removed: object) -> None:
+    """The manifest travels with the dataset: a malformed record was a raw TypeError, and a split
+    named like a path would have steered the rewrite of a file outside the dataset."""
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    apply_decisions(dataset)
+    _last_run(dataset, removed_lines=removed, pairs_rewritten=["test"])
+    before = snapshot(dataset)
+    with pytest.raises(CleanError, match="removed_lines"):
+        undo_last(dataset)
+    assert snapshot(dataset) == before
