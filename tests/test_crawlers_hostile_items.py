@@ -279,11 +279,9 @@ def many_products(base: str) -> Routes:
     return routes
 
 
-def test_a_killed_crawl_resumes_the_whole_store(tmp_path):
-    """`kill -9`, then `--resume`: Scrapy writes its queue's index only at a clean close, while its
-    seen-list grew as the crawl went, so the resumed run dropped the start page as already seen and
-    ended at once, exit 0, the rest of the store never crawled. Now the store is crawled again and
-    the products found before are kept once."""
+def _kill_then_resume(tmp_path: Path, *resume_options: str) -> tuple[int, dict, list[dict]]:
+    """Crawl `many_products` with --resume, kill -9 it after 100 products, run it again with
+    `resume_options`: (products the killed run wrote, summary, products.jsonl) of the resumed run."""
     shop = FixtureShop(many_products)
     shop.RequestHandlerClass = _SlowProductHandler
     command = [*VTONKIT, "crawl", "generic", "--url", shop.url, "--out", str(tmp_path), "--no-throttle",
@@ -299,11 +297,30 @@ def test_a_killed_crawl_resumes_the_whole_store(tmp_path):
         killed.wait()
         before = products.read_text().count("\n")
         assert 0 < before < RESUME_PRODUCTS, before  # killed mid-crawl
-        summary, found, _, _ = _crawl("generic", shop.url, tmp_path, "--render", "never", "--resume")
+        summary, found, _, _ = _crawl("generic", shop.url, tmp_path, "--render", "never", "--resume",
+                                      *resume_options)
     finally:
         shop.stop()
+    return before, summary, found
+
+
+def test_a_killed_crawl_resumes_the_whole_store(tmp_path):
+    """`kill -9`, then `--resume`: Scrapy writes its queue's index only at a clean close, while its
+    seen-list grew as the crawl went, so the resumed run dropped the start page as already seen and
+    ended at once, exit 0, the rest of the store never crawled. Now the store is crawled again and
+    the products found before are kept once."""
+    before, summary, found = _kill_then_resume(tmp_path)
     skus = [p["sku"] for p in found]
     assert sorted(set(skus)) == sorted(f"tee-{n}" for n in range(RESUME_PRODUCTS))
     assert len(skus) == RESUME_PRODUCTS  # each product once
     assert summary["skipped"]["found-before"] >= before - 16  # a killed run's last lines may be lost
     assert any("killed" in note for note in summary["notes"]), summary["notes"]
+
+
+def test_a_resumed_crawls_limit_counts_the_products_of_its_earlier_runs(tmp_path):
+    """--limit 300 after a kill at 100 or more products collected 300 more: 400 in all."""
+    limit = 300
+    _, summary, found = _kill_then_resume(tmp_path, "--limit", str(limit))
+    skus = [p["sku"] for p in found]
+    assert len(skus) == len(set(skus)) == limit, len(skus)
+    assert summary["finish_reason"] == "limit", summary["finish_reason"]

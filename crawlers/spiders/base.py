@@ -172,6 +172,7 @@ class StoreSpider(scrapy.Spider):
         crawler.signals.connect(spider._count_rendered, signal=signals.response_received)
         crawler.signals.connect(spider._adopt_redirected_host, signal=signals.response_received)
         spider._found_before = products_found_before(crawler.settings)
+        spider.emitted = len(spider._found_before)  # --limit counts the whole crawl, earlier runs too
         return spider
 
     @property
@@ -499,7 +500,7 @@ class StoreSpider(scrapy.Spider):
             report.skipped["category-filter"] += 1
             return
         if self.limit is not None and self.emitted >= self.limit:
-            return
+            raise CloseSpider("limit")  # reached before this run found anything (a resumed crawl)
         # One product reached twice (listed in two categories, or with another category in its
         # URL) is one product: by its SKU, else by the page it declares itself to be (canonical),
         # less navigation parameters.

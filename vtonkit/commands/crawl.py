@@ -32,7 +32,7 @@ def crawl(
         "-o",
         help="Output folder: catalog.jsonl/.parquet, products.jsonl, images/, summary.json, crawl.log.",
     ),
-    limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after this many products."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after this many products (with --resume, those of the earlier runs count too)."),
     category: Category = typer.Option(None, "--category", "-c", help="Keep only products of this category."),
     url: str = typer.Option(
         None,
