@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
@@ -159,6 +159,12 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
         if not isinstance(relative, str) or not relative or "\0" in relative:
             logger.warning("%s: skipped a record whose path is not a file name (%r; image %s)", catalog, relative,
                            record.get("image_url"))
+            continue
+        # The crawler writes paths inside its folder; one leaving it (absolute, "..") would bring any
+        # file of this machine into a dataset that may be shared.
+        if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
+            logger.warning("%s: skipped a record whose path leaves the crawl folder (%r; image %s)", catalog,
+                           relative, record.get("image_url"))
             continue
         # Not resolved: a link loop or dangling link then fails as that file's error record, not the run.
         path = _absolute(catalog.parent / relative)

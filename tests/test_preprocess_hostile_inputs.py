@@ -77,6 +77,24 @@ def test_catalog_records_with_junk_paths_cost_only_themselves(tmp_path):
     assert [(Path(e["file"]).name, e["reason"]) for e in report.errors] == [("loop.jpg", "symbolic link loop")]
 
 
+def test_catalog_records_pointing_outside_the_crawl_folder_are_skipped(tmp_path, caplog):
+    """An absolute path or one climbing out with ".." (a foreign catalog) brought any picture of this
+    machine into the dataset."""
+    private = _shot(tmp_path / "private.jpg", shade=120)
+    crawl = tmp_path / "crawl"
+    (crawl / "images").mkdir(parents=True)
+    _shot(crawl / "images" / "good.jpg")
+    paths = ["images/good.jpg", str(private), "../private.jpg", "images/../../private.jpg"]
+    (crawl / "catalog.jsonl").write_text("".join(
+        json.dumps({"store": "s", "product_id": f"p{n}", "category": "upper", "is_garment_shot": True, "path": path})
+        + "\n" for n, path in enumerate(paths)))
+    with caplog.at_level(logging.WARNING):
+        report = run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(crawl), in_process=True))
+    assert report.ok == {"cloth": 1} and not report.errors
+    assert SplitDir(tmp_path / "ds" / "test").cloth_stems() == ["p0"]
+    assert caplog.text.count("leaves the crawl folder") == 3, caplog.text
+
+
 def test_an_unreadable_argument_costs_only_itself(tmp_path, monkeypatch):
     """Click's own readability check on the arguments refused the whole `prep-cloth` command (exit 2,
     nothing done) when one of many files could not be read (simulated: the tests may run as root)."""
