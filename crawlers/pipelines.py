@@ -38,11 +38,28 @@ from vtonkit.crawlers.image_facts import (
 )
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.urls import is_web_url
+from vtonkit.crawlers.urls import is_internal_host, is_web_url
 
 logger = logging.getLogger(__name__)
 
-NOT_WEB_URL = "not-http"  # the rejection of an image URL that is no http(s) address
+# image URLs never requested: reason -> why
+URL_REFUSALS = {
+    "not-http": "only http(s) images are downloaded",
+    "internal-address": "an image on this machine or a private network, from a public shop",
+}
+
+
+def image_url_refusal(url: str, page: str | None) -> str | None:
+    """Why the image `url` of the product page `page` is not requested (a `URL_REFUSALS` key), or None.
+
+    A ``file://`` image would copy this machine's files into the catalog; an internet shop has no
+    picture on this machine or its network, so such a URL would only send requests inward (a shop
+    served from one, as in development, is crawled as it asks)."""
+    if not is_web_url(url):
+        return "not-http"
+    if is_internal_host(url) and not is_internal_host(page or ""):
+        return "internal-address"
+    return None
 
 
 def _now() -> str:
@@ -100,14 +117,14 @@ class GarmentImagesPipeline(FilesPipeline):
 
     # -- requests -------------------------------------------------------------------------
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
-        """A request per http(s) image URL; any other is refused here, named with its page
-        (`item_completed` records it as rejected)."""
+        """A request per image URL that `image_url_refusal` lets through; any other is refused here,
+        named with its page (`item_completed` records it as rejected)."""
         adapter = ItemAdapter(item)
         page = adapter.get("url")
         requests = []
         for url in adapter.get("image_urls") or []:
-            if not is_web_url(url):
-                report_for(self.crawler).image_error(url, f"{NOT_WEB_URL}: only http(s) images are downloaded", page)
+            if refused := image_url_refusal(url, page):
+                report_for(self.crawler).image_error(url, f"{refused}: {URL_REFUSALS[refused]}", page)
                 continue
             requests.append(Request(
                 url,
@@ -193,10 +210,10 @@ class GarmentImagesPipeline(FilesPipeline):
         report = report_for(self.crawler)
         page = adapter.get("url")
         images = []
-        downloads = iter(results)  # one per http(s) URL, in order (`get_media_requests`)
+        downloads = iter(results)  # one per URL not refused, in order (`get_media_requests`)
         for url in adapter.get("image_urls") or []:
-            if not is_web_url(url):
-                entry = {"url": url, "status": "rejected", "reason": NOT_WEB_URL}
+            if refused := image_url_refusal(url, page):
+                entry = {"url": url, "status": "rejected", "reason": refused}
             else:
                 ok, value = next(downloads)
                 entry = dict(value) if ok else {

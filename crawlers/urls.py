@@ -6,6 +6,9 @@ the page's extraction.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 _NO_URL = urlsplit("")
@@ -35,3 +38,29 @@ def is_web_url(url: str) -> bool:
     name no shop's picture)."""
     parts = split_url(url)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# the legacy IPv4 spellings a resolver still accepts ("2130706433", "0x7f.1", "127.1")
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
+
+
+def is_internal_host(url: str) -> bool:
+    """The URL's host is this machine or a private network: localhost, or an IP literal (any
+    spelling) that is loopback, private, link-local (cloud metadata at 169.254.169.254), reserved
+    or unspecified. A host name is not resolved, so a public name pointing inward is not caught."""
+    host = (split_url(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not _LEGACY_IPV4.match(host):
+            return False
+        try:
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (address.is_loopback or address.is_private or address.is_link_local or address.is_reserved
+            or address.is_unspecified or address.is_multicast)

@@ -497,3 +497,30 @@ def test_a_resumed_catalog_drops_the_line_a_killed_run_cut_short(tmp_path: Path)
     lines = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["sku"] for line in lines] == ["tee-1", "tee-3"]
     assert (tmp_path / "catalog.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_a_public_shops_images_on_this_machine_or_a_private_network_are_not_requested(tmp_path: Path):
+    """A product page could make the crawler send requests inward (cloud metadata, a router, a
+    service on loopback): any http URL was requested, in any spelling of the address."""
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.pipelines import GarmentImagesPipeline, image_url_refusal
+    from vtonkit.crawlers.urls import is_internal_host
+
+    inward = ["http://127.0.0.1:8080/a.jpg", "http://localhost/a.jpg", "http://shop.localhost/a.jpg",
+              "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/a.jpg", "http://192.168.0.1/a.jpg",
+              "http://[::1]/a.jpg", "http://[::ffff:127.0.0.1]/a.jpg", "http://2130706433/a.jpg",
+              "http://0x7f.1/a.jpg", "http://127.1/a.jpg", "http://0.0.0.0/a.jpg", "http://[fe80::1]/a.jpg"]
+    outward = ["https://cdn.shop.example/a.jpg", "http://93.184.216.34/a.jpg", "https://cafe.example/a.jpg",
+               "http://123.example/a.jpg", "http://[2606:4700::1111]/a.jpg"]
+    assert [url for url in inward if not is_internal_host(url)] == []
+    assert [url for url in outward if is_internal_host(url)] == []
+    public_page, local_page = "https://shop.example/p/1", "http://127.0.0.1:8765/p/1"
+    assert {image_url_refusal(url, public_page) for url in inward} == {"internal-address"}
+    assert {image_url_refusal(url, public_page) for url in outward} == {None}
+    assert image_url_refusal(inward[0], local_page) is None  # a shop served from this machine (development)
+    assert image_url_refusal("file:///etc/passwd", local_page) == "not-http"
+
+    crawler = get_crawler(settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    pipeline = GarmentImagesPipeline.from_crawler(crawler)
+    requests = pipeline.get_media_requests({"url": public_page, "image_urls": [*inward, *outward]}, None)
+    assert [request.url for request in requests] == outward
