@@ -110,6 +110,15 @@ def garment_images(
     return selected
 
 
+def catalog_totals(crawl_dir: str | Path) -> dict[str, int]:
+    """Products and kept images the crawl folder holds, every run of a resumed crawl included."""
+    def lines(name: str) -> int:
+        path = Path(crawl_dir) / name
+        return sum(1 for line in path.read_bytes().splitlines() if line.strip()) if path.is_file() else 0
+
+    return {"products": lines(PRODUCTS_JSONL), "images": lines(CATALOG_JSONL)}
+
+
 def write_catalog_parquet(jsonl: Path, parquet: Path) -> int:
     """Convert ``catalog.jsonl`` to Parquet (atomically); returns the number of records."""
     import pandas as pd

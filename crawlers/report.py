@@ -100,7 +100,17 @@ class CrawlReport:
             "budget": self.budget(),
             "traps": [trap.as_dict() for trap in getattr(self.crawler, "vtonkit_traps", {}).values()],
             "finish_reason": self.crawler.stats.get_value("finish_reason"),
+            "catalog_totals": self.catalog_totals(),
         }
+
+    def catalog_totals(self) -> dict[str, int] | None:
+        """A resumable crawl's folder, earlier runs included (the counts above are this run's)."""
+        settings = self.crawler.settings
+        if not (settings.get("JOBDIR") and settings.get("VTONKIT_OUT")):
+            return None
+        from vtonkit.crawlers.catalog import catalog_totals
+
+        return catalog_totals(settings.get("VTONKIT_OUT"))
 
     def budget(self) -> dict[str, Any] | None:
         """The crawl's budgets and what was spent (None when the budget extension is off)."""

@@ -313,6 +313,8 @@ def test_a_killed_crawl_resumes_the_whole_store(tmp_path):
     skus = [p["sku"] for p in found]
     assert sorted(set(skus)) == sorted(f"tee-{n}" for n in range(RESUME_PRODUCTS))
     assert len(skus) == RESUME_PRODUCTS  # each product once
+    assert summary["catalog_totals"]["products"] == RESUME_PRODUCTS  # this run's own counts are fewer
+    assert summary["products_total"] < RESUME_PRODUCTS
     assert summary["skipped"]["found-before"] >= before - 16  # a killed run's last lines may be lost
     assert any("killed" in note for note in summary["notes"]), summary["notes"]
 
@@ -324,3 +326,4 @@ def test_a_resumed_crawls_limit_counts_the_products_of_its_earlier_runs(tmp_path
     skus = [p["sku"] for p in found]
     assert len(skus) == len(set(skus)) == limit, len(skus)
     assert summary["finish_reason"] == "limit", summary["finish_reason"]
+    assert summary["catalog_totals"]["products"] == limit

@@ -196,6 +196,9 @@ def _print_summary(console, summary: dict) -> None:
         "[bold]total", str(summary.get("products_total", 0)), str(summary.get("images_kept_total", 0))
     )
     console.print(table)
+    if totals := summary.get("catalog_totals"):
+        console.print(f"catalog with the earlier runs of this crawl: {totals['products']} products, "
+                      f"{totals['images']} images kept")
     rendered = summary.get("rendered") or {}
     console.print(
         f"pages rendered in Chromium: {summary.get('rendered_total', 0)}"
