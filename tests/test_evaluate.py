@@ -410,3 +410,30 @@ def test_a_stray_image_in_the_results_folder_is_not_counted_as_a_generated_image
     reasons = {s.name: (s.reason, s.metrics) for s in skipped}
     assert reasons["IMG_0001.jpg"][1] == "all" and "IMG.jpg" in reasons["IMG_0001.jpg"][0]
     assert reasons["99999_00_99999_00.png"][1] == "all" and "99999_00.jpg" in reasons["99999_00_99999_00.png"][0]
+
+
+def test_a_corrupt_ground_truth_photo_costs_its_prediction_the_paired_metrics_only(tryon, weights, tmp_path) -> None:
+    """The error of an unreadable ground-truth photo was caught around the whole prediction, so a good
+    generated image was also left out of FID/KID (computed on 4 images instead of 5)."""
+    dataset, out = tryon
+    copy = tmp_path / "ds"
+    (copy / "test").mkdir(parents=True)
+    for folder in (dataset / "test").iterdir():
+        if folder.name != "image":
+            (copy / "test" / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
+    (copy / "test" / "image").mkdir()
+    for person in PERSONS:
+        (copy / "test" / "image" / f"{person}.jpg").symlink_to((dataset / "test" / "image" / f"{person}.jpg").resolve())
+    broken = copy / "test" / "image" / f"{PERSONS[2]}.jpg"
+    broken.unlink()
+    broken.write_bytes((dataset / "test" / "image" / f"{PERSONS[2]}.jpg").read_bytes()[:2000])  # cut short
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, [
+        "evaluate", "--pred", str(out), "--real", str(copy), "--out", str(report_path), "--metrics", "ssim,fid",
+        "--inception-weights", str(weights["inception"]), "--no-masked"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["counts"]["paired_scored"] == 4 and report["counts"]["generated_for_fid"] == 5
+    assert report["counts"]["real_for_fid"] == 4 and math.isfinite(report["fid"])
+    gone = [s for s in report["skipped"] if s["name"] == f"{PERSONS[2]}_{PERSONS[2]}.png"]
+    assert len(gone) == 1 and gone[0]["metrics"] == "paired", report["skipped"]

@@ -255,14 +255,18 @@ def evaluate(
     for prediction in predictions:
         try:
             pred = scorer.prediction(prediction.path)
-            if prediction.ground_truth is not None:
-                score, sq, n = _score_pair(prediction, pred, scorer, split_dir, lpips_net, masked, category,
-                                           skipped, device)
-                scores.append(score)
-                squared_sum, value_count = squared_sum + sq, value_count + n
         except InputError as exc:
             skipped.append(Skipped(prediction.name, str(exc)))
         else:
+            if prediction.ground_truth is not None:
+                try:
+                    score, sq, n = _score_pair(prediction, pred, scorer, split_dir, lpips_net, masked, category,
+                                               skipped, device)
+                except InputError as exc:  # its ground truth: the generated image still counts for FID/KID
+                    skipped.append(Skipped(prediction.name, str(exc), "paired"))
+                else:
+                    scores.append(score)
+                    squared_sum, value_count = squared_sum + sq, value_count + n
             if inception is not None:
                 batch.append(pred)
                 if len(batch) >= FEATURE_BATCH:
