@@ -317,7 +317,10 @@ def test_an_out_folder_inside_the_dataset_is_refused_before_any_dataset_file_is_
          "--out", str(tmp_path / "link/image-parse-v3"), "--name", "00008_00"],
         ["infer", str(dataset), "--method", "warp", "--out", str(dataset)],
         ["infer", str(dataset), "--method", "warp", "--out", str(dataset / "test/image-parse-v3/new")],
+        ["infer", str(dataset), "--method", "warp", "--grids", "--out", str(tmp_path / "out")],  # grid/ links in
     ]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "grid").symlink_to(parse.parent, target_is_directory=True)
     for args in cases:
         result = CliRunner().invoke(app, args)
         text = " ".join(result.output.replace("│", " ").split())

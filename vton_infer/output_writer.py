@@ -34,6 +34,9 @@ METHOD_LABELS = {
 _STOP = object()
 
 
+OUTPUT_SUBFOLDERS = ("grid", "tensors")  # beside the try-on images: --grids, --save-tensors
+
+
 def dataset_overlap_problem(out_dir: Path, dataset: Path) -> str | None:
     """Why `out_dir` cannot take try-on outputs for `dataset`, or None.
 
@@ -43,16 +46,19 @@ def dataset_overlap_problem(out_dir: Path, dataset: Path) -> str | None:
     symlink to a split folder (or a split folder that is a symlink) is caught too. A folder beside the
     splits (`<dataset>/previews`) holds no dataset file and is allowed.
     """
-    out, root = Path(out_dir).resolve(), Path(dataset).resolve()
-    if out == root:
-        return f"{out_dir} is the dataset folder itself; give the outputs a folder of their own"
-    for split in SPLITS:
-        for folder in (root / split, *(root / split / name for name in ALL_FOLDERS)):
-            guarded = folder.resolve()
-            if out == guarded or guarded in out.parents:
-                return (f"{out_dir} is inside the dataset's {folder.relative_to(root)} folder ({guarded}): outputs "
-                        "written there would sit among the dataset files and could replace them; give a folder "
-                        "outside the dataset's splits")
+    root = Path(dataset).resolve()
+    # the subfolders too: an existing `grid/` that links into a split would take the grids there
+    for target in (Path(out_dir), *(Path(out_dir) / name for name in OUTPUT_SUBFOLDERS)):
+        out = target.resolve()
+        if out == root:
+            return f"{target} is the dataset folder itself; give the outputs a folder of their own"
+        for split in SPLITS:
+            for folder in (root / split, *(root / split / name for name in ALL_FOLDERS)):
+                guarded = folder.resolve()
+                if out == guarded or guarded in out.parents:
+                    return (f"{target} is inside the dataset's {folder.relative_to(root)} folder ({guarded}): "
+                            "outputs written there would sit among the dataset files and could replace them; "
+                            "give a folder outside the dataset's splits")
     return None
 
 
@@ -114,7 +120,7 @@ class OutputWriter:
                 save_png(self.out_dir / output.output_name, output.image, self.method)
                 files.append(output.output_name)
                 if output.grid is not None:
-                    save_png(self.out_dir / "grid" / output.output_name, output.grid, self.method)
+                    save_png(self.out_dir / OUTPUT_SUBFOLDERS[0] / output.output_name, output.grid, self.method)
                     files.append(f"grid/{output.output_name}")
                 if output.tensors is not None:
                     name = f"tensors/{Path(output.output_name).stem}.pt"
