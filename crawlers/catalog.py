@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,20 @@ def garment_images(
             continue
         selected.append((crawl_dir / record["path"], record))
     return selected
+
+
+def json_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a crawl's JSON-lines log (products.jsonl, catalog.jsonl) for a resumed crawl,
+    quietly: a line a killed run cut short is passed over (`read_catalog_file` warns of bad lines)."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            yield record
 
 
 def catalog_totals(crawl_dir: str | Path) -> dict[str, int]:

@@ -28,7 +28,13 @@ from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
-from vtonkit.crawlers.catalog import CATALOG_JSONL, CATALOG_PARQUET, PRODUCTS_JSONL, write_catalog_parquet
+from vtonkit.crawlers.catalog import (
+    CATALOG_JSONL,
+    CATALOG_PARQUET,
+    PRODUCTS_JSONL,
+    json_records,
+    write_catalog_parquet,
+)
 from vtonkit.crawlers.image_facts import (
     MAX_IMAGE_PIXELS,
     ImageFacts,
@@ -41,6 +47,20 @@ from vtonkit.crawlers.report import failure_reason, report_for
 from vtonkit.crawlers.urls import is_internal_host, is_web_url
 
 logger = logging.getLogger(__name__)
+
+# the image facts a product's image record holds (products.jsonl), so a resumed crawl can read them back
+_FACT_FIELDS = ("sha256", "phash", "colour_sig", "width", "height", "format", "has_alpha", "is_garment_shot",
+                "garment_score", "shot_evidence", "shot_reasons")
+
+
+def facts_record(facts: ImageFacts) -> dict[str, Any]:
+    return {name: getattr(facts, name) for name in _FACT_FIELDS}
+
+
+def facts_from_record(record: dict[str, Any]) -> ImageFacts:
+    """`facts_record`'s inverse; the extension is the stored file's."""
+    return ImageFacts(**{name: record[name] for name in _FACT_FIELDS}, extension=Path(record["path"]).suffix[1:])
+
 
 # image URLs never requested: reason -> why
 URL_REFUSALS = {
@@ -103,17 +123,20 @@ class GarmentImagesPipeline(FilesPipeline):
         return cls(str(_out_dir(crawler, "images are not downloaded")), crawler=crawler)
 
     def _load_previous_catalog(self) -> None:
-        """On a resumed crawl, images already kept count for deduplication."""
+        """On a resumed crawl, images already kept count for deduplication: exact copies by the
+        catalog's hashes, near-duplicates by the fingerprints the products' image records hold."""
         catalog = self.out / CATALOG_JSONL
         if not (self.crawler.settings.get("JOBDIR") and catalog.exists()):
             return
-        for line in catalog.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
+        for record in json_records(catalog):
             self.by_sha[record["sha256"]] = record["path"]
             self.path_owner[record["path"]] = record["page_url"]
+        in_catalog = set(self.by_sha.values())
+        for product in json_records(self.out / PRODUCTS_JSONL):
+            for entry in product.get("images") or []:
+                if entry.get("status") == "kept" and entry.get("path") in in_catalog and "colour_sig" in entry:
+                    self.kept.append((facts_from_record(entry), entry["path"]))
+                    in_catalog.discard(entry["path"])  # once, however many products show it
 
     # -- requests -------------------------------------------------------------------------
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
@@ -164,18 +187,7 @@ class GarmentImagesPipeline(FilesPipeline):
         except ImageRejected as exc:
             report_for(self.crawler).image_error(url, str(exc), page)
             return {**result, "status": "rejected", "reason": exc.reason}
-        result.update(
-            sha256=facts.sha256,
-            phash=facts.phash,
-            width=facts.width,
-            height=facts.height,
-            format=facts.format,
-            has_alpha=facts.has_alpha,
-            is_garment_shot=facts.is_garment_shot,
-            garment_score=facts.garment_score,
-            shot_evidence=facts.shot_evidence,
-            shot_reasons=facts.shot_reasons,
-        )
+        result.update(facts_record(facts))
         if facts.sha256 in self.by_sha:
             return {
                 **result,

@@ -524,3 +524,26 @@ def test_a_public_shops_images_on_this_machine_or_a_private_network_are_not_requ
     pipeline = GarmentImagesPipeline.from_crawler(crawler)
     requests = pipeline.get_media_requests({"url": public_page, "image_urls": [*inward, *outward]}, None)
     assert [request.url for request in requests] == outward
+
+
+def test_a_resumed_crawl_finds_near_duplicates_of_the_images_its_earlier_runs_kept(tmp_path: Path):
+    """The near-duplicate list started empty on --resume (only exact hashes were reloaded), so a
+    re-encoded copy of an image kept before the kill was stored a second time."""
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.pipelines import GarmentImagesPipeline, facts_record
+
+    skirt = Image.fromarray(draw_garment(GarmentSpec("skirt", "#b0302c", seed=5)))
+    kept = inspect_image(_png(skirt), person_detector="skin")
+    path = f"images/lower/{kept.sha256}.png"
+    entry = {"url": "http://127.0.0.1:1/a.png", **facts_record(kept), "status": "kept", "path": path}
+    (tmp_path / "products.jsonl").write_text(
+        json.dumps({"sku": "s1", "url": "http://127.0.0.1:1/p/1", "images": [entry]}) + "\n"
+        + '{"sku": "s2", "ima', encoding="utf-8")  # and the line a kill cut short
+    (tmp_path / "catalog.jsonl").write_text(
+        json.dumps({"sha256": kept.sha256, "path": path, "page_url": "http://127.0.0.1:1/p/1"}) + "\n", encoding="utf-8")
+    crawler = get_crawler(settings_dict={"VTONKIT_OUT": str(tmp_path), "JOBDIR": str(tmp_path / ".job")})
+    pipeline = GarmentImagesPipeline.from_crawler(crawler)
+    assert pipeline.kept == [(kept, path)]
+    buffer = io.BytesIO()
+    skirt.resize((600, 800)).save(buffer, format="JPEG", quality=75)
+    assert is_near_duplicate(inspect_image(buffer.getvalue(), person_detector="skin"), pipeline.kept[0][0])

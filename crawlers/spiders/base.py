@@ -15,7 +15,6 @@ how listings paginate, which pages need a browser. Extraction itself is generic
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -31,7 +30,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
-from vtonkit.crawlers.catalog import PRODUCTS_JSONL
+from vtonkit.crawlers.catalog import PRODUCTS_JSONL, json_records
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
@@ -81,16 +80,10 @@ def products_found_before(settings: Any) -> set[str]:
     line cut short by a killed run is skipped)."""
     out = settings.get("VTONKIT_OUT")
     path = Path(out) / PRODUCTS_JSONL if out and settings.get("JOBDIR") else None
-    if path is None or not path.exists():
+    if path is None:
         return set()
-    keys = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            product = json.loads(line)
-        except ValueError:
-            continue
-        keys.add(product_key(product.get("sku"), product.get("canonical_url") or product.get("url") or ""))
-    return keys
+    return {product_key(product.get("sku"), product.get("canonical_url") or product.get("url") or "")
+            for product in json_records(path)}
 
 
 class StoreSpider(scrapy.Spider):
