@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -31,6 +33,10 @@ INSTALL_HINT = (
     "JavaScript-rendered pages need Chromium: install it (Debian/Ubuntu: `sudo apt-get install -y chromium`) "
     f"or point ${ENV_VAR} at a Chromium/Chrome executable."
 )
+
+
+DEFAULT_RENDER_TIMEOUT = 60.0  # seconds per rendered page, all steps (VTONKIT_RENDER_TIMEOUT, --render-timeout)
+HANDLER = "vtonkit.crawlers.browser.BoundedPlaywrightHandler"
 
 
 class ChromiumNotFound(RuntimeError):
@@ -72,10 +78,7 @@ def playwright_settings(executable: Path) -> dict[str, Any]:
     first rendered page (see :mod:`vtonkit.crawlers.render`).
     """
     return {
-        "DOWNLOAD_HANDLERS": {
-            "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-            "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-        },
+        "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
             "executable_path": str(executable),
@@ -85,6 +88,69 @@ def playwright_settings(executable: Path) -> dict[str, Any]:
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
     }
+
+
+class RenderTimeout(Exception):
+    """A rendered page that was still busy (a script that never yields, requests that never end)
+    when its render time was up; its page is closed and the crawl goes on."""
+
+
+def bounded_handler_class() -> type:
+    """scrapy-playwright's download handler with a deadline per rendered page (imported late: the
+    handler module needs the asyncio reactor)."""
+    from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+    class BoundedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
+        """Every rendered page ends within ``VTONKIT_RENDER_TIMEOUT`` seconds.
+
+        Playwright bounds navigation and waits, but not ``page.evaluate`` nor ``page.content``: a page
+        whose script loops forever once loaded held its request, and with it the crawl (even a
+        SIGTERM), for ever. Past the deadline the page is closed (its renderer stopped, its slot in
+        the browser context freed) and the request fails with :class:`RenderTimeout`, which the
+        spider reports with the page's URL.
+        """
+
+        def __init__(self, crawler: Any) -> None:
+            super().__init__(crawler)
+            self.render_timeout = crawler.settings.getfloat("VTONKIT_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
+            self._pages: dict[int, Any] = {}  # id(request) -> its page, while it renders
+
+        async def _create_page(self, request: Any, spider: Any) -> Any:
+            page = await super()._create_page(request, spider)
+            self._pages[id(request)] = page
+            return page
+
+        async def _download_request(self, request: Any, spider: Any = None) -> Any:
+            task = asyncio.ensure_future(super()._download_request(request, spider))
+            try:
+                done, _ = await asyncio.wait({task}, timeout=self.render_timeout)
+                if task in done:
+                    return task.result()
+                task.cancel()
+                page = self._pages.get(id(request))
+                if page is not None and not page.is_closed():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(page.close(), timeout=10)
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(task, timeout=10)
+                logger.warning("gave up rendering %s after %g s", request.url, self.render_timeout)
+                raise RenderTimeout(f"gave up rendering after {self.render_timeout:g} s (--render-timeout): "
+                                    "the page's scripts or requests never finished")
+            finally:
+                if not task.done():
+                    task.cancel()
+                self._pages.pop(id(request), None)
+
+    return BoundedPlaywrightHandler
+
+
+def __getattr__(name: str) -> Any:
+    """``BoundedPlaywrightHandler`` on first use (the name Scrapy's ``DOWNLOAD_HANDLERS`` loads)."""
+    if name == "BoundedPlaywrightHandler":
+        cls = bounded_handler_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
 
 
 def wait_until_true(page: Any, expression: str, timeout_s: float = 30.0, interval_s: float = 0.05) -> None:

@@ -549,3 +549,35 @@ def collection_store(base: str) -> Routes:
         routes[f"/cdn/{handle}.jpg"] = Page((GARMENTS / CAFE24_GARMENTS[n % len(CAFE24_GARMENTS)]).read_bytes(),
                                             "image/jpeg")
     return routes
+
+
+# a store whose product pages are drawn by script, some of them hostile to the browser that renders
+# them: page name -> script run once the product is drawn
+HOSTILE_RENDER_PAGES = {
+    "steady-tee": "",
+    "busy-loop": "setTimeout(() => { while (true) {} }, 200);",  # the page's only thread never yields
+}
+
+
+def _drawn_product(sku: str, extra_js: str) -> Page:
+    """An app shell whose script draws a product (title, price, JSON-LD), then runs ``extra_js``."""
+    ld = {"@context": "https://schema.org", "@type": "Product", "name": f"Shell {sku}", "sku": sku,
+          "offers": {"@type": "Offer", "price": "25", "priceCurrency": "EUR"}}
+    script = (
+        "const root = document.getElementById('root');"
+        f"root.innerHTML = '<h1>Shell {sku}</h1><p class=\"price\">25 EUR</p>';"
+        "const ld = document.createElement('script'); ld.type = 'application/ld+json';"
+        f"ld.textContent = {json.dumps(json.dumps(ld))}; document.head.appendChild(ld);"
+        f"{extra_js}"
+    )
+    return html(f"<div id='root'></div><script>{script}</script>", title="Loading…")
+
+
+def hostile_render_store(base: str, pages: dict[str, str] | None = None) -> Routes:
+    """A listing of app-shell product pages (``/products/<name>``), each drawn by script and then
+    running its entry of ``pages`` (default :data:`HOSTILE_RENDER_PAGES`); the SKU is the name."""
+    pages = HOSTILE_RENDER_PAGES if pages is None else pages
+    links = "".join(f"<li><a href='/products/{name}'>{name}</a></li>" for name in pages)
+    routes: Routes = {"/": html(f"<h1>Shop</h1><ul>{links}</ul><p>{'Our products. ' * 40}</p>")}
+    routes.update({f"/products/{name}": _drawn_product(name, js) for name, js in pages.items()})
+    return routes

@@ -31,6 +31,7 @@ from tests.fixture_shops import (
     FixtureShop,
     cafe24_mall,
     collection_store,
+    hostile_render_store,
     kr_mall,
     mixed_store,
     pale_dress_head_cropped,
@@ -45,24 +46,24 @@ pytestmark = pytest.mark.slow
 
 
 def _crawl_shop(
-    routes, store: str, out: Path, *extra: str
+    routes, store: str, out: Path, *extra: str, timeout: float = 300
 ) -> tuple[FixtureShop, dict, list[dict], list[dict], str]:
     """Serve a fixture shop, crawl it with the spider ``store``, stop it: (shop, *crawl results)."""
     shop = FixtureShop(routes)
     try:
-        return (shop, *_crawl(store, shop.url, out, *extra))
+        return (shop, *_crawl(store, shop.url, out, *extra, timeout=timeout))
     finally:
         shop.stop()
 
 
-def _crawl(store: str, url: str, out: Path, *extra: str) -> tuple[dict, list[dict], list[dict], str]:
+def _crawl(store: str, url: str, out: Path, *extra: str, timeout: float = 300) -> tuple[dict, list[dict], list[dict], str]:
     """(summary, products, catalog records, console output) of one `vtonkit crawl`."""
     run = subprocess.run(
         [*VTONKIT, "crawl", store, "--out", str(out), "--url", url, "--no-throttle", *extra],
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=300,
+        timeout=timeout,
         check=False,  # the exit code is asserted below, with the output
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -257,3 +258,17 @@ def test_a_product_linked_by_two_paths_is_one_product_by_its_canonical_address(t
     assert {p["canonical_url"] for p in products} == {
         f"{shop.url}/products/wrap-dress-{n}" for n in range(COLLECTION_PRODUCTS)}
     assert all(p["sku"] is None for p in products)
+
+
+def test_a_page_whose_script_never_yields_costs_its_render_timeout_only(tmp_path):
+    """A product page that loops forever once drawn held the crawl for ever (Playwright bounds
+    navigation, not page.evaluate nor page.content): it is closed after --render-timeout, named
+    with its URL, and the other product is still found."""
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    _, summary, products, _, _ = _crawl_shop(hostile_render_store, "generic", tmp_path, "--render-timeout", "4",
+                                            timeout=90)
+    assert [p["sku"] for p in products] == ["steady-tee"]
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    assert missing == {"products/busy-loop": "listing-link: RenderTimeout: gave up rendering after 4 s "
+                                             "(--render-timeout): the page's scripts or requests never finished"}

@@ -29,6 +29,7 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from vtonkit.crawlers.browser import HANDLER as BROWSER_HANDLER
 from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
 from vtonkit.crawlers.catalog import PRODUCTS_JSONL, json_records
 from vtonkit.crawlers.categories import CATEGORIES
@@ -193,7 +194,7 @@ class StoreSpider(scrapy.Spider):
     @property
     def browser_enabled(self) -> bool:
         handlers = self.crawler.settings.getdict("DOWNLOAD_HANDLERS")
-        return "scrapy_playwright" in str(handlers.get("http", ""))
+        return str(handlers.get("http", "")) in (BROWSER_HANDLER, "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler")
 
     # -- start ----------------------------------------------------------------------------
     def url_for(self, path: str) -> str:

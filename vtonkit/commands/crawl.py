@@ -66,6 +66,10 @@ def crawl(
     render_budget: int = typer.Option(
         200, "--render-budget", min=0, help="At most this many pages rendered in Chromium per crawl."
     ),
+    render_timeout: float = typer.Option(
+        60.0, "--render-timeout", min=1.0,
+        help="Seconds one rendered page may take, all steps; a page still busy then is closed and reported.",
+    ),
     max_pages: int = typer.Option(
         None,
         "--max-pages",
@@ -157,6 +161,7 @@ def crawl(
                     no_throttle=no_throttle,
                     extra_settings={
                         "VTONKIT_RENDER_BUDGET": render_budget,
+                        "VTONKIT_RENDER_TIMEOUT": render_timeout,
                         **({"VTONKIT_RENDER": render.value} if render else {}),
                     },
                     max_pages=max_pages,
