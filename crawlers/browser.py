@@ -95,6 +95,20 @@ class RenderTimeout(Exception):
     when its render time was up; its page is closed and the crawl goes on."""
 
 
+async def _refuse_unrouted(route: Any) -> None:
+    logger.warning("browser request of a popup refused: %s", route.request.url)
+    with contextlib.suppress(Exception):
+        await route.abort()
+
+
+def _close_popup(popup: Any) -> None:
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await popup.close()
+
+    asyncio.ensure_future(close())
+
+
 def bounded_handler_class() -> type:
     """scrapy-playwright's download handler with a deadline per rendered page (imported late: the
     handler module needs the asyncio reactor)."""
@@ -118,6 +132,13 @@ def bounded_handler_class() -> type:
         async def _create_page(self, request: Any, spider: Any) -> Any:
             page = await super()._create_page(request, spider)
             self._pages[id(request)] = page
+            # the request gate (PLAYWRIGHT_ABORT_REQUEST) is routed per page: a popup the page opens
+            # (window.open) is a page of its own that no gate saw, so its requests went anywhere.
+            # What no page's route handles is refused at the context, and popups are closed.
+            if not getattr(page.context, "_vtonkit_fenced", False):
+                page.context._vtonkit_fenced = True
+                await page.context.route("**", _refuse_unrouted)
+            page.on("popup", _close_popup)
             return page
 
         async def _download_request(self, request: Any, spider: Any = None) -> Any:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from parsel import Selector
+from vtonkit.crawlers.report import report_for
+from vtonkit.crawlers.urls import is_internal_host, split_url
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +201,26 @@ def empty_product_grid(page_html: str) -> bool:
     return False
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = split_url(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").rstrip(".").lower(), port
+
+
+def reaches_inward(url: str, shop_url: str) -> bool:
+    """The browser's request `url` goes to this machine or a private network (``is_internal_host``)
+    and not to the shop's own address: a public shop's page may not reach 169.254.169.254 or a
+    router, nor a shop served from this machine another port of it."""
+    return is_internal_host(url) and (not is_internal_host(shop_url) or _origin(url) != _origin(shop_url))
+
+
 class BrowserRequestGate:
-    """``PLAYWRIGHT_ABORT_REQUEST``: abort what robots.txt disallows, and images/fonts/media.
+    """``PLAYWRIGHT_ABORT_REQUEST``: abort images/fonts/media, requests that reach inward
+    (:func:`reaches_inward`, asked before robots.txt, whose own fetch would reach inward too) and
+    what robots.txt disallows.
 
     Scrapy's RobotsTxtMiddleware checks the requests Scrapy makes; the browser's own requests
     (XHR, scripts) bypass it. This gate asks the same middleware (same cache, same user agent)
@@ -225,6 +245,11 @@ class BrowserRequestGate:
             return True
         if self.crawler is None or not request.url.startswith(("http://", "https://")):
             return False
+        if reaches_inward(request.url, getattr(self.crawler.spider, "base_url", "")):
+            report_for(self.crawler).browser_blocked.append(request.url)
+            logger.warning("browser request blocked: %s is on this machine or a private network, "
+                           "outside the shop's own address", request.url)
+            return True
         robots = self._robots_middleware()
         if robots is None:  # ROBOTSTXT_OBEY is off
             return False
@@ -235,8 +260,6 @@ class BrowserRequestGate:
         try:
             robots.process_request_2(await robots.robot_parser(probe), probe)
         except IgnoreRequest:
-            from vtonkit.crawlers.report import report_for
-
             report_for(self.crawler).browser_blocked.append(request.url)
             logger.info("browser request blocked by robots.txt: %s", request.url)
             return True

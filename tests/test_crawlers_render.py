@@ -29,6 +29,7 @@ from tests.fixture_shops import (
     SPA_BATCH,
     SPA_PRODUCTS,
     FixtureShop,
+    Page,
     cafe24_mall,
     collection_store,
     hostile_render_store,
@@ -272,3 +273,27 @@ def test_a_page_whose_script_never_yields_costs_its_render_timeout_only(tmp_path
     missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
     assert missing == {"products/busy-loop": "listing-link: RenderTimeout: gave up rendering after 4 s "
                                              "(--render-timeout): the page's scripts or requests never finished"}
+
+
+def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
+    """A page's script fetched, framed, opened as a popup and navigated to another port of this
+    machine (and 169.254.169.254): the browser requested them all, and the robots.txt check asked the
+    other port for its robots.txt. Now only the shop's own address is reached; the rest are listed in
+    browser_blocked, and the product is still found."""
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    other = FixtureShop(lambda base: {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain")})
+    reach = (f"fetch('{other.url}/fetched').catch(() => {{}});"
+             "fetch('http://169.254.169.254/latest/meta-data/').catch(() => {});"
+             f"document.body.insertAdjacentHTML('beforeend', \"<iframe src='{other.url}/framed'></iframe>\");"
+             f"window.open('{other.url}/popup');")
+    pages = {"reaching-tee": reach, "leaving-tee": f"setTimeout(() => {{ location.href = '{other.url}/away'; }}, 300);"}
+    try:
+        _, summary, products, _, _ = _crawl_shop(functools.partial(hostile_render_store, pages=pages), "generic",
+                                                tmp_path, "--render-timeout", "10", timeout=90)
+        assert other.paths == []
+    finally:
+        other.stop()
+    assert "reaching-tee" in [p["sku"] for p in products]
+    assert {url.replace(other.url, "OTHER") for url in summary["browser_blocked"]} == {
+        "OTHER/fetched", "http://169.254.169.254/latest/meta-data/", "OTHER/framed", "OTHER/away"}
