@@ -101,6 +101,15 @@ async def _refuse_unrouted(route: Any) -> None:
         await route.abort()
 
 
+async def _refuse_web_socket(socket: Any) -> None:
+    """Page routes do not see WebSockets: without this a page's script reached any address with
+    one. No product page needs one to show its product (chat and live widgets do), so none is
+    connected: the page sees the socket close."""
+    logger.info("browser WebSocket refused: %s", socket.url)
+    with contextlib.suppress(Exception):
+        await socket.close()
+
+
 def _close_popup(popup: Any) -> None:
     async def close() -> None:
         with contextlib.suppress(Exception):
@@ -138,6 +147,8 @@ def bounded_handler_class() -> type:
             if not getattr(page.context, "_vtonkit_fenced", False):
                 page.context._vtonkit_fenced = True
                 await page.context.route("**", _refuse_unrouted)
+                await page.context.route_web_socket("**", _refuse_web_socket)  # pages made later: popups
+            await page.route_web_socket("**", _refuse_web_socket)  # a context's socket route misses this page
             page.on("popup", _close_popup)
             return page
 

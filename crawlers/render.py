@@ -114,6 +114,35 @@ def next_page_pattern() -> str:
     return rf"^(?:{labels})\s*[›»>→]*$"
 
 
+QUIET_NETWORK_SECONDS = 15.0  # at most this long for a shell's data requests (a third of the render time, if less)
+
+
+def quiet_network_seconds(render_timeout: float) -> float:
+    """How long a rendered page waits for its network to go quiet: it must leave time to read the page."""
+    return min(QUIET_NETWORK_SECONDS, render_timeout / 3)
+
+
+async def wait_for_quiet_network(page: Any, seconds: float) -> bool:
+    """Wait until the page's network is quiet (an app shell's data requests are done), for at most
+    `seconds`; True when it went quiet. A page that keeps a request open for ever (a long-poll, a live
+    feed) is then read as it is: its product is usually drawn already, and a failed wait lost it."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_load_state("networkidle", timeout=seconds * 1000)
+    except PlaywrightTimeout:
+        logger.info("%s: the network never went quiet in %g s; reading the page as it is", page.url, seconds)
+        return False
+    return True
+
+
+def quiet_network_method(render_timeout: float) -> Any:
+    """The page method of `wait_for_quiet_network` (see `quiet_network_seconds`)."""
+    from scrapy_playwright.page import PageMethod
+
+    return PageMethod(wait_for_quiet_network, quiet_network_seconds(render_timeout))
+
+
 def grow_method(rounds: int) -> Any:
     """The page method that grows a rendered listing (see :data:`GROW_LISTING_JS`)."""
     from scrapy_playwright.page import PageMethod

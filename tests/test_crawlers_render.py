@@ -10,6 +10,7 @@ import functools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from tests.fixture_shops import (
     SPA_PRODUCTS,
     FixtureShop,
     Page,
+    _Handler,
     cafe24_mall,
     collection_store,
     hostile_render_store,
@@ -276,9 +278,9 @@ def test_a_page_whose_script_never_yields_costs_its_render_timeout_only(tmp_path
 
 
 def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
-    """A page's script fetched, framed, opened as a popup and navigated to another port of this
-    machine (and 169.254.169.254): the browser requested them all, and the robots.txt check asked the
-    other port for its robots.txt. Now only the shop's own address is reached; the rest are listed in
+    """A page's script fetched, framed, opened as a popup, opened a WebSocket to and navigated to
+    another port of this machine (and 169.254.169.254): the browser requested them all, and the
+    robots.txt check asked the other port for its robots.txt. Now only the shop's own address is reached; the rest are listed in
     browser_blocked, and the product is still found."""
     if not chromium_available():
         pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
@@ -286,7 +288,8 @@ def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
     reach = (f"fetch('{other.url}/fetched').catch(() => {{}});"
              "fetch('http://169.254.169.254/latest/meta-data/').catch(() => {});"
              f"document.body.insertAdjacentHTML('beforeend', \"<iframe src='{other.url}/framed'></iframe>\");"
-             f"window.open('{other.url}/popup');")
+             f"window.open('{other.url}/popup');"
+             f"try {{ new WebSocket('{other.url.replace('http', 'ws', 1)}/socket'); }} catch (e) {{}}")
     pages = {"reaching-tee": reach, "leaving-tee": f"setTimeout(() => {{ location.href = '{other.url}/away'; }}, 300);"}
     try:
         _, summary, products, _, _ = _crawl_shop(functools.partial(hostile_render_store, pages=pages), "generic",
@@ -297,3 +300,30 @@ def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
     assert "reaching-tee" in [p["sku"] for p in products]
     assert {url.replace(other.url, "OTHER") for url in summary["browser_blocked"]} == {
         "OTHER/fetched", "http://169.254.169.254/latest/meta-data/", "OTHER/framed", "OTHER/away"}
+
+
+class _LongPollHandler(_Handler):
+    """Holds ``/poll`` open (a long-poll or live feed that never answers), serves the rest."""
+
+    def do_GET(self) -> None:
+        if self.path == "/poll":
+            self.server.log(self.path, self.headers.get("User-Agent", ""))
+            time.sleep(60)
+            return
+        super().do_GET()
+
+
+def test_a_page_that_keeps_a_request_open_is_read_once_its_quiet_wait_is_over(tmp_path):
+    """The wait for a quiet network had to succeed: a product page holding a long-poll open lost its
+    product (already drawn) to 'Timeout 30000ms exceeded'. The wait is now bounded and the page read."""
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    shop = FixtureShop(functools.partial(hostile_render_store, pages={
+        "steady-tee": "", "polling-tee": "fetch('/poll').catch(() => {});"}))
+    shop.RequestHandlerClass = _LongPollHandler
+    try:
+        summary, products, _, _ = _crawl("generic", shop.url, tmp_path, "--render-timeout", "9")
+    finally:
+        shop.stop()
+    assert sorted(p["sku"] for p in products) == ["polling-tee", "steady-tee"], summary["missing_products"]
+    assert "/poll" in shop.paths

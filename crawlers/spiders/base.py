@@ -30,7 +30,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import HANDLER as BROWSER_HANDLER
-from vtonkit.crawlers.browser import ChromiumNotFound, find_chromium, playwright_settings
+from vtonkit.crawlers.browser import DEFAULT_RENDER_TIMEOUT, ChromiumNotFound, find_chromium, playwright_settings
 from vtonkit.crawlers.catalog import PRODUCTS_JSONL, json_records
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
@@ -46,6 +46,7 @@ from vtonkit.crawlers.render import (
     app_shell_verdict,
     empty_product_grid,
     grow_method,
+    quiet_network_method,
     grown,
     render_policy,
 )
@@ -270,7 +271,7 @@ class StoreSpider(scrapy.Spider):
         wait = (
             PageMethod("wait_for_selector", wait_selector)
             if wait_selector
-            else PageMethod("wait_for_load_state", "networkidle")  # the shell's data requests are done
+            else quiet_network_method(self.crawler.settings.getfloat("VTONKIT_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT))
         )
         methods = [wait]
         if not (meta or {}).get("vtonkit_expected") or reason in LISTING_REASONS:  # may be a listing: grow it
