@@ -74,7 +74,9 @@ def image_url_refusal(url: str, page: str | None) -> str | None:
 
     A ``file://`` image would copy this machine's files into the catalog; an internet shop has no
     picture on this machine or its network, so such a URL would only send requests inward (a shop
-    served from one, as in development, is crawled as it asks)."""
+    served from one, as in development, is crawled as it asks, its images on any port: a local
+    stand-in for an image CDN; the browser's stricter `render.reaches_inward` keeps a page's own
+    scripts to the shop's origin)."""
     if not is_web_url(url):
         return "not-http"
     if is_internal_host(url) and not is_internal_host(page or ""):
