@@ -37,13 +37,14 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, display_name
+from vtonkit.datasets.manifest import Manifest
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 from vtonkit.preprocess.cache import CachedError
 from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
 from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
-from vtonkit.preprocess.sources import assign_stems, file_sources
+from vtonkit.preprocess.sources import file_sources, settle_stems
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
@@ -242,13 +243,27 @@ def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine
             close()
 
 
-def _run_files(kind: str, paths: Iterable[str | Path], worker: EachWorker,
-               on_result: Callable[[ItemResult], None] | None) -> list[ItemResult]:
-    """Run `worker` on each file under the stem `prep` would give it (`sources.assign_stems`): sanitised
-    for the official loaders, made unique where two files would share one (`a.jpg`, `a.png`), so no
-    sample overwrites another; a file with the same bytes as another is not run but reported as skipped."""
-    kept, duplicates = assign_stems(file_sources(kind, paths), {})
-    results = list(run_each([(source.path, source.stem) for source in kept], worker, on_result=on_result))
+def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: EachWorker,
+               on_result: Callable[[ItemResult], None] | None, category: str | None = None) -> list[ItemResult]:
+    """Run `worker` on each file under the stem `prep` would give it (`sources.settle_stems`, with the
+    manifest of the split's dataset, `split.root`'s parent): sanitised for the official loaders, made unique
+    where two files would share one (`a.jpg`, `a.png`) or where the split holds a sample another file
+    made, so no sample overwrites another, while a file run again keeps its stem; a file with the same
+    bytes as another is not run but reported as skipped."""
+    dataset = split.root.absolute().parent
+    manifest = Manifest.load(dataset)
+    sources = file_sources(kind, paths)
+    candidates = {id(source): source.meta["candidate"] for source in sources}
+    kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)
+    manifest.save()  # the stems are taken before any file is written
+    renamed = {source.stem: candidates[id(source)] for source in kept if source.stem != candidates[id(source)]}
+    results = []
+    for result in run_each([(source.path, source.stem) for source in kept], worker):
+        if result.ok and result.stem in renamed:
+            result.warnings.append(f"written as sample {result.stem}: another file has the name {renamed[result.stem]}")
+        if on_result is not None:
+            on_result(result)
+        results.append(result)
     for duplicate in duplicates:
         skipped = ItemResult(duplicate.path, "", duplicate_of=duplicate.duplicate_of)
         if on_result is not None:
@@ -267,7 +282,8 @@ def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: Pe
         result.warnings = outputs.warnings
         result.written = write_person_outputs(split, result.stem, outputs)
 
-    return _run_files("person", paths, EachWorker(work, lambda stem: split.person_files(stem).values()), on_result)
+    return _run_files("person", paths, split, EachWorker(work, lambda stem: split.person_files(stem).values()),
+                      on_result, category)
 
 
 def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
@@ -279,7 +295,7 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
         result.warnings = outputs.warnings
         result.written = write_cloth_outputs(split, result.stem, outputs.rgb, outputs.mask)
 
-    return _run_files("cloth", paths, EachWorker(work, lambda stem: split.cloth_files(stem).values()), on_result)
+    return _run_files("cloth", paths, split, EachWorker(work, lambda stem: split.cloth_files(stem).values()), on_result)
 
 
 def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> list[Path]:

@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout, display_name
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
+from vtonkit.datasets.manifest import Manifest
 from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
@@ -47,10 +46,10 @@ from vtonkit.preprocess.stage_worker import (
 from vtonkit.preprocess.sources import (
     Duplicate,
     Source,
-    assign_stems,
     check_category,
     cloth_sources,
     person_sources,
+    settle_stems,
 )
 from vtonkit.preprocess.stages import REGISTRIES
 
@@ -199,14 +198,6 @@ def remove_stale_temporaries(dataset: Path) -> int:
     return removed
 
 
-def _record_sources(manifest: Manifest, split: str, kind: str, sources: list[Source], category: str) -> None:
-    entries = manifest.entries(split, kind)
-    for source in sources:
-        # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.
-        entries[source.stem] = {"source": display_name(source.path), "sha256": source.sha256,
-                                "category": category, **source.meta}
-
-
 def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Source]]:
     """`{split: sources}`: all in `options.split`, or with "auto" a stable hash split (`split_of`) keyed by
     the content hash, and for catalog garments by store + product id (all shots of a product together)."""
@@ -220,22 +211,10 @@ def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Sou
     return grouped
 
 
-def _has_files(dataset: Path, split: str, kind: str, stem: str) -> bool:
-    """Whether `dataset/split` holds any file of sample `stem` of `kind` (person: image/, parse, pose, ...)."""
-    split_dir = DatasetLayout(dataset).split(split)
-    files = split_dir.person_files(stem) if kind == "person" else split_dir.cloth_files(stem)
-    return any(os.path.lexists(path) for path in files.values())
-
-
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
           ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
     """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, n complete)."""
-    manifest_kind = PERSONS if kind == "person" else CLOTHS
-    existing = dict(manifest.entries(split, manifest_kind))
-    if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
-        existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
-    kept, duplicates = assign_stems(sources, existing, lambda stem: _has_files(dataset, split, kind, stem))
-    _record_sources(manifest, split, manifest_kind, kept, category)
+    kept, duplicates = settle_stems(sources, manifest, split, DatasetLayout(dataset).split(split), category)
     tasks: list[PersonTask | ClothTask] = []
     complete = 0
     for source in kept:

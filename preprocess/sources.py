@@ -26,7 +26,8 @@ from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
-from vtonkit.datasets.layout import display_name
+from vtonkit.datasets.layout import SplitDir, display_name
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
@@ -284,3 +285,36 @@ def check_category(category: str) -> str:
     if category not in CATEGORIES:
         raise VtonkitError(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
     return category
+
+
+def _has_files(split_dir: SplitDir, kind: str, stem: str) -> bool:
+    """Whether `split_dir` holds any file of sample `stem` of `kind` (person: image/, parse, pose, ...)."""
+    files = split_dir.person_files(stem) if kind == "person" else split_dir.cloth_files(stem)
+    return any(os.path.lexists(path) for path in files.values())
+
+
+def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_dir: SplitDir,
+                 category: str | None) -> tuple[list[Source], list[Duplicate]]:
+    """`assign_stems` against the manifest's records and the files `split_dir` (of split name `split`)
+    already holds, then record every kept source in `manifest` (not saved); returns (kept, duplicates).
+
+    `prep`, `prep-person` and `prep-cloth` all settle stems here, so a file run again keeps its sample
+    while another file of the same name never overwrites, nor on failure deletes, a sample it did not make.
+
+    Args:
+        sources: inputs of one kind (all `person` or all `cloth`).
+        category: recorded with each source; None records none (a garment of any category).
+    """
+    kind = sources[0].kind if sources else "person"
+    manifest_kind = PERSONS if kind == "person" else CLOTHS
+    existing = dict(manifest.entries(split, manifest_kind))
+    if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
+        existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
+    kept, duplicates = assign_stems(sources, existing, lambda stem: _has_files(split_dir, kind, stem))
+    entries = manifest.entries(split, manifest_kind)
+    for source in kept:
+        # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.
+        record = {"source": display_name(source.path), "sha256": source.sha256}
+        entries[source.stem] = {**record, **({} if category is None else {"category": category}), **source.meta}
+    return kept, duplicates
+

@@ -368,3 +368,73 @@ def test_a_damaged_exif_block_is_named_in_its_warning(tmp_path: Path):
         prepare_cloth(shot)
     messages = [str(w.message) for w in caught]
     assert messages == [f"{shot}: Tag data larger than file. Skipping tag 270"], messages
+
+
+def test_prep_person_onto_a_genuine_dataset_neither_overwrites_nor_deletes_its_sample(vitonhd: Path, tmp_path: Path):
+    """`prep-person --out` onto a VITON-HD split: another photo named like a genuine sample (00006_00.jpg)
+    overwrote its eight files, and a junk file of that name deleted them (the failure policy removed the
+    stem's files). Now the photo gets its own stem, the junk costs only itself, and the same photo run
+    again keeps the stem it got (the split's dataset manifest records it)."""
+    import shutil
+
+    split = SplitDir(tmp_path / "ds" / "test")
+    stem = "00006_00"
+    for folder, path in split.person_files(stem).items():
+        path.parent.mkdir(parents=True)
+        shutil.copy(vitonhd / "test" / folder / path.name, path)
+    genuine = {path: path.read_bytes() for path in split.person_files(stem).values()}
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(vitonhd / "test" / "image" / "00034_00.jpg", photos / f"{stem}.jpg")
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / f"{stem}.jpg").write_bytes(b"not a photo")
+
+    failed = CliRunner().invoke(app, ["prep-person", str(junk / f"{stem}.jpg"), "--out", str(split.root)])
+    assert failed.exit_code == 1 and f"junk/{stem}.jpg" in _flat(failed.output), failed.output
+    assert {path: path.read_bytes() for path in genuine} == genuine
+
+    for _ in range(2):  # the second run redoes the same sample
+        result = CliRunner().invoke(app, ["prep-person", str(photos / f"{stem}.jpg"), "--out", str(split.root),
+                                          "--keep-framing"])
+        assert result.exit_code == 0, result.output
+        stems = split.person_stems()
+        assert len(stems) == 2 and stem in stems, stems
+        new = next(s for s in stems if s != stem)
+        assert new.startswith(f"{stem}_") and split.agnostic_mask(new).is_file()
+        assert f"written as sample {new}: another file has the name {stem}" in _flat(result.output)
+    assert {path: path.read_bytes() for path in genuine} == genuine
+
+
+def test_prep_cloth_run_again_keeps_its_stem_and_a_new_shot_of_that_name_gets_its_own(tmp_path: Path):
+    """prep-cloth: rerunning a shot rewrites its own sample; a different shot with the same file name,
+    from another folder, no longer replaces it."""
+    split = tmp_path / "ds" / "test"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    _shot(first / "shirt.jpg", shade=40)
+    _shot(second / "shirt.jpg", shade=90)
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["prep-cloth", str(first / "shirt.jpg"), "--out", str(split)])
+        assert result.exit_code == 0 and "written as sample" not in result.output, result.output
+        assert SplitDir(split).cloth_stems() == ["shirt"]
+    kept = SplitDir(split).cloth("shirt").read_bytes()
+    result = CliRunner().invoke(app, ["prep-cloth", str(second / "shirt.jpg"), "--out", str(split)])
+    assert result.exit_code == 0, result.output
+    stems = SplitDir(split).cloth_stems()
+    assert len(stems) == 2 and SplitDir(split).cloth("shirt").read_bytes() == kept
+    manifest = json.loads((tmp_path / "ds" / ".vtonkit" / "manifest.json").read_text())
+    assert {record["source"] for record in manifest["splits"]["test"]["cloths"].values()} == {
+        str(first / "shirt.jpg"), str(second / "shirt.jpg")}
+
+
+def test_prep_cloth_with_an_unreadable_manifest_is_a_clear_error(tmp_path: Path):
+    split = tmp_path / "ds" / "test"
+    state = tmp_path / "ds" / ".vtonkit"
+    state.mkdir(parents=True)
+    (state / "manifest.json").write_text("{not json")
+    shot = _shot(tmp_path / "shirt.jpg")
+    result = CliRunner().invoke(app, ["prep-cloth", str(shot), "--out", str(split)])
+    assert result.exit_code == 2, result.output
+    assert "manifest.json" in _flat(result.output) and "unreadable manifest" in _flat(result.output)

@@ -91,7 +91,9 @@ def prep_person(
                                 "\\[models] tables (default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
 ) -> None:
     """Preprocess person photos into HR-VITON files under each photo's file stem (made safe for the official
-    loaders, as `prep` does: `a b.v2.jpg` -> a_b_v2; `a.jpg` and `a.png` get a hash suffix each).
+    loaders, as `prep` does: `a b.v2.jpg` -> a_b_v2; `a.jpg` and `a.png` get a hash suffix each, and so
+    does a photo whose stem the split already holds from another file; a photo run again keeps its stem:
+    the dataset's .vtonkit/manifest.json, in the split's parent folder, records which photo made each).
 
     Writes image/, openpose_json/, openpose_img/, image-parse-v3/, image-densepose/,
     image-parse-agnostic-v3.2/, agnostic-v3.2/ and agnostic-mask/. A photo with no person or
@@ -126,6 +128,9 @@ def prep_person(
                 task = bar.add_task("persons", total=len(images))
                 results = prep_person_files(images, SplitDir(out), backends, category=category,
                                             keep_framing=keep_framing, on_result=lambda _r: bar.advance(task))
+        except VtonkitError as exc:  # an unreadable manifest (no stem can be settled), or a refused output
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from exc
         finally:  # inside the native log: MediaPipe graphs that never ran print as they stop
             backends.close()
     _report(console, results, "prep-person")
@@ -139,7 +144,8 @@ def prep_cloth(
     config: Path = typer.Option(None, "--config", help="TOML config with \\[backends], \\[options.<backend>] and "
                                 "\\[models] tables (default: $VTONKIT_CONFIG or ./vtonkit.toml)."),
 ) -> None:
-    """Normalise garment shots to 1024x768 and write cloth/<stem>.jpg and cloth-mask/<stem>.jpg.
+    """Normalise garment shots to 1024x768 and write cloth/<stem>.jpg and cloth-mask/<stem>.jpg (stems as
+    prep-person gives them; the dataset's .vtonkit/manifest.json records which shot made each).
 
     Exit code 1 when any shot failed (unreadable, or no garment separable from the background).
 
@@ -166,6 +172,9 @@ def prep_cloth(
             with _progress(console, len(images), "prep-cloth") as bar:
                 task = bar.add_task("garments", total=len(images))
                 results = prep_cloth_files(images, SplitDir(out), masker, on_result=lambda _r: bar.advance(task))
+        except VtonkitError as exc:  # an unreadable manifest (no stem can be settled), or a refused output
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from exc
         finally:
             close_backend(masker)
     _report(console, results, "prep-cloth")
