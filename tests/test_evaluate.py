@@ -437,3 +437,30 @@ def test_a_corrupt_ground_truth_photo_costs_its_prediction_the_paired_metrics_on
     assert report["counts"]["real_for_fid"] == 4 and math.isfinite(report["fid"])
     gone = [s for s in report["skipped"] if s["name"] == f"{PERSONS[2]}_{PERSONS[2]}.png"]
     assert len(gone) == 1 and gone[0]["metrics"] == "paired", report["skipped"]
+
+
+@pytest.mark.parametrize("with_pairs", [False, True])
+def test_an_output_saved_twice_under_two_extensions_is_scored_once(tryon, tmp_path, with_pairs) -> None:
+    """`a_a.png` beside `a_a.jpg` (or `a_a.PNG`, a copy from another tool) was scored twice without
+    --pairs, weighing that try-on double in every mean and in FID; with --pairs the last by name won
+    silently. Now the `.png` vtonkit writes is scored and the other file is listed as skipped."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.evaluation.matching import match_predictions
+
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    first, second = (f"{person}_{person}" for person in PERSONS[:2])
+    for name in (f"{first}.png", f"{second}.png"):
+        (preds / name).symlink_to(out / name)
+    (preds / f"{first}.jpg").symlink_to(out / f"{second}.png")
+    (preds / f"{second}.PNG").symlink_to(out / f"{first}.png")
+    pairs = None
+    if with_pairs:
+        pairs = tmp_path / "pairs.txt"
+        pairs.write_text(f"{PERSONS[0]}.jpg {PERSONS[0]}.jpg\n{PERSONS[1]}.jpg {PERSONS[1]}.jpg\n")
+    predictions, skipped = match_predictions(preds, SplitDir(dataset / "test"), pairs_file=pairs)
+    assert sorted(p.name for p in predictions) == [f"{first}.png", f"{second}.png"]
+    reasons = {s.name: s.reason for s in skipped}
+    assert set(reasons) == {f"{first}.jpg", f"{second}.PNG"}
+    assert f"({first}.png) is scored instead" in reasons[f"{first}.jpg"]

@@ -46,6 +46,23 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def outputs_by_stem(folder: Path) -> tuple[dict[str, Path], list[Skipped]]:
+    """`{stem: image}` of `folder`, one image per output: where several files share a stem (`a.png` and
+    `a.jpg`, or `a.PNG`) the one `vtonkit infer` writes (`.png`) is kept, else the first by name, and the
+    others are returned skipped, so no try-on is scored twice."""
+    by_stem: dict[str, list[Path]] = {}
+    for path in list_images(folder):
+        by_stem.setdefault(path.stem, []).append(path)
+    kept: dict[str, Path] = {}
+    skipped: list[Skipped] = []
+    for stem, paths in by_stem.items():
+        chosen = next((p for p in paths if p.suffix == ".png"), paths[0])
+        kept[stem] = chosen
+        skipped.extend(Skipped(p.name, f"another file of the same output {stem} ({chosen.name}) is scored instead")
+                       for p in paths if p != chosen)
+    return kept, skipped
+
+
 def _split_name(stem: str, persons: list[str]) -> tuple[str, str] | None:
     # Longest person stem first so that `a_b_c` never matches person `a` when `a_b` exists.
     for person in persons:
@@ -67,9 +84,8 @@ def match_predictions(
     pred_dir = Path(pred_dir)
     persons = sorted(split.person_stems(), key=len, reverse=True)
     predictions: list[Prediction] = []
-    skipped: list[Skipped] = []
+    by_stem, skipped = outputs_by_stem(pred_dir)
     if pairs_file is not None:
-        by_stem = {p.stem: p for p in list_images(pred_dir)}
         candidates = []
         seen: set[str] = set()
         for person, cloth in read_pairs(pairs_file):
@@ -85,7 +101,7 @@ def match_predictions(
     else:
         candidates = []
         known = set(persons)
-        for path in list_images(pred_dir):
+        for path in by_stem.values():
             parts = _split_name(path.stem, persons)
             if parts is None:
                 skipped.append(Skipped(path.name, f"name is not <person>_<cloth> for any person photo in {split.root / 'image'}"))
