@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import random
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.response import get_meta_refresh
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from vtonkit.crawlers.report import report_for
@@ -65,28 +66,47 @@ class BackoffRetryMiddleware(RetryMiddleware):
 class RedirectLoopMiddleware:
     """Refuse the redirects Scrapy would drop silently: back to a URL already visited in the same
     chain (its duplicate filter), or off the store's hosts (its offsite filter drops the redirected
-    request when it is scheduled, with no errback).
+    request when it is scheduled, with no errback). HTTP redirects and the `<meta http-equiv=refresh>`
+    ones Scrapy's MetaRefreshMiddleware follows alike (a page refreshing to itself vanished).
 
     Raising ``IgnoreRequest`` here reaches the spider's errback, which reports the page with its URL.
     """
 
     def __init__(self, crawler: Any = None):
         self.crawler = crawler
+        settings = crawler.settings if crawler is not None else None
+        self.follows_refresh = settings is None or settings.getbool("METAREFRESH_ENABLED", True)
+        self.refresh_ignore_tags = settings.getlist("METAREFRESH_IGNORE_TAGS") if settings is not None else []
+        self.refresh_max_delay = settings.getint("METAREFRESH_MAXDELAY", 100) if settings is not None else 100
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
         return cls(crawler)
 
+    def _target(self, request: Request, response: Response) -> tuple[str, str] | None:
+        """(where the response sends the request, "redirect" or "meta refresh"), if Scrapy will follow it."""
+        if request.meta.get("dont_redirect"):
+            return None
+        if response.status in (301, 302, 303, 307, 308) and b"Location" in response.headers:
+            return urljoin(request.url, response.headers[b"Location"].decode("latin-1")), "redirect"
+        if self.follows_refresh and request.method != "HEAD" and isinstance(response, HtmlResponse):
+            interval, url = get_meta_refresh(response, ignore_tags=self.refresh_ignore_tags)
+            if url and urlparse(url).scheme in ("http", "https") and interval < self.refresh_max_delay:
+                return url, "meta refresh"
+        return None
+
     def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+        found = self._target(request, response)
+        if found is None:
             return response
-        target = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+        target, how = found
         chain = set(request.meta.get("redirect_urls", [])) | {request.url}
         if target in chain:
-            raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+            raise IgnoreRequest(f"{how} loop: {request.url} -> {target}")
         if self._leaves_store(request, target):
             report_for(self.crawler).skipped["off-host-redirect"] += 1
-            raise IgnoreRequest(f"redirected off the store's host: {request.url} -> {target}")
+            raise IgnoreRequest(f"{'redirected' if how == 'redirect' else how} off the store's host: "
+                                f"{request.url} -> {target}")
         return response
 
     def _leaves_store(self, request: Request, target: str) -> bool:

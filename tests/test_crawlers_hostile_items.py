@@ -85,6 +85,11 @@ def hostile_items_store(local: Path):
             "pixel-bomb": _product("pixel-bomb", image=["/img/bomb.png", "/img/3.jpg"]),
             "moved-away": _product("moved-away"),  # never served: it redirects off the host (_OffHostHandler)
         }
+        # pages that send the browser on with <meta http-equiv=refresh>: to themselves, and to another host
+        refresh = "<meta http-equiv='refresh' content='0; url={}'>"
+        products["refresh-loop"] = html("<h1>Please wait</h1>", head=refresh.format("/products/refresh-loop"))
+        products["refresh-away"] = html("<h1>Please wait</h1>", head=refresh.format(
+            base.replace("127.0.0.1", "localhost") + "/products/refresh-away"))
         routes: Routes = {"/robots.txt": ROBOTS,
                           "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in products)),
                           "/img/drawing.jpg": Page(EPS, "image/jpeg"),
@@ -243,7 +248,7 @@ def test_a_product_page_redirected_off_the_store_is_reported(hostile_crawl):
     summary, page = hostile_crawl["summary"], f"{hostile_crawl['shop'].url}/products/moved-away"
     errors = [e["reason"] for e in summary["page_errors"] if e["url"] == page]
     assert errors and "redirected off the store's host" in errors[0] and "localhost" in errors[0], errors
-    assert summary["skipped"]["off-host-redirect"] == 1
+    assert summary["skipped"]["off-host-redirect"] == 2  # with the meta refresh below
     assert any(m["url"] == page for m in summary["missing_products"])
     assert "moved-away" not in hostile_crawl["products"]
     assert "redirected off the store's host" in (hostile_crawl["out"] / "crawl.log").read_text()
@@ -327,3 +332,15 @@ def test_a_resumed_crawls_limit_counts_the_products_of_its_earlier_runs(tmp_path
     assert len(skus) == len(set(skus)) == limit, len(skus)
     assert summary["finish_reason"] == "limit", summary["finish_reason"]
     assert summary["catalog_totals"]["products"] == limit
+
+
+def test_a_product_page_whose_meta_refresh_loops_or_leaves_the_store_is_reported(hostile_crawl):
+    """A page refreshing to itself (`<meta http-equiv=refresh content="0; url=...">`) was followed by
+    Scrapy's MetaRefreshMiddleware into its duplicate filter and vanished: no error, no missing product.
+    One refreshing to another host was dropped by the offsite filter. Both are reported like HTTP redirects."""
+    summary, base = hostile_crawl["summary"], hostile_crawl["shop"].url
+    reasons = {e["url"]: e["reason"] for e in summary["page_errors"]}
+    assert "meta refresh loop" in reasons.get(f"{base}/products/refresh-loop", ""), summary["page_errors"]
+    away = reasons.get(f"{base}/products/refresh-away", "")
+    assert "meta refresh off the store's host" in away and "localhost" in away, summary["page_errors"]
+    assert summary["skipped"]["off-host-redirect"] == 2
