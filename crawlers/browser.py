@@ -95,6 +95,11 @@ class RenderTimeout(Exception):
     when its render time was up; its page is closed and the crawl goes on."""
 
 
+class RenderTooLarge(Exception):
+    """A rendered page whose HTML outgrew ``DOWNLOAD_MAXSIZE`` (a script that writes without end):
+    the cap a plain download of the page has."""
+
+
 async def _refuse_unrouted(route: Any) -> None:
     logger.warning("browser request of a popup refused: %s", route.request.url)
     with contextlib.suppress(Exception):
@@ -137,6 +142,7 @@ def bounded_handler_class() -> type:
             super().__init__(crawler)
             self.render_timeout = crawler.settings.getfloat("VTONKIT_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
             self._pages: dict[int, Any] = {}  # id(request) -> its page, while it renders
+            self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
         async def _create_page(self, request: Any, spider: Any) -> Any:
             page = await super()._create_page(request, spider)
@@ -157,7 +163,7 @@ def bounded_handler_class() -> type:
             try:
                 done, _ = await asyncio.wait({task}, timeout=self.render_timeout)
                 if task in done:
-                    return task.result()
+                    return self._within_size(request, task.result())
                 task.cancel()
                 page = self._pages.get(id(request))
                 if page is not None and not page.is_closed():
@@ -172,6 +178,14 @@ def bounded_handler_class() -> type:
                 if not task.done():
                     task.cancel()
                 self._pages.pop(id(request), None)
+
+        def _within_size(self, request: Any, response: Any) -> Any:
+            limit = request.meta.get("download_maxsize", self.max_size)
+            if limit and len(response.body) > limit:
+                logger.warning("rendered %s is %d bytes > %d (DOWNLOAD_MAXSIZE)", request.url, len(response.body), limit)
+                raise RenderTooLarge(f"the rendered page is {len(response.body)} bytes, more than {limit} "
+                                     "(DOWNLOAD_MAXSIZE, the cap of a plain download)")
+            return response
 
     return BoundedPlaywrightHandler
 

@@ -277,6 +277,21 @@ def test_a_page_whose_script_never_yields_costs_its_render_timeout_only(tmp_path
                                              "(--render-timeout): the page's scripts or requests never finished"}
 
 
+def test_a_rendered_page_larger_than_the_download_cap_is_refused_with_its_size(tmp_path):
+    """A plain download stops at DOWNLOAD_MAXSIZE (32 MiB); a rendered page had no cap: a script that
+    writes 40 MiB into its page handed all of it to the extractors. It is refused, named with its size."""
+    if not chromium_available():
+        pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
+    pages = {"steady-tee": "", "swelling-tee": "document.body.append('x'.repeat(40 * 1024 * 1024));"}
+    _, summary, products, _, _ = _crawl_shop(functools.partial(hostile_render_store, pages=pages), "generic",
+                                            tmp_path, timeout=120)
+    assert [p["sku"] for p in products] == ["steady-tee"]
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    assert list(missing) == ["products/swelling-tee"], missing
+    assert "RenderTooLarge: the rendered page is 4194" in missing["products/swelling-tee"]
+    assert f"more than {32 * 1024 * 1024} (DOWNLOAD_MAXSIZE" in missing["products/swelling-tee"]
+
+
 def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
     """A page's script fetched, framed, opened as a popup, opened a WebSocket to and navigated to
     another port of this machine (and 169.254.169.254): the browser requested them all, and the
