@@ -100,6 +100,19 @@ class RenderTooLarge(Exception):
     the cap a plain download of the page has."""
 
 
+class RenderLeftPage(Exception):
+    """A rendered page whose script navigated away: to an address the browser may not reach (it then
+    shows Chromium's error page, which was reported under the address chrome-error://chromewebdata/),
+    or to another host (whose page was read as this store's product)."""
+
+
+def _is_main_frame_navigation(request: Any, page: Any) -> bool:
+    try:
+        return request.is_navigation_request() and request.frame == page.main_frame
+    except Exception:  # noqa: BLE001 - a service worker's request has no frame
+        return False
+
+
 async def _refuse_unrouted(route: Any) -> None:
     logger.warning("browser request of a popup refused: %s", route.request.url)
     with contextlib.suppress(Exception):
@@ -128,6 +141,9 @@ def bounded_handler_class() -> type:
     handler module needs the asyncio reactor)."""
     from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+    from vtonkit.crawlers.middlewares import leaves_store
+    from vtonkit.crawlers.report import report_for
+
     class BoundedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         """Every rendered page ends within ``VTONKIT_RENDER_TIMEOUT`` seconds.
 
@@ -140,9 +156,11 @@ def bounded_handler_class() -> type:
 
         def __init__(self, crawler: Any) -> None:
             super().__init__(crawler)
+            self.crawler = crawler
             self.render_timeout = crawler.settings.getfloat("VTONKIT_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
             self._pages: dict[int, Any] = {}  # id(request) -> its page, while it renders
             self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            self._navigations: dict[int, list[str]] = {}  # id(request) -> its page's main-frame navigations
 
         async def _create_page(self, request: Any, spider: Any) -> Any:
             page = await super()._create_page(request, spider)
@@ -156,6 +174,8 @@ def bounded_handler_class() -> type:
                 await page.context.route_web_socket("**", _refuse_web_socket)  # pages made later: popups
             await page.route_web_socket("**", _refuse_web_socket)  # a context's socket route misses this page
             page.on("popup", _close_popup)
+            trail = self._navigations.setdefault(id(request), [])  # where the page's main frame was sent
+            page.on("request", lambda sent: trail.append(sent.url) if _is_main_frame_navigation(sent, page) else None)
             return page
 
         async def _download_request(self, request: Any, spider: Any = None) -> Any:
@@ -163,7 +183,7 @@ def bounded_handler_class() -> type:
             try:
                 done, _ = await asyncio.wait({task}, timeout=self.render_timeout)
                 if task in done:
-                    return self._within_size(request, task.result())
+                    return self._within_size(request, self._on_its_page(request, task.result()))
                 task.cancel()
                 page = self._pages.get(id(request))
                 if page is not None and not page.is_closed():
@@ -178,6 +198,20 @@ def bounded_handler_class() -> type:
                 if not task.done():
                     task.cancel()
                 self._pages.pop(id(request), None)
+                self._navigations.pop(id(request), None)
+
+        def _on_its_page(self, request: Any, response: Any) -> Any:
+            """`response`, unless the page's script took the browser elsewhere (`RenderLeftPage`)."""
+            if response.url.startswith("chrome-error:"):
+                sent = [url for url in self._navigations.get(id(request), []) if url != request.url]
+                target = sent[-1] if sent else "an address it could not load"
+                raise RenderLeftPage(f"the page's script navigated to {target}, which the crawl does not reach "
+                                     "(see browser_blocked); the product it drew went with it")
+            if leaves_store(self.crawler, request, response.url):
+                report_for(self.crawler).skipped["off-host-redirect"] += 1
+                raise RenderLeftPage(f"the page's script navigated off the store's host: {request.url} -> "
+                                     f"{response.url}")
+            return response
 
         def _within_size(self, request: Any, response: Any) -> Any:
             limit = request.meta.get("download_maxsize", self.max_size)

@@ -63,6 +63,16 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
 
+def leaves_store(crawler: Any, request: Request, target: str) -> bool:
+    """Sending `request` on to `target` leads where the offsite filter would drop it (requests allowed
+    anywhere, a start page or an image, and spiders without a store's hosts are let through)."""
+    spider = crawler.spider if crawler is not None else None
+    on_store_host = getattr(spider, "on_store_host", None)
+    if on_store_host is None or request.dont_filter or request.meta.get("allow_offsite"):
+        return False
+    return not on_store_host(target)
+
+
 class RedirectLoopMiddleware:
     """Refuse the redirects Scrapy would drop silently: back to a URL already visited in the same
     chain (its duplicate filter), or off the store's hosts (its offsite filter drops the redirected
@@ -103,17 +113,8 @@ class RedirectLoopMiddleware:
         chain = set(request.meta.get("redirect_urls", [])) | {request.url}
         if target in chain:
             raise IgnoreRequest(f"{how} loop: {request.url} -> {target}")
-        if self._leaves_store(request, target):
+        if leaves_store(self.crawler, request, target):
             report_for(self.crawler).skipped["off-host-redirect"] += 1
             raise IgnoreRequest(f"{'redirected' if how == 'redirect' else how} off the store's host: "
                                 f"{request.url} -> {target}")
         return response
-
-    def _leaves_store(self, request: Request, target: str) -> bool:
-        """The redirect leads where the offsite filter would drop it (requests allowed anywhere, a
-        start page or an image, and spiders without a store's hosts are let through)."""
-        spider = self.crawler.spider if self.crawler is not None else None
-        on_store_host = getattr(spider, "on_store_host", None)
-        if on_store_host is None or request.dont_filter or request.meta.get("allow_offsite"):
-            return False
-        return not on_store_host(target)

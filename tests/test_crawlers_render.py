@@ -296,7 +296,8 @@ def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
     """A page's script fetched, framed, opened as a popup, opened a WebSocket to and navigated to
     another port of this machine (and 169.254.169.254): the browser requested them all, and the
     robots.txt check asked the other port for its robots.txt. Now only the shop's own address is reached; the rest are listed in
-    browser_blocked, and the product is still found."""
+    browser_blocked, and the product is still found. The page that navigated away is named by its own
+    address, not Chromium's error page."""
     if not chromium_available():
         pytest.skip("Chromium not installed (apt-get install chromium, or set VTONKIT_CHROMIUM)")
     other = FixtureShop(lambda base: {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain")})
@@ -315,6 +316,12 @@ def test_the_browser_reaches_no_other_address_on_this_machine(tmp_path):
     assert "reaching-tee" in [p["sku"] for p in products]
     assert {url.replace(other.url, "OTHER") for url in summary["browser_blocked"]} == {
         "OTHER/fetched", "http://169.254.169.254/latest/meta-data/", "OTHER/framed", "OTHER/away"}
+    # the page that navigated away was reported as chrome-error://chromewebdata/ (Chromium's error page)
+    missing = {m["url"].split("/", 3)[3]: m["reason"] for m in summary["missing_products"]}
+    assert missing == {"products/leaving-tee": f"listing-link: RenderLeftPage: the page's script navigated to "
+                       f"{other.url}/away, which the crawl does not reach (see browser_blocked); the product it "
+                       "drew went with it"}
+    assert not [e for e in summary["page_errors"] if not e["url"].startswith("http")], summary["page_errors"]
 
 
 class _LongPollHandler(_Handler):
