@@ -22,6 +22,7 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from vtonkit.crawlers.report import report_for
+from vtonkit.crawlers.urls import is_internal_host
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ class RedirectLoopMiddleware:
     request when it is scheduled, with no errback). HTTP redirects and the `<meta http-equiv=refresh>`
     ones Scrapy's MetaRefreshMiddleware follows alike (a page refreshing to itself vanished).
 
+    A public shop's page or image redirected to this machine or a private network is refused too
+    (images may live on any host, so the offsite filter does not guard them).
+
     Raising ``IgnoreRequest`` here reaches the spider's errback, which reports the page with its URL.
     """
 
@@ -113,6 +117,10 @@ class RedirectLoopMiddleware:
         chain = set(request.meta.get("redirect_urls", [])) | {request.url}
         if target in chain:
             raise IgnoreRequest(f"{how} loop: {request.url} -> {target}")
+        first = request.meta.get("redirect_urls", [request.url])[0]
+        if is_internal_host(target) and not is_internal_host(first):  # a CDN image sent to 169.254.169.254
+            report_for(self.crawler).skipped["internal-redirect"] += 1
+            raise IgnoreRequest(f"{how} to an address on this machine or a private network: {request.url} -> {target}")
         if leaves_store(self.crawler, request, target):
             report_for(self.crawler).skipped["off-host-redirect"] += 1
             raise IgnoreRequest(f"{'redirected' if how == 'redirect' else how} off the store's host: "

@@ -6,6 +6,7 @@ the page's extraction.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -44,23 +45,48 @@ def is_web_url(url: str) -> bool:
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
 
+def _is_internal_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (address.is_loopback or address.is_private or address.is_link_local or address.is_reserved
+            or address.is_unspecified or address.is_multicast)
+
+
+@functools.lru_cache(maxsize=4096)
+def resolves_inward(host: str) -> bool:
+    """The host name resolves (the system resolver, `/etc/hosts` included) to an address on this
+    machine or a private network: the machine's own name, or a public name pointed inward. Asked once
+    per name per process; a name that does not resolve reaches nothing and is not inward."""
+    try:
+        answers = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    for *_, sockaddr in answers:
+        try:
+            if _is_internal_address(ipaddress.ip_address(str(sockaddr[0]).split("%")[0])):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def is_internal_host(url: str) -> bool:
-    """The URL's host is this machine or a private network: localhost, or an IP literal (any
-    spelling) that is loopback, private, link-local (cloud metadata at 169.254.169.254), reserved
-    or unspecified. A host name is not resolved, so a public name pointing inward is not caught."""
+    """The URL's host is this machine or a private network: localhost, an IP literal (any spelling)
+    that is loopback, private, link-local (cloud metadata at 169.254.169.254), reserved or
+    unspecified, or a name that resolves to one (`resolves_inward`). An answer that changes between
+    this check and the download (DNS rebinding) is not caught."""
     host = (split_url(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return False
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         if not _LEGACY_IPV4.match(host):
-            return False
+            return resolves_inward(host)
         try:
             address = ipaddress.ip_address(socket.inet_aton(host))
         except OSError:
             return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (address.is_loopback or address.is_private or address.is_link_local or address.is_reserved
-            or address.is_unspecified or address.is_multicast)
+    return _is_internal_address(address)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 import stat
@@ -547,3 +548,91 @@ def test_a_resumed_crawl_finds_near_duplicates_of_the_images_its_earlier_runs_ke
     buffer = io.BytesIO()
     skirt.resize((600, 800)).save(buffer, format="JPEG", quality=75)
     assert is_near_duplicate(inspect_image(buffer.getvalue(), person_detector="skin"), pipeline.kept[0][0])
+
+
+def test_a_rendered_page_whose_script_takes_the_browser_off_the_store_is_refused(tmp_path: Path):
+    """A rendered product page whose script navigated to another public host was read there: that
+    site's page became a product of this store. It is refused like an off-host redirect. (The handler's
+    browser state is a stand-in here: a public host cannot be served on this machine, and every local
+    address is already blocked by the browser gate; the end-to-end case is in test_crawlers_render.)"""
+    from types import SimpleNamespace
+
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.browser import RenderLeftPage, bounded_handler_class
+    from vtonkit.crawlers.report import report_for
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    crawler = get_crawler(GenericSpider, settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    crawler.spider = crawler._create_spider(url="https://shop.example/")
+    handler = SimpleNamespace(crawler=crawler, _navigations={})
+    on_its_page = bounded_handler_class()._on_its_page
+    request = Request("https://shop.example/products/tee")
+    away = HtmlResponse("https://elsewhere.example/landing", body=b"<html><body>elsewhere</body></html>")
+    with pytest.raises(RenderLeftPage, match="off the store's host: https://shop.example/products/tee -> "
+                                             "https://elsewhere.example/landing"):
+        on_its_page(handler, request, away)
+    assert report_for(crawler).skipped["off-host-redirect"] == 1
+    moved = HtmlResponse("https://www.shop.example/products/tee-2024", body=b"<html></html>")  # its own subdomain
+    assert on_its_page(handler, request, moved) is moved
+
+
+def test_a_host_name_that_resolves_inward_is_an_internal_address(tmp_path: Path, monkeypatch):
+    """Only the spelling of a host was checked: an image URL of a public shop naming this machine
+    (its own host name, from /etc/hosts) or a public name pointed at a private network was requested.
+    The name is now resolved. The machine's own name is real here; the second name's answer is a
+    stand-in for a DNS server (none is reachable from this machine)."""
+    import socket
+
+    from vtonkit.crawlers.pipelines import image_url_refusal
+    from vtonkit.crawlers.urls import is_internal_host, resolves_inward
+
+    public_page = "https://shop.example/p/1"
+    # a name /etc/hosts maps to this machine other than localhost (the machine's own name)
+    lines = [line.split("#")[0].split() for line in Path("/etc/hosts").read_text().splitlines()]
+    names = [name for fields in lines if len(fields) > 1 and ipaddress.ip_address(fields[0].split("%")[0]).is_loopback
+             for name in fields[1:] if name != "localhost" and not name.endswith(".localhost")]
+    own_name = socket.gethostname() if socket.gethostname() in names else names[0]
+    assert is_internal_host(f"http://{own_name}:8080/a.jpg")
+    assert image_url_refusal(f"http://{own_name}:8080/a.jpg", public_page) == "internal-address"
+
+    real = socket.getaddrinfo
+
+    def answers(host, *args, **kwargs):
+        if host == "images.pointed-inward.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", 0))]
+        return real(host, *args, **kwargs)
+
+    resolves_inward.cache_clear()
+    monkeypatch.setattr(socket, "getaddrinfo", answers)
+    try:
+        assert image_url_refusal("https://images.pointed-inward.example/a.jpg", public_page) == "internal-address"
+        assert image_url_refusal("https://cdn.not-resolving.example/a.jpg", public_page) is None  # reaches nothing
+    finally:
+        resolves_inward.cache_clear()
+
+
+def test_a_public_shops_image_redirected_inward_is_refused(tmp_path: Path):
+    """Images may live on any host, so the offsite filter does not guard their redirects: a CDN
+    image answering 302 to 169.254.169.254 (cloud metadata) was followed."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import Request, Response
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.middlewares import RedirectLoopMiddleware
+    from vtonkit.crawlers.report import report_for
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    crawler = get_crawler(GenericSpider, settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    crawler.spider = crawler._create_spider(url="https://shop.example/")
+    middleware = RedirectLoopMiddleware.from_crawler(crawler)
+    image = Request("https://cdn.example/a.jpg", meta={"allow_offsite": True})
+    inward = Response(image.url, status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    with pytest.raises(IgnoreRequest, match="redirect to an address on this machine or a private network: "
+                                            "https://cdn.example/a.jpg -> http://169.254.169.254/latest/meta-data/"):
+        middleware.process_response(image, inward)
+    assert report_for(crawler).skipped["internal-redirect"] == 1
+    onward = Response(image.url, status=302, headers={"Location": "https://cdn2.example/a.jpg"})
+    assert middleware.process_response(image, onward) is onward  # another public CDN host is fine
+    local = Request("http://127.0.0.1:8000/img/a.jpg", meta={"allow_offsite": True})  # a shop on this machine
+    moved = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8001/img/a.jpg"})
+    assert middleware.process_response(local, moved) is moved
