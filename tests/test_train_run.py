@@ -596,6 +596,38 @@ def test_a_damaged_resume_file_is_named_with_what_to_do(tmp_path: Path, content:
     assert "without --resume" in said and "Traceback" not in said, said
 
 
+class _RunsCode:
+    """A pickled object whose loading runs a shell command (what a hostile resume.pt can hold)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_resume_file_holding_code_is_refused_and_not_run(tmp_path: Path) -> None:
+    """resume.pt was loaded with weights_only=False: a run folder copied from someone else ran their
+    code on --resume. It is read as weights-only material now; the file is named, the code never runs,
+    and a sound resume file still resumes."""
+    run = tmp_path / "run"
+    done = _tiny_cli(tmp_path, "--out", run)
+    assert done.returncode == 0, _said(done)
+    sound = (run / "resume.pt").read_bytes()
+    marker = tmp_path / "code-ran"
+    payload = torch.load(run / "resume.pt", weights_only=False)  # our own file, written just above
+    torch.save({**payload, "note": _RunsCode(marker)}, run / "resume.pt")
+    done = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2)
+    said = _said(done)
+    assert not marker.exists()
+    assert done.returncode == 2 and "resume.pt: the resume file holds posix.system" in said, said
+    assert "it was not loaded, since loading it could run code" in said and "weights_only" not in said, said
+    (run / "resume.pt").write_bytes(sound)
+    done = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 2)
+    assert done.returncode == 0, _said(done)
+    assert [record["step"] for record in map(json.loads, (run / "losses.jsonl").read_text().splitlines())] == [1, 2]
+
+
 def test_an_official_stage_name_is_a_usage_error_with_the_vtonkit_name_and_no_progress_bar(tmp_path: Path) -> None:
     done = _vtonkit("train", tmp_path, "--stage", "tocg", "--out", tmp_path / "run", "--vgg-width", 4)
     said = _said(done)

@@ -29,12 +29,19 @@ def _head(path: Path) -> str:
         return repr(file.read(16))
 
 
+def foreign_global(message: str) -> str | None:
+    """The Python object (`module.name`) a weights-only load refused, named in torch's error `message`."""
+    # "Unsupported global: GLOBAL x.y" (not allow-listed) or "unsupported GLOBAL x.y whose module x is blocked"
+    found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", message, re.IGNORECASE)
+    return found.group(1) if found else None
+
+
 def _unpickling_problem(path: Path, message: str) -> str:
     """What a weights-only load refusal means for the user. Torch's text advises loading with
     `weights_only=False`, which runs whatever code the file holds: never the right advice here."""
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    found = foreign_global(message)
     if found:
-        return (f"holds Python objects, not only tensors ({found.group(1)}); vtonkit reads plain state_dicts "
+        return (f"holds Python objects, not only tensors ({found}); vtonkit reads plain state_dicts "
                 "only (a pickle may run code): save the weights with torch.save(model.state_dict(), path)")
     return f"not a PyTorch checkpoint (unreadable pickle data, starts with {_head(path)})"
 

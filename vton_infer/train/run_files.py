@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from vtonkit.datasets.io.files import atomic_write, atomic_write_json, temp_target
+from vtonkit.datasets.io.state_dicts import foreign_global
 
 from vtonkit.core.errors import FormatError
 
@@ -121,16 +122,29 @@ def save_resume(run: Path, payload: dict[str, Any]) -> None:
         torch.save(payload, handle)
 
 
+# What a resume file holds beyond tensors and plain values: NumPy's RNG state (an array of uint32).
+_NUMPY_ARRAY_GLOBALS = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+_START_AGAIN = "start the run again without --resume, or resume from a copy of the run folder that has a sound one"
+
+
 def load_resume(run: Path) -> dict[str, Any]:
+    """RUN/resume.pt, read as weights-only material (tensors, numbers, strings, NumPy arrays): a run
+    folder copied from elsewhere may hold a pickle that would run code when loaded, and none is run."""
     path = run / RESUME_FILE
     if not path.is_file():
         raise FormatError(path, "no resume file in this run folder (it is written at the first checkpoint)")
     try:
-        # our own file (optimizer states and RNG tuples): not weights-only material
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-        raise FormatError(path, f"cannot read the resume file ({exc}); start the run again without --resume, "
-                                "or resume from a copy of the run folder that has a sound one") from exc
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # torch's own text advises weights_only=False: never here
+        foreign = foreign_global(str(exc))
+        if foreign is not None:
+            raise FormatError(path, f"the resume file holds {foreign}, which no vtonkit resume file holds "
+                                    "(weights, optimizer and RNG states only); it was not loaded, since loading "
+                                    f"it could run code: {_START_AGAIN}") from exc
+        raise FormatError(path, f"cannot read the resume file (unreadable pickle data); {_START_AGAIN}") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise FormatError(path, f"cannot read the resume file ({exc}); {_START_AGAIN}") from exc
 
 
 def write_options(run: Path, options: dict[str, Any]) -> None:
