@@ -66,6 +66,7 @@ def facts_from_record(record: dict[str, Any]) -> ImageFacts:
 URL_REFUSALS = {
     "not-http": "only http(s) images are downloaded",
     "internal-address": "an image on this machine or a private network, from a public shop",
+    "over-image-cap": "past the product's first VTONKIT_MAX_IMAGES_PER_PRODUCT downloadable images",
 }
 
 
@@ -109,6 +110,7 @@ class GarmentImagesPipeline(FilesPipeline):
         self.min_side = settings.getint("VTONKIT_MIN_IMAGE_SIDE", 256)
         self.max_pixels = settings.getint("VTONKIT_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
         self.max_bytes = settings.getint("VTONKIT_MAX_IMAGE_BYTES", 30 * 1024 * 1024)
+        self.max_images = settings.getint("VTONKIT_MAX_IMAGES_PER_PRODUCT", 100)
         self.phash_distance = settings.getint("VTONKIT_PHASH_DISTANCE", 6)
         self.person_detector = settings.get("VTONKIT_PERSON_DETECTOR", "mediapipe")
         self.by_sha: dict[str, str] = {}  # sha256 -> stored path
@@ -141,15 +143,36 @@ class GarmentImagesPipeline(FilesPipeline):
                     in_catalog.discard(entry["path"])  # once, however many products show it
 
     # -- requests -------------------------------------------------------------------------
-    def get_media_requests(self, item: Any, info: Any) -> list[Request]:
-        """A request per image URL that `image_url_refusal` lets through; any other is refused here,
-        named with its page (`item_completed` records it as rejected)."""
+    def _refusals(self, item: Any) -> list[tuple[str, str | None]]:
+        """`(url, refusal or None)` per image URL of `item`: `image_url_refusal`, and past the first
+        `max_images` downloadable ones `over-image-cap` (a page listing thousands of images)."""
         adapter = ItemAdapter(item)
         page = adapter.get("url")
-        requests = []
+        verdicts, allowed = [], 0
         for url in adapter.get("image_urls") or []:
-            if refused := image_url_refusal(url, page):
-                report_for(self.crawler).image_error(url, f"{refused}: {URL_REFUSALS[refused]}", page)
+            refused = image_url_refusal(url, page)
+            if refused is None:
+                allowed += 1
+                refused = "over-image-cap" if self.max_images and allowed > self.max_images else None
+            verdicts.append((url, refused))
+        return verdicts
+
+    def get_media_requests(self, item: Any, info: Any) -> list[Request]:
+        """A request per image URL that `_refusals` lets through; any other is refused here, named
+        with its page (`item_completed` records it as rejected)."""
+        page = ItemAdapter(item).get("url")
+        requests = []
+        verdicts = self._refusals(item)
+        over_cap = [url for url, refused in verdicts if refused == "over-image-cap"]
+        if over_cap:  # one line for the page, not one per URL (a page may list thousands)
+            report_for(self.crawler).image_error(
+                over_cap[0], f"over-image-cap: {len(over_cap)} image URLs past the product's first "
+                             f"{self.max_images} downloadable ones (VTONKIT_MAX_IMAGES_PER_PRODUCT) not requested",
+                page)
+        for url, refused in verdicts:
+            if refused:
+                if refused != "over-image-cap":
+                    report_for(self.crawler).image_error(url, f"{refused}: {URL_REFUSALS[refused]}", page)
                 continue
             requests.append(Request(
                 url,
@@ -225,8 +248,8 @@ class GarmentImagesPipeline(FilesPipeline):
         page = adapter.get("url")
         images = []
         downloads = iter(results)  # one per URL not refused, in order (`get_media_requests`)
-        for url in adapter.get("image_urls") or []:
-            if refused := image_url_refusal(url, page):
+        for url, refused in self._refusals(item):
+            if refused:
                 entry = {"url": url, "status": "rejected", "reason": refused}
             else:
                 ok, value = next(downloads)

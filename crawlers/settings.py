@@ -78,6 +78,7 @@ VTONKIT_OUT = None
 VTONKIT_MIN_IMAGE_SIDE = 256
 VTONKIT_MAX_IMAGE_PIXELS = 40_000_000  # from the header, before decoding (image_facts.MAX_IMAGE_PIXELS)
 VTONKIT_MAX_IMAGE_BYTES = 30 * 1024 * 1024
+VTONKIT_MAX_IMAGES_PER_PRODUCT = 100  # downloadable image URLs per product page; 0 = no cap
 VTONKIT_PHASH_DISTANCE = 6
 # garment shot vs on-model: "mediapipe" (pose + face; accurate) or "skin" (faster, weaker)
 VTONKIT_PERSON_DETECTOR = "mediapipe"

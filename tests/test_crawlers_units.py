@@ -636,3 +636,31 @@ def test_a_public_shops_image_redirected_inward_is_refused(tmp_path: Path):
     local = Request("http://127.0.0.1:8000/img/a.jpg", meta={"allow_offsite": True})  # a shop on this machine
     moved = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8001/img/a.jpg"})
     assert middleware.process_response(local, moved) is moved
+
+
+def test_a_product_page_listing_thousands_of_images_costs_only_the_first_hundred(tmp_path: Path):
+    """Every image URL of a product was requested: a page listing thousands (each up to 30 MiB) held
+    the crawl on one product. Past VTONKIT_MAX_IMAGES_PER_PRODUCT downloadable URLs (default 100) the
+    rest are recorded as rejected, said once for the page."""
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.pipelines import GarmentImagesPipeline
+    from vtonkit.crawlers.report import report_for
+    from vtonkit.crawlers.settings import VTONKIT_MAX_IMAGES_PER_PRODUCT
+
+    assert VTONKIT_MAX_IMAGES_PER_PRODUCT == 100
+    crawler = get_crawler(settings_dict={"VTONKIT_OUT": str(tmp_path), "VTONKIT_MAX_IMAGES_PER_PRODUCT": 3})
+    pipeline = GarmentImagesPipeline.from_crawler(crawler)
+    page = "https://shop.example/products/tee"
+    urls = ["file:///etc/passwd", *(f"https://cdn.example/{n}.jpg" for n in range(6))]
+    item = {"url": page, "image_urls": urls}
+    requests = pipeline.get_media_requests(item, None)
+    assert [request.url for request in requests] == urls[1:4]
+    errors = report_for(crawler).image_errors
+    assert sorted((e["reason"].split(":")[0], e["url"]) for e in errors) == [
+        ("not-http", urls[0]), ("over-image-cap", urls[4])]
+    assert any("3 image URLs past the product's first 3 downloadable ones" in e["reason"] for e in errors)
+    done = pipeline.item_completed([(True, {"url": url, "status": "rejected", "reason": "too-small"})
+                                    for url in urls[1:4]], item, None)
+    assert [(i["url"], i["status"], i["reason"]) for i in done["images"]] == [
+        (urls[0], "rejected", "not-http"), *((url, "rejected", "too-small") for url in urls[1:4]),
+        *((url, "rejected", "over-image-cap") for url in urls[4:])]
