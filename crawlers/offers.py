@@ -212,6 +212,20 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
     return None, None
 
 
+def price_from_card(evidence: PageEvidence) -> tuple[float | None, str | None]:
+    """The price a Twitter product card states (``twitter:label1`` "Price", ``twitter:data1``
+    "€39.30"; labels in any known language, see ``labels.price`` in crawlers/vocab/): page-level
+    metadata about the product that script-drawn shops write even where they show no price element."""
+    meta = evidence.meta
+    for n in range(1, 5):
+        label, shown = meta.get(f"twitter:label{n}"), meta.get(f"twitter:data{n}")
+        if label and shown and page_fields.is_label(label, merged_vocabulary().price_labels):
+            amount, currency = parse_price(shown, language=evidence.language)
+            if amount is not None and currency:
+                return amount, currency
+    return None, None
+
+
 def currency_beside(evidence: PageEvidence, amount: float) -> str | None:
     """The currency the visible page writes beside `amount` ("39,000원", "€ 59,90"), for a price
     read without one (an application state: Naver's has none) and shown in no price element."""
@@ -286,6 +300,10 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
         price, currency = price_from_html(evidence)
         if price is not None:
             source = "html"
+    if price is None:
+        price, currency = price_from_card(evidence)
+        if price is not None:
+            source = "twitter-card"
     currency = currency or currency_code(meta.get("product:price:currency") or meta.get("og:price:currency"),
                                          evidence.language)
     if price is not None and not currency:

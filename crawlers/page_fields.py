@@ -88,6 +88,11 @@ def _whole_labels(labels: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"^\s*(?:{label})\s*[:：]?\s*$", re.IGNORECASE) for label in labels)
 
 
+def is_label(text: str, labels: tuple[str, ...]) -> bool:
+    """`text` is one of `labels` (regular-expression fragments) as a whole, a colon allowed after it."""
+    return any(pattern.match(text) for pattern in _whole_labels(labels))
+
+
 def labelled_cells(evidence: PageEvidence, labels: tuple[str, ...]) -> list[tuple[int, Selector]]:
     """(index of the label, value cell) of each table row or definition-list entry whose header is
     one of `labels` (regular-expression fragments): ``<th>브랜드</th><td>…</td>``, ``<dt>売価</dt><dd>…</dd>``."""

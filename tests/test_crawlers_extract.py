@@ -234,6 +234,26 @@ def test_opengraph_only_page():
     assert item.category == "dresses" and item.image_urls == ["https://cdn.example/r.jpg"]
 
 
+def test_the_twitter_product_card_price_is_read_where_no_price_element_shows_one():
+    """A Zalando page without its JSON-LD (a script-drawn shop writes it late, or not at all): its price
+    sits in obfuscated classes and in the Twitter product card ("twitter:label1" Price, "twitter:data1"
+    €39.30), which was not read, so the product had no price. Labels in other languages are read too."""
+    import re
+
+    truth = _ground_truth()
+    key = next(k for k, t in truth.items() if t["url"].startswith("https://www.zalando.ie/esprit"))
+    page = (shared_path("data", "shop-pages") / f"{key}.html").read_text(encoding="utf-8")
+    bare = re.sub(r"<script[^>]*application/ld\+json[^>]*>.*?</script>", "", page, flags=re.S | re.I)
+    assert bare != page
+    item = extract_product(bare, truth[key]["url"])
+    assert (item.price, item.currency, item.sources["price"]) == (39.3, "EUR", "twitter-card")
+    card = """<meta property="og:type" content="product"><meta property="og:title" content="와이드 팬츠">
+      <meta name="twitter:label1" content="배송"><meta name="twitter:data1" content="무료">
+      <meta name="twitter:label2" content="판매가"><meta name="twitter:data2" content="39,000원">"""
+    item = extract_product(_page(head=card), "https://shop.example.kr/product/1")
+    assert (item.price, item.currency) == (39000.0, "KRW")
+
+
 def test_visible_price_and_labelled_reference_fallback():
     body = """<a class="navbar-brand">ShopName</a><h1>Chino trousers</h1><a class="product-brand"> Acme Denim </a>
       <span class="product-price">£ 45.00</span><p>Style No: AB-1234</p>"""
