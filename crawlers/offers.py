@@ -250,9 +250,31 @@ def _orderable() -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{f})" for f in fragments), re.IGNORECASE) if fragments else None
 
 
+@lru_cache(maxsize=1)
+def _buy_caption() -> re.Pattern[str] | None:
+    fragments = merged_vocabulary().buy
+    return re.compile(r"^\s*(?:" + "|".join(f"(?:{f})" for f in fragments) + r")\s*$", re.IGNORECASE) if fragments else None
+
+
+def _enabled_buy_button(evidence: PageEvidence) -> bool:
+    """A shown, enabled button of the page's own product captioned as a buy button ("Add to bag")."""
+    caption = _buy_caption()
+    if caption is None:
+        return False
+    buttons = evidence.selector.xpath(
+        "//button[not(@disabled) and not(@aria-disabled='true')][not(ancestor::script)]" + SHOWN)
+    for button in buttons[:60]:
+        shown = " ".join(" ".join(button.xpath(".//text()").getall()).split())
+        disabled = re.search(r"disabled|soldout|sold-out|sold_out", button.attrib.get("class", ""), re.IGNORECASE)
+        if shown and caption.match(shown) and not disabled and not _in_other_products(button.root):
+            return True
+    return False
+
+
 def visible_availability(evidence: PageEvidence) -> str | None:
     """``OutOfStock`` when a shown stock/buy element says "sold out" in any known language;
-    ``InStock`` when it says the product can be ordered, a sold-out word beside it or not."""
+    ``InStock`` when it says the product can be ordered, a sold-out word beside it or not; else
+    ``InStock`` when the page shows an enabled buy button ("Add to bag", "장바구니 담기")."""
     words = [w.lower() for w in merged_vocabulary().out_of_stock]
     orderable = _orderable()
     nodes = evidence.selector.xpath(
@@ -267,7 +289,7 @@ def visible_availability(evidence: PageEvidence) -> str | None:
             return "InStock"
         if any(w in shown for w in words):
             return "OutOfStock"
-    return None
+    return "InStock" if _enabled_buy_button(evidence) else None
 
 
 def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str) -> OfferFinding:

@@ -364,6 +364,40 @@ def test_a_hidden_sold_out_badge_does_not_mark_the_product_sold_out(shown, avail
     assert item.availability == availability
 
 
+@pytest.mark.parametrize(
+    ("shown", "availability"),
+    [
+        ('<button type="button">장바구니 담기</button><button>바로 구매하기</button>', "InStock"),
+        ('<button class="btn">Add to bag</button>', "InStock"),
+        ('<button disabled>Add to bag</button>', None),  # a sold-out page greys its button out
+        ('<button class="btn btn--disabled">カートに入れる</button>', None),
+        ('<button class="displaynone">Add to cart</button>', None),  # hidden
+        ('<span class="sold_out">품절</span><button>장바구니 담기</button>', "OutOfStock"),  # the page says so
+        ('<div class="related-products"><button>Add to cart</button></div>', None),  # another product's
+        ('<button>Add to wish list</button>', None),
+    ],
+)
+def test_an_enabled_buy_button_means_the_product_can_be_ordered(shown, availability):
+    """A page without structured availability (Korean malls, script-drawn shops) read as unknown
+    even when it showed its "장바구니 담기" (add to cart) button; now a shown, enabled buy button of
+    the page's own product, in any vocabulary's words, means InStock unless the page says sold out."""
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="39000">'
+    item = extract_product(_page(head=head, body=f"<h2>x</h2>{shown}"), "https://mall.example/product/detail.html?product_no=1")
+    assert item.availability == availability
+
+
+def test_a_zalando_page_without_json_ld_is_in_stock_by_its_add_to_bag_button():
+    import re
+
+    truth = _ground_truth()
+    for key, t in truth.items():
+        if not t["url"].startswith("https://www.zalando.ie/"):
+            continue
+        page = (shared_path("data", "shop-pages") / f"{key}.html").read_text(encoding="utf-8")
+        bare = re.sub(r"<script[^>]*application/ld\+json[^>]*>.*?</script>", "", page, flags=re.S | re.I)
+        assert extract_product(bare, t["url"]).availability == "InStock", t["url"]
+
+
 def test_a_hidden_sale_price_is_not_the_price():
     """Cafe24 ships an empty sale-price element on every page and hides it when there is no sale."""
     head = '<meta property="og:type" content="product">'

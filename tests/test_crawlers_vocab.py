@@ -121,8 +121,11 @@ def test_sold_out_and_colour_labels_are_read(language):
     head = '<meta property="og:type" content="product">'
     item = extract_product(_page(body, language, head), "https://shop.example/p/1")
     assert item.availability == "OutOfStock" and item.colour == "Navy", language
+    # the same button captioned to buy: the product can be ordered (an enabled buy button is evidence)
     in_stock = extract_product(_page(body.replace(vocab.out_of_stock[0], "Add to cart"), language, head))
-    assert in_stock.availability is None
+    assert in_stock.availability == "InStock"
+    unknown = extract_product(_page(body.replace(vocab.out_of_stock[0], "Size guide"), language, head))
+    assert unknown.availability is None
 
 
 def test_page_language_rules_out_false_friends():

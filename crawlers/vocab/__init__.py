@@ -23,7 +23,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
   are also run as JavaScript regular expressions in the browser: keep to the common syntax.
 * ``[availability]`` ``out_of_stock``: visible "sold out" wording; ``orderable``: regular-expression
   fragments of visible wording that says the product can be ordered ("available to order"),
-  which wins over a sold-out word beside it ("Out of stock online - available to order").
+  which wins over a sold-out word beside it ("Out of stock online - available to order");
+  ``buy``: the whole caption of a shown, enabled buy button ("Add to bag", "장바구니 담기",
+  "カートに入れる"): the product can be ordered when nothing on the page says otherwise.
 * ``[values]`` ``placeholder``: regular-expression fragments of what shops write in a field that
   has no value ("N/A", "see the description", Korean sellers' "상세페이지 참조"), matched against
   the whole value; such a value is no brand, colour or name.
@@ -65,6 +67,7 @@ class Vocabulary:
     next_page_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
     orderable: tuple[str, ...] = ()
+    buy: tuple[str, ...] = ()
     placeholders: tuple[str, ...] = ()
     false_friends: tuple[str, ...] = ()
 
@@ -120,6 +123,8 @@ def load_vocabulary(path: Path) -> Vocabulary:
         orderable=_strings(path, "availability.orderable", data["availability"]["orderable"])
         if "orderable" in data.get("availability", {})
         else (),
+        buy=_strings(path, "availability.buy", data["availability"]["buy"]) if "buy" in data.get("availability", {})
+        else (),
         placeholders=_strings(path, "values.placeholder", data["values"]["placeholder"])
         if "placeholder" in data.get("values", {})
         else (),
@@ -164,6 +169,7 @@ def merged_vocabulary() -> Vocabulary:
         next_page_labels=_union([v.next_page_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
         orderable=_union([v.orderable for v in every]),
+        buy=_union([v.buy for v in every]),
         placeholders=_union([v.placeholders for v in every]),
         false_friends=(),
     )
