@@ -37,7 +37,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, display_name
-from vtonkit.datasets.manifest import Manifest
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 from vtonkit.preprocess.cache import CachedError
 from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
@@ -254,13 +254,20 @@ def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: 
     manifest = Manifest.load(dataset)
     sources = file_sources(kind, paths)
     candidates = {id(source): source.meta["candidate"] for source in sources}
+    recorded = {stem for kind_entries in (manifest.entries(split.root.name, PERSONS),
+                                          manifest.entries(split.root.name, CLOTHS)) for stem in kind_entries}
     kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)
     manifest.save()  # the stems are taken before any file is written
-    renamed = {source.stem: candidates[id(source)] for source in kept if source.stem != candidates[id(source)]}
+    renamed = {}  # stem -> why it is not the file's own name
+    for source in kept:
+        name = candidates[id(source)]
+        if source.stem != name:
+            renamed[source.stem] = (f"the dataset's manifest holds this file as {source.stem}"
+                                    if source.stem in recorded else f"another file has the name {name}")
     results = []
     for result in run_each([(source.path, source.stem) for source in kept], worker):
         if result.ok and result.stem in renamed:
-            result.warnings.append(f"written as sample {result.stem}: another file has the name {renamed[result.stem]}")
+            result.warnings.append(f"written as sample {result.stem}: {renamed[result.stem]}")
         if on_result is not None:
             on_result(result)
         results.append(result)

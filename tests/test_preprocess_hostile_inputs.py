@@ -394,7 +394,7 @@ def test_prep_person_onto_a_genuine_dataset_neither_overwrites_nor_deletes_its_s
     assert failed.exit_code == 1 and f"junk/{stem}.jpg" in _flat(failed.output), failed.output
     assert {path: path.read_bytes() for path in genuine} == genuine
 
-    for _ in range(2):  # the second run redoes the same sample
+    for run in range(2):  # the second run redoes the same sample
         result = CliRunner().invoke(app, ["prep-person", str(photos / f"{stem}.jpg"), "--out", str(split.root),
                                           "--keep-framing"])
         assert result.exit_code == 0, result.output
@@ -402,7 +402,8 @@ def test_prep_person_onto_a_genuine_dataset_neither_overwrites_nor_deletes_its_s
         assert len(stems) == 2 and stem in stems, stems
         new = next(s for s in stems if s != stem)
         assert new.startswith(f"{stem}_") and split.agnostic_mask(new).is_file()
-        assert f"written as sample {new}: another file has the name {stem}" in _flat(result.output)
+        why = f"another file has the name {stem}" if run == 0 else f"the dataset's manifest holds this file as {new}"
+        assert f"written as sample {new}: {why}" in _flat(result.output)
     assert {path: path.read_bytes() for path in genuine} == genuine
 
 
@@ -420,13 +421,18 @@ def test_prep_cloth_run_again_keeps_its_stem_and_a_new_shot_of_that_name_gets_it
         assert result.exit_code == 0 and "written as sample" not in result.output, result.output
         assert SplitDir(split).cloth_stems() == ["shirt"]
     kept = SplitDir(split).cloth("shirt").read_bytes()
+    moved = tmp_path / "moved.jpg"  # the same shot under another name keeps its sample
+    moved.write_bytes((first / "shirt.jpg").read_bytes())
+    result = CliRunner().invoke(app, ["prep-cloth", str(moved), "--out", str(split)])
+    assert result.exit_code == 0 and SplitDir(split).cloth_stems() == ["shirt"], result.output
+    assert "written as sample shirt: the dataset's manifest holds this file as shirt" in _flat(result.output)
     result = CliRunner().invoke(app, ["prep-cloth", str(second / "shirt.jpg"), "--out", str(split)])
     assert result.exit_code == 0, result.output
     stems = SplitDir(split).cloth_stems()
     assert len(stems) == 2 and SplitDir(split).cloth("shirt").read_bytes() == kept
     manifest = json.loads((tmp_path / "ds" / ".vtonkit" / "manifest.json").read_text())
     assert {record["source"] for record in manifest["splits"]["test"]["cloths"].values()} == {
-        str(first / "shirt.jpg"), str(second / "shirt.jpg")}
+        str(moved), str(second / "shirt.jpg")}  # a sample's source is the file that last made it
 
 
 def test_prep_cloth_with_an_unreadable_manifest_is_a_clear_error(tmp_path: Path):
