@@ -84,6 +84,34 @@ def test_a_page_that_is_no_regular_file_is_refused_at_once(tmp_path):
         assert "Traceback" not in run.stderr and run.stdout == ""
 
 
+def test_a_page_too_big_or_too_complex_for_a_crawl_is_refused_not_a_traceback(tmp_path):
+    """A saved page of 40 MB (more than a crawl downloads) was read whole, and one of 5 MB holding
+    600,000 elements ended in a traceback (lxml's XPath gives up on such trees: "XPath error:
+    unknown error") after seconds per scan (a 32 MiB one took a minute and 2.6 GB). The first is
+    refused by its size, the second by its element count, each named; the crawl reports the
+    second as a page error (the extraction error of every page goes there)."""
+    from vtonkit.crawlers.evidence import MAX_PAGE_ELEMENTS, PageTooComplex
+
+    huge = tmp_path / "huge.html"
+    with huge.open("wb") as handle:
+        handle.truncate(40 * 1024 * 1024)  # sparse: the size alone refuses it
+    run = subprocess.run([*VTONKIT, "extract-product", str(huge)], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith(f"error: {huge}: 41943040 bytes, more than"), run.stderr
+    swollen = tmp_path / "swollen.html"
+    swollen.write_text("<html><head><meta property='og:type' content='product'></head><body>"
+                       + "<p>x</p>" * (MAX_PAGE_ELEMENTS + 1) + "</body></html>")
+    run = subprocess.run([*VTONKIT, "extract-product", str(swollen)], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert json.loads(run.stdout)["error"] == (f"{swollen}: extraction failed: PageTooComplex: the page has more than "
+                                               "500,000 elements (a product page has a few thousand): not read")
+    with pytest.raises(PageTooComplex):
+        extract_product(swollen.read_text(), "https://shop.example/p/1")
+    fine = "<html><body><h1>Tee</h1>" + "<p>x</p>" * 5000 + "</body></html>"  # a big real page is read
+    assert extract_product(fine, "https://shop.example/p/1") is None
+
+
 def test_shop_pages_categories_and_titles():
     truths = _ground_truth()
     folder = shared_path("data", "shop-pages")

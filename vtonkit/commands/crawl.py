@@ -274,7 +274,12 @@ def extract_product_command(
     from vtonkit.crawlers.extract import extract_product
     from vtonkit.datasets.io.images import regular_file_problem
 
+    from vtonkit.crawlers.settings import DOWNLOAD_MAXSIZE
+
     problem = regular_file_problem(page)  # /dev/zero would be read for ever
+    if problem is None and page.stat().st_size > DOWNLOAD_MAXSIZE:
+        problem = (f"{page.stat().st_size} bytes, more than the {DOWNLOAD_MAXSIZE} a crawl downloads of a page "
+                   "(DOWNLOAD_MAXSIZE): not a product page a crawl would read")
     if problem is None:
         try:
             data = page.read_bytes()
@@ -283,7 +288,11 @@ def extract_product_command(
     if problem is not None:
         typer.echo(f"error: {page}: {problem}", err=True)
         raise typer.Exit(2)
-    item = extract_product(data, url or "")
+    try:
+        item = extract_product(data, url or "")
+    except Exception as exc:  # noqa: BLE001 - what the crawl reports as "extraction failed", said here too
+        typer.echo(json.dumps({"error": f"{page}: extraction failed: {type(exc).__name__}: {exc}"}))
+        raise typer.Exit(1) from exc
     if item is None:
         typer.echo(
             json.dumps(
