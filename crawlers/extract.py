@@ -98,6 +98,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         ("opengraph", meta.get("product:brand")),
         ("opengraph", meta.get("og:brand")),
         (structured, product.get("manufacturer")),
+        ("twitter-card", lambda: page_fields.card_brand(evidence)),
         ("html", lambda: page_fields.brand_from_html(evidence)),
         ("html", lambda: page_fields.labelled_brand(evidence)),
     )
@@ -105,6 +106,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         "colour",
         (structured, product.get("color")),
         ("opengraph", meta.get("product:color")),
+        ("twitter-card", lambda: page_fields.card_colour(evidence)),
         ("html", lambda: page_fields.visible_colour(evidence)),
     )
 

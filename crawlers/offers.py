@@ -213,17 +213,11 @@ def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
 
 
 def price_from_card(evidence: PageEvidence) -> tuple[float | None, str | None]:
-    """The price a Twitter product card states (``twitter:label1`` "Price", ``twitter:data1``
-    "€39.30"; labels in any known language, see ``labels.price`` in crawlers/vocab/): page-level
-    metadata about the product that script-drawn shops write even where they show no price element."""
-    meta = evidence.meta
-    for n in range(1, 5):
-        label, shown = meta.get(f"twitter:label{n}"), meta.get(f"twitter:data{n}")
-        if label and shown and page_fields.is_label(label, merged_vocabulary().price_labels):
-            amount, currency = parse_price(shown, language=evidence.language)
-            if amount is not None and currency:
-                return amount, currency
-    return None, None
+    """The price a Twitter product card states ("Price" / "€39.30", `page_fields.card_field`; labels
+    in any known language, see ``labels.price`` in crawlers/vocab/)."""
+    shown = page_fields.card_field(evidence, merged_vocabulary().price_labels)
+    amount, currency = parse_price(shown, language=evidence.language) if shown else (None, None)
+    return (amount, currency) if amount is not None and currency else (None, None)
 
 
 def currency_beside(evidence: PageEvidence, amount: float) -> str | None:

@@ -93,6 +93,27 @@ def is_label(text: str, labels: tuple[str, ...]) -> bool:
     return any(pattern.match(text) for pattern in _whole_labels(labels))
 
 
+def card_field(evidence: PageEvidence, labels: tuple[str, ...]) -> str | None:
+    """The value a Twitter product card gives under one of `labels` (``twitter:labelN`` "Colour",
+    ``twitter:dataN`` "black"): page-level metadata that script-drawn shops write even where their
+    structured data is missing."""
+    for n in range(1, 5):
+        label, value = evidence.meta.get(f"twitter:label{n}"), evidence.meta.get(f"twitter:data{n}")
+        if label and value and value.strip() and is_label(label, labels):
+            return value.strip()
+    return None
+
+
+def card_brand(evidence: PageEvidence) -> str | None:
+    """The brand a Twitter product card names ("Brand" / "Esprit")."""
+    return card_field(evidence, tuple(re.escape(label) for label in merged_vocabulary().brand_labels))
+
+
+def card_colour(evidence: PageEvidence) -> str | None:
+    """The colour a Twitter product card names ("Colour" / "black")."""
+    return card_field(evidence, merged_vocabulary().colour_labels)
+
+
 def labelled_cells(evidence: PageEvidence, labels: tuple[str, ...]) -> list[tuple[int, Selector]]:
     """(index of the label, value cell) of each table row or definition-list entry whose header is
     one of `labels` (regular-expression fragments): ``<th>브랜드</th><td>…</td>``, ``<dt>売価</dt><dd>…</dd>``."""

@@ -262,7 +262,7 @@ def test_opengraph_only_page():
     assert item.category == "dresses" and item.image_urls == ["https://cdn.example/r.jpg"]
 
 
-def test_the_twitter_product_card_price_is_read_where_no_price_element_shows_one():
+def test_the_twitter_product_card_is_read_where_no_element_shows_its_fields():
     """A Zalando page without its JSON-LD (a script-drawn shop writes it late, or not at all): its price
     sits in obfuscated classes and in the Twitter product card ("twitter:label1" Price, "twitter:data1"
     €39.30), which was not read, so the product had no price. Labels in other languages are read too."""
@@ -275,11 +275,13 @@ def test_the_twitter_product_card_price_is_read_where_no_price_element_shows_one
     assert bare != page
     item = extract_product(bare, truth[key]["url"])
     assert (item.price, item.currency, item.sources["price"]) == (39.3, "EUR", "twitter-card")
+    assert (item.colour, item.sources["colour"]) == ("camel", "twitter-card")  # its label2 "Colour"
     card = """<meta property="og:type" content="product"><meta property="og:title" content="와이드 팬츠">
       <meta name="twitter:label1" content="배송"><meta name="twitter:data1" content="무료">
-      <meta name="twitter:label2" content="판매가"><meta name="twitter:data2" content="39,000원">"""
+      <meta name="twitter:label2" content="판매가"><meta name="twitter:data2" content="39,000원">
+      <meta name="twitter:label3" content="브랜드"><meta name="twitter:data3" content="무신사 스탠다드">"""
     item = extract_product(_page(head=card), "https://shop.example.kr/product/1")
-    assert (item.price, item.currency) == (39000.0, "KRW")
+    assert (item.price, item.currency, item.brand, item.colour) == (39000.0, "KRW", "무신사 스탠다드", None)
 
 
 def test_visible_price_and_labelled_reference_fallback():
