@@ -273,3 +273,23 @@ def test_next_page_captions_match_whole_captions_only():
         assert pattern.search(caption), caption
     for caption in ("Next-day delivery", "Page 2", "다음 상품 보기", "Add to cart"):
         assert not pattern.search(caption), caption
+
+
+BUY_CAPTIONS = {
+    "ar": "أضف إلى الحقيبة", "da": "Læg i kurv", "de": "In den Warenkorb", "en": "Add to bag", "es": "Añadir a la cesta",
+    "fr": "Ajouter au panier", "it": "Aggiungi al carrello", "ja": "カートに入れる", "ko": "장바구니 담기",
+    "nl": "In winkelwagen", "pl": "Dodaj do koszyka", "pt": "Adicionar ao carrinho", "ru": "Добавить в корзину",
+    "sv": "Lägg i varukorgen", "tr": "Sepete ekle", "zh-Hans": "加入购物车", "zh-Hant": "加入購物車",
+}
+
+
+@pytest.mark.parametrize("language", sorted(BUY_CAPTIONS))
+def test_every_language_has_buy_button_captions(language):
+    """Each vocabulary's [availability] buy captions make a page without structured availability
+    InStock by its enabled buy button; the same caption greyed out (disabled) says nothing."""
+    assert set(BUY_CAPTIONS) == set(vocabularies()) and vocabularies()[language].buy, language
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="10">'
+    button = f"<h1>x</h1><button type='submit'>{BUY_CAPTIONS[language]}</button>"
+    assert extract_product(_page(button, language, head), "https://shop.example/p/1").availability == "InStock"
+    greyed = button.replace("<button ", "<button disabled ")
+    assert extract_product(_page(greyed, language, head), "https://shop.example/p/1").availability is None
