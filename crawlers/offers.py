@@ -250,17 +250,27 @@ def _buy_caption() -> re.Pattern[str] | None:
     return re.compile(r"^\s*(?:" + "|".join(f"(?:{f})" for f in fragments) + r")\s*$", re.IGNORECASE) if fragments else None
 
 
+# What shops build buy buttons from: <button>, a submit <input>, and (Cafe24, Godomall) a link that
+# runs a script instead of going anywhere; a link with a real address (the header's cart) is no button.
+_BUY_CONTROLS = (
+    "//button | //input[@type='submit' or @type='button']"
+    " | //a[@role='button' or @onclick or starts-with(normalize-space(@href), '#')"
+    " or starts-with(normalize-space(@href), 'javascript:')]"
+)
+
+
 def _enabled_buy_button(evidence: PageEvidence) -> bool:
-    """A shown, enabled button of the page's own product captioned as a buy button ("Add to bag")."""
+    """A shown, enabled control of the page's own product captioned as a buy button ("Add to bag")."""
     caption = _buy_caption()
     if caption is None:
         return False
-    buttons = evidence.selector.xpath(
-        "//button[not(@disabled) and not(@aria-disabled='true')][not(ancestor::script)]" + SHOWN)
-    for button in buttons[:60]:
-        shown = " ".join(" ".join(button.xpath(".//text()").getall()).split())
-        disabled = re.search(r"disabled|soldout|sold-out|sold_out", button.attrib.get("class", ""), re.IGNORECASE)
-        if shown and caption.match(shown) and not disabled and not _in_other_products(button.root):
+    controls = evidence.selector.xpath(
+        f"({_BUY_CONTROLS})[not(@disabled) and not(@aria-disabled='true')][not(ancestor::script)]" + SHOWN)
+    for control in controls[:80]:
+        words = control.attrib.get("value", "") if control.root.tag == "input" else " ".join(control.xpath(".//text()").getall())
+        shown = " ".join(words.split())
+        disabled = re.search(r"disabled|soldout|sold-out|sold_out", control.attrib.get("class", ""), re.IGNORECASE)
+        if shown and caption.match(shown) and not disabled and not _in_other_products(control.root):
             return True
     return False
 

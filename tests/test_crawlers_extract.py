@@ -405,6 +405,13 @@ def test_a_hidden_sold_out_badge_does_not_mark_the_product_sold_out(shown, avail
         ('<span class="sold_out">품절</span><button>장바구니 담기</button>', "OutOfStock"),  # the page says so
         ('<div class="related-products"><button>Add to cart</button></div>', None),  # another product's
         ('<button>Add to wish list</button>', None),
+        # Cafe24's buy buttons are links that run a script; the header's cart link goes somewhere
+        ('<a href="#none" onclick="product_submit(1, \'/exec/front/order/basket/\', this)"><span>구매하기</span></a>',
+         "InStock"),
+        ('<a href="javascript:void(0)" class="btn_cart">장바구니 담기</a>', "InStock"),
+        ('<a href="/order/basket.html">장바구니</a>', None),
+        ('<input type="submit" value="Add to cart">', "InStock"),
+        ('<input type="submit" value="Add to cart" disabled>', None),
     ],
 )
 def test_an_enabled_buy_button_means_the_product_can_be_ordered(shown, availability):
