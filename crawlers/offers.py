@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,20 +35,26 @@ class OfferFinding:
     category: str | None  # an offer's schema.org category (some shops put it there)
 
 
+# A product has tens of offers (sizes x colours); past this a page's list is hostile or broken.
+MAX_OFFERS = 5000
+
+
 def flat_offers(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Flat offers of a product node (list, single Offer, AggregateOffer with or without offers)."""
+    """Flat offers of a product node (list, single Offer, AggregateOffer with or without offers), in
+    document order, at most `MAX_OFFERS`."""
     raw = node.get("offers")
     if raw is None and isinstance(node.get("hasVariant"), list):
         raw = [v.get("offers") for v in node["hasVariant"] if isinstance(v, dict)]
-    pending = raw if isinstance(raw, list) else [raw]
+    pending = deque(raw if isinstance(raw, list) else [raw])  # a list's pop(0) made 400,000 offers quadratic
     flat: list[dict[str, Any]] = []
-    while pending:
-        offer = pending.pop(0)
+    while pending and len(flat) < MAX_OFFERS:
+        offer = pending.popleft()
         if isinstance(offer, list):
-            pending[:0] = offer
+            pending.extendleft(reversed(offer))
         elif isinstance(offer, dict):
             if "aggregateoffer" in types_of(offer) and isinstance(offer.get("offers"), (list, dict)):
-                pending[:0] = offer["offers"] if isinstance(offer["offers"], list) else [offer["offers"]]
+                inner = offer["offers"] if isinstance(offer["offers"], list) else [offer["offers"]]
+                pending.extendleft(reversed(inner))
                 if offer.get("lowPrice") is None and offer.get("price") is None:
                     continue
             flat.append(offer)

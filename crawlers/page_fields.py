@@ -224,13 +224,21 @@ def _images_base(evidence: PageEvidence, product: dict[str, Any]) -> str | None:
     return None
 
 
+# A product shows tens of pictures; a page listing more is hostile or broken, and each URL kept is
+# one more line of its product record (the download cap is the pipeline's, VTONKIT_MAX_IMAGES_PER_PRODUCT).
+MAX_IMAGE_URLS = 1000
+
+
 def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | None = None) -> list[str]:
-    """Absolute image URLs: the product node's, any product node's, og:image, then gallery images,
-    then the pictures the page shows as the product titled `title` (:func:`pictures_of`)."""
-    urls: list[str] = []
+    """Absolute image URLs, once each and at most `MAX_IMAGE_URLS`: the product node's, any product
+    node's, og:image, then gallery images, then the pictures the page shows as the product titled
+    `title` (:func:`pictures_of`)."""
+    found: dict[str, None] = {}  # in page order; a dict, since a list's `in` made 200,000 URLs quadratic
     base = _images_base(evidence, product) or document_base(evidence)
 
     def add(value: Any) -> None:
+        if len(found) >= MAX_IMAGE_URLS:
+            return
         if isinstance(value, list):
             for v in value:
                 add(v)
@@ -244,30 +252,30 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
         elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
             absolute = join_url(base, value.strip()) if base else value.strip()
             # split_url gives a malformed address ("http://[x/a.jpg") no parts at all: it is no image
-            if split_url(absolute).geturl() and absolute not in urls:
-                urls.append(absolute)
+            if split_url(absolute).geturl():
+                found.setdefault(absolute)
 
     add(product.get("image"))
-    if not urls:
+    if not found:
         for node in evidence.structured_nodes:
             add(node.get("image"))
-    if not urls:
+    if not found:
         add(
             evidence.selector.xpath(
                 "//meta[@property='og:image' or @property='og:image:url' or @property='og:image:secure_url']/@content"
             ).getall()
             or evidence.meta.get("twitter:image")
         )
-    if not urls:
+    if not found:
         sel = evidence.selector
         add([_full_image(img) for img in sel.xpath("//img[@itemprop='image']")])
         add([_full_image(img) for img in sel.xpath(
             "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
             "//img | //img[contains(translate(@class, 'BIGIMAGE', 'bigimage'), 'bigimage')]"
         )])
-    if not urls and title:
+    if not found and title:
         add(pictures_of(evidence, title))
-    return urls
+    return list(found)
 
 
 # what a page shows beside a product that is not its picture

@@ -112,6 +112,26 @@ def test_a_page_too_big_or_too_complex_for_a_crawl_is_refused_not_a_traceback(tm
     assert extract_product(fine, "https://shop.example/p/1") is None
 
 
+def test_a_product_node_listing_hundreds_of_thousands_of_images_and_offers_is_read_in_bounds():
+    """A 28 MB JSON-LD node with 400,000 offers and 200,000 images took minutes (a list's `in` and
+    `pop(0)`: quadratic) and kept every URL. Image URLs are kept once each, in page order, at most
+    MAX_IMAGE_URLS; offers at most MAX_OFFERS, the first ones (the first priced offer still wins)."""
+    from vtonkit.crawlers.offers import MAX_OFFERS, flat_offers
+    from vtonkit.crawlers.page_fields import MAX_IMAGE_URLS
+
+    images = [f"/img/{n}.jpg" for n in range(3 * MAX_IMAGE_URLS)]
+    offers = [{"@type": "Offer", "price": str(n + 5), "priceCurrency": "EUR"} for n in range(2 * MAX_OFFERS)]
+    node = {"@context": "https://schema.org", "@type": "Product", "name": "Tee", "sku": "T1",
+            "image": ["/img/1.jpg", *images], "offers": [{"@type": "AggregateOffer", "offers": offers[:3]},
+                                                          *offers[3:]]}
+    item = extract_product(_page(json.dumps(node)), "https://shop.example/p/tee")
+    assert len(item.image_urls) == MAX_IMAGE_URLS and len(set(item.image_urls)) == MAX_IMAGE_URLS
+    assert item.image_urls[:3] == [f"https://shop.example/img/{n}.jpg" for n in (1, 0, 2)]
+    assert (item.price, item.currency) == (5.0, "EUR")
+    flat = flat_offers(node)
+    assert len(flat) == MAX_OFFERS and [o["price"] for o in flat[:4]] == ["5", "6", "7", "8"]
+
+
 def test_shop_pages_categories_and_titles():
     truths = _ground_truth()
     folder = shared_path("data", "shop-pages")
