@@ -142,16 +142,15 @@ def _price(value: Any) -> float | str | None:
 def _images(node: dict[str, Any]) -> list[str]:
     """The image URLs under every image key (the main image, then a gallery: Naver's "productImages"),
     each a string or an object holding one (``{"url": ...}``)."""
-    urls: list[str] = []
+    urls: dict[str, None] = {}  # once each, in order (a list's `in` is quadratic in a hostile gallery)
     for key in IMAGE_KEYS:
         value = node.get(key)
         for candidate in value if isinstance(value, list) else [value]:
             if isinstance(candidate, dict):
                 candidate = _first(candidate, ("url", "src", "contentUrl", "imageUrl", "original", "large"))
             if isinstance(candidate, str) and re.match(r"(?:https?:)?//|/", candidate.strip()):
-                if candidate.strip() not in urls:
-                    urls.append(candidate.strip())
-    return urls
+                urls.setdefault(candidate.strip())
+    return list(urls)
 
 
 def _text(value: Any) -> str | None:
