@@ -160,7 +160,6 @@ def bounded_handler_class() -> type:
             self.render_timeout = crawler.settings.getfloat("VTONKIT_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
             self._pages: dict[int, Any] = {}  # id(request) -> its page, while it renders
             self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
-            self._navigations: dict[int, list[str]] = {}  # id(request) -> its page's main-frame navigations
 
         async def _create_page(self, request: Any, spider: Any) -> Any:
             page = await super()._create_page(request, spider)
@@ -174,7 +173,7 @@ def bounded_handler_class() -> type:
                 await page.context.route_web_socket("**", _refuse_web_socket)  # pages made later: popups
             await page.route_web_socket("**", _refuse_web_socket)  # a context's socket route misses this page
             page.on("popup", _close_popup)
-            trail = self._navigations.setdefault(id(request), [])  # where the page's main frame was sent
+            trail = page._vtonkit_navigations = []  # where the page's main frame was sent
             page.on("request", lambda sent: trail.append(sent.url) if _is_main_frame_navigation(sent, page) else None)
             return page
 
@@ -198,12 +197,12 @@ def bounded_handler_class() -> type:
                 if not task.done():
                     task.cancel()
                 self._pages.pop(id(request), None)
-                self._navigations.pop(id(request), None)
 
         def _on_its_page(self, request: Any, response: Any) -> Any:
             """`response`, unless the page's script took the browser elsewhere (`RenderLeftPage`)."""
             if response.url.startswith("chrome-error:"):
-                sent = [url for url in self._navigations.get(id(request), []) if url != request.url]
+                page = self._pages.get(id(request))
+                sent = [url for url in getattr(page, "_vtonkit_navigations", []) if url != request.url]
                 target = sent[-1] if sent else "an address it could not load"
                 raise RenderLeftPage(f"the page's script navigated to {target}, which the crawl does not reach "
                                      "(see browser_blocked); the product it drew went with it")

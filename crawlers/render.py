@@ -37,7 +37,7 @@ from typing import Any
 
 from parsel import Selector
 from vtonkit.crawlers.report import report_for
-from vtonkit.crawlers.urls import is_internal_host, resolves_inward, split_url
+from vtonkit.crawlers.urls import is_internal_host, resolves_inward, split_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -275,9 +275,8 @@ class BrowserRequestGate:
             return True
         if self.crawler is None or not request.url.startswith(("http://", "https://")):
             return False
-        host = split_url(request.url).hostname
-        if host:  # a page reaches many hosts: each is resolved once, off the crawl's event loop
-            await asyncio.get_running_loop().run_in_executor(None, resolves_inward, host.rstrip(".").lower())
+        if host := url_host(request.url):  # a page reaches many hosts: each is resolved once, off the event loop
+            await asyncio.get_running_loop().run_in_executor(None, resolves_inward, host)
         if reaches_inward(request.url, getattr(self.crawler.spider, "base_url", "")):
             report_for(self.crawler).browser_blocked.append(request.url)
             logger.warning("browser request blocked: %s is on this machine or a private network, "

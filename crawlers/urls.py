@@ -70,12 +70,17 @@ def resolves_inward(host: str) -> bool:
     return False
 
 
+def url_host(url: str) -> str:
+    """The URL's host as name lookups and address checks compare it: lower-case, no trailing dot."""
+    return (split_url(url).hostname or "").rstrip(".").lower()
+
+
 def is_internal_host(url: str) -> bool:
     """The URL's host is this machine or a private network: localhost, an IP literal (any spelling)
     that is loopback, private, link-local (cloud metadata at 169.254.169.254), reserved or
     unspecified, or a name that resolves to one (`resolves_inward`). An answer that changes between
     this check and the download (DNS rebinding) is not caught."""
-    host = (split_url(url).hostname or "").rstrip(".").lower()
+    host = url_host(url)
     if not host:
         return False
     if host == "localhost" or host.endswith(".localhost"):

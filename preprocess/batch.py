@@ -37,14 +37,14 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import read_parse, write_parse
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir, display_name
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.manifest import Manifest
 from vtonkit.preprocess.agnostic import MissingKeypointsError, compute_agnostic
 from vtonkit.preprocess.cache import CachedError
 from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
 from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
-from vtonkit.preprocess.sources import file_sources, settle_stems
+from vtonkit.preprocess.sources import file_sources, manifest_kind, settle_stems
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
@@ -254,8 +254,7 @@ def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: 
     manifest = Manifest.load(dataset)
     sources = file_sources(kind, paths)
     candidates = {id(source): source.meta["candidate"] for source in sources}
-    recorded = {stem for kind_entries in (manifest.entries(split.root.name, PERSONS),
-                                          manifest.entries(split.root.name, CLOTHS)) for stem in kind_entries}
+    recorded = set(manifest.entries(split.root.name, manifest_kind(kind)))  # before this run's records
     kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)
     manifest.save()  # the stems are taken before any file is written
     renamed = {}  # stem -> why it is not the file's own name

@@ -293,6 +293,11 @@ def _has_files(split_dir: SplitDir, kind: str, stem: str) -> bool:
     return any(os.path.lexists(path) for path in files.values())
 
 
+def manifest_kind(kind: str) -> str:
+    """The manifest table of a source kind: `persons` for "person", `cloths` for "cloth"."""
+    return PERSONS if kind == "person" else CLOTHS
+
+
 def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_dir: SplitDir,
                  category: str | None) -> tuple[list[Source], list[Duplicate]]:
     """`assign_stems` against the manifest's records and the files `split_dir` (of split name `split`)
@@ -306,12 +311,12 @@ def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_di
         category: recorded with each source; None records none (a garment of any category).
     """
     kind = sources[0].kind if sources else "person"
-    manifest_kind = PERSONS if kind == "person" else CLOTHS
-    existing = dict(manifest.entries(split, manifest_kind))
+    table = manifest_kind(kind)
+    existing = dict(manifest.entries(split, table))
     if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
         existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
     kept, duplicates = assign_stems(sources, existing, lambda stem: _has_files(split_dir, kind, stem))
-    entries = manifest.entries(split, manifest_kind)
+    entries = manifest.entries(split, table)
     for source in kept:
         # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.
         record = {"source": display_name(source.path), "sha256": source.sha256}

@@ -277,8 +277,9 @@ def extract_product_command(
     from vtonkit.crawlers.settings import DOWNLOAD_MAXSIZE
 
     problem = regular_file_problem(page)  # /dev/zero would be read for ever
-    if problem is None and page.stat().st_size > DOWNLOAD_MAXSIZE:
-        problem = (f"{page.stat().st_size} bytes, more than the {DOWNLOAD_MAXSIZE} a crawl downloads of a page "
+    size = page.stat().st_size if problem is None else 0
+    if size > DOWNLOAD_MAXSIZE:
+        problem = (f"{size} bytes, more than the {DOWNLOAD_MAXSIZE} a crawl downloads of a page "
                    "(DOWNLOAD_MAXSIZE): not a product page a crawl would read")
     if problem is None:
         try:
