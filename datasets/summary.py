@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 from rich.table import Table
 from vtonkit.datasets.dataset_paths import report_path
 from vtonkit.datasets.findings import CODES, Report

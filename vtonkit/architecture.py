@@ -104,7 +104,7 @@ def render_doc(layers: list[Layer], contracts: list[dict]) -> str:
     """docs/architecture.md: the layers (from the contract) and the data flow, as mermaid diagrams."""
     names = ["CLI (parse arguments, call one library function, print)", "Dataset tools, inference and training",
              "Preprocess (photos and garment shots to HR-VITON samples)", "Crawl (shops to a garment catalog)",
-             "HR-VITON format library", "Shared core (errors, logs, progress, categories, paths, listening sockets and allowed host names)"]
+             "HR-VITON format library", "Shared core (errors, logs, progress, terminal-safe text, categories, paths, listening sockets and allowed host names)"]
     if len(names) != len(layers):
         raise ValueError(f"the contract has {len(layers)} layers; name each one in vtonkit.architecture")
     lines = [

@@ -18,7 +18,7 @@ def agnostic(
 
     Example: vtonkit agnostic data/zalando-hd-resized/test --category upper
     """
-    from rich.markup import escape  # paths and reasons are user text, not markup
+    from vtonkit.core.terminal import escape  # paths and reasons are outside text: no markup, no terminal controls
 
     from vtonkit.core.errors import OutputRefusedError
     from vtonkit.core.progress import console, track

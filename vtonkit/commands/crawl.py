@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape, printable
 
 
 class Category(str, Enum):
@@ -287,7 +287,7 @@ def extract_product_command(
         except OSError as exc:
             problem = f"cannot read it ({exc.strerror or exc})"
     if problem is not None:
-        typer.echo(f"error: {page}: {problem}", err=True)
+        typer.echo(printable(f"error: {page}: {problem}"), err=True)
         raise typer.Exit(2)
     try:
         item = extract_product(data, url or "")

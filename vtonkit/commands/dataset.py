@@ -57,7 +57,7 @@ def prep(
     """
     from rich.console import Console
 
-    from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
+    from vtonkit.core.terminal import escape  # paths and reasons are outside text: no markup, no terminal controls
 
     from vtonkit.preprocess.pipeline import PrepOptions, run_prep
 
@@ -165,7 +165,7 @@ def pairs(
     Example: vtonkit pairs data/mine --split test --mode unpaired --seed 1
     """
     from rich.console import Console
-    from rich.markup import escape  # file names are user text
+    from vtonkit.core.terminal import escape  # file names are outside text: no markup, no terminal controls
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 
 PROTOCOL_HELP = ("hrviton (HR-VITON's evaluate.py: greyscale SSIM, LPIPS alex at 128x128, 1024x768), cleanfid-512 "
                  "(clean-fid FID/KID, 512x384), torchmetrics-1024 (torchmetrics conventions, 1024x768). "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 
 from vtonkit.commands.checks import check_output_file, check_output_folder
 from vtonkit.core.errors import VtonkitError, describe_os_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 
 METHOD_HELP = ("hrviton: the official HR-VITON networks (needs both checkpoints); warp: a non-learned "
                "BASELINE that needs none. Default: hrviton when both checkpoints are given, else warp.")

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.markup import escape  # paths and reasons are user text: "[/x]" in a file name is not markup
+from vtonkit.core.terminal import escape  # paths and reasons are outside text: no markup, no terminal controls
 
 from vtonkit.core.errors import OutputRefusedError, describe_os_error
 from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to

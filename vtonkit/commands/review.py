@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 
 DATASET_HELP = "Dataset folder with train/, test/ and train_pairs.txt / test_pairs.txt (HR-VITON layout)."
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import typer
-from rich.markup import escape
+from vtonkit.core.terminal import escape
 
 ADVANCED = "Advanced (tests, benchmarks)"
 

@@ -1,0 +1,53 @@
+"""Outside text reaches the terminal as text: a file name holding an escape sequence, a carriage
+return or a right-to-left override is printed with those characters escaped, never acted on."""
+from __future__ import annotations
+
+import shutil
+
+from typer.testing import CliRunner
+from vtonkit.core.terminal import escape, printable
+
+from vtonkit.cli import app
+
+runner = CliRunner()
+
+RETITLE = "\x1b]0;owned\x07"  # sets the terminal window's title
+ERASE_LINE = "\r\x1b[2K"  # goes back to the line's start and blanks it
+
+
+def test_printable_escapes_what_a_terminal_acts_on_and_keeps_the_rest():
+    assert printable(f"a{RETITLE}b.jpg") == "a\\x1b]0;owned\\x07b.jpg"
+    assert printable(f"x{ERASE_LINE}y") == "x\\x0d\\x1b[2Ky"
+    assert printable("photo\u202egpj.exe") == "photo\\u202egpj.exe"  # would read "photoexe.jpg"
+    assert printable("\x9b31m\x7f") == "\\x9b31m\\x7f"  # C1 CSI and DEL
+    kept = "line one\n\tline two: 한국어 상품, ワンピース, été, 👗"
+    assert printable(kept) == kept
+
+
+def test_escape_is_also_rich_markup_safe():
+    assert escape(f"[bold]{RETITLE}") == "\\[bold]\\x1b]0;owned\\x07"
+
+
+def test_prep_cloth_prints_hostile_file_names_escaped(photos, tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    garment = sorted((photos / "garments").glob("*.jpg"))[0]
+    shutil.copy(garment, shots / f"shirt{RETITLE}.jpg")
+    (shots / f"junk{ERASE_LINE}.jpg").write_bytes(b"not an image")
+    result = runner.invoke(app, ["prep-cloth", str(shots), "--out", str(tmp_path / "data" / "test")])
+    assert result.exit_code == 1, result.output  # the junk file failed, the garment was written
+    assert "1 written" in result.output
+    assert "junk\\x0d\\x1b[2K.jpg: not an image" in result.output
+    assert "\x1b" not in result.output and "\r" not in result.output
+
+
+def test_validate_prints_hostile_file_names_escaped(photos, tmp_path):
+    cloth = tmp_path / "test" / "cloth"
+    cloth.mkdir(parents=True)
+    garment = sorted((photos / "garments").glob("*.jpg"))[0]
+    shutil.copy(garment, cloth / "a.jpg")
+    shutil.copy(garment, cloth / f"x{RETITLE}.jpg")  # reported as a duplicate of a.jpg
+    result = runner.invoke(app, ["validate", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code != 0  # no pair list
+    assert "x\\x1b]0;owned\\x07" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
