@@ -3,9 +3,12 @@ return or a right-to-left override is printed with those characters escaped, nev
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 from typer.testing import CliRunner
 from vtonkit.core.terminal import escape, printable
+from vtonkit.datasets.review.store import DecisionStore
 
 from vtonkit.cli import app
 
@@ -51,3 +54,15 @@ def test_validate_prints_hostile_file_names_escaped(photos, tmp_path):
     assert result.exit_code != 0  # no pair list
     assert "x\\x1b]0;owned\\x07" in result.output
     assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_library_warnings_reach_the_terminal_escaped(tmp_path):
+    """Warnings no handler takes (Python's last resort) in a real `python -m vtonkit` process:
+    here a hand-edited review store whose rejected sample name holds an escape sequence."""
+    (tmp_path / "test").mkdir()
+    DecisionStore(tmp_path).set("test", f"x{RETITLE}/..", "reject")
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "clean", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "review decision for test/x\\x1b]0;owned\\x07/.. skipped" in run.stderr
+    assert "\x1b" not in run.stderr and "\x07" not in run.stderr

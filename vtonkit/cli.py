@@ -14,6 +14,7 @@ import sys
 import typer
 
 from vtonkit import __version__
+from vtonkit.core.terminal import print_warnings_printable
 
 app = typer.Typer(
     name="vtonkit",
@@ -106,6 +107,7 @@ def run_as_module_entry() -> None:
 
 def main() -> None:
     run_as_module_entry()
+    print_warnings_printable()  # the library's warnings name files and samples: outside text
     app()
 
 

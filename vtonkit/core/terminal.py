@@ -9,6 +9,8 @@ what follows them, so `photo\\u202egpj.exe` would read as `photoexe.jpg`.
 """
 from __future__ import annotations
 
+import logging
+
 from rich.markup import escape as escape_markup
 
 _KEPT = frozenset("\n\t")
@@ -25,3 +27,17 @@ def printable(text: str) -> str:
 def escape(text: str) -> str:
     """`text` for rich markup: printable, and `[...]` shown as text, not read as a style."""
     return escape_markup(printable(text))
+
+
+class PrintableFormatter(logging.Formatter):
+    """A log record's text (message and traceback) made printable."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def print_warnings_printable() -> None:
+    """Make the warnings no handler takes (Python's last-resort handler: stderr, the bare message)
+    printable. A command that sets up logging of its own (a crawl's log) keeps its handlers."""
+    if logging.lastResort is not None:
+        logging.lastResort.setFormatter(PrintableFormatter())
