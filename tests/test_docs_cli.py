@@ -67,3 +67,63 @@ def test_every_command_help_reads_unwrapped_at_any_terminal_width():
     for command in commands(typer.main.get_command(app)):
         assert command.help, f"{command.name} has no help"
         assert command.help == reflow_help(command.help), f"{command.name}: help keeps hard wraps"
+
+
+def _documented_commands(text: str) -> list[str]:
+    """Every `vtonkit ...` command line of the fenced shell blocks, continuation lines joined,
+    comments dropped (`torchrun ... -m vtonkit train ...` counts as `vtonkit train ...`)."""
+    commands, fence, block = [], None, []
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            if fence is None:
+                fence, block = line.strip().strip("`"), []
+                continue
+            if fence in ("", "bash", "sh", "console"):
+                for joined in "\n".join(block).replace("\\\n", " ").splitlines():
+                    joined = joined.split("#", 1)[0].strip()
+                    if joined.startswith("vtonkit ") or " -m vtonkit " in joined:
+                        commands.append("vtonkit " + joined.split("vtonkit ", 1)[1])
+            fence = None
+        elif fence is not None:
+            block.append(line)
+    return commands
+
+
+def test_every_documented_command_line_names_real_commands_and_options():
+    """The README's, the docs' and the --help texts' examples use commands and options the CLI has,
+    so a renamed option cannot leave a copy-pasted example that fails."""
+    import typer
+
+    from vtonkit.cli import app
+
+    group = typer.main.get_command(app)
+    def examples(command):  # the "Example: vtonkit ..." lines of every command's --help
+        for line in (command.help or "").splitlines():
+            if line.startswith("Example: vtonkit "):
+                yield line.removeprefix("Example: ")
+        for sub in getattr(command, "commands", {}).values():
+            yield from examples(sub)
+
+    sources = [(page.name, _documented_commands(page.read_text(encoding="utf-8")))
+               for page in [README, *sorted((README.parent / "docs").glob("*.md"))]]
+    sources.append(("--help examples", list(examples(group))))
+    checked, problems = 0, []
+    for page_name, documented in sources:
+        for command in documented:
+            words, target = command.split()[1:], group
+            while hasattr(target, "commands") and words and not words[0].startswith("-"):
+                if words[0] not in target.commands:
+                    break
+                target, words = target.commands[words[0]], words[1:]
+            if target is group or (hasattr(target, "commands") and words):
+                problems.append(f"{page_name}: `{command}`: no such command")
+                continue
+            if hasattr(target, "commands"):  # a group's own usage line (`vtonkit models`)
+                continue
+            options = {opt for param in target.params for opt in (*param.opts, *param.secondary_opts)}
+            unknown = [w.split("=", 1)[0] for w in words if w.startswith("--") and w.split("=", 1)[0] not in options]
+            if unknown:
+                problems.append(f"{page_name}: `{command}`: no option {unknown}")
+            checked += 1
+    assert not problems, "\n".join(problems)
+    assert checked >= 100  # the README alone shows more than 40 command lines, every command an example
