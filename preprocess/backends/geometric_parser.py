@@ -49,6 +49,7 @@ from vtonkit.preprocess.body_frame import (
     joint_present,
 )
 from vtonkit.preprocess.colour_model import ColourModel, lab_bins
+from vtonkit.preprocess.exposure import brightened
 from vtonkit.preprocess.neckline_skin import neckline_skin
 from vtonkit.preprocess.person_mask import main_person, refine_probability
 
@@ -97,7 +98,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "8"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair
+    version = "9"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair; 9: an underexposed photo is brightened first
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -141,7 +142,8 @@ class GeometricParser:
         if sum(present) < 3:
             raise NoPersonError(None, f"no person to parse: only {sum(present)} body keypoints present")
         height, width = image_rgb.shape[:2]
-        image_rgb = np.ascontiguousarray(image_rgb)
+        # The colour thresholds are in units of well-exposed photos (vtonkit.preprocess.exposure).
+        image_rgb = np.ascontiguousarray(brightened(image_rgb))
 
         probability = self._person_probability(image_rgb, person_mask)
         silhouette = main_person(refine_probability(image_rgb, probability) > 0.5, keypoints)

@@ -50,6 +50,7 @@ import logging
 
 import numpy as np
 from vtonkit.datasets.io.keypoints import empty_body25
+from vtonkit.preprocess.exposure import brightened
 from vtonkit.preprocess.person_mask import main_person
 
 from vtonkit.core.errors import NoPersonError
@@ -118,7 +119,8 @@ class MediapipePose:
     # 4: `silhouette_only` (prep's refocus pass) runs the full model alone, with no mirrored pass
     # (the same crop on 53 of the 54 shared photos; the 54th is a garment shot the heavy model
     # took for a person).
-    version = "4"
+    # 5: an underexposed photo is brightened first (`vtonkit.preprocess.exposure`; no shared photo is).
+    version = "5"
     abilities = frozenset({"count_people", "silhouette_only", "close"})  # see stages.POSE_/BACKEND_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
@@ -168,7 +170,7 @@ class MediapipePose:
         Raises:
             NoPersonError: nobody detected.
         """
-        image_rgb = np.ascontiguousarray(image_rgb)
+        image_rgb = np.ascontiguousarray(brightened(image_rgb))
         graph = self._pose if joints_model or self._silhouette is None else self._silhouette
         result = graph.process(image_rgb)
         if result.pose_landmarks is None:
@@ -192,6 +194,7 @@ class MediapipePose:
         """
         from vtonkit.preprocess.stages import PoseResult
 
+        image_rgb = brightened(image_rgb)  # every model below sees the same (brightened) photo
         height, width = image_rgb.shape[:2]
         joints_model = not silhouette_only
         try:
