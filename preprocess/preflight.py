@@ -92,6 +92,17 @@ class PreflightFinding:
         return f"{self.code}: {self.message}"
 
 
+def _against(value: float, limit: float, spec: str) -> tuple[str, str]:
+    """`value` and the `limit` it crossed, formatted with `spec` (".1f", ".0%"), or with more decimals
+    where those would print them equal ("std 12.04 > 12.00", not "12.0 > 12.0")."""
+    kind, digits = spec[-1], int(spec[1:-1])
+    for decimals in range(digits, digits + 4):
+        shown = format(value, f".{decimals}{kind}"), format(limit, f".{decimals}{kind}")
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def _present(keypoints: np.ndarray) -> np.ndarray:
     return present_mask(np.asarray(keypoints, dtype=np.float64))
 
@@ -113,8 +124,9 @@ def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -
         return []
     source_px = (rows[-1] - rows[0] + 1) / max(scale, 1e-9)
     if source_px < t.min_person_height_px:
-        return [PreflightFinding("person-too-small", f"the person is {source_px:.0f} px tall in the photo "
-                                 f"(< {t.min_person_height_px:.0f}): upscaled, the try-on will be blurred")]
+        shown, limit = _against(source_px, t.min_person_height_px, ".0f")
+        return [PreflightFinding("person-too-small", f"the person is {shown} px tall in the photo "
+                                 f"(< {limit}): upscaled, the try-on will be blurred")]
     return []
 
 
@@ -160,8 +172,9 @@ def person_view(keypoints: np.ndarray, parse: np.ndarray | None, t: PreflightThr
     torso = _torso_length(keypoints)
     shoulders = keypoints[L_SHOULDER, 0] - keypoints[R_SHOULDER, 0]  # > 0 when facing the camera
     if torso and abs(shoulders) / torso < t.min_shoulder_torso_ratio:
-        return [PreflightFinding("person-side-view", f"shoulder width is {abs(shoulders) / torso:.2f} x the torso "
-                                 f"length (< {t.min_shoulder_torso_ratio}): the person stands sideways")]
+        shown, limit = _against(abs(shoulders) / torso, t.min_shoulder_torso_ratio, ".2f")
+        return [PreflightFinding("person-side-view", f"shoulder width is {shown} x the torso "
+                                 f"length (< {limit}): the person stands sideways")]
     if parse is not None and head_cut_by_top_edge(parse, t):
         # Without the head in the frame neither a missing face nor the pose's sides say which way
         # the person faces (shop photos cut at the chin read as back views both ways).
@@ -221,8 +234,9 @@ def arms_hide_garment(keypoints: np.ndarray, parse: np.ndarray, t: PreflightThre
     garment = np.isin(box, (Cihp.UPPER_CLOTHES, Cihp.DRESS, Cihp.COAT, Cihp.PANTS, Cihp.SKIRT)).sum()
     share = arms / max(arms + garment, 1)
     if share > t.max_arm_torso_share:
-        return [PreflightFinding("arms-hide-garment", f"arms cover {share:.0%} of the torso "
-                                 f"(> {t.max_arm_torso_share:.0%}): the garment is partly hidden")]
+        shown, limit = _against(share, t.max_arm_torso_share, ".0%")
+        return [PreflightFinding("arms-hide-garment", f"arms cover {shown} of the torso "
+                                 f"(> {limit}): the garment is partly hidden")]
     return []
 
 
@@ -265,11 +279,13 @@ def cloth_background(rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightF
     band = _border_band(np.asarray(rgb)[..., :3])
     spread, lightness = float(band.std(0).max()), float(band.mean())
     if spread > t.max_border_std:
-        return [PreflightFinding("cloth-background", f"the border varies (std {spread:.1f} > {t.max_border_std}): "
+        shown, limit = _against(spread, t.max_border_std, ".1f")
+        return [PreflightFinding("cloth-background", f"the border varies (std {shown} > {limit}): "
                                  "not a plain background")]
     if lightness < t.min_border_lightness:
-        return [PreflightFinding("cloth-background", f"the background is dark (grey level {lightness:.0f} < "
-                                 f"{t.min_border_lightness:.0f}): not a light background")]
+        shown, limit = _against(lightness, t.min_border_lightness, ".0f")
+        return [PreflightFinding("cloth-background", f"the background is dark (grey level {shown} < "
+                                 f"{limit}): not a light background")]
     return []
 
 
@@ -282,8 +298,10 @@ def garment_not_centred(mask: np.ndarray, t: PreflightThresholds) -> list[Prefli
     dx = ((xs.min() + xs.max()) / 2 - (width - 1) / 2) / width
     dy = ((ys.min() + ys.max()) / 2 - (height - 1) / 2) / height
     if max(abs(dx), abs(dy)) > t.max_centre_offset:
-        return [PreflightFinding("cloth-not-centred", f"the garment's centre is off by {dx:+.0%} of the width and "
-                                 f"{dy:+.0%} of the height (> {t.max_centre_offset:.0%})")]
+        _, limit = _against(max(abs(dx), abs(dy)), t.max_centre_offset, ".0%")
+        decimals = f".{len(limit.rstrip('%').partition('.')[2])}%"  # the offsets as precise as the limit
+        return [PreflightFinding("cloth-not-centred", f"the garment's centre is off by {dx:+{decimals}} of the "
+                                 f"width and {dy:+{decimals}} of the height (> {limit})")]
     return []
 
 

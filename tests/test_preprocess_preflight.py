@@ -6,6 +6,7 @@ check, not a pose model's mood; the several-persons case runs the real default p
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -221,6 +222,16 @@ def test_cloth_background_and_low_resolution_on_real_home_shots(garment_chain):
     for warnings in (varied, dark):
         assert sorted(w.split(":")[0] for w in warnings) == ["cloth-background", "cloth-low-resolution"], warnings
     assert "border varies" in varied[0] and "dark" in dark[0]
+
+
+def test_a_value_just_over_its_limit_is_not_printed_as_the_limit(photos, garment_chain):
+    """A real shot whose border spread is 12.04 against the limit 12.0 read "std 12.0 > 12.0"."""
+    warning = next(w for w in garment_chain(photos / "garments" / "050105_1.jpg").warnings
+                   if w.startswith("cloth-background"))
+    value, limit = re.search(r"std ([0-9.]+) > ([0-9.]+)", warning).groups()
+    assert float(value) > float(limit) and value != limit, warning
+    assert pf._against(0.254, 0.25, ".0%") == ("25.4%", "25.0%")
+    assert pf._against(0.30, 0.25, ".0%") == ("30%", "25%")  # the usual precision where it tells them apart
 
 
 def test_garment_chain_checks_each_shot_once_and_after_a_cache_hit(monkeypatch):
