@@ -92,6 +92,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         ("html", h1),
         ("html", page_fields.without_site_name(evidence.selector.xpath("normalize-space(//title)").get(), site)),
     )
+    trail = page_fields.breadcrumbs(evidence)
     brand = pick(
         "brand",
         (structured, product.get("brand")),
@@ -101,6 +102,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         ("twitter-card", lambda: page_fields.card_brand(evidence)),
         ("html", lambda: page_fields.brand_from_html(evidence)),
         ("html", lambda: page_fields.labelled_brand(evidence)),
+        ("html", lambda: page_fields.brand_before_heading(evidence, trail)),
     )
     colour = pick(
         "colour",
@@ -115,7 +117,6 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         sources["price"] = offer.price_source
 
     sku = choose_sku(sku_candidates(evidence, product), url)
-    trail = page_fields.breadcrumbs(evidence)
     category = normalise_category(
         schema_category=text(product.get("category")) or offer.category,
         breadcrumbs=trail,

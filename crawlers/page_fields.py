@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from parsel import Selector
+from vtonkit.crawlers.categories import normalise_category
 from vtonkit.crawlers.evidence import PageEvidence, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
@@ -145,6 +146,48 @@ def labelled_brand(evidence: PageEvidence) -> str | None:
         if found and found.group(1) and re.search(r"[:：]", shown):
             return found.group(1)
     return None
+
+
+def brand_before_heading(evidence: PageEvidence, trail: list[str]) -> str | None:
+    """A brand shown just above the product's name, as marketplaces show it (Zalando's
+    ``<h3>Esprit</h3><h1>Chinos</h1>``), when the page title names both ("Esprit Chinos - camel").
+
+    The text closest before the first ``<h1>`` counts only when it is short, not inside the heading,
+    no step of the breadcrumb `trail`, no audience, and the page title (``og:title`` or ``<title>``)
+    holds it and the heading: a badge ("New", "-20 %"), a skip link or the trail's last step stays
+    out. A title that does not start with it must not name a garment category with it either (a
+    "Dresses" link above the heading of "Floral dress - Dresses"); one that does may ("Versace
+    Jeans Couture BULL BAROQUE - Slim fit jeans").
+    """
+    sel = evidence.selector
+    heading = _folded(sel.xpath("normalize-space((//h1)[1])").get() or "")
+    shown = sel.xpath("(//h1)[1]/preceding::text()[normalize-space()]"
+                      "[not(ancestor::script or ancestor::style or ancestor::noscript)][1]").get()
+    candidate = " ".join((shown or "").split())
+    folded = _folded(candidate)
+    if (not heading or not folded or len(candidate) > 40 or len(candidate.split()) > 5
+            or not re.search(r"[^\W\d_]", candidate) or _holds(heading, folded)
+            or folded in {_folded(step) for step in trail} or is_placeholder(candidate)
+            or gender_of_text(candidate) is not None):
+        return None
+    titles = (sel.xpath("//meta[@property='og:title']/@content").get(), sel.xpath("normalize-space(//title)").get())
+    for title in map(_folded, filter(None, titles)):
+        if not (_holds(title, folded) and _holds(title, heading)):
+            continue
+        if title.startswith(f"{folded} ") or normalise_category(title=candidate, language=evidence.language) == "other":
+            return candidate
+    return None
+
+
+def _folded(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _holds(text_: str, part: str) -> bool:
+    """`part` in `text_` as whole words (as a substring in scripts written without spaces)."""
+    if _UNSPACED.search(part):
+        return part in text_
+    return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", text_) is not None
 
 
 def _position(element: dict[str, Any]) -> float:

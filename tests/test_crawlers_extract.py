@@ -304,6 +304,36 @@ def test_the_twitter_product_card_is_read_where_no_element_shows_its_fields():
     assert (item.price, item.currency, item.brand, item.colour) == (39000.0, "KRW", "무신사 스탠다드", None)
 
 
+def test_a_brand_shown_above_the_heading_is_read_when_the_title_names_it():
+    """The three Zalando pages without their JSON-LD had no brand: Zalando shows it in an <h3> just
+    above the <h1> and its title reads "<brand> <heading> - <colour>"."""
+    import re
+
+    truth = _ground_truth()
+    zalando = [k for k, t in truth.items() if t["url"].startswith("https://www.zalando.")]
+    assert len(zalando) == 3
+    for key in zalando:
+        page = (shared_path("data", "shop-pages") / f"{key}.html").read_text(encoding="utf-8")
+        bare = re.sub(r"<script[^>]*application/ld\+json[^>]*>.*?</script>", "", page, flags=re.S | re.I)
+        item = extract_product(bare, truth[key]["url"])
+        assert (item.brand, item.sources["brand"]) == (truth[key]["brand"][0], "html"), truth[key]["url"]
+    head = '<meta property="og:type" content="product"><title>{}</title>'
+    korean = _page(head=head.format("무신사 스탠다드 릴렉스드 베이식 블레이저 | 무신사"),
+                   body='<p class="tit_brand"><a>무신사 스탠다드</a></p><h1>릴렉스드 베이식 블레이저</h1>')
+    assert extract_product(korean, "https://shop.example.kr/goods/1").brand == "무신사 스탠다드"
+    shop = "https://shop.example/floral-midi"
+    not_brands = [
+        ('<span class="badge">New</span><h1>Floral Midi Dress</h1>', "Floral Midi Dress | Shop"),  # not in the title
+        ('<nav class="breadcrumb"><a>Home</a> / <a>Women</a> / <a>Dresses</a></nav><h1>Floral Midi Dress</h1>',
+         "Floral Midi Dress - Dresses | Shop"),  # the trail's last step
+        ('<a href="/dresses">Dresses</a><h1>Floral Midi Dress</h1>', "Floral Midi Dress - Dresses | Shop"),  # a category
+        ('<a href="/women">Women</a><h1>Floral Midi Dress</h1>', "Women Floral Midi Dress | Shop"),  # an audience
+        ('<p>Floral</p><h1>Floral Midi Dress</h1>', "Floral Midi Dress | Shop"),  # part of the heading
+    ]
+    for body, title in not_brands:
+        assert extract_product(_page(head=head.format(title), body=body), shop).brand is None, body
+
+
 def test_visible_price_and_labelled_reference_fallback():
     body = """<a class="navbar-brand">ShopName</a><h1>Chino trousers</h1><a class="product-brand"> Acme Denim </a>
       <span class="product-price">£ 45.00</span><p>Style No: AB-1234</p>"""
