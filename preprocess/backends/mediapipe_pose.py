@@ -170,7 +170,7 @@ class MediapipePose:
         Raises:
             NoPersonError: nobody detected.
         """
-        image_rgb = np.ascontiguousarray(brightened(image_rgb))
+        image_rgb = np.ascontiguousarray(image_rgb)
         graph = self._pose if joints_model or self._silhouette is None else self._silhouette
         result = graph.process(image_rgb)
         if result.pose_landmarks is None:
@@ -194,7 +194,9 @@ class MediapipePose:
         """
         from vtonkit.preprocess.stages import PoseResult
 
-        image_rgb = brightened(image_rgb)  # every model below sees the same (brightened) photo
+        # Every model below sees the same photo, brightened when underexposed; judged on the whole
+        # photo once (a crop around a face, judged alone, would be brightened again).
+        image_rgb = brightened(image_rgb)
         height, width = image_rgb.shape[:2]
         joints_model = not silhouette_only
         try:
