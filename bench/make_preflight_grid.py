@@ -1,8 +1,8 @@
 """Make docs/preflight-grid.png: one real example per pre-flight code, with what the check said.
 
 Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
-tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, two photos side
-by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
+tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, a darkening, two
+photos side by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
 annotation transformed with the photo. The back view and the crossed arms are real shop photos
 (tests/data/luma, AFL-3.0) run through the whole person chain, the background and hanger examples
 real home shots (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageEnhance
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VTONKIT_SHARED", REPO.parent / "shared"))
@@ -45,7 +45,7 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     keypoints = read_keypoints(root / "openpose_json" / "00006_00_keypoints.json", image_size=image.shape[:2])
     parse = read_parse(root / "image-parse-v3" / "00006_00.png")
     rgb, mask = read_rgb(root / "cloth" / "00006_00.jpg"), read_mask(root / "cloth-mask" / "00006_00.jpg")
-    out = [("genuine photo: no finding", image, pf.person_checks(keypoints, parse, image.shape[:2]))]
+    out = [("genuine photo: no finding", image, pf.person_checks(keypoints, parse, image.shape[:2], image_rgb=image))]
 
     small = cv2.resize(image, (230, 307), interpolation=cv2.INTER_AREA)
     small_parse = cv2.resize(parse, (230, 307), interpolation=cv2.INTER_NEAREST)
@@ -82,6 +82,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
 
     crossed = process_person(REPO / "tests" / "data" / "luma" / "ms01-brown_main.jpg", backends)
     out.append(("shop photo, arms crossed", crossed.image, pf.arms_hide_garment(crossed.keypoints, crossed.parse, t)))
+    dim = np.asarray(ImageEnhance.Brightness(Image.fromarray(image)).enhance(0.35))
+    out.append(("at 35 % brightness", dim, pf.person_underexposed(dim, t)))
 
     out.append(("genuine garment: no finding", rgb, pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2])))
     from vtonkit.preprocess.cloth import process_cloth

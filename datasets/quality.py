@@ -161,12 +161,23 @@ def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
 
 
 def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
-    """Variance of the Laplacian of the greyscale photo; low = blurred."""
-    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    """Variance of the Laplacian of the greyscale photo; low = blurred. Read on the photo brightened
+    when it is underexposed: the variance falls with the square of the exposure, so a sharp photo
+    taken in dim light read as blurred (that photo gets `person-underexposed` instead)."""
+    from vtonkit.preprocess.exposure import brightened
+
+    grey = cv2.cvtColor(brightened(image_rgb), cv2.COLOR_RGB2GRAY)
     variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     if variance < MIN_LAPLACIAN_VARIANCE:
         return [Flag("blurry", f"variance of Laplacian {variance:.1f} < {MIN_LAPLACIAN_VARIANCE}")]
     return []
+
+
+def exposure_flags(image_rgb: np.ndarray) -> list[Flag]:
+    """A dark person photo (the pre-flight check, one implementation)."""
+    from vtonkit.preprocess.preflight import PreflightThresholds, person_underexposed
+
+    return [Flag(f.code, f.message) for f in person_underexposed(image_rgb, PreflightThresholds())]
 
 
 def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.labels import Cihp
+from vtonkit.preprocess.exposure import UNDEREXPOSED_BELOW, bright_end, exposure_gain
 
 NOSE, NECK, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = 0, 1, 2, 3, 4, 5, 6, 7
 MID_HIP, R_HIP, R_KNEE, L_HIP, L_KNEE = 8, 9, 10, 12, 13
@@ -33,6 +34,7 @@ PERSON_CODES: dict[str, str] = {
     "person-sitting": "a knee level with its hip or above it: the person sits or crouches",
     "several-persons": "more than one person in the photo",
     "arms-hide-garment": "arms cover a large part of the torso (the garment is hidden)",
+    "person-underexposed": "the photo is dark: the try-on model sees it dark (pose and parse read it brightened)",
 }
 GARMENT_CODES: dict[str, str] = {
     "cloth-background": "not on a plain light background",
@@ -68,6 +70,9 @@ class PreflightThresholds:
     min_folded_fill: float = 0.85  # ... and area / box at least this (flat-lay shots with sleeves: < 0.8)
     min_leg_split_depth: float = 0.1  # ... unless a notch this deep x height splits its bottom: legs (shorts: 0.30)
     min_garment_side_px: int = 512  # shorter side of the garment shot in the source
+    # Person photo: where its highlights reach (99.5th percentile of max(R, G, B), 0-255); the shared
+    # photos: 231-255. Below the default, pose and parse read the photo brightened (preprocess.exposure).
+    min_bright_end: float = UNDEREXPOSED_BELOW
 
 
 def thresholds_from_table(table: dict[str, Any] | None) -> PreflightThresholds:
@@ -240,8 +245,21 @@ def arms_hide_garment(keypoints: np.ndarray, parse: np.ndarray, t: PreflightThre
     return []
 
 
+def person_underexposed(image_rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """The photo's highlights stay dark: a try-on trained or run on it learns or shows a dark person."""
+    reached = bright_end(image_rgb)
+    if reached >= t.min_bright_end:
+        return []
+    shown, limit = _against(reached, t.min_bright_end, ".0f")
+    gain = exposure_gain(image_rgb)
+    read = f"; pose and parse read it {gain:.1f}x brighter" if gain > 1.0 else ""
+    return [PreflightFinding("person-underexposed", f"its brightest pixels reach {shown} of 255 (< {limit}): "
+                             f"the photo is dark{read}, the try-on model sees it as it is")]
+
+
 def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int], *,
                   scale: float = 1.0, num_persons: int = 1, person_mask: np.ndarray | None = None,
+                  image_rgb: np.ndarray | None = None,
                   thresholds: PreflightThresholds | None = None) -> list[PreflightFinding]:
     """Every person check on one photo's stage outputs.
 
@@ -252,6 +270,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
         scale: output pixels per source pixel (the photo's `FrameTransform.scale_y`; 1 when unknown).
         num_persons: people the pose stage counted.
         person_mask: silhouette for the size check when there is no parse.
+        image_rgb: the photo, for the exposure check (skipped when None).
     """
     t = thresholds or PreflightThresholds()
     keypoints = np.asarray(keypoints, dtype=np.float64)
@@ -263,6 +282,8 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
     found += person_sitting(keypoints, t, image_hw) + several_persons(num_persons)
     if parse is not None:
         found += arms_hide_garment(keypoints, np.asarray(parse), t)
+    if image_rgb is not None:
+        found += person_underexposed(image_rgb, t)
     return found
 
 

@@ -47,3 +47,6 @@ def test_an_underexposed_photo_parses_like_the_well_exposed_one(vitonhd, tmp_pat
     # The sample written is the photo as it was taken: only the analysis saw it brightened.
     outputs = process_person(dark_path, backends, category="upper", keep=True)
     assert np.abs(outputs.image.astype(int) - np.asarray(Image.open(dark_path)).astype(int)).mean() < 1
+    # ... and prep tells the user (a pre-flight warning, which validate and review flag too).
+    assert [w.split(":")[0] for w in outputs.warnings] == ["person-underexposed"], outputs.warnings
+    assert not [w for w in process_person(sample.image, backends, keep=True).warnings if "underexposed" in w]

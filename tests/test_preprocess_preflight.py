@@ -53,7 +53,7 @@ def codes(found):
 
 def test_genuine_person_and_garment_pass_every_check(person, garment):
     image, keypoints, parse = person
-    assert pf.person_checks(keypoints, parse, image.shape[:2]) == []
+    assert pf.person_checks(keypoints, parse, image.shape[:2], image_rgb=image) == []
     rgb, mask = garment
     assert pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2]) == []
 
@@ -189,6 +189,23 @@ def test_several_persons_from_the_real_pose_backend(vitonhd):
     assert codes(found) == {"several-persons"}
     single = cv2.resize(one, (384, 512), interpolation=cv2.INTER_AREA)
     assert pf.several_persons(estimator.estimate(single).num_persons) == []
+
+
+def test_person_underexposed(person, photos):
+    """A genuine photo at 35 % brightness (dim light, exposure locked) trips it; none of the shared
+    person photos does (their highlights reach 231-255 of 255)."""
+    from PIL import Image, ImageEnhance
+
+    image = person[0]
+    dim = np.asarray(ImageEnhance.Brightness(Image.fromarray(image)).enhance(0.35))
+    found = pf.person_underexposed(dim, T)
+    assert codes(found) == {"person-underexposed"} and "2.9x brighter" in found[0].message  # 250 / 87
+    assert pf.person_underexposed(image, T) == []
+    for path in sorted((photos / "persons").iterdir()):
+        assert pf.person_underexposed(read_rgb(path), T) == [], path
+    # A stricter threshold from the config flags a photo the analysis does not brighten.
+    stricter = pf.person_underexposed(image, pf.PreflightThresholds(min_bright_end=256.0))
+    assert codes(stricter) == {"person-underexposed"} and "brighter" not in stricter[0].message
 
 
 def test_arms_hide_garment(person):
