@@ -1,9 +1,9 @@
 """Make docs/preflight-grid.png: one real example per pre-flight code, with what the check said.
 
 Most examples are derived from a VITON-HD test photo or garment (CC BY-NC 4.0) the way
-tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, a darkening, two
-photos side by side, the garment pasted on a texture or moved off centre. Person checks read the genuine
-annotation transformed with the photo. The back view and the crossed arms are real shop photos
+tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale, a darkening, a
+greyscale copy, two photos side by side, the garment pasted on a texture or moved off centre.
+Person checks read the genuine annotation transformed with the photo. The back view and the crossed arms are real shop photos
 (tests/data/luma, AFL-3.0) run through the whole person chain, the background and hanger examples
 real home shots (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
 (tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
@@ -84,6 +84,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     out.append(("shop photo, arms crossed", crossed.image, pf.arms_hide_garment(crossed.keypoints, crossed.parse, t)))
     dim = np.asarray(ImageEnhance.Brightness(Image.fromarray(image)).enhance(0.35))
     out.append(("at 35 % brightness", dim, pf.person_underexposed(dim, t)))
+    grey = np.asarray(Image.fromarray(image).convert("L").convert("RGB"))
+    out.append(("black-and-white copy", grey, pf.person_greyscale(grey, t)))
 
     out.append(("genuine garment: no finding", rgb, pf.garment_checks(rgb, mask, source_hw=rgb.shape[:2])))
     from vtonkit.preprocess.cloth import process_cloth

@@ -74,6 +74,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "person-sitting": ("preflight", WARNING, "a knee level with its hip or above it: the person sits or crouches"),
     "arms-hide-garment": ("preflight", WARNING, "arms cover a large part of the torso"),
     "person-underexposed": ("preflight", WARNING, "the person photo is dark (its highlights stay below 180 of 255)"),
+    "person-greyscale": ("preflight", WARNING, "a black-and-white person photo (the embedded parser reads colour)"),
     "pose-joint-doubtful": ("preflight", WARNING, "an elbow, wrist or hip lies off the parsed person"),
     "cloth-not-centred": ("preflight", WARNING, "garment far from the centre of the shot"),
     "cloth-hanger": ("preflight", WARNING, "a hanger, hook or loop shows above the garment"),

@@ -173,11 +173,12 @@ def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
     return []
 
 
-def exposure_flags(image_rgb: np.ndarray) -> list[Flag]:
-    """A dark person photo (the pre-flight check, one implementation)."""
-    from vtonkit.preprocess.preflight import PreflightThresholds, person_underexposed
+def photo_flags(image_rgb: np.ndarray) -> list[Flag]:
+    """A dark or a black-and-white person photo (the pre-flight checks, one implementation)."""
+    from vtonkit.preprocess.preflight import PreflightThresholds, person_greyscale, person_underexposed
 
-    return [Flag(f.code, f.message) for f in person_underexposed(image_rgb, PreflightThresholds())]
+    t = PreflightThresholds()
+    return [Flag(f.code, f.message) for f in person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t)]
 
 
 def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:

@@ -176,7 +176,7 @@ def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
             flags += [(layout.PARSE, f) for f in quality.arm_swap_flags(parse, body25)]
     if sample.get(layout.IMAGE) is not None:
         flags += [(layout.IMAGE, f) for f in quality.blur_flags(sample.get(layout.IMAGE))]
-        flags += [(layout.IMAGE, f) for f in quality.exposure_flags(sample.get(layout.IMAGE))]
+        flags += [(layout.IMAGE, f) for f in quality.photo_flags(sample.get(layout.IMAGE))]
     if sample.get(layout.CLOTH) is not None:
         flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(sample.get(layout.CLOTH))]
     if sample.get(layout.CLOTH_MASK) is not None:

@@ -35,6 +35,7 @@ PERSON_CODES: dict[str, str] = {
     "several-persons": "more than one person in the photo",
     "arms-hide-garment": "arms cover a large part of the torso (the garment is hidden)",
     "person-underexposed": "the photo is dark: the try-on model sees it dark (pose and parse read it brightened)",
+    "person-greyscale": "a black-and-white photo: the embedded parser tells skin from clothes by colour",
 }
 GARMENT_CODES: dict[str, str] = {
     "cloth-background": "not on a plain light background",
@@ -73,6 +74,9 @@ class PreflightThresholds:
     # Person photo: where its highlights reach (99.5th percentile of max(R, G, B), 0-255); the shared
     # photos: 231-255. Below the default, pose and parse read the photo brightened (preprocess.exposure).
     min_bright_end: float = UNDEREXPOSED_BELOW
+    # Person photo: 99th percentile of max(R, G, B) - min(R, G, B); a greyscale photo: 0 (a few levels
+    # once saved as colour JPEG); the 57 colour person photos of ../shared and tests/data: 21-255.
+    max_grey_spread: float = 6.0
 
 
 def thresholds_from_table(table: dict[str, Any] | None) -> PreflightThresholds:
@@ -257,6 +261,17 @@ def person_underexposed(image_rgb: np.ndarray, t: PreflightThresholds) -> list[P
                              f"the photo is dark{read}, the try-on model sees it as it is")]
 
 
+def person_greyscale(image_rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """A black-and-white photo: the geometric parser's skin, hair and garment models read colour."""
+    sample = np.asarray(image_rgb)[::4, ::4].astype(np.int16)  # every 16th pixel: the same percentile
+    spread = float(np.percentile(sample.max(axis=2) - sample.min(axis=2), 99))
+    if spread > t.max_grey_spread:
+        return []
+    return [PreflightFinding("person-greyscale", f"99 % of its pixels have R, G and B within {spread:.0f} levels "
+                             f"(<= {t.max_grey_spread:.0f}): a black-and-white photo; the embedded parser tells skin "
+                             "from clothes by colour, so check the parse (or use a real parser, --parser schp-atr)")]
+
+
 def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int], *,
                   scale: float = 1.0, num_persons: int = 1, person_mask: np.ndarray | None = None,
                   image_rgb: np.ndarray | None = None,
@@ -270,7 +285,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
         scale: output pixels per source pixel (the photo's `FrameTransform.scale_y`; 1 when unknown).
         num_persons: people the pose stage counted.
         person_mask: silhouette for the size check when there is no parse.
-        image_rgb: the photo, for the exposure check (skipped when None).
+        image_rgb: the photo, for the exposure and colour checks (skipped when None).
     """
     t = thresholds or PreflightThresholds()
     keypoints = np.asarray(keypoints, dtype=np.float64)
@@ -283,7 +298,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
     if parse is not None:
         found += arms_hide_garment(keypoints, np.asarray(parse), t)
     if image_rgb is not None:
-        found += person_underexposed(image_rgb, t)
+        found += person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t)
     return found
 
 

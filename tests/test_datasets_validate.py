@@ -230,7 +230,7 @@ def test_name_leakage_and_exact_duplicate(genuine: Path, tmp_path: Path) -> None
     assert "identical file (sha256)" in dup.message
 
 
-def test_several_persons_blur_and_exposure_flags(genuine: Path, tmp_path: Path) -> None:
+def test_several_persons_blur_exposure_and_greyscale_flags(genuine: Path, tmp_path: Path) -> None:
     from PIL import ImageEnhance, ImageFilter
 
     root = tmp_path / "ds"
@@ -241,14 +241,19 @@ def test_several_persons_blur_and_exposure_flags(genuine: Path, tmp_path: Path) 
     path.write_text(json.dumps(data))
     image = root / "test/image/00017_00.jpg"
     Image.open(image).filter(ImageFilter.GaussianBlur(6)).save(image, quality=95)
-    dark = root / "test/image/00034_00.jpg"  # taken in dim light: dark, not blurred
-    ImageEnhance.Brightness(Image.open(dark)).enhance(0.35).save(dark, quality=95)
-    agnostic = root / "test/agnostic-v3.2/00034_00.jpg"  # its agnostic image: the same photo, grey where masked
-    grey = np.asarray(Image.open(root / "test/agnostic-mask/00034_00_mask.png").convert("L"))[..., None] > 127
-    Image.fromarray(np.where(grey, np.asarray(Image.open(agnostic)), np.asarray(Image.open(dark)))).save(agnostic)
+    def retake(stem: str, change) -> None:  # the photo taken otherwise, and its agnostic image made from it
+        photo = root / f"test/image/{stem}.jpg"
+        change(Image.open(photo)).save(photo, quality=95)
+        agnostic = root / f"test/agnostic-v3.2/{stem}.jpg"  # the same photo, grey where masked
+        masked = np.asarray(Image.open(root / f"test/agnostic-mask/{stem}_mask.png").convert("L"))[..., None] > 127
+        Image.fromarray(np.where(masked, np.asarray(Image.open(agnostic)), np.asarray(Image.open(photo)))).save(agnostic)
+
+    retake("00034_00", lambda im: ImageEnhance.Brightness(im).enhance(0.35))  # dim light: dark, not blurred
+    retake("00008_00", lambda im: im.convert("L").convert("RGB"))  # black and white
     report = validate(root, ["test"], duplicates=False)
     codes = {(f.sample, f.code) for f in report.findings}
-    assert codes == {("00006_00", "several-persons"), ("00017_00", "blurry"), ("00034_00", "person-underexposed")}
+    assert codes == {("00006_00", "several-persons"), ("00017_00", "blurry"), ("00034_00", "person-underexposed"),
+                     ("00008_00", "person-greyscale")}
     assert report.exit_code() == 0 and report.exit_code(strict=True) == 1  # warnings only
     runner = CliRunner()
     args = ["validate", str(root), "--split", "test", "--workers", "1", "--json", str(tmp_path / "r.json")]

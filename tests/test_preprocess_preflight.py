@@ -208,6 +208,20 @@ def test_person_underexposed(person, photos):
     assert codes(stricter) == {"person-underexposed"} and "brighter" not in stricter[0].message
 
 
+def test_person_greyscale(person, photos):
+    """A black-and-white copy of a genuine photo trips it; none of the colour person photos of
+    ../shared and tests/data does (the least colourful, a back view in black: 21 levels)."""
+    from PIL import Image
+
+    image = person[0]
+    grey = np.asarray(Image.fromarray(image).convert("L").convert("RGB"))
+    assert codes(pf.person_greyscale(grey, T)) == {"person-greyscale"}
+    assert codes(pf.person_checks(person[1], person[2], image.shape[:2], image_rgb=grey)) == {"person-greyscale"}
+    colour = [*sorted((photos / "persons").iterdir()), *sorted((Path(__file__).parent / "data").rglob("*.jpg"))]
+    for path in colour:
+        assert pf.person_greyscale(read_rgb(path), T) == [], path
+
+
 def test_arms_hide_garment(person):
     _, keypoints, parse = person
     assert pf.arms_hide_garment(keypoints, parse, T) == []
