@@ -38,7 +38,7 @@ from vtonkit.preprocess.normalize import (
     turned_note,
 )
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
-from vtonkit.preprocess.preflight import PreflightThresholds, person_checks
+from vtonkit.preprocess.preflight import PreflightThresholds, person_checks, person_greyscale
 from vtonkit.preprocess.stages import (
     DENSEPOSERS,
     HUMAN_PARSERS,
@@ -127,7 +127,10 @@ def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = No
     try:
         result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
     except NoPersonError as exc:
-        raise NoPersonError(path, exc.reason) from None
+        # The detectors miss people in black-and-white photos they find in colour: say so.
+        grey = person_greyscale(image, preflight_thresholds())
+        raise NoPersonError(path, exc.reason + ("; it is a black-and-white photo, where the detectors find people "
+                                                "less often: a colour photo works better" if grey else "")) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
         raise NoPersonError(path, "no person detected (no neck or shoulders found)")
     return result

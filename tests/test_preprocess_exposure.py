@@ -50,3 +50,14 @@ def test_an_underexposed_photo_parses_like_the_well_exposed_one(vitonhd, tmp_pat
     # ... and prep tells the user (a pre-flight warning, which validate and review flag too).
     assert [w.split(":")[0] for w in outputs.warnings] == ["person-underexposed"], outputs.warnings
     assert not [w for w in process_person(sample.image, backends, keep=True).warnings if "underexposed" in w]
+
+
+def test_a_black_and_white_photo_nobody_is_found_in_says_why(dresscode, tmp_path):
+    """A greyscale copy of a Dress Code photo that is found in colour: the error names the cause."""
+    from vtonkit.core.errors import NoPersonError
+
+    grey = tmp_path / "020716_0_bw.jpg"
+    Image.open(dresscode / "dresses" / "images" / "020716_0.jpg").convert("L").save(grey)
+    with pytest.raises(NoPersonError, match="no person detected.*black-and-white photo") as caught:
+        process_person(grey, PersonBackends.build(), category="dresses", keep=True)
+    assert str(grey) in str(caught.value)
