@@ -101,6 +101,13 @@ class PreflightFinding:
         return f"{self.code}: {self.message}"
 
 
+def warning_kind(note: str) -> str:
+    """The code a prep warning line starts with ("person-underexposed: ..."), or "other" for the
+    free-text notes of the normalise and pose steps ("photo turned upright ...")."""
+    code = note.split(":", 1)[0]
+    return code if code in PERSON_CODES or code in GARMENT_CODES or code == "pose-joint-doubtful" else "other"
+
+
 def _against(value: float, limit: float, spec: str) -> tuple[str, str]:
     """`value` and the `limit` it crossed, formatted with `spec` (".1f", ".0%"), or with more decimals
     where those would print them equal ("std 12.04 > 12.00", not "12.0 > 12.0")."""

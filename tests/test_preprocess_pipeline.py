@@ -473,6 +473,27 @@ def test_auto_split_keeps_each_photo_and_product_on_one_side(photos, tmp_path):
     assert find_leakage(manifest) == []
 
 
+def test_prep_command_tallies_the_warnings_it_does_not_list(photos, tmp_path):
+    """Past the first 10 warning lines, a run of thousands said only "... N more warnings"; it now
+    counts all of them by kind, so a batch of dark or small shots shows at a glance."""
+    from PIL import Image
+    from vtonkit.cli import app
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    names = sorted(p.name for p in (photos / "garments").glob("0*.jpg"))[:12]
+    for name in names:  # delivered small: cloth-low-resolution each
+        Image.open(photos / "garments" / name).convert("RGB").resize((300, 400)).save(shots / name)
+    result = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(tmp_path / "ds"), "--split", "test",
+                                      "--no-progress", "--in-process"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, said
+    warnings = [json.loads(line) for line in (tmp_path / "ds" / "prep-warnings.jsonl").read_text().splitlines()]
+    low = sum(w["warning"].startswith("cloth-low-resolution:") for w in warnings)
+    assert low == len(names) and len(warnings) > 10
+    assert f"... {len(warnings) - 10} more warnings; all {len(warnings)} by kind: cloth-low-resolution {low}" in said
+
+
 def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
     from vtonkit.cli import app
 

@@ -90,7 +90,13 @@ def prep(
     for record in report.warnings[:_SHOWN]:
         console.print(f"  [yellow]warning[/yellow] {escape(record['file'])}: {escape(record['warning'])}")
     if len(report.warnings) > _SHOWN:
-        console.print(f"  ... {len(report.warnings) - _SHOWN} more warnings")
+        from collections import Counter
+
+        from vtonkit.preprocess.preflight import warning_kind
+
+        kinds = Counter(warning_kind(record["warning"]) for record in report.warnings)
+        tally = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+        console.print(f"  ... {len(report.warnings) - _SHOWN} more warnings; all {len(report.warnings)} by kind: {tally}")
     for record in report.errors[:_SHOWN]:
         where = f"{record['file']}: {record['reason']}"
         console.print(f"  [red]{escape(record['stage'])}[/red] {escape(where)}")
