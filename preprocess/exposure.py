@@ -29,9 +29,10 @@ def bright_end(image_rgb: np.ndarray) -> float:
     return float(np.percentile(np.asarray(image_rgb)[::_STRIDE, ::_STRIDE].max(axis=2), 99.5))
 
 
-def exposure_gain(image_rgb: np.ndarray) -> float:
-    """The gain :func:`brightened` applies to `image_rgb` `(H, W, 3)` uint8: 1.0 for a well-exposed photo."""
-    reached = bright_end(image_rgb)
+def exposure_gain(image_rgb: np.ndarray | None = None, *, reached: float | None = None) -> float:
+    """The gain :func:`brightened` applies to `image_rgb` `(H, W, 3)` uint8, or to a photo whose
+    :func:`bright_end` is `reached`: 1.0 for a well-exposed photo."""
+    reached = bright_end(image_rgb) if reached is None else reached
     if reached >= UNDEREXPOSED_BELOW or reached <= 0.0:
         return 1.0
     return min(BRIGHT_END / reached, MAX_GAIN)

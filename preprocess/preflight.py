@@ -262,7 +262,7 @@ def person_underexposed(image_rgb: np.ndarray, t: PreflightThresholds) -> list[P
     if reached >= t.min_bright_end:
         return []
     shown, limit = _against(reached, t.min_bright_end, ".0f")
-    gain = exposure_gain(image_rgb)
+    gain = exposure_gain(reached=reached)
     read = f"; pose and parse read it {gain:.1f}x brighter" if gain > 1.0 else ""
     return [PreflightFinding("person-underexposed", f"its brightest pixels reach {shown} of 255 (< {limit}): "
                              f"the photo is dark{read}, the try-on model sees it as it is")]
