@@ -71,7 +71,8 @@ def _words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
 
 def _compound_pattern(suffixes: Iterable[str]) -> re.Pattern[str] | None:
     suffixes = list(suffixes)
-    return re.compile(r"(?<![a-z])[a-z]{3,}(?:" + "|".join(suffixes) + r")(?![a-z])") if suffixes else None
+    # written together or hyphenated ("Faltenrock", "Plissee-Rock")
+    return re.compile(r"(?<![a-z])[a-z]{3,}-?(?:" + "|".join(suffixes) + r")(?![a-z])") if suffixes else None
 
 
 _Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]

@@ -63,6 +63,50 @@ def test_cjk_product_titles(language, title, category):
     assert normalise_category(title=title, language=language) == category
 
 
+@pytest.mark.parametrize(
+    ("language", "title", "category"),
+    [
+        # "Jeans" as a brand's word, a fabric or a designer's first name is not the garment
+        ("en", "Tommy Jeans badge logo hoodie", "upper"),
+        ("en", "Calvin Klein Jeans Monogram T-Shirt", "upper"),
+        ("it", "Giacca di jeans", "upper"),
+        ("pt", "Jaqueta Jeans Oversized", "upper"),
+        ("es", "Camisa jeans", "upper"),
+        ("en", "Slim fit jeans", "lower"),
+        ("en", "Skinny jeans with topstitching", "lower"),
+        ("fr", "Short en jean", "lower"),
+        ("en", "Short wool coat", "upper"),
+        # one-word compounds and words the tables lacked
+        ("en", "Satin Minidress", "dresses"),
+        ("en", "Linen Shirtdress", "dresses"),
+        ("en", "Hooded Raincoat", "upper"),
+        ("en", "Puffer Vest", "upper"),
+        ("it", "Pantaloncini in lino", "lower"),
+        ("es", "Minifalda de punto", "lower"),
+        ("es", "Pantalón de lino", "lower"),
+        ("nl", "Spijkerbroek met wijde pijpen", "lower"),
+        ("nl", "Gebloemde zomerjurk", "dresses"),
+        ("da", "Strikcardigan i uld", "upper"),
+        ("de", "Plissee-Rock aus Satin", "lower"),
+        ("de", "Punk-Rock T-Shirt", "upper"),
+        ("en", "Laptop sleeve", None),
+        ("en", "Jean Paul Gaultier", None),
+        # Chinese dresses named after a top, Japanese pinafore dresses, Korean shorts, Vietnamese
+        ("zh-Hans", "纯棉衬衫裙", "dresses"),
+        ("zh-Hans", "宽松T恤裙", "dresses"),
+        ("zh-Hant", "針織毛衣裙", "dresses"),
+        ("ja", "コーデュロイジャンパースカート", "dresses"),
+        ("ko", "린넨 숏츠", "lower"),
+        ("vi", "Đầm suông cổ vuông", "dresses"),
+        ("vi", "Áo thun nữ basic", "upper"),
+        ("vi", "Quần jean ống rộng", "lower"),
+        ("vi", "Chân váy xếp ly", "lower"),
+    ],
+)
+def test_titles_name_their_garment(language, title, category):
+    assert category_of_text(title, language) == category
+
+
 def _page(body: str, lang: str = "", head: str = "") -> str:
     lang_attr = f' lang="{lang}"' if lang else ""
     return f"<!doctype html><html{lang_attr}><head>{head}</head><body>{body}</body></html>"
@@ -279,7 +323,7 @@ BUY_CAPTIONS = {
     "ar": "أضف إلى الحقيبة", "da": "Læg i kurv", "de": "In den Warenkorb", "en": "Add to bag", "es": "Añadir a la cesta",
     "fr": "Ajouter au panier", "it": "Aggiungi al carrello", "ja": "カートに入れる", "ko": "장바구니 담기",
     "nl": "In winkelwagen", "pl": "Dodaj do koszyka", "pt": "Adicionar ao carrinho", "ru": "Добавить в корзину",
-    "sv": "Lägg i varukorgen", "tr": "Sepete ekle", "zh-Hans": "加入购物车", "zh-Hant": "加入購物車",
+    "sv": "Lägg i varukorgen", "tr": "Sepete ekle", "vi": "Thêm vào giỏ hàng", "zh-Hans": "加入购物车", "zh-Hant": "加入購物車",
 }
 
 
