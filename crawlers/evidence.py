@@ -178,8 +178,12 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
         "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
     ).getall()
     evidence.visible_text = re.sub(r"\s+", " ", " ".join(texts))
+    # Older shops declare the language in a Content-Language meta, maybe a list ("zh-CN, en")
+    content_language = selector.xpath(
+        "//meta[translate(@http-equiv, 'CONTENTLAGU', 'contentlagu')='content-language']/@content").get()
     evidence.language = language_of(
-        selector.xpath("/html/@lang").get() or evidence.meta.get("og:locale") or None
+        (selector.xpath("/html/@lang").get() or "").strip() or evidence.meta.get("og:locale")
+        or (content_language or "").split(",")[0].strip() or None
     )
     if lists_products(evidence):
         # A category page describing the products it lists: none of them is this page's product.
@@ -285,6 +289,25 @@ def lists_products(evidence: PageEvidence) -> bool:
     listed = _listed_in_item_list(evidence.json_ld_all + evidence.microdata_all)
     names = {_words(text(n.get("name"))) for n in nodes}
     return all(id(n) in listed for n in nodes) or len(names) >= 2
+
+
+def same_product_nodes(evidence: PageEvidence, product: dict[str, Any]) -> list[dict[str, Any]]:
+    """The page's structured nodes that describe `product` (itself first): a node with no name, one
+    with its ``@id`` or URL, or one whose name and its name contain one another (a variant adds its
+    size). A differently named node is another product (a "You may also like" card): its offers
+    and images are not this one's."""
+    name = _words(text(product.get("name")))
+    path = split_url(text(product.get("url")) or "").path.strip("/")
+
+    def same(node: dict[str, Any]) -> bool:
+        other = _words(text(node.get("name")))
+        if not name or not other or (product.get("@id") and node.get("@id") == product.get("@id")):
+            return True
+        if path and split_url(text(node.get("url")) or "").path.strip("/") == path:
+            return True
+        return other in name or name in other
+
+    return [product] + [n for n in evidence.structured_nodes if n is not product and same(n)]
 
 
 def main_product(evidence: PageEvidence) -> dict[str, Any]:

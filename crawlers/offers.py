@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from vtonkit.crawlers import page_fields
-from vtonkit.crawlers.evidence import PageEvidence, first, schema_term, text
+from vtonkit.crawlers.evidence import PageEvidence, first, same_product_nodes, schema_term, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.page_state import availability_term
 from vtonkit.crawlers.prices import currency_code, parse_price, structured_amount
@@ -120,15 +120,19 @@ SHOWN = ("[not(ancestor-or-self::*[@hidden or contains(translate(@style, ' ', ''
 # A price shown struck through, or in an element named as the old one, is not what the product
 # costs now: shops on sale show it first ("<del>49,000원</del> 39,000원", Magento's "old-price",
 # Shopify's "<s class=price-item--regular>"; Korean shops' 정가 "org_price", Chinese 市场价
-# "market-price", Japanese 定価 "proper-price"). "regular" alone is not old: Shopify names the only
+# "market-price", Japanese 定価 "proper-price"; BigCommerce's "price--non-sale", and the amount
+# saved, "price--saving"). "regular" alone is not old: Shopify names the only
 # price of a product not on sale that way; nor is "normal" alone (Tailwind's "font-normal").
 _STRUCK_TAGS = {"del", "s", "strike"}
 _OLD_PRICE_CLASS = re.compile(
     r"(?:^|[\s_-])(?:old|was|compare|original|origin|org|before|strike|crossed|rrp|msrp|list|consumer|market|mkt"
-    r"|proper)(?:$|[\s_-])|oldprice|wasprice|compareat|listprice|price-?old|price-?was|normal[-_]?price",
+    r"|proper|saving|savings|save)(?:$|[\s_-])|oldprice|wasprice|compareat|listprice|price-?old|price-?was"
+    r"|normal[-_]?price|non-?sale",
     re.IGNORECASE,
 )
-_NOW_PRICE_CLASS = re.compile(r"sale|special|final|current|now|discount|promo|reduced|selling", re.IGNORECASE)
+# "sale", but not in BigCommerce's "price--non-sale" (its struck price)
+_NOW_PRICE_CLASS = re.compile(r"(?<!non-)(?<!non)sale|special|final|current|now|discount|promo|reduced|selling",
+                              re.IGNORECASE)
 # Containers of other products' cards: a "sale" price there is another product's.
 _OTHER_PRODUCTS = re.compile(
     r"related|relation|recommend|upsell|up-sell|cross-?sell|also-?(?:like|bought|viewed)|similar|recently|"
@@ -188,21 +192,37 @@ def shows_many_prices(evidence: PageEvidence) -> bool:
     return len(amounts) >= 4 and len(set(amounts)) >= 3
 
 
-def price_from_html(evidence: PageEvidence) -> tuple[float | None, str | None]:
+def _in_other_microdata_product(element: Any, product_name: str | None) -> bool:
+    """Inside a microdata ``Product`` whose name is not `product_name` (a related product's card)."""
+    if not product_name:
+        return False
+    scope = next((e for e in element.iterancestors()
+                  if isinstance(e.tag, str) and "product" in (e.get("itemtype") or "").lower()), None)
+    names = scope.xpath(".//*[@itemprop='name']") if scope is not None else []
+    shown = " ".join(" ".join(names[0].itertext()).split()).casefold() if names else ""
+    wanted = " ".join(product_name.split()).casefold()
+    return bool(shown) and shown not in wanted and wanted not in shown
+
+
+def price_from_html(evidence: PageEvidence, product_name: str | None = None) -> tuple[float | None, str | None]:
     """A visible price: ``itemprop=price``, else a price-named element (class, test id or id, as
     Cafe24's ``span_product_price_text``) that shows a currency, else the row labelled with the
     price ("<th>판매가</th><td>39,000원</td>", see ``labels.price`` in crawlers/vocab/).
 
     The price the product costs now: elements named as a sale or final price first, a price
     marked as before tax last, and nothing shown struck through or as the old price, nor in the
-    cards of related or recommended products.
+    cards of related or recommended products (nor in another product's microdata, when
+    `product_name`, the page's own product's name, is given).
     """
     sel = evidence.selector
-    for value in sel.xpath("//*[@itemprop='price']/@content | //*[@itemprop='price']//text()").getall():
-        amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get(),
-                                       evidence.language)
-        if amount is not None:
-            return amount, currency
+    for node in sel.xpath("//*[@itemprop='price']"):
+        if _in_other_products(node.root) or _in_other_microdata_product(node.root, product_name):
+            continue
+        for value in node.xpath("@content | .//text()").getall():
+            amount, currency = parse_price(value, sel.xpath("//*[@itemprop='priceCurrency']/@content").get(),
+                                           evidence.language)
+            if amount is not None:
+                return amount, currency
     current = _current_price_elements(evidence)
     # A price the page marks as before tax goes after the others; then sale and final prices first.
     now_first = sorted(current, key=lambda node: (bool(_BEFORE_TAX.search(" ".join(node.itertext()))),
@@ -245,6 +265,15 @@ def currency_beside(evidence: PageEvidence, amount: float) -> str | None:
     return None
 
 
+def _shown_major_units(evidence: PageEvidence, amount: float) -> float:
+    """An application state's whole-number price in minor units (Shopify's storefront objects: 5800
+    for $58.00) as the amount the page shows: divided by 100 when the page shows that, with a
+    currency, and nowhere the number as read."""
+    if amount != int(amount) or amount < 100 or currency_beside(evidence, amount):
+        return amount
+    return amount / 100 if currency_beside(evidence, amount / 100) else amount
+
+
 @lru_cache(maxsize=1)
 def _orderable() -> re.Pattern[str] | None:
     fragments = merged_vocabulary().orderable
@@ -274,12 +303,34 @@ def _enabled_buy_button(evidence: PageEvidence) -> bool:
     controls = evidence.selector.xpath(
         f"({_BUY_CONTROLS})[not(@disabled) and not(@aria-disabled='true')][not(ancestor::script)]" + SHOWN)
     for control in controls[:80]:
-        words = control.attrib.get("value", "") if control.root.tag == "input" else " ".join(control.xpath(".//text()").getall())
+        # the caption as shown: Cafe24 keeps a hidden "SOLD OUT" inside its buy link
+        words = (control.attrib.get("value", "") if control.root.tag == "input"
+                 else " ".join(control.xpath(".//text()" + SHOWN).getall()))
         shown = " ".join(words.split())
         disabled = re.search(r"disabled|soldout|sold-out|sold_out", control.attrib.get("class", ""), re.IGNORECASE)
         if shown and caption.match(shown) and not disabled and not _in_other_products(control.root):
             return True
     return False
+
+
+# A size or colour picker's control: "XS - Sold out" there is one variant's stock, not the product's.
+_VARIANT_PICKER = re.compile(r"size|variant|swatch", re.IGNORECASE)
+_SIZE_WORD = re.compile(r"(?:[2-6]?x{0,3}[sml]|xx?l|one ?size|free|f|\d{1,3}(?:[./x]\d{1,3})?|eu ?\d{2}|uk ?\d{1,2}|us ?\d{1,2})",
+                        re.IGNORECASE)
+
+
+def _one_variant(element: Any, shown: str, sold_out_words: list[str]) -> bool:
+    """A sold-out word on a variant's control (named as a size or swatch, as is its parent, or
+    captioned with a size)."""
+    parent = element.getparent()
+    if any(_VARIANT_PICKER.search(f"{e.get('class') or ''} {e.get('id') or ''} {e.get('name') or ''}")
+           for e in (element, parent) if e is not None and isinstance(e.tag, str)):
+        return True
+    rest = shown
+    for word in sold_out_words:
+        rest = rest.replace(word, " ")
+    rest = re.sub(r"[\s\-–—:/|()\[\],]+", " ", rest).strip()
+    return bool(rest) and _SIZE_WORD.fullmatch(rest) is not None
 
 
 def visible_availability(evidence: PageEvidence) -> str | None:
@@ -293,12 +344,12 @@ def visible_availability(evidence: PageEvidence) -> str | None:
         " or contains(@class, 'availability') or self::button][not(ancestor::script)]" + SHOWN
     )
     for node in nodes[:20]:
-        shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()").getall())).strip().lower()
+        shown = re.sub(r"\s+", " ", " ".join(node.xpath(".//text()" + SHOWN).getall())).strip().lower()
         if not shown or len(shown) > 40:
             continue
         if orderable is not None and orderable.search(shown):
             return "InStock"
-        if any(w in shown for w in words):
+        if any(w in shown for w in words) and not _one_variant(node.root, shown, words):
             return "OutOfStock"
     return "InStock" if _enabled_buy_button(evidence) else None
 
@@ -308,7 +359,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
     meta = evidence.meta
     offer = choose_offer(flat_offers(product))
     if offer is None:
-        for node in evidence.structured_nodes:
+        for node in same_product_nodes(evidence, product)[1:]:
             offer = choose_offer(flat_offers(node))
             if offer is not None:
                 break
@@ -317,6 +368,8 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
     if price is None and written not in (None, ""):
         logger.info("%s: the offer's price %r is no price (zero, negative or no number): the page's other "
                     "evidence decides", evidence.url, written)
+    if price is not None and structured == "page-state":
+        price = _shown_major_units(evidence, price)
     source = structured if price is not None else None
     if price is None:
         for meta_source, amount_key, currency_key in (  # a sale price, when given, is what it costs now
@@ -330,7 +383,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
                     source = meta_source
                     break
     if price is None:
-        price, currency = price_from_html(evidence)
+        price, currency = price_from_html(evidence, text(product.get("name")))
         if price is not None:
             source = "html"
     if price is None:
@@ -341,7 +394,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
                                          evidence.language)
     if price is not None and not currency:
         # the visible price usually shows the symbol, when not in a price element then beside the amount
-        currency = price_from_html(evidence)[1] or currency_beside(evidence, price)
+        currency = price_from_html(evidence, text(product.get("name")))[1] or currency_beside(evidence, price)
 
     availability = offer_availability(offer) if offer else None
     written = meta.get("product:availability") or meta.get("og:availability")

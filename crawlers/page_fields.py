@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from parsel import Selector
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import PageEvidence, text
+from vtonkit.crawlers.evidence import PageEvidence, same_product_nodes, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
 from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
@@ -50,9 +51,13 @@ def without_site_name(title: str | None, site_name: str | None, heading: str | N
             rest = (title.removeprefix(f"{heading} {separator} ") if title.startswith(f"{heading} {separator} ")
                     else title.removesuffix(f" {separator} {heading}") if title.endswith(f" {separator} {heading}")
                     else None)
-            spelled = re.sub(r"[^a-z0-9]", "", (rest or "").lower())
+            spelled = re.sub(r"[^a-z0-9]", "", (rest or "").lower().replace("&", "and"))  # "Oak & Ivy": oakandivy.com
             if rest and (separator == "|" or (len(spelled) >= 3 and spelled in host.lower().replace(".", ""))):
                 return heading
+    if heading and heading != title and title.startswith(heading):
+        # a full-width bar, maybe after a bracketed category: "スカート（スカート）｜BRAND - ZOZOTOWN"
+        if re.match(r"\s*(?:\([^)]*\)\s*)?\|", unicodedata.normalize("NFKC", title[len(heading):])):
+            return heading
     return title
 
 
@@ -300,7 +305,7 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
 
     add(product.get("image"))
     if not found:
-        for node in evidence.structured_nodes:
+        for node in same_product_nodes(evidence, product)[1:]:
             add(node.get("image"))
     if not found:
         add(

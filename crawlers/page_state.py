@@ -43,8 +43,9 @@ SKU_KEYS = ("sku", "productCode", "product_code", "styleCode", "styleNo", "model
 CURRENCY_KEYS = ("currency", "currencyCode", "priceCurrency", "currency_code")
 # An object describing the brand first: beside it "brand" may be a code (Musinsa's "musinsastandard"
 # beside "brandInfo": {"brandName": "무신사 스탠다드"}); Naver keeps it in "naverShoppingSearchInfo"
-# ({"brandName", "manufacturerName"}). The manufacturer is schema.org's own field, a brand's fallback.
-BRAND_KEYS = ("brandInfo", "naverShoppingSearchInfo", "brand", "brandName", "brand_name")
+# ({"brandName", "manufacturerName"}); Shopify names it "vendor". The manufacturer is schema.org's own
+# field, a brand's fallback.
+BRAND_KEYS = ("brandInfo", "naverShoppingSearchInfo", "brand", "brandName", "brand_name", "vendor")
 MANUFACTURER_KEYS = ("naverShoppingSearchInfo", "manufacturer", "manufacturerName")
 # The audience as a word or a code, alone or several (Musinsa's "sex": "M", "여성", ["남성", "여성"])
 GENDER_KEYS = ("gender", "sex")

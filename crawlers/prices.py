@@ -90,7 +90,24 @@ SYMBOL_TO_ISO = {
     "ر.ع.": "OMR",
     "ج.م": "EGP",
     "e£": "EGP",
+    "kd": "KWD",
+    "bd": "BHD",
+    "jd": "JOD",
+    "₴": "UAH",
+    "грн": "UAH",
+    "₦": "NGN",
+    "₸": "KZT",
+    "৳": "BDT",
+    "s/": "PEN",
+    "s/.": "PEN",
 }
+# Currencies with three decimals: "24.500" KWD is 24.5 and "1,250.500" 1250.5, where the text
+# reading takes a last group of three digits for thousands ("249.000" IDR is 249,000).
+THREE_DECIMALS = frozenset({"KWD", "BHD", "OMR", "JOD", "TND", "LYD", "IQD"})
+# Currencies that write "$" too: a page showing "COP $129.900" names its currency beside the sign.
+DOLLAR_CODES = frozenset({"USD", "AUD", "CAD", "NZD", "HKD", "SGD", "TWD", "MXN", "ARS", "CLP", "COP", "UYU",
+                          "BRL", "JMD", "TTD", "BSD", "BBD", "FJD", "LRD", "NAD", "SBD", "SRD", "XCD"})
+_THOUSANDTHS = re.compile(r"(?<![\d.,])(\d{1,3}(?:([.,\s])\d{3})*?)([.,])(\d{3})(?![\d.,])")
 # Symbols several currencies write: (the currency without other evidence, {page language: currency}).
 # An ISO code from the page's structured data or the store's config decides before either.
 SHARED_SYMBOLS: dict[str, tuple[str | None, dict[str, str]]] = {
@@ -219,7 +236,19 @@ def _amount_and_currency(value: object, currency_hint: str | None,
         amount = float((with_tax.group(1) or with_tax.group(2)).replace(",", ""))
     symbol = parsed.currency or next((s for s in _WRITTEN_SYMBOLS if s in text), None)
     if symbol is None:
-        return amount, hint
-    if symbol.strip().lower() in SHARED_SYMBOLS and _is_iso(hint):
-        return amount, hint
-    return amount, currency_code(symbol, language)
+        currency = hint
+    elif symbol.strip().lower() in SHARED_SYMBOLS and _is_iso(hint):
+        currency = hint
+    else:
+        currency = currency_code(symbol, language)
+        if currency == "USD":
+            named = [code for code in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", text) if code in DOLLAR_CODES]
+            currency = named[0] if named else currency
+    if currency in THREE_DECIMALS and amount is not None and not written_in_units:
+        written = _THOUSANDTHS.search(text)
+        # the last separator is the decimal one unless the groups before it use it too ("1.250.500")
+        if written and written.group(2) != written.group(3):
+            whole = re.sub(r"\D", "", written.group(1))
+            if float(whole + written.group(4)) == amount:
+                amount = float(f"{whole}.{written.group(4)}")
+    return amount, currency

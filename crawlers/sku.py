@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 from vtonkit.crawlers.evidence import PageEvidence, text
 from vtonkit.crawlers.vocab import merged_vocabulary
 
-# a reference has at least one digit ("Style: Casual" is not one)
-_SKU_VALUE = r"(?=[A-Za-z\-/._]*\d)([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
+# a reference has at least one digit, or is upper-case letter groups joined by dashes ("OI-PMS-OLV");
+# "Style: Casual" and "Fit: Slim-Fit" are none
+_LETTER_CODE = r"(?-i:[A-Z]{2,}(?:[-_][A-Z]{2,})+)(?![A-Za-z0-9])"
+_SKU_VALUE = r"(?=[A-Za-z\-/._]*\d|" + _LETTER_CODE + r")([A-Za-z0-9][A-Za-z0-9\-/._]{2,40}[A-Za-z0-9])"
 _SKU_ATTR_WORDS = (
     "sku",
     "product-reference",
@@ -70,7 +72,7 @@ def sku_candidates(evidence: PageEvidence, product: dict[str, Any]) -> list[SkuC
         match = labelled.search(shown)
         if match:
             shown = match.group(1)
-        if 3 <= len(shown) <= 40 and re.search(r"\d", shown) and " " not in shown:
+        if 3 <= len(shown) <= 40 and (re.search(r"\d", shown) or re.fullmatch(_LETTER_CODE, shown)) and " " not in shown:
             found.append(SkuCandidate(shown, VISIBLE))
     for node in [product] + [n for n in evidence.structured_nodes if n is not product]:
         for key in ("sku", "productID", "mpn"):

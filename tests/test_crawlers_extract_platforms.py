@@ -320,3 +320,128 @@ def test_a_listing_reached_by_a_product_like_address_is_no_product():
     page = f'<html lang="en"><body><h1>All tees</h1>{cards}</body></html>'
     item = extract_product(page, "https://shop.example/products/tees", expected=True)
     assert item is None or not item.sources.get("product")
+
+
+# --- found by a probe of 46 hand-made pages of other platforms (2026-12-07) ------------------------
+
+def _related_cards(container_class: str) -> str:
+    card = ('<div itemscope itemtype="https://schema.org/Product"><a itemprop="url" href="/p/{slug}">'
+            '<span itemprop="name">{name}</span></a><img itemprop="image" src="/images/{slug}.jpg">'
+            '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+            '<meta itemprop="priceCurrency" content="GBP"><span itemprop="price" content="{price}">£{price}</span>'
+            '</div></div>')
+    cards = (card.format(slug="brushed-cotton-shirt", name="Brushed Cotton Shirt", price="45.00")
+             + card.format(slug="lambswool-crew", name="Lambswool Crew Jumper", price="79.00"))
+    return f'<section class="{container_class}"><h2>You may also like</h2>{cards}</section>'
+
+
+@pytest.mark.parametrize("container_class", ["you-may-also-like", "grid"])
+def test_a_related_products_offer_is_not_the_price_of_a_product_with_none(container_class):
+    """The page's JSON-LD product has no offers; the "You may also like" cards carry microdata
+    offers. The visible £65.00 is the price, and the cards' pictures are not the product's, whether
+    or not their container is named as related products."""
+    product = {"@context": "https://schema.org", "@type": "Product", "name": "Cord Straight Leg Trousers",
+               "sku": "HF-CST-TAN", "brand": {"@type": "Brand", "name": "Holloway & Finch"}}
+    body = ('<h1>Cord Straight Leg Trousers</h1><div class="product-detail__price"><span class="price">£65.00</span>'
+            '</div><img class="product-main" src="/images/cord-trousers.jpg">' + _related_cards(container_class))
+    head = '<meta property="og:image" content="https://shop.example/images/cord-trousers.jpg">'
+    item = extract_product(_page(product, head=head, body=body), "https://shop.example/p/cord-straight-leg-trousers")
+    assert (item.price, item.currency) == (65.0, "GBP")
+    assert item.image_urls == ["https://shop.example/images/cord-trousers.jpg"]
+
+
+def test_bigcommerces_non_sale_price_is_the_struck_one():
+    """BigCommerce's Cornerstone theme without microdata: "price--non-sale" is the price before the
+    sale (it has "sale" in its name), "price--saving" the amount saved."""
+    body = ('<h1 class="productView-title">Ribbed Tank Top</h1><div class="productView-price">'
+            '<div class="price-section non-sale-price--withoutTax">Was: <span class="price price--non-sale">$38.00</span></div>'
+            '<div class="price-section"><span class="price-now-label">Now:</span>'
+            '<span class="price price--withoutTax">$26.60</span></div>'
+            '<div class="price-section price-section--saving price"><span class="price">(You save</span>'
+            '<span class="price price--saving">$11.40</span><span class="price">)</span></div></div>')
+    head = '<meta property="og:type" content="product"><meta property="og:image" content="/tank.jpg">'
+    item = extract_product(_page(head=head, body=body), "https://shop.example/ribbed-tank-top/")
+    assert (item.price, item.currency) == (26.6, "USD")
+
+
+def test_a_state_price_in_cents_is_read_as_the_page_shows_it():
+    """A headless Shopify page: the product only in __NEXT_DATA__, its price in cents (5800) and its
+    brand as "vendor"; the page shows $58.00."""
+    state = {"props": {"pageProps": {"product": {
+        "title": "The Easy Chino Short", "vendor": "Harbor & Co", "productType": "Shorts", "price": 5800,
+        "currency": "USD", "images": ["https://cdn.harbor.example/easy-chino-short-1.jpg"]}}}}
+    page = ('<html lang="en"><head><title>The Easy Chino Short – Harbor &amp; Co</title>'
+            f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script></head>'
+            '<body><div id="__next"><h1>The Easy Chino Short</h1><span>$58.00</span></div></body></html>')
+    item = extract_product(page, "https://harbor.example/products/easy-chino-short")
+    assert (item.price, item.currency, item.brand) == (58.0, "USD", "Harbor & Co")
+    # a price the page shows as read stays as it is (Korean shops' states hold whole won)
+    shown = page.replace("$58.00", "$5,800.00")
+    assert extract_product(shown, "https://harbor.example/products/easy-chino-short").price == 5800.0
+
+
+@pytest.mark.parametrize("shown, currency_hint, expected", [
+    ("24.500", "KWD", (24.5, "KWD")),  # og:price:amount of a Kuwaiti shop
+    ("BD 32.500", None, (32.5, "BHD")),
+    ("KD 1,250.500", None, (1250.5, "KWD")),
+    ("1.250.500 KWD", None, (1250500.0, "KWD")),
+    ("249.000", "IDR", (249000.0, "IDR")),  # a lone group of three is thousands elsewhere
+    ("COP $129.900", None, (129900.0, "COP")),
+    ("$49.99", None, (49.99, "USD")),
+])
+def test_three_decimal_currencies_and_dollars_named_by_code(shown, currency_hint, expected):
+    assert parse_price(shown, currency_hint) == expected
+
+
+def test_a_content_language_meta_declares_the_page_language():
+    """A GBK page that declares zh-CN only in a Content-Language meta: its ¥ is the yuan."""
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk">'
+            '<meta http-equiv="Content-Language" content="zh-CN">'
+            '<meta property="og:type" content="product"><meta property="og:image" content="/k.jpg"></head>'
+            '<body><h1>高腰阔腿裤</h1><div class="price">￥199.00</div></body></html>')
+    item = extract_product(page.encode("gbk"), "https://shop.example/item/8")
+    assert (item.price, item.currency, item.category) == (199.0, "CNY", "lower")
+
+
+@pytest.mark.parametrize("controls, availability", [
+    # one size sold out, the product orderable
+    ('<div class="sizes"><button type="button" class="size-option">XS - Sold out</button>'
+     '<button type="button" class="size-option">S</button></div>'
+     '<button type="submit" class="btn-add-to-cart">Add to cart</button>', "InStock"),
+    ('<div class="picker"><button type="button">M (sold out)</button><button type="button">L</button></div>'
+     '<button type="submit">Add to cart</button>', "InStock"),
+    # the product's own button
+    ('<button type="submit" disabled>Sold out</button>', "OutOfStock"),
+    # Cafe24's buy link keeps a hidden "SOLD OUT" in its caption
+    ('<a href="#none" class="btnSubmit" onclick="product_submit(1)"><span>바로 구매하기</span>'
+     '<span class="displaynone">SOLD OUT</span></a>', "InStock"),
+])
+def test_a_sold_out_size_is_not_a_sold_out_product(controls, availability):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="29">'
+    item = extract_product(_page(head=head, body=f"<h1>Linen Shorts</h1>{controls}"), "https://shop.example/p/3")
+    assert item.availability == availability
+
+
+@pytest.mark.parametrize("title, heading, url, expected", [
+    ("プリーツロングスカート（スカート）｜ANOTHER SOL（アナザーソル）のファッション通販 - ZOZOTOWN",
+     "プリーツロングスカート", "https://zozo.example/shop/x/goods/1/", "プリーツロングスカート"),
+    ("Pleated Midi Skirt - Oak &amp; Ivy", "Pleated Midi Skirt", "https://oakandivy.com/product/pleated-midi-skirt/",
+     "Pleated Midi Skirt"),
+    ("Linen Shirt - White", "Linen Shirt", "https://acme.example/p/linen-shirt", "Linen Shirt - White"),
+])
+def test_the_shops_name_after_the_heading_is_left_out(title, heading, url, expected):
+    head = (f'<meta property="og:type" content="product"><meta property="og:title" content="{title}">'
+            '<meta property="og:image" content="/s.jpg"><meta property="product:price:amount" content="59">')
+    item = extract_product(_page(head=head, body=f"<h1>{heading}</h1>", lang="ja"), url)
+    assert item.title == expected
+
+
+@pytest.mark.parametrize("shown, sku", [
+    ('<span class="sku_wrapper">SKU: <span class="sku">OI-PMS-OLV</span></span>', "OI-PMS-OLV"),
+    ('<div class="product-sku">رمز المنتج: AB-2201</div>', "AB-2201"),
+    ('<p>Fit: Slim-Fit</p>', None),
+])
+def test_labelled_references_without_digits_and_in_arabic(shown, sku):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="59">'
+    item = extract_product(_page(head=head, body=f"<h1>Skirt</h1>{shown}"), "https://shop.example/p/4")
+    assert item.sku == sku
