@@ -119,6 +119,14 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
         report.converted.append((split, sample))
 
 
+def check_separate(source: Path, out: Path) -> None:
+    """Refuse an output folder that is the source or inside it: a conversion there would rewrite the
+    source's own files (an export's binarised masks over the genuine ones) or add to its splits."""
+    src, dst = source.resolve(), out.resolve()
+    if src == dst or src in dst.parents:
+        raise InputError(out, f"overlaps the source {source}: write the conversion to a folder of its own")
+
+
 def check_stem(stem: str, source: Path) -> None:
     """An `InputError` naming `source` when `stem` cannot name a sample in a pair list (a space, a
     folder, a control character...): checked before any file of the sample is written."""

@@ -55,6 +55,8 @@ WORKER_DIED = "the worker process died while processing this input alone (native
 OUTPUT_REFUSED = "OutputRefused"  # `Failure.error_type` of a write the file system refused
 # A full disk, a read-only one, a folder the output needs that is a file (EEXIST from mkdir, ENOTDIR).
 _REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EEXIST, errno.ENOTDIR})
+# ... and refusals of one item's file (a folder where it goes): that item fails, the batch goes on
+_BLOCKED_ERRNOS = frozenset({errno.EISDIR})
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failur
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno in _REFUSING_ERRNOS:  # not this input's fault, nor a bug
         error_type = OUTPUT_REFUSED
+        reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
+    elif isinstance(exc, OSError) and exc.errno in _BLOCKED_ERRNOS:
+        error_type = type(exc).__name__
         reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
     else:  # a bug or an I/O failure: still one failure, never a dead batch
         logger.error("unexpected failure on %s", path, exc_info=exc)
@@ -304,8 +309,9 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
     return _run_files("cloth", paths, split, EachWorker(work, lambda stem: split.cloth_files(stem).values()), on_result)
 
 
-def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> list[Path]:
-    """Recompute and write the three agnostic files of one sample from its image, parse and pose files.
+def recompute_sample(split: SplitDir, stem: str, category: str = "upper", *, keep_existing: bool = False) -> list[Path]:
+    """Recompute and write the three agnostic files of one sample from its image, parse and pose files
+    (with `keep_existing`, only those it does not have yet: an import keeps the genuine ones).
 
     Raises:
         InputError / FormatError: naming the file that is missing, malformed or unusable.
@@ -322,11 +328,14 @@ def recompute_sample(split: SplitDir, stem: str, category: str = "upper") -> lis
         result = compute_agnostic(image, parse, keypoints, category)
     except MissingKeypointsError as exc:
         raise InputError(pose_path, str(exc)) from exc
-    with all_or_none():  # the three files change together or not at all
-        write_parse(split.parse_agnostic(stem), result.parse_agnostic)
-        write_jpeg(split.agnostic(stem), result.image, quality=AGNOSTIC_JPEG_QUALITY)
-        write_mask(split.agnostic_mask(stem), result.mask)
-    return [split.parse_agnostic(stem), split.agnostic(stem), split.agnostic_mask(stem)]
+    writers = ((split.parse_agnostic(stem), lambda path: write_parse(path, result.parse_agnostic)),
+               (split.agnostic(stem), lambda path: write_jpeg(path, result.image, quality=AGNOSTIC_JPEG_QUALITY)),
+               (split.agnostic_mask(stem), lambda path: write_mask(path, result.mask)))
+    written = [(path, write) for path, write in writers if not (keep_existing and path.exists())]
+    with all_or_none():  # the files change together or not at all
+        for path, write in written:
+            write(path)
+    return [path for path, _ in written]
 
 
 def recompute_split(split: SplitDir, category: str = "upper", stems: Iterable[str] | None = None) -> Iterator[ItemResult]:

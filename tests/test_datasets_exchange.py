@@ -25,6 +25,8 @@ from vtonkit.datasets.roundtrip import compare_datasets
 from vtonkit.datasets.table import write_table
 from vtonkit.datasets.validate import validate
 
+from vtonkit.core.errors import InputError
+
 from tests.conftest import shared_path
 from vtonkit.cli import app
 
@@ -542,3 +544,46 @@ def test_a_person_photo_a_pair_file_lists_but_that_is_missing_is_named_and_count
     assert "3 samples written" in output and "1 listed in a pair file but missing" in output, output
     assert f"train/000009_0.jpg: {source / 'images' / '000009_0.jpg'}: file not found, though train_pairs.txt lists it" \
         in output, output
+
+
+def _digests(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("target, out", [("stableviton", "{ds}"), ("mask-inpaint", "{ds}/test"),
+                                         ("dresscode", "{ds}/export")])
+def test_an_export_into_its_own_dataset_is_refused(vitonhd_dataset: Path, tmp_path: Path, target: str,
+                                                   out: str) -> None:
+    """`export ds --to stableviton --out ds` rewrote the dataset's genuine cloth and agnostic masks
+    in place with binarised copies; an output folder inside the dataset wrote into it."""
+    dataset = tmp_path / "ds"
+    import shutil
+
+    shutil.copytree(vitonhd_dataset, dataset)
+    before = _digests(dataset)
+    result = CliRunner().invoke(app, ["export", str(dataset), "--to", target, "--category", "upper",
+                                      "--out", out.format(ds=dataset), "--no-progress"], env={"COLUMNS": "400"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "overlaps the source" in said, said
+    assert _digests(dataset) == before
+
+
+def test_an_import_keeps_the_genuine_agnostic_files_beside_a_missing_one(tmp_path: Path) -> None:
+    """A VITON-HD sample missing only agnostic-v3.2: the import made it and also replaced the two
+    genuine agnostic files it had just copied with recomputed ones."""
+    shared = shared_path("data", "vitonhd")
+    view = tmp_path / "view"
+    for folder in (shared / "test").iterdir():
+        for path in folder.glob("00008_00*"):
+            if folder.name != "agnostic-v3.2":
+                (view / "test" / folder.name).mkdir(parents=True, exist_ok=True)
+                (view / "test" / folder.name / path.name).symlink_to(path)
+    report = import_vitonhd(view, tmp_path / "out", progress=False)
+    assert report.failures == [] and len(report.converted) == 1
+    out = tmp_path / "out" / "test"
+    for genuine in ("image-parse-agnostic-v3.2/00008_00.png", "agnostic-mask/00008_00_mask.png"):
+        assert (out / genuine).read_bytes() == (shared / "test" / genuine).read_bytes(), genuine
+    assert Image.open(out / "agnostic-v3.2" / "00008_00.jpg").size == (768, 1024)
+    # and an import into its own source is refused
+    with pytest.raises(InputError, match="overlaps the source"):
+        import_vitonhd(tmp_path / "out", tmp_path / "out", progress=False)

@@ -207,3 +207,19 @@ def test_an_image_cut_short_by_a_full_disk_is_an_error_not_a_truncated_file(tmp_
     assert done.stdout.split() == ["refused", str(errno.EFBIG)], done.stdout + done.stderr
     assert target.read_bytes() == b"the earlier file"
     assert [p.name for p in tmp_path.iterdir()] == ["agnostic.jpg"]  # no temporary file left
+
+
+def test_all_or_none_refuses_a_folder_in_the_way_before_moving_anything(tmp_path):
+    """A folder where the third file goes: the first two were replaced, then the move failed, and
+    each run left its temporary file behind (a sample half new, half old)."""
+    first, second, blocked = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    first.write_text("old a")
+    second.write_text("old b")
+    blocked.mkdir()
+    with pytest.raises(IsADirectoryError) as raised:
+        with all_or_none():
+            for path in (first, second, blocked):
+                atomic_write_text(path, "new")
+    assert raised.value.filename == str(blocked)
+    assert (first.read_text(), second.read_text()) == ("old a", "old b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]

@@ -281,6 +281,46 @@ def test_agnostic_with_an_output_folder_blocked_by_a_file_stops_with_its_name(vi
     assert (split / "agnostic-v3.2").read_text() == "a file where a folder belongs\n"
 
 
+def test_agnostic_with_a_folder_where_one_file_goes_fails_that_sample_only(vitonhd: Path, tmp_path: Path):
+    """A folder in place of one sample's agnostic mask: its other two files were already replaced, a
+    temporary file stayed behind on every run, and the failure was an "internal error" traceback."""
+    import shutil
+
+    from vtonkit.datasets.layout import SplitDir
+
+    split = SplitDir(tmp_path / "test")
+    shutil.copytree(vitonhd / "test", split.root)
+    stem = split.person_stems()[0]
+    split.agnostic_mask(stem).unlink()
+    split.agnostic_mask(stem).mkdir()
+    kept = {path: path.read_bytes() for path in (split.parse_agnostic(stem), split.agnostic(stem))}
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["agnostic", str(split.root)])
+        output = _flat(result.output)
+        assert result.exit_code == 1 and "Traceback" not in output and "internal error" not in output, output
+        assert f"cannot write {split.agnostic_mask(stem)}: a folder is in the way" in output, output
+        assert f"{len(split.person_stems()) - 1}/{len(split.person_stems())} samples" in output, output
+    assert {path: path.read_bytes() for path in kept} == kept
+    assert not [p for p in split.root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_file_where_the_datasets_state_folder_goes_is_named_not_a_traceback(vitonhd: Path, tmp_path: Path):
+    """`<dataset>/.vtonkit` as a file: validate, clean and review ended in a FileExistsError traceback."""
+    import shutil
+    import subprocess
+    import sys
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(vitonhd / "test", dataset / "test")
+    (dataset / ".vtonkit").write_text("not a folder\n")
+    for args in (["validate", str(dataset), "--workers", "1"], ["review", str(dataset), "--static", str(tmp_path / "r.html")]):
+        done = subprocess.run([sys.executable, "-m", "vtonkit", *args], capture_output=True, text=True, timeout=300)
+        said = _flat(done.stdout + done.stderr)
+        assert done.returncode == 2 and "Traceback" not in said, said
+        assert f"{dataset / '.vtonkit'}: a file is in the way of a folder vtonkit writes into" in said, said
+    assert (dataset / ".vtonkit").read_text() == "not a folder\n"
+
+
 def test_agnostic_leaves_a_failed_samples_genuine_files_untouched(vitonhd: Path, tmp_path: Path):
     """A recompute that failed for a sample (no person in its pose file) deleted that sample's genuine
     agnostic files: the clean-up meant for a half-written sample of `prep` removed what was there."""

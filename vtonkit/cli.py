@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 
 import typer
@@ -108,7 +109,18 @@ def run_as_module_entry() -> None:
 def main() -> None:
     run_as_module_entry()
     print_warnings_printable()  # the library's warnings name files and samples: outside text
-    app()
+    try:
+        app()
+    except OSError as exc:
+        # A file system refusal no command foresaw (a file where the dataset's .vtonkit/ folder goes,
+        # a read-only dataset): the path and the reason, not a traceback. VTONKIT_TRACEBACK=1 shows it.
+        if os.environ.get("VTONKIT_TRACEBACK"):
+            raise
+        from vtonkit.core.errors import describe_os_error
+        from vtonkit.core.terminal import printable
+
+        print(f"error: {printable(describe_os_error(exc, 'a file'))}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

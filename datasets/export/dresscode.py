@@ -16,6 +16,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
+    check_separate,
     SampleFailure,
     copy_file,
     require_image,
@@ -104,6 +105,7 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
         The report: converted samples, failures with reasons, notes on what was not written.
     """
     dataset, out = Path(dataset), Path(out)
+    check_separate(dataset, out)
     report = ConversionReport("dresscode", out, notes=[UV_NOTE])
     samples = dataset_samples(dataset, splits, category)
     test_pairs = dataset_pair_lists(dataset)["test"]  # before any sample: an unreadable list writes nothing

@@ -20,6 +20,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
+    check_separate,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -73,6 +74,7 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     if mask_recipe not in MASK_RECIPES:
         raise ValueError(f"--mask-recipe must be one of {', '.join(MASK_RECIPES)}, got {mask_recipe!r}")
     dataset, out = Path(dataset), Path(out)
+    check_separate(dataset, out)
     report = ConversionReport("mask-inpaint", out)
     samples = dataset_samples(dataset, splits, category)
     pair_lists = dataset_pair_lists(dataset)

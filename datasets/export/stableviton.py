@@ -18,6 +18,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
+    check_separate,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -58,6 +59,7 @@ def export_stableviton(dataset: str | Path, out: str | Path, *, category: str | 
                        splits: list[str] | None = None, progress: bool = True) -> ConversionReport:
     """Export `dataset` to a StableVITON data root at `out` (its `--data_root_dir`)."""
     dataset, out = Path(dataset), Path(out)
+    check_separate(dataset, out)
     report = ConversionReport("stableviton", out)
     samples = dataset_samples(dataset, splits, category)
     pair_lists = dataset_pair_lists(dataset)

@@ -20,6 +20,7 @@ from vtonkit.datasets.conversion import (
     ConversionReport,
     SampleFailure,
     add_pairs,
+    check_separate,
     check_stem,
     copy_file,
     run_samples,
@@ -129,6 +130,7 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
         unlisted_split: split for ids no pair file names ("train", "test", or None to skip them).
     """
     source, out = Path(source), Path(out)
+    check_separate(source, out)
     folders = category_dirs(source)
     if category is not None:
         folders = [folder for folder in folders if folder.category == category]

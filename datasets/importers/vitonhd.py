@@ -17,6 +17,7 @@ from vtonkit.datasets.conversion import (
     LICENCE_NOTE,
     ConversionReport,
     add_pairs,
+    check_separate,
     check_stem,
     copy_file,
     copy_mask,
@@ -76,13 +77,14 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
     if layout.OPENPOSE_IMG not in files:
         write_skeleton(target.openpose_img(stem), body25, layout.HEIGHT, layout.WIDTH)
     if not all(folder in files for folder in AGNOSTIC_FOLDERS):
-        recompute_sample(target, stem, "upper")
+        recompute_sample(target, stem, "upper", keep_existing=True)  # the genuine ones copied above stay
     return notes
 
 
 def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True) -> ConversionReport:
     """Import the `train/` and `test/` splits of a VITON-HD root into the vtonkit dataset `out`."""
     source, out = Path(source), Path(out)
+    check_separate(source, out)
     splits = [split for split in layout.SPLITS if (source / split).is_dir()]
     if not splits:
         raise InputError(source, "no train/ or test/ folder: not a VITON-HD root")

@@ -7,6 +7,7 @@ POSIX within one filesystem).
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -72,15 +73,21 @@ def all_or_none() -> Iterator[None]:
     token = _DEFERRED.set(deferred)
     try:
         yield
+        # a folder where a file goes would stop the moves half-way: refuse before the first one
+        for _, path in deferred:
+            if path.is_dir() and not path.is_symlink():
+                raise IsADirectoryError(errno.EISDIR, "a folder is in the way of this file", str(path))
+        for done, (tmp_name, path) in enumerate(deferred):
+            os.replace(tmp_name, path)
+            deferred[done] = ("", path)
     except BaseException:
         for tmp_name, _ in deferred:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
+            if tmp_name:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
         raise
     finally:
         _DEFERRED.reset(token)
-    for tmp_name, path in deferred:
-        os.replace(tmp_name, path)
 
 
 # `atomic_write`'s temporary files: ".<target name>.<8 random chars>.tmp" (tempfile.mkstemp).

@@ -36,4 +36,6 @@ class OutputRefusedError(VtonkitError):
 def describe_os_error(exc: OSError, where: str | Path) -> str:
     """`<file>: <problem>` of an `OSError` that is no one input's fault (an output folder that is read-only,
     full or blocked by a file, an unreadable input folder): the file it names, else `where`."""
+    if isinstance(exc, FileExistsError) and exc.filename and not Path(exc.filename).is_dir():
+        return f"{exc.filename}: a file is in the way of a folder vtonkit writes into (move it away)"
     return f"{exc.filename or where}: {exc.strerror or exc}"
