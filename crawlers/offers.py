@@ -134,9 +134,11 @@ _OLD_PRICE_CLASS = re.compile(
 _NOW_PRICE_CLASS = re.compile(r"(?<!non-)(?<!non)sale|special|final|current|now|discount|promo|reduced|selling",
                               re.IGNORECASE)
 # Containers of other products' cards: a "sale" price there is another product's.
+# Japanese shop templates put a ranking of other products in a side column before the product.
 _OTHER_PRODUCTS = re.compile(
     r"related|relation|recommend|upsell|up-sell|cross-?sell|also-?(?:like|bought|viewed)|similar|recently|"
-    r"suggest|complete-the-look|shop-the-look|carousel", re.IGNORECASE)
+    r"suggest|complete-the-look|shop-the-look|carousel|ranking|best-?sellers?|popular|trending|"
+    r"side-?(?:bar|menu|nav)|(?:^|\s)side(?:$|\s)", re.IGNORECASE)
 # Marks of a price before tax, shown beside the one the customer pays ("3,619円(税抜)").
 _BEFORE_TAX = re.compile(r"税抜|税別|本体価格|\+\s*税|excl\.?\s*(?:vat|tax)|before tax|tax excluded|세전|부가세\s*별도",
                          re.IGNORECASE)

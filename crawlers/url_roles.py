@@ -56,6 +56,24 @@ _NAVIGATION_TAIL = re.compile(r"(?:/(?:category|display|cate)/\d+)+/?$", re.IGNO
 _SESSION_PARAM = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)
 
 
+# Parameters that only tell the shop's analytics where a click came from (utm_*, Shopify's
+# recommendation tags _pos/_sid/_ss/pr_*, ad click ids, Taobao's spm): the page is the same.
+_TRACKING_PARAM = re.compile(
+    r"^(?:utm_\w+|_pos|_sid|_ss|_psq|_fid|pr_(?:rec_id|prod_strat|ref_pid|seq)|gclid|gbraid|wbraid|fbclid|msclkid"
+    r"|yclid|dclid|igshid|srsltid|mc_cid|mc_eid|_ga|_gl|spm|scm)$", re.IGNORECASE)
+
+
+def without_tracking(url: str) -> str:
+    """`url` without its tracking parameters, so that a page linked with a fresh click id each time
+    is requested once (Shopify's recommendations: ``?_pos=2&_sid=<random>&_ss=r``)."""
+    parts = split_url(url)
+    if not parts.query:
+        return url
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in params if not _TRACKING_PARAM.match(name)]
+    return url if len(kept) == len(params) else parts._replace(query=urlencode(kept)).geturl()
+
+
 def _product_path(path: str) -> str:
     """A path as the product it names: without session parameters and trailing navigation pairs."""
     return _NAVIGATION_TAIL.sub("", _SESSION_PARAM.sub("", path)).rstrip("/")

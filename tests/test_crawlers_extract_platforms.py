@@ -445,3 +445,26 @@ def test_labelled_references_without_digits_and_in_arabic(shown, sku):
     head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="59">'
     item = extract_product(_page(head=head, body=f"<h1>Skirt</h1>{shown}"), "https://shop.example/p/4")
     assert item.sku == sku
+
+
+@pytest.mark.parametrize("side", ['<div id="side"><h3>人気ランキング</h3><ol class="ranking">{items}</ol></div>',
+                                  '<aside class="sidebar"><ul>{items}</ul></aside>'])
+def test_a_side_columns_ranking_is_not_the_products_price(side):
+    """Japanese shop templates (colorme-style) show a ranking of other products with
+    their prices in a side column before the product: every product got the first one's price."""
+    items = "".join(f'<li><a href="/?pid={n}">item {n}</a><span class="price">{price}円(税込)</span></li>'
+                    for n, price in ((1, "9,900"), (2, "6,490")))
+    body = (side.format(items=items) + '<div id="main"><h1>センタープレスワイドパンツ</h1><table><tr><th>販売価格</th>'
+            '<td><span class="price">7,590円(税込)</span></td></tr></table>'
+            '<img src="/img/1510004.jpg"></div>')
+    head = '<meta property="og:type" content="product"><meta property="og:image" content="/img/1510004.jpg">'
+    page = _page(head=head, body=body, lang="ja")
+    item = extract_product(page, "https://shop.example/?pid=1510004")
+    assert (item.price, item.currency, item.category) == (7590.0, "JPY", "lower")
+
+
+@pytest.mark.parametrize("caption, lang", [("加入购物袋", "zh-CN"), ("加入購物袋", "zh-TW")])
+def test_a_shopping_bag_button_is_a_buy_button_in_chinese(caption, lang):
+    head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="199">'
+    body = f"<h1>衬衫式连衣裙</h1><button type='submit'>{caption}</button>"
+    assert extract_product(_page(head=head, body=body, lang=lang), "https://shop.example/p/5").availability == "InStock"

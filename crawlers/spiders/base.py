@@ -57,6 +57,7 @@ from vtonkit.crawlers.url_roles import (
     not_for_crawling,
     product_identity,
     scripted_links,
+    without_tracking,
 )
 from vtonkit.crawlers.urls import join_url, split_url
 
@@ -390,8 +391,11 @@ class StoreSpider(scrapy.Spider):
     def links(self, response: Response) -> list[str]:
         """The page's links to follow: anchors, product cards that navigate by script or by a
         ``data-href`` attribute (`scripted_links`), and, for a grown rendered page, the links it
-        showed on the way (a pager that replaces its grid leaves only the last page's in the HTML)."""
-        hrefs = response.css("a::attr(href)").getall() + scripted_links(response)
+        showed on the way (a pager that replaces its grid leaves only the last page's in the HTML);
+        without their tracking parameters (`without_tracking`)."""
+        # a nofollow link with a query is a facet or sort view the shop asks crawlers to leave
+        hrefs = response.xpath("//a[not(contains(concat(' ', normalize-space(@rel), ' '), ' nofollow '))"
+                               " or not(contains(@href, '?'))]/@href").getall() + scripted_links(response)
         if response.request is not None:  # a response built by hand has no meta
             hrefs += grown(response.meta)[1]
         urls = []
@@ -400,7 +404,7 @@ class StoreSpider(scrapy.Spider):
             # "#reviews" is a place on this page; "#/item/3" a page of a hash-routed app
             if not href or (href.startswith("#") and hash_route(href) is None) or not_for_crawling(href):
                 continue
-            url = join_url(response.url, href)
+            url = without_tracking(join_url(response.url, href))
             if url:  # a malformed link ("http://[::1/p") costs only itself
                 urls.append(url)
         return list(dict.fromkeys(urls))  # once each, in page order
