@@ -455,6 +455,27 @@ def test_links_lose_their_tracking_parameters_and_nofollow_facets():
     ]
 
 
+def test_a_single_page_apps_answer_for_a_sitemap_is_no_sitemap(tmp_path):
+    """A single-page app answers /sitemap.xml with its HTML shell (status 200): the guessed sitemap
+    was a page error "unreadable sitemap: " with no reason; one robots.txt announces is still one."""
+    from scrapy.http import HtmlResponse, Request, TextResponse
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.report import report_for
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    crawler = get_crawler(GenericSpider, settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    spider = GenericSpider.from_crawler(crawler, url="https://app.example")
+    robots_url = "https://app.example/robots.txt"
+    robots = TextResponse(robots_url, body=b"User-agent: *\nAllow: /\n", request=Request(robots_url))
+    (guessed,) = spider.parse_robots(robots)
+    shell = b"<!DOCTYPE html><html><head><title>Shop</title></head><body><div id=app></div></body></html>"
+    assert list(spider.parse_sitemap(HtmlResponse(guessed.url, body=shell, request=guessed))) == []
+    assert report_for(crawler).page_errors == []
+    announced = Request("https://app.example/sitemap_products_1.xml")
+    assert list(spider.parse_sitemap(HtmlResponse(announced.url, body=shell, request=announced))) == []
+    assert [e["reason"] for e in report_for(crawler).page_errors] == ["not a sitemap: the server answers with an HTML page"]
+
+
 def test_malformed_addresses_on_a_page_cost_only_themselves():
     """An unclosed IPv6 bracket ("http://[::1/p") in a canonical link, og:url, og:image, a JSON-LD image,
     a listing link or the page's own URL raised ValueError out of extraction (the whole page lost,

@@ -339,22 +339,32 @@ class StoreSpider(scrapy.Spider):
     # -- sitemaps -------------------------------------------------------------------------
     def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
         sitemaps = (
-            list(sitemap_urls_from_robots(response.text, base_url=response.url))
+            list(sitemap_urls_from_robots(response.body, base_url=response.url))
             if response.status == 200
             else []
         )
-        for url in sitemaps or [self.url_for("/sitemap.xml")]:
+        for url in sitemaps:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error)
+        if not sitemaps:  # none announced: the usual place, which may hold none
+            yield scrapy.Request(self.url_for("/sitemap.xml"), callback=self.parse_sitemap,
+                                 errback=self.on_sitemap_error, meta={"vtonkit_guessed_sitemap": True})
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         body = response.body
+        if re.match(rb"\s*(?:<!doctype html|<html)", body[:200], re.IGNORECASE):
+            # a single-page app answers every address with its page
+            if response.meta.get("vtonkit_guessed_sitemap"):
+                logger.info("no sitemap at %s: the server answers with an HTML page", response.url)
+            else:
+                report_for(self.crawler).page_error(response.url, "not a sitemap: the server answers with an HTML page")
+            return
         try:
             if body[:2] == b"\x1f\x8b":  # a sitemap.xml.gz file: inflated here, so capped here
                 max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
                 body = gunzip_capped(body, response.meta.get("download_maxsize", max_size))
             sitemap = Sitemap(body)
         except Exception as exc:  # a decompression bomb, or not XML at all
-            report_for(self.crawler).page_error(response.url, f"unreadable sitemap: {exc}")
+            report_for(self.crawler).page_error(response.url, f"unreadable sitemap: {exc or type(exc).__name__}")
             return
         for entry in sitemap:
             loc = entry.get("loc")
