@@ -476,6 +476,27 @@ def test_a_single_page_apps_answer_for_a_sitemap_is_no_sitemap(tmp_path):
     assert [e["reason"] for e in report_for(crawler).page_errors] == ["not a sitemap: the server answers with an HTML page"]
 
 
+def test_the_category_filter_counts_products_not_visits(tmp_path):
+    """`--category lower` on a store whose tops are each reached three ways said "category-filter: 19"
+    for 6 tops: it counted every visit before telling the same product apart."""
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.items import ProductItem
+    from vtonkit.crawlers.report import report_for
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    crawler = get_crawler(GenericSpider, settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    spider = GenericSpider.from_crawler(crawler, url="https://mall.example", category="lower")
+    visits = [ProductItem(store="generic", url=f"https://mall.example/product/detail.html?product_no=11&cate_no={c}",
+                          canonical_url="https://mall.example/product/tee/11/", sku="TEE-11", category="upper")
+              for c in (1, 24, 25)]
+    visits.append(ProductItem(store="generic", url="https://mall.example/product/detail.html?product_no=14",
+                              sku="SL-14", category="lower"))
+    emitted = [item for visit in visits for item in spider.emit(visit)]
+    assert [item.sku for item in emitted] == ["SL-14"]
+    skipped = report_for(crawler).skipped
+    assert (skipped["category-filter"], skipped["duplicate-product"]) == (1, 2)
+
+
 def test_malformed_addresses_on_a_page_cost_only_themselves():
     """An unclosed IPv6 bracket ("http://[::1/p") in a canonical link, og:url, og:image, a JSON-LD image,
     a listing link or the page's own URL raised ValueError out of extraction (the whole page lost,

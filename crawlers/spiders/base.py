@@ -136,6 +136,7 @@ class StoreSpider(scrapy.Spider):
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.emitted = 0
         self._emitted_products: set[str] = set()
+        self._filtered_products: set[str] = set()  # products --category left out
         self._found_before: set[str] = set()  # a resumed crawl's products of earlier runs (from_crawler)
         self.skip_browser_pages = str(browser).lower() in ("0", "false", "no", "off")
         self.render_arg = render_policy(render) if render else None
@@ -505,9 +506,6 @@ class StoreSpider(scrapy.Spider):
         """Apply the category filter and the limit, stamp the crawl time, yield the item."""
         report = report_for(self.crawler)
         product_found(self.crawler)
-        if self.category and item.category != self.category:
-            report.skipped["category-filter"] += 1
-            return
         if self.limit is not None and self.emitted >= self.limit:
             raise CloseSpider("limit")  # reached before this run found anything (a resumed crawl)
         # One product reached twice (listed in two categories, or with another category in its
@@ -517,8 +515,12 @@ class StoreSpider(scrapy.Spider):
         if key in self._found_before:  # a resumed crawl meets its earlier runs' products again
             report.skipped["found-before"] += 1
             return
-        if key in self._emitted_products:
+        if key in self._emitted_products or key in self._filtered_products:
             report.skipped["duplicate-product"] += 1
+            return
+        if self.category and item.category != self.category:
+            self._filtered_products.add(key)  # counted once, however often it is reached
+            report.skipped["category-filter"] += 1
             return
         self._emitted_products.add(key)
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
