@@ -79,21 +79,30 @@ def pair_list_lines(text: str, *, keepends: bool = False) -> list[str]:
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
-def read_pairs(path: str | Path) -> list[Pair]:
-    """Read a pair list; raises `FormatError` naming the line of anything `pair_of` refuses (and a BOM)."""
+def read_pairs(path: str | Path, *, skipped: list[str] | None = None) -> list[Pair]:
+    """Read a pair list; raises `FormatError` naming the line of anything `pair_of` refuses (and a BOM).
+
+    With `skipped` (an importer reading another dataset's list, which it rewrites anyway), a bad line
+    costs only itself and a BOM is dropped: each is described in `skipped` instead.
+    """
     path = Path(path)
     why = regular_file_problem(path)  # missing, or a folder / link loop / dangling link where the list should be
     if why is not None:
         raise InputError(path, "pair list not found" if why == "file not found" else f"pair list is no readable file: {why}")
     text = read_pair_text(path)
     if text.startswith(BYTE_ORDER_MARK):
-        raise FormatError(path, BOM_PROBLEM)
+        if skipped is None:
+            raise FormatError(path, BOM_PROBLEM)
+        skipped.append(f"{path}: {BOM_PROBLEM} (ignored)")
+        text = text[len(BYTE_ORDER_MARK):]
     pairs: list[Pair] = []
     for number, line in enumerate(pair_list_lines(text), start=1):
         try:
             pairs.append(pair_of(line))
         except ValueError as exc:
-            raise FormatError(path, f"line {number}: {exc}") from None
+            if skipped is None:
+                raise FormatError(path, f"line {number}: {exc}") from None
+            skipped.append(f"{path}: line {number} skipped: {exc}")
     return pairs
 
 

@@ -60,9 +60,9 @@ def print_summary(report: Report, console: Console, max_examples: int = 3) -> No
         table.add_column(column)
     for code, count in report.counts().items():
         severity = CODES[code][1]
-        examples = [f"{f.split}/{f.sample or f.file}" for f in report.findings if f.code == code][
-            :max_examples
-        ]
+        # once each: a sample can hold several findings of one code (both files of a duplicate)
+        examples = list(dict.fromkeys(f"{f.split}/{f.sample or f.file}" for f in report.findings
+                                      if f.code == code))[:max_examples]
         table.add_row(
             f"[red]{severity}[/]" if severity == "error" else f"[yellow]{severity}[/]",
             code,

@@ -587,3 +587,22 @@ def test_an_import_keeps_the_genuine_agnostic_files_beside_a_missing_one(tmp_pat
     # and an import into its own source is refused
     with pytest.raises(InputError, match="overlaps the source"):
         import_vitonhd(tmp_path / "out", tmp_path / "out", progress=False)
+
+
+def test_a_bad_line_in_a_dresscode_pair_file_costs_only_itself(tmp_path: Path) -> None:
+    """One line with a space in a name (or '../') in Dress Code's 1,800-line test_pairs_paired.txt
+    stopped the whole import with exit code 2, the error printed twice."""
+    import shutil
+
+    source = tmp_path / "dc" / "lower_body"
+    shutil.copytree(shared_path("data", "dresscode", "lower_body"), source)
+    with (source / "test_pairs_paired.txt").open("a") as pairs:
+        pairs.write("a b_0.jpg 013564_1.jpg\n../../x_0.jpg ../y_1.jpg\n")
+    lines = (source / "test_pairs_paired.txt").read_text().count("\n")
+    report = import_dresscode(source.parent, tmp_path / "out", category="lower", progress=False)
+    assert report.failures == [] and len(report.converted) == 3
+    skipped = [note for note in report.notes if "skipped" in note]
+    assert skipped == [f"{source / 'test_pairs_paired.txt'}: line {lines - 1} skipped: 3 fields; expected "
+                       "'<person file> <cloth file>'",
+                       f"{source / 'test_pairs_paired.txt'}: line {lines} skipped: '../../x_0.jpg' holds a folder; "
+                       "a pair names files inside image/ and cloth/"]

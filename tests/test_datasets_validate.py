@@ -714,3 +714,20 @@ def test_a_unicode_line_break_inside_a_pair_line_is_one_line_as_the_loader_reads
     assert len(invalid) == 1 and "line 1: 4 fields" in invalid[0].message, invalid
     with pytest.raises(FormatError, match="line 1: 4 fields"):
         read_pairs(root / "test_pairs.txt")
+
+
+def test_the_summary_names_each_example_sample_once() -> None:
+    """A sample whose person photo and garment both duplicate another's holds two `duplicate`
+    findings: the table's examples read "test/00006_00, test/00006_00"."""
+    from rich.console import Console
+    from vtonkit.datasets.findings import Finding
+    from vtonkit.datasets.summary import print_summary
+
+    report = Report("ds", ["test"], samples={"test": ["00006_00", "00008_00"]})
+    for stem, file in (("00006_00", "image/00006_00.jpg"), ("00006_00", "cloth/00006_00.jpg"),
+                       ("00008_00", "image/00008_00.jpg")):
+        report.add(Finding("warning", "duplicate", "test", stem, file, "same as another"))
+    console = Console(file=io.StringIO(), width=200)
+    print_summary(report, console)
+    shown = console.file.getvalue()
+    assert "test/00006_00, test/00008_00" in shown and "test/00006_00, test/00006_00" not in shown, shown

@@ -51,19 +51,20 @@ SOURCE_URL = "https://github.com/aimagelab/dress-code"
 LICENCE = "Dress Code licence: non-commercial research only, no redistribution"
 
 
-def _read_ids(path: Path, column: int) -> set[str]:
-    """Ids in one column of a Dress Code pair file (`<id>_0.jpg <id>_1.jpg`), empty when absent."""
+def _read_ids(path: Path, column: int, skipped: list[str]) -> set[str]:
+    """Ids in one column of a Dress Code pair file (`<id>_0.jpg <id>_1.jpg`), empty when absent; a
+    bad line is described in `skipped` and costs only itself."""
     if not path.is_file():
         return set()
     suffix = "_0.jpg" if column == 0 else "_1.jpg"
-    return {pair[column][: -len(suffix)] for pair in read_pairs(path) if pair[column].endswith(suffix)}
+    return {pair[column][: -len(suffix)] for pair in read_pairs(path, skipped=skipped) if pair[column].endswith(suffix)}
 
 
-def _listed_ids(folder: CategoryDir) -> dict[str, tuple[str, str]]:
+def _listed_ids(folder: CategoryDir, skipped: list[str]) -> dict[str, tuple[str, str]]:
     """`{dc id: (split, pair file name)}` of the person ids the category's pair files list (train wins)."""
     listed: dict[str, tuple[str, str]] = {}
     for name, split in ((TEST_PAIRS_UNPAIRED, "test"), (TEST_PAIRS_PAIRED, "test"), (TRAIN_PAIRS, "train")):
-        listed.update(dict.fromkeys(_read_ids(folder.root / name, 0), (split, name)))
+        listed.update(dict.fromkeys(_read_ids(folder.root / name, 0, skipped), (split, name)))
     return listed
 
 
@@ -142,7 +143,9 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
                          + "): pass --category upper, lower or dresses (one dataset per category)")
     folder = folders[0]
     report = ConversionReport("vtonkit", out, notes=[LICENCE_NOTE])
-    listed = _listed_ids(folder)
+    skipped_lines: list[str] = []
+    listed = _listed_ids(folder, skipped_lines)
+    report.notes.extend(skipped_lines)
     stem_of_id = folder.read_stem_map()
     data = layout.DatasetLayout(out)
     manifest = Manifest.load(out)
@@ -191,7 +194,7 @@ def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str]) -> list[
     source = folder.root / (TRAIN_PAIRS if split == "train" else TEST_PAIRS_UNPAIRED)
     pairs = []
     if source.is_file():
-        for person, cloth in read_pairs(source):
+        for person, cloth in read_pairs(source, skipped=[]):  # its bad lines are in the notes already
             person_id, cloth_id = person[: -len("_0.jpg")], cloth[: -len("_1.jpg")]
             if person_id in stem_by_id and cloth_id in stem_by_id:
                 pairs.append((f"{stem_by_id[person_id]}.jpg", f"{stem_by_id[cloth_id]}.jpg"))
