@@ -406,12 +406,21 @@ def test_links_a_crawl_never_follows(href, skipped):
     assert not_for_crawling(href) is skipped
 
 
-def test_product_cards_that_navigate_by_script_are_followed():
-    """Korean malls often make a whole card clickable by script instead of a link; the spider's own
-    `links` (a real Scrapy response) follows them, still never into a cart."""
+def _links(url: str, body: bytes) -> list[str]:
+    """The generic spider's `links` of a real Scrapy response for `body` at `url`."""
     from scrapy.http import HtmlResponse, Request
     from vtonkit.crawlers.spiders.generic import GenericSpider
 
+    from urllib.parse import urlsplit
+
+    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
+    store = urlsplit(url)
+    return GenericSpider(url=f"{store.scheme}://{store.netloc}").links(response)
+
+
+def test_product_cards_that_navigate_by_script_are_followed():
+    """Korean malls often make a whole card clickable by script instead of a link; the spider's own
+    `links` (a real Scrapy response) follows them, still never into a cart."""
     body = (
         "<ul class='prdList'><li onclick=\"location.href='/product/detail.html?product_no=7'\">와이드 팬츠</li>"
         "<li onclick='javascript:window.location = \"/goods/goods_view.php?goodsNo=8\"; return false;'>슬랙스</li>"
@@ -419,9 +428,7 @@ def test_product_cards_that_navigate_by_script_are_followed():
         "<button onclick='addCart(3)'>장바구니</button><span onclick=\"location.href='/order/basket.html'\">basket</span>"
         "<li onclick=\"window.open('/product/detail.html?product_no=10', '_blank')\">원피스</li></ul>"
     ).encode()
-    url = "https://mall.example/product/list.html?cate_no=24"
-    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
-    assert GenericSpider(url="https://mall.example").links(response) == [
+    assert _links("https://mall.example/product/list.html?cate_no=24", body) == [
         "https://mall.example/p/1",
         "https://mall.example/product/detail.html?product_no=7",
         "https://mall.example/goods/goods_view.php?goodsNo=8",
@@ -434,9 +441,6 @@ def test_links_lose_their_tracking_parameters_and_nofollow_facets():
     """Shopify's recommendations link each product with a fresh ``_sid``/``pr_rec_id``: a 12-product
     store took 517 requests (one page 64 times) until the trap rule stopped it. Facet links the shop
     marks nofollow were followed too."""
-    from scrapy.http import HtmlResponse, Request
-    from vtonkit.crawlers.spiders.generic import GenericSpider
-
     body = (
         "<a href='/products/tee?_pos=2&_sid=8f1c2&_ss=r&pr_rec_id=5d0e'>tee</a>"
         "<a href='/products/tee?_pos=1&_sid=77aa1&_ss=r&pr_rec_id=9c3f'>tee again</a>"
@@ -445,9 +449,7 @@ def test_links_lose_their_tracking_parameters_and_nofollow_facets():
         "<a rel='nofollow' href='/collections/tops?color=red&size=m'>red, M</a>"
         "<a rel='nofollow' href='/pages/size-guide'>size guide</a>"
     ).encode()
-    url = "https://shop.example/products/jacket"
-    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
-    assert GenericSpider(url="https://shop.example").links(response) == [
+    assert _links("https://shop.example/products/jacket", body) == [
         "https://shop.example/products/tee",
         "https://shop.example/products/skirt?variant=4411",
         "https://shop.example/item.htm?id=42",
