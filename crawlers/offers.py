@@ -315,7 +315,7 @@ def _enabled_buy_button(evidence: PageEvidence) -> bool:
     return False
 
 
-# A size or colour picker's control: "XS - Sold out" there is one variant's stock, not the product's.
+# A size picker's control: "XS - Sold out" there is one variant's stock, not the product's.
 _VARIANT_PICKER = re.compile(r"size|variant|swatch", re.IGNORECASE)
 _SIZE_WORD = re.compile(r"(?:[2-6]?x{0,3}[sml]|xx?l|one ?size|free|f|\d{1,3}(?:[./x]\d{1,3})?|eu ?\d{2}|uk ?\d{1,2}|us ?\d{1,2})",
                         re.IGNORECASE)

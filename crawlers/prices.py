@@ -241,7 +241,7 @@ def _amount_and_currency(value: object, currency_hint: str | None,
         currency = hint
     else:
         currency = currency_code(symbol, language)
-        if currency == "USD":
+        if symbol.strip() == "$":  # a bare sign, not "US$"
             named = [code for code in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", text) if code in DOLLAR_CODES]
             currency = named[0] if named else currency
     if currency in THREE_DECIMALS and amount is not None and not written_in_units:
