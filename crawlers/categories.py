@@ -31,9 +31,10 @@ KEYWORDS: dict[str, tuple[str, ...]] = merged_vocabulary().categories
 # "dress shirt", "bathrobe"). They are removed before matching.
 NOISE_PATTERNS = merged_vocabulary().category_noise
 
-# When a text names garments of several regions, the dress wins over the bottom over the top
-# ("shirt dress", "t-shirt and shorts set" are rarer than "denim skirt").
-PRIORITY = ("dresses", "lower", "upper")
+# A text naming something no try-on category holds is "other" ("Triangle bikini top"); when it
+# names garments of several regions, the dress wins over the bottom over the top ("shirt dress",
+# "t-shirt and shorts set" are rarer than "denim skirt").
+PRIORITY = ("other", "dresses", "lower", "upper")
 
 
 # Japanese voicing marks (ガ = カ + U+3099) are part of the word, not an accent.
@@ -144,7 +145,8 @@ def normalise_category(
 
     Sources are tried from the most to the least specific: the shop's own product type or
     schema.org category, the breadcrumb trail from its last (most specific) crumb backwards,
-    the title, then the URL path. The first source that names a garment decides. ``language``
+    the title, then the URL path. The first source that names a garment, or something no try-on
+    category holds (a "Swimwear" crumb, a "Hats" category), decides. ``language``
     (the page's ``<html lang>`` as a vocabulary tag) rules out other languages' false friends.
     """
     crumbs = [c for c in breadcrumbs if c]

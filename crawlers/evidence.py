@@ -219,6 +219,18 @@ def _words(value: str | None) -> str:
     return " ".join(re.findall(r"\w+", (value or "").casefold()))
 
 
+def _contain_one_another(a: str, b: str) -> bool:
+    """Word strings (`_words`) of which one holds the other: as whole words where words are spaced
+    (a category page's "Linen Dresses" does not name its card "Linen Dress"), as text in Chinese
+    and Japanese, which write words together."""
+    if _UNSPACED_SCRIPT.search(a + b):
+        return a in b or b in a
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
+
+
+_UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
 def _listed_in_item_list(nodes: list[dict[str, Any]]) -> set[int]:
     """`id()`s of the nodes that are elements of an ``ItemList`` (or ``OfferCatalog``) among `nodes`."""
     listed: set[int] = set()
@@ -255,7 +267,7 @@ class PageMarks:
         """(names the page's URL, shows its og:image, its name and the heading contain one another)."""
         same_page = bool(self.path.strip("/")) and split_url(text(node.get("url")) or "").path == self.path
         name = _words(text(node.get("name")))
-        named = bool(name and self.heading and (name in self.heading or self.heading in name))
+        named = bool(name and self.heading and _contain_one_another(name, self.heading))
         return int(same_page), int(bool(self.og_images & _image_paths(node.get("image")))), int(named)
 
 

@@ -89,7 +89,7 @@ def offer_price(offer: dict[str, Any], language: str | None = None) -> tuple[flo
     (`structured_amount`); ``language``, the page's, settles a shared symbol such as "¥" (see
     ``prices.currency_code``)."""
     value, currency = written_price(offer)
-    return parse_price(structured_amount(value), currency, language)
+    return parse_price(structured_amount(value, currency), currency, language)
 
 
 def offer_availability(offer: dict[str, Any]) -> str | None:
@@ -154,6 +154,24 @@ def _is_old_price(element: Any, *, container: bool = False) -> bool:
     struck_by_style = "line-through" in (element.get("style") or "").lower()  # Cafe24's regular price on sale
     return (element.tag.lower() in _STRUCK_TAGS or named_old or struck_by_style
             or (element.get("data-price-type") or "").lower() == "oldprice")
+
+
+# An old price written out in the same element as the current one ("Was £40.00 Now £25.00",
+# "RRP £60.00 Our price £35.00"): the words and the amount after them go.
+_OLD_PRICE_WORDS = re.compile(
+    r"(?<![\w])(?:was|rrp|msrp|before|orig(?:inal)?(?:\s+price)?|regular\s+price|reg\.|list\s+price|compare\s+at)"
+    r"\s*:?\s*[^\d\s]{0,4}\s*\d[\d.,]*\s*(?:[^\d\s]{1,4}(?=\s|$))?", re.IGNORECASE)
+# A multi-buy offer ("2 for £30", "3 for 2"): no one product's price.
+_MULTI_BUY = re.compile(r"(?<![\w.,])\d+\s+for\s+\S*\d", re.IGNORECASE)
+
+
+def _marked_before_tax(node: Any) -> bool:
+    """The price element, or what follows it ("¥9,000<span class=tax>+税</span>"), marks it as the
+    price before tax."""
+    following = node.getnext()
+    beside = " ".join([*node.itertext(), node.tail or "",
+                       *(following.itertext() if following is not None and isinstance(following.tag, str) else [])])
+    return bool(_BEFORE_TAX.search(beside[:200]))
 
 
 def _in_other_products(element: Any) -> bool:
@@ -227,13 +245,13 @@ def price_from_html(evidence: PageEvidence, product_name: str | None = None) -> 
                 return amount, currency
     current = _current_price_elements(evidence)
     # A price the page marks as before tax goes after the others; then sale and final prices first.
-    now_first = sorted(current, key=lambda node: (bool(_BEFORE_TAX.search(" ".join(node.itertext()))),
+    now_first = sorted(current, key=lambda node: (_marked_before_tax(node),
                                                   not _NOW_PRICE_CLASS.search(node.get("class") or "")))
     # Then the labelled rows, a sale price's label first.
     labelled = sorted(page_fields.labelled_cells(evidence, merged_vocabulary().price_labels), key=lambda row: row[0])
     for node in now_first + [cell.root for _, cell in labelled if not _in_other_products(cell.root)]:
-        shown = _current_price_text(node)
-        if not shown or len(shown) > 60 or not re.search(r"\d", shown):
+        shown = _OLD_PRICE_WORDS.sub(" ", _current_price_text(node)).strip()
+        if not shown or len(shown) > 60 or not re.search(r"\d", shown) or _MULTI_BUY.search(shown):
             continue
         amount, currency = parse_price(shown, language=evidence.language)
         if amount is not None and currency:

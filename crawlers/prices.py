@@ -75,6 +75,8 @@ SYMBOL_TO_ISO = {
     "₪": "ILS",
     "₫": "VND",
     "฿": "THB",
+    "บาท": "THB",
+    "php": "PHP",
     "₱": "PHP",
     "ر.س": "SAR",
     "ر.س.": "SAR",
@@ -186,17 +188,40 @@ def cjk_amount(text: str) -> float | None:
 _MACHINE_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
-def structured_amount(value: object) -> object:
+# Currencies whose prices have no minor unit in practice: "249.000" IDR in structured data is a
+# shop writing 249,000 as its country does (nobody prices 249 rupiah to the thousandth).
+NO_DECIMALS = frozenset({"IDR", "VND", "KRW", "JPY", "CLP", "ISK", "PYG", "UGX", "XOF", "XAF", "COP", "HUF"})
+_GROUPED_BY_DOTS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+
+
+def structured_amount(value: object, currency: str | None = None) -> object:
     """A structured-data price written as a string of a number, as that number; any other value as is.
 
     schema.org prices are machine numbers with "." for decimals: "12.500" is twelve and a half
     (the text reading guesses a German "12.500" = 12500) and "-5" is minus five (the text reading
     drops the sign), which `parse_price` then refuses. A string that is no plain number ("19,90 €")
-    is left to the text reading.
+    is left to the text reading. In a currency without decimals (`currency`, ISO), dots between
+    groups of three digits group thousands ("249.000" IDR is 249,000).
     """
-    if isinstance(value, str) and _MACHINE_NUMBER.fullmatch(value.strip()):
-        return float(value)
-    return value
+    if not isinstance(value, str):
+        return value
+    written = value.strip()
+    if (currency or "").upper() in NO_DECIMALS and _GROUPED_BY_DOTS.fullmatch(written):
+        return float(written.replace(".", ""))
+    return float(written) if _MACHINE_NUMBER.fullmatch(written) else value
+
+
+# A currency written in letters right beside the amount ("Php 899.00", "899 Php"), which price-parser
+# does not know: looked up in SYMBOL_TO_ISO.
+_LETTERS_BESIDE = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,4}\.?)\s?(?=\d)|(?<=\d)\s?([A-Za-z]{2,4}\.?)(?![A-Za-z])")
+
+
+def _lettered_symbol(text: str) -> str | None:
+    for found in _LETTERS_BESIDE.finditer(text):
+        word = (found.group(1) or found.group(2)).lower()
+        if word in SYMBOL_TO_ISO:
+            return word
+    return None
 
 
 def parse_price(value: object, currency_hint: str | None = None,
@@ -234,7 +259,7 @@ def _amount_and_currency(value: object, currency_hint: str | None,
     with_tax = _TAX_INCLUDED.search(text)
     if with_tax and not written_in_units:
         amount = float((with_tax.group(1) or with_tax.group(2)).replace(",", ""))
-    symbol = parsed.currency or next((s for s in _WRITTEN_SYMBOLS if s in text), None)
+    symbol = parsed.currency or next((s for s in _WRITTEN_SYMBOLS if s in text), None) or _lettered_symbol(text)
     if symbol is None:
         currency = hint
     elif symbol.strip().lower() in SHARED_SYMBOLS and _is_iso(hint):

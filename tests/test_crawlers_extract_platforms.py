@@ -468,3 +468,82 @@ def test_a_shopping_bag_button_is_a_buy_button_in_chinese(caption, lang):
     head = '<meta property="og:type" content="product"><meta property="product:price:amount" content="199">'
     body = f"<h1>衬衫式连衣裙</h1><button type='submit'>{caption}</button>"
     assert extract_product(_page(head=head, body=body, lang=lang), "https://shop.example/p/5").availability == "InStock"
+
+
+# --- found by a second probe of 55 pages (2026-12-07) ----------------------------------------------
+
+@pytest.mark.parametrize("price, currency, expected", [("249.000", "IDR", 249000.0), ("450.000", "VND", 450000.0),
+                                                        ("12.500", "EUR", 12.5), ("1.249.000", "IDR", 1249000.0)])
+def test_json_ld_prices_grouped_by_dots_in_currencies_without_decimals(price, currency, expected):
+    """Indonesian and Vietnamese shops write "249.000" in JSON-LD as they write it on the page: it
+    was read as 249 rupiah, 1000 times too low, while the same string in og:price:amount was right."""
+    product = {"@context": "https://schema.org", "@type": "Product", "name": "Celana Kulot Linen",
+               "offers": {"@type": "Offer", "price": price, "priceCurrency": currency}}
+    item = extract_product(_page(product, body="<h1>Celana Kulot Linen</h1>", lang="id"), "https://toko.example/p/1")
+    assert (item.price, item.currency) == (expected, currency)
+
+
+@pytest.mark.parametrize("body", [
+    # JSON-LD ItemList of a category page whose heading is the plural of its cards' names
+    "<h1>Linen Dresses</h1>",
+    # microdata cards
+    '<h1>Oxford Shirts</h1><div itemscope itemtype="https://schema.org/Product"><span itemprop="name">Oxford Shirt'
+    '</span><span itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="45">'
+    '<meta itemprop="priceCurrency" content="GBP"></span></div><div itemscope itemtype="https://schema.org/Product">'
+    '<span itemprop="name">Slim Oxford Shirt</span><span itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+    '<meta itemprop="price" content="49"><meta itemprop="priceCurrency" content="GBP"></span></div>',
+])
+def test_a_category_named_as_the_plural_of_its_products_is_a_listing(body):
+    listing = {"@context": "https://schema.org", "@type": "ItemList", "itemListElement": [
+        {"@type": "ListItem", "position": n, "item": {"@type": "Product", "name": name, "url": f"https://shop.example/p/{n}",
+                                                       "offers": {"@type": "Offer", "price": price, "priceCurrency": "GBP"}}}
+        for n, (name, price) in enumerate((("Linen Dress", "65"), ("Linen Wrap Dress", "79")), start=1)]}
+    nodes = (listing,) if "Linen" in body else ()
+    item = extract_product(_page(*nodes, body=body), "https://shop.example/collections/dresses")
+    assert item is None or not item.sources.get("product"), item
+
+
+@pytest.mark.parametrize("body, lang, expected", [
+    # the tax mark in the element after the price
+    ('<p class="price"><span class="price">¥9,000</span><span class="tax">+税</span></p>'
+     '<p class="price-incl"><span class="price">税込 ¥9,900</span></p>', "ja", (9900.0, "JPY")),
+    ('<p class="price">Was £40.00 Now £25.00</p>', "en", (25.0, "GBP")),
+    ('<p class="price">RRP £60.00 Our price £35.00</p>', "en", (35.0, "GBP")),
+    ('<p class="price-promo">2 for £30</p><p class="price">£18.00</p>', "en", (18.0, "GBP")),
+    ('<p class="price">590 บาท</p>', "th", (590.0, "THB")),
+    ('<p class="price">Php 899.00</p>', "en", (899.0, "PHP")),
+])
+def test_visible_prices_with_their_words_around_them(body, lang, expected):
+    head = '<meta property="og:type" content="product"><meta property="og:image" content="/i.jpg">'
+    item = extract_product(_page(head=head, body=f"<h1>Linen Shirt</h1>{body}", lang=lang), "https://shop.example/p/2")
+    assert (item.price, item.currency) == expected
+
+
+@pytest.mark.parametrize("title, crumbs, lang, category", [
+    ("Triangle Bikini Top", ["Women", "Swimwear"], "en", "other"),
+    ("Triangle Bikini Top", [], "en", "other"),
+    ("Woven Boxer Shorts", [], "en", "other"),
+    ("Mini Top Handle Bag", [], "en", "other"),
+    ("Cotton Chino Baseball Cap", [], "en", "other"),
+    ("Sleeveless Linen Jumpsuit", [], "en", "other"),
+    ("Cap Sleeve Midi Dress", [], "en", "dresses"),
+    ("Bootcut Jeans", [], "en", "lower"),
+    ("Boot-cut Jeans", [], "en", "lower"),
+    ("울 블렌드 니트 비니", ["모자", "비니"], "ko", "other"),
+    ("민소매 린넨 점프수트", [], "ko", "other"),
+    ("원피스 수영복", [], "ko", "other"),
+    ("코튼 드레스 셔츠", [], "ko", "upper"),
+    ("트위드 점퍼스커트", [], "ko", "dresses"),
+    ("ニット帽", ["帽子"], "ja", "other"),
+    ("ワンピース水着", [], "ja", "other"),
+    ("男士莫代尔平角内裤", [], "zh-Hans", "other"),
+    ("宽松连体裤", [], "zh-Hans", "other"),
+    ("连帽卫衣", [], "zh-Hans", "upper"),  # a hooded top: 帽 alone is no hat
+])
+def test_what_no_try_on_category_holds_is_other(title, crumbs, lang, category):
+    """Swimwear, underwear, hats, bags and jumpsuits were filed by a garment word they hold: bikini
+    tops and knit beanies as tops, boxer shorts and Chinese jumpsuits (连体裤) as lower-body garments,
+    a one-piece swimsuit (원피스 수영복) as a dress."""
+    from vtonkit.crawlers.categories import normalise_category
+
+    assert normalise_category(title=title, breadcrumbs=crumbs, language=lang) == category

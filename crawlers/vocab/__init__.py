@@ -5,6 +5,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[categories]`` ``dresses``/``lower``/``upper``: garment words. Latin-script words match as
   whole words after accent folding (with an optional plural ``s``/``es``); other scripts match
   as substrings (Korean, Japanese and Chinese do not separate words with spaces).
+* ``[categories] other``: words of things no try-on category holds, worn or not (swimwear,
+  underwear, socks, hats, bags, shoes, jewellery, jumpsuits): a text naming one is ``other``
+  whatever garment words it names too ("Triangle bikini top", "Knit beanie", "Boxer shorts").
 * ``[categories] noise``: regular expressions of phrases that contain a garment word but do not
   name the garment ("dress shirt", "robe de chambre"); removed before matching.
 * ``[categories] compound_suffixes_*``: garment words that end compounds ("Sommerkleid").
@@ -46,6 +49,8 @@ from pathlib import Path
 from vtonkit.core.categories import GARMENT_CATEGORIES
 
 VOCAB_DIR = Path(__file__).resolve().parent
+# The [categories] key of words that name what no try-on category holds (see the module docstring).
+NOT_GARMENT = "other"
 GENDERS = ("women", "men", "kids", "unisex")
 
 
@@ -98,11 +103,13 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise VocabularyError(f"{path}: unknown gender {name!r} (known: {', '.join(GENDERS)})")
     garment = {c for c in GARMENT_CATEGORIES}
     suffix_keys = {f"compound_suffixes_{c}" for c in garment}
-    for name in set(categories) - garment - suffix_keys - {"noise", "ambiguous"}:
-        raise VocabularyError(f"{path}: unknown category key {name!r} (known: {', '.join(sorted(garment))})")
+    for name in set(categories) - garment - suffix_keys - {"noise", "ambiguous", NOT_GARMENT}:
+        raise VocabularyError(f"{path}: unknown category key {name!r} "
+                              f"(known: {', '.join(sorted(garment | {NOT_GARMENT}))})")
     vocabulary = Vocabulary(
         language=path.stem,
-        categories={c: _strings(path, f"categories.{c}", categories[c]) for c in garment if c in categories},
+        categories={c: _strings(path, f"categories.{c}", categories[c])
+                    for c in (*GARMENT_CATEGORIES, NOT_GARMENT) if c in categories},
         category_noise=_strings(path, "categories.noise", categories.get("noise", []))
         if "noise" in categories
         else (),
@@ -152,7 +159,7 @@ def merged_vocabulary() -> Vocabulary:
     every = list(vocabularies().values())
     return Vocabulary(
         language="*",
-        categories={c: _union([v.categories.get(c, ()) for v in every]) for c in GARMENT_CATEGORIES},
+        categories={c: _union([v.categories.get(c, ()) for v in every]) for c in (*GARMENT_CATEGORIES, NOT_GARMENT)},
         category_noise=_union([v.category_noise for v in every]),
         compound_suffixes={
             c: _union([v.compound_suffixes.get(c, ()) for v in every])
