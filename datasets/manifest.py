@@ -78,5 +78,23 @@ class Manifest:
         """`{sha256: stem}` of one split and kind."""
         return {record["sha256"]: stem for stem, record in self.entries(split, kind).items() if "sha256" in record}
 
+    def categories(self, split: str) -> set[str]:
+        """The garment categories its persons and garments of `split` were prepared for."""
+        kinds = self.splits.get(split, {})
+        return {record["category"] for kind in (PERSONS, CLOTHS) for record in kinds.get(kind, {}).values()
+                if isinstance(record.get("category"), str)}
+
     def save(self) -> None:
         atomic_write_json(self.path, {"version": MANIFEST_VERSION, "splits": self.splits}, indent=1)
+
+
+def recorded_category(dataset: str | Path) -> str | None:
+    """The one garment category the dataset's manifest records for every split (None when it
+    records none or several, or cannot be read: `validate` names an unreadable manifest itself):
+    what `validate` and `review` check the agnostic files against."""
+    try:
+        manifest = Manifest.load(dataset)
+    except FormatError:
+        return None
+    found = set().union(*(manifest.categories(split) for split in manifest.splits))
+    return found.pop() if len(found) == 1 else None

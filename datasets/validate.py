@@ -22,12 +22,12 @@ from pathlib import Path
 from vtonkit.datasets import layout, quality
 from vtonkit.datasets.agnostic_check import compare_agnostic
 from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
-from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, pair_list_lines, pair_of, read_pair_text
+from vtonkit.datasets.pairs import BOM_PROBLEM, BYTE_ORDER_MARK, name_problem, pair_list_lines, pair_of, read_pair_text
 from vtonkit.datasets.duplicates import HashedImage, find_duplicates, hash_image, shared_names
 from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.datasets.findings import Report, finding
-from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
+from vtonkit.datasets.layout import DatasetLayout, SplitDir, is_utf8_name, stem_of
 
 from vtonkit.core.errors import FormatError
 
@@ -343,6 +343,12 @@ def validate(
         for name in split_dir.non_utf8_names():
             report.add(finding("name-not-utf8", split, "", name,
                                f"{name}: the file name is not UTF-8, so no pair list can name it; rename it"))
+        for folder, stems in (("image", split_dir.person_stems()), ("cloth", split_dir.cloth_stems())):
+            for stem in stems:
+                if is_utf8_name(stem) and (problem := name_problem(f"{stem}.jpg")) is not None:
+                    report.add(finding("name-unlistable", split, stem if folder == "image" else "", f"{folder}/{stem}.jpg",
+                                       f"{folder}/{stem}.jpg: {problem}; no pair list can name it (nor can review "
+                                       "decide on it): rename it"))
         pairs = lint_pairs(data.pairs_file(split), split, split_dir, report)
         persons = sorted(set(split_dir.person_stems()) | {stem_of(person) for person, _ in pairs})
         cloth_only = sorted({stem_of(cloth) for _, cloth in pairs} - set(persons))

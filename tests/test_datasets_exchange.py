@@ -606,3 +606,23 @@ def test_a_bad_line_in_a_dresscode_pair_file_costs_only_itself(tmp_path: Path) -
                        "'<person file> <cloth file>'",
                        f"{source / 'test_pairs_paired.txt'}: line {lines} skipped: '../../x_0.jpg' holds a folder; "
                        "a pair names files inside image/ and cloth/"]
+
+
+def test_validate_and_review_check_a_lower_body_dataset_as_lower_body(dresscode_lower: Path, tmp_path: Path) -> None:
+    """An imported lower-body Dress Code dataset: `review` (which validates first) and `validate`
+    without --category checked it against the upper-body agnostic and flagged all 3 samples with
+    agnostic-mismatch, though the manifest records their category."""
+    import shutil
+
+    dataset = tmp_path / "dc"
+    shutil.copytree(dresscode_lower, dataset)
+    result = CliRunner().invoke(app, ["review", str(dataset), "--static", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    codes = {f["code"] for f in json.loads((dataset / ".vtonkit" / "validate.json").read_text())["findings"]}
+    assert "agnostic-mismatch" not in codes, codes
+    result = CliRunner().invoke(app, ["validate", str(dataset), "--workers", "1"])
+    codes = {f["code"] for f in json.loads((dataset / ".vtonkit" / "validate.json").read_text())["findings"]}
+    assert result.exit_code == 0 and "agnostic-mismatch" not in codes, (result.output, codes)
+    result = CliRunner().invoke(app, ["validate", str(dataset), "--workers", "1", "--category", "upper"])
+    codes = {f["code"] for f in json.loads((dataset / ".vtonkit" / "validate.json").read_text())["findings"]}
+    assert "agnostic-mismatch" in codes  # asked for, the upper-body recipe still disagrees

@@ -731,3 +731,16 @@ def test_the_summary_names_each_example_sample_once() -> None:
     print_summary(report, console)
     shown = console.file.getvalue()
     assert "test/00006_00, test/00008_00" in shown and "test/00006_00, test/00006_00" not in shown, shown
+
+
+def test_a_photo_whose_name_no_pair_list_can_hold_is_a_warning(genuine: Path, tmp_path: Path) -> None:
+    """`image/my sample.jpg` was listed by review, which then refused every tile and decision for it
+    (a space splits a pair line), while validate said nothing about the name."""
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    shutil.copy(target / "test" / "image" / "00006_00.jpg", target / "test" / "image" / "my sample.jpg")
+    shutil.copy(target / "test" / "cloth" / "00006_00.jpg", target / "test" / "cloth" / "a.jpg.jpg")
+    report = validate(target)
+    found = sorted((f.code, f.sample, f.file, f.severity) for f in report.findings if f.code == "name-unlistable")
+    assert found == [("name-unlistable", "", "cloth/a.jpg.jpg", "warning"),
+                     ("name-unlistable", "my sample", "image/my sample.jpg", "warning")]

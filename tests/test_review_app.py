@@ -372,3 +372,61 @@ def test_port_0_announces_the_port_the_system_picked_and_a_port_out_of_range_is_
     finally:
         app.terminate()
         app.wait(timeout=30)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_messages_open_notes_survive_clicks_and_failed_saves_say_so(vitonhd: Path, tmp_path: Path) -> None:
+    """A click anywhere in a card rebuilt every card: a finding list could not be opened and a
+    half-typed note vanished when its box was clicked. A save that could not reach the server said
+    nothing; one the server refused showed its raw JSON. There were no buttons for the mouse."""
+    import json
+
+    from playwright.sync_api import expect, sync_playwright
+
+    dataset = inject_review_defects(copy_dataset(vitonhd, tmp_path / "ds"))
+    with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url + "/?flag=any")
+        page.wait_for_selector("body[data-ready='1']")
+        card = page.locator("section.card").first
+        card.locator("details.messages summary").click()
+        expect(card.locator("details.messages")).to_have_attribute("open", "")
+        expect(card.locator("details.messages li").first).to_be_visible()
+
+        card.locator(".actions button", has_text="note").click()
+        editor = card.locator("input.note-editor")
+        editor.type("half a no")
+        editor.click()  # fixing a typo: the box and its text stay
+        expect(editor).to_have_value("half a no")
+        editor.press("Escape")
+
+        card.locator(".actions button", has_text="reject").click()
+        expect(card.locator(".badge")).to_have_text("reject")
+        expect(page.locator("#status")).to_contain_text("saved")
+
+        page.route("**/api/decisions", lambda route: route.abort())
+        page.keyboard.press("k")
+        expect(page.locator("#status")).to_contain_text("cannot be reached")
+        page.unroute("**/api/decisions")
+        page.route("**/api/decisions", lambda route: route.fulfill(
+            status=400, content_type="application/json", body=json.dumps({"detail": "not a sample name: 'x y'"})))
+        page.keyboard.press("k")
+        expect(page.locator("#status")).to_have_text("not saved: not a sample name: 'x y'")
+        expect(card.locator(".badge")).to_have_text("reject")
+        browser.close()
+
+
+def test_an_unknown_flag_is_refused_not_an_empty_report(server: str, dataset: Path, tmp_path: Path) -> None:
+    """`--flag wrong-filetype` wrote a "0 samples" report and exited 0; the API returned nothing."""
+    from typer.testing import CliRunner
+    from vtonkit.cli import app
+
+    result = CliRunner().invoke(app, ["review", str(dataset), "--static", str(tmp_path / "r.html"),
+                                      "--flag", "wrong-filetype"], env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "unknown finding code 'wrong-filetype'" in said and "wrong-file-type" in said, said
+    assert not (tmp_path / "r.html").exists()
+    response = httpx.get(server + "/api/samples", params={"flag": "wrong-filetype"})
+    assert response.status_code == 400 and "unknown finding code" in response.json()["detail"]

@@ -38,7 +38,7 @@ from vtonkit.datasets.review.safe_paths import (
     normalisation_forms,
     resolve_dataset_file,
 )
-from vtonkit.datasets.review.samples import SORTS, build_rows, select_rows, split_level_findings
+from vtonkit.datasets.review.samples import SORTS, build_rows, flag_problem, select_rows, split_level_findings
 from vtonkit.datasets.review.store import DECISIONS, DecisionStore
 from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
 
@@ -150,6 +150,8 @@ def create_app(
     def samples(flag: str = "", decision: str = "", sort: str = "severity") -> dict:
         if sort not in SORTS:
             raise HTTPException(status_code=400, detail=f"sort must be one of {SORTS}")
+        if (problem := flag_problem(flag)) is not None:
+            raise HTTPException(status_code=400, detail=problem)
         rows = select_rows(build_rows(report, store.all()), flag=flag, decision=decision, sort=sort)
         return {
             "dataset": root.name,

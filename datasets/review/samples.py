@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from vtonkit.datasets.findings import Finding, Report
+from vtonkit.datasets.findings import CODES, Finding, Report
 from vtonkit.datasets.review.store import Record
 
 SORTS = ("severity", "name", "flags")
@@ -75,6 +75,13 @@ def split_level_findings(report: Report) -> list[Finding]:
     """Findings not tied to a listed sample (pair-list lines, cloth-only garments, missing splits)."""
     listed = {(split, stem) for split, stems in report.samples.items() for stem in stems}
     return [f for f in report.findings if (f.split, f.sample) not in listed]
+
+
+def flag_problem(flag: str) -> str | None:
+    """Why `flag` selects nothing by construction (no finding has that code), or None."""
+    if flag in ("", "any", "none") or flag in CODES:
+        return None
+    return f"unknown finding code {flag!r}: use any, none or one of {', '.join(sorted(CODES))}"
 
 
 def select_rows(

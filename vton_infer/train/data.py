@@ -26,7 +26,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.manifest import Manifest
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer.data import read_pair
 
@@ -62,9 +62,7 @@ def read_cloth_mask_grey(path: Path) -> np.ndarray:
 
 def dataset_category(dataset: Path, split: str) -> str | None:
     """The garment category recorded by `vtonkit prep` in the manifest (None when absent or mixed)."""
-    manifest = Manifest.load(dataset)
-    found = {record.get("category") for kind in (PERSONS, CLOTHS)
-             for record in manifest.entries(split, kind).values()} - {None}
+    found = Manifest.load(dataset).categories(split)
     if len(found) > 1:
         raise VtonkitError(f"{dataset}: split {split} mixes garment categories {sorted(found)}; "
                            "train one category at a time (--category)")

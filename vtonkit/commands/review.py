@@ -33,9 +33,10 @@ def validate(
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero on warnings (quality flags) too."),
     category: str = typer.Option(
-        "upper",
+        None,
         help="Garment category whose agnostic recipe the stored agnostic files "
-        "are checked against: upper (VITON-HD / HR-VITON), lower, dresses, or none to skip.",
+        "are checked against: upper (VITON-HD / HR-VITON), lower, dresses, or none to skip "
+        "(default: the one the dataset's manifest records, else upper).",
     ),
     no_agnostic: bool = typer.Option(False, "--no-agnostic", help="Same as --category none."),
     workers: int = typer.Option(
@@ -57,7 +58,7 @@ def validate(
     from vtonkit.datasets.validate import present_splits
     from vtonkit.datasets.validate import validate as run_validate
 
-    if category not in ("upper", "lower", "dresses", "none"):
+    if category not in (None, "upper", "lower", "dresses", "none"):
         raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
     if no_agnostic:
         category = "none"
@@ -76,6 +77,9 @@ def validate(
                                  "root or one of its split folders", param_hint="DATASET")
     import os
 
+    from vtonkit.datasets.manifest import recorded_category
+
+    category = category or recorded_category(dataset) or "upper"
     console = Console(stderr=True)
     workers = workers or min(8, len(os.sched_getaffinity(0)))
     with Progress(console=console, transient=True) as progress:
@@ -136,6 +140,10 @@ def review(
 
     from vtonkit.commands.checks import check_host_names, check_output_file
 
+    from vtonkit.datasets.review.samples import flag_problem
+
+    if (problem := flag_problem(flag)) is not None:
+        raise typer.BadParameter(problem, param_hint="--flag")
     if static is not None:
         check_output_file(static, "--static", "review.html")
     check_host_names(allow_host)

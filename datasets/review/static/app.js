@@ -17,10 +17,30 @@ function writeQuery() {
   history.replaceState(null, "", "?" + q.toString());
 }
 
-function status(text) { $("status").textContent = text; }
+let statusTimer = 0;
+// A short message that goes away; a failure (`sticky`) stays until the next message.
+function status(text, sticky = false) {
+  $("status").textContent = text.length > 160 ? text.slice(0, 157) + "..." : text;
+  clearTimeout(statusTimer);
+  if (!sticky) statusTimer = setTimeout(() => { $("status").textContent = ""; }, 4000);
+}
+
+// The server's reason for a refusal ({"detail": "..."}), else the HTTP status.
+async function refusal(response) {
+  try { return (await response.json()).detail || `HTTP ${response.status}`; } catch { return `HTTP ${response.status}`; }
+}
+
+async function getJson(url) {
+  let response;
+  try { response = await fetch(url); } catch {
+    status("the review server cannot be reached: is `vtonkit review` still running?", true); throw new Error("offline");
+  }
+  if (!response.ok) { status(`cannot load ${url}: ${await refusal(response)}`, true); throw new Error("refused"); }
+  return response.json();
+}
 
 async function loadFlags() {
-  const data = await (await fetch("/api/flags")).json();
+  const data = await getJson("/api/flags");
   const select = $("flag");
   const wanted = new URLSearchParams(location.search).get("flag") || "";
   select.innerHTML = "";
@@ -35,7 +55,7 @@ async function loadFlags() {
 
 async function loadRows() {
   const q = new URLSearchParams({ flag: $("flag").value, decision: $("decision").value, sort: $("sort").value });
-  const data = await (await fetch("/api/samples?" + q)).json();
+  const data = await getJson("/api/samples?" + q);
   state.rows = data.samples; state.kinds = data.kinds;
   $("dataset").textContent = data.dataset;
   state.index = Math.min(state.index, Math.max(0, state.rows.length - 1));
@@ -66,6 +86,15 @@ function card(row, index) {
     h.appendChild(el("span", { class: `chip ${f.severity}`, title: f.message }, f.code));
   }
   if (row.note) h.appendChild(el("span", { class: "note", "data-role": "note" }, row.note));
+  const actions = el("span", { class: "actions" });
+  for (const [label, key, act] of [["keep", "k", () => decide({ decision: "keep" })],
+                                   ["reject", "r", () => decide({ decision: "reject" })],
+                                   ["note", "n", () => editNote()]]) {
+    const b = el("button", { type: "button", title: `${label} (${key})` }, label);
+    b.addEventListener("click", (e) => { e.stopPropagation(); select(index); act(); });
+    actions.appendChild(b);
+  }
+  h.appendChild(actions);
   c.appendChild(h);
   const grid = el("div", { class: "grid" });
   for (const k of state.kinds) {
@@ -87,8 +116,15 @@ function card(row, index) {
     d.appendChild(ul);
     c.appendChild(d);
   }
-  c.addEventListener("click", () => { state.index = index; render(); });
+  // selecting a card only moves the highlight: a rebuild would close its messages and its note editor
+  c.addEventListener("click", () => select(index));
   return c;
+}
+
+function select(index) {
+  state.index = index;
+  for (const c of $("cards").querySelectorAll(".card")) c.classList.toggle("current", Number(c.dataset.index) === index);
+  writeQuery();
 }
 
 function render() {
@@ -116,11 +152,16 @@ function move(delta) {
 async function decide(payload) {
   const row = state.rows[state.index];
   if (!row) return;
-  const response = await fetch("/api/decisions", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ split: row.split, sample: row.sample, ...payload }),
-  });
-  if (!response.ok) { status(`not saved: ${response.status} ${await response.text()}`); return; }
+  let response;
+  try {
+    response = await fetch("/api/decisions", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ split: row.split, sample: row.sample, ...payload }),
+    });
+  } catch {
+    status(`not saved: the review server cannot be reached (is \`vtonkit review\` still running?)`, true); return;
+  }
+  if (!response.ok) { status(`not saved: ${await refusal(response)}`, true); return; }
   const record = await response.json();
   row.decision = record.decision; row.note = record.note;
   status(`saved ${row.split}/${row.sample}: ${record.decision}${record.note ? " (" + record.note + ")" : ""}`);
