@@ -10,6 +10,8 @@ included), so `--undo` (or a re-run after a crash) can put every file and line b
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import logging
 import os
@@ -258,6 +260,17 @@ def _lines_not_back(removed: list[Any], current: list[str]) -> list[tuple[int, s
     return missing
 
 
+def _remove_empty_quarantine_folders(root: Path, emptied: list[str]) -> None:
+    """The quarantine folders an undo emptied (`quarantine/<split>/<folder>/`, then up), so a dataset
+    cleaned and restored looks as it did; a folder still holding anything stays."""
+    top = root / QUARANTINE
+    folders = {(root / target).parent for target in emptied}
+    for folder in sorted(folders | {f.parent for f in folders} | {top}, key=lambda f: len(f.parts), reverse=True):
+        if folder == top or top in folder.parents:
+            with contextlib.suppress(OSError):  # not empty (or gone): kept
+                folder.rmdir()
+
+
 def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult:
     """Restore the files and pair lines of the most recent clean that is not undone yet."""
     root = Path(dataset_root)
@@ -291,6 +304,7 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
         return result
     for target, source in moves:
         _move(root, target, source)
+    _remove_empty_quarantine_folders(root, [target for target, _ in moves])
     for split, lines in restored_lines.items():
         pairs_file = data.pairs_file(split)
         current = current_lines[split]

@@ -76,6 +76,7 @@ def test_clean_quarantines_and_undo_restores_exactly(dataset: Path) -> None:
     assert undone.files == 20 and undone.pair_lines == result.pair_lines == 3
     after = snapshot(dataset)
     assert {k: v for k, v in after.items() if not k.startswith("quarantine")} == before
+    assert not (dataset / "quarantine").exists()  # its emptied folders went too
     with pytest.raises(CleanError, match="nothing to undo"):
         undo_last(dataset)
 
