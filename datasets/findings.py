@@ -63,7 +63,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "pose-low-confidence": ("quality", WARNING, "torso keypoints missing or low confidence"),
     "several-persons": ("quality", WARNING, "openpose_json has more than one person"),
     "person-too-small": ("quality", WARNING, "person occupies a small part of the frame"),
-    "person-cut-off": ("quality", WARNING, "the frame cuts through the face, or a shoulder lies outside it"),
+    "person-cut-off": ("quality", WARNING, "a side of the frame cuts the face or an arm, or a shoulder lies outside it"),
     "mask-area": ("quality", WARNING, "cloth mask covers too little or too much of the image"),
     "mask-components": ("quality", WARNING, "cloth mask is split into several large pieces"),
     "mask-holes": ("quality", WARNING, "cloth mask has large holes"),

@@ -20,7 +20,6 @@ from vtonkit.datasets.mask_geometry import enclosed_background
 CORE_JOINTS = (1, 2, 5, 9, 12)
 MIN_CORE_CONFIDENCE = 0.25  # mean over present core joints; genuine VITON-HD >= 0.55
 MIN_PERSON_HEIGHT = 0.5  # parse bounding-box height / image height; genuine >= 0.95
-MAX_FACE_CUT = 0.5  # face width on the top row / widest face row
 MASK_AREA_RANGE = (0.03, 0.9)  # cloth-mask area / image area; genuine 0.36-0.52
 MIN_COMPONENT_SHARE = 0.02  # a component counts when >= 2 % of the mask
 MAX_COMPONENTS = 2
@@ -77,16 +76,14 @@ def framing_flags(parse: np.ndarray, body25: np.ndarray | None) -> list[Flag]:
                 f"person spans {share:.0%} of the image height (< {MIN_PERSON_HEIGHT:.0%})",
             )
         )
-    face = parse == Cihp.FACE
-    face_widths = face.sum(axis=1)
-    # A forehead grazing the top edge is normal in VITON-HD crops (26 % of the face width on one
-    # sample); a frame cutting through the face is not.
-    if (
-        face[:, 0].any()
-        or face[:, -1].any()
-        or (face_widths.max() and face_widths[0] >= MAX_FACE_CUT * face_widths.max())
-    ):
-        flags.append(Flag("person-cut-off", "the image border cuts through the face"))
+    # One definition with prep's pre-flight check: a side edge through the face or an arm; a top edge
+    # through the face is how Dress Code and many shops crop, harmless for try-on.
+    from vtonkit.preprocess.preflight import PreflightThresholds, person_cut_off
+
+    cut = person_cut_off(body25 if body25 is not None else np.zeros((25, 3)), parse, (height, width),
+                         PreflightThresholds())
+    if cut:
+        flags.append(Flag("person-cut-off", cut[0].message))
     elif body25 is not None:
         shoulders = body25[[2, 5]]
         outside = (

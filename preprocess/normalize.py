@@ -85,6 +85,8 @@ class Normalized:
     image: np.ndarray
     transform: FrameTransform
     warnings: list[str] = field(default_factory=list)
+    # where the photo lies in `image` (left, top, right, bottom output px): refocus pads beyond it
+    photo_box: tuple[float, float, float, float] | None = None
 
 
 def load_person_photo(path: str | Path) -> np.ndarray:
@@ -199,4 +201,28 @@ def refocus(image: np.ndarray, person_mask: np.ndarray) -> Normalized:
     else:
         out = cv2.warpAffine(image, matrix, (WIDTH, HEIGHT), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
         transform = FrameTransform(x0, y0, scale, scale)
-    return Normalized(out, transform, warnings)
+    box = photo_box_in_output(transform, image.shape[:2])
+    _fill_beside_cut_sides(out, image, person_mask, box)
+    return Normalized(out, transform, warnings, box)
+
+
+def photo_box_in_output(transform: FrameTransform, source_hw: tuple[int, int]) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the source photo in output pixels, clipped to the output."""
+    left, top = -transform.offset_x * transform.scale_x, -transform.offset_y * transform.scale_y
+    right = (source_hw[1] - transform.offset_x) * transform.scale_x
+    bottom = (source_hw[0] - transform.offset_y) * transform.scale_y
+    return max(0.0, left), max(0.0, top), min(float(WIDTH), right), min(float(HEIGHT), bottom)
+
+
+def _fill_beside_cut_sides(out: np.ndarray, image: np.ndarray, person_mask: np.ndarray,
+                           box: tuple[float, float, float, float]) -> None:
+    """Where a side of the photo cuts the person (an arm, a bag) and the box is padded beyond it, fill
+    the padding with the backdrop's colour: repeating the edge column drew the cut arm on as streaks,
+    which the parser labelled as arm and the agnostic greyed."""
+    mask = np.asarray(person_mask, dtype=bool)
+    left, right = int(np.floor(box[0])), int(np.ceil(box[2]))
+    for columns, padding in ((slice(0, 2), np.s_[:, :left]), (slice(-2, None), np.s_[:, right:])):
+        edge, backdrop = mask[:, columns], image[:, columns]
+        if edge.any() and out[padding].size and (~edge).any():
+            # the backdrop along that side, where the person is not
+            out[padding] = np.median(backdrop[~edge].reshape(-1, 3), axis=0).astype(np.uint8)

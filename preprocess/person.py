@@ -168,7 +168,7 @@ def person_warnings(normalized: Normalized, pose: PoseResult, category: str, par
               if not (n.startswith("tiny person") and any(w.startswith("tiny person") for w in notes))]
     scale = normalized.transform.scale_y if normalized.transform is not None else 1.0
     found = person_checks(pose.keypoints, parse, normalized.image.shape[:2], scale=scale, num_persons=pose.num_persons,
-                          person_mask=pose.person_mask, image_rgb=normalized.image,
+                          person_mask=pose.person_mask, image_rgb=normalized.image, photo_box=normalized.photo_box,
                           thresholds=thresholds or preflight_thresholds())
     return notes + [f.note() for f in found]
 

@@ -52,6 +52,7 @@ class PreflightThresholds:
 
     min_person_height_px: float = 400.0  # person height in the source photo (VITON-HD persons: ~1000)
     border_margin: float = 0.01  # share of the image side counted as "on the border"
+    min_edge_contact: float = 0.03  # arm pixels along a side of the photo, share of the image height: cut
     min_shoulder_torso_ratio: float = 0.35  # shoulder width / neck-to-mid-hip (genuine samples: 0.41-0.82)
     min_face_keypoint_confidence: float = 0.2  # nose and eyes below this = no face ...
     min_face_share: float = 0.002  # ... unless face pixels cover this share of the image
@@ -147,25 +148,38 @@ def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -
 
 
 def person_cut_off(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int],
-                   t: PreflightThresholds) -> list[PreflightFinding]:
-    """The frame cuts the head (face on a side border; needs the parse) or an arm (elbow/wrist on or past a side)."""
+                   t: PreflightThresholds,
+                   photo_box: tuple[float, float, float, float] | None = None) -> list[PreflightFinding]:
+    """The frame cuts the head (face on a side border; needs the parse) or an arm (elbow/wrist on or
+    past a side, or arm pixels along a side; needs the parse for those).
+
+    `photo_box`: where the photo lies in the image (left, top, right, bottom), when refocus padded it:
+    the photo's own sides are the frame, wherever the padding moved them."""
     height, width = image_hw
+    left, _, right, bottom = photo_box or (0.0, 0.0, float(width), float(height))
     margin_x, margin_y = t.border_margin * width, t.border_margin * height
+    inner_left, inner_right = int(left + max(1.0, margin_x)), int(np.ceil(right - max(1.0, margin_x)))
     found = []
     # A top edge through the face is how Dress Code and many shops crop: harmless for try-on.
     if parse is not None:
         face = parse == Cihp.FACE
-        if face[:, : max(1, int(margin_x))].any() or face[:, width - max(1, int(margin_x)):].any():
+        if face[:, int(left):inner_left].any() or face[:, inner_right:int(np.ceil(right))].any():
             found.append("the head")
     present = _present(keypoints)
-    for side, shoulder, joints in (("right", R_SHOULDER, (R_ELBOW, R_WRIST)), ("left", L_SHOULDER, (L_ELBOW, L_WRIST))):
+    arms = {"right": (R_SHOULDER, (R_ELBOW, R_WRIST), slice(int(left), inner_left)),
+            "left": (L_SHOULDER, (L_ELBOW, L_WRIST), slice(inner_right, int(np.ceil(right))))}
+    for side, (shoulder, joints, strip) in arms.items():
         if not present[shoulder]:
             continue
-        for joint in joints:
-            x, y = keypoints[joint, :2]
-            if present[joint] and (x < margin_x or x > width - 1 - margin_x or y > height - 1 - margin_y):
-                found.append(f"the {side} arm")
-                break
+        on_border = any(present[joint] and (keypoints[joint, 0] < left + margin_x
+                                            or keypoints[joint, 0] > right - 1 - margin_x
+                                            or keypoints[joint, 1] > bottom - 1 - margin_y) for joint in joints)
+        # the wrist outside the photo, the forearm running into its side: arm pixels along it (a
+        # person's right arm is on the image's left, but a mirrored parse has it on the other side)
+        along = parse is not None and int(np.isin(parse[:, strip], (Cihp.LEFT_ARM, Cihp.RIGHT_ARM)).sum(0).max(
+            initial=0)) >= t.min_edge_contact * height
+        if on_border or along:
+            found.append(f"the {side} arm")
     if found:
         return [PreflightFinding("person-cut-off", f"the frame cuts {' and '.join(found)}")]
     return []
@@ -281,7 +295,7 @@ def person_greyscale(image_rgb: np.ndarray, t: PreflightThresholds) -> list[Pref
 
 def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int], *,
                   scale: float = 1.0, num_persons: int = 1, person_mask: np.ndarray | None = None,
-                  image_rgb: np.ndarray | None = None,
+                  image_rgb: np.ndarray | None = None, photo_box: tuple[float, float, float, float] | None = None,
                   thresholds: PreflightThresholds | None = None) -> list[PreflightFinding]:
     """Every person check on one photo's stage outputs.
 
@@ -293,6 +307,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
         num_persons: people the pose stage counted.
         person_mask: silhouette for the size check when there is no parse.
         image_rgb: the photo, for the exposure and colour checks (skipped when None).
+        photo_box: where the photo lies in the image when refocus padded it (see `person_cut_off`).
     """
     t = thresholds or PreflightThresholds()
     keypoints = np.asarray(keypoints, dtype=np.float64)
@@ -300,7 +315,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
     person = np.asarray(parse) > 0 if parse is not None else person_mask
     if person is not None:
         found += person_too_small(person, scale, t)
-    found += person_cut_off(keypoints, parse, image_hw, t) + person_view(keypoints, parse, t)
+    found += person_cut_off(keypoints, parse, image_hw, t, photo_box) + person_view(keypoints, parse, t)
     found += person_sitting(keypoints, t, image_hw) + several_persons(num_persons)
     if parse is not None:
         found += arms_hide_garment(keypoints, np.asarray(parse), t)

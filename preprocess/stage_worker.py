@@ -50,7 +50,7 @@ CACHED_ARRAYS = {"parse": "labels", "densepose": "part_ids", "cloth_mask": "mask
 
 # Versions of the pure steps (normalise, garment preparation, agnostic, writers): part of the cache
 # keys and completion markers; bump one when its outputs change.
-NORMALIZE_VERSION = "2"  # 2: torso shots cut by both edges give up side margin, not rows
+NORMALIZE_VERSION = "3"  # 2: torso shots cut by both edges give up side margin, not rows; 3: a side that cuts the person is padded with the backdrop
 CLOTH_PREP_VERSION = "1"
 AGNOSTIC_VERSION = "1"
 WRITER_VERSION = "1"

@@ -472,3 +472,41 @@ def test_batch_prep_records_preflight_codes_per_file(tmp_path, vitonhd):
                     for n in json.loads(marker.read_text())["warnings"]] for kind in ("person", "cloth")}
     assert any(n.startswith("person-too-small:") for n in notes["person"]), notes
     assert any(n.startswith("cloth-low-resolution:") for n in notes["cloth"]), notes
+
+
+@pytest.mark.slow
+def test_an_arm_cut_by_the_photos_side_is_warned_and_not_drawn_on(photos, tmp_path):
+    """A photo cropped through the forearm at its right side, padded to 3:4 by refocus: the edge
+    column was repeated across the padding, streaks the parser labelled as arm and the agnostic
+    greyed, and no person-cut-off was reported (the joints lay inside the padded frame)."""
+    from PIL import Image
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    cut = tmp_path / "cut.jpg"
+    Image.open(photos / "persons" / "01861_00.jpg").crop((0, 0, 560, 1024)).save(cut, quality=95)
+    backends = PersonBackends.build()
+    outputs = process_person(cut, backends)
+    found = [n for n in outputs.warnings if n.startswith("person-cut-off:")]
+    assert found and "left arm" in found[0], outputs.warnings
+    padding = outputs.image[:, -40:].reshape(-1, 3).astype(int)  # right of the photo: its backdrop, no streaks
+    assert (padding.max(0) - padding.min(0)).max() <= 2, padding.std(0)
+    assert not np.isin(outputs.parse[:, -40:], (Cihp.LEFT_ARM, Cihp.RIGHT_ARM, Cihp.UPPER_CLOTHES)).any()
+    whole = process_person(photos / "persons" / "01861_00.jpg", backends)
+    assert not [n for n in whole.warnings if n.startswith("person-cut-off:")], whole.warnings
+
+
+def test_validate_cuts_off_as_prep_does_a_top_edge_through_the_face_is_none(person):
+    """validate called every photo cropped at the mouth (Dress Code's framing) cut off, which prep's
+    pre-flight check of the same code, and its docs, call harmless."""
+    from vtonkit.datasets.quality import framing_flags
+
+    image, keypoints, parse = person
+    face_rows = np.flatnonzero((parse == Cihp.FACE).any(1))
+    y0 = int(face_rows[len(face_rows) // 2])  # the top edge through the middle of the face
+    moved = keypoints.copy()
+    moved[:, 1] -= y0
+    assert framing_flags(parse[y0:], moved) == []
+    x0 = int(np.flatnonzero((parse == Cihp.FACE).any(0)).mean())  # a side edge through the face
+    moved = keypoints.copy()
+    moved[:, 0] -= x0
+    assert [f.code for f in framing_flags(parse[:, x0:], moved)] == ["person-cut-off"]
