@@ -127,8 +127,9 @@ def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = No
     try:
         result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
     except NoPersonError as exc:
-        # The detectors miss people in black-and-white photos they find in colour: say so.
-        grey = person_greyscale(image, preflight_thresholds())
+        # The detectors miss people in black-and-white photos they find in colour: say so (of the
+        # whole photo, where a small person in colour is a small share of it).
+        grey = person_greyscale(image, preflight_thresholds(), percentile=99.9)
         raise NoPersonError(path, exc.reason + ("; it is a black-and-white photo, where the detectors find people "
                                                 "less often: a colour photo works better" if grey else "")) from None
     if not present_mask(result.keypoints)[[1, 2, 5]].any():

@@ -282,13 +282,16 @@ def person_underexposed(image_rgb: np.ndarray, t: PreflightThresholds) -> list[P
                              f"the photo is dark{read}, the try-on model sees it as it is")]
 
 
-def person_greyscale(image_rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
-    """A black-and-white photo: the geometric parser's skin, hair and garment models read colour."""
+def person_greyscale(image_rgb: np.ndarray, t: PreflightThresholds, percentile: float = 99.0) -> list[PreflightFinding]:
+    """A black-and-white photo: the geometric parser's skin, hair and garment models read colour.
+
+    `percentile` of the pixels' colour spread is judged: 99 on a photo framed around its person; a
+    whole photo where the person is small takes 99.9 (a grey backdrop is most of it)."""
     sample = np.asarray(image_rgb)[::4, ::4].astype(np.int16)  # every 16th pixel: the same percentile
-    spread = float(np.percentile(sample.max(axis=2) - sample.min(axis=2), 99))
+    spread = float(np.percentile(sample.max(axis=2) - sample.min(axis=2), percentile))
     if spread > t.max_grey_spread:
         return []
-    return [PreflightFinding("person-greyscale", f"99 % of its pixels have R, G and B within {spread:.0f} levels "
+    return [PreflightFinding("person-greyscale", f"{percentile:g} % of its pixels have R, G and B within {spread:.0f} levels "
                              f"(<= {t.max_grey_spread:.0f}): a black-and-white photo; the embedded parser tells skin "
                              "from clothes by colour, so check the parse (or use a real parser, --parser schp-atr)")]
 

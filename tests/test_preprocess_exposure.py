@@ -61,3 +61,18 @@ def test_a_black_and_white_photo_nobody_is_found_in_says_why(dresscode, tmp_path
     with pytest.raises(NoPersonError, match="no person detected.*black-and-white photo") as caught:
         process_person(grey, PersonBackends.build(), category="dresses", keep=True)
     assert str(grey) in str(caught.value)
+
+
+def test_a_small_colour_person_in_a_plain_frame_is_not_called_black_and_white(photos):
+    """A colour person 500 px tall in a 2400x1800 frame of the photo's own backdrop: nobody was
+    found, and the error blamed "a black-and-white photo" (99 % of the frame is the grey backdrop)."""
+    from vtonkit.preprocess.preflight import PreflightThresholds, person_greyscale
+
+    photo = Image.open(photos / "persons" / "049713_0.jpg").convert("RGB")
+    backdrop = tuple(int(v) for v in np.median(np.asarray(photo)[:8].reshape(-1, 3), axis=0))
+    frame = Image.new("RGB", (2400, 1800), backdrop)
+    frame.paste(photo.resize((375, 500), Image.LANCZOS), (1500, 800))
+    whole = np.asarray(frame)
+    assert person_greyscale(whole, PreflightThresholds(), percentile=99.9) == []  # what the error judges now
+    grey = np.asarray(frame.convert("L").convert("RGB"))
+    assert person_greyscale(grey, PreflightThresholds(), percentile=99.9) != []
