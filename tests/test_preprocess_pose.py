@@ -106,6 +106,24 @@ def test_small_person_is_found_through_the_face(pose, photos):
     assert 500 < neck[0] < 500 + small.shape[1] and 700 < neck[1] < 700 + small.shape[0]
 
 
+def test_a_person_too_small_for_the_face_detector_is_found_in_tiles(pose, dresscode):
+    """A person 500 px tall in a 2400x1800 frame (the photo is shrunk to 1024 px for the detectors:
+    a face about 25 px tall): neither detector found anyone and prep refused the photo, though the
+    docs promise a person of 400 px or more is processed."""
+    person = Image.open(dresscode / "dresses" / "images" / "020716_0.jpg").convert("RGB").resize((375, 500))
+    frame = np.full((1800, 2400, 3), 255, np.uint8)
+    frame[800:1300, 1500:1875] = np.asarray(person)
+    shrunk = np.asarray(Image.fromarray(frame).resize((1024, 768)))  # as prep's detection pass sees it
+    result = pose.estimate(shrunk)
+    neck, hips = result.keypoints[1], result.keypoints[[9, 12]]
+    x0, y0, x1, y1 = 1500 * 1024 / 2400, 800 * 768 / 1800, 1875 * 1024 / 2400, 1300 * 768 / 1800
+    assert x0 < neck[0] < x1 and y0 < neck[1] < y1, neck
+    assert ((hips[:, 0] > x0) & (hips[:, 0] < x1) & (hips[:, 1] > neck[1])).all(), hips
+    assert result.num_persons == 1
+    with pytest.raises(NoPersonError):  # an empty frame still holds nobody
+        pose.estimate(np.full((768, 1024, 3), 255, np.uint8))
+
+
 def test_pose_model_choice_follows_the_installed_heavy_model(tmp_path, vitonhd):
     from vtonkit.datasets.io.images import read_rgb
     from vtonkit.preprocess.backends.mediapipe_pose import (

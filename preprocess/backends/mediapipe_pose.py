@@ -81,6 +81,10 @@ OTHER_PERSON_AREA = 0.25
 SEGMENTATION_THRESHOLD = 0.5
 FACE_CROP_WIDTH = 7.0  # crop around a face when the body detector found nobody, in face heights
 FACE_CROP_HEIGHT = 10.0
+# Tiles searched when neither the body nor the face detector found anyone: a detection counts when
+# the mean visibility of its shoulders and hips (mediapipe landmarks 11, 12, 23, 24) reaches this.
+TILE_JOINTS = [11, 12, 23, 24]
+MIN_TILE_SURENESS = 0.5
 BORDER_MARGIN = 0.05
 BORDER_VISIBILITY = 0.5
 
@@ -120,7 +124,9 @@ class MediapipePose:
     # (the same crop on 53 of the 54 shared photos; the 54th is a garment shot the heavy model
     # took for a person).
     # 5: an underexposed photo is brightened first (`vtonkit.preprocess.exposure`; no shared photo is).
-    version = "5"
+    # 6: a person neither detector finds is looked for in tiles (a 500 px person in a 2400x1800
+    # frame); only photos refused before change.
+    version = "6"
     abilities = frozenset({"count_people", "silhouette_only", "close"})  # see stages.POSE_/BACKEND_ABILITIES
 
     def __init__(self, *, min_visibility: float = MIN_VISIBILITY, count_people: bool = True,
@@ -203,8 +209,12 @@ class MediapipePose:
             landmarks, segmentation = self.landmarks(image_rgb, joints_model=joints_model)
         except NoPersonError:
             # The pose detector works on a 224 px view of the whole photo and misses small people:
-            # look for a face and retry on a crop around where its body should be.
-            landmarks, segmentation = self._landmarks_around_face(image_rgb, joints_model=joints_model)
+            # look for a face and retry on a crop around where its body should be; a face too small
+            # for the face detector too: look in overlapping tiles of the photo.
+            try:
+                landmarks, segmentation = self._landmarks_around_face(image_rgb, joints_model=joints_model)
+            except NoPersonError as missed:
+                landmarks, segmentation = self._landmarks_in_tiles(image_rgb, missed, joints_model=joints_model)
         if self.flip_average and not silhouette_only:
             landmarks = self._average_with_mirror(image_rgb, landmarks)
         if self._silhouette is not None and not silhouette_only:  # else the segmentation is the full model's already
@@ -239,6 +249,40 @@ class MediapipePose:
         if np.median(np.linalg.norm(mirrored[:, :2] - landmarks[:, :2], axis=1)) > 0.1 * image_rgb.shape[0]:
             return landmarks  # the mirrored pass locked onto something else: keep the direct one
         return (landmarks + mirrored) / 2
+
+    def _landmarks_in_tiles(self, image_rgb: np.ndarray, missed: NoPersonError, *, joints_model: bool = True
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """The person found in half-size square tiles of the photo (overlapping by half, so a person
+        up to half the photo's shorter side tall lies whole in one), the surest of them; else `missed`."""
+        height, width = image_rgb.shape[:2]
+        side = min(height, width) // 2
+        if side < 64:
+            raise missed
+        best: tuple[float, int, int, np.ndarray, np.ndarray] | None = None
+        for y0 in sorted({*range(0, height - side + 1, side // 2), height - side}):
+            for x0 in sorted({*range(0, width - side + 1, side // 2), width - side}):
+                try:
+                    points, tile_segmentation = self.landmarks(image_rgb[y0:y0 + side, x0:x0 + side],
+                                                               joints_model=joints_model)
+                except NoPersonError:
+                    continue
+                sureness = float(points[TILE_JOINTS, 2].mean())  # shoulders and hips seen
+                # the whole person inside the tile: a silhouette running off it is part of a bigger
+                # one the detectors missed for another reason (a tile of it is no small person)
+                inside = tile_segmentation > SEGMENTATION_THRESHOLD
+                ring = np.concatenate([inside[:2].ravel(), inside[-2:].ravel(), inside[:, :2].ravel(),
+                                       inside[:, -2:].ravel()])
+                if inside.any() and not ring.any() and sureness >= MIN_TILE_SURENESS and (
+                        best is None or sureness > best[0]):
+                    best = (sureness, x0, y0, points, tile_segmentation)
+        if best is None:
+            raise missed
+        _, x0, y0, landmarks, tile_segmentation = best
+        landmarks[:, 0] += x0
+        landmarks[:, 1] += y0
+        segmentation = np.zeros((height, width), np.float32)
+        segmentation[y0:y0 + side, x0:x0 + side] = tile_segmentation
+        return landmarks, segmentation
 
     def _landmarks_around_face(self, image_rgb: np.ndarray, *, joints_model: bool = True
                                ) -> tuple[np.ndarray, np.ndarray]:
