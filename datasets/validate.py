@@ -164,7 +164,9 @@ def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Repor
         )
 
 
-def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
+def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: bool = True) -> None:
+    """The quality and pre-flight flags of one sample; `garment=False` skips its garment's (a
+    placeholder copy of a garment checked under its own name)."""
     split, stem = sample.split, sample.stem
     flags: list[tuple[str, quality.Flag]] = []
     body25, parse = sample.get(layout.OPENPOSE_JSON), sample.get(layout.PARSE)
@@ -177,15 +179,12 @@ def check_quality(sample: SampleFiles, root: Path, report: Report) -> None:
     if sample.get(layout.IMAGE) is not None:
         flags += [(layout.IMAGE, f) for f in quality.blur_flags(sample.get(layout.IMAGE))]
         flags += [(layout.IMAGE, f) for f in quality.photo_flags(sample.get(layout.IMAGE))]
-    if sample.get(layout.CLOTH) is not None:
-        flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(sample.get(layout.CLOTH))]
-    if sample.get(layout.CLOTH_MASK) is not None:
-        flags += [
-            (layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(sample.get(layout.CLOTH_MASK) >= 128)
-        ]
-    cloth_mask = sample.get(layout.CLOTH_MASK)
-    for kind, flag in quality.preflight_flags(body25, parse, sample.get(layout.CLOTH),
-                                              None if cloth_mask is None else cloth_mask >= 128):
+    cloth, cloth_mask = (sample.get(layout.CLOTH), sample.get(layout.CLOTH_MASK)) if garment else (None, None)
+    if cloth is not None:
+        flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(cloth)]
+    if cloth_mask is not None:
+        flags += [(layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(cloth_mask >= 128)]
+    for kind, flag in quality.preflight_flags(body25, parse, cloth, None if cloth_mask is None else cloth_mask >= 128):
         folder = (layout.PARSE if parse is not None else layout.OPENPOSE_JSON) if kind == "person" else layout.CLOTH
         flags.append((folder, flag))
     if sample.arrays:
@@ -238,8 +237,11 @@ def check_leakage_and_duplicates(
             report.ran(split, stem, "duplicates")
 
 
-def check_sample(root: Path, split: str, stem: str, is_person: bool, category: str | None) -> Report:
-    """All per-sample checks of one person sample (or a garment used only as an unpaired cloth)."""
+def check_sample(root: Path, split: str, stem: str, is_person: bool, category: str | None,
+                 placeholder_cloth: bool = False) -> Report:
+    """All per-sample checks of one person sample (or a garment used only as an unpaired cloth);
+    `placeholder_cloth`: its `cloth/` file is a copy `vtonkit pairs` made of a garment checked under
+    its own name, whose quality flags are not repeated here."""
     report = Report(dataset=str(root), splits=[split])
     split_dir = DatasetLayout(root).split(split)
     if is_person:
@@ -253,11 +255,11 @@ def check_sample(root: Path, split: str, stem: str, is_person: bool, category: s
         report.add(item)
     if is_person and category is not None:
         check_agnostic(sample, category, root, report)
-    check_quality(sample, root, report)
+    check_quality(sample, root, report, garment=not placeholder_cloth)
     return report
 
 
-def _check_sample_job(job: tuple[Path, str, str, bool, str | None]) -> Report:
+def _check_sample_job(job: tuple[Path, str, str, bool, str | None, bool]) -> Report:
     return check_sample(*job)
 
 
@@ -359,22 +361,22 @@ def validate(
 
     hash_jobs: list[tuple[str, str, str, Path]] = []
     stems: dict[str, dict[str, set[str]]] = {"image": {}, "cloth": {}}
+    # `vtonkit pairs` copies a garment to cloth/<person> on purpose (the official test loader opens
+    # it); such recorded placeholders are no duplicates to report, nor garments to flag twice.
+    manifest = recorded_manifest(root)
+    placeholders = {split: set(manifest.entries(split, PLACEHOLDERS)) for split in splits}
     if duplicates:
-        manifest = recorded_manifest(root)
         # Every person photo and garment on disk, used by a pair or not: leftovers leak too.
         for split in splits:
             split_dir = data.split(split)
-            # `vtonkit pairs` copies a garment to cloth/<person> on purpose (the official test
-            # loader opens it); such recorded placeholders are not duplicates to report.
-            placeholders = set(manifest.entries(split, PLACEHOLDERS))
-            cloths = [stem for stem in split_dir.cloth_stems() if stem not in placeholders]
+            cloths = [stem for stem in split_dir.cloth_stems() if stem not in placeholders[split]]
             for kind, listed, path_of in (
                 ("image", split_dir.person_stems(), split_dir.image),
                 ("cloth", cloths, split_dir.cloth),
             ):
                 stems[kind][split] = set(listed)
                 hash_jobs += [(kind, split, stem, path_of(stem)) for stem in listed]
-    jobs = [(root, split, stem, is_person, category) for split, _, stem, is_person in work]
+    jobs = [(root, split, stem, is_person, category, stem in placeholders[split]) for split, _, stem, is_person in work]
     total = len(jobs) + (len(hash_jobs) if duplicates else 0)
     hashed: list[HashedImage] = []
     with _executor(workers) as pool:

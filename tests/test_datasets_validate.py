@@ -744,3 +744,23 @@ def test_a_photo_whose_name_no_pair_list_can_hold_is_a_warning(genuine: Path, tm
     found = sorted((f.code, f.sample, f.file, f.severity) for f in report.findings if f.code == "name-unlistable")
     assert found == [("name-unlistable", "", "cloth/a.jpg.jpg", "warning"),
                      ("name-unlistable", "my sample", "image/my sample.jpg", "warning")]
+
+
+def test_a_placeholder_garment_is_not_flagged_again_on_its_person(genuine: Path, tmp_path: Path) -> None:
+    """`vtonkit pairs` copies a person's first garment to cloth/<person>.jpg for the official test
+    loader; validate flagged that copy's cloth-background and hanger on the person sample, repeating
+    the garment's own flags (9 of 19 warnings of a probed dataset)."""
+    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    cloth = np.array(Image.open(target / "test" / "cloth" / "00006_00.jpg"))
+    cloth[:40] = np.random.default_rng(0).integers(0, 255, cloth[:40].shape, dtype=np.uint8)
+    Image.fromarray(cloth).save(target / "test" / "cloth" / "00006_00.jpg", quality=95)
+    flagged = {(f.sample, f.code) for f in validate(target, ["test"], duplicates=False).findings}
+    assert ("00006_00", "cloth-background") in flagged
+    manifest = Manifest.load(target)
+    manifest.entries("test", PLACEHOLDERS)["00006_00"] = {"copied_from": "00008_00", "own": True}
+    manifest.save()
+    flagged = {(f.sample, f.code) for f in validate(target, ["test"], duplicates=False).findings}
+    assert ("00006_00", "cloth-background") not in flagged
