@@ -20,7 +20,8 @@ from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json
 
-from vtonkit.core.errors import FormatError
+from vtonkit.core.categories import GARMENT_CATEGORIES
+from vtonkit.core.errors import FormatError, VtonkitError
 from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
@@ -98,3 +99,25 @@ def recorded_category(dataset: str | Path) -> str | None:
         return None
     found = set().union(*(manifest.categories(split) for split in manifest.splits))
     return found.pop() if len(found) == 1 else None
+
+
+def dataset_category(dataset: Path, split: str) -> str | None:
+    """The garment category recorded by `vtonkit prep` in the manifest (None when absent or mixed)."""
+    found = Manifest.load(dataset).categories(split)
+    if len(found) > 1:
+        raise VtonkitError(f"{dataset}: split {split} mixes garment categories {sorted(found)}; "
+                           "use one category at a time (--category)")
+    return found.pop() if found else None
+
+
+def resolve_category(dataset: Path, split: str, category: str | None) -> str:
+    """`category` (--category) if given (checked against the manifest), else the manifest's, else `upper`."""
+    recorded = dataset_category(dataset, split)
+    if category is None:
+        return recorded or "upper"
+    if category not in GARMENT_CATEGORIES:
+        raise VtonkitError(f"--category must be one of {', '.join(GARMENT_CATEGORIES)}, not {category!r}")
+    if recorded and recorded != category:
+        raise VtonkitError(f"{dataset}: the manifest says split {split} holds {recorded} garments, not {category}; "
+                           f"pass --category {recorded} (or fix the manifest)")
+    return category

@@ -116,7 +116,7 @@ def test_clear_errors(tmp_path: Path) -> None:
     done = _vtonkit("train", vitonhd, "--pairs", pairs, "--stage", "condition", "--out", tmp_path / "r1",
                     "--vgg-weights", tmp_path / "vgg19-missing.pth")
     assert done.returncode == 2 and "vgg19-missing.pth" in _said(done)
-    from vtonkit.vton_infer.train.data import resolve_category
+    from vtonkit.datasets.manifest import resolve_category
     from vtonkit.vton_infer.train.runner import TrainOptions, train
 
     from vtonkit.core.errors import InputError, VtonkitError
@@ -752,3 +752,37 @@ def test_resuming_with_another_learning_rate_uses_it_and_says_so(tmp_path: Path)
     assert [(r["step"], r["lr"]) for r in _log(run)] == [(1, 2e-4), (2, 1e-5)]
     trainer = torch.load(run / "resume.pt", weights_only=False)["trainer"]
     assert [g["lr"] for g in trainer["optimizer_d"]["param_groups"]] == [1e-5]  # stage 1: the same rate for D
+
+
+def test_an_option_of_the_other_stage_is_refused_not_ignored(tmp_path: Path) -> None:
+    """`--stage condition --tocg-checkpoint mtviton.pth` (infer's name for the file) or `--init-gen`
+    trained from scratch while run.json recorded the file as if it were used; a width of 0 trained
+    the full official width, a negative one ended in a torch traceback."""
+    weights = tmp_path / "mtviton.pth"
+    weights.write_bytes(b"not read: refused before")
+    cases = [(["--tocg-checkpoint", weights], "--tocg-checkpoint is the frozen condition generator"),
+             (["--init-gen", weights], "--init-gen is the generator's start"),
+             (["--width", "0"], "--width must be at least 1, not 0"),
+             (["--vgg-width", "-2"], "--vgg-width must be at least 1, not -2")]
+    for number, (args, message) in enumerate(cases):
+        run = tmp_path / f"run{number}"
+        done = _tiny_cli(tmp_path, "--out", run, *args)
+        assert done.returncode == 2 and message in _said(done), _said(done)
+        assert not run.exists()
+    pairs = _pair_list(tmp_path / "one.txt", ["00006_00"])
+    done = _vtonkit("train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "generator",
+                    "--tocg-checkpoint", weights, "--init-tocg", weights, "--out", tmp_path / "gen", *TINY_GEN)
+    assert done.returncode == 2 and "--init-tocg starts a condition-generator run" in _said(done), _said(done)
+
+
+def test_a_run_folder_inside_the_dataset_is_refused(tmp_path: Path) -> None:
+    """`--out dataset/train/image` wrote mtviton.pth and losses.png among the person photos (validate
+    then warned of each); infer and sheet refused such a folder already."""
+    dataset = tmp_path / "ds"
+    shutil.copytree(shared_path("data", "vitonhd"), dataset)
+    before = sorted(p.name for p in (dataset / "test" / "image").iterdir())
+    pairs = _pair_list(tmp_path / "one.txt", ["00006_00"])
+    done = _vtonkit("train", dataset, "--split", "test", "--pairs", pairs, "--stage", "condition", "--batch-size", 1,
+                    "--steps", 1, *TINY, "--out", dataset / "test" / "image")
+    assert done.returncode == 2 and "inside the dataset" in _said(done), _said(done)
+    assert sorted(p.name for p in (dataset / "test" / "image").iterdir()) == before

@@ -355,3 +355,26 @@ def test_a_sheet_of_many_try_ons_holds_thumbnails_not_every_full_image(vitonhd: 
     assert peak < 40e6, f"{peak / 1e6:.0f} MB traced for {count} tiles"  # full images: 112 MB; thumbnails: ~20 MB
     assert Image.open(png).size == (5 * 192, 30 + 9 * (256 + 30))
     assert html.read_text().count('<img src="data:image/jpeg;base64,') == count + 1
+
+
+def test_infer_and_evaluate_take_the_category_the_manifest_records(vitonhd: Path, tmp_path: Path) -> None:
+    """On a lower-body dataset, infer, sheet and evaluate used upper unless told (train already read
+    the manifest): the warp baseline put shorts over the person's top, and evaluate's masked metrics
+    scored the top's region; an explicit --category upper was accepted too."""
+    import json
+
+    from vtonkit.datasets.manifest import PERSONS, Manifest
+
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    manifest = Manifest.load(dataset)
+    for stem in ("00013_00", "00017_00"):
+        manifest.entries("test", PERSONS)[stem] = {"source": f"/photos/{stem}.jpg", "sha256": stem, "category": "lower"}
+    manifest.save()
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o" / "infer-settings.json").read_text())["category"] == "lower"
+    for args in (["infer", str(dataset), "--method", "warp", "--out", str(tmp_path / "o2"), "--category", "upper"],
+                 ["evaluate", "--pred", str(tmp_path / "o"), "--real", str(dataset), "--category", "upper"]):
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+        said = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2 and "the manifest says split test holds lower garments, not upper" in said, said

@@ -26,7 +26,6 @@ from PIL import Image
 from torch.utils.data import Dataset
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
-from vtonkit.datasets.manifest import Manifest
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer.data import read_pair
 
@@ -58,28 +57,6 @@ def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
 def read_cloth_mask_grey(path: Path) -> np.ndarray:
     """The cloth-mask file's grey values (the official loader thresholds after resizing)."""
     return np.array(open_image(path).convert("L"))
-
-
-def dataset_category(dataset: Path, split: str) -> str | None:
-    """The garment category recorded by `vtonkit prep` in the manifest (None when absent or mixed)."""
-    found = Manifest.load(dataset).categories(split)
-    if len(found) > 1:
-        raise VtonkitError(f"{dataset}: split {split} mixes garment categories {sorted(found)}; "
-                           "train one category at a time (--category)")
-    return found.pop() if found else None
-
-
-def resolve_category(dataset: Path, split: str, category: str | None) -> str:
-    """--category if given (checked against the manifest), else the manifest's, else `upper`."""
-    recorded = dataset_category(dataset, split)
-    if category is None:
-        return recorded or "upper"
-    if category not in GARMENT_CATEGORIES:
-        raise VtonkitError(f"--category must be one of {', '.join(GARMENT_CATEGORIES)}, not {category!r}")
-    if recorded and recorded != category:
-        raise VtonkitError(f"{dataset}: the manifest says split {split} holds {recorded} garments, not {category}; "
-                           f"pass --category {recorded} (or fix the manifest)")
-    return category
 
 
 @dataclass

@@ -25,7 +25,8 @@ from vtonkit.datasets.io.files import atomic_save_image
 from vtonkit.datasets.labels import cihp_to_13_table
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.train import run_files
-from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset, resolve_category
+from vtonkit.datasets.manifest import resolve_category
+from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset
 from vtonkit.vton_infer.train.distributed import (
     World,
     close_world,
@@ -114,6 +115,19 @@ def check_options(options: TrainOptions) -> None:
     if options.stage == "generator" and options.tocg_checkpoint is None:
         raise VtonkitError("--stage generator needs --tocg-checkpoint: the trained condition generator "
                            "(mtviton.pth of a condition run, or the published one for upper body)")
+    # an option of the other stage would be ignored: a "fine-tuning" run would train from scratch
+    other_stage = {"condition": {"init_gen": "--init-gen is the generator's start (--stage generator); "
+                                             "to fine-tune the condition generator use --init-tocg",
+                                 "tocg_checkpoint": "--tocg-checkpoint is the frozen condition generator in front "
+                                                    "of --stage generator; to fine-tune stage 1 use --init-tocg"},
+                   "generator": {"init_tocg": "--init-tocg starts a condition-generator run (--stage condition); "
+                                              "stage 2 reads the frozen one from --tocg-checkpoint"}}
+    for name, why in other_stage.get(options.stage, {}).items():
+        if getattr(options, name) is not None:
+            raise VtonkitError(f"{why}: this run would not use it")
+    for name in ("width", "disc_width", "vgg_width"):
+        if getattr(options, name) is not None and getattr(options, name) < 1:
+            raise VtonkitError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(options, name)}")
     for name in ("init_tocg", "init_gen", "init_disc", "tocg_checkpoint"):
         path = getattr(options, name)
         if path is not None and not Path(path).is_file():

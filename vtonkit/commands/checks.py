@@ -51,6 +51,30 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
+def check_out_beside_dataset(out: Path, dataset: Path, option: str = "--out") -> None:
+    """A usage error when `out` would put files among the dataset's (checked before it is made)."""
+    from vtonkit.vton_infer.output_writer import dataset_overlap_problem
+
+    if (problem := dataset_overlap_problem(out, dataset)) is not None:
+        raise typer.BadParameter(problem, param_hint=option)
+
+
+def check_category(dataset: Path, split: str, category: str | None, option: str = "--category") -> str:
+    """The garment category to use on `dataset`'s `split`: `category` if given and the manifest agrees,
+    else the one the manifest records, else upper (a usage error names a disagreement)."""
+    from vtonkit.datasets.manifest import resolve_category
+
+    from vtonkit.core.categories import GARMENT_CATEGORIES
+    from vtonkit.core.errors import VtonkitError
+
+    if category is not None:
+        check_choice(category, GARMENT_CATEGORIES, option)
+    try:
+        return resolve_category(Path(dataset), split, category)
+    except VtonkitError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
 def check_output_file(path: Path, option: str = "--out", example: str = "report.json") -> Path:
     """`path` as a file this process can write (its folder created when missing); not an existing folder.
 

@@ -68,7 +68,7 @@ def evaluate(
     inception_weights: Path = typer.Option(None, "--inception-weights", help="pt_inception-2015-12-05-6726825d.pth (default: `vtonkit models path fid-inception`)."),
     lpips_weights: Path = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 linear layers alex.pth / vgg.pth (default: `vtonkit models path lpips-alex|lpips-vgg`)."),
     lpips_backbone_weights: Path = typer.Option(None, "--lpips-backbone-weights", help="torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (default: `vtonkit models path torchvision-alexnet|torchvision-vgg16`)."),
-    category: str = typer.Option("upper", "--category", help="Garment region for the masked metrics: upper, lower or dresses."),
+    category: str = typer.Option(None, "--category", help="Garment region for the masked metrics: upper, lower or dresses (default: the one the --real dataset's manifest records, else upper)."),
     no_masked: bool = typer.Option(False, "--no-masked", help="Skip SSIM/PSNR inside the garment region of the ground-truth parse."),
     compare_to_person: bool = typer.Option(False, "--compare-to-person", help="Score every output against its person's photo even when the garment is another one (HR-VITON evaluate.py's pairing)."),
     resize_pred: bool = typer.Option(False, "--resize-pred", help="Resize outputs of another size to the protocol's resolution (recorded in the report) instead of skipping them."),
@@ -88,15 +88,14 @@ def evaluate(
 
     Example: vtonkit evaluate --pred previews --real data/zalando-hd-resized --split test --protocol hrviton --out eval.json
     """
-    from vtonkit.commands.checks import check_choice, check_device, check_output_file
-    from vtonkit.core.categories import GARMENT_CATEGORIES
+    from vtonkit.commands.checks import check_category, check_choice, check_device, check_output_file
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
     from vtonkit.vton_infer.evaluation.runner import METRICS, FeatureWeights
 
     check_choice(protocol, PROTOCOLS, "--protocol")
-    check_choice(category, GARMENT_CATEGORIES, "--category")
+    category = check_category(real, split, category)
     check_device(device)
     if out is not None:
         from vtonkit.vton_infer.evaluation.report import report_paths

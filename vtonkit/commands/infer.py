@@ -23,14 +23,6 @@ def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> s
     return method
 
 
-def _check_out_beside_dataset(out: Path, dataset: Path) -> None:
-    """A usage error when --out would put outputs among the dataset's files (checked before it is made)."""
-    from vtonkit.vton_infer.output_writer import dataset_overlap_problem
-
-    if (problem := dataset_overlap_problem(out, dataset)) is not None:
-        raise typer.BadParameter(problem, param_hint="--out")
-
-
 def _setup_torch(threads: int | None) -> int:
     import torch
 
@@ -51,7 +43,7 @@ def infer(
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (same outputs for any size)."),
     no_occlusion: bool = typer.Option(False, "--no-occlusion", help="Skip HR-VITON's occlusion handling (the official default is off; its README command turns it on, as we do)."),
     grids: bool = typer.Option(False, "--grids", help="Also write a captioned per-pair grid (inputs, warped garment, layout, result) to OUT/grid/."),
-    category: str = typer.Option("upper", "--category", help="Garment category: upper, lower or dresses. HR-VITON needs checkpoints trained for it (the published ones are upper only; `vtonkit train --category` makes lower/dresses ones)."),
+    category: str = typer.Option(None, "--category", help="Garment category: upper, lower or dresses (default: the one the dataset's manifest records, else upper; a different one is refused). HR-VITON needs checkpoints trained for it (the published ones are upper only; `vtonkit train --category` makes lower/dresses ones)."),
     agnostic_from_file: bool = typer.Option(False, "--agnostic-from-file", help="Read agnostic-v3.2/ instead of recomputing the agnostic like the official loader."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generator's noise, per pair (outputs do not depend on batching)."),
     threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's choice)."),
@@ -93,16 +85,16 @@ def infer(
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, resolve_pairs, run_pairs
     from vtonkit.vton_infer.shards import Shard
 
-    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
-    from vtonkit.core.categories import GARMENT_CATEGORIES
+    from vtonkit.commands.checks import (check_category, check_choice, check_device, check_out_beside_dataset,
+                                         check_output_folder)
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     check_device(device)
-    check_choice(category, GARMENT_CATEGORIES, "--category")
+    category = check_category(dataset, split, category)
     if evaluate:  # checked now, not after every pair is computed
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
-    _check_out_beside_dataset(out, dataset)
+    check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if engine not in ("local", "ray"):
         raise typer.BadParameter("must be local or ray", param_hint="--engine")
@@ -187,7 +179,7 @@ def sheet(
     tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="HR-VITON try-on condition generator (mtviton.pth)."),
     gen_checkpoint: Path = typer.Option(None, "--gen-checkpoint", help="HR-VITON image generator (gen.pth)."),
     method: str = typer.Option(None, "--method", help=METHOD_HELP),
-    category: str = typer.Option("upper", "--category", help="upper, lower or dresses (HR-VITON: checkpoints trained for that category, see vtonkit train)."),
+    category: str = typer.Option(None, "--category", help="upper, lower or dresses (default: the one the dataset's manifest records, else upper; HR-VITON: checkpoints trained for that category, see vtonkit train)."),
     device: str = typer.Option("cpu", "--device", help="torch device."),
     threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
@@ -202,13 +194,13 @@ def sheet(
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
     from vtonkit.vton_infer.sheets import sheet_name_problem, sheet_pairs, write_tryon_sheet
 
-    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
-    from vtonkit.core.categories import GARMENT_CATEGORIES
+    from vtonkit.commands.checks import (check_category, check_device, check_out_beside_dataset,
+                                         check_output_folder)
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     check_device(device)
-    check_choice(category, GARMENT_CATEGORIES, "--category")
-    _check_out_beside_dataset(out, dataset)
+    category = check_category(dataset, split, category)
+    check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if name is not None and (problem := sheet_name_problem(name)):
         raise typer.BadParameter(problem, param_hint="--name")

@@ -57,7 +57,7 @@ def train(
     import torch
     from vtonkit.datasets.layout import SPLITS
 
-    from vtonkit.commands.checks import check_choice, check_device, check_output_folder
+    from vtonkit.commands.checks import check_choice, check_device, check_out_beside_dataset, check_output_folder
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions, check_options
@@ -66,6 +66,7 @@ def train(
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
     check_choice(split, SPLITS, "--split")
     check_device(device)
+    check_out_beside_dataset(out, dataset)
     if threads:
         torch.set_num_threads(threads)
     options = TrainOptions(
