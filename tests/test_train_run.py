@@ -6,6 +6,7 @@ runs short; the held-out check runs the official widths with filled weights.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -786,3 +787,43 @@ def test_a_run_folder_inside_the_dataset_is_refused(tmp_path: Path) -> None:
                     "--steps", 1, *TINY, "--out", dataset / "test" / "image")
     assert done.returncode == 2 and "inside the dataset" in _said(done), _said(done)
     assert sorted(p.name for p in (dataset / "test" / "image").iterdir()) == before
+
+
+def test_resuming_stage_2_behind_another_condition_generator_is_refused(tmp_path: Path) -> None:
+    """A stage-2 run resumed with another --tocg-checkpoint (an upper-body one under a lower-body
+    run) trained on silently and overwrote run.json: the frozen network decides all it learns from.
+    It is recorded by content, so a moved file is still the same network."""
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.vton_infer.train.runner import _check_same_settings, fixed_settings
+
+    first, other = tmp_path / "a" / "mtviton.pth", tmp_path / "b" / "mtviton.pth"
+    for path, content in ((first, b"network A"), (other, b"network B")):
+        path.parent.mkdir()
+        path.write_bytes(content)
+    started = _tiny_options(tmp_path, tmp_path / "run", stage="generator", tocg_checkpoint=first)
+    payload = {"stage": "generator", "category": "upper", "batch_size": 1, "settings": fixed_settings(started)}
+    moved = tmp_path / "moved.pth"
+    moved.write_bytes(b"network A")
+    _check_same_settings(tmp_path / "resume.pt", payload, dataclasses.replace(started, tocg_checkpoint=moved), "upper")
+    with pytest.raises(VtonkitError, match="was trained with --tocg-checkpoint sha256:") as refused:
+        _check_same_settings(tmp_path / "resume.pt", payload, dataclasses.replace(started, tocg_checkpoint=other),
+                             "upper")
+    assert "resume with the same options" in str(refused.value)
+
+
+def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
+    """Ctrl-C during `train` exited 130 without a word: neither the checkpoint to continue from nor
+    --resume was named."""
+    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
+        "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
+        "--batch-size", 1, "--checkpoint-every", 1, "--sample-every", 100, "--steps", 500, *TINY, "--out", run])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "300"})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not ((run / "resume.pt").is_file() and len(_log(run)) >= 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    said = " ".join(process.communicate(timeout=120)[0].split())
+    assert process.returncode == 130, said
+    assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said

@@ -9,6 +9,8 @@ then the resume file, then a sample grid and the loss plot. Data order is a pure
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import logging
 import math
 import time
@@ -23,9 +25,9 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from vtonkit.datasets.io.files import atomic_save_image
 from vtonkit.datasets.labels import cihp_to_13_table
+from vtonkit.datasets.manifest import resolve_category
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.train import run_files
-from vtonkit.datasets.manifest import resolve_category
 from vtonkit.vton_infer.train.data import CONDITION_SIZE, GENERATOR_SIZE, TrainingDataset
 from vtonkit.vton_infer.train.distributed import (
     World,
@@ -292,9 +294,28 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
 
 def fixed_settings(options: TrainOptions) -> dict[str, Any]:
     """The options a resumed run must repeat (besides stage, category and batch size): they shape the
-    networks and the loss, or the data order that a resumed run continues."""
-    return {"--recipe": options.recipe, "--width": options.width, "--disc-width": options.disc_width,
-            "--vgg-width": options.vgg_width, "--seed": options.seed, "--no-shuffle": not options.shuffle}
+    networks and the loss, or the data order that a resumed run continues; stage 2's frozen condition
+    generator decides everything it learns from (by content: the file may have moved)."""
+    settings = {"--recipe": options.recipe, "--width": options.width, "--disc-width": options.disc_width,
+                "--vgg-width": options.vgg_width, "--seed": options.seed, "--no-shuffle": not options.shuffle}
+    if options.tocg_checkpoint is not None:
+        settings["--tocg-checkpoint"] = _content_id(Path(options.tocg_checkpoint))
+    return settings
+
+
+def _content_id(path: Path) -> str:
+    stat = path.stat()
+    return _content_id_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _content_id_of(path: str, size: int, mtime_ns: int) -> str:
+    """`sha256:<first 16 hex digits>` of a file, once per file state (every checkpoint records it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOptions, category: str) -> None:

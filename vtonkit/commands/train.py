@@ -94,6 +94,14 @@ def train(
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        from vtonkit.vton_infer.train.run_files import RESUME_FILE
+
+        again = ("the same command with --resume continues from its last checkpoint (the steps after it are "
+                 "trained again)" if (out / RESUME_FILE).is_file() else
+                 "it stopped before its first checkpoint: the same command starts it afresh")
+        console.print(f"interrupted: {escape(str(out))}: {again}")
+        raise typer.Exit(130) from None
     for name, reason in summary.bad_samples.items():
         console.print(f"[red]bad sample[/] {escape(f'{name}: {reason}')}")
     if summary.steps_done == summary.resumed_from:  # a resumed run that had reached --steps already
