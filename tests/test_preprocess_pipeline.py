@@ -507,6 +507,12 @@ def test_prep_command_reports_failures_and_exits_non_zero(photos, tmp_path):
     assert result.exit_code == 1, result.output
     assert "1 samples written" in result.output and "1 failed" in result.output
     assert "broken.jpg" in result.output
+    # a copy under another name is skipped by name (prep said only "listed in the profile")
+    (garments / "copy of 00055.jpg").write_bytes((photos / "garments" / "00055_00.jpg").read_bytes())
+    copied = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert "1 inputs skipped: same bytes as another input" in copied.output, copied.output
+    assert f"skipped {garments / 'copy of 00055.jpg'}: same bytes as {garments / '00055_00.jpg'}" in copied.output
+    (garments / "copy of 00055.jpg").unlink()
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1 and "1 already complete" in again.output
     bad = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split", "val"])

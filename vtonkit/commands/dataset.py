@@ -86,7 +86,11 @@ def prep(
     console.print(f"prep {split}: {ok} samples written ({warned} with warnings), {skipped} already complete, "
                   f"{failed} failed ({report.profile['images_per_s']} images/s)")
     if report.duplicates:
-        console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input (listed in the profile)")
+        console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input")
+        for duplicate in report.duplicates[:_SHOWN]:  # named as prep-person and prep-cloth name them
+            console.print(f"  skipped {escape(duplicate['file'])}: same bytes as {escape(duplicate['same_bytes_as'])}")
+        if len(report.duplicates) > _SHOWN:
+            console.print(f"  ... {len(report.duplicates) - _SHOWN} more (all in the profile)")
     for record in report.warnings[:_SHOWN]:
         console.print(f"  [yellow]warning[/yellow] {escape(record['file'])}: {escape(record['warning'])}")
     if len(report.warnings) > _SHOWN:
