@@ -378,3 +378,12 @@ def test_infer_and_evaluate_take_the_category_the_manifest_records(vitonhd: Path
         result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
         said = " ".join(result.output.replace("│", " ").split())
         assert result.exit_code == 2 and "the manifest says split test holds lower garments, not upper" in said, said
+
+
+def test_an_empty_pair_list_is_an_error_not_zero_pairs_written(vitonhd: Path, tmp_path: Path) -> None:
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    (dataset / "test_pairs.txt").write_text("")
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(tmp_path / "o")],
+                                env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "the pair list names no pair" in said and "0/0 pairs" not in said, said

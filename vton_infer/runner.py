@@ -29,7 +29,7 @@ from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, file
                                         remove_stale_temps, start_fresh)
 from vtonkit.vton_infer.shards import Shard
 
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import InputError, VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,13 @@ def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
 
 
 def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[tuple[str, str]]:
-    """The pairs of `pairs_path(dataset, split, pairs)`."""
-    return read_pairs(pairs_path(dataset, split, pairs))
+    """The pairs of `pairs_path(dataset, split, pairs)`; a list naming none is an error (a run of 0
+    pairs said "0/0 pairs written" and exited 0)."""
+    path = pairs_path(dataset, split, pairs)
+    listed = read_pairs(path)
+    if not listed:
+        raise InputError(path, "the pair list names no pair: nothing to try on (vtonkit pairs writes one)")
+    return listed
 
 
 def unique_pairs(pairs: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:

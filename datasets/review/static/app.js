@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 function readQuery() {
   const q = new URLSearchParams(location.search);
   for (const id of ["flag", "decision", "sort"]) if (q.has(id)) $(id).value = q.get(id);
-  state.index = parseInt(q.get("i") || "0", 10) || 0;
+  state.index = Math.max(0, parseInt(q.get("i") || "0", 10) || 0);
 }
 
 function writeQuery() {
