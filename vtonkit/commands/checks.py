@@ -65,12 +65,14 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
     from vtonkit.datasets.manifest import resolve_category
 
     from vtonkit.core.categories import GARMENT_CATEGORIES
-    from vtonkit.core.errors import VtonkitError
+    from vtonkit.core.errors import FormatError, VtonkitError
 
     if category is not None:
         check_choice(category, GARMENT_CATEGORIES, option)
     try:
         return resolve_category(Path(dataset), split, category)
+    except FormatError:  # a damaged manifest is no usage error: the command names it where it reads it
+        return category or "upper"
     except VtonkitError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
