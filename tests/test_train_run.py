@@ -815,15 +815,20 @@ def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
     """Ctrl-C during `train` exited 130 without a word: neither the checkpoint to continue from nor
     --resume was named."""
     pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
-    run = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
-        "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
-        "--batch-size", 1, "--checkpoint-every", 1, "--sample-every", 100, "--steps", 500, *TINY, "--out", run])],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "300"})
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not ((run / "resume.pt").is_file() and len(_log(run)) >= 2):
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    said = " ".join(process.communicate(timeout=120)[0].split())
+    run, output = tmp_path / "run", tmp_path / "output.txt"
+    # a file, not a pipe nobody reads while it trains; Ctrl-C's default action even where the test
+    # runner's process ignores SIGINT (a child inherits an ignored signal)
+    with output.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
+            "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
+            "--batch-size", 1, "--checkpoint-every", 1, "--sample-every", 100, "--steps", 500, *TINY, "--out", run])],
+            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not ((run / "resume.pt").is_file() and len(_log(run)) >= 2):
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+    said = " ".join(output.read_text().split())
     assert process.returncode == 130, said
     assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
