@@ -832,3 +832,22 @@ def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
     said = " ".join(output.read_text().split())
     assert process.returncode == 130, said
     assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
+
+
+def test_a_resume_file_or_another_width_as_a_network_file_says_which_file_to_give(tmp_path: Path) -> None:
+    """The run's resume.pt given as the network file was "holds Python objects ... save the weights
+    with torch.save(model.state_dict(), path)"; an --init-tocg file of another width listed 212 shape
+    mismatches and then named infer's options (--tocg-checkpoint, --gen-checkpoint)."""
+    from vtonkit.vton_infer.checkpoints import load_condition_generator
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import FormatError
+
+    run = tmp_path / "run"
+    train(_tiny_options(tmp_path, run))  # width 8
+    with pytest.raises(FormatError, match="is a training run's resume file, not a network's weights: give the run "
+                                          "folder's mtviton.pth"):
+        load_condition_generator(run / "resume.pt")
+    with pytest.raises(FormatError, match=r"--init-tocg.*trained at the --width given") as caught:
+        train(_tiny_options(tmp_path, tmp_path / "wider", init_tocg=run / "mtviton.pth", width=16))
+    assert "--tocg-checkpoint" not in str(caught.value)

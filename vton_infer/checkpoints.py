@@ -112,8 +112,9 @@ def _read(path: str | Path) -> tuple[Path, OrderedDict]:
     return path, official_renames(read_state_dict(path, "cpu"))
 
 
-def _load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool) -> nn.Module:
-    check_state_dict(model, state, path, allow_unexpected=allow_unexpected)
+def _load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, allow_unexpected: bool,
+                  hint: str = HRVITON_HINT) -> nn.Module:
+    check_state_dict(model, state, path, allow_unexpected=allow_unexpected, hint=hint)
     model.load_state_dict(state, strict=not allow_unexpected)
     return model
 
@@ -132,10 +133,15 @@ def _build_checked(network: Callable[[int], nn.Module], width: int, official_wid
     return _load_checked(network(width), state, path, allow_unexpected=allow_unexpected)
 
 
+# A training init names its own options: the network is built at --width, the file may hold another.
+INIT_HINT = ("Is this the right file (mtviton.pth for --init-tocg, gen.pth for --init-gen), and was it trained "
+             "at the --width given (none: the official width)?")
+
+
 def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False) -> nn.Module:
     """Load a state-dict file into an existing network (training inits), with the same checks and report."""
     path, state = _read(path)
-    return _load_checked(model, state, path, allow_unexpected=allow_unexpected)
+    return _load_checked(model, state, path, allow_unexpected=allow_unexpected, hint=INIT_HINT)
 
 
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:

@@ -40,6 +40,9 @@ def _unpickling_problem(path: Path, message: str) -> str:
     """What a weights-only load refusal means for the user. Torch's text advises loading with
     `weights_only=False`, which runs whatever code the file holds: never the right advice here."""
     found = foreign_global(message)
+    if found and path.name == "resume.pt":  # `vtonkit train`'s resume file (optimizer state, RNG states)
+        return ("is a training run's resume file, not a network's weights: give the run folder's mtviton.pth "
+                "(stage 1) or gen.pth (stage 2), or continue the run with vtonkit train --resume")
     if found:
         return (f"holds Python objects, not only tensors ({found}); vtonkit reads plain state_dicts "
                 "only (a pickle may run code): save the weights with torch.save(model.state_dict(), path)")
