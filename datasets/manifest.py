@@ -89,16 +89,16 @@ class Manifest:
         atomic_write_json(self.path, {"version": MANIFEST_VERSION, "splits": self.splits}, indent=1)
 
 
-def recorded_category(dataset: str | Path) -> str | None:
-    """The one garment category the dataset's manifest records for every split (None when it
-    records none or several, or cannot be read: `validate` names an unreadable manifest itself):
-    what `validate` and `review` check the agnostic files against."""
+def agnostic_check_category(dataset: str | Path) -> str:
+    """What `validate` and `review` check the agnostic files against when not told: the one garment
+    category the dataset's manifest records for every split, else upper (none or several recorded, or
+    a manifest that cannot be read: `validate` names an unreadable one itself)."""
     try:
         manifest = Manifest.load(dataset)
     except FormatError:
-        return None
+        return "upper"
     found = set().union(*(manifest.categories(split) for split in manifest.splits))
-    return found.pop() if len(found) == 1 else None
+    return found.pop() if len(found) == 1 else "upper"
 
 
 def dataset_category(dataset: Path, split: str) -> str | None:

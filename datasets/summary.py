@@ -24,12 +24,12 @@ def load_or_run_report(
             return Report.read_json(path)
         except FormatError as exc:  # the stored report is only a cache of validate: make it again
             why = f"{exc.path}: {exc.reason.split('; ')[0]}: running validate again"
-    from vtonkit.datasets.manifest import recorded_category
+    from vtonkit.datasets.manifest import agnostic_check_category
     from vtonkit.datasets.validate import validate
 
     if console is not None:
         console.print(why, markup=False)
-    report = validate(dataset_root, category=recorded_category(dataset_root) or "upper")  # as validate's default
+    report = validate(dataset_root, category=agnostic_check_category(dataset_root))
     report.write_json(path)
     return report
 

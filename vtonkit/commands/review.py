@@ -77,9 +77,9 @@ def validate(
                                  "root or one of its split folders", param_hint="DATASET")
     import os
 
-    from vtonkit.datasets.manifest import recorded_category
+    from vtonkit.datasets.manifest import agnostic_check_category
 
-    category = category or recorded_category(dataset) or "upper"
+    category = category or agnostic_check_category(dataset)
     console = Console(stderr=True)
     workers = workers or min(8, len(os.sched_getaffinity(0)))
     with Progress(console=console, transient=True) as progress:
