@@ -131,7 +131,8 @@ class CrawlReport:
 def failure_reason(error: BaseException, *, max_bytes: int | None = None) -> str:
     """A reason for a failed download that is never empty.
 
-    Twisted wraps connection problems in lists of failures (their messages are joined), and
+    Twisted wraps connection problems in lists of failures (their messages are joined, also when
+    Scrapy wraps that list in a ``DownloadFailedError``), and
     Scrapy cancels a body that grows past the size limit with an exception that has no message
     (``max_bytes`` is that limit, stated in the reason).
     """
@@ -142,7 +143,8 @@ def failure_reason(error: BaseException, *, max_bytes: int | None = None) -> str
     name = type(error).__name__
     if isinstance(error, HttpError) and getattr(error, "response", None) is not None:
         return f"HTTP {error.response.status}"
-    reasons = getattr(error, "reasons", None)  # twisted.web ResponseFailed / ResponseNeverReceived
+    # twisted.web ResponseFailed / ResponseNeverReceived, also as the cause of Scrapy's DownloadFailedError
+    reasons = getattr(error, "reasons", None) or getattr(error.__cause__, "reasons", None)
     if reasons:
         inner = "; ".join(getattr(r, "getErrorMessage", lambda r=r: str(r))() for r in reasons)
         return f"{name}: {inner}"

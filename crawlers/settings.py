@@ -39,6 +39,10 @@ RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the page is reported in the crawl summary
 VTONKIT_RETRY_BACKOFF_BASE = 1.0
 VTONKIT_RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
+    # an unreachable robots.txt (5xx, 429, a network error) disallows its host instead of allowing it
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "vtonkit.crawlers.robots.StrictRobotsTxtMiddleware": 100,
+    "vtonkit.crawlers.robots.RobotsFileOffsitePass": 49,  # before OffsiteMiddleware (50)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "vtonkit.crawlers.middlewares.BackoffRetryMiddleware": 550,
     # sees 3xx responses before RedirectMiddleware (600): a loop is reported, not silently dropped

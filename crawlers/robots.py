@@ -1,0 +1,91 @@
+"""robots.txt read as RFC 9309 says, not "anything goes" whenever it cannot be read.
+
+Scrapy's RobotsTxtMiddleware parses whatever body answers ``/robots.txt`` (an HTTP 503 page, a
+429 "slow down" page) as the rules, and allows every page of a host whose robots.txt download
+failed (a timeout, a reset connection, a redirect another middleware refused). A store that is
+struggling at the moment the crawl starts, which is when a crawl resumed at full speed hits it,
+was then crawled without its rules. RFC 9309, section 2.3.1:
+
+* 2xx: the file is the rules;
+* 4xx ("unavailable"): there are no rules, every page may be fetched; except 429, which says the
+  server is overloaded;
+* 5xx, 429, a network error ("unreachable"): every page of the host is disallowed.
+
+A host whose robots.txt is unreachable is named once in the crawl's notes (``summary.json``), so an
+empty crawl says why. The file's own request follows redirects to another host (``shop.example``
+-> ``www.shop.example``, RFC 9309 asks for five hops at least): the page requests are what the
+offsite rules guard (:class:`RobotsFileOffsitePass`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.http import Request, Response
+from scrapy.utils.misc import build_from_crawler
+from vtonkit.crawlers.limits import BudgetSpent
+from vtonkit.crawlers.report import failure_reason, report_for
+
+logger = logging.getLogger(__name__)
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def is_robots_request(request: Request) -> bool:
+    """The robots.txt fetch itself, redirected or not (Scrapy's middleware marks it so that it is not
+    checked against itself)."""
+    first = request.meta.get("redirect_urls", [request.url])[0]
+    return bool(request.meta.get("dont_obey_robotstxt")) and first.split("?", 1)[0].endswith("/robots.txt")
+
+
+def robots_unreachable(status: int) -> bool:
+    """An answer to ``/robots.txt`` that means "unreachable" (disallow everything), not "no rules"."""
+    return status == 429 or status >= 500
+
+
+class RobotsFileOffsitePass:
+    """Downloader middleware before Scrapy's offsite filter (50): a robots.txt fetch, and its
+    redirects (copies of its meta), may go to any host. A host's robots.txt is asked for only
+    because a page of that host passed the offsite filter; refused, it was "unreachable"."""
+
+    def process_request(self, request: Request) -> None:
+        if is_robots_request(request):
+            request.meta["allow_offsite"] = True
+
+
+class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware that disallows a host whose robots.txt is unreachable (RFC 9309)."""
+
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if 200 <= response.status < 300:
+            return await super()._parse_robots(response, netloc, request)
+        self._stats.inc_value("robotstxt/response_count")
+        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        if robots_unreachable(response.status):
+            self._unreachable(netloc, f"HTTP {response.status}")
+            return
+        self._settle(netloc, b"")  # 4xx: no rules
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        if isinstance(exc, BudgetSpent):  # the crawl is stopping: nothing more is fetched anyway
+            self._settle(netloc, DISALLOW_ALL)
+        else:
+            self._unreachable(netloc, failure_reason(exc))
+
+    def _unreachable(self, netloc: str, why: str) -> None:
+        report_for(self.crawler).note(
+            f"robots.txt of {netloc} could not be read ({why}): none of that host's pages or images are "
+            "fetched (RFC 9309: an unreachable robots.txt disallows everything); crawl again later"
+        )
+        self._settle(netloc, DISALLOW_ALL)
+
+    def _settle(self, netloc: str, body: bytes) -> None:
+        parser: Any = build_from_crawler(self._parserimpl, self.crawler, body)
+        pending = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        if hasattr(pending, "callback"):  # the Deferred every request of that host waits on
+            pending.callback(parser)
