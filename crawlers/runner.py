@@ -108,6 +108,14 @@ def store_names() -> list[str]:
     return sorted(SpiderLoader.from_settings(settings).list())
 
 
+def skipped_store_files() -> list[str]:
+    """The store files left out of :func:`store_names`, each "<file>: <problem>"."""
+    store_names()  # the spider loader reads the store files
+    from vtonkit.crawlers.spiders.configured import SKIPPED_STORE_FILES
+
+    return list(SKIPPED_STORE_FILES)
+
+
 def check_crawl(store: str, url: str | None) -> None:
     """Refuse a crawl that cannot start as asked (an unknown store, a store without an address, an
     address that is none) with a `CrawlSetupError` that says why, before anything runs."""

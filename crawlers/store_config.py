@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 from vtonkit.crawlers.categories import normalise_category
@@ -99,6 +99,14 @@ def load_store_config(path: Path) -> StoreConfig:
     for key in ("name", "base_url"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise StoreConfigError(f"{path}: '{key}' is required (a string)")
+    for key, value in data.items():
+        problem = _type_problem(StoreConfig.__dataclass_fields__[key].type, value)
+        if problem:
+            raise StoreConfigError(f"{path}: '{key}' must be {problem}, got {value!r}")
+    base = urlsplit(data["base_url"])
+    if base.scheme not in ("http", "https") or not base.hostname:
+        raise StoreConfigError(f"{path}: base_url {data['base_url']!r} is no http(s) address with a host name; "
+                               "write it as https://shop.example")
     if not _NAME.match(data["name"]):
         raise StoreConfigError(f"{path}: name {data['name']!r} must be lower-case letters, digits, - or _")
     if data.get("kind", "html") not in KINDS:
@@ -115,9 +123,32 @@ def load_store_config(path: Path) -> StoreConfig:
         for name in ("start_paths", "js_paths"):
             if name in data:
                 data[name] = tuple(data[name])
+        if not all(isinstance(css, str) for css in selectors.values()):
+            raise ValueError("each of [selectors] is a CSS selector (a string)")
         return StoreConfig(**data, selectors=FieldSelectors(**selectors), source=str(path))
     except (ValueError, TypeError, re.error) as exc:
         raise StoreConfigError(f"{path}: {exc}") from exc
+
+
+# what a key's value may be, by the field's annotation (TOML has no null: optional means absent)
+_TOML_TYPES: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "str": ("a string", str),
+    "str | None": ("a string", str),
+    "bool": ("true or false", bool),
+    "int": ("a whole number", int),
+    "tuple[str, ...]": ("a list of strings, such as [\"/shop\"]", list),
+}
+
+
+def _type_problem(annotation: str, value: Any) -> str | None:
+    """What `value` must be instead, or None when it fits the field (`selectors` is checked apart)."""
+    if annotation not in _TOML_TYPES:
+        return None
+    wanted, kind = _TOML_TYPES[annotation]
+    fits = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if fits and kind is list:
+        fits = all(isinstance(item, str) for item in value)
+    return None if fits else wanted
 
 
 def store_dirs() -> list[Path]:
@@ -126,11 +157,32 @@ def store_dirs() -> list[Path]:
     return [STORES_DIR, *extra]
 
 
-def store_configs(dirs: list[Path] | None = None) -> list[StoreConfig]:
-    """Every store file in ``dirs`` (default :func:`store_dirs`), by file name."""
-    configs = []
+def store_configs(dirs: list[Path] | None = None, problems: list[str] | None = None) -> list[StoreConfig]:
+    """Every store file in ``dirs`` (default :func:`store_dirs`), by file name.
+
+    A file that cannot be used raises :class:`StoreConfigError`; when ``problems`` is given, the file is
+    left out instead and its error appended there (one broken file in ``$VTONKIT_STORES`` must not
+    stop the crawls of every other store). Two files may not give one name, nor names whose spider
+    classes would be one (``my-mall`` and ``my_mall``): the second replaced the first silently.
+    """
+    configs: list[StoreConfig] = []
+    taken: dict[str, StoreConfig] = {}  # spider class name -> config
     for folder in dirs if dirs is not None else store_dirs():
-        configs += [load_store_config(path) for path in sorted(Path(folder).glob("*.toml"))]
+        for path in sorted(Path(folder).glob("*.toml")):
+            try:
+                config = load_store_config(path)
+                other = taken.get(_class_name(config.name))
+                if other is not None:
+                    same = "the name" if other.name == config.name else f"a name too like {other.name!r}"
+                    raise StoreConfigError(f"{path}: store {config.name!r} has {same} of {other.source}; "
+                                           "give one of them another name")
+            except StoreConfigError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
+                continue
+            taken[_class_name(config.name)] = config
+            configs.append(config)
     return configs
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -203,6 +204,73 @@ def test_store_files_are_checked_and_named(tmp_path):
         load_store_config(bad)
     with pytest.raises(RenderPolicyError):
         render_policy("sometimes")
+
+
+@pytest.mark.parametrize("body, problem", [
+    # a string was split into its characters: the crawl asked for /s, /h, /o, /p
+    ('start_paths = "/shop"', r"'start_paths' must be a list of strings, such as \["),
+    ("js_paths = [1, 2]", "'js_paths' must be a list of strings"),
+    ('use_sitemap = "yes"', "'use_sitemap' must be true or false, got 'yes'"),
+    ("page_size = true", "'page_size' must be a whole number"),
+    ('currency = 1', "'currency' must be a string"),
+    ('[selectors]\nsku = 3', r"\[selectors\] is a CSS selector"),
+], ids=["start-paths-string", "js-paths-numbers", "sitemap-word", "page-size-bool", "currency-number", "selector-number"])
+def test_a_store_file_value_of_the_wrong_type_is_named(tmp_path, body, problem):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'name = "ok"\nbase_url = "https://x.example"\n{body}\n', encoding="utf-8")
+    with pytest.raises(StoreConfigError, match=f"bad.toml: .*{problem}"):
+        load_store_config(bad)
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:18765", "shop.example", "ftp://shop.example", "https://"])
+def test_a_store_file_base_url_must_be_a_web_address(tmp_path, base_url):
+    """`base_url = "127.0.0.1:18765"` was accepted: the crawl ended in a bare start_error, its reason
+    ("Missing scheme") only in crawl.log."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'name = "ok"\nbase_url = "{base_url}"\n', encoding="utf-8")
+    with pytest.raises(StoreConfigError, match="bad.toml: base_url .* is no http\\(s\\) address with a host name"):
+        load_store_config(bad)
+
+
+def _store_file(folder: Path, file: str, name: str, base_url: str = "https://x.example") -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / file).write_text(f'name = "{name}"\nbase_url = "{base_url}"\n', encoding="utf-8")
+
+
+def test_store_files_giving_one_name_are_refused(tmp_path):
+    """A second file with a store's name, or with one that makes the same spider class (my_mall and
+    my-mall), replaced the first silently; `vtonkit crawl my-mall` then went elsewhere or was unknown."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    _store_file(ours, "a.toml", "my-mall")
+    _store_file(theirs, "b.toml", "my-mall", "https://elsewhere.example")
+    _store_file(theirs, "c.toml", "my_mall")
+    _store_file(theirs, "d.toml", "other-mall")
+    with pytest.raises(StoreConfigError, match="b.toml: store 'my-mall' has the name of .*a.toml"):
+        store_configs([ours, theirs])
+    problems: list[str] = []
+    configs = store_configs([ours, theirs], problems)
+    assert [(c.name, c.base_url) for c in configs] == [("my-mall", "https://x.example"), ("other-mall", "https://x.example")]
+    assert len(problems) == 2 and "c.toml: store 'my_mall' has a name too like 'my-mall' of" in problems[1]
+
+
+def test_a_broken_store_file_costs_only_its_own_store(tmp_path):
+    """A broken file in $VTONKIT_STORES stopped every crawl, `crawl generic` included, with a
+    240-line traceback. It is left out with a one-line warning naming it and its problem."""
+    extra = tmp_path / "stores"
+    extra.mkdir()
+    (extra / "broken.toml").write_text('name = "broken"\nbase_url = "https://x.example"\nproduct_link_pattern = "["\n',
+                                       encoding="utf-8")
+    _store_file(extra, "fine.toml", "fine-mall")
+    _store_file(extra, "clash.toml", "generic")
+    env = {**os.environ, "VTONKIT_STORES": str(extra)}
+    run = subprocess.run([*VTONKIT, "crawl", "--list-stores"], capture_output=True, text=True, cwd=REPO,
+                         env=env, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    listed = run.stdout.split()
+    assert "generic" in listed and "fine-mall" in listed and "broken" not in listed
+    assert "Traceback" not in run.stderr
+    assert "broken.toml: unterminated character set" in run.stderr
+    assert "clash.toml: store 'generic' has the name of a built-in spider" in run.stderr
 
 
 def test_app_shell_verdict():

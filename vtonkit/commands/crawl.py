@@ -106,11 +106,13 @@ def crawl(
 
     from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
     from vtonkit.crawlers.limits import BUDGET_REASONS
-    from vtonkit.crawlers.runner import CrawlSetupError, check_crawl, run_crawl, store_names
+    from vtonkit.crawlers.runner import CrawlSetupError, check_crawl, run_crawl, skipped_store_files, store_names
 
     from vtonkit.commands.checks import check_output_folder
 
     console = Console(stderr=True)
+    for problem in skipped_store_files():  # a broken store file costs its own store, not this crawl
+        console.print(f"[yellow]warning:[/yellow] store file left out: {escape(problem)}", soft_wrap=True)
     if list_stores:
         for name in store_names():
             typer.echo(name)
