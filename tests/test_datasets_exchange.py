@@ -626,3 +626,17 @@ def test_validate_and_review_check_a_lower_body_dataset_as_lower_body(dresscode_
     result = CliRunner().invoke(app, ["validate", str(dataset), "--workers", "1", "--category", "upper"])
     codes = {f["code"] for f in json.loads((dataset / ".vtonkit" / "validate.json").read_text())["findings"]}
     assert "agnostic-mismatch" in codes  # asked for, the upper-body recipe still disagrees
+
+
+def test_each_export_target_runs_its_own_exporter() -> None:
+    """`--to` dispatched through an if/elif whose last branch caught every other name: a target added
+    to the list without its branch silently wrote the mask-inpaint layout. Targets now name their
+    function, and a name without one is refused."""
+    from vtonkit.datasets.export import EXPORTERS, exporter
+
+    assert exporter("dresscode") is export_dresscode
+    assert exporter("stableviton") is export_stableviton
+    assert exporter("mask-inpaint") is export_mask_inpaint
+    assert len({exporter(target) for target in EXPORTERS}) == len(EXPORTERS)
+    with pytest.raises(KeyError, match="unknown export target 'flat'; known: dresscode, stableviton, mask-inpaint"):
+        exporter("flat")

@@ -8,11 +8,11 @@ from vtonkit.core.terminal import escape
 
 from vtonkit.commands.checks import check_output_file, check_output_folder
 from vtonkit.core.errors import VtonkitError, describe_os_error
+from vtonkit.datasets.export import EXPORTERS
 
 LICENCE_HELP = ("Licence: VITON-HD (CC BY-NC 4.0) and Dress Code (non-commercial research, no redistribution) "
                 "data stay under their licences after conversion: non-commercial use only, and never "
                 "redistribute Dress Code-derived files.")
-TARGETS = ("dresscode", "stableviton", "mask-inpaint")
 SOURCES = ("dresscode", "vitonhd")
 
 
@@ -52,7 +52,7 @@ def _run_and_report(convert) -> None:
 
 def export(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help="vtonkit / HR-VITON dataset root."),
-    to: str = typer.Option(..., "--to", help="Target layout: dresscode, stableviton or mask-inpaint."),
+    to: str = typer.Option(..., "--to", help=f"Target layout: {', '.join(EXPORTERS)}."),
     out: Path = typer.Option(..., "--out", help="Folder to write the target layout into (created)."),
     category: str = typer.Option(None, "--category", help="upper, lower or dresses: only samples of this "
                                  "category; also the category of samples the manifest does not know."),
@@ -74,22 +74,18 @@ def export(
 
     Example: vtonkit export data/mine --to dresscode --out export/dresscode --category lower
     """
-    from vtonkit.datasets.export.dresscode import export_dresscode
-    from vtonkit.datasets.export.mask_inpaint import export_mask_inpaint
-    from vtonkit.datasets.export.stableviton import export_stableviton
+    from vtonkit.datasets.export import exporter
 
-    if to not in TARGETS:
-        raise typer.BadParameter(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
+    if to not in EXPORTERS:
+        raise typer.BadParameter(f"--to must be one of {', '.join(EXPORTERS)}, got {to!r}")
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
     check_output_folder(out)
     options = {"category": category, "splits": split or None, "progress": progress}
-    if to == "dresscode":
-        _run_and_report(lambda: export_dresscode(dataset, out, **options))
-    elif to == "stableviton":
-        _run_and_report(lambda: export_stableviton(dataset, out, **options))
-    else:
-        _run_and_report(lambda: export_mask_inpaint(dataset, out, mask_recipe=mask_recipe, **options))
+    if to == "mask-inpaint":
+        options["mask_recipe"] = mask_recipe
+    export_function = exporter(to)
+    _run_and_report(lambda: export_function(dataset, out, **options))
 
 
 def import_(
