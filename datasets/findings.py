@@ -98,7 +98,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
-            raise ValueError(f"unknown finding code {self.code!r}")
+            raise ValueError(_unknown_code(self.code))
         if not self.check:
             object.__setattr__(self, "check", CODES[self.code][0])
 
@@ -107,7 +107,14 @@ def finding(
     code: str, split: str, sample: str, file: str | Path, message: str, severity: Severity | None = None
 ) -> Finding:
     """Build a finding with the code's default severity."""
+    if code not in CODES:
+        raise ValueError(_unknown_code(code))
     return Finding(severity or CODES[code][1], code, split, sample, str(file), message)
+
+
+def _unknown_code(code: str) -> str:
+    return (f"unknown finding code {code!r}: a new check adds its code to CODES in datasets/findings.py "
+            "(check family, default severity, one line) and a row to the table of docs/validation.md")
 
 
 @dataclass

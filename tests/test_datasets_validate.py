@@ -312,7 +312,16 @@ def test_every_code_is_documented() -> None:
     from vtonkit.datasets.findings import CODES
 
     docs = (Path(__file__).resolve().parents[1] / "docs" / "validation.md").read_text()
-    assert [code for code in CODES if f"| `{code}` |" not in docs] == []
+    undocumented = [code for code in CODES if f"| `{code}` |" not in docs]
+    assert undocumented == [], f"add a row '| `code` | severity | check family | meaning |' to docs/validation.md for {undocumented}"
+
+
+def test_a_finding_of_an_unknown_code_says_where_codes_are_declared() -> None:
+    """A new check whose code was not declared died on a bare KeyError: 'its-code'."""
+    from vtonkit.datasets.findings import finding
+
+    with pytest.raises(ValueError, match="unknown finding code 'cloth-mask-at-border': .* CODES in datasets/findings.py"):
+        finding("cloth-mask-at-border", "test", "00001_00", "cloth/00001_00.jpg", "touches the border")
 
 
 def test_near_duplicates_real_images_and_many_hashes(vitonhd: Path) -> None:
