@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,9 @@ def render_doc(layers: list[Layer], contracts: list[dict]) -> str:
         "The code is layered one way: a module imports only from its own layer or the layers below it.",
         "`make test` checks this with import-linter (`python -m vtonkit.architecture lint`), so a back-edge",
         "fails the build. Within a layer, parts joined by a dotted arrow must not import each other.",
+        "The same command fails on a module that sits in no layer, and on a lazy import target (a",
+        "`\"module:Class\"` string a registry imports at run time) that crosses the contract.",
+        "How to add a backend, a store, an export target or a validate check: docs/extending.md.",
         "",
         "## Layers",
         "",
@@ -155,10 +159,116 @@ def layer_of(module: str, layers: list[Layer]) -> int | None:
     return None
 
 
+def package_modules() -> list[str]:
+    """Every module of the installed package map, named as it is imported, with its file."""
+    return sorted(_module_files())
+
+
+def _module_files() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package, folder in package_dirs().items():
+        root = REPO / folder
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join((package, *parts))] = path
+    return found
+
+
+# namespaces holding several layers; no code of their own
+PACKAGES_ONLY = frozenset({"vtonkit", "vtonkit.datasets"})
+# a lazy import target: "vtonkit.preprocess.backends.x:Class" (registries, export targets)
+_TARGET = re.compile(r"^(vtonkit(?:\.\w+)+):\w+$")
+
+
+def unplaced_modules(layers: list[Layer]) -> list[str]:
+    """Modules that no layer of the contract holds: lint-imports checks nothing of theirs."""
+    return [m for m in package_modules() if m not in PACKAGES_ONLY and layer_of(m, layers) is None]
+
+
+def _strings(tree: ast.Module) -> list[tuple[str, int]]:
+    """(text, line) of every string constant, and of every f-string made of literals and module-level
+    string constants (``f"{_B}.backend:Class"``)."""
+    constants = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                 and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+                 for t in n.targets if isinstance(t, ast.Name)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append((node.value, node.lineno))
+        elif isinstance(node, ast.JoinedStr):
+            parts = []
+            for value in node.values:
+                if isinstance(value, ast.Constant):
+                    parts.append(str(value.value))
+                elif isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name) \
+                        and value.value.id in constants:
+                    parts.append(constants[value.value.id])
+                else:
+                    break
+            else:
+                found.append(("".join(parts), node.lineno))
+    return found
+
+
+def _within(module: str, packages: list[str]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def lazy_targets() -> list[tuple[str, int, str]]:
+    """(module, line, target) of every lazy import target named in the package."""
+    return [(module, line, text) for module, path in sorted(_module_files().items())
+            for text, line in _strings(ast.parse(path.read_text(encoding="utf-8"))) if _TARGET.match(text)]
+
+
+def lazy_import_problems(layers: list[Layer], contracts: list[dict],
+                         targets: list[tuple[str, int, str]] | None = None) -> list[str]:
+    """Lazy import targets ("module:Class" strings, imported by name at run time; default
+    :func:`lazy_targets`) that point where the module naming them may not import: lint-imports sees
+    no import statement there."""
+    forbidden = [c for c in contracts if c.get("type") == "forbidden"]
+    problems = []
+    for module, line, text in lazy_targets() if targets is None else targets:
+        target = text.split(":")[0]
+        source_layer, target_layer = layer_of(module, layers), layer_of(target, layers)
+        crosses = any(_within(module, c["source_modules"]) and _within(target, c["forbidden_modules"])
+                      for c in forbidden)
+        if source_layer is not None and target_layer is not None:
+            layer = layers[source_layer]
+            parts = {next(m for m in layer.modules if _within(name, [m])) for name in (module, target)} \
+                if target_layer == source_layer else set()
+            crosses = crosses or target_layer < source_layer or (layer.independent and len(parts) == 2)
+        if crosses:
+            problems.append(f"{module} (l.{line}) names {text!r} to import at run time, a module it is not "
+                            "allowed to import")
+    return problems
+
+
+FIX_HINT = ("A module may import only from its own layer or the layers below it (docs/architecture.md). "
+            "Move what both sides need down to a lower layer (vtonkit.core, or the format library "
+            "vtonkit.datasets.io), or let the layer above pass it in as an argument.")
+
+
+def check() -> int:
+    """`lint`: the import contract, modules outside every layer, and lazy import targets; 0 when all hold."""
+    layers = load_layers()
+    status = lint().returncode
+    problems = [f"{m} sits in no layer of the contract: add it to [tool.importlinter] in pyproject.toml"
+                for m in unplaced_modules(layers)] + lazy_import_problems(layers, load_contracts())
+    for problem in problems:
+        print(problem)
+    if status or problems:
+        print(FIX_HINT)
+        return 1
+    print("Every module sits in a layer; no lazy import target crosses the contract.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["lint"]:
-        return lint().returncode
+        return check()
     if args == ["doc"]:
         sys.stdout.write(render_doc(load_layers(), load_contracts()))
         return 0
