@@ -21,6 +21,7 @@ from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_upright, to
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
+from vtonkit.preprocess.stages import checked_output
 
 from vtonkit.core.errors import InputError
 
@@ -130,7 +131,7 @@ def process_cloth(path: str | Path, masker: Any, *,
 
     def cloth_mask() -> np.ndarray:
         nonlocal notes
-        mask = np.asarray(masker.mask(masker_input(rgb, alpha)), dtype=bool)
+        mask = checked_output("cloth-mask", masker, masker.mask(masker_input(rgb, alpha)), rgb.shape[:2]).astype(bool)
         notes = check_cloth_mask(path, mask, rgb)
         return mask
 

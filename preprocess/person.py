@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from vtonkit.datasets.io.densepose import write_densepose
+from vtonkit.datasets.io.densepose import NUM_PARTS, write_densepose
 from vtonkit.datasets.io.images import exif_orientation, frames_note, write_jpeg
 from vtonkit.datasets.io.keypoints import present_mask, write_openpose_json
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
+from vtonkit.datasets.labels import NUM_CIHP
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.config import preflight_thresholds
 from vtonkit.preprocess.normalize import (
@@ -44,6 +45,7 @@ from vtonkit.preprocess.stages import (
     HUMAN_PARSERS,
     POSE_ESTIMATORS,
     PoseResult,
+    checked_output,
     close_backend,
     has_ability,
 )
@@ -231,8 +233,10 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
     """Run the parser, handing it the pose stage's silhouette when it declares it takes one (saves a model run)."""
     if pose.person_mask is not None and has_ability(parser, "person_mask"):
-        return parser.parse(image, pose.keypoints, person_mask=pose.person_mask)
-    return parser.parse(image, pose.keypoints)
+        parse = parser.parse(image, pose.keypoints, person_mask=pose.person_mask)
+    else:
+        parse = parser.parse(image, pose.keypoints)
+    return checked_output("parser", parser, parse, image.shape[:2], integers=True, max_value=NUM_CIHP - 1)
 
 
 def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray,
@@ -283,8 +287,9 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     if doubts:
         pose = replace(pose, keypoints=lower_doubtful(pose.keypoints, doubts),
                        warnings=[*pose.warnings, *(d.note() for d in doubts)])
-    densepose_ids = run_stage("densepose", lambda: np.asarray(
-        backends.densepose.densepose(image, pose.keypoints, parse), dtype=np.uint8))
+    densepose_ids = run_stage("densepose", lambda: checked_output(
+        "densepose", backends.densepose, backends.densepose.densepose(image, pose.keypoints, parse), image.shape[:2],
+        integers=True, max_value=NUM_PARTS).astype(np.uint8))
     agnostic, agnostic_notes = run_stage("agnostic", lambda: person_agnostic(image, parse, pose.keypoints, category))
     notes = person_warnings(normalized, pose, category, parse) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,

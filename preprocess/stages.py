@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+from vtonkit.core.errors import VtonkitError
 
 
 @dataclass
@@ -105,6 +106,26 @@ class ClothMasker(Protocol):
         ...
 
 
+class BackendOutputError(VtonkitError):
+    """A backend returned what its stage's interface does not allow (a newly written backend's bug,
+    named here instead of as a broadcasting error deep in a later stage)."""
+
+
+def checked_output(stage: str, backend: Any, value: Any, shape: tuple[int, ...], *,
+                   integers: bool = False, max_value: int | None = None) -> np.ndarray:
+    """`value` as an array when it is what the `stage` interface returns: `shape`, and with
+    `integers` whole numbers 0..`max_value`; else a :class:`BackendOutputError` naming the backend."""
+    array = np.asarray(value)
+    who = f"{stage} backend {getattr(backend, 'name', '?')!r} ({type(backend).__module__}.{type(backend).__qualname__})"
+    if array.shape != shape:
+        raise BackendOutputError(f"{who} returned an array of shape {array.shape}; the {stage} interface "
+                                 f"(vtonkit.preprocess.stages) returns {shape}, the input image's size")
+    if integers and (array.dtype.kind not in "uib" or (array.size and (array.min() < 0 or array.max() > max_value))):
+        raise BackendOutputError(f"{who} returned {array.dtype} values {array.min()}..{array.max()}; the {stage} "
+                                 f"interface returns integer labels 0..{max_value}")
+    return array
+
+
 T = TypeVar("T")
 
 
@@ -135,7 +156,7 @@ class Registry(Generic[T]):
     def resolve(self, name: str) -> type[T]:
         """The backend class registered as `name` (imports its module)."""
         if name not in self._targets:
-            raise KeyError(f"unknown {self.stage} backend {name!r}; available: {', '.join(self._targets)}")
+            raise KeyError(f"unknown {self.stage} backend {name!r}; available: {', '.join(self._targets)} (vtonkit models backends)")
         module_name, class_name = self._targets[name].split(":")
         return getattr(importlib.import_module(module_name), class_name)
 
