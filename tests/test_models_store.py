@@ -271,3 +271,21 @@ def test_every_url_serving_a_wrong_file_names_each_url(serve):
         models.download(spec, retries=0)
     assert first.url in str(caught.value) and second.url in str(caught.value)
     assert not models.cache_path(spec).with_name("weights.onnx.part").exists()
+
+
+def test_cli_lists_every_stage_backend():
+    """`--pose` pointed at `vtonkit models list`, which lists weight files: mediapipe, geometric, cv (the
+    defaults) appeared nowhere but in the error for an unknown name."""
+    from typer.testing import CliRunner
+    from vtonkit.preprocess.stages import REGISTRIES
+
+    from vtonkit.cli import app
+
+    result = CliRunner().invoke(app, ["models", "backends"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    for stage, registry in REGISTRIES.items():
+        for name in registry.names():
+            label = f"{name} (default)" if name == registry.default else name
+            assert any(f"--{stage.replace('_', '-')})" in row and f" {label} " in row for row in rows), (stage, name)
+    assert any("dwpose " in row and "dwpose-det, dwpose-pose" in row for row in rows)

@@ -29,7 +29,7 @@ def prep(
                                "or ray (actors; pip install ray); the engine names pool and inline work too."),
     ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster (e.g. ray://head:10001 or "
                                     "auto) instead of starting a local Ray instance."),
-    pose: str = typer.Option(None, "--pose", help="Pose backend (see `vtonkit models list`); default: config or mediapipe."),
+    pose: str = typer.Option(None, "--pose", help="Pose backend (`vtonkit models backends` lists every stage's); default: config or mediapipe."),
     parser: str = typer.Option(None, "--parser", help="Human-parser backend; default: config or geometric."),
     densepose: str = typer.Option(None, "--densepose", help="DensePose backend; default: config or geometric."),
     cloth_mask: str = typer.Option(None, "--cloth-mask", help="Cloth-mask backend; default: config or cv."),

@@ -54,6 +54,31 @@ def list_command(
                 console.print(f"  {label}: {value}", markup=False, highlight=False)
 
 
+@models_app.command("backends")
+def backends_command() -> None:
+    """List the backends of each preprocessing stage: the names --pose, --parser, --densepose and
+    --cloth-mask take (or [backends] in vtonkit.toml), the default of each stage, and the weights
+    a backend needs (`vtonkit models list`). A new backend registers in preprocess/stages.py (docs/extending.md).
+
+    Example: vtonkit models backends
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from vtonkit.preprocess.model_registry import MODELS
+    from vtonkit.preprocess.stages import REGISTRIES
+
+    table = Table(title="preprocessing backends")
+    for column in ("stage (option)", "backend", "weights", "what it is"):
+        table.add_column(column, overflow="fold")
+    for stage, registry in REGISTRIES.items():
+        for name in registry.names():
+            weights = ", ".join(m for m, spec in MODELS.items() if name in spec.backends) or "bundled / none"
+            label = f"{name} (default)" if name == registry.default else name
+            table.add_row(f"{stage} (--{stage.replace('_', '-')})", label, weights, registry.describe(name))
+    Console().print(table)
+
+
 @models_app.command("download")
 def download_command(
     names: list[str] = typer.Argument(..., help="Model names from `vtonkit models list` (or 'all')."),
