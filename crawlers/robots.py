@@ -24,7 +24,9 @@ from typing import Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Request, Response
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
 from vtonkit.crawlers.limits import BudgetSpent
 from vtonkit.crawlers.report import failure_reason, report_for
 
@@ -58,6 +60,18 @@ class RobotsFileOffsitePass:
 class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
     """RobotsTxtMiddleware that disallows a host whose robots.txt is unreachable (RFC 9309)."""
 
+    async def robot_parser(self, request: Request) -> Any:
+        """The host's parser, for every request that waited on its robots.txt.
+
+        Scrapy 2.19 has each waiting request await the one Deferred of the host's pending fetch, and
+        turning a Deferred into a Future consumes its result: the first waiter got the rules, every
+        other one None, which allows everything (13 disallowed pages of a resumed crawl, whose
+        restored requests all wait at once; the 3rd and 4th images of a product). Once the fetch has
+        settled, the parser stored for the host is the answer.
+        """
+        parser = await super().robot_parser(request)
+        settled = self._parsers.get(urlparse_cached(request).netloc)
+        return parser if settled is None or isinstance(settled, Deferred) else settled
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if 200 <= response.status < 300:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 
 import json
+import os
 import subprocess
+import time
 
 from tests.fixture_shops import FixtureShop, Page, Routes, _Handler, html, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
@@ -114,3 +116,37 @@ def test_robots_txt_of_the_host_a_store_redirects_to_holds(tmp_path):
     assert "/robots.txt" in shop.paths and PRIVATE not in shop.paths
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert not [n for n in summary["notes"] if n.startswith("robots.txt of ")]
+
+
+class _SlowRobotsHandler(_Handler):
+    """Answers robots.txt after half a second: every start page waits on it at once."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            time.sleep(0.5)
+        super().do_GET()
+
+
+def test_every_request_waiting_on_robots_txt_gets_its_rules(tmp_path):
+    """Scrapy 2.19 handed the parser to the first request waiting on a host's robots.txt and None,
+    which allows everything, to the others: a resumed crawl (its restored requests all wait at once)
+    fetched 13 disallowed pages. Five start pages wait here; the four under /private/ stay unfetched."""
+    private = [f"/private/p{n}" for n in range(4)]
+    stores = tmp_path / "stores"
+    stores.mkdir()
+    shop = FixtureShop(lambda base: {**shop_routes(Page(ROBOTS, "text/plain")),
+                                     **{path: html("<h1>Private</h1>") for path in private}})
+    shop.RequestHandlerClass = _SlowRobotsHandler
+    (stores / "waiting.toml").write_text(
+        f'name = "robots-waiting"\nbase_url = "{shop.url}"\nstart_paths = {json.dumps(["/", *private])}\n',
+        encoding="utf-8")
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "robots-waiting", "--out", str(tmp_path / "out"), "--no-throttle",
+                              "--render", "never"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                             check=False, env={**os.environ, "VTONKIT_STORES": str(stores)})
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not [p for p in shop.paths if p.startswith("/private/")], shop.paths
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["skipped"]["robots.txt"] >= 4
