@@ -76,6 +76,7 @@ def test_an_unreachable_robots_txt_disallows_the_host(tmp_path, robots, handler,
     (note,) = [n for n in summary["notes"] if n.startswith("robots.txt of ")]
     host = run.args[run.args.index("--url") + 1].removeprefix("http://")
     assert f"robots.txt of {host} could not be read ({why}" in note and "disallows everything" in note
+    assert summary["finish_reason"] == "robots-unreachable" and "the crawl stops" in note
     assert "could not be read" in run.stdout + run.stderr
     assert summary["skipped"]["robots.txt"] >= 1
 
@@ -150,3 +151,90 @@ def test_every_request_waiting_on_robots_txt_gets_its_rules(tmp_path):
     assert not [p for p in shop.paths if p.startswith("/private/")], shop.paths
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["skipped"]["robots.txt"] >= 4
+
+
+class _RobotsElsewhereHandler(_Handler):
+    """robots.txt asked of ``localhost`` is sent on to ``127.0.0.1``; every other page stays."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt" and self.headers.get("Host", "").startswith("localhost"):
+            self.server.log(f"//localhost{self.path}", self.headers.get("User-Agent", ""))
+            self.send_response(301)
+            self.send_header("Location", f"{self.server.url}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+
+def test_a_robots_txt_redirect_does_not_widen_the_store(tmp_path):
+    """The spider's own robots.txt request was marked as a start page, so its redirect to another
+    host made that host the store's too: a link there (/other-site/) was crawled."""
+    def routes(base: str) -> Routes:
+        page = shop_routes(Page(ROBOTS, "text/plain"))
+        page["/"] = html(page["/"].body.decode() + f"<a href='{base}/other-site/page'>elsewhere</a>")
+        page["/other-site/page"] = html("<h1>Another site</h1>")
+        return page
+
+    shop = FixtureShop(routes)
+    shop.RequestHandlerClass = _RobotsElsewhereHandler
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--no-throttle", "--render",
+                              "never", "--url", shop.url.replace("127.0.0.1", "localhost")],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "//localhost/robots.txt" in shop.paths and "/other-site/page" not in shop.paths, shop.paths
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert not [n for n in summary["notes"] if "redirects to" in n]
+
+
+def test_robots_groups_match_the_product_token_not_the_whole_user_agent(tmp_path):
+    """The user agent names the project's URL, which holds "github": a `User-agent: github` group
+    (meant for GitHub's own crawler) applied to vtonkit and disallowed the whole store."""
+    robots = Page(b"User-agent: github\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\n", "text/plain")
+    paths, _, products, run = _crawl_robots(tmp_path, robots)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert sorted(p["sku"] for p in products) == HANDLES
+    assert PRIVATE not in paths
+
+
+def test_robots_txt_fetches_do_not_spend_the_page_budget(tmp_path):
+    """--max-pages 4 on a home page, the guessed /sitemap.xml and two products: the middleware's and
+    the spider's robots.txt fetches took two of the four pages, and a product was never fetched."""
+    shop = FixtureShop(lambda base: shop_routes(Page(ROBOTS, "text/plain")))
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--no-throttle",
+                              "--render", "never", "--max-pages", "4"],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["sku"] for line in products) == HANDLES
+    assert "/robots.txt" in shop.paths
+
+
+def test_a_resumed_crawl_stopped_by_an_unreachable_robots_txt_starts_over(tmp_path):
+    """Every queued page of a resumed run was refused and remembered as seen when the store's
+    robots.txt answered 503, and the run ended "finished": the next --resume fetched robots.txt
+    only, and the products not found before were lost for good. Now the run stops, exits 1, and the
+    next run starts over from the store's start pages."""
+    shop = FixtureShop(lambda base: shop_routes(Page(b"<h1>Service unavailable</h1>", status=503)))
+    command = [*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--no-throttle",
+               "--render", "never", "--resume"]
+    try:
+        first = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+        shop.routes["/robots.txt"] = Page(ROBOTS, "text/plain")
+        second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert first.returncode == 1, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "the crawl stops" in first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["sku"] for line in products) == HANDLES
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert any("stopped because the store's robots.txt could not be read" in n for n in summary["notes"])
+    assert PRIVATE not in shop.paths

@@ -210,14 +210,14 @@ class StoreSpider(scrapy.Spider):
             request = self.browser_request(self.url_for(path), callback=self.parse_listing)
             if request is not None:
                 yield self._start_request(request)
-        if self.use_sitemap:
-            yield self._start_request(scrapy.Request(
+        if self.use_sitemap:  # not a start page: where robots.txt redirects to is not the store's host
+            yield scrapy.Request(
                 self.url_for("/robots.txt"),
                 callback=self.parse_robots,
                 errback=self.on_sitemap_error,
-                meta={"dont_obey_robotstxt": True},
+                meta={"dont_obey_robotstxt": True, "allow_offsite": True},
                 dont_filter=True,
-            ))
+            )
 
     @staticmethod
     def _start_request(request: scrapy.Request) -> scrapy.Request:
