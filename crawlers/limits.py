@@ -69,7 +69,8 @@ def gunzip_capped(body: bytes, max_size: int) -> bytes:
 
 
 def is_page_request(request: Request) -> bool:
-    return IMAGE_REQUEST_META not in request.meta
+    """Not an image and not a robots.txt fetch (both marked in their meta): what the page budget counts."""
+    return IMAGE_REQUEST_META not in request.meta and not request.meta.get("dont_obey_robotstxt")
 
 
 @dataclass

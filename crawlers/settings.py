@@ -21,6 +21,9 @@ USER_AGENT = f"vtonkit/{__version__} (+{PROJECT_URL})"
 
 # Politeness
 ROBOTSTXT_OBEY = True
+# the product token robots.txt groups are matched against (RFC 9309), not the whole user agent,
+# whose project URL holds "github": a "User-agent: github" group applied to vtonkit
+ROBOTSTXT_USER_AGENT = "vtonkit"
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.5
