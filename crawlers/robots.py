@@ -12,7 +12,10 @@ was then crawled without its rules. RFC 9309, section 2.3.1:
 * 5xx, 429, a network error ("unreachable"): every page of the host is disallowed.
 
 A host whose robots.txt is unreachable is named once in the crawl's notes (``summary.json``), so an
-empty crawl says why. The file's own request follows redirects to another host (``shop.example``
+empty crawl says why. When it is the store's own host the crawl stops (finish reason
+``robots-unreachable``, exit code 1) rather than refuse, and remember as seen, every page it has
+queued; a ``--resume`` job is left marked unfinished, so the next run starts over from the store's
+start pages and keeps the products found. The file's own request follows redirects to another host (``shop.example``
 -> ``www.shop.example``, RFC 9309 asks for five hops at least): the page requests are what the
 offsite rules guard (:class:`RobotsFileOffsitePass`).
 """
@@ -24,15 +27,16 @@ from typing import Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Request, Response
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
-from vtonkit.crawlers.limits import BudgetSpent
 from vtonkit.crawlers.report import failure_reason, report_for
 
 logger = logging.getLogger(__name__)
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+ROBOTS_UNREACHABLE = "robots-unreachable"  # finish reason of a crawl whose store's robots.txt could not be read
 
 
 def is_robots_request(request: Request) -> bool:
@@ -85,17 +89,21 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-        if isinstance(exc, BudgetSpent):  # the crawl is stopping: nothing more is fetched anyway
-            self._settle(netloc, DISALLOW_ALL)
-        else:
-            self._unreachable(netloc, failure_reason(exc))
+        self._unreachable(netloc, failure_reason(exc))
 
     def _unreachable(self, netloc: str, why: str) -> None:
+        on_store_host = getattr(self.crawler.spider, "on_store_host", None)
+        store = on_store_host is not None and on_store_host(f"http://{netloc}/")
         report_for(self.crawler).note(
             f"robots.txt of {netloc} could not be read ({why}): none of that host's pages or images are "
-            "fetched (RFC 9309: an unreachable robots.txt disallows everything); crawl again later"
+            "fetched (RFC 9309: an unreachable robots.txt disallows everything); "
+            + ("the crawl stops: run the same command again later (with --resume it starts over, keeping "
+               "the products found)" if store else "crawl again later")
         )
         self._settle(netloc, DISALLOW_ALL)
+        if store:  # every request of the store would be refused and remembered as seen: a resumed job
+            # would then be spent; the runner keeps the job marked unfinished instead
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=ROBOTS_UNREACHABLE))
 
     def _settle(self, netloc: str, body: bytes) -> None:
         parser: Any = build_from_crawler(self._parserimpl, self.crawler, body)

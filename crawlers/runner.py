@@ -92,12 +92,17 @@ def recover_killed_job(job: Path) -> str | None:
     nothing else was queued, so the crawl ended at once with most of the store never crawled. The
     store is crawled again instead; the spider skips the products found before (products.jsonl).
     """
-    if not (job / RUNNING_MARK).exists():
+    from vtonkit.crawlers.robots import ROBOTS_UNREACHABLE
+
+    mark = job / RUNNING_MARK
+    if not mark.exists():
         return None
+    stopped = mark.read_text(encoding="utf-8", errors="replace").strip() == ROBOTS_UNREACHABLE
     shutil.rmtree(job / "requests.queue", ignore_errors=True)
     (job / "requests.seen").unlink(missing_ok=True)
-    return ("the last run of this crawl was killed, and its request queue with it: the store is crawled "
-            "again from its start pages, the products found before kept once")
+    why = ("stopped because the store's robots.txt could not be read" if stopped
+           else "was killed, and its request queue with it")
+    return f"the last run of this crawl {why}: the store is crawled again from its start pages, the products found before kept once"
 
 
 def store_names() -> list[str]:
@@ -158,6 +163,7 @@ def run_crawl(
     """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
+    from vtonkit.crawlers.robots import ROBOTS_UNREACHABLE
 
     check_crawl(store, url)
     budgets: dict[str, Any] = {}
@@ -194,13 +200,15 @@ def run_crawl(
         kwargs["category"] = category
     process.crawl(crawler, **kwargs)
     process.start()
-    if job is not None:
-        (job / RUNNING_MARK).unlink(missing_ok=True)  # a clean end: Scrapy has saved its queue
     report = getattr(crawler, "vtonkit_report", None)
     summary = report.as_dict() if report is not None else {}
     try:
         summary["finish_reason"] = crawler.stats.get_value("finish_reason")
     except RuntimeError:  # the crawl never started (the spider refused its arguments)
         summary["finish_reason"] = "not started (see crawl.log)"
+    if job is not None and summary["finish_reason"] == ROBOTS_UNREACHABLE:
+        (job / RUNNING_MARK).write_text(ROBOTS_UNREACHABLE, encoding="utf-8")  # its queue is spent: start over
+    elif job is not None:
+        (job / RUNNING_MARK).unlink(missing_ok=True)  # a clean end: Scrapy has saved its queue
     summary["out"] = str(Path(out).resolve())
     return summary
