@@ -112,6 +112,29 @@ def test_hrviton_without_checkpoints_is_refused_with_a_hint(vitonhd: Path, tmp_p
     assert "--method warp" in result.output
 
 
+def test_checkpoints_are_checked_before_anything_else(vitonhd: Path, tmp_path: Path) -> None:
+    """A lone --tocg-checkpoint (even of a file that does not exist) was dropped without a word and the
+    warp baseline ran, exit 0; a missing checkpoint over an earlier run's folder was reported as "this
+    output folder holds a run with other settings"."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS[:1])
+    weights = tmp_path / "mtviton.pth"
+    weights.write_bytes(b"not read: refused before")
+    lone = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(tmp_path / "o1"), "--tocg-checkpoint",
+                                    str(weights)])
+    assert lone.exit_code == 2 and "HR-VITON needs both checkpoints" in lone.output, lone.output
+    assert "--gen-checkpoint" in lone.output and not (tmp_path / "o1").exists()
+    warp = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(tmp_path / "o2"), "--method", "warp",
+                                    "--tocg-checkpoint", str(weights), "--gen-checkpoint", str(weights)])
+    assert warp.exit_code == 2 and "the warp baseline takes no checkpoint" in warp.output, warp.output
+    earlier = tmp_path / "earlier"
+    assert CliRunner().invoke(app, ["infer", str(dataset), "--out", str(earlier), "--method", "warp"]).exit_code == 0
+    missing = CliRunner().invoke(app, ["infer", str(dataset), "--out", str(earlier), "--tocg-checkpoint",
+                                       str(weights), "--gen-checkpoint", str(tmp_path / "gen.pth")])
+    assert missing.exit_code == 2 and "checkpoint not found" in missing.output, missing.output
+    assert "Invalid value for --gen-checkpoint" in missing.output
+    assert "other settings" not in missing.output
+
+
 def test_sheet_one_garment_across_persons(vitonhd: Path, tmp_path: Path) -> None:
     dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
     out = tmp_path / "sheet"

@@ -11,15 +11,32 @@ METHOD_HELP = ("hrviton: the official HR-VITON networks (needs both checkpoints)
 
 
 def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> str:
+    """The method to run, checked against the checkpoints given (before any output folder is read:
+    a missing checkpoint was reported as "this output folder holds a run with other settings")."""
     from vtonkit.core.progress import console
 
+    if method not in (None, "hrviton", "warp"):
+        raise typer.BadParameter("must be hrviton or warp", param_hint="--method")
+    given = {name: path for name, path in (("--tocg-checkpoint", tocg), ("--gen-checkpoint", gen)) if path}
+    if method == "warp" and given:
+        raise typer.BadParameter(f"the warp baseline takes no checkpoint; drop {' and '.join(given)} "
+                                 "(or use --method hrviton)", param_hint="--method")
+    if len(given) == 1:  # a lone checkpoint was dropped without a word, and the warp baseline ran
+        (name,) = given
+        missing = "--gen-checkpoint" if name == "--tocg-checkpoint" else "--tocg-checkpoint"
+        raise typer.BadParameter(f"HR-VITON needs both checkpoints: {name} is given, {missing} is not",
+                                 param_hint=missing)
+    for name, path in given.items():
+        if not Path(path).is_file():
+            raise typer.BadParameter(f"{path}: checkpoint not found", param_hint=name)
     if method is None:
-        method = "hrviton" if tocg and gen else "warp"
+        method = "hrviton" if given else "warp"
         if method == "warp":
             console.print("[yellow]no checkpoints given: using the non-learned warp BASELINE "
                           "(--method warp); pass --tocg-checkpoint and --gen-checkpoint for HR-VITON[/]")
-    if method not in ("hrviton", "warp"):
-        raise typer.BadParameter("must be hrviton or warp", param_hint="--method")
+    elif method == "hrviton" and not given:
+        raise typer.BadParameter("HR-VITON needs --tocg-checkpoint and --gen-checkpoint (or --method warp, the "
+                                 "non-learned baseline, without them)", param_hint="--method")
     return method
 
 
