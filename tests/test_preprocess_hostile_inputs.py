@@ -484,3 +484,27 @@ def test_prep_cloth_with_an_unreadable_manifest_is_a_clear_error(tmp_path: Path)
     result = CliRunner().invoke(app, ["prep-cloth", str(shot), "--out", str(split)])
     assert result.exit_code == 2, result.output
     assert "manifest.json" in _flat(result.output) and "unreadable manifest" in _flat(result.output)
+
+
+def test_agnostic_keeps_to_the_category_the_manifest_records(vitonhd: Path, tmp_path: Path):
+    """`agnostic SPLIT --category lower` on a split prep recorded as upper rewrote its agnostic files
+    with the lower recipe and left the manifest at upper: validate then flagged every sample and infer
+    ran it as upper. The other category is refused; without --category the recorded one is used."""
+    import shutil
+
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.datasets.manifest import PERSONS, Manifest
+
+    split = SplitDir(tmp_path / "data" / "test")
+    shutil.copytree(vitonhd / "test", split.root)
+    manifest = Manifest.load(tmp_path / "data")
+    for stem in split.person_stems():
+        manifest.entries("test", PERSONS)[stem] = {"category": "upper"}
+    manifest.save()
+    kept = {p: p.read_bytes() for p in split.root.rglob("*") if p.is_file()}
+    refused = CliRunner().invoke(app, ["agnostic", str(split.root), "--category", "lower"])
+    output = _flat(refused.output)
+    assert refused.exit_code == 2 and "the manifest says split test holds upper garments, not lower" in output, output
+    assert {p: p.read_bytes() for p in split.root.rglob("*") if p.is_file()} == kept
+    recorded = CliRunner().invoke(app, ["agnostic", str(split.root)])
+    assert recorded.exit_code == 0 and "agnostic (upper)" in _flat(recorded.output), recorded.output

@@ -8,7 +8,9 @@ import typer
 
 def agnostic(
     split_dir: Path = typer.Argument(..., help="A split directory (e.g. DATASET/test) with image/, image-parse-v3/, openpose_json/."),
-    category: str = typer.Option("upper", "--category", "-c", help="upper (official HR-VITON recipe), lower or dresses."),
+    category: str = typer.Option(None, "--category", "-c", help="upper (official HR-VITON recipe), lower or dresses. "
+                                 "Default: the category `vtonkit prep` recorded for the split, else upper; another one "
+                                 "than the recorded is refused (validate, infer and training read the recorded one)."),
 ) -> None:
     """Recompute image-parse-agnostic-v3.2/, agnostic-v3.2/ and agnostic-mask/ for every sample.
 
@@ -20,14 +22,20 @@ def agnostic(
     """
     from vtonkit.core.terminal import escape  # paths and reasons are outside text: no markup, no terminal controls
 
-    from vtonkit.core.errors import OutputRefusedError
+    from vtonkit.core.errors import OutputRefusedError, VtonkitError
     from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
+    from vtonkit.datasets.manifest import resolve_category
     from vtonkit.preprocess.agnostic import CATEGORIES
     from vtonkit.preprocess.batch import recompute_split
 
-    if category not in CATEGORIES:
+    if category is not None and category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
+    try:  # a split recomputed for another category left the manifest's: validate and infer read that one
+        category = resolve_category(split_dir.resolve().parent, split_dir.resolve().name, category)
+    except VtonkitError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     split = SplitDir(split_dir)
     stems = split.person_stems()
     if not stems:
