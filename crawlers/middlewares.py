@@ -2,14 +2,19 @@
 
 Scrapy's own RetryMiddleware re-schedules a failed request at once; against a struggling shop
 that is the opposite of polite. This subclass waits ``VTONKIT_RETRY_BACKOFF_BASE * 2**(n-1)``
-seconds (capped by ``VTONKIT_RETRY_BACKOFF_MAX``, or the server's ``Retry-After``) before the
-n-th retry. The wait holds the request's download slot, so the whole domain slows down.
+seconds (capped by ``VTONKIT_RETRY_BACKOFF_MAX``) before the n-th retry, or what the server's
+``Retry-After`` asks (seconds or an HTTP date, capped by ``VTONKIT_RETRY_AFTER_MAX``). The wait
+pauses the whole host (:class:`~vtonkit.crawlers.pacing.HostPacer`): the host's other pages wait
+too, instead of drawing the same 503 every half second.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
@@ -30,21 +35,35 @@ logger = logging.getLogger(__name__)
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware that sleeps before handing back a retry request."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, crawler: Any = None):
         super().__init__(settings)
+        self.crawler = crawler
         self.backoff_base = settings.getfloat("VTONKIT_RETRY_BACKOFF_BASE", 1.0)
         self.backoff_max = settings.getfloat("VTONKIT_RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("VTONKIT_RETRY_AFTER_MAX", 300.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> BackoffRetryMiddleware:
+        return cls(crawler.settings, crawler)
 
     def _delay(self, retry: Request, response: Response | None) -> float:
-        retry_after = response.headers.get(b"Retry-After") if response is not None else None
-        if retry_after and retry_after.strip().isdigit():
-            return min(float(retry_after), self.backoff_max)
+        asked = retry_after_seconds(response.headers.get(b"Retry-After")) if response is not None else None
+        if asked is not None:
+            return min(asked, self.retry_after_max)
         attempt = max(1, int(retry.meta.get("retry_times", 1)))
         delay = self.backoff_base * 2 ** (attempt - 1)
         return min(delay * random.uniform(0.8, 1.2), self.backoff_max)  # jitter spreads retries
 
-    async def _wait(self, seconds: float) -> None:
-        if seconds > 0:
+    async def _wait(self, request: Request, seconds: float) -> None:
+        """Pause the request's host for `seconds` (the retry waits with it), or, without a pacer, this retry."""
+        if seconds <= 0:
+            return
+        from vtonkit.crawlers.pacing import pacer_for
+
+        pacer = pacer_for(self.crawler)
+        if pacer is not None:
+            pacer.pause(request, seconds)
+        else:
             await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
@@ -52,7 +71,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             delay = self._delay(result, response)
             logger.info("retrying %s (HTTP %s) in %.1fs", request.url, response.status, delay)
-            await self._wait(delay)
+            await self._wait(request, delay)
         return result
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
@@ -60,8 +79,25 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             delay = self._delay(result, None)
             logger.info("retrying %s (%s) in %.1fs", request.url, type(exception).__name__, delay)
-            await self._wait(delay)
+            await self._wait(request, delay)
         return result
+
+
+def retry_after_seconds(value: bytes | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header's wait in seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3);
+    None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def leaves_store(crawler: Any, request: Request, target: str) -> bool:

@@ -41,6 +41,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the page is reported in the crawl summary; not a crawl error
 VTONKIT_RETRY_BACKOFF_BASE = 1.0
 VTONKIT_RETRY_BACKOFF_MAX = 60.0
+VTONKIT_RETRY_AFTER_MAX = 300.0  # longest Retry-After honoured (the host pauses that long; longer is capped)
+VTONKIT_MAX_CRAWL_DELAY = 30.0  # longest robots.txt Crawl-delay honoured, in seconds
 DOWNLOADER_MIDDLEWARES = {
     # an unreachable robots.txt (5xx, 429, a network error) disallows its host instead of allowing it
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -52,6 +54,8 @@ DOWNLOADER_MIDDLEWARES = {
     "vtonkit.crawlers.middlewares.RedirectLoopMiddleware": 650,
     # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget
     "vtonkit.crawlers.limits.PageBudgetGate": 150,
+    # after the robots middleware, which reads Crawl-delay: a host's requests start when it allows
+    "vtonkit.crawlers.pacing.HostPacer": 160,
 }
 REDIRECT_MAX_TIMES = 8
 # the fragment of a hash route (/#/item/3) makes another page (Scrapy's own drops every fragment)
