@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -267,7 +268,29 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
         raise VtonkitError("nothing to do: give --persons and/or --cloths")
     category = check_category(options.category)
     dataset = Path(options.out).resolve()
+    created = not dataset.exists()
     dataset.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_prep(options, dataset, category, engine, on_start, on_result)
+    except BaseException:
+        if created:
+            remove_if_unwritten(dataset)
+        raise
+
+
+def remove_if_unwritten(dataset: Path) -> None:
+    """Remove a dataset folder a failed run created, when it holds no file but its own bookkeeping
+    (manifest, lock) and empty folders: a run that stopped at its set-up (missing weights, no inputs)
+    left an empty dataset behind, which the next run then took for the user's."""
+    bookkeeping = state_dir(dataset)
+    files = [p for p in dataset.rglob("*") if not p.is_dir() and bookkeeping not in p.parents]
+    if not files:
+        shutil.rmtree(dataset, ignore_errors=True)
+
+
+def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine,
+              on_start: Callable[[dict[str, int]], None] | None,
+              on_result: ProgressCallback | None) -> PrepReport:
     started, started_at = time.perf_counter(), time.time()
     with dataset_lock(dataset):
         remove_stale_temporaries(dataset)
@@ -288,6 +311,11 @@ def run_prep(options: PrepOptions, *, on_start: Callable[[dict[str, int]], None]
                 continue
             found = person_sources(spec, category) if kind == "person" else cloth_sources(spec, category)
             for split, sources in _by_split(found, options).items():
+                others = manifest.categories(split) - {category}
+                if others:  # validate, infer and training read one category per split
+                    raise VtonkitError(
+                        f"{dataset / split} holds {', '.join(sorted(others))} samples: prep --category {category} "
+                        "would mix garment categories in one split; give another --out (one dataset per category)")
                 DatasetLayout(dataset).split(split).make_folders()
                 planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,
                                                   options.keep_framing)

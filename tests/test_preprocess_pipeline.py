@@ -656,3 +656,49 @@ def test_profile_timeline_shows_where_each_pool_worker_spent_the_run(photos, tmp
         # the three figures are each rounded to the millisecond: up to 1.5 ms apart from rounding alone
         assert clock["busy_s"] <= clock["last_task_end_s"] - clock["first_task_s"] + 1.6e-3
     assert all(w["startup_cpu_s"] > 0 for w in report.profile["per_worker"].values())
+
+
+def test_missing_weights_are_one_clear_error_not_a_worker_death_per_input(photos, tmp_path):
+    """A real-model backend without its weights failed in every pool worker's set-up: three
+    tracebacks, then every input recorded as "the worker process died ... (native crash or out of
+    memory)", and an empty dataset left behind. Now: the model's own message once, exit code 2,
+    nothing left."""
+    out = tmp_path / "data"
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "prep", "--persons",
+                          str(photos / "persons" / REAL_PERSONS[0]), "--out", str(out), "--split", "test",
+                          "--parser", "schp-lip"], capture_output=True, text=True, timeout=300, check=False,
+                         env={**os.environ, "VTONKIT_HOME": str(tmp_path / "empty-store")})
+    assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "model schp-lip is not available: run `vtonkit models download schp-lip`" in run.stderr
+    assert "Traceback" not in run.stderr and "worker process died" not in run.stdout + run.stderr
+    assert not out.exists()
+
+
+def test_prep_refuses_to_mix_categories_in_one_split(photos, tmp_path):
+    """A lower-body dataset prepared again with --category upper rewrote its samples with the upper
+    recipe, exit 0; validate then blamed the samples that were right."""
+    garment = str(photos / "garments" / GARMENTS[0])
+    run_prep(PrepOptions(out=tmp_path, split="test", cloths=garment, category="lower", in_process=True))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    with pytest.raises(VtonkitError, match=r"holds lower samples: prep --category upper would mix garment "
+                                           r"categories in one split; give another --out"):
+        run_prep(PrepOptions(out=tmp_path, split="test", cloths=garment, category="upper", in_process=True))
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == before
+
+
+def test_prep_auto_says_how_many_samples_went_to_each_split(photos, tmp_path):
+    """`prep --split auto` said only "N samples written": a small shop whose every sample went to
+    train then met "test: no complete person sample" at `pairs --split test`."""
+    from vtonkit.cli import app
+
+    garments = tmp_path / "garments"
+    garments.mkdir()
+    for name in GARMENTS:
+        (garments / name).write_bytes((photos / "garments" / name).read_bytes())
+    result = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(tmp_path / "ds"), "--split",
+                                      "auto", "--test-fraction", "0.5", "--in-process", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    counts = {split: len(list((tmp_path / "ds" / split / "cloth").glob("*.jpg"))) if (tmp_path / "ds" / split).is_dir()
+              else 0 for split in ("train", "test")}
+    assert sum(counts.values()) == len(GARMENTS)
+    assert f"prep auto: 2 samples written (train {counts['train']}, test {counts['test']})" in result.output

@@ -27,11 +27,17 @@ from typing import Any
 
 from vtonkit.preprocess.engines import Worker, WorkerFactory, limit_threads, spawning_workers
 
+from vtonkit.core.errors import VtonkitError
 from vtonkit.core.native_logs import redirect_native_stderr
 
 logger = logging.getLogger(__name__)
 
 _WORKER: Worker[Any, Any] | None = None
+SETUP_ERROR_BYTES = 4096
+
+
+class WorkerSetupError(VtonkitError):
+    """The pool's workers could not build their worker (for instance a backend's weights are missing)."""
 WINDOW_PER_WORKER = 4
 
 
@@ -76,7 +82,7 @@ def _pin_to_own_core(counter: Any, cores: list[int]) -> None:
 
 
 def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None, core_counter: Any = None,
-                cores: list[int] | None = None) -> None:
+                cores: list[int] | None = None, setup_error: Any = None) -> None:
     global _WORKER
     _die_with_parent()
     if core_counter is not None and cores:
@@ -84,7 +90,14 @@ def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None, co
     if native_log:
         redirect_native_stderr(native_log)
     limit_threads()
-    _WORKER = make_worker()
+    try:
+        _WORKER = make_worker()
+    except VtonkitError as exc:  # missing weights, a bad backend option: the run's problem, not an item's
+        if setup_error is None:
+            raise
+        with setup_error.get_lock():
+            setup_error.value = str(exc).encode("utf-8", "replace")[:SETUP_ERROR_BYTES - 1]
+        os._exit(3)  # no traceback per worker: the parent reports the message once
     atexit.register(_leave_without_teardown)  # after a successful build: a failed one exits the usual way
 
 
@@ -107,6 +120,7 @@ class PoolEngine:
     def __init__(self, workers: int = 1, native_log: str | None = None) -> None:
         self.workers = max(1, int(workers))
         self.native_log = native_log
+        self._setup_error: Any = None  # shared buffer a worker writes its setup failure into
 
     def run(self, make_worker: WorkerFactory[Any, Any], items: Iterable[Any]) -> Iterator[Any]:
         with spawning_workers():  # pools start their workers while items are submitted
@@ -120,12 +134,20 @@ class PoolEngine:
                                         orphans)
             if not orphans:
                 return
+            self._raise_setup_error()
             logger.warning("a worker process died; retrying the %d items it left, one at a time", len(orphans))
             for item in orphans:
                 alone: list[Any] = []
                 yield from self._run_window(make_worker, iter([item]), 1, 1, alone)
                 if alone:
+                    self._raise_setup_error()
                     yield make_worker.lost(item)
+
+    def _raise_setup_error(self) -> None:
+        """A worker that could not build itself (missing weights) broke the pool: every item would be
+        reported as a worker death. Raise its error once instead."""
+        if self._setup_error is not None and self._setup_error.value:
+            raise WorkerSetupError(self._setup_error.value.decode("utf-8", "replace"))
 
     def _pool(self, make_worker: WorkerFactory[Any, Any], workers: int) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
@@ -134,8 +156,10 @@ class PoolEngine:
         # on part of a machine leaves the placement to the scheduler, so that two runs side by
         # side do not pile onto the same cores.
         counter = context.Value("i", 0) if workers > 1 and workers == len(cores) else None
+        if self._setup_error is None:
+            self._setup_error = context.Array("c", SETUP_ERROR_BYTES)
         return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_initialize,
-                                   initargs=(make_worker, self.native_log, counter, cores))
+                                   initargs=(make_worker, self.native_log, counter, cores, self._setup_error))
 
     def _run_window(self, make_worker: WorkerFactory[Any, Any], items: Iterator[Any], workers: int, window: int,
                     orphans: list[Any]) -> Iterator[Any]:

@@ -1,7 +1,9 @@
 """`vtonkit prep` and `vtonkit pairs`: build an HR-VITON dataset from photos and garments, then its pair lists."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -69,8 +71,15 @@ def prep(
                           backends={k: v for k, v in {"pose": pose, "parser": parser, "densepose": densepose,
                                                       "cloth_mask": cloth_mask}.items() if v})
     try:
+        written: Counter[str] = Counter()  # samples per split: --split auto may leave one empty
+
+        def advance(result: Any) -> None:
+            bars.advance(result)
+            if result.failure is None:
+                written[result.split] += 1
+
         with _StageBars(console, enabled=progress) as bars:
-            report = run_prep(options, on_start=bars.start, on_result=bars.advance)
+            report = run_prep(options, on_start=bars.start, on_result=advance)
     except (VtonkitError, ImportError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
@@ -83,7 +92,8 @@ def prep(
         raise typer.Exit(130) from exc
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     warned = len({w["file"] for w in report.warnings})
-    console.print(f"prep {split}: {ok} samples written ({warned} with warnings), {skipped} already complete, "
+    per_split = f" (train {written['train']}, test {written['test']})" if split == "auto" else ""
+    console.print(f"prep {split}: {ok} samples written{per_split} ({warned} with warnings), {skipped} already complete, "
                   f"{failed} failed ({report.profile['images_per_s']} images/s)")
     if report.duplicates:
         console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input")
@@ -94,8 +104,6 @@ def prep(
     for record in report.warnings[:_SHOWN]:
         console.print(f"  [yellow]warning[/yellow] {escape(record['file'])}: {escape(record['warning'])}")
     if len(report.warnings) > _SHOWN:
-        from collections import Counter
-
         from vtonkit.preprocess.preflight import warning_kind
 
         kinds = Counter(warning_kind(record["warning"]) for record in report.warnings)
