@@ -77,6 +77,16 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         settled = self._parsers.get(urlparse_cached(request).netloc)
         return parser if settled is None or isinstance(settled, Deferred) else settled
 
+    def parsed(self, netloc: str) -> Any:
+        """The rules of `netloc` once its robots.txt has settled, else None."""
+        parser = self._parsers.get(netloc)
+        return None if parser is None or isinstance(parser, Deferred) else parser
+
+    def crawl_delay(self, parser: Any) -> float | None:
+        """The ``Crawl-delay`` the rules ask of this crawler (Protego parses it; Scrapy does not use it)."""
+        asked = getattr(getattr(parser, "rp", None), "crawl_delay", None)
+        return asked(self._robotstxt_useragent or self._default_useragent) if asked is not None else None
+
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if 200 <= response.status < 300:
             return await super()._parse_robots(response, netloc, request)
