@@ -235,3 +235,16 @@ def test_a_photo_with_several_frames_is_used_with_a_warning(vitonhd, photos, tmp
     output = " ".join(result.output.split())
     assert result.exit_code == 0, output
     assert "garment.tiff: 3 frames (an animation or a multi-page file): the first one is used" in output
+
+
+@pytest.mark.parametrize("command", ["prep-person", "prep-cloth"])
+def test_a_dataset_root_given_as_the_split_folder_is_refused(vitonhd, tmp_path, command):
+    """`prep-person photo.jpg --out data/mine` (the root, not data/mine/test) wrote image/ ... into the
+    root and the manifest into data/.vtonkit; `pairs` then said only "no complete person sample"."""
+    root = tmp_path / "mine"
+    (root / "test").mkdir(parents=True)
+    photo = vitonhd / "test" / ("image" if command == "prep-person" else "cloth")
+    result = runner.invoke(app, [command, str(next(photo.iterdir())), "--out", str(root)], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert "is a dataset root (it holds test/); give one of its split folders" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["mine", "test"]

@@ -161,14 +161,39 @@ def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None
 
 
 def test_a_sheet_whose_every_try_on_failed_is_not_written(vitonhd: Path, tmp_path: Path) -> None:
-    """A person with no photo: every try-on failed and an empty sheet ("0 try-ons") was still written."""
+    """A person whose other files are missing: every try-on failed and an empty sheet ("0 try-ons")
+    was still written."""
+    import shutil
+
     dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    images = dataset / "test" / "image"
+    images.unlink()
+    shutil.copytree(vitonhd / "test" / "image", images)
+    shutil.copy(images / "00013_00.jpg", images / "99999_00.jpg")  # a photo, but no parse, pose, agnostic
     out = tmp_path / "sheet"
     result = CliRunner().invoke(app, ["sheet", str(dataset), "--person", "99999_00", "--limit", "2",
                                       "--method", "warp", "--out", str(out)])
     output = " ".join(result.output.split())
     assert result.exit_code == 1 and "every try-on failed: no sheet written" in output, output
     assert not list(out.glob("person_99999_00.*"))
+
+
+def test_sheet_names_may_be_file_names_and_a_missing_one_is_one_error(vitonhd: Path, tmp_path: Path) -> None:
+    """`--garment 00008_00.jpg` was refused as "'00008_00.jpg.jpg' holds '.jpg' before its end"; a
+    mistyped garment printed "file not found" twice per person, then "every try-on failed"."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    named = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00.jpg", "--persons",
+                                     "00006_00.jpg", "--method", "warp", "--out", str(tmp_path / "s1")])
+    assert named.exit_code == 0, named.output
+    assert (tmp_path / "s1" / "garment_00008_00.png").is_file()
+    typo = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_09", "--method", "warp",
+                                    "--out", str(tmp_path / "s2")], env={"COLUMNS": "400"})
+    assert typo.exit_code == 2, typo.output
+    assert "no garment '00008_09' in" in typo.output and "not found" not in typo.output, typo.output
+    split = CliRunner().invoke(app, ["sheet", str(dataset / "test"), "--garment", "00008_00", "--method", "warp",
+                                     "--out", str(tmp_path / "s3")], env={"COLUMNS": "400"})
+    assert split.exit_code == 2 and "is a split folder (it holds image/); give its dataset root" in split.output, \
+        split.output
 
 
 def test_a_megabyte_name_in_the_pair_list_is_refused_by_its_line(vitonhd: Path, tmp_path: Path) -> None:

@@ -51,17 +51,38 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
     """
     if (garment is None) == (person is None):
         raise ValueError("give exactly one of garment (one garment on several persons) or person")
+    # a stem may be typed as its file name: "AD-LO-003.jpg" was refused as 'AD-LO-003.jpg.jpg'
+    garment, person = sample_stem(garment), sample_stem(person)
+    persons = [sample_stem(p) for p in persons] if persons else persons
+    garments = [sample_stem(g) for g in garments] if garments else garments
     for stem in [s for s in (garment, person, *(persons or []), *(garments or [])) if s is not None]:
         # a stem is what a pair list names (plus .jpg): no folder, so nothing outside the split is read
         problem = "empty name" if not stem else name_problem(f"{stem}.jpg")
         if problem is not None:
             raise ValueError(f"not a sample name: {problem}")
+    # a name that is not there was one "file not found" per pair, then "every try-on failed"
+    _check_present(split, "garment", [garment, *(garments or [])], split.cloth_stems())
+    _check_present(split, "person", [person, *(persons or [])], split.person_stems())
     if garment is not None:
         chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
         return [(p, garment) for p in chosen]
     placeholders = placeholder_stems(split) if garments is None else set()
     chosen = garments or [g for g in split.cloth_stems() if g != person and g not in placeholders][:limit]
     return [(person, g) for g in chosen]
+
+
+def sample_stem(name: str | None) -> str | None:
+    """A sample's stem from what a user types: the stem, or its file name (`00008_00.jpg`)."""
+    return name.removesuffix(".jpg") if name is not None else None
+
+
+def _check_present(split: SplitDir, kind: str, names: list[str | None], present: list[str]) -> None:
+    missing = [n for n in names if n is not None and n not in set(present)]
+    if missing:
+        folder = "cloth" if kind == "garment" else "image"
+        examples = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "") if present else "none"
+        raise ValueError(f"no {kind} {', '.join(map(repr, missing))} in {split.root / folder} "
+                         f"({len(present)} there: {examples})")
 
 
 def sheet_name_problem(name: str) -> str | None:

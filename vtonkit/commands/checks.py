@@ -51,6 +51,19 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
+def check_split_folder(path: Path, option: str = "--out") -> Path:
+    """`path` as a split folder (DATASET/test), not a dataset root: given the root, prep-person wrote
+    image/ ... into it and put the manifest in the folder above."""
+    from vtonkit.core.paths import STATE_DIR_NAME
+    from vtonkit.datasets.layout import SPLITS
+
+    held = [name for name in (STATE_DIR_NAME, *SPLITS) if (path / name).is_dir()]
+    if held:
+        raise typer.BadParameter(f"{path} is a dataset root (it holds {', '.join(held)}/); give one of its split "
+                                 f"folders, such as {path / 'test'}", param_hint=option)
+    return path
+
+
 def check_out_beside_dataset(out: Path, dataset: Path, option: str = "--out") -> None:
     """A usage error when `out` would put files among the dataset's (checked before it is made)."""
     from vtonkit.vton_infer.output_writer import dataset_overlap_problem
@@ -67,6 +80,7 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
     from vtonkit.core.categories import GARMENT_CATEGORIES
     from vtonkit.core.errors import FormatError, VtonkitError
 
+    check_dataset_root(Path(dataset), split)
     if category is not None:
         check_choice(category, GARMENT_CATEGORIES, option)
     try:
@@ -75,6 +89,18 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
         return category or "upper"
     except VtonkitError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def check_dataset_root(dataset: Path, split: str) -> Path:
+    """`dataset` as a dataset root, not one of its split folders (given DATASET/test, infer looked for
+    DATASET/test/test_pairs.txt and sheet for DATASET/test/test/: two errors about doubled paths)."""
+    from vtonkit.datasets.layout import SPLITS
+
+    if (dataset / "image").is_dir() and not (dataset / split).is_dir():
+        hint = f" --split {dataset.name}" if dataset.name in SPLITS and dataset.name != split else ""
+        raise typer.BadParameter(f"{dataset} is a split folder (it holds image/); give its dataset root "
+                                 f"{dataset.parent}{hint}", param_hint="DATASET")
+    return dataset
 
 
 def check_output_file(path: Path, option: str = "--out", example: str = "report.json") -> Path:

@@ -209,7 +209,7 @@ def sheet(
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
-    from vtonkit.vton_infer.sheets import sheet_name_problem, sheet_pairs, write_tryon_sheet
+    from vtonkit.vton_infer.sheets import sample_stem, sheet_name_problem, sheet_pairs, write_tryon_sheet
 
     from vtonkit.commands.checks import (check_category, check_device, check_out_beside_dataset,
                                          check_output_folder)
@@ -231,6 +231,8 @@ def sheet(
         split_dir = DatasetLayout(dataset).split(split)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--split") from None
+
+    garment, person = sample_stem(garment), sample_stem(person)  # "00008_00.jpg" names the sample too
 
     def split_list(text: str | None) -> list[str] | None:
         return [s.strip() for s in text.split(",") if s.strip()] if text else None

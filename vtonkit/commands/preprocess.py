@@ -12,6 +12,8 @@ from vtonkit.core.errors import OutputRefusedError, describe_os_error
 from vtonkit.core.native_logs import NATIVE_LOG, native_stderr_to
 from vtonkit.core.paths import state_dir
 
+from vtonkit.commands.checks import check_split_folder
+
 CATEGORY_HELP = "Garment category the agnostic is made for: upper, lower or dresses."
 
 
@@ -114,6 +116,7 @@ def prep_person(
     console = Console(stderr=True)
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
+    check_split_folder(out)
     with _writable(console, out), _native_log_of(out):
         try:
             images = with_folders_listed(images)
@@ -161,6 +164,7 @@ def prep_cloth(
     from vtonkit.preprocess.sources import with_folders_listed
 
     console = Console(stderr=True)
+    check_split_folder(out)
     with _writable(console, out), _native_log_of(out):
         try:
             images = with_folders_listed(images)
