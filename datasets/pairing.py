@@ -41,7 +41,7 @@ from pathlib import Path
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write
 from vtonkit.datasets.io.images import regular_file_problem
-from vtonkit.datasets.layout import DatasetLayout, SplitDir
+from vtonkit.datasets.layout import SPLITS, DatasetLayout, SplitDir
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, name_problem, write_pairs
 
@@ -300,6 +300,10 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
     persons = [s for s in persons if f"image/{s}.jpg" not in skipped]
     garments = [s for s in garments if f"cloth/{s}.jpg" not in skipped]
     if not persons:
+        if not split_dir.root.is_dir():  # the split was never made (prep --split auto may put all in train)
+            present = [name for name in SPLITS if layout.split(name).root.is_dir()]
+            raise VtonkitError(f"{split_dir.root}: no such split folder (the dataset has "
+                               f"{', '.join(present) or 'no split folder'}); choose one with --split")
         raise VtonkitError(f"{split_dir.root}: no complete person sample" + (f" of category {category}" if category else ""))
     if not garments and mode != "paired":
         raise VtonkitError(f"{split_dir.root}: no garment with its mask" + (f" of category {category}" if category else ""))

@@ -64,6 +64,15 @@ def test_vitonhd_paired_and_unpaired_lists(vitonhd, tmp_path):
     assert not unpaired.placeholders  # VITON-HD persons have their own garment
 
 
+def test_a_split_that_was_never_made_is_named_as_such(vitonhd, tmp_path):
+    """`pairs --split train` on a dataset with test/ only said "train: no complete person sample"
+    (prep --split auto can put every sample of a small shop in one split)."""
+    dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
+    shutil.rmtree(dataset / "train")
+    with pytest.raises(VtonkitError, match=r"train: no such split folder \(the dataset has test\); choose one with --split"):
+        write_pair_list(dataset, "train", "paired")
+
+
 def _crawled_like(vitonhd: Path, root: Path) -> Path:
     """A test split whose persons have no own garment: garments renamed to shop-like stems."""
     source = vitonhd / "test"
