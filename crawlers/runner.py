@@ -183,8 +183,10 @@ def run_crawl(
     crawler = process.create_crawler(store)
     if on_event is not None:
         # weak=False: the dispatcher would otherwise drop these closures at once
-        crawler.signals.connect(
-            lambda response, request, spider: on_event("page", response),
+        from vtonkit.crawlers.limits import is_page_request
+
+        crawler.signals.connect(  # pages as the page budget counts them: no image, no robots.txt
+            lambda response, request, spider: on_event("page", response) if is_page_request(request) else None,
             signal=signals.response_received,
             weak=False,
         )
