@@ -64,6 +64,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "several-persons": ("quality", WARNING, "openpose_json has more than one person"),
     "person-too-small": ("quality", WARNING, "person occupies a small part of the frame"),
     "person-cut-off": ("quality", WARNING, "a side of the frame cuts the face or an arm, or a shoulder lies outside it"),
+    "legs-cut-off": ("quality", WARNING, "a lower-body or dress sample whose knees or ankles are not in the photo"),
     "mask-area": ("quality", WARNING, "cloth mask covers too little or too much of the image"),
     "mask-components": ("quality", WARNING, "cloth mask is split into several large pieces"),
     "mask-holes": ("quality", WARNING, "cloth mask has large holes"),

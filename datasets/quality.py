@@ -97,6 +97,15 @@ def framing_flags(parse: np.ndarray, body25: np.ndarray | None) -> list[Flag]:
     return flags
 
 
+def legs_flags(body25: np.ndarray, category: str) -> list[Flag]:
+    """A lower-body or dress sample whose knees or ankles are not in the photo (prep's own warning)."""
+    from vtonkit.preprocess.preflight import legs_cut_off
+
+    if legs_cut_off(body25, category):
+        return [Flag("legs-cut-off", f"knees or ankles not visible: a {category} try-on needs the legs")]
+    return []
+
+
 def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
     """`(H, W)` bool cloth mask: area, number of large pieces, enclosed holes."""
     flags = []

@@ -164,14 +164,18 @@ def check_agnostic(sample: SampleFiles, category: str, root: Path, report: Repor
         )
 
 
-def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: bool = True) -> None:
+def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: bool = True,
+                  category: str | None = None) -> None:
     """The quality and pre-flight flags of one sample; `garment=False` skips its garment's (a
-    placeholder copy of a garment checked under its own name)."""
+    placeholder copy of a garment checked under its own name); `category` adds its framing needs
+    (a lower-body or dress sample needs its legs)."""
     split, stem = sample.split, sample.stem
     flags: list[tuple[str, quality.Flag]] = []
     body25, parse = sample.get(layout.OPENPOSE_JSON), sample.get(layout.PARSE)
     if body25 is not None:
         flags += [(layout.OPENPOSE_JSON, f) for f in quality.pose_flags(body25, sample.num_people)]
+        if category is not None:
+            flags += [(layout.OPENPOSE_JSON, f) for f in quality.legs_flags(body25, category)]
     if parse is not None:
         flags += [(layout.PARSE, f) for f in quality.framing_flags(parse, body25)]
         if body25 is not None:
@@ -255,7 +259,7 @@ def check_sample(root: Path, split: str, stem: str, is_person: bool, category: s
         report.add(item)
     if is_person and category is not None:
         check_agnostic(sample, category, root, report)
-    check_quality(sample, root, report, garment=not placeholder_cloth)
+    check_quality(sample, root, report, garment=not placeholder_cloth, category=category if is_person else None)
     return report
 
 

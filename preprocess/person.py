@@ -39,7 +39,7 @@ from vtonkit.preprocess.normalize import (
     turned_note,
 )
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
-from vtonkit.preprocess.preflight import PreflightThresholds, person_checks, person_greyscale
+from vtonkit.preprocess.preflight import PreflightThresholds, legs_cut_off, person_checks, person_greyscale
 from vtonkit.preprocess.stages import (
     DENSEPOSERS,
     HUMAN_PARSERS,
@@ -56,7 +56,6 @@ from vtonkit.core.errors import MultiplePersonsError, NoPersonError
 logger = logging.getLogger(__name__)
 
 CATEGORIES = GARMENT_CATEGORIES
-LEGS = (10, 11, 13, 14)
 # Below this share of the image height the person is "tiny" in --keep-framing mode too.
 TINY_SHARE = 0.25
 
@@ -152,7 +151,7 @@ def framing_warnings(keypoints: np.ndarray, category: str, person_mask: np.ndarr
     notes = []
     if not present[list(HIPS)].all():
         notes.append("person cut off at the waist (hips not visible): the agnostic mask will be wrong")
-    elif category in ("lower", "dresses") and not present[list(LEGS)].all():
+    elif legs_cut_off(keypoints, category):
         notes.append(f"legs cut off (knees/ankles not visible): a {category} try-on needs the legs")
     if person_mask is not None and person_mask.any():
         rows = np.flatnonzero(person_mask.any(1))

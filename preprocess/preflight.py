@@ -134,6 +134,15 @@ def _torso_length(keypoints: np.ndarray) -> float | None:
 # ------------------------------------------------------------------------------------------ person
 
 
+LEGS = (10, 11, 13, 14)  # BODY_25 knees and ankles
+
+
+def legs_cut_off(keypoints: np.ndarray, category: str) -> bool:
+    """A lower-body or dress try-on without its knees and ankles in the photo (prep warns of it,
+    validate flags it `legs-cut-off`): the garment's lower end and the legs it covers are guessed."""
+    return category in ("lower", "dresses") and not _present(keypoints)[list(LEGS)].all()
+
+
 def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -> list[PreflightFinding]:
     """Person height (box of the `person` mask) in source pixels: output height / `scale` (output px per source px)."""
     rows = np.flatnonzero(np.asarray(person, dtype=bool).any(1))

@@ -7,6 +7,7 @@ opened with OpenCV / PIL as they open them, masks binarised as they binarise the
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -84,6 +85,25 @@ def test_import_then_validate_is_clean(vitonhd_dataset: Path, dresscode_lower: P
     assert ((genuine == 6) == (parse == 9)).all()  # Dress Code pants (6) are CIHP pants (9)
     body = json.loads((dresscode_lower / "train" / "openpose_json" / "013564_keypoints.json").read_text())
     assert len(body["people"][0]["pose_keypoints_2d"]) == 75
+
+
+def test_a_lower_sample_without_its_legs_is_flagged(dresscode_lower: Path, tmp_path: Path) -> None:
+    """prep warned "legs cut off" of a lower-body photo, but validate (and so review's flag filter)
+    said nothing of the sample. The genuine Dress Code samples have their legs; one whose ankles are
+    taken out of its keypoints is flagged, and only under a lower or dress category."""
+    from vtonkit.datasets.io.keypoints import read_keypoints, write_openpose_json
+
+    dataset = tmp_path / "dc-lower"
+    shutil.copytree(dresscode_lower, dataset)
+    assert not [f for f in validate(dataset, category="lower", duplicates=False).findings if f.code == "legs-cut-off"]
+    pose = dataset / "train" / "openpose_json" / "013564_keypoints.json"
+    body25 = read_keypoints(pose)
+    body25[[11, 14]] = 0  # the ankles
+    write_openpose_json(pose, body25)
+    flagged = [f for f in validate(dataset, category="lower", duplicates=False).findings if f.code == "legs-cut-off"]
+    assert [(f.sample, f.severity) for f in flagged] == [("013564", "warning")]
+    assert "knees or ankles not visible: a lower try-on needs the legs" in flagged[0].message
+    assert not [f for f in validate(dataset, category="upper", duplicates=False).findings if f.code == "legs-cut-off"]
 
 
 def _dresscode_view(root: Path) -> Path:

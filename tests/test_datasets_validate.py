@@ -375,11 +375,13 @@ def test_colour_variants_of_one_cut_are_not_near_duplicates(vitonhd: Path) -> No
 
 
 def test_agnostic_check_follows_the_category(genuine: Path) -> None:
-    """The VITON-HD files are upper-body agnostics: checked as lower-body ones they all disagree."""
+    """The VITON-HD files are upper-body agnostics: checked as lower-body ones they all disagree (and
+    their photos, cut above the knee, lack the legs a lower-body try-on needs)."""
     report = validate(genuine, ["test"], category="lower", duplicates=False)
     mismatched = {f.sample for f in report.findings if f.code == "agnostic-mismatch"}
     assert mismatched == set(report.samples["test"])
-    assert {f.code for f in report.findings} == {"agnostic-mismatch"}
+    assert {f.code for f in report.findings} == {"agnostic-mismatch", "legs-cut-off"}
+    assert not [f for f in validate(genuine, ["test"], duplicates=False).findings if f.code == "legs-cut-off"]
 
 
 def test_quality_flags_fire_on_injected_problems(genuine: Path, tmp_path: Path) -> None:
