@@ -13,7 +13,10 @@ it:
   for its ``Retry-After`` (seconds or an HTTP date, capped at ``VTONKIT_RETRY_AFTER_MAX``) or
   its exponential backoff.
 
-The robots.txt fetches themselves never wait (the rules decide everything else).
+The robots.txt fetches themselves never wait (the rules decide everything else). A crawl that
+stops (Ctrl-C) drops the requests still waiting for their turn instead of waiting them out (a
+``Crawl-delay: 30`` made shutdown take six minutes); its ``--resume`` job then starts over from the
+start pages, keeping the products found (:data:`dropped`, read by the runner).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from typing import Any
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -32,6 +36,8 @@ from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.robots import StrictRobotsTxtMiddleware, is_robots_request
 
 logger = logging.getLogger(__name__)
+
+STEP = 1.0  # seconds: how often a waiting request or a held slot looks whether the crawl is stopping
 
 
 def pacer_for(crawler: Any) -> HostPacer | None:
@@ -48,6 +54,7 @@ class HostPacer:
         self.max_crawl_delay = crawler.settings.getfloat("VTONKIT_MAX_CRAWL_DELAY", 30.0)
         self.next_start: dict[str, float] = {}  # netloc -> monotonic time
         self.crawl_delays: dict[str, float] = {}  # netloc -> seconds (0: none asked)
+        self.dropped = 0  # requests not fetched because the crawl stopped while they waited
         crawler.vtonkit_pacer = self
 
     @classmethod
@@ -64,11 +71,19 @@ class HostPacer:
         downloader = self.crawler.engine.downloader
         slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is not None:
-            # Scrapy's slot holds its queue while `latercall` is pending (its own download delay);
-            # a later call at the pause's end holds it that long
-            if slot.latercall is not None:
-                slot.latercall.cancel()
-            slot.latercall = call_later(until - time.monotonic(), downloader._latercall, slot)
+            self._hold(downloader, slot, netloc)
+
+    def _hold(self, downloader: Any, slot: Any, netloc: str) -> None:
+        """Hold the slot's queue until the host's pause ends, looking again every second: Scrapy's
+        slot holds its queue while `latercall` is pending (its own download delay). A stopping crawl
+        (Ctrl-C) releases it at once; held to the end, shutdown waited out the whole pause."""
+        if slot.latercall is not None:
+            slot.latercall.cancel()
+        left = self.next_start.get(netloc, 0.0) - time.monotonic()
+        if left > 0 and self.crawler.crawling:
+            slot.latercall = call_later(min(left, STEP), self._hold, downloader, slot, netloc)
+        else:
+            downloader._latercall(slot)
 
     def crawl_delay(self, netloc: str) -> float:
         if netloc not in self.crawl_delays:
@@ -97,5 +112,8 @@ class HostPacer:
         start = max(now, self.next_start.get(netloc, 0.0))
         if delay:
             self.next_start[netloc] = start + delay
-        if start > now:
-            await maybe_deferred_to_future(deferLater(reactor, start - now, lambda: None))
+        while (left := start - time.monotonic()) > 0:
+            if not self.crawler.crawling:  # Ctrl-C: shutdown waited out every queued request's turn
+                self.dropped += 1
+                raise IgnoreRequest("not fetched: the crawl stopped while the request waited for its host's turn")
+            await maybe_deferred_to_future(deferLater(reactor, min(left, STEP), lambda: None))

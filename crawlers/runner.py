@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 SETTINGS_MODULE = "vtonkit.crawlers.settings"
 # In a resumable crawl's job folder while the crawl runs; a killed crawl leaves it behind.
 RUNNING_MARK = "vtonkit-running"
+DROPPED_WAITING = "dropped-waiting"  # a stopped crawl dropped requests waiting for their host's turn
 
 # For crawling your own server (the demo store, benchmarks): no politeness delays.
 NO_THROTTLE: dict[str, Any] = {
@@ -97,11 +98,12 @@ def recover_killed_job(job: Path) -> str | None:
     mark = job / RUNNING_MARK
     if not mark.exists():
         return None
-    stopped = mark.read_text(encoding="utf-8", errors="replace").strip() == ROBOTS_UNREACHABLE
+    reason = mark.read_text(encoding="utf-8", errors="replace").strip()
     shutil.rmtree(job / "requests.queue", ignore_errors=True)
     (job / "requests.seen").unlink(missing_ok=True)
-    why = ("stopped because the store's robots.txt could not be read" if stopped
-           else "was killed, and its request queue with it")
+    why = {ROBOTS_UNREACHABLE: "stopped because the store's robots.txt could not be read",
+           DROPPED_WAITING: "stopped with pages still waiting for the store's Crawl-delay or Retry-After"}.get(
+        reason, "was killed, and its request queue with it")
     return f"the last run of this crawl {why}: the store is crawled again from its start pages, the products found before kept once"
 
 
@@ -208,8 +210,11 @@ def run_crawl(
         summary["finish_reason"] = crawler.stats.get_value("finish_reason")
     except RuntimeError:  # the crawl never started (the spider refused its arguments)
         summary["finish_reason"] = "not started (see crawl.log)"
-    if job is not None and summary["finish_reason"] == ROBOTS_UNREACHABLE:
-        (job / RUNNING_MARK).write_text(ROBOTS_UNREACHABLE, encoding="utf-8")  # its queue is spent: start over
+    pacer = getattr(crawler, "vtonkit_pacer", None)
+    unfinished = (ROBOTS_UNREACHABLE if summary["finish_reason"] == ROBOTS_UNREACHABLE
+                  else DROPPED_WAITING if pacer is not None and pacer.dropped else None)
+    if job is not None and unfinished:  # its queue is spent or short of the dropped pages: start over
+        (job / RUNNING_MARK).write_text(unfinished, encoding="utf-8")
     elif job is not None:
         (job / RUNNING_MARK).unlink(missing_ok=True)  # a clean end: Scrapy has saved its queue
     summary["out"] = str(Path(out).resolve())

@@ -8,6 +8,7 @@ widens them.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 import time
@@ -87,3 +88,26 @@ def test_retry_after_pauses_the_whole_host(tmp_path):
     refused = next(t for t, path in stamps if path.startswith("/products/"))
     during = [path for t, path in stamps if refused < t < refused + 1.9]
     assert during == [], during
+
+
+def test_ctrl_c_does_not_wait_out_the_crawl_delay(tmp_path):
+    """With `Crawl-delay: 30`, Ctrl-C took six minutes: shutdown waited for every request queued for
+    its turn. They are dropped now (a --resume job is marked to start over, keeping its products)."""
+    shop = FixtureShop(lambda base: routes(b"User-agent: *\nCrawl-delay: 30\n"))
+    out = tmp_path / "out"
+    try:
+        crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render",
+                                  "never", "--resume"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while "/" not in shop.paths and time.monotonic() < deadline:  # the home page is fetched: links queue
+            time.sleep(0.2)
+        time.sleep(2)
+        crawl.send_signal(signal.SIGINT)
+        crawl.wait(timeout=60)  # before: about 30 s per queued product page
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        shop.stop()
+    assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "dropped-waiting"
+    assert len([p for p in shop.paths if p.startswith("/products/")]) <= 1
