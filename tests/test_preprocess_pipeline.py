@@ -674,15 +674,17 @@ def test_missing_weights_are_one_clear_error_not_a_worker_death_per_input(photos
     assert not out.exists()
 
 
-def test_prep_refuses_to_mix_categories_in_one_split(photos, tmp_path):
+@pytest.mark.parametrize("split", ["test", "train"])
+def test_prep_refuses_to_mix_categories_in_one_dataset(photos, tmp_path, split):
     """A lower-body dataset prepared again with --category upper rewrote its samples with the upper
-    recipe, exit 0; validate then blamed the samples that were right."""
+    recipe, exit 0 (or, into its other split, added upper samples); validate, which checks one
+    category per dataset, then blamed the samples that were right."""
     garment = str(photos / "garments" / GARMENTS[0])
     run_prep(PrepOptions(out=tmp_path, split="test", cloths=garment, category="lower", in_process=True))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     with pytest.raises(VtonkitError, match=r"holds lower samples: prep --category upper would mix garment "
-                                           r"categories in one split; give another --out"):
-        run_prep(PrepOptions(out=tmp_path, split="test", cloths=garment, category="upper", in_process=True))
+                                           r"categories in one dataset; give another --out"):
+        run_prep(PrepOptions(out=tmp_path, split=split, cloths=garment, category="upper", in_process=True))
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == before
 
 
