@@ -18,7 +18,7 @@ from vtonkit.datasets.file_checks import spec_problems
 from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
-from vtonkit.datasets.manifest import PERSONS, Manifest
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, name_problem, read_pairs, write_pairs
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -93,6 +93,35 @@ def dataset_samples(dataset: str | Path, splits: Iterable[str] | None = None,
                 continue
             samples.append(DatasetSample(split, stem, recorded or category))
     return samples
+
+
+def dataset_garments(dataset: str | Path, splits: Iterable[str] | None = None,
+                     category: str | None = None) -> list[DatasetSample]:
+    """Garment-only samples of `dataset`: the stems in `<split>/cloth/` that are no person's (a shop's
+    garments, which a prepped dataset's unpaired pair lists put on its persons), with the category
+    the manifest records for each (else `category`; one of unknown category is left out).
+
+    The exporters wrote person samples only, so every pair naming such a garment was dropped with it.
+    """
+    data = layout.DatasetLayout(dataset)
+    manifest = Manifest.load(dataset)
+    garments = []
+    for split in splits or layout.SPLITS:
+        split_dir = data.split(split)
+        persons = set(split_dir.person_stems())
+        for stem in split_dir.cloth_stems():
+            recorded = manifest.entries(split, CLOTHS).get(stem, {}).get("category")
+            if stem in persons or (category is not None and recorded not in (None, category)):
+                continue
+            if recorded or category:
+                garments.append(DatasetSample(split, stem, recorded or category))
+    return garments
+
+
+def placeholder_persons(dataset: str | Path, split: str) -> set[str]:
+    """Persons of `split` whose own garment is a placeholder copy of another (`vtonkit pairs` made it
+    so that their unpaired pairs load): a paired list must not claim they wear it."""
+    return set(Manifest.load(dataset).entries(split, PLACEHOLDERS))
 
 
 def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],

@@ -660,3 +660,46 @@ def test_each_export_target_runs_its_own_exporter() -> None:
     assert len({exporter(target) for target in EXPORTERS}) == len(EXPORTERS)
     with pytest.raises(KeyError, match="unknown export target 'flat'; known: dresscode, stableviton, mask-inpaint"):
         exporter("flat")
+
+
+def test_a_shop_dataset_exports_its_garments_and_unpaired_pairs(vitonhd: Path, tmp_path: Path) -> None:
+    """A dataset built by prep from a shop: garments under their own stems, persons whose own garment
+    is a placeholder copy. Every export wrote the persons only: the unpaired lists came out empty
+    (each pair names a shop garment) and the shop garments were lost; the paired lists claimed each
+    person wears its placeholder."""
+    from vtonkit.datasets.pairing import write_pair_list
+    from vtonkit.datasets.pairs import read_pairs
+
+    from tests.test_datasets_pairing import _crawled_like
+
+    dataset = _crawled_like(vitonhd, tmp_path / "shop")
+    unpaired = read_pairs(write_pair_list(dataset, "test", "unpaired", seed=0).path)
+    shop = {f"shop_{n}" for n in range(3)}
+    assert unpaired and {Path(c).stem for _, c in unpaired} <= shop
+    persons = sorted(p.stem for p in (dataset / "test" / "image").glob("*.jpg"))
+
+    for target, export in (("sv", export_stableviton), ("mi", export_mask_inpaint)):
+        report = export(dataset, tmp_path / target, category="upper", progress=False)
+        assert report.failures == []
+        assert read_pairs(tmp_path / target / "test_pairs.txt") == unpaired
+        assert {p.stem for p in (tmp_path / target / "test" / "cloth").glob("*.jpg")} >= shop
+        assert all((tmp_path / target / "test" / "cloth-mask" / f"{s}.jpg").is_file() for s in shop)
+    assert read_pairs(tmp_path / "mi" / "test_pairs_unpaired.txt") == unpaired
+    assert not (tmp_path / "mi" / "test_pairs_paired.txt").exists()  # no person wears its own garment
+
+    report = export_dresscode(dataset, tmp_path / "dc", category="upper", progress=False)
+    assert report.failures == []
+    folder = tmp_path / "dc" / "upper_body"
+    dc_unpaired = read_pairs(folder / "test_pairs_unpaired.txt")
+    assert [(p.removesuffix("_0.jpg"), c.removesuffix("_1.jpg")) for p, c in dc_unpaired] == [
+        (Path(p).stem.replace("_", "-"), Path(c).stem.replace("_", "-")) for p, c in unpaired]
+    assert all((folder / "images" / c).is_file() for _, c in dc_unpaired)
+    assert read_pairs(folder / "test_pairs_paired.txt") == []
+    assert len(persons) == len(list((folder / "images").glob("*_0.jpg")))
+    # and back: the shop garments and the pair list come home unchanged (before: a rotating default list)
+    back = import_dresscode(tmp_path / "dc", tmp_path / "back", category="upper", progress=False)
+    assert back.failures == [] and back.missing == []
+    assert read_pairs(tmp_path / "back" / "test_pairs.txt") == unpaired
+    for stem in shop:
+        assert (tmp_path / "back" / "test" / "cloth" / f"{stem}.jpg").read_bytes() == \
+            (dataset / "test" / "cloth" / f"{stem}.jpg").read_bytes()

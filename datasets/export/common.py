@@ -10,8 +10,10 @@ from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     copy_file,
+    placeholder_persons,
     require_image,
     require_mask,
+    run_samples,
     write_binary_mask,
 )
 from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
@@ -38,6 +40,13 @@ def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem
         write_binary_mask(targets[folder], mask)
 
 
+def copy_garment(source: layout.SplitDir, target: layout.SplitDir, stem: str) -> None:
+    """A garment-only sample: the garment photo byte for byte, its mask as verified L 0/255."""
+    mask = require_mask(source.cloth_mask(stem), cloth=True)
+    copy_file(require_image(source.cloth(stem), layout.CLOTH), target.cloth(stem))
+    write_binary_mask(target.cloth_mask(stem), mask)
+
+
 Pairs = list[tuple[str, str]]
 
 
@@ -51,21 +60,44 @@ def dataset_pair_lists(dataset: Path) -> dict[str, Pairs | None]:
     return lists
 
 
-def exported_pairs(pairs: Pairs | None, split: str, stems: set[str]) -> Pairs:
-    """A split's pair list (`dataset_pair_lists`) restricted to exported samples (a default list when it has none)."""
+def exported_pairs(pairs: Pairs | None, split: str, persons: set[str], garments: set[str] = frozenset(),
+                   placeholders: set[str] = frozenset()) -> Pairs:
+    """A split's pair list (`dataset_pair_lists`) restricted to exported persons and garments (persons'
+    own or garment-only ones); without a list, a default one of the persons whose own garment is no
+    placeholder."""
     if pairs is None:
-        return default_pairs(split, sorted(stems))
-    return [pair for pair in pairs if all(layout.stem_of(name) in stems for name in pair)]
+        return default_pairs(split, sorted(persons - placeholders))
+    return [(person, cloth) for person, cloth in pairs
+            if layout.stem_of(person) in persons and layout.stem_of(cloth) in persons | garments]
+
+
+def exported_stems(report: ConversionReport, samples: list[DatasetSample], split: str) -> set[str]:
+    """The stems of `samples` in `split` that the export wrote."""
+    done = set(report.converted)
+    return {s.stem for s in samples if s.split == split and (s.split, s.stem) in done}
+
+
+def export_garments(dataset: Path, out: Path, garments: list[DatasetSample], report: ConversionReport,
+                    progress: bool) -> None:
+    """Write the garment-only samples (`dataset_garments`) into `out`'s VITON-HD-style split folders."""
+    def export(sample: DatasetSample) -> None:
+        copy_garment(layout.DatasetLayout(dataset).split(sample.split), layout.DatasetLayout(out).split(sample.split),
+                     sample.stem)
+
+    run_samples(garments, export, label=label_sample, report=report, description="export garments",
+                progress=progress)
 
 
 def write_split_pair_lists(pair_lists: dict[str, Pairs | None], out: Path, report: ConversionReport,
+                           persons: list[DatasetSample], garments: list[DatasetSample], dataset: Path,
                            extra_names: Callable[[str], tuple[str, ...]] = lambda split: ()) -> None:
-    """`<out>/<split>_pairs.txt` (plus `extra_names(split)` copies) for every split with exported samples."""
+    """`<out>/<split>_pairs.txt` (plus `extra_names(split)` copies) for every split with exported persons."""
     for split in layout.SPLITS:
-        stems = {sample for s, sample in report.converted if s == split}
+        stems = exported_stems(report, persons, split)
         if not stems:
             continue
-        pairs = exported_pairs(pair_lists[split], split, stems)
+        pairs = exported_pairs(pair_lists[split], split, stems, exported_stems(report, garments, split),
+                               placeholder_persons(dataset, split))
         for name in (f"{split}_pairs.txt", *extra_names(split)):
             write_pairs(out / name, pairs)
 

@@ -18,6 +18,8 @@ from vtonkit.datasets.conversion import (
     DatasetSample,
     check_separate,
     SampleFailure,
+    dataset_garments,
+    placeholder_persons,
     copy_file,
     require_image,
     require_mask,
@@ -80,11 +82,24 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     write_binary_mask(target.cloth_mask(dc_id), cloth_mask)
 
 
-def _unpaired(test_pairs: list[Pair] | None, stems: list[str], exported: set[str]) -> list[Pair]:
-    """The dataset's test pair list restricted to exported persons and garments (or a default one)."""
-    pairs = test_pairs if test_pairs is not None else default_pairs("test", stems)
+def export_garment(dataset: Path, out: Path, sample: DatasetSample) -> None:
+    """A garment-only id (a shop's garment no person wears): `images/<id>_1.jpg` and its cloth mask,
+    what Dress Code's loaders read of the garment of an unpaired pair."""
+    split_dir = layout.DatasetLayout(dataset).split(sample.split)
+    target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
+    dc_id = dresscode_id(sample.stem)
+    garment = require_image(split_dir.cloth(sample.stem), layout.CLOTH)
+    cloth_mask = require_mask(split_dir.cloth_mask(sample.stem), cloth=True)
+    copy_file(garment, target.garment(dc_id))
+    write_binary_mask(target.cloth_mask(dc_id), cloth_mask)
+
+
+def _unpaired(test_pairs: list[Pair] | None, persons: list[str], garments: set[str]) -> list[Pair]:
+    """The dataset's test pair list restricted to exported persons and garments (their own or
+    garment-only ones), or a default one of the persons."""
+    pairs = test_pairs if test_pairs is not None else default_pairs("test", persons)
     return [(person, cloth) for person, cloth in pairs
-            if layout.stem_of(person) in exported and layout.stem_of(cloth) in exported]
+            if layout.stem_of(person) in persons and layout.stem_of(cloth) in set(persons) | garments]
 
 
 def _dc_pair(pair: Pair) -> Pair:
@@ -109,10 +124,11 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     report = ConversionReport("dresscode", out, notes=[UV_NOTE])
     samples = dataset_samples(dataset, splits, category)
     test_pairs = dataset_pair_lists(dataset)["test"]  # before any sample: an unreadable list writes nothing
+    garments = dataset_garments(dataset, splits, category)
     # Dress Code keeps train and test of a category in one folder: a name must be unique there.
     owner: dict[tuple[str, str], DatasetSample] = {}
-    unique = []
-    for sample in samples:
+    unique, unique_garments = [], []
+    for sample in [*samples, *garments]:
         key = (sample.category, dresscode_id(sample.stem))
         if key in owner:
             first = owner[key]
@@ -120,20 +136,26 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
                                                  f"{first.split}/{first.stem} in {FOLDER_OF_CATEGORY[key[0]]}/"))
             continue
         owner[key] = sample
-        unique.append(sample)
+        (unique_garments if sample in garments else unique).append(sample)
     run_samples(unique, lambda s: export_sample(dataset, out, s), label=lambda s: (s.split, s.stem),
                 report=report, description="export dresscode", progress=progress)
+    run_samples(unique_garments, lambda s: export_garment(dataset, out, s), label=lambda s: (s.split, s.stem),
+                report=report, description="export garments", progress=progress)
     done = set(report.converted)
+    placeholders = {split: placeholder_persons(dataset, split) for split in layout.SPLITS}
     for category_name, folder in FOLDER_OF_CATEGORY.items():
         members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
         if not members:
             continue
         target = CategoryDir(out / folder)
         by_split = {split: [s.stem for s in members if s.split == split] for split in layout.SPLITS}
-        write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["train"]])
-        write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in by_split["test"]])
-        unpaired = _unpaired(test_pairs, by_split["test"], set(by_split["test"]))
+        # paired lists: each person in its own garment, not in a placeholder copy of another
+        own = {split: [s for s in by_split[split] if s not in placeholders[split]] for split in layout.SPLITS}
+        write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["train"]])
+        write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["test"]])
+        shop_garments = [s for s in unique_garments if s.category == category_name and (s.split, s.stem) in done]
+        unpaired = _unpaired(test_pairs, by_split["test"], {s.stem for s in shop_garments if s.split == "test"})
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
-        target.write_stem_map({dresscode_id(s.stem): s.stem for s in members})
+        target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]})
     return report
 

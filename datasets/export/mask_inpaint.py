@@ -21,13 +21,17 @@ from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     check_separate,
+    dataset_garments,
     dataset_samples,
+    placeholder_persons,
     run_samples,
     write_binary_mask,
 )
 from vtonkit.datasets.export.common import (
     copy_person_and_cloth,
     dataset_pair_lists,
+    export_garments,
+    exported_stems,
     label_sample,
     write_split_pair_lists,
 )
@@ -80,9 +84,12 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     pair_lists = dataset_pair_lists(dataset)
     run_samples(samples, lambda s: export_sample(dataset, out, s, mask_recipe), label=label_sample, report=report,
                 description=f"export mask-inpaint ({mask_recipe} masks)", progress=progress)
-    write_split_pair_lists(pair_lists, out, report,
+    garments = dataset_garments(dataset, splits, category)
+    export_garments(dataset, out, garments, report, progress)
+    write_split_pair_lists(pair_lists, out, report, samples, garments, dataset,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
-    test_stems = sorted(sample for split, sample in report.converted if split == "test")
+    # paired: each person in its own garment, not in a placeholder copy of another
+    test_stems = sorted(exported_stems(report, samples, "test") - placeholder_persons(dataset, "test"))
     if test_stems:
         write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in test_stems])
     return report

@@ -19,6 +19,7 @@ from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     check_separate,
+    dataset_garments,
     dataset_samples,
     run_samples,
     write_binary_mask,
@@ -26,6 +27,7 @@ from vtonkit.datasets.conversion import (
 from vtonkit.datasets.export.common import (
     copy_person_and_cloth,
     dataset_pair_lists,
+    export_garments,
     garment_mask,
     label_sample,
     write_split_pair_lists,
@@ -68,5 +70,7 @@ def export_stableviton(dataset: str | Path, out: str | Path, *, category: str | 
                             "dress samples are written in the same layout with their own masks")
     run_samples(samples, lambda s: export_sample(dataset, out, s), label=label_sample, report=report,
                 description="export stableviton", progress=progress)
-    write_split_pair_lists(pair_lists, out, report)
+    garments = dataset_garments(dataset, splits, category)
+    export_garments(dataset, out, garments, report, progress)
+    write_split_pair_lists(pair_lists, out, report, samples, garments, dataset)
     return report

@@ -97,6 +97,25 @@ def _cloth_mask(source: CategoryDir, dc_id: str, masker) -> np.ndarray:
     return mask
 
 
+def _garment_only_ids(folder: CategoryDir, person_ids: set[str]) -> dict[str, str]:
+    """`{dc id: split}` of garments a pair file puts on persons that have no person photo of their
+    own (a shop's garments, as `vtonkit export` writes them): imported as garments only."""
+    found: dict[str, str] = {}
+    for name, split in ((TEST_PAIRS_UNPAIRED, "test"), (TRAIN_PAIRS, "train")):
+        for dc_id in _read_ids(folder.root / name, 1, []):  # bad lines: in the notes already
+            if dc_id not in person_ids and folder.garment(dc_id).is_file():
+                found.setdefault(dc_id, split)
+    return found
+
+
+def import_garment(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
+    """Convert one garment-only id (`<id>_1.jpg`, no person) into `split_dir`'s cloth folders."""
+    _checked_photo(source.garment(dc_id))
+    cloth_mask = _cloth_mask(source, dc_id, masker)
+    copy_file(source.garment(dc_id), split_dir.cloth(stem))
+    write_mask(split_dir.cloth_mask(stem), cloth_mask)
+
+
 def import_sample(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
     """Convert one Dress Code sample into `split_dir` under `stem`."""
     for photo in (source.person(dc_id), source.garment(dc_id)):
@@ -181,21 +200,41 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
     run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
                 description=f"import dresscode/{folder.root.name}", progress=progress,
                 outputs=lambda job: sample_outputs(data.split(job[0]), job[2]))
+    garments: list[tuple[str, str, str]] = []
+
+    def convert_garment(job: tuple[str, str, str]) -> None:
+        split, dc_id, stem = job
+        check_stem(stem, folder.garment(dc_id))
+        import_garment(folder, dc_id, data.split(split), stem, masker)
+        manifest.entries(split, CLOTHS)[stem] = {
+            "source": str(folder.garment(dc_id).resolve()), "sha256": _sha256(folder.garment(dc_id)),
+            "category": folder.category, "dataset": "Dress Code", "source_url": SOURCE_URL, "licence": LICENCE}
+        garments.append(job)
+
+    garment_jobs = [(split, dc_id, stem_of_id.get(dc_id, dc_id))
+                    for dc_id, split in sorted(_garment_only_ids(folder, set(person_ids)).items())]
+    run_samples(garment_jobs, convert_garment, label=lambda job: (job[0], folder.garment(job[1]).name),
+                report=report, description=f"import dresscode/{folder.root.name} garments", progress=progress,
+                outputs=lambda job: list(data.split(job[0]).cloth_files(job[2]).values()))
     manifest.save()
     for split in layout.SPLITS:
         stem_by_id = {dc_id: stem for s, dc_id, stem in imported if s == split}
+        garment_by_id = {dc_id: stem for s, dc_id, stem in garments if s == split}
         if stem_by_id:
-            add_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id))
+            add_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id, garment_by_id))
     return report
 
 
-def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str]) -> list[Pair]:
-    """The category's own pairs of imported ids (unpaired list for test), else the default list."""
+def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str],
+           garment_by_id: dict[str, str] | None = None) -> list[Pair]:
+    """The category's own pairs of imported ids (unpaired list for test; a garment may be a
+    garment-only id), else the default list of the persons."""
     source = folder.root / (TRAIN_PAIRS if split == "train" else TEST_PAIRS_UNPAIRED)
+    cloth_by_id = {**(garment_by_id or {}), **stem_by_id}
     pairs = []
     if source.is_file():
         for person, cloth in read_pairs(source, skipped=[]):  # its bad lines are in the notes already
             person_id, cloth_id = person[: -len("_0.jpg")], cloth[: -len("_1.jpg")]
-            if person_id in stem_by_id and cloth_id in stem_by_id:
-                pairs.append((f"{stem_by_id[person_id]}.jpg", f"{stem_by_id[cloth_id]}.jpg"))
+            if person_id in stem_by_id and cloth_id in cloth_by_id:
+                pairs.append((f"{stem_by_id[person_id]}.jpg", f"{cloth_by_id[cloth_id]}.jpg"))
     return pairs or default_pairs(split, sorted(stem_by_id.values()))
