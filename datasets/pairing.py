@@ -129,14 +129,33 @@ def make_pairs(persons: list[str], garments: list[str], mode: str, *, own_garmen
     return pairs
 
 
-def find_leakage(manifest: Manifest) -> list[str]:
-    """Sources (by content hash, and catalog images by product id) present in both train and test."""
-    problems = []
+@dataclass(frozen=True)
+class SourceLeak:
+    """One source file the manifest records in both train and test: `kind` (persons or cloths) and
+    the stem it has in each split. The files themselves may differ (prep re-crops a photo)."""
+
+    kind: str
+    train_stem: str
+    test_stem: str
+
+    def describe(self) -> str:
+        return f"{self.kind[:-1]} train/{self.train_stem} and test/{self.test_stem} have the same bytes"
+
+
+def source_leaks(manifest: Manifest) -> list[SourceLeak]:
+    """Sources (by the content hash the manifest records) prepared into both train and test."""
+    leaks = []
     for kind in (PERSONS, CLOTHS):
         hashes = {split: {r.get("sha256"): stem for stem, r in manifest.entries(split, kind).items() if r.get("sha256")}
                   for split in ("train", "test")}
-        for sha in sorted(set(hashes["train"]) & set(hashes["test"])):
-            problems.append(f"{kind[:-1]} train/{hashes['train'][sha]} and test/{hashes['test'][sha]} have the same bytes")
+        leaks += [SourceLeak(kind, hashes["train"][sha], hashes["test"][sha])
+                  for sha in sorted(set(hashes["train"]) & set(hashes["test"]))]
+    return leaks
+
+
+def find_leakage(manifest: Manifest) -> list[str]:
+    """Sources (by content hash, and catalog images by product id) present in both train and test."""
+    problems = [leak.describe() for leak in source_leaks(manifest)]
     products = {split: {(r.get("store"), r.get("product_id")) for kind in (PERSONS, CLOTHS)
                         for r in manifest.entries(split, kind).values() if r.get("product_id")}
                 for split in ("train", "test")}

@@ -775,3 +775,21 @@ def test_a_placeholder_garment_is_not_flagged_again_on_its_person(genuine: Path,
     manifest.save()
     flagged = {(f.sample, f.code) for f in validate(target, ["test"], duplicates=False).findings}
     assert ("00006_00", "cloth-background") not in flagged
+
+
+def test_a_source_prepared_into_both_splits_is_leakage(genuine: Path, tmp_path: Path) -> None:
+    """One source photo prepared into train and into test: prep re-crops it, so the two dataset files
+    are no (near-)duplicates, and validate called the dataset clean while `pairs` refused it for the
+    leak its manifest records."""
+    from vtonkit.datasets.manifest import PERSONS, Manifest
+
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    train_stem, test_stem = sorted(p.stem for p in (root / "train" / "image").glob("*.jpg"))[0], "00013_00"
+    manifest = Manifest.load(root)
+    manifest.entries("train", PERSONS)[train_stem] = {"sha256": "one-source", "category": "upper"}
+    manifest.entries("test", PERSONS)[test_stem] = {"sha256": "one-source", "category": "upper"}
+    manifest.save()
+    leaks = [f for f in validate(root, duplicates=False).findings if f.code == "leakage"]
+    assert [(f.split, f.sample, f.severity) for f in leaks] == [("test", test_stem, "error")]
+    assert f"made from the same source file as train/image/{train_stem}.jpg" in leaks[0].message
