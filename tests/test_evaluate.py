@@ -329,6 +329,10 @@ def test_bad_inputs_are_named_and_listed_never_dropped(tryon, tmp_path) -> None:
     assert "ground-truth image" in reasons["99999_00_99999_00.png"] and "99999_00.jpg is missing" in reasons["99999_00_99999_00.png"]
     assert "no prediction" in reasons["00008_00_00006_00"] and "pairs.txt" in reasons["00008_00_00006_00"]
     assert report["counts"]["paired_scored"] == 4 and report["counts"]["predictions"] == 6
+    # the counts agree with the list (the list held entries "skipped": 0 left unsaid)
+    by_metrics = {kind: sum(1 for s in report["skipped"] if s["metrics"] == kind) for kind in ("all", "paired")}
+    assert report["counts"]["skipped"] == by_metrics["all"]
+    assert report["counts"]["skipped_paired_metrics"] == by_metrics["paired"]
     said = " ".join(result.output.split())
     assert "skipped (all)" in said and "384x512" in said
 

@@ -313,6 +313,8 @@ def evaluate(
         "predictions": len(predictions), "paired_scored": len(scores), "generated_for_fid": len(fakes),
         "real_images": len(real_paths), "real_for_fid": len(reals),
         "skipped": sum(1 for s in skipped if s.metrics == "all"),
+        # unpaired try-ons have no ground truth: left out of SSIM/LPIPS/PSNR only (the `skipped` list names them)
+        "skipped_paired_metrics": sum(1 for s in skipped if s.metrics == "paired"),
     }
     settings = {"resize_pred": resize_pred, "masked": masked, "category": category,
                 "compare_to_person": compare_to_person, "pairs_file": str(pairs_file) if pairs_file else None,
