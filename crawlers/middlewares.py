@@ -48,7 +48,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def _delay(self, retry: Request, response: Response | None) -> float:
         asked = retry_after_seconds(response.headers.get(b"Retry-After")) if response is not None else None
-        if asked is not None:
+        if asked:  # 0 or a date in the past (a skewed clock) is no wait asked: it turned off the backoff
             return min(asked, self.retry_after_max)
         attempt = max(1, int(retry.meta.get("retry_times", 1)))
         delay = self.backoff_base * 2 ** (attempt - 1)

@@ -13,10 +13,14 @@ it:
   for its ``Retry-After`` (seconds or an HTTP date, capped at ``VTONKIT_RETRY_AFTER_MAX``) or
   its exponential backoff.
 
-The robots.txt fetches themselves never wait (the rules decide everything else). A crawl that
-stops (Ctrl-C) drops the requests still waiting for their turn instead of waiting them out (a
-``Crawl-delay: 30`` made shutdown take six minutes); its ``--resume`` job then starts over from the
-start pages, keeping the products found (:data:`dropped`, read by the runner).
+A waiting request claims its turn when it wakes, not when it arrives: turns booked ahead by up to
+CONCURRENT_REQUESTS waiting requests made a pause last as long as all of them, then released them
+at once. The robots.txt fetches themselves never wait (the rules decide everything else). A crawl
+that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and those
+held in the host's download slot, instead of waiting them out (a ``Crawl-delay: 30`` made shutdown
+take six minutes) or sending them to a host that asked for a pause; its ``--resume`` job then
+starts over from the start pages, keeping the products found (``HostPacer.dropped``, read by the
+runner).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.robots import StrictRobotsTxtMiddleware, is_robots_request
@@ -38,11 +41,16 @@ from vtonkit.crawlers.robots import StrictRobotsTxtMiddleware, is_robots_request
 logger = logging.getLogger(__name__)
 
 STEP = 1.0  # seconds: how often a waiting request or a held slot looks whether the crawl is stopping
+LONG_PAUSE = 30.0  # seconds: a pause a host asks for that is named in the crawl's notes
 
 
 def pacer_for(crawler: Any) -> HostPacer | None:
     """The crawl's pacer, when its middleware is enabled."""
     return getattr(crawler, "vtonkit_pacer", None)
+
+
+class CrawlStopping(IgnoreRequest):
+    """A request dropped because the crawl stopped while it waited for its host's turn."""
 
 
 class HostPacer:
@@ -52,7 +60,8 @@ class HostPacer:
     def __init__(self, crawler: Any):
         self.crawler = crawler
         self.max_crawl_delay = crawler.settings.getfloat("VTONKIT_MAX_CRAWL_DELAY", 30.0)
-        self.next_start: dict[str, float] = {}  # netloc -> monotonic time
+        self.next_turn: dict[str, float] = {}  # netloc -> monotonic time its next request may start
+        self.paused_until: dict[str, float] = {}  # netloc -> monotonic end of the pause it asked for
         self.crawl_delays: dict[str, float] = {}  # netloc -> seconds (0: none asked)
         self.dropped = 0  # requests not fetched because the crawl stopped while they waited
         crawler.vtonkit_pacer = self
@@ -61,13 +70,21 @@ class HostPacer:
     def from_crawler(cls, crawler: Any) -> HostPacer:
         return cls(crawler)
 
+    def stopping(self) -> bool:
+        """The crawl is stopping before its end: Ctrl-C (`crawling` cleared) or a spent budget
+        (--max-time, --max-pages, the stall stop). A --limit reached is an end: the images of the
+        products found still come, each in its turn."""
+        budget = getattr(self.crawler, "vtonkit_budget", None)
+        return not self.crawler.crawling or (budget is not None and budget.budget.stopped_by is not None)
+
     def pause(self, request: Request, seconds: float) -> None:
         """No request to the host of `request` starts in the next `seconds`: neither those still to
-        come through this middleware nor those already queued in the host's download slot (up to
-        CONCURRENT_REQUESTS of them pass the middlewares at once and wait there)."""
+        come through this middleware nor those already queued in the host's download slot."""
         netloc = urlparse_cached(request).netloc
-        until = max(self.next_start.get(netloc, 0.0), time.monotonic() + seconds)
-        self.next_start[netloc] = until
+        self.paused_until[netloc] = max(self.paused_until.get(netloc, 0.0), time.monotonic() + seconds)
+        if seconds >= LONG_PAUSE:
+            report_for(self.crawler).note(f"{netloc} asked to wait {seconds:.0f} s (Retry-After or backoff): "
+                                          "no request goes to it until then")
         downloader = self.crawler.engine.downloader
         slot = downloader.slots.get(downloader.get_slot_key(request))
         if slot is not None:
@@ -76,11 +93,18 @@ class HostPacer:
     def _hold(self, downloader: Any, slot: Any, netloc: str) -> None:
         """Hold the slot's queue until the host's pause ends, looking again every second: Scrapy's
         slot holds its queue while `latercall` is pending (its own download delay). A stopping crawl
-        (Ctrl-C) releases it at once; held to the end, shutdown waited out the whole pause."""
+        drops what the slot holds (released, it went to the paused host at once)."""
         if slot.latercall is not None:
             slot.latercall.cancel()
-        left = self.next_start.get(netloc, 0.0) - time.monotonic()
-        if left > 0 and self.crawler.crawling:
+            slot.latercall = None
+        if self.stopping():
+            while slot.queue:
+                request, waiting = slot.queue.popleft()
+                self.dropped += 1
+                waiting.errback(CrawlStopping(f"not fetched: the crawl stopped while {netloc} was paused"))
+            return
+        left = self.paused_until.get(netloc, 0.0) - time.monotonic()
+        if left > 0:
             slot.latercall = call_later(min(left, STEP), self._hold, downloader, slot, netloc)
         else:
             downloader._latercall(slot)
@@ -104,16 +128,22 @@ class HostPacer:
         return delay
 
     async def process_request(self, request: Request) -> None:
+        # the crawl's reactor, imported only now: at module level (the spiders import this module
+        # for CrawlStopping) it would install the default one before Scrapy installs asyncio's
+        from twisted.internet import reactor
+
         if is_robots_request(request):
             return
         netloc = urlparse_cached(request).netloc
         delay = self.crawl_delay(netloc)
-        now = time.monotonic()
-        start = max(now, self.next_start.get(netloc, 0.0))
-        if delay:
-            self.next_start[netloc] = start + delay
-        while (left := start - time.monotonic()) > 0:
-            if not self.crawler.crawling:  # Ctrl-C: shutdown waited out every queued request's turn
+        while True:  # the turn is claimed when the request wakes: the reactor runs one waiter at a time
+            now = time.monotonic()
+            turn = max(self.next_turn.get(netloc, 0.0), self.paused_until.get(netloc, 0.0))
+            if turn <= now:  # its turn: it goes, also while the crawl closes (a limit's last images)
+                if delay:
+                    self.next_turn[netloc] = now + delay
+                return
+            if self.stopping():  # Ctrl-C or a budget: shutdown waited out every queued request's turn
                 self.dropped += 1
-                raise IgnoreRequest("not fetched: the crawl stopped while the request waited for its host's turn")
-            await maybe_deferred_to_future(deferLater(reactor, min(left, STEP), lambda: None))
+                raise CrawlStopping("not fetched: the crawl stopped while the request waited for its host's turn")
+            await maybe_deferred_to_future(deferLater(reactor, min(turn - now, STEP), lambda: None))

@@ -38,6 +38,7 @@ from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.offers import shows_many_prices
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
+from vtonkit.crawlers.pacing import CrawlStopping
 from vtonkit.crawlers.render import (
     DEFAULT_GROW_ROUNDS,
     DEFAULT_RENDER_BUDGET,
@@ -535,6 +536,9 @@ class StoreSpider(scrapy.Spider):
         request = failure.request
         if failure.check(BudgetSpent):  # the crawl is stopping; the summary says why
             report_for(self.crawler).skipped["page-budget"] += 1
+            return
+        if failure.check(CrawlStopping):  # dropped while it waited for its host's turn as the crawl stopped
+            report_for(self.crawler).skipped["crawl-stopped"] += 1
             return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             reason = str(failure.value) or "ignored"
