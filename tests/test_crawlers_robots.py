@@ -16,7 +16,7 @@ import time
 
 from tests.fixture_shops import FixtureShop, Page, Routes, _Handler, html, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
-from tests.test_crawlers_whole_store import _moved_shop
+from tests.test_crawlers_whole_store import _moved_shop, _MovedHandler
 
 pytestmark = pytest.mark.slow
 
@@ -48,18 +48,31 @@ class _DroppingRobotsHandler(_Handler):
         super().do_GET()
 
 
+def _run_crawl(shop: FixtureShop, out, *options: str, store: str = "generic", url: str | None = None,
+               env: dict[str, str] | None = None):
+    """(the finished `vtonkit crawl` process, summary, product records) of one crawl of `shop`, stopped
+    after it; a crawl that finds nothing exits 1: the exit code is part of what each test asserts."""
+    address = ["--url", url or shop.url] if store == "generic" else []
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", store, "--out", str(out), *address, "--no-throttle", "--render",
+                              "never", *options], capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
+                             env={**os.environ, **(env or {})})
+    finally:
+        shop.stop()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    lines = (out / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    return run, summary, [json.loads(line) for line in lines]
+
+
+def _finished(run) -> str:
+    return _finished(run)
+
+
 def _crawl_robots(tmp_path, robots: Page | None, handler: type[_Handler] = _Handler):
     shop = FixtureShop(lambda base: shop_routes(robots))
     shop.RequestHandlerClass = handler
-    try:  # a crawl that finds nothing exits 1: the exit code is part of what each test asserts
-        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url,
-                              "--no-throttle", "--render", "never"],
-                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-    finally:
-        shop.stop()
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    lines = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
-    return shop.paths, summary, [json.loads(line) for line in lines], run
+    run, summary, products = _run_crawl(shop, tmp_path)
+    return shop.paths, summary, products, run
 
 
 @pytest.mark.parametrize("robots, handler, why", [
@@ -85,7 +98,7 @@ def test_an_unreachable_robots_txt_disallows_the_host(tmp_path, robots, handler,
 def test_a_missing_robots_txt_allows_everything(tmp_path, robots):
     """4xx means there are no rules (RFC 9309): the store is crawled, nothing noted."""
     paths, summary, products, run = _crawl_robots(tmp_path, robots)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 0, _finished(run)
     assert sorted(p["sku"] for p in products) == HANDLES
     assert PRIVATE in paths
     assert not [n for n in summary["notes"] if n.startswith("robots.txt of ")]
@@ -93,7 +106,7 @@ def test_a_missing_robots_txt_allows_everything(tmp_path, robots):
 
 def test_readable_robots_txt_rules_hold(tmp_path):
     paths, summary, products, run = _crawl_robots(tmp_path, Page(ROBOTS, "text/plain"))
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 0, _finished(run)
     assert sorted(p["sku"] for p in products) == HANDLES
     assert PRIVATE not in paths
     assert summary["skipped"]["robots.txt"] == 1
@@ -105,17 +118,10 @@ def test_robots_txt_of_the_host_a_store_redirects_to_holds(tmp_path):
     an unreachable robots.txt disallows its host made the offsite filter's refusal of a robots.txt
     fetch fatal; the shopify spider's crawl of such a store found nothing until the fetch passed.)"""
     shop, old_url = _moved_shop(lambda base: shop_routes(Page(ROBOTS, "text/plain")))
-    try:
-        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", old_url,
-                              "--no-throttle", "--render", "never"],
-                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-    finally:
-        shop.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
-    assert sorted(json.loads(line)["sku"] for line in products) == HANDLES
+    run, summary, products = _run_crawl(shop, tmp_path, url=old_url)
+    assert run.returncode == 0, _finished(run)
+    assert sorted(p["sku"] for p in products) == HANDLES
     assert "/robots.txt" in shop.paths and PRIVATE not in shop.paths
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert not [n for n in summary["notes"] if n.startswith("robots.txt of ")]
 
 
@@ -141,30 +147,17 @@ def test_every_request_waiting_on_robots_txt_gets_its_rules(tmp_path):
     (stores / "waiting.toml").write_text(
         f'name = "robots-waiting"\nbase_url = "{shop.url}"\nstart_paths = {json.dumps(["/", *private])}\n',
         encoding="utf-8")
-    try:
-        run = subprocess.run([*VTONKIT, "crawl", "robots-waiting", "--out", str(tmp_path / "out"), "--no-throttle",
-                              "--render", "never"], capture_output=True, text=True, cwd=REPO, timeout=300,
-                             check=False, env={**os.environ, "VTONKIT_STORES": str(stores)})
-    finally:
-        shop.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run, summary, _ = _run_crawl(shop, tmp_path / "out", store="robots-waiting", env={"VTONKIT_STORES": str(stores)})
+    assert run.returncode == 0, _finished(run)
     assert not [p for p in shop.paths if p.startswith("/private/")], shop.paths
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["skipped"]["robots.txt"] >= 4
 
 
-class _RobotsElsewhereHandler(_Handler):
+class _RobotsElsewhereHandler(_MovedHandler):
     """robots.txt asked of ``localhost`` is sent on to ``127.0.0.1``; every other page stays."""
 
-    def do_GET(self) -> None:
-        if self.path == "/robots.txt" and self.headers.get("Host", "").startswith("localhost"):
-            self.server.log(f"//localhost{self.path}", self.headers.get("User-Agent", ""))
-            self.send_response(301)
-            self.send_header("Location", f"{self.server.url}{self.path}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        super().do_GET()
+    def moves(self, path: str) -> bool:
+        return path == "/robots.txt"
 
 
 def test_a_robots_txt_redirect_does_not_widen_the_store(tmp_path):
@@ -178,15 +171,10 @@ def test_a_robots_txt_redirect_does_not_widen_the_store(tmp_path):
 
     shop = FixtureShop(routes)
     shop.RequestHandlerClass = _RobotsElsewhereHandler
-    try:
-        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--no-throttle", "--render",
-                              "never", "--url", shop.url.replace("127.0.0.1", "localhost")],
-                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-    finally:
-        shop.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "//localhost/robots.txt" in shop.paths and "/other-site/page" not in shop.paths, shop.paths
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    run, summary, _ = _run_crawl(shop, tmp_path, url=shop.url.replace("127.0.0.1", "localhost"))
+    assert run.returncode == 0, _finished(run)
+    assert any(p.startswith("//localhost") and p.endswith("/robots.txt") for p in shop.paths), shop.paths
+    assert "/other-site/page" not in shop.paths, shop.paths
     assert not [n for n in summary["notes"] if "redirects to" in n]
 
 
@@ -195,7 +183,7 @@ def test_robots_groups_match_the_product_token_not_the_whole_user_agent(tmp_path
     (meant for GitHub's own crawler) applied to vtonkit and disallowed the whole store."""
     robots = Page(b"User-agent: github\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\n", "text/plain")
     paths, _, products, run = _crawl_robots(tmp_path, robots)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 0, _finished(run)
     assert sorted(p["sku"] for p in products) == HANDLES
     assert PRIVATE not in paths
 
@@ -204,15 +192,9 @@ def test_robots_txt_fetches_do_not_spend_the_page_budget(tmp_path):
     """--max-pages 4 on a home page, the guessed /sitemap.xml and two products: the middleware's and
     the spider's robots.txt fetches took two of the four pages, and a product was never fetched."""
     shop = FixtureShop(lambda base: shop_routes(Page(ROBOTS, "text/plain")))
-    try:
-        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--no-throttle",
-                              "--render", "never", "--max-pages", "4"],
-                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-    finally:
-        shop.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
-    assert sorted(json.loads(line)["sku"] for line in products) == HANDLES
+    run, _, products = _run_crawl(shop, tmp_path, "--max-pages", "4")
+    assert run.returncode == 0, _finished(run)
+    assert sorted(p["sku"] for p in products) == HANDLES
     assert "/robots.txt" in shop.paths
 
 
@@ -230,9 +212,9 @@ def test_a_resumed_crawl_stopped_by_an_unreachable_robots_txt_starts_over(tmp_pa
         second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
     finally:
         shop.stop()
-    assert first.returncode == 1, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.returncode == 1, _finished(first)
     assert "the crawl stops" in first.stdout + first.stderr
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert second.returncode == 0, _finished(second)
     products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["sku"] for line in products) == HANDLES
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))

@@ -72,11 +72,15 @@ def test_render_always_renders_each_page_once(tmp_path):
 
 
 class _MovedHandler(_Handler):
-    """The shop moved: a request to ``localhost`` is sent on to the same path on ``127.0.0.1``."""
+    """The shop moved: a request to ``localhost`` is sent on to the same path on ``127.0.0.1``
+    (every path, or those `moves` names)."""
+
+    def moves(self, path: str) -> bool:
+        return True
 
     def do_GET(self) -> None:
         host = self.headers.get("Host", "")
-        if host.startswith("localhost"):
+        if host.startswith("localhost") and self.moves(self.path):
             self.server.log(f"//{host}{self.path}", self.headers.get("User-Agent", ""))
             self.send_response(301)
             self.send_header("Location", f"{self.server.url}{self.path}")
