@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from scrapy import Request
@@ -41,6 +42,7 @@ from vtonkit.crawlers.robots import StrictRobotsTxtMiddleware, is_robots_request
 logger = logging.getLogger(__name__)
 
 STEP = 1.0  # seconds: how often a waiting request or a held slot looks whether the crawl is stopping
+FIRST_IN_LINE = 0.01  # seconds a due waiter looks again while an earlier one takes its turn
 LONG_PAUSE = 30.0  # seconds: a pause a host asks for that is named in the crawl's notes
 
 
@@ -64,6 +66,7 @@ class HostPacer:
         self.paused_until: dict[str, float] = {}  # netloc -> monotonic end of the pause it asked for
         self.crawl_delays: dict[str, float] = {}  # netloc -> seconds (0: none asked)
         self.dropped = 0  # requests not fetched because the crawl stopped while they waited
+        self.waiting: dict[str, deque[object]] = {}  # netloc -> tickets of the requests waiting, in arrival order
         crawler.vtonkit_pacer = self
 
     @classmethod
@@ -81,8 +84,10 @@ class HostPacer:
         """No request to the host of `request` starts in the next `seconds`: neither those still to
         come through this middleware nor those already queued in the host's download slot."""
         netloc = urlparse_cached(request).netloc
-        self.paused_until[netloc] = max(self.paused_until.get(netloc, 0.0), time.monotonic() + seconds)
-        if seconds >= LONG_PAUSE:
+        now = time.monotonic()
+        already = self.paused_until.get(netloc, 0.0) > now  # noted once per pause, not per refused page
+        self.paused_until[netloc] = max(self.paused_until.get(netloc, 0.0), now + seconds)
+        if seconds >= LONG_PAUSE and not already:
             report_for(self.crawler).note(f"{netloc} asked to wait {seconds:.0f} s (Retry-After or backoff): "
                                           "no request goes to it until then")
         downloader = self.crawler.engine.downloader
@@ -99,7 +104,7 @@ class HostPacer:
             slot.latercall = None
         if self.stopping():
             while slot.queue:
-                request, waiting = slot.queue.popleft()
+                _, waiting = slot.queue.popleft()
                 self.dropped += 1
                 waiting.errback(CrawlStopping(f"not fetched: the crawl stopped while {netloc} was paused"))
             return
@@ -122,6 +127,9 @@ class HostPacer:
         if not asked:
             return 0.0
         delay = min(float(asked), self.max_crawl_delay)
+        # robots.txt itself was just fetched from the host: the first page waits its turn after it
+        # (else a first page held back by Scrapy's own slot delay left the second one too close)
+        self.next_turn[netloc] = max(self.next_turn.get(netloc, 0.0), time.monotonic() + delay)
         capped = f", capped at {self.max_crawl_delay:g} s (VTONKIT_MAX_CRAWL_DELAY)" if delay < asked else ""
         report_for(self.crawler).note(f"robots.txt of {netloc} asks for Crawl-delay: {asked:g} s{capped}: "
                                       f"one request every {delay:g} s")
@@ -136,14 +144,21 @@ class HostPacer:
             return
         netloc = urlparse_cached(request).netloc
         delay = self.crawl_delay(netloc)
-        while True:  # the turn is claimed when the request wakes: the reactor runs one waiter at a time
-            now = time.monotonic()
-            turn = max(self.next_turn.get(netloc, 0.0), self.paused_until.get(netloc, 0.0))
-            if turn <= now:  # its turn: it goes, also while the crawl closes (a limit's last images)
-                if delay:
-                    self.next_turn[netloc] = now + delay
-                return
-            if self.stopping():  # Ctrl-C or a budget: shutdown waited out every queued request's turn
-                self.dropped += 1
-                raise CrawlStopping("not fetched: the crawl stopped while the request waited for its host's turn")
-            await maybe_deferred_to_future(deferLater(reactor, min(turn - now, STEP), lambda: None))
+        waiting = self.waiting.setdefault(netloc, deque())
+        ticket = object()  # the host's waiters take their turns in arrival order (the scheduler's order)
+        waiting.append(ticket)
+        try:
+            while True:  # the turn is claimed when the request wakes: the reactor runs one waiter at a time
+                now = time.monotonic()
+                turn = max(self.next_turn.get(netloc, 0.0), self.paused_until.get(netloc, 0.0))
+                if turn <= now and waiting[0] is ticket:  # it goes, also while the crawl closes (a limit's last images)
+                    if delay:
+                        self.next_turn[netloc] = now + delay
+                    return
+                if self.stopping():  # Ctrl-C or a budget: shutdown waited out every queued request's turn
+                    self.dropped += 1
+                    raise CrawlStopping("not fetched: the crawl stopped while the request waited for its host's turn")
+                wait = turn - now if turn > now else FIRST_IN_LINE  # due, but an earlier waiter goes first
+                await maybe_deferred_to_future(deferLater(reactor, min(wait, STEP), lambda: None))
+        finally:
+            waiting.remove(ticket)
