@@ -18,6 +18,7 @@ SETTINGS_MODULE = "vtonkit.crawlers.settings"
 # In a resumable crawl's job folder while the crawl runs; a killed crawl leaves it behind.
 RUNNING_MARK = "vtonkit-running"
 DROPPED_WAITING = "dropped-waiting"  # a stopped crawl dropped requests waiting for their host's turn
+FORCED_STOP = "forced-stop"  # finish reason of a crawl a second Ctrl-C stopped at once
 
 # For crawling your own server (the demo store, benchmarks): no politeness delays.
 NO_THROTTLE: dict[str, Any] = {
@@ -165,7 +166,9 @@ def run_crawl(
     """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
+    from vtonkit.crawlers.report import SUMMARY_NAME
     from vtonkit.crawlers.robots import ROBOTS_UNREACHABLE
+    from vtonkit.datasets.io.files import atomic_write_json
 
     check_crawl(store, url)
     budgets: dict[str, Any] = {}
@@ -210,8 +213,13 @@ def run_crawl(
         summary["finish_reason"] = crawler.stats.get_value("finish_reason")
     except RuntimeError:  # the crawl never started (the spider refused its arguments)
         summary["finish_reason"] = "not started (see crawl.log)"
+    forced = summary["finish_reason"] is None and report is not None
+    if forced:  # a second Ctrl-C: Scrapy stopped without closing the spider, so nothing wrote the summary
+        summary["finish_reason"] = FORCED_STOP
+        atomic_write_json(Path(out) / SUMMARY_NAME, summary, indent=2)
     pacer = getattr(crawler, "vtonkit_pacer", None)
     unfinished = (ROBOTS_UNREACHABLE if summary["finish_reason"] == ROBOTS_UNREACHABLE
+                  else "killed" if forced  # its queue was not saved: the next --resume starts over
                   else DROPPED_WAITING if pacer is not None and pacer.dropped else None)
     if job is not None and unfinished:  # its queue is spent or short of the dropped pages: start over
         (job / RUNNING_MARK).write_text(unfinished, encoding="utf-8")

@@ -213,3 +213,30 @@ def test_max_time_stops_a_crawl_under_a_crawl_delay(tmp_path):
     assert summary["finish_reason"] == "max-time", run.stdout[-2000:] + run.stderr[-2000:]
     late = [path for t, path, _ in shop.stamps if t > started + 4 + 2.5]  # the budget, and a turn to notice it
     assert late == [] and took < 30, (late, took)
+
+
+def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path):
+    """A second Ctrl-C stops Scrapy without closing the spider: no summary.json was written, and the
+    job was left looking cleanly closed although its queue was never saved."""
+    shop = _shop(b"User-agent: *\nCrawl-delay: 30\n")
+    out = tmp_path / "out"
+    crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render", "never",
+                              "--resume"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not any(path == "/robots.txt" for _, path, _ in shop.stamps) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        crawl.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        crawl.send_signal(signal.SIGINT)
+        crawl.wait(timeout=60)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        shop.stop()
+    # the first stop takes up to a second (the home page waits out its turn in one-second steps)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["finish_reason"] == "forced-stop"
+    assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "killed"
