@@ -39,6 +39,7 @@ from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
 from vtonkit.crawlers import settings as defaults  # the documented default of every limit
+from vtonkit.crawlers.robots import is_robots_request
 from vtonkit.crawlers.url_roles import listing_of, page_number, view_query
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def gunzip_capped(body: bytes, max_size: int) -> bytes:
 
 def is_page_request(request: Request) -> bool:
     """Not an image and not a robots.txt fetch (both marked in their meta): what the page budget counts."""
-    return IMAGE_REQUEST_META not in request.meta and not request.meta.get("dont_obey_robotstxt")
+    return IMAGE_REQUEST_META not in request.meta and not is_robots_request(request)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from vtonkit.datasets.file_checks import spec_problems
 from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.pairs import Pair, name_problem, read_pairs, write_pairs
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -116,12 +116,6 @@ def dataset_garments(dataset: str | Path, splits: Iterable[str] | None = None,
             if recorded or category:
                 garments.append(DatasetSample(split, stem, recorded or category))
     return garments
-
-
-def placeholder_persons(dataset: str | Path, split: str) -> set[str]:
-    """Persons of `split` whose own garment is a placeholder copy of another (`vtonkit pairs` made it
-    so that their unpaired pairs load): a paired list must not claim they wear it."""
-    return set(Manifest.load(dataset).entries(split, PLACEHOLDERS))
 
 
 def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],

@@ -89,6 +89,12 @@ class Manifest:
         atomic_write_json(self.path, {"version": MANIFEST_VERSION, "splits": self.splits}, indent=1)
 
 
+def placeholder_stems(dataset: str | Path, split: str) -> set[str]:
+    """Cloth stems of `split` that are placeholder copies of another garment, named after a person
+    (`vtonkit pairs` makes them so that unpaired pairs load): no person wears them."""
+    return set(Manifest.load(dataset).entries(split, PLACEHOLDERS))
+
+
 def agnostic_check_category(dataset: str | Path) -> str:
     """What `validate` and `review` check the agnostic files against when not told: the one garment
     category the dataset's manifest records for every split, else upper (none or several recorded, or

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 from vtonkit.datasets.io.files import atomic_write_text
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.datasets.pairs import name_problem
 
@@ -51,10 +52,6 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
     """
     if (garment is None) == (person is None):
         raise ValueError("give exactly one of garment (one garment on several persons) or person")
-    # a stem may be typed as its file name: "AD-LO-003.jpg" was refused as 'AD-LO-003.jpg.jpg'
-    garment, person = sample_stem(garment), sample_stem(person)
-    persons = [sample_stem(p) for p in persons] if persons else persons
-    garments = [sample_stem(g) for g in garments] if garments else garments
     for stem in [s for s in (garment, person, *(persons or []), *(garments or [])) if s is not None]:
         # a stem is what a pair list names (plus .jpg): no folder, so nothing outside the split is read
         problem = "empty name" if not stem else name_problem(f"{stem}.jpg")
@@ -66,18 +63,20 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
     if garment is not None:
         chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
         return [(p, garment) for p in chosen]
-    placeholders = placeholder_stems(split) if garments is None else set()
+    placeholders = placeholder_stems(split.root.parent, split.root.name) if garments is None else set()
     chosen = garments or [g for g in split.cloth_stems() if g != person and g not in placeholders][:limit]
     return [(person, g) for g in chosen]
 
 
 def sample_stem(name: str | None) -> str | None:
-    """A sample's stem from what a user types: the stem, or its file name (`00008_00.jpg`)."""
+    """A sample's stem from what a user types: the stem, or its file name (`00008_00.jpg` was refused
+    as '00008_00.jpg.jpg')."""
     return name.removesuffix(".jpg") if name is not None else None
 
 
 def _check_present(split: SplitDir, kind: str, names: list[str | None], present: list[str]) -> None:
-    missing = [n for n in names if n is not None and n not in set(present)]
+    there = set(present)
+    missing = [n for n in names if n is not None and n not in there]
     if missing:
         folder = "cloth" if kind == "garment" else "image"
         examples = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "") if present else "none"
@@ -90,13 +89,6 @@ def sheet_name_problem(name: str) -> str | None:
     if not name.strip() or name.startswith(".") or any(c in name for c in "/\\\0"):
         return f"sheet name {name!r}: give a plain file name (no folder, not hidden); it is written inside --out"
     return None
-
-
-def placeholder_stems(split: SplitDir) -> set[str]:
-    """Cloth stems of the split that are placeholder copies (the dataset manifest's `placeholders`)."""
-    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
-
-    return set(Manifest.load(split.root.parent).entries(split.root.name, PLACEHOLDERS))
 
 
 def _thumbnail(rgb: np.ndarray, size: tuple[int, int]) -> Image.Image:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     copy_file,
-    placeholder_persons,
     require_image,
     require_mask,
     run_samples,
@@ -40,11 +40,12 @@ def copy_person_and_cloth(source: layout.SplitDir, target: layout.SplitDir, stem
         write_binary_mask(targets[folder], mask)
 
 
-def copy_garment(source: layout.SplitDir, target: layout.SplitDir, stem: str) -> None:
-    """A garment-only sample: the garment photo byte for byte, its mask as verified L 0/255."""
+def copy_garment(source: layout.SplitDir, stem: str, target_cloth: Path, target_mask: Path) -> None:
+    """A garment-only sample (a shop's garment no person wears): the garment photo byte for byte,
+    its mask as verified L 0/255, both checked before either is written."""
     mask = require_mask(source.cloth_mask(stem), cloth=True)
-    copy_file(require_image(source.cloth(stem), layout.CLOTH), target.cloth(stem))
-    write_binary_mask(target.cloth_mask(stem), mask)
+    copy_file(require_image(source.cloth(stem), layout.CLOTH), target_cloth)
+    write_binary_mask(target_mask, mask)
 
 
 Pairs = list[tuple[str, str]]
@@ -81,8 +82,9 @@ def export_garments(dataset: Path, out: Path, garments: list[DatasetSample], rep
                     progress: bool) -> None:
     """Write the garment-only samples (`dataset_garments`) into `out`'s VITON-HD-style split folders."""
     def export(sample: DatasetSample) -> None:
-        copy_garment(layout.DatasetLayout(dataset).split(sample.split), layout.DatasetLayout(out).split(sample.split),
-                     sample.stem)
+        target = layout.DatasetLayout(out).split(sample.split)
+        copy_garment(layout.DatasetLayout(dataset).split(sample.split), sample.stem, target.cloth(sample.stem),
+                     target.cloth_mask(sample.stem))
 
     run_samples(garments, export, label=label_sample, report=report, description="export garments",
                 progress=progress)
@@ -97,7 +99,7 @@ def write_split_pair_lists(pair_lists: dict[str, Pairs | None], out: Path, repor
         if not stems:
             continue
         pairs = exported_pairs(pair_lists[split], split, stems, exported_stems(report, garments, split),
-                               placeholder_persons(dataset, split))
+                               placeholder_stems(dataset, split))
         for name in (f"{split}_pairs.txt", *extra_names(split)):
             write_pairs(out / name, pairs)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from PIL import Image
 from vtonkit.datasets import layout
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     check_separate,
     SampleFailure,
     dataset_garments,
-    placeholder_persons,
     copy_file,
     require_image,
     require_mask,
@@ -42,7 +42,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints, write_dresscode_keypoi
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
 from vtonkit.datasets.labels import CIHP_TO_DRESSCODE, DRESSCODE_PALETTE
-from vtonkit.datasets.export.common import dataset_pair_lists
+from vtonkit.datasets.export.common import copy_garment, dataset_pair_lists
 from vtonkit.datasets.pairs import Pair, default_pairs, write_pairs
 
 UV_NOTE = ("dense/<id>_5_uv.npz (DensePose UV) is not written: the HR-VITON layout keeps part ids only; "
@@ -85,13 +85,10 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
 def export_garment(dataset: Path, out: Path, sample: DatasetSample) -> None:
     """A garment-only id (a shop's garment no person wears): `images/<id>_1.jpg` and its cloth mask,
     what Dress Code's loaders read of the garment of an unpaired pair."""
-    split_dir = layout.DatasetLayout(dataset).split(sample.split)
     target = CategoryDir(out / FOLDER_OF_CATEGORY[sample.category])
     dc_id = dresscode_id(sample.stem)
-    garment = require_image(split_dir.cloth(sample.stem), layout.CLOTH)
-    cloth_mask = require_mask(split_dir.cloth_mask(sample.stem), cloth=True)
-    copy_file(garment, target.garment(dc_id))
-    write_binary_mask(target.cloth_mask(dc_id), cloth_mask)
+    copy_garment(layout.DatasetLayout(dataset).split(sample.split), sample.stem, target.garment(dc_id),
+                 target.cloth_mask(dc_id))
 
 
 def _unpaired(test_pairs: list[Pair] | None, persons: list[str], garments: set[str]) -> list[Pair]:
@@ -142,7 +139,7 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     run_samples(unique_garments, lambda s: export_garment(dataset, out, s), label=lambda s: (s.split, s.stem),
                 report=report, description="export garments", progress=progress)
     done = set(report.converted)
-    placeholders = {split: placeholder_persons(dataset, split) for split in layout.SPLITS}
+    placeholders = {split: placeholder_stems(dataset, split) for split in layout.SPLITS}
     for category_name, folder in FOLDER_OF_CATEGORY.items():
         members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
         if not members:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
     check_separate,
     dataset_garments,
     dataset_samples,
-    placeholder_persons,
     run_samples,
     write_binary_mask,
 )
@@ -89,7 +89,7 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     write_split_pair_lists(pair_lists, out, report, samples, garments, dataset,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
     # paired: each person in its own garment, not in a placeholder copy of another
-    test_stems = sorted(exported_stems(report, samples, "test") - placeholder_persons(dataset, "test"))
+    test_stems = sorted(exported_stems(report, samples, "test") - placeholder_stems(dataset, "test"))
     if test_stems:
         write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in test_stems])
     return report

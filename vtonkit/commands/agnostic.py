@@ -22,20 +22,15 @@ def agnostic(
     """
     from vtonkit.core.terminal import escape  # paths and reasons are outside text: no markup, no terminal controls
 
-    from vtonkit.core.errors import OutputRefusedError, VtonkitError
+    from vtonkit.core.errors import OutputRefusedError
     from vtonkit.core.progress import console, track
     from vtonkit.datasets.layout import SplitDir
-    from vtonkit.datasets.manifest import resolve_category
-    from vtonkit.preprocess.agnostic import CATEGORIES
     from vtonkit.preprocess.batch import recompute_split
 
-    if category is not None and category not in CATEGORIES:
-        raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
-    try:  # a split recomputed for another category left the manifest's: validate and infer read that one
-        category = resolve_category(split_dir.resolve().parent, split_dir.resolve().name, category)
-    except VtonkitError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+    from vtonkit.commands.checks import check_category
+
+    # a split recomputed for another category left the manifest's: validate and infer read that one
+    category = check_category(split_dir.resolve().parent, split_dir.resolve().name, category)
     split = SplitDir(split_dir)
     stems = split.person_stems()
     if not stems:

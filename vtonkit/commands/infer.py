@@ -235,7 +235,7 @@ def sheet(
     garment, person = sample_stem(garment), sample_stem(person)  # "00008_00.jpg" names the sample too
 
     def split_list(text: str | None) -> list[str] | None:
-        return [s.strip() for s in text.split(",") if s.strip()] if text else None
+        return [sample_stem(s.strip()) for s in text.split(",") if s.strip()] if text else None
 
     try:
         pair_list = sheet_pairs(split_dir, garment=garment, persons=split_list(persons), person=person,
