@@ -25,7 +25,7 @@ from typing import Any
 
 from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout, display_name
-from vtonkit.datasets.manifest import Manifest
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
@@ -50,6 +50,7 @@ from vtonkit.preprocess.sources import (
     check_category,
     cloth_sources,
     person_sources,
+    sanitize_stem,
     settle_stems,
 )
 from vtonkit.preprocess.stages import REGISTRIES
@@ -76,7 +77,8 @@ class PrepOptions:
         cloths: folder of garment shots, a `catalog.jsonl`, or a crawl folder holding one (None: persons only).
         out: dataset root; the split folder is `out/<split>`.
         split: "train", "test", or "auto": each input goes to the split `datasets.pairing.split_of`
-            picks (`test_fraction`, `split_seed`), so no photo or product lands in both.
+            picks (`test_fraction`, `split_seed`) for its product or file name, so no photo or product
+            lands in both and a person stays with the garment of its name.
         backends: `{stage: name}` overrides for "pose", "parser", "densepose", "cloth_mask".
         backend_options: `{stage: {option: value}}` passed to the backend constructors.
         registrations: extra `(stage, name, "module:Class")` backends to register in every worker.
@@ -199,16 +201,31 @@ def remove_stale_temporaries(dataset: Path) -> int:
     return removed
 
 
-def _by_split(sources: list[Source], options: PrepOptions) -> dict[str, list[Source]]:
-    """`{split: sources}`: all in `options.split`, or with "auto" a stable hash split (`split_of`) keyed by
-    the content hash, and for catalog garments by store + product id (all shots of a product together)."""
+def _by_split(sources: list[Source], options: PrepOptions, manifest: Manifest) -> dict[str, list[Source]]:
+    """`{split: sources}`: all in `options.split`, or with "auto" a stable hash split (`split_of`).
+
+    Catalog shots are keyed by store + product id (a product's garment and on-model shots together);
+    files of a folder by their name, because HR-VITON's own-garment rule is a name rule: the person
+    `a.jpg` wears `cloth/a.jpg`, so the two must land in one split (keyed by bytes, the test person's
+    own garment went to train). Bytes the manifest already holds, or an earlier file of this run,
+    keep that split: a renamed copy is then skipped as a duplicate instead of crossing the splits.
+    """
     if options.split != "auto":
         return {options.split: sources}
+    split_of_bytes = {record["sha256"]: split for split in manifest.splits for table in (PERSONS, CLOTHS)
+                      for record in manifest.entries(split, table).values() if record.get("sha256")}
     grouped: dict[str, list[Source]] = {}
-    for source in sources:
+    for source in sorted(sources, key=lambda s: str(s.path)):
         product = source.meta.get("product_id")
-        item_id = f"{source.meta.get('store')}/{product}" if product else (source.sha256 or display_name(source.path))
-        grouped.setdefault(split_of(item_id, options.test_fraction, options.split_seed), []).append(source)
+        if product:
+            split = split_of(f"{source.meta.get('store')}/{product}", options.test_fraction, options.split_seed)
+        elif source.sha256 in split_of_bytes:
+            split = split_of_bytes[source.sha256]
+        else:
+            split = split_of(f"name:{sanitize_stem(source.path.name)}", options.test_fraction, options.split_seed)
+        if source.sha256:
+            split_of_bytes.setdefault(source.sha256, split)
+        grouped.setdefault(split, []).append(source)
     return grouped
 
 
@@ -315,7 +332,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                 raise VtonkitError(
                     f"{dataset} holds {', '.join(sorted(others))} samples: prep --category {category} would mix "
                     "garment categories in one dataset; give another --out (one dataset per category)")
-            for split, sources in _by_split(found, options).items():
+            for split, sources in _by_split(found, options, manifest).items():
                 DatasetLayout(dataset).split(split).make_folders()
                 planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,
                                                   options.keep_framing)

@@ -29,6 +29,7 @@ from vtonkit.datasets.io.masks import read_mask
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.manifest import Manifest
+from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.pipeline import ERRORS_FILE, PROFILE_FILE, WARNINGS_FILE, PrepOptions, run_prep
 from vtonkit.preprocess.markers import marker_path
 from vtonkit.preprocess.sources import assign_stems, cloth_sources, person_sources
@@ -704,3 +705,36 @@ def test_prep_auto_says_how_many_samples_went_to_each_split(photos, tmp_path):
               else 0 for split in ("train", "test")}
     assert sum(counts.values()) == len(GARMENTS)
     assert f"prep auto: 2 samples written (train {counts['train']}, test {counts['test']})" in result.output
+
+
+def test_auto_split_keeps_a_person_with_the_garment_of_its_name(vitonhd, tmp_path):
+    """Keyed by bytes, `prep --split auto` put person 00000 in test and its own garment
+    cloth/00000.jpg in train: the garment leaked and training lost the person. Folder files are
+    now keyed by name; bytes seen before keep their split, so a renamed copy stays a duplicate."""
+    persons, garments = tmp_path / "persons", tmp_path / "garments"
+    persons.mkdir()
+    garments.mkdir()
+    names = sorted(p.name for p in (vitonhd / "test" / "image").glob("*.jpg"))
+    names += sorted(p.name for p in (vitonhd / "train" / "image").glob("*.jpg"))
+    for name in names:
+        split = "test" if (vitonhd / "test" / "image" / name).is_file() else "train"
+        (persons / name).write_bytes((vitonhd / split / "image" / name).read_bytes())
+        (garments / name).write_bytes((vitonhd / split / "cloth" / name).read_bytes())
+    backends = {"pose": "tiny-pose", "parser": "tiny-parser", "densepose": "tiny-densepose", "cloth_mask": "tiny-mask"}
+    options = dict(out=tmp_path / "ds", split="auto", test_fraction=0.5, split_seed=0, backends=backends,
+                   registrations=TINY, in_process=True)
+    report = run_prep(PrepOptions(persons=str(persons), cloths=str(garments), **options))
+    assert report.ok == {"person": len(names), "cloth": len(names)}
+    layout = DatasetLayout(tmp_path / "ds")
+    sides = {split: {p.stem for p in (layout.split(split).root / "image").glob("*.jpg")} for split in ("train", "test")}
+    assert sides["train"] and sides["test"], sides  # both splits used: the check below can fail
+    for split, stems in sides.items():
+        assert stems == {p.stem for p in (layout.split(split).root / "cloth").glob("*.jpg")}
+    # a renamed copy of a test photo, whose new name alone would hash to train, stays in test
+    moved = next(f"copy{i}.jpg" for i in range(100) if split_of(f"name:copy{i}", 0.5, 0) == "train")
+    test_person = sorted(sides["test"])[0]
+    (persons / moved).write_bytes((persons / f"{test_person}.jpg").read_bytes())
+    again = run_prep(PrepOptions(persons=str(persons), **options))
+    assert [(d["file"], d["same_bytes_as"]) for d in again.duplicates] == [(str(persons / moved),
+                                                                             str(persons / f"{test_person}.jpg"))]
+    assert not any(layout.split(s).root.joinpath("image", moved).exists() for s in ("train", "test"))

@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 def prep(
     out: Path = typer.Option(..., "--out", help="Dataset root (created if needed); files go to <out>/<split>/."),
     split: str = typer.Option(..., "--split", help="Split to build: train, test, or auto (a stable hash split "
-                              "by photo and by product, so nothing lands in both; see --test-fraction)."),
+                              "by product and by file name, so nothing lands in both and a person stays with the "
+                              "garment of its name, its own garment; see --test-fraction)."),
     persons: str = typer.Option(None, "--persons", help="Folder or glob ('photos/*.jpg') of person photos."),
     cloths: str = typer.Option(None, "--cloths", help="Folder of garment shots, or a crawler catalog (the crawl "
                                "folder, its catalog.jsonl or catalog.parquet, or any .jsonl copy): then only garment "
