@@ -108,7 +108,8 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             f"robots.txt of {netloc} could not be read ({why}): none of that host's pages or images are "
             "fetched (RFC 9309: an unreachable robots.txt disallows everything); "
             + ("the crawl stops: run the same command again later (with --resume it starts over, keeping "
-               "the products found)" if store else "crawl again later")
+               "the products found)" if store else "crawl again later, without --resume: a resumed crawl does not "
+               "revisit the products it has written, so it would not ask for their images again")
         )
         self._settle(netloc, DISALLOW_ALL)
         if store:  # every request of the store would be refused and remembered as seen: a resumed job
