@@ -11,6 +11,7 @@ Nothing is dropped silently: every prediction or pair that cannot be scored is r
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,14 @@ def _split_name(stem: str, persons: list[str]) -> tuple[str, str] | None:
 
 def match_predictions(
     pred_dir: Path, split: SplitDir, *, pairs_file: Path | None = None, compare_to_person: bool = False,
+    placeholders: Collection[str] = (),
 ) -> tuple[list[Prediction], list[Skipped]]:
-    """The predictions to score and the ones (or parts) left out, with reasons."""
+    """The predictions to score and the ones (or parts) left out, with reasons.
+
+    `placeholders`: persons whose `cloth/<person>.jpg` is a copy of another garment (`vtonkit pairs`
+    makes them for crawled persons): their "paired" output shows a garment they never wore, so their
+    photo is no ground truth for it.
+    """
     pred_dir = Path(pred_dir)
     persons = sorted(split.person_stems(), key=len, reverse=True)
     predictions: list[Prediction] = []
@@ -115,7 +122,12 @@ def match_predictions(
             candidates.append((path, *parts))
     for path, person, cloth in candidates:
         ground_truth = None
-        if cloth == person or compare_to_person:
+        if cloth == person and person in placeholders and not compare_to_person:
+            skipped.append(Skipped(path.name, f"garment {cloth} is a placeholder (a copy of another garment that "
+                                              "vtonkit pairs made so the test loader finds one): the person does not "
+                                              "wear it, so no ground truth for paired metrics; used for FID/KID only",
+                                   "paired"))
+        elif cloth == person or compare_to_person:
             ground_truth = split.image(person)
             if not ground_truth.is_file():
                 skipped.append(Skipped(path.name, f"ground-truth image {ground_truth} is missing", "paired"))

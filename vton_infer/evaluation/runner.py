@@ -20,6 +20,7 @@ from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.layout import SplitDir
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.preprocess import models
 from vtonkit.vton_infer.data import to_unit_range
 from vtonkit.vton_infer.evaluation import psnr as psnr_metric
@@ -225,8 +226,9 @@ def evaluate(
     if not real_paths:
         raise InputError(split_dir.root / "image", "no ground-truth person images (is this an HR-VITON dataset?)")
     files, not_computed = resolve_weights(protocol, weights or FeatureWeights(), metrics)
+    placeholders = placeholder_stems(split_dir.root.parent, split_dir.root.name)
     predictions, skipped = match_predictions(pred_dir, split_dir, pairs_file=pairs_file,
-                                             compare_to_person=compare_to_person)
+                                             compare_to_person=compare_to_person, placeholders=placeholders)
     if not predictions:
         raise InputError(pred_dir, "no predictions to evaluate" + (f" ({skipped[0].reason}, ...)" if skipped else ""))
     kid_size = kid_subset_size or protocol.kid_subset_size
