@@ -468,3 +468,42 @@ def test_an_output_saved_twice_under_two_extensions_is_scored_once(tryon, tmp_pa
     reasons = {s.name: s.reason for s in skipped}
     assert set(reasons) == {f"{first}.jpg", f"{second}.PNG"}
     assert f"({first}.png) is scored instead" in reasons[f"{first}.jpg"]
+
+
+def test_a_placeholder_garment_gives_no_paired_score(tryon, tmp_path) -> None:
+    """A crawled person has no garment of its own; `vtonkit pairs` copies another garment to
+    cloth/<person>.jpg so the test loader finds one. Its "paired" output was scored against the
+    person's photo, though the person never wore that garment; now it is left to FID/KID."""
+    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+
+    dataset, out = tryon
+    copy = tmp_path / "ds"
+    (copy / "test").mkdir(parents=True)
+    for folder in (dataset / "test").iterdir():
+        (copy / "test" / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
+    manifest = Manifest.load(copy)
+    manifest.entries("test", PLACEHOLDERS)[PERSONS[1]] = {"copied_from": PERSONS[0]}
+    manifest.save()
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(out), "--real", str(copy), "--out", str(report_path),
+                                      "--metrics", "ssim", "--no-masked"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["counts"]["paired_scored"] == 4
+    (gone,) = [s for s in report["skipped"] if s["name"] == f"{PERSONS[1]}_{PERSONS[1]}.png"]
+    assert gone["metrics"] == "paired" and "placeholder" in gone["reason"]
+
+
+def test_evaluate_fails_when_no_metric_is_computed(tryon, tmp_path) -> None:
+    """Unpaired outputs without FID/KID weights printed "0 paired predictions scored" and exited 0,
+    so a script read an empty report as a result; now it exits 1 and says why (report still written)."""
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    (preds / f"{PERSONS[0]}_{PERSONS[1]}.png").symlink_to(out / f"{PERSONS[0]}_{PERSONS[0]}.png")
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(preds), "--real", str(dataset), "--out",
+                                      str(report_path), "--metrics", "ssim,psnr"])
+    assert result.exit_code == 1, result.output
+    assert "no metric was computed" in " ".join(result.output.split())
+    assert json.loads(report_path.read_text())["counts"]["paired_scored"] == 0

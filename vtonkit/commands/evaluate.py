@@ -83,6 +83,7 @@ def evaluate(
     convention, LPIPS backbone; docs/evaluation.md), and the report records the protocol, library
     versions, the weight files (sha256), exact image counts and every skipped item with its reason.
     SSIM and PSNR need no weights; LPIPS, FID and KID load local files (`vtonkit models list`).
+    Exit code 1 when no metric could be computed (the report is still written), 2 on bad input.
 
     VITON-HD is licensed for non-commercial research (CC BY-NC 4.0).
 
@@ -109,7 +110,7 @@ def evaluate(
     for metric in chosen or ():
         check_choice(metric, METRICS, "--metrics")
     try:
-        run_evaluation(
+        result = run_evaluation(
             pred, real, protocol, out, split=split, pairs_file=pairs,
             weights=FeatureWeights(inception_weights, lpips_backbone_weights, lpips_weights),
             metrics=chosen,
@@ -119,6 +120,11 @@ def evaluate(
     except (VtonkitError, ValueError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    if not result.means and result.fid is None and result.kid is None:  # a script must not read this as a score
+        console.print("[red]error:[/] no metric was computed: no output had a ground truth for the paired metrics "
+                      "and FID/KID were not computed (see above); paired outputs need the person's own garment, "
+                      "FID/KID their weights (`vtonkit models list`)", highlight=False)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
