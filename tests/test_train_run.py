@@ -81,6 +81,29 @@ def test_a_bad_sample_is_named_and_replaced(tmp_path: Path) -> None:
     assert list(dataset.bad) == ["99999_00"] and "99999_00" in dataset.bad["99999_00"]
 
 
+def test_placeholder_own_garments_are_not_trained_on(tmp_path: Path, caplog) -> None:
+    """A person whose cloth/<person>.jpg is a placeholder (a copy of another garment that `vtonkit
+    pairs` made) was trained on as if it wore that garment; it is now left out and named, and a list
+    of placeholders only is refused."""
+    from vtonkit.core.errors import InputError
+    from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+    from vtonkit.vton_infer.train.data import TrainingDataset
+
+    dataset = tmp_path / "ds"
+    dataset.mkdir()
+    (dataset / "test").symlink_to(shared_path("data", "vitonhd", "test"), target_is_directory=True)
+    manifest = Manifest.load(dataset)
+    manifest.entries("test", PLACEHOLDERS)["00006_00"] = {"copied_from": "00008_00"}
+    manifest.save()
+    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
+    with caplog.at_level("WARNING"):
+        training = TrainingDataset(dataset, "test", pairs)
+    assert training.names == ["00008_00"] and training.placeholders_left_out == ["00006_00"]
+    assert "1 listed person(s) left out, e.g. 00006_00" in caplog.text
+    with pytest.raises(InputError, match="placeholder copy of another garment"):
+        TrainingDataset(dataset, "test", _pair_list(tmp_path / "only.txt", ["00006_00"]))
+
+
 def test_category_tables_put_the_removed_garment_in_channel_3() -> None:
     """For each category, the garment labels its parse-agnostic removes from a real person map to
     channel 3, the kept ones never do, and the limbs the agnostic greys map to the generated 5/6."""

@@ -26,6 +26,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
+from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer.data import read_pair
 
@@ -93,9 +94,22 @@ class TrainingDataset(Dataset):
         seen: dict[str, None] = {}
         for person, _ in read_pairs(pairs_path):
             seen.setdefault(stem_of(person), None)
-        self.names = list(seen)
-        if not self.names:
+        if not seen:
             raise InputError(pairs_path, "empty pair list: nothing to train on")
+        # A placeholder is a copy of another garment under the person's name (`vtonkit pairs`, for
+        # test persons without their own): trained on, it teaches a garment the person never wore.
+        placeholders = placeholder_stems(self.dataset, self.split)
+        self.names = [name for name in seen if name not in placeholders]
+        self.placeholders_left_out = [name for name in seen if name in placeholders]
+        if self.placeholders_left_out:
+            logger.warning("%d listed person(s) left out, e.g. %s: cloth/<person>.jpg is a placeholder copy of "
+                           "another garment (vtonkit pairs), not the garment the person wears",
+                           len(self.placeholders_left_out), self.placeholders_left_out[0])
+        if not self.names:
+            raise InputError(pairs_path, f"every listed person's own garment in {self.split_dir.root / 'cloth'} is a "
+                                         "placeholder copy of another garment (vtonkit pairs made them for persons "
+                                         "without one): nothing to train on; train on persons photographed in "
+                                         "their own garment")
 
     def __len__(self) -> int:
         return len(self.names)
