@@ -47,6 +47,7 @@ class CleanResult:
     samples: int = 0
     moves: list[tuple[str, str]] = field(default_factory=list)  # (from, to), dataset-relative
     removed_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    interrupted: list[str] = field(default_factory=list)  # ids of earlier runs a crash cut short, finished now
 
     @property
     def files(self) -> int:
@@ -211,12 +212,72 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
     return samples, result
 
 
+def _check_recorded_moves(root: Path, run: dict[str, Any], outcome: str) -> None:
+    """Refuse a recorded run whose moves are not all `<split>/<folder>/<file>` <-> quarantine renames."""
+    for move in run["moves"]:
+        problem = (move_problem(root, *move) if isinstance(move, list) and len(move) == 2
+                   and all(isinstance(part, str) for part in move) else f"{move!r} is no [file, quarantine file] pair")
+        if problem is not None:  # the manifest travels with the dataset: it must not steer a rename elsewhere
+            raise CleanError(f"{manifest_path(root)}: run {run.get('id', '?')}: {problem}; {outcome}")
+
+
+def _finish_interrupted(root: Path, manifest: dict[str, Any], result: CleanResult) -> None:
+    """Complete every run a crash left "applying": its remaining moves and pair-list rewrites.
+
+    Left as it was, the next clean recorded only the files still in place as a new run, and `--undo`
+    restored that run alone: the interrupted run's files stayed in the quarantine while the dataset
+    looked restored. Completed, the interrupted run is one run again, undone as a whole.
+    """
+    data = layout.DatasetLayout(root)
+    for run in manifest["runs"]:
+        if run["status"] != "applying":
+            continue
+        _check_recorded_moves(root, run, "nothing moved")
+        for source, target in run["moves"]:
+            if os.path.lexists(root / source) and not os.path.lexists(root / target):
+                _move(root, source, target)
+                result.moves.append((source, target))
+        for split, removed in run["removed_lines"].items():
+            pairs_file = data.pairs_file(split)
+            if not pairs_file.is_file():
+                continue
+            # a clean drops every line naming its samples: a removed text still present was not dropped yet
+            texts = {text for _, text in removed}
+            current = _pair_lines(pairs_file)
+            dropped = [(index, line) for index, line in enumerate(current) if line in texts]
+            if dropped:
+                _write_pair_lines(pairs_file, [line for line in current if line not in texts])
+                result.removed_lines.setdefault(split, []).extend(dropped)
+            if split not in run["pairs_rewritten"]:
+                run["pairs_rewritten"].append(split)
+            _write_manifest(root, manifest)
+        run["status"] = "applied"
+        _write_manifest(root, manifest)
+        result.samples += len(run["samples"])
+        result.interrupted.append(str(run.get("id", "?")))
+
+
 def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult:
-    """Quarantine every rejected sample and drop its pair lines; recorded for `undo_last`."""
+    """Quarantine every rejected sample and drop its pair lines; recorded for `undo_last`. A run a
+    crash cut short is completed first (`_finish_interrupted`)."""
     root = Path(dataset_root)
+    finished = CleanResult()
+    if not dry_run:
+        _finish_interrupted(root, _read_manifest(root), finished)
     samples, result = plan_clean(root)
-    if dry_run or not samples:
-        return result
+    if not dry_run and samples:
+        _apply(root, samples, result)
+    if finished.interrupted:  # the completed runs' files and lines come first, as they were planned first
+        result.samples += finished.samples
+        result.moves = finished.moves + result.moves
+        for split, lines in finished.removed_lines.items():
+            result.removed_lines[split] = lines + result.removed_lines.get(split, [])
+        result.interrupted = finished.interrupted
+    return result
+
+
+def _apply(root: Path, samples: list[tuple[str, str]], result: CleanResult) -> None:
+    """Record, then carry out, one planned clean run."""
     manifest = _read_manifest(root)
     run = {
         "id": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -241,7 +302,6 @@ def apply_decisions(dataset_root: str | Path, *, dry_run: bool = False) -> Clean
     run["status"] = "applied"
     _write_manifest(root, manifest)
     logger.info("quarantined %d sample(s), %d file(s)", result.samples, result.files)
-    return result
 
 
 def _lines_not_back(removed: list[Any], current: list[str]) -> list[tuple[int, str]]:
@@ -279,11 +339,7 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     if not runs:
         raise CleanError(f"nothing to undo: no clean recorded in {manifest_path(root)}")
     run = runs[-1]
-    for move in run["moves"]:
-        problem = (move_problem(root, *move) if isinstance(move, list) and len(move) == 2
-                   and all(isinstance(part, str) for part in move) else f"{move!r} is no [file, quarantine file] pair")
-        if problem is not None:  # the manifest travels with the dataset: it must not steer a rename elsewhere
-            raise CleanError(f"{manifest_path(root)}: run {run.get('id', '?')}: {problem}; nothing restored")
+    _check_recorded_moves(root, run, "nothing restored")
     moves = [
         (target, source)
         for source, target in run["moves"]

@@ -376,3 +376,37 @@ def test_undo_refuses_removed_lines_of_the_wrong_shape(dataset: Path, removed: o
     with pytest.raises(CleanError, match="removed_lines"):
         undo_last(dataset)
     assert snapshot(dataset) == before
+
+
+def test_a_clean_run_again_after_a_crash_finishes_the_cut_short_run(dataset: Path, monkeypatch) -> None:
+    """kill -9 half-way, then `clean` again: the re-run recorded the files still in place as a new run,
+    and `--undo` restored only those; the first run's files stayed quarantined while undo said
+    "restored". The re-run now completes the cut-short run, and one undo restores everything."""
+    import vtonkit.datasets.clean as clean_module
+
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00034_00", "reject")
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    real_move, calls = clean_module._move, []
+
+    def dying_move(root: Path, source: str, target: str) -> None:
+        calls.append(source)
+        if len(calls) == 4:
+            raise OSError("simulated kill")
+        real_move(root, source, target)
+
+    monkeypatch.setattr(clean_module, "_move", dying_move)
+    with pytest.raises(OSError, match="simulated"):
+        apply_decisions(dataset)
+    monkeypatch.setattr(clean_module, "_move", real_move)
+    result = CliRunner().invoke(app, ["clean", str(dataset)])
+    assert result.exit_code == 0, result.output
+    # 3 files moved before the kill, the other 17 now
+    assert "that was cut short" in flat(result.output) and "quarantined 2 sample(s): 17 file(s)" in flat(result.output)
+    runs = json.loads(manifest_path(dataset).read_text())["runs"]
+    assert [run["status"] for run in runs] == ["applied"]
+    pairs = (dataset / "test_pairs.txt").read_text()
+    assert "00034_00" not in pairs and "00013_00" not in pairs
+    undone = undo_last(dataset)
+    assert undone.files == 20
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before

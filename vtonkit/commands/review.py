@@ -228,6 +228,9 @@ def clean(
         raise typer.Exit(1) from exc
     for line in result.lines():
         console.print(line, markup=False, highlight=False)
+    for run in result.interrupted:
+        console.print(f"finished the clean of {run} that was cut short (its files and lines are counted below; "
+                      "--undo restores it whole)", markup=False, highlight=False)
     console.print(
         f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)"
     )
