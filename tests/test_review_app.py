@@ -430,3 +430,18 @@ def test_an_unknown_flag_is_refused_not_an_empty_report(server: str, dataset: Pa
     assert not (tmp_path / "r.html").exists()
     response = httpx.get(server + "/api/samples", params={"flag": "wrong-filetype"})
     assert response.status_code == 400 and "unknown finding code" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.1", "::1", "review.lan"])
+def test_the_announced_address_is_one_the_app_accepts(host: str) -> None:
+    """`review --host 0.0.0.0` announced http://0.0.0.0:8765, a Host the app itself refuses (a wildcard
+    is no name); it now announces the loopback address. Checked without binding a wildcard: tests
+    listen on 127.0.0.1 only."""
+    from urllib.parse import urlsplit
+
+    from vtonkit.commands.review import announced_url
+    from vtonkit.core.hosts import allowed_host_names
+
+    url = announced_url(host, 8765).split()[0]
+    parts = urlsplit(url)
+    assert parts.port == 8765 and parts.hostname in {name.strip("[]") for name in allowed_host_names(host)}

@@ -106,7 +106,7 @@ def review(
         "--allow-host",
         help="Another host name browsers may use to reach the app (repeatable). Requests naming any "
         "other host are refused (DNS-rebinding protection); 127.0.0.1, localhost, ::1 and --host "
-        "are always allowed.",
+        "(unless a wildcard such as 0.0.0.0) are always allowed.",
     ),
     static: Path = typer.Option(
         None, "--static", help="Write a self-contained HTML report here instead of serving."
@@ -156,6 +156,15 @@ def review(
         raise typer.Exit(1) from exc
 
 
+def announced_url(host: str, port: int) -> str:
+    """The address to open: a wildcard bind (0.0.0.0, ::) is no name a browser may send (the app
+    refuses it as Host), so this machine's loopback name stands in for it."""
+    if host in ("0.0.0.0", "::", ""):
+        return (f"http://127.0.0.1:{port} on this machine; from another, this machine's name or address "
+                "(allow it with --allow-host)")
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[str] | None, static: Path | None,
             thumb: int, flag: str, limit: int, report) -> None:
     """`review` after its report is loaded: the static report, or the app until Ctrl-C."""
@@ -192,8 +201,7 @@ def _review(dataset: Path, console, *, host: str, port: int, allow_host: list[st
         )
     listening = listening_socket(host, port)  # a port in use is said before the app is announced
     port = listening.getsockname()[1]  # the one the system picked for --port 0
-    console.print(f"review app: http://{f'[{host}]' if ':' in host else host}:{port}  (Ctrl+C to stop)",
-                  markup=False)
+    console.print(f"review app: {announced_url(host, port)}  (Ctrl+C to stop)", markup=False)
     app = create_app(dataset, report, bound_host=host, allow_hosts=allow_host or ())
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[listening])
 
