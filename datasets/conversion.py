@@ -15,6 +15,7 @@ from typing import TypeVar
 import numpy as np
 from vtonkit.datasets import layout
 from vtonkit.datasets.file_checks import spec_problems
+from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
 from vtonkit.datasets.io.masks import read_mask, write_mask
@@ -118,6 +119,20 @@ def dataset_garments(dataset: str | Path, splits: Iterable[str] | None = None,
     return garments
 
 
+class ForeignSampleError(InputError):
+    """The output dataset holds a sample of that name made from another photo: refused, its files untouched."""
+
+
+def check_not_foreign(existing: Path, incoming: Path, stem: str) -> None:
+    """Refuse to import `incoming` as sample `stem` when the dataset's copy `existing` (its photo, or
+    for a garment-only sample its garment) holds other bytes: the import would replace another
+    sample's files, and a failure half-way would remove them. The same bytes are a re-run."""
+    if existing.is_file() and file_digest(existing) != file_digest(incoming):
+        raise ForeignSampleError(incoming, f"the dataset already holds a sample {stem} made from another photo "
+                                           f"({existing}); importing would replace it: import into another --out, "
+                                           "or move that sample away first")
+
+
 def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],
                 report: ConversionReport, description: str, progress: bool = True, total: int | None = None,
                 outputs: Callable[[T], Iterable[Path]] | None = None) -> None:
@@ -133,6 +148,9 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
         split, sample = label(item)
         try:
             convert(item)
+        except ForeignSampleError as exc:  # refused before writing: the files are another sample's
+            report.failures.append(SampleFailure(split, sample, str(exc)))
+            continue
         except (VtonkitError, ValueError, OSError) as exc:
             report.failures.append(SampleFailure(split, sample, str(exc)))
             for path in outputs(item) if outputs is not None else ():

@@ -703,3 +703,41 @@ def test_a_shop_dataset_exports_its_garments_and_unpaired_pairs(vitonhd: Path, t
     for stem in shop:
         assert (tmp_path / "back" / "test" / "cloth" / f"{stem}.jpg").read_bytes() == \
             (dataset / "test" / "cloth" / f"{stem}.jpg").read_bytes()
+
+
+def _vitonhd_view(view: Path, stem: str, *, photo_of: str | None = None, without: tuple[str, ...] = ()) -> Path:
+    """A one-sample VITON-HD view of ../shared's test `stem` (symlinks), its photo optionally another
+    sample's, some folders left out."""
+    shared = shared_path("data", "vitonhd", "test")
+    for folder in shared.iterdir():
+        if folder.name in without:
+            continue
+        for path in folder.glob(f"{stem}*"):
+            source = shared / folder.name / path.name.replace(stem, photo_of) if folder.name == "image" and photo_of else path
+            (view / "test" / folder.name).mkdir(parents=True, exist_ok=True)
+            (view / "test" / folder.name / path.name).symlink_to(source)
+    return view
+
+
+def test_an_import_never_replaces_another_photos_sample_nor_keeps_its_stale_files(tmp_path: Path) -> None:
+    """Importing into a dataset that held sample 00006_00 from another photo replaced its files
+    without a word, and kept the old agnostic files beside the new photo (validate: agnostic-mismatch).
+    Now another photo under a taken name is refused with the files untouched, and a re-import of
+    the same photo makes again every file its source lacks."""
+    out = tmp_path / "out"
+    report = import_vitonhd(_vitonhd_view(tmp_path / "first", "00006_00"), out, progress=False)
+    assert report.failures == [] and len(report.converted) == 1
+    before = {p: p.read_bytes() for p in (out / "test").rglob("*") if p.is_file()}
+    other = _vitonhd_view(tmp_path / "other", "00006_00", photo_of="00008_00", without=("agnostic-v3.2",))
+    report = import_vitonhd(other, out, progress=False)
+    (failure,) = report.failures
+    assert "already holds a sample 00006_00 made from another photo" in failure.reason and report.converted == []
+    assert {p: p.read_bytes() for p in (out / "test").rglob("*") if p.is_file()} == before
+    # the same photo again, its source now without agnostic-v3.2: the file is made, not kept from before
+    agnostic = out / "test" / "agnostic-v3.2" / "00006_00.jpg"
+    agnostic.write_bytes((shared_path("data", "vitonhd", "test", "agnostic-v3.2") / "00008_00.jpg").read_bytes())
+    again = import_vitonhd(_vitonhd_view(tmp_path / "again", "00006_00", without=("agnostic-v3.2",)), out,
+                           progress=False)
+    assert again.failures == [] and len(again.converted) == 1
+    assert agnostic.read_bytes() != (shared_path("data", "vitonhd", "test", "agnostic-v3.2") / "00008_00.jpg").read_bytes()
+    assert validate(out, ["test"], category="upper").exit_code(False) == 0

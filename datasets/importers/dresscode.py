@@ -20,6 +20,7 @@ from vtonkit.datasets.conversion import (
     ConversionReport,
     SampleFailure,
     add_pairs,
+    check_not_foreign,
     check_separate,
     check_stem,
     copy_file,
@@ -111,6 +112,7 @@ def _garment_only_ids(folder: CategoryDir, person_ids: set[str]) -> dict[str, st
 def import_garment(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
     """Convert one garment-only id (`<id>_1.jpg`, no person) into `split_dir`'s cloth folders."""
     _checked_photo(source.garment(dc_id))
+    check_not_foreign(split_dir.cloth(stem), source.garment(dc_id), stem)
     cloth_mask = _cloth_mask(source, dc_id, masker)
     copy_file(source.garment(dc_id), split_dir.cloth(stem))
     write_mask(split_dir.cloth_mask(stem), cloth_mask)
@@ -120,6 +122,7 @@ def import_sample(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, s
     """Convert one Dress Code sample into `split_dir` under `stem`."""
     for photo in (source.person(dc_id), source.garment(dc_id)):
         _checked_photo(photo)
+    check_not_foreign(split_dir.image(stem), source.person(dc_id), stem)
     body25 = read_keypoints(source.keypoints(dc_id), fmt="dresscode", image_size=(layout.HEIGHT, layout.WIDTH))
     labels = _raw_ids(source.label_map(dc_id), "label map", len(DRESSCODE_LABELS))
     parts = _raw_ids(source.dense(dc_id), "DensePose part ids", NUM_PARTS + 1)

@@ -17,6 +17,7 @@ from vtonkit.datasets.conversion import (
     LICENCE_NOTE,
     ConversionReport,
     add_pairs,
+    check_not_foreign,
     check_separate,
     check_stem,
     copy_file,
@@ -70,6 +71,10 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
         if folder not in (layout.OPENPOSE_JSON, *MASK_FOLDERS):
             require_image(path, folder)
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
+    check_not_foreign(targets[layout.IMAGE], files[layout.IMAGE], stem)
+    for folder, path in targets.items():  # an earlier import's file the source lacks is made again below
+        if folder not in files:
+            path.unlink(missing_ok=True)
     notes = [note for folder, mask in masks.items() if (note := copy_mask(files[folder], targets[folder], mask, folder))]
     for folder, path in files.items():
         if folder not in masks:
