@@ -154,6 +154,16 @@ class Report:
         """1 on errors (or on warnings with `strict`), else 0."""
         return 1 if self.errors or (strict and self.warnings) else 0
 
+    def merged_over(self, older: Report) -> Report:
+        """This report plus `older`'s findings, checks and samples of the splits this run did not
+        check: a stored report kept whole by `validate --split train` must not lose the test split."""
+        kept = [split for split in older.splits if split not in self.splits]
+        return Report(self.dataset, [*self.splits, *kept],
+                      findings=self.findings + [f for f in older.findings if f.split in kept],
+                      checks_run=self.checks_run | {check for check in older.checks_run if check[0] in kept},
+                      samples={**{split: older.samples[split] for split in kept if split in older.samples},
+                               **self.samples})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": REPORT_VERSION,

@@ -36,9 +36,19 @@ def load_or_run_report(
 
 def store_report(report: Report, dataset_root: str | Path, json_out: Path | None = None,
                  parquet_out: Path | None = None) -> Path:
-    """Write the report where `review` reads it, plus the optional JSON / Parquet copies; returns the JSON path
-    to show (the extra copy when there is one)."""
-    report.write_json(report_path(dataset_root))
+    """Write the report where `review` reads it, plus the optional JSON / Parquet copies (this run's
+    alone); returns the JSON path to show (the extra copy when there is one). The stored report keeps
+    what an earlier run found in the splits this one did not check (`Report.merged_over`)."""
+    path = report_path(dataset_root)
+    stored = report
+    if path.is_file():
+        try:
+            older = Report.read_json(path)
+        except FormatError:  # a damaged cache of an earlier run: this run replaces it
+            older = None
+        if older is not None:
+            stored = report.merged_over(older)
+    stored.write_json(path)
     if json_out:
         report.write_json(json_out)
     if parquet_out:

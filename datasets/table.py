@@ -25,14 +25,16 @@ from vtonkit.core.errors import InputError
 PATH_COLUMNS = tuple(f"path_{folder.replace('-', '_').replace('.', '_')}" for folder in layout.ALL_FOLDERS)
 
 
-def _findings(dataset: Path) -> dict[tuple[str, str], list[Finding]]:
+def _findings(dataset: Path) -> tuple[dict[tuple[str, str], list[Finding]], set[tuple[str, str]]]:
+    """The stored validate report's findings by sample, and the samples it checked."""
     path = report_path(dataset)
     if not path.is_file():
-        return {}
+        return {}, set()
+    report = Report.read_json(path)
     grouped: dict[tuple[str, str], list[Finding]] = {}
-    for item in Report.read_json(path).findings:
+    for item in report.findings:
         grouped.setdefault((item.split, item.sample), []).append(item)
-    return grouped
+    return grouped, {(split, stem) for split, stems in report.samples.items() for stem in stems}
 
 
 def _image_size(path: Path) -> tuple[int, int, str]:
@@ -54,9 +56,8 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
     dataset = Path(dataset)
     data = layout.DatasetLayout(dataset)
     manifest = Manifest.load(dataset)
-    findings = _findings(dataset)
+    findings, checked = _findings(dataset)
     decisions = DecisionStore(dataset).all() if db_path(dataset).is_file() else {}
-    validated = report_path(dataset).is_file()
     rows = []
     for split in layout.SPLITS:
         split_dir = data.split(split)
@@ -72,7 +73,7 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
                 row[column] = str(files[folder].relative_to(dataset)) if files[folder].is_file() else ""
             row.update({
                 "width": width, "height": height, "image_problem": image_problem,
-                "validated": validated,
+                "validated": (split, stem) in checked,
                 "errors": sum(1 for f in found if f.severity == "error"),
                 "warnings": sum(1 for f in found if f.severity == "warning"),
                 "finding_codes": ",".join(sorted({f.code for f in found})),

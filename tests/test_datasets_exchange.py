@@ -741,3 +741,32 @@ def test_an_import_never_replaces_another_photos_sample_nor_keeps_its_stale_file
     assert again.failures == [] and len(again.converted) == 1
     assert agnostic.read_bytes() != (shared_path("data", "vitonhd", "test", "agnostic-v3.2") / "00008_00.jpg").read_bytes()
     assert validate(out, ["test"], category="upper").exit_code(False) == 0
+
+
+def test_validating_one_split_keeps_the_other_splits_findings(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """`validate --split train` replaced the stored report whole: `table` then marked the test samples
+    validated with no error (a truncated photo among them) and `review` dropped them. The stored
+    report now keeps what the earlier run found in the splits a run did not check, and the table
+    marks as validated only the samples a report checked."""
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    photo = root / "test" / "image" / "00008_00.jpg"
+    photo.write_bytes(photo.read_bytes()[: photo.stat().st_size // 2])
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate", str(root)]).exit_code == 1
+    assert runner.invoke(app, ["validate", str(root), "--split", "train"]).exit_code == 0
+    out = tmp_path / "t.parquet"
+    assert runner.invoke(app, ["table", str(root), "--out", str(out)]).exit_code == 0
+    frame = pd.read_parquet(out).set_index("sample")
+    assert frame["validated"].all()
+    assert frame.loc["00008_00", "errors"] >= 1 and "wrong-file-type" in frame.loc["00008_00", "finding_codes"]
+    from vtonkit.datasets.summary import load_or_run_report
+
+    assert load_or_run_report(root).samples["test"] == ["00006_00", "00008_00"]
+    # a dataset validated only in train: its test samples are rows, not validated ones
+    fresh = tmp_path / "fresh"
+    shutil.copytree(vitonhd_dataset, fresh)
+    assert runner.invoke(app, ["validate", str(fresh), "--split", "train"]).exit_code == 0
+    assert runner.invoke(app, ["table", str(fresh), "--out", str(out)]).exit_code == 0
+    frame = pd.read_parquet(out).set_index("sample")
+    assert frame.loc["00000_00", "validated"] and not frame.loc["00006_00", "validated"]
