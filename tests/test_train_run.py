@@ -369,8 +369,8 @@ def test_two_gloo_processes_equal_one_process(stage: str, tmp_path: Path) -> Non
 @pytest.fixture(scope="module")
 def lower_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A test split made by `vtonkit prep --category lower` from two bundled person photos and the
-    demo store's drawn shorts and trousers. Crawled persons have no own garment, so `vtonkit pairs`
-    gives each a placeholder copy of an assigned garment: the run checks the plumbing of a
+    demo store's drawn shorts and trousers, each garment named after a person so that it is that
+    person's own (training leaves out placeholder garments): the run checks the plumbing of a
     lower-body dataset (labels, agnostic, both stages, inference), not what the model learns."""
     from vtonkit.crawlers.demo_store.catalogue import drawn_png
 
@@ -381,8 +381,8 @@ def lower_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo_persons = Path(__file__).resolve().parents[1] / "crawlers/demo_store/static/persons"
     for name in ("t5", "t6"):
         shutil.copy(demo_persons / f"{name}.jpg", persons / f"{name}.jpg")
-    for name in ("shorts-khaki", "jeans-indigo"):
-        (cloths / f"{name}.png").write_bytes(drawn_png(name))
+    for person, name in (("t5", "shorts-khaki"), ("t6", "jeans-indigo")):
+        (cloths / f"{person}.png").write_bytes(drawn_png(name))
     dataset = root / "ds"
     for args in (["prep", "--persons", persons, "--cloths", cloths, "--category", "lower", "--out", dataset,
                   "--split", "test", "--workers", "1"],
@@ -414,6 +414,47 @@ def test_lower_body_trains_both_stages_and_infers(lower_dataset: Path, tmp_path:
     written = sorted(out.glob("*.png"))
     assert len(written) == 1
     assert Image.open(written[0]).size == (768, 1024)
+    # the lower-body checkpoints on an upper-body dataset: refused, their run.json names the category
+    upper_pairs = _pair_list(tmp_path / "upper.txt", ["00006_00"])
+    done = _vtonkit("infer", shared_path("data", "vitonhd"), "--split", "test", "--pairs", upper_pairs,
+                    "--tocg-checkpoint", tocg_run / "mtviton.pth", "--gen-checkpoint", gen_run / "gen.pth",
+                    "--out", tmp_path / "upper-out")
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "was trained for lower garments" in said, said
+    assert not (tmp_path / "upper-out").exists()
+
+
+def test_resume_of_weights_without_a_resume_file_names_a_way_out(tmp_path: Path) -> None:
+    """A disk that filled while a checkpoint was written left mtviton.pth but no resume.pt: --resume
+    said "run without --resume", which was then refused because the folder held trained weights."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import InputError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "mtviton.pth").write_bytes(b"weights of a run whose resume file was never written")
+    with pytest.raises(InputError, match="cannot be continued: choose another --out, or move them away"):
+        train(_tiny_options(tmp_path, run, resume=True))
+
+
+def test_the_trained_category_is_read_beside_a_runs_weights_only(tmp_path: Path) -> None:
+    """RUN/mtviton.pth and RUN/checkpoints/gen_step<N>.pth take their category from RUN/run.json; a
+    copy elsewhere, another file in the run folder, or an unreadable run.json says nothing."""
+    from vtonkit.vton_infer.train.run_files import category_mismatch, trained_category
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"category": "dresses"}))
+    for name in ("mtviton.pth", "checkpoints/gen_step500.pth", "vgg19.pth", "checkpoints/other.pth"):
+        (run / name).write_bytes(b"weights")
+    assert trained_category(run / "mtviton.pth") == ("dresses", run / "run.json")
+    assert trained_category(run / "checkpoints" / "gen_step500.pth") == ("dresses", run / "run.json")
+    assert trained_category(run / "vgg19.pth") is None and trained_category(run / "checkpoints" / "other.pth") is None
+    assert category_mismatch([None, run / "mtviton.pth"], "dresses") is None
+    assert "trained for dresses garments" in category_mismatch([run / "checkpoints" / "gen_step500.pth"], "lower")
+    (run / "run.json").write_text("{not json")
+    assert trained_category(run / "mtviton.pth") is None
 
 
 # ---------------------------------------------------------------------------------------------

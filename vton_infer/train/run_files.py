@@ -147,6 +147,39 @@ def load_resume(run: Path) -> dict[str, Any]:
         raise FormatError(path, f"cannot read the resume file ({exc}); {_START_AGAIN}") from exc
 
 
+def trained_category(checkpoint: Path) -> tuple[str, Path] | None:
+    """(garment category, run.json) of the vtonkit run that wrote `checkpoint`, or None.
+
+    A run's weights (RUN/<name>.pth, RUN/checkpoints/<name>_step<N>.pth) are plain state dicts, so
+    the official code loads them; the category they were trained for is in RUN/run.json beside them.
+    A file outside a run folder (the published weights, a copy) says nothing.
+    """
+    checkpoint = Path(checkpoint)
+    for run, folder in ((checkpoint.parent, "."), (checkpoint.parent.parent, CHECKPOINTS_DIR)):
+        if folder == CHECKPOINTS_DIR and checkpoint.parent.name != CHECKPOINTS_DIR:
+            continue
+        options_file = run / OPTIONS_FILE
+        if not (re.fullmatch(_OWN_FILES[folder], checkpoint.name) and options_file.is_file()):
+            continue
+        try:
+            category = json.loads(options_file.read_text(encoding="utf-8")).get("category")
+        except (ValueError, OSError, AttributeError):  # an unreadable run.json tells nothing
+            return None
+        return (category, options_file) if isinstance(category, str) else None
+    return None
+
+
+def category_mismatch(checkpoints: Iterable[Path | None], category: str) -> str | None:
+    """Why `checkpoints` should not run on `category` garments (one was trained for another), or None."""
+    for checkpoint in checkpoints:
+        trained = trained_category(checkpoint) if checkpoint is not None else None
+        if trained is not None and trained[0] != category:
+            return (f"{checkpoint} was trained for {trained[0]} garments ({trained[1]}), not {category}: it would "
+                    f"draw a {trained[0]} garment where the {category} one goes; use checkpoints of a "
+                    f"--category {category} run")
+    return None
+
+
 def write_options(run: Path, options: dict[str, Any]) -> None:
     atomic_write_json(run / OPTIONS_FILE, options, indent=2)
 

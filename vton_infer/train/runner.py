@@ -388,6 +388,8 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
         raise VtonkitError(f"--batch-size {options.batch_size} (the global batch) must be divisible by the "
                            f"{world.size} processes")
     category = resolve_category(Path(options.dataset), options.split, options.category)
+    if (mismatch := run_files.category_mismatch([options.tocg_checkpoint], category)) is not None:
+        raise VtonkitError(f"--tocg-checkpoint {mismatch}")
     size = CONDITION_SIZE if options.stage == "condition" else GENERATOR_SIZE
     dataset = TrainingDataset(Path(options.dataset), options.split, options.pairs, category, size,
                               with_agnostic=options.stage == "generator")
@@ -398,6 +400,10 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
     # bad file, kill -9) left a log and settings that nothing can resume, so it is started afresh.
     held = run_files.checkpoint_files(run, options.stage)
     if options.resume and not (run / run_files.RESUME_FILE).is_file():
+        if held:  # weights without the state to continue them (a write that failed, a file removed)
+            raise InputError(run / run_files.RESUME_FILE, "--resume given but this run has no resume file, only "
+                             f"trained weights ({', '.join(str(p.relative_to(run)) for p in held[:3])}); they "
+                             "cannot be continued: choose another --out, or move them away to start afresh here")
         raise InputError(run / run_files.RESUME_FILE, "--resume given but this run has no resume file yet (it is "
                          "written at the first checkpoint); run without --resume to start afresh")
     if not options.resume and held:

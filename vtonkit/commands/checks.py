@@ -91,6 +91,14 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
+def check_checkpoint_category(category: str, *checkpoints: Path | None) -> None:
+    """Refuse checkpoints a vtonkit run trained for another garment category (its run.json says so)."""
+    from vtonkit.vton_infer.train.run_files import category_mismatch
+
+    if (problem := category_mismatch(checkpoints, category)) is not None:
+        raise typer.BadParameter(problem, param_hint="--category")
+
+
 def check_dataset_root(dataset: Path, split: str) -> Path:
     """`dataset` as a dataset root, not one of its split folders (given DATASET/test, infer looked for
     DATASET/test/test_pairs.txt and sheet for DATASET/test/test/: two errors about doubled paths)."""

@@ -102,13 +102,14 @@ def infer(
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, resolve_pairs, run_pairs
     from vtonkit.vton_infer.shards import Shard
 
-    from vtonkit.commands.checks import (check_category, check_choice, check_device, check_out_beside_dataset,
-                                         check_output_folder)
+    from vtonkit.commands.checks import (check_category, check_checkpoint_category, check_choice, check_device,
+                                         check_out_beside_dataset, check_output_folder)
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     check_device(device)
     category = check_category(dataset, split, category)
+    check_checkpoint_category(category, tocg_checkpoint, gen_checkpoint)
     if evaluate:  # checked now, not after every pair is computed
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
     check_out_beside_dataset(out, dataset)
@@ -211,12 +212,13 @@ def sheet(
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
     from vtonkit.vton_infer.sheets import sample_stem, sheet_name_problem, sheet_pairs, write_tryon_sheet
 
-    from vtonkit.commands.checks import (check_category, check_device, check_out_beside_dataset,
-                                         check_output_folder)
+    from vtonkit.commands.checks import (check_category, check_checkpoint_category, check_device,
+                                         check_out_beside_dataset, check_output_folder)
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
     check_device(device)
     category = check_category(dataset, split, category)
+    check_checkpoint_category(category, tocg_checkpoint, gen_checkpoint)
     check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if name is not None and (problem := sheet_name_problem(name)):
