@@ -438,6 +438,35 @@ def test_resume_of_weights_without_a_resume_file_names_a_way_out(tmp_path: Path)
         train(_tiny_options(tmp_path, run, resume=True))
 
 
+def test_a_full_disk_at_a_checkpoint_is_a_named_error_and_the_run_resumes(tmp_path: Path, monkeypatch) -> None:
+    """A full disk while the weights were written ended in a torch traceback and left weights
+    without a resume file, which neither --resume nor a fresh start accepted. The resume file is
+    written first now, and the error names the run and the cause."""
+    import errno
+
+    import vtonkit.vton_infer.train.run_files as run_files
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import InputError
+
+    run = tmp_path / "run"
+    real_save = run_files.save_published
+
+    def full_disk(run_dir: Path, stage: str, state: dict, step: int) -> Path:
+        if step == 2:
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from OSError(
+                errno.ENOSPC, "No space left on device")
+        return real_save(run_dir, stage, state, step)
+
+    monkeypatch.setattr(run_files, "save_published", full_disk)
+    with pytest.raises(InputError, match="cannot write the step 2 checkpoint \\(No space left on device\\); "
+                                         "free the space, then the same command with --resume continues"):
+        train(_tiny_options(tmp_path, run, steps=2, checkpoint_every=1, sample_every=5))
+    monkeypatch.setattr(run_files, "save_published", real_save)
+    summary = train(_tiny_options(tmp_path, run, steps=3, checkpoint_every=1, sample_every=5, resume=True))
+    assert summary.resumed_from == 2 and (run / "mtviton.pth").is_file()
+
+
 def test_the_trained_category_is_read_beside_a_runs_weights_only(tmp_path: Path) -> None:
     """RUN/mtviton.pth and RUN/checkpoints/gen_step<N>.pth take their category from RUN/run.json; a
     copy elsewhere, another file in the run folder, or an unreadable run.json says nothing."""

@@ -283,13 +283,21 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
     rng = _gather_rng(world)
     if not world.is_main:
         return None
-    path = run_files.save_published(run, options.stage, stage.network.state_dict(), step)
-    run_files.save_resume(run, {
-        "step": step, "stage": options.stage, "category": category, "seed": options.seed,
-        "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
-        "trainer": trainer_state, "rng": rng,
-    })
-    return path
+    # The resume file first: a write that fails after it leaves a run that --resume continues; the
+    # other order left weights without a resume file, which neither --resume nor a fresh start takes.
+    try:
+        run_files.save_resume(run, {
+            "step": step, "stage": options.stage, "category": category, "seed": options.seed,
+            "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
+            "trainer": trainer_state, "rng": rng,
+        })
+        return run_files.save_published(run, options.stage, stage.network.state_dict(), step)
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError over the OSError
+        cause = exc if isinstance(exc, OSError) else exc.__cause__ or exc.__context__
+        why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc).splitlines()[0]
+        again = ("the same command with --resume continues from the last checkpoint written"
+                 if (run / run_files.RESUME_FILE).is_file() else "the same command starts the run afresh")
+        raise InputError(run, f"cannot write the step {step} checkpoint ({why}); free the space, then {again}") from exc
 
 
 def fixed_settings(options: TrainOptions) -> dict[str, Any]:

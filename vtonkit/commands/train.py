@@ -35,8 +35,8 @@ def train(
     sample_every: int = typer.Option(500, "--sample-every", min=1, help="Write a sample grid and the loss plot every N steps."),
     workers: int = typer.Option(0, "--workers", min=0, help="Data-loading processes per training process."),
     threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
-    width: int = typer.Option(None, "--width", min=1, rich_help_panel=ADVANCED, help="Base width (ngf) of the trained network instead of the official 96 / 64: narrower trains faster on CPU. `vtonkit infer` reads the width from the file; the official code cannot load it."),
-    disc_width: int = typer.Option(None, "--disc-width", min=1, rich_help_panel=ADVANCED, help="Base width of the discriminator (official 64)."),
+    width: int = typer.Option(None, "--width", rich_help_panel=ADVANCED, help="Base width (ngf) of the trained network instead of the official 96 / 64: narrower trains faster on CPU. `vtonkit infer` reads the width from the file; the official code cannot load it."),
+    disc_width: int = typer.Option(None, "--disc-width", rich_help_panel=ADVANCED, help="Base width of the discriminator (official 64)."),
     vgg_width: int = typer.Option(None, "--vgg-width", hidden=True, help="Tests only: divide VGG19's widths by this and use random frozen weights instead of --vgg-weights (the loss is then NOT the perceptual loss; tests only)."),
 ) -> None:
     """Train or fine-tune one HR-VITON stage on a dataset, on CPU or GPU(s).
