@@ -57,7 +57,7 @@ def infer(
     out: Path = typer.Option(..., "--out", help="Output folder for <person>_<cloth>.png (and grid/ with --grids)."),
     method: str = typer.Option(None, "--method", help=METHOD_HELP),
     device: str = typer.Option("cpu", "--device", help="torch device: cpu, cuda, cuda:1, mps, ... (on CUDA the inputs go through pinned memory)."),
-    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (same outputs for any size)."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pairs per forward pass (outputs equal for any size up to float rounding: 1 of 255 on a few pixels; docs/inference.md)."),
     no_occlusion: bool = typer.Option(False, "--no-occlusion", help="Skip HR-VITON's occlusion handling (the official default is off; its README command turns it on, as we do)."),
     grids: bool = typer.Option(False, "--grids", help="Also write a captioned per-pair grid (inputs, warped garment, layout, result) to OUT/grid/."),
     category: str = typer.Option(None, "--category", help="Garment category: upper, lower or dresses (default: the one the dataset's manifest records, else upper; a different one is refused). HR-VITON needs checkpoints trained for it (the published ones are upper only; `vtonkit train --category` makes lower/dresses ones)."),
