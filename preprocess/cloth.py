@@ -16,8 +16,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
-from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_upright, to_rgb, write_jpeg
+from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_upright, stored_size, to_rgb, write_jpeg
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
@@ -101,9 +100,8 @@ def check_cloth_mask(path: str | Path, mask: np.ndarray, rgb: np.ndarray | None 
 
     if rgb is None:
         rgb, _ = prepare_cloth(path)  # the shot as the masker saw it
-    with Image.open(path) as source:
-        source_hw = (source.height, source.width)
-    found = garment_checks(rgb, np.asarray(mask, dtype=bool), source_hw=source_hw, thresholds=preflight_thresholds())
+    found = garment_checks(rgb, np.asarray(mask, dtype=bool), source_hw=stored_size(path),
+                           thresholds=preflight_thresholds())
     return [f.note() for f in found]
 
 

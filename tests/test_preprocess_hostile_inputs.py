@@ -508,3 +508,27 @@ def test_agnostic_keeps_to_the_category_the_manifest_records(vitonhd: Path, tmp_
     assert {p: p.read_bytes() for p in split.root.rglob("*") if p.is_file()} == kept
     recorded = CliRunner().invoke(app, ["agnostic", str(split.root)])
     assert recorded.exit_code == 0 and "agnostic (upper)" in _flat(recorded.output), recorded.output
+
+
+@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")
+def test_a_108_megapixel_phone_photo_is_read_at_a_reduced_scale(photos, tmp_path):
+    """Phones take 64, 108 and 200 Mpx photos: a 64 Mpx one was refused as "too large" and a 108 Mpx
+    one as a "decompression bomb". A JPEG is now decoded at 1/2-1/8 scale by the decoder itself (it
+    never holds the full size); a PNG that big is still refused, as too large, by name."""
+    from vtonkit.datasets.io.images import open_image
+
+    shot = tmp_path / "phone108.jpg"
+    Image.open(photos / "garments" / "00126_00.jpg").convert("L").resize((9000, 12000)).save(shot, quality=80)
+    with open_image(shot) as image:
+        assert image.size == (4500, 6000)
+    result = CliRunner().invoke(app, ["prep-cloth", str(shot), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 0, output
+    with Image.open(tmp_path / "ds" / "test" / "cloth" / "phone108.jpg") as written:
+        assert written.size == (768, 1024)
+    huge = tmp_path / "huge.png"
+    Image.new("L", (9000, 8000), 255).save(huge)
+    result = CliRunner().invoke(app, ["prep-cloth", str(huge), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1 and "huge.png: image too large (9000x8000 > 64000000 pixels" in output, output
+    assert "bomb" not in output

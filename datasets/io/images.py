@@ -6,6 +6,7 @@ import errno
 import functools
 import os
 import stat
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,26 @@ from vtonkit.datasets.io.files import atomic_save_image
 
 from vtonkit.core.errors import FormatError, InputError
 
-# Refuse decompression bombs (a 100 Mpx JPEG is certainly not a garment shot) with a clear error
-# instead of PIL's warning; 64 Mpx covers every camera photo.
+# The most pixels an image is decoded to. A bigger JPEG (phones take 108 and 200 Mpx photos) is
+# decoded at 1/2, 1/4 or 1/8 scale by the JPEG decoder itself, which never holds the full size; any
+# other format that big, or a JPEG above MAX_JPEG_PIXELS, is refused by name ("image too large")
+# before decoding, instead of PIL's decompression-bomb warning.
 MAX_PIXELS = 64_000_000
+MAX_JPEG_PIXELS = 256_000_000
+_HEADER_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _header_limit() -> Iterator[None]:
+    """Let PIL open headers up to MAX_JPEG_PIXELS (the sizes are checked here, by name); its own limit
+    warns from 89 Mpx and refuses from 179 Mpx, which would call a phone photo a bomb."""
+    with _HEADER_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_JPEG_PIXELS
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = before
 
 
 def check_regular_file(path: str | Path) -> os.stat_result:
@@ -76,13 +94,19 @@ def frames_note(path: str | Path) -> list[str]:
     JPEG (the picture plus a small preview) is no such case. Reads the header only; a file that does
     not open gives no note (its reading fails on its own, by name)."""
     try:
-        with Image.open(path) as image:
+        with _header_limit(), Image.open(path) as image:
             frames, kind = getattr(image, "n_frames", 1), image.format
     except (OSError, ValueError, Image.DecompressionBombError):
         return []
     if frames <= 1 or kind == "MPO":
         return []
     return [f"{frames} frames (an animation or a multi-page file): the first one is used"]
+
+
+def stored_size(path: str | Path) -> tuple[int, int]:
+    """`(height, width)` of the image as stored (before any reduced-scale decoding); header only."""
+    with _header_limit(), Image.open(path) as image:
+        return image.height, image.width
 
 
 def orientation_tag(image: Image.Image) -> int | None:
@@ -96,7 +120,7 @@ def exif_orientation(path: str | Path) -> int | None:
     """`orientation_tag` of the photo at `path`. Reads the header only; a file that does not open
     gives None (its reading fails on its own, by name)."""
     try:
-        with Image.open(path) as image:
+        with _header_limit(), Image.open(path) as image:
             return orientation_tag(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
@@ -128,12 +152,18 @@ def open_image(path: str | Path) -> Image.Image:
 def _decode(path: Path) -> Image.Image:
     """`open_image`'s decoding: every failure but an unknown format is an `InputError` naming the file."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _header_limit():
             image = Image.open(path)
-            if image.width * image.height > MAX_PIXELS:
-                raise InputError(path, f"image too large ({image.width}x{image.height} > {MAX_PIXELS} pixels)")
-            image.load()
+        pixels = image.width * image.height
+        if pixels > MAX_PIXELS:
+            if image.format != "JPEG" or pixels > MAX_JPEG_PIXELS:
+                limit = MAX_JPEG_PIXELS if image.format == "JPEG" else MAX_PIXELS
+                raise InputError(path, f"image too large ({image.width}x{image.height} > {limit} pixels"
+                                       + ("" if image.format == "JPEG" else f"; a JPEG up to {MAX_JPEG_PIXELS} is "
+                                          "read at a reduced scale") + ")")
+            scale = next(k for k in (2, 4, 8) if pixels <= MAX_PIXELS * k * k)
+            image.draft(image.mode, (-(-image.width // scale), -(-image.height // scale)))
+        image.load()
     except (InputError, UnidentifiedImageError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
