@@ -277,3 +277,25 @@ def test_two_pairs_that_would_write_one_output_are_refused_by_name() -> None:
     assert unique_pairs([("a.jpg", "b.jpg"), ("a.jpg", "b.jpg")]) == ([("a", "b")], 1)
     with pytest.raises(VtonkitError, match=r"p_1 \+ c and p \+ 1_c would both write p_1_c\.png"):
         unique_pairs([("p_1.jpg", "c.jpg"), ("p.jpg", "1_c.jpg")])
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_continue_and_leaves_no_half_written_file(vitonhd: Path, tmp_path: Path) -> None:
+    """Ctrl-C ended `infer` with exit code 130 and no word after the progress bar; it now says that
+    the same command continues, and the run continues from there."""
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=1, garments=2)  # 10 persons x 2 garments
+    out = tmp_path / "out"
+    command = vtonkit("infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out), "--threads", "1")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=env, text=True)
+    deadline = time.monotonic() + 300
+    while sum(done_lines(out).values()) < 3 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    said = " ".join(first.communicate(timeout=120)[0].split())
+    assert first.returncode == 130, said
+    assert "interrupted:" in said and "the same command continues" in said and "Traceback" not in said
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert_every_pair_once(out, pairs)

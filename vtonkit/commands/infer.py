@@ -154,6 +154,10 @@ def infer(
     except (VtonkitError, ValueError, ImportError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:  # each written pair is logged once it is on disk: nothing half-done to clean
+        console.print(f"interrupted: the pairs written so far are in {escape(str(out))} and its run log; the same "
+                      "command continues with the others (--resume is the default)")
+        raise typer.Exit(130) from None
     for person, cloth, reason in summary.failed:
         console.print(f"[red]failed[/] {escape(f'{person} {cloth}: {reason}')}")
     per_pair = summary.seconds / max(len(summary.written), 1)
