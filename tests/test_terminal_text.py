@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from typer.testing import CliRunner
 from vtonkit.core.terminal import escape, printable
 from vtonkit.datasets.review.store import DecisionStore
@@ -66,3 +68,25 @@ def test_library_warnings_reach_the_terminal_escaped(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "review decision for test/x\\x1b]0;owned\\x07/.. skipped" in run.stderr
     assert "\x1b" not in run.stderr and "\x07" not in run.stderr
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_the_training_bar_keeps_its_count_and_eta_whole(width: int, monkeypatch) -> None:
+    """In 80 columns the training bar's loss text pushed rich to cut the step count and the eta
+    ("12/… 0:… eta 0:00…"); losses now go only where they fit."""
+    import io
+
+    from rich.console import Console
+
+    import vtonkit.core.progress as progress_module
+
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
+    monkeypatch.setattr(progress_module, "console", console)
+    progress = progress_module.make_progress()
+    losses = ["l1_cloth 0.224", "g_total 31.5", "d_total 0.969", "g_vgg 1.23"]
+    task = progress.add_task(progress_module.fitted_description("train condition", losses, 1000), total=1000)
+    progress.update(task, completed=12)
+    console.print(progress.get_renderable())
+    (line,) = console.file.getvalue().splitlines()
+    assert len(line) <= width and "12/1000" in line and "eta" in line and "…" not in line, line
+    assert line.startswith("train condition") and ("g_vgg 1.23" in line) == (width >= 160)

@@ -59,7 +59,7 @@ def train(
 
     from vtonkit.commands.checks import check_choice, check_device, check_out_beside_dataset, check_output_folder
     from vtonkit.core.errors import VtonkitError
-    from vtonkit.core.progress import console, make_progress
+    from vtonkit.core.progress import console, fitted_description, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions, check_options
     from vtonkit.vton_infer.train.runner import train as run_training
 
@@ -86,9 +86,8 @@ def train(
                 task = progress.add_task(f"train {stage}", total=steps)
 
                 def report(step: int, total: int, losses: dict[str, float]) -> None:
-                    shown = " ".join(f"{k} {v:.3g}" for k, v in losses.items()
-                                     if k in ("g_total", "d_total", "l1_cloth", "g_vgg"))
-                    progress.update(task, completed=step, description=f"train {stage} {shown}")
+                    shown = [f"{k} {v:.3g}" for k, v in losses.items() if k in ("g_total", "d_total", "l1_cloth", "g_vgg")]
+                    progress.update(task, completed=step, description=fitted_description(f"train {stage}", shown, total))
 
                 summary = run_training(options, report)
     except VtonkitError as exc:

@@ -18,11 +18,28 @@ T = TypeVar("T")
 console = Console(stderr=True)
 
 
+BAR_WIDTH = 30  # with the count, the times and "eta", the line fits 80 columns beside a short description
+
+
 def make_progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(bar_width=BAR_WIDTH), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False,
     )
+
+
+def fitted_description(base: str, extras: Iterable[str], total: int) -> str:
+    """`base` plus as many of `extras` as fit the terminal beside the other columns: a description
+    too long for the line made rich cut the count, the elapsed time and the eta instead."""
+    # bar, "done/total", elapsed and remaining (h:mm:ss), "eta", one space between the six columns
+    others = BAR_WIDTH + 2 * len(str(total)) + 1 + 7 + 7 + 3 + 5
+    room = max(len(base), console.width - others)
+    description = base
+    for extra in extras:
+        if len(description) + 1 + len(extra) > room:
+            break
+        description += " " + extra
+    return description
 
 
 def track(items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
