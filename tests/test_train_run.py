@@ -467,6 +467,31 @@ def test_a_full_disk_at_a_checkpoint_is_a_named_error_and_the_run_resumes(tmp_pa
     assert summary.resumed_from == 2 and (run / "mtviton.pth").is_file()
 
 
+def test_init_disc_takes_the_discriminator_of_an_earlier_runs_resume_file(tmp_path: Path) -> None:
+    """No run writes its discriminator on its own, so fine-tuning always restarted it: --init-disc
+    refused a resume.pt, and given mtviton.pth its hint spoke of --init-tocg and --init-gen."""
+    from vtonkit.vton_infer.train.distributed import World
+    from vtonkit.vton_infer.train.run_files import load_resume
+    from vtonkit.vton_infer.train.runner import build_stage, train
+
+    from vtonkit.core.errors import FormatError, InputError
+
+    first = tmp_path / "first"
+    train(_tiny_options(tmp_path, first, steps=1, checkpoint_every=1, sample_every=5))
+    options = _tiny_options(tmp_path, tmp_path / "second", init_disc=first / "resume.pt")
+    stage = build_stage(options, "upper", "cpu", World())
+    trained = load_resume(first)["trainer"]["discriminator"]
+    loaded = stage.trainer.state_dict()["discriminator"]
+    assert loaded.keys() == trained.keys() and all(torch.equal(loaded[k], trained[k]) for k in trained)
+    with pytest.raises(FormatError, match="a run's resume.pt of the same stage, or a state dict of its discriminator"):
+        build_stage(_tiny_options(tmp_path, tmp_path / "third", init_disc=first / "mtviton.pth"), "upper", "cpu",
+                    World())
+    with pytest.raises(InputError, match="the resume file of a condition run"):
+        build_stage(_tiny_options(tmp_path, tmp_path / "fourth", stage="generator", width=4, disc_width=4,
+                                  tocg_checkpoint=first / "mtviton.pth", init_disc=first / "resume.pt"),
+                    "upper", "cpu", World())
+
+
 def test_the_trained_category_is_read_beside_a_runs_weights_only(tmp_path: Path) -> None:
     """RUN/mtviton.pth and RUN/checkpoints/gen_step<N>.pth take their category from RUN/run.json; a
     copy elsewhere, another file in the run folder, or an unreadable run.json says nothing."""

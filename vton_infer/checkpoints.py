@@ -138,10 +138,21 @@ INIT_HINT = ("Is this the right file (mtviton.pth for --init-tocg, gen.pth for -
              "at the --width given (none: the official width)?")
 
 
-def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False) -> nn.Module:
+DISC_INIT_HINT = ("Is this the right file (a run's resume.pt of the same stage, or a state dict of its "
+                  "discriminator), and was it trained at the --disc-width given (none: the official width)?")
+
+
+def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False,
+                 hint: str = INIT_HINT) -> nn.Module:
     """Load a state-dict file into an existing network (training inits), with the same checks and report."""
     path, state = _read(path)
-    return _load_checked(model, state, path, allow_unexpected=allow_unexpected, hint=INIT_HINT)
+    return _load_checked(model, state, path, allow_unexpected=allow_unexpected, hint=hint)
+
+
+def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, *,
+               hint: str = INIT_HINT) -> nn.Module:
+    """Load `state` (read from `path`, named in errors) into an existing network, every key checked."""
+    return _load_checked(model, state, Path(path), allow_unexpected=False, hint=hint)
 
 
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from vtonkit.vton_infer.checkpoints import load_condition_generator, load_weights
+from vtonkit.vton_infer.checkpoints import DISC_INIT_HINT, load_condition_generator, load_state, load_weights
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 from vtonkit.vton_infer.train.distributed import World, data_parallel, sync_batch_norm
 from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
+from vtonkit.vton_infer.train.run_files import RESUME_FILE, load_resume
 from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
+
+from vtonkit.core.errors import InputError
 
 OFFICIAL_WIDTHS = {"condition": 96, "generator": 64}
 
@@ -62,6 +66,21 @@ def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module
     return official(model) if official is not None else model
 
 
+def _init_disc(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module], stage: str) -> nn.Module:
+    """The discriminator from --init-disc: a state dict, or the resume file of an earlier run of this
+    stage (no run writes the discriminator on its own, and the official code publishes none)."""
+    if path is None:
+        return official(model)
+    path = Path(path)
+    if path.name != RESUME_FILE:
+        return load_weights(model, path, hint=DISC_INIT_HINT)
+    payload = load_resume(path.parent)
+    if payload.get("stage") != stage:
+        raise InputError(path, f"the resume file of a {payload.get('stage')} run: its discriminator is not the "
+                               f"{stage} stage's")
+    return load_state(model, payload["trainer"]["discriminator"], path, hint=DISC_INIT_HINT)
+
+
 def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,
                           autocast_dtype: torch.dtype | None, scaler: Any) -> tuple[Any, nn.Module, Callable]:
     from vtonkit.vton_infer.train.condition_stage import (
@@ -77,7 +96,7 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     disc = config.discriminator()
     if options.disc_width:
         disc = type(disc)(ndf=options.disc_width, num_D=config.num_d, downx2=config.d_downx2, dropout=config.d_dropout)
-    disc = _init(disc, options.init_disc, init_pix2pixhd)
+    disc = _init_disc(disc, options.init_disc, init_pix2pixhd, "condition")
     trainer = ConditionTrainer(data_parallel(tocg, world, device, find_unused_parameters=True),
                                data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
@@ -97,7 +116,7 @@ def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode
     tocg.requires_grad_(False)
     generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)
-    disc = _init(config.discriminator(), options.init_disc, init_spade)
+    disc = _init_disc(config.discriminator(), options.init_disc, init_spade, "generator")
     trainer = GeneratorTrainer(data_parallel(generator.to(device), world, device),
                                data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler, rank=world.rank, world_size=world.size)

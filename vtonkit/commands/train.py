@@ -20,7 +20,7 @@ def train(
     vgg_weights: Path = typer.Option(None, "--vgg-weights", help="torchvision's VGG19 weights (vgg19-dcbb9e9d.pth) for the perceptual loss. Required."),
     init_tocg: Path = typer.Option(None, "--init-tocg", help="Start the condition generator from this file (the published mtviton.pth to fine-tune)."),
     init_gen: Path = typer.Option(None, "--init-gen", help="Start the image generator from this file (the published gen.pth to fine-tune)."),
-    init_disc: Path = typer.Option(None, "--init-disc", help="Start the stage's discriminator from this state dict (the official code publishes none)."),
+    init_disc: Path = typer.Option(None, "--init-disc", help="Start the stage's discriminator from a state dict, or from the resume.pt of an earlier run of this stage (the official code publishes none)."),
     tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="Stage generator: the frozen condition generator in front (mtviton.pth)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Global batch (split over torchrun processes). Official: 8 (stage 1), 4 (stage 2)."),
     steps: int = typer.Option(1000, "--steps", min=1, help="Stop after this many steps (official runs: 300000 and 100000)."),
