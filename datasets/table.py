@@ -55,6 +55,9 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
     """One dict per person sample (see the module docstring for the columns)."""
     dataset = Path(dataset)
     data = layout.DatasetLayout(dataset)
+    if not any(data.split(split).root.is_dir() for split in layout.SPLITS):  # else "0 rows", as if empty
+        raise InputError(dataset, f"not a dataset: no {' or '.join(f'{s}/' for s in layout.SPLITS)} folder "
+                                  "(give the dataset root that vtonkit prep or import made)")
     manifest = Manifest.load(dataset)
     findings, checked = _findings(dataset)
     decisions = DecisionStore(dataset).all() if db_path(dataset).is_file() else {}

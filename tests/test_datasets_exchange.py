@@ -770,3 +770,14 @@ def test_validating_one_split_keeps_the_other_splits_findings(vitonhd_dataset: P
     assert runner.invoke(app, ["table", str(fresh), "--out", str(out)]).exit_code == 0
     frame = pd.read_parquet(out).set_index("sample")
     assert frame.loc["00000_00", "validated"] and not frame.loc["00006_00", "validated"]
+
+
+def test_table_of_a_folder_that_is_no_dataset_is_an_error(tmp_path: Path) -> None:
+    """`vtonkit table` on a folder of garment photos wrote an empty table and said "0 rows"."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    shutil.copy(shared_path("data", "photos", "garments", "00126_00.jpg"), shots / "00126_00.jpg")
+    result = CliRunner().invoke(app, ["table", str(shots), "--out", str(tmp_path / "t.parquet")])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "not a dataset: no train/ or test/ folder" in said, said
+    assert not (tmp_path / "t.parquet").exists()
