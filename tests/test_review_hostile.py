@@ -325,3 +325,15 @@ def test_a_second_origin_header_is_refused(server: str, dataset: Path) -> None:
                              headers=[("Origin", "http://evil.example"), ("Origin", server)])
     assert answer.status_code == 400 and "2 Origin headers" in answer.json()["detail"], answer.text[:300]
     assert decision_of(dataset, "00006_00") is None
+
+
+def test_a_note_with_a_control_character_is_a_clear_400(server: str, dataset: Path) -> None:
+    """A note holding NUL (or an escape) was stored: C-string readers of the table stop at it."""
+    body = b'{"split": "test", "sample": "00013_00", "decision": "keep", "note": "cut\\u0000 here"}'
+    with httpx.Client(base_url=server) as client:
+        answer = client.post("/api/decisions", content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400, answer.text[:300]
+        assert "note holds a control character (U+0000) at character 3" in answer.json()["detail"]
+        assert decision_of(dataset, "00013_00") is None
+        fine = b'{"split": "test", "sample": "00013_00", "decision": "keep", "note": "two\\nlines\\tand a tab"}'
+        assert client.post("/api/decisions", content=fine, headers={"Content-Type": "application/json"}).status_code == 200

@@ -62,6 +62,11 @@ def storable_note(note: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError(f"note is not valid Unicode text: a lone surrogate (U+{ord(note[exc.start]):04X}) "
                          f"at character {exc.start}") from None
+    # control characters (NUL, escape, ...) are no note text: tools reading the table or the
+    # database as C strings stop at a NUL, and a terminal acts on an escape sequence
+    controls = (i for i, ch in enumerate(note) if (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127)
+    if (at := next(controls, None)) is not None:
+        raise ValueError(f"note holds a control character (U+{ord(note[at]):04X}) at character {at}")
     return note
 
 
