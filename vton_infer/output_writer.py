@@ -28,7 +28,7 @@ from vtonkit.vton_infer.run_log import PairRecord, RunLog
 logger = logging.getLogger(__name__)
 
 METHOD_LABELS = {
-    "hrviton": "HR-VITON (official architecture)",  # with the published weights or trained ones
+    "hrviton": "HR-VITON (learned try-on)",  # the published weights or trained ones, of any --width
     "warp": "warp baseline (non-learned, not HR-VITON)",
 }
 _STOP = object()
