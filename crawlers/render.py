@@ -264,10 +264,9 @@ class BrowserRequestGate:
         self.crawler = crawler
 
     def _robots_middleware(self) -> Any:
-        from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+        from vtonkit.crawlers.robots import robots_middleware
 
-        middlewares = self.crawler.engine.downloader.middleware.middlewares
-        return next((m for m in middlewares if isinstance(m, RobotsTxtMiddleware)), None)
+        return robots_middleware(self.crawler)
 
     async def __call__(self, request: Any) -> bool:
         """True to abort the browser's ``request`` (a Playwright Request)."""

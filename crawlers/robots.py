@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Request, Response
@@ -49,6 +50,19 @@ def is_robots_request(request: Request) -> bool:
 def robots_unreachable(status: int) -> bool:
     """An answer to ``/robots.txt`` that means "unreachable" (disallow everything), not "no rules"."""
     return status == 429 or status >= 500
+
+
+def robots_middleware(crawler: Any) -> RobotsTxtMiddleware | None:
+    """The crawl's robots.txt middleware (one cache of every host's rules), None when ROBOTSTXT_OBEY is off."""
+    middlewares = crawler.engine.downloader.middleware.middlewares
+    return next((m for m in middlewares if isinstance(m, RobotsTxtMiddleware)), None)
+
+
+def announced_sitemaps(parser: Any, robots_url: str) -> list[str] | None:
+    """The Sitemap lines of the rules the middleware parsed (absolute URLs), or None when its parser
+    does not keep them (a parser other than Protego)."""
+    announced = getattr(getattr(parser, "rp", None), "sitemaps", None)
+    return None if announced is None else [urljoin(robots_url, url) for url in announced]
 
 
 class RobotsFileOffsitePass:

@@ -211,14 +211,26 @@ class StoreSpider(scrapy.Spider):
             request = self.browser_request(self.url_for(path), callback=self.parse_listing)
             if request is not None:
                 yield self._start_request(request)
-        if self.use_sitemap:  # not a start page: where robots.txt redirects to is not the store's host
-            yield scrapy.Request(
-                self.url_for("/robots.txt"),
-                callback=self.parse_robots,
-                errback=self.on_sitemap_error,
-                meta={"dont_obey_robotstxt": True, "allow_offsite": True},
-                dont_filter=True,
-            )
+        if self.use_sitemap:
+            for request in await self._sitemap_start():
+                yield request
+
+    async def _sitemap_start(self) -> list[scrapy.Request]:
+        """The sitemaps robots.txt announces, read from the rules the robots middleware fetched anyway
+        (asking for the file a second time cost a request and a turn of the store's Crawl-delay);
+        without that middleware, or a parser that keeps Sitemap lines, the file itself."""
+        from vtonkit.crawlers.robots import announced_sitemaps, robots_middleware
+
+        robots_url = self.url_for("/robots.txt")
+        robots = robots_middleware(self.crawler)
+        if robots is not None:
+            parser = await robots.robot_parser(scrapy.Request(robots_url))
+            sitemaps = announced_sitemaps(parser, robots_url) if parser is not None else None
+            if sitemaps is not None:
+                return list(self._sitemap_requests(sitemaps))
+        # not a start page: where robots.txt redirects to is not the store's host
+        return [scrapy.Request(robots_url, callback=self.parse_robots, errback=self.on_sitemap_error,
+                               meta={"dont_obey_robotstxt": True, "allow_offsite": True}, dont_filter=True)]
 
     @staticmethod
     def _start_request(request: scrapy.Request) -> scrapy.Request:
@@ -345,6 +357,9 @@ class StoreSpider(scrapy.Spider):
             if response.status == 200
             else []
         )
+        return self._sitemap_requests(sitemaps)
+
+    def _sitemap_requests(self, sitemaps: list[str]) -> Iterable[scrapy.Request]:
         for url in sitemaps:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error)
         if not sitemaps:  # none announced: the usual place, which may hold none
