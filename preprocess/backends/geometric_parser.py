@@ -84,6 +84,14 @@ MIN_FACE_CHROMA = 10.0
 HAIR_GAP = 0.02
 # Skin this far from the nearer arm's skeleton (shoulder widths) may be neck/torso skin.
 TORSO_ARM_CLEARANCE = 0.132
+# The waist by row statistics (`row_change_waist`): units in which the chest and thigh samples'
+# mean lightness (Lab L, 0-255) and texture (local std of L) are compared; the samples must differ
+# by ROW_CHANGE_MIN_SEPARATION units in one of them, and that share of the band's rows must agree
+# with one change from top-like to bottom-like.
+ROW_LIGHTNESS_UNIT = 20.0
+ROW_TEXTURE_UNIT = 6.0
+ROW_CHANGE_MIN_SEPARATION = 1.5
+ROW_CHANGE_AGREEMENT = 0.85
 
 
 class GeometricParser:
@@ -98,7 +106,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "9"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair; 9: an underexposed photo is brightened first
+    version = "10"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair; 9: an underexposed photo is brightened first; 10: the waist of a printed bottom by row statistics
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -399,8 +407,8 @@ def label_person(image_rgb: np.ndarray, mask: np.ndarray, frame: BodyFrame,
     d_arm = label_skin(labels, layout, skin, frame, arms)
     shoes = label_shoes(labels, layout, non_skin, frame)
     clothes = non_skin & ~shoes
-    upper_label, lower_label = _split_garments(clothes, layout.cells, layout.lab[..., 0], frame, layout.yy,
-                                               layout.chest & clothes, layout.thighs & clothes, d_arm)
+    upper_label, lower_label = _split_garments(clothes, layout.cells, layout.lab[..., 0], layout.texture, frame,
+                                               layout.yy, layout.chest & clothes, layout.thighs & clothes, d_arm)
     labels[clothes] = np.where(upper_label[clothes], upper_label[clothes], lower_label[clothes])
     return majority_filter(labels, radius=2)
 
@@ -654,8 +662,53 @@ def waist_line(lightness: np.ndarray, clothes: np.ndarray, frame: BodyFrame) -> 
     return float(y0 + peak)
 
 
-def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarray, frame: BodyFrame,
-                    yy: np.ndarray, chest: np.ndarray, thighs: np.ndarray, d_arm: np.ndarray
+def row_change_waist(lightness: np.ndarray, texture: np.ndarray, clothes: np.ndarray, chest: np.ndarray,
+                     thighs: np.ndarray, frame: BodyFrame) -> float | None:
+    """Row where the clothes stop looking like the chest sample and start looking like the thigh
+    sample, by each row's mean lightness and texture; None when the two samples look alike or the
+    rows do not change over once.
+
+    For a printed bottom (a leopard or zebra skirt) the print's own edges drown the waistband in
+    `waist_line`, and its colours overlap the top's, yet row by row a white or black top and the
+    print differ plainly in lightness or texture. Searched from 0.9 shoulder widths above the hip
+    joints (a skirt's waistband sits at the natural waist) to 0.15 below.
+    """
+    hip_y = frame.hip_y()
+    if hip_y is None or chest.sum() < 30 or thighs.sum() < 30:
+        return None
+    top = np.array([lightness[chest].mean(), texture[chest].mean()])
+    bottom = np.array([lightness[thighs].mean(), texture[thighs].mean()])
+    units = np.array([ROW_LIGHTNESS_UNIT, ROW_TEXTURE_UNIT])
+    if np.abs((top - bottom) / units).max() < ROW_CHANGE_MIN_SEPARATION:
+        return None
+    s = frame.scale
+    h, w = clothes.shape
+    y0, y1 = int(max(0, hip_y - 0.9 * s)), int(min(h, hip_y + 0.15 * s))
+    cx = frame.centre_x()
+    x0, x1 = int(max(0, cx - 0.3 * s)), int(min(w, cx + 0.3 * s))
+    if y1 - y0 < 10 or x1 - x0 < 5:
+        return None
+    inside = clothes[y0:y1, x0:x1]
+    counts = inside.sum(axis=1)
+    rows = np.flatnonzero(counts >= 0.5 * (x1 - x0))
+    if rows.size < 10:
+        return None
+    features = np.stack([(lightness[y0:y1, x0:x1] * inside).sum(axis=1),
+                         (texture[y0:y1, x0:x1] * inside).sum(axis=1)], axis=1)[rows] / counts[rows, None]
+    bottom_like = (np.abs((features - bottom) / units).sum(axis=1)
+                   < np.abs((features - top) / units).sum(axis=1)).astype(np.int32)
+    # the change point that the most rows agree with: top-like above it, bottom-like below
+    above_top = np.concatenate([[0], np.cumsum(1 - bottom_like)])
+    below_bottom = np.concatenate([np.cumsum(bottom_like[::-1])[::-1], [0]])
+    agree = above_top + below_bottom
+    split = int(np.argmax(agree))
+    if split in (0, rows.size) or agree[split] < ROW_CHANGE_AGREEMENT * rows.size:
+        return None
+    return float(y0 + rows[split])
+
+
+def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarray, texture: np.ndarray,
+                    frame: BodyFrame, yy: np.ndarray, chest: np.ndarray, thighs: np.ndarray, d_arm: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Upper garment vs lower garment for the clothes pixels -> (upper ids or 0, lower ids or 0)."""
     shape = clothes.shape
@@ -671,6 +724,11 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarra
     # logit: > 0 above the waist: a visible hem/waistband when there is one, else a little above
     # OpenPose's hip joints
     waist = waist_line(lightness, clothes, frame)
+    # sleeves reach the hip joints, unless the rows show a printed bottom starting above them
+    sleeve_end = hip_y
+    if waist is None:
+        waist = row_change_waist(lightness, texture, clothes, chest, thighs, frame)
+        sleeve_end = hip_y if waist is None else min(hip_y, waist)
     prior = (waist - yy) / (0.06 * s) if waist is not None else (hip_y - 0.12 * s - yy) / (0.12 * s)
     if thighs.sum() >= 30 and chest.sum() >= 30:
         top_model = ColourModel.fit(cells[chest])
@@ -685,7 +743,8 @@ def _split_garments(clothes: np.ndarray, cells: np.ndarray, lightness: np.ndarra
         ratio = np.zeros(shape, np.float32)
         evidence = prior
     # Sleeves belong to the top even where their colour is ambiguous (not where it is the bottom's).
-    sleeves = (d_arm < 0.25 * s) & (yy < hip_y) & (ratio >= 0)
+    # (below a printed bottom's waist only the arm itself: a sleeve, not the skirt beside it)
+    sleeves = ((d_arm < 0.25 * s) & (yy < sleeve_end) | (d_arm < 0.1 * s) & (yy < hip_y)) & (ratio >= 0)
     is_upper = clothes & ((evidence > 0) | sleeves)
     is_lower = clothes & ~is_upper
     bridged, long_enough = bridges_the_legs(is_lower, frame)
