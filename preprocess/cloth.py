@@ -86,15 +86,17 @@ FULL_FRAME_SHARE = 0.97
 
 
 def check_cloth_mask(path: str | Path, mask: np.ndarray, rgb: np.ndarray | None = None) -> list[str]:
-    """An empty mask is an error (no garment found); one covering the frame is a warning; then the
-    pre-flight garment checks ("<code>: <message>", thresholds from the config's `[preflight]`).
+    """An empty mask, or one covering the frame, is an error (no garment found, or none separable);
+    then the pre-flight garment checks ("<code>: <message>", thresholds from the config's `[preflight]`).
 
     `rgb` is the shot as `prepare_cloth` returned it for the masker; without it the file is read again.
     """
     if not np.asarray(mask).any():
         raise InputError(path, "no garment found (the cloth mask is empty)")
-    if np.asarray(mask).mean() > FULL_FRAME_SHARE:
-        return ["cloth mask covers the whole image: background not separable"]
+    if (share := np.asarray(mask).mean()) > FULL_FRAME_SHARE:
+        # a mask of the whole frame is no garment outline: written, it warps a rectangle
+        raise InputError(path, f"no garment separable from the background: the cloth mask covers {share:.0%} of the "
+                               "shot (a patterned or busy background?); shoot the garment on a plain light background")
     from vtonkit.preprocess.config import preflight_thresholds
     from vtonkit.preprocess.preflight import garment_checks
 

@@ -532,3 +532,23 @@ def test_a_108_megapixel_phone_photo_is_read_at_a_reduced_scale(photos, tmp_path
     output = _flat(result.output)
     assert result.exit_code == 1 and "huge.png: image too large (9000x8000 > 64000000 pixels" in output, output
     assert "bomb" not in output
+
+
+def test_a_garment_on_a_patterned_background_fails_instead_of_a_whole_frame_mask(photos, tmp_path):
+    """A garment on a checkered background got a cloth mask of the whole frame, a warning with no
+    code and exit code 0: the try-on then warps a rectangle. It now fails by name, the batch goes on."""
+    import numpy as np
+
+    shot = np.array(Image.open(photos / "garments" / "051946_1.jpg").convert("RGB"))
+    rows, cols = np.mgrid[:shot.shape[0], :shot.shape[1]]
+    squares = ((rows // 40 + cols // 40) % 2).astype(np.uint8)
+    checkered = np.stack([squares * 200 + 30, squares * 50 + 100, (1 - squares) * 180 + 40], axis=-1).astype(np.uint8)
+    garment = shot.min(axis=-1) < 235
+    checkered[garment] = shot[garment]
+    Image.fromarray(checkered).save(tmp_path / "checkered.jpg")
+    result = CliRunner().invoke(app, ["prep-cloth", str(tmp_path / "checkered.jpg"), str(photos / "garments" / "051946_1.jpg"),
+                                      "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "checkered.jpg: no garment separable from the background: the cloth mask covers" in output
+    assert "1 written" in output and not (tmp_path / "ds" / "test" / "cloth-mask" / "checkered.jpg").exists()
