@@ -43,6 +43,16 @@ def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_ke
     return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
 
 
+def recorded_warnings(dataset: str | Path, split: str, kind: str, stem: str) -> list[str]:
+    """The warnings the sample's marker recorded when it was written ([] without a readable one)."""
+    try:
+        marker = json.loads(marker_path(dataset, split, kind, stem).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    notes = marker.get("warnings") if isinstance(marker, dict) else None
+    return [note for note in notes if isinstance(note, str)] if isinstance(notes, list) else []
+
+
 @dataclass(frozen=True)
 class CompletionMarker:
     """The marker of one sample: `path`, the `key` it must hold, the dataset `root` its file list is relative to."""

@@ -5,7 +5,8 @@ compute every stage's cache key, skip samples whose completion marker already ho
 (`markers.py`), run the rest through the one batch runner (`batch.run_each`, with the `prep` worker
 of `stage_worker.py` on the engine `--engine` / `--in-process` pick from `engines/`), then write
 `prep-errors.jsonl` (one record per failed input), `prep-warnings.jsonl` (one record per warning of a
-written sample: pre-flight findings, a tiny or cut-off person) and `prep-profile.json` in the
+sample of the run's inputs, written now or complete before: pre-flight findings, a tiny or cut-off
+person; a complete sample's come from its marker) and `prep-profile.json` in the
 dataset. Re-running is cheap and safe: finished samples are skipped, finished stages come from the
 cache, and a `kill -9` at any point loses only the sample in flight (every file is written
 atomically; markers come last).
@@ -30,7 +31,7 @@ from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, Engine, has_engine_ability
-from vtonkit.preprocess.markers import is_complete
+from vtonkit.preprocess.markers import is_complete, recorded_warnings
 from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.stage_worker import (
     AGNOSTIC_VERSION,
@@ -112,12 +113,13 @@ class PrepReport:
     failed: dict[str, int]
     skipped_complete: dict[str, int]
     errors: list[dict[str, str]]
-    warnings: list[dict[str, str]]  # of the samples written by this run (a skipped complete one is not re-read)
+    warnings: list[dict[str, str]]  # of the samples written by this run
     duplicates: list[dict[str, str]]
     profile: dict[str, Any]
     profile_path: Path
     errors_path: Path
     warnings_path: Path
+    earlier_warnings: list[dict[str, str]] = field(default_factory=list)  # of the samples already complete
 
 
 def register_extra_backends(registrations: tuple[tuple[str, str, str], ...]) -> None:
@@ -230,11 +232,12 @@ def _by_split(sources: list[Source], options: PrepOptions, manifest: Manifest) -
 
 
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
-          ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], int]:
-    """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, n complete)."""
+          ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], list[Source]]:
+    """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, the
+    sources whose samples are complete already)."""
     kept, duplicates = settle_stems(sources, manifest, split, DatasetLayout(dataset).split(split), category)
     tasks: list[PersonTask | ClothTask] = []
-    complete = 0
+    complete: list[Source] = []
     for source in kept:
         if kind == "person":
             keys = person_keys(source.sha256 or str(source.path), category, ids, keep_framing)
@@ -244,7 +247,7 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
             keys = cloth_keys(source.sha256 or str(source.path), ids)
             task = ClothTask(str(dataset), split, source.stem, str(source.path), keys)
         if source.sha256 and is_complete(dataset, split, kind, source.stem, keys["sample"]):
-            complete += 1
+            complete.append(source)
         else:
             tasks.append(task)
     return tasks, duplicates, complete
@@ -320,6 +323,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
         manifest = Manifest.load(dataset)
         errors: list[dict[str, str]] = []
         warnings: list[dict[str, str]] = []
+        earlier_warnings: list[dict[str, str]] = []  # of the samples complete before this run, from their markers
         tasks: list[PersonTask | ClothTask] = []
         skipped = {"person": 0, "cloth": 0}
         skipped_duplicates: list[dict[str, str]] = []
@@ -337,7 +341,10 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                 planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,
                                                   options.keep_framing)
                 tasks.extend(planned)
-                skipped[kind] += done
+                skipped[kind] += len(done)
+                earlier_warnings.extend({"kind": kind, "stem": source.stem, "file": display_name(source.path),
+                                         "warning": display_name(note)}
+                                        for source in done for note in recorded_warnings(dataset, split, kind, source.stem))
                 skipped_duplicates.extend({"kind": kind, "file": display_name(d.path),
                                            "same_bytes_as": display_name(d.duplicate_of)}
                                           for d in duplicates)
@@ -365,7 +372,9 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
         atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
         warnings.sort(key=lambda w: (w["kind"], w["file"]))  # stable sort: a file's notes keep their order
         warnings_path = dataset / WARNINGS_FILE
-        atomic_write_text(warnings_path, "".join(json.dumps(w, ensure_ascii=False) + "\n" for w in warnings))
+        # every sample of this run's inputs: a resumed or repeated run lost the finished samples' notes
+        listed = sorted(warnings + earlier_warnings, key=lambda w: (w["kind"], w["file"]))
+        atomic_write_text(warnings_path, "".join(json.dumps(w, ensure_ascii=False) + "\n" for w in listed))
         wall = time.perf_counter() - started
         profile_json = profile.to_json(wall_seconds=wall, engine=options.engine, workers=options.workers,
                                        skipped_complete=skipped, backends=ids)
@@ -379,4 +388,5 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
         atomic_write_json(profile_path, profile_json, indent=1)
     return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,
                       warnings=warnings, duplicates=skipped_duplicates, profile=profile_json,
-                      profile_path=profile_path, errors_path=errors_path, warnings_path=warnings_path)
+                      profile_path=profile_path, errors_path=errors_path, warnings_path=warnings_path,
+                      earlier_warnings=earlier_warnings)

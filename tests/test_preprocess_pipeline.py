@@ -547,6 +547,14 @@ def test_prep_command_reports_each_warning_per_file_and_in_the_dataset(photos, t
     assert [(r["kind"], r["stem"], Path(r["file"]).name) for r in records] == [("cloth", "small", "small.jpg")]
     assert records[0]["warning"].startswith("cloth-low-resolution: ")
     assert (dataset / "test" / "cloth" / "small.jpg").is_file()  # a warning never stops the photo
+    # a repeated (or resumed) run skips the complete samples; their warnings stay in the file
+    (garments / "00126_00.jpg").write_bytes((photos / "garments" / "00126_00.jpg").read_bytes())
+    again = CliRunner().invoke(app, ["prep", "--cloths", str(garments), "--out", str(dataset), "--split", "test",
+                                     "--no-progress", "--in-process"])
+    said = " ".join(again.output.split())
+    assert again.exit_code == 0 and "2 already complete (1 with warnings, listed in the warnings file)" in said, said
+    records = [json.loads(line) for line in (dataset / WARNINGS_FILE).read_text().splitlines()]
+    assert [(r["stem"], r["warning"].split(":")[0]) for r in records] == [("small", "cloth-low-resolution")]
 
 def test_catalog_on_model_shots_become_persons_paired_with_their_product_garment(photos, tmp_path):
     from vtonkit.datasets.pairing import write_pair_list

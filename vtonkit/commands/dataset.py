@@ -94,7 +94,9 @@ def prep(
     ok, failed, skipped = (sum(d.values()) for d in (report.ok, report.failed, report.skipped_complete))
     warned = len({w["file"] for w in report.warnings})
     per_split = f" (train {written['train']}, test {written['test']})" if split == "auto" else ""
-    console.print(f"prep {split}: {ok} samples written{per_split} ({warned} with warnings), {skipped} already complete, "
+    earlier = len({w["file"] for w in report.earlier_warnings})
+    complete = f"{skipped} already complete" + (f" ({earlier} with warnings, listed in the warnings file)" if earlier else "")
+    console.print(f"prep {split}: {ok} samples written{per_split} ({warned} with warnings), {complete}, "
                   f"{failed} failed ({report.profile['images_per_s']} images/s)")
     if report.duplicates:
         console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input")
