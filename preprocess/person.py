@@ -150,9 +150,9 @@ def framing_warnings(keypoints: np.ndarray, category: str, person_mask: np.ndarr
     present = present_mask(keypoints)
     notes = []
     if not present[list(HIPS)].all():
-        notes.append("person cut off at the waist (hips not visible): the agnostic mask will be wrong")
+        notes.append("hips-cut-off: person cut off at the waist (hips not visible): the agnostic mask will be wrong")
     elif legs_cut_off(keypoints, category):
-        notes.append(f"legs cut off (knees/ankles not visible): a {category} try-on needs the legs")
+        notes.append(f"legs-cut-off: legs cut off (knees/ankles not visible): a {category} try-on needs the legs")
     if person_mask is not None and person_mask.any():
         rows = np.flatnonzero(person_mask.any(1))
         share = (rows[-1] - rows[0] + 1) / person_mask.shape[0]

@@ -37,6 +37,12 @@ PERSON_CODES: dict[str, str] = {
     "person-underexposed": "the photo is dark: the try-on model sees it dark (pose and parse read it brightened)",
     "person-greyscale": "a black-and-white photo: the embedded parser tells skin from clothes by colour",
 }
+# The pose step's framing warnings (`person.framing_warnings`): not pre-flight checks with a
+# threshold, what the keypoints leave out; `validate` names the legs the same way.
+FRAMING_CODES: dict[str, str] = {
+    "hips-cut-off": "the hips are not in the photo: the agnostic files need them",
+    "legs-cut-off": "knees or ankles not in the photo of a lower-body or dress sample",
+}
 GARMENT_CODES: dict[str, str] = {
     "cloth-background": "not on a plain light background",
     "cloth-not-centred": "the garment is far from the centre of the shot",
@@ -106,7 +112,8 @@ def warning_kind(note: str) -> str:
     """The code a prep warning line starts with ("person-underexposed: ..."), or "other" for the
     free-text notes of the normalise and pose steps ("photo turned upright ...")."""
     code = note.split(":", 1)[0]
-    return code if code in PERSON_CODES or code in GARMENT_CODES or code == "pose-joint-doubtful" else "other"
+    known = code in PERSON_CODES or code in GARMENT_CODES or code in FRAMING_CODES or code == "pose-joint-doubtful"
+    return code if known else "other"
 
 
 def _against(value: float, limit: float, spec: str) -> tuple[str, str]:
