@@ -46,7 +46,12 @@ _PAGE_IN_PATH = re.compile(r"/page/\d+/?$", re.IGNORECASE)
 # Names shops give the parameter that picks one item (product_no, goodsNo, branduid, pid, itemId, id,
 # no, idx, sku) or one category's listing (cate_no, cateCd, cat, category_id, Makeshop's xcode)
 _CATEGORY_PARAM = re.compile(r"^(?:cate|cat|category)(?:_?(?:no|id|cd|code))?$|^[xms]code$", re.IGNORECASE)
-_PRODUCT_PARAM = re.compile(r"^(?:goods|product|item|brand)_?(?:no|id|uid|cd|code)$|^p?id$|^branduid$", re.IGNORECASE)
+# (Youngcart/Gnuboard's it_id, Imweb's idx, prdNo, gno/pno and a bare no, sku or code pick the
+# product on the shop's one product script too: dropped from the identity, five products were one;
+# a bare num is left out, listings use it for the page size)
+_PRODUCT_PARAM = re.compile(r"^(?:goods|product|item|brand|prd|prod|it|art|article|style|model)_?"
+                            r"(?:no|id|uid|cd|code|idx)$|^p?id$|^branduid$|^(?:idx|no|sku|p?code|[gp]no)$",
+                            re.IGNORECASE)
 _ITEM_PARAM = re.compile(rf"{_PRODUCT_PARAM.pattern}|{_CATEGORY_PARAM.pattern}|(?:^|_)(?:no|id|idx|seq|uid|sku)$",
                          re.IGNORECASE)
 _ITEM_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")

@@ -549,6 +549,22 @@ def test_one_product_page_reached_from_two_categories_is_one():
     assert product_identity("https://shop.example/women/wide") != product_identity("https://shop.example/men/wide")
 
 
+@pytest.mark.parametrize("script, param", [
+    ("/shop/item.php", "it_id"), ("/shop_view/", "idx"), ("/product/view.php", "no"), ("/goods/detail", "gno"),
+    ("/item", "prdNo"), ("/detail.asp", "pcode"), ("/view", "sku"), ("/shop/view", "style_no"),
+])
+def test_products_one_script_shows_by_a_parameter_stay_apart(script, param):
+    """Youngcart (`item.php?it_id=1001`), Imweb (`/shop_view/?idx=12`) and other shops show every
+    product with one script and a parameter that only the identity's short list missed: five
+    products crawled as one, four dropped as duplicates. Category and tracking parameters still go."""
+    from vtonkit.crawlers.url_roles import product_identity, product_in_url
+
+    first, second = (f"https://mall.example{script}?{param}={n}" for n in (1001, 1002))
+    assert product_identity(first) != product_identity(second)
+    assert product_identity(f"{first}&cate_no=24&utm_source=mail") == product_identity(first)
+    assert product_in_url(first) == "1001"
+
+
 def test_a_resumed_catalog_drops_the_line_a_killed_run_cut_short(tmp_path: Path):
     """A kill -9 can stop a crawl mid-write; appending after it used to merge the next record into
     the broken one, and the whole catalog then failed to load at the end of the resumed crawl."""
