@@ -749,3 +749,15 @@ def test_a_product_page_listing_thousands_of_images_costs_only_the_first_hundred
     assert [(i["url"], i["status"], i["reason"]) for i in done["images"]] == [
         (urls[0], "rejected", "not-http"), *((url, "rejected", "too-small") for url in urls[1:4]),
         *((url, "rejected", "over-image-cap") for url in urls[4:])]
+
+
+def test_a_start_url_with_a_query_is_requested_as_given():
+    """`--url .../item.php?it_id=1002` was fetched as `...?it_id=1002/` (the slash glued onto the query
+    value, which then spread into image URLs); robots.txt and the guessed sitemap sit at the host's root."""
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    spider = GenericSpider(url="http://127.0.0.1:8000/shop/list.php?cate_no=24")
+    assert spider.url_for("/") == "http://127.0.0.1:8000/shop/list.php?cate_no=24"
+    assert spider.url_for("/sale") == "http://127.0.0.1:8000/shop/list.php/sale"
+    plain = GenericSpider(url="https://shop.example/kr")
+    assert [plain.url_for(p) for p in ("/", "/sale")] == ["https://shop.example/kr/", "https://shop.example/kr/sale"]

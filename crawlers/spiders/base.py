@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
@@ -202,7 +202,15 @@ class StoreSpider(scrapy.Spider):
 
     # -- start ----------------------------------------------------------------------------
     def url_for(self, path: str) -> str:
-        return urljoin(self.base_url + "/", path.lstrip("/")) if not path.startswith("http") else path
+        """`path` under the store's base URL. A base URL with a query (``--url .../list.php?cate_no=24``)
+        is itself the start page: the query is dropped for other paths, never extended with them."""
+        if path.startswith("http"):
+            return path
+        base = urlsplit(self.base_url)
+        if base.query and path in ("", "/"):
+            return self.base_url
+        root = urlunsplit(base._replace(query="", fragment=""))
+        return urljoin(root + "/", path.lstrip("/"))
 
     async def start(self) -> AsyncIterator[Any]:
         for path in self.start_paths:
@@ -221,7 +229,7 @@ class StoreSpider(scrapy.Spider):
         without that middleware, or a parser that keeps Sitemap lines, the file itself."""
         from vtonkit.crawlers.robots import announced_sitemaps, robots_middleware
 
-        robots_url = self.url_for("/robots.txt")
+        robots_url = urljoin(self.base_url, "/robots.txt")  # at the host's root (RFC 9309), whatever the base path
         robots = robots_middleware(self.crawler)
         if robots is not None:
             parser = await robots.robot_parser(scrapy.Request(robots_url))
@@ -363,7 +371,7 @@ class StoreSpider(scrapy.Spider):
         for url in sitemaps:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error)
         if not sitemaps:  # none announced: the usual place, which may hold none
-            yield scrapy.Request(self.url_for("/sitemap.xml"), callback=self.parse_sitemap,
+            yield scrapy.Request(urljoin(self.base_url, "/sitemap.xml"), callback=self.parse_sitemap,
                                  errback=self.on_sitemap_error, meta={"vtonkit_guessed_sitemap": True})
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
