@@ -17,8 +17,9 @@ A waiting request claims its turn when it wakes, not when it arrives: turns book
 CONCURRENT_REQUESTS waiting requests made a pause last as long as all of them, then released them
 at once. The robots.txt fetches themselves never wait (the rules decide everything else). A crawl
 that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and those
-held in the host's download slot, instead of waiting them out (a ``Crawl-delay: 30`` made shutdown
-take six minutes) or sending them to a host that asked for a pause; its ``--resume`` job then
+held in any download slot, instead of waiting them out (a ``Crawl-delay: 30`` made shutdown take
+six minutes, a slow store's queue behind Scrapy's own delay almost two) or sending them to a host
+that asked for a pause; only the requests in flight finish. Its ``--resume`` job then
 starts over from the start pages, keeping the products found (``HostPacer.dropped``, read by the
 runner).
 """
@@ -30,7 +31,7 @@ import time
 from collections import deque
 from typing import Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -55,6 +56,10 @@ class CrawlStopping(IgnoreRequest):
     """A request dropped because the crawl stopped while it waited for its host's turn."""
 
 
+# Sent once (with `reason`: the budget that stopped it, or "interrupted") when the crawl starts to stop.
+CRAWL_STOPPING = object()
+
+
 class HostPacer:
     """Downloader middleware (after the robots middleware): each request to a host starts no
     earlier than the host allows."""
@@ -71,7 +76,44 @@ class HostPacer:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> HostPacer:
-        return cls(crawler)
+        pacer = cls(crawler)
+        crawler.signals.connect(pacer._start_watch, signal=signals.engine_started)
+        crawler.signals.connect(pacer._stop_watch, signal=signals.spider_closed)
+        return pacer
+
+    # -- a stopping crawl sends nothing new ---------------------------------------------------
+    def _start_watch(self) -> None:
+        from twisted.internet.task import LoopingCall
+
+        self._announced = False
+        self._watch = LoopingCall(self._drop_queued_if_stopping)
+        self._watch.start(STEP, now=False)
+
+    def _stop_watch(self) -> None:
+        watch = getattr(self, "_watch", None)
+        if watch is not None and watch.running:
+            watch.stop()
+
+    def _drop_queued_if_stopping(self) -> None:
+        """Once the crawl stops (Ctrl-C, a spent budget), drop what the download slots still hold:
+        Scrapy sends every queued request before it closes, each after the slot's delay, and a slow
+        store took minutes to let a stopped crawl go. The requests in flight finish."""
+        if not self.stopping():
+            return
+        if not self._announced:
+            self._announced = True
+            budget = getattr(self.crawler, "vtonkit_budget", None)
+            reason = budget.budget.stopped_by if budget is not None and budget.budget.stopped_by else "interrupted"
+            self.crawler.signals.send_catch_log(signal=CRAWL_STOPPING, reason=reason)
+        downloader = self.crawler.engine.downloader if self.crawler.engine is not None else None
+        for netloc, slot in list(downloader.slots.items()) if downloader is not None else ():
+            if slot.queue and slot.latercall is not None:
+                slot.latercall.cancel()
+                slot.latercall = None
+            while slot.queue:
+                _, waiting = slot.queue.popleft()
+                self.dropped += 1
+                waiting.errback(CrawlStopping(f"not fetched: the crawl stopped while it waited in {netloc}'s queue"))
 
     def stopping(self) -> bool:
         """The crawl is stopping before its end: Ctrl-C (`crawling` cleared) or a spent budget

@@ -162,7 +162,8 @@ def run_crawl(
     :mod:`vtonkit.crawlers.limits`.
 
     ``on_event(kind, payload)`` is called from the crawl thread with ``"page"`` (a response),
-    ``"product"`` (an item) and ``"error"`` (a URL) events, for progress displays.
+    ``"product"`` (an item), ``"error"`` (a URL) and, once, ``"stopping"`` (why: a budget, or
+    "interrupted") events, for progress displays.
     """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
@@ -198,6 +199,9 @@ def run_crawl(
         crawler.signals.connect(
             lambda item, response, spider: on_event("product", item), signal=signals.item_scraped, weak=False
         )
+        from vtonkit.crawlers.pacing import CRAWL_STOPPING
+
+        crawler.signals.connect(lambda reason: on_event("stopping", reason), signal=CRAWL_STOPPING, weak=False)
     kwargs: dict[str, Any] = dict(spider_args or {})
     if url:
         kwargs["url"] = url

@@ -240,3 +240,56 @@ def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["finish_reason"] == "forced-stop"
     assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "killed"
+
+
+class _SlowProductsHandler(_StampingHandler):
+    """Stamps every request, then answers a product page after 2 s (a slow store)."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/products/"):
+            with self.server.stamp_lock:
+                self.server.stamps.append((time.monotonic(), self.path, 200))
+            time.sleep(2)
+            _Handler.do_GET(self)
+            return
+        super().do_GET()
+
+
+def test_ctrl_c_sends_no_request_still_queued_behind_the_download_delay(tmp_path):
+    """No Crawl-delay, a slow store: Ctrl-C went on sending every product page queued behind Scrapy's
+    own download delay, one after another, and said nothing on the terminal. The queued requests are
+    dropped at once now, the ones in flight finish, and the command says it is stopping."""
+    handles = [f"item-{n}" for n in range(12)]
+
+    def slow_routes(base: str) -> Routes:
+        shop: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                        "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in handles))}
+        for n, handle in enumerate(handles):
+            offer = {"@type": "Offer", "price": 20 + n, "priceCurrency": "EUR"}
+            shop[f"/products/{handle}"] = html(f"<h1>{handle}</h1>", head=product_ld(handle, f"/img/{n}.jpg", offer,
+                                                                                     sku=handle))
+        return shop
+
+    shop = FixtureShop(slow_routes)
+    shop.RequestHandlerClass = _SlowProductsHandler
+    shop.stamps, shop.stamp_lock, shop.refusal, shop.first_product = [], threading.Lock(), None, None
+    out = tmp_path / "out"
+    try:
+        crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render",
+                                  "never", "--resume"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True, env={**__import__("os").environ, "COLUMNS": "200"},
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while not any(path.startswith("/products/") for _, path, _ in shop.stamps) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        interrupted = time.monotonic()
+        crawl.send_signal(signal.SIGINT)
+        said = " ".join(crawl.communicate(timeout=90)[1].split())
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        shop.stop()
+    after = [path for stamp, path, _ in shop.stamps if stamp > interrupted + 0.5 and path.startswith("/products/")]
+    assert len(after) <= 1, after  # before: the rest of the 12, one per delay
+    assert "stopping (interrupted): no new request is sent" in said, said[-2000:]
+    assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "dropped-waiting"

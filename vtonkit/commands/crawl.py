@@ -141,6 +141,11 @@ def crawl(
         task = progress.add_task(f"crawling {escape(store)}", total=limit, detail="")
 
         def on_event(kind: str, payload: object) -> None:
+            if kind == "stopping":  # Ctrl-C or a budget: said at once, the pages in flight still finish
+                progress.console.print(f"stopping ({escape(str(payload))}): no new request is sent; the pages in "
+                                       "flight finish (Ctrl-C again to force)", highlight=False)
+                progress.update(task, description=f"stopping {escape(store)}")
+                return
             if kind == "page":
                 counts["pages"] += 1
             elif kind == "product":
