@@ -305,6 +305,9 @@ class CatalogPipeline:
         crawled_at = product.get("crawled_at") or _now()
         self._products.write(json.dumps(product, ensure_ascii=False) + "\n")
         self._products.flush()
+        # counted here, not when the spider found it: items still waiting for their images when a
+        # second Ctrl-C forces the stop are never written, and the summary counted them anyway
+        report.products[product.get("category")] += 1
         superseded = getattr(self.crawler, "vtonkit_superseded", {})
         for image in product.get("images") or []:
             if image.get("status") != "kept" or image.get("path") in superseded:

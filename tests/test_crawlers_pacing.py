@@ -293,3 +293,46 @@ def test_ctrl_c_sends_no_request_still_queued_behind_the_download_delay(tmp_path
     assert len(after) <= 1, after  # before: the rest of the 12, one per delay
     assert "stopping (interrupted): no new request is sent" in said, said[-2000:]
     assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "dropped-waiting"
+
+
+class _SlowImagesHandler(_StampingHandler):
+    """Stamps every request, then answers an image after 20 s: products wait for their images."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/img/"):
+            with self.server.stamp_lock:
+                self.server.stamps.append((time.monotonic(), self.path, 200))
+            time.sleep(20)
+            try:
+                _Handler.do_GET(self)
+            except OSError:  # the crawl was gone
+                pass
+            return
+        super().do_GET()
+
+
+def test_a_forced_stop_counts_only_the_products_written(tmp_path):
+    """After a second Ctrl-C the summary counted 5 products while products.jsonl held none: they
+    were counted when found, and those waiting for their images are never written."""
+    shop = _shop(b"User-agent: *\nAllow: /\n")
+    shop.RequestHandlerClass = _SlowImagesHandler
+    out = tmp_path / "out"
+    crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render", "never",
+                              "--no-throttle"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while sum(path.startswith("/img/") for _, path, _ in shop.stamps) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        crawl.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        crawl.send_signal(signal.SIGINT)
+        crawl.wait(timeout=60)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        shop.stop()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    written = (out / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert summary["finish_reason"] == "forced-stop"
+    assert summary["products_total"] == len(written), (summary["products_total"], len(written))
