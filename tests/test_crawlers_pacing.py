@@ -7,6 +7,7 @@ widens them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -215,19 +216,16 @@ def test_max_time_stops_a_crawl_under_a_crawl_delay(tmp_path):
     assert late == [] and took < 30, (late, took)
 
 
-def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path):
-    """A second Ctrl-C stops Scrapy without closing the spider: no summary.json was written, and the
-    job was left looking cleanly closed although its queue was never saved."""
-    shop = _shop(b"User-agent: *\nCrawl-delay: 30\n")
-    out = tmp_path / "out"
+def _force_stopped(shop: FixtureShop, out, option: str, ready: Callable[[list], bool], settle: float) -> dict:
+    """The summary of a crawl of `shop` stopped by two Ctrl-C once `ready(stamps)`, `settle` s later."""
     crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render", "never",
-                              "--resume"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              option], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
-        while not any(path == "/robots.txt" for _, path, _ in shop.stamps) and time.monotonic() < deadline:
+        while not ready(shop.stamps) and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(1)
+        time.sleep(settle)
         crawl.send_signal(signal.SIGINT)
         time.sleep(0.2)
         crawl.send_signal(signal.SIGINT)
@@ -236,23 +234,36 @@ def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path
         if crawl.poll() is None:
             crawl.kill()
         shop.stop()
-    # the first stop takes up to a second (the home page waits out its turn in one-second steps)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["finish_reason"] == "forced-stop"
+    return summary
+
+
+def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path):
+    """A second Ctrl-C stops Scrapy without closing the spider: no summary.json was written, and the
+    job was left looking cleanly closed although its queue was never saved."""
+    out = tmp_path / "out"
+    # the first stop takes up to a second (the home page waits out its turn in one-second steps)
+    _force_stopped(_shop(b"User-agent: *\nCrawl-delay: 30\n"), out, "--resume",
+                   lambda stamps: any(path == "/robots.txt" for _, path, _ in stamps), settle=1)
     assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "killed"
 
 
-class _SlowProductsHandler(_StampingHandler):
-    """Stamps every request, then answers a product page after 2 s (a slow store)."""
+def _slow_handler(prefix: str, seconds: float) -> type[_StampingHandler]:
+    """A stamping handler that answers the paths under `prefix` after `seconds` (a slow store)."""
 
-    def do_GET(self) -> None:
-        if self.path.startswith("/products/"):
+    class _Slow(_StampingHandler):
+        def do_GET(self) -> None:
+            if not self.path.startswith(prefix):
+                super().do_GET()
+                return
             with self.server.stamp_lock:
                 self.server.stamps.append((time.monotonic(), self.path, 200))
-            time.sleep(2)
-            _Handler.do_GET(self)
-            return
-        super().do_GET()
+            time.sleep(seconds)
+            with contextlib.suppress(OSError):  # the crawl may be gone by then
+                _Handler.do_GET(self)
+
+    return _Slow
 
 
 def test_ctrl_c_sends_no_request_still_queued_behind_the_download_delay(tmp_path):
@@ -271,7 +282,7 @@ def test_ctrl_c_sends_no_request_still_queued_behind_the_download_delay(tmp_path
         return shop
 
     shop = FixtureShop(slow_routes)
-    shop.RequestHandlerClass = _SlowProductsHandler
+    shop.RequestHandlerClass = _slow_handler("/products/", 2)
     shop.stamps, shop.stamp_lock, shop.refusal, shop.first_product = [], threading.Lock(), None, None
     out = tmp_path / "out"
     try:
@@ -295,44 +306,13 @@ def test_ctrl_c_sends_no_request_still_queued_behind_the_download_delay(tmp_path
     assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "dropped-waiting"
 
 
-class _SlowImagesHandler(_StampingHandler):
-    """Stamps every request, then answers an image after 20 s: products wait for their images."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/img/"):
-            with self.server.stamp_lock:
-                self.server.stamps.append((time.monotonic(), self.path, 200))
-            time.sleep(20)
-            try:
-                _Handler.do_GET(self)
-            except OSError:  # the crawl was gone
-                pass
-            return
-        super().do_GET()
-
-
 def test_a_forced_stop_counts_only_the_products_written(tmp_path):
     """After a second Ctrl-C the summary counted 5 products while products.jsonl held none: they
     were counted when found, and those waiting for their images are never written."""
     shop = _shop(b"User-agent: *\nAllow: /\n")
-    shop.RequestHandlerClass = _SlowImagesHandler
+    shop.RequestHandlerClass = _slow_handler("/img/", 20)  # products wait for their images
     out = tmp_path / "out"
-    crawl = subprocess.Popen([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render", "never",
-                              "--no-throttle"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.monotonic() + 120
-        while sum(path.startswith("/img/") for _, path, _ in shop.stamps) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        crawl.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        crawl.send_signal(signal.SIGINT)
-        crawl.wait(timeout=60)
-    finally:
-        if crawl.poll() is None:
-            crawl.kill()
-        shop.stop()
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary = _force_stopped(shop, out, "--no-throttle",
+                             lambda stamps: sum(path.startswith("/img/") for _, path, _ in stamps) >= 2, settle=0)
     written = (out / "products.jsonl").read_text(encoding="utf-8").splitlines()
-    assert summary["finish_reason"] == "forced-stop"
     assert summary["products_total"] == len(written), (summary["products_total"], len(written))

@@ -121,12 +121,10 @@ def test_store_is_durable_versioned_and_keeps_history(dataset: Path) -> None:
         store.set("test", "00006_00", "maybe")
 
 
-def test_undo_recovers_an_interrupted_clean(dataset: Path, monkeypatch) -> None:
-    """A clean that dies half-way (simulated: the 4th move raises) is fully undone from its manifest."""
+def _clean_dying_at_the_fourth_move(dataset: Path, monkeypatch) -> None:
+    """`apply_decisions` cut short (simulated: the 4th file move raises, as a kill or a power loss)."""
     import vtonkit.datasets.clean as clean_module
 
-    before = snapshot(dataset)
-    DecisionStore(dataset).set("test", "00034_00", "reject")
     real_move, calls = clean_module._move, []
 
     def dying_move(root: Path, source: str, target: str) -> None:
@@ -139,6 +137,13 @@ def test_undo_recovers_an_interrupted_clean(dataset: Path, monkeypatch) -> None:
     with pytest.raises(OSError, match="simulated"):
         apply_decisions(dataset)
     monkeypatch.setattr(clean_module, "_move", real_move)
+
+
+def test_undo_recovers_an_interrupted_clean(dataset: Path, monkeypatch) -> None:
+    """A clean that dies half-way (simulated: the 4th move raises) is fully undone from its manifest."""
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", "00034_00", "reject")
+    _clean_dying_at_the_fourth_move(dataset, monkeypatch)
     assert len([p for p in (dataset / "quarantine").rglob("*") if p.is_file()]) == 3
     undone = undo_last(dataset)
     assert undone.files == 3 and undone.pair_lines == 0  # pair lists were not rewritten yet
@@ -382,23 +387,10 @@ def test_a_clean_run_again_after_a_crash_finishes_the_cut_short_run(dataset: Pat
     """kill -9 half-way, then `clean` again: the re-run recorded the files still in place as a new run,
     and `--undo` restored only those; the first run's files stayed quarantined while undo said
     "restored". The re-run now completes the cut-short run, and one undo restores everything."""
-    import vtonkit.datasets.clean as clean_module
-
     before = snapshot(dataset)
     DecisionStore(dataset).set("test", "00034_00", "reject")
     DecisionStore(dataset).set("test", "00013_00", "reject")
-    real_move, calls = clean_module._move, []
-
-    def dying_move(root: Path, source: str, target: str) -> None:
-        calls.append(source)
-        if len(calls) == 4:
-            raise OSError("simulated kill")
-        real_move(root, source, target)
-
-    monkeypatch.setattr(clean_module, "_move", dying_move)
-    with pytest.raises(OSError, match="simulated"):
-        apply_decisions(dataset)
-    monkeypatch.setattr(clean_module, "_move", real_move)
+    _clean_dying_at_the_fourth_move(dataset, monkeypatch)
     result = CliRunner().invoke(app, ["clean", str(dataset)])
     assert result.exit_code == 0, result.output
     # 3 files moved before the kill, the other 17 now

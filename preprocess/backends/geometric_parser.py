@@ -631,6 +631,22 @@ def label_shoes(labels: np.ndarray, layout: PersonLayout, non_skin: np.ndarray, 
     return shoes
 
 
+def _hip_band(frame: BodyFrame, shape: tuple[int, int], *, above: float, min_rows: int
+              ) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) of the band where a waist is looked for: from `above` shoulder widths over
+    the hip joints to 0.15 under them, 0.3 either side of the body's centre; None without hips or
+    when the band is too thin."""
+    hip_y = frame.hip_y()
+    if hip_y is None:
+        return None
+    s = frame.scale
+    h, w = shape
+    y0, y1 = int(max(0, hip_y - above * s)), int(min(h, hip_y + 0.15 * s))
+    cx = frame.centre_x()
+    x0, x1 = int(max(0, cx - 0.3 * s)), int(min(w, cx + 0.3 * s))
+    return (y0, y1, x0, x1) if y1 - y0 >= min_rows and x1 - x0 >= 5 else None
+
+
 def waist_line(lightness: np.ndarray, clothes: np.ndarray, frame: BodyFrame) -> float | None:
     """Row of the top's hem / the waistband: the strongest horizontal edge across the hips.
 
@@ -638,16 +654,10 @@ def waist_line(lightness: np.ndarray, clothes: np.ndarray, frame: BodyFrame) -> 
     width, on clothes pixels only; None when no row stands out (a dress, a tucked-in top with no
     visible seam).
     """
-    hip_y = frame.hip_y()
-    if hip_y is None:
+    box = _hip_band(frame, clothes.shape, above=0.6, min_rows=5)
+    if box is None:
         return None
-    s = frame.scale
-    h, w = clothes.shape
-    y0, y1 = int(max(0, hip_y - 0.6 * s)), int(min(h, hip_y + 0.15 * s))
-    cx = frame.centre_x()
-    x0, x1 = int(max(0, cx - 0.3 * s)), int(min(w, cx + 0.3 * s))
-    if y1 - y0 < 5 or x1 - x0 < 5:
-        return None
+    y0, y1, x0, x1 = box
     band = cv2.GaussianBlur(lightness[y0:y1, x0:x1], (5, 5), 0)
     edge = np.abs(cv2.Sobel(band, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
     inside = clothes[y0:y1, x0:x1]
@@ -673,21 +683,17 @@ def row_change_waist(lightness: np.ndarray, texture: np.ndarray, clothes: np.nda
     print differ plainly in lightness or texture. Searched from 0.9 shoulder widths above the hip
     joints (a skirt's waistband sits at the natural waist) to 0.15 below.
     """
-    hip_y = frame.hip_y()
-    if hip_y is None or chest.sum() < 30 or thighs.sum() < 30:
+    if chest.sum() < 30 or thighs.sum() < 30:  # (no hips: no thigh sample either)
         return None
     top = np.array([lightness[chest].mean(), texture[chest].mean()])
     bottom = np.array([lightness[thighs].mean(), texture[thighs].mean()])
     units = np.array([ROW_LIGHTNESS_UNIT, ROW_TEXTURE_UNIT])
     if np.abs((top - bottom) / units).max() < ROW_CHANGE_MIN_SEPARATION:
         return None
-    s = frame.scale
-    h, w = clothes.shape
-    y0, y1 = int(max(0, hip_y - 0.9 * s)), int(min(h, hip_y + 0.15 * s))
-    cx = frame.centre_x()
-    x0, x1 = int(max(0, cx - 0.3 * s)), int(min(w, cx + 0.3 * s))
-    if y1 - y0 < 10 or x1 - x0 < 5:
+    box = _hip_band(frame, clothes.shape, above=0.9, min_rows=10)
+    if box is None:
         return None
+    y0, y1, x0, x1 = box
     inside = clothes[y0:y1, x0:x1]
     counts = inside.sum(axis=1)
     rows = np.flatnonzero(counts >= 0.5 * (x1 - x0))
