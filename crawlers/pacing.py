@@ -16,10 +16,11 @@ it:
 A waiting request claims its turn when it wakes, not when it arrives: turns booked ahead by up to
 CONCURRENT_REQUESTS waiting requests made a pause last as long as all of them, then released them
 at once. The robots.txt fetches themselves never wait (the rules decide everything else). A crawl
-that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and those
+that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and the pages
 held in any download slot, instead of waiting them out (a ``Crawl-delay: 30`` made shutdown take
 six minutes, a slow store's queue behind Scrapy's own delay almost two) or sending them to a host
-that asked for a pause; only the requests in flight finish. Its ``--resume`` job then
+that asked for a pause; the requests in flight finish, and so do the images queued in a slot for
+the products found. Its ``--resume`` job then
 starts over from the start pages, keeping the products found (``HostPacer.dropped``, read by the
 runner).
 """
@@ -37,6 +38,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.task import deferLater
+from vtonkit.crawlers.limits import is_page_request
 from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.robots import StrictRobotsTxtMiddleware, is_robots_request
 
@@ -81,7 +83,7 @@ class HostPacer:
         crawler.signals.connect(pacer._stop_watch, signal=signals.spider_closed)
         return pacer
 
-    # -- a stopping crawl sends nothing new ---------------------------------------------------
+    # -- a stopping crawl sends no new page ----------------------------------------------------
     def _start_watch(self) -> None:
         from twisted.internet.task import LoopingCall
 
@@ -95,9 +97,10 @@ class HostPacer:
             watch.stop()
 
     def _drop_queued_if_stopping(self) -> None:
-        """Once the crawl stops (Ctrl-C, a spent budget), drop what the download slots still hold:
-        Scrapy sends every queued request before it closes, each after the slot's delay, and a slow
-        store took minutes to let a stopped crawl go. The requests in flight finish."""
+        """Once the crawl stops (Ctrl-C, a spent budget), drop the pages the download slots still
+        hold: Scrapy sends every queued request before it closes, each after the slot's delay, and a
+        slow store took minutes to let a stopped crawl go. The requests in flight finish, and so do
+        the images of the products found (without them a product is written imageless)."""
         if not self.stopping():
             return
         if not self._announced:
@@ -107,13 +110,15 @@ class HostPacer:
             self.crawler.signals.send_catch_log(signal=CRAWL_STOPPING, reason=reason)
         downloader = self.crawler.engine.downloader if self.crawler.engine is not None else None
         for netloc, slot in list(downloader.slots.items()) if downloader is not None else ():
-            if slot.queue and slot.latercall is not None:
-                slot.latercall.cancel()
-                slot.latercall = None
+            kept = deque()
             while slot.queue:
-                _, waiting = slot.queue.popleft()
+                request, waiting = slot.queue.popleft()
+                if not is_page_request(request):
+                    kept.append((request, waiting))
+                    continue
                 self.dropped += 1
                 waiting.errback(CrawlStopping(f"not fetched: the crawl stopped while it waited in {netloc}'s queue"))
+            slot.queue.extend(kept)  # the slot's own delay still paces them
 
     def stopping(self) -> bool:
         """The crawl is stopping before its end: Ctrl-C (`crawling` cleared) or a spent budget
