@@ -53,6 +53,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
                      "no loader reads it, so it is no sample"),
     "name-unlistable": ("pairs", WARNING, "a person photo or garment whose name cannot stand in a pair list "
                         "(whitespace, '.jpg' inside it): no pair list can name it"),
+    "name-unreviewable": ("pairs", WARNING, "a person photo or garment whose name holds a symbol (+ & ' \" ...): "
+                          "pair lists take it, the review app does not"),
     "name-not-utf8": ("pairs", ERROR, "a person photo or garment whose file name is not UTF-8: no pair list can name it"),
     "pair-list-empty": ("pairs", WARNING, "the pair list names no pair: the split gives nothing to train or test"),
     "pair-duplicate": ("pairs", WARNING, "the same pair line appears more than once"),

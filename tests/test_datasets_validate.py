@@ -757,6 +757,22 @@ def test_a_photo_whose_name_no_pair_list_can_hold_is_a_warning(genuine: Path, tm
                      ("name-unlistable", "my sample", "image/my sample.jpg", "warning")]
 
 
+def test_a_photo_whose_name_the_review_app_refuses_is_a_warning(genuine: Path, tmp_path: Path) -> None:
+    """`x+y&z` and `it's"q` passed validate, yet the review app, which serves files by name and takes
+    letters, digits, '_', '-' and '.' only, showed broken tiles for them and refused every decision
+    (so clean could never quarantine them). validate now says so; plain and accented names stay quiet."""
+    from vtonkit.datasets.review.safe_paths import MAX_STEM, is_plain_name
+
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    for name in ("x+y&z", "it's\"q", "café_ü-2.v1"):
+        shutil.copy(target / "test" / "image" / "00006_00.jpg", target / "test" / "image" / f"{name}.jpg")
+    report = validate(target)
+    found = sorted((f.code, f.sample) for f in report.findings if f.code.startswith("name-"))
+    assert found == [("name-unreviewable", "it's\"q"), ("name-unreviewable", "x+y&z")]
+    assert [is_plain_name(n, MAX_STEM) for n in ("x+y&z", "café_ü-2.v1")] == [False, True]  # the app's own rule
+
+
 def test_a_placeholder_garment_is_not_flagged_again_on_its_person(genuine: Path, tmp_path: Path) -> None:
     """`vtonkit pairs` copies a person's first garment to cloth/<person>.jpg for the official test
     loader; validate flagged that copy's cloth-background and hanger on the person sample, repeating
