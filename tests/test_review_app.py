@@ -418,6 +418,46 @@ def test_browser_messages_open_notes_survive_clicks_and_failed_saves_say_so(vito
         browser.close()
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_a_note_left_open_is_saved_and_a_phone_sees_the_current_card(vitonhd: Path, tmp_path: Path) -> None:
+    """A note typed, clicked away from, then k: the decision was saved and the note dropped without a
+    word. A second click on "note" opened a second box; no button cleared a decision (only the u key,
+    none on a phone); and at 390 px a card moved to sat under the header, which is 3x taller there."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dataset = copy_dataset(vitonhd, tmp_path / "ds")
+    with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        card = page.locator("section.card").first
+        split, sample = card.locator("h2 span").first.inner_text().split("/")
+        card.locator(".actions button", has_text="note").click()
+        card.locator(".actions button", has_text="note").click()
+        expect(card.locator("input.note-editor")).to_have_count(1)
+        card.locator("input.note-editor").type("hands cut off")
+        page.locator("header h1").click()  # focus leaves the box, the box stays
+        page.keyboard.press("r")
+        expect(card.locator(".badge")).to_have_text("reject")
+        expect(card.locator(".note")).to_have_text("hands cut off")
+        card.locator(".actions button", has_text="undecided").click()
+        expect(card.locator(".badge")).to_have_text("undecided")
+        expect(card.locator(".note")).to_have_text("hands cut off")
+        for _ in range(3):
+            page.keyboard.press("l")
+        page.keyboard.press("j")
+        header_bottom = page.evaluate("document.querySelector('header').getBoundingClientRect().bottom")
+        title_top = page.evaluate("document.querySelector('.card.current h2').getBoundingClientRect().top")
+        assert title_top >= header_bottom, (title_top, header_bottom)
+        browser.close()
+    from vtonkit.datasets.review.store import DecisionStore
+
+    record = DecisionStore(dataset).get(split, sample)
+    assert record is not None and (record.decision, record.note) == ("undecided", "hands cut off")
+
+
 def test_an_unknown_flag_is_refused_not_an_empty_report(server: str, dataset: Path, tmp_path: Path) -> None:
     """`--flag wrong-filetype` wrote a "0 samples" report and exited 0; the API returned nothing."""
     from typer.testing import CliRunner

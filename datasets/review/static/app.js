@@ -85,10 +85,12 @@ function card(row, index) {
     seen.add(f.code);
     h.appendChild(el("span", { class: `chip ${f.severity}`, title: f.message }, f.code));
   }
-  if (row.note) h.appendChild(el("span", { class: "note", "data-role": "note" }, row.note));
+  // a long note is cut to one line (the whole of it in its tooltip): it pushed the tiles off screen
+  if (row.note) h.appendChild(el("span", { class: "note", "data-role": "note", title: row.note }, row.note));
   const actions = el("span", { class: "actions" });
   for (const [label, key, act] of [["keep", "k", () => decide({ decision: "keep" })],
                                    ["reject", "r", () => decide({ decision: "reject" })],
+                                   ["undecided", "u", () => decide({ decision: "undecided" })],
                                    ["note", "n", () => editNote()]]) {
     const b = el("button", { type: "button", title: `${label} (${key})` }, label);
     b.addEventListener("click", (e) => { e.stopPropagation(); select(index); act(); });
@@ -152,6 +154,9 @@ function move(delta) {
 async function decide(payload) {
   const row = state.rows[state.index];
   if (!row) return;
+  // a note typed and left open (clicked away, then k or r) is saved with the decision, not dropped
+  const editor = $("cards").querySelector(".card.current .note-editor");
+  if (editor && !("note" in payload) && editor.value !== (row.note || "")) payload = { ...payload, note: editor.value };
   let response;
   try {
     response = await fetch("/api/decisions", {
@@ -172,6 +177,8 @@ function editNote() {
   const current = $("cards").querySelector(".card.current");
   const row = state.rows[state.index];
   if (!current || !row) return;
+  const open = current.querySelector(".note-editor");
+  if (open) { open.focus(); return; }  // one editor per card
   const input = el("input", { class: "note-editor", placeholder: "note: Enter saves, Esc cancels" });
   input.value = row.note || "";
   current.querySelector("h2").appendChild(input);
@@ -199,5 +206,11 @@ for (const id of ["flag", "decision", "sort"]) {
 }
 $("prev").addEventListener("click", () => move(-PAGE_SIZE));
 $("next").addEventListener("click", () => move(PAGE_SIZE));
+
+// Cards scroll to just below the sticky header, whose height grows when a narrow screen wraps it.
+const clearHeader = () => document.documentElement.style.setProperty(
+  "--header-height", `${document.querySelector("header").offsetHeight + 8}px`);
+window.addEventListener("resize", clearHeader);
+clearHeader();
 
 (async () => { readQuery(); await loadFlags(); readQuery(); await loadRows(); document.body.dataset.ready = "1"; })();
