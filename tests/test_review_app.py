@@ -270,6 +270,23 @@ def test_cli_static_report_runs_validate_first(vitonhd: Path, tmp_path: Path) ->
     assert "test/00017_00" in html and "test/00013_00" in html and "test/00006_00" not in html
 
 
+def test_static_report_counts_the_findings_not_tied_to_a_sample(vitonhd: Path, tmp_path: Path) -> None:
+    """The header said "0 error(s)" while validate reported two pair-list errors, listed just below
+    it: the count covered the samples only and did not say so."""
+    from typer.testing import CliRunner
+
+    from vtonkit.cli import app
+
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    pairs = root / "test_pairs.txt"
+    pairs.write_text(pairs.read_text() + "a.jpg b.jpg c.jpg\n\n")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["review", str(root), "--static", str(out)])
+    assert result.exit_code == 0, result.output
+    counts = out.read_text().split('<span id="counts">', 1)[1].split("</span>", 1)[0]
+    assert "0 error(s)" in counts and "in these samples, 2 more not tied to a sample (listed below)" in counts, counts
+
+
 def _rename_sample(root: Path, split: str, old: str, new: str) -> None:
     for path in list((root / split).rglob(f"{old}*")):
         path.rename(path.with_name(path.name.replace(old, new)))
