@@ -19,6 +19,9 @@ def load_or_run_report(
     """The stored validate report, or a fresh run (stored) when there is none or `rerun`."""
     path = report_path(dataset_root)
     why = "running validate" if rerun else f"no report at {path}: running validate first"
+    if path.is_file() and not rerun and _cleaned_since(dataset_root, path):
+        # `clean` moved samples away (or back) after it: the stored report still lists them
+        why, rerun = "the dataset was cleaned after its stored report: running validate again", True
     if path.is_file() and not rerun:
         try:
             return Report.read_json(path)
@@ -32,6 +35,14 @@ def load_or_run_report(
     report = validate(dataset_root, category=agnostic_check_category(dataset_root))
     report.write_json(path)
     return report
+
+
+def _cleaned_since(dataset_root: str | Path, report: Path) -> bool:
+    """Whether `vtonkit clean` (or its --undo) ran after `report` was written."""
+    from vtonkit.datasets.clean import manifest_path
+
+    cleaned = manifest_path(dataset_root)
+    return cleaned.is_file() and cleaned.stat().st_mtime_ns > report.stat().st_mtime_ns
 
 
 def store_report(report: Report, dataset_root: str | Path, json_out: Path | None = None,

@@ -287,6 +287,27 @@ def test_static_report_counts_the_findings_not_tied_to_a_sample(vitonhd: Path, t
     assert "0 error(s)" in counts and "in these samples, 2 more not tied to a sample (listed below)" in counts, counts
 
 
+def test_review_after_clean_validates_again(vitonhd: Path, tmp_path: Path) -> None:
+    """After `clean`, review read the stored report and still listed the quarantined sample, its
+    tiles all missing, without a word; a report older than the last clean is made again."""
+    import io
+
+    from rich.console import Console
+    from vtonkit.datasets.review.store import DecisionStore
+
+    root = copy_dataset(vitonhd, tmp_path / "ds")
+    assert "00017_00" in load_or_run_report(root).samples["test"]  # stored
+    DecisionStore(root).set("test", "00017_00", "reject")
+    apply_decisions(root)
+    console = Console(file=io.StringIO(), width=200)
+    report = load_or_run_report(root, console)
+    assert "00017_00" not in report.samples["test"] and "00013_00" in report.samples["test"]
+    assert "cleaned after its stored report: running validate again" in console.file.getvalue()
+    console = Console(file=io.StringIO(), width=200)
+    load_or_run_report(root, console)  # now up to date: read, not made again
+    assert console.file.getvalue() == ""
+
+
 def _rename_sample(root: Path, split: str, old: str, new: str) -> None:
     for path in list((root / split).rglob(f"{old}*")):
         path.rename(path.with_name(path.name.replace(old, new)))
