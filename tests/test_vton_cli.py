@@ -435,3 +435,17 @@ def test_an_empty_pair_list_is_an_error_not_zero_pairs_written(vitonhd: Path, tm
                                 env={"COLUMNS": "300"})
     said = " ".join(result.output.split())
     assert result.exit_code != 0 and "the pair list names no pair" in said and "0/0 pairs" not in said, said
+
+
+def test_png_captions_draw_accented_names() -> None:
+    """Pillow's default font drew every letter outside ASCII as the same box: a sheet captioned
+    `café_ü` read `caf□_□`. Captions use DejaVu Sans (inside matplotlib) now."""
+    import numpy as np
+    from vtonkit.vton_infer.grids import caption_font
+    from vtonkit.vton_infer.sheets import SheetTile, render_png
+
+    font = caption_font()
+    assert len({bytes(font.getmask(letter)) for letter in "éüñ"}) == 3  # three letters, not one box
+    thumb = np.full((64, 48, 3), 255, np.uint8)
+    accented, plain = (render_png(name, [SheetTile(name, thumb, "")]) for name in ("café_ü", "cafe_u"))
+    assert not np.array_equal(accented, plain)

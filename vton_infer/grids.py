@@ -1,12 +1,25 @@
 """Per-pair visual grid: inputs, intermediate results and the try-on, with captions."""
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from vtonkit.datasets.io.parse import parse_to_rgb
 
 CAPTION_HEIGHT = 28
 TILE_WIDTH = 256
+
+
+@functools.cache
+def caption_font(size: int = 12) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans (shipped inside matplotlib, a dependency) for captions: Pillow's default font
+    draws boxes for accented and non-Latin sample names (`café_ü` came out `caf□_□`)."""
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 
 
 def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image:
@@ -15,7 +28,7 @@ def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image
     image = image.resize((width, height), Image.BILINEAR)
     tile = Image.new("RGB", (width, height + CAPTION_HEIGHT), (255, 255, 255))
     tile.paste(image, (0, CAPTION_HEIGHT))
-    ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0))
+    ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0), font=caption_font())
     return tile
 
 
@@ -25,7 +38,7 @@ def labelled_row(images: list[tuple[str, np.ndarray]], title: str | None = None)
     title_height = CAPTION_HEIGHT if title else 0
     canvas = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles) + title_height), "white")
     if title:
-        ImageDraw.Draw(canvas).text((4, 8), title, fill=(160, 0, 0))
+        ImageDraw.Draw(canvas).text((4, 8), title, fill=(160, 0, 0), font=caption_font())
     x = 0
     for tile in tiles:
         canvas.paste(tile, (x, title_height))
