@@ -449,3 +449,21 @@ def test_png_captions_draw_accented_names() -> None:
     thumb = np.full((64, 48, 3), 255, np.uint8)
     accented, plain = (render_png(name, [SheetTile(name, thumb, "")]) for name in ("café_ü", "cafe_u"))
     assert not np.array_equal(accented, plain)
+
+
+def test_a_sheet_names_the_persons_whose_try_on_failed(vitonhd: Path, tmp_path: Path) -> None:
+    """A sheet of one garment on 2 of 3 persons said "on 2 persons" and nothing of the third, whose
+    files were incomplete: it read as a sheet of every person asked for."""
+    import shutil
+
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    images = dataset / "test" / "image"
+    images.unlink()
+    shutil.copytree(vitonhd / "test" / "image", images)
+    shutil.copy(images / "00013_00.jpg", images / "99999_00.jpg")  # a photo, but no parse, pose, agnostic
+    out = tmp_path / "sheet"
+    result = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00", "--persons",
+                                      "00006_00,99999_00,00013_00", "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 1, result.output  # one try-on failed, the sheet is written
+    html = (out / "garment_00008_00.html").read_text()
+    assert "Garment 00008_00 on 2 persons (1 left out, their try-on failed: 99999_00)" in html

@@ -156,10 +156,13 @@ def write_sheet(out_dir: Path, name: str, title: str, tiles: list[SheetTile], no
 
 
 def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method_label: str, *, baseline: bool,
-                      garment: str | None = None, person: str | None = None, name: str | None = None) -> tuple[Path, Path]:
+                      garment: str | None = None, person: str | None = None, name: str | None = None,
+                      left_out: list[str] = ()) -> tuple[Path, Path]:
     """The sheet of `vtonkit sheet`: the anchor (`garment`'s cloth or `person`'s photo) then every try-on PNG.
 
-    Returns the PNG and HTML paths (`<out_dir>/<name>.png|.html`; default name garment_<id> / person_<id>).
+    `left_out`: the persons or garments whose try-on failed, named in the title (a sheet of 2 of 4
+    persons read as if there were 2). Returns the PNG and HTML paths (`<out_dir>/<name>.png|.html`;
+    default name garment_<id> / person_<id>).
     """
     from vtonkit.datasets.io.images import read_rgb
 
@@ -169,6 +172,9 @@ def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method
     else:
         anchor = SheetTile.of(f"person {person}", read_rgb(split.image(person)))
         title = f"Person {person} in {len(tryons)} garments"
+    if left_out:
+        shown = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else "")
+        title += f" ({len(left_out)} left out, their try-on failed: {shown})"
     tiles = [anchor] + [SheetTile.of(p.stem, read_rgb(p)) for p in tryons]  # each full image freed once tiled
     note = method_label + (" - BASELINE previews, not try-on model outputs" if baseline else "")
     if name is not None and (problem := sheet_name_problem(name)):

@@ -269,7 +269,7 @@ def sheet(
             raise typer.Exit(1)
         png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
                                                 baseline=method == "warp", garment=garment, person=person,
-                                                name=name)
+                                                name=name, left_out=[p if garment else c for p, c, _ in summary.failed])
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
