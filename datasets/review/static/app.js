@@ -136,7 +136,9 @@ function render() {
   cards.innerHTML = "";
   state.rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)
     .forEach((row, i) => cards.appendChild(card(row, page * PAGE_SIZE + i)));
-  if (!state.rows.length) cards.appendChild(el("p", {}, "no sample matches this filter"));
+  const filtered = $("flag").value || $("decision").value;
+  if (!state.rows.length) cards.appendChild(el("p", {}, filtered ? "no sample matches this filter"
+                                                                  : "this dataset holds no sample (no <split>/image/*.jpg)"));
   $("page").textContent = `page ${page + 1} / ${pages}`;
   const decided = state.rows.filter((r) => r.decision !== "undecided").length;
   $("counts").textContent = `${state.rows.length} sample(s), ${decided} decided`;
