@@ -276,7 +276,8 @@ def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, option
         if record.status == "done":
             summary.written.append(out_dir / output.output_name)
         else:
-            logger.error("skipping %s %s: %s", output.person, output.cloth, record.error)
+            # the summary lists it (the CLI prints each failed pair once, after the run)
+            logger.info("skipping %s %s: %s", output.person, output.cloth, record.error)
             summary.failed.append((output.person, output.cloth, record.error or ""))
         if progress:
             progress(1)
