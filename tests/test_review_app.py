@@ -227,8 +227,11 @@ def test_browser_filter_reject_reload_then_clean(server: str, dataset: Path) -> 
 @pytest.mark.browser
 def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
+    from vtonkit.datasets.findings import Report
 
-    report = load_or_run_report(dataset)
+    # the server's stored report: an earlier test's clean would make load_or_run_report validate
+    # again, and the symlink the server fixture planted after validate would then be a sample
+    report = Report.read_json(report_path(dataset))
     out = tmp_path / "report.html"
     assert write_static_report(dataset, report, out) == 8
     html = out.read_text()
@@ -412,6 +415,15 @@ def test_port_0_announces_the_port_the_system_picked_and_a_port_out_of_range_is_
         app.wait(timeout=30)
 
 
+def _open_review(playwright, address: str, width: int, height: int):
+    """(browser, page) of Chromium showing the review app at `address`, once its rows are loaded."""
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(address)
+    page.wait_for_selector("body[data-ready='1']")
+    return browser, page
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_messages_open_notes_survive_clicks_and_failed_saves_say_so(vitonhd: Path, tmp_path: Path) -> None:
@@ -424,10 +436,7 @@ def test_browser_messages_open_notes_survive_clicks_and_failed_saves_say_so(vito
 
     dataset = inject_review_defects(copy_dataset(vitonhd, tmp_path / "ds"))
     with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(url + "/?flag=any")
-        page.wait_for_selector("body[data-ready='1']")
+        browser, page = _open_review(playwright, url + "/?flag=any", 1400, 900)
         card = page.locator("section.card").first
         card.locator("details.messages summary").click()
         expect(card.locator("details.messages")).to_have_attribute("open", "")
@@ -466,10 +475,7 @@ def test_browser_a_note_left_open_is_saved_and_a_phone_sees_the_current_card(vit
 
     dataset = copy_dataset(vitonhd, tmp_path / "ds")
     with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
-        page = browser.new_page(viewport={"width": 390, "height": 800})
-        page.goto(url + "/")
-        page.wait_for_selector("body[data-ready='1']")
+        browser, page = _open_review(playwright, url + "/", 390, 800)  # a phone's width
         card = page.locator("section.card").first
         split, sample = card.locator("h2 span").first.inner_text().split("/")
         card.locator(".actions button", has_text="note").click()

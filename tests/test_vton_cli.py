@@ -22,6 +22,18 @@ def make_dataset(vitonhd: Path, root: Path, pairs: list[tuple[str, str]]) -> Pat
     return root
 
 
+def dataset_with_an_incomplete_person(vitonhd: Path, root: Path) -> Path:
+    """`make_dataset` of PAIRS plus person 99999_00: a photo, but no parse, pose or agnostic."""
+    import shutil
+
+    dataset = make_dataset(vitonhd, root, PAIRS)
+    images = dataset / "test" / "image"
+    images.unlink()
+    shutil.copytree(vitonhd / "test" / "image", images)
+    shutil.copy(images / "00013_00.jpg", images / "99999_00.jpg")
+    return dataset
+
+
 def test_warp_baseline_writes_labelled_pngs_in_order_and_skips_a_bad_pair(vitonhd: Path, tmp_path: Path) -> None:
     pairs = PAIRS + [("99999_00", "00008_00")]  # a person that does not exist
     dataset = make_dataset(vitonhd, tmp_path / "ds", pairs)
@@ -163,13 +175,7 @@ def test_sheet_one_person_across_garments(vitonhd: Path, tmp_path: Path) -> None
 def test_a_sheet_whose_every_try_on_failed_is_not_written(vitonhd: Path, tmp_path: Path) -> None:
     """A person whose other files are missing: every try-on failed and an empty sheet ("0 try-ons")
     was still written."""
-    import shutil
-
-    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
-    images = dataset / "test" / "image"
-    images.unlink()
-    shutil.copytree(vitonhd / "test" / "image", images)
-    shutil.copy(images / "00013_00.jpg", images / "99999_00.jpg")  # a photo, but no parse, pose, agnostic
+    dataset = dataset_with_an_incomplete_person(vitonhd, tmp_path / "ds")
     out = tmp_path / "sheet"
     result = CliRunner().invoke(app, ["sheet", str(dataset), "--person", "99999_00", "--limit", "2",
                                       "--method", "warp", "--out", str(out)])
@@ -454,13 +460,7 @@ def test_png_captions_draw_accented_names() -> None:
 def test_a_sheet_names_the_persons_whose_try_on_failed(vitonhd: Path, tmp_path: Path) -> None:
     """A sheet of one garment on 2 of 3 persons said "on 2 persons" and nothing of the third, whose
     files were incomplete: it read as a sheet of every person asked for."""
-    import shutil
-
-    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
-    images = dataset / "test" / "image"
-    images.unlink()
-    shutil.copytree(vitonhd / "test" / "image", images)
-    shutil.copy(images / "00013_00.jpg", images / "99999_00.jpg")  # a photo, but no parse, pose, agnostic
+    dataset = dataset_with_an_incomplete_person(vitonhd, tmp_path / "ds")
     out = tmp_path / "sheet"
     result = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00", "--persons",
                                       "00006_00,99999_00,00013_00", "--method", "warp", "--out", str(out)])
