@@ -72,9 +72,9 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
             require_image(path, folder)
     targets = {**target.person_files(stem), **target.cloth_files(stem)}
     check_not_foreign(targets[layout.IMAGE], files[layout.IMAGE], stem)
-    for folder, path in targets.items():  # an earlier import's file the source lacks is made again below
-        if folder not in files:
-            path.unlink(missing_ok=True)
+    for folder in (*AGNOSTIC_FOLDERS, layout.OPENPOSE_IMG):  # made again below when the source lacks them:
+        if folder not in files:  # an earlier import's copy must not stand in for them
+            targets[folder].unlink(missing_ok=True)
     notes = [note for folder, mask in masks.items() if (note := copy_mask(files[folder], targets[folder], mask, folder))]
     for folder, path in files.items():
         if folder not in masks:
