@@ -283,12 +283,13 @@ def test_two_pairs_that_would_write_one_output_are_refused_by_name() -> None:
 def test_ctrl_c_says_how_to_continue_and_leaves_no_half_written_file(vitonhd: Path, tmp_path: Path) -> None:
     """Ctrl-C ended `infer` with exit code 130 and no word after the progress bar; it now says that
     the same command continues, and the run continues from there."""
-    # 10 persons x 5 garments: a loaded machine still computes them for seconds after the 3rd is done
-    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=1, garments=5)
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=1, garments=5)  # 10 persons x 5 garments
     out = tmp_path / "out"
     command = vtonkit("infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out), "--threads", "1")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=env, text=True)
+    # SIGINT as a terminal's Ctrl-C: a pytest-xdist worker ignores it, and its children would inherit that
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=env, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while sum(done_lines(out).values()) < 3 and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
