@@ -3,7 +3,7 @@
 A marker holds the key of everything the sample depends on (inputs, backends, versions) and the
 files it wrote. The batch runner (`batch.attempt`) removes it before the sample's files are
 rewritten and writes it (atomically) after the last of them, so a sample whose marker holds the
-current key is complete even after a `kill -9`, and a re-run skips it (`is_complete`).
+current key is complete even after a `kill -9`, and a re-run skips it (`completed_warnings`).
 """
 from __future__ import annotations
 
@@ -29,28 +29,22 @@ def sample_files(dataset: str | Path, split: str, kind: str, stem: str) -> dict[
     return layout.person_files(stem) if kind == "person" else layout.cloth_files(stem)
 
 
-def is_complete(dataset: str | Path, split: str, kind: str, stem: str, sample_key: str) -> bool:
-    """True when the sample's marker holds `sample_key` and all its files exist."""
+def completed_warnings(dataset: str | Path, split: str, kind: str, stem: str, sample_key: str) -> list[str] | None:
+    """The warnings the sample recorded when it was written, when its marker holds `sample_key` and
+    all its files exist (a re-run skips it and reports them again); None when it is not complete."""
     path = marker_path(dataset, split, kind, stem)
     try:
         marker = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if marker.get("key") != sample_key:
-        return False
+        return None
+    if not isinstance(marker, dict) or marker.get("key") != sample_key:
+        return None
     if "files" in marker:  # what the sample wrote (a person whose agnostic cannot be computed has 5 files)
-        return all((Path(dataset) / name).is_file() for name in marker["files"])
-    return all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
-
-
-def recorded_warnings(dataset: str | Path, split: str, kind: str, stem: str) -> list[str]:
-    """The warnings the sample's marker recorded when it was written ([] without a readable one)."""
-    try:
-        marker = json.loads(marker_path(dataset, split, kind, stem).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    notes = marker.get("warnings") if isinstance(marker, dict) else None
-    return [note for note in notes if isinstance(note, str)] if isinstance(notes, list) else []
+        complete = all((Path(dataset) / name).is_file() for name in marker["files"])
+    else:
+        complete = all(p.is_file() for p in sample_files(dataset, split, kind, stem).values())
+    notes = marker.get("warnings")
+    return ([note for note in notes if isinstance(note, str)] if isinstance(notes, list) else []) if complete else None
 
 
 @dataclass(frozen=True)

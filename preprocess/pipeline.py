@@ -31,7 +31,7 @@ from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, Engine, has_engine_ability
-from vtonkit.preprocess.markers import is_complete, recorded_warnings
+from vtonkit.preprocess.markers import completed_warnings
 from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.stage_worker import (
     AGNOSTIC_VERSION,
@@ -232,12 +232,13 @@ def _by_split(sources: list[Source], options: PrepOptions, manifest: Manifest) -
 
 
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
-          ids: dict[str, str], keep_framing: bool) -> tuple[list[PersonTask | ClothTask], list[Duplicate], list[Source]]:
+          ids: dict[str, str], keep_framing: bool
+          ) -> tuple[list[PersonTask | ClothTask], list[Duplicate], list[tuple[Source, list[str]]]]:
     """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, the
-    sources whose samples are complete already)."""
+    sources whose samples are complete already, each with the warnings it recorded)."""
     kept, duplicates = settle_stems(sources, manifest, split, DatasetLayout(dataset).split(split), category)
     tasks: list[PersonTask | ClothTask] = []
-    complete: list[Source] = []
+    complete: list[tuple[Source, list[str]]] = []
     for source in kept:
         if kind == "person":
             keys = person_keys(source.sha256 or str(source.path), category, ids, keep_framing)
@@ -246,8 +247,9 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
         else:
             keys = cloth_keys(source.sha256 or str(source.path), ids)
             task = ClothTask(str(dataset), split, source.stem, str(source.path), keys)
-        if source.sha256 and is_complete(dataset, split, kind, source.stem, keys["sample"]):
-            complete.append(source)
+        notes = completed_warnings(dataset, split, kind, source.stem, keys["sample"]) if source.sha256 else None
+        if notes is not None:
+            complete.append((source, notes))
         else:
             tasks.append(task)
     return tasks, duplicates, complete
@@ -344,7 +346,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                 skipped[kind] += len(done)
                 earlier_warnings.extend({"kind": kind, "stem": source.stem, "file": display_name(source.path),
                                          "warning": display_name(note)}
-                                        for source in done for note in recorded_warnings(dataset, split, kind, source.stem))
+                                        for source, notes in done for note in notes)
                 skipped_duplicates.extend({"kind": kind, "file": display_name(d.path),
                                            "same_bytes_as": display_name(d.duplicate_of)}
                                           for d in duplicates)
