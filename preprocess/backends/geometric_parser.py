@@ -82,6 +82,13 @@ MIN_FACE_CHROMA = 10.0
 # Gaps in long hair (shoulder widths) closed over: from the tuning set (holes and notches in hair
 # over a black top); hair IoU there 0.733 -> 0.786 on vitonhd/train/00002_00.
 HAIR_GAP = 0.02
+# Hair of a head cropped by the frame is grown down (long hair) only from a seed of at least this
+# many squared shoulder widths: long hair cut by the edge is that wide (0.05-0.13 on cropped
+# tuning photos); a bun, an earring or a strand (0.005-0.03) gives a colour model that grows into
+# the neck and shoulders.
+CUT_HAIR_MIN_AREA = 0.04
+# Width of a whole face in shoulder widths (median of the tuning photos: 0.44-0.59).
+WHOLE_FACE_WIDTH = 0.48
 # Skin this far from the nearer arm's skeleton (shoulder widths) may be neck/torso skin.
 TORSO_ARM_CLEARANCE = 0.132
 # The waist by row statistics (`row_change_waist`): units in which the chest and thigh samples'
@@ -106,7 +113,7 @@ class GeometricParser:
     """
 
     name = "geometric"
-    version = "10"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair; 9: an underexposed photo is brightened first; 10: the waist of a printed bottom by row statistics
+    version = "11"  # 2: per-arm skin model, cropped-head hair, shoulder-outline top line; 3: smooth skin beside the neck is not hair; 4: textured pixels in the neck column lean to hair; 5: body skin keeps a share of the face chroma; 6: a lower garment cut by the frame reaches the knees; 7: neckline skin by local Gaussians; 8: holes and gaps in long hair are hair; 9: an underexposed photo is brightened first; 10: the waist of a printed bottom by row statistics; 11: long hair hanging from a head cropped by the frame
     abilities = frozenset({"person_mask", "close"})  # see stages.PARSER_ABILITIES, BACKEND_ABILITIES
 
     def __init__(self, *, work_size: int = 512, use_face_mesh: bool = True) -> None:
@@ -473,8 +480,11 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
     # -- hair: everything non-face around and above the face; long hair by colour -----------------
     head_zone = (yy < face_bottom - 0.3 * face_h) & (np.abs(xx - face_cx) < 1.1 * face_w)
     hair = body & head_zone
+    # A face cut by the top edge shows its narrower lower part: long hair may hang as far out as
+    # beside a whole face.
+    zone_w = max(face_w, WHOLE_FACE_WIDTH * s) if face_top <= 1 else face_w
     long_zone = ((yy >= face_bottom - 0.3 * face_h) & (yy < shoulder_y + 1.2 * s)
-                 & (np.abs(xx - face_cx) < 0.9 * face_w + 0.1 * s) & body & ~hair)
+                 & (np.abs(xx - face_cx) < 0.9 * zone_w + 0.1 * s) & body & ~hair)
     hair_core = hair & (yy < face_top + 0.3 * face_h)
     # Head cropped by the top edge (Dress Code): no face mesh, and the head joints (mostly) on
     # the edge (OpenPose writes them at y = 0, mediapipe clamps them there).
@@ -506,51 +516,16 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
             at_top[np.unique(components[:2])] = True
             at_top[0] = False
             hair = at_top[components]
+            if hair.sum() >= CUT_HAIR_MIN_AREA * s ** 2:
+                # Long hair hangs from the cropped head over the shoulders and the top, as below
+                # a whole head; the neck column starts at the top edge above the neck joint.
+                cut_zone = (body & ~hair & (yy < shoulder_y + 1.2 * s)
+                            & (np.abs(xx - neck[0]) < 0.9 * zone_w + 0.1 * s))
+                hair = grow_long_hair(layout, frame, hair, hair, face, skin_guess, cut_zone,
+                                      face_cx, 0.0, face_w)[0]
     elif hair_core.sum() >= 30:
-        hair_model = ColourModel.fit(cells[hair_core])
-        hair_score = hair_model.log_likelihood(cells)
-        face_score = (ColourModel.fit(cells[face & ~hair_core]).log_likelihood(cells)
-                      if (face & ~hair_core).sum() >= 30 else hair_score - 1)
-        chest_score = (ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30
-                       else hair_score - 1)
-        hairy = hair_score > np.maximum(face_score, chest_score) + 0.5
-        # Below the head, each pixel goes to the best of hair / skin / top by colour plus a layout
-        # prior (log-odds): the neck is a column under the face, hair hangs beside it, the top
-        # starts at the shoulders. Blond hair and skin share colours, so the layout often decides.
-        neck = frame.point(NECK)
-        column_x = np.full_like(yy, face_cx)
-        if neck is not None and neck[1] > face_bottom + 1:
-            # A tilted head: the neck runs from under the chin to the neck joint.
-            t = np.clip((yy - face_bottom) / (neck[1] - face_bottom), 0.0, 1.0)
-            column_x = face_cx + t * (neck[0] - face_cx)
-        offset = np.abs(xx - column_x) / max(face_w, 1.0)
-        in_column = offset < 0.4
-        # The shoulder joints lie inside the body, about a fifth of the shoulder width below the
-        # outline of the shoulders, where the top starts (black hair on a black top would
-        # otherwise run down onto it).
-        top_line = shoulder_y - 0.2 * s
-        below_shoulders = np.clip((yy - top_line) / (0.5 * s), 0.0, None)
-        hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
-        # Bare shoulders beside the neck share light-brown or blond hair's colour, but skin is smooth
-        # and hair has strands: skin-coloured pixels in a smooth neighbourhood lean to skin.
-        texture = layout.texture
-        smooth_skin = skin_guess & (texture < SMOOTH_SKIN_STD)
-        textured = np.clip((texture - TEXTURED_STD) / TEXTURE_RAMP, 0.0, 1.0)
-        skin_prior = (np.where(in_column, 1.5 - TEXTURED_COLUMN_PENALTY * textured, -1.0)
-                      + np.where(smooth_skin, SMOOTH_SKIN_BONUS, 0.0))
-        top_prior = np.where(yy > top_line, 1.0, -1.0)
-        best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
-        candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
-        count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
-        touching = np.zeros(count, bool)
-        touching[np.unique(components[hair])] = True
-        touching[0] = False
-        hair = touching[components]
-        # Lit strands and the top showing between strands fail the colour test and leave holes and
-        # notches in long hair: what the hair encloses, or closes over with a small disk, is hair.
-        hair |= fill_holes(hair) & long_zone
-        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(1, round(HAIR_GAP * s)) + 1,) * 2)
-        hair |= (cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, disk) > 0) & long_zone
+        hair, hair_score, face_score, hairy = grow_long_hair(layout, frame, hair, hair_core, face, skin_guess,
+                                                             long_zone, face_cx, face_bottom, face_w)
         # Bangs and strands over the face: dark, hair-coloured pixels in the oval's upper half.
         face_l = np.median(lab[face][:, 0]) if face.any() else 0.0
         bangs = face & hairy & (lab[..., 0] < face_l - 20) & (yy < face_top + 0.45 * face_h)
@@ -568,6 +543,63 @@ def hair_and_face(layout: PersonLayout, mask: np.ndarray, frame: BodyFrame,
         hair &= ~ears
         face |= ears
     return hair, face, skin_guess
+
+
+def grow_long_hair(layout: PersonLayout, frame: BodyFrame, hair: np.ndarray, hair_core: np.ndarray,
+                   face: np.ndarray, skin_guess: np.ndarray, long_zone: np.ndarray, face_cx: float,
+                   face_bottom: float, face_w: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hair hanging below the head: `hair` grown into `long_zone` by colour against skin and top.
+
+    The colour models come from `hair_core` (hair), `face` (skin) and the chest sample (top); the
+    neck is a column from (`face_cx`, `face_bottom`) to the neck joint, `face_w` wide.
+    Returns (hair, hair log-likelihood, skin log-likelihood, pixels whose colour is hair's).
+    """
+    cells, yy, xx, s = layout.cells, layout.yy, layout.xx, layout.s
+    chest = layout.chest
+    hair_score = ColourModel.fit(cells[hair_core]).log_likelihood(cells)
+    face_score = (ColourModel.fit(cells[face & ~hair_core]).log_likelihood(cells)
+                  if (face & ~hair_core).sum() >= 30 else hair_score - 1)
+    chest_score = (ColourModel.fit(cells[chest]).log_likelihood(cells) if chest.sum() >= 30
+                   else hair_score - 1)
+    hairy = hair_score > np.maximum(face_score, chest_score) + 0.5
+    # Below the head, each pixel goes to the best of hair / skin / top by colour plus a layout
+    # prior (log-odds): the neck is a column under the face, hair hangs beside it, the top
+    # starts at the shoulders. Blond hair and skin share colours, so the layout often decides.
+    neck = frame.point(NECK)
+    column_x = np.full_like(yy, face_cx)
+    if neck is not None and neck[1] > face_bottom + 1:
+        # A tilted head: the neck runs from under the chin to the neck joint.
+        t = np.clip((yy - face_bottom) / (neck[1] - face_bottom), 0.0, 1.0)
+        column_x = face_cx + t * (neck[0] - face_cx)
+    offset = np.abs(xx - column_x) / max(face_w, 1.0)
+    in_column = offset < 0.4
+    # The shoulder joints lie inside the body, about a fifth of the shoulder width below the
+    # outline of the shoulders, where the top starts (black hair on a black top would
+    # otherwise run down onto it).
+    top_line = layout.shoulder_y - 0.2 * s
+    below_shoulders = np.clip((yy - top_line) / (0.5 * s), 0.0, None)
+    hair_prior = np.where(in_column, -1.5, 1.5) - 2.0 * below_shoulders
+    # Bare shoulders beside the neck share light-brown or blond hair's colour, but skin is smooth
+    # and hair has strands: skin-coloured pixels in a smooth neighbourhood lean to skin.
+    texture = layout.texture
+    smooth_skin = skin_guess & (texture < SMOOTH_SKIN_STD)
+    textured = np.clip((texture - TEXTURED_STD) / TEXTURE_RAMP, 0.0, 1.0)
+    skin_prior = (np.where(in_column, 1.5 - TEXTURED_COLUMN_PENALTY * textured, -1.0)
+                  + np.where(smooth_skin, SMOOTH_SKIN_BONUS, 0.0))
+    top_prior = np.where(yy > top_line, 1.0, -1.0)
+    best_other = np.maximum(face_score + skin_prior, chest_score + top_prior)
+    candidates = (long_zone & (hair_score + hair_prior > best_other)) | hair
+    count, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[np.unique(components[hair])] = True
+    touching[0] = False
+    hair = touching[components]
+    # Lit strands and the top showing between strands fail the colour test and leave holes and
+    # notches in long hair: what the hair encloses, or closes over with a small disk, is hair.
+    hair |= fill_holes(hair) & long_zone
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(1, round(HAIR_GAP * s)) + 1,) * 2)
+    hair |= (cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, disk) > 0) & long_zone
+    return hair, hair_score, face_score, hairy
 
 
 def neck_zone(layout: PersonLayout) -> np.ndarray:
