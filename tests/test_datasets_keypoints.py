@@ -10,6 +10,7 @@ from vtonkit.datasets.io.keypoints import (
     COCO18_TO_BODY25,
     KeypointFormatError,
     read_keypoints,
+    write_dresscode_keypoints,
     write_openpose_json,
 )
 from vtonkit.datasets.io.parse import read_parse
@@ -77,6 +78,28 @@ def test_dresscode_missing_is_zero_and_scaled(dresscode, tmp_path):
     # The sample's left ear is missing (-1): it becomes 0,0,0 in BODY_25 (index 18).
     assert raw[17][0] == -1 and np.all(body[18] == 0)
     assert body[1, 0] == pytest.approx(raw[1][0] * 2) and body[1, 1] == pytest.approx(raw[1][1] * 2)
+
+
+def test_dresscode_rows_are_joints_whatever_the_id_column_says(dresscode, tmp_path):
+    """dresses/020715_2.json: right eye, left eye and right ear are missing, so the left ear (row 17)
+    carries OpenPose's peak id 14. The official loader reads `pose_data[i]` by row: it is the left
+    ear, not the right eye (it was read as the right eye, and the left ear dropped)."""
+    source = dresscode / "dresses" / "keypoints" / "020715_2.json"
+    raw = json.loads(source.read_text())["keypoints"]
+    assert raw[17][3] == 14 and raw[14][0] == -1
+    body = read_keypoints(source)
+    assert np.all(body[COCO18_TO_BODY25[14]] == 0), "right eye stays missing"
+    assert body[COCO18_TO_BODY25[17]].tolist() == [raw[17][0] * 2, raw[17][1] * 2, raw[17][2]]
+    # Written back: every row as shipped, ids counting the joints found, scores unrounded.
+    write_dresscode_keypoints(tmp_path / "back.json", body)
+    assert json.loads((tmp_path / "back.json").read_text())["keypoints"] == raw
+
+
+def test_openpose_json_keeps_scores_and_coordinates_unrounded(tmp_path, dresscode):
+    body = read_keypoints(dresscode / "upper_body" / "keypoints" / "000000_2.json")
+    assert any(len(repr(v)) > 6 for v in body[:, 2]), "scores with more than 3 decimals"
+    write_openpose_json(tmp_path / "k.json", body)
+    assert np.array_equal(read_keypoints(tmp_path / "k.json"), body)
 
 
 @pytest.mark.parametrize(

@@ -188,9 +188,10 @@ def _dresscode_points(entries: Any, path: Path) -> np.ndarray:
     if rows.ndim != 2 or rows.shape[0] != 18 or rows.shape[1] < 3:
         raise KeypointFormatError(path, f"Dress Code 'keypoints' must be 18 rows of [x, y, score, id], got {rows.shape}")
     points = np.zeros((18, 3), dtype=np.float64)
-    for row_index, row in enumerate(rows):
-        joint = int(row[3]) if rows.shape[1] >= 4 and row[3] >= 0 else row_index
-        if row[0] < 0 or row[1] < 0 or not 0 <= joint < 18:
+    # The row is the joint, as the official loader reads it (`pose_data[i]`); the 4th column is
+    # OpenPose's running peak count, which equals the row only while no earlier joint is missing.
+    for joint, row in enumerate(rows):
+        if row[0] < 0 or row[1] < 0:
             continue  # -1 marks a joint that was not found
         points[joint] = row[:3]
     return points
@@ -221,7 +222,7 @@ def openpose_document(body25: np.ndarray) -> dict[str, Any]:
         raise ValueError(f"BODY_25 keypoints must be (25, 3), got {body25.shape}")
     if not np.all(np.isfinite(body25)):
         raise ValueError("BODY_25 keypoints contain NaN or infinite values")
-    flat = [round(float(v), 3) for v in body25.reshape(-1)]
+    flat = [float(v) for v in body25.reshape(-1)]  # unrounded: scores and coordinates survive a round trip
     return {
         "version": 1.3,
         "people": [{
@@ -241,7 +242,8 @@ def dresscode_document(body25: np.ndarray, image_size: tuple[int, int] = (1024, 
     """BODY_25 `(25, 3)` in pixels of an `image_size` (H, W) image -> Dress Code `{"keypoints": [...]}`.
 
     18 COCO-order rows `[x, y, score, id]` in 512x384 coordinates; a missing joint is
-    `[-1, -1, 0, -1]` (Dress Code's readme). BODY_25's mid-hip and feet have no COCO-18 row.
+    `[-1, -1, 0, -1]` (Dress Code's readme) and `id` counts the joints found so far, as OpenPose's
+    peak ids in the shipped files do. BODY_25's mid-hip and feet have no COCO-18 row.
     """
     body25 = np.asarray(body25, dtype=np.float64)
     if body25.shape != (25, 3):
@@ -250,12 +252,12 @@ def dresscode_document(body25: np.ndarray, image_size: tuple[int, int] = (1024, 
     if not math.isclose(scale_x, scale_y, rel_tol=1e-6):
         raise ValueError(f"cannot scale keypoints of a non-3:4 image {image_size} to Dress Code's 512x384")
     rows = []
-    for joint, body_index in enumerate(COCO18_TO_BODY25):
+    for body_index in COCO18_TO_BODY25:
         x, y, score = (float(v) for v in body25[body_index])
         if x == 0.0 and y == 0.0:
             rows.append([-1.0, -1.0, 0.0, -1.0])
         else:
-            rows.append([x * scale_x, y * scale_y, score, float(joint)])
+            rows.append([x * scale_x, y * scale_y, score, float(sum(row[3] >= 0 for row in rows))])
     return {"keypoints": rows}
 
 
