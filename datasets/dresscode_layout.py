@@ -15,15 +15,17 @@
 The official loader derives every name from the person file with `str.replace`: `'_0.jpg'` ->
 `'_4.png'`, `'_2.json'`, `'_5.png'`, and for the skeleton `'_0'` -> `'_5'` anywhere in the name,
 so an id must not contain `_0` (`00006_00` would become `00006_50_5.jpg`). vtonkit writes ids
-without underscores and keeps the original stems in `vtonkit_stems.txt` for the way back.
+without underscores and keeps the original stems in `vtonkit_stems.txt` for the way back, and the
+persons whose garment is a placeholder copy in `vtonkit_placeholders.json`.
 Sources of each fact: docs/formats.md.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from vtonkit.datasets.io.files import atomic_write_text
+from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 
 from vtonkit.core.categories import DRESSCODE_FOLDERS
 from vtonkit.core.errors import FormatError
@@ -40,6 +42,9 @@ TRAIN_PAIRS = "train_pairs.txt"
 TEST_PAIRS_PAIRED = "test_pairs_paired.txt"
 TEST_PAIRS_UNPAIRED = "test_pairs_unpaired.txt"
 STEM_MAP = "vtonkit_stems.txt"
+# Persons whose `_1` garment is a placeholder copy of another garment (`vtonkit pairs`), with the
+# manifest's record of each, so the way back does not take them for the persons' own garments.
+PLACEHOLDER_MAP = "vtonkit_placeholders.json"
 FOLDER_OF_CATEGORY: dict[str, str] = {category: folder for folder, category in DRESSCODE_FOLDERS.items()}
 SIZE = (1024, 768)  # (H, W) of the images; keypoints are in 512x384
 
@@ -111,6 +116,27 @@ class CategoryDir:
 
     def write_stem_map(self, mapping: dict[str, str]) -> None:
         atomic_write_text(self.root / STEM_MAP, "".join(f"{dc_id} {stem}\n" for dc_id, stem in sorted(mapping.items())))
+
+    def read_placeholders(self) -> dict[str, dict]:
+        """`{vtonkit stem: manifest placeholder record}` from `vtonkit_placeholders.json` (empty when absent)."""
+        path = self.root / PLACEHOLDER_MAP
+        if not path.is_file():
+            return {}
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(path, f"not JSON: {exc}") from exc
+        if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
+            raise FormatError(path, "expected an object of {stem: placeholder record}")
+        return records
+
+    def write_placeholders(self, records: dict[str, dict]) -> None:
+        """Record the placeholder garments (none: the file is removed, an earlier export's stays no longer)."""
+        path = self.root / PLACEHOLDER_MAP
+        if records:
+            atomic_write_json(path, dict(sorted(records.items())), indent=1)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def category_dirs(source: str | Path) -> list[CategoryDir]:

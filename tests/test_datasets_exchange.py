@@ -25,8 +25,9 @@ from vtonkit.datasets.review.store import DecisionStore
 from vtonkit.datasets.roundtrip import compare_datasets
 from vtonkit.datasets.table import write_table
 from vtonkit.datasets.validate import validate
+from vtonkit.datasets.manifest import placeholder_stems
 
-from vtonkit.core.errors import InputError
+from vtonkit.core.errors import InputError, VtonkitError
 
 from tests.conftest import shared_path
 from vtonkit.cli import app
@@ -703,6 +704,11 @@ def test_a_shop_dataset_exports_its_garments_and_unpaired_pairs(vitonhd: Path, t
     for stem in shop:
         assert (tmp_path / "back" / "test" / "cloth" / f"{stem}.jpg").read_bytes() == \
             (dataset / "test" / "cloth" / f"{stem}.jpg").read_bytes()
+    # the persons' placeholder garments come back recorded as placeholders, not as their own garments
+    # (before: a paired list put each person in a garment it does not wear)
+    assert placeholder_stems(tmp_path / "back", "test") == placeholder_stems(dataset, "test") == set(persons)
+    with pytest.raises(VtonkitError, match="own garment"):
+        write_pair_list(tmp_path / "back", "test", "paired", seed=0)
 
 
 def _vitonhd_view(view: Path, stem: str, *, photo_of: str | None = None, without: tuple[str, ...] = ()) -> Path:
@@ -781,3 +787,22 @@ def test_table_of_a_folder_that_is_no_dataset_is_an_error(tmp_path: Path) -> Non
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "not a dataset: no train/ or test/ folder" in said, said
     assert not (tmp_path / "t.parquet").exists()
+
+
+def test_an_import_of_another_category_into_a_dataset_is_refused(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """Dress Code lower-body samples imported into an upper-body dataset were added beside them:
+    validate then checked them with the upper-body recipe (false agnostic-mismatch errors) and an
+    export wrote both category folders. prep refuses this; import now does too, writing nothing."""
+    dataset = tmp_path / "upper"
+    shutil.copytree(vitonhd_dataset, dataset, symlinks=True)
+    before = _digests(dataset)
+    with pytest.raises(VtonkitError, match=r"holds upper samples: importing Dress Code lower_body samples would mix"):
+        import_dresscode(shared_path("data", "dresscode"), dataset, category="lower", progress=False)
+    assert _digests(dataset) == before
+    result = CliRunner().invoke(app, ["import", "dresscode", str(shared_path("data", "dresscode", "lower_body")),
+                                      "--out", str(dataset)])
+    assert result.exit_code != 0 and "would mix garment categories" in " ".join(result.output.split()), result.output
+    lower = tmp_path / "lower"
+    import_dresscode(shared_path("data", "dresscode"), lower, category="lower", progress=False)
+    with pytest.raises(VtonkitError, match=r"holds lower samples: importing VITON-HD"):
+        import_vitonhd(shared_path("data", "vitonhd"), lower, progress=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 from vtonkit.datasets import layout
-from vtonkit.datasets.manifest import placeholder_stems
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
@@ -139,7 +139,11 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     run_samples(unique_garments, lambda s: export_garment(dataset, out, s), label=lambda s: (s.split, s.stem),
                 report=report, description="export garments", progress=progress)
     done = set(report.converted)
-    placeholders = {split: placeholder_stems(dataset, split) for split in layout.SPLITS}
+    manifest = Manifest.load(dataset)
+    records = {split: manifest.entries(split, PLACEHOLDERS) for split in layout.SPLITS}
+    # a copy of the person's own product garment (`own`) is its garment; any other copy is not
+    placeholders = {split: {stem for stem, record in records[split].items() if not record.get("own")}
+                    for split in layout.SPLITS}
     for category_name, folder in FOLDER_OF_CATEGORY.items():
         members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
         if not members:
@@ -154,5 +158,6 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
         unpaired = _unpaired(test_pairs, by_split["test"], {s.stem for s in shop_garments if s.split == "test"})
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
         target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]})
+        target.write_placeholders({s.stem: records[s.split][s.stem] for s in members if s.stem in records[s.split]})
     return report
 

@@ -41,7 +41,7 @@ from vtonkit.datasets.io.masks import read_mask, write_mask
 from vtonkit.datasets.io.parse import write_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.labels import DRESSCODE_LABELS, to_cihp
-from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
+from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs
 from vtonkit.preprocess.batch import recompute_sample
 from vtonkit.preprocess.stages import CLOTH_MASKERS
@@ -169,8 +169,10 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
     listed = _listed_ids(folder, skipped_lines)
     report.notes.extend(skipped_lines)
     stem_of_id = folder.read_stem_map()
+    placeholders = folder.read_placeholders()
     data = layout.DatasetLayout(out)
     manifest = Manifest.load(out)
+    manifest.refuse_other_categories(folder.category, f"importing Dress Code {folder.root.name} samples")
     jobs: list[tuple[str, str, str]] = []  # (split, dc id, stem)
     person_ids = folder.person_ids()
     for dc_id in sorted(listed.keys() - set(person_ids)):
@@ -196,8 +198,13 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
         record = {"category": folder.category, "dataset": "Dress Code", "source_url": SOURCE_URL, "licence": LICENCE}
         manifest.entries(split, PERSONS)[stem] = {"source": str(folder.person(dc_id).resolve()),
                                                   "sha256": _sha256(folder.person(dc_id)), **record}
-        manifest.entries(split, CLOTHS)[stem] = {"source": str(folder.garment(dc_id).resolve()),
-                                                 "sha256": _sha256(folder.garment(dc_id)), **record}
+        if stem in placeholders:  # a copy of another garment, as `vtonkit pairs` recorded it
+            manifest.entries(split, PLACEHOLDERS)[stem] = placeholders[stem]
+            manifest.entries(split, CLOTHS).pop(stem, None)
+        else:
+            manifest.entries(split, CLOTHS)[stem] = {"source": str(folder.garment(dc_id).resolve()),
+                                                     "sha256": _sha256(folder.garment(dc_id)), **record}
+            manifest.entries(split, PLACEHOLDERS).pop(stem, None)
         imported.append(job)
 
     run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
