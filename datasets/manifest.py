@@ -85,6 +85,14 @@ class Manifest:
         return {record["category"] for kind in (PERSONS, CLOTHS) for record in kinds.get(kind, {}).values()
                 if isinstance(record.get("category"), str)}
 
+    def refuse_other_categories(self, category: str, action: str) -> None:
+        """One dataset holds one garment category (validate and review check one per dataset; infer
+        and training one per split): raise when `action` would add `category` beside another."""
+        others = {c for split in self.splits for c in self.categories(split)} - {category}
+        if others:
+            raise VtonkitError(f"{self.path.parent.parent} holds {', '.join(sorted(others))} samples: {action} would "
+                               "mix garment categories in one dataset; give another --out (one dataset per category)")
+
     def save(self) -> None:
         atomic_write_json(self.path, {"version": MANIFEST_VERSION, "splits": self.splits}, indent=1)
 

@@ -333,11 +333,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
             if not spec:
                 continue
             found = person_sources(spec, category) if kind == "person" else cloth_sources(spec, category)
-            others = {c for split in manifest.splits for c in manifest.categories(split)} - {category}
-            if others:  # validate and review check one category per dataset; infer and training one per split
-                raise VtonkitError(
-                    f"{dataset} holds {', '.join(sorted(others))} samples: prep --category {category} would mix "
-                    "garment categories in one dataset; give another --out (one dataset per category)")
+            manifest.refuse_other_categories(category, f"prep --category {category}")
             for split, sources in _by_split(found, options, manifest).items():
                 DatasetLayout(dataset).split(split).make_folders()
                 planned, duplicates, done = _plan(dataset, split, kind, sources, manifest, category, ids,

@@ -96,6 +96,7 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
     report = ConversionReport("vtonkit", out, notes=[LICENCE_NOTE])
     data_in, data_out = layout.DatasetLayout(source), layout.DatasetLayout(out)
     manifest = Manifest.load(out)
+    manifest.refuse_other_categories("upper", "importing VITON-HD (upper-body) samples")
     record = {"category": "upper", "dataset": "VITON-HD", "source_url": SOURCE_URL, "licence": LICENCE}
     jobs = [(split, stem) for split in splits for stem in data_in.split(split).person_stems()]
 
