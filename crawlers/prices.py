@@ -133,6 +133,14 @@ _CJK_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([억億亿만萬万천千])")
 _TAX_INCLUDED = re.compile(r"(\d[\d,]*)\s*円?\s*[（(]\s*税込\s*[)）]|税込[^\d]{0,6}?(\d[\d,]*)")
 _FIRST_NUMBER = re.compile(r"\d[\d,.]*\s*([억億亿만萬万천千])?")
 _CJK_AMOUNT = re.compile(r"(?:\d+(?:\.\d+)?\s*[억億亿만萬万천千]\s*)+(?:\d[\d,]*)?")
+# Arabic shops write U+066B for the decimal point and U+066C between thousands ("١٬٢٣٤٫٥٠"), which
+# price-parser stops at; as "." and ",", with "." named the decimal point when U+066B was (it is
+# never a thousands dot, unlike "12.500").
+_ARABIC_DECIMAL = "\u066b"
+_ARABIC_SEPARATORS = str.maketrans({_ARABIC_DECIMAL: ".", "\u066c": ","})
+# What continues a number price-parser read part-way: an exponent ("1e3", "1e309") or a digit
+# separator ("1_000"), read as 1. No shop shows a price so; such a text is refused, not truncated.
+_NUMBER_GOES_ON = re.compile(r"(?:[eE][+-]?|_)\d")
 
 
 def _is_iso(code: str | None) -> bool:
@@ -224,6 +232,12 @@ def _lettered_symbol(text: str) -> str | None:
     return None
 
 
+def _read_part_way(text: str, amount_text: str) -> bool:
+    """True when the number price-parser read as `amount_text` goes on in `text` ("1" of "1e3")."""
+    start = text.find(amount_text)
+    return start >= 0 and bool(_NUMBER_GOES_ON.match(text, start + len(amount_text)))
+
+
 def parse_price(value: object, currency_hint: str | None = None,
                 language: str | None = None) -> tuple[float | None, str | None]:
     """Amount and ISO currency from a number or a price string ("7,95 EUR", "€39.30", "39,000원", 49.99).
@@ -252,10 +266,13 @@ def _amount_and_currency(value: object, currency_hint: str | None,
     text = unicodedata.normalize("NFKC", str(value)[:MAX_PRICE_TEXT])
     text = re.sub(r"\\(?=\s?\d)", "¥", text)
     text = re.sub(r"(?<=\d)[’ʼ′](?=\d{3})", "'", text)
-    parsed = Price.fromstring(text)
+    decimal_separator = "." if _ARABIC_DECIMAL in text else None
+    text = text.translate(_ARABIC_SEPARATORS)
+    parsed = Price.fromstring(text, decimal_separator=decimal_separator)
+    parsed_amount = None if parsed.amount is None or _read_part_way(text, parsed.amount_text) else float(parsed.amount)
     first_number = _FIRST_NUMBER.search(text)
     written_in_units = bool(first_number and first_number.group(1))  # "2만9천원", not "39,000원 (5만원 이상 무료)"
-    amount = cjk_amount(text) if written_in_units else (float(parsed.amount) if parsed.amount is not None else None)
+    amount = cjk_amount(text) if written_in_units else parsed_amount
     with_tax = _TAX_INCLUDED.search(text)
     if with_tax and not written_in_units:
         amount = float((with_tax.group(1) or with_tax.group(2)).replace(",", ""))

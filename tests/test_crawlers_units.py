@@ -173,6 +173,37 @@ def test_an_infinite_or_undefined_amount_is_no_price():
     assert item.title == "Shirt" and item.price is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("١٢٫٥٠", 12.5),  # Arabic-Indic digits, U+066B the Arabic decimal separator
+        ("۱۲٫۵", 12.5),  # Extended Arabic-Indic (Persian) digits
+        ("AED ١٬٢٣٤٫٥٠", 1234.5),  # U+066C the Arabic thousands separator
+        ("١٢٫٥٠٠", 12.5),  # U+066B is always the decimal point, never a German thousands dot
+        ("١٬٢٣٤ د.إ", 1234.0),
+        # numbers price-parser stops reading inside give no amount, not their first digit
+        ("1e3", None),
+        ("1e309", None),
+        ("1_000", None),
+        ("12,5e3 €", None),
+    ],
+)
+def test_arabic_separators_and_numbers_read_part_way(raw, expected):
+    assert parse_price(raw, "AED")[0] == expected
+
+
+def test_a_json_ld_price_with_arabic_separators_is_read_whole():
+    """The QA probe's page: `extract-product` gave 12.0 for "١٢٫٥٠" and 1.0 for "1e3"."""
+    from vtonkit.crawlers.extract import extract_product
+
+    def price_of(price: str) -> float | None:
+        page = ('<html><script type="application/ld+json">{"@type":"Product","name":"T","image":"http://a.b/i.jpg",'
+                f'"offers":{{"price":"{price}","priceCurrency":"AED"}}}}</script></html>')
+        return extract_product(page, "http://a.b/p").price
+
+    assert [price_of(p) for p in ("١٢٫٥٠", "AED ١٬٢٣٤٫٥٠", "1e3", "1_000", "1e309")] == [12.5, 1234.5, None, None, None]
+
+
 def test_an_xml_document_is_no_product_without_a_traceback(caplog):
     """extruct's "log" mode printed a whole traceback for an XML page (no <head> for OpenGraph);
     each syntax now runs strict on its own and a failure is one INFO line."""
