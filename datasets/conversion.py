@@ -7,6 +7,7 @@ A conversion never stops on one bad sample: its failure (split, sample, reason) 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,26 @@ def check_separate(source: Path, out: Path) -> None:
     src, dst = source.resolve(), out.resolve()
     if src == dst or src in dst.parents:
         raise InputError(out, f"overlaps the source {source}: write the conversion to a folder of its own")
+
+
+def prepare_export_folders(folders: Iterable[Path], replace: bool) -> None:
+    """Folders an earlier export wrote keep that export's samples beside the new ones, while the new
+    pair lists and stem maps leave them out (and an import brings them back under other names or
+    splits): refuse folders that hold files, or with `replace` empty them first. All are checked
+    before any is emptied."""
+    folders = sorted({Path(folder) for folder in folders})
+    if not replace:
+        for folder in folders:
+            held = sum(1 for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else 0
+            if held:
+                raise InputError(folder, f"already holds {held} files (an earlier export?): this export's samples "
+                                 "would be mixed with them; pass --replace to empty it first, or give another --out")
+        return
+    for folder in folders:
+        if folder.is_symlink() or folder.is_file():
+            raise InputError(folder, "is not a folder this export can empty: give another --out")
+        if folder.is_dir():
+            shutil.rmtree(folder)
 
 
 def check_stem(stem: str, source: Path) -> None:

@@ -806,3 +806,31 @@ def test_an_import_of_another_category_into_a_dataset_is_refused(vitonhd_dataset
     import_dresscode(shared_path("data", "dresscode"), lower, category="lower", progress=False)
     with pytest.raises(VtonkitError, match=r"holds lower samples: importing VITON-HD"):
         import_vitonhd(shared_path("data", "vitonhd"), lower, progress=False)
+
+
+@pytest.mark.parametrize("target", ["dresscode", "stableviton", "mask-inpaint"])
+def test_an_export_over_an_earlier_one_is_refused_or_replaced(vitonhd_dataset: Path, dresscode_lower: Path,
+                                                              tmp_path: Path, target: str) -> None:
+    """A second export into the same folder kept the first one's samples beside its own while its pair
+    lists and stem map named only its own: a Dress Code import of it brought the stale ones back under
+    raw ids, test samples in train. Now refused; --replace empties the folders first."""
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(app, ["export", str(vitonhd_dataset), "--to", target, "--out", str(out), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    before = _digests(out)
+    shutil.copytree(vitonhd_dataset, tmp_path / "fewer", symlinks=True)
+    for folder in (tmp_path / "fewer" / "test").iterdir():
+        for path in folder.glob("00008_00*"):
+            path.unlink()
+    (tmp_path / "fewer" / "test_pairs.txt").write_text("00006_00.jpg 00006_00.jpg\n")
+    again = runner.invoke(app, ["export", str(tmp_path / "fewer"), "--to", target, "--out", str(out), "--no-progress"])
+    output = " ".join(again.output.split())
+    assert again.exit_code == 2 and "already holds" in output and "--replace" in output, output
+    assert _digests(out) == before
+    replaced = runner.invoke(app, ["export", str(tmp_path / "fewer"), "--to", target, "--out", str(out),
+                                   "--replace", "--no-progress"])
+    assert replaced.exit_code == 0, replaced.output
+    written = [p.name for p in out.rglob("*") if p.is_file()]
+    assert not any("00008" in name for name in written), sorted(written)
+    assert any("00006" in name for name in written)

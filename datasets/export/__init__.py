@@ -2,7 +2,8 @@
 
 :data:`EXPORTERS` names each target's function (``module:function``, imported when used); a new
 target is a module here plus one entry, and ``vtonkit export --to`` offers it. Every function takes
-``(dataset, out, *, category, splits, progress, **target_options)`` and returns a
+``(dataset, out, *, category, splits, progress, replace, **target_options)`` (``replace``: empty the
+folders it writes when they hold an earlier export, else refuse them) and returns a
 :class:`~vtonkit.datasets.export.common.ConversionReport`.
 """
 

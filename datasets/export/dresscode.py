@@ -24,6 +24,7 @@ from vtonkit.datasets.conversion import (
     require_image,
     require_mask,
     dataset_samples,
+    prepare_export_folders,
     run_samples,
     write_binary_mask,
 )
@@ -105,14 +106,16 @@ def _dc_pair(pair: Pair) -> Pair:
 
 
 def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | None = None,
-                     splits: list[str] | None = None, progress: bool = True) -> ConversionReport:
+                     splits: list[str] | None = None, progress: bool = True,
+                     replace: bool = False) -> ConversionReport:
     """Export `dataset` to a Dress Code root at `out` (one folder per category present).
 
     Args:
         dataset: a vtonkit / HR-VITON dataset root.
-        out: Dress Code root to write (created; existing files of the same names are replaced).
+        out: Dress Code root to write (created).
         category: only this category (and the category of samples the manifest does not know).
         splits: splits to export (default both).
+        replace: empty the category folders first when they hold files (else refused).
     Returns:
         The report: converted samples, failures with reasons, notes on what was not written.
     """
@@ -122,6 +125,7 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     samples = dataset_samples(dataset, splits, category)
     test_pairs = dataset_pair_lists(dataset)["test"]  # before any sample: an unreadable list writes nothing
     garments = dataset_garments(dataset, splits, category)
+    prepare_export_folders((out / FOLDER_OF_CATEGORY[s.category] for s in [*samples, *garments]), replace)
     # Dress Code keeps train and test of a category in one folder: a name must be unique there.
     owner: dict[tuple[str, str], DatasetSample] = {}
     unique, unique_garments = [], []

@@ -24,6 +24,7 @@ from vtonkit.datasets.conversion import (
     check_separate,
     dataset_garments,
     dataset_samples,
+    prepare_export_folders,
     run_samples,
     write_binary_mask,
 )
@@ -73,7 +74,7 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample, recipe: str) 
 
 def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str | None = None,
                         splits: list[str] | None = None, mask_recipe: str = "stored",
-                        progress: bool = True) -> ConversionReport:
+                        progress: bool = True, replace: bool = False) -> ConversionReport:
     """Export `dataset` for mask-based inpainting try-on at `out`."""
     if mask_recipe not in MASK_RECIPES:
         raise ValueError(f"--mask-recipe must be one of {', '.join(MASK_RECIPES)}, got {mask_recipe!r}")
@@ -82,9 +83,10 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     report = ConversionReport("mask-inpaint", out)
     samples = dataset_samples(dataset, splits, category)
     pair_lists = dataset_pair_lists(dataset)
+    garments = dataset_garments(dataset, splits, category)
+    prepare_export_folders((out / s.split for s in [*samples, *garments]), replace)
     run_samples(samples, lambda s: export_sample(dataset, out, s, mask_recipe), label=label_sample, report=report,
                 description=f"export mask-inpaint ({mask_recipe} masks)", progress=progress)
-    garments = dataset_garments(dataset, splits, category)
     export_garments(dataset, out, garments, report, progress)
     write_split_pair_lists(pair_lists, out, report, samples, garments, dataset,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())

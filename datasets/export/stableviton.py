@@ -21,6 +21,7 @@ from vtonkit.datasets.conversion import (
     check_separate,
     dataset_garments,
     dataset_samples,
+    prepare_export_folders,
     run_samples,
     write_binary_mask,
 )
@@ -58,19 +59,21 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
 
 
 def export_stableviton(dataset: str | Path, out: str | Path, *, category: str | None = None,
-                       splits: list[str] | None = None, progress: bool = True) -> ConversionReport:
+                       splits: list[str] | None = None, progress: bool = True,
+                       replace: bool = False) -> ConversionReport:
     """Export `dataset` to a StableVITON data root at `out` (its `--data_root_dir`)."""
     dataset, out = Path(dataset), Path(out)
     check_separate(dataset, out)
     report = ConversionReport("stableviton", out)
     samples = dataset_samples(dataset, splits, category)
     pair_lists = dataset_pair_lists(dataset)
+    garments = dataset_garments(dataset, splits, category)
+    prepare_export_folders((out / s.split for s in [*samples, *garments]), replace)
     if any(sample.category != "upper" for sample in samples):
         report.notes.append("StableVITON's released model is trained on VITON-HD (upper body); lower-body and "
                             "dress samples are written in the same layout with their own masks")
     run_samples(samples, lambda s: export_sample(dataset, out, s), label=label_sample, report=report,
                 description="export stableviton", progress=progress)
-    garments = dataset_garments(dataset, splits, category)
     export_garments(dataset, out, garments, report, progress)
     write_split_pair_lists(pair_lists, out, report, samples, garments, dataset)
     return report

@@ -59,6 +59,10 @@ def export(
     split: list[str] = typer.Option(None, "--split", help="train or test; repeat for both (default: both)."),
     mask_recipe: str = typer.Option("stored", "--mask-recipe", help="mask-inpaint only: stored (the dataset's "
                                     "agnostic mask) or upper, lower, dresses (that category's recipe, recomputed)."),
+    replace: bool = typer.Option(False, "--replace", help="Empty the folders this export writes (dresscode: "
+                                 "the category folders; the others: the split folders) when an earlier export "
+                                 "left files there; without it such a folder is refused, as its samples would "
+                                 "be mixed with this export's."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Write a dataset in the layout another try-on trainer reads: names, modes, value sets, sizes, keypoints,
@@ -82,7 +86,7 @@ def export(
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
     check_output_folder(out)
-    options = {"category": category, "splits": split or None, "progress": progress}
+    options = {"category": category, "splits": split or None, "progress": progress, "replace": replace}
     if to == "mask-inpaint":
         options["mask_recipe"] = mask_recipe
     export_function = exporter(to)
