@@ -2,8 +2,8 @@
 
 Per sample `<id>`: the person and garment photos byte for byte; `keypoints/<id>_2.json`
 (COCO-18, 512x384) converted to BODY_25 at 1024x768 and its skeleton rendered; `label_maps`
-(Dress Code-18) converted to CIHP-20; DensePose re-rendered in the HR-VITON PARULA colours from
-the raw part ids of `dense/<id>_5.png`; the cloth mask from `cloth_mask/<id>_1.png` when present
+(Dress Code-18) converted to CIHP-20; DensePose: the shipped `image-densepose/<id>_0.jpg` byte for
+byte when present, else rendered in the HR-VITON PARULA colours from the part ids of `dense/<id>_5.png`; the cloth mask from `cloth_mask/<id>_1.png` when present
 (vtonkit's own exports) or computed by the `cv` cloth masker; the three agnostic files by the
 category's recipe (`preprocess/agnostic.py`). Splits come from the pair files (`train_pairs.txt`
 -> train, `test_pairs_*.txt` -> test); ids in none of them go to `unlisted_split`.
@@ -26,6 +26,7 @@ from vtonkit.datasets.conversion import (
     copy_file,
     run_samples,
     sample_outputs,
+    spec_problem,
 )
 from vtonkit.datasets.dresscode_layout import (
     TEST_PAIRS_PAIRED,
@@ -133,7 +134,11 @@ def import_sample(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, s
     write_openpose_json(split_dir.openpose_json(stem), body25)
     write_skeleton(split_dir.openpose_img(stem), body25, layout.HEIGHT, layout.WIDTH)
     write_parse(split_dir.parse(stem), to_cihp(labels, "dresscode"))
-    write_densepose(split_dir.densepose(stem), parts)
+    rendered = source.densepose(dc_id)
+    if rendered.is_file() and spec_problem(rendered, layout.DENSEPOSE) is None:
+        copy_file(rendered, split_dir.densepose(stem))  # the shipped rendering (IDM-VTON's), kept as it is
+    else:
+        write_densepose(split_dir.densepose(stem), parts)
     recompute_sample(split_dir, stem, source.category)
 
 

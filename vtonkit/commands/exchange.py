@@ -106,8 +106,8 @@ def import_(
 ) -> None:
     """Convert a public try-on dataset into the vtonkit layout, so validate, review, training and export work on it.
 
-    dresscode: labels to CIHP-20, keypoints to BODY_25 (1024x768), DensePose re-rendered in the HR-VITON colours
-    from the raw part ids (dense/<id>_5.png), cloth masks computed (or read from cloth_mask/), agnostic files by
+    dresscode: labels to CIHP-20, keypoints to BODY_25 (1024x768), DensePose from image-densepose/ as shipped (else
+    rendered in the HR-VITON colours from the part ids of dense/<id>_5.png), cloth masks computed (or read from cloth_mask/), agnostic files by
     the category's recipe, pair files and a manifest with the category, source and licence. vitonhd: files
     copied byte for byte, missing skeleton/agnostic files made. Samples that cannot be converted are named with
     the reason; exit code 1 when any failed.
