@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.file_checks import spec_problems
+from vtonkit.datasets.file_checks import grey_problem, spec_problems
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write_bytes
 from vtonkit.datasets.io.images import check_regular_file, open_image
@@ -249,16 +249,19 @@ def require_mask(source: Path, *, cloth: bool) -> np.ndarray:
 
 def copy_mask(source: Path, target: Path, mask: np.ndarray, folder: str) -> str | None:
     """Copy the mask `source` (already read by `require_mask` as `mask`) byte for byte when it keeps
-    `folder`'s file contract; else write `mask` as the L 0/255 file the contract asks for and return a
-    note naming `source`. Every loader binarises masks, so the rewrite loses nothing they see
+    `folder`'s file contract and is 0/255 up to JPEG noise (as `validate` asks); else write `mask` as
+    the L 0/255 file the contract asks for and return a note naming `source`. Every loader binarises masks, so the rewrite loses nothing they see
     (`write_binary_mask` verifies it), where a copy would hand HR-VITON, which opens the cloth mask
     without a convert, three channels where one belongs."""
     problem = spec_problem(source, folder)
     if problem is None:
+        with open_image(source) as image:
+            problem = grey_problem(np.asarray(image.convert("L")))
+    if problem is None:
         copy_file(source, target)
         return None
     write_binary_mask(target, mask)
-    return f"{source}: {problem}; written as a single-channel (L) 0/255 mask"
+    return f"{source}: {problem}; written as a single-channel (L) 0/255 mask, split at 128 as the loaders split it"
 
 
 def copy_file(source: Path, target: Path) -> None:

@@ -144,19 +144,18 @@ def check_parse_labels(labels: np.ndarray, folder: str, split: str, stem: str, r
     return problems
 
 
-def check_mask_values(gray: np.ndarray, split: str, stem: str, rel: str) -> list[Finding]:
-    """Masks must be 0/255 up to JPEG edge noise, and not empty."""
+def grey_problem(gray: np.ndarray) -> str | None:
+    """How a mask's values break 0/255 beyond JPEG edge noise, or None: for `validate` and the importers alike."""
     grey_fraction = float(((gray > GREY_LOW) & (gray < GREY_HIGH)).mean())
     if grey_fraction > MAX_GREY_FRACTION:
-        return [
-            finding(
-                "mask-not-binary",
-                split,
-                stem,
-                rel,
-                f"{rel}: {grey_fraction:.1%} of pixels are grey (>{MAX_GREY_FRACTION:.0%}): not a 0/255 mask",
-            )
-        ]
+        return f"{grey_fraction:.1%} of pixels are grey (>{MAX_GREY_FRACTION:.0%}): not a 0/255 mask"
+    return None
+
+
+def check_mask_values(gray: np.ndarray, split: str, stem: str, rel: str) -> list[Finding]:
+    """Masks must be 0/255 up to JPEG edge noise, and not empty."""
+    if (problem := grey_problem(gray)) is not None:
+        return [finding("mask-not-binary", split, stem, rel, f"{rel}: {problem}")]
     if not (gray >= 128).any():
         return [finding("mask-empty", split, stem, rel, f"{rel}: mask is empty (no pixel >= 128)")]
     return []

@@ -569,6 +569,26 @@ def test_an_rgb_cloth_mask_is_imported_as_the_single_channel_mask_the_loaders_ne
     assert genuine.read_bytes() == (source / "test" / "cloth-mask" / "00008_00.jpg").read_bytes()
 
 
+def test_a_grey_cloth_mask_is_imported_as_the_0_255_mask_validate_asks_for(vitonhd_dataset: Path,
+                                                                           tmp_path: Path) -> None:
+    """A cloth mask with grey values (garment at 180, a corner at 100) was copied byte for byte with no
+    note, and validate then failed the imported dataset with mask-not-binary. It is now split at 128,
+    as the loaders split it, with a note; validate passes."""
+    source = tmp_path / "source"
+    shutil.copytree(vitonhd_dataset, source, symlinks=False)
+    mask = source / "test" / "cloth-mask" / "00006_00.jpg"
+    values = np.where(np.array(Image.open(mask)) >= 128, 180, 0).astype(np.uint8)
+    values[:100, :100] = 100
+    Image.fromarray(values, "L").save(mask, "JPEG", quality=100)
+    report = import_vitonhd(source, tmp_path / "imported", progress=False)
+    assert report.failures == [] and len(report.converted) == 3
+    assert any(str(mask) in note and "grey" in note for note in report.notes), report.notes
+    written = np.array(Image.open(tmp_path / "imported" / "test" / "cloth-mask" / "00006_00.jpg"))
+    assert np.array_equal(written >= 128, values >= 128)
+    findings = validate(tmp_path / "imported", category="upper", duplicates=False)
+    assert findings.errors == [], [f.message for f in findings.errors]
+
+
 def test_a_person_photo_a_pair_file_lists_but_that_is_missing_is_named_and_counted(work: Path) -> None:
     """A pair file naming a person photo that is not in images/ lost that sample without a word: only the
     photos found were imported, and the summary said nothing about the one the pair file promised."""
