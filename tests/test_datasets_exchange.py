@@ -25,6 +25,7 @@ from vtonkit.datasets.review.store import DecisionStore
 from vtonkit.datasets.roundtrip import compare_datasets
 from vtonkit.datasets.table import write_table
 from vtonkit.datasets.validate import validate
+from vtonkit.datasets.pairs import read_pairs
 from vtonkit.datasets.io.densepose import read_densepose
 from vtonkit.datasets.manifest import placeholder_stems
 
@@ -569,6 +570,18 @@ def test_an_rgb_cloth_mask_is_imported_as_the_single_channel_mask_the_loaders_ne
     assert genuine.read_bytes() == (source / "test" / "cloth-mask" / "00008_00.jpg").read_bytes()
 
 
+def test_a_dresscode_pair_across_splits_is_left_out_with_a_note(work: Path) -> None:
+    """A test pair putting a test person in a train garment vanished from the imported list without a word."""
+    source = _dresscode_view(work / "cross-split")
+    (source / "train_pairs.txt").write_text("000000_0.jpg\t000000_1.jpg\n")
+    (source / "test_pairs_unpaired.txt").write_text("000001_0.jpg\t000000_1.jpg\n000002_0.jpg\t000002_1.jpg\n")
+    report = import_dresscode(source, work / "cross-split-out", progress=False)
+    assert report.failures == [] and len(report.converted) == 3
+    assert read_pairs(work / "cross-split-out" / "test_pairs.txt") == [("000002.jpg", "000002.jpg")]
+    assert any("1 line(s) of" in note and "000001_0.jpg 000000_1.jpg" in note and "left out" in note
+               for note in report.notes), report.notes
+
+
 def test_a_grey_cloth_mask_is_imported_as_the_0_255_mask_validate_asks_for(vitonhd_dataset: Path,
                                                                            tmp_path: Path) -> None:
     """A cloth mask with grey values (garment at 180, a corner at 100) was copied byte for byte with no
@@ -704,7 +717,6 @@ def test_a_shop_dataset_exports_its_garments_and_unpaired_pairs(vitonhd: Path, t
     (each pair names a shop garment) and the shop garments were lost; the paired lists claimed each
     person wears its placeholder."""
     from vtonkit.datasets.pairing import write_pair_list
-    from vtonkit.datasets.pairs import read_pairs
 
     from tests.test_datasets_pairing import _crawled_like
 

@@ -236,15 +236,25 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
         stem_by_id = {dc_id: stem for s, dc_id, stem in imported if s == split}
         garment_by_id = {dc_id: stem for s, dc_id, stem in garments if s == split}
         if stem_by_id:
-            add_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id, garment_by_id))
+            dropped: list[str] = []
+            add_pairs(data.pairs_file(split), _pairs(folder, split, stem_by_id, garment_by_id, dropped))
+            if dropped:
+                report.notes.append(f"{len(dropped)} line(s) of {folder.root / _pair_file(split)} put a {split} "
+                                    f"person in a garment not imported into {split} (a pair list holds one "
+                                    f"split), left out: {', '.join(dropped[:3])}" + (" ..." if len(dropped) > 3 else ""))
     return report
 
 
+def _pair_file(split: str) -> str:
+    return TRAIN_PAIRS if split == "train" else TEST_PAIRS_UNPAIRED
+
+
 def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str],
-           garment_by_id: dict[str, str] | None = None) -> list[Pair]:
+           garment_by_id: dict[str, str] | None = None, dropped: list[str] | None = None) -> list[Pair]:
     """The category's own pairs of imported ids (unpaired list for test; a garment may be a
-    garment-only id), else the default list of the persons."""
-    source = folder.root / (TRAIN_PAIRS if split == "train" else TEST_PAIRS_UNPAIRED)
+    garment-only id), else the default list of the persons. Lines whose person was imported into
+    `split` but whose garment was not are described in `dropped`."""
+    source = folder.root / _pair_file(split)
     cloth_by_id = {**(garment_by_id or {}), **stem_by_id}
     pairs = []
     if source.is_file():
@@ -252,4 +262,6 @@ def _pairs(folder: CategoryDir, split: str, stem_by_id: dict[str, str],
             person_id, cloth_id = person[: -len("_0.jpg")], cloth[: -len("_1.jpg")]
             if person_id in stem_by_id and cloth_id in cloth_by_id:
                 pairs.append((f"{stem_by_id[person_id]}.jpg", f"{cloth_by_id[cloth_id]}.jpg"))
+            elif person_id in stem_by_id and dropped is not None:
+                dropped.append(f"{person} {cloth}")
     return pairs or default_pairs(split, sorted(stem_by_id.values()))
