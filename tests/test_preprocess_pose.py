@@ -1,6 +1,8 @@
 """mediapipe -> BODY_25 on real photos: close to the genuine OpenPose keypoints, sides right, people counted."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +11,7 @@ from vtonkit.preprocess.backends.mediapipe_pose import MIN_VISIBILITY, landmarks
 from vtonkit.preprocess.evaluation import LOWER_JOINTS, UPPER_JOINTS, pck
 from vtonkit.preprocess.stages import POSE_ESTIMATORS
 
-from vtonkit.core.errors import NoPersonError
+from vtonkit.core.errors import InputError, NoPersonError
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +195,20 @@ def test_prep_refocus_pass_asks_the_pose_backend_for_the_silhouette_only(counted
     # The recorded calls replay into the same normalised photo and pose.
     again, replayed = replay_normalise(photos / "persons" / "model_2.png", recorder.to_arrays())
     assert np.array_equal(again.image, normalized.image) and np.array_equal(replayed.keypoints, result.keypoints)
+
+
+def test_a_damaged_heavy_model_is_named_when_the_backend_is_built(tmp_path, monkeypatch):
+    """A heavy model of the published size that is zeroed (a partial copy) made mediapipe fail on every
+    photo with a traceback, then again while closing, so prep-person printed no summary. The backend
+    now names the file and the way out when it is built, before any photo. (A model this user cannot
+    read takes the same path with "cannot be read (Permission denied)"; root, who runs this suite
+    here, reads every file.)"""
+    import vtonkit.preprocess.backends.mediapipe_pose as backend
+
+    model = tmp_path / backend.HEAVY_MODEL_FILE
+    with open(model, "wb") as handle:
+        handle.truncate(backend.HEAVY_MODEL_SIZE)  # all zeros, of the published size
+    monkeypatch.setattr(backend, "heavy_model_path", lambda: model)
+    with pytest.raises(InputError, match=re.escape("is damaged (no TFLite header)")) as raised:
+        backend.MediapipePose()
+    assert raised.value.path == model and 'model = "full"' in str(raised.value)

@@ -53,7 +53,7 @@ from vtonkit.datasets.io.keypoints import empty_body25
 from vtonkit.preprocess.exposure import brightened
 from vtonkit.preprocess.person_mask import main_person
 
-from vtonkit.core.errors import NoPersonError
+from vtonkit.core.errors import InputError, NoPersonError
 from vtonkit.core.mediapipe_import import import_mediapipe
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ BORDER_VISIBILITY = 0.5
 
 HEAVY_MODEL_FILE = "pose_landmark_heavy.tflite"
 HEAVY_MODEL_SIZE = 27_709_200
+TFLITE_IDENTIFIER = b"TFL3"  # a TFLite flatbuffer's file identifier, bytes 4-8
 MODELS = ("auto", "heavy", "full")
 
 
@@ -104,9 +105,25 @@ def heavy_model_path():
 
 
 def heavy_model_installed() -> bool:
-    """The heavy model file is in place with its published size (`make` checked its sha256)."""
+    """The heavy model file is in place with its published size (`make` checked its sha256).
+
+    One that this user cannot read, or that is no TFLite model (a zeroed or partial copy), is an
+    `InputError` naming it: mediapipe would load it only at the first photo and fail on every photo.
+    Only its 8-byte header is read (hashing it would cost each worker 0.1 s at start)."""
     path = heavy_model_path()
-    return path.is_file() and path.stat().st_size == HEAVY_MODEL_SIZE
+    if not (path.is_file() and path.stat().st_size == HEAVY_MODEL_SIZE):
+        return False
+    full_instead = 'or choose the full model in the config ([options.mediapipe] model = "full")'
+    try:
+        with open(path, "rb") as model:
+            header = model.read(8)
+    except OSError as exc:
+        raise InputError(path, f"the heavy pose model cannot be read ({exc.strerror or exc}): make it readable "
+                         f"(chmod a+r {path}), {full_instead}") from exc
+    if header[4:8] != TFLITE_IDENTIFIER:
+        raise InputError(path, f"the heavy pose model is damaged (no TFLite header): run `make setup` to install "
+                         f"it again, {full_instead}")
+    return True
 
 
 class MediapipePose:
@@ -165,7 +182,10 @@ class MediapipePose:
         """Stop the graphs (they load their models on threads of their own); the backend is unusable after."""
         for graph in (self._pose, self._silhouette, self._hands, self._faces, self._selfie):
             if graph is not None:
-                graph.close()
+                try:
+                    graph.close()
+                except Exception:  # noqa: BLE001 - a graph that failed to start fails to stop too; the run's report matters more
+                    logger.debug("closing a mediapipe graph failed", exc_info=True)
 
     def landmarks(self, image_rgb: np.ndarray, *, joints_model: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Raw mediapipe output: `(33, 3)` [x px, y px, visibility] and `(H, W)` float32 segmentation.
