@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
+from vtonkit.datasets.export import exporter
 from vtonkit.datasets.export.dresscode import export_dresscode
 from vtonkit.datasets.export.mask_inpaint import export_mask_inpaint
 from vtonkit.datasets.export.stableviton import export_stableviton
@@ -548,6 +549,22 @@ def test_files_of_the_wrong_mode_or_format_are_not_imported_or_exported(vitonhd_
     assert not any((tmp_path / "imported").rglob("0000[068]_00*"))
     exported = export_dresscode(source, tmp_path / "exported", category="upper", progress=False)
     assert {(f.split, f.sample): f.reason for f in exported.failures} == expected
+
+
+@pytest.mark.parametrize("target", ["stableviton", "dresscode", "mask-inpaint"])
+def test_a_parse_map_of_the_wrong_size_fails_its_sample_in_every_export(vitonhd_dataset: Path, tmp_path: Path,
+                                                                       target: str) -> None:
+    """A 384x512 parse map was exported by stableviton as a success with a 384x512
+    gt_cloth_warped_mask beside 768x1024 files; every export now fails that sample, naming the file."""
+    source = tmp_path / "source"
+    shutil.copytree(vitonhd_dataset, source, symlinks=False)
+    parse = source / "test" / "image-parse-v3" / "00008_00.png"
+    Image.open(parse).resize((384, 512), Image.NEAREST).save(parse)
+    options = {"mask_recipe": "upper"} if target == "mask-inpaint" else {}
+    report = exporter(target)(source, tmp_path / "out", category="upper", progress=False, **options)
+    assert [(f.split, f.sample) for f in report.failures] == [("test", "00008_00")]
+    assert f"{parse}: image is 384x512 (W x H), expected 768x1024" in report.failures[0].reason
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file() and "00008" in p.name]
 
 
 def test_an_rgb_cloth_mask_is_imported_as_the_single_channel_mask_the_loaders_need(vitonhd_dataset: Path,

@@ -68,7 +68,7 @@ def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     densepose = require_image(split_dir.densepose(sample.stem), layout.DENSEPOSE)
     body25 = read_keypoints(split_dir.openpose_json(sample.stem), fmt="body25", image_size=(layout.HEIGHT, layout.WIDTH))
     skeleton = render_skeleton(body25, layout.HEIGHT, layout.WIDTH)
-    label_map = dresscode_label_map(read_parse(split_dir.parse(sample.stem)))
+    label_map = dresscode_label_map(read_parse(require_image(split_dir.parse(sample.stem), layout.PARSE)))
     part_ids = read_densepose(densepose)
     agnostic_mask = require_mask(split_dir.agnostic_mask(sample.stem), cloth=False)
     cloth_mask = require_mask(split_dir.cloth_mask(sample.stem), cloth=True)

@@ -25,6 +25,7 @@ from vtonkit.datasets.conversion import (
     dataset_garments,
     dataset_samples,
     prepare_export_folders,
+    require_image,
     run_samples,
     write_binary_mask,
 )
@@ -58,8 +59,8 @@ def inpaint_mask(split: layout.SplitDir, stem: str, recipe: str) -> np.ndarray:
         return read_mask(split.agnostic_mask(stem))
     pose_file = split.openpose_json(stem)
     try:
-        return compute_agnostic(read_rgb(split.image(stem)), read_parse(split.parse(stem)),
-                                read_keypoints(pose_file, fmt="body25"), recipe).mask
+        parse = read_parse(require_image(split.parse(stem), layout.PARSE))
+        return compute_agnostic(read_rgb(split.image(stem)), parse, read_keypoints(pose_file, fmt="body25"), recipe).mask
     except MissingKeypointsError as exc:
         raise InputError(pose_file, str(exc)) from exc
 

@@ -22,6 +22,7 @@ from vtonkit.datasets.conversion import (
     dataset_garments,
     dataset_samples,
     prepare_export_folders,
+    require_image,
     run_samples,
     write_binary_mask,
 )
@@ -53,7 +54,8 @@ def gt_cloth_warped_mask_path(split_root: Path, stem: str) -> Path:
 def export_sample(dataset: Path, out: Path, sample: DatasetSample) -> None:
     source = layout.DatasetLayout(dataset).split(sample.split)
     target = layout.DatasetLayout(out).split(sample.split)
-    worn = garment_mask(read_parse(source.parse(sample.stem)), WORN_GARMENT_LABELS[sample.category])
+    worn = garment_mask(read_parse(require_image(source.parse(sample.stem), layout.PARSE)),
+                        WORN_GARMENT_LABELS[sample.category])
     copy_person_and_cloth(source, target, sample.stem, FOLDERS)
     write_binary_mask(gt_cloth_warped_mask_path(target.root, sample.stem), worn)
 
