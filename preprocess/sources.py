@@ -266,12 +266,20 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
             source.stem = known
         else:
             unassigned[source.meta["candidate"]].append(source)
-    taken = {source.stem for source in kept if source.stem}
+    # Stems are compared case-folded: `Anna` and `anna` are one file on macOS, Windows and exFAT,
+    # where a dataset copied there would keep one of the two.
+    taken = {source.stem.casefold() for source in kept if source.stem}
+    existing_folded = {stem.casefold() for stem in existing}
+    by_folded: dict[str, list[Source]] = defaultdict(list)
     for candidate, group in unassigned.items():
-        clash = len(group) > 1 or candidate in existing or candidate in taken or on_disk(candidate)
+        by_folded[candidate.casefold()].extend(group)
+    for folded, group in by_folded.items():
+        clash = (len(group) > 1 or folded in existing_folded or folded in taken
+                 or any(on_disk(source.meta["candidate"]) for source in group))
         for source in group:
+            candidate = source.meta["candidate"]
             source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}" if clash else candidate
-            taken.add(source.stem)
+            taken.add(source.stem.casefold())
     for source in kept:
         source.meta.pop("candidate", None)
     return kept, duplicates

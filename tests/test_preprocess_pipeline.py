@@ -217,6 +217,26 @@ def test_stems_are_sanitised_stable_and_collision_free(tmp_path):
     assert {s.stem for s in again} == set(existing)
 
 
+def test_stems_that_differ_only_in_case_get_a_hash_each(tmp_path):
+    """`Anna.jpg` and `anna.jpg` were written as two samples whose files are one on macOS, Windows and
+    exFAT (a copy of the dataset there keeps one of each pair); case-only twins now get a hash each,
+    and so does a new photo whose stem differs from a recorded one by case."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "Anna.jpg").write_bytes(b"one")
+    (folder / "anna.jpg").write_bytes(b"two")
+    (folder / "ben.jpg").write_bytes(b"three")
+    kept, _ = assign_stems(person_sources(folder), {})
+    stems = {s.path.name: s.stem for s in kept}
+    assert stems["ben.jpg"] == "ben"
+    assert stems["Anna.jpg"].startswith("Anna_") and stems["anna.jpg"].startswith("anna_")
+    assert stems["Anna.jpg"].casefold() != stems["anna.jpg"].casefold()
+    (folder / "BEN.png").write_bytes(b"four")
+    ben = next(s for s in kept if s.path.name == "ben.jpg")
+    again, _ = assign_stems(person_sources(folder), {"ben": {"source": str(ben.path), "sha256": ben.sha256}})
+    assert {s.path.name: s.stem for s in again}["BEN.png"].startswith("BEN_")
+
+
 def test_linked_and_dash_named_photos_keep_the_names_the_user_gave(tmp_path):
     store, folder = tmp_path / "store", tmp_path / "in"
     store.mkdir()
