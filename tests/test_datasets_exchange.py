@@ -514,10 +514,13 @@ def test_an_undecodable_photo_is_named_not_copied(vitonhd_dataset: Path, tmp_pat
     ["export", "{ds}", "--to", "dresscode", "--category", "upper", "--out", "{file}"],
     ["import", "vitonhd", "{ds}", "--out", "{file}"],
     ["demo", "--out", "{file}"],
+    ["prep-person", "{ds}/test/image/00006_00.jpg", "--out", "{file}"],
+    ["prep-cloth", "{ds}/test/cloth/00006_00.jpg", "--out", "{file}"],
 ])
 def test_an_output_folder_that_is_a_file_is_a_usage_error(vitonhd: Path, tmp_path: Path, args: list[str]) -> None:
     """import and demo ended in a FileExistsError / NotADirectoryError traceback; export failed every
-    sample one by one with the same 'Not a directory'."""
+    sample one by one with the same 'Not a directory'; prep-person and prep-cloth stopped at the first
+    photo advising to free the space."""
     taken = tmp_path / "results.txt"
     taken.write_text("a file, not a folder")
     result = CliRunner().invoke(app, [a.format(ds=vitonhd, file=taken) for a in args], env={"COLUMNS": "400"})

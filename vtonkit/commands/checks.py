@@ -57,6 +57,8 @@ def check_split_folder(path: Path, option: str = "--out") -> Path:
     from vtonkit.core.paths import STATE_DIR_NAME
     from vtonkit.datasets.layout import SPLITS
 
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} exists and is not a folder", param_hint=option)
     held = [name for name in (STATE_DIR_NAME, *SPLITS) if (path / name).is_dir()]
     if held:
         raise typer.BadParameter(f"{path} is a dataset root (it holds {', '.join(held)}/); give one of its split "
