@@ -58,6 +58,9 @@ logger = logging.getLogger(__name__)
 CATEGORIES = GARMENT_CATEGORIES
 # Below this share of the image height the person is "tiny" in --keep-framing mode too.
 TINY_SHARE = 0.25
+# Pixel values' std (0-255, all channels) under which a photo is blank: a flat fill or a lens cap
+# (JPEG noise on a flat fill: ~1; the flattest shared photo: 27).
+BLANK_STD = 3.0
 
 
 @dataclass
@@ -129,7 +132,10 @@ def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = No
         result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
     except NoPersonError as exc:
         # The detectors miss people in black-and-white photos they find in colour: say so (of the
-        # whole photo, where a small person in colour is a small share of it).
+        # whole photo, where a small person in colour is a small share of it). A blank photo has no
+        # colour either, and nothing else.
+        if float(image.std()) < BLANK_STD:
+            raise NoPersonError(path, exc.reason + "; the photo is blank (one flat colour)") from None
         grey = person_greyscale(image, preflight_thresholds(), percentile=99.9)
         raise NoPersonError(path, exc.reason + ("; it is a black-and-white photo, where the detectors find people "
                                                 "less often: a colour photo works better" if grey else "")) from None

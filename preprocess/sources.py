@@ -150,6 +150,7 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
 
     out: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
+    refused = 0
     records = read_catalog_file(catalog)
     for record in records:
         if record.get("is_garment_shot") is not garment_shots or record.get("category") != category:
@@ -160,12 +161,14 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
         if not isinstance(relative, str) or not relative or "\0" in relative:
             logger.warning("%s: skipped a record whose path is not a file name (%r; image %s)", catalog, relative,
                            record.get("image_url"))
+            refused += 1
             continue
         # The crawler writes paths inside its folder; one leaving it (absolute, "..") would bring any
         # file of this machine into a dataset that may be shared.
         if PurePath(relative).is_absolute() or ".." in PurePath(relative).parts:
             logger.warning("%s: skipped a record whose path leaves the crawl folder (%r; image %s)", catalog,
                            relative, record.get("image_url"))
+            refused += 1
             continue
         # Not resolved: a link loop or dangling link then fails as that file's error record, not the run.
         path = _absolute(catalog.parent / relative)
@@ -175,6 +178,9 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
         out.append((path, record))
     if not out:
         shot = "garment shots" if garment_shots else "on-model shots"
+        if refused:
+            raise InputError(catalog, f"all {refused} {shot} of category {category} were skipped: their paths are "
+                             "not file names or leave the crawl folder (the warnings above name each)")
         held = Counter(f"{r.get('category') or 'no category'} "
                        f"{'garment shots' if r.get('is_garment_shot') is True else 'other shots'}" for r in records)
         holds = ", ".join(f"{n} {what}" for what, n in sorted(held.items())) or "nothing"

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.preprocess.pipeline import PrepOptions, run_prep
+from vtonkit.core.errors import InputError
 
 from vtonkit.cli import app
 
@@ -93,6 +94,19 @@ def test_catalog_records_pointing_outside_the_crawl_folder_are_skipped(tmp_path,
     assert report.ok == {"cloth": 1} and not report.errors
     assert SplitDir(tmp_path / "ds" / "test").cloth_stems() == ["p0"]
     assert caplog.text.count("leaves the crawl folder") == 3, caplog.text
+
+
+def test_a_catalog_whose_every_record_is_refused_says_so(tmp_path):
+    """Every garment shot refused for its path read "no garment shots of category upper among its 3
+    records (3 upper garment shots)", which contradicts itself."""
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "catalog.jsonl").write_text("".join(
+        json.dumps({"store": "s", "product_id": f"p{n}", "category": "upper", "is_garment_shot": True, "path": path})
+        + "\n" for n, path in enumerate(["/etc/passwd", "../x.jpg", 7])))
+    with pytest.raises(InputError, match=r"all 3 garment shots of category upper were skipped: their paths are not "
+                                         r"file names or leave the crawl folder"):
+        run_prep(PrepOptions(out=tmp_path / "ds", split="test", cloths=str(crawl), in_process=True))
 
 
 def test_an_unreadable_argument_costs_only_itself(tmp_path, monkeypatch):
@@ -173,6 +187,18 @@ def test_a_one_pixel_strip_is_no_person_rather_than_an_internal_error(tmp_path):
     output = _flat(result.output)
     assert result.exit_code == 1, output
     assert "strip.png: no person" in output and "internal error" not in output
+
+
+def test_a_blank_photo_is_called_blank_not_black_and_white(tmp_path):
+    """A pure white photo was refused as "a black-and-white photo, where the detectors find people less
+    often": true of its colour, but it holds nothing at all."""
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (768, 1024), (255, 255, 255)).save(blank)
+    result = CliRunner().invoke(app, ["prep-person", str(blank), "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 1, output
+    assert "blank.jpg: no person detected" in output and "the photo is blank (one flat colour)" in output, output
+    assert "black-and-white" not in output
 
 
 def test_an_empty_cloth_mask_is_said_once_with_the_file_name(tmp_path, caplog):
