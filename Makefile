@@ -53,6 +53,12 @@ system-deps:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; \
 	  else echo "warning: chromium not found and cannot install it (not root); browser tests will skip"; fi; \
 	fi
+	@# Korean, Japanese and Chinese product names in PNG sheet captions (DejaVu Sans has no CJK glyphs).
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq fonts-wqy-microhei >/dev/null || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null); \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get install -y -qq fonts-wqy-microhei >/dev/null || (sudo apt-get update -qq && sudo apt-get install -y -qq fonts-wqy-microhei >/dev/null); \
+	  else echo "warning: fonts-wqy-microhei not installed (not root); CJK captions in PNG sheets draw as boxes"; fi; \
+	fi
 
 # ruff (rules chosen in pyproject.toml), then the layering contract (lint-imports through
 # vtonkit.architecture, which lays out the installed package map for it), then the tests, with the

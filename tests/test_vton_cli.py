@@ -457,6 +457,27 @@ def test_png_captions_draw_accented_names() -> None:
     assert not np.array_equal(accented, plain)
 
 
+def test_png_captions_draw_korean_japanese_and_chinese_names() -> None:
+    """Korean, Japanese and Chinese product names (CJK shops) came out as rows of identical boxes in
+    PNG sheets: DejaVu Sans has no CJK glyphs. A CJK font (`make system-deps`) draws them."""
+    import numpy as np
+    from vtonkit.vton_infer.grids import CJK_FONTS, caption_font
+    from vtonkit.vton_infer.sheets import SheetTile, render_png
+
+    from tests.conftest import in_ci
+
+    if not any(Path(path).is_file() for path in CJK_FONTS):
+        message = f"no CJK font installed ({', '.join(CJK_FONTS)}); `make system-deps` installs one"
+        pytest.fail(message) if in_ci() else pytest.skip(message)
+    for name in ("린넨팬츠", "ワンピース", "连衣裙"):
+        font = caption_font(text=name)
+        assert len({bytes(font.getmask(char)) for char in name}) == len(set(name)), name  # not one box
+    assert len({bytes(caption_font().getmask(char)) for char in "린넨팬"}) == 1  # DejaVu: boxes
+    thumb = np.full((64, 48, 3), 255, np.uint8)
+    korean, other = (render_png(name, [SheetTile(name, thumb, "")]) for name in ("린넨 팬츠", "린넨 바지"))
+    assert not np.array_equal(korean, other)
+
+
 def test_a_sheet_names_the_persons_whose_try_on_failed(vitonhd: Path, tmp_path: Path) -> None:
     """A sheet of one garment on 2 of 3 persons said "on 2 persons" and nothing of the third, whose
     files were incomplete: it read as a sheet of every person asked for."""

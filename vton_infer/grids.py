@@ -12,14 +12,39 @@ CAPTION_HEIGHT = 28
 TILE_WIDTH = 256
 
 
+# Fonts with CJK, Hangul and kana glyphs, first found wins: WenQuanYi Micro Hei (`make system-deps`
+# installs the Debian package, 1.6 MB), else Droid Sans Fallback or Noto Sans CJK if present.
+CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+             "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+# Code point ranges DejaVu Sans has no glyph for: CJK symbols and punctuation, kana, Hangul jamo and
+# syllables, CJK ideographs (with extension A and compatibility), full-width forms.
+CJK_RANGES = ((0x1100, 0x11FF), (0x2E80, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF),
+              (0xFE30, 0xFE4F), (0xFF00, 0xFFEF))
+
+
+def needs_cjk_font(text: str) -> bool:
+    return any(low <= ord(char) <= high for char in text for low, high in CJK_RANGES)
+
+
 @functools.cache
-def caption_font(size: int = 12) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    """DejaVu Sans (shipped inside matplotlib, a dependency) for captions: Pillow's default font
-    draws boxes for accented and non-Latin sample names (`café_ü` came out `caf□_□`)."""
+def _font(path: str | None, size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+
+
+def caption_font(size: int = 12, text: str = "") -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """The font to draw `text` with: DejaVu Sans (shipped inside matplotlib, a dependency), whose
+    accented letters Pillow's default font draws as boxes (`café_ü` came out `caf□_□`); for Korean,
+    Japanese or Chinese text a CJK font (`CJK_FONTS`) when one is installed, which DejaVu draws as
+    boxes too."""
     import matplotlib
 
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
+    if needs_cjk_font(text):
+        for path in CJK_FONTS:
+            if Path(path).is_file():
+                return _font(path, size)
+    dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return _font(str(dejavu) if dejavu.is_file() else None, size)
 
 
 def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image:
@@ -28,7 +53,7 @@ def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image
     image = image.resize((width, height), Image.BILINEAR)
     tile = Image.new("RGB", (width, height + CAPTION_HEIGHT), (255, 255, 255))
     tile.paste(image, (0, CAPTION_HEIGHT))
-    ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0), font=caption_font())
+    ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0), font=caption_font(text=caption))
     return tile
 
 
@@ -38,7 +63,7 @@ def labelled_row(images: list[tuple[str, np.ndarray]], title: str | None = None)
     title_height = CAPTION_HEIGHT if title else 0
     canvas = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles) + title_height), "white")
     if title:
-        ImageDraw.Draw(canvas).text((4, 8), title, fill=(160, 0, 0), font=caption_font())
+        ImageDraw.Draw(canvas).text((4, 8), title, fill=(160, 0, 0), font=caption_font(text=title))
     x = 0
     for tile in tiles:
         canvas.paste(tile, (x, title_height))

@@ -106,10 +106,10 @@ def render_png(title: str, tiles: list[SheetTile], columns: int = 5) -> np.ndarr
     rows = (len(tiles) + columns - 1) // columns
     canvas = Image.new("RGB", (columns * width, CAPTION + rows * (height + CAPTION)), "white")
     draw = ImageDraw.Draw(canvas)
-    draw.text((6, 10), title, fill=(0, 0, 0), font=caption_font())
+    draw.text((6, 10), title, fill=(0, 0, 0), font=caption_font(text=title))
     for i, tile in enumerate(tiles):
         x, y = (i % columns) * width, CAPTION + (i // columns) * (height + CAPTION)
-        draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0), font=caption_font())
+        draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0), font=caption_font(text=tile.caption[:30]))
         canvas.paste(Image.fromarray(tile.thumb), (x, y + CAPTION))
     return np.asarray(canvas)
 
