@@ -19,6 +19,7 @@ import extruct
 from parsel import Selector
 from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, resolve_references, types_of
 from vtonkit.crawlers.page_state import state_blocks, state_product
+from vtonkit.crawlers.text_fields import clean_text
 from vtonkit.crawlers.vocab import language_of
 from vtonkit.crawlers.urls import join_url, split_url
 
@@ -81,8 +82,7 @@ def text(value: Any) -> str | None:
         value = first(value)
     if value is None or isinstance(value, (dict, list)):
         return None
-    plain = re.sub(r"\s+", " ", html.unescape(str(value))).strip()  # some shops entity-escape JSON-LD
-    return plain or None
+    return clean_text(html.unescape(str(value))) or None  # some shops entity-escape JSON-LD
 
 
 def schema_term(value: Any) -> str | None:

@@ -32,6 +32,7 @@ from vtonkit.crawlers.evidence import (
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer, shows_many_prices
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
+from vtonkit.crawlers.text_fields import with_bounded_text
 from vtonkit.crawlers.urls import split_url
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         language=evidence.language,
     )
 
-    item = ProductItem(
+    item = with_bounded_text(ProductItem(
         store=store or (split_url(url).hostname or ""),
         url=url,
         canonical_url=canonical_url(evidence.selector, url),
@@ -142,7 +143,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         breadcrumbs=trail,
         image_urls=page_fields.image_urls(evidence, product, None if sources.get("product") else title),
         sources=sources,
-    )
+    ))
     shows_one_product = h1 and title and offer.price is not None and item.image_urls
     if expected and not sources.get("product") and shows_one_product and not shows_many_prices(evidence):
         sources["product"] = "visible"

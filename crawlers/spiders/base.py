@@ -52,6 +52,7 @@ from vtonkit.crawlers.render import (
     render_policy,
 )
 from vtonkit.crawlers.report import failure_reason, report_for
+from vtonkit.crawlers.text_fields import with_bounded_text
 from vtonkit.crawlers.url_roles import (
     expected_product_url,
     hash_route,
@@ -527,7 +528,8 @@ class StoreSpider(scrapy.Spider):
         return to_products and shows_many_prices(read_evidence(response.text, response.url))
 
     def emit(self, item: ProductItem) -> Iterable[ProductItem]:
-        """Apply the category filter and the limit, stamp the crawl time, yield the item."""
+        """Bound the item's text, apply the category filter and the limit, stamp the crawl time, yield it."""
+        item = with_bounded_text(item)  # Shopify and store-selector items skip the page extraction's
         report = report_for(self.crawler)
         product_found(self.crawler)
         if self.limit is not None and self.emitted >= self.limit:
