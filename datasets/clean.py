@@ -1,6 +1,7 @@
 """`vtonkit clean`: apply review decisions without ever deleting anything; `--undo` restores exactly.
 
-A rejected sample's files (every layout folder, its own garment included) move to
+A rejected sample's files (every layout folder, its own garment included, and the placeholder
+copies `vtonkit pairs` made of a rejected garment) move to
 `<dataset>/quarantine/<split>/<folder>/<file>`, and the pair-list lines naming it (as person or
 as garment) are removed, the list being rewritten atomically. Each run is recorded in
 `<dataset>/.vtonkit/clean-manifest.json` BEFORE anything moves (status "applying", then
@@ -23,6 +24,7 @@ from typing import Any
 
 from vtonkit.datasets import layout
 from vtonkit.datasets.io.files import atomic_write_bytes, atomic_write_json
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import pair_list_lines, read_pair_text
 from vtonkit.datasets.review.store import DecisionStore
 
@@ -48,6 +50,7 @@ class CleanResult:
     moves: list[tuple[str, str]] = field(default_factory=list)  # (from, to), dataset-relative
     removed_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)  # ids of earlier runs a crash cut short, finished now
+    placeholder_persons: list[str] = field(default_factory=list)  # "<split>/<person>" whose placeholder garment went
 
     @property
     def files(self) -> int:
@@ -143,6 +146,22 @@ def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
     return moves
 
 
+def _placeholder_copies(root: Path, split: str, garment: str) -> list[tuple[str, str]]:
+    """(file, quarantine target) of the placeholder own-garments `vtonkit pairs` copied from `garment`
+    (`cloth/<person>.jpg` and its mask): copies of a rejected garment leave with it, as an export
+    would otherwise carry them on as those persons' garments. A copy of a person's own product
+    garment (`own`) is that person's, and stays."""
+    split_dir = layout.DatasetLayout(root).split(split)
+    moves = []
+    for person, record in Manifest.load(root).entries(split, PLACEHOLDERS).items():
+        if record.get("copied_from") != garment or record.get("own") or sample_name_problem(person):
+            continue
+        for folder, path in split_dir.cloth_files(person).items():
+            if os.path.lexists(path):
+                moves.append((f"{split}/{folder}/{path.name}", f"{QUARANTINE}/{split}/{folder}/{path.name}"))
+    return moves
+
+
 def sample_name_problem(stem: str) -> str | None:
     """Why a review decision's sample cannot be a stem of the dataset (it would name a file elsewhere), or None."""
     if stem in ("", ".", "..") or any(ch in stem for ch in "/\\\x00"):
@@ -185,7 +204,10 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
         if (problem := sample_name_problem(record.sample)) is not None:
             logger.warning("review decision for %s/%s skipped: %s", record.split, record.sample, problem)
             continue
-        moves = _sample_files(root, record.split, record.sample)
+        planned = {source for source, _ in result.moves}  # a placeholder may also be a rejected person's
+        copies = _placeholder_copies(root, record.split, record.sample)
+        moves = list(dict.fromkeys(move for move in [*_sample_files(root, record.split, record.sample), *copies]
+                                   if move[0] not in planned))
         if (problem := next(filter(None, (move_problem(root, *move) for move in moves)), None)) is not None:
             logger.warning("%s/%s skipped: %s", record.split, record.sample, problem)
             continue
@@ -193,6 +215,8 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
             if (root / target).exists():
                 raise CleanError(f"{root / target} already exists in the quarantine; move it away first")
         result.moves += moves
+        result.placeholder_persons += sorted({f"{record.split}/{Path(source).stem}" for source, target in copies
+                                              if (source, target) in moves and source.split("/")[1] == layout.CLOTH})
         candidates.append((record.split, record.sample))
         if moves:
             with_files.add((record.split, record.sample))

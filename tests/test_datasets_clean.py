@@ -402,3 +402,41 @@ def test_a_clean_run_again_after_a_crash_finishes_the_cut_short_run(dataset: Pat
     undone = undo_last(dataset)
     assert undone.files == 20
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_the_placeholder_copies_of_a_rejected_garment_leave_with_it(vitonhd: Path, tmp_path: Path) -> None:
+    """A rejected shop garment went to the quarantine, but the copies `vtonkit pairs` had made of it as
+    placeholder own-garments stayed under the persons' names (and an export carried them on as those
+    persons' garments). They now move with it, and undo brings them back."""
+    from vtonkit.datasets.manifest import placeholder_stems
+    from vtonkit.datasets.pairing import write_pair_list
+
+    from tests.test_datasets_pairing import _crawled_like
+
+    dataset = _crawled_like(vitonhd, tmp_path / "shop")
+    placeholders = write_pair_list(dataset, "test", "unpaired", seed=0).placeholders
+    rejected = "shop_0"
+    copies = sorted(person for person, garment in placeholders.items() if garment == rejected)
+    kept = sorted(person for person, garment in placeholders.items() if garment != rejected)
+    assert copies and kept
+    before = snapshot(dataset)
+    DecisionStore(dataset).set("test", rejected, "reject", "wrong product")
+    said = flat(CliRunner().invoke(app, ["clean", str(dataset), "--dry-run"]).output)
+    assert f"{len(copies)} placeholder garment(s) copied from a rejected garment would go with it" in said, said
+    assert snapshot(dataset) == before
+    result = apply_decisions(dataset)
+    assert result.placeholder_persons == [f"test/{person}" for person in copies]
+    for stem in [rejected, *copies]:
+        for folder in ("cloth", "cloth-mask"):
+            assert not (dataset / "test" / folder / f"{stem}.jpg").exists()
+            assert (dataset / "quarantine" / "test" / folder / f"{stem}.jpg").is_file()
+    assert result.files == 2 * (1 + len(copies))
+    for person in [*copies, *kept]:
+        assert (dataset / "test" / "image" / f"{person}.jpg").is_file()  # the persons stay
+    assert all((dataset / "test" / "cloth" / f"{person}.jpg").is_file() for person in kept)
+    assert placeholder_stems(dataset, "test") == set(placeholders)  # records kept for undo and `pairs`
+    undo_last(dataset)
+    assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+    apply_decisions(dataset)
+    again = write_pair_list(dataset, "test", "unpaired", seed=0)  # as the message says: new placeholders
+    assert set(again.placeholders) >= set(copies) and rejected not in again.placeholders.values()

@@ -242,5 +242,10 @@ def clean(
     console.print(
         f"{verb} {result.samples} sample(s): {result.files} file(s), {result.pair_lines} pair line(s)"
     )
+    if result.placeholder_persons and not undo:
+        console.print(f"{len(result.placeholder_persons)} placeholder garment(s) copied from a rejected garment "
+                      f"{'would go' if dry_run else 'went'} with it ({', '.join(result.placeholder_persons[:5])}"
+                      f"{' ...' if len(result.placeholder_persons) > 5 else ''}): run `vtonkit pairs` for their "
+                      "split again to give those persons new ones", markup=False, highlight=False)
     if result.samples and not dry_run:
         console.print("run `vtonkit validate` again to refresh the report")
