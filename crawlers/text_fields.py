@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from vtonkit.core.terminal import _BIDI_CONTROLS
+from vtonkit.core.terminal import CONTROL_CODES
 from vtonkit.crawlers.items import ProductItem
 
 # The longest real product titles run to about 250 characters; past 500 it is page junk, not a name.
@@ -19,10 +19,8 @@ MAX_TITLE_CHARS = 500
 # SKUs and product ids are a few dozen characters; 200 keeps any real one whole.
 MAX_ID_CHARS = 200
 
-# C0 and C1 controls and the bidi controls (the list terminal-safe printing escapes, kept as one);
-# a control that is a line break or tab becomes a space.
-_CONTROLS = {code: (" " if chr(code).isspace() else None)
-             for code in (*range(0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS)}
+# The characters terminal-safe printing escapes, dropped; one that is a line break or tab becomes a space.
+_CONTROLS = {code: (" " if chr(code).isspace() else None) for code in CONTROL_CODES}
 
 
 def clean_text(value: str) -> str:

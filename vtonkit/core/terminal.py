@@ -14,9 +14,12 @@ import logging
 from rich.markup import escape as escape_markup
 
 _KEPT = frozenset("\n\t")
-_BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+# C0 and C1 controls, and the bidi marks, embeddings, overrides and isolates: what a terminal (or
+# a text field: crawlers/text_fields.py) acts on instead of showing.
+BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+CONTROL_CODES = (*range(0x20), *range(0x7F, 0xA0), *BIDI_CONTROLS)
 _ESCAPES = {code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-            for code in (*range(0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS) if chr(code) not in _KEPT}
+            for code in CONTROL_CODES if chr(code) not in _KEPT}
 
 
 def printable(text: str) -> str:
