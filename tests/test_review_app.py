@@ -531,3 +531,52 @@ def test_the_announced_address_is_one_the_app_accepts(host: str) -> None:
     url = announced_url(host, 8765).split()[0]
     parts = urlsplit(url)
     assert parts.port == 8765 and parts.hostname in {name.strip("[]") for name in allowed_host_names(host)}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_two_tabs_cannot_overwrite_each_others_notes(vitonhd: Path, tmp_path: Path) -> None:
+    """Two tabs on one sample: the second tab's note silently replaced the first's (it had loaded the
+    page before the first note existed). The second save is now refused and says what the note
+    reads; after a reload the tab edits the current note."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dataset = copy_dataset(vitonhd, tmp_path / "ds")
+    with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
+        browser, first = _open_review(playwright, url + "/", 1400, 900)
+        second = browser.new_page(viewport={"width": 1400, "height": 900})
+        second.goto(url + "/")
+        second.wait_for_selector("body[data-ready='1']")
+        split, sample = first.locator("section.card h2 span").first.inner_text().split("/")
+        for page, note in ((first, "hands cut off"), (second, "ok to me")):
+            page.locator("section.card").first.locator(".actions button", has_text="note").click()
+            editor = page.locator("section.card").first.locator("input.note-editor")
+            editor.fill(note)
+            editor.press("Enter")
+        expect(first.locator("#status")).to_contain_text("saved")
+        expect(second.locator("#status")).to_contain_text("not saved: the note of")
+        expect(second.locator("#status")).to_contain_text("now reads 'hands cut off'")
+        second.reload()
+        second.wait_for_selector("body[data-ready='1']")
+        card = second.locator("section.card").first
+        expect(card.locator(".note")).to_have_text("hands cut off")
+        card.locator(".actions button", has_text="note").click()
+        card.locator("input.note-editor").fill("hands cut off; face fine")
+        card.locator("input.note-editor").press("Enter")
+        expect(second.locator("#status")).to_contain_text("saved")
+        browser.close()
+    from vtonkit.datasets.review.store import DecisionStore
+
+    assert DecisionStore(dataset).get(split, sample).note == "hands cut off; face fine"
+
+
+def test_a_note_read_before_another_write_is_not_written_over(dataset: Path, tmp_path: Path) -> None:
+    from vtonkit.datasets.review.store import DecisionStore, NoteConflict
+
+    store = DecisionStore(copy_dataset(dataset, tmp_path / "ds"))
+    store.set_note("test", "00006_00", "first", note_read="")
+    with pytest.raises(NoteConflict, match="now reads 'first'"):
+        store.set("test", "00006_00", "reject", "second", note_read="")
+    assert store.get("test", "00006_00").note == "first" and store.get("test", "00006_00").decision == "undecided"
+    assert store.set("test", "00006_00", "reject", "second", note_read="first").note == "second"
+    assert store.set("test", "00006_00", "keep").note == "second"  # a decision alone keeps the note, unchecked

@@ -39,7 +39,7 @@ from vtonkit.datasets.review.safe_paths import (
     resolve_dataset_file,
 )
 from vtonkit.datasets.review.samples import SORTS, build_rows, flag_problem, select_rows, split_level_findings
-from vtonkit.datasets.review.store import DECISIONS, DecisionStore
+from vtonkit.datasets.review.store import DECISIONS, DecisionStore, NoteConflict
 from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
 
 from vtonkit.core.hosts import allowed_host_names
@@ -78,6 +78,7 @@ class DecisionIn(BaseModel):
     sample: str
     decision: str | None = None
     note: str | None = None
+    note_read: str | None = None  # the note the page showed: a note changed since (another tab) is not overwritten
 
 
 class _TileCache:
@@ -187,11 +188,13 @@ def create_app(
             raise HTTPException(status_code=400, detail=f"decision must be one of {DECISIONS}")
         try:
             if body.decision is None:
-                record = store.set_note(body.split, sample, body.note or "")
+                record = store.set_note(body.split, sample, body.note or "", note_read=body.note_read)
             else:
-                record = store.set(body.split, sample, body.decision, body.note)
+                record = store.set(body.split, sample, body.decision, body.note, note_read=body.note_read)
         except ValueError as exc:  # a note that is no storable text
             raise HTTPException(status_code=400, detail=str(exc)) from exc
+        except NoteConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
         return record.__dict__
 
     @app.get("/tile/{split}/{sample}/{kind}.jpg")

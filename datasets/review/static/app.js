@@ -159,6 +159,8 @@ async function decide(payload) {
   // a note typed and left open (clicked away, then k or r) is saved with the decision, not dropped
   const editor = $("cards").querySelector(".card.current .note-editor");
   if (editor && !("note" in payload) && editor.value !== (row.note || "")) payload = { ...payload, note: editor.value };
+  // the note this page showed: the server refuses to overwrite one changed since (another tab, another reviewer)
+  if ("note" in payload) payload = { ...payload, note_read: row.note || "" };
   let response;
   try {
     response = await fetch("/api/decisions", {
