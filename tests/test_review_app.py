@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -580,3 +581,27 @@ def test_a_note_read_before_another_write_is_not_written_over(dataset: Path, tmp
     assert store.get("test", "00006_00").note == "first" and store.get("test", "00006_00").decision == "undecided"
     assert store.set("test", "00006_00", "reject", "second", note_read="first").note == "second"
     assert store.set("test", "00006_00", "keep").note == "second"  # a decision alone keeps the note, unchecked
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_f_steps_through_the_flags(vitonhd: Path, tmp_path: Path) -> None:
+    """The flag filter could only be changed with the mouse, in an app driven by the keyboard."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dataset = inject_review_defects(copy_dataset(vitonhd, tmp_path / "ds"))
+    with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
+        browser, page = _open_review(playwright, url + "/", 1400, 900)
+        options = page.locator("#flag option").evaluate_all("os => os.map(o => o.value)")
+        assert len(options) >= 3 and options[0] == ""
+        page.keyboard.press("f")
+        expect(page.locator("#flag")).to_have_value(options[1])
+        expect(page).to_have_url(re.compile(rf"flag={re.escape(options[1])}"))  # the rows were loaded again
+        page.keyboard.press("f")
+        expect(page.locator("#flag")).to_have_value(options[2])
+        page.keyboard.press("F")
+        page.keyboard.press("F")
+        expect(page.locator("#flag")).to_have_value("")
+        page.keyboard.press("F")  # round to the last flag
+        expect(page.locator("#flag")).to_have_value(options[-1])
+        browser.close()

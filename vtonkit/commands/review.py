@@ -126,7 +126,7 @@ def review(
 ) -> None:
     """Page through samples as grids, filter by flags, record keep / reject / note with the keyboard.
 
-    Keys: j/l or arrows move, k keep, r reject, n note, u undecided. Decisions are stored in
+    Keys: j/l or arrows move, k keep, r reject, n note, u undecided, f / F next / previous flag. Decisions are stored in
     <dataset>/.vtonkit/review.sqlite. Runs `validate` first if no report exists.
 
     Example: vtonkit review data/zalando-hd-resized          (then open http://127.0.0.1:8765)

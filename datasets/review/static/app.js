@@ -201,9 +201,18 @@ document.addEventListener("keydown", (e) => {
     l: () => move(1), ArrowRight: () => move(1), ArrowDown: () => move(1),
     k: () => decide({ decision: "keep" }), r: () => decide({ decision: "reject" }),
     u: () => decide({ decision: "undecided" }), n: () => editNote(),
+    f: () => cycleFilter("flag", 1), F: () => cycleFilter("flag", -1),
   };
   if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
 });
+
+// f / F: the next / previous flag of the filter, without reaching for the mouse
+function cycleFilter(id, delta) {
+  const select = $(id);
+  if (!select.options.length) return;
+  select.selectedIndex = (select.selectedIndex + delta + select.options.length) % select.options.length;
+  select.dispatchEvent(new Event("change"));
+}
 
 for (const id of ["flag", "decision", "sort"]) {
   $(id).addEventListener("change", () => { state.index = 0; loadRows(); $(id).blur(); });
