@@ -3,8 +3,9 @@
 Per sample `<id>`: the person and garment photos byte for byte; `keypoints/<id>_2.json`
 (COCO-18, 512x384) converted to BODY_25 at 1024x768 and its skeleton rendered; `label_maps`
 (Dress Code-18) converted to CIHP-20; DensePose: the shipped `image-densepose/<id>_0.jpg` byte for
-byte when present, else rendered in the HR-VITON PARULA colours from the part ids of `dense/<id>_5.png`; the cloth mask from `cloth_mask/<id>_1.png` when present
-(vtonkit's own exports) or computed by the `cv` cloth masker; the three agnostic files by the
+byte when present, else rendered in the HR-VITON PARULA colours from the part ids of
+`dense/<id>_5.png`; the cloth mask from `cloth_mask/<id>_1.png` when present (vtonkit's own
+exports) or computed by the `cv` cloth masker; the three agnostic files by the
 category's recipe (`preprocess/agnostic.py`). Splits come from the pair files (`train_pairs.txt`
 -> train, `test_pairs_*.txt` -> test); ids in none of them go to `unlisted_split`.
 """
