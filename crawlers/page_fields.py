@@ -20,7 +20,8 @@ from vtonkit.crawlers.urls import join_url, split_url
 
 # visible breadcrumb separators, also when a shop writes the whole trail in one text node
 _CRUMB_SEPARATORS = {">", "/", "›", "»", "|", "＞", "〉"}
-_CRUMB_SPLIT = re.compile(r"\s+[>›»|＞〉/]\s+")
+# (or a text node that starts or ends with one: "Women</a> / Skirts")
+_CRUMB_SPLIT = re.compile(r"(?:^|\s+)[>›»|＞〉/](?:\s+|$)")
 # scripts written without spaces between words: their words are found as substrings
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -222,6 +223,18 @@ def _named_whole(name: str) -> str:
             f" or translate(@id, '{_UPPER}', '{_UPPER.lower()}') = '{name}'")
 
 
+def _trail_texts(trail: Selector) -> list[str]:
+    """The texts of a visible trail from its first link on: the steps, links or not (the current
+    category is often plain text, a ``<span>`` or a ``<strong>`` after the last link), and the
+    separators between them; a label before the first link ("You are here:", "현재 위치") is no step."""
+    texts = trail.root.xpath(".//text()[normalize-space()][not(ancestor::script or ancestor::style)]")
+    # lxml's text results know their element: a tail's is the element it follows, not the one holding it
+    holders = [t.getparent() if not t.is_tail else t.getparent().getparent() for t in texts]
+    first_link = next((i for i, holder in enumerate(holders)
+                       if holder is not None and holder.xpath("ancestor-or-self::a")), None)
+    return [] if first_link is None else [str(t) for t in texts[first_link:]]
+
+
 def breadcrumbs(evidence: PageEvidence) -> list[str]:
     """The category trail: schema.org ``BreadcrumbList`` first, then a visible breadcrumb element."""
     for node in evidence.json_ld_all + evidence.microdata_all:
@@ -238,11 +251,7 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
     tests += [f"[{_named_whole(word)}][count(.//a) >= 2]" for word in _TRAIL_WORDS]
     for test in tests:
         for trail in evidence.selector.xpath(f"//*{test}")[:1]:
-            names = [
-                part
-                for t in trail.xpath(".//a//text() | .//li[not(.//a)]//text()").getall()
-                for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())
-            ]
+            names = [part for t in _trail_texts(trail) for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())]
             names = [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
             if names:
                 return names

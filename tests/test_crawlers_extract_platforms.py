@@ -547,3 +547,25 @@ def test_what_no_try_on_category_holds_is_other(title, crumbs, lang, category):
     from vtonkit.crawlers.categories import normalise_category
 
     assert normalise_category(title=title, breadcrumbs=crumbs, language=lang) == category
+
+
+# --- the trail's last step when it is no link ----------------------------------------------------
+
+_SKIRT_PRODUCT = {"@context": "https://schema.org", "@type": "Product", "name": "The Marlow", "sku": "M-1",
+                  "image": "https://shop.example/img/marlow.jpg",
+                  "offers": {"@type": "Offer", "price": "55.00", "priceCurrency": "EUR"}}
+
+
+@pytest.mark.parametrize("trail", [
+    '<nav class="breadcrumb"><a href="/">Home</a> &gt; <a href="/c/women">Women</a> &gt; <span>Skirts</span></nav>',
+    '<div class="breadcrumbs"><a href="/">Home</a> / <a href="/c/women">Women</a> / Skirts</div>',
+    '<nav class="breadcrumb"><span>You are here:</span> <a href="/">Home</a> › <a href="/c/women">Women</a> ›'
+    ' <strong>Skirts</strong></nav>',
+    '<nav aria-label="breadcrumb"><ol class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/c/women">Women</a>'
+    '</li><li aria-current="page">Skirts</li></ol></nav>',
+])
+def test_the_trails_last_step_counts_when_it_is_no_link(trail):
+    """The current category is plain text or a `<span>` after the links: it was dropped, and a skirt
+    named "The Marlow" fell to `other`. A label before the first link and the separators are no steps."""
+    item = extract_product(_page(_SKIRT_PRODUCT, body=f"{trail}<h1>The Marlow</h1>"), "https://shop.example/p/marlow")
+    assert (item.breadcrumbs, item.category) == (["Home", "Women", "Skirts"], "lower")
