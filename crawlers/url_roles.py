@@ -203,14 +203,36 @@ def product_in_url(url: str) -> str | None:
     return segment or None
 
 
+# Cafe24's readable product address once its navigation pairs are dropped, /product/<name>/<product_no>:
+# the page its detail script shows as /product/detail.html?product_no=<product_no>
+_CAFE24_READABLE = re.compile(r"^/product/[^/]+/(\d+)$")
+
+
+def _case_blind(path: str) -> bool:
+    """Whether letter case in `path` can be ignored: each of its words is written in one case or
+    capitalised, as slugs are (``/products/Denim-Shorts``, ``/PRODUCTS/DENIM-SHORTS``).
+
+    Paths are case-sensitive on most servers, and an opaque id mixes cases within a word
+    (``/p/aB3x9`` and ``/p/Ab3X9`` are two products): such a path keeps its case. Query values are
+    ids too (``?id=aBc``) and always keep theirs."""
+    return all(word in (word.lower(), word.upper()) or (word.isalpha() and word.istitle())
+               for word in re.findall(r"[^\W_]+", path))
+
+
 def product_identity(url: str) -> str:
-    """One product page however it was reached: host, path without navigation pairs and session ids, and only the
-    product parameters of the query (``.../detail.html?product_no=101&cate_no=24`` and ``...&cate_no=26``
-    are one page, linked from two categories)."""
+    """One product page however it was reached: host, path without navigation pairs, session ids and
+    trailing slash (in any case where that is safe, `_case_blind`), and only the product parameters of
+    the query (``.../detail.html?product_no=101&cate_no=24`` and ``...&cate_no=26`` are one page,
+    linked from two categories); Cafe24's readable ``/product/<name>/101/`` is its detail page's."""
     parts = split_url(url)
     path = _product_path(parts.path) or "/"
     product = sorted((name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
                      if _PRODUCT_PARAM.search(name))
+    readable = _CAFE24_READABLE.match(path)
+    if readable and not product:
+        path, product = "/product/detail.html", [("product_no", readable.group(1))]
+    elif _case_blind(path):
+        path = path.lower()
     route = hash_route(url)
     return (f"{parts.netloc.lower()}{path}" + (f"?{urlencode(product)}" if product else "")
             + (f"#{route}" if route else ""))

@@ -792,3 +792,30 @@ def test_a_start_url_with_a_query_is_requested_as_given():
     assert spider.url_for("/sale") == "http://127.0.0.1:8000/shop/list.php/sale"
     plain = GenericSpider(url="https://shop.example/kr")
     assert [plain.url_for(p) for p in ("/", "/sale")] == ["https://shop.example/kr/", "https://shop.example/kr/sale"]
+
+
+@pytest.mark.parametrize("first, second", [
+    # a slug linked in another case or with a trailing slash (no SKU, no canonical to go by)
+    ("https://shop.example/products/Denim-Shorts/", "https://shop.example/products/denim-shorts"),
+    ("https://shop.example/PRODUCTS/DENIM-SHORTS", "https://shop.example/products/denim-shorts"),
+    # Cafe24's readable address and its detail script name one product_no
+    ("https://mall.example/product/%EC%99%80%EC%9D%B4%EB%93%9C/11/category/42/display/1/",
+     "https://mall.example/product/detail.html?product_no=11&cate_no=25"),
+    ("https://mall.example/product/wide-pants/11/", "https://mall.example/product/detail.html?product_no=11"),
+])
+def test_one_product_page_spelled_two_ways_is_one(first, second):
+    """Three records of one pair of denim shorts, two of one Cafe24 product carrying the same product_id."""
+    from vtonkit.crawlers.url_roles import product_identity
+
+    assert product_identity(first) == product_identity(second)
+
+
+@pytest.mark.parametrize("first, second", [
+    ("https://shop.example/p/aB3x9", "https://shop.example/p/Ab3X9"),  # opaque ids tell case apart
+    ("https://shop.example/item.htm?id=aBc", "https://shop.example/item.htm?id=abc"),  # a query value is an id
+    ("https://mall.example/product/detail.html?product_no=11", "https://mall.example/product/detail.html?product_no=12"),
+])
+def test_product_ids_that_differ_only_in_case_stay_apart(first, second):
+    from vtonkit.crawlers.url_roles import product_identity
+
+    assert product_identity(first) != product_identity(second)
