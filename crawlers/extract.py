@@ -144,9 +144,15 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         image_urls=page_fields.image_urls(evidence, product, None if sources.get("product") else title),
         sources=sources,
     ))
-    shows_one_product = h1 and title and offer.price is not None and item.image_urls
-    if expected and not sources.get("product") and shows_one_product and not shows_many_prices(evidence):
+    shows_one_product = (title and offer.price is not None and item.image_urls
+                         and page_fields.title_heading(evidence, title) is not None and not shows_many_prices(evidence))
+    if expected and not sources.get("product") and shows_one_product:
         sources["product"] = "visible"
     if not sources.get("product") and not (title and offer.price is not None):
         return None
+    if not sources.get("product"):
+        # a title and a price, which `vtonkit extract-product` prints, are no product to a crawl (`is_product_page`)
+        sources["crawl"] = "not kept: no product data" + (
+            "; kept where a crawl reaches it as a product's (a product link or sitemap entry)" if shows_one_product
+            else ", and the page does not show one product (a heading naming it, its price and picture)")
     return item

@@ -258,6 +258,20 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
     return []
 
 
+def title_heading(evidence: PageEvidence, title: str | None) -> Selector | None:
+    """The heading that names the page's product: the first ``<h1>`` with text, else the first
+    ``<h2>``/``<h3>`` that starts with `title` (Cafe24's ``.infoArea h2``, Youngcart's
+    ``h2#sit_title``, Taobao's ``h3.tb-main-title``), not one that merely sits on the page ("You may
+    also like")."""
+    sel = evidence.selector
+    h1 = sel.xpath("(//h1[normalize-space()])[1]")
+    if h1:
+        return h1[0]
+    name = _folded(title or "")
+    return next((heading for heading in sel.xpath("(//h2 | //h3)[position() <= 50]")
+                 if name and _folded(heading.xpath("normalize-space()").get() or "").startswith(name)), None)
+
+
 def document_base(evidence: PageEvidence) -> str:
     """The address the page's relative URLs resolve against: its ``<base href>`` (itself resolved
     against the page's URL), else the page's URL."""
@@ -325,7 +339,8 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
         )
     if not found:
         sel = evidence.selector
-        add([_full_image(img) for img in sel.xpath("//img[@itemprop='image']")])
+        # Taobao and Tmall show the main picture in their "booth"
+        add([_full_image(img) for img in sel.xpath("//img[@itemprop='image' or @id='J_ImgBooth']")])
         add([_full_image(img) for img in sel.xpath(
             "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
             "//img | //img[contains(translate(@class, 'BIGIMAGE', 'bigimage'), 'bigimage')]"
@@ -341,8 +356,8 @@ _NOT_A_PICTURE = re.compile(r"logo|icon|sprite|badge|flag|payment|avatar|banner|
 
 def pictures_of(evidence: PageEvidence, title: str) -> list[str]:
     """The pictures a page without product data shows of its product: the images whose alt text
-    is the product's name (or holds it), else those beside the ``<h1>`` (in its nearest enclosing
-    element that has any), logos and icons aside."""
+    is the product's name (or holds it), else those beside the heading that names it (`title_heading`,
+    in its nearest enclosing element that has any), logos and icons aside."""
     name = " ".join(title.casefold().split())
 
     def wanted(img: Any) -> bool:
@@ -351,8 +366,9 @@ def pictures_of(evidence: PageEvidence, title: str) -> list[str]:
 
     named = [img for img in evidence.selector.xpath("//img[@alt]")
              if name and name in " ".join((img.attrib.get("alt") or "").casefold().split()) and wanted(img)]
-    if not named:
-        for container in evidence.selector.xpath("(//h1)[1]/ancestor::*[position() <= 3]"):
+    heading = title_heading(evidence, title)
+    if not named and heading is not None:
+        for container in heading.xpath("ancestor::*[position() <= 3]"):
             named = [img for img in container.xpath(".//img") if wanted(img)]
             if named:
                 break

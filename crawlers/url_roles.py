@@ -249,12 +249,20 @@ LISTING_URL_HINT = re.compile(
     r"/(?:(?:goods|products?|items?)_?)?lists?(?:\.\w+)?/?$|/(?:category|categories|search|catalog)(?:\.\w+)?/?$",
     re.IGNORECASE,
 )
+# scripts that show every product of a shop, one picked by a product parameter: Youngcart's
+# /shop/item.php?it_id=, Imweb's /shop_view/?idx=, Taobao-like /item.htm?id=
+PRODUCT_SCRIPT_HINT = re.compile(r"/(?:item|shop_view|goods_view|product_view)(?:\.\w+)?/?$", re.IGNORECASE)
 # sitemap files of products (Shopify: sitemap_products_1.xml)
 PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
 
 
 def expected_product_url(url: str, sitemap_url: str = "") -> bool:
-    """A URL that should hold a product: its path looks like a product page's, or a product sitemap lists it."""
-    path = hash_route(url) or split_url(url).path
-    looks_like_product = bool(PRODUCT_URL_HINT.search(path)) and not LISTING_URL_HINT.search(path)
+    """A URL that should hold a product: its path looks like a product page's (or a product script's
+    with a product parameter), or a product sitemap lists it."""
+    parts = split_url(url)
+    path = hash_route(url) or parts.path
+    picks_product = any(_PRODUCT_PARAM.search(name) and _ITEM_VALUE.match(value)
+                        for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    looks_like_product = ((bool(PRODUCT_URL_HINT.search(path)) or (picks_product and bool(PRODUCT_SCRIPT_HINT.search(path))))
+                          and not LISTING_URL_HINT.search(path))
     return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))

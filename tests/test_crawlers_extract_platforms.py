@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from vtonkit.crawlers.extract import extract_product
+from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.prices import parse_price
 
 
@@ -569,3 +569,43 @@ def test_the_trails_last_step_counts_when_it_is_no_link(trail):
     named "The Marlow" fell to `other`. A label before the first link and the separators are no steps."""
     item = extract_product(_page(_SKIRT_PRODUCT, body=f"{trail}<h1>The Marlow</h1>"), "https://shop.example/p/marlow")
     assert (item.breadcrumbs, item.category) == (["Home", "Women", "Skirts"], "lower")
+
+
+# --- Korean and Chinese product pages without product data ----------------------------------------
+
+_YOUNGCART = ('<div id="sit_pvi_big"><a href="/shop/largeimage.php?it_id=1600000001&no=1">'
+              '<img src="/data/item/1600000001/slacks.jpg" width="600"></a></div>'
+              '<section id="sit_ov"><h2 id="sit_title">기모 슬랙스 <span class="sound_only">요약정보 및 구매</span></h2>'
+              '<table class="sit_ov_tbl"><tr><th scope="row">판매가격</th><td><strong>32,000원</strong></td></tr></table>'
+              '{soldout}</section>')
+_TAOBAO = ('<div class="tb-booth"><img id="J_ImgBooth" src="/img/trousers.jpg"></div>'
+           '<div class="tb-property"><h3 class="tb-main-title">高腰阔腿裤 女 春夏</h3>'
+           '<dl class="tb-promo"><dt>促销价</dt><dd><em class="tb-rmb">￥</em><em class="tb-rmb-num">199.00</em></dd></dl></div>')
+
+
+@pytest.mark.parametrize("head, body, lang, url", [
+    ('<meta property="og:title" content="기모 슬랙스">', _YOUNGCART.format(soldout=""), "ko",
+     "https://mall.example/shop/item.php?it_id=1600000001"),
+    ('<meta property="og:title" content="高腰阔腿裤 女 春夏">', _TAOBAO, "zh-CN", "https://shop.example/item.htm?id=520001"),
+])
+def test_a_product_named_in_a_lower_heading_is_one_when_reached_as_a_products(head, body, lang, url):
+    """Youngcart names its product in ``<h2 id="sit_title">``, Taobao-like shops in an ``<h3>`` and show it
+    in ``<img id="J_ImgBooth">``: without a ``<h1>`` (or the picture) the crawl kept neither."""
+    item = extract_product(_page(head=head, body=body, lang=lang), url, expected=True)
+    assert is_product_page(item) and item.sources["product"] == "visible" and item.category == "lower"
+    assert len(item.image_urls) == 1 and "crawl" not in item.sources
+
+
+def test_extract_product_says_when_the_crawl_would_not_keep_a_page():
+    """`vtonkit extract-product` printed such a page as a product although a crawl keeps it only
+    when it reached it as a product's."""
+    page = _page(head='<meta property="og:title" content="기모 슬랙스">', body=_YOUNGCART.format(soldout=""), lang="ko")
+    item = extract_product(page, "https://mall.example/shop/item.php?it_id=1600000001")
+    assert not is_product_page(item) and "product data" in item.sources["crawl"]
+
+
+def test_youngcart_sold_out_notice():
+    """Youngcart says "the stock is short, it cannot be bought" rather than "품절" (sold out)."""
+    page = _page(head='<meta property="og:title" content="기모 슬랙스">', lang="ko", body=_YOUNGCART.format(
+        soldout='<p id="sit_ov_soldout" class="sit_ov_soldout">상품의 재고가 부족하여 구매할 수 없습니다.</p>'))
+    assert extract_product(page, "https://mall.example/shop/item.php?it_id=1", expected=True).availability == "OutOfStock"
