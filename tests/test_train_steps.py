@@ -102,6 +102,23 @@ def test_linear_decay_factor_is_the_official_schedule() -> None:
     assert linear_decay_factor(200000, 100000, 100000) == pytest.approx(1 / 100001)
 
 
+def test_the_learning_rate_decays_over_the_second_half_of_any_run_and_never_below_zero() -> None:
+    """Stage 2 decayed from step 100000 whatever --steps said: a 20000-step fine-tune never decayed,
+    and past step 201000 the factor went negative (the optimiser then climbs the loss)."""
+    from vtonkit.vton_infer.train.builders import stage_config
+    from vtonkit.vton_infer.train.generator_stage import decay_over
+
+    assert decay_over(200000) == {"keep_step": 100000, "decay_step": 100000}  # the official run, unchanged
+    assert linear_decay_factor(250000, 100000, 100000) == 0.0
+    keep, decay = decay_over(20000).values()
+    assert linear_decay_factor(10999, keep, decay) == 1.0
+    assert linear_decay_factor(15000, keep, decay) == pytest.approx(0.5, abs=1e-3)
+    assert linear_decay_factor(20000, keep, decay) == pytest.approx(0.0, abs=1e-3)
+    options = type("Options", (), {"recipe": "default", "lr": None, "steps": 20000})()
+    config = stage_config(GeneratorStageConfig, options, **decay_over(options.steps))
+    assert (config.keep_step, config.decay_step) == (10000, 10000)
+
+
 def test_cached_frozen_stage_gives_the_batches_of_a_recomputation(reference: Path) -> None:
     """Stage 2's per-sample cache of the frozen condition generator: the first batch is the
     uncached recipe's bit for bit, a later batch in another order runs no frozen forward and equals

@@ -110,9 +110,11 @@ def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: Wor
         CachedGeneratorBatches,
         GeneratorStageConfig,
         GeneratorTrainer,
+        decay_over,
     )
 
-    config = stage_config(GeneratorStageConfig, options, **({"ndf": options.disc_width} if options.disc_width else {}))
+    config = stage_config(GeneratorStageConfig, options, **decay_over(options.steps),
+                          **({"ndf": options.disc_width} if options.disc_width else {}))
     tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode
     tocg.requires_grad_(False)
     generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)

@@ -113,8 +113,16 @@ class GeneratorStageConfig:
 
 def linear_decay_factor(step: int, keep_step: int, decay_step: int, every: int = 1000) -> float:
     """Learning-rate factor after `step` steps: 1 until keep_step, then linear towards 0 over
-    decay_step, updated every `every` steps (the official LambdaLR stepped every 1000 steps)."""
-    return 1.0 - max(0, (step // every) * every - keep_step) / float(decay_step + 1)
+    decay_step, updated every `every` steps (the official LambdaLR stepped every 1000 steps); 0
+    after that (the official formula goes negative, which would climb the loss)."""
+    return max(0.0, 1.0 - max(0, (step // every) * every - keep_step) / float(decay_step + 1))
+
+
+def decay_over(steps: int) -> dict[str, int]:
+    """`keep_step` / `decay_step` for a run of `steps` steps: the official proportions (100000 steps
+    at the full rate, then 100000 decaying, of 200000) for any length, so a 20000-step fine-tune
+    decays over its second half too instead of never."""
+    return {"keep_step": steps // 2, "decay_step": steps - steps // 2}
 
 
 @dataclass
