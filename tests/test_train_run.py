@@ -104,6 +104,47 @@ def test_placeholder_own_garments_are_not_trained_on(tmp_path: Path, caplog) -> 
         TrainingDataset(dataset, "test", _pair_list(tmp_path / "only.txt", ["00006_00"]))
 
 
+def test_an_unpaired_list_says_its_garments_are_not_trained_on(tmp_path: Path, caplog) -> None:
+    """Training on an unpaired list (another person's garment in column 2) ignored that column without
+    a word: paired training reads each person's own garment."""
+    from vtonkit.vton_infer.train.data import TrainingDataset
+
+    vitonhd = shared_path("data", "vitonhd")
+    unpaired = tmp_path / "unpaired.txt"
+    unpaired.write_text("00006_00.jpg 00008_00.jpg\n00008_00.jpg 00008_00.jpg\n00013_00.jpg 00006_00.jpg\n")
+    with caplog.at_level("WARNING"):
+        TrainingDataset(vitonhd, "test", unpaired)
+    assert caplog.text.count("pairs list another person's garment") == 1
+    assert (f"{unpaired}: 2 of 3 pairs list another person's garment; training uses each person's own garment "
+            "(cloth/<person>.jpg)") in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        TrainingDataset(vitonhd, "test", _pair_list(tmp_path / "paired.txt", ["00006_00"]))
+    assert "another person's garment" not in caplog.text
+
+
+def test_a_missing_dataset_or_split_folder_is_named_not_the_pair_list(tmp_path: Path) -> None:
+    """`train ds_nothere` said "ds_nothere/train_pairs.txt: pair list not found", and a dataset with
+    only test/ gave "file not found" per sample, then "no readable training sample"."""
+    from vtonkit.vton_infer.train.data import TrainingDataset
+
+    from vtonkit.core.errors import VtonkitError
+
+    with pytest.raises(VtonkitError, match=f"^{re.escape(str(tmp_path / 'nothere'))}: no such dataset folder$"):
+        TrainingDataset(tmp_path / "nothere", "train")
+    dataset = tmp_path / "ds"
+    dataset.mkdir()
+    (dataset / "test").symlink_to(shared_path("data", "vitonhd", "test"), target_is_directory=True)
+    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00"])
+    for given in (None, pairs):
+        with pytest.raises(VtonkitError, match=re.escape(f"{dataset / 'train'}: no such split folder (the dataset "
+                                                         "has test)")):
+            TrainingDataset(dataset, "train", given)
+    done = _vtonkit("train", tmp_path / "nothere", "--stage", "condition", "--out", tmp_path / "run", *TINY)
+    said = _said(done)
+    assert done.returncode == 2 and "nothere: no such dataset folder" in said and "pair list" not in said, said
+
+
 def test_category_tables_put_the_removed_garment_in_channel_3() -> None:
     """For each category, the garment labels its parse-agnostic removes from a real person map to
     channel 3, the kept ones never do, and the limbs the agnostic greys map to the generated 5/6."""
@@ -409,6 +450,8 @@ def test_lower_body_trains_both_stages_and_infers(lower_dataset: Path, tmp_path:
     done = _vtonkit("infer", lower_dataset, "--split", "test", "--pairs", one_pair, "--category", "lower",
                     "--tocg-checkpoint", tocg_run / "mtviton.pth", "--gen-checkpoint", gen_run / "gen.pth", "--out", out)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "trained behind" not in _said(done) and "cannot tell" not in _said(done)  # its own tocg, run.json beside
+    _generator_behind_another_tocg_is_named(lower_dataset, tmp_path, gen_run / "gen.pth")
     from PIL import Image
 
     written = sorted(out.glob("*.png"))
@@ -422,6 +465,25 @@ def test_lower_body_trains_both_stages_and_infers(lower_dataset: Path, tmp_path:
     said = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 2 and "was trained for lower garments" in said, said
     assert not (tmp_path / "upper-out").exists()
+
+
+def _generator_behind_another_tocg_is_named(dataset: Path, tmp_path: Path, gen: Path) -> None:
+    """The generator with another condition generator (a copy out of its run folder) ran without a
+    word: infer and sheet name both files, and that the copy's category cannot be told."""
+    other = tmp_path / "other"
+    done = _vtonkit("train", dataset, "--split", "test", "--pairs", "test_pairs.txt", "--batch-size", 1,
+                    "--steps", 1, "--stage", "condition", "--seed", 1, "--out", other, *TINY)
+    assert done.returncode == 0, done.stdout + done.stderr
+    copied = tmp_path / "copied-mtviton.pth"
+    shutil.copy(other / "mtviton.pth", copied)
+    missing = _pair_list(tmp_path / "missing.txt", ["nobody"])  # fails fast, after the checks
+    for command in (["infer", dataset, "--pairs", missing, "--out", tmp_path / "o-other"],
+                    ["sheet", dataset, "--garment", "nothing", "--out", tmp_path / "s-other"]):
+        done = _vtonkit(*command, "--split", "test", "--tocg-checkpoint", copied, "--gen-checkpoint", gen)
+        said = _said(done)
+        assert f"warning: {gen} was trained behind another condition generator (sha256:" in said, said
+        assert f"not {copied} (sha256:" in said and str(gen.parent / "resume.pt") in said, said
+        assert f"cannot tell which garment category {copied} was trained for (no run.json beside it)" in said, said
 
 
 def test_resume_of_weights_without_a_resume_file_names_a_way_out(tmp_path: Path) -> None:
@@ -509,6 +571,35 @@ def test_the_trained_category_is_read_beside_a_runs_weights_only(tmp_path: Path)
     assert "trained for dresses garments" in category_mismatch([run / "checkpoints" / "gen_step500.pth"], "lower")
     (run / "run.json").write_text("{not json")
     assert trained_category(run / "mtviton.pth") is None
+
+
+def test_the_condition_generator_a_generator_trained_behind_is_read_from_its_resume_file(tmp_path: Path) -> None:
+    """RUN/resume.pt records stage 2's frozen network by content: the same bytes elsewhere pass,
+    another network is named with both files; a copy of gen.pth outside its run says nothing."""
+    from vtonkit.vton_infer.train.run_files import (category_unknown, save_resume, tocg_mismatch, trained_behind,
+                                                    write_options)
+    from vtonkit.vton_infer.train.runner import fixed_settings
+
+    tocg, other, moved = tmp_path / "mtviton.pth", tmp_path / "other.pth", tmp_path / "moved.pth"
+    for path, content in ((tocg, b"network A"), (other, b"network B"), (moved, b"network A")):
+        path.write_bytes(content)
+    run = tmp_path / "run"
+    run.mkdir()
+    options = _tiny_options(tmp_path, run, stage="generator", tocg_checkpoint=tocg)
+    write_options(run, {"category": "lower", "tocg_checkpoint": str(tocg)})
+    save_resume(run, {"step": 1, "settings": fixed_settings(options), "trainer": {"w": torch.zeros(3)}})
+    (run / "gen.pth").write_bytes(b"weights")
+    recorded = trained_behind(run / "gen.pth")
+    assert recorded is not None and recorded[0].startswith("sha256:") and str(tocg) in recorded[1]
+    assert tocg_mismatch(moved, run / "gen.pth") is None and tocg_mismatch(other, None) is None
+    mismatch = tocg_mismatch(other, run / "gen.pth")
+    assert mismatch is not None and str(other) in mismatch and str(run / "resume.pt") in mismatch
+    copy = tmp_path / "gen.pth"
+    copy.write_bytes(b"weights")
+    assert trained_behind(copy) is None and tocg_mismatch(other, copy) is None
+    assert category_unknown([copy, run / "gen.pth", None], "upper") == []
+    (note,) = category_unknown([copy, run / "gen.pth", None], "dresses")
+    assert note.startswith(f"cannot tell which garment category {copy} was trained for (no run.json beside it)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -950,6 +1041,33 @@ def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
     said = " ".join(output.read_text().split())
     assert process.returncode == 130, said
     assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
+
+
+def test_ctrl_c_before_the_first_checkpoint_keeps_the_steps_done(tmp_path: Path) -> None:
+    """Ctrl-C at step 499 of --checkpoint-every 500 lost every step: "it stopped before its first
+    checkpoint: the same command starts it afresh". The steps done are now written first."""
+    import torch
+
+    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
+    run, output = tmp_path / "run", tmp_path / "output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
+            "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
+            "--batch-size", 1, "--checkpoint-every", 500, "--sample-every", 500, "--steps", 500, *TINY,
+            "--out", run])],
+            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not ((run / "losses.jsonl").is_file() and len(_log(run)) >= 2):
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+    said = " ".join(output.read_text().split())
+    assert process.returncode == 130, said
+    assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
+    step = torch.load(run / "resume.pt", map_location="cpu", weights_only=False)["step"]
+    assert step >= 2 and (run / "mtviton.pth").is_file()
+    assert [record["step"] for record in _log(run)][:step] == list(range(1, step + 1))
 
 
 def test_a_resume_file_or_another_width_as_a_network_file_says_which_file_to_give(tmp_path: Path) -> None:

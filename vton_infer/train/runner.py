@@ -345,11 +345,19 @@ def _shown(settings: dict[str, Any], names: list[str]) -> str:
 
 
 def _note_changed_rate(path: Path, payload: dict[str, Any], stage: Stage) -> None:
-    """A new --lr is allowed (lowering it after a divergence is the usual cure), and said."""
-    saved, rate = payload["trainer"].get("config", {}).get("lr_g"), stage.trainer.config.lr_g
+    """A new --lr is allowed (lowering it after a divergence is the usual cure), and said; so is a new
+    --steps, which moves stage 2's learning-rate decay (`decay_over`)."""
+    saved_config, config = payload["trainer"].get("config", {}), stage.trainer.config
+    saved, rate = saved_config.get("lr_g"), config.lr_g
     if saved is not None and saved != rate:
         logger.warning("%s: was trained with --lr %g; resuming with %g (the discriminator's in the same ratio)",
                        path, saved, rate)
+    if hasattr(config, "decay_step") and "decay_step" in saved_config:
+        before = (saved_config["keep_step"], saved_config["keep_step"] + saved_config["decay_step"])
+        now = (config.keep_step, config.keep_step + config.decay_step)
+        if before != now:
+            logger.warning("%s: the learning rate decayed from step %d to %d; with this --steps it decays from "
+                           "step %d to %d", path, *before, *now)
 
 
 def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World) -> int:
@@ -435,7 +443,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
                                       "category": category, "world_size": world.size, "samples": len(dataset)})
     log = run_files.LossLog(run) if world.is_main else None
     keys = LOSS_KEYS[options.stage]
-    step = start_step
+    step = checkpointed = start_step
     try:
         if step < options.steps:
             for step_index, raw in batches_from(dataset, options, world, start_step):
@@ -448,6 +456,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
                 summary.last_losses = losses
                 if step % options.checkpoint_every == 0 or step == options.steps:
                     summary.checkpoint = _checkpoint(run, options, stage, step, category, world) or summary.checkpoint
+                    checkpointed = step
                 if world.is_main and (step % options.sample_every == 0 or step == options.steps):
                     save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
                     run_files.plot_losses(run, keys)
@@ -455,6 +464,14 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
                     progress(step, options.steps, losses)
                 if step >= options.steps:
                     break
+    except KeyboardInterrupt:
+        # Ctrl-C keeps the steps since the last checkpoint (with the default --checkpoint-every 500 a
+        # Ctrl-C at step 499 lost them all). One process only: the ranks of a torchrun job would
+        # have to agree on the step, and a signal reaches them at different points.
+        if world.size == 1 and step > checkpointed:
+            logger.warning("interrupted: writing a checkpoint at step %d first", step)
+            _checkpoint(run, options, stage, step, category, world)
+        raise
     finally:
         if log is not None:
             log.close()
