@@ -1,4 +1,5 @@
-"""Downloader middlewares: retries with exponential backoff, and redirects that would vanish (loops, off-host).
+"""Downloader middlewares: the store's offsite filter, retries with exponential backoff, and redirects
+that would vanish (loops, off-host).
 
 Scrapy's own RetryMiddleware re-schedules a failed request at once; against a struggling shop
 that is the opposite of polite. This subclass waits ``VTONKIT_RETRY_BACKOFF_BASE * 2**(n-1)``
@@ -18,7 +19,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
-from scrapy import Request
+from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
@@ -30,6 +32,17 @@ from vtonkit.crawlers.report import report_for
 from vtonkit.crawlers.urls import is_internal_host
 
 logger = logging.getLogger(__name__)
+
+
+class StoreOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's offsite filter, asking the spider's ``on_store_host``: the store's hosts and their
+    subdomains, on the store's port. Scrapy's own compares host names only: a footer link to
+    another server on the store's host name (``127.0.0.1:9807``, ``shop.example:8443``) was
+    crawled as the store, and its unreadable robots.txt stopped the crawl."""
+
+    def should_follow(self, request: Request, spider: Spider) -> bool:
+        on_store_host = getattr(spider, "on_store_host", None)
+        return on_store_host(request.url) if on_store_host is not None else super().should_follow(request, spider)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

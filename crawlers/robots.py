@@ -12,7 +12,9 @@ was then crawled without its rules. RFC 9309, section 2.3.1:
 * 5xx, 429, a network error ("unreachable"): every page of the host is disallowed.
 
 A host whose robots.txt is unreachable is named once in the crawl's notes (``summary.json``), so an
-empty crawl says why. When it is the store's own host the crawl stops (finish reason
+empty crawl says why. Any other host (a subdomain the store links, a host or port its images are
+served from) loses only its own pages and images; the crawl goes on. When it is the store's own host and port
+(``--url``'s, or where its start page redirected to) the crawl stops (finish reason
 ``robots-unreachable``, exit code 1) rather than refuse, and remember as seen, every page it has
 queued; a ``--resume`` job is left marked unfinished, so the next run starts over from the store's
 start pages and keeps the products found. The file's own request follows redirects to another host (``shop.example``
@@ -116,8 +118,9 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         self._unreachable(netloc, failure_reason(exc))
 
     def _unreachable(self, netloc: str, why: str) -> None:
-        on_store_host = getattr(self.crawler.spider, "on_store_host", None)
-        store = on_store_host is not None and on_store_host(f"http://{netloc}/")
+        # the store's own server only: another server's (a subdomain, an image host) costs its own pages
+        is_store_address = getattr(self.crawler.spider, "is_store_address", None)
+        store = is_store_address is not None and is_store_address(f"http://{netloc}/")
         report_for(self.crawler).note(
             f"robots.txt of {netloc} could not be read ({why}): none of that host's pages or images are "
             "fetched (RFC 9309: an unreachable robots.txt disallows everything); "

@@ -44,6 +44,9 @@ VTONKIT_RETRY_BACKOFF_MAX = 60.0
 VTONKIT_RETRY_AFTER_MAX = 300.0  # longest Retry-After honoured (the host pauses that long; longer is capped)
 VTONKIT_MAX_CRAWL_DELAY = 30.0  # longest robots.txt Crawl-delay honoured, in seconds
 DOWNLOADER_MIDDLEWARES = {
+    # the store is its hosts and their subdomains on its port (Scrapy's own filter ignores ports)
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "vtonkit.crawlers.middlewares.StoreOffsiteMiddleware": 50,
     # an unreachable robots.txt (5xx, 429, a network error) disallows its host instead of allowing it
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "vtonkit.crawlers.robots.StrictRobotsTxtMiddleware": 100,

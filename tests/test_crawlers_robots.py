@@ -65,7 +65,8 @@ def _run_crawl(shop: FixtureShop, out, *options: str, store: str = "generic", ur
 
 
 def _finished(run) -> str:
-    return _finished(run)
+    """The end of what the crawl printed: why an assertion on it failed."""
+    return run.stdout[-3000:] + run.stderr[-3000:]
 
 
 def _crawl_robots(tmp_path, robots: Page | None, handler: type[_Handler] = _Handler):

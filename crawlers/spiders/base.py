@@ -75,6 +75,28 @@ def _asked_url(response: Response) -> str:
     return response.url
 
 
+WEB_DEFAULT_PORTS = (80, 443)  # http://shop.example and https://shop.example are one store
+
+
+def store_address(url: str) -> tuple[str, int | None]:
+    """(host name, port) a URL is served from; the port is None for the web's default ports. Another
+    port is another server (``shop.example:8443``, ``127.0.0.1:9807``), not the store; ("", None)
+    for a malformed URL."""
+    parts = split_url(url)
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number
+        return "", None
+    return (parts.hostname or "").lower(), None if port in WEB_DEFAULT_PORTS else port
+
+
+def as_given(url: str) -> str:
+    """The start address as the user gave it, its path neither extended nor cut (``/shop`` is not
+    ``/shop/``, a 404 on many servers); a bare host gets the ``/`` its request carries anyway."""
+    parts = urlsplit(url)
+    return url if parts.path else urlunsplit(parts._replace(path="/"))
+
+
 def product_key(sku: str | None, url: str) -> str:
     """One product however it was reached: by its SKU, else by the page it is (`product_identity`)."""
     return f"sku:{sku}" if sku else f"url:{product_identity(url)}"
@@ -128,14 +150,17 @@ class StoreSpider(scrapy.Spider):
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
-        self.base_url = (url or self.base_url).rstrip("/")
+        given = (url or self.base_url).strip()
+        self.base_url = given.rstrip("/")
         if not self.base_url:
             raise ValueError(f"spider {self.name!r} needs a store URL: -a url=https://shop.example")
+        self.start_url = as_given(given)
         self.limit = int(limit) if limit not in (None, "", 0, "0") else None
         if category and category not in CATEGORIES:
             raise ValueError(f"category must be one of {', '.join(CATEGORIES[:3])}, got {category!r}")
         self.category = category or None
-        self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
+        # the store's own (host, port): --url's, and where its start page redirected to
+        self.store_addresses = [store_address(self.base_url)]
         self.emitted = 0
         self._emitted_products: set[str] = set()
         self._filtered_products: set[str] = set()  # products --category left out
@@ -203,14 +228,14 @@ class StoreSpider(scrapy.Spider):
 
     # -- start ----------------------------------------------------------------------------
     def url_for(self, path: str) -> str:
-        """`path` under the store's base URL. A base URL with a query (``--url .../list.php?cate_no=24``)
-        is itself the start page: the query is dropped for other paths, never extended with them."""
+        """`path` under the store's base URL; ``/`` is the base URL itself, requested as given (a
+        path is not given a trailing slash, a query, ``--url .../list.php?cate_no=24``, is kept).
+        Other paths drop the base URL's query, never extend it."""
         if path.startswith("http"):
             return path
-        base = urlsplit(self.base_url)
-        if base.query and path in ("", "/"):
-            return self.base_url
-        root = urlunsplit(base._replace(query="", fragment=""))
+        if path in ("", "/"):
+            return self.start_url
+        root = urlunsplit(urlsplit(self.base_url)._replace(query="", fragment=""))
         return urljoin(root + "/", path.lstrip("/"))
 
     async def start(self) -> AsyncIterator[Any]:
@@ -249,20 +274,39 @@ class StoreSpider(scrapy.Spider):
         request.meta.update(vtonkit_start=True, allow_offsite=True)
         return request
 
+    @property
+    def allowed_domains(self) -> list[str]:
+        """The store's host names, for code that reads Scrapy's attribute; the crawl's offsite filter
+        (:class:`~vtonkit.crawlers.middlewares.StoreOffsiteMiddleware`) asks `on_store_host`."""
+        return list(dict.fromkeys(host for host, _ in self.store_addresses))
+
+    def is_store_address(self, url: str) -> bool:
+        """The URL is served from the store's own host and port (not a subdomain): the server whose
+        robots.txt, unreadable, stops the crawl."""
+        return store_address(url) in self.store_addresses
+
     def on_store_host(self, url: str) -> bool:
-        """The URL is on one of the store's hosts (``allowed_domains`` or a subdomain), as Scrapy's
-        offsite filter decides."""
-        host = (split_url(url).hostname or "").lower()
-        return any(host == domain or host.endswith(f".{domain}") for domain in self.allowed_domains)
+        """The URL is the store's: on one of its hosts or a subdomain of one (``www.``, ``m.``, a
+        shop's ``blog.``), on the store's port. Another port is another server (Scrapy's own offsite
+        filter compares host names only, so a footer link to ``127.0.0.1:9807`` was the store's)."""
+        host, port = store_address(url)
+        return bool(host) and any(
+            port == store_port and (host == store_host or host.endswith(f".{store_host}"))
+            for store_host, store_port in self.store_addresses
+        )
 
     def _adopt_redirected_host(self, response: Response, request: scrapy.Request, spider: Any) -> None:
-        """A start page redirected to a host outside ``allowed_domains``: the store lives there, so its
-        links are followed (before, every one was dropped as offsite and the crawl found nothing)."""
-        host = (urlsplit(response.url).hostname or "").lower()
-        if not request.meta.get("vtonkit_start") or not host or self.on_store_host(response.url):
+        """A start page redirected to another host or port: the store lives there, so its links are
+        followed (before, every one was dropped as offsite and the crawl found nothing), and its
+        robots.txt is the store's own."""
+        address = store_address(response.url)
+        if not request.meta.get("vtonkit_start") or not address[0] or address in self.store_addresses:
             return
-        self.allowed_domains.append(host)  # Scrapy's OffsiteMiddleware re-reads the list on change
-        report_for(self.crawler).note(f"the store's address redirects to {host}: crawling that host too")
+        widens = not self.on_store_host(response.url)  # not a subdomain already followed
+        self.store_addresses.append(address)
+        if widens:
+            report_for(self.crawler).note(f"the store's address redirects to {split_url(response.url).netloc}: "
+                                          "crawling that host too")
 
     def browser_request(self, url: str, callback: Any) -> scrapy.Request | None:
         """A ``js_paths`` page rendered by Chromium, or None (reported) when no browser is available."""

@@ -1,0 +1,129 @@
+"""What the store is: its start page as given, its hosts and ports, and whose robots.txt may stop it.
+
+A shop on 127.0.0.1 and the real `vtonkit crawl`. Links and images point at servers that cannot
+be reached: another port of the store's host name (nothing listens there) and a subdomain of it
+(which does not resolve, or, where ``*.localhost`` resolves, drops the robots.txt connection).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+
+import pytest
+
+from tests.fixture_shops import FixtureShop, Page, Routes, _Handler, html, product_ld
+from tests.test_crawlers_render import REPO, VTONKIT
+
+HANDLES = ["linen-shirt", "midi-skirt", "wide-trousers"]
+
+
+def _closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (a server that is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _shop_routes(footer: str, image: str) -> Routes:
+    """A home page linking the products and `footer`; each product shows `image`."""
+    links = "".join(f"<a href='/products/{h}'>{h}</a>" for h in HANDLES)
+    routes: Routes = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                      "/": html(f"{links}<footer>{footer}</footer>")}
+    for n, handle in enumerate(HANDLES):
+        offer = {"@type": "Offer", "price": 30 + n, "priceCurrency": "EUR"}
+        routes[f"/products/{handle}"] = html(f"<h1>{handle}</h1><footer>{footer}</footer>",
+                                             head=product_ld(handle, image, offer, sku=handle))
+    return routes
+
+
+class _SubdomainRobotsDropped(_Handler):
+    """Drops the connection when a subdomain's robots.txt is asked for (where ``blog.localhost``
+    resolves to this server)."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt" and self.headers.get("Host", "").startswith("blog."):
+            self.server.log(f"//{self.headers['Host']}{self.path}", self.headers.get("User-Agent", ""))
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+def _crawl(shop: FixtureShop, url: str, out) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", url, "--no-throttle",
+                              "--render", "never"], capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    lines = (out / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    return run, summary, [json.loads(line) for line in lines]
+
+
+def _tail(run: subprocess.CompletedProcess) -> str:
+    return run.stdout[-3000:] + run.stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["another-port-link", "subdomain-link", "another-port-image"])
+def test_an_unreachable_robots_txt_of_another_server_does_not_stop_the_crawl(tmp_path, where):
+    """A footer link to ``blog.localhost:PORT`` or ``localhost:OTHER-PORT``, or product images on
+    another port, whose robots.txt could not be read, stopped the whole crawl ("the crawl stops",
+    exit 1), and a --resume met it again: the crawl could never finish. Only the store's own
+    robots.txt may stop it; another port is another server, not the store, so its links are not
+    followed; a subdomain is the store's, and only its own pages are left, with a note."""
+    closed = _closed_port()
+    shop = FixtureShop(lambda base: {})
+    port = shop.server_address[1]
+    elsewhere = {"another-port-link": f"http://localhost:{closed}/",
+                 "subdomain-link": f"http://blog.localhost:{port}/",
+                 "another-port-image": f"http://localhost:{closed}/img/0.jpg"}[where]
+    footer = "" if where.endswith("image") else f"<a href='{elsewhere}'>elsewhere</a>"
+    image = elsewhere if where.endswith("image") else "/img/0.jpg"
+    shop.routes = _shop_routes(footer, image)
+    shop.RequestHandlerClass = _SubdomainRobotsDropped
+
+    run, summary, products = _crawl(shop, f"http://localhost:{port}", tmp_path)
+
+    assert run.returncode == 0, _tail(run)
+    assert summary["finish_reason"] == "finished"
+    assert sorted(p["sku"] for p in products) == HANDLES
+    robots_notes = [note for note in summary["notes"] if note.startswith("robots.txt of ")]
+    assert not [note for note in robots_notes if "the crawl stops" in note], robots_notes
+    if where == "another-port-link":  # not the store: never asked for
+        assert not robots_notes, robots_notes
+    else:  # the subdomain is the store's, an image may be anywhere: that host alone is left
+        netloc = elsewhere.split("/")[2]
+        assert [note for note in robots_notes if note.startswith(f"robots.txt of {netloc} could not be read")]
+
+
+def test_the_store_is_its_hosts_on_its_port():
+    """`on_store_host` compared host names only: ``127.0.0.1:9807`` (another server) was the store of
+    ``--url http://127.0.0.1:8807``. A subdomain (``www.``, ``m.``, ``blog.``) is the store's; the
+    default ports of http and https are one store; the store's own address is its host and port."""
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    local = GenericSpider(url="http://localhost:8807")
+    assert local.on_store_host("http://localhost:8807/shop") and local.on_store_host("http://blog.localhost:8807/")
+    assert not local.on_store_host("http://localhost:9807/") and not local.on_store_host("http://localhost/")
+    assert not local.on_store_host("http://127.0.0.1:8807/") and not local.on_store_host("http://notlocalhost:8807/")
+    shop = GenericSpider(url="https://shop.example/kr")
+    assert shop.on_store_host("http://shop.example/p/1") and shop.on_store_host("https://www.shop.example:443/p/1")
+    assert not shop.on_store_host("https://shop.example:8443/p/1")
+    assert shop.is_store_address("https://shop.example/robots.txt")
+    assert shop.is_store_address("http://SHOP.example/")
+    assert not shop.is_store_address("https://www.shop.example/") and not local.is_store_address("http://localhost:9807/")
+
+
+@pytest.mark.slow
+def test_a_start_url_with_a_path_is_requested_as_given(tmp_path):
+    """`--url http://127.0.0.1:8806/shop` was requested as ``/shop/`` (a slash added), a 404: no product."""
+    shop = FixtureShop(lambda base: {"/shop": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in HANDLES))})
+    shop.routes.update({path: page for path, page in _shop_routes("", "/img/0.jpg").items() if path != "/"})
+
+    run, _, products = _crawl(shop, f"{shop.url}/shop", tmp_path)
+
+    assert run.returncode == 0, _tail(run)
+    assert sorted(p["sku"] for p in products) == HANDLES
+    assert "/shop" in shop.paths and "/shop/" not in shop.paths, shop.paths
