@@ -7,9 +7,10 @@ crawl finite whatever it sends:
   HttpCompressionMiddleware caps gzip/deflate/brotli/zstd ``Content-Encoding`` (images use their
   own ``VTONKIT_MAX_IMAGE_BYTES``), and :func:`gunzip_capped` caps what Scrapy leaves to the
   spider, a gzipped sitemap file (``sitemap.xml.gz``).
-* **Budgets** (:class:`CrawlBudget`): the crawl stops after ``VTONKIT_MAX_PAGES`` pages
-  (``--max-pages``), ``VTONKIT_MAX_SECONDS`` seconds (``--max-time``), or
-  ``VTONKIT_STALL_PAGES`` pages in a row without a product page. Image downloads are not pages.
+* **Budgets** (:class:`CrawlBudget`): the crawl stops after ``VTONKIT_MAX_PAGES`` pages fetched
+  (``--max-pages``; pages waiting for their host's turn are not spent, :class:`PageBudgetGate`),
+  ``VTONKIT_MAX_SECONDS`` seconds (``--max-time``), or ``VTONKIT_STALL_PAGES`` pages in a row
+  without a product page. Image downloads are not pages.
 * **Traps** (:class:`TrapFilter`): links that only lead to more of themselves are pruned before
   they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` views on one path (query
   strings without item and category ids, see :mod:`~vtonkit.crawlers.url_roles`: faceted
@@ -81,7 +82,7 @@ class Budget:
     max_pages: int
     max_seconds: float
     stall_pages: int
-    started: int = 0  # page downloads started (what the page budget counts)
+    started: int = 0  # page requests sent on to a download slot after their host's turn (what the page budget counts)
     pages: int = 0  # page responses received
     pages_since_product: int = 0
     stopped_by: str | None = None
@@ -166,11 +167,15 @@ class BudgetSpent(IgnoreRequest):
 
 
 class PageBudgetGate:
-    """Downloader middleware: no page download starts once the page budget is spent.
+    """Downloader middleware: no page goes on to be downloaded once the page budget is spent.
 
-    The budget counts downloads started, so a crawl fetches at most ``VTONKIT_MAX_PAGES`` pages
-    (counting responses instead would let every request in flight overshoot it). The download
-    that spends the budget stops the crawl; requests already in flight still complete.
+    It stands after the host pacer (:class:`~vtonkit.crawlers.pacing.HostPacer`): a request counts
+    when its host's turn has come (``Crawl-delay``, a pause asked for) and it goes on to its
+    download slot, so a crawl fetches at most ``VTONKIT_MAX_PAGES`` pages (counting responses
+    instead would let every request in flight overshoot it). Counted as it arrived, a page waiting
+    for its turn spent the budget too: under ``Crawl-delay: 1``, ``--max-pages 15`` fetched 5 pages,
+    the other 10 dropped as the spent budget stopped the crawl. The request that spends the budget
+    stops the crawl; the pages counted, in flight or queued in their slot, are still fetched.
     """
 
     def __init__(self, crawler: Crawler):

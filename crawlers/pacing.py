@@ -17,9 +17,9 @@ A waiting request claims its turn when it wakes, not when it arrives: turns book
 CONCURRENT_REQUESTS waiting requests made a pause last as long as all of them, then released them
 at once. The robots.txt fetches themselves never wait (the rules decide everything else). A crawl
 that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and the pages
-held in any download slot, instead of waiting them out (a ``Crawl-delay: 30`` made shutdown take
-six minutes, a slow store's queue behind Scrapy's own delay almost two) or sending them to a host
-that asked for a pause; the requests in flight finish, and so do the images queued in a slot for
+held in any download slot (but those a spent ``--max-pages`` counted), instead of waiting them out
+(a ``Crawl-delay: 30`` made shutdown take six minutes, a slow store's queue behind Scrapy's own
+delay almost two) or sending them to a host that asked for a pause; the requests in flight finish, and so do the images queued in a slot for
 the products found. Its ``--resume`` job then
 starts over from the start pages, keeping the products found (``HostPacer.dropped``, read by the
 runner).
@@ -97,17 +97,19 @@ class HostPacer:
             watch.stop()
 
     def _drop_queued_if_stopping(self) -> None:
-        """Once the crawl stops (Ctrl-C, a spent budget), drop the pages the download slots still
-        hold: Scrapy sends every queued request before it closes, each after the slot's delay, and a
-        slow store took minutes to let a stopped crawl go. The requests in flight finish, and so do
-        the images of the products found (without them a product is written imageless)."""
+        """Once the crawl stops (Ctrl-C, --max-time, the stall stop), drop the pages the download
+        slots still hold: Scrapy sends every queued request before it closes, each after the slot's
+        delay, and a slow store took minutes to let a stopped crawl go. The requests in flight
+        finish, and so do the images of the products found (without them a product is written
+        imageless). A spent page budget keeps them: the page budget counted each page a slot holds
+        (:class:`~vtonkit.crawlers.limits.PageBudgetGate`), at most the pages it allows."""
         if not self.stopping():
             return
         if not self._announced:
             self._announced = True
-            budget = getattr(self.crawler, "vtonkit_budget", None)
-            reason = budget.budget.stopped_by if budget is not None and budget.budget.stopped_by else "interrupted"
-            self.crawler.signals.send_catch_log(signal=CRAWL_STOPPING, reason=reason)
+            self.crawler.signals.send_catch_log(signal=CRAWL_STOPPING, reason=self.stop_reason())
+        if self.stop_reason() == "max-pages":  # the slots hold the pages the budget counted: its last ones
+            return
         downloader = self.crawler.engine.downloader if self.crawler.engine is not None else None
         for netloc, slot in list(downloader.slots.items()) if downloader is not None else ():
             kept = deque()
@@ -126,6 +128,12 @@ class HostPacer:
         products found still come, each in its turn."""
         budget = getattr(self.crawler, "vtonkit_budget", None)
         return not self.crawler.crawling or (budget is not None and budget.budget.stopped_by is not None)
+
+    def stop_reason(self) -> str:
+        """Why a stopping crawl stops: Ctrl-C ("interrupted"), else the budget that was spent."""
+        budget = getattr(self.crawler, "vtonkit_budget", None)
+        stopped_by = budget.budget.stopped_by if budget is not None else None
+        return stopped_by if stopped_by and self.crawler.crawling else "interrupted"
 
     def pause(self, request: Request, seconds: float) -> None:
         """No request to the host of `request` starts in the next `seconds`: neither those still to

@@ -55,10 +55,11 @@ DOWNLOADER_MIDDLEWARES = {
     "vtonkit.crawlers.middlewares.BackoffRetryMiddleware": 550,
     # sees 3xx responses before RedirectMiddleware (600): a loop is reported, not silently dropped
     "vtonkit.crawlers.middlewares.RedirectLoopMiddleware": 650,
-    # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget
-    "vtonkit.crawlers.limits.PageBudgetGate": 150,
     # after the robots middleware, which reads Crawl-delay: a host's requests start when it allows
     "vtonkit.crawlers.pacing.HostPacer": 160,
+    # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget;
+    # after HostPacer: nor does a page waiting for its host's turn, which a stopping crawl drops
+    "vtonkit.crawlers.limits.PageBudgetGate": 170,
 }
 REDIRECT_MAX_TIMES = 8
 # the fragment of a hash route (/#/item/3) makes another page (Scrapy's own drops every fragment)

@@ -1,0 +1,48 @@
+"""--max-pages counts the pages fetched: a shop on 127.0.0.1 and the real `vtonkit crawl`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
+from tests.test_crawlers_render import REPO, VTONKIT
+
+pytestmark = pytest.mark.slow
+
+HANDLES = [f"item-{n}" for n in range(12)]
+MAX_PAGES = 5
+
+
+def _routes(robots: bytes) -> Routes:
+    shop: Routes = {"/robots.txt": Page(robots, "text/plain"),
+                    "/": html("".join(f"<a href='/products/{h}'>{h}</a>" for h in HANDLES))}
+    for n, handle in enumerate(HANDLES):
+        offer = {"@type": "Offer", "price": 20 + n, "priceCurrency": "EUR"}
+        shop[f"/products/{handle}"] = html(f"<h1>{handle}</h1>", head=product_ld(handle, "/img/0.jpg", offer, sku=handle))
+    return shop
+
+
+@pytest.mark.parametrize("robots, options", [
+    (b"User-agent: *\nCrawl-delay: 0.3\n", ["--no-throttle"]),
+    (b"User-agent: *\nAllow: /\n", []),  # Scrapy's own download delay queues the pages in its slot
+], ids=["crawl-delay", "download-delay"])
+def test_the_page_budget_counts_pages_fetched_not_pages_waiting_for_their_turn(tmp_path, robots, options):
+    """Under `Crawl-delay: 1`, --max-pages 15 fetched 5 pages (0 products, exit 1): the budget was
+    spent by the requests that waited for their host's turn, which the stopping crawl then dropped."""
+    shop = FixtureShop(lambda base: _routes(robots))
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--render",
+                              "never", "--max-pages", str(MAX_PAGES), *options],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["finish_reason"] == "max-pages"
+    fetched = [path for path in shop.paths if path != "/robots.txt" and not path.startswith("/img/")]
+    assert len(fetched) == MAX_PAGES and summary["budget"]["pages"] == MAX_PAGES, (fetched, summary["budget"])
+    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(products) == len([path for path in fetched if path.startswith("/products/")])
