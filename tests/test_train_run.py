@@ -1087,3 +1087,33 @@ def test_a_resume_file_or_another_width_as_a_network_file_says_which_file_to_giv
     with pytest.raises(FormatError, match=r"--init-tocg.*trained at the --width given") as caught:
         train(_tiny_options(tmp_path, tmp_path / "wider", init_tocg=run / "mtviton.pth", width=16))
     assert "--tocg-checkpoint" not in str(caught.value)
+
+
+def test_resuming_on_other_data_is_said_and_run_json_keeps_every_invocation(tmp_path: Path, caplog) -> None:
+    """--resume on another pair list (or dataset) went on without a word, and run.json was rewritten to
+    name the new data, though the first steps trained on the old; it recorded no versions, no file
+    contents and no earlier invocation, and paths relative to where the command ran."""
+    import logging
+
+    from vtonkit.vton_infer.train.runner import train
+
+    run = tmp_path / "run"
+    train(_tiny_options(tmp_path, run, steps=1))
+    first = json.loads((run / "run.json").read_text())
+    assert first["history"] == [] and first["data"]["samples"] == 1 and first["data"]["names"].startswith("sha256:")
+    assert Path(first["dataset"]).is_absolute() and first["files"]["pairs"].startswith("sha256:")
+    assert {"vtonkit", "torch", "numpy", "python"} <= set(first["versions"]) and first["threads"] >= 1
+    other = _pair_list(tmp_path / "two.txt", ["00006_00", "00008_00"])
+    with caplog.at_level(logging.WARNING):
+        train(_tiny_options(tmp_path, run, steps=2, resume=True, pairs=other, lr=1e-4))
+    assert "was trained on" in caplog.text and "(1 persons" in caplog.text and "(2 persons" in caplog.text
+    assert "do not read the batches an uninterrupted run would have read" in caplog.text
+    second = json.loads((run / "run.json").read_text())
+    assert second["started_at_step"] == 1 and second["lr"] == 1e-4 and second["data"]["samples"] == 2
+    assert [record["data"]["samples"] for record in second["history"]] == [1]
+    assert second["history"][0]["lr"] is None and second["history"][0]["started_at_step"] == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        train(_tiny_options(tmp_path, run, steps=3, resume=True, pairs=other, lr=1e-4))
+    assert "was trained on" not in caplog.text  # the same data as the checkpoint's
+    assert len(json.loads((run / "run.json").read_text())["history"]) == 2

@@ -8,7 +8,6 @@ listed in `not_computed` with the file and where to put it; asked for by name, i
 """
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from vtonkit.vton_infer.evaluation.matching import Prediction, Skipped, list_ima
 from vtonkit.vton_infer.evaluation.protocols import Protocol
 from vtonkit.vton_infer.evaluation.resize import pil_resize_uint8
 from vtonkit.vton_infer.evaluation.ssim import greyscale, ssim
+from vtonkit.vton_infer.versions import library_versions
 from vtonkit.vton_infer.warp_baseline import GARMENT_LABELS
 
 from vtonkit.core.errors import InputError, VtonkitError
@@ -88,15 +88,6 @@ class EvaluationResult:
     settings: dict[str, object]
     weights: dict[str, dict[str, str]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
-
-
-def library_versions() -> dict[str, str]:
-    import scipy
-
-    from vtonkit import __version__
-
-    return {"vtonkit": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__, "pillow": Image.__version__, "scipy": scipy.__version__}
 
 
 def _missing_weights_message(model_name: str, option: str) -> str:

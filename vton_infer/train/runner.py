@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
 import math
 import time
@@ -274,7 +275,8 @@ def _non_finite_weight(state: dict[str, Any]) -> str | None:
     return None
 
 
-def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, category: str, world: World) -> Path | None:
+def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, category: str, world: World,
+                data: dict[str, Any]) -> Path | None:
     trainer_state = stage.trainer.state_dict()
     # a finite loss can still step the weights to infinity; such a checkpoint would only spoil the good ones
     bad = _non_finite_weight(trainer_state)  # every rank holds the same weights, so every rank stops
@@ -289,7 +291,7 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
         run_files.save_resume(run, {
             "step": step, "stage": options.stage, "category": category, "seed": options.seed,
             "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
-            "trainer": trainer_state, "rng": rng,
+            "data": data, "trainer": trainer_state, "rng": rng,
         })
         return run_files.save_published(run, options.stage, stage.network.state_dict(), step)
     except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError over the OSError
@@ -309,6 +311,26 @@ def fixed_settings(options: TrainOptions) -> dict[str, Any]:
     if options.tocg_checkpoint is not None:
         settings["--tocg-checkpoint"] = _content_id(Path(options.tocg_checkpoint))
     return settings
+
+
+def data_identity(dataset: TrainingDataset) -> dict[str, Any]:
+    """What a run trains on: the dataset folder and split, and the persons in their order (by content:
+    a dataset moved elsewhere is the same data; a cleaned or other pair list is not)."""
+    names = hashlib.sha256("\n".join(dataset.names).encode("utf-8")).hexdigest()[:16]
+    return {"dataset": str(dataset.dataset.resolve()), "split": dataset.split, "samples": len(dataset.names),
+            "names": f"sha256:{names}"}
+
+
+def _note_changed_data(path: Path, payload: dict[str, Any], data: dict[str, Any]) -> None:
+    """Resuming on other data (another dataset, a pair list cleaned since) is allowed, and said: the
+    batches after the checkpoint are then not those an uninterrupted run would have read."""
+    saved = payload.get("data")
+    if saved is None or saved.get("names") == data["names"]:  # older resume files record no data
+        return
+    logger.warning("%s: was trained on %s/%s (%d persons, %s); resuming on %s/%s (%d persons, %s): the steps "
+                   "after step %d do not read the batches an uninterrupted run would have read",
+                   path, saved.get("dataset"), saved.get("split"), saved.get("samples", 0), saved.get("names"),
+                   data["dataset"], data["split"], data["samples"], data["names"], payload.get("step", 0))
 
 
 def _content_id(path: Path) -> str:
@@ -340,6 +362,32 @@ def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOpti
                            "or start a new run in another --out")
 
 
+def run_record(run: Path, options: TrainOptions, category: str, world: World, data: dict[str, Any],
+               start_step: int) -> dict[str, Any]:
+    """run.json: this invocation's options (paths absolute), the data, the input files by content,
+    versions and threads; on --resume the earlier invocations' records in `history`, oldest first."""
+    from vtonkit.vton_infer.versions import library_versions
+
+    record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    files = {name: record[name] for name in ("pairs", "vgg_weights", "init_tocg", "init_gen", "init_disc",
+                                             "tocg_checkpoint") if record.get(name) and Path(record[name]).is_file()}
+    record.update({
+        "category": category, "world_size": world.size, "samples": data["samples"], "data": data,
+        "started_at_step": start_step, "files": {name: _content_id(Path(path)) for name, path in files.items()},
+        "threads": torch.get_num_threads(), "versions": library_versions(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    history: list[dict[str, Any]] = []
+    if options.resume:
+        try:
+            earlier = json.loads((run / run_files.OPTIONS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # absent or damaged: the resume file still holds what resuming needs
+            earlier = None
+        if isinstance(earlier, dict):
+            history = [*earlier.pop("history", []), earlier]
+    return {**record, "history": history}
+
+
 def _shown(settings: dict[str, Any], names: list[str]) -> str:
     return ", ".join(f"{name} {'(not given)' if settings[name] is None else settings[name]}" for name in names)
 
@@ -360,12 +408,14 @@ def _note_changed_rate(path: Path, payload: dict[str, Any], stage: Stage) -> Non
                            "step %d to %d", path, *before, *now)
 
 
-def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World) -> int:
+def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World,
+            data: dict[str, Any]) -> int:
     path = run / run_files.RESUME_FILE
     payload = run_files.load_resume(run)
     _check_same_settings(path, payload, options, category)
     if world.is_main:
         _note_changed_rate(path, payload, stage)
+        _note_changed_data(path, payload, data)
     try:
         stage.trainer.load_state_dict(payload["trainer"])
     except (RuntimeError, KeyError, ValueError) as exc:  # older resume files record no --width/--recipe
@@ -432,15 +482,15 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
 
     torch.manual_seed(options.seed)  # the official scripts seed right before train()
     stage = build_stage(options, category, device, world)
-    start_step = _resume(run, options, stage, category, world) if options.resume else 0
+    data = data_identity(dataset)
+    start_step = _resume(run, options, stage, category, world, data) if options.resume else 0
     summary = TrainSummary(resumed_from=start_step, world_size=world.size)
     if world.is_main:
         run.mkdir(parents=True, exist_ok=True)
         run_files.remove_stale_temps(run)
         if not options.resume:
             run_files.clear_unfinished(run)  # no checkpoint here (refused above otherwise)
-        run_files.write_options(run, {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
-                                      "category": category, "world_size": world.size, "samples": len(dataset)})
+        run_files.write_options(run, run_record(run, options, category, world, data, start_step))
     log = run_files.LossLog(run) if world.is_main else None
     keys = LOSS_KEYS[options.stage]
     step = checkpointed = start_step
@@ -455,7 +505,8 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
                     log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
                 summary.last_losses = losses
                 if step % options.checkpoint_every == 0 or step == options.steps:
-                    summary.checkpoint = _checkpoint(run, options, stage, step, category, world) or summary.checkpoint
+                    summary.checkpoint = (_checkpoint(run, options, stage, step, category, world, data)
+                                          or summary.checkpoint)
                     checkpointed = step
                 if world.is_main and (step % options.sample_every == 0 or step == options.steps):
                     save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
@@ -470,7 +521,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
         # have to agree on the step, and a signal reaches them at different points.
         if world.size == 1 and step > checkpointed:
             logger.warning("interrupted: writing a checkpoint at step %d first", step)
-            _checkpoint(run, options, stage, step, category, world)
+            _checkpoint(run, options, stage, step, category, world, data)
         raise
     finally:
         if log is not None:
