@@ -359,8 +359,10 @@ def visible_availability(evidence: PageEvidence) -> str | None:
     ``InStock`` when the page shows an enabled buy button ("Add to bag", "장바구니 담기")."""
     words = [w.lower() for w in merged_vocabulary().out_of_stock]
     orderable = _orderable()
+    # by class or id: Youngcart's notice is <p id="sit_ov_soldout"> with no class
     nodes = evidence.selector.xpath(
         "//*[contains(translate(@class, 'STOCK', 'stock'), 'stock') or contains(translate(@class, 'SOLD', 'sold'), 'sold')"
+        " or contains(translate(@id, 'STOCK', 'stock'), 'stock') or contains(translate(@id, 'SOLD', 'sold'), 'sold')"
         " or contains(@class, 'availability') or self::button][not(ancestor::script)]" + SHOWN
     )
     for node in nodes[:20]:

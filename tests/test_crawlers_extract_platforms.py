@@ -604,8 +604,10 @@ def test_extract_product_says_when_the_crawl_would_not_keep_a_page():
     assert not is_product_page(item) and "product data" in item.sources["crawl"]
 
 
-def test_youngcart_sold_out_notice():
-    """Youngcart says "the stock is short, it cannot be bought" rather than "품절" (sold out)."""
+@pytest.mark.parametrize("attributes", ['id="sit_ov_soldout" class="sit_ov_soldout"', 'id="sit_ov_soldout"'])
+def test_youngcart_sold_out_notice(attributes):
+    """Youngcart says "the stock is short, it cannot be bought" rather than "품절" (sold out), in a
+    notice that stock elements were found by class alone, which Youngcart's stock theme has none of."""
     page = _page(head='<meta property="og:title" content="기모 슬랙스">', lang="ko", body=_YOUNGCART.format(
-        soldout='<p id="sit_ov_soldout" class="sit_ov_soldout">상품의 재고가 부족하여 구매할 수 없습니다.</p>'))
+        soldout=f'<p {attributes}>상품의 재고가 부족하여 구매할 수 없습니다.</p>'))
     assert extract_product(page, "https://mall.example/shop/item.php?it_id=1", expected=True).availability == "OutOfStock"
