@@ -293,6 +293,30 @@ def unlistable(stems: list[str], folder: str) -> dict[str, str]:
     return problems
 
 
+def missing_split_problem(layout: DatasetLayout, split: str) -> str | None:
+    """Why `split` of the dataset is not there (no dataset folder, or the split was never made: prep
+    --split auto may put all in train), naming the splits it has; None when its folder exists."""
+    if not layout.root.is_dir():
+        return f"{layout.root}: no such dataset folder"
+    split_dir = layout.split(split)
+    if split_dir.root.is_dir():
+        return None
+    present = [name for name in SPLITS if layout.split(name).root.is_dir()]
+    return (f"{split_dir.root}: no such split folder (the dataset has {', '.join(present) or 'no split folder'}); "
+            "choose one with --split")
+
+
+def _why_no_pair(split: str, mode: str) -> str:
+    """Why no pair was made when every person lacks its own garment (" (...)"), or "" otherwise."""
+    if split == "train":  # the train loader reads column 1 only: no mode helps, only the data does
+        return (" (no person has its own garment: training needs each person's own garment under the same stem, "
+                "cloth/<person>.jpg, such as a shop's on-model and product shots of one product prepared with "
+                "`vtonkit prep --split auto`; --mode unpaired makes placeholder garments only on the test split)")
+    if mode == "paired":
+        return " (no person has its own garment: use --mode unpaired on the test split)"
+    return ""
+
+
 def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0, category: str | None = None,
                     allow_leakage: bool = False, output: str | Path | None = None) -> PairListResult:
     """Build and write `<dataset>/<split>_pairs.txt` (or `output`); see the module docstring.
@@ -319,10 +343,8 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
     persons = [s for s in persons if f"image/{s}.jpg" not in skipped]
     garments = [s for s in garments if f"cloth/{s}.jpg" not in skipped]
     if not persons:
-        if not split_dir.root.is_dir():  # the split was never made (prep --split auto may put all in train)
-            present = [name for name in SPLITS if layout.split(name).root.is_dir()]
-            raise VtonkitError(f"{split_dir.root}: no such split folder (the dataset has "
-                               f"{', '.join(present) or 'no split folder'}); choose one with --split")
+        if (problem := missing_split_problem(layout, split)) is not None:
+            raise VtonkitError(problem)
         raise VtonkitError(f"{split_dir.root}: no complete person sample" + (f" of category {category}" if category else ""))
     if not garments and mode != "paired":
         raise VtonkitError(f"{split_dir.root}: no garment with its mask" + (f" of category {category}" if category else ""))
@@ -359,9 +381,7 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
         manifest.save()
     result.pairs = [(f"{p}.jpg", f"{g}.jpg") for p, g in stem_pairs]
     if not result.pairs:
-        raise VtonkitError(f"{split_dir.root}: no {mode} pair can be made"
-                           + (" (no person has its own garment: use --mode unpaired on the test split)"
-                              if mode == "paired" or split == "train" else ""))
+        raise VtonkitError(f"{split_dir.root}: no {mode} pair can be made{_why_no_pair(split, mode)}")
     if result.own_copies:
         manifest.save()
     write_pairs(result.path, result.pairs)

@@ -122,9 +122,14 @@ def test_train_lists_never_get_placeholders(vitonhd, tmp_path):
     manifest = Manifest.load(dataset)
     manifest.splits["train"] = manifest.splits.pop("test")
     manifest.save()
-    with pytest.raises(VtonkitError, match="no own garment|no unpaired pair"):
+    with pytest.raises(VtonkitError, match="no unpaired pair") as refused:
         write_pair_list(dataset, "train", "unpaired")
     assert not list((dataset / "train" / "cloth").glob("0*.jpg"))
+    # it recommended the option just used ("use --mode unpaired on the test split")
+    said = str(refused.value)
+    assert "use --mode unpaired" not in said, said
+    assert "training needs each person's own garment under the same stem, cloth/<person>.jpg" in said, said
+    assert "vtonkit prep --split auto" in said and "placeholder garments only on the test split" in said, said
 
 
 def test_leakage_between_splits_is_refused(vitonhd, tmp_path):

@@ -27,7 +27,8 @@ from torch.utils.data import Dataset
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.manifest import placeholder_stems
-from vtonkit.datasets.pairs import read_pairs
+from vtonkit.datasets.pairing import missing_split_problem
+from vtonkit.datasets.pairs import Pair, read_pairs
 from vtonkit.vton_infer.data import read_pair
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -60,6 +61,14 @@ def read_cloth_mask_grey(path: Path) -> np.ndarray:
     return np.array(open_image(path).convert("L"))
 
 
+def _warn_of_other_garments(pairs_path: Path, listed: list[Pair]) -> None:
+    """Say once that an unpaired list's garment column is not trained on (it was ignored without a word)."""
+    others = sum(stem_of(person) != stem_of(garment) for person, garment in listed)
+    if others:
+        logger.warning("%s: %d of %d pairs list another person's garment; training uses each person's own "
+                       "garment (cloth/<person>.jpg)", pairs_path, others, len(listed))
+
+
 @dataclass
 class TrainingDataset(Dataset):
     """Paired training samples of `<dataset>/<split>/` listed in a pair list.
@@ -84,6 +93,8 @@ class TrainingDataset(Dataset):
         if self.category not in GARMENT_CATEGORIES:
             raise VtonkitError(f"category must be one of {', '.join(GARMENT_CATEGORIES)}, not {self.category!r}")
         layout = DatasetLayout(self.dataset)
+        if (missing := missing_split_problem(layout, self.split)) is not None:  # not "pair list not found"
+            raise VtonkitError(missing)
         self.split_dir = SplitDir(layout.split(self.split).root)
         pairs_path = Path(self.pairs) if self.pairs else layout.pairs_file(self.split)
         if not pairs_path.is_file() and (self.dataset / pairs_path).is_file():
@@ -92,10 +103,12 @@ class TrainingDataset(Dataset):
             raise InputError(pairs_path, "pair list not found (write one with `vtonkit pairs`, or pass --pairs)")
         # paired training: the person's own garment (CPDataset's c_name['paired'] = im_name)
         seen: dict[str, None] = {}
-        for person, _ in read_pairs(pairs_path):
+        listed = read_pairs(pairs_path)
+        for person, _ in listed:
             seen.setdefault(stem_of(person), None)
         if not seen:
             raise InputError(pairs_path, "empty pair list: nothing to train on")
+        _warn_of_other_garments(pairs_path, listed)
         # A placeholder is a copy of another garment under the person's name (`vtonkit pairs`, for
         # test persons without their own): trained on, it teaches a garment the person never wore.
         placeholders = placeholder_stems(self.dataset, self.split)
