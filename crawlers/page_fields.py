@@ -347,7 +347,42 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
         )])
     if not found and title:
         add(pictures_of(evidence, title))
-    return list(found)
+    return list(dict.fromkeys(largest_shown(evidence, list(found), document_base(evidence))))
+
+
+# Query parameters image CDNs size a picture by (Zalando imwidth, Shopify/Imgix width and w, Scene7 wid)
+_SIZE_PARAMETERS = ("imwidth", "width", "w", "wid", "sw")
+_SRCSET_ENTRY = re.compile(r"(\S+)(?:\s+\d+(?:\.\d+)?[wx])?\s*(?:,|$)")
+
+
+def _size_asked(url: str) -> int | None:
+    query = split_url(url).query
+    for name, value in (pair.partition("=")[::2] for pair in query.split("&")):
+        if name.lower() in _SIZE_PARAMETERS and value.isdigit():
+            return int(value)
+    return None
+
+
+def largest_shown(evidence: PageEvidence, urls: list[str], base: str | None) -> list[str]:
+    """Each of `urls` that asks its CDN for a size (`imwidth=103`) as the largest size the page itself
+    shows of the same picture (the same address but for its query): structured data often names a
+    thumbnail (Zalando's JSON-LD: 103 px, below the 256 px a garment shot needs; its gallery: 1800)."""
+    if not any(_size_asked(url) for url in urls):
+        return urls
+    largest: dict[tuple[str, str], tuple[int, str]] = {}
+    for value in evidence.selector.xpath("//img/@src | //img/@data-src | //img/@srcset | //source/@srcset").getall():
+        for candidate in _SRCSET_ENTRY.findall(value.strip()):
+            absolute = join_url(base, candidate) if base else candidate
+            size, parts = _size_asked(absolute), split_url(absolute)
+            key = (parts.netloc, parts.path)
+            if size is not None and size > largest.get(key, (0, ""))[0]:
+                largest[key] = (size, absolute)
+    out = []
+    for url in urls:
+        size, parts = _size_asked(url), split_url(url)
+        shown = largest.get((parts.netloc, parts.path))
+        out.append(shown[1] if size is not None and shown and shown[0] > size else url)
+    return out
 
 
 # what a page shows beside a product that is not its picture

@@ -132,6 +132,22 @@ def test_a_product_node_listing_hundreds_of_thousands_of_images_and_offers_is_re
     assert len(flat) == MAX_OFFERS and [o["price"] for o in flat[:4]] == ["5", "6", "7", "8"]
 
 
+def test_structured_thumbnails_are_taken_at_the_largest_size_the_page_shows():
+    """Zalando's JSON-LD names each picture at imwidth=103: the crawl kept no image of these pages (all
+    below the 256 px a garment shot needs), though their galleries show the same pictures at 762-1800."""
+    folder = shared_path("data", "shop-pages")
+    checked = 0
+    for key, truth in _ground_truth().items():
+        if "zalando" not in truth["url"]:
+            continue
+        item = extract_product((folder / f"{key}.html").read_bytes(), truth["url"])
+        sizes = [int(url.split("imwidth=")[1].split("&")[0]) for url in item.image_urls if "imwidth=" in url]
+        assert sizes and min(sizes) >= 762, (key, item.image_urls)
+        assert len({url.split("?")[0] for url in item.image_urls}) == len(item.image_urls)  # each picture once
+        checked += 1
+    assert checked == 3
+
+
 def test_shop_pages_categories_and_titles():
     truths = _ground_truth()
     folder = shared_path("data", "shop-pages")
