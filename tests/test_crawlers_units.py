@@ -515,6 +515,23 @@ def test_a_single_page_apps_answer_for_a_sitemap_is_no_sitemap(tmp_path):
     assert [e["reason"] for e in report_for(crawler).page_errors] == ["not a sitemap: the server answers with an HTML page"]
 
 
+def test_sitemap_entries_lose_their_tracking_parameters(tmp_path):
+    """`/products/denim-shorts?utm_source=sitemap` was requested as listed: links found on pages lose
+    their tracking parameters, sitemap entries kept them."""
+    from scrapy.http import Request, XmlResponse
+    from scrapy.utils.test import get_crawler
+    from vtonkit.crawlers.spiders.generic import GenericSpider
+
+    crawler = get_crawler(GenericSpider, settings_dict={"VTONKIT_OUT": str(tmp_path)})
+    spider = GenericSpider.from_crawler(crawler, url="https://shop.example")
+    sitemap = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               b"<url><loc>https://shop.example/products/denim-shorts?utm_source=sitemap&amp;utm_medium=seo</loc></url>"
+               b"<url><loc>https://shop.example/products/skirt?variant=4411&amp;utm_campaign=x</loc></url></urlset>")
+    request = Request("https://shop.example/sitemap.xml")
+    urls = [r.url for r in spider.parse_sitemap(XmlResponse(request.url, body=sitemap, request=request))]
+    assert urls == ["https://shop.example/products/denim-shorts", "https://shop.example/products/skirt?variant=4411"]
+
+
 def test_the_category_filter_counts_products_not_visits(tmp_path):
     """`--category lower` on a store whose tops are each reached three ways said "category-filter: 19"
     for 6 tops: it counted every visit before telling the same product apart."""

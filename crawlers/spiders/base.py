@@ -442,7 +442,10 @@ class StoreSpider(scrapy.Spider):
                 continue
             if sitemap.type == "sitemapindex":
                 yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_sitemap_error)
-            elif self.is_product_url(loc):
+                continue
+            # a sitemap can tag its entries for analytics (?utm_source=sitemap), as pages tag links
+            loc = without_tracking(loc)
+            if loc and self.is_product_url(loc):
                 expected = self.sitemap_entry_expected(loc, response.url)
                 yield self.page_request(loc, self.parse_product, expected=expected)
 
