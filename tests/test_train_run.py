@@ -482,7 +482,7 @@ def _generator_behind_another_tocg_is_named(dataset: Path, tmp_path: Path, gen: 
         done = _vtonkit(*command, "--split", "test", "--tocg-checkpoint", copied, "--gen-checkpoint", gen)
         said = _said(done)
         assert f"warning: {gen} was trained behind another condition generator (sha256:" in said, said
-        assert f"not {copied} (sha256:" in said and str(gen.parent / "resume.pt") in said, said
+        assert f"not {copied} (sha256:" in said and f"recorded in {gen.parent / 'run.json'}, given as" in said, said
         assert f"cannot tell which garment category {copied} was trained for (no run.json beside it)" in said, said
 
 
@@ -594,6 +594,8 @@ def test_the_condition_generator_a_generator_trained_behind_is_read_from_its_res
     assert tocg_mismatch(moved, run / "gen.pth") is None and tocg_mismatch(other, None) is None
     mismatch = tocg_mismatch(other, run / "gen.pth")
     assert mismatch is not None and str(other) in mismatch and str(run / "resume.pt") in mismatch
+    write_options(run, {"category": "lower", "files": {"tocg_checkpoint": recorded[0]}})  # run.json records it
+    assert trained_behind(run / "gen.pth") == (recorded[0], str(run / "run.json"))
     copy = tmp_path / "gen.pth"
     copy.write_bytes(b"weights")
     assert trained_behind(copy) is None and tocg_mismatch(other, copy) is None

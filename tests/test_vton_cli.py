@@ -154,7 +154,7 @@ def test_sheet_one_garment_across_persons(vitonhd: Path, tmp_path: Path) -> None
                                       "--persons", "00006_00,00013_00,00034_00", "--out", str(out)])
     assert result.exit_code == 0, result.output
     sheet = Image.open(out / "garment_00008_00.png")
-    assert sheet.format == "PNG" and sheet.width >= 4 * 192
+    assert sheet.format == "PNG" and sheet.width == 4 * 192  # its cells: a 5-tile canvas left a column empty
     html = (out / "garment_00008_00.html").read_text()
     assert html.count("<img src=\"data:image/jpeg;base64,") == 4  # garment + 3 try-ons, all embedded
     assert "BASELINE" in html and "src=\"http" not in html
@@ -488,3 +488,48 @@ def test_a_sheet_names_the_persons_whose_try_on_failed(vitonhd: Path, tmp_path: 
     assert result.exit_code == 1, result.output  # one try-on failed, the sheet is written
     html = (out / "garment_00008_00.html").read_text()
     assert "Garment 00008_00 on 2 persons (1 left out, their try-on failed: 99999_00)" in html
+
+
+def test_a_sheet_records_its_checkpoints_and_is_not_replaced_by_one_of_other_checkpoints(vitonhd: Path,
+                                                                                          tmp_path: Path) -> None:
+    """A sheet made again with other checkpoints replaced the earlier one without a word, and neither
+    recorded what made it. The HTML names the files and their content ids; another network's sheet
+    under the same name is refused before any try-on is computed (as `infer` refuses mixing settings)."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.sheets import SheetWeights, other_weights_problem, recorded_weights, write_tryon_sheet
+
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheet"
+    warp = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00", "--persons", "00006_00",
+                                    "--method", "warp", "--out", str(out)])
+    assert warp.exit_code == 0, warp.output
+    html_path = out / "garment_00008_00.html"
+    before = html_path.read_text()
+    assert recorded_weights(html_path) == "none" and "Made with no checkpoints." in before
+    tocg, gen = tmp_path / "mtviton.pth", tmp_path / "gen.pth"
+    tocg.write_bytes(b"network A")
+    gen.write_bytes(b"network B")
+    (out / "00006_00_00008_00.png").unlink()
+    other = CliRunner().invoke(app, ["sheet", str(dataset), "--garment", "00008_00", "--persons", "00006_00",
+                                     "--tocg-checkpoint", str(tocg), "--gen-checkpoint", str(gen), "--out", str(out)],
+                               env={"COLUMNS": "400"})
+    said = " ".join(other.output.replace("│", " ").split())
+    assert other.exit_code == 2 and "this sheet was made with other checkpoints (none)" in said, said
+    assert "another --name or --out" in said and html_path.read_text() == before
+    assert not (out / "00006_00_00008_00.png").exists()  # refused before computing
+
+    weights = SheetWeights.of({"--tocg-checkpoint": tocg, "--gen-checkpoint": gen})
+    tryon = tmp_path / "00006_00_00008_00.png"
+    Image.open(vitonhd / "test/image/00006_00.jpg").save(tryon)
+    _, html_path = write_tryon_sheet(SplitDir(dataset / "test"), [tryon], tmp_path / "hr", "HR-VITON",
+                                     baseline=False, garment="00008_00", weights=weights)
+    page = html_path.read_text()
+    for option, path in (("--tocg-checkpoint", tocg), ("--gen-checkpoint", gen)):
+        assert re.search(rf"{option} {re.escape(str(path))} \(sha256:[0-9a-f]{{16}}\)", page), page[-600:]
+    assert recorded_weights(html_path) == weights.key
+    assert other_weights_problem(tmp_path / "hr", "garment_00008_00", weights) is None
+    moved = tmp_path / "moved.pth"
+    moved.write_bytes(b"network A")  # the same network elsewhere: the same sheet
+    assert other_weights_problem(tmp_path / "hr", "garment_00008_00",
+                                 SheetWeights.of({"--tocg-checkpoint": moved, "--gen-checkpoint": gen})) is None
+    assert "other checkpoints" in other_weights_problem(tmp_path / "hr", "garment_00008_00", SheetWeights())

@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 THUMB_SIZE = (192, 256)  # (W, H) of a PNG-sheet tile
 HTML_SIZE = (384, 512)
 CAPTION = 30
+LINE = 16  # each further line of a wrapped PNG title
+WEIGHTS_META = "vtonkit-weights"  # the HTML sheet's record of the checkpoints it was made with
 
 
 @dataclass
@@ -100,15 +103,34 @@ def _thumbnail(rgb: np.ndarray, size: tuple[int, int]) -> Image.Image:
     return canvas
 
 
+def _title_lines(title: str, width: int) -> list[str]:
+    """`title` broken at spaces into lines that fit `width` pixels (a word longer than a line stays whole)."""
+    font = caption_font(text=title)
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def render_png(title: str, tiles: list[SheetTile], columns: int = 5) -> np.ndarray:
-    """The contact sheet: a title line, then tiles in rows of `columns`, each captioned: (H, W, 3) uint8."""
+    """The contact sheet: the title, then tiles in rows of at most `columns`, each captioned: (H, W, 3) uint8.
+
+    As wide as its cells (3 tiles were drawn on a 5-tile canvas, its right part empty); the title
+    wraps onto more lines where it is wider."""
     width, height = THUMB_SIZE
+    columns = max(1, min(columns, len(tiles)))
     rows = (len(tiles) + columns - 1) // columns
-    canvas = Image.new("RGB", (columns * width, CAPTION + rows * (height + CAPTION)), "white")
+    lines = _title_lines(title, columns * width - 12)
+    top = CAPTION + (len(lines) - 1) * LINE
+    canvas = Image.new("RGB", (columns * width, top + rows * (height + CAPTION)), "white")
     draw = ImageDraw.Draw(canvas)
-    draw.text((6, 10), title, fill=(0, 0, 0), font=caption_font(text=title))
+    for number, line in enumerate(lines):
+        draw.text((6, 10 + number * LINE), line, fill=(0, 0, 0), font=caption_font(text=line))
     for i, tile in enumerate(tiles):
-        x, y = (i % columns) * width, CAPTION + (i // columns) * (height + CAPTION)
+        x, y = (i % columns) * width, top + (i // columns) * (height + CAPTION)
         draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0), font=caption_font(text=tile.caption[:30]))
         canvas.paste(Image.fromarray(tile.thumb), (x, y + CAPTION))
     return np.asarray(canvas)
@@ -120,8 +142,57 @@ def _data_uri(rgb: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def render_html(title: str, tiles: list[SheetTile], note: str) -> str:
-    """A self-contained HTML page (inline CSS, images as data URIs)."""
+@dataclass(frozen=True)
+class SheetWeights:
+    """The checkpoints a sheet was made with, as (option, path, content id); none for the warp baseline."""
+
+    files: tuple[tuple[str, Path, str], ...] = ()
+
+    @classmethod
+    def of(cls, checkpoints: dict[str, Path | None]) -> SheetWeights:
+        """`{option: path}` of the checkpoints given, read for their content ids (as a training run records them)."""
+        from vtonkit.vton_infer.train.run_files import content_id
+
+        return cls(tuple((option, Path(path), content_id(Path(path)))
+                         for option, path in checkpoints.items() if path is not None))
+
+    @property
+    def key(self) -> str:
+        """What tells two sheets' weights apart: the content ids (a moved file is the same network)."""
+        return " ".join(f"{option} {identity}" for option, _, identity in self.files) or "none"
+
+    def describe(self) -> str:
+        return ", ".join(f"{option} {path} ({identity})" for option, path, identity in self.files) or "no checkpoints"
+
+
+def recorded_weights(html_path: Path) -> str | None:
+    """The weights key an HTML sheet records, or None (no such file, or a sheet of an older version)."""
+    try:
+        text = html_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.search(rf'<meta name="{WEIGHTS_META}" content="([^"]*)">', text)
+    return html.unescape(found.group(1)) if found else None
+
+
+def other_weights_problem(out_dir: Path, name: str, weights: SheetWeights) -> str | None:
+    """Why the sheet `name` in `out_dir` must not be replaced: it was made with other checkpoints (as
+    `vtonkit infer` refuses to mix settings in one folder); None when it is not there or the same."""
+    html_path = Path(out_dir) / f"{name}.html"
+    recorded = recorded_weights(html_path)
+    if recorded is None or recorded == weights.key:
+        return None
+    return (f"{html_path}: this sheet was made with other checkpoints ({recorded}), not {weights.key}; give the "
+            "new one another --name or --out to compare them, or remove this sheet to replace it")
+
+
+def render_html(title: str, tiles: list[SheetTile], note: str, weights: SheetWeights | None = None) -> str:
+    """A self-contained HTML page (inline CSS, images as data URIs); with `weights`, a footer naming
+    the checkpoints and their content ids (and a meta tag that `recorded_weights` reads back)."""
+    meta, footer = "", ""
+    if weights is not None:
+        meta = f'<meta name="{WEIGHTS_META}" content="{html.escape(weights.key)}">\n'
+        footer = f'<footer class="weights">Made with {html.escape(weights.describe())}.</footer>\n'
     figures = "\n".join(
         f'<figure><img src="{t.uri}" alt="{html.escape(t.caption)}">'
         f"<figcaption>{html.escape(t.caption)}</figcaption></figure>"
@@ -129,35 +200,43 @@ def render_html(title: str, tiles: list[SheetTile], note: str) -> str:
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
+{meta}<style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 .note {{ color: #a00; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 12px; }}
 figure {{ margin: 0; width: 192px; }}
 img {{ width: 192px; height: 256px; object-fit: contain; background: #fff; border: 1px solid #ddd; }}
 figcaption {{ font-size: 0.8rem; word-break: break-all; }}
+footer {{ margin-top: 1.5rem; font-size: 0.8rem; color: #666; word-break: break-all; }}
 </style></head>
 <body><h1>{html.escape(title)}</h1><p class="note">{html.escape(note)}</p>
 <div class="grid">
 {figures}
-</div></body></html>
+</div>
+{footer}</body></html>
 """
 
 
-def write_sheet(out_dir: Path, name: str, title: str, tiles: list[SheetTile], note: str) -> tuple[Path, Path]:
+def write_sheet(out_dir: Path, name: str, title: str, tiles: list[SheetTile], note: str,
+                weights: SheetWeights | None = None) -> tuple[Path, Path]:
     """Write `<out_dir>/<name>.png` and `<out_dir>/<name>.html`; returns both paths."""
     from vtonkit.datasets.io.images import write_png
 
     out_dir = Path(out_dir)
     png_path, html_path = out_dir / f"{name}.png", out_dir / f"{name}.html"
     write_png(png_path, render_png(f"{title} - {note}", tiles))
-    atomic_write_text(html_path, render_html(title, tiles, note))
+    atomic_write_text(html_path, render_html(title, tiles, note, weights))
     return png_path, html_path
+
+
+def sheet_file_name(garment: str | None, person: str | None, name: str | None = None) -> str:
+    """The sheet's file name without suffix: `name`, else garment_<id> or person_<id>."""
+    return name or (f"garment_{garment}" if garment else f"person_{person}")
 
 
 def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method_label: str, *, baseline: bool,
                       garment: str | None = None, person: str | None = None, name: str | None = None,
-                      left_out: list[str] = ()) -> tuple[Path, Path]:
+                      left_out: list[str] = (), weights: SheetWeights | None = None) -> tuple[Path, Path]:
     """The sheet of `vtonkit sheet`: the anchor (`garment`'s cloth or `person`'s photo) then every try-on PNG.
 
     `left_out`: the persons or garments whose try-on failed, named in the title (a sheet of 2 of 4
@@ -179,4 +258,4 @@ def write_tryon_sheet(split: SplitDir, tryons: list[Path], out_dir: Path, method
     note = method_label + (" - BASELINE previews, not try-on model outputs" if baseline else "")
     if name is not None and (problem := sheet_name_problem(name)):
         raise ValueError(problem)
-    return write_sheet(out_dir, name or (f"garment_{garment}" if garment else f"person_{person}"), title, tiles, note)
+    return write_sheet(out_dir, sheet_file_name(garment, person, name), title, tiles, note, weights)

@@ -147,6 +147,27 @@ def load_resume(run: Path) -> dict[str, Any]:
         raise FormatError(path, f"cannot read the resume file ({exc}); {_START_AGAIN}") from exc
 
 
+def _run_folder(checkpoint: Path) -> Path | None:
+    """The vtonkit run folder that wrote `checkpoint` (RUN/<name>.pth or RUN/checkpoints/<name>_step<N>.pth,
+    with RUN/run.json beside them), or None for a file outside one (the published weights, a copy)."""
+    checkpoint = Path(checkpoint)
+    for run, folder in ((checkpoint.parent, "."), (checkpoint.parent.parent, CHECKPOINTS_DIR)):
+        if folder == CHECKPOINTS_DIR and checkpoint.parent.name != CHECKPOINTS_DIR:
+            continue
+        if re.fullmatch(_OWN_FILES[folder], checkpoint.name) and (run / OPTIONS_FILE).is_file():
+            return run
+    return None
+
+
+def _run_options(run: Path) -> dict[str, Any] | None:
+    """RUN/run.json, or None where it cannot be read (an unreadable run.json tells nothing)."""
+    try:
+        options = json.loads((run / OPTIONS_FILE).read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return None
+    return options if isinstance(options, dict) else None
+
+
 def trained_category(checkpoint: Path) -> tuple[str, Path] | None:
     """(garment category, run.json) of the vtonkit run that wrote `checkpoint`, or None.
 
@@ -154,19 +175,10 @@ def trained_category(checkpoint: Path) -> tuple[str, Path] | None:
     the official code loads them; the category they were trained for is in RUN/run.json beside them.
     A file outside a run folder (the published weights, a copy) says nothing.
     """
-    checkpoint = Path(checkpoint)
-    for run, folder in ((checkpoint.parent, "."), (checkpoint.parent.parent, CHECKPOINTS_DIR)):
-        if folder == CHECKPOINTS_DIR and checkpoint.parent.name != CHECKPOINTS_DIR:
-            continue
-        options_file = run / OPTIONS_FILE
-        if not (re.fullmatch(_OWN_FILES[folder], checkpoint.name) and options_file.is_file()):
-            continue
-        try:
-            category = json.loads(options_file.read_text(encoding="utf-8")).get("category")
-        except (ValueError, OSError, AttributeError):  # an unreadable run.json tells nothing
-            return None
-        return (category, options_file) if isinstance(category, str) else None
-    return None
+    run = _run_folder(checkpoint)
+    options = _run_options(run) if run is not None else None
+    category = options.get("category") if options is not None else None
+    return (category, run / OPTIONS_FILE) if isinstance(category, str) else None
 
 
 def category_mismatch(checkpoints: Iterable[Path | None], category: str) -> str | None:
@@ -178,6 +190,71 @@ def category_mismatch(checkpoints: Iterable[Path | None], category: str) -> str 
                     f"draw a {trained[0]} garment where the {category} one goes; use checkpoints of a "
                     f"--category {category} run")
     return None
+
+
+def category_unknown(checkpoints: Iterable[Path | None], category: str) -> list[str]:
+    """A note per checkpoint whose garment category cannot be told, when `category` is not upper (the
+    only one the published weights know): an upper-body file copied out of its run passed as lower."""
+    if category == "upper":
+        return []
+    return [f"cannot tell which garment category {checkpoint} was trained for (no run.json beside it); the "
+            "published HR-VITON weights are upper-body"
+            for checkpoint in checkpoints if checkpoint is not None and trained_category(checkpoint) is None]
+
+
+def content_id(path: Path) -> str:
+    """`sha256:<16 hex>` of a file: how a stage-2 run records its --tocg-checkpoint (`runner.fixed_settings`)."""
+    from vtonkit.vton_infer.train.runner import _content_id  # here, not at the top: runner imports this module
+
+    return _content_id(Path(path))
+
+
+def _recorded_settings(run: Path) -> dict[str, Any]:
+    """The `settings` RUN/resume.pt records, or {} (no resume file, an unreadable or older one).
+
+    Memory-mapped: the weights and optimizer states beside them (a gigabyte for stage 2) are not read."""
+    try:
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            payload = torch.load(run / RESUME_FILE, map_location="cpu", weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError):
+        return {}
+    settings = payload.get("settings") if isinstance(payload, dict) else None
+    return settings if isinstance(settings, dict) else {}
+
+
+def trained_behind(gen_checkpoint: Path) -> tuple[str, str] | None:
+    """(content id, where it is recorded) of the condition generator the stage-2 run that wrote
+    `gen_checkpoint` trained behind, or None where its run folder records none: RUN/run.json's input
+    files by content, else (runs before those) RUN/resume.pt's settings; "where" names the file and
+    the path the run was given."""
+    run = _run_folder(gen_checkpoint)
+    if run is None:
+        return None
+    options = _run_options(run) or {}
+    files = options.get("files")
+    recorded, source = (files.get("tocg_checkpoint") if isinstance(files, dict) else None), run / OPTIONS_FILE
+    if not isinstance(recorded, str):
+        recorded, source = _recorded_settings(run).get("--tocg-checkpoint"), run / RESUME_FILE
+    if not isinstance(recorded, str):
+        return None
+    given = options.get("tocg_checkpoint")
+    return recorded, f"{source}" + (f", given as {given}" if isinstance(given, str) else "")
+
+
+def tocg_mismatch(tocg_checkpoint: Path | None, gen_checkpoint: Path | None) -> str | None:
+    """Why `gen_checkpoint` should not run behind `tocg_checkpoint` (its run trained it behind another
+    condition generator, by content), or None: the generator learned from that network's warp and layout."""
+    if tocg_checkpoint is None or gen_checkpoint is None:
+        return None
+    recorded = trained_behind(gen_checkpoint)
+    if recorded is None:
+        return None
+    given = content_id(tocg_checkpoint)
+    if given == recorded[0]:
+        return None
+    return (f"{gen_checkpoint} was trained behind another condition generator ({recorded[0]}, recorded in "
+            f"{recorded[1]}), not {tocg_checkpoint} ({given}): it learned from that network's warp and layout; "
+            "pass that one as --tocg-checkpoint, or train a generator behind this one")
 
 
 def write_options(run: Path, options: dict[str, Any]) -> None:

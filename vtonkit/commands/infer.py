@@ -40,6 +40,20 @@ def _choose_method(method: str | None, tocg: Path | None, gen: Path | None) -> s
     return method
 
 
+def _warn_about_checkpoints(category: str, tocg: Path | None, gen: Path | None) -> None:
+    """Say what may make the checkpoints draw nonsense but cannot be refused for sure: a generator behind
+    another condition generator than the one it trained behind (a deliberate experiment, or a
+    mistake), or a checkpoint whose category cannot be told on a lower/dresses dataset."""
+    from vtonkit.core.progress import console
+    from vtonkit.vton_infer.train.run_files import category_unknown, tocg_mismatch
+
+    notes = [f"note: {note}" for note in category_unknown((tocg, gen), category)]
+    if (mismatch := tocg_mismatch(tocg, gen)) is not None:
+        notes.insert(0, f"warning: {mismatch}")
+    for note in notes:
+        console.print(f"[yellow]{escape(note)}[/]")
+
+
 def _setup_torch(threads: int | None) -> int:
     import torch
 
@@ -110,6 +124,7 @@ def infer(
     check_device(device)
     category = check_category(dataset, split, category)
     check_checkpoint_category(category, tocg_checkpoint, gen_checkpoint)
+    _warn_about_checkpoints(category, tocg_checkpoint, gen_checkpoint)
     if evaluate:  # checked now, not after every pair is computed
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
     check_out_beside_dataset(out, dataset)
@@ -214,7 +229,8 @@ def sheet(
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
-    from vtonkit.vton_infer.sheets import sample_stem, sheet_name_problem, sheet_pairs, write_tryon_sheet
+    from vtonkit.vton_infer.sheets import (SheetWeights, other_weights_problem, sample_stem, sheet_file_name,
+                                           sheet_name_problem, sheet_pairs, write_tryon_sheet)
 
     from vtonkit.commands.checks import (check_category, check_checkpoint_category, check_device,
                                          check_out_beside_dataset, check_output_folder)
@@ -223,6 +239,7 @@ def sheet(
     check_device(device)
     category = check_category(dataset, split, category)
     check_checkpoint_category(category, tocg_checkpoint, gen_checkpoint)
+    _warn_about_checkpoints(category, tocg_checkpoint, gen_checkpoint)
     check_out_beside_dataset(out, dataset)
     check_output_folder(out)
     if name is not None and (problem := sheet_name_problem(name)):
@@ -239,6 +256,10 @@ def sheet(
         raise typer.BadParameter(str(exc), param_hint="--split") from None
 
     garment, person = sample_stem(garment), sample_stem(person)  # "00008_00.jpg" names the sample too
+    # checked before any try-on is computed: a sheet of other checkpoints was replaced without a word
+    weights = SheetWeights.of({"--tocg-checkpoint": tocg_checkpoint, "--gen-checkpoint": gen_checkpoint})
+    if (problem := other_weights_problem(out, sheet_file_name(garment, person, name), weights)) is not None:
+        raise typer.BadParameter(problem, param_hint="--out")
 
     def split_list(text: str | None) -> list[str] | None:
         return [sample_stem(s.strip()) for s in text.split(",") if s.strip()] if text else None
@@ -269,7 +290,8 @@ def sheet(
             raise typer.Exit(1)
         png_path, html_path = write_tryon_sheet(split_dir, summary.outputs, out, METHOD_LABELS[method],
                                                 baseline=method == "warp", garment=garment, person=person,
-                                                name=name, left_out=[p if garment else c for p, c, _ in summary.failed])
+                                                name=name, left_out=[p if garment else c for p, c, _ in summary.failed],
+                                                weights=weights)
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
