@@ -1022,9 +1022,9 @@ def test_resuming_stage_2_behind_another_condition_generator_is_refused(tmp_path
     assert "resume with the same options" in str(refused.value)
 
 
-def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
-    """Ctrl-C during `train` exited 130 without a word: neither the checkpoint to continue from nor
-    --resume was named."""
+def _train_then_ctrl_c(tmp_path: Path, checkpoint_every: int) -> tuple[Path, subprocess.Popen, str]:
+    """`vtonkit train` of 500 steps sent SIGINT after its second logged step (and, checkpointing every
+    step, its first resume file): (run folder, process, what it printed)."""
     pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
     run, output = tmp_path / "run", tmp_path / "output.txt"
     # a file, not a pipe nobody reads while it trains; Ctrl-C's default action even where the test
@@ -1032,15 +1032,23 @@ def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
     with output.open("w") as sink:
         process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
             "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
-            "--batch-size", 1, "--checkpoint-every", 1, "--sample-every", 100, "--steps", 500, *TINY, "--out", run])],
+            "--batch-size", 1, "--checkpoint-every", checkpoint_every, "--sample-every", 500, "--steps", 500,
+            *TINY, "--out", run])],
             stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"},
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not ((run / "resume.pt").is_file() and len(_log(run)) >= 2):
+        while time.monotonic() < deadline and not ((run / "losses.jsonl").is_file() and len(_log(run)) >= 2 and (
+                checkpoint_every > 1 or (run / "resume.pt").is_file())):
             time.sleep(0.2)
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
-    said = " ".join(output.read_text().split())
+    return run, process, " ".join(output.read_text().split())
+
+
+def test_ctrl_c_says_how_to_continue(tmp_path: Path) -> None:
+    """Ctrl-C during `train` exited 130 without a word: neither the checkpoint to continue from nor
+    --resume was named."""
+    run, process, said = _train_then_ctrl_c(tmp_path, checkpoint_every=1)
     assert process.returncode == 130, said
     assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
 
@@ -1050,21 +1058,7 @@ def test_ctrl_c_before_the_first_checkpoint_keeps_the_steps_done(tmp_path: Path)
     checkpoint: the same command starts it afresh". The steps done are now written first."""
     import torch
 
-    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00", "00008_00"])
-    run, output = tmp_path / "run", tmp_path / "output.txt"
-    with output.open("w") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "vtonkit", *map(str, [
-            "train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage", "condition",
-            "--batch-size", 1, "--checkpoint-every", 500, "--sample-every", 500, "--steps", 500, *TINY,
-            "--out", run])],
-            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"},
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not ((run / "losses.jsonl").is_file() and len(_log(run)) >= 2):
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
-    said = " ".join(output.read_text().split())
+    run, process, said = _train_then_ctrl_c(tmp_path, checkpoint_every=500)
     assert process.returncode == 130, said
     assert f"interrupted: {run}: the same command with --resume continues from its last checkpoint" in said, said
     step = torch.load(run / "resume.pt", map_location="cpu", weights_only=False)["step"]
