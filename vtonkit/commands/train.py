@@ -83,11 +83,14 @@ def train(
             summary = run_training(options)
         else:
             with make_progress() as progress:
-                task = progress.add_task(f"train {stage}", total=steps)
+                # shown from the first step: a run refused while it starts (a bad file, a finished
+                # run) printed an empty "0/N" bar above its error
+                task = progress.add_task(f"train {stage}", total=steps, visible=False)
 
                 def report(step: int, total: int, losses: dict[str, float]) -> None:
                     shown = [f"{k} {v:.3g}" for k, v in losses.items() if k in ("g_total", "d_total", "l1_cloth", "g_vgg")]
-                    progress.update(task, completed=step, description=fitted_description(f"train {stage}", shown, total))
+                    progress.update(task, completed=step, description=fitted_description(f"train {stage}", shown, total),
+                                    visible=True)
 
                 summary = run_training(options, report)
     except VtonkitError as exc:
@@ -106,8 +109,10 @@ def train(
         console.print(f"nothing to train: {out} is at step {summary.resumed_from} and --steps is {steps}; "
                       "raise --steps to train on", markup=False)
         return
-    console.print(f"{summary.steps_done} steps (from {summary.resumed_from}) in {summary.seconds:.1f} s on "
-                  f"{summary.world_size} process(es); last checkpoint: {summary.checkpoint}")
+    trained = summary.steps_done - summary.resumed_from
+    span = f" ({summary.resumed_from} -> {summary.steps_done})" if summary.resumed_from else ""
+    console.print(f"{trained} steps{span} in {summary.seconds:.1f} s on {summary.world_size} process(es); "
+                  f"last checkpoint: {summary.checkpoint}")
 
 
 def register(app: typer.Typer) -> None:
