@@ -865,11 +865,15 @@ def test_resuming_a_finished_run_says_there_is_nothing_to_train(tmp_path: Path) 
 
 def test_a_resumed_run_counts_the_steps_it_trained_and_a_refusal_shows_no_empty_bar(tmp_path: Path) -> None:
     """A resume from step 1 to 3 said "3 steps (from 1)" for 2 steps; a run refused as it started
-    printed an empty "train condition 0/1" bar above its error."""
+    printed an empty "train condition 0/1" bar above its error, and left an empty --out folder."""
     run = tmp_path / "run"
     refused = _tiny_cli(tmp_path, "--out", run, "--resume")
     assert refused.returncode == 2 and "no resume file" in _said(refused)
     assert "train condition" not in _said(refused) and "0/1" not in _said(refused)
+    assert not run.exists()  # nor an empty --out folder left behind
+    (tmp_path / "bad.pth").write_bytes(b"not a network")
+    assert _tiny_cli(tmp_path, "--out", run, "--init-tocg", tmp_path / "bad.pth").returncode == 2
+    assert not run.exists()
     assert _tiny_cli(tmp_path, "--out", run).returncode == 0
     again = _tiny_cli(tmp_path, "--out", run, "--resume", "--steps", 3)
     assert again.returncode == 0 and "2 steps (1 -> 3) in" in _said(again), _said(again)

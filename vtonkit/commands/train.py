@@ -76,6 +76,7 @@ def train(
         shuffle=not no_shuffle, device=device, precision=precision, recipe=recipe, checkpoint_every=checkpoint_every,
         sample_every=sample_every, workers=workers, width=width, disc_width=disc_width, vgg_width=vgg_width,
     )
+    made_out = not out.exists()
     try:
         check_options(options)  # before the progress bar: a usage error is no training run
         check_output_folder(out)  # after the options: a refused option leaves no folder behind
@@ -95,6 +96,8 @@ def train(
                 summary = run_training(options, report)
     except VtonkitError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
+        if made_out and out.is_dir() and not any(out.iterdir()):  # a refused run leaves no empty folder
+            out.rmdir()
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         from vtonkit.vton_infer.train.run_files import RESUME_FILE
