@@ -8,14 +8,17 @@ then the resume file, then a sample grid and the loss plot. Data order is a pure
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,18 +291,34 @@ def _checkpoint(run: Path, options: TrainOptions, stage: Stage, step: int, categ
     # The resume file first: a write that fails after it leaves a run that --resume continues; the
     # other order left weights without a resume file, which neither --resume nor a fresh start takes.
     try:
-        run_files.save_resume(run, {
-            "step": step, "stage": options.stage, "category": category, "seed": options.seed,
-            "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
-            "data": data, "trainer": trainer_state, "rng": rng,
-        })
-        return run_files.save_published(run, options.stage, stage.network.state_dict(), step)
+        with signals_held():  # a Ctrl-C during the write waits for it: a checkpoint is written whole
+            run_files.save_resume(run, {
+                "step": step, "stage": options.stage, "category": category, "seed": options.seed,
+                "batch_size": options.batch_size, "world_size": world.size, "settings": fixed_settings(options),
+                "data": data, "trainer": trainer_state, "rng": rng,
+            })
+            return run_files.save_published(run, options.stage, stage.network.state_dict(), step)
     except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError over the OSError
         cause = exc if isinstance(exc, OSError) else exc.__cause__ or exc.__context__
         why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc).splitlines()[0]
         again = ("the same command with --resume continues from the last checkpoint written"
                  if (run / run_files.RESUME_FILE).is_file() else "the same command starts the run afresh")
         raise InputError(run, f"cannot write the step {step} checkpoint ({why}); free the space, then {again}") from exc
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends (then they arrive): a KeyboardInterrupt raised
+    inside torch.save left a half-written file and a RuntimeError ("unexpected pos") instead of
+    the interruption. Only the main thread can hold them; elsewhere the block runs as is."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def fixed_settings(options: TrainOptions) -> dict[str, Any]:
@@ -505,9 +524,9 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
                     log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
                 summary.last_losses = losses
                 if step % options.checkpoint_every == 0 or step == options.steps:
+                    checkpointed = step  # first: a Ctrl-C held while it is written arrives as it returns
                     summary.checkpoint = (_checkpoint(run, options, stage, step, category, world, data)
                                           or summary.checkpoint)
-                    checkpointed = step
                 if world.is_main and (step % options.sample_every == 0 or step == options.steps):
                     save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
                     run_files.plot_losses(run, keys)
