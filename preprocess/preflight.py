@@ -59,6 +59,9 @@ class PreflightThresholds:
     min_person_height_px: float = 400.0  # person height in the source photo (VITON-HD persons: ~1000)
     border_margin: float = 0.01  # share of the image side counted as "on the border"
     min_edge_contact: float = 0.03  # arm pixels along a side of the photo, share of the image height: cut
+    # garment, neck or leg pixels along a side, share of the image height: cut (0 on the 47 shared
+    # person photos; a body cut lengthwise through its side: 0.43-0.49)
+    min_body_edge_contact: float = 0.15
     min_shoulder_torso_ratio: float = 0.35  # shoulder width / neck-to-mid-hip (genuine samples: 0.41-0.82)
     min_face_keypoint_confidence: float = 0.2  # nose and eyes below this = no face ...
     min_face_share: float = 0.002  # ... unless face pixels cover this share of the image
@@ -163,11 +166,18 @@ def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -
     return []
 
 
+# What the frame may not cut at a side: the garments, the neck and the legs (the head and the arms
+# are judged on their own; hair, hats and shoes may reach a side).
+BODY_LABELS = (Cihp.UPPER_CLOTHES, Cihp.DRESS, Cihp.COAT, Cihp.PANTS, Cihp.NECK, Cihp.SCARF, Cihp.SKIRT,
+               Cihp.LEFT_LEG, Cihp.RIGHT_LEG, Cihp.SOCKS)
+
+
 def person_cut_off(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tuple[int, int],
                    t: PreflightThresholds,
                    photo_box: tuple[float, float, float, float] | None = None) -> list[PreflightFinding]:
-    """The frame cuts the head (face on a side border; needs the parse) or an arm (elbow/wrist on or
-    past a side, or arm pixels along a side; needs the parse for those).
+    """The frame cuts the head (face on a side border; needs the parse), the body (garment, neck or
+    leg pixels along a side; needs the parse) or an arm (elbow/wrist on or past a side, or arm pixels
+    along a side; needs the parse for those).
 
     `photo_box`: where the photo lies in the image (left, top, right, bottom), when refocus padded it:
     the photo's own sides are the frame, wherever the padding moved them."""
@@ -181,6 +191,13 @@ def person_cut_off(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tu
         face = parse == Cihp.FACE
         if face[:, int(left):inner_left].any() or face[:, inner_right:int(np.ceil(right))].any():
             found.append("the head")
+    if parse is not None:
+        # the torso, the garment or a leg running along a side: the frame cuts the body itself (the
+        # pose then places the missing arm's joints on the torso, nothing else says so)
+        body = np.isin(parse, BODY_LABELS)
+        for side, strip in (("left", slice(int(left), inner_left)), ("right", slice(inner_right, int(np.ceil(right))))):
+            if int(body[:, strip].sum(0).max(initial=0)) >= t.min_body_edge_contact * height:
+                found.append(f"the body (its {side} side in the photo)")
     present = _present(keypoints)
     arms = {"right": (R_SHOULDER, (R_ELBOW, R_WRIST), slice(int(left), inner_left)),
             "left": (L_SHOULDER, (L_ELBOW, L_WRIST), slice(inner_right, int(np.ceil(right))))}

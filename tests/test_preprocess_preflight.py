@@ -495,6 +495,24 @@ def test_an_arm_cut_by_the_photos_side_is_warned_and_not_drawn_on(photos, tmp_pa
     assert not [n for n in whole.warnings if n.startswith("person-cut-off:")], whole.warnings
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("box, side", [((300, 0, 768, 1024), "left"), ((0, 0, 468, 1024), "right")])
+def test_a_body_cut_lengthwise_by_the_photos_side_is_cut_off(photos, tmp_path, box, side):
+    """model_8 cropped through her side (tank top, jeans and one arm gone): no warning at all, and the
+    pose put the missing elbow and wrist on her torso. Garment, neck or leg pixels along a side of the
+    photo for 15 % of its height now make it person-cut-off (0 % on every shared photo)."""
+    from PIL import Image
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    cut = tmp_path / "cut.jpg"
+    Image.open(photos / "persons" / "model_8.png").convert("RGB").crop(box).save(cut, quality=95)
+    backends = PersonBackends.build()
+    found = [n for n in process_person(cut, backends).warnings if n.startswith("person-cut-off:")]
+    assert found and f"the body (its {side} side in the photo)" in found[0], found
+    whole = process_person(photos / "persons" / "model_8.png", backends)
+    assert not [n for n in whole.warnings if n.startswith("person-cut-off:")], whole.warnings
+
+
 def test_validate_cuts_off_as_prep_does_a_top_edge_through_the_face_is_none(person):
     """validate called every photo cropped at the mouth (Dress Code's framing) cut off, which prep's
     pre-flight check of the same code, and its docs, call harmless."""
