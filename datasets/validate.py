@@ -365,7 +365,9 @@ def validate(
                                        "review it"))
         pairs = lint_pairs(data.pairs_file(split), split, split_dir, report)
         persons = sorted(set(split_dir.person_stems()) | {stem_of(person) for person, _ in pairs})
-        cloth_only = sorted({stem_of(cloth) for _, cloth in pairs} - set(persons))
+        # every garment on disk, listed or not (a shop's garments wait for a pair list; a shot left out
+        # of one is still in the dataset and can be paired later)
+        cloth_only = sorted(({stem_of(cloth) for _, cloth in pairs} | set(split_dir.cloth_stems())) - set(persons))
         cloth_only = [stem for stem in cloth_only if split_dir.cloth(stem).is_file()]
         report.samples[split] = persons
         work += [(split, split_dir, stem, True) for stem in persons]

@@ -809,3 +809,18 @@ def test_a_source_prepared_into_both_splits_is_leakage(genuine: Path, tmp_path: 
     leaks = [f for f in validate(root, duplicates=False).findings if f.code == "leakage"]
     assert [(f.split, f.sample, f.severity) for f in leaks] == [("test", test_stem, "error")]
     assert f"made from the same source file as train/image/{train_stem}.jpg" in leaks[0].message
+
+
+def test_a_garment_no_pair_list_names_yet_is_checked_too(genuine: Path, tmp_path: Path) -> None:
+    """A shop's garment shot on a dark background that no pair list named yet got no pre-flight flag
+    from validate (only the pair-listed garments were checked), though `pairs` may pick it later."""
+    target = tmp_path / "ds"
+    shutil.copytree(genuine, target)
+    cloth = np.array(Image.open(target / "test" / "cloth" / "00008_00.jpg"))
+    mask = np.array(Image.open(target / "test" / "cloth-mask" / "00008_00.jpg")) >= 128
+    cloth[~mask] = 30  # the same garment on a dark backdrop
+    Image.fromarray(cloth).save(target / "test" / "cloth" / "shop_dark.jpg", quality=95)
+    shutil.copy(target / "test" / "cloth-mask" / "00008_00.jpg", target / "test" / "cloth-mask" / "shop_dark.jpg")
+    assert "shop_dark" not in (target / "test_pairs.txt").read_text()
+    flagged = {(f.file, f.code) for f in validate(target, ["test"], duplicates=False).findings}
+    assert ("test/cloth/shop_dark.jpg", "cloth-background") in flagged, flagged
