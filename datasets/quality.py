@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from scipy import ndimage
 from vtonkit.datasets.io.keypoints import present_mask
@@ -24,7 +23,6 @@ MASK_AREA_RANGE = (0.03, 0.9)  # cloth-mask area / image area; genuine 0.36-0.52
 MIN_COMPONENT_SHARE = 0.02  # a component counts when >= 2 % of the mask
 MAX_COMPONENTS = 2
 MAX_HOLE_SHARE = 0.05  # enclosed holes / mask area; genuine 0
-MIN_LAPLACIAN_VARIANCE = 6.0  # person photo, greyscale; genuine 19-190
 MAX_BORDER_STD = 12.0  # cloth photo border band, per-channel std; genuine 0.0
 MIN_ARM_SWAP_SHARE = 0.6  # share of an arm's pixels nearer the other side's joints
 MIN_ARM_PIXELS = 500
@@ -166,25 +164,13 @@ def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:
     return []
 
 
-def blur_flags(image_rgb: np.ndarray) -> list[Flag]:
-    """Variance of the Laplacian of the greyscale photo; low = blurred. Read on the photo brightened
-    when it is underexposed: the variance falls with the square of the exposure, so a sharp photo
-    taken in dim light read as blurred (that photo gets `person-underexposed` instead)."""
-    from vtonkit.preprocess.exposure import brightened
-
-    grey = cv2.cvtColor(brightened(image_rgb), cv2.COLOR_RGB2GRAY)
-    variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-    if variance < MIN_LAPLACIAN_VARIANCE:
-        return [Flag("blurry", f"variance of Laplacian {variance:.1f} < {MIN_LAPLACIAN_VARIANCE}")]
-    return []
-
-
 def photo_flags(image_rgb: np.ndarray) -> list[Flag]:
-    """A dark or a black-and-white person photo (the pre-flight checks, one implementation)."""
-    from vtonkit.preprocess.preflight import PreflightThresholds, person_greyscale, person_underexposed
+    """A dark, black-and-white or blurred person photo (the pre-flight checks, one implementation)."""
+    from vtonkit.preprocess.preflight import PreflightThresholds, person_blurry, person_greyscale, person_underexposed
 
     t = PreflightThresholds()
-    return [Flag(f.code, f.message) for f in person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t)]
+    found = person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t) + person_blurry(image_rgb, t)
+    return [Flag(f.code, f.message) for f in found]
 
 
 def cloth_background_flags(cloth_rgb: np.ndarray) -> list[Flag]:

@@ -183,7 +183,6 @@ def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: b
         if body25 is not None:
             flags += [(layout.PARSE, f) for f in quality.arm_swap_flags(parse, body25)]
     if sample.get(layout.IMAGE) is not None:
-        flags += [(layout.IMAGE, f) for f in quality.blur_flags(sample.get(layout.IMAGE))]
         flags += [(layout.IMAGE, f) for f in quality.photo_flags(sample.get(layout.IMAGE))]
     cloth, cloth_mask = (sample.get(layout.CLOTH), sample.get(layout.CLOTH_MASK)) if garment else (None, None)
     if cloth is not None:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.labels import Cihp
-from vtonkit.preprocess.exposure import UNDEREXPOSED_BELOW, bright_end, exposure_gain
+from vtonkit.preprocess.exposure import UNDEREXPOSED_BELOW, bright_end, brightened, exposure_gain
 
 NOSE, NECK, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = 0, 1, 2, 3, 4, 5, 6, 7
 MID_HIP, R_HIP, R_KNEE, L_HIP, L_KNEE = 8, 9, 10, 12, 13
@@ -36,6 +36,7 @@ PERSON_CODES: dict[str, str] = {
     "arms-hide-garment": "arms cover a large part of the torso (the garment is hidden)",
     "person-underexposed": "the photo is dark: the try-on model sees it dark (pose and parse read it brightened)",
     "person-greyscale": "a black-and-white photo: the embedded parser tells skin from clothes by colour",
+    "blurry": "the photo is blurred (low variance of the Laplacian): an upscaled small photo, or out of focus",
 }
 # The pose step's framing warnings (`person.framing_warnings`): not pre-flight checks with a
 # threshold, what the keypoints leave out; `validate` names the legs the same way.
@@ -87,6 +88,7 @@ class PreflightThresholds:
     # Person photo: 99th percentile of max(R, G, B) - min(R, G, B); a greyscale photo: 0 (a few levels
     # once saved as colour JPEG); the 57 colour person photos of ../shared and tests/data: 21-255.
     max_grey_spread: float = 6.0
+    min_laplacian_variance: float = 6.0  # greyscale person photo; the genuine VITON-HD photos: 19-190
 
 
 def thresholds_from_table(table: dict[str, Any] | None) -> PreflightThresholds:
@@ -315,6 +317,19 @@ def person_underexposed(image_rgb: np.ndarray, t: PreflightThresholds) -> list[P
                              f"the photo is dark{read}, the try-on model sees it as it is")]
 
 
+def person_blurry(image_rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """Variance of the Laplacian of the greyscale photo; low = blurred. Read on the photo brightened
+    when it is underexposed: the variance falls with the square of the exposure, so a sharp photo
+    taken in dim light read as blurred (that photo gets `person-underexposed` instead)."""
+    grey = cv2.cvtColor(brightened(np.asarray(image_rgb)[..., :3]), cv2.COLOR_RGB2GRAY)
+    variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    if variance < t.min_laplacian_variance:
+        shown, limit = _against(variance, t.min_laplacian_variance, ".1f")
+        return [PreflightFinding("blurry", f"variance of Laplacian {shown} < {limit}: the photo is blurred "
+                                 "(an upscaled small photo, or out of focus); the try-on learns or shows it blurred")]
+    return []
+
+
 def person_greyscale(image_rgb: np.ndarray, t: PreflightThresholds, percentile: float = 99.0) -> list[PreflightFinding]:
     """A black-and-white photo: the geometric parser's skin, hair and garment models read colour.
 
@@ -356,7 +371,7 @@ def person_checks(keypoints: np.ndarray, parse: np.ndarray | None, image_hw: tup
     if parse is not None:
         found += arms_hide_garment(keypoints, np.asarray(parse), t)
     if image_rgb is not None:
-        found += person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t)
+        found += person_underexposed(image_rgb, t) + person_greyscale(image_rgb, t) + person_blurry(image_rgb, t)
     return found
 
 

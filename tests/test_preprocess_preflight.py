@@ -513,6 +513,25 @@ def test_a_body_cut_lengthwise_by_the_photos_side_is_cut_off(photos, tmp_path, b
     assert not [n for n in whole.warnings if n.startswith("person-cut-off:")], whole.warnings
 
 
+@pytest.mark.slow
+def test_prep_calls_an_upscaled_small_photo_blurry_as_validate_does(photos, tmp_path):
+    """A 192x256 photo upscaled to 768x1024: validate flagged the prepared sample `blurry`, prep said
+    nothing (the check was validate's own); one implementation now serves both."""
+    from PIL import Image
+    from vtonkit.datasets.quality import photo_flags
+    from vtonkit.preprocess.person import PersonBackends, process_person
+
+    small = tmp_path / "small.jpg"
+    Image.open(photos / "persons" / "model_3.png").convert("RGB").resize((192, 256)).resize((768, 1024)).save(
+        small, quality=95)
+    backends = PersonBackends.build()
+    outputs = process_person(small, backends)
+    assert [n for n in outputs.warnings if n.startswith("blurry:")], outputs.warnings
+    assert "blurry" in {f.code for f in photo_flags(outputs.image)}
+    sharp = process_person(photos / "persons" / "model_3.png", backends)
+    assert not [n for n in sharp.warnings if n.startswith("blurry:")], sharp.warnings
+
+
 def test_validate_cuts_off_as_prep_does_a_top_edge_through_the_face_is_none(person):
     """validate called every photo cropped at the mouth (Dress Code's framing) cut off, which prep's
     pre-flight check of the same code, and its docs, call harmless."""
