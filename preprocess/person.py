@@ -178,6 +178,8 @@ def person_warnings(normalized: Normalized, pose: PoseResult, category: str, par
     found = person_checks(pose.keypoints, parse, normalized.image.shape[:2], scale=scale, num_persons=pose.num_persons,
                           person_mask=pose.person_mask, image_rgb=normalized.image, photo_box=normalized.photo_box,
                           thresholds=thresholds or preflight_thresholds())
+    if any(f.code == "person-too-small" for f in found):  # one warning of one thing, the coded one
+        notes = [n for n in notes if not n.startswith("tiny person")]
     return notes + [f.note() for f in found]
 
 

@@ -163,8 +163,9 @@ def person_too_small(person: np.ndarray, scale: float, t: PreflightThresholds) -
     source_px = (rows[-1] - rows[0] + 1) / max(scale, 1e-9)
     if source_px < t.min_person_height_px:
         shown, limit = _against(source_px, t.min_person_height_px, ".0f")
+        upscaled = f"upscaled {scale:.1f}x" if scale > 1.05 else "upscaled"
         return [PreflightFinding("person-too-small", f"the person is {shown} px tall in the photo "
-                                 f"(< {limit}): upscaled, the try-on will be blurred")]
+                                 f"(< {limit}): {upscaled}, expect a blurred try-on and a weaker pose and parse")]
     return []
 
 

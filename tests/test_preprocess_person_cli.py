@@ -89,7 +89,8 @@ def test_prep_person_batch_reports_each_bad_file_and_continues(photos, tmp_path)
     assert "two_people.jpg: 2 people detected" in output
     assert "broken.jpg: not an image" in output
     assert "waist_up.jpg: hips-cut-off: person cut off at the waist" in output
-    assert "tiny.jpg: tiny person" in output and "upscaled" in output
+    # one coded warning (the pose step's uncoded "tiny person" note said the same again)
+    assert "tiny.jpg: person-too-small:" in output and "upscaled" in output and "tiny.jpg: tiny person" not in output
     assert "3 written" in output and "4 failed" in output
     split = SplitDir(out)
     _assert_complete_person(split, "good")
