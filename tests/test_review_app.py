@@ -605,3 +605,19 @@ def test_browser_f_steps_through_the_flags(vitonhd: Path, tmp_path: Path) -> Non
         page.keyboard.press("F")  # round to the last flag
         expect(page.locator("#flag")).to_have_value(options[-1])
         browser.close()
+
+
+def test_review_of_a_folder_that_is_no_dataset_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """`review FOLDER --static x.html` on a folder of screenshots ran validate, wrote a "0 samples"
+    report and left .vtonkit/ state in the folder; validate refuses the same folder."""
+    from typer.testing import CliRunner
+    from vtonkit.cli import app
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"not a dataset")
+    result = CliRunner().invoke(app, ["review", str(folder), "--static", str(tmp_path / "x.html")],
+                                env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no train/ or test/ folder and no pair list here" in said, said
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png"] and not (tmp_path / "x.html").exists()

@@ -55,7 +55,6 @@ def validate(
 
     from vtonkit.datasets.dataset_paths import dataset_and_splits
     from vtonkit.datasets.summary import print_summary, store_report
-    from vtonkit.datasets.validate import present_splits
     from vtonkit.datasets.validate import validate as run_validate
 
     if category not in (None, "upper", "lower", "dresses", "none"):
@@ -72,9 +71,8 @@ def validate(
         dataset, splits = dataset_and_splits(dataset, split)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    if splits is None and not present_splits(dataset):  # nothing to check, and no .vtonkit/ to leave there
-        raise typer.BadParameter(f"{dataset}: no train/ or test/ folder and no pair list here: give a dataset "
-                                 "root or one of its split folders", param_hint="DATASET")
+    if splits is None:
+        check_is_dataset(dataset)
     import os
 
     from vtonkit.datasets.manifest import agnostic_check_category
@@ -144,6 +142,7 @@ def review(
 
     if (problem := flag_problem(flag)) is not None:
         raise typer.BadParameter(problem, param_hint="--flag")
+    check_is_dataset(dataset)
     if static is not None:
         check_output_file(static, "--static", "review.html")
     check_host_names(allow_host)
@@ -154,6 +153,16 @@ def review(
     except VtonkitError as exc:  # an unreadable decisions database, a file of the dataset
         console.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(1) from exc
+
+
+def check_is_dataset(dataset: Path) -> None:
+    """A usage error for a folder with no split and no pair list: nothing to check or review, and no
+    .vtonkit/ to leave there."""
+    from vtonkit.datasets.validate import present_splits
+
+    if not present_splits(dataset):
+        raise typer.BadParameter(f"{dataset}: no train/ or test/ folder and no pair list here: give a dataset "
+                                 "root or one of its split folders", param_hint="DATASET")
 
 
 def announced_url(host: str, port: int) -> str:
