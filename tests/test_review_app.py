@@ -621,3 +621,33 @@ def test_review_of_a_folder_that_is_no_dataset_is_refused_and_writes_nothing(tmp
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "no train/ or test/ folder and no pair list here" in said, said
     assert sorted(p.name for p in folder.iterdir()) == ["a.png"] and not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_keeps_focus_marks_the_current_card_and_ignores_a_bad_sort(vitonhd: Path, tmp_path: Path) -> None:
+    """A card's button pressed from the keyboard lost the focus (the cards are rebuilt), the current
+    card was marked by its colour alone, the note box had no label, `?sort=bogus` left an empty page,
+    and a note of blanks was stored and shown as a note."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dataset = copy_dataset(vitonhd, tmp_path / "ds")
+    with serve_on_loopback(create_app(dataset, load_or_run_report(dataset))) as url, sync_playwright() as playwright:
+        browser, page = _open_review(playwright, url + "/?sort=bogus", 1400, 900)
+        expect(page.locator("#sort")).to_have_value("severity")
+        expect(page.locator("section.card")).not_to_have_count(0)
+        card = page.locator("section.card").first
+        expect(card).to_have_attribute("aria-current", "true")
+        card.locator(".actions button", has_text="reject").focus()
+        page.keyboard.press("Enter")
+        expect(card.locator(".badge")).to_have_text("reject")
+        assert page.evaluate("document.activeElement.textContent") == "reject"
+        assert page.evaluate("!!document.activeElement.closest('.card.current')")
+        card.locator(".actions button", has_text="note").click()
+        editor = card.locator("input.note-editor")
+        assert (editor.get_attribute("aria-label") or "").startswith("note on ")
+        editor.fill("   ")
+        editor.press("Enter")
+        expect(page.locator("#status")).to_contain_text("saved")
+        expect(card.locator(".note")).to_have_count(0)
+        browser.close()

@@ -67,7 +67,7 @@ def storable_note(note: str) -> str:
     controls = (i for i, ch in enumerate(note) if (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127)
     if (at := next(controls, None)) is not None:
         raise ValueError(f"note holds a control character (U+{ord(note[at]):04X}) at character {at}")
-    return note
+    return note if note.strip() else ""  # blanks alone are no note (they showed as one)
 
 
 class StoreError(VtonkitError, RuntimeError):

@@ -6,7 +6,10 @@ const $ = (id) => document.getElementById(id);
 
 function readQuery() {
   const q = new URLSearchParams(location.search);
-  for (const id of ["flag", "decision", "sort"]) if (q.has(id)) $(id).value = q.get(id);
+  // a value the page does not offer (an old or mistyped address) leaves the filter as it is
+  for (const id of ["flag", "decision", "sort"]) {
+    if (q.has(id) && [...$(id).options].some((o) => o.value === q.get(id))) $(id).value = q.get(id);
+  }
   state.index = Math.max(0, parseInt(q.get("i") || "0", 10) || 0);
 }
 
@@ -75,7 +78,7 @@ function el(tag, attrs = {}, text = "") {
 function card(row, index) {
   const c = el("section", { class: `card decision-${row.decision}`, "data-split": row.split,
                             "data-sample": row.sample, "data-index": String(index) });
-  if (index === state.index) c.classList.add("current");
+  if (index === state.index) { c.classList.add("current"); c.setAttribute("aria-current", "true"); }
   const h = el("h2");
   h.appendChild(el("span", {}, `${row.split}/${row.sample}`));
   h.appendChild(el("span", { class: `badge ${row.decision}`, "data-role": "decision" }, row.decision));
@@ -133,6 +136,9 @@ function render() {
   const pages = Math.max(1, Math.ceil(state.rows.length / PAGE_SIZE));
   const page = Math.floor(state.index / PAGE_SIZE);
   const cards = $("cards");
+  // the cards are rebuilt: a card's button that had the keyboard focus gets it back
+  const focused = document.activeElement;
+  const focusedButton = focused && focused.matches(".card .actions button") ? focused.textContent : null;
   cards.innerHTML = "";
   state.rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)
     .forEach((row, i) => cards.appendChild(card(row, page * PAGE_SIZE + i)));
@@ -145,6 +151,10 @@ function render() {
   writeQuery();
   const current = cards.querySelector(".card.current");
   if (current) current.scrollIntoView({ block: "nearest" });
+  if (current && focusedButton) {
+    const again = [...current.querySelectorAll(".actions button")].find((b) => b.textContent === focusedButton);
+    if (again) again.focus();
+  }
 }
 
 function move(delta) {
@@ -183,7 +193,8 @@ function editNote() {
   if (!current || !row) return;
   const open = current.querySelector(".note-editor");
   if (open) { open.focus(); return; }  // one editor per card
-  const input = el("input", { class: "note-editor", placeholder: "note: Enter saves, Esc cancels" });
+  const input = el("input", { class: "note-editor", placeholder: "note: Enter saves, Esc cancels",
+                              "aria-label": `note on ${row.split}/${row.sample}` });
   input.value = row.note || "";
   current.querySelector("h2").appendChild(input);
   input.focus();
