@@ -507,3 +507,16 @@ def test_evaluate_fails_when_no_metric_is_computed(tryon, tmp_path) -> None:
     assert result.exit_code == 1, result.output
     assert "no metric was computed" in " ".join(result.output.split())
     assert json.loads(report_path.read_text())["counts"]["paired_scored"] == 0
+
+
+def test_infer_evaluate_fails_when_no_metric_is_computed(tryon, tmp_path) -> None:
+    """`infer --evaluate --eval-protocol cleanfid-512` on 1024x768 outputs skipped every one for its size,
+    printed "0 paired predictions scored" and exited 0, where `vtonkit evaluate` exits 1."""
+    dataset, _ = tryon
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["infer", str(dataset), "--method", "warp", "--out", str(out), "--evaluate",
+                                      "--eval-protocol", "cleanfid-512"],
+                                env={"VTONKIT_HOME": str(tmp_path / "empty-store")})
+    assert result.exit_code == 1, result.output
+    assert "no metric was computed" in " ".join(result.output.split())
+    assert json.loads((out / "evaluation.json").read_text())["counts"]["paired_scored"] == 0

@@ -120,7 +120,12 @@ def evaluate(
     except (VtonkitError, ValueError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
-    if not result.means and result.fid is None and result.kid is None:  # a script must not read this as a score
+    exit_when_nothing_scored(result, console)
+
+
+def exit_when_nothing_scored(result, console) -> None:
+    """Exit 1 when the report holds no metric at all: a script must not read it as a score."""
+    if not result.means and result.fid is None and result.kid is None:
         console.print("[red]error:[/] no metric was computed: no output had a ground truth for the paired metrics "
                       "and FID/KID were not computed (see above); paired outputs need the person's own garment, "
                       "FID/KID their weights (`vtonkit models list`)", highlight=False)

@@ -190,15 +190,16 @@ def infer(
     if method == "warp":
         console.print("[yellow]note: these are BASELINE previews from a non-learned warp, not try-on model outputs[/]")
     if evaluate:
-        from vtonkit.commands.evaluate import run_evaluation
+        from vtonkit.commands.evaluate import exit_when_nothing_scored, run_evaluation
         from vtonkit.vton_infer.runner import pairs_path
 
         try:
-            run_evaluation(out, dataset, eval_protocol, out / "evaluation.json", split=split,
-                           pairs_file=pairs_path(dataset, split, pairs), category=category, device=device)
+            scores = run_evaluation(out, dataset, eval_protocol, out / "evaluation.json", split=split,
+                                    pairs_file=pairs_path(dataset, split, pairs), category=category, device=device)
         except (VtonkitError, ValueError, KeyError) as exc:
             console.print(f"[red]evaluation failed:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
+        exit_when_nothing_scored(scores, console)
     if summary.failed:
         raise typer.Exit(1)
 
