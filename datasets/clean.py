@@ -51,6 +51,7 @@ class CleanResult:
     removed_lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)  # ids of earlier runs a crash cut short, finished now
     placeholder_persons: list[str] = field(default_factory=list)  # "<split>/<person>" whose placeholder garment went
+    unpaired_persons: list[str] = field(default_factory=list)  # "<split>/<person>" kept, but in no pair line left
 
     @property
     def files(self) -> int:
@@ -226,11 +227,20 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
         pairs_file = data.pairs_file(split)
         if not pairs_file.is_file():
             continue
+        listed_before: set[str] = set()
+        listed_after: set[str] = set()
         for index, line in enumerate(_pair_lines(pairs_file)):
-            hit = {layout.stem_of(token) for token in line.split()} & stems
+            names = line.split()
+            hit = {layout.stem_of(token) for token in names} & stems
+            person = {layout.stem_of(names[0])} if names else set()
+            listed_before |= person
             if hit:
                 result.removed_lines.setdefault(split, []).append((index, line))
                 named |= {(split, stem) for stem in hit}
+            else:
+                listed_after |= person
+        # a kept person whose every line named a rejected garment is in the list no more
+        result.unpaired_persons += sorted(f"{split}/{stem}" for stem in listed_before - listed_after - stems)
     samples = [key for key in candidates if key in with_files or key in named]
     result.samples = len(samples)
     return samples, result
@@ -361,6 +371,10 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
     manifest = _read_manifest(root)
     runs = [run for run in manifest["runs"] if run["status"] in ("applying", "applied")]
     if not runs:
+        undone = [run for run in manifest["runs"] if run["status"] == "undone"]
+        if undone:
+            raise CleanError(f"nothing to undo: every clean recorded in {manifest_path(root)} is undone already "
+                             f"(the last: {undone[-1]['id']})")
         raise CleanError(f"nothing to undo: no clean recorded in {manifest_path(root)}")
     run = runs[-1]
     _check_recorded_moves(root, run, "nothing restored")

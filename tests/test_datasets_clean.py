@@ -69,6 +69,8 @@ def test_clean_quarantines_and_undo_restores_exactly(dataset: Path) -> None:
         "00034_00.jpg 00006_00.jpg",
     ]
     assert "00002_00" not in (dataset / "train_pairs.txt").read_text()
+    # 00008_00's only line named the rejected 00013_00 as its garment: kept, but in no pair now, and said
+    assert result.unpaired_persons == ["test/00008_00"]
     moved = set(before) - set(snapshot(dataset))
     assert len(moved) == 20 + 0 and all(snapshot(dataset)[f"quarantine/{m}"] == before[m] for m in moved)
 
@@ -77,7 +79,7 @@ def test_clean_quarantines_and_undo_restores_exactly(dataset: Path) -> None:
     after = snapshot(dataset)
     assert {k: v for k, v in after.items() if not k.startswith("quarantine")} == before
     assert not (dataset / "quarantine").exists()  # its emptied folders went too
-    with pytest.raises(CleanError, match="nothing to undo"):
+    with pytest.raises(CleanError, match="nothing to undo: every clean recorded in .* is undone already"):
         undo_last(dataset)
 
 
@@ -88,6 +90,9 @@ def test_dry_run_changes_nothing_and_cli(dataset: Path) -> None:
     result = runner.invoke(app, ["clean", str(dataset), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "would quarantine 1 sample(s): 10 file(s), 2 pair line(s)" in flat(result.output)
+    # each move whole on its line (rich wrapped them at 80 columns, which split them for grep)
+    assert "test/agnostic-mask/00017_00_mask.png -> quarantine/test/agnostic-mask/00017_00_mask.png\n" in result.output
+    assert "kept person(s) would be left in no pair line" in flat(result.output)
     assert snapshot(dataset) == before and not manifest_path(dataset).exists()
     result = runner.invoke(app, ["clean", str(dataset)])
     assert result.exit_code == 0 and "quarantined 1 sample(s)" in flat(result.output)

@@ -232,7 +232,7 @@ def clean(
 
     from vtonkit.core.errors import VtonkitError
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # one moved file a line, whole: scripts read it
     try:
         if undo:
             result = undo_last(dataset, dry_run=dry_run)
@@ -256,5 +256,10 @@ def clean(
                       f"{'would go' if dry_run else 'went'} with it ({', '.join(result.placeholder_persons[:5])}"
                       f"{' ...' if len(result.placeholder_persons) > 5 else ''}): run `vtonkit pairs` for their "
                       "split again to give those persons new ones", markup=False, highlight=False)
+    if result.unpaired_persons and not undo:
+        console.print(f"{len(result.unpaired_persons)} kept person(s) {'would be' if dry_run else 'are'} left in no pair "
+                      f"line, all theirs named a rejected sample ({', '.join(result.unpaired_persons[:5])}"
+                      f"{' ...' if len(result.unpaired_persons) > 5 else ''}): run `vtonkit pairs` for their split "
+                      "again to pair them", markup=False, highlight=False)
     if result.samples and not dry_run:
         console.print("run `vtonkit validate` again to refresh the report")
