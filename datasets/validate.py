@@ -29,7 +29,7 @@ from vtonkit.datasets.file_checks import SampleFiles, load_and_check
 from vtonkit.datasets.io.images import regular_file_problem
 from vtonkit.datasets.findings import Report, finding
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, is_utf8_name, stem_of
-from vtonkit.datasets.review.safe_paths import MAX_STEM, is_plain_name
+from vtonkit.datasets.review.safe_paths import MAX_STEM, plain_name_problem
 
 from vtonkit.core.errors import FormatError
 
@@ -356,12 +356,12 @@ def validate(
                     report.add(finding("name-unlistable", split, stem if folder == "image" else "", f"{folder}/{stem}.jpg",
                                        f"{folder}/{stem}.jpg: {problem}; no pair list can name it (nor can review "
                                        "decide on it): rename it"))
-                elif is_utf8_name(stem) and not is_plain_name(stem, MAX_STEM):
+                elif is_utf8_name(stem) and (unplain := plain_name_problem(stem, MAX_STEM)) is not None:
                     report.add(finding("name-unreviewable", split, stem if folder == "image" else "",
                                        f"{folder}/{stem}.jpg",
                                        f"{folder}/{stem}.jpg: the review app shows and decides only on names of "
-                                       "letters, digits, '_', '-' and '.' (it serves files by name): rename it to "
-                                       "review it"))
+                                       f"letters, digits, '_', '-' and '.', at most {MAX_STEM} characters (it serves "
+                                       f"files by name), and {unplain}: rename it to review it"))
         pairs = lint_pairs(data.pairs_file(split), split, split_dir, report)
         persons = sorted(set(split_dir.person_stems()) | {stem_of(person) for person, _ in pairs})
         # every garment on disk, listed or not (a shop's garments wait for a pair list; a shot left out

@@ -765,11 +765,16 @@ def test_a_photo_whose_name_the_review_app_refuses_is_a_warning(genuine: Path, t
 
     target = tmp_path / "ds"
     shutil.copytree(genuine, target)
-    for name in ("x+y&z", "it's\"q", "café_ü-2.v1"):
+    long_name = "long_" + "x" * 180 + "_end"  # plain characters, too long: the message said only characters
+    for name in ("x+y&z", "it's\"q", "café_ü-2.v1", long_name):
         shutil.copy(target / "test" / "image" / "00006_00.jpg", target / "test" / "image" / f"{name}.jpg")
     report = validate(target)
     found = sorted((f.code, f.sample) for f in report.findings if f.code.startswith("name-"))
-    assert found == [("name-unreviewable", "it's\"q"), ("name-unreviewable", "x+y&z")]
+    assert found == [("name-unreviewable", "it's\"q"), ("name-unreviewable", long_name),
+                     ("name-unreviewable", "x+y&z")]
+    messages = {f.sample: f.message for f in report.findings if f.code == "name-unreviewable"}
+    assert f"it is 189 characters long, more than {MAX_STEM}" in messages[long_name]
+    assert "it holds '+'" in messages["x+y&z"]
     assert [is_plain_name(n, MAX_STEM) for n in ("x+y&z", "café_ü-2.v1")] == [False, True]  # the app's own rule
 
 

@@ -26,16 +26,28 @@ class UnsafePathError(ValueError):
     """The requested path is outside what the review app serves."""
 
 
+def plain_name_problem(name: str, max_length: int) -> str | None:
+    """Why `name` is no dataset stem or file name that can name only one file inside its folder, or None."""
+    if not name:
+        return "it is empty"
+    if len(name) > max_length:
+        return f"it is {len(name)} characters long, more than {max_length}"
+    if ".." in name:
+        return "it holds '..'"
+    if unicodedata.category(name[0])[0] not in "LN":
+        return f"it starts with {name[0]!r}, not a letter or digit"
+    odd = next((ch for ch in name if ch not in EXTRA_NAME_CHARACTERS and unicodedata.category(ch)[0] not in "LNM"), None)
+    return None if odd is None else f"it holds {odd!r}: only letters, digits, '_', '-' and '.' are served"
+
+
 def is_plain_name(name: str, max_length: int) -> bool:
     """A dataset stem or file name that cannot name anything but one file inside its folder."""
-    if not 0 < len(name) <= max_length or ".." in name or unicodedata.category(name[0])[0] not in "LN":
-        return False
-    return all(ch in EXTRA_NAME_CHARACTERS or unicodedata.category(ch)[0] in "LNM" for ch in name)
+    return plain_name_problem(name, max_length) is None
 
 
 def check_stem(stem: str) -> str:
-    if not is_plain_name(stem, MAX_STEM):
-        raise UnsafePathError(f"not a sample name: {stem!r}")
+    if (problem := plain_name_problem(stem, MAX_STEM)) is not None:
+        raise UnsafePathError(f"not a sample name: {stem!r} ({problem})")
     return stem
 
 
