@@ -80,7 +80,8 @@ def dataset_rows(dataset: str | Path) -> list[dict[str, Any]]:
                 "errors": sum(1 for f in found if f.severity == "error"),
                 "warnings": sum(1 for f in found if f.severity == "warning"),
                 "finding_codes": ",".join(sorted({f.code for f in found})),
-                "review_decision": decision.decision if decision else "",
+                # never decided and set back to undecided read the same (a note alone made "undecided")
+                "review_decision": decision.decision if decision else "undecided",
                 "review_note": decision.note if decision else "",
                 "person_source": str(person.get("source", "")),
                 "person_source_url": _source_url(person),

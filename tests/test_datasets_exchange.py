@@ -387,7 +387,10 @@ def test_table_opens_in_pandas_with_findings_review_and_licence(dresscode_lower:
     assert row["person_source_url"] == "https://github.com/aimagelab/dress-code"
     assert "non-commercial" in row["person_licence"]
     assert (dresscode_lower / row["path_image_parse_v3"]).is_file()
-    assert frame["review_decision"].tolist().count("") == 2
+    assert frame["review_decision"].tolist().count("undecided") == 2  # one spelling, decided or not yet
+    DecisionStore(dresscode_lower).set_note("train", "013565", "check the hem")
+    write_table(dresscode_lower, out)
+    assert pd.read_parquet(out)["review_decision"].tolist().count("undecided") == 2
 
 
 def test_cli_export_help_states_the_licence_and_bad_target_fails(vitonhd_dataset: Path, work: Path) -> None:
