@@ -557,6 +557,12 @@ def test_browser_two_tabs_cannot_overwrite_each_others_notes(vitonhd: Path, tmp_
         expect(first.locator("#status")).to_contain_text("saved")
         expect(second.locator("#status")).to_contain_text("not saved: the note of")
         expect(second.locator("#status")).to_contain_text("now reads 'hands cut off'")
+        first.keyboard.press("r")
+        expect(first.locator("section.card").first.locator(".badge")).to_have_text("reject")
+        second.locator("section.card").first.locator("input.note-editor").press("Escape")
+        second.keyboard.press("k")  # a keep over the reject it never saw: refused as well
+        expect(second.locator("#status")).to_contain_text("not saved: the decision of")
+        expect(second.locator("#status")).to_contain_text("now reads 'reject'")
         second.reload()
         second.wait_for_selector("body[data-ready='1']")
         card = second.locator("section.card").first
@@ -581,6 +587,11 @@ def test_a_note_read_before_another_write_is_not_written_over(dataset: Path, tmp
     assert store.get("test", "00006_00").note == "first" and store.get("test", "00006_00").decision == "undecided"
     assert store.set("test", "00006_00", "reject", "second", note_read="first").note == "second"
     assert store.set("test", "00006_00", "keep").note == "second"  # a decision alone keeps the note, unchecked
+    # a decision made on a page that showed another one (a stale tab) is refused too
+    with pytest.raises(NoteConflict, match="the decision of test/00006_00 .* now reads 'keep'.*decide again"):
+        store.set("test", "00006_00", "reject", decision_read="undecided")
+    assert store.get("test", "00006_00").decision == "keep"
+    assert store.set("test", "00006_00", "reject", decision_read="keep").decision == "reject"
 
 
 @pytest.mark.browser

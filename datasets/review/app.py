@@ -79,6 +79,7 @@ class DecisionIn(BaseModel):
     decision: str | None = None
     note: str | None = None
     note_read: str | None = None  # the note the page showed: a note changed since (another tab) is not overwritten
+    decision_read: str | None = None  # likewise the decision
 
 
 class _TileCache:
@@ -190,7 +191,8 @@ def create_app(
             if body.decision is None:
                 record = store.set_note(body.split, sample, body.note or "", note_read=body.note_read)
             else:
-                record = store.set(body.split, sample, body.decision, body.note, note_read=body.note_read)
+                record = store.set(body.split, sample, body.decision, body.note, note_read=body.note_read,
+                                   decision_read=body.decision_read)
         except ValueError as exc:  # a note that is no storable text
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         except NoteConflict as exc:

@@ -75,12 +75,14 @@ class StoreError(VtonkitError, RuntimeError):
 
 
 class NoteConflict(VtonkitError):
-    """The note changed since the writer read it (another tab or reviewer): writing would drop that change."""
+    """The note (or decision) changed since the writer read it (another tab or reviewer): writing would
+    drop that change."""
 
-    def __init__(self, split: str, sample: str, current: str) -> None:
+    def __init__(self, split: str, sample: str, current: str, what: str = "note") -> None:
         self.current = current
-        super().__init__(f"the note of {split}/{sample} was changed elsewhere (another tab or reviewer) since this "
-                         f"page read it; it now reads {current!r}: reload to see it, then edit it again")
+        super().__init__(f"the {what} of {split}/{sample} was changed elsewhere (another tab or reviewer) since this "
+                         f"page read it; it now reads {current!r}: reload to see it, then "
+                         f"{'edit it' if what == 'note' else 'decide'} again")
 
 
 @dataclass(frozen=True)
@@ -145,21 +147,23 @@ class DecisionStore:
             )
 
     def set(self, split: str, sample: str, decision: str, note: str | None = None, *,
-            note_read: str | None = None) -> Record:
+            note_read: str | None = None, decision_read: str | None = None) -> Record:
         """Record a decision (and the note; None keeps the current note). Durable on return.
-        `note_read`: the note the writer last read (None: not checked); a stored note that differs
-        is a `NoteConflict` and nothing is written."""
+        `note_read` / `decision_read`: the note / decision the writer last read (None: not checked);
+        a stored one that differs is a `NoteConflict` and nothing is written."""
         if decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
         if note is None:
-            return self._write(split, sample, "decision", decision)
-        return self._write(split, sample, "decision, note", decision, storable_note(note), note_read=note_read)
+            return self._write(split, sample, "decision", decision, decision_read=decision_read)
+        return self._write(split, sample, "decision, note", decision, storable_note(note), note_read=note_read,
+                           decision_read=decision_read)
 
     def set_note(self, split: str, sample: str, note: str, *, note_read: str | None = None) -> Record:
         """Change only the note; the decision stays what it is at the moment of the write (`note_read`: as in `set`)."""
         return self._write(split, sample, "note", storable_note(note), note_read=note_read)
 
-    def _write(self, split: str, sample: str, columns: str, *values: str, note_read: str | None = None) -> Record:
+    def _write(self, split: str, sample: str, columns: str, *values: str, note_read: str | None = None,
+               decision_read: str | None = None) -> Record:
         """Upsert `columns` of one sample and append the resulting row to `history`, in ONE
         transaction: the columns a write does not name are never read and written back, so two
         concurrent writers (a decision and a note) cannot revert each other; a note is checked
@@ -169,12 +173,14 @@ class DecisionStore:
         with self._write_lock, self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if note_read is not None:
-                    stored = connection.execute("SELECT note FROM decisions WHERE split = ? AND sample = ?",
+                if note_read is not None or decision_read is not None:
+                    stored = connection.execute("SELECT note, decision FROM decisions WHERE split = ? AND sample = ?",
                                                 (split, sample)).fetchone()
-                    current = (stored[0] if stored else None) or ""
-                    if current != note_read:
-                        raise NoteConflict(split, sample, current)
+                    note_now, decision_now = (stored[0] or "", stored[1]) if stored else ("", "undecided")
+                    if note_read is not None and note_now != note_read:
+                        raise NoteConflict(split, sample, note_now)
+                    if decision_read is not None and decision_now != decision_read:
+                        raise NoteConflict(split, sample, decision_now, "decision")
                 row = connection.execute(
                     f"INSERT INTO decisions (split, sample, decision, note, updated_at) "
                     f"VALUES (?, ?, {inserted}, ?) ON CONFLICT (split, sample) DO UPDATE SET "

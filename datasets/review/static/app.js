@@ -171,6 +171,7 @@ async function decide(payload) {
   if (editor && !("note" in payload) && editor.value !== (row.note || "")) payload = { ...payload, note: editor.value };
   // the note this page showed: the server refuses to overwrite one changed since (another tab, another reviewer)
   if ("note" in payload) payload = { ...payload, note_read: row.note || "" };
+  if ("decision" in payload) payload = { ...payload, decision_read: row.decision };
   let response;
   try {
     response = await fetch("/api/decisions", {
