@@ -13,6 +13,8 @@ A kill -9 inside an atomic write leaves its temporary sibling (`.<name>.<8 chars
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -203,10 +205,20 @@ def category_unknown(checkpoints: Iterable[Path | None], category: str) -> list[
 
 
 def content_id(path: Path) -> str:
-    """`sha256:<16 hex>` of a file: how a stage-2 run records its --tocg-checkpoint (`runner.fixed_settings`)."""
-    from vtonkit.vton_infer.train.runner import _content_id  # here, not at the top: runner imports this module
+    """`sha256:<first 16 hex digits>` of a file: how a run records its input files (run.json) and a
+    stage-2 run its --tocg-checkpoint (`runner.fixed_settings`); hashed once per file state."""
+    path = Path(path)
+    stat = path.stat()
+    return _content_id_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
-    return _content_id(Path(path))
+
+@functools.lru_cache(maxsize=8)
+def _content_id_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def _recorded_settings(run: Path) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -328,7 +327,7 @@ def fixed_settings(options: TrainOptions) -> dict[str, Any]:
     settings = {"--recipe": options.recipe, "--width": options.width, "--disc-width": options.disc_width,
                 "--vgg-width": options.vgg_width, "--seed": options.seed, "--no-shuffle": not options.shuffle}
     if options.tocg_checkpoint is not None:
-        settings["--tocg-checkpoint"] = _content_id(Path(options.tocg_checkpoint))
+        settings["--tocg-checkpoint"] = run_files.content_id(Path(options.tocg_checkpoint))
     return settings
 
 
@@ -350,21 +349,6 @@ def _note_changed_data(path: Path, payload: dict[str, Any], data: dict[str, Any]
                    "after step %d do not read the batches an uninterrupted run would have read",
                    path, saved.get("dataset"), saved.get("split"), saved.get("samples", 0), saved.get("names"),
                    data["dataset"], data["split"], data["samples"], data["names"], payload.get("step", 0))
-
-
-def _content_id(path: Path) -> str:
-    stat = path.stat()
-    return _content_id_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=8)
-def _content_id_of(path: str, size: int, mtime_ns: int) -> str:
-    """`sha256:<first 16 hex digits>` of a file, once per file state (every checkpoint records it)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()[:16]}"
 
 
 def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOptions, category: str) -> None:
@@ -392,7 +376,7 @@ def run_record(run: Path, options: TrainOptions, category: str, world: World, da
                                              "tocg_checkpoint") if record.get(name) and Path(record[name]).is_file()}
     record.update({
         "category": category, "world_size": world.size, "samples": data["samples"], "data": data,
-        "started_at_step": start_step, "files": {name: _content_id(Path(path)) for name, path in files.items()},
+        "started_at_step": start_step, "files": {name: run_files.content_id(Path(path)) for name, path in files.items()},
         "threads": torch.get_num_threads(), "versions": library_versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
