@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import stat
@@ -135,15 +134,6 @@ class RunLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file (checkpoints: two runs resume into one folder only with the same weights)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:

@@ -25,7 +25,8 @@ from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.data import PairSample, collate, output_stem, read_pair
 from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOutput
 from vtonkit.vton_infer.prefetch import LoadedPair, read_ahead
-from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, file_digest, finished_outputs,
+from vtonkit.datasets.file_digest import file_digest
+from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, finished_outputs,
                                         remove_stale_temps, start_fresh)
 from vtonkit.vton_infer.shards import Shard
 

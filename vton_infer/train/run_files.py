@@ -14,7 +14,6 @@ A kill -9 inside an atomic write leaves its temporary sibling (`.<name>.<8 chars
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write, atomic_write_json, temp_target
 from vtonkit.datasets.io.state_dicts import foreign_global
 
@@ -214,11 +214,7 @@ def content_id(path: Path) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _content_id_of(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()[:16]}"
+    return f"sha256:{file_digest(path)[:16]}"
 
 
 def _recorded_settings(run: Path) -> dict[str, Any]:
