@@ -147,14 +147,14 @@ def _sample_files(root: Path, split: str, stem: str) -> list[tuple[str, str]]:
     return moves
 
 
-def _placeholder_copies(root: Path, split: str, garment: str) -> list[tuple[str, str]]:
+def _placeholder_copies(root: Path, split: str, garment: str, placeholders: dict[str, dict]) -> list[tuple[str, str]]:
     """(file, quarantine target) of the placeholder own-garments `vtonkit pairs` copied from `garment`
     (`cloth/<person>.jpg` and its mask): copies of a rejected garment leave with it, as an export
     would otherwise carry them on as those persons' garments. A copy of a person's own product
     garment (`own`) is that person's, and stays."""
     split_dir = layout.DatasetLayout(root).split(split)
     moves = []
-    for person, record in Manifest.load(root).entries(split, PLACEHOLDERS).items():
+    for person, record in placeholders.items():
         if record.get("copied_from") != garment or record.get("own") or sample_name_problem(person):
             continue
         for folder, path in split_dir.cloth_files(person).items():
@@ -197,6 +197,7 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
     result = CleanResult()
     candidates: list[tuple[str, str]] = []
     with_files: set[tuple[str, str]] = set()
+    dataset_manifest = Manifest.load(root)  # the placeholder records, read once
     for record in DecisionStore(root).rejected():
         if record.split not in layout.SPLITS:  # a hand-edited review store: nothing of the dataset to move
             logger.warning("review decision for %s/%s skipped: %r is not a split (%s)", record.split, record.sample,
@@ -206,7 +207,8 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
             logger.warning("review decision for %s/%s skipped: %s", record.split, record.sample, problem)
             continue
         planned = {source for source, _ in result.moves}  # a placeholder may also be a rejected person's
-        copies = _placeholder_copies(root, record.split, record.sample)
+        copies = _placeholder_copies(root, record.split, record.sample,
+                                     dataset_manifest.entries(record.split, PLACEHOLDERS))
         moves = list(dict.fromkeys(move for move in [*_sample_files(root, record.split, record.sample), *copies]
                                    if move[0] not in planned))
         if (problem := next(filter(None, (move_problem(root, *move) for move in moves)), None)) is not None:
