@@ -294,8 +294,10 @@ def run_evaluation(root: Path, *, pose: str | None = None, parser: str | None = 
     sets = {name: summarise_set([r for r in person_rows if r["split"] == name],
                                 [r for r in cloth_rows if cloth_split(r["name"]) == name]) for name in SETS}
     return {
-        "backends": {"pose": backends.pose.name, "parser": backends.parser.name, "densepose": backends.densepose.name,
-                     "cloth_mask": masker.name},
+        # name and version: the version says which pose model ran (e.g. mediapipe "6-heavy" or "6-full")
+        "backends": {stage: f"{backend.name} {backend.version}" for stage, backend in
+                     (("pose", backends.pose), ("parser", backends.parser), ("densepose", backends.densepose),
+                      ("cloth_mask", masker))},
         "persons": person_rows, "cloths": cloth_rows, "means": means, "goals": GOALS, "failures": failures,
         "sets": sets, "set_descriptions": SET_DESCRIPTIONS, "test_goals": TEST_GOALS,
     }
@@ -350,7 +352,7 @@ def _fmt(value: float | None) -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     """Plain-text per-sample table plus the means against the goals."""
-    lines = [f"backends: {report['backends']}", "",
+    lines = ["backends: " + ", ".join(f"{stage} {backend}" for stage, backend in report["backends"].items()), "",
              f"{'sample':34s} {'cat':7s} {'PCK':>9s} {'parse mIoU':>10s} {'dress':>6s} {'DP acc':>7s} {'DP(gt parse)':>12s}"]
     for row in report["persons"]:
         mark = "" if row["keypoints_genuine"] else " *"

@@ -249,3 +249,15 @@ def test_a_dataset_root_given_as_the_split_folder_is_refused(vitonhd, tmp_path, 
     assert result.exit_code == 2, result.output
     assert "is a dataset root (it holds test/); give one of its split folders" in result.output, result.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["mine", "test"]
+
+
+def test_evaluation_names_the_pose_model_that_ran(tmp_path):
+    """Heavy and full pose models score differently: the report says which one ran, not only "mediapipe"."""
+    from vtonkit.preprocess.backends.mediapipe_pose import heavy_model_installed
+    from vtonkit.preprocess.evaluation import format_table, run_evaluation
+
+    (tmp_path / "vitonhd").mkdir()
+    report = run_evaluation(tmp_path)
+    model = "heavy" if heavy_model_installed() else "full"
+    assert report["backends"]["pose"].startswith("mediapipe ") and report["backends"]["pose"].endswith(f"-{model}")
+    assert f"pose {report['backends']['pose']}," in format_table(report).splitlines()[0]
