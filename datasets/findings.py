@@ -70,6 +70,7 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "mask-area": ("quality", WARNING, "cloth mask covers too little or too much of the image"),
     "mask-components": ("quality", WARNING, "cloth mask is split into several large pieces"),
     "mask-holes": ("quality", WARNING, "cloth mask has large holes"),
+    "mask-mismatch": ("quality", WARNING, "cloth mask does not follow the garment's outline (another garment's mask?)"),
     "arm-labels-swapped": ("quality", WARNING, "left/right arm labels disagree with the pose"),
     "blurry": ("quality", WARNING, "person image is blurred (low variance of Laplacian)"),
     "cloth-background": ("quality", WARNING, "garment is not on a plain light background"),

@@ -26,6 +26,10 @@ MAX_HOLE_SHARE = 0.05  # enclosed holes / mask area; genuine 0
 MAX_BORDER_STD = 12.0  # cloth photo border band, per-channel std; genuine 0.0
 MIN_ARM_SWAP_SHARE = 0.6  # share of an arm's pixels nearer the other side's joints
 MIN_ARM_PIXELS = 500
+# Cloth mask against the garment's outline as the cv masker finds it (IoU): genuine VITON-HD masks
+# 0.986-0.997; a mask of another garment of the shared samples 0.45-0.84 (a swapped file).
+MIN_MASK_AGREEMENT = 0.9
+OUTLINE_AREA_RANGE = (0.01, 0.95)  # outside it the masker found no garment to compare with
 
 RIGHT_ARM_JOINTS = (2, 3, 4)  # BODY_25 RShoulder, RElbow, RWrist: the person's right = CIHP 15
 LEFT_ARM_JOINTS = (5, 6, 7)
@@ -134,6 +138,24 @@ def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
             )
         )
     return flags
+
+
+def cloth_mask_mismatch_flags(cloth_rgb: np.ndarray, mask: np.ndarray) -> list[Flag]:
+    """`(H, W, 3)` garment, `(H, W)` bool mask: a mask that does not follow the garment's outline
+    (a mask of another garment, or of the garment shifted) misleads the warping module silently."""
+    from vtonkit.preprocess.stages import CLOTH_MASKERS  # the one outline finder, as prep runs it
+
+    if cloth_rgb.shape[:2] != mask.shape:
+        return []  # wrong-size already says it
+    outline = CLOTH_MASKERS.build("cv").mask(cloth_rgb)
+    if not OUTLINE_AREA_RANGE[0] <= float(outline.mean()) <= OUTLINE_AREA_RANGE[1]:
+        return []  # e.g. a white garment on white: no outline to hold the mask against
+    agreement = float((outline & mask).sum() / max(int((outline | mask).sum()), 1))
+    if agreement >= MIN_MASK_AGREEMENT:
+        return []
+    return [Flag("mask-mismatch", f"the mask follows the garment's outline poorly (IoU {agreement:.2f} with the "
+                                  f"outline the cv masker finds, expected >= {MIN_MASK_AGREEMENT}): a mask of "
+                                  "another garment, or one shifted?")]
 
 
 def arm_swap_flags(parse: np.ndarray, body25: np.ndarray) -> list[Flag]:

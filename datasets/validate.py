@@ -189,6 +189,8 @@ def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: b
         flags += [(layout.CLOTH, f) for f in quality.cloth_background_flags(cloth)]
     if cloth_mask is not None:
         flags += [(layout.CLOTH_MASK, f) for f in quality.cloth_mask_flags(cloth_mask >= 128)]
+        if cloth is not None:
+            flags += [(layout.CLOTH_MASK, f) for f in quality.cloth_mask_mismatch_flags(cloth, cloth_mask >= 128)]
     for kind, flag in quality.preflight_flags(body25, parse, cloth, None if cloth_mask is None else cloth_mask >= 128):
         folder = (layout.PARSE if parse is not None else layout.OPENPOSE_JSON) if kind == "person" else layout.CLOTH
         flags.append((folder, flag))

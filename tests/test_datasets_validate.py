@@ -444,6 +444,23 @@ def test_quality_flags_fire_on_injected_problems(genuine: Path, tmp_path: Path) 
     assert report.errors == [] and report.exit_code() == 0
 
 
+def test_swapped_cloth_masks_are_flagged(genuine: Path, tmp_path: Path) -> None:
+    """Two garments' masks exchanged pass every file and shape check (both are clean garment
+    silhouettes): only the mask against its own garment's outline gives them away."""
+    root = tmp_path / "ds"
+    shutil.copytree(genuine, root)
+    masks = root / "test/cloth-mask"
+    first, second = (masks / "00006_00.jpg").read_bytes(), (masks / "00013_00.jpg").read_bytes()
+    (masks / "00006_00.jpg").write_bytes(second)
+    (masks / "00013_00.jpg").write_bytes(first)
+    report = validate(root, ["test"], category=None, duplicates=False)
+    flagged = [f for f in report.findings if f.code == "mask-mismatch"]
+    assert {f.sample for f in flagged} == {"00006_00", "00013_00"}
+    assert all(f.severity == "warning" and f.file.startswith("test/cloth-mask/") and "IoU 0." in f.message
+               for f in flagged)
+    assert report.exit_code() == 0
+
+
 @pytest.mark.parametrize(
     ("document", "code"),
     [
