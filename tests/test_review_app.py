@@ -251,6 +251,13 @@ def test_static_report_is_self_contained(dataset: Path, tmp_path: Path) -> None:
         assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         page.select_option("#flag", "missing-file")
         assert page.locator("section.card:visible").count() == 1
+        # the counts follow the filter: the one card shown, with its own findings
+        card = page.locator("section.card:visible")
+        errors, warnings = card.get_attribute("data-errors"), card.get_attribute("data-warnings")
+        assert int(errors) >= 1
+        assert page.locator("#shown").inner_text() == f"shown: 1 of 8 sample(s), {errors} error(s), {warnings} warning(s)"
+        page.select_option("#flag", "")
+        assert page.locator("section.card:visible").count() == 8 and page.locator("#shown").inner_text() == ""
         browser.close()
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
 
