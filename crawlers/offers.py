@@ -419,6 +419,13 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
         currency = price_from_html(evidence, text(product.get("name")))[1] or currency_beside(evidence, price)
 
     availability = offer_availability(offer) if offer else None
+    if offer is not None and availability != "InStock":
+        # One node per size (Zara: 8 sizes, the first sold out): the product can be ordered when
+        # any of its sizes can.
+        for node in same_product_nodes(evidence, product)[1:]:
+            if any(offer_availability(o) == "InStock" for o in flat_offers(node)):
+                availability = "InStock"
+                break
     written = meta.get("product:availability") or meta.get("og:availability")
     if not availability and written:
         availability = availability_term(written)  # Facebook's catalog, Pinterest's rich pins

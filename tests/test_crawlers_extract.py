@@ -660,3 +660,21 @@ def test_the_visible_price_is_the_one_this_product_costs_now():
     # still: a struck old price and an element named as the old one are skipped
     assert _visible_price('<div class="price"><del>49,000원</del> 39,000원</div>', "ko") == (39000.0, "KRW")
     assert _visible_price('<span class="old-price">€80.00</span><span class="price">€59.00</span>') == (59.0, "EUR")
+
+
+def test_a_product_listed_once_per_size_is_in_stock_when_any_size_is():
+    """Zara writes one Product node per size: the first size sold out made the whole product sold
+    out, though two sizes could be ordered (a page of the product-extraction benchmark)."""
+    def size(number: int, stock: str) -> dict:
+        return {"@type": "Product", "name": "FLAT BOOTS", "sku": f"8451-040-{number}",
+                "offers": {"@type": "Offer", "price": "69.95", "priceCurrency": "EUR",
+                           "availability": f"http://schema.org/{stock}"}}
+
+    sizes = [size(35, "OutOfStock"), size(36, "InStock"), size(37, "OutOfStock")]
+    item = extract_product(_page(json.dumps(sizes)).encode(), "https://shop.example/boots-p1.html")
+    assert item.availability == "InStock" and item.price == 69.95
+    sold_out = [size(35, "OutOfStock"), size(37, "OutOfStock")]
+    assert extract_product(_page(json.dumps(sold_out)).encode(), "https://shop.example/boots-p1.html").availability == "OutOfStock"
+    other = [size(35, "OutOfStock"), {**size(36, "InStock"), "name": "LEATHER BAG"}]  # another product's card
+    page = _page(json.dumps(other), body="<h1>FLAT BOOTS</h1>").encode()
+    assert extract_product(page, "https://shop.example/boots-p1.html").availability == "OutOfStock"
