@@ -198,9 +198,10 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
 
 
 def has_opengraph_product(meta: dict[str, str]) -> bool:
-    """The page declares a product in its OpenGraph tags (``og:type`` product, or a price)."""
+    """The page declares a product in its OpenGraph tags (``og:type`` product, or a price; Korean
+    open markets write the shown price as ``og:price``, "2,900원~")."""
     return bool(meta.get("og:type", "").endswith("product") or meta.get("product:price:amount")
-                or meta.get("og:price:amount"))
+                or meta.get("og:price:amount") or meta.get("og:price"))
 
 
 def _image_paths(value: Any) -> set[str]:

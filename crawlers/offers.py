@@ -398,6 +398,7 @@ def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str)
             ("opengraph", "product:sale_price:amount", "product:sale_price:currency"),
             ("opengraph", "product:price:amount", "product:price:currency"),
             ("opengraph", "og:price:amount", "og:price:currency"),
+            ("opengraph", "og:price", "og:price:currency"),  # the price as shown, currency in its text
         ):
             if meta.get(amount_key):
                 price, currency = parse_price(meta[amount_key], meta.get(currency_key) or None, evidence.language)

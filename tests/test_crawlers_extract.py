@@ -678,3 +678,15 @@ def test_a_product_listed_once_per_size_is_in_stock_when_any_size_is():
     other = [size(35, "OutOfStock"), {**size(36, "InStock"), "name": "LEATHER BAG"}]  # another product's card
     page = _page(json.dumps(other), body="<h1>FLAT BOOTS</h1>").encode()
     assert extract_product(page, "https://shop.example/boots-p1.html").availability == "OutOfStock"
+
+
+def test_a_korean_open_market_page_with_only_og_price_is_a_product():
+    """tmon.co.kr writes no product data but ``og:price`` as shown ("2,900원~"): the page was "no
+    product" and the price lost (a page of the product-extraction benchmark)."""
+    head = ('<meta property="og:title" content="빅사이즈 브라 팬티">'
+            '<meta property="og:image" content="http://img.shop.example/deal/1_front.jpg">'
+            '<meta property="og:price" content="2,900원~">')
+    item = extract_product(_page(head=head).replace("<html>", '<html lang="ko">'), "http://shop.example/deal/3454863898")
+    assert (item.title, item.price, item.currency) == ("빅사이즈 브라 팬티", 2900.0, "KRW")
+    assert item.sources["product"] == "opengraph" and item.sources["price"] == "opengraph"
+    assert item.image_urls == ["http://img.shop.example/deal/1_front.jpg"]
