@@ -136,7 +136,7 @@ def test_prep_cloth_transparent_png_and_blank_shot(tmp_path):
 
 def test_unknown_backend_is_a_clear_error(tmp_path, vitonhd):
     result = runner.invoke(app, ["prep-person", str(vitonhd / "test" / "image" / "00034_00.jpg"),
-                                 "--out", str(tmp_path), "--pose", "nope"])
+                                 "--out", str(tmp_path / "test"), "--pose", "nope"])
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "error: unknown pose backend 'nope'; available:" in said  # no KeyError quotes around it
@@ -210,7 +210,7 @@ def test_a_folder_argument_stands_for_its_images(photos, tmp_path):
     assert sorted(p.name for p in (out / "cloth").iterdir()) == ["00055_00.jpg", "00126_00.jpg", "single.jpg"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = runner.invoke(app, ["prep-cloth", str(empty), "--out", str(tmp_path / "other")])
+    result = runner.invoke(app, ["prep-cloth", str(empty), "--out", str(tmp_path / "other" / "test")])
     output = " ".join(result.output.split())
     assert result.exit_code == 2 and f"{empty}: folder holds no image files" in output, output
 
@@ -249,6 +249,20 @@ def test_a_dataset_root_given_as_the_split_folder_is_refused(vitonhd, tmp_path, 
     assert result.exit_code == 2, result.output
     assert "is a dataset root (it holds test/); give one of its split folders" in result.output, result.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["mine", "test"]
+
+
+@pytest.mark.parametrize("command", ["prep-person", "prep-cloth"])
+@pytest.mark.parametrize("out", ["mydata", "g5/val"])
+def test_an_out_folder_not_named_train_or_test_is_refused(vitonhd, tmp_path, monkeypatch, command, out):
+    """`--out mydata` made split "mydata" with the manifest in the current folder, `--out g5/val` a split
+    `validate`, `pairs` and `prep` never read: both exited 0. Now a usage error before anything is written."""
+    monkeypatch.chdir(tmp_path)
+    photo = vitonhd / "test" / ("image" if command == "prep-person" else "cloth")
+    result = runner.invoke(app, [command, str(next(photo.iterdir())), "--out", out], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"{out} is not a split folder" in said and "give <dataset>/train or <dataset>/test, such as " in said
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_evaluation_names_the_pose_model_that_ran(tmp_path):

@@ -52,8 +52,8 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
 
 
 def check_split_folder(path: Path, option: str = "--out") -> Path:
-    """`path` as a split folder (DATASET/test), not a dataset root: given the root, prep-person wrote
-    image/ ... into it and put the manifest in the folder above."""
+    """`path` as a split folder (DATASET/train or DATASET/test), not a dataset root nor a folder of
+    another name: given either, prep-person wrote image/ ... into it and put the manifest in the folder above."""
     from vtonkit.core.paths import STATE_DIR_NAME
     from vtonkit.datasets.layout import SPLITS
 
@@ -63,6 +63,12 @@ def check_split_folder(path: Path, option: str = "--out") -> Path:
     if held:
         raise typer.BadParameter(f"{path} is a dataset root (it holds {', '.join(held)}/); give one of its split "
                                  f"folders, such as {path / 'test'}", param_hint=option)
+    # The folder above becomes the dataset: any other name made a split that validate, pairs and prep never read.
+    if path.name not in SPLITS:
+        beside = f" or {path.parent / 'test'}" if path.name and path.parent != Path(".") else ""  # a misnamed split
+        raise typer.BadParameter(f"{path} is not a split folder: its name must be train or test, as the folder "
+                                 f"above it holds the dataset; give <dataset>/train or <dataset>/test, such as "
+                                 f"{path / 'test'}{beside}", param_hint=option)
     return path
 
 
