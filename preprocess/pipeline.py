@@ -31,7 +31,7 @@ from vtonkit.datasets.pairing import split_of
 from vtonkit.preprocess.batch import run_each
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, Engine, has_engine_ability
-from vtonkit.preprocess.markers import completed_warnings
+from vtonkit.preprocess.markers import completed_warnings, damaged_outputs
 from vtonkit.preprocess.profile import ProfileBuilder
 from vtonkit.preprocess.stage_worker import (
     AGNOSTIC_VERSION,
@@ -120,6 +120,7 @@ class PrepReport:
     errors_path: Path
     warnings_path: Path
     earlier_warnings: list[dict[str, str]] = field(default_factory=list)  # of the samples already complete
+    rebuilt_damaged: int = 0  # samples whose marker held their key but an output was emptied, cut or removed since
 
 
 def register_extra_backends(registrations: tuple[tuple[str, str, str], ...]) -> None:
@@ -347,6 +348,9 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                                            "same_bytes_as": display_name(d.duplicate_of)}
                                           for d in duplicates)
         manifest.save()  # the stem mapping survives a kill
+        # Only the samples to run are looked at again: an untouched re-run pays nothing for it.
+        rebuilt_damaged = sum(bool(damaged_outputs(dataset, task.split, "person" if isinstance(task, PersonTask)
+                                                   else "cloth", task.stem, task.keys["sample"])) for task in tasks)
 
         if on_start is not None:
             persons = sum(isinstance(t, PersonTask) for t in tasks)
@@ -387,4 +391,4 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
     return PrepReport(ok=dict(profile.ok), failed=dict(profile.failed), skipped_complete=skipped, errors=errors,
                       warnings=warnings, duplicates=skipped_duplicates, profile=profile_json,
                       profile_path=profile_path, errors_path=errors_path, warnings_path=warnings_path,
-                      earlier_warnings=earlier_warnings)
+                      earlier_warnings=earlier_warnings, rebuilt_damaged=rebuilt_damaged)

@@ -96,7 +96,8 @@ def prep(
     per_split = f" (train {written['train']}, test {written['test']})" if split == "auto" else ""
     earlier = len({w["file"] for w in report.earlier_warnings})
     complete = f"{skipped} already complete" + (f" ({earlier} with warnings, listed in the warnings file)" if earlier else "")
-    console.print(f"prep {split}: {ok} samples written{per_split} ({warned} with warnings), {complete}, "
+    rebuilt = f", {report.rebuilt_damaged} rebuilt because an output was damaged" if report.rebuilt_damaged else ""
+    console.print(f"prep {split}: {ok} samples written{per_split} ({warned} with warnings{rebuilt}), {complete}, "
                   f"{failed} failed ({report.profile['images_per_s']} images/s)")
     if report.duplicates:
         console.print(f"{len(report.duplicates)} inputs skipped: same bytes as another input")
