@@ -111,8 +111,11 @@ def _class_token(name: str) -> str:
 
 # Elements the page keeps but does not show: platforms ship the sold-out badge or button on every
 # product page and hide it while the product is in stock (Cafe24: class "displaynone").
-SHOWN = ("[not(ancestor-or-self::*[@hidden or contains(translate(@style, ' ', ''), 'display:none')"
-         " or contains(translate(@style, ' ', ''), 'visibility:hidden') or "
+# A declaration counts from its start: tmon's <body> has "-webkit-backface-visibility: hidden",
+# which hid every button of the page.
+_STYLE = "concat(';', translate(@style, ' \t\r\n', ''))"
+SHOWN = (f"[not(ancestor-or-self::*[@hidden or contains({_STYLE}, ';display:none')"
+         f" or contains({_STYLE}, ';visibility:hidden') or "
          + " or ".join(_class_token(name) for name in ("displaynone", "hidden", "hide", "d-none", "is-hidden"))
          + "])]")
 

@@ -690,3 +690,15 @@ def test_a_korean_open_market_page_with_only_og_price_is_a_product():
     assert (item.title, item.price, item.currency) == ("빅사이즈 브라 팬티", 2900.0, "KRW")
     assert item.sources["product"] == "opengraph" and item.sources["price"] == "opengraph"
     assert item.image_urls == ["http://img.shop.example/deal/1_front.jpg"]
+
+
+def test_backface_visibility_hides_nothing():
+    """tmon's <body> style "-webkit-backface-visibility: hidden" read as "visibility:hidden" hid
+    every buy button, so an orderable product had no availability; a real hidden style still hides."""
+    head = '<meta property="og:title" content="브라 팬티"><meta property="og:price" content="2,900원">'
+    body = ('<div class="order"><button type="button" class="btn">장바구니</button></div>'
+            '<div style="color: red;\n display: none"><span class="soldout">품절</span></div>')
+    page = f'<html lang="ko"><head>{head}</head><body style="-webkit-backface-visibility: hidden">{body}</body></html>'
+    assert extract_product(page, "http://shop.example/deal/1").availability == "InStock"
+    hidden_button = page.replace('<div class="order">', '<div class="order" style="visibility: hidden">')
+    assert extract_product(hidden_button, "http://shop.example/deal/1").availability is None
