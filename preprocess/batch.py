@@ -44,7 +44,7 @@ from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
 from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
-from vtonkit.preprocess.sources import file_sources, manifest_kind, settle_stems
+from vtonkit.preprocess.sources import file_sources, rename_warning, settle_stems
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
@@ -258,20 +258,13 @@ def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: 
     dataset = split.root.absolute().parent
     manifest = Manifest.load(dataset)
     sources = file_sources(kind, paths)
-    candidates = {id(source): source.meta["candidate"] for source in sources}
-    recorded = set(manifest.entries(split.root.name, manifest_kind(kind)))  # before this run's records
     kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)
     manifest.save()  # the stems are taken before any file is written
-    renamed = {}  # stem -> why it is not the file's own name
-    for source in kept:
-        name = candidates[id(source)]
-        if source.stem != name:
-            renamed[source.stem] = (f"the dataset's manifest holds this file as {source.stem}"
-                                    if source.stem in recorded else f"another file has the name {name}")
+    renamed = {source.stem: rename_warning(source) for source in kept if source.renamed}
     results = []
     for result in run_each([(source.path, source.stem) for source in kept], worker):
         if result.ok and result.stem in renamed:
-            result.warnings.append(f"written as sample {result.stem}: {renamed[result.stem]}")
+            result.warnings.append(renamed[result.stem])
         if on_result is not None:
             on_result(result)
         results.append(result)

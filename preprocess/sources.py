@@ -10,6 +10,9 @@ dot) and that stays the same across runs:
    or of the manifest claims it, or the split already holds files of that stem the manifest does not know (a genuine
    VITON-HD sample): then `<stem>_<first 8 hex of sha256>` (deterministic);
 3. a second file with the same bytes as another input of the run is a duplicate and is skipped.
+
+Every stem that is not the input's own name says why in `Source.renamed`
+(`rename_warning`), which every command reports.
 """
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ class Source:
         sha256: hex digest of its bytes ("" when it cannot be read; it then fails at normalise).
         stem: the sample stem in the dataset.
         meta: extra manifest fields (catalog record fields for garments).
+        renamed: why `stem` is not the input's own name (taken, or known to the manifest
+            under another), reported by `rename_warning`; "" when it is its own name.
     """
 
     kind: str
@@ -56,6 +61,7 @@ class Source:
     sha256: str
     stem: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    renamed: str = ""  # why `stem` is not the input's own (sanitised) name; "" when it is
 
 
 @dataclass
@@ -76,6 +82,12 @@ def sanitize_stem(name: str) -> str:
     if suffix.lower() in IMAGE_SUFFIXES:
         base = base[: -len(suffix)]
     return _UNSAFE.sub("_", base).strip("_").lstrip("-_") or "sample"
+
+
+def rename_warning(source: Source) -> str:
+    """The warning of a sample written under another name than its input's (`Source.renamed`),
+    the same for `prep`, `prep-person` and `prep-cloth`; "" when it has its own name."""
+    return f"written as sample {source.stem}: {source.renamed}" if source.renamed else ""
 
 
 def list_images(spec: str | Path) -> list[Path]:
@@ -270,6 +282,8 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
         known = known or by_source.get(display_name(source.path))  # same file edited in place: keep its stem
         if known:
             source.stem = known
+            if known != source.meta["candidate"]:
+                source.renamed = f"the dataset's manifest holds this file as {known}"
         else:
             unassigned[source.meta["candidate"]].append(source)
     # Stems are compared case-folded: `Anna` and `anna` are one file on macOS, Windows and exFAT,
@@ -284,7 +298,11 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
                  or any(on_disk(source.meta["candidate"]) for source in group))
         for source in group:
             candidate = source.meta["candidate"]
-            source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}" if clash else candidate
+            if clash:
+                source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}"
+                source.renamed = f"another file has the name {candidate}"
+            else:
+                source.stem = candidate
             taken.add(source.stem.casefold())
     for source in kept:
         source.meta.pop("candidate", None)

@@ -578,3 +578,36 @@ def test_a_garment_on_a_patterned_background_fails_instead_of_a_whole_frame_mask
     assert result.exit_code == 1, output
     assert "checkered.jpg: no garment separable from the background: the cloth mask covers" in output
     assert "1 written" in output and not (tmp_path / "ds" / "test" / "cloth-mask" / "checkered.jpg").exists()
+
+
+def test_prep_reports_the_renames_prep_cloth_reports(tmp_path: Path):
+    """`vtonkit prep` gave `사람.jpg`, `사진.jpg` and `sample.jpg` (all sanitised to "sample") the stems
+    `sample_<digest>` and said "0 with warnings" with an empty prep-warnings.jsonl, while prep-cloth
+    warns of each rename. Both now say the same, on every run while the rename holds."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    names = ["사람.jpg", "사진.jpg", "sample.jpg"]
+    for shade, name in enumerate(names):
+        _shot(shots / name, shade=20 + 30 * shade)
+    single = CliRunner().invoke(app, ["prep-cloth", str(shots), "--out", str(tmp_path / "single" / "test")])
+    assert single.exit_code == 0, single.output
+    dataset = tmp_path / "ds"
+    for run in range(2):
+        result = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(dataset), "--split", "test",
+                                          "--in-process"])
+        output = _flat(result.output)
+        assert result.exit_code == 0, output
+        stems = SplitDir(dataset / "test").cloth_stems()
+        assert len(stems) == 3 and all(stem.startswith("sample_") for stem in stems), stems
+        listed = [json.loads(line) for line in (dataset / "prep-warnings.jsonl").read_text().splitlines()]
+        assert sorted(Path(w["file"]).name for w in listed) == sorted(names), listed
+        if run == 0:
+            assert "3 samples written (3 with warnings)" in output, output
+            said = {line for line in _flat(single.output).split("warning ") if "written as sample" in line}
+            for record in listed:
+                assert record["warning"] == f"written as sample {record['stem']}: another file has the name sample"
+                assert any(record["warning"] in line for line in said), said
+        else:  # complete samples: the rename is still said
+            assert "3 already complete (3 with warnings" in output, output
+            assert all(w["warning"] == f"written as sample {w['stem']}: the dataset's manifest holds this file as "
+                       f"{w['stem']}" for w in listed), listed
