@@ -11,7 +11,8 @@ dot) and that stays the same across runs:
    VITON-HD sample): then `<stem>_<first 8 hex of sha256>` (deterministic);
 3. a second file with the same bytes as another input of the run is a duplicate and is skipped.
 
-Every stem that is not the input's own name says why in `Source.renamed`
+A name too long for the dataset's file names is cut, with a digest of the whole name appended
+(`sanitize_stem`). Every stem that is not the input's own name says why in `Source.renamed`
 (`rename_warning`), which every command reports.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
+from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
 from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
 from vtonkit.datasets.layout import SplitDir, display_name
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
@@ -42,6 +44,19 @@ CATEGORIES = GARMENT_CATEGORIES
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+def _longest_suffix() -> int:
+    """UTF-8 bytes the layout adds to a stem in its longest file name (`<stem>_keypoints.json`)."""
+    split = SplitDir(Path("split"))
+    names = [path.name for path in (*split.person_files("s").values(), *split.cloth_files("s").values())]
+    return max(len(name.encode()) for name in names) - len("s")
+
+
+# The longest stem whose every file, and that file's temporary name while written, fits the file
+# system's limit on one name: a longer one failed as "File name too long" mid-sample.
+MAX_STEM_BYTES = NAME_MAX - TEMP_NAME_EXTRA - _longest_suffix()
+_DIGEST_PART = len("_") + 8  # `_<first 8 hex of a sha256>`
+
+
 @dataclass
 class Source:
     """One input file and the sample it becomes.
@@ -52,7 +67,7 @@ class Source:
         sha256: hex digest of its bytes ("" when it cannot be read; it then fails at normalise).
         stem: the sample stem in the dataset.
         meta: extra manifest fields (catalog record fields for garments).
-        renamed: why `stem` is not the input's own name (taken, or known to the manifest
+        renamed: why `stem` is not the input's own name (too long, taken, known to the manifest
             under another), reported by `rename_warning`; "" when it is its own name.
     """
 
@@ -75,13 +90,35 @@ class Duplicate:
 def sanitize_stem(name: str) -> str:
     """File name or product id -> a stem safe for the official loaders (`a b.v2.jpg` -> `a_b_v2`).
 
-    No leading `-` either: `-shirt.jpg` in a shell command reads as an option.
+    No leading `-` either: `-shirt.jpg` in a shell command reads as an option. A name longer than
+    `MAX_STEM_BYTES` keeps its start and gets a digest of the whole, so long names stay distinct.
     """
+    stem = _sanitized(name)
+    if len(stem.encode()) > MAX_STEM_BYTES:
+        return with_digest(stem, hashlib.sha256(stem.encode()).hexdigest())
+    return stem
+
+
+def _sanitized(name: str) -> str:
+    """`sanitize_stem` without the length limit."""
     base = Path(name).name
     suffix = Path(base).suffix
     if suffix.lower() in IMAGE_SUFFIXES:
         base = base[: -len(suffix)]
     return _UNSAFE.sub("_", base).strip("_").lstrip("-_") or "sample"
+
+
+def with_digest(stem: str, digest: str) -> str:
+    """`<stem>_<first 8 hex of digest>`, `stem` cut (at a character) so the result fits `MAX_STEM_BYTES`."""
+    kept = stem.encode()[: MAX_STEM_BYTES - _DIGEST_PART].decode("utf-8", errors="ignore")
+    return f"{kept}_{digest[:8]}"
+
+
+def _candidate_note(name: str, what: str = "name") -> str:
+    """Why the candidate stem of `name` is not its sanitised self (cut for length), or ""."""
+    if len(_sanitized(name).encode()) <= MAX_STEM_BYTES:
+        return ""
+    return f"its {what} is longer than the {MAX_STEM_BYTES} bytes a sample name may have"
 
 
 def rename_warning(source: Source) -> str:
@@ -230,17 +267,23 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
         # An id is not a path: "men/tee/9" keeps its folders as words ("men_tee_9"), or it would clash
         # with "women/tee/9".
         identifier = product.replace("/", "_").replace("\\", "_")
-        candidate = sanitize_stem(identifier) if product else (sha[:16] or sanitize_stem(path.name))
+        if product:
+            candidate, note = sanitize_stem(identifier), _candidate_note(identifier, "product id")
+        elif sha:
+            candidate, note = sha[:16], ""
+        else:
+            candidate, note = sanitize_stem(path.name), _candidate_note(path.name)
         meta = {name: record[name] for name in CATALOG_FIELDS if name in record}
         meta["catalog_sha256"] = meta.pop("sha256", None)
-        sources.append(Source(kind, path, sha, meta={"candidate": candidate, **meta}))
+        sources.append(Source(kind, path, sha, meta={"candidate": candidate, **meta}, renamed=note))
     return sources
 
 
 def file_sources(kind: str, paths: Iterable[str | Path]) -> list[Source]:
     """Sources of image files given one by one (a folder's, or `prep-person`/`prep-cloth`'s arguments),
     each a candidate stem from its sanitised file name (`assign_stems` settles clashes)."""
-    return [Source(kind, Path(path), _sha_or_empty(Path(path)), meta={"candidate": sanitize_stem(Path(path).name)})
+    return [Source(kind, Path(path), _sha_or_empty(Path(path)), meta={"candidate": sanitize_stem(Path(path).name)},
+                   renamed=_candidate_note(Path(path).name))
             for path in paths]
 
 
@@ -299,7 +342,7 @@ def assign_stems(sources: list[Source], existing: dict[str, dict[str, Any]],
         for source in group:
             candidate = source.meta["candidate"]
             if clash:
-                source.stem = f"{candidate}_{(source.sha256 or _path_digest(source.path))[:8]}"
+                source.stem = with_digest(candidate, source.sha256 or _path_digest(source.path))
                 source.renamed = f"another file has the name {candidate}"
             else:
                 source.stem = candidate

@@ -416,12 +416,14 @@ def test_prep_takes_file_names_that_are_not_utf8(tmp_path: Path):
     assert [error["file"] for error in errors] == [f"{shots}/bro\\xefken.jpg"]
 
 
-def test_a_damaged_exif_block_is_named_in_its_warning(tmp_path: Path):
+def test_a_damaged_exif_block_is_named_once_as_the_shots_warning(tmp_path: Path):
     """Pillow's "Tag data larger than file" on a damaged EXIF block named no file (and came four times):
-    in a batch of thousands nobody could tell which photo it was about."""
+    in a batch of thousands nobody could tell which photo it was about. It is now the shot's warning,
+    once (`frames_note`, which the prep chains add to the shot's warnings), and no raw Python warning."""
     import struct
     import warnings
 
+    from vtonkit.datasets.io.images import frames_note
     from vtonkit.preprocess.cloth import prepare_cloth
 
     entries = [struct.pack("<HHII", 0x010E, 2, 100, 1000),  # a description said to lie past the end of the block
@@ -432,8 +434,37 @@ def test_a_damaged_exif_block_is_named_in_its_warning(tmp_path: Path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         prepare_cloth(shot)
-    messages = [str(w.message) for w in caught]
-    assert messages == [f"{shot}: Tag data larger than file. Skipping tag 270"], messages
+        notes = frames_note(shot)
+    assert [str(w.message) for w in caught] == []
+    assert notes == ["damaged metadata ignored (Tag data larger than file. Skipping tag 270)"], notes
+
+
+@pytest.mark.parametrize("command", ["prep", "prep-person", "prep-cloth"])
+def test_a_photo_with_corrupt_exif_gets_one_warning_line_counted_and_kept(photos: Path, tmp_path: Path, command):
+    """A photo with a corrupt EXIF block printed Python's warning with a source line, then Pillow's again
+    without the file's name, and the summary said "0 with warnings" (prep-warnings.jsonl empty)."""
+    import warnings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo = folder / "c.jpg"
+    with Image.open(photos / "persons" / "01008_00.jpg") as image:
+        image.save(photo, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff\x01\x12")
+    out = tmp_path / "ds"
+    args = ([command, "--persons", str(folder), "--out", str(out), "--split", "test", "--in-process", "--no-progress"]
+            if command == "prep" else [command, str(photo), "--out", str(out / "test")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, args)
+    output = _flat(result.output)
+    assert result.exit_code == 0, output
+    assert [str(w.message) for w in caught if "EXIF" in str(w.message)] == []
+    note = "damaged metadata ignored (Corrupt EXIF data. Expecting to read 12 bytes but only got 2.)"
+    assert output.count(f"{photo}: {note}") == 1, output
+    assert "(1 with warnings)" in output, output
+    if command == "prep":
+        records = [json.loads(line) for line in (out / "prep-warnings.jsonl").read_text().splitlines()]
+        assert records == [{"kind": "person", "stem": "c", "file": str(photo), "warning": note}]
 
 
 def test_prep_person_onto_a_genuine_dataset_neither_overwrites_nor_deletes_its_sample(vitonhd: Path, tmp_path: Path):
@@ -611,3 +642,56 @@ def test_prep_reports_the_renames_prep_cloth_reports(tmp_path: Path):
             assert "3 already complete (3 with warnings" in output, output
             assert all(w["warning"] == f"written as sample {w['stem']}: the dataset's manifest holds this file as "
                        f"{w['stem']}" for w in listed), listed
+
+
+def test_a_long_file_name_gets_a_short_distinct_stem_whose_every_file_fits(photos: Path, tmp_path: Path):
+    """A legal file name of about 228 characters or more ended its sample as "internal error" with a
+    traceback: `<stem>_keypoints.json` plus the atomic writer's `.<name>.XXXXXXXX.tmp` passed the file
+    system's 255 bytes. Such a stem is now cut, with a digest of the whole name so that long names
+    alike at the start stay apart, and the rename is reported (prep-person and prep alike); a long
+    name that fitted keeps its stem."""
+    folder = tmp_path / "long"
+    folder.mkdir()
+    # links (named by the link: `sources._absolute`) to three different photos: no duplicate skipped
+    names = {"p" * 200 + ".jpg": "01008_00.jpg", "p" * 236 + "_a.jpg": "01861_00.jpg", "p" * 236 + "_b.jpg": "02849_00.jpg"}
+    for name, photo in names.items():
+        (folder / name).symlink_to(photos / "persons" / photo)
+    split = SplitDir(tmp_path / "ds" / "test")
+    result = CliRunner().invoke(app, ["prep-person", str(folder), "--out", str(split.root), "--keep-framing"])
+    output = _flat(result.output)
+    assert result.exit_code == 0 and "3 written" in output and "internal error" not in output, output
+    from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
+    from vtonkit.preprocess.sources import MAX_STEM_BYTES
+
+    stems = split.person_stems()
+    assert len(stems) == 3 and "p" * 200 in stems, stems
+    cut = [stem for stem in stems if stem != "p" * 200]
+    assert all(len(stem.encode()) <= MAX_STEM_BYTES and stem.startswith("p" * 200) for stem in cut), cut
+    for stem in cut:
+        assert f"written as sample {stem}: its name is longer than the {MAX_STEM_BYTES} bytes" in output
+    for stem in stems:
+        for path in [*split.person_files(stem).values()]:
+            assert path.is_file() and len(path.name.encode()) + TEMP_NAME_EXTRA <= NAME_MAX, path.name
+
+    report = run_prep(PrepOptions(out=tmp_path / "prepped", split="test", persons=str(folder), keep_framing=True,
+                                  in_process=True))
+    assert report.ok == {"person": 3} and not report.errors, report.errors
+    assert SplitDir(tmp_path / "prepped" / "test").person_stems() == stems  # one naming rule for both commands
+    assert sorted(w["stem"] for w in report.warnings if "its name is longer than" in w["warning"]) == sorted(cut)
+
+
+def test_long_names_stay_within_the_limit_when_they_clash_too():
+    """The clash digest (`<stem>_<8 hex>`) comes on top of a name: a long name taken twice must still fit,
+    counted in UTF-8 bytes, never cutting a character in half."""
+    from vtonkit.preprocess.sources import MAX_STEM_BYTES, Source, assign_stems, sanitize_stem, with_digest
+
+    name = "q" * 300 + ".jpg"
+    sources = [Source("cloth", Path(f"/{folder}/{name}"), digit * 64, meta={"candidate": sanitize_stem(name)})
+               for folder, digit in (("a", "1"), ("b", "2"))]
+    kept, _ = assign_stems(sources, {})
+    stems = [source.stem for source in kept]
+    assert len(set(stems)) == 2 and all(len(stem.encode()) <= MAX_STEM_BYTES for stem in stems), stems
+    assert all(source.renamed == f"another file has the name {sanitize_stem(name)}" for source in kept)
+    assert sanitize_stem("x" * MAX_STEM_BYTES + ".jpg") == "x" * MAX_STEM_BYTES  # a name that fits is kept whole
+    korean = with_digest("가" * 100, "ab" * 32)
+    assert len(korean.encode()) <= MAX_STEM_BYTES and korean.endswith("_abababab") and "\ufffd" not in korean

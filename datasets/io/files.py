@@ -30,6 +30,12 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
+NAME_MAX = 255  # bytes in one file name (ext4, XFS, Btrfs: the usual limit)
+# What `atomic_write` adds to its target's name for the temporary file: "." + name + "." + 8 random
+# characters (tempfile's) + ".tmp". A target name longer than NAME_MAX minus this cannot be written.
+TEMP_NAME_EXTRA = len(".") + len(".") + 8 + len(".tmp")
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of `path` for writing; on success it replaces `path`.
