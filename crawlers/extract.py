@@ -105,6 +105,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         ("html", lambda: page_fields.labelled_brand(evidence)),
         ("html", lambda: page_fields.brand_before_heading(evidence, trail)),
     )
+    brand = page_fields.without_brand_label(brand)
     colour = pick(
         "colour",
         (structured, product.get("color")),

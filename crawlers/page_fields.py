@@ -90,6 +90,16 @@ def _brand_label() -> re.Pattern[str]:
     return re.compile(rf"^\s*(?:{labels})\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
 
 
+def without_brand_label(brand: str | None) -> str | None:
+    """A brand given with its caption ("Ver mais artigos da Marca: Roborock", a Shopify theme's
+    ``itemprop="brand"`` heading): the part after "<brand label>:"."""
+    if not brand:
+        return brand
+    labels = "|".join(re.escape(label) for label in merged_vocabulary().brand_labels)
+    found = re.search(rf"(?<![^\W\d_])(?:{labels})\s*[:：]\s*(\S.*)$", brand, re.IGNORECASE)
+    return found.group(1).strip() if found else brand
+
+
 @lru_cache(maxsize=8)
 def _whole_labels(labels: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"^\s*(?:{label})\s*[:：]?\s*$", re.IGNORECASE) for label in labels)

@@ -702,3 +702,14 @@ def test_backface_visibility_hides_nothing():
     assert extract_product(page, "http://shop.example/deal/1").availability == "InStock"
     hidden_button = page.replace('<div class="order">', '<div class="order" style="visibility: hidden">')
     assert extract_product(hidden_button, "http://shop.example/deal/1").availability is None
+
+
+def test_a_brand_written_with_its_caption_keeps_the_brand():
+    """A Shopify theme marks up '<h5 itemprop="brand"><span>Ver mais artigos da Marca: </span><a>Roborock</a></h5>':
+    the brand was the whole caption (a page of the product-extraction benchmark)."""
+    body = ('<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Aspirador S6</h1>'
+            '<h5 class="brand" itemprop="brand"><span>Ver mais artigos da Marca: </span><a href="/v">Roborock</a></h5>'
+            '<span itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+            '<meta itemprop="price" content="399.99"><meta itemprop="priceCurrency" content="EUR"></span></div>')
+    item = extract_product(_page(body=body).replace("<html>", '<html lang="pt">'), "https://shop.example/products/s6")
+    assert (item.title, item.brand, item.price) == ("Aspirador S6", "Roborock", 399.99)
