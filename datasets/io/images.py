@@ -89,23 +89,61 @@ def heif_support() -> bool:
 
 
 def frames_note(path: str | Path) -> list[str]:
-    """A note when an input photo holds several frames (an animated GIF, PNG or WebP, a multi-page
-    TIFF): every reader takes the first one, which should not happen without a word. A camera's MPO
-    JPEG (the picture plus a small preview) is no such case. Reads the header only; a file that does
-    not open gives no note (its reading fails on its own, by name)."""
+    """The notes on an input photo its header gives, which the prep chains add to the photo's warnings:
+
+    - several frames (an animated GIF, PNG or WebP, a multi-page TIFF): every reader takes the first
+      one, which should not happen without a word. A camera's MPO JPEG (the picture plus a small
+      preview) is no such case.
+    - damaged metadata (a corrupt EXIF block): Pillow's own warnings about it named no file, printed
+      a source line, and never reached prep's warnings file; the picture itself reads fine.
+
+    Reads the header only; a file that does not open gives no note (its reading fails on its own, by name).
+    """
     try:
-        with _header_limit(), Image.open(path) as image:
+        with _header(path) as image:  # its warnings: in `metadata_warnings`, once and by name
             frames, kind = getattr(image, "n_frames", 1), image.format
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return []
-    if frames <= 1 or kind == "MPO":
-        return []
-    return [f"{frames} frames (an animation or a multi-page file): the first one is used"]
+    notes = [] if frames <= 1 or kind == "MPO" else [f"{frames} frames (an animation or a multi-page file): "
+                                                     "the first one is used"]
+    damaged = metadata_warnings(path)
+    return notes + ([f"damaged metadata ignored ({'; '.join(damaged)})"] if damaged else [])
+
+
+def metadata_warnings(path: str | Path) -> list[str]:
+    """Pillow's warnings on opening `path` and reading its EXIF (what `frames_note` reports), once each."""
+    damaged: list[str] = []
+    with (contextlib.suppress(OSError, ValueError, SyntaxError, Image.DecompressionBombError),
+          _header(path, damaged) as image):
+        image.getexif()  # a JPEG parses its EXIF on opening, other formats only here
+    return damaged
+
+
+@contextlib.contextmanager
+def _header(path: str | Path, messages: list[str] | None = None) -> Iterator[Image.Image]:
+    """The image at `path` opened for its header (`_header_limit`); Pillow's warnings go to `messages`
+    (whitespace tidied, once each) or nowhere, never to the terminal: a damaged EXIF block warns on
+    every opening, unnamed, and `frames_note` reports it once. `_header_limit`'s lock keeps other
+    threads off the global warning filters meanwhile."""
+    with _header_limit(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked by name
+        try:
+            with Image.open(path) as image:
+                yield image
+        finally:
+            if messages is not None:
+                messages.extend(m for m in dict.fromkeys(_tidy(w.message) for w in caught) if m not in messages)
+
+
+def _tidy(message: Warning | str) -> str:
+    """"Corrupt EXIF data.  Expecting ... got 2. " -> "Corrupt EXIF data. Expecting ... got 2."."""
+    return " ".join(str(message).split())
 
 
 def stored_size(path: str | Path) -> tuple[int, int]:
     """`(height, width)` of the image as stored (before any reduced-scale decoding); header only."""
-    with _header_limit(), Image.open(path) as image:
+    with _header(path) as image:
         return image.height, image.width
 
 
@@ -120,7 +158,7 @@ def exif_orientation(path: str | Path) -> int | None:
     """`orientation_tag` of the photo at `path`. Reads the header only; a file that does not open
     gives None (its reading fails on its own, by name)."""
     try:
-        with _header_limit(), Image.open(path) as image:
+        with _header(path) as image:
             return orientation_tag(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
@@ -175,17 +213,21 @@ def _decode(path: Path) -> Image.Image:
 
 @contextlib.contextmanager
 def warnings_naming(path: str | Path) -> Iterator[None]:
-    """The warnings raised in the block come out once each, prefixed by `path`: Pillow's about a damaged
-    EXIF block ("Tag data larger than file") name no file, and come several times per photo."""
+    """The warnings raised in the block come out once each, prefixed by `path` (Pillow's name no file,
+    and come several times per photo), but for those about the file's metadata ("Corrupt EXIF data",
+    "Tag data larger than file"): `frames_note` makes them the photo's warning, which prep counts and keeps."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
+    noted = set(metadata_warnings(path)) if caught else set()  # a second header read, for a damaged file only
     for message, category in dict.fromkeys((str(w.message), w.category) for w in caught):
-        warnings.warn(f"{path}: {message}", category, stacklevel=3)
+        if _tidy(message) not in noted:
+            warnings.warn(f"{path}: {message}", category, stacklevel=3)
 
 
 def open_upright(path: str | Path) -> Image.Image:
-    """`open_image` with the EXIF orientation applied (camera photos); its warnings name `path`."""
+    """`open_image` with the EXIF orientation applied (camera photos); its warnings name `path`, but
+    those `frames_note` reports (a damaged EXIF block) are left to it."""
     with warnings_naming(path):
         return ImageOps.exif_transpose(open_image(path))
 
