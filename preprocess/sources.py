@@ -13,7 +13,8 @@ dot) and that stays the same across runs:
 
 A name too long for the dataset's file names is cut, with a digest of the whole name appended
 (`sanitize_stem`). Every stem that is not the input's own name says why in `Source.renamed`
-(`rename_warning`), which every command reports.
+(`rename_warning`), which every command reports. A garment named like a placeholder copy that
+`vtonkit pairs` made for a person without one replaces that copy (`settle_stems`).
 """
 from __future__ import annotations
 
@@ -373,6 +374,14 @@ def manifest_kind(kind: str) -> str:
     return PERSONS if kind == "person" else CLOTHS
 
 
+def replaceable_placeholders(placeholders: dict[str, dict[str, Any]], sources: list[Source]) -> set[str]:
+    """The placeholder own-garments (manifest `placeholders`) that a garment of `sources` named like
+    them replaces: the real own garment of a person `vtonkit pairs` ran for too early. Copies of the
+    person's catalog product garment (`own`) are no stand-in, and `pairs` remakes them: they stay."""
+    candidates = {source.meta.get("candidate") for source in sources}
+    return {stem for stem, record in placeholders.items() if stem in candidates and not record.get("own")}
+
+
 def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_dir: SplitDir,
                  category: str | None) -> tuple[list[Source], list[Duplicate]]:
     """`assign_stems` against the manifest's records and the files `split_dir` (of split name `split`)
@@ -380,6 +389,8 @@ def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_di
 
     `prep`, `prep-person` and `prep-cloth` all settle stems here, so a file run again keeps its sample
     while another file of the same name never overwrites, nor on failure deletes, a sample it did not make.
+    A garment named like a placeholder own-garment takes its name, and its record leaves `placeholders`
+    (`replaceable_placeholders`).
 
     Args:
         sources: inputs of one kind (all `person` or all `cloth`).
@@ -388,11 +399,16 @@ def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_di
     kind = sources[0].kind if sources else "person"
     table = manifest_kind(kind)
     existing = dict(manifest.entries(split, table))
-    if kind == "cloth":  # placeholder own-garments (see datasets.pairing) hold cloth/ names too
-        existing = {**manifest.entries(split, PLACEHOLDERS), **existing}
-    kept, duplicates = assign_stems(sources, existing, lambda stem: _has_files(split_dir, kind, stem))
+    placeholders = manifest.entries(split, PLACEHOLDERS) if kind == "cloth" else {}
+    replaceable = replaceable_placeholders(placeholders, sources)
+    # the other placeholder own-garments (see datasets.pairing) hold their cloth/ names
+    existing = {**{stem: record for stem, record in placeholders.items() if stem not in replaceable}, **existing}
+    kept, duplicates = assign_stems(sources, existing,
+                                    lambda stem: stem not in replaceable and _has_files(split_dir, kind, stem))
     entries = manifest.entries(split, table)
     for source in kept:
+        if source.stem in replaceable:  # its files are about to become this garment's
+            del placeholders[source.stem]
         # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.
         record = {"source": display_name(source.path), "sha256": source.sha256}
         entries[source.stem] = {**record, **({} if category is None else {"category": category}), **source.meta}

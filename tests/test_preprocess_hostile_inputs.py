@@ -664,3 +664,43 @@ def test_long_names_stay_within_the_limit_when_they_clash_too():
     assert sanitize_stem("x" * MAX_STEM_BYTES + ".jpg") == "x" * MAX_STEM_BYTES  # a name that fits is kept whole
     korean = with_digest("가" * 100, "ab" * 32)
     assert len(korean.encode()) <= MAX_STEM_BYTES and korean.endswith("_abababab") and "\ufffd" not in korean
+
+
+@pytest.mark.parametrize("adding", ["prep-cloth", "prep"])
+def test_a_persons_own_garment_added_after_pairs_replaces_its_placeholder(photos: Path, tmp_path: Path, adding: str):
+    """`vtonkit pairs` run before a person's own garment was prepared writes a placeholder
+    cloth/<person>.jpg; the own garment added later became `<person>_<digest>` ("another file has the
+    name"), so the person could never be paired with it. A placeholder is no garment: the real one
+    now takes its name, its files and its manifest record."""
+    folders = {name: tmp_path / name for name in ("persons", "others", "own")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["persons"] / "01008_00.jpg").symlink_to(photos / "persons" / "01008_00.jpg")
+    (folders["others"] / "00151_00.jpg").symlink_to(photos / "garments" / "00151_00.jpg")
+    (folders["own"] / "01008_00.jpg").symlink_to(photos / "garments" / "00470_00.jpg")
+    dataset = tmp_path / "ds"
+    split = SplitDir(dataset / "test")
+    runner = CliRunner()
+    for args in (["prep-person", str(folders["persons"]), "--out", str(split.root), "--keep-framing"],
+                 ["prep-cloth", str(folders["others"]), "--out", str(split.root)], ["pairs", str(dataset)]):
+        assert runner.invoke(app, args).exit_code == 0, args
+    manifest_path = dataset / ".vtonkit" / "manifest.json"
+    assert "01008_00" in json.loads(manifest_path.read_text())["splits"]["test"]["placeholders"]
+
+    if adding == "prep-cloth":
+        result = runner.invoke(app, ["prep-cloth", str(folders["own"]), "--out", str(split.root)])
+    else:
+        result = runner.invoke(app, ["prep", "--persons", str(folders["persons"]), "--cloths", str(folders["own"]),
+                                     "--out", str(dataset), "--split", "test", "--keep-framing", "--in-process"])
+    output = _flat(result.output)
+    assert result.exit_code == 0 and "written as sample" not in output, output
+    assert split.cloth_stems() == ["00151_00", "01008_00"]
+    for folder in ("cloth", "cloth-mask"):  # the copies of the other garment are gone
+        assert (split.root / folder / "01008_00.jpg").read_bytes() != (split.root / folder / "00151_00.jpg").read_bytes()
+    manifest = json.loads(manifest_path.read_text())["splits"]["test"]
+    assert manifest["placeholders"] == {} and manifest["cloths"]["01008_00"]["source"].endswith("own/01008_00.jpg")
+    paired = runner.invoke(app, ["pairs", str(dataset), "--mode", "paired"])
+    assert paired.exit_code == 0, paired.output
+    assert (dataset / "test_pairs.txt").read_text() == "01008_00.jpg 01008_00.jpg\n"
+    checked = runner.invoke(app, ["validate", str(dataset)])
+    assert checked.exit_code == 0, checked.output
