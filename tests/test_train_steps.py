@@ -108,15 +108,26 @@ def test_the_learning_rate_decays_over_the_second_half_of_any_run_and_never_belo
     from vtonkit.vton_infer.train.builders import stage_config
     from vtonkit.vton_infer.train.generator_stage import decay_over
 
-    assert decay_over(200000) == {"keep_step": 100000, "decay_step": 100000}  # the official run, unchanged
+    # the official run, unchanged
+    assert decay_over(200000) == {"keep_step": 100000, "decay_step": 100000, "decay_every": 1000}
     assert linear_decay_factor(250000, 100000, 100000) == 0.0
-    keep, decay = decay_over(20000).values()
-    assert linear_decay_factor(10999, keep, decay) == 1.0
-    assert linear_decay_factor(15000, keep, decay) == pytest.approx(0.5, abs=1e-3)
-    assert linear_decay_factor(20000, keep, decay) == pytest.approx(0.0, abs=1e-3)
+    official_last = linear_decay_factor(199999, 100000, 100000)
+    for steps in (1000, 3000, 20000):
+        # every length decays from its middle to about what the official run ends at (updated
+        # every 1000 steps, a 1000-step run never decayed and a 20000-step one ended at 0.1)
+        keep, decay, every = decay_over(steps).values()
+        factors = [linear_decay_factor(step, keep, decay, every) for step in range(steps)]
+        assert factors[: steps // 2 + 1] == [1.0] * (steps // 2 + 1)
+        assert factors[-1] < 0.02 and all(a >= b for a, b in zip(factors, factors[1:]))
+    keep, decay, every = decay_over(4).values()  # a 4-step run still decays
+    assert [linear_decay_factor(step, keep, decay, every) for step in range(4)] == [1.0, 1.0, 1.0, 2 / 3]
+    keep, decay, every = decay_over(20000).values()
+    assert linear_decay_factor(15000, keep, decay, every) == pytest.approx(0.5, abs=1e-3)
+    assert linear_decay_factor(19999, keep, decay, every) == pytest.approx(official_last, abs=1e-3)
+    assert linear_decay_factor(20000, keep, decay, every) == pytest.approx(0.0, abs=1e-3)
     options = type("Options", (), {"recipe": "default", "lr": None, "steps": 20000})()
     config = stage_config(GeneratorStageConfig, options, **decay_over(options.steps))
-    assert (config.keep_step, config.decay_step) == (10000, 10000)
+    assert (config.keep_step, config.decay_step, config.decay_every) == (10000, 10000, 100)
 
 
 def test_cached_frozen_stage_gives_the_batches_of_a_recomputation(reference: Path) -> None:

@@ -111,6 +111,10 @@ class GeneratorStageConfig:
         return ImageDiscriminator(input_nc=label_channels + 3, ndf=self.ndf, n_layers=self.n_layers_d, num_D=self.num_d)
 
 
+OFFICIAL_DECAY_EVERY = 1000  # the official script steps its LambdaLR every 1000 steps
+DECAY_UPDATES = 100  # ... 100 times over its 100000 decaying steps
+
+
 def linear_decay_factor(step: int, keep_step: int, decay_step: int, every: int = 1000) -> float:
     """Learning-rate factor after `step` steps: 1 until keep_step, then linear towards 0 over
     decay_step, updated every `every` steps (the official LambdaLR stepped every 1000 steps); 0
@@ -119,10 +123,14 @@ def linear_decay_factor(step: int, keep_step: int, decay_step: int, every: int =
 
 
 def decay_over(steps: int) -> dict[str, int]:
-    """`keep_step` / `decay_step` for a run of `steps` steps: the official proportions (100000 steps
-    at the full rate, then 100000 decaying, of 200000) for any length, so a 20000-step fine-tune
-    decays over its second half too instead of never."""
-    return {"keep_step": steps // 2, "decay_step": steps - steps // 2}
+    """`keep_step` / `decay_step` / `decay_every` for a run of `steps` steps: the official
+    proportions (100000 steps at the full rate, then 100000 decaying in 100 updates, one every 1000
+    steps, of 200000) for any length. A 20000-step fine-tune decays over its second half too
+    instead of never, and in 100 updates too: updated every 1000 steps it ended at a tenth of the
+    rate, and a 1000-step run never decayed."""
+    decay_step = steps - steps // 2
+    return {"keep_step": steps // 2, "decay_step": decay_step,
+            "decay_every": max(1, min(OFFICIAL_DECAY_EVERY, decay_step // DECAY_UPDATES))}
 
 
 @dataclass
