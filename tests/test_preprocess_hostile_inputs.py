@@ -416,12 +416,14 @@ def test_prep_takes_file_names_that_are_not_utf8(tmp_path: Path):
     assert [error["file"] for error in errors] == [f"{shots}/bro\\xefken.jpg"]
 
 
-def test_a_damaged_exif_block_is_named_in_its_warning(tmp_path: Path):
+def test_a_damaged_exif_block_is_named_once_as_the_shots_warning(tmp_path: Path):
     """Pillow's "Tag data larger than file" on a damaged EXIF block named no file (and came four times):
-    in a batch of thousands nobody could tell which photo it was about."""
+    in a batch of thousands nobody could tell which photo it was about. It is now the shot's warning,
+    once (`frames_note`, which the prep chains add to the shot's warnings), and no raw Python warning."""
     import struct
     import warnings
 
+    from vtonkit.datasets.io.images import frames_note
     from vtonkit.preprocess.cloth import prepare_cloth
 
     entries = [struct.pack("<HHII", 0x010E, 2, 100, 1000),  # a description said to lie past the end of the block
@@ -432,8 +434,37 @@ def test_a_damaged_exif_block_is_named_in_its_warning(tmp_path: Path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         prepare_cloth(shot)
-    messages = [str(w.message) for w in caught]
-    assert messages == [f"{shot}: Tag data larger than file. Skipping tag 270"], messages
+        notes = frames_note(shot)
+    assert [str(w.message) for w in caught] == []
+    assert notes == ["damaged metadata ignored (Tag data larger than file. Skipping tag 270)"], notes
+
+
+@pytest.mark.parametrize("command", ["prep", "prep-person", "prep-cloth"])
+def test_a_photo_with_corrupt_exif_gets_one_warning_line_counted_and_kept(photos: Path, tmp_path: Path, command):
+    """A photo with a corrupt EXIF block printed Python's warning with a source line, then Pillow's again
+    without the file's name, and the summary said "0 with warnings" (prep-warnings.jsonl empty)."""
+    import warnings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo = folder / "c.jpg"
+    with Image.open(photos / "persons" / "01008_00.jpg") as image:
+        image.save(photo, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff\x01\x12")
+    out = tmp_path / "ds"
+    args = ([command, "--persons", str(folder), "--out", str(out), "--split", "test", "--in-process", "--no-progress"]
+            if command == "prep" else [command, str(photo), "--out", str(out / "test")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, args)
+    output = _flat(result.output)
+    assert result.exit_code == 0, output
+    assert [str(w.message) for w in caught if "EXIF" in str(w.message)] == []
+    note = "damaged metadata ignored (Corrupt EXIF data. Expecting to read 12 bytes but only got 2.)"
+    assert output.count(f"{photo}: {note}") == 1, output
+    assert "(1 with warnings)" in output, output
+    if command == "prep":
+        records = [json.loads(line) for line in (out / "prep-warnings.jsonl").read_text().splitlines()]
+        assert records == [{"kind": "person", "stem": "c", "file": str(photo), "warning": note}]
 
 
 def test_prep_person_onto_a_genuine_dataset_neither_overwrites_nor_deletes_its_sample(vitonhd: Path, tmp_path: Path):
