@@ -120,7 +120,7 @@ def test_the_learning_rate_decays_over_the_second_half_of_any_run_and_never_belo
         assert factors[: steps // 2 + 1] == [1.0] * (steps // 2 + 1)
         assert factors[-1] < 0.02 and all(a >= b for a, b in zip(factors, factors[1:]))
     keep, decay, every = decay_over(4).values()  # a 4-step run still decays
-    assert [linear_decay_factor(step, keep, decay, every) for step in range(4)] == [1.0, 1.0, 1.0, 2 / 3]
+    assert [linear_decay_factor(step, keep, decay, every) for step in range(4)] == pytest.approx([1.0, 1.0, 1.0, 2 / 3])
     keep, decay, every = decay_over(20000).values()
     assert linear_decay_factor(15000, keep, decay, every) == pytest.approx(0.5, abs=1e-3)
     assert linear_decay_factor(19999, keep, decay, every) == pytest.approx(official_last, abs=1e-3)
