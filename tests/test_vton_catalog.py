@@ -301,3 +301,24 @@ def test_ctrl_c_says_how_to_continue_and_leaves_no_half_written_file(vitonhd: Pa
     second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert second.returncode == 0, second.stdout + second.stderr
     assert_every_pair_once(out, pairs)
+
+
+def test_a_pair_of_two_long_names_gets_an_output_that_fits(vitonhd: Path, tmp_path: Path) -> None:
+    """prep keeps stems up to 226 bytes: `<person>_<cloth>.png` of two of them is no legal file
+    name, and the pair failed "File name too long". Its output keeps both starts and a digest."""
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    split = DatasetLayout(tmp_path / "ds").split("test")
+    person, cloth = "p" * 226, "c" * 226
+    for old, new, files in (("00006_00", person, split.person_files), ("00008_00", cloth, split.cloth_files)):
+        for source, target in zip(files(old).values(), files(new).values()):
+            if source.exists():
+                source.rename(target)
+    pairs = [(person, cloth), (person, "00013_00")]
+    write_pairs(DatasetLayout(tmp_path / "ds").pairs_file("test"), [(f"{p}.jpg", f"{c}.jpg") for p, c in pairs])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in out.glob("*.png"))
+    assert len(written) == 2 and all(len(name.encode()) + 14 <= 255 for name in written)
+    assert f"{person}_00013_00.png" in written  # names that fit keep the official form
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]

@@ -13,6 +13,7 @@ empty or full-frame cloth mask, an agnostic without its grey region: `input_chec
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
 from vtonkit.datasets.io.images import frames_note, read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
@@ -38,9 +40,23 @@ logger = logging.getLogger(__name__)
 AgnosticSource = Literal["compute", "file"]
 
 
+# `<stem>.png` and its temporary name while written must fit one file name.
+MAX_OUTPUT_STEM_BYTES = NAME_MAX - TEMP_NAME_EXTRA - len(".png")
+_OUTPUT_DIGEST = 8
+
+
 def output_stem(person: str, cloth: str) -> str:
-    """`<person>_<cloth>`: the stem of a pair's try-on output, as the official test script names it."""
-    return f"{person}_{cloth}"
+    """`<person>_<cloth>`: the stem of a pair's try-on output, as the official test script names it.
+
+    Two long stems (prep keeps up to 226 bytes each) would make a name no file system takes
+    ("File name too long" for the pair): then each keeps an equal start and the name ends in a
+    digest of both, so every pair still gets its own file."""
+    stem = f"{person}_{cloth}"
+    if len(stem.encode()) <= MAX_OUTPUT_STEM_BYTES:
+        return stem
+    digest = hashlib.sha256(f"{person}\0{cloth}".encode()).hexdigest()[:_OUTPUT_DIGEST]
+    keep = (MAX_OUTPUT_STEM_BYTES - _OUTPUT_DIGEST - 2) // 2  # two "_" joints
+    return "_".join(part.encode()[:keep].decode("utf-8", errors="ignore") for part in (person, cloth)) + f"_{digest}"
 
 
 @dataclass
