@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vtonkit.crawlers.items import CATALOG_COLUMNS
+from vtonkit.crawlers.url_roles import product_identity
 
 from vtonkit.core.errors import InputError
 
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 CATALOG_JSONL = "catalog.jsonl"
 CATALOG_PARQUET = "catalog.parquet"
 PRODUCTS_JSONL = "products.jsonl"
+# reason of a product's image that a stopping crawl (Ctrl-C) did not fetch: a --resume fetches it again
+IMAGE_NOT_FETCHED = "not-fetched"
 
 
 def read_catalog(crawl_dir: str | Path) -> list[dict[str, Any]]:
@@ -123,6 +126,45 @@ def json_records(path: Path) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(record, dict):
             yield record
+
+
+def product_key(sku: str | None, url: str) -> str:
+    """One product however it was reached: by its SKU, else by the page it is (`product_identity`)."""
+    return f"sku:{sku}" if sku else f"url:{product_identity(url)}"
+
+
+def record_key(product: dict[str, Any]) -> str:
+    """`product_key` of a products.jsonl record."""
+    return product_key(product.get("sku"), product.get("canonical_url") or product.get("url") or "")
+
+
+def images_not_fetched(product: dict[str, Any]) -> bool:
+    """A products.jsonl record with an image a stopping crawl dropped unfetched (`IMAGE_NOT_FETCHED`)."""
+    return any(isinstance(image, dict) and str(image.get("reason", "")).startswith(IMAGE_NOT_FETCHED)
+               for image in product.get("images") or [])
+
+
+def drop_retried_products(path: Path) -> int:
+    """Drop the earlier record of each product written again (a --resume fetches the images an
+    interrupted run dropped, writing the product anew): one record per product. The records
+    dropped; the file is rewritten only when there are any."""
+    from vtonkit.datasets.io.files import atomic_write_text
+
+    if not path.exists():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keys = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        keys.append(record_key(record) if isinstance(record, dict) else None)
+    last = {key: index for index, key in enumerate(keys) if key is not None}
+    kept = [line for index, (line, key) in enumerate(zip(lines, keys)) if key is None or last[key] == index]
+    if len(kept) < len(lines):
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return len(lines) - len(kept)
 
 
 def catalog_totals(crawl_dir: str | Path) -> dict[str, int]:

@@ -16,13 +16,15 @@ it:
 A waiting request claims its turn when it wakes, not when it arrives: turns booked ahead by up to
 CONCURRENT_REQUESTS waiting requests made a pause last as long as all of them, then released them
 at once. The robots.txt fetches themselves never wait (the rules decide everything else). A crawl
-that stops (Ctrl-C, ``--max-time``) drops the requests still waiting for their turn, and the pages
-held in any download slot (but those a spent ``--max-pages`` counted), instead of waiting them out
-(a ``Crawl-delay: 30`` made shutdown take six minutes, a slow store's queue behind Scrapy's own
-delay almost two) or sending them to a host that asked for a pause; the requests in flight finish, and so do the images queued in a slot for
-the products found. Its ``--resume`` job then
+that stops (Ctrl-C, a budget) drops the pages still waiting for their turn, and the pages held in
+any download slot (but those a spent ``--max-pages`` counted), instead of waiting them out (a
+``Crawl-delay: 30`` made shutdown take six minutes, a slow store's queue behind Scrapy's own delay
+almost two) or sending them to a host that asked for a pause; the requests in flight finish, and so
+do the images queued in a slot for the products found. After a budget stop the images of the
+products found still come, each in its host's turn (dropped, every product of a crawl under
+``Crawl-delay`` was written imageless); Ctrl-C drops those waiting too. Its ``--resume`` job then
 starts over from the start pages, keeping the products found (``HostPacer.dropped``, read by the
-runner).
+runner) and fetching the images it dropped (their products are written again).
 """
 
 from __future__ import annotations
@@ -129,6 +131,12 @@ class HostPacer:
         budget = getattr(self.crawler, "vtonkit_budget", None)
         return not self.crawler.crawling or (budget is not None and budget.budget.stopped_by is not None)
 
+    def drops(self, request: Request) -> bool:
+        """A stopping crawl does not send `request`: no page once it stops, and no image on Ctrl-C.
+        After a budget stop the images of the products found still come, each in its host's turn
+        (dropped, their products were written imageless: under `Crawl-delay` all of them)."""
+        return self.stopping() and (is_page_request(request) or self.stop_reason() == "interrupted")
+
     def stop_reason(self) -> str:
         """Why a stopping crawl stops: Ctrl-C ("interrupted"), else the budget that was spent."""
         budget = getattr(self.crawler, "vtonkit_budget", None)
@@ -158,11 +166,17 @@ class HostPacer:
             slot.latercall.cancel()
             slot.latercall = None
         if self.stopping():
+            kept = deque()
             while slot.queue:
-                _, waiting = slot.queue.popleft()
+                request, waiting = slot.queue.popleft()
+                if not self.drops(request):
+                    kept.append((request, waiting))
+                    continue
                 self.dropped += 1
                 waiting.errback(CrawlStopping(f"not fetched: the crawl stopped while {netloc} was paused"))
-            return
+            slot.queue.extend(kept)  # a budget's images: held until the pause ends, then sent
+            if not slot.queue:
+                return
         left = self.paused_until.get(netloc, 0.0) - time.monotonic()
         if left > 0:
             slot.latercall = call_later(min(left, STEP), self._hold, downloader, slot, netloc)
@@ -210,7 +224,7 @@ class HostPacer:
                     if delay:
                         self.next_turn[netloc] = now + delay
                     return
-                if self.stopping():  # Ctrl-C or a budget: shutdown waited out every queued request's turn
+                if self.drops(request):  # shutdown waited out every queued request's turn
                     self.dropped += 1
                     raise CrawlStopping("not fetched: the crawl stopped while the request waited for its host's turn")
                 wait = turn - now if turn > now else FIRST_IN_LINE  # due, but an earlier waiter goes first

@@ -31,7 +31,9 @@ from twisted.internet.threads import deferToThread
 from vtonkit.crawlers.catalog import (
     CATALOG_JSONL,
     CATALOG_PARQUET,
+    IMAGE_NOT_FETCHED,
     PRODUCTS_JSONL,
+    drop_retried_products,
     json_records,
     write_catalog_parquet,
 )
@@ -43,6 +45,7 @@ from vtonkit.crawlers.image_facts import (
     is_near_duplicate,
 )
 from vtonkit.crawlers.items import CATALOG_COLUMNS
+from vtonkit.crawlers.pacing import CrawlStopping
 from vtonkit.crawlers.report import failure_reason, report_for
 from vtonkit.crawlers.urls import is_internal_host, is_web_url
 
@@ -83,6 +86,10 @@ def image_url_refusal(url: str, page: str | None) -> str | None:
     if is_internal_host(url) and not is_internal_host(page or ""):
         return "internal-address"
     return None
+
+
+class ImageNotFetched(FileException):
+    """An image the stopping crawl dropped before fetching it (Ctrl-C): a --resume fetches it again."""
 
 
 def _now() -> str:
@@ -138,7 +145,10 @@ class GarmentImagesPipeline(FilesPipeline):
         in_catalog = set(self.by_sha.values())
         for product in json_records(self.out / PRODUCTS_JSONL):
             for entry in product.get("images") or []:
-                if entry.get("status") == "kept" and entry.get("path") in in_catalog and "colour_sig" in entry:
+                # a product written again by a --resume that fetched its dropped images has its
+                # earlier images as duplicates of themselves
+                if (entry.get("status") in ("kept", "duplicate") and entry.get("path") in in_catalog
+                        and "colour_sig" in entry):
                     self.kept.append((facts_from_record(entry), entry["path"]))
                     in_catalog.discard(entry["path"])  # once, however many products show it
 
@@ -187,7 +197,7 @@ class GarmentImagesPipeline(FilesPipeline):
     def media_failed(self, failure: Any, request: Request, info: Any):
         reason = f"download failed: {failure_reason(failure.value, max_bytes=self.max_bytes)}"
         report_for(self.crawler).image_error(request.url, reason, request.meta.get("vtonkit_page", ""))
-        raise FileException(reason)
+        raise (ImageNotFetched if failure.check(CrawlStopping) else FileException)(reason)
 
     # -- responses ------------------------------------------------------------------------
     async def media_downloaded(
@@ -255,6 +265,8 @@ class GarmentImagesPipeline(FilesPipeline):
                 ok, value = next(downloads)
                 entry = dict(value) if ok else {
                     "url": url, "status": "failed", "reason": failure_reason(getattr(value, "value", value))}
+                if not ok and isinstance(getattr(value, "value", value), ImageNotFetched):  # read by --resume
+                    entry["reason"] = f"{IMAGE_NOT_FETCHED}: the crawl stopped before it was fetched"
             if entry.get("status") == "kept" and entry.get("path") in self.superseded:
                 final = resolve_superseded(self.superseded, entry["path"])
                 entry = {**entry, "status": "near-duplicate", "path": final, "duplicate_of": final}
@@ -341,6 +353,8 @@ class CatalogPipeline:
         superseded = getattr(self.crawler, "vtonkit_superseded", {})
         if superseded:
             drop_superseded(self.out, superseded, report_for(self.crawler))
+        if self.crawler.settings.get("JOBDIR"):
+            drop_retried_products(self.out / PRODUCTS_JSONL)
         write_catalog_parquet(self.out / CATALOG_JSONL, self.out / CATALOG_PARQUET)
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
+from tests.fixture_shops import GARMENTS, FixtureShop, Page, Routes, html, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
 
 pytestmark = pytest.mark.slow
@@ -46,3 +46,35 @@ def test_the_page_budget_counts_pages_fetched_not_pages_waiting_for_their_turn(t
     assert len(fetched) == MAX_PAGES and summary["budget"]["pages"] == MAX_PAGES, (fetched, summary["budget"])
     products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(products) == len([path for path in fetched if path.startswith("/products/")])
+
+
+PHOTOS = ["ruby_hoodie.jpg", "ruby_polo.jpg", "solidus_tshirt_blue.jpg", "solidus_long_white.jpg"]
+
+
+def photo_shop(robots: bytes) -> Routes:
+    """Four products, each with a photo of its own that the image pipeline keeps."""
+    shop: Routes = {"/robots.txt": Page(robots, "text/plain"),
+                    "/": html("".join(f"<a href='/products/item-{n}'>item {n}</a>" for n in range(len(PHOTOS))))}
+    for n, photo in enumerate(PHOTOS):
+        offer = {"@type": "Offer", "price": 20 + n, "priceCurrency": "EUR"}
+        shop[f"/products/item-{n}"] = html(f"<h1>item {n}</h1>",
+                                           head=product_ld(f"item {n}", f"/img/{photo}", offer, sku=f"item-{n}"))
+        shop[f"/img/{photo}"] = Page((GARMENTS / photo).read_bytes(), "image/jpeg")
+    return shop
+
+
+def test_a_spent_page_budget_still_fetches_the_images_of_the_products_found(tmp_path):
+    """Under `Crawl-delay`, --max-pages dropped every image still waiting for its host's turn: 7
+    products, 0 images kept, each 'CrawlStopping: not fetched'. They come now, each in its turn."""
+    shop = FixtureShop(lambda base: photo_shop(b"User-agent: *\nCrawl-delay: 0.3\n"))
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--render",
+                              "never", "--no-throttle", "--max-pages", "4"],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    products = [json.loads(line) for line in (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert 2 <= len(products) < len(PHOTOS), products  # the budget stopped the crawl (it fetches sitemap.xml too)
+    statuses = [image["status"] for product in products for image in product["images"]]
+    assert statuses == ["kept"] * len(products), [product["images"] for product in products]

@@ -316,3 +316,37 @@ def test_a_forced_stop_counts_only_the_products_written(tmp_path):
                              lambda stamps: sum(path.startswith("/img/") for _, path, _ in stamps) >= 2, settle=0)
     written = (out / "products.jsonl").read_text(encoding="utf-8").splitlines()
     assert summary["products_total"] == len(written), (summary["products_total"], len(written))
+
+
+def test_a_resume_fetches_the_images_ctrl_c_dropped(tmp_path):
+    """Ctrl-C drops the images waiting out a `Crawl-delay`, and their products are written without
+    them; --resume skipped those products as found before, so their images never came."""
+    from tests.test_crawlers_budget import PHOTOS, photo_shop
+
+    shop = FixtureShop(lambda base: photo_shop(b"User-agent: *\nCrawl-delay: 1.5\n"))
+    out = tmp_path / "out"
+    command = [*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url, "--render", "never", "--resume"]
+    try:
+        crawl = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 120
+        while not any(p.startswith("/products/") for p in shop.paths) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the product is parsed; its image waits for the host's next turn
+        crawl.send_signal(signal.SIGINT)
+        crawl.wait(timeout=60)
+        first = [json.loads(line) for line in (out / "products.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert any(image["status"] == "failed" for product in first for image in product["images"]), first
+        shop.routes["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+        run = subprocess.run([*command, "--no-throttle"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                             check=False)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    products = [json.loads(line) for line in (out / "products.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(p["sku"] for p in products) == [f"item-{n}" for n in range(len(PHOTOS))]  # one record each
+    assert all(image["status"] == "kept" for product in products for image in product["images"]), products
+    catalog = (out / "catalog.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(catalog) == len(PHOTOS)

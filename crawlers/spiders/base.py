@@ -31,7 +31,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import HANDLER as BROWSER_HANDLER
 from vtonkit.crawlers.browser import DEFAULT_RENDER_TIMEOUT, ChromiumNotFound, find_chromium, playwright_settings
-from vtonkit.crawlers.catalog import PRODUCTS_JSONL, json_records
+from vtonkit.crawlers.catalog import PRODUCTS_JSONL, images_not_fetched, json_records, product_key, record_key
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
@@ -57,7 +57,6 @@ from vtonkit.crawlers.url_roles import (
     expected_product_url,
     hash_route,
     not_for_crawling,
-    product_identity,
     scripted_links,
     without_tracking,
 )
@@ -97,20 +96,19 @@ def as_given(url: str) -> str:
     return url if parts.path else urlunsplit(parts._replace(path="/"))
 
 
-def product_key(sku: str | None, url: str) -> str:
-    """One product however it was reached: by its SKU, else by the page it is (`product_identity`)."""
-    return f"sku:{sku}" if sku else f"url:{product_identity(url)}"
-
-
 def products_found_before(settings: Any) -> set[str]:
     """`product_key` of each product a resumable crawl's earlier runs wrote to products.jsonl (a
-    line cut short by a killed run is skipped)."""
+    line cut short by a killed run is skipped), but those whose images an interrupted run dropped
+    unfetched: met again, they are written again with their images (the catalog pipeline keeps the
+    newer record)."""
     out = settings.get("VTONKIT_OUT")
     path = Path(out) / PRODUCTS_JSONL if out and settings.get("JOBDIR") else None
     if path is None:
         return set()
-    return {product_key(product.get("sku"), product.get("canonical_url") or product.get("url") or "")
-            for product in json_records(path)}
+    unfinished = {}  # product_key -> its images unfetched, by the product's last record (a retry may have finished it)
+    for product in json_records(path):
+        unfinished[record_key(product)] = images_not_fetched(product)
+    return {key for key, dropped in unfinished.items() if not dropped}
 
 
 class StoreSpider(scrapy.Spider):
