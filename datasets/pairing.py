@@ -269,6 +269,8 @@ def link_own_garments(split_dir: SplitDir, persons: list[str], person_records: d
         garment = by_product.get((str(record.get("store")), str(record.get("product_id"))))
         if garment is None or garment == person:
             continue
+        if person in cloth_files and person not in placeholders:
+            continue  # a garment shot of its own under its stem (another shot of the product): never overwritten
         current = placeholders.get(person, {})
         if current.get("own") and current.get("copied_from") == garment and person in cloth_files:
             continue

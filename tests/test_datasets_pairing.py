@@ -222,3 +222,23 @@ def test_an_id_with_a_lone_surrogate_has_one_stable_split():
     assert split_of(odd, 0.5) == split_of(odd, 0.5) in ("train", "test")
     assert split_of("tee-1", 0.5, seed=3) == split_of("tee-1", 0.5, seed=3)
     assert {split_of(f"x{n}\udc80", 0.5) for n in range(40)} == {"train", "test"}
+
+
+def test_a_persons_real_garment_is_never_overwritten_by_another_shot_of_its_product(tmp_path: Path) -> None:
+    """Two garment shots of one product, one of them under the person's own stem: the person has its
+    own garment already; the own-garment link copied the other shot over it (both halves present and
+    not a recorded placeholder passed the blocker)."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.datasets.pairing import link_own_garments
+
+    split = SplitDir(tmp_path / "test")
+    for stem, byte in (("z_model", b"A"), ("a_shot", b"B")):
+        for path in (split.cloth(stem), split.cloth_mask(stem)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(byte * 64)
+    product = {"store": "shop.example", "product_id": "123"}
+    placeholders: dict = {}
+    copies = link_own_garments(split, ["z_model"], {"z_model": product}, {"z_model": product, "a_shot": product},
+                               {"z_model", "a_shot"}, placeholders)
+    assert copies == {} and placeholders == {}
+    assert split.cloth("z_model").read_bytes() == b"A" * 64 and split.cloth_mask("z_model").read_bytes() == b"A" * 64
