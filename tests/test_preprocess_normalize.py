@@ -284,3 +284,16 @@ def test_a_wrong_exif_orientation_is_named_in_the_turn_warning(photos, tmp_path)
     assert [w for w in turned.warnings if "turned" in w] == [
         "photo turned upright (90 degrees anticlockwise): the person lay sideways in it and the file's "
         "EXIF orientation (6, applied first) was wrong"]
+
+
+def test_a_float_photo_in_the_unit_range_keeps_its_brightness(photos, tmp_path):
+    """A float TIFF with values in 0..1 (what scientific tools write) was scaled as 0..255: an
+    almost black photo, then refused as "blank"."""
+    grey = np.asarray(Image.open(photos / "persons" / "01008_00.jpg").convert("L"))
+    path = tmp_path / "unit.tif"
+    Image.fromarray(grey.astype(np.float32) / 255.0, "F").save(path)
+    rgb = load_person_photo(path)
+    assert np.abs(rgb[..., 0].astype(int) - grey).max() <= 1  # the grey values back
+    wide = tmp_path / "wide.tif"  # a float image in 0..255 stays as it was
+    Image.fromarray(grey.astype(np.float32), "F").save(wide)
+    assert np.abs(load_person_photo(wide)[..., 0].astype(int) - grey).max() <= 1

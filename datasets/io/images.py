@@ -240,6 +240,8 @@ def to_rgb(image: Image.Image, *, background: tuple[int, int, int] = (255, 255, 
         # 16-bit / float greyscale: rescale to 0..255 by the type's range, not by clipping.
         arr = np.asarray(image, dtype=np.float64)
         scale = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        if image.mode == "F" and arr.max() <= 1.0:
+            scale = 1.0  # a float image in the usual 0..1 range (read as 0..255 it came out black: "blank")
         arr = np.clip(arr / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
