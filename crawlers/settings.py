@@ -60,6 +60,8 @@ DOWNLOADER_MIDDLEWARES = {
     # after RobotsTxtMiddleware (100): a page robots.txt forbids does not spend the page budget;
     # after HostPacer: nor does a page waiting for its host's turn, which a stopping crawl drops
     "vtonkit.crawlers.limits.PageBudgetGate": 170,
+    # after HttpCompressionMiddleware (590) in the response's way: it reads the inflated body
+    "vtonkit.crawlers.middlewares.PageEncodingMiddleware": 580,
 }
 REDIRECT_MAX_TIMES = 8
 # the fragment of a hash route (/#/item/3) makes another page (Scrapy's own drops every fragment)
