@@ -425,6 +425,16 @@ def test_table_keeps_a_row_for_an_unreadable_photo(vitonhd_dataset: Path, tmp_pa
     assert frame.loc["00008_00", "width"] == 768 and frame.loc["00008_00", "image_problem"] == ""
 
 
+def test_table_refuses_an_out_that_is_no_parquet_file_name(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """`--out tdir/` (a folder meant) wrote a Parquet file named tdir, and `--out t.csv` Parquet under a
+    CSV name; both are refused before anything is written, with a name that would do."""
+    for given, hint in (("tdir", "tdir/dataset.parquet"), ("t.csv", "t.parquet")):
+        result = CliRunner().invoke(app, ["table", str(vitonhd_dataset), "--out", str(tmp_path / given)],
+                                    env={"COLUMNS": "300"})
+        assert result.exit_code == 2 and hint in " ".join(result.output.split()), result.output
+        assert not (tmp_path / given).exists()
+
+
 def test_a_failed_sample_or_pair_list_leaves_no_exported_file_behind(vitonhd_dataset: Path, tmp_path: Path) -> None:
     """Every input of a sample is read before its first output is written; a pair list the
     exporters cannot read stops the export before its first sample."""

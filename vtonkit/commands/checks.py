@@ -119,14 +119,21 @@ def check_dataset_root(dataset: Path, split: str) -> Path:
     return dataset
 
 
-def check_output_file(path: Path, option: str = "--out", example: str = "report.json") -> Path:
+def check_output_file(path: Path, option: str = "--out", example: str = "report.json",
+                      suffixes: tuple[str, ...] = ()) -> Path:
     """`path` as a file this process can write (its folder created when missing); not an existing folder.
 
-    `example`: the file name the error suggests inside a folder given by mistake.
+    `example`: the file name the error suggests inside a folder given by mistake. `suffixes`: the
+    endings a file of this format may have (none: any), so that "out/" (a folder meant; the shell's
+    slash is gone by now) or "t.csv" for a Parquet file is refused instead of written as named.
     """
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder; give a file name such as {path / example}",
                                  param_hint=option)
+    if suffixes and path.suffix.lower() not in suffixes:
+        instead = path.with_suffix(suffixes[0]) if path.suffix else path / example
+        raise typer.BadParameter(f"{path}: the file written is {example.rsplit('.', 1)[-1].title()}, so its name must "
+                                 f"end in {' or '.join(suffixes)}, such as {instead}", param_hint=option)
     check_output_folder(path.parent if str(path.parent) else Path("."), option)
     return path
 

@@ -146,7 +146,7 @@ def table(
 
     from vtonkit.datasets.table import write_table
 
-    check_output_file(out, "--out", "dataset.parquet")
+    check_output_file(out, "--out", "dataset.parquet", suffixes=(".parquet", ".pq"))
     console = Console(stderr=True, soft_wrap=True)
     try:
         rows = write_table(dataset, out)
