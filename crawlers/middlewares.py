@@ -29,7 +29,7 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from vtonkit.crawlers.report import report_for
-from vtonkit.crawlers.urls import is_internal_host
+from vtonkit.crawlers.urls import reaches_inward
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,9 @@ class RedirectLoopMiddleware:
         if target in chain:
             raise IgnoreRequest(f"{how} loop: {request.url} -> {target}")
         first = request.meta.get("redirect_urls", [request.url])[0]
-        if is_internal_host(target) and not is_internal_host(first):  # a CDN image sent to 169.254.169.254
+        # the shop's own address: an image's page, else the page first asked for (a CDN image sent
+        # to 169.254.169.254, a local shop's page to another port of the machine)
+        if reaches_inward(target, request.meta.get("vtonkit_page") or first):
             report_for(self.crawler).skipped["internal-redirect"] += 1
             raise IgnoreRequest(f"{how} to an address on this machine or a private network: {request.url} -> {target}")
         if leaves_store(self.crawler, request, target):

@@ -47,7 +47,7 @@ from vtonkit.crawlers.image_facts import (
 from vtonkit.crawlers.items import CATALOG_COLUMNS
 from vtonkit.crawlers.pacing import CrawlStopping
 from vtonkit.crawlers.report import failure_reason, report_for
-from vtonkit.crawlers.urls import is_internal_host, is_web_url
+from vtonkit.crawlers.urls import is_web_url, reaches_inward
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def facts_from_record(record: dict[str, Any]) -> ImageFacts:
 # image URLs never requested: reason -> why
 URL_REFUSALS = {
     "not-http": "only http(s) images are downloaded",
-    "internal-address": "an image on this machine or a private network, from a public shop",
+    "internal-address": "an image on this machine or a private network, outside the shop's own address",
     "over-image-cap": "past the product's first VTONKIT_MAX_IMAGES_PER_PRODUCT downloadable images",
 }
 
@@ -77,13 +77,13 @@ def image_url_refusal(url: str, page: str | None) -> str | None:
     """Why the image `url` of the product page `page` is not requested (a `URL_REFUSALS` key), or None.
 
     A ``file://`` image would copy this machine's files into the catalog; an internet shop has no
-    picture on this machine or its network, so such a URL would only send requests inward (a shop
-    served from one, as in development, is crawled as it asks, its images on any port: a local
-    stand-in for an image CDN; the browser's stricter `render.reaches_inward` keeps a page's own
-    scripts to the shop's origin)."""
+    picture on this machine or its network, so such a URL would only send requests inward. A shop
+    served from one (development, an intranet) has its images at its own address only, the
+    browser's rule (`urls.reaches_inward`): any internal address let through, its pages made the
+    crawler fetch other ports of the machine and the cloud metadata address 169.254.169.254."""
     if not is_web_url(url):
         return "not-http"
-    if is_internal_host(url) and not is_internal_host(page or ""):
+    if reaches_inward(url, page or ""):
         return "internal-address"
     return None
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from parsel import Selector
 from vtonkit.crawlers.report import report_for
-from vtonkit.crawlers.urls import is_internal_host, resolves_inward, split_url, url_host
+from vtonkit.crawlers.urls import reaches_inward, resolves_inward, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -229,22 +229,6 @@ def empty_product_grid(page_html: str) -> bool:
                 and not element.xpath(".//a | .//img | .//li") and not element.xpath("normalize-space(.)").get()):
             return True
     return False
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = split_url(url)
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        port = None
-    return parts.scheme, (parts.hostname or "").rstrip(".").lower(), port
-
-
-def reaches_inward(url: str, shop_url: str) -> bool:
-    """The browser's request `url` goes to this machine or a private network (``is_internal_host``)
-    and not to the shop's own address: a public shop's page may not reach 169.254.169.254 or a
-    router, nor a shop served from this machine another port of it."""
-    return is_internal_host(url) and (not is_internal_host(shop_url) or _origin(url) != _origin(shop_url))
 
 
 class BrowserRequestGate:

@@ -95,3 +95,36 @@ def is_internal_host(url: str) -> bool:
         except OSError:
             return False
     return _is_internal_address(address)
+
+
+def _is_link_local(url: str) -> bool:
+    host = url_host(url)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_link_local
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of the URL, the port filled in from the scheme."""
+    parts = split_url(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme, url_host(url), port
+
+
+def reaches_inward(url: str, shop_url: str) -> bool:
+    """A request to `url` for the shop at `shop_url` goes to this machine or a private network
+    (`is_internal_host`) outside the shop's own address: a public shop may reach none of them, a
+    shop served from one only its own scheme, host and port (any other port of the machine, a
+    router, would be fetched on the shop's say). A link-local address (cloud metadata at
+    169.254.169.254) is never reached. The browser's requests, the product images and the
+    redirects of both answer to this one rule."""
+    if not is_internal_host(url):
+        return False
+    return not is_internal_host(shop_url) or origin(url) != origin(shop_url) or _is_link_local(url)

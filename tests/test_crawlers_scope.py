@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.fixture_shops import FixtureShop, Page, Routes, _Handler, html, product_ld
+from tests.fixture_shops import GARMENTS, FixtureShop, Page, Routes, _Handler, html, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
 
 HANDLES = ["linen-shirt", "midi-skirt", "wide-trousers"]
@@ -91,9 +91,9 @@ def test_an_unreachable_robots_txt_of_another_server_does_not_stop_the_crawl(tmp
     assert sorted(p["sku"] for p in products) == HANDLES
     robots_notes = [note for note in summary["notes"] if note.startswith("robots.txt of ")]
     assert not [note for note in robots_notes if "the crawl stops" in note], robots_notes
-    if where == "another-port-link":  # not the store: never asked for
+    if where.startswith("another-port"):  # not the store: never asked for (an image there is refused unasked)
         assert not robots_notes, robots_notes
-    else:  # the subdomain is the store's, an image may be anywhere: that host alone is left
+    else:  # the subdomain is the store's: that host alone is left
         netloc = elsewhere.split("/")[2]
         assert [note for note in robots_notes if note.startswith(f"robots.txt of {netloc} could not be read")]
 
@@ -127,3 +127,32 @@ def test_a_start_url_with_a_path_is_requested_as_given(tmp_path):
     assert run.returncode == 0, _tail(run)
     assert sorted(p["sku"] for p in products) == HANDLES
     assert "/shop" in shop.paths and "/shop/" not in shop.paths, shop.paths
+
+
+@pytest.mark.slow
+def test_a_local_shops_images_reach_only_its_own_address(tmp_path):
+    """A shop on an internal address made the crawler fetch any internal address its pages named:
+    another port of the machine, the cloud metadata address 169.254.169.254. The browser's rule
+    holds for images now: the shop's own host and port only."""
+    other = FixtureShop(lambda base: {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                                      "/img/0.jpg": Page(b"secret", "image/jpeg")})
+    shop = FixtureShop(lambda base: {})
+    photo = (GARMENTS / "ruby_polo.jpg").read_bytes()
+    images = ["/img/own.jpg", f"{other.url}/img/0.jpg", "http://169.254.169.254/latest/meta-data/x.jpg"]
+    shop.routes = {**_shop_routes("", "/img/own.jpg"), "/img/own.jpg": Page(photo, "image/jpeg")}
+    offer = {"@type": "Offer", "price": 30, "priceCurrency": "EUR"}
+    shop.routes[f"/products/{HANDLES[0]}"] = html(f"<h1>{HANDLES[0]}</h1>",
+                                                  head=product_ld(HANDLES[0], images, offer, sku=HANDLES[0]))
+    try:
+        run, summary, products = _crawl(shop, shop.url, tmp_path)
+    finally:
+        other.stop()
+    assert run.returncode == 0, _tail(run)
+    statuses = {image["url"]: (image["status"], image.get("reason")) for image in
+                next(p for p in products if p["sku"] == HANDLES[0])["images"]}
+    own = statuses[f"{shop.url}/img/own.jpg"][0]  # the other products show it too
+    assert statuses == {f"{shop.url}/img/own.jpg": (own, None),
+                        f"{other.url}/img/0.jpg": ("rejected", "internal-address"),
+                        "http://169.254.169.254/latest/meta-data/x.jpg": ("rejected", "internal-address")}, statuses
+    assert own in ("kept", "duplicate")
+    assert other.paths == []  # not even its robots.txt

@@ -657,7 +657,10 @@ def test_a_public_shops_images_on_this_machine_or_a_private_network_are_not_requ
     public_page, local_page = "https://shop.example/p/1", "http://127.0.0.1:8765/p/1"
     assert {image_url_refusal(url, public_page) for url in inward} == {"internal-address"}
     assert {image_url_refusal(url, public_page) for url in outward} == {None}
-    assert image_url_refusal(inward[0], local_page) is None  # a shop served from this machine (development)
+    # a shop served from this machine (development): its own address only, never another port or 169.254.169.254
+    assert image_url_refusal("http://127.0.0.1:8765/img/a.jpg", local_page) is None
+    assert {image_url_refusal(url, local_page) for url in inward} == {"internal-address"}
+    assert image_url_refusal(outward[0], local_page) is None  # a public CDN
     assert image_url_refusal("file:///etc/passwd", local_page) == "not-http"
 
     crawler = get_crawler(settings_dict={"VTONKIT_OUT": str(tmp_path)})
@@ -772,9 +775,14 @@ def test_a_public_shops_image_redirected_inward_is_refused(tmp_path: Path):
     assert report_for(crawler).skipped["internal-redirect"] == 1
     onward = Response(image.url, status=302, headers={"Location": "https://cdn2.example/a.jpg"})
     assert middleware.process_response(image, onward) is onward  # another public CDN host is fine
-    local = Request("http://127.0.0.1:8000/img/a.jpg", meta={"allow_offsite": True})  # a shop on this machine
-    moved = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8001/img/a.jpg"})
+    # a shop on this machine: its image may move within the shop's own address, not to another port
+    local = Request("http://127.0.0.1:8000/img/a.jpg", meta={"allow_offsite": True,
+                                                            "vtonkit_page": "http://127.0.0.1:8000/p/1"})
+    moved = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8000/img/b.jpg"})
     assert middleware.process_response(local, moved) is moved
+    elsewhere = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8001/img/a.jpg"})
+    with pytest.raises(IgnoreRequest, match="redirect to an address on this machine or a private network"):
+        middleware.process_response(local, elsewhere)
 
 
 def test_a_product_page_listing_thousands_of_images_costs_only_the_first_hundred(tmp_path: Path):
