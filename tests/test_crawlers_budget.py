@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -78,3 +79,24 @@ def test_a_spent_page_budget_still_fetches_the_images_of_the_products_found(tmp_
     assert 2 <= len(products) < len(PHOTOS), products  # the budget stopped the crawl (it fetches sitemap.xml too)
     statuses = [image["status"] for product in products for image in product["images"]]
     assert statuses == ["kept"] * len(products), [product["images"] for product in products]
+
+
+def test_a_crawl_without_resume_leaves_a_resumable_crawls_folder_alone(tmp_path):
+    """A run without --resume into a resumable crawl's folder truncated its products.jsonl (29
+    products, then 13) and kept its job, whose seen-list made the next --resume skip the pages of the
+    products lost: they never came back. Such a run is refused now, saying what to do."""
+    shop = FixtureShop(lambda base: photo_shop(b"User-agent: *\nAllow: /\n"))
+    command = [*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--render", "never",
+               "--no-throttle"]
+    try:
+        first = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                               check=False)
+        plain = subprocess.run([*command, "--max-pages", "2"], capture_output=True, text=True, cwd=REPO,
+                               timeout=300, check=False, env={**os.environ, "COLUMNS": "300"})
+    finally:
+        shop.stop()
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    said = " ".join(plain.stderr.split())
+    assert plain.returncode == 2 and "holds a resumable crawl" in said and "pass --resume" in said, said[-2000:]
+    products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(products) == len(PHOTOS)

@@ -41,7 +41,8 @@ def crawl(
         help="Store base URL (required for generic and shopify; overrides a store's default).",
     ),
     resume: bool = typer.Option(
-        False, "--resume", help="Resumable crawl: state in OUT/.job; rerun the same command to continue."
+        False, "--resume", help="Resumable crawl: state in OUT/.job; rerun the same command to continue. "
+        "Without --resume, a folder holding such a crawl is refused (its catalog is kept)."
     ),
     cache: bool = typer.Option(
         False, "--cache", help="Development HTTP cache in OUT/.httpcache (replays pages without refetching)."
@@ -123,7 +124,7 @@ def crawl(
         )
         raise typer.Exit(2)
     try:  # before the progress display: a crawl that cannot start draws none
-        check_crawl(store, url)
+        check_crawl(store, url, out=out, resume=resume)
     except CrawlSetupError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
