@@ -16,6 +16,7 @@ by the stages, not here: the tensors are raw CIHP-20 ids like the official loade
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,30 @@ class TrainingDataset(Dataset):
         if self.with_agnostic:
             sample["agnostic"] = resize_rgb(full.agnostic, self.size)
         return sample
+
+    def sample_files(self, name: str) -> list[Path]:
+        """The files `read` reads for person `name` (the parse-agnostic file only for upper: the other
+        categories compute it)."""
+        split = self.split_dir
+        files = [split.image(name), split.parse(name), split.openpose_json(name), split.densepose(name),
+                 split.cloth(name), split.cloth_mask(name)]
+        return files + ([split.parse_agnostic(name)] if self.category == "upper" else [])
+
+    def files_identity(self) -> str:
+        """A cheap identity of the listed persons' files: their sizes and modification times, hashed.
+
+        Not their bytes: hashing every image at each start would take minutes on a big dataset, and
+        a file rewritten in place (another prep, an edited photo) gets a new time anyway."""
+        digest = hashlib.sha256()
+        for name in self.names:
+            for path in self.sample_files(name):
+                try:
+                    stat = path.stat()
+                    digest.update(f"{path.relative_to(self.split_dir.root)} {stat.st_size} {stat.st_mtime_ns}\n"
+                                  .encode("utf-8", "surrogateescape"))
+                except OSError:  # a missing file is a bad sample, named when it is read
+                    digest.update(f"{path.name} missing\n".encode("utf-8", "surrogateescape"))
+        return f"stat:{digest.hexdigest()[:16]}"
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         for offset in range(len(self.names)):

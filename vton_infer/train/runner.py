@@ -332,23 +332,42 @@ def fixed_settings(options: TrainOptions) -> dict[str, Any]:
 
 
 def data_identity(dataset: TrainingDataset) -> dict[str, Any]:
-    """What a run trains on: the dataset folder and split, and the persons in their order (by content:
-    a dataset moved elsewhere is the same data; a cleaned or other pair list is not)."""
+    """What a run trains on: the dataset folder and split, the persons in their order (a cleaned or
+    other pair list is other data), and their files by size and modification time (`files_identity`:
+    a photo replaced under the same name is other data too)."""
     names = hashlib.sha256("\n".join(dataset.names).encode("utf-8")).hexdigest()[:16]
     return {"dataset": str(dataset.dataset.resolve()), "split": dataset.split, "samples": len(dataset.names),
-            "names": f"sha256:{names}"}
+            "names": f"sha256:{names}", "files": dataset.files_identity()}
+
+
+def _data_changes(saved: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """What differs between the data a checkpoint was trained on and this run's, in words."""
+    changes = []
+    if saved.get("dataset") != data["dataset"]:
+        changes.append("another dataset folder")
+    if saved.get("split") != data["split"]:
+        changes.append("another split")
+    if saved.get("names") != data["names"]:
+        changes.append("other persons or another order")
+    elif saved.get("files") not in (None, data["files"]):  # older resume files record no files
+        changes.append("the same persons, but their files differ (sizes or modification times)")
+    return changes
 
 
 def _note_changed_data(path: Path, payload: dict[str, Any], data: dict[str, Any]) -> None:
-    """Resuming on other data (another dataset, a pair list cleaned since) is allowed, and said: the
-    batches after the checkpoint are then not those an uninterrupted run would have read."""
+    """Resuming on other data (another dataset, a pair list cleaned since, files replaced) is allowed,
+    and said: the batches after the checkpoint are then not those an uninterrupted run would have read."""
     saved = payload.get("data")
-    if saved is None or saved.get("names") == data["names"]:  # older resume files record no data
+    if saved is None:  # older resume files record no data
         return
-    logger.warning("%s: was trained on %s/%s (%d persons, %s); resuming on %s/%s (%d persons, %s): the steps "
+    changes = _data_changes(saved, data)
+    if not changes:
+        return
+    logger.warning("%s: was trained on %s/%s (%d persons, %s); resuming on %s/%s (%d persons, %s): %s; the steps "
                    "after step %d do not read the batches an uninterrupted run would have read",
                    path, saved.get("dataset"), saved.get("split"), saved.get("samples", 0), saved.get("names"),
-                   data["dataset"], data["split"], data["samples"], data["names"], payload.get("step", 0))
+                   data["dataset"], data["split"], data["samples"], data["names"], "; ".join(changes),
+                   payload.get("step", 0))
 
 
 def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOptions, category: str) -> None:

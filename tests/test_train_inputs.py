@@ -1,0 +1,67 @@
+"""`vtonkit train`: what a run is told about its data and its init files (resumed on other data,
+too few usable samples, repeated pair-list lines, an init file of another width)."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import shared_path
+
+
+def _pair_list(path: Path, names: list[str]) -> Path:
+    path.write_text("".join(f"{n}.jpg {n}.jpg\n" for n in names))
+    return path
+
+
+def _options(dataset: Path, run: Path, pairs: Path, **changes: object):
+    """Tiny networks on the test split: a step takes about a second in-process."""
+    from vtonkit.vton_infer.train.runner import TrainOptions
+
+    settings = {"split": "test", "pairs": pairs, "batch_size": 1, "steps": 1, "width": 8, "disc_width": 8,
+                "vgg_width": 16, **changes}
+    return TrainOptions(dataset, run, **settings)
+
+
+def _copy_of_the_test_split(root: Path) -> Path:
+    shutil.copytree(shared_path("data", "vitonhd", "test"), root / "test")
+    return root
+
+
+def test_resuming_on_another_dataset_folder_or_changed_files_is_said(tmp_path: Path, caplog) -> None:
+    """--resume on a copy of the dataset with one photo mirrored went on without a word, and run.json
+    switched its dataset: only the persons' names were compared. Another folder is said naming both,
+    and so are files replaced under the same names; the same data again says nothing."""
+    from vtonkit.vton_infer.train.runner import train
+
+    first, second = _copy_of_the_test_split(tmp_path / "a"), tmp_path / "b"
+    pairs = _pair_list(tmp_path / "one.txt", ["00006_00"])
+    run = tmp_path / "run"
+    train(_options(first, run, pairs, steps=1))
+    shutil.copytree(first, second)
+    photo = second / "test" / "image" / "00006_00.jpg"
+    Image.fromarray(np.asarray(Image.open(photo))[:, ::-1]).save(photo)
+
+    with caplog.at_level(logging.WARNING):
+        train(_options(second, run, pairs, steps=2, resume=True))
+    said = " ".join(caplog.text.split())
+    assert f"was trained on {first.resolve()}/test" in said and f"resuming on {second.resolve()}/test" in said
+    assert "another dataset folder" in said and "do not read the batches" in said
+
+    caplog.clear()
+    stat = photo.stat()
+    Image.fromarray(np.asarray(Image.open(photo))[:, ::-1]).save(photo)  # back as it was
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with caplog.at_level(logging.WARNING):
+        train(_options(second, run, pairs, steps=3, resume=True))
+    said = " ".join(caplog.text.split())
+    assert "the same persons, but their files differ (sizes or modification times)" in said and "another dataset folder" not in said
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        train(_options(second, run, pairs, steps=4, resume=True))
+    assert "was trained on" not in caplog.text
