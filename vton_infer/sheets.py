@@ -186,6 +186,53 @@ def other_weights_problem(out_dir: Path, name: str, weights: SheetWeights) -> st
             "new one another --name or --out to compare them, or remove this sheet to replace it")
 
 
+def _shown_tiles(html_path: Path) -> tuple[set[str], str | None]:
+    """The try-on stems an HTML sheet shows (its figure captions) and the weights key it records."""
+    try:
+        text = html_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set(), None
+    found = re.search(rf'<meta name="{WEIGHTS_META}" content="([^"]*)">', text)
+    captions = {html.unescape(c) for c in re.findall(r"<figcaption>([^<]*)</figcaption>", text)}
+    return captions, html.unescape(found.group(1)) if found else None
+
+
+def _tile_method(path: Path) -> str | None:
+    """The method label a try-on PNG records (`vtonkit-method`), or None (unreadable, not recorded)."""
+    try:
+        with Image.open(path) as image:
+            method = image.info.get("vtonkit-method")
+    except (OSError, ValueError):
+        return None
+    return method if isinstance(method, str) else None
+
+
+def other_tiles_problem(out_dir: Path, stems: list[str], method_label: str, weights: SheetWeights) -> str | None:
+    """Why the try-ons `stems` must not be written into `out_dir`: one of them is there already, shown
+    by another sheet made with another method or other checkpoints, which it would silently replace
+    (sheets of one folder share their try-on files); None when nothing there would change."""
+    out_dir = Path(out_dir)
+    present = [stem for stem in stems if (out_dir / f"{stem}.png").is_file()]
+    if not present:
+        return None
+    sheets = {path: _shown_tiles(path) for path in sorted(out_dir.glob("*.html"))}
+    for stem in present:
+        tile = out_dir / f"{stem}.png"
+        method = _tile_method(tile)
+        for sheet, (captions, recorded) in sheets.items():
+            if stem not in captions:
+                continue
+            differs = []
+            if method is not None and method != method_label:
+                differs.append(f"method {method}, not {method_label}")
+            if recorded is not None and recorded != weights.key:
+                differs.append(f"checkpoints {recorded}, not {weights.key}")
+            if differs:
+                return (f"{tile} is a try-on of the sheet {sheet}, made with other settings ({'; '.join(differs)}): "
+                        "this sheet would replace it; give this sheet another --out")
+    return None
+
+
 def render_html(title: str, tiles: list[SheetTile], note: str, weights: SheetWeights | None = None) -> str:
     """A self-contained HTML page (inline CSS, images as data URIs); with `weights`, a footer naming
     the checkpoints and their content ids (and a meta tag that `recorded_weights` reads back)."""

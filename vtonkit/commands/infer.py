@@ -230,8 +230,9 @@ def sheet(
     from vtonkit.core.progress import console, make_progress
     from vtonkit.datasets.layout import DatasetLayout
     from vtonkit.vton_infer.runner import METHOD_LABELS, InferOptions, LoopOptions, run_pairs
-    from vtonkit.vton_infer.sheets import (SheetWeights, other_weights_problem, sample_stem, sheet_file_name,
-                                           sheet_name_problem, sheet_pairs, write_tryon_sheet)
+    from vtonkit.vton_infer.data import output_stem
+    from vtonkit.vton_infer.sheets import (SheetWeights, other_tiles_problem, other_weights_problem, sample_stem,
+                                           sheet_file_name, sheet_name_problem, sheet_pairs, write_tryon_sheet)
 
     from vtonkit.commands.checks import (check_category, check_checkpoint_category, check_device,
                                          check_out_beside_dataset, check_output_folder)
@@ -276,6 +277,10 @@ def sheet(
     if not pair_list:
         console.print(f"[red]error:[/] nothing to show: no persons/garments found in {escape(str(split_dir.root))}")
         raise typer.Exit(2)
+    # a sheet folder shares its try-on files: another sheet's tile was replaced by this method's image
+    stems = [output_stem(p, c) for p, c in pair_list]
+    if (problem := other_tiles_problem(out, stems, METHOD_LABELS[method], weights)) is not None:
+        raise typer.BadParameter(problem, param_hint="--out")
     options = InferOptions(method=method, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint,
                            device=device, category=category)
     try:

@@ -1,0 +1,74 @@
+"""`vtonkit sheet`: sheets in one folder share their try-on files, so a sheet of other settings must
+not replace another sheet's tiles."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from tests.test_vton_cli import PAIRS, make_dataset
+from vtonkit.cli import app
+
+
+def _said(result) -> str:
+    return " ".join(result.output.replace("│", " ").split())
+
+
+def _sheet(dataset: Path, out: Path, *args: str):
+    return CliRunner().invoke(app, ["sheet", str(dataset), *args, "--out", str(out)], env={"COLUMNS": "400"})
+
+
+def test_a_sheet_of_another_method_does_not_replace_another_sheets_tiles(vitonhd: Path, tmp_path: Path) -> None:
+    """A warp sheet of garment 00008_00 in the folder of an HR-VITON sheet of person 00006_00 replaced
+    that sheet's try-on 00006_00_00008_00.png with a warp-baseline image, without a word (only a sheet
+    of the same name was checked). Refused before computing, naming the tile, its sheet and what differs."""
+    from vtonkit.datasets.layout import SplitDir
+    from vtonkit.vton_infer.output_writer import save_png
+    from vtonkit.vton_infer.sheets import SheetWeights, write_tryon_sheet
+
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheets"
+    out.mkdir()
+    tocg, gen = tmp_path / "mtviton.pth", tmp_path / "gen.pth"
+    tocg.write_bytes(b"network A")
+    gen.write_bytes(b"network B")
+    # an HR-VITON sheet of person 00006_00 as `vtonkit sheet` writes it: the try-on PNG, then the sheet
+    tile = out / "00006_00_00008_00.png"
+    save_png(tile, np.asarray(Image.open(vitonhd / "test/image/00006_00.jpg")), "hrviton")
+    write_tryon_sheet(SplitDir(dataset / "test"), [tile], out, "HR-VITON", baseline=False, person="00006_00",
+                      weights=SheetWeights.of({"--tocg-checkpoint": tocg, "--gen-checkpoint": gen}))
+    before = tile.read_bytes()
+
+    warp = _sheet(dataset, out, "--garment", "00008_00", "--persons", "00006_00", "--method", "warp")
+    said = _said(warp)
+    assert warp.exit_code == 2, said
+    assert f"{tile} is a try-on of the sheet {out / 'person_00006_00.html'}" in said
+    assert "method HR-VITON (learned try-on), not warp baseline" in said and "not none" in said
+    assert "another --out" in said
+    assert tile.read_bytes() == before and not (out / "garment_00008_00.html").exists()
+
+
+def test_sheets_of_the_same_settings_share_tiles_and_other_checkpoints_are_refused(vitonhd: Path,
+                                                                                    tmp_path: Path) -> None:
+    """Two warp sheets crossing at one try-on share it; an HR-VITON sheet crossing there is refused."""
+    dataset = make_dataset(vitonhd, tmp_path / "ds", PAIRS)
+    out = tmp_path / "sheets"
+    first = _sheet(dataset, out, "--person", "00006_00", "--garments", "00008_00", "--method", "warp")
+    assert first.exit_code == 0, first.output
+    second = _sheet(dataset, out, "--garment", "00008_00", "--persons", "00006_00,00013_00", "--method", "warp")
+    assert second.exit_code == 0, second.output
+    tile = out / "00006_00_00008_00.png"
+    before = tile.read_bytes()
+
+    tocg, gen = tmp_path / "mtviton.pth", tmp_path / "gen.pth"
+    tocg.write_bytes(b"network A")
+    gen.write_bytes(b"network B")
+    other = _sheet(dataset, out, "--person", "00013_00", "--garments", "00008_00", "--tocg-checkpoint", str(tocg),
+                   "--gen-checkpoint", str(gen))
+    said = _said(other)
+    assert other.exit_code == 2, said
+    assert f"{out / '00013_00_00008_00.png'} is a try-on of the sheet {out / 'garment_00008_00.html'}" in said
+    assert "checkpoints none, not --tocg-checkpoint sha256:" in said
+    assert tile.read_bytes() == before and not (out / "person_00013_00.html").exists()
