@@ -73,6 +73,21 @@ class ImageFacts:
     shot_reasons: str = ""  # every cue with its strength, "; "-separated
 
 
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height the header of `data` declares, read by the format's own Pillow plugin
+    without Pillow's decompression-bomb check (no pixel is decoded); None when no format reads it."""
+    for name in EXTENSIONS:
+        factory, accept = Image.OPEN.get(name, (None, None))
+        accepted = accept(data[:16]) if accept is not None else True
+        if factory is None or not accepted or isinstance(accepted, str):  # a str: Pillow's "not supported"
+            continue
+        try:
+            return factory(io.BytesIO(data)).size
+        except Exception:  # a broken header: the next format, else none
+            continue
+    return None
+
+
 def inspect_image(
     data: bytes, *, min_side: int = 256, max_pixels: int = MAX_IMAGE_PIXELS, person_detector: str = "mediapipe"
 ) -> ImageFacts:
@@ -85,8 +100,10 @@ def inspect_image(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(EXTENSIONS))
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected("too-large", str(exc)) from exc
+    except Image.DecompressionBombError as exc:  # past twice Pillow's own limit: its message named its limit
+        size = _declared_size(data)
+        said = f"{size[0]}x{size[1]} pixels" if size else str(exc).split(" exceeds")[0]
+        raise ImageRejected("too-large", f"{said} > {max_pixels}") from exc
     except Image.UnidentifiedImageError as exc:
         raise ImageRejected("not-an-image", f"not a {', '.join(EXTENSIONS)} image") from exc
     except Exception as exc:  # a broken header of one of those formats

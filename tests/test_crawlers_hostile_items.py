@@ -212,6 +212,16 @@ def test_the_pixel_cap_is_read_from_the_header_before_any_pixel():
     assert refused.value.reason == "too-large" and "600x600 pixels > 90000" in str(refused.value)
 
 
+def test_a_header_past_pillows_own_bomb_limit_gets_vtonkits_message():
+    """20000 x 20000 (400 MP, over twice Pillow's 89 MP warning limit) was refused with Pillow's
+    "exceeds limit of 178956970 pixels", naming a limit the crawl never set."""
+    from vtonkit.crawlers.image_facts import ImageRejected, inspect_image
+
+    with pytest.raises(ImageRejected) as refused:
+        inspect_image(png_bomb(20000, pixels=False), max_pixels=40_000_000)
+    assert refused.value.reason == "too-large" and str(refused.value).endswith("20000x20000 pixels > 40000000")
+
+
 def test_structured_prices_are_machine_numbers():
     """schema.org prices are numbers with "." for decimals: "12.500" is 12.5, not 12500 (the visible
     text's locale guess), and "-5" is refused, not read as 5. A price string that is no plain number
