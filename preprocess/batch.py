@@ -44,7 +44,7 @@ from vtonkit.preprocess.cloth import process_cloth, write_cloth_outputs
 from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
-from vtonkit.preprocess.sources import file_sources, rename_warning, settle_stems
+from vtonkit.preprocess.sources import file_sources, settle_stems, source_warnings
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
@@ -260,11 +260,11 @@ def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: 
     sources = file_sources(kind, paths)
     kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)
     manifest.save()  # the stems are taken before any file is written
-    renamed = {source.stem: rename_warning(source) for source in kept if source.renamed}
+    said = {source.stem: source_warnings(source) for source in kept}
     results = []
     for result in run_each([(source.path, source.stem) for source in kept], worker):
-        if result.ok and result.stem in renamed:
-            result.warnings.append(renamed[result.stem])
+        if result.ok:
+            result.warnings.extend(said.get(result.stem, []))
         if on_result is not None:
             on_result(result)
         results.append(result)

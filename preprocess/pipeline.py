@@ -51,7 +51,7 @@ from vtonkit.preprocess.sources import (
     check_category,
     cloth_sources,
     person_sources,
-    rename_warning,
+    source_warnings,
     sanitize_stem,
     settle_stems,
 )
@@ -235,14 +235,16 @@ def _by_split(sources: list[Source], options: PrepOptions, manifest: Manifest) -
 
 def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest: Manifest, category: str,
           ids: dict[str, str], keep_framing: bool
-          ) -> tuple[list[PersonTask | ClothTask], list[Duplicate], list[tuple[Source, list[str]]], dict[str, str]]:
+          ) -> tuple[list[PersonTask | ClothTask], list[Duplicate], list[tuple[Source, list[str]]],
+                     dict[str, list[str]]]:
     """Stems, manifest entries and tasks of one kind in one split; returns (tasks, duplicates, the
     sources whose samples are complete already, each with the warnings it recorded, and
-    `{stem: warning}` of the tasks written under another name than their input's, as prep-person says)."""
+    `{stem: warnings}` of the tasks whose input prep-person would warn of: written under another name
+    than their own, or already in another split)."""
     kept, duplicates = settle_stems(sources, manifest, split, DatasetLayout(dataset).split(split), category)
     tasks: list[PersonTask | ClothTask] = []
     complete: list[tuple[Source, list[str]]] = []
-    renamed: dict[str, str] = {}
+    renamed: dict[str, list[str]] = {}
     for source in kept:
         if kind == "person":
             keys = person_keys(source.sha256 or str(source.path), category, ids, keep_framing)
@@ -252,14 +254,14 @@ def _plan(dataset: Path, split: str, kind: str, sources: list[Source], manifest:
             keys = cloth_keys(source.sha256 or str(source.path), ids)
             task = ClothTask(str(dataset), split, source.stem, str(source.path), keys)
         notes = completed_warnings(dataset, split, kind, source.stem, keys["sample"]) if source.sha256 else None
-        # said on every run while the rename holds, after the worker's notes
-        rename = rename_warning(source)
+        # said on every run while the rename (or the other split's copy) holds, after the worker's notes
+        said = source_warnings(source)
         if notes is not None:
-            complete.append((source, [*notes, rename] if rename else notes))
+            complete.append((source, [*notes, *said]))
         else:
             tasks.append(task)
-            if rename:
-                renamed[source.stem] = rename
+            if said:
+                renamed[source.stem] = said
     return tasks, duplicates, complete, renamed
 
 
@@ -337,7 +339,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
         tasks: list[PersonTask | ClothTask] = []
         skipped = {"person": 0, "cloth": 0}
         skipped_duplicates: list[dict[str, str]] = []
-        renamed: dict[tuple[str, str, str], str] = {}  # (kind, split, stem) -> its rename warning
+        renamed: dict[tuple[str, str, str], list[str]] = {}  # (kind, split, stem) -> its input's warnings
         for kind, spec in (("person", options.persons), ("cloth", options.cloths)):
             if not spec:
                 continue
@@ -348,7 +350,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                 planned, duplicates, done, renames = _plan(dataset, split, kind, sources, manifest, category, ids,
                                                            options.keep_framing)
                 tasks.extend(planned)
-                renamed.update({(kind, split, stem): note for stem, note in renames.items()})
+                renamed.update({(kind, split, stem): notes for stem, notes in renames.items()})
                 skipped[kind] += len(done)
                 earlier_warnings.extend({"kind": kind, "stem": source.stem, "file": display_name(source.path),
                                          "warning": display_name(note)}
@@ -373,8 +375,7 @@ def _run_prep(options: PrepOptions, dataset: Path, category: str, engine: Engine
                 if result.failure is not None:
                     errors.append({"kind": result.kind, "stem": result.stem, **result.failure.record()})
                 else:
-                    if (result.kind, result.split, result.stem) in renamed:
-                        result.warnings.append(renamed[result.kind, result.split, result.stem])
+                    result.warnings.extend(renamed.get((result.kind, result.split, result.stem), []))
                     warnings.extend({"kind": result.kind, "stem": result.stem, "file": display_name(result.path),
                                      "warning": display_name(note)}
                                     for note in result.warnings)

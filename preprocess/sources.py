@@ -13,7 +13,7 @@ dot) and that stays the same across runs:
 
 A name too long for the dataset's file names is cut, with a digest of the whole name appended
 (`sanitize_stem`). Every stem that is not the input's own name says why in `Source.renamed`
-(`rename_warning`), which every command reports. A garment named like a placeholder copy that
+(`source_warnings`), which every command reports. A garment named like a placeholder copy that
 `vtonkit pairs` made for a person without one replaces that copy (`settle_stems`).
 """
 from __future__ import annotations
@@ -69,7 +69,9 @@ class Source:
         stem: the sample stem in the dataset.
         meta: extra manifest fields (catalog record fields for garments).
         renamed: why `stem` is not the input's own name (too long, taken, known to the manifest
-            under another), reported by `rename_warning`; "" when it is its own name.
+            under another), reported by `source_warnings`; "" when it is its own name.
+        other_split: where the manifest holds the same bytes in another split, reported by
+            `source_warnings` (the same photo in train and test leaks; validate and pairs refuse it).
     """
 
     kind: str
@@ -78,6 +80,7 @@ class Source:
     stem: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     renamed: str = ""  # why `stem` is not the input's own (sanitised) name; "" when it is
+    other_split: str = ""  # "<split>/<stem>" of the same bytes in another split of the dataset (leakage)
 
 
 @dataclass
@@ -122,10 +125,14 @@ def _candidate_note(name: str, what: str = "name") -> str:
     return f"its {what} is longer than the {MAX_STEM_BYTES} bytes a sample name may have"
 
 
-def rename_warning(source: Source) -> str:
-    """The warning of a sample written under another name than its input's (`Source.renamed`),
-    the same for `prep`, `prep-person` and `prep-cloth`; "" when it has its own name."""
-    return f"written as sample {source.stem}: {source.renamed}" if source.renamed else ""
+def source_warnings(source: Source) -> list[str]:
+    """What `prep`, `prep-person` and `prep-cloth` alike say of a sample's input: written under
+    another name than its own (`Source.renamed`), or already in another split (`Source.other_split`)."""
+    warnings = [f"written as sample {source.stem}: {source.renamed}"] if source.renamed else []
+    if source.other_split:
+        warnings.append(f"the same file is sample {source.other_split} already: a photo in train and test leaks "
+                        "(validate reports it, pairs refuses it); remove one of them")
+    return warnings
 
 
 def list_images(spec: str | Path) -> list[Path]:
@@ -406,7 +413,10 @@ def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_di
     kept, duplicates = assign_stems(sources, existing,
                                     lambda stem: stem not in replaceable and _has_files(split_dir, kind, stem))
     entries = manifest.entries(split, table)
+    elsewhere = {record.get("sha256"): f"{other}/{stem}" for other in manifest.splits if other != split
+                 for stem, record in manifest.entries(other, table).items() if record.get("sha256")}
     for source in kept:
+        source.other_split = elsewhere.get(source.sha256, "") if source.sha256 else ""
         if source.stem in replaceable:  # its files are about to become this garment's
             del placeholders[source.stem]
         # A name that is not UTF-8 is stored escaped (`display_name`): the manifest is UTF-8 JSON.

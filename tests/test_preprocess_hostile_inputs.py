@@ -735,3 +735,25 @@ def test_a_persons_own_garment_added_after_pairs_replaces_its_placeholder(photos
     assert (dataset / "test_pairs.txt").read_text() == "01008_00.jpg 01008_00.jpg\n"
     checked = runner.invoke(app, ["validate", str(dataset)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_file_prepared_into_the_other_split_is_said_to_leak(tmp_path: Path):
+    """`prep --split train` of garments the manifest holds in test wrote them again with no word; the
+    leakage showed only later, when pairs refused and validate reported it. prep, prep-cloth and a
+    re-run of complete samples say it at once."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    _shot(shots / "tee.jpg", shade=40)
+    dataset = tmp_path / "ds"
+    first = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(dataset), "--split", "test",
+                                     "--in-process"])
+    assert first.exit_code == 0 and "leak" not in first.output, first.output
+    for run in range(2):
+        result = CliRunner().invoke(app, ["prep", "--cloths", str(shots), "--out", str(dataset), "--split", "train",
+                                          "--in-process"])
+        assert result.exit_code == 0, result.output
+        listed = [json.loads(line)["warning"] for line in (dataset / "prep-warnings.jsonl").read_text().splitlines()]
+        assert listed == ["the same file is sample test/tee already: a photo in train and test leaks (validate "
+                          "reports it, pairs refuses it); remove one of them"], (run, listed)
+    single = CliRunner().invoke(app, ["prep-cloth", str(shots), "--out", str(dataset / "train")])
+    assert single.exit_code == 0 and "sample test/tee already" in _flat(single.output), single.output
