@@ -289,10 +289,14 @@ def _sources(kind: str, spec: str | Path, category: str) -> list[Source]:
 
 def file_sources(kind: str, paths: Iterable[str | Path]) -> list[Source]:
     """Sources of image files given one by one (a folder's, or `prep-person`/`prep-cloth`'s arguments),
-    each a candidate stem from its sanitised file name (`assign_stems` settles clashes)."""
-    return [Source(kind, Path(path), _sha_or_empty(Path(path)), meta={"candidate": sanitize_stem(Path(path).name)},
-                   renamed=_candidate_note(Path(path).name))
-            for path in paths]
+    each a candidate stem from its sanitised file name (`assign_stems` settles clashes). A file given
+    twice (`prep-person photos photos`) is one input, not a duplicate of itself."""
+    unique: dict[str, Path] = {}
+    for path in paths:
+        unique.setdefault(os.path.abspath(path), Path(path))
+    return [Source(kind, path, _sha_or_empty(path), meta={"candidate": sanitize_stem(path.name)},
+                   renamed=_candidate_note(path.name))
+            for path in unique.values()]
 
 
 def person_sources(spec: str | Path, category: str = "upper") -> list[Source]:

@@ -757,3 +757,16 @@ def test_a_file_prepared_into_the_other_split_is_said_to_leak(tmp_path: Path):
                           "reports it, pairs refuses it); remove one of them"], (run, listed)
     single = CliRunner().invoke(app, ["prep-cloth", str(shots), "--out", str(dataset / "train")])
     assert single.exit_code == 0 and "sample test/tee already" in _flat(single.output), single.output
+
+
+def test_a_folder_given_twice_is_one_input_not_a_duplicate_of_itself(tmp_path: Path):
+    """`prep-cloth shots shots` said "skipped shots/tee.jpg: same bytes as shots/tee.jpg" (the file itself)
+    and counted it skipped."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    _shot(shots / "tee.jpg", shade=40)
+    result = CliRunner().invoke(app, ["prep-cloth", str(shots), str(tmp_path / "." / "shots"), str(shots / "tee.jpg"),
+                                      "--out", str(tmp_path / "ds" / "test")])
+    output = _flat(result.output)
+    assert result.exit_code == 0 and "same bytes" not in output and "skipped" not in output, output
+    assert "1 written" in output and SplitDir(tmp_path / "ds" / "test").cloth_stems() == ["tee"]
