@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import shared_path
@@ -65,3 +66,40 @@ def test_resuming_on_another_dataset_folder_or_changed_files_is_said(tmp_path: P
     with caplog.at_level(logging.WARNING):
         train(_options(second, run, pairs, steps=4, resume=True))
     assert "was trained on" not in caplog.text
+
+
+def test_fewer_usable_samples_than_a_batch_is_refused_naming_one(tmp_path: Path) -> None:
+    """With 2 of 3 parse maps junk, a run of batch 2 exited 0, each batch the one good person twice:
+    only the listed count was checked against the batch. Refused once the bad ones are found; the
+    error names a bad sample as "name (file: reason)", not a Python tuple."""
+    from vtonkit.vton_infer.train.data import TrainingDataset
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import VtonkitError
+
+    dataset = _copy_of_the_test_split(tmp_path / "ds")
+    persons = ["00006_00", "00008_00", "00013_00"]
+    pairs = _pair_list(tmp_path / "three.txt", persons)
+    for person in persons[1:]:
+        (dataset / "test" / "image-parse-v3" / f"{person}.png").write_bytes(b"junk")
+    with pytest.raises(VtonkitError, match=r"1 of 3 listed training samples usable \(2 bad, e\.g\. 000(08|13)_00 "
+                                           r"\(\S+image-parse-v3/000(08|13)_00\.png: not an image.*\)\), fewer than "
+                                           r"one batch of 2") as caught:
+        train(_options(dataset, tmp_path / "run", pairs, batch_size=2, steps=2))
+    assert "('" not in str(caught.value)
+
+    (dataset / "test" / "image-parse-v3" / "00006_00.png").write_bytes(b"junk")
+    with pytest.raises(VtonkitError, match=r"no readable training sample \(3 bad, e\.g\. 000\d\d_00 \(\S+\.png: "):
+        TrainingDataset(dataset, "test", pairs)[0]
+
+
+def test_repeated_pair_list_lines_are_said(tmp_path: Path, caplog) -> None:
+    """A pair list naming a person on two lines trained it once without a word (run.json said 2
+    samples for 3 lines); `infer` says how many lines repeated one, and so does training now."""
+    from vtonkit.vton_infer.train.data import TrainingDataset
+
+    pairs = _pair_list(tmp_path / "dup.txt", ["00006_00", "00006_00", "00008_00"])
+    with caplog.at_level(logging.WARNING):
+        dataset = TrainingDataset(shared_path("data", "vitonhd"), "test", pairs)
+    assert dataset.names == ["00006_00", "00008_00"]
+    assert f"{pairs}: 1 repeated pair-list lines (a person listed again) trained once" in caplog.text

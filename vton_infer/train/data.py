@@ -86,6 +86,7 @@ class TrainingDataset(Dataset):
     category: str = "upper"
     size: tuple[int, int] = CONDITION_SIZE
     with_agnostic: bool = False
+    batch_size: int = 1  # fewer usable samples than this is refused: a batch would hold one twice
     names: list[str] = field(init=False)
     bad: dict[str, str] = field(init=False, default_factory=dict)
 
@@ -109,6 +110,9 @@ class TrainingDataset(Dataset):
             seen.setdefault(stem_of(person), None)
         if not seen:
             raise InputError(pairs_path, "empty pair list: nothing to train on")
+        if len(listed) > len(seen):  # as `infer` says of its repeated lines
+            logger.warning("%s: %d repeated pair-list lines (a person listed again) trained once",
+                           pairs_path, len(listed) - len(seen))
         _warn_of_other_garments(pairs_path, listed)
         # A placeholder is a copy of another garment under the person's name (`vtonkit pairs`, for
         # test persons without their own): trained on, it teaches a garment the person never wore.
@@ -179,5 +183,20 @@ class TrainingDataset(Dataset):
                 if name not in self.bad:
                     logger.error("bad training sample %s (replaced by the next one): %s", name, exc)
                 self.bad[name] = str(exc)
-        raise VtonkitError(f"{self.split_dir.root}: no readable training sample ({len(self.bad)} bad, e.g. "
-                           f"{next(iter(self.bad.items()))})")
+                self._check_enough_usable()
+        raise VtonkitError(f"{self.split_dir.root}: no readable training sample ({self._bad_example()})")
+
+    def _bad_example(self) -> str:
+        name, reason = next(iter(self.bad.items()))
+        return f"{len(self.bad)} bad, e.g. {name} ({reason})"
+
+    def _check_enough_usable(self) -> None:
+        """Refuse once the samples known to be bad leave fewer good ones than a batch: their
+        replacements would fill each batch with the same few samples, and the run would go on."""
+        usable = len(self.names) - len(self.bad)
+        if usable == 0:
+            raise VtonkitError(f"{self.split_dir.root}: no readable training sample ({self._bad_example()})")
+        if usable < self.batch_size:
+            raise VtonkitError(f"{self.split_dir.root}: {usable} of {len(self.names)} listed training samples "
+                               f"usable ({self._bad_example()}), fewer than one batch of {self.batch_size}: each "
+                               "batch would repeat a sample; fix or unlist the bad ones, or lower --batch-size")

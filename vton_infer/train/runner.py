@@ -480,7 +480,7 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
         raise VtonkitError(f"--tocg-checkpoint {mismatch}")
     size = CONDITION_SIZE if options.stage == "condition" else GENERATOR_SIZE
     dataset = TrainingDataset(Path(options.dataset), options.split, options.pairs, category, size,
-                              with_agnostic=options.stage == "generator")
+                              with_agnostic=options.stage == "generator", batch_size=options.batch_size)
     if len(dataset) < options.batch_size:
         raise VtonkitError(f"{dataset.split_dir.root}: {len(dataset)} training samples, fewer than one batch "
                            f"of {options.batch_size} (the last partial batch is dropped, as in the official loader)")
