@@ -103,3 +103,36 @@ def test_repeated_pair_list_lines_are_said(tmp_path: Path, caplog) -> None:
         dataset = TrainingDataset(shared_path("data", "vitonhd"), "test", pairs)
     assert dataset.names == ["00006_00", "00008_00"]
     assert f"{pairs}: 1 repeated pair-list lines (a person listed again) trained once" in caplog.text
+
+
+def test_an_init_file_of_another_width_names_both_widths(tmp_path: Path) -> None:
+    """An --init-tocg file trained at width 8 on a --width 16 run asked "was it trained at the --width
+    given (none: the official width)?" although --width 16 was given: the hint was static text. It
+    now names the width the run builds and the one the file's shapes show, and what to pass."""
+    from vtonkit.vton_infer.checkpoints import InitHint, load_state
+    from vtonkit.vton_infer.networks import SPADEGenerator
+    from vtonkit.vton_infer.train.discriminators import ConditionDiscriminator
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import FormatError
+
+    dataset, pairs, run = shared_path("data", "vitonhd"), _pair_list(tmp_path / "one.txt", ["00006_00"]), tmp_path / "run"
+    train(_options(dataset, run, pairs))  # width 8, disc width 8
+    with pytest.raises(FormatError, match=r"\(mtviton\.pth for --init-tocg\)\? Its shapes say it was trained at "
+                                          r"width 8, and this run builds --width 16: pass --width 8 to start from it"):
+        train(_options(dataset, tmp_path / "wider", pairs, init_tocg=run / "mtviton.pth", width=16))
+    with pytest.raises(FormatError, match=r"trained at width 8, and this run builds the official width 96 \(no "
+                                          r"--width given\): pass --width 8"):
+        train(_options(dataset, tmp_path / "official", pairs, init_tocg=run / "mtviton.pth", width=None))
+    with pytest.raises(FormatError, match=r"for --init-disc\)\? Its shapes say it was trained at width 8, and this "
+                                          r"run builds --disc-width 16: pass --disc-width 8"):
+        train(_options(dataset, tmp_path / "disc", pairs, init_disc=run / "resume.pt", disc_width=16))
+
+    with pytest.raises(FormatError, match=r"\(gen\.pth for --init-gen\)\? Its shapes say it was trained at width 4, "
+                                          r"and this run builds --width 8: pass --width 4"):
+        load_state(SPADEGenerator(ngf=8), SPADEGenerator(ngf=4).state_dict(), "gen.pth",
+                   hint=InitHint("gen.pth for --init-gen", "--width", 8, 64))
+    with pytest.raises(FormatError, match=r"trained at width 64, and this run builds --disc-width 8: leave out "
+                                          r"--disc-width to start from it"):
+        load_state(ConditionDiscriminator(ndf=8), ConditionDiscriminator(ndf=64).state_dict(), "disc.pth",
+                   hint=InitHint("a discriminator for --init-disc", "--disc-width", 8, 64))

@@ -1096,7 +1096,7 @@ def test_a_resume_file_or_another_width_as_a_network_file_says_which_file_to_giv
     with pytest.raises(FormatError, match="is a training run's resume file, not a network's weights: give the run "
                                           "folder's mtviton.pth"):
         load_condition_generator(run / "resume.pt")
-    with pytest.raises(FormatError, match=r"--init-tocg.*trained at the --width given") as caught:
+    with pytest.raises(FormatError, match=r"--init-tocg.*trained at width 8, and this run builds --width 16") as caught:
         train(_tiny_options(tmp_path, tmp_path / "wider", init_tocg=run / "mtviton.pth", width=16))
     assert "--tocg-checkpoint" not in str(caught.value)
 

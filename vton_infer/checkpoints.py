@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -133,26 +134,59 @@ def _build_checked(network: Callable[[int], nn.Module], width: int, official_wid
     return _load_checked(network(width), state, path, allow_unexpected=allow_unexpected)
 
 
-# A training init names its own options: the network is built at --width, the file may hold another.
-INIT_HINT = ("Is this the right file (mtviton.pth for --init-tocg, gen.pth for --init-gen), and was it trained "
-             "at the --width given (none: the official width)?")
+# The key whose output channels give a network's base width, and the channels per unit of width
+# (`width_of` reads the inference networks the same way).
+WIDTH_KEYS = {"ConditionGenerator": ("ClothEncoder.0.scale.weight", 1), "SPADEGenerator": ("conv_0.weight", 16),
+              "ConditionDiscriminator": ("layer0.0.weight", 1),
+              "ImageDiscriminator": ("discriminator_0.model0.0.weight", 1)}
 
 
-DISC_INIT_HINT = ("Is this the right file (a run's resume.pt of the same stage, or a state dict of its "
-                  "discriminator), and was it trained at the --disc-width given (none: the official width)?")
+def trained_width(model: nn.Module, state: Mapping[str, torch.Tensor]) -> int | None:
+    """The base width `state` holds for `model`'s kind of network, or None where its shapes do not tell."""
+    key, divisor = WIDTH_KEYS.get(type(model).__name__, ("", 1))
+    weight = state.get(key)
+    if not torch.is_tensor(weight) or weight.ndim != 4 or weight.shape[0] % divisor:
+        return None
+    return int(weight.shape[0]) // divisor
+
+
+@dataclass(frozen=True)
+class InitHint:
+    """The hint of a training init file that does not fit: the file the option takes, and the width
+    the run builds against the one the file's shapes show (a static "was it trained at the --width
+    given (none: ...)?" read wrongly when a --width was given)."""
+
+    what: str  # the file the option takes, e.g. "mtviton.pth for --init-tocg"
+    width_option: str  # "--width" or "--disc-width"
+    given: int | None  # the option's value; None builds the official width
+    official: int
+
+    def text(self, model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
+        built = self.given or self.official
+        run = f"{self.width_option} {self.given}" if self.given else f"the official width {built} (no {self.width_option} given)"
+        trained = trained_width(model, state)
+        if trained is None or trained == built:
+            return f"Is this the right file ({self.what}), and was it trained at the width this run builds, {run}?"
+        fix = f"leave out {self.width_option}" if trained == self.official else f"pass {self.width_option} {trained}"
+        return (f"Is this the right file ({self.what})? Its shapes say it was trained at width {trained}, and this "
+                f"run builds {run}: {fix} to start from it.")
+
+
+def _hint_text(hint: str | InitHint, model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
+    return hint if isinstance(hint, str) else hint.text(model, state)
 
 
 def load_weights(model: nn.Module, path: str | Path, *, allow_unexpected: bool = False,
-                 hint: str = INIT_HINT) -> nn.Module:
+                 hint: str | InitHint = HRVITON_HINT) -> nn.Module:
     """Load a state-dict file into an existing network (training inits), with the same checks and report."""
     path, state = _read(path)
-    return _load_checked(model, state, path, allow_unexpected=allow_unexpected, hint=hint)
+    return _load_checked(model, state, path, allow_unexpected=allow_unexpected, hint=_hint_text(hint, model, state))
 
 
 def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, *,
-               hint: str = INIT_HINT) -> nn.Module:
+               hint: str | InitHint = HRVITON_HINT) -> nn.Module:
     """Load `state` (read from `path`, named in errors) into an existing network, every key checked."""
-    return _load_checked(model, state, Path(path), allow_unexpected=False, hint=hint)
+    return _load_checked(model, state, Path(path), allow_unexpected=False, hint=_hint_text(hint, model, state))
 
 
 def load_condition_generator(path: str | Path, device: str | torch.device = "cpu") -> ConditionGenerator:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from vtonkit.vton_infer.checkpoints import DISC_INIT_HINT, load_condition_generator, load_state, load_weights
+from vtonkit.vton_infer.checkpoints import InitHint, load_condition_generator, load_state, load_weights
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 from vtonkit.vton_infer.train.distributed import World, data_parallel, sync_batch_norm
 from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
@@ -26,6 +26,9 @@ from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
 from vtonkit.core.errors import InputError
 
 OFFICIAL_WIDTHS = {"condition": 96, "generator": 64}
+OFFICIAL_DISC_WIDTH = 64  # both stages' discriminators (ndf)
+INIT_FILES = {"condition": "mtviton.pth for --init-tocg", "generator": "gen.pth for --init-gen"}
+DISC_INIT_FILE = "a run's resume.pt of the same stage, or a state dict of its discriminator, for --init-disc"
 
 
 def narrow_vgg19(divisor: int, seed: int = 0) -> VGG19:
@@ -60,25 +63,27 @@ def stage_config(config_class: Any, options: Any, **overrides: Any) -> Any:
     return dataclasses.replace(config, lr_g=options.lr, lr_d=options.lr * config.lr_d / config.lr_g)
 
 
-def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module] | None) -> nn.Module:
+def _init(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module] | None, options: Any) -> nn.Module:
     if path is not None:
-        return load_weights(model, path)
+        hint = InitHint(INIT_FILES[options.stage], "--width", options.width, OFFICIAL_WIDTHS[options.stage])
+        return load_weights(model, path, hint=hint)
     return official(model) if official is not None else model
 
 
-def _init_disc(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module], stage: str) -> nn.Module:
+def _init_disc(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.Module], options: Any) -> nn.Module:
     """The discriminator from --init-disc: a state dict, or the resume file of an earlier run of this
     stage (no run writes the discriminator on its own, and the official code publishes none)."""
     if path is None:
         return official(model)
-    path = Path(path)
+    path, stage = Path(path), options.stage
+    hint = InitHint(DISC_INIT_FILE, "--disc-width", options.disc_width, OFFICIAL_DISC_WIDTH)
     if path.name != RESUME_FILE:
-        return load_weights(model, path, hint=DISC_INIT_HINT)
+        return load_weights(model, path, hint=hint)
     payload = load_resume(path.parent)
     if payload.get("stage") != stage:
         raise InputError(path, f"the resume file of a {payload.get('stage')} run: its discriminator is not the "
                                f"{stage} stage's")
-    return load_state(model, payload["trainer"]["discriminator"], path, hint=DISC_INIT_HINT)
+    return load_state(model, payload["trainer"]["discriminator"], path, hint=hint)
 
 
 def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,
@@ -90,13 +95,13 @@ def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: Wor
     )
 
     config = stage_config(ConditionStageConfig, options)
-    tocg = _init(ConditionGenerator(ngf=options.width or OFFICIAL_WIDTHS["condition"]), options.init_tocg, None)
+    tocg = _init(ConditionGenerator(ngf=options.width or OFFICIAL_WIDTHS["condition"]), options.init_tocg, None, options)
     # before the optimizers exist: the swap creates new BatchNorm modules
     tocg = sync_batch_norm(tocg.to(device), world, device)
     disc = config.discriminator()
     if options.disc_width:
         disc = type(disc)(ndf=options.disc_width, num_D=config.num_d, downx2=config.d_downx2, dropout=config.d_dropout)
-    disc = _init_disc(disc, options.init_disc, init_pix2pixhd, "condition")
+    disc = _init_disc(disc, options.init_disc, init_pix2pixhd, options)
     trainer = ConditionTrainer(data_parallel(tocg, world, device, find_unused_parameters=True),
                                data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler)
@@ -117,8 +122,8 @@ def build_generator_stage(options: Any, t13: np.ndarray, device: str, world: Wor
                           **({"ndf": options.disc_width} if options.disc_width else {}))
     tocg = load_condition_generator(options.tocg_checkpoint, device)  # frozen, eval mode
     tocg.requires_grad_(False)
-    generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade)
-    disc = _init_disc(config.discriminator(), options.init_disc, init_spade, "generator")
+    generator = _init(SPADEGenerator(ngf=options.width or OFFICIAL_WIDTHS["generator"]), options.init_gen, init_spade, options)
+    disc = _init_disc(config.discriminator(), options.init_disc, init_spade, options)
     trainer = GeneratorTrainer(data_parallel(generator.to(device), world, device),
                                data_parallel(disc.to(device), world, device), build_vgg(options, device), config,
                                autocast_dtype=autocast_dtype, grad_scaler=scaler, rank=world.rank, world_size=world.size)
