@@ -320,10 +320,10 @@ def test_next_page_captions_match_whole_captions_only():
 
 
 BUY_CAPTIONS = {
-    "ar": "أضف إلى الحقيبة", "da": "Læg i kurv", "de": "In den Warenkorb", "en": "Add to bag", "es": "Añadir a la cesta",
+    "ar": "أضف إلى الحقيبة", "cs": "Vložit do košíku", "da": "Læg i kurv", "de": "In den Warenkorb", "en": "Add to bag", "es": "Añadir a la cesta",
     "fr": "Ajouter au panier", "it": "Aggiungi al carrello", "ja": "カートに入れる", "ko": "장바구니 담기",
     "nl": "In winkelwagen", "pl": "Dodaj do koszyka", "pt": "Adicionar ao carrinho", "ru": "Добавить в корзину",
-    "sv": "Lägg i varukorgen", "tr": "Sepete ekle", "vi": "Thêm vào giỏ hàng", "zh-Hans": "加入购物车", "zh-Hant": "加入購物車",
+    "sk": "Pridať do košíka", "sv": "Lägg i varukorgen", "tr": "Sepete ekle", "vi": "Thêm vào giỏ hàng", "zh-Hans": "加入购物车", "zh-Hant": "加入購物車",
 }
 
 
