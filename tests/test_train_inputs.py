@@ -156,3 +156,17 @@ def test_a_vgg_width_run_counts_its_random_vgg_loss_as_the_docs_say(tmp_path: Pa
     docs = " ".join((Path(__file__).parents[1] / "docs" / "training.md").read_text(encoding="utf-8").split())
     assert "does not use a perceptual loss at all" not in docs
     assert "computes the VGG loss (`vgg`, `g_vgg`) through that narrow random network and counts it in `g_total`" in docs
+
+
+@pytest.mark.parametrize(("trained", "category", "words"), [("upper", "lower", "an upper-body garment where the "
+                                                             "lower-body one goes"),
+                                                            ("dresses", "upper", "a dress where the upper-body one goes")])
+def test_a_checkpoint_of_another_category_is_named_in_plain_words(tmp_path: Path, trained: str, category: str,
+                                                                 words: str) -> None:
+    """The refusal said "it would draw a upper garment" (and "a dresses garment")."""
+    from vtonkit.vton_infer.train.run_files import category_mismatch
+
+    (tmp_path / "run.json").write_text(json.dumps({"category": trained}))
+    (tmp_path / "mtviton.pth").write_bytes(b"weights")
+    said = category_mismatch([tmp_path / "mtviton.pth"], category)
+    assert f"was trained for {trained} garments" in said and f"it would draw {words};" in said

@@ -183,14 +183,20 @@ def trained_category(checkpoint: Path) -> tuple[str, Path] | None:
     return (category, run / OPTIONS_FILE) if isinstance(category, str) else None
 
 
+# The garment of each category in words ("a upper garment" read wrongly)
+_A_GARMENT = {"upper": "an upper-body garment", "lower": "a lower-body garment", "dresses": "a dress"}
+_THE_GARMENT = {"upper": "the upper-body one", "lower": "the lower-body one", "dresses": "the dress"}
+
+
 def category_mismatch(checkpoints: Iterable[Path | None], category: str) -> str | None:
     """Why `checkpoints` should not run on `category` garments (one was trained for another), or None."""
     for checkpoint in checkpoints:
         trained = trained_category(checkpoint) if checkpoint is not None else None
         if trained is not None and trained[0] != category:
+            drawn = _A_GARMENT.get(trained[0], f"a {trained[0]} garment")
+            replaced = _THE_GARMENT.get(category, f"the {category} one")
             return (f"{checkpoint} was trained for {trained[0]} garments ({trained[1]}), not {category}: it would "
-                    f"draw a {trained[0]} garment where the {category} one goes; use checkpoints of a "
-                    f"--category {category} run")
+                    f"draw {drawn} where {replaced} goes; use checkpoints of a --category {category} run")
     return None
 
 
