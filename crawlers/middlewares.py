@@ -29,7 +29,7 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from vtonkit.crawlers.report import report_for
-from vtonkit.crawlers.urls import reaches_inward
+from vtonkit.crawlers.urls import is_internal_host, is_link_local, origin, reaches_inward
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +145,20 @@ def leaves_store(crawler: Any, request: Request, target: str) -> bool:
     return not on_store_host(target)
 
 
+def redirect_reaches_inward(target: str, first: str, page: str | None) -> bool:
+    """A redirect from `first` to `target` goes inward where it may not. An image (of the product
+    page `page`) answers to the rule of image URLs (`reaches_inward`: a local shop's own address
+    only); a CDN image sent to 169.254.169.254 or another port of the machine was followed. A page
+    is kept to the store's hosts by the offsite filter (a local store may move to another local
+    host, as its start page may): a public one goes inward nowhere, and none goes to a link-local
+    address it did not start on."""
+    if page:
+        return reaches_inward(target, page)
+    if not is_internal_host(target):
+        return False
+    return not is_internal_host(first) or (is_link_local(target) and origin(target) != origin(first))
+
+
 class RedirectLoopMiddleware:
     """Refuse the redirects Scrapy would drop silently: back to a URL already visited in the same
     chain (its duplicate filter), or off the store's hosts (its offsite filter drops the redirected
@@ -189,9 +203,7 @@ class RedirectLoopMiddleware:
         if target in chain:
             raise IgnoreRequest(f"{how} loop: {request.url} -> {target}")
         first = request.meta.get("redirect_urls", [request.url])[0]
-        # the shop's own address: an image's page, else the page first asked for (a CDN image sent
-        # to 169.254.169.254, a local shop's page to another port of the machine)
-        if reaches_inward(target, request.meta.get("vtonkit_page") or first):
+        if redirect_reaches_inward(target, first, request.meta.get("vtonkit_page")):
             report_for(self.crawler).skipped["internal-redirect"] += 1
             raise IgnoreRequest(f"{how} to an address on this machine or a private network: {request.url} -> {target}")
         if leaves_store(self.crawler, request, target):

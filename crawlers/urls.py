@@ -97,7 +97,8 @@ def is_internal_host(url: str) -> bool:
     return _is_internal_address(address)
 
 
-def _is_link_local(url: str) -> bool:
+def is_link_local(url: str) -> bool:
+    """The URL's host is a link-local IP literal (cloud metadata at 169.254.169.254)."""
     host = url_host(url)
     try:
         address = ipaddress.ip_address(host)
@@ -127,4 +128,4 @@ def reaches_inward(url: str, shop_url: str) -> bool:
     redirects of both answer to this one rule."""
     if not is_internal_host(url):
         return False
-    return not is_internal_host(shop_url) or origin(url) != origin(shop_url) or _is_link_local(url)
+    return not is_internal_host(shop_url) or origin(url) != origin(shop_url) or is_link_local(url)
