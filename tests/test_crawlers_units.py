@@ -783,6 +783,14 @@ def test_a_public_shops_image_redirected_inward_is_refused(tmp_path: Path):
     elsewhere = Response(local.url, status=302, headers={"Location": "http://127.0.0.1:8001/img/a.jpg"})
     with pytest.raises(IgnoreRequest, match="redirect to an address on this machine or a private network"):
         middleware.process_response(local, elsewhere)
+    # a local store's page may move to another local host (the offsite filter keeps it to the store's
+    # hosts), never to cloud metadata
+    page = Request("http://127.0.0.1:8000/p/1", dont_filter=True)
+    moved = Response(page.url, status=302, headers={"Location": "http://localhost:8000/p/1"})
+    assert middleware.process_response(page, moved) is moved
+    metadata = Response(page.url, status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    with pytest.raises(IgnoreRequest, match="redirect to an address on this machine or a private network"):
+        middleware.process_response(page, metadata)
 
 
 def test_a_product_page_listing_thousands_of_images_costs_only_the_first_hundred(tmp_path: Path):
