@@ -101,9 +101,11 @@ def dataset_garments(dataset: str | Path, splits: Iterable[str] | None = None,
                      category: str | None = None) -> list[DatasetSample]:
     """Garment-only samples of `dataset`: the stems in `<split>/cloth/` that are no person's (a shop's
     garments, which a prepped dataset's unpaired pair lists put on its persons), with the category
-    the manifest records for each (else `category`; one of unknown category is left out).
+    the manifest records for each, else `category`, as for persons (`dataset_samples`).
 
     The exporters wrote person samples only, so every pair naming such a garment was dropped with it.
+    Raises `InputError` when a garment's category is unknown and none was given: left out, it took its
+    pairs with it without a word.
     """
     data = layout.DatasetLayout(dataset)
     manifest = Manifest.load(dataset)
@@ -115,8 +117,10 @@ def dataset_garments(dataset: str | Path, splits: Iterable[str] | None = None,
             recorded = manifest.entries(split, CLOTHS).get(stem, {}).get("category")
             if stem in persons or (category is not None and recorded not in (None, category)):
                 continue
-            if recorded or category:
-                garments.append(DatasetSample(split, stem, recorded or category))
+            if recorded is None and category is None:
+                raise InputError(split_dir.cloth(stem), "garment category unknown (not in the manifest): "
+                                 "pass --category upper, lower or dresses")
+            garments.append(DatasetSample(split, stem, recorded or category))
     return garments
 
 
@@ -162,22 +166,38 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
 
 
 def check_separate(source: Path, out: Path) -> None:
-    """Refuse an output folder that is the source or inside it: a conversion there would rewrite the
-    source's own files (an export's binarised masks over the genuine ones) or add to its splits."""
+    """Refuse an output folder that is the source, inside it or around it: inside, a conversion would
+    rewrite the source's own files (an export's binarised masks over the genuine ones) or add to its
+    splits; around it, an export's --replace empties the folder that holds the source, and an import
+    makes the source a stray folder of the dataset. Checked before anything is written or removed."""
     src, dst = source.resolve(), out.resolve()
     if src == dst or src in dst.parents:
         raise InputError(out, f"overlaps the source {source}: write the conversion to a folder of its own")
+    if dst in src.parents:
+        raise InputError(out, f"holds the source {source}: write the conversion to a folder outside it")
 
 
-def prepare_export_folders(folders: Iterable[Path], replace: bool) -> None:
+def prepare_export_folders(folders: Iterable[Path], replace: bool, stubs: Iterable[str] = ()) -> None:
     """Folders an earlier export wrote keep that export's samples beside the new ones, while the new
     pair lists and stem maps leave them out (and an import brings them back under other names or
     splits): refuse folders that hold files, or with `replace` empty them first. All are checked
-    before any is emptied."""
+    before any is emptied.
+
+    Args:
+        stubs: names of the empty files an export leaves in a folder it has no sample for (Dress Code's
+            other categories, which its loaders open): a folder holding only those holds nothing.
+    """
     folders = sorted({Path(folder) for folder in folders})
+    stubs = set(stubs)
+
+    def held_file(path: Path) -> bool:
+        if not path.is_file():
+            return False
+        return not (path.parent in folders and path.name in stubs and path.stat().st_size == 0)
+
     if not replace:
         for folder in folders:
-            held = sum(1 for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else 0
+            held = sum(1 for path in folder.rglob("*") if held_file(path)) if folder.is_dir() else 0
             if held:
                 raise InputError(folder, f"already holds {held} files (an earlier export?): this export's samples "
                                  "would be mixed with them; pass --replace to empty it first, or give another --out")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.manifest import placeholder_stems
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
@@ -16,7 +16,7 @@ from vtonkit.datasets.conversion import (
     run_samples,
     write_binary_mask,
 )
-from vtonkit.datasets.pairs import default_pairs, read_pairs, write_pairs
+from vtonkit.datasets.pairs import read_pairs, write_pairs
 
 
 _MASKS = (layout.CLOTH_MASK, layout.AGNOSTIC_MASK)
@@ -61,13 +61,49 @@ def dataset_pair_lists(dataset: Path) -> dict[str, Pairs | None]:
     return lists
 
 
+def placeholder_records(dataset: Path, split: str) -> dict[str, dict]:
+    """`{person stem: record}` of the persons of `split` whose `cloth/<stem>` is a copy `vtonkit pairs`
+    made (`copied_from`; `own`: a copy of the person's own product garment, so still its garment)."""
+    return Manifest.load(dataset).entries(split, PLACEHOLDERS)
+
+
+def borrowed(placeholders: dict[str, dict]) -> set[str]:
+    """The persons whose placeholder is another garment's copy: they do not wear it."""
+    return {stem for stem, record in placeholders.items() if not record.get("own")}
+
+
+def default_pairs(split: str, persons: set[str], garments: set[str], placeholders: dict[str, dict]) -> Pairs:
+    """The pair list of a split the dataset has none for, shaped like the official lists (and like
+    `pairs.default_pairs` when no garment is a placeholder): train paired, each person in its own
+    garment unless that is another's copy; test unpaired, each person with the next real garment
+    (persons' own and garment-only ones, never a placeholder copy) that is not its own, or its own
+    when there is no other (StableVITON's paired test reads its persons from this list too).
+
+    Every exporter uses this one: Dress Code's listed a person's copy as a garment (someone in its own
+    garment's twin) and StableVITON's left out the persons with a placeholder."""
+    if split == "train":
+        return [(f"{stem}.jpg", f"{stem}.jpg") for stem in sorted(persons - borrowed(placeholders))]
+    pool = sorted((persons | garments) - placeholders.keys())
+    pairs: Pairs = []
+    cursor = 1  # the rotation of `pairs.default_pairs`: the first person gets the second garment
+    for person in sorted(persons):
+        record = placeholders.get(person, {})
+        own = {person, record.get("copied_from")} if record.get("own") else {person}
+        step = next((k for k in range(len(pool)) if pool[(cursor + k) % len(pool)] not in own), None)
+        if step is not None:
+            pairs.append((f"{person}.jpg", f"{pool[(cursor + step) % len(pool)]}.jpg"))
+            cursor += step + 1
+        elif person not in borrowed(placeholders):
+            pairs.append((f"{person}.jpg", f"{person}.jpg"))
+    return pairs
+
+
 def exported_pairs(pairs: Pairs | None, split: str, persons: set[str], garments: set[str] = frozenset(),
-                   placeholders: set[str] = frozenset()) -> Pairs:
+                   placeholders: dict[str, dict] | None = None) -> Pairs:
     """A split's pair list (`dataset_pair_lists`) restricted to exported persons and garments (persons'
-    own or garment-only ones); without a list, a default one of the persons whose own garment is no
-    placeholder."""
+    own or garment-only ones); without a list, `default_pairs`."""
     if pairs is None:
-        return default_pairs(split, sorted(persons - placeholders))
+        return default_pairs(split, persons, garments, placeholders or {})
     return [(person, cloth) for person, cloth in pairs
             if layout.stem_of(person) in persons and layout.stem_of(cloth) in persons | garments]
 
@@ -99,7 +135,7 @@ def write_split_pair_lists(pair_lists: dict[str, Pairs | None], out: Path, repor
         if not stems:
             continue
         pairs = exported_pairs(pair_lists[split], split, stems, exported_stems(report, garments, split),
-                               placeholder_stems(dataset, split))
+                               placeholder_records(dataset, split))
         for name in (f"{split}_pairs.txt", *extra_names(split)):
             write_pairs(out / name, pairs)
 

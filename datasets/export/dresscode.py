@@ -5,6 +5,8 @@ Per sample: the person and garment photos byte for byte; keypoints as 18 COCO-or
 own palette); DensePose part ids decoded from `image-densepose` into `dense/<id>_5.png`; the
 skeleton rendered; `image-densepose`, the agnostic mask and the cloth mask for the readers that
 use them. Train and test samples share the category folder; the pair files say which is which.
+Each category folder gets an empty `dc_caption.txt` (IDM-VTON opens it), and a category without
+samples a folder of empty pair files (CatVTON and the official loader open all three categories).
 Not written: `dense/<id>_5_uv.npz` (DensePose UV coordinates; the HR-VITON layout has none).
 """
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pathlib import Path
 
 from PIL import Image
 from vtonkit.datasets import layout
-from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
@@ -37,15 +38,25 @@ from vtonkit.datasets.dresscode_layout import (
     dresscode_id,
 )
 from vtonkit.datasets.io.densepose import read_densepose
-from vtonkit.datasets.io.files import atomic_save_image
+from vtonkit.datasets.io.files import atomic_save_image, atomic_write_text
 from vtonkit.datasets.io.images import write_jpeg, write_png
 from vtonkit.datasets.io.keypoints import read_keypoints, write_dresscode_keypoints
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import render_skeleton
 from vtonkit.datasets.labels import CIHP_TO_DRESSCODE, DRESSCODE_PALETTE
-from vtonkit.datasets.export.common import copy_garment, dataset_pair_lists
-from vtonkit.datasets.pairs import Pair, default_pairs, write_pairs
+from vtonkit.datasets.export.common import (
+    borrowed,
+    copy_garment,
+    dataset_pair_lists,
+    exported_pairs,
+    placeholder_records,
+)
+from vtonkit.datasets.pairs import Pair, write_pairs
 
+# IDM-VTON's Dress Code reader opens `<category>/dc_caption.txt` ("<id>_1.jpg <words>" lines) always,
+# and captions a garment the file does not name with the category: an empty file is valid.
+CAPTIONS = "dc_caption.txt"
+EMPTY_CATEGORY_FILES = (TRAIN_PAIRS, TEST_PAIRS_PAIRED, TEST_PAIRS_UNPAIRED, CAPTIONS)
 UV_NOTE = ("dense/<id>_5_uv.npz (DensePose UV) is not written: the HR-VITON layout keeps part ids only; "
            "the official Dress Code dataset.py opens it, so drop that line or use a loader without UV")
 
@@ -92,12 +103,15 @@ def export_garment(dataset: Path, out: Path, sample: DatasetSample) -> None:
                  target.cloth_mask(dc_id))
 
 
-def _unpaired(test_pairs: list[Pair] | None, persons: list[str], garments: set[str]) -> list[Pair]:
-    """The dataset's test pair list restricted to exported persons and garments (their own or
-    garment-only ones), or a default one of the persons."""
-    pairs = test_pairs if test_pairs is not None else default_pairs("test", persons)
-    return [(person, cloth) for person, cloth in pairs
-            if layout.stem_of(person) in persons and layout.stem_of(cloth) in set(persons) | garments]
+def write_empty_category(target: CategoryDir) -> bool:
+    """Give a category folder this export has no sample for empty pair files and captions, since
+    CatVTON asserts all three categories' pair files and the official loader opens each one's by
+    default; True when written. A folder holding files (an earlier export's) is left as it is."""
+    if target.root.is_dir() and any(path.is_file() for path in target.root.rglob("*")):
+        return False
+    for name in EMPTY_CATEGORY_FILES:
+        atomic_write_text(target.root / name, "")
+    return True
 
 
 def _dc_pair(pair: Pair) -> Pair:
@@ -108,7 +122,7 @@ def _dc_pair(pair: Pair) -> Pair:
 def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | None = None,
                      splits: list[str] | None = None, progress: bool = True,
                      replace: bool = False) -> ConversionReport:
-    """Export `dataset` to a Dress Code root at `out` (one folder per category present).
+    """Export `dataset` to a Dress Code root at `out` (one folder per category; see the module docstring).
 
     Args:
         dataset: a vtonkit / HR-VITON dataset root.
@@ -125,7 +139,8 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     samples = dataset_samples(dataset, splits, category)
     test_pairs = dataset_pair_lists(dataset)["test"]  # before any sample: an unreadable list writes nothing
     garments = dataset_garments(dataset, splits, category)
-    prepare_export_folders((out / FOLDER_OF_CATEGORY[s.category] for s in [*samples, *garments]), replace)
+    prepare_export_folders((out / FOLDER_OF_CATEGORY[s.category] for s in [*samples, *garments]), replace,
+                           stubs=EMPTY_CATEGORY_FILES)
     # Dress Code keeps train and test of a category in one folder: a name must be unique there.
     owner: dict[tuple[str, str], DatasetSample] = {}
     unique, unique_garments = [], []
@@ -143,25 +158,28 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
     run_samples(unique_garments, lambda s: export_garment(dataset, out, s), label=lambda s: (s.split, s.stem),
                 report=report, description="export garments", progress=progress)
     done = set(report.converted)
-    manifest = Manifest.load(dataset)
-    records = {split: manifest.entries(split, PLACEHOLDERS) for split in layout.SPLITS}
-    # a copy of the person's own product garment (`own`) is its garment; any other copy is not
-    placeholders = {split: {stem for stem, record in records[split].items() if not record.get("own")}
-                    for split in layout.SPLITS}
+    records = {split: placeholder_records(dataset, split) for split in layout.SPLITS}
+    empty = []
     for category_name, folder in FOLDER_OF_CATEGORY.items():
-        members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
-        if not members:
-            continue
         target = CategoryDir(out / folder)
-        by_split = {split: [s.stem for s in members if s.split == split] for split in layout.SPLITS}
+        members = [s for s in unique if s.category == category_name and (s.split, s.stem) in done]
+        shop_garments = [s for s in unique_garments if s.category == category_name and (s.split, s.stem) in done]
+        if not members and not shop_garments:
+            if write_empty_category(target):
+                empty.append(folder)
+            continue
+        by_split = {split: {s.stem for s in members if s.split == split} for split in layout.SPLITS}
         # paired lists: each person in its own garment, not in a placeholder copy of another
-        own = {split: [s for s in by_split[split] if s not in placeholders[split]] for split in layout.SPLITS}
+        own = {split: sorted(by_split[split] - borrowed(records[split])) for split in layout.SPLITS}
         write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["train"]])
         write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["test"]])
-        shop_garments = [s for s in unique_garments if s.category == category_name and (s.split, s.stem) in done]
-        unpaired = _unpaired(test_pairs, by_split["test"], {s.stem for s in shop_garments if s.split == "test"})
+        unpaired = exported_pairs(test_pairs, "test", by_split["test"],
+                                  {s.stem for s in shop_garments if s.split == "test"}, records["test"])
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
+        atomic_write_text(target.root / CAPTIONS, "")  # vtonkit keeps no garment descriptions
         target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]})
         target.write_placeholders({s.stem: records[s.split][s.stem] for s in members if s.stem in records[s.split]})
+    if empty:
+        report.notes.append(f"{', '.join(empty)}: no sample of that category, written with empty pair files and "
+                            f"{CAPTIONS} only, as CatVTON and the official Dress Code loader open all three categories")
     return report
-

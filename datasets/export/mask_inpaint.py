@@ -4,6 +4,7 @@
 <out>/train_pairs.txt  test_pairs.txt  test_pairs_unpaired.txt (CatVTON's name)  test_pairs_paired.txt
 <out>/<split>/image/<stem>.jpg  cloth/<stem>.jpg  image-densepose/<stem>.jpg
               agnostic-mask/<stem>_mask.png       L 0/255, white = the region to inpaint
+              vitonhd_<split>_tagged.json         {} (no garment tags: IDM-VTON captions "shirts")
 ```
 IDM-VTON reads `agnostic-mask/<stem>_mask.png` (resized without thresholding, so the file must be
 binary) and `image-densepose` at 1024x768; CatVTON reads the same mask name and binarises it.
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 from vtonkit.datasets import layout
-from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.conversion import (
     ConversionReport,
     DatasetSample,
@@ -30,13 +30,16 @@ from vtonkit.datasets.conversion import (
     write_binary_mask,
 )
 from vtonkit.datasets.export.common import (
+    borrowed,
     copy_person_and_cloth,
     dataset_pair_lists,
     export_garments,
     exported_stems,
     label_sample,
+    placeholder_records,
     write_split_pair_lists,
 )
+from vtonkit.datasets.io.files import atomic_write_json
 from vtonkit.datasets.io.images import read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
@@ -92,7 +95,17 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     write_split_pair_lists(pair_lists, out, report, samples, garments, dataset,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
     # paired: each person in its own garment, not in a placeholder copy of another
-    test_stems = sorted(exported_stems(report, samples, "test") - placeholder_stems(dataset, "test"))
+    test_stems = sorted(exported_stems(report, samples, "test") - borrowed(placeholder_records(dataset, "test")))
     if test_stems:
         write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in test_stems])
+    write_tag_files(out, report, samples)
     return report
+
+
+def write_tag_files(out: Path, report: ConversionReport, samples: list[DatasetSample]) -> None:
+    """`<split>/vitonhd_<split>_tagged.json` for every split with exported persons: IDM-VTON's VITON-HD
+    reader opens it always (its garment tags make the captions). A vtonkit dataset has no tags, so it
+    maps nothing, `{}`: the reader iterates `.items()` and captions every garment "shirts"."""
+    for split in layout.SPLITS:
+        if exported_stems(report, samples, split):
+            atomic_write_json(out / split / f"vitonhd_{split}_tagged.json", {})
