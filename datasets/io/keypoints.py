@@ -188,8 +188,9 @@ def _dresscode_points(entries: Any, path: Path) -> np.ndarray:
     if rows.ndim != 2 or rows.shape[0] != 18 or rows.shape[1] < 3:
         raise KeypointFormatError(path, f"Dress Code 'keypoints' must be 18 rows of [x, y, score, id], got {rows.shape}")
     points = np.zeros((18, 3), dtype=np.float64)
-    # The row is the joint, as the official loader reads it (`pose_data[i]`); the 4th column is
-    # OpenPose's running peak count, which equals the row only while no earlier joint is missing.
+    # The row is the joint, as the official loader reads it (`pose_data[i]`). The 4th column is not
+    # read: the shipped files number it two ways once a joint is missing (dresses/020715 counts the
+    # joints found, lower_body/013565 keeps the row), and every loader reads [:, :2] only.
     for joint, row in enumerate(rows):
         if row[0] < 0 or row[1] < 0:
             continue  # -1 marks a joint that was not found
@@ -242,8 +243,10 @@ def dresscode_document(body25: np.ndarray, image_size: tuple[int, int] = (1024, 
     """BODY_25 `(25, 3)` in pixels of an `image_size` (H, W) image -> Dress Code `{"keypoints": [...]}`.
 
     18 COCO-order rows `[x, y, score, id]` in 512x384 coordinates; a missing joint is
-    `[-1, -1, 0, -1]` (Dress Code's readme) and `id` counts the joints found so far, as OpenPose's
-    peak ids in the shipped files do. BODY_25's mid-hip and feet have no COCO-18 row.
+    `[-1, -1, 0, -1]` (Dress Code's readme) and `id` counts the joints found so far, as some shipped
+    files do (dresses/020715). Others keep the row number after a missing joint (lower_body/013565),
+    so a Dress Code -> vtonkit -> Dress Code trip may change this column; no loader reads it (the
+    official one and IDM-VTON's use `[:, :2]`). BODY_25's mid-hip and feet have no COCO-18 row.
     """
     body25 = np.asarray(body25, dtype=np.float64)
     if body25.shape != (25, 3):
