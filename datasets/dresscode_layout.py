@@ -101,21 +101,32 @@ class CategoryDir:
             return []
         return sorted(p.name[: -len("_0.jpg")] for p in folder.glob("*_0.jpg") if not p.name.startswith("."))
 
-    def read_stem_map(self) -> dict[str, str]:
-        """`{dress code id: vtonkit stem}` from `vtonkit_stems.txt` (empty when absent)."""
+    def _stem_map_lines(self) -> list[list[str]]:
         path = self.root / STEM_MAP
         if not path.is_file():
-            return {}
-        mapping = {}
+            return []
+        lines = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             tokens = line.split()
-            if len(tokens) != 2:
-                raise FormatError(path, f"line {number}: expected '<dress code id> <vtonkit stem>'")
-            mapping[tokens[0]] = tokens[1]
-        return mapping
+            if len(tokens) not in (2, 3):
+                raise FormatError(path, f"line {number}: expected '<dress code id> <vtonkit stem> [<split>]'")
+            lines.append(tokens)
+        return lines
 
-    def write_stem_map(self, mapping: dict[str, str]) -> None:
-        atomic_write_text(self.root / STEM_MAP, "".join(f"{dc_id} {stem}\n" for dc_id, stem in sorted(mapping.items())))
+    def read_stem_map(self) -> dict[str, str]:
+        """`{dress code id: vtonkit stem}` from `vtonkit_stems.txt` (empty when absent)."""
+        return {tokens[0]: tokens[1] for tokens in self._stem_map_lines()}
+
+    def read_garment_splits(self) -> dict[str, str]:
+        """`{dress code id: split}` of the garment-only ids `vtonkit_stems.txt` records a split for:
+        a shop's garment no pair line names has no pair file to say its split."""
+        return {tokens[0]: tokens[2] for tokens in self._stem_map_lines() if len(tokens) == 3}
+
+    def write_stem_map(self, mapping: dict[str, str], garment_splits: dict[str, str] | None = None) -> None:
+        splits = garment_splits or {}
+        atomic_write_text(self.root / STEM_MAP, "".join(
+            f"{dc_id} {stem}" + (f" {splits[dc_id]}" if dc_id in splits else "") + "\n"
+            for dc_id, stem in sorted(mapping.items())))
 
     def read_placeholders(self) -> dict[str, dict]:
         """`{vtonkit stem: manifest placeholder record}` from `vtonkit_placeholders.json` (empty when absent)."""

@@ -103,10 +103,12 @@ def compare_datasets(first: str | Path, second: str | Path) -> Comparison:
             else:
                 differences.append(FileDifference(split, "", "pairs", f"{a_pairs.name} differs"))
         split_a, split_b = data_a.split(split), data_b.split(split)
-        for stem in sorted(set(split_a.person_stems()) | set(split_b.person_stems())):
+        persons = set(split_a.person_stems()) | set(split_b.person_stems())
+        # a shop's garments no person wears are compared too (a round trip once dropped them unsaid)
+        for stem in sorted(persons | set(split_a.cloth_stems()) | set(split_b.cloth_stems())):
             files_a = {**split_a.person_files(stem), **split_a.cloth_files(stem)}
             files_b = {**split_b.person_files(stem), **split_b.cloth_files(stem)}
-            for folder in layout.ALL_FOLDERS:
+            for folder in layout.ALL_FOLDERS if stem in persons else layout.CLOTH_FOLDERS:
                 a, b = files_a[folder], files_b[folder]
                 if not (a.is_file() and b.is_file()):
                     if a.is_file() or b.is_file():

@@ -914,3 +914,26 @@ def test_an_export_over_an_earlier_one_is_refused_or_replaced(vitonhd_dataset: P
     written = [p.name for p in out.rglob("*") if p.is_file()]
     assert not any("00008" in name for name in written), sorted(written)
     assert any("00006" in name for name in written)
+
+
+def test_a_shop_garment_no_pair_names_survives_the_dresscode_round_trip(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """A garment-only stem that no pair line names was exported (`images/<id>_1.jpg`) but not
+    imported back, and the round-trip comparison did not see it go; a single-category export (its
+    other categories stub folders) now imports without --category too."""
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, root)
+    test = root / "test"
+    shutil.copy(test / "cloth" / "00008_00.jpg", test / "cloth" / "shopx.jpg")
+    shutil.copy(test / "cloth-mask" / "00008_00.jpg", test / "cloth-mask" / "shopx.jpg")
+    report = export_dresscode(root, tmp_path / "dc", category="upper", progress=False)
+    assert report.failures == []
+    assert "shopx shopx test" in (tmp_path / "dc" / "upper_body" / "vtonkit_stems.txt").read_text().splitlines()
+    back = import_dresscode(tmp_path / "dc", tmp_path / "back", progress=False)  # lower_body, dresses: stubs
+    assert back.failures == []
+    assert (tmp_path / "back" / "test" / "cloth" / "shopx.jpg").read_bytes() == (test / "cloth" / "shopx.jpg").read_bytes()
+    assert (tmp_path / "back" / "test_pairs.txt").read_bytes() == (root / "test_pairs.txt").read_bytes()
+    comparison = compare_datasets(root, tmp_path / "back")
+    assert not [d for d in comparison.differences if "missing" in d.detail]
+    (tmp_path / "back" / "test" / "cloth" / "shopx.jpg").unlink()
+    assert [(d.sample, d.folder) for d in compare_datasets(root, tmp_path / "back").differences
+            if "missing" in d.detail] == [("shopx", "cloth")]

@@ -177,7 +177,8 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
                                   {s.stem for s in shop_garments if s.split == "test"}, records["test"])
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
         atomic_write_text(target.root / CAPTIONS, "")  # vtonkit keeps no garment descriptions
-        target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]})
+        target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]},
+                              {dresscode_id(s.stem): s.split for s in shop_garments})
         target.write_placeholders({s.stem: records[s.split][s.stem] for s in members if s.stem in records[s.split]})
     if empty:
         report.notes.append(f"{', '.join(empty)}: no sample of that category, written with empty pair files and "

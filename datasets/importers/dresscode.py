@@ -33,6 +33,7 @@ from vtonkit.datasets.dresscode_layout import (
     TEST_PAIRS_PAIRED,
     TEST_PAIRS_UNPAIRED,
     TRAIN_PAIRS,
+    IMAGES,
     CategoryDir,
     category_dirs,
 )
@@ -100,13 +101,22 @@ def _cloth_mask(source: CategoryDir, dc_id: str, masker) -> np.ndarray:
     return mask
 
 
-def _garment_only_ids(folder: CategoryDir, person_ids: set[str]) -> dict[str, str]:
-    """`{dc id: split}` of garments a pair file puts on persons that have no person photo of their
-    own (a shop's garments, as `vtonkit export` writes them): imported as garments only."""
+def _garment_only_ids(folder: CategoryDir, person_ids: set[str], unlisted_split: str | None) -> dict[str, str]:
+    """`{dc id: split}` of garments with no person photo of their own (a shop's garments, as `vtonkit
+    export` writes them), imported as garments only: in the split of the pair file that puts them on
+    a person, else in the split `vtonkit_stems.txt` records, else in `unlisted_split`, as an unlisted
+    person goes (a round trip dropped the garments no pair line named)."""
     found: dict[str, str] = {}
     for name, split in ((TEST_PAIRS_UNPAIRED, "test"), (TRAIN_PAIRS, "train")):
         for dc_id in _read_ids(folder.root / name, 1, []):  # bad lines: in the notes already
             if dc_id not in person_ids and folder.garment(dc_id).is_file():
+                found.setdefault(dc_id, split)
+    recorded = folder.read_garment_splits()  # what a vtonkit export knew of the others
+    if (folder.root / IMAGES).is_dir():
+        for garment in sorted((folder.root / IMAGES).glob("*_1.jpg")):
+            dc_id = garment.name[: -len("_1.jpg")]
+            split = recorded.get(dc_id, unlisted_split)
+            if not garment.name.startswith(".") and dc_id not in person_ids and split is not None:
                 found.setdefault(dc_id, split)
     return found
 
@@ -163,6 +173,8 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
     folders = category_dirs(source)
     if category is not None:
         folders = [folder for folder in folders if folder.category == category]
+    else:  # an export's other categories are stubs (empty pair files for the loaders that open all three)
+        folders = [folder for folder in folders if folder.person_ids()] or folders
     if not folders:
         raise InputError(source, "no Dress Code category folder (upper_body, lower_body, dresses) here"
                          + (f" for category {category}" if category else ""))
@@ -228,7 +240,7 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
         garments.append(job)
 
     garment_jobs = [(split, dc_id, stem_of_id.get(dc_id, dc_id))
-                    for dc_id, split in sorted(_garment_only_ids(folder, set(person_ids)).items())]
+                    for dc_id, split in sorted(_garment_only_ids(folder, set(person_ids), unlisted_split).items())]
     run_samples(garment_jobs, convert_garment, label=lambda job: (job[0], folder.garment(job[1]).name),
                 report=report, description=f"import dresscode/{folder.root.name} garments", progress=progress,
                 outputs=lambda job: list(data.split(job[0]).cloth_files(job[2]).values()))
