@@ -72,3 +72,20 @@ def test_sheets_of_the_same_settings_share_tiles_and_other_checkpoints_are_refus
     assert f"{out / '00013_00_00008_00.png'} is a try-on of the sheet {out / 'garment_00008_00.html'}" in said
     assert "checkpoints none, not --tocg-checkpoint sha256:" in said
     assert tile.read_bytes() == before and not (out / "person_00013_00.html").exists()
+
+
+def test_a_placeholder_copy_is_never_offered_as_a_garment(vitonhd: Path, tmp_path: Path) -> None:
+    """`sheet --garment <placeholder>` made a sheet of a copy `vtonkit pairs` wrote under a person's
+    name, and "no garment 'x' (N there: ...)" counted the copies among the garments."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(vitonhd / "test", root / "test")
+    for folder in ("cloth", "cloth-mask"):
+        (root / "test" / folder / "00006_00.jpg").unlink()  # 00006_00 gets a placeholder copy
+    made = CliRunner().invoke(app, ["pairs", str(root), "--split", "test", "--mode", "unpaired"])
+    assert made.exit_code == 0 and (root / "test" / "cloth" / "00006_00.jpg").is_file(), made.output
+    refused = _sheet(root, tmp_path / "s", "--garment", "00006_00", "--method", "warp")
+    assert refused.exit_code == 2 and "placeholder copy" in _said(refused), _said(refused)
+    unknown = _sheet(root, tmp_path / "s", "--garment", "nope", "--method", "warp")
+    assert unknown.exit_code == 2 and "(4 there:" in _said(unknown) and "00006_00" not in _said(unknown).split("there:")[1]

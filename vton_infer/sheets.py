@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 from vtonkit.datasets.io.files import atomic_write_text
-from vtonkit.datasets.manifest import placeholder_stems
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest, placeholder_stems
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.datasets.pairs import name_problem
 from vtonkit.vton_infer.grids import caption_font
@@ -62,14 +62,28 @@ def sheet_pairs(split: SplitDir, *, garment: str | None = None, persons: list[st
         if problem is not None:
             raise ValueError(f"not a sample name: {problem}")
     # a name that is not there was one "file not found" per pair, then "every try-on failed"
-    _check_present(split, "garment", [garment, *(garments or [])], split.cloth_stems())
+    placeholders = placeholder_stems(split.root.parent, split.root.name)
+    offered = [g for g in split.cloth_stems() if g not in placeholders]
+    _check_not_placeholder(split, [garment, *(garments or [])], placeholders)
+    _check_present(split, "garment", [garment, *(garments or [])], offered)
     _check_present(split, "person", [person, *(persons or [])], split.person_stems())
     if garment is not None:
         chosen = persons or [p for p in split.person_stems() if p != garment][:limit]
         return [(p, garment) for p in chosen]
-    placeholders = placeholder_stems(split.root.parent, split.root.name) if garments is None else set()
-    chosen = garments or [g for g in split.cloth_stems() if g != person and g not in placeholders][:limit]
+    chosen = garments or [g for g in offered if g != person][:limit]
     return [(person, g) for g in chosen]
+
+
+def _check_not_placeholder(split: SplitDir, names: list[str | None], placeholders: set[str]) -> None:
+    """A placeholder is a copy of another garment under a person's name (`vtonkit pairs`): no garment
+    of its own, never offered as one; the sheet of the garment it copies is what was meant."""
+    copies = [n for n in names if n is not None and n in placeholders]
+    if copies:
+        records = Manifest.load(split.root.parent).entries(split.root.name, PLACEHOLDERS)
+        said = ", ".join(f"{n!r} (a copy of {records.get(n, {}).get('copied_from', 'another garment')!r})"
+                         for n in copies)
+        raise ValueError(f"{said} in {split.root / 'cloth'}: a placeholder copy `vtonkit pairs` made for its person, "
+                         "not a garment of its own; give the garment it copies")
 
 
 def sample_stem(name: str | None) -> str | None:
