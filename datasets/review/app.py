@@ -3,7 +3,8 @@
 Routes:
   GET  /                                   the single page (static/index.html)
   GET  /static/{app.js|app.css}            its script and style (no CDN)
-  GET  /api/samples?flag=&decision=&sort=  review rows (findings + decision)
+  GET  /api/samples?flag=&decision=&sort=  review rows (findings + decision): persons, then garment-only
+                                           stems ("kind": "garment", shown as cloth + cloth mask)
   GET  /api/flags                          finding counts per code (for the filter)
   POST /api/decisions                      {split, sample, decision?, note?} -> stored record
   GET  /tile/{split}/{sample}/{kind}.jpg   thumbnail rendered from the dataset files
@@ -38,9 +39,17 @@ from vtonkit.datasets.review.safe_paths import (
     normalisation_forms,
     resolve_dataset_file,
 )
-from vtonkit.datasets.review.samples import SORTS, build_rows, flag_problem, select_rows, split_level_findings
+from vtonkit.datasets.review.samples import (
+    SORTS,
+    Listing,
+    build_rows,
+    flag_problem,
+    reviewable,
+    select_rows,
+    split_level_findings,
+)
 from vtonkit.datasets.review.store import DECISIONS, DecisionStore, NoteConflict
-from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg
+from vtonkit.datasets.review.tiles import DEFAULT_HEIGHT, KINDS, TILE_KINDS, source_files, tile_jpeg, tile_kinds
 
 from vtonkit.core.hosts import allowed_host_names
 
@@ -117,7 +126,8 @@ def create_app(
     root = Path(dataset_root).resolve()
     data = layout.DatasetLayout(root)
     store = DecisionStore(root)
-    known = {(split, stem) for split, stems in report.samples.items() for stem in stems}
+    listing = Listing.read(root, report)  # garment-only samples and placeholder copies, read once
+    known = reviewable(report, listing)
     cache = _TileCache(TILE_CACHE_SIZE)
     app = FastAPI(title="vtonkit review", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(LocalOnlyGuard, allowed_hosts=allowed_host_names(bound_host, allow_hosts))
@@ -125,11 +135,13 @@ def create_app(
     def refuse(exc: Exception) -> HTTPException:
         return HTTPException(status_code=403, detail=f"refused: {exc}")
 
-    def source_links(split: str, stem: str) -> dict[str, str]:
-        """Tile kind -> `/files/...` URL of the file behind it (opens the full-resolution file)."""
+    def source_links(split: str, stem: str, kind: str) -> dict[str, str]:
+        """Tile kind -> `/files/...` URL of the file behind it (opens the full-resolution file), for
+        the tiles of a "person" or a "garment" sample."""
         files = source_files(data.split(split), stem)
         # percent-encoded: a non-ASCII name must reach the server as the same code points
-        return {kind: quote(f"/files/{split}/{path.parent.name}/{path.name}") for kind, path in files.items()}
+        return {tile: quote(f"/files/{split}/{files[tile].parent.name}/{files[tile].name}")
+                for tile, _ in tile_kinds(kind)}
 
     def known_sample(split: str, sample: str) -> str:
         """The sample as the report names it, in whichever Unicode form (NFC/NFD) the client sent it."""
@@ -154,18 +166,18 @@ def create_app(
             raise HTTPException(status_code=400, detail=f"sort must be one of {SORTS}")
         if (problem := flag_problem(flag)) is not None:
             raise HTTPException(status_code=400, detail=problem)
-        rows = select_rows(build_rows(report, store.all()), flag=flag, decision=decision, sort=sort)
+        rows = select_rows(build_rows(report, store.all(), listing), flag=flag, decision=decision, sort=sort)
         return {
             "dataset": root.name,
             "kinds": [{"kind": k, "label": label} for k, label in TILE_KINDS],
-            "samples": [{**row.to_dict(), "files": source_links(row.split, row.sample)} for row in rows],
-            "other_findings": [f.__dict__ for f in split_level_findings(report)],
+            "samples": [{**row.to_dict(), "files": source_links(row.split, row.sample, row.kind)} for row in rows],
+            "other_findings": [f.__dict__ for f in split_level_findings(report, listing)],
         }
 
     @app.get("/api/flags")
     def flags() -> dict:
         counts = {}
-        for row in build_rows(report, {}):
+        for row in build_rows(report, {}, listing):
             for code in row.codes:
                 counts[code] = counts.get(code, 0) + 1
         return {

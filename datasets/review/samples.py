@@ -1,18 +1,74 @@
 """Review rows: one per sample, with its validate findings and its decision; filter and sort.
 
-Shared by the live app (JSON API) and the static report, so both list the same samples in the
+A sample is a person (the report's samples, its own garment included) or a garment-only stem (a
+crawled garment shot no person wears as its own): validate checks and flags those per garment, and
+`clean` quarantines a rejected one with its placeholder copies and pair lines, so they are reviewed
+too. Shared by the live app (JSON API) and the static report, so both list the same samples in the
 same order.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Finding, Report
+from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
+from vtonkit.datasets.review.safe_paths import MAX_STEM, is_plain_name
 from vtonkit.datasets.review.store import Record
 
+from vtonkit.core.errors import FormatError
+
+logger = logging.getLogger(__name__)
+
 SORTS = ("severity", "name", "flags")
+PERSON, GARMENT = "person", "garment"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the review lists beside the report's persons, read once from the dataset: its garment-only
+    stems per split, and the placeholder copies `vtonkit pairs` made ((split, person) -> copied-from
+    garment, and whether it is the person's own product garment)."""
+
+    garments: dict[str, list[str]] = field(default_factory=dict)
+    copies: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, dataset_root: str | Path, report: Report) -> Listing:
+        root = Path(dataset_root)
+        placeholders = _placeholders(root, report.splits)
+        copies = {(split, person): (str(record.get("copied_from", "")), bool(record.get("own")))
+                  for split, records in placeholders.items() for person, record in records.items()}
+        garments = {split: _garment_stems(root, report, split, set(placeholders.get(split, {})))
+                    for split in report.splits if split in layout.SPLITS}
+        return cls(garments, copies)
+
+
+def _placeholders(root: Path, splits: list[str]) -> dict[str, dict[str, dict]]:
+    """The manifest's placeholder records per split; none when it is unreadable (validate names it)."""
+    try:
+        manifest = Manifest.load(root)
+    except FormatError as exc:
+        logger.warning("%s; its placeholder garments are not captioned as copies", exc)
+        return {}
+    return {split: dict(manifest.entries(split, PLACEHOLDERS)) for split in splits}
+
+
+def _garment_stems(root: Path, report: Report, split: str, placeholders: set[str]) -> list[str]:
+    """Garments of `split` no person of the report shares a stem with: every `cloth/<stem>.jpg` on
+    disk (as validate checks every one) and every stem a finding names beside the persons (a garment
+    since gone). A placeholder copy is its person's; a name the app cannot serve is left out
+    (validate reports it as `name-unreviewable`)."""
+    persons = set(report.samples.get(split, []))
+    split_dir = layout.DatasetLayout(root).split(split)
+    on_disk = {stem for stem in split_dir.cloth_stems() if split_dir.cloth(stem).is_file()}
+    named = {f.sample for f in report.findings if f.split == split and f.sample}
+    return sorted(stem for stem in on_disk | named
+                  if stem not in persons and stem not in placeholders and is_plain_name(stem, MAX_STEM))
 
 
 @dataclass
@@ -22,6 +78,9 @@ class SampleRow:
     findings: list[Finding] = field(default_factory=list)
     decision: str = "undecided"
     note: str = ""
+    kind: str = PERSON  # or GARMENT: a garment-only stem, shown as its cloth and cloth mask
+    copy_of: str = ""  # the garment its cloth/ file is a placeholder copy of
+    own_copy: bool = False  # ... of the person's own product garment (so still its garment)
 
     @property
     def errors(self) -> int:
@@ -43,10 +102,20 @@ class SampleRow:
             seen.setdefault(item.code, (item.code, item.severity, item.message))
         return list(seen.values())
 
+    @property
+    def tile_notes(self) -> dict[str, str]:
+        """Tile kind -> what a caption adds: a placeholder garment is a copy, not this person's shot."""
+        if not self.copy_of:
+            return {}
+        what = "own garment" if self.own_copy else "placeholder"
+        return {kind: f"{what}: copy of {self.copy_of}" for kind in ("cloth", "cloth-mask")}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "split": self.split,
             "sample": self.sample,
+            "kind": self.kind,
+            "tile_notes": self.tile_notes,
             "decision": self.decision,
             "note": self.note,
             "errors": self.errors,
@@ -56,12 +125,19 @@ class SampleRow:
         }
 
 
-def build_rows(report: Report, decisions: dict[tuple[str, str], Record]) -> list[SampleRow]:
-    """Every sample of the report (in report order), with findings attached by (split, sample)."""
+def build_rows(report: Report, decisions: dict[tuple[str, str], Record],
+               listing: Listing | None = None) -> list[SampleRow]:
+    """Every sample of the report (in report order), then the listing's garments, with findings
+    attached by (split, sample)."""
+    listing = listing or Listing()
     rows: dict[tuple[str, str], SampleRow] = {}
     for split in report.splits:
         for stem in report.samples.get(split, []):
-            rows[(split, stem)] = SampleRow(split, stem)
+            copy_of, own = listing.copies.get((split, stem), ("", False))
+            rows[(split, stem)] = SampleRow(split, stem, copy_of=copy_of, own_copy=own)
+    for split, stems in listing.garments.items():
+        for stem in stems:
+            rows.setdefault((split, stem), SampleRow(split, stem, kind=GARMENT))
     for item in report.findings:
         if item.sample and (item.split, item.sample) in rows:
             rows[(item.split, item.sample)].findings.append(item)
@@ -71,9 +147,15 @@ def build_rows(report: Report, decisions: dict[tuple[str, str], Record]) -> list
     return list(rows.values())
 
 
-def split_level_findings(report: Report) -> list[Finding]:
-    """Findings not tied to a listed sample (pair-list lines, cloth-only garments, missing splits)."""
+def reviewable(report: Report, listing: Listing | None = None) -> set[tuple[str, str]]:
+    """(split, sample) of every sample the review lists: the report's persons and the listing's garments."""
     listed = {(split, stem) for split, stems in report.samples.items() for stem in stems}
+    return listed | {(split, stem) for split, stems in (listing or Listing()).garments.items() for stem in stems}
+
+
+def split_level_findings(report: Report, listing: Listing | None = None) -> list[Finding]:
+    """Findings not tied to a listed sample (pair-list lines, unreviewable names, missing splits)."""
+    listed = reviewable(report, listing)
     return [f for f in report.findings if (f.split, f.sample) not in listed]
 
 

@@ -15,9 +15,9 @@ import jinja2
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import Report
 from vtonkit.datasets.io.files import atomic_write_text
-from vtonkit.datasets.review.samples import build_rows, select_rows, split_level_findings
+from vtonkit.datasets.review.samples import Listing, build_rows, select_rows, split_level_findings
 from vtonkit.datasets.review.store import DecisionStore
-from vtonkit.datasets.review.tiles import TILE_KINDS, tile_jpeg
+from vtonkit.datasets.review.tiles import tile_jpeg, tile_kinds
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -35,12 +35,13 @@ def render_static_report(
     keeps the first samples in review order (errors first), since each costs ~40 KB of HTML."""
     root = Path(dataset_root).resolve()
     data = layout.DatasetLayout(root)
-    rows = select_rows(build_rows(report, DecisionStore(root).all()), flag=flag)
+    listing = Listing.read(root, report)
+    rows = select_rows(build_rows(report, DecisionStore(root).all(), listing), flag=flag)
     total = len(rows)
     rows = rows[:limit] if limit else rows
     tiles: dict[tuple[str, str, str], str] = {}
     for done, row in enumerate(rows, start=1):
-        for kind, _ in TILE_KINDS:
+        for kind, _ in tile_kinds(row.kind):
             jpeg = tile_jpeg(data.split(row.split), row.sample, kind, thumb_height, quality=75)
             tiles[(row.split, row.sample, kind)] = base64.b64encode(jpeg).decode("ascii")
         if progress is not None:
@@ -54,13 +55,14 @@ def render_static_report(
         dataset=root.name,
         rows=rows,
         total=total,
-        kinds=TILE_KINDS,
+        tile_kinds=tile_kinds,
         tiles=tiles,
         css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
         flag_counts=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
         n_errors=sum(r.errors for r in rows),
         n_warnings=sum(r.warnings for r in rows),
-        other=split_level_findings(report),
+        n_garments=sum(r.kind == "garment" for r in rows),
+        other=split_level_findings(report, listing),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

@@ -37,6 +37,13 @@ TILE_KINDS: tuple[tuple[str, str], ...] = (
     ("agnostic", "agnostic"),
 )
 KINDS = tuple(kind for kind, _ in TILE_KINDS)
+# A garment-only sample has no person files: its card shows only these (the rest would all be "missing").
+GARMENT_TILE_KINDS = tuple((kind, label) for kind, label in TILE_KINDS if kind in ("cloth", "cloth-mask"))
+
+
+def tile_kinds(sample_kind: str) -> tuple[tuple[str, str], ...]:
+    """(kind, label) of the tiles of a "person" or a "garment" sample, in grid order."""
+    return GARMENT_TILE_KINDS if sample_kind == "garment" else TILE_KINDS
 DEFAULT_HEIGHT = 256
 
 

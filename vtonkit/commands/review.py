@@ -124,6 +124,9 @@ def review(
 ) -> None:
     """Page through samples as grids, filter by flags, record keep / reject / note with the keyboard.
 
+    A garment no person wears as its own (a crawled shop shot) is a sample too: its card shows the
+    cloth and its mask, and `clean` quarantines a rejected one with its placeholder copies.
+
     Keys: j/l or arrows move, k keep, r reject, n note, u undecided, f / F next / previous flag. Decisions are stored in
     <dataset>/.vtonkit/review.sqlite. Runs `validate` first if no report exists.
 

@@ -77,10 +77,12 @@ function el(tag, attrs = {}, text = "") {
 
 function card(row, index) {
   const c = el("section", { class: `card decision-${row.decision}`, "data-split": row.split,
-                            "data-sample": row.sample, "data-index": String(index) });
+                            "data-sample": row.sample, "data-kind": row.kind, "data-index": String(index) });
   if (index === state.index) { c.classList.add("current"); c.setAttribute("aria-current", "true"); }
   const h = el("h2");
   h.appendChild(el("span", {}, `${row.split}/${row.sample}`));
+  // a garment no person wears as its own: decided (and quarantined by clean) on its own
+  if (row.kind === "garment") h.appendChild(el("span", { class: "kind" }, "garment"));
   h.appendChild(el("span", { class: `badge ${row.decision}`, "data-role": "decision" }, row.decision));
   const seen = new Set();
   for (const f of row.findings) {
@@ -102,14 +104,16 @@ function card(row, index) {
   h.appendChild(actions);
   c.appendChild(h);
   const grid = el("div", { class: "grid" });
-  for (const k of state.kinds) {
-    const fig = el("figure");
+  // a garment's card has its cloth and mask only (the server lists the files of the row's tiles)
+  for (const k of state.kinds.filter((kind) => kind.kind in row.files)) {
+    const copy = row.tile_notes[k.kind];  // a placeholder garment: a copy of another, said on its tile
+    const fig = el("figure", copy ? { class: "copy" } : {});
     // The tile opens the full-resolution file behind it in a new tab.
     const link = el("a", { href: row.files[k.kind], target: "_blank", rel: "noopener", title: row.files[k.kind] });
     link.appendChild(el("img", { src: `/tile/${encodeURIComponent(row.split)}/${encodeURIComponent(row.sample)}/${k.kind}.jpg`, alt: `${k.label} of ${row.sample}`,
                                  loading: "lazy" }));
     fig.appendChild(link);
-    fig.appendChild(el("figcaption", {}, k.label));
+    fig.appendChild(el("figcaption", {}, copy ? `${k.label} (${copy})` : k.label));
     grid.appendChild(fig);
   }
   c.appendChild(grid);
@@ -144,7 +148,7 @@ function render() {
     .forEach((row, i) => cards.appendChild(card(row, page * PAGE_SIZE + i)));
   const filtered = $("flag").value || $("decision").value;
   if (!state.rows.length) cards.appendChild(el("p", {}, filtered ? "no sample matches this filter"
-                                                                  : "this dataset holds no sample (no <split>/image/*.jpg)"));
+                                                                  : "this dataset holds no sample (no <split>/image/*.jpg nor cloth/*.jpg)"));
   $("page").textContent = `page ${page + 1} / ${pages}`;
   const decided = state.rows.filter((r) => r.decision !== "undecided").length;
   $("counts").textContent = `${state.rows.length} sample(s), ${decided} decided`;
