@@ -100,7 +100,7 @@ LEGACY_ENCODINGS = {"ko": ("cp949",), "ja": ("cp932", "euc_jp"), "zh-Hant": ("cp
 _HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z-]+)", re.IGNORECASE)
 
 
-def _sniff_encoding(body: bytes) -> str:
+def sniff_encoding(body: bytes) -> str:
     """The encoding of a page that declares none: UTF-8 when it decodes as such, else the first
     legacy encoding of its language that decodes it, else charset-normalizer's guess."""
     candidates = ["utf-8"]
@@ -128,7 +128,7 @@ def page_text(body: bytes) -> str:
     """
     from w3lib.encoding import html_to_unicode
 
-    return html_to_unicode(None, body, auto_detect_fun=_sniff_encoding)[1]
+    return html_to_unicode(None, body, auto_detect_fun=sniff_encoding)[1]
 
 
 def read_evidence(page_html: str, url: str) -> PageEvidence:

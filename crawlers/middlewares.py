@@ -45,7 +45,7 @@ class PageEncodingMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-        from vtonkit.crawlers.evidence import _sniff_encoding  # page_text's own guess: one implementation
+        from vtonkit.crawlers.evidence import sniff_encoding  # page_text's own guess: one implementation
 
         if not isinstance(response, HtmlResponse) or not response.body:
             return response
@@ -53,7 +53,7 @@ class PageEncodingMiddleware:
         if read_bom(response.body)[0] or http_content_type_encoding(content_type) \
                 or html_body_declared_encoding(response.body):
             return response
-        return response.replace(encoding=_sniff_encoding(response.body))
+        return response.replace(encoding=sniff_encoding(response.body))
 
 
 class StoreOffsiteMiddleware(OffsiteMiddleware):
