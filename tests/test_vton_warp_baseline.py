@@ -115,8 +115,9 @@ def test_sheet_default_garments_leave_out_placeholders(lower_dataset: Path) -> N
     garments = [g for _, g in sheet_pairs(split, person=PERSON)]
     assert sorted(garments) == sorted(set(split.cloth_stems()) - {PERSON})
     assert len(garments) == 2
-    # an explicit list is taken as given
-    assert sheet_pairs(split, person=PERSON, garments=[PERSON]) == [(PERSON, PERSON)]
+    # named explicitly, a placeholder copy is refused too: it is no garment of its own
+    with pytest.raises(ValueError, match="placeholder copy"):
+        sheet_pairs(split, person=PERSON, garments=[PERSON])
 
 
 def test_drop_shadow_is_trimmed_from_the_cloth_mask(lower_dataset: Path) -> None:
