@@ -132,10 +132,12 @@ class HostPacer:
         return not self.crawler.crawling or (budget is not None and budget.budget.stopped_by is not None)
 
     def drops(self, request: Request) -> bool:
-        """A stopping crawl does not send `request`: no page once it stops, and no image on Ctrl-C.
-        After a budget stop the images of the products found still come, each in its host's turn
-        (dropped, their products were written imageless: under `Crawl-delay` all of them)."""
-        return self.stopping() and (is_page_request(request) or self.stop_reason() == "interrupted")
+        """A stopping crawl does not send `request`: no page once it stops, and no image on Ctrl-C
+        or past `--max-time` (a time limit waited out image by image under `Crawl-delay` would not be
+        one; `--resume` fetches them). After a page budget or a stall the images of the products
+        found still come, each in its host's turn (dropped, their products were written imageless:
+        under `Crawl-delay` all of them)."""
+        return self.stopping() and (is_page_request(request) or self.stop_reason() in ("interrupted", "max-time"))
 
     def stop_reason(self) -> str:
         """Why a stopping crawl stops: Ctrl-C ("interrupted"), else the budget that was spent."""
