@@ -94,6 +94,25 @@ def test_fewer_usable_samples_than_a_batch_is_refused_naming_one(tmp_path: Path)
         TrainingDataset(dataset, "test", pairs)[0]
 
 
+def test_a_data_error_in_a_worker_process_reads_as_with_no_worker(tmp_path: Path) -> None:
+    """With --workers 1 the same refusal reached the user wrapped in torch's "Caught VtonkitError in
+    DataLoader worker process 0 ... Original Traceback", the traceback printed under the message."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import VtonkitError
+
+    dataset = _copy_of_the_test_split(tmp_path / "ds")
+    persons = ["00006_00", "00008_00", "00013_00"]
+    pairs = _pair_list(tmp_path / "three.txt", persons)
+    for person in persons[1:]:
+        (dataset / "test" / "image-parse-v3" / f"{person}.png").write_bytes(b"junk")
+    with pytest.raises(VtonkitError) as caught:
+        train(_options(dataset, tmp_path / "run", pairs, batch_size=2, steps=2, workers=1))
+    message = str(caught.value)
+    assert message.startswith(f"{dataset / 'test'}: 1 of 3 listed training samples usable"), message
+    assert "Traceback" not in message and "DataLoader worker" not in message and "\n" not in message
+
+
 def test_repeated_pair_list_lines_are_said(tmp_path: Path, caplog) -> None:
     """A pair list naming a person on two lines trained it once without a word (run.json said 2
     samples for 3 lines); `infer` says how many lines repeated one, and so does training now."""

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import signal
 import threading
 import time
@@ -206,10 +207,34 @@ def batches_from(dataset: TrainingDataset, options: TrainOptions, world: World, 
     while True:
         batches = epoch_batches(dataset, options, world, epoch)[position:]
         loader = DataLoader(dataset, batch_sampler=batches, num_workers=options.workers)
-        for raw in loader:
+        for raw in _plain_worker_errors(loader):
             yield step, raw
             step += 1
         epoch, position = epoch + 1, 0
+
+
+# How the message of a vtonkit error raised in a DataLoader worker process ends: torch re-raises it
+# in the trainer as "Caught VtonkitError in DataLoader worker process 0. Original Traceback ...".
+# The last such line is the error itself (one raised while handling another comes after it).
+_WORKER_ERROR = re.compile(r"^vtonkit\.[\w.]*Error: ", re.MULTILINE)
+
+
+def _plain_worker_errors(loader: DataLoader):
+    """The loader's batches; a vtonkit error of a worker process (`--workers`) reaches the user as
+    its own message, as with `--workers 0`, not wrapped in the worker's traceback."""
+    batches = iter(loader)
+    while True:
+        try:
+            raw = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - torch re-raises a worker's error as its type, or RuntimeError
+            message = str(exc)
+            found = list(_WORKER_ERROR.finditer(message)) if "Original Traceback" in message else []
+            if not found:
+                raise
+            raise VtonkitError(message[found[-1].end():].strip()) from None
+        yield raw
 
 
 # ---------------------------------------------------------------------------------------------
