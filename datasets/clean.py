@@ -229,6 +229,10 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
         pairs_file = data.pairs_file(split)
         if not pairs_file.is_file():
             continue
+        # a kept person whose placeholder garment leaves cannot load (every test line opens
+        # cloth/<person>): its lines go too, and it is named among the unpaired below
+        without_garment = {entry.split("/", 1)[1] for entry in result.placeholder_persons
+                           if entry.split("/", 1)[0] == split} - stems
         listed_before: set[str] = set()
         listed_after: set[str] = set()
         for index, line in enumerate(_pair_lines(pairs_file)):
@@ -236,7 +240,7 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
             hit = {layout.stem_of(token) for token in names} & stems
             person = {layout.stem_of(names[0])} if names else set()
             listed_before |= person
-            if hit:
+            if hit or person & without_garment:
                 result.removed_lines.setdefault(split, []).append((index, line))
                 named |= {(split, stem) for stem in hit}
             else:
