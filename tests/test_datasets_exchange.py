@@ -727,7 +727,8 @@ def test_validate_and_review_check_a_lower_body_dataset_as_lower_body(dresscode_
     assert result.exit_code == 0 and "agnostic-mismatch" not in codes, (result.output, codes)
     result = CliRunner().invoke(app, ["validate", str(dataset), "--workers", "1", "--category", "upper"])
     codes = {f["code"] for f in json.loads((dataset / ".vtonkit" / "validate.json").read_text())["findings"]}
-    assert "agnostic-mismatch" in codes  # asked for, the upper-body recipe still disagrees
+    # asked for, the other recipe is refused as infer and agnostic refuse it, and the stored report stays
+    assert result.exit_code == 2 and "agnostic-mismatch" not in codes, (result.output, codes)
 
 
 def test_each_export_target_runs_its_own_exporter() -> None:

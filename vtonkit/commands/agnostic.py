@@ -27,8 +27,9 @@ def agnostic(
     from vtonkit.datasets.layout import SplitDir
     from vtonkit.preprocess.batch import recompute_split
 
-    from vtonkit.commands.checks import check_category
+    from vtonkit.commands.checks import check_category, check_not_dataset_root
 
+    check_not_dataset_root(split_dir, "SPLIT_DIR")  # DATASET has no image/: "no person images" named no fix
     # a split recomputed for another category left the manifest's: validate and infer read that one
     category = check_category(split_dir.resolve().parent, split_dir.resolve().name, category)
     split = SplitDir(split_dir)

@@ -54,21 +54,32 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
 def check_split_folder(path: Path, option: str = "--out") -> Path:
     """`path` as a split folder (DATASET/train or DATASET/test), not a dataset root nor a folder of
     another name: given either, prep-person wrote image/ ... into it and put the manifest in the folder above."""
-    from vtonkit.core.paths import STATE_DIR_NAME
     from vtonkit.datasets.layout import SPLITS
 
     if path.exists() and not path.is_dir():
         raise typer.BadParameter(f"{path} exists and is not a folder", param_hint=option)
-    held = [name for name in (STATE_DIR_NAME, *SPLITS) if (path / name).is_dir()]
-    if held:
-        raise typer.BadParameter(f"{path} is a dataset root (it holds {', '.join(held)}/); give one of its split "
-                                 f"folders, such as {path / 'test'}", param_hint=option)
+    check_not_dataset_root(path, option)
     # The folder above becomes the dataset: any other name made a split that validate, pairs and prep never read.
     if path.name not in SPLITS:
         beside = f" or {path.parent / 'test'}" if path.name and path.parent != Path(".") else ""  # a misnamed split
         raise typer.BadParameter(f"{path} is not a split folder: its name must be train or test, as the folder "
                                  f"above it holds the dataset; give <dataset>/train or <dataset>/test, such as "
                                  f"{path / 'test'}{beside}", param_hint=option)
+    return path
+
+
+def check_not_dataset_root(path: Path, option: str) -> Path:
+    """`path` unless it is a dataset root (it holds .vtonkit/, train/ or test/) where a split folder is
+    expected: given DATASET, agnostic looked for DATASET/image and found no person image."""
+    from vtonkit.core.paths import STATE_DIR_NAME
+    from vtonkit.datasets.layout import SPLITS
+
+    held = [name for name in (STATE_DIR_NAME, *SPLITS) if (path / name).is_dir()]
+    if held:
+        splits = [str(path / name) for name in SPLITS if (path / name).is_dir()]
+        which = f": {' or '.join(splits)}" if splits else f", such as {path / 'test'}"
+        raise typer.BadParameter(f"{path} is a dataset root (it holds {', '.join(f'{name}/' for name in held)}); "
+                                 f"give one of its split folders{which}", param_hint=option)
     return path
 
 
@@ -107,16 +118,27 @@ def check_checkpoint_category(category: str, *checkpoints: Path | None) -> None:
         raise typer.BadParameter(problem, param_hint="--category")
 
 
-def check_dataset_root(dataset: Path, split: str) -> Path:
+def check_dataset_root(dataset: Path, split: str | None = None, option: str = "DATASET") -> Path:
     """`dataset` as a dataset root, not one of its split folders (given DATASET/test, infer looked for
-    DATASET/test/test_pairs.txt and sheet for DATASET/test/test/: two errors about doubled paths)."""
-    from vtonkit.datasets.layout import SPLITS
+    DATASET/test/test_pairs.txt, sheet for DATASET/test/test/, clean found no decision and export
+    wrote nothing). `split`: the split the command reads or writes; None: any.
 
-    if (dataset / "image").is_dir() and not (dataset / split).is_dir():
-        hint = f" --split {dataset.name}" if dataset.name in SPLITS and dataset.name != split else ""
-        raise typer.BadParameter(f"{dataset} is a split folder (it holds image/); give its dataset root "
-                                 f"{dataset.parent}{hint}", param_hint="DATASET")
+    A split folder holds image/ or cloth/ and not the split asked for (None: no split folder).
+    Only a DATASET argument gets a --split hint: the split of an --out is the one to write."""
+    from vtonkit.datasets.layout import CLOTH, IMAGE, SPLITS
+
+    marks = [f"{name}/" for name in (IMAGE, CLOTH) if (dataset / name).is_dir()]
+    if marks and not any((dataset / name).is_dir() for name in ((split,) if split else SPLITS)):
+        reading = option == "DATASET" and dataset.name in SPLITS and dataset.name != split and split is not None
+        hint = f" --split {dataset.name}" if reading else ""
+        raise typer.BadParameter(f"{dataset} is a split folder (it holds {marks[0]}); give its dataset root "
+                                 f"{_parent(dataset)}{hint}", param_hint=option)
     return dataset
+
+
+def _parent(path: Path) -> Path:
+    """The folder above `path`; absolute when that is "." (given "test" or "."), which names no folder."""
+    return path.parent if path.parent != Path(".") else path.resolve().parent
 
 
 def check_output_file(path: Path, option: str = "--out", example: str = "report.json",

@@ -64,6 +64,9 @@ def prep(
 
     from vtonkit.preprocess.pipeline import PrepOptions, run_prep
 
+    from vtonkit.commands.checks import check_dataset_root
+
+    check_dataset_root(out, None if split == "auto" else split, "--out")  # not DATASET/test: it made test/test/
     console = Console(stderr=True, soft_wrap=True)
     options = PrepOptions(out=out, split=split, persons=persons, cloths=cloths, category=category, workers=workers,
                           engine=engine, ray_address=ray_address, config=config, test_fraction=test_fraction,
@@ -191,12 +194,13 @@ def pairs(
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 
+    from vtonkit.commands.checks import check_dataset_root, check_output_file
+
     console = Console(stderr=True, soft_wrap=True)
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {MODES}, got {mode!r}")
+    check_dataset_root(dataset, split)
     if output is not None:
-        from vtonkit.commands.checks import check_output_file
-
         check_output_file(output, "--output", f"{split}_pairs.txt")
     try:
         result = write_pair_list(dataset, split, mode, seed=seed, category=category, allow_leakage=allow_leakage,

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from vtonkit.core.terminal import escape
 
-from vtonkit.commands.checks import check_output_file, check_output_folder
+from vtonkit.commands.checks import check_dataset_root, check_output_file, check_output_folder
 from vtonkit.core.errors import VtonkitError, describe_os_error
 from vtonkit.datasets.export import EXPORTERS
 
@@ -85,6 +85,7 @@ def export(
         raise typer.BadParameter(f"--to must be one of {', '.join(EXPORTERS)}, got {to!r}")
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
+    check_dataset_root(dataset)  # DATASET/test exported 0 samples and said no more
     check_output_folder(out)
     options = {"category": category, "splits": split or None, "progress": progress, "replace": replace}
     if to == "mask-inpaint":
@@ -123,6 +124,7 @@ def import_(
         raise typer.BadParameter(f"FORMAT must be one of {', '.join(SOURCES)}, got {source_format!r}")
     if unlisted not in ("train", "test", "skip"):
         raise typer.BadParameter(f"--unlisted must be train, test or skip, got {unlisted!r}")
+    check_dataset_root(out, option="--out")  # into DATASET/test: a dataset inside a split folder
     check_output_folder(out)
     if source_format == "dresscode":
         _run_and_report(lambda: import_dresscode(source, out, category=category,
@@ -146,6 +148,7 @@ def table(
 
     from vtonkit.datasets.table import write_table
 
+    check_dataset_root(dataset)
     check_output_file(out, "--out", "dataset.parquet", suffixes=(".parquet", ".pq"))
     console = Console(stderr=True, soft_wrap=True)
     try:

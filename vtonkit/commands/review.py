@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -61,18 +62,24 @@ def validate(
         raise typer.BadParameter(f"--category must be upper, lower, dresses or none, got {category!r}")
     if no_agnostic:
         category = "none"
-    from vtonkit.commands.checks import check_output_file
+    from vtonkit.commands.checks import check_category, check_dataset_root, check_output_file
 
-    if json_out is not None:
-        check_output_file(json_out, "--json", "validate.json")
-    if parquet_out is not None:
-        check_output_file(parquet_out, "--parquet", "validate.parquet")
     try:
         dataset, splits = dataset_and_splits(dataset, split)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if splits is None:
-        check_is_dataset(dataset)
+        check_is_dataset(dataset, split_folder_too=True)
+    from vtonkit.datasets.validate import present_splits
+
+    for name in splits or present_splits(dataset):  # before any report is written over the stored one
+        check_dataset_root(dataset, name)  # DATASET/test --split test: validate looked for DATASET/test/test
+        if category not in (None, "none"):  # as infer and agnostic: a category the manifest contradicts
+            check_category(dataset, name, category)
+    if json_out is not None:
+        check_output_file(json_out, "--json", "validate.json")
+    if parquet_out is not None:
+        check_output_file(parquet_out, "--parquet", "validate.parquet")
     import os
 
     from vtonkit.datasets.manifest import agnostic_check_category
@@ -143,8 +150,11 @@ def review(
 
     from vtonkit.datasets.review.samples import flag_problem
 
+    from vtonkit.commands.checks import check_dataset_root
+
     if (problem := flag_problem(flag)) is not None:
         raise typer.BadParameter(problem, param_hint="--flag")
+    check_dataset_root(dataset)
     check_is_dataset(dataset)
     if static is not None:
         check_output_file(static, "--static", "review.html")
@@ -158,14 +168,15 @@ def review(
         raise typer.Exit(1) from exc
 
 
-def check_is_dataset(dataset: Path) -> None:
+def check_is_dataset(dataset: Path, *, split_folder_too: bool = False) -> None:
     """A usage error for a folder with no split and no pair list: nothing to check or review, and no
-    .vtonkit/ to leave there."""
+    .vtonkit/ to leave there. `split_folder_too`: the command also takes one split folder (validate)."""
     from vtonkit.datasets.validate import present_splits
 
     if not present_splits(dataset):
-        raise typer.BadParameter(f"{dataset}: no train/ or test/ folder and no pair list here: give a dataset "
-                                 "root or one of its split folders", param_hint="DATASET")
+        give = "a dataset root or one of its split folders" if split_folder_too else "a dataset root"
+        raise typer.BadParameter(f"{dataset}: no train/ or test/ folder and no pair list here: give {give}",
+                                 param_hint="DATASET")
 
 
 def announced_url(host: str, port: int) -> str:
@@ -235,6 +246,9 @@ def clean(
 
     from vtonkit.core.errors import VtonkitError
 
+    from vtonkit.commands.checks import check_dataset_root
+
+    check_dataset_root(dataset)  # DATASET/test has no decisions: it quarantined nothing and said so
     console = Console(stderr=True, soft_wrap=True)  # one moved file a line, whole: scripts read it
     try:
         if undo:
@@ -264,5 +278,10 @@ def clean(
                       f"line, all theirs named a rejected sample ({', '.join(result.unpaired_persons[:5])}"
                       f"{' ...' if len(result.unpaired_persons) > 5 else ''}): run `vtonkit pairs` for their split "
                       "again to pair them", markup=False, highlight=False)
+    if not result.samples and not undo:
+        console.print(f"no sample to quarantine: none is rejected in the review decisions, or every rejected one "
+                      f"is in quarantine/ already; `vtonkit review {shlex.quote(str(dataset))}` records keep / "
+                      "reject decisions",
+                      markup=False, highlight=False)
     if result.samples and not dry_run:
         console.print("run `vtonkit validate` again to refresh the report")

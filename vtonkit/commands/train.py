@@ -57,7 +57,8 @@ def train(
     import torch
     from vtonkit.datasets.layout import SPLITS
 
-    from vtonkit.commands.checks import check_choice, check_device, check_out_beside_dataset, check_output_folder
+    from vtonkit.commands.checks import (check_choice, check_dataset_root, check_device, check_out_beside_dataset,
+                                         check_output_folder)
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, fitted_description, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions, check_options
@@ -65,6 +66,7 @@ def train(
 
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
     check_choice(split, SPLITS, "--split")
+    check_dataset_root(dataset, split)  # DATASET/test: "DATASET/test/train: no such split folder" named no fix
     check_device(device)
     check_out_beside_dataset(out, dataset)
     if threads:
