@@ -181,6 +181,8 @@ def crawl(
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
+    if (problem := _store_not_answering(store, url, summary)) is not None:
+        console.print(f"[yellow]note[/yellow] {escape(problem)}", soft_wrap=True)
     products_file = out / "products.jsonl"
     # a resumed crawl may add nothing new: what counts is the catalog as a whole
     found = summary.get("products_total") or (
@@ -260,6 +262,42 @@ def _print_summary(console, summary: dict) -> None:
         f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json",
         markup=False,
     )
+
+
+def _store_not_answering(store: str, url: str | None, summary: dict) -> str | None:
+    """Why a crawl whose robots.txt was unreachable found nothing, when the start address refuses
+    connections: the store is not running there (the robots.txt note alone suggested trying later)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from vtonkit.crawlers.robots import ROBOTS_UNREACHABLE
+
+    if summary.get("finish_reason") != ROBOTS_UNREACHABLE:
+        return None
+    start = url or _store_address(store)
+    parts = urlsplit(start)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname, port), timeout=5):
+            return None  # it answers now: the robots.txt note says what went wrong
+    except ConnectionRefusedError:
+        pass
+    except (OSError, ValueError):  # no such host, a timeout: not the store-not-started case
+        return None
+    if store == "demo":
+        where = "" if parts.hostname in ("127.0.0.1", "localhost") else f" --host {parts.hostname}"
+        advice = f"start it first (in another terminal): vtonkit demo-store --port {port}{where}"
+    else:
+        advice = "check that the store runs and that --url names it"
+    return f"nothing answered at {start} (connection refused): the store is not running at that address; {advice}"
+
+
+def _store_address(store: str) -> str:
+    """The address a store's spider crawls when no --url is given."""
+    from scrapy.spiderloader import SpiderLoader
+    from vtonkit.crawlers.runner import crawl_settings
+
+    return getattr(SpiderLoader.from_settings(crawl_settings(None)).load(store), "base_url", "")
 
 
 def extract_product_command(
