@@ -19,7 +19,7 @@ from vtonkit.crawlers.browser import LAUNCH_ARGS, wait_until_true
 from vtonkit.datasets.clean import apply_decisions, undo_last
 from vtonkit.datasets.review.app import create_app
 from vtonkit.datasets.review.static_report import write_static_report
-from vtonkit.datasets.review.store import db_path
+from vtonkit.datasets.review.store import DecisionStore, db_path
 from vtonkit.datasets.sample_copy import copy_dataset, inject_review_defects
 from vtonkit.datasets.summary import load_or_run_report, report_path
 
@@ -669,3 +669,38 @@ def test_browser_keeps_focus_marks_the_current_card_and_ignores_a_bad_sort(viton
         expect(page.locator("#status")).to_contain_text("saved")
         expect(card.locator(".note")).to_have_count(0)
         browser.close()
+
+
+@pytest.mark.browser
+def test_two_quick_keys_on_a_card_are_saved_in_order(server: str, dataset: Path) -> None:
+    """r then u pressed before the first save returned: the second carried the decision read before
+    the first was saved, was refused as a change made elsewhere (409), and the first key's "saved
+    ... reject" hid the refusal, so a reviewer's correction was lost. A tab's saves now go in order."""
+    import time as clock
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        answered: list[int] = []
+        page.on("response", lambda r: answered.append(r.status) if r.url.endswith("/api/decisions") else None)
+
+        def slow(route) -> None:  # the first save is slow, so the second key lands while it is pending
+            clock.sleep(0.4)
+            route.continue_()
+
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        card = page.locator("section.card.current")
+        split, sample = card.get_attribute("data-split"), card.get_attribute("data-sample")
+        page.route("**/api/decisions", slow)
+        page.keyboard.press("r")
+        page.keyboard.press("u")
+        wait_until_true(page, "document.querySelector('#status').textContent.startsWith('saved ') && "
+                              "document.querySelector('#status').textContent.endsWith(': undecided')", timeout_s=20)
+        page.unroute("**/api/decisions")
+        assert card.locator(".badge").inner_text() == "undecided"
+        browser.close()
+    assert answered == [200, 200], answered
+    assert DecisionStore(dataset).get(split, sample).decision == "undecided"

@@ -167,13 +167,24 @@ function move(delta) {
   render();
 }
 
-async function decide(payload) {
+// This tab's saves go one after another, in the order keyed: sent at once, a quick second key on a
+// card (r then u) carried the decision read before the first was saved, and was refused as a change
+// made elsewhere while the first key's "saved" hid the refusal.
+let saving = Promise.resolve();
+
+function decide(payload) {
   const row = state.rows[state.index];
-  if (!row) return;
+  if (!row) return saving;
   // a note typed and left open (clicked away, then k or r) is saved with the decision, not dropped
   const editor = $("cards").querySelector(".card.current .note-editor");
   if (editor && !("note" in payload) && editor.value !== (row.note || "")) payload = { ...payload, note: editor.value };
-  // the note this page showed: the server refuses to overwrite one changed since (another tab, another reviewer)
+  saving = saving.then(() => save(row, payload));
+  return saving;
+}
+
+async function save(row, payload) {
+  // what this page shows once this tab's earlier saves are in: the server refuses to overwrite a
+  // note or decision changed since (another tab, another reviewer)
   if ("note" in payload) payload = { ...payload, note_read: row.note || "" };
   if ("decision" in payload) payload = { ...payload, decision_read: row.decision };
   let response;
