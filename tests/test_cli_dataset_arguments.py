@@ -170,3 +170,4 @@ def test_the_demo_numbers_its_steps_over_the_whole_run_and_prints_commands_whole
     assert len(commands) == len(ran) == total - 1  # the crawl was done already
     assert all(command.endswith(str(args[-1])) for command, args in zip(commands, ran)), commands
     assert any(len(command) > 80 for command in commands)
+    assert "…" not in result.output, result.output  # the results' paths whole too (a table cut them to fit)

@@ -66,8 +66,27 @@ def vtonkit_command(*args: object) -> list[str]:
     return [sys.executable, "-m", "vtonkit", *map(str, args)]
 
 
+class Steps:
+    """The demo's steps, numbered over the whole run ("[3/13 pair list (upper)]"): numbers that
+    restarted per category showed "[2/7 ...]" after "[6/7 ...]" and "[7/7 ...]" twice."""
+
+    def __init__(self, total: int, echo: Callable[[str], None]) -> None:
+        self.total, self.done, self.echo = total, 0, echo
+
+    def title(self, what: str) -> str:
+        self.done += 1
+        return f"{self.done}/{self.total} {what}"
+
+    def run(self, what: str, args: list[object], *, allowed_codes: tuple[int, ...] = (0,)) -> int:
+        return run_step(self.title(what), args, self.echo, allowed_codes=allowed_codes)
+
+    def skip(self, what: str, why: str) -> None:
+        self.echo(f"\n[{self.title(what)}] {why}")
+
+
 def run_step(title: str, args: list[object], echo: Callable[[str], None], *, allowed_codes: tuple[int, ...] = (0,)) -> int:
-    """Print the user-facing command, run it, fail loudly on an unexpected exit code."""
+    """Print the user-facing command, run it, fail loudly on an unexpected exit code. `echo` must not
+    wrap the command line: a line broken without a backslash does not paste into a shell."""
     shown = "vtonkit " + " ".join(shlex.quote(str(a)) for a in args)
     echo(f"\n[{title}]\n$ {shown}")
     started = time.perf_counter()
@@ -78,6 +97,10 @@ def run_step(title: str, args: list[object], echo: Callable[[str], None], *, all
     return code
 
 
+# the crawl, five steps per garment category, two catalog sheets
+STEP_COUNT = 1 + 5 * len(CATEGORIES) + 2
+
+
 def run_demo(plan: DemoPlan, echo: Callable[[str], None] = print) -> list[tuple[str, Path]]:
     """Run every step of the demo; returns (what, path) of each result."""
     from vtonkit.crawlers.demo_store.server import DemoStoreServer, prerender_drawn
@@ -85,55 +108,60 @@ def run_demo(plan: DemoPlan, echo: Callable[[str], None] = print) -> list[tuple[
     plan.out.mkdir(parents=True, exist_ok=True)
     plan.reports.mkdir(parents=True, exist_ok=True)
     results = plan.results
+    steps = Steps(STEP_COUNT, echo)
     echo(f"vtonkit demo -> {plan.out}  (upper-body try-on: {plan.method('upper')}, lower-body: warp baseline)")
 
-    # 1. crawl the bundled demo store, served on loopback for the duration of the crawl.
+    # crawl the bundled demo store, served on loopback for the duration of the crawl.
     if not (plan.crawl / "summary.json").is_file():
         prerender_drawn()
         server = DemoStoreServer("127.0.0.1", 0, access_log=plan.out / "demo-store-access.log").start_background()
         echo(f"demo store serving at {server.url}")
         try:
-            run_step("1/7 crawl the demo store",
-                     ["crawl", "demo", "--url", server.url, "--out", plan.crawl, "--no-throttle", "--resume"], echo)
+            steps.run("crawl the demo store",
+                      ["crawl", "demo", "--url", server.url, "--out", plan.crawl, "--no-throttle", "--resume"])
         finally:
             server.stop()
     else:
-        echo("\n[1/7 crawl the demo store] already done (delete the crawl folder to redo it)")
+        steps.skip("crawl the demo store", "already done (delete the crawl folder to redo it)")
     results.append(("garment catalog (JSONL + Parquet) and images", plan.crawl))
 
     for category in CATEGORIES:
         dataset = plan.dataset(category)
-        # 2. preprocess persons and garments of this category into the HR-VITON layout.
-        run_step(f"2/7 prep {category}-body dataset",
-                 ["prep", "--persons", PERSONS_DIR, "--cloths", plan.crawl, "--category", category,
-                  "--out", dataset, "--split", "test", "--workers", plan.workers], echo, allowed_codes=(0, 1))
-        # 3. unpaired test pairs in the official format.
-        run_step(f"3/7 pair list ({category})", ["pairs", dataset, "--split", "test", "--mode", "unpaired",
-                                                 "--category", category], echo)
+        # preprocess persons and garments of this category into the HR-VITON layout.
+        steps.run(f"prep {category}-body dataset",
+                  ["prep", "--persons", PERSONS_DIR, "--cloths", plan.crawl, "--category", category,
+                   "--out", dataset, "--split", "test", "--workers", plan.workers], allowed_codes=(0, 1))
+        # unpaired test pairs in the official format.
+        steps.run(f"pair list ({category})", ["pairs", dataset, "--split", "test", "--mode", "unpaired",
+                                              "--category", category])
         results.append((f"{category}-body HR-VITON dataset + test_pairs.txt", dataset))
-        # 4. validate, 5. static review report.
+        # validate, then a static review report.
         report = plan.reports / f"validate-{category}.json"
-        run_step(f"4/7 validate ({category})", ["validate", dataset, "--json", report, "--category", category], echo)
+        steps.run(f"validate ({category})", ["validate", dataset, "--json", report, "--category", category])
         results.append((f"validation report ({category})", report))
         review = plan.reports / f"review-{category}.html"
-        run_step(f"5/7 static review report ({category})", ["review", dataset, "--static", review], echo)
+        steps.run(f"static review report ({category})", ["review", dataset, "--static", review])
         results.append((f"review report ({category}, open in a browser)", review))
-        # 6. try-on previews.
+        # try-on previews.
         method = plan.method(category)
-        run_step(f"6/7 try-on previews ({category}, {method})",
-                 ["infer", dataset, "--split", "test", "--out", plan.tryon(category), "--grids",
-                  *plan.method_args(category)], echo)
+        steps.run(f"try-on previews ({category}, {method})",
+                  ["infer", dataset, "--split", "test", "--out", plan.tryon(category), "--grids",
+                   *plan.method_args(category)])
         results.append((f"try-on previews ({category}, {method})", plan.tryon(category)))
 
-    # 7. catalog sheets: one upper garment on every person, one person in every lower garment.
+    # catalog sheets: one upper garment on every person, one person in every lower garment.
     upper, lower = SplitDir(plan.dataset("upper") / "test"), SplitDir(plan.dataset("lower") / "test")
+    what = "catalog sheet: one garment, every person"
     if upper.cloth_stems():
-        run_step("7/7 catalog sheet: one garment, every person",
-                 ["sheet", plan.dataset("upper"), "--garment", upper.cloth_stems()[0], "--out", plan.sheets,
-                  *plan.method_args("upper")], echo)
+        steps.run(what, ["sheet", plan.dataset("upper"), "--garment", upper.cloth_stems()[0], "--out", plan.sheets,
+                         *plan.method_args("upper")])
+    else:
+        steps.skip(what, "skipped: no upper-body garment was prepared")
+    what = "catalog sheet: one person, every lower-body garment"
     if lower.person_stems():
-        run_step("7/7 catalog sheet: one person, every lower-body garment",
-                 ["sheet", plan.dataset("lower"), "--person", lower.person_stems()[0], "--out", plan.sheets,
-                  *plan.method_args("lower")], echo)
+        steps.run(what, ["sheet", plan.dataset("lower"), "--person", lower.person_stems()[0], "--out", plan.sheets,
+                         *plan.method_args("lower")])
+    else:
+        steps.skip(what, "skipped: no lower-body person was prepared")
     results.append(("catalog sheets (PNG + HTML)", plan.sheets))
     return results

@@ -24,8 +24,6 @@ def demo(
 
     Example: vtonkit demo --out demo-out
     """
-    from rich.table import Table
-
     from vtonkit.core.progress import console
     from vtonkit.demo import DemoPlan, run_demo
 
@@ -34,16 +32,15 @@ def demo(
     check_output_folder(out, "--out")
     plan = DemoPlan(out=out, workers=workers, tocg_checkpoint=tocg_checkpoint, gen_checkpoint=gen_checkpoint)
     try:
-        results = run_demo(plan, echo=console.print)
+        # unwrapped and as plain text: each step's command line must paste into a shell whole
+        results = run_demo(plan, echo=lambda text: console.print(text, soft_wrap=True, markup=False, highlight=False))
     except RuntimeError as exc:
         console.print(f"[red]demo stopped:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    table = Table(title="vtonkit demo: results")
-    table.add_column("what")
-    table.add_column("where")
+    # one result a line, its path whole: a table cut paths to fit the terminal ("reports/review-up…")
+    console.print("\nvtonkit demo: results", style="bold")
     for what, path in results:
-        table.add_row(what, str(path))
-    console.print(table)
+        console.print(f"  {what}: {path}", soft_wrap=True, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
