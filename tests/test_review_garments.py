@@ -122,7 +122,7 @@ def test_the_static_report_shows_garment_cards_and_marks_placeholder_copies(data
     assert sorted(cards) == ["garment", "person"]
     garment = re.search(r'<section[^>]*data-kind="garment".*?</section>', flagged, re.S).group(0)
     assert "test/onmodel" in garment and garment.count("data:image/jpeg;base64,") == 2
-    assert "cloth-background" in garment and "1 of them garment(s) no person wears" in flagged
+    assert "cloth-background" in garment and "1 of them garment(s) no person wears as its own" in flagged
     assert "not tied to a sample" not in flagged
     whole = render_static_report(dataset, report, thumb_height=32)
     for person in copies_of(dataset, "onmodel"):
