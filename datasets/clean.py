@@ -52,6 +52,7 @@ class CleanResult:
     interrupted: list[str] = field(default_factory=list)  # ids of earlier runs a crash cut short, finished now
     placeholder_persons: list[str] = field(default_factory=list)  # "<split>/<person>" whose placeholder garment went
     unpaired_persons: list[str] = field(default_factory=list)  # "<split>/<person>" kept, but in no pair line left
+    dangling_links: list[str] = field(default_factory=list)  # kept files that are links to a file moved away
 
     @property
     def files(self) -> int:
@@ -249,7 +250,24 @@ def plan_clean(dataset_root: str | Path) -> tuple[list[tuple[str, str]], CleanRe
         result.unpaired_persons += sorted(f"{split}/{stem}" for stem in listed_before - listed_after - stems)
     samples = [key for key in candidates if key in with_files or key in named]
     result.samples = len(samples)
+    result.dangling_links = _links_to_moved(root, result.moves)
     return samples, result
+
+
+def _links_to_moved(root: Path, moves: list[tuple[str, str]]) -> list[str]:
+    """Dataset-relative files that stay but are symbolic links to a file that moves (copies made with
+    `ln -s`): after the clean they lead nowhere, so clean names them (undo mends them)."""
+    moved = {source for source, _ in moves}
+    targets = {os.path.realpath(root / source) for source in moved}
+    folders = {str(Path(source).parent) for source in moved}
+    found = []
+    for folder in sorted(folders):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(root / folder):
+                relative = f"{folder}/{entry.name}"
+                if relative not in moved and entry.is_symlink() and os.path.realpath(entry.path) in targets:
+                    found.append(relative)
+    return sorted(found)
 
 
 def _check_recorded_moves(root: Path, run: dict[str, Any], outcome: str) -> None:

@@ -475,3 +475,18 @@ def test_a_kept_person_whose_placeholder_leaves_leaves_the_pair_list(vitonhd: Pa
     assert result.unpaired_persons == [f"test/{person}" for person in copies]
     undo_last(dataset)
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_kept_links_to_a_quarantined_file_are_named(dataset: Path) -> None:
+    """Garment copies made with `ln -s` of a rejected garment were left as links to nothing, unsaid."""
+    for folder in ("cloth", "cloth-mask"):
+        os.symlink("00008_00.jpg", dataset / "test" / folder / "copy_a.jpg")
+    DecisionStore(dataset).set("test", "00008_00", "reject", "")
+    said = flat(CliRunner().invoke(app, ["clean", str(dataset), "--dry-run"]).output)
+    assert "2 kept file(s) would be links to a quarantined file, leading nowhere now (test/cloth-mask/copy_a.jpg, " \
+           "test/cloth/copy_a.jpg)" in said, said
+    result = apply_decisions(dataset)
+    assert result.dangling_links == ["test/cloth-mask/copy_a.jpg", "test/cloth/copy_a.jpg"]
+    assert not (dataset / "test" / "cloth" / "copy_a.jpg").exists()  # the link leads nowhere, as said
+    undo_last(dataset)
+    assert (dataset / "test" / "cloth" / "copy_a.jpg").exists()

@@ -273,6 +273,11 @@ def clean(
                       f"{'would go' if dry_run else 'went'} with it ({', '.join(result.placeholder_persons[:5])}"
                       f"{' ...' if len(result.placeholder_persons) > 5 else ''}): run `vtonkit pairs` for their "
                       "split again to give those persons new ones", markup=False, highlight=False)
+    if result.dangling_links and not undo:
+        console.print(f"{len(result.dangling_links)} kept file(s) {'would be' if dry_run else 'are'} links to a "
+                      f"quarantined file, leading nowhere now ({', '.join(result.dangling_links[:5])}"
+                      f"{' ...' if len(result.dangling_links) > 5 else ''}): reject them too, or replace each link "
+                      "by a copy of its file (clean --undo mends them)", markup=False, highlight=False)
     if result.unpaired_persons and not undo:
         console.print(f"{len(result.unpaired_persons)} kept person(s) {'would be' if dry_run else 'are'} left in no pair "
                       f"line, all theirs named a rejected sample ({', '.join(result.unpaired_persons[:5])}"
