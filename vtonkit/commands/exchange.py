@@ -69,10 +69,12 @@ def export(
     labels and pair files as its data loader expects them (docs/formats.md lists every field and its source).
 
     dresscode: <out>/<upper_body|lower_body|dresses>/ with images, keypoints, skeletons, label_maps, dense,
-    image-densepose, agnostic_masks, cloth_mask, the three pair files, vtonkit_stems.txt (the vtonkit sample
-    of each Dress Code id) and vtonkit_placeholders.json (persons whose garment is a placeholder copy). stableviton: VITON-HD split folders plus
-    gt_cloth_warped_mask. mask-inpaint: image, cloth, image-densepose and a binary agnostic-mask per person
-    (IDM-VTON, CatVTON). Masks are L 0/255 and checked to read back identical. A sample that fails is named
+    image-densepose, agnostic_masks, cloth_mask, the three pair files, an empty dc_caption.txt (IDM-VTON opens
+    it), vtonkit_stems.txt (the vtonkit sample of each Dress Code id) and vtonkit_placeholders.json (persons
+    whose garment is a placeholder copy); the categories without samples get empty pair files (CatVTON and the
+    official loader open all three). stableviton: VITON-HD split folders plus gt_cloth_warped_mask.
+    mask-inpaint: image, cloth, image-densepose and a binary agnostic-mask per person, and an empty
+    <split>/vitonhd_<split>_tagged.json (IDM-VTON, CatVTON). Masks are L 0/255 and checked to read back identical. A sample that fails is named
     with the reason and the others are written; exit code 1 when any failed.
 
     LICENCE
