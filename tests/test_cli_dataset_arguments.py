@@ -58,6 +58,7 @@ def tree(folder: Path) -> list[str]:
     ["validate", "{split}", "--split", "test"],
     ["train", "{split}", "--split", "test", "--stage", "condition", "--out", "{tmp}/run"],
     ["infer", "{split}", "--method", "warp", "--out", "{tmp}/tryon"],
+    ["evaluate", "--pred", "{split}/image", "--real", "{split}", "--split", "test", "--out", "{tmp}/e.json"],
 ])
 def test_a_split_folder_given_for_a_dataset_root_names_the_root(mine: Path, tmp_path: Path, command: list[str]) -> None:
     """review said "no train/ or test/ folder ... give a dataset root or one of its split folders" (it was

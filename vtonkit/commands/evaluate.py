@@ -89,13 +89,20 @@ def evaluate(
 
     Example: vtonkit evaluate --pred previews --real data/zalando-hd-resized --split test --protocol hrviton --out eval.json
     """
-    from vtonkit.commands.checks import check_category, check_choice, check_device, check_output_file
+    from vtonkit.commands.checks import (
+        check_category,
+        check_choice,
+        check_dataset_root,
+        check_device,
+        check_output_file,
+    )
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
     from vtonkit.vton_infer.evaluation.runner import METRICS, FeatureWeights
 
     check_choice(protocol, PROTOCOLS, "--protocol")
+    check_dataset_root(real, split, "--real")
     category = check_category(real, split, category)
     check_device(device)
     if out is not None:
