@@ -172,3 +172,10 @@ def test_the_demo_numbers_its_steps_over_the_whole_run_and_prints_commands_whole
     assert all(command.endswith(str(args[-1])) for command, args in zip(commands, ran)), commands
     assert any(len(command) > 80 for command in commands)
     assert "…" not in result.output, result.output  # the results' paths whole too (a table cut them to fit)
+
+
+def test_evaluate_names_real_as_the_option_given_a_split_folder(mine: Path, tmp_path: Path) -> None:
+    """The refusal named "DATASET", an argument evaluate does not have: it is --real."""
+    result, said = invoke("evaluate", "--pred", mine / "test" / "image", "--real", mine / "test", "--split", "test",
+                          "--out", tmp_path / "e.json")
+    assert result.exit_code == 2 and "Invalid value for --real:" in said, said
