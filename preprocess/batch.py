@@ -5,8 +5,9 @@
 result as it arrives (`on_result` drives the progress bars). A worker's `run` wraps each item in
 `attempt`, the one failure policy: an expected failure (`VtonkitError`: unreadable file, not a
 regular file, no person, several people, a malformed dataset file, ...; or one of those read back
-from the stage cache) becomes the item's `Failure` naming the file; anything else becomes an
-"internal error" failure (and a logged traceback); either way the files the item would have
+from the stage cache) becomes the item's `Failure` naming the file; a backend's own exception
+(`stages.BackendFailure`) a failure naming the backend, anything else an "internal error" failure
+(both with a logged traceback); either way the files the item would have
 written are removed, so no stale half sample of an earlier run remains, and the next item runs
 (`agnostic` names none: what it would overwrite are the dataset's own files, kept as they were).
 The one exception: an output the file system refuses (disk full, quota, read-only) would fail
@@ -45,6 +46,7 @@ from vtonkit.preprocess.engines import ENGINES, Engine, WorkerFactory
 from vtonkit.preprocess.markers import CompletionMarker
 from vtonkit.preprocess.person import PersonBackends, process_person, write_person_outputs
 from vtonkit.preprocess.sources import file_sources, settle_stems, source_warnings
+from vtonkit.preprocess.stages import BackendFailure
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
 
@@ -113,6 +115,10 @@ def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failur
     elif isinstance(exc, OSError) and exc.errno in _BLOCKED_ERRNOS:
         error_type = type(exc).__name__
         reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
+    elif isinstance(exc, BackendFailure):  # a backend's bug: named, with its own exception's type
+        logger.error("backend failure on %s", path, exc_info=exc.error)
+        error_type, reason = type(exc.error).__name__, str(exc)
+        return Failure(stage, file, reason, error_type, reason if path is None else f"{path}: {reason}")
     else:  # a bug or an I/O failure: still one failure, never a dead batch
         logger.error("unexpected failure on %s", path, exc_info=exc)
         error_type = type(exc).__name__

@@ -20,7 +20,7 @@ from vtonkit.datasets.io.images import MAX_PIXELS, frames_note, open_upright, st
 from vtonkit.datasets.io.masks import write_mask
 from vtonkit.datasets.layout import HEIGHT, WIDTH, SplitDir
 from vtonkit.preprocess.normalize import resize_to
-from vtonkit.preprocess.stages import checked_output
+from vtonkit.preprocess.stages import backend_call, checked_output
 
 from vtonkit.core.errors import InputError
 
@@ -82,6 +82,12 @@ def masker_input(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return rgb if alpha is None else np.dstack([rgb, alpha])
 
 
+def cloth_mask_of(masker: Any, rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Run the cloth-mask stage on a prepared shot: the `(H, W)` bool mask, checked against the interface."""
+    mask = backend_call("cloth-mask", masker, lambda: masker.mask(masker_input(rgb, alpha)))
+    return checked_output("cloth-mask", masker, mask, rgb.shape[:2], boolean=True)
+
+
 FULL_FRAME_SHARE = 0.97
 
 
@@ -131,7 +137,7 @@ def process_cloth(path: str | Path, masker: Any, *,
 
     def cloth_mask() -> np.ndarray:
         nonlocal notes
-        mask = checked_output("cloth-mask", masker, masker.mask(masker_input(rgb, alpha)), rgb.shape[:2]).astype(bool)
+        mask = cloth_mask_of(masker, rgb, alpha)
         notes = check_cloth_mask(path, mask, rgb)
         return mask
 

@@ -48,6 +48,7 @@ from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.labels import CIHP_LABELS, Cihp, to_cihp
 
 from vtonkit.core.categories import DRESSCODE_FOLDERS
+from vtonkit.core.errors import VtonkitError
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def _genuine_densepose(sample: GenuineSample) -> np.ndarray:
 
 def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
     """Run the keep-framing chain on one genuine sample and score it."""
-    from vtonkit.preprocess.person import process_person
+    from vtonkit.preprocess.person import dense_parts, process_person
 
     outputs = process_person(sample.image, backends, category=sample.category, keep=True)
     height = outputs.image.shape[0]
@@ -214,7 +215,7 @@ def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
         outputs.keypoints[j, :2] - genuine_keypoints[j, :2]) <= PCK_THRESHOLD * height)
         for j in joints if have_genuine[j]}
     genuine_parts = _genuine_densepose(sample)
-    alone = backends.densepose.densepose(outputs.image, outputs.keypoints, genuine_parse)
+    alone = dense_parts(backends.densepose, outputs.image, outputs.keypoints, genuine_parse)
     return {
         "dataset": sample.dataset, "stem": sample.stem, "category": sample.category,
         "pck_correct": correct, "pck_counted": counted, "pck": correct / counted if counted else float("nan"),
@@ -233,10 +234,10 @@ def evaluate_person(sample: GenuineSample, backends) -> dict[str, Any]:
 
 
 def evaluate_cloth(name: str, cloth: Path, genuine_mask: Path, masker) -> dict[str, Any]:
-    from vtonkit.preprocess.cloth import masker_input, prepare_cloth
+    from vtonkit.preprocess.cloth import cloth_mask_of, prepare_cloth
 
     rgb, alpha = prepare_cloth(cloth)
-    predicted = masker.mask(masker_input(rgb, alpha))
+    predicted = cloth_mask_of(masker, rgb, alpha)  # checked as prep checks it
     truth = read_mask(genuine_mask)
     return {"name": name, "cloth_iou": mask_iou(predicted, truth)}
 
@@ -249,13 +250,20 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
 def run_evaluation(root: Path, *, pose: str | None = None, parser: str | None = None, densepose: str | None = None,
                    cloth_mask: str | None = None,
                    on_sample: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Score every genuine sample under `root`; returns {"persons", "cloths", "means", "goals", "failures"}."""
+    """Score every genuine sample under `root`; returns {"persons", "cloths", "means", "goals", "failures"}.
+
+    Raises:
+        VtonkitError: a backend name no registry holds, or a backend that cannot be built (before any sample runs).
+    """
     from vtonkit.preprocess.person import PersonBackends
     from vtonkit.preprocess.stages import CLOTH_MASKERS
 
     persons, cloths = find_samples(root)
-    backends = PersonBackends.build(pose=pose, parser=parser, densepose=densepose)
-    masker = CLOTH_MASKERS.build(cloth_mask)
+    try:
+        backends = PersonBackends.build(pose=pose, parser=parser, densepose=densepose)
+        masker = CLOTH_MASKERS.build(cloth_mask)
+    except KeyError as exc:  # an unknown name: the registry's message, as prep says it
+        raise VtonkitError(str(exc.args[0])) from exc
     total = len(persons) + len(cloths)
     person_rows: list[dict[str, Any]] = []
     cloth_rows: list[dict[str, Any]] = []

@@ -44,8 +44,11 @@ from vtonkit.preprocess.stages import (
     DENSEPOSERS,
     HUMAN_PARSERS,
     POSE_ESTIMATORS,
+    POSE_ABILITIES,
     PoseResult,
+    backend_call,
     checked_output,
+    checked_pose,
     close_backend,
     has_ability,
 )
@@ -129,7 +132,8 @@ def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = No
     """`estimate_pose` without the people policy: the result however many people it counted."""
     options = {"count_people": count_people, "silhouette_only": silhouette_only}
     try:
-        result = pose_estimator.estimate(image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)})
+        result = checked_pose(pose_estimator, pose_estimator.estimate(
+            image, **{k: v for k, v in options.items() if has_ability(pose_estimator, k)}), image.shape[:2])
     except NoPersonError as exc:
         # The detectors miss people in black-and-white photos they find in colour: say so (of the
         # whole photo, where a small person in colour is a small share of it). A blank photo has no
@@ -142,6 +146,21 @@ def pose_of(pose_estimator: Any, image: np.ndarray, path: str | Path | None = No
     if not present_mask(result.keypoints)[[1, 2, 5]].any():
         raise NoPersonError(path, "no person detected (no neck or shoulders found)")
     return result
+
+
+class CheckedPose:
+    """`backend` with its exceptions raised as its `BackendFailure` and every result checked against
+    the pose interface (`stages.checked_pose`). `pose_of` checks what it is given too, but that may
+    be a wrapper (prep's recorder, its replay of the cache): this names the backend itself."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        # the pose abilities it declares, passed on as they are (`close` stays with its owner)
+        self.abilities = frozenset(a for a in POSE_ABILITIES if has_ability(backend, a))
+
+    def estimate(self, image_rgb: np.ndarray, **options: Any) -> PoseResult:
+        result = backend_call("pose", self.backend, lambda: self.backend.estimate(image_rgb, **options))
+        return checked_pose(self.backend, result, image_rgb.shape[:2])
 
 
 def one_person(result: PoseResult, path: str | Path | None = None) -> PoseResult:
@@ -239,11 +258,16 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def human_parse(parser: Any, image: np.ndarray, pose: PoseResult) -> np.ndarray:
     """Run the parser, handing it the pose stage's silhouette when it declares it takes one (saves a model run)."""
-    if pose.person_mask is not None and has_ability(parser, "person_mask"):
-        parse = parser.parse(image, pose.keypoints, person_mask=pose.person_mask)
-    else:
-        parse = parser.parse(image, pose.keypoints)
+    reuse = pose.person_mask is not None and has_ability(parser, "person_mask")
+    options = {"person_mask": pose.person_mask} if reuse else {}
+    parse = backend_call("parser", parser, lambda: parser.parse(image, pose.keypoints, **options))
     return checked_output("parser", parser, parse, image.shape[:2], integers=True, max_value=NUM_CIHP - 1)
+
+
+def dense_parts(densepose: Any, image: np.ndarray, keypoints: np.ndarray, parse: np.ndarray) -> np.ndarray:
+    """Run the DensePose stage: `(H, W)` uint8 part ids 0..24, checked against the interface."""
+    parts = backend_call("densepose", densepose, lambda: densepose.densepose(image, keypoints, parse))
+    return checked_output("densepose", densepose, parts, image.shape[:2], integers=True, max_value=NUM_PARTS).astype(np.uint8)
 
 
 def person_agnostic(image: np.ndarray, parse: np.ndarray, keypoints: np.ndarray,
@@ -283,7 +307,7 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
         raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
     path = Path(path)
     if normalise is None:
-        normalized, pose = normalise_person(path, backends.pose, keep=keep)
+        normalized, pose = normalise_person(path, CheckedPose(backends.pose), keep=keep)
     else:
         normalized, pose = normalise(path, backends.pose, keep)
     image = normalized.image
@@ -294,9 +318,7 @@ def process_person(path: str | Path, backends: PersonBackends, *, category: str 
     if doubts:
         pose = replace(pose, keypoints=lower_doubtful(pose.keypoints, doubts),
                        warnings=[*pose.warnings, *(d.note() for d in doubts)])
-    densepose_ids = run_stage("densepose", lambda: checked_output(
-        "densepose", backends.densepose, backends.densepose.densepose(image, pose.keypoints, parse), image.shape[:2],
-        integers=True, max_value=NUM_PARTS).astype(np.uint8))
+    densepose_ids = run_stage("densepose", lambda: dense_parts(backends.densepose, image, pose.keypoints, parse))
     agnostic, agnostic_notes = run_stage("agnostic", lambda: person_agnostic(image, parse, pose.keypoints, category))
     notes = person_warnings(normalized, pose, category, parse) + agnostic_notes
     return PersonOutputs(image=image, keypoints=pose.keypoints, parse=parse, densepose_ids=densepose_ids,

@@ -146,10 +146,14 @@ def resolve_backends(options: PrepOptions) -> dict[str, tuple[str, dict[str, Any
 
 
 def backend_identity(stage: str, name: str, options: dict[str, Any]) -> str:
-    """`name@version{options}` from the backend class, without building it (no model is loaded)."""
-    cls = REGISTRIES[stage].resolve(name)
-    version = getattr(cls, "version", "?")
-    return f"{getattr(cls, 'name', name)}@{version}{json.dumps(options, sort_keys=True, default=str)}"
+    """`name@version{options}` of the backend registered as `name`, without building it (no model is
+    loaded; resolving checks the class's contract, so a broken registration stops the run here).
+
+    Keyed by the registered name, not the class's `name`: a copied class that kept its original's
+    `name` must not share its cached outputs (the built-in backends' class names are their
+    registered names, so their keys are unchanged)."""
+    version = REGISTRIES[stage].resolve(name).version
+    return f"{name}@{version}{json.dumps(options, sort_keys=True, default=str)}"
 
 
 def person_keys(sha256: str, category: str, ids: dict[str, str], keep_framing: bool = False) -> dict[str, str]:

@@ -36,7 +36,7 @@ from vtonkit.preprocess.batch import ItemResult, StageError, attempt, failure_of
 from vtonkit.preprocess.cache import CachedError, StageCache
 from vtonkit.preprocess.markers import CompletionMarker, marker_path, sample_files
 from vtonkit.preprocess.pose_replay import RecordingPose, ReplayMismatch, replay_normalise
-from vtonkit.preprocess.stages import PoseResult, close_backend
+from vtonkit.preprocess.stages import BackendError, BackendOutputError, PoseResult, close_backend
 
 from vtonkit.core.errors import VtonkitError
 from vtonkit.core.paths import state_dir
@@ -139,11 +139,27 @@ def peak_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+# Failures earlier versions cached that are a backend's fault: read back, they are recomputed instead.
+BACKEND_FAULTS = frozenset({BackendOutputError.__name__})
+
+
 def _remember_failure(cache: StageCache, stage: str, key: str, source: str, error: BaseException) -> None:
-    """Cache an input-caused failure (`VtonkitError`): the same bytes fail again, a re-run reports it unrun."""
-    if isinstance(error, VtonkitError):
+    """Cache an input-caused failure (`VtonkitError`): the same bytes fail again, a re-run reports it unrun.
+    A `BackendError` is the backend's: cached, its fix would not be seen until the version changed."""
+    if isinstance(error, VtonkitError) and not isinstance(error, BackendError):
         failure = failure_of(Path(source), error, stage)
         cache.save_error(stage, key, failure.error_type, failure.reason)
+
+
+def _load(cache: StageCache, stage: str, key: str, result: SampleResult) -> dict[str, np.ndarray] | None:
+    """`cache.load`, with a cached failure raised as the stage's (a backend's fault: None, recompute)."""
+    try:
+        return cache.load(stage, key)
+    except CachedError as exc:
+        if exc.error_type in BACKEND_FAULTS:
+            return None
+        result.cache_hits.append(stage)
+        raise StageError(stage, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -239,11 +255,7 @@ class StageWorker:
                 compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         """Load the stage output for `task.keys[stage]`, or compute, time and store it."""
         cache, key = self._cache(task.dataset), task.keys[stage]
-        try:
-            arrays = None if result.uncached else cache.load(stage, key)
-        except CachedError as exc:
-            result.cache_hits.append(stage)
-            raise StageError(stage, exc) from exc
+        arrays = None if result.uncached else _load(cache, stage, key, result)
         if arrays is not None:
             result.cache_hits.append(stage)
             return arrays
@@ -279,11 +291,7 @@ class StageWorker:
         """Normalise (refocus) and pose: the pose model runs inside the refocus, so its results are
         recorded into the cache, and replayed from it when only later stages must be recomputed."""
         cache, key = self._cache(task.dataset), task.keys["pose"]
-        try:
-            recorded = cache.load("pose", key)
-        except CachedError as exc:
-            result.cache_hits.append("pose")
-            raise StageError("pose", exc) from exc
+        recorded = _load(cache, "pose", key, result)
         if recorded is not None:
             try:
                 replayed = self._timed(result, "normalize", lambda: replay_normalise(
@@ -299,7 +307,7 @@ class StageWorker:
             else:
                 result.cache_hits.append("pose")
                 return replayed
-        recorder = RecordingPose(self.backends["pose"])
+        recorder = RecordingPose(person.CheckedPose(self.backends["pose"]))  # a bad result names the backend
         started = time.perf_counter()
         try:
             normalized, pose = person.normalise_person(source, recorder, keep=task.keep_framing)

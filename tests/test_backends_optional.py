@@ -56,9 +56,9 @@ def test_detectron2_backend_explains_how_to_install():
         pytest.skip("detectron2 is installed here: the guard is not exercised")
     except ImportError:
         pass
-    from vtonkit.preprocess.stages import DENSEPOSERS
+    from vtonkit.preprocess.stages import DENSEPOSERS, BackendSetupError
 
-    with pytest.raises(ImportError, match="detectron2.git"):
+    with pytest.raises(BackendSetupError, match="densepose backend 'detectron2': cannot be built: ImportError: .*detectron2.git"):
         DENSEPOSERS.build("detectron2", config_path="x.yaml")
 
 
@@ -68,9 +68,9 @@ def test_carvekit_backend_explains_torchvision():
         pytest.skip("carvekit imports here: the guard is not exercised")
     except Exception:
         pass
-    from vtonkit.preprocess.stages import CLOTH_MASKERS
+    from vtonkit.preprocess.stages import CLOTH_MASKERS, BackendSetupError
 
-    with pytest.raises(ImportError, match="torchvision"):
+    with pytest.raises(BackendSetupError, match="cloth-mask backend 'carvekit': cannot be built: ImportError: .*torchvision"):
         CLOTH_MASKERS.build("carvekit")
 
 

@@ -635,7 +635,8 @@ def test_prep_and_prep_cloth_share_one_failure_policy(photos, tmp_path, in_proce
     assert report.ok == {"cloth": 1} and report.failed == {"cloth": 2}
     records = {Path(e["file"]).name: e for e in report.errors}
     assert records["red.png"]["stage"] == "cloth_mask" and records["red.png"]["error_type"] == "RuntimeError"
-    assert records["red.png"]["reason"] == "internal error (RuntimeError: index out of range in the red branch)"
+    assert records["red.png"]["reason"] == ("cloth-mask backend 'buggy-mask' failed: "
+                                            "RuntimeError: index out of range in the red branch")
     assert records["broken.jpg"]["stage"] == "cloth" and records["broken.jpg"]["error_type"] == "InputError"
     assert not stale.exists()
     assert DatasetLayout(dataset).split("test").cloth_stems() == ["00055_00"]

@@ -92,11 +92,14 @@ def _initialize(make_worker: WorkerFactory[Any, Any], native_log: str | None, co
     limit_threads()
     try:
         _WORKER = make_worker()
-    except VtonkitError as exc:  # missing weights, a bad backend option: the run's problem, not an item's
+    except Exception as exc:  # missing weights, a bad backend option: the run's problem, not an item's
         if setup_error is None:
             raise
+        # Any failure here fails every worker the same way: raised, it broke the pool, and every
+        # item was then reported as a worker death, after a traceback per worker.
+        said = str(exc) if isinstance(exc, VtonkitError) else f"the worker could not be built: {type(exc).__name__}: {exc}"
         with setup_error.get_lock():
-            setup_error.value = str(exc).encode("utf-8", "replace")[:SETUP_ERROR_BYTES - 1]
+            setup_error.value = said.encode("utf-8", "replace")[:SETUP_ERROR_BYTES - 1]
         os._exit(3)  # no traceback per worker: the parent reports the message once
     atexit.register(_leave_without_teardown)  # after a successful build: a failed one exits the usual way
 

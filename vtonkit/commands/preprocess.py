@@ -216,11 +216,17 @@ def eval_prep(
         Console(stderr=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "
                                    "(use --data)")
         raise typer.Exit(2)
+    from vtonkit.core.errors import VtonkitError
+
     native_log = Path(tempfile.gettempdir()) / "vtonkit-native.log"  # no dataset of its own to hold it
-    with native_stderr_to(native_log), _progress(Console(stderr=True), 1, "eval-prep") as bar:
-        task = bar.add_task("samples", total=None)
-        report = run_evaluation(root, pose=pose, parser=parser, densepose=densepose, cloth_mask=cloth_mask,
-                                on_sample=lambda done, total: bar.update(task, completed=done, total=total))
+    try:
+        with native_stderr_to(native_log), _progress(Console(stderr=True), 1, "eval-prep") as bar:
+            task = bar.add_task("samples", total=None)
+            report = run_evaluation(root, pose=pose, parser=parser, densepose=densepose, cloth_mask=cloth_mask,
+                                    on_sample=lambda done, total: bar.update(task, completed=done, total=total))
+    except VtonkitError as exc:  # an unknown backend, or one that cannot be built: refused as prep refuses it
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     typer.echo(format_table(report))  # plain echo: rich would read "[...]" notes as markup
     if json_out:
         write_json(json_out, report)
