@@ -322,3 +322,27 @@ def test_a_pair_of_two_long_names_gets_an_output_that_fits(vitonhd: Path, tmp_pa
     assert len(written) == 2 and all(len(name.encode()) + 14 <= 255 for name in written)
     assert f"{person}_00013_00.png" in written  # names that fit keep the official form
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_run_beside_a_live_shard_of_another_kind_is_refused(vitonhd: Path, tmp_path: Path) -> None:
+    """A whole-list run (or its --fresh, or a shard of another count) beside a shard still writing
+    OUT computed the shard's pairs twice, and --fresh deleted the live shard's log so its finished
+    pairs were forgotten; a sibling shard with other settings was let in before any pair was done.
+    A live shard is the lock its log holds: here held open, as the other machine's process would."""
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    out = tmp_path / "out"
+    base = ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)]
+    live = RunLog(out, Shard(0, 2))  # shard 0/2 running elsewhere, nothing finished yet
+    try:
+        (out / "infer-settings.json").write_text("{}")  # what it recorded
+        for extra in ([], ["--fresh"], ["--shard", "1/3"]):
+            result = CliRunner().invoke(app, [*base, *extra])
+            assert result.exit_code == 2 and "another `vtonkit infer` is writing this output folder" in result.output, \
+                (extra, result.output)
+        assert live.path.is_file()  # --fresh left the live shard's log alone
+        sibling = CliRunner().invoke(app, [*base, "--shard", "1/2"])
+        assert sibling.exit_code == 2 and "other settings" in sibling.output, sibling.output
+    finally:
+        live.close()
+    result = CliRunner().invoke(app, [*base, "--fresh"])  # the shard ended: the folder is free again
+    assert result.exit_code == 0, result.output

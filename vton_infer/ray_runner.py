@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vtonkit.vton_infer.data import output_stem
-from vtonkit.vton_infer.run_log import check_settings, finished_outputs, log_name, start_fresh
+from vtonkit.vton_infer.run_log import (check_settings, finished_outputs, log_name, refuse_concurrent_runs,
+                                        start_fresh)
 from vtonkit.vton_infer.runner import InferOptions, InferSummary, LoopOptions, run_pairs, run_settings, unique_pairs
 from vtonkit.vton_infer.shards import Shard
 
@@ -61,6 +62,7 @@ def run_pairs_ray(
     workers = max(1, int(workers))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    refuse_concurrent_runs(out_dir, loop.shard)  # the whole list: no other run may write OUT meanwhile
     if not loop.resume:
         start_fresh(out_dir)
     check_settings(out_dir, run_settings(options))  # refuse a mismatch before starting Ray

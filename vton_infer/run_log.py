@@ -136,8 +136,38 @@ class RunLog:
         self.close()
 
 
-def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
-    """Record `settings` in OUT, or refuse when OUT already holds a run made with other ones."""
+def live_logs(out_dir: Path) -> list[Path]:
+    """The run logs of OUT another `vtonkit infer` is writing now (each writer holds its log's lock)."""
+    live = []
+    for path in sorted(Path(out_dir).glob(LOG_GLOB)):
+        try:
+            with open(path, "rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            live.append(path)
+        except OSError:  # gone meanwhile, or unreadable: no writer to wait for
+            continue
+    return live
+
+
+def refuse_concurrent_runs(out_dir: Path, shard: Shard) -> bool:
+    """Refuse a run that would share OUT with one still writing it, unless both are shards of one
+    count (the way to spread a list over machines): a whole-list run beside a shard computed the
+    shard's pairs twice, and its --fresh deleted the shard's log, whose finished pairs were then
+    forgotten. Returns whether another shard is writing OUT now."""
+    live = live_logs(out_dir)
+    others = [p for p in live if shard.whole or not p.name.startswith("infer-log.shard-")
+              or not p.name.endswith(f"-of-{shard.count}.jsonl")]
+    if others:
+        raise VtonkitError(f"{others[0]}: another `vtonkit infer` is writing this output folder "
+                           f"({', '.join(p.name for p in others)}); only shards of one --shard count run side by "
+                           "side: wait for it, or give this run another --out")
+    return bool(live)
+
+
+def check_settings(out_dir: Path, settings: dict[str, Any], *, others_running: bool = False) -> None:
+    """Record `settings` in OUT, or refuse when OUT already holds a run made with other ones (or
+    another shard is writing it with other ones: before its first pair there is nothing finished)."""
     path = Path(out_dir) / SETTINGS_FILE
     if path.is_file():
         try:
@@ -153,7 +183,7 @@ def check_settings(out_dir: Path, settings: dict[str, Any]) -> None:
             what = "the file is unreadable"
         # Only finished pairs are worth protecting: a run that failed before its first pair (a
         # mistyped checkpoint path) leaves logs with nothing in them, and must not lock the folder.
-        if finished_outputs(out_dir):
+        if others_running or finished_outputs(out_dir):
             raise VtonkitError(f"{path}: this output folder holds a run with other settings ({what}); resuming "
                                "would mix them. Use another --out, or --fresh to recompute every pair")
     atomic_write_json(path, settings, indent=2)

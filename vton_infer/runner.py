@@ -27,7 +27,7 @@ from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOu
 from vtonkit.vton_infer.prefetch import LoadedPair, read_ahead
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.vton_infer.run_log import (PairRecord, RunLog, check_settings, finished_outputs,
-                                        remove_stale_temps, start_fresh)
+                                        refuse_concurrent_runs, remove_stale_temps, start_fresh)
 from vtonkit.vton_infer.shards import Shard
 
 from vtonkit.core.errors import InputError, VtonkitError
@@ -243,12 +243,13 @@ def run_pairs(
     if not loop.run_log:
         _compute(split_dir, mine, out_dir, options, loop, None, summary, progress)
     else:
+        if not loop.resume and not loop.shard.whole:
+            raise VtonkitError("--fresh cannot be combined with --shard: the other shards' logs would still "
+                               "count; empty the output folder once (or use a new --out) before starting them")
+        others_running = refuse_concurrent_runs(out_dir, loop.shard)
         if not loop.resume:
-            if not loop.shard.whole:
-                raise VtonkitError("--fresh cannot be combined with --shard: the other shards' logs would still "
-                                   "count; empty the output folder once (or use a new --out) before starting them")
             start_fresh(out_dir)
-        check_settings(out_dir, run_settings(options))
+        check_settings(out_dir, run_settings(options), others_running=others_running)
         with RunLog(out_dir, loop.shard) as log:
             removed = remove_stale_temps(out_dir, loop.shard)
             if removed:
