@@ -520,3 +520,23 @@ def test_infer_evaluate_fails_when_no_metric_is_computed(tryon, tmp_path) -> Non
     assert result.exit_code == 1, result.output
     assert "no metric was computed" in " ".join(result.output.split())
     assert json.loads((out / "evaluation.json").read_text())["counts"]["paired_scored"] == 0
+
+
+def test_a_catalogs_unpaired_outputs_are_counted_not_listed_one_by_one(tryon, tmp_path) -> None:
+    """An unpaired catalog run printed three lines per output ("skipped (paired) ... used for FID/KID
+    only"): 4,400 lines for 1,500 pairs. Ten are named, the rest counted; the report keeps them all."""
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for person in PERSONS:
+        (preds / f"{person}_{person}.png").symlink_to(out / f"{person}_{person}.png")
+        for garment in PERSONS:
+            if garment != person:  # 20 unpaired outputs
+                (preds / f"{person}_{garment}.png").symlink_to(out / f"{person}_{person}.png")
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(preds), "--real", str(dataset), "--out", str(report_path),
+                                      "--metrics", "ssim"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert sum(line.startswith("skipped (paired) ") for line in result.output.splitlines()) == 10, result.output
+    assert f"... 10 more skipped (paired), every one named in {report_path}" in result.output, result.output
+    assert sum(s["metrics"] == "paired" for s in json.loads(report_path.read_text())["skipped"]) == 20

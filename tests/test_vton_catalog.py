@@ -346,3 +346,13 @@ def test_a_run_beside_a_live_shard_of_another_kind_is_refused(vitonhd: Path, tmp
         live.close()
     result = CliRunner().invoke(app, [*base, "--fresh"])  # the shard ended: the folder is free again
     assert result.exit_code == 0, result.output
+
+
+def test_a_resumed_run_that_computes_nothing_gives_no_rate(vitonhd: Path, tmp_path: Path) -> None:
+    """"0/5 pairs written ... (1.35 s/pair)": the start-up time over no pair read as a speed."""
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    command = ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(tmp_path / "out")]
+    first = CliRunner().invoke(app, command, env={"COLUMNS": "300"})
+    assert first.exit_code == 0 and "s/pair" in first.output, first.output
+    again = CliRunner().invoke(app, command, env={"COLUMNS": "300"})
+    assert again.exit_code == 0 and "0/5 pairs written" in again.output and "s/pair" not in again.output, again.output

@@ -1,6 +1,7 @@
 """`vtonkit evaluate`: score try-on outputs against ground truth under a named protocol."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -9,6 +10,7 @@ from vtonkit.core.terminal import escape
 PROTOCOL_HELP = ("hrviton (HR-VITON's evaluate.py: greyscale SSIM, LPIPS alex at 128x128, 1024x768), cleanfid-512 "
                  "(clean-fid FID/KID, 512x384), torchmetrics-1024 (torchmetrics conventions, 1024x768). "
                  "See docs/evaluation.md.")
+SKIPPED_SHOWN = 10  # skipped items named on the terminal per kind; the report names every one
 
 
 def print_summary(result, json_path: Path | None, html_path: Path | None) -> None:
@@ -33,9 +35,17 @@ def print_summary(result, json_path: Path | None, html_path: Path | None) -> Non
     for metric, reason in result.not_computed.items():
         if reason != "not requested":
             console.print(f"[yellow]{metric} not computed:[/] {escape(str(reason))}", highlight=False)
-    for item in result.skipped:
+    shown = Counter()
+    for item in result.skipped:  # a catalog's unpaired run skips every pair from the paired metrics
+        shown[item.metrics] += 1
+        if shown[item.metrics] > SKIPPED_SHOWN:
+            continue
         colour = "red" if item.metrics == "all" else "yellow"
         console.print(f"[{colour}]skipped ({escape(str(item.metrics))})[/] {escape(f'{item.name}: {item.reason}')}", highlight=False)
+    for metrics, count in shown.items():
+        if count > SKIPPED_SHOWN:
+            console.print(f"... {count - SKIPPED_SHOWN} more skipped ({metrics})"
+                          + (f", every one named in {json_path}" if json_path else ""), highlight=False)
     if json_path:
         console.print(f"report: {json_path} and {html_path}", highlight=False)
 
