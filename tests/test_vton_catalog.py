@@ -356,3 +356,15 @@ def test_a_resumed_run_that_computes_nothing_gives_no_rate(vitonhd: Path, tmp_pa
     assert first.exit_code == 0 and "s/pair" in first.output, first.output
     again = CliRunner().invoke(app, command, env={"COLUMNS": "300"})
     assert again.exit_code == 0 and "0/5 pairs written" in again.output and "s/pair" not in again.output, again.output
+
+
+def test_a_file_where_grid_goes_is_refused_before_any_pair(vitonhd: Path, tmp_path: Path) -> None:
+    """A file named `grid` in OUT with --grids: every pair was computed, then failed to write."""
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "grid").touch()
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out), "--grids"],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 2 and f"{out / 'grid'} exists and is not a folder" in result.output, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["grid"]

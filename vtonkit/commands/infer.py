@@ -129,6 +129,10 @@ def infer(
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
     check_out_beside_dataset(out, dataset)
     check_output_folder(out)
+    # a file where a subfolder goes failed every pair after computing it
+    for wanted, folder in ((grids, "grid"), (save_tensors, "tensors")):
+        if wanted:
+            check_output_folder(out / folder, "--out")
     if engine not in ("local", "ray"):
         raise typer.BadParameter("must be local or ray", param_hint="--engine")
     if engine == "local" and workers > 1:
