@@ -36,8 +36,9 @@ from vtonkit.preprocess.pipeline import PrepOptions, backend_identity, cloth_key
 from vtonkit.preprocess.stages import REGISTRIES, BackendFailure, BackendOutputError, BackendSetupError, PoseResult
 
 from tests.conftest import shared_path
+from tests.test_preprocess_pipeline import TinyPose
 from vtonkit.cli import app
-from vtonkit.core.errors import NoPersonError, VtonkitError
+from vtonkit.core.errors import VtonkitError
 from vtonkit.core.paths import state_dir
 
 runner = CliRunner()
@@ -54,26 +55,10 @@ def _garment() -> Path:
 
 # --- small backends ------------------------------------------------------------------------------
 
-def _body(height: int, width: int) -> np.ndarray:
-    joints = {0: (.5, .12), 1: (.5, .22), 2: (.38, .23), 3: (.33, .38), 4: (.31, .52), 5: (.62, .23), 6: (.67, .38),
-              7: (.69, .52), 8: (.5, .52), 9: (.43, .52), 10: (.43, .72), 11: (.43, .92), 12: (.57, .52),
-              13: (.57, .72), 14: (.57, .92)}
-    keypoints = np.zeros((25, 3))
-    for index, (x, y) in joints.items():
-        keypoints[index] = (x * width, y * height, 0.9)
-    return keypoints
+class BodyPose(TinyPose):
+    """The pipeline tests' stand-in pose (a fixed standing body), under this file's name."""
 
-
-class BodyPose:
     name, version = "contract-pose", "1"
-
-    def estimate(self, image_rgb: np.ndarray) -> PoseResult:
-        if image_rgb.std() < 1:
-            raise NoPersonError(None, "flat image")
-        height, width = image_rgb.shape[:2]
-        silhouette = np.zeros((height, width), bool)
-        silhouette[int(.05 * height):int(.95 * height), int(.3 * width):int(.7 * width)] = True
-        return PoseResult(_body(height, width), person_mask=silhouette)
 
 
 class Coco18Pose(BodyPose):
