@@ -36,7 +36,7 @@ from vtonkit.preprocess.pipeline import PrepOptions, backend_identity, cloth_key
 from vtonkit.preprocess.stages import REGISTRIES, BackendFailure, BackendOutputError, BackendSetupError, PoseResult
 
 from tests.conftest import shared_path
-from tests.test_preprocess_pipeline import TinyPose
+from tests.test_preprocess_pipeline import TinyDensePose, TinyParser, TinyPose
 from vtonkit.cli import app
 from vtonkit.core.errors import VtonkitError
 from vtonkit.core.paths import state_dir
@@ -84,23 +84,12 @@ class HalfMaskPose(BodyPose):
         return PoseResult(result.keypoints, person_mask=result.person_mask[::2, ::2])
 
 
-class BlockParser:
+class BlockParser(TinyParser):
     name, version = "contract-parser", "1"
 
-    def parse(self, image_rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-        height, width = image_rgb.shape[:2]
-        labels = np.zeros((height, width), np.uint8)
-        labels[int(.05 * height):int(.2 * height), int(.4 * width):int(.6 * width)] = 13
-        labels[int(.2 * height):int(.5 * height), int(.35 * width):int(.65 * width)] = 5
-        labels[int(.5 * height):int(.95 * height), int(.4 * width):int(.6 * width)] = 9
-        return labels
 
-
-class BlockDensePose:
+class BlockDensePose(TinyDensePose):
     name, version = "contract-densepose", "1"
-
-    def densepose(self, image_rgb: np.ndarray, keypoints: np.ndarray, parse: np.ndarray) -> np.ndarray:
-        return np.where(parse > 0, 2, 0).astype(np.uint8)
 
 
 class OptionMask:
