@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 from vtonkit.datasets.io.keypoints import present_mask
 from vtonkit.datasets.labels import Cihp
-from vtonkit.datasets.mask_geometry import enclosed_background
+from vtonkit.datasets.mask_geometry import enclosed_background, mask_iou
 
 # Torso joints the agnostic recipes draw from: neck, shoulders, hips.
 CORE_JOINTS = (1, 2, 5, 9, 12)
@@ -150,7 +150,7 @@ def cloth_mask_mismatch_flags(cloth_rgb: np.ndarray, mask: np.ndarray) -> list[F
     outline = CLOTH_MASKERS.build("cv").mask(cloth_rgb)
     if not OUTLINE_AREA_RANGE[0] <= float(outline.mean()) <= OUTLINE_AREA_RANGE[1]:
         return []  # e.g. a white garment on white: no outline to hold the mask against
-    agreement = float((outline & mask).sum() / max(int((outline | mask).sum()), 1))
+    agreement = mask_iou(outline, mask)
     if agreement >= MIN_MASK_AGREEMENT:
         return []
     return [Flag("mask-mismatch", f"the mask follows the garment's outline poorly (IoU {agreement:.2f} with the "
