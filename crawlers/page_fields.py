@@ -84,10 +84,19 @@ def brand_from_html(evidence: PageEvidence) -> str | None:
     return None
 
 
+def _brand_labels() -> str:
+    """The brand labels of every vocabulary as one regular-expression alternation."""
+    return "|".join(re.escape(label) for label in merged_vocabulary().brand_labels)
+
+
 @lru_cache(maxsize=1)
 def _brand_label() -> re.Pattern[str]:
-    labels = "|".join(re.escape(label) for label in merged_vocabulary().brand_labels)
-    return re.compile(rf"^\s*(?:{labels})\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
+    return re.compile(rf"^\s*(?:{_brand_labels()})\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _captioned_brand() -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W\d_])(?:{_brand_labels()})\s*[:：]\s*(\S.*)$", re.IGNORECASE)
 
 
 def without_brand_label(brand: str | None) -> str | None:
@@ -95,8 +104,7 @@ def without_brand_label(brand: str | None) -> str | None:
     ``itemprop="brand"`` heading): the part after "<brand label>:"."""
     if not brand:
         return brand
-    labels = "|".join(re.escape(label) for label in merged_vocabulary().brand_labels)
-    found = re.search(rf"(?<![^\W\d_])(?:{labels})\s*[:：]\s*(\S.*)$", brand, re.IGNORECASE)
+    found = _captioned_brand().search(brand)
     return found.group(1).strip() if found else brand
 
 
