@@ -368,3 +368,33 @@ def test_a_file_where_grid_goes_is_refused_before_any_pair(vitonhd: Path, tmp_pa
                                 env={"COLUMNS": "300"})
     assert result.exit_code == 2 and f"{out / 'grid'} exists and is not a folder" in result.output, result.output
     assert sorted(p.name for p in out.iterdir()) == ["grid"]
+
+
+@pytest.mark.slow
+def test_a_resume_computes_again_the_pairs_whose_inputs_changed_since(vitonhd: Path, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A person photo re-prepared after a run (or a garment re-shot) kept its stale try-on on every
+    resume: the run log recorded the outputs, not what they were computed from."""
+    pairs = catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)  # 5 pairs
+    out = tmp_path / "out"
+    base = ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)]
+    assert CliRunner().invoke(app, base).exit_code == 0
+    split = SplitDir(tmp_path / "ds" / "test")
+    changed_output = out / f"{pairs[0][0]}_{pairs[0][1]}.png"
+    before = changed_output.read_bytes()
+    photo = split.image(pairs[0][0])
+    with Image.open(photo) as image:
+        brighter = image.point(lambda v: min(255, v + 60))
+    photo.unlink()  # a link to the shared sample: replace the link, never write through it
+    brighter.save(photo, quality=95)
+
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1/5 pairs written" in text
+    assert "1 finished pairs are computed again: their input files changed since" in caplog.text
+    assert changed_output.read_bytes() != before
+    assert done_lines(out)[changed_output.name] == 2
+    caplog.clear()
+    assert "0/5 pairs written" in " ".join(CliRunner().invoke(app, base).output.split())
+    assert "computed again" not in caplog.text  # once recomputed, it is current

@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+from vtonkit.datasets.file_digest import stat_identity
 from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
 from vtonkit.datasets.io.images import frames_note, read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
@@ -77,6 +78,7 @@ class PairSample:
     densepose: np.ndarray
     agnostic: np.ndarray
     pose: np.ndarray
+    inputs: str = ""  # `stat_identity` of the files read (taken before reading): a resume compares it
 
     @property
     def output_name(self) -> str:
@@ -108,6 +110,26 @@ def _check_size(array: np.ndarray, path: Path, size: tuple[int, int]) -> np.ndar
     return array
 
 
+def pair_files(split: SplitDir, person: str, cloth: str, *, agnostic_source: AgnosticSource = "compute",
+               category: str = "upper") -> list[Path]:
+    """The files `read_pair` reads for the pair (stems or pair-list names)."""
+    person, cloth = stem_of(person), stem_of(cloth)
+    files = [split.image(person), split.parse(person), split.openpose_json(person), split.densepose(person),
+             split.cloth(cloth), split.cloth_mask(cloth)]
+    if category == "upper":
+        files.append(split.parse_agnostic(person))
+        if agnostic_source == "file":
+            files.append(split.agnostic(person))
+    return files
+
+
+def pair_inputs(split: SplitDir, person: str, cloth: str, *, agnostic_source: AgnosticSource = "compute",
+                category: str = "upper") -> str:
+    """The identity of the pair's files now (sizes and times, `stat_identity`)."""
+    files = pair_files(split, person, cloth, agnostic_source=agnostic_source, category=category)
+    return stat_identity(files, split.root)
+
+
 def read_pair(
     split: SplitDir,
     person: str,
@@ -124,6 +146,8 @@ def read_pair(
     loader reads); for a category other than "upper" it is recomputed like the agnostic image.
     """
     person, cloth = stem_of(person), stem_of(cloth)
+    # before reading: a file replaced meanwhile gets a new identity, so a resume computes it again
+    identity = pair_inputs(split, person, cloth, agnostic_source=agnostic_source, category=category)
     image = _check_size(_read_rgb(split.image(person)), split.image(person), size)
     parse = _check_size(read_parse(split.parse(person)), split.parse(person), size)
     pose = read_keypoints(split.openpose_json(person))
@@ -147,7 +171,8 @@ def read_pair(
         else:
             parse_agnostic = computed.parse_agnostic
     _check_size(parse_agnostic, split.parse_agnostic(person), size)
-    return PairSample(person, cloth, image, cloth_rgb, cloth_mask, parse, parse_agnostic, densepose, agnostic, pose)
+    return PairSample(person, cloth, image, cloth_rgb, cloth_mask, parse, parse_agnostic, densepose, agnostic, pose,
+                      identity)
 
 
 def to_unit_range(rgb: np.ndarray) -> torch.Tensor:

@@ -85,6 +85,7 @@ class PairOutput:
     tensors: dict | None = None
     error: str | None = None
     seconds: float = 0.0  # read + share of the batch compute so far
+    inputs: str | None = None  # identity of the files it was computed from (`PairSample.inputs`)
 
     @property
     def output_name(self) -> str:
@@ -135,7 +136,7 @@ class OutputWriter:
                 error = f"internal error while writing {output.output_name}: {type(exc).__name__}: {exc}"
         record = PairRecord(output.person, output.cloth, output.output_name, "failed" if error else "done",
                             round(output.seconds + time.perf_counter() - start, 4), files, error=error,
-                            sizes=None if error else sizes)
+                            sizes=None if error else sizes, inputs=output.inputs)
         if self.log is not None:
             self.log.append(record)  # after the rename: a "done" line always has its files
         self.on_finished(output, record)

@@ -17,7 +17,8 @@ from pathlib import Path
 from vtonkit.vton_infer.data import output_stem
 from vtonkit.vton_infer.run_log import (check_settings, finished_outputs, log_name, refuse_concurrent_runs,
                                         start_fresh)
-from vtonkit.vton_infer.runner import InferOptions, InferSummary, LoopOptions, run_pairs, run_settings, unique_pairs
+from vtonkit.vton_infer.runner import (InferOptions, InferSummary, LoopOptions, current_outputs, run_pairs,
+                                      run_settings, unique_pairs)
 from vtonkit.vton_infer.shards import Shard
 
 from vtonkit.core.errors import VtonkitError
@@ -67,7 +68,7 @@ def run_pairs_ray(
         start_fresh(out_dir)
     check_settings(out_dir, run_settings(options))  # refuse a mismatch before starting Ray
     unique, duplicates = unique_pairs(pairs)
-    already = finished_outputs(out_dir)
+    already = current_outputs(out_dir, split_dir, options)
     if progress:
         progress(sum(f"{output_stem(p, c)}.png" in already for p, c in unique))
     summary = InferSummary(method=options.method, duplicates=duplicates)

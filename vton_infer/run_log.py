@@ -6,12 +6,13 @@ renamed into place:
 
     {"person": "00013_00", "cloth": "00017_00", "output": "00013_00_00017_00.png", "status": "done",
      "seconds": 0.41, "files": ["00013_00_00017_00.png", "grid/00013_00_00017_00.png"], "sizes": [812345, 90211],
-     "shard": "0/1", "finished": "2026-12-03T08:10:00Z"}
+     "shard": "0/1", "finished": "2026-12-03T08:10:00Z", "inputs": "stat:3f1c0a9be2d54e77"}
 
 `status` is "done" or "failed" (then "error" says why; failed pairs are retried by the next run).
 A kill can tear only the last line; readers skip it and the next writer starts on a new line.
-A pair is finished when some log has a "done" line for it and all its `files` exist with the byte
-`sizes` recorded beside them.
+A pair is finished when some log has a "done" line for it, all its `files` exist with the byte
+`sizes` recorded beside them, and its input files still have the sizes and times recorded in
+`inputs` (a person photo re-prepared since is computed again).
 
 OUT/infer-settings.json holds what decides the pixels (method, category, seed, precision,
 checkpoint digests, ...); resuming with other settings is refused rather than mixing two runs.
@@ -56,6 +57,7 @@ class PairRecord:
     shard: str = "0/1"
     error: str | None = None
     finished: str = ""
+    inputs: str | None = None  # `stat_identity` of the pair's files when read (logs before it: None)
 
     def to_line(self) -> str:
         record = {k: v for k, v in asdict(self).items() if v is not None}

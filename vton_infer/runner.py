@@ -22,7 +22,7 @@ import numpy as np
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.pairs import read_pairs
 from vtonkit.vton_infer import grids
-from vtonkit.vton_infer.data import PairSample, collate, output_stem, read_pair
+from vtonkit.vton_infer.data import PairSample, collate, output_stem, pair_inputs, read_pair
 from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOutput
 from vtonkit.vton_infer.prefetch import LoadedPair, read_ahead
 from vtonkit.datasets.file_digest import file_digest
@@ -216,6 +216,21 @@ class TryOnEngine:
         return np.stack(images), rows, []
 
 
+def current_outputs(out_dir: Path, split_dir: Path, options: InferOptions) -> dict[str, PairRecord]:
+    """`finished_outputs` less the pairs whose input files changed since they were computed (a person
+    re-prepared, a garment re-shot): a resume computes those again instead of keeping a stale try-on."""
+    finished = finished_outputs(out_dir)
+    split = SplitDir(split_dir)
+    changed = [name for name, record in finished.items() if record.inputs is not None and record.inputs
+               != pair_inputs(split, record.person, record.cloth, agnostic_source=options.agnostic_source,
+                              category=options.category)]
+    if changed:
+        record = finished[changed[0]]
+        logger.warning("%d finished pairs are computed again: their input files changed since (%s + %s, ...)",
+                       len(changed), record.person, record.cloth)
+    return {name: record for name, record in finished.items() if name not in changed}
+
+
 def run_pairs(
     split_dir: Path,
     pairs: Sequence[tuple[str, str]],
@@ -254,7 +269,7 @@ def run_pairs(
             removed = remove_stale_temps(out_dir, loop.shard)
             if removed:
                 logger.info("removed %d temporary files left by an interrupted run in %s", removed, out_dir)
-            finished = finished_outputs(out_dir) if loop.resume else {}
+            finished = current_outputs(out_dir, split_dir, options) if loop.resume else {}
             todo = [(p, c) for p, c in mine if f"{output_stem(p, c)}.png" not in finished]
             summary.skipped = [out_dir / f"{output_stem(p, c)}.png" for p, c in mine if f"{output_stem(p, c)}.png" in finished]
             if progress and summary.skipped:
@@ -304,7 +319,8 @@ def _compute(split_dir: Path, todo: list[tuple[str, str]], out_dir: Path, option
             return
         share = (time.perf_counter() - compute_start) / len(batch)
         writer.put([PairOutput(item.person, item.cloth, image=images[i], grid=rows[i] if rows else None,
-                               tensors=tensors[i] if tensors else None, seconds=item.seconds + share)
+                               tensors=tensors[i] if tensors else None, seconds=item.seconds + share,
+                               inputs=item.sample.inputs)
                     for i, item in enumerate(batch)])
         batch.clear()
 

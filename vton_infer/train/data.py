@@ -16,7 +16,6 @@ by the stages, not here: the tensors are raw CIHP-20 ids like the official loade
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +24,13 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from vtonkit.datasets.file_digest import stat_identity
 from vtonkit.datasets.io.images import open_image
 from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.pairing import missing_split_problem
 from vtonkit.datasets.pairs import Pair, read_pairs
-from vtonkit.vton_infer.data import read_pair
+from vtonkit.vton_infer.data import pair_files, read_pair
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
@@ -149,29 +149,11 @@ class TrainingDataset(Dataset):
             sample["agnostic"] = resize_rgb(full.agnostic, self.size)
         return sample
 
-    def sample_files(self, name: str) -> list[Path]:
-        """The files `read` reads for person `name` (the parse-agnostic file only for upper: the other
-        categories compute it)."""
-        split = self.split_dir
-        files = [split.image(name), split.parse(name), split.openpose_json(name), split.densepose(name),
-                 split.cloth(name), split.cloth_mask(name)]
-        return files + ([split.parse_agnostic(name)] if self.category == "upper" else [])
-
     def files_identity(self) -> str:
-        """A cheap identity of the listed persons' files: their sizes and modification times, hashed.
-
-        Not their bytes: hashing every image at each start would take minutes on a big dataset, and
-        a file rewritten in place (another prep, an edited photo) gets a new time anyway."""
-        digest = hashlib.sha256()
-        for name in self.names:
-            for path in self.sample_files(name):
-                try:
-                    stat = path.stat()
-                    digest.update(f"{path.relative_to(self.split_dir.root)} {stat.st_size} {stat.st_mtime_ns}\n"
-                                  .encode("utf-8", "surrogateescape"))
-                except OSError:  # a missing file is a bad sample, named when it is read
-                    digest.update(f"{path.name} missing\n".encode("utf-8", "surrogateescape"))
-        return f"stat:{digest.hexdigest()[:16]}"
+        """A cheap identity of the listed persons' files (`stat_identity`: sizes and modification times)."""
+        return stat_identity((path for name in self.names
+                              for path in pair_files(self.split_dir, name, name, category=self.category)),
+                             self.split_dir.root)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         for offset in range(len(self.names)):
