@@ -398,3 +398,29 @@ def test_a_resume_computes_again_the_pairs_whose_inputs_changed_since(vitonhd: P
     caplog.clear()
     assert "0/5 pairs written" in " ".join(CliRunner().invoke(app, base).output.split())
     assert "computed again" not in caplog.text  # once recomputed, it is current
+
+
+def test_a_run_log_the_disk_refuses_is_named(vitonhd: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while appending to the run log read "error: a file: No space left on device": the
+    error of a write names no file. Mocked: a real full file system cannot be made here without root."""
+    import errno
+
+    from vtonkit.vton_infer import run_log
+
+    catalog_dataset(vitonhd, tmp_path / "ds", copies=0, garments=1)
+    out = tmp_path / "out"
+
+    class FullDisk:  # `os` for the run log only: the outputs' own atomic writes still succeed
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        @staticmethod
+        def fsync(_fd: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(run_log, "os", FullDisk())
+    result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    squeezed = "".join(result.output.split())  # the console wraps long paths
+    assert "".join(f"{out / 'infer-log.jsonl'}: No space left on device".split()) in squeezed
+    assert "runthesamecommandagaintoresume" in squeezed

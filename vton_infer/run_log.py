@@ -32,7 +32,7 @@ from typing import Any
 from vtonkit.datasets.io.files import atomic_write_json, temp_target
 from vtonkit.vton_infer.shards import Shard
 
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import OutputRefusedError, VtonkitError, describe_os_error
 
 LOG_GLOB = "infer-log*.jsonl"
 SETTINGS_FILE = "infer-settings.json"
@@ -119,9 +119,13 @@ class RunLog:
                 self._append(b"\n")
 
     def _append(self, data: bytes) -> None:
-        self.handle.write(data)
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        try:
+            self.handle.write(data)
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except OSError as exc:  # a full disk or quota: the error of a write names no file by itself
+            raise OutputRefusedError(f"{describe_os_error(exc, self.path)}: the run log cannot record finished "
+                                     "pairs; free space and run the same command again to resume") from exc
 
     def append(self, record: PairRecord) -> None:
         record.shard = str(self.shard)
