@@ -30,7 +30,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
-from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
+from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA, name_with_digest
 from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
 from vtonkit.datasets.layout import SplitDir, display_name
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
@@ -55,7 +55,6 @@ def _longest_suffix() -> int:
 # The longest stem whose every file, and that file's temporary name while written, fits the file
 # system's limit on one name: a longer one failed as "File name too long" mid-sample.
 MAX_STEM_BYTES = NAME_MAX - TEMP_NAME_EXTRA - _longest_suffix()
-_DIGEST_PART = len("_") + 8  # `_<first 8 hex of a sha256>`
 
 
 @dataclass
@@ -114,8 +113,7 @@ def _sanitized(name: str) -> str:
 
 def with_digest(stem: str, digest: str) -> str:
     """`<stem>_<first 8 hex of digest>`, `stem` cut (at a character) so the result fits `MAX_STEM_BYTES`."""
-    kept = stem.encode()[: MAX_STEM_BYTES - _DIGEST_PART].decode("utf-8", errors="ignore")
-    return f"{kept}_{digest[:8]}"
+    return name_with_digest((stem,), digest, MAX_STEM_BYTES)
 
 
 def _candidate_note(name: str, what: str = "name") -> str:

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import torch
 from vtonkit.datasets.file_digest import stat_identity
-from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA
+from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA, name_with_digest
 from vtonkit.datasets.io.images import frames_note, read_rgb
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import read_mask
@@ -43,7 +43,6 @@ AgnosticSource = Literal["compute", "file"]
 
 # `<stem>.png` and its temporary name while written must fit one file name.
 MAX_OUTPUT_STEM_BYTES = NAME_MAX - TEMP_NAME_EXTRA - len(".png")
-_OUTPUT_DIGEST = 8
 
 
 def output_stem(person: str, cloth: str) -> str:
@@ -55,9 +54,8 @@ def output_stem(person: str, cloth: str) -> str:
     stem = f"{person}_{cloth}"
     if len(stem.encode()) <= MAX_OUTPUT_STEM_BYTES:
         return stem
-    digest = hashlib.sha256(f"{person}\0{cloth}".encode()).hexdigest()[:_OUTPUT_DIGEST]
-    keep = (MAX_OUTPUT_STEM_BYTES - _OUTPUT_DIGEST - 2) // 2  # two "_" joints
-    return "_".join(part.encode()[:keep].decode("utf-8", errors="ignore") for part in (person, cloth)) + f"_{digest}"
+    return name_with_digest((person, cloth), hashlib.sha256(f"{person}\0{cloth}".encode()).hexdigest(),
+                            MAX_OUTPUT_STEM_BYTES)
 
 
 @dataclass

@@ -36,6 +36,13 @@ NAME_MAX = 255  # bytes in one file name (ext4, XFS, Btrfs: the usual limit)
 TEMP_NAME_EXTRA = len(".") + len(".") + 8 + len(".tmp")
 
 
+def name_with_digest(parts: tuple[str, ...], digest: str, max_bytes: int) -> str:
+    """`<part>_<part>..._<first 8 hex of digest>` in at most `max_bytes` UTF-8 bytes: each part keeps an
+    equal start, cut at a character. How a name too long for a file system stays distinct."""
+    keep = (max_bytes - 8 - len(parts)) // len(parts)  # a "_" before each part but the first, and the digest
+    return "_".join(part.encode()[:keep].decode("utf-8", errors="ignore") for part in parts) + f"_{digest[:8]}"
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of `path` for writing; on success it replaces `path`.
