@@ -35,6 +35,7 @@ class Page:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
+    location: str | None = None  # a redirect's target
 
 
 Routes = dict[str, Page]
@@ -48,6 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
         page = self.server.routes.get(self.path) or Page(b"<h1>Not found</h1>", status=404)
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
+        if page.location:
+            self.send_header("Location", page.location)
         self.send_header("Content-Length", str(len(page.body)))
         self.end_headers()
         self.wfile.write(page.body)

@@ -156,3 +156,24 @@ def test_a_local_shops_images_reach_only_its_own_address(tmp_path):
                         "http://169.254.169.254/latest/meta-data/x.jpg": ("rejected", "internal-address")}, statuses
     assert own in ("kept", "duplicate")
     assert other.paths == []  # not even its robots.txt
+
+
+@pytest.mark.slow
+def test_a_link_that_redirects_to_a_product_address_is_a_product_link(tmp_path):
+    """A home page linking a product only by an old address (`/old/4`, 301 to the product page): the
+    link was judged alone, so the product page, with no structured data, was read as any page and
+    dropped with no word in the summary; linked directly, the same page was kept."""
+    garment = (GARMENTS / "ruby_hoodie.jpg").read_bytes()
+    product = ("<h1>슬랙스 바지</h1><p class='price'>판매가 : 35,000원</p>"
+               "<table><tr><th>상품코드</th><td>KRP-004</td></tr></table><img src='/img/4.jpg'>")
+    shop = FixtureShop(lambda base: {
+        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+        "/": html("<a href='/old/4'>new slacks</a>", lang="ko"),
+        "/old/4": Page(b"", status=301, location="/product/detail.html?product_no=4"),
+        "/product/detail.html?product_no=4": html(product, lang="ko", title="슬랙스 바지"),
+        "/img/4.jpg": Page(garment, "image/jpeg"),
+    })
+    run, summary, products = _crawl(shop, shop.url + "/", tmp_path / "out")
+    assert run.returncode == 0, _tail(run)
+    assert [(p["sku"], p["price"], p["url"]) for p in products] == [
+        ("KRP-004", 35000.0, shop.url + "/product/detail.html?product_no=4")]

@@ -33,7 +33,13 @@ class GenericSpider(StoreSpider):
         """Any page: a product when extraction finds one, otherwise a source of links."""
         if not hasattr(response, "text"):
             return
-        yield from self.product_or_render(response, response.meta.get("vtonkit_expected"), self.parse_listing)
+        expected = response.meta.get("vtonkit_expected")
+        if expected is None and response.meta.get("redirect_urls") and self.is_expected_product(response.url):
+            # an old or short link (`/old/4`) that redirects to a product's address is a product link:
+            # judged by the link alone, its product page was read as any page and, without
+            # structured data, dropped unreported
+            expected = "listing-link"
+        yield from self.product_or_render(response, expected, self.parse_listing)
         for url in self.links(response):
             expected = "listing-link" if self.is_expected_product(url) else None
             yield self.page_request(url, self.parse_listing, expected=expected,
