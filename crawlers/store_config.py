@@ -92,31 +92,10 @@ def load_store_config(path: Path) -> StoreConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise StoreConfigError(f"{path}: {exc}") from exc
-    known = {f.name for f in fields(StoreConfig)} - {"source"}
-    unknown = set(data) - known
-    if unknown:
-        raise StoreConfigError(f"{path}: unknown keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
-    for key in ("name", "base_url"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise StoreConfigError(f"{path}: '{key}' is required (a string)")
-    for key, value in data.items():
-        problem = _type_problem(StoreConfig.__dataclass_fields__[key].type, value)
-        if problem:
-            raise StoreConfigError(f"{path}: '{key}' must be {problem}, got {value!r}")
-    base = urlsplit(data["base_url"])
-    if base.scheme not in ("http", "https") or not base.hostname:
-        raise StoreConfigError(f"{path}: base_url {data['base_url']!r} is no http(s) address with a host name; "
-                               "write it as https://shop.example")
-    if not _NAME.match(data["name"]):
-        raise StoreConfigError(f"{path}: name {data['name']!r} must be lower-case letters, digits, - or _")
-    if data.get("kind", "html") not in KINDS:
-        raise StoreConfigError(f"{path}: kind must be one of {', '.join(KINDS)}, got {data['kind']!r}")
+    problems = _problems(data)
+    if problems:  # every one at once: a store file is fixed in one edit, not one run per mistake
+        raise StoreConfigError(f"{path}: {'; '.join(problems)}")
     selectors = data.pop("selectors", {})
-    known_selectors = {f.name for f in fields(FieldSelectors)}
-    if not isinstance(selectors, dict) or set(selectors) - known_selectors:
-        raise StoreConfigError(
-            f"{path}: [selectors] may only name {', '.join(sorted(known_selectors))}, got {sorted(selectors)}"
-        )
     try:
         render_policy(data.get("render"))
         re.compile(data.get("product_link_pattern", ""))
@@ -128,6 +107,36 @@ def load_store_config(path: Path) -> StoreConfig:
         return StoreConfig(**data, selectors=FieldSelectors(**selectors), source=str(path))
     except (ValueError, TypeError, re.error) as exc:
         raise StoreConfigError(f"{path}: {exc}") from exc
+
+
+def _problems(data: dict[str, Any]) -> list[str]:
+    """What is wrong with a store file's keys and values (each check that its input allows)."""
+    problems = []
+    known = {f.name for f in fields(StoreConfig)} - {"source"}
+    unknown = set(data) - known
+    if unknown:
+        problems.append(f"unknown keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
+    for key in ("name", "base_url"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            problems.append(f"'{key}' is required (a string)")
+    for key, value in data.items():
+        problem = _type_problem(StoreConfig.__dataclass_fields__[key].type, value) if key in known else None
+        if problem:
+            problems.append(f"'{key}' must be {problem}, got {value!r}")
+    if isinstance(data.get("base_url"), str) and data["base_url"]:
+        base = urlsplit(data["base_url"])
+        if base.scheme not in ("http", "https") or not base.hostname:
+            problems.append(f"base_url {data['base_url']!r} is no http(s) address with a host name; write it as "
+                            "https://shop.example")
+    if isinstance(data.get("name"), str) and data["name"] and not _NAME.match(data["name"]):
+        problems.append(f"name {data['name']!r} must be lower-case letters, digits, - or _")
+    if data.get("kind", "html") not in KINDS:
+        problems.append(f"kind must be one of {', '.join(KINDS)}, got {data['kind']!r}")
+    selectors = data.get("selectors", {})
+    known_selectors = {f.name for f in fields(FieldSelectors)}
+    if not isinstance(selectors, dict) or set(selectors) - known_selectors:
+        problems.append(f"[selectors] may only name {', '.join(sorted(known_selectors))}, got {sorted(selectors)}")
+    return problems
 
 
 # what a key's value may be, by the field's annotation (TOML has no null: optional means absent)

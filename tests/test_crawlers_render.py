@@ -234,6 +234,19 @@ def test_a_store_file_base_url_must_be_a_web_address(tmp_path, base_url):
         load_store_config(bad)
 
 
+def test_a_store_file_with_several_mistakes_names_them_all(tmp_path):
+    """Only the first problem was named: a file with three took three runs to fix."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "probe-bad"\nbase_url = "127.0.0.1:8801"\nstart_paths = "/shop"\ncolour_css = "x"\n',
+                   encoding="utf-8")
+    with pytest.raises(StoreConfigError) as raised:
+        load_store_config(bad)
+    message = str(raised.value)
+    assert message.startswith(f"{bad}: unknown keys ['colour_css']")
+    assert "'start_paths' must be a list of strings" in message
+    assert "base_url '127.0.0.1:8801' is no http(s) address" in message
+
+
 def _store_file(folder: Path, file: str, name: str, base_url: str = "https://x.example") -> None:
     folder.mkdir(exist_ok=True)
     (folder / file).write_text(f'name = "{name}"\nbase_url = "{base_url}"\n', encoding="utf-8")
