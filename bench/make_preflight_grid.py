@@ -5,7 +5,8 @@ tests/test_preprocess_preflight.py derives them: a crop, a squeeze, a downscale,
 greyscale copy, two photos side by side, the garment pasted on a texture or moved off centre.
 Person checks read the genuine annotation transformed with the photo. The back view and the crossed arms are real shop photos
 (tests/data/luma, AFL-3.0) run through the whole person chain, the background and hanger examples
-real home shots (tests/data/clothing, CC0) through the garment chain; the seated tile draws the keypoints measured on a real photo
+real home shots (tests/data/clothing, CC0) through the garment chain, an on-model shop photo
+(tests/data/luma) given as a garment; the seated tile draws the keypoints measured on a real photo
 (tests/data/preflight_keypoints.json); the several-persons tile runs the real default pose
 backend. Dress Code photos are not used (their licence forbids redistribution).
 
@@ -113,6 +114,8 @@ def examples() -> list[tuple[str, np.ndarray, list]]:
     out.append(("square block of the garment", block, pf.garment_folded(block_mask, t)))
     tiny = cv2.resize(rgb, (300, 400), interpolation=cv2.INTER_AREA)
     out.append(("delivered at 400x300", tiny, pf.garment_low_resolution(tiny.shape[:2], t)))
+    on_model = process_cloth(REPO / "tests" / "data" / "luma" / "ws02-green_main.jpg", masker)
+    out.append(("shop photo given as garment", on_model.rgb, pf.garment_shows_person(on_model.rgb, t)))
     return out
 
 

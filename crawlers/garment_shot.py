@@ -51,6 +51,7 @@ POSE_WITH_FACE_MIN = 0.7
 PERSON_MIN = 0.5  # the strongest person cue must reach this
 CUT_BODY_SKIN_MIN = 0.25  # skin share of the foreground where the frame cuts it
 HANDS_MIN_SCORE = 0.8
+SKIN_CUES = ("cut-body", "skin")  # the cues read from skin colour, not from a model
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class ShotAnalysis:
     cut_body_skin: float = 0.0  # skin share of the foreground where the frame cuts it
     evidence: str = ""  # the cue that decided: "background", "pose", "cut-body", ... or "no-person"
     reasons: tuple[str, ...] = ()
+    person_strength: float = 0.0  # the strongest person cue's strength (>= PERSON_MIN: a person), any background
+    person_cue: str = ""  # that cue, "<name> (<detail>)"
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,10 @@ def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> S
             for cue in sorted(cues, key=lambda c: -c.strength)
         ),
     )
+    # On a busy background the foreground is not separable, so the skin cues read a wooden door as
+    # skin; only the models' cues say whether a person is there.
+    seen = strongest if plain >= PLAIN_BORDER_MIN else max(
+        (c for c in cues if c.name not in SKIN_CUES), key=lambda cue: cue.strength, default=PersonCue("none", 0.0, ""))
     visibility = model.visibility if model else 0.0
     faces = model.faces if model else 0
     score = (
@@ -272,4 +279,6 @@ def analyse_shot(image: Image.Image, *, person_detector: str = "mediapipe") -> S
         cut_body_skin=round(cut_body, 4),
         evidence=evidence,
         reasons=reasons,
+        person_strength=round(seen.strength, 4),
+        person_cue=f"{seen.name} ({seen.detail})",
     )

@@ -50,6 +50,7 @@ GARMENT_CODES: dict[str, str] = {
     "cloth-hanger": "a hanger (or a hook or loop) shows above the garment",
     "cloth-folded": "the garment is folded: its silhouette is compact and not garment-shaped",
     "cloth-low-resolution": "the shot is smaller than the try-on resolution allows",
+    "cloth-shows-person": "a person is in the shot: an on-model photo, or a person photo given as a garment",
 }
 
 
@@ -82,6 +83,9 @@ class PreflightThresholds:
     min_folded_fill: float = 0.85  # ... and area / box at least this (flat-lay shots with sleeves: < 0.8)
     min_leg_split_depth: float = 0.1  # ... unless a notch this deep x height splits its bottom: legs (shorts: 0.30)
     min_garment_side_px: int = 512  # shorter side of the garment shot in the source
+    # Strongest person cue in a garment shot (crawlers.garment_shot, 0-1: pose, face, hands, skin cut by the
+    # frame); the crawler's own rule is 0.5. The 55 studio garment shots of ../shared: none reach it.
+    min_garment_person_cue: float = 0.5
     # Person photo: where its highlights reach (99.5th percentile of max(R, G, B), 0-255); the shared
     # photos: 231-255. Below the default, pose and parse read the photo brightened (preprocess.exposure).
     min_bright_end: float = UNDEREXPOSED_BELOW
@@ -562,13 +566,28 @@ def garment_low_resolution(source_hw: tuple[int, int], t: PreflightThresholds) -
     return []
 
 
+def garment_shows_person(rgb: np.ndarray, t: PreflightThresholds) -> list[PreflightFinding]:
+    """A person in the garment shot, by the crawler's own garment-shot test (pose, face, hands, skin cut by
+    the frame: `crawlers.garment_shot`): the try-on would warp a whole person as the garment. The one
+    garment check that runs models (about 40 ms a shot at 256 px), so `validate` leaves it to `prep`."""
+    from PIL import Image
+    from vtonkit.crawlers.garment_shot import analyse_shot
+
+    analysis = analyse_shot(Image.fromarray(np.ascontiguousarray(rgb)))
+    if analysis.person_strength < t.min_garment_person_cue:
+        return []
+    return [PreflightFinding("cloth-shows-person", f"a person is in the shot ({analysis.person_cue}, strength "
+                             f"{analysis.person_strength:.2f} >= {t.min_garment_person_cue}): an on-model photo, or a "
+                             "person photo given as a garment? The try-on needs the garment alone")]
+
+
 def garment_checks(rgb: np.ndarray, mask: np.ndarray, *, source_hw: tuple[int, int] | None = None,
                    thresholds: PreflightThresholds | None = None) -> list[PreflightFinding]:
     """Every garment check on one shot (`rgb` and `mask` at the same size; `source_hw` as delivered)."""
     t = thresholds or PreflightThresholds()
     mask = np.asarray(mask, dtype=bool)
     found = cloth_background(rgb, t) + garment_not_centred(mask, t) + garment_hanger(rgb, mask, t)
-    found += garment_folded(mask, t)
+    found += garment_folded(mask, t) + garment_shows_person(rgb, t)
     if source_hw is not None:
         found += garment_low_resolution(source_hw, t)
     return found

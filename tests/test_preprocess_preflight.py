@@ -398,6 +398,33 @@ def test_thresholds_come_from_the_config_table(tmp_path):
         preflight_thresholds(config)
 
 
+@pytest.mark.slow
+def test_a_person_photo_given_as_a_garment_is_flagged(vitonhd, photos, dresscode, tmp_path):
+    """A person photo put among the garments (a folder mixed up, an on-model shot) passed every garment
+    check: prep-cloth wrote it as a garment and the try-on warped a whole person. The real CLI on real
+    photos; the genuine garment shots of ../shared and the real home shots of tests/data (a wooden
+    door read as skin by the skin cue) do not trip it."""
+    import subprocess
+    import sys
+
+    from vtonkit.preprocess.cloth import prepare_cloth
+
+    person = vitonhd / "test" / "image" / "00006_00.jpg"
+    out = tmp_path / "ds" / "train"
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "prep-cloth", str(person), "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, check=False)
+    text = " ".join((run.stdout + run.stderr).split())
+    assert "00006_00.jpg: cloth-shows-person: a person is in the shot" in text, text[-2000:]
+    luma = Path(__file__).parent / "data" / "luma"  # on-model shop photos (front views)
+    for shot in sorted(luma.glob("*_main.jpg")):
+        assert codes(pf.garment_shows_person(prepare_cloth(shot)[0], T)) == {"cloth-shows-person"}, shot
+    genuine = [*sorted((vitonhd / "test" / "cloth").glob("*.jpg")), *sorted((photos / "garments").glob("*.jpg")),
+               *sorted((dresscode / "lower_body" / "images").glob("*_1.jpg")),
+               *sorted((Path(__file__).parent / "data" / "clothing").glob("*.jpg"))]
+    assert len(genuine) >= 30
+    assert [shot.name for shot in genuine if pf.garment_shows_person(prepare_cloth(shot)[0], T)] == []
+
+
 def test_prep_cloth_reports_preflight_codes_per_file(tmp_path, garment):
     from PIL import Image
     from vtonkit.preprocess.cloth import check_cloth_mask
