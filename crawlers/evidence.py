@@ -12,7 +12,9 @@ import html
 import itertools
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import extruct
@@ -95,14 +97,129 @@ def schema_term(value: Any) -> str | None:
 
 # Legacy encodings by page language (`<html lang>` is ASCII, so it reads before decoding), in the
 # order tried: a short page is too little text for a statistical guess between CJK encodings.
-LEGACY_ENCODINGS = {"ko": ("cp949",), "ja": ("cp932", "euc_jp"), "zh-Hant": ("cp950", "big5hkscs"),
-                    "zh-Hans": ("gb18030",)}
+# `cjk_reading` breaks ties in this order too.
+LEGACY_ENCODINGS = {"ko": ("cp949",), "ja": ("cp932", "euc_jp"), "zh-Hans": ("gb18030",),
+                    "zh-Hant": ("cp950", "big5hkscs")}
 _HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z-]+)", re.IGNORECASE)
+# A CJK reading of bytes is believed when its characters are this plausible (see `cjk_plausibility`),
+# and it has this many: two Thai or Cyrillic letters can make one common Chinese character.
+PLAUSIBLE_CJK = 0.7
+_FEWEST_JUDGED = 4
+# Letters judged per reading: enough to tell the encodings apart, few enough for a 32 MiB page.
+_LETTERS_JUDGED = 4000
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _double_byte_code(char: str, encoding: str) -> int | None:
+    """`char`'s two-byte code in `encoding` (GB 2312 0xB0A1, Big5 0xA440, ...), None if it has none."""
+    try:
+        written = char.encode(encoding)
+    except UnicodeEncodeError:
+        return None
+    return int.from_bytes(written, "big") if len(written) == 2 else None
+
+
+def _is_kana(char: str) -> bool:
+    """Hiragana, katakana or half-width katakana."""
+    return "\u3041" <= char <= "\u30fc" or "\uff66" <= char <= "\uff9f"
+
+
+def _in_range(code: int | None, first: int, last: int) -> bool:
+    return code is not None and first <= code <= last
+
+
+@lru_cache(maxsize=65536)
+def _letter_weight(char: str, language: str) -> float:
+    """How ordinary a letter is in text of `language`: 1 for the everyday letters of its script (the
+    frequent set each national standard defines: GB 2312 level 1, Big5's frequent characters, JIS
+    level 1 kanji, KS X 1001 hangul; kana), 0.5 for the rarer characters of the same standard
+    (Korean hanja 0.25), 0 for a letter that language does not write (kana in Chinese, Cyrillic,
+    extension or private-use characters), which is what decoding with the wrong CJK encoding
+    produces."""
+    if language == "ko":
+        if "\uac00" <= char <= "\ud7a3":
+            return 1.0 if _double_byte_code(char, "euc_kr") else 0.0  # cp949's extra syllables are rare
+        # hanja: KS X 1001 has them, but Korean shops seldom write them; Chinese read as Korean shows many
+        return 0.25 if unicodedata.name(char, "").startswith("CJK UNIFIED") and _double_byte_code(char, "euc_kr") else 0.0
+    if language == "ja":
+        if _is_kana(char):  # half-width katakana: old shops write some, mis-readings many
+            return 0.5 if char >= "\uff66" else 1.0
+        code = _double_byte_code(char, "cp932")
+        return 1.0 if _in_range(code, 0x889F, 0x9872) else 0.5 if _in_range(code, 0x989F, 0xEAA4) else 0.0
+    if language == "zh-Hans":
+        code = _double_byte_code(char, "gb2312")
+        return 1.0 if _in_range(code, 0xB0A1, 0xD7F9) else 0.5 if _in_range(code, 0xD8A1, 0xF7FE) else 0.0
+    code = _double_byte_code(char, "cp950")  # zh-Hant
+    return 1.0 if _in_range(code, 0xA440, 0xC67E) else 0.5 if _in_range(code, 0xC940, 0xF9D5) else 0.0
+
+
+# Punctuation every CJK text writes (general and CJK punctuation, full-width forms): no evidence of
+# an encoding, so not judged; every other non-ASCII character is.
+_PUNCTUATION = re.compile(r"[\s\u00b7\u2010-\u2027\u3000-\u303f\uff01-\uff65\uffe0-\uffee]")
+
+
+def _judged(char: str) -> bool:
+    """A character that tells a right reading from a wrong one: not punctuation every CJK text writes.
+    Symbols (a wrong reading of Thai as GB 2312 gives "∫¨") and private-use or unassigned code points
+    weigh 0 (`_letter_weight`)."""
+    return not _PUNCTUATION.match(char)
+
+
+def cjk_plausibility(decoded: str, language: str) -> float:
+    """The mean `_letter_weight` of the non-ASCII characters of `decoded` read as `language` (0 to 1),
+    punctuation aside.
+
+    A letter alone between ASCII weighs 0: CJK words are runs of letters, while a Western page read
+    as a CJK encoding turns each accent or curly quote, with the ASCII byte after it, into one
+    ("don’t" in cp1252 is "don稚" in cp932). Japanese is written with kana: a reading without any
+    is at most half plausible as Japanese. Fewer than `_FEWEST_JUDGED` characters are no evidence (0).
+    """
+    weights: list[float] = []
+    kana = 0
+    for run in _NON_ASCII_RUN.finditer(decoded):
+        letters = [c for c in run.group() if _judged(c)]
+        kana += sum(map(_is_kana, letters))
+        weights += [_letter_weight(c, language) if len(run.group()) > 1 else 0.0 for c in letters]
+        if len(weights) >= _LETTERS_JUDGED:
+            break
+    if len(weights) < _FEWEST_JUDGED:
+        return 0.0
+    score = sum(weights) / len(weights)
+    return score / 2 if language == "ja" and not kana else score
+
+
+def cjk_reading(body: bytes) -> str | None:
+    """The CJK legacy encoding whose reading of `body` is the most plausible (`cjk_plausibility`), when
+    one is plausible enough; None for bytes no CJK encoding reads as ordinary text.
+
+    Every encoding of `LEGACY_ENCODINGS` that decodes the bytes cleanly competes; a tie goes to the
+    first in that table: Korean before Chinese (EUC-KR hangul decode as common GB 2312 characters
+    too, while Chinese text read as Korean shows hanja, which Korean seldom writes), simplified
+    Chinese before traditional (GB 2312's common rows are Big5's common ones, and mainland shops
+    are the many).
+    """
+    best, best_score = None, 0.0
+    for language, encodings in LEGACY_ENCODINGS.items():
+        for encoding in encodings:
+            try:
+                decoded = body.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            score = cjk_plausibility(decoded, language)
+            if score >= PLAUSIBLE_CJK and score > best_score:
+                best, best_score = encoding, score
+    return best
 
 
 def sniff_encoding(body: bytes) -> str:
     """The encoding of a page that declares none: UTF-8 when it decodes as such, else the first
-    legacy encoding of its language that decodes it, else charset-normalizer's guess."""
+    legacy encoding of its language that decodes it, else the CJK encoding whose reading is
+    plausible text (`cjk_reading`), else charset-normalizer's guess.
+
+    charset-normalizer alone read an undeclared GB18030 title as Thai (cp874) and a Big5 one as
+    Korean: a few characters are too little for its statistics, and a single-byte encoding decodes
+    any bytes.
+    """
     candidates = ["utf-8"]
     declared = _HTML_LANG.search(body[:4096])
     if declared:
@@ -113,6 +230,9 @@ def sniff_encoding(body: bytes) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
+    cjk = cjk_reading(body)
+    if cjk is not None:
+        return cjk
     from charset_normalizer import from_bytes
 
     best = from_bytes(body).best()

@@ -1,0 +1,74 @@
+"""Chinese, Japanese and Korean shop pages: undeclared legacy encodings, list prices shown beside
+sale prices by their labels, the currency a page's script implies, and Chinese skirt titles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vtonkit.crawlers import evidence
+from vtonkit.crawlers.evidence import page_text
+from vtonkit.crawlers.extract import extract_product
+
+
+def _undeclared_page(name: str, sku: str = "X1") -> str:
+    """A product page with no charset and no language anywhere, as the prober's pages were."""
+    ld = json.dumps({"@context": "https://schema.org", "@type": "Product", "name": name, "sku": sku,
+                     "image": "/a.jpg", "offers": {"@type": "Offer", "price": "259", "priceCurrency": "CNY"}},
+                    ensure_ascii=False)
+    return (f"<html><head><title>{name}</title><script type='application/ld+json'>{ld}</script></head>"
+            f"<body><h1>{name}</h1></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [
+        ("gb18030", "直筒牛仔裤"),  # was read as Thai (cp874): 'ึฑอฒลฃืะฟใ'
+        ("gbk", "百褶裙"),
+        ("big5", "直筒牛仔褲"),  # was read as Korean (cp949): 'そ뎀ㆋ쩓옳'
+        ("euc-kr", "와이드 팬츠"),
+        ("shift_jis", "ワイドパンツ"),
+        ("euc-jp", "綿の長袖シャツ"),
+    ],
+)
+def test_an_undeclared_cjk_page_is_read_in_its_own_encoding(encoding, name):
+    body = _undeclared_page(name).encode(encoding)
+    assert name in page_text(body)
+    item = extract_product(body, "http://127.0.0.1/p/1")
+    assert item.title == name
+
+
+@pytest.mark.parametrize(
+    ("encoding", "shown"),
+    [
+        ("cp1252", "Don’t miss our “naïve” café skirt – it’s über schön"),
+        ("cp1251", "Юбка плиссе с высокой талией"),
+        ("cp874", "กางเกงยีนส์ขากว้าง"),  # decodes as GB18030: '∫о¨抡故膦摇情咬'
+        ("cp874", "สีดำ"),  # two common Chinese characters in GB18030: too little to tell
+    ],
+)
+def test_a_single_byte_page_is_not_taken_for_cjk(encoding, shown):
+    """A Western page's accents and curly quotes pair with the next ASCII byte into CJK characters
+    ("don’t" is "don稚" in cp932): alone between ASCII letters, they are no CJK text."""
+    body = f"<html><body><p>{shown}</p></body></html>".encode(encoding)
+    assert evidence.cjk_reading(body) is None
+
+
+@pytest.mark.slow
+def test_a_crawl_writes_undeclared_cjk_titles_readably(tmp_path):
+    """In a crawl (`PageEncodingMiddleware`) the same pages reached catalog.jsonl garbled, with no note."""
+    from tests.fixture_shops import Page
+    from tests.test_crawlers_render import _crawl_shop
+
+    pages = {"/p/gb": ("gb18030", "直筒牛仔裤"), "/p/big5": ("big5", "直筒牛仔褲")}
+
+    def shop(base: str) -> dict:
+        links = "".join(f"<a href='{path}'>x</a>" for path in pages)
+        return {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                "/": Page(f"<html><body>{links}</body></html>".encode()),
+                **{path: Page(_undeclared_page(name, path).encode(encoding), "text/html")
+                   for path, (encoding, name) in pages.items()}}
+
+    _, _, products, _, _ = _crawl_shop(shop, "generic", tmp_path, "--render", "never")
+    assert sorted((p["title"], p["category"]) for p in products) == [("直筒牛仔裤", "lower"), ("直筒牛仔褲", "lower")]
