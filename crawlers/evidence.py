@@ -55,7 +55,8 @@ class PageEvidence:
     state: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # og:/product:/twitter:/name= metas
     visible_text: str = ""
-    # vocabulary language the page declares (<html lang>, else og:locale): "ko", "zh-Hant", ...
+    # vocabulary language the page declares (<html lang>, else og:locale, else Content-Language), else
+    # the CJK language its script shows (`script_language`): "ko", "zh-Hant", ...
     language: str | None = None
 
     @property
@@ -239,6 +240,33 @@ def sniff_encoding(body: bytes) -> str:
     return best.encoding if best is not None else "utf-8"
 
 
+# Of a page's letters, the CJK share that makes its script its language when it declares none.
+_CJK_SCRIPT_SHARE = 0.2
+# Kana in this share of the CJK letters make the text Japanese (Chinese text borrows a stray "の").
+_KANA_SHARE = 0.1
+_SCRIPT_TEXT = 20_000  # characters read: a page's script shows in its first screens
+
+
+def script_language(shown: str) -> str | None:
+    """The CJK language a page's text is written in, for a page that declares none: hangul is
+    Korean, Han with kana Japanese, Han alone Chinese (traditional when more of its characters are
+    only in Big5 than only in GB 2312); None when CJK letters are under a fifth of its letters."""
+    letters = [c for c in shown[:_SCRIPT_TEXT] if c.isalpha()]
+    hangul = sum("\uac00" <= c <= "\ud7a3" for c in letters)
+    kana = sum(map(_is_kana, letters))
+    han = [c for c in letters if unicodedata.name(c, "").startswith("CJK UNIFIED")]
+    cjk = hangul + kana + len(han)
+    if not cjk or cjk < _CJK_SCRIPT_SHARE * len(letters):
+        return None
+    if hangul * 2 >= cjk:
+        return "ko"
+    if kana >= _KANA_SHARE * cjk:
+        return "ja"
+    simplified = sum(_double_byte_code(c, "big5") is None and _double_byte_code(c, "gb2312") is not None for c in han)
+    traditional = sum(_double_byte_code(c, "gb2312") is None and _double_byte_code(c, "big5") is not None for c in han)
+    return "zh-Hant" if traditional > simplified else "zh-Hans"
+
+
 def page_text(body: bytes) -> str:
     """A saved page's bytes as text, decoded as a browser would with no HTTP header to go by.
 
@@ -301,10 +329,12 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
     # Older shops declare the language in a Content-Language meta, maybe a list ("zh-CN, en")
     content_language = selector.xpath(
         "//meta[translate(@http-equiv, 'CONTENTLAGU', 'contentlagu')='content-language']/@content").get()
+    # a page that declares no language is in the one its script shows: "￥" on an undeclared Chinese
+    # page was read as the yen
     evidence.language = language_of(
         (selector.xpath("/html/@lang").get() or "").strip() or evidence.meta.get("og:locale")
         or (content_language or "").split(",")[0].strip() or None
-    )
+    ) or script_language(f"{selector.xpath('normalize-space(//title)').get()} {evidence.visible_text}")
     if lists_products(evidence):
         # A category page describing the products it lists: none of them is this page's product.
         evidence.json_ld, evidence.microdata = [], []

@@ -113,7 +113,8 @@ _THOUSANDTHS = re.compile(r"(?<![\d.,])(\d{1,3}(?:([.,\s])\d{3})*?)([.,])(\d{3})
 # Symbols several currencies write: (the currency without other evidence, {page language: currency}).
 # An ISO code from the page's structured data or the store's config decides before either.
 SHARED_SYMBOLS: dict[str, tuple[str | None, dict[str, str]]] = {
-    "$": ("USD", {}),
+    # Taiwan prices in New Taiwan dollars written "$1,280"; Hong Kong shops write "HK$" (SYMBOL_TO_ISO)
+    "$": ("USD", {"zh-Hant": "TWD"}),
     "¥": ("JPY", {"zh": "CNY"}),  # the yen and the yuan
     "￥": ("JPY", {"zh": "CNY"}),
     "元": ("CNY", {"zh-Hant": "TWD"}),  # the yuan, and in Taiwan the New Taiwan dollar
@@ -151,7 +152,7 @@ def currency_code(value: str | None, language: str | None = None) -> str | None:
     """ISO 4217 code for a code or symbol ("€" -> "EUR", "eur" -> "EUR"); unknown symbols pass through.
 
     `language` (the page's, "zh-Hans", "ja", "sv", ...) settles a symbol several currencies write:
-    "¥" is CNY on a Chinese page and JPY otherwise.
+    "¥" is CNY on a Chinese page and JPY otherwise, "$" TWD on a traditional-Chinese page.
     """
     if not value:
         return None

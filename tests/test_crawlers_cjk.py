@@ -72,3 +72,29 @@ def test_a_crawl_writes_undeclared_cjk_titles_readably(tmp_path):
 
     _, _, products, _, _ = _crawl_shop(shop, "generic", tmp_path, "--render", "never")
     assert sorted((p["title"], p["category"]) for p in products) == [("直筒牛仔裤", "lower"), ("直筒牛仔褲", "lower")]
+
+
+_SHOP_PAGE = """<html{lang}><head><title>{title}</title></head><body><h1>{title}</h1>
+<div class="price">{price}</div><p>{details}</p><div class="gallery"><img src="/img/cn1.jpg"></div></body></html>"""
+_DETAILS = {"zh-Hans": "首页 &gt; 女装 &gt; 半身裙 商品编号：CN-SK-88 颜色：黑色 已售罄",
+            "zh-Hant": "首頁 &gt; 女裝 &gt; 長褲 商品編號：TW-88 顏色：黑色", "ja": "品番：JP-88 カラー：ブラック"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "price", "encoding", "expected"),
+    [
+        ("", "高腰半身裙", "￥199.00", "gb18030", "CNY"),  # was JPY: only lang="zh-CN" made it CNY
+        (' lang="zh-CN"', "高腰半身裙", "￥199.00", "gb18030", "CNY"),
+        ("", "ワイドパンツ", "￥3,980", "shift_jis", "JPY"),  # kana: Japanese
+        ("", "寬褲牛仔褲長褲", "NT$1,280", "big5", "TWD"),
+        (' lang="zh-TW"', "寬褲", "$1,280", "utf-8", "TWD"),  # was USD
+        ("", "寬褲牛仔褲長褲", "$1,280", "big5", "TWD"),  # traditional characters: Taiwan's dollar
+        (' lang="zh-HK"', "寬褲", "HK$680", "utf-8", "HKD"),
+        ("", "高腰半身裙", "$19.90", "utf-8", "USD"),
+    ],
+)
+def test_the_currency_of_a_shared_symbol_follows_the_page_script(lang, title, price, encoding, expected):
+    script = "ja" if encoding == "shift_jis" else "zh-Hant" if "褲" in title else "zh-Hans"
+    page = _SHOP_PAGE.format(lang=lang, title=title, price=price, details=_DETAILS[script])
+    item = extract_product(page.encode(encoding), "http://127.0.0.1/p/1")
+    assert (item.title, item.currency) == (title, expected)
