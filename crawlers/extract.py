@@ -9,12 +9,14 @@ its module:
 * :mod:`~vtonkit.crawlers.evidence`: parse the page once, pick the product node on screen
 * :mod:`~vtonkit.crawlers.offers`: price, currency, availability
 * :mod:`~vtonkit.crawlers.sku`: the product reference, ranked over every source
+* :mod:`~vtonkit.crawlers.variants`: the variant of a product group the page shows
 * :mod:`~vtonkit.crawlers.page_fields`: brand, breadcrumbs, images, gender, product id
 * :mod:`~vtonkit.crawlers.categories`: the garment category, from the vocabularies in crawlers/vocab/
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -34,6 +36,7 @@ from vtonkit.crawlers.offers import read_offer, shows_many_prices
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
 from vtonkit.crawlers.text_fields import with_bounded_text
 from vtonkit.crawlers.urls import split_url
+from vtonkit.crawlers.variants import chosen_variant, group_variants, variant_availability
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
     url = url or page_url(page_html) or ""
     evidence = read_evidence(page_html, url)
     product = main_product(evidence)
+    # A group's name, brand and id are the product's; SKU, offer, colour and picture are one variant's.
+    variant = chosen_variant(product, url)
+    shown = variant or product
     meta = evidence.meta
     sources: dict[str, str] = {}
     if evidence.json_ld:
@@ -108,17 +114,22 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
     brand = page_fields.without_brand_label(brand)
     colour = pick(
         "colour",
+        (structured, shown.get("color")),
         (structured, product.get("color")),
         ("opengraph", meta.get("product:color")),
         ("twitter-card", lambda: page_fields.card_colour(evidence)),
         ("html", lambda: page_fields.visible_colour(evidence)),
     )
 
-    offer = read_offer(evidence, product, structured)
+    offer = read_offer(evidence, shown, structured)
+    if variant is not None:
+        # read_offer counts every variant of the group as a size of this one: not the other colours
+        offer = dataclasses.replace(offer, availability=variant_availability(product, variant) or offer.availability)
     if offer.price_source:
         sources["price"] = offer.price_source
 
-    sku = choose_sku(sku_candidates(evidence, product), url)
+    other_variants = [v for v in group_variants(product) if v is not variant]
+    sku = choose_sku(sku_candidates(evidence, shown, passed_over=other_variants), url)
     category = normalise_category(
         schema_category=text(product.get("category")) or offer.category,
         breadcrumbs=trail,
@@ -142,7 +153,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         colour=colour,
         category=category,
         breadcrumbs=trail,
-        image_urls=page_fields.image_urls(evidence, product, None if sources.get("product") else title),
+        image_urls=page_fields.image_urls(evidence, shown, None if sources.get("product") else title),
         sources=sources,
     ))
     shows_one_product = (title and offer.price is not None and item.image_urls

@@ -10,6 +10,7 @@ the product reference in product URLs), then visible labelled references, then s
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,8 +56,10 @@ def labelled_sku_pattern() -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z])" + labels + r"\s*[:#：]?\s*" + _SKU_VALUE, re.IGNORECASE)
 
 
-def sku_candidates(evidence: PageEvidence, product: dict[str, Any]) -> list[SkuCandidate]:
-    """Every candidate in page order within each source."""
+def sku_candidates(evidence: PageEvidence, product: dict[str, Any],
+                   passed_over: Collection[dict[str, Any]] = ()) -> list[SkuCandidate]:
+    """Every candidate in page order within each source; the structured nodes in `passed_over` (the
+    other variants of the product's group, whose SKUs name another colour or size) give none."""
     labelled = labelled_sku_pattern()
     found = [SkuCandidate(m.group(1), VISIBLE) for m in labelled.finditer(evidence.visible_text)]
     attr_test = " or ".join(
@@ -74,7 +77,8 @@ def sku_candidates(evidence: PageEvidence, product: dict[str, Any]) -> list[SkuC
             shown = match.group(1)
         if 3 <= len(shown) <= 40 and (re.search(r"\d", shown) or re.fullmatch(_LETTER_CODE, shown)) and " " not in shown:
             found.append(SkuCandidate(shown, VISIBLE))
-    for node in [product] + [n for n in evidence.structured_nodes if n is not product]:
+    skipped = {id(node) for node in passed_over}
+    for node in [product] + [n for n in evidence.structured_nodes if n is not product and id(n) not in skipped]:
         for key in ("sku", "productID", "mpn"):
             value = text(node.get(key))
             if value and not value.startswith("http"):
@@ -89,17 +93,26 @@ def _alnum(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
 
 
+def url_key(url: str) -> str:
+    """The path and query of `url` as lower-case letters and digits, to find references in."""
+    parts = urlsplit(url)
+    return _alnum(parts.path + "?" + parts.query)
+
+
+def occurs_in(reference: str, key: str) -> bool:
+    """`reference` occurs in an address's `url_key`; one under five characters may be there by chance."""
+    value = _alnum(reference)
+    return len(value) >= 5 and value in key
+
+
 def choose_sku(candidates: list[SkuCandidate], url: str) -> str | None:
     """The best candidate: found in the page URL, then by source rank, then first."""
     if not candidates:
         return None
-    parts = urlsplit(url)
-    url_key = _alnum(parts.path + "?" + parts.query)
+    key = url_key(url)
 
     def score(entry: tuple[int, SkuCandidate]) -> tuple[int, int, int]:
         index, candidate = entry
-        key = _alnum(candidate.value)
-        in_url = 1 if len(key) >= 5 and key in url_key else 0
-        return (in_url, candidate.rank, -index)
+        return (int(occurs_in(candidate.value, key)), candidate.rank, -index)
 
     return max(enumerate(candidates), key=score)[1].value
