@@ -241,16 +241,30 @@ def _named_whole(name: str) -> str:
             f" or translate(@id, '{_UPPER}', '{_UPPER.lower()}') = '{name}'")
 
 
+# a trail's shown texts
+_TRAIL_TEXT = ".//text()[normalize-space()][not(ancestor::script or ancestor::style)]"
+
+
 def _trail_texts(trail: Selector) -> list[str]:
     """The texts of a visible trail from its first link on: the steps, links or not (the current
     category is often plain text, a ``<span>`` or a ``<strong>`` after the last link), and the
     separators between them; a label before the first link ("You are here:", "현재 위치") is no step."""
-    texts = trail.root.xpath(".//text()[normalize-space()][not(ancestor::script or ancestor::style)]")
+    texts = trail.root.xpath(_TRAIL_TEXT)
     # lxml's text results know their element: a tail's is the element it follows, not the one holding it
     holders = [t.getparent() if not t.is_tail else t.getparent().getparent() for t in texts]
     first_link = next((i for i, holder in enumerate(holders)
                        if holder is not None and holder.xpath("ancestor-or-self::a")), None)
     return [] if first_link is None else [str(t) for t in texts[first_link:]]
+
+
+def _trail_steps(texts: list[str]) -> list[str]:
+    """The steps of a visible trail's `texts`, split at its separators (also inside one text node)."""
+    names = [part for t in texts for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())]
+    return [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
+
+
+# A step of a trail without links is a category's name, never a sentence.
+_MAX_PLAIN_STEP = 40
 
 
 def breadcrumbs(evidence: PageEvidence) -> list[str]:
@@ -269,9 +283,15 @@ def breadcrumbs(evidence: PageEvidence) -> list[str]:
     tests += [f"[{_named_whole(word)}][count(.//a) >= 2]" for word in _TRAIL_WORDS]
     for test in tests:
         for trail in evidence.selector.xpath(f"//*{test}")[:1]:
-            names = [part for t in _trail_texts(trail) for part in _CRUMB_SPLIT.split(re.sub(r"\s+", " ", t).strip())]
-            names = [n.strip() for n in names if n.strip() and n.strip() not in _CRUMB_SEPARATORS]
+            names = _trail_steps(_trail_texts(trail))
             if names:
+                return names
+    # Then a trail written as plain text ("<nav class=breadcrumb>홈 › 하의 › 바지</nav>"): only where
+    # separators split it into short steps, since no links say it is one
+    for name in _TRAIL_NAMES:
+        for trail in evidence.selector.xpath(f"//*[{_named(name)}][not(.//a)]")[:1]:
+            names = _trail_steps(trail.xpath(_TRAIL_TEXT).getall())
+            if len(names) >= 2 and max(map(len, names)) <= _MAX_PLAIN_STEP:
                 return names
     return []
 

@@ -94,3 +94,29 @@ def test_a_japanese_group_gives_the_variant_its_colour_and_one_picture():
     assert item.sources["colour"] == "json-ld"
     beige = extract_product(page, "http://127.0.0.1:8802/items/jp-101?color=ベージュ")
     assert _fields(beige) == ("JP-101-BE-M", 4980.0, "OutOfStock", "ベージュ", ["http://127.0.0.1:8802/img/g12.jpg"])
+
+
+# --- breadcrumb trails without links -------------------------------------------------------------
+
+_OG_PRODUCT = '<meta property="og:type" content="product"><meta property="product:price:amount" content="45000">'
+
+
+@pytest.mark.parametrize(("trail", "lang", "steps", "gender"), [
+    ('<nav class="breadcrumb">홈 › 하의 › 바지</nav>', "ko", ["홈", "하의", "바지"], None),
+    ('<div class="crumb">首页 &gt; 女装 &gt; 半身裙</div>', "zh-CN", ["首页", "女装", "半身裙"], "women"),
+    ('<ol class="breadcrumbs"><li>Home</li><li>/</li><li>Women</li><li>/</li><li>Skirts</li></ol>', "en",
+     ["Home", "Women", "Skirts"], "women"),
+])
+def test_a_trail_without_links_is_read(trail, lang, steps, gender):
+    """A trail written as plain text gave no breadcrumbs (a step had to be a link), so no gender."""
+    item = extract_product(_page(head=_OG_PRODUCT, body=f"{trail}<h1>Pleats Long A</h1>", lang=lang),
+                           "https://mall.example/product/detail.html?product_no=13")
+    assert (item.breadcrumbs, item.gender, item.category) == (steps, gender, "lower")
+
+
+def test_a_breadcrumb_named_element_that_is_no_trail_gives_none():
+    """Without links, only separators make a trail: a heading or a sentence in an element named so is none."""
+    for body in ('<div class="breadcrumb-title">Our new collection is here</div>',
+                 '<div class="crumb">Free delivery on every order over 50 euros / returns within 30 days</div>'):
+        item = extract_product(_page(head=_OG_PRODUCT, body=f"{body}<h1>Pleats Long A</h1>"), "https://shop.example/p/13")
+        assert item.breadcrumbs == [], body
