@@ -160,10 +160,38 @@ def _is_old_price(element: Any, *, container: bool = False) -> bool:
 
 
 # An old price written out in the same element as the current one ("Was £40.00 Now £25.00",
-# "RRP £60.00 Our price £35.00"): the words and the amount after them go.
-_OLD_PRICE_WORDS = re.compile(
-    r"(?<![\w])(?:was|rrp|msrp|before|orig(?:inal)?(?:\s+price)?|regular\s+price|reg\.|list\s+price|compare\s+at)"
-    r"\s*:?\s*[^\d\s]{0,4}\s*\d[\d.,]*\s*(?:[^\d\s]{1,4}(?=\s|$))?", re.IGNORECASE)
+# "RRP £60.00 Our price £35.00", "정가 39,000원 할인가 27,300원", "原价：￥399.00 促销价：￥199.00"): the
+# label (``labels.old_price`` in crawlers/vocab/) and the amount after it go.
+@lru_cache(maxsize=1)
+def _old_price_words() -> re.Pattern[str]:
+    # a Latin-script label is a whole word; CJK labels stand between other words unspaced
+    labels = "|".join(rf"(?<!\w)(?:{label})(?![^\W\d_])" if label[0].isascii() else f"(?:{label})"
+                      for label in merged_vocabulary().old_price_labels)
+    return re.compile(rf"(?:{labels})\s*[:：]?\s*[^\d\s]{{0,4}}\s*\d[\d.,]*\s*(?:[^\d\s]{{1,4}}(?=\s|$))?", re.IGNORECASE)
+
+
+def _label_before(element: Any) -> str:
+    """The text shown just before `element` in its row: the element before it (``<th>소비자가</th>``,
+    ``<dt>定価</dt>``, Cafe24's ``<span>소비자가</span>``), else its parent's text before it; out of
+    at most two wrappers with nothing before the price (``<td><span class="price">``)."""
+    node = element
+    for _ in range(3):
+        previous = node.getprevious()
+        if previous is not None:
+            shown = (previous.tail or "").strip() or (" ".join(previous.itertext()) if isinstance(previous.tag, str) else "")
+            return " ".join(shown.split())
+        parent = node.getparent()
+        if parent is None or (parent.text or "").strip():
+            return " ".join((parent.text or "").split()) if parent is not None else ""
+        node = parent
+    return ""
+
+
+def _labelled_old_price(element: Any) -> bool:
+    """The label shown before `element` names a list price ("소비자가", "定価", "市场价", "RRP")."""
+    return page_fields.is_label(_label_before(element), merged_vocabulary().old_price_labels)
+
+
 # A multi-buy offer ("2 for £30", "3 for 2"): no one product's price.
 _MULTI_BUY = re.compile(r"(?<![\w.,])\d+\s+for\s+\S*\d", re.IGNORECASE)
 
@@ -233,7 +261,8 @@ def price_from_html(evidence: PageEvidence, product_name: str | None = None) -> 
     price ("<th>판매가</th><td>39,000원</td>", see ``labels.price`` in crawlers/vocab/).
 
     The price the product costs now: elements named as a sale or final price first, a price
-    marked as before tax last, and nothing shown struck through or as the old price, nor in the
+    marked as before tax last, nothing shown struck through or named as the old price, and a list
+    price ("<th>소비자가</th>", "<dt>定価</dt>", "市场价：￥399.00") only when the page shows no other; nor in the
     cards of related or recommended products (nor in another product's microdata, when
     `product_name`, the page's own product's name, is given).
     """
@@ -247,13 +276,17 @@ def price_from_html(evidence: PageEvidence, product_name: str | None = None) -> 
             if amount is not None:
                 return amount, currency
     current = _current_price_elements(evidence)
+    # A list price ("<th>소비자가</th><td class=price>") is the price only where no other is shown.
+    listed = [node for node in current if _labelled_old_price(node)]
     # A price the page marks as before tax goes after the others; then sale and final prices first.
-    now_first = sorted(current, key=lambda node: (_marked_before_tax(node),
-                                                  not _NOW_PRICE_CLASS.search(node.get("class") or "")))
+    now_first = sorted((node for node in current if node not in listed),
+                       key=lambda node: (_marked_before_tax(node), not _NOW_PRICE_CLASS.search(node.get("class") or "")))
     # Then the labelled rows, a sale price's label first.
     labelled = sorted(page_fields.labelled_cells(evidence, merged_vocabulary().price_labels), key=lambda row: row[0])
-    for node in now_first + [cell.root for _, cell in labelled if not _in_other_products(cell.root)]:
-        shown = _OLD_PRICE_WORDS.sub(" ", _current_price_text(node)).strip()
+    shown_prices = now_first + [cell.root for _, cell in labelled if not _in_other_products(cell.root)]
+    for node in shown_prices + listed:
+        shown = _current_price_text(node)
+        shown = shown if node in listed else _old_price_words().sub(" ", shown).strip()
         if not shown or len(shown) > 60 or not re.search(r"\d", shown) or _MULTI_BUY.search(shown):
             continue
         amount, currency = parse_price(shown, language=evidence.language)

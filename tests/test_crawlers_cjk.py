@@ -98,3 +98,30 @@ def test_the_currency_of_a_shared_symbol_follows_the_page_script(lang, title, pr
     page = _SHOP_PAGE.format(lang=lang, title=title, price=price, details=_DETAILS[script])
     item = extract_product(page.encode(encoding), "http://127.0.0.1/p/1")
     assert (item.title, item.currency) == (title, expected)
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "expected"),
+    [
+        ("ko", '<table><tr><th>소비자가</th><td class="price">39,000원</td></tr>'
+               '<tr><th>판매가</th><td class="price">27,300원</td></tr></table>', (27300.0, "KRW")),
+        ("ko", '<div class="price">정가 39,000원 할인가 27,300원</div>', (27300.0, "KRW")),
+        ("ko", '<ul class="info_list"><li><span>소비자가</span><span class="price">39,000원</span></li>'
+               '<li><span>할인판매가</span><span class="price">27,300원 (11,700원 할인)</span></li></ul>', (27300.0, "KRW")),
+        ("ja", '<dl><dt>定価</dt><dd class="price">¥5,990</dd><dt>販売価格</dt><dd class="price">¥2,990</dd></dl>',
+         (2990.0, "JPY")),
+        ("ja", '<div class="price">定価 ¥5,990 → 販売価格 ¥2,990</div>', (2990.0, "JPY")),
+        ("zh-CN", '<div class="price">市场价：￥399.00</div><div class="price">本店价：￥199.00</div>', (199.0, "CNY")),
+        ("zh-CN", '<div class="price">原价：<span>￥399.00</span> 促销价：<span class="promo">￥199.00</span></div>',
+         (199.0, "CNY")),
+        ("de", '<p><span>UVP</span> <span class="price">79,95 €</span></p><p class="price">49,95 €</p>', (49.95, "EUR")),
+        ("en", '<div class="price">RRP £60.00 Our price £35.00</div>', (35.0, "GBP")),
+        # a list price the page shows alone is the price
+        ("ja", '<dl><dt>定価</dt><dd class="price">¥5,990</dd></dl>', (5990.0, "JPY")),
+    ],
+)
+def test_a_list_price_shown_by_its_label_is_not_the_price(lang, shown, expected):
+    """The list price came first: 39,000원, ¥5,990, ￥399 were taken for the price paid."""
+    page = f'<html lang="{lang}"><head><title>T</title></head><body><h1>Wide pants</h1>{shown}<img src="/a.jpg"></body></html>'
+    item = extract_product(page.encode(), "http://s.test/p/1")
+    assert (item.price, item.currency) == expected

@@ -19,7 +19,9 @@ Each ``<language>.toml`` (BCP 47 tag: ``en``, ``de``, ``ko``, ``zh-Hans``, ...) 
 * ``[labels]`` ``sku``: regular-expression fragments that introduce a product reference in the
   visible page ("Article number", "상품코드", "品番"); ``colour``: the same for a colour;
   ``brand``: for a brand; ``price``: the whole header of a table row or definition-list entry
-  that shows the price paid ("판매가", "販売価格", "售价"), a sale price's first; ``load_more``: the
+  that shows the price paid ("판매가", "販売価格", "售价"), a sale price's first; ``old_price``: the
+  label of a list price shown beside the price paid ("소비자가", "定価", "市场价", "RRP", "UVP"),
+  whose amount is not the price, as a row's header or written before the amount; ``load_more``: the
   caption of a listing's "load more" button ("Load more", "더보기", "もっと見る"), clicked when a
   rendered listing stops growing on scroll; ``next_page``: the whole caption of a "next page"
   button ("Next", "다음", "下一页"), clicked when there is no "load more" button. These fragments
@@ -68,6 +70,7 @@ class Vocabulary:
     colour_labels: tuple[str, ...] = ()
     brand_labels: tuple[str, ...] = ()
     price_labels: tuple[str, ...] = ()
+    old_price_labels: tuple[str, ...] = ()
     load_more_labels: tuple[str, ...] = ()
     next_page_labels: tuple[str, ...] = ()
     out_of_stock: tuple[str, ...] = ()
@@ -124,6 +127,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         colour_labels=_strings(path, "labels.colour", labels["colour"]) if "colour" in labels else (),
         brand_labels=_strings(path, "labels.brand", labels["brand"]) if "brand" in labels else (),
         price_labels=_strings(path, "labels.price", labels["price"]) if "price" in labels else (),
+        old_price_labels=_strings(path, "labels.old_price", labels["old_price"]) if "old_price" in labels else (),
         load_more_labels=_strings(path, "labels.load_more", labels["load_more"]) if "load_more" in labels else (),
         next_page_labels=_strings(path, "labels.next_page", labels["next_page"]) if "next_page" in labels else (),
         out_of_stock=tuple(data.get("availability", {}).get("out_of_stock", ())),
@@ -172,6 +176,7 @@ def merged_vocabulary() -> Vocabulary:
         colour_labels=_union([v.colour_labels for v in every]),
         brand_labels=_union([v.brand_labels for v in every]),
         price_labels=_union([v.price_labels for v in every]),
+        old_price_labels=_union([v.old_price_labels for v in every]),
         load_more_labels=_union([v.load_more_labels for v in every]),
         next_page_labels=_union([v.next_page_labels for v in every]),
         out_of_stock=_union([v.out_of_stock for v in every]),
