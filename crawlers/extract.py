@@ -64,6 +64,8 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
     url = url or page_url(page_html) or ""
     evidence = read_evidence(page_html, url)
     product = main_product(evidence)
+    if page_fields.is_article_page(evidence, product):
+        return None  # a blog post's Product is the item it writes about, not the page's
     # A group's name, brand and id are the product's; SKU, offer, colour and picture are one variant's.
     variant = chosen_variant(product, url)
     shown = variant or product
@@ -138,6 +140,12 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         language=evidence.language,
     )
 
+    images = page_fields.image_urls(evidence, shown, None if sources.get("product") else title)
+    if (sources.get("product") == "opengraph" and offer.price is None and not sku and images
+            and all(map(page_fields.is_decoration, images))):
+        # og:type "product" with no price, no reference and no picture but the shop's logo: an error
+        # page the shop's template declares as a product ("Page not found")
+        del sources["product"]
     item = with_bounded_text(ProductItem(
         store=store or (split_url(url).hostname or ""),
         url=url,
@@ -153,7 +161,7 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
         colour=colour,
         category=category,
         breadcrumbs=trail,
-        image_urls=page_fields.image_urls(evidence, shown, None if sources.get("product") else title),
+        image_urls=images,
         sources=sources,
     ))
     shows_one_product = (title and offer.price is not None and item.image_urls

@@ -12,7 +12,7 @@ from typing import Any
 
 from parsel import Selector
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import PageEvidence, same_product_nodes, text
+from vtonkit.crawlers.evidence import PageEvidence, PageMarks, same_product_nodes, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
 from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
@@ -310,6 +310,51 @@ def title_heading(evidence: PageEvidence, title: str | None) -> Selector | None:
                  if name and _folded(heading.xpath("normalize-space()").get() or "").startswith(name)), None)
 
 
+# schema.org types of writing: a blog post or guide that recommends an item carries its Product too
+_ARTICLE_TYPES = {"article", "blogposting", "newsarticle", "techarticle", "report", "scholarlyarticle",
+                  "socialmediaposting", "liveblogposting", "discussionforumposting"}
+
+
+def _node_address(value: Any) -> str | None:
+    """A JSON-LD address written as a string or as a node (``{"@id": ...}``)."""
+    if isinstance(value, dict):
+        value = value.get("@id") or value.get("url")
+    return value if isinstance(value, str) else text(value)
+
+
+def is_article_page(evidence: PageEvidence, product: dict[str, Any]) -> bool:
+    """The page is an article (a blog post, a styling guide) that describes `product`, not its page.
+
+    An Article node is the page's main entity when its headline is the page's heading (``<h1>``,
+    ``og:title``, the ``<title>`` less the shop's name), its ``mainEntityOfPage`` is the page's address,
+    or a ``WebPage`` names it as its ``mainEntity``; the product is still the page's own when its
+    address is the page's, its picture the ``og:image`` or its name the heading itself.
+    """
+    nodes = evidence.json_ld_all
+    articles = [n for n in nodes if types_of(n) & _ARTICLE_TYPES]
+    if not articles or not product:
+        return False
+    sel = evidence.selector
+    h1 = sel.xpath("normalize-space(//h1)").get()
+    headings = {_folded(h) for h in (h1, evidence.meta.get("og:title"),
+                                     without_site_name(sel.xpath("normalize-space(//title)").get(),
+                                                       evidence.meta.get("og:site_name"), h1))
+                if h and h.strip()}
+    same_page, shows_og_image, _ = PageMarks.of(evidence).signals(product)
+    if same_page or shows_og_image or _folded(text(product.get("name")) or "") in headings:
+        return False
+    page_path = split_url(evidence.url).path.rstrip("/")
+    main_entities = {id(n["mainEntity"]) for n in nodes if "webpage" in types_of(n) and isinstance(n.get("mainEntity"), dict)}
+
+    def is_main_entity(article: dict[str, Any]) -> bool:
+        headline = _folded(text(article.get("headline")) or text(article.get("name")) or "")
+        address = _node_address(article.get("mainEntityOfPage")) or ""
+        names_page = bool(page_path) and split_url(join_url(evidence.url, address)).path.rstrip("/") == page_path
+        return bool(headline and headline in headings) or (bool(address) and names_page) or id(article) in main_entities
+
+    return any(map(is_main_entity, articles))
+
+
 def document_base(evidence: PageEvidence) -> str:
     """The address the page's relative URLs resolve against: its ``<base href>`` (itself resolved
     against the page's URL), else the page's URL."""
@@ -425,6 +470,11 @@ def largest_shown(evidence: PageEvidence, urls: list[str], base: str | None) -> 
 
 # what a page shows beside a product that is not its picture
 _NOT_A_PICTURE = re.compile(r"logo|icon|sprite|badge|flag|payment|avatar|banner|rating|star", re.IGNORECASE)
+
+
+def is_decoration(url: str) -> bool:
+    """An image whose file name says it is the shop's logo, an icon, a badge, not a product's picture."""
+    return bool(_NOT_A_PICTURE.search(split_url(url).path.rsplit("/", 1)[-1]))
 
 
 def pictures_of(evidence: PageEvidence, title: str) -> list[str]:

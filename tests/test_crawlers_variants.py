@@ -96,6 +96,47 @@ def test_a_japanese_group_gives_the_variant_its_colour_and_one_picture():
     assert _fields(beige) == ("JP-101-BE-M", 4980.0, "OutOfStock", "ベージュ", ["http://127.0.0.1:8802/img/g12.jpg"])
 
 
+# --- pages that are not a product's --------------------------------------------------------------
+
+_WIDE_JEANS = {"@context": "https://schema.org", "@type": "Product", "name": "Wide jeans", "sku": "WJ1",
+               "image": "/wj.jpg", "offers": {"@type": "Offer", "price": "59", "priceCurrency": "EUR"}}
+
+
+@pytest.mark.parametrize("article", [
+    {"@context": "https://schema.org", "@type": "BlogPosting", "headline": "How to style wide jeans"},
+    {"@context": "https://schema.org", "@type": "Article", "headline": "Five looks",
+     "mainEntityOfPage": {"@id": "https://s.test/blog/how-to-style-wide-jeans"}},
+    {"@context": "https://schema.org", "@type": "WebPage",
+     "mainEntity": {"@type": "NewsArticle", "headline": "Denim news"}},
+])
+def test_a_blog_post_recommending_a_product_is_no_product_page(article):
+    """A blog post carries the Product it recommends beside its own Article: it was kept as that product."""
+    page = _page(article, _WIDE_JEANS, head="<title>How to style wide jeans - Blog</title>",
+                 body='<h1>How to style wide jeans</h1><p>Our pick costs €59.</p><img src="/blog.jpg">')
+    assert extract_product(page, "https://s.test/blog/how-to-style-wide-jeans") is None
+
+
+def test_a_product_page_with_an_article_node_is_still_a_product():
+    """Some themes write an Article for every page: on a product's own page the product is the page's."""
+    article = {"@context": "https://schema.org", "@type": "Article", "headline": "Wide jeans"}
+    page = _page(article, _WIDE_JEANS, head="<title>Wide jeans | Shop</title>", body="<h1>Wide jeans</h1>")
+    item = extract_product(page, "https://s.test/p/wide-jeans")
+    assert (item.title, item.sku, item.price) == ("Wide jeans", "WJ1", 59.0)
+
+
+def test_an_opengraph_error_page_is_no_product():
+    """A soft 404 keeps the template's og:type "product": "Page not found" with the shop's logo as its
+    picture was a product."""
+    head = ('<title>Page not found</title><meta property="og:type" content="product">'
+            '<meta property="og:title" content="Page not found"><meta property="og:image" content="/logo.png">'
+            '<meta property="product:price:amount" content="0"><meta property="product:price:currency" content="EUR">')
+    assert extract_product(_page(head=head, body="<h1>Page not found</h1>"), "https://s.test/products/gone") is None
+    # a product's own picture and price keep an OpenGraph-only page a product
+    head = head.replace("Page not found", "Wide jeans").replace("/logo.png", "/wj.jpg").replace('"0"', '"59"')
+    item = extract_product(_page(head=head, body="<h1>Wide jeans</h1>"), "https://s.test/products/wide-jeans")
+    assert (item.title, item.price, item.sources["product"]) == ("Wide jeans", 59.0, "opengraph")
+
+
 # --- breadcrumb trails without links -------------------------------------------------------------
 
 _OG_PRODUCT = '<meta property="og:type" content="product"><meta property="product:price:amount" content="45000">'
