@@ -125,3 +125,23 @@ def test_a_list_price_shown_by_its_label_is_not_the_price(lang, shown, expected)
     page = f'<html lang="{lang}"><head><title>T</title></head><body><h1>Wide pants</h1>{shown}<img src="/a.jpg"></body></html>'
     item = extract_product(page.encode(), "http://s.test/p/1")
     assert (item.price, item.currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("高腰裙", "lower"),  # was other: a --category lower crawl dropped it
+        ("长裙", "lower"),
+        ("長裙", "lower"),
+        ("百褶裙", "lower"),
+        ("法式碎花连衣裙", "dresses"),  # "裙" is in the dress word too: the dress stays a dress
+        ("碎花連身裙", "dresses"),
+        ("女童公主裙", "dresses"),
+        ("大裙摆衬衫", "upper"),  # a shirt with a full hem
+        ("真丝睡裙", "other"),  # a nightdress
+    ],
+)
+def test_a_chinese_skirt_title_names_a_lower_garment(title, category):
+    page = f'<html lang="zh-CN"><head><title>{title}</title></head><body><h1>{title}</h1>' \
+           '<div class="price">￥199.00</div><img src="/a.jpg"></body></html>'
+    assert extract_product(page.encode(), "http://s.test/p/1").category == category
