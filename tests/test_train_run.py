@@ -1082,6 +1082,32 @@ def test_ctrl_c_before_the_first_checkpoint_keeps_the_steps_done(tmp_path: Path)
     assert [record["step"] for record in _log(run)][:step] == list(range(1, step + 1))
 
 
+def test_the_checkpoint_ctrl_c_writes_is_exactly_its_step(tmp_path: Path) -> None:
+    """Ctrl-C landed inside a step: the checkpoint labelled step N held the next step's optimizer update
+    or BatchNorm statistics (num_batches_tracked N + 1), and a resumed run drifted from an uninterrupted
+    one by 0.5-12 %. The step now finishes first; the checkpoint equals an uninterrupted run's at N."""
+    import torch
+
+    run, process, said = _train_then_ctrl_c(tmp_path, checkpoint_every=500)
+    assert process.returncode == 130, said
+    assert "SIGINT: stopping after the current step" in said, said
+    step = torch.load(run / "resume.pt", map_location="cpu", weights_only=False)["step"]
+    assert len(_log(run)) == step  # no step computed past the checkpoint
+    pairs = tmp_path / "pairs.txt"
+    reference = tmp_path / "reference"
+    done = _vtonkit("train", shared_path("data", "vitonhd"), "--split", "test", "--pairs", pairs, "--stage",
+                    "condition", "--batch-size", 1, "--checkpoint-every", step, "--sample-every", 500, "--steps", step,
+                    *TINY, "--out", reference)
+    assert done.returncode == 0, done.stdout + done.stderr
+    interrupted = torch.load(run / "mtviton.pth", map_location="cpu")
+    straight = torch.load(reference / "mtviton.pth", map_location="cpu")
+    assert interrupted.keys() == straight.keys()
+    tracked = [k for k in straight if k.endswith("num_batches_tracked")]
+    assert tracked and all(int(interrupted[k]) == int(straight[k]) == step for k in tracked)
+    for key, value in straight.items():
+        assert torch.allclose(interrupted[key].float(), value.float(), rtol=1e-5, atol=1e-6), key
+
+
 def test_a_resume_file_or_another_width_as_a_network_file_says_which_file_to_give(tmp_path: Path) -> None:
     """The run's resume.pt given as the network file was "holds Python objects ... save the weights
     with torch.save(model.state_dict(), path)"; an --init-tocg file of another width listed 212 shape

@@ -206,11 +206,19 @@ def batches_from(dataset: TrainingDataset, options: TrainOptions, world: World, 
     step = start_step
     while True:
         batches = epoch_batches(dataset, options, world, epoch)[position:]
-        loader = DataLoader(dataset, batch_sampler=batches, num_workers=options.workers)
+        loader = DataLoader(dataset, batch_sampler=batches, num_workers=options.workers,
+                            worker_init_fn=_leave_ctrl_c_to_the_trainer if options.workers else None)
         for raw in _plain_worker_errors(loader):
             yield step, raw
             step += 1
         epoch, position = epoch + 1, 0
+
+
+def _leave_ctrl_c_to_the_trainer(_worker_id: int) -> None:
+    """A worker process ignores the Ctrl-C the terminal sends the whole process group: the trainer
+    finishes its step and checkpoints (`stops_at_step_end`); a worker that died of it failed the
+    next batch's fetch instead."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # How the message of a vtonkit error raised in a DataLoader worker process ends: torch re-raises it
@@ -343,6 +351,40 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+@dataclass
+class StopRequest:
+    """The first Ctrl-C or SIGTERM of a run, kept until the step it landed in has finished."""
+
+    signal_name: str | None = None
+
+
+@contextlib.contextmanager
+def stops_at_step_end(enabled: bool = True) -> Iterator[StopRequest]:
+    """Make the first Ctrl-C or SIGTERM a request the loop answers after its current step (a second one
+    interrupts at once). Raised inside a step, the interruption came after the optimizer's update or a
+    BatchNorm forward of the next step: the checkpoint labelled step N held part of step N+1, and a
+    resumed run drifted from an uninterrupted one. Main thread of a single process only (torchrun's
+    ranks would stop at different steps)."""
+    request = StopRequest()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def note(signum: int, _frame: Any) -> None:
+        if request.signal_name is not None:  # asked twice: do not wait for the step
+            raise KeyboardInterrupt
+        request.signal_name = signal.Signals(signum).name
+        logger.warning("%s: stopping after the current step (again to stop at once, without a checkpoint)",
+                       request.signal_name)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def fixed_settings(options: TrainOptions) -> dict[str, Any]:
@@ -540,36 +582,34 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
         run_files.write_options(run, run_record(run, options, category, world, data, start_step))
     log = run_files.LossLog(run) if world.is_main else None
     keys = LOSS_KEYS[options.stage]
-    step = checkpointed = start_step
+    step = start_step
     try:
-        if step < options.steps:
-            for step_index, raw in batches_from(dataset, options, world, start_step):
-                raw = {k: v.to(device) for k, v in raw.items()}  # `index` keys the stage-2 cache
-                losses = stage.trainer.step(stage.make_batch(raw))
-                losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
-                step = step_index + 1
-                if log is not None:
-                    log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
-                summary.last_losses = losses
-                if step % options.checkpoint_every == 0 or step == options.steps:
-                    checkpointed = step  # first: a Ctrl-C held while it is written arrives as it returns
-                    summary.checkpoint = (_checkpoint(run, options, stage, step, category, world, data)
-                                          or summary.checkpoint)
-                if world.is_main and (step % options.sample_every == 0 or step == options.steps):
-                    save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
-                    run_files.plot_losses(run, keys)
-                if progress is not None and world.is_main:
-                    progress(step, options.steps, losses)
-                if step >= options.steps:
-                    break
-    except KeyboardInterrupt:
-        # Ctrl-C keeps the steps since the last checkpoint (with the default --checkpoint-every 500 a
-        # Ctrl-C at step 499 lost them all). One process only: the ranks of a torchrun job would
-        # have to agree on the step, and a signal reaches them at different points.
-        if world.size == 1 and step > checkpointed:
-            logger.warning("interrupted: writing a checkpoint at step %d first", step)
-            _checkpoint(run, options, stage, step, category, world, data)
-        raise
+        with stops_at_step_end(enabled=world.size == 1) as stop:
+            if step < options.steps:
+                for step_index, raw in batches_from(dataset, options, world, start_step):
+                    raw = {k: v.to(device) for k, v in raw.items()}  # `index` keys the stage-2 cache
+                    losses = stage.trainer.step(stage.make_batch(raw))
+                    losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
+                    step = step_index + 1
+                    if log is not None:
+                        log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
+                    summary.last_losses = losses
+                    if progress is not None and world.is_main:  # before a checkpoint that may fail
+                        progress(step, options.steps, losses)
+                    # Ctrl-C keeps the steps since the last checkpoint (with the default
+                    # --checkpoint-every 500 a Ctrl-C at step 499 lost them all)
+                    if step % options.checkpoint_every == 0 or step == options.steps or stop.signal_name:
+                        if stop.signal_name:
+                            logger.warning("interrupted: writing a checkpoint at step %d first", step)
+                        summary.checkpoint = (_checkpoint(run, options, stage, step, category, world, data)
+                                              or summary.checkpoint)
+                    if stop.signal_name:
+                        raise KeyboardInterrupt
+                    if world.is_main and (step % options.sample_every == 0 or step == options.steps):
+                        save_samples(run, step, getattr(stage.trainer, "last_visuals", None))
+                        run_files.plot_losses(run, keys)
+                    if step >= options.steps:
+                        break
     finally:
         if log is not None:
             log.close()
