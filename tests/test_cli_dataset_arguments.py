@@ -179,3 +179,21 @@ def test_evaluate_names_real_as_the_option_given_a_split_folder(mine: Path, tmp_
     result, said = invoke("evaluate", "--pred", mine / "test" / "image", "--real", mine / "test", "--split", "test",
                           "--out", tmp_path / "e.json")
     assert result.exit_code == 2 and "Invalid value for --real:" in said, said
+
+
+@pytest.mark.parametrize("command", [
+    ["infer", "{lower}", "--method", "warp", "--out", "{tmp}/out"],
+    ["sheet", "{lower}", "--garment", "013563", "--out", "{tmp}/sheets"],
+    ["evaluate", "--pred", "{tmp}", "--real", "{lower}"],
+], ids=["infer", "sheet", "evaluate"])
+def test_a_split_the_dataset_lacks_is_named_with_the_splits_it_has(built: Path, tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    """A lower-body dataset with only train: infer read the missing test split as "no category recorded",
+    so upper, and told the user to fetch upper-body checkpoints; sheet said "no garment '013563' in
+    lower/test/cloth (0 there)", a folder that does not exist."""
+    args = [part.format(lower=built / "lower", tmp=tmp_path) for part in command]
+    result = CliRunner().invoke(app, args)
+    said = " ".join(result.output.split()).replace("│", " ")
+    said = " ".join(said.split())
+    assert result.exit_code == 2, said
+    assert "test: no such split folder (the dataset has train); choose one with --split" in said, said

@@ -227,7 +227,7 @@ def test_bad_options_are_usage_errors_before_any_work(vitonhd: Path, tmp_path: P
         ([*infer, "--out", str(tmp_path / "o1"), "--category", "shoes"], "--category", "'shoes' is not one of"),
         ([*infer, "--out", str(tmp_path / "o2"), "--evaluate", "--eval-protocol", "nope"], "--eval-protocol", "nope"),
         (["sheet", str(dataset), "--split", "val", "--garment", "00013_00", "--out", str(tmp_path / "s")], "--split",
-         "split must be one of"),
+         "'val' is not one of train, test"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--out", str(tmp_path)], "--out", "is a folder"),
         (["evaluate", "--pred", str(tmp_path), "--real", str(dataset), "--protocol", "nope"], "--protocol", "nope"),
         # these drew the evaluation's progress bar first, and a file as --pred was "folder not found"

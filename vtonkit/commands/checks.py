@@ -91,7 +91,8 @@ def check_out_beside_dataset(out: Path, dataset: Path, option: str = "--out") ->
         raise typer.BadParameter(problem, param_hint=option)
 
 
-def check_category(dataset: Path, split: str, category: str | None, option: str = "--category") -> str:
+def check_category(dataset: Path, split: str, category: str | None, option: str = "--category",
+                   dataset_option: str = "DATASET") -> str:
     """The garment category to use on `dataset`'s `split`: `category` if given and the manifest agrees,
     else the one the manifest records, else upper (a usage error names a disagreement)."""
     from vtonkit.datasets.manifest import resolve_category
@@ -99,7 +100,10 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
     from vtonkit.core.categories import GARMENT_CATEGORIES
     from vtonkit.core.errors import FormatError, VtonkitError
 
-    check_dataset_root(Path(dataset), split)
+    check_dataset_root(Path(dataset), split, dataset_option)
+    # before the manifest: a split never made read as "no category recorded", so upper, and infer
+    # blamed lower-body checkpoints for it
+    check_split_exists(Path(dataset), split, dataset_option)
     if category is not None:
         check_choice(category, GARMENT_CATEGORIES, option)
     try:
@@ -108,6 +112,16 @@ def check_category(dataset: Path, split: str, category: str | None, option: str 
         return category or "upper"
     except VtonkitError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def check_split_exists(dataset: Path, split: str, dataset_option: str = "DATASET") -> None:
+    """Refuse a dataset folder that is not there, or a split of it never made (naming the splits it has)."""
+    from vtonkit.datasets.layout import SPLITS, DatasetLayout
+    from vtonkit.datasets.pairing import missing_split_problem
+
+    check_choice(split, SPLITS, "--split")
+    if (problem := missing_split_problem(DatasetLayout(dataset), split)) is not None:
+        raise typer.BadParameter(problem, param_hint="--split" if dataset.is_dir() else dataset_option)
 
 
 def check_checkpoint_category(category: str, *checkpoints: Path | None) -> None:

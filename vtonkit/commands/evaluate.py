@@ -113,7 +113,7 @@ def evaluate(
 
     check_choice(protocol, PROTOCOLS, "--protocol")
     check_dataset_root(real, split, "--real")
-    category = check_category(real, split, category)
+    category = check_category(real, split, category, dataset_option="--real")
     check_device(device)
     if out is not None:
         from vtonkit.vton_infer.evaluation.report import report_paths
