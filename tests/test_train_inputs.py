@@ -189,3 +189,33 @@ def test_a_checkpoint_of_another_category_is_named_in_plain_words(tmp_path: Path
     (tmp_path / "mtviton.pth").write_bytes(b"weights")
     said = category_mismatch([tmp_path / "mtviton.pth"], category)
     assert f"was trained for {trained} garments" in said and f"it would draw {words};" in said
+
+
+def test_a_dataset_without_a_recorded_category_is_said_to_train_upper(tmp_path: Path) -> None:
+    """A lower-body dataset built or copied by hand (no .vtonkit manifest) trained an upper-body model
+    without a word; a manifest's category, or --category, needs no note."""
+    from typer.testing import CliRunner
+
+    from vtonkit.cli import app
+    from vtonkit.datasets.importers.dresscode import import_dresscode
+
+    pairs = _pair_list(tmp_path / "pairs.txt", ["00006_00"])
+    tiny = ["--split", "test", "--pairs", str(pairs), "--batch-size", "1", "--steps", "1", "--width", "8",
+            "--disc-width", "8", "--vgg-width", "16", "--stage", "condition"]
+    unrecorded = _copy_of_the_test_split(tmp_path / "copied")
+    said = CliRunner().invoke(app, ["train", str(unrecorded), *tiny, "--out", str(tmp_path / "a")])
+    text = " ".join(said.output.split())
+    assert said.exit_code == 0, text
+    assert "no garment category is recorded for" in text and "training for upper-body garments" in text
+    said = CliRunner().invoke(app, ["train", str(unrecorded), *tiny, "--category", "upper", "--out", str(tmp_path / "b")])
+    assert said.exit_code == 0 and "no garment category is recorded" not in said.output
+    lower = tmp_path / "lower"
+    assert import_dresscode(shared_path("data", "dresscode", "lower_body"), lower, category="lower",
+                            progress=False).converted
+    name = sorted(p.stem for p in (lower / "train" / "cloth").glob("*.jpg"))[0]
+    said = CliRunner().invoke(app, ["train", str(lower), "--split", "train", "--batch-size", "1", "--steps", "1",
+                                    "--width", "8", "--disc-width", "8", "--vgg-width", "16", "--stage", "condition",
+                                    "--pairs", str(_pair_list(tmp_path / "lower.txt", [name])),
+                                    "--out", str(tmp_path / "c")])
+    assert said.exit_code == 0, said.output
+    assert "no garment category is recorded" not in said.output

@@ -69,6 +69,8 @@ def train(
     check_dataset_root(dataset, split)  # DATASET/test: "DATASET/test/train: no such split folder" named no fix
     check_device(device)
     check_out_beside_dataset(out, dataset)
+    if category is None and not resume:
+        _note_assumed_category(dataset, split)
     if threads:
         torch.set_num_threads(threads)
     options = TrainOptions(
@@ -122,3 +124,21 @@ def train(
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
+
+
+def _note_assumed_category(dataset: Path, split: str) -> None:
+    """Say so when no manifest records the garment category, so upper is assumed: a lower-body dataset
+    built or copied by hand trained an upper-body model without a word (its agnostic files give it away
+    only to `validate`)."""
+    from vtonkit.core.errors import VtonkitError
+    from vtonkit.core.progress import console
+    from vtonkit.datasets.manifest import dataset_category
+
+    try:
+        if dataset_category(dataset, split) is not None:
+            return
+    except VtonkitError:  # a mixed or damaged manifest: the run itself names it
+        return
+    console.print(f"note: no garment category is recorded for {escape(str(dataset))} (split {split}; a dataset "
+                  "not prepared or imported by vtonkit): training for upper-body garments; pass --category lower "
+                  "or dresses for other garments")
