@@ -83,7 +83,7 @@ def test_fewer_usable_samples_than_a_batch_is_refused_naming_one(tmp_path: Path)
     pairs = _pair_list(tmp_path / "three.txt", persons)
     for person in persons[1:]:
         (dataset / "test" / "image-parse-v3" / f"{person}.png").write_bytes(b"junk")
-    with pytest.raises(VtonkitError, match=r"1 of 3 listed training samples usable \(2 bad, e\.g\. 000(08|13)_00 "
+    with pytest.raises(VtonkitError, match=r"1 of 3 listed training samples left \(2 bad, e\.g\. 000(08|13)_00 "
                                            r"\(\S+image-parse-v3/000(08|13)_00\.png: not an image.*\)\), fewer than "
                                            r"one batch of 2") as caught:
         train(_options(dataset, tmp_path / "run", pairs, batch_size=2, steps=2))
@@ -109,7 +109,7 @@ def test_a_data_error_in_a_worker_process_reads_as_with_no_worker(tmp_path: Path
     with pytest.raises(VtonkitError) as caught:
         train(_options(dataset, tmp_path / "run", pairs, batch_size=2, steps=2, workers=1))
     message = str(caught.value)
-    assert message.startswith(f"{dataset / 'test'}: 1 of 3 listed training samples usable"), message
+    assert message.startswith(f"{dataset / 'test'}: 1 of 3 listed training samples left"), message
     assert "Traceback" not in message and "DataLoader worker" not in message and "\n" not in message
 
 
@@ -219,3 +219,23 @@ def test_a_dataset_without_a_recorded_category_is_said_to_train_upper(tmp_path: 
                                     "--out", str(tmp_path / "c")])
     assert said.exit_code == 0, said.output
     assert "no garment category is recorded" not in said.output
+
+
+def test_samples_whose_files_are_missing_are_counted_before_the_first_step(tmp_path: Path) -> None:
+    """A pair list of names the dataset does not hold (Dress Code's raw names): "1 of 3 listed training
+    samples usable (2 bad)" when none was, the third simply not tried yet; with one missing and one
+    corrupt sample of three, a step was trained on a batch of the one good sample twice."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import VtonkitError
+
+    dataset = _copy_of_the_test_split(tmp_path / "ds")
+    unknown = _pair_list(tmp_path / "raw.txt", ["013563_0", "013564_0", "013565_0"])
+    with pytest.raises(VtonkitError, match=r"no readable training sample \(3 bad, e\.g\. 013563_0 \(\S+013563_0\.jpg: "
+                                           r"no such file\)\)"):
+        train(_options(dataset, tmp_path / "run", unknown, batch_size=2, steps=2))
+    mixed = _pair_list(tmp_path / "mixed.txt", ["00006_00", "missing_00", "00013_00"])
+    (dataset / "test" / "image-parse-v3" / "00013_00.png").write_bytes(b"junk")
+    with pytest.raises(VtonkitError, match="1 of 3 listed training samples left"):
+        train(_options(dataset, tmp_path / "run2", mixed, batch_size=2, steps=2))
+    assert not (tmp_path / "run2" / "losses.jsonl").is_file() or not (tmp_path / "run2" / "losses.jsonl").read_text()

@@ -128,6 +128,21 @@ class TrainingDataset(Dataset):
                                          "placeholder copy of another garment (vtonkit pairs made them for persons "
                                          "without one): nothing to train on; train on persons photographed in "
                                          "their own garment")
+        self._note_missing_files()
+
+    def _note_missing_files(self) -> None:
+        """Mark the samples whose files are missing as bad before the first step (a stat each): found one
+        by one while training, the usable count was wrong ("1 of 3 usable" with none) and a step could
+        be trained on a batch that repeated the one good sample."""
+        for name in self.names:
+            absent = next((path for path in pair_files(self.split_dir, name, name, category=self.category)
+                           if not path.is_file()), None)
+            if absent is not None:
+                self.bad[name] = f"{absent}: no such file"
+        if self.bad:
+            logger.error("%d of %d listed training samples lack a file and are left out (%s)", len(self.bad),
+                         len(self.names), self._bad_example())
+            self._check_enough_usable()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -180,5 +195,5 @@ class TrainingDataset(Dataset):
             raise VtonkitError(f"{self.split_dir.root}: no readable training sample ({self._bad_example()})")
         if usable < self.batch_size:
             raise VtonkitError(f"{self.split_dir.root}: {usable} of {len(self.names)} listed training samples "
-                               f"usable ({self._bad_example()}), fewer than one batch of {self.batch_size}: each "
+                               f"left ({self._bad_example()}), fewer than one batch of {self.batch_size}: each "
                                "batch would repeat a sample; fix or unlist the bad ones, or lower --batch-size")
