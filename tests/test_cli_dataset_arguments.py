@@ -197,3 +197,29 @@ def test_a_split_the_dataset_lacks_is_named_with_the_splits_it_has(built: Path, 
     said = " ".join(said.split())
     assert result.exit_code == 2, said
     assert "test: no such split folder (the dataset has train); choose one with --split" in said, said
+
+
+def test_train_and_infer_refuse_an_out_holding_the_other_kind_of_run(mine: Path, tmp_path: Path) -> None:
+    """`train --out` into an infer output folder put weights, losses.png and samples/ among the try-ons
+    (a later `evaluate --pred` scored losses.png); `infer --out` into a run folder the reverse."""
+    previews = tmp_path / "previews"
+    made = CliRunner().invoke(app, ["infer", str(mine), "--method", "warp", "--out", str(previews)])
+    assert made.exit_code == 0, made.output
+    trained = CliRunner().invoke(app, ["train", str(mine), "--split", "test", "--stage", "condition", "--steps", "1",
+                                       "--batch-size", "1", "--width", "8", "--disc-width", "8", "--vgg-width", "16",
+                                       "--out", str(previews)])
+    said = " ".join(trained.output.replace("│", " ").split())
+    assert trained.exit_code == 2, said
+    assert "holds try-on outputs of `vtonkit infer` (infer-settings.json); a training run needs a folder of its own" \
+        in said, said
+    assert not (previews / "run.json").exists()
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(app, ["train", str(mine), "--split", "test", "--stage", "condition", "--steps", "1",
+                                       "--batch-size", "1", "--width", "8", "--disc-width", "8", "--vgg-width", "16",
+                                       "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    refused = CliRunner().invoke(app, ["infer", str(mine), "--method", "warp", "--out", str(run)])
+    said = " ".join(refused.output.replace("│", " ").split())
+    assert refused.exit_code == 2, said
+    assert "holds a training run of `vtonkit train` (run.json); try-on outputs need a folder of its own" in said
+    assert not list(run.glob("*_*.png"))

@@ -91,6 +91,25 @@ def check_out_beside_dataset(out: Path, dataset: Path, option: str = "--out") ->
         raise typer.BadParameter(problem, param_hint=option)
 
 
+def check_out_holds_no_other_run(out: Path, kind: str) -> None:
+    """Refuse an --out that holds the other kind of run: a training run's files (weights, losses.png,
+    samples/) among try-on outputs were scored by `evaluate --pred` as outputs, and the reverse mixed
+    previews into a run folder. `kind`: "train" or "infer", the run about to start."""
+    from vtonkit.vton_infer.run_log import LOG_GLOB, SETTINGS_FILE
+    from vtonkit.vton_infer.train.run_files import OPTIONS_FILE, RESUME_FILE
+
+    if kind == "train":
+        found = [(out / SETTINGS_FILE)] + sorted(out.glob(LOG_GLOB))
+        other, what = "try-on outputs of `vtonkit infer`", "a training run needs"
+    else:
+        found = [out / OPTIONS_FILE, out / RESUME_FILE]
+        other, what = "a training run of `vtonkit train`", "try-on outputs need"
+    held = next((path for path in found if path.is_file()), None)
+    if held is not None:
+        raise typer.BadParameter(f"{out} holds {other} ({held.name}); {what} a folder of its own",
+                                 param_hint="--out")
+
+
 def check_category(dataset: Path, split: str, category: str | None, option: str = "--category",
                    dataset_option: str = "DATASET") -> str:
     """The garment category to use on `dataset`'s `split`: `category` if given and the manifest agrees,

@@ -117,7 +117,7 @@ def infer(
     from vtonkit.vton_infer.shards import Shard
 
     from vtonkit.commands.checks import (check_category, check_checkpoint_category, check_choice, check_device,
-                                         check_out_beside_dataset, check_output_folder)
+                                         check_out_beside_dataset, check_out_holds_no_other_run, check_output_folder)
     from vtonkit.vton_infer.evaluation.protocols import PROTOCOLS
 
     method = _choose_method(method, tocg_checkpoint, gen_checkpoint)
@@ -128,6 +128,7 @@ def infer(
     if evaluate:  # checked now, not after every pair is computed
         check_choice(eval_protocol, PROTOCOLS, "--eval-protocol")
     check_out_beside_dataset(out, dataset)
+    check_out_holds_no_other_run(out, "infer")
     check_output_folder(out)
     # a file where a subfolder goes failed every pair after computing it
     for wanted, folder in ((grids, "grid"), (save_tensors, "tensors")):

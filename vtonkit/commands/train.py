@@ -58,7 +58,7 @@ def train(
     from vtonkit.datasets.layout import SPLITS
 
     from vtonkit.commands.checks import (check_choice, check_dataset_root, check_device, check_out_beside_dataset,
-                                         check_output_folder)
+                                         check_out_holds_no_other_run, check_output_folder)
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, fitted_description, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions, check_options
@@ -83,6 +83,7 @@ def train(
     made_out = not out.exists()
     try:
         check_options(options)  # before the progress bar: a usage error is no training run
+        check_out_holds_no_other_run(out, "train")
         check_output_folder(out)  # after the options: a refused option leaves no folder behind
         if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 shows the progress
             summary = run_training(options)
