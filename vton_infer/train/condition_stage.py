@@ -44,7 +44,7 @@ Not reproduced: `--G_D_seperate` (a second tocg forward for the D step), `--spec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
@@ -174,13 +174,39 @@ def condition_batch(raw: Mapping[str, torch.Tensor], t13: Sequence[int] = OFFICI
     )
 
 
+def captioned(caption: str):
+    """A visuals dataclass field with its sample-grid caption (`runner.save_samples` reads it)."""
+    return field(metadata={"caption": caption})
+
+
 @dataclass
 class ConditionVisuals:
-    """The last step's outputs for sample grids (detached)."""
+    """What the sample grid shows of the last step, one tile per field in this order: the inputs,
+    then each target beside the prediction the loss compares with it. Detached; the batch fields
+    are views of the batch, not copies."""
 
-    warped_cloth: torch.Tensor  # (N, 3, H, W) as it entered the VGG loss
-    warped_cloth_mask: torch.Tensor  # (N, 1, H, W) as it entered the L1 loss
-    fake_segmap: torch.Tensor  # (N, 13, H, W) composed layout scores
+    garment: torch.Tensor = captioned("garment")  # (N, 3, H, W) in [-1, 1]
+    garment_mask: torch.Tensor = captioned("garment mask")  # (N, 1, H, W)
+    parse_agnostic: torch.Tensor = captioned("parse agnostic")  # (N, 13, H, W) one-hot
+    densepose: torch.Tensor = captioned("densepose")  # (N, 3, H, W) in [-1, 1]
+    target_garment: torch.Tensor = captioned("target: worn garment")  # (N, 3, H, W) the VGG target
+    warped_cloth: torch.Tensor = captioned("output: warped garment")  # (N, 3, H, W) as it entered the VGG loss
+    target_garment_mask: torch.Tensor = captioned("target: garment mask")  # (N, 1, H, W) the L1 target
+    warped_cloth_mask: torch.Tensor = captioned("output: warped mask")  # (N, 1, H, W) as it entered the L1 loss
+    target_parse: torch.Tensor = captioned("target: parse")  # (N, 13, H, W) one-hot, the CE target
+    fake_segmap: torch.Tensor = captioned("output: parse")  # (N, 13, H, W) composed layout scores
+
+    @classmethod
+    def of(cls, batch: ConditionBatch, warped_cloth: torch.Tensor, warped_cloth_mask: torch.Tensor,
+           fake_segmap: torch.Tensor) -> ConditionVisuals:
+        """The step's batch and predictions, detached."""
+        return cls(
+            garment=batch.input1[:, :3].detach(), garment_mask=batch.input1[:, 3:].detach(),
+            parse_agnostic=batch.input2[:, :13].detach(), densepose=batch.input2[:, 13:].detach(),
+            target_garment=batch.im_c.detach(), warped_cloth=warped_cloth.detach(),
+            target_garment_mask=batch.pcm.detach(), warped_cloth_mask=warped_cloth_mask.detach(),
+            target_parse=batch.label.detach(), fake_segmap=fake_segmap.detach(),
+        )
 
     @property
     def layout(self) -> torch.Tensor:
@@ -265,7 +291,7 @@ class ConditionTrainer:
             self.precision.backward_step(d_total, self.optimizers.discriminator)
         self.precision.end_step()
         self.step_count += 1
-        self.last_visuals = ConditionVisuals(warped_c.detach(), warped_cm.detach(), fake_segmap.detach())
+        self.last_visuals = ConditionVisuals.of(batch, warped_c, warped_cm, fake_segmap)
         values = (l1_cloth, vgg, tv, ce, g_gan, g_total, d_real, d_fake, d_total)
         return {key: float(value.detach().float().item()) for key, value in zip(LOSS_KEYS, values)}
 

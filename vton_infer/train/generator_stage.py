@@ -45,7 +45,7 @@ import torch
 from torch import nn
 from vtonkit.vton_infer.networks.spade import NoiseShare
 from vtonkit.vton_infer.pipeline import COMPOSITIONS, condition_stage, generator_layout
-from vtonkit.vton_infer.train.condition_stage import OFFICIAL_T13, one_hot_layout, unit_range
+from vtonkit.vton_infer.train.condition_stage import OFFICIAL_T13, captioned, one_hot_layout, unit_range
 from vtonkit.vton_infer.train.discriminators import ImageDiscriminator
 from vtonkit.vton_infer.train.losses import (
     feature_matching_loss,
@@ -141,9 +141,11 @@ class GeneratorBatch:
     parse: torch.Tensor  # (N, 7, H, W): one-hot generator layout
     image: torch.Tensor  # (N, 3, H, W): the person photo in [-1, 1] (target)
     fake_parse: torch.Tensor  # (N, H, W) int64: the 13-class layout (for sample grids)
+    garment: torch.Tensor | None = None  # (N, 3, H, W) the unwarped garment in [-1, 1] (for sample grids)
 
     def to(self, device: torch.device | str) -> GeneratorBatch:
-        return GeneratorBatch(*(getattr(self, f.name).to(device) for f in fields(self)))
+        tensors = (getattr(self, f.name) for f in fields(self))
+        return GeneratorBatch(*(None if t is None else t.to(device) for t in tensors))
 
 
 @dataclass
@@ -200,7 +202,8 @@ def assemble_generator_batch(raw: Mapping[str, torch.Tensor], frozen_outputs: Fr
     """The generator's inputs and target from the uint8 sources and the frozen stage's outputs."""
     _, parse = generator_layout(frozen_outputs.fake_parse)
     x = torch.cat((unit_range(raw["agnostic"]), unit_range(raw["densepose"]), frozen_outputs.warped_cloth), 1)
-    return GeneratorBatch(x=x, parse=parse, image=unit_range(raw["image"]), fake_parse=frozen_outputs.fake_parse)
+    return GeneratorBatch(x=x, parse=parse, image=unit_range(raw["image"]), fake_parse=frozen_outputs.fake_parse,
+                          garment=unit_range(raw["cloth"]))
 
 
 # what the per-sample cache of the frozen stage may hold (warped garment float32 + layout uint8:
@@ -251,11 +254,26 @@ class CachedGeneratorBatches:
 
 @dataclass
 class GeneratorVisuals:
-    """The last step's outputs for sample grids (detached)."""
+    """What the sample grid shows of the last step, one tile per field in this order: the
+    generator's inputs, then the real photo beside the output the VGG loss compares with it.
+    Detached; the batch fields are views of the batch, not copies."""
 
-    output: torch.Tensor  # (N, 3, H, W) generator output of the generator step, in [-1, 1]
-    warped_cloth: torch.Tensor  # (N, 3, H, W)
-    fake_parse: torch.Tensor  # (N, H, W) int64, 13 classes
+    agnostic: torch.Tensor = captioned("agnostic")  # (N, 3, H, W) in [-1, 1]
+    densepose: torch.Tensor = captioned("densepose")  # (N, 3, H, W) in [-1, 1]
+    garment: torch.Tensor | None = captioned("garment")  # (N, 3, H, W); None for a batch built without it
+    warped_cloth: torch.Tensor = captioned("warped garment (stage 1)")  # (N, 3, H, W)
+    fake_parse: torch.Tensor = captioned("parse (stage 1)")  # (N, H, W) int64, 13 classes
+    image: torch.Tensor = captioned("target: person")  # (N, 3, H, W) in [-1, 1]
+    output: torch.Tensor = captioned("output: try-on")  # (N, 3, H, W) generator output of the generator step
+
+    @classmethod
+    def of(cls, batch: GeneratorBatch, output: torch.Tensor) -> GeneratorVisuals:
+        """The step's batch and output, detached."""
+        x = batch.x.detach()
+        return cls(agnostic=x[:, 0:3], densepose=x[:, 3:6],
+                   garment=None if batch.garment is None else batch.garment.detach(),
+                   warped_cloth=x[:, 6:9], fake_parse=batch.fake_parse, image=batch.image.detach(),
+                   output=output.detach())
 
 
 def _split_batch(predictions: list[list[torch.Tensor]], n: int) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
@@ -341,7 +359,7 @@ class GeneratorTrainer:
         for scheduler in self.schedulers:
             scheduler.step()
         self.step_count += 1
-        self.last_visuals = GeneratorVisuals(output.detach(), batch.x[:, 6:9].detach(), batch.fake_parse)
+        self.last_visuals = GeneratorVisuals.of(batch, output)
         values = (g_gan, g_feat, g_vgg, g_total, d_real, d_fake, d_total)
         return {key: float(value.detach().float().item()) for key, value in zip(LOSS_KEYS, values)}
 

@@ -265,10 +265,12 @@ def _visual_rgb(tensor: torch.Tensor) -> np.ndarray:
 
 def save_samples(run: Path, step: int, visuals: Any, rows: int = 2) -> Path | None:
     """RUN/samples/step<N>.png: one captioned row per sample of the last batch (the trainer's
-    `last_visuals` dataclass: each tensor field becomes a captioned tile)."""
+    `last_visuals` dataclass: each tensor field becomes a tile, in field order, captioned by its
+    `caption` metadata or else its name; a None field is left out)."""
     if visuals is None:
         return None
-    visuals = {f.name.replace("_", " "): getattr(visuals, f.name) for f in dataclasses.fields(visuals)}
+    visuals = {f.metadata.get("caption", f.name.replace("_", " ")): getattr(visuals, f.name)
+               for f in dataclasses.fields(visuals) if getattr(visuals, f.name) is not None}
     count = min(rows, next(iter(visuals.values())).shape[0])
     lines = [grids.labelled_row([(name, _visual_rgb(v[i])) for name, v in visuals.items()],
                                 title=f"step {step}, sample {i}") for i in range(count)]
