@@ -407,9 +407,31 @@ def visible_availability(evidence: PageEvidence) -> str | None:
             continue
         if orderable is not None and orderable.search(shown):
             return "InStock"
-        if any(w in shown for w in words) and not _one_variant(node.root, shown, words):
+        if any(w in shown for w in words) and not _one_variant(node.root, shown, words) \
+                and not _in_other_products(node.root):  # a related product's badge is not this one's stock
             return "OutOfStock"
+    if _sold_out_control(evidence, words):
+        return "OutOfStock"
     return "InStock" if _enabled_buy_button(evidence) else None
+
+
+def _sold_out_control(evidence: PageEvidence, words: list[str]) -> bool:
+    """A shown button of the page's own product captioned only with a sold-out word: Cafe24 shows
+    `<span class="btnSubmit">SOLD OUT</span>` (or a script link captioned "품절") where the buy links
+    were, with no stock or sold class to find it by."""
+    controls = evidence.selector.xpath(f"({_BUY_CONTROLS} | //*[contains(translate(@class, 'BTN', 'btn'), 'btn')])"
+                                       "[not(ancestor::script)]" + SHOWN)
+    for control in controls[:80]:
+        shown = " ".join(" ".join(control.xpath(".//text()" + SHOWN).getall()).split()).lower()
+        rest = shown
+        for word in words:
+            rest = rest.replace(word, " ")
+        # only the word: a size's control shows its size too ("XS - sold out"), whatever its class
+        # says (Cafe24's button classes say "sizeL" of the button itself)
+        if shown and len(shown) <= 40 and rest != shown and not re.sub(r"[\W_]+", "", rest) \
+                and not _in_other_products(control.root):
+            return True
+    return False
 
 
 def read_offer(evidence: PageEvidence, product: dict[str, Any], structured: str) -> OfferFinding:

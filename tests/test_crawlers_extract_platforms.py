@@ -611,3 +611,31 @@ def test_youngcart_sold_out_notice(attributes):
     page = _page(head='<meta property="og:title" content="기모 슬랙스">', lang="ko", body=_YOUNGCART.format(
         soldout=f'<p {attributes}>상품의 재고가 부족하여 구매할 수 없습니다.</p>'))
     assert extract_product(page, "https://mall.example/shop/item.php?it_id=1", expected=True).availability == "OutOfStock"
+
+
+_CAFE24_BUY_AREA = (
+    '<div class="xans-product-action"><div class="ec-base-button">'
+    '<a href="#none" class="first btnSubmit sizeL {buy}" onclick="product_submit(1, \'/exec/front/order/basket/\', this)">'
+    '<span id="btnBuy">바로 구매하기</span></a>'
+    '<span class="btnSubmit sizeL {sold}">SOLD OUT</span>'
+    '<a href="#none" class="btnNormal sizeL actionCart {buy}" onclick="product_submit(2, \'/exec/front/order/basket/\', '
+    'this)">장바구니 담기</a></div></div>')
+
+
+@pytest.mark.parametrize("buy_area, availability", [
+    (_CAFE24_BUY_AREA.format(buy="displaynone", sold=""), "OutOfStock"),
+    (_CAFE24_BUY_AREA.format(buy="", sold="displaynone"), "InStock"),
+    ('<a href="#none" class="btnSubmit" onclick="product_submit(1, \'/exec/\', this)">품절</a>', "OutOfStock"),
+    # another product's sold-out button is not this one's
+    ('<a href="#none" class="btnBasket" onclick="buy()">장바구니 담기</a><div class="xans-product-relation">'
+     '<span class="btnSold">SOLD OUT</span></div>', "InStock"),
+    # a size that is sold out is not the product
+    ('<a href="#none" class="btnBasket" onclick="buy()">장바구니 담기</a><span class="btnOption">XS - 품절</span>', "InStock"),
+], ids=["cafe24-sold-out", "cafe24-in-stock", "script-link-captioned-sold-out", "related-product", "one-size"])
+def test_a_buy_button_that_only_says_sold_out_is_out_of_stock(buy_area, availability):
+    """Cafe24 replaces its buy links with `<span class="btnSubmit sizeL">SOLD OUT</span>`: no stock or sold
+    class to find it by, so a sold-out product's availability was None."""
+    body = (f"<h1>린넨 셔츠</h1><table><tr><th>판매가</th><td><strong id='span_product_price_text'>45,000원</strong>"
+            f"</td></tr><tr><th>상품코드</th><td>P0000B</td></tr></table>{buy_area}<img src='/web/product/big/1.jpg'>")
+    item = extract_product(_page(body=body, lang="ko"), "https://mall.example/product/detail.html?product_no=11")
+    assert item is not None and item.availability == availability
