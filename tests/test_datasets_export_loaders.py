@@ -247,3 +247,20 @@ def test_the_default_pairs_rotate_like_the_importers_without_placeholders() -> N
     # one person and no other garment: its own, so StableVITON's paired test still has it
     assert default_pairs("test", {"a"}, set(), {}) == [("a.jpg", "a.jpg")]
     assert default_pairs("test", {"a"}, set(), {"a": {"copied_from": "z"}}) == []
+
+
+def test_a_mask_inpaint_export_writes_the_paired_list_when_no_person_wears_its_own(vitonhd_dataset: Path,
+                                                                                   tmp_path: Path) -> None:
+    """Every test person with a placeholder garment (a shop's products only): the mask-inpaint export left
+    test_pairs_paired.txt out, which its readers open (the Dress Code export wrote it empty)."""
+    root = tmp_path / "shop"
+    shutil.copytree(vitonhd_dataset, root)
+    for folder in ("cloth", "cloth-mask"):
+        shutil.copy(root / "test" / folder / "00006_00.jpg", root / "test" / folder / "shop-x.jpg")
+        for person in ("00006_00", "00008_00", "00013_00", "00017_00", "00034_00"):
+            (root / "test" / folder / f"{person}.jpg").unlink()
+    assert len(write_pair_list(root, "test", "unpaired", seed=0).placeholders) == 5
+    export_mask_inpaint(root, tmp_path / "mi", category="upper", progress=False)
+    paired = tmp_path / "mi" / "test_pairs_paired.txt"
+    assert paired.is_file() and paired.read_text() == ""
+    assert read_pairs(tmp_path / "mi" / "test_pairs_unpaired.txt")

@@ -95,9 +95,10 @@ def export_mask_inpaint(dataset: str | Path, out: str | Path, *, category: str |
     write_split_pair_lists(pair_lists, out, report, samples, garments, dataset,
                            extra_names=lambda split: ("test_pairs_unpaired.txt",) if split == "test" else ())
     # paired: each person in its own garment, not in a placeholder copy of another
-    test_stems = sorted(exported_stems(report, samples, "test") - borrowed(placeholder_records(dataset, "test")))
-    if test_stems:
-        write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in test_stems])
+    exported_test = exported_stems(report, samples, "test")
+    if exported_test:  # written even empty (every person in a placeholder), as the readers open all three
+        own = sorted(exported_test - borrowed(placeholder_records(dataset, "test")))
+        write_pairs(out / "test_pairs_paired.txt", [(f"{s}.jpg", f"{s}.jpg") for s in own])
     write_tag_files(out, report, samples)
     return report
 
