@@ -105,7 +105,7 @@ def validate(
 def review(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
-    port: int = typer.Option(8765, min=0, max=65535, help="Port of the local review app (0 picks a free one)."),
+    port: int = typer.Option(8766, min=0, max=65535, help="Port of the local review app (0 picks a free one; 8765 is the demo store's)."),
     allow_host: list[str] = typer.Option(
         None,
         "--allow-host",
@@ -137,7 +137,7 @@ def review(
     Keys: j/l or arrows move, k keep, r reject, n note, u undecided, f / F next / previous flag. Decisions are stored in
     <dataset>/.vtonkit/review.sqlite. Runs `validate` first if no report exists.
 
-    Example: vtonkit review data/zalando-hd-resized          (then open http://127.0.0.1:8765)
+    Example: vtonkit review data/zalando-hd-resized          (then open http://127.0.0.1:8766)
     Example: vtonkit review data/zalando-hd-resized --static review.html
     """
     from rich.console import Console
