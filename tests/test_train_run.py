@@ -444,6 +444,7 @@ def test_lower_body_trains_both_stages_and_infers(lower_dataset: Path, tmp_path:
     assert done.returncode == 0, done.stdout + done.stderr
     (logged,) = _log(gen_run)
     assert sorted(logged) == sorted(["step", "lr", *GENERATOR_KEYS]) and all(np.isfinite(list(logged.values())))
+    assert logged["lr"] == 1e-4  # the rate step 1 ran at (the scheduler's next one, 5e-5, was logged)
     assert (gen_run / "losses.png").is_file() and list((gen_run / "samples").glob("*.png"))
     one_pair = tmp_path / "one_pair.txt"  # one 1024x768 try-on is enough to prove the chain (and half the time)
     one_pair.write_text((lower_dataset / "test_pairs.txt").read_text().splitlines()[0] + "\n")

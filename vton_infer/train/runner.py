@@ -590,11 +590,12 @@ def _train(options: TrainOptions, world: World, progress: ProgressCallback | Non
             if step < options.steps:
                 for step_index, raw in batches_from(dataset, options, world, start_step):
                     raw = {k: v.to(device) for k, v in raw.items()}  # `index` keys the stage-2 cache
+                    lr = current_lr(stage.trainer)  # the rate this step runs at: the scheduler moves in it
                     losses = stage.trainer.step(stage.make_batch(raw))
                     losses = mean_over_ranks({k: float(losses[k]) for k in keys}, world)
                     step = step_index + 1
                     if log is not None:
-                        log.write({"step": step, "lr": current_lr(stage.trainer), **losses})
+                        log.write({"step": step, "lr": lr, **losses})
                     summary.last_losses = losses
                     if progress is not None and world.is_main:  # before a checkpoint that may fail
                         progress(step, options.steps, losses)
