@@ -252,8 +252,15 @@ LISTING_URL_HINT = re.compile(
 # scripts that show every product of a shop, one picked by a product parameter: Youngcart's
 # /shop/item.php?it_id=, Imweb's /shop_view/?idx=, Taobao-like /item.htm?id=
 PRODUCT_SCRIPT_HINT = re.compile(r"/(?:item|shop_view|goods_view|product_view)(?:\.\w+)?/?$", re.IGNORECASE)
-# sitemap files of products (Shopify: sitemap_products_1.xml)
-PRODUCT_SITEMAP_HINT = re.compile(r"product|goods|item", re.IGNORECASE)
+# sitemap files of products, named so by a whole word of their path (Shopify's sitemap_products_1.xml,
+# Yoast's product-sitemap.xml, WordPress's wp-sitemap-posts-product-1.xml, goods.xml, /items/1.xml):
+# searched anywhere, "item" matched the "s-item-ap" of every sitemap.xml, so a plain sitemap's
+# category and CMS pages were rendered and reported as missing products. A product taxonomy's sitemap
+# (WooCommerce's product_cat, product_tag) lists listings.
+PRODUCT_SITEMAP_HINT = re.compile(
+    r"(?<![a-z0-9])(?:products?|goods|items?)(?![a-z0-9])(?![-_](?:cat|categor|tag|brand|type|attribute))",
+    re.IGNORECASE,
+)
 
 
 def expected_product_url(url: str, sitemap_url: str = "") -> bool:
@@ -265,4 +272,4 @@ def expected_product_url(url: str, sitemap_url: str = "") -> bool:
                         for name, value in parse_qsl(parts.query, keep_blank_values=True))
     looks_like_product = ((bool(PRODUCT_URL_HINT.search(path)) or (picks_product and bool(PRODUCT_SCRIPT_HINT.search(path))))
                           and not LISTING_URL_HINT.search(path))
-    return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(sitemap_url))
+    return looks_like_product or bool(PRODUCT_SITEMAP_HINT.search(split_url(sitemap_url).path))

@@ -1,0 +1,73 @@
+"""What a crawl fetches first, what it prunes, and what it writes once: a shop on 127.0.0.1 and the
+real `vtonkit crawl` (the generic spider).
+
+* product links before more listing views, and the product links a budget stop left unfetched named;
+* a listing's sort and filter views counted across its ``/page/N/`` paths (a link trap);
+* the sizes of one colour of a ``ProductGroup`` one record, each colour its own;
+* only a sitemap named for products makes its entries product pages.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
+from tests.test_crawlers_render import REPO, VTONKIT
+
+ROBOTS = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+
+
+def _crawl(shop: FixtureShop, out, *options: str) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url + "/",
+                              "--no-throttle", "--render", "never", *options],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    products_file = out / "products.jsonl"
+    lines = products_file.read_text(encoding="utf-8").splitlines() if products_file.exists() else []
+    return run, summary, [json.loads(line) for line in lines]
+
+
+def _tail(run: subprocess.CompletedProcess) -> str:
+    return run.stdout[-3000:] + run.stderr[-3000:]
+
+
+def _product(sku: str) -> Page:
+    return html(f"<h1>{sku}</h1>", head=product_ld(sku, f"/img/{sku}.jpg",
+                                                   {"@type": "Offer", "price": 30, "priceCurrency": "EUR"}, sku=sku))
+
+
+def _plain_sitemap(base: str) -> Routes:
+    """A sitemap.xml (named for nothing) listing a category page and the product it links."""
+    xml = ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+           f"<url><loc>{base}/women/tops-women.html</loc></url><url><loc>{base}/products/tee</loc></url></urlset>")
+    return {"/robots.txt": Page(f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n".encode(), "text/plain"),
+            "/sitemap.xml": Page(xml.encode(), "application/xml"),
+            "/": html("<p>welcome</p>"),
+            "/women/tops-women.html": html("<h1>Tops</h1><a href='/products/tee'>tee</a>"),
+            "/products/tee": _product("tee")}
+
+
+def test_a_plain_sitemaps_entries_are_not_all_product_pages(tmp_path):
+    """"item" was searched anywhere in the sitemap's URL and "sitemap" holds it: every entry of a
+    sitemap.xml was a product page, its category pages reported as missing products."""
+    shop = FixtureShop(_plain_sitemap)
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    assert [p["sku"] for p in products] == ["tee"]
+    assert summary["missing_products"] == [], summary["missing_products"]
+
+
+def test_a_sitemap_named_for_products_makes_its_entries_product_pages():
+    from vtonkit.crawlers.url_roles import expected_product_url
+
+    page = "http://x/women/tops-women.html"
+    for sitemap in ("product-sitemap.xml", "sitemap_products_1.xml?from=1", "goods.xml", "items.xml",
+                    "wp-sitemap-posts-product-1.xml", "sitemaps/products/1.xml"):
+        assert expected_product_url(page, f"http://x/{sitemap}"), sitemap
+    for sitemap in ("sitemap.xml", "sitemap-index.xml", "wp-sitemap-taxonomies-product_cat-1.xml",
+                    "product_cat-sitemap.xml"):
+        assert not expected_product_url(page, f"http://x/{sitemap}"), sitemap
