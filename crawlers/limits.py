@@ -12,8 +12,9 @@ crawl finite whatever it sends:
   ``VTONKIT_MAX_SECONDS`` seconds (``--max-time``), or ``VTONKIT_STALL_PAGES`` pages in a row
   without a product page. Image downloads are not pages.
 * **Traps** (:class:`TrapFilter`): links that only lead to more of themselves are pruned before
-  they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` views on one path (query
-  strings without item and category ids, see :mod:`~vtonkit.crawlers.url_roles`: faceted
+  they are scheduled: more than ``VTONKIT_TRAP_QUERY_VARIANTS`` views of one listing (a path,
+  its ``/page/N/`` paths included; query strings without item and category ids, see
+  :mod:`~vtonkit.crawlers.url_roles`: faceted
   navigation, session ids, endless sort/filter combinations), more than
   ``VTONKIT_TRAP_LISTING_PAGES`` pages of one listing (a page counter that never ends), more than
   ``VTONKIT_TRAP_MAX_PARAMS`` query parameters on one link (stacked facets), and a path segment
@@ -41,7 +42,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
 from vtonkit.crawlers import settings as defaults  # the documented default of every limit
 from vtonkit.crawlers.robots import is_robots_request
-from vtonkit.crawlers.url_roles import listing_of, page_number, view_query
+from vtonkit.crawlers.url_roles import listing_of, listing_view, page_number
 
 logger = logging.getLogger(__name__)
 
@@ -309,8 +310,8 @@ class TrapFilter(BaseSpiderMiddleware):
             )
         # Views, not raw query strings: an item or category id, or a plain listing's page number,
         # does not make a new view (url_roles); a shop serving every product from one path is not
-        # a trap, facets are.
-        view = view_query(parts.query)
+        # a trap, facets are. Counted per listing, its /page/N/ paths together.
+        listing_path, view = listing_view(url)
         page = page_number(url)
         if page is not None and self.max_listing_pages:
             listing = listing_of(url)
@@ -326,15 +327,15 @@ class TrapFilter(BaseSpiderMiddleware):
         if self.max_params and len(params) > self.max_params:
             pattern = f"{host}{path}?{'&'.join(names)} (more than {self.max_params} query parameters)"
             return "facet-stacking", f"{host}{path}", pattern
-        key = (host, path)
+        key = (host, listing_path)
         variants = self.state.query_variants.setdefault(key, set())
         seen_names = self.state.param_names.setdefault(key, Counter())
         if view in variants:
             return None
         if self.max_variants and len(variants) >= self.max_variants:
             common = ", ".join(name for name, _ in seen_names.most_common(5))
-            pattern = f"{host}{path}?… (more than {self.max_variants} query variants; parameters {common})"
-            return "query-explosion", f"{host}{path}", pattern
+            pattern = f"{host}{listing_path}?… (more than {self.max_variants} query variants; parameters {common})"
+            return "query-explosion", f"{host}{listing_path}", pattern
         variants.add(view)
         seen_names.update(names)
         return None

@@ -22,7 +22,8 @@
   every route the same shell), and it is another page than ``/``: kept in links, in product
   identity, and in the requests' fingerprints (:class:`RouteFingerprinter`).
 * **The listing a page belongs to** (:func:`listing_of`): the URL without its page number; link-trap
-  pruning caps the pages of each listing.
+  pruning caps the pages of each listing, and counts the views of a listing across its paginated
+  paths (:func:`listing_view`: ``/shop/page/3/?orderby=price`` is a view of ``/shop/``).
 * **The view a query shows** (:func:`view_query`): the query without the parameters that pick one
   item or category (``product_no=101``, ``goodsNo=7``, ``id=42``, ``cate_no=24``) and, for a plain
   listing, without its page number. Link-trap
@@ -173,6 +174,20 @@ def view_query(query: str) -> str:
     if all(_is_page_param(name, value) for name, value in params):
         return ""
     return urlencode(sorted(params))
+
+
+def listing_view(url: str) -> tuple[str, str]:
+    """(path of the listing, the view of it `url` shows): the path without a ``/page/N`` step, and
+    the query's view (`view_query`) with that page number. Every page of a filtered or sorted view is
+    a view of one listing: WooCommerce gives each page its own path (``/shop/page/3/?orderby=price``),
+    and its size and sort views, counted per path, stayed under the trap's limit on every page."""
+    parts = split_url(url)
+    view = view_query(parts.query)
+    in_path = _PAGE_IN_PATH.search(parts.path)
+    if in_path is None or not view:
+        return parts.path or "/", view
+    page = in_path.group(0).strip("/").split("/")[-1]
+    return _PAGE_IN_PATH.sub("/", parts.path), f"{view}&{urlencode({'page': int(page)})}"
 
 
 def listing_of(url: str) -> tuple[str, str, str]:

@@ -40,6 +40,35 @@ def _product(sku: str) -> Page:
                                                    {"@type": "Offer", "price": 30, "priceCurrency": "EUR"}, sku=sku))
 
 
+def _paginated_facets(base: str) -> Routes:
+    """A WooCommerce-style listing of 5 pages, each its own path (/shop/page/N/), each linking a
+    product and 30 size and sort views of itself (30 per path, under the trap's 100)."""
+    routes: Routes = {"/robots.txt": ROBOTS}
+    for page in range(1, 6):
+        path = "/shop/" if page == 1 else f"/shop/page/{page}/"
+        views = [f"{path}?filter_size={size}&orderby={order}" for size in ("s", "m", "l", "xl", "xxl")
+                 for order in ("price", "date", "rating", "popularity", "title", "menu")]
+        pager = f"<a rel='next' href='/shop/page/{page + 1}/'>next</a>" if page < 5 else ""
+        routes[path] = html(f"<a href='/products/p{page}'>p{page}</a>{pager}"
+                            + "".join(f"<a href='{view}'>view</a>" for view in views))
+        routes.update({view: html("<p>filtered</p>") for view in views})
+        routes[f"/products/p{page}"] = _product(f"p{page}")
+    routes["/"] = html("<a href='/shop/'>shop</a>")
+    return routes
+
+
+def test_sort_and_filter_views_are_counted_across_a_listings_page_paths(tmp_path):
+    """WooCommerce gives each page of a listing its own path: counted per path, its 30 size and sort
+    views per page never reached the query-explosion limit, and all 150 were fetched."""
+    shop = FixtureShop(_paginated_facets)
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    assert sorted(p["sku"] for p in products) == [f"p{n}" for n in range(1, 6)]
+    traps = [trap for trap in summary["traps"] if trap["rule"] == "query-explosion"]
+    assert traps and traps[0]["pattern"].startswith(f"{shop.url.split('//')[1]}/shop/?"), summary["traps"]
+    assert sum("filter_size=" in path for path in shop.paths) <= 100
+
+
 def _plain_sitemap(base: str) -> Routes:
     """A sitemap.xml (named for nothing) listing a category page and the product it links."""
     xml = ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
