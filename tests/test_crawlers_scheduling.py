@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 
 from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
@@ -38,6 +39,47 @@ def _tail(run: subprocess.CompletedProcess) -> str:
 def _product(sku: str) -> Page:
     return html(f"<h1>{sku}</h1>", head=product_ld(sku, f"/img/{sku}.jpg",
                                                    {"@type": "Offer", "price": 30, "priceCurrency": "EUR"}, sku=sku))
+
+
+SKUS = ["dress-1", "dress-2", "dress-3"]
+
+
+def _views_before_products(views: int) -> Callable[[str], Routes]:
+    """A home page linking a category and, after it, `views` sort views of it; the category links the
+    products. Crawl-delay 0.05: a local shop answers faster than a page is parsed, and the crawl
+    fetched whatever was queued meanwhile, priority or not."""
+    def routes(base: str) -> Routes:
+        sorts = [f"/c/dresses?orderby=o{n}" for n in range(views)]
+        found: Routes = {"/robots.txt": Page(b"User-agent: *\nCrawl-delay: 0.05\n", "text/plain"),
+                         "/": html("<a href='/c/dresses'>dresses</a>" + "".join(f"<a href='{v}'>sort</a>" for v in sorts)),
+                         "/c/dresses": html("".join(f"<a href='/products/{sku}'>{sku}</a>" for sku in SKUS))}
+        found.update({view: html("<p>sorted</p>") for view in sorts})
+        found.update({f"/products/{sku}": _product(sku) for sku in SKUS})
+        return found
+    return routes
+
+
+def test_product_links_are_fetched_before_more_listing_views(tmp_path):
+    """All at one priority, the sort views linked after a category were fetched first (Scrapy's queue
+    is last in, first out), and a page budget ended the crawl before the category's products. (Up to
+    CONCURRENT_REQUESTS = 32 requests, --no-throttle, leave the scheduler at once: the budget leaves
+    room for them.)"""
+    shop = FixtureShop(_views_before_products(80))
+    run, summary, products = _crawl(shop, tmp_path, "--max-pages", "45")
+    assert run.returncode == 0, _tail(run)
+    assert sorted(p["sku"] for p in products) == SKUS, shop.paths
+
+
+def test_product_links_a_budget_stop_left_unfetched_are_named(tmp_path):
+    """Product links scheduled but never fetched when the budget stopped the crawl were lost without
+    a word (``missing_products`` empty): they are named, and counted."""
+    shop = FixtureShop(_views_before_products(20))
+    run, summary, _ = _crawl(shop, tmp_path, "--max-pages", "4")  # home, sitemap.xml, the category, one more
+    fetched = {path.rsplit("/", 1)[-1] for path in shop.paths if path.startswith("/products/")}
+    named = {entry["url"].rsplit("/", 1)[-1]: entry["reason"] for entry in summary["missing_products"]}
+    assert "/c/dresses" in shop.paths and set(named) == set(SKUS) - fetched != set(), (fetched, named, _tail(run))
+    assert all(reason == "listing-link: not fetched: the crawl stopped (max-pages)" for reason in named.values())
+    assert summary["skipped"]["product-not-fetched"] == len(named)
 
 
 def _paginated_facets(base: str) -> Routes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
 from vtonkit.crawlers.offers import shows_many_prices
 from vtonkit.crawlers.items import ProductItem
-from vtonkit.crawlers.limits import BudgetSpent, gunzip_capped, product_found
+from vtonkit.crawlers.limits import BUDGET_REASONS, BudgetSpent, gunzip_capped, product_found
 from vtonkit.crawlers.pacing import CrawlStopping
 from vtonkit.crawlers.render import (
     DEFAULT_GROW_ROUNDS,
@@ -58,6 +59,7 @@ from vtonkit.crawlers.url_roles import (
     hash_route,
     not_for_crawling,
     scripted_links,
+    view_query,
     without_tracking,
 )
 from vtonkit.crawlers.urls import join_url, split_url
@@ -72,6 +74,25 @@ def _asked_url(response: Response) -> str:
     if request is not None and hash_route(request.url) and request.url.partition("#")[0] == response.url:
         return request.url
     return response.url
+
+
+# why a page request should hold a product: linked as one, or listed in a product sitemap
+PRODUCT_LINKS = ("listing-link", "product-sitemap")
+# Scrapy request priorities (higher first). A product page goes before more listing pages, and a
+# filtered or sorted view after the plain listings: all at one priority, a WooCommerce crawl fetched
+# 385 filter and sort views before three dresses linked from the 11th page, and its time budget
+# ended it without them.
+PRODUCT_PRIORITY = 10
+FILTERED_VIEW_PRIORITY = -10
+# products not fetched before a budget stopped the crawl, named one by one in missing_products
+UNFETCHED_NAMED = 100
+
+
+def page_priority(url: str, expected: str | None) -> int:
+    """The Scrapy priority of a page request: products first, filtered or sorted views last."""
+    if expected in PRODUCT_LINKS:
+        return PRODUCT_PRIORITY
+    return FILTERED_VIEW_PRIORITY if view_query(split_url(url).query) else 0
 
 
 WEB_DEFAULT_PORTS = (80, 443)  # http://shop.example and https://shop.example are one store
@@ -168,6 +189,10 @@ class StoreSpider(scrapy.Spider):
         self.render_budget_arg = int(render_budget) if render_budget not in (None, "") else None
         self.renders_used = 0
         self._render_requested: set[bytes] = set()  # fingerprints of pages sent to the browser (always)
+        # product pages scheduled and neither answered nor failed, by URL (a duplicate the scheduler
+        # drops takes its count back): what a budget stop leaves unfetched (`_report_unfetched_products`)
+        self._products_waiting: Counter[str] = Counter()
+        self._product_link_kind: dict[str, str] = {}
         self._product_re = re.compile(self.product_link_pattern)
 
     # -- settings -----------------------------------------------------------------------
@@ -193,6 +218,11 @@ class StoreSpider(scrapy.Spider):
             gate.bind(crawler)
         crawler.signals.connect(spider._count_rendered, signal=signals.response_received)
         crawler.signals.connect(spider._adopt_redirected_host, signal=signals.response_received)
+        crawler.signals.connect(spider._product_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider._product_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._product_answered, signal=signals.response_received)
+        # connected before the report's extension exists: it runs before the summary is written
+        crawler.signals.connect(spider._report_unfetched_products, signal=signals.spider_closed)
         spider._found_before = products_found_before(crawler.settings)
         spider.emitted = len(spider._found_before)  # --limit counts the whole crawl, earlier runs too
         return spider
@@ -223,6 +253,42 @@ class StoreSpider(scrapy.Spider):
     def browser_enabled(self) -> bool:
         handlers = self.crawler.settings.getdict("DOWNLOAD_HANDLERS")
         return str(handlers.get("http", "")) in (BROWSER_HANDLER, "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler")
+
+    # -- products a stopped crawl did not fetch ---------------------------------------------
+    def _product_scheduled(self, request: scrapy.Request, spider: Any) -> None:
+        expected = request.meta.get("vtonkit_expected")
+        if expected in PRODUCT_LINKS:
+            self._products_waiting[request.url] += 1
+            self._product_link_kind.setdefault(request.url, expected)
+
+    def _product_dropped(self, request: scrapy.Request, spider: Any) -> None:
+        """The scheduler dropped the request (a duplicate): it waits for nothing."""
+        if self._products_waiting.get(request.url, 0) > 0:
+            self._products_waiting[request.url] -= 1
+
+    def _product_answered(self, response: Response, request: scrapy.Request, spider: Any) -> None:
+        self._product_fetched(request)
+
+    def _product_fetched(self, request: scrapy.Request) -> None:
+        """The request was answered or failed by itself: its page (and the ones it redirected from) waits no more."""
+        for url in (request.url, *request.meta.get("redirect_urls", ())):
+            self._products_waiting.pop(url, None)
+
+    def _report_unfetched_products(self, spider: Any, reason: str) -> None:
+        """Product pages a budget stop left unfetched, named in ``missing_products`` (the first
+        `UNFETCHED_NAMED`) and counted (``skipped.product-not-fetched``): before, they were lost without
+        a word."""
+        if reason not in BUDGET_REASONS:
+            return
+        unfetched = [url for url, waiting in self._products_waiting.items() if waiting > 0]
+        if not unfetched:
+            return
+        report = report_for(self.crawler)
+        report.skipped["product-not-fetched"] += len(unfetched)
+        for url in unfetched[:UNFETCHED_NAMED]:
+            report.missing_product(url, f"{self._product_link_kind[url]}: not fetched: the crawl stopped ({reason})")
+        named = f", the first {UNFETCHED_NAMED} named in missing_products" if len(unfetched) > UNFETCHED_NAMED else ""
+        report.note(f"{len(unfetched)} product pages were not fetched: the crawl stopped ({reason}){named}")
 
     # -- start ----------------------------------------------------------------------------
     def url_for(self, path: str) -> str:
@@ -347,6 +413,7 @@ class StoreSpider(scrapy.Spider):
             url,
             callback=callback,
             errback=self.on_error,
+            priority=page_priority(url, (meta or {}).get("vtonkit_expected")),
             # Only a re-render passes the duplicate filter: under --render always a page linked from
             # every page (a menu, the home page) was rendered again for each link, spending the
             # render budget on copies (and bypassing link-trap pruning, which skips dont_filter)
@@ -369,7 +436,8 @@ class StoreSpider(scrapy.Spider):
         meta: dict[str, Any] = {"vtonkit_expected": expected} if expected else {}
         if next_page:
             meta["vtonkit_next_page"] = True
-        request = scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+        request = scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
+                                 priority=page_priority(url, expected))
         if self.render_policy == "always" and self.browser_enabled and self.renders_used < self.render_budget:
             # a page linked again (from every page's menu) is dropped by the duplicate filter: it
             # must not spend the render budget once per link
@@ -603,6 +671,10 @@ class StoreSpider(scrapy.Spider):
     def on_error(self, failure: Any) -> None:
         """Errback of page requests: log with the URL, count, carry on."""
         request = failure.request
+        if failure.check(BudgetSpent, CrawlStopping):
+            pass  # a stopped crawl's product page still waits: `_report_unfetched_products` names it
+        else:
+            self._product_fetched(request)
         if failure.check(BudgetSpent):  # the crawl is stopping; the summary says why
             report_for(self.crawler).skipped["page-budget"] += 1
             return
