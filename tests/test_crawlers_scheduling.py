@@ -13,7 +13,7 @@ import json
 import subprocess
 from collections.abc import Callable
 
-from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
+from tests.fixture_shops import FixtureShop, Page, Routes, html, json_ld, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
 
 ROBOTS = Page(b"User-agent: *\nAllow: /\n", "text/plain")
@@ -109,6 +109,50 @@ def test_sort_and_filter_views_are_counted_across_a_listings_page_paths(tmp_path
     traps = [trap for trap in summary["traps"] if trap["rule"] == "query-explosion"]
     assert traps and traps[0]["pattern"].startswith(f"{shop.url.split('//')[1]}/shop/?"), summary["traps"]
     assert sum("filter_size=" in path for path in shop.paths) <= 100
+
+
+def _variant_group(base: str) -> Routes:
+    """A Shopify theme's product: a ProductGroup of two colours in two sizes, each variant at
+    ``?variant=N``, the page linking every variant."""
+    variants = [(1, "Navy", "S"), (2, "Navy", "M"), (3, "Beige", "S"), (4, "Beige", "M")]
+    group = {"@context": "https://schema.org", "@type": "ProductGroup", "name": "Pencil skirt",
+             "productGroupID": "8000001", "hasVariant": [
+                 {"@type": "Product", "name": f"Pencil skirt - {colour} / {size}", "sku": f"SK-{colour[:3].upper()}-{size}",
+                  "color": colour, "size": size, "image": f"{base}/img/{colour}.jpg",
+                  "offers": {"@type": "Offer", "url": f"{base}/products/pencil-skirt?variant={n}", "price": 40,
+                             "priceCurrency": "EUR", "availability": "https://schema.org/InStock"}}
+                 for n, colour, size in variants]}
+    page = html("<h1>Pencil skirt</h1>" + "".join(f"<a href='/products/pencil-skirt?variant={n}'>{c} {s}</a>"
+                                                  for n, c, s in variants),
+                head=json_ld(group) + f"<link rel='canonical' href='{base}/products/pencil-skirt'>")
+    routes: Routes = {"/robots.txt": ROBOTS, "/": html("<a href='/products/pencil-skirt'>skirt</a>"),
+                      "/products/pencil-skirt": page}
+    routes.update({f"/products/pencil-skirt?variant={n}": page for n, _, _ in variants})
+    return routes
+
+
+def test_the_sizes_of_a_colour_are_one_record_each_colour_its_own(tmp_path):
+    """Keyed by the variant's SKU, each size was a record (4 for 2 colours); one record per colour."""
+    shop = FixtureShop(_variant_group)
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    assert sorted(p["colour"] for p in products) == ["Beige", "Navy"], [(p["url"], p["sku"]) for p in products]
+    assert summary["skipped"]["duplicate-product"] >= 2
+
+
+def test_a_resumed_crawl_knows_its_earlier_products_by_the_same_key(tmp_path):
+    """A resumed crawl skips an earlier run's product by the key the crawl writes it by: another size
+    of a colour written before is found-before, another colour is not."""
+    from scrapy.settings import Settings
+    from vtonkit.crawlers.spiders.base import product_record_key, products_found_before
+
+    navy_s = {"url": "http://x/products/skirt", "product_id": "8000001", "sku": "SK-NAV-S", "colour": "Navy"}
+    (tmp_path / "products.jsonl").write_text(json.dumps(navy_s) + "\n", encoding="utf-8")
+    found = products_found_before(Settings({"VTONKIT_OUT": str(tmp_path), "JOBDIR": str(tmp_path / ".job")}))
+    assert product_record_key({**navy_s, "sku": "SK-NAV-M", "url": "http://x/products/skirt?variant=2"}) in found
+    assert product_record_key({**navy_s, "sku": "SK-BEI-S", "colour": "Beige"}) not in found
+    # a product whose only id is its SKU is that SKU, as before
+    assert product_record_key({"url": "http://x/p/a", "product_id": "A-1", "sku": "A-1"}) == "sku:A-1"
 
 
 def _plain_sitemap(base: str) -> Routes:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -32,7 +33,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from vtonkit.crawlers.browser import HANDLER as BROWSER_HANDLER
 from vtonkit.crawlers.browser import DEFAULT_RENDER_TIMEOUT, ChromiumNotFound, find_chromium, playwright_settings
-from vtonkit.crawlers.catalog import PRODUCTS_JSONL, images_not_fetched, json_records, product_key, record_key
+from vtonkit.crawlers.catalog import PRODUCTS_JSONL, images_not_fetched, json_records, product_key
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
 from vtonkit.crawlers.extract import extract_product, is_product_page
@@ -117,8 +118,25 @@ def as_given(url: str) -> str:
     return url if parts.path else urlunsplit(parts._replace(path="/"))
 
 
+def product_record_key(record: Mapping[str, Any]) -> str:
+    """One product record however its page was reached (a `ProductItem`'s fields or a products.jsonl
+    line): a product whose shop id is not its SKU (a ``ProductGroup``'s id, whose variants each have
+    a SKU per size) by that id and its colour, else its picture, so the other sizes of a colour are
+    the same record and each colour is its own; any other by `product_key` (its SKU, else its page).
+
+    Keyed by the variant's SKU, every size of a Shopify theme's product was a record of its own
+    (``/products/skirt`` the S, ``?variant=...`` the M, same colour and picture): 120 for 30 products.
+    """
+    sku, product_id = record.get("sku"), record.get("product_id")
+    if sku and product_id and product_id != sku:
+        look = (record.get("colour") or "").casefold() or next(iter(record.get("image_urls") or ()), "")
+        if look:
+            return f"product:{product_id}:{look}"
+    return product_key(sku, record.get("canonical_url") or record.get("url") or "")
+
+
 def products_found_before(settings: Any) -> set[str]:
-    """`product_key` of each product a resumable crawl's earlier runs wrote to products.jsonl (a
+    """`product_record_key` of each product a resumable crawl's earlier runs wrote to products.jsonl (a
     line cut short by a killed run is skipped), but those whose images an interrupted run dropped
     unfetched: met again, they are written again with their images (the catalog pipeline keeps the
     newer record)."""
@@ -126,9 +144,9 @@ def products_found_before(settings: Any) -> set[str]:
     path = Path(out) / PRODUCTS_JSONL if out and settings.get("JOBDIR") else None
     if path is None:
         return set()
-    unfinished = {}  # product_key -> its images unfetched, by the product's last record (a retry may have finished it)
+    unfinished = {}  # product_record_key -> its images unfetched, by the product's last record (a retry may have finished it)
     for product in json_records(path):
-        unfinished[record_key(product)] = images_not_fetched(product)
+        unfinished[product_record_key(product)] = images_not_fetched(product)
     return {key for key, dropped in unfinished.items() if not dropped}
 
 
@@ -648,9 +666,8 @@ class StoreSpider(scrapy.Spider):
         if self.limit is not None and self.emitted >= self.limit:
             raise CloseSpider("limit")  # reached before this run found anything (a resumed crawl)
         # One product reached twice (listed in two categories, or with another category in its
-        # URL) is one product: by its SKU, else by the page it declares itself to be (canonical),
-        # less navigation parameters.
-        key = product_key(item.sku, item.canonical_url or item.url)
+        # URL, or as another size of one colour) is one product (`product_record_key`).
+        key = product_record_key(vars(item))
         if key in self._found_before:  # a resumed crawl meets its earlier runs' products again
             report.skipped["found-before"] += 1
             return
