@@ -17,6 +17,7 @@ from typing import Any
 from vtonkit.crawlers import page_fields
 from vtonkit.crawlers.evidence import PageEvidence, first, same_product_nodes, schema_term, text
 from vtonkit.crawlers.jsonld import types_of
+from vtonkit.crawlers.page_fields import in_other_products as _in_other_products
 from vtonkit.crawlers.page_state import availability_term
 from vtonkit.crawlers.prices import currency_code, parse_price, structured_amount
 from vtonkit.crawlers.vocab import merged_vocabulary
@@ -136,12 +137,6 @@ _OLD_PRICE_CLASS = re.compile(
 # "sale", but not in BigCommerce's "price--non-sale" (its struck price)
 _NOW_PRICE_CLASS = re.compile(r"(?<!non-)(?<!non)sale|special|final|current|now|discount|promo|reduced|selling",
                               re.IGNORECASE)
-# Containers of other products' cards: a "sale" price there is another product's.
-# Japanese shop templates put a ranking of other products in a side column before the product.
-_OTHER_PRODUCTS = re.compile(
-    r"related|relation|recommend|upsell|up-sell|cross-?sell|also-?(?:like|bought|viewed)|similar|recently|"
-    r"suggest|complete-the-look|shop-the-look|carousel|ranking|best-?sellers?|popular|trending|"
-    r"side-?(?:bar|menu|nav)|(?:^|\s)side(?:$|\s)", re.IGNORECASE)
 # Marks of a price before tax, shown beside the one the customer pays ("3,619円(税抜)").
 _BEFORE_TAX = re.compile(r"税抜|税別|本体価格|\+\s*税|excl\.?\s*(?:vat|tax)|before tax|tax excluded|세전|부가세\s*별도",
                          re.IGNORECASE)
@@ -203,11 +198,6 @@ def _marked_before_tax(node: Any) -> bool:
     beside = " ".join([*node.itertext(), node.tail or "",
                        *(following.itertext() if following is not None and isinstance(following.tag, str) else [])])
     return bool(_BEFORE_TAX.search(beside[:200]))
-
-
-def _in_other_products(element: Any) -> bool:
-    return any(_OTHER_PRODUCTS.search(f"{e.get('class') or ''} {e.get('id') or ''}")
-               for e in element.iterancestors() if isinstance(e.tag, str))
 
 
 def _current_price_text(element: Any) -> str:

@@ -5,6 +5,7 @@ audience (gender) and a stable product id.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -12,7 +13,7 @@ from typing import Any
 
 from parsel import Selector
 from vtonkit.crawlers.categories import normalise_category
-from vtonkit.crawlers.evidence import PageEvidence, PageMarks, same_product_nodes, text
+from vtonkit.crawlers.evidence import PageEvidence, PageMarks, canonical_url, same_product_nodes, text
 from vtonkit.crawlers.jsonld import types_of
 from vtonkit.crawlers.url_roles import product_in_url
 from vtonkit.crawlers.vocab import GENDERS, merged_vocabulary
@@ -27,6 +28,27 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
 
 
 _TITLE_SEPARATORS = ("|", "-", "–", "—", "::", "·", ":")
+
+# Containers of other products' cards beside the page's own (related, up-sell and cross-sell blocks,
+# "you may also like", recently viewed): a price or a picture there is another product's.
+# Japanese shop templates put a ranking of other products in a side column before the product.
+_OTHER_PRODUCTS = re.compile(
+    r"related|relation|recommend|upsell|up-sell|cross-?sell|also-?(?:like|bought|viewed)|similar|recently|"
+    r"suggest|complete-the-look|shop-the-look|ranking|best-?sellers?|popular|trending|"
+    r"side-?(?:bar|menu|nav)|(?:^|\s)side(?:$|\s)", re.IGNORECASE)
+# A carousel often slides other products' cards, but as often the product's own gallery.
+_CAROUSEL = re.compile(r"carousel", re.IGNORECASE)
+
+
+def in_other_products(element: Any, *, carousels: bool = True) -> bool:
+    """`element` (an lxml element) sits in a block of other products' cards, by a class or id of
+    an enclosing element; with `carousels`, any carousel counts as one (not for pictures: a gallery slides too)."""
+    for ancestor in element.iterancestors():
+        if isinstance(ancestor.tag, str):
+            marks = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
+            if _OTHER_PRODUCTS.search(marks) or (carousels and _CAROUSEL.search(marks)):
+                return True
+    return False
 
 
 def without_site_name(title: str | None, site_name: str | None, heading: str | None = None,
@@ -385,7 +407,8 @@ MAX_IMAGE_URLS = 1000
 
 def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | None = None) -> list[str]:
     """Absolute image URLs, once each and at most `MAX_IMAGE_URLS`: the product node's, any product
-    node's, og:image, then gallery images, then the pictures the page shows as the product titled
+    node's, og:image, then Magento's gallery data (:func:`magento_gallery`), then gallery images
+    (not in related products' cards), then the pictures the page shows as the product titled
     `title` (:func:`pictures_of`)."""
     found: dict[str, None] = {}  # in page order; a dict, since a list's `in` made 200,000 URLs quadratic
     base = _images_base(evidence, product) or document_base(evidence)
@@ -421,16 +444,47 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
             or evidence.meta.get("twitter:image")
         )
     if not found:
+        add(magento_gallery(evidence))
+    if not found:
         sel = evidence.selector
         # Taobao and Tmall show the main picture in their "booth"
-        add([_full_image(img) for img in sel.xpath("//img[@itemprop='image' or @id='J_ImgBooth']")])
+        add([_full_image(img) for img in sel.xpath("//img[@itemprop='image' or @id='J_ImgBooth']") if _own_picture(img)])
+        # (Luma's related-product cards are "product-image-container"s too)
         add([_full_image(img) for img in sel.xpath(
             "//*[contains(@class, 'gallery') or contains(@class, 'product-image') or contains(@class, 'product-media')]"
             "//img | //img[contains(translate(@class, 'BIGIMAGE', 'bigimage'), 'bigimage')]"
-        )])
+        ) if _own_picture(img)])
     if not found and title:
         add(pictures_of(evidence, title))
     return list(dict.fromkeys(largest_shown(evidence, list(found), document_base(evidence))))
+
+
+def _own_picture(img: Selector) -> bool:
+    """An `<img>` outside the blocks of other products' cards (a related product's photo is not
+    this product's); a carousel may be the product's own gallery."""
+    return not in_other_products(img.root, carousels=False)
+
+
+def magento_gallery(evidence: PageEvidence) -> list[str]:
+    """The pictures of a Magento product's gallery, which Luma draws from the ``mage/gallery/gallery``
+    data of an ``x-magento-init`` script (each picture's ``full`` size, else its ``img``), in order;
+    a video's still aside. The page itself may show none of them, or only the first."""
+    found: list[str] = []
+    for script in evidence.selector.xpath(
+            "//script[@type='text/x-magento-init'][contains(., 'mage/gallery/gallery')]/text()").getall():
+        try:
+            init = json.loads(script)
+        except (ValueError, RecursionError):
+            continue
+        for components in init.values() if isinstance(init, dict) else []:
+            gallery = components.get("mage/gallery/gallery") if isinstance(components, dict) else None
+            pictures = gallery.get("data") if isinstance(gallery, dict) else None
+            for picture in pictures if isinstance(pictures, list) else []:
+                if isinstance(picture, dict) and picture.get("type", "image") == "image":
+                    url = picture.get("full") or picture.get("img")
+                    if isinstance(url, str):
+                        found.append(url)
+    return found
 
 
 # Query parameters image CDNs size a picture by (Zalando imwidth, Shopify/Imgix width and w, Scene7 wid)
@@ -485,7 +539,8 @@ def pictures_of(evidence: PageEvidence, title: str) -> list[str]:
 
     def wanted(img: Any) -> bool:
         marks = " ".join(img.xpath("@src | @alt | @class | @id").getall())
-        return not _NOT_A_PICTURE.search(marks) and not img.xpath("ancestor::header | ancestor::footer | ancestor::nav")
+        return (not _NOT_A_PICTURE.search(marks) and not img.xpath("ancestor::header | ancestor::footer | ancestor::nav")
+                and _own_picture(img))
 
     named = [img for img in evidence.selector.xpath("//img[@alt]")
              if name and name in " ".join((img.attrib.get("alt") or "").casefold().split()) and wanted(img)]
@@ -604,7 +659,8 @@ def gender_of_field(value: str) -> str | None:
 
 
 def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) -> str | None:
-    """The audience from explicit fields, then the breadcrumb trail, then the URL path."""
+    """The audience from explicit fields, then the breadcrumb trail, then the path of the page's
+    canonical URL (else its URL)."""
     audience = product.get("audience")
     explicit = [
         text(audience.get("suggestedGender")) if isinstance(audience, dict) else None,
@@ -616,7 +672,10 @@ def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) ->
         found = gender_of_field(value)
         if found:
             return found
-    for value in (" ".join(trail), split_url(evidence.url).path):
+    # the address the page names as its own: the same whichever link reached it (Magento serves a
+    # product at /women/tops-women/tee.html and at /tee.html, its canonical one, alike)
+    own_url = canonical_url(evidence.selector, evidence.url) or evidence.url
+    for value in (" ".join(trail), split_url(own_url).path):
         found = gender_of_text(value)
         if found:
             return found
@@ -642,7 +701,23 @@ def _labelled_colour() -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z])(?:" + labels + r")\s*[:：]\s*([^\s,/|;:：()]{1,24})", re.IGNORECASE)
 
 
+def colour_cell(evidence: PageEvidence) -> str | None:
+    """The colour of an attribute table's row headed by a colour label (WooCommerce's "Additional
+    information", Magento's "More Information": ``<th>Color</th><td>Red</td>``); not a chooser's
+    row (a ``<select>`` of the colours on offer), not a list of several, not another product's."""
+    for _, cell in labelled_cells(evidence, merged_vocabulary().colour_labels):
+        value = " ".join(" ".join(cell.xpath(".//text()").getall()).split())
+        if (value and len(value) <= 40 and not re.search(r"[,;、，]", value)
+                and not cell.xpath(".//select | .//input | .//button") and not in_other_products(cell.root)):
+            return value
+    return None
+
+
 def visible_colour(evidence: PageEvidence) -> str | None:
-    """A colour shown as "<label>: <colour>" ("Colour: Navy", "색상: 블랙", "カラー：ブラック")."""
+    """A colour shown in an attribute table's row (:func:`colour_cell`), else as "<label>: <colour>"
+    ("Colour: Navy", "색상: 블랙", "カラー：ブラック")."""
+    in_table = colour_cell(evidence)
+    if in_table:
+        return in_table
     match = _labelled_colour().search(evidence.visible_text)
     return match.group(1) if match else None
