@@ -672,10 +672,11 @@ def gender(evidence: PageEvidence, product: dict[str, Any], trail: list[str]) ->
         found = gender_of_field(value)
         if found:
             return found
-    # the address the page names as its own: the same whichever link reached it (Magento serves a
-    # product at /women/tops-women/tee.html and at /tee.html, its canonical one, alike)
+    # the address the page names as its own first (the same whichever link reached it), then the one
+    # that reached it: Magento serves a product at /women/tops-women/tee.html and at /tee.html, its
+    # canonical one, and only the category path says whom it is for
     own_url = canonical_url(evidence.selector, evidence.url) or evidence.url
-    for value in (" ".join(trail), split_url(own_url).path):
+    for value in (" ".join(trail), split_url(own_url).path, split_url(evidence.url).path):
         found = gender_of_text(value)
         if found:
             return found
