@@ -67,6 +67,8 @@ CODES: dict[str, tuple[str, Severity, str]] = {
     "person-too-small": ("quality", WARNING, "person occupies a small part of the frame"),
     "person-cut-off": ("quality", WARNING, "a side of the frame cuts the face or an arm, or a shoulder lies outside it"),
     "legs-cut-off": ("quality", WARNING, "a lower-body or dress sample whose knees or ankles are not in the photo"),
+    "worn-garment-not-category": ("quality", WARNING, "the person wears no garment of the category checked "
+                                  "(a dress in a lower-body set, trousers in a dress set)"),
     "mask-area": ("quality", WARNING, "cloth mask covers too little or too much of the image"),
     "mask-components": ("quality", WARNING, "cloth mask is split into several large pieces"),
     "mask-holes": ("quality", WARNING, "cloth mask has large holes"),

@@ -108,6 +108,14 @@ def legs_flags(body25: np.ndarray, category: str) -> list[Flag]:
     return []
 
 
+def worn_garment_flags(parse: np.ndarray, category: str) -> list[Flag]:
+    """A lower-body or dress sample whose person wears no garment of that category (prep's own warning)."""
+    from vtonkit.preprocess.preflight import worn_garment_problem
+
+    problem = worn_garment_problem(parse, category)
+    return [Flag("worn-garment-not-category", problem)] if problem else []
+
+
 def cloth_mask_flags(mask: np.ndarray) -> list[Flag]:
     """`(H, W)` bool cloth mask: area, number of large pieces, enclosed holes."""
     flags = []

@@ -170,7 +170,7 @@ def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: b
                   category: str | None = None) -> None:
     """The quality and pre-flight flags of one sample; `garment=False` skips its garment's (a
     placeholder copy of a garment checked under its own name); `category` adds its framing needs
-    (a lower-body or dress sample needs its legs)."""
+    (a lower-body or dress sample needs its legs) and the garment the person must wear."""
     split, stem = sample.split, sample.stem
     flags: list[tuple[str, quality.Flag]] = []
     body25, parse = sample.get(layout.OPENPOSE_JSON), sample.get(layout.PARSE)
@@ -180,6 +180,8 @@ def check_quality(sample: SampleFiles, root: Path, report: Report, *, garment: b
             flags += [(layout.OPENPOSE_JSON, f) for f in quality.legs_flags(body25, category)]
     if parse is not None:
         flags += [(layout.PARSE, f) for f in quality.framing_flags(parse, body25)]
+        if category is not None:
+            flags += [(layout.PARSE, f) for f in quality.worn_garment_flags(parse, category)]
         if body25 is not None:
             flags += [(layout.PARSE, f) for f in quality.arm_swap_flags(parse, body25)]
     if sample.get(layout.IMAGE) is not None:

@@ -39,7 +39,8 @@ from vtonkit.preprocess.normalize import (
     turned_note,
 )
 from vtonkit.preprocess.pose_evidence import doubtful_joints, lower_doubtful
-from vtonkit.preprocess.preflight import PreflightThresholds, legs_cut_off, person_checks, person_greyscale
+from vtonkit.preprocess.preflight import (PreflightThresholds, legs_cut_off, person_checks, person_greyscale,
+                                          worn_garment_problem)
 from vtonkit.preprocess.stages import (
     DENSEPOSERS,
     HUMAN_PARSERS,
@@ -199,6 +200,8 @@ def person_warnings(normalized: Normalized, pose: PoseResult, category: str, par
                           thresholds=thresholds or preflight_thresholds())
     if any(f.code == "person-too-small" for f in found):  # one warning of one thing, the coded one
         notes = [n for n in notes if not n.startswith("tiny person")]
+    if parse is not None and (worn := worn_garment_problem(parse, category)) is not None:
+        notes.append(f"worn-garment-not-category: {worn}")
     return notes + [f.note() for f in found]
 
 

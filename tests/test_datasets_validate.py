@@ -846,3 +846,43 @@ def test_a_garment_no_pair_list_names_yet_is_checked_too(genuine: Path, tmp_path
     assert "shop_dark" not in (target / "test_pairs.txt").read_text()
     flagged = {(f.file, f.code) for f in validate(target, ["test"], duplicates=False).findings}
     assert ("test/cloth/shop_dark.jpg", "cloth-background") in flagged, flagged
+
+
+def test_a_person_in_a_garment_of_another_category_is_flagged(tmp_path: Path) -> None:
+    """A person in a dress among lower-body samples (the lower agnostic takes the whole dress, torso
+    too, and a model learns trousers on it) passed prep and validate without a word. The real Dress
+    Code lower-body and dress imports raise no such flag; a dress person's parse among the lower-body
+    ones and a lower-body person's among the dresses do."""
+    from vtonkit.datasets.importers.dresscode import import_dresscode
+
+    from tests.conftest import shared_path
+
+    roots = {}
+    for category, folder in (("lower", "lower_body"), ("dresses", "dresses")):
+        roots[category] = tmp_path / category
+        assert import_dresscode(shared_path("data", "dresscode", folder), roots[category], category=category,
+                                progress=False).converted
+    for category, root in roots.items():
+        codes = {f.code for f in validate(root, category=category).findings}
+        assert "worn-garment-not-category" not in codes, (category, codes)
+    for category, other in (("lower", "dresses"), ("dresses", "lower")):
+        target = sorted(roots[category].glob("*/image-parse-v3/*.png"))[0]
+        shutil.copy(sorted(roots[other].glob("*/image-parse-v3/*.png"))[-1], target)  # not the one replaced
+        flagged = [f for f in validate(roots[category], category=category).findings
+                   if f.code == "worn-garment-not-category"]
+        assert [f.sample for f in flagged] == [target.stem], (category, flagged)
+        assert ("wears a dress" if category == "lower" else "no dress") in flagged[0].message
+
+
+def test_prep_warns_of_a_dress_photo_prepared_as_lower_body(tmp_path: Path) -> None:
+    """The same rule in prep: a photo of a person in a dress prepared with --category lower."""
+    import subprocess
+    import sys
+
+    from tests.conftest import shared_path
+
+    photo = shared_path("data", "photos", "persons", "053514_0.jpg")
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "prep-person", str(photo), "--category", "lower", "--out",
+                          str(tmp_path / "ds" / "test")], capture_output=True, text=True, timeout=600, check=False)
+    said = " ".join((run.stdout + run.stderr).split())
+    assert "worn-garment-not-category: the person wears a dress" in said, said[-2000:]
