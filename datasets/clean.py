@@ -407,9 +407,12 @@ def undo_last(dataset_root: str | Path, *, dry_run: bool = False) -> CleanResult
         for source, target in run["moves"]
         if (root / target).exists() or (root / target).is_symlink()
     ]
-    for _, source in moves:
-        if (root / source).exists():
-            raise CleanError(f"cannot restore {root / source}: a file is there again; move it away first")
+    # every one at once: they are often several (a `vtonkit pairs` after the clean made placeholders again)
+    back = [root / source for _, source in moves if (root / source).exists()]
+    if back:
+        shown = ", ".join(str(path) for path in back[:10]) + (f" and {len(back) - 10} more" if len(back) > 10 else "")
+        raise CleanError(f"cannot restore {len(back)} file(s): a file is there again at {shown}; move them away "
+                         "first (often placeholder copies a `vtonkit pairs` made after the clean)")
     data = layout.DatasetLayout(root)
     current_lines = {split: _pair_lines(data.pairs_file(split)) if data.pairs_file(split).is_file() else []
                      for split in run["removed_lines"]}

@@ -490,3 +490,21 @@ def test_kept_links_to_a_quarantined_file_are_named(dataset: Path) -> None:
     assert not (dataset / "test" / "cloth" / "copy_a.jpg").exists()  # the link leads nowhere, as said
     undo_last(dataset)
     assert (dataset / "test" / "cloth" / "copy_a.jpg").exists()
+
+
+def test_undo_names_every_file_in_the_way(dataset: Path) -> None:
+    """Files back where the clean took others from (a `vtonkit pairs` after it made placeholders again):
+    undo named only the first, so each was found by one more failed run."""
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    apply_decisions(dataset)
+    before = snapshot(dataset)
+    for folder in ("cloth", "cloth-mask"):
+        (dataset / "test" / folder / "00013_00.jpg").write_bytes(b"new")
+    with pytest.raises(CleanError) as refused:
+        undo_last(dataset)
+    message = str(refused.value)
+    assert message.startswith("cannot restore 2 file(s)")
+    assert all(str(dataset / "test" / f / "00013_00.jpg") in message for f in ("cloth", "cloth-mask"))
+    for folder in ("cloth", "cloth-mask"):
+        (dataset / "test" / folder / "00013_00.jpg").unlink()
+    assert snapshot(dataset) == before  # nothing was moved by the refusal
