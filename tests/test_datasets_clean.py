@@ -508,3 +508,16 @@ def test_undo_names_every_file_in_the_way(dataset: Path) -> None:
     for folder in ("cloth", "cloth-mask"):
         (dataset / "test" / folder / "00013_00.jpg").unlink()
     assert snapshot(dataset) == before  # nothing was moved by the refusal
+
+
+def test_the_dry_run_plan_is_the_commands_output(dataset: Path) -> None:
+    """`clean --dry-run > plan.txt` kept nothing: the plan went to stderr."""
+    import subprocess
+    import sys
+
+    DecisionStore(dataset).set("test", "00013_00", "reject")
+    run = subprocess.run([sys.executable, "-m", "vtonkit", "clean", str(dataset), "--dry-run"], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "would quarantine 1 sample(s)" in run.stdout and "test/image/00013_00.jpg" in run.stdout
+    assert "would quarantine" not in run.stderr

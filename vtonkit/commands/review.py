@@ -249,7 +249,9 @@ def clean(
     from vtonkit.commands.checks import check_dataset_root
 
     check_dataset_root(dataset)  # DATASET/test has no decisions: it quarantined nothing and said so
-    console = Console(stderr=True, soft_wrap=True)  # one moved file a line, whole: scripts read it
+    # the plan and what moved are the command's output (stdout: `clean --dry-run > plan.txt` kept
+    # nothing); one moved file a line, whole: scripts read it. Errors go to stderr.
+    console = Console(soft_wrap=True)
     try:
         if undo:
             result = undo_last(dataset, dry_run=dry_run)
@@ -258,7 +260,7 @@ def clean(
             result = apply_decisions(dataset, dry_run=dry_run)
             verb = "would quarantine" if dry_run else "quarantined"
     except VtonkitError as exc:  # a clean problem, an unreadable pair list, manifest or decisions database
-        console.print(f"[red]error[/]: {escape(str(exc))}")
+        Console(stderr=True, soft_wrap=True).print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(1) from exc
     for line in result.lines():
         console.print(line, markup=False, highlight=False)
