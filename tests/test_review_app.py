@@ -704,3 +704,31 @@ def test_two_quick_keys_on_a_card_are_saved_in_order(server: str, dataset: Path)
         browser.close()
     assert answered == [200, 200], answered
     assert DecisionStore(dataset).get(split, sample).decision == "undecided"
+
+
+@pytest.mark.browser
+def test_a_tab_refused_for_a_change_made_elsewhere_shows_it_and_decides_on_it(server: str, dataset: Path) -> None:
+    """Tab A rejects, then tab B (which still showed "undecided") keeps: B's save is refused, as it must
+    be, but B kept its stale badge, the message was cut at 160 characters, and B's next key press was
+    refused again. B now shows A's decision and the whole message, and its next key is saved."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        a, b = (browser.new_page(viewport={"width": 1400, "height": 900}) for _ in range(2))
+        for page in (a, b):
+            page.goto(server + "/")
+            page.wait_for_selector("body[data-ready='1']")
+        card_a, card_b = (page.locator("section.card.current") for page in (a, b))
+        split, sample = card_a.get_attribute("data-split"), card_a.get_attribute("data-sample")
+        assert card_b.get_attribute("data-sample") == sample
+        a.keyboard.press("r")
+        expect(card_a.locator(".badge")).to_have_text("reject")
+        b.keyboard.press("k")
+        expect(b.locator("#status")).to_contain_text("not saved: the decision of")
+        expect(card_b.locator(".badge")).to_have_text("reject")  # what it is now
+        assert b.locator("#status").inner_text().endswith("then decide again")  # whole
+        b.keyboard.press("k")
+        expect(card_b.locator(".badge")).to_have_text("keep")
+        browser.close()
+    assert DecisionStore(dataset).get(split, sample).decision == "keep"

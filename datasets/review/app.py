@@ -26,7 +26,7 @@ from threading import Lock
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from vtonkit.datasets import layout
 from vtonkit.datasets.findings import CODES, Report
@@ -208,7 +208,11 @@ def create_app(
         except ValueError as exc:  # a note that is no storable text
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         except NoteConflict as exc:
-            raise HTTPException(status_code=409, detail=str(exc)) from exc
+            # what the sample holds now, so the page shows it and the next key press decides on it
+            # (a tab kept its stale badge, and pressing the key again was refused again)
+            now = store.get(body.split, sample)
+            return JSONResponse(status_code=409, content={
+                "detail": str(exc), "decision": now.decision if now else "undecided", "note": now.note if now else ""})
         return record.__dict__
 
     @app.get("/tile/{split}/{sample}/{kind}.jpg")

@@ -23,7 +23,7 @@ function writeQuery() {
 let statusTimer = 0;
 // A short message that goes away; a failure (`sticky`) stays until the next message.
 function status(text, sticky = false) {
-  $("status").textContent = text.length > 160 ? text.slice(0, 157) + "..." : text;
+  $("status").textContent = text.length > 600 ? text.slice(0, 597) + "..." : text;
   clearTimeout(statusTimer);
   if (!sticky) statusTimer = setTimeout(() => { $("status").textContent = ""; }, 4000);
 }
@@ -195,6 +195,13 @@ async function save(row, payload) {
     });
   } catch {
     status(`not saved: the review server cannot be reached (is \`vtonkit review\` still running?)`, true); return;
+  }
+  if (response.status === 409) {  // changed elsewhere: show what it is now; the next key press decides on it
+    const now = await response.json();
+    row.decision = now.decision; row.note = now.note;
+    // an open note editor keeps what was typed (to copy or send again); otherwise show the new state
+    if (!$("cards").querySelector(".note-editor")) render();
+    status(`not saved: ${now.detail}`, true); return;
   }
   if (!response.ok) { status(`not saved: ${await refusal(response)}`, true); return; }
   const record = await response.json();
