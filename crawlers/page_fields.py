@@ -407,7 +407,7 @@ MAX_IMAGE_URLS = 1000
 
 def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | None = None) -> list[str]:
     """Absolute image URLs, once each and at most `MAX_IMAGE_URLS`: the product node's, any product
-    node's, og:image, then Magento's gallery data (:func:`magento_gallery`), then gallery images
+    node's, else og:image with Magento's gallery data (:func:`magento_gallery`), then gallery images
     (not in related products' cards), then the pictures the page shows as the product titled
     `title` (:func:`pictures_of`)."""
     found: dict[str, None] = {}  # in page order; a dict, since a list's `in` made 200,000 URLs quadratic
@@ -443,8 +443,14 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
             ).getall()
             or evidence.meta.get("twitter:image")
         )
-    if not found:
-        add(magento_gallery(evidence))
+        # Magento's gallery data is the product's own, every shot: og:image names only the first (on a
+        # Luma page, the on-model photo), and the garment shot the crawl keeps is often another. The
+        # og:image is a resized cache copy of a gallery file: the gallery's full size replaces it.
+        gallery = magento_gallery(evidence)
+        files = {split_url(url).path.rsplit("/", 1)[-1] for url in gallery}
+        for url in [u for u in found if split_url(u).path.rsplit("/", 1)[-1] in files]:
+            del found[url]
+        add(gallery)
     if not found:
         sel = evidence.selector
         # Taobao and Tmall show the main picture in their "booth"

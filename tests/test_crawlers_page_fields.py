@@ -93,6 +93,14 @@ def test_luma_pictures_only_in_its_gallery_data_are_the_products():
                                f"{MEDIA}/t/a/tailored-pencil-skirt_main_1.jpg"]
 
 
+def test_luma_with_og_image_gives_its_whole_gallery_at_full_size():
+    """Stock Luma: og:image names the first shot only, a resized cache copy; the other gallery shots
+    (where the garment shot the crawl keeps often is) were never fetched."""
+    item = extract_product(_luma_page(), f"{SHOP}/tailored-pencil-skirt.html")
+    assert item.image_urls == [f"{MEDIA}/t/a/tailored-pencil-skirt_main_0.jpg",
+                               f"{MEDIA}/t/a/tailored-pencil-skirt_main_1.jpg"]
+
+
 def test_luma_without_og_image_reads_its_gallery_not_the_related_products():
     """Stock Luma markup less og:image: the placeholder's picture came back with four related ones."""
     item = extract_product(_luma_page(og_image=False), f"{SHOP}/tailored-pencil-skirt.html")
