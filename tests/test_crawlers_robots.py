@@ -105,6 +105,16 @@ def test_a_missing_robots_txt_allows_everything(tmp_path, robots):
     assert not [n for n in summary["notes"] if n.startswith("robots.txt of ")]
 
 
+def test_a_store_whose_robots_txt_disallows_vtonkit_says_so(tmp_path):
+    """robots.txt barring vtonkit's user agent from the whole store: 0 pages, exit 1, and only
+    "skipped: robots.txt: 2", which reads as two pages left out of many."""
+    paths, summary, products, run = _crawl_robots(
+        tmp_path, Page(b"User-agent: vtonkit\nDisallow: /\n\nUser-agent: *\nAllow: /\n", "text/plain"))
+    assert products == [] and run.returncode == 1 and set(paths) == {"/robots.txt"}
+    said = " ".join((run.stdout + run.stderr).split())
+    assert "robots.txt disallows every page this crawl tried" in said and "nothing may be crawled there" in said, said
+
+
 def test_readable_robots_txt_rules_hold(tmp_path):
     paths, summary, products, run = _crawl_robots(tmp_path, Page(ROBOTS, "text/plain"))
     assert run.returncode == 0, _finished(run)

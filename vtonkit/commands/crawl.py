@@ -181,7 +181,7 @@ def crawl(
             console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
-    if (problem := _store_not_answering(store, url, summary)) is not None:
+    if (problem := _store_not_answering(store, url, summary) or _all_disallowed(summary)) is not None:
         console.print(f"[yellow]note[/yellow] {escape(problem)}", soft_wrap=True)
     products_file = out / "products.jsonl"
     # a resumed crawl may add nothing new: what counts is the catalog as a whole
@@ -262,6 +262,18 @@ def _print_summary(console, summary: dict) -> None:
         f"catalog: {Path(summary.get('out', '.')) / 'catalog.jsonl'} (+ .parquet), summary: summary.json",
         markup=False,
     )
+
+
+def _all_disallowed(summary: dict) -> str | None:
+    """Why a crawl fetched no page at all when robots.txt disallowed every one it tried (only
+    "skipped: robots.txt: 2" was shown, which reads as two pages left out of many)."""
+    skipped = (summary.get("skipped") or {}).get("robots.txt", 0)
+    if summary.get("finish_reason") != "finished":  # an unreadable robots.txt: its own note says so
+        return None
+    if skipped and not (summary.get("budget") or {}).get("pages") and not summary.get("products_total"):
+        return (f"the store's robots.txt disallows every page this crawl tried ({skipped}, its start pages "
+                "included) for vtonkit's user agent: nothing may be crawled there")
+    return None
 
 
 def _store_not_answering(store: str, url: str | None, summary: dict) -> str | None:
