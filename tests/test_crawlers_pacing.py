@@ -235,17 +235,30 @@ def _force_stopped(shop: FixtureShop, out, option: str, ready: Callable[[list], 
             crawl.kill()
         shop.stop()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    if summary["finish_reason"] == "shutdown":
+        raise FirstStopFinished(out)
     assert summary["finish_reason"] == "forced-stop"
     return summary
+
+
+class FirstStopFinished(AssertionError):
+    """The first Ctrl-C's clean stop ended before the second Ctrl-C arrived: no forced stop to test."""
 
 
 def test_a_second_ctrl_c_still_leaves_a_summary_and_a_job_to_start_over(tmp_path):
     """A second Ctrl-C stops Scrapy without closing the spider: no summary.json was written, and the
     job was left looking cleanly closed although its queue was never saved."""
-    out = tmp_path / "out"
-    # the first stop takes up to a second (the home page waits out its turn in one-second steps)
-    _force_stopped(_shop(b"User-agent: *\nCrawl-delay: 30\n"), out, "--resume",
-                   lambda stamps: any(path == "/robots.txt" for _, path, _ in stamps), settle=1)
+    # The first stop takes up to a second (the home page waits out its turn in one-second steps), so
+    # the second Ctrl-C, 0.2 s later, usually lands while it runs; when the first stop wins that
+    # race (a loaded machine: it finished cleanly), the scenario is tried again.
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        try:
+            _force_stopped(_shop(b"User-agent: *\nCrawl-delay: 30\n"), out, "--resume",
+                           lambda stamps: any(path == "/robots.txt" for _, path, _ in stamps), settle=1)
+            break
+        except FirstStopFinished:
+            continue
     assert (out / ".job" / "vtonkit-running").read_text(encoding="utf-8") == "killed"
 
 
