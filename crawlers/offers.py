@@ -372,11 +372,15 @@ def _one_variant(element: Any, shown: str, sold_out_words: list[str]) -> bool:
     if any(_VARIANT_PICKER.search(f"{e.get('class') or ''} {e.get('id') or ''} {e.get('name') or ''}")
            for e in (element, parent) if e is not None and isinstance(e.tag, str)):
         return True
-    rest = shown
-    for word in sold_out_words:
-        rest = rest.replace(word, " ")
-    rest = re.sub(r"[\s\-–—:/|()\[\],]+", " ", rest).strip()
+    rest = _without_sold_out_words(shown, sold_out_words)
     return bool(rest) and _SIZE_WORD.fullmatch(rest) is not None
+
+
+def _without_sold_out_words(shown: str, sold_out_words: list[str]) -> str:
+    """`shown` less its sold-out words and the punctuation around them ("xs - sold out" -> "xs")."""
+    for word in sold_out_words:
+        shown = shown.replace(word, " ")
+    return re.sub(r"[\s\-–—:/|()\[\],]+", " ", shown).strip()
 
 
 def visible_availability(evidence: PageEvidence) -> str | None:
@@ -413,12 +417,10 @@ def _sold_out_control(evidence: PageEvidence, words: list[str]) -> bool:
                                        "[not(ancestor::script)]" + SHOWN)
     for control in controls[:80]:
         shown = " ".join(" ".join(control.xpath(".//text()" + SHOWN).getall()).split()).lower()
-        rest = shown
-        for word in words:
-            rest = rest.replace(word, " ")
         # only the word: a size's control shows its size too ("XS - sold out"), whatever its class
         # says (Cafe24's button classes say "sizeL" of the button itself)
-        if shown and len(shown) <= 40 and rest != shown and not re.sub(r"[\W_]+", "", rest) \
+        if shown and len(shown) <= 40 and any(w in shown for w in words) \
+                and not re.search(r"[^\W_]", _without_sold_out_words(shown, words)) \
                 and not _in_other_products(control.root):
             return True
     return False
