@@ -29,6 +29,7 @@ runner) and fetching the images it dropped (their products are written again).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import deque
@@ -75,7 +76,9 @@ class HostPacer:
         self.paused_until: dict[str, float] = {}  # netloc -> monotonic end of the pause it asked for
         self.crawl_delays: dict[str, float] = {}  # netloc -> seconds (0: none asked)
         self.dropped = 0  # requests not fetched because the crawl stopped while they waited
-        self.waiting: dict[str, deque[object]] = {}  # netloc -> tickets of the requests waiting, in arrival order
+        # netloc -> tickets of the requests waiting: (-priority, arrival), the least goes first
+        self.waiting: dict[str, list[tuple[int, int]]] = {}
+        self._arrivals = itertools.count()
         crawler.vtonkit_pacer = self
 
     @classmethod
@@ -215,14 +218,17 @@ class HostPacer:
             return
         netloc = urlparse_cached(request).netloc
         delay = self.crawl_delay(netloc)
-        waiting = self.waiting.setdefault(netloc, deque())
-        ticket = object()  # the host's waiters take their turns in arrival order (the scheduler's order)
+        waiting = self.waiting.setdefault(netloc, [])
+        # the host's waiters take their turns by priority, then in arrival order: the scheduler hands
+        # the downloader up to CONCURRENT_REQUESTS requests at once, and in arrival order a product
+        # link found next waited behind every filtered view already waiting (31 turns of Crawl-delay)
+        ticket = (-request.priority, next(self._arrivals))
         waiting.append(ticket)
         try:
             while True:  # the turn is claimed when the request wakes: the reactor runs one waiter at a time
                 now = time.monotonic()
                 turn = max(self.next_turn.get(netloc, 0.0), self.paused_until.get(netloc, 0.0))
-                if turn <= now and waiting[0] is ticket:  # it goes, also while the crawl closes (a limit's last images)
+                if turn <= now and min(waiting) == ticket:  # it goes, also while the crawl closes (a limit's last images)
                     if delay:
                         self.next_turn[netloc] = now + delay
                     return

@@ -108,6 +108,42 @@ def test_robots_txt_crawl_delay_spaces_the_requests(tmp_path):
     assert any("asks for Crawl-delay: 0.6 s: one request every 0.6 s" in note for note in summary["notes"])
 
 
+VIEWS = [f"/shop/?orderby=o{n}" for n in range(20)]
+
+
+def listing_with_views(robots: bytes) -> Routes:
+    """The home page links the listing and 20 sorted views of it; only the listing's answer (and the
+    views') links the products, so the product links reach the host's queue behind the views."""
+    shop = routes(robots)
+    products = "".join(f"<a href='/products/{h}'>{h}</a>" for h in HANDLES)
+    shop["/"] = html("<a href='/shop/'>shop</a>" + "".join(f"<a href='{v}'>sort {n}</a>" for n, v in enumerate(VIEWS)))
+    shop["/shop/"] = html(products)
+    for view in VIEWS:
+        shop[view] = html(products)
+    return shop
+
+
+def test_product_links_take_their_turn_before_the_views_already_waiting(tmp_path):
+    """Up to CONCURRENT_REQUESTS requests wait for a host's turn under its Crawl-delay; they went in
+    arrival order, so the products the listing linked came after every sorted view queued before."""
+    shop = FixtureShop(lambda base: listing_with_views(b"User-agent: *\nCrawl-delay: 0.15\n"))
+    shop.RequestHandlerClass = _StampingHandler
+    shop.stamps, shop.stamp_lock, shop.refusal, shop.first_product = [], threading.Lock(), None, None
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url,
+                              "--render", "never", "--no-throttle"],
+                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    order = [path for _, path, _ in shop.stamps]
+    last_product = max(i for i, path in enumerate(order) if path.startswith("/products/"))
+    views_before = [path for path in order[:last_product] if path in VIEWS]
+    assert sum(path in VIEWS for path in order) >= 10, order  # the views were fetched, after the products
+    # the listing's answer may reach the spider after a view or two took their turns
+    assert len(views_before) <= 4, order
+
+
 def test_retry_after_pauses_the_whole_host(tmp_path):
     """A 503 with `Retry-After: 2` delayed the retry of its own page only; the host's other pages
     went on every half second (and drew 503s too). Now nothing reaches the host for those two
