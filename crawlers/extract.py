@@ -35,12 +35,12 @@ from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.offers import read_offer, shows_many_prices
 from vtonkit.crawlers.sku import choose_sku, sku_candidates
 from vtonkit.crawlers.text_fields import with_bounded_text
-from vtonkit.crawlers.urls import split_url
-from vtonkit.crawlers.variants import chosen_variant, group_variants, variant_availability
+from vtonkit.crawlers.urls import join_url, split_url
+from vtonkit.crawlers.variants import chosen_variant, group_variants, other_looks, variant_availability
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["extract_product", "is_product_page", "page_url"]
+__all__ = ["ProductPage", "extract_product", "is_product_page", "page_url", "read_product_page"]
 
 
 def is_product_page(item: ProductItem | None) -> bool:
@@ -48,9 +48,27 @@ def is_product_page(item: ProductItem | None) -> bool:
     return bool(item and item.title and (item.price is not None or item.sku) and item.sources.get("product"))
 
 
+@dataclasses.dataclass
+class ProductPage:
+    """What one product page gives a crawl: its product, and for a product group (``hasVariant``) the
+    group's other colours: a record for each colour this page alone shows (no address of its own)
+    with a picture of its own, and the addresses of the colours that have pages of their own."""
+
+    item: ProductItem | None
+    other_colours: list[ProductItem] = dataclasses.field(default_factory=list)
+    colour_pages: list[str] = dataclasses.field(default_factory=list)
+
+
 def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
                     expected: bool = False) -> ProductItem | None:
-    """Read one product page into a :class:`ProductItem`; None when the page holds no product.
+    """The product of one page (`read_product_page`); None when the page holds no product."""
+    return read_product_page(page_html, url, store=store, expected=expected).item
+
+
+def read_product_page(page_html: str | bytes, url: str = "", *, store: str = "",
+                      expected: bool = False) -> ProductPage:
+    """Read one product page into a :class:`ProductItem` (None when the page holds no product) and
+    its group's other colours.
 
     ``url`` is the page's address (used to resolve relative image URLs and to rank SKU
     candidates); when empty the page's canonical/og:url is used. ``expected``: the crawl reached
@@ -65,9 +83,28 @@ def extract_product(page_html: str | bytes, url: str = "", *, store: str = "",
     evidence = read_evidence(page_html, url)
     product = main_product(evidence)
     if page_fields.is_article_page(evidence, product):
-        return None  # a blog post's Product is the item it writes about, not the page's
+        return ProductPage(None)  # a blog post's Product is the item it writes about, not the page's
     # A group's name, brand and id are the product's; SKU, offer, colour and picture are one variant's.
     variant = chosen_variant(product, url)
+    item = _product_item(evidence, product, variant, url, store=store, expected=expected)
+    if variant is None or item is None:
+        return ProductPage(item)
+    page = ProductPage(item)
+    for other, address in other_looks(product, variant, url):
+        if address:
+            page.colour_pages.append(join_url(url, address))
+        elif other.get("image") and repr(other.get("image")) != repr(variant.get("image")):
+            # without a picture of its own the record would hold the shown colour's
+            colour = _product_item(evidence, product, other, url, store=store, expected=expected)
+            if colour is not None:
+                page.other_colours.append(colour)
+    return page
+
+
+def _product_item(evidence: Any, product: dict[str, Any], variant: dict[str, Any] | None, url: str, *,
+                  store: str, expected: bool) -> ProductItem | None:
+    """The record of `product` as `variant` of its group (None: no group) shows it; None when the page
+    holds no product."""
     shown = variant or product
     meta = evidence.meta
     sources: dict[str, str] = {}

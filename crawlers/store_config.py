@@ -27,13 +27,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 from vtonkit.crawlers.categories import normalise_category
+from vtonkit.crawlers.extract import ProductPage
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.page_fields import gender_of_text
 from vtonkit.crawlers.prices import parse_price
@@ -284,8 +285,10 @@ class ConfiguredSpiderMixin:
 
     store_config: StoreConfig
 
-    def extract(self, response: Any, expected: str | None = None) -> tuple[bool, ProductItem | None]:
-        ran, item = super().extract(response, expected)  # type: ignore[misc]
+    def extract(self, response: Any, expected: str | None = None) -> tuple[bool, ProductPage]:
+        ran, page = super().extract(response, expected)  # type: ignore[misc]
         if not ran:
-            return ran, item
-        return True, apply_selectors(item, response.text, response.url, self.store_config, store=self.name)  # type: ignore[attr-defined]
+            return ran, page
+        # the selectors read the page as shown: its own product, not the group's other colours
+        item = apply_selectors(page.item, response.text, response.url, self.store_config, store=self.name)  # type: ignore[attr-defined]
+        return True, replace(page, item=item)

@@ -100,6 +100,21 @@ def _look(variant: dict[str, Any]) -> tuple[str, str]:
     return (text(variant.get("color")) or "").casefold(), repr(variant.get("image"))
 
 
+def other_looks(product: dict[str, Any], shown: dict[str, Any], page_url: str) -> list[tuple[dict[str, Any], str | None]]:
+    """One variant for each colour (or picture) of the group other than `shown`'s, in page order, with
+    the address of its own page, or None where it has none but the group's (this page)."""
+    looks: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for variant in group_variants(product):
+        looks.setdefault(_look(variant), []).append(variant)
+    found = []
+    for look, sizes in looks.items():
+        if look == _look(shown):
+            continue
+        own = [a for v in sizes for a in _addresses(v) if not _names_page(a, page_url) and a.split("#")[0]]
+        found.append((preferred_variant(sizes), own[0].split("#")[0] if own else None))
+    return found
+
+
 def variant_availability(product: dict[str, Any], variant: dict[str, Any]) -> str | None:
     """`variant`'s availability: ``InStock`` when it or a variant that looks the same (another size
     of that colour and picture) can be ordered, else what its own offer says; None when it has no offer.

@@ -13,6 +13,8 @@ import json
 import subprocess
 from collections.abc import Callable
 
+import pytest
+
 from tests.fixture_shops import FixtureShop, Page, Routes, html, json_ld, product_ld
 from tests.test_crawlers_render import REPO, VTONKIT
 
@@ -138,6 +140,50 @@ def test_the_sizes_of_a_colour_are_one_record_each_colour_its_own(tmp_path):
     assert run.returncode == 0, _tail(run)
     assert sorted(p["colour"] for p in products) == ["Beige", "Navy"], [(p["url"], p["sku"]) for p in products]
     assert summary["skipped"]["duplicate-product"] >= 2
+
+
+def _unlinked_colours(with_addresses: bool) -> Callable[[str], Routes]:
+    """A ProductGroup of two colours in two sizes whose page links no variant: the colours have
+    addresses of their own (``?variant=N``) that only the product data gives, or none at all."""
+    from tests.fixture_shops import GARMENTS
+
+    pictures = {"Navy": "solidus_tshirt_blue.jpg", "Beige": "solidus_long_white.jpg"}
+
+    def routes(base: str) -> Routes:
+        variants = [(1, "Navy", "S"), (2, "Navy", "M"), (3, "Beige", "S"), (4, "Beige", "M")]
+        group = {"@context": "https://schema.org", "@type": "ProductGroup", "name": "Pencil skirt",
+                 "productGroupID": "8000001", "hasVariant": [
+                     {"@type": "Product", "name": f"Pencil skirt - {colour} / {size}", "color": colour,
+                      "sku": f"SK-{colour[:3].upper()}-{size}", "size": size, "image": f"{base}/img/{colour}.jpg",
+                      "offers": {"@type": "Offer", "price": 40 + n, "priceCurrency": "EUR",
+                                 "availability": "https://schema.org/InStock",
+                                 **({"url": f"{base}/products/pencil-skirt?variant={n}"} if with_addresses else {})}}
+                     for n, colour, size in variants]}
+        page = html("<h1>Pencil skirt</h1>", head=json_ld(group))
+        shop: Routes = {"/robots.txt": ROBOTS, "/": html("<a href='/products/pencil-skirt'>skirt</a>"),
+                        "/products/pencil-skirt": page}
+        if with_addresses:
+            shop.update({f"/products/pencil-skirt?variant={n}": page for n, _, _ in variants})
+        shop.update({f"/img/{colour}.jpg": Page((GARMENTS / name).read_bytes(), "image/jpeg")
+                     for colour, name in pictures.items()})
+        return shop
+    return routes
+
+
+@pytest.mark.parametrize("with_addresses", [False, True], ids=["no-address", "address-unlinked"])
+def test_every_colour_of_a_group_is_written_though_the_page_links_none(tmp_path, with_addresses):
+    """A group page that links no variant gave one record, the first colour in stock: the beige
+    skirt, its picture in the product data, was never written."""
+    shop = FixtureShop(_unlinked_colours(with_addresses))
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    by_colour = {p["colour"]: p for p in products}
+    assert sorted(by_colour) == ["Beige", "Navy"], [(p["url"], p["sku"]) for p in products]
+    assert (by_colour["Beige"]["sku"], by_colour["Beige"]["price"]) == ("SK-BEI-S", 43.0)
+    assert (by_colour["Navy"]["sku"], by_colour["Navy"]["price"]) == ("SK-NAV-S", 41.0)
+    catalog = [json.loads(line) for line in (tmp_path / "catalog.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted((row["colour"], row["image_url"].rsplit("/", 1)[1]) for row in catalog) == [
+        ("Beige", "Beige.jpg"), ("Navy", "Navy.jpg")]
 
 
 def test_a_resumed_crawl_knows_its_earlier_products_by_the_same_key(tmp_path):

@@ -161,3 +161,27 @@ def test_a_breadcrumb_named_element_that_is_no_trail_gives_none():
                  '<div class="crumb">Free delivery on every order over 50 euros / returns within 30 days</div>'):
         item = extract_product(_page(head=_OG_PRODUCT, body=f"{body}<h1>Pleats Long A</h1>"), "https://shop.example/p/13")
         assert item.breadcrumbs == [], body
+
+
+def test_a_group_page_gives_its_other_colours_with_their_own_pictures_only():
+    """The group's other colours are records of their own (the beige skirt was never written when
+    the page linked no variant), each with its own SKU, price, stock and picture; a colour drawn
+    with the shown colour's picture gives none (it would be the navy picture labelled beige), and a
+    colour with an address of its own is fetched there."""
+    from vtonkit.crawlers.extract import read_product_page
+
+    bare = {key: value for key, value in _BEIGE.items() if key != "@id"}
+    page = read_product_page(_skirt_group(_NAVY, bare), "https://s.test/p/ps-1")
+    assert _fields(page.item)[3] == "Navy" and page.colour_pages == []
+    assert [_fields(item) for item in page.other_colours] == [
+        ("PS-1-BE", 49.0, "OutOfStock", "Beige", ["https://s.test/img/beige.jpg"])]
+    assert page.other_colours[0].product_id == "PS-1"
+
+    same_picture = {**bare, "image": _NAVY["image"]}
+    assert read_product_page(_skirt_group(_NAVY, same_picture), "https://s.test/p/ps-1").other_colours == []
+
+    linked = read_product_page(_skirt_group(_NAVY, _BEIGE), "https://s.test/p/ps-1")
+    assert linked.other_colours == [] and linked.colour_pages == ["https://s.test/p/ps-1?variant=12"]
+    # at the beige address the navy one is the other colour
+    beige = read_product_page(_skirt_group(_NAVY, _BEIGE), "https://s.test/p/ps-1?variant=12")
+    assert _fields(beige.item)[3] == "Beige" and beige.colour_pages == ["https://s.test/p/ps-1?variant=11"]

@@ -35,7 +35,7 @@ from vtonkit.crawlers.browser import DEFAULT_RENDER_TIMEOUT, ChromiumNotFound, f
 from vtonkit.crawlers.catalog import PRODUCTS_JSONL, images_not_fetched, json_records, product_key
 from vtonkit.crawlers.categories import CATEGORIES
 from vtonkit.crawlers.evidence import read_evidence
-from vtonkit.crawlers.extract import extract_product, is_product_page
+from vtonkit.crawlers.extract import ProductPage, is_product_page, read_product_page
 from vtonkit.crawlers.offers import shows_many_prices
 from vtonkit.crawlers.items import ProductItem
 from vtonkit.crawlers.limits import BUDGET_REASONS, BudgetSpent, gunzip_capped, product_found
@@ -583,8 +583,8 @@ class StoreSpider(scrapy.Spider):
             if url := join_url(response.url, href):
                 yield self.page_request(url, self.parse_listing, next_page=True)
 
-    def extract(self, response: Response, expected: str | None = None) -> tuple[bool, ProductItem | None]:
-        """(extraction ran, the page's product data or None); a failing run is reported as a page error.
+    def extract(self, response: Response, expected: str | None = None) -> tuple[bool, ProductPage]:
+        """(extraction ran, the page's product data); a failing run is reported as a page error.
 
         ``expected``: why the page should be a product (`product_or_render`); a page reached as a
         product's may be one by what it shows alone (`extract_product`), an app shell only where
@@ -593,12 +593,12 @@ class StoreSpider(scrapy.Spider):
         as_product = expected in ("listing-link", "product-sitemap") or (
             expected is not None and expected_product_url(response.url))
         try:
-            return True, extract_product(response.text, _asked_url(response), store=self.name, expected=as_product)
+            return True, read_product_page(response.text, _asked_url(response), store=self.name, expected=as_product)
         except Exception as exc:  # malformed HTML must never stop the crawl
             report_for(self.crawler).page_error(
                 response.url, f"extraction failed: {type(exc).__name__}: {exc}"
             )
-            return False, None
+            return False, ProductPage(None)
 
     def parse_product(self, response: Response) -> Iterable[Any]:
         yield from self.product_or_render(
@@ -617,9 +617,15 @@ class StoreSpider(scrapy.Spider):
                 report.page_error(response.url, "not an HTML page")
                 report.missing_product(response.url, f"{expected}: not an HTML page")
             return
-        ran, item = self.extract(response, expected)
+        ran, page = self.extract(response, expected)
+        item = page.item
         if is_product_page(item):
             yield from self.emit(item)
+            # a group's other colours are products too: those shown only here, and those with pages of their own
+            for colour in filter(is_product_page, page.other_colours):
+                yield from self.emit(colour)
+            for url in page.colour_pages:
+                yield self.page_request(url, self.parse_product, expected="listing-link")
             return
         rendered = "vtonkit_render_reason" in response.meta
         if expected is None and not rendered:
