@@ -19,6 +19,7 @@ SETTINGS_MODULE = "vtonkit.crawlers.settings"
 RUNNING_MARK = "vtonkit-running"
 DROPPED_WAITING = "dropped-waiting"  # a stopped crawl dropped requests waiting for their host's turn
 FORCED_STOP = "forced-stop"  # finish reason of a crawl a second Ctrl-C stopped at once
+LIMIT_REACHED = "limit"  # --limit stopped the crawl: product pages in flight were fetched and not written
 
 # For crawling your own server (the demo store, benchmarks): no politeness delays.
 NO_THROTTLE: dict[str, Any] = {
@@ -103,7 +104,8 @@ def recover_killed_job(job: Path) -> str | None:
     shutil.rmtree(job / "requests.queue", ignore_errors=True)
     (job / "requests.seen").unlink(missing_ok=True)
     why = {ROBOTS_UNREACHABLE: "stopped because the store's robots.txt could not be read",
-           DROPPED_WAITING: "stopped with pages still waiting for the store's Crawl-delay or Retry-After"}.get(
+           DROPPED_WAITING: "stopped with pages still waiting for the store's Crawl-delay or Retry-After",
+           LIMIT_REACHED: "stopped at its --limit, with product pages fetched but not written"}.get(
         reason, "was killed, and its request queue with it")
     return f"the last run of this crawl {why}: the store is crawled again from its start pages, the products found before kept once"
 
@@ -236,7 +238,9 @@ def run_crawl(
     pacer = getattr(crawler, "vtonkit_pacer", None)
     unfinished = (ROBOTS_UNREACHABLE if summary["finish_reason"] == ROBOTS_UNREACHABLE
                   else "killed" if forced  # its queue was not saved: the next --resume starts over
-                  else DROPPED_WAITING if pacer is not None and pacer.dropped else None)
+                  else DROPPED_WAITING if pacer is not None and pacer.dropped
+                  # the product pages in flight past the limit are in the seen-list, their products unwritten
+                  else LIMIT_REACHED if summary["finish_reason"] == LIMIT_REACHED else None)
     if job is not None and unfinished:  # its queue is spent or short of the dropped pages: start over
         (job / RUNNING_MARK).write_text(unfinished, encoding="utf-8")
     elif job is not None:

@@ -100,3 +100,25 @@ def test_a_crawl_without_resume_leaves_a_resumable_crawls_folder_alone(tmp_path)
     assert plain.returncode == 2 and "holds a resumable crawl" in said and "pass --resume" in said, said[-2000:]
     products = (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(products) == len(PHOTOS)
+
+
+def test_a_resume_after_a_limit_writes_the_products_the_limit_left_unwritten(tmp_path):
+    """--limit stops at the product that reaches it, while the other product pages in flight are
+    fetched and dropped unwritten; they stayed in the job's seen-list, so the next --resume never
+    asked for them again: 5 of 12 products, for good, and nothing said so."""
+    shop = FixtureShop(lambda base: _routes(b"User-agent: *\nAllow: /\n"))
+    command = [*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--render", "never",
+               "--no-throttle", "--resume"]
+    try:
+        limited = subprocess.run([*command, "--limit", "3"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                                 check=False)
+        resumed = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
+                                 env={**os.environ, "COLUMNS": "300"})
+    finally:
+        shop.stop()
+    assert limited.returncode == 0, limited.stdout[-3000:] + limited.stderr[-3000:]
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    skus = [json.loads(line)["sku"] for line in (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(skus) == sorted(HANDLES), skus  # every product, each once
+    notes = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["notes"]
+    assert any("stopped at its --limit" in note for note in notes), notes
