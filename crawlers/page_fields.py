@@ -407,11 +407,13 @@ MAX_IMAGE_URLS = 1000
 
 def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | None = None) -> list[str]:
     """Absolute image URLs, once each and at most `MAX_IMAGE_URLS`: the product node's, any product
-    node's, else og:image with Magento's gallery data (:func:`magento_gallery`), then gallery images
+    node's (a lazy-loading placeholder among them read as the picture its `<img>` loads, or
+    dropped: :func:`_loaded_images`), else og:image with Magento's gallery data (:func:`magento_gallery`), then gallery images
     (not in related products' cards), then the pictures the page shows as the product titled
     `title` (:func:`pictures_of`)."""
     found: dict[str, None] = {}  # in page order; a dict, since a list's `in` made 200,000 URLs quadratic
     base = _images_base(evidence, product) or document_base(evidence)
+    loaded: dict[str, list[str]] | None = None
 
     def add(value: Any) -> None:
         if len(found) >= MAX_IMAGE_URLS:
@@ -426,7 +428,15 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
             if not isinstance(identifier, str) or "#" in identifier:
                 identifier = None
             add(value.get("contentUrl") or value.get("url") or identifier)
-        elif isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
+        elif isinstance(value, str) and value.strip() and is_placeholder_image(value.strip()):
+            # a lazy-loading placeholder (microdata's image is the <img>'s `src`): the picture that
+            # element shows once loaded, else nothing, so that the fallbacks below are read
+            nonlocal loaded
+            loaded = _loaded_images(evidence) if loaded is None else loaded
+            shown = loaded.get(_resolved(evidence, value.strip()))
+            if shown:
+                add(shown.pop(0))
+        elif isinstance(value, str) and value.strip():
             absolute = join_url(base, value.strip()) if base else value.strip()
             # split_url gives a malformed address ("http://[x/a.jpg") no parts at all: it is no image
             if split_url(absolute).geturl():
@@ -463,6 +473,39 @@ def image_urls(evidence: PageEvidence, product: dict[str, Any], title: str | Non
     if not found and title:
         add(pictures_of(evidence, title))
     return list(dict.fromkeys(largest_shown(evidence, list(found), document_base(evidence))))
+
+
+def is_placeholder_image(url: str) -> bool:
+    """An image address a lazy-loading `<img>` shows until its picture loads: inline data, or a
+    blank, spacer or "loading" file (`blank.gif`, `loading.svg`)."""
+    return url.startswith("data:") or bool(_PLACEHOLDER_IMAGE.search(split_url(url).path.rsplit("/", 1)[-1]))
+
+
+def _resolved(evidence: PageEvidence, url: str) -> str:
+    base = document_base(evidence)
+    return join_url(base, url) if base and not url.startswith("data:") else url
+
+
+def _loaded_images(evidence: PageEvidence) -> dict[str, list[str]]:
+    """Placeholder `src` (resolved) -> the pictures the `<img>`s showing it load (:func:`_full_image`),
+    in page order: the ``itemprop="image"`` ones (microdata names each by its `src`), else the one
+    `<img>` that shows that placeholder (several: which one a structured value means is unknown)."""
+    marked: dict[str, list[str]] = {}
+    others: dict[str, list[str | None]] = {}
+    for img in evidence.selector.xpath("//img[@src]"):
+        src = (img.attrib.get("src") or "").strip()
+        if not src or not is_placeholder_image(src) or not _own_picture(img):
+            continue
+        key, shown = _resolved(evidence, src), _full_image(img)
+        if "image" in (img.attrib.get("itemprop") or "").split():
+            if shown:
+                marked.setdefault(key, []).append(shown)
+        else:
+            others.setdefault(key, []).append(shown)
+    for key, shown_ in others.items():
+        if key not in marked and len(shown_) == 1 and shown_[0]:
+            marked[key] = [shown_[0]]
+    return marked
 
 
 def _own_picture(img: Selector) -> bool:

@@ -4,9 +4,13 @@ audience, on the markup Magento's Luma theme and WooCommerce write, as probe sho
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from vtonkit.crawlers.extract import extract_product
+
+from tests.fixture_shops import GARMENTS, FixtureShop, Page, html
+from tests.test_crawlers_render import REPO, VTONKIT
 
 SHOP = "http://127.0.0.1:9102"
 MEDIA = f"{SHOP}/media/catalog/product"
@@ -188,3 +192,65 @@ def test_gender_from_the_address_that_reached_the_product_when_the_canonical_one
 def test_gender_from_the_canonical_address_when_it_names_the_audience():
     page = _luma_page(canonical=f"{SHOP}/women/bottoms-women/tailored-pencil-skirt.html")
     assert extract_product(page, f"{SHOP}/tailored-pencil-skirt.html").gender == "women"
+
+
+def _microdata_page(picture: str, *, head: str = "") -> str:
+    """A product in microdata whose `itemprop="image"` is a lazy-loading `<img>` (`picture`)."""
+    return (f'<!doctype html><html lang="en"><head><title>Pleated Skirt Grey</title>{head}</head><body>'
+            '<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Pleated Skirt Grey</h1>'
+            f'<meta itemprop="sku" content="SKU-C1"><div class="product-gallery">{picture}</div>'
+            '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><meta itemprop="price" content="39.00">'
+            '<meta itemprop="priceCurrency" content="EUR"><link itemprop="availability" href="https://schema.org/InStock">'
+            '</div></div></body></html>')
+
+
+@pytest.mark.parametrize(("picture", "expected"), [
+    ('<img itemprop="image" src="/img/blank.gif" data-src="/img/c1.jpg" class="lazyload">', ["/img/c1.jpg"]),
+    ('<img itemprop="image" src="/img/loading.svg" data-src="/img/c2.jpg" data-srcset="/img/c2.jpg 1200w">',
+     ["/img/c2.jpg"]),
+    ('<img itemprop="image" src="/img/loading.svg" data-srcset="/img/c2-600.jpg 600w, /img/c2-1200.jpg 1200w">',
+     ["/img/c2-1200.jpg"]),
+    ('<img itemprop="image" src="/img/spacer.png" srcset="/img/c3-400.jpg 400w, /img/c3-900.jpg 900w">',
+     ["/img/c3-900.jpg"]),
+    ('<img itemprop="image" src="/img/blank.gif" data-src="/img/front.jpg">'
+     '<img itemprop="image" src="/img/blank.gif" data-src="/img/back.jpg">', ["/img/front.jpg", "/img/back.jpg"]),
+    # a picture that is no placeholder stays as it is
+    ('<img itemprop="image" src="/img/c4.jpg" data-src="/img/c4-large.jpg">', ["/img/c4.jpg"]),
+])
+def test_a_lazy_loaded_microdata_image_gives_the_picture_not_its_placeholder(picture, expected):
+    """Microdata's image is the `<img>`'s `src`, on a lazy-loading page a blank.gif or loading.svg:
+    the product kept no picture (too small, not an image) and had no catalog row, unnamed anywhere."""
+    item = extract_product(_microdata_page(picture), f"{SHOP}/p/c1")
+    assert item is not None and item.image_urls == [f"{SHOP}{path}" for path in expected]
+
+
+def test_a_placeholder_that_loads_nothing_leaves_the_page_picture():
+    """A placeholder whose `<img>` says nothing of its picture is no picture: the og:image is read."""
+    item = extract_product(_microdata_page('<img itemprop="image" src="/img/blank.gif">',
+                                           head=f'<meta property="og:image" content="{SHOP}/img/og.jpg">'),
+                           f"{SHOP}/p/c1")
+    assert item is not None and item.image_urls == [f"{SHOP}/img/og.jpg"]
+
+
+def test_a_lazy_loaded_microdata_image_is_downloaded_and_kept(tmp_path):
+    """The crawl downloads the real picture, not the placeholder, and keeps it (a catalog row)."""
+    blank = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+             b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+    page = _microdata_page('<img itemprop="image" src="/img/blank.gif" data-src="/img/skirt.jpg" class="lazyload">')
+    shop = FixtureShop(lambda base: {
+        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+        "/": html("<a href='/products/c1'>skirt</a>"),
+        "/products/c1": Page(page.encode()),
+        "/img/blank.gif": Page(blank, "image/gif"),
+        "/img/skirt.jpg": Page((GARMENTS / "solidus_long_white.jpg").read_bytes(), "image/jpeg"),
+    })
+    try:
+        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(tmp_path), "--url", shop.url, "--render",
+                              "never", "--no-throttle"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                             check=False)
+    finally:
+        shop.stop()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [product] = [json.loads(line) for line in (tmp_path / "products.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(i["url"], i["status"]) for i in product["images"]] == [(f"{shop.url}/img/skirt.jpg", "kept")], product
+    assert "/img/blank.gif" not in shop.paths
