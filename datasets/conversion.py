@@ -2,11 +2,14 @@
 runner that names each failed sample and carries on, byte copies and verified binary masks.
 
 A conversion never stops on one bad sample: its failure (split, sample, reason) goes into the
-`ConversionReport` and the next sample is converted. Every file is written atomically.
+`ConversionReport` and the next sample is converted. Every file is written atomically, and a failed
+sample leaves the output as it found it: the files it made are removed, the ones it replaced put back.
 """
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -131,11 +134,71 @@ class ForeignSampleError(InputError):
 def check_not_foreign(existing: Path, incoming: Path, stem: str) -> None:
     """Refuse to import `incoming` as sample `stem` when the dataset's copy `existing` (its photo, or
     for a garment-only sample its garment) holds other bytes: the import would replace another
-    sample's files, and a failure half-way would remove them. The same bytes are a re-run."""
-    if existing.is_file() and file_digest(existing) != file_digest(incoming):
+    sample's files. The same bytes are a re-run. Importers check this first, before the sample's other
+    files: the name clash is the problem to report (an `incoming` that is no file is left to the
+    importer's own check, which names it)."""
+    if existing.is_file() and incoming.is_file() and file_digest(existing) != file_digest(incoming):
         raise ForeignSampleError(incoming, f"the dataset already holds a sample {stem} made from another photo "
                                            f"({existing}); importing would replace it: import into another --out, "
                                            "or move that sample away first")
+
+
+class SampleWrites:
+    """What one sample's conversion did to its output files, so that a failed sample can take back
+    exactly that: the files it made are removed, the files that were there before it are put back as
+    they were (an import into an existing dataset must never lose a sample it failed to re-import).
+
+    Every writer replaces a file by renaming a new one over it (`io.files.atomic_write`), so a hard
+    link taken before the sample keeps the earlier bytes whatever the sample writes or removes. The
+    link is a hidden sibling named like `atomic_write`'s temporary files, which no sample listing reads.
+    """
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.made: list[Path] = []  # no file there before: removed when the sample fails
+        self.kept: list[tuple[Path, Path]] = []  # (file, its earlier bytes' link): put back when it fails
+        try:
+            for path in dict.fromkeys(Path(path) for path in paths):
+                if path.is_symlink() or path.is_file():
+                    self.kept.append((path, self._keep(path)))
+                elif not path.exists():
+                    self.made.append(path)
+        except BaseException:
+            self.commit()
+            raise
+
+    @staticmethod
+    def _keep(path: Path) -> Path:
+        while True:
+            link = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                os.link(path, link, follow_symlinks=False)
+                return link
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here (a FAT drive, a share): a copy keeps the bytes as well
+                shutil.copy2(path, link, follow_symlinks=False)
+                return link
+
+    def undo(self) -> None:
+        """Remove the files the sample made and put back the ones it replaced or removed."""
+        for path in self.made:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                path.unlink()
+        for path, link in self.kept:
+            if path.is_symlink() or path.exists():
+                with contextlib.suppress(OSError):
+                    if os.path.samestat(path.lstat(), link.lstat()):  # untouched: a rename onto it does nothing
+                        link.unlink()
+                        continue
+            os.replace(link, path)
+        self.kept = []
+
+    def commit(self) -> None:
+        """The sample is complete: drop the links to the earlier bytes."""
+        for _, link in self.kept:
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+        self.kept = []
 
 
 def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Callable[[T], tuple[str, str]],
@@ -144,24 +207,23 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
     """`convert` each item; a failing one is recorded in `report.failures` and the batch goes on.
 
     Args:
-        outputs: the files an item writes, removed when it fails (a sample that failed at its last
-            step, the agnostic say, must not leave the files of its first steps looking like a sample).
+        outputs: the files an item writes. When it fails (a sample that failed at its last step, the
+            agnostic say, must not leave the files of its first steps looking like a sample), the files
+            it made are removed and the files that were there before it are put back (`SampleWrites`):
+            an existing sample of that name is never lost to a failed re-import.
     """
     items = list(items)
     iterator = track(items, total if total is not None else len(items), description) if progress else items
     for item in iterator:
         split, sample = label(item)
+        writes = SampleWrites(outputs(item) if outputs is not None else ())
         try:
             convert(item)
-        except ForeignSampleError as exc:  # refused before writing: the files are another sample's
-            report.failures.append(SampleFailure(split, sample, str(exc)))
-            continue
         except (VtonkitError, ValueError, OSError) as exc:
+            writes.undo()
             report.failures.append(SampleFailure(split, sample, str(exc)))
-            for path in outputs(item) if outputs is not None else ():
-                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                    path.unlink()
             continue
+        writes.commit()
         report.converted.append((split, sample))
 
 

@@ -123,8 +123,8 @@ def _garment_only_ids(folder: CategoryDir, person_ids: set[str], unlisted_split:
 
 def import_garment(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
     """Convert one garment-only id (`<id>_1.jpg`, no person) into `split_dir`'s cloth folders."""
+    check_not_foreign(split_dir.cloth(stem), source.garment(dc_id), stem)  # first: the name clash is the problem
     _checked_photo(source.garment(dc_id))
-    check_not_foreign(split_dir.cloth(stem), source.garment(dc_id), stem)
     cloth_mask = _cloth_mask(source, dc_id, masker)
     copy_file(source.garment(dc_id), split_dir.cloth(stem))
     write_mask(split_dir.cloth_mask(stem), cloth_mask)
@@ -132,9 +132,9 @@ def import_garment(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, 
 
 def import_sample(source: CategoryDir, dc_id: str, split_dir: layout.SplitDir, stem: str, masker) -> None:
     """Convert one Dress Code sample into `split_dir` under `stem`."""
+    check_not_foreign(split_dir.image(stem), source.person(dc_id), stem)  # first: the name clash is the problem
     for photo in (source.person(dc_id), source.garment(dc_id)):
         _checked_photo(photo)
-    check_not_foreign(split_dir.image(stem), source.person(dc_id), stem)
     body25 = read_keypoints(source.keypoints(dc_id), fmt="dresscode", image_size=(layout.HEIGHT, layout.WIDTH))
     labels = _raw_ids(source.label_map(dc_id), "label map", len(DRESSCODE_LABELS))
     parts = _raw_ids(source.dense(dc_id), "DensePose part ids", NUM_PARTS + 1)

@@ -60,6 +60,9 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
     Returns notes naming the masks rewritten to the file contract (`conversion.copy_mask`).
     """
     files = {folder: path for folder in layout.ALL_FOLDERS if (path := _source_file(source, folder, stem)).is_file()}
+    targets = {**target.person_files(stem), **target.cloth_files(stem)}
+    # first: a sample of that name made from another photo is what to report, whatever else this one lacks
+    check_not_foreign(targets[layout.IMAGE], _source_file(source, layout.IMAGE, stem), stem)
     for folder in REQUIRED:
         if folder not in files:
             raise InputError(_source_file(source, folder, stem), f"missing ({folder} cannot be made from the other files)")
@@ -70,8 +73,6 @@ def import_sample(source: layout.SplitDir, target: layout.SplitDir, stem: str) -
     for folder, path in files.items():  # the byte copies below must open in the loaders too
         if folder not in (layout.OPENPOSE_JSON, *MASK_FOLDERS):
             require_image(path, folder)
-    targets = {**target.person_files(stem), **target.cloth_files(stem)}
-    check_not_foreign(targets[layout.IMAGE], files[layout.IMAGE], stem)
     for folder in (*AGNOSTIC_FOLDERS, layout.OPENPOSE_IMG):  # made again below when the source lacks them:
         if folder not in files:  # an earlier import's copy must not stand in for them
             targets[folder].unlink(missing_ok=True)
