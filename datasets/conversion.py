@@ -210,7 +210,10 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
         outputs: the files an item writes. When it fails (a sample that failed at its last step, the
             agnostic say, must not leave the files of its first steps looking like a sample), the files
             it made are removed and the files that were there before it are put back (`SampleWrites`):
-            an existing sample of that name is never lost to a failed re-import.
+            an existing sample of that name is never lost to a failed re-import. So too when the batch
+            is interrupted (Ctrl-C) during the item, and the interruption goes on up: the items before
+            it are complete, and the caller records them (the importers save their manifest in a
+            `finally`).
     """
     items = list(items)
     iterator = track(items, total if total is not None else len(items), description) if progress else items
@@ -223,6 +226,9 @@ def run_samples(items: Iterable[T], convert: Callable[[T], None], *, label: Call
             writes.undo()
             report.failures.append(SampleFailure(split, sample, str(exc)))
             continue
+        except BaseException:  # Ctrl-C: no half-written sample is left, the ones done stay
+            writes.undo()
+            raise
         writes.commit()
         report.converted.append((split, sample))
 

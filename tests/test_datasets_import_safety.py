@@ -9,10 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from vtonkit.datasets.importers.dresscode import import_dresscode
 from vtonkit.datasets.importers.vitonhd import import_vitonhd
+from vtonkit.datasets.layout import DatasetLayout
+from vtonkit.datasets.conversion import sample_outputs
 from vtonkit.datasets.manifest import Manifest
 from vtonkit.datasets.validate import validate
 
@@ -99,3 +105,49 @@ def test_a_failed_dresscode_reimport_keeps_the_sample_the_dataset_held(tmp_path:
     assert failure.sample == "000001_0.jpg" and "000001_2.json" in failure.reason, failure
     assert len(report.converted) == 2
     assert _files(out) == before
+
+
+def _dresscode_lower_copies(root: Path, count: int) -> Path:
+    """A Dress Code root whose lower_body holds `count` ids, each the files of one of the three real
+    lower-body samples (links): enough samples for an import to be interrupted in the middle."""
+    shared = shared_path("data", "dresscode", "lower_body")
+    real = ["013563", "013564", "013565"]
+    files = (("images", "_0.jpg"), ("images", "_1.jpg"), ("keypoints", "_2.json"), ("label_maps", "_4.png"),
+             ("dense", "_5.png"), ("image-densepose", "_0.jpg"))
+    for number in range(count):
+        for folder, suffix in files:
+            (root / "lower_body" / folder).mkdir(parents=True, exist_ok=True)
+            (root / "lower_body" / folder / f"{200000 + number}{suffix}").symlink_to(
+                shared / folder / f"{real[number % 3]}{suffix}")
+    return root
+
+
+def test_an_interrupted_import_records_what_it_wrote_and_leaves_no_half_sample(tmp_path: Path) -> None:
+    """Ctrl-C during an import left the samples it had written without a manifest entry (it was saved
+    after the last sample), so validate checked a lower-body set with the upper recipe and export
+    refused it, and the sample in progress half-written. Now the manifest records every complete
+    sample and the one in progress is taken back."""
+    source = _dresscode_lower_copies(tmp_path / "dc", 12)
+    out = tmp_path / "ds"
+    command = [sys.executable, "-m", "vtonkit", "import", "dresscode", str(source), "--category", "lower",
+               "--out", str(out), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done_marker = out / "train" / "agnostic-mask"  # the agnostic files are a sample's last
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline and not list(done_marker.glob("*.png")):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    data = DatasetLayout(out).split("train")
+    stems = data.person_stems()
+    assert 0 < len(stems) < 12, (len(stems), stderr)  # interrupted after a sample, before the last
+    persons = Manifest.load(out).entries("train", "persons")
+    assert set(persons) == set(stems) and {record["category"] for record in persons.values()} == {"lower"}
+    wanted = {path.relative_to(out).as_posix() for stem in stems for path in sample_outputs(data, stem)}
+    found = {path.relative_to(out).as_posix() for path in (out / "train").rglob("*") if path.is_file()}
+    assert found == wanted, sorted(found ^ wanted)  # every sample whole, nothing of the interrupted one
+    # the same command again imports the rest
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(data.person_stems()) == 12 and set(Manifest.load(out).entries("train", "persons")) == set(
+        data.person_stems())

@@ -225,9 +225,6 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
             manifest.entries(split, PLACEHOLDERS).pop(stem, None)
         imported.append(job)
 
-    run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
-                description=f"import dresscode/{folder.root.name}", progress=progress,
-                outputs=lambda job: sample_outputs(data.split(job[0]), job[2]))
     garments: list[tuple[str, str, str]] = []
 
     def convert_garment(job: tuple[str, str, str]) -> None:
@@ -241,10 +238,15 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
 
     garment_jobs = [(split, dc_id, stem_of_id.get(dc_id, dc_id))
                     for dc_id, split in sorted(_garment_only_ids(folder, set(person_ids), unlisted_split).items())]
-    run_samples(garment_jobs, convert_garment, label=lambda job: (job[0], folder.garment(job[1]).name),
-                report=report, description=f"import dresscode/{folder.root.name} garments", progress=progress,
-                outputs=lambda job: list(data.split(job[0]).cloth_files(job[2]).values()))
-    manifest.save()
+    try:
+        run_samples(jobs, convert, label=lambda job: (job[0], folder.person(job[1]).name), report=report,
+                    description=f"import dresscode/{folder.root.name}", progress=progress,
+                    outputs=lambda job: sample_outputs(data.split(job[0]), job[2]))
+        run_samples(garment_jobs, convert_garment, label=lambda job: (job[0], folder.garment(job[1]).name),
+                    report=report, description=f"import dresscode/{folder.root.name} garments", progress=progress,
+                    outputs=lambda job: list(data.split(job[0]).cloth_files(job[2]).values()))
+    finally:  # interrupted (Ctrl-C), the samples written so far are recorded with their category all the same
+        manifest.save()
     for split in layout.SPLITS:
         stem_by_id = {dc_id: stem for s, dc_id, stem in imported if s == split}
         garment_by_id = {dc_id: stem for s, dc_id, stem in garments if s == split}

@@ -110,9 +110,11 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
             manifest.entries(split, kind)[stem] = {"source": str(path.resolve()),
                                                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **record}
 
-    run_samples(jobs, convert, label=lambda job: job, report=report, description="import vitonhd", progress=progress,
-                outputs=lambda job: sample_outputs(data_out.split(job[0]), job[1]))
-    manifest.save()
+    try:
+        run_samples(jobs, convert, label=lambda job: job, report=report, description="import vitonhd",
+                    progress=progress, outputs=lambda job: sample_outputs(data_out.split(job[0]), job[1]))
+    finally:  # interrupted (Ctrl-C), the samples written so far are recorded with their category all the same
+        manifest.save()
     for split in splits:
         stems = {stem for s, stem in report.converted if s == split}
         if not stems:
