@@ -555,13 +555,17 @@ class StoreSpider(scrapy.Spider):
         return self.is_product_url(url)
 
     def links(self, response: Response) -> list[str]:
-        """The page's links to follow: anchors, product cards that navigate by script or by a
-        ``data-href`` attribute (`scripted_links`), and, for a grown rendered page, the links it
-        showed on the way (a pager that replaces its grid leaves only the last page's in the HTML);
-        without their tracking parameters (`without_tracking`)."""
+        """The page's links to follow: anchors, the next page a ``<link rel="next">`` names (in the
+        ``<head>``, where a theme whose visible pager is a script's button names it alone), product
+        cards that navigate by script or by a ``data-href`` attribute (`scripted_links`), and, for a
+        grown rendered page, the links it showed on the way (a pager that replaces its grid leaves
+        only the last page's in the HTML); without their tracking parameters (`without_tracking`)."""
         # a nofollow link with a query is a facet or sort view the shop asks crawlers to leave
         hrefs = response.xpath("//a[not(contains(concat(' ', normalize-space(@rel), ' '), ' nofollow '))"
-                               " or not(contains(@href, '?'))]/@href").getall() + scripted_links(response)
+                               " or not(contains(@href, '?'))]/@href").getall()
+        hrefs += response.xpath("//link[contains(concat(' ', normalize-space(translate(@rel, 'NEXT', 'next')), ' '), ' next ')]"
+                                "/@href").getall()
+        hrefs += scripted_links(response)
         if response.request is not None:  # a response built by hand has no meta
             hrefs += grown(response.meta)[1]
         urls = []
