@@ -290,11 +290,26 @@ def sample_outputs(split: layout.SplitDir, stem: str) -> list[Path]:
 
 
 def add_pairs(path: Path, pairs: list[Pair]) -> None:
-    """Write `pairs` after the pairs `path` already lists (importing into an existing dataset keeps
-    its pairs), each pair once."""
+    """Merge `pairs` into the pair list `path`, each pair once: importing into an existing dataset keeps
+    the lines of every person `pairs` does not name, in their order; a person `pairs` names gets
+    exactly its lines from `pairs`, where its first line was (new persons after the others). So a
+    re-run, or an import resumed after the source gained a sample, lists each person as a fresh
+    import does, where appending put a person twice in the list, in two garments."""
     existing = read_pairs(path) if path.is_file() else []
-    listed = set(existing)
-    write_pairs(path, existing + [pair for pair in dict.fromkeys(pairs) if pair not in listed])
+    pairs = list(dict.fromkeys(pairs))
+    lines_of: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        lines_of.setdefault(pair[0], []).append(pair)
+    merged: list[Pair] = []
+    placed: set[str] = set()
+    for pair in existing:
+        if pair[0] not in lines_of:
+            merged.append(pair)
+        elif pair[0] not in placed:
+            merged.extend(lines_of[pair[0]])
+            placed.add(pair[0])
+    merged.extend(pair for pair in pairs if pair[0] not in placed)
+    write_pairs(path, list(dict.fromkeys(merged)))
 
 
 def require_file(source: Path) -> Path:

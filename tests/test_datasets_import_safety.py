@@ -151,3 +151,26 @@ def test_an_interrupted_import_records_what_it_wrote_and_leaves_no_half_sample(t
     assert again.returncode == 0, again.stderr
     assert len(data.person_stems()) == 12 and set(Manifest.load(out).entries("train", "persons")) == set(
         data.person_stems())
+
+
+def test_a_rerun_import_lists_each_person_once_as_a_fresh_import_does(tmp_path: Path) -> None:
+    """A re-run after the source gained 00034_00 appended the new default rotation's lines after the old
+    ones: 00017_00 was listed twice, in two garments."""
+    source = _copy(tmp_path, "src", "vitonhd")
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in sorted((source / "test").rglob("00034_00*")):  # not downloaded yet
+        path.rename(held / f"{path.parent.name}--{path.name}")
+    out = tmp_path / "ds"
+    assert import_vitonhd(source, out, progress=False).failures == []
+    for path in held.iterdir():
+        folder, name = path.name.split("--")
+        path.rename(source / "test" / folder / name)
+    assert import_vitonhd(source, out, progress=False).failures == []
+    fresh = tmp_path / "fresh"
+    assert import_vitonhd(source, fresh, progress=False).failures == []
+    lines = (out / "test_pairs.txt").read_text().splitlines()
+    persons = [line.split()[0] for line in lines]
+    assert len(persons) == len(set(persons)) == 5, lines
+    assert lines == (fresh / "test_pairs.txt").read_text().splitlines()
+    assert (out / "train_pairs.txt").read_text() == (fresh / "train_pairs.txt").read_text()
