@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 
 import errno
+import fcntl
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from vtonkit.preprocess.sources import file_sources, settle_stems, source_warnin
 from vtonkit.preprocess.stages import BackendFailure
 
 from vtonkit.core.errors import FormatError, InputError, OutputRefusedError, VtonkitError
+from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
 
@@ -254,14 +256,44 @@ def run_each(items: Iterable[Any], make_worker: WorkerFactory[Any, R], *, engine
             close()
 
 
+@contextlib.contextmanager
+def dataset_lock(dataset: Path) -> Iterator[None]:
+    """One writer per dataset at a time: `prep`, `prep-person` and `prep-cloth` all take this lock (the
+    lock dies with its process, even on kill -9). Two writers at once lost samples: each settled stems
+    against the manifest it had read, so both gave a garment the same stem and one overwrote the other,
+    and `prep`'s clean-up deleted the other run's files in flight.
+
+    Raises:
+        VtonkitError: another of them holds it now.
+    """
+    path = state_dir(dataset) / "prep.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise VtonkitError(f"{dataset}: another `vtonkit prep`, `prep-person` or `prep-cloth` is writing this "
+                               "dataset; run this one again when it has finished") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _run_files(kind: str, paths: Iterable[str | Path], split: SplitDir, worker: EachWorker,
                on_result: Callable[[ItemResult], None] | None, category: str | None = None) -> list[ItemResult]:
     """Run `worker` on each file under the stem `prep` would give it (`sources.settle_stems`, with the
     manifest of the split's dataset, `split.root`'s parent): sanitised for the official loaders, made unique
     where two files would share one (`a.jpg`, `a.png`) or where the split holds a sample another file
     made, so no sample overwrites another, while a file run again keeps its stem; a file with the same
-    bytes as another is not run but reported as skipped."""
+    bytes as another is not run but reported as skipped. The dataset is locked meanwhile (`dataset_lock`)."""
     dataset = split.root.absolute().parent
+    with dataset_lock(dataset):
+        return _run_files_locked(kind, paths, split, dataset, worker, on_result, category)
+
+
+def _run_files_locked(kind: str, paths: Iterable[str | Path], split: SplitDir, dataset: Path, worker: EachWorker,
+                      on_result: Callable[[ItemResult], None] | None, category: str | None) -> list[ItemResult]:
     manifest = Manifest.load(dataset)
     sources = file_sources(kind, paths)
     kept, duplicates = settle_stems(sources, manifest, split.root.name, split, category)

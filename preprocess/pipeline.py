@@ -13,13 +13,11 @@ atomically; markers come last).
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from vtonkit.datasets.io.files import atomic_write_json, atomic_write_text
 from vtonkit.datasets.layout import ALL_FOLDERS, SPLITS, DatasetLayout, display_name
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
 from vtonkit.datasets.pairing import split_of
-from vtonkit.preprocess.batch import run_each
+from vtonkit.preprocess.batch import dataset_lock, run_each
 from vtonkit.preprocess.cache import stage_key
 from vtonkit.preprocess.engines import ENGINES, Engine, has_engine_ability
 from vtonkit.preprocess.markers import completed_warnings, damaged_outputs
@@ -174,22 +172,6 @@ def cloth_keys(sha256: str, ids: dict[str, str]) -> dict[str, str]:
     mask = stage_key("cloth_mask", ids["cloth_mask"], cloth)
     sample = stage_key("cloth-sample", f"writer@{WRITER_VERSION}", mask)
     return {"cloth": cloth, "cloth_mask": mask, "sample": sample}
-
-
-@contextlib.contextmanager
-def dataset_lock(dataset: Path) -> Iterator[None]:
-    """One `vtonkit prep` per dataset at a time (the lock dies with its process, even on kill -9)."""
-    path = state_dir(dataset) / "prep.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise VtonkitError(f"{dataset}: another `vtonkit prep` is writing this dataset") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def remove_stale_temporaries(dataset: Path) -> int:
