@@ -21,6 +21,7 @@ import extruct
 from parsel import Selector
 from vtonkit.crawlers.jsonld import iter_nodes, json_ld_blocks, resolve_references, types_of
 from vtonkit.crawlers.page_state import state_blocks, state_product
+from vtonkit.crawlers.rdfa import rdfa_nodes
 from vtonkit.crawlers.text_fields import clean_text
 from vtonkit.crawlers.vocab import language_of
 from vtonkit.crawlers.urls import join_url, split_url
@@ -50,6 +51,9 @@ class PageEvidence:
     json_ld_all: list[dict[str, Any]] = field(default_factory=list)
     microdata: list[dict[str, Any]] = field(default_factory=list)  # Product items
     microdata_all: list[dict[str, Any]] = field(default_factory=list)
+    # the attribute syntax the two microdata lists come from: "rdfa" on a page whose schema.org
+    # product is written in RDFa only (crawlers/rdfa.py)
+    attribute_markup: str = "microdata"
     # the product of the page's application state (crawlers/page_state.py), read only when the page
     # has no JSON-LD, microdata or OpenGraph product
     state: list[dict[str, Any]] = field(default_factory=list)
@@ -312,6 +316,12 @@ def read_evidence(page_html: str, url: str) -> PageEvidence:
             evidence.microdata_all.append(node)
             if types_of(node) & PRODUCT_TYPES:
                 evidence.microdata.append(node)
+    if not evidence.json_ld and not evidence.microdata:
+        rdfa = [node for block in rdfa_nodes(page_html, selector.root, url) for node in iter_nodes(block)]
+        if any(types_of(node) & PRODUCT_TYPES for node in rdfa):
+            evidence.attribute_markup = "rdfa"
+            evidence.microdata_all += rdfa
+            evidence.microdata += [node for node in rdfa if types_of(node) & PRODUCT_TYPES]
     for og in data.get("opengraph", []) or []:
         for key, value in og.items():
             if isinstance(key, str) and ":" in key and key not in evidence.meta:

@@ -111,12 +111,12 @@ def _product_item(evidence: Any, product: dict[str, Any], variant: dict[str, Any
     if evidence.json_ld:
         sources["product"] = "json-ld"
     elif evidence.microdata:
-        sources["product"] = "microdata"
+        sources["product"] = evidence.attribute_markup
     elif has_opengraph_product(meta):
         sources["product"] = "opengraph"
     elif evidence.state:
         sources["product"] = "page-state"
-    structured = ("json-ld" if product in evidence.json_ld else "microdata" if product in evidence.microdata
+    structured = ("json-ld" if product in evidence.json_ld else evidence.attribute_markup if product in evidence.microdata
                   else "page-state")
 
     def pick(name: str, *candidates: tuple[str, Any]) -> str | None:
