@@ -11,7 +11,7 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -141,6 +141,39 @@ def check_not_foreign(existing: Path, incoming: Path, stem: str) -> None:
         raise ForeignSampleError(incoming, f"the dataset already holds a sample {stem} made from another photo "
                                            f"({existing}); importing would replace it: import into another --out, "
                                            "or move that sample away first")
+
+
+def refuse_unrecorded_samples(out: Path, manifest: Manifest, incoming: Mapping[tuple[str, str], Path],
+                              action: str) -> None:
+    """Refuse an import into `out` when it holds person samples that `manifest` does not record (an
+    HR-VITON-layout dataset made by other tools): their garment category is unknown, so the category
+    guard (`Manifest.refuse_other_categories`) cannot see that `action` would mix categories, and the
+    import merged into a lower-body set without a word. Checked before anything is written.
+
+    Args:
+        incoming: `{(split, stem): source photo}` of the samples this import brings. A sample whose
+            photo is byte for byte the one this import brings under its name is this import's own,
+            written by a run stopped before it saved the manifest (`kill -9`), and does not count.
+    """
+    data = layout.DatasetLayout(out)
+    unknown: dict[str, int] = {}
+    for split in layout.SPLITS:
+        recorded = manifest.splits.get(split, {}).get(PERSONS, {})
+        split_dir = data.split(split)
+        for stem in split_dir.person_stems():
+            if stem in recorded:
+                continue
+            photo, source = split_dir.image(stem), incoming.get((split, stem))
+            if (source is not None and source.is_file() and photo.is_file()
+                    and file_digest(photo) == file_digest(source)):
+                continue
+            unknown[split] = unknown.get(split, 0) + 1
+    if unknown:
+        counts = ", ".join(f"{count} in {split}" for split, count in unknown.items())
+        raise InputError(out, f"already holds {sum(unknown.values())} samples ({counts}) that no vtonkit manifest "
+                         f"records (a dataset made by other tools?): their garment category is unknown, so "
+                         f"{action} could mix garment categories in one dataset; give another --out (one "
+                         "dataset per category)")
 
 
 class SampleWrites:

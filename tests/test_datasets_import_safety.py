@@ -15,12 +15,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from vtonkit.datasets.importers.dresscode import import_dresscode
 from vtonkit.datasets.importers.vitonhd import import_vitonhd
 from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.conversion import sample_outputs
 from vtonkit.datasets.manifest import Manifest
 from vtonkit.datasets.validate import validate
+
+from vtonkit.core.errors import InputError
 
 from tests.conftest import shared_path
 
@@ -174,3 +177,32 @@ def test_a_rerun_import_lists_each_person_once_as_a_fresh_import_does(tmp_path: 
     assert len(persons) == len(set(persons)) == 5, lines
     assert lines == (fresh / "test_pairs.txt").read_text().splitlines()
     assert (out / "train_pairs.txt").read_text() == (fresh / "train_pairs.txt").read_text()
+
+
+def test_a_folder_holding_samples_no_manifest_records_is_refused(tmp_path: Path) -> None:
+    """A lower-body HR-VITON-layout set made by other tools (no .vtonkit/manifest.json) took VITON-HD's
+    upper-body samples without a word: the category guard reads only the manifest."""
+    lower = tmp_path / "lower"
+    assert import_dresscode(shared_path("data", "dresscode"), lower, category="lower", progress=False).converted
+    shutil.rmtree(lower / ".vtonkit")  # as another tool leaves it
+    before = _files(lower)
+    with pytest.raises(InputError) as refused:
+        import_vitonhd(shared_path("data", "vitonhd"), lower, progress=False)
+    said = str(refused.value)
+    assert said.startswith(f"{lower}: already holds 3 samples (3 in train) that no vtonkit manifest records"), said
+    assert "give another --out" in said
+    assert _files(lower) == before and not (lower / ".vtonkit").exists()
+    with pytest.raises(InputError, match="already holds 3 samples"):
+        import_dresscode(shared_path("data", "dresscode"), lower, category="upper", progress=False)
+    assert _files(lower) == before
+
+
+def test_an_import_killed_before_its_manifest_was_saved_runs_again(tmp_path: Path) -> None:
+    """The samples an import wrote before a `kill -9` (no manifest yet) are its own photos: the same
+    import runs again and records them, where another source's would be refused."""
+    out = tmp_path / "ds"
+    assert import_vitonhd(shared_path("data", "vitonhd"), out, progress=False).failures == []
+    shutil.rmtree(out / ".vtonkit")
+    report = import_vitonhd(shared_path("data", "vitonhd"), out, progress=False)
+    assert report.failures == [] and len(report.converted) == 8
+    assert len(Manifest.load(out).entries("test", "persons")) == 5

@@ -25,6 +25,7 @@ from vtonkit.datasets.conversion import (
     check_separate,
     check_stem,
     copy_file,
+    refuse_unrecorded_samples,
     run_samples,
     sample_outputs,
     spec_problem,
@@ -206,6 +207,8 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
     if not jobs:
         raise InputError(folder.root / "images", "no person photo (<id>_0.jpg) to import here"
                          + (" that a pair file names" if unlisted_split is None else ""))
+    refuse_unrecorded_samples(out, manifest, {(split, stem): folder.person(dc_id) for split, dc_id, stem in jobs},
+                              f"importing Dress Code {folder.root.name} samples")
     masker = CLOTH_MASKERS.build("cv")
     imported: list[tuple[str, str, str]] = []
 

@@ -22,6 +22,7 @@ from vtonkit.datasets.conversion import (
     check_stem,
     copy_file,
     copy_mask,
+    refuse_unrecorded_samples,
     require_image,
     require_mask,
     run_samples,
@@ -100,6 +101,8 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
     manifest.refuse_other_categories("upper", "importing VITON-HD (upper-body) samples")
     record = {"category": "upper", "dataset": "VITON-HD", "source_url": SOURCE_URL, "licence": LICENCE}
     jobs = [(split, stem) for split in splits for stem in data_in.split(split).person_stems()]
+    refuse_unrecorded_samples(out, manifest, {job: data_in.split(job[0]).image(job[1]) for job in jobs},
+                              "importing VITON-HD (upper-body) samples")
 
     def convert(job: tuple[str, str]) -> None:
         split, stem = job
