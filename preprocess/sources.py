@@ -32,11 +32,12 @@ from typing import Any
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import NAME_MAX, TEMP_NAME_EXTRA, name_with_digest
 from vtonkit.datasets.io.images import HEIF_SUFFIXES, check_regular_file
-from vtonkit.datasets.layout import SplitDir, display_name
+from vtonkit.datasets.layout import SPLITS, SplitDir, display_name
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, PLACEHOLDERS, Manifest
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import InputError, VtonkitError
+from vtonkit.core.paths import STATE_DIR_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +392,34 @@ def replaceable_placeholders(placeholders: dict[str, dict[str, Any]], sources: l
     return {stem for stem, record in placeholders.items() if stem in candidates and not record.get("own")}
 
 
+def _without_dataset_files(sources: list[Source], split_dir: SplitDir) -> list[Source]:
+    """`sources` less the files of the dataset being written (`split_dir`'s parent): those in a folder of
+    one of its splits (`test/image/`, `train/cloth/`, ...) and in its state folder (`.vtonkit/`), with a
+    note of how many were left out. They are its own outputs: a recursive glob over a folder that holds
+    the dataset (`--persons 'photos/**/*.jpg' --out photos/ds`) listed its person images, agnostic
+    images and garments as new person photos on the next run. Photos kept elsewhere in the dataset's
+    folder (`ds/raw/`) stay inputs."""
+    dataset = os.path.realpath(split_dir.root.absolute().parent)
+    splits = {*SPLITS, split_dir.root.name}
+
+    def in_dataset(source: Source) -> bool:
+        folder = os.path.relpath(os.path.realpath(source.path.parent), dataset)
+        parts = Path(folder).parts
+        return bool(parts) and parts[0] != ".." and (parts[0] == STATE_DIR_NAME or
+                                                     (len(parts) >= 2 and parts[0] in splits))
+
+    kept: list[Source] = []
+    left_out: list[Source] = []
+    for source in sources:
+        (left_out if in_dataset(source) else kept).append(source)
+    if left_out:
+        logger.warning("%s: left out %d input file%s inside this dataset's own folders, which are its outputs, not "
+                       "inputs (%s%s); give an input folder or glob that does not cover them",
+                       display_name(dataset), len(left_out), "" if len(left_out) == 1 else "s",
+                       display_name(left_out[0].path), ", ..." if len(left_out) > 1 else "")
+    return kept
+
+
 def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_dir: SplitDir,
                  category: str | None) -> tuple[list[Source], list[Duplicate]]:
     """`assign_stems` against the manifest's records and the files `split_dir` (of split name `split`)
@@ -399,13 +428,14 @@ def settle_stems(sources: list[Source], manifest: Manifest, split: str, split_di
     `prep`, `prep-person` and `prep-cloth` all settle stems here, so a file run again keeps its sample
     while another file of the same name never overwrites, nor on failure deletes, a sample it did not make.
     A garment named like a placeholder own-garment takes its name, and its record leaves `placeholders`
-    (`replaceable_placeholders`).
+    (`replaceable_placeholders`). Files of the dataset's own folders are left out (`_without_dataset_files`).
 
     Args:
         sources: inputs of one kind (all `person` or all `cloth`).
         category: recorded with each source; None records none (a garment of any category).
     """
     kind = sources[0].kind if sources else "person"
+    sources = _without_dataset_files(sources, split_dir)
     table = manifest_kind(kind)
     existing = dict(manifest.entries(split, table))
     placeholders = manifest.entries(split, PLACEHOLDERS) if kind == "cloth" else {}
