@@ -232,3 +232,38 @@ def test_a_sitemap_named_for_products_makes_its_entries_product_pages():
     for sitemap in ("sitemap.xml", "sitemap-index.xml", "wp-sitemap-taxonomies-product_cat-1.xml",
                     "product_cat-sitemap.xml"):
         assert not expected_product_url(page, f"http://x/{sitemap}"), sitemap
+
+
+def _gone_sitemap(base: str) -> Routes:
+    """robots.txt names a sitemap index that lists a sitemap which is gone (404) beside one that lists
+    the product."""
+    index = ("<?xml version='1.0' encoding='UTF-8'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+             f"<sitemap><loc>{base}/sitemap_gone.xml</loc></sitemap>"
+             f"<sitemap><loc>{base}/sitemap_products.xml</loc></sitemap></sitemapindex>")
+    products = ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+                f"<url><loc>{base}/products/tee</loc></url></urlset>")
+    return {"/robots.txt": Page(f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap_index.xml\n".encode(), "text/plain"),
+            "/sitemap_index.xml": Page(index.encode(), "application/xml"),
+            "/sitemap_products.xml": Page(products.encode(), "application/xml"),
+            "/": html("<p>welcome</p>"),
+            "/products/tee": _product("tee")}
+
+
+def test_a_sitemap_an_index_names_that_is_gone_is_reported(tmp_path):
+    """A 404 was 'no sitemap' wherever it came from: a sitemap the index lists, and with it every
+    product it listed, was gone without a word in summary.json (only crawl.log said so)."""
+    shop = FixtureShop(_gone_sitemap)
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    assert [p["sku"] for p in products] == ["tee"]
+    gone = [error for error in summary["page_errors"] if error["url"].endswith("/sitemap_gone.xml")]
+    assert len(gone) == 1 and "404" in gone[0]["reason"], summary["page_errors"]
+
+
+def test_no_robots_txt_and_no_sitemap_stay_quiet_misses(tmp_path):
+    """robots.txt and the guessed /sitemap.xml answering 404 are a store without them, no error."""
+    shop = FixtureShop(lambda base: {"/": html("<a href='/products/tee'>tee</a>"), "/products/tee": _product("tee")})
+    run, summary, products = _crawl(shop, tmp_path)
+    assert run.returncode == 0, _tail(run)
+    assert [p["sku"] for p in products] == ["tee"]
+    assert {"/robots.txt", "/sitemap.xml"} <= set(shop.paths) and summary["page_errors"] == [], summary["page_errors"]

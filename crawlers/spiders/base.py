@@ -537,9 +537,12 @@ class StoreSpider(scrapy.Spider):
         return "product-sitemap"
 
     def on_sitemap_error(self, failure: Any) -> None:
-        """No sitemap (404) is normal and only logged; any other failure (a decompression bomb, a
-        broken connection) is reported like a page's."""
-        if failure.check(HttpError) and failure.value.response.status == 404:
+        """No robots.txt or no sitemap at the guessed ``/sitemap.xml`` (404) is normal and only logged;
+        any other failure (a sitemap robots.txt or an index names that is gone, a decompression bomb,
+        a broken connection) is reported like a page's."""
+        request = failure.request
+        if (failure.check(HttpError) and failure.value.response.status == 404
+                and (request.meta.get("vtonkit_guessed_sitemap") or request.callback == self.parse_robots)):
             logger.info("no sitemap at %s: %s", failure.request.url, failure.value)
             return
         self.on_error(failure)
