@@ -938,3 +938,26 @@ def test_a_shop_garment_no_pair_names_survives_the_dresscode_round_trip(vitonhd_
     (tmp_path / "back" / "test" / "cloth" / "shopx.jpg").unlink()
     assert [(d.sample, d.folder) for d in compare_datasets(root, tmp_path / "back").differences
             if "missing" in d.detail] == [("shopx", "cloth")]
+
+
+def test_a_refused_conversion_leaves_no_folder_behind(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """The output folder was made before the refusal: an export into its own dataset left an empty
+    `ds/export/deeper` inside the source, a bad --mask-recipe an empty --out. A folder that was there
+    before stays."""
+    import shutil
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, dataset)
+    runs = [["export", str(dataset), "--to", "dresscode", "--out", str(dataset / "export" / "deeper")],
+            ["import", "vitonhd", str(dataset), "--out", str(dataset / "imported")],
+            ["export", str(dataset), "--to", "mask-inpaint", "--mask-recipe", "bogus", "--out", str(tmp_path / "bogus")]]
+    for args in runs:
+        result = CliRunner().invoke(app, [*args, "--no-progress"], env={"COLUMNS": "400"})
+        assert result.exit_code == 2, result.output
+    assert not (dataset / "export").exists() and not (dataset / "imported").exists()
+    assert not (tmp_path / "bogus").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    result = CliRunner().invoke(app, ["export", str(dataset), "--to", "mask-inpaint", "--mask-recipe", "bogus",
+                                      "--out", str(kept), "--no-progress"], env={"COLUMNS": "400"})
+    assert result.exit_code == 2 and kept.is_dir()

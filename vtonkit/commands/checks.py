@@ -2,8 +2,9 @@
 before any work starts (not a traceback after the first batch)."""
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
@@ -49,6 +50,23 @@ def check_output_folder(path: Path, option: str = "--out") -> Path:
     except OSError as exc:
         raise typer.BadParameter(f"cannot write into {path} ({exc.strerror or exc})", param_hint=option) from None
     return path
+
+
+@contextlib.contextmanager
+def output_folder(path: Path, option: str = "--out") -> Iterator[Path]:
+    """`check_output_folder` for the length of a command that may still refuse its work: the folders it
+    created are removed again when the command leaves them empty (a refused export left an empty
+    folder inside its source)."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    check_output_folder(path, option)
+    try:
+        yield path
+    finally:
+        for folder in missing:  # deepest first; stops at the first that holds anything
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def check_split_folder(path: Path, option: str = "--out") -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from vtonkit.core.terminal import escape
 
-from vtonkit.commands.checks import check_dataset_root, check_output_file, check_output_folder
+from vtonkit.commands.checks import check_dataset_root, check_output_file, output_folder
 from vtonkit.core.errors import VtonkitError, describe_os_error
 from vtonkit.datasets.export import EXPORTERS
 
@@ -88,12 +88,12 @@ def export(
     if mask_recipe != "stored" and to != "mask-inpaint":
         raise typer.BadParameter("--mask-recipe applies to --to mask-inpaint only")
     check_dataset_root(dataset)  # DATASET/test exported 0 samples and said no more
-    check_output_folder(out)
     options = {"category": category, "splits": split or None, "progress": progress, "replace": replace}
     if to == "mask-inpaint":
         options["mask_recipe"] = mask_recipe
     export_function = exporter(to)
-    _run_and_report(lambda: export_function(dataset, out, **options))
+    with output_folder(out):
+        _run_and_report(lambda: export_function(dataset, out, **options))
 
 
 def import_(
@@ -127,13 +127,13 @@ def import_(
     if unlisted not in ("train", "test", "skip"):
         raise typer.BadParameter(f"--unlisted must be train, test or skip, got {unlisted!r}")
     check_dataset_root(out, option="--out")  # into DATASET/test: a dataset inside a split folder
-    check_output_folder(out)
-    if source_format == "dresscode":
-        _run_and_report(lambda: import_dresscode(source, out, category=category,
-                                                 unlisted_split=None if unlisted == "skip" else unlisted,
-                                                 progress=progress))
-    else:
-        _run_and_report(lambda: import_vitonhd(source, out, progress=progress))
+    with output_folder(out):
+        if source_format == "dresscode":
+            _run_and_report(lambda: import_dresscode(source, out, category=category,
+                                                     unlisted_split=None if unlisted == "skip" else unlisted,
+                                                     progress=progress))
+        else:
+            _run_and_report(lambda: import_vitonhd(source, out, progress=progress))
 
 
 def table(
