@@ -28,6 +28,8 @@ import contextlib
 import errno
 import fcntl
 import logging
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +63,8 @@ OUTPUT_REFUSED = "OutputRefused"  # `Failure.error_type` of a write the file sys
 _REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EEXIST, errno.ENOTDIR})
 # ... and refusals of one item's file (a folder where it goes): that item fails, the batch goes on
 _BLOCKED_ERRNOS = frozenset({errno.EISDIR})
+# `atomic_write`'s temporary sibling `.<name>.<8 random characters>.tmp` of the output `<name>`
+_TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,37 @@ class StageError(Exception):
         super().__init__(str(error))
 
 
+class OutputWriteError(VtonkitError):
+    """One item's output could not be written (a folder without write permission, ...): that item fails
+    with this message, which names the output; the batch goes on (`writing_outputs`)."""
+
+
+def output_name(filename: str | bytes | None) -> str:
+    """The output an `OSError` of a write names: its temporary sibling's file name is the output's own."""
+    if not filename:
+        return "the output"
+    path = Path(os.fsdecode(filename))
+    temporary = _TEMPORARY_NAME.match(path.name)
+    return str(path.with_name(temporary["name"]) if temporary else path)
+
+
+@contextlib.contextmanager
+def writing_outputs() -> Iterator[None]:
+    """Around the writes of one item's output files: an `OSError` that neither refuses the whole output
+    (`_REFUSING_ERRNOS`: the batch stops) nor puts a folder in one file's way (`_BLOCKED_ERRNOS`) is an
+    `OutputWriteError` naming the output, not an "internal error" with a traceback against the input.
+
+    Raises:
+        OutputWriteError: e.g. `cannot write <split>/openpose_json/a_keypoints.json: Permission denied`.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _REFUSING_ERRNOS or exc.errno in _BLOCKED_ERRNOS:
+            raise
+        raise OutputWriteError(f"cannot write {output_name(exc.filename)}: {exc.strerror or exc}") from exc
+
+
 def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failure:
     """The failure of the item of `path` that raised `exc` (outside any `StageError`: in `stage`)."""
     if isinstance(exc, StageError):
@@ -113,10 +148,10 @@ def failure_of(path: Path | None, exc: BaseException, stage: str = "") -> Failur
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno in _REFUSING_ERRNOS:  # not this input's fault, nor a bug
         error_type = OUTPUT_REFUSED
-        reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
+        reason = message = f"cannot write {output_name(exc.filename)}: {exc.strerror}"
     elif isinstance(exc, OSError) and exc.errno in _BLOCKED_ERRNOS:
         error_type = type(exc).__name__
-        reason = message = f"cannot write {exc.filename or 'the output'}: {exc.strerror}"
+        reason = message = f"cannot write {output_name(exc.filename)}: {exc.strerror}"
     elif isinstance(exc, BackendFailure):  # a backend's bug: named, with its own exception's type
         logger.error("backend failure on %s", path, exc_info=exc.error)
         error_type, reason = type(exc.error).__name__, str(exc)
@@ -187,7 +222,12 @@ def attempt(result: R, work: Callable[[], Any], outputs: Callable[[], Iterable[P
         for output in outputs():  # an earlier run's files would pass for this item
             # A folder blocked by a file (the failure itself, often) holds nothing to remove.
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                output.unlink()
+                try:
+                    output.unlink()
+                except PermissionError as refused:  # a folder without write permission (often the failure
+                    # itself): the file stays, said here; raised, it ended the whole batch
+                    logger.warning("%s: an earlier run's file stays: cannot remove it (%s)", output,
+                                   refused.strerror)
     return result
 
 
@@ -322,7 +362,8 @@ def prep_person_files(paths: Iterable[str | Path], split: SplitDir, backends: Pe
     def work(result: ItemResult) -> None:
         outputs = process_person(result.path, backends, category=category, keep=keep_framing)
         result.warnings = outputs.warnings
-        result.written = write_person_outputs(split, result.stem, outputs)
+        with writing_outputs():
+            result.written = write_person_outputs(split, result.stem, outputs)
 
     return _run_files("person", paths, split, EachWorker(work, lambda stem: split.person_files(stem).values()),
                       on_result, category)
@@ -335,7 +376,8 @@ def prep_cloth_files(paths: Iterable[str | Path], split: SplitDir, masker, *,
     def work(result: ItemResult) -> None:
         outputs = process_cloth(result.path, masker)
         result.warnings = outputs.warnings
-        result.written = write_cloth_outputs(split, result.stem, outputs.rgb, outputs.mask)
+        with writing_outputs():
+            result.written = write_cloth_outputs(split, result.stem, outputs.rgb, outputs.mask)
 
     return _run_files("cloth", paths, split, EachWorker(work, lambda stem: split.cloth_files(stem).values()), on_result)
 

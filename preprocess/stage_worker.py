@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.preprocess import cloth, person
-from vtonkit.preprocess.batch import ItemResult, StageError, attempt, failure_of, worker_died
+from vtonkit.preprocess.batch import ItemResult, StageError, attempt, failure_of, worker_died, writing_outputs
 from vtonkit.preprocess.cache import CachedError, StageCache
 from vtonkit.preprocess.markers import CompletionMarker, marker_path, sample_files
 from vtonkit.preprocess.pose_replay import RecordingPose, ReplayMismatch, replay_normalise
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 PERSON_STAGES = ("normalize", "pose", "parse", "densepose", "agnostic", "write")
 CLOTH_STAGES = ("cloth", "cloth_mask", "cloth_write")
+WRITE_STAGES = ("write", "cloth_write")  # an OSError there is the output's (`batch.writing_outputs`)
 # Stages whose outputs the cache keeps (as arrays under these names); the others are cheap and pure.
 CACHED_ARRAYS = {"parse": "labels", "densepose": "part_ids", "cloth_mask": "mask"}
 
@@ -244,7 +245,11 @@ class StageWorker:
     def _timed(self, result: SampleResult, stage: str, fn: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         try:
-            value = fn()
+            if stage in WRITE_STAGES:
+                with writing_outputs():  # a folder that refuses the sample's files: named, not an internal error
+                    value = fn()
+            else:
+                value = fn()
         except Exception as exc:
             raise StageError(stage, exc) from exc
         finally:

@@ -1,15 +1,20 @@
-"""Which files the preprocessing commands take as inputs, through the real CLI (a separate process).
+"""Which files the preprocessing commands take as inputs, and what they say of an output they cannot
+write, through the real CLI (a separate process).
 
 A recursive glob over a folder that holds the output dataset (`--persons 'nest/**/*.jpg' --out
 nest/out`) listed the dataset's own files on the next run: its person images, agnostic images,
 DensePose images and garments became new "person photos" (junk samples, errors, exit 1). Files in
 the dataset's own folders are left out now, with a note of how many; photos kept elsewhere in the
 dataset's folder are still inputs. Several distinct empty files are each reported as empty (all but
-the first were "same bytes as" the first, as if they were copies of a photo).
+the first were "same bytes as" the first, as if they were copies of a photo). An output folder
+without write permission fails each sample with a line naming the output (it was an "internal error"
+with a traceback, against the input photo; in `prep-cloth`, the clean-up of an earlier run's file
+there ended the whole batch).
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,3 +80,56 @@ def test_the_output_folders_given_as_inputs_are_left_out_and_other_photos_in_the
     assert "prep-cloth: 0 written" in said, said
     assert sorted(path.name for path in (dataset / "test" / "cloth").iterdir()) == cloths
     assert sorted(_manifest(dataset)["cloths"]) == [Path(name).stem for name in cloths]
+
+
+def _without_root_override() -> list[str]:
+    """The command prefix that makes file permissions hold: root writes into any folder (its
+    CAP_DAC_OVERRIDE), so as root the CLI runs under setpriv without it (skipped without setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("runs as root, who can write into any folder, and setpriv is missing to drop that")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def test_an_output_folder_without_write_permission_is_named_per_sample_and_the_batch_goes_on(
+        photos: Path, tmp_path: Path):
+    prefix = _without_root_override()
+    dataset = tmp_path / "ds"
+    split = dataset / "test"
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    garments = sorted((photos / "garments").glob("*.jpg"))[:2]
+    for garment in garments:
+        shutil.copyfile(garment, shots / garment.name)
+    person = tmp_path / "persons" / "anna.jpg"
+    person.parent.mkdir()
+    shutil.copyfile(sorted((photos / "persons").glob("*.jpg"))[0], person)
+    first = _vtonkit("prep-cloth", str(shots / garments[0].name), "--out", str(split))
+    assert first.returncode == 0, _said(first)
+    (split / "openpose_json").mkdir()
+    for folder in ("cloth-mask", "openpose_json"):
+        (split / folder).chmod(0o555)
+    try:
+        cloths = subprocess.run([*prefix, sys.executable, "-m", "vtonkit", "prep-cloth", str(shots), "--out",
+                                 str(split)], capture_output=True, text=True, timeout=300)
+        persons = subprocess.run([*prefix, sys.executable, "-m", "vtonkit", "prep", "--persons", str(person.parent),
+                                  "--out", str(dataset), "--split", "test", "--no-progress"],
+                                 capture_output=True, text=True, timeout=300)
+    finally:
+        for folder in ("cloth-mask", "openpose_json"):
+            (split / folder).chmod(0o755)
+    said = _said(cloths)
+    assert cloths.returncode == 1 and "Traceback" not in said and "internal error" not in said, said
+    for garment in garments:  # both failed on their own: the first one's did not end the batch
+        assert f"{shots / garment.name}: cannot write {split / 'cloth-mask' / garment.name}: Permission denied" \
+            in said, said
+    assert "prep-cloth: 0 written (0 with warnings), 2 failed" in said, said
+
+    said = _said(persons)
+    assert persons.returncode == 1 and "Traceback" not in said and "internal error" not in said, said
+    records = [json.loads(line) for line in (dataset / "prep-errors.jsonl").read_text().splitlines()]
+    assert records == [{"kind": "person", "stem": "anna", "stage": "write", "file": str(person),
+                        "reason": f"cannot write {split / 'openpose_json' / 'anna_keypoints.json'}: Permission denied",
+                        "error_type": "OutputWriteError"}]
+    assert not list(split.rglob(".*.tmp"))
