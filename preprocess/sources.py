@@ -245,9 +245,12 @@ def read_catalog(catalog: Path, category: str, *, garment_shots: bool) -> list[t
 
 
 def _sha_or_empty(path: Path) -> str:
-    """The content digest, or "" for anything but a readable regular file (it then fails at the first stage)."""
+    """The content digest, or "" for anything but a readable regular file, and for an empty one (it then
+    fails at the first stage). Empty files all have one digest: all but the first were skipped as "same
+    bytes as" it, and only the first was said to be empty."""
     try:
-        check_regular_file(path)
+        if check_regular_file(path).st_size == 0:
+            return ""
         return file_digest(path)
     except (OSError, InputError):
         return ""

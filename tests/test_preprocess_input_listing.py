@@ -133,3 +133,27 @@ def test_an_output_folder_without_write_permission_is_named_per_sample_and_the_b
                         "reason": f"cannot write {split / 'openpose_json' / 'anna_keypoints.json'}: Permission denied",
                         "error_type": "OutputWriteError"}]
     assert not list(split.rglob(".*.tmp"))
+
+
+def test_every_empty_file_is_said_to_be_empty_none_is_a_copy_of_another(photos: Path, tmp_path: Path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    shutil.copyfile(sorted((photos / "garments").glob("*.jpg"))[0], shots / "ok.jpg")
+    empty = ("a.jpg", "b.jpg", "c.png")
+    for name in empty:
+        (shots / name).write_bytes(b"")
+    dataset = tmp_path / "ds"
+    done = _vtonkit("prep", "--cloths", str(shots), "--out", str(dataset), "--split", "test", "--in-process",
+                    "--no-progress")
+    said = _said(done)
+    assert done.returncode == 1 and "1 samples written" in said and "3 failed" in said, said
+    assert "same bytes" not in said, said
+    records = [json.loads(line) for line in (dataset / "prep-errors.jsonl").read_text().splitlines()]
+    assert {(Path(r["file"]).name, r["reason"]) for r in records} == {(name, "empty file (0 bytes)") for name in empty}
+
+    done = _vtonkit("prep-cloth", *(str(shots / name) for name in ("ok.jpg", *empty)), "--out",
+                    str(tmp_path / "other" / "test"))
+    said = _said(done)
+    assert done.returncode == 1 and "1 written" in said and "3 failed" in said and "skipped" not in said, said
+    for name in empty:
+        assert f"{shots / name}: empty file (0 bytes)" in said, said
