@@ -7,6 +7,7 @@ static report following symlinks out of the dataset, and concurrent writes rever
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import itertools
 import os
@@ -334,3 +335,49 @@ def test_a_second_origin_header_is_refused(server: str, dataset: Path) -> None:
                              headers=[("Origin", "http://evil.example"), ("Origin", server)])
     assert answer.status_code == 400 and "2 Origin headers" in answer.json()["detail"], answer.text[:300]
     assert decision_of(dataset, "00006_00") is None
+
+
+def test_an_unreadable_dataset_file_is_refused_with_its_reason_not_a_500(vitonhd: Path, tmp_path: Path) -> None:
+    """`/files/` of a dataset file the server may not read (mode 000) answered 500 and printed a
+    PermissionError traceback. The real `vtonkit review` in its own process: as root it runs under
+    setpriv without the override that lets root read any file (skipped where setpriv is missing)."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("runs as root, who can read a mode-000 file, and setpriv is missing to drop that")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                  "--inh-caps=-dac_override,-dac_read_search"]
+    dataset = copy_dataset(vitonhd, tmp_path / "ds")
+    unreadable = dataset / "test" / "image-parse-v3" / "00006_00.png"
+    unreadable.chmod(0o000)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "review.log"
+    with open(log, "w") as sink:
+        run = subprocess.Popen([*prefix, sys.executable, "-m", "vtonkit", "review", str(dataset), "--port", str(port)],
+                               stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(240):
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/api/flags").status_code == 200:
+                        break
+                assert run.poll() is None, log.read_text()
+                time.sleep(0.25)
+            answer = client.get("/files/test/image-parse-v3/00006_00.png")
+            readable = client.get("/files/test/image-parse-v3/00008_00.png")
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
+        unreadable.chmod(0o644)
+    assert answer.status_code == 403, answer.text[:300]
+    assert answer.json()["detail"] == "cannot read test/image-parse-v3/00006_00.png (permission denied)"
+    assert readable.status_code == 200 and readable.headers["content-type"] == "image/png"
+    assert "Traceback" not in log.read_text(), log.read_text()

@@ -246,6 +246,10 @@ def create_app(
             raise refuse(exc) from exc
         except FileNotFoundError as exc:
             raise HTTPException(status_code=404, detail="not found") from exc
+        except PermissionError as exc:  # a file the server's user may not read: named, not a 500 and a traceback
+            raise HTTPException(status_code=403, detail=f"cannot read {relative} (permission denied)") from exc
+        except OSError as exc:  # any other read failure (an I/O error, a file gone stale): named, not a 500
+            raise HTTPException(status_code=404, detail=f"cannot read {relative} ({exc.strerror or exc})") from exc
         return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     return app
