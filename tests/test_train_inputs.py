@@ -239,3 +239,34 @@ def test_samples_whose_files_are_missing_are_counted_before_the_first_step(tmp_p
     with pytest.raises(VtonkitError, match="1 of 3 listed training samples left"):
         train(_options(dataset, tmp_path / "run2", mixed, batch_size=2, steps=2))
     assert not (tmp_path / "run2" / "losses.jsonl").is_file() or not (tmp_path / "run2" / "losses.jsonl").read_text()
+
+
+@pytest.mark.parametrize("stage", ["condition", "generator"])
+def test_published_weights_carry_the_state_dicts_metadata(tmp_path: Path, stage: str) -> None:
+    """gen.pth was written as a plain dict: the official test_generator.py reads `state_dict._metadata`
+    to rename its keys ('ace' -> 'alias', '.Spade' removed) and failed with AttributeError. The file
+    now is what `torch.save(model.state_dict())` writes, spectral-norm version tags included, and
+    loads the way the official loader does it (renamed keys and metadata, strict) and in vtonkit."""
+    from collections import OrderedDict
+
+    import torch
+    from vtonkit.vton_infer.networks.condition import ConditionGenerator
+    from vtonkit.vton_infer.networks.spade import SPADEGenerator
+    from vtonkit.vton_infer.train.run_files import save_published
+
+    def build() -> torch.nn.Module:
+        return SPADEGenerator(ngf=4) if stage == "generator" else ConditionGenerator(ngf=8)
+
+    network = build()
+    save_published(tmp_path, stage, network.state_dict(), 3)
+    name = "gen" if stage == "generator" else "mtviton"
+    for path in (tmp_path / f"{name}.pth", tmp_path / "checkpoints" / f"{name}_step0000003.pth"):
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        assert saved._metadata == network.state_dict()._metadata, path
+        renamed = OrderedDict((k.replace("ace", "alias").replace(".Spade", ""), v) for k, v in saved.items())
+        renamed._metadata = OrderedDict((k.replace("ace", "alias").replace(".Spade", ""), v)
+                                        for k, v in saved._metadata.items())
+        build().load_state_dict(renamed, strict=True)
+    if stage == "generator":
+        tags = [meta["spectral_norm"] for meta in saved._metadata.values() if "spectral_norm" in meta]
+        assert tags and all(tag == {"weight.version": 1} for tag in tags)

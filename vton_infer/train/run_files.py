@@ -20,6 +20,7 @@ import os
 import pickle
 import random
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,15 @@ def clear_unfinished(run: Path) -> None:
 
 
 def save_published(run: Path, stage: str, state: dict[str, torch.Tensor], step: int) -> Path:
-    """Write the network as RUN/checkpoints/<name>_step<N>.pth and RUN/<name>.pth (plain state dicts)."""
+    """Write the network as RUN/checkpoints/<name>_step<N>.pth and RUN/<name>.pth: state dicts as
+    `torch.save(model.state_dict())` writes them, their `_metadata` (module versions, the spectral-norm
+    version tags) included. The official test_generator.py renames the keys of `_metadata` too: a
+    plain dict without it failed there with AttributeError."""
     name = PUBLISHED_NAMES[stage]
-    cpu_state = {k: v.detach().cpu() for k, v in state.items()}
+    cpu_state = OrderedDict((k, v.detach().cpu()) for k, v in state.items())
+    metadata = getattr(state, "_metadata", None)
+    if metadata is not None:
+        cpu_state._metadata = OrderedDict((k, dict(v)) for k, v in metadata.items())  # type: ignore[attr-defined]
     path = run / CHECKPOINTS_DIR / f"{name}_step{step:07d}.pth"
     for target in (path, run / f"{name}.pth"):
         with atomic_write(target) as handle:
