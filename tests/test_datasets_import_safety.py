@@ -207,3 +207,22 @@ def test_an_import_killed_before_its_manifest_was_saved_runs_again(tmp_path: Pat
     report = import_vitonhd(shared_path("data", "vitonhd"), out, progress=False)
     assert report.failures == [] and len(report.converted) == 8
     assert len(Manifest.load(out).entries("test", "persons")) == 5
+
+
+def test_pair_lines_the_import_leaves_out_are_said(tmp_path: Path) -> None:
+    """A VITON-HD import dropped the source pair list's lines naming a sample it does not have, and
+    left persons the list pairs with no garment out of every pair, without a word (a Dress Code
+    import names them)."""
+    source = _copy(tmp_path, "src", "vitonhd")
+    (source / "test_pairs.txt").write_text("00006_00.jpg 00034_00.jpg\n00008_00.jpg 00017_00.jpg\n"
+                                           "00013_00.jpg 99999_00.jpg\n00017_00.jpg 00006_00.jpg\n",
+                                           encoding="utf-8")
+    report = import_vitonhd(source, tmp_path / "out", progress=False)
+    assert report.failures == []
+    assert [(m.split, m.sample) for m in report.missing] == [("test", "99999_00")]
+    assert "file not found, though" in report.missing[0].reason and "test_pairs.txt" in report.missing[0].reason
+    notes = " ".join(report.notes)
+    assert "1 of 4 lines left out of the imported test pair list" in notes, notes
+    assert "pairs no garment with 2 imported test person(s) (00013_00, 00034_00)" in notes, notes
+    written = (tmp_path / "out" / "test_pairs.txt").read_text(encoding="utf-8").splitlines()
+    assert written == ["00006_00.jpg 00034_00.jpg", "00008_00.jpg 00017_00.jpg", "00017_00.jpg 00006_00.jpg"]

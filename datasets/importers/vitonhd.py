@@ -16,6 +16,7 @@ from vtonkit.datasets import layout
 from vtonkit.datasets.conversion import (
     LICENCE_NOTE,
     ConversionReport,
+    SampleFailure,
     add_pairs,
     check_not_foreign,
     check_separate,
@@ -32,7 +33,7 @@ from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.parse import read_parse
 from vtonkit.datasets.io.skeleton import write_skeleton
 from vtonkit.datasets.manifest import CLOTHS, PERSONS, Manifest
-from vtonkit.datasets.pairs import default_pairs, read_pairs
+from vtonkit.datasets.pairs import Pair, default_pairs, read_pairs
 from vtonkit.preprocess.batch import recompute_sample
 
 from vtonkit.core.errors import FormatError, InputError
@@ -126,8 +127,33 @@ def import_vitonhd(source: str | Path, out: str | Path, *, progress: bool = True
         pairs = default_pairs(split, sorted(stems))
         if pairs_file.is_file():
             try:
-                pairs = [pair for pair in read_pairs(pairs_file) if all(layout.stem_of(n) in stems for n in pair)]
+                listed = read_pairs(pairs_file)
             except FormatError as exc:  # the samples are in: give them the default pairs rather than none
                 report.notes.append(f"{exc}; the {split} samples get the default pair list instead")
+            else:
+                pairs = [pair for pair in listed if all(layout.stem_of(n) in stems for n in pair)]
+                _name_dropped_pair_lines(report, split, data_in.split(split), pairs_file, listed, pairs, stems)
         add_pairs(data_out.pairs_file(split), pairs)
     return report
+
+
+def _name_dropped_pair_lines(report: ConversionReport, split: str, source: layout.SplitDir, pairs_file: Path,
+                             listed: list[Pair], kept: list[Pair], stems: set[str]) -> None:
+    """Say why lines of the source's pair list were left out (they went silently): a sample the list
+    names that the source lacks is missing, like a Dress Code import's; one that failed is named among
+    the failures already; and the imported persons that no kept line pairs are noted."""
+    failed = {failure.sample for failure in report.failures if failure.split == split}
+    absent = dict.fromkeys(layout.stem_of(name) for pair in listed for name in pair
+                           if layout.stem_of(name) not in stems and layout.stem_of(name) not in failed)
+    for stem in absent:
+        report.missing.append(SampleFailure(split, stem, f"{source.image(stem)}: file not found, though "
+                                                         f"{pairs_file} lists it"))
+    dropped = len(listed) - len(kept)
+    if dropped:
+        report.notes.append(f"{pairs_file}: {dropped} of {len(listed)} lines left out of the imported {split} pair "
+                            "list, as they name a sample that was not imported")
+    unpaired = sorted(stems - {layout.stem_of(person) for person, _ in kept})
+    if unpaired:
+        shown = ", ".join(unpaired[:5]) + (f" and {len(unpaired) - 5} more" if len(unpaired) > 5 else "")
+        report.notes.append(f"{pairs_file} pairs no garment with {len(unpaired)} imported {split} person(s) "
+                            f"({shown}): they are in no pair line; `vtonkit pairs` writes a list for all of them")
