@@ -1,4 +1,6 @@
-"""Import VITON-HD (the `zalando-hd-resized` download, or StableVITON's copy) into the vtonkit layout.
+"""Import VITON-HD (the `zalando-hd-resized` download) into the vtonkit layout.
+
+StableVITON's copy cannot be imported: it has no `image-parse-v3` (its samples fail, each named).
 
 VITON-HD already is the HR-VITON layout, so every file that exists is copied byte for byte (the
 genuine annotations stay genuine). Folder names of VITON-HD's own loader (`image-parse`,
