@@ -28,7 +28,7 @@ from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest
 from vtonkit.datasets.pairs import pair_list_lines, read_pair_text
 from vtonkit.datasets.review.store import DecisionStore
 
-from vtonkit.core.errors import VtonkitError
+from vtonkit.core.errors import VtonkitError, describe_os_error
 from vtonkit.core.paths import state_dir
 
 logger = logging.getLogger(__name__)
@@ -347,16 +347,24 @@ def _apply(root: Path, samples: list[tuple[str, str]], result: CleanResult) -> N
     }
     manifest["runs"].append(run)
     _write_manifest(root, manifest)  # intent first: a crash below is recoverable by undo
-    for source, target in result.moves:
-        _move(root, source, target)
-    data = layout.DatasetLayout(root)
-    for split, lines in result.removed_lines.items():
-        pairs_file = data.pairs_file(split)
-        drop = {index for index, _ in lines}
-        _write_pair_lines(pairs_file, [line for index, line in enumerate(_pair_lines(pairs_file))
-                                       if index not in drop])
-        run["pairs_rewritten"].append(split)
-        _write_manifest(root, manifest)
+    moved = 0
+    try:
+        for source, target in result.moves:
+            _move(root, source, target)
+            moved += 1
+        data = layout.DatasetLayout(root)
+        for split, lines in result.removed_lines.items():
+            pairs_file = data.pairs_file(split)
+            drop = {index for index, _ in lines}
+            _write_pair_lines(pairs_file, [line for index, line in enumerate(_pair_lines(pairs_file))
+                                           if index not in drop])
+            run["pairs_rewritten"].append(split)
+            _write_manifest(root, manifest)
+    except OSError as exc:  # a read-only folder, a full disk: the dataset is half-cleaned; say so and how to go on
+        raise CleanError(f"{describe_os_error(exc, root)}: the clean stopped after moving {moved} of "
+                         f"{len(result.moves)} file(s), and the pair lists may still name the moved samples; "
+                         "fix the cause and run `vtonkit clean` again to finish it, or `vtonkit clean --undo` "
+                         "to put back what moved") from exc
     run["status"] = "applied"
     _write_manifest(root, manifest)
     logger.info("quarantined %d sample(s), %d file(s)", result.samples, result.files)
