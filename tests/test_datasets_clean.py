@@ -540,6 +540,8 @@ def test_a_clean_a_read_only_folder_stops_says_what_is_half_done_and_how_to_go_o
                   "--inh-caps=-dac_override,-dac_read_search"]
     before = snapshot(dataset)
     DecisionStore(dataset).set("test", "00034_00", "reject")
+    for folder in [dataset, *(p for p in dataset.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)  # copied with the shared data's read-only modes
     locked = dataset / "test" / "image-densepose"
     locked.chmod(0o555)
     try:
@@ -549,6 +551,7 @@ def test_a_clean_a_read_only_folder_stops_says_what_is_half_done_and_how_to_go_o
         locked.chmod(0o755)
     said = flat(run.stderr)
     assert run.returncode == 1 and "Permission denied: the clean stopped after moving" in said, said
+    assert "image-densepose/00034_00.jpg" in said and "stopped after moving 0 of" not in said, said
     assert "run `vtonkit clean` again to finish it, or `vtonkit clean --undo`" in said and "Traceback" not in said
     finished = apply_decisions(dataset)  # the cause fixed: the clean cut short is finished
     assert finished.interrupted and not (dataset / "test" / "image-densepose" / "00034_00.jpg").exists()
