@@ -961,3 +961,19 @@ def test_a_refused_conversion_leaves_no_folder_behind(vitonhd_dataset: Path, tmp
     result = CliRunner().invoke(app, ["export", str(dataset), "--to", "mask-inpaint", "--mask-recipe", "bogus",
                                       "--out", str(kept), "--no-progress"], env={"COLUMNS": "400"})
     assert result.exit_code == 2 and kept.is_dir()
+
+
+def test_a_paired_test_line_is_not_exported_as_an_unpaired_one(vitonhd_dataset: Path, tmp_path: Path) -> None:
+    """A test list holding a person in its own garment exported that line into
+    test_pairs_unpaired.txt, where it is scored as an unpaired try-on."""
+    import shutil
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(vitonhd_dataset, dataset)
+    (dataset / "test_pairs.txt").write_text("00006_00.jpg 00008_00.jpg\n00008_00.jpg 00008_00.jpg\n", encoding="utf-8")
+    report = export_dresscode(dataset, tmp_path / "dc", progress=False)
+    folder = tmp_path / "dc" / "upper_body"
+    unpaired = (folder / "test_pairs_unpaired.txt").read_text(encoding="utf-8").split()
+    assert unpaired == ["00006-00_0.jpg", "00008-00_1.jpg"], unpaired
+    assert "00008-00_0.jpg" in (folder / "test_pairs_paired.txt").read_text(encoding="utf-8")
+    assert any("1 line(s) of the test pair list pair a person with its own garment" in n for n in report.notes)

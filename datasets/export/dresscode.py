@@ -173,8 +173,15 @@ def export_dresscode(dataset: str | Path, out: str | Path, *, category: str | No
         own = {split: sorted(by_split[split] - borrowed(records[split])) for split in layout.SPLITS}
         write_pairs(target.root / TRAIN_PAIRS, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["train"]])
         write_pairs(target.root / TEST_PAIRS_PAIRED, [_dc_pair((f"{s}.jpg", f"{s}.jpg")) for s in own["test"]])
-        unpaired = exported_pairs(test_pairs, "test", by_split["test"],
-                                  {s.stem for s in shop_garments if s.split == "test"}, records["test"])
+        listed = exported_pairs(test_pairs, "test", by_split["test"],
+                                {s.stem for s in shop_garments if s.split == "test"}, records["test"])
+        # a person in its own garment is a paired line, which test_pairs_paired.txt holds: in the
+        # unpaired list it was scored as an unpaired try-on
+        unpaired = [pair for pair in listed if layout.stem_of(pair[0]) != layout.stem_of(pair[1])]
+        if len(unpaired) < len(listed):
+            report.notes.append(f"{folder}: {len(listed) - len(unpaired)} line(s) of the test pair list pair a person "
+                                f"with its own garment: left out of {TEST_PAIRS_UNPAIRED} ({TEST_PAIRS_PAIRED} "
+                                "holds every person in its own garment)")
         write_pairs(target.root / TEST_PAIRS_UNPAIRED, [_dc_pair(pair) for pair in unpaired])
         atomic_write_text(target.root / CAPTIONS, "")  # vtonkit keeps no garment descriptions
         target.write_stem_map({dresscode_id(s.stem): s.stem for s in [*members, *shop_garments]},
