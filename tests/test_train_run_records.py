@@ -1,0 +1,54 @@
+"""`vtonkit train`: what a run's files record and what it says of them (the recipe behind an
+--init-disc resume file, a damaged resume file, the pair list run.json records)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_path
+
+DOCS = Path(__file__).parents[1] / "docs" / "training.md"
+
+
+def _pair_list(path: Path, names: list[str]) -> Path:
+    path.write_text("".join(f"{n}.jpg {n}.jpg\n" for n in names))
+    return path
+
+
+def _options(dataset: Path, run: Path, pairs: Path | None, **changes: object):
+    """Tiny networks on the test split: a step takes about a second in-process."""
+    from vtonkit.vton_infer.train.runner import TrainOptions
+
+    settings = {"split": "test", "pairs": pairs, "batch_size": 1, "steps": 1, "width": 8, "disc_width": 8,
+                "vgg_width": 16, **changes}
+    return TrainOptions(dataset, run, **settings)
+
+
+def test_init_disc_from_a_run_of_another_recipe_names_the_recipe(tmp_path: Path) -> None:
+    """--init-disc RUN/resume.pt of a --recipe readme run, on a run without --recipe, asked whether the
+    file was "trained at the width this run builds": the readme discriminator's dropout layers shift its
+    keys, and the width was right. The recipe the resume file records is named, with the fix; the docs'
+    fine-tune-again example passes the recipe of the run it starts from."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import InputError
+
+    dataset, pairs = shared_path("data", "vitonhd"), _pair_list(tmp_path / "one.txt", ["00006_00"])
+    first = tmp_path / "readme"
+    train(_options(dataset, first, pairs, recipe="readme"))
+    with pytest.raises(InputError, match=r"resume\.pt: its discriminator does not fit this run's: was trained with "
+                                         r"--recipe readme, this run builds --recipe default: pass --recipe readme "
+                                         r"to start from it") as caught:
+        train(_options(dataset, tmp_path / "default", pairs, init_disc=first / "resume.pt"))
+    assert "width" not in str(caught.value)
+    assert train(_options(dataset, tmp_path / "again", pairs, recipe="readme",
+                          init_disc=first / "resume.pt")).steps_done == 1
+
+    commands = [" ".join(line.split()) for line in DOCS.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+                if line.startswith("vtonkit train ")]
+    (stage1,) = [c for c in commands if "--stage condition" in c and c.endswith("--out runs/lower-tocg")]
+    (again,) = [c for c in commands if "--init-disc runs/lower-tocg/resume.pt" in c]
+    recipe = re.search(r"--recipe (\S+)", stage1).group(1)
+    assert f"--recipe {recipe}" in again, again
