@@ -89,3 +89,22 @@ def test_a_placeholder_copy_is_never_offered_as_a_garment(vitonhd: Path, tmp_pat
     assert refused.exit_code == 2 and "placeholder copy" in _said(refused), _said(refused)
     unknown = _sheet(root, tmp_path / "s", "--garment", "nope", "--method", "warp")
     assert unknown.exit_code == 2 and "(4 there:" in _said(unknown) and "00006_00" not in _said(unknown).split("there:")[1]
+
+
+def test_a_long_caption_stays_over_its_own_picture() -> None:
+    """Captions were cut at 30 characters: a Chinese product name ran twice a picture's width and
+    printed over the next caption. Each now fits its picture, start and end kept around an ellipsis."""
+    from vtonkit.vton_infer.grids import caption_font, fitted_caption
+    from vtonkit.vton_infer.sheets import THUMB_SIZE, SheetTile, render_png
+
+    width, height = THUMB_SIZE
+    long_name = "00006_00_春季新款女装连衣裙红色长袖加厚保暖款式"
+    white = np.full((height, width, 3), 255, np.uint8)
+    tiles = [SheetTile.of(long_name, white), SheetTile.of("", white)]
+    sheet = render_png("sheet", tiles, columns=2)
+    band = sheet[-(height + 30):-height, width:]  # the second tile's caption row (30 px), its own caption empty
+    assert (band >= 250).all(), "the first caption ran over the second tile"
+    fitted = fitted_caption(long_name, width - 8)
+    assert fitted.startswith("00006_00_") and fitted.endswith("款式") and "…" in fitted
+    assert caption_font(text=fitted).getlength(fitted) <= width - 8
+    assert fitted_caption("00006_00_00008_00", width - 8) == "00006_00_00008_00"  # a caption that fits stays whole

@@ -47,12 +47,37 @@ def caption_font(size: int = 12, text: str = "") -> ImageFont.ImageFont | ImageF
     return _font(str(dejavu) if dejavu.is_file() else None, size)
 
 
+def fitted_caption(caption: str, width: int) -> str:
+    """`caption` as it fits `width` pixels: whole, else its start and end around an ellipsis (a
+    person_garment name differs at its end as often as at its start). Cut at 30 characters, CJK names
+    ran twice a tile's width, over the next tile's caption."""
+    font = caption_font(text=caption)
+    if font.getlength(caption) <= width:
+        return caption
+    head, tail = "", ""
+    left, right = 0, len(caption) - 1
+    while left <= right:  # take from the start and the end in turn while the result still fits
+        if len(head) <= len(tail):
+            candidate, grown = caption[left], "head"
+        else:
+            candidate, grown = caption[right], "tail"
+        trial = f"{head}{candidate}…{tail}" if grown == "head" else f"{head}…{candidate}{tail}"
+        if font.getlength(trial) > width:
+            break
+        if grown == "head":
+            head, left = head + candidate, left + 1
+        else:
+            tail, right = candidate + tail, right - 1
+    return f"{head}…{tail}"
+
+
 def _tile(rgb: np.ndarray, caption: str, width: int = TILE_WIDTH) -> Image.Image:
     image = Image.fromarray(rgb)
     height = round(image.height * width / image.width)
     image = image.resize((width, height), Image.BILINEAR)
     tile = Image.new("RGB", (width, height + CAPTION_HEIGHT), (255, 255, 255))
     tile.paste(image, (0, CAPTION_HEIGHT))
+    caption = fitted_caption(caption, width - 8)
     ImageDraw.Draw(tile).text((4, 8), caption, fill=(0, 0, 0), font=caption_font(text=caption))
     return tile
 

@@ -20,7 +20,7 @@ from vtonkit.datasets.io.files import atomic_write_text
 from vtonkit.datasets.manifest import PLACEHOLDERS, Manifest, placeholder_stems
 from vtonkit.datasets.layout import SplitDir
 from vtonkit.datasets.pairs import name_problem
-from vtonkit.vton_infer.grids import caption_font
+from vtonkit.vton_infer.grids import caption_font, fitted_caption
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def render_png(title: str, tiles: list[SheetTile], columns: int = 5) -> np.ndarr
         draw.text((6, 10 + number * LINE), line, fill=(0, 0, 0), font=caption_font(text=line))
     for i, tile in enumerate(tiles):
         x, y = (i % columns) * width, top + (i // columns) * (height + CAPTION)
-        draw.text((x + 4, y + 10), tile.caption[:30], fill=(0, 0, 0), font=caption_font(text=tile.caption[:30]))
+        caption = fitted_caption(tile.caption, width - 8)
+        draw.text((x + 4, y + 10), caption, fill=(0, 0, 0), font=caption_font(text=caption))
         canvas.paste(Image.fromarray(tile.thumb), (x, y + CAPTION))
     return np.asarray(canvas)
 
