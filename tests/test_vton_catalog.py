@@ -225,7 +225,9 @@ def test_ray_workers_compute_each_pair_once(vitonhd: Path, tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["infer", str(tmp_path / "ds"), "--method", "warp", "--out", str(out),
                                       "--engine", "ray", "--workers", "2"])
     assert result.exit_code == 0, result.output
-    assert "10/10 pairs written" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "10/10 pairs written" in said and "2 Ray workers, start-up included" in said, said
+    assert "torch threads" not in said  # each worker is a task of its own threads
     assert_every_pair_once(out, pairs)
     for index in (0, 1):  # each Ray task computed its own shard, and only it
         logged = {r.output for r in read_records(out) if r.shard == f"{index}/2"}

@@ -102,6 +102,7 @@ def run_pairs_ray(
     order = {f"{output_stem(p, c)}.png": i for i, (p, c) in enumerate(unique)}
     for name in ("written", "skipped", "outputs"):
         getattr(summary, name).sort(key=lambda path: order[path.name])
+    summary.failed.sort(key=lambda failed: order[f"{output_stem(failed[0], failed[1])}.png"])  # pair-list order
     summary.seconds = time.perf_counter() - start
     return summary
 

@@ -182,11 +182,13 @@ def infer(
         console.print(f"[red]failed[/] {escape(f'{person} {cloth}: {reason}')}")
     # a rate only of pairs computed: a resumed run that wrote none said "(1.35 s/pair)" for its start-up
     per_pair = f"{summary.seconds / len(summary.written):.2f} s/pair, " if summary.written else ""
+    # Ray: the wall time holds the cluster's start-up, and each worker is one task of its own threads
+    compute = f"{num_threads} torch threads" if engine != "ray" else f"{workers} Ray workers, start-up included"
     resumed = f", {len(summary.skipped)} already done (resumed)" if summary.skipped else ""
     repeated = f", {summary.duplicates} repeated pair-list lines computed once" if summary.duplicates else ""
     console.print(
         f"{len(summary.written)}/{summary.pairs} pairs written to {escape(str(out))}{resumed}{repeated} with "
-        f"{METHOD_LABELS[method]} in {summary.seconds:.1f} s ({per_pair}{num_threads} torch threads, "
+        f"{METHOD_LABELS[method]} in {summary.seconds:.1f} s ({per_pair}{compute}, "
         f"{device}); run log: {escape(str(out))}/infer-log*.jsonl"
     )
     if summary.deviation:
