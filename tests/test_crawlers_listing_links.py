@@ -7,31 +7,9 @@ generic spider).
 
 from __future__ import annotations
 
-import json
-import subprocess
 
-from tests.fixture_shops import FixtureShop, Page, Routes, html, product_ld
-from tests.test_crawlers_render import REPO, VTONKIT
-
-ROBOTS = Page(b"User-agent: *\nAllow: /\n", "text/plain")
-
-
-def _crawl(shop: FixtureShop, out, *options: str) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
-    try:
-        run = subprocess.run([*VTONKIT, "crawl", "generic", "--out", str(out), "--url", shop.url + "/",
-                              "--no-throttle", "--render", "never", *options],
-                             capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-    finally:
-        shop.stop()
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    products_file = out / "products.jsonl"
-    lines = products_file.read_text(encoding="utf-8").splitlines() if products_file.exists() else []
-    return run, summary, [json.loads(line) for line in lines]
-
-
-def _product(sku: str) -> Page:
-    return html(f"<h1>{sku}</h1>", head=product_ld(sku, f"/img/{sku}.jpg",
-                                                   {"@type": "Offer", "price": 30, "priceCurrency": "EUR"}, sku=sku))
+from tests.fixture_shops import FixtureShop, Routes, html
+from tests.test_crawlers_scheduling import ROBOTS, _crawl, _product
 
 
 def _head_linked_pages(pages: int, per_page: int = 2) -> Routes:
