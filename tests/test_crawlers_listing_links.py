@@ -7,7 +7,6 @@ generic spider).
 
 from __future__ import annotations
 
-
 from tests.fixture_shops import FixtureShop, Routes, html
 from tests.test_crawlers_scheduling import ROBOTS, _crawl, _product
 
