@@ -52,3 +52,34 @@ def test_init_disc_from_a_run_of_another_recipe_names_the_recipe(tmp_path: Path)
     (again,) = [c for c in commands if "--init-disc runs/lower-tocg/resume.pt" in c]
     recipe = re.search(r"--recipe (\S+)", stage1).group(1)
     assert f"--recipe {recipe}" in again, again
+
+
+@pytest.mark.parametrize("damage", ["cut", "junk"])
+def test_a_damaged_resume_file_says_a_way_out_that_works(tmp_path: Path, damage: str) -> None:
+    """A resume.pt cut short said torch's whole paragraph ("PytorchStreamReader ... This is an internal
+    miniz error. If you are seeing this error ...") and "start the run again without --resume", which
+    refuses the folder ("already holds a run with a checkpoint ... pass --resume"): a circle, while
+    the step checkpoints beside it were intact. The reason is short, and the way out it names (a new
+    --out, from the last step checkpoint) trains."""
+    from vtonkit.vton_infer.train.runner import train
+
+    from vtonkit.core.errors import FormatError, VtonkitError
+
+    dataset, pairs = shared_path("data", "vitonhd"), _pair_list(tmp_path / "one.txt", ["00006_00"])
+    run = tmp_path / "run"
+    train(_options(dataset, run, pairs, steps=2, checkpoint_every=1))
+    resume = run / "resume.pt"
+    whole = resume.read_bytes()
+    resume.write_bytes(whole[:len(whole) // 2] if damage == "cut" else b"\x80\x05junk that is no pickle")
+    with pytest.raises(FormatError) as caught:
+        train(_options(dataset, run, pairs, steps=3, resume=True))
+    said = str(caught.value)
+    assert said.startswith(f"{resume}: cannot read the resume file ("), said
+    for raw in ("miniz", "PytorchStreamReader", "If you are seeing", "543911541", "\n"):
+        assert raw not in said, said
+    last = run / "checkpoints" / "mtviton_step0000002.pth"
+    assert f"start a new run without --resume in another --out, from its last trained weights: --init-tocg {last}" \
+        in said, said
+    with pytest.raises(VtonkitError, match="already holds a run with a checkpoint"):  # the folder stays refused
+        train(_options(dataset, run, pairs, steps=3))
+    assert train(_options(dataset, tmp_path / "new", pairs, init_tocg=last)).steps_done == 1

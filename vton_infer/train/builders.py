@@ -79,7 +79,8 @@ def _init_disc(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.M
     hint = InitHint(DISC_INIT_FILE, "--disc-width", options.disc_width, OFFICIAL_DISC_WIDTH)
     if path.name != RESUME_FILE:
         return load_weights(model, path, hint=hint)
-    payload = load_resume(path.parent)
+    payload = load_resume(path.parent, advice="pass the resume.pt of another run of this stage, or leave out "
+                                              "--init-disc")
     if payload.get("stage") != stage:
         raise InputError(path, f"the resume file of a {payload.get('stage')} run: its discriminator is not the "
                                f"{stage} stage's")

@@ -13,6 +13,7 @@ A kill -9 inside an atomic write leaves its temporary sibling (`.<name>.<8 chars
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -136,24 +137,51 @@ _NUMPY_ARRAY_GLOBALS = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, 
 _START_AGAIN = "start the run again without --resume, or resume from a copy of the run folder that has a sound one"
 
 
-def load_resume(run: Path) -> dict[str, Any]:
+def unreadable_reason(path: Path, exc: BaseException) -> str:
+    """A short reason why torch could not read `path`, in words: torch's own text for a cut-short
+    archive is a paragraph ("... This is an internal miniz error. If you are seeing this error ...")."""
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and not isinstance(exc, EOFError):
+        return exc.strerror or type(exc).__name__
+    if "PytorchStreamReader" in text or "zip archive" in text:
+        return "damaged or cut short: not a complete PyTorch archive"
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
+    if isinstance(exc, EOFError):
+        return "cut short: it ends before its data does"
+    if isinstance(exc, (KeyError, ValueError, pickle.UnpicklingError)):
+        return "damaged, or no PyTorch file: unreadable data"
+    first = text.splitlines()[0].split(". ")[0] if text else type(exc).__name__
+    return first if len(first) <= 100 else first[:97] + "..."
+
+
+def load_resume(run: Path, advice: str = _START_AGAIN) -> dict[str, Any]:
     """RUN/resume.pt, read as weights-only material (tensors, numbers, strings, NumPy arrays): a run
-    folder copied from elsewhere may hold a pickle that would run code when loaded, and none is run."""
+    folder copied from elsewhere may hold a pickle that would run code when loaded, and none is run.
+
+    A file that cannot be read is a FormatError naming it, a short reason and `advice` (what the
+    caller's user can do instead); torch's own text stays in the exception chain."""
     path = run / RESUME_FILE
     if not path.is_file():
         raise FormatError(path, "no resume file in this run folder (it is written at the first checkpoint)")
     try:
         with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # torch's own text advises weights_only=False: never here
         foreign = foreign_global(str(exc))
         if foreign is not None:
             raise FormatError(path, f"the resume file holds {foreign}, which no vtonkit resume file holds "
                                     "(weights, optimizer and RNG states only); it was not loaded, since loading "
-                                    f"it could run code: {_START_AGAIN}") from exc
-        raise FormatError(path, f"cannot read the resume file (unreadable pickle data); {_START_AGAIN}") from exc
+                                    f"it could run code: {advice}") from exc
+        raise FormatError(path, f"cannot read the resume file ({unreadable_reason(path, exc)}); {advice}") from exc
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
-        raise FormatError(path, f"cannot read the resume file ({exc}); {_START_AGAIN}") from exc
+        logger.debug("%s: %s", path, exc)
+        raise FormatError(path, f"cannot read the resume file ({unreadable_reason(path, exc)}); {advice}") from exc
+    if not isinstance(payload, dict) or not {"step", "stage", "trainer"} <= payload.keys():
+        raise FormatError(path, f"cannot read the resume file (no vtonkit resume file: it holds no step, stage and "
+                                f"trainer state); {advice}")
+    return payload
 
 
 def _run_folder(checkpoint: Path) -> Path | None:

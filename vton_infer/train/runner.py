@@ -52,6 +52,7 @@ LOSS_KEYS = {
     "condition": ("l1_cloth", "vgg", "tv", "ce", "g_gan", "g_total", "d_real", "d_fake", "d_total"),
     "generator": ("g_gan", "g_feat", "g_vgg", "g_total", "d_real", "d_fake", "d_total"),
 }
+INIT_OPTIONS = {"condition": "--init-tocg", "generator": "--init-gen"}  # the option starting a stage's network
 # losses that must fall in an overfit run (the adversarial ones need not)
 RECONSTRUCTION_KEYS = {"condition": ("l1_cloth", "vgg", "tv", "ce"), "generator": ("g_feat", "g_vgg")}
 
@@ -502,7 +503,7 @@ def _note_changed_rate(path: Path, payload: dict[str, Any], stage: Stage) -> Non
 def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world: World,
             data: dict[str, Any]) -> int:
     path = run / run_files.RESUME_FILE
-    payload = run_files.load_resume(run)
+    payload = run_files.load_resume(run, advice=_unresumable_advice(run, options.stage))
     _check_same_settings(path, payload, options, category)
     if world.is_main:
         _note_changed_rate(path, payload, stage)
@@ -519,6 +520,18 @@ def _resume(run: Path, options: TrainOptions, stage: Stage, category: str, world
         kept = run_files.truncate_losses(run, payload["step"])
         logger.info("resuming at step %d (%d log lines kept)", payload["step"], kept)
     return int(payload["step"])
+
+
+def _unresumable_advice(run: Path, stage: str) -> str:
+    """What to do when RUN/resume.pt cannot be read: --resume cannot continue the run, and without it the
+    folder is refused (it holds a checkpoint), so a new run in another --out, from the run's last trained
+    weights where it has them (they are files of their own, written after resume.pt)."""
+    weights = [path for path in run_files.checkpoint_files(run, stage) if path.name != run_files.RESUME_FILE]
+    last = weights[-1] if weights else None  # checkpoints/<name>_step<N>.pth sort by step, after RUN/<name>.pth
+    start = (f", from its last trained weights: {INIT_OPTIONS[stage]} {last} (the discriminator and optimizer "
+             "states were in the resume file)") if last is not None else ""
+    return (f"--resume cannot continue this run; start a new run without --resume in another --out{start}, "
+            "or resume from a copy of the run folder whose resume.pt is sound")
 
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
