@@ -83,3 +83,27 @@ def test_a_damaged_resume_file_says_a_way_out_that_works(tmp_path: Path, damage:
     with pytest.raises(VtonkitError, match="already holds a run with a checkpoint"):  # the folder stays refused
         train(_options(dataset, run, pairs, steps=3))
     assert train(_options(dataset, tmp_path / "new", pairs, init_tocg=last)).steps_done == 1
+
+
+def test_run_json_records_the_pair_list_training_read_by_content(tmp_path: Path, monkeypatch) -> None:
+    """`--pairs my_pairs.txt` (a name inside the dataset root, which training reads) was recorded as
+    <cwd>/my_pairs.txt, a file that does not exist, and the pair list's sha256 that docs/training.md
+    promises was never recorded (the default pair list: `pairs` null, no hash). Both name the file read."""
+    import hashlib
+    import json
+    import shutil
+
+    from vtonkit.vton_infer.train.runner import train
+
+    dataset = tmp_path / "ds"
+    shutil.copytree(shared_path("data", "vitonhd", "test"), dataset / "test")
+    named = _pair_list(dataset / "my_pairs.txt", ["00006_00"])
+    default = _pair_list(dataset / "test_pairs.txt", ["00008_00"])
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for run, given, read in ((tmp_path / "named", Path("my_pairs.txt"), named), (tmp_path / "default", None, default)):
+        train(_options(dataset, run, given))
+        record = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        assert record["pairs"] == str(read.resolve()), record["pairs"]
+        assert record["files"]["pairs"] == f"sha256:{hashlib.sha256(read.read_bytes()).hexdigest()[:16]}"

@@ -457,10 +457,15 @@ def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOpti
 def run_record(run: Path, options: TrainOptions, category: str, world: World, data: dict[str, Any],
                start_step: int) -> dict[str, Any]:
     """run.json: this invocation's options (paths absolute), the data, the input files by content,
-    versions and threads; on --resume the earlier invocations' records in `history`, oldest first."""
+    versions and threads; on --resume the earlier invocations' records in `history`, oldest first.
+
+    `pairs` is the pair list training read: the split's default one, or a name resolved inside the
+    dataset root as `TrainingDataset` resolves it (`--pairs train_pairs.txt`), not against the cwd."""
+    from vtonkit.vton_infer.runner import pairs_path
     from vtonkit.vton_infer.versions import library_versions
 
     record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    record["pairs"] = str(pairs_path(Path(options.dataset), options.split, options.pairs).resolve())
     files = {name: record[name] for name in ("pairs", "vgg_weights", "init_tocg", "init_gen", "init_disc",
                                              "tocg_checkpoint") if record.get(name) and Path(record[name]).is_file()}
     record.update({
