@@ -541,3 +541,17 @@ def test_a_catalogs_unpaired_outputs_are_counted_not_listed_one_by_one(tryon, tm
     flat = " ".join(result.output.split())  # the console wraps at its own width
     assert f"... 10 more skipped (paired), every one named in {report_path}" in flat, result.output
     assert sum(s["metrics"] == "paired" for s in json.loads(report_path.read_text())["skipped"]) == 20
+
+
+def test_a_pair_list_named_inside_the_dataset_is_found_as_infer_and_train_find_it(tryon, tmp_path, monkeypatch) -> None:
+    """`evaluate --pairs test_pairs.txt` failed "test_pairs.txt: pair list not found" where `infer` and
+    `train` read the same name inside the dataset root; it reads that file now, and records it."""
+    dataset, out = tryon
+    monkeypatch.chdir(tmp_path)  # no test_pairs.txt here
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(out), "--real", str(dataset), "--out", str(report_path),
+                                      "--metrics", "ssim,psnr", "--pairs", "test_pairs.txt"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["counts"]["paired_scored"] == len(PERSONS)
+    assert report["settings"]["pairs_file"] == str(dataset / "test_pairs.txt")

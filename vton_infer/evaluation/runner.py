@@ -31,6 +31,7 @@ from vtonkit.vton_infer.evaluation.matching import Prediction, Skipped, list_ima
 from vtonkit.vton_infer.evaluation.protocols import Protocol
 from vtonkit.vton_infer.evaluation.resize import pil_resize_uint8
 from vtonkit.vton_infer.evaluation.ssim import greyscale, ssim
+from vtonkit.vton_infer.runner import pairs_path
 from vtonkit.vton_infer.versions import library_versions
 from vtonkit.vton_infer.warp_baseline import GARMENT_LABELS
 
@@ -212,6 +213,8 @@ def evaluate(
     pred_dir, dataset = Path(pred_dir), Path(dataset)
     if not pred_dir.is_dir():
         raise InputError(pred_dir, "prediction folder not found")
+    if pairs_file is not None:  # a path, or a name inside the dataset root, as infer and train read it
+        pairs_file = pairs_path(dataset, split, pairs_file)
     split_dir = SplitDir(dataset / split)
     real_paths = list_images(split_dir.root / "image") if (split_dir.root / "image").is_dir() else []
     if not real_paths:

@@ -71,7 +71,7 @@ def evaluate(
     pred: Path = typer.Option(..., "--pred", exists=True, file_okay=False, help="Folder of try-on outputs <person>_<cloth>.png (what `vtonkit infer` writes)."),
     real: Path = typer.Option(..., "--real", exists=True, file_okay=False, help="Dataset root (HR-VITON layout) holding the ground truth <split>/image/."),
     split: str = typer.Option("test", "--split", help="Split folder of the ground truth."),
-    pairs: Path = typer.Option(None, "--pairs", help="Pair list: score exactly these pairs (a missing output is reported). Default: every image in --pred."),
+    pairs: Path = typer.Option(None, "--pairs", help="Pair list (path, or file name inside --real, as infer and train read it): score exactly these pairs (a missing output is reported). Default: every image in --pred."),
     protocol: str = typer.Option("hrviton", "--protocol", help=PROTOCOL_HELP),
     out: Path = typer.Option(None, "--out", help="JSON report to write (and the HTML page next to it, same name .html)."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated subset of ssim,psnr,lpips,fid,kid. Default: all whose weights are present (the others are listed as not computed)."),
