@@ -555,3 +555,23 @@ def test_a_pair_list_named_inside_the_dataset_is_found_as_infer_and_train_find_i
     report = json.loads(report_path.read_text())
     assert report["counts"]["paired_scored"] == len(PERSONS)
     assert report["settings"]["pairs_file"] == str(dataset / "test_pairs.txt")
+
+
+def test_outputs_all_of_another_size_are_said_to_be_so_not_without_ground_truth(tryon, tmp_path) -> None:
+    """Every output at 384x512 under hrviton (no --resize-pred) ended "no output had a ground truth for
+    the paired metrics": the ground truth is there, the outputs were left out for their size."""
+    dataset, out = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for person in PERSONS:
+        Image.open(out / f"{person}_{person}.png").resize((384, 512)).save(preds / f"{person}_{person}.png")
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["evaluate", "--pred", str(preds), "--real", str(dataset), "--out",
+                                      str(report_path), "--metrics", "ssim,psnr"])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert (f"no metric was computed: every output ({len(PERSONS)}) was left out for its size: protocol hrviton "
+            "evaluates at 768x1024 (WxH), and the ground truth is there;") in flat, flat
+    assert "--resize-pred" in flat and "no output had a ground truth" not in flat, flat
+    assert json.loads(report_path.read_text())["counts"]["skipped_for_size"] == len(PERSONS)
+

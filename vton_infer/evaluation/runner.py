@@ -148,6 +148,10 @@ def resolve_weights(protocol: Protocol, weights: FeatureWeights, metrics: Sequen
     return files, not_computed
 
 
+class OtherSizeError(InputError):
+    """An output of another size than the protocol's, without --resize-pred: left out, and counted."""
+
+
 class _Scorer:
     """Brings images to the protocol's resolution and scores them."""
 
@@ -160,8 +164,8 @@ class _Scorer:
         height, width = self.protocol.resolution
         if rgb.shape[:2] != (height, width):
             if not self.resize_pred:
-                raise InputError(path, f"size {rgb.shape[1]}x{rgb.shape[0]} (WxH) but protocol {self.protocol.name} "
-                                       f"evaluates at {width}x{height}; resize the outputs or pass --resize-pred")
+                raise OtherSizeError(path, f"size {rgb.shape[1]}x{rgb.shape[0]} (WxH) but protocol {self.protocol.name} "
+                                           f"evaluates at {width}x{height}; resize the outputs or pass --resize-pred")
             rgb = pil_resize_uint8(rgb, (height, width), self.protocol.resize_filter)
         return rgb
 
@@ -240,6 +244,7 @@ def evaluate(
     done = 0
     scores: list[PairScore] = []
     squared_sum, value_count = 0.0, 0
+    other_size = 0  # outputs left out for their size: the ground truth is there, the output was not read
     fake_features: list[np.ndarray] = []
     batch: list[np.ndarray] = []
 
@@ -253,6 +258,7 @@ def evaluate(
             pred = scorer.prediction(prediction.path)
         except InputError as exc:
             skipped.append(Skipped(prediction.name, str(exc)))
+            other_size += isinstance(exc, OtherSizeError)
         else:
             if prediction.ground_truth is not None:
                 try:
@@ -309,6 +315,7 @@ def evaluate(
         "predictions": len(predictions), "paired_scored": len(scores), "generated_for_fid": len(fakes),
         "real_images": len(real_paths), "real_for_fid": len(reals),
         "skipped": sum(1 for s in skipped if s.metrics == "all"),
+        "skipped_for_size": other_size,  # of `skipped`: outputs of another size (no --resize-pred)
         # unpaired try-ons have no ground truth: left out of SSIM/LPIPS/PSNR only (the `skipped` list names them)
         "skipped_paired_metrics": sum(1 for s in skipped if s.metrics == "paired"),
     }

@@ -143,10 +143,25 @@ def evaluate(
 def exit_when_nothing_scored(result, console) -> None:
     """Exit 1 when the report holds no metric at all: a script must not read it as a score."""
     if not result.means and result.fid is None and result.kid is None:
-        console.print("[red]error:[/] no metric was computed: no output had a ground truth for the paired metrics "
-                      "and FID/KID were not computed (see above); paired outputs need the person's own garment, "
-                      "FID/KID their weights (`vtonkit models list`)", highlight=False)
+        console.print(f"[red]error:[/] no metric was computed: {escape(_why_nothing_scored(result))}", highlight=False)
         raise typer.Exit(1)
+
+
+def _why_nothing_scored(result) -> str:
+    """Why no metric came out, in words: every output of another size than the protocol's is not "no
+    ground truth" (it is there; the outputs were never read)."""
+    counts, protocol = result.counts, result.protocol
+    height, width = protocol.resolution
+    other_size, predictions = counts.get("skipped_for_size", 0), counts.get("predictions", 0)
+    resize = ("resize them, or pass --resize-pred to `vtonkit evaluate` (the report records it), or use a "
+              "protocol of their size")
+    if predictions and other_size == predictions:
+        return (f"every output ({predictions}) was left out for its size: protocol {protocol.name} evaluates at "
+                f"{width}x{height} (WxH), and the ground truth is there; {resize}")
+    some = (f"; {other_size} of the {predictions} outputs were left out for their size (protocol {protocol.name} "
+            f"evaluates at {width}x{height}): {resize}") if other_size else ""
+    return ("no output had a ground truth for the paired metrics and FID/KID were not computed (see above); paired "
+            f"outputs need the person's own garment, FID/KID their weights (`vtonkit models list`){some}")
 
 
 def register(app: typer.Typer) -> None:
