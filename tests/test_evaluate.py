@@ -575,3 +575,40 @@ def test_outputs_all_of_another_size_are_said_to_be_so_not_without_ground_truth(
     assert "--resize-pred" in flat and "no output had a ground truth" not in flat, flat
     assert json.loads(report_path.read_text())["counts"]["skipped_for_size"] == len(PERSONS)
 
+
+def test_the_ground_truth_against_itself_scores_fid_0_and_the_documented_psnr_cap(tryon, weights, tmp_path) -> None:
+    """The ground truth scored against itself under cleanfid-512 printed FID -0.000 (-2e-28, rounding):
+    FID is a squared distance, so such a value is 0. PSNR is capped at 100 dB, as docs/evaluation.md
+    says; KID's unbiased estimate may be below 0 and is left as computed."""
+    dataset, _ = tryon
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for person in PERSONS:
+        (preds / f"{person}_{person}.jpg").symlink_to(dataset / "test" / "image" / f"{person}.jpg")
+    report_path = tmp_path / "r.json"
+    result = CliRunner().invoke(app, [
+        "evaluate", "--pred", str(preds), "--real", str(dataset), "--protocol", "cleanfid-512", "--resize-pred",
+        "--out", str(report_path), "--metrics", "psnr,fid", "--inception-weights", str(weights["inception"])],
+        env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["fid"] == 0.0 and math.copysign(1.0, report["fid"]) == 1.0, report["fid"]
+    assert "-0.000" not in result.output and report["paired"]["psnr"] == 100.0
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "evaluation.md").read_text(encoding="utf-8").split())
+    assert "capped at 100 dB" in docs and "KID's unbiased estimate can be slightly negative" in docs
+
+
+def test_fid_of_a_set_against_itself_is_0_never_a_rounding_negative() -> None:
+    """Both ways of computing FID's trace (fewer images than dimensions, and not) came out a few 1e-14
+    below 0 for a set against itself; a negative beyond rounding is still shown."""
+    from vtonkit.vton_infer.evaluation.fid import FeatureStatistics, feature_statistics, frechet_distance
+
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        for shape in ((5, 64), (100, 16)):
+            stats = feature_statistics(rng.standard_normal(shape))
+            assert frechet_distance(stats, stats) == 0.0 or frechet_distance(stats, stats) > 0, (seed, shape)
+    # a "covariance" no features give (an eigenvalue below 0): its negative FID is no rounding, and shows
+    mean = np.zeros(2)
+    broken = frechet_distance(FeatureStatistics(mean, np.eye(2), 3), FeatureStatistics(mean, np.diag([-3.0, 4.0]), 3))
+    assert broken == pytest.approx(2 + 1 - 2 * 2)

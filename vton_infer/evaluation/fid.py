@@ -11,12 +11,16 @@ sets (fewer images than the 2048 feature dimensions) without any offset. When bo
 fewer vectors than dimensions, the same trace is exactly the nuclear norm of X1 X2^T /
 sqrt((n1 - 1)(n2 - 1)) (X = centred features): the non-zero eigenvalues of S1 S2 are the squared
 singular values of that small matrix. That avoids two 2048x2048 eigendecompositions.
+A result below 0 within rounding (two identical sets) is returned as 0: FID cannot be negative.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+
+ROUNDING = 1e-6  # relative to the positive terms: a negative FID this small is float error (FID >= 0)
 
 
 @dataclass(frozen=True)
@@ -74,5 +78,10 @@ def frechet_distance(a: FeatureStatistics, b: FeatureStatistics) -> float:
         trace_sqrt = float(np.linalg.svd(cross, compute_uv=False).sum())
     else:
         trace_sqrt = trace_sqrt_product(a.covariance, b.covariance)
-    value = diff @ diff + np.trace(a.covariance) + np.trace(b.covariance) - 2 * trace_sqrt
-    return float(value)
+    positive = diff @ diff + np.trace(a.covariance) + np.trace(b.covariance)
+    value = float(positive - 2 * trace_sqrt)
+    # FID is a squared distance, never negative: a set against itself came out as -2e-28 (printed
+    # -0.000) from rounding. A negative within rounding of the terms is 0; a larger one is left to show.
+    if -ROUNDING * max(float(positive), 1.0) <= value < 0:
+        return 0.0
+    return value
