@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vtonkit.datasets.io.files import atomic_write_text
+from vtonkit.datasets.layout import DatasetLayout
 from vtonkit.datasets.io.images import regular_file_problem
 
 from vtonkit.core.errors import FormatError, InputError
@@ -122,3 +123,14 @@ def default_pairs(split: str, stems: list[str]) -> list[Pair]:
     if split == "train":
         return [(f"{stem}.jpg", f"{stem}.jpg") for stem in stems]
     return [(f"{stem}.jpg", f"{stems[(i + 1) % len(stems)]}.jpg") for i, stem in enumerate(stems)]
+
+
+def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
+    """The pair-list file: a path, a name inside the dataset root (`test_pairs.txt`), or the split's default;
+    how infer, train and evaluate read their --pairs."""
+    if pairs is None:
+        return DatasetLayout(Path(dataset)).pairs_file(split)
+    path = Path(pairs)
+    if not path.is_file() and (Path(dataset) / path).is_file():
+        path = Path(dataset) / path
+    return path

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
-from vtonkit.datasets.pairs import read_pairs
+from vtonkit.datasets.layout import SplitDir, stem_of
+from vtonkit.datasets.pairs import pairs_path, read_pairs
 from vtonkit.vton_infer import grids
 from vtonkit.vton_infer.data import PairSample, collate, output_stem, pair_inputs, read_pair
 from vtonkit.vton_infer.output_writer import METHOD_LABELS, OutputWriter, PairOutput
@@ -93,16 +93,6 @@ class InferSummary:
             getattr(self, name).extend(getattr(other, name))
         self.pairs += other.pairs
         self.deviation = self.deviation or other.deviation
-
-
-def pairs_path(dataset: Path, split: str, pairs: str | Path | None) -> Path:
-    """The pair-list file: a path, a name inside the dataset root (`test_pairs.txt`), or the split's default."""
-    if pairs is None:
-        return DatasetLayout(Path(dataset)).pairs_file(split)
-    path = Path(pairs)
-    if not path.is_file() and (Path(dataset) / path).is_file():
-        path = Path(dataset) / path
-    return path
 
 
 def resolve_pairs(dataset: Path, split: str, pairs: str | Path | None) -> list[tuple[str, str]]:

@@ -31,7 +31,7 @@ from vtonkit.vton_infer.evaluation.matching import Prediction, Skipped, list_ima
 from vtonkit.vton_infer.evaluation.protocols import Protocol
 from vtonkit.vton_infer.evaluation.resize import pil_resize_uint8
 from vtonkit.vton_infer.evaluation.ssim import greyscale, ssim
-from vtonkit.vton_infer.runner import pairs_path
+from vtonkit.datasets.pairs import pairs_path
 from vtonkit.vton_infer.versions import library_versions
 from vtonkit.vton_infer.warp_baseline import GARMENT_LABELS
 

@@ -30,6 +30,7 @@ from vtonkit.datasets.layout import DatasetLayout, SplitDir, stem_of
 from vtonkit.datasets.manifest import placeholder_stems
 from vtonkit.datasets.pairing import missing_split_problem
 from vtonkit.datasets.pairs import Pair, read_pairs
+from vtonkit.datasets.pairs import pairs_path as pair_list_path  # its local name is the path itself
 from vtonkit.vton_infer.data import pair_files, read_pair
 
 from vtonkit.core.categories import GARMENT_CATEGORIES
@@ -98,9 +99,7 @@ class TrainingDataset(Dataset):
         if (missing := missing_split_problem(layout, self.split)) is not None:  # not "pair list not found"
             raise VtonkitError(missing)
         self.split_dir = SplitDir(layout.split(self.split).root)
-        pairs_path = Path(self.pairs) if self.pairs else layout.pairs_file(self.split)
-        if not pairs_path.is_file() and (self.dataset / pairs_path).is_file():
-            pairs_path = self.dataset / pairs_path  # a name inside the dataset root, as `vtonkit infer --pairs`
+        pairs_path = pair_list_path(self.dataset, self.split, self.pairs)  # as infer and evaluate read --pairs
         if not pairs_path.exists() and not pairs_path.is_symlink():  # anything else there: read_pairs says what
             raise InputError(pairs_path, "pair list not found (write one with `vtonkit pairs`, or pass --pairs)")
         # paired training: the person's own garment (CPDataset's c_name['paired'] = im_name)

@@ -461,7 +461,7 @@ def run_record(run: Path, options: TrainOptions, category: str, world: World, da
 
     `pairs` is the pair list training read: the split's default one, or a name resolved inside the
     dataset root as `TrainingDataset` resolves it (`--pairs train_pairs.txt`), not against the cwd."""
-    from vtonkit.vton_infer.runner import pairs_path
+    from vtonkit.datasets.pairs import pairs_path
     from vtonkit.vton_infer.versions import library_versions
 
     record = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in asdict(options).items()}

@@ -199,7 +199,7 @@ def infer(
         console.print("[yellow]note: these are BASELINE previews from a non-learned warp, not try-on model outputs[/]")
     if evaluate:
         from vtonkit.commands.evaluate import exit_when_nothing_scored, run_evaluation
-        from vtonkit.vton_infer.runner import pairs_path
+        from vtonkit.datasets.pairs import pairs_path
 
         try:
             scores = run_evaluation(out, dataset, eval_protocol, out / "evaluation.json", split=split,
