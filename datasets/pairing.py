@@ -37,6 +37,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vtonkit.datasets.file_digest import file_digest
 from vtonkit.datasets.io.files import atomic_write
@@ -142,22 +143,36 @@ class SourceLeak:
         return f"{self.kind[:-1]} train/{self.train_stem} and test/{self.test_stem} have the same bytes"
 
 
-def source_leaks(manifest: Manifest) -> list[SourceLeak]:
-    """Sources (by the content hash the manifest records) prepared into both train and test."""
+def present_records(manifest: Manifest, data: DatasetLayout, split: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The manifest's records of `kind` in `split` whose file is in the dataset: a sample `clean`
+    quarantined keeps its record (for --undo), and it leaked forever (validate failed after the leak
+    was cleaned away)."""
+    folder = data.split(split)
+    where = folder.image if kind == PERSONS else folder.cloth
+    return {stem: record for stem, record in manifest.entries(split, kind).items() if where(stem).is_file()}
+
+
+def source_leaks(manifest: Manifest, data: DatasetLayout) -> list[SourceLeak]:
+    """Sources (by the content hash the manifest records) prepared into both train and test, every
+    test copy of one named."""
     leaks = []
     for kind in (PERSONS, CLOTHS):
-        hashes = {split: {r.get("sha256"): stem for stem, r in manifest.entries(split, kind).items() if r.get("sha256")}
-                  for split in ("train", "test")}
-        leaks += [SourceLeak(kind, hashes["train"][sha], hashes["test"][sha])
-                  for sha in sorted(set(hashes["train"]) & set(hashes["test"]))]
+        hashes: dict[str, dict[str, list[str]]] = {}
+        for split in ("train", "test"):
+            hashes[split] = {}
+            for stem, record in present_records(manifest, data, split, kind).items():
+                if record.get("sha256"):
+                    hashes[split].setdefault(record["sha256"], []).append(stem)
+        leaks += [SourceLeak(kind, hashes["train"][sha][0], test_stem)
+                  for sha in sorted(set(hashes["train"]) & set(hashes["test"])) for test_stem in hashes["test"][sha]]
     return leaks
 
 
-def find_leakage(manifest: Manifest) -> list[str]:
+def find_leakage(manifest: Manifest, data: DatasetLayout) -> list[str]:
     """Sources (by content hash, and catalog images by product id) present in both train and test."""
-    problems = [leak.describe() for leak in source_leaks(manifest)]
+    problems = [leak.describe() for leak in source_leaks(manifest, data)]
     products = {split: {(r.get("store"), r.get("product_id")) for kind in (PERSONS, CLOTHS)
-                        for r in manifest.entries(split, kind).values() if r.get("product_id")}
+                        for r in present_records(manifest, data, split, kind).values() if r.get("product_id")}
                 for split in ("train", "test")}
     for store, product in sorted(products["train"] & products["test"], key=str):
         problems.append(f"product {store}/{product} has shots in both train and test")
@@ -330,7 +345,7 @@ def write_pair_list(dataset: str | Path, split: str, mode: str, *, seed: int = 0
     layout = DatasetLayout(dataset)
     split_dir = layout.split(split)
     manifest = Manifest.load(dataset)
-    leaks = find_leakage(manifest) + find_file_leakage(layout, manifest)
+    leaks = find_leakage(manifest, layout) + find_file_leakage(layout, manifest)
     if leaks and not allow_leakage:
         raise VtonkitError(f"{dataset}: train/test leakage: " + "; ".join(leaks[:5])
                            + (f" (+{len(leaks) - 5} more)" if len(leaks) > 5 else ""))

@@ -411,16 +411,16 @@ def validate(
     if duplicates:
         check_leakage_and_duplicates(hashed, stems, root, report)
     if set(splits) >= {"train", "test"}:
-        check_source_leakage(manifest, report)
+        check_source_leakage(manifest, DatasetLayout(root), report)
     return report
 
 
-def check_source_leakage(manifest: Manifest, report: Report) -> None:
+def check_source_leakage(manifest: Manifest, data: DatasetLayout, report: Report) -> None:
     """Source files the manifest records in train and test. Their dataset files differ where prep
     re-cropped the photo (a near-duplicate hash 77 bits away): `pairs` refused the dataset for it
     while validate called it clean."""
     reported = {(f.split, f.sample) for f in report.findings if f.code == "leakage"}
-    for leak in source_leaks(manifest):
+    for leak in source_leaks(manifest, data):
         folder = layout.IMAGE if leak.kind == PERSONS else layout.CLOTH
         if ("test", leak.test_stem) in reported:
             continue

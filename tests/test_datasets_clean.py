@@ -557,3 +557,26 @@ def test_a_clean_a_read_only_folder_stops_says_what_is_half_done_and_how_to_go_o
     assert finished.interrupted and not (dataset / "test" / "image-densepose" / "00034_00.jpg").exists()
     undo_last(dataset)
     assert {k: v for k, v in snapshot(dataset).items() if not k.startswith("quarantine")} == before
+
+
+def test_a_leak_cleaned_away_is_no_leak(dataset: Path) -> None:
+    """The manifest keeps a quarantined sample's record (for --undo), and validate read its leak from
+    the manifest alone: after `clean` took the test copy of a train person away, validate still
+    failed on `leakage` for files no longer there, and review showed a ghost card. Every test copy of
+    one source is named (only the last one was)."""
+    from vtonkit.datasets.manifest import PERSONS, Manifest
+    from vtonkit.datasets.validate import validate
+
+    manifest = Manifest.load(dataset)
+    for split, stem in (("train", "00000_00"), ("test", "00006_00"), ("test", "00008_00")):
+        manifest.entries(split, PERSONS)[stem] = {"sha256": "one source photo"}
+    manifest.save()
+    leaking = {f.sample for f in validate(dataset, duplicates=False).findings if f.code == "leakage"}
+    assert leaking == {"00006_00", "00008_00"}
+    store = DecisionStore(dataset)
+    for stem in leaking:
+        store.set("test", stem, "reject", "the train person again")
+    apply_decisions(dataset)
+    assert [f for f in validate(dataset, duplicates=False).findings if f.code == "leakage"] == []
+    undo_last(dataset)  # back: the leak is back
+    assert {f.sample for f in validate(dataset, duplicates=False).findings if f.code == "leakage"} == leaking

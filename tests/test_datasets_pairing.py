@@ -135,13 +135,13 @@ def test_train_lists_never_get_placeholders(vitonhd, tmp_path):
 def test_leakage_between_splits_is_refused(vitonhd, tmp_path):
     dataset = copy_vitonhd(vitonhd, tmp_path / "ds")
     manifest = Manifest.load(dataset)
-    manifest.entries("train", PERSONS)["a"] = {"sha256": "same"}
-    manifest.entries("test", PERSONS)["b"] = {"sha256": "same"}
-    manifest.entries("train", CLOTHS)["c"] = {"sha256": "c1", "store": "s", "product_id": "42"}
-    manifest.entries("test", CLOTHS)["d"] = {"sha256": "d1", "store": "s", "product_id": "42"}
+    manifest.entries("train", PERSONS)["00000_00"] = {"sha256": "same"}
+    manifest.entries("test", PERSONS)["00006_00"] = {"sha256": "same"}
+    manifest.entries("train", CLOTHS)["00001_00"] = {"sha256": "c1", "store": "s", "product_id": "42"}
+    manifest.entries("test", CLOTHS)["00008_00"] = {"sha256": "d1", "store": "s", "product_id": "42"}
     manifest.save()
-    problems = find_leakage(Manifest.load(dataset))
-    assert any("train/a and test/b" in p for p in problems) and any("s/42" in p for p in problems)
+    problems = find_leakage(Manifest.load(dataset), layout.DatasetLayout(dataset))
+    assert any("train/00000_00 and test/00006_00" in p for p in problems) and any("s/42" in p for p in problems)
     with pytest.raises(VtonkitError, match="leakage"):
         write_pair_list(dataset, "test", "unpaired")
     assert write_pair_list(dataset, "test", "unpaired", allow_leakage=True).pairs

@@ -491,7 +491,7 @@ def test_auto_split_keeps_each_photo_and_product_on_one_side(photos, tmp_path):
     assert len(sides) == 3 and all(len(s) == 1 for s in sides.values())
     from vtonkit.datasets.pairing import find_leakage
 
-    assert find_leakage(manifest) == []
+    assert find_leakage(manifest, DatasetLayout(tmp_path / "ds")) == []
 
 
 def test_prep_command_tallies_the_warnings_it_does_not_list(photos, tmp_path):
