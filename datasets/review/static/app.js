@@ -56,9 +56,19 @@ async function loadFlags() {
   select.value = wanted;
 }
 
+// Each load is numbered: only the answer to the latest shows. Two quick f presses asked for "any
+// flag" then "no flag", and the large first answer, arriving last, listed 281 flagged samples
+// under "no flag".
+let loads = 0;
+
 async function loadRows() {
+  const ticket = ++loads;
+  // this tab's saves first: a list read while a decision was being saved (r, then at once f) showed
+  // the old badge, and the next key was refused as a change made elsewhere
+  await saving;
   const q = new URLSearchParams({ flag: $("flag").value, decision: $("decision").value, sort: $("sort").value });
   const data = await getJson("/api/samples?" + q);
+  if (ticket !== loads) return;
   state.rows = data.samples; state.kinds = data.kinds;
   $("dataset").textContent = data.dataset;
   state.index = Math.min(state.index, Math.max(0, state.rows.length - 1));
