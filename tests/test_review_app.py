@@ -792,3 +792,22 @@ def test_the_last_filter_chosen_and_the_last_decision_saved_are_what_the_list_sh
         browser.close()
     with sqlite3.connect(db_path(dataset)) as connection:
         assert dict(connection.execute("SELECT sample, decision FROM decisions").fetchall())[sample] == "undecided"
+
+
+@pytest.mark.browser
+def test_a_page_load_logs_no_console_error(server: str) -> None:
+    """Every load logged a 404 for /favicon.ico, the one console error a reviewer saw."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(LAUNCH_ARGS))
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+                if response.status >= 400 else None)
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_timeout(1000)  # the icon is asked for after the page
+        browser.close()
+    assert errors == [], errors

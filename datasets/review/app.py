@@ -154,6 +154,10 @@ def create_app(
     def index() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)  # no icon: the browser asks anyway, and a 404 is a console error on every load
+
     @app.get("/static/{name}")
     def static(name: str) -> FileResponse:
         if name not in STATIC_FILES:
