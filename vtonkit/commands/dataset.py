@@ -194,11 +194,16 @@ def pairs(
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 
-    from vtonkit.commands.checks import check_dataset_root, check_output_file
+    from vtonkit.commands.checks import check_choice, check_dataset_root, check_output_file
+    from vtonkit.core.categories import GARMENT_CATEGORIES
 
     console = Console(stderr=True, soft_wrap=True)
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {MODES}, got {mode!r}")
+    # a usage error (exit 2) as in validate, export and infer: an unknown category wrote an empty
+    # filter's list over test_pairs.txt
+    if category is not None:
+        check_choice(category, GARMENT_CATEGORIES, "--category")
     check_dataset_root(dataset, split)
     if output is not None:
         check_output_file(output, "--output", f"{split}_pairs.txt")

@@ -1,0 +1,38 @@
+"""The same usage mistake gets the same answer from every command: an unknown choice is a usage
+error (exit 2) naming the valid ones, found before any work or file is touched; messages keep paths
+whole when stderr is not a terminal."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vtonkit.cli import app
+from vtonkit.datasets.importers.vitonhd import import_vitonhd
+
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A VITON-HD import (upper, train and test)."""
+    work = tmp_path_factory.mktemp("datasets")
+    assert import_vitonhd(shared_path("data", "vitonhd"), work / "mine", progress=False).exit_code() == 0
+    return work / "mine"
+
+
+@pytest.fixture
+def mine(built: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the dataset (commands under test may write into it)."""
+    return Path(shutil.copytree(built, tmp_path / "mine"))
+
+
+def test_pairs_refuses_an_unknown_category_and_leaves_the_list(mine: Path) -> None:
+    before = (mine / "test_pairs.txt").read_bytes()
+    result = CliRunner().invoke(app, ["pairs", str(mine), "--category", "bogus"])
+    assert result.exit_code == 2, result.output
+    assert "upper" in result.output and "dresses" in result.output
+    assert (mine / "test_pairs.txt").read_bytes() == before
+
