@@ -36,3 +36,8 @@ def test_pairs_refuses_an_unknown_category_and_leaves_the_list(mine: Path) -> No
     assert "upper" in result.output and "dresses" in result.output
     assert (mine / "test_pairs.txt").read_bytes() == before
 
+
+def test_pairs_unknown_split_is_a_usage_error(mine: Path) -> None:
+    result = CliRunner().invoke(app, ["pairs", str(mine), "--split", "valid"])
+    assert result.exit_code == 2, result.output
+    assert "train" in result.output and "test" in result.output

@@ -194,14 +194,17 @@ def pairs(
 
     from vtonkit.datasets.pairing import MODES, write_pair_list
 
+    from vtonkit.datasets.layout import SPLITS
+
     from vtonkit.commands.checks import check_choice, check_dataset_root, check_output_file
     from vtonkit.core.categories import GARMENT_CATEGORIES
 
     console = Console(stderr=True, soft_wrap=True)
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {MODES}, got {mode!r}")
-    # a usage error (exit 2) as in validate, export and infer: an unknown category wrote an empty
-    # filter's list over test_pairs.txt
+    # usage errors (exit 2) as in validate, export and infer: an unknown category wrote an empty
+    # filter's list over test_pairs.txt, an unknown split came back as a failure (exit 1)
+    check_choice(split, SPLITS, "--split")
     if category is not None:
         check_choice(category, GARMENT_CATEGORIES, "--category")
     check_dataset_root(dataset, split)
