@@ -41,3 +41,20 @@ def test_pairs_unknown_split_is_a_usage_error(mine: Path) -> None:
     result = CliRunner().invoke(app, ["pairs", str(mine), "--split", "valid"])
     assert result.exit_code == 2, result.output
     assert "train" in result.output and "test" in result.output
+
+
+def test_import_dresscode_refuses_an_unknown_category_first(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["import", "dresscode", str(shared_path("data", "dresscode")),
+                                      "--category", "bogus", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "bogus" in result.output and "upper, lower, dresses" in result.output
+    assert "no Dress Code category folder" not in result.output
+    assert not out.exists()
+
+
+def test_import_dresscode_names_the_category_folders_it_found(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["import", "dresscode", str(shared_path("data", "dresscode", "lower_body")),
+                                      "--category", "upper", "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "lower_body" in result.output and "no Dress Code category folder" not in result.output

@@ -172,13 +172,16 @@ def import_dresscode(source: str | Path, out: str | Path, *, category: str | Non
     source, out = Path(source), Path(out)
     check_separate(source, out)
     folders = category_dirs(source)
+    found = [folder.root.name for folder in folders]
     if category is not None:
         folders = [folder for folder in folders if folder.category == category]
     else:  # an export's other categories are stubs (empty pair files for the loaders that open all three)
         folders = [folder for folder in folders if folder.person_ids()] or folders
     if not folders:
-        raise InputError(source, "no Dress Code category folder (upper_body, lower_body, dresses) here"
-                         + (f" for category {category}" if category else ""))
+        if category is not None and found:  # the folders are there, not the one asked for
+            raise InputError(source, f"no Dress Code folder of category {category!r} here (it holds "
+                             + ", ".join(found) + ")")
+        raise InputError(source, "no Dress Code category folder (upper_body, lower_body, dresses) here")
     if len(folders) > 1:
         raise InputError(source, "holds several categories (" + ", ".join(f.root.name for f in folders)
                          + "): pass --category upper, lower or dresses (one dataset per category)")

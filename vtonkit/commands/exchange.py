@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 from vtonkit.core.terminal import escape
 
-from vtonkit.commands.checks import check_dataset_root, check_output_file, output_folder
+from vtonkit.commands.checks import check_choice, check_dataset_root, check_output_file, output_folder
+from vtonkit.core.categories import GARMENT_CATEGORIES
 from vtonkit.core.errors import VtonkitError, describe_os_error
 from vtonkit.datasets.export import EXPORTERS
 
@@ -124,6 +125,8 @@ def import_(
 
     if source_format not in SOURCES:
         raise typer.BadParameter(f"FORMAT must be one of {', '.join(SOURCES)}, got {source_format!r}")
+    if category is not None:  # before the source is read: an unknown one was "no category folder here"
+        check_choice(category, GARMENT_CATEGORIES, "--category")
     if unlisted not in ("train", "test", "skip"):
         raise typer.BadParameter(f"--unlisted must be train, test or skip, got {unlisted!r}")
     check_dataset_root(out, option="--out")  # into DATASET/test: a dataset inside a split folder
