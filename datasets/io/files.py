@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 from contextvars import ContextVar
 from functools import cache
@@ -47,9 +48,17 @@ def name_with_digest(parts: tuple[str, ...], digest: str, max_bytes: int) -> str
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of `path` for writing; on success it replaces `path`.
 
-    On an exception the temporary file is removed and `path` is left untouched.
+    On an exception the temporary file is removed and `path` is left untouched. A `path` that is a
+    pipe, a terminal or a device (``/dev/stdout``, a FIFO, a link to either) is written into as a
+    stream: renamed onto, a report meant for a pipe replaced the link, and as root ``/dev/stdout``
+    itself, with a file. A link to a file is replaced, never the file it names (a dataset's link into
+    another dataset).
     """
-    path = Path(path)
+    path = Path("/dev/stdout") if str(path) == "-" else Path(path)  # "-": standard output, as a command line says it
+    if is_stream(path):
+        with open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -63,6 +72,16 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def is_stream(path: Path) -> bool:
+    """`path` (its link followed) is there and is neither a regular file nor a folder: a pipe, a
+    terminal, a device."""
+    try:
+        kind = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(kind) and not stat.S_ISDIR(kind)
 
 
 # The writes of an open `all_or_none` block: (temporary file, target), moved into place at its end.

@@ -3,6 +3,7 @@ before any work starts (not a traceback after the first batch)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -199,7 +200,17 @@ def check_output_file(path: Path, option: str = "--out", example: str = "report.
     `example`: the file name the error suggests inside a folder given by mistake. `suffixes`: the
     endings a file of this format may have (none: any), so that "out/" (a folder meant; the shell's
     slash is gone by now) or "t.csv" for a Parquet file is refused instead of written as named.
+    ``-`` is standard output; a pipe, terminal or device given by name (``/dev/stdout``, a FIFO) is
+    written into as it is.
     """
+    from vtonkit.datasets.io.files import is_stream
+
+    if str(path) == "-":
+        path = Path("/dev/stdout")
+    if is_stream(path):
+        if not os.access(path, os.W_OK):
+            raise typer.BadParameter(f"cannot write into {path}", param_hint=option)
+        return path
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder; give a file name such as {path / example}",
                                  param_hint=option)
