@@ -3,7 +3,10 @@ error (exit 2) naming the valid ones, found before any work or file is touched; 
 whole when stderr is not a terminal."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,12 @@ def test_import_dresscode_names_the_category_folders_it_found(tmp_path: Path) ->
                                       "--category", "upper", "--out", str(tmp_path / "out")])
     assert result.exit_code != 0
     assert "lower_body" in result.output and "no Dress Code category folder" not in result.output
+
+
+@pytest.mark.parametrize("option", [["--flag", "any"], ["--limit", "3"], ["--thumb", "64"]])
+def test_review_static_only_options_need_static(mine: Path, option: list[str]) -> None:
+    # a subprocess with a timeout: ignoring the option, review started the app and never returned
+    result = subprocess.run([sys.executable, "-m", "vtonkit", "review", str(mine), "--port", "0", *option],
+                            capture_output=True, text=True, timeout=30, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 2, result.stderr
+    assert option[0] in result.stderr and "--static" in result.stderr

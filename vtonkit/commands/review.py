@@ -103,6 +103,7 @@ def validate(
 
 
 def review(
+    ctx: typer.Context,
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help=DATASET_HELP),
     host: str = typer.Option("127.0.0.1", help="Address to bind. Keep 127.0.0.1 unless you know why."),
     port: int = typer.Option(8766, min=0, max=65535, help="Port of the local review app (0 picks a free one; 8765 is the demo store's)."),
@@ -152,6 +153,13 @@ def review(
 
     from vtonkit.commands.checks import check_dataset_root
 
+    if static is None:  # the app filters in the page: given without --static, these were silently ignored
+        # by name: typer's own copy of click has its own ParameterSource enum
+        given = [f"--{name}" for name in ("flag", "limit", "thumb")
+                 if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")]
+        if given:
+            raise typer.BadParameter(f"{' and '.join(given)} only {'shapes' if len(given) == 1 else 'shape'} a --static report; add --static FILE.html "
+                                     "(the review app filters in the page)", param_hint=given[0])
     if (problem := flag_problem(flag)) is not None:
         raise typer.BadParameter(problem, param_hint="--flag")
     check_dataset_root(dataset)
