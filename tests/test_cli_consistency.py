@@ -70,3 +70,17 @@ def test_review_static_only_options_need_static(mine: Path, option: list[str]) -
                             capture_output=True, text=True, timeout=30, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 2, result.stderr
     assert option[0] in result.stderr and "--static" in result.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--vgg-width", "8"]])
+def test_train_names_a_missing_split_first(built: Path, tmp_path: Path, extra: list[str]) -> None:
+    """Without a train split: that split is the error, not a VGG-weights one, and no category note first."""
+    dataset = tmp_path / "only-test"
+    shutil.copytree(built / "test", dataset / "test")
+    shutil.copy(built / "test_pairs.txt", dataset / "test_pairs.txt")
+    result = CliRunner().invoke(app, ["train", str(dataset), "--stage", "condition", "--out", str(tmp_path / "tr"),
+                                      "--steps", "1", "--batch-size", "1", *extra])
+    assert result.exit_code == 2, result.output
+    assert "no such split folder" in result.output
+    assert "no garment category" not in result.output and "vgg" not in result.output.lower()
+    assert not (tmp_path / "tr").exists()

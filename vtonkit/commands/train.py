@@ -58,7 +58,7 @@ def train(
     from vtonkit.datasets.layout import SPLITS
 
     from vtonkit.commands.checks import (check_choice, check_dataset_root, check_device, check_out_beside_dataset,
-                                         check_out_holds_no_other_run, check_output_folder)
+                                         check_out_holds_no_other_run, check_output_folder, check_split_exists)
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, fitted_description, make_progress
     from vtonkit.vton_infer.train.runner import TrainOptions, check_options
@@ -67,10 +67,10 @@ def train(
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
     check_choice(split, SPLITS, "--split")
     check_dataset_root(dataset, split)  # DATASET/test: "DATASET/test/train: no such split folder" named no fix
+    # the split first: a dataset without it got the category note, then a --vgg-weights error, then this
+    check_split_exists(dataset, split)
     check_device(device)
     check_out_beside_dataset(out, dataset)
-    if category is None and not resume:
-        _note_assumed_category(dataset, split)
     if threads:
         torch.set_num_threads(threads)
     options = TrainOptions(
@@ -85,6 +85,8 @@ def train(
         check_options(options)  # before the progress bar: a usage error is no training run
         check_out_holds_no_other_run(out, "train")
         check_output_folder(out)  # after the options: a refused option leaves no folder behind
+        if category is None and not resume:  # only for a run that trains: a refused one has no use for it
+            _note_assumed_category(dataset, split)
         if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 shows the progress
             summary = run_training(options)
         else:
