@@ -84,3 +84,34 @@ def test_train_names_a_missing_split_first(built: Path, tmp_path: Path, extra: l
     assert "no such split folder" in result.output
     assert "no garment category" not in result.output and "vgg" not in result.output.lower()
     assert not (tmp_path / "tr").exists()
+
+
+def _long_folder(tmp_path: Path) -> Path:
+    """A folder whose path is longer than the 80 columns rich assumes when stderr is no terminal."""
+    folder = tmp_path / ("d" * 60) / ("e" * 60)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _stderr_at_80_columns(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "vtonkit", *args], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "80"})
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", ["agnostic", "review", "prep-person", "prep-cloth"])
+def test_messages_keep_long_paths_whole_in_a_pipe(built: Path, tmp_path: Path, command: str) -> None:
+    long = _long_folder(tmp_path)
+    if command == "agnostic":  # the console of vtonkit.core.progress (infer, agnostic, evaluate, train)
+        shutil.copytree(built, long / "ds")
+        path = long / "ds" / "test"
+        stderr = _stderr_at_80_columns("agnostic", str(path))
+    elif command == "review":
+        path = long / "review.html"
+        dataset = shutil.copytree(built, tmp_path / "mine")  # review writes its validate report there
+        stderr = _stderr_at_80_columns("review", str(dataset), "--static", str(path))
+    else:  # a folder without images: the error names it
+        path = long / "empty"
+        path.mkdir()
+        stderr = _stderr_at_80_columns(command, str(path), "--out", str(long / "out" / "test"))
+    assert str(path) in stderr, stderr

@@ -111,7 +111,7 @@ def crawl(
 
     from vtonkit.commands.checks import check_output_folder
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     for problem in skipped_store_files():  # a broken store file costs its own store, not this crawl
         console.print(f"[yellow]warning:[/yellow] store file left out: {escape(problem)}", soft_wrap=True)
     if list_stores:

@@ -113,7 +113,7 @@ def prep_person(
     from vtonkit.preprocess.batch import prep_person_files
     from vtonkit.preprocess.sources import with_folders_listed
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     if category not in CATEGORIES:
         raise typer.BadParameter(f"must be one of {', '.join(CATEGORIES)}", param_hint="--category")
     check_split_folder(out)
@@ -163,7 +163,7 @@ def prep_cloth(
     from vtonkit.preprocess.stages import close_backend
     from vtonkit.preprocess.sources import with_folders_listed
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     check_split_folder(out)
     with _writable(console, out), _native_log_of(out):
         try:
@@ -213,7 +213,7 @@ def eval_prep(
         check_output_file(json_out, "--json", "eval-prep.json")
     root = data or default_data_root()
     if not (root / "vitonhd").is_dir() and not (root / "dresscode").is_dir():
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(root))}: no vitonhd/ or dresscode/ samples there "
                                    "(use --data)")
         raise typer.Exit(2)
     from vtonkit.core.errors import VtonkitError

@@ -167,7 +167,7 @@ def review(
     if static is not None:
         check_output_file(static, "--static", "review.html")
     check_host_names(allow_host)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         _review(dataset, console, host=host, port=port, allow_host=allow_host, static=static, thumb=thumb,
                 flag=flag, limit=limit, report=load_or_run_report(dataset, console, rerun=revalidate))

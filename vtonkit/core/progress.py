@@ -15,7 +15,9 @@ from rich.progress import (
 )
 
 T = TypeVar("T")
-console = Console(stderr=True)
+# soft_wrap: a message keeps a long path on one line in a log or a pipe (80 columns there); the
+# bars are tables fitted to the width either way
+console = Console(stderr=True, soft_wrap=True)
 
 
 BAR_WIDTH = 30  # with the count, the times and "eta", the line fits 80 columns beside a short description
