@@ -528,16 +528,12 @@ def test_a_clean_a_read_only_folder_stops_says_what_is_half_done_and_how_to_go_o
     nothing said the dataset was half-cleaned, its pair lists still naming the moved samples, nor
     that `clean` again or `clean --undo` sets it right. The real CLI in its own process; as root it
     runs under setpriv without the override that lets root write anywhere (skipped without setpriv)."""
-    import shutil
     import subprocess
     import sys
 
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("runs as root, who can write into a read-only folder, and setpriv is missing to drop that")
-        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
-                  "--inh-caps=-dac_override,-dac_read_search"]
+    from tests.permissions import without_root_override
+
+    prefix = without_root_override()
     before = snapshot(dataset)
     DecisionStore(dataset).set("test", "00034_00", "reject")
     for folder in [dataset, *(p for p in dataset.rglob("*") if p.is_dir())]:

@@ -14,13 +14,14 @@ there ended the whole batch).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.permissions import without_root_override
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -82,19 +83,9 @@ def test_the_output_folders_given_as_inputs_are_left_out_and_other_photos_in_the
     assert sorted(_manifest(dataset)["cloths"]) == [Path(name).stem for name in cloths]
 
 
-def _without_root_override() -> list[str]:
-    """The command prefix that makes file permissions hold: root writes into any folder (its
-    CAP_DAC_OVERRIDE), so as root the CLI runs under setpriv without it (skipped without setpriv)."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("runs as root, who can write into any folder, and setpriv is missing to drop that")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
-
-
 def test_an_output_folder_without_write_permission_is_named_per_sample_and_the_batch_goes_on(
         photos: Path, tmp_path: Path):
-    prefix = _without_root_override()
+    prefix = without_root_override()
     dataset = tmp_path / "ds"
     split = dataset / "test"
     shots = tmp_path / "shots"

@@ -341,18 +341,14 @@ def test_an_unreadable_dataset_file_is_refused_with_its_reason_not_a_500(vitonhd
     """`/files/` of a dataset file the server may not read (mode 000) answered 500 and printed a
     PermissionError traceback. The real `vtonkit review` in its own process: as root it runs under
     setpriv without the override that lets root read any file (skipped where setpriv is missing)."""
-    import shutil
     import socket
     import subprocess
     import sys
     import time
 
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("runs as root, who can read a mode-000 file, and setpriv is missing to drop that")
-        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
-                  "--inh-caps=-dac_override,-dac_read_search"]
+    from tests.permissions import without_root_override
+
+    prefix = without_root_override()
     dataset = copy_dataset(vitonhd, tmp_path / "ds")
     unreadable = dataset / "test" / "image-parse-v3" / "00006_00.png"
     unreadable.chmod(0o000)
