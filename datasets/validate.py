@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -289,11 +291,67 @@ class _InlineExecutor:
         return map(fn, items)
 
 
-def _executor(workers: int):
-    if workers <= 1:
-        return _InlineExecutor()
-    # spawn, not fork: the caller may hold threads (a server, a progress bar) that fork would copy.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+def _ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, and only the parent acts on it
+    (a worker's KeyboardInterrupt printed a traceback and could leave the pool waiting forever)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C in this thread while workers are started: a worker inherits the mask, so a
+    Ctrl-C while it imports (before `_ignore_interrupts` runs) cannot print its traceback. The
+    parent gets the held signal when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _WorkerPool:
+    """Worker processes that ignore Ctrl-C; on an exception in the block (KeyboardInterrupt above
+    all) the pending work is cancelled and the workers are ended, without waiting for them."""
+
+    def __init__(self, workers: int) -> None:
+        # spawn, not fork: the caller may hold threads (a server, a progress bar) that fork would copy.
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_ignore_interrupts)
+
+    def __enter__(self) -> _WorkerPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self._pool.shutdown(wait=True)
+        else:
+            self.abandon()
+
+    def map(self, fn, items, chunksize: int = 1):
+        with _interrupts_held():  # map submits every item now: the workers start here
+            return self._pool.map(fn, items, chunksize=chunksize)
+
+    def abandon(self) -> None:
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        manager = getattr(self._pool, "_executor_manager_thread", None)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # a worker busy on a chunk would finish it first: end it now
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+        if manager is not None:  # let it see its workers gone and close its pipes before the interpreter
+            manager.join(timeout=10)  # exits: at exit Python 3.11 writes to them, a race that printed a traceback
+
+
+def _executor(workers: int) -> _InlineExecutor | _WorkerPool:
+    return _InlineExecutor() if workers <= 1 else _WorkerPool(workers)
 
 
 def recorded_manifest(root: Path) -> Manifest:

@@ -87,15 +87,19 @@ def validate(
     category = category or agnostic_check_category(dataset)
     console = Console(stderr=True)
     workers = workers or min(8, len(os.sched_getaffinity(0)))
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("validating", total=None)
-        report = run_validate(
-            dataset,
-            splits,
-            category=None if category == "none" else category,
-            workers=workers,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("validating", total=None)
+            report = run_validate(
+                dataset,
+                splits,
+                category=None if category == "none" else category,
+                workers=workers,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt as exc:  # the report is written only once every check has run: nothing half-done
+        console.print("interrupted: nothing written; run validate again", markup=False)
+        raise typer.Exit(130) from exc
     shown = store_report(report, dataset, json_out, parquet_out)
     print_summary(report, console)
     console.print(f"report: {shown}" + (f", table: {parquet_out}" if parquet_out else ""), markup=False)
