@@ -99,7 +99,7 @@ def _stderr_at_80_columns(*args: str) -> str:
     return result.stderr
 
 
-@pytest.mark.parametrize("command", ["agnostic", "review", "prep-person", "prep-cloth"])
+@pytest.mark.parametrize("command", ["agnostic", "review", "validate", "prep-person", "prep-cloth"])
 def test_messages_keep_long_paths_whole_in_a_pipe(built: Path, tmp_path: Path, command: str) -> None:
     long = _long_folder(tmp_path)
     if command == "agnostic":  # the console of vtonkit.core.progress (infer, agnostic, evaluate, train)
@@ -110,6 +110,9 @@ def test_messages_keep_long_paths_whole_in_a_pipe(built: Path, tmp_path: Path, c
         path = long / "review.html"
         dataset = shutil.copytree(built, tmp_path / "mine")  # review writes its validate report there
         stderr = _stderr_at_80_columns("review", str(dataset), "--static", str(path))
+    elif command == "validate":  # its "report: <path>" line
+        path = long / "report.json"
+        stderr = _stderr_at_80_columns("validate", str(shutil.copytree(built, tmp_path / "mine")), "--json", str(path))
     else:  # a folder without images: the error names it
         path = long / "empty"
         path.mkdir()

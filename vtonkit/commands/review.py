@@ -85,7 +85,7 @@ def validate(
     from vtonkit.datasets.manifest import agnostic_check_category
 
     category = category or agnostic_check_category(dataset)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # the report path whole in a pipe or log
     workers = workers or min(8, len(os.sched_getaffinity(0)))
     try:
         with Progress(console=console, transient=True) as progress:
