@@ -102,6 +102,13 @@ class TrainSummary:
 
 def check_options(options: TrainOptions) -> None:
     """Refuse impossible option sets before any file is read, with the option named."""
+    check_option_values(options)
+    _check_option_files(options)
+
+
+def check_option_values(options: TrainOptions) -> None:
+    """Refuse an option value that names nothing (a stage, precision or recipe vtonkit does not have):
+    said before anything about the dataset or files."""
     if options.stage not in STAGES:
         official = {"tocg": " (the official train_condition.py: condition)",
                     "gen": " (the official train_generator.py: generator)"}.get(options.stage, "")
@@ -112,6 +119,9 @@ def check_options(options: TrainOptions) -> None:
         raise VtonkitError(f"--recipe must be one of {', '.join(RECIPES)}, not {options.recipe!r}")
     if options.precision == "fp16" and not options.device.startswith("cuda"):
         raise VtonkitError("--precision fp16 needs a CUDA device (use bf16 on a CPU)")
+
+
+def _check_option_files(options: TrainOptions) -> None:
     if options.vgg_width:
         pass  # tests/benchmarks: a narrow random VGG instead of the file
     elif options.vgg_weights is None:

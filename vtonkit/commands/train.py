@@ -61,14 +61,12 @@ def train(
                                          check_out_holds_no_other_run, check_output_folder, check_split_exists)
     from vtonkit.core.errors import VtonkitError
     from vtonkit.core.progress import console, fitted_description, make_progress
-    from vtonkit.vton_infer.train.runner import TrainOptions, check_options
+    from vtonkit.vton_infer.train.runner import TrainOptions, check_option_values, check_options
     from vtonkit.vton_infer.train.runner import train as run_training
 
     # usage errors before any model is built (not a traceback from the first .to(device) or mkdir)
     check_choice(split, SPLITS, "--split")
     check_dataset_root(dataset, split)  # DATASET/test: "DATASET/test/train: no such split folder" named no fix
-    # the split first: a dataset without it got the category note, then a --vgg-weights error, then this
-    check_split_exists(dataset, split)
     check_device(device)
     check_out_beside_dataset(out, dataset)
     if threads:
@@ -82,6 +80,9 @@ def train(
     )
     made_out = not out.exists()
     try:
+        check_option_values(options)  # an official stage name (tocg, gen) says the vtonkit one
+        # then the split: a dataset without it got the category note, then a --vgg-weights error, then this
+        check_split_exists(dataset, split)
         check_options(options)  # before the progress bar: a usage error is no training run
         check_out_holds_no_other_run(out, "train")
         check_output_folder(out)  # after the options: a refused option leaves no folder behind
