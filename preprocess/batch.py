@@ -29,13 +29,12 @@ import errno
 import fcntl
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vtonkit.datasets.io.files import all_or_none
+from vtonkit.datasets.io.files import all_or_none, temp_target
 from vtonkit.datasets.io.images import read_rgb, write_jpeg
 from vtonkit.datasets.io.keypoints import read_keypoints
 from vtonkit.datasets.io.masks import write_mask
@@ -63,8 +62,6 @@ OUTPUT_REFUSED = "OutputRefused"  # `Failure.error_type` of a write the file sys
 _REFUSING_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EEXIST, errno.ENOTDIR})
 # ... and refusals of one item's file (a folder where it goes): that item fails, the batch goes on
 _BLOCKED_ERRNOS = frozenset({errno.EISDIR})
-# `atomic_write`'s temporary sibling `.<name>.<8 random characters>.tmp` of the output `<name>`
-_TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,8 @@ def output_name(filename: str | bytes | None) -> str:
     if not filename:
         return "the output"
     path = Path(os.fsdecode(filename))
-    temporary = _TEMPORARY_NAME.match(path.name)
-    return str(path.with_name(temporary["name"]) if temporary else path)
+    target = temp_target(path.name)  # `atomic_write`'s temporary sibling of the output
+    return str(path.with_name(target) if target else path)
 
 
 @contextlib.contextmanager
