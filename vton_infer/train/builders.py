@@ -20,7 +20,7 @@ from vtonkit.vton_infer.checkpoints import InitHint, load_condition_generator, l
 from vtonkit.vton_infer.networks import ConditionGenerator, SPADEGenerator
 from vtonkit.vton_infer.train.distributed import World, data_parallel, sync_batch_norm
 from vtonkit.vton_infer.train.init import init_pix2pixhd, init_spade
-from vtonkit.vton_infer.train.run_files import RESUME_FILE, load_resume
+from vtonkit.vton_infer.train.run_files import RESUME_FILE, changed_settings, load_resume, shown_settings
 from vtonkit.vton_infer.train.vgg import VGG19, load_vgg19
 
 from vtonkit.core.errors import FormatError, InputError
@@ -90,30 +90,17 @@ def _init_disc(model: nn.Module, path: Any, official: Callable[[nn.Module], nn.M
         # Another --recipe: the run's recorded options say so (stage 1's readme discriminator has dropout
         # layers, so its keys differ from the default one's), where the hint asked about the width. Only
         # another --disc-width: the hint names it from the shapes already.
-        changed = _disc_settings_changed(payload, options)
-        if all(name != "--recipe" for name, _, _ in changed):
+        given = {"--recipe": options.recipe, "--disc-width": options.disc_width}
+        changed = changed_settings(payload.get("settings"), given)
+        if "--recipe" not in changed:
             raise
-        trained = ", ".join(f"{name} {_shown(saved)}" for name, saved, _ in changed)
-        built = ", ".join(f"{name} {_shown(given)}" for name, _, given in changed)
-        passed = " ".join(f"{name} {saved}" for name, saved, _ in changed if saved is not None)
-        left_out = " and ".join(name for name, saved, _ in changed if saved is None)
+        saved = payload["settings"]
+        passed = " ".join(f"{name} {saved[name]}" for name in changed if saved[name] is not None)
+        left_out = " and ".join(name for name in changed if saved[name] is None)
         fix = " and ".join(part for part in (passed and f"pass {passed}", left_out and f"leave out {left_out}") if part)
-        raise InputError(path, f"its discriminator does not fit this run's: was trained with {trained}, this run "
-                               f"builds {built}: {fix} to start from it (or leave out --init-disc)") from exc
-
-
-def _shown(value: Any) -> str:
-    return "(not given)" if value is None else str(value)
-
-
-def _disc_settings_changed(payload: dict[str, Any], options: Any) -> list[tuple[str, Any, Any]]:
-    """(option, recorded, this run's) of the options shaping the discriminator that the resume file
-    records with another value (older resume files record none)."""
-    saved = payload.get("settings")
-    if not isinstance(saved, dict):
-        return []
-    given = {"--recipe": options.recipe, "--disc-width": options.disc_width}
-    return [(name, saved[name], value) for name, value in given.items() if name in saved and saved[name] != value]
+        raise InputError(path, f"its discriminator does not fit this run's: was trained with "
+                               f"{shown_settings(saved, changed)}, this run builds {shown_settings(given, changed)}: "
+                               f"{fix} to start from it (or leave out --init-disc)") from exc
 
 
 def build_condition_stage(options: Any, t13: np.ndarray, device: str, world: World,

@@ -373,3 +373,16 @@ def plot_losses(run: Path, keys: Iterable[str]) -> Path | None:
         figure.savefig(handle, format="png", dpi=80)
     plt.close(figure)
     return path
+
+
+def changed_settings(saved: Any, given: dict[str, Any]) -> list[str]:
+    """The options of `given` that a resume file's recorded `settings` hold with another value (a resume
+    file of an older version records none)."""
+    if not isinstance(saved, dict):
+        return []
+    return [name for name, value in given.items() if name in saved and saved[name] != value]
+
+
+def shown_settings(settings: dict[str, Any], names: list[str]) -> str:
+    """`--recipe readme, --disc-width (not given)`: the `names` of `settings` as the command line says them."""
+    return ", ".join(f"{name} {'(not given)' if settings[name] is None else settings[name]}" for name in names)

@@ -455,11 +455,11 @@ def _check_same_settings(path: Path, payload: dict[str, Any], options: TrainOpti
         if payload.get(key) != value:
             raise VtonkitError(f"{path}: was trained with {key} {payload.get(key)!r}, not {value!r}; "
                                "resume with the same options")
-    saved = payload.get("settings", {})  # absent from the resume files of older versions
-    given = fixed_settings(options)
-    changed = [name for name, value in given.items() if name in saved and saved[name] != value]
+    saved, given = payload.get("settings"), fixed_settings(options)
+    changed = run_files.changed_settings(saved, given)
     if changed:
-        raise VtonkitError(f"{path}: was trained with {_shown(saved, changed)}, not {_shown(given, changed)}; "
+        raise VtonkitError(f"{path}: was trained with {run_files.shown_settings(saved, changed)}, not "
+                           f"{run_files.shown_settings(given, changed)}; "
                            "these shape the networks, the loss or the data order: resume with the same options, "
                            "or start a new run in another --out")
 
@@ -493,10 +493,6 @@ def run_record(run: Path, options: TrainOptions, category: str, world: World, da
         if isinstance(earlier, dict):
             history = [*earlier.pop("history", []), earlier]
     return {**record, "history": history}
-
-
-def _shown(settings: dict[str, Any], names: list[str]) -> str:
-    return ", ".join(f"{name} {'(not given)' if settings[name] is None else settings[name]}" for name in names)
 
 
 def _note_changed_rate(path: Path, payload: dict[str, Any], stage: Stage) -> None:
